@@ -1,0 +1,22 @@
+export { parseByteSize } from './byte-size.js';
+export { formatDuration, parseDuration } from './duration.js';
+export {
+  type EntryId,
+  type EntryIdParts,
+  entryId,
+  isValidName,
+  NAME_PATTERN,
+  parseEntryId,
+  resolveReference,
+  splitEntryId,
+} from './entry-id.js';
+export {
+  ERROR_KINDS,
+  type ErrorData,
+  type ErrorDetails,
+  type ErrorKind,
+  isErrorKind,
+  LuactError,
+  type LuactErrorOptions,
+} from './errors.js';
+export { err, ok, type Result } from './result.js';

@@ -1,0 +1,57 @@
+export { activateEntry, checkActivation } from './activate.js';
+export type { Change, ChangeSet, EntryChange } from './changes.js';
+export type { DefinitionOrigin, EntryDefinition, FieldLocator } from './definition.js';
+export {
+  type Diagnostic,
+  type DiagnosticCode,
+  displayPath,
+  formatDiagnostic,
+  hasErrors,
+  isError,
+  type SourceLocation,
+  sortDiagnostics,
+} from './diagnostics.js';
+export { findDefinitionFiles } from './discover.js';
+export { compileDefinition, definitionFingerprint, type Entry } from './entry.js';
+export { type FieldPath, formatFieldPath } from './field-path.js';
+export { DependencyGraph } from './graph.js';
+export {
+  DECLARABLE_KINDS,
+  isKind,
+  KINDS,
+  type Kind,
+  type KindConfigs,
+  lookupKind,
+} from './kinds/catalog.js';
+export type { NatsConnectionConfig, TemporalClientConfig } from './kinds/connections.js';
+export type { JournalConfig, ProcessHostConfig, WorkflowHostConfig } from './kinds/hosts.js';
+export {
+  DEFAULT_LIFECYCLE,
+  DEFAULT_RESTART_POLICY,
+  type Lifecycle,
+  type RestartPolicy,
+} from './kinds/lifecycle.js';
+export type { LibraryConfig, LuaCodeConfig } from './kinds/lua.js';
+export type { ChildSpec, ChildStart, ServiceConfig, SupervisorConfig } from './kinds/services.js';
+export type { EnvVariableConfig, RegistryEntryConfig } from './kinds/values.js';
+export {
+  type ApplicationDefinitions,
+  diffDefinitions,
+  type LoadedApplication,
+  loadApplication,
+  type ReloadResult,
+  readApplication,
+  reloadApplication,
+  type SkippedFile,
+} from './loader.js';
+export type { Environment } from './placeholders.js';
+export { type Plan, planChanges } from './plan.js';
+export type { Reference } from './schema/index.js';
+export { RegistrySnapshot } from './snapshot.js';
+export {
+  Registry,
+  type RegistryEvent,
+  type RegistryListener,
+  type RegistryOptions,
+} from './store.js';
+export { readDefinitionFile } from './yaml/read-definitions.js';

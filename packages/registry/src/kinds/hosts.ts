@@ -1,0 +1,82 @@
+import type { EntryId } from '@luact/core';
+import {
+  anything,
+  byteSize,
+  duration,
+  type Infer,
+  integer,
+  map,
+  object,
+  oneOf,
+  optional,
+  reference,
+  required,
+  string,
+  withDefault,
+} from '../schema/index.js';
+import { type Lifecycle, lifecycle } from './lifecycle.js';
+
+const hostLimits = object({
+  max_processes: withDefault(integer({ min: 1 }), 100_000),
+  max_mailbox: withDefault(integer({ min: 1 }), 10_000),
+  max_message_size: withDefault(byteSize(), 1_048_576),
+  /** Lua instructions a process may run before it is preempted. */
+  reductions: withDefault(integer({ min: 100 }), 10_000),
+});
+
+export const processHost = object({
+  host: withDefault(hostLimits, {
+    max_processes: 100_000,
+    max_mailbox: 10_000,
+    max_message_size: 1_048_576,
+    reductions: 10_000,
+  }),
+  lifecycle,
+});
+
+export type ProcessHostConfig = Infer<typeof processHost>;
+
+const journal = object({
+  /** Default: jetstream when the host has a nats.connection, else file. */
+  backend: optional(oneOf(['file', 'jetstream'])),
+  /** File journal directory; default `<app state dir>/journal`. */
+  dir: optional(string()),
+  fsync: withDefault(oneOf(['always', 'batch', 'never']), 'batch'),
+  replicas: withDefault(integer({ min: 1, max: 5 }), 1),
+  max_age: optional(duration()),
+});
+
+export type JournalConfig = Infer<typeof journal>;
+
+const DEFAULT_JOURNAL: JournalConfig = { fsync: 'batch', replicas: 1 };
+
+const CONNECTION_KINDS = ['nats.connection', 'temporal.client'];
+
+export const workflowHost = object({
+  /** The queue workflows are started on; default: the entry's name. */
+  queue: optional(string()),
+  connection: optional(reference(CONNECTION_KINDS)),
+  journal: withDefault(journal, DEFAULT_JOURNAL),
+  lifecycle,
+});
+
+export type WorkflowHostConfig = Infer<typeof workflowHost>;
+
+/**
+ * `temporal.worker` from configurations written for the Temporal-backed design: its
+ * `task_queue` names the queue and its `client` the connection; Temporal tuning is ignored.
+ */
+export const temporalWorker = map(
+  object({
+    client: required(reference(CONNECTION_KINDS)),
+    task_queue: required(string()),
+    worker_options: optional(anything()),
+    lifecycle,
+  }),
+  (worker): WorkflowHostConfig => ({
+    queue: worker.task_queue,
+    connection: worker.client as EntryId,
+    journal: DEFAULT_JOURNAL,
+    lifecycle: worker.lifecycle as Lifecycle,
+  }),
+);

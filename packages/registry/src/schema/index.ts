@@ -1,0 +1,36 @@
+export {
+  type Field,
+  isMapping,
+  list,
+  map,
+  type ObjectOf,
+  object,
+  oneOrMany,
+  optional,
+  record,
+  required,
+  withDefault,
+} from './containers.js';
+export {
+  type DecodeContext,
+  type Decoder,
+  INVALID,
+  type Infer,
+  type Invalid,
+  type Phase,
+  type Reference,
+  type SchemaIssue,
+  type SchemaIssueCode,
+} from './decoder.js';
+export {
+  anything,
+  boolean,
+  byteSize,
+  duration,
+  integer,
+  number,
+  oneOf,
+  reference,
+  sourceText,
+  string,
+} from './primitives.js';

@@ -1,0 +1,199 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { EntryId } from '@luact/core';
+import { describe, expect, it } from 'vitest';
+import type { EntryDefinition } from './definition.js';
+import { loadApplication, reloadApplication } from './loader.js';
+import { RegistrySnapshot } from './snapshot.js';
+import { Registry, type RegistryEvent } from './store.js';
+import { appDir, yaml } from './testing/app-dir.js';
+
+const host: EntryDefinition = {
+  namespace: 'app',
+  name: 'processes',
+  kind: 'process.host',
+  fields: {},
+};
+const worker = (source = 'return {}'): EntryDefinition => ({
+  namespace: 'app',
+  name: 'worker',
+  kind: 'process.lua',
+  fields: { source },
+});
+const service: EntryDefinition = {
+  namespace: 'app',
+  name: 'svc',
+  kind: 'process.service',
+  fields: { process: 'worker', host: 'processes' },
+};
+
+function seeded(): Registry {
+  const registry = new Registry();
+  const applied = registry.apply(
+    [host, worker(), service].map((definition) => ({ op: 'create', definition })),
+  );
+  expect(applied.ok).toBe(true);
+  return registry;
+}
+
+describe('Registry change sets', () => {
+  it('commits a valid change set as one new version and tells subscribers what changed', () => {
+    const registry = seeded();
+    const events: RegistryEvent[] = [];
+    registry.subscribe((event) => events.push(event));
+    const applied = registry.apply([
+      { op: 'update', definition: worker('return { main = print }') },
+    ]);
+    expect(applied.ok).toBe(true);
+    expect(registry.snapshot.version).toBe(2);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.previousVersion).toBe(1);
+    expect(
+      events[0]?.changes.map((change) => [change.type, 'entry' in change ? change.entry.id : '']),
+    ).toEqual([['updated', 'app:worker']]);
+    expect(registry.snapshot.get('app:worker')?.revision).toBe(2);
+    expect(registry.snapshot.get('app:processes')?.revision).toBe(1);
+  });
+
+  it('applies nothing when any part of the change set is invalid', () => {
+    const registry = seeded();
+    const before = registry.snapshot;
+    let notified = false;
+    registry.subscribe(() => {
+      notified = true;
+    });
+    const applied = registry.apply([
+      { op: 'update', definition: worker('return { main = print }') },
+      {
+        op: 'create',
+        definition: {
+          namespace: 'app',
+          name: 'broken',
+          kind: 'process.service',
+          fields: { host: 'processes' },
+        },
+      },
+    ]);
+    expect(applied.ok).toBe(false);
+    expect(!applied.ok && applied.error.map((d) => d.code)).toEqual(['missing-field']);
+    expect(registry.snapshot).toBe(before);
+    expect(registry.snapshot.get('app:worker')?.fields.source).toBe('return {}');
+    expect(notified).toBe(false);
+  });
+
+  it('refuses to delete an entry that others still reference', () => {
+    const registry = seeded();
+    const applied = registry.apply([{ op: 'delete', id: 'app:worker' as EntryId }]);
+    expect(!applied.ok && applied.error.map((d) => [d.code, d.entry, d.field])).toEqual([
+      ['dangling-reference', 'app:svc', 'process'],
+    ]);
+    const together = registry.apply([
+      { op: 'delete', id: 'app:worker' as EntryId },
+      { op: 'delete', id: 'app:svc' as EntryId },
+    ]);
+    expect(together.ok).toBe(true);
+    expect(registry.snapshot.has('app:worker')).toBe(false);
+  });
+
+  it('rejects creating an existing ID and updating or deleting a missing one', () => {
+    const registry = seeded();
+    const applied = registry.apply([
+      { op: 'create', definition: host },
+      { op: 'update', definition: { ...host, name: 'ghost' } },
+      { op: 'delete', id: 'app:nobody' as EntryId },
+    ]);
+    expect(!applied.ok && applied.error.map((d) => d.code).sort()).toEqual([
+      'duplicate-id',
+      'entry-not-found',
+      'entry-not-found',
+    ]);
+  });
+
+  it('treats an update with identical content as no change', () => {
+    const registry = seeded();
+    const applied = registry.apply([{ op: 'update', definition: worker() }]);
+    expect(applied.ok && applied.value.changes).toEqual([]);
+    expect(registry.snapshot.version).toBe(1);
+  });
+
+  it('leaves snapshots that were handed out unchanged', () => {
+    const registry = seeded();
+    const old = registry.snapshot;
+    registry.apply([{ op: 'update', definition: worker('return { v = 2 }') }]);
+    expect(old.get('app:worker')?.fields.source).toBe('return {}');
+    expect(registry.snapshot.get('app:worker')?.fields.source).toBe('return { v = 2 }');
+  });
+
+  it('reports a listener that throws without undoing the change or skipping other listeners', () => {
+    const errors: unknown[] = [];
+    const registry = new Registry(RegistrySnapshot.empty(), {
+      onListenerError: (error) => errors.push(error),
+    });
+    let second = 0;
+    registry.subscribe(() => {
+      throw new Error('listener broke');
+    });
+    registry.subscribe(() => second++);
+    expect(registry.apply([{ op: 'create', definition: host }]).ok).toBe(true);
+    expect(second).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(registry.snapshot.has('app:processes')).toBe(true);
+  });
+});
+
+describe('reloadApplication', () => {
+  it('applies the difference between the files and the registry as one change set', async () => {
+    const dir = await appDir({
+      'app.yaml': yaml`
+        namespace: app
+        entries:
+          - name: processes
+            kind: process.host
+          - name: old
+            kind: library.lua
+            source: "return {}"
+          - name: worker
+            kind: process.lua
+            source: "return { v = 1 }"
+      `,
+    });
+    const loaded = await loadApplication(dir);
+    const registry = new Registry(loaded.snapshot);
+    await writeFile(
+      path.join(dir, 'app.yaml'),
+      yaml`
+        namespace: app
+        entries:
+          - name: processes
+            kind: process.host
+          - name: worker
+            kind: process.lua
+            source: "return { v = 2 }"
+          - name: fresh
+            kind: library.lua
+            source: "return {}"
+      `,
+    );
+    const reloaded = await reloadApplication(registry, dir);
+    expect(reloaded.ok).toBe(true);
+    const changes = reloaded.ok
+      ? reloaded.plan.changes.map((c) => `${c.type} ${'entry' in c ? c.entry.id : c.previous.id}`)
+      : [];
+    expect(changes.sort()).toEqual(['created app:fresh', 'deleted app:old', 'updated app:worker']);
+  });
+
+  it('keeps the registry as it was when the edited files are invalid', async () => {
+    const dir = await appDir({
+      'app.yaml': 'namespace: app\nentries:\n  - name: processes\n    kind: process.host\n',
+    });
+    const registry = new Registry((await loadApplication(dir)).snapshot);
+    await writeFile(
+      path.join(dir, 'app.yaml'),
+      'namespace: app\nentries:\n  - name: processes\n    kind: process.hots\n',
+    );
+    const reloaded = await reloadApplication(registry, dir);
+    expect(!reloaded.ok && reloaded.diagnostics.map((d) => d.code)).toEqual(['unknown-kind']);
+    expect(registry.snapshot.get('app:processes')?.kind).toBe('process.host');
+    expect(registry.snapshot.version).toBe(1);
+  });
+});

@@ -1,0 +1,330 @@
+import { isValidName } from '@luact/core';
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+  Scalar,
+} from 'yaml';
+import type { DefinitionOrigin, EntryDefinition } from '../definition.js';
+import type { Diagnostic, SourceLocation } from '../diagnostics.js';
+import { isMapping } from '../schema/index.js';
+import { childOf, locatePath, Positions } from './locate.js';
+
+export interface DefinitionFile {
+  readonly definitions: readonly EntryDefinition[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** Set when no document of the file is a definition (no namespace, not a mapping). */
+  readonly skipped?: string;
+}
+
+/** Keys of an entry that are not kind-specific fields. */
+const ENTRY_KEYS = new Set(['name', 'kind', 'meta', 'data']);
+/** Keys of a definition file around its entries. */
+const FILE_KEYS = new Set(['version', 'namespace', 'entries', 'meta']);
+
+/**
+ * Reads the definitions of one YAML file. A file holds one or more documents, each with a
+ * top-level `namespace` and either an `entries` list or a single entry (`name` + `kind`).
+ */
+export function readDefinitionFile(file: string, text: string): DefinitionFile {
+  const lines = new LineCounter();
+  const positions = new Positions(file, lines);
+  const documents = parseAllDocuments(text, {
+    lineCounter: lines,
+    merge: true,
+    prettyErrors: false,
+  });
+  if (documents.length === 0) {
+    const warning: Diagnostic = {
+      severity: 'warning',
+      code: 'not-a-definition',
+      message: 'file skipped: empty file',
+      location: positions.at(0),
+    };
+    return { definitions: [], diagnostics: [warning], skipped: 'empty file' };
+  }
+  const definitions: EntryDefinition[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const skipReasons: string[] = [];
+  for (const doc of documents) {
+    const reader = new DocumentReader(doc, positions, diagnostics);
+    const outcome = reader.read();
+    if (outcome.skipped) skipReasons.push(outcome.skipped);
+    definitions.push(...outcome.definitions);
+  }
+  const skipped =
+    definitions.length === 0 && skipReasons.length > 0 ? skipReasons.join('; ') : undefined;
+  return skipped === undefined
+    ? { definitions, diagnostics }
+    : { definitions, diagnostics, skipped };
+}
+
+class DocumentReader {
+  constructor(
+    private readonly doc: Document,
+    private readonly positions: Positions,
+    private readonly diagnostics: Diagnostic[],
+  ) {}
+
+  read(): { definitions: EntryDefinition[]; skipped?: string } {
+    const { doc } = this;
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        this.report(
+          'error',
+          'yaml-syntax',
+          error.message.split('\n')[0] ?? error.message,
+          this.positions.at(error.pos[0]),
+        );
+      }
+      return { definitions: [] };
+    }
+    const root = doc.contents;
+    if (root === null || (isScalar(root) && root.value === null)) {
+      return this.skip('not-a-definition', 'empty document', root);
+    }
+    const value: unknown = doc.toJS({ maxAliasCount: 1_000 });
+    if (!isMap(root) || !isMapping(value)) {
+      return this.skip(
+        'not-a-definition',
+        'the top level is not a mapping with namespace and entries',
+        root,
+      );
+    }
+    const namespace = value.namespace;
+    if (namespace === undefined)
+      return this.skip('missing-namespace', 'no top-level "namespace"', root);
+    if (typeof namespace !== 'string' || !isValidName(namespace)) {
+      this.report(
+        'error',
+        'invalid-name',
+        `namespace ${JSON.stringify(namespace)} is not a valid name (letters, digits, _ . -)`,
+        this.positions.of(childOf(doc, root, 'namespace')),
+      );
+      return { definitions: [] };
+    }
+    if ('entries' in value) return { definitions: this.readEntryList(root, value, namespace) };
+    if ('name' in value || 'kind' in value) {
+      const single = this.readEntry(root, value, namespace, new Set(['namespace', 'version']));
+      return { definitions: single ? [single] : [] };
+    }
+    this.report(
+      'warning',
+      'no-entries',
+      `namespace "${namespace}" declares no entries (add an "entries" list)`,
+      this.positions.of(root),
+    );
+    return { definitions: [] };
+  }
+
+  private readEntryList(
+    root: Node,
+    value: Record<string, unknown>,
+    namespace: string,
+  ): EntryDefinition[] {
+    for (const key of Object.keys(value)) {
+      if (!FILE_KEYS.has(key)) {
+        this.report(
+          'warning',
+          'unknown-field',
+          `unknown top-level field "${key}" is ignored`,
+          this.locate(root, [key], 'key'),
+        );
+      }
+    }
+    const listNode = childOf(this.doc, root, 'entries');
+    if (!Array.isArray(value.entries) || !isSeq(listNode)) {
+      this.report(
+        'error',
+        'wrong-type',
+        '"entries" must be a list of entries',
+        this.positions.of(listNode ?? root),
+      );
+      return [];
+    }
+    const definitions: EntryDefinition[] = [];
+    value.entries.forEach((item: unknown, index) => {
+      const node = childOf(this.doc, listNode, index);
+      if (!node || !isMapping(item)) {
+        this.report(
+          'error',
+          'wrong-type',
+          `entries[${index}] must be a mapping with name and kind`,
+          this.positions.of(node ?? listNode),
+        );
+        return;
+      }
+      const definition = this.readEntry(node, item, namespace, new Set());
+      if (definition) definitions.push(definition);
+    });
+    return definitions;
+  }
+
+  private readEntry(
+    node: Node,
+    value: Record<string, unknown>,
+    namespace: string,
+    ignoredKeys: ReadonlySet<string>,
+  ): EntryDefinition | undefined {
+    const name = this.requireString(node, value, 'name', namespace);
+    const kind = this.requireString(node, value, 'kind', namespace);
+    if (name === undefined || kind === undefined) return undefined;
+    const id = `${namespace}:${name}`;
+    const fields: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value)) {
+      if (!ENTRY_KEYS.has(key) && !ignoredKeys.has(key)) fields[key] = field;
+    }
+    if (value.data !== undefined && value.data !== null) {
+      if (!isMapping(value.data)) {
+        this.report(
+          'error',
+          'wrong-type',
+          '"data" must be a mapping of fields',
+          this.locate(node, ['data'], 'value'),
+          id,
+          'data',
+        );
+        return undefined;
+      }
+      for (const [key, field] of Object.entries(value.data)) {
+        if (key in fields) {
+          this.report(
+            'error',
+            'duplicate-field',
+            `field "${key}" is written both inline and under "data"`,
+            this.locate(node, ['data', key], 'key'),
+            id,
+            key,
+          );
+          return undefined;
+        }
+        fields[key] = field;
+      }
+    }
+    if (value.meta !== undefined && value.meta !== null && !isMapping(value.meta)) {
+      this.report(
+        'error',
+        'wrong-type',
+        '"meta" must be a mapping',
+        this.locate(node, ['meta'], 'value'),
+        id,
+        'meta',
+      );
+      return undefined;
+    }
+    const origin = this.originOf(node);
+    const sourceLocation = this.sourceLocationOf(node);
+    return {
+      namespace,
+      name,
+      kind,
+      ...(isMapping(value.meta) ? { meta: value.meta } : {}),
+      fields,
+      origin,
+      ...(sourceLocation ? { sourceLocation } : {}),
+    };
+  }
+
+  private requireString(
+    node: Node,
+    value: Record<string, unknown>,
+    key: 'name' | 'kind',
+    namespace: string,
+  ): string | undefined {
+    const field = value[key];
+    if (typeof field === 'string' && field !== '') return field;
+    const label =
+      typeof value.name === 'string'
+        ? `${namespace}:${value.name}`
+        : `an entry in namespace "${namespace}"`;
+    if (field === undefined || field === null || field === '') {
+      this.report('error', 'missing-field', `${label} has no "${key}"`, this.positions.of(node));
+    } else {
+      this.report(
+        'error',
+        'wrong-type',
+        `"${key}" must be a string`,
+        this.locate(node, [key], 'value'),
+      );
+    }
+    return undefined;
+  }
+
+  private originOf(node: Node): DefinitionOrigin {
+    const start = this.positions.of(node) ?? this.positions.at(0);
+    return {
+      ...start,
+      locate: (path, at) => this.locate(node, this.fieldPath(node, path), at),
+    };
+  }
+
+  /** Fields live inline or under `data:`; find which, so the path can be walked. */
+  private fieldPath(node: Node, path: readonly (string | number)[]): readonly (string | number)[] {
+    const first = path[0];
+    if (typeof first !== 'string' || first === 'meta' || childOf(this.doc, node, first))
+      return path;
+    const data = childOf(this.doc, node, 'data');
+    return data && childOf(this.doc, data, first) ? ['data', ...path] : path;
+  }
+
+  private sourceLocationOf(node: Node): SourceLocation | undefined {
+    const { doc } = this;
+    const scalar =
+      childOf(doc, node, 'source') ?? childOf(doc, childOf(doc, node, 'data'), 'source');
+    if (
+      !isScalar(scalar) ||
+      typeof scalar.value !== 'string' ||
+      scalar.value.startsWith('file://')
+    ) {
+      return undefined;
+    }
+    const start = this.positions.of(scalar);
+    if (!start) return undefined;
+    const block = scalar.type === Scalar.BLOCK_LITERAL || scalar.type === Scalar.BLOCK_FOLDED;
+    return block ? { file: start.file, line: start.line + 1, column: 1 } : start;
+  }
+
+  private locate(
+    node: Node,
+    path: readonly (string | number)[],
+    at: 'key' | 'value',
+  ): SourceLocation | undefined {
+    return locatePath(this.doc, this.positions, node, path, at);
+  }
+
+  private skip(
+    code: 'missing-namespace' | 'not-a-definition',
+    reason: string,
+    node: Node | null,
+  ): { definitions: EntryDefinition[]; skipped: string } {
+    this.report(
+      'warning',
+      code,
+      `file skipped: ${reason}`,
+      this.positions.of(node) ?? this.positions.at(0),
+    );
+    return { definitions: [], skipped: reason };
+  }
+
+  private report(
+    severity: Diagnostic['severity'],
+    code: Diagnostic['code'],
+    message: string,
+    location: SourceLocation | undefined,
+    entry?: string,
+    field?: string,
+  ): void {
+    this.diagnostics.push({
+      severity,
+      code,
+      message,
+      ...(location ? { location } : {}),
+      ...(entry ? { entry } : {}),
+      ...(field ? { field } : {}),
+    });
+  }
+}

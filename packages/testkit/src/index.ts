@@ -1,0 +1,12 @@
+export { NatsServerError, type NatsServerErrorKind } from './errors.js';
+export { freePort, freePorts } from './free-port.js';
+export { findNatsServerBinary } from './nats-binary.js';
+export {
+  type NatsClusterHandle,
+  type NatsClusterNode,
+  type NatsClusterOptions,
+  startNatsCluster,
+} from './nats-cluster.js';
+export { type NatsServerOptions, startNatsServer } from './nats-server.js';
+export { isProcessRunning } from './process-state.js';
+export type { NatsServerHandle } from './server-handle.js';

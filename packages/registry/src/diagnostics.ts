@@ -74,7 +74,6 @@ export function formatDiagnostic(diagnostic: Diagnostic, cwd: string = process.c
 
 export function displayPath(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
-  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative)
-    ? file
-    : relative;
+  if (relative === '') return '.';
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }

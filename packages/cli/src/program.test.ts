@@ -1,0 +1,149 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIO } from './io.js';
+import { runCli } from './program.js';
+
+interface Captured extends CliIO {
+  readonly out: () => string;
+  readonly err: () => string;
+}
+
+function capture(cwd: string, env: Record<string, string> = {}): Captured {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    cwd,
+    env,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+let root: string;
+const cleanup: string[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'luact-cli-'));
+  await writeFile(
+    path.join(root, 'good.yaml'),
+    'namespace: app\nentries:\n  - name: processes\n    kind: process.host\n  - name: db\n    kind: env.variable\n    variable: DB\n    default: ${env:DB_URL}\n',
+  );
+});
+
+afterAll(async () => {
+  await Promise.all([root, ...cleanup].map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('luact lint', () => {
+  it('prints a summary and exits 0 for a valid application', async () => {
+    const io = capture(path.dirname(root), { DB_URL: 'postgres://db' });
+    expect(await runCli(['lint', path.basename(root)], io)).toBe(0);
+    expect(io.out()).toBe(`${path.basename(root)}: 2 entries in 1 file, no problems\n`);
+  });
+
+  it('reports an unset environment variable unless told not to check', async () => {
+    const io = capture(root);
+    expect(await runCli(['lint', '.'], io)).toBe(1);
+    expect(io.out()).toContain(
+      'good.yaml:8:14: error: app:db › default: environment variable DB_URL is not set',
+    );
+    expect(await runCli(['lint', '.', '--no-env-check'], capture(root))).toBe(0);
+  });
+
+  it('prints every problem with file:line and exits 1', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'luact-cli-bad-'));
+    cleanup.push(dir);
+    await writeFile(
+      path.join(dir, 'a.yaml'),
+      'namespace: app\nentries:\n  - name: x\n    kind: nope\n  - name: y\n    kind: process.service\n',
+    );
+    const io = capture(dir);
+    expect(await runCli(['lint', '.'], io)).toBe(1);
+    expect(io.out().split('\n')).toEqual([
+      'a.yaml:4:11: error: app:x › kind: unknown kind "nope" [unknown-kind]',
+      'a.yaml:5:5: error: app:y: missing required field "process" (the ID of a process.lua entry) [missing-field]',
+      'a.yaml:5:5: error: app:y: missing required field "host" (the ID of a process.host entry) [missing-field]',
+      'luact lint .: 3 errors in 1 file',
+      '',
+    ]);
+  });
+
+  it('prints a JSON report with --json', async () => {
+    const io = capture(root, { DB_URL: 'x' });
+    expect(await runCli(['lint', '.', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.out())).toMatchObject({
+      ok: true,
+      files: 1,
+      entries: 2,
+      errors: 0,
+      warnings: 0,
+      diagnostics: [],
+    });
+  });
+
+  it('fails with a clear message for a directory that does not exist', async () => {
+    const io = capture(root);
+    expect(await runCli(['lint', 'missing-dir'], io)).toBe(1);
+    expect(io.out()).toContain(
+      `error: application directory ${path.join(root, 'missing-dir')} does not exist [unreadable]`,
+    );
+  });
+});
+
+describe('the luact command line', () => {
+  it('exits 2 on an unknown command or option, with a hint', async () => {
+    const unknownCommand = capture(root);
+    expect(await runCli(['frobnicate'], unknownCommand)).toBe(2);
+    expect(unknownCommand.err()).toContain("unknown command 'frobnicate'");
+    const unknownOption = capture(root);
+    expect(await runCli(['lint', '--colour'], unknownOption)).toBe(2);
+    expect(unknownOption.err()).toContain("unknown option '--colour'");
+    expect(unknownOption.err()).toContain('--help');
+  });
+
+  it('exits 2 when a required argument is missing', async () => {
+    const io = capture(root);
+    expect(await runCli(['workflow', 'show'], io)).toBe(2);
+    expect(io.err()).toContain("missing required argument 'id'");
+  });
+
+  it('prints help for every command with exit code 0', async () => {
+    for (const argv of [
+      ['--help'],
+      ['lint', '--help'],
+      ['run', '--help'],
+      ['test', '--help'],
+      ['ps', '--help'],
+      ['services', '--help'],
+      ['workflow', '--help'],
+      ['workflow', 'signal', '--help'],
+    ]) {
+      const io = capture(root);
+      expect(await runCli(argv, io), argv.join(' ')).toBe(0);
+      expect(io.out()).toMatch(/^Usage: luact/);
+    }
+  });
+
+  it('says plainly which commands are not available yet and fails', async () => {
+    for (const [argv, issue] of [
+      [['run'], 3],
+      [['test', 'registry'], 3],
+      [['ps'], 3],
+      [['services'], 4],
+      [['workflow', 'list'], 5],
+      [['workflow', 'signal', 'wf-1', 'approve'], 5],
+    ] as const) {
+      const io = capture(root);
+      expect(await runCli(argv, io), argv.join(' ')).toBe(1);
+      expect(io.err()).toContain(
+        `luact ${argv[0] === 'workflow' ? `workflow ${argv[1]}` : argv[0]}: not available yet`,
+      );
+      expect(io.err()).toContain(`issue #${issue}`);
+      expect(io.out()).toBe('');
+    }
+  });
+});

@@ -72,7 +72,9 @@ export class LuactError extends Error {
 
   toData(): ErrorData {
     const { kind, message, retryable, details } = this;
-    return details === undefined ? { kind, message, retryable } : { kind, message, retryable, details };
+    return details === undefined
+      ? { kind, message, retryable }
+      : { kind, message, retryable, details };
   }
 
   static fromData(data: ErrorData): LuactError {

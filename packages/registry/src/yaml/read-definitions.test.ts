@@ -110,7 +110,9 @@ describe('readDefinitionFile', () => {
     });
     expect(readDefinitionFile(FILE, '')).toMatchObject({ skipped: 'empty file' });
     expect(readDefinitionFile(FILE, '# nothing\n')).toMatchObject({ skipped: 'empty file' });
-    expect(readDefinitionFile(FILE, '---\n---\n')).toMatchObject({ skipped: 'empty document; empty document' });
+    expect(readDefinitionFile(FILE, '---\n---\n')).toMatchObject({
+      skipped: 'empty document; empty document',
+    });
   });
 
   it('rejects an invalid namespace and duplicate keys', () => {

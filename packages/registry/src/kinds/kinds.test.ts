@@ -50,7 +50,7 @@ function config(
 
 function loadErrors(
   definition: Omit<EntryDefinition, 'namespace'>,
-): Pick<Diagnostic, 'code' | 'field' | 'message'>[] {
+): { code: Diagnostic['code']; field: string | undefined; message: string }[] {
   return (activate(definition).loadErrors ?? []).map(({ code, field, message }) => ({
     code,
     field,

@@ -1,3 +1,6 @@
 import { defineLuactProject } from '../vitest.shared.js';
 
-export default defineLuactProject('integration', { include: ['src/**/*.test.ts'] });
+export default defineLuactProject('integration', {
+  include: ['src/**/*.test.ts'],
+  globalSetup: ['src/global-setup.ts'],
+});

@@ -38,6 +38,8 @@ export interface Diagnostic {
   readonly entry?: string;
   /** The field inside the entry, e.g. `lifecycle.restart.max_delay`. */
   readonly field?: string;
+  /** Another place the problem involves, such as the first definition of a duplicate ID. */
+  readonly related?: { readonly label: string; readonly location: SourceLocation };
 }
 
 export function isError(diagnostic: Diagnostic): boolean {
@@ -69,7 +71,11 @@ export function formatDiagnostic(diagnostic: Diagnostic, cwd: string = process.c
     ? `${displayPath(location.file, cwd)}:${location.line}:${location.column}: `
     : '';
   const subject = [entry, field].filter(Boolean).join(' › ');
-  return `${where}${diagnostic.severity}: ${subject ? `${subject}: ` : ''}${diagnostic.message} [${diagnostic.code}]`;
+  const { related } = diagnostic;
+  const see = related
+    ? ` (${related.label} ${displayPath(related.location.file, cwd)}:${related.location.line}:${related.location.column})`
+    : '';
+  return `${where}${diagnostic.severity}: ${subject ? `${subject}: ` : ''}${diagnostic.message}${see} [${diagnostic.code}]`;
 }
 
 export function displayPath(file: string, cwd: string): string {

@@ -45,7 +45,7 @@ export {
   type SkippedFile,
 } from './loader.js';
 export type { Environment } from './placeholders.js';
-export { type Plan, planChanges } from './plan.js';
+export { type Plan, type PlanOptions, planChanges } from './plan.js';
 export type { Reference } from './schema/index.js';
 export { RegistrySnapshot } from './snapshot.js';
 export {

@@ -1,7 +1,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Diagnostic } from './diagnostics.js';
+import { type Diagnostic, formatDiagnostic } from './diagnostics.js';
 import { loadApplication } from './loader.js';
 import { appDir, yaml } from './testing/app-dir.js';
 
@@ -113,7 +113,13 @@ describe('loadApplication', () => {
     const duplicate = only(loaded.diagnostics, 'duplicate-id');
     expect(duplicate.entry).toBe('app:processes');
     expect(duplicate.location).toMatchObject({ file: path.join(dir, 'b.yaml'), line: 5 });
-    expect(duplicate.message).toContain(`${path.join(dir, 'a.yaml')}:3:`);
+    expect(duplicate.related).toEqual({
+      label: 'first defined at',
+      location: { file: path.join(dir, 'a.yaml'), line: 3, column: 5 },
+    });
+    expect(formatDiagnostic(duplicate, dir)).toBe(
+      'b.yaml:5:11: error: app:processes › name: entry "app:processes" is defined more than once (first defined at a.yaml:3:5) [duplicate-id]',
+    );
   });
 
   it('rejects an unknown kind and suggests the closest one', async () => {

@@ -6,7 +6,7 @@ import type { EntryDefinition } from './definition.js';
 import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.js';
 import { findDefinitionFiles } from './discover.js';
 import { definitionFingerprint } from './entry.js';
-import { type Plan, planChanges } from './plan.js';
+import { type Plan, type PlanOptions, planChanges } from './plan.js';
 import { RegistrySnapshot } from './snapshot.js';
 import { resolveSource } from './sources.js';
 import type { Registry } from './store.js';
@@ -84,13 +84,17 @@ export async function readApplication(dir: string): Promise<ApplicationDefinitio
 /**
  * Loads and validates an application directory. Every problem of every file is reported
  * together, each with file, line, column, entry and field; the snapshot exists only when
- * there is no error.
+ * there is no error. With `env`, entries are also activated against it (see PlanOptions).
  */
-export async function loadApplication(dir: string): Promise<LoadedApplication> {
+export async function loadApplication(
+  dir: string,
+  options: PlanOptions = {},
+): Promise<LoadedApplication> {
   const { definitions, ...read } = await readApplication(dir);
   const planned = planChanges(
     RegistrySnapshot.empty(),
     definitions.map((definition) => ({ op: 'create', definition })),
+    options,
   );
   const diagnostics = sortDiagnostics([
     ...read.diagnostics,
@@ -128,11 +132,16 @@ export type ReloadResult =
  * Reads `dir` again and applies the difference to `registry` as one change set: all of it or,
  * if anything is wrong, none of it (dev-mode reload on file change).
  */
-export async function reloadApplication(registry: Registry, dir: string): Promise<ReloadResult> {
+export async function reloadApplication(
+  registry: Registry,
+  dir: string,
+  options: PlanOptions = {},
+): Promise<ReloadResult> {
   const read = await readApplication(dir);
-  if (hasErrors(read.diagnostics))
+  if (hasErrors(read.diagnostics)) {
     return { ok: false, diagnostics: sortDiagnostics(read.diagnostics) };
-  const applied = registry.apply(diffDefinitions(registry.snapshot, read.definitions));
+  }
+  const applied = registry.apply(diffDefinitions(registry.snapshot, read.definitions), options);
   return applied.ok ? { ok: true, plan: applied.value } : { ok: false, diagnostics: applied.error };
 }
 

@@ -1,9 +1,10 @@
-import type { EntryId } from '@luact/core';
-import { err, ok, type Result } from '@luact/core';
+import { type EntryId, err, ok, type Result } from '@luact/core';
+import { activateEntry } from './activate.js';
 import type { Change, ChangeSet, EntryChange } from './changes.js';
 import type { DefinitionOrigin } from './definition.js';
 import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.js';
 import { compileDefinition, diagnosticAt, type Entry } from './entry.js';
+import type { Environment } from './placeholders.js';
 import { RegistrySnapshot } from './snapshot.js';
 import { didYouMean } from './suggest.js';
 
@@ -11,6 +12,14 @@ export interface Plan {
   readonly snapshot: RegistrySnapshot;
   readonly changes: readonly EntryChange[];
   readonly warnings: readonly Diagnostic[];
+}
+
+export interface PlanOptions {
+  /**
+   * Also activate every changed entry against this environment, so unset `${env:…}` variables
+   * and values that only fail once substituted are reported with the rest.
+   */
+  readonly env?: Environment;
 }
 
 /**
@@ -21,8 +30,9 @@ export interface Plan {
 export function planChanges(
   base: RegistrySnapshot,
   changes: ChangeSet,
+  options: PlanOptions = {},
 ): Result<Plan, Diagnostic[]> {
-  const builder = new PlanBuilder(base);
+  const builder = new PlanBuilder(base, options);
   for (const change of changes) builder.apply(change);
   return builder.finish();
 }
@@ -37,7 +47,10 @@ class PlanBuilder {
   private readonly firstOrigins = new Map<EntryId, DefinitionOrigin>();
   private readonly version: number;
 
-  constructor(private readonly base: RegistrySnapshot) {
+  constructor(
+    private readonly base: RegistrySnapshot,
+    private readonly options: PlanOptions,
+  ) {
     this.next = new Map(base.entries().map((entry) => [entry.id, entry]));
     this.version = base.version + 1;
   }
@@ -70,6 +83,10 @@ class PlanBuilder {
     }
     if (existing?.fingerprint === entry.fingerprint) return;
     const committed: Entry = { ...entry, revision: this.version };
+    if (this.options.env && !hasErrors(compiled.diagnostics)) {
+      const activated = activateEntry(committed, this.options.env);
+      if (!activated.ok) this.diagnostics.push(...activated.error);
+    }
     this.next.set(id, committed);
     const original = this.base.get(id);
     this.changed.set(
@@ -147,15 +164,21 @@ class PlanBuilder {
     change: Change & { op: 'create' | 'update' },
     first: DefinitionOrigin | undefined,
   ): void {
-    const where = first ? ` (first defined at ${first.file}:${first.line}:${first.column})` : '';
+    const diagnostic = diagnosticAt(change.definition.origin, id, {
+      severity: 'error',
+      code: 'duplicate-id',
+      message: `entry "${id}" is defined more than once`,
+      path: ['name'],
+      at: 'value',
+    });
+    const { file, line, column } = first ?? {};
     this.diagnostics.push(
-      diagnosticAt(change.definition.origin, id, {
-        severity: 'error',
-        code: 'duplicate-id',
-        message: `entry "${id}" is defined more than once${where}`,
-        path: ['name'],
-        at: 'value',
-      }),
+      file === undefined || line === undefined || column === undefined
+        ? diagnostic
+        : {
+            ...diagnostic,
+            related: { label: 'first defined at', location: { file, line, column } },
+          },
     );
   }
 

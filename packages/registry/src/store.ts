@@ -1,7 +1,7 @@
 import type { Result } from '@luact/core';
 import type { ChangeSet, EntryChange } from './changes.js';
 import type { Diagnostic } from './diagnostics.js';
-import { type Plan, planChanges } from './plan.js';
+import { type Plan, type PlanOptions, planChanges } from './plan.js';
 import { RegistrySnapshot } from './snapshot.js';
 
 /** Sent to subscribers after a change set was committed. */
@@ -43,8 +43,8 @@ export class Registry {
   }
 
   /** Validates the change set as a whole; commits all of it and notifies, or changes nothing. */
-  apply(changes: ChangeSet): Result<Plan, Diagnostic[]> {
-    const planned = planChanges(this.current, changes);
+  apply(changes: ChangeSet, options: PlanOptions = {}): Result<Plan, Diagnostic[]> {
+    const planned = planChanges(this.current, changes, options);
     if (!planned.ok || planned.value.changes.length === 0) return planned;
     const previousVersion = this.current.version;
     this.current = planned.value.snapshot;

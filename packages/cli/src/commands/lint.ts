@@ -1,13 +1,12 @@
 import path from 'node:path';
 import {
-  checkActivation,
   type Diagnostic,
   displayPath,
   formatDiagnostic,
   hasErrors,
   type LoadedApplication,
   loadApplication,
-  sortDiagnostics,
+  type SourceLocation,
 } from '@luact/registry';
 import { type CliIO, ExitCode } from '../io.js';
 
@@ -20,10 +19,8 @@ export interface LintOptions {
 /** `luact lint [dir]`: validates an application without running it. */
 export async function lint(dir: string, options: LintOptions, io: CliIO): Promise<ExitCode> {
   const target = path.resolve(io.cwd, dir);
-  const loaded = await loadApplication(target);
-  const activation =
-    loaded.snapshot && options.envCheck ? checkActivation(loaded.snapshot, io.env) : [];
-  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...activation]);
+  const loaded = await loadApplication(target, options.envCheck ? { env: io.env } : {});
+  const { diagnostics } = loaded;
   const failed = hasErrors(diagnostics);
   const summary = summarize(loaded, diagnostics);
   if (options.json) {
@@ -81,12 +78,18 @@ function jsonReport(
     })),
     errors: summary.errors,
     warnings: summary.warnings,
-    diagnostics: diagnostics.map((d) =>
-      d.location
-        ? { ...d, location: { ...d.location, file: displayPath(d.location.file, cwd) } }
-        : d,
-    ),
+    diagnostics: diagnostics.map((d) => ({
+      ...d,
+      ...(d.location && { location: relativeTo(cwd, d.location) }),
+      ...(d.related && {
+        related: { ...d.related, location: relativeTo(cwd, d.related.location) },
+      }),
+    })),
   };
+}
+
+function relativeTo(cwd: string, location: SourceLocation): SourceLocation {
+  return { ...location, file: displayPath(location.file, cwd) };
 }
 
 function count(n: number, singular: string, plural = `${singular}s`): string {

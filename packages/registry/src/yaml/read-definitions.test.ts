@@ -145,4 +145,14 @@ describe('readDefinitionFile', () => {
       ['two', { lifecycle: { auto_start: true } }],
     ]);
   });
+
+  it('points an unclosed quote at where the string began, not at the end of the file', () => {
+    const read = readDefinitionFile(
+      FILE,
+      'namespace: app\nentries:\n  - name: a\n    kind: function.lua\n    source: "return {}\n  - name: b\n    kind: x\n',
+    );
+    expect(read.diagnostics.map((d) => [d.code, d.location?.line, d.location?.column])).toEqual([
+      ['yaml-syntax', 5, 13],
+    ]);
+  });
 });

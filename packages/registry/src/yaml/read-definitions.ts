@@ -13,6 +13,7 @@ import type { DefinitionOrigin, EntryDefinition } from '../definition.js';
 import type { Diagnostic, SourceLocation } from '../diagnostics.js';
 import { isMapping } from '../schema/index.js';
 import { childOf, locatePath, Positions } from './locate.js';
+import { syntaxErrorOffset } from './syntax-errors.js';
 
 export interface DefinitionFile {
   readonly definitions: readonly EntryDefinition[];
@@ -51,7 +52,7 @@ export function readDefinitionFile(file: string, text: string): DefinitionFile {
   const diagnostics: Diagnostic[] = [];
   const skipReasons: string[] = [];
   for (const doc of documents) {
-    const reader = new DocumentReader(doc, positions, diagnostics);
+    const reader = new DocumentReader(doc, text, positions, diagnostics);
     const outcome = reader.read();
     if (outcome.skipped) skipReasons.push(outcome.skipped);
     definitions.push(...outcome.definitions);
@@ -66,6 +67,7 @@ export function readDefinitionFile(file: string, text: string): DefinitionFile {
 class DocumentReader {
   constructor(
     private readonly doc: Document,
+    private readonly text: string,
     private readonly positions: Positions,
     private readonly diagnostics: Diagnostic[],
   ) {}
@@ -78,7 +80,7 @@ class DocumentReader {
           'error',
           'yaml-syntax',
           error.message.split('\n')[0] ?? error.message,
-          this.positions.at(error.pos[0]),
+          this.positions.at(syntaxErrorOffset(this.text, error)),
         );
       }
       return { definitions: [] };

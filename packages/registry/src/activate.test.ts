@@ -2,16 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { activateEntry, checkActivation } from './activate.js';
 import type { EntryDefinition } from './definition.js';
 import type { Entry } from './entry.js';
-import type { Kind } from './kinds/catalog.js';
 import { loadApplication } from './loader.js';
 import { planChanges } from './plan.js';
 import { RegistrySnapshot } from './snapshot.js';
 import { appDir, yaml } from './testing/app-dir.js';
 
-function entryOf(definition: EntryDefinition): Entry<Kind> {
+function entryOf(definition: EntryDefinition): Entry {
   const planned = planChanges(RegistrySnapshot.empty(), [{ op: 'create', definition }]);
   if (!planned.ok) throw new Error(JSON.stringify(planned.error));
-  return planned.value.snapshot.entries()[0] as Entry<Kind>;
+  return planned.value.snapshot.entries()[0] as Entry;
 }
 
 const connection = (servers: string): EntryDefinition => ({

@@ -1,6 +1,6 @@
 import { err, ok, type Result } from '@luact/core';
 import type { Diagnostic } from './diagnostics.js';
-import { diagnosticAt, type Entry } from './entry.js';
+import { diagnosticAt, type EntryOf } from './entry.js';
 import type { FieldPath } from './field-path.js';
 import { type Kind, type KindConfigs, lookupKind } from './kinds/catalog.js';
 import {
@@ -17,7 +17,7 @@ import type { RegistrySnapshot } from './snapshot.js';
  * defaults filled in. Errors name the entry, the field and the unset variable.
  */
 export function activateEntry<K extends Kind>(
-  entry: Entry<K>,
+  entry: EntryOf<K>,
   env: Environment,
 ): Result<KindConfigs[K], Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];

@@ -8,8 +8,8 @@ import { hasPlaceholder, parsePlaceholders } from './placeholders.js';
 import type { DecodeContext, Reference, SchemaIssue } from './schema/index.js';
 import { didYouMean } from './suggest.js';
 
-/** A validated registry entry. Immutable; a change to an entry makes a new one. */
-export interface Entry<K extends Kind = Kind> {
+/** A validated registry entry of kind `K`. Immutable; a change to an entry makes a new one. */
+export interface EntryOf<K extends Kind> {
   readonly id: EntryId;
   readonly namespace: string;
   readonly name: string;
@@ -29,12 +29,15 @@ export interface Entry<K extends Kind = Kind> {
   readonly revision: number;
 }
 
+/** An entry of any kind; checking `entry.kind` narrows it to that kind's `EntryOf`. */
+export type Entry = { [K in Kind]: EntryOf<K> }[Kind];
+
 /** The outcome of checking one definition on its own (references are checked with the set). */
 export interface CompiledDefinition {
   /** Set when namespace and name are valid, even if other parts are not. */
   readonly id: EntryId | undefined;
   /** Set when the kind is known; may still carry error diagnostics. */
-  readonly entry: Omit<Entry, 'revision'> | undefined;
+  readonly entry: Omit<EntryOf<Kind>, 'revision'> | undefined;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -93,7 +96,7 @@ export function compileDefinition(definition: EntryDefinition): CompiledDefiniti
     if (!parsed.ok) report('bad-placeholder', parsed.error, path, 'value');
   });
 
-  const entry: Omit<Entry, 'revision'> = {
+  const entry: Omit<EntryOf<Kind>, 'revision'> = {
     id,
     namespace,
     name,

@@ -12,7 +12,7 @@ export {
   sortDiagnostics,
 } from './diagnostics.js';
 export { findDefinitionFiles } from './discover.js';
-export { compileDefinition, definitionFingerprint, type Entry } from './entry.js';
+export { compileDefinition, definitionFingerprint, type Entry, type EntryOf } from './entry.js';
 export { type FieldPath, formatFieldPath } from './field-path.js';
 export { DependencyGraph } from './graph.js';
 export {

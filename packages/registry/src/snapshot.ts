@@ -1,5 +1,5 @@
 import type { EntryId } from '@luact/core';
-import type { Entry } from './entry.js';
+import type { Entry, EntryOf } from './entry.js';
 import { DependencyGraph } from './graph.js';
 import type { Kind } from './kinds/catalog.js';
 
@@ -37,8 +37,8 @@ export class RegistrySnapshot {
     return this.sorted;
   }
 
-  ofKind<K extends Kind>(kind: K): Entry<K>[] {
-    return this.entries().filter((entry): entry is Entry<K> => entry.kind === kind);
+  ofKind<K extends Kind>(kind: K): EntryOf<K>[] {
+    return this.entries().filter((entry): entry is Entry & EntryOf<K> => entry.kind === kind);
   }
 
   ids(): IterableIterator<EntryId> {

@@ -5,7 +5,6 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { Entry } from '../entry.js';
 import { planChanges } from '../plan.js';
 import { RegistrySnapshot } from '../snapshot.js';
-import type { Kind } from './catalog.js';
 
 const BASE: EntryDefinition[] = [
   { namespace: 'app', name: 'processes', kind: 'process.host', fields: {} },
@@ -34,7 +33,7 @@ function activate(
     [...BASE, { namespace: 'app', ...definition }].map((d) => ({ op: 'create', definition: d })),
   );
   if (!planned.ok) return { loadErrors: planned.error };
-  const entry = planned.value.snapshot.get(`app:${definition.name}`) as Entry<Kind>;
+  const entry = planned.value.snapshot.get(`app:${definition.name}`) as Entry;
   return { entry, warnings: planned.value.warnings, activated: activateEntry(entry, env) };
 }
 

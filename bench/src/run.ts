@@ -1,0 +1,14 @@
+import { registryLoad } from './benchmarks/registry-load.js';
+import { type Benchmark, type Figure, formatTable } from './harness.js';
+
+/** Every benchmark, run in order; `npm run bench` prints one table of all their figures. */
+const BENCHMARKS: readonly Benchmark[] = [registryLoad];
+
+const only = process.argv[2];
+const figures: Figure[] = [];
+for (const benchmark of BENCHMARKS) {
+  if (only !== undefined && !benchmark.name.includes(only)) continue;
+  process.stderr.write(`running ${benchmark.name}…\n`);
+  figures.push(...(await benchmark.run()));
+}
+process.stdout.write(`${formatTable(figures)}\n`);

@@ -66,27 +66,26 @@ export function boolean(): Decoder<boolean> {
   };
 }
 
-export function integer(range: { min?: number; max?: number } = {}): Decoder<number> {
-  const expected = describeRange('an integer', range);
-  return {
-    expected,
-    decode(value, path, cx) {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-        return numericOrBoolean(cx, path, expected, value);
-      }
-      return inRange(value, range) ? value : invalidValue(cx, path, `${value} is not ${expected}`);
-    },
-  };
+export function integer(range: Range = {}): Decoder<number> {
+  return numeric('an integer', Number.isSafeInteger, range);
 }
 
-export function number(range: { min?: number; max?: number } = {}): Decoder<number> {
-  const expected = describeRange('a number', range);
+export function number(range: Range = {}): Decoder<number> {
+  return numeric('a number', Number.isFinite, range);
+}
+
+interface Range {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+function numeric(noun: string, accepts: (value: number) => boolean, range: Range): Decoder<number> {
+  const expected = describeRange(noun, range);
   return {
     expected,
     decode(value, path, cx) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
+      if (typeof value !== 'number' || !accepts(value))
         return numericOrBoolean(cx, path, expected, value);
-      }
       return inRange(value, range) ? value : invalidValue(cx, path, `${value} is not ${expected}`);
     },
   };
@@ -179,13 +178,13 @@ function numericOrBoolean(
   return wrongType(cx, path, expected, value);
 }
 
-function describeRange(noun: string, { min, max }: { min?: number; max?: number }): string {
+function describeRange(noun: string, { min, max }: Range): string {
   if (min !== undefined && max !== undefined) return `${noun} from ${min} to ${max}`;
   if (min !== undefined) return min === 0 ? `${noun} ≥ 0` : `${noun} ≥ ${min}`;
   if (max !== undefined) return `${noun} ≤ ${max}`;
   return noun;
 }
 
-function inRange(value: number, { min, max }: { min?: number; max?: number }): boolean {
+function inRange(value: number, { min, max }: Range): boolean {
   return (min === undefined || value >= min) && (max === undefined || value <= max);
 }

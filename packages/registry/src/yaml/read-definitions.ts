@@ -11,6 +11,7 @@ import {
 } from 'yaml';
 import type { DefinitionOrigin, EntryDefinition } from '../definition.js';
 import type { Diagnostic, SourceLocation } from '../diagnostics.js';
+import { type FieldPath, formatFieldPath } from '../field-path.js';
 import { isMapping } from '../schema/index.js';
 import { childOf, locatePath, Positions } from './locate.js';
 import { syntaxErrorOffset } from './syntax-errors.js';
@@ -26,6 +27,10 @@ export interface DefinitionFile {
 const ENTRY_KEYS = new Set(['name', 'kind', 'meta', 'data']);
 /** Keys of a definition file around its entries. */
 const FILE_KEYS = new Set(['version', 'namespace', 'entries', 'meta']);
+/** Keys of a single-entry document that belong to the file, not the entry. */
+const SINGLE_ENTRY_FILE_KEYS = new Set(['namespace', 'version']);
+
+type Problem = Omit<Diagnostic, 'location'> & { readonly location: SourceLocation | undefined };
 
 /**
  * Reads the definitions of one YAML file. A file holds one or more documents, each with a
@@ -52,8 +57,7 @@ export function readDefinitionFile(file: string, text: string): DefinitionFile {
   const diagnostics: Diagnostic[] = [];
   const skipReasons: string[] = [];
   for (const doc of documents) {
-    const reader = new DocumentReader(doc, text, positions, diagnostics);
-    const outcome = reader.read();
+    const outcome = new DocumentReader(doc, text, positions, diagnostics).read();
     if (outcome.skipped) skipReasons.push(outcome.skipped);
     definitions.push(...outcome.definitions);
   }
@@ -73,15 +77,15 @@ class DocumentReader {
   ) {}
 
   read(): { definitions: EntryDefinition[]; skipped?: string } {
-    const { doc } = this;
+    const { doc, positions } = this;
     if (doc.errors.length > 0) {
       for (const error of doc.errors) {
-        this.report(
-          'error',
-          'yaml-syntax',
-          error.message.split('\n')[0] ?? error.message,
-          this.positions.at(syntaxErrorOffset(this.text, error)),
-        );
+        this.report({
+          severity: 'error',
+          code: 'yaml-syntax',
+          message: error.message.split('\n')[0] ?? error.message,
+          location: positions.at(syntaxErrorOffset(this.text, error)),
+        });
       }
       return { definitions: [] };
     }
@@ -98,28 +102,29 @@ class DocumentReader {
       );
     }
     const namespace = value.namespace;
-    if (namespace === undefined)
+    if (namespace === undefined) {
       return this.skip('missing-namespace', 'no top-level "namespace"', root);
+    }
     if (typeof namespace !== 'string' || !isValidName(namespace)) {
-      this.report(
-        'error',
-        'invalid-name',
-        `namespace ${JSON.stringify(namespace)} is not a valid name (letters, digits, _ . -)`,
-        this.positions.of(childOf(doc, root, 'namespace')),
-      );
+      this.report({
+        severity: 'error',
+        code: 'invalid-name',
+        message: `namespace ${JSON.stringify(namespace)} is not a valid name (letters, digits, _ . -)`,
+        location: positions.of(childOf(doc, root, 'namespace')),
+      });
       return { definitions: [] };
     }
     if ('entries' in value) return { definitions: this.readEntryList(root, value, namespace) };
     if ('name' in value || 'kind' in value) {
-      const single = this.readEntry(root, value, namespace, new Set(['namespace', 'version']));
+      const single = this.readEntry(root, value, namespace, SINGLE_ENTRY_FILE_KEYS);
       return { definitions: single ? [single] : [] };
     }
-    this.report(
-      'warning',
-      'no-entries',
-      `namespace "${namespace}" declares no entries (add an "entries" list)`,
-      this.positions.of(root),
-    );
+    this.report({
+      severity: 'warning',
+      code: 'no-entries',
+      message: `namespace "${namespace}" declares no entries (add an "entries" list)`,
+      location: positions.of(root),
+    });
     return { definitions: [] };
   }
 
@@ -129,40 +134,39 @@ class DocumentReader {
     namespace: string,
   ): EntryDefinition[] {
     for (const key of Object.keys(value)) {
-      if (!FILE_KEYS.has(key)) {
-        this.report(
-          'warning',
-          'unknown-field',
-          `unknown top-level field "${key}" is ignored`,
-          this.locate(root, [key], 'key'),
-        );
-      }
+      if (FILE_KEYS.has(key)) continue;
+      this.report({
+        severity: 'warning',
+        code: 'unknown-field',
+        message: `unknown top-level field "${key}" is ignored`,
+        location: this.locate(root, [key], 'key'),
+      });
     }
     const listNode = childOf(this.doc, root, 'entries');
     if (!Array.isArray(value.entries) || !isSeq(listNode)) {
-      this.report(
-        'error',
-        'wrong-type',
-        '"entries" must be a list of entries',
-        this.positions.of(listNode ?? root),
-      );
+      this.report({
+        severity: 'error',
+        code: 'wrong-type',
+        message: '"entries" must be a list of entries',
+        location: this.positions.of(listNode ?? root),
+      });
       return [];
     }
     const definitions: EntryDefinition[] = [];
-    value.entries.forEach((item: unknown, index) => {
+    for (const [index, item] of value.entries.entries()) {
       const node = childOf(this.doc, listNode, index);
       if (!node || !isMapping(item)) {
-        this.report(
-          'error',
-          'wrong-type',
-          `entries[${index}] must be a mapping with name and kind`,
-          this.positions.of(node ?? listNode),
-        );
-        return;
+        this.report({
+          severity: 'error',
+          code: 'wrong-type',
+          message: `entries[${index}] must be a mapping with name and kind`,
+          location: this.positions.of(node ?? listNode),
+        });
+        continue;
       }
       const definition = this.readEntry(node, item, namespace, new Set());
       if (definition) definitions.push(definition);
-    });
+    }
     return definitions;
   }
 
@@ -170,64 +174,58 @@ class DocumentReader {
     node: Node,
     value: Record<string, unknown>,
     namespace: string,
-    ignoredKeys: ReadonlySet<string>,
+    fileKeys: ReadonlySet<string>,
   ): EntryDefinition | undefined {
     const name = this.requireString(node, value, 'name', namespace);
     const kind = this.requireString(node, value, 'kind', namespace);
     if (name === undefined || kind === undefined) return undefined;
-    const id = `${namespace}:${name}`;
+    const entry = `${namespace}:${name}`;
+    const fieldError = (
+      path: FieldPath,
+      at: 'key' | 'value',
+      code: Diagnostic['code'],
+      message: string,
+    ) => {
+      const field = formatFieldPath(path[0] === 'data' && path.length > 1 ? path.slice(1) : path);
+      this.report({
+        severity: 'error',
+        code,
+        message,
+        location: this.locate(node, path, at),
+        entry,
+        field,
+      });
+      return undefined;
+    };
+
     const fields: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(value)) {
-      if (!ENTRY_KEYS.has(key) && !ignoredKeys.has(key)) fields[key] = field;
+      if (!ENTRY_KEYS.has(key) && !fileKeys.has(key)) fields[key] = field;
     }
-    if (value.data !== undefined && value.data !== null) {
-      if (!isMapping(value.data)) {
-        this.report(
-          'error',
-          'wrong-type',
-          '"data" must be a mapping of fields',
-          this.locate(node, ['data'], 'value'),
-          id,
-          'data',
-        );
-        return undefined;
-      }
-      for (const [key, field] of Object.entries(value.data)) {
+    const { data, meta } = value;
+    if (data !== undefined && data !== null) {
+      if (!isMapping(data))
+        return fieldError(['data'], 'value', 'wrong-type', '"data" must be a mapping of fields');
+      for (const [key, field] of Object.entries(data)) {
         if (key in fields) {
-          this.report(
-            'error',
-            'duplicate-field',
-            `field "${key}" is written both inline and under "data"`,
-            this.locate(node, ['data', key], 'key'),
-            id,
-            key,
-          );
-          return undefined;
+          const message = `field "${key}" is written both inline and under "data"`;
+          return fieldError(['data', key], 'key', 'duplicate-field', message);
         }
         fields[key] = field;
       }
     }
-    if (value.meta !== undefined && value.meta !== null && !isMapping(value.meta)) {
-      this.report(
-        'error',
-        'wrong-type',
-        '"meta" must be a mapping',
-        this.locate(node, ['meta'], 'value'),
-        id,
-        'meta',
-      );
-      return undefined;
+    if (meta !== undefined && meta !== null && !isMapping(meta)) {
+      return fieldError(['meta'], 'value', 'wrong-type', '"meta" must be a mapping');
     }
-    const origin = this.originOf(node);
     const sourceLocation = this.sourceLocationOf(node);
     return {
       namespace,
       name,
       kind,
-      ...(isMapping(value.meta) ? { meta: value.meta } : {}),
+      ...(isMapping(meta) && { meta }),
       fields,
-      origin,
-      ...(sourceLocation ? { sourceLocation } : {}),
+      origin: this.originOf(node),
+      ...(sourceLocation && { sourceLocation }),
     };
   }
 
@@ -243,16 +241,13 @@ class DocumentReader {
       typeof value.name === 'string'
         ? `${namespace}:${value.name}`
         : `an entry in namespace "${namespace}"`;
-    if (field === undefined || field === null || field === '') {
-      this.report('error', 'missing-field', `${label} has no "${key}"`, this.positions.of(node));
-    } else {
-      this.report(
-        'error',
-        'wrong-type',
-        `"${key}" must be a string`,
-        this.locate(node, [key], 'value'),
-      );
-    }
+    const missing = field === undefined || field === null || field === '';
+    this.report({
+      severity: 'error',
+      code: missing ? 'missing-field' : 'wrong-type',
+      message: missing ? `${label} has no "${key}"` : `"${key}" must be a string`,
+      location: missing ? this.positions.of(node) : this.locate(node, [key], 'value'),
+    });
     return undefined;
   }
 
@@ -265,36 +260,29 @@ class DocumentReader {
   }
 
   /** Fields live inline or under `data:`; find which, so the path can be walked. */
-  private fieldPath(node: Node, path: readonly (string | number)[]): readonly (string | number)[] {
+  private fieldPath(node: Node, path: FieldPath): FieldPath {
     const first = path[0];
-    if (typeof first !== 'string' || first === 'meta' || childOf(this.doc, node, first))
+    if (typeof first !== 'string' || first === 'meta' || childOf(this.doc, node, first)) {
       return path;
+    }
     const data = childOf(this.doc, node, 'data');
     return data && childOf(this.doc, data, first) ? ['data', ...path] : path;
   }
 
+  /** Where inline Lua text starts: the line after `|` or `>` for block scalars. */
   private sourceLocationOf(node: Node): SourceLocation | undefined {
     const { doc } = this;
     const scalar =
       childOf(doc, node, 'source') ?? childOf(doc, childOf(doc, node, 'data'), 'source');
-    if (
-      !isScalar(scalar) ||
-      typeof scalar.value !== 'string' ||
-      scalar.value.startsWith('file://')
-    ) {
-      return undefined;
-    }
+    if (!isScalar(scalar) || typeof scalar.value !== 'string') return undefined;
+    if (scalar.value.startsWith('file://')) return undefined;
     const start = this.positions.of(scalar);
     if (!start) return undefined;
     const block = scalar.type === Scalar.BLOCK_LITERAL || scalar.type === Scalar.BLOCK_FOLDED;
     return block ? { file: start.file, line: start.line + 1, column: 1 } : start;
   }
 
-  private locate(
-    node: Node,
-    path: readonly (string | number)[],
-    at: 'key' | 'value',
-  ): SourceLocation | undefined {
+  private locate(node: Node, path: FieldPath, at: 'key' | 'value'): SourceLocation | undefined {
     return locatePath(this.doc, this.positions, node, path, at);
   }
 
@@ -303,30 +291,16 @@ class DocumentReader {
     reason: string,
     node: Node | null,
   ): { definitions: EntryDefinition[]; skipped: string } {
-    this.report(
-      'warning',
+    this.report({
+      severity: 'warning',
       code,
-      `file skipped: ${reason}`,
-      this.positions.of(node) ?? this.positions.at(0),
-    );
+      message: `file skipped: ${reason}`,
+      location: this.positions.of(node) ?? this.positions.at(0),
+    });
     return { definitions: [], skipped: reason };
   }
 
-  private report(
-    severity: Diagnostic['severity'],
-    code: Diagnostic['code'],
-    message: string,
-    location: SourceLocation | undefined,
-    entry?: string,
-    field?: string,
-  ): void {
-    this.diagnostics.push({
-      severity,
-      code,
-      message,
-      ...(location ? { location } : {}),
-      ...(entry ? { entry } : {}),
-      ...(field ? { field } : {}),
-    });
+  private report({ location, ...problem }: Problem): void {
+    this.diagnostics.push(location ? { ...problem, location } : problem);
   }
 }

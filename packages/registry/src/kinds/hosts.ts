@@ -2,6 +2,7 @@ import type { EntryId } from '@luact/core';
 import {
   anything,
   byteSize,
+  defaultsOf,
   duration,
   type Infer,
   integer,
@@ -11,6 +12,7 @@ import {
   optional,
   reference,
   required,
+  section,
   string,
   withDefault,
 } from '../schema/index.js';
@@ -25,12 +27,7 @@ const hostLimits = object({
 });
 
 export const processHost = object({
-  host: withDefault(hostLimits, {
-    max_processes: 100_000,
-    max_mailbox: 10_000,
-    max_message_size: 1_048_576,
-    reductions: 10_000,
-  }),
+  host: section(hostLimits),
   lifecycle,
 });
 
@@ -48,7 +45,7 @@ const journal = object({
 
 export type JournalConfig = Infer<typeof journal>;
 
-const DEFAULT_JOURNAL: JournalConfig = { fsync: 'batch', replicas: 1 };
+const DEFAULT_JOURNAL: JournalConfig = defaultsOf(journal);
 
 const CONNECTION_KINDS = ['nats.connection', 'temporal.client'];
 
@@ -56,7 +53,7 @@ export const workflowHost = object({
   /** The queue workflows are started on; default: the entry's name. */
   queue: optional(string()),
   connection: optional(reference(CONNECTION_KINDS)),
-  journal: withDefault(journal, DEFAULT_JOURNAL),
+  journal: section(journal),
   lifecycle,
 });
 

@@ -5,6 +5,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { Entry } from '../entry.js';
 import { planChanges } from '../plan.js';
 import { RegistrySnapshot } from '../snapshot.js';
+import { DEFAULT_LIFECYCLE } from './lifecycle.js';
 
 const BASE: EntryDefinition[] = [
   { namespace: 'app', name: 'processes', kind: 'process.host', fields: {} },
@@ -58,6 +59,23 @@ function loadErrors(
 }
 
 describe('kind schemas', () => {
+  it('derives the lifecycle defaults from the schema, as documented', () => {
+    expect(DEFAULT_LIFECYCLE).toEqual({
+      auto_start: false,
+      start_timeout: 10_000,
+      stop_timeout: 10_000,
+      stable_threshold: 30_000,
+      requires: [],
+      restart: {
+        initial_delay: 1_000,
+        max_delay: 30_000,
+        backoff_factor: 2,
+        jitter: 0.1,
+        max_attempts: 0,
+      },
+    });
+  });
+
   it('fills in documented defaults for a process host', () => {
     expect(config({ name: 'h', kind: 'process.host', fields: {} })).toMatchObject({
       host: {

@@ -1,6 +1,7 @@
 import type { EntryId } from '@luact/core';
 import {
   boolean,
+  defaultsOf,
   duration,
   type Infer,
   integer,
@@ -8,6 +9,7 @@ import {
   number,
   object,
   reference,
+  section,
   withDefault,
 } from '../schema/index.js';
 
@@ -32,13 +34,7 @@ const restartPolicy = object(
 
 export type RestartPolicy = Infer<typeof restartPolicy>;
 
-export const DEFAULT_RESTART_POLICY: RestartPolicy = {
-  initial_delay: 1_000,
-  max_delay: 30_000,
-  backoff_factor: 2,
-  jitter: 0.1,
-  max_attempts: 0,
-};
+export const DEFAULT_RESTART_POLICY: RestartPolicy = defaultsOf(restartPolicy);
 
 const lifecycleObject = object({
   auto_start: withDefault(boolean(), false),
@@ -47,19 +43,12 @@ const lifecycleObject = object({
   /** Running this long without failing resets the restart attempt count. */
   stable_threshold: withDefault(duration(), 30_000),
   requires: withDefault(list(reference()), [] as EntryId[], { alias: 'depends_on' }),
-  restart: withDefault(restartPolicy, DEFAULT_RESTART_POLICY),
+  restart: section(restartPolicy),
 });
 
 export type Lifecycle = Infer<typeof lifecycleObject>;
 
-export const DEFAULT_LIFECYCLE: Lifecycle = {
-  auto_start: false,
-  start_timeout: 10_000,
-  stop_timeout: 10_000,
-  stable_threshold: 30_000,
-  requires: [],
-  restart: DEFAULT_RESTART_POLICY,
-};
+export const DEFAULT_LIFECYCLE: Lifecycle = defaultsOf(lifecycleObject);
 
 /** The `lifecycle:` field of every kind the node starts and stops. */
-export const lifecycle = withDefault(lifecycleObject, DEFAULT_LIFECYCLE);
+export const lifecycle = section(lifecycleObject);

@@ -96,6 +96,28 @@ export function withDefault<T>(
   return { decoder, present: true, required: false, fallback, ...options };
 }
 
+/**
+ * A nested mapping that may be left out: absent, it is what decoding `{}` gives, so its
+ * defaults are written once, on its fields.
+ */
+export function section<T>(decoder: Decoder<T>): Field<T, true> {
+  return withDefault(decoder, defaultsOf(decoder));
+}
+
+/** The value `decoder` gives an empty mapping; every field must be optional or defaulted. */
+export function defaultsOf<T>(decoder: Decoder<T>): T {
+  const decoded = decoder.decode({}, [], {
+    phase: 'activate',
+    namespace: 'defaults',
+    report: (issue) => {
+      throw new Error(`schema defaults are invalid: ${issue.message}`);
+    },
+    refer: () => {},
+  });
+  if (decoded === INVALID) throw new Error('schema defaults are invalid');
+  return decoded;
+}
+
 type Shape = Record<string, Field<unknown, boolean>>;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type FieldValue<F> = F extends Field<infer T, boolean> ? T : never;

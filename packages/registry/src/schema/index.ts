@@ -1,4 +1,5 @@
 export {
+  defaultsOf,
   type Field,
   isMapping,
   list,
@@ -9,6 +10,7 @@ export {
   optional,
   record,
   required,
+  section,
   withDefault,
 } from './containers.js';
 export {

@@ -4,6 +4,7 @@ import type { Change, ChangeSet, EntryChange } from './changes.js';
 import type { DefinitionOrigin } from './definition.js';
 import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.js';
 import { compileDefinition, diagnosticAt, type Entry } from './entry.js';
+import type { DependencyGraph } from './graph.js';
 import type { Environment } from './placeholders.js';
 import { RegistrySnapshot } from './snapshot.js';
 import { didYouMean } from './suggest.js';
@@ -98,13 +99,13 @@ class PlanBuilder {
   }
 
   finish(): Result<Plan, Diagnostic[]> {
-    if (this.changed.size > 0) {
+    const unchanged = this.changed.size === 0;
+    const snapshot = unchanged ? this.base : new RegistrySnapshot(this.version, this.next);
+    if (!unchanged) {
       this.checkReferences();
-      this.checkCycles();
+      this.checkCycles(snapshot.graph);
     }
     if (hasErrors(this.diagnostics)) return err(sortDiagnostics(this.diagnostics));
-    const snapshot =
-      this.changed.size === 0 ? this.base : new RegistrySnapshot(this.version, this.next);
     return ok({
       snapshot,
       changes: [...this.changed.values()],
@@ -148,8 +149,7 @@ class PlanBuilder {
     }
   }
 
-  private checkCycles(): void {
-    const { graph } = new RegistrySnapshot(this.version, this.next);
+  private checkCycles(graph: DependencyGraph): void {
     for (const cycle of graph.cycles()) {
       const [first, second] = cycle as [EntryId, EntryId];
       const entry = this.next.get(first);

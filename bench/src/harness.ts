@@ -22,18 +22,33 @@ export interface Rounds {
 }
 
 /**
- * Times `work` `rounds` times after `warmup` untimed runs and returns the median in
- * milliseconds. Medians keep one noisy round on a shared 2-core machine from moving the figure.
+ * Times `subject` and `baseline` in alternating rounds after `warmup` untimed runs of each, and
+ * returns the median of each in milliseconds. Alternating puts both under the same conditions
+ * (GC pressure, CPU frequency, other load) on a shared 2-core machine; medians keep one noisy
+ * round from moving a figure.
  */
-export async function medianMs(work: () => unknown, { warmup, rounds }: Rounds): Promise<number> {
-  for (let i = 0; i < warmup; i++) await work();
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const start = process.hrtime.bigint();
-    await work();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+export async function compareMs(
+  subject: () => unknown,
+  baseline: () => unknown,
+  { warmup, rounds }: Rounds,
+): Promise<{ subject: number; baseline: number }> {
+  for (let i = 0; i < warmup; i++) {
+    await baseline();
+    await subject();
   }
-  return median(samples);
+  const subjectSamples: number[] = [];
+  const baselineSamples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    baselineSamples.push(await timeMs(baseline));
+    subjectSamples.push(await timeMs(subject));
+  }
+  return { subject: median(subjectSamples), baseline: median(baselineSamples) };
+}
+
+async function timeMs(work: () => unknown): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 export function median(samples: readonly number[]): number {

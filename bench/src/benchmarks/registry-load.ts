@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findDefinitionFiles, loadApplication } from '@luact/registry';
 import { parse } from 'yaml';
-import { type Benchmark, medianMs } from '../harness.js';
+import { type Benchmark, compareMs } from '../harness.js';
 
 const ENTRIES = 1_000;
 const FILES = 20;
-const ROUNDS = { warmup: 3, rounds: 15 };
+const ROUNDS = { warmup: 3, rounds: 21 };
 
 /**
  * Loading an application of 1,000 entries in 20 files (hosts, Lua processes and functions,
@@ -26,18 +26,16 @@ export const registryLoad: Benchmark = {
         );
       }
       const files = await findDefinitionFiles(dir);
-      const baseline = await medianMs(
-        async () => Promise.all(files.map(async (file) => parse(await readFile(file, 'utf8')))),
-        ROUNDS,
-      );
-      const load = await medianMs(() => loadApplication(dir), ROUNDS);
+      const parseFiles = () =>
+        Promise.all(files.map(async (file) => parse(await readFile(file, 'utf8'))));
+      const medians = await compareMs(() => loadApplication(dir), parseFiles, ROUNDS);
       return [
         {
           figure: `registry load, ${ENTRIES} entries / ${FILES} files`,
-          median: load,
+          median: medians.subject,
           unit: 'ms',
           baseline: 'read + yaml.parse of the same files',
-          baselineMedian: baseline,
+          baselineMedian: medians.baseline,
           durability: 'n/a (no journal)',
         },
       ];

@@ -24,6 +24,8 @@ const hostLimits = object({
   max_message_size: withDefault(byteSize(), 1_048_576),
   /** Lua instructions a process may run before it is preempted. */
   reductions: withDefault(integer({ min: 100 }), 10_000),
+  /** Lua heap of the host; the process running when it is exceeded fails. */
+  max_memory: withDefault(byteSize(), 268_435_456),
 });
 
 export const processHost = object({

@@ -1,0 +1,23 @@
+-- The codec every value crosses processes with: msgpack, with error objects as ext type 1
+-- (the same mapping as src/codec/wire.ts on the TypeScript side).
+local host, rt = ...
+
+local ERROR_EXT = 1
+local codec
+codec = rt.libs.msgpack()({
+  encode_ext = function(value)
+    if rt.is_error(value) then return ERROR_EXT, codec.encode(rt.error_data(value)) end
+    return nil
+  end,
+  decode_ext = function(ext_type, payload)
+    if ext_type ~= ERROR_EXT then error('msgpack: unknown ext type ' .. ext_type, 0) end
+    local data = codec.decode(payload)
+    local kind = data.kind
+    return rt.make_error(type(kind) == 'string' and kind or 'UNKNOWN', tostring(data.message),
+      data.retryable, data.details, nil)
+  end,
+})
+rt.codec = codec
+
+-- Marks a table as a JSON array (so an empty one encodes as []).
+rt.ARRAY_MT = { __name = 'array' }

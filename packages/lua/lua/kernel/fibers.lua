@@ -1,0 +1,129 @@
+-- Fibers: the Lua side of the JS scheduler.
+--
+-- Every fiber is a Lua thread resumed by the scheduler in TypeScript. A fiber that cannot go on
+-- yields the sentinel BLOCK after recording what it waits for; whoever makes its wait true calls
+-- host.wake(fiber). Waits are always re-checked after a wake, so a stale or duplicate wake only
+-- costs a resume. Values that JS produces for a process (messages, events, timer ticks, call
+-- results) arrive through "fed" channels: JS queues them per channel, a fed channel pulls a
+-- batch when it runs dry, and a fiber blocked on it is woken when JS queues more.
+--
+-- A yield from the instruction-count hook (preemption) carries no values. Inside a user's own
+-- coroutine such a yield, and a BLOCK, would otherwise surface as a user-level yield; the
+-- wrapped coroutine.resume below recognises them and passes them out to the scheduler, then
+-- resumes the inner coroutine with the scheduler's answer.
+local host, rt = ...
+
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_status, co_running, co_isyieldable = coroutine.status, coroutine.running, coroutine.isyieldable
+local co_close = coroutine.close
+local error, type = error, type
+local table_pack, table_unpack = table.pack, table.unpack
+
+local BLOCK, PREEMPT = host.BLOCK, host.PREEMPT
+local current_fiber, await_feed, take_preempt = host.fiber, host.await_feed, host.take_preempt
+
+-- Channels fed by JS, by id. Weak: a channel nobody holds is dropped; its late deliveries too.
+local FED = setmetatable({}, { __mode = 'v' })
+rt.FED = FED
+rt.TERMINATED = host.TERMINATED
+
+-- Threads that are fibers (the outermost coroutine of a scheduler resume).
+local FIBER_THREADS = setmetatable({}, { __mode = 'k' })
+
+--- Suspends the current fiber until `wait.done` is true. `fed` lists the fed channels whose
+--- deliveries can satisfy the wait: they are filled first, and the scheduler is asked to wake
+--- this fiber when JS queues more for any of them.
+local function block(wait, fed)
+  while not wait.done do
+    if fed ~= nil then
+      for i = 1, #fed do fed[i]:_fill() end
+      if wait.done then return end
+      for i = 1, #fed do await_feed(fed[i].fed_id) end
+    end
+    co_yield(BLOCK)
+  end
+end
+rt.block = block
+
+--- The id of the running fiber (the one the scheduler resumed, even inside user coroutines)
+--- and of its group.
+rt.fiber = current_fiber
+
+-- Wrapped coroutine library for user code -------------------------------------------------
+
+local function pass_through(co, result)
+  -- result = table.pack(co_resume(...)) of a coroutine that yielded
+  while result[1] and co_status(co) == 'suspended' do
+    local first = result[2]
+    if first == BLOCK or first == PREEMPT then
+      result = table_pack(co_resume(co, co_yield(first)))
+    elseif result.n == 1 and take_preempt() then
+      co_yield(PREEMPT)
+      result = table_pack(co_resume(co))
+    else
+      break
+    end
+  end
+  return table_unpack(result, 1, result.n)
+end
+
+local function resume(co, ...)
+  return pass_through(co, table_pack(co_resume(co, ...)))
+end
+
+local function wrap(fn)
+  local co = co_create(fn)
+  return function(...)
+    local results = table_pack(resume(co, ...))
+    if not results[1] then
+      local err = results[2]
+      if type(err) == 'string' then error(err, 0) end
+      error(err, 0)
+    end
+    return table_unpack(results, 2, results.n)
+  end
+end
+
+local function yield(...)
+  if FIBER_THREADS[co_running()] then
+    error('attempt to yield from outside a coroutine', 2)
+  end
+  return co_yield(...)
+end
+
+local function isyieldable()
+  return not FIBER_THREADS[co_running()] and co_isyieldable()
+end
+
+local function running()
+  local co, main = co_running()
+  return co, main or FIBER_THREADS[co] == true
+end
+
+rt.coroutine = {
+  create = co_create,
+  resume = resume,
+  wrap = wrap,
+  yield = yield,
+  status = co_status,
+  running = running,
+  isyieldable = isyieldable,
+  close = co_close,
+  --- Starts `fn` as another fiber of the running process; an error in it fails the process.
+  spawn = function(fn, ...)
+    if type(fn) ~= 'function' then error('coroutine.spawn expects a function', 2) end
+    return host.spawn_fiber(fn, ...)
+  end,
+}
+
+--- Marks the running thread as a fiber, so user yields at its top level are refused.
+function rt.mark_fiber()
+  FIBER_THREADS[co_running()] = true
+end
+
+--- The body of every spawned fiber.
+function rt.run_fiber(fn, ...)
+  FIBER_THREADS[co_running()] = true
+  return fn(...)
+end
+

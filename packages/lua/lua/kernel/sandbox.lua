@@ -1,0 +1,185 @@
+-- The environment user code runs in (LUA_API.md § Sandbox).
+--
+-- All processes of a host share one Lua state, so everything they can reach in common must be
+-- read-only: standard libraries and built-in modules are exposed through proxies that refuse
+-- writes, `rawset` refuses them too, and the string metatable is hidden. Each entry gets one
+-- environment table with the standard globals, its allowed modules and its imports; each
+-- process gets an empty table inheriting from it, so the globals a process writes are its own.
+local host, rt = ...
+
+local setmetatable, getmetatable, rawset, rawget, type, error, pairs, next =
+  setmetatable, getmetatable, rawset, rawget, type, error, pairs, next
+local pcall, xpcall, load, tostring = pcall, xpcall, load, tostring
+
+local TERMINATED = host.TERMINATED
+local PROTECTED = setmetatable({}, { __mode = 'k' })
+
+--- A read-only view of `source` (iteration with pairs works, writes raise).
+local function readonly(source, name)
+  local proxy = setmetatable({}, {
+    __index = source,
+    __newindex = function(_, key)
+      error('attempt to modify read-only ' .. name .. ' (field ' .. tostring(key) .. ')', 2)
+    end,
+    __pairs = function() return next, source, nil end,
+    __len = function() return #source end,
+    __metatable = false,
+  })
+  PROTECTED[proxy] = true
+  return proxy
+end
+rt.readonly = readonly
+
+local function copy(source, names)
+  local out = {}
+  for _, name in ipairs(names) do out[name] = source[name] end
+  return out
+end
+
+-- The string metatable is shared by every string of every process: hide it.
+getmetatable('').__metatable = false
+
+local MAX_STRING = 64 * 1024 * 1024
+local string_lib = copy(string, {
+  'byte', 'char', 'find', 'format', 'gmatch', 'gsub', 'len', 'lower', 'match', 'pack',
+  'packsize', 'reverse', 'sub', 'unpack', 'upper',
+})
+local native_rep = string.rep
+function string_lib.rep(s, n, sep)
+  local size = #tostring(s) * (n or 0) + (sep and #tostring(sep) * ((n or 1) - 1) or 0)
+  if size > MAX_STRING then
+    error('string.rep: result of ' .. size .. ' bytes exceeds the limit of ' .. MAX_STRING, 2)
+  end
+  return native_rep(s, n, sep)
+end
+
+local function guard_terminate(ok, ...)
+  if not ok and (...) == TERMINATED then error(TERMINATED, 0) end
+  return ok, ...
+end
+
+local base = {
+  _VERSION = _VERSION,
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, select = select,
+  tonumber = tonumber, tostring = tostring, type = type, getmetatable = getmetatable,
+  setmetatable = setmetatable, rawequal = rawequal, rawget = rawget, rawlen = rawlen,
+  -- A termination unwinds through user pcalls instead of being caught by them.
+  pcall = function(f, ...) return guard_terminate(pcall(f, ...)) end,
+  xpcall = function(f, handler, ...)
+    return guard_terminate(xpcall(f, function(e)
+      if e == TERMINATED then return e end
+      return handler(e)
+    end, ...))
+  end,
+  rawset = function(t, k, v)
+    if PROTECTED[t] then error('attempt to modify a read-only table', 2) end
+    return rawset(t, k, v)
+  end,
+  collectgarbage = function(opt)
+    if opt == nil or opt == 'count' then return collectgarbage('count') end
+    error('collectgarbage: only "count" is available', 2)
+  end,
+  string = readonly(string_lib, 'string'),
+  table = readonly(copy(table, { 'concat', 'insert', 'move', 'pack', 'remove', 'sort', 'unpack' }), 'table'),
+  math = readonly(copy(math, {
+    'abs', 'ceil', 'cos', 'deg', 'exp', 'floor', 'fmod', 'huge', 'log', 'max', 'maxinteger',
+    'min', 'mininteger', 'modf', 'pi', 'rad', 'random', 'randomseed', 'sin', 'sqrt', 'tan',
+    'tointeger', 'type', 'ult', 'atan', 'acos', 'asin',
+  }), 'math'),
+  utf8 = readonly(copy(utf8, { 'char', 'charpattern', 'codes', 'codepoint', 'len', 'offset' }), 'utf8'),
+  os = readonly(copy(os, { 'time', 'clock', 'date', 'difftime' }), 'os'),
+  print = function(...)
+    local n = select('#', ...)
+    local parts = { ... }
+    for i = 1, n do parts[i] = tostring(parts[i]) end
+    host.print(table.concat(parts, '\t', 1, n))
+  end,
+}
+rt.base_globals = base
+
+--- Globals every process sees (process, channel, coroutine, errors, print) are added here.
+function rt.add_global(name, value)
+  base[name] = type(value) == 'table' and not PROTECTED[value] and readonly(value, name) or value
+end
+
+-- Built-in modules by name, each instantiated once per host and shared read-only.
+local MODULES = {}
+function rt.add_module(name, module)
+  MODULES[name] = readonly(module, 'module ' .. name)
+end
+function rt.has_module(name) return MODULES[name] ~= nil end
+
+-- Per-process state of the kernel and modules (library instances, channels), by group id;
+-- dropped when the group ends.
+local GROUP_STATE = {}
+
+function rt.group_state(group)
+  local state = GROUP_STATE[group]
+  if state == nil then
+    state = {}
+    GROUP_STATE[group] = state
+  end
+  return state
+end
+
+function rt.drop_group(group)
+  GROUP_STATE[group] = nil
+end
+
+local function make_load(entry_env)
+  -- Text chunks only; without an explicit environment a chunk gets a fresh one of its own.
+  return function(chunk, name, mode, env)
+    if mode ~= nil and mode ~= 't' then return nil, 'load: only text chunks are allowed' end
+    if type(chunk) ~= 'string' and type(chunk) ~= 'function' then
+      return nil, 'load expects a string or a function'
+    end
+    return load(chunk, name, 't', env or setmetatable({}, { __index = entry_env, __metatable = false }))
+  end
+end
+
+--- Builds what one registry entry runs with: its environment (standard globals, allowed
+--- modules through require, imported libraries) and the metatable its processes' globals use.
+--- `imports` maps alias → prepared library entry.
+function rt.prepare_entry(id, chunk, modules, imports)
+  local allowed = {}
+  for _, name in ipairs(modules) do
+    if MODULES[name] == nil then error('entry ' .. id .. ': unknown module "' .. name .. '"', 0) end
+    allowed[name] = true
+  end
+  local env = {}
+  for k, v in pairs(base) do env[k] = v end
+  local entry = { id = id, chunk = chunk, env = env, imports = imports }
+  env.load = make_load(env)
+  env.require = function(name)
+    if allowed[name] then return MODULES[name] end
+    local library = imports[name]
+    if library == nil then
+      error('module "' .. tostring(name) .. '" is not available to ' .. id ..
+        ' (list it under modules: or imports:)', 2)
+    end
+    local _, group = rt.fiber()
+    local state = rt.group_state(group)
+    local instances = state.libraries
+    if instances == nil then
+      instances = {}
+      state.libraries = instances
+    end
+    local instance = instances[library]
+    if instance == nil then
+      local library_env = setmetatable({}, library.env_mt)
+      instance = library.chunk(library_env)
+      if type(instance) ~= 'table' then
+        error('library ' .. library.id .. ' returned ' .. type(instance) .. ', expected a table', 2)
+      end
+      instances[library] = instance
+    end
+    return instance
+  end
+  entry.env_mt = { __index = env, __metatable = false }
+  PROTECTED[env] = true
+  return entry
+end
+
+rt.add_global('channel', rt.channel)
+rt.add_global('coroutine', rt.coroutine)
+rt.add_global('errors', rt.errors)

@@ -1,0 +1,42 @@
+export {
+  decodeValue,
+  decodeValues,
+  ERROR_EXT_TYPE,
+  encodeValue,
+  encodeValues,
+} from './codec/wire.js';
+export {
+  type BuiltinOptions,
+  builtinModules,
+  type LogLevel,
+  type LogRecord,
+} from './modules/builtin.js';
+export { type Clock, ManualClock, systemClock } from './vm/clock.js';
+export {
+  type Delivery,
+  type DeliveryField,
+  FedQueue,
+  Fiber,
+  FiberGroup,
+  type GroupOutcome,
+  type GroupOwner,
+} from './vm/fiber.js';
+export type { HostFunction, LuaModuleSpec } from './vm/host-function.js';
+export { luaSource } from './vm/kernel-files.js';
+export {
+  type EntrySource,
+  encodeError,
+  LuaVm,
+  type LuaVmOptions,
+  type PreparedEntry,
+} from './vm/lua-vm.js';
+export { literalRequires } from './vm/requires.js';
+export { loadLuaApi } from './wasm/load-module.js';
+export {
+  LUA_REGISTRYINDEX,
+  type LuaApi,
+  type LuaState,
+  LuaStatus,
+  LuaType,
+} from './wasm/lua-api.js';
+export { WasmMemory } from './wasm/memory.js';

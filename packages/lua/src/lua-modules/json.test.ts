@@ -1,0 +1,655 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LuaEngine } from 'wasmoon';
+import { LuaFactory } from 'wasmoon';
+
+/**
+ * Tests for lua/json.lua, run in a plain wasmoon engine. Values cross the Lua/JS boundary only as
+ * strings, numbers and booleans computed in Lua (wasmoon cuts strings at NUL bytes and turns
+ * Lua integers into JS numbers), so exact comparisons happen on the Lua side or on JSON text.
+ */
+
+let lua: LuaEngine;
+
+/**
+ * Runs a Lua chunk and returns its first result. wasmoon 1.16's doString leaves the chunk's
+ * results on the main thread's stack, which overflows (and corrupts memory) after a few dozen
+ * calls, so the stack is emptied after every chunk.
+ */
+async function run(code: string): Promise<unknown> {
+  try {
+    return await lua.doString(code);
+  } finally {
+    lua.global.setTop(0);
+  }
+}
+
+/** Runs a Lua chunk with the global TEXT set to `text`. */
+function withText(text: string, code: string): Promise<unknown> {
+  lua.global.set('TEXT', text);
+  return run(code);
+}
+
+beforeAll(async () => {
+  lua = await new LuaFactory().createEngine();
+  lua.global.set('SOURCE', await readFile(new URL('../../lua/json.lua', import.meta.url), 'utf8'));
+  await run(`
+    array_mt = {}
+    json = assert(load(SOURCE, '=json.lua'))({
+      new_error = function(kind, msg) return { kind = kind, message = msg } end,
+      array_mt = array_mt,
+    })
+
+    -- structural equality that also tells integers from floats (metatables are ignored)
+    function deep_equal(a, b)
+      if type(a) ~= type(b) then return false end
+      if type(a) == 'number' then
+        return math.type(a) == math.type(b) and a == b
+          and (a ~= 0 or math.type(a) == 'integer' or 1 / a == 1 / b)
+      end
+      if type(a) ~= 'table' then return a == b end
+      for k, v in pairs(a) do
+        if not deep_equal(v, b[k]) then return false end
+      end
+      for k in pairs(b) do
+        if a[k] == nil then return false end
+      end
+      return true
+    end
+
+    function roundtrips(v)
+      local decoded, err = json.decode(json.encode(v))
+      assert(err == nil, err and err.message)
+      return deep_equal(v, decoded)
+    end
+
+    -- "kind: message" of a failed decode, or a description of the unexpected success
+    function decode_error(text)
+      local v, err = json.decode(text)
+      if err == nil then return 'decoded without error: ' .. tostring(v) end
+      if v ~= nil then return 'value and error both set' end
+      return err.kind .. ': ' .. err.message
+    end
+
+    -- the message of an error raised by fn, or 'no error'
+    function raised(fn, ...)
+      local ok, err = pcall(fn, ...)
+      if ok then return 'no error' end
+      return tostring(err)
+    end
+  `);
+});
+
+afterAll(() => {
+  lua.global.close();
+});
+
+describe('json.encode', () => {
+  it.each([
+    ['nil', 'nil', 'null'],
+    ['json.null', 'json.null', 'null'],
+    ['true', 'true', 'true'],
+    ['false', 'false', 'false'],
+    ['an integer', '42', '42'],
+    ['a negative integer', '-7', '-7'],
+    ['math.maxinteger', 'math.maxinteger', '9223372036854775807'],
+    ['math.mininteger', 'math.mininteger', '-9223372036854775808'],
+    ['0.1 (shortest round-tripping digits)', '0.1', '0.1'],
+    ['1/3', '1/3', '0.3333333333333333'],
+    ['1e300', '1e300', '1e+300'],
+    ['5e-324 (subnormal)', '5e-324', '4.94065645841247e-324'],
+    ['an integral float', '1.0', '1.0'],
+    ['a large integral float', '2^53', '9007199254740992.0'],
+    ['negative zero', '-0.0', '-0.0'],
+    ['an empty table', '{}', '{}'],
+    ['an empty json.array()', 'json.array()', '[]'],
+    ['an empty table with deps.array_mt', 'setmetatable({}, array_mt)', '[]'],
+    ['a sequence', '{1, "two", false}', '[1,"two",false]'],
+    ['json.null inside an array', '{1, json.null, 3}', '[1,null,3]'],
+    ['a sequence with a hole (as an object)', '{1, nil, 3}', '{"1":1,"3":3}'],
+    ['a sequence not starting at 1', '{[2] = "b", [3] = "c"}', '{"2":"b","3":"c"}'],
+    ['a table with key 0', '{[0] = "z", [1] = "a"}', '{"0":"z","1":"a"}'],
+    ['negative integer keys', '{[-1] = true}', '{"-1":true}'],
+    [
+      'mixed keys, sorted by their string form',
+      '{b = 1, a = 2, [10] = 3, [2] = 4}',
+      '{"10":3,"2":4,"a":2,"b":1}',
+    ],
+    ['json.null in an object', '{a = json.null}', '{"a":null}'],
+    ['nested tables', '{list = {{}, json.array(), {x = {1}}}}', '{"list":[{},[],{"x":[1]}]}'],
+    [
+      'a table referenced twice without a cycle',
+      '(function() local s = {1} return {s, s} end)()',
+      '[[1],[1]]',
+    ],
+    [
+      'a non-empty table with deps.array_mt but object keys',
+      'setmetatable({a = 1}, array_mt)',
+      '{"a":1}',
+    ],
+    ['escapes', '"q\\" b\\\\ s/ \\b\\f\\n\\r\\t"', '"q\\" b\\\\ s/ \\b\\f\\n\\r\\t"'],
+    ['other control characters as \\u00XX', '"\\0\\1\\31\\127"', '"\\u0000\\u0001\\u001f\u007f"'],
+    ['non-ASCII UTF-8 as is', '"é ☃ 😀"', '"é ☃ 😀"'],
+    ['escapes in keys', '{["a\\"\\n"] = 1}', '{"a\\"\\n":1}'],
+  ])('writes %s', async (_name, expression, expected) => {
+    expect(await run(`return json.encode(${expression})`)).toBe(expected);
+  });
+
+  it('produces text that JSON.parse reads as the same value', async () => {
+    const cases: [string, unknown][] = [
+      [
+        `{ a = {1, 2, 3}, b = "x\\"y\\\\z\\n\\t\\1", c = true, d = json.null, e = 0.1, f = -12,
+           g = 1e300, h = json.array(), i = {}, ["ü"] = "😀", j = 1.0, k = {{{}}} }`,
+        {
+          a: [1, 2, 3],
+          b: 'x"y\\z\n\t\u0001',
+          c: true,
+          d: null,
+          e: 0.1,
+          f: -12,
+          g: 1e300,
+          h: [],
+          i: {},
+          ü: '😀',
+          j: 1,
+          k: [[{}]],
+        },
+      ],
+      [
+        '(function() local t = {} for c = 0, 127 do t[#t + 1] = string.char(c) end return table.concat(t) end)()',
+        Array.from({ length: 128 }, (_, c) => String.fromCharCode(c)).join(''),
+      ],
+      [
+        '{ 1.5, -2.25e-10, 123456789.123, 2^-1074, 1.7976931348623157e308, -0.0 }',
+        [1.5, -2.25e-10, 123456789.123, 2 ** -1074, 1.7976931348623157e308, -0],
+      ],
+      ['{ [1] = "a", [2] = "b", [4] = "d" }', { 1: 'a', 2: 'b', 4: 'd' }],
+      ['"\\u{10FFFF}\\u{FFFF}\\u{800}"', '\u{10FFFF}\u{FFFF}\u{800}'],
+    ];
+    for (const [expression, expected] of cases) {
+      const text = await run(`return json.encode(${expression})`);
+      expect(typeof text).toBe('string');
+      expect(JSON.parse(text as string)).toEqual(expected);
+    }
+  });
+
+  it('writes objects with sorted keys exactly like JSON.stringify for plain data', async () => {
+    const text = await run(
+      'return json.encode({ z = 1, a = { y = "s", b = { true, false } }, m = "é" })',
+    );
+    expect(text).toBe(JSON.stringify({ a: { b: [true, false], y: 's' }, m: 'é', z: 1 }));
+  });
+
+  it.each([
+    ['NaN', '0/0', 'json.encode: cannot encode NaN as JSON'],
+    ['inf', 'math.huge', 'json.encode: cannot encode inf as JSON'],
+    ['-inf', '-math.huge', 'json.encode: cannot encode inf as JSON'],
+    ['NaN nested', '{ x = { 0/0 } }', 'json.encode: cannot encode NaN as JSON'],
+    ['a function', 'print', 'json.encode: cannot encode a function as JSON'],
+    [
+      'a nested function',
+      '{ f = function() end }',
+      'json.encode: cannot encode a function as JSON',
+    ],
+    ['a coroutine', 'coroutine.create(print)', 'json.encode: cannot encode a thread as JSON'],
+    [
+      'a self cycle',
+      '(function() local t = {} t.self = t return t end)()',
+      'json.encode: cannot encode a cyclic table',
+    ],
+    [
+      'an indirect cycle',
+      '(function() local a = { b = {} } a.b.list = { a } return a end)()',
+      'json.encode: cannot encode a cyclic table',
+    ],
+    [
+      'a cycle through an array',
+      '(function() local a = {} a[1] = a return a end)()',
+      'json.encode: cannot encode a cyclic table',
+    ],
+    [
+      'a boolean key',
+      '{ [true] = 1 }',
+      'json.encode: cannot encode an object key of type boolean (true); keys must be strings or integers',
+    ],
+    [
+      'a float key',
+      '{ [1.5] = 1 }',
+      'json.encode: cannot encode an object key of type float (1.5); keys must be strings or integers',
+    ],
+    [
+      'a table key',
+      '{ [json.null] = 1 }',
+      'json.encode: cannot encode an object key of type table (json.null); keys must be strings or integers',
+    ],
+    [
+      'keys 1 and "1" together',
+      '{ [1] = "a", ["1"] = "b", [3] = "c" }',
+      'json.encode: cannot encode two keys with the same string form ("1")',
+    ],
+    ['invalid UTF-8', '"\\xff"', 'json.encode: cannot encode invalid UTF-8 in a string'],
+    [
+      'an encoded surrogate',
+      '"\\xed\\xa0\\x80"',
+      'json.encode: cannot encode invalid UTF-8 in a string',
+    ],
+    [
+      'an invalid UTF-8 key',
+      '{ ["\\xc3"] = 1 }',
+      'json.encode: cannot encode invalid UTF-8 in an object key',
+    ],
+    [
+      'nesting deeper than MAX_DEPTH',
+      '(function() local t = {} local r = t for i = 1, json.MAX_DEPTH do r[1] = {} r = r[1] end return t end)()',
+      'json.encode: nesting deeper than 1000 levels',
+    ],
+  ])('raises on %s', async (_name, expression, message) => {
+    expect(await run(`return raised(json.encode, ${expression})`)).toBe(message);
+  });
+
+  it('raises at the caller, not inside the module', async () => {
+    const message = await run(`
+      return raised(assert(load('local s = json.encode({ f = print }) return s', '=caller')))
+    `);
+    expect(message).toBe('caller:1: json.encode: cannot encode a function as JSON');
+  });
+
+  it('accepts nesting up to MAX_DEPTH', async () => {
+    const length = await run(`
+      local t = {} local r = t
+      for i = 1, json.MAX_DEPTH - 1 do r[1] = {} r = r[1] end
+      return #json.encode(t)
+    `);
+    expect(length).toBe(2000);
+  });
+});
+
+describe('json.decode', () => {
+  it.each([
+    [
+      'nested tables',
+      '{ a = { b = { c = { 1, 2, { d = "e" } } } }, list = { true, false, json.null } }',
+    ],
+    ['unicode', '"héllo wörld ☃ 😀 中文 \\u{10FFFF}"'],
+    ['escapes', '"quote\\" backslash\\\\ slash/ \\b\\f\\n\\r\\t \\0 \\1 \\31 \\127"'],
+    [
+      'big and negative integers',
+      '{ math.maxinteger, math.mininteger, -1, 0, 9007199254740993, -9007199254740993 }',
+    ],
+    [
+      'floats',
+      '{ 0.1, 1e300, -1e-300, 5e-324, 1.7976931348623157e308, math.pi, 1/3, 123456789.123, 1e21, 1e-7 }',
+    ],
+    ['integral floats', '{ 1.0, -3.0, 2^53, 2^63, -2^63, 1e15, 1e16 }'],
+    ['negative zero', '-0.0'],
+    ['json.null in arrays', '{ json.null, 1, json.null }'],
+    ['integer-like string keys', '{ ["1"] = "a", ["2"] = "b" }'],
+    ['empty tables', '{ {}, json.array(), { x = {} } }'],
+    ['a string with NUL bytes', '"a\\0b\\0"'],
+  ])('round-trips %s', async (_name, expression) => {
+    expect(await run(`return roundtrips(${expression})`)).toBe(true);
+  });
+
+  it('reads floats back to exactly the same float', async () => {
+    const result = await run(`
+      math.randomseed(7)
+      for i = 1, 2000 do
+        local x = string.unpack('<d', string.pack('<i8', math.random(0)))
+        if x == x and x ~= math.huge and x ~= -math.huge then
+          local y = json.decode(json.encode(x))
+          if y ~= x or math.type(y) ~= 'float' then return string.format('%.17g', x) end
+        end
+      end
+      return 'ok'
+    `);
+    expect(result).toBe('ok');
+  });
+
+  it('reads numbers as integers or floats like Lua numerals', async () => {
+    const text =
+      '[1, 1.0, 1e2, -0, 9223372036854775807, 9223372036854775808, -9223372036854775808, -9223372036854775809, 0.1, 1E-2, 2e+3, 0]';
+    const described = await withText(
+      text,
+      `
+      local out = {}
+      for _, v in ipairs(json.decode(TEXT)) do
+        out[#out + 1] = math.type(v) .. ' ' .. string.format(math.type(v) == 'integer' and '%d' or '%.17g', v)
+      end
+      return table.concat(out, ', ')
+    `,
+    );
+    expect(described).toBe(
+      [
+        'integer 1',
+        'float 1',
+        'float 100',
+        'integer 0',
+        'integer 9223372036854775807',
+        'float 9.2233720368547758e+18',
+        'integer -9223372036854775808',
+        'float -9.2233720368547758e+18',
+        'float 0.10000000000000001',
+        'float 0.01',
+        'float 2000',
+        'integer 0',
+      ].join(', '),
+    );
+  });
+
+  it('reads escapes, surrogate pairs and raw UTF-8', async () => {
+    expect(
+      await withText(
+        '"\\u00e9\\u4E2D\\ud83d\\ude00\\u0041\\/\\"\\\\\\b\\f\\n\\r\\t"',
+        'return json.decode(TEXT)',
+      ),
+    ).toBe('é中😀A/"\\\b\f\n\r\t');
+    expect(await withText('"\\uD834\\uDD1E \\udbff\\udfff"', 'return json.decode(TEXT)')).toBe(
+      '\u{1D11E} \u{10FFFF}',
+    );
+    expect(await withText('"é ☃ 😀"', 'return json.decode(TEXT)')).toBe('é ☃ 😀');
+    expect(await withText('"a\\u0000b"', 'return json.decode(TEXT) == "a\\0b"')).toBe(true);
+  });
+
+  it('accepts whitespace around every token', async () => {
+    expect(
+      await withText(
+        ' \t\r\n[ 1 ,\n{ "a" : 2 , "b":[ ] } , "x" ]\n ',
+        'return json.encode(json.decode(TEXT))',
+      ),
+    ).toBe('[1,{"a":2,"b":[]},"x"]');
+  });
+
+  it('decodes null to json.null in arrays, to an absent key in objects and to nil at the top', async () => {
+    expect(
+      await withText(
+        '[null, 1, null]',
+        'local a = json.decode(TEXT) return #a == 3 and a[1] == json.null and a[2] == 1 and a[3] == json.null',
+      ),
+    ).toBe(true);
+    expect(
+      await withText(
+        '{"a": null, "b": 1}',
+        'local o = json.decode(TEXT) return rawget(o, "a") == nil and o.b == 1 and next(o, next(o)) == nil',
+      ),
+    ).toBe(true);
+    expect(
+      await withText(
+        'null',
+        'local v, err = json.decode(TEXT) return select("#", json.decode(TEXT)) >= 1 and v == nil and err == nil',
+      ),
+    ).toBe(true);
+  });
+
+  it('marks arrays with deps.array_mt so that empty arrays stay arrays', async () => {
+    expect(
+      await withText(
+        '{"a": [], "b": {}, "c": [[]]}',
+        `local v = json.decode(TEXT)
+         return getmetatable(v.a) == array_mt and getmetatable(v.b) == nil and getmetatable(v.c) == array_mt
+           and getmetatable(v) == nil and json.encode(v)`,
+      ),
+    ).toBe('{"a":[],"b":{},"c":[[]]}');
+    expect(await withText('[]', 'return json.encode(json.decode(TEXT))')).toBe('[]');
+    expect(await withText('{}', 'return json.encode(json.decode(TEXT))')).toBe('{}');
+  });
+
+  it('keeps the last of duplicate keys', async () => {
+    expect(await withText('{"a": 1, "a": 2}', 'return json.decode(TEXT).a')).toBe(2);
+  });
+
+  it('decodes scalars at the top level', async () => {
+    expect(await withText(' true ', 'return json.decode(TEXT)')).toBe(true);
+    expect(await withText('false', 'return json.decode(TEXT) == false')).toBe(true);
+    expect(await withText('"s"', 'return json.decode(TEXT)')).toBe('s');
+    expect(await withText('-12.5e1', 'return json.decode(TEXT)')).toBe(-125);
+  });
+
+  it('decodes MAX_DEPTH levels of nesting', async () => {
+    expect(
+      await run('return #json.encode(json.decode(string.rep("[", 1000) .. string.rep("]", 1000)))'),
+    ).toBe(2000);
+  });
+
+  it.each([
+    ['empty input', '', 'json: unexpected end of input at position 1 (expected a JSON value)'],
+    [
+      'only whitespace',
+      ' \n ',
+      'json: unexpected end of input at position 4 (expected a JSON value)',
+    ],
+    [
+      'an unknown character',
+      '?',
+      "json: unexpected character '?' at position 1 (expected a JSON value)",
+    ],
+    [
+      'a capitalised literal',
+      'True',
+      "json: unexpected character 'T' at position 1 (expected a JSON value)",
+    ],
+    ['a truncated literal', 'tru', "json: unexpected end of input at position 4 (expected 'true')"],
+    [
+      'a misspelt literal',
+      '[nul1]',
+      "json: unexpected character '1' at position 5 (expected 'null')",
+    ],
+    [
+      'a misspelt false',
+      'fals e',
+      "json: unexpected character ' ' at position 5 (expected 'false')",
+    ],
+    [
+      'trailing garbage',
+      '{"a":1} x',
+      "json: unexpected character 'x' at position 9 (expected end of input)",
+    ],
+    [
+      'a second value',
+      '1 2',
+      "json: unexpected character '2' at position 3 (expected end of input)",
+    ],
+    [
+      'an unclosed array',
+      '[1,2',
+      "json: unexpected end of input at position 5 (expected ',' or ']')",
+    ],
+    [
+      'a missing comma',
+      '[1 2]',
+      "json: unexpected character '2' at position 4 (expected ',' or ']')",
+    ],
+    [
+      'a trailing comma in an array',
+      '[1,]',
+      "json: unexpected character ']' at position 4 (expected a JSON value)",
+    ],
+    [
+      'a leading comma in an array',
+      '[,1]',
+      "json: unexpected character ',' at position 2 (expected a JSON value)",
+    ],
+    [
+      'a trailing comma in an object',
+      '{"a":1,}',
+      "json: unexpected character '}' at position 8 (expected a string key)",
+    ],
+    [
+      'an unquoted key',
+      '{a:1}',
+      "json: unexpected character 'a' at position 2 (expected a string key)",
+    ],
+    [
+      'a number key',
+      '{1:1}',
+      "json: unexpected character '1' at position 2 (expected a string key)",
+    ],
+    ['a missing colon', '{"a" 1}', "json: unexpected character '1' at position 6 (expected ':')"],
+    [
+      'a missing member value',
+      '{"a":}',
+      "json: unexpected character '}' at position 6 (expected a JSON value)",
+    ],
+    [
+      'an unclosed object',
+      '{"a":1',
+      "json: unexpected end of input at position 7 (expected ',' or '}')",
+    ],
+    [
+      'a wrong closing bracket',
+      '{"a":1]',
+      "json: unexpected character ']' at position 7 (expected ',' or '}')",
+    ],
+    [
+      'a control character outside strings',
+      '[\t1,\u0001]',
+      'json: unexpected character 0x01 at position 5 (expected a JSON value)',
+    ],
+    ['a leading zero', '[01]', 'json: invalid number at position 2 (leading zero)'],
+    ['a negative leading zero', '-012', 'json: invalid number at position 1 (leading zero)'],
+    ['a lone minus', '[-]', 'json: invalid number at position 2 (expected a digit at position 3)'],
+    [
+      'a minus before a letter',
+      '-a',
+      'json: invalid number at position 1 (expected a digit at position 2)',
+    ],
+    [
+      'a dot without digits',
+      '1.',
+      'json: invalid number at position 1 (expected a digit at position 3)',
+    ],
+    [
+      'a dot before the exponent',
+      '1.e5',
+      'json: invalid number at position 1 (expected a digit at position 3)',
+    ],
+    [
+      'an exponent without digits',
+      '1e+',
+      'json: invalid number at position 1 (expected a digit at position 4)',
+    ],
+    ['a leading dot', '.5', "json: unexpected character '.' at position 1 (expected a JSON value)"],
+    [
+      'a leading plus',
+      '+1',
+      "json: unexpected character '+' at position 1 (expected a JSON value)",
+    ],
+    [
+      'a hex number',
+      '0x10',
+      "json: unexpected character 'x' at position 2 (expected end of input)",
+    ],
+    ['a number too large for a float', '[1e400]', 'json: number out of range at position 2'],
+    ['an unterminated string', '["abc', 'json: unterminated string starting at position 2'],
+    ['a string ending in a backslash', '"a\\', 'json: unterminated string starting at position 1'],
+    ['an unknown escape', '"a\\x"', "json: invalid escape '\\x' at position 3"],
+    ['a single-quote escape', '"\\\'"', "json: invalid escape '\\'' at position 2"],
+    [
+      'a short unicode escape',
+      '"\\u12"',
+      'json: invalid unicode escape at position 2 (expected 4 hex digits)',
+    ],
+    [
+      'a non-hex unicode escape',
+      '"\\u12G4"',
+      'json: invalid unicode escape at position 2 (expected 4 hex digits)',
+    ],
+    [
+      'a lone high surrogate',
+      '"x\\ud83d"',
+      'json: invalid surrogate pair at position 3 (high surrogate \\ud83d without a low surrogate)',
+    ],
+    [
+      'a high surrogate before a non-surrogate',
+      '"\\ud83d\\u0041"',
+      'json: invalid surrogate pair at position 2 (high surrogate \\ud83d without a low surrogate)',
+    ],
+    [
+      'two high surrogates',
+      '"\\ud83d\\ud83d"',
+      'json: invalid surrogate pair at position 2 (high surrogate \\ud83d without a low surrogate)',
+    ],
+    [
+      'a lone low surrogate',
+      '"\\ude00"',
+      'json: invalid surrogate pair at position 2 (low surrogate \\ude00 without a high surrogate)',
+    ],
+    [
+      'a raw newline in a string',
+      '"a\nb"',
+      'json: unescaped control character 0x0A in string at position 3',
+    ],
+    [
+      'a raw tab in a string',
+      '["\t"]',
+      'json: unescaped control character 0x09 in string at position 3',
+    ],
+    [
+      'a non-ASCII character outside strings',
+      '[é]',
+      'json: unexpected character U+00E9 at position 2 (expected a JSON value)',
+    ],
+    [
+      'a byte-order mark',
+      '\uFEFF{}',
+      'json: unexpected character U+FEFF at position 1 (expected a JSON value)',
+    ],
+  ])('reports %s with its position', async (_name, text, message) => {
+    expect(await withText(text, 'return decode_error(TEXT)')).toBe(`INVALID: ${message}`);
+  });
+
+  it.each([
+    ['a stray continuation byte', `'"\\x80"'`, 'json: invalid UTF-8 byte 0x80 at position 2'],
+    ['a truncated sequence', `'["ab\\xc3"]'`, 'json: invalid UTF-8 byte 0xC3 at position 5'],
+    ['an overlong encoding', `'"\\xc0\\xaf"'`, 'json: invalid UTF-8 byte 0xC0 at position 2'],
+    ['an encoded surrogate', `'" \\xed\\xa0\\x80"'`, 'json: invalid UTF-8 byte 0xED at position 3'],
+    [
+      'a NUL byte outside strings',
+      '"[1,\\0]"',
+      'json: unexpected character 0x00 at position 4 (expected a JSON value)',
+    ],
+    [
+      'a NUL byte inside a string',
+      '"[\\"\\0\\"]"',
+      'json: unescaped control character 0x00 in string at position 3',
+    ],
+    [
+      'nesting deeper than MAX_DEPTH',
+      'string.rep("[", 1001) .. string.rep("]", 1001)',
+      'json: nesting deeper than 1000 levels at position 1001',
+    ],
+  ])('reports %s with its position', async (_name, expression, message) => {
+    expect(await run(`return decode_error(${expression})`)).toBe(`INVALID: ${message}`);
+  });
+
+  it('raises when given something other than a string', async () => {
+    expect(await run('return raised(json.decode, 5)')).toMatch(
+      /json\.decode: expected a string, got number$/,
+    );
+    expect(await run('return raised(json.decode)')).toMatch(
+      /json\.decode: expected a string, got nil$/,
+    );
+  });
+});
+
+describe('json.null and json.array', () => {
+  it('json.null is a read-only sentinel with a readable name', async () => {
+    expect(await run('return tostring(json.null)')).toBe('json.null');
+    expect(await run('return raised(function() json.null.x = 1 end)')).toMatch(
+      /json\.null is read-only$/,
+    );
+    expect(await run('return getmetatable(json.null)')).toBe('json.null');
+  });
+
+  it('json.array marks a table (or a new one) as an array', async () => {
+    expect(
+      await run('local t = {1, 2} return json.array(t) == t and getmetatable(t) == array_mt'),
+    ).toBe(true);
+    expect(await run('return getmetatable(json.array()) == array_mt')).toBe(true);
+    expect(await run('return raised(json.array, setmetatable({}, {}))')).toMatch(
+      /json\.array: table already has a metatable$/,
+    );
+    expect(await run('return raised(json.array, "x")')).toMatch(
+      /json\.array: expected a table or nil, got string$/,
+    );
+  });
+});

@@ -1,0 +1,314 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LuaEngine } from 'wasmoon';
+import { LuaFactory } from 'wasmoon';
+
+/**
+ * Tests for lua/uuid.lua, run in a plain wasmoon engine. Each test builds its own module
+ * instance (`make(random_bytes, now_ms)` in Lua), so v7 state never leaks between tests.
+ * Real randomness comes from node:crypto as hex (binary strings would not survive wasmoon's
+ * UTF-8 string conversion).
+ */
+
+let lua: LuaEngine;
+
+const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * Runs a Lua chunk and returns its first result. wasmoon 1.16's doString leaves the chunk's
+ * results on the main thread's stack, which overflows (and corrupts memory) after a few dozen
+ * calls, so the stack is emptied after every chunk.
+ */
+async function run(code: string): Promise<unknown> {
+  try {
+    return await lua.doString(code);
+  } finally {
+    lua.global.setTop(0);
+  }
+}
+
+/** Runs a Lua chunk that returns UUIDs joined by newlines. */
+async function ids(code: string): Promise<string[]> {
+  const text = await run(code);
+  expect(typeof text).toBe('string');
+  return (text as string).split('\n');
+}
+
+/** The 48-bit timestamp of a v7 UUID. */
+function timestamp(id: string): number {
+  return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
+
+/** The 12-bit rand_a field (the counter) of a v7 UUID. */
+function counter(id: string): number {
+  return Number.parseInt(id.slice(15, 18), 16);
+}
+
+function expectStrictlyIncreasing(list: string[]): void {
+  for (let i = 1; i < list.length; i++) {
+    const [previous, current] = [list[i - 1] ?? '', list[i] ?? ''];
+    if (!(previous < current)) {
+      expect.fail(`UUID ${i} (${current}) is not greater than UUID ${i - 1} (${previous})`);
+    }
+  }
+}
+
+beforeAll(async () => {
+  lua = await new LuaFactory().createEngine();
+  lua.global.set('SOURCE', await readFile(new URL('../../lua/uuid.lua', import.meta.url), 'utf8'));
+  lua.global.set('random_hex', (n: number) => randomBytes(n).toString('hex'));
+  lua.global.set('js_now', () => Date.now());
+  await run(`
+    function make(random_bytes, now_ms)
+      return assert(load(SOURCE, '=uuid.lua'))({ random_bytes = random_bytes, now_ms = now_ms })
+    end
+
+    function real_random(n)
+      return (random_hex(n):gsub('..', function(h) return string.char(tonumber(h, 16)) end))
+    end
+
+    function constant_bytes(value)
+      return function(n) return string.rep(string.char(value), n) end
+    end
+
+    function frozen_clock(ms)
+      return function() return ms end
+    end
+
+    -- a clock that advances by one millisecond every 'every' readings
+    function stepping_clock(start, every)
+      local readings = 0
+      return function()
+        local ms = start + readings // every
+        readings = readings + 1
+        return ms
+      end
+    end
+
+    function generate(uuid, version, count)
+      local list = {}
+      for i = 1, count do list[i] = uuid[version]() end
+      return table.concat(list, '\\n')
+    end
+
+    function raised(fn, ...)
+      local ok, err = pcall(fn, ...)
+      if ok then return 'no error' end
+      return tostring(err)
+    end
+  `);
+});
+
+afterAll(() => {
+  lua.global.close();
+});
+
+describe('uuid.v4', () => {
+  it('sets the version and variant bits and keeps every other bit random', async () => {
+    expect(await run('return make(constant_bytes(0), js_now).v4()')).toBe(
+      '00000000-0000-4000-8000-000000000000',
+    );
+    expect(await run('return make(constant_bytes(255), js_now).v4()')).toBe(
+      'ffffffff-ffff-4fff-bfff-ffffffffffff',
+    );
+  });
+
+  it('uses the bytes from deps.random_bytes in order', async () => {
+    const id = await run(`
+      local next_byte = 0
+      local function counting(n)
+        local t = {}
+        for i = 1, n do t[i] = string.char(next_byte % 256) next_byte = next_byte + 1 end
+        return table.concat(t)
+      end
+      return make(counting, js_now).v4()
+    `);
+    expect(id).toBe('00010203-0405-4607-8809-0a0b0c0d0e0f');
+  });
+
+  it('generates 10000 distinct, well-formed UUIDs from real randomness', async () => {
+    const list = await ids('return generate(make(real_random, js_now), "v4", 10000)');
+    expect(list).toHaveLength(10_000);
+    for (const id of list) expect(id).toMatch(V4);
+    expect(new Set(list).size).toBe(10_000);
+  });
+
+  it('raises when deps.random_bytes returns the wrong length', async () => {
+    expect(await run('return raised(make(function() return "abc" end, js_now).v4)')).toBe(
+      'uuid: deps.random_bytes(16) returned 3 bytes',
+    );
+    expect(await run('return raised(make(function() return nil end, js_now).v4)')).toBe(
+      'uuid: deps.random_bytes(16) returned a nil',
+    );
+  });
+});
+
+describe('uuid.v7', () => {
+  it('lays out timestamp, version, counter, variant and random bits', async () => {
+    expect(
+      await run(`
+        local uuid = make(constant_bytes(0), frozen_clock(0x0123456789AB))
+        return uuid.v7() .. ' ' .. uuid.v7()
+      `),
+    ).toBe('01234567-89ab-7000-8000-000000000000 01234567-89ab-7001-8000-000000000000');
+    // all-ones randomness: the counter seed keeps its top bit clear (0x7ff), rand_b is all ones
+    expect(
+      await run(`
+        local uuid = make(constant_bytes(255), frozen_clock(0xFFFFFFFFFFFF))
+        return uuid.v7() .. ' ' .. uuid.v7()
+      `),
+    ).toBe('ffffffff-ffff-77ff-bfff-ffffffffffff ffffffff-ffff-7800-bfff-ffffffffffff');
+  });
+
+  it('puts the clock reading into the timestamp bits', async () => {
+    const before = Date.now();
+    const list = await ids('return generate(make(real_random, js_now), "v7", 100)');
+    const after = Date.now();
+    for (const id of list) {
+      expect(id).toMatch(V7);
+      expect(timestamp(id)).toBeGreaterThanOrEqual(before);
+      expect(timestamp(id)).toBeLessThanOrEqual(after);
+    }
+    const exact = await ids(`
+      local uuid = make(real_random, frozen_clock(1700000000123))
+      return uuid.v7() .. '\\n' .. make(real_random, frozen_clock(281474976710655)).v7()
+        .. '\\n' .. make(real_random, frozen_clock(0)).v7()
+    `);
+    expect(exact.map(timestamp)).toEqual([1700000000123, 281474976710655, 0]);
+  });
+
+  it('is strictly increasing for 10000 UUIDs with a frozen clock', async () => {
+    const clock = 1_700_000_000_000;
+    const list = await ids(
+      `return generate(make(real_random, frozen_clock(${clock})), "v7", 10000)`,
+    );
+    expect(list).toHaveLength(10_000);
+    for (const id of list) expect(id).toMatch(V7);
+    expectStrictlyIncreasing(list);
+    // the counter counts up by one within a millisecond; when it would pass 0xfff the timestamp
+    // moves one millisecond ahead of the clock and the counter is re-seeded below 0x800
+    const first = list[0] ?? '';
+    expect(timestamp(first)).toBe(clock);
+    expect(counter(first)).toBeLessThan(0x800);
+    for (let i = 1; i < list.length; i++) {
+      const [previous, current] = [list[i - 1] ?? '', list[i] ?? ''];
+      if (timestamp(current) === timestamp(previous)) {
+        expect(counter(current)).toBe(counter(previous) + 1);
+      } else {
+        expect(timestamp(current)).toBe(timestamp(previous) + 1);
+        expect(counter(previous)).toBe(0xfff);
+        expect(counter(current)).toBeLessThan(0x800);
+      }
+    }
+    const last = timestamp(list.at(-1) ?? '');
+    expect(last - clock).toBeLessThanOrEqual(Math.ceil(10_000 / 2048));
+  });
+
+  it('is strictly increasing with an advancing clock, and the timestamps equal the clock', async () => {
+    for (const every of [1, 3, 100]) {
+      const start = 1_700_000_000_000;
+      const list = await ids(
+        `return generate(make(real_random, stepping_clock(${start}, ${every})), "v7", 10000)`,
+      );
+      expect(list).toHaveLength(10_000);
+      expectStrictlyIncreasing(list);
+      list.forEach((id, i) => {
+        expect(id).toMatch(V7);
+        if (timestamp(id) !== start + Math.floor(i / every)) {
+          expect.fail(`UUID ${i} (${id}) has timestamp ${timestamp(id)}`);
+        }
+      });
+    }
+  });
+
+  it('is strictly increasing with the real clock', async () => {
+    const list = await ids('return generate(make(real_random, js_now), "v7", 10000)');
+    expectStrictlyIncreasing(list);
+    expect(new Set(list).size).toBe(10_000);
+  });
+
+  it('stays increasing when the clock goes backwards', async () => {
+    const list = await ids(`
+      local readings = { 5000, 5000, 4000, 4999, 5000, 5001, 3000 }
+      local i = 0
+      local uuid = make(real_random, function() i = i + 1 return readings[i] end)
+      return generate(uuid, 'v7', #readings)
+    `);
+    expectStrictlyIncreasing(list);
+    expect(list.map(timestamp)).toEqual([5000, 5000, 5000, 5000, 5000, 5001, 5001]);
+  });
+
+  it('keeps separate state per module instance', async () => {
+    const list = await ids(`
+      local a = make(constant_bytes(0), frozen_clock(1000))
+      local b = make(constant_bytes(0), frozen_clock(1000))
+      return table.concat({ a.v7(), a.v7(), b.v7() }, '\\n')
+    `);
+    expect(list.map(counter)).toEqual([0, 1, 0]);
+  });
+
+  it('raises on a bad clock reading', async () => {
+    for (const reading of ['-1', '2^48', '1.5', '"now"', 'nil']) {
+      expect(
+        await run(`return raised(make(real_random, function() return ${reading} end).v7)`),
+      ).toMatch(
+        /^uuid: deps\.now_ms\(\) returned .*, expected integer milliseconds in 0 \.\. 2\^48-1$/,
+      );
+    }
+    expect(
+      await run('return make(real_random, function() return 1000.0 end).v7():sub(1, 13)'),
+    ).toBe('00000000-03e8');
+  });
+});
+
+describe('uuid.is_valid', () => {
+  it('accepts canonical UUIDs of any version, in either case', async () => {
+    const accepted = [
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6',
+      '017f22e2-79b0-7cc3-98c4-dc0c0c07398f',
+    ];
+    for (const id of accepted) {
+      lua.global.set('ID', id);
+      expect(await run('return make(real_random, js_now).is_valid(ID)')).toBe(true);
+    }
+    expect(
+      await run(`
+        local uuid = make(real_random, js_now)
+        for i = 1, 100 do
+          if not uuid.is_valid(uuid.v4()) or not uuid.is_valid(uuid.v7()) then return false end
+        end
+        return true
+      `),
+    ).toBe(true);
+  });
+
+  it('rejects anything else', async () => {
+    const rejected = [
+      '',
+      '00000000-0000-0000-0000-00000000000',
+      '00000000-0000-0000-0000-0000000000000',
+      '00000000000000000000000000000000',
+      '00000000-0000-0000-0000_000000000000',
+      '0000000-00000-0000-0000-000000000000',
+      'g0000000-0000-0000-0000-000000000000',
+      '{00000000-0000-0000-0000-000000000000}',
+      'urn:uuid:00000000-0000-0000-0000-000000000000',
+      ' 00000000-0000-0000-0000-000000000000',
+      '00000000-0000-0000-0000-000000000000\n',
+    ];
+    for (const id of rejected) {
+      lua.global.set('ID', id);
+      expect(await run('return make(real_random, js_now).is_valid(ID)')).toBe(false);
+    }
+    expect(
+      await run(`
+        local uuid = make(real_random, js_now)
+        return uuid.is_valid(nil) or uuid.is_valid(42) or uuid.is_valid({}) or uuid.is_valid(true)
+      `),
+    ).toBe(false);
+  });
+});

@@ -1,0 +1,75 @@
+/** Where the VM gets the time and its timers from; tests and workflows bring their own. */
+export interface Clock {
+  /** Unix time in nanoseconds. */
+  now(): bigint;
+  /** Calls `fire` once `delayMs` has passed; returns a function that cancels it. */
+  schedule(delayMs: number, fire: () => void): () => void;
+}
+
+/** setTimeout takes at most 2^31-1 ms (~24.8 days); longer delays are chained. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** Wall-clock time with the resolution of the monotonic clock, and Node timers. */
+export function systemClock(): Clock {
+  const originNs = BigInt(Date.now()) * 1_000_000n;
+  const originHr = process.hrtime.bigint();
+  return {
+    now: () => originNs + (process.hrtime.bigint() - originHr),
+    schedule(delayMs, fire) {
+      let timer: NodeJS.Timeout;
+      let remaining = Math.max(0, delayMs);
+      const arm = () => {
+        const step = Math.min(remaining, MAX_TIMEOUT_MS);
+        remaining -= step;
+        timer = setTimeout(remaining > 0 ? arm : fire, step);
+      };
+      arm();
+      return () => clearTimeout(timer);
+    },
+  };
+}
+
+/** A clock that moves only when told to: `advance(ms)` fires every timer that falls due. */
+export class ManualClock implements Clock {
+  private nowNs: bigint;
+  private timers: { at: bigint; fire: () => void; seq: number }[] = [];
+  private seq = 0;
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.nowNs = BigInt(startMs) * 1_000_000n;
+  }
+
+  now(): bigint {
+    return this.nowNs;
+  }
+
+  schedule(delayMs: number, fire: () => void): () => void {
+    const timer = {
+      at: this.nowNs + BigInt(Math.round(delayMs * 1_000_000)),
+      fire,
+      seq: this.seq++,
+    };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== timer);
+    };
+  }
+
+  advance(ms: number): void {
+    const target = this.nowNs + BigInt(Math.round(ms * 1_000_000));
+    for (;;) {
+      const due = this.timers
+        .filter((t) => t.at <= target)
+        .sort((a, b) => (a.at === b.at ? a.seq - b.seq : a.at < b.at ? -1 : 1))[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.nowNs = due.at;
+      due.fire();
+    }
+    this.nowNs = target;
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+}

@@ -1,0 +1,136 @@
+import type { LuaState } from '../wasm/lua-api.js';
+
+/**
+ * ready: queued to run · running: inside lua_resume · blocked: waiting for a wake ·
+ * done: returned, failed or killed; never resumed again.
+ */
+export type FiberState = 'ready' | 'running' | 'blocked' | 'done';
+
+/** One Lua thread the scheduler resumes: a process's main function or a coroutine.spawn. */
+export class Fiber {
+  state: FiberState = 'ready';
+  /** Values on the thread's stack for the next resume (the function's arguments at first). */
+  pendingArgs: number;
+  /** Fed queues this fiber waits on: a delivery to any of them wakes it. */
+  readonly awaiting: FedQueue[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly thread: LuaState,
+    /** Registry reference that keeps the thread alive. */
+    readonly ref: number,
+    readonly group: FiberGroup,
+    readonly main: boolean,
+    args: number,
+  ) {
+    this.pendingArgs = args;
+  }
+}
+
+/** A value JS hands to a fed channel: up to three fields, turned into one Lua value there. */
+export type DeliveryField = string | Uint8Array | number | bigint | boolean | undefined;
+
+export interface Delivery {
+  readonly channel: number;
+  readonly a: DeliveryField;
+  readonly b: DeliveryField;
+  readonly c: DeliveryField;
+}
+
+export type GroupOutcome =
+  | { readonly ok: true; readonly value: Uint8Array }
+  | { readonly ok: false; readonly error: Uint8Array; readonly killed: boolean };
+
+/** Told when a group ends: its main function returned or failed, a fiber failed, or it was killed. */
+export interface GroupOwner {
+  onGroupExit(group: FiberGroup, outcome: GroupOutcome): void;
+  /** What log records of this group are tagged with (pid, entry). */
+  labels?(): Readonly<Record<string, string>>;
+}
+
+/** What JS has queued for one fed channel, and the fibers waiting for more. */
+export class FedQueue {
+  private items: Delivery[] = [];
+  private head = 0;
+  readonly waiters = new Set<Fiber>();
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(delivery: Delivery): void {
+    this.items.push(delivery);
+  }
+
+  shift(): Delivery | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const delivery = this.items[this.head] as Delivery;
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return delivery;
+  }
+
+  /** Everything still queued, oldest first (to re-route it when the channel goes away). */
+  drain(): Delivery[] {
+    const rest = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return rest;
+  }
+}
+
+/**
+ * The fibers of one process: they share its Lua environment and its fed channels.
+ * The first fiber is the main one; when it ends, the group ends.
+ */
+export class FiberGroup {
+  readonly fibers = new Set<Fiber>();
+  private readonly fed = new Map<number, FedQueue>();
+  private readonly cleanups: (() => void)[] = [];
+  ended = false;
+
+  constructor(
+    readonly id: number,
+    readonly owner: GroupOwner,
+  ) {}
+
+  /** The queue of fed channel `channel`, created on first use. */
+  queue(channel: number): FedQueue {
+    let queue = this.fed.get(channel);
+    if (queue === undefined) {
+      queue = new FedQueue();
+      this.fed.set(channel, queue);
+    }
+    return queue;
+  }
+
+  /** Queued deliveries of `channel` (0 when it has none or does not exist). */
+  pendingIn(channel: number): number {
+    return this.fed.get(channel)?.length ?? 0;
+  }
+
+  /** Forgets a fed channel and returns what was still queued for it. */
+  releaseChannel(channel: number): Delivery[] {
+    const queue = this.fed.get(channel);
+    this.fed.delete(channel);
+    return queue?.drain() ?? [];
+  }
+
+  /** Runs `cleanup` when the group ends (cancel its timers, release its names, …). */
+  onEnd(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Called once by the VM when the group ends. */
+  end(): void {
+    this.ended = true;
+    this.fed.clear();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+}

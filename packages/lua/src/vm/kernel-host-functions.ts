@@ -1,0 +1,90 @@
+import { LUA_REGISTRYINDEX, type LuaState } from '../wasm/lua-api.js';
+import type { DeliveryField } from './fiber.js';
+import type { HostFunction } from './host-function.js';
+import type { LuaVm } from './lua-vm.js';
+
+/** The functions the kernel's Lua files call (the `host` table they receive). */
+export function kernelHostFunctions(): Record<string, HostFunction> {
+  return {
+    /** The running fiber's id and its group's id. */
+    fiber(L, vm) {
+      const fiber = running(vm, 'fiber');
+      vm.api._lua_pushnumber(L, fiber.id);
+      vm.api._lua_pushnumber(L, fiber.group.id);
+      return 2;
+    },
+
+    wake(L, vm) {
+      const fiber = vm.fiberById(vm.api._lua_tonumberx(L, 1, 0));
+      if (fiber !== undefined) vm.wake(fiber);
+      return 0;
+    },
+
+    /** pull(channel) → true, a, b, c: the oldest delivery queued for a fed channel, or nothing. */
+    pull(L, vm) {
+      const channel = vm.api._lua_tonumberx(L, 1, 0);
+      const delivery = running(vm, 'pull').group.queue(channel).shift();
+      if (delivery === undefined) return 0;
+      vm.api._lua_pushboolean(L, 1);
+      pushField(L, vm, delivery.a);
+      pushField(L, vm, delivery.b);
+      pushField(L, vm, delivery.c);
+      return 4;
+    },
+
+    /** await_feed(channel): wake the running fiber when JS queues something for `channel`. */
+    await_feed(L, vm) {
+      const fiber = running(vm, 'await_feed');
+      const queue = fiber.group.queue(vm.api._lua_tonumberx(L, 1, 0));
+      queue.waiters.add(fiber);
+      fiber.awaiting.push(queue);
+      return 0;
+    },
+
+    take_preempt(L, vm) {
+      vm.api._lua_pushboolean(L, vm.takePreempt() ? 1 : 0);
+      return 1;
+    },
+
+    /** coroutine.spawn(fn, ...): a new fiber of the running process. */
+    spawn_fiber(L, vm) {
+      const parent = running(vm, 'coroutine.spawn');
+      const { api } = vm;
+      const values = api._lua_gettop(L);
+      const thread = vm.newThread(L);
+      api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, BigInt(vm.kernelRef('run_fiber')));
+      api._lua_xmove(L, thread.state, values);
+      const fiber = vm.spawnFiber(parent.group, thread, values);
+      api._lua_pushnumber(L, fiber.id);
+      return 1;
+    },
+
+    fed_channel(L, vm) {
+      running(vm, 'fed channel');
+      vm.api._lua_pushnumber(L, vm.allocateFedChannel());
+      return 1;
+    },
+
+    print(L, vm) {
+      vm.options.print?.(vm.memory.toString(L, 1) ?? '');
+      return 0;
+    },
+  };
+}
+
+function running(vm: LuaVm, what: string) {
+  const fiber = vm.current;
+  if (fiber === undefined) throw new Error(`${what} is only available inside a process`);
+  return fiber;
+}
+
+function pushField(L: LuaState, vm: LuaVm, field: DeliveryField): void {
+  const { api } = vm;
+  if (field === undefined) api._lua_pushnil(L);
+  else if (typeof field === 'string') vm.memory.pushString(L, field);
+  else if (field instanceof Uint8Array) vm.memory.pushBytes(L, field);
+  else if (typeof field === 'boolean') api._lua_pushboolean(L, field ? 1 : 0);
+  else if (typeof field === 'bigint') api._lua_pushinteger(L, field);
+  else if (Number.isInteger(field)) api._lua_pushinteger(L, BigInt(field));
+  else api._lua_pushnumber(L, field);
+}

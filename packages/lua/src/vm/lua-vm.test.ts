@@ -1,0 +1,208 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeValues } from '../codec/wire.js';
+import { VmHarness } from '../testing/vm-harness.js';
+
+let h: VmHarness;
+
+beforeEach(async () => {
+  h = await VmHarness.create();
+});
+
+afterEach(() => {
+  h.close();
+});
+
+function run(source: string, ...args: unknown[]) {
+  return h.wait(h.start(h.prepare(source), encodeValues(args)));
+}
+
+describe('LuaVm processes', () => {
+  it('runs main with its arguments and reports the first return value', async () => {
+    const exit = await run(
+      'return { main = function(a, b) return { sum = a + b, a = a } end }',
+      2,
+      40,
+    );
+    expect(exit).toEqual({ ok: true, value: { sum: 42, a: 2 } });
+  });
+
+  it('fails a process whose main raises, naming file and line', async () => {
+    const exit = await run('return { main = function()\n  local t = nil\n  return t.x\nend }');
+    expect(exit.ok).toBe(false);
+    expect(exit.error?.message).toMatch(/test\/entry1\.lua:3: attempt to index a nil value/);
+    expect(exit.error?.details).toMatchObject({ file: 'test/entry1.lua', line: 3 });
+    expect(String(exit.error?.details?.traceback)).toContain('stack traceback');
+  });
+
+  it('fails a process that returns a second value that is a string or an error', async () => {
+    expect(await run('return { main = function() return nil, "boom" end }')).toMatchObject({
+      ok: false,
+      error: { kind: 'UNKNOWN', message: 'boom' },
+    });
+    expect(
+      await run(
+        'return { main = function() return nil, errors.new{ message = "nope", kind = errors.CONFLICT } end }',
+      ),
+    ).toMatchObject({ ok: false, error: { kind: 'CONFLICT', message: 'nope', retryable: false } });
+    expect(await run('return { main = function() return 1, 2 end }')).toEqual({
+      ok: true,
+      value: 1,
+    });
+  });
+
+  it('reports a syntax error with file and line when the entry is prepared', () => {
+    expect(() => h.prepare('return { main = function() return 1 + end }')).toThrow(
+      /Lua syntax error: test\/entry1\.lua:1: unexpected symbol near 'end'/,
+    );
+  });
+
+  it('refuses a chunk that does not return a table, and a missing method', async () => {
+    expect(await run('return 42')).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'INVALID',
+        message: 'entry test:entry1 returned number instead of a table of functions',
+      },
+    });
+    expect(await run('return { other = function() end }')).toMatchObject({
+      ok: false,
+      error: { kind: 'INVALID', message: 'entry test:entry2 has no function "main"' },
+    });
+  });
+
+  it('gives every process its own globals', async () => {
+    const entry = h.prepare(
+      'return { main = function(v) counter = (counter or 0) + v; shared = v; return counter end }',
+    );
+    const first = await h.wait(h.start(entry, encodeValues([5])));
+    const second = await h.wait(h.start(entry, encodeValues([7])));
+    expect([first.value, second.value]).toEqual([5, 7]);
+  });
+
+  it('keeps shared libraries read-only', async () => {
+    expect(await run('return { main = function() string.upper = nil end }')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('attempt to modify read-only string') },
+    });
+    expect(await run('return { main = function() rawset(table, "x", 1) end }')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('read-only table') },
+    });
+    expect(await run('return { main = function() return getmetatable("") end }')).toEqual({
+      ok: true,
+      value: false,
+    });
+  });
+});
+
+describe('fibers, channels and coroutines', () => {
+  it('passes values between coroutine.spawn fibers over an unbuffered channel', async () => {
+    const exit = await run(`
+      return { main = function()
+        local ch = channel.new()
+        local done = channel.new(1)
+        coroutine.spawn(function()
+          local sum = 0
+          for i = 1, 10 do sum = sum + ch:receive() end
+          done:send(sum)
+        end)
+        for i = 1, 10 do ch:send(i) end
+        return done:receive()
+      end }`);
+    expect(exit).toEqual({ ok: true, value: 55 });
+  });
+
+  it('runs a worker pool over channels and closes it', async () => {
+    const exit = await run(`
+      return { main = function()
+        local jobs, results = channel.new(100), channel.new(100)
+        for w = 1, 4 do
+          coroutine.spawn(function()
+            while true do
+              local job, ok = jobs:receive()
+              if not ok then return end
+              results:send(job * job)
+            end
+          end)
+        end
+        for i = 1, 20 do jobs:send(i) end
+        jobs:close()
+        local total = 0
+        for i = 1, 20 do total = total + results:receive() end
+        return total
+      end }`);
+    expect(exit).toEqual({ ok: true, value: 2870 });
+  });
+
+  it('selects the first ready case in list order, or the default', async () => {
+    const exit = await run(`
+      return { main = function()
+        local a, b = channel.new(1), channel.new(1)
+        local r0 = channel.select{ a:case_receive(), b:case_receive(), default = true }
+        a:send("from a"); b:send("from b")
+        local r1 = channel.select{ b:case_receive(), a:case_receive() }
+        local r2 = channel.select{ b:case_receive(), a:case_receive() }
+        return { r0.default, r1.value, r1.channel == b, r2.value, r2.channel == a }
+      end }`);
+    expect(exit).toEqual({ ok: true, value: [true, 'from b', true, 'from a', true] });
+  });
+
+  it('blocks inside a user coroutine and passes the scheduler through it', async () => {
+    const exit = await run(`
+      return { main = function()
+        local ch = channel.new()
+        coroutine.spawn(function() ch:send("late") end)
+        local co = coroutine.create(function(x)
+          local got = ch:receive()
+          local y = coroutine.yield(x .. "+" .. got)
+          return y * 2
+        end)
+        local ok1, v1 = coroutine.resume(co, "start")
+        local ok2, v2 = coroutine.resume(co, 21)
+        local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+        return { ok1, v1, ok2, v2, coroutine.status(co), gen() + gen() + gen() }
+      end }`);
+    expect(exit).toEqual({ ok: true, value: [true, 'start+late', true, 42, 'dead', 6] });
+  });
+
+  it('refuses a top-level coroutine.yield like plain Lua does', async () => {
+    expect(await run('return { main = function() coroutine.yield(1) end }')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('attempt to yield from outside a coroutine') },
+    });
+  });
+
+  it('fails the whole process when a spawned coroutine raises', async () => {
+    const exit = await run(`
+      return { main = function()
+        coroutine.spawn(function() error("worker broke") end)
+        channel.new():receive()
+      end }`);
+    expect(exit).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('worker broke') },
+    });
+  });
+
+  it('preempts a spinning process so others keep running, also inside a user coroutine', async () => {
+    const spinner = h.start(
+      h.prepare('return { main = function() while true do end end }'),
+      encodeValues([]),
+    );
+    const nested = h.start(
+      h.prepare(
+        'return { main = function() coroutine.wrap(function() while true do end end)() end }',
+      ),
+      encodeValues([]),
+    );
+    const worker = await run(`
+      return { main = function()
+        local n = 0
+        for i = 1, 3000000 do n = n + i end
+        return n
+      end }`);
+    expect(worker).toEqual({ ok: true, value: 4500001500000 });
+    expect(h.exitOf(spinner)).toBeUndefined();
+    expect(h.exitOf(nested)).toBeUndefined();
+  });
+});

@@ -1,0 +1,672 @@
+import { LuactError } from '@luact/core';
+import { encodeValue } from '../codec/wire.js';
+import {
+  LUA_DEBUG_SIZE,
+  LUA_DEBUG_SOURCE_OFFSET,
+  LUA_MASKCOUNT,
+  LUA_REGISTRYINDEX,
+  type LuaApi,
+  type LuaState,
+  LuaStatus,
+  LuaType,
+  type Pointer,
+} from '../wasm/lua-api.js';
+import { WasmMemory } from '../wasm/memory.js';
+import { type Clock, systemClock } from './clock.js';
+import { type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
+import type { HostFunction, LuaModuleSpec } from './host-function.js';
+import { kernelFiles, luaSource } from './kernel-files.js';
+import { kernelHostFunctions } from './kernel-host-functions.js';
+import { RunQueue } from './run-queue.js';
+
+export interface LuaVmOptions {
+  /** Names the VM in errors (the process.host entry ID). */
+  readonly name: string;
+  /** Lua instructions a fiber runs before it is preempted. */
+  readonly reductions: number;
+  /** Soft limit of this VM's Lua heap; the fiber running when it is exceeded fails. */
+  readonly memoryLimitBytes: number;
+  /** Built-in modules beyond the kernel's (process, funcs, time, …). */
+  readonly modules: readonly LuaModuleSpec[];
+  readonly print?: (text: string) => void;
+  /** Time and timers (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+/** A compiled registry entry with its environment, ready to start processes from. */
+export interface PreparedEntry {
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly ref: number;
+}
+
+export interface EntrySource {
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly source: string;
+  /** Where the source text starts, for error messages: `file:line`. */
+  readonly file: string;
+  readonly firstLine: number;
+  readonly modules: readonly string[];
+  readonly imports: Readonly<Record<string, PreparedEntry>>;
+}
+
+/** Sentinels yielded or raised between Lua and the scheduler (light userdata values). */
+const BLOCK = 1;
+const PREEMPT = 2;
+const TERMINATED = 3;
+
+/** Kernel functions TypeScript calls, kept as registry references. */
+const KERNEL_FUNCTIONS = [
+  'boot',
+  'run_fiber',
+  'describe_error',
+  'prepare_entry',
+  'drop_group',
+  'memory_kb',
+  'collect',
+];
+
+/** Pure-Lua libraries under lua/, given to the kernel and modules as `rt.libs`. */
+const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid'] as const;
+
+/** How long one scheduler slice may run before the Node event loop gets a turn. */
+const SLICE_MS = 8;
+/** Preemptions between two checks of the heap against the memory limit. */
+const MEMORY_CHECK_EVERY = 16;
+
+/**
+ * One Lua state: the engine of a process host. Processes are groups of fibers (Lua threads)
+ * in it, each with its own global environment; a cooperative scheduler resumes them from
+ * TypeScript through the raw C API, one yield per blocking operation, and preempts a fiber
+ * that runs `reductions` instructions without blocking.
+ */
+export class LuaVm {
+  readonly L: LuaState;
+  readonly memory: WasmMemory;
+  readonly clock: Clock;
+  /** The fiber inside lua_resume right now, if any. */
+  current: Fiber | undefined;
+  private readonly fibers = new Map<number, Fiber>();
+  private readonly ready = new RunQueue();
+  private readonly resultCount: Pointer;
+  private readonly debugRecord: Pointer;
+  private readonly hookPointer: Pointer;
+  private readonly functionPointers: Pointer[] = [];
+  private readonly kernel: Record<string, number> = {};
+  private nextFiberId = 1;
+  private nextGroupId = 1;
+  private nextFedId = 1;
+  private inSlice = false;
+  private sliceScheduled = false;
+  private preemptPending = false;
+  private preemptions = 0;
+  private closed = false;
+
+  constructor(
+    readonly api: LuaApi,
+    readonly options: LuaVmOptions,
+  ) {
+    this.memory = new WasmMemory(api);
+    this.clock = options.clock ?? systemClock();
+    this.resultCount = api._malloc(4);
+    this.debugRecord = api._malloc(LUA_DEBUG_SIZE);
+    this.L = api._luaL_newstate();
+    api._luaL_openlibs(this.L);
+    this.hookPointer = api.addFunction((L, ar) => this.onHook(L, ar ?? 0), 'vii');
+    api._lua_sethook(this.L, this.hookPointer, LUA_MASKCOUNT, options.reductions);
+    this.loadKernel();
+    for (const spec of options.modules) this.installModule(spec);
+  }
+
+  // ── Entries ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Compiles an entry's source once and builds its environment. The chunk is compiled as a
+   * function of its environment, so every process runs the same bytecode with its own globals;
+   * blank lines in front keep Lua's line numbers equal to the file's.
+   */
+  prepareEntry(entry: EntrySource): PreparedEntry {
+    const { api, L } = this;
+    const padding = '\n'.repeat(Math.max(0, entry.firstLine - 1));
+    const code = `local _ENV = ...;${padding}${entry.source}`;
+    const status = this.memory.loadChunk(L, code, `@${entry.file}`);
+    if (status !== LuaStatus.ok) {
+      const message = this.memory.toString(L, -1) ?? 'syntax error';
+      api._lua_settop(L, -2);
+      throw compileError(entry, message);
+    }
+    const chunk = api._luaL_ref(L, LUA_REGISTRYINDEX);
+    try {
+      this.callKernel(
+        'prepare_entry',
+        () => {
+          this.memory.pushString(L, entry.id);
+          api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(chunk));
+          api._lua_createtable(L, entry.modules.length, 0);
+          entry.modules.forEach((name, index) => {
+            this.memory.pushString(L, name);
+            api._lua_rawseti(L, -2, BigInt(index + 1));
+          });
+          api._lua_createtable(L, 0, Object.keys(entry.imports).length);
+          for (const [alias, library] of Object.entries(entry.imports)) {
+            api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(library.ref));
+            api._lua_setfield(L, -2, this.memory.cString(alias));
+          }
+          return 4;
+        },
+        1,
+      );
+    } catch (error) {
+      throw new LuactError('INVALID', LuactError.from(error).message, {
+        retryable: false,
+        details: { entry: entry.id },
+      });
+    } finally {
+      api._luaL_unref(L, LUA_REGISTRYINDEX, chunk);
+    }
+    return {
+      id: entry.id,
+      fingerprint: entry.fingerprint,
+      ref: api._luaL_ref(L, LUA_REGISTRYINDEX),
+    };
+  }
+
+  releaseEntry(entry: PreparedEntry): void {
+    this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, entry.ref);
+  }
+
+  // ── Groups ───────────────────────────────────────────────────────────────────────────────
+
+  /** Starts a process: its main fiber runs `method` of the entry with msgpack-encoded `args`. */
+  startGroup(
+    owner: GroupOwner,
+    entry: PreparedEntry,
+    method: string,
+    args: Uint8Array,
+  ): FiberGroup {
+    const { api } = this;
+    const group = new FiberGroup(this.nextGroupId++, owner);
+    const thread = this.newThread();
+    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, BigInt(this.kernel.boot ?? 0));
+    api._lua_pushnumber(thread.state, group.id);
+    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, BigInt(entry.ref));
+    this.memory.pushString(thread.state, method);
+    this.memory.pushBytes(thread.state, args);
+    const fiber = new Fiber(this.nextFiberId++, thread.state, thread.ref, group, true, 4);
+    this.addFiber(fiber);
+    return group;
+  }
+
+  /** Queues a value for fed channel `channel` of `group` and wakes the fibers waiting on it. */
+  deliver(
+    group: FiberGroup,
+    channel: number,
+    a?: DeliveryField,
+    b?: DeliveryField,
+    c?: DeliveryField,
+  ): void {
+    if (group.ended) return;
+    const queue = group.queue(channel);
+    queue.push({ channel, a, b, c });
+    if (queue.waiters.size === 0) return;
+    for (const fiber of [...queue.waiters]) this.wake(fiber);
+  }
+
+  /** Allocates the id of a fed channel (unique within this VM). */
+  allocateFedChannel(): number {
+    return this.nextFedId++;
+  }
+
+  /**
+   * Ends a group at once: blocked and ready fibers are dropped; a running one is unwound by
+   * the next instruction hook. The owner is told with `error`.
+   */
+  killGroup(group: FiberGroup, error: Uint8Array): void {
+    if (group.ended) return;
+    this.endGroup(group);
+    group.owner.onGroupExit(group, { ok: false, error, killed: true });
+  }
+
+  // ── Scheduling ───────────────────────────────────────────────────────────────────────────
+
+  wake(fiber: Fiber): void {
+    for (const queue of fiber.awaiting) queue.waiters.delete(fiber);
+    fiber.awaiting.length = 0;
+    if (fiber.state !== 'blocked') return;
+    fiber.state = 'ready';
+    this.ready.push(fiber);
+    this.schedule();
+  }
+
+  fiberById(id: number): Fiber | undefined {
+    return this.fibers.get(id);
+  }
+
+  /** Starts a fiber in `group` whose thread holds `nargs` values (function and arguments). */
+  spawnFiber(group: FiberGroup, thread: { state: LuaState; ref: number }, nargs: number): Fiber {
+    const fiber = new Fiber(this.nextFiberId++, thread.state, thread.ref, group, false, nargs);
+    this.addFiber(fiber);
+    return fiber;
+  }
+
+  /** A new thread with the preemption hook, kept alive by a registry reference. */
+  newThread(from: LuaState = this.L): { state: LuaState; ref: number } {
+    const { api } = this;
+    const state = api._lua_newthread(from);
+    const ref = api._luaL_ref(from, LUA_REGISTRYINDEX);
+    api._lua_sethook(state, this.hookPointer, LUA_MASKCOUNT, this.options.reductions);
+    return { state, ref };
+  }
+
+  /** Runs ready fibers until none is left (tests and shutdown; normally slices run by themselves). */
+  drain(): void {
+    while (this.ready.length > 0) this.runSlice();
+  }
+
+  get readyCount(): number {
+    return this.ready.length;
+  }
+
+  get fiberCount(): number {
+    return this.fibers.size;
+  }
+
+  /** The Lua heap of this VM, in bytes. */
+  heapBytes(): number {
+    this.callKernel('memory_kb', () => 0, 1);
+    const kb = this.api._lua_tonumberx(this.L, -1, 0);
+    this.api._lua_settop(this.L, -2);
+    return Math.round(kb * 1024);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fiber of this.fibers.values()) fiber.state = 'done';
+    this.fibers.clear();
+    this.api._lua_close(this.L);
+    this.api.removeFunction(this.hookPointer);
+    for (const pointer of this.functionPointers) this.api.removeFunction(pointer);
+    this.api._free(this.resultCount);
+    this.api._free(this.debugRecord);
+  }
+
+  private addFiber(fiber: Fiber): void {
+    this.fibers.set(fiber.id, fiber);
+    fiber.group.fibers.add(fiber);
+    this.ready.push(fiber);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.inSlice || this.sliceScheduled || this.closed) return;
+    this.sliceScheduled = true;
+    setImmediate(this.runScheduledSlice);
+  }
+
+  private readonly runScheduledSlice = (): void => {
+    this.sliceScheduled = false;
+    if (this.closed) return;
+    this.runSlice();
+    if (this.ready.length > 0) this.schedule();
+  };
+
+  private runSlice(): void {
+    this.inSlice = true;
+    const deadline = performance.now() + SLICE_MS;
+    let resumed = 0;
+    try {
+      while (this.ready.length > 0) {
+        const fiber = this.ready.shift() as Fiber;
+        if (fiber.state !== 'ready') continue;
+        this.resume(fiber);
+        if ((++resumed & 31) === 0 && performance.now() > deadline) break;
+      }
+    } finally {
+      this.inSlice = false;
+    }
+  }
+
+  private resume(fiber: Fiber): void {
+    const { api } = this;
+    const thread = fiber.thread;
+    const nargs = fiber.pendingArgs;
+    fiber.pendingArgs = 0;
+    fiber.state = 'running';
+    this.current = fiber;
+    const status = api._lua_resume(thread, this.L, nargs, this.resultCount);
+    this.current = undefined;
+    const count = api.HEAP32[this.resultCount >> 2] ?? 0;
+    if (fiber.group.ended) {
+      this.dropFiber(fiber);
+      return;
+    }
+    if (status === LuaStatus.yield) {
+      const blocked =
+        count > 0 &&
+        api._lua_type(thread, -count) === LuaType.lightUserdata &&
+        api._lua_touserdata(thread, -count) === BLOCK;
+      // Pop only the yielded values: below them (after a hook's yield) live the frames of
+      // the interrupted Lua function.
+      if (count > 0) api._lua_settop(thread, -count - 1);
+      if (blocked) {
+        fiber.state = 'blocked';
+      } else {
+        this.preemptPending = false;
+        fiber.state = 'ready';
+        this.ready.push(fiber);
+        if (++this.preemptions % MEMORY_CHECK_EVERY === 0) this.enforceMemoryLimit(fiber);
+      }
+      return;
+    }
+    if (status === LuaStatus.ok) {
+      this.finish(fiber, count);
+      return;
+    }
+    this.fail(fiber);
+  }
+
+  private finish(fiber: Fiber, count: number): void {
+    const { api } = this;
+    if (!fiber.main) {
+      this.dropFiber(fiber);
+      return;
+    }
+    const group = fiber.group;
+    const tag = count >= 2 ? this.memory.toString(fiber.thread, -count) : undefined;
+    const payload = count >= 2 ? this.memory.toBytes(fiber.thread, -count + 1) : undefined;
+    api._lua_settop(fiber.thread, 0);
+    this.endGroup(group);
+    if (tag === 'ok' && payload) group.owner.onGroupExit(group, { ok: true, value: payload });
+    else
+      group.owner.onGroupExit(group, {
+        ok: false,
+        error: payload ?? new Uint8Array(),
+        killed: false,
+      });
+  }
+
+  /** A fiber raised: the whole group fails with the error, described with its Lua traceback. */
+  private fail(fiber: Fiber): void {
+    const { api, L } = this;
+    const group = fiber.group;
+    let described: Uint8Array;
+    try {
+      this.callKernel(
+        'describe_error',
+        () => {
+          api._lua_xmove(fiber.thread, L, 1);
+          api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(fiber.ref));
+          return 2;
+        },
+        1,
+      );
+      described = this.memory.toBytes(L, -1) ?? new Uint8Array();
+      api._lua_settop(L, -2);
+    } catch (error) {
+      described = new Uint8Array();
+      this.options.print?.(
+        `luact: could not describe a Lua error: ${LuactError.from(error).message}`,
+      );
+    }
+    this.endGroup(group);
+    group.owner.onGroupExit(group, { ok: false, error: described, killed: false });
+  }
+
+  private endGroup(group: FiberGroup): void {
+    group.end();
+    for (const fiber of group.fibers) {
+      if (fiber === this.current) continue;
+      this.dropFiber(fiber);
+    }
+    try {
+      this.callKernel(
+        'drop_group',
+        () => {
+          this.api._lua_pushnumber(this.L, group.id);
+          return 1;
+        },
+        0,
+      );
+    } catch {
+      // Best effort: only a cache of imported libraries is dropped here.
+    }
+  }
+
+  private dropFiber(fiber: Fiber): void {
+    if (fiber.state === 'done') return;
+    fiber.state = 'done';
+    this.fibers.delete(fiber.id);
+    fiber.group.fibers.delete(fiber);
+    this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
+  }
+
+  private enforceMemoryLimit(fiber: Fiber): void {
+    if (this.heapBytes() <= this.options.memoryLimitBytes) return;
+    this.callKernel('collect', () => 0, 1);
+    const kb = this.api._lua_tonumberx(this.L, -1, 0);
+    this.api._lua_settop(this.L, -2);
+    if (kb * 1024 <= this.options.memoryLimitBytes) return;
+    const limitMiB = Math.round(this.options.memoryLimitBytes / 1_048_576);
+    const error = new LuactError(
+      'RATE_LIMITED',
+      `out of memory: host ${this.options.name} exceeded its ${limitMiB} MiB Lua heap while this process ran`,
+      { retryable: false },
+    );
+    this.killGroup(fiber.group, encodeError(error));
+  }
+
+  // ── The instruction hook ─────────────────────────────────────────────────────────────────
+
+  private onHook(L: LuaState, ar: Pointer): number {
+    const fiber = this.current;
+    if (fiber === undefined) return 0;
+    const { api } = this;
+    if (fiber.group.ended) {
+      api._lua_pushlightuserdata(L, TERMINATED);
+      return api._lua_error(L);
+    }
+    if (api._lua_isyieldable(L) === 0) return 0;
+    // Kernel code (channels, scheduler glue) is never interrupted halfway.
+    api._lua_getinfo(L, this.memory.cString('S'), ar);
+    const source = api.HEAP32[(ar + LUA_DEBUG_SOURCE_OFFSET) >> 2] ?? 0;
+    if (isKernelSource(api.HEAPU8, source)) return 0;
+    this.preemptPending = true;
+    return api._lua_yieldk(L, 0, 0, 0);
+  }
+
+  /** Registry reference of a kernel function (`boot`, `run_fiber`, …). */
+  kernelRef(name: string): number {
+    const ref = this.kernel[name];
+    if (ref === undefined) throw new Error(`unknown kernel function ${name}`);
+    return ref;
+  }
+
+  takePreempt(): boolean {
+    const pending = this.preemptPending;
+    this.preemptPending = false;
+    return pending;
+  }
+
+  // ── Kernel ───────────────────────────────────────────────────────────────────────────────
+
+  private loadKernel(): void {
+    const { api, L } = this;
+    // rt: the kernel's table of internals, shared by kernel files and module chunks.
+    api._lua_createtable(L, 0, 32);
+    const rt = api._luaL_ref(L, LUA_REGISTRYINDEX);
+    this.kernel.rt = rt;
+    this.loadLibraries(rt);
+    const host = this.hostTable(kernelHostFunctions(), true);
+    for (const file of kernelFiles()) {
+      this.runChunk(
+        `=luact:${file.name}`,
+        file.source,
+        () => {
+          api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(host));
+          api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(rt));
+          return 2;
+        },
+        0,
+      );
+    }
+    api._luaL_unref(L, LUA_REGISTRYINDEX, host);
+    for (const name of KERNEL_FUNCTIONS) {
+      api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(rt));
+      api._lua_getfield(L, -1, this.memory.cString(name));
+      this.kernel[name] = api._luaL_ref(L, LUA_REGISTRYINDEX);
+      api._lua_settop(L, -2);
+    }
+  }
+
+  /** Pure-Lua libraries, compiled but not run: modules instantiate them with their dependencies. */
+  private loadLibraries(rt: number): void {
+    const { api, L } = this;
+    api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(rt));
+    api._lua_createtable(L, 0, LIBRARIES.length);
+    for (const name of LIBRARIES) {
+      if (this.memory.loadChunk(L, luaSource(`${name}.lua`), `=luact:${name}`) !== LuaStatus.ok) {
+        throw new Error(`luact library ${name} does not compile: ${this.memory.toString(L, -1)}`);
+      }
+      api._lua_setfield(L, -2, this.memory.cString(name));
+    }
+    api._lua_setfield(L, -2, this.memory.cString('libs'));
+    api._lua_settop(L, -2);
+  }
+
+  private installModule(spec: LuaModuleSpec): void {
+    const { api, L } = this;
+    const host = this.hostTable(spec.functions ?? {}, false);
+    this.runChunk(
+      `=luact:${spec.name}`,
+      spec.source,
+      () => {
+        api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(host));
+        api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(this.kernel.rt ?? 0));
+        return 2;
+      },
+      1,
+    );
+    const module = api._luaL_ref(L, LUA_REGISTRYINDEX);
+    api._luaL_unref(L, LUA_REGISTRYINDEX, host);
+    this.callKernelField(spec.scope === 'global' ? 'add_global' : 'add_module', () => {
+      this.memory.pushString(L, spec.name);
+      api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(module));
+      return 2;
+    });
+    api._luaL_unref(L, LUA_REGISTRYINDEX, module);
+  }
+
+  /** A Lua table of host functions (plus the scheduler sentinels for the kernel), as a registry ref. */
+  private hostTable(
+    functions: Readonly<Record<string, HostFunction>>,
+    withSentinels: boolean,
+  ): number {
+    const { api, L } = this;
+    api._lua_createtable(L, 0, Object.keys(functions).length + 3);
+    for (const [name, fn] of Object.entries(functions)) {
+      const pointer = api.addFunction((state) => this.callHost(fn, state), 'ii');
+      this.functionPointers.push(pointer);
+      api._lua_pushcclosure(L, pointer, 0);
+      api._lua_setfield(L, -2, this.memory.cString(name));
+    }
+    if (withSentinels) {
+      for (const [name, value] of [
+        ['BLOCK', BLOCK],
+        ['PREEMPT', PREEMPT],
+        ['TERMINATED', TERMINATED],
+      ] as const) {
+        api._lua_pushlightuserdata(L, value);
+        api._lua_setfield(L, -2, this.memory.cString(name));
+      }
+    }
+    return api._luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+
+  /** Host functions may throw; the exception becomes a Lua error in the caller. */
+  private callHost(fn: HostFunction, L: LuaState): number {
+    try {
+      return fn(L, this);
+    } catch (error) {
+      // Emscripten's longjmp (a Lua error raised inside) must pass through untouched.
+      if (error === Number.POSITIVE_INFINITY) throw error;
+      const raised = LuactError.from(error);
+      this.memory.pushString(L, raised.message);
+      return this.api._lua_error(L);
+    }
+  }
+
+  private runChunk(name: string, source: string, pushArgs: () => number, results: number): void {
+    const { api, L } = this;
+    if (this.memory.loadChunk(L, source, name) !== LuaStatus.ok) {
+      const message = this.memory.toString(L, -1);
+      api._lua_settop(L, -2);
+      throw new Error(`luact kernel ${name} does not compile: ${message}`);
+    }
+    const nargs = pushArgs();
+    this.pcall(nargs, results, name);
+  }
+
+  private callKernel(name: string, pushArgs: () => number, results: number): void {
+    this.api._lua_rawgeti(this.L, LUA_REGISTRYINDEX, BigInt(this.kernel[name] ?? 0));
+    this.pcall(pushArgs(), results, name);
+  }
+
+  private callKernelField(name: string, pushArgs: () => number): void {
+    const { api, L } = this;
+    api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(this.kernel.rt ?? 0));
+    api._lua_getfield(L, -1, this.memory.cString(name));
+    api._lua_rotate(L, -2, -1);
+    api._lua_settop(L, -2);
+    this.pcall(pushArgs(), 0, name);
+  }
+
+  private pcall(nargs: number, results: number, what: string): void {
+    const { api, L } = this;
+    const status = api._lua_pcallk(L, nargs, results, 0, 0, 0);
+    if (status !== LuaStatus.ok) {
+      const message = this.errorText(L, -1);
+      api._lua_settop(L, -2);
+      throw new Error(`${what}: ${message}`);
+    }
+  }
+
+  /** The text of an error value on the stack (a string, or an error object's message). */
+  private errorText(L: LuaState, index: number): string {
+    if (this.api._lua_type(L, index) === LuaType.string)
+      return this.memory.toString(L, index) ?? '';
+    this.api._lua_getfield(L, index, this.memory.cString('_message'));
+    const message = this.memory.toString(L, -1);
+    this.api._lua_settop(L, -2);
+    return message ?? 'error object';
+  }
+}
+
+function isKernelSource(heap: Uint8Array, pointer: number): boolean {
+  // "=luact:" — kernel and module chunk names.
+  return (
+    heap[pointer] === 0x3d &&
+    heap[pointer + 1] === 0x6c &&
+    heap[pointer + 2] === 0x75 &&
+    heap[pointer + 3] === 0x61 &&
+    heap[pointer + 4] === 0x63 &&
+    heap[pointer + 5] === 0x74 &&
+    heap[pointer + 6] === 0x3a
+  );
+}
+
+function compileError(entry: EntrySource, message: string): LuactError {
+  const match = /^(.*?):(\d+): (.*)$/s.exec(message);
+  return new LuactError('INVALID', `${entry.id}: Lua syntax error: ${message}`, {
+    retryable: false,
+    details: match
+      ? { entry: entry.id, file: match[1], line: Number(match[2]) }
+      : { entry: entry.id },
+  });
+}
+
+/** Group outcomes carry errors as msgpack-encoded ErrorData. */
+export function encodeError(error: LuactError): Uint8Array {
+  return encodeValue(error.toData());
+}

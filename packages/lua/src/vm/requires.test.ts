@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { literalRequires } from './requires.js';
+
+describe('literalRequires', () => {
+  it('finds every literal form with its line and ignores comments and lookalikes', () => {
+    const source = [
+      'local json = require("json")',
+      "local time = require 'time'",
+      'local uuid = require[[uuid]]',
+      '-- local io = require("io")',
+      '--[[ local os = require("os") ]]',
+      'local x = my.require("nope")',
+      'local lib = require ( "lib" )',
+    ].join('\n');
+    expect(literalRequires(source)).toEqual([
+      { name: 'json', line: 1 },
+      { name: 'time', line: 2 },
+      { name: 'uuid', line: 3 },
+      { name: 'lib', line: 7 },
+    ]);
+  });
+});

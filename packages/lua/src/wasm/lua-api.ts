@@ -1,0 +1,117 @@
+/**
+ * The raw Lua 5.4 C API as compiled to WebAssembly by wasmoon, called directly (no cwrap, no
+ * string marshalling) because every fiber switch, message and host call goes through it.
+ * Pointers and `lua_State*` are plain numbers into the shared WebAssembly memory.
+ */
+export type LuaState = number;
+export type Pointer = number;
+
+export interface LuaApi {
+  readonly HEAPU8: Uint8Array;
+  readonly HEAP32: Int32Array;
+  _malloc(size: number): Pointer;
+  _free(pointer: Pointer): void;
+  _realloc(pointer: Pointer, size: number): Pointer;
+  addFunction(fn: (...args: number[]) => number | undefined, signature: string): Pointer;
+  removeFunction(pointer: Pointer): void;
+
+  _luaL_newstate(): LuaState;
+  _luaL_openlibs(L: LuaState): void;
+  _lua_close(L: LuaState): void;
+  _luaL_loadbufferx(
+    L: LuaState,
+    buffer: Pointer,
+    size: number,
+    name: Pointer,
+    mode: Pointer,
+  ): number;
+  _luaL_ref(L: LuaState, table: number): number;
+  _luaL_unref(L: LuaState, table: number, ref: number): void;
+  _luaL_traceback(L: LuaState, L1: LuaState, message: Pointer, level: number): void;
+  _lua_atpanic(L: LuaState, fn: Pointer): Pointer;
+
+  _lua_newthread(L: LuaState): LuaState;
+  _lua_resume(L: LuaState, from: LuaState, nargs: number, nresults: Pointer): number;
+  _lua_status(L: LuaState): number;
+  _lua_isyieldable(L: LuaState): number;
+  _lua_yieldk(L: LuaState, nresults: number, ctx: number, k: Pointer): number;
+  _lua_pcallk(
+    L: LuaState,
+    nargs: number,
+    nresults: number,
+    msgh: number,
+    ctx: number,
+    k: Pointer,
+  ): number;
+  _lua_callk(L: LuaState, nargs: number, nresults: number, ctx: number, k: Pointer): void;
+  _lua_error(L: LuaState): number;
+  _lua_sethook(L: LuaState, fn: Pointer, mask: number, count: number): void;
+  _lua_getinfo(L: LuaState, what: Pointer, ar: Pointer): number;
+
+  _lua_gettop(L: LuaState): number;
+  _lua_settop(L: LuaState, index: number): void;
+  _lua_pushvalue(L: LuaState, index: number): void;
+  _lua_rotate(L: LuaState, index: number, n: number): void;
+  _lua_xmove(from: LuaState, to: LuaState, n: number): void;
+  _lua_checkstack(L: LuaState, n: number): number;
+  _lua_absindex(L: LuaState, index: number): number;
+
+  _lua_type(L: LuaState, index: number): number;
+  _lua_toboolean(L: LuaState, index: number): number;
+  _lua_tointegerx(L: LuaState, index: number, isnum: Pointer): bigint;
+  _lua_tonumberx(L: LuaState, index: number, isnum: Pointer): number;
+  _lua_tolstring(L: LuaState, index: number, length: Pointer): Pointer;
+  _lua_touserdata(L: LuaState, index: number): Pointer;
+  _lua_tothread(L: LuaState, index: number): LuaState;
+  _lua_rawequal(L: LuaState, a: number, b: number): number;
+  _lua_isinteger(L: LuaState, index: number): number;
+
+  _lua_pushnil(L: LuaState): void;
+  _lua_pushboolean(L: LuaState, value: number): void;
+  _lua_pushinteger(L: LuaState, value: bigint): void;
+  _lua_pushnumber(L: LuaState, value: number): void;
+  _lua_pushlstring(L: LuaState, bytes: Pointer, length: number): Pointer;
+  _lua_pushcclosure(L: LuaState, fn: Pointer, upvalues: number): void;
+  _lua_pushlightuserdata(L: LuaState, pointer: Pointer): void;
+  _lua_pushthread(L: LuaState): number;
+
+  _lua_createtable(L: LuaState, arraySize: number, hashSize: number): void;
+  _lua_getfield(L: LuaState, index: number, key: Pointer): number;
+  _lua_setfield(L: LuaState, index: number, key: Pointer): void;
+  _lua_rawgeti(L: LuaState, index: number, n: bigint): number;
+  _lua_rawseti(L: LuaState, index: number, n: bigint): void;
+  _lua_getglobal(L: LuaState, name: Pointer): number;
+  _lua_setglobal(L: LuaState, name: Pointer): void;
+}
+
+/** Status codes of lua_resume / lua_pcall. */
+export const LuaStatus = {
+  ok: 0,
+  yield: 1,
+  runtimeError: 2,
+  syntaxError: 3,
+  memoryError: 4,
+  handlerError: 5,
+} as const;
+
+/** Value types of lua_type. */
+export const LuaType = {
+  none: -1,
+  nil: 0,
+  boolean: 1,
+  lightUserdata: 2,
+  number: 3,
+  string: 4,
+  table: 5,
+  function: 6,
+  userdata: 7,
+  thread: 8,
+} as const;
+
+export const LUA_REGISTRYINDEX = -1_000_000 - 1000;
+export const LUA_MULTRET = -1;
+export const LUA_MASKCOUNT = 1 << 3;
+
+/** Offset of `source` (a `const char *`) in a wasm32 `lua_Debug`. */
+export const LUA_DEBUG_SOURCE_OFFSET = 16;
+export const LUA_DEBUG_SIZE = 128;

@@ -1,0 +1,116 @@
+import type { LuaApi, LuaState, Pointer } from './lua-api.js';
+
+const decoder = new TextDecoder('utf-8');
+const encoder = new TextEncoder();
+
+/**
+ * Moves strings and bytes across the WebAssembly boundary. The heap views are read from the
+ * module on every use because the memory may grow (and detach old views) during any call.
+ */
+export class WasmMemory {
+  private scratch: Pointer;
+  private scratchSize: number;
+  private readonly lengthSlot: Pointer;
+  private readonly constants = new Map<string, Pointer>();
+
+  constructor(private readonly api: LuaApi) {
+    this.scratchSize = 4096;
+    this.scratch = api._malloc(this.scratchSize);
+    this.lengthSlot = api._malloc(8);
+  }
+
+  /** A NUL-terminated copy of `text` that lives as long as the engine (field names, modes). */
+  cString(text: string): Pointer {
+    let pointer = this.constants.get(text);
+    if (pointer === undefined) {
+      const bytes = encoder.encode(text);
+      pointer = this.api._malloc(bytes.length + 1);
+      this.api.HEAPU8.set(bytes, pointer);
+      this.api.HEAPU8[pointer + bytes.length] = 0;
+      this.constants.set(text, pointer);
+    }
+    return pointer;
+  }
+
+  /** Pushes `text` as a Lua string (length-taking: NUL bytes survive). */
+  pushString(L: LuaState, text: string): void {
+    if (text.length === 0) {
+      this.api._lua_pushlstring(L, this.scratch, 0);
+      return;
+    }
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    this.reserve(text.length * 3);
+    const { written } = encoder.encodeInto(
+      text,
+      this.api.HEAPU8.subarray(this.scratch, this.scratch + this.scratchSize),
+    );
+    this.api._lua_pushlstring(L, this.scratch, written);
+  }
+
+  pushBytes(L: LuaState, bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.api.HEAPU8.set(bytes, this.scratch);
+    this.api._lua_pushlstring(L, this.scratch, bytes.length);
+  }
+
+  /** The string at `index` decoded as UTF-8, or undefined when the value is not a string/number. */
+  toString(L: LuaState, index: number): string | undefined {
+    const pointer = this.api._lua_tolstring(L, index, this.lengthSlot);
+    if (pointer === 0) return undefined;
+    const length = this.api.HEAP32[this.lengthSlot >> 2] ?? 0;
+    return decodeUtf8(this.api.HEAPU8, pointer, length);
+  }
+
+  /** A copy of the bytes of the string at `index`. */
+  toBytes(L: LuaState, index: number): Uint8Array | undefined {
+    const pointer = this.api._lua_tolstring(L, index, this.lengthSlot);
+    if (pointer === 0) return undefined;
+    const length = this.api.HEAP32[this.lengthSlot >> 2] ?? 0;
+    return this.api.HEAPU8.slice(pointer, pointer + length);
+  }
+
+  /** Reads a NUL-terminated C string. */
+  readCString(pointer: Pointer, maxLength = 4096): string {
+    const heap = this.api.HEAPU8;
+    let end = pointer;
+    while (end < pointer + maxLength && heap[end] !== 0) end++;
+    return decodeUtf8(heap, pointer, end - pointer);
+  }
+
+  /** Loads `text` as a Lua chunk named `chunkName`; text mode only (no binary chunks). */
+  loadChunk(L: LuaState, text: string, chunkName: string): number {
+    const bytes = encoder.encode(text);
+    this.reserve(bytes.length);
+    this.api.HEAPU8.set(bytes, this.scratch);
+    return this.api._luaL_loadbufferx(
+      L,
+      this.scratch,
+      bytes.length,
+      this.cString(chunkName),
+      this.cString('t'),
+    );
+  }
+
+  private reserve(size: number): void {
+    if (size <= this.scratchSize) return;
+    let next = this.scratchSize;
+    while (next < size) next *= 2;
+    this.api._free(this.scratch);
+    this.scratch = this.api._malloc(next);
+    this.scratchSize = next;
+  }
+}
+
+/** ASCII is decoded by hand: for the short strings of topics and keys it beats TextDecoder. */
+function decodeUtf8(heap: Uint8Array, pointer: Pointer, length: number): string {
+  if (length <= 32) {
+    let ascii = '';
+    for (let i = 0; i < length; i++) {
+      const byte = heap[pointer + i] ?? 0;
+      if (byte >= 0x80) return decoder.decode(heap.subarray(pointer, pointer + length));
+      ascii += String.fromCharCode(byte);
+    }
+    return ascii;
+  }
+  return decoder.decode(heap.subarray(pointer, pointer + length));
+}

@@ -1,0 +1,16 @@
+-- ctx (LUA_API.md § Other modules): the context values a process was spawned or called with.
+local host, rt = ...
+
+local codec, make_error, type, error = rt.codec, rt.make_error, type, error
+
+return {
+  get = function(key)
+    if type(key) ~= 'string' then error('ctx.get expects a string key', 2) end
+    local bytes = host.get(key)
+    if bytes == nil then return nil, make_error('NOT_FOUND', 'no context value "' .. key .. '"', false) end
+    return codec.decode(bytes)
+  end,
+  all = function()
+    return codec.decode(host.all())
+  end,
+}

@@ -1,0 +1,87 @@
+-- funcs (LUA_API.md § funcs): calls of function entries (and TypeScript host functions). Each
+-- call runs as a short-lived process of its own; its result arrives on a fed channel.
+local host, rt = ...
+
+local setmetatable, type, select, pcall, tostring, error = setmetatable, type, select, pcall, tostring, error
+local codec, make_error, new_fed_channel = rt.codec, rt.make_error, rt.new_fed_channel
+
+local Future = { __name = 'future', __metatable = false }
+Future.__index = Future
+
+--- The channel yields one table {value = v, error = err} when the call ends.
+function Future:channel() return self._channel end
+Future.response = Future.channel
+
+function Future:is_complete()
+  if self._outcome == nil and self._channel ~= nil then self._channel:_fill() end
+  return self._outcome ~= nil
+end
+
+--- value, err of the call, waiting for it to end if needed.
+function Future:result()
+  if self._outcome == nil then self._channel:receive() end
+  return self._outcome.value, self._outcome.error
+end
+
+function Future:error()
+  return select(2, self:result())
+end
+
+function Future:cancel()
+  if self._outcome ~= nil then return false end
+  return host.cancel_call(self._call)
+end
+
+local function failed(err)
+  local f = setmetatable({}, Future)
+  f._outcome = { error = err }
+  return f
+end
+
+local Executor = { __name = 'executor', __metatable = false }
+Executor.__index = Executor
+
+local function with(executor, key, value)
+  if type(value) ~= 'table' then error(key .. ' expects a table', 3) end
+  local copy = setmetatable({}, Executor)
+  for k, v in pairs(executor) do copy[k] = v end
+  local merged = {}
+  if executor[key] ~= nil then for k, v in pairs(executor[key]) do merged[k] = v end end
+  for k, v in pairs(value) do merged[k] = v end
+  copy[key] = merged
+  return copy
+end
+
+function Executor:with_context(values) return with(self, 'context', values) end
+function Executor:with_options(options) return with(self, 'options', options) end
+
+function Executor:async(entry, ...)
+  if type(entry) ~= 'string' then return failed(make_error('INVALID', 'funcs: entry must be an entry ID string', false)) end
+  local ok, args = pcall(codec.encode_values, select('#', ...), ...)
+  if not ok then return failed(make_error('INVALID', tostring(args), false)) end
+  local spec_ok, spec = pcall(codec.encode, { context = self.context, options = self.options })
+  if not spec_ok then return failed(make_error('INVALID', 'funcs: ' .. tostring(spec), false)) end
+  local future = setmetatable({}, Future)
+  local ch = new_fed_channel('call', function(status, bytes)
+    local outcome = rt.as_outcome(status, bytes)
+    future._outcome = outcome
+    return outcome
+  end)
+  future._channel = ch
+  local call, kind, message = host.call(entry, spec, args, ch.fed_id)
+  if call == false then return failed(make_error(kind, message)) end
+  future._call = call
+  return future
+end
+
+function Executor:call(entry, ...)
+  return self:async(entry, ...):result()
+end
+
+local DEFAULT = setmetatable({}, Executor)
+
+return {
+  new = function() return DEFAULT end,
+  call = function(entry, ...) return DEFAULT:call(entry, ...) end,
+  async = function(entry, ...) return DEFAULT:async(entry, ...) end,
+}

@@ -1,0 +1,270 @@
+-- The `process` global (LUA_API.md § process). Everything that touches other processes goes
+-- to TypeScript through `host`; what stays inside the process (channels for the inbox, events
+-- and listened topics, message objects, spawner values) lives here.
+--
+-- Fallible host calls return their value, or `false, kind, message`, turned here into
+-- `nil, err` so Lua code never has to catch.
+local host, rt = ...
+
+local setmetatable, type, select, error, pcall, tostring = setmetatable, type, select, error, pcall, tostring
+local codec, make_error, new_fed_channel, group_state, fiber =
+  rt.codec, rt.make_error, rt.new_fed_channel, rt.group_state, rt.fiber
+
+local function result(value, kind, message)
+  if value == false then return nil, make_error(kind, message) end
+  return value
+end
+
+local function state()
+  local _, group = fiber()
+  return group_state(group)
+end
+
+--- The payload values of a send, encoded; a value that cannot be sent is an INVALID error.
+local function encode_payload(...)
+  local ok, encoded = pcall(codec.encode_values, select('#', ...), ...)
+  if not ok then return nil, make_error('INVALID', tostring(encoded), false) end
+  return encoded
+end
+
+local function first_value(bytes)
+  return (select(2, codec.decode_values(bytes)))
+end
+
+local function time_of(ns)
+  return rt.new_time ~= nil and rt.new_time(ns) or ns
+end
+
+-- Messages -----------------------------------------------------------------------------------
+
+local Payload = { __name = 'payload', __metatable = false }
+Payload.__index = Payload
+function Payload:data() return select(2, codec.decode_values(self._bytes)) end
+
+local Message = { __name = 'message', __metatable = false }
+Message.__index = Message
+function Message:topic() return self._topic end
+function Message:from() return self._from end
+function Message:payload() return setmetatable({ _bytes = self._bytes }, Payload) end
+
+local function as_message(topic, from, bytes)
+  return setmetatable({ _topic = topic, _from = from, _bytes = bytes }, Message)
+end
+
+local function as_payload(_, _, bytes)
+  return first_value(bytes)
+end
+
+local function as_event(kind, from, bytes)
+  local details = codec.decode(bytes)
+  local event = { kind = kind, from = from, at = time_of(details[1]) }
+  if kind == 'CANCEL' then
+    event.reason = details[4]
+  else
+    event.result = { value = details[2], error = details[3] }
+  end
+  return event
+end
+
+-- The process API ------------------------------------------------------------------------------
+
+local process = {
+  event = { EXIT = 'EXIT', LINK_DOWN = 'LINK_DOWN', CANCEL = 'CANCEL' },
+  registry = {},
+}
+
+function process.pid() return host.pid() end
+function process.id() return host.entry_id() end
+
+function process.send(dest, topic, ...)
+  if type(dest) ~= 'string' then return nil, make_error('INVALID', 'process.send: destination must be a PID or a name', false) end
+  if type(topic) ~= 'string' then return nil, make_error('INVALID', 'process.send: topic must be a string', false) end
+  if topic:sub(1, 1) == '@' then
+    return nil, make_error('INVALID', 'process.send: topic "' .. topic .. '" is reserved (topics starting with @)', false)
+  end
+  local payload, err = encode_payload(...)
+  if payload == nil then return nil, err end
+  return result(host.send(dest, topic, payload))
+end
+
+function process.inbox()
+  local st = state()
+  if st.inbox == nil then
+    st.inbox = new_fed_channel('inbox', as_message)
+    host.inbox(st.inbox.fed_id)
+  end
+  return st.inbox
+end
+
+function process.events()
+  local st = state()
+  if st.events == nil then
+    st.events = new_fed_channel('events', as_event)
+    host.events(st.events.fed_id)
+  end
+  return st.events
+end
+
+function process.listen(topic, options)
+  if type(topic) ~= 'string' then error('process.listen expects a topic string', 2) end
+  if topic:sub(1, 1) == '@' then error('process.listen: topic "' .. topic .. '" is reserved', 2) end
+  local as_messages = type(options) == 'table' and options.message == true
+  local st = state()
+  st.listens = st.listens or {}
+  local existing = st.listens[topic]
+  if existing ~= nil then return existing end
+  local ch = new_fed_channel('listen', as_messages and as_message or as_payload)
+  ch.topic = topic
+  st.listens[topic] = ch
+  host.listen(topic, ch.fed_id)
+  return ch
+end
+
+function process.unlisten(ch)
+  local st = state()
+  local topic = type(ch) == 'table' and ch.topic
+  if not topic or st.listens == nil or st.listens[topic] ~= ch then
+    error('process.unlisten expects a channel returned by process.listen', 2)
+  end
+  st.listens[topic] = nil
+  host.unlisten(topic)
+  ch:close()
+end
+
+function process.terminate(dest) return result(host.terminate(dest)) end
+
+function process.cancel(dest, reason)
+  if reason ~= nil and type(reason) ~= 'string' then reason = tostring(reason) end
+  return result(host.cancel(dest, reason))
+end
+
+function process.monitor(dest) return result(host.monitor(dest)) end
+function process.unmonitor(dest) return result(host.unmonitor(dest)) end
+function process.link(dest) return result(host.link(dest)) end
+function process.unlink(dest) return result(host.unlink(dest)) end
+
+function process.get_options()
+  return { trap_links = host.get_trap_links() }
+end
+
+function process.set_options(options)
+  if type(options) ~= 'table' then return nil, make_error('INVALID', 'process.set_options expects a table', false) end
+  for key, value in pairs(options) do
+    if key ~= 'trap_links' then
+      return nil, make_error('INVALID', 'process.set_options: unknown option "' .. tostring(key) .. '"', false)
+    end
+    if type(value) ~= 'boolean' then
+      return nil, make_error('INVALID', 'process.set_options: trap_links must be a boolean', false)
+    end
+  end
+  if options.trap_links ~= nil then host.set_trap_links(options.trap_links) end
+  return true
+end
+
+function process.registry.register(name, pid)
+  if type(name) ~= 'string' or name == '' then return nil, make_error('INVALID', 'a registered name must be a non-empty string', false) end
+  return result(host.register(name, pid))
+end
+
+function process.registry.lookup(name)
+  return result(host.lookup(name))
+end
+
+function process.registry.unregister(name)
+  return result(host.unregister(name))
+end
+
+--- Restarts this process with `entry` (nil = its own entry, at the current registry version),
+--- keeping its PID, mailbox, links and name.
+function process.upgrade(entry, ...)
+  if entry ~= nil and type(entry) ~= 'string' then error('process.upgrade expects an entry ID or nil', 2) end
+  local args, err = encode_payload(...)
+  if args == nil then return nil, err end
+  local ok, kind, message = host.upgrade(entry, args)
+  if ok == false then return nil, make_error(kind, message) end
+  error(rt.TERMINATED, 0)
+end
+
+-- Spawners: immutable values that carry context, options, a name and startup messages. -------
+
+local Spawner = { __name = 'spawner', __metatable = false }
+Spawner.__index = Spawner
+
+local function with(spawner, key, value)
+  local copy = setmetatable({}, Spawner)
+  for k, v in pairs(spawner) do copy[k] = v end
+  copy[key] = value
+  return copy
+end
+
+local function merged(base, extra, what)
+  if type(extra) ~= 'table' then error(what .. ' expects a table', 3) end
+  local out = {}
+  if base ~= nil then for k, v in pairs(base) do out[k] = v end end
+  for k, v in pairs(extra) do out[k] = v end
+  return out
+end
+
+function Spawner:with_context(values) return with(self, 'context', merged(self.context, values, 'with_context')) end
+function Spawner:with_options(options) return with(self, 'options', merged(self.options, options, 'with_options')) end
+
+function Spawner:with_name(name)
+  if type(name) ~= 'string' or name == '' then error('with_name expects a non-empty string', 2) end
+  return with(self, 'name', name)
+end
+
+function Spawner:with_message(topic, ...)
+  if type(topic) ~= 'string' then error('with_message expects a topic string', 2) end
+  local payload, err = encode_payload(...)
+  if payload == nil then error(err, 2) end
+  local messages = {}
+  if self.messages ~= nil then for i, m in ipairs(self.messages) do messages[i] = m end end
+  messages[#messages + 1] = { topic, payload }
+  return with(self, 'messages', messages)
+end
+
+local MONITOR, LINK = 1, 2
+
+local function spawn(self, flags, exec_channel, entry, target, ...)
+  if type(entry) ~= 'string' then return nil, make_error('INVALID', 'spawn: entry must be an entry ID string', false) end
+  if type(target) ~= 'string' then return nil, make_error('INVALID', 'spawn: host must be an entry ID string', false) end
+  local args, err = encode_payload(...)
+  if args == nil then return nil, err end
+  local ok, spec = pcall(codec.encode, {
+    context = self.context, options = self.options, name = self.name, messages = self.messages,
+  })
+  if not ok then return nil, make_error('INVALID', 'spawn: ' .. tostring(spec), false) end
+  return result(host.spawn(entry, target, flags, spec, args, exec_channel))
+end
+
+function Spawner:spawn(entry, target, ...) return spawn(self, 0, nil, entry, target, ...) end
+function Spawner:spawn_monitored(entry, target, ...) return spawn(self, MONITOR, nil, entry, target, ...) end
+function Spawner:spawn_linked(entry, target, ...) return spawn(self, LINK, nil, entry, target, ...) end
+function Spawner:spawn_linked_monitored(entry, target, ...)
+  return spawn(self, MONITOR | LINK, nil, entry, target, ...)
+end
+
+local function as_outcome(status, bytes)
+  local value = codec.decode(bytes)
+  if status == 'ok' then return { value = value } end
+  return { error = value }
+end
+
+--- Runs the entry as a child and waits for it to end: its value, or nil and its error.
+function Spawner:exec(entry, target, ...)
+  local ch = new_fed_channel('exec', as_outcome)
+  local pid, err = spawn(self, 0, ch.fed_id, entry, target, ...)
+  if pid == nil then return nil, err end
+  local outcome = ch:receive()
+  return outcome.value, outcome.error
+end
+
+local EMPTY = setmetatable({}, Spawner)
+for _, name in ipairs({ 'spawn', 'spawn_monitored', 'spawn_linked', 'spawn_linked_monitored', 'exec' }) do
+  process[name] = function(...) return EMPTY[name](EMPTY, ...) end
+end
+function process.with_context(values) return EMPTY:with_context(values) end
+function process.with_options(options) return EMPTY:with_options(options) end
+
+rt.as_outcome = as_outcome
+return process

@@ -1,0 +1,180 @@
+import { LuactError } from '@luact/core';
+import {
+  type EntrySource,
+  type LuaModuleSpec,
+  LuaVm,
+  literalRequires,
+  type PreparedEntry,
+} from '@luact/lua';
+import {
+  activateEntry,
+  type Entry,
+  type EntryOf,
+  type ProcessHostConfig,
+  type RegistrySnapshot,
+} from '@luact/registry';
+import type { Process } from './process.js';
+
+/** Lua entry kinds a host can prepare: processes, functions, workflows and their libraries. */
+export type LuaEntry =
+  | EntryOf<'process.lua'>
+  | EntryOf<'function.lua'>
+  | EntryOf<'workflow.lua'>
+  | EntryOf<'library.lua'>;
+
+export function isLuaEntry(entry: Entry): entry is LuaEntry {
+  return (
+    entry.kind === 'process.lua' ||
+    entry.kind === 'function.lua' ||
+    entry.kind === 'workflow.lua' ||
+    entry.kind === 'library.lua'
+  );
+}
+
+export type HostLimits = ProcessHostConfig['host'];
+
+export interface HostEnvironment {
+  readonly snapshot: () => RegistrySnapshot;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * A process.host: one Lua VM and the processes running in it, within the host's limits.
+ * Entries are compiled once per content (and per content of their imports) and cached.
+ */
+export class ProcessHost {
+  readonly processes = new Map<number, Process>();
+  readonly vm: LuaVm;
+  private readonly prepared = new Map<string, { key: string; entry: PreparedEntry }>();
+
+  constructor(
+    readonly id: string,
+    readonly limits: HostLimits,
+    vm: LuaVm,
+    private readonly environment: HostEnvironment,
+  ) {
+    this.vm = vm;
+  }
+
+  static create(
+    id: string,
+    limits: HostLimits,
+    options: {
+      api: LuaVm['api'];
+      modules: readonly LuaModuleSpec[];
+      environment: HostEnvironment;
+      print?: (text: string) => void;
+      clock?: LuaVm['clock'];
+    },
+  ): ProcessHost {
+    const vm = new LuaVm(options.api, {
+      name: id,
+      reductions: limits.reductions,
+      memoryLimitBytes: limits.max_memory,
+      modules: options.modules,
+      ...(options.print ? { print: options.print } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    return new ProcessHost(id, limits, vm, options.environment);
+  }
+
+  /** The compiled form of a Lua entry (and its imports) for this host's VM. */
+  prepare(entry: LuaEntry): PreparedEntry {
+    const snapshot = this.environment.snapshot();
+    const key = contentKey(entry, snapshot);
+    const cached = this.prepared.get(entry.id);
+    if (cached?.key === key) return cached.entry;
+    const activated = activateEntry(entry, this.environment.env);
+    if (!activated.ok) {
+      throw new LuactError('INVALID', activated.error.map((d) => d.message).join('; '), {
+        retryable: false,
+        details: { entry: entry.id },
+      });
+    }
+    const config = activated.value;
+    const imports: Record<string, PreparedEntry> = {};
+    for (const [alias, id] of Object.entries(config.imports)) {
+      const library = snapshot.get(id);
+      if (library?.kind !== 'library.lua') {
+        throw new LuactError(
+          'NOT_FOUND',
+          `${entry.id} imports ${id}, which is not a library.lua entry`,
+          { retryable: false },
+        );
+      }
+      imports[alias] = this.prepare(library);
+    }
+    const prepared = this.vm.prepareEntry(
+      entrySource(entry, config.source, config.modules, imports, key),
+    );
+    if (cached) this.vm.releaseEntry(cached.entry);
+    this.prepared.set(entry.id, { key, entry: prepared });
+    return prepared;
+  }
+
+  close(): void {
+    this.vm.close();
+  }
+}
+
+function entrySource(
+  entry: LuaEntry,
+  source: string,
+  modules: readonly string[],
+  imports: Record<string, PreparedEntry>,
+  key: string,
+): EntrySource {
+  const location = entry.sourceLocation;
+  return {
+    id: entry.id,
+    fingerprint: key,
+    source,
+    file: location?.file ?? `${entry.id}.lua`,
+    firstLine: location?.line ?? 1,
+    modules,
+    imports,
+  };
+}
+
+/** An entry's content together with everything it imports, transitively. */
+function contentKey(entry: Entry, snapshot: RegistrySnapshot, seen = new Set<string>()): string {
+  if (seen.has(entry.id)) return entry.fingerprint;
+  seen.add(entry.id);
+  const parts = [entry.fingerprint];
+  for (const reference of entry.references) {
+    if (reference.path[0] !== 'imports') continue;
+    const library = snapshot.get(reference.target);
+    if (library) parts.push(contentKey(library, snapshot, seen));
+  }
+  return parts.join('+');
+}
+
+/** Problems a Lua entry has before it runs: requires of modules it does not list. */
+export function checkRequires(entry: LuaEntry, knownModules: ReadonlySet<string>): LuactError[] {
+  const source = typeof entry.fields.source === 'string' ? entry.fields.source : '';
+  const modules = new Set((entry.fields.modules as string[] | undefined) ?? []);
+  const imports = new Set(
+    Object.keys((entry.fields.imports as Record<string, string> | undefined) ?? {}),
+  );
+  const firstLine = entry.sourceLocation?.line ?? 1;
+  const file = entry.sourceLocation?.file ?? `${entry.id}.lua`;
+  const problems: LuactError[] = [];
+  for (const { name, line } of literalRequires(source)) {
+    if (modules.has(name) || imports.has(name)) continue;
+    const where = `${file}:${line + firstLine - 1}`;
+    const hint = knownModules.has(name)
+      ? `add "${name}" to its modules: list`
+      : `there is no built-in module "${name}"; import a library.lua entry under imports:`;
+    problems.push(
+      new LuactError(
+        'INVALID',
+        `${where}: ${entry.id} requires "${name}", which it may not use (${hint})`,
+        {
+          retryable: false,
+          details: { entry: entry.id, module: name, file, line: line + firstLine - 1 },
+        },
+      ),
+    );
+  }
+  return problems;
+}

@@ -1,0 +1,18 @@
+export { EVENT_KIND, eventDetails } from './events.js';
+export { errorFromBytes, exitOutcome } from './exit.js';
+export { checkRequires, type HostLimits, isLuaEntry, type LuaEntry, ProcessHost } from './host.js';
+export { LocalTransport } from './local-transport.js';
+export { Mailbox } from './mailbox.js';
+export { processModules } from './modules.js';
+export { NameRegistry } from './names.js';
+export { formatPid, isPid, type Pid, type PidParts, parsePid } from './pid.js';
+export { Process } from './process.js';
+export {
+  FUNCTION_HOST,
+  type HostCall,
+  type HostFunctionEntry,
+  ProcessSystem,
+  type ProcessSystemOptions,
+  type SpawnRequest,
+} from './system.js';
+export type { Envelope, ExitOutcome, Signal, Transport, TransportReceiver } from './transport.js';

@@ -1,0 +1,26 @@
+import { LuactError } from '@luact/core';
+import type { Envelope, Signal, Transport, TransportReceiver } from './transport.js';
+
+/** The transport of a standalone node: there are no other nodes to reach. */
+export class LocalTransport implements Transport {
+  readonly node = undefined;
+
+  sendRemote(node: string, envelope: Envelope): LuactError {
+    return unreachable(node, envelope.to);
+  }
+
+  signalRemote(node: string, signal: Signal): LuactError {
+    return unreachable(node, signal.to);
+  }
+
+  attach(_receiver: TransportReceiver): void {}
+
+  async close(): Promise<void> {}
+}
+
+function unreachable(node: string, pid: string): LuactError {
+  return new LuactError(
+    'UNAVAILABLE',
+    `cannot reach ${pid}: node "${node}" is not part of this (standalone) node's cluster`,
+  );
+}

@@ -1,0 +1,383 @@
+import { readFileSync } from 'node:fs';
+import { LuactError, resolveReference, splitEntryId } from '@luact/core';
+import {
+  builtinModules,
+  decodeValue,
+  encodeValue,
+  type HostFunction,
+  type LogRecord,
+  type LuaModuleSpec,
+  type LuaState,
+  type LuaVm,
+} from '@luact/lua';
+import { activateEntry } from '@luact/registry';
+import type { Pid } from './pid.js';
+import { Process } from './process.js';
+import type { ProcessSystem } from './system.js';
+
+function processLua(name: string): string {
+  return readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
+}
+
+/** Every module of a process host: the Lua runtime's own, then process, funcs, ctx, env. */
+export function processModules(
+  system: ProcessSystem,
+  options: { log?: (record: LogRecord) => void } = {},
+): LuaModuleSpec[] {
+  return [
+    ...builtinModules(options.log ? { log: options.log } : {}),
+    {
+      name: 'process',
+      scope: 'global',
+      source: processLua('process'),
+      functions: processFunctions(system),
+    },
+    {
+      name: 'funcs',
+      scope: 'module',
+      source: processLua('funcs'),
+      functions: funcsFunctions(system),
+    },
+    { name: 'ctx', scope: 'module', source: processLua('ctx'), functions: contextFunctions() },
+    { name: 'env', scope: 'module', source: processLua('env'), functions: envFunctions(system) },
+  ];
+}
+
+// ── Helpers ───────────────────────────────────────────────────────────────────────────────────
+
+function caller(vm: LuaVm): Process {
+  const owner = vm.current?.group.owner;
+  if (!(owner instanceof Process)) throw new Error('only available inside a process');
+  return owner;
+}
+
+function text(L: LuaState, vm: LuaVm, index: number): string | undefined {
+  return vm.api._lua_type(L, index) === 4 ? vm.memory.toString(L, index) : undefined;
+}
+
+function requiredText(L: LuaState, vm: LuaVm, index: number, what: string): string {
+  const value = text(L, vm, index);
+  if (value === undefined) throw new LuactError('INVALID', `${what} must be a string`);
+  return value;
+}
+
+function bytes(L: LuaState, vm: LuaVm, index: number): Uint8Array {
+  return vm.memory.toBytes(L, index) ?? new Uint8Array();
+}
+
+/** The `false, kind, message` triple of a failed fallible call. */
+function failure(L: LuaState, vm: LuaVm, error: LuactError): number {
+  vm.api._lua_pushboolean(L, 0);
+  vm.memory.pushString(L, error.kind);
+  vm.memory.pushString(L, error.message);
+  return 3;
+}
+
+function success(L: LuaState, vm: LuaVm, value: string | true): number {
+  if (value === true) vm.api._lua_pushboolean(L, 1);
+  else vm.memory.pushString(L, value);
+  return 1;
+}
+
+/** Runs a fallible operation: its value, or the error as `false, kind, message`. */
+function fallible(
+  L: LuaState,
+  vm: LuaVm,
+  operation: () => string | true | LuactError | undefined,
+): number {
+  try {
+    const result = operation() ?? true;
+    return result instanceof LuactError ? failure(L, vm, result) : success(L, vm, result);
+  } catch (error) {
+    return failure(L, vm, LuactError.from(error));
+  }
+}
+
+function destination(system: ProcessSystem, L: LuaState, vm: LuaVm): Pid {
+  return system.resolveDestination(requiredText(L, vm, 1, 'the destination'));
+}
+
+function contextOf(values: unknown): Map<string, Uint8Array> {
+  const context = new Map<string, Uint8Array>();
+  if (values && typeof values === 'object' && !(values instanceof Map)) {
+    for (const [key, value] of Object.entries(values)) context.set(key, encodeValue(value));
+  }
+  return context;
+}
+
+interface SpawnSpec {
+  readonly context?: Record<string, unknown>;
+  readonly options?: Record<string, unknown>;
+  readonly name?: string;
+  readonly messages?: [string, Uint8Array][];
+}
+
+// ── process ───────────────────────────────────────────────────────────────────────────────────
+
+function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
+  return {
+    pid(L, vm) {
+      vm.memory.pushString(L, caller(vm).pid);
+      return 1;
+    },
+    entry_id(L, vm) {
+      vm.memory.pushString(L, caller(vm).entry);
+      return 1;
+    },
+    send(L, vm) {
+      const self = caller(vm);
+      return fallible(L, vm, () =>
+        system.send({
+          to: destination(system, L, vm),
+          from: self.pid,
+          topic: requiredText(L, vm, 2, 'the topic'),
+          payload: bytes(L, vm, 3),
+        }),
+      );
+    },
+    spawn(L, vm) {
+      const parent = caller(vm);
+      return fallible(L, vm, () => {
+        const flags = vm.api._lua_tonumberx(L, 3, 0);
+        const spec = decodeValue(bytes(L, vm, 4)) as SpawnSpec;
+        const outcomeChannel =
+          vm.api._lua_type(L, 6) === 3 ? vm.api._lua_tonumberx(L, 6, 0) : undefined;
+        return system.spawn({
+          entry: requiredText(L, vm, 1, 'the entry'),
+          host: requiredText(L, vm, 2, 'the host'),
+          args: bytes(L, vm, 5),
+          parent,
+          monitor: (flags & 1) !== 0,
+          link: (flags & 2) !== 0,
+          context: contextOf(spec.context),
+          ...(spec.name !== undefined ? { name: spec.name } : {}),
+          ...(spec.options !== undefined ? { options: spec.options } : {}),
+          ...(spec.messages
+            ? { messages: spec.messages.map(([topic, payload]) => ({ topic, payload })) }
+            : {}),
+          ...(outcomeChannel !== undefined ? { outcomeChannel } : {}),
+        });
+      });
+    },
+    terminate(L, vm) {
+      const self = caller(vm);
+      const result = fallible(L, vm, () =>
+        system.signal({ kind: 'terminate', to: destination(system, L, vm), from: self.pid }),
+      );
+      // A process that terminated itself stops here, not at its next instruction hook.
+      if (self.exited) return vm.api._lua_error(L);
+      return result;
+    },
+    cancel(L, vm) {
+      const self = caller(vm);
+      return fallible(L, vm, () =>
+        system.signal({
+          kind: 'cancel',
+          to: destination(system, L, vm),
+          from: self.pid,
+          at: system.clock.now(),
+          reason: text(L, vm, 2),
+        }),
+      );
+    },
+    monitor: (L, vm) =>
+      fallible(L, vm, () => system.monitor(caller(vm), destination(system, L, vm))),
+    unmonitor: (L, vm) =>
+      fallible(L, vm, () => {
+        system.unmonitor(caller(vm), destination(system, L, vm));
+        return true;
+      }),
+    link: (L, vm) => fallible(L, vm, () => system.link(caller(vm), destination(system, L, vm))),
+    unlink: (L, vm) =>
+      fallible(L, vm, () => {
+        system.unlink(caller(vm), destination(system, L, vm));
+        return true;
+      }),
+    get_trap_links(L, vm) {
+      vm.api._lua_pushboolean(L, caller(vm).trapLinks ? 1 : 0);
+      return 1;
+    },
+    set_trap_links(L, vm) {
+      caller(vm).trapLinks = vm.api._lua_toboolean(L, 1) !== 0;
+      return 0;
+    },
+    inbox(L, vm) {
+      caller(vm).mailbox.openInbox(vm.api._lua_tonumberx(L, 1, 0));
+      return 0;
+    },
+    events(L, vm) {
+      caller(vm).mailbox.openEvents(vm.api._lua_tonumberx(L, 1, 0));
+      return 0;
+    },
+    listen(L, vm) {
+      caller(vm).mailbox.listen(
+        requiredText(L, vm, 1, 'the topic'),
+        vm.api._lua_tonumberx(L, 2, 0),
+      );
+      return 0;
+    },
+    unlisten(L, vm) {
+      caller(vm).mailbox.unlisten(requiredText(L, vm, 1, 'the topic'));
+      return 0;
+    },
+    register(L, vm) {
+      const self = caller(vm);
+      return fallible(L, vm, () => {
+        const name = requiredText(L, vm, 1, 'the name');
+        const pid = text(L, vm, 2) ?? self.pid;
+        const owner = system.process(pid);
+        if (!owner)
+          return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
+            retryable: false,
+          });
+        const taken = system.names.register(name, owner.pid);
+        if (taken) return taken;
+        owner.names.add(name);
+        return true;
+      });
+    },
+    lookup(L, vm) {
+      return fallible(L, vm, () => {
+        const name = requiredText(L, vm, 1, 'the name');
+        return (
+          system.names.lookup(name) ??
+          new LuactError('NOT_FOUND', `no process is registered as "${name}"`, { retryable: false })
+        );
+      });
+    },
+    unregister(L, vm) {
+      return fallible(L, vm, () => {
+        const name = requiredText(L, vm, 1, 'the name');
+        const owner = system.names.lookup(name);
+        if (owner === undefined)
+          return new LuactError('NOT_FOUND', `no process is registered as "${name}"`, {
+            retryable: false,
+          });
+        system.names.unregister(name);
+        system.process(owner)?.names.delete(name);
+        return true;
+      });
+    },
+    upgrade(L, vm) {
+      const self = caller(vm);
+      return fallible(L, vm, () => {
+        const requested = text(L, vm, 1);
+        const namespace = splitEntryId(self.entry).namespace;
+        const entry = requested === undefined ? self.entry : resolveReference(requested, namespace);
+        if (typeof entry !== 'string' && !entry.ok)
+          return new LuactError('INVALID', entry.error, { retryable: false });
+        const id = typeof entry === 'string' ? entry : entry.value;
+        const target = system.snapshot().get(id);
+        if (target?.kind !== 'process.lua') {
+          return new LuactError(
+            'NOT_FOUND',
+            `cannot upgrade to ${id}: no process.lua entry with that ID`,
+            { retryable: false },
+          );
+        }
+        self.upgrade = { entry: id, args: bytes(L, vm, 2) };
+        return true;
+      });
+    },
+  };
+}
+
+// ── funcs ─────────────────────────────────────────────────────────────────────────────────────
+
+function funcsFunctions(system: ProcessSystem): Record<string, HostFunction> {
+  return {
+    call(L, vm) {
+      const self = caller(vm);
+      return fallible(L, vm, () => {
+        const spec = decodeValue(bytes(L, vm, 2)) as {
+          context?: Record<string, unknown>;
+          options?: Record<string, unknown>;
+        };
+        const context = new Map(self.context);
+        for (const [key, value] of contextOf(spec.context)) context.set(key, value);
+        return system.call({
+          entry: requiredText(L, vm, 1, 'the function entry'),
+          args: bytes(L, vm, 3),
+          caller: self,
+          channel: vm.api._lua_tonumberx(L, 4, 0),
+          context,
+          timeoutMs: callTimeout(spec.options),
+        });
+      });
+    },
+    cancel_call(L, vm) {
+      vm.api._lua_pushboolean(L, system.cancelCall(requiredText(L, vm, 1, 'the call')) ? 1 : 0);
+      return 1;
+    },
+  };
+}
+
+function callTimeout(options: Record<string, unknown> | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  for (const key of Object.keys(options)) {
+    if (key !== 'timeout')
+      throw new LuactError('INVALID', `unknown call option "${key}"`, { retryable: false });
+  }
+  const timeout = options.timeout;
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== 'number' || !(timeout > 0)) {
+    throw new LuactError('INVALID', 'the timeout option is a positive number of milliseconds', {
+      retryable: false,
+    });
+  }
+  return timeout;
+}
+
+// ── ctx, env ──────────────────────────────────────────────────────────────────────────────────
+
+function contextFunctions(): Record<string, HostFunction> {
+  return {
+    get(L, vm) {
+      const value = caller(vm).context.get(requiredText(L, vm, 1, 'the key'));
+      if (value === undefined) return 0;
+      vm.memory.pushBytes(L, value);
+      return 1;
+    },
+    all(L, vm) {
+      const all: Record<string, unknown> = {};
+      for (const [key, value] of caller(vm).context) all[key] = decodeValue(value);
+      vm.memory.pushBytes(L, encodeValue(all));
+      return 1;
+    },
+  };
+}
+
+function envFunctions(system: ProcessSystem): Record<string, HostFunction> {
+  return {
+    get(L, vm) {
+      const self = caller(vm);
+      return fallible(L, vm, () => {
+        const name = requiredText(L, vm, 1, 'the name');
+        const id = resolveReference(name, splitEntryId(self.entry).namespace);
+        if (!id.ok) return new LuactError('INVALID', id.error, { retryable: false });
+        const entry = system.snapshot().get(id.value);
+        if (entry?.kind !== 'env.variable') {
+          return new LuactError('NOT_FOUND', `no env.variable entry ${id.value}`, {
+            retryable: false,
+          });
+        }
+        const config = activateEntry(entry, system.options.env);
+        if (!config.ok)
+          return new LuactError('INVALID', config.error.map((d) => d.message).join('; '), {
+            retryable: false,
+          });
+        const value = system.options.env[config.value.variable] ?? config.value.default;
+        if (value === undefined) {
+          return new LuactError(
+            'NOT_FOUND',
+            `environment variable ${config.value.variable} (${id.value}) is not set and has no default`,
+            {
+              retryable: false,
+            },
+          );
+        }
+        return value;
+      });
+    },
+  };
+}

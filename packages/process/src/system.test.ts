@@ -1,0 +1,304 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, harness, lua } from './testing/system-harness.js';
+
+let h: Harness | undefined;
+
+afterEach(() => {
+  h?.close();
+  h = undefined;
+});
+
+const HOST = { 'app:processes': { kind: 'process.host' } };
+
+async function with_(
+  entries: Parameters<typeof harness>[0],
+  options?: Parameters<typeof harness>[1],
+) {
+  h = await harness({ ...HOST, ...entries }, options);
+  return h;
+}
+
+describe('messages', () => {
+  it('delivers five messages from one sender in send order', async () => {
+    const t = await with_({
+      'app:receiver': lua(`return { main = function(parent)
+        local inbox = process.inbox()
+        local got = {}
+        for i = 1, 5 do got[i] = inbox:receive():payload():data() end
+        process.send(parent, "done", got)
+      end }`),
+      'app:main': lua(`return { main = function()
+        local done = process.listen("done")
+        local child = process.spawn("receiver", "app:processes", process.pid())
+        for i = 1, 5 do process.send(child, "n", i) end
+        return done:receive()
+      end }`),
+    });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: [1, 2, 3, 4, 5] });
+  });
+
+  it('routes a topic to its listen channel and the rest to the inbox, keeping early messages', async () => {
+    const t = await with_({
+      'app:main': lua(`return { main = function()
+        local me = process.pid()
+        process.send(me, "a", "early a")
+        process.send(me, "b", "early b")
+        local a = process.listen("a")
+        local inbox = process.inbox()
+        local msg = inbox:receive()
+        return { a:receive(), msg:topic(), msg:payload():data(), msg:from() == me,
+                 process.inbox() == inbox, process.listen("a") == a }
+      end }`),
+    });
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: ['early a', 'b', 'early b', true, true, true],
+    });
+  });
+
+  it('refuses to send to an unknown PID or name and to a reserved topic', async () => {
+    const t = await with_({
+      'app:main': lua(`return { main = function()
+        local ok1, e1 = process.send("{app:processes|9999}", "x", 1)
+        local ok2, e2 = process.send("nobody", "x", 1)
+        local ok3, e3 = process.send(process.pid(), "@exit", 1)
+        return { ok1 == nil, e1:kind(), ok2 == nil, e2:kind(), ok3 == nil, e3:kind(), e3:message() }
+      end }`),
+    });
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: [
+        true,
+        'NOT_FOUND',
+        true,
+        'NOT_FOUND',
+        true,
+        'INVALID',
+        'process.send: topic "@exit" is reserved (topics starting with @)',
+      ],
+    });
+  });
+});
+
+describe('exits, links and monitors', () => {
+  it('sends EXIT with the value or the error to monitors', async () => {
+    const t = await with_({
+      'app:good': lua('return { main = function() return { answer = 42 } end }'),
+      'app:bad': lua(
+        'return { main = function() error(errors.new{ message = "broke", kind = errors.CONFLICT }) end }',
+      ),
+      'app:main': lua(`return { main = function()
+        local events = process.events()
+        local good = process.spawn_monitored("good", "app:processes")
+        local e1 = events:receive()
+        local bad = process.spawn_monitored("bad", "app:processes")
+        local e2 = events:receive()
+        return { e1.kind, e1.from == good, e1.result.value.answer, e1.result.error == nil,
+                 e2.kind, e2.from == bad, e2.result.error:kind(), e2.result.error:message() }
+      end }`),
+    });
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: ['EXIT', true, 42, true, 'EXIT', true, 'CONFLICT', 'broke'],
+    });
+  });
+
+  it('fails a linked process without trap_links when its peer fails', async () => {
+    const t = await with_({
+      'app:bad': lua('return { main = function() error("peer broke") end }'),
+      'app:main': lua(`return { main = function()
+        process.spawn_linked("bad", "app:processes")
+        channel.new():receive()
+      end }`),
+    });
+    const result = await t.run('app:main');
+    expect(result.ok).toBe(false);
+    expect(result.error?.message).toMatch(
+      /^linked process failed: \{app:processes\|\d+\}: .*peer broke/,
+    );
+  });
+
+  it('gives LINK_DOWN to a process with trap_links, and nothing on a normal exit', async () => {
+    const t = await with_({
+      'app:bad': lua('return { main = function() error("peer broke") end }'),
+      'app:fine': lua('return { main = function() return "ok" end }'),
+      'app:main': lua(
+        `local time = require("time")
+      return { main = function()
+        process.set_options{ trap_links = true }
+        local events = process.events()
+        process.spawn_linked("fine", "app:processes")
+        local quiet = channel.select{ events:case_receive(), time.after("50ms"):case_receive() }
+        local bad = process.spawn_linked("bad", "app:processes")
+        local e = events:receive()
+        return { quiet.channel ~= events, e.kind, e.from == bad, e.result.error ~= nil }
+      end }`,
+        ['time'],
+      ),
+    });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: [true, 'LINK_DOWN', true, true] });
+  });
+
+  it('delivers CANCEL with its reason; the target decides when to return', async () => {
+    const t = await with_({
+      'app:worker': lua(`return { main = function()
+        local e = process.events():receive()
+        return e.kind .. ":" .. e.reason
+      end }`),
+      'app:main': lua(`return { main = function()
+        local events = process.events()
+        local w = process.spawn_monitored("worker", "app:processes")
+        process.cancel(w, "shutting down")
+        return events:receive().result.value
+      end }`),
+    });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: 'CANCEL:shutting down' });
+  });
+
+  it('terminates a spinning process; monitors see the error "terminated"', async () => {
+    const t = await with_({
+      'app:spin': lua('return { main = function() while true do end end }'),
+      'app:main': lua(`return { main = function()
+        local events = process.events()
+        local s = process.spawn_monitored("spin", "app:processes")
+        process.terminate(s)
+        local e = events:receive()
+        return { e.result.error:message(), e.result.error:kind() }
+      end }`),
+    });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: ['terminated', 'CANCELED'] });
+  });
+
+  it('stops EXIT after unmonitor, and refuses to monitor an ended process', async () => {
+    const t = await with_({
+      'app:quick': lua('return { main = function() return 1 end }'),
+      'app:waiter': lua('return { main = function() process.inbox():receive() end }'),
+      'app:main': lua(
+        `local time = require("time")
+      return { main = function()
+        local events = process.events()
+        local w = process.spawn_monitored("waiter", "app:processes")
+        process.unmonitor(w)
+        process.send(w, "go")
+        local r = channel.select{ events:case_receive(), time.after("50ms"):case_receive() }
+        local q = process.spawn("quick", "app:processes")
+        time.sleep("20ms")
+        local ok, err = process.monitor(q)
+        return { r.channel ~= events, ok == nil, err:kind() }
+      end }`,
+        ['time'],
+      ),
+    });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: [true, true, 'NOT_FOUND'] });
+  });
+});
+
+describe('names, exec, functions and context', () => {
+  it('releases a registered name when its process ends; a taken name is ALREADY_EXISTS', async () => {
+    const t = await with_({
+      'app:holder': lua(`return { main = function()
+        process.registry.register("holder")
+        process.inbox():receive()
+      end }`),
+      'app:main': lua(
+        `local time = require("time")
+      return { main = function()
+        local events = process.events()
+        local h = process.spawn_monitored("holder", "app:processes")
+        time.sleep("10ms")
+        local found = process.registry.lookup("holder") == h
+        local ok, err = process.registry.register("holder")
+        process.send("holder", "stop")
+        events:receive()
+        local gone, lookup_err = process.registry.lookup("holder")
+        return { found, err:kind(), gone == nil, lookup_err:kind() }
+      end }`,
+        ['time'],
+      ),
+    });
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: [true, 'ALREADY_EXISTS', true, 'NOT_FOUND'],
+    });
+  });
+
+  it('exec returns the child value or its error', async () => {
+    const t = await with_({
+      'app:double': lua(
+        'return { main = function(x) if x < 0 then return nil, "negative" end return x * 2 end }',
+      ),
+      'app:main': lua(`return { main = function()
+        local v = process.exec("double", "app:processes", 21)
+        local nothing, err = process.exec("double", "app:processes", -1)
+        return { v, nothing == nil, err:message() }
+      end }`),
+    });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: [42, true, 'negative'] });
+  });
+
+  it('calls functions, three in parallel, with the caller context', async () => {
+    const t = await with_({
+      'app:slow': {
+        kind: 'function.lua',
+        source: `local time = require("time") local ctx = require("ctx")
+          return { main = function(n) time.sleep("100ms") return n * 10 + (ctx.get("bonus") or 0) end }`,
+        modules: ['time', 'ctx'],
+      },
+      'app:main': lua(
+        `local funcs = require("funcs") local time = require("time")
+      return { main = function()
+        local t0 = time.now()
+        local f = funcs.new():with_context({ bonus = 1 })
+        local a, b, c = f:async("slow", 1), f:async("slow", 2), f:async("slow", 3)
+        local sum = a:result() + b:result() + c:result()
+        local direct = funcs.call("slow", 4)
+        return { sum, direct, time.now():sub(t0):milliseconds() }
+      end }`,
+        ['funcs', 'time'],
+      ),
+    });
+    const result = await t.run('app:main');
+    const [sum, direct, ms] = result.value as number[];
+    expect([sum, direct]).toEqual([63, 40]);
+    expect(ms).toBeGreaterThanOrEqual(200);
+    expect(ms).toBeLessThan(300 + 100);
+  });
+
+  it('passes context to a spawned child and to TypeScript host functions', async () => {
+    const t = await with_({
+      'app:child': lua(
+        'local ctx = require("ctx") return { main = function() return ctx.get("user") end }',
+        ['ctx'],
+      ),
+      'app:main': lua(
+        `local funcs = require("funcs")
+      return { main = function()
+        local v = process.with_context({ user = "ada" }):exec("child", "app:processes")
+        local h = funcs.new():with_context({ user = "grace" }):call("app:hash", "x")
+        return { v, h }
+      end }`,
+        ['funcs'],
+      ),
+    });
+    t.system.registerFunction('app:hash', (call, input) => `${call.context.user}:${String(input)}`);
+    expect(await t.run('app:main')).toEqual({ ok: true, value: ['ada', 'grace:x'] });
+  });
+
+  it('times out a function call', async () => {
+    const t = await with_({
+      'app:forever': {
+        kind: 'function.lua',
+        source: 'return { main = function() channel.new():receive() end }',
+      },
+      'app:main': lua(
+        `local funcs = require("funcs")
+      return { main = function()
+        local v, err = funcs.new():with_options({ timeout = 30 }):call("forever")
+        return { v == nil, err:kind() }
+      end }`,
+        ['funcs'],
+      ),
+    });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: [true, 'TIMEOUT'] });
+  });
+});

@@ -1,0 +1,541 @@
+import { type EntryId, LuactError, resolveReference, splitEntryId } from '@luact/core';
+import {
+  type Clock,
+  decodeValue,
+  decodeValues,
+  encodeError,
+  encodeValue,
+  type GroupOutcome,
+  type LuaApi,
+  type LuaModuleSpec,
+  systemClock,
+} from '@luact/lua';
+import type { RegistrySnapshot } from '@luact/registry';
+import { EVENT_KIND, eventDetails } from './events.js';
+import { exitOutcome } from './exit.js';
+import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
+import { LocalTransport } from './local-transport.js';
+import { NameRegistry } from './names.js';
+import { formatPid, type Pid, parsePid } from './pid.js';
+import { Process } from './process.js';
+import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
+
+/** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
+export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
+
+export interface HostCall {
+  /** The calling process, if the call came from Lua. */
+  readonly caller: Pid | undefined;
+  /** The caller's context values. */
+  readonly context: Readonly<Record<string, unknown>>;
+}
+
+export interface SpawnRequest {
+  readonly entry: string;
+  readonly host: string;
+  /** msgpack array of the arguments of the entry's method. */
+  readonly args: Uint8Array;
+  /** The spawning process: relative entry and host IDs resolve in its entry's namespace. */
+  readonly parent?: Process;
+  readonly monitor?: boolean;
+  readonly link?: boolean;
+  readonly context?: ReadonlyMap<string, Uint8Array>;
+  readonly name?: string;
+  readonly messages?: readonly { readonly topic: string; readonly payload: Uint8Array }[];
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** Deliver the child's outcome to this fed channel of the parent (process.exec, funcs). */
+  readonly outcomeChannel?: number;
+  /** Entry kinds the target accepts (process.lua; function.lua for the function host). */
+  readonly kinds?: readonly string[];
+}
+
+export interface ProcessSystemOptions {
+  readonly api: LuaApi;
+  /** The registry as it is now (new spawns use the entries of the current snapshot). */
+  readonly snapshot: () => RegistrySnapshot;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly transport?: Transport;
+  readonly clock?: Clock;
+  /** Modules of every host, in load order (the Lua runtime's own come first). */
+  readonly modules: (system: ProcessSystem) => readonly LuaModuleSpec[];
+  readonly print?: (text: string) => void;
+  /** Limits of the host that runs function calls. */
+  readonly functionLimits: HostLimits;
+}
+
+/** ID of the implicit host that runs function.lua calls. */
+export const FUNCTION_HOST = 'luact:functions';
+
+const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: false });
+
+/**
+ * The processes of one node: hosts, spawning, message routing, links, monitors, names and
+ * function calls, with the exit rules of DESIGN.md §3. Remote PIDs go through the transport.
+ */
+export class ProcessSystem {
+  readonly clock: Clock;
+  readonly names = new NameRegistry();
+  readonly transport: Transport;
+  private readonly hosts = new Map<string, ProcessHost>();
+  private readonly processes = new Map<Pid, Process>();
+  private readonly hostFunctions = new Map<string, HostFunctionEntry>();
+  private readonly modules: readonly LuaModuleSpec[];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly options: ProcessSystemOptions) {
+    this.clock = options.clock ?? systemClock();
+    this.transport = options.transport ?? new LocalTransport();
+    this.transport.attach({
+      deliver: (envelope) => this.deliverLocal(envelope),
+      signal: (signal) => this.signalLocal(signal),
+    });
+    this.modules = options.modules(this);
+    this.addHost(FUNCTION_HOST, options.functionLimits);
+  }
+
+  get node(): string | undefined {
+    return this.transport.node;
+  }
+
+  snapshot(): RegistrySnapshot {
+    return this.options.snapshot();
+  }
+
+  // ── Hosts ─────────────────────────────────────────────────────────────────────────────────
+
+  addHost(id: string, limits: HostLimits): ProcessHost {
+    if (this.hosts.has(id)) throw new LuactError('ALREADY_EXISTS', `host ${id} already exists`);
+    const host = ProcessHost.create(id, limits, {
+      api: this.options.api,
+      modules: this.modules,
+      environment: { snapshot: () => this.snapshot(), env: this.options.env },
+      clock: this.clock,
+      ...(this.options.print ? { print: this.options.print } : {}),
+    });
+    this.hosts.set(id, host);
+    return host;
+  }
+
+  host(id: string): ProcessHost | undefined {
+    return this.hosts.get(id);
+  }
+
+  hostIds(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  /** Terminates every process of a host and closes its VM. */
+  removeHost(id: string): void {
+    const host = this.hosts.get(id);
+    if (!host) return;
+    for (const process of [...host.processes.values()]) this.kill(process, TERMINATED());
+    this.hosts.delete(id);
+    host.close();
+  }
+
+  // ── Spawning ──────────────────────────────────────────────────────────────────────────────
+
+  spawn(request: SpawnRequest): Pid {
+    const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
+    const hostId = resolve(request.host, namespace, 'host');
+    const host = this.hosts.get(hostId);
+    if (!host) {
+      const entry = this.snapshot().get(hostId);
+      throw new LuactError(
+        'NOT_FOUND',
+        entry
+          ? `${hostId} is a ${entry.kind} entry, not a running process host`
+          : `process host ${hostId} not found (no process.host entry with that ID)`,
+        { retryable: false },
+      );
+    }
+    const entryId = resolve(request.entry, namespace, 'entry');
+    const entry = this.snapshot().get(entryId);
+    if (!entry)
+      throw new LuactError('NOT_FOUND', `entry ${entryId} not found`, { retryable: false });
+    const kinds = request.kinds ?? ['process.lua'];
+    if (!kinds.includes(entry.kind) || !isLuaEntry(entry)) {
+      throw new LuactError(
+        'INVALID',
+        `cannot spawn ${entryId}: it is a ${entry.kind} entry, and host ${hostId} runs ${kinds.join(' or ')} entries`,
+        { retryable: false },
+      );
+    }
+    if (host.processes.size >= host.limits.max_processes) {
+      throw new LuactError(
+        'RATE_LIMITED',
+        `host ${hostId} is full: it runs its limit of ${host.limits.max_processes} processes`,
+      );
+    }
+    const trapLinks = spawnOptions(request.options);
+    const prepared = host.prepare(entry);
+    const id = this.nextId++;
+    const pid = formatPid({ node: this.node, host: hostId, id });
+    if (request.name !== undefined) {
+      const taken = this.names.register(request.name, pid);
+      if (taken) throw taken;
+    }
+    const process = new Process(pid, host, entryId, request.context ?? new Map(), (p, outcome) =>
+      this.onProcessExit(p, outcome),
+    );
+    process.trapLinks = trapLinks;
+    if (request.name !== undefined) process.names.add(request.name);
+    for (const message of request.messages ?? []) {
+      process.mailbox.deliver({
+        to: pid,
+        from: request.parent?.pid,
+        topic: message.topic,
+        payload: message.payload,
+      });
+    }
+    const parent = request.parent;
+    if (parent) {
+      if (request.monitor) {
+        process.monitors.add(parent.pid);
+        parent.monitoring.add(pid);
+      }
+      if (request.link) {
+        process.links.add(parent.pid);
+        parent.links.add(pid);
+      }
+      if (request.outcomeChannel !== undefined) {
+        process.outcomeWaiters.push({ process: parent, channel: request.outcomeChannel });
+      }
+    }
+    host.processes.set(id, process);
+    this.processes.set(pid, process);
+    const method = (entry.fields.method as string | undefined) ?? 'main';
+    process.attach(host.vm.startGroup(process, prepared, method, request.args));
+    return pid;
+  }
+
+  process(pid: string): Process | undefined {
+    return this.processes.get(pid as Pid);
+  }
+
+  /** A registered name or a PID string, as a PID; an unknown name is NOT_FOUND. */
+  resolveDestination(destination: string): Pid {
+    if (parsePid(destination)) return destination as Pid;
+    const pid = this.names.lookup(destination);
+    if (pid === undefined) {
+      throw new LuactError('NOT_FOUND', `no process is registered as "${destination}"`, {
+        retryable: false,
+      });
+    }
+    return pid;
+  }
+
+  // ── Messages and signals ──────────────────────────────────────────────────────────────────
+
+  /** Sends a message; an error says why it cannot be delivered (the sender sees it). */
+  send(envelope: Envelope): LuactError | undefined {
+    const target = parsePid(envelope.to);
+    if (!target)
+      return new LuactError('INVALID', `"${envelope.to}" is not a PID`, { retryable: false });
+    if (target.node !== undefined && target.node !== this.node)
+      return this.transport.sendRemote(target.node, envelope);
+    return this.deliverLocal(envelope);
+  }
+
+  private deliverLocal(envelope: Envelope): LuactError | undefined {
+    const process = this.processes.get(envelope.to);
+    if (!process) {
+      return new LuactError('NOT_FOUND', `process ${envelope.to} does not exist or has ended`, {
+        retryable: false,
+      });
+    }
+    const { limits, id } = process.host;
+    if (envelope.payload.length > limits.max_message_size) {
+      return new LuactError(
+        'INVALID',
+        `message of ${envelope.payload.length} bytes to ${envelope.to} exceeds host ${id}'s limit of ${limits.max_message_size} bytes`,
+        { retryable: false },
+      );
+    }
+    if (process.mailbox.length >= limits.max_mailbox) {
+      return new LuactError(
+        'RATE_LIMITED',
+        `mailbox of ${envelope.to} is full (${limits.max_mailbox} messages not yet received)`,
+      );
+    }
+    process.mailbox.deliver(envelope);
+    return undefined;
+  }
+
+  signal(signal: Signal): LuactError | undefined {
+    const target = parsePid(signal.to);
+    if (!target)
+      return new LuactError('INVALID', `"${signal.to}" is not a PID`, { retryable: false });
+    if (target.node !== undefined && target.node !== this.node)
+      return this.transport.signalRemote(target.node, signal);
+    if (!this.processes.has(signal.to)) {
+      return new LuactError('NOT_FOUND', `process ${signal.to} does not exist or has ended`, {
+        retryable: false,
+      });
+    }
+    this.signalLocal(signal);
+    return undefined;
+  }
+
+  private signalLocal(signal: Signal): void {
+    const process = this.processes.get(signal.to);
+    if (!process || process.exited) return;
+    switch (signal.kind) {
+      case 'terminate':
+        this.kill(process, TERMINATED());
+        return;
+      case 'link-down':
+        process.links.delete(signal.from);
+        if (!process.trapLinks) {
+          const cause = signal.outcome.ok ? undefined : signal.outcome.error;
+          this.kill(
+            process,
+            new LuactError(
+              'UNAVAILABLE',
+              `linked process failed: ${signal.from}${cause ? `: ${cause.message}` : ''}`,
+              {
+                details: { linked: signal.from, ...(cause ? { cause: cause.toData() } : {}) },
+              },
+            ),
+          );
+          return;
+        }
+        process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
+        return;
+      case 'exit':
+        process.monitoring.delete(signal.from);
+        process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
+        return;
+      case 'cancel':
+        process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
+        return;
+      default: {
+        const unknown: never = signal;
+        throw new Error(`unknown signal ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  /** Ends a process at once with `error` (terminate, link cascade, timeouts). */
+  kill(process: Process, error: LuactError): void {
+    if (process.exited || !process.group) return;
+    process.upgrade = undefined;
+    process.host.vm.killGroup(process.group, encodeError(error));
+  }
+
+  // ── Links and monitors ────────────────────────────────────────────────────────────────────
+
+  link(process: Process, other: Pid): LuactError | undefined {
+    if (other === process.pid)
+      return new LuactError('INVALID', 'a process cannot link to itself', { retryable: false });
+    const target = this.processes.get(other);
+    if (!target) return notAlive(other);
+    process.links.add(other);
+    target.links.add(process.pid);
+    return undefined;
+  }
+
+  unlink(process: Process, other: Pid): void {
+    process.links.delete(other);
+    this.processes.get(other)?.links.delete(process.pid);
+  }
+
+  monitor(process: Process, other: Pid): LuactError | undefined {
+    if (other === process.pid)
+      return new LuactError('INVALID', 'a process cannot monitor itself', { retryable: false });
+    const target = this.processes.get(other);
+    if (!target) return notAlive(other);
+    target.monitors.add(process.pid);
+    process.monitoring.add(other);
+    return undefined;
+  }
+
+  unmonitor(process: Process, other: Pid): void {
+    process.monitoring.delete(other);
+    this.processes.get(other)?.monitors.delete(process.pid);
+  }
+
+  // ── Exits ─────────────────────────────────────────────────────────────────────────────────
+
+  private onProcessExit(process: Process, group: GroupOutcome): void {
+    const upgrade = process.upgrade;
+    if (upgrade && !this.closed) {
+      process.upgrade = undefined;
+      if (this.restart(process, upgrade.entry, upgrade.args)) return;
+    }
+    const outcome = exitOutcome(group);
+    process.exited = true;
+    process.host.processes.delete(parsePid(process.pid)?.id ?? -1);
+    this.processes.delete(process.pid);
+    for (const name of process.names) this.names.unregister(name, process.pid);
+    const at = this.clock.now();
+    for (const watcher of process.monitors)
+      this.signal({ kind: 'exit', to: watcher, from: process.pid, at, outcome });
+    for (const linked of process.links) {
+      if (outcome.ok) this.processes.get(linked)?.links.delete(process.pid);
+      else this.signal({ kind: 'link-down', to: linked, from: process.pid, at, outcome });
+    }
+    for (const target of process.monitoring)
+      this.processes.get(target)?.monitors.delete(process.pid);
+    for (const waiter of process.outcomeWaiters)
+      deliverOutcome(waiter.process, waiter.channel, outcome);
+    const listeners = [...process.exitListeners];
+    process.exitListeners.clear();
+    for (const listener of listeners) listener(outcome);
+  }
+
+  /** process.upgrade: the same process (PID, mailbox, links, names) runs new code. */
+  private restart(process: Process, entryId: EntryId, args: Uint8Array): boolean {
+    const entry = this.snapshot().get(entryId);
+    if (entry?.kind !== 'process.lua') return false;
+    try {
+      const prepared = process.host.prepare(entry);
+      process.entry = entryId;
+      const method = (entry.fields.method as string | undefined) ?? 'main';
+      process.attach(process.host.vm.startGroup(process, prepared, method, args));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Resolves with how the process ended (immediately if it already has). */
+  waitForExit(pid: Pid): Promise<ExitOutcome> {
+    const process = this.processes.get(pid);
+    if (!process) return Promise.reject(notAlive(pid));
+    return new Promise((resolve) => process.exitListeners.add(resolve));
+  }
+
+  // ── Function calls ────────────────────────────────────────────────────────────────────────
+
+  registerFunction(id: string, fn: HostFunctionEntry): void {
+    if (this.hostFunctions.has(id))
+      throw new LuactError('ALREADY_EXISTS', `function ${id} is already registered`);
+    this.hostFunctions.set(id, fn);
+  }
+
+  /**
+   * Calls a function entry for `caller` (or for TypeScript): a TypeScript host function runs
+   * here; a function.lua runs as a process of the function host, linked to the caller's life.
+   * The outcome goes to the caller's fed channel `channel`. Returns an ID to cancel the call.
+   */
+  call(request: {
+    readonly entry: string;
+    readonly args: Uint8Array;
+    readonly caller: Process;
+    readonly channel: number;
+    readonly context: ReadonlyMap<string, Uint8Array>;
+    readonly timeoutMs: number | undefined;
+  }): string {
+    const namespace = splitEntryId(request.caller.entry).namespace;
+    const entryId = resolve(request.entry, namespace, 'entry');
+    const hostFunction = this.hostFunctions.get(entryId);
+    if (hostFunction) return this.callHostFunction(entryId, hostFunction, request);
+    const pid = this.spawn({
+      entry: entryId,
+      host: FUNCTION_HOST,
+      args: request.args,
+      parent: request.caller,
+      context: request.context,
+      outcomeChannel: request.channel,
+      kinds: ['function.lua'],
+    });
+    const callee = this.processes.get(pid) as Process;
+    // The call ends with its caller: a function is part of the work of the process that called it.
+    const endWithCaller = () => this.kill(callee, new LuactError('CANCELED', 'the caller ended'));
+    request.caller.exitListeners.add(endWithCaller);
+    callee.exitListeners.add(() => request.caller.exitListeners.delete(endWithCaller));
+    if (request.timeoutMs !== undefined) {
+      const cancel = this.clock.schedule(request.timeoutMs, () =>
+        this.kill(
+          callee,
+          new LuactError('TIMEOUT', `call of ${entryId} timed out after ${request.timeoutMs} ms`),
+        ),
+      );
+      callee.exitListeners.add(() => cancel());
+    }
+    return pid;
+  }
+
+  cancelCall(id: string): boolean {
+    const callee = this.processes.get(id as Pid);
+    if (!callee) return false;
+    this.kill(callee, new LuactError('CANCELED', 'call canceled', { retryable: false }));
+    return true;
+  }
+
+  private callHostFunction(
+    entryId: string,
+    fn: HostFunctionEntry,
+    request: {
+      readonly args: Uint8Array;
+      readonly caller: Process;
+      readonly channel: number;
+      readonly context: ReadonlyMap<string, Uint8Array>;
+    },
+  ): string {
+    const context: Record<string, unknown> = {};
+    for (const [key, value] of request.context) context[key] = decodeValue(value);
+    const args = decodeValues(request.args);
+    Promise.resolve()
+      .then(() => fn({ caller: request.caller.pid, context }, ...args))
+      .then(
+        (value) =>
+          deliverOutcome(request.caller, request.channel, { ok: true, value: encodeValue(value) }),
+        (error: unknown) =>
+          deliverOutcome(request.caller, request.channel, {
+            ok: false,
+            error: LuactError.from(error),
+          }),
+      );
+    return `host:${entryId}`;
+  }
+
+  // ── Shutdown ──────────────────────────────────────────────────────────────────────────────
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.hosts.keys()]) this.removeHost(id);
+  }
+}
+
+function resolve(reference: string, namespace: string | undefined, what: string): EntryId {
+  const resolved =
+    namespace === undefined ? parseReference(reference) : resolveReference(reference, namespace);
+  if (!resolved.ok)
+    throw new LuactError('INVALID', `invalid ${what} ID: ${resolved.error}`, { retryable: false });
+  return resolved.value;
+}
+
+function parseReference(reference: string) {
+  return reference.includes(':')
+    ? resolveReference(reference, 'unused')
+    : ({ ok: false, error: `"${reference}" needs a namespace (namespace:name)` } as const);
+}
+
+function notAlive(pid: string): LuactError {
+  return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
+    retryable: false,
+  });
+}
+
+/** Options of a process spawn; anything unknown is an error rather than silently ignored. */
+function spawnOptions(options: Readonly<Record<string, unknown>> | undefined): boolean {
+  let trapLinks = false;
+  for (const [key, value] of Object.entries(options ?? {})) {
+    if (key === 'trap_links' && typeof value === 'boolean') trapLinks = value;
+    else
+      throw new LuactError('INVALID', `unknown or invalid spawn option "${key}"`, {
+        retryable: false,
+      });
+  }
+  return trapLinks;
+}
+
+function deliverOutcome(process: Process, channel: number, outcome: ExitOutcome): void {
+  if (process.exited || !process.group) return;
+  if (outcome.ok) process.vm.deliver(process.group, channel, 'ok', outcome.value);
+  else process.vm.deliver(process.group, channel, 'error', encodeValue(outcome.error));
+}

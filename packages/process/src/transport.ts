@@ -1,0 +1,65 @@
+import type { LuactError } from '@luact/core';
+import type { Pid } from './pid.js';
+
+/** A message between processes: topic, msgpack-encoded payload values, sender if any. */
+export interface Envelope {
+  readonly to: Pid;
+  readonly from: Pid | undefined;
+  readonly topic: string;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * One-way notices between processes that are not messages: the end of a monitored or linked
+ * process, a cancel request, a forced termination.
+ */
+export type Signal =
+  | {
+      readonly kind: 'exit';
+      readonly to: Pid;
+      readonly from: Pid;
+      readonly at: bigint;
+      readonly outcome: ExitOutcome;
+    }
+  | {
+      readonly kind: 'link-down';
+      readonly to: Pid;
+      readonly from: Pid;
+      readonly at: bigint;
+      readonly outcome: ExitOutcome;
+    }
+  | {
+      readonly kind: 'cancel';
+      readonly to: Pid;
+      readonly from: Pid | undefined;
+      readonly at: bigint;
+      readonly reason: string | undefined;
+    }
+  | { readonly kind: 'terminate'; readonly to: Pid; readonly from: Pid | undefined };
+
+/** How a process ended: its first return value (msgpack), or its error. */
+export type ExitOutcome =
+  | { readonly ok: true; readonly value: Uint8Array }
+  | { readonly ok: false; readonly error: LuactError };
+
+/**
+ * Carries envelopes and signals to processes of other nodes. The process system delivers to
+ * its own node directly and hands everything else to the transport; an in-process node uses
+ * `LocalTransport`, a cluster node the NATS transport. Per sender and receiver, a transport
+ * must keep send order.
+ */
+export interface Transport {
+  /** This node's name; undefined on a standalone node (PIDs then carry no node). */
+  readonly node: string | undefined;
+  /** Hands an envelope to another node; an error says why it cannot reach it. */
+  sendRemote(node: string, envelope: Envelope): LuactError | undefined;
+  signalRemote(node: string, signal: Signal): LuactError | undefined;
+  /** Called by the process system once, with what to do with traffic arriving from other nodes. */
+  attach(receiver: TransportReceiver): void;
+  close(): Promise<void>;
+}
+
+export interface TransportReceiver {
+  deliver(envelope: Envelope): LuactError | undefined;
+  signal(signal: Signal): void;
+}

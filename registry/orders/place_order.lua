@@ -13,7 +13,7 @@ local SAMPLES = {
 local function main()
   local outcomes = {}
   for _, order in ipairs(SAMPLES) do
-    local result, err = process.exec("orders:order_saga", "app:workflows", order)
+    local result, err = process.exec("orders:saga_process", "app:processes", order)
     if err then
       outcomes[order.id] = { ok = false, error = err:message() }
     else

@@ -4,6 +4,8 @@ export interface CliIO {
   readonly stderr: { write(text: string): unknown };
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The stop signals `luact run` waits for (default: SIGINT and SIGTERM of this process). */
+  readonly signals?: { next(): Promise<string> };
 }
 
 export function processIO(): CliIO {

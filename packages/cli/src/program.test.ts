@@ -130,9 +130,7 @@ describe('the luact command line', () => {
 
   it('says plainly which commands are not available yet and fails', async () => {
     for (const [argv, issue] of [
-      [['run'], 3],
-      [['test', 'registry'], 3],
-      [['ps'], 3],
+      [['ps'], 4],
       [['services'], 4],
       [['workflow', 'list'], 5],
       [['workflow', 'signal', 'wf-1', 'approve'], 5],

@@ -1,13 +1,17 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { lint } from './commands/lint.js';
 import { notAvailable, type PendingEngine } from './commands/pending.js';
+import { processSignals, run } from './commands/run.js';
+import { test } from './commands/test.js';
 import { type CliIO, ExitCode, processIO } from './io.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const DEFAULT_APP = 'registry';
-const ACTOR_CORE: PendingEngine = { engine: 'Lua actor runtime', issue: 3 };
+const CONTROL: PendingEngine = { engine: "running node's control endpoint", issue: 4 };
 const SUPERVISION: PendingEngine = { engine: 'supervision engine', issue: 4 };
 const WORKFLOWS: PendingEngine = { engine: 'durable workflow engine', issue: 5 };
 
@@ -52,13 +56,49 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
 
   program
     .command('run')
-    .description('boot an application and run it until SIGINT/SIGTERM')
+    .description(
+      'boot an application and run it until SIGINT/SIGTERM, or run one entry with --exec',
+    )
     .argument('[dir]', 'application directory', DEFAULT_APP)
+    .argument('[args...]', 'arguments for --exec (JSON values, or text)')
+    .option(
+      '--exec <entry>',
+      'run one process.lua or function.lua entry, print its result as JSON and exit 0 or 1',
+    )
+    .option('--watch', 'reload the registry when its files change (new spawns get the new code)')
     .option('--nats <url>', 'join a cluster through this NATS server')
     .option('--node <name>', 'name of this node')
-    .option('--exec <entry>', 'run one process entry, print its result as JSON and exit')
-    .option('--verbose', 'log more')
-    .action(() => finish(notAvailable('run', ACTOR_CORE, io)));
+    .option('--verbose', 'also print debug log records')
+    .action(
+      async (
+        dir: string,
+        args: string[],
+        options: { exec?: string; watch?: boolean; nats?: string; verbose?: boolean },
+      ) => {
+        if (options.nats !== undefined) {
+          finish(notAvailable('run --nats', { engine: 'NATS cluster transport', issue: 6 }, io));
+          return;
+        }
+        // With --exec, a first argument that is not a directory is an argument of the entry.
+        const [appDir, entryArgs] =
+          options.exec !== undefined && dir !== DEFAULT_APP && !isDirectory(io, dir)
+            ? [DEFAULT_APP, [dir, ...args]]
+            : [dir, args];
+        finish(
+          await run(
+            appDir,
+            {
+              exec: options.exec,
+              args: entryArgs,
+              watch: options.watch === true,
+              verbose: options.verbose === true,
+            },
+            io,
+            io.signals ?? processSignals(),
+          ),
+        );
+      },
+    );
 
   program
     .command('test')
@@ -66,15 +106,47 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       'run every entry whose meta.type is test; prints one line per test and "N passed, N failed"',
     )
     .argument('[dir]', 'application directory', DEFAULT_APP)
-    .option('--filter <pattern>', 'only tests whose entry ID contains this text')
+    .option('--filter <text>', 'only tests whose entry ID contains this text')
     .option('--json', 'print the results as JSON')
-    .action(() => finish(notAvailable('test', ACTOR_CORE, io)));
+    .option('--parallel <n>', 'tests running at the same time', positiveInteger, 8)
+    .option(
+      '--timeout <ms>',
+      'time limit of one test (meta.timeout overrides)',
+      positiveInteger,
+      30_000,
+    )
+    .option('--verbose', 'also print debug log records')
+    .action(
+      async (
+        dir: string,
+        options: {
+          filter?: string;
+          json?: boolean;
+          parallel: number;
+          timeout: number;
+          verbose?: boolean;
+        },
+      ) =>
+        finish(
+          await test(
+            dir,
+            {
+              filter: options.filter,
+              json: options.json === true,
+              parallel: options.parallel,
+              timeoutMs: options.timeout,
+              verbose: options.verbose === true,
+            },
+            io,
+          ),
+        ),
+    );
 
   program
     .command('ps')
     .description('list the processes of a running node')
     .option('--json', 'print as JSON')
-    .action(() => finish(notAvailable('ps', ACTOR_CORE, io)));
+    .action(() => finish(notAvailable('ps', CONTROL, io)));
 
   program
     .command('services')
@@ -103,6 +175,21 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
   workflowCommand('cancel', 'ask a workflow to cancel', ['<id>', '[reason]']);
   workflowCommand('terminate', 'end a workflow at once', ['<id>']);
   return program;
+}
+
+function isDirectory(io: CliIO, dir: string): boolean {
+  try {
+    return statSync(path.resolve(io.cwd, dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new InvalidArgumentError('expected a positive integer');
+  return value;
 }
 
 /** Commander reports through `io` and throws instead of exiting, so codes stay ours. */

@@ -26,7 +26,9 @@ export type DiagnosticCode =
   | 'dependency-cycle'
   | 'entry-not-found'
   | 'empty-application'
-  | 'unreadable';
+  | 'unreadable'
+  | 'lua-syntax'
+  | 'lua-require';
 
 /** One problem found in an application, with everything a person needs to find and fix it. */
 export interface Diagnostic {

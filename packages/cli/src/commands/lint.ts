@@ -5,9 +5,9 @@ import {
   formatDiagnostic,
   hasErrors,
   type LoadedApplication,
-  loadApplication,
   type SourceLocation,
 } from '@luact/registry';
+import { lintApplication } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 
 export interface LintOptions {
@@ -19,8 +19,10 @@ export interface LintOptions {
 /** `luact lint [dir]`: validates an application without running it. */
 export async function lint(dir: string, options: LintOptions, io: CliIO): Promise<ExitCode> {
   const target = path.resolve(io.cwd, dir);
-  const loaded = await loadApplication(target, options.envCheck ? { env: io.env } : {});
-  const { diagnostics } = loaded;
+  const { loaded, diagnostics } = await lintApplication(
+    target,
+    options.envCheck ? { env: io.env } : {},
+  );
   const failed = hasErrors(diagnostics);
   const summary = summarize(loaded, diagnostics);
   if (options.json) {

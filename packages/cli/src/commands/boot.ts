@@ -1,0 +1,53 @@
+import path from 'node:path';
+import type { LogRecord } from '@luact/lua';
+import { formatDiagnostic } from '@luact/registry';
+import { ApplicationError, Node } from '@luact/runtime';
+import type { CliIO } from '../io.js';
+
+export interface BootOptions {
+  readonly verbose: boolean;
+}
+
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+
+/**
+ * Starts a node for a command; when the application cannot start, prints every problem and
+ * returns undefined. Lua `print` goes to stdout, logger records to stderr as JSON lines.
+ */
+export async function bootNode(
+  dir: string,
+  options: BootOptions,
+  io: CliIO,
+): Promise<Node | undefined> {
+  const threshold = options.verbose ? LEVELS.debug : LEVELS.info;
+  try {
+    return await Node.start({
+      dir: path.resolve(io.cwd, dir),
+      env: io.env,
+      print: (text) => io.stdout.write(`${text}\n`),
+      log: (record: LogRecord) => {
+        if (LEVELS[record.level] < threshold) return;
+        io.stderr.write(
+          `${JSON.stringify({ level: record.level, msg: record.message, ...record.labels, ...record.fields })}\n`,
+        );
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof ApplicationError)) throw error;
+    for (const diagnostic of error.diagnostics)
+      io.stderr.write(`${formatDiagnostic(diagnostic, io.cwd)}\n`);
+    io.stderr.write(
+      `luact: ${path.relative(io.cwd, path.resolve(io.cwd, dir)) || '.'} cannot start: ${error.message}\n`,
+    );
+    return undefined;
+  }
+}
+
+/** A command-line argument as a value: JSON when it parses, else the text itself. */
+export function argumentValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,96 @@
+import type { Entry } from '@luact/registry';
+import type { Node } from '@luact/runtime';
+import { type CliIO, ExitCode } from '../io.js';
+import { bootNode } from './boot.js';
+
+export interface TestOptions {
+  readonly filter: string | undefined;
+  readonly json: boolean;
+  readonly parallel: number;
+  readonly timeoutMs: number;
+  readonly verbose: boolean;
+}
+
+interface TestResult {
+  readonly id: string;
+  readonly passed: boolean;
+  readonly ms: number;
+  readonly error?: string;
+}
+
+/**
+ * `luact test [dir]`: runs every process.lua and function.lua entry whose `meta.type` is
+ * `test`, up to `parallel` at a time. A test passes when it returns without an error and its
+ * value is not `false`.
+ */
+export async function test(dir: string, options: TestOptions, io: CliIO): Promise<ExitCode> {
+  const node = await bootNode(dir, { verbose: options.verbose }, io);
+  if (!node) return ExitCode.failure;
+  try {
+    const tests = node.registry.snapshot
+      .entries()
+      .filter(isTest)
+      .filter((entry) => options.filter === undefined || entry.id.includes(options.filter));
+    const results = await runAll(node, tests, options, (result) => {
+      if (!options.json) io.stdout.write(`${formatResult(result)}\n`);
+    });
+    const passed = results.filter((r) => r.passed).length;
+    const failed = results.length - passed;
+    if (options.json)
+      io.stdout.write(`${JSON.stringify({ passed, failed, tests: results }, null, 2)}\n`);
+    else io.stdout.write(`${passed} passed, ${failed} failed\n`);
+    return failed > 0 ? ExitCode.failure : ExitCode.ok;
+  } finally {
+    await node.stop();
+  }
+}
+
+function isTest(entry: Entry): boolean {
+  return (
+    (entry.kind === 'process.lua' || entry.kind === 'function.lua') && entry.meta.type === 'test'
+  );
+}
+
+async function runAll(
+  node: Node,
+  tests: readonly Entry[],
+  options: TestOptions,
+  report: (result: TestResult) => void,
+): Promise<TestResult[]> {
+  const results: TestResult[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < tests.length) {
+      const entry = tests[next++] as Entry;
+      const started = performance.now();
+      const outcome = await node
+        .run(entry.id, [], { timeoutMs: timeoutOf(entry, options.timeoutMs) })
+        .catch((error: unknown) => ({
+          ok: false as const,
+          error: error as Error,
+        }));
+      const ms = Math.round(performance.now() - started);
+      const result: TestResult = outcome.ok
+        ? outcome.value === false
+          ? { id: entry.id, passed: false, ms, error: 'returned false' }
+          : { id: entry.id, passed: true, ms }
+        : { id: entry.id, passed: false, ms, error: outcome.error.message };
+      results.push(result);
+      report(result);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.parallel) }, worker));
+  return results.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** A test may ask for more time than the default with `meta.timeout` (milliseconds). */
+function timeoutOf(entry: Entry, fallback: number): number {
+  const timeout = entry.meta.timeout;
+  return typeof timeout === 'number' && timeout > 0 ? timeout : fallback;
+}
+
+function formatResult(result: TestResult): string {
+  return result.passed
+    ? `✓ ${result.id} (${result.ms} ms)`
+    : `✗ ${result.id} (${result.ms} ms): ${result.error ?? 'failed'}`;
+}

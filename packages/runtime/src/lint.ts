@@ -1,0 +1,45 @@
+import { type LuaApi, loadLuaApi } from '@luact/lua';
+import { FUNCTION_HOST, type ProcessHost, ProcessSystem, processModules } from '@luact/process';
+import {
+  type Diagnostic,
+  type Environment,
+  type LoadedApplication,
+  loadApplication,
+  sortDiagnostics,
+} from '@luact/registry';
+import { checkLuaEntries } from './check.js';
+import { DEFAULT_LIMITS } from './limits.js';
+
+export interface LintResult {
+  readonly loaded: LoadedApplication;
+  /** Registry problems and, when the registry is valid, Lua problems; sorted by place. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * Everything that would stop an application from starting, without starting it: the
+ * registry's problems and (with `env`) unset variables, then Lua syntax errors and requires of
+ * unlisted modules.
+ */
+export async function lintApplication(
+  dir: string,
+  options: { env?: Environment; api?: LuaApi } = {},
+): Promise<LintResult> {
+  const loaded = await loadApplication(dir, options.env ? { env: options.env } : {});
+  const snapshot = loaded.snapshot;
+  if (!snapshot) return { loaded, diagnostics: loaded.diagnostics };
+  const system = new ProcessSystem({
+    api: options.api ?? (await loadLuaApi()),
+    snapshot: () => snapshot,
+    env: options.env ?? {},
+    modules: (s) => processModules(s),
+    functionLimits: DEFAULT_LIMITS,
+  });
+  try {
+    const names = new Set(processModules(system).map((module) => module.name));
+    const problems = checkLuaEntries(snapshot, system.host(FUNCTION_HOST) as ProcessHost, names);
+    return { loaded, diagnostics: sortDiagnostics([...loaded.diagnostics, ...problems]) };
+  } finally {
+    system.close();
+  }
+}

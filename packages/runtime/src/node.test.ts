@@ -1,0 +1,141 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeValue } from '@luact/lua';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApplicationError, Node } from './node.js';
+import { writeApp } from './testing/app.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function start(files: Record<string, string>) {
+  const app = await writeApp(files);
+  cleanups.push(app.remove);
+  const printed: string[] = [];
+  const node = await Node.start({ dir: app.dir, env: {}, print: (text) => printed.push(text) });
+  cleanups.push(() => node.stop());
+  return { node, dir: app.dir, printed };
+}
+
+const APP = `
+namespace: app
+entries:
+  - name: processes
+    kind: process.host
+  - name: greet
+    kind: function.lua
+    source: file://greet.lua
+  - name: main
+    kind: process.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function(who)
+        print("greeting " .. who)
+        return funcs.call("greet", who)
+      end }
+`;
+
+describe('Node', () => {
+  it('boots an application and runs a process that calls a function', async () => {
+    const { node, printed } = await start({
+      'app.yaml': APP,
+      'greet.lua': 'return { main = function(who) return "hello, " .. who end }',
+    });
+    expect(await node.run('app:main', ['ada'])).toEqual({ ok: true, value: 'hello, ada' });
+    expect(printed).toEqual(['greeting ada']);
+    expect(await node.run('app:greet', ['bob'])).toEqual({ ok: true, value: 'hello, bob' });
+  });
+
+  it('lets Lua call TypeScript functions and TypeScript send to named processes', async () => {
+    const { node } = await start({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: echo
+    kind: process.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function()
+        process.registry.register("echo")
+        local msg = process.inbox():receive()
+        return funcs.call("app:shout", msg:payload():data())
+      end }
+`,
+    });
+    node.registerFunction('app:shout', (_call, text) => String(text).toUpperCase());
+    const pid = node.spawn('app:echo');
+    const exit = node.system.waitForExit(pid);
+    for (let i = 0; i < 100 && node.system.names.lookup('echo') === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    node.send('echo', 'say', 'hi');
+    const outcome = await exit;
+    expect(outcome.ok && decodeValue(outcome.value)).toBe('HI');
+  });
+
+  it('refuses to start with every problem listed: registry, Lua syntax and requires', async () => {
+    const app = await writeApp({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: broken
+    kind: process.lua
+    source: file://broken.lua
+  - name: sneaky
+    kind: function.lua
+    source: |
+      local json = require("json")
+      return {}
+  - name: wrong
+    kind: process.servic
+`,
+      'broken.lua': 'return {\n  main = function()\n    return 1 +\n  end\n}\n',
+    });
+    cleanups.push(app.remove);
+    const error = await Node.start({ dir: app.dir, env: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApplicationError);
+    expect((error as ApplicationError).diagnostics.map((d) => d.code)).toEqual(['unknown-kind']);
+    const yamlFile = path.join(app.dir, 'app.yaml');
+    await writeFile(
+      yamlFile,
+      (await readFile(yamlFile, 'utf8')).replace('  - name: wrong\n    kind: process.servic\n', ''),
+    );
+    const second = (await Node.start({ dir: app.dir, env: {} }).catch(
+      (e: unknown) => e,
+    )) as ApplicationError;
+    expect(
+      second.diagnostics.map((d) => [
+        d.code,
+        d.entry,
+        path.basename(d.location?.file ?? ''),
+        d.location?.line,
+      ]),
+    ).toEqual([
+      ['lua-require', 'app:sneaky', 'app.yaml', 10],
+      ['lua-syntax', 'app:broken', 'broken.lua', 4],
+    ]);
+    expect(second.diagnostics[0]?.message).toContain('requires "json"');
+    expect(second.diagnostics[1]?.message).toContain("unexpected symbol near 'end'");
+  });
+
+  it('reloads changed code: new spawns run it, a bad edit is refused whole', async () => {
+    const { node, dir } = await start({
+      'app.yaml':
+        'namespace: app\nentries:\n  - name: v\n    kind: process.lua\n    source: file://v.lua\n',
+      'v.lua': 'return { main = function() return 1 end }',
+    });
+    expect(await node.run('app:v')).toEqual({ ok: true, value: 1 });
+    await writeFile(path.join(dir, 'v.lua'), 'return { main = function() return 2 end }');
+    expect(await node.reload()).toEqual({ ok: true, changed: 1 });
+    expect(await node.run('app:v')).toEqual({ ok: true, value: 2 });
+    await writeFile(path.join(dir, 'v.lua'), 'return { main = function() return 3 +  end }');
+    const refused = await node.reload();
+    expect(refused.ok).toBe(false);
+    expect(await node.run('app:v')).toEqual({ ok: true, value: 2 });
+  });
+});

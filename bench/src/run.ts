@@ -1,8 +1,9 @@
+import { actors } from './benchmarks/actors.js';
 import { registryLoad } from './benchmarks/registry-load.js';
 import { type Benchmark, type Figure, formatTable } from './harness.js';
 
 /** Every benchmark, run in order; `npm run bench` prints one table of all their figures. */
-const BENCHMARKS: readonly Benchmark[] = [registryLoad];
+const BENCHMARKS: readonly Benchmark[] = [registryLoad, actors];
 
 const only = process.argv[2];
 const figures: Figure[] = [];

@@ -485,7 +485,31 @@ return function(options)
     return finish(buf, n, ancestors)
   end
 
+  -- One small scalar is what most messages carry: encode it without the general machinery.
+  local ONE_FIXINT = {}
+  for i = 0, 127 do ONE_FIXINT[i] = '\x91' .. BYTE[i] end
+  local ONE_NIL, ONE_TRUE, ONE_FALSE = '\x91\xc0', '\x91\xc3', '\x91\xc2'
+
+  local function encode_one(v)
+    local t = type(v)
+    if t == 'number' then
+      if mtype(v) == 'integer' and v >= 0 and v < 128 then return ONE_FIXINT[v] end
+    elseif t == 'string' then
+      local len = #v
+      if len < 32 and utf8len(v) ~= nil then return '\x91' .. BYTE[0xa0 + len] .. v end
+    elseif t == 'nil' then
+      return ONE_NIL
+    elseif t == 'boolean' then
+      return v and ONE_TRUE or ONE_FALSE
+    end
+    return nil
+  end
+
   function codec.encode_values(count, ...)
+    if count == 1 then
+      local fast = encode_one((...))
+      if fast ~= nil then return fast end
+    end
     if mtype(count) ~= 'integer' or count < 0 then
       error('msgpack: encode_values expects a non-negative integer count first', 2)
     end
@@ -523,7 +547,19 @@ return function(options)
 
   function codec.decode_values(s)
     local len = check_input(s)
-    local tag = sbyte(s, 1)
+    local tag, b = sbyte(s, 1, 2)
+    -- One small scalar (the fast path of encode_values, and what msgpackr writes for one).
+    if tag == 0x91 then
+      if len == 2 then
+        if b < 0x80 then return 1, b end
+        if b >= 0xe0 then return 1, b - 0x100 end
+        if b == 0xc0 then return 1, nil end
+        if b == 0xc3 then return 1, true end
+        if b == 0xc2 then return 1, false end
+      elseif b ~= nil and b >= 0xa0 and b <= 0xbf and len == 2 + b - 0xa0 then
+        return 1, ssub(s, 3)
+      end
+    end
     if tag == nil or not (tag >= 0x90 and tag <= 0x9f or tag == 0xdc or tag == 0xdd) then
       error('msgpack: decode_values expects an array', 2)
     end

@@ -6,7 +6,7 @@
 -- `nil, err` so Lua code never has to catch.
 local host, rt = ...
 
-local setmetatable, type, select, error, pcall, tostring = setmetatable, type, select, error, pcall, tostring
+local setmetatable, type, select, error, pcall, tostring, next = setmetatable, type, select, error, pcall, tostring, next
 local codec, make_error, new_fed_channel, group_state, fiber =
   rt.codec, rt.make_error, rt.new_fed_channel, rt.group_state, rt.fiber
 
@@ -20,9 +20,13 @@ local function state()
   return group_state(group)
 end
 
+local NO_VALUES = '\x90'
+
 --- The payload values of a send, encoded; a value that cannot be sent is an INVALID error.
 local function encode_payload(...)
-  local ok, encoded = pcall(codec.encode_values, select('#', ...), ...)
+  local n = select('#', ...)
+  if n == 0 then return NO_VALUES end
+  local ok, encoded = pcall(codec.encode_values, n, ...)
   if not ok then return nil, make_error('INVALID', tostring(encoded), false) end
   return encoded
 end
@@ -37,15 +41,13 @@ end
 
 -- Messages -----------------------------------------------------------------------------------
 
-local Payload = { __name = 'payload', __metatable = false }
-Payload.__index = Payload
-function Payload:data() return select(2, codec.decode_values(self._bytes)) end
-
 local Message = { __name = 'message', __metatable = false }
 Message.__index = Message
 function Message:topic() return self._topic end
 function Message:from() return self._from end
-function Message:payload() return setmetatable({ _bytes = self._bytes }, Payload) end
+-- The payload is the message itself: msg:payload():data() allocates nothing on the hot path.
+function Message:payload() return self end
+function Message:data() return select(2, codec.decode_values(self._bytes)) end
 
 local function as_message(topic, from, bytes)
   return setmetatable({ _topic = topic, _from = from, _bytes = bytes }, Message)
@@ -76,15 +78,19 @@ local process = {
 function process.pid() return host.pid() end
 function process.id() return host.entry_id() end
 
+local host_send, sbyte = host.send, string.byte
+
 function process.send(dest, topic, ...)
   if type(dest) ~= 'string' then return nil, make_error('INVALID', 'process.send: destination must be a PID or a name', false) end
   if type(topic) ~= 'string' then return nil, make_error('INVALID', 'process.send: topic must be a string', false) end
-  if topic:sub(1, 1) == '@' then
+  if sbyte(topic, 1) == 64 then
     return nil, make_error('INVALID', 'process.send: topic "' .. topic .. '" is reserved (topics starting with @)', false)
   end
   local payload, err = encode_payload(...)
   if payload == nil then return nil, err end
-  return result(host.send(dest, topic, payload))
+  local ok, kind, message = host_send(dest, topic, payload)
+  if ok == false then return nil, make_error(kind, message) end
+  return ok
 end
 
 function process.inbox()
@@ -230,10 +236,15 @@ local function spawn(self, flags, exec_channel, entry, target, ...)
   if type(target) ~= 'string' then return nil, make_error('INVALID', 'spawn: host must be an entry ID string', false) end
   local args, err = encode_payload(...)
   if args == nil then return nil, err end
-  local ok, spec = pcall(codec.encode, {
-    context = self.context, options = self.options, name = self.name, messages = self.messages,
-  })
-  if not ok then return nil, make_error('INVALID', 'spawn: ' .. tostring(spec), false) end
+  -- A plain spawn (the common case) carries no spec at all.
+  local spec
+  if next(self) ~= nil then
+    local ok, encoded = pcall(codec.encode, {
+      context = self.context, options = self.options, name = self.name, messages = self.messages,
+    })
+    if not ok then return nil, make_error('INVALID', 'spawn: ' .. tostring(encoded), false) end
+    spec = encoded
+  end
   return result(host.spawn(entry, target, flags, spec, args, exec_channel))
 end
 

@@ -46,6 +46,8 @@ export class ProcessHost {
   readonly processes = new Map<number, Process>();
   readonly vm: LuaVm;
   private readonly prepared = new Map<string, { key: string; entry: PreparedEntry }>();
+  /** Content keys by entry object, valid for one registry version. */
+  private readonly keys = new WeakMap<Entry, { version: number; key: string }>();
 
   constructor(
     readonly id: string,
@@ -81,7 +83,12 @@ export class ProcessHost {
   /** The compiled form of a Lua entry (and its imports) for this host's VM. */
   prepare(entry: LuaEntry): PreparedEntry {
     const snapshot = this.environment.snapshot();
-    const key = contentKey(entry, snapshot);
+    let known = this.keys.get(entry);
+    if (known?.version !== snapshot.version) {
+      known = { version: snapshot.version, key: contentKey(entry, snapshot) };
+      this.keys.set(entry, known);
+    }
+    const key = known.key;
     const cached = this.prepared.get(entry.id);
     if (cached?.key === key) return cached.entry;
     const activated = activateEntry(entry, this.environment.env);

@@ -124,22 +124,30 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
       vm.memory.pushString(L, caller(vm).entry);
       return 1;
     },
+    // The hottest call there is: no closures, no intermediate results.
     send(L, vm) {
       const self = caller(vm);
-      return fallible(L, vm, () =>
-        system.send({
+      try {
+        const error = system.send({
           to: destination(system, L, vm),
           from: self.pid,
           topic: requiredText(L, vm, 2, 'the topic'),
           payload: bytes(L, vm, 3),
-        }),
-      );
+        });
+        if (error) return failure(L, vm, error);
+        vm.api._lua_pushboolean(L, 1);
+        return 1;
+      } catch (error) {
+        return failure(L, vm, LuactError.from(error));
+      }
     },
     spawn(L, vm) {
       const parent = caller(vm);
       return fallible(L, vm, () => {
         const flags = vm.api._lua_tonumberx(L, 3, 0);
-        const spec = decodeValue(bytes(L, vm, 4)) as SpawnSpec;
+        const spec = (
+          vm.api._lua_type(L, 4) === 4 ? decodeValue(bytes(L, vm, 4)) : {}
+        ) as SpawnSpec;
         const outcomeChannel =
           vm.api._lua_type(L, 6) === 3 ? vm.api._lua_tonumberx(L, 6, 0) : undefined;
         return system.spawn({
@@ -149,7 +157,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           parent,
           monitor: (flags & 1) !== 0,
           link: (flags & 2) !== 0,
-          context: contextOf(spec.context),
+          ...(spec.context !== undefined ? { context: contextOf(spec.context) } : {}),
           ...(spec.name !== undefined ? { name: spec.name } : {}),
           ...(spec.options !== undefined ? { options: spec.options } : {}),
           ...(spec.messages

@@ -22,3 +22,14 @@ export function parsePid(text: string): PidParts | undefined {
 export function isPid(text: string): text is Pid {
   return PID.test(text);
 }
+
+/** Cheap checks for the hot path: a PID starts with "{", and a remote one names its node. */
+export function looksLikePid(text: string): boolean {
+  return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125;
+}
+
+/** The node named in a PID, or undefined for a PID of the local, unnamed node. */
+export function nodeOf(pid: string): string | undefined {
+  const at = pid.indexOf('@');
+  return at < 0 ? undefined : pid.slice(1, at);
+}

@@ -1,5 +1,12 @@
 import type { EntryId } from '@luact/core';
-import type { FiberGroup, GroupOutcome, GroupOwner, LuaVm } from '@luact/lua';
+import type {
+  Delivery,
+  DeliveryField,
+  FiberGroup,
+  GroupOutcome,
+  GroupOwner,
+  LuaVm,
+} from '@luact/lua';
 import type { ProcessHost } from './host.js';
 import { type FedSink, Mailbox } from './mailbox.js';
 import type { Pid } from './pid.js';
@@ -21,46 +28,84 @@ interface Upgrade {
  * A running Lua process: its PID, mailbox, links, monitors, names and context, around the
  * fiber group that runs its code. Exits are reported to the system, which does the rest.
  */
-export class Process implements GroupOwner {
+export class Process implements GroupOwner, FedSink {
   group: FiberGroup | undefined;
   readonly mailbox: Mailbox;
-  /** Processes linked to this one (both directions are recorded). */
-  readonly links = new Set<Pid>();
-  /** Processes that monitor this one. */
-  readonly monitors = new Set<Pid>();
-  /** Processes this one monitors. */
-  readonly monitoring = new Set<Pid>();
-  readonly names = new Set<string>();
-  readonly outcomeWaiters: OutcomeWaiter[] = [];
-  readonly exitListeners = new Set<(outcome: ExitOutcome) => void>();
+  /** Links, monitors, names and waiters: allocated when the first is added (most processes have none). */
+  private relationSets: Relations | undefined;
   trapLinks = false;
   upgrade: Upgrade | undefined;
   exited = false;
 
   constructor(
     readonly pid: Pid,
+    /** The number in the PID, unique within the node. */
+    readonly localId: number,
     readonly host: ProcessHost,
     public entry: EntryId,
     readonly context: ReadonlyMap<string, Uint8Array>,
     private readonly onExit: (process: Process, outcome: GroupOutcome) => void,
   ) {
-    this.mailbox = new Mailbox(detachedSink);
+    this.mailbox = new Mailbox(this);
   }
 
   get vm(): LuaVm {
     return this.host.vm;
   }
 
-  /** Binds the process to the fiber group that now runs its code. */
+  /** This process's relations, created on first use. */
+  get relations(): Relations {
+    this.relationSets ??= new Relations();
+    return this.relationSets;
+  }
+
+  /** The relations if any were ever added (reading them then allocates nothing). */
+  get existingRelations(): Relations | undefined {
+    return this.relationSets;
+  }
+
+  get links(): Set<Pid> {
+    return this.relations.links;
+  }
+
+  get monitors(): Set<Pid> {
+    return this.relations.monitors;
+  }
+
+  get monitoring(): Set<Pid> {
+    return this.relations.monitoring;
+  }
+
+  get names(): Set<string> {
+    return this.relations.names;
+  }
+
+  get outcomeWaiters(): OutcomeWaiter[] {
+    return this.relations.outcomeWaiters;
+  }
+
+  get exitListeners(): Set<(outcome: ExitOutcome) => void> {
+    return this.relations.exitListeners;
+  }
+
+  /** Binds the process to the fiber group that now runs its code (at spawn, and on upgrade). */
   attach(group: FiberGroup): void {
-    const vm = this.vm;
-    const sink: FedSink = {
-      deliver: (channel, a, b, c) => vm.deliver(group, channel, a, b, c),
-      pendingIn: (channel) => group.pendingIn(channel),
-      release: (channel) => group.releaseChannel(channel),
-    };
-    this.mailbox.rebind(sink);
+    if (this.group !== undefined) this.mailbox.rebind();
     this.group = group;
+  }
+
+  // The mailbox's sink: the fed channels of the current group. Before a group exists nothing
+  // can have opened a channel, so everything is retained by the mailbox itself.
+  deliver(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void {
+    if (this.group) this.vm.deliver(this.group, channel, a, b, c);
+  }
+
+  pendingIn(channel: number): number {
+    return this.group?.pendingIn(channel) ?? 0;
+  }
+
+  release(channel: number): Delivery[] {
+    return this.group?.releaseChannel(channel) ?? [];
   }
 
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {
@@ -73,11 +118,15 @@ export class Process implements GroupOwner {
   }
 }
 
-/** Before a process has a group, nothing can be queued in fed channels: all of it is retained. */
-const detachedSink: FedSink = {
-  deliver: () => {
-    throw new Error('a mailbox without a fiber group has no channels');
-  },
-  pendingIn: () => 0,
-  release: () => [],
-};
+/** Who a process is connected to, and who waits for its end. */
+export class Relations {
+  /** Processes linked to this one (both directions are recorded). */
+  readonly links = new Set<Pid>();
+  /** Processes that monitor this one. */
+  readonly monitors = new Set<Pid>();
+  /** Processes this one monitors. */
+  readonly monitoring = new Set<Pid>();
+  readonly names = new Set<string>();
+  readonly outcomeWaiters: OutcomeWaiter[] = [];
+  readonly exitListeners = new Set<(outcome: ExitOutcome) => void>();
+}

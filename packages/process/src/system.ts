@@ -16,7 +16,7 @@ import { exitOutcome } from './exit.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { LocalTransport } from './local-transport.js';
 import { NameRegistry } from './names.js';
-import { formatPid, type Pid, parsePid } from './pid.js';
+import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
 import { Process } from './process.js';
 import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
 
@@ -66,6 +66,8 @@ export interface ProcessSystemOptions {
 /** ID of the implicit host that runs function.lua calls. */
 export const FUNCTION_HOST = 'luact:functions';
 
+const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
+
 const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: false });
 
 /**
@@ -82,6 +84,8 @@ export class ProcessSystem {
   private readonly modules: readonly LuaModuleSpec[];
   private nextId = 1;
   private closed = false;
+  /** Resolved entry and host references by namespace and text: spawns repeat the same few. */
+  private readonly resolved = new Map<string, EntryId>();
 
   constructor(readonly options: ProcessSystemOptions) {
     this.clock = options.clock ?? systemClock();
@@ -138,7 +142,7 @@ export class ProcessSystem {
 
   spawn(request: SpawnRequest): Pid {
     const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
-    const hostId = resolve(request.host, namespace, 'host');
+    const hostId = this.resolveCached(request.host, namespace, 'host');
     const host = this.hosts.get(hostId);
     if (!host) {
       const entry = this.snapshot().get(hostId);
@@ -176,8 +180,13 @@ export class ProcessSystem {
       const taken = this.names.register(request.name, pid);
       if (taken) throw taken;
     }
-    const process = new Process(pid, host, entryId, request.context ?? new Map(), (p, outcome) =>
-      this.onProcessExit(p, outcome),
+    const process = new Process(
+      pid,
+      id,
+      host,
+      entryId,
+      request.context ?? NO_CONTEXT,
+      (p, outcome) => this.onProcessExit(p, outcome),
     );
     process.trapLinks = trapLinks;
     if (request.name !== undefined) process.names.add(request.name);
@@ -210,13 +219,23 @@ export class ProcessSystem {
     return pid;
   }
 
+  private resolveCached(reference: string, namespace: string | undefined, what: string): EntryId {
+    const key = `${namespace ?? ''}\u0000${reference}`;
+    let id = this.resolved.get(key);
+    if (id === undefined) {
+      id = resolve(reference, namespace, what);
+      this.resolved.set(key, id);
+    }
+    return id;
+  }
+
   process(pid: string): Process | undefined {
     return this.processes.get(pid as Pid);
   }
 
   /** A registered name or a PID string, as a PID; an unknown name is NOT_FOUND. */
   resolveDestination(destination: string): Pid {
-    if (parsePid(destination)) return destination as Pid;
+    if (looksLikePid(destination)) return destination as Pid;
     const pid = this.names.lookup(destination);
     if (pid === undefined) {
       throw new LuactError('NOT_FOUND', `no process is registered as "${destination}"`, {
@@ -230,11 +249,8 @@ export class ProcessSystem {
 
   /** Sends a message; an error says why it cannot be delivered (the sender sees it). */
   send(envelope: Envelope): LuactError | undefined {
-    const target = parsePid(envelope.to);
-    if (!target)
-      return new LuactError('INVALID', `"${envelope.to}" is not a PID`, { retryable: false });
-    if (target.node !== undefined && target.node !== this.node)
-      return this.transport.sendRemote(target.node, envelope);
+    const node = nodeOf(envelope.to);
+    if (node !== undefined && node !== this.node) return this.transport.sendRemote(node, envelope);
     return this.deliverLocal(envelope);
   }
 
@@ -366,22 +382,24 @@ export class ProcessSystem {
     }
     const outcome = exitOutcome(group);
     process.exited = true;
-    process.host.processes.delete(parsePid(process.pid)?.id ?? -1);
+    process.host.processes.delete(process.localId);
     this.processes.delete(process.pid);
-    for (const name of process.names) this.names.unregister(name, process.pid);
-    const at = this.clock.now();
-    for (const watcher of process.monitors)
+    const relations = process.existingRelations;
+    if (relations === undefined) return;
+    for (const name of relations.names) this.names.unregister(name, process.pid);
+    const at = relations.monitors.size + relations.links.size > 0 ? this.clock.now() : 0n;
+    for (const watcher of relations.monitors)
       this.signal({ kind: 'exit', to: watcher, from: process.pid, at, outcome });
-    for (const linked of process.links) {
+    for (const linked of relations.links) {
       if (outcome.ok) this.processes.get(linked)?.links.delete(process.pid);
       else this.signal({ kind: 'link-down', to: linked, from: process.pid, at, outcome });
     }
-    for (const target of process.monitoring)
+    for (const target of relations.monitoring)
       this.processes.get(target)?.monitors.delete(process.pid);
-    for (const waiter of process.outcomeWaiters)
+    for (const waiter of relations.outcomeWaiters)
       deliverOutcome(waiter.process, waiter.channel, outcome);
-    const listeners = [...process.exitListeners];
-    process.exitListeners.clear();
+    const listeners = [...relations.exitListeners];
+    relations.exitListeners.clear();
     for (const listener of listeners) listener(outcome);
   }
 

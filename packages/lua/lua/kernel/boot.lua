@@ -2,15 +2,29 @@
 local host, rt = ...
 
 local setmetatable, type, select, error, tostring = setmetatable, type, select, error, tostring
-local table_pack, table_unpack = table.pack, table.unpack
 local codec, is_error, error_from_value, error_data = rt.codec, rt.is_error, rt.error_from_value, rt.error_data
 local traceback = debug.traceback
+
+-- msgpack of an empty argument array, and of nil.
+local NO_ARGS, NIL = '\x90', '\xc0'
+
+--- ("ok", encoded first value), or ("error", encoded error) when a second value is a string
+--- or an error: the process failed by return value.
+local function outcome(value, ...)
+  if select('#', ...) > 0 then
+    local second = ...
+    if type(second) == 'string' or is_error(second) then
+      return 'error', codec.encode(error_data(error_from_value(second)))
+    end
+  end
+  if value == nil then return 'ok', NIL end
+  return 'ok', codec.encode(value)
+end
 
 --- The body of a process's main fiber: runs the entry's chunk in a fresh environment, calls
 --- `method` with the decoded arguments, and returns ("ok", encoded value) or ("error", encoded
 --- error) — a second return value that is a string or an error means the process failed.
 function rt.boot(group, entry, method, args)
-  rt.mark_fiber()
   local env = setmetatable({}, entry.env_mt)
   env._G = env
   local module = entry.chunk(env)
@@ -22,12 +36,9 @@ function rt.boot(group, entry, method, args)
   if type(fn) ~= 'function' then
     error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' has no function "' .. method .. '"', false), 0)
   end
-  local results = table_pack(fn(select(2, codec.decode_values(args))))
-  local second = results[2]
-  if results.n >= 2 and (type(second) == 'string' or is_error(second)) then
-    return 'error', codec.encode(error_data(error_from_value(second)))
-  end
-  return 'ok', codec.encode(results[1])
+  -- No arguments is the common case: skip the decoder.
+  if args == NO_ARGS then return outcome(fn()) end
+  return outcome(fn(select(2, codec.decode_values(args))))
 end
 
 --- For TypeScript: what a failed fiber raised, as encoded ErrorData with the Lua traceback.

@@ -27,8 +27,8 @@ local FED = setmetatable({}, { __mode = 'v' })
 rt.FED = FED
 rt.TERMINATED = host.TERMINATED
 
--- Threads that are fibers (the outermost coroutine of a scheduler resume).
-local FIBER_THREADS = setmetatable({}, { __mode = 'k' })
+-- Whether the running thread is a fiber itself, not a coroutine inside one.
+local at_fiber_top = host.at_fiber_top
 
 --- Suspends the current fiber until `wait.done` is true. `fed` lists the fed channels whose
 --- deliveries can satisfy the wait: they are filled first, and the scheduler is asked to wake
@@ -85,19 +85,17 @@ local function wrap(fn)
 end
 
 local function yield(...)
-  if FIBER_THREADS[co_running()] then
-    error('attempt to yield from outside a coroutine', 2)
-  end
+  if at_fiber_top() then error('attempt to yield from outside a coroutine', 2) end
   return co_yield(...)
 end
 
 local function isyieldable()
-  return not FIBER_THREADS[co_running()] and co_isyieldable()
+  return not at_fiber_top() and co_isyieldable()
 end
 
 local function running()
   local co, main = co_running()
-  return co, main or FIBER_THREADS[co] == true
+  return co, main or at_fiber_top()
 end
 
 rt.coroutine = {
@@ -116,14 +114,8 @@ rt.coroutine = {
   end,
 }
 
---- Marks the running thread as a fiber, so user yields at its top level are refused.
-function rt.mark_fiber()
-  FIBER_THREADS[co_running()] = true
-end
-
 --- The body of every spawned fiber.
 function rt.run_fiber(fn, ...)
-  FIBER_THREADS[co_running()] = true
   return fn(...)
 end
 

@@ -118,6 +118,8 @@ function rt.group_state(group)
   if state == nil then
     state = {}
     GROUP_STATE[group] = state
+    -- Only groups with state need dropping when they end.
+    host.group_has_state()
   end
   return state
 end

@@ -91,9 +91,11 @@ export class FedQueue {
  */
 export class FiberGroup {
   readonly fibers = new Set<Fiber>();
-  private readonly fed = new Map<number, FedQueue>();
-  private readonly cleanups: (() => void)[] = [];
+  private fed: Map<number, FedQueue> | undefined;
+  private cleanups: (() => void)[] | undefined;
   ended = false;
+  /** Lua-side state exists for this group (rt.group_state) and is dropped when it ends. */
+  hasLuaState = false;
 
   constructor(
     readonly id: number,
@@ -102,6 +104,7 @@ export class FiberGroup {
 
   /** The queue of fed channel `channel`, created on first use. */
   queue(channel: number): FedQueue {
+    this.fed ??= new Map();
     let queue = this.fed.get(channel);
     if (queue === undefined) {
       queue = new FedQueue();
@@ -112,25 +115,28 @@ export class FiberGroup {
 
   /** Queued deliveries of `channel` (0 when it has none or does not exist). */
   pendingIn(channel: number): number {
-    return this.fed.get(channel)?.length ?? 0;
+    return this.fed?.get(channel)?.length ?? 0;
   }
 
   /** Forgets a fed channel and returns what was still queued for it. */
   releaseChannel(channel: number): Delivery[] {
-    const queue = this.fed.get(channel);
-    this.fed.delete(channel);
+    const queue = this.fed?.get(channel);
+    this.fed?.delete(channel);
     return queue?.drain() ?? [];
   }
 
   /** Runs `cleanup` when the group ends (cancel its timers, release its names, …). */
   onEnd(cleanup: () => void): void {
+    this.cleanups ??= [];
     this.cleanups.push(cleanup);
   }
 
   /** Called once by the VM when the group ends. */
   end(): void {
     this.ended = true;
-    this.fed.clear();
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.fed?.clear();
+    const cleanups = this.cleanups;
+    this.cleanups = undefined;
+    if (cleanups) for (const cleanup of cleanups) cleanup();
   }
 }

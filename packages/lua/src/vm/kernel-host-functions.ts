@@ -41,6 +41,12 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 0;
     },
 
+    /** Whether the calling thread is the running fiber itself (not a coroutine inside it). */
+    at_fiber_top(L, vm) {
+      vm.api._lua_pushboolean(L, vm.current?.thread === L ? 1 : 0);
+      return 1;
+    },
+
     take_preempt(L, vm) {
       vm.api._lua_pushboolean(L, vm.takePreempt() ? 1 : 0);
       return 1;
@@ -52,7 +58,7 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       const { api } = vm;
       const values = api._lua_gettop(L);
       const thread = vm.newThread(L);
-      api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, BigInt(vm.kernelRef('run_fiber')));
+      api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, vm.kernelKey('run_fiber'));
       api._lua_xmove(L, thread.state, values);
       const fiber = vm.spawnFiber(parent.group, thread, values);
       api._lua_pushnumber(L, fiber.id);
@@ -63,6 +69,12 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       running(vm, 'fed channel');
       vm.api._lua_pushnumber(L, vm.allocateFedChannel());
       return 1;
+    },
+
+    /** The running group keeps Lua-side state that must be dropped when it ends. */
+    group_has_state(_L, vm) {
+      running(vm, 'group state').group.hasLuaState = true;
+      return 0;
     },
 
     print(L, vm) {

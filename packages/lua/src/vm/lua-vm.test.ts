@@ -205,4 +205,22 @@ describe('fibers, channels and coroutines', () => {
     expect(h.exitOf(spinner)).toBeUndefined();
     expect(h.exitOf(nested)).toBeUndefined();
   });
+
+  it('preempts a loop that spends most of its instructions in kernel code', async () => {
+    // 25 instructions per iteration divide the 10,000 reductions: without the hook's retry
+    // the check would land inside string.rep's kernel wrapper every single time.
+    const looper = h.start(
+      h.prepare(
+        'return { main = function() local keep = {} for i = 1, 40000 do keep[i] = string.rep("x", 1000) .. i end end }',
+      ),
+      encodeValues([]),
+    );
+    const quick = h.start(
+      h.prepare('return { main = function() return "done" end }'),
+      encodeValues([]),
+    );
+    expect(await h.wait(quick)).toEqual({ ok: true, value: 'done' });
+    expect(h.exitOf(looper)).toBeUndefined();
+    await h.wait(looper, 30_000);
+  });
 });

@@ -38,6 +38,8 @@ export interface PreparedEntry {
   readonly id: string;
   readonly fingerprint: string;
   readonly ref: number;
+  /** `ref` as the bigint lua_rawgeti takes, made once instead of per spawn. */
+  readonly registryKey: bigint;
 }
 
 export interface EntrySource {
@@ -70,6 +72,9 @@ const KERNEL_FUNCTIONS = [
 /** Pure-Lua libraries under lua/, given to the kernel and modules as `rt.libs`. */
 const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid'] as const;
 
+/** Instructions until the hook looks again after landing where it may not preempt. */
+const RETRY_COUNT = 101;
+
 /** How long one scheduler slice may run before the Node event loop gets a turn. */
 const SLICE_MS = 8;
 /** Preemptions between two checks of the heap against the memory limit. */
@@ -94,6 +99,7 @@ export class LuaVm {
   private readonly hookPointer: Pointer;
   private readonly functionPointers: Pointer[] = [];
   private readonly kernel: Record<string, number> = {};
+  private readonly kernelKeys = new Map<string, bigint>();
   private nextFiberId = 1;
   private nextGroupId = 1;
   private nextFedId = 1;
@@ -165,11 +171,8 @@ export class LuaVm {
     } finally {
       api._luaL_unref(L, LUA_REGISTRYINDEX, chunk);
     }
-    return {
-      id: entry.id,
-      fingerprint: entry.fingerprint,
-      ref: api._luaL_ref(L, LUA_REGISTRYINDEX),
-    };
+    const ref = api._luaL_ref(L, LUA_REGISTRYINDEX);
+    return { id: entry.id, fingerprint: entry.fingerprint, ref, registryKey: BigInt(ref) };
   }
 
   releaseEntry(entry: PreparedEntry): void {
@@ -188,9 +191,9 @@ export class LuaVm {
     const { api } = this;
     const group = new FiberGroup(this.nextGroupId++, owner);
     const thread = this.newThread();
-    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, BigInt(this.kernel.boot ?? 0));
+    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, this.kernelKey('boot'));
     api._lua_pushnumber(thread.state, group.id);
-    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, BigInt(entry.ref));
+    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
     this.memory.pushString(thread.state, method);
     this.memory.pushBytes(thread.state, args);
     const fiber = new Fiber(this.nextFiberId++, thread.state, thread.ref, group, true, 4);
@@ -420,6 +423,7 @@ export class LuaVm {
       if (fiber === this.current) continue;
       this.dropFiber(fiber);
     }
+    if (!group.hasLuaState) return;
     try {
       this.callKernel(
         'drop_group',
@@ -430,7 +434,7 @@ export class LuaVm {
         0,
       );
     } catch {
-      // Best effort: only a cache of imported libraries is dropped here.
+      // Best effort: only Lua-side caches of the group are dropped here.
     }
   }
 
@@ -467,20 +471,30 @@ export class LuaVm {
       api._lua_pushlightuserdata(L, TERMINATED);
       return api._lua_error(L);
     }
-    if (api._lua_isyieldable(L) === 0) return 0;
-    // Kernel code (channels, scheduler glue) is never interrupted halfway.
+    // Kernel code (channels, scheduler glue) is never interrupted halfway, and some places
+    // cannot yield. Try again soon with a short prime count: a loop whose length divides the
+    // reduction count would otherwise be caught at the same spot every time.
     api._lua_getinfo(L, this.memory.cString('S'), ar);
     const source = api.HEAP32[(ar + LUA_DEBUG_SOURCE_OFFSET) >> 2] ?? 0;
-    if (isKernelSource(api.HEAPU8, source)) return 0;
+    if (api._lua_isyieldable(L) === 0 || isKernelSource(api.HEAPU8, source)) {
+      api._lua_sethook(L, this.hookPointer, LUA_MASKCOUNT, RETRY_COUNT);
+      return 0;
+    }
+    api._lua_sethook(L, this.hookPointer, LUA_MASKCOUNT, this.options.reductions);
     this.preemptPending = true;
     return api._lua_yieldk(L, 0, 0, 0);
   }
 
-  /** Registry reference of a kernel function (`boot`, `run_fiber`, …). */
-  kernelRef(name: string): number {
-    const ref = this.kernel[name];
-    if (ref === undefined) throw new Error(`unknown kernel function ${name}`);
-    return ref;
+  /** Registry key of a kernel function (`boot`, `run_fiber`, …), for lua_rawgeti. */
+  kernelKey(name: string): bigint {
+    let key = this.kernelKeys.get(name);
+    if (key === undefined) {
+      const ref = this.kernel[name];
+      if (ref === undefined) throw new Error(`unknown kernel function ${name}`);
+      key = BigInt(ref);
+      this.kernelKeys.set(name, key);
+    }
+    return key;
   }
 
   takePreempt(): boolean {
@@ -609,7 +623,7 @@ export class LuaVm {
   }
 
   private callKernel(name: string, pushArgs: () => number, results: number): void {
-    this.api._lua_rawgeti(this.L, LUA_REGISTRYINDEX, BigInt(this.kernel[name] ?? 0));
+    this.api._lua_rawgeti(this.L, LUA_REGISTRYINDEX, this.kernelKey(name));
     this.pcall(pushArgs(), results, name);
   }
 

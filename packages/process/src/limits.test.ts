@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, harness, lua } from './testing/system-harness.js';
+
+let h: Harness | undefined;
+
+afterEach(() => {
+  h?.close();
+  h = undefined;
+});
+
+describe('bad input and limits', () => {
+  it('refuses a message larger than the receiving host allows, naming both sizes', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host', host: { max_message_size: 1024 } },
+      'app:main': lua(`return { main = function()
+        local ok, err = process.send(process.pid(), "big", string.rep("x", 2000))
+        local fine = process.send(process.pid(), "small", "x")
+        return { ok == nil, err:kind(), err:message(), fine }
+      end }`),
+    });
+    const result = await h.run('app:main');
+    expect(result.value).toEqual([
+      true,
+      'INVALID',
+      expect.stringMatching(
+        /^message of 200\d bytes to \{app:processes\|\d+\} exceeds host app:processes's limit of 1024 bytes$/,
+      ),
+      true,
+    ]);
+  });
+
+  it('refuses a send to a full mailbox; the receiver keeps what it had', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host', host: { max_mailbox: 5 } },
+      'app:main': lua(`return { main = function()
+        local me = process.pid()
+        for i = 1, 5 do assert(process.send(me, "n", i)) end
+        local ok, err = process.send(me, "n", 6)
+        local inbox = process.inbox()
+        local got = {}
+        for i = 1, 5 do got[i] = inbox:receive():payload():data() end
+        return { ok == nil, err:kind(), #got, got[5], (process.send(me, "n", 7)) }
+      end }`),
+    });
+    expect((await h.run('app:main')).value).toEqual([true, 'RATE_LIMITED', 5, 5, true]);
+  });
+
+  it('refuses a spawn beyond the host process limit', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host', host: { max_processes: 3 } },
+      'app:idle': lua('return { main = function() process.inbox():receive() end }'),
+      'app:main': lua(`return { main = function()
+        local a = process.spawn("idle", "app:processes")
+        local b = process.spawn("idle", "app:processes")
+        local c, err = process.spawn("idle", "app:processes")
+        return { a ~= nil, b ~= nil, c == nil, err:kind(), err:message() }
+      end }`),
+    });
+    // The main process itself is the third on the host.
+    expect((await h.run('app:main')).value).toEqual([
+      true,
+      true,
+      true,
+      'RATE_LIMITED',
+      'host app:processes is full: it runs its limit of 3 processes',
+    ]);
+  });
+
+  it('reports a spawn of a missing entry, of the wrong kind, and on a missing host', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host' },
+      'app:fn': { kind: 'function.lua', source: 'return { main = function() end }' },
+      'app:main': lua(`return { main = function()
+        local _, e1 = process.spawn("nope", "app:processes")
+        local _, e2 = process.spawn("fn", "app:processes")
+        local _, e3 = process.spawn("main", "app:nowhere")
+        return { e1:kind(), e1:message(), e2:kind(), e2:message(), e3:kind(), e3:message() }
+      end }`),
+    });
+    expect((await h.run('app:main')).value).toEqual([
+      'NOT_FOUND',
+      'entry app:nope not found',
+      'INVALID',
+      'cannot spawn app:fn: it is a function.lua entry, and host app:processes runs process.lua entries',
+      'NOT_FOUND',
+      'process host app:nowhere not found (no process.host entry with that ID)',
+    ]);
+  });
+
+  it('fails only the process that recurses without end; the host keeps running', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host' },
+      'app:deep': lua(
+        'local function f(n) return 1 + f(n + 1) end return { main = function() return f(1) end }',
+      ),
+      'app:fine': lua('return { main = function() return "still here" end }'),
+    });
+    const deep = await h.run('app:deep');
+    expect(deep.ok).toBe(false);
+    expect(deep.error?.message).toMatch(/stack overflow/);
+    expect(await h.run('app:fine')).toEqual({ ok: true, value: 'still here' });
+  });
+
+  it('fails only the process that exhausts its host memory; the host keeps running', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host', host: { max_memory: 32 * 1024 * 1024 } },
+      'app:hog': lua(`return { main = function()
+        local keep = {}
+        for i = 1, 1e9 do keep[i] = string.rep("x", 1000) .. i end
+      end }`),
+      'app:fine': lua('return { main = function() return "still here" end }'),
+    });
+    const hog = await h.run('app:hog');
+    expect(hog.ok).toBe(false);
+    expect(hog.error).toMatchObject({
+      kind: 'RATE_LIMITED',
+      message: expect.stringContaining('out of memory: host app:processes exceeded its 32 MiB'),
+    });
+    expect(await h.run('app:fine')).toEqual({ ok: true, value: 'still here' });
+  });
+
+  it('refuses unknown spawn options and rejects a value that cannot be sent', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host' },
+      'app:idle': lua('return { main = function() end }'),
+      'app:main': lua(`return { main = function()
+        local _, e1 = process.with_options({ colour = "red" }):spawn("idle", "app:processes")
+        local _, e2 = process.send(process.pid(), "t", function() end)
+        return { e1:kind(), e1:message(), e2:kind(), e2:message() }
+      end }`),
+    });
+    expect((await h.run('app:main')).value).toEqual([
+      'INVALID',
+      'unknown or invalid spawn option "colour"',
+      'INVALID',
+      expect.stringContaining('cannot encode a function'),
+    ]);
+  });
+});

@@ -76,7 +76,9 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
         options: { exec?: string; watch?: boolean; nats?: string; verbose?: boolean },
       ) => {
         if (options.nats !== undefined) {
-          finish(notAvailable('run --nats', { engine: 'NATS cluster transport', issue: 6 }, io));
+          finish(
+            notAvailable('run --nats', { engine: 'NATS cluster transport', issue: undefined }, io),
+          );
           return;
         }
         // With --exec, a first argument that is not a directory is an argument of the entry.

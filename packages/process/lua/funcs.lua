@@ -5,6 +5,8 @@ local host, rt = ...
 local setmetatable, type, select, pcall, tostring, error = setmetatable, type, select, pcall, tostring, error
 local codec, make_error, new_fed_channel = rt.codec, rt.make_error, rt.new_fed_channel
 
+local NO_VALUES = '\x90'
+
 local Future = { __name = 'future', __metatable = false }
 Future.__index = Future
 
@@ -13,7 +15,7 @@ function Future:channel() return self._channel end
 Future.response = Future.channel
 
 function Future:is_complete()
-  if self._outcome == nil and self._channel ~= nil then self._channel:_fill() end
+  if self._outcome == nil and self._channel ~= nil then self._channel:_poll() end
   return self._outcome ~= nil
 end
 
@@ -57,10 +59,17 @@ function Executor:with_options(options) return with(self, 'options', options) en
 
 function Executor:async(entry, ...)
   if type(entry) ~= 'string' then return failed(make_error('INVALID', 'funcs: entry must be an entry ID string', false)) end
-  local ok, args = pcall(codec.encode_values, select('#', ...), ...)
+  local n = select('#', ...)
+  local ok, args = true, NO_VALUES
+  if n > 0 then ok, args = pcall(codec.encode_values, n, ...) end
   if not ok then return failed(make_error('INVALID', tostring(args), false)) end
-  local spec_ok, spec = pcall(codec.encode, { context = self.context, options = self.options })
-  if not spec_ok then return failed(make_error('INVALID', 'funcs: ' .. tostring(spec), false)) end
+  -- A plain call (the common case) carries no spec at all.
+  local spec
+  if self.context ~= nil or self.options ~= nil then
+    local spec_ok, encoded = pcall(codec.encode, { context = self.context, options = self.options })
+    if not spec_ok then return failed(make_error('INVALID', 'funcs: ' .. tostring(encoded), false)) end
+    spec = encoded
+  end
   local future = setmetatable({}, Future)
   local ch = new_fed_channel('call', function(status, bytes)
     local outcome = rt.as_outcome(status, bytes)

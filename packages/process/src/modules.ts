@@ -297,12 +297,16 @@ function funcsFunctions(system: ProcessSystem): Record<string, HostFunction> {
     call(L, vm) {
       const self = caller(vm);
       return fallible(L, vm, () => {
-        const spec = decodeValue(bytes(L, vm, 2)) as {
+        const spec = (vm.api._lua_type(L, 2) === 4 ? decodeValue(bytes(L, vm, 2)) : {}) as {
           context?: Record<string, unknown>;
           options?: Record<string, unknown>;
         };
-        const context = new Map(self.context);
-        for (const [key, value] of contextOf(spec.context)) context.set(key, value);
+        let context = self.context;
+        if (spec.context !== undefined) {
+          const merged = new Map(self.context);
+          for (const [key, value] of contextOf(spec.context)) merged.set(key, value);
+          context = merged;
+        }
         return system.call({
           entry: requiredText(L, vm, 1, 'the function entry'),
           args: bytes(L, vm, 3),

@@ -85,7 +85,7 @@ export class ProcessSystem {
   private nextId = 1;
   private closed = false;
   /** Resolved entry and host references by namespace and text: spawns repeat the same few. */
-  private readonly resolved = new Map<string, EntryId>();
+  private readonly resolved = new Map<string, Map<string, EntryId>>();
 
   constructor(readonly options: ProcessSystemOptions) {
     this.clock = options.clock ?? systemClock();
@@ -220,11 +220,15 @@ export class ProcessSystem {
   }
 
   private resolveCached(reference: string, namespace: string | undefined, what: string): EntryId {
-    const key = `${namespace ?? ''}\u0000${reference}`;
-    let id = this.resolved.get(key);
+    let inNamespace = this.resolved.get(namespace ?? '');
+    if (inNamespace === undefined) {
+      inNamespace = new Map();
+      this.resolved.set(namespace ?? '', inNamespace);
+    }
+    let id = inNamespace.get(reference);
     if (id === undefined) {
       id = resolve(reference, namespace, what);
-      this.resolved.set(key, id);
+      inNamespace.set(reference, id);
     }
     return id;
   }

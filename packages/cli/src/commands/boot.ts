@@ -6,6 +6,8 @@ import type { CliIO } from '../io.js';
 
 export interface BootOptions {
   readonly verbose: boolean;
+  /** Where Lua `print` goes: stdout, or stderr when stdout carries a machine-readable report. */
+  readonly printTo?: 'stdout' | 'stderr';
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
@@ -24,7 +26,7 @@ export async function bootNode(
     return await Node.start({
       dir: path.resolve(io.cwd, dir),
       env: io.env,
-      print: (text) => io.stdout.write(`${text}\n`),
+      print: (text) => (options.printTo === 'stderr' ? io.stderr : io.stdout).write(`${text}\n`),
       log: (record: LogRecord) => {
         if (LEVELS[record.level] < threshold) return;
         io.stderr.write(

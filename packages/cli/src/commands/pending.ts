@@ -1,9 +1,9 @@
 import { type CliIO, ExitCode } from '../io.js';
 
-/** The capability a command needs and the issue that brings it. */
+/** The capability a command needs, and when it comes: an issue number, or not scheduled yet. */
 export interface PendingEngine {
   readonly engine: string;
-  readonly issue: number;
+  readonly issue: number | undefined;
 }
 
 /**
@@ -12,8 +12,11 @@ export interface PendingEngine {
  */
 export function notAvailable(command: string, pending: PendingEngine, io: CliIO): ExitCode {
   io.stderr.write(
-    `luact ${command}: not available yet — it needs the ${pending.engine}, which arrives with issue #${pending.issue}.\n` +
-      'Validate an application with `luact lint [dir]` meanwhile.\n',
+    `luact ${command}: not available yet — it needs the ${pending.engine}, ${
+      pending.issue === undefined
+        ? 'which is not scheduled yet'
+        : `which arrives with issue #${pending.issue}`
+    }.\n`,
   );
   return ExitCode.failure;
 }

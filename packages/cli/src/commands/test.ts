@@ -24,7 +24,11 @@ interface TestResult {
  * value is not `false`.
  */
 export async function test(dir: string, options: TestOptions, io: CliIO): Promise<ExitCode> {
-  const node = await bootNode(dir, { verbose: options.verbose }, io);
+  const node = await bootNode(
+    dir,
+    { verbose: options.verbose, printTo: options.json ? 'stderr' : 'stdout' },
+    io,
+  );
   if (!node) return ExitCode.failure;
   try {
     const tests = node.registry.snapshot

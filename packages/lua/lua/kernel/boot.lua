@@ -41,10 +41,14 @@ function rt.boot(group, entry, method, args)
   return outcome(fn(select(2, codec.decode_values(args))))
 end
 
---- For TypeScript: what a failed fiber raised, as encoded ErrorData with the Lua traceback.
+--- For TypeScript: what a failed fiber raised, as encoded ErrorData. An error object travels
+--- exactly as it was made (kind, message, retryable, details); anything else raised (Lua's own
+--- "file:line: message" errors, error("text"), error({...})) is described with its position and
+--- the Lua traceback in its details.
 function rt.describe_error(value, thread)
   local e = error_from_value(value)
   local data = error_data(e)
+  if is_error(value) then return codec.encode(data) end
   local details = {}
   if data.details ~= nil then for k, v in pairs(data.details) do details[k] = v end end
   local file, line = tostring(e._message):match('^@?([^:]+):(%d+):')

@@ -4,16 +4,15 @@
 -- Waiters are small tables {fiber, done, value, ok} queued on a channel. A select queues one
 -- waiter per case, all sharing a `sel` record; the first case to fire marks the selection done
 -- and the other waiters become stale: they are skipped when reached and swept afterwards.
--- Fed channels (inbox, events, listen, timers, futures) are unbounded; JS is their only sender.
+-- Fed channels (inbox, events, listen, timers, futures) have JS as their only sender, and what
+-- JS sends stays queued there until a receiver takes it, one value at a time: nothing waits in a
+-- Lua buffer, so JS always knows (and limits) what a process has not received, and a process
+-- that restarts its code (upgrade) loses none of it.
 local host, rt = ...
 
 local setmetatable, error, type = setmetatable, error, type
 local raw_getmetatable = debug.getmetatable
 local block, wake, current_fiber, pull = rt.block, host.wake, host.fiber, host.pull
-
--- How many deliveries a fed channel takes from JS at a time: enough to drain a burst without a
--- call per message, few enough that mail stays countable (and limited) in JS.
-local FILL_BATCH = 64
 
 local NIL = setmetatable({}, { __name = 'nil in channel' })
 
@@ -141,14 +140,15 @@ end
 
 function Channel:receive()
   local v, ok, ready = try_receive(self)
-  if not ready and self.fed_id ~= nil then
-    self:_fill()
-    v, ok, ready = try_receive(self)
-  end
   if ready then return v, ok end
+  local id = self.fed_id
+  if id ~= nil then
+    local got, a, b, c = pull(id)
+    if got then return self.adapt(a, b, c), true end
+  end
   local w = { fiber = current_fiber(), done = false }
   push_receiver(self, w)
-  block(w, self.fed_id ~= nil and { self } or nil)
+  block(w, id ~= nil and { self } or nil)
   if w.value == NIL then return nil, w.ok end
   return w.value, w.ok
 end
@@ -182,29 +182,28 @@ function Channel:_buffered()
   return buffered(self)
 end
 
---- Takes what JS has queued for this fed channel (up to a batch) into the channel.
-function Channel:_fill()
-  for _ = 1, FILL_BATCH do
-    local got, a, b, c = pull(self.fed_id)
-    if not got then return end
-    self:_deliver(a, b, c)
+--- For a fed channel with a receiver waiting: hands it the oldest value JS has queued, if any.
+function Channel:_feed()
+  local q = self.recvq
+  while self.rhead <= self.rtail and not live(q[self.rhead]) do
+    q[self.rhead] = nil
+    self.rhead = self.rhead + 1
   end
+  if self.rhead > self.rtail then return end
+  local got, a, b, c = pull(self.fed_id)
+  if got then complete(pop_receiver(self), self.adapt(a, b, c), true) end
 end
 
---- A value from JS for a fed channel: through its adapter into the channel, never blocking.
-function Channel:_deliver(a, b, c)
-  if self.closed then return end
-  -- `keep`: at most this many undelivered values (timers and tickers drop late ticks).
-  if self.keep ~= nil and buffered(self) >= self.keep then return end
-  local v = self.adapt(a, b, c)
-  local receiver = pop_receiver(self)
-  if receiver ~= nil then
-    complete(receiver, v, true)
-    return
-  end
+--- Without waiting: moves one value JS has queued into the channel's buffer, if there is one
+--- and the buffer is empty (a future's is_complete() looks this way without taking the value).
+function Channel:_poll()
+  if buffered(self) > 0 then return true end
+  local got, a, b, c = pull(self.fed_id)
+  if not got then return false end
   self.tail = self.tail + 1
+  local v = self.adapt(a, b, c)
   self.buf[self.tail] = v == nil and NIL or v
-  if self.after_deliver ~= nil then self.after_deliver(self) end
+  return true
 end
 
 -- Select -------------------------------------------------------------------------------------
@@ -240,7 +239,6 @@ local function select(cases)
     if ch.fed_id ~= nil then
       fed = fed or {}
       fed[#fed + 1] = ch
-      if not case.send and buffered(ch) == 0 then ch:_fill() end
     end
   end
   for i = 1, n do
@@ -250,8 +248,13 @@ local function select(cases)
         return { channel = case.channel, value = case.value, ok = true }
       end
     else
-      local v, ok, ready = try_receive(case.channel)
-      if ready then return { channel = case.channel, value = v, ok = ok } end
+      local ch = case.channel
+      local v, ok, ready = try_receive(ch)
+      if ready then return { channel = ch, value = v, ok = ok } end
+      if ch.fed_id ~= nil then
+        local got, a, b, c = pull(ch.fed_id)
+        if got then return { channel = ch, value = ch.adapt(a, b, c), ok = true } end
+      end
     end
   end
   if cases.default then return { default = true } end

@@ -4,8 +4,8 @@
 -- yields the sentinel BLOCK after recording what it waits for; whoever makes its wait true calls
 -- host.wake(fiber). Waits are always re-checked after a wake, so a stale or duplicate wake only
 -- costs a resume. Values that JS produces for a process (messages, events, timer ticks, call
--- results) arrive through "fed" channels: JS queues them per channel, a fed channel pulls a
--- batch when it runs dry, and a fiber blocked on it is woken when JS queues more.
+-- results) arrive through "fed" channels: JS keeps them queued per channel until a receiver
+-- takes one, and wakes a fiber blocked on the channel when it queues more.
 --
 -- A yield from the instruction-count hook (preemption) carries no values. Inside a user's own
 -- coroutine such a yield, and a BLOCK, would otherwise surface as a user-level yield; the
@@ -31,13 +31,15 @@ rt.TERMINATED = host.TERMINATED
 local at_fiber_top = host.at_fiber_top
 
 --- Suspends the current fiber until `wait.done` is true. `fed` lists the fed channels whose
---- deliveries can satisfy the wait: they are filled first, and the scheduler is asked to wake
---- this fiber when JS queues more for any of them.
+--- deliveries can satisfy the wait: what JS queued for them is tried first, and the scheduler
+--- is asked to wake this fiber when JS queues more for any of them.
 local function block(wait, fed)
   while not wait.done do
     if fed ~= nil then
-      for i = 1, #fed do fed[i]:_fill() end
-      if wait.done then return end
+      for i = 1, #fed do
+        fed[i]:_feed()
+        if wait.done then return end
+      end
       for i = 1, #fed do await_feed(fed[i].fed_id) end
     end
     co_yield(BLOCK)

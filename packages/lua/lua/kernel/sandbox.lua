@@ -97,15 +97,27 @@ local base = {
 }
 rt.base_globals = base
 
+--- A read-only view of a module table, and of every plain table inside it (process.event,
+--- process.registry, …): all of them are shared by the processes of a host.
+local function deep_readonly(source, name)
+  if PROTECTED[source] then return source end
+  for key, value in pairs(source) do
+    if type(value) == 'table' and getmetatable(value) == nil then
+      source[key] = deep_readonly(value, name .. '.' .. tostring(key))
+    end
+  end
+  return readonly(source, name)
+end
+
 --- Globals every process sees (process, channel, coroutine, errors, print) are added here.
 function rt.add_global(name, value)
-  base[name] = type(value) == 'table' and not PROTECTED[value] and readonly(value, name) or value
+  base[name] = type(value) == 'table' and deep_readonly(value, name) or value
 end
 
 -- Built-in modules by name, each instantiated once per host and shared read-only.
 local MODULES = {}
 function rt.add_module(name, module)
-  MODULES[name] = readonly(module, 'module ' .. name)
+  MODULES[name] = deep_readonly(module, name)
 end
 function rt.has_module(name) return MODULES[name] ~= nil end
 

@@ -188,7 +188,6 @@ local function tick(ns) return new_time(ns) end
 function time.after(d)
   local ns = to_ns(d, 2)
   local ch = new_fed_channel('timer', tick)
-  ch.keep = 1
   timer_start(ch.fed_id, ns, 0)
   return ch
 end
@@ -219,7 +218,6 @@ end
 function time.timer(d)
   local ns = to_ns(d, 2)
   local ch = new_fed_channel('timer', tick)
-  ch.keep = 1
   timer_start(ch.fed_id, ns, 0)
   return setmetatable({ _channel = ch }, Timer)
 end
@@ -231,12 +229,12 @@ Ticker.__metatable = false
 function Ticker:channel() return self._channel end
 function Ticker:stop() timer_stop(self._channel.fed_id) end
 
---- Ticks every `d`; like Go, a slow reader misses ticks instead of queueing them.
+--- Ticks every `d`; like Go, a slow reader misses ticks instead of queueing them (the timer
+--- queues a tick only when the previous one was received).
 function time.ticker(d)
   local ns = to_ns(d, 2)
   if ns <= 0 then error('time.ticker needs a positive duration', 2) end
   local ch = new_fed_channel('ticker', tick)
-  ch.keep = 1
   timer_start(ch.fed_id, ns, ns)
   return setmetatable({ _channel = ch }, Ticker)
 end

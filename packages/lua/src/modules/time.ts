@@ -51,7 +51,8 @@ export function timeModule(): LuaModuleSpec {
           vm.clock.schedule(ms, () => {
             if (repeatMs > 0) arm(repeatMs);
             else map.delete(channel);
-            vm.deliver(group, channel, vm.clock.now());
+            // A tick not yet received is not joined by another: late ticks are dropped.
+            if (group.pendingIn(channel) === 0) vm.deliver(group, channel, vm.clock.now());
           }),
         );
       };

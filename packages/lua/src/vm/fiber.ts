@@ -133,8 +133,9 @@ export class FiberGroup {
 
   /** Called once by the VM when the group ends. */
   end(): void {
+    // The fed queues stay: a process that restarts its code (upgrade) moves them to its next
+    // group; otherwise they go with this object.
     this.ended = true;
-    this.fed?.clear();
     const cleanups = this.cleanups;
     this.cleanups = undefined;
     if (cleanups) for (const cleanup of cleanups) cleanup();

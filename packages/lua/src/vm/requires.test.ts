@@ -11,6 +11,9 @@ describe('literalRequires', () => {
       '--[[ local os = require("os") ]]',
       'local x = my.require("nope")',
       'local lib = require ( "lib" )',
+      'error("call require(\'json\') before use")',
+      'local s = [[ require("inside") ]]',
+      'local ok = t.require("nope2")',
     ].join('\n');
     expect(literalRequires(source)).toEqual([
       { name: 'json', line: 1 },

@@ -1,0 +1,52 @@
+-- json: encode / decode (LUA_API.md § Other modules).
+local t = require("t")
+local json = require("json")
+
+local function json_encode_decode_round_trip()
+  local value = {
+    name = "Zoë \"quoted\" \\ back\nslash\t✓",
+    count = 3,
+    ratio = 0.25,
+    negative = -12,
+    yes = true,
+    no = false,
+    list = { 1, "two", { three = 3 }, { 4, 5 } },
+    nested = { a = { b = { c = "deep" } } },
+  }
+  local text = json.encode(value)
+  t.type(text, "string", "json.encode")
+  local back, err = json.decode(text)
+  t.is_nil(err, "json.decode error")
+  t.eq(back, value, "decode(encode(v))")
+  t.eq(json.encode({ 1, 2, 3 }), "[1,2,3]", "an array encodes as a JSON array")
+  t.eq(json.encode("text"), '"text"', "a string")
+  t.eq(json.encode(42), "42", "an integer")
+  t.eq(json.encode(true), "true", "a boolean")
+end
+
+local function json_decode_of_standard_json()
+  local v = t.check("decode", json.decode('{"a":[1,2,{"b":null}],"c":"\\u00e9\\n","d":1.5e2,"e":{},"f":[]}'))
+  t.eq(v.a[1], 1, "a[1]")
+  t.eq(v.a[2], 2, "a[2]")
+  t.type(v.a[3], "table", "a[3]")
+  t.is_nil(v.a[3].b, "null in an object")
+  t.eq(v.c, "é\n", "escapes in a string")
+  t.eq(v.d, 150, "a number with an exponent")
+  t.type(v.e, "table", "an empty object")
+  t.type(v.f, "table", "an empty array")
+  t.eq(t.check("decode a scalar", json.decode("12")), 12, "a bare number")
+end
+
+local function json_decode_of_invalid_text_returns_nil_and_an_error()
+  for _, text in ipairs({ '{"a":', "[1, 2", "{'single': 1}", "nope", "" }) do
+    local ok, value, err = pcall(json.decode, text)
+    t.ok(ok, "json.decode(" .. t.show(text) .. ") returns instead of raising (raised " .. t.show(value) .. ")")
+    t.fails("json.decode(" .. t.show(text) .. ")", value, err)
+  end
+end
+
+return {
+  json_encode_decode_round_trip = json_encode_decode_round_trip,
+  json_decode_of_standard_json = json_decode_of_standard_json,
+  json_decode_of_invalid_text_returns_nil_and_an_error = json_decode_of_invalid_text_returns_nil_and_an_error,
+}

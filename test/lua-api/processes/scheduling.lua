@@ -1,0 +1,64 @@
+-- Preemption (DESIGN.md §3): a process that never blocks does not starve the others.
+local t = require("t")
+local time = require("time")
+
+local HOST = "lua_api:processes"
+
+-- Child processes ---------------------------------------------------------------------------
+
+local function spins()
+  while true do end
+end
+
+local function spins_in_a_coroutine()
+  coroutine.wrap(function()
+    while true do end
+  end)()
+end
+
+local function spins_inside_pcall()
+  while true do
+    pcall(function()
+      while true do end
+    end)
+  end
+end
+
+--- Sleeps `ms` and returns how long the sleep took, in milliseconds.
+local function sleeps(ms)
+  local t0 = time.now()
+  time.sleep(ms * time.MILLISECOND)
+  return time.now():sub(t0):milliseconds()
+end
+
+-- Tests -------------------------------------------------------------------------------------
+
+local function spinning_process_does_not_stop_a_sleeper_waking_on_time_and_can_be_terminated()
+  local events = process.events()
+  local spinner = t.check("spawn the spinner", process.spawn_monitored("spins", HOST))
+  local nested = t.check("spawn the nested spinner", process.spawn_monitored("spins_in_a_coroutine", HOST))
+  local guarded = t.check("spawn the spinner inside pcall", process.spawn_monitored("spins_inside_pcall", HOST))
+  local sleeper = t.check("spawn the sleeper", process.spawn_monitored("sleeps", HOST, 50))
+  local own = sleeps(50)
+  local exit = t.event(events, process.event.EXIT, sleeper, "the sleeper's EXIT")
+  t.between(exit.result.value, 48, 250, "ms the sleeper on the spinners' host slept for 50 ms")
+  t.between(own, 48, 250, "ms this process slept for 50 ms")
+  t.eq(process.terminate(spinner), true, "terminate the spinner")
+  t.eq(process.terminate(nested), true, "terminate the nested spinner")
+  t.eq(process.terminate(guarded), true, "terminate the spinner inside pcall")
+  local ended = {}
+  for i = 1, 3 do
+    local event = t.receive(events, "EXIT " .. i .. " of a terminated spinner")
+    t.eq(event.result.error:message(), "terminated", "error of " .. event.from)
+    ended[event.from] = true
+  end
+  t.eq(ended, { [spinner] = true, [nested] = true, [guarded] = true }, "all three spinners ended")
+end
+
+return {
+  spins = spins,
+  spins_in_a_coroutine = spins_in_a_coroutine,
+  spins_inside_pcall = spins_inside_pcall,
+  sleeps = sleeps,
+  spinning_process_does_not_stop_a_sleeper_waking_on_time_and_can_be_terminated = spinning_process_does_not_stop_a_sleeper_waking_on_time_and_can_be_terminated,
+}

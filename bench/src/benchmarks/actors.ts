@@ -1,7 +1,7 @@
 import { LuactError } from '@luact/core';
 import type { Node } from '@luact/runtime';
 import { type Benchmark, type Figure, median } from '../harness.js';
-import { bareCoroutineBytes, bareLuaCallMicros, messageChannelRate } from './baselines.js';
+import { bareCoroutineCost, bareLuaCallMicros, messageChannelRate } from './baselines.js';
 import { benchNode } from './lua-app.js';
 
 const APP = `
@@ -80,7 +80,7 @@ export const actors: Benchmark = {
   async run() {
     // Memory first, each in a fresh WebAssembly module: its memory only grows, so what an
     // earlier figure allocated would hide what this one needs.
-    const bareCoroutine = await bareCoroutineBytes(IDLE);
+    const bareCoroutine = await bareCoroutineCost(IDLE);
     const idle = await withNode((node) => idleProcessBytes(node));
     const { node, close } = await benchNode(APP);
     try {
@@ -105,7 +105,7 @@ export const actors: Benchmark = {
           median: idle.rss / 1024,
           unit: 'KiB RSS/process',
           baseline: 'bare suspended coroutine',
-          baselineMedian: bareCoroutine / 1024,
+          baselineMedian: bareCoroutine.rss / 1024,
           durability: 'n/a (no journal)',
         },
         {
@@ -113,7 +113,7 @@ export const actors: Benchmark = {
           median: idle.heap / 1024,
           unit: 'KiB heap/process',
           baseline: 'bare suspended coroutine',
-          baselineMedian: bareCoroutine / 1024,
+          baselineMedian: bareCoroutine.heap / 1024,
           durability: 'n/a (no journal)',
         },
         {

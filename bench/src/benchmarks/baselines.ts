@@ -30,30 +30,39 @@ export async function bareLuaCallMicros(rounds: number, calls: number): Promise<
 }
 
 /**
- * RSS bytes per bare Lua coroutine suspended in coroutine.yield, 10k of them in one state: what
- * the process model adds is measured against this.
+ * What a bare Lua coroutine suspended in coroutine.yield costs, in a fresh WebAssembly module:
+ * Lua heap (collectgarbage("count")) and RSS per coroutine. What the process model adds is
+ * measured against this.
  */
-export async function bareCoroutineBytes(count: number): Promise<number> {
+export async function bareCoroutineCost(count: number): Promise<{ rss: number; heap: number }> {
   const api: LuaApi = await loadLuaApi();
   const memory = new WasmMemory(api);
   const L = api._luaL_newstate();
   api._luaL_openlibs(L);
+  const run = (code: string): number => {
+    if (memory.loadChunk(L, code, '=bench') !== LuaStatus.ok) throw new Error('chunk');
+    api._lua_pcallk(L, 0, 1, 0, 0, 0);
+    const value = api._lua_tonumberx(L, -1, 0);
+    api._lua_settop(L, -2);
+    return value;
+  };
   gc();
-  const before = process.memoryUsage().rss;
-  const code = `
+  const heapBefore = run('collectgarbage() return collectgarbage("count")');
+  const rssBefore = process.memoryUsage().rss;
+  const heapAfter = run(`
     local list = {}
     for i = 1, ${count} do
       local co = coroutine.create(function() local inbox = {} coroutine.yield() end)
       coroutine.resume(co)
       list[i] = co
     end
-    KEEP = list`;
-  if (memory.loadChunk(L, code, '=bench') !== LuaStatus.ok) throw new Error('chunk');
-  api._lua_pcallk(L, 0, 0, 0, 0, 0);
+    KEEP = list
+    collectgarbage()
+    return collectgarbage("count")`);
   gc();
-  const after = process.memoryUsage().rss;
+  const rss = (process.memoryUsage().rss - rssBefore) / count;
   api._lua_close(L);
-  return (after - before) / count;
+  return { rss, heap: ((heapAfter - heapBefore) * 1024) / count };
 }
 
 /** Messages per second of a windowed ping-pong over a JS MessageChannel in one thread. */

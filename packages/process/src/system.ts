@@ -84,6 +84,9 @@ export class ProcessSystem {
   private readonly modules: readonly LuaModuleSpec[];
   private nextId = 1;
   private closed = false;
+  /** One handler for every process's end (not a closure per process). */
+  private readonly exitHandler = (process: Process, outcome: GroupOutcome) =>
+    this.onProcessExit(process, outcome);
   /** Resolved entry and host references by namespace and text: spawns repeat the same few. */
   private readonly resolved = new Map<string, Map<string, EntryId>>();
 
@@ -186,7 +189,7 @@ export class ProcessSystem {
       host,
       entryId,
       request.context ?? NO_CONTEXT,
-      (p, outcome) => this.onProcessExit(p, outcome),
+      this.exitHandler,
     );
     process.trapLinks = trapLinks;
     if (request.name !== undefined) process.names.add(request.name);

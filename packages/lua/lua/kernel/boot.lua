@@ -43,13 +43,13 @@ end
 
 --- For TypeScript: what a failed fiber raised, as encoded ErrorData. An error object travels
 --- exactly as it was made (kind, message, retryable, details); anything else raised (Lua's own
---- "file:line: message" errors, error("text"), error({...})) is described with its position and
---- the Lua traceback in its details.
-function rt.describe_error(value, thread)
+--- "file:line: message" errors, error("text"), error({...})) is described with the entry, its
+--- position and the Lua traceback in its details.
+function rt.describe_error(value, thread, entry)
   local e = error_from_value(value)
   local data = error_data(e)
   if is_error(value) then return codec.encode(data) end
-  local details = {}
+  local details = { entry = entry }
   if data.details ~= nil then for k, v in pairs(data.details) do details[k] = v end end
   local file, line = tostring(e._message):match('^@?([^:]+):(%d+):')
   if file ~= nil then

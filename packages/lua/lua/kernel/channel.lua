@@ -21,13 +21,21 @@ Channel.__index = Channel
 Channel.__name = 'channel'
 Channel.__metatable = false
 
+-- The buffer and the two waiter queues are made on first use: most channels of an idle process
+-- (its inbox, its events) never need them.
 local function new_channel(size)
   return setmetatable({
-    size = size, buf = {}, head = 1, tail = 0,
-    recvq = {}, rhead = 1, rtail = 0,
-    sendq = {}, shead = 1, stail = 0,
-    closed = false,
+    size = size, head = 1, tail = 0, rhead = 1, rtail = 0, shead = 1, stail = 0, closed = false,
   }, Channel)
+end
+
+local function buffer_of(ch)
+  local buf = ch.buf
+  if buf == nil then
+    buf = {}
+    ch.buf = buf
+  end
+  return buf
 end
 
 -- Queues -----------------------------------------------------------------------------------
@@ -39,6 +47,7 @@ end
 
 local function pop_receiver(ch)
   local q = ch.recvq
+  if q == nil then return nil end
   while ch.rhead <= ch.rtail do
     local w = q[ch.rhead]
     q[ch.rhead] = nil
@@ -50,6 +59,7 @@ end
 
 local function pop_sender(ch)
   local q = ch.sendq
+  if q == nil then return nil end
   while ch.shead <= ch.stail do
     local w = q[ch.shead]
     q[ch.shead] = nil
@@ -60,13 +70,23 @@ local function pop_sender(ch)
 end
 
 local function push_receiver(ch, w)
+  local q = ch.recvq
+  if q == nil then
+    q = {}
+    ch.recvq = q
+  end
   ch.rtail = ch.rtail + 1
-  ch.recvq[ch.rtail] = w
+  q[ch.rtail] = w
 end
 
 local function push_sender(ch, w)
+  local q = ch.sendq
+  if q == nil then
+    q = {}
+    ch.sendq = q
+  end
   ch.stail = ch.stail + 1
-  ch.sendq[ch.stail] = w
+  q[ch.stail] = w
 end
 
 --- Hands `value` to a waiter and wakes its fiber. For a select, the whole selection completes.
@@ -121,7 +141,7 @@ local function try_send(ch, v)
   end
   if buffered(ch) < ch.size then
     ch.tail = ch.tail + 1
-    ch.buf[ch.tail] = v == nil and NIL or v
+    buffer_of(ch)[ch.tail] = v == nil and NIL or v
     return true
   end
   return false
@@ -185,6 +205,7 @@ end
 --- For a fed channel with a receiver waiting: hands it the oldest value JS has queued, if any.
 function Channel:_feed()
   local q = self.recvq
+  if q == nil then return end
   while self.rhead <= self.rtail and not live(q[self.rhead]) do
     q[self.rhead] = nil
     self.rhead = self.rhead + 1
@@ -202,7 +223,7 @@ function Channel:_poll()
   if not got then return false end
   self.tail = self.tail + 1
   local v = self.adapt(a, b, c)
-  self.buf[self.tail] = v == nil and NIL or v
+  buffer_of(self)[self.tail] = v == nil and NIL or v
   return true
 end
 
@@ -210,6 +231,7 @@ end
 
 local function sweep(ch, sel)
   local function compact(q, head, tail)
+    if q == nil then return nil, 0 end
     local kept, n = {}, 0
     for i = head, tail do
       local w = q[i]

@@ -61,7 +61,7 @@ export class VmHarness implements GroupOwner {
   }
 
   labels(): Record<string, string> {
-    return { pid: 'test' };
+    return { pid: 'test', entry: 'test:entry' };
   }
 
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {

@@ -12,7 +12,7 @@ export class Fiber {
   /** Values on the thread's stack for the next resume (the function's arguments at first). */
   pendingArgs: number;
   /** Fed queues this fiber waits on: a delivery to any of them wakes it. */
-  readonly awaiting: FedQueue[] = [];
+  awaiting: FedQueue[] | undefined;
 
   constructor(
     readonly id: number,
@@ -50,27 +50,30 @@ export interface GroupOwner {
 
 /** What JS has queued for one fed channel, and the fibers waiting for more. */
 export class FedQueue {
-  private items: Delivery[] = [];
+  private items: Delivery[] | undefined;
   private head = 0;
-  readonly waiters = new Set<Fiber>();
+  /** Fibers to wake when a delivery is queued here (usually none or one). */
+  waiters: Fiber[] | undefined;
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.items === undefined ? 0 : this.items.length - this.head;
   }
 
   push(delivery: Delivery): void {
+    this.items ??= [];
     this.items.push(delivery);
   }
 
   shift(): Delivery | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const delivery = this.items[this.head] as Delivery;
+    const items = this.items;
+    if (items === undefined || this.head >= items.length) return undefined;
+    const delivery = items[this.head] as Delivery;
     this.head++;
-    if (this.head === this.items.length) {
-      this.items = [];
+    if (this.head === items.length) {
+      this.items = undefined;
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
+    } else if (this.head > 1024 && this.head * 2 > items.length) {
+      this.items = items.slice(this.head);
       this.head = 0;
     }
     return delivery;
@@ -78,10 +81,23 @@ export class FedQueue {
 
   /** Everything still queued, oldest first (to re-route it when the channel goes away). */
   drain(): Delivery[] {
-    const rest = this.items.slice(this.head);
-    this.items = [];
+    const rest = this.items?.slice(this.head) ?? [];
+    this.items = undefined;
     this.head = 0;
     return rest;
+  }
+
+  addWaiter(fiber: Fiber): void {
+    this.waiters ??= [];
+    if (!this.waiters.includes(fiber)) this.waiters.push(fiber);
+  }
+
+  removeWaiter(fiber: Fiber): void {
+    const waiters = this.waiters;
+    if (waiters === undefined) return;
+    const index = waiters.indexOf(fiber);
+    if (index >= 0) waiters.splice(index, 1);
+    if (waiters.length === 0) this.waiters = undefined;
   }
 }
 
@@ -90,7 +106,8 @@ export class FedQueue {
  * The first fiber is the main one; when it ends, the group ends.
  */
 export class FiberGroup {
-  readonly fibers = new Set<Fiber>();
+  /** The live fibers: the main one first; a Set only once coroutine.spawn adds more. */
+  private live: Fiber | Set<Fiber> | undefined;
   private fed: Map<number, FedQueue> | undefined;
   private cleanups: (() => void)[] | undefined;
   ended = false;
@@ -101,6 +118,22 @@ export class FiberGroup {
     readonly id: number,
     readonly owner: GroupOwner,
   ) {}
+
+  addFiber(fiber: Fiber): void {
+    if (this.live === undefined) this.live = fiber;
+    else if (this.live instanceof Set) this.live.add(fiber);
+    else this.live = new Set([this.live, fiber]);
+  }
+
+  removeFiber(fiber: Fiber): void {
+    if (this.live === fiber) this.live = undefined;
+    else if (this.live instanceof Set) this.live.delete(fiber);
+  }
+
+  get fibers(): readonly Fiber[] {
+    if (this.live === undefined) return [];
+    return this.live instanceof Set ? [...this.live] : [this.live];
+  }
 
   /** The queue of fed channel `channel`, created on first use. */
   queue(channel: number): FedQueue {

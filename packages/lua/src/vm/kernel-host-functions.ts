@@ -36,7 +36,8 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     await_feed(L, vm) {
       const fiber = running(vm, 'await_feed');
       const queue = fiber.group.queue(vm.api._lua_tonumberx(L, 1, 0));
-      queue.waiters.add(fiber);
+      queue.addWaiter(fiber);
+      fiber.awaiting ??= [];
       fiber.awaiting.push(queue);
       return 0;
     },

@@ -30,7 +30,11 @@ describe('LuaVm processes', () => {
     const exit = await run('return { main = function()\n  local t = nil\n  return t.x\nend }');
     expect(exit.ok).toBe(false);
     expect(exit.error?.message).toMatch(/test\/entry1\.lua:3: attempt to index a nil value/);
-    expect(exit.error?.details).toMatchObject({ file: 'test/entry1.lua', line: 3 });
+    expect(exit.error?.details).toMatchObject({
+      file: 'test/entry1.lua',
+      line: 3,
+      entry: 'test:entry',
+    });
     expect(String(exit.error?.details?.traceback)).toContain('stack traceback');
   });
 

@@ -212,8 +212,9 @@ export class LuaVm {
     if (group.ended) return;
     const queue = group.queue(channel);
     queue.push({ channel, a, b, c });
-    if (queue.waiters.size === 0) return;
-    for (const fiber of [...queue.waiters]) this.wake(fiber);
+    const waiters = queue.waiters;
+    if (waiters === undefined) return;
+    for (const fiber of [...waiters]) this.wake(fiber);
   }
 
   /** Allocates the id of a fed channel (unique within this VM). */
@@ -234,8 +235,11 @@ export class LuaVm {
   // ── Scheduling ───────────────────────────────────────────────────────────────────────────
 
   wake(fiber: Fiber): void {
-    for (const queue of fiber.awaiting) queue.waiters.delete(fiber);
-    fiber.awaiting.length = 0;
+    const awaiting = fiber.awaiting;
+    if (awaiting !== undefined) {
+      for (const queue of awaiting) queue.removeWaiter(fiber);
+      fiber.awaiting = undefined;
+    }
     if (fiber.state !== 'blocked') return;
     fiber.state = 'ready';
     this.ready.push(fiber);
@@ -297,7 +301,7 @@ export class LuaVm {
 
   private addFiber(fiber: Fiber): void {
     this.fibers.set(fiber.id, fiber);
-    fiber.group.fibers.add(fiber);
+    fiber.group.addFiber(fiber);
     this.ready.push(fiber);
     this.schedule();
   }
@@ -401,7 +405,10 @@ export class LuaVm {
         () => {
           api._lua_xmove(fiber.thread, L, 1);
           api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(fiber.ref));
-          return 2;
+          const entry = group.owner.labels?.().entry;
+          if (entry === undefined) api._lua_pushnil(L);
+          else this.memory.pushString(L, entry);
+          return 3;
         },
         1,
       );
@@ -442,7 +449,7 @@ export class LuaVm {
     if (fiber.state === 'done') return;
     fiber.state = 'done';
     this.fibers.delete(fiber.id);
-    fiber.group.fibers.delete(fiber);
+    fiber.group.removeFiber(fiber);
     this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
   }
 

@@ -199,7 +199,12 @@ describe('json, uuid, logger and require', () => {
       ),
     );
     expect(vm.logs).toEqual([
-      { level: 'info', message: 'paid', fields: { order: 7 }, labels: { pid: 'test', entry: 'test:entry' } },
+      {
+        level: 'info',
+        message: 'paid',
+        fields: { order: 7 },
+        labels: { pid: 'test', entry: 'test:entry' },
+      },
     ]);
   });
 

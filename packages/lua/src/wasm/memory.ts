@@ -1,6 +1,5 @@
 import type { LuaApi, LuaState, Pointer } from './lua-api.js';
 
-const decoder = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
 
 /**
@@ -12,6 +11,11 @@ export class WasmMemory {
   private scratchSize: number;
   private readonly lengthSlot: Pointer;
   private readonly constants = new Map<string, Pointer>();
+  /**
+   * A Node Buffer over the heap: decoding through it is about twice as fast as TextDecoder for
+   * the short strings of PIDs and topics. Rebuilt when the memory grows (its buffer changes).
+   */
+  private heapView: { buffer: ArrayBufferLike; view: Buffer } | undefined;
 
   constructor(private readonly api: LuaApi) {
     this.scratchSize = 4096;
@@ -58,7 +62,7 @@ export class WasmMemory {
     const pointer = this.api._lua_tolstring(L, index, this.lengthSlot);
     if (pointer === 0) return undefined;
     const length = this.api.HEAP32[this.lengthSlot >> 2] ?? 0;
-    return decodeUtf8(this.api.HEAPU8, pointer, length);
+    return this.decodeUtf8(pointer, length);
   }
 
   /** A copy of the bytes of the string at `index`. */
@@ -74,7 +78,14 @@ export class WasmMemory {
     const heap = this.api.HEAPU8;
     let end = pointer;
     while (end < pointer + maxLength && heap[end] !== 0) end++;
-    return decodeUtf8(heap, pointer, end - pointer);
+    return this.decodeUtf8(pointer, end - pointer);
+  }
+
+  private decodeUtf8(pointer: Pointer, length: number): string {
+    const heap = this.api.HEAPU8;
+    if (this.heapView?.buffer !== heap.buffer)
+      this.heapView = { buffer: heap.buffer, view: Buffer.from(heap.buffer) };
+    return this.heapView.view.toString('utf8', pointer, pointer + length);
   }
 
   /** Loads `text` as a Lua chunk named `chunkName`; text mode only (no binary chunks). */
@@ -99,18 +110,4 @@ export class WasmMemory {
     this.scratch = this.api._malloc(next);
     this.scratchSize = next;
   }
-}
-
-/** ASCII is decoded by hand: for the short strings of topics and keys it beats TextDecoder. */
-function decodeUtf8(heap: Uint8Array, pointer: Pointer, length: number): string {
-  if (length <= 32) {
-    let ascii = '';
-    for (let i = 0; i < length; i++) {
-      const byte = heap[pointer + i] ?? 0;
-      if (byte >= 0x80) return decoder.decode(heap.subarray(pointer, pointer + length));
-      ascii += String.fromCharCode(byte);
-    }
-    return ascii;
-  }
-  return decoder.decode(heap.subarray(pointer, pointer + length));
 }

@@ -505,6 +505,10 @@ return function(options)
     return nil
   end
 
+  --- The encoding of one value as a one-element array when it is a small scalar, else nil:
+  --- callers that would otherwise need pcall around encode_values try this first.
+  codec.encode_one = encode_one
+
   function codec.encode_values(count, ...)
     if count == 1 then
       local fast = encode_one((...))

@@ -61,7 +61,8 @@ function Executor:async(entry, ...)
   if type(entry) ~= 'string' then return failed(make_error('INVALID', 'funcs: entry must be an entry ID string', false)) end
   local n = select('#', ...)
   local ok, args = true, NO_VALUES
-  if n > 0 then ok, args = pcall(codec.encode_values, n, ...) end
+  if n == 1 then args = codec.encode_one((...)) end
+  if n > 0 and args == nil or n > 1 then ok, args = pcall(codec.encode_values, n, ...) end
   if not ok then return failed(make_error('INVALID', tostring(args), false)) end
   -- A plain call (the common case) carries no spec at all.
   local spec

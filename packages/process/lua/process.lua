@@ -23,9 +23,16 @@ end
 local NO_VALUES = '\x90'
 
 --- The payload values of a send, encoded; a value that cannot be sent is an INVALID error.
+local encode_one = codec.encode_one
+
 local function encode_payload(...)
   local n = select('#', ...)
   if n == 0 then return NO_VALUES end
+  -- One scalar cannot fail to encode: no pcall (a setjmp through JavaScript in this build).
+  if n == 1 then
+    local fast = encode_one((...))
+    if fast ~= nil then return fast end
+  end
   local ok, encoded = pcall(codec.encode_values, n, ...)
   if not ok then return nil, make_error('INVALID', tostring(encoded), false) end
   return encoded

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LuaEngine } from 'wasmoon';
-import { LuaFactory } from 'wasmoon';
+import { type PlainEngine, plainEngine } from '../testing/plain-engine.js';
 
 /**
  * Tests for lua/duration.lua, run in a plain wasmoon engine. Durations reach 2^63 ns, beyond
@@ -10,7 +8,9 @@ import { LuaFactory } from 'wasmoon';
  * the `d` unit.
  */
 
-let lua: LuaEngine;
+let engine: PlainEngine;
+const run = (code: string) => engine.run(code);
+const withText = (text: string, code: string) => engine.withText(text, code);
 
 const NS = 1n;
 const US = 1_000n * NS;
@@ -22,32 +22,10 @@ const D = 24n * H;
 const MAX = (1n << 63n) - 1n;
 const MIN_INT = -(1n << 63n);
 
-/**
- * Runs a Lua chunk and returns its first result. wasmoon 1.16's doString leaves the chunk's
- * results on the main thread's stack, which overflows (and corrupts memory) after a few dozen
- * calls, so the stack is emptied after every chunk.
- */
-async function run(code: string): Promise<unknown> {
-  try {
-    return await lua.doString(code);
-  } finally {
-    lua.global.setTop(0);
-  }
-}
-
-/** Runs a Lua chunk with the global TEXT set to `text`. */
-function withText(text: string, code: string): Promise<unknown> {
-  lua.global.set('TEXT', text);
-  return run(code);
-}
-
 beforeAll(async () => {
-  lua = await new LuaFactory().createEngine();
-  lua.global.set(
-    'SOURCE',
-    await readFile(new URL('../../lua/duration.lua', import.meta.url), 'utf8'),
-  );
-  await run(`
+  engine = await plainEngine(
+    'duration',
+    `
     duration = assert(load(SOURCE, '=duration.lua'))({
       new_error = function(kind, msg) return { kind = kind, message = msg } end,
     })
@@ -67,11 +45,12 @@ beforeAll(async () => {
       if ok then return 'no error' end
       return tostring(err)
     end
-  `);
+  `,
+  );
 });
 
 afterAll(() => {
-  lua.global.close();
+  engine.close();
 });
 
 describe('duration.parse', () => {

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LuaEngine } from 'wasmoon';
-import { LuaFactory } from 'wasmoon';
+import { type PlainEngine, plainEngine } from '../testing/plain-engine.js';
 
 /**
  * Tests for lua/json.lua, run in a plain wasmoon engine. Values cross the Lua/JS boundary only as
@@ -9,31 +7,14 @@ import { LuaFactory } from 'wasmoon';
  * Lua integers into JS numbers), so exact comparisons happen on the Lua side or on JSON text.
  */
 
-let lua: LuaEngine;
-
-/**
- * Runs a Lua chunk and returns its first result. wasmoon 1.16's doString leaves the chunk's
- * results on the main thread's stack, which overflows (and corrupts memory) after a few dozen
- * calls, so the stack is emptied after every chunk.
- */
-async function run(code: string): Promise<unknown> {
-  try {
-    return await lua.doString(code);
-  } finally {
-    lua.global.setTop(0);
-  }
-}
-
-/** Runs a Lua chunk with the global TEXT set to `text`. */
-function withText(text: string, code: string): Promise<unknown> {
-  lua.global.set('TEXT', text);
-  return run(code);
-}
+let engine: PlainEngine;
+const run = (code: string) => engine.run(code);
+const withText = (text: string, code: string) => engine.withText(text, code);
 
 beforeAll(async () => {
-  lua = await new LuaFactory().createEngine();
-  lua.global.set('SOURCE', await readFile(new URL('../../lua/json.lua', import.meta.url), 'utf8'));
-  await run(`
+  engine = await plainEngine(
+    'json',
+    `
     array_mt = {}
     json = assert(load(SOURCE, '=json.lua'))({
       new_error = function(kind, msg) return { kind = kind, message = msg } end,
@@ -77,11 +58,12 @@ beforeAll(async () => {
       if ok then return 'no error' end
       return tostring(err)
     end
-  `);
+  `,
+  );
 });
 
 afterAll(() => {
-  lua.global.close();
+  engine.close();
 });
 
 describe('json.encode', () => {

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LuaEngine } from 'wasmoon';
-import { LuaFactory } from 'wasmoon';
+import { type PlainEngine, plainEngine } from '../testing/plain-engine.js';
 
 /**
  * Tests for lua/uuid.lua, run in a plain wasmoon engine. Each test builds its own module
@@ -11,23 +9,11 @@ import { LuaFactory } from 'wasmoon';
  * UTF-8 string conversion).
  */
 
-let lua: LuaEngine;
+let engine: PlainEngine;
+const run = (code: string) => engine.run(code);
 
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/**
- * Runs a Lua chunk and returns its first result. wasmoon 1.16's doString leaves the chunk's
- * results on the main thread's stack, which overflows (and corrupts memory) after a few dozen
- * calls, so the stack is emptied after every chunk.
- */
-async function run(code: string): Promise<unknown> {
-  try {
-    return await lua.doString(code);
-  } finally {
-    lua.global.setTop(0);
-  }
-}
 
 /** Runs a Lua chunk that returns UUIDs joined by newlines. */
 async function ids(code: string): Promise<string[]> {
@@ -56,11 +42,9 @@ function expectStrictlyIncreasing(list: string[]): void {
 }
 
 beforeAll(async () => {
-  lua = await new LuaFactory().createEngine();
-  lua.global.set('SOURCE', await readFile(new URL('../../lua/uuid.lua', import.meta.url), 'utf8'));
-  lua.global.set('random_hex', (n: number) => randomBytes(n).toString('hex'));
-  lua.global.set('js_now', () => Date.now());
-  await run(`
+  engine = await plainEngine(
+    'uuid',
+    `
     function make(random_bytes, now_ms)
       return assert(load(SOURCE, '=uuid.lua'))({ random_bytes = random_bytes, now_ms = now_ms })
     end
@@ -98,11 +82,16 @@ beforeAll(async () => {
       if ok then return 'no error' end
       return tostring(err)
     end
-  `);
+  `,
+    {
+      random_hex: (n: number) => randomBytes(n).toString('hex'),
+      js_now: () => Date.now(),
+    },
+  );
 });
 
 afterAll(() => {
-  lua.global.close();
+  engine.close();
 });
 
 describe('uuid.v4', () => {
@@ -272,7 +261,7 @@ describe('uuid.is_valid', () => {
       '017f22e2-79b0-7cc3-98c4-dc0c0c07398f',
     ];
     for (const id of accepted) {
-      lua.global.set('ID', id);
+      engine.lua.global.set('ID', id);
       expect(await run('return make(real_random, js_now).is_valid(ID)')).toBe(true);
     }
     expect(
@@ -301,7 +290,7 @@ describe('uuid.is_valid', () => {
       '00000000-0000-0000-0000-000000000000\n',
     ];
     for (const id of rejected) {
-      lua.global.set('ID', id);
+      engine.lua.global.set('ID', id);
       expect(await run('return make(real_random, js_now).is_valid(ID)')).toBe(false);
     }
     expect(

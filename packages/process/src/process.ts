@@ -35,6 +35,9 @@ export class Process implements GroupOwner, FedSink {
   private relationSets: Relations | undefined;
   trapLinks = false;
   upgrade: Upgrade | undefined;
+  /** Its code blocked for the first time (initialisation done); see ProcessSystem.onReady. */
+  ready = false;
+  private readyListeners: (() => void)[] | undefined;
   exited = false;
 
   constructor(
@@ -111,6 +114,24 @@ export class Process implements GroupOwner, FedSink {
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {
     if (group !== this.group) return;
     this.onExit(this, outcome);
+  }
+
+  onGroupReady(group: FiberGroup): void {
+    if (group !== this.group || this.ready) return;
+    this.ready = true;
+    const listeners = this.readyListeners;
+    this.readyListeners = undefined;
+    if (listeners) for (const listener of listeners) listener();
+  }
+
+  /** Calls `listener` once the process is ready (at once if it is). */
+  whenReady(listener: () => void): void {
+    if (this.ready) {
+      listener();
+      return;
+    }
+    this.readyListeners ??= [];
+    this.readyListeners.push(listener);
   }
 
   labels(): Record<string, string> {

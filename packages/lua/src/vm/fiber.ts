@@ -46,6 +46,8 @@ export interface GroupOwner {
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void;
   /** What log records of this group are tagged with (pid, entry). */
   labels?(): Readonly<Record<string, string>>;
+  /** The group blocked for the first time: its initialisation is done. */
+  onGroupReady?(group: FiberGroup): void;
 }
 
 /** What JS has queued for one fed channel, and the fibers waiting for more. */
@@ -113,6 +115,8 @@ export class FiberGroup {
   ended = false;
   /** Lua-side state exists for this group (rt.group_state) and is dropped when it ends. */
   hasLuaState = false;
+  /** One of its fibers has blocked (see GroupOwner.onGroupReady). */
+  ready = false;
 
   constructor(
     readonly id: number,

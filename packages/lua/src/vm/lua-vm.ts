@@ -359,6 +359,11 @@ export class LuaVm {
       if (count > 0) api._lua_settop(thread, -count - 1);
       if (blocked) {
         fiber.state = 'blocked';
+        const group = fiber.group;
+        if (!group.ready) {
+          group.ready = true;
+          group.owner.onGroupReady?.(group);
+        }
       } else {
         this.preemptPending = false;
         fiber.state = 'ready';

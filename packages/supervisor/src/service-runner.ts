@@ -1,0 +1,189 @@
+import { LuactError } from '@luact/core';
+import type { Clock } from '@luact/lua';
+import type { Lifecycle } from '@luact/registry';
+import { type Actor, createActor } from 'xstate';
+import type { Runnable } from './runnable.js';
+import {
+  type ServiceEvent,
+  type ServiceState,
+  serviceMachine,
+  startTimeoutError,
+  stateOf,
+} from './service-machine.js';
+
+/** What `luact services` and the Lua `supervisor` module show of a service. */
+export interface ServiceStatus {
+  readonly id: string;
+  readonly state: ServiceState;
+  /** Failures in a row since the last stable run. */
+  readonly attempts: number;
+  readonly lastError: string | undefined;
+  /** Unix milliseconds when it entered its current state. */
+  readonly since: number;
+  /** While starting: the services it waits for. */
+  readonly waitingFor: readonly string[];
+}
+
+export interface ServiceRunnerOptions {
+  readonly clock: Clock;
+  readonly random: () => number;
+  /** Every change of top-level state, with the state before it. */
+  readonly onChange: (status: ServiceStatus, previous: ServiceState) => void;
+}
+
+/** A dependency is satisfied while it runs, or once it has done its one-shot job. */
+const SATISFIES = new Set<ServiceState>(['running', 'exited']);
+
+/**
+ * One service: its state machine (xstate actor), the unit it runs, and the services it needs.
+ * It starts its unit only when every dependency is running; meanwhile it waits in `starting`.
+ */
+export class ServiceRunner {
+  private readonly actor: Actor<typeof serviceMachine>;
+  private dependencies: readonly ServiceRunner[] = [];
+  private readonly dependents: ServiceRunner[] = [];
+  private state: ServiceState = 'unknown';
+  private since: number;
+  /** Each start of the unit gets a number, so reports of an earlier run are ignored. */
+  private run = 0;
+  /** Checks of pending `until` calls. */
+  private readonly watchers = new Set<() => void>();
+
+  constructor(
+    readonly id: string,
+    private readonly runnable: Runnable,
+    readonly lifecycle: Lifecycle,
+    private readonly options: ServiceRunnerOptions,
+  ) {
+    this.since = nowMs(options.clock);
+    const machine = serviceMachine.provide({
+      actions: {
+        spawn: () => this.startUnit(),
+        cancel: () => this.runnable.cancel('service stopping'),
+        terminateSlowStart: () =>
+          this.runnable.terminate(startTimeoutError(id, lifecycle.start_timeout)),
+        terminateSlowStop: () =>
+          this.runnable.terminate(
+            new LuactError(
+              'TIMEOUT',
+              `service ${id} did not stop within ${lifecycle.stop_timeout} ms`,
+            ),
+          ),
+        checkDependencies: () => {
+          if (this.waitingFor().length === 0) this.send({ type: 'DEPS_READY' });
+        },
+      },
+    });
+    this.actor = createActor(machine, {
+      input: { id, lifecycle, random: options.random },
+      clock: {
+        setTimeout: (fn: (...args: unknown[]) => void, ms: number) =>
+          options.clock.schedule(ms, fn),
+        clearTimeout: (cancel: unknown) => (cancel as () => void)(),
+      },
+    });
+    this.actor.subscribe((snapshot) => this.observe(stateOf(snapshot.value)));
+    this.actor.start();
+  }
+
+  /** The services this one needs; it tells them to report their changes here. */
+  dependOn(services: readonly ServiceRunner[]): void {
+    this.dependencies = services;
+    for (const service of services) service.dependents.push(this);
+  }
+
+  get dependencyIds(): readonly string[] {
+    return this.dependencies.map((service) => service.id);
+  }
+
+  start(): void {
+    this.send({ type: 'START' });
+  }
+
+  stop(): void {
+    this.send({ type: 'STOP' });
+  }
+
+  get current(): ServiceState {
+    return this.state;
+  }
+
+  /** The last stop had to terminate the unit after its stop_timeout. */
+  get stoppedByForce(): boolean {
+    return this.actor.getSnapshot().context.forced;
+  }
+
+  status(): ServiceStatus {
+    const { attempts, lastError } = this.actor.getSnapshot().context;
+    return {
+      id: this.id,
+      state: this.state,
+      attempts,
+      lastError: lastError?.message,
+      since: this.since,
+      waitingFor: this.state === 'starting' ? this.waitingFor() : [],
+    };
+  }
+
+  /**
+   * Resolves with the status once `accept` holds for it: checked now, and whenever this service
+   * or one of its dependencies changes state.
+   */
+  until(accept: (status: ServiceStatus) => boolean): Promise<ServiceStatus> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const status = this.status();
+        if (!accept(status)) return;
+        this.watchers.delete(check);
+        resolve(status);
+      };
+      this.watchers.add(check);
+      check();
+    });
+  }
+
+  private waitingFor(): string[] {
+    return this.dependencies
+      .filter((service) => !SATISFIES.has(service.state))
+      .map((service) => service.id);
+  }
+
+  private send(event: ServiceEvent): void {
+    this.actor.send(event);
+  }
+
+  private startUnit(): void {
+    const run = ++this.run;
+    this.runnable.start({
+      started: () => {
+        if (run === this.run) this.send({ type: 'STARTED' });
+      },
+      exited: (outcome) => {
+        if (run === this.run) this.send({ type: 'EXITED', outcome });
+      },
+    });
+  }
+
+  private observe(state: ServiceState): void {
+    if (state === this.state) return;
+    const previous = this.state;
+    this.state = state;
+    this.since = nowMs(this.options.clock);
+    this.options.onChange(this.status(), previous);
+    for (const check of [...this.watchers]) check();
+    // Dependents waiting for this one may go on now, and their watchers may care.
+    for (const dependent of this.dependents) {
+      if (
+        dependent.actor.getSnapshot().matches({ starting: 'waiting' }) &&
+        dependent.waitingFor().length === 0
+      ) {
+        dependent.send({ type: 'DEPS_READY' });
+      }
+      for (const check of [...dependent.watchers]) check();
+    }
+  }
+}
+
+function nowMs(clock: Clock): number {
+  return Number(clock.now() / 1_000_000n);
+}

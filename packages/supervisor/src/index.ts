@@ -1,1 +1,8 @@
-export {};
+export { restartDelay } from './backoff.js';
+export { supervisorModule } from './lua-module.js';
+export { OtpSupervisor, type SupervisorEnvironment } from './otp-supervisor.js';
+export { ProcessRunnable } from './process-runnable.js';
+export type { Runnable, RunnableEvents } from './runnable.js';
+export { type ServiceEvent, type ServiceState, serviceMachine } from './service-machine.js';
+export { ServiceManager, type ServiceManagerOptions } from './service-manager.js';
+export { ServiceRunner, type ServiceRunnerOptions, type ServiceStatus } from './service-runner.js';

@@ -1,6 +1,7 @@
 import { type LogRecord, type LuaApi, loadLuaApi, systemClock } from '@luact/lua';
 import { ProcessSystem, processModules } from '@luact/process';
 import { type EntryDefinition, planChanges, RegistrySnapshot } from '@luact/registry';
+import { supervisorModule } from '../lua-module.js';
 import { ServiceManager } from '../service-manager.js';
 
 let api: Promise<LuaApi> | undefined;
@@ -54,11 +55,12 @@ export async function harness(
     snapshot: () => snapshot,
     env: {},
     clock,
-    modules: (s) => processModules(s),
+    modules: (s) => [...processModules(s), supervisorModule(() => manager)],
     functionLimits: LIMITS,
   });
   for (const host of snapshot.ofKind('process.host')) system.addHost(host.id, LIMITS);
-  const manager = new ServiceManager({
+  // Lua reads the manager only once processes run, after it exists.
+  const manager: ServiceManager = new ServiceManager({
     system,
     snapshot,
     env: {},

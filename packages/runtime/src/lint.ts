@@ -1,5 +1,5 @@
 import { type LuaApi, loadLuaApi } from '@luact/lua';
-import { FUNCTION_HOST, type ProcessHost, ProcessSystem, processModules } from '@luact/process';
+import { FUNCTION_HOST, type ProcessHost, ProcessSystem } from '@luact/process';
 import {
   type Diagnostic,
   type Environment,
@@ -9,6 +9,7 @@ import {
 } from '@luact/registry';
 import { checkLuaEntries } from './check.js';
 import { DEFAULT_LIMITS } from './limits.js';
+import { moduleNames, nodeModules } from './modules.js';
 
 export interface LintResult {
   readonly loaded: LoadedApplication;
@@ -32,11 +33,11 @@ export async function lintApplication(
     api: options.api ?? (await loadLuaApi()),
     snapshot: () => snapshot,
     env: options.env ?? {},
-    modules: (s) => processModules(s),
+    modules: (s) => nodeModules(s),
     functionLimits: DEFAULT_LIMITS,
   });
   try {
-    const names = new Set(processModules(system).map((module) => module.name));
+    const names = moduleNames(nodeModules(system));
     const problems = checkLuaEntries(snapshot, system.host(FUNCTION_HOST) as ProcessHost, names);
     return { loaded, diagnostics: sortDiagnostics([...loaded.diagnostics, ...problems]) };
   } finally {

@@ -123,6 +123,52 @@ entries:
     expect(second.diagnostics[1]?.message).toContain("unexpected symbol near 'end'");
   });
 
+  it('starts services in dependency order, lets Lua read them, and stops them in reverse', async () => {
+    const { node, printed } = await start({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: processes
+    kind: process.host
+  - name: worker
+    kind: process.lua
+    source: |
+      return { main = function(name)
+        print(name .. " up")
+        local events = process.events()
+        while events:receive().kind ~= process.event.CANCEL do end
+        print(name .. " down")
+      end }
+  - name: db
+    kind: process.service
+    process: worker
+    host: processes
+    input: [db]
+  - name: api
+    kind: process.service
+    process: worker
+    host: processes
+    input: [api]
+    lifecycle: { auto_start: true, requires: [db] }
+  - name: probe
+    kind: process.lua
+    modules: [supervisor]
+    source: |
+      local supervisor = require("supervisor")
+      return { main = function() return supervisor.status("api").state end }
+`,
+    });
+    const started = await node.startServices();
+    expect(started.map((s) => [s.id, s.state]).sort()).toEqual([
+      ['app:api', 'running'],
+      ['app:db', 'running'],
+    ]);
+    expect(await node.run('app:probe')).toEqual({ ok: true, value: 'running' });
+    const stopped = await node.stop();
+    expect(stopped.clean).toBe(true);
+    expect(printed).toEqual(['db up', 'api up', 'api down', 'db down']);
+  });
+
   it('reloads changed code: new spawns run it, a bad edit is refused whole', async () => {
     const { node, dir } = await start({
       'app.yaml':

@@ -13,7 +13,6 @@ import {
   type HostFunctionEntry,
   type Pid,
   ProcessSystem,
-  processModules,
   type Transport,
 } from '@luact/process';
 import {
@@ -30,8 +29,10 @@ import {
   readApplication,
   sortDiagnostics,
 } from '@luact/registry';
+import { ServiceManager, type ServiceStatus } from '@luact/supervisor';
 import { checkLuaEntries } from './check.js';
 import { DEFAULT_LIMITS } from './limits.js';
+import { moduleNames, nodeModules } from './modules.js';
 
 /** The host `Node.run` and `luact test` start processes on. */
 export const MAIN_HOST = 'luact:main';
@@ -70,57 +71,92 @@ export class ApplicationError extends LuactError {
   }
 }
 
+/** How a node stopped: `clean` unless some service had to be terminated after its stop_timeout. */
+export interface StopResult {
+  readonly clean: boolean;
+  readonly services: readonly ServiceStatus[];
+}
+
 /**
- * A luact node: one application's registry, its process hosts, the function host, and the
- * process system between them. Several nodes can live in one Node.js process.
+ * A luact node: one application's registry, its process hosts, the function host, the process
+ * system between them, and the services it supervises. Several nodes can live in one Node.js
+ * process.
  */
 export class Node {
+  readonly system: ProcessSystem;
+  /** The process.service and top-level process.supervisor entries, as defined at start. */
+  readonly services: ServiceManager;
+  private readonly moduleNames: ReadonlySet<string>;
   private watcher: ReturnType<typeof watch> | undefined;
-  private stopped = false;
+  private stopping: Promise<StopResult> | undefined;
 
   private constructor(
     readonly dir: string,
     readonly registry: Registry,
-    readonly system: ProcessSystem,
     readonly env: Environment,
     readonly warnings: readonly Diagnostic[],
+    api: LuaApi,
+    options: NodeOptions,
   ) {
+    const modules = (system: ProcessSystem) =>
+      nodeModules(system, {
+        ...(options.log ? { log: options.log } : {}),
+        services: () => this.services,
+      });
+    this.system = new ProcessSystem({
+      api,
+      snapshot: () => registry.snapshot,
+      env,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.transport ? { transport: options.transport } : {}),
+      modules,
+      print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
+      functionLimits: DEFAULT_LIMITS,
+    });
+    this.moduleNames = moduleNames(modules(this.system));
+    this.services = new ServiceManager({
+      system: this.system,
+      snapshot: registry.snapshot,
+      env,
+      clock: this.system.clock,
+      ...(options.log ? { log: options.log } : {}),
+    });
     registry.subscribe((event) => this.applyHostChanges(event));
   }
 
   /**
    * Loads and checks the application (registry and Lua sources: every problem at once) and
-   * starts its hosts. Throws ApplicationError listing all problems when anything is wrong.
+   * starts its hosts; services wait for `startServices`. Throws ApplicationError listing all
+   * problems when anything is wrong.
    */
   static async start(options: NodeOptions): Promise<Node> {
     const env = options.env ?? process.env;
     const loaded = await loadApplication(options.dir, { env });
     if (!loaded.snapshot) throw new ApplicationError(loaded.diagnostics);
     const registry = new Registry(loaded.snapshot);
-    const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
-    const system = new ProcessSystem({
-      api: options.api ?? (await loadLuaApi()),
-      snapshot: () => registry.snapshot,
-      env,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.transport ? { transport: options.transport } : {}),
-      modules: (s) => processModules(s, options.log ? { log: options.log } : {}),
-      print,
-      functionLimits: DEFAULT_LIMITS,
-    });
+    const api = options.api ?? (await loadLuaApi());
+    const node = new Node(loaded.dir, registry, env, loaded.diagnostics, api, options);
     const problems = checkLuaEntries(
       registry.snapshot,
-      system.host(FUNCTION_HOST) as never,
-      moduleNames(system),
+      node.system.host(FUNCTION_HOST) as never,
+      node.moduleNames,
     );
     if (problems.length > 0) {
-      system.close();
+      node.system.close();
       throw new ApplicationError(sortDiagnostics([...loaded.diagnostics, ...problems]));
     }
-    const node = new Node(loaded.dir, registry, system, env, loaded.diagnostics);
-    system.addHost(MAIN_HOST, DEFAULT_LIMITS);
+    node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
     for (const entry of registry.snapshot.ofKind('process.host')) node.startHost(entry);
     return node;
+  }
+
+  /**
+   * Starts the `auto_start` services (or the given ones) and what they depend on, in
+   * dependency order, and resolves once each has settled (running, done, failed, or waiting
+   * behind a dependency that failed).
+   */
+  startServices(ids?: readonly string[]): Promise<ServiceStatus[]> {
+    return this.services.start(ids);
   }
 
   // ── Running code ──────────────────────────────────────────────────────────────────────────
@@ -199,7 +235,7 @@ export class Node {
     );
     const checker = this.system.host(FUNCTION_HOST);
     const problems = checker
-      ? checkLuaEntries(planned.value.snapshot, checker, moduleNames(this.system), changed)
+      ? checkLuaEntries(planned.value.snapshot, checker, this.moduleNames, changed)
       : [];
     if (problems.length > 0) return { ok: false, diagnostics: sortDiagnostics(problems) };
     const applied = this.registry.apply(changes, { env: this.env });
@@ -220,12 +256,21 @@ export class Node {
 
   // ── Shutdown ──────────────────────────────────────────────────────────────────────────────
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  /**
+   * Stops the services dependents-first, each within its stop_timeout, then every process and
+   * host. Calling it again returns the same result.
+   */
+  stop(): Promise<StopResult> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<StopResult> {
     this.watcher?.close();
+    const { clean, statuses } = await this.services.stop();
     this.system.close();
     await this.system.transport.close();
+    return { clean, services: statuses };
   }
 
   private startHost(entry: Entry): void {
@@ -244,8 +289,4 @@ export class Node {
         this.startHost(change.entry);
     }
   }
-}
-
-function moduleNames(system: ProcessSystem): Set<string> {
-  return new Set(processModules(system).map((module) => module.name));
 }

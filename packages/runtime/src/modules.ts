@@ -1,0 +1,25 @@
+import type { LogRecord, LuaModuleSpec } from '@luact/lua';
+import { type ProcessSystem, processModules } from '@luact/process';
+import { type ServiceManager, supervisorModule } from '@luact/supervisor';
+
+export interface NodeModuleOptions {
+  /** Where `logger.*` records go (default: dropped). */
+  readonly log?: (record: LogRecord) => void;
+  /** The node's services, once they exist (lint has none). */
+  readonly services?: () => ServiceManager | undefined;
+}
+
+/** Every module a node's Lua code may `require`: the process modules and `supervisor`. */
+export function nodeModules(
+  system: ProcessSystem,
+  options: NodeModuleOptions = {},
+): LuaModuleSpec[] {
+  return [
+    ...processModules(system, options.log ? { log: options.log } : {}),
+    supervisorModule(options.services ?? (() => undefined)),
+  ];
+}
+
+export function moduleNames(modules: readonly LuaModuleSpec[]): ReadonlySet<string> {
+  return new Set(modules.map((module) => module.name));
+}

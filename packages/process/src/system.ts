@@ -240,6 +240,11 @@ export class ProcessSystem {
     return this.processes.get(pid as Pid);
   }
 
+  /** Every live process of this node, oldest first (for inspection). */
+  list(): Process[] {
+    return [...this.processes.values()];
+  }
+
   /** A registered name or a PID string, as a PID; an unknown name is NOT_FOUND. */
   resolveDestination(destination: string): Pid {
     if (looksLikePid(destination)) return destination as Pid;

@@ -31,6 +31,9 @@ import {
 } from '@luact/registry';
 import { ServiceManager, type ServiceStatus } from '@luact/supervisor';
 import { checkLuaEntries } from './check.js';
+import { ControlServer } from './control/server.js';
+import { DEFAULT_NODE_NAME } from './control/socket-path.js';
+import { type NodeView, processView, serviceView } from './control/views.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { moduleNames, nodeModules } from './modules.js';
 
@@ -87,7 +90,9 @@ export class Node {
   /** The process.service and top-level process.supervisor entries, as defined at start. */
   readonly services: ServiceManager;
   private readonly moduleNames: ReadonlySet<string>;
+  private readonly startedAt = new Date();
   private watcher: ReturnType<typeof watch> | undefined;
+  private control: ControlServer | undefined;
   private stopping: Promise<StopResult> | undefined;
 
   private constructor(
@@ -215,6 +220,29 @@ export class Node {
     this.system.registerFunction(id, fn);
   }
 
+  // ── Inspection ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Answers `luact ps` and `luact services` (GET /node, /services, /processes as JSON) on a
+   * Unix socket until the node stops; see controlSocketPath for where the CLI looks.
+   */
+  async serveControl(socketPath: string, name: string = DEFAULT_NODE_NAME): Promise<void> {
+    if (this.control)
+      throw new LuactError('ALREADY_EXISTS', `already serving ${this.control.socketPath}`);
+    const nowMs = () => Number(this.system.clock.now() / 1_000_000n);
+    this.control = await ControlServer.listen(socketPath, {
+      '/node': (): NodeView => ({
+        name,
+        dir: this.dir,
+        os_pid: process.pid,
+        started_at: this.startedAt.toISOString(),
+        hosts: this.system.hostIds(),
+      }),
+      '/services': () => this.services.list().map((status) => serviceView(status, nowMs())),
+      '/processes': () => this.system.list().map(processView),
+    });
+  }
+
   // ── Changing the registry ─────────────────────────────────────────────────────────────────
 
   /**
@@ -270,6 +298,7 @@ export class Node {
     const { clean, statuses } = await this.services.stop();
     this.system.close();
     await this.system.transport.close();
+    await this.control?.close();
     return { clean, services: statuses };
   }
 

@@ -1,0 +1,53 @@
+import { request } from 'node:http';
+import { isErrorKind, LuactError } from '@luact/core';
+
+/**
+ * Asks the node listening on `socketPath` for `route` (e.g. `/services`) and returns the JSON
+ * it answers. UNAVAILABLE when no node listens there; the node's own error otherwise.
+ */
+export function queryControl(
+  socketPath: string,
+  route: string,
+  options: { readonly timeoutMs?: number } = {},
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const call = request({ socketPath, path: route, method: 'GET', agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+          if (response.statusCode === 200) resolve(body);
+          else reject(nodeError(body, response.statusCode));
+        } catch (error) {
+          reject(new LuactError('INTERNAL', `the node answered ${route} with bad JSON: ${error}`));
+        }
+      });
+    });
+    call.setTimeout(options.timeoutMs ?? 5_000, () =>
+      call.destroy(new LuactError('TIMEOUT', `the node at ${socketPath} did not answer ${route}`)),
+    );
+    call.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
+        reject(
+          new LuactError(
+            'UNAVAILABLE',
+            `no node is running there (nothing listens on ${socketPath})`,
+            {
+              retryable: false,
+            },
+          ),
+        );
+      } else reject(LuactError.from(error));
+    });
+    call.end();
+  });
+}
+
+function nodeError(body: unknown, status: number | undefined): LuactError {
+  const error = (body as { error?: { kind?: string; message?: string } }).error;
+  return new LuactError(
+    isErrorKind(error?.kind) ? error.kind : 'INTERNAL',
+    error?.message ?? `the node answered with status ${status}`,
+  );
+}

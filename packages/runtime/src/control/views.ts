@@ -1,0 +1,62 @@
+import type { Process } from '@luact/process';
+import type { ServiceStatus } from '@luact/supervisor';
+
+/** One service as the control endpoint reports it. */
+export interface ServiceView {
+  readonly id: string;
+  readonly state: string;
+  readonly attempts: number;
+  readonly last_error: string | null;
+  /** ISO time it entered its state. */
+  readonly since: string;
+  /** Milliseconds it has been running; null unless running. */
+  readonly uptime_ms: number | null;
+  readonly waiting_for: readonly string[];
+}
+
+/** One process as the control endpoint reports it. */
+export interface ProcessView {
+  readonly pid: string;
+  readonly entry: string;
+  readonly host: string;
+  readonly names: readonly string[];
+  /** Messages and events delivered but not yet received. */
+  readonly mailbox: number;
+  readonly links: number;
+  readonly monitors: number;
+}
+
+/** What a node says about itself. */
+export interface NodeView {
+  readonly name: string;
+  readonly dir: string;
+  /** The operating-system process ID of the node. */
+  readonly os_pid: number;
+  readonly started_at: string;
+  readonly hosts: readonly string[];
+}
+
+export function serviceView(status: ServiceStatus, nowMs: number): ServiceView {
+  return {
+    id: status.id,
+    state: status.state,
+    attempts: status.attempts,
+    last_error: status.lastError ?? null,
+    since: new Date(status.since).toISOString(),
+    uptime_ms: status.state === 'running' ? Math.max(0, nowMs - status.since) : null,
+    waiting_for: status.waitingFor,
+  };
+}
+
+export function processView(process: Process): ProcessView {
+  const relations = process.existingRelations;
+  return {
+    pid: process.pid,
+    entry: process.entry,
+    host: process.host.id,
+    names: relations ? [...relations.names] : [],
+    mailbox: process.mailbox.length,
+    links: relations?.links.size ?? 0,
+    monitors: relations?.monitoring.size ?? 0,
+  };
+}

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const BIN = path.join(REPO_ROOT, 'packages/cli/bin/luact.js');
+export const BIN = path.join(REPO_ROOT, 'packages/cli/bin/luact.js');
 
 export interface CliRun {
   readonly code: number;
@@ -31,4 +31,57 @@ export function luact(
       },
     );
   });
+}
+
+/** A `luact` process started in the background, its stderr collected as it comes. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  stderr(): string;
+  /** Resolves once stderr contains `text`; rejects after `timeoutMs` or if the process ends. */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+  /** The exit code (or 128 + signal number when it was killed). */
+  readonly exited: Promise<number>;
+}
+
+export function startLuact(args: readonly string[]): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    for (const listener of listeners) listener();
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.once('exit', (code, signal) => {
+      for (const listener of listeners) listener();
+      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+    }),
+  );
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    waitFor: (text, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (stderr.includes(text)) finish(() => resolve());
+          else if (child.exitCode !== null || child.signalCode !== null)
+            finish(() => reject(new Error(`luact ended before printing "${text}":\n${stderr}`)));
+        };
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`no "${text}" within ${timeoutMs} ms:\n${stderr}`))),
+          timeoutMs,
+        );
+        const finish = (settle: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          settle();
+        };
+        listeners.add(check);
+        check();
+      }),
+  };
 }

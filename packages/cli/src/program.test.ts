@@ -130,8 +130,6 @@ describe('the luact command line', () => {
 
   it('says plainly which commands are not available yet and fails', async () => {
     for (const [argv, issue] of [
-      [['ps'], 4],
-      [['services'], 4],
       [['workflow', 'list'], 5],
       [['workflow', 'signal', 'wf-1', 'approve'], 5],
     ] as const) {

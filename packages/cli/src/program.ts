@@ -1,7 +1,9 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { DEFAULT_NODE_NAME } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ps, services } from './commands/inspect.js';
 import { lint } from './commands/lint.js';
 import { notAvailable, type PendingEngine } from './commands/pending.js';
 import { processSignals, run } from './commands/run.js';
@@ -11,8 +13,6 @@ import { type CliIO, ExitCode, processIO } from './io.js';
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const DEFAULT_APP = 'registry';
-const CONTROL: PendingEngine = { engine: "running node's control endpoint", issue: 4 };
-const SUPERVISION: PendingEngine = { engine: 'supervision engine', issue: 4 };
 const WORKFLOWS: PendingEngine = { engine: 'durable workflow engine', issue: 5 };
 
 /**
@@ -67,13 +67,24 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     )
     .option('--watch', 'reload the registry when its files change (new spawns get the new code)')
     .option('--nats <url>', 'join a cluster through this NATS server')
-    .option('--node <name>', 'name of this node')
+    .option('--node <name>', 'name of this node', DEFAULT_NODE_NAME)
+    .option(
+      '--control <socket>',
+      'serve ps/services on this Unix socket (default: derived from dir and node)',
+    )
     .option('--verbose', 'also print debug log records')
     .action(
       async (
         dir: string,
         args: string[],
-        options: { exec?: string; watch?: boolean; nats?: string; verbose?: boolean },
+        options: {
+          exec?: string;
+          watch?: boolean;
+          nats?: string;
+          node: string;
+          control?: string;
+          verbose?: boolean;
+        },
       ) => {
         if (options.nats !== undefined) {
           finish(
@@ -94,6 +105,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               args: entryArgs,
               watch: options.watch === true,
               verbose: options.verbose === true,
+              node: options.node,
+              control: options.control,
             },
             io,
             io.signals ?? processSignals(),
@@ -144,17 +157,29 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
         ),
     );
 
-  program
-    .command('ps')
-    .description('list the processes of a running node')
-    .option('--json', 'print as JSON')
-    .action(() => finish(notAvailable('ps', CONTROL, io)));
-
-  program
-    .command('services')
-    .description('list the services of a running node with state, attempts, last error and uptime')
-    .option('--json', 'print as JSON')
-    .action(() => finish(notAvailable('services', SUPERVISION, io)));
+  const inspectCommand = (name: string, description: string, action: typeof ps) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('[dir]', 'application directory of the running node', DEFAULT_APP)
+      .option('--json', 'print as JSON')
+      .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
+      .option('--control <socket>', 'ask the node on this Unix socket instead')
+      .action(async (dir: string, options: { json?: boolean; node: string; control?: string }) =>
+        finish(
+          await action(
+            dir,
+            { json: options.json === true, node: options.node, control: options.control },
+            io,
+          ),
+        ),
+      );
+  inspectCommand('ps', 'list the processes of a running node', ps);
+  inspectCommand(
+    'services',
+    'list the services of a running node with state, attempts, last error and uptime',
+    services,
+  );
 
   const workflow = program.command('workflow').description('inspect and control durable workflows');
   configure(workflow, io);

@@ -77,6 +77,8 @@ export class ApplicationError extends LuactError {
 /** How a node stopped: `clean` unless some service had to be terminated after its stop_timeout. */
 export interface StopResult {
   readonly clean: boolean;
+  /** The services that did not end within their stop_timeout. */
+  readonly terminated: readonly string[];
   readonly services: readonly ServiceStatus[];
 }
 
@@ -295,11 +297,11 @@ export class Node {
 
   private async shutDown(): Promise<StopResult> {
     this.watcher?.close();
-    const { clean, statuses } = await this.services.stop();
+    const { terminated, statuses } = await this.services.stop();
     this.system.close();
     await this.system.transport.close();
     await this.control?.close();
-    return { clean, services: statuses };
+    return { clean: terminated.length === 0, terminated, services: statuses };
   }
 
   private startHost(entry: Entry): void {

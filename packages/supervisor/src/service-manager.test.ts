@@ -37,7 +37,7 @@ describe('services in dependency order', () => {
 
     h.logs.length = 0;
     const stopped = await h.manager.stop();
-    expect(stopped.clean).toBe(true);
+    expect(stopped.terminated).toEqual([]);
     const down = transitions(h.logs).filter((line) => line.endsWith(':stopped'));
     expect(down[0]).toBe('app:top:stopped');
     expect(down.slice(1, 3).sort()).toEqual(['app:left:stopped', 'app:right:stopped']);
@@ -81,6 +81,34 @@ describe('services in dependency order', () => {
       state: 'starting',
       waitingFor: ['app:db'],
     });
+  });
+});
+
+describe('stopping', () => {
+  it('terminates a service that ignores CANCEL after its stop_timeout and names it', async () => {
+    h = await harness({
+      ...HOST,
+      'app:worker': worker,
+      'app:stubborn': {
+        kind: 'process.lua',
+        source: `return { main = function()
+          local events = process.events()
+          while true do events:receive() end
+        end }`,
+      },
+      'app:db': service('db'),
+      'app:jammed': {
+        kind: 'process.service',
+        process: 'app:stubborn',
+        host: 'app:processes',
+        lifecycle: { auto_start: true, requires: ['db'], stop_timeout: '50ms' },
+      },
+    });
+    await h.manager.start();
+    const stopped = await h.manager.stop();
+    expect(stopped.terminated).toEqual(['app:jammed']);
+    expect(h.manager.status('app:jammed')?.state).toBe('stopped');
+    expect(h.manager.status('app:db')?.state).toBe('stopped');
   });
 });
 

@@ -101,10 +101,10 @@ export class ServiceManager {
 
   /**
    * Stops every service that is up, dependents first: a service stops only after everything
-   * that depends on it has. Resolves with whether every stop was clean (none had to be
-   * terminated after its stop_timeout).
+   * that depends on it has. Resolves with the services that had to be terminated (did not
+   * end within their stop_timeout) and everyone's final status.
    */
-  async stop(): Promise<{ readonly clean: boolean; readonly statuses: ServiceStatus[] }> {
+  async stop(): Promise<{ readonly terminated: string[]; readonly statuses: ServiceStatus[] }> {
     const stopped = new Map<ServiceRunner, Promise<ServiceStatus>>();
     const dependentsOf = (service: ServiceRunner) =>
       [...this.services.values()].filter((other) => other.dependencyIds.includes(service.id));
@@ -120,8 +120,10 @@ export class ServiceManager {
       return done;
     };
     const statuses = await Promise.all([...this.services.values()].map(stop));
-    const clean = [...this.services.values()].every((service) => !service.stoppedByForce);
-    return { clean, statuses };
+    const terminated = [...this.services.values()]
+      .filter((service) => service.stoppedByForce)
+      .map((service) => service.id);
+    return { terminated, statuses };
   }
 
   status(id: string): ServiceStatus | undefined {

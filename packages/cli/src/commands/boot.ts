@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LogRecord } from '@luact/lua';
 import { formatDiagnostic } from '@luact/registry';
-import { ApplicationError, Node } from '@luact/runtime';
+import { ApplicationError, Node, type StopResult } from '@luact/runtime';
 import type { CliIO } from '../io.js';
 
 export interface BootOptions {
@@ -43,6 +43,23 @@ export async function bootNode(
     );
     return undefined;
   }
+}
+
+/**
+ * Stops a node gracefully (services dependents-first) and returns whether that was clean.
+ */
+export async function shutDown(node: Node, io: CliIO): Promise<boolean> {
+  return reportStop(await node.stop(), io);
+}
+
+/** Names the services that had to be terminated after their stop_timeout; true when none. */
+export function reportStop(stopped: StopResult, io: CliIO): boolean {
+  if (!stopped.clean) {
+    io.stderr.write(
+      `luact: stopped, but not cleanly: terminated after stop_timeout: ${stopped.terminated.join(', ')}\n`,
+    );
+  }
+  return stopped.clean;
 }
 
 /** A command-line argument as a value: JSON when it parses, else the text itself. */

@@ -1,16 +1,23 @@
 import { LuactError } from '@luact/core';
-import type { Node } from '@luact/runtime';
+import { controlSocketPath, DEFAULT_NODE_NAME, type Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
-import { argumentValue, bootNode } from './boot.js';
+import { argumentValue, bootNode, reportStop, shutDown } from './boot.js';
 
 export interface RunOptions {
   readonly exec: string | undefined;
   readonly args: readonly string[];
   readonly watch: boolean;
   readonly verbose: boolean;
+  /** This node's name; with the directory it names the control socket. */
+  readonly node: string;
+  /** An explicit control socket path. */
+  readonly control: string | undefined;
 }
 
-/** `luact run [dir]`: boot and run until a signal, or `--exec ENTRY [args]` once. */
+/**
+ * `luact run [dir]`: boot, start the auto_start services and run until SIGINT/SIGTERM; or
+ * `--exec ENTRY [args]`: the same boot, one entry run to its end, and shutdown.
+ */
 export async function run(
   dir: string,
   options: RunOptions,
@@ -20,24 +27,55 @@ export async function run(
   const node = await bootNode(dir, { verbose: options.verbose }, io);
   if (!node) return ExitCode.failure;
   if (options.exec !== undefined) return execOnce(node, options.exec, options.args, io);
-  if (options.watch) {
-    node.watch((result) => {
-      io.stderr.write(
-        result.ok
-          ? `luact: reloaded (${result.changed} entries changed)\n`
-          : `luact: reload refused: ${result.diagnostics.length} problem(s), keeping the running version\n`,
-      );
-    });
+  return serve(node, options, io, signals);
+}
+
+/**
+ * Runs a node until a stop signal, then stops its services dependents-first within their
+ * stop timeouts. A second signal exits at once. Exit 0 only for a clean stop.
+ */
+async function serve(
+  node: Node,
+  options: RunOptions,
+  io: CliIO,
+  signals: SignalSource,
+): Promise<ExitCode> {
+  const socket = options.control ?? controlSocketPath(node.dir, options.node);
+  try {
+    await node.serveControl(socket, options.node);
+  } catch (error) {
+    io.stderr.write(`luact: cannot serve the control socket: ${LuactError.from(error).message}\n`);
+    await node.stop();
+    return ExitCode.failure;
   }
-  io.stderr.write(
-    `luact: node running ${node.dir} (${node.system.hostIds().length} hosts); stop with Ctrl+C\n`,
-  );
-  const signal = await signals.next();
-  io.stderr.write(`luact: ${signal}, stopping\n`);
-  const stopped = node.stop().then(() => 'clean' as const);
-  const forced = signals.next().then(() => 'forced' as const);
-  const how = await Promise.race([stopped, forced]);
-  return how === 'clean' ? ExitCode.ok : ExitCode.failure;
+  if (options.watch) node.watch((result) => io.stderr.write(reloadLine(result)));
+  // A signal while services start stops the node just the same.
+  const stopSignal = signals.next();
+  const started = await Promise.race([node.startServices(), stopSignal]);
+  if (typeof started !== 'string') {
+    const running = started.filter((status) => status.state === 'running').length;
+    io.stderr.write(
+      `luact: node "${options.node}" running ${node.dir}: ${node.system.hostIds().length} hosts, ` +
+        `${running} of ${node.services.list().length} services running; ` +
+        `inspect with: luact services ${node.dir}${options.node === DEFAULT_NODE_NAME ? '' : ` --node ${options.node}`}; stop with Ctrl+C\n`,
+    );
+  }
+  const signal = await stopSignal;
+  io.stderr.write(`luact: ${signal}, stopping services (send it again to exit at once)\n`);
+  const outcome = await Promise.race([node.stop(), signals.next()]);
+  if (typeof outcome === 'string') {
+    io.stderr.write(`luact: ${outcome} again, exiting without waiting for services\n`);
+    return ExitCode.failure;
+  }
+  if (!reportStop(outcome, io)) return ExitCode.failure;
+  io.stderr.write('luact: stopped cleanly\n');
+  return ExitCode.ok;
+}
+
+function reloadLine(result: Awaited<ReturnType<Node['reload']>>): string {
+  return result.ok
+    ? `luact: reloaded (${result.changed} entries changed)\n`
+    : `luact: reload refused: ${result.diagnostics.length} problem(s), keeping the running version\n`;
 }
 
 async function execOnce(
@@ -47,6 +85,7 @@ async function execOnce(
   io: CliIO,
 ): Promise<ExitCode> {
   try {
+    await node.startServices();
     const outcome = await node.run(entry, args.map(argumentValue));
     if (outcome.ok) {
       io.stdout.write(`${JSON.stringify({ ok: true, value: outcome.value ?? null }, jsonSafe)}\n`);
@@ -60,7 +99,7 @@ async function execOnce(
     io.stderr.write(`luact: ${failure.message}\n`);
     return ExitCode.failure;
   } finally {
-    await node.stop();
+    await shutDown(node, io);
   }
 }
 

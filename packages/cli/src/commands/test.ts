@@ -1,7 +1,7 @@
 import type { Entry } from '@luact/registry';
 import type { Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
-import { bootNode } from './boot.js';
+import { bootNode, shutDown } from './boot.js';
 
 export interface TestOptions {
   readonly filter: string | undefined;
@@ -19,9 +19,11 @@ interface TestResult {
 }
 
 /**
- * `luact test [dir]`: runs every process.lua and function.lua entry whose `meta.type` is
- * `test`, up to `parallel` at a time. A test passes when it returns without an error and its
- * value is not `false`.
+ * `luact test [dir]`: boots the application like `luact run` (hosts, then the auto_start
+ * services in dependency order), runs every process.lua and function.lua entry whose
+ * `meta.type` is `test`, up to `parallel` at a time, and shuts down gracefully. A test passes
+ * when it returns without an error and its value is not `false`; an unclean shutdown fails
+ * the run.
  */
 export async function test(dir: string, options: TestOptions, io: CliIO): Promise<ExitCode> {
   const node = await bootNode(
@@ -30,7 +32,9 @@ export async function test(dir: string, options: TestOptions, io: CliIO): Promis
     io,
   );
   if (!node) return ExitCode.failure;
+  let failed = 0;
   try {
+    await node.startServices();
     const tests = node.registry.snapshot
       .entries()
       .filter(isTest)
@@ -39,14 +43,15 @@ export async function test(dir: string, options: TestOptions, io: CliIO): Promis
       if (!options.json) io.stdout.write(`${formatResult(result)}\n`);
     });
     const passed = results.filter((r) => r.passed).length;
-    const failed = results.length - passed;
+    failed = results.length - passed;
     if (options.json)
       io.stdout.write(`${JSON.stringify({ passed, failed, tests: results }, null, 2)}\n`);
     else io.stdout.write(`${passed} passed, ${failed} failed\n`);
-    return failed > 0 ? ExitCode.failure : ExitCode.ok;
   } finally {
-    await node.stop();
+    const clean = await shutDown(node, io);
+    if (!clean) failed++;
   }
+  return failed > 0 ? ExitCode.failure : ExitCode.ok;
 }
 
 function isTest(entry: Entry): boolean {

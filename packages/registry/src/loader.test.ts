@@ -305,6 +305,47 @@ describe('loadApplication', () => {
     });
   });
 
+  it('rejects services that require each other, naming the cycle, and a service on no host', async () => {
+    const dir = await appDir({
+      'services.yaml': yaml`
+        namespace: app
+        entries:
+          - name: processes
+            kind: process.host
+          - name: worker
+            kind: process.lua
+            source: "return {}"
+          - name: api
+            kind: process.service
+            process: worker
+            host: processes
+            lifecycle: { requires: [db] }
+          - name: db
+            kind: process.service
+            process: worker
+            host: processes
+            lifecycle: { depends_on: [api] }
+          - name: lost
+            kind: process.service
+            process: worker
+            host: procesess
+      `,
+    });
+    const { diagnostics, snapshot } = await loadApplication(dir);
+    expect(snapshot).toBeUndefined();
+    expect(only(diagnostics, 'dependency-cycle')).toMatchObject({
+      message: 'dependency cycle: app:api → app:db → app:api',
+      entry: 'app:api',
+      field: 'lifecycle.requires[0]',
+    });
+    expect(only(diagnostics, 'dangling-reference')).toMatchObject({
+      entry: 'app:lost',
+      field: 'host',
+      message: 'refers to "app:procesess", which does not exist (did you mean "app:processes"?)',
+      location: { line: 21, column: 11 },
+    });
+  });
+
   it('reports an empty directory and a missing one', async () => {
     const empty = await appDir({});
     expect(only((await loadApplication(empty)).diagnostics, 'empty-application').message).toContain(

@@ -87,7 +87,7 @@ entries:
 `,
     );
     const node = start(['run', scratch, '--control', path.join(scratch, 'control.sock')]);
-    await node.waitFor('1 of 1 services running');
+    await node.waitFor('1 of 1 service running');
     node.child.kill('SIGINT');
     await node.waitFor('stopping services');
     node.child.kill('SIGINT');

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { controlSocketPath, DEFAULT_NODE_NAME, type Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
@@ -54,10 +55,12 @@ async function serve(
   const started = await Promise.race([node.startServices(), stopSignal]);
   if (typeof started !== 'string') {
     const running = started.filter((status) => status.state === 'running').length;
+    const hosts = node.registry.snapshot.ofKind('process.host').length;
+    const nodeFlag = options.node === DEFAULT_NODE_NAME ? '' : ` --node ${options.node}`;
     io.stderr.write(
-      `luact: node "${options.node}" running ${node.dir}: ${node.system.hostIds().length} hosts, ` +
-        `${running} of ${node.services.list().length} services running; ` +
-        `inspect with: luact services ${node.dir}${options.node === DEFAULT_NODE_NAME ? '' : ` --node ${options.node}`}; stop with Ctrl+C\n`,
+      `luact: node "${options.node}" running ${node.dir}: ${count(hosts, 'host')}, ` +
+        `${running} of ${count(node.services.list().length, 'service')} running; ` +
+        `inspect with: luact services ${path.relative(io.cwd, node.dir) || '.'}${nodeFlag}; stop with Ctrl+C\n`,
     );
   }
   const signal = await stopSignal;
@@ -70,6 +73,10 @@ async function serve(
   if (!reportStop(outcome, io)) return ExitCode.failure;
   io.stderr.write('luact: stopped cleanly\n');
   return ExitCode.ok;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function reloadLine(result: Awaited<ReturnType<Node['reload']>>): string {

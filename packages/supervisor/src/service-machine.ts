@@ -22,10 +22,23 @@ export type ServiceEvent =
   | { readonly type: 'STARTED' }
   | { readonly type: 'EXITED'; readonly outcome: ExitOutcome };
 
+/** What the machine does to the world; the service runner implements it. */
+export interface ServiceEffects {
+  /** Starts the unit; it reports STARTED and EXITED. */
+  spawn(): void;
+  /** Asks the unit to stop (CANCEL). */
+  cancel(): void;
+  terminateSlowStart(): void;
+  terminateSlowStop(): void;
+  /** Sends DEPS_READY when every dependency is running. */
+  checkDependencies(): void;
+}
+
 export interface ServiceContext {
   readonly id: string;
   readonly lifecycle: Lifecycle;
   readonly random: () => number;
+  readonly effects: ServiceEffects;
   /** Failures in a row; reset by running longer than stable_threshold, and by a START. */
   readonly attempts: number;
   readonly lastError: LuactError | undefined;
@@ -37,6 +50,7 @@ export interface ServiceInput {
   readonly id: string;
   readonly lifecycle: Lifecycle;
   readonly random: () => number;
+  readonly effects: ServiceEffects;
 }
 
 const failure = (outcome: ExitOutcome) => (outcome.ok ? undefined : outcome.error);
@@ -50,7 +64,8 @@ const EXIT_TRANSITIONS = [
 
 /**
  * The lifecycle of one service as an xstate machine. The side effects (spawning, cancelling,
- * terminating, checking dependencies) are actions the service runner provides; timers are
+ * terminating, checking dependencies) go to the `effects` of its input, so one machine serves
+ * every service (providing actions per service would copy the machine each time); timers are
  * xstate delays, driven by the clock given to the actor (so tests run on a fake clock).
  *
  *   unknown ─START→ starting.waiting ─DEPS_READY→ starting.spawning ─STARTED→ running
@@ -65,11 +80,11 @@ export const serviceMachine = setup({
     input: {} as ServiceInput,
   },
   actions: {
-    spawn: () => {},
-    cancel: () => {},
-    terminateSlowStart: () => {},
-    terminateSlowStop: () => {},
-    checkDependencies: () => {},
+    spawn: ({ context }) => context.effects.spawn(),
+    cancel: ({ context }) => context.effects.cancel(),
+    terminateSlowStart: ({ context }) => context.effects.terminateSlowStart(),
+    terminateSlowStop: ({ context }) => context.effects.terminateSlowStop(),
+    checkDependencies: ({ context }) => context.effects.checkDependencies(),
     clearError: assign({ lastError: undefined }),
     recordFailure: assign({
       lastError: ({ event }) => (event.type === 'EXITED' ? failure(event.outcome) : undefined),

@@ -70,12 +70,8 @@ export class ServiceManager {
         config.lifecycle,
       );
     }
-    for (const service of this.services.values()) {
-      const needs = [...snapshot.graph.transitiveDependenciesOf(service.id as EntryId)]
-        .map((id) => this.services.get(id))
-        .filter((dependency): dependency is ServiceRunner => dependency !== undefined);
-      service.dependOn(needs);
-    }
+    for (const service of this.services.values())
+      service.dependOn(this.nearestServices(service.id));
   }
 
   /**
@@ -106,12 +102,10 @@ export class ServiceManager {
    */
   async stop(): Promise<{ readonly terminated: string[]; readonly statuses: ServiceStatus[] }> {
     const stopped = new Map<ServiceRunner, Promise<ServiceStatus>>();
-    const dependentsOf = (service: ServiceRunner) =>
-      [...this.services.values()].filter((other) => other.dependencyIds.includes(service.id));
     const stop = (service: ServiceRunner): Promise<ServiceStatus> => {
       let done = stopped.get(service);
       if (done) return done;
-      done = Promise.all(dependentsOf(service).map(stop)).then(() => {
+      done = Promise.all(service.dependentServices.map(stop)).then(() => {
         if (DOWN.has(service.current)) return service.status();
         service.stop();
         return service.until((status) => DOWN.has(status.state));
@@ -134,6 +128,26 @@ export class ServiceManager {
     return [...this.services.values()]
       .map((service) => service.status())
       .sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * The services `id` needs directly: those its references reach without passing through
+   * another service (which waits for its own). Through other entries, e.g. a nested
+   * supervisor, the search goes on.
+   */
+  private nearestServices(id: string): ServiceRunner[] {
+    const { graph } = this.options.snapshot;
+    const found = new Set<ServiceRunner>();
+    const seen = new Set<EntryId>([id as EntryId]);
+    const pending = [...graph.dependenciesOf(id as EntryId)];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      const service = this.services.get(next);
+      if (service) found.add(service);
+      else pending.push(...graph.dependenciesOf(next));
+    }
+    return [...found];
   }
 
   private add(id: string, unit: Runnable, lifecycle: Lifecycle): void {

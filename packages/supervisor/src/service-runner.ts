@@ -4,6 +4,7 @@ import type { Lifecycle } from '@luact/registry';
 import { type Actor, createActor } from 'xstate';
 import type { Runnable } from './runnable.js';
 import {
+  type ServiceEffects,
   type ServiceEvent,
   type ServiceState,
   serviceMachine,
@@ -42,6 +43,8 @@ export class ServiceRunner {
   private readonly actor: Actor<typeof serviceMachine>;
   private dependencies: readonly ServiceRunner[] = [];
   private readonly dependents: ServiceRunner[] = [];
+  /** Dependencies not running (nor done): kept up to date by them, so checks are O(1). */
+  private unsatisfied = 0;
   private state: ServiceState = 'unknown';
   private since: number;
   /** Each start of the unit gets a number, so reports of an earlier run are ignored. */
@@ -56,26 +59,24 @@ export class ServiceRunner {
     private readonly options: ServiceRunnerOptions,
   ) {
     this.since = nowMs(options.clock);
-    const machine = serviceMachine.provide({
-      actions: {
-        spawn: () => this.startUnit(),
-        cancel: () => this.runnable.cancel('service stopping'),
-        terminateSlowStart: () =>
-          this.runnable.terminate(startTimeoutError(id, lifecycle.start_timeout)),
-        terminateSlowStop: () =>
-          this.runnable.terminate(
-            new LuactError(
-              'TIMEOUT',
-              `service ${id} did not stop within ${lifecycle.stop_timeout} ms`,
-            ),
+    const effects: ServiceEffects = {
+      spawn: () => this.startUnit(),
+      cancel: () => this.runnable.cancel('service stopping'),
+      terminateSlowStart: () =>
+        this.runnable.terminate(startTimeoutError(id, lifecycle.start_timeout)),
+      terminateSlowStop: () =>
+        this.runnable.terminate(
+          new LuactError(
+            'TIMEOUT',
+            `service ${id} did not stop within ${lifecycle.stop_timeout} ms`,
           ),
-        checkDependencies: () => {
-          if (this.waitingFor().length === 0) this.send({ type: 'DEPS_READY' });
-        },
+        ),
+      checkDependencies: () => {
+        if (this.unsatisfied === 0) this.send({ type: 'DEPS_READY' });
       },
-    });
-    this.actor = createActor(machine, {
-      input: { id, lifecycle, random: options.random },
+    };
+    this.actor = createActor(serviceMachine, {
+      input: { id, lifecycle, random: options.random, effects },
       clock: {
         setTimeout: (fn: (...args: unknown[]) => void, ms: number) =>
           options.clock.schedule(ms, fn),
@@ -89,7 +90,13 @@ export class ServiceRunner {
   /** The services this one needs; it tells them to report their changes here. */
   dependOn(services: readonly ServiceRunner[]): void {
     this.dependencies = services;
+    this.unsatisfied = services.filter((service) => !SATISFIES.has(service.state)).length;
     for (const service of services) service.dependents.push(this);
+  }
+
+  /** The services that need this one. */
+  get dependentServices(): readonly ServiceRunner[] {
+    return this.dependents;
   }
 
   get dependencyIds(): readonly string[] {
@@ -171,11 +178,14 @@ export class ServiceRunner {
     this.since = nowMs(this.options.clock);
     this.options.onChange(this.status(), previous);
     for (const check of [...this.watchers]) check();
+    const change = Number(SATISFIES.has(previous)) - Number(SATISFIES.has(state));
     // Dependents waiting for this one may go on now, and their watchers may care.
     for (const dependent of this.dependents) {
+      dependent.unsatisfied += change;
       if (
-        dependent.actor.getSnapshot().matches({ starting: 'waiting' }) &&
-        dependent.waitingFor().length === 0
+        change < 0 &&
+        dependent.unsatisfied === 0 &&
+        dependent.actor.getSnapshot().matches({ starting: 'waiting' })
       ) {
         dependent.send({ type: 'DEPS_READY' });
       }

@@ -16,8 +16,13 @@ export function systemClock(): Clock {
   return {
     now: () => originNs + (process.hrtime.bigint() - originHr),
     schedule(delayMs, fire) {
+      // setTimeout(0) waits at least a millisecond; "now" should not.
+      if (!(delayMs > 0)) {
+        const immediate = setImmediate(fire);
+        return () => clearImmediate(immediate);
+      }
       let timer: NodeJS.Timeout;
-      let remaining = Math.max(0, delayMs);
+      let remaining = delayMs;
       const arm = () => {
         const step = Math.min(remaining, MAX_TIMEOUT_MS);
         remaining -= step;

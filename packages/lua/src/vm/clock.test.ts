@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ManualClock, systemClock } from './clock.js';
+
+describe('systemClock', () => {
+  it('runs a zero delay on the next turn of the loop, without the 1 ms floor of setTimeout', async () => {
+    const clock = systemClock();
+    const order: string[] = [];
+    // From an I/O callback, the next turn (check phase) comes before any timer.
+    await new Promise<void>((resolve) =>
+      readFile(import.meta.filename, () => {
+        setTimeout(() => order.push('setTimeout 0'), 0);
+        clock.schedule(0, () => order.push('schedule 0'));
+        clock.schedule(-5, () => order.push('schedule -5'));
+        resolve();
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order[0]).toBe('schedule 0');
+    expect(order).toContain('schedule -5');
+    expect(order).toContain('setTimeout 0');
+  });
+
+  it('cancels zero and positive delays', async () => {
+    const clock = systemClock();
+    const fired: number[] = [];
+    clock.schedule(0, () => fired.push(0))();
+    clock.schedule(5, () => fired.push(5))();
+    clock.schedule(5, () => fired.push(6));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(fired).toEqual([6]);
+  });
+
+  it('tells unix time in nanoseconds', () => {
+    const now = Number(systemClock().now() / 1_000_000n);
+    expect(Math.abs(now - Date.now())).toBeLessThan(1_000);
+  });
+});
+
+describe('ManualClock', () => {
+  it('fires due timers in time order when advanced', () => {
+    const clock = new ManualClock(0);
+    const fired: number[] = [];
+    clock.schedule(20, () => fired.push(20));
+    clock.schedule(10, () => fired.push(10));
+    clock.advance(15);
+    expect(fired).toEqual([10]);
+    clock.advance(5);
+    expect(fired).toEqual([10, 20]);
+  });
+});

@@ -16,7 +16,7 @@ async function start(files: Record<string, string>) {
   cleanups.push(app.remove);
   const printed: string[] = [];
   const node = await Node.start({ dir: app.dir, env: {}, print: (text) => printed.push(text) });
-  cleanups.push(() => node.stop());
+  cleanups.push(async () => void (await node.stop()));
   return { node, dir: app.dir, printed };
 }
 

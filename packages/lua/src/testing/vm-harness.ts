@@ -30,6 +30,8 @@ export interface Exit {
 /** A VM with a recording owner: start Lua snippets as processes and wait for how they end. */
 export class VmHarness implements GroupOwner {
   readonly printed: string[] = [];
+  /** How often each group became idle (every fiber blocked). */
+  readonly idles = new Map<FiberGroup, number>();
   private readonly exits = new Map<FiberGroup, Exit>();
   private readonly waiting = new Map<FiberGroup, (exit: Exit) => void>();
   private nextId = 1;
@@ -62,6 +64,10 @@ export class VmHarness implements GroupOwner {
 
   labels(): Record<string, string> {
     return { pid: 'test', entry: 'test:entry' };
+  }
+
+  onGroupIdle(group: FiberGroup): void {
+    this.idles.set(group, (this.idles.get(group) ?? 0) + 1);
   }
 
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {

@@ -48,6 +48,11 @@ export interface GroupOwner {
   labels?(): Readonly<Record<string, string>>;
   /** The group blocked for the first time: its initialisation is done. */
   onGroupReady?(group: FiberGroup): void;
+  /**
+   * Every fiber of the group is blocked: nothing will run until something is delivered to it
+   * (workflows deliver their next event only then). Called from inside the scheduler.
+   */
+  onGroupIdle?(group: FiberGroup): void;
 }
 
 /** What JS has queued for one fed channel, and the fibers waiting for more. */
@@ -117,6 +122,8 @@ export class FiberGroup {
   hasLuaState = false;
   /** One of its fibers has blocked (see GroupOwner.onGroupReady). */
   ready = false;
+  /** Its fibers that are ready or running: 0 means the group is idle. */
+  active = 0;
 
   constructor(
     readonly id: number,

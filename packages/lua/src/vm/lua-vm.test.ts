@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
+import { ManualClock } from './clock.js';
+import type { LuaVm } from './lua-vm.js';
 
 let h: VmHarness;
 
@@ -226,5 +228,65 @@ describe('fibers, channels and coroutines', () => {
     expect(await h.wait(quick)).toEqual({ ok: true, value: 'done' });
     expect(h.exitOf(looper)).toBeUndefined();
     await h.wait(looper, 30_000);
+  });
+});
+
+describe('LuaVm for workflows', () => {
+  it('tells the owner when every fiber of a group is blocked, once per quiet spell', async () => {
+    const clock = new ManualClock();
+    const vm = await VmHarness.create({ clock });
+    try {
+      const group = vm.start(
+        vm.prepare(
+          `local time = require("time")
+           return { main = function()
+             local ch = channel.new()
+             coroutine.spawn(function() ch:send(time.now()) end)
+             for i = 1, 1000 do local _ = i * i end
+             ch:receive()
+             time.sleep("1s")
+             return "woke"
+           end }`,
+          { modules: ['time'] },
+        ),
+        encodeValues([]),
+      );
+      vm.vm.drain();
+      expect(vm.idles.get(group)).toBe(1);
+      clock.advance(1000);
+      vm.vm.drain();
+      expect(await vm.wait(group)).toEqual({ ok: true, value: 'woke' });
+      expect(vm.idles.get(group)).toBe(1);
+    } finally {
+      vm.close();
+    }
+  });
+
+  it('finds the user call site of a module function, skipping luact chunks', async () => {
+    const probe = {
+      name: 'probe',
+      scope: 'module' as const,
+      source: 'local host = ... ; return { where = function() return host.where() end }',
+      functions: {
+        where(L: number, vm: LuaVm) {
+          const site = vm.callSite(L);
+          vm.memory.pushString(L, site ? `${site.file}:${site.line}` : 'unknown');
+          return 1;
+        },
+      },
+    };
+    const vm = await VmHarness.create({ modules: [probe] });
+    try {
+      const entry = vm.prepare(
+        'local probe = require("probe")\nreturn { main = function()\n  local site = probe.where()\n  return site\nend }',
+        { modules: ['probe'], id: 'test:site' },
+      );
+      expect(await vm.wait(vm.start(entry, encodeValues([])))).toEqual({
+        ok: true,
+        value: 'test/site.lua:3',
+      });
+    } finally {
+      vm.close();
+    }
   });
 });

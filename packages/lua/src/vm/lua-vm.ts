@@ -1,6 +1,7 @@
 import { LuactError } from '@luact/core';
 import { encodeValue } from '../codec/wire.js';
 import {
+  LUA_DEBUG_CURRENTLINE_OFFSET,
   LUA_DEBUG_SIZE,
   LUA_DEBUG_SOURCE_OFFSET,
   LUA_MASKCOUNT,
@@ -242,6 +243,7 @@ export class LuaVm {
     }
     if (fiber.state !== 'blocked') return;
     fiber.state = 'ready';
+    fiber.group.active++;
     this.ready.push(fiber);
     this.schedule();
   }
@@ -302,6 +304,7 @@ export class LuaVm {
   private addFiber(fiber: Fiber): void {
     this.fibers.set(fiber.id, fiber);
     fiber.group.addFiber(fiber);
+    fiber.group.active++;
     this.ready.push(fiber);
     this.schedule();
   }
@@ -360,10 +363,12 @@ export class LuaVm {
       if (blocked) {
         fiber.state = 'blocked';
         const group = fiber.group;
+        group.active--;
         if (!group.ready) {
           group.ready = true;
           group.owner.onGroupReady?.(group);
         }
+        if (group.active === 0 && !group.ended) group.owner.onGroupIdle?.(group);
       } else {
         this.preemptPending = false;
         fiber.state = 'ready';
@@ -383,6 +388,8 @@ export class LuaVm {
     const { api } = this;
     if (!fiber.main) {
       this.dropFiber(fiber);
+      const group = fiber.group;
+      if (group.active === 0 && !group.ended) group.owner.onGroupIdle?.(group);
       return;
     }
     const group = fiber.group;
@@ -452,6 +459,7 @@ export class LuaVm {
 
   private dropFiber(fiber: Fiber): void {
     if (fiber.state === 'done') return;
+    if (fiber.state !== 'blocked') fiber.group.active--;
     fiber.state = 'done';
     this.fibers.delete(fiber.id);
     fiber.group.removeFiber(fiber);
@@ -507,6 +515,27 @@ export class LuaVm {
       this.kernelKeys.set(name, key);
     }
     return key;
+  }
+
+  /**
+   * Where user code called into luact: the innermost frame on `L`'s stack that is not one of
+   * luact's own chunks (kernel, modules) nor a C function. Workflows record it with each
+   * command so a non-determinism error can point at both call sites. A tail call
+   * (`return funcs.call(…)`) leaves no frame of its caller: then there is none.
+   */
+  callSite(L: LuaState): { readonly file: string; readonly line: number } | undefined {
+    const { api } = this;
+    const ar = this.debugRecord;
+    for (let level = 0; level < 64; level++) {
+      if (api._lua_getstack(L, level, ar) === 0) return undefined;
+      api._lua_getinfo(L, this.memory.cString('Sl'), ar);
+      const source = api.HEAP32[(ar + LUA_DEBUG_SOURCE_OFFSET) >> 2] ?? 0;
+      if (api.HEAPU8[source] !== 0x40 /* @: a file */) continue;
+      const file = this.memory.readCString(source + 1);
+      const line = api.HEAP32[(ar + LUA_DEBUG_CURRENTLINE_OFFSET) >> 2] ?? 0;
+      return { file, line };
+    }
+    return undefined;
   }
 
   takePreempt(): boolean {

@@ -47,6 +47,7 @@ export interface LuaApi {
   _lua_error(L: LuaState): number;
   _lua_sethook(L: LuaState, fn: Pointer, mask: number, count: number): void;
   _lua_getinfo(L: LuaState, what: Pointer, ar: Pointer): number;
+  _lua_getstack(L: LuaState, level: number, ar: Pointer): number;
 
   _lua_gettop(L: LuaState): number;
   _lua_settop(L: LuaState, index: number): void;
@@ -114,4 +115,6 @@ export const LUA_MASKCOUNT = 1 << 3;
 
 /** Offset of `source` (a `const char *`) in a wasm32 `lua_Debug`. */
 export const LUA_DEBUG_SOURCE_OFFSET = 16;
+/** Offset of `currentline` (an `int`) in a wasm32 `lua_Debug`. */
+export const LUA_DEBUG_CURRENTLINE_OFFSET = 24;
 export const LUA_DEBUG_SIZE = 128;

@@ -10,7 +10,20 @@ local setmetatable, type, select, error, pcall, tostring, next = setmetatable, t
 local codec, make_error, new_fed_channel, group_state, fiber =
   rt.codec, rt.make_error, rt.new_fed_channel, rt.group_state, rt.fiber
 
+--- A host call that an external (workflow) host completes later answers with an integer
+--- token instead: wait on a fed channel for the real answer (`value` or `false, kind, message`).
+local math_type = math.type
+local function settled(first, kind, message)
+  if math_type(first) ~= 'integer' then return first, kind, message end
+  local ch = new_fed_channel('answer', function(status, a, b) return { status, a, b } end)
+  host.settle(first, ch.fed_id)
+  local answer = ch:receive()
+  if answer[1] == 'ok' then return answer[2] end
+  return false, answer[2], answer[3]
+end
+
 local function result(value, kind, message)
+  value, kind, message = settled(value, kind, message)
   if value == false then return nil, make_error(kind, message) end
   return value
 end
@@ -96,6 +109,8 @@ function process.send(dest, topic, ...)
   local payload, err = encode_payload(...)
   if payload == nil then return nil, err end
   local ok, kind, message = host_send(dest, topic, payload)
+  if ok == true then return true end
+  ok, kind, message = settled(ok, kind, message)
   if ok == false then return nil, make_error(kind, message) end
   return ok
 end
@@ -283,6 +298,8 @@ for _, name in ipairs({ 'spawn', 'spawn_monitored', 'spawn_linked', 'spawn_linke
 end
 function process.with_context(values) return EMPTY:with_context(values) end
 function process.with_options(options) return EMPTY:with_options(options) end
+function process.with_name(name) return EMPTY:with_name(name) end
+function process.with_message(topic, ...) return EMPTY:with_message(topic, ...) end
 
 rt.as_outcome = as_outcome
 return process

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { LuactError, resolveReference, splitEntryId } from '@luact/core';
+import { type EntryId, LuactError, resolveReference, splitEntryId } from '@luact/core';
 import {
   builtinModules,
   decodeValue,
@@ -11,9 +11,11 @@ import {
   type LuaVm,
 } from '@luact/lua';
 import { activateEntry } from '@luact/registry';
+import type { ExternalHost } from './external-host.js';
 import type { Pid } from './pid.js';
 import { Process } from './process.js';
-import type { ProcessSystem } from './system.js';
+import { deliverOutcome, type ProcessSystem } from './system.js';
+import type { Envelope } from './transport.js';
 
 function processLua(name: string): string {
   return readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
@@ -93,6 +95,21 @@ function fallible(
   }
 }
 
+/**
+ * An operation an external (workflow) host completes later: Lua gets a token to wait with
+ * (process.lua turns it into a blocking receive).
+ */
+function pending(
+  system: ProcessSystem,
+  L: LuaState,
+  vm: LuaVm,
+  process: Process,
+  work: Promise<string | true>,
+): number {
+  vm.api._lua_pushinteger(L, BigInt(system.pending.begin(process, work)));
+  return 1;
+}
+
 function destination(system: ProcessSystem, L: LuaState, vm: LuaVm): Pid {
   return system.resolveDestination(requiredText(L, vm, 1, 'the destination'));
 }
@@ -128,28 +145,59 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     send(L, vm) {
       const self = caller(vm);
       try {
-        const error = system.send({
+        const envelope: Envelope = {
           to: destination(system, L, vm),
           from: self.pid,
           topic: requiredText(L, vm, 2, 'the topic'),
           payload: bytes(L, vm, 3),
-        });
-        if (error) return failure(L, vm, error);
-        vm.api._lua_pushboolean(L, 1);
-        return 1;
+        };
+        const error = system.send(envelope);
+        if (error === undefined) {
+          vm.api._lua_pushboolean(L, 1);
+          return 1;
+        }
+        // Not a process here: perhaps a workflow, whose messages are journaled first.
+        const external =
+          error.kind === 'NOT_FOUND' ? system.externalHostOf(envelope.to) : undefined;
+        if (external === undefined) return failure(L, vm, error);
+        return pending(
+          system,
+          L,
+          vm,
+          self,
+          external.send(envelope).then(() => true),
+        );
       } catch (error) {
         return failure(L, vm, LuactError.from(error));
       }
     },
+    settle(L, vm) {
+      system.pending.settle(vm.api._lua_tonumberx(L, 1, 0), vm.api._lua_tonumberx(L, 2, 0));
+      return 0;
+    },
     spawn(L, vm) {
       const parent = caller(vm);
+      const flags = vm.api._lua_tonumberx(L, 3, 0);
+      const spec = (vm.api._lua_type(L, 4) === 4 ? decodeValue(bytes(L, vm, 4)) : {}) as SpawnSpec;
+      const outcomeChannel =
+        vm.api._lua_type(L, 6) === 3 ? vm.api._lua_tonumberx(L, 6, 0) : undefined;
+      let external: { id: EntryId; host: ExternalHost } | undefined;
+      try {
+        const namespace = splitEntryId(parent.entry).namespace;
+        const id = system.resolveHostId(requiredText(L, vm, 2, 'the host'), namespace);
+        const host = system.externalHost(id);
+        if (host) external = { id, host };
+      } catch (error) {
+        return failure(L, vm, LuactError.from(error));
+      }
+      if (external) {
+        return spawnExternal(system, L, vm, parent, external.host, {
+          flags,
+          spec,
+          outcomeChannel,
+        });
+      }
       return fallible(L, vm, () => {
-        const flags = vm.api._lua_tonumberx(L, 3, 0);
-        const spec = (
-          vm.api._lua_type(L, 4) === 4 ? decodeValue(bytes(L, vm, 4)) : {}
-        ) as SpawnSpec;
-        const outcomeChannel =
-          vm.api._lua_type(L, 6) === 3 ? vm.api._lua_tonumberx(L, 6, 0) : undefined;
         return system.spawn({
           entry: requiredText(L, vm, 1, 'the entry'),
           host: requiredText(L, vm, 2, 'the host'),
@@ -169,6 +217,14 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     },
     terminate(L, vm) {
       const self = caller(vm);
+      const to = tryDestination(system, L, vm);
+      const external = to === undefined ? undefined : system.externalHostOf(to);
+      if (external && to !== undefined) {
+        const work = external
+          .signal({ kind: 'terminate', to, from: self.pid })
+          .then(() => true as const);
+        return pending(system, L, vm, self, work);
+      }
       const result = fallible(L, vm, () =>
         system.signal({ kind: 'terminate', to: destination(system, L, vm), from: self.pid }),
       );
@@ -178,6 +234,24 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     },
     cancel(L, vm) {
       const self = caller(vm);
+      const to = tryDestination(system, L, vm);
+      const external = to === undefined ? undefined : system.externalHostOf(to);
+      if (external && to !== undefined) {
+        const work = external.signal({
+          kind: 'cancel',
+          to,
+          from: self.pid,
+          at: system.clock.now(),
+          reason: text(L, vm, 2),
+        });
+        return pending(
+          system,
+          L,
+          vm,
+          self,
+          work.then(() => true as const),
+        );
+      }
       return fallible(L, vm, () =>
         system.signal({
           kind: 'cancel',
@@ -188,14 +262,29 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
         }),
       );
     },
-    monitor: (L, vm) =>
-      fallible(L, vm, () => system.monitor(caller(vm), destination(system, L, vm))),
+    monitor(L, vm) {
+      const self = caller(vm);
+      const to = tryDestination(system, L, vm);
+      const external = to === undefined ? undefined : system.externalHostOf(to);
+      if (external && to !== undefined)
+        return pending(system, L, vm, self, monitorExternal(system, self, external, to));
+      return fallible(L, vm, () => system.monitor(self, destination(system, L, vm)));
+    },
     unmonitor: (L, vm) =>
       fallible(L, vm, () => {
         system.unmonitor(caller(vm), destination(system, L, vm));
         return true;
       }),
-    link: (L, vm) => fallible(L, vm, () => system.link(caller(vm), destination(system, L, vm))),
+    link: (L, vm) =>
+      fallible(L, vm, () => {
+        const to = destination(system, L, vm);
+        if (system.externalHostOf(to)) {
+          return new LuactError('INVALID', `a process cannot link to workflow ${to}; monitor it`, {
+            retryable: false,
+          });
+        }
+        return system.link(caller(vm), to);
+      }),
     unlink: (L, vm) =>
       fallible(L, vm, () => {
         system.unlink(caller(vm), destination(system, L, vm));
@@ -288,6 +377,83 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
       });
     },
   };
+}
+
+/** A destination that resolves, or undefined (the regular path then reports why it does not). */
+function tryDestination(system: ProcessSystem, L: LuaState, vm: LuaVm): Pid | undefined {
+  try {
+    return destination(system, L, vm);
+  } catch {
+    return undefined;
+  }
+}
+
+/** EXIT to `watcher` when the workflow `target` ends (unless it stopped monitoring it). */
+function monitorExternal(
+  system: ProcessSystem,
+  watcher: Process,
+  external: ExternalHost,
+  target: Pid,
+): Promise<true> {
+  watcher.monitoring.add(target);
+  return external
+    .watch(target, (outcome) => {
+      if (!watcher.monitoring.has(target)) return;
+      system.signal({
+        kind: 'exit',
+        to: watcher.pid,
+        from: target,
+        at: system.clock.now(),
+        outcome,
+      });
+    })
+    .then(
+      () => true as const,
+      (error: unknown) => {
+        watcher.monitoring.delete(target);
+        throw error;
+      },
+    );
+}
+
+/** A spawn on a workflow host: journaled there first, so the spawner waits for its PID. */
+function spawnExternal(
+  system: ProcessSystem,
+  L: LuaState,
+  vm: LuaVm,
+  parent: Process,
+  host: ExternalHost,
+  request: { flags: number; spec: SpawnSpec; outcomeChannel: number | undefined },
+): number {
+  const { flags, spec, outcomeChannel } = request;
+  // Read everything from the Lua stack now: the work below goes on after this call returned.
+  const entry = text(L, vm, 1);
+  const args = bytes(L, vm, 5);
+  const work = (async (): Promise<string> => {
+    if ((flags & 2) !== 0) {
+      throw new LuactError('INVALID', 'a process cannot link to a workflow; monitor it', {
+        retryable: false,
+      });
+    }
+    if (entry === undefined) throw new LuactError('INVALID', 'the entry must be a string');
+    const namespace = splitEntryId(parent.entry).namespace;
+    const pid = await host.spawn({
+      entry: system.resolveEntryId(entry, namespace),
+      args,
+      parent: parent.pid,
+      context: spec.context !== undefined ? contextOf(spec.context) : new Map(),
+      ...(spec.name !== undefined ? { name: spec.name } : {}),
+      ...(spec.options !== undefined ? { options: spec.options } : {}),
+      ...(spec.messages
+        ? { messages: spec.messages.map(([topic, payload]) => ({ topic, payload })) }
+        : {}),
+    });
+    if ((flags & 1) !== 0) await monitorExternal(system, parent, host, pid);
+    if (outcomeChannel !== undefined)
+      await host.watch(pid, (outcome) => deliverOutcome(parent, outcomeChannel, outcome));
+    return pid;
+  })();
+  return pending(system, L, vm, parent, work);
 }
 
 // ── funcs ─────────────────────────────────────────────────────────────────────────────────────

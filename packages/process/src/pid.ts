@@ -1,22 +1,27 @@
-/** A process identifier: `{host|id}` on a single node, `{node@host|id}` in a cluster. */
+/**
+ * A process identifier: `{host|id}` on a single node, `{node@host|id}` in a cluster. A process
+ * host numbers its processes; a workflow host names its workflows (the workflow ID), so `id`
+ * is any text without `{`, `}` or `|`.
+ */
 export type Pid = string & { readonly __brand: 'Pid' };
 
 export interface PidParts {
   readonly node: string | undefined;
   readonly host: string;
-  readonly id: number;
+  readonly id: number | string;
 }
 
 export function formatPid({ node, host, id }: PidParts): Pid {
   return `{${node === undefined ? '' : `${node}@`}${host}|${id}}` as Pid;
 }
 
-const PID = /^\{(?:([^@{}|]+)@)?([^@{}|]+)\|(\d+)\}$/;
+const PID = /^\{(?:([^@{}|]+)@)?([^@{}|]+)\|([^{}|]+)\}$/;
 
 export function parsePid(text: string): PidParts | undefined {
   const match = PID.exec(text);
   if (!match) return undefined;
-  return { node: match[1], host: match[2] as string, id: Number(match[3]) };
+  const id = match[3] as string;
+  return { node: match[1], host: match[2] as string, id: /^\d+$/.test(id) ? Number(id) : id };
 }
 
 export function isPid(text: string): text is Pid {
@@ -31,5 +36,6 @@ export function looksLikePid(text: string): boolean {
 /** The node named in a PID, or undefined for a PID of the local, unnamed node. */
 export function nodeOf(pid: string): string | undefined {
   const at = pid.indexOf('@');
-  return at < 0 ? undefined : pid.slice(1, at);
+  // An "@" after the "|" belongs to a workflow ID, not to a node name.
+  return at < 0 || at > pid.indexOf('|') ? undefined : pid.slice(1, at);
 }

@@ -13,9 +13,11 @@ import {
 import type { RegistrySnapshot } from '@luact/registry';
 import { EVENT_KIND, eventDetails } from './events.js';
 import { exitOutcome } from './exit.js';
+import type { ExternalHost } from './external-host.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { LocalTransport } from './local-transport.js';
 import { NameRegistry } from './names.js';
+import { PendingAnswers } from './pending.js';
 import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
 import { Process } from './process.js';
 import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
@@ -79,6 +81,9 @@ export class ProcessSystem {
   readonly names = new NameRegistry();
   readonly transport: Transport;
   private readonly hosts = new Map<string, ProcessHost>();
+  private readonly externals = new Map<string, ExternalHost>();
+  /** Answers Lua processes wait for from external hosts. */
+  readonly pending = new PendingAnswers();
   private readonly processes = new Map<Pid, Process>();
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
   private readonly modules: readonly LuaModuleSpec[];
@@ -130,6 +135,39 @@ export class ProcessSystem {
 
   hostIds(): string[] {
     return [...this.hosts.keys()];
+  }
+
+  /** Routes spawns, messages and signals for `{id|…}` PIDs to `host` (a workflow host). */
+  addExternalHost(id: string, host: ExternalHost): void {
+    if (this.hosts.has(id) || this.externals.has(id))
+      throw new LuactError('ALREADY_EXISTS', `host ${id} already exists`);
+    this.externals.set(id, host);
+  }
+
+  removeExternalHost(id: string): void {
+    this.externals.delete(id);
+  }
+
+  externalHost(id: string): ExternalHost | undefined {
+    return this.externals.get(id);
+  }
+
+  /** The external host a PID belongs to, if it is one of theirs (and of this node). */
+  externalHostOf(pid: string): ExternalHost | undefined {
+    if (this.externals.size === 0) return undefined;
+    const parts = parsePid(pid);
+    if (!parts || (parts.node !== undefined && parts.node !== this.node)) return undefined;
+    return this.externals.get(parts.host);
+  }
+
+  /** A host reference as written by a process of `namespace` (or fully qualified), resolved. */
+  resolveHostId(reference: string, namespace: string | undefined): EntryId {
+    return this.resolveCached(reference, namespace, 'host');
+  }
+
+  /** An entry reference as written by a process of `namespace` (or fully qualified), resolved. */
+  resolveEntryId(reference: string, namespace: string | undefined): EntryId {
+    return resolve(reference, namespace, 'entry');
   }
 
   /** Terminates every process of a host and closes its VM. */
@@ -488,6 +526,72 @@ export class ProcessSystem {
     return pid;
   }
 
+  /**
+   * Runs a function entry for TypeScript code (a workflow's activity): a function.lua as a
+   * process of the function host, or a registered TypeScript function. `cancel` ends it with a
+   * CANCELED error; `timeoutMs` with TIMEOUT.
+   */
+  invoke(request: {
+    readonly entry: EntryId;
+    readonly args: Uint8Array;
+    readonly context: ReadonlyMap<string, Uint8Array>;
+    readonly timeoutMs?: number;
+  }): { readonly outcome: Promise<ExitOutcome>; cancel(reason: string): void } {
+    const hostFunction = this.hostFunctions.get(request.entry);
+    if (hostFunction) return this.invokeHostFunction(hostFunction, request);
+    const pid = this.spawn({
+      entry: request.entry,
+      host: FUNCTION_HOST,
+      args: request.args,
+      context: request.context,
+      kinds: ['function.lua'],
+    });
+    const callee = this.processes.get(pid) as Process;
+    const outcome = this.waitForExit(pid);
+    const { timeoutMs } = request;
+    if (timeoutMs !== undefined) {
+      const stop = this.clock.schedule(timeoutMs, () =>
+        this.kill(
+          callee,
+          new LuactError('TIMEOUT', `${request.entry} timed out after ${timeoutMs} ms`),
+        ),
+      );
+      callee.exitListeners.add(() => stop());
+    }
+    return {
+      outcome,
+      cancel: (reason) =>
+        this.kill(callee, new LuactError('CANCELED', reason, { retryable: false })),
+    };
+  }
+
+  private invokeHostFunction(
+    fn: HostFunctionEntry,
+    request: { readonly args: Uint8Array; readonly context: ReadonlyMap<string, Uint8Array> },
+  ): { readonly outcome: Promise<ExitOutcome>; cancel(reason: string): void } {
+    let settle: ((outcome: ExitOutcome) => void) | undefined;
+    const outcome = new Promise<ExitOutcome>((resolve) => {
+      settle = resolve;
+    });
+    const finish = (result: ExitOutcome) => {
+      settle?.(result);
+      settle = undefined;
+    };
+    const context: Record<string, unknown> = {};
+    for (const [key, value] of request.context) context[key] = decodeValue(value);
+    Promise.resolve()
+      .then(() => fn({ caller: undefined, context }, ...decodeValues(request.args)))
+      .then(
+        (value) => finish({ ok: true, value: encodeValue(value) }),
+        (error: unknown) => finish({ ok: false, error: LuactError.from(error) }),
+      );
+    return {
+      outcome,
+      cancel: (reason) =>
+        finish({ ok: false, error: new LuactError('CANCELED', reason, { retryable: false }) }),
+    };
+  }
+
   cancelCall(id: string): boolean {
     const callee = this.processes.get(id as Pid);
     if (!callee) return false;
@@ -564,7 +668,8 @@ function spawnOptions(options: Readonly<Record<string, unknown>> | undefined): b
   return trapLinks;
 }
 
-function deliverOutcome(process: Process, channel: number, outcome: ExitOutcome): void {
+/** Hands a child's outcome to the fed channel its parent waits on (exec, function calls). */
+export function deliverOutcome(process: Process, channel: number, outcome: ExitOutcome): void {
   if (process.exited || !process.group) return;
   if (outcome.ok) process.vm.deliver(process.group, channel, 'ok', outcome.value);
   else process.vm.deliver(process.group, channel, 'error', encodeValue(outcome.error));

@@ -1,0 +1,136 @@
+import { LuactError } from '@luact/core';
+import { decodeValues, encodeValue } from '@luact/lua';
+import { afterEach, expect, it } from 'vitest';
+import type { ExternalHost, ExternalSpawnRequest } from './external-host.js';
+import type { Pid } from './pid.js';
+import { type Harness, harness, lua } from './testing/system-harness.js';
+import type { Envelope, ExitOutcome, Signal } from './transport.js';
+
+let h: Harness | undefined;
+
+afterEach(() => {
+  h?.close();
+  h = undefined;
+});
+
+/**
+ * A stand-in for a workflow host: it answers every operation a few milliseconds later (as a
+ * journal append would) and lets the test end its processes.
+ */
+class SlowHost implements ExternalHost {
+  readonly spawned: ExternalSpawnRequest[] = [];
+  readonly received: { to: string; topic: string; values: unknown[] }[] = [];
+  readonly signals: Signal[] = [];
+  private readonly live = new Set<string>();
+  private readonly watchers = new Map<string, ((outcome: ExitOutcome) => void)[]>();
+
+  async spawn(request: ExternalSpawnRequest): Promise<Pid> {
+    await later();
+    this.spawned.push(request);
+    const pid = `{app:flows|${request.name ?? `wf-${this.spawned.length}`}}` as Pid;
+    this.live.add(pid);
+    return pid;
+  }
+
+  async send(envelope: Envelope): Promise<void> {
+    await later();
+    this.require(envelope.to);
+    this.received.push({
+      to: envelope.to,
+      topic: envelope.topic,
+      values: decodeValues(envelope.payload),
+    });
+  }
+
+  async signal(signal: Extract<Signal, { kind: 'cancel' | 'terminate' }>): Promise<void> {
+    await later();
+    this.require(signal.to);
+    this.signals.push(signal);
+  }
+
+  async watch(pid: Pid, onExit: (outcome: ExitOutcome) => void): Promise<void> {
+    await later();
+    this.require(pid);
+    this.watchers.set(pid, [...(this.watchers.get(pid) ?? []), onExit]);
+  }
+
+  watched(pid: string): boolean {
+    return (this.watchers.get(pid)?.length ?? 0) > 0;
+  }
+
+  finish(pid: string, value: unknown): void {
+    this.live.delete(pid);
+    for (const onExit of this.watchers.get(pid) ?? [])
+      onExit({ ok: true, value: encodeValue(value) });
+  }
+
+  private require(pid: string): void {
+    if (!this.live.has(pid))
+      throw new LuactError('NOT_FOUND', `workflow ${pid} does not exist`, { retryable: false });
+  }
+}
+
+const later = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+async function withHost(main: string) {
+  h = await harness({ 'app:processes': { kind: 'process.host' }, 'app:main': lua(main) });
+  const host = new SlowHost();
+  h.system.addExternalHost('app:flows', host);
+  return { t: h, host };
+}
+
+it('waits for a spawn on an external host and for its messages to be accepted', async () => {
+  const { t, host } = await withHost(`return { main = function()
+    local pid = process.with_name("order-7"):with_message("hello", 1):spawn("app:flow", "app:flows", "x")
+    local ok = process.send(pid, "approve", "yes", 2)
+    local missing, err = process.send("{app:flows|nobody}", "approve")
+    return { pid = pid, ok = ok, missing = missing == nil, kind = err:kind() }
+  end }`);
+  expect(await t.run('app:main')).toEqual({
+    ok: true,
+    value: { pid: '{app:flows|order-7}', ok: true, missing: true, kind: 'NOT_FOUND' },
+  });
+  expect(host.spawned).toMatchObject([
+    { entry: 'app:flow', name: 'order-7', parent: expect.any(String) },
+  ]);
+  expect(decodeValues(host.spawned[0]?.args ?? new Uint8Array())).toEqual(['x']);
+  expect(host.spawned[0]?.messages?.map((m) => m.topic)).toEqual(['hello']);
+  expect(host.received).toEqual([
+    { to: '{app:flows|order-7}', topic: 'approve', values: ['yes', 2] },
+  ]);
+});
+
+it('delivers EXIT to a process monitoring an external process, and exec waits for its value', async () => {
+  const { t, host } = await withHost(`return { main = function()
+    local pid = process.spawn_monitored("app:flow", "app:flows")
+    local event = process.events():receive()
+    return { kind = event.kind, from = event.from == pid, value = event.result.value }
+  end }`);
+  const run = t.run('app:main');
+  for (let i = 0; i < 200 && !host.watched('{app:flows|wf-1}'); i++) await later();
+  host.finish('{app:flows|wf-1}', 'done');
+  expect(await run).toEqual({ ok: true, value: { kind: 'EXIT', from: true, value: 'done' } });
+});
+
+it('routes cancel and terminate, and refuses a link to an external process', async () => {
+  const { t, host } = await withHost(`return { main = function()
+    local pid = process.spawn("app:flow", "app:flows")
+    local cancelled = process.cancel(pid, "enough")
+    local terminated = process.terminate(pid)
+    local linked, err = process.link(pid)
+    return { cancelled = cancelled, terminated = terminated, linked = linked == nil, message = err:message() }
+  end }`);
+  expect(await t.run('app:main')).toEqual({
+    ok: true,
+    value: {
+      cancelled: true,
+      terminated: true,
+      linked: true,
+      message: 'a process cannot link to workflow {app:flows|wf-1}; monitor it',
+    },
+  });
+  expect(host.signals.map((s) => [s.kind, s.kind === 'cancel' ? s.reason : undefined])).toEqual([
+    ['cancel', 'enough'],
+    ['terminate', undefined],
+  ]);
+});

@@ -1,3 +1,5 @@
 export { checkId, closedError, lengthConflict } from './errors.js';
 export type { Journal, JournalRecord, StreamInfo } from './journal.js';
 export { MemoryJournal } from './memory-journal.js';
+export { decodeRecord, encodeRecord } from './record-codec.js';
+export { countStoredAlready } from './repeat.js';

@@ -15,8 +15,9 @@ export interface StreamInfo {
 
 /**
  * Append-only, per-stream storage of journal records (DESIGN.md §5). A stream is identified
- * by any non-empty string of up to 512 UTF-8 bytes (a workflow run); implementations encode
- * it as they need (file names, NATS subjects). Every implementation passes the same
+ * by any non-empty string of up to 512 UTF-8 bytes (a workflow run; a string with a lone
+ * surrogate has no UTF-8 form and is refused); implementations encode it as they need (file
+ * names, NATS subjects). Every implementation passes the same
  * conformance suite (`describeJournalConformance` in @luact/testkit).
  *
  * Errors are LuactErrors: CONFLICT for a wrong `expected` length or an append to a closed
@@ -35,7 +36,8 @@ export interface Journal {
    * once they are as durable as `durability` says. Appends to one stream must not overlap:
    * the caller issues the next after the previous settled. Repeating an append whose outcome
    * was unknown (a timeout, a lost connection) with the same arguments is safe: it resolves
-   * without storing the records twice.
+   * without storing the records twice (if only the first few of them were stored, it stores
+   * the rest). An empty `records` list stores nothing and creates no stream.
    */
   append(id: string, expected: number, records: readonly JournalRecord[]): Promise<void>;
 
@@ -46,7 +48,10 @@ export interface Journal {
    */
   read(id: string): Promise<JournalRecord[]>;
 
-  /** Marks a stream finished: `open()` stops listing it and appends are refused. Idempotent. */
+  /**
+   * Marks a stream finished: `open()` stops listing it and appends are refused. Idempotent;
+   * closing a stream that has no records does nothing.
+   */
   close(id: string): Promise<void>;
 
   /** The streams that have records and are not closed, without reading their records. */

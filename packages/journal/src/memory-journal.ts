@@ -1,9 +1,11 @@
-import { pack, unpack } from 'msgpackr';
-import { checkId, closedError, lengthConflict } from './errors.js';
+import { LuactError } from '@luact/core';
+import { checkId, closedError } from './errors.js';
 import type { Journal, JournalRecord, StreamInfo } from './journal.js';
+import { decodeRecord, encodeRecord } from './record-codec.js';
+import { countStoredAlready } from './repeat.js';
 
 interface Stream {
-  readonly frames: Uint8Array[];
+  readonly records: Uint8Array[];
   closed: boolean;
 }
 
@@ -19,25 +21,35 @@ export class MemoryJournal implements Journal {
 
   async append(id: string, expected: number, records: readonly JournalRecord[]): Promise<void> {
     checkId(id);
-    let stream = this.streams.get(id);
-    const length = stream?.frames.length ?? 0;
+    const stream = this.streams.get(id);
     if (stream?.closed) throw closedError(id);
-    if (length !== expected) {
-      if (stream && length === expected + records.length && sameTail(stream, expected, records))
-        return;
-      throw lengthConflict(id, expected, length);
-    }
-    if (records.length === 0) return;
-    stream ??= { frames: [], closed: false };
-    this.streams.set(id, stream);
-    for (const record of records) stream.frames.push(pack(record));
+    const stored = stream?.records ?? [];
+    const encoded = records.map(encodeRecord);
+    const done = await countStoredAlready(id, expected, stored.length, encoded, async () =>
+      stored.slice(expected),
+    );
+    if (done === encoded.length) return;
+    if (stream) stream.records.push(...encoded.slice(done));
+    else this.streams.set(id, { records: encoded, closed: false });
   }
 
   async read(id: string): Promise<JournalRecord[]> {
-    return (this.streams.get(id)?.frames ?? []).map((frame) => unpack(frame) as JournalRecord);
+    checkId(id);
+    return (this.streams.get(id)?.records ?? []).map((bytes, position) => {
+      const decoded = decodeRecord(bytes);
+      // Only records this journal encoded are in memory: failing to decode one is a bug.
+      if (!decoded.ok) {
+        throw new LuactError(
+          'INTERNAL',
+          `memory journal ${id} record ${position}: ${decoded.error}`,
+        );
+      }
+      return decoded.value;
+    });
   }
 
   async close(id: string): Promise<void> {
+    checkId(id);
     const stream = this.streams.get(id);
     if (stream) stream.closed = true;
   }
@@ -49,22 +61,15 @@ export class MemoryJournal implements Journal {
   async list(): Promise<StreamInfo[]> {
     return [...this.streams].map(([id, stream]) => ({
       id,
-      length: stream.frames.length,
+      length: stream.records.length,
       closed: stream.closed,
     }));
   }
 
   async remove(id: string): Promise<void> {
+    checkId(id);
     this.streams.delete(id);
   }
 
   async shutdown(): Promise<void> {}
-}
-
-/** A repeated append that already happened: the stream ends with exactly these records. */
-function sameTail(stream: Stream, expected: number, records: readonly JournalRecord[]): boolean {
-  return records.every((record, index) => {
-    const stored = stream.frames[expected + index];
-    return stored !== undefined && Buffer.from(stored).equals(pack(record));
-  });
 }

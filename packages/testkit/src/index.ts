@@ -1,5 +1,10 @@
 export { NatsServerError, type NatsServerErrorKind } from './errors.js';
 export { freePort, freePorts } from './free-port.js';
+export {
+  describeJournalConformance,
+  type JournalFactory,
+  type JournalHarness,
+} from './journal-conformance.js';
 export { findNatsServerBinary } from './nats-binary.js';
 export {
   type NatsClusterHandle,

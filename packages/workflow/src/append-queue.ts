@@ -1,0 +1,66 @@
+import type { Journal, JournalRecord } from '@luact/journal';
+
+interface Pending {
+  readonly record: JournalRecord;
+  readonly done: () => void;
+}
+
+/**
+ * The journal stream of one run, written by one writer in order: records queued while an
+ * append is in flight go out together in the next one. Each record's `done` runs once it is
+ * durable, in queue order. A failed append stops the queue: `failed` says why, and nothing
+ * after it is written (a later append would leave a gap).
+ */
+export class AppendQueue {
+  private queue: Pending[] = [];
+  private writing = false;
+  private idle: (() => void)[] = [];
+  failed: Error | undefined;
+
+  constructor(
+    private readonly journal: Journal,
+    readonly stream: string,
+    /** Records already in the stream. */
+    public length: number,
+    private readonly onFailure: (error: Error) => void,
+  ) {}
+
+  /** Queues `record`; `done` runs once it is durable. */
+  push(record: JournalRecord, done?: () => void): void {
+    if (this.failed) return;
+    this.queue.push({ record, done: done ?? (() => {}) });
+    if (!this.writing) void this.flush();
+  }
+
+  /** Resolves once everything queued so far is durable (or the queue failed). */
+  drained(): Promise<void> {
+    if (!this.writing) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private async flush(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        await this.journal.append(
+          this.stream,
+          this.length,
+          batch.map((item) => item.record),
+        );
+        this.length += batch.length;
+        for (const item of batch) item.done();
+      }
+    } catch (error) {
+      this.failed = error instanceof Error ? error : new Error(String(error));
+      this.queue = [];
+      this.onFailure(this.failed);
+    } finally {
+      this.writing = false;
+      const idle = this.idle;
+      this.idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { LuactError } from '@luact/core';
+import { type ProcessSystem, parsePid } from '@luact/process';
+import type { CommandEffects } from './driver.js';
+import type { WorkflowHost } from './host.js';
+import type { Command, Outcome } from './records.js';
+import type { WorkflowRun } from './run.js';
+
+/**
+ * What a workflow's commands do outside it: activities run as function calls of the process
+ * system; messages, cancels and monitors go to processes there or to workflows on the node's
+ * workflow hosts; child workflows start on their host.
+ */
+export class WorkflowEffects implements CommandEffects {
+  constructor(
+    private readonly system: ProcessSystem,
+    private readonly hosts: (id: string) => WorkflowHost | undefined,
+  ) {}
+
+  invoke(command: Extract<Command, { k: 'activity' }>, _attempt: number) {
+    const context = new Map(Object.entries(command.context));
+    const invocation = this.system.invoke({
+      entry: command.entry as never,
+      args: command.args,
+      context,
+      ...(command.options.timeout !== undefined ? { timeoutMs: command.options.timeout } : {}),
+    });
+    return {
+      outcome: invocation.outcome.then(
+        (outcome): Outcome => (outcome.ok ? outcome : { ok: false, error: outcome.error.toData() }),
+      ),
+      cancel: (reason: string) => invocation.cancel(reason),
+    };
+  }
+
+  async send(from: WorkflowRun, command: Extract<Command, { k: 'send' }>): Promise<void> {
+    const host = this.workflowHostOf(command.to);
+    if (host) {
+      await host.deliverFromWorkflow(command.to, {
+        topic: command.topic,
+        from: from.pid,
+        payload: command.payload,
+        origin: `${from.workflowId}#${from.started.run}:${command.seq}`,
+      });
+      return;
+    }
+    const error = this.system.send({
+      to: this.system.resolveDestination(command.to),
+      from: from.pid,
+      topic: command.topic,
+      payload: command.payload,
+    });
+    if (error) throw error;
+  }
+
+  async startChild(parent: WorkflowRun, command: Extract<Command, { k: 'child' }>): Promise<void> {
+    const host = this.hosts(command.host);
+    if (!host)
+      throw new LuactError('NOT_FOUND', `no workflow host ${command.host}`, { retryable: false });
+    await host.start({
+      workflow: command.workflow,
+      entry: command.entry,
+      args: command.args,
+      context: command.context,
+      parent: parent.pid,
+      parentSeq: command.seq,
+      follow: command.follow,
+      messages: command.messages,
+      conflict: command.conflict,
+    });
+  }
+
+  async signal(
+    from: WorkflowRun,
+    command: Extract<Command, { k: 'cancel' | 'terminate' }>,
+  ): Promise<void> {
+    const to = this.system.resolveDestination(command.to);
+    const signal =
+      command.k === 'terminate'
+        ? ({ kind: 'terminate', to, from: from.pid } as const)
+        : ({
+            kind: 'cancel',
+            to,
+            from: from.pid,
+            at: this.system.clock.now(),
+            reason: command.reason,
+          } as const);
+    const host = this.workflowHostOf(to);
+    if (host) {
+      await host.signal(signal);
+      return;
+    }
+    const error = this.system.signal(signal);
+    if (error) throw error;
+  }
+
+  async watch(target: string, onExit: (outcome: Outcome) => void): Promise<void> {
+    const host = this.workflowHostOf(target);
+    if (host) {
+      await host.watchWorkflow(target, onExit);
+      return;
+    }
+    const process = this.system.process(this.system.resolveDestination(target));
+    if (!process) {
+      throw new LuactError('NOT_FOUND', `process ${target} does not exist or has ended`, {
+        retryable: false,
+      });
+    }
+    process.exitListeners.add((outcome) =>
+      onExit(outcome.ok ? outcome : { ok: false, error: outcome.error.toData() }),
+    );
+  }
+
+  private workflowHostOf(pid: string): WorkflowHost | undefined {
+    const parts = parsePid(pid);
+    return parts ? this.hosts(parts.host) : undefined;
+  }
+}

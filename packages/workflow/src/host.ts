@@ -1,0 +1,496 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { LuactError } from '@luact/core';
+import type { Journal } from '@luact/journal';
+import type { Clock, LogRecord, LuaApi } from '@luact/lua';
+import {
+  type Envelope,
+  type ExitOutcome,
+  type ExternalHost,
+  type ExternalSpawnRequest,
+  type HostLimits,
+  type Pid,
+  ProcessHost,
+  type ProcessSystem,
+  parsePid,
+  type Signal,
+} from '@luact/process';
+import type { Environment, RegistrySnapshot } from '@luact/registry';
+import { type DriverEnvironment, outcomeOf, RunDriver, type RunStatus } from './driver.js';
+import { WorkflowEffects } from './effects.js';
+import { History } from './history.js';
+import { checkWorkflowId, workflowModules } from './modules.js';
+import type {
+  Bytes,
+  ConflictPolicy,
+  Outcome,
+  StartedRecord,
+  StartupMessage,
+  TerminalRecord,
+} from './records.js';
+import type { RunEnd } from './run.js';
+import { WorkflowRun, workflowPid } from './run.js';
+import { workflowSpawnOptions } from './spawn-options.js';
+
+export interface WorkflowHostOptions {
+  /** The workflow.host entry's ID. */
+  readonly id: string;
+  readonly system: ProcessSystem;
+  readonly api: LuaApi;
+  /** Limits of the host's Lua VM (reductions, memory). */
+  readonly limits: HostLimits;
+  /** Where its runs are journaled; the host shuts it down when it stops. */
+  readonly journal: Journal;
+  readonly snapshot: () => RegistrySnapshot;
+  readonly env: Environment;
+  readonly clock: Clock;
+  /** Timers fire as soon as a run waits for nothing else (tests of long sleeps). */
+  readonly timeSkip?: boolean;
+  readonly log?: (record: LogRecord) => void;
+  readonly print?: (text: string) => void;
+  /** Randomness for run seeds and generated workflow IDs. */
+  readonly random?: () => number;
+  /** The node's workflow hosts by ID (child workflows may start on any of them). */
+  readonly hosts: (id: string) => WorkflowHost | undefined;
+}
+
+/** One workflow as `luact workflow list` shows it. */
+export interface WorkflowSummary {
+  readonly workflow: string;
+  readonly pid: string;
+  readonly run: number;
+  readonly entry: string;
+  readonly status: RunStatus | 'unreadable';
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly problem?: string;
+}
+
+/** A request to start a workflow, from a process, a parent workflow or TypeScript. */
+export interface StartRequest {
+  readonly workflow?: string;
+  readonly entry: string;
+  readonly args: Bytes;
+  readonly context: Readonly<Record<string, Bytes>>;
+  readonly parent?: string;
+  readonly parentSeq?: number;
+  readonly follow?: number;
+  readonly messages: readonly StartupMessage[];
+  readonly conflict: ConflictPolicy;
+}
+
+/**
+ * A workflow.host (DESIGN.md §5): runs workflow.lua entries durably. Each workflow has a
+ * stable ID and the PID `{host|id}`; each run of it (a new one after continue-as-new) is one
+ * journal stream `<id>~<run>`. Starting, messaging, canceling and terminating journal first
+ * and answer after; on start the host resumes every unfinished run from its journal.
+ */
+export class WorkflowHost implements ExternalHost {
+  private readonly vmHost: ProcessHost;
+  private readonly drivers = new Map<string, RunDriver>();
+  /** The latest run number of every workflow the journal holds. */
+  private readonly runs = new Map<string, number>();
+  /** How recent runs ended, for late watchers. */
+  private readonly finished = new Map<string, TerminalRecord>();
+  /** Workflows whose journal cannot be read: the error names the place. */
+  private readonly unreadable = new Map<string, LuactError>();
+  private readonly environment: DriverEnvironment;
+  private skewMs = 0;
+  private stopped = false;
+
+  constructor(private readonly options: WorkflowHostOptions) {
+    this.vmHost = ProcessHost.create(options.id, options.limits, {
+      api: options.api,
+      modules: workflowModules({
+        hostId: options.id,
+        isWorkflowHost: (id) => options.hosts(id) !== undefined,
+        functionOptions: (id) => {
+          const meta = options.snapshot().get(id)?.meta as Record<string, unknown> | undefined;
+          const found = meta?.options;
+          return found && typeof found === 'object'
+            ? (found as Record<string, unknown>)
+            : undefined;
+        },
+        ...(options.log ? { log: options.log } : {}),
+      }),
+      environment: { snapshot: options.snapshot, env: options.env },
+      clock: options.clock,
+      ...(options.print ? { print: options.print } : {}),
+    });
+    this.environment = {
+      journal: options.journal,
+      now: () => this.now(),
+      schedule: (ms, fire) => options.clock.schedule(ms, fire),
+      timeSkip: options.timeSkip === true,
+      skipTo: (ms) => {
+        this.skewMs = Math.max(this.skewMs, ms - this.realNow());
+      },
+      effects: new WorkflowEffects(options.system, options.hosts),
+      log: (record) => options.log?.(record),
+      ended: (driver, end, terminal) => this.runEnded(driver, end, terminal),
+    };
+  }
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get journal(): Journal {
+    return this.options.journal;
+  }
+
+  /** Names of the modules a workflow.lua entry may list. */
+  get vm(): ProcessHost {
+    return this.vmHost;
+  }
+
+  // ── Recovery ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Resumes every unfinished run in the journal: its events are replayed through its code,
+   * then what was in flight goes on (timers past due fire, calls without a result run again).
+   * A run whose journal is damaged is reported and left alone; the others are not affected.
+   */
+  async recover(): Promise<{ resumed: number; unreadable: number }> {
+    for (const stream of await this.options.journal.list()) {
+      const { workflow, run } = parseStream(stream.id);
+      if (run > (this.runs.get(workflow) ?? 0)) this.runs.set(workflow, run);
+    }
+    let resumed = 0;
+    for (const stream of await this.options.journal.open()) {
+      const { workflow, run } = parseStream(stream);
+      if (run < (this.runs.get(workflow) ?? 0)) continue;
+      try {
+        const history = History.of(stream, await this.options.journal.read(stream));
+        if (history.terminal) {
+          // Ended, but the stream was not closed before the crash.
+          this.finished.set(workflow, history.terminal);
+          await this.options.journal.close(stream);
+          continue;
+        }
+        this.resume(history);
+        resumed++;
+      } catch (error) {
+        const problem = LuactError.from(error);
+        this.unreadable.set(workflow, problem);
+        this.options.log?.({
+          level: 'error',
+          message: 'workflow journal unreadable',
+          fields: { workflow, stream, error: problem.message },
+          labels: { host: this.id },
+        });
+      }
+    }
+    return { resumed, unreadable: this.unreadable.size };
+  }
+
+  private resume(history: History): void {
+    const driver = new RunDriver(history.stream, this.environment, history.records.length, history);
+    this.drivers.set(history.started.workflow, driver);
+    try {
+      driver.resume(this.runOf(history.started, driver));
+    } catch (error) {
+      driver.problem = LuactError.from(error);
+      driver.status = 'blocked';
+    }
+  }
+
+  // ── Starting ────────────────────────────────────────────────────────────────────────────
+
+  /** Starts a workflow (or finds the running one, by policy); resolves once it is journaled. */
+  async start(request: StartRequest): Promise<Pid> {
+    if (this.stopped) throw new LuactError('UNAVAILABLE', `workflow host ${this.id} is stopped`);
+    const workflow = checkWorkflowId(request.workflow ?? this.generatedId());
+    this.checkEntry(request.entry);
+    const current = this.drivers.get(workflow);
+    if (current && !current.terminal) {
+      if (request.conflict === 'fail') {
+        throw new LuactError('ALREADY_EXISTS', `workflow ${workflow} is already running`, {
+          retryable: false,
+          details: { workflow, pid: workflowPid(this.id, workflow) },
+        });
+      }
+      if (request.conflict === 'use_existing') {
+        for (const message of request.messages)
+          await current.receive({ t: 'signal', at: this.now(), ...message });
+        return workflowPid(this.id, workflow);
+      }
+      current.terminate(`replaced by a new run of ${workflow}`);
+      await current.queue.drained();
+    }
+    const run = (this.runs.get(workflow) ?? 0) + 1;
+    const started: StartedRecord = {
+      t: 'started',
+      at: this.now(),
+      workflow,
+      run,
+      entry: request.entry,
+      host: this.id,
+      args: request.args,
+      code: this.codeHash(request.entry),
+      context: request.context,
+      seed: Math.floor((this.options.random ?? Math.random)() * 2 ** 32),
+      messages: request.messages,
+      ...(request.parent !== undefined ? { parent: request.parent } : {}),
+      ...(request.parentSeq !== undefined ? { parentSeq: request.parentSeq } : {}),
+      ...(request.follow ? { follow: request.follow } : {}),
+    };
+    await this.begin(started);
+    return workflowPid(this.id, workflow);
+  }
+
+  private async begin(started: StartedRecord, watchers: ((outcome: Outcome) => void)[] = []) {
+    this.runs.set(started.workflow, started.run);
+    this.finished.delete(started.workflow);
+    const driver = new RunDriver(streamOf(started.workflow, started.run), this.environment, 0);
+    for (const watcher of watchers) driver.watch(watcher);
+    this.drivers.set(started.workflow, driver);
+    await driver.begin(this.runOf(started, driver));
+  }
+
+  private runOf(started: StartedRecord, driver: RunDriver): WorkflowRun {
+    const entry = this.options.snapshot().get(started.entry);
+    if (entry?.kind !== 'workflow.lua') {
+      throw new LuactError(
+        'NOT_FOUND',
+        `workflow ${started.workflow} runs ${started.entry}, which is no longer a workflow.lua entry`,
+        { retryable: false },
+      );
+    }
+    const prepared = this.vmHost.prepare(entry);
+    const method = (entry.fields.method as string | undefined) ?? 'main';
+    return new WorkflowRun(started, this.vmHost.vm, prepared, method, driver);
+  }
+
+  private checkEntry(id: string): void {
+    const entry = this.options.snapshot().get(id);
+    if (!entry) throw new LuactError('NOT_FOUND', `entry ${id} not found`, { retryable: false });
+    if (entry.kind !== 'workflow.lua') {
+      throw new LuactError(
+        'INVALID',
+        `cannot start ${id} on workflow host ${this.id}: it is a ${entry.kind} entry, and workflow hosts run workflow.lua entries`,
+        { retryable: false },
+      );
+    }
+  }
+
+  private codeHash(entryId: string): string {
+    const entry = this.options.snapshot().get(entryId);
+    const fingerprint =
+      entry?.kind === 'workflow.lua' ? this.vmHost.prepare(entry).fingerprint : '';
+    return createHash('sha256').update(fingerprint).digest('hex').slice(0, 16);
+  }
+
+  private generatedId(): string {
+    return randomUUID();
+  }
+
+  private runEnded(driver: RunDriver, end: RunEnd, terminal: TerminalRecord): void {
+    const { workflow } = driver.started;
+    this.finished.set(workflow, terminal);
+    if (end.kind !== 'continued' || this.stopped) return;
+    const previous = driver.started;
+    void this.begin(
+      {
+        ...previous,
+        at: this.now(),
+        run: previous.run + 1,
+        entry: end.entry,
+        args: end.args,
+        code: this.codeHash(end.entry),
+        seed: Math.floor((this.options.random ?? Math.random)() * 2 ** 32),
+        messages: [],
+      },
+      driver.takeWatchers(),
+    ).catch((error: unknown) =>
+      this.options.log?.({
+        level: 'error',
+        message: 'workflow could not continue as new',
+        fields: { workflow, error: LuactError.from(error).message },
+        labels: { host: this.id },
+      }),
+    );
+  }
+
+  // ── ExternalHost: what processes ask of workflows ───────────────────────────────────────
+
+  spawn(request: ExternalSpawnRequest): Promise<Pid> {
+    const { id, conflict } = workflowSpawnOptions(request.options);
+    const context: Record<string, Bytes> = {};
+    for (const [key, value] of request.context) context[key] = value;
+    return this.start({
+      ...((id ?? request.name) ? { workflow: (id ?? request.name) as string } : {}),
+      entry: request.entry,
+      args: request.args,
+      context,
+      ...(request.parent !== undefined ? { parent: request.parent } : {}),
+      messages: (request.messages ?? []).map((message) => ({
+        topic: message.topic,
+        payload: message.payload,
+        ...(request.parent !== undefined ? { from: request.parent } : {}),
+      })),
+      conflict,
+    });
+  }
+
+  /** A message to a workflow: resolves once it is journaled (an accepted message is never lost). */
+  async send(envelope: Envelope): Promise<void> {
+    await this.live(envelope.to).receive({
+      t: 'signal',
+      at: this.now(),
+      topic: envelope.topic,
+      payload: envelope.payload,
+      ...(envelope.from !== undefined ? { from: envelope.from } : {}),
+    });
+  }
+
+  /** A message from another workflow's command: journaled once, however often it is sent. */
+  async deliverFromWorkflow(
+    to: string,
+    message: { topic: string; from: string; payload: Bytes; origin: string },
+  ): Promise<void> {
+    await this.live(to).receive({ t: 'signal', at: this.now(), ...message });
+  }
+
+  async signal(signal: Extract<Signal, { kind: 'cancel' | 'terminate' }>): Promise<void> {
+    const driver = this.live(signal.to);
+    if (signal.kind === 'terminate') {
+      driver.terminate('terminated', signal.from);
+      await driver.queue.drained();
+      return;
+    }
+    await driver.arrive({
+      t: 'cancel',
+      at: this.now(),
+      ...(signal.reason !== undefined ? { reason: signal.reason } : {}),
+      ...(signal.from !== undefined ? { from: signal.from } : {}),
+    });
+  }
+
+  async watch(pid: Pid, onExit: (outcome: ExitOutcome) => void): Promise<void> {
+    await this.watchWorkflow(pid, (outcome) =>
+      onExit(
+        outcome.ok
+          ? { ok: true, value: outcome.value }
+          : { ok: false, error: LuactError.fromData(outcome.error) },
+      ),
+    );
+  }
+
+  /** `onExit` once the workflow's current run has ended (at once if it has). */
+  async watchWorkflow(pid: string, onExit: (outcome: Outcome) => void): Promise<void> {
+    const workflow = this.workflowOf(pid);
+    const driver = this.drivers.get(workflow);
+    if (driver) {
+      driver.watch(onExit);
+      return;
+    }
+    const ended = this.finished.get(workflow) ?? (await this.lastTerminal(workflow));
+    if (!ended) throw notFound(pid);
+    onExit(outcomeOf(ended));
+  }
+
+  private async lastTerminal(workflow: string): Promise<TerminalRecord | undefined> {
+    const run = this.runs.get(workflow);
+    if (run === undefined) return undefined;
+    const history = History.of(
+      streamOf(workflow, run),
+      await this.options.journal.read(streamOf(workflow, run)),
+    );
+    return history.terminal;
+  }
+
+  /** The driver of a workflow that can still receive (running or blocked). */
+  private live(pid: string): RunDriver {
+    const workflow = this.workflowOf(pid);
+    const driver = this.drivers.get(workflow);
+    if (!driver) throw notFound(pid);
+    if (driver.terminal) {
+      throw new LuactError('NOT_FOUND', `workflow ${workflow} has ended (${driver.terminal.t})`, {
+        retryable: false,
+        details: { workflow },
+      });
+    }
+    return driver;
+  }
+
+  private workflowOf(pid: string): string {
+    const parts = parsePid(pid);
+    if (!parts || parts.host !== this.id) throw notFound(pid);
+    return String(parts.id);
+  }
+
+  // ── Inspection ──────────────────────────────────────────────────────────────────────────
+
+  list(): WorkflowSummary[] {
+    const summaries: WorkflowSummary[] = [];
+    for (const [workflow, driver] of this.drivers) {
+      const started = driver.started;
+      summaries.push({
+        workflow,
+        pid: workflowPid(this.id, workflow),
+        run: started.run,
+        entry: started.entry,
+        status: driver.status,
+        startedAt: started.at,
+        ...(driver.terminal ? { endedAt: driver.terminal.at } : {}),
+        ...(driver.problem ? { problem: driver.problem.message } : {}),
+      });
+    }
+    for (const [workflow, problem] of this.unreadable) {
+      summaries.push({
+        workflow,
+        pid: workflowPid(this.id, workflow),
+        run: this.runs.get(workflow) ?? 0,
+        entry: '',
+        status: 'unreadable',
+        problem: problem.message,
+      });
+    }
+    return summaries.sort((a, b) => (a.workflow < b.workflow ? -1 : 1));
+  }
+
+  /** The journal of a workflow's latest run. */
+  async history(workflow: string): Promise<readonly unknown[]> {
+    const run = this.runs.get(workflow);
+    if (run === undefined) throw notFound(workflowPid(this.id, workflow));
+    return this.options.journal.read(streamOf(workflow, run));
+  }
+
+  /** Waits until every run has nothing left to journal (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.drivers.values()].map((driver) => driver.queue.drained()));
+  }
+
+  // ── Lifecycle ───────────────────────────────────────────────────────────────────────────
+
+  /** Stops every run where it is (they resume from their journals next time) and closes. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const driver of this.drivers.values()) driver.stop();
+    await this.settled();
+    await this.options.journal.shutdown();
+    this.vmHost.close();
+  }
+
+  private realNow(): number {
+    return Number(this.options.clock.now() / 1_000_000n);
+  }
+
+  private now(): number {
+    return this.realNow() + this.skewMs;
+  }
+}
+
+export function streamOf(workflow: string, run: number): string {
+  return `${workflow}~${run}`;
+}
+
+function parseStream(stream: string): { workflow: string; run: number } {
+  const at = stream.lastIndexOf('~');
+  return { workflow: stream.slice(0, at), run: Number(stream.slice(at + 1)) };
+}
+
+function notFound(pid: string): LuactError {
+  return new LuactError('NOT_FOUND', `no workflow ${pid}`, { retryable: false });
+}

@@ -1,0 +1,432 @@
+import { type ErrorData, LuactError } from '@luact/core';
+import {
+  type DeliveryField,
+  encodeError,
+  encodeValue,
+  type FiberGroup,
+  type GroupOutcome,
+  type LuaState,
+  type LuaVm,
+  type PreparedEntry,
+} from '@luact/lua';
+import {
+  type Envelope,
+  EVENT_KIND,
+  type ExitOutcome,
+  errorFromBytes,
+  eventDetails,
+  type FedSink,
+  Mailbox,
+  type Pid,
+} from '@luact/process';
+import { RunRandom } from './random.js';
+import type { Bytes, Command, EventRecord, Outcome, StartedRecord } from './records.js';
+
+/** How the code of a run ended. */
+export type RunEnd =
+  | { readonly kind: 'completed'; readonly value: Bytes }
+  | { readonly kind: 'failed'; readonly error: ErrorData }
+  | { readonly kind: 'terminated'; readonly reason: string; readonly from?: string }
+  | { readonly kind: 'continued'; readonly entry: string; readonly args: Bytes };
+
+/** Who drives a run: told when its code is idle again, and when it ends. */
+export interface RunListener {
+  /** Every fiber blocked after event number `event`; these are the commands issued since. */
+  taskDone(run: WorkflowRun, event: number, commands: readonly Command[]): void;
+  /** The code ended while handling event `event`, after issuing `commands`. */
+  ended(run: WorkflowRun, event: number, commands: readonly Command[], end: RunEnd): void;
+}
+
+/** A command as the code issues it: the run numbers it and notes where it came from. */
+export type CommandRequest = Command extends infer C
+  ? C extends Command
+    ? Omit<C, 'seq' | 'site'>
+    : never
+  : never;
+
+/** A child workflow this run started, and how it follows it. */
+interface Child {
+  readonly pid: string;
+  readonly follow: number;
+  readonly channel: number | undefined;
+}
+
+const FOLLOW = { monitor: 1, link: 2, exec: 4 } as const;
+
+/**
+ * One run of a workflow executing deterministically (DESIGN.md §5): the engine's pure core.
+ * Its Lua code runs as a fiber group of the workflow host's VM; it is given one event at a
+ * time, runs until every fiber is blocked, and reports the commands it issued meanwhile.
+ * Everything the code sees — time, random numbers, message order, timer ticks, results — comes
+ * from the events, so delivering the same events again (replay) makes it issue the same
+ * commands. It never touches a journal, a timer or another process: its driver does.
+ */
+export class WorkflowRun implements FedSink {
+  readonly pid: Pid;
+  readonly mailbox: Mailbox;
+  group: FiberGroup | undefined;
+  /** Index of the event being handled or last handled (0: started). */
+  private event = -1;
+  private busy = false;
+  private commands: Command[] = [];
+  /** During replay: the commands the journal says this task issued. */
+  private expected: readonly Command[] | undefined;
+  private nextSeq = 1;
+  /** Workflow time of the current event, Unix ms. */
+  private nowMs: number;
+  private readonly random: RunRandom;
+  private readonly activities = new Map<number, number>();
+  private readonly timersBySeq = new Map<number, { channel: number; every: number | undefined }>();
+  private readonly timersByChannel = new Map<number, number>();
+  private readonly children = new Map<number, Child>();
+  private readonly monitored = new Map<number, string>();
+  private continueAs: { entry: string; args: Bytes } | undefined;
+  private termination: { reason: string; from?: string } | undefined;
+  /** Stopped without an end of its own (non-determinism, shutdown): nothing is reported. */
+  private abandoned = false;
+  trapLinks = false;
+
+  constructor(
+    readonly started: StartedRecord,
+    private readonly vm: LuaVm,
+    private readonly entry: PreparedEntry,
+    private readonly method: string,
+    private readonly listener: RunListener,
+  ) {
+    this.pid = workflowPid(started.host, started.workflow);
+    this.mailbox = new Mailbox(this);
+    this.nowMs = started.at;
+    this.random = new RunRandom(started.seed);
+  }
+
+  get workflowId(): string {
+    return this.started.workflow;
+  }
+
+  /** Events handled so far (the `history_length` workflow.info reports). */
+  get eventsHandled(): number {
+    return this.event + 1;
+  }
+
+  /** Re-executing a task the journal already holds (logs are not repeated). */
+  get replaying(): boolean {
+    return this.expected !== undefined;
+  }
+
+  /** True between an event's delivery and the moment the code is idle again. */
+  get running(): boolean {
+    return this.busy;
+  }
+
+  // ── Events ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Hands the code its next event. `expected` (replay) are the commands the journal recorded
+   * for this task; `workflow.version` reads them.
+   */
+  handle(event: EventRecord, expected?: readonly Command[]): void {
+    if (this.busy) throw new Error(`workflow ${this.workflowId}: event delivered while busy`);
+    this.event++;
+    this.nowMs = Math.max(this.nowMs, event.at);
+    this.commands = [];
+    this.expected = expected;
+    this.busy = true;
+    this.apply(event);
+    const group = this.group;
+    if (this.busy && group && !group.ended && group.active === 0) this.finishTask();
+  }
+
+  private apply(event: EventRecord): void {
+    switch (event.t) {
+      case 'started':
+        this.group = this.vm.startGroup(this, this.entry, this.method, event.args);
+        for (const message of event.messages)
+          this.receive(message.topic, message.from, message.payload);
+        return;
+      case 'signal':
+        this.receive(event.topic, event.from, event.payload);
+        return;
+      case 'activity': {
+        const channel = this.activities.get(event.seq);
+        this.activities.delete(event.seq);
+        if (channel !== undefined) this.deliverOutcome(channel, event.outcome);
+        return;
+      }
+      case 'timer':
+        this.fireTimer(event.seq);
+        return;
+      case 'child':
+        this.childEnded(event.seq, event.outcome, event.at);
+        return;
+      case 'exit': {
+        const target = this.monitored.get(event.seq);
+        this.monitored.delete(event.seq);
+        if (target !== undefined) this.deliverExit('exit', target, event.outcome, event.at);
+        return;
+      }
+      case 'cancel':
+        this.mailbox.deliverEvent(
+          EVENT_KIND.cancel,
+          event.from,
+          eventDetails({
+            kind: 'cancel',
+            to: this.pid,
+            from: event.from as Pid | undefined,
+            at: nanos(event.at),
+            reason: event.reason,
+          }),
+        );
+        return;
+      default: {
+        const unknown: never = event;
+        throw new Error(`unknown workflow event ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private receive(topic: string, from: string | undefined, payload: Bytes): void {
+    const envelope: Envelope = { to: this.pid, from: from as Pid | undefined, topic, payload };
+    this.mailbox.deliver(envelope);
+  }
+
+  private fireTimer(seq: number): void {
+    const timer = this.timersBySeq.get(seq);
+    if (!timer || !this.group) return;
+    if (timer.every === undefined) {
+      this.timersBySeq.delete(seq);
+      this.timersByChannel.delete(timer.channel);
+    }
+    // Like a ticker in a process: a tick nobody received yet is not joined by another.
+    if (this.group.pendingIn(timer.channel) === 0)
+      this.vm.deliver(this.group, timer.channel, nanos(this.nowMs));
+  }
+
+  private childEnded(seq: number, outcome: Outcome, at: number): void {
+    const child = this.children.get(seq);
+    if (!child) return;
+    this.children.delete(seq);
+    if (child.channel !== undefined) this.deliverOutcome(child.channel, outcome);
+    if ((child.follow & FOLLOW.monitor) !== 0) this.deliverExit('exit', child.pid, outcome, at);
+    if ((child.follow & FOLLOW.link) !== 0 && !outcome.ok) {
+      if (this.trapLinks) {
+        this.deliverExit('link-down', child.pid, outcome, at);
+      } else if (this.group) {
+        const error = new LuactError(
+          'UNAVAILABLE',
+          `linked process failed: ${child.pid}: ${outcome.error.message}`,
+          { details: { linked: child.pid, cause: outcome.error } },
+        );
+        this.vm.killGroup(this.group, encodeError(error));
+      }
+    }
+  }
+
+  private deliverExit(kind: 'exit' | 'link-down', from: string, outcome: Outcome, at: number) {
+    this.mailbox.deliverEvent(
+      EVENT_KIND[kind],
+      from,
+      eventDetails({
+        kind,
+        to: this.pid,
+        from: from as Pid,
+        at: nanos(at),
+        outcome: exitOutcomeOf(outcome),
+      }),
+    );
+  }
+
+  private deliverOutcome(channel: number, outcome: Outcome): void {
+    if (!this.group) return;
+    if (outcome.ok) this.vm.deliver(this.group, channel, 'ok', outcome.value);
+    else
+      this.vm.deliver(
+        this.group,
+        channel,
+        'error',
+        encodeValue(LuactError.fromData(outcome.error)),
+      );
+  }
+
+  // ── What the code asks for (called by the workflow modules' host functions) ─────────────
+
+  /** Workflow time: the time of the event being handled. */
+  get now(): number {
+    return this.nowMs;
+  }
+
+  issue(request: CommandRequest, L: LuaState): number {
+    if (!this.busy)
+      throw new Error(`workflow ${this.workflowId} issued a command while not handling an event`);
+    const seq = this.nextSeq++;
+    const site = this.vm.callSite(L);
+    this.commands.push({ ...request, seq, ...(site ? { site } : {}) } as Command);
+    return seq;
+  }
+
+  startTimer(channel: number, delayMs: number, everyMs: number | undefined, L: LuaState): void {
+    this.stopTimer(channel, L);
+    const seq = this.issue(
+      { k: 'timer', due: this.nowMs + delayMs, ...(everyMs ? { every: everyMs } : {}) },
+      L,
+    );
+    this.timersBySeq.set(seq, { channel, every: everyMs });
+    this.timersByChannel.set(channel, seq);
+  }
+
+  /** True when the timer had not fired yet. */
+  stopTimer(channel: number, L: LuaState): boolean {
+    const seq = this.timersByChannel.get(channel);
+    if (seq === undefined) return false;
+    this.timersByChannel.delete(channel);
+    this.timersBySeq.delete(seq);
+    this.issue({ k: 'cancel_timer', target: seq }, L);
+    return true;
+  }
+
+  callActivity(request: Extract<CommandRequest, { k: 'activity' }>, channel: number, L: LuaState) {
+    const seq = this.issue(request, L);
+    this.activities.set(seq, channel);
+    return seq;
+  }
+
+  /** True when the activity had not ended yet. */
+  cancelActivity(seq: number, L: LuaState): boolean {
+    if (!this.activities.has(seq)) return false;
+    this.issue({ k: 'cancel_activity', target: seq }, L);
+    return true;
+  }
+
+  startChild(
+    request: Omit<Extract<CommandRequest, { k: 'child' }>, 'workflow'>,
+    name: string | undefined,
+    channel: number | undefined,
+    L: LuaState,
+  ): string {
+    const seq = this.nextSeq;
+    const workflow = name ?? `${this.workflowId}.${seq}`;
+    this.issue({ ...request, workflow }, L);
+    const pid = workflowPid(request.host, workflow);
+    if (request.follow !== 0 || channel !== undefined)
+      this.children.set(seq, { pid, follow: request.follow, channel });
+    return pid;
+  }
+
+  monitor(target: string, L: LuaState): void {
+    const seq = this.issue({ k: 'monitor', to: target }, L);
+    this.monitored.set(seq, target);
+  }
+
+  /**
+   * `workflow.version(change, min, max)`: new code gets `max`, recorded in the journal; a
+   * replay returns what was recorded, or `min` where the old code had no such call.
+   */
+  version(change: string, min: number, max: number, L: LuaState): number {
+    const expected = this.expected;
+    if (expected !== undefined) {
+      const recorded = expected[this.commands.length];
+      if (recorded?.k !== 'version' || recorded.change !== change) return min;
+      this.issue({ k: 'version', change, version: recorded.version }, L);
+      return recorded.version;
+    }
+    this.issue({ k: 'version', change, version: max }, L);
+    return max;
+  }
+
+  /** `process.upgrade(entry, ...)` inside a workflow: continue as new when the code unwinds. */
+  continueAsNew(entry: string, args: Bytes): void {
+    this.continueAs = { entry, args };
+  }
+
+  nextRandom(): number {
+    return this.random.nextFloat();
+  }
+
+  randomBytes(count: number): Uint8Array {
+    return this.random.bytes(count);
+  }
+
+  reseed(seed: number): void {
+    this.random.reseed(seed);
+  }
+
+  // ── Ending ──────────────────────────────────────────────────────────────────────────────
+
+  /** Ends the code at once (process.terminate, `luact workflow terminate`). */
+  terminate(reason: string, from?: string): void {
+    if (!this.group || this.group.ended) return;
+    this.termination = { reason, ...(from !== undefined ? { from } : {}) };
+    this.busy = true;
+    this.vm.killGroup(
+      this.group,
+      encodeError(new LuactError('CANCELED', reason, { retryable: false })),
+    );
+  }
+
+  /** Stops the code without an end of its own: the run is blocked or the host shuts down. */
+  abandon(): void {
+    this.abandoned = true;
+    this.busy = false;
+    if (this.group && !this.group.ended)
+      this.vm.killGroup(this.group, encodeError(new LuactError('CANCELED', 'abandoned')));
+  }
+
+  // ── GroupOwner and FedSink ──────────────────────────────────────────────────────────────
+
+  onGroupIdle(group: FiberGroup): void {
+    if (group === this.group && this.busy) this.finishTask();
+  }
+
+  onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {
+    if (group !== this.group || this.abandoned) return;
+    this.busy = false;
+    const commands = this.commands;
+    this.commands = [];
+    this.listener.ended(this, this.event, commands, this.endOf(outcome));
+  }
+
+  private endOf(outcome: GroupOutcome): RunEnd {
+    if (this.termination) return { kind: 'terminated', ...this.termination };
+    if (this.continueAs) return { kind: 'continued', ...this.continueAs };
+    if (outcome.ok) return { kind: 'completed', value: outcome.value };
+    return { kind: 'failed', error: errorFromBytes(outcome.error).toData() };
+  }
+
+  labels(): Record<string, string> {
+    return { pid: this.pid, entry: this.started.entry, workflow: this.workflowId };
+  }
+
+  deliver(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void {
+    if (this.group) this.vm.deliver(this.group, channel, a, b, c);
+  }
+
+  pendingIn(channel: number): number {
+    return this.group?.pendingIn(channel) ?? 0;
+  }
+
+  release(channel: number) {
+    return this.group?.releaseChannel(channel) ?? [];
+  }
+
+  private finishTask(): void {
+    this.busy = false;
+    const commands = this.commands;
+    this.commands = [];
+    this.expected = undefined;
+    this.listener.taskDone(this, this.event, commands);
+  }
+}
+
+/** A workflow's PID: its host and its workflow ID. */
+export function workflowPid(host: string, workflow: string): Pid {
+  return `{${host}|${workflow}}` as Pid;
+}
+
+function nanos(ms: number): bigint {
+  return BigInt(Math.round(ms)) * 1_000_000n;
+}
+
+function exitOutcomeOf(outcome: Outcome): ExitOutcome {
+  return outcome.ok
+    ? { ok: true, value: outcome.value }
+    : { ok: false, error: LuactError.fromData(outcome.error) };
+}

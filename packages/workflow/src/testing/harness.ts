@@ -8,7 +8,13 @@ import {
   loadLuaApi,
   systemClock,
 } from '@luact/lua';
-import { type ExitOutcome, type Pid, ProcessSystem, processModules } from '@luact/process';
+import {
+  type ExitOutcome,
+  type HostFunctionEntry,
+  type Pid,
+  ProcessSystem,
+  processModules,
+} from '@luact/process';
 import { type EntryDefinition, planChanges, RegistrySnapshot } from '@luact/registry';
 import { WorkflowHost } from '../host.js';
 
@@ -67,7 +73,13 @@ export type Result =
  */
 export async function node(
   entries: Record<string, EntrySpec>,
-  options: { journal?: Journal; clock?: Clock; timeSkip?: boolean } = {},
+  options: {
+    journal?: Journal;
+    clock?: Clock;
+    timeSkip?: boolean;
+    /** TypeScript functions workflows call (registered before the host recovers). */
+    functions?: Record<string, HostFunctionEntry>;
+  } = {},
 ): Promise<Node> {
   api ??= loadLuaApi();
   const snapshot = snapshotOf({
@@ -89,6 +101,7 @@ export async function node(
     functionLimits: LIMITS,
   });
   system.addHost('app:processes', LIMITS);
+  for (const [id, fn] of Object.entries(options.functions ?? {})) system.registerFunction(id, fn);
   const hosts = new Map<string, WorkflowHost>();
   const host = new WorkflowHost({
     id: 'app:flows',
@@ -163,4 +176,17 @@ export function workflow(source: string, modules: string[] = []): EntrySpec {
 /** A function.lua entry spec from Lua source. */
 export function fn(source: string, extra: Record<string, unknown> = {}): EntrySpec {
   return { kind: 'function.lua', source, ...extra };
+}
+
+/** Waits (bounded) until `check` holds. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }

@@ -1,0 +1,132 @@
+import { MemoryJournal } from '@luact/journal';
+import { afterEach, expect, it } from 'vitest';
+import { type Node, node, until, workflow } from './testing/harness.js';
+
+const nodes: Node[] = [];
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+async function start(...args: Parameters<typeof node>) {
+  const n = await node(...args);
+  nodes.push(n);
+  return n;
+}
+
+const never = () => new Promise<never>(() => {});
+
+it('resumes after a crash: finished calls are not repeated, the one in flight runs again', async () => {
+  const journal = new MemoryJournal();
+  const calls: string[] = [];
+  const entries = {
+    'app:flow': workflow(
+      `local funcs = require("funcs")
+       return { main = function()
+         local a = funcs.call("step", "one")
+         local b = funcs.call("step", "two")
+         return a .. "+" .. b
+       end }`,
+      ['funcs'],
+    ),
+  };
+  const first = await start(entries, {
+    journal,
+    functions: {
+      'app:step': async (_call, name) => {
+        calls.push(String(name));
+        return name === 'two' ? never() : `${name}`;
+      },
+    },
+  });
+  const pid = await first.start('app:flow', [], { workflow: 'w' });
+  await until(() => calls.includes('two'), 'the second call runs');
+  await first.stop();
+
+  const second = await start(entries, {
+    journal,
+    functions: {
+      'app:step': async (_call, name) => {
+        calls.push(String(name));
+        return String(name).toUpperCase();
+      },
+    },
+  });
+  expect(await second.result(pid)).toEqual({ ok: true, value: 'one+TWO' });
+  expect(calls).toEqual(['one', 'two', 'two']);
+});
+
+it('replays to the same random numbers, UUIDs, times and key order', async () => {
+  const journal = new MemoryJournal();
+  const reported: unknown[] = [];
+  const entries = {
+    'app:flow': workflow(
+      `local funcs, uuid, time = require("funcs"), require("uuid"), require("time")
+       return { main = function()
+         local keys = {}
+         for k in pairs({ zeta = 1, alpha = 2, mid = 3, [3] = 4, [1] = 5 }) do keys[#keys + 1] = tostring(k) end
+         local seen = { uuid = uuid.v4(), random = math.random(1, 1000000), now = time.now():unix_nano(),
+                        os = os.time(), keys = table.concat(keys, ",") }
+         funcs.call("report", seen)
+         return seen
+       end }`,
+      ['funcs', 'uuid', 'time'],
+    ),
+  };
+  const first = await start(entries, {
+    journal,
+    functions: {
+      'app:report': async (_call, seen) => {
+        reported.push(seen);
+        return never();
+      },
+    },
+  });
+  const pid = await first.start('app:flow', [], { workflow: 'r' });
+  await until(() => reported.length === 1, 'the values are reported');
+  await first.stop();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = await start(entries, {
+    journal,
+    functions: { 'app:report': async () => true },
+  });
+  const result = await second.result(pid);
+  expect(result).toEqual({ ok: true, value: reported[0] });
+  expect((reported[0] as { keys: string }).keys).toBe('1,3,alpha,mid,zeta');
+});
+
+it('blocks a run whose code changed what it does, naming both call sites and the position', async () => {
+  const journal = new MemoryJournal();
+  const source = (call: string) =>
+    `local funcs = require("funcs")
+return { main = function()
+  local a = funcs.call("${call}")
+  local b = funcs.call("wait")
+  return a
+end }`;
+  const first = await start(
+    { 'app:flow': workflow(source('one'), ['funcs']) },
+    {
+      journal,
+      functions: { 'app:one': async () => 1, 'app:two': async () => 2, 'app:wait': never },
+    },
+  );
+  await first.start('app:flow', [], { workflow: 'changed' });
+  await until(async () => (await journal.read('changed~1')).length >= 4, 'the run waits');
+  await first.stop();
+
+  const second = await start(
+    { 'app:flow': workflow(`-- edited\n${source('two')}`, ['funcs']) },
+    {
+      journal,
+      functions: { 'app:one': async () => 1, 'app:two': async () => 2, 'app:wait': never },
+    },
+  );
+  await until(() => second.host.list()[0]?.status === 'blocked', 'the run is blocked');
+  const problem = second.host.list()[0]?.problem ?? '';
+  expect(problem).toContain('workflow changed is blocked');
+  expect(problem).toContain('At journal position 1');
+  expect(problem).toContain('a call of app:one at app:flow.lua:3');
+  expect(problem).toContain('a call of app:two at app:flow.lua:4');
+  expect(second.logs.some((r) => r.message === 'workflow blocked')).toBe(true);
+});

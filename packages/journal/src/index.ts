@@ -1,5 +1,7 @@
 export { checkId, closedError, lengthConflict } from './errors.js';
+export { FileJournal, type FileJournalOptions } from './file-journal.js';
 export type { Journal, JournalRecord, StreamInfo } from './journal.js';
 export { MemoryJournal } from './memory-journal.js';
 export { decodeRecord, encodeRecord } from './record-codec.js';
 export { countStoredAlready } from './repeat.js';
+export type { FsyncPolicy } from './sync-policy.js';

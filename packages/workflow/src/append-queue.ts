@@ -23,6 +23,8 @@ export class AppendQueue {
     /** Records already in the stream. */
     public length: number,
     private readonly onFailure: (error: Error) => void,
+    /** Everything queued is written: nothing is on its way any more. */
+    private readonly onIdle: () => void = () => {},
   ) {}
 
   /** Queues `record`; `done` runs once it is durable. */
@@ -30,6 +32,11 @@ export class AppendQueue {
     if (this.failed) return;
     this.queue.push({ record, done: done ?? (() => {}) });
     if (!this.writing) void this.flush();
+  }
+
+  /** Records are queued or being written. */
+  get busy(): boolean {
+    return this.writing;
   }
 
   /** Resolves once everything queued so far is durable (or the queue failed). */
@@ -61,6 +68,7 @@ export class AppendQueue {
       const idle = this.idle;
       this.idle = [];
       for (const resolve of idle) resolve();
+      if (!this.failed) this.onIdle();
     }
   }
 }

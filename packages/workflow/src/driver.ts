@@ -98,7 +98,15 @@ export class RunDriver implements RunListener {
     this.history = history;
     this.origins = new Set(history?.origins);
     this.status = history ? 'replaying' : 'running';
-    this.queue = new AppendQueue(env.journal, stream, length, (error) => this.journalFailed(error));
+    this.queue = new AppendQueue(
+      env.journal,
+      stream,
+      length,
+      (error) => this.journalFailed(error),
+      () => {
+        if (env.timeSkip) this.pump();
+      },
+    );
   }
 
   get started(): StartedRecord {
@@ -313,6 +321,8 @@ export class RunDriver implements RunListener {
 
   private execute(commands: readonly Command[]): void {
     for (const command of commands) this.carryOut(command);
+    // A time-skipping run may now wait for nothing but its timers.
+    if (this.env.timeSkip) this.pump();
   }
 
   private carryOut(command: Command): void {
@@ -468,10 +478,7 @@ export class RunDriver implements RunListener {
       ...(every !== undefined ? { every } : {}),
     };
     this.timers.set(seq, timer);
-    if (this.env.timeSkip) {
-      this.pump();
-      return;
-    }
+    if (this.env.timeSkip) return;
     timer.stop = this.env.schedule(Math.max(0, due - this.env.now()), () => this.timerFired(seq));
   }
 
@@ -492,6 +499,8 @@ export class RunDriver implements RunListener {
   private skipTimeIfWaitingOnlyForTimers(): void {
     if (!this.env.timeSkip || this.status !== 'running' || this.endedWith) return;
     if (this.activities.size > 0 || this.awaited.size > 0 || this.executing.size > 0) return;
+    // An event on its way to the journal comes first: it may change what the run waits for.
+    if (this.queue.busy) return;
     let earliest: [number, { due: number }] | undefined;
     for (const entry of this.timers)
       if (!earliest || entry[1].due < earliest[1].due) earliest = entry;

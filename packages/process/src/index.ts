@@ -1,10 +1,12 @@
 export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';
+export type { ExternalHost, ExternalSpawnRequest } from './external-host.js';
 export { checkRequires, type HostLimits, isLuaEntry, type LuaEntry, ProcessHost } from './host.js';
 export { LocalTransport } from './local-transport.js';
-export { Mailbox } from './mailbox.js';
-export { processModules } from './modules.js';
+export { type FedSink, Mailbox } from './mailbox.js';
+export { processLua, processModules } from './modules.js';
 export { NameRegistry } from './names.js';
+export { PendingAnswers } from './pending.js';
 export { formatPid, isPid, type Pid, type PidParts, parsePid } from './pid.js';
 export { Process } from './process.js';
 export {

@@ -17,7 +17,8 @@ import { Process } from './process.js';
 import { deliverOutcome, type ProcessSystem } from './system.js';
 import type { Envelope } from './transport.js';
 
-function processLua(name: string): string {
+/** The Lua side of a process module (`process`, `funcs`, `ctx`, `env`), for hosts that bring their own host functions (workflow hosts). */
+export function processLua(name: 'process' | 'funcs' | 'ctx' | 'env'): string {
   return readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
 }
 

@@ -28,7 +28,8 @@ export type DiagnosticCode =
   | 'empty-application'
   | 'unreadable'
   | 'lua-syntax'
-  | 'lua-require';
+  | 'lua-require'
+  | 'workflow-module';
 
 /** One problem found in an application, with everything a person needs to find and fix it. */
 export interface Diagnostic {

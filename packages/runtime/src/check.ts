@@ -1,30 +1,89 @@
 import type { LuactError } from '@luact/core';
-import { checkRequires, isLuaEntry, type ProcessHost } from '@luact/process';
-import type { Diagnostic, Entry, RegistrySnapshot } from '@luact/registry';
+import type { LuaApi } from '@luact/lua';
+import { checkRequires, isLuaEntry, ProcessHost } from '@luact/process';
+import type { Diagnostic, Entry, Environment, RegistrySnapshot } from '@luact/registry';
+import { WORKFLOW_MODULES, workflowModules } from '@luact/workflow';
+import { DEFAULT_LIMITS } from './limits.js';
+
+/** Where Lua entries are compiled for checking: workflows need the workflow modules. */
+export interface LuaCheckHosts {
+  /** Compiles processes, functions and libraries (the node's function host). */
+  readonly processes: ProcessHost;
+  /** Module names process, function and library entries may list. */
+  readonly processModules: ReadonlySet<string>;
+  /** Compiles workflow.lua entries (a VM with the workflow modules). */
+  readonly workflows: ProcessHost;
+}
 
 /**
- * What only the Lua runtime can tell about a registry: sources that do not compile and
- * requires of modules an entry does not list. Every Lua entry is compiled on `host` (the
- * compiled form is cached there for later spawns).
+ * What only the Lua runtime can tell about a registry: sources that do not compile, requires
+ * of modules an entry does not list, and workflows listing modules that do I/O. Every Lua
+ * entry is compiled (the compiled form is cached on that host for later use).
  */
 export function checkLuaEntries(
   snapshot: RegistrySnapshot,
-  host: ProcessHost,
-  knownModules: ReadonlySet<string>,
+  hosts: LuaCheckHosts,
   only?: ReadonlySet<string>,
 ): Diagnostic[] {
   const problems: Diagnostic[] = [];
+  const workflowModuleSet = new Set(WORKFLOW_MODULES);
   for (const entry of snapshot.entries()) {
     if (!isLuaEntry(entry) || (only && !only.has(entry.id))) continue;
-    for (const error of checkRequires(entry, knownModules))
+    const isWorkflow = entry.kind === 'workflow.lua';
+    if (isWorkflow) problems.push(...ioModules(entry, workflowModuleSet));
+    for (const error of checkRequires(entry, isWorkflow ? workflowModuleSet : hosts.processModules))
       problems.push(toDiagnostic(entry, error, 'lua-require'));
     try {
-      host.prepare(entry);
+      (isWorkflow ? hosts.workflows : hosts.processes).prepare(entry);
     } catch (error) {
       problems.push(toDiagnostic(entry, error as LuactError, 'lua-syntax'));
     }
   }
   return problems;
+}
+
+/** A VM with the workflow modules, only to compile workflow.lua entries. */
+export function workflowCheckHost(
+  api: LuaApi,
+  snapshot: () => RegistrySnapshot,
+  env: Environment,
+): ProcessHost {
+  return ProcessHost.create('luact:workflow-check', DEFAULT_LIMITS, {
+    api,
+    modules: workflowModules({
+      hostId: 'luact:workflow-check',
+      isWorkflowHost: () => true,
+      functionOptions: () => undefined,
+    }),
+    environment: { snapshot, env },
+  });
+}
+
+/** Modules a workflow may not use: they read or change the world outside its journal. */
+function ioModules(entry: Entry, allowed: ReadonlySet<string>): Diagnostic[] {
+  const listed = (entry.fields.modules as string[] | undefined) ?? [];
+  return listed
+    .map((name, index) => ({ name, index }))
+    .filter(({ name }) => !allowed.has(name))
+    .map(({ name, index }) => ({
+      severity: 'error' as const,
+      code: 'workflow-module',
+      message: `workflow ${entry.id} may not use module "${name}": ${
+        name === 'env' || name === 'supervisor'
+          ? 'it reads state outside the workflow journal, so a replay could see something else'
+          : 'workflows only get modules whose results are journaled or deterministic'
+      } (workflows may list ${[...allowed].join(', ')})`,
+      entry: entry.id,
+      field: `modules[${index}]`,
+      ...locationOf(entry, index),
+    }));
+}
+
+function locationOf(entry: Entry, index: number) {
+  const location = entry.origin?.locate(['modules', index], 'value') ?? entry.origin;
+  return location
+    ? { location: { file: location.file, line: location.line, column: location.column } }
+    : {};
 }
 
 function toDiagnostic(

@@ -7,7 +7,7 @@ import {
   loadApplication,
   sortDiagnostics,
 } from '@luact/registry';
-import { checkLuaEntries } from './check.js';
+import { checkLuaEntries, workflowCheckHost } from './check.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { moduleNames, nodeModules } from './modules.js';
 
@@ -29,18 +29,24 @@ export async function lintApplication(
   const loaded = await loadApplication(dir, options.env ? { env: options.env } : {});
   const snapshot = loaded.snapshot;
   if (!snapshot) return { loaded, diagnostics: loaded.diagnostics };
+  const api = options.api ?? (await loadLuaApi());
   const system = new ProcessSystem({
-    api: options.api ?? (await loadLuaApi()),
+    api,
     snapshot: () => snapshot,
     env: options.env ?? {},
     modules: (s) => nodeModules(s),
     functionLimits: DEFAULT_LIMITS,
   });
+  const workflows = workflowCheckHost(api, () => snapshot, options.env ?? {});
   try {
-    const names = moduleNames(nodeModules(system));
-    const problems = checkLuaEntries(snapshot, system.host(FUNCTION_HOST) as ProcessHost, names);
+    const problems = checkLuaEntries(snapshot, {
+      processes: system.host(FUNCTION_HOST) as ProcessHost,
+      processModules: moduleNames(nodeModules(system)),
+      workflows,
+    });
     return { loaded, diagnostics: sortDiagnostics([...loaded.diagnostics, ...problems]) };
   } finally {
+    workflows.close();
     system.close();
   }
 }

@@ -1,4 +1,5 @@
 import { watch } from 'node:fs';
+import path from 'node:path';
 import { LuactError } from '@luact/core';
 import {
   type Clock,
@@ -12,6 +13,7 @@ import {
   FUNCTION_HOST,
   type HostFunctionEntry,
   type Pid,
+  type ProcessHost,
   ProcessSystem,
   type Transport,
 } from '@luact/process';
@@ -26,16 +28,19 @@ import {
   planChanges,
   Registry,
   type RegistryEvent,
+  type RegistrySnapshot,
   readApplication,
   sortDiagnostics,
 } from '@luact/registry';
 import { ServiceManager, type ServiceStatus } from '@luact/supervisor';
-import { checkLuaEntries } from './check.js';
+import { checkLuaEntries, workflowCheckHost } from './check.js';
 import { ControlServer } from './control/server.js';
 import { DEFAULT_NODE_NAME } from './control/socket-path.js';
 import { type NodeView, processView, serviceView } from './control/views.js';
+import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { moduleNames, nodeModules } from './modules.js';
+import { NodeWorkflows } from './workflows.js';
 
 /** The host `Node.run` and `luact test` start processes on. */
 export const MAIN_HOST = 'luact:main';
@@ -53,6 +58,13 @@ export interface NodeOptions {
   readonly print?: (text: string) => void;
   /** A Lua WebAssembly module to share with other nodes in this process. */
   readonly api?: LuaApi;
+  /** Where the node keeps its state (file journals): default `<dir>/.luact`. */
+  readonly stateDir?: string;
+  /**
+   * Workflow timers fire as soon as a run waits for nothing else, moving workflow time on
+   * (`luact test --time-skip`): a `time.sleep("24h")` takes no real time.
+   */
+  readonly timeSkip?: boolean;
 }
 
 /** The end of a run: the value of the entry's method, or its error. */
@@ -91,6 +103,9 @@ export class Node {
   readonly system: ProcessSystem;
   /** The process.service and top-level process.supervisor entries, as defined at start. */
   readonly services: ServiceManager;
+  /** The workflow hosts and their journals (set once start() has recovered them). */
+  workflows!: NodeWorkflows;
+  private readonly api: LuaApi;
   private readonly moduleNames: ReadonlySet<string>;
   private readonly startedAt = new Date();
   private watcher: ReturnType<typeof watch> | undefined;
@@ -105,6 +120,7 @@ export class Node {
     api: LuaApi,
     options: NodeOptions,
   ) {
+    this.api = api;
     const modules = (system: ProcessSystem) =>
       nodeModules(system, {
         ...(options.log ? { log: options.log } : {}),
@@ -143,18 +159,49 @@ export class Node {
     const registry = new Registry(loaded.snapshot);
     const api = options.api ?? (await loadLuaApi());
     const node = new Node(loaded.dir, registry, env, loaded.diagnostics, api, options);
-    const problems = checkLuaEntries(
-      registry.snapshot,
-      node.system.host(FUNCTION_HOST) as never,
-      node.moduleNames,
-    );
+    const problems = node.checkLua(registry.snapshot);
     if (problems.length > 0) {
       node.system.close();
       throw new ApplicationError(sortDiagnostics([...loaded.diagnostics, ...problems]));
     }
     node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
     for (const entry of registry.snapshot.ofKind('process.host')) node.startHost(entry);
+    try {
+      node.workflows = await NodeWorkflows.start({
+        snapshot: () => registry.snapshot,
+        system: node.system,
+        api,
+        env,
+        clock: node.system.clock,
+        dir: loaded.dir,
+        stateDir: path.resolve(loaded.dir, options.stateDir ?? '.luact'),
+        timeSkip: options.timeSkip === true,
+        ...(options.log ? { log: options.log } : {}),
+        ...(options.print ? { print: options.print } : {}),
+      });
+    } catch (error) {
+      node.system.close();
+      throw error;
+    }
     return node;
+  }
+
+  /** Compiles and checks Lua entries (only the `changed` ones, if given). */
+  private checkLua(snapshot: RegistrySnapshot, changed?: ReadonlySet<string>): Diagnostic[] {
+    const workflows = workflowCheckHost(this.api, () => snapshot, this.env);
+    try {
+      return checkLuaEntries(
+        snapshot,
+        {
+          processes: this.system.host(FUNCTION_HOST) as ProcessHost,
+          processModules: this.moduleNames,
+          workflows,
+        },
+        changed,
+      );
+    } finally {
+      workflows.close();
+    }
   }
 
   /**
@@ -185,6 +232,7 @@ export class Node {
     const entry = this.registry.snapshot.get(entryId);
     if (!entry)
       throw new LuactError('NOT_FOUND', `entry ${entryId} not found`, { retryable: false });
+    if (entry.kind === 'workflow.lua') return this.runWorkflow(entry, args, options);
     const host = entry.kind === 'function.lua' ? FUNCTION_HOST : MAIN_HOST;
     const kinds = entry.kind === 'function.lua' ? ['function.lua'] : ['process.lua'];
     const pid = this.system.spawn({ entry: entryId, host, args: encodeValues(args), kinds });
@@ -204,6 +252,49 @@ export class Node {
     const outcome = await exit;
     cancel?.();
     return outcome.ok ? { ok: true, value: decodeValue(outcome.value) } : outcome;
+  }
+
+  /**
+   * Starts a workflow.lua entry on its workflow host and waits for its end. A time limit
+   * terminates it (it is journaled: the limit is the test's, not the workflow's).
+   */
+  private async runWorkflow(
+    entry: Entry,
+    args: readonly unknown[],
+    options: { readonly timeoutMs?: number },
+  ): Promise<RunOutcome> {
+    const host = this.workflows.hostFor(entry);
+    const pid = await host.start({
+      entry: entry.id,
+      args: encodeValues(args),
+      context: {},
+      messages: [],
+      conflict: 'use_existing',
+    });
+    const ended = new Promise<RunOutcome>((resolve, reject) => {
+      host
+        .watch(pid, (outcome) =>
+          resolve(outcome.ok ? { ok: true, value: decodeValue(outcome.value) } : outcome),
+        )
+        .catch(reject);
+    });
+    const { timeoutMs } = options;
+    if (timeoutMs === undefined) return ended;
+    let timer: (() => void) | undefined;
+    const timedOut = new Promise<RunOutcome>((resolve) => {
+      timer = this.system.clock.schedule(timeoutMs, () => {
+        void host.signal({ kind: 'terminate', to: pid, from: undefined }).catch(() => {});
+        resolve({
+          ok: false,
+          error: new LuactError('TIMEOUT', `${entry.id} did not finish within ${timeoutMs} ms`),
+        });
+      });
+    });
+    try {
+      return await Promise.race([ended, timedOut]);
+    } finally {
+      timer?.();
+    }
   }
 
   /** Sends a message to a process (by PID or registered name); throws why it cannot be delivered. */
@@ -232,16 +323,20 @@ export class Node {
     if (this.control)
       throw new LuactError('ALREADY_EXISTS', `already serving ${this.control.socketPath}`);
     const nowMs = () => Number(this.system.clock.now() / 1_000_000n);
+    const view = (handle: () => unknown) => ({ method: 'GET' as const, handle });
     this.control = await ControlServer.listen(socketPath, {
-      '/node': (): NodeView => ({
-        name,
-        dir: this.dir,
-        os_pid: process.pid,
-        started_at: this.startedAt.toISOString(),
-        hosts: this.system.hostIds(),
-      }),
-      '/services': () => this.services.list().map((status) => serviceView(status, nowMs())),
-      '/processes': () => this.system.list().map(processView),
+      '/node': view(
+        (): NodeView => ({
+          name,
+          dir: this.dir,
+          os_pid: process.pid,
+          started_at: this.startedAt.toISOString(),
+          hosts: this.system.hostIds(),
+        }),
+      ),
+      '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
+      '/processes': view(() => this.system.list().map(processView)),
+      ...workflowRoutes(this.workflows),
     });
   }
 
@@ -263,10 +358,7 @@ export class Node {
     const changed = new Set(
       planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),
     );
-    const checker = this.system.host(FUNCTION_HOST);
-    const problems = checker
-      ? checkLuaEntries(planned.value.snapshot, checker, this.moduleNames, changed)
-      : [];
+    const problems = this.checkLua(planned.value.snapshot, changed);
     if (problems.length > 0) return { ok: false, diagnostics: sortDiagnostics(problems) };
     const applied = this.registry.apply(changes, { env: this.env });
     return applied.ok
@@ -298,6 +390,8 @@ export class Node {
   private async shutDown(): Promise<StopResult> {
     this.watcher?.close();
     const { terminated, statuses } = await this.services.stop();
+    // Runs stop where they are and resume from their journals on the next start.
+    await this.workflows?.stop();
     this.system.close();
     await this.system.transport.close();
     await this.control?.close();

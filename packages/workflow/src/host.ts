@@ -352,13 +352,11 @@ export class WorkflowHost implements ExternalHost {
   }
 
   async signal(signal: Extract<Signal, { kind: 'cancel' | 'terminate' }>): Promise<void> {
-    const driver = this.live(signal.to);
     if (signal.kind === 'terminate') {
-      driver.terminate('terminated', signal.from);
-      await driver.queue.drained();
+      await this.terminateWorkflow(this.workflowOf(signal.to), 'terminated', signal.from);
       return;
     }
-    await driver.arrive({
+    await this.live(signal.to).arrive({
       t: 'cancel',
       at: this.now(),
       ...(signal.reason !== undefined ? { reason: signal.reason } : {}),
@@ -419,7 +417,19 @@ export class WorkflowHost implements ExternalHost {
     return String(parts.id);
   }
 
+  /** Ends a workflow at once (`luact workflow terminate`); resolves once that is journaled. */
+  async terminateWorkflow(workflow: string, reason: string, from?: string): Promise<void> {
+    const driver = this.live(workflowPid(this.id, workflow));
+    driver.terminate(reason, from);
+    await driver.queue.drained();
+  }
+
   // ── Inspection ──────────────────────────────────────────────────────────────────────────
+
+  /** Whether the journal holds a workflow of this ID (running, ended or unreadable). */
+  knows(workflow: string): boolean {
+    return this.runs.has(workflow) || this.unreadable.has(workflow);
+  }
 
   list(): WorkflowSummary[] {
     const summaries: WorkflowSummary[] = [];

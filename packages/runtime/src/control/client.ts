@@ -8,22 +8,35 @@ import { isErrorKind, LuactError } from '@luact/core';
 export function queryControl(
   socketPath: string,
   route: string,
-  options: { readonly timeoutMs?: number } = {},
+  options: {
+    readonly timeoutMs?: number;
+    /** Query parameters of a GET. */
+    readonly query?: Readonly<Record<string, string>>;
+    /** The JSON body of a POST (given: the request is a POST). */
+    readonly body?: unknown;
+  } = {},
 ): Promise<unknown> {
+  const query = options.query ? `?${new URLSearchParams(options.query)}` : '';
+  const method = options.body === undefined ? 'GET' : 'POST';
   return new Promise((resolve, reject) => {
-    const call = request({ socketPath, path: route, method: 'GET', agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-          if (response.statusCode === 200) resolve(body);
-          else reject(nodeError(body, response.statusCode));
-        } catch (error) {
-          reject(new LuactError('INTERNAL', `the node answered ${route} with bad JSON: ${error}`));
-        }
-      });
-    });
+    const call = request(
+      { socketPath, path: `${route}${query}`, method, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          try {
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+            if (response.statusCode === 200) resolve(body);
+            else reject(nodeError(body, response.statusCode));
+          } catch (error) {
+            reject(
+              new LuactError('INTERNAL', `the node answered ${route} with bad JSON: ${error}`),
+            );
+          }
+        });
+      },
+    );
     call.setTimeout(options.timeoutMs ?? 5_000, () =>
       call.destroy(new LuactError('TIMEOUT', `the node at ${socketPath} did not answer ${route}`)),
     );
@@ -40,7 +53,7 @@ export function queryControl(
         );
       } else reject(LuactError.from(error));
     });
-    call.end();
+    call.end(options.body === undefined ? undefined : JSON.stringify(options.body));
   });
 }
 

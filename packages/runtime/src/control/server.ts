@@ -1,14 +1,31 @@
 import { chmod, unlink } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { LuactError } from '@luact/core';
 
-/** Read-only views by path: `/services` → the current list of services, … */
-export type ControlRoutes = Readonly<Record<string, () => unknown>>;
+/** One operation of the control endpoint. */
+export interface ControlRoute {
+  readonly method: 'GET' | 'POST';
+  /** Gets the query parameters (GET) or the JSON body (POST); returns the JSON answer. */
+  handle(input: Readonly<Record<string, unknown>>): unknown;
+}
+
+/** Operations by path: `/services` → the current list of services, … */
+export type ControlRoutes = Readonly<Record<string, ControlRoute>>;
+
+/** HTTP status of an error kind. */
+const STATUS: Partial<Record<string, number>> = {
+  NOT_FOUND: 404,
+  INVALID: 400,
+  ALREADY_EXISTS: 409,
+  CONFLICT: 409,
+  UNAVAILABLE: 503,
+  TIMEOUT: 504,
+};
 
 /**
  * The control endpoint of a running node: HTTP/1.1 over a Unix socket that only its owner may
- * open, answering GET requests with JSON. Errors are `{"error": {kind, message}}`.
+ * open, answering with JSON. Errors are `{"error": {kind, message}}` with a matching status.
  */
 export class ControlServer {
   private constructor(
@@ -22,25 +39,10 @@ export class ControlServer {
    */
   static async listen(socketPath: string, routes: ControlRoutes): Promise<ControlServer> {
     const server = createServer((request, response) => {
-      const respond = (status: number, body: unknown) => {
+      void answer(routes, request).then(({ status, body }) => {
         response.writeHead(status, { 'content-type': 'application/json' });
-        response.end(`${JSON.stringify(body)}\n`);
-      };
-      const route = routes[new URL(request.url ?? '/', 'http://node').pathname];
-      if (request.method !== 'GET') {
-        respond(405, errorBody('INVALID', `${request.method} is not supported; use GET`));
-      } else if (!route) {
-        respond(
-          404,
-          errorBody('NOT_FOUND', `no ${request.url}; try ${Object.keys(routes).join(', ')}`),
-        );
-      } else {
-        try {
-          respond(200, route());
-        } catch (error) {
-          respond(500, errorBody('INTERNAL', LuactError.from(error).message));
-        }
-      }
+        response.end(`${JSON.stringify(body, jsonSafe)}\n`);
+      });
     });
     try {
       await listenOn(server, socketPath);
@@ -68,6 +70,56 @@ export class ControlServer {
 
 function errorBody(kind: string, message: string) {
   return { error: { kind, message } };
+}
+
+async function answer(
+  routes: ControlRoutes,
+  request: IncomingMessage,
+): Promise<{ status: number; body: unknown }> {
+  const url = new URL(request.url ?? '/', 'http://node');
+  const route = routes[url.pathname];
+  if (!route) {
+    return {
+      status: 404,
+      body: errorBody('NOT_FOUND', `no ${url.pathname}; try ${Object.keys(routes).join(', ')}`),
+    };
+  }
+  if (request.method !== route.method) {
+    return {
+      status: 405,
+      body: errorBody('INVALID', `${url.pathname} takes ${route.method}, not ${request.method}`),
+    };
+  }
+  try {
+    const input =
+      route.method === 'GET' ? Object.fromEntries(url.searchParams) : await jsonBody(request);
+    return { status: 200, body: (await route.handle(input)) ?? null };
+  } catch (error) {
+    const failure = LuactError.from(error);
+    return { status: STATUS[failure.kind] ?? 500, body: errorBody(failure.kind, failure.message) };
+  }
+}
+
+async function jsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new LuactError('INVALID', 'the request body must be a JSON object', { retryable: false });
+}
+
+/** Bigints and bytes have no JSON form of their own. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return value;
 }
 
 function listenOn(server: Server, socketPath: string): Promise<void> {

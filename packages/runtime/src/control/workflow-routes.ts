@@ -1,0 +1,58 @@
+import { LuactError } from '@luact/core';
+import type { NodeWorkflows } from '../workflows.js';
+import type { ControlRoutes } from './server.js';
+
+/**
+ * The control endpoint's workflow operations (`luact workflow …`): a workflow is named by its
+ * ID (or its PID when several hosts know the same ID).
+ */
+export function workflowRoutes(workflows: NodeWorkflows): ControlRoutes {
+  return {
+    '/workflows': { method: 'GET', handle: () => workflows.list() },
+    '/workflow': { method: 'GET', handle: (input) => workflows.show(idOf(input)) },
+    '/workflow/history': { method: 'GET', handle: (input) => workflows.history(idOf(input)) },
+    '/workflow/signal': {
+      method: 'POST',
+      handle: async (input) => {
+        const topic = input.topic;
+        if (typeof topic !== 'string' || topic === '' || topic.startsWith('@'))
+          throw invalid('"topic" must be a topic string (not starting with @)');
+        const values = input.values === undefined ? [] : input.values;
+        if (!Array.isArray(values)) throw invalid('"values" must be a list of payload values');
+        await workflows.signal(idOf(input), topic, values);
+        return { accepted: true };
+      },
+    },
+    '/workflow/cancel': {
+      method: 'POST',
+      handle: async (input) => {
+        await workflows.cancel(idOf(input), optionalText(input.reason, 'reason'));
+        return { accepted: true };
+      },
+    },
+    '/workflow/terminate': {
+      method: 'POST',
+      handle: async (input) => {
+        await workflows.terminate(idOf(input), optionalText(input.reason, 'reason'));
+        return { accepted: true };
+      },
+    },
+  };
+}
+
+function idOf(input: Readonly<Record<string, unknown>>): string {
+  const id = input.id;
+  if (typeof id !== 'string' || id === '')
+    throw invalid('"id" must name a workflow (its ID or PID)');
+  return id;
+}
+
+function optionalText(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalid(`"${name}" must be text`);
+  return value;
+}
+
+function invalid(message: string): LuactError {
+  return new LuactError('INVALID', message, { retryable: false });
+}

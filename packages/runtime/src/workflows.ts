@@ -1,0 +1,249 @@
+import path from 'node:path';
+import { LuactError } from '@luact/core';
+import { FileJournal, type Journal } from '@luact/journal';
+import { type Clock, decodeValue, encodeValues, type LogRecord, type LuaApi } from '@luact/lua';
+import { type Pid, type ProcessSystem, parsePid } from '@luact/process';
+import {
+  activateEntry,
+  type Entry,
+  type Environment,
+  type RegistrySnapshot,
+  type WorkflowHostConfig,
+} from '@luact/registry';
+import { WorkflowHost, type WorkflowSummary, workflowPid } from '@luact/workflow';
+import { DEFAULT_LIMITS } from './limits.js';
+
+export interface NodeWorkflowOptions {
+  readonly snapshot: () => RegistrySnapshot;
+  readonly system: ProcessSystem;
+  readonly api: LuaApi;
+  readonly env: Environment;
+  readonly clock: Clock;
+  /** Application directory (relative journal dirs resolve against it). */
+  readonly dir: string;
+  /** Where file journals live by default: `<stateDir>/journal/<host>`. */
+  readonly stateDir: string;
+  readonly timeSkip: boolean;
+  readonly log?: (record: LogRecord) => void;
+  readonly print?: (text: string) => void;
+}
+
+/** A workflow as the node reports it, with the host it runs on. */
+export interface NodeWorkflowSummary extends WorkflowSummary {
+  readonly host: string;
+}
+
+/**
+ * The workflow hosts of a node (workflow.host entries, and temporal.worker ones read as
+ * such), each with its journal. All are created before any recovers, so a run resuming on
+ * one host finds the children it started on another.
+ */
+export class NodeWorkflows {
+  private constructor(private readonly hostsById: ReadonlyMap<string, WorkflowHost>) {}
+
+  static async start(options: NodeWorkflowOptions): Promise<NodeWorkflows> {
+    const hosts = new Map<string, WorkflowHost>();
+    const snapshot = options.snapshot();
+    for (const entry of snapshot.ofKind('workflow.host')) {
+      const config = activateEntry(entry, options.env);
+      if (!config.ok) {
+        throw new LuactError('INVALID', config.error.map((d) => d.message).join('; '), {
+          retryable: false,
+        });
+      }
+      const journal = await openJournal(entry, config.value, options);
+      const host = new WorkflowHost({
+        id: entry.id,
+        system: options.system,
+        api: options.api,
+        limits: DEFAULT_LIMITS,
+        journal,
+        snapshot: options.snapshot,
+        env: options.env,
+        clock: options.clock,
+        timeSkip: options.timeSkip,
+        ...(options.log ? { log: options.log } : {}),
+        ...(options.print ? { print: options.print } : {}),
+        hosts: (id) => hosts.get(id),
+      });
+      hosts.set(entry.id, host);
+      options.system.addExternalHost(entry.id, host);
+    }
+    const workflows = new NodeWorkflows(hosts);
+    for (const host of hosts.values()) {
+      const { resumed, unreadable } = await host.recover();
+      if (resumed + unreadable > 0) {
+        options.log?.({
+          level: unreadable > 0 ? 'warn' : 'info',
+          message: 'workflows recovered',
+          fields: { host: host.id, resumed, unreadable },
+          labels: { host: host.id },
+        });
+      }
+    }
+    return workflows;
+  }
+
+  host(id: string): WorkflowHost | undefined {
+    return this.hostsById.get(id);
+  }
+
+  get hosts(): readonly WorkflowHost[] {
+    return [...this.hostsById.values()];
+  }
+
+  /**
+   * The host that runs a workflow.lua entry started directly (`luact run --exec`, `luact
+   * test`): the one its `meta.host` names, else the node's only workflow host.
+   */
+  hostFor(entry: Entry): WorkflowHost {
+    const named = entry.meta.host;
+    if (typeof named === 'string') {
+      const host = this.hostsById.get(named);
+      if (!host)
+        throw new LuactError(
+          'NOT_FOUND',
+          `${entry.id}: meta.host ${named} is not a workflow host`,
+          {
+            retryable: false,
+          },
+        );
+      return host;
+    }
+    const hosts = this.hosts;
+    if (hosts.length === 1) return hosts[0] as WorkflowHost;
+    throw new LuactError(
+      'INVALID',
+      hosts.length === 0
+        ? `${entry.id} is a workflow, but the application has no workflow.host to run it on`
+        : `${entry.id}: the application has ${hosts.length} workflow hosts; name one in the entry's meta.host`,
+      { retryable: false },
+    );
+  }
+
+  list(): NodeWorkflowSummary[] {
+    return this.hosts.flatMap((host) =>
+      host.list().map((summary) => ({ ...summary, host: host.id })),
+    );
+  }
+
+  /** One workflow: its summary, how it started, and how it ended (payloads decoded). */
+  async show(id: string): Promise<Record<string, unknown>> {
+    const { host, workflow } = this.locate(id);
+    const summary = host.list().find((item) => item.workflow === workflow);
+    const records = await host.history(workflow);
+    const started = records[0];
+    const last = records.at(-1) as { t?: string } | undefined;
+    const ended = ['completed', 'failed', 'terminated', 'continued'].includes(String(last?.t));
+    return readable({
+      ...summary,
+      host: host.id,
+      started,
+      ...(ended ? { ended: last } : {}),
+      history_length: records.length,
+    }) as Record<string, unknown>;
+  }
+
+  /** The journal of a workflow's latest run, payloads decoded. */
+  async history(id: string): Promise<unknown[]> {
+    const { host, workflow } = this.locate(id);
+    return (await host.history(workflow)).map(readable);
+  }
+
+  /** A durable message to a workflow, as if a process had sent it. */
+  async signal(id: string, topic: string, values: readonly unknown[]): Promise<void> {
+    const { host, pid } = this.locate(id);
+    await host.send({ to: pid, from: undefined, topic, payload: encodeValues(values) });
+  }
+
+  async cancel(id: string, reason: string | undefined): Promise<void> {
+    const { host, pid } = this.locate(id);
+    await host.signal({
+      kind: 'cancel',
+      to: pid,
+      from: undefined,
+      at: BigInt(Date.now()) * 1_000_000n,
+      reason,
+    });
+  }
+
+  async terminate(id: string, reason: string | undefined): Promise<void> {
+    const { host, workflow } = this.locate(id);
+    await host.terminateWorkflow(workflow, reason ?? 'terminated by an operator');
+  }
+
+  /** The host and ID of a workflow named by ID or PID. */
+  private locate(id: string): { host: WorkflowHost; workflow: string; pid: Pid } {
+    const parts = parsePid(id);
+    const workflow = parts ? String(parts.id) : id;
+    const candidates = this.hosts.filter(
+      (host) => (!parts || host.id === parts.host) && host.knows(workflow),
+    );
+    if (candidates.length === 0)
+      throw new LuactError('NOT_FOUND', `no workflow ${id} on this node`, { retryable: false });
+    if (candidates.length > 1) {
+      throw new LuactError(
+        'INVALID',
+        `workflow ID ${id} exists on ${candidates.map((host) => host.id).join(' and ')}; name it by PID ({host|${id}})`,
+        { retryable: false },
+      );
+    }
+    const host = candidates[0] as WorkflowHost;
+    return { host, workflow, pid: workflowPid(host.id, workflow) };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.hosts.map((host) => host.stop()));
+  }
+}
+
+async function openJournal(
+  entry: Entry,
+  config: WorkflowHostConfig,
+  options: NodeWorkflowOptions,
+): Promise<Journal> {
+  const connection =
+    config.connection === undefined ? undefined : options.snapshot().get(config.connection);
+  if (connection?.kind === 'temporal.client') {
+    const address = (connection.fields.address as string | undefined) ?? 'its address';
+    options.log?.({
+      level: 'info',
+      message: `${connection.id} is a temporal.client: luact keeps workflows in its own journal; ${address} is not contacted`,
+      fields: { host: entry.id },
+      labels: { host: entry.id },
+    });
+  }
+  const wantsJetStream =
+    config.journal.backend === 'jetstream' ||
+    (config.journal.backend === undefined && connection?.kind === 'nats.connection');
+  if (wantsJetStream) {
+    throw new LuactError(
+      'UNAVAILABLE',
+      `${entry.id} journals to JetStream, which needs the node to join NATS (luact run --nats); this node runs standalone`,
+      { retryable: false },
+    );
+  }
+  const dir =
+    config.journal.dir === undefined
+      ? path.join(options.stateDir, 'journal', entry.id.replace(/[^A-Za-z0-9_.-]/g, '_'))
+      : path.resolve(options.dir, config.journal.dir);
+  return FileJournal.open({ dir, fsync: config.journal.fsync });
+}
+
+/** A journal record with its msgpack payloads (arguments, messages, results) decoded. */
+function readable(value: unknown): unknown {
+  if (value instanceof Uint8Array) {
+    try {
+      return readable(decodeValue(value));
+    } catch {
+      return Buffer.from(value).toString('base64');
+    }
+  }
+  if (value instanceof LuactError) return value.toData();
+  if (value instanceof Map) return readable(Object.fromEntries(value));
+  if (Array.isArray(value)) return value.map(readable);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, readable(field)]));
+  }
+  return value;
+}

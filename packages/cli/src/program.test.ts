@@ -128,17 +128,24 @@ describe('the luact command line', () => {
     }
   });
 
-  it('says plainly which commands are not available yet and fails', async () => {
-    for (const [argv, issue] of [
-      [['workflow', 'list'], 5],
-      [['workflow', 'signal', 'wf-1', 'approve'], 5],
-    ] as const) {
+  it('says plainly that joining a cluster is not available yet, and fails', async () => {
+    const io = capture(root);
+    expect(await runCli(['run', '--nats', 'nats://127.0.0.1:4222'], io)).toBe(1);
+    expect(io.err()).toContain('luact run --nats: not available yet');
+    expect(io.err()).toContain('not scheduled yet');
+    expect(io.out()).toBe('');
+  });
+
+  it('says which node the workflow commands cannot reach', async () => {
+    for (const argv of [
+      ['workflow', 'list', '--node', 'nobody'],
+      ['workflow', 'signal', 'wf-1', 'approve', '--node', 'nobody'],
+    ]) {
       const io = capture(root);
       expect(await runCli(argv, io), argv.join(' ')).toBe(1);
-      expect(io.err()).toContain(
-        `luact ${argv[0] === 'workflow' ? `workflow ${argv[1]}` : argv[0]}: not available yet`,
+      expect(io.err()).toBe(
+        'luact: no node "nobody" is running for registry (start one with: luact run registry)\n',
       );
-      expect(io.err()).toContain(`issue #${issue}`);
       expect(io.out()).toBe('');
     }
   });

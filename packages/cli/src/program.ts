@@ -3,17 +3,25 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DEFAULT_NODE_NAME } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { NodeTarget } from './commands/control.js';
 import { ps, services } from './commands/inspect.js';
 import { lint } from './commands/lint.js';
-import { notAvailable, type PendingEngine } from './commands/pending.js';
+import { notAvailable } from './commands/pending.js';
 import { processSignals, run } from './commands/run.js';
 import { test } from './commands/test.js';
+import {
+  cancelWorkflow,
+  listWorkflows,
+  showWorkflow,
+  signalWorkflow,
+  terminateWorkflow,
+  workflowHistory,
+} from './commands/workflow.js';
 import { type CliIO, ExitCode, processIO } from './io.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const DEFAULT_APP = 'registry';
-const WORKFLOWS: PendingEngine = { engine: 'durable workflow engine', issue: 5 };
 
 /**
  * Runs the luact command line with `argv` (without node and script) and returns the exit code:
@@ -72,6 +80,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       '--control <socket>',
       'serve ps/services on this Unix socket (default: derived from dir and node)',
     )
+    .option('--state-dir <dir>', 'where workflow journals live (default: <dir>/.luact)')
+    .option('--time-skip', 'workflow timers fire as soon as a run waits for nothing else')
     .option('--verbose', 'also print debug log records')
     .action(
       async (
@@ -83,6 +93,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           nats?: string;
           node: string;
           control?: string;
+          stateDir?: string;
+          timeSkip?: boolean;
           verbose?: boolean;
         },
       ) => {
@@ -107,6 +119,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               verbose: options.verbose === true,
               node: options.node,
               control: options.control,
+              stateDir: options.stateDir,
+              timeSkip: options.timeSkip === true,
             },
             io,
             io.signals ?? processSignals(),
@@ -130,6 +144,11 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       positiveInteger,
       30_000,
     )
+    .option('--time-skip', 'workflow timers fire as soon as a run waits for nothing else')
+    .option(
+      '--state-dir <dir>',
+      'keep workflow journals here (default: a fresh temporary directory)',
+    )
     .option('--verbose', 'also print debug log records')
     .action(
       async (
@@ -139,6 +158,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           json?: boolean;
           parallel: number;
           timeout: number;
+          timeSkip?: boolean;
+          stateDir?: string;
           verbose?: boolean;
         },
       ) =>
@@ -150,6 +171,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               json: options.json === true,
               parallel: options.parallel,
               timeoutMs: options.timeout,
+              timeSkip: options.timeSkip === true,
+              stateDir: options.stateDir,
               verbose: options.verbose === true,
             },
             io,
@@ -181,26 +204,57 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     services,
   );
 
-  const workflow = program.command('workflow').description('inspect and control durable workflows');
+  const workflow = program
+    .command('workflow')
+    .description('inspect and control the workflows of a running node');
   configure(workflow, io);
   const workflowCommand = (name: string, description: string, args: readonly string[] = []) => {
     const command = workflow
       .command(name)
       .description(description)
-      .option('--json', 'print as JSON');
+      .option('-d, --dir <dir>', 'application directory of the running node', DEFAULT_APP)
+      .option('--json', 'print as JSON')
+      .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
+      .option('--control <socket>', 'ask the node on this Unix socket instead');
     for (const arg of args) command.argument(arg);
-    command.action(() => finish(notAvailable(`workflow ${name}`, WORKFLOWS, io)));
+    return command;
   };
-  workflowCommand('list', 'list workflows with their state');
-  workflowCommand('show', 'show one workflow', ['<id>']);
-  workflowCommand('history', "print a workflow's journal", ['<id>']);
-  workflowCommand('signal', 'send a durable signal to a workflow', [
+  type WorkflowOptions = { dir: string; json?: boolean; node: string; control?: string };
+  const target = (options: WorkflowOptions): NodeTarget => ({
+    dir: options.dir,
+    node: options.node,
+    control: options.control,
+    json: options.json === true,
+  });
+  workflowCommand('list', 'list workflows with their status').action(
+    async (options: WorkflowOptions) => finish(await listWorkflows(target(options), io)),
+  );
+  workflowCommand('show', 'show one workflow: input, status, result or error', ['<id>']).action(
+    async (id: string, options: WorkflowOptions) =>
+      finish(await showWorkflow(target(options), id, io)),
+  );
+  workflowCommand('history', "print a workflow's journal, one record a line", ['<id>']).action(
+    async (id: string, options: WorkflowOptions) =>
+      finish(await workflowHistory(target(options), id, io)),
+  );
+  workflowCommand('signal', 'send a durable message (payload: JSON or text)', [
     '<id>',
     '<topic>',
     '[payload]',
-  ]);
-  workflowCommand('cancel', 'ask a workflow to cancel', ['<id>', '[reason]']);
-  workflowCommand('terminate', 'end a workflow at once', ['<id>']);
+  ]).action(
+    async (id: string, topic: string, payload: string | undefined, options: WorkflowOptions) =>
+      finish(await signalWorkflow(target(options), id, topic, payload, io)),
+  );
+  workflowCommand('cancel', 'ask a workflow to cancel (a CANCEL event with the reason)', [
+    '<id>',
+    '[reason]',
+  ]).action(async (id: string, reason: string | undefined, options: WorkflowOptions) =>
+    finish(await cancelWorkflow(target(options), id, reason, io)),
+  );
+  workflowCommand('terminate', 'end a workflow at once', ['<id>']).action(
+    async (id: string, options: WorkflowOptions) =>
+      finish(await terminateWorkflow(target(options), id, io)),
+  );
   return program;
 }
 

@@ -6,6 +6,9 @@ import type { CliIO } from '../io.js';
 
 export interface BootOptions {
   readonly verbose: boolean;
+  /** Where workflow journals live (default: `<dir>/.luact`). */
+  readonly stateDir?: string | undefined;
+  readonly timeSkip?: boolean;
   /** Where Lua `print` goes: stdout, or stderr when stdout carries a machine-readable report. */
   readonly printTo?: 'stdout' | 'stderr';
 }
@@ -26,6 +29,10 @@ export async function bootNode(
     return await Node.start({
       dir: path.resolve(io.cwd, dir),
       env: io.env,
+      ...(options.stateDir !== undefined
+        ? { stateDir: path.resolve(io.cwd, options.stateDir) }
+        : {}),
+      ...(options.timeSkip ? { timeSkip: true } : {}),
       print: (text) => (options.printTo === 'stderr' ? io.stderr : io.stdout).write(`${text}\n`),
       log: (record: LogRecord) => {
         if (LEVELS[record.level] < threshold) return;

@@ -1,12 +1,6 @@
-import path from 'node:path';
-import { LuactError } from '@luact/core';
-import {
-  controlSocketPath,
-  type ProcessView,
-  queryControl,
-  type ServiceView,
-} from '@luact/runtime';
-import { type CliIO, ExitCode } from '../io.js';
+import type { ProcessView, ServiceView } from '@luact/runtime';
+import type { CliIO, ExitCode } from '../io.js';
+import { askNode, type NodeTarget, table } from './control.js';
 
 export interface InspectOptions {
   readonly json: boolean;
@@ -16,9 +10,13 @@ export interface InspectOptions {
   readonly control: string | undefined;
 }
 
+function target(dir: string, options: InspectOptions): NodeTarget {
+  return { dir, node: options.node, control: options.control, json: options.json };
+}
+
 /** `luact services [dir]`: the services of the running node with state, attempts, uptime. */
 export function services(dir: string, options: InspectOptions, io: CliIO): Promise<ExitCode> {
-  return inspect(dir, '/services', options, io, (rows: ServiceView[]) =>
+  return askNode(target(dir, options), '/services', {}, io, (rows: ServiceView[]) =>
     table(
       ['SERVICE', 'STATE', 'ATTEMPTS', 'UPTIME', 'LAST ERROR'],
       rows.map((s) => [
@@ -34,7 +32,7 @@ export function services(dir: string, options: InspectOptions, io: CliIO): Promi
 
 /** `luact ps [dir]`: the processes of the running node. */
 export function ps(dir: string, options: InspectOptions, io: CliIO): Promise<ExitCode> {
-  return inspect(dir, '/processes', options, io, (rows: ProcessView[]) =>
+  return askNode(target(dir, options), '/processes', {}, io, (rows: ProcessView[]) =>
     table(
       ['PID', 'ENTRY', 'HOST', 'NAMES', 'MAILBOX', 'LINKS', 'MONITORS'],
       rows.map((p) => [
@@ -48,44 +46,6 @@ export function ps(dir: string, options: InspectOptions, io: CliIO): Promise<Exi
       ]),
     ),
   );
-}
-
-async function inspect<Row>(
-  dir: string,
-  route: string,
-  options: InspectOptions,
-  io: CliIO,
-  render: (rows: Row[]) => string,
-): Promise<ExitCode> {
-  const appDir = path.resolve(io.cwd, dir);
-  const socket = options.control ?? controlSocketPath(appDir, options.node);
-  try {
-    const rows = (await queryControl(socket, route)) as Row[];
-    io.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : render(rows));
-    return ExitCode.ok;
-  } catch (error) {
-    const failure = LuactError.from(error);
-    io.stderr.write(
-      failure.kind === 'UNAVAILABLE' && options.control === undefined
-        ? `luact: no node "${options.node}" is running for ${path.relative(io.cwd, appDir) || '.'} (start one with: luact run ${dir})\n`
-        : `luact: ${failure.message}\n`,
-    );
-    return ExitCode.failure;
-  }
-}
-
-/** Left-aligned columns two spaces apart, or a note when there are no rows. */
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  if (rows.length === 0) return '(none)\n';
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
 }
 
 /** 42s, 3m 5s, 2h 10m, 4d 3h: the two largest units. */

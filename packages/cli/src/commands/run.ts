@@ -13,6 +13,8 @@ export interface RunOptions {
   readonly node: string;
   /** An explicit control socket path. */
   readonly control: string | undefined;
+  readonly stateDir: string | undefined;
+  readonly timeSkip: boolean;
 }
 
 /**
@@ -25,7 +27,11 @@ export async function run(
   io: CliIO,
   signals: SignalSource,
 ): Promise<ExitCode> {
-  const node = await bootNode(dir, { verbose: options.verbose }, io);
+  const node = await bootNode(
+    dir,
+    { verbose: options.verbose, stateDir: options.stateDir, timeSkip: options.timeSkip },
+    io,
+  );
   if (!node) return ExitCode.failure;
   if (options.exec !== undefined) return execOnce(node, options.exec, options.args, io);
   return serve(node, options, io, signals);

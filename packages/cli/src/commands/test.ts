@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Entry } from '@luact/registry';
 import type { Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
@@ -8,6 +11,9 @@ export interface TestOptions {
   readonly json: boolean;
   readonly parallel: number;
   readonly timeoutMs: number;
+  readonly timeSkip: boolean;
+  /** Keep workflow journals here; by default a temporary directory removed afterwards. */
+  readonly stateDir: string | undefined;
   readonly verbose: boolean;
 }
 
@@ -26,9 +32,29 @@ interface TestResult {
  * the run.
  */
 export async function test(dir: string, options: TestOptions, io: CliIO): Promise<ExitCode> {
+  const scratch =
+    options.stateDir === undefined ? await mkdtemp(path.join(tmpdir(), 'luact-test-')) : undefined;
+  try {
+    return await testIn(dir, options.stateDir ?? (scratch as string), options, io);
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function testIn(
+  dir: string,
+  stateDir: string,
+  options: TestOptions,
+  io: CliIO,
+): Promise<ExitCode> {
   const node = await bootNode(
     dir,
-    { verbose: options.verbose, printTo: options.json ? 'stderr' : 'stdout' },
+    {
+      verbose: options.verbose,
+      printTo: options.json ? 'stderr' : 'stdout',
+      stateDir,
+      timeSkip: options.timeSkip,
+    },
     io,
   );
   if (!node) return ExitCode.failure;
@@ -56,7 +82,10 @@ export async function test(dir: string, options: TestOptions, io: CliIO): Promis
 
 function isTest(entry: Entry): boolean {
   return (
-    (entry.kind === 'process.lua' || entry.kind === 'function.lua') && entry.meta.type === 'test'
+    (entry.kind === 'process.lua' ||
+      entry.kind === 'function.lua' ||
+      entry.kind === 'workflow.lua') &&
+    entry.meta.type === 'test'
   );
 }
 

@@ -1,0 +1,1 @@
+export { JetStreamJournal, type JetStreamJournalOptions } from './jetstream-journal.js';

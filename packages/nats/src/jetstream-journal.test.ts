@@ -1,0 +1,116 @@
+import { encodeRecord } from '@luact/journal';
+import { describeJournalConformance, type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JetStreamJournal, type JetStreamJournalOptions } from './jetstream-journal.js';
+import { JournalStreamAccess } from './testing/journal-stream.js';
+
+let server: NatsServerHandle;
+let connection: NatsConnection;
+let journals = 0;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  connection = await connect({ servers: server.url });
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await server?.stop();
+});
+
+/** Options for a journal on a JetStream stream and subjects of its own. */
+function freshOptions(): JetStreamJournalOptions & { stream: string; subjectPrefix: string } {
+  journals++;
+  return { connection, stream: `JOURNAL_${journals}`, subjectPrefix: `test${journals}.journal` };
+}
+
+describeJournalConformance('JetStreamJournal', async () => {
+  const options = freshOptions();
+  const access = new JournalStreamAccess(connection, options.stream, options.subjectPrefix);
+  return {
+    journal: await JetStreamJournal.open(options),
+    reopen: () => JetStreamJournal.open(options),
+    damage: async (id) => {
+      const [, middle] = await access.messages(id);
+      if (middle) await access.deleteMessage(middle.seq);
+    },
+    cleanup: () => access.deleteStream(),
+  };
+});
+
+describe('JetStreamJournal', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  async function journalPair() {
+    const options = freshOptions();
+    const access = new JournalStreamAccess(connection, options.stream, options.subjectPrefix);
+    const first = await JetStreamJournal.open(options);
+    const second = await JetStreamJournal.open(options);
+    cleanups.push(async () => {
+      await first.shutdown();
+      await second.shutdown();
+      await access.deleteStream();
+    });
+    return { first, second, access };
+  }
+
+  it('refuses a second writer that appends after the first with CONFLICT', async () => {
+    const { first, second } = await journalPair();
+    await first.append('wf', 0, [{ n: 0 }]);
+    await second.append('wf', 1, [{ n: 1, by: 'second' }]);
+    await expect(first.append('wf', 1, [{ n: 1, by: 'first' }])).rejects.toMatchObject({
+      kind: 'CONFLICT',
+      details: { stream: 'wf', expected: 1, actual: 2 },
+    });
+    expect(await first.read('wf')).toEqual([{ n: 0 }, { n: 1, by: 'second' }]);
+  });
+
+  it('stores the rest of an append a writer left half done', async () => {
+    const { first, second } = await journalPair();
+    await first.append('wf', 0, [{ n: 0 }]); // as if it died before publishing { n: 1 }
+    await second.append('wf', 0, [{ n: 0 }, { n: 1 }]);
+    expect(await second.read('wf')).toEqual([{ n: 0 }, { n: 1 }]);
+  });
+
+  it('names the subject and sequence of a record that does not decode', async () => {
+    const { first, access } = await journalPair();
+    await first.append('wf', 0, [{ n: 0 }]);
+    const subject = access.recordsSubject('wf');
+    const position = headers();
+    position.set('Luact-Journal-Position', '1');
+    const ack = await jetstream(connection).publish(subject, Uint8Array.of(0x91, 0x01), {
+      headers: position,
+    });
+    await expect(first.read('wf')).rejects.toMatchObject({
+      kind: 'INTERNAL',
+      message: `journal wf: damaged record on subject ${subject} at sequence ${ack.seq}: payload is not a record but an array`,
+      details: { stream: 'wf', subject, sequence: ack.seq },
+    });
+  });
+
+  it('keeps one message per record, each with its position and message ID', async () => {
+    const { first, access } = await journalPair();
+    await first.append('wf', 0, [{ n: 0 }, { n: 1 }]);
+    const messages = await access.messages('wf');
+    expect(messages.map((message) => message.header.get('Luact-Journal-Position'))).toEqual([
+      '0',
+      '1',
+    ]);
+    expect(messages.map((message) => message.header.get('Nats-Msg-Id'))).toEqual([
+      `${access.recordsSubject('wf').split('.').pop()}:0`,
+      `${access.recordsSubject('wf').split('.').pop()}:1`,
+    ]);
+    expect([...(messages[1]?.data ?? [])]).toEqual([...encodeRecord({ n: 1 })]);
+  });
+
+  it('says how durable an append is', async () => {
+    const { first } = await journalPair();
+    expect(first.kind).toBe('jetstream');
+    expect(first.durability).toMatch(/^JetStream R1 /);
+  });
+});

@@ -1,0 +1,61 @@
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { JetStreamJournal } from './jetstream-journal.js';
+
+let server: NatsServerHandle;
+let connection: NatsConnection;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  connection = await connect({
+    servers: server.url,
+    reconnectTimeWait: 100,
+    maxReconnectAttempts: -1,
+  });
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await server?.stop();
+});
+
+it('fails with UNAVAILABLE naming the server when NATS is down, and recovers after', async () => {
+  const journal = await JetStreamJournal.open({ connection, requestTimeoutMs: 1_000 });
+  await journal.append('wf', 0, [{ n: 0 }]);
+  await server.kill();
+
+  const unavailable = {
+    name: 'LuactError',
+    kind: 'UNAVAILABLE',
+    retryable: true,
+    message: expect.stringContaining(`NATS 127.0.0.1:${server.port}`),
+  };
+  const started = Date.now();
+  await expect(journal.append('wf', 1, [{ n: 1 }])).rejects.toMatchObject({
+    ...unavailable,
+    message: expect.stringMatching(/append to journal wf failed/),
+  });
+  await expect(journal.read('wf')).rejects.toMatchObject(unavailable);
+  await expect(journal.open()).rejects.toMatchObject(unavailable);
+  expect(Date.now() - started).toBeLessThan(5_000); // bounded by the request timeout, no hang
+
+  await server.restart();
+  // The append's outcome was unknown to the caller: repeating it is safe.
+  await expect
+    .poll(
+      () =>
+        journal.append('wf', 1, [{ n: 1 }]).then(
+          () => true,
+          () => false,
+        ),
+      {
+        timeout: 10_000,
+        interval: 200,
+      },
+    )
+    .toBe(true);
+  await journal.append('wf', 1, [{ n: 1 }]);
+  expect(await journal.read('wf')).toEqual([{ n: 0 }, { n: 1 }]);
+  await journal.shutdown();
+});

@@ -1,0 +1,3 @@
+import { defineLuactProject } from '../../vitest.shared.js';
+
+export default defineLuactProject('nats');

@@ -1,6 +1,7 @@
--- Runs the saga for three sample orders and returns what happened to each: one ships, one is
--- declined by the card limit (payment never taken, stock released), one cannot be shipped
--- (payment refunded, stock released).
+-- Runs the saga workflow for three sample orders and returns what happened to each: one
+-- ships, one is declined by the card limit (payment never taken, stock released), one cannot
+-- be shipped (payment refunded, stock released). Each saga is a durable workflow: kill the
+-- node in the middle and it resumes from its journal when the node starts again.
 local json = require("json")
 local logger = require("logger")
 
@@ -13,7 +14,7 @@ local SAMPLES = {
 local function main()
   local outcomes = {}
   for _, order in ipairs(SAMPLES) do
-    local result, err = process.exec("orders:saga_process", "app:processes", order)
+    local result, err = process.exec("orders:order_saga", "app:workflows", order)
     if err then
       outcomes[order.id] = { ok = false, error = err:message() }
     else

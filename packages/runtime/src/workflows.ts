@@ -94,10 +94,13 @@ export class NodeWorkflows {
 
   /**
    * The host that runs a workflow.lua entry started directly (`luact run --exec`, `luact
-   * test`): the one its `meta.host` names, else the node's only workflow host.
+   * test`): the one its `meta.host` (or `meta.temporal.workflow.worker`) names, else the
+   * node's only workflow host.
    */
   hostFor(entry: Entry): WorkflowHost {
-    const named = entry.meta.host;
+    const temporal = (entry.meta.temporal as { workflow?: { worker?: unknown } } | undefined)
+      ?.workflow;
+    const named = entry.meta.host ?? temporal?.worker;
     if (typeof named === 'string') {
       const host = this.hostsById.get(named);
       if (!host)

@@ -18,19 +18,17 @@ export class JournalStreamAccess {
     return this.subjects.records(id);
   }
 
-  /** The record messages of stream `id`, oldest first, one direct request each. */
+  /** The record messages of stream `id`, oldest first (one request per stream message). */
   async messages(id: string): Promise<StoredMsg[]> {
     const jsm = await jetstreamManager(this.connection);
+    const { first_seq: first, last_seq: last } = (await jsm.streams.info(this.stream)).state;
+    const subject = this.subjects.records(id);
     const messages: StoredMsg[] = [];
-    for (let seq = 1; ; ) {
-      const next = await jsm.streams.getMessage(this.stream, {
-        seq,
-        next_by_subj: this.subjects.records(id),
-      });
-      if (!next) return messages;
-      messages.push(next);
-      seq = next.seq + 1;
+    for (let seq = first; seq <= last; seq++) {
+      const message = await jsm.streams.getMessage(this.stream, { seq });
+      if (message?.subject === subject) messages.push(message);
     }
+    return messages;
   }
 
   async deleteMessage(seq: number): Promise<void> {

@@ -225,7 +225,9 @@ export class FileJournal implements Journal {
     const known = this.positions.get(id);
     if (known) return { state: 'open', position: known };
     const file = await this.readAndRemember(id);
-    if (file) return { state: 'open', position: this.positionOf(file) };
+    const position = this.positions.get(id);
+    if (position) return { state: 'open', position };
+    if (file) throw damageOf(file); // appending after damage would bury it
     const closed = this.closedPath(id);
     try {
       return { state: (await pathExists(closed)) ? 'closed' : 'absent' };
@@ -234,7 +236,10 @@ export class FileJournal implements Journal {
     }
   }
 
-  /** Reads the open file of stream `id` and keeps its write position for the next append. */
+  /**
+   * Reads the open file of stream `id` and, unless it is damaged, keeps its write position for
+   * the next append.
+   */
   private async readAndRemember(id: string): Promise<StreamFile | undefined> {
     const file = await readStreamFile(this.pool, this.openPath(id), id);
     if (file && !this.positions.has(id)) {
@@ -243,14 +248,6 @@ export class FileJournal implements Journal {
         this.positions.set(id, { path: file.path, length: frames.length, end, size: file.size });
     }
     return file;
-  }
-
-  private positionOf(file: StreamFile): WritePosition {
-    const position = this.positions.get(file.id);
-    if (position) return position;
-    // Only damage keeps a position from being remembered: appending after it would bury it.
-    const { damage } = file.scan;
-    throw corruptJournal(file.path, damage?.offset ?? 0, damage?.why ?? 'unreadable');
   }
 
   /** The stream's encoded records from `position` on: for recognising a repeated append. */
@@ -357,6 +354,11 @@ export class FileJournal implements Journal {
   private checkRunning(): void {
     if (this.stopped) throw shutDownError(this.dir);
   }
+}
+
+function damageOf(file: StreamFile): LuactError {
+  const { damage } = file.scan;
+  return corruptJournal(file.path, damage?.offset ?? 0, damage?.why ?? 'unreadable');
 }
 
 function checkPositive(name: string, value: number): void {

@@ -1,16 +1,20 @@
 -- How a process starts and how its end is reported to TypeScript.
 local host, rt = ...
 
-local setmetatable, type, select, error, tostring = setmetatable, type, select, error, tostring
+local setmetatable, type, select, error, tostring, pcall = setmetatable, type, select, error, tostring, pcall
 local codec, is_error, error_from_value, error_data = rt.codec, rt.is_error, rt.error_from_value, rt.error_data
 local traceback = debug.traceback
 
 -- msgpack of an empty argument array, and of nil.
 local NO_ARGS, NIL = '\x90', '\xc0'
 
+-- Values that always encode: no pcall (a setjmp through JavaScript in this build) for them.
+local SCALAR = { number = true, string = true, boolean = true }
+
 --- ("ok", encoded first value), or ("error", encoded error) when a second value is a string
---- or an error: the process failed by return value.
-local function outcome(value, ...)
+--- or an error: the process failed by return value. A value that cannot be sent (a function,
+--- a coroutine) fails the process with an INVALID error saying so.
+local function outcome(entry, value, ...)
   if select('#', ...) > 0 then
     local second = ...
     if type(second) == 'string' or is_error(second) then
@@ -18,7 +22,12 @@ local function outcome(value, ...)
     end
   end
   if value == nil then return 'ok', NIL end
-  return 'ok', codec.encode(value)
+  if SCALAR[type(value)] then return 'ok', codec.encode(value) end
+  local ok, encoded = pcall(codec.encode, value)
+  if ok then return 'ok', encoded end
+  local message = tostring(encoded):gsub('^[^:]*:%d+: ', '')
+  return 'error', codec.encode(error_data(rt.make_error('INVALID',
+    entry.id .. ' returned a value that cannot leave it: ' .. message, false)))
 end
 
 --- The body of a process's main fiber: runs the entry's chunk in a fresh environment, calls
@@ -37,8 +46,8 @@ function rt.boot(group, entry, method, args)
     error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' has no function "' .. method .. '"', false), 0)
   end
   -- No arguments is the common case: skip the decoder.
-  if args == NO_ARGS then return outcome(fn()) end
-  return outcome(fn(select(2, codec.decode_values(args))))
+  if args == NO_ARGS then return outcome(entry, fn()) end
+  return outcome(entry, fn(select(2, codec.decode_values(args))))
 end
 
 --- For TypeScript: what a failed fiber raised, as encoded ErrorData. An error object travels

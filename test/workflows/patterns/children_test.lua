@@ -1,0 +1,15 @@
+local workflow = require("workflow")
+local t = require("t")
+
+return { main = function()
+  t.eq(workflow.exec("wf.patterns:child", 21), 42, "child result")
+  local value, err = process.exec("wf.patterns:child", "wf:flows", -1)
+  t.eq(value, nil, "failed child value")
+  t.eq(err:kind(), errors.INVALID, "error kind")
+  t.eq(err:retryable(), false, "retryable")
+  t.contains(err:message(), "negative input -1", "error message")
+  local pid = process.spawn_monitored("wf.patterns:child", "wf:flows", 5)
+  local exit = process.events():receive()
+  t.eq({ exit.kind, exit.from, exit.result.value }, { process.event.EXIT, pid, 10 }, "EXIT of a monitored child")
+  return true
+end }

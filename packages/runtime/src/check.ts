@@ -30,9 +30,12 @@ export function checkLuaEntries(
   for (const entry of snapshot.entries()) {
     if (!isLuaEntry(entry) || (only && !only.has(entry.id))) continue;
     const isWorkflow = entry.kind === 'workflow.lua';
-    if (isWorkflow) problems.push(...ioModules(entry, workflowModuleSet));
+    const forbidden = isWorkflow ? ioModules(entry, workflowModuleSet) : [];
+    problems.push(...forbidden);
     for (const error of checkRequires(entry, isWorkflow ? workflowModuleSet : hosts.processModules))
       problems.push(toDiagnostic(entry, error, 'lua-require'));
+    // Compiling would only repeat that the module is unknown to workflows.
+    if (forbidden.length > 0) continue;
     try {
       (isWorkflow ? hosts.workflows : hosts.processes).prepare(entry);
     } catch (error) {

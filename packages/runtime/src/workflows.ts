@@ -2,6 +2,7 @@ import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { FileJournal, type Journal } from '@luact/journal';
 import { type Clock, decodeValue, encodeValues, type LogRecord, type LuaApi } from '@luact/lua';
+import { connectNats, JetStreamJournal, type NatsConnection } from '@luact/nats';
 import { type Pid, type ProcessSystem, parsePid } from '@luact/process';
 import {
   activateEntry,
@@ -39,19 +40,31 @@ export interface NodeWorkflowSummary extends WorkflowSummary {
  * one host finds the children it started on another.
  */
 export class NodeWorkflows {
-  private constructor(private readonly hostsById: ReadonlyMap<string, WorkflowHost>) {}
+  private constructor(
+    private readonly hostsById: ReadonlyMap<string, WorkflowHost>,
+    private readonly connections: NatsConnections,
+  ) {}
 
   static async start(options: NodeWorkflowOptions): Promise<NodeWorkflows> {
     const hosts = new Map<string, WorkflowHost>();
+    const connections = new NatsConnections(options);
     const snapshot = options.snapshot();
     for (const entry of snapshot.ofKind('workflow.host')) {
       const config = activateEntry(entry, options.env);
       if (!config.ok) {
+        await connections.close();
         throw new LuactError('INVALID', config.error.map((d) => d.message).join('; '), {
           retryable: false,
         });
       }
-      const journal = await openJournal(entry, config.value, options);
+      let journal: Journal;
+      try {
+        journal = await openJournal(entry, config.value, options, connections);
+      } catch (error) {
+        await Promise.all([...hosts.values()].map((host) => host.stop()));
+        await connections.close();
+        throw error;
+      }
       const host = new WorkflowHost({
         id: entry.id,
         system: options.system,
@@ -69,7 +82,7 @@ export class NodeWorkflows {
       hosts.set(entry.id, host);
       options.system.addExternalHost(entry.id, host);
     }
-    const workflows = new NodeWorkflows(hosts);
+    const workflows = new NodeWorkflows(hosts, connections);
     for (const host of hosts.values()) {
       const { resumed, unreadable } = await host.recover();
       if (resumed + unreadable > 0) {
@@ -197,6 +210,43 @@ export class NodeWorkflows {
 
   async stop(): Promise<void> {
     await Promise.all(this.hosts.map((host) => host.stop()));
+    await this.connections.close();
+  }
+}
+
+/** NATS connections of the node's nats.connection entries, opened once each when needed. */
+class NatsConnections {
+  private readonly open = new Map<string, Promise<NatsConnection>>();
+
+  constructor(private readonly options: NodeWorkflowOptions) {}
+
+  get(entry: Entry): Promise<NatsConnection> {
+    let connection = this.open.get(entry.id);
+    if (!connection) {
+      const config =
+        entry.kind === 'nats.connection' ? activateEntry(entry, this.options.env) : undefined;
+      if (!config?.ok) {
+        throw new LuactError('INVALID', `${entry.id} is not a usable nats.connection entry`, {
+          retryable: false,
+        });
+      }
+      connection = connectNats(config.value, this.options.dir);
+      this.open.set(entry.id, connection);
+    }
+    return connection;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(
+      all.map((connection) =>
+        connection.then(
+          (c) => c.close(),
+          () => {},
+        ),
+      ),
+    );
   }
 }
 
@@ -204,6 +254,7 @@ async function openJournal(
   entry: Entry,
   config: WorkflowHostConfig,
   options: NodeWorkflowOptions,
+  connections: NatsConnections,
 ): Promise<Journal> {
   const connection =
     config.connection === undefined ? undefined : options.snapshot().get(config.connection);
@@ -220,11 +271,22 @@ async function openJournal(
     config.journal.backend === 'jetstream' ||
     (config.journal.backend === undefined && connection?.kind === 'nats.connection');
   if (wantsJetStream) {
-    throw new LuactError(
-      'UNAVAILABLE',
-      `${entry.id} journals to JetStream, which needs the node to join NATS (luact run --nats); this node runs standalone`,
-      { retryable: false },
-    );
+    if (connection?.kind !== 'nats.connection') {
+      throw new LuactError(
+        'INVALID',
+        `${entry.id} journals to JetStream but names no nats.connection (set its connection field)`,
+        { retryable: false },
+      );
+    }
+    // A stream per host, so hosts never rewrite each other's subjects.
+    const token = entry.id.replace(/[^A-Za-z0-9]+/g, '_');
+    return JetStreamJournal.open({
+      connection: await connections.get(connection),
+      stream: `LUACT_JOURNAL_${token.toUpperCase()}`,
+      subjectPrefix: `luact.journal.${token}`,
+      replicas: config.journal.replicas,
+      ...(config.journal.max_age !== undefined ? { maxAge: config.journal.max_age } : {}),
+    });
   }
   const dir =
     config.journal.dir === undefined

@@ -39,6 +39,8 @@ export interface RunningCli {
   stderr(): string;
   /** Resolves once stderr contains `text`; rejects after `timeoutMs` or if the process ends. */
   waitFor(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once a JSON log line on stderr has all of `fields` (e.g. msg and step). */
+  waitForLog(fields: Readonly<Record<string, unknown>>, timeoutMs?: number): Promise<void>;
   /** The exit code (or 128 + signal number when it was killed). */
   readonly exited: Promise<number>;
 }
@@ -60,10 +62,38 @@ export function startLuact(args: readonly string[]): RunningCli {
       resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
     }),
   );
+  const waitUntil = (found: () => boolean, what: string, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (found()) finish(() => resolve());
+        else if (child.exitCode !== null || child.signalCode !== null)
+          finish(() => reject(new Error(`luact ended before ${what}:\n${stderr}`)));
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms:\n${stderr}`))),
+        timeoutMs,
+      );
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        settle();
+      };
+      listeners.add(check);
+      check();
+    });
   return {
     child,
     stderr: () => stderr,
     exited,
+    waitForLog: (fields, timeoutMs = 20_000) =>
+      waitUntil(
+        () =>
+          logRecords(stderr).some((record) =>
+            Object.entries(fields).every(([key, value]) => record[key] === value),
+          ),
+        `a log record ${JSON.stringify(fields)}`,
+        timeoutMs,
+      ),
     waitFor: (text, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
@@ -84,4 +114,12 @@ export function startLuact(args: readonly string[]): RunningCli {
         check();
       }),
   };
+}
+
+/** The JSON log records among the lines of `text`. */
+export function logRecords(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }

@@ -14,6 +14,7 @@ import {
   listWorkflows,
   showWorkflow,
   signalWorkflow,
+  startWorkflow,
   terminateWorkflow,
   workflowHistory,
 } from './commands/workflow.js';
@@ -226,6 +227,25 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     control: options.control,
     json: options.json === true,
   });
+  workflowCommand('start', 'start a workflow.lua entry and print its PID', ['<entry>', '[args...]'])
+    .option('--id <id>', 'its workflow ID (a running one with that ID is found again)')
+    .option('--host <host>', "the workflow host (default: the entry's meta.host, or the only one)")
+    .action(
+      async (
+        entry: string,
+        args: string[],
+        options: WorkflowOptions & { id?: string; host?: string },
+      ) =>
+        finish(
+          await startWorkflow(
+            target(options),
+            entry,
+            args,
+            { id: options.id, host: options.host },
+            io,
+          ),
+        ),
+    );
   workflowCommand('list', 'list workflows with their status').action(
     async (options: WorkflowOptions) => finish(await listWorkflows(target(options), io)),
   );

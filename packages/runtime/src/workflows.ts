@@ -43,6 +43,7 @@ export class NodeWorkflows {
   private constructor(
     private readonly hostsById: ReadonlyMap<string, WorkflowHost>,
     private readonly connections: NatsConnections,
+    private readonly snapshot: () => RegistrySnapshot,
   ) {}
 
   static async start(options: NodeWorkflowOptions): Promise<NodeWorkflows> {
@@ -82,7 +83,7 @@ export class NodeWorkflows {
       hosts.set(entry.id, host);
       options.system.addExternalHost(entry.id, host);
     }
-    const workflows = new NodeWorkflows(hosts, connections);
+    const workflows = new NodeWorkflows(hosts, connections, options.snapshot);
     for (const host of hosts.values()) {
       const { resumed, unreadable } = await host.recover();
       if (resumed + unreadable > 0) {
@@ -143,14 +144,52 @@ export class NodeWorkflows {
     );
   }
 
+  /**
+   * Starts a workflow.lua entry (`luact workflow start`): on `host`, or the entry's own (see
+   * hostFor); a running workflow with the same ID is found again instead.
+   */
+  async start(
+    entryId: string,
+    args: readonly unknown[],
+    options: { readonly id?: string; readonly host?: string } = {},
+  ): Promise<string> {
+    const entry = this.snapshot().get(entryId);
+    if (!entry)
+      throw new LuactError('NOT_FOUND', `entry ${entryId} not found`, { retryable: false });
+    const host =
+      options.host === undefined
+        ? this.hostFor(entry)
+        : (this.hostsById.get(options.host) ??
+          fail(
+            new LuactError('NOT_FOUND', `no workflow host ${options.host}`, { retryable: false }),
+          ));
+    return host.start({
+      ...(options.id !== undefined ? { workflow: options.id } : {}),
+      entry: entry.id,
+      args: encodeValues(args),
+      context: {},
+      messages: [],
+      conflict: 'use_existing',
+    });
+  }
+
   /** One workflow: its summary, how it started, and how it ended (payloads decoded). */
   async show(id: string): Promise<Record<string, unknown>> {
     const { host, workflow } = this.locate(id);
-    const summary = host.list().find((item) => item.workflow === workflow);
     const records = await host.history(workflow);
-    const started = records[0];
-    const last = records.at(-1) as { t?: string } | undefined;
+    const started = records[0] as { entry?: string; run?: number; at?: number } | undefined;
+    const last = records.at(-1) as { t?: string; at?: number } | undefined;
     const ended = ['completed', 'failed', 'terminated', 'continued'].includes(String(last?.t));
+    // A run that ended in an earlier life of the node is known from its journal alone.
+    const summary = host.list().find((item) => item.workflow === workflow) ?? {
+      workflow,
+      pid: workflowPid(host.id, workflow),
+      run: started?.run,
+      entry: started?.entry,
+      status: ended ? last?.t : 'running',
+      startedAt: started?.at,
+      ...(ended ? { endedAt: last?.at } : {}),
+    };
     return readable({
       ...summary,
       host: host.id,
@@ -311,4 +350,8 @@ function readable(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, readable(field)]));
   }
   return value;
+}
+
+function fail(error: LuactError): never {
+  throw error;
 }

@@ -90,7 +90,10 @@ export class WorkflowHost implements ExternalHost {
   /** The latest run number of every workflow the journal holds. */
   private readonly runs = new Map<string, number>();
   /** How recent runs ended, for late watchers. */
-  private readonly finished = new Map<string, TerminalRecord>();
+  private readonly finished = new Map<
+    string,
+    { readonly started: StartedRecord; readonly terminal: TerminalRecord }
+  >();
   /** Workflows whose journal cannot be read: the error names the place. */
   private readonly unreadable = new Map<string, LuactError>();
   private readonly environment: DriverEnvironment;
@@ -163,7 +166,7 @@ export class WorkflowHost implements ExternalHost {
         const history = History.of(stream, await this.options.journal.read(stream));
         if (history.terminal) {
           // Ended, but the stream was not closed before the crash.
-          this.finished.set(workflow, history.terminal);
+          this.finished.set(workflow, { started: history.started, terminal: history.terminal });
           await this.options.journal.close(stream);
           continue;
         }
@@ -286,7 +289,7 @@ export class WorkflowHost implements ExternalHost {
 
   private runEnded(driver: RunDriver, end: RunEnd, terminal: TerminalRecord): void {
     const { workflow } = driver.started;
-    this.finished.set(workflow, terminal);
+    this.finished.set(workflow, { started: driver.started, terminal });
     if (end.kind !== 'continued' || this.stopped) return;
     const previous = driver.started;
     void this.begin(
@@ -382,7 +385,7 @@ export class WorkflowHost implements ExternalHost {
       driver.watch(onExit);
       return;
     }
-    const ended = this.finished.get(workflow) ?? (await this.lastTerminal(workflow));
+    const ended = this.finished.get(workflow)?.terminal ?? (await this.lastTerminal(workflow));
     if (!ended) throw notFound(pid);
     onExit(outcomeOf(ended));
   }
@@ -444,6 +447,18 @@ export class WorkflowHost implements ExternalHost {
         startedAt: started.at,
         ...(driver.terminal ? { endedAt: driver.terminal.at } : {}),
         ...(driver.problem ? { problem: driver.problem.message } : {}),
+      });
+    }
+    for (const [workflow, { started, terminal }] of this.finished) {
+      if (this.drivers.has(workflow)) continue;
+      summaries.push({
+        workflow,
+        pid: workflowPid(this.id, workflow),
+        run: started.run,
+        entry: started.entry,
+        status: terminal.t,
+        startedAt: started.at,
+        endedAt: terminal.at,
       });
     }
     for (const [workflow, problem] of this.unreadable) {

@@ -85,6 +85,29 @@ export function workflowHistory(target: NodeTarget, id: string, io: CliIO): Prom
   );
 }
 
+/** `luact workflow start ENTRY [ARGS…]`: starts a workflow (arguments as JSON or text). */
+export function startWorkflow(
+  target: NodeTarget,
+  entry: string,
+  args: readonly string[],
+  options: { readonly id: string | undefined; readonly host: string | undefined },
+  io: CliIO,
+): Promise<ExitCode> {
+  const body = {
+    entry,
+    args: args.map(argumentValue),
+    ...(options.id !== undefined ? { id: options.id } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
+  };
+  return askNode(
+    target,
+    '/workflow/start',
+    { body },
+    io,
+    (answer: { pid: string }) => `${answer.pid}\n`,
+  );
+}
+
 /** `luact workflow signal ID TOPIC [PAYLOAD]`: a durable message (payload as JSON or text). */
 export function signalWorkflow(
   target: NodeTarget,

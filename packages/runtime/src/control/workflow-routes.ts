@@ -11,6 +11,21 @@ export function workflowRoutes(workflows: NodeWorkflows): ControlRoutes {
     '/workflows': { method: 'GET', handle: () => workflows.list() },
     '/workflow': { method: 'GET', handle: (input) => workflows.show(idOf(input)) },
     '/workflow/history': { method: 'GET', handle: (input) => workflows.history(idOf(input)) },
+    '/workflow/start': {
+      method: 'POST',
+      handle: async (input) => {
+        const entry = input.entry;
+        if (typeof entry !== 'string' || entry === '')
+          throw invalid('"entry" must name a workflow.lua entry');
+        const args = input.args === undefined ? [] : input.args;
+        if (!Array.isArray(args)) throw invalid('"args" must be a list of argument values');
+        const pid = await workflows.start(entry, args, {
+          ...(optionalText(input.id, 'id') !== undefined ? { id: input.id as string } : {}),
+          ...(optionalText(input.host, 'host') !== undefined ? { host: input.host as string } : {}),
+        });
+        return { pid };
+      },
+    },
     '/workflow/signal': {
       method: 'POST',
       handle: async (input) => {

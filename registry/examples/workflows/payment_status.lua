@@ -1,0 +1,3 @@
+return { main = function(payment)
+  return payment.bounces and "bounced" or "settled"
+end }

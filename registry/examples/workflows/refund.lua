@@ -1,0 +1,3 @@
+return { main = function(payment)
+  return { refunded = payment.id, amount = payment.amount }
+end }

@@ -3,6 +3,7 @@ export { freePort, freePorts } from './free-port.js';
 export {
   describeJournalConformance,
   type JournalFactory,
+  type JournalFeatures,
   type JournalHarness,
 } from './journal-conformance.js';
 export { findNatsServerBinary } from './nats-binary.js';

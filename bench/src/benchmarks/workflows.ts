@@ -1,0 +1,327 @@
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FileJournal } from '@luact/journal';
+import { encodeValues } from '@luact/lua';
+import { Node } from '@luact/runtime';
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { Benchmark, Figure } from '../harness.js';
+import { median } from '../harness.js';
+
+const LATENCY_RUNS = 300;
+const WARMUP = 30;
+const THROUGHPUT_WORKFLOWS = 2_000;
+const REPLAY_ACTIVITIES = 5_000;
+const RECOVERED_WORKFLOWS = 1_000;
+
+/** Hosts of each journal the benchmark compares, and the 3-step workflow they run. */
+const APP = `namespace: bench
+entries:
+  - name: never
+    kind: workflow.host
+    journal: { fsync: never }
+  - name: batch
+    kind: workflow.host
+    journal: { fsync: batch }
+  - name: always
+    kind: workflow.host
+    journal: { fsync: always }
+  - name: step
+    kind: function.lua
+    source: "return { main = function(x) return x end }"
+  - name: three_steps
+    kind: workflow.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function(x)
+        local a = funcs.call("bench:step", x)
+        local b = funcs.call("bench:step", a + 1)
+        return funcs.call("bench:step", b + 1)
+      end }
+  - name: many_steps
+    kind: workflow.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function(n)
+        for i = 1, n do funcs.call("bench:step", i) end
+        return process.listen("finish"):receive()
+      end }
+  - name: waiter
+    kind: workflow.lua
+    source: |
+      return { main = function(x)
+        return process.listen("finish"):receive()
+      end }
+`;
+
+const JETSTREAM_APP = `${APP}  - name: nats
+    kind: nats.connection
+    servers: \${env:BENCH_NATS_URL}
+  - name: jetstream
+    kind: workflow.host
+    connection: nats
+    journal: { replicas: 1 }
+`;
+
+/**
+ * Durable workflows (issue 5): a 3-step workflow's start→result latency and throughput on the
+ * file journal (each fsync policy) and JetStream R1, replay speed, and recovery of 1,000
+ * in-flight workflows — each against a raw append of the same store measured in this run.
+ */
+export const workflows: Benchmark = {
+  name: 'workflows',
+  async run() {
+    const nats = await startNatsServer();
+    const dir = await mkdtemp(path.join(tmpdir(), 'luact-bench-wf-'));
+    try {
+      await writeFile(path.join(dir, 'app.yaml'), JETSTREAM_APP);
+      const env = { BENCH_NATS_URL: nats.url };
+      const figures: Figure[] = [];
+      const node = await Node.start({ dir, env, print: () => {} });
+      try {
+        const raw = rawFileAppend(dir);
+        const publish = await rawPublishAck(nats);
+        for (const [host, durability, baseline, baselineName] of [
+          ['bench:never', 'file, fsync=never', raw.write, 'raw file append (write)'],
+          ['bench:batch', 'file, fsync=batch (100 ms)', raw.write, 'raw file append (write)'],
+          ['bench:always', 'file, fsync=always', raw.writeSync, 'raw file append + fdatasync'],
+          ['bench:jetstream', 'JetStream R1, file storage', publish, 'raw JetStream publish-ack'],
+        ] as const) {
+          const latency = await latencies(node, host);
+          figures.push(
+            {
+              figure: `3-step workflow start→result p50 (${host})`,
+              median: latency.p50,
+              unit: 'ms',
+              baseline: baselineName,
+              baselineMedian: baseline,
+              durability,
+            },
+            {
+              figure: `3-step workflow start→result p99 (${host})`,
+              median: latency.p99,
+              unit: 'ms',
+              baseline: baselineName,
+              baselineMedian: baseline,
+              durability,
+            },
+          );
+          if (host !== 'bench:always') {
+            figures.push({
+              figure: `3-step workflows, ${THROUGHPUT_WORKFLOWS} at once (${host})`,
+              median: await throughput(node, host),
+              unit: 'workflows/s',
+              baseline: `1 / ${baselineName}`,
+              baselineMedian: 1000 / baseline,
+              durability,
+            });
+          }
+        }
+        figures.push(await replaySpeed(dir, env, node));
+      } finally {
+        await node.stop();
+      }
+      figures.push(await recoveryTime(dir, env));
+      return figures;
+    } finally {
+      await nats.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+/** p50 and p99 in ms of one 3-step workflow, start to result, run one after another. */
+async function latencies(node: Node, hostId: string): Promise<{ p50: number; p99: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < WARMUP + LATENCY_RUNS; i++) {
+    const start = process.hrtime.bigint();
+    await runThreeSteps(node, hostId, i);
+    if (i >= WARMUP) samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    p50: samples[Math.floor(samples.length * 0.5)] ?? Number.NaN,
+    p99: samples[Math.floor(samples.length * 0.99)] ?? Number.NaN,
+  };
+}
+
+async function runThreeSteps(node: Node, hostId: string, x: number): Promise<void> {
+  const host = node.workflows.host(hostId);
+  if (!host) throw new Error(`no host ${hostId}`);
+  const pid = await host.start({
+    entry: 'bench:three_steps',
+    args: encodeValues([x]),
+    context: {},
+    messages: [],
+    conflict: 'use_existing',
+  });
+  const outcome = await new Promise<{ ok: boolean }>((resolve, reject) => {
+    host.watchWorkflow(pid, resolve).catch(reject);
+  });
+  if (!outcome.ok) throw new Error('the 3-step workflow failed');
+}
+
+/** Completed 3-step workflows per second with all of them started at once. */
+async function throughput(node: Node, hostId: string): Promise<number> {
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: THROUGHPUT_WORKFLOWS }, (_, i) => runThreeSteps(node, hostId, i)),
+  );
+  return THROUGHPUT_WORKFLOWS / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+/**
+ * Events replayed per second: a run of 10,000 events (5,000 activity results and their
+ * tasks) is replayed by a fresh host, against reading the same journal without replaying it.
+ */
+async function replaySpeed(dir: string, env: Record<string, string>, node: Node): Promise<Figure> {
+  const host = node.workflows.host('bench:never');
+  if (!host) throw new Error('no host');
+  await host.start({
+    workflow: 'replayed',
+    entry: 'bench:many_steps',
+    args: encodeValues([REPLAY_ACTIVITIES]),
+    context: {},
+    messages: [],
+    conflict: 'use_existing',
+  });
+  await until(async () => (await host.history('replayed')).length >= REPLAY_ACTIVITIES * 2 + 1);
+  await host.settled();
+  const records = (await host.history('replayed')).length;
+  const stateDir = path.join(dir, '.luact', 'journal', 'bench_never');
+  const readStart = process.hrtime.bigint();
+  const journal = await FileJournal.open({ dir: stateDir, fsync: 'never' });
+  await journal.read('replayed~1');
+  await journal.shutdown();
+  const readSeconds = Number(process.hrtime.bigint() - readStart) / 1e9;
+  // The node that wrote it stops; each round a fresh node on the same state replays it.
+  await node.stop();
+  const samples: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const start = process.hrtime.bigint();
+    const replayer = await Node.start({ dir, env, print: () => {} });
+    try {
+      await until(
+        () =>
+          replayer.workflows.list().find((w) => w.workflow === 'replayed')?.status === 'running',
+      );
+      samples.push(records / (Number(process.hrtime.bigint() - start) / 1e9));
+    } finally {
+      await replayer.stop();
+    }
+  }
+  return {
+    figure: `replay of a ${records}-record journal`,
+    median: median(samples) / 1000,
+    unit: 'k events/s',
+    baseline: 'reading the same journal',
+    baselineMedian: records / readSeconds / 1000,
+    durability: 'file, fsync=never',
+  };
+}
+
+/** Time for a node to resume 1,000 workflows waiting for a message, after it stopped. */
+async function recoveryTime(dir: string, env: Record<string, string>): Promise<Figure> {
+  const stateDir = path.join(dir, 'recovery-state');
+  const first = await Node.start({ dir, env, print: () => {}, stateDir });
+  const host = first.workflows.host('bench:batch');
+  if (!host) throw new Error('no host');
+  await Promise.all(
+    Array.from({ length: RECOVERED_WORKFLOWS }, (_, i) =>
+      host.start({
+        workflow: `waiting-${i}`,
+        entry: 'bench:waiter',
+        args: encodeValues([i]),
+        context: {},
+        messages: [],
+        conflict: 'use_existing',
+      }),
+    ),
+  );
+  await until(() => first.workflows.list().every((w) => w.status === 'running'));
+  await host.settled();
+  await first.stop();
+
+  const journalDir = path.join(stateDir, 'journal', 'bench_batch');
+  const readStart = process.hrtime.bigint();
+  const journal = await FileJournal.open({ dir: journalDir, fsync: 'never' });
+  for (const stream of await journal.open()) await journal.read(stream);
+  await journal.shutdown();
+  const readMs = Number(process.hrtime.bigint() - readStart) / 1e6;
+
+  const start = process.hrtime.bigint();
+  const second = await Node.start({ dir, env, print: () => {}, stateDir });
+  try {
+    await until(
+      () =>
+        second.workflows.list().filter((w) => w.status === 'running').length ===
+        RECOVERED_WORKFLOWS,
+    );
+    return {
+      figure: `recovery of ${RECOVERED_WORKFLOWS} in-flight workflows after a stop`,
+      median: Number(process.hrtime.bigint() - start) / 1e6,
+      unit: 'ms',
+      baseline: 'reading their journals',
+      baselineMedian: readMs,
+      durability: 'file, fsync=batch (100 ms)',
+    };
+  } finally {
+    await second.stop();
+  }
+}
+
+/** Median ms of appending one ~200-byte record to a file: written, and written + fdatasync. */
+function rawFileAppend(dir: string): { write: number; writeSync: number } {
+  const file = path.join(dir, 'raw-append');
+  const fd = openSync(file, 'a');
+  const record = Buffer.alloc(200, 7);
+  const measure = (sync: boolean) => {
+    const samples: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const start = process.hrtime.bigint();
+      writeSync(fd, record);
+      if (sync) fdatasyncSync(fd);
+      samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return median(samples);
+  };
+  try {
+    return { write: measure(false), writeSync: measure(true) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Median ms of one JetStream publish with its ack, R1, file storage, one after another. */
+async function rawPublishAck(nats: NatsServerHandle): Promise<number> {
+  const connection = await connect({ servers: nats.url });
+  try {
+    const js = jetstream(connection);
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const manager = await jetstreamManager(connection);
+    await manager.streams.add({ name: 'RAW', subjects: ['raw.>'] });
+    const payload = new Uint8Array(200);
+    const samples: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const start = process.hrtime.bigint();
+      await js.publish('raw.one', payload);
+      if (i >= 50) samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return median(samples);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('benchmark condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

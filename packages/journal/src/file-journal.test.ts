@@ -21,3 +21,18 @@ for (const fsync of ['always', 'batch', 'never'] satisfies FsyncPolicy[]) {
     };
   });
 }
+
+// Many more streams than descriptors: callers wait in line for one, and every append lands.
+describeJournalConformance('FileJournal with 4 descriptors', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'luact-journal-'));
+  const open = () => FileJournal.open({ dir, fsync: 'never', maxOpenFiles: 4 });
+  return {
+    journal: await open(),
+    reopen: open,
+    damage: async (id) => {
+      const [first] = await frameOffsets(dir, id);
+      await flipByte(dir, id, (first ?? 0) + 8);
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});

@@ -32,13 +32,13 @@ export interface FileJournalOptions {
   readonly fsync: FsyncPolicy;
   /** `batch` only: how often written files are fsynced. Default 100 ms. */
   readonly syncIntervalMs?: number;
-  /** The most file descriptors kept open at once. Default 128. */
+  /** The most file descriptors kept open at once. Default 256. */
   readonly maxOpenFiles?: number;
 }
 
 const CLOSED_DIR = 'closed';
 const CREATING_SUFFIX = '.tmp';
-const DEFAULT_MAX_OPEN_FILES = 128;
+const DEFAULT_MAX_OPEN_FILES = 256;
 /** The lock key of `open()` and `list()`, so shutdown waits for them: no stream has this ID. */
 const DIRECTORY_SCAN = '';
 

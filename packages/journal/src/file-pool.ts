@@ -11,7 +11,9 @@ interface Entry {
 /**
  * Open file descriptors, at most `capacity` of them, kept open between uses and closed least
  * recently used first: thousands of streams share a bounded number of descriptors. A
- * descriptor in use is never closed; when every one is busy, the next caller waits for one.
+ * descriptor in use is never closed; when every one is busy, callers wait in line and are
+ * woken one at a time as descriptors free up (waking all of them would have each retry, and
+ * evict what the others just opened).
  */
 export class FilePool {
   /** Open (or opening) files by path, least recently used first. */
@@ -73,12 +75,16 @@ export class FilePool {
       if (!(await this.evictIdle())) await new Promise<void>((wake) => this.waiting.push(wake));
     }
     this.held++;
+    return this.opened(path, flags);
+  }
+
+  private opened(path: string, flags: 'r+' | 'w+'): Entry {
     const entry: Entry = { fd: openFile(path, flags), users: 1, retired: false };
     this.entries.set(path, entry);
     entry.fd.catch(() => {
       if (this.entries.get(path) === entry) this.entries.delete(path);
       this.held--;
-      this.wakeAll();
+      this.wakeOne();
     });
     return entry;
   }
@@ -87,7 +93,7 @@ export class FilePool {
     entry.users--;
     if (entry.users > 0) return;
     if (entry.retired) void this.close(entry);
-    else this.wakeAll(); // an idle descriptor can now be evicted for a waiting caller
+    else this.wakeOne(); // an idle descriptor can now be evicted for a waiting caller
   }
 
   /** Closes the least recently used idle descriptor; false when every one is in use. */
@@ -114,12 +120,10 @@ export class FilePool {
       // Linux releases the descriptor even when close reports an error.
     }
     this.held--;
-    this.wakeAll();
+    this.wakeOne();
   }
 
-  private wakeAll(): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const wake of waiting) wake();
+  private wakeOne(): void {
+    this.waiting.shift()?.();
   }
 }

@@ -1,8 +1,8 @@
-import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { checkId, closedError } from './errors.js';
-import { isMissing, pathExists, readFileAt, truncateFile, writeAt } from './fd-io.js';
+import { isMissing, pathExists, readFileAt, renameFile, truncateFile, writeAt } from './fd-io.js';
 import { fileError, shutDownError } from './file-errors.js';
 import {
   corruptJournal,
@@ -129,7 +129,7 @@ export class FileJournal implements Journal {
       const from = this.openPath(id);
       const to = this.closedPath(id);
       try {
-        await rename(from, to);
+        await renameFile(from, to);
       } catch (error) {
         if (isMissing(error)) return; // closed already, or never had records
         throw fileError(from, 'close', error);
@@ -293,7 +293,7 @@ export class FileJournal implements Journal {
         await writeAt(fd, bytes, 0);
         await this.sync.written(creating, fd);
       });
-      await rename(creating, file);
+      await renameFile(creating, file);
     } catch (error) {
       this.pool.retire(creating);
       this.sync.forget(creating);

@@ -12,7 +12,7 @@ import type { Benchmark, Figure } from '../harness.js';
 import { median } from '../harness.js';
 
 const LATENCY_RUNS = 300;
-const WARMUP = 30;
+const WARMUP = 200;
 const THROUGHPUT_WORKFLOWS = 2_000;
 const REPLAY_ACTIVITIES = 5_000;
 const RECOVERED_WORKFLOWS = 1_000;

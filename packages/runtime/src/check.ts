@@ -2,7 +2,7 @@ import type { LuactError } from '@luact/core';
 import type { LuaApi } from '@luact/lua';
 import { checkRequires, isLuaEntry, ProcessHost } from '@luact/process';
 import type { Diagnostic, Entry, Environment, RegistrySnapshot } from '@luact/registry';
-import { WORKFLOW_MODULES, workflowModules } from '@luact/workflow';
+import { DEFAULT_RETRY, WORKFLOW_MODULES, workflowModules } from '@luact/workflow';
 import { DEFAULT_LIMITS } from './limits.js';
 
 /** Where Lua entries are compiled for checking: workflows need the workflow modules. */
@@ -56,7 +56,7 @@ export function workflowCheckHost(
     modules: workflowModules({
       hostId: 'luact:workflow-check',
       isWorkflowHost: () => true,
-      functionOptions: () => undefined,
+      activityDefaults: () => ({ retry: DEFAULT_RETRY }),
     }),
     environment: { snapshot, env },
   });

@@ -21,6 +21,13 @@ export function activityOptions(
   entryOptions: Readonly<Record<string, unknown>> | undefined,
   callOptions: Readonly<Record<string, unknown>> | undefined,
 ): ActivityOptions {
+  return withCallOptions(entryDefaults(entryOptions), callOptions);
+}
+
+/** An entry's `meta.options` (`retry`, `timeout`) over the defaults. */
+export function entryDefaults(
+  entryOptions: Readonly<Record<string, unknown>> | undefined,
+): ActivityOptions {
   let retry = DEFAULT_RETRY;
   let timeout: number | undefined;
   const fromEntry = entryOptions ?? {};
@@ -28,6 +35,16 @@ export function activityOptions(
     retry = retryPolicy(retry, fromEntry.retry, 'meta.options.retry');
   if (fromEntry.timeout !== undefined)
     timeout = milliseconds(fromEntry.timeout, 'meta.options.timeout');
+  return { retry, ...(timeout !== undefined ? { timeout } : {}) };
+}
+
+/** A call's `with_options` over the entry's options. */
+export function withCallOptions(
+  base: ActivityOptions,
+  callOptions: Readonly<Record<string, unknown>> | undefined,
+): ActivityOptions {
+  let { retry } = base;
+  let timeout = base.timeout;
   for (const [key, value] of Object.entries(callOptions ?? {})) {
     if (
       key === 'activity.retry_policy' ||

@@ -31,7 +31,7 @@ export function firstDifference(
  * Arguments and durations are not compared — code may compute them differently as long as
  * it asks for the same things in the same order (and the recorded results are what it gets).
  */
-function sameCommand(a: Command, b: Command): boolean {
+export function sameCommand(a: Command, b: Command): boolean {
   if (a.k !== b.k) return false;
   switch (a.k) {
     case 'activity':

@@ -15,11 +15,13 @@ import {
   type Signal,
 } from '@luact/process';
 import type { Environment, RegistrySnapshot } from '@luact/registry';
+import { entryDefaults } from './activity-options.js';
 import { type DriverEnvironment, outcomeOf, RunDriver, type RunStatus } from './driver.js';
 import { WorkflowEffects } from './effects.js';
 import { History } from './history.js';
 import { checkWorkflowId, workflowModules } from './modules.js';
 import type {
+  ActivityOptions,
   Bytes,
   ConflictPolicy,
   Outcome,
@@ -98,6 +100,8 @@ export class WorkflowHost implements ExternalHost {
   private readonly unreadable = new Map<string, LuactError>();
   private readonly environment: DriverEnvironment;
   private skewMs = 0;
+  /** Activity options by function entry, valid as long as that entry object is current. */
+  private readonly defaults = new WeakMap<object, ActivityOptions>();
   private stopped = false;
 
   constructor(private readonly options: WorkflowHostOptions) {
@@ -106,13 +110,7 @@ export class WorkflowHost implements ExternalHost {
       modules: workflowModules({
         hostId: options.id,
         isWorkflowHost: (id) => options.hosts(id) !== undefined,
-        functionOptions: (id) => {
-          const meta = options.snapshot().get(id)?.meta as Record<string, unknown> | undefined;
-          const found = meta?.options;
-          return found && typeof found === 'object'
-            ? (found as Record<string, unknown>)
-            : undefined;
-        },
+        activityDefaults: (id) => this.activityDefaults(id),
         ...(options.log ? { log: options.log } : {}),
       }),
       environment: { snapshot: options.snapshot, env: options.env },
@@ -144,6 +142,20 @@ export class WorkflowHost implements ExternalHost {
   /** Names of the modules a workflow.lua entry may list. */
   get vm(): ProcessHost {
     return this.vmHost;
+  }
+
+  private activityDefaults(id: string): ActivityOptions {
+    const entry = this.options.snapshot().get(id);
+    if (!entry) return entryDefaults(undefined);
+    let defaults = this.defaults.get(entry);
+    if (!defaults) {
+      const found = (entry.meta as Record<string, unknown>).options;
+      defaults = entryDefaults(
+        found && typeof found === 'object' ? (found as Record<string, unknown>) : undefined,
+      );
+      this.defaults.set(entry, defaults);
+    }
+    return defaults;
   }
 
   // ── Recovery ────────────────────────────────────────────────────────────────────────────

@@ -12,8 +12,8 @@ import {
   luaSource,
 } from '@luact/lua';
 import { processLua } from '@luact/process';
-import { activityOptions } from './activity-options.js';
-import type { Bytes, StartupMessage } from './records.js';
+import { withCallOptions } from './activity-options.js';
+import type { ActivityOptions, Bytes, StartupMessage } from './records.js';
 import { WorkflowRun } from './run.js';
 import { workflowSpawnOptions } from './spawn-options.js';
 
@@ -23,8 +23,11 @@ export interface WorkflowModuleEnvironment {
   readonly hostId: string;
   /** Whether an entry ID names a workflow host (children may only start there). */
   isWorkflowHost(id: string): boolean;
-  /** `meta.options` of a function entry (its default retry policy), if it has any. */
-  functionOptions(id: string): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The options an activity of function entry `id` gets when the call sets none: its
+   * `meta.options` over the defaults (a host may keep them per entry version).
+   */
+  activityDefaults(id: string): ActivityOptions;
   readonly log?: (record: LogRecord) => void;
 }
 
@@ -42,6 +45,7 @@ function workflowLua(path: string): string {
  * deterministic versions for every workflow.
  */
 export function workflowModules(env: WorkflowModuleEnvironment): LuaModuleSpec[] {
+  const references = new References();
   return [
     { name: 'pairs', scope: 'global', source: workflowLua('globals/pairs') },
     {
@@ -74,13 +78,13 @@ export function workflowModules(env: WorkflowModuleEnvironment): LuaModuleSpec[]
       name: 'process',
       scope: 'global',
       source: processLua('process'),
-      functions: processFunctions(env),
+      functions: processFunctions(env, references),
     },
     {
       name: 'funcs',
       scope: 'module',
       source: processLua('funcs'),
-      functions: funcsFunctions(env),
+      functions: funcsFunctions(env, references),
     },
     { name: 'ctx', scope: 'module', source: processLua('ctx'), functions: contextFunctions() },
     {
@@ -150,14 +154,32 @@ function notInWorkflows(what: string): HostFunction {
   };
 }
 
-function resolveIn(run: WorkflowRun, reference: string, what: string): string {
-  const resolved = resolveReference(
-    reference,
-    splitEntryId(run.started.entry as EntryId).namespace,
-  );
-  if (!resolved.ok)
-    throw new LuactError('INVALID', `invalid ${what} ID: ${resolved.error}`, { retryable: false });
-  return resolved.value;
+/**
+ * Entry and host references as workflows write them, resolved against the workflow's
+ * namespace, remembered per entry: workflows repeat the same few.
+ */
+class References {
+  private readonly resolved = new Map<string, Map<string, string>>();
+
+  resolve(run: WorkflowRun, reference: string, what: string): string {
+    let known = this.resolved.get(run.started.entry);
+    if (!known) {
+      known = new Map();
+      this.resolved.set(run.started.entry, known);
+    }
+    const cached = known.get(reference);
+    if (cached !== undefined) return cached;
+    const resolved = resolveReference(
+      reference,
+      splitEntryId(run.started.entry as EntryId).namespace,
+    );
+    if (!resolved.ok)
+      throw new LuactError('INVALID', `invalid ${what} ID: ${resolved.error}`, {
+        retryable: false,
+      });
+    known.set(reference, resolved.value);
+    return resolved.value;
+  }
 }
 
 /** A destination as written (a PID, or a process's registered name) is resolved when sent. */
@@ -277,7 +299,10 @@ interface SpawnSpec {
   readonly messages?: [string, Uint8Array][];
 }
 
-function processFunctions(env: WorkflowModuleEnvironment): Record<string, HostFunction> {
+function processFunctions(
+  env: WorkflowModuleEnvironment,
+  references: References,
+): Record<string, HostFunction> {
   return {
     pid(L, vm) {
       vm.memory.pushString(L, runOf(vm).pid);
@@ -306,7 +331,7 @@ function processFunctions(env: WorkflowModuleEnvironment): Record<string, HostFu
     spawn(L, vm) {
       const run = runOf(vm);
       return fallible(L, vm, () => {
-        const host = resolveIn(run, requiredText(L, vm, 2, 'the host'), 'host');
+        const host = references.resolve(run, requiredText(L, vm, 2, 'the host'), 'host');
         if (!env.isWorkflowHost(host)) {
           throw new LuactError(
             'INVALID',
@@ -329,7 +354,7 @@ function processFunctions(env: WorkflowModuleEnvironment): Record<string, HostFu
         return run.startChild(
           {
             k: 'child',
-            entry: resolveIn(run, requiredText(L, vm, 1, 'the entry'), 'entry'),
+            entry: references.resolve(run, requiredText(L, vm, 1, 'the entry'), 'entry'),
             host,
             args: bytes(L, vm, 5),
             context: encodedContext(spec.context),
@@ -401,7 +426,7 @@ function processFunctions(env: WorkflowModuleEnvironment): Record<string, HostFu
       return fallible(L, vm, () => {
         const requested = text(L, vm, 1);
         const entry =
-          requested === undefined ? run.started.entry : resolveIn(run, requested, 'entry');
+          requested === undefined ? run.started.entry : references.resolve(run, requested, 'entry');
         run.continueAsNew(entry, bytes(L, vm, 2));
         return true;
       });
@@ -412,7 +437,10 @@ function processFunctions(env: WorkflowModuleEnvironment): Record<string, HostFu
 
 // ── funcs: activities ─────────────────────────────────────────────────────────────────────────
 
-function funcsFunctions(env: WorkflowModuleEnvironment): Record<string, HostFunction> {
+function funcsFunctions(
+  env: WorkflowModuleEnvironment,
+  references: References,
+): Record<string, HostFunction> {
   return {
     call(L, vm) {
       const run = runOf(vm);
@@ -421,14 +449,23 @@ function funcsFunctions(env: WorkflowModuleEnvironment): Record<string, HostFunc
           context?: Record<string, unknown>;
           options?: Record<string, unknown>;
         };
-        const entry = resolveIn(run, requiredText(L, vm, 1, 'the function entry'), 'entry');
+        const entry = references.resolve(
+          run,
+          requiredText(L, vm, 1, 'the function entry'),
+          'entry',
+        );
+        const defaults = env.activityDefaults(entry);
         const seq = run.callActivity(
           {
             k: 'activity',
             entry,
             args: bytes(L, vm, 3),
-            context: { ...run.started.context, ...encodedContext(spec.context) },
-            options: activityOptions(env.functionOptions(entry), spec.options),
+            context:
+              spec.context === undefined
+                ? run.started.context
+                : { ...run.started.context, ...encodedContext(spec.context) },
+            options:
+              spec.options === undefined ? defaults : withCallOptions(defaults, spec.options),
           },
           vm.api._lua_tonumberx(L, 4, 0),
           L,

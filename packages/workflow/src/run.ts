@@ -19,6 +19,7 @@ import {
   Mailbox,
   type Pid,
 } from '@luact/process';
+import { sameCommand } from './divergence.js';
 import { RunRandom } from './random.js';
 import type { Bytes, Command, EventRecord, Outcome, StartedRecord } from './records.js';
 
@@ -258,8 +259,15 @@ export class WorkflowRun implements FedSink {
     if (!this.busy)
       throw new Error(`workflow ${this.workflowId} issued a command while not handling an event`);
     const seq = this.nextSeq++;
-    const site = this.vm.callSite(L);
-    this.commands.push({ ...request, seq, ...(site ? { site } : {}) } as Command);
+    const command = { ...request, seq } as Command;
+    // Replaying what the journal holds, the recorded call site is the same: looking it up
+    // again (a walk of the Lua stack) is only worth it for new commands and divergent ones.
+    const recorded = this.expected?.[this.commands.length];
+    const site =
+      recorded !== undefined && recorded.seq === seq && sameCommand(recorded, command)
+        ? recorded.site
+        : this.vm.callSite(L);
+    this.commands.push(site ? { ...command, site } : command);
     return seq;
   }
 

@@ -95,6 +95,7 @@ export function formatTable(figures: readonly Figure[]): string {
 
 function format(value: number): string {
   if (!Number.isFinite(value)) return String(value);
+  if (value !== 0 && Math.abs(value) < 0.01) return value.toPrecision(2);
   if (value >= 100) return value.toFixed(0);
   if (value >= 10) return value.toFixed(1);
   return value.toFixed(2);

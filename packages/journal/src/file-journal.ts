@@ -306,6 +306,33 @@ export class FileJournal implements Journal {
     await this.sync.directoryChanged(this.dir);
   }
 
+  async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
+    this.checkRunning();
+    return this.lock.run(DIRECTORY_SCAN, async () => {
+      const [open, closed] = await Promise.all([
+        this.idsIn(this.dir, false),
+        this.idsIn(this.closedDir, true),
+      ]);
+      const closedIds = new Set(closed.map((stream) => stream.id));
+      return [...open.filter((stream) => !closedIds.has(stream.id)), ...closed];
+    });
+  }
+
+  /** IDs from file names; only a hashed (long) name needs its file's header. */
+  private async idsIn(directory: string, closed: boolean): Promise<Omit<StreamInfo, 'length'>[]> {
+    const ids = await Promise.all(
+      (await this.journalFiles(directory)).map(async (name) => {
+        const id = idOfFileName(name);
+        if (id !== undefined) return { id, closed };
+        const file = await readStreamFile(this.pool, path.join(directory, name)).catch(
+          () => undefined,
+        );
+        return file && { id: file.id, closed };
+      }),
+    );
+    return ids.filter((info) => info !== undefined);
+  }
+
   private async listDirectory(directory: string, closed: boolean): Promise<StreamInfo[]> {
     const infos = await Promise.all(
       (await this.journalFiles(directory)).map(async (name): Promise<StreamInfo | undefined> => {

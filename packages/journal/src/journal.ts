@@ -60,6 +60,12 @@ export interface Journal {
   /** Every stream, with its length and whether it is closed. */
   list(): Promise<StreamInfo[]>;
 
+  /**
+   * Every stream's ID and whether it is closed, without counting records: what a workflow
+   * host needs at start, cheap even with many thousands of closed streams.
+   */
+  ids(): Promise<Omit<StreamInfo, 'length'>[]>;
+
   /** Deletes a stream (closed or not). Idempotent. */
   remove(id: string): Promise<void>;
 

@@ -66,6 +66,10 @@ export class MemoryJournal implements Journal {
     }));
   }
 
+  async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
+    return [...this.streams].map(([id, stream]) => ({ id, closed: stream.closed }));
+  }
+
   async remove(id: string): Promise<void> {
     checkId(id);
     this.streams.delete(id);

@@ -171,6 +171,10 @@ export class JetStreamJournal implements Journal {
     return streams;
   }
 
+  async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
+    return (await this.list()).map(({ id, closed }) => ({ id, closed }));
+  }
+
   async remove(id: string): Promise<void> {
     this.checkRunning();
     checkId(id);

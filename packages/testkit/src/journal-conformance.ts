@@ -257,6 +257,17 @@ export function describeJournalConformance(
       },
     );
 
+    it('names every stream with records and whether it is closed, without their lengths', async () => {
+      await journal.append('a', 0, [{ n: 0 }]);
+      await journal.append('b/c', 0, [{ n: 0 }, { n: 1 }]);
+      await journal.append('b', 0, []);
+      await journal.close('a');
+      expect(sortById(await journal.ids())).toEqual([
+        { id: 'a', closed: true },
+        { id: 'b/c', closed: false },
+      ]);
+    });
+
     it('shuts down idempotently', async () => {
       await journal.append('wf', 0, [{ n: 0 }]);
       await journal.shutdown();

@@ -166,7 +166,7 @@ export class WorkflowHost implements ExternalHost {
    * A run whose journal is damaged is reported and left alone; the others are not affected.
    */
   async recover(): Promise<{ resumed: number; unreadable: number }> {
-    for (const stream of await this.options.journal.list()) {
+    for (const stream of await this.options.journal.ids()) {
       const { workflow, run } = parseStream(stream.id);
       if (run > (this.runs.get(workflow) ?? 0)) this.runs.set(workflow, run);
     }

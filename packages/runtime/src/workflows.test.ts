@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,48 @@ ${WAITER}`);
     expect(host.journal.kind).toBe('file');
     expect(await readdir(path.join(dir, '.luact', 'journal', 'app_flows', 'closed'))).toHaveLength(
       1,
+    );
+  });
+
+  it('reports a damaged journal by file and byte, and resumes the other workflows', async () => {
+    const dir = await app(`namespace: app
+entries:
+  - name: flows
+    kind: workflow.host
+${WAITER}`);
+    const first = await start(dir);
+    const host = first.workflows.host('app:flows');
+    for (const workflow of ['good', 'bad']) {
+      await host?.start({
+        workflow,
+        entry: 'app:waiter',
+        args: new Uint8Array([0x91, 0xa1, 0x78]),
+        context: {},
+        messages: [],
+        conflict: 'use_existing',
+      });
+    }
+    await until(async () => (await host?.history('bad'))?.length === 2);
+    await first.stop();
+    const file = path.join(dir, '.luact', 'journal', 'app_flows', 'bad%7E1.jnl');
+    const bytes = await readFile(file);
+    bytes[bytes.length - 5] = (bytes[bytes.length - 5] ?? 0) ^ 0xff;
+    bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] ?? 0) ^ 0xff;
+    await writeFile(file, bytes);
+
+    const second = await start(dir);
+    const listed = second.workflows.list();
+    expect(listed.find((w) => w.workflow === 'bad')).toMatchObject({
+      status: 'unreadable',
+      problem: expect.stringMatching(
+        new RegExp(
+          `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt journal frame at byte \\d+`,
+        ),
+      ),
+    });
+    await second.workflows.signal('good', 'decision', ['fine']);
+    await until(
+      () => second.workflows.list().find((w) => w.workflow === 'good')?.status === 'completed',
     );
   });
 
@@ -160,3 +202,11 @@ ${WAITER}`;
     });
   });
 });
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -130,3 +130,53 @@ end }`;
   expect(problem).toContain('a call of app:two at app:flow.lua:4');
   expect(second.logs.some((r) => r.message === 'workflow blocked')).toBe(true);
 });
+
+it('replays coroutines, channels and select to the same interleaving', async () => {
+  const journal = new MemoryJournal();
+  const calls: string[] = [];
+  const entries = {
+    'app:flow': workflow(
+      `local funcs = require("funcs")
+       return { main = function()
+         local results, done = {}, channel.new()
+         for _, name in ipairs({ "a", "b", "c" }) do
+           coroutine.spawn(function()
+             for i = 1, 3 do results[#results + 1] = funcs.call("step", name .. i) end
+             done:send(name)
+           end)
+         end
+         local finished = {}
+         for _ = 1, 3 do
+           local r = channel.select({ done:case_receive() })
+           finished[#finished + 1] = r.value
+         end
+         return { order = table.concat(results, ","), finished = table.concat(finished, ",") }
+       end }`,
+      ['funcs'],
+    ),
+  };
+  let stopAt = 5;
+  const first = await start(entries, {
+    journal,
+    functions: {
+      'app:step': async (_call, name) => {
+        calls.push(String(name));
+        if (--stopAt <= 0) return never();
+        return name;
+      },
+    },
+  });
+  const pid = await first.start('app:flow', [], { workflow: 'co' });
+  await until(() => stopAt <= 0, 'five calls ran');
+  await first.stop();
+  const uncrashed = await start(entries, {
+    functions: { 'app:step': async (_call, name) => name },
+  });
+  const reference = await uncrashed.run('app:flow', [], { workflow: 'co' });
+  const second = await start(entries, {
+    journal,
+    functions: { 'app:step': async (_call, name) => name },
+  });
+  expect(await second.result(pid)).toEqual(reference);
+  expect(reference.ok).toBe(true);
+});

@@ -101,11 +101,7 @@ ${WAITER}`);
     const listed = second.workflows.list();
     expect(listed.find((w) => w.workflow === 'bad')).toMatchObject({
       status: 'unreadable',
-      problem: expect.stringMatching(
-        new RegExp(
-          `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt journal frame at byte \\d+`,
-        ),
-      ),
+      problem: expect.stringContaining(`${file}: corrupt journal frame at byte`),
     });
     await second.workflows.signal('good', 'decision', ['fine']);
     await until(

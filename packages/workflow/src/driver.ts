@@ -497,17 +497,30 @@ export class RunDriver implements RunListener {
 
   /** Time skipping: a run that waits only for timers gets the earliest one now. */
   private skipTimeIfWaitingOnlyForTimers(): void {
-    if (!this.env.timeSkip || this.status !== 'running' || this.endedWith) return;
-    if (this.activities.size > 0 || this.awaited.size > 0 || this.executing.size > 0) return;
+    if (this.skipPending || !this.waitsOnlyForTimers()) return;
+    // A moment of real time first: a message sent right after the run started (a test's
+    // decision, say) arrives before a deadline it races is skipped to.
+    this.skipPending = true;
+    this.env.schedule(SKIP_GRACE_MS, () => {
+      this.skipPending = false;
+      if (!this.waitsOnlyForTimers() || this.run.running || this.deliverable.length > 0) return;
+      let earliest: [number, { due: number }] | undefined;
+      for (const entry of this.timers)
+        if (!earliest || entry[1].due < earliest[1].due) earliest = entry;
+      if (!earliest) return;
+      const [seq, timer] = earliest;
+      this.env.skipTo(timer.due);
+      this.timerFired(seq);
+    });
+  }
+
+  private skipPending = false;
+
+  private waitsOnlyForTimers(): boolean {
+    if (!this.env.timeSkip || this.status !== 'running' || this.endedWith) return false;
+    if (this.activities.size > 0 || this.awaited.size > 0 || this.executing.size > 0) return false;
     // An event on its way to the journal comes first: it may change what the run waits for.
-    if (this.queue.busy) return;
-    let earliest: [number, { due: number }] | undefined;
-    for (const entry of this.timers)
-      if (!earliest || entry[1].due < earliest[1].due) earliest = entry;
-    if (!earliest) return;
-    const [seq, timer] = earliest;
-    this.env.skipTo(timer.due);
-    this.timerFired(seq);
+    return !this.queue.busy && this.timers.size > 0;
   }
 
   // ── Ending ──────────────────────────────────────────────────────────────────────────────
@@ -574,6 +587,9 @@ export class RunDriver implements RunListener {
     });
   }
 }
+
+/** Real milliseconds a time-skipping run waits, idle, before its next timer is skipped to. */
+const SKIP_GRACE_MS = 10;
 
 function queueMicrotaskCancelable(fn: () => void): () => void {
   let canceled = false;

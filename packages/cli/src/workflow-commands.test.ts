@@ -104,7 +104,9 @@ it('starts, lists, shows, signals, cancels and terminates workflows of a running
   const shown = await ask('workflow', 'show', 'w-signal');
   expect(shown.out).toContain('status:   completed');
   expect(shown.out).toContain('input:    ["ada"]');
-  expect(shown.out).toContain('result:   {"name":"ada","got":{"n":1}}');
+  // Key order of a Lua table is not fixed: check the fields.
+  expect(shown.out).toMatch(/^result: {3}\{.*"name":"ada".*\}$/m);
+  expect(shown.out).toMatch(/^result: {3}\{.*"got":\{"n":1\}.*\}$/m);
   const history = (await ask('workflow', 'history', 'w-signal')).out.trim().split('\n');
   const types = history.map((line) => line.trim().split(/\s+/)[2]);
   // The signal can be journaled before the first task: it raced the workflow's first run.

@@ -2,6 +2,7 @@ export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';
 export type { ExternalHost, ExternalSpawnRequest } from './external-host.js';
 export { checkRequires, type HostLimits, isLuaEntry, type LuaEntry, ProcessHost } from './host.js';
+export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 export { LocalTransport } from './local-transport.js';
 export { type FedSink, Mailbox } from './mailbox.js';
 export { processLua, processModules } from './modules.js';

@@ -12,6 +12,7 @@ import {
 } from '@luact/lua';
 import { activateEntry } from '@luact/registry';
 import type { ExternalHost } from './external-host.js';
+import { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 import type { Pid } from './pid.js';
 import { Process } from './process.js';
 import { deliverOutcome, type ProcessSystem } from './system.js';
@@ -52,48 +53,6 @@ function caller(vm: LuaVm): Process {
   const owner = vm.current?.group.owner;
   if (!(owner instanceof Process)) throw new Error('only available inside a process');
   return owner;
-}
-
-function text(L: LuaState, vm: LuaVm, index: number): string | undefined {
-  return vm.api._lua_type(L, index) === 4 ? vm.memory.toString(L, index) : undefined;
-}
-
-function requiredText(L: LuaState, vm: LuaVm, index: number, what: string): string {
-  const value = text(L, vm, index);
-  if (value === undefined) throw new LuactError('INVALID', `${what} must be a string`);
-  return value;
-}
-
-function bytes(L: LuaState, vm: LuaVm, index: number): Uint8Array {
-  return vm.memory.toBytes(L, index) ?? new Uint8Array();
-}
-
-/** The `false, kind, message` triple of a failed fallible call. */
-function failure(L: LuaState, vm: LuaVm, error: LuactError): number {
-  vm.api._lua_pushboolean(L, 0);
-  vm.memory.pushString(L, error.kind);
-  vm.memory.pushString(L, error.message);
-  return 3;
-}
-
-function success(L: LuaState, vm: LuaVm, value: string | true): number {
-  if (value === true) vm.api._lua_pushboolean(L, 1);
-  else vm.memory.pushString(L, value);
-  return 1;
-}
-
-/** Runs a fallible operation: its value, or the error as `false, kind, message`. */
-function fallible(
-  L: LuaState,
-  vm: LuaVm,
-  operation: () => string | true | LuactError | undefined,
-): number {
-  try {
-    const result = operation() ?? true;
-    return result instanceof LuactError ? failure(L, vm, result) : success(L, vm, result);
-  } catch (error) {
-    return failure(L, vm, LuactError.from(error));
-  }
 }
 
 /**
@@ -150,7 +109,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           to: destination(system, L, vm),
           from: self.pid,
           topic: requiredText(L, vm, 2, 'the topic'),
-          payload: bytes(L, vm, 3),
+          payload: luaBytes(L, vm, 3),
         };
         const error = system.send(envelope);
         if (error === undefined) {
@@ -160,7 +119,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
         // Not a process here: perhaps a workflow, whose messages are journaled first.
         const external =
           error.kind === 'NOT_FOUND' ? system.externalHostOf(envelope.to) : undefined;
-        if (external === undefined) return failure(L, vm, error);
+        if (external === undefined) return pushFailure(L, vm, error);
         return pending(
           system,
           L,
@@ -169,7 +128,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           external.send(envelope).then(() => true),
         );
       } catch (error) {
-        return failure(L, vm, LuactError.from(error));
+        return pushFailure(L, vm, LuactError.from(error));
       }
     },
     settle(L, vm) {
@@ -179,7 +138,9 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     spawn(L, vm) {
       const parent = caller(vm);
       const flags = vm.api._lua_tonumberx(L, 3, 0);
-      const spec = (vm.api._lua_type(L, 4) === 4 ? decodeValue(bytes(L, vm, 4)) : {}) as SpawnSpec;
+      const spec = (
+        vm.api._lua_type(L, 4) === 4 ? decodeValue(luaBytes(L, vm, 4)) : {}
+      ) as SpawnSpec;
       const outcomeChannel =
         vm.api._lua_type(L, 6) === 3 ? vm.api._lua_tonumberx(L, 6, 0) : undefined;
       let external: { id: EntryId; host: ExternalHost } | undefined;
@@ -189,7 +150,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
         const host = system.externalHost(id);
         if (host) external = { id, host };
       } catch (error) {
-        return failure(L, vm, LuactError.from(error));
+        return pushFailure(L, vm, LuactError.from(error));
       }
       if (external) {
         return spawnExternal(system, L, vm, parent, external.host, {
@@ -202,7 +163,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
         return system.spawn({
           entry: requiredText(L, vm, 1, 'the entry'),
           host: requiredText(L, vm, 2, 'the host'),
-          args: bytes(L, vm, 5),
+          args: luaBytes(L, vm, 5),
           parent,
           monitor: (flags & 1) !== 0,
           link: (flags & 2) !== 0,
@@ -243,7 +204,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           to,
           from: self.pid,
           at: system.clock.now(),
-          reason: text(L, vm, 2),
+          reason: luaText(L, vm, 2),
         });
         return pending(
           system,
@@ -259,7 +220,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           to: destination(system, L, vm),
           from: self.pid,
           at: system.clock.now(),
-          reason: text(L, vm, 2),
+          reason: luaText(L, vm, 2),
         }),
       );
     },
@@ -322,7 +283,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
       const self = caller(vm);
       return fallible(L, vm, () => {
         const name = requiredText(L, vm, 1, 'the name');
-        const pid = text(L, vm, 2) ?? self.pid;
+        const pid = luaText(L, vm, 2) ?? self.pid;
         const owner = system.process(pid);
         if (!owner)
           return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
@@ -359,7 +320,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     upgrade(L, vm) {
       const self = caller(vm);
       return fallible(L, vm, () => {
-        const requested = text(L, vm, 1);
+        const requested = luaText(L, vm, 1);
         const namespace = splitEntryId(self.entry).namespace;
         const entry = requested === undefined ? self.entry : resolveReference(requested, namespace);
         if (typeof entry !== 'string' && !entry.ok)
@@ -373,7 +334,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
             { retryable: false },
           );
         }
-        self.upgrade = { entry: id, args: bytes(L, vm, 2) };
+        self.upgrade = { entry: id, args: luaBytes(L, vm, 2) };
         return true;
       });
     },
@@ -428,8 +389,8 @@ function spawnExternal(
 ): number {
   const { flags, spec, outcomeChannel } = request;
   // Read everything from the Lua stack now: the work below goes on after this call returned.
-  const entry = text(L, vm, 1);
-  const args = bytes(L, vm, 5);
+  const entry = luaText(L, vm, 1);
+  const args = luaBytes(L, vm, 5);
   const work = (async (): Promise<string> => {
     if ((flags & 2) !== 0) {
       throw new LuactError('INVALID', 'a process cannot link to a workflow; monitor it', {
@@ -464,7 +425,7 @@ function funcsFunctions(system: ProcessSystem): Record<string, HostFunction> {
     call(L, vm) {
       const self = caller(vm);
       return fallible(L, vm, () => {
-        const spec = (vm.api._lua_type(L, 2) === 4 ? decodeValue(bytes(L, vm, 2)) : {}) as {
+        const spec = (vm.api._lua_type(L, 2) === 4 ? decodeValue(luaBytes(L, vm, 2)) : {}) as {
           context?: Record<string, unknown>;
           options?: Record<string, unknown>;
         };
@@ -476,7 +437,7 @@ function funcsFunctions(system: ProcessSystem): Record<string, HostFunction> {
         }
         return system.call({
           entry: requiredText(L, vm, 1, 'the function entry'),
-          args: bytes(L, vm, 3),
+          args: luaBytes(L, vm, 3),
           caller: self,
           channel: vm.api._lua_tonumberx(L, 4, 0),
           context,

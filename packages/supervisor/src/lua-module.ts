@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { resolveReference, splitEntryId } from '@luact/core';
+import { LuactError, resolveReference, splitEntryId } from '@luact/core';
 import { encodeValue, type LuaModuleSpec } from '@luact/lua';
-import { Process } from '@luact/process';
+import { Process, pushFailure } from '@luact/process';
 import type { ServiceManager } from './service-manager.js';
 import type { ServiceStatus } from './service-runner.js';
 
@@ -29,10 +29,11 @@ export function supervisorModule(services: () => ServiceManager | undefined): Lu
         const id = serviceId(vm.memory.toString(L, 1) ?? '', vm.current?.group.owner);
         const status = services()?.status(id);
         if (!status) {
-          vm.api._lua_pushboolean(L, 0);
-          vm.memory.pushString(L, 'NOT_FOUND');
-          vm.memory.pushString(L, `no service ${id}`);
-          return 3;
+          return pushFailure(
+            L,
+            vm,
+            new LuactError('NOT_FOUND', `no service ${id}`, { retryable: false }),
+          );
         }
         vm.memory.pushBytes(L, encodeValue(luaStatus(status)));
         return 1;

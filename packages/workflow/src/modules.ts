@@ -11,7 +11,7 @@ import {
   type LuaVm,
   luaSource,
 } from '@luact/lua';
-import { processLua } from '@luact/process';
+import { fallible, luaBytes, luaText, processLua, requiredText } from '@luact/process';
 import { withCallOptions } from './activity-options.js';
 import type { ActivityOptions, Bytes, StartupMessage } from './records.js';
 import { WorkflowRun } from './run.js';
@@ -104,46 +104,8 @@ function runOf(vm: LuaVm): WorkflowRun {
   return owner;
 }
 
-function text(L: LuaState, vm: LuaVm, index: number): string | undefined {
-  return vm.api._lua_type(L, index) === 4 ? vm.memory.toString(L, index) : undefined;
-}
-
-function requiredText(L: LuaState, vm: LuaVm, index: number, what: string): string {
-  const value = text(L, vm, index);
-  if (value === undefined) throw new LuactError('INVALID', `${what} must be a string`);
-  return value;
-}
-
-function bytes(L: LuaState, vm: LuaVm, index: number): Bytes {
-  return vm.memory.toBytes(L, index) ?? new Uint8Array();
-}
-
 function integer(L: LuaState, vm: LuaVm, index: number): number {
   return Number(vm.api._lua_tointegerx(L, index, 0));
-}
-
-function pushTrue(L: LuaState, vm: LuaVm): number {
-  vm.api._lua_pushboolean(L, 1);
-  return 1;
-}
-
-function pushFailure(L: LuaState, vm: LuaVm, error: LuactError): number {
-  vm.api._lua_pushboolean(L, 0);
-  vm.memory.pushString(L, error.kind);
-  vm.memory.pushString(L, error.message);
-  return 3;
-}
-
-/** `value` or `false, kind, message` (the shape process.lua and funcs.lua expect). */
-function fallible(L: LuaState, vm: LuaVm, operation: () => string | true): number {
-  try {
-    const value = operation();
-    if (value === true) return pushTrue(L, vm);
-    vm.memory.pushString(L, value);
-    return 1;
-  } catch (error) {
-    return pushFailure(L, vm, LuactError.from(error));
-  }
 }
 
 function notInWorkflows(what: string): HostFunction {
@@ -321,7 +283,7 @@ function processFunctions(
             k: 'send',
             to: destination(L, vm),
             topic: requiredText(L, vm, 2, 'the topic'),
-            payload: bytes(L, vm, 3),
+            payload: luaBytes(L, vm, 3),
           },
           L,
         );
@@ -341,7 +303,7 @@ function processFunctions(
         }
         const flags = vm.api._lua_tonumberx(L, 3, 0);
         const spec = (
-          vm.api._lua_type(L, 4) === 4 ? decodeValue(bytes(L, vm, 4)) : {}
+          vm.api._lua_type(L, 4) === 4 ? decodeValue(luaBytes(L, vm, 4)) : {}
         ) as SpawnSpec;
         const channel = vm.api._lua_type(L, 6) === 3 ? vm.api._lua_tonumberx(L, 6, 0) : undefined;
         const { id, conflict } = workflowSpawnOptions(spec.options);
@@ -356,7 +318,7 @@ function processFunctions(
             k: 'child',
             entry: references.resolve(run, requiredText(L, vm, 1, 'the entry'), 'entry'),
             host,
-            args: bytes(L, vm, 5),
+            args: luaBytes(L, vm, 5),
             context: encodedContext(spec.context),
             messages,
             follow: (flags & 3) | (channel !== undefined ? 4 : 0),
@@ -378,7 +340,7 @@ function processFunctions(
     cancel(L, vm) {
       const run = runOf(vm);
       return fallible(L, vm, () => {
-        const reason = text(L, vm, 2);
+        const reason = luaText(L, vm, 2);
         run.issue({ k: 'cancel', to: destination(L, vm), ...(reason ? { reason } : {}) }, L);
         return true;
       });
@@ -390,7 +352,7 @@ function processFunctions(
         return true;
       });
     },
-    unmonitor: (L, vm) => pushTrue(L, vm),
+    unmonitor: (L, vm) => fallible(L, vm, () => true),
     link: notInWorkflows('process.link (use spawn_linked for child workflows)'),
     unlink: notInWorkflows('process.unlink'),
     get_trap_links(L, vm) {
@@ -424,10 +386,10 @@ function processFunctions(
     upgrade(L, vm) {
       const run = runOf(vm);
       return fallible(L, vm, () => {
-        const requested = text(L, vm, 1);
+        const requested = luaText(L, vm, 1);
         const entry =
           requested === undefined ? run.started.entry : references.resolve(run, requested, 'entry');
-        run.continueAsNew(entry, bytes(L, vm, 2));
+        run.continueAsNew(entry, luaBytes(L, vm, 2));
         return true;
       });
     },
@@ -445,7 +407,7 @@ function funcsFunctions(
     call(L, vm) {
       const run = runOf(vm);
       return fallible(L, vm, () => {
-        const spec = (vm.api._lua_type(L, 2) === 4 ? decodeValue(bytes(L, vm, 2)) : {}) as {
+        const spec = (vm.api._lua_type(L, 2) === 4 ? decodeValue(luaBytes(L, vm, 2)) : {}) as {
           context?: Record<string, unknown>;
           options?: Record<string, unknown>;
         };
@@ -459,7 +421,7 @@ function funcsFunctions(
           {
             k: 'activity',
             entry,
-            args: bytes(L, vm, 3),
+            args: luaBytes(L, vm, 3),
             context:
               spec.context === undefined
                 ? run.started.context

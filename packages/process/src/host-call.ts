@@ -1,0 +1,53 @@
+import { LuactError } from '@luact/core';
+import type { LuaState, LuaVm } from '@luact/lua';
+
+/**
+ * Reading arguments and answering from the host functions of Lua modules. Fallible calls
+ * answer their value, or `false, kind, message`, which the Lua side of a module turns into
+ * `nil, err` (LUA_API.md: fallible calls return errors, they do not raise).
+ */
+
+/** The string argument at `index`, or undefined when it is not a string. */
+export function luaText(L: LuaState, vm: LuaVm, index: number): string | undefined {
+  return vm.api._lua_type(L, index) === 4 ? vm.memory.toString(L, index) : undefined;
+}
+
+/** The string argument at `index`; INVALID naming `what` when it is not a string. */
+export function requiredText(L: LuaState, vm: LuaVm, index: number, what: string): string {
+  const value = luaText(L, vm, index);
+  if (value === undefined) throw new LuactError('INVALID', `${what} must be a string`);
+  return value;
+}
+
+/** The bytes of the string argument at `index` (empty when there is none). */
+export function luaBytes(L: LuaState, vm: LuaVm, index: number): Uint8Array {
+  return vm.memory.toBytes(L, index) ?? new Uint8Array();
+}
+
+/** Answers `false, kind, message`: the call failed with `error`. */
+export function pushFailure(L: LuaState, vm: LuaVm, error: LuactError): number {
+  vm.api._lua_pushboolean(L, 0);
+  vm.memory.pushString(L, error.kind);
+  vm.memory.pushString(L, error.message);
+  return 3;
+}
+
+/**
+ * Runs a fallible operation and answers its value (`true` when it has none), or its error —
+ * returned or thrown — as `false, kind, message`.
+ */
+export function fallible(
+  L: LuaState,
+  vm: LuaVm,
+  operation: () => string | true | LuactError | undefined,
+): number {
+  try {
+    const result = operation() ?? true;
+    if (result instanceof LuactError) return pushFailure(L, vm, result);
+    if (result === true) vm.api._lua_pushboolean(L, 1);
+    else vm.memory.pushString(L, result);
+    return 1;
+  } catch (error) {
+    return pushFailure(L, vm, LuactError.from(error));
+  }
+}

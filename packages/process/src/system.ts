@@ -87,6 +87,8 @@ export class ProcessSystem {
   private readonly processes = new Map<Pid, Process>();
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
   private readonly modules: readonly LuaModuleSpec[];
+  /** Names of the modules every host's Lua code may list. */
+  readonly moduleNames: ReadonlySet<string>;
   private nextId = 1;
   private closed = false;
   /** One handler for every process's end (not a closure per process). */
@@ -103,6 +105,7 @@ export class ProcessSystem {
       signal: (signal) => this.signalLocal(signal),
     });
     this.modules = options.modules(this);
+    this.moduleNames = new Set(this.modules.map((module) => module.name));
     this.addHost(FUNCTION_HOST, options.functionLimits);
   }
 

@@ -1,54 +1,62 @@
 import type { LuactError } from '@luact/core';
 import type { LuaApi } from '@luact/lua';
-import { checkRequires, isLuaEntry, ProcessHost } from '@luact/process';
+import {
+  checkRequires,
+  FUNCTION_HOST,
+  isLuaEntry,
+  ProcessHost,
+  type ProcessSystem,
+} from '@luact/process';
 import type { Diagnostic, Entry, Environment, RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_RETRY, WORKFLOW_MODULES, workflowModules } from '@luact/workflow';
 import { DEFAULT_LIMITS } from './limits.js';
 
-/** Where Lua entries are compiled for checking: workflows need the workflow modules. */
-export interface LuaCheckHosts {
-  /** Compiles processes, functions and libraries (the node's function host). */
-  readonly processes: ProcessHost;
-  /** Module names process, function and library entries may list. */
-  readonly processModules: ReadonlySet<string>;
-  /** Compiles workflow.lua entries (a VM with the workflow modules). */
-  readonly workflows: ProcessHost;
-}
-
 /**
  * What only the Lua runtime can tell about a registry: sources that do not compile, requires
- * of modules an entry does not list, and workflows listing modules that do I/O. Every Lua
- * entry is compiled (the compiled form is cached on that host for later use).
+ * of modules an entry does not list, and workflows listing modules that do I/O. Processes,
+ * functions and libraries are compiled on `system`'s function host (the compiled form stays
+ * cached there); workflow.lua entries on a VM with the workflow modules, made only when
+ * there are some to check.
  */
 export function checkLuaEntries(
   snapshot: RegistrySnapshot,
-  hosts: LuaCheckHosts,
+  system: ProcessSystem,
   only?: ReadonlySet<string>,
 ): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const workflowModuleSet = new Set(WORKFLOW_MODULES);
-  for (const entry of snapshot.entries()) {
-    if (!isLuaEntry(entry) || (only && !only.has(entry.id))) continue;
-    const isWorkflow = entry.kind === 'workflow.lua';
-    const forbidden = isWorkflow ? ioModules(entry, workflowModuleSet) : [];
-    problems.push(...forbidden);
-    for (const error of checkRequires(entry, isWorkflow ? workflowModuleSet : hosts.processModules))
-      problems.push(toDiagnostic(entry, error, 'lua-require'));
-    // Compiling would only repeat that the module is unknown to workflows.
-    if (forbidden.length > 0) continue;
-    try {
-      (isWorkflow ? hosts.workflows : hosts.processes).prepare(entry);
-    } catch (error) {
-      problems.push(toDiagnostic(entry, error as LuactError, 'lua-syntax'));
+  const processes = system.host(FUNCTION_HOST) as ProcessHost;
+  let workflows: ProcessHost | undefined;
+  try {
+    for (const entry of snapshot.entries()) {
+      if (!isLuaEntry(entry) || (only && !only.has(entry.id))) continue;
+      const isWorkflow = entry.kind === 'workflow.lua';
+      const forbidden = isWorkflow ? ioModules(entry, workflowModuleSet) : [];
+      problems.push(...forbidden);
+      const known = isWorkflow ? workflowModuleSet : system.moduleNames;
+      for (const error of checkRequires(entry, known))
+        problems.push(toDiagnostic(entry, error, 'lua-require'));
+      // Compiling would only repeat that the module is unknown to workflows.
+      if (forbidden.length > 0) continue;
+      try {
+        const host = isWorkflow
+          ? (workflows ??= workflowCheckHost(system.options.api, snapshot, system.options.env))
+          : processes;
+        host.prepare(entry);
+      } catch (error) {
+        problems.push(toDiagnostic(entry, error as LuactError, 'lua-syntax'));
+      }
     }
+  } finally {
+    workflows?.close();
   }
   return problems;
 }
 
 /** A VM with the workflow modules, only to compile workflow.lua entries. */
-export function workflowCheckHost(
+function workflowCheckHost(
   api: LuaApi,
-  snapshot: () => RegistrySnapshot,
+  snapshot: RegistrySnapshot,
   env: Environment,
 ): ProcessHost {
   return ProcessHost.create('luact:workflow-check', DEFAULT_LIMITS, {
@@ -58,7 +66,7 @@ export function workflowCheckHost(
       isWorkflowHost: () => true,
       activityDefaults: () => ({ retry: DEFAULT_RETRY }),
     }),
-    environment: { snapshot, env },
+    environment: { snapshot: () => snapshot, env },
   });
 }
 

@@ -1,5 +1,5 @@
 import { type LuaApi, loadLuaApi } from '@luact/lua';
-import { FUNCTION_HOST, type ProcessHost, ProcessSystem } from '@luact/process';
+import { ProcessSystem } from '@luact/process';
 import {
   type Diagnostic,
   type Environment,
@@ -7,9 +7,9 @@ import {
   loadApplication,
   sortDiagnostics,
 } from '@luact/registry';
-import { checkLuaEntries, workflowCheckHost } from './check.js';
+import { checkLuaEntries } from './check.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import { moduleNames, nodeModules } from './modules.js';
+import { nodeModules } from './modules.js';
 
 export interface LintResult {
   readonly loaded: LoadedApplication;
@@ -37,16 +37,10 @@ export async function lintApplication(
     modules: (s) => nodeModules(s),
     functionLimits: DEFAULT_LIMITS,
   });
-  const workflows = workflowCheckHost(api, () => snapshot, options.env ?? {});
   try {
-    const problems = checkLuaEntries(snapshot, {
-      processes: system.host(FUNCTION_HOST) as ProcessHost,
-      processModules: moduleNames(nodeModules(system)),
-      workflows,
-    });
+    const problems = checkLuaEntries(snapshot, system);
     return { loaded, diagnostics: sortDiagnostics([...loaded.diagnostics, ...problems]) };
   } finally {
-    workflows.close();
     system.close();
   }
 }

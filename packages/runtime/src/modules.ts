@@ -19,7 +19,3 @@ export function nodeModules(
     supervisorModule(options.services ?? (() => undefined)),
   ];
 }
-
-export function moduleNames(modules: readonly LuaModuleSpec[]): ReadonlySet<string> {
-  return new Set(modules.map((module) => module.name));
-}

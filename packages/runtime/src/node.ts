@@ -13,7 +13,6 @@ import {
   FUNCTION_HOST,
   type HostFunctionEntry,
   type Pid,
-  type ProcessHost,
   ProcessSystem,
   type Transport,
 } from '@luact/process';
@@ -33,13 +32,13 @@ import {
   sortDiagnostics,
 } from '@luact/registry';
 import { ServiceManager, type ServiceStatus } from '@luact/supervisor';
-import { checkLuaEntries, workflowCheckHost } from './check.js';
+import { checkLuaEntries } from './check.js';
 import { ControlServer } from './control/server.js';
 import { DEFAULT_NODE_NAME } from './control/socket-path.js';
 import { type NodeView, processView, serviceView } from './control/views.js';
 import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import { moduleNames, nodeModules } from './modules.js';
+import { nodeModules } from './modules.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The host `Node.run` and `luact test` start processes on. */
@@ -105,8 +104,6 @@ export class Node {
   readonly services: ServiceManager;
   /** The workflow hosts and their journals (set once start() has recovered them). */
   workflows!: NodeWorkflows;
-  private readonly api: LuaApi;
-  private readonly moduleNames: ReadonlySet<string>;
   private readonly startedAt = new Date();
   private watcher: ReturnType<typeof watch> | undefined;
   private control: ControlServer | undefined;
@@ -120,23 +117,20 @@ export class Node {
     api: LuaApi,
     options: NodeOptions,
   ) {
-    this.api = api;
-    const modules = (system: ProcessSystem) =>
-      nodeModules(system, {
-        ...(options.log ? { log: options.log } : {}),
-        services: () => this.services,
-      });
     this.system = new ProcessSystem({
       api,
       snapshot: () => registry.snapshot,
       env,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.transport ? { transport: options.transport } : {}),
-      modules,
+      modules: (system) =>
+        nodeModules(system, {
+          ...(options.log ? { log: options.log } : {}),
+          services: () => this.services,
+        }),
       print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
       functionLimits: DEFAULT_LIMITS,
     });
-    this.moduleNames = moduleNames(modules(this.system));
     this.services = new ServiceManager({
       system: this.system,
       snapshot: registry.snapshot,
@@ -188,20 +182,7 @@ export class Node {
 
   /** Compiles and checks Lua entries (only the `changed` ones, if given). */
   private checkLua(snapshot: RegistrySnapshot, changed?: ReadonlySet<string>): Diagnostic[] {
-    const workflows = workflowCheckHost(this.api, () => snapshot, this.env);
-    try {
-      return checkLuaEntries(
-        snapshot,
-        {
-          processes: this.system.host(FUNCTION_HOST) as ProcessHost,
-          processModules: this.moduleNames,
-          workflows,
-        },
-        changed,
-      );
-    } finally {
-      workflows.close();
-    }
+    return checkLuaEntries(snapshot, this.system, changed);
   }
 
   /**

@@ -39,10 +39,12 @@ export function checkLuaEntries(
       // Compiling would only repeat that the module is unknown to workflows.
       if (forbidden.length > 0) continue;
       try {
-        const host = isWorkflow
-          ? (workflows ??= workflowCheckHost(system.options.api, snapshot, system.options.env))
-          : processes;
-        host.prepare(entry);
+        if (isWorkflow) {
+          workflows ??= workflowCheckHost(system.options.api, snapshot, system.options.env);
+          workflows.prepare(entry);
+        } else {
+          processes.prepare(entry);
+        }
       } catch (error) {
         problems.push(toDiagnostic(entry, error as LuactError, 'lua-syntax'));
       }
@@ -54,11 +56,7 @@ export function checkLuaEntries(
 }
 
 /** A VM with the workflow modules, only to compile workflow.lua entries. */
-function workflowCheckHost(
-  api: LuaApi,
-  snapshot: RegistrySnapshot,
-  env: Environment,
-): ProcessHost {
+function workflowCheckHost(api: LuaApi, snapshot: RegistrySnapshot, env: Environment): ProcessHost {
   return ProcessHost.create('luact:workflow-check', DEFAULT_LIMITS, {
     api,
     modules: workflowModules({

@@ -10,6 +10,8 @@ export interface SourceLocation {
 export type DiagnosticCode =
   | SchemaIssueCode
   | 'yaml-syntax'
+  | 'yaml-nesting'
+  | 'yaml-alias'
   | 'not-a-definition'
   | 'missing-namespace'
   | 'no-entries'
@@ -29,6 +31,7 @@ export type DiagnosticCode =
   | 'unreadable'
   | 'lua-syntax'
   | 'lua-require'
+  | 'unknown-module'
   | 'workflow-module';
 
 /** One problem found in an application, with everything a person needs to find and fix it. */

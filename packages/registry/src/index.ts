@@ -24,7 +24,12 @@ export {
   lookupKind,
 } from './kinds/catalog.js';
 export type { NatsConnectionConfig, TemporalClientConfig } from './kinds/connections.js';
-export type { JournalConfig, ProcessHostConfig, WorkflowHostConfig } from './kinds/hosts.js';
+export {
+  DEFAULT_HOST_LIMITS,
+  type JournalConfig,
+  type ProcessHostConfig,
+  type WorkflowHostConfig,
+} from './kinds/hosts.js';
 export {
   DEFAULT_LIFECYCLE,
   DEFAULT_RESTART_POLICY,

@@ -400,4 +400,48 @@ describe('loadApplication', () => {
     const codes = (await loadApplication(dir)).diagnostics.map((d) => d.code);
     expect(codes).toEqual(['unknown-kind', 'invalid-value', 'dangling-reference']);
   });
+
+  it("reports recursive aliases and alias bombs by file and line, and every other file's problems too", async () => {
+    let bomb = 'namespace: bomb\nentries: []\nl0: &l0 [a, a, a, a, a, a, a, a, a]\n';
+    for (let i = 1; i < 12; i++)
+      bomb += `l${i}: &l${i} [${Array(9)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]\n`;
+    const dir = await appDir({
+      'bomb.yaml': bomb,
+      'loop.yaml': yaml`
+        namespace: loop
+        entries:
+          - &me
+            name: me
+            kind: registry.entry
+            <<: *me
+      `,
+      'other.yaml': yaml`
+        namespace: other
+        entries:
+          - name: typo
+            kind: proces.lua
+      `,
+    });
+    const loaded = await loadApplication(dir);
+    expect(loaded.snapshot).toBeUndefined();
+    expect(
+      loaded.diagnostics.map((d) => [
+        path.basename(d.location?.file ?? ''),
+        d.location?.line,
+        d.code,
+        d.message.split(':')[0],
+      ]),
+    ).toEqual([
+      [
+        'bomb.yaml',
+        14,
+        'yaml-alias',
+        'too many alias expansions (357,449,881,986 nodes, limit 100,000)',
+      ],
+      ['loop.yaml', 6, 'yaml-alias', 'alias *me refers to itself'],
+      ['other.yaml', 4, 'unknown-kind', 'unknown kind "proces.lua" (did you mean "process.lua"?)'],
+    ]);
+  });
 });

@@ -10,7 +10,7 @@ import { type Plan, type PlanOptions, planChanges } from './plan.js';
 import { RegistrySnapshot } from './snapshot.js';
 import { resolveSource } from './sources.js';
 import type { Registry } from './store.js';
-import { readDefinitionFile } from './yaml/read-definitions.js';
+import { type DefinitionFile, readDefinitionFile } from './yaml/read-definitions.js';
 
 export interface SkippedFile {
   readonly file: string;
@@ -53,10 +53,7 @@ export async function readApplication(dir: string): Promise<ApplicationDefinitio
   const diagnostics: Diagnostic[] = [];
   const skipped: SkippedFile[] = [];
   const read = await Promise.all(
-    files.map(async (file) => ({
-      file,
-      parsed: readDefinitionFile(file, await readFile(file, 'utf8')),
-    })),
+    files.map(async (file) => ({ file, parsed: await readOneFile(file) })),
   );
   const written: EntryDefinition[] = [];
   for (const { file, parsed } of read) {
@@ -154,6 +151,38 @@ async function directoryProblem(dir: string): Promise<Diagnostic | undefined> {
   } catch {
     return applicationProblem(`application directory ${dir} does not exist`, 'unreadable');
   }
+}
+
+/**
+ * One file's definitions. A file that cannot be read (no permission, a directory named
+ * `x.yaml`), or whose reading fails in a way no check foresaw, is one diagnostic naming it:
+ * the other files are still read and their problems still reported.
+ */
+async function readOneFile(file: string): Promise<DefinitionFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    return unreadableFile(file, `cannot read this file (${reason})`);
+  }
+  try {
+    return readDefinitionFile(file, text);
+  } catch (error) {
+    return unreadableFile(
+      file,
+      `this file could not be read as definitions: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function unreadableFile(file: string, message: string): DefinitionFile {
+  return {
+    definitions: [],
+    diagnostics: [
+      { severity: 'error', code: 'unreadable', message, location: { file, line: 1, column: 1 } },
+    ],
+  };
 }
 
 function applicationProblem(

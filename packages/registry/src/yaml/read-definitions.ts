@@ -13,8 +13,9 @@ import type { DefinitionOrigin, EntryDefinition } from '../definition.js';
 import type { Diagnostic, SourceLocation } from '../diagnostics.js';
 import { type FieldPath, formatFieldPath } from '../field-path.js';
 import { isMapping } from '../schema/index.js';
+import { aliasProblems } from './aliases.js';
 import { childOf, locatePath, Positions } from './locate.js';
-import { syntaxErrorOffset } from './syntax-errors.js';
+import { syntaxErrorOffset, syntaxProblems } from './syntax-errors.js';
 
 export interface DefinitionFile {
   readonly definitions: readonly EntryDefinition[];
@@ -79,13 +80,8 @@ class DocumentReader {
   read(): { definitions: EntryDefinition[]; skipped?: string } {
     const { doc, positions } = this;
     if (doc.errors.length > 0) {
-      for (const error of doc.errors) {
-        this.report({
-          severity: 'error',
-          code: 'yaml-syntax',
-          message: error.message.split('\n')[0] ?? error.message,
-          location: positions.at(syntaxErrorOffset(this.text, error)),
-        });
+      for (const { error, ...problem } of syntaxProblems(doc.errors)) {
+        this.report({ ...problem, location: positions.at(syntaxErrorOffset(this.text, error)) });
       }
       return { definitions: [] };
     }
@@ -93,7 +89,22 @@ class DocumentReader {
     if (root === null || (isScalar(root) && root.value === null)) {
       return this.skip('not-a-definition', 'empty document', root);
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 1_000 });
+    // An alias needs a `*`: most files have none, and their walk is skipped.
+    const aliases = this.text.includes('*') ? aliasProblems(doc, positions) : [];
+    if (aliases.length > 0) {
+      this.diagnostics.push(...aliases);
+      return { definitions: [] };
+    }
+    const value = this.valueOf();
+    if (value instanceof Error) {
+      this.report({
+        severity: 'error',
+        code: 'yaml-alias',
+        message: `this document's value could not be built: ${value.message}`,
+        location: positions.of(root),
+      });
+      return { definitions: [] };
+    }
     if (!isMap(root) || !isMapping(value)) {
       return this.skip(
         'not-a-definition',
@@ -126,6 +137,19 @@ class DocumentReader {
       location: positions.of(root),
     });
     return { definitions: [] };
+  }
+
+  /**
+   * The document as plain data. Its aliases were checked (none recursive, none unresolved, a
+   * bounded expansion), so the library's own alias heuristic, which refuses an anchor used
+   * over a thousand times however small, is not needed; an error it still finds is returned.
+   */
+  private valueOf(): unknown {
+    try {
+      return this.doc.toJS({ maxAliasCount: -1 });
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   private readEntryList(

@@ -1,4 +1,41 @@
 import { Parser, type YAMLError } from 'yaml';
+import type { Diagnostic } from '../diagnostics.js';
+
+/** A parser error as a diagnostic, still to be placed (see syntaxErrorOffset). */
+export interface SyntaxProblem extends Omit<Diagnostic, 'location'> {
+  readonly error: YAMLError;
+}
+
+/**
+ * The parser's errors of one document. Nesting too deep for the parser ends in a stack
+ * overflow it reports as RESOURCE_EXHAUSTION (sometimes twice, the second one mangled): one
+ * diagnostic says so in words a person can act on.
+ */
+export function syntaxProblems(errors: readonly YAMLError[]): SyntaxProblem[] {
+  const problems: SyntaxProblem[] = [];
+  let tooDeep = false;
+  for (const error of errors) {
+    if (error.code === 'RESOURCE_EXHAUSTION') {
+      if (tooDeep) continue;
+      tooDeep = true;
+      problems.push({
+        severity: 'error',
+        code: 'yaml-nesting',
+        message:
+          'collections nest too deeply here for the YAML parser (it ran out of stack); flatten this value',
+        error,
+      });
+      continue;
+    }
+    problems.push({
+      severity: 'error',
+      code: 'yaml-syntax',
+      message: error.message.split('\n')[0] ?? error.message,
+      error,
+    });
+  }
+  return problems;
+}
 
 /**
  * Where a syntax error should point. The parser notices an unclosed quote only at the end of

@@ -6,7 +6,12 @@ import {
   type LuaApi,
   loadLuaApi,
 } from '@luact/lua';
-import { type EntryDefinition, planChanges, RegistrySnapshot } from '@luact/registry';
+import {
+  DEFAULT_HOST_LIMITS,
+  type EntryDefinition,
+  planChanges,
+  RegistrySnapshot,
+} from '@luact/registry';
 import { processModules } from '../modules.js';
 import type { Pid } from '../pid.js';
 import { ProcessSystem } from '../system.js';
@@ -14,13 +19,7 @@ import type { ExitOutcome } from '../transport.js';
 
 let api: Promise<LuaApi> | undefined;
 
-export const LIMITS = {
-  max_processes: 100_000,
-  max_mailbox: 10_000,
-  max_message_size: 1_048_576,
-  reductions: 10_000,
-  max_memory: 256 * 1024 * 1024,
-};
+export const LIMITS = DEFAULT_HOST_LIMITS;
 
 export type EntrySpec = { kind: string } & Record<string, unknown>;
 

@@ -24,9 +24,21 @@ const hostLimits = object({
   max_message_size: withDefault(byteSize(), 1_048_576),
   /** Lua instructions a process may run before it is preempted. */
   reductions: withDefault(integer({ min: 100 }), 10_000),
-  /** Lua heap of the host; the process running when it is exceeded fails. */
+  /** How long a process may run before it is preempted (whichever of the two comes first). */
+  time_slice: withDefault(duration(), 2),
+  /**
+   * How long a process may run where it cannot be preempted (a metamethod or callback called
+   * from C, one long built-in call) before it is stopped with a TIMEOUT error.
+   */
+  max_slice: withDefault(duration(), 1_000),
+  /** Lua heap of all the host's processes together; an allocation past it fails its process. */
   max_memory: withDefault(byteSize(), 268_435_456),
+  /** Lua heap one process may hold; an allocation past it fails that process. */
+  max_process_memory: withDefault(byteSize(), 67_108_864),
 });
+
+/** The limits of a process.host that sets none. */
+export const DEFAULT_HOST_LIMITS: ProcessHostConfig['host'] = defaultsOf(hostLimits);
 
 export const processHost = object({
   host: section(hostLimits),

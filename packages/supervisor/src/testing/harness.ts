@@ -1,16 +1,19 @@
 import { type LogRecord, type LuaApi, loadLuaApi, systemClock } from '@luact/lua';
 import { ProcessSystem, processModules } from '@luact/process';
-import { type EntryDefinition, planChanges, RegistrySnapshot } from '@luact/registry';
+import {
+  DEFAULT_HOST_LIMITS,
+  type EntryDefinition,
+  planChanges,
+  RegistrySnapshot,
+} from '@luact/registry';
 import { supervisorModule } from '../lua-module.js';
 import { ServiceManager } from '../service-manager.js';
 
 let api: Promise<LuaApi> | undefined;
 
 export const LIMITS = {
+  ...DEFAULT_HOST_LIMITS,
   max_processes: 10_000,
-  max_mailbox: 10_000,
-  max_message_size: 1_048_576,
-  reductions: 10_000,
   max_memory: 128 * 1024 * 1024,
 };
 

@@ -15,18 +15,17 @@ import {
   ProcessSystem,
   processModules,
 } from '@luact/process';
-import { type EntryDefinition, planChanges, RegistrySnapshot } from '@luact/registry';
+import {
+  DEFAULT_HOST_LIMITS,
+  type EntryDefinition,
+  planChanges,
+  RegistrySnapshot,
+} from '@luact/registry';
 import { WorkflowHost } from '../host.js';
 
 let api: Promise<LuaApi> | undefined;
 
-export const LIMITS = {
-  max_processes: 10_000,
-  max_mailbox: 10_000,
-  max_message_size: 1_048_576,
-  reductions: 10_000,
-  max_memory: 256 * 1024 * 1024,
-};
+export const LIMITS = { ...DEFAULT_HOST_LIMITS, max_processes: 10_000 };
 
 export type EntrySpec = { kind: string } & Record<string, unknown>;
 

@@ -49,6 +49,7 @@ export {
   reloadApplication,
   type SkippedFile,
 } from './loader.js';
+export { unknownModules } from './lua-modules.js';
 export type { Environment } from './placeholders.js';
 export { type Plan, type PlanOptions, planChanges } from './plan.js';
 export type { Reference } from './schema/index.js';

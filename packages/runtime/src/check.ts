@@ -7,13 +7,20 @@ import {
   ProcessHost,
   type ProcessSystem,
 } from '@luact/process';
-import type { Diagnostic, Entry, Environment, RegistrySnapshot } from '@luact/registry';
+import {
+  type Diagnostic,
+  type Entry,
+  type Environment,
+  type RegistrySnapshot,
+  unknownModules,
+} from '@luact/registry';
 import { DEFAULT_RETRY, WORKFLOW_MODULES, workflowModules } from '@luact/workflow';
 import { DEFAULT_LIMITS } from './limits.js';
 
 /**
- * What only the Lua runtime can tell about a registry: sources that do not compile, requires
- * of modules an entry does not list, and workflows listing modules that do I/O. Processes,
+ * What only the Lua runtime can tell about a registry: listed modules that do not exist (each
+ * one, at its list item), sources that do not compile, requires of modules an entry does not
+ * list, and workflows listing modules that do I/O. Processes,
  * functions and libraries are compiled on `system`'s function host (the compiled form stays
  * cached there); workflow.lua entries on a VM with the workflow modules, made only when
  * there are some to check.
@@ -25,19 +32,24 @@ export function checkLuaEntries(
 ): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const workflowModuleSet = new Set(WORKFLOW_MODULES);
+  const everyModule = new Set([...system.moduleNames, ...WORKFLOW_MODULES]);
   const processes = system.host(FUNCTION_HOST) as ProcessHost;
   let workflows: ProcessHost | undefined;
   try {
     for (const entry of snapshot.entries()) {
       if (!isLuaEntry(entry) || (only && !only.has(entry.id))) continue;
       const isWorkflow = entry.kind === 'workflow.lua';
-      const forbidden = isWorkflow ? ioModules(entry, workflowModuleSet) : [];
-      problems.push(...forbidden);
+      // Every listed module is checked before any Lua runs, so all unknown ones are reported.
+      const unknown = isWorkflow
+        ? unknownModules(entry, everyModule, workflowModuleSet)
+        : unknownModules(entry, system.moduleNames);
+      const forbidden = isWorkflow ? ioModules(entry, workflowModuleSet, everyModule) : [];
+      problems.push(...unknown, ...forbidden);
       const known = isWorkflow ? workflowModuleSet : system.moduleNames;
       for (const error of checkRequires(entry, known))
         problems.push(toDiagnostic(entry, error, 'lua-require'));
-      // Compiling would only repeat that the module is unknown to workflows.
-      if (forbidden.length > 0) continue;
+      // Compiling would only repeat that a listed module is unknown or not for workflows.
+      if (unknown.length > 0 || forbidden.length > 0) continue;
       try {
         if (isWorkflow) {
           workflows ??= workflowCheckHost(system.options.api, snapshot, system.options.env);
@@ -69,11 +81,15 @@ function workflowCheckHost(api: LuaApi, snapshot: RegistrySnapshot, env: Environ
 }
 
 /** Modules a workflow may not use: they read or change the world outside its journal. */
-function ioModules(entry: Entry, allowed: ReadonlySet<string>): Diagnostic[] {
+function ioModules(
+  entry: Entry,
+  allowed: ReadonlySet<string>,
+  existing: ReadonlySet<string>,
+): Diagnostic[] {
   const listed = (entry.fields.modules as string[] | undefined) ?? [];
   return listed
     .map((name, index) => ({ name, index }))
-    .filter(({ name }) => !allowed.has(name))
+    .filter(({ name }) => existing.has(name) && !allowed.has(name))
     .map(({ name, index }) => ({
       severity: 'error' as const,
       code: 'workflow-module',

@@ -19,4 +19,12 @@ export {
   LuactError,
   type LuactErrorOptions,
 } from './errors.js';
+export {
+  checkIdRule,
+  checkWorkflowId,
+  type IdRule,
+  idProblem,
+  STREAM_ID_RULE,
+  WORKFLOW_ID_RULE,
+} from './id-rule.js';
 export { err, ok, type Result } from './result.js';

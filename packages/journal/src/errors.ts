@@ -1,29 +1,15 @@
-import { LuactError } from '@luact/core';
+import { idProblem, LuactError, STREAM_ID_RULE } from '@luact/core';
 
 /** The errors every journal raises the same way (the conformance suite checks them). */
 
-/** Stream IDs are 1 to 512 UTF-8 bytes, so they must be valid Unicode (no lone surrogates). */
+/**
+ * Stream IDs are any Unicode text of 1 to 512 UTF-8 bytes (so no lone surrogates), measured by
+ * the same rule as the workflow IDs they are made of (@luact/core's idProblem).
+ */
 export function checkId(id: string): void {
-  if (id.length === 0 || Buffer.byteLength(id) > 512) {
-    throw new LuactError(
-      'INVALID',
-      `journal stream ID must be 1 to 512 bytes, got ${JSON.stringify(id.slice(0, 40))}`,
-      {
-        retryable: false,
-      },
-    );
-  }
-  if (LONE_SURROGATE.test(id)) {
-    throw new LuactError(
-      'INVALID',
-      `journal stream ID must be valid Unicode, got a lone surrogate in ${JSON.stringify(id.slice(0, 40))}`,
-      { retryable: false },
-    );
-  }
+  const problem = idProblem(id, STREAM_ID_RULE);
+  if (problem) throw problem;
 }
-
-/** In a `u` pattern a surrogate pair is one code point, so this matches only unpaired halves. */
-const LONE_SURROGATE = /\p{Cs}/u;
 
 export function lengthConflict(id: string, expected: number, actual: number): LuactError {
   return new LuactError(

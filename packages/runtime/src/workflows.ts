@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { LuactError } from '@luact/core';
+import { checkWorkflowId, LuactError } from '@luact/core';
 import { FileJournal, type Journal } from '@luact/journal';
 import { type Clock, decodeValue, encodeValues, type LogRecord, type LuaApi } from '@luact/lua';
 import { connectNats, JetStreamJournal, type NatsConnection } from '@luact/nats';
-import { type Pid, type ProcessSystem, parsePid } from '@luact/process';
+import type { Pid, ProcessSystem } from '@luact/process';
 import {
   activateEntry,
   type Entry,
@@ -11,7 +11,7 @@ import {
   type RegistrySnapshot,
   type WorkflowHostConfig,
 } from '@luact/registry';
-import { WorkflowHost, type WorkflowSummary, workflowPid } from '@luact/workflow';
+import { WorkflowHost, type WorkflowSummary, workflowPid, workflowPidParts } from '@luact/workflow';
 import { DEFAULT_LIMITS } from './limits.js';
 
 export interface NodeWorkflowOptions {
@@ -229,8 +229,8 @@ export class NodeWorkflows {
 
   /** The host and ID of a workflow named by ID or PID. */
   private locate(id: string): { host: WorkflowHost; workflow: string; pid: Pid } {
-    const parts = parsePid(id);
-    const workflow = parts ? String(parts.id) : id;
+    const parts = workflowPidParts(id);
+    const workflow = checkWorkflowId(parts ? parts.workflow : id);
     const candidates = this.hosts.filter(
       (host) => (!parts || host.id === parts.host) && host.knows(workflow),
     );

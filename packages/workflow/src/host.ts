@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { LuactError } from '@luact/core';
+import { idProblem, LuactError, WORKFLOW_ID_RULE } from '@luact/core';
 import type { Journal } from '@luact/journal';
 import type { Clock, LogRecord, LuaApi } from '@luact/lua';
 import {
@@ -166,14 +166,16 @@ export class WorkflowHost implements ExternalHost {
    * A run whose journal is damaged is reported and left alone; the others are not affected.
    */
   async recover(): Promise<{ resumed: number; unreadable: number }> {
+    const refused = new Set<string>();
     for (const stream of await this.options.journal.ids()) {
       const { workflow, run } = parseStream(stream.id);
-      if (run > (this.runs.get(workflow) ?? 0)) this.runs.set(workflow, run);
+      if (this.refusesId(stream.id, workflow)) refused.add(stream.id);
+      else if (run > (this.runs.get(workflow) ?? 0)) this.runs.set(workflow, run);
     }
     let resumed = 0;
     for (const stream of await this.options.journal.open()) {
       const { workflow, run } = parseStream(stream);
-      if (run < (this.runs.get(workflow) ?? 0)) continue;
+      if (refused.has(stream) || run < (this.runs.get(workflow) ?? 0)) continue;
       try {
         const history = History.of(stream, await this.options.journal.read(stream));
         if (history.terminal) {
@@ -196,6 +198,23 @@ export class WorkflowHost implements ExternalHost {
       }
     }
     return { resumed, unreadable: this.unreadable.size };
+  }
+
+  /**
+   * A journal whose workflow ID breaks the ID rule (written by an older version, or copied in)
+   * is left as it is and logged, never resumed or listed: its ID could not be shown on one
+   * line, nor named in a PID.
+   */
+  private refusesId(stream: string, workflow: string): boolean {
+    const problem = idProblem(workflow, WORKFLOW_ID_RULE);
+    if (!problem) return false;
+    this.options.log?.({
+      level: 'error',
+      message: 'workflow journal ignored',
+      fields: { stream, error: problem.message },
+      labels: { host: this.id },
+    });
+    return true;
   }
 
   private resume(history: History): void {
@@ -427,9 +446,9 @@ export class WorkflowHost implements ExternalHost {
   }
 
   private workflowOf(pid: string): string {
-    const parts = parsePid(pid);
+    const parts = workflowPidParts(pid);
     if (!parts || parts.host !== this.id) throw notFound(pid);
-    return String(parts.id);
+    return parts.workflow;
   }
 
   /** Ends a workflow at once (`luact workflow terminate`); resolves once that is journaled. */
@@ -517,6 +536,15 @@ export class WorkflowHost implements ExternalHost {
   private now(): number {
     return this.realNow() + this.skewMs;
   }
+}
+
+/**
+ * The host and workflow ID of a workflow's PID, the ID spelled as written: parsePid reads an
+ * all-digit ID as a number, so workflow "007" would come back as "7".
+ */
+export function workflowPidParts(pid: string): { host: string; workflow: string } | undefined {
+  const parts = parsePid(pid);
+  return parts && { host: parts.host, workflow: pid.slice(pid.indexOf('|') + 1, -1) };
 }
 
 export function streamOf(workflow: string, run: number): string {

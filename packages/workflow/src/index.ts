@@ -6,6 +6,7 @@ export {
   WorkflowHost,
   type WorkflowHostOptions,
   type WorkflowSummary,
+  workflowPidParts,
 } from './host.js';
 export { checkWorkflowId, WORKFLOW_MODULES, workflowModules } from './modules.js';
 export type * from './records.js';

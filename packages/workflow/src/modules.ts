@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type EntryId, LuactError, resolveReference, splitEntryId } from '@luact/core';
+import {
+  checkWorkflowId,
+  type EntryId,
+  LuactError,
+  resolveReference,
+  splitEntryId,
+} from '@luact/core';
 import {
   decodeValue,
   encodeValue,
@@ -157,19 +163,8 @@ function encodedContext(values: unknown): Record<string, Bytes> {
   return context;
 }
 
-const ID_CHARACTERS = /^[^{}|\s][^{}|]*$/;
-
-/** A workflow ID: what its PID carries, so no braces or bars. */
-export function checkWorkflowId(id: string): string {
-  if (id.length === 0 || id.length > 256 || !ID_CHARACTERS.test(id)) {
-    throw new LuactError(
-      'INVALID',
-      `"${id}" is not a valid workflow ID (1 to 256 characters, no "{", "}" or "|")`,
-      { retryable: false },
-    );
-  }
-  return id;
-}
+/** The one rule for workflow IDs (bytes, printable characters, no PID delimiters) is core's. */
+export { checkWorkflowId };
 
 // ── pairs, math, os ───────────────────────────────────────────────────────────────────────────
 

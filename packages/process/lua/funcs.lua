@@ -59,6 +59,10 @@ function Executor:with_options(options) return with(self, 'options', options) en
 
 function Executor:async(entry, ...)
   if type(entry) ~= 'string' then return failed(make_error('INVALID', 'funcs: entry must be an entry ID string', false)) end
+  -- LIMITS: see process.lua.
+  if #entry > LIMITS.reference then
+    return failed(make_error('INVALID', 'funcs: entry of ' .. #entry .. ' bytes exceeds the limit of ' .. LIMITS.reference .. ' bytes', false))
+  end
   local n = select('#', ...)
   local ok, args = true, NO_VALUES
   if n == 1 then args = codec.encode_one((...)) end

@@ -4,6 +4,10 @@
 --
 -- Fallible host calls return their value, or `false, kind, message`, turned here into
 -- `nil, err` so Lua code never has to catch.
+--
+-- `LIMITS` (sizes of topics, names, reasons and references) is a local that processLua puts
+-- ahead of this file, from VALUE_LIMITS in value-limits.ts: strings are checked here, before
+-- they are copied out of the Lua heap.
 local host, rt = ...
 
 local setmetatable, type, select, error, pcall, tostring, next = setmetatable, type, select, error, pcall, tostring, next
@@ -59,6 +63,52 @@ local function time_of(ns)
   return rt.new_time ~= nil and rt.new_time(ns) or ns
 end
 
+-- Bounded strings ------------------------------------------------------------------------------
+
+local sbyte, sfind, utf8_len = string.byte, string.find, utf8.len
+
+local function invalid(where, message)
+  return make_error('INVALID', where .. ': ' .. message, false)
+end
+
+--- An INVALID error when `text` has more than `limit` bytes, else nil.
+local function too_long(where, what, text, limit)
+  if #text <= limit then return nil end
+  return invalid(where, what .. ' of ' .. #text .. ' bytes exceeds the limit of ' .. limit .. ' bytes')
+end
+
+--- An INVALID error unless `topic` is a topic a process may send to or listen on.
+local function check_topic(where, topic)
+  if type(topic) ~= 'string' then return invalid(where, 'topic must be a string') end
+  local err = too_long(where, 'topic', topic, LIMITS.topic)
+  if err ~= nil then return err end
+  if sbyte(topic, 1) == 64 then
+    return invalid(where, 'topic "' .. topic .. '" is reserved (topics starting with @)')
+  end
+end
+
+--- An INVALID error unless `dest` can name a process (a PID or a registered name).
+local function check_destination(where, dest)
+  if type(dest) ~= 'string' then return invalid(where, 'destination must be a PID or a name') end
+  return too_long(where, 'destination', dest, LIMITS.reference)
+end
+
+--- An INVALID error unless `name` may be registered: 1 to LIMITS.name bytes of UTF-8 without
+--- control characters, not shaped like a PID (names show up in listings, logs and errors).
+local function check_name(where, name)
+  if type(name) ~= 'string' or name == '' then return invalid(where, 'a name must be a non-empty string') end
+  local err = too_long(where, 'name', name, LIMITS.name)
+  if err ~= nil then return err end
+  -- %c: C0 controls and DEL; "\194[\128-\159]": C1 controls in UTF-8.
+  if sfind(name, '%c') or sfind(name, '\194[\128-\159]') then
+    return invalid(where, 'a name must not contain control characters')
+  end
+  if utf8_len(name) == nil then return invalid(where, 'a name must be valid UTF-8') end
+  if sbyte(name, 1) == 123 and sbyte(name, -1) == 125 then
+    return invalid(where, 'a name must not look like a PID ({…|…})')
+  end
+end
+
 -- Messages -----------------------------------------------------------------------------------
 
 local Message = { __name = 'message', __metatable = false }
@@ -98,13 +148,13 @@ local process = {
 function process.pid() return host.pid() end
 function process.id() return host.entry_id() end
 
-local host_send, sbyte = host.send, string.byte
+local host_send, REFERENCE, TOPIC = host.send, LIMITS.reference, LIMITS.topic
 
 function process.send(dest, topic, ...)
-  if type(dest) ~= 'string' then return nil, make_error('INVALID', 'process.send: destination must be a PID or a name', false) end
-  if type(topic) ~= 'string' then return nil, make_error('INVALID', 'process.send: topic must be a string', false) end
-  if sbyte(topic, 1) == 64 then
-    return nil, make_error('INVALID', 'process.send: topic "' .. topic .. '" is reserved (topics starting with @)', false)
+  -- The hot path: inline checks of the common case, the helpers say what is wrong.
+  if type(dest) ~= 'string' or #dest > REFERENCE then return nil, check_destination('process.send', dest) end
+  if type(topic) ~= 'string' or #topic > TOPIC or sbyte(topic, 1) == 64 then
+    return nil, check_topic('process.send', topic)
   end
   local payload, err = encode_payload(...)
   if payload == nil then return nil, err end
@@ -135,7 +185,8 @@ end
 
 function process.listen(topic, options)
   if type(topic) ~= 'string' then error('process.listen expects a topic string', 2) end
-  if topic:sub(1, 1) == '@' then error('process.listen: topic "' .. topic .. '" is reserved', 2) end
+  local err = check_topic('process.listen', topic)
+  if err ~= nil then error(err, 2) end
   local as_messages = type(options) == 'table' and options.message == true
   local st = state()
   st.listens = st.listens or {}
@@ -159,17 +210,32 @@ function process.unlisten(ch)
   ch:close()
 end
 
-function process.terminate(dest) return result(host.terminate(dest)) end
-
-function process.cancel(dest, reason)
-  if reason ~= nil and type(reason) ~= 'string' then reason = tostring(reason) end
-  return result(host.cancel(dest, reason))
+--- process.<name>(dest): the host call `name` with a checked destination.
+local function to_destination(name)
+  local call, where = host[name], 'process.' .. name
+  return function(dest)
+    local err = check_destination(where, dest)
+    if err ~= nil then return nil, err end
+    return result(call(dest))
+  end
 end
 
-function process.monitor(dest) return result(host.monitor(dest)) end
-function process.unmonitor(dest) return result(host.unmonitor(dest)) end
-function process.link(dest) return result(host.link(dest)) end
-function process.unlink(dest) return result(host.unlink(dest)) end
+process.terminate = to_destination('terminate')
+process.monitor = to_destination('monitor')
+process.unmonitor = to_destination('unmonitor')
+process.link = to_destination('link')
+process.unlink = to_destination('unlink')
+
+function process.cancel(dest, reason)
+  local err = check_destination('process.cancel', dest)
+  if err ~= nil then return nil, err end
+  if reason ~= nil and type(reason) ~= 'string' then reason = tostring(reason) end
+  if reason ~= nil then
+    err = too_long('process.cancel', 'reason', reason, LIMITS.reason)
+    if err ~= nil then return nil, err end
+  end
+  return result(host.cancel(dest, reason))
+end
 
 function process.get_options()
   return { trap_links = host.get_trap_links() }
@@ -179,7 +245,9 @@ function process.set_options(options)
   if type(options) ~= 'table' then return nil, make_error('INVALID', 'process.set_options expects a table', false) end
   for key, value in pairs(options) do
     if key ~= 'trap_links' then
-      return nil, make_error('INVALID', 'process.set_options: unknown option "' .. tostring(key) .. '"', false)
+      local shown = tostring(key)
+      if #shown > 64 then shown = shown:sub(1, 64) .. '…' end
+      return nil, make_error('INVALID', 'process.set_options: unknown option "' .. shown .. '"', false)
     end
     if type(value) ~= 'boolean' then
       return nil, make_error('INVALID', 'process.set_options: trap_links must be a boolean', false)
@@ -190,15 +258,21 @@ function process.set_options(options)
 end
 
 function process.registry.register(name, pid)
-  if type(name) ~= 'string' or name == '' then return nil, make_error('INVALID', 'a registered name must be a non-empty string', false) end
+  local err = check_name('process.registry.register', name)
+  if err == nil and pid ~= nil then err = check_destination('process.registry.register', pid) end
+  if err ~= nil then return nil, err end
   return result(host.register(name, pid))
 end
 
 function process.registry.lookup(name)
+  local err = check_name('process.registry.lookup', name)
+  if err ~= nil then return nil, err end
   return result(host.lookup(name))
 end
 
 function process.registry.unregister(name)
+  local err = check_name('process.registry.unregister', name)
+  if err ~= nil then return nil, err end
   return result(host.unregister(name))
 end
 
@@ -206,6 +280,10 @@ end
 --- keeping its PID, mailbox, links and name.
 function process.upgrade(entry, ...)
   if entry ~= nil and type(entry) ~= 'string' then error('process.upgrade expects an entry ID or nil', 2) end
+  if entry ~= nil then
+    local err = too_long('process.upgrade', 'entry', entry, LIMITS.reference)
+    if err ~= nil then return nil, err end
+  end
   local args, err = encode_payload(...)
   if args == nil then return nil, err end
   local ok, kind, message = host.upgrade(entry, args)
@@ -238,11 +316,15 @@ function Spawner:with_options(options) return with(self, 'options', merged(self.
 
 function Spawner:with_name(name)
   if type(name) ~= 'string' or name == '' then error('with_name expects a non-empty string', 2) end
+  local err = check_name('with_name', name)
+  if err ~= nil then error(err, 2) end
   return with(self, 'name', name)
 end
 
 function Spawner:with_message(topic, ...)
   if type(topic) ~= 'string' then error('with_message expects a topic string', 2) end
+  local topic_err = check_topic('with_message', topic)
+  if topic_err ~= nil then error(topic_err, 2) end
   local payload, err = encode_payload(...)
   if payload == nil then error(err, 2) end
   local messages = {}
@@ -256,6 +338,9 @@ local MONITOR, LINK = 1, 2
 local function spawn(self, flags, exec_channel, entry, target, ...)
   if type(entry) ~= 'string' then return nil, make_error('INVALID', 'spawn: entry must be an entry ID string', false) end
   if type(target) ~= 'string' then return nil, make_error('INVALID', 'spawn: host must be an entry ID string', false) end
+  local too_big = too_long('spawn', 'entry', entry, LIMITS.reference)
+    or too_long('spawn', 'host', target, LIMITS.reference)
+  if too_big ~= nil then return nil, too_big end
   local args, err = encode_payload(...)
   if args == nil then return nil, err end
   -- A plain spawn (the common case) carries no spec at all.

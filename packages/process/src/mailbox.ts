@@ -15,10 +15,53 @@ interface QueuedEvent {
   readonly details: Uint8Array;
 }
 
+/** What a message weighs in its receiver's mailbox: its payload and its topic. */
+export function messageBytes(topic: string, payload: Uint8Array): number {
+  return payload.length + Buffer.byteLength(topic, 'utf8');
+}
+
+/** What an event weighs in its receiver's mailbox: its details and its kind. */
+export function eventBytes(kind: string, details: Uint8Array): number {
+  return details.length + kind.length;
+}
+
+/**
+ * The sizes of what a mailbox queued on one fed channel, oldest first. The receiver takes
+ * deliveries from the front, so when the channel holds n fewer than were queued, the n oldest
+ * sizes are the ones received.
+ */
+class ChannelBytes {
+  private sizes: number[] = [];
+  private head = 0;
+  bytes = 0;
+
+  add(size: number): void {
+    this.sizes.push(size);
+    this.bytes += size;
+  }
+
+  /** The channel still holds `pending` deliveries: release the bytes of the rest. */
+  settle(pending: number): void {
+    let received = this.sizes.length - this.head - pending;
+    if (received <= 0) return;
+    while (received-- > 0) this.bytes -= this.sizes[this.head++] as number;
+    if (this.head === this.sizes.length) {
+      this.sizes = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.sizes.length) {
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
 /**
  * Routes what arrives for one process (DESIGN.md §3): a message goes to the listen channel of
  * its topic, else to the inbox; with neither, it waits until one exists. Events wait likewise
  * for the events channel. Send order is kept per route.
+ *
+ * It also knows what it holds that the process has not received yet, in messages and events
+ * (`length`) and in bytes (`bytes`), for the host's mailbox limits.
  */
 export class Mailbox {
   private inbox: number | undefined;
@@ -26,33 +69,51 @@ export class Mailbox {
   private listens: Map<string, number> | undefined;
   private retained: Envelope[] | undefined;
   private retainedEvents: QueuedEvent[] | undefined;
+  /** Bytes of `retained` and `retainedEvents`. */
+  private retainedBytes = 0;
+  /** Bytes queued on each open channel, by fed channel. */
+  private readonly queued = new Map<number, ChannelBytes>();
 
   constructor(private readonly sink: FedSink) {}
 
-  /** Messages not yet received: retained here, or queued for the inbox and listen channels. */
+  /** Messages and events not yet received: retained here, or queued on the process's channels. */
   get length(): number {
-    let queued = this.retained?.length ?? 0;
-    if (this.inbox !== undefined) queued += this.sink.pendingIn(this.inbox);
-    if (this.listens)
-      for (const channel of this.listens.values()) queued += this.sink.pendingIn(channel);
-    return queued;
+    let count = (this.retained?.length ?? 0) + (this.retainedEvents?.length ?? 0);
+    for (const channel of this.queued.keys()) count += this.sink.pendingIn(channel);
+    return count;
+  }
+
+  /** Bytes (payloads and topics, event details) of what `length` counts. */
+  get bytes(): number {
+    let bytes = this.retainedBytes;
+    for (const [channel, queued] of this.queued) {
+      queued.settle(this.sink.pendingIn(channel));
+      bytes += queued.bytes;
+    }
+    return bytes;
   }
 
   deliver(envelope: Envelope): void {
     const channel = this.listens?.get(envelope.topic) ?? this.inbox;
+    const size = messageBytes(envelope.topic, envelope.payload);
     if (channel === undefined) {
       this.retained ??= [];
       this.retained.push(envelope);
+      this.retainedBytes += size;
     } else {
+      this.queue(channel, size);
       this.sink.deliver(channel, envelope.topic, envelope.from, envelope.payload);
     }
   }
 
   deliverEvent(kind: string, from: string | undefined, details: Uint8Array): void {
+    const event = { kind, from, details };
     if (this.events === undefined) {
       this.retainedEvents ??= [];
-      this.retainedEvents.push({ kind, from, details });
+      this.retainedEvents.push(event);
+      this.retainedBytes += eventBytes(event.kind, event.details);
     } else {
+      this.queue(this.events, eventBytes(event.kind, event.details));
       this.sink.deliver(this.events, kind, from, details);
     }
   }
@@ -66,9 +127,12 @@ export class Mailbox {
     this.events = channel;
     const waiting = this.retainedEvents;
     this.retainedEvents = undefined;
-    if (waiting)
-      for (const event of waiting)
-        this.sink.deliver(channel, event.kind, event.from, event.details);
+    if (waiting === undefined) return;
+    for (const event of waiting) {
+      this.retainedBytes -= eventBytes(event.kind, event.details);
+      this.queue(channel, eventBytes(event.kind, event.details));
+      this.sink.deliver(channel, event.kind, event.from, event.details);
+    }
   }
 
   listen(topic: string, channel: number): void {
@@ -82,7 +146,7 @@ export class Mailbox {
     const channel = this.listens?.get(topic);
     if (channel === undefined) return;
     this.listens?.delete(topic);
-    for (const item of this.sink.release(channel)) this.deliver(envelopeOf(item));
+    for (const item of this.release(channel)) this.deliver(envelopeOf(item));
   }
 
   /**
@@ -93,13 +157,13 @@ export class Mailbox {
     const queued: Envelope[] = [];
     const collect = (channel: number | undefined) => {
       if (channel === undefined) return;
-      for (const item of this.sink.release(channel)) queued.push(envelopeOf(item));
+      for (const item of this.release(channel)) queued.push(envelopeOf(item));
     };
     collect(this.inbox);
     if (this.listens) for (const channel of this.listens.values()) collect(channel);
     const events: QueuedEvent[] = [];
     if (this.events !== undefined) {
-      for (const item of this.sink.release(this.events)) {
+      for (const item of this.release(this.events)) {
         events.push({
           kind: item.a as string,
           from: item.b as string | undefined,
@@ -107,6 +171,9 @@ export class Mailbox {
         });
       }
     }
+    for (const envelope of queued)
+      this.retainedBytes += messageBytes(envelope.topic, envelope.payload);
+    for (const event of events) this.retainedBytes += eventBytes(event.kind, event.details);
     this.retained = [...queued, ...(this.retained ?? [])];
     this.retainedEvents = [...events, ...(this.retainedEvents ?? [])];
     this.inbox = undefined;
@@ -114,11 +181,33 @@ export class Mailbox {
     this.listens = undefined;
   }
 
+  private queue(channel: number, size: number): void {
+    let queued = this.queued.get(channel);
+    if (queued === undefined) {
+      queued = new ChannelBytes();
+      this.queued.set(channel, queued);
+    } else {
+      // Forget the sizes of what was received since: a process that only ever gets events
+      // (no sends that read `bytes`) must not pile them up.
+      queued.settle(this.sink.pendingIn(channel));
+    }
+    queued.add(size);
+  }
+
+  /** Takes a channel back from the sink: what it still held is no longer counted there. */
+  private release(channel: number) {
+    this.queued.delete(channel);
+    return this.sink.release(channel);
+  }
+
   private flushRetained(): void {
     const waiting = this.retained;
     if (waiting === undefined) return;
     this.retained = undefined;
-    for (const envelope of waiting) this.deliver(envelope);
+    for (const envelope of waiting) {
+      this.retainedBytes -= messageBytes(envelope.topic, envelope.payload);
+      this.deliver(envelope);
+    }
   }
 }
 

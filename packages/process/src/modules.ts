@@ -11,16 +11,22 @@ import {
   type LuaVm,
 } from '@luact/lua';
 import { activateEntry } from '@luact/registry';
+import { checkArguments } from './admission.js';
 import type { ExternalHost } from './external-host.js';
 import { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 import type { Pid } from './pid.js';
 import { Process } from './process.js';
 import { deliverOutcome, type ProcessSystem } from './system.js';
 import type { Envelope } from './transport.js';
+import { luaLimitsPrelude, shorten, VALUE_LIMITS } from './value-limits.js';
 
-/** The Lua side of a process module (`process`, `funcs`, `ctx`, `env`), for hosts that bring their own host functions (workflow hosts). */
+/**
+ * The Lua side of a process module (`process`, `funcs`, `ctx`, `env`), for hosts that bring
+ * their own host functions (workflow hosts). It starts with the value limits as the local
+ * `LIMITS`, on the file's first line.
+ */
 export function processLua(name: 'process' | 'funcs' | 'ctx' | 'env'): string {
-  return readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
+  return luaLimitsPrelude() + readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
 }
 
 /** Every module of a process host: the Lua runtime's own, then process, funcs, ctx, env. */
@@ -86,7 +92,18 @@ interface SpawnSpec {
   readonly context?: Record<string, unknown>;
   readonly options?: Record<string, unknown>;
   readonly name?: string;
-  readonly messages?: [string, Uint8Array][];
+  /** Payloads arrive as strings when their bytes happen to be valid UTF-8. */
+  readonly messages?: [string, Uint8Array | string][];
+}
+
+/** The startup messages of a spawn spec, payloads as bytes (what the mailbox counts). */
+function startupMessages(
+  messages: NonNullable<SpawnSpec['messages']>,
+): { topic: string; payload: Uint8Array }[] {
+  return messages.map(([topic, payload]) => ({
+    topic,
+    payload: typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
+  }));
 }
 
 // ── process ───────────────────────────────────────────────────────────────────────────────────
@@ -170,9 +187,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           ...(spec.context !== undefined ? { context: contextOf(spec.context) } : {}),
           ...(spec.name !== undefined ? { name: spec.name } : {}),
           ...(spec.options !== undefined ? { options: spec.options } : {}),
-          ...(spec.messages
-            ? { messages: spec.messages.map(([topic, payload]) => ({ topic, payload })) }
-            : {}),
+          ...(spec.messages ? { messages: startupMessages(spec.messages) } : {}),
           ...(outcomeChannel !== undefined ? { outcomeChannel } : {}),
         });
       });
@@ -289,6 +304,13 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
             retryable: false,
           });
+        // Names live in the node, outside any Lua heap: one process holds a bounded number.
+        if (owner.names.size >= VALUE_LIMITS.namesPerProcess && !owner.names.has(name)) {
+          return new LuactError(
+            'RATE_LIMITED',
+            `${owner.pid} already holds ${VALUE_LIMITS.namesPerProcess} names, the limit of names per process`,
+          );
+        }
         const taken = system.names.register(name, owner.pid);
         if (taken) return taken;
         owner.names.add(name);
@@ -334,7 +356,10 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
             { retryable: false },
           );
         }
-        self.upgrade = { entry: id, args: luaBytes(L, vm, 2) };
+        const args = luaBytes(L, vm, 2);
+        const tooLarge = checkArguments(args, id, self.host);
+        if (tooLarge) return tooLarge;
+        self.upgrade = { entry: id, args };
         return true;
       });
     },
@@ -406,13 +431,11 @@ function spawnExternal(
       context: spec.context !== undefined ? contextOf(spec.context) : new Map(),
       ...(spec.name !== undefined ? { name: spec.name } : {}),
       ...(spec.options !== undefined ? { options: spec.options } : {}),
-      ...(spec.messages
-        ? { messages: spec.messages.map(([topic, payload]) => ({ topic, payload })) }
-        : {}),
+      ...(spec.messages ? { messages: startupMessages(spec.messages) } : {}),
     });
     if ((flags & 1) !== 0) await monitorExternal(system, parent, host, pid);
     if (outcomeChannel !== undefined)
-      await host.watch(pid, (outcome) => deliverOutcome(parent, outcomeChannel, outcome));
+      await host.watch(pid, (outcome) => deliverOutcome(parent, outcomeChannel, outcome, pid));
     return pid;
   })();
   return pending(system, L, vm, parent, work);
@@ -456,7 +479,9 @@ function callTimeout(options: Record<string, unknown> | undefined): number | und
   if (options === undefined) return undefined;
   for (const key of Object.keys(options)) {
     if (key !== 'timeout')
-      throw new LuactError('INVALID', `unknown call option "${key}"`, { retryable: false });
+      throw new LuactError('INVALID', `unknown call option "${shorten(key)}"`, {
+        retryable: false,
+      });
   }
   const timeout = options.timeout;
   if (timeout === undefined) return undefined;

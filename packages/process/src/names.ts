@@ -1,11 +1,15 @@
 import { LuactError } from '@luact/core';
 import type { Pid } from './pid.js';
+import { checkName } from './value-limits.js';
 
 /** Registered process names of a node: one owner per name, released when the owner ends. */
 export class NameRegistry {
   private readonly owners = new Map<string, Pid>();
 
+  /** Gives `name` to `pid`; INVALID for a name outside VALUE_LIMITS' rule, ALREADY_EXISTS if taken. */
   register(name: string, pid: Pid): LuactError | undefined {
+    const invalid = checkName(name);
+    if (invalid) return invalid;
     const owner = this.owners.get(name);
     if (owner === pid) return undefined;
     if (owner !== undefined) {

@@ -11,16 +11,25 @@ import {
   systemClock,
 } from '@luact/lua';
 import type { RegistrySnapshot } from '@luact/registry';
+import {
+  checkArguments,
+  checkContext,
+  checkStartupMessages,
+  fitting,
+  mailboxRoom,
+} from './admission.js';
 import { EVENT_KIND, eventDetails } from './events.js';
 import { exitOutcome } from './exit.js';
 import type { ExternalHost } from './external-host.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { LocalTransport } from './local-transport.js';
+import { eventBytes, messageBytes } from './mailbox.js';
 import { NameRegistry } from './names.js';
 import { PendingAnswers } from './pending.js';
 import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
 import { Process } from './process.js';
 import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
+import { checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
 
 /** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
 export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
@@ -217,6 +226,11 @@ export class ProcessSystem {
       );
     }
     const trapLinks = spawnOptions(request.options);
+    const tooLarge =
+      checkArguments(request.args, entryId, host) ??
+      checkContext(request.context, entryId, host) ??
+      checkStartupMessages(request.messages, entryId, host);
+    if (tooLarge) throw tooLarge;
     const prepared = host.prepare(entry);
     const id = this.nextId++;
     const pid = formatPid({ node: this.node, host: hostId, id });
@@ -272,7 +286,8 @@ export class ProcessSystem {
     let id = inNamespace.get(reference);
     if (id === undefined) {
       id = resolve(reference, namespace, what);
-      inNamespace.set(reference, id);
+      // Only references to hosts that exist: texts a process makes up must not pile up here.
+      if (this.hosts.has(id) || this.externals.has(id)) inNamespace.set(reference, id);
     }
     return id;
   }
@@ -288,6 +303,8 @@ export class ProcessSystem {
 
   /** A registered name or a PID string, as a PID; an unknown name is NOT_FOUND. */
   resolveDestination(destination: string): Pid {
+    const tooLong = checkReference('destination', destination);
+    if (tooLong) throw tooLong;
     if (looksLikePid(destination)) return destination as Pid;
     const pid = this.names.lookup(destination);
     if (pid === undefined) {
@@ -302,6 +319,8 @@ export class ProcessSystem {
 
   /** Sends a message; an error says why it cannot be delivered (the sender sees it). */
   send(envelope: Envelope): LuactError | undefined {
+    const invalid = checkTopic(envelope.topic);
+    if (invalid) return invalid;
     const node = nodeOf(envelope.to);
     if (node !== undefined && node !== this.node) return this.transport.sendRemote(node, envelope);
     return this.deliverLocal(envelope);
@@ -322,12 +341,8 @@ export class ProcessSystem {
         { retryable: false },
       );
     }
-    if (process.mailbox.length >= limits.max_mailbox) {
-      return new LuactError(
-        'RATE_LIMITED',
-        `mailbox of ${envelope.to} is full (${limits.max_mailbox} messages not yet received)`,
-      );
-    }
+    const full = mailboxRoom(process, messageBytes(envelope.topic, envelope.payload), 'message');
+    if (full) return full;
     process.mailbox.deliver(envelope);
     return undefined;
   }
@@ -338,10 +353,18 @@ export class ProcessSystem {
       return new LuactError('INVALID', `"${signal.to}" is not a PID`, { retryable: false });
     if (target.node !== undefined && target.node !== this.node)
       return this.transport.signalRemote(target.node, signal);
-    if (!this.processes.has(signal.to)) {
+    const process = this.processes.get(signal.to);
+    if (!process) {
       return new LuactError('NOT_FOUND', `process ${signal.to} does not exist or has ended`, {
         retryable: false,
       });
+    }
+    // A cancel request is mail a process can send without end: it counts like a message.
+    if (signal.kind === 'cancel') {
+      const refused =
+        checkReason(signal.reason) ??
+        mailboxRoom(process, eventBytes(EVENT_KIND.cancel, eventDetails(signal)), 'cancel request');
+      if (refused) return refused;
     }
     this.signalLocal(signal);
     return undefined;
@@ -370,11 +393,19 @@ export class ProcessSystem {
           );
           return;
         }
-        process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
+        process.mailbox.deliverEvent(
+          EVENT_KIND[signal.kind],
+          signal.from,
+          eventDetails({ ...signal, outcome: fitting(signal.outcome, signal.from, process) }),
+        );
         return;
       case 'exit':
         process.monitoring.delete(signal.from);
-        process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
+        process.mailbox.deliverEvent(
+          EVENT_KIND[signal.kind],
+          signal.from,
+          eventDetails({ ...signal, outcome: fitting(signal.outcome, signal.from, process) }),
+        );
         return;
       case 'cancel':
         process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
@@ -450,7 +481,7 @@ export class ProcessSystem {
     for (const target of relations.monitoring)
       this.processes.get(target)?.monitors.delete(process.pid);
     for (const waiter of relations.outcomeWaiters)
-      deliverOutcome(waiter.process, waiter.channel, outcome);
+      deliverOutcome(waiter.process, waiter.channel, outcome, process.pid);
     const listeners = [...relations.exitListeners];
     relations.exitListeners.clear();
     for (const listener of listeners) listener(outcome);
@@ -502,7 +533,14 @@ export class ProcessSystem {
     const namespace = splitEntryId(request.caller.entry).namespace;
     const entryId = resolve(request.entry, namespace, 'entry');
     const hostFunction = this.hostFunctions.get(entryId);
-    if (hostFunction) return this.callHostFunction(entryId, hostFunction, request);
+    if (hostFunction) {
+      const functions = this.hosts.get(FUNCTION_HOST) as ProcessHost;
+      const tooLarge =
+        checkArguments(request.args, entryId, functions) ??
+        checkContext(request.context, entryId, functions);
+      if (tooLarge) throw tooLarge;
+      return this.callHostFunction(entryId, hostFunction, request);
+    }
     const pid = this.spawn({
       entry: entryId,
       host: FUNCTION_HOST,
@@ -619,12 +657,19 @@ export class ProcessSystem {
       .then(() => fn({ caller: request.caller.pid, context }, ...args))
       .then(
         (value) =>
-          deliverOutcome(request.caller, request.channel, { ok: true, value: encodeValue(value) }),
+          deliverOutcome(
+            request.caller,
+            request.channel,
+            { ok: true, value: encodeValue(value) },
+            entryId,
+          ),
         (error: unknown) =>
-          deliverOutcome(request.caller, request.channel, {
-            ok: false,
-            error: LuactError.from(error),
-          }),
+          deliverOutcome(
+            request.caller,
+            request.channel,
+            { ok: false, error: LuactError.from(error) },
+            entryId,
+          ),
       );
     return `host:${entryId}`;
   }
@@ -664,16 +709,25 @@ function spawnOptions(options: Readonly<Record<string, unknown>> | undefined): b
   for (const [key, value] of Object.entries(options ?? {})) {
     if (key === 'trap_links' && typeof value === 'boolean') trapLinks = value;
     else
-      throw new LuactError('INVALID', `unknown or invalid spawn option "${key}"`, {
+      throw new LuactError('INVALID', `unknown or invalid spawn option "${shorten(key)}"`, {
         retryable: false,
       });
   }
   return trapLinks;
 }
 
-/** Hands a child's outcome to the fed channel its parent waits on (exec, function calls). */
-export function deliverOutcome(process: Process, channel: number, outcome: ExitOutcome): void {
+/**
+ * Hands a child's outcome to the fed channel its parent waits on (exec, function calls);
+ * `from` names the child (a PID, or the entry of a TypeScript function).
+ */
+export function deliverOutcome(
+  process: Process,
+  channel: number,
+  outcome: ExitOutcome,
+  from: string,
+): void {
   if (process.exited || !process.group) return;
-  if (outcome.ok) process.vm.deliver(process.group, channel, 'ok', outcome.value);
-  else process.vm.deliver(process.group, channel, 'error', encodeValue(outcome.error));
+  const fit = fitting(outcome, from, process);
+  if (fit.ok) process.vm.deliver(process.group, channel, 'ok', fit.value);
+  else process.vm.deliver(process.group, channel, 'error', encodeValue(fit.error));
 }

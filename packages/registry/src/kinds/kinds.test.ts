@@ -81,6 +81,7 @@ describe('kind schemas', () => {
       host: {
         max_processes: 100_000,
         max_mailbox: 10_000,
+        max_mailbox_bytes: 67_108_864,
         max_message_size: 1_048_576,
         reductions: 10_000,
       },
@@ -105,6 +106,26 @@ describe('kind schemas', () => {
       host: { max_message_size: 65_536 },
       lifecycle: { stop_timeout: 90_000, restart: { initial_delay: 250, max_delay: 3_600_000 } },
     });
+  });
+
+  it('refuses mailboxes too small in bytes for a message of the largest size', () => {
+    expect(
+      loadErrors({
+        name: 'h',
+        kind: 'process.host',
+        fields: { host: { max_message_size: '2MiB', max_mailbox_bytes: '1MiB' } },
+      }),
+    ).toEqual([
+      {
+        code: 'invalid-value',
+        field: 'host.max_mailbox_bytes',
+        message:
+          'max_mailbox_bytes (1048576 bytes) must be at least max_message_size (2097152 bytes): a message of the largest size could never be delivered',
+      },
+    ]);
+    expect(
+      config({ name: 'h', kind: 'process.host', fields: { host: { max_mailbox_bytes: '1MiB' } } }),
+    ).toMatchObject({ host: { max_mailbox_bytes: 1_048_576, max_message_size: 1_048_576 } });
   });
 
   it('rejects negative and malformed durations with the field that holds them', () => {

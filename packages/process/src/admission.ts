@@ -1,0 +1,141 @@
+import { LuactError } from '@luact/core';
+import { encodeValue } from '@luact/lua';
+import type { ProcessHost } from './host.js';
+import { messageBytes } from './mailbox.js';
+import type { Process } from './process.js';
+import type { SpawnRequest } from './system.js';
+import type { ExitOutcome } from './transport.js';
+import { checkSize, checkTopic, VALUE_LIMITS } from './value-limits.js';
+
+/**
+ * What a process host admits (DESIGN.md §3, "hosts enforce limits"): mail within its mailbox
+ * limits, and arguments, context values, startup messages and exit values within its
+ * `max_message_size`. Each check answers the error the sender gets, or undefined.
+ */
+
+/**
+ * Whether `process`'s mailbox takes one more item of `size` bytes: RATE_LIMITED while it holds
+ * `max_mailbox` items or would pass `max_mailbox_bytes` (receiving frees room), INVALID when
+ * the item alone is larger than the bytes limit (no room will ever do).
+ */
+export function mailboxRoom(process: Process, size: number, what: string): LuactError | undefined {
+  const { limits, id } = process.host;
+  if (size > limits.max_mailbox_bytes) {
+    return new LuactError(
+      'INVALID',
+      `${what} of ${size} bytes to ${process.pid} exceeds host ${id}'s limit of ${limits.max_mailbox_bytes} bytes (max_mailbox_bytes)`,
+      { retryable: false },
+    );
+  }
+  const count = process.mailbox.length;
+  if (count >= limits.max_mailbox) {
+    return new LuactError(
+      'RATE_LIMITED',
+      `mailbox of ${process.pid} is full: it holds ${count} messages not yet received, the limit of host ${id} (max_mailbox)`,
+    );
+  }
+  const bytes = process.mailbox.bytes;
+  if (bytes + size > limits.max_mailbox_bytes) {
+    return new LuactError(
+      'RATE_LIMITED',
+      `mailbox of ${process.pid} is full: it holds ${bytes} bytes not yet received, and a ${what} of ${size} bytes would pass host ${id}'s limit of ${limits.max_mailbox_bytes} bytes (max_mailbox_bytes)`,
+    );
+  }
+  return undefined;
+}
+
+function tooLargeFor(what: string, size: number, entry: string, host: ProcessHost): LuactError {
+  return new LuactError(
+    'INVALID',
+    `${what} of ${size} bytes to ${entry} ${what === 'arguments' ? 'exceed' : 'exceeds'} host ${host.id}'s limit of ${host.limits.max_message_size} bytes (max_message_size)`,
+    { retryable: false },
+  );
+}
+
+/** The arguments of a spawn, call or upgrade are a message to the new code. */
+export function checkArguments(
+  args: Uint8Array,
+  entry: string,
+  host: ProcessHost,
+): LuactError | undefined {
+  return args.length > host.limits.max_message_size
+    ? tooLargeFor('arguments', args.length, entry, host)
+    : undefined;
+}
+
+/** Context values travel with every spawn and call: keys like names, all of it like a message. */
+export function checkContext(
+  context: ReadonlyMap<string, Uint8Array> | undefined,
+  entry: string,
+  host: ProcessHost,
+): LuactError | undefined {
+  if (context === undefined) return undefined;
+  let size = 0;
+  for (const [key, value] of context) {
+    const invalid = checkSize('context key', key, VALUE_LIMITS.nameBytes);
+    if (invalid) return invalid;
+    size += messageBytes(key, value);
+  }
+  return size > host.limits.max_message_size
+    ? tooLargeFor('context', size, entry, host)
+    : undefined;
+}
+
+/** Startup messages (with_message) are the new process's first mail: the mailbox limits hold. */
+export function checkStartupMessages(
+  messages: SpawnRequest['messages'],
+  entry: string,
+  host: ProcessHost,
+): LuactError | undefined {
+  if (messages === undefined || messages.length === 0) return undefined;
+  const { limits } = host;
+  let size = 0;
+  for (const message of messages) {
+    const invalid = checkTopic(message.topic);
+    if (invalid) return invalid;
+    if (message.payload.length > limits.max_message_size)
+      return tooLargeFor('startup message', message.payload.length, entry, host);
+    size += messageBytes(message.topic, message.payload);
+  }
+  if (messages.length > limits.max_mailbox) {
+    return new LuactError(
+      'RATE_LIMITED',
+      `cannot spawn ${entry} with ${messages.length} startup messages: host ${host.id} allows ${limits.max_mailbox} messages not yet received (max_mailbox)`,
+    );
+  }
+  if (size > limits.max_mailbox_bytes) {
+    return new LuactError(
+      'RATE_LIMITED',
+      `cannot spawn ${entry} with startup messages of ${size} bytes: host ${host.id} allows ${limits.max_mailbox_bytes} bytes not yet received (max_mailbox_bytes)`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * An exit outcome as `receiver` gets it (EXIT, LINK_DOWN, exec and call results): one larger
+ * than its host's max_message_size becomes an error that says so, keeping the kind of an error.
+ * It is never dropped: a watcher always learns that the process ended.
+ */
+export function fitting(outcome: ExitOutcome, from: string, receiver: Process): ExitOutcome {
+  const { limits, id } = receiver.host;
+  const limit = limits.max_message_size;
+  const cut = (what: string, size: number) =>
+    `${from} ended with ${what} of ${size} bytes, above host ${id}'s limit of ${limit} bytes (max_message_size)`;
+  if (outcome.ok) {
+    if (outcome.value.length <= limit) return outcome;
+    return {
+      ok: false,
+      error: new LuactError('INVALID', cut('a value', outcome.value.length), { retryable: false }),
+    };
+  }
+  const size = encodeValue(outcome.error).length;
+  if (size <= limit) return outcome;
+  const { kind, message, retryable } = outcome.error;
+  return {
+    ok: false,
+    error: new LuactError(kind, `${message.slice(0, 1024)}… (${cut('an error', size)})`, {
+      retryable,
+    }),
+  };
+}

@@ -1,0 +1,81 @@
+import { LuactError } from '@luact/core';
+
+/**
+ * Sizes of the strings a process hands to the runtime that no host limit covers: what the
+ * runtime keeps (names, topics of listen channels), copies into other processes (topics,
+ * cancel reasons) or echoes in errors (destinations, entry references). Payloads, arguments,
+ * context values and exit values are bounded by the receiving host's `max_message_size`
+ * instead, and queued mail by its `max_mailbox` and `max_mailbox_bytes`.
+ *
+ * One set for TypeScript and Lua: `processLua` hands the same numbers to the Lua side of the
+ * modules, which checks before a string is copied out of the Lua heap.
+ */
+export const VALUE_LIMITS = {
+  /** A message topic (send, with_message, listen), in bytes. */
+  topicBytes: 1024,
+  /** A registered name (process.registry, with_name) and a context key, in bytes. */
+  nameBytes: 256,
+  /** The reason of a cancel request, in bytes. */
+  reasonBytes: 65_536,
+  /** A destination (PID or name) or an entry or host reference, in bytes. */
+  referenceBytes: 2048,
+  /** Names registered for one process. */
+  namesPerProcess: 64,
+} as const;
+
+/** INVALID "<what> of N bytes exceeds the limit of M bytes" when `text` is longer than `limit`. */
+export function checkSize(what: string, text: string, limit: number): LuactError | undefined {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: short strings need no counting.
+  if (text.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= limit) return undefined;
+  return new LuactError(
+    'INVALID',
+    `${what} of ${bytes} bytes exceeds the limit of ${limit} bytes`,
+    {
+      retryable: false,
+    },
+  );
+}
+
+export function checkTopic(topic: string): LuactError | undefined {
+  return checkSize('topic', topic, VALUE_LIMITS.topicBytes);
+}
+
+export function checkReason(reason: string | undefined): LuactError | undefined {
+  return reason === undefined ? undefined : checkSize('reason', reason, VALUE_LIMITS.reasonBytes);
+}
+
+export function checkReference(what: string, text: string): LuactError | undefined {
+  return checkSize(what, text, VALUE_LIMITS.referenceBytes);
+}
+
+// C0 and C1 control characters and DEL: names show up in listings, logs and errors.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A registered name: 1 to 256 bytes, no control characters, not shaped like a PID. */
+export function checkName(name: string): LuactError | undefined {
+  const invalid = (message: string) => new LuactError('INVALID', message, { retryable: false });
+  if (name.length === 0) return invalid('a name must be a non-empty string');
+  const tooLong = checkSize('name', name, VALUE_LIMITS.nameBytes);
+  if (tooLong) return tooLong;
+  if (CONTROL.test(name)) return invalid('a name must not contain control characters');
+  if (name.startsWith('{') && name.endsWith('}'))
+    return invalid('a name must not look like a PID ({…|…})');
+  return undefined;
+}
+
+/**
+ * The constants as a Lua statement for the Lua side of the modules, on one line so the line
+ * numbers of the file it precedes stay as written.
+ */
+export function luaLimitsPrelude(): string {
+  const { topicBytes, nameBytes, reasonBytes, referenceBytes } = VALUE_LIMITS;
+  return `local LIMITS = { topic = ${topicBytes}, name = ${nameBytes}, reason = ${reasonBytes}, reference = ${referenceBytes} }; `;
+}
+
+/** Text of a caller's to quote in an error: its first 64 characters. */
+export function shorten(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}

@@ -37,6 +37,8 @@ export function luact(
 export interface RunningCli {
   readonly child: ChildProcess;
   stderr(): string;
+  /** What it printed on stdout so far. */
+  stdout(): string;
   /** Resolves once stderr contains `text`; rejects after `timeoutMs` or if the process ends. */
   waitFor(text: string, timeoutMs?: number): Promise<void>;
   /** Resolves once a JSON log line on stderr has all of `fields` (e.g. msg and step). */
@@ -45,10 +47,18 @@ export interface RunningCli {
   readonly exited: Promise<number>;
 }
 
-export function startLuact(args: readonly string[]): RunningCli {
+export function startLuact(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): RunningCli {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
   });
   let stderr = '';
   const listeners = new Set<() => void>();
@@ -84,6 +94,7 @@ export function startLuact(args: readonly string[]): RunningCli {
   return {
     child,
     stderr: () => stderr,
+    stdout: () => stdout,
     exited,
     waitForLog: (fields, timeoutMs = 20_000) =>
       waitUntil(

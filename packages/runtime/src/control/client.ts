@@ -1,11 +1,17 @@
+import { lstat } from 'node:fs/promises';
 import { request } from 'node:http';
+import path from 'node:path';
 import { isErrorKind, LuactError } from '@luact/core';
+import { currentUid, denied, directoryProblem, socketProblem } from './socket-owner.js';
 
 /**
  * Asks the node listening on `socketPath` for `route` (e.g. `/services`) and returns the JSON
- * it answers. UNAVAILABLE when no node listens there; the node's own error otherwise.
+ * it answers. UNAVAILABLE when no node listens there; the node's own error otherwise. Before
+ * connecting, the socket and its directory must belong to the user and the directory be
+ * writable by nobody else (PERMISSION_DENIED saying whose they are): a socket someone else
+ * put there would receive the request and its payload.
  */
-export function queryControl(
+export async function queryControl(
   socketPath: string,
   route: string,
   options: {
@@ -14,8 +20,11 @@ export function queryControl(
     readonly query?: Readonly<Record<string, string>>;
     /** The JSON body of a POST (given: the request is a POST). */
     readonly body?: unknown;
+    /** The user who must own the socket (default: the current one). */
+    readonly uid?: number;
   } = {},
 ): Promise<unknown> {
+  await checkBeforeConnecting(socketPath, options.uid ?? currentUid());
   const query = options.query ? `?${new URLSearchParams(options.query)}` : '';
   const method = options.body === undefined ? 'GET' : 'POST';
   return new Promise((resolve, reject) => {
@@ -41,20 +50,31 @@ export function queryControl(
       call.destroy(new LuactError('TIMEOUT', `the node at ${socketPath} did not answer ${route}`)),
     );
     call.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
-        reject(
-          new LuactError(
-            'UNAVAILABLE',
-            `no node is running there (nothing listens on ${socketPath})`,
-            {
-              retryable: false,
-            },
-          ),
-        );
-      } else reject(LuactError.from(error));
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(nobodyThere(socketPath));
+      else reject(LuactError.from(error));
     });
     call.end(options.body === undefined ? undefined : JSON.stringify(options.body));
   });
+}
+
+function nobodyThere(socketPath: string): LuactError {
+  return new LuactError(
+    'UNAVAILABLE',
+    `no node is running there (nothing listens on ${socketPath})`,
+    { retryable: false },
+  );
+}
+
+async function checkBeforeConnecting(socketPath: string, uid: number): Promise<void> {
+  const dir = path.dirname(path.resolve(socketPath));
+  const dirStats = await lstat(dir).catch(() => undefined);
+  if (!dirStats) throw nobodyThere(socketPath);
+  const dirProblem = directoryProblem(dir, dirStats, 'owned', uid);
+  if (dirProblem) throw denied(dirProblem);
+  const stats = await lstat(socketPath).catch(() => undefined);
+  if (!stats) throw nobodyThere(socketPath);
+  const problem = socketProblem(socketPath, stats, uid);
+  if (problem) throw denied(problem);
 }
 
 function nodeError(body: unknown, status: number | undefined): LuactError {

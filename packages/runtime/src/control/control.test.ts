@@ -128,9 +128,18 @@ it('says plainly when nothing listens', async () => {
   });
 });
 
-it('derives one socket path per application directory and node name', () => {
-  expect(controlSocketPath('/srv/app')).toBe(controlSocketPath('/srv/app/.', 'local'));
-  expect(controlSocketPath('/srv/app', 'a')).not.toBe(controlSocketPath('/srv/app', 'b'));
-  expect(controlSocketPath('/srv/app')).not.toBe(controlSocketPath('/srv/other'));
-  expect(path.basename(controlSocketPath('/srv/app'))).toMatch(/^luact-[0-9a-f]{16}\.sock$/);
+it('derives one stable socket path per application directory and node name', () => {
+  const place = { env: {}, tmpdir: '/tmp', uid: 1000 };
+  expect(controlSocketPath('/srv/app', 'local', place)).toBe(
+    controlSocketPath('/srv/app/.', 'local', place),
+  );
+  expect(controlSocketPath('/srv/app', 'a', place)).not.toBe(
+    controlSocketPath('/srv/app', 'b', place),
+  );
+  expect(controlSocketPath('/srv/app', 'local', place)).not.toBe(
+    controlSocketPath('/srv/other', 'local', place),
+  );
+  expect(controlSocketPath('/srv/app', 'local', place)).toMatch(
+    /^\/tmp\/luact-1000\/[0-9a-f]{16}\.sock$/,
+  );
 });

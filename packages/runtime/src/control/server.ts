@@ -1,7 +1,16 @@
-import { chmod, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect } from 'node:net';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import path from 'node:path';
 import { LuactError } from '@luact/core';
+import { toJsonText } from './json.js';
+import {
+  checkSocketDirectory,
+  currentUid,
+  denied,
+  fileKind,
+  socketProblem,
+} from './socket-owner.js';
 
 /** One operation of the control endpoint. */
 export interface ControlRoute {
@@ -13,19 +22,61 @@ export interface ControlRoute {
 /** Operations by path: `/services` → the current list of services, … */
 export type ControlRoutes = Readonly<Record<string, ControlRoute>>;
 
+/** What one client may ask of the endpoint, so none can exhaust the node that serves it. */
+export interface ControlLimits {
+  /** The largest request body read; a larger one is refused with 413 and never read whole. */
+  readonly maxBodyBytes: number;
+  /** The largest request line and headers together; larger is 431. */
+  readonly maxHeaderBytes: number;
+  /** Time a client has to send its request line and headers. */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send its whole request. */
+  readonly requestTimeoutMs: number;
+  /** Connections served at once; more are closed as they come. */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
+  maxBodyBytes: 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 128,
+};
+
+export interface ControlServerOptions {
+  readonly limits?: Partial<ControlLimits>;
+  /** The user who must own the socket's directory (default: the current one). */
+  readonly uid?: number;
+}
+
 /** HTTP status of an error kind. */
 const STATUS: Partial<Record<string, number>> = {
   NOT_FOUND: 404,
   INVALID: 400,
+  PERMISSION_DENIED: 403,
   ALREADY_EXISTS: 409,
   CONFLICT: 409,
   UNAVAILABLE: 503,
   TIMEOUT: 504,
 };
 
+/** Statuses of requests Node's HTTP parser refuses before a handler sees them. */
+const CLIENT_ERROR_STATUS: Partial<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
 /**
  * The control endpoint of a running node: HTTP/1.1 over a Unix socket that only its owner may
  * open, answering with JSON. Errors are `{"error": {kind, message}}` with a matching status.
+ * Whatever a client sends, the node lives: a request that cannot be parsed is 400, one too
+ * large 413 or 431, one too slow 408, and a failing handler 500.
  */
 export class ControlServer {
   private constructor(
@@ -34,29 +85,41 @@ export class ControlServer {
   ) {}
 
   /**
-   * Listens on `socketPath`. A socket left behind by a node that died is replaced; one that a
-   * live node answers on is ALREADY_EXISTS.
+   * Listens on `socketPath` (mode 0600), in a directory that must belong to the user and be
+   * writable by nobody else. A socket a dead node left behind is replaced; one a live node
+   * answers on is ALREADY_EXISTS; anything else at that path (a file, a directory, another
+   * user's socket) is refused and left as it is.
    */
-  static async listen(socketPath: string, routes: ControlRoutes): Promise<ControlServer> {
-    const server = createServer((request, response) => {
-      void answer(routes, request).then(({ status, body }) => {
-        response.writeHead(status, { 'content-type': 'application/json' });
-        response.end(`${JSON.stringify(body, jsonSafe)}\n`);
-      });
-    });
+  static async listen(
+    socketPath: string,
+    routes: ControlRoutes,
+    options: ControlServerOptions = {},
+  ): Promise<ControlServer> {
+    const limits = { ...DEFAULT_CONTROL_LIMITS, ...options.limits };
+    const uid = options.uid ?? currentUid();
+    await checkDirectory(path.dirname(socketPath), uid);
+    const server = createServer(
+      {
+        maxHeaderSize: limits.maxHeaderBytes,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // How often those two are enforced (default 30 s).
+        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+      },
+      (request, response) => serve(routes, limits, request, response),
+    );
+    server.maxConnections = limits.maxConnections;
+    server.on('clientError', refuseUnparsable);
     try {
       await listenOn(server, socketPath);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      if (await answers(socketPath)) {
-        throw new LuactError('ALREADY_EXISTS', `a running node already serves ${socketPath}`, {
-          retryable: false,
-        });
-      }
-      await unlink(socketPath);
+      await removeStaleSocket(socketPath, uid);
       await listenOn(server, socketPath);
     }
     await chmod(socketPath, 0o600);
+    // Failures after start (a refused accept when out of descriptors) must not end the node.
+    server.on('error', () => {});
     return new ControlServer(socketPath, server);
   }
 
@@ -72,11 +135,58 @@ function errorBody(kind: string, message: string) {
   return { error: { kind, message } };
 }
 
+/** Answers one request; nothing a handler or a client does escapes as an uncaught error. */
+function serve(
+  routes: ControlRoutes,
+  limits: ControlLimits,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  answer(routes, limits, request)
+    .catch(
+      (error: unknown): Answer => ({
+        status: 500,
+        body: errorBody('INTERNAL', LuactError.from(error).message),
+      }),
+    )
+    .then((result) => send(request, response, result));
+}
+
+function send(request: IncomingMessage, response: ServerResponse, result: Answer): void {
+  if (response.headersSent || response.destroyed) return;
+  let text: string;
+  let status = result.status;
+  try {
+    text = `${toJsonText(result.body)}\n`;
+  } catch (error) {
+    status = 500;
+    text = `${JSON.stringify(errorBody('INTERNAL', `the answer has no JSON form: ${LuactError.from(error).message}`))}\n`;
+  }
+  // A body left unread (refused, or sent where none is taken) is not drained for the next
+  // request: the connection ends with the answer.
+  const close = !request.complete;
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...(close ? { connection: 'close' } : {}),
+  });
+  response.end(text, () => {
+    if (close) request.socket.destroy();
+  });
+}
+
 async function answer(
   routes: ControlRoutes,
+  limits: ControlLimits,
   request: IncomingMessage,
-): Promise<{ status: number; body: unknown }> {
-  const url = new URL(request.url ?? '/', 'http://node');
+): Promise<Answer> {
+  const url = parseTarget(request.url ?? '/');
+  if (!url) {
+    return {
+      status: 400,
+      body: errorBody('INVALID', `the request target ${JSON.stringify(request.url)} is not a path`),
+    };
+  }
   const route = routes[url.pathname];
   if (!route) {
     return {
@@ -90,9 +200,29 @@ async function answer(
       body: errorBody('INVALID', `${url.pathname} takes ${route.method}, not ${request.method}`),
     };
   }
+  let input: Record<string, unknown>;
+  if (route.method === 'GET') input = Object.fromEntries(url.searchParams);
+  else {
+    const body = await readBody(request, limits.maxBodyBytes);
+    if (!body.ok) {
+      return {
+        status: 413,
+        body: errorBody(
+          'INVALID',
+          `the request body is larger than the limit of ${byteText(limits.maxBodyBytes)}`,
+        ),
+      };
+    }
+    const parsed = jsonObject(body.text);
+    if (!parsed) {
+      return {
+        status: 400,
+        body: errorBody('INVALID', 'the request body must be a JSON object'),
+      };
+    }
+    input = parsed;
+  }
   try {
-    const input =
-      route.method === 'GET' ? Object.fromEntries(url.searchParams) : await jsonBody(request);
     return { status: 200, body: (await route.handle(input)) ?? null };
   } catch (error) {
     const failure = LuactError.from(error);
@@ -100,26 +230,118 @@ async function answer(
   }
 }
 
-async function jsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+function parseTarget(target: string): URL | undefined {
+  try {
+    return new URL(target, 'http://node');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The body as text, read only up to `limit` bytes: one announced larger is refused without
+ * reading any of it, one that grows past the limit as soon as it does.
+ */
+function readBody(
+  request: IncomingMessage,
+  limit: number,
+): Promise<{ ok: true; text: string } | { ok: false }> {
+  if (Number(request.headers['content-length'] ?? 0) > limit) {
+    return Promise.resolve({ ok: false });
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.off('data', onData);
+        request.pause();
+        resolve({ ok: false });
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') }));
+    request.once('error', reject);
+  });
+}
+
+function jsonObject(text: string): Record<string, unknown> | undefined {
   if (text.trim() === '') return {};
   try {
     const value = JSON.parse(text) as unknown;
     if (value && typeof value === 'object' && !Array.isArray(value))
       return value as Record<string, unknown>;
   } catch {
-    // reported below
+    // not JSON: undefined below
   }
-  throw new LuactError('INVALID', 'the request body must be a JSON object', { retryable: false });
+  return undefined;
 }
 
-/** Bigints and bytes have no JSON form of their own. */
-function jsonSafe(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  return value;
+/**
+ * A request Node's HTTP parser refused (bad request line, bytes that are not HTTP, headers too
+ * large, too slow): a JSON error, and the connection ends.
+ */
+function refuseUnparsable(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
+  const message =
+    status === 431
+      ? 'the request line and headers are too large'
+      : status === 408
+        ? 'the request took too long to arrive'
+        : `the request is not valid HTTP/1.1 (${error.code ?? error.message})`;
+  const body = `${JSON.stringify(errorBody(status === 408 ? 'TIMEOUT' : 'INVALID', message))}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function byteText(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+async function checkDirectory(dir: string, uid: number): Promise<void> {
+  try {
+    await checkSocketDirectory(dir, 'owned', uid);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new LuactError('NOT_FOUND', `the control socket's directory ${dir} does not exist`, {
+        retryable: false,
+      });
+    throw error;
+  }
+}
+
+/**
+ * Unlinks what is at `socketPath` only if it is a socket of the user's that nobody answers on
+ * (a node that died); anything else is an error that names it.
+ */
+async function removeStaleSocket(socketPath: string, uid: number): Promise<void> {
+  const stats = await lstat(socketPath);
+  if (!stats.isSocket()) {
+    throw new LuactError(
+      'ALREADY_EXISTS',
+      `${socketPath} exists and is not a socket (${fileKind(stats)}); refusing to replace it: remove it yourself or name another path with --control`,
+      { retryable: false },
+    );
+  }
+  const problem = socketProblem(socketPath, stats, uid);
+  if (problem) throw denied(problem);
+  if (await answers(socketPath)) {
+    throw new LuactError('ALREADY_EXISTS', `a running node already serves ${socketPath}`, {
+      retryable: false,
+    });
+  }
+  await unlink(socketPath);
 }
 
 function listenOn(server: Server, socketPath: string): Promise<void> {

@@ -6,6 +6,11 @@ export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The stop signals `luact run` waits for (default: SIGINT and SIGTERM of this process). */
   readonly signals?: { next(): Promise<string> };
+  /**
+   * Calls the listener when this process has nothing left to do (default: its `beforeExit`),
+   * so `luact run --exec` can report an entry that can never finish; returns how to stop.
+   */
+  readonly onIdle?: (listener: () => void) => () => void;
 }
 
 export function processIO(): CliIO {

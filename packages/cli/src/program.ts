@@ -1,9 +1,11 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { parseDuration } from '@luact/core';
 import { DEFAULT_NODE_NAME } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NodeTarget } from './commands/control.js';
+import { DEFAULT_EXEC_TIMEOUT_MS, processIdle } from './commands/exec.js';
 import { ps, services } from './commands/inspect.js';
 import { lint } from './commands/lint.js';
 import { notAvailable } from './commands/pending.js';
@@ -72,7 +74,16 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     .argument('[args...]', 'arguments for --exec (JSON values, or text)')
     .option(
       '--exec <entry>',
-      'run one process.lua or function.lua entry, print its result as JSON and exit 0 or 1',
+      'run one process.lua, function.lua or workflow.lua entry, print its result as JSON and exit 0 or 1',
+    )
+    .option(
+      '--timeout <duration>',
+      'with --exec: end the entry after this long, e.g. 30s or 2h (0: no limit; default: 5m)',
+      duration,
+    )
+    .option(
+      '--keep-workflow',
+      'with --exec: a workflow ended by --timeout or a signal stays unfinished (it resumes on the next run) instead of terminated',
     )
     .option('--watch', 'reload the registry when its files change (new spawns get the new code)')
     .option('--nats <url>', 'join a cluster through this NATS server')
@@ -90,6 +101,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
         args: string[],
         options: {
           exec?: string;
+          timeout?: number;
+          keepWorkflow?: boolean;
           watch?: boolean;
           nats?: string;
           node: string;
@@ -116,6 +129,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
             {
               exec: options.exec,
               args: entryArgs,
+              timeoutMs: options.timeout ?? DEFAULT_EXEC_TIMEOUT_MS,
+              keepWorkflow: options.keepWorkflow === true,
               watch: options.watch === true,
               verbose: options.verbose === true,
               node: options.node,
@@ -124,7 +139,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               timeSkip: options.timeSkip === true,
             },
             io,
-            io.signals ?? processSignals(),
+            { signals: io.signals ?? processSignals(), onIdle: io.onIdle ?? processIdle },
           ),
         );
       },
@@ -284,6 +299,14 @@ function isDirectory(io: CliIO, dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A `--timeout` value: a duration such as 30s or 1h30m, in milliseconds. */
+function duration(text: string): number {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+  if (parsed.value < 0) throw new InvalidArgumentError(`"${text}" is negative`);
+  return parsed.value;
 }
 
 function positiveInteger(text: string): number {

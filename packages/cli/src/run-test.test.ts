@@ -23,6 +23,9 @@ entries:
   - name: fails
     kind: process.lua
     source: "return { main = function() return nil, errors.new{ message = 'no luck', kind = errors.CONFLICT } end }"
+  - name: waits
+    kind: process.lua
+    source: "return { main = function() channel.new():receive() end }"
   - name: test_passes
     kind: process.lua
     meta: { type: test }
@@ -87,6 +90,51 @@ describe('luact run --exec', () => {
     expect(JSON.parse(failing.out())).toMatchObject({
       ok: false,
       error: { kind: 'CONFLICT', message: 'no luck' },
+    });
+  });
+
+  it('ends an entry that can never finish once nothing is left to do, with exit 1', async () => {
+    const io = {
+      ...capture(),
+      // This test's stand-in for the process going idle (its beforeExit).
+      onIdle: (listener: () => void) => {
+        const timer = setTimeout(listener, 50);
+        return () => clearTimeout(timer);
+      },
+    };
+    expect(await runCli(['run', '.', '--exec', 'app:waits'], io)).toBe(1);
+    expect(JSON.parse(io.out())).toMatchObject({
+      ok: false,
+      error: { kind: 'TIMEOUT', details: { waiting_forever: true } },
+    });
+    expect(io.err()).toContain('app:waits can never finish');
+  });
+
+  it('ends an entry at its --timeout', async () => {
+    const io = capture();
+    expect(await runCli(['run', '.', '--exec', 'app:waits', '--timeout', '200ms'], io)).toBe(1);
+    expect(JSON.parse(io.out()).error).toMatchObject({
+      kind: 'TIMEOUT',
+      message: 'app:waits did not finish within 200ms (--timeout)',
+    });
+  });
+
+  it('ends an entry on the first stop signal', async () => {
+    let send: (signal: string) => void = () => {};
+    const first = new Promise<string>((resolve) => {
+      send = resolve;
+    });
+    // One signal, then none: the node shuts down without being hurried.
+    let calls = 0;
+    const signals = { next: () => (calls++ === 0 ? first : new Promise<string>(() => {})) };
+    const io = { ...capture(), signals };
+    const exit = runCli(['run', '.', '--exec', 'app:waits'], io);
+    setTimeout(() => send('SIGINT'), 100);
+    expect(await exit).toBe(1);
+    expect(io.err()).not.toContain('again');
+    expect(JSON.parse(io.out()).error).toMatchObject({
+      kind: 'CANCELED',
+      message: 'app:waits was interrupted by SIGINT',
     });
   });
 

@@ -1,6 +1,13 @@
 export { checkLuaEntries } from './check.js';
 export { queryControl } from './control/client.js';
-export { controlSocketPath, DEFAULT_NODE_NAME } from './control/socket-path.js';
+export { toJsonText } from './control/json.js';
+export {
+  controlSocketDir,
+  controlSocketPath,
+  DEFAULT_NODE_NAME,
+  defaultControlSocket,
+  type SocketPlace,
+} from './control/socket-path.js';
 export type { NodeView, ProcessView, ServiceView } from './control/views.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export { type LintResult, lintApplication } from './lint.js';
@@ -9,6 +16,7 @@ export {
   MAIN_HOST,
   Node,
   type NodeOptions,
+  type RunOptions,
   type RunOutcome,
   type StopResult,
 } from './node.js';

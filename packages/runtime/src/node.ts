@@ -66,6 +66,20 @@ export interface NodeOptions {
   readonly timeSkip?: boolean;
 }
 
+/** How `Node.run` may end a run before the entry does. */
+export interface RunOptions {
+  /** Ends the run with TIMEOUT after this long (on the node's clock). */
+  readonly timeoutMs?: number;
+  /** Ends the run with the signal's reason (a LuactError; anything else is CANCELED). */
+  readonly signal?: AbortSignal;
+  /**
+   * A workflow run ended early (timeout or signal) stays unfinished in its journal and
+   * resumes when the node starts again; by default it is terminated, so no run is left behind
+   * that nobody waits for.
+   */
+  readonly keepWorkflow?: boolean;
+}
+
 /** The end of a run: the value of the entry's method, or its error. */
 export type RunOutcome =
   | { readonly ok: true; readonly value: unknown }
@@ -203,12 +217,13 @@ export class Node {
 
   /**
    * Runs a process.lua entry to its end (on the main host), or calls a function.lua entry,
-   * and returns its value or error.
+   * and returns its value or error. A run ended early (see RunOptions) has its process killed
+   * with the reason, which is then its error.
    */
   async run(
     entryId: string,
     args: readonly unknown[] = [],
-    options: { readonly timeoutMs?: number } = {},
+    options: RunOptions = {},
   ): Promise<RunOutcome> {
     const entry = this.registry.snapshot.get(entryId);
     if (!entry)
@@ -218,31 +233,25 @@ export class Node {
     const kinds = entry.kind === 'function.lua' ? ['function.lua'] : ['process.lua'];
     const pid = this.system.spawn({ entry: entryId, host, args: encodeValues(args), kinds });
     const exit = this.system.waitForExit(pid);
-    const { timeoutMs } = options;
-    const cancel =
-      timeoutMs === undefined
-        ? undefined
-        : this.system.clock.schedule(timeoutMs, () => {
-            const running = this.system.process(pid);
-            const error = new LuactError(
-              'TIMEOUT',
-              `${entryId} did not finish within ${timeoutMs} ms`,
-            );
-            if (running) this.system.kill(running, error);
-          });
+    const early = this.earlyEnd(entryId, options);
+    void early.reason.then((error) => {
+      const running = this.system.process(pid);
+      if (running) this.system.kill(running, error);
+    });
     const outcome = await exit;
-    cancel?.();
+    early.dispose();
     return outcome.ok ? { ok: true, value: decodeValue(outcome.value) } : outcome;
   }
 
   /**
-   * Starts a workflow.lua entry on its workflow host and waits for its end. A time limit
-   * terminates it (it is journaled: the limit is the test's, not the workflow's).
+   * Starts a workflow.lua entry on its workflow host and waits for its end. Ended early, the
+   * run is terminated (journaled: the limit is the caller's, not the workflow's) unless
+   * `keepWorkflow`; the error says which, with the run's PID in `details.workflow`.
    */
   private async runWorkflow(
     entry: Entry,
     args: readonly unknown[],
-    options: { readonly timeoutMs?: number },
+    options: RunOptions,
   ): Promise<RunOutcome> {
     const host = this.workflows.hostFor(entry);
     const pid = await host.start({
@@ -259,23 +268,62 @@ export class Node {
         )
         .catch(reject);
     });
-    const { timeoutMs } = options;
-    if (timeoutMs === undefined) return ended;
-    let timer: (() => void) | undefined;
-    const timedOut = new Promise<RunOutcome>((resolve) => {
-      timer = this.system.clock.schedule(timeoutMs, () => {
-        void host.signal({ kind: 'terminate', to: pid, from: undefined }).catch(() => {});
-        resolve({
-          ok: false,
-          error: new LuactError('TIMEOUT', `${entry.id} did not finish within ${timeoutMs} ms`),
-        });
-      });
-    });
+    const early = this.earlyEnd(entry.id, options);
     try {
-      return await Promise.race([ended, timedOut]);
+      const first = await Promise.race([ended, early.reason]);
+      if (!(first instanceof LuactError)) return first;
+      let fate = 'was left unfinished and resumes when the node starts again';
+      let terminated = false;
+      if (!options.keepWorkflow) {
+        try {
+          await this.workflows.terminate(pid, first.message);
+          [fate, terminated] = ['was terminated', true];
+        } catch (error) {
+          fate = `could not be terminated: ${LuactError.from(error).message}`;
+        }
+      }
+      const error = new LuactError(first.kind, `${first.message}; its workflow ${pid} ${fate}`, {
+        retryable: first.retryable,
+        details: { ...first.details, workflow: pid, terminated },
+      });
+      return { ok: false, error };
     } finally {
-      timer?.();
+      early.dispose();
     }
+  }
+
+  /** Why a run ends before its entry does (its time limit, its abort signal), once it does. */
+  private earlyEnd(
+    entryId: string,
+    options: RunOptions,
+  ): { readonly reason: Promise<LuactError>; dispose(): void } {
+    const { timeoutMs, signal } = options;
+    let cancelTimer: (() => void) | undefined;
+    let onAbort: (() => void) | undefined;
+    const reason = new Promise<LuactError>((resolve) => {
+      if (timeoutMs !== undefined) {
+        cancelTimer = this.system.clock.schedule(timeoutMs, () =>
+          resolve(new LuactError('TIMEOUT', `${entryId} did not finish within ${timeoutMs} ms`)),
+        );
+      }
+      if (signal) {
+        onAbort = () =>
+          resolve(
+            signal.reason instanceof LuactError
+              ? signal.reason
+              : new LuactError('CANCELED', `${entryId} was stopped: ${String(signal.reason)}`),
+          );
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    return {
+      reason,
+      dispose: () => {
+        cancelTimer?.();
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      },
+    };
   }
 
   /** Sends a message to a process (by PID or registered name); throws why it cannot be delivered. */

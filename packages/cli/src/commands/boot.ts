@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LogRecord } from '@luact/lua';
 import { formatDiagnostic } from '@luact/registry';
-import { ApplicationError, Node, type StopResult } from '@luact/runtime';
+import { ApplicationError, Node, type StopResult, toJsonText } from '@luact/runtime';
 import type { CliIO } from '../io.js';
 
 export interface BootOptions {
@@ -37,7 +37,7 @@ export async function bootNode(
       log: (record: LogRecord) => {
         if (LEVELS[record.level] < threshold) return;
         io.stderr.write(
-          `${JSON.stringify({ level: record.level, msg: record.message, ...record.labels, ...record.fields })}\n`,
+          `${toJsonText({ level: record.level, msg: record.message, ...record.labels, ...record.fields })}\n`,
         );
       },
     });

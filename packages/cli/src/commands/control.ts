@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LuactError } from '@luact/core';
-import { controlSocketPath, queryControl } from '@luact/runtime';
+import { defaultControlSocket, queryControl } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 
 /** How a command finds the running node it asks. */
@@ -16,7 +16,8 @@ export interface NodeTarget {
 
 /**
  * Asks the running node for `route` and prints its answer: as JSON with `--json`, else as
- * `render` lays it out. When no node runs there, says so and how to start one.
+ * `render` lays it out. When no node runs there, says so and how to start one; a socket (or
+ * its directory) that is not the user's is refused before connecting, saying whose it is.
  */
 export async function askNode<Answer>(
   target: NodeTarget,
@@ -26,8 +27,11 @@ export async function askNode<Answer>(
   render: (answer: Answer) => string,
 ): Promise<ExitCode> {
   const appDir = path.resolve(io.cwd, target.dir);
-  const socket = target.control ?? controlSocketPath(appDir, target.node);
   try {
+    const socket =
+      target.control !== undefined
+        ? path.resolve(io.cwd, target.control)
+        : await defaultControlSocket(appDir, target.node, { env: io.env, create: false });
     const answer = (await queryControl(socket, route, request)) as Answer;
     io.stdout.write(target.json ? `${JSON.stringify(answer, null, 2)}\n` : render(answer));
     return ExitCode.ok;

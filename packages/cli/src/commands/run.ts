@@ -1,12 +1,17 @@
 import path from 'node:path';
 import { LuactError } from '@luact/core';
-import { controlSocketPath, DEFAULT_NODE_NAME, type Node } from '@luact/runtime';
+import { DEFAULT_NODE_NAME, defaultControlSocket, type Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
-import { argumentValue, bootNode, reportStop, shutDown } from './boot.js';
+import { bootNode, reportStop } from './boot.js';
+import { type ExecStops, execOnce } from './exec.js';
 
 export interface RunOptions {
   readonly exec: string | undefined;
   readonly args: readonly string[];
+  /** How long an `--exec` entry may run (0: no limit). */
+  readonly timeoutMs: number;
+  /** An `--exec` workflow ended early stays unfinished instead of terminated. */
+  readonly keepWorkflow: boolean;
   readonly watch: boolean;
   readonly verbose: boolean;
   /** This node's name; with the directory it names the control socket. */
@@ -25,7 +30,7 @@ export async function run(
   dir: string,
   options: RunOptions,
   io: CliIO,
-  signals: SignalSource,
+  stops: ExecStops,
 ): Promise<ExitCode> {
   const node = await bootNode(
     dir,
@@ -33,8 +38,20 @@ export async function run(
     io,
   );
   if (!node) return ExitCode.failure;
-  if (options.exec !== undefined) return execOnce(node, options.exec, options.args, io);
-  return serve(node, options, io, signals);
+  if (options.exec !== undefined) {
+    return execOnce(
+      node,
+      {
+        entry: options.exec,
+        args: options.args,
+        timeoutMs: options.timeoutMs,
+        keepWorkflow: options.keepWorkflow,
+      },
+      io,
+      stops,
+    );
+  }
+  return serve(node, options, io, stops.signals);
 }
 
 /**
@@ -47,8 +64,11 @@ async function serve(
   io: CliIO,
   signals: SignalSource,
 ): Promise<ExitCode> {
-  const socket = options.control ?? controlSocketPath(node.dir, options.node);
   try {
+    const socket =
+      options.control !== undefined
+        ? path.resolve(io.cwd, options.control)
+        : await defaultControlSocket(node.dir, options.node, { env: io.env, create: true });
     await node.serveControl(socket, options.node);
   } catch (error) {
     io.stderr.write(`luact: cannot serve the control socket: ${LuactError.from(error).message}\n`);
@@ -89,39 +109,6 @@ function reloadLine(result: Awaited<ReturnType<Node['reload']>>): string {
   return result.ok
     ? `luact: reloaded (${result.changed} entries changed)\n`
     : `luact: reload refused: ${result.diagnostics.length} problem(s), keeping the running version\n`;
-}
-
-async function execOnce(
-  node: Node,
-  entry: string,
-  args: readonly string[],
-  io: CliIO,
-): Promise<ExitCode> {
-  try {
-    await node.startServices();
-    const outcome = await node.run(entry, args.map(argumentValue));
-    if (outcome.ok) {
-      io.stdout.write(`${JSON.stringify({ ok: true, value: outcome.value ?? null }, jsonSafe)}\n`);
-      return ExitCode.ok;
-    }
-    io.stdout.write(`${JSON.stringify({ ok: false, error: outcome.error.toData() }, jsonSafe)}\n`);
-    return ExitCode.failure;
-  } catch (error) {
-    const failure = LuactError.from(error);
-    io.stdout.write(`${JSON.stringify({ ok: false, error: failure.toData() })}\n`);
-    io.stderr.write(`luact: ${failure.message}\n`);
-    return ExitCode.failure;
-  } finally {
-    await shutDown(node, io);
-  }
-}
-
-/** Bigints and bytes have no JSON form of their own. */
-function jsonSafe(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (value instanceof Map) return Object.fromEntries(value);
-  return value;
 }
 
 /** The signals a running node waits for (SIGINT/SIGTERM), one at a time. */

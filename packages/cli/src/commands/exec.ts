@@ -1,0 +1,138 @@
+import { formatDuration, LuactError } from '@luact/core';
+import { type Node, type RunOutcome, toJsonText } from '@luact/runtime';
+import { type CliIO, ExitCode } from '../io.js';
+import { argumentValue, reportStop } from './boot.js';
+import type { SignalSource } from './run.js';
+
+/** `luact run --exec` without `--timeout`: long enough for a job, short of forever. */
+export const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
+
+export interface ExecOptions {
+  readonly entry: string;
+  readonly args: readonly string[];
+  /** How long the entry may run (0: no limit). */
+  readonly timeoutMs: number;
+  /** A workflow entry ended early stays unfinished in its journal instead of terminated. */
+  readonly keepWorkflow: boolean;
+}
+
+/** What, besides its time limit, ends an exec before its entry ends. */
+export interface ExecStops {
+  /** SIGINT/SIGTERM: the first ends the entry, a second during shutdown exits at once. */
+  readonly signals: SignalSource;
+  /**
+   * Calls `listener` when nothing is left that could make progress (no timer, I/O or message
+   * pending: the entry waits for what can never come); returns how to stop listening.
+   */
+  readonly onIdle: (listener: () => void) => () => void;
+}
+
+/**
+ * Runs one entry to its end on a booted node (services started first) and prints
+ * `{"ok":true,"value":…}` or `{"ok":false,"error":{…}}` on stdout; then shuts the node down.
+ * The entry is ended early by its time limit, a signal, or when it can never finish; a
+ * workflow it started is then terminated unless `keepWorkflow`, and stderr says which.
+ */
+export async function execOnce(
+  node: Node,
+  options: ExecOptions,
+  io: CliIO,
+  stops: ExecStops,
+): Promise<ExitCode> {
+  const { entry } = options;
+  const controller = new AbortController();
+  const endEarly = (error: LuactError) => {
+    if (!controller.signal.aborted) controller.abort(error);
+  };
+  const timer =
+    options.timeoutMs > 0
+      ? setTimeout(
+          () =>
+            endEarly(
+              new LuactError(
+                'TIMEOUT',
+                `${entry} did not finish within ${formatDuration(options.timeoutMs)} (--timeout)`,
+              ),
+            ),
+          options.timeoutMs,
+        )
+      : undefined;
+  // Unreferenced: the limit must not hide an entry that nothing else keeps going (onIdle).
+  timer?.unref();
+  let signalled = false;
+  const firstSignal = stops.signals.next();
+  void firstSignal.then((name) => {
+    signalled = true;
+    endEarly(new LuactError('CANCELED', `${entry} was interrupted by ${name}`));
+  });
+  const stopWatchingIdle = stops.onIdle(() =>
+    endEarly(
+      new LuactError(
+        'TIMEOUT',
+        `${entry} can never finish: it waits for a message, a timer or I/O, and nothing is left that could wake it`,
+        { details: { waiting_forever: true } },
+      ),
+    ),
+  );
+  let code: ExitCode;
+  try {
+    const outcome = await runEntry(node, options, controller.signal);
+    io.stdout.write(
+      `${toJsonText(outcome.ok ? { ok: true, value: outcome.value ?? null } : outcome)}\n`,
+    );
+    if (!outcome.ok && controller.signal.aborted) reportEarlyEnd(outcome.error, options, io);
+    code = outcome.ok ? ExitCode.ok : ExitCode.failure;
+  } catch (error) {
+    const failure = LuactError.from(error);
+    io.stdout.write(`${toJsonText({ ok: false, error: failure })}\n`);
+    io.stderr.write(`luact: ${failure.message}\n`);
+    code = ExitCode.failure;
+  } finally {
+    clearTimeout(timer);
+    stopWatchingIdle();
+  }
+  const exitNow = signalled ? stops.signals.next() : firstSignal;
+  const stopped = await Promise.race([node.stop(), exitNow]);
+  if (typeof stopped === 'string') {
+    io.stderr.write(`luact: ${stopped} again, exiting without waiting for services\n`);
+    return ExitCode.failure;
+  }
+  reportStop(stopped, io);
+  return code;
+}
+
+/** Says on stderr why the entry was ended, and how to end a workflow run left unfinished. */
+function reportEarlyEnd(error: LuactError, options: ExecOptions, io: CliIO): void {
+  io.stderr.write(`luact: ${error.message}\n`);
+  const workflow = error.details?.workflow;
+  if (options.keepWorkflow && typeof workflow === 'string') {
+    io.stderr.write(
+      `luact: (--keep-workflow) end it on a running node with: luact workflow terminate '${workflow}'\n`,
+    );
+  }
+}
+
+/** Starts the services, then runs the entry; either ends early when `signal` aborts. */
+async function runEntry(
+  node: Node,
+  options: ExecOptions,
+  signal: AbortSignal,
+): Promise<RunOutcome> {
+  const aborted = new Promise<LuactError>((resolve) => {
+    if (signal.aborted) resolve(signal.reason as LuactError);
+    else
+      signal.addEventListener('abort', () => resolve(signal.reason as LuactError), { once: true });
+  });
+  const started = await Promise.race([node.startServices(), aborted]);
+  if (started instanceof LuactError) return { ok: false, error: started };
+  return node.run(options.entry, options.args.map(argumentValue), {
+    signal,
+    keepWorkflow: options.keepWorkflow,
+  });
+}
+
+/** `beforeExit`: the event loop has nothing left to do. */
+export function processIdle(listener: () => void): () => void {
+  process.on('beforeExit', listener);
+  return () => process.off('beforeExit', listener);
+}

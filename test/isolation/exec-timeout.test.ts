@@ -1,0 +1,157 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { luact, type RunningCli, startLuact } from '../src/luact-cli.js';
+
+// Item 12 of issue 8: `luact run --exec` of an entry that never ends.
+const APP = 'test/isolation/fixtures/exec';
+
+let scratch: string;
+const started: RunningCli[] = [];
+
+beforeEach(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'luact-exec-'));
+});
+
+afterEach(async () => {
+  for (const cli of started.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+    await cli.exited;
+  }
+  await rm(scratch, { recursive: true, force: true });
+});
+
+function start(args: readonly string[]): RunningCli {
+  const cli = startLuact(args);
+  started.push(cli);
+  return cli;
+}
+
+const stateDir = () => ['--state-dir', path.join(scratch, 'state')];
+
+/** The one JSON line `--exec` prints on stdout. */
+function report(stdout: string): {
+  ok: boolean;
+  value?: unknown;
+  error?: { kind: string; details?: Record<string, unknown> };
+} {
+  const lines = stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0] as string);
+}
+
+/** The status of a workflow in the journals of the state directory, as a node started on them says. */
+async function statusInState(workflow: unknown): Promise<string> {
+  expect(workflow).toEqual(expect.any(String));
+  const control = path.join(scratch, 'control.sock');
+  const node = start(['run', APP, ...stateDir(), '--control', control]);
+  await node.waitFor('stop with Ctrl+C');
+  const shown = await luact(['workflow', 'show', String(workflow), '--control', control, '--json']);
+  expect(shown.stderr).toBe('');
+  node.child.kill('SIGTERM');
+  expect(await node.exited).toBe(0);
+  return (JSON.parse(shown.stdout) as { status: string }).status;
+}
+
+describe('luact run --exec of an entry that never ends', () => {
+  it('ends it at --timeout with a TIMEOUT report and exit 1', async () => {
+    const run = await luact([
+      'run',
+      APP,
+      ...stateDir(),
+      '--exec',
+      'exec:sleeper',
+      '--timeout',
+      '2s',
+    ]);
+    expect(run.code).toBe(1);
+    expect(report(run.stdout)).toEqual({
+      ok: false,
+      error: expect.objectContaining({
+        kind: 'TIMEOUT',
+        message: expect.stringContaining('exec:sleeper did not finish within 2s'),
+      }),
+    });
+    expect(run.stderr).toContain('luact: exec:sleeper did not finish within 2s');
+  });
+
+  it('reports an entry that waits for what can never come instead of exiting with status 13', async () => {
+    const run = await luact(['run', APP, ...stateDir(), '--exec', 'exec:stuck']);
+    expect(run.code).toBe(1);
+    const { error } = report(run.stdout);
+    expect(error).toMatchObject({
+      kind: 'TIMEOUT',
+      message: expect.stringContaining('can never finish'),
+    });
+    expect(run.stderr).toContain('exec:stuck can never finish');
+  });
+
+  it('refuses a --timeout that is not a duration', async () => {
+    const run = await luact(['run', APP, '--exec', 'exec:stuck', '--timeout', '5']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('"5" is not a duration (add a unit: "5s" or "5ms")');
+  });
+
+  it('terminates the workflow run it started when the time is up, and says so', async () => {
+    const run = await luact([
+      'run',
+      APP,
+      ...stateDir(),
+      '--exec',
+      'exec:slow_flow',
+      '--timeout',
+      '2s',
+    ]);
+    expect(run.code).toBe(1);
+    const { error } = report(run.stdout);
+    expect(error).toMatchObject({
+      kind: 'TIMEOUT',
+      details: { workflow: expect.stringMatching(/^\{exec:flows\|/), terminated: true },
+    });
+    expect(run.stderr).toMatch(/its workflow \{exec:flows\|[^}]+\} was terminated/);
+    expect(await statusInState(error?.details?.workflow)).toBe('terminated');
+  });
+
+  it('leaves the workflow run unfinished with --keep-workflow, and says how to find it', async () => {
+    const run = await luact([
+      'run',
+      APP,
+      ...stateDir(),
+      '--exec',
+      'exec:slow_flow',
+      '--timeout',
+      '2s',
+      '--keep-workflow',
+    ]);
+    expect(run.code).toBe(1);
+    const { error } = report(run.stdout);
+    expect(error).toMatchObject({ kind: 'TIMEOUT', details: { terminated: false } });
+    expect(run.stderr).toContain('was left unfinished and resumes when the node starts again');
+    expect(run.stderr).toContain("luact workflow terminate '{exec:flows|");
+    expect(await statusInState(error?.details?.workflow)).toBe('running');
+  });
+
+  it('on SIGINT stops the entry, terminates its workflow run and exits 1 with a CANCELED report', async () => {
+    const exec = start(['run', APP, ...stateDir(), '--exec', 'exec:slow_flow']);
+    await exec.waitForLog({ msg: 'flow sleeping' });
+    exec.child.kill('SIGINT');
+    expect(await exec.exited).toBe(1);
+    const { error } = report(exec.stdout());
+    expect(error).toMatchObject({
+      kind: 'CANCELED',
+      message: expect.stringContaining('SIGINT'),
+      details: { terminated: true },
+    });
+    expect(exec.stderr()).toMatch(/its workflow \{exec:flows\|[^}]+\} was terminated/);
+    expect(await statusInState(error?.details?.workflow)).toBe('terminated');
+  });
+
+  it('on SIGTERM stops a process entry and exits 1', async () => {
+    const exec = start(['run', APP, ...stateDir(), '--exec', 'exec:sleeper']);
+    await exec.waitForLog({ msg: 'sleeping' });
+    exec.child.kill('SIGTERM');
+    expect(await exec.exited).toBe(1);
+    expect(report(exec.stdout()).error).toMatchObject({ kind: 'CANCELED' });
+  });
+});

@@ -19,3 +19,10 @@ export {
   type SpawnRequest,
 } from './system.js';
 export type { Envelope, ExitOutcome, Signal, Transport, TransportReceiver } from './transport.js';
+export {
+  boundedOutput,
+  checkName,
+  checkReason,
+  checkTopic,
+  VALUE_LIMITS,
+} from './value-limits.js';

@@ -18,7 +18,7 @@ import type { Pid } from './pid.js';
 import { Process } from './process.js';
 import { deliverOutcome, type ProcessSystem } from './system.js';
 import type { Envelope } from './transport.js';
-import { luaLimitsPrelude, shorten, VALUE_LIMITS } from './value-limits.js';
+import { boundedOutput, luaLimitsPrelude, shorten, VALUE_LIMITS } from './value-limits.js';
 
 /**
  * The Lua side of a process module (`process`, `funcs`, `ctx`, `env`), for hosts that bring
@@ -34,8 +34,11 @@ export function processModules(
   system: ProcessSystem,
   options: { log?: (record: LogRecord) => void } = {},
 ): LuaModuleSpec[] {
+  const { log } = options;
   return [
-    ...builtinModules(options.log ? { log: options.log } : {}),
+    ...builtinModules(
+      log ? { log: (record) => log({ ...record, message: boundedOutput(record.message) }) } : {},
+    ),
     {
       name: 'process',
       scope: 'global',

@@ -29,7 +29,7 @@ import { PendingAnswers } from './pending.js';
 import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
 import { Process } from './process.js';
 import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
-import { checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
+import { boundedOutput, checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
 
 /** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
 export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
@@ -135,7 +135,7 @@ export class ProcessSystem {
       modules: this.modules,
       environment: { snapshot: () => this.snapshot(), env: this.options.env },
       clock: this.clock,
-      ...(this.options.print ? { print: this.options.print } : {}),
+      ...(this.options.print ? { print: boundedPrint(this.options.print) } : {}),
     });
     this.hosts.set(id, host);
     return host;
@@ -701,6 +701,11 @@ function notAlive(pid: string): LuactError {
   return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
     retryable: false,
   });
+}
+
+/** A print sink that gets no line longer than VALUE_LIMITS.outputCharacters. */
+function boundedPrint(print: (text: string) => void): (text: string) => void {
+  return (text) => print(boundedOutput(text));
 }
 
 /** Options of a process spawn; anything unknown is an error rather than silently ignored. */

@@ -277,3 +277,27 @@ describe('spawn and call values', () => {
     expect(remembered).toBeLessThan(10);
   });
 });
+
+describe('output', () => {
+  it('cuts a print line and a logger message after 64 Ki characters, saying so', async () => {
+    h = await harness({
+      ...HOST,
+      'app:main': lua(
+        `local logger = require("logger")
+        return { main = function()
+          print(string.rep("p", 100000))
+          logger.info(string.rep("l", 70000), { n = 1 })
+          print("short")
+        end }`,
+        ['logger'],
+      ),
+    });
+    await h.run('app:main');
+    expect(h.printed.map((line) => line.length)).toEqual([65_536 + 46, 5]);
+    expect(h.printed[0]?.endsWith('p… [cut: 100000 characters, the limit is 65536]')).toBe(true);
+    expect(h.logs[0]?.message.endsWith('l… [cut: 70000 characters, the limit is 65536]')).toBe(
+      true,
+    );
+    expect(h.logs[0]?.fields).toEqual({ n: 1 });
+  });
+});

@@ -21,6 +21,8 @@ export const VALUE_LIMITS = {
   referenceBytes: 2048,
   /** Names registered for one process. */
   namesPerProcess: 64,
+  /** Characters of one `print` line or `logger` message; the rest is cut with a note. */
+  outputCharacters: 65_536,
 } as const;
 
 /** INVALID "<what> of N bytes exceeds the limit of M bytes" when `text` is longer than `limit`. */
@@ -78,4 +80,11 @@ export function luaLimitsPrelude(): string {
 /** Text of a caller's to quote in an error: its first 64 characters. */
 export function shorten(text: string): string {
   return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}
+
+/** Output text (print, logger messages) within VALUE_LIMITS.outputCharacters, saying what was cut. */
+export function boundedOutput(text: string): string {
+  const limit = VALUE_LIMITS.outputCharacters;
+  if (text.length <= limit) return text;
+  return `${text.slice(0, limit)}… [cut: ${text.length} characters, the limit is ${limit}]`;
 }

@@ -71,8 +71,13 @@ export class ProcessHost {
   ): ProcessHost {
     const vm = new LuaVm(options.api, {
       name: id,
-      reductions: limits.reductions,
-      memoryLimitBytes: limits.max_memory,
+      limits: {
+        reductions: limits.reductions,
+        timeSliceMs: limits.time_slice,
+        maxSliceMs: limits.max_slice,
+        memoryBytes: limits.max_memory,
+        processMemoryBytes: limits.max_process_memory,
+      },
       modules: options.modules,
       ...(options.print ? { print: options.print } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

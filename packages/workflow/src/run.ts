@@ -380,6 +380,9 @@ export class WorkflowRun implements FedSink {
 
   // ── GroupOwner and FedSink ──────────────────────────────────────────────────────────────
 
+  /** Replay needs the coroutines of a run to act in an order that timing cannot change. */
+  readonly serialFibers = true;
+
   onGroupIdle(group: FiberGroup): void {
     if (group === this.group && this.busy) this.finishTask();
   }

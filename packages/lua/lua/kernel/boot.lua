@@ -71,13 +71,3 @@ function rt.describe_error(value, thread, entry)
   data.details = { traceback = details.traceback }
   return codec.encode(data)
 end
-
-function rt.memory_kb()
-  return collectgarbage('count')
-end
-
-function rt.collect()
-  collectgarbage('collect')
-  return collectgarbage('count')
-end
-

@@ -3,13 +3,23 @@ import { builtinModules, type LogRecord } from '../modules/builtin.js';
 import type { Clock } from '../vm/clock.js';
 import type { FiberGroup, GroupOutcome, GroupOwner } from '../vm/fiber.js';
 import type { LuaModuleSpec } from '../vm/host-function.js';
-import { LuaVm, type PreparedEntry } from '../vm/lua-vm.js';
+import type { EngineMemory } from '../vm/lua-heap.js';
+import { LuaVm, type LuaVmLimits, type PreparedEntry } from '../vm/lua-vm.js';
 import { loadLuaApi } from '../wasm/load-module.js';
 import type { LuaApi } from '../wasm/lua-api.js';
 
 let api: Promise<LuaApi> | undefined;
 
 /** One WebAssembly module for all tests of a file, as a node would share it. */
+/** The limits of a process.host that sets none. */
+export const TEST_LIMITS: LuaVmLimits = {
+  reductions: 10_000,
+  timeSliceMs: 2,
+  maxSliceMs: 1_000,
+  memoryBytes: 256 * 1024 * 1024,
+  processMemoryBytes: 64 * 1024 * 1024,
+};
+
 export function sharedApi(): Promise<LuaApi> {
   api ??= loadLuaApi();
   return api;
@@ -36,29 +46,34 @@ export class VmHarness implements GroupOwner {
   private readonly waiting = new Map<FiberGroup, (exit: Exit) => void>();
   private nextId = 1;
 
-  private constructor(readonly vm: LuaVm) {}
+  private constructor(
+    readonly vm: LuaVm,
+    readonly serialFibers: boolean,
+  ) {}
 
   readonly logs: LogRecord[] = [];
 
   static async create(
     options: {
       modules?: LuaModuleSpec[];
-      reductions?: number;
-      memoryLimitBytes?: number;
+      limits?: Partial<LuaVmLimits>;
+      engine?: EngineMemory;
       clock?: Clock;
+      /** The harness owns its groups as a workflow host does: their fibers run serially. */
+      serialFibers?: boolean;
     } = {},
   ) {
     const harness: { value?: VmHarness } = {};
     const vm = new LuaVm(await sharedApi(), {
       name: 'test:host',
-      reductions: options.reductions ?? 10_000,
-      memoryLimitBytes: options.memoryLimitBytes ?? 256 * 1024 * 1024,
+      limits: { ...TEST_LIMITS, ...options.limits },
+      ...(options.engine ? { engine: options.engine } : {}),
       modules:
         options.modules ?? builtinModules({ log: (record) => harness.value?.logs.push(record) }),
       print: (text) => harness.value?.printed.push(text),
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    harness.value = new VmHarness(vm);
+    harness.value = new VmHarness(vm, options.serialFibers === true);
     return harness.value;
   }
 

@@ -1,3 +1,4 @@
+import type { LuactError } from '@luact/core';
 import type { LuaState } from '../wasm/lua-api.js';
 
 /**
@@ -43,6 +44,12 @@ export type GroupOutcome =
 
 /** Told when a group ends: its main function returned or failed, a fiber failed, or it was killed. */
 export interface GroupOwner {
+  /**
+   * The group's fibers run one at a time, each until it blocks: preempting one lets other
+   * processes run but never another fiber of this group, so the order in which its fibers act
+   * does not depend on timing (workflows replay by it).
+   */
+  readonly serialFibers?: boolean;
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void;
   /** What log records of this group are tagged with (pid, entry). */
   labels?(): Readonly<Record<string, string>>;
@@ -118,6 +125,15 @@ export class FiberGroup {
   private fed: Map<number, FedQueue> | undefined;
   private cleanups: (() => void)[] | undefined;
   ended = false;
+  /**
+   * Why the group must end although one of its fibers is running (it overran its slice where
+   * it could not be preempted): it ends with this error once that fiber is out of lua_resume.
+   */
+  doom: LuactError | undefined;
+  /** Where the VM's heap charges what this group's fibers allocate. */
+  memorySlot = 0;
+  /** Of a serial group: its fiber that was preempted and must run before any other of it. */
+  preempted: Fiber | undefined;
   /** Lua-side state exists for this group (rt.group_state) and is dropped when it ends. */
   hasLuaState = false;
   /** One of its fibers has blocked (see GroupOwner.onGroupReady). */

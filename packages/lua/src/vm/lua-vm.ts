@@ -4,7 +4,6 @@ import {
   LUA_DEBUG_CURRENTLINE_OFFSET,
   LUA_DEBUG_SIZE,
   LUA_DEBUG_SOURCE_OFFSET,
-  LUA_MASKCOUNT,
   LUA_REGISTRYINDEX,
   type LuaApi,
   type LuaState,
@@ -18,15 +17,33 @@ import { type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.
 import type { HostFunction, LuaModuleSpec } from './host-function.js';
 import { kernelFiles, luaSource } from './kernel-files.js';
 import { kernelHostFunctions } from './kernel-host-functions.js';
+import { type EngineMemory, LuaHeap, type MemoryRefusal } from './lua-heap.js';
+import { type PreemptedVm, Preemption, TERMINATED } from './preemption.js';
 import { RunQueue } from './run-queue.js';
+
+/** What one process may use of the VM before it is preempted, stopped or refused memory. */
+export interface LuaVmLimits {
+  /** Lua instructions a fiber runs before it is preempted. */
+  readonly reductions: number;
+  /** Milliseconds a fiber runs before it is preempted (whichever comes first). */
+  readonly timeSliceMs: number;
+  /**
+   * Milliseconds a fiber may run where it cannot be preempted (code called from C, kernel
+   * code) before its process is stopped with a TIMEOUT error.
+   */
+  readonly maxSliceMs: number;
+  /** Bytes the Lua heap of the whole VM may hold. */
+  readonly memoryBytes: number;
+  /** Bytes one process may hold. */
+  readonly processMemoryBytes: number;
+}
 
 export interface LuaVmOptions {
   /** Names the VM in errors (the process.host entry ID). */
   readonly name: string;
-  /** Lua instructions a fiber runs before it is preempted. */
-  readonly reductions: number;
-  /** Soft limit of this VM's Lua heap; the fiber running when it is exceeded fails. */
-  readonly memoryLimitBytes: number;
+  readonly limits: LuaVmLimits;
+  /** The budget this VM shares with the others of its engine (default: the engine's own). */
+  readonly engine?: EngineMemory;
   /** Built-in modules beyond the kernel's (process, funcs, time, …). */
   readonly modules: readonly LuaModuleSpec[];
   readonly print?: (text: string) => void;
@@ -57,47 +74,36 @@ export interface EntrySource {
 /** Sentinels yielded or raised between Lua and the scheduler (light userdata values). */
 const BLOCK = 1;
 const PREEMPT = 2;
-const TERMINATED = 3;
 
 /** Kernel functions TypeScript calls, kept as registry references. */
-const KERNEL_FUNCTIONS = [
-  'boot',
-  'run_fiber',
-  'describe_error',
-  'prepare_entry',
-  'drop_group',
-  'memory_kb',
-  'collect',
-];
+const KERNEL_FUNCTIONS = ['boot', 'run_fiber', 'describe_error', 'prepare_entry', 'drop_group'];
 
 /** Pure-Lua libraries under lua/, given to the kernel and modules as `rt.libs`. */
 const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid'] as const;
 
-/** Instructions until the hook looks again after landing where it may not preempt. */
-const RETRY_COUNT = 101;
-
 /** How long one scheduler slice may run before the Node event loop gets a turn. */
 const SLICE_MS = 8;
-/** Preemptions between two checks of the heap against the memory limit. */
-const MEMORY_CHECK_EVERY = 16;
 
 /**
  * One Lua state: the engine of a process host. Processes are groups of fibers (Lua threads)
  * in it, each with its own global environment; a cooperative scheduler resumes them from
  * TypeScript through the raw C API, one yield per blocking operation, and preempts a fiber
- * that runs `reductions` instructions without blocking.
+ * that runs too long without blocking (see Preemption). Its heap knows at every allocation
+ * what each process holds (see LuaHeap).
  */
-export class LuaVm {
+export class LuaVm implements PreemptedVm {
   readonly L: LuaState;
   readonly memory: WasmMemory;
+  readonly heap: LuaHeap;
   readonly clock: Clock;
   /** The fiber inside lua_resume right now, if any. */
   current: Fiber | undefined;
+  private readonly preemption: Preemption;
   private readonly fibers = new Map<number, Fiber>();
   private readonly ready = new RunQueue();
   private readonly resultCount: Pointer;
   private readonly debugRecord: Pointer;
-  private readonly hookPointer: Pointer;
+  private readonly panicPointer: Pointer;
   private readonly functionPointers: Pointer[] = [];
   private readonly kernel: Record<string, number> = {};
   private readonly kernelKeys = new Map<string, bigint>();
@@ -106,22 +112,34 @@ export class LuaVm {
   private nextFedId = 1;
   private inSlice = false;
   private sliceScheduled = false;
-  private preemptPending = false;
-  private preemptions = 0;
   private closed = false;
 
   constructor(
     readonly api: LuaApi,
     readonly options: LuaVmOptions,
   ) {
+    const { limits } = options;
     this.memory = new WasmMemory(api);
     this.clock = options.clock ?? systemClock();
     this.resultCount = api._malloc(4);
     this.debugRecord = api._malloc(LUA_DEBUG_SIZE);
-    this.L = api._luaL_newstate();
+    this.heap = new LuaHeap(api, {
+      hostLimit: limits.memoryBytes,
+      processLimit: limits.processMemoryBytes,
+      engine: options.engine ?? api.engineMemory,
+      onLargeAllocation: () => {
+        if (this.current !== undefined) this.preemption.checkSlice(this.current.thread);
+      },
+    });
+    this.L = api._lua_newstate(this.heap.allocator, 0);
+    // Reached only by an error outside any protected call: a bug, reported as one.
+    this.panicPointer = api.addFunction((L) => {
+      throw new Error(`Lua panic in ${options.name}: ${this.memory.toString(L, -1) ?? '?'}`);
+    }, 'ii');
+    api._lua_atpanic(this.L, this.panicPointer);
     api._luaL_openlibs(this.L);
-    this.hookPointer = api.addFunction((L, ar) => this.onHook(L, ar ?? 0), 'vii');
-    api._lua_sethook(this.L, this.hookPointer, LUA_MASKCOUNT, options.reductions);
+    this.preemption = new Preemption(api, this.memory, limits, this);
+    this.preemption.attach(this.L);
     this.loadKernel();
     for (const spec of options.modules) this.installModule(spec);
   }
@@ -191,6 +209,7 @@ export class LuaVm {
   ): FiberGroup {
     const { api } = this;
     const group = new FiberGroup(this.nextGroupId++, owner);
+    group.memorySlot = this.heap.openSlot();
     const thread = this.newThread();
     api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, this.kernelKey('boot'));
     api._lua_pushnumber(thread.state, group.id);
@@ -233,6 +252,15 @@ export class LuaVm {
     group.owner.onGroupExit(group, { ok: false, error, killed: true });
   }
 
+  doom(group: FiberGroup, error: LuactError): void {
+    group.doom ??= error;
+  }
+
+  /** Bytes the processes of `group` hold in the Lua heap. */
+  memoryOf(group: FiberGroup): number {
+    return this.heap.bytesOf(group.memorySlot);
+  }
+
   // ── Scheduling ───────────────────────────────────────────────────────────────────────────
 
   wake(fiber: Fiber): void {
@@ -264,7 +292,7 @@ export class LuaVm {
     const { api } = this;
     const state = api._lua_newthread(from);
     const ref = api._luaL_ref(from, LUA_REGISTRYINDEX);
-    api._lua_sethook(state, this.hookPointer, LUA_MASKCOUNT, this.options.reductions);
+    this.preemption.attach(state);
     return { state, ref };
   }
 
@@ -283,10 +311,7 @@ export class LuaVm {
 
   /** The Lua heap of this VM, in bytes. */
   heapBytes(): number {
-    this.callKernel('memory_kb', () => 0, 1);
-    const kb = this.api._lua_tonumberx(this.L, -1, 0);
-    this.api._lua_settop(this.L, -2);
-    return Math.round(kb * 1024);
+    return this.heap.used;
   }
 
   close(): void {
@@ -295,7 +320,9 @@ export class LuaVm {
     for (const fiber of this.fibers.values()) fiber.state = 'done';
     this.fibers.clear();
     this.api._lua_close(this.L);
-    this.api.removeFunction(this.hookPointer);
+    this.heap.dispose();
+    this.preemption.dispose();
+    this.api.removeFunction(this.panicPointer);
     for (const pointer of this.functionPointers) this.api.removeFunction(pointer);
     this.api._free(this.resultCount);
     this.api._free(this.debugRecord);
@@ -330,27 +357,43 @@ export class LuaVm {
       while (this.ready.length > 0) {
         const fiber = this.ready.shift() as Fiber;
         if (fiber.state !== 'ready') continue;
-        this.resume(fiber);
-        if ((++resumed & 31) === 0 && performance.now() > deadline) break;
+        const first = fiber.group.preempted;
+        if (first !== undefined && first !== fiber) {
+          // Its group's preempted fiber goes first; this one waits its turn behind it.
+          this.ready.push(fiber);
+          continue;
+        }
+        const preempted = this.resume(fiber);
+        // A preempted fiber used up its time slice: look at the clock now, not 32 resumes on.
+        if ((preempted || (++resumed & 31) === 0) && performance.now() > deadline) break;
       }
     } finally {
       this.inSlice = false;
     }
   }
 
-  private resume(fiber: Fiber): void {
-    const { api } = this;
+  /** Runs `fiber` until it blocks, ends or is preempted; returns whether it was preempted. */
+  private resume(fiber: Fiber): boolean {
+    const { api, heap } = this;
     const thread = fiber.thread;
+    const group = fiber.group;
     const nargs = fiber.pendingArgs;
     fiber.pendingArgs = 0;
     fiber.state = 'running';
     this.current = fiber;
+    heap.owner = group.memorySlot;
+    heap.refusable = true;
+    this.preemption.startSlice();
     const status = api._lua_resume(thread, this.L, nargs, this.resultCount);
+    heap.refusable = false;
+    heap.owner = 0;
     this.current = undefined;
     const count = api.HEAP32[this.resultCount >> 2] ?? 0;
-    if (fiber.group.ended) {
+    if (group.preempted === fiber) group.preempted = undefined;
+    if (group.doom !== undefined && !group.ended) this.killGroup(group, encodeError(group.doom));
+    if (group.ended) {
       this.dropFiber(fiber);
-      return;
+      return false;
     }
     if (status === LuaStatus.yield) {
       const blocked =
@@ -362,26 +405,25 @@ export class LuaVm {
       if (count > 0) api._lua_settop(thread, -count - 1);
       if (blocked) {
         fiber.state = 'blocked';
-        const group = fiber.group;
         group.active--;
         if (!group.ready) {
           group.ready = true;
           group.owner.onGroupReady?.(group);
         }
         if (group.active === 0 && !group.ended) group.owner.onGroupIdle?.(group);
-      } else {
-        this.preemptPending = false;
-        fiber.state = 'ready';
-        this.ready.push(fiber);
-        if (++this.preemptions % MEMORY_CHECK_EVERY === 0) this.enforceMemoryLimit(fiber);
+        return false;
       }
-      return;
+      this.preemption.pending = false;
+      fiber.state = 'ready';
+      if (group.owner.serialFibers === true) group.preempted = fiber;
+      this.ready.push(fiber);
+      return true;
     }
-    if (status === LuaStatus.ok) {
-      this.finish(fiber, count);
-      return;
-    }
-    this.fail(fiber);
+    if (status === LuaStatus.ok) this.finish(fiber, count);
+    else if (status === LuaStatus.memoryError && heap.refusal?.slot === group.memorySlot)
+      this.failOutOfMemory(fiber, heap.refusal.what);
+    else this.fail(fiber);
+    return false;
   }
 
   private finish(fiber: Fiber, count: number): void {
@@ -436,8 +478,19 @@ export class LuaVm {
     group.owner.onGroupExit(group, { ok: false, error: described, killed: false });
   }
 
+  /** A fiber raised "not enough memory" after the heap refused it: say which limit it hit. */
+  private failOutOfMemory(fiber: Fiber, refusal: MemoryRefusal): void {
+    const { api } = this;
+    api._lua_settop(fiber.thread, -2);
+    const group = fiber.group;
+    const error = outOfMemory(this.options.name, refusal);
+    this.endGroup(group);
+    group.owner.onGroupExit(group, { ok: false, error: encodeError(error), killed: false });
+  }
+
   private endGroup(group: FiberGroup): void {
     group.end();
+    this.heap.closeSlot(group.memorySlot);
     for (const fiber of group.fibers) {
       if (fiber === this.current) continue;
       this.dropFiber(fiber);
@@ -460,49 +513,11 @@ export class LuaVm {
   private dropFiber(fiber: Fiber): void {
     if (fiber.state === 'done') return;
     if (fiber.state !== 'blocked') fiber.group.active--;
+    if (fiber.group.preempted === fiber) fiber.group.preempted = undefined;
     fiber.state = 'done';
     this.fibers.delete(fiber.id);
     fiber.group.removeFiber(fiber);
     this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
-  }
-
-  private enforceMemoryLimit(fiber: Fiber): void {
-    if (this.heapBytes() <= this.options.memoryLimitBytes) return;
-    this.callKernel('collect', () => 0, 1);
-    const kb = this.api._lua_tonumberx(this.L, -1, 0);
-    this.api._lua_settop(this.L, -2);
-    if (kb * 1024 <= this.options.memoryLimitBytes) return;
-    const limitMiB = Math.round(this.options.memoryLimitBytes / 1_048_576);
-    const error = new LuactError(
-      'RATE_LIMITED',
-      `out of memory: host ${this.options.name} exceeded its ${limitMiB} MiB Lua heap while this process ran`,
-      { retryable: false },
-    );
-    this.killGroup(fiber.group, encodeError(error));
-  }
-
-  // ── The instruction hook ─────────────────────────────────────────────────────────────────
-
-  private onHook(L: LuaState, ar: Pointer): number {
-    const fiber = this.current;
-    if (fiber === undefined) return 0;
-    const { api } = this;
-    if (fiber.group.ended) {
-      api._lua_pushlightuserdata(L, TERMINATED);
-      return api._lua_error(L);
-    }
-    // Kernel code (channels, scheduler glue) is never interrupted halfway, and some places
-    // cannot yield. Try again soon with a short prime count: a loop whose length divides the
-    // reduction count would otherwise be caught at the same spot every time.
-    api._lua_getinfo(L, this.memory.cString('S'), ar);
-    const source = api.HEAP32[(ar + LUA_DEBUG_SOURCE_OFFSET) >> 2] ?? 0;
-    if (api._lua_isyieldable(L) === 0 || isKernelSource(api.HEAPU8, source)) {
-      api._lua_sethook(L, this.hookPointer, LUA_MASKCOUNT, RETRY_COUNT);
-      return 0;
-    }
-    api._lua_sethook(L, this.hookPointer, LUA_MASKCOUNT, this.options.reductions);
-    this.preemptPending = true;
-    return api._lua_yieldk(L, 0, 0, 0);
   }
 
   /** Registry key of a kernel function (`boot`, `run_fiber`, …), for lua_rawgeti. */
@@ -539,8 +554,8 @@ export class LuaVm {
   }
 
   takePreempt(): boolean {
-    const pending = this.preemptPending;
-    this.preemptPending = false;
+    const pending = this.preemption.pending;
+    this.preemption.pending = false;
     return pending;
   }
 
@@ -679,7 +694,7 @@ export class LuaVm {
 
   private pcall(nargs: number, results: number, what: string): void {
     const { api, L } = this;
-    const status = api._lua_pcallk(L, nargs, results, 0, 0, 0);
+    const status = this.preemption.kernelCall(() => api._lua_pcallk(L, nargs, results, 0, 0, 0));
     if (status !== LuaStatus.ok) {
       const message = this.errorText(L, -1);
       api._lua_settop(L, -2);
@@ -698,19 +713,6 @@ export class LuaVm {
   }
 }
 
-function isKernelSource(heap: Uint8Array, pointer: number): boolean {
-  // "=luact:" — kernel and module chunk names.
-  return (
-    heap[pointer] === 0x3d &&
-    heap[pointer + 1] === 0x6c &&
-    heap[pointer + 2] === 0x75 &&
-    heap[pointer + 3] === 0x61 &&
-    heap[pointer + 4] === 0x63 &&
-    heap[pointer + 5] === 0x74 &&
-    heap[pointer + 6] === 0x3a
-  );
-}
-
 function compileError(entry: EntrySource, message: string): LuactError {
   const match = /^(.*?):(\d+): (.*)$/s.exec(message);
   return new LuactError('INVALID', `${entry.id}: Lua syntax error: ${message}`, {
@@ -724,4 +726,28 @@ function compileError(entry: EntrySource, message: string): LuactError {
 /** Group outcomes carry errors as msgpack-encoded ErrorData. */
 export function encodeError(error: LuactError): Uint8Array {
   return encodeValue(error.toData());
+}
+
+/** The error of a process whose allocation its heap refused. */
+function outOfMemory(host: string, refusal: MemoryRefusal): LuactError {
+  const held = `${formatBytes(refusal.held)} and may hold ${formatBytes(refusal.limitBytes)}`;
+  const what = {
+    process: `this process holds ${held} (max_process_memory of host ${host})`,
+    host: `the processes of host ${host} hold ${held} (its max_memory)`,
+    engine: `the node's Lua engine, which all its hosts share, holds ${held}`,
+  }[refusal.limit];
+  return new LuactError(
+    'RATE_LIMITED',
+    `out of memory: ${what}; an allocation of ${formatBytes(refusal.requested)} was refused`,
+    {
+      retryable: false,
+      details: { limit: refusal.limit, held: refusal.held, limit_bytes: refusal.limitBytes },
+    },
+  );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

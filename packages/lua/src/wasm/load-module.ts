@@ -1,4 +1,5 @@
 import { LuaFactory } from 'wasmoon';
+import { DEFAULT_ENGINE_LIMIT, EngineMemory } from '../vm/lua-heap.js';
 import type { LuaApi } from './lua-api.js';
 
 /** The part of the WebAssembly global this module touches (lib.dom is not in our types). */
@@ -10,7 +11,8 @@ type Exports = Record<string, unknown>;
 
 /**
  * Instantiates the Lua WebAssembly module. All engines created from one module share its
- * memory (2 GiB cap), so a node creates it once and gives it to every host.
+ * memory (2 GiB cap), so a node creates it once and gives it to every host; its
+ * `engineMemory` is the budget they share.
  *
  * wasmoon's glue exposes each C function through a checking wrapper (an assertion and an
  * `apply` per call). Every fiber switch and message makes dozens of such calls, so the API
@@ -36,7 +38,11 @@ export async function loadLuaApi(): Promise<LuaApi> {
     wasm.instantiate = instantiate;
   }
   const exports = captured[0];
-  return exports ? withDirectExports(module, exports) : module;
+  const api = (exports ? withDirectExports(module, exports) : module) as {
+    engineMemory: EngineMemory;
+  };
+  api.engineMemory = new EngineMemory(DEFAULT_ENGINE_LIMIT);
+  return api as unknown as LuaApi;
 }
 
 /**

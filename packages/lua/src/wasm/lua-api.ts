@@ -1,3 +1,5 @@
+import type { EngineMemory } from '../vm/lua-heap.js';
+
 /**
  * The raw Lua 5.4 C API as compiled to WebAssembly by wasmoon, called directly (no cwrap, no
  * string marshalling) because every fiber switch, message and host call goes through it.
@@ -9,6 +11,9 @@ export type Pointer = number;
 export interface LuaApi {
   readonly HEAPU8: Uint8Array;
   readonly HEAP32: Int32Array;
+  readonly HEAPU32: Uint32Array;
+  /** What every Lua state of this engine may hold together (they share its memory). */
+  readonly engineMemory: EngineMemory;
   _malloc(size: number): Pointer;
   _free(pointer: Pointer): void;
   _realloc(pointer: Pointer, size: number): Pointer;
@@ -16,6 +21,8 @@ export interface LuaApi {
   removeFunction(pointer: Pointer): void;
 
   _luaL_newstate(): LuaState;
+  /** A state whose memory `alloc` (a lua_Alloc in the function table) manages. */
+  _lua_newstate(alloc: Pointer, ud: number): LuaState;
   _luaL_openlibs(L: LuaState): void;
   _lua_close(L: LuaState): void;
   _luaL_loadbufferx(

@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeValues } from '../codec/wire.js';
+import { VmHarness } from '../testing/vm-harness.js';
+import { EngineMemory } from './lua-heap.js';
+
+const MIB = 1024 * 1024;
+const harnesses: VmHarness[] = [];
+
+afterEach(() => {
+  for (const h of harnesses.splice(0)) h.close();
+});
+
+async function harness(options: Parameters<typeof VmHarness.create>[0] = {}): Promise<VmHarness> {
+  const h = await VmHarness.create(options);
+  harnesses.push(h);
+  return h;
+}
+
+function start(vm: VmHarness, source: string) {
+  return vm.start(vm.prepare(source), encodeValues([]));
+}
+
+/**
+ * Holds `mib` MiB in one string and blocks until its channel closes (never). Building the
+ * string takes twice that for a moment (string.rep fills a buffer, then copies it).
+ */
+const HOLDER = (mib: number) =>
+  `return { main = function() local keep = string.rep("x", ${mib} * 1048576); channel.new():receive(); return #keep end }`;
+
+/** Grows a table of small strings without end. */
+const GROWER = `return { main = function()
+  local keep = {}
+  for i = 1, 1e9 do keep[i] = "item " .. i end
+end }`;
+
+async function settled(vm: VmHarness): Promise<void> {
+  for (let i = 0; i < 100 && vm.vm.readyCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('the Lua heap', () => {
+  it('knows what each process holds, and gives it back when the process ends', async () => {
+    const vm = await harness();
+    const holder = start(vm, HOLDER(8));
+    await settled(vm);
+    expect(vm.vm.memoryOf(holder)).toBeGreaterThanOrEqual(8 * MIB);
+    expect(vm.vm.memoryOf(holder)).toBeLessThan(9 * MIB);
+    expect(vm.vm.heapBytes()).toBeGreaterThanOrEqual(8 * MIB);
+    const quick = start(vm, 'return { main = function() return #string.rep("y", 1000) end }');
+    expect(await vm.wait(quick)).toEqual({ ok: true, value: 1000 });
+    expect(vm.vm.memoryOf(quick)).toBe(0);
+  });
+
+  it("fails a process that allocates past max_process_memory, in one go, and spares its neighbour's", async () => {
+    const vm = await harness({ limits: { processMemoryBytes: 16 * MIB } });
+    const neighbour = start(vm, HOLDER(6));
+    const greedy = start(vm, HOLDER(32));
+    const exit = await vm.wait(greedy);
+    expect(exit).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'RATE_LIMITED',
+        message: expect.stringMatching(
+          /^out of memory: this process holds .* and may hold 16\.0 MiB \(max_process_memory of host test:host\); an allocation of 32\.0 MiB was refused$/,
+        ),
+      },
+    });
+    expect(vm.exitOf(neighbour)).toBeUndefined();
+    expect(vm.vm.memoryOf(neighbour)).toBeGreaterThanOrEqual(6 * MIB);
+  });
+
+  it('fails a process that grows past max_process_memory in small steps', async () => {
+    const vm = await harness({ limits: { processMemoryBytes: 16 * MIB } });
+    const exit = await vm.wait(start(vm, GROWER), 20_000);
+    expect(exit).toMatchObject({
+      ok: false,
+      error: { kind: 'RATE_LIMITED', message: expect.stringContaining('max_process_memory') },
+    });
+    expect(await vm.wait(start(vm, 'return { main = function() return 1 end }'))).toEqual({
+      ok: true,
+      value: 1,
+    });
+  });
+
+  it("fails the allocating process when the host's processes together reach max_memory", async () => {
+    const vm = await harness({ limits: { memoryBytes: 48 * MIB, processMemoryBytes: 48 * MIB } });
+    const first = start(vm, HOLDER(12));
+    await settled(vm);
+    const second = start(vm, HOLDER(20));
+    expect(await vm.wait(second)).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'RATE_LIMITED',
+        message: expect.stringContaining('the processes of host test:host hold'),
+      },
+    });
+    expect(vm.exitOf(first)).toBeUndefined();
+  });
+
+  it('refuses an allocation past the budget every VM of the engine shares', async () => {
+    const engine = new EngineMemory(0);
+    const one = await harness({ engine });
+    const two = await harness({ engine });
+    // The budget: what the two VMs hold now (kernel, modules) and 24 MiB more.
+    engine.limitBytes += engine.used + 24 * MIB;
+    const holder = start(one, HOLDER(8));
+    await settled(one);
+    const exit = await two.wait(start(two, HOLDER(16)));
+    expect(exit).toMatchObject({
+      ok: false,
+      error: { kind: 'RATE_LIMITED', message: expect.stringContaining("the node's Lua engine") },
+    });
+    expect(one.exitOf(holder)).toBeUndefined();
+  });
+
+  it('lets a process catch a refused allocation and go on within its limit', async () => {
+    const vm = await harness({ limits: { processMemoryBytes: 16 * MIB } });
+    const exit = await vm.wait(
+      start(
+        vm,
+        `return { main = function()
+          local ok, err = pcall(string.rep, "x", 32 * 1048576)
+          return { ok = ok, err = err, after = #string.rep("y", 1048576) }
+        end }`,
+      ),
+    );
+    expect(exit).toEqual({
+      ok: true,
+      value: { ok: false, err: 'not enough memory', after: MIB },
+    });
+  });
+});

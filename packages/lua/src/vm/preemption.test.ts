@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeValues } from '../codec/wire.js';
+import { VmHarness } from '../testing/vm-harness.js';
+
+let h: VmHarness | undefined;
+
+afterEach(() => {
+  h?.close();
+  h = undefined;
+});
+
+async function harness(options: Parameters<typeof VmHarness.create>[0] = {}): Promise<VmHarness> {
+  h = await VmHarness.create(options);
+  return h;
+}
+
+function start(vm: VmHarness, source: string) {
+  return vm.start(vm.prepare(source), encodeValues([]));
+}
+
+const QUICK = 'return { main = function() return "done" end }';
+
+describe('preemption by time', () => {
+  it('preempts a spinning process by its time slice even when its reductions never run out', async () => {
+    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
+    const spinner = start(vm, 'return { main = function() while true do end end }');
+    expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+    expect(vm.exitOf(spinner)).toBeUndefined();
+  });
+
+  it('preempts a process whose instructions are slow (errors caught by pcall, big strings)', async () => {
+    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
+    const errors = start(
+      vm,
+      'return { main = function() while true do pcall(error, "x") end end }',
+    );
+    const strings = start(
+      vm,
+      'return { main = function() while true do local _ = string.rep("x", 1 << 20) end end }',
+    );
+    expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+    expect(vm.exitOf(errors)).toBeUndefined();
+    expect(vm.exitOf(strings)).toBeUndefined();
+  });
+});
+
+describe('a process that cannot be preempted', () => {
+  const STUCK = {
+    'a __tostring called by tostring': 'tostring(setmetatable({}, { __tostring = spin }))',
+    'a sort comparator': 'table.sort({ 3, 1, 2 }, spin)',
+    'an xpcall handler, called again and again': 'while true do xpcall(error, spin) end',
+    'a __index called from table.concat':
+      'table.concat(setmetatable({}, { __index = spin, __len = function() return 2 end }))',
+    'pcall around a __tostring, in a loop':
+      'while true do pcall(tostring, setmetatable({}, { __tostring = spin })) end',
+  };
+
+  for (const [what, code] of Object.entries(STUCK)) {
+    it(`is stopped past max_slice when it loops in ${what}, and fails alone`, async () => {
+      const vm = await harness({ limits: { maxSliceMs: 100 } });
+      const stuck = start(
+        vm,
+        `local function spin() while true do end end\nreturn { main = function()\n  ${code}\nend }`,
+      );
+      const exit = await vm.wait(stuck, 10_000);
+      expect(exit.ok).toBe(false);
+      expect(exit.error).toMatchObject({
+        kind: 'TIMEOUT',
+        message: expect.stringMatching(
+          /^stopped after running \d+ ms where it could not be preempted at test\/entry\d+\.lua:1 .*max_slice is 100 ms/,
+        ),
+      });
+      expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+    });
+  }
+
+  it('is not stopped while it runs preemptible code, however long', async () => {
+    const vm = await harness({ limits: { maxSliceMs: 50, timeSliceMs: 1 } });
+    const exit = await vm.wait(
+      start(
+        vm,
+        `return { main = function()
+          local deadline = os.clock() + 0.3
+          local n = 0
+          while os.clock() < deadline do n = n + 1 end
+          return n > 0
+        end }`,
+      ),
+      10_000,
+    );
+    expect(exit).toEqual({ ok: true, value: true });
+  });
+});
+
+describe('serial fibers (workflows)', () => {
+  const ORDER = `return { main = function()
+    local order, ch = {}, channel.new()
+    coroutine.spawn(function() order[#order + 1] = "spawned"; ch:send(1) end)
+    local n = 0
+    for i = 1, 3000000 do n = n + i end
+    order[#order + 1] = "main"
+    ch:receive()
+    return order
+  end }`;
+
+  it('lets a preempted fiber of a serial group go on before any other fiber of its group', async () => {
+    const vm = await harness({ serialFibers: true, limits: { timeSliceMs: 0 } });
+    expect(await vm.wait(start(vm, ORDER), 20_000)).toEqual({
+      ok: true,
+      value: ['main', 'spawned'],
+    });
+  });
+
+  it('lets the other fibers of an ordinary process run when one is preempted', async () => {
+    const vm = await harness({ limits: { timeSliceMs: 0 } });
+    expect(await vm.wait(start(vm, ORDER), 20_000)).toEqual({
+      ok: true,
+      value: ['spawned', 'main'],
+    });
+  });
+});

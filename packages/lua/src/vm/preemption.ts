@@ -1,0 +1,230 @@
+import { LuactError } from '@luact/core';
+import {
+  LUA_DEBUG_CURRENTLINE_OFFSET,
+  LUA_DEBUG_SIZE,
+  LUA_DEBUG_SOURCE_OFFSET,
+  LUA_MASKCOUNT,
+  type LuaApi,
+  type LuaState,
+  type Pointer,
+} from '../wasm/lua-api.js';
+import type { WasmMemory } from '../wasm/memory.js';
+import type { Fiber, FiberGroup } from './fiber.js';
+
+/** Light userdata raised through a fiber's frames to end it (see the sandbox's pcall). */
+export const TERMINATED = 3;
+
+/**
+ * Instructions between two calls of the hook (fewer when `reductions` is smaller): each call
+ * reads the clock, so a fiber whose instructions are slow (errors caught by pcall, big string
+ * operations) is preempted close to its time slice all the same.
+ */
+const HOOK_INTERVAL = 1000;
+
+/** Instructions until the hook looks again after landing where it may not preempt. */
+const RETRY_COUNT = 101;
+
+/** Frames the hook looks through for the code that called a library (deeper: not preempted). */
+const MAX_FRAMES = 64;
+
+/** Whose code a frame runs (from its chunk name). */
+enum Code {
+  /** The kernel and modules ("=luact:…"): never interrupted halfway. */
+  Kernel,
+  /** Pure libraries ("=luact-lib:…"): interrupted when user code called them. */
+  Library,
+  /** C functions ("=[C]"): transparent; whether they let a yield through is isyieldable's. */
+  C,
+  User,
+}
+
+export interface PreemptionLimits {
+  readonly reductions: number;
+  readonly timeSliceMs: number;
+  readonly maxSliceMs: number;
+}
+
+/** What the hook needs of the VM. */
+export interface PreemptedVm {
+  /** The main thread, where kernel calls from TypeScript run. */
+  readonly L: LuaState;
+  /** The fiber inside lua_resume, if any. */
+  readonly current: Fiber | undefined;
+  /** Ends `group` with `error` as soon as its running fiber is out of lua_resume. */
+  doom(group: FiberGroup, error: LuactError): void;
+}
+
+/**
+ * The instruction hook of every thread: the scheduler's only way back into a fiber that does
+ * not block. A fiber gives way after `reductions` instructions or `timeSliceMs`, whichever
+ * comes first, at the first instruction where it can yield (not inside the kernel, not in code
+ * called from C). Where it cannot yield for `maxSliceMs` — a metamethod looping inside
+ * `tostring`, a sort comparator, a load reader — its process is stopped: an error raised from
+ * the hook crosses C frames where a yield cannot, and every later instruction of the doomed
+ * process raises again, so no pcall, xpcall handler or __close can keep it alive.
+ */
+export class Preemption {
+  readonly hook: Pointer;
+  /** The interrupted fiber yielded for preemption (and not for a blocking operation). */
+  pending = false;
+  private readonly interval: number;
+  private readonly ticksPerSlice: number;
+  private startedAt = 0;
+  private ticks = 0;
+  private readonly frame: Pointer;
+  /** Depth of kernel calls made from TypeScript outside any fiber, and when the outer began. */
+  private kernelDepth = 0;
+  private kernelStartedAt = 0;
+
+  constructor(
+    private readonly api: LuaApi,
+    private readonly memory: WasmMemory,
+    private readonly limits: PreemptionLimits,
+    private readonly vm: PreemptedVm,
+  ) {
+    this.interval = Math.min(limits.reductions, HOOK_INTERVAL);
+    this.ticksPerSlice = Math.max(1, Math.round(limits.reductions / this.interval));
+    this.hook = api.addFunction((L) => this.onHook(L), 'vii');
+    this.frame = api._malloc(LUA_DEBUG_SIZE);
+  }
+
+  /** Hooks a new thread (threads that Lua code creates inherit the hook of their creator). */
+  attach(L: LuaState): void {
+    this.api._lua_sethook(L, this.hook, LUA_MASKCOUNT, this.interval);
+  }
+
+  /** A fiber is about to be resumed: its slice starts now. */
+  startSlice(): void {
+    this.startedAt = performance.now();
+    this.ticks = 0;
+  }
+
+  /**
+   * Work was done without instructions (a large block filled): if the slice is over, the
+   * fiber `L` is preempted at its next instruction instead of after the hook interval.
+   */
+  checkSlice(L: LuaState): void {
+    if (performance.now() - this.startedAt >= this.limits.timeSliceMs)
+      this.api._lua_sethook(L, this.hook, LUA_MASKCOUNT, 1);
+  }
+
+  /** Runs `call` as kernel code from TypeScript (bounded by `maxSliceMs` like a fiber). */
+  kernelCall<T>(call: () => T): T {
+    if (this.kernelDepth++ === 0) this.kernelStartedAt = performance.now();
+    try {
+      return call();
+    } finally {
+      this.kernelDepth--;
+    }
+  }
+
+  /** Raises TERMINATED in `L`, and again at each of its next instructions. */
+  raiseTerminated(L: LuaState): number {
+    const { api } = this;
+    api._lua_sethook(L, this.hook, LUA_MASKCOUNT, 1);
+    api._lua_pushlightuserdata(L, TERMINATED);
+    return api._lua_error(L);
+  }
+
+  dispose(): void {
+    this.api.removeFunction(this.hook);
+    this.api._free(this.frame);
+  }
+
+  private onHook(L: LuaState): number {
+    const fiber = this.vm.current;
+    if (fiber === undefined || L === this.vm.L) return this.onKernelHook(L);
+    const group = fiber.group;
+    if (group.ended || group.doom !== undefined) return this.raiseTerminated(L);
+    const ran = performance.now() - this.startedAt;
+    if (++this.ticks < this.ticksPerSlice && ran < this.limits.timeSliceMs) return 0;
+    const { api } = this;
+    const caller = this.callerOfLibraries(L);
+    if (caller === Code.User && api._lua_isyieldable(L) !== 0) {
+      api._lua_sethook(L, this.hook, LUA_MASKCOUNT, this.interval);
+      this.pending = true;
+      return api._lua_yieldk(L, 0, 0, 0);
+    }
+    if (ran >= this.limits.maxSliceMs) {
+      this.vm.doom(group, this.stuck(L, ran));
+      return this.raiseTerminated(L);
+    }
+    // Kernel code (channels, scheduler glue) is never interrupted halfway, and code called
+    // from C cannot yield. Look again soon, with a short prime count: a loop whose length
+    // divides the count would otherwise be caught at the same spot every time.
+    api._lua_sethook(L, this.hook, LUA_MASKCOUNT, RETRY_COUNT);
+    return 0;
+  }
+
+  /** Kernel code run from TypeScript: it must never run long, whatever it was given. */
+  private onKernelHook(L: LuaState): number {
+    if (this.kernelDepth === 0) return 0;
+    const ran = performance.now() - this.kernelStartedAt;
+    if (ran < this.limits.maxSliceMs) return 0;
+    this.memory.pushString(L, `a kernel call ran ${Math.round(ran)} ms and was stopped`);
+    return this.api._lua_error(L);
+  }
+
+  /**
+   * Whose code runs at the top of `L`'s stack, looking through libraries and C functions:
+   * a library called by user code may be preempted, one called by the kernel may not (the
+   * kernel may be halfway through changing a channel).
+   */
+  private callerOfLibraries(L: LuaState): Code {
+    const { api } = this;
+    const frame = this.frame;
+    for (let level = 0; level < MAX_FRAMES; level++) {
+      if (api._lua_getstack(L, level, frame) === 0) return Code.User;
+      api._lua_getinfo(L, this.memory.cString('S'), frame);
+      const code = codeOf(api.HEAPU8, api.HEAP32[(frame + LUA_DEBUG_SOURCE_OFFSET) >> 2] ?? 0);
+      if (code === Code.Kernel || code === Code.User) return code;
+    }
+    return Code.Kernel;
+  }
+
+  /** The innermost frame of user code on `L`'s stack, as `file:line`. */
+  private userFrame(L: LuaState): string | undefined {
+    const { api } = this;
+    const frame = this.frame;
+    for (let level = 0; level < MAX_FRAMES; level++) {
+      if (api._lua_getstack(L, level, frame) === 0) return undefined;
+      api._lua_getinfo(L, this.memory.cString('Sl'), frame);
+      const source = api.HEAP32[(frame + LUA_DEBUG_SOURCE_OFFSET) >> 2] ?? 0;
+      if (codeOf(api.HEAPU8, source) !== Code.User) continue;
+      const name = this.memory.readCString(source);
+      const line = api.HEAP32[(frame + LUA_DEBUG_CURRENTLINE_OFFSET) >> 2] ?? 0;
+      return `${name.startsWith('@') || name.startsWith('=') ? name.slice(1) : name}:${line}`;
+    }
+    return undefined;
+  }
+
+  private stuck(L: LuaState, ran: number): LuactError {
+    const frame = this.userFrame(L);
+    const where = frame === undefined ? '' : ` at ${frame}`;
+    return new LuactError(
+      'TIMEOUT',
+      `stopped after running ${Math.round(ran)} ms where it could not be preempted${where} ` +
+        `(code called from C cannot yield: a metamethod, a sort comparator, a gsub function, ` +
+        `an xpcall handler, a load reader; the host's max_slice is ${this.limits.maxSliceMs} ms)`,
+      { retryable: false },
+    );
+  }
+}
+
+/** Whose code a chunk name (a C string at `pointer`) stands for. */
+function codeOf(heap: Uint8Array, pointer: number): Code {
+  // "=luact:" / "=luact-lib:" / "=[C]"
+  if (heap[pointer] !== 0x3d) return Code.User;
+  if (heap[pointer + 1] === 0x5b && heap[pointer + 2] === 0x43 && heap[pointer + 3] === 0x5d)
+    return Code.C;
+  if (
+    heap[pointer + 1] !== 0x6c ||
+    heap[pointer + 2] !== 0x75 ||
+    heap[pointer + 3] !== 0x61 ||
+    heap[pointer + 4] !== 0x63 ||
+    heap[pointer + 5] !== 0x74
+  )
+    return Code.User;
+  if (heap[pointer + 6] === 0x3a) return Code.Kernel;
+  return heap[pointer + 6] === 0x2d ? Code.Library : Code.User;
+}

@@ -86,6 +86,13 @@ describe('the control socket of a running node', () => {
     await expectNodeAnswers();
   });
 
+  it('answers CONNECT, which it does not serve, with 405 and a JSON error', async () => {
+    const answer = await exchange('CONNECT node:80 HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(statusOf(answer)).toBe(405);
+    expect(errorOf(answer).kind).toBe('INVALID');
+    await expectNodeAnswers();
+  });
+
   it('refuses a body announced as 700 MB with 413 before reading it', async () => {
     const answer = await exchange(
       'POST /workflow/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +

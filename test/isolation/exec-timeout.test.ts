@@ -93,6 +93,12 @@ describe('luact run --exec of an entry that never ends', () => {
     expect(run.stderr).toContain('"5" is not a duration (add a unit: "5s" or "5ms")');
   });
 
+  it('refuses a --timeout too long for a timer instead of ending the entry at once', async () => {
+    const run = await luact(['run', APP, '--exec', 'exec:stuck', '--timeout', '30d']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('"30d" is longer than 24 days; 0 means no limit');
+  });
+
   it('terminates the workflow run it started when the time is up, and says so', async () => {
     const run = await luact([
       'run',

@@ -301,12 +301,17 @@ function isDirectory(io: CliIO, dir: string): boolean {
   }
 }
 
+/** The longest delay a Node.js timer takes (~24.8 days); longer ones would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A `--timeout` value: a duration such as 30s or 1h30m, in milliseconds. */
 function duration(text: string): number {
   const parsed = parseDuration(text);
   if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
   if (parsed.value < 0) throw new InvalidArgumentError(`"${text}" is negative`);
-  return parsed.value;
+  if (parsed.value > MAX_TIMER_MS)
+    throw new InvalidArgumentError(`"${text}" is longer than 24 days; 0 means no limit`);
+  return Math.ceil(parsed.value);
 }
 
 function positiveInteger(text: string): number {

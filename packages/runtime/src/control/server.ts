@@ -61,11 +61,28 @@ const STATUS: Partial<Record<string, number>> = {
   TIMEOUT: 504,
 };
 
-/** Statuses of requests Node's HTTP parser refuses before a handler sees them. */
-const CLIENT_ERROR_STATUS: Partial<Record<string, number>> = {
-  HPE_HEADER_OVERFLOW: 431,
-  ERR_HTTP_REQUEST_TIMEOUT: 408,
+/** How to answer a request Node's HTTP parser refuses, by its error code (else 400). */
+const PARSER_REFUSALS: Partial<Record<string, Refusal>> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    kind: 'INVALID',
+    message: 'the request line and headers are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    kind: 'TIMEOUT',
+    message: 'the request took too long to arrive',
+  },
 };
+
+interface Refusal {
+  readonly status: number;
+  readonly reason: string;
+  readonly kind: string;
+  readonly message: string;
+}
 
 interface Answer {
   readonly status: number;
@@ -110,6 +127,15 @@ export class ControlServer {
     );
     server.maxConnections = limits.maxConnections;
     server.on('clientError', refuseUnparsable);
+    // CONNECT would otherwise be dropped without a word.
+    server.on('connect', (request: IncomingMessage, socket: Socket) =>
+      endWith(socket, {
+        status: 405,
+        reason: 'Method Not Allowed',
+        kind: 'INVALID',
+        message: `${request.method} is not served here`,
+      }),
+    );
     try {
       await listenOn(server, socketPath);
     } catch (error) {
@@ -289,17 +315,23 @@ function refuseUnparsable(error: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
-  const message =
-    status === 431
-      ? 'the request line and headers are too large'
-      : status === 408
-        ? 'the request took too long to arrive'
-        : `the request is not valid HTTP/1.1 (${error.code ?? error.message})`;
-  const body = `${JSON.stringify(errorBody(status === 408 ? 'TIMEOUT' : 'INVALID', message))}\n`;
+  endWith(
+    socket,
+    PARSER_REFUSALS[error.code ?? ''] ?? {
+      status: 400,
+      reason: 'Bad Request',
+      kind: 'INVALID',
+      message: `the request is not valid HTTP/1.1 (${error.code ?? error.message})`,
+    },
+  );
+}
+
+/** Answers on a bare connection, outside the HTTP server's request handling, and ends it. */
+function endWith(socket: Socket, { status, reason, kind, message }: Refusal): void {
+  const body = `${JSON.stringify(errorBody(kind, message))}\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 

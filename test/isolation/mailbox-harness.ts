@@ -1,0 +1,38 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeValue } from '@luact/lua';
+import type { Pid } from '@luact/process';
+import { Node } from '@luact/runtime';
+
+const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'mailbox');
+
+/** A node running fixtures/mailbox in this process, with a state directory of its own. */
+export async function mailboxNode(): Promise<{
+  node: Node;
+  /** Starts `entry` on `host` and resolves with its value (or throws its error). */
+  run(entry: string, host: string, ...args: unknown[]): Promise<unknown>;
+  spawn(entry: string, host: string, ...args: unknown[]): Pid;
+  outcome(pid: Pid): Promise<unknown>;
+  stop(): Promise<void>;
+}> {
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'luact-mailbox-'));
+  const node = await Node.start({ dir: FIXTURE, stateDir, env: {}, print: () => {} });
+  const spawn = (entry: string, host: string, ...args: unknown[]) => node.spawn(entry, args, host);
+  const outcome = async (pid: Pid) => {
+    const exit = await node.system.waitForExit(pid);
+    if (!exit.ok) throw exit.error;
+    return decodeValue(exit.value);
+  };
+  return {
+    node,
+    spawn,
+    outcome,
+    run: (entry, host, ...args) => outcome(spawn(entry, host, ...args)),
+    async stop() {
+      await node.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -12,8 +12,9 @@ process.on('exit', () => {
   process.exitCode = 1;
 });
 
-process.exitCode = await runCli(process.argv.slice(2));
-settled = true;
+process.exitCode = await runCli(process.argv.slice(2)).finally(() => {
+  settled = true;
+});
 // The command is over: whatever is still pending (a node forced down by a second signal, its
 // timers) must not keep the process alive. Unreferenced, so a clean exit is not delayed.
 setTimeout(() => process.exit(), 1_000).unref();

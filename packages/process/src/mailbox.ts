@@ -71,21 +71,23 @@ export class Mailbox {
   private retainedEvents: QueuedEvent[] | undefined;
   /** Bytes of `retained` and `retainedEvents`. */
   private retainedBytes = 0;
-  /** Bytes queued on each open channel, by fed channel. */
-  private readonly queued = new Map<number, ChannelBytes>();
+  /** Bytes queued on each channel, by fed channel (made on first delivery: most processes get none). */
+  private queued: Map<number, ChannelBytes> | undefined;
 
   constructor(private readonly sink: FedSink) {}
 
   /** Messages and events not yet received: retained here, or queued on the process's channels. */
   get length(): number {
     let count = (this.retained?.length ?? 0) + (this.retainedEvents?.length ?? 0);
-    for (const channel of this.queued.keys()) count += this.sink.pendingIn(channel);
+    if (this.queued)
+      for (const channel of this.queued.keys()) count += this.sink.pendingIn(channel);
     return count;
   }
 
   /** Bytes (payloads and topics, event details) of what `length` counts. */
   get bytes(): number {
     let bytes = this.retainedBytes;
+    if (this.queued === undefined) return bytes;
     for (const [channel, queued] of this.queued) {
       queued.settle(this.sink.pendingIn(channel));
       bytes += queued.bytes;
@@ -182,6 +184,7 @@ export class Mailbox {
   }
 
   private queue(channel: number, size: number): void {
+    this.queued ??= new Map();
     let queued = this.queued.get(channel);
     if (queued === undefined) {
       queued = new ChannelBytes();
@@ -196,7 +199,7 @@ export class Mailbox {
 
   /** Takes a channel back from the sink: what it still held is no longer counted there. */
   private release(channel: number) {
-    this.queued.delete(channel);
+    this.queued?.delete(channel);
     return this.sink.release(channel);
   }
 

@@ -44,6 +44,32 @@ export function mailboxRoom(process: Process, size: number, what: string): Luact
   return undefined;
 }
 
+/**
+ * Whether `caller` may start another function call: not while the calls it awaits and the
+ * messages, events and results it holds not yet received reach `max_mailbox`, or what it holds
+ * reaches `max_mailbox_bytes` — results of calls are mail (a future never asked keeps its
+ * result), so a process cannot pile them up without end.
+ */
+export function callRoom(caller: Process, entry: string): LuactError | undefined {
+  const { limits, id } = caller.host;
+  const awaited = caller.mailbox.awaitingResults;
+  const held = caller.mailbox.length;
+  if (awaited + held >= limits.max_mailbox) {
+    return new LuactError(
+      'RATE_LIMITED',
+      `cannot call ${entry}: ${caller.pid} awaits ${awaited} results and holds ${held} messages, events and results not yet received, the limit of host ${id} (max_mailbox)`,
+    );
+  }
+  const bytes = caller.mailbox.bytes;
+  if (bytes >= limits.max_mailbox_bytes) {
+    return new LuactError(
+      'RATE_LIMITED',
+      `cannot call ${entry}: ${caller.pid} holds ${bytes} bytes not yet received, the limit of host ${id} (max_mailbox_bytes)`,
+    );
+  }
+  return undefined;
+}
+
 function tooLargeFor(what: string, size: number, entry: string, host: ProcessHost): LuactError {
   return new LuactError(
     'INVALID',

@@ -188,6 +188,34 @@ describe('deliveries that are not sends', () => {
     ]);
   });
 
+  it('refuses a new call while the calls awaited and the results not received fill the mailbox', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host', host: { max_mailbox: 5 } },
+      'app:fn': { kind: 'function.lua', source: 'return { main = function(i) return i end }' },
+      'app:main': lua(
+        `local funcs = require("funcs")
+        return { main = function()
+          local futures = {}
+          for i = 1, 5 do futures[i] = funcs.async("fn", i) end
+          local refused = funcs.async("fn", 6):error()
+          local got = {}
+          for i = 1, 5 do got[i] = futures[i]:result() end
+          local again = funcs.call("fn", 7)
+          return { refused:kind(), refused:message(), got, again }
+        end }`,
+        ['funcs'],
+      ),
+    });
+    expect((await h.run('app:main')).value).toEqual([
+      'RATE_LIMITED',
+      expect.stringMatching(
+        /^cannot call app:fn: \{app:processes\|\d+\} awaits 5 results and holds 0 messages, events and results not yet received, the limit of host app:processes \(max_mailbox\)$/,
+      ),
+      [1, 2, 3, 4, 5],
+      7,
+    ]);
+  });
+
   it('never refuses an EXIT: a monitor with a full mailbox still learns of the end', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host', host: { max_mailbox: 3 } },

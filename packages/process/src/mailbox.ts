@@ -35,6 +35,13 @@ class ChannelBytes {
   private head = 0;
   bytes = 0;
 
+  /** `once`: the channel of one result, forgotten once that is received. */
+  constructor(readonly once: boolean) {}
+
+  get empty(): boolean {
+    return this.head === this.sizes.length;
+  }
+
   add(size: number): void {
     this.sizes.push(size);
     this.bytes += size;
@@ -60,8 +67,8 @@ class ChannelBytes {
  * its topic, else to the inbox; with neither, it waits until one exists. Events wait likewise
  * for the events channel. Send order is kept per route.
  *
- * It also knows what it holds that the process has not received yet, in messages and events
- * (`length`) and in bytes (`bytes`), for the host's mailbox limits.
+ * It also knows what it holds that the process has not received yet, in messages, events and
+ * results of its calls (`length`) and in bytes (`bytes`), for the host's mailbox limits.
  */
 export class Mailbox {
   private inbox: number | undefined;
@@ -73,6 +80,8 @@ export class Mailbox {
   private retainedBytes = 0;
   /** Bytes queued on each channel, by fed channel (made on first delivery: most processes get none). */
   private queued: Map<number, ChannelBytes> | undefined;
+  /** Fed channels of the current code waiting for the result of a call or exec. */
+  private awaiting: Set<number> | undefined;
 
   constructor(private readonly sink: FedSink) {}
 
@@ -84,13 +93,14 @@ export class Mailbox {
     return count;
   }
 
-  /** Bytes (payloads and topics, event details) of what `length` counts. */
+  /** Bytes (payloads and topics, event details, result values) of what `length` counts. */
   get bytes(): number {
     let bytes = this.retainedBytes;
     if (this.queued === undefined) return bytes;
     for (const [channel, queued] of this.queued) {
       queued.settle(this.sink.pendingIn(channel));
-      bytes += queued.bytes;
+      if (queued.once && queued.empty) this.queued.delete(channel);
+      else bytes += queued.bytes;
     }
     return bytes;
   }
@@ -118,6 +128,33 @@ export class Mailbox {
       this.queue(this.events, eventBytes(event.kind, event.details));
       this.sink.deliver(this.events, kind, from, details);
     }
+  }
+
+  /** The process's code waits on fed `channel` for the result of a call or exec. */
+  expectResult(channel: number): void {
+    this.awaiting ??= new Set();
+    this.awaiting.add(channel);
+  }
+
+  /** No result will come for `channel` after all (the call could not start). */
+  forgetResult(channel: number): void {
+    this.awaiting?.delete(channel);
+  }
+
+  /** Calls and execs whose result has not arrived yet. */
+  get awaitingResults(): number {
+    return this.awaiting?.size ?? 0;
+  }
+
+  /**
+   * The result `expectResult` announced: counted like mail until received (a future nobody
+   * asks keeps it). A result for code that is gone (the process upgraded since) has nobody to
+   * receive it and is not queued.
+   */
+  deliverResult(channel: number, status: string, value: Uint8Array): void {
+    if (this.awaiting?.delete(channel) !== true) return;
+    this.queue(channel, value.length, true);
+    this.sink.deliver(channel, status, value, undefined);
   }
 
   openInbox(channel: number): void {
@@ -181,13 +218,16 @@ export class Mailbox {
     this.inbox = undefined;
     this.events = undefined;
     this.listens = undefined;
+    // Results go to channels of the old code: nobody will receive them any more.
+    this.awaiting = undefined;
+    this.queued = undefined;
   }
 
-  private queue(channel: number, size: number): void {
+  private queue(channel: number, size: number, once = false): void {
     this.queued ??= new Map();
     let queued = this.queued.get(channel);
     if (queued === undefined) {
-      queued = new ChannelBytes();
+      queued = new ChannelBytes(once);
       this.queued.set(channel, queued);
     } else {
       // Forget the sizes of what was received since: a process that only ever gets events

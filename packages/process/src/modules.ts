@@ -437,8 +437,16 @@ function spawnExternal(
       ...(spec.messages ? { messages: startupMessages(spec.messages) } : {}),
     });
     if ((flags & 1) !== 0) await monitorExternal(system, parent, host, pid);
-    if (outcomeChannel !== undefined)
-      await host.watch(pid, (outcome) => deliverOutcome(parent, outcomeChannel, outcome, pid));
+    if (outcomeChannel !== undefined) {
+      // Expected before watching: a workflow that already ended answers at once.
+      parent.mailbox.expectResult(outcomeChannel);
+      await host
+        .watch(pid, (outcome) => deliverOutcome(parent, outcomeChannel, outcome, pid))
+        .catch((error: unknown) => {
+          parent.mailbox.forgetResult(outcomeChannel);
+          throw error;
+        });
+    }
     return pid;
   })();
   return pending(system, L, vm, parent, work);

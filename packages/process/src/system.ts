@@ -12,6 +12,7 @@ import {
 } from '@luact/lua';
 import type { RegistrySnapshot } from '@luact/registry';
 import {
+  callRoom,
   checkArguments,
   checkContext,
   checkStartupMessages,
@@ -268,6 +269,7 @@ export class ProcessSystem {
       }
       if (request.outcomeChannel !== undefined) {
         process.outcomeWaiters.push({ process: parent, channel: request.outcomeChannel });
+        parent.mailbox.expectResult(request.outcomeChannel);
       }
     }
     host.processes.set(id, process);
@@ -532,6 +534,8 @@ export class ProcessSystem {
   }): string {
     const namespace = splitEntryId(request.caller.entry).namespace;
     const entryId = resolve(request.entry, namespace, 'entry');
+    const busy = callRoom(request.caller, entryId);
+    if (busy) throw busy;
     const hostFunction = this.hostFunctions.get(entryId);
     if (hostFunction) {
       const functions = this.hosts.get(FUNCTION_HOST) as ProcessHost;
@@ -539,6 +543,7 @@ export class ProcessSystem {
         checkArguments(request.args, entryId, functions) ??
         checkContext(request.context, entryId, functions);
       if (tooLarge) throw tooLarge;
+      request.caller.mailbox.expectResult(request.channel);
       return this.callHostFunction(entryId, hostFunction, request);
     }
     const pid = this.spawn({
@@ -733,6 +738,6 @@ export function deliverOutcome(
 ): void {
   if (process.exited || !process.group) return;
   const fit = fitting(outcome, from, process);
-  if (fit.ok) process.vm.deliver(process.group, channel, 'ok', fit.value);
-  else process.vm.deliver(process.group, channel, 'error', encodeValue(fit.error));
+  if (fit.ok) process.mailbox.deliverResult(channel, 'ok', fit.value);
+  else process.mailbox.deliverResult(channel, 'error', encodeValue(fit.error));
 }

@@ -131,6 +131,15 @@ describe('the control socket of a running node', () => {
     await expectNodeAnswers();
   });
 
+  it('luact workflow start with arguments over the limit says so instead of sending them', async () => {
+    // Each argument under Linux's 128 KiB limit of one argument, together 1.5 MB.
+    const args = Array.from({ length: 15 }, () => 'x'.repeat(100_000));
+    const started = await luact(['workflow', 'start', 'ctl:waiter', ...args, '--control', control]);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toContain("over the control endpoint's limit of 1048576 bytes (1 MiB)");
+    await expectNodeAnswers();
+  });
+
   it('answers a header flood with 431 and lives', async () => {
     const headers = Array.from({ length: 2_000 }, (_, i) => `X-Flood-${i}: ${'y'.repeat(64)}\r\n`);
     const answer = await exchange(`GET /services HTTP/1.1\r\nHost: x\r\n${headers.join('')}\r\n`);

@@ -2,6 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { request } from 'node:http';
 import path from 'node:path';
 import { isErrorKind, LuactError } from '@luact/core';
+import { DEFAULT_CONTROL_LIMITS } from './server.js';
 import { currentUid, denied, directoryProblem, socketProblem } from './socket-owner.js';
 
 /**
@@ -27,6 +28,16 @@ export async function queryControl(
   await checkBeforeConnecting(socketPath, options.uid ?? currentUid());
   const query = options.query ? `?${new URLSearchParams(options.query)}` : '';
   const method = options.body === undefined ? 'GET' : 'POST';
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  // The node would refuse it after reading the first MiB; say so without sending it.
+  const size = body === undefined ? 0 : Buffer.byteLength(body);
+  if (size > DEFAULT_CONTROL_LIMITS.maxBodyBytes) {
+    throw new LuactError(
+      'INVALID',
+      `the request to ${route} is ${size} bytes, over the control endpoint's limit of ${DEFAULT_CONTROL_LIMITS.maxBodyBytes} bytes (1 MiB)`,
+      { retryable: false },
+    );
+  }
   return new Promise((resolve, reject) => {
     const call = request(
       { socketPath, path: `${route}${query}`, method, agent: false },
@@ -53,7 +64,7 @@ export async function queryControl(
       if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(nobodyThere(socketPath));
       else reject(LuactError.from(error));
     });
-    call.end(options.body === undefined ? undefined : JSON.stringify(options.body));
+    call.end(body);
   });
 }
 

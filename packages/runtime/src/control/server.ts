@@ -175,10 +175,15 @@ function serve(
         body: errorBody('INTERNAL', LuactError.from(error).message),
       }),
     )
-    .then((result) => send(request, response, result));
+    .then((result) => send(request, response, result, limits));
 }
 
-function send(request: IncomingMessage, response: ServerResponse, result: Answer): void {
+function send(
+  request: IncomingMessage,
+  response: ServerResponse,
+  result: Answer,
+  limits: ControlLimits,
+): void {
   if (response.headersSent || response.destroyed) return;
   let text: string;
   let status = result.status;
@@ -188,17 +193,34 @@ function send(request: IncomingMessage, response: ServerResponse, result: Answer
     status = 500;
     text = `${JSON.stringify(errorBody('INTERNAL', `the answer has no JSON form: ${LuactError.from(error).message}`))}\n`;
   }
-  // A body left unread (refused, or sent where none is taken) is not drained for the next
-  // request: the connection ends with the answer.
-  const close = !request.complete;
+  const unread = !request.complete;
   response.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
-    ...(close ? { connection: 'close' } : {}),
   });
   response.end(text, () => {
-    if (close) request.socket.destroy();
+    if (unread) dropRestAndClose(request, limits.maxBodyBytes);
   });
+}
+
+/**
+ * Ends a connection whose request body was left unread (refused, or sent where none is
+ * taken). Cut at once, a client still sending would fail writing (EPIPE) before it reads the
+ * answer; so up to `limit` more bytes are read and dropped, for at most a second, and then the
+ * connection is closed rather than drained for another request.
+ */
+function dropRestAndClose(request: IncomingMessage, limit: number): void {
+  const socket = request.socket;
+  const close = () => socket.destroy();
+  const timer = setTimeout(close, 1_000);
+  socket.once('close', () => clearTimeout(timer));
+  let dropped = 0;
+  request.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > limit) close();
+  });
+  request.once('end', close);
+  request.resume();
 }
 
 async function answer(

@@ -47,6 +47,8 @@ end
 
 local new_error = deps.new_error
 local array_mt = deps.array_mt
+-- The marker may protect itself with __metatable: compare the real metatable.
+local raw_getmetatable = debug.getmetatable
 
 local byte, char, find, format, sub, gsub = string.byte, string.char, string.find, string.format,
   string.sub, string.gsub
@@ -74,7 +76,7 @@ local function array(t)
   if type(t) ~= "table" then
     error("json.array: expected a table or nil, got " .. type(t), 2)
   end
-  local mt = getmetatable(t)
+  local mt = raw_getmetatable(t)
   if mt ~= nil and mt ~= array_mt then
     error("json.array: table already has a metatable", 2)
   end
@@ -173,7 +175,7 @@ local function encode_table(t, out, stack, depth)
   end
   stack[t] = true
   if count == 0 then
-    out[#out + 1] = getmetatable(t) == array_mt and "[]" or "{}"
+    out[#out + 1] = raw_getmetatable(t) == array_mt and "[]" or "{}"
   elseif is_array then
     out[#out + 1] = "["
     for i = 1, count do

@@ -7,8 +7,9 @@ local codec, make_error, new_fed_channel = rt.codec, rt.make_error, rt.new_fed_c
 
 local NO_VALUES = '\x90'
 
-local Future = { __name = 'future', __metatable = false }
-Future.__index = Future
+-- Methods and metatables apart: `obj.__index` must not hand out a table every process shares.
+local Future = {}
+local FUTURE_MT = { __index = Future, __name = 'future', __metatable = false }
 
 --- The channel yields one table {value = v, error = err} when the call ends.
 function Future:channel() return self._channel end
@@ -35,17 +36,17 @@ function Future:cancel()
 end
 
 local function failed(err)
-  local f = setmetatable({}, Future)
+  local f = setmetatable({}, FUTURE_MT)
   f._outcome = { error = err }
   return f
 end
 
-local Executor = { __name = 'executor', __metatable = false }
-Executor.__index = Executor
+local Executor = {}
+local EXECUTOR_MT = { __index = Executor, __name = 'executor', __metatable = false }
 
 local function with(executor, key, value)
   if type(value) ~= 'table' then error(key .. ' expects a table', 3) end
-  local copy = setmetatable({}, Executor)
+  local copy = setmetatable({}, EXECUTOR_MT)
   for k, v in pairs(executor) do copy[k] = v end
   local merged = {}
   if executor[key] ~= nil then for k, v in pairs(executor[key]) do merged[k] = v end end
@@ -75,7 +76,7 @@ function Executor:async(entry, ...)
     if not spec_ok then return failed(make_error('INVALID', 'funcs: ' .. tostring(encoded), false)) end
     spec = encoded
   end
-  local future = setmetatable({}, Future)
+  local future = setmetatable({}, FUTURE_MT)
   local ch = new_fed_channel('call', function(status, bytes)
     local outcome = rt.as_outcome(status, bytes)
     future._outcome = outcome
@@ -92,10 +93,11 @@ function Executor:call(entry, ...)
   return self:async(entry, ...):result()
 end
 
-local DEFAULT = setmetatable({}, Executor)
+local DEFAULT = setmetatable({}, EXECUTOR_MT)
 
 return {
-  new = function() return DEFAULT end,
+  -- A fresh executor each time: one shared by every process would take their writes.
+  new = function() return setmetatable({}, EXECUTOR_MT) end,
   call = function(entry, ...) return DEFAULT:call(entry, ...) end,
   async = function(entry, ...) return DEFAULT:async(entry, ...) end,
 }

@@ -111,8 +111,9 @@ end
 
 -- Messages -----------------------------------------------------------------------------------
 
-local Message = { __name = 'message', __metatable = false }
-Message.__index = Message
+-- Methods and metatables apart: `obj.__index` must not hand out a table every process shares.
+local Message = {}
+local MESSAGE_MT = { __index = Message, __name = 'message', __metatable = false }
 function Message:topic() return self._topic end
 function Message:from() return self._from end
 -- The payload is the message itself: msg:payload():data() allocates nothing on the hot path.
@@ -120,7 +121,7 @@ function Message:payload() return self end
 function Message:data() return select(2, codec.decode_values(self._bytes)) end
 
 local function as_message(topic, from, bytes)
-  return setmetatable({ _topic = topic, _from = from, _bytes = bytes }, Message)
+  return setmetatable({ _topic = topic, _from = from, _bytes = bytes }, MESSAGE_MT)
 end
 
 local function as_payload(_, _, bytes)
@@ -293,11 +294,11 @@ end
 
 -- Spawners: immutable values that carry context, options, a name and startup messages. -------
 
-local Spawner = { __name = 'spawner', __metatable = false }
-Spawner.__index = Spawner
+local Spawner = {}
+local SPAWNER_MT = { __index = Spawner, __name = 'spawner', __metatable = false }
 
 local function with(spawner, key, value)
-  local copy = setmetatable({}, Spawner)
+  local copy = setmetatable({}, SPAWNER_MT)
   for k, v in pairs(spawner) do copy[k] = v end
   copy[key] = value
   return copy
@@ -377,7 +378,7 @@ function Spawner:exec(entry, target, ...)
   return outcome.value, outcome.error
 end
 
-local EMPTY = setmetatable({}, Spawner)
+local EMPTY = setmetatable({}, SPAWNER_MT)
 for _, name in ipairs({ 'spawn', 'spawn_monitored', 'spawn_linked', 'spawn_linked_monitored', 'exec' }) do
   process[name] = function(...) return EMPTY[name](EMPTY, ...) end
 end

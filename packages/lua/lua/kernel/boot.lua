@@ -53,13 +53,14 @@ end
 --- For TypeScript: what a failed fiber raised, as encoded ErrorData. An error object travels
 --- exactly as it was made (kind, message, retryable, details); anything else raised (Lua's own
 --- "file:line: message" errors, error("text"), error({...})) is described with the entry, its
---- position and the Lua traceback in its details.
+--- position and the Lua traceback in its details. No metamethod of the value runs.
 function rt.describe_error(value, thread, entry)
   local e = error_from_value(value)
   local data = error_data(e)
   if is_error(value) then return codec.encode(data) end
   local details = { entry = entry }
-  if data.details ~= nil then for k, v in pairs(data.details) do details[k] = v end end
+  -- Read raw: a __pairs of the user's would run here, outside every process.
+  if data.details ~= nil then for k, v in next, data.details do details[k] = v end end
   local file, line = tostring(e._message):match('^@?([^:]+):(%d+):')
   if file ~= nil then
     details.file, details.line = file, tonumber(line)

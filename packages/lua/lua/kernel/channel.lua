@@ -16,17 +16,17 @@ local block, wake, current_fiber, pull = rt.block, host.wake, host.fiber, host.p
 
 local NIL = setmetatable({}, { __name = 'nil in channel' })
 
+-- Methods and metatable apart: with `Channel.__index = Channel`, `ch.__index` would hand out
+-- the method table every process of the host shares.
 local Channel = {}
-Channel.__index = Channel
-Channel.__name = 'channel'
-Channel.__metatable = false
+local CHANNEL_MT = { __index = Channel, __name = 'channel', __metatable = false }
 
 -- The buffer and the two waiter queues are made on first use: most channels of an idle process
 -- (its inbox, its events) never need them.
 local function new_channel(size)
   return setmetatable({
     size = size, head = 1, tail = 0, rhead = 1, rtail = 0, shead = 1, stail = 0, closed = false,
-  }, Channel)
+  }, CHANNEL_MT)
 end
 
 local function buffer_of(ch)
@@ -254,7 +254,7 @@ local function select(cases)
   local fed
   for i = 1, n do
     local case = cases[i]
-    if type(case) ~= 'table' or raw_getmetatable(case.channel) ~= Channel then
+    if type(case) ~= 'table' or raw_getmetatable(case.channel) ~= CHANNEL_MT then
       error('channel.select: case ' .. i .. ' is not a channel case', 2)
     end
     local ch = case.channel
@@ -319,7 +319,6 @@ local function new_fed_channel(kind, adapt, ...)
   return ch
 end
 
-rt.Channel = Channel
 rt.new_fed_channel = new_fed_channel
 rt.channel = {
   new = function(size)

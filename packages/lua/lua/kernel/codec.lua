@@ -19,5 +19,6 @@ codec = rt.libs.msgpack()({
 })
 rt.codec = codec
 
--- Marks a table as a JSON array (so an empty one encodes as []).
-rt.ARRAY_MT = { __name = 'array' }
+-- Marks a table as a JSON array (so an empty one encodes as []). Shared by every process, so
+-- getmetatable hands out a name instead of the table.
+rt.ARRAY_MT = { __name = 'array', __metatable = 'json.array' }

@@ -3,7 +3,8 @@
 -- (msgpack ext type 1, matching LuactError in TypeScript).
 local host, rt = ...
 
-local setmetatable, type, tostring, error = setmetatable, type, tostring, error
+local setmetatable, type, tostring, error, rawget = setmetatable, type, tostring, error, rawget
+local format = string.format
 local traceback = debug.traceback
 local raw_getmetatable = debug.getmetatable
 
@@ -43,15 +44,31 @@ function Error:retryable() return self._retryable end
 function Error:details() return self._details end
 function Error:stack() return self._stack end
 
+--- The text of a value that is neither a string nor an error, read without running any of
+--- its metamethods: the kernel describes errors outside every process, where user code
+--- (a looping __tostring or __index) must never run.
+local function raw_text(value)
+  local t = type(value)
+  if t == 'table' or t == 'userdata' or t == 'function' or t == 'thread' then
+    return t .. ': ' .. format('%p', value)
+  end
+  return tostring(value)
+end
+
 --- Any raised value as an error object; Lua's own "file:line: message" strings become UNKNOWN.
+--- A plain table with a string `message` (and `kind`, `retryable`, `details`) is read raw.
 local function from_value(value)
   if is_error(value) then return value end
   if type(value) == 'string' then return make('UNKNOWN', value, nil, nil, nil) end
-  if type(value) == 'table' and type(value.message) == 'string' then
-    local kind = RETRYABLE[value.kind] ~= nil and value.kind or 'UNKNOWN'
-    return make(kind, value.message, value.retryable, value.details, nil)
+  if type(value) == 'table' and type(rawget(value, 'message')) == 'string' then
+    local kind = rawget(value, 'kind')
+    if type(kind) ~= 'string' or RETRYABLE[kind] == nil then kind = 'UNKNOWN' end
+    local retryable, details = rawget(value, 'retryable'), rawget(value, 'details')
+    if type(retryable) ~= 'boolean' then retryable = nil end
+    if type(details) ~= 'table' then details = nil end
+    return make(kind, rawget(value, 'message'), retryable, details, nil)
   end
-  return make('UNKNOWN', tostring(value), nil, nil, nil)
+  return make('UNKNOWN', raw_text(value), nil, nil, nil)
 end
 
 local errors = {}

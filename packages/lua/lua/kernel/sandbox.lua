@@ -2,9 +2,15 @@
 --
 -- All processes of a host share one Lua state, so everything they can reach in common must be
 -- read-only: standard libraries and built-in modules are exposed through proxies that refuse
--- writes, `rawset` refuses them too, and the string metatable is hidden. Each entry gets one
+-- writes and never hand out the table behind them (not to pairs, next, rawget or getmetatable),
+-- `rawset` refuses them too, and the string metatable is hidden. Each entry gets one
 -- environment table with the standard globals, its allowed modules and its imports; each
 -- process gets an empty table inheriting from it, so the globals a process writes are its own.
+--
+-- No process may run code as another: finalizers (__gc) would run in whichever process
+-- happens to be running when the collector gets to them, so a metatable with __gc is refused.
+-- Standard functions whose cost grows without Lua instructions, or that call user code from C,
+-- are replaced by their bounded, preemptible versions from the builtins library.
 local host, rt = ...
 
 local setmetatable, getmetatable, rawset, rawget, type, error, pairs, next =
@@ -16,12 +22,15 @@ local PROTECTED = setmetatable({}, { __mode = 'k' })
 
 --- A read-only view of `source` (iteration with pairs works, writes raise).
 local function readonly(source, name)
-  local proxy = setmetatable({}, {
+  local proxy
+  -- The iterator closes over `source`: handing out `next, source` would hand out the table.
+  local function iterate(_, key) return next(source, key) end
+  proxy = setmetatable({}, {
     __index = source,
     __newindex = function(_, key)
       error('attempt to modify read-only ' .. name .. ' (field ' .. tostring(key) .. ')', 2)
     end,
-    __pairs = function() return next, source, nil end,
+    __pairs = function() return iterate, proxy, nil end,
     __len = function() return #source end,
     __metatable = false,
   })
@@ -36,41 +45,63 @@ local function copy(source, names)
   return out
 end
 
--- The string metatable is shared by every string of every process: hide it.
-getmetatable('').__metatable = false
-
 local MAX_STRING = 64 * 1024 * 1024
-local string_lib = copy(string, {
-  'byte', 'char', 'find', 'format', 'gmatch', 'gsub', 'len', 'lower', 'match', 'pack',
-  'packsize', 'reverse', 'sub', 'unpack', 'upper',
+-- Compiling is C work without instructions: a chunk's size bounds it.
+local MAX_CHUNK = 4 * 1024 * 1024
+-- os.date runs strftime once per conversion of its format.
+local MAX_DATE_FORMAT = 4096
+
+local builtins = rt.libs.builtins()({
+  TERMINATED = TERMINATED,
+  patterns = rt.libs.patterns and rt.libs.patterns({
+    max_steps = 100000000,
+    error = error,
+  }) or nil,
+  sort = rt.libs.sort and rt.libs.sort() or nil,
+  max_string = MAX_STRING,
+  max_chunk = MAX_CHUNK,
 })
-local native_rep = string.rep
-function string_lib.rep(s, n, sep)
-  local size = #tostring(s) * (n or 0) + (sep and #tostring(sep) * ((n or 1) - 1) or 0)
-  if size > MAX_STRING then
-    error('string.rep: result of ' .. size .. ' bytes exceeds the limit of ' .. MAX_STRING, 2)
+rt.builtins = builtins
+
+local string_lib = copy(string, {
+  'byte', 'char', 'format', 'len', 'lower', 'pack', 'packsize', 'reverse', 'sub', 'unpack', 'upper',
+})
+for name, fn in pairs(builtins.string) do string_lib[name] = fn end
+
+-- The string metatable is shared by every string of every process: hide it, and let method
+-- calls on strings ("x"):rep(n) reach the same functions as string.rep.
+local string_mt = getmetatable('')
+string_mt.__metatable = false
+string_mt.__index = string_lib
+
+local table_lib = copy(table, { 'concat', 'pack', 'unpack' })
+for name, fn in pairs(builtins.table) do table_lib[name] = fn end
+
+local native_date = os.date
+local os_lib = copy(os, { 'time', 'clock', 'difftime' })
+function os_lib.date(format, time)
+  if type(format) == 'string' and #format > MAX_DATE_FORMAT then
+    error('os.date: a format of ' .. #format .. ' bytes is over the limit of ' .. MAX_DATE_FORMAT, 2)
   end
-  return native_rep(s, n, sep)
+  return native_date(format, time)
 end
 
-local function guard_terminate(ok, ...)
-  if not ok and (...) == TERMINATED then error(TERMINATED, 0) end
-  return ok, ...
+--- setmetatable, refusing finalizers: __gc would run user code as whichever process happens
+--- to be running when the collector reaches the object (LUA_API.md § Sandbox).
+local function sandboxed_setmetatable(t, mt)
+  if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then
+    error('setmetatable: __gc finalizers are not available (they would run inside other processes)', 2)
+  end
+  return setmetatable(t, mt)
 end
 
 local base = {
   _VERSION = _VERSION,
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, select = select,
-  tonumber = tonumber, tostring = tostring, type = type, getmetatable = getmetatable,
-  setmetatable = setmetatable, rawequal = rawequal, rawget = rawget, rawlen = rawlen,
-  -- A termination unwinds through user pcalls instead of being caught by them.
-  pcall = function(f, ...) return guard_terminate(pcall(f, ...)) end,
-  xpcall = function(f, handler, ...)
-    return guard_terminate(xpcall(f, function(e)
-      if e == TERMINATED then return e end
-      return handler(e)
-    end, ...))
-  end,
+  tonumber = tonumber, tostring = builtins.tostring, type = type, getmetatable = getmetatable,
+  setmetatable = sandboxed_setmetatable, rawequal = rawequal, rawget = rawget, rawlen = rawlen,
+  pcall = builtins.pcall,
+  xpcall = builtins.xpcall,
   rawset = function(t, k, v)
     if PROTECTED[t] then error('attempt to modify a read-only table', 2) end
     return rawset(t, k, v)
@@ -80,14 +111,14 @@ local base = {
     error('collectgarbage: only "count" is available', 2)
   end,
   string = readonly(string_lib, 'string'),
-  table = readonly(copy(table, { 'concat', 'insert', 'move', 'pack', 'remove', 'sort', 'unpack' }), 'table'),
+  table = readonly(table_lib, 'table'),
   math = readonly(copy(math, {
     'abs', 'ceil', 'cos', 'deg', 'exp', 'floor', 'fmod', 'huge', 'log', 'max', 'maxinteger',
     'min', 'mininteger', 'modf', 'pi', 'rad', 'random', 'randomseed', 'sin', 'sqrt', 'tan',
     'tointeger', 'type', 'ult', 'atan', 'acos', 'asin',
   }), 'math'),
   utf8 = readonly(copy(utf8, { 'char', 'charpattern', 'codes', 'codepoint', 'len', 'offset' }), 'utf8'),
-  os = readonly(copy(os, { 'time', 'clock', 'date', 'difftime' }), 'os'),
+  os = readonly(os_lib, 'os'),
   print = function(...)
     local n = select('#', ...)
     local parts = { ... }
@@ -98,12 +129,17 @@ local base = {
 rt.base_globals = base
 
 --- A read-only view of a module table, and of every plain table inside it (process.event,
---- process.registry, …): all of them are shared by the processes of a host.
+--- process.registry, …): all of them are shared by the processes of a host. Objects inside it
+--- (json.null) keep their metatable, which must refuse new fields; rawset refuses them all.
 local function deep_readonly(source, name)
   if PROTECTED[source] then return source end
   for key, value in pairs(source) do
-    if type(value) == 'table' and getmetatable(value) == nil then
-      source[key] = deep_readonly(value, name .. '.' .. tostring(key))
+    if type(value) == 'table' then
+      if getmetatable(value) == nil then
+        source[key] = deep_readonly(value, name .. '.' .. tostring(key))
+      else
+        PROTECTED[value] = true
+      end
     end
   end
   return readonly(source, name)
@@ -140,14 +176,25 @@ function rt.drop_group(group)
   GROUP_STATE[group] = nil
 end
 
+local read_chunk, chunk_name = builtins.read_chunk, builtins.chunk_name
+
 local function make_load(entry_env)
-  -- Text chunks only; without an explicit environment a chunk gets a fresh one of its own.
+  -- Text chunks only, of a bounded size, read from a reader function where it can be
+  -- preempted; without an explicit environment a chunk gets a fresh one of its own.
   return function(chunk, name, mode, env)
     if mode ~= nil and mode ~= 't' then return nil, 'load: only text chunks are allowed' end
-    if type(chunk) ~= 'string' and type(chunk) ~= 'function' then
+    local text = chunk
+    if type(chunk) == 'function' then
+      local err
+      text, err = read_chunk(chunk)
+      if text == nil then return nil, err end
+    elseif type(chunk) ~= 'string' then
       return nil, 'load expects a string or a function'
+    elseif #chunk > MAX_CHUNK then
+      return nil, 'load: a chunk of ' .. #chunk .. ' bytes is over the limit of ' .. MAX_CHUNK .. ' bytes'
     end
-    return load(chunk, name, 't', env or setmetatable({}, { __index = entry_env, __metatable = false }))
+    return load(text, chunk_name(name, chunk), 't',
+      env or setmetatable({}, { __index = entry_env, __metatable = false }))
   end
 end
 

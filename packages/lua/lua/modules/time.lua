@@ -200,9 +200,9 @@ function time.sleep(d)
   ch:receive()
 end
 
+-- Methods and metatables apart: `obj.__index` must not hand out a table every process shares.
 local Timer = {}
-Timer.__index = Timer
-Timer.__metatable = false
+local TIMER_MT = { __index = Timer, __name = 'timer', __metatable = false }
 
 function Timer:channel() return self._channel end
 --- Stops the timer; true if it had not fired yet.
@@ -219,12 +219,11 @@ function time.timer(d)
   local ns = to_ns(d, 2)
   local ch = new_fed_channel('timer', tick)
   timer_start(ch.fed_id, ns, 0)
-  return setmetatable({ _channel = ch }, Timer)
+  return setmetatable({ _channel = ch }, TIMER_MT)
 end
 
 local Ticker = {}
-Ticker.__index = Ticker
-Ticker.__metatable = false
+local TICKER_MT = { __index = Ticker, __name = 'ticker', __metatable = false }
 
 function Ticker:channel() return self._channel end
 function Ticker:stop() timer_stop(self._channel.fed_id) end
@@ -236,7 +235,7 @@ function time.ticker(d)
   if ns <= 0 then error('time.ticker needs a positive duration', 2) end
   local ch = new_fed_channel('ticker', tick)
   timer_start(ch.fed_id, ns, ns)
-  return setmetatable({ _channel = ch }, Ticker)
+  return setmetatable({ _channel = ch }, TICKER_MT)
 end
 
 return time

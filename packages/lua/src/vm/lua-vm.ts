@@ -78,8 +78,14 @@ const PREEMPT = 2;
 /** Kernel functions TypeScript calls, kept as registry references. */
 const KERNEL_FUNCTIONS = ['boot', 'run_fiber', 'describe_error', 'prepare_entry', 'drop_group'];
 
-/** Pure-Lua libraries under lua/, given to the kernel and modules as `rt.libs`. */
-const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid'] as const;
+/**
+ * Pure-Lua libraries under lua/, given to the kernel and modules as `rt.libs`. Their chunks
+ * are named "=luact-lib:…", so they are preempted where user code calls them (not where the
+ * kernel does), except those that keep state between calls in the one instance every process
+ * of a host shares (uuid's v7 sequence), which count as kernel code.
+ */
+const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid', 'builtins'] as const;
+const STATEFUL_LIBRARIES: ReadonlySet<string> = new Set(['uuid']);
 
 /** How long one scheduler slice may run before the Node event loop gets a turn. */
 const SLICE_MS = 8;
@@ -596,7 +602,8 @@ export class LuaVm implements PreemptedVm {
     api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(rt));
     api._lua_createtable(L, 0, LIBRARIES.length);
     for (const name of LIBRARIES) {
-      if (this.memory.loadChunk(L, luaSource(`${name}.lua`), `=luact:${name}`) !== LuaStatus.ok) {
+      const chunkName = STATEFUL_LIBRARIES.has(name) ? `=luact:${name}` : `=luact-lib:${name}`;
+      if (this.memory.loadChunk(L, luaSource(`${name}.lua`), chunkName) !== LuaStatus.ok) {
         throw new Error(`luact library ${name} does not compile: ${this.memory.toString(L, -1)}`);
       }
       api._lua_setfield(L, -2, this.memory.cString(name));

@@ -1,0 +1,365 @@
+-- builtins: the standard-library functions user code gets in place of the native ones whose
+-- cost can grow without running Lua instructions (so without the scheduler ever getting a
+-- chance to preempt them), or that call user code from C (where it cannot be preempted).
+-- Each keeps the native contract and does its work where the instruction hook reaches it:
+-- bounded native calls, Lua loops, or the pure-Lua pattern matcher and sort.
+--
+-- A library: its chunk name makes it preemptible wherever user code calls it.
+--
+-- Loaded as a chunk that returns a constructor taking:
+--   deps.TERMINATED  the sentinel that ends a process (never caught here)
+--   deps.patterns    the pure-Lua matcher (patterns.lua): find, match, gmatch, gsub
+--   deps.sort        the pure-Lua sort (sort.lua)
+--   deps.max_string  the longest string string.rep may build, in bytes
+--   deps.max_chunk   the longest chunk load may compile, in bytes
+-- and returning { string = {...}, table = {...}, tostring, pcall, xpcall, read_chunk,
+-- chunk_name }.
+
+local type, error, tostring, tonumber, pcall, xpcall, select, setmetatable, rawget =
+  type, error, tostring, tonumber, pcall, xpcall, select, setmetatable, rawget
+local format = string.format
+local math_type, tointeger, maxinteger = math.type, math.tointeger, math.maxinteger
+local native_rep, native_find, native_match, native_gmatch, native_gsub =
+  string.rep, string.find, string.match, string.gmatch, string.gsub
+local byte, sub = string.byte, string.sub
+local native_sort, native_move, native_insert, native_remove, concat =
+  table.sort, table.move, table.insert, table.remove, table.concat
+local raw_getmetatable = debug.getmetatable
+
+return function(deps)
+  local TERMINATED, patterns, lua_sort = deps.TERMINATED, deps.patterns, deps.sort
+  local MAX_STRING, MAX_CHUNK = deps.max_string, deps.max_chunk
+
+  -- Arguments checked the way the native functions check them, with their messages.
+  local function check_integer(value, position, name)
+    local n = tointeger(value)
+    if n == nil then
+      if type(value) == 'number' then
+        error("bad argument #" .. position .. " to '" .. name .. "' (number has no integer representation)", 3)
+      end
+      local s = type(value) == 'string' and tointeger(tonumber(value))
+      if s then return s end
+      error("bad argument #" .. position .. " to '" .. name .. "' (number expected, got " ..
+        (value == nil and 'no value' or type(value)) .. ")", 3)
+    end
+    return n
+  end
+
+  local function check_string(value, position, name)
+    local t = type(value)
+    if t == 'string' then return value end
+    if t == 'number' then return tostring(value) end
+    error("bad argument #" .. position .. " to '" .. name .. "' (string expected, got " ..
+      (value == nil and 'no value' or t) .. ")", 3)
+  end
+
+  -- string.rep ------------------------------------------------------------------------------
+
+  --- Native rep copies its piece once per repetition (string.rep("", math.maxinteger) never
+  --- ends); here the result doubles, so a string of n bytes takes log2(n) copies, each one
+  --- a point where the process can be preempted.
+  local function rep(s, n, sep)
+    s = check_string(s, 1, 'rep')
+    n = check_integer(n, 2, 'rep')
+    if sep ~= nil then sep = check_string(sep, 3, 'rep') end
+    if n <= 0 then return '' end
+    local piece = (sep == nil or sep == '') and s or s .. sep
+    local size = #piece * (n + 0.0) - (piece == s and 0 or #sep)
+    if size <= 0 then return '' end
+    if size > MAX_STRING then
+      error('string.rep: a result of ' .. format('%.0f', size) ..
+        ' bytes is over the limit of ' .. MAX_STRING .. ' bytes', 2)
+    end
+    if n <= 64 then return native_rep(s, n, sep) end
+    local out, count = piece, 1
+    while count * 2 <= n do
+      out, count = out .. out, count * 2
+    end
+    if count < n then out = out .. sub(out, 1, (n - count) * #piece) end
+    if piece ~= s then out = sub(out, 1, -#sep - 1) end
+    return out
+  end
+
+  -- Patterns --------------------------------------------------------------------------------
+
+  -- The C matcher backtracks: its worst case over a subject of n bytes grows like n to the
+  -- power of the number of variable-length items that more pattern follows (times n start
+  -- positions when the pattern is not anchored). Up to this many steps it runs natively (a
+  -- few milliseconds at worst); above, the pure-Lua matcher does the work as instructions
+  -- the scheduler can preempt, with a step budget of its own.
+  local NATIVE_STEPS = 4e6
+  -- Pattern shapes by pattern text: {degree, anchored, items}.
+  local SHAPES = setmetatable({}, { __mode = 'k' })
+
+  local function skip_class(p, i)
+    -- i at '[': returns the index after the matching ']'
+    local n = #p
+    i = i + 1
+    if byte(p, i) == 94 then i = i + 1 end -- '^'
+    repeat
+      if i > n then return n + 1 end
+      local c = byte(p, i)
+      i = i + 1
+      if c == 37 then i = i + 1 end -- '%x' escapes
+    until byte(p, i) == 93 -- ']'
+    return i + 1
+  end
+
+  local function shape(p)
+    local known = SHAPES[p]
+    if known then return known end
+    local n, i, degree, items = #p, 1, 0, 0
+    local anchored = byte(p, 1) == 94
+    if anchored then i = 2 end
+    while i <= n do
+      local c = byte(p, i)
+      local after
+      if c == 40 or c == 41 then -- captures cost nothing by themselves
+        i = i + 1
+      elseif c == 37 then -- '%'
+        local d = byte(p, i + 1)
+        if d == 98 then -- %bxy scans the subject
+          degree, i = degree + 1, i + 4
+        elseif d == 102 then -- %f[set]
+          i = skip_class(p, i + 2)
+        elseif d and d >= 49 and d <= 57 then -- back reference
+          degree, i = degree + 1, i + 2
+        else
+          after = i + 2
+        end
+      elseif c == 91 then
+        after = skip_class(p, i)
+      else
+        after = i + 1
+      end
+      if after then
+        items = items + 1
+        local q = byte(p, after)
+        if q == 42 or q == 43 or q == 45 then -- * + -
+          if after < n then degree = degree + 1 end
+          i = after + 1
+        elseif q == 63 then -- ?
+          i = after + 1
+        else
+          i = after
+        end
+      end
+    end
+    known = { degree, anchored, items }
+    SHAPES[p] = known
+    return known
+  end
+
+  --- Whether the native matcher is bounded enough for `p` over `length` bytes of subject.
+  local function native_fits(p, length, plain)
+    if length < 64 then return true end
+    if plain then return length * #p <= NATIVE_STEPS end
+    local s = shape(p)
+    local steps = (s[2] and 1 or length) * (s[3] + 1) * (length + 0.0) ^ s[1]
+    return steps <= NATIVE_STEPS
+  end
+
+  local function subject_length(s, init)
+    local n = #s
+    if init == nil then return n end
+    init = tointeger(init)
+    if init == nil then return n end
+    if init < 0 then return -init end
+    return n - init + 1
+  end
+
+  local function find(s, p, init, plain)
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
+      or native_fits(p, subject_length(s, init), plain) then
+      return native_find(s, p, init, plain)
+    end
+    return patterns.find(s, p, init, plain)
+  end
+
+  local function match(s, p, init)
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
+      or native_fits(p, subject_length(s, init), false) then
+      return native_match(s, p, init)
+    end
+    return patterns.match(s, p, init)
+  end
+
+  local function gmatch(s, p, init)
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
+      or native_fits(p, subject_length(s, init), false) then
+      return native_gmatch(s, p, init)
+    end
+    return patterns.gmatch(s, p, init)
+  end
+
+  -- Replacement functions and tables are user code: called from the native gsub they could
+  -- not be preempted, so beyond a few of them the Lua gsub calls them.
+  local NATIVE_CALLBACK_SUBJECT = 4096
+
+  local function gsub(s, p, repl, n)
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil then
+      return native_gsub(s, p, repl, n)
+    end
+    local tr = type(repl)
+    if (tr == 'string' or tr == 'number' or #s <= NATIVE_CALLBACK_SUBJECT)
+      and native_fits(p, #s, false) then
+      return native_gsub(s, p, repl, n)
+    end
+    return patterns.gsub(s, p, repl, n)
+  end
+
+  -- Tables ------------------------------------------------------------------------------------
+
+  -- Natively, table functions read and write through lua_geti/lua_seti: metamethods run from C
+  -- (not preemptible) and a range with nothing in it costs no instructions at all
+  -- (table.move({}, 1, math.maxinteger - 1, 2) never ends). Plain tables and bounded ranges
+  -- stay native; the rest runs as Lua loops.
+  local NATIVE_RANGE = 1 << 16
+  -- No table can hold more elements than this in any host's memory.
+  local MAX_RANGE = 1 << 28
+
+  local function plain(t)
+    return raw_getmetatable(t) == nil
+  end
+
+  local function move(a1, f, e, t, a2)
+    f, e, t = check_integer(f, 2, 'move'), check_integer(e, 3, 'move'), check_integer(t, 4, 'move')
+    if a2 == nil then a2 = a1 end
+    if e < f then return native_move(a1, f, e, t, a2) end
+    if not (f > 0 or e < maxinteger + f) then error("bad argument #3 to 'move' (too many elements to move)", 2) end
+    local count = e - f
+    if not (t <= maxinteger - count) then error("bad argument #4 to 'move' (destination wrap around)", 2) end
+    if count < NATIVE_RANGE and type(a1) == 'table' and type(a2) == 'table' and plain(a1) and plain(a2) then
+      return native_move(a1, f, e, t, a2)
+    end
+    if count >= MAX_RANGE then
+      error('table.move: ' .. (count + 1) .. ' elements are more than any table can hold (limit ' ..
+        MAX_RANGE .. ')', 2)
+    end
+    if t > e or t <= f or a1 ~= a2 then
+      for i = 0, count do a2[t + i] = a1[f + i] end
+    else
+      for i = count, 0, -1 do a2[t + i] = a1[f + i] end
+    end
+    return a2
+  end
+
+  local function insert(t, ...)
+    if type(t) ~= 'table' or plain(t) then return native_insert(t, ...) end
+    local argc = select('#', ...)
+    local e = #t + 1
+    if argc == 1 then
+      t[e] = ...
+      return
+    elseif argc ~= 2 then
+      error("wrong number of arguments to 'insert'", 2)
+    end
+    local pos, value = ...
+    pos = check_integer(pos, 2, 'insert')
+    if not (pos >= 1 and pos <= e) then error("bad argument #2 to 'insert' (position out of bounds)", 2) end
+    if e - pos >= MAX_RANGE then error('table.insert: a length of ' .. e .. ' is more than any table can hold', 2) end
+    for i = e, pos + 1, -1 do t[i] = t[i - 1] end
+    t[pos] = value
+  end
+
+  local function remove(t, pos)
+    if type(t) ~= 'table' or plain(t) then return native_remove(t, pos) end
+    local size = #t
+    if pos == nil then pos = size else pos = check_integer(pos, 2, 'remove') end
+    if pos ~= size and not (pos >= 1 and pos <= size + 1) then
+      error("bad argument #2 to 'remove' (position out of bounds)", 2)
+    end
+    if size - pos >= MAX_RANGE then error('table.remove: a length of ' .. size .. ' is more than any table can hold', 2) end
+    local value = t[pos]
+    for i = pos, size - 1 do t[i] = t[i + 1] end
+    if pos <= size then t[size] = nil end
+    return value
+  end
+
+  -- Without a comparator, small arrays of plain tables sort natively (metamethods of their
+  -- elements, if any, run from C and are stopped by max_slice when they loop); anything else
+  -- sorts in Lua, where a comparator can be preempted.
+  local NATIVE_SORT = 1 << 14
+
+  local function sort(t, comp)
+    if lua_sort == nil or type(t) ~= 'table'
+      or (comp == nil and plain(t) and #t <= NATIVE_SORT) then
+      return native_sort(t, comp)
+    end
+    return lua_sort(t, comp)
+  end
+
+  -- tostring ------------------------------------------------------------------------------------
+
+  --- tostring calling __tostring from Lua: natively it runs from C, where a looping one could
+  --- not be preempted (only stopped after max_slice).
+  local native_tostring = tostring
+  local function to_string(v)
+    local mt = raw_getmetatable(v)
+    local f = mt ~= nil and rawget(mt, '__tostring') or nil
+    if f == nil then return native_tostring(v) end
+    local s = f(v)
+    if type(s) ~= 'string' then error("'__tostring' must return a string", 2) end
+    return s
+  end
+
+  -- pcall and xpcall ----------------------------------------------------------------------------
+
+  -- A termination unwinds through user pcalls instead of being caught by them.
+  local function guard(ok, ...)
+    if not ok and (...) == TERMINATED then error(TERMINATED, 0) end
+    return ok, ...
+  end
+
+  local function protected_call(f, ...)
+    return guard(pcall(f, ...))
+  end
+
+  local function protected_xcall(f, handler, ...)
+    return guard(xpcall(f, function(e)
+      if e == TERMINATED then return e end
+      return handler(e)
+    end, ...))
+  end
+
+  -- load --------------------------------------------------------------------------------------
+
+  --- The text a load reader function gives, read here so that the reader (user code) runs
+  --- where it can be preempted; an error in it is load's error, as natively.
+  local function read_chunk(reader)
+    local parts, size = {}, 0
+    while true do
+      local ok, piece = pcall(reader)
+      if not ok then
+        if piece == TERMINATED then error(TERMINATED, 0) end
+        return nil, piece
+      end
+      if piece == nil or piece == '' then break end
+      if type(piece) ~= 'string' then return nil, 'reader function must return a string' end
+      size = size + #piece
+      if size > MAX_CHUNK then
+        return nil, 'load: a chunk of more than ' .. MAX_CHUNK .. ' bytes is over the limit'
+      end
+      parts[#parts + 1] = piece
+    end
+    return concat(parts)
+  end
+
+  --- The name a chunk of user code is compiled under. "=luact:" names luact's own code, which
+  --- is never preempted: a user chunk must not pass for it.
+  local function chunk_name(name, text)
+    if name == nil then name = type(text) == 'string' and text or '=(load)' end
+    if type(name) == 'string' and sub(name, 1, 6) == '=luact' then name = '=' .. name end
+    return name
+  end
+
+  return {
+    string = { rep = rep, find = find, match = match, gmatch = gmatch, gsub = gsub },
+    table = { move = move, insert = insert, remove = remove, sort = sort },
+    tostring = to_string,
+    pcall = protected_call,
+    xpcall = protected_xcall,
+    read_chunk = read_chunk,
+    chunk_name = chunk_name,
+  }
+end

@@ -1,0 +1,95 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AttackOutcome, attacks } from './attack.js';
+
+/**
+ * Issue 8, items 4 and 5: no process can freeze the node. Each attack of fixtures/attacks runs
+ * next to a witness that sleeps 10 ms at a time on the same host; the node runs them one after
+ * another and must answer for every one. An attack either ends by itself with an error that
+ * says why, or keeps running where the scheduler preempts it (the driver then terminates it)
+ * while the witness goes on.
+ */
+
+/** Loops the scheduler can preempt: the node goes on, the witness keeps waking up. */
+const PREEMPTIBLE = [
+  'spin',
+  'kernel_chunk_name',
+  'looping_tostring',
+  'looping_index_from_lua',
+  'looping_close',
+  'looping_load_reader',
+  'catastrophic_pattern',
+  // Item 5: the work sits in C, not in Lua instructions; time slices still bound it.
+  'big_reps',
+  'caught_errors',
+  'big_concats',
+] as const;
+
+/** Loops in code called from C, which cannot yield: stopped after the host's max_slice. */
+const STOPPED = [
+  'looping_index_from_c',
+  'looping_sort_comparator',
+  'looping_gsub_replacement',
+  'looping_xpcall_handler',
+] as const;
+
+/** Built-ins whose cost once grew without bound: each ends at once with a clear error. */
+const REFUSED: Record<string, RegExp> = {
+  looping_gc: /setmetatable: __gc finalizers are not available/,
+  table_move_of_a_huge_range:
+    /table\.move: 9223372036854775806 elements are more than any table can hold/,
+  huge_rep_through_the_string_metatable:
+    /string\.rep: a result of 1073741824 bytes is over the limit of 67108864 bytes/,
+  json_of_a_deep_cycle: /json\.encode: cannot encode a cyclic table/,
+  // The raised object's __tostring and __index loop: it is described without running them.
+  error_object_with_looping_tostring: /^table: 0x[0-9a-f]+$/,
+  error_object_with_looping_index: /^table: 0x[0-9a-f]+$/,
+};
+
+let outcomes: Record<string, AttackOutcome>;
+
+beforeAll(async () => {
+  outcomes = await attacks([
+    ...PREEMPTIBLE,
+    ...STOPPED,
+    ...Object.keys(REFUSED),
+    'rep_of_an_empty_string',
+  ]);
+}, 600_000);
+
+describe('one process never freezes the node (issue 8, items 4 and 5)', () => {
+  for (const name of PREEMPTIBLE) {
+    it(`preempts ${name.replaceAll('_', ' ')}: the witness keeps running beside it`, () => {
+      const outcome = outcomes[name];
+      expect(outcome?.ended).toBe('terminated');
+      // It ran for 2 s; a witness that sleeps 10 ms at a time woke up far more often than this.
+      expect(outcome?.witness_ticks).toBeGreaterThanOrEqual(20);
+    });
+  }
+
+  for (const name of STOPPED) {
+    it(`stops ${name.replaceAll('_', ' ')} after max_slice, with an error that says why and where`, () => {
+      expect(outcomes[name]).toMatchObject({
+        ended: 'by itself',
+        error: {
+          kind: 'TIMEOUT',
+          message: expect.stringMatching(
+            /^stopped after running \d+ ms where it could not be preempted at .*attacks\.lua:5 .*max_slice is 300 ms/,
+          ),
+        },
+      });
+    });
+  }
+
+  for (const [name, message] of Object.entries(REFUSED)) {
+    it(`ends ${name.replaceAll('_', ' ')} with a clear error`, () => {
+      expect(outcomes[name]).toMatchObject({
+        ended: 'by itself',
+        error: { message: expect.stringMatching(message) },
+      });
+    });
+  }
+
+  it('repeats an empty string any number of times at once', () => {
+    expect(outcomes.rep_of_an_empty_string).toMatchObject({ ended: 'by itself', value: 0 });
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { execResult, fixture, runNode } from './attack.js';
+
+/** Runs entry `entry` of fixtures/sandbox with `luact run --exec` and returns its value. */
+async function exec(entry: string): Promise<unknown> {
+  const result = execResult(await runNode(['run', fixture('sandbox'), '--exec', entry]));
+  if (!result.ok) throw new Error(`${entry} failed: ${JSON.stringify(result.error)}`);
+  return result.value;
+}
+
+describe('the sandbox: no process can change what another sees (issue 8, items 1-3)', () => {
+  it('keeps every shared table out of reach of writes, by pairs, next, rawget, rawset, getmetatable, __index or module objects', async () => {
+    const value = (await exec('iso:main')) as {
+      written: number;
+      seen_by_a_process: unknown;
+      seen_by_a_function: unknown;
+    };
+    // The walk did write into the poisoning process's own tables (its objects are its own).
+    expect(value.written).toBeGreaterThan(50);
+    // Lua's empty table comes back as {} through JSON.
+    expect(value.seen_by_a_process).toEqual({});
+    expect(value.seen_by_a_function).toEqual({});
+  });
+
+  it('refuses finalizers, which would run inside other processes, and never runs a late one', async () => {
+    const value = (await exec('iso:finalizers')) as {
+      tries: Record<string, { ok: boolean; error?: string }>;
+      finalized?: string;
+    };
+    const refused = expect.stringContaining('setmetatable: __gc finalizers are not available');
+    expect(value.tries).toEqual({
+      direct: { ok: false, error: refused },
+      placeholder: { ok: false, error: refused },
+    });
+    expect(value.finalized).toBeUndefined();
+  });
+
+  it('hands out no shared metatable, and string methods are the sandboxed ones', async () => {
+    expect(await exec('iso:shared_metatables')).toEqual({
+      json_array: 'json.array',
+      json_null: 'json.null',
+      string: false,
+      dump: true,
+      string_rep_is_the_sandboxed_one: true,
+      big_rep: expect.stringContaining(
+        'string.rep: a result of 1073741824 bytes is over the limit of 67108864 bytes',
+      ),
+      empty_array_encodes: '[]',
+    });
+  });
+});

@@ -18,7 +18,12 @@ export async function mailboxNode(): Promise<{
   stop(): Promise<void>;
 }> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'luact-mailbox-'));
-  const node = await Node.start({ dir: FIXTURE, stateDir, env: {}, print: () => {} });
+  const node = await Node.start({ dir: FIXTURE, stateDir, env: {}, print: () => {} }).catch(
+    async (error: unknown) => {
+      await rm(stateDir, { recursive: true, force: true });
+      throw error;
+    },
+  );
   const spawn = (entry: string, host: string, ...args: unknown[]) => node.spawn(entry, args, host);
   const outcome = async (pid: Pid) => {
     const exit = await node.system.waitForExit(pid);

@@ -26,6 +26,7 @@ export {
 export type { NatsConnectionConfig, TemporalClientConfig } from './kinds/connections.js';
 export {
   DEFAULT_HOST_LIMITS,
+  DEFAULT_TASK_TIMEOUT,
   type JournalConfig,
   type ProcessHostConfig,
   type WorkflowHostConfig,

@@ -12,7 +12,6 @@ import {
   type WorkflowHostConfig,
 } from '@luact/registry';
 import { WorkflowHost, type WorkflowSummary, workflowPid, workflowPidParts } from '@luact/workflow';
-import { DEFAULT_LIMITS } from './limits.js';
 
 export interface NodeWorkflowOptions {
   readonly snapshot: () => RegistrySnapshot;
@@ -70,7 +69,8 @@ export class NodeWorkflows {
         id: entry.id,
         system: options.system,
         api: options.api,
-        limits: DEFAULT_LIMITS,
+        limits: config.value.host,
+        taskTimeoutMs: config.value.task_timeout,
         journal,
         snapshot: options.snapshot,
         env: options.env,

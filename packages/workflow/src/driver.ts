@@ -552,14 +552,23 @@ export class RunDriver implements RunListener {
     for (const listener of this.exitListeners.splice(0)) listener(outcome);
   }
 
+  /** The code ran past its budget or was stopped by the VM: blocked, like a divergence. */
+  stalled(_run: WorkflowRun, problem: LuactError): void {
+    this.blockWith(problem);
+  }
+
   private block(divergence: Divergence): void {
-    this.problem = divergenceError(this.run.workflowId, divergence);
+    this.blockWith(divergenceError(this.run.workflowId, divergence));
+  }
+
+  private blockWith(problem: LuactError): void {
+    this.problem = problem;
     this.status = 'blocked';
     this.run.abandon();
     this.env.log({
       level: 'error',
       message: 'workflow blocked',
-      fields: { error: this.problem.message, ...this.problem.details },
+      fields: { error: problem.message, ...problem.details },
       labels: this.run.labels(),
     });
   }

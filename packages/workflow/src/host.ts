@@ -14,7 +14,7 @@ import {
   parsePid,
   type Signal,
 } from '@luact/process';
-import type { Environment, RegistrySnapshot } from '@luact/registry';
+import { DEFAULT_TASK_TIMEOUT, type Environment, type RegistrySnapshot } from '@luact/registry';
 import { entryDefaults } from './activity-options.js';
 import { type DriverEnvironment, outcomeOf, RunDriver, type RunStatus } from './driver.js';
 import { WorkflowEffects } from './effects.js';
@@ -53,6 +53,8 @@ export interface WorkflowHostOptions {
   readonly random?: () => number;
   /** The node's workflow hosts by ID (child workflows may start on any of them). */
   readonly hosts: (id: string) => WorkflowHost | undefined;
+  /** How long a run's code may compute between two waits (default: the schema's, 10 s). */
+  readonly taskTimeoutMs?: number;
 }
 
 /** One workflow as `luact workflow list` shows it. */
@@ -292,7 +294,14 @@ export class WorkflowHost implements ExternalHost {
     }
     const prepared = this.vmHost.prepare(entry);
     const method = (entry.fields.method as string | undefined) ?? 'main';
-    return new WorkflowRun(started, this.vmHost.vm, prepared, method, driver);
+    return new WorkflowRun(
+      started,
+      this.vmHost.vm,
+      prepared,
+      method,
+      driver,
+      this.options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT,
+    );
   }
 
   private checkEntry(id: string): void {

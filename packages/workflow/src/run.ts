@@ -36,6 +36,11 @@ export interface RunListener {
   taskDone(run: WorkflowRun, event: number, commands: readonly Command[]): void;
   /** The code ended while handling event `event`, after issuing `commands`. */
   ended(run: WorkflowRun, event: number, commands: readonly Command[], end: RunEnd): void;
+  /**
+   * The code cannot go on: a task ran past its budget without waiting, or the VM stopped it
+   * where it could not be preempted. Nothing is journaled: fixed code can resume the run.
+   */
+  stalled(run: WorkflowRun, problem: LuactError): void;
 }
 
 /** A command as the code issues it: the run numbers it and notes where it came from. */
@@ -85,6 +90,8 @@ export class WorkflowRun implements FedSink {
   private termination: { reason: string; from?: string } | undefined;
   /** Stopped without an end of its own (non-determinism, shutdown): nothing is reported. */
   private abandoned = false;
+  /** Ends a task that runs longer than the host's task_timeout without waiting. */
+  private taskTimer: ReturnType<typeof setTimeout> | undefined;
   trapLinks = false;
 
   constructor(
@@ -93,6 +100,8 @@ export class WorkflowRun implements FedSink {
     private readonly entry: PreparedEntry,
     private readonly method: string,
     private readonly listener: RunListener,
+    /** How long one task may run without every fiber waiting (real time, not workflow time). */
+    private readonly taskTimeoutMs: number,
   ) {
     this.pid = workflowPid(started.host, started.workflow);
     this.mailbox = new Mailbox(this);
@@ -132,6 +141,8 @@ export class WorkflowRun implements FedSink {
     this.commands = [];
     this.expected = expected;
     this.busy = true;
+    this.taskTimer = setTimeout(() => this.overran(), this.taskTimeoutMs);
+    this.taskTimer.unref();
     this.apply(event);
     const group = this.group;
     if (this.busy && group && !group.ended && group.active === 0) this.finishTask();
@@ -373,7 +384,7 @@ export class WorkflowRun implements FedSink {
   /** Stops the code without an end of its own: the run is blocked or the host shuts down. */
   abandon(): void {
     this.abandoned = true;
-    this.busy = false;
+    this.idle();
     if (this.group && !this.group.ended)
       this.vm.killGroup(this.group, encodeError(new LuactError('CANCELED', 'abandoned')));
   }
@@ -389,7 +400,13 @@ export class WorkflowRun implements FedSink {
 
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {
     if (group !== this.group || this.abandoned) return;
-    this.busy = false;
+    this.idle();
+    if (!outcome.ok && outcome.killed && !this.termination) {
+      // The VM stopped the code (it overran max_slice where it could not be preempted).
+      this.abandoned = true;
+      this.listener.stalled(this, errorFromBytes(outcome.error));
+      return;
+    }
     const commands = this.commands;
     this.commands = [];
     this.listener.ended(this, this.event, commands, this.endOf(outcome));
@@ -418,8 +435,31 @@ export class WorkflowRun implements FedSink {
     return this.group?.releaseChannel(channel) ?? [];
   }
 
-  private finishTask(): void {
+  private idle(): void {
     this.busy = false;
+    clearTimeout(this.taskTimer);
+    this.taskTimer = undefined;
+  }
+
+  /** A task ran its whole budget without every fiber waiting: the run cannot go on. */
+  private overran(): void {
+    if (!this.busy || this.abandoned) return;
+    const fiber = this.group?.preempted;
+    const site = fiber ? this.vm.callSite(fiber.thread) : undefined;
+    const where = site ? ` at ${site.file}:${site.line}` : '';
+    const problem = new LuactError(
+      'TIMEOUT',
+      `workflow ${this.workflowId}: its code ran ${this.taskTimeoutMs} ms without waiting${where} ` +
+        `(the host's task_timeout); a workflow's code must wait (for a call, a timer, a message) ` +
+        'between bursts of work',
+      { retryable: false, details: site ? { file: site.file, line: site.line } : {} },
+    );
+    this.abandon();
+    this.listener.stalled(this, problem);
+  }
+
+  private finishTask(): void {
+    this.idle();
     const commands = this.commands;
     this.commands = [];
     this.expected = undefined;

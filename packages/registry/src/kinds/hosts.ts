@@ -81,11 +81,21 @@ const DEFAULT_JOURNAL: JournalConfig = defaultsOf(journal);
 
 const CONNECTION_KINDS = ['nats.connection', 'temporal.client'];
 
+/** The task_timeout of a workflow.host that sets none, in ms. */
+export const DEFAULT_TASK_TIMEOUT = 10_000;
+
 export const workflowHost = object({
   /** The queue workflows are started on; default: the entry's name. */
   queue: optional(string()),
   connection: optional(reference(CONNECTION_KINDS)),
   journal: section(journal),
+  /** Limits of the host's Lua VM, as a process.host has them. */
+  host: section(hostLimits),
+  /**
+   * How long a run's code may compute without waiting (for a call, a timer, a message); past
+   * it the run is blocked with the place it was running, and an operator can terminate it.
+   */
+  task_timeout: withDefault(duration(), DEFAULT_TASK_TIMEOUT),
   lifecycle,
 });
 
@@ -106,6 +116,8 @@ export const temporalWorker = map(
     queue: worker.task_queue,
     connection: worker.client as EntryId,
     journal: DEFAULT_JOURNAL,
+    host: DEFAULT_HOST_LIMITS,
+    task_timeout: DEFAULT_TASK_TIMEOUT,
     lifecycle: worker.lifecycle as Lifecycle,
   }),
 );

@@ -78,6 +78,10 @@ export async function node(
     timeSkip?: boolean;
     /** TypeScript functions workflows call (registered before the host recovers). */
     functions?: Record<string, HostFunctionEntry>;
+    /** The workflow host's task_timeout. */
+    taskTimeoutMs?: number;
+    /** The workflow host's VM limits, over the defaults. */
+    limits?: Partial<typeof LIMITS>;
   } = {},
 ): Promise<Node> {
   api ??= loadLuaApi();
@@ -106,7 +110,8 @@ export async function node(
     id: 'app:flows',
     system,
     api: await api,
-    limits: LIMITS,
+    limits: { ...LIMITS, ...options.limits },
+    ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
     journal,
     snapshot: () => snapshot,
     env: {},

@@ -21,14 +21,16 @@ export interface NodeRun {
 }
 
 /**
- * Runs `luact <args>` (with a state directory of its own) and SIGKILLs it after `limitMs`: a
+ * Runs `luact <args>` (with a state directory of its own unless `args` name one) and SIGKILLs
+ * it after `limitMs`: a
  * node frozen by hostile Lua ignores SIGTERM, since its handler never gets to run.
  */
 export async function runNode(args: readonly string[], limitMs = 60_000): Promise<NodeRun> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'luact-iso-'));
   try {
     return await new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...args, '--state-dir', stateDir], {
+      const own = args.includes('--state-dir') ? [] : ['--state-dir', stateDir];
+      const child = spawn(process.execPath, [BIN, ...args, ...own], {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -55,29 +55,35 @@ return function(deps)
 
   -- string.rep ------------------------------------------------------------------------------
 
-  --- Native rep copies its piece once per repetition (string.rep("", math.maxinteger) never
-  --- ends); here the result doubles, so a string of n bytes takes log2(n) copies, each one
-  --- a point where the process can be preempted.
+  -- Native rep copies its piece once per repetition: string.rep("", math.maxinteger) never
+  -- ends, and a byte repeated 60 million times takes 60 million calls of memcpy. Here a piece
+  -- is first repeated into a chunk of about CHUNK bytes, and the chunk is repeated: each copy
+  -- moves a chunk, and the result takes about twice its size while it is built, as natively.
+  local CHUNK = 1 << 16
+
   local function rep(s, n, sep)
     s = check_string(s, 1, 'rep')
     n = check_integer(n, 2, 'rep')
     if sep ~= nil then sep = check_string(sep, 3, 'rep') end
     if n <= 0 then return '' end
-    local piece = (sep == nil or sep == '') and s or s .. sep
-    local size = #piece * (n + 0.0) - (piece == s and 0 or #sep)
+    local step = #s + (sep and #sep or 0)
+    local size = step * (n + 0.0) - (sep and #sep or 0)
     if size <= 0 then return '' end
     if size > MAX_STRING then
       error('string.rep: a result of ' .. format('%.0f', size) ..
         ' bytes is over the limit of ' .. MAX_STRING .. ' bytes', 2)
     end
-    if n <= 64 then return native_rep(s, n, sep) end
-    local out, count = piece, 1
-    while count * 2 <= n do
-      out, count = out .. out, count * 2
+    local per_chunk = CHUNK // step + 1
+    if n <= per_chunk then return native_rep(s, n, sep) end
+    local chunks, rest = n // per_chunk, n % per_chunk
+    if sep == nil or sep == '' then
+      local body = native_rep(native_rep(s, per_chunk), chunks)
+      return rest == 0 and body or body .. native_rep(s, rest)
     end
-    if count < n then out = out .. sub(out, 1, (n - count) * #piece) end
-    if piece ~= s then out = sub(out, 1, -#sep - 1) end
-    return out
+    -- Each chunk ends with a separator; the last piece of the result must not.
+    local chunk = native_rep(s, per_chunk, sep) .. sep
+    if rest == 0 then return native_rep(chunk, chunks - 1) .. native_rep(s, per_chunk, sep) end
+    return native_rep(chunk, chunks) .. native_rep(s, rest, sep)
   end
 
   -- Patterns --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ function start(vm: VmHarness, source: string) {
 
 /**
  * Holds `mib` MiB in one string and blocks until its channel closes (never). Building the
- * string takes about twice that for a moment (string.rep doubles a shorter string).
+ * string takes twice that for a moment (string.rep fills a buffer, then copies it).
  */
 const HOLDER = (mib: number) =>
   `return { main = function() local keep = string.rep("x", ${mib} * 1048576); channel.new():receive(); return #keep end }`;
@@ -40,12 +40,20 @@ async function settled(vm: VmHarness): Promise<void> {
 describe('the Lua heap', () => {
   it('knows what each process holds, and gives it back when the process ends', async () => {
     const vm = await harness();
-    const holder = start(vm, HOLDER(8));
+    // 8,192 strings of 1,000 bytes: no garbage is made on the way.
+    const holder = start(
+      vm,
+      `return { main = function()
+        local keep, piece = {}, string.rep("h", 1000)
+        for i = 1, 8192 do keep[i] = piece .. i end
+        channel.new():receive()
+      end }`,
+    );
     await settled(vm);
-    expect(vm.vm.memoryOf(holder)).toBeGreaterThanOrEqual(8 * MIB);
-    // Built by doubling: the halves are garbage until the collector gets to them.
-    expect(vm.vm.memoryOf(holder)).toBeLessThan(16 * MIB);
-    expect(vm.vm.heapBytes()).toBeGreaterThanOrEqual(8 * MIB);
+    expect(vm.vm.memoryOf(holder)).toBeGreaterThanOrEqual(8192 * 1000);
+    // Each string and its slot in the table cost a little more than the bytes in it.
+    expect(vm.vm.memoryOf(holder)).toBeLessThan(8192 * 1100);
+    expect(vm.vm.heapBytes()).toBeGreaterThanOrEqual(8192 * 1000);
     const quick = start(vm, 'return { main = function() return #string.rep("y", 1000) end }');
     expect(await vm.wait(quick)).toEqual({ ok: true, value: 1000 });
     expect(vm.vm.memoryOf(quick)).toBe(0);
@@ -128,5 +136,38 @@ describe('the Lua heap', () => {
       ok: true,
       value: { ok: false, err: 'not enough memory', after: MIB },
     });
+  });
+});
+
+describe('garbage and the limits', () => {
+  it('collects garbage before a limit refuses what garbage takes the room of', async () => {
+    // Lua starts a collection when the heap has doubled since the last: with 40 MiB live in
+    // a host of 64, garbage alone would reach the limit first.
+    const vm = await harness({ limits: { memoryBytes: 64 * MIB, processMemoryBytes: 64 * MIB } });
+    start(
+      vm,
+      `return { main = function()
+        local keep, piece = {}, string.rep("h", 1000)
+        for i = 1, 40 * 1024 do keep[i] = piece .. i end
+        channel.new():receive()
+      end }`,
+    );
+    await settled(vm);
+    // 200 strings of 1 MiB, each garbage as soon as the next is made, built by table.concat:
+    // Lua does not collect and retry when the buffer it fills cannot grow.
+    const exit = await vm.wait(
+      start(
+        vm,
+        `return { main = function()
+          local parts = {}
+          for j = 1, 16 do parts[j] = string.rep("g", 65536) end
+          local last
+          for i = 1, 200 do last = table.concat(parts, "", 1, 16) end
+          return #last
+        end }`,
+      ),
+      20_000,
+    );
+    expect(exit).toEqual({ ok: true, value: MIB });
   });
 });

@@ -37,6 +37,12 @@ export interface LuaHeapOptions {
   readonly engine: EngineMemory;
   /** A block of `bytes` or more was allocated (the scheduler checks the time slice). */
   readonly onLargeAllocation: () => void;
+  /**
+   * The heap, or a process in it, has grown by half its headroom since the last collection:
+   * garbage should be collected at the next instruction (see `collected`), before the limit
+   * refuses allocations that garbage takes the room of.
+   */
+  readonly onPressure: () => void;
 }
 
 /** Blocks of at least this size are rare and take time to fill: they count as work done. */
@@ -55,11 +61,16 @@ const NO_OWNER = 0;
 /**
  * The allocator of one Lua state (lua_Alloc), written in TypeScript over the engine's own
  * malloc: it knows, at every allocation, how many bytes the state and each process in it
- * hold, and refuses an allocation that would cross a limit (Lua then collects garbage, tries
- * once more, and raises "not enough memory" in the allocating process only).
+ * hold, and refuses an allocation that would cross a limit: "not enough memory" in the
+ * allocating process only.
  *
  * Processes own slots: while a process runs, what is allocated is charged to its slot; a
  * block freed later (by whichever process runs the collector) is credited back to it.
+ *
+ * What is held includes garbage not yet collected. Lua collects before it gives up on most
+ * allocations, but not on those of luaL_Buffer (string.rep, table.concat, string.format, …),
+ * so the heap asks for a collection itself (`onPressure`) once the state or a process has
+ * used half the room it had left after the last one.
  */
 export class LuaHeap {
   /** The lua_Alloc function to give lua_newstate. */
@@ -72,8 +83,16 @@ export class LuaHeap {
   refusable = false;
   /** The last refusal and the slot it happened to, until that slot allocates successfully. */
   refusal: { readonly slot: number; readonly what: MemoryRefusal } | undefined;
+  /** Asked for a collection that has not happened yet. */
+  pressure = false;
   private slotBytes = new Float64Array(64);
   private generations = new Uint32Array(64);
+  /** Collections so far; a slot whose epoch is older has not had its threshold reset since. */
+  private epoch = 0;
+  private slotEpochs = new Uint32Array(64);
+  /** Bytes past which a slot, or the state, asks for a collection. */
+  private slotCollectAt = new Float64Array(64);
+  private hostCollectAt: number;
   private readonly freeSlots: number[] = [];
   private slotCount = 1;
 
@@ -81,6 +100,7 @@ export class LuaHeap {
     private readonly api: LuaApi,
     private readonly options: LuaHeapOptions,
   ) {
+    this.hostCollectAt = options.hostLimit / 2;
     this.allocator = api.addFunction(
       (_ud, pointer, oldSize, newSize) => this.allocate(pointer ?? 0, oldSize ?? 0, newSize ?? 0),
       'iiiii',
@@ -91,6 +111,8 @@ export class LuaHeap {
   openSlot(): number {
     const slot = this.freeSlots.pop() ?? this.growSlots();
     this.slotBytes[slot] = 0;
+    this.slotEpochs[slot] = this.epoch;
+    this.slotCollectAt[slot] = this.options.processLimit / 2;
     return slot;
   }
 
@@ -112,6 +134,16 @@ export class LuaHeap {
     return this.slotBytes[slot] ?? 0;
   }
 
+  /**
+   * Garbage was just collected: each threshold moves to halfway between what is held now and
+   * its limit, so the next collection comes after half the room left is used again.
+   */
+  collected(): void {
+    this.pressure = false;
+    this.epoch = (this.epoch + 1) >>> 0;
+    this.hostCollectAt = this.used + (this.options.hostLimit - this.used) / 2;
+  }
+
   /** The allocator is not used any more (after lua_close). */
   dispose(): void {
     this.options.engine.used -= this.used;
@@ -121,12 +153,11 @@ export class LuaHeap {
 
   private growSlots(): number {
     if (this.slotCount === this.slotBytes.length) {
-      const bytes = new Float64Array(this.slotCount * 2);
-      bytes.set(this.slotBytes);
-      this.slotBytes = bytes;
-      const generations = new Uint32Array(this.slotCount * 2);
-      generations.set(this.generations);
-      this.generations = generations;
+      const size = this.slotCount * 2;
+      this.slotBytes = grown(this.slotBytes, new Float64Array(size));
+      this.generations = grown(this.generations, new Uint32Array(size));
+      this.slotEpochs = grown(this.slotEpochs, new Uint32Array(size));
+      this.slotCollectAt = grown(this.slotCollectAt, new Float64Array(size));
     }
     return this.slotCount++;
   }
@@ -172,8 +203,22 @@ export class LuaHeap {
   private charge(slot: number, delta: number): void {
     this.used += delta;
     this.options.engine.used += delta;
-    this.slotBytes[slot] = (this.slotBytes[slot] ?? 0) + delta;
-    if (delta > 0 && this.refusal?.slot === slot) this.refusal = undefined;
+    const bytes = (this.slotBytes[slot] ?? 0) + delta;
+    this.slotBytes[slot] = bytes;
+    if (delta <= 0) return;
+    if (this.refusal?.slot === slot) this.refusal = undefined;
+    if (this.pressure) return;
+    if (slot !== NO_OWNER && this.slotEpochs[slot] !== this.epoch) {
+      this.slotEpochs[slot] = this.epoch;
+      this.slotCollectAt[slot] = bytes + (this.options.processLimit - bytes) / 2;
+    }
+    if (
+      this.used > this.hostCollectAt ||
+      (slot !== NO_OWNER && bytes > (this.slotCollectAt[slot] ?? 0))
+    ) {
+      this.pressure = true;
+      this.options.onPressure();
+    }
   }
 
   private credit(base: Pointer, size: number): void {
@@ -202,4 +247,9 @@ export class LuaHeap {
     this.refusal = { slot, what: { limit, requested, held, limitBytes } };
     return true;
   }
+}
+
+function grown<T extends Float64Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }

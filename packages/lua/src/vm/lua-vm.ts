@@ -110,6 +110,8 @@ export class LuaVm implements PreemptedVm {
   private readonly resultCount: Pointer;
   private readonly debugRecord: Pointer;
   private readonly panicPointer: Pointer;
+  /** Registry key of the native collectgarbage. */
+  private readonly collectgarbage: bigint;
   private readonly functionPointers: Pointer[] = [];
   private readonly kernel: Record<string, number> = {};
   private readonly kernelKeys = new Map<string, bigint>();
@@ -136,6 +138,9 @@ export class LuaVm implements PreemptedVm {
       onLargeAllocation: () => {
         if (this.current !== undefined) this.preemption.checkSlice(this.current.thread);
       },
+      onPressure: () => {
+        if (this.current !== undefined) this.preemption.hookSoon(this.current.thread);
+      },
     });
     this.L = api._lua_newstate(this.heap.allocator, 0);
     // Reached only by an error outside any protected call: a bug, reported as one.
@@ -144,6 +149,8 @@ export class LuaVm implements PreemptedVm {
     }, 'ii');
     api._lua_atpanic(this.L, this.panicPointer);
     api._luaL_openlibs(this.L);
+    api._lua_getglobal(this.L, this.memory.cString('collectgarbage'));
+    this.collectgarbage = BigInt(api._luaL_ref(this.L, LUA_REGISTRYINDEX));
     this.preemption = new Preemption(api, this.memory, limits, this);
     this.preemption.attach(this.L);
     this.loadKernel();
@@ -260,6 +267,15 @@ export class LuaVm implements PreemptedVm {
 
   doom(group: FiberGroup, error: LuactError): void {
     group.doom ??= error;
+  }
+
+  collectIfPressed(L: LuaState): void {
+    if (!this.heap.pressure) return;
+    const { api } = this;
+    api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.collectgarbage);
+    this.memory.pushString(L, 'collect');
+    api._lua_callk(L, 1, 0, 0, 0);
+    this.heap.collected();
   }
 
   /** Bytes the processes of `group` hold in the Lua heap. */

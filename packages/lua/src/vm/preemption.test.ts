@@ -46,13 +46,14 @@ describe('preemption by time', () => {
 
 describe('a process that cannot be preempted', () => {
   const STUCK = {
-    'a __tostring called by tostring': 'tostring(setmetatable({}, { __tostring = spin }))',
+    'a __tostring called by string.format':
+      'string.format("%s", setmetatable({}, { __tostring = spin }))',
     'a sort comparator': 'table.sort({ 3, 1, 2 }, spin)',
     'an xpcall handler, called again and again': 'while true do xpcall(error, spin) end',
     'a __index called from table.concat':
       'table.concat(setmetatable({}, { __index = spin, __len = function() return 2 end }))',
     'pcall around a __tostring, in a loop':
-      'while true do pcall(tostring, setmetatable({}, { __tostring = spin })) end',
+      'while true do pcall(string.format, "%s", setmetatable({}, { __tostring = spin })) end',
   };
 
   for (const [what, code] of Object.entries(STUCK)) {
@@ -73,6 +74,17 @@ describe('a process that cannot be preempted', () => {
       expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
     });
   }
+
+  it('preempts a looping __tostring called by tostring (which calls it from Lua)', async () => {
+    const vm = await harness({ limits: { maxSliceMs: 100 } });
+    const looping = start(
+      vm,
+      'return { main = function() return tostring(setmetatable({}, { __tostring = function() while true do end end })) end }',
+    );
+    expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(vm.exitOf(looping)).toBeUndefined();
+  });
 
   it('is not stopped while it runs preemptible code, however long', async () => {
     const vm = await harness({ limits: { maxSliceMs: 50, timeSliceMs: 1 } });

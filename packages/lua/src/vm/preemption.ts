@@ -52,6 +52,8 @@ export interface PreemptedVm {
   readonly current: Fiber | undefined;
   /** Ends `group` with `error` as soon as its running fiber is out of lua_resume. */
   doom(group: FiberGroup, error: LuactError): void;
+  /** Collects garbage now if the heap asked for it (the hook is a safe point to). */
+  collectIfPressed(L: LuaState): void;
 }
 
 /**
@@ -104,8 +106,12 @@ export class Preemption {
    * fiber `L` is preempted at its next instruction instead of after the hook interval.
    */
   checkSlice(L: LuaState): void {
-    if (performance.now() - this.startedAt >= this.limits.timeSliceMs)
-      this.api._lua_sethook(L, this.hook, LUA_MASKCOUNT, 1);
+    if (performance.now() - this.startedAt >= this.limits.timeSliceMs) this.hookSoon(L);
+  }
+
+  /** Calls the hook at `L`'s next instruction. */
+  hookSoon(L: LuaState): void {
+    this.api._lua_sethook(L, this.hook, LUA_MASKCOUNT, 1);
   }
 
   /** Runs `call` as kernel code from TypeScript (bounded by `maxSliceMs` like a fiber). */
@@ -136,6 +142,7 @@ export class Preemption {
     if (fiber === undefined || L === this.vm.L) return this.onKernelHook(L);
     const group = fiber.group;
     if (group.ended || group.doom !== undefined) return this.raiseTerminated(L);
+    this.vm.collectIfPressed(L);
     const ran = performance.now() - this.startedAt;
     if (++this.ticks < this.ticksPerSlice && ran < this.limits.timeSliceMs) return 0;
     const { api } = this;

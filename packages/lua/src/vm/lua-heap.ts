@@ -95,12 +95,19 @@ export class LuaHeap {
   private hostCollectAt: number;
   private readonly freeSlots: number[] = [];
   private slotCount = 1;
+  /** The engine's realloc and free, called directly. */
+  private readonly realloc: (pointer: Pointer, size: number) => Pointer;
+  private readonly free: (pointer: Pointer) => void;
+  private heapWords: Uint32Array;
 
   constructor(
     private readonly api: LuaApi,
     private readonly options: LuaHeapOptions,
   ) {
     this.hostCollectAt = options.hostLimit / 2;
+    this.realloc = api._realloc;
+    this.free = api._free;
+    this.heapWords = api.HEAPU32;
     this.allocator = api.addFunction(
       (_ud, pointer, oldSize, newSize) => this.allocate(pointer ?? 0, oldSize ?? 0, newSize ?? 0),
       'iiiii',
@@ -162,67 +169,81 @@ export class LuaHeap {
     return this.slotCount++;
   }
 
-  /** lua_Alloc: free when `newSize` is 0, else allocate or resize (`oldSize` is the old size). */
+  /**
+   * lua_Alloc: free when `newSize` is 0, else allocate or resize (`oldSize` is the old size;
+   * for a new block Lua passes the object's type there). Every Lua allocation of the state
+   * comes through here, so it reads fields into locals and calls nothing it need not.
+   */
   private allocate(pointer: Pointer, oldSize: number, newSize: number): Pointer {
-    const api = this.api;
     if (newSize === 0) {
       if (pointer !== 0) {
-        this.credit(pointer - HEADER, oldSize);
-        api._free(pointer - HEADER);
+        const base = pointer - HEADER;
+        this.charge(this.ownerOf(base), -oldSize);
+        this.free(base);
       }
       return 0;
     }
-    // For a new block Lua passes the object's type as `oldSize`.
-    const held = pointer === 0 ? 0 : oldSize;
-    const delta = newSize - held;
-    const slot = pointer === 0 ? this.owner : this.ownerOf(pointer - HEADER);
+    const fresh = pointer === 0;
+    const delta = fresh ? newSize : newSize - oldSize;
+    const slot = fresh ? this.owner : this.ownerOf(pointer - HEADER);
     if (delta > 0 && this.refusable && this.refuses(slot, delta)) return 0;
-    const base = api._realloc(pointer === 0 ? 0 : pointer - HEADER, newSize + HEADER);
+    const base = this.realloc(fresh ? 0 : pointer - HEADER, newSize + HEADER);
     if (base === 0) {
       // The engine's memory could not grow any further.
-      this.refuse(slot, 'engine', delta, this.options.engine.used, this.options.engine.limitBytes);
+      const { engine } = this.options;
+      this.refuse(slot, 'engine', delta, engine.used, engine.limitBytes);
       return 0;
     }
-    if (pointer === 0) {
-      const words = api.HEAPU32;
+    if (fresh) {
+      const words = this.words();
       words[base >> 2] = slot;
-      words[(base >> 2) + 1] = this.generations[slot] ?? 0;
+      words[(base >> 2) + 1] = this.generations[slot] as number;
     }
     this.charge(slot, delta);
     if (delta >= LARGE_ALLOCATION) this.options.onLargeAllocation();
     return base + HEADER;
   }
 
+  /** The heap as words; a view is replaced when the memory grows (the old one is detached). */
+  private words(): Uint32Array {
+    let words = this.heapWords;
+    if (words.length === 0) {
+      words = this.api.HEAPU32;
+      this.heapWords = words;
+    }
+    return words;
+  }
+
   /** The slot a block is charged to: its owner's, unless the owner has ended since. */
   private ownerOf(base: Pointer): number {
-    const words = this.api.HEAPU32;
-    const slot = words[base >> 2] ?? NO_OWNER;
+    const words = this.words();
+    const slot = words[base >> 2] as number;
     return words[(base >> 2) + 1] === this.generations[slot] ? slot : NO_OWNER;
   }
 
   private charge(slot: number, delta: number): void {
     this.used += delta;
     this.options.engine.used += delta;
-    const bytes = (this.slotBytes[slot] ?? 0) + delta;
+    const bytes = (this.slotBytes[slot] as number) + delta;
     this.slotBytes[slot] = bytes;
     if (delta <= 0) return;
-    if (this.refusal?.slot === slot) this.refusal = undefined;
+    if (this.refusal !== undefined && this.refusal.slot === slot) this.refusal = undefined;
     if (this.pressure) return;
-    if (slot !== NO_OWNER && this.slotEpochs[slot] !== this.epoch) {
+    if (slot === NO_OWNER) {
+      if (this.used > this.hostCollectAt) this.press();
+      return;
+    }
+    if (this.slotEpochs[slot] !== this.epoch) {
       this.slotEpochs[slot] = this.epoch;
       this.slotCollectAt[slot] = bytes + (this.options.processLimit - bytes) / 2;
     }
-    if (
-      this.used > this.hostCollectAt ||
-      (slot !== NO_OWNER && bytes > (this.slotCollectAt[slot] ?? 0))
-    ) {
-      this.pressure = true;
-      this.options.onPressure();
-    }
+    if (this.used > this.hostCollectAt || bytes > (this.slotCollectAt[slot] as number))
+      this.press();
   }
 
-  private credit(base: Pointer, size: number): void {
-    this.charge(this.ownerOf(base), -size);
+  private press(): void {
+    this.pressure = true;
+    this.options.onPressure();
   }
 
   private refuses(slot: number, delta: number): boolean {

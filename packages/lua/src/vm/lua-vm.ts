@@ -88,7 +88,7 @@ const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid', 'builtins'] as const;
 const STATEFUL_LIBRARIES: ReadonlySet<string> = new Set(['uuid']);
 
 /** How long one scheduler slice may run before the Node event loop gets a turn. */
-const SLICE_MS = 8;
+const SLICE_MS = 4;
 
 /**
  * One Lua state: the engine of a process host. Processes are groups of fibers (Lua threads)

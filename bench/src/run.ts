@@ -1,11 +1,12 @@
 import { actors } from './benchmarks/actors.js';
+import { isolation } from './benchmarks/isolation.js';
 import { registryLoad } from './benchmarks/registry-load.js';
 import { supervision } from './benchmarks/supervision.js';
 import { workflows } from './benchmarks/workflows.js';
 import { type Benchmark, type Figure, formatTable } from './harness.js';
 
 /** Every benchmark, run in order; `npm run bench` prints one table of all their figures. */
-const BENCHMARKS: readonly Benchmark[] = [registryLoad, actors, supervision, workflows];
+const BENCHMARKS: readonly Benchmark[] = [registryLoad, actors, supervision, workflows, isolation];
 
 const only = process.argv[2];
 const figures: Figure[] = [];

@@ -23,7 +23,12 @@ export {
 } from './vm/fiber.js';
 export type { HostFunction, LuaModuleSpec } from './vm/host-function.js';
 export { luaSource } from './vm/kernel-files.js';
-export { DEFAULT_ENGINE_LIMIT, EngineMemory, type MemoryLimitKind } from './vm/lua-heap.js';
+export {
+  DEFAULT_ENGINE_LIMIT,
+  EngineMemory,
+  LuaHeap,
+  type MemoryLimitKind,
+} from './vm/lua-heap.js';
 export {
   type EntrySource,
   encodeError,

@@ -48,4 +48,12 @@ describe('the sandbox: no process can change what another sees (issue 8, items 1
       empty_array_encodes: '[]',
     });
   });
+
+  it("acts only on what a process made itself, whatever it writes into its objects' fields", async () => {
+    expect(await exec('iso:forgery')).toEqual({
+      canceled: false,
+      victim_answered: true,
+      victim_ended: 'victim ended normally',
+    });
+  });
 });

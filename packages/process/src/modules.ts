@@ -480,7 +480,8 @@ function funcsFunctions(system: ProcessSystem): Record<string, HostFunction> {
       });
     },
     cancel_call(L, vm) {
-      vm.api._lua_pushboolean(L, system.cancelCall(requiredText(L, vm, 1, 'the call')) ? 1 : 0);
+      const canceled = system.cancelCall(requiredText(L, vm, 1, 'the call'), caller(vm));
+      vm.api._lua_pushboolean(L, canceled ? 1 : 0);
       return 1;
     },
   };

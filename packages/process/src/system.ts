@@ -638,9 +638,14 @@ export class ProcessSystem {
     };
   }
 
-  cancelCall(id: string): boolean {
+  /**
+   * Cancels the function call `id` that `caller` made: the ID comes from Lua (a future's
+   * field, which the script can overwrite), so a call of anyone else's is not touched.
+   */
+  cancelCall(id: string, caller: Process): boolean {
     const callee = this.processes.get(id as Pid);
-    if (!callee) return false;
+    if (!callee || callee.host.id !== FUNCTION_HOST) return false;
+    if (!callee.outcomeWaiters.some((waiter) => waiter.process === caller)) return false;
     this.kill(callee, new LuactError('CANCELED', 'call canceled', { retryable: false }));
     return true;
   }

@@ -326,11 +326,14 @@ export class RunDriver implements RunListener {
   }
 
   private carryOut(command: Command): void {
+    // A run that has ended starts no activity or timer; what it told others (messages,
+    // signals, children started in its last task) still goes out.
     if (
       this.endedWith &&
       command.k !== 'send' &&
       command.k !== 'cancel' &&
-      command.k !== 'terminate'
+      command.k !== 'terminate' &&
+      command.k !== 'child'
     )
       return;
     switch (command.k) {
@@ -354,10 +357,10 @@ export class RunDriver implements RunListener {
         this.track(
           command.seq,
           this.env.effects.startChild(this.run, command).then(() => {
-            if (command.follow !== 0) this.awaitChild(command);
+            if (command.follow !== 0 && !this.endedWith) this.awaitChild(command);
           }),
           (error) => {
-            if (command.follow !== 0)
+            if (command.follow !== 0 && !this.endedWith)
               void this.arrive({
                 t: 'child',
                 at: this.env.now(),

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { fn, type Node, node, workflow } from './testing/harness.js';
+import { fn, type Node, node, until, workflow } from './testing/harness.js';
 
 let n: Node | undefined;
 
@@ -296,5 +296,25 @@ describe('versions and continue-as-new', () => {
       ),
     });
     expect(await n.run('app:versioned')).toEqual({ ok: true, value: 3 });
+  });
+});
+
+describe('a child started in the last task of its parent', () => {
+  it('starts and runs to its end although the parent has ended', async () => {
+    n = await node({
+      'app:parent': workflow(
+        'return { main = function() process.with_name("kid"):spawn("app:child", "app:flows", 20) return "parent done" end }',
+      ),
+      'app:child': workflow('return { main = function(x) return x + 1 end }'),
+    });
+    const node_ = n;
+    expect(await node_.run('app:parent', [], { workflow: 'parent' })).toEqual({
+      ok: true,
+      value: 'parent done',
+    });
+    await until(
+      () => node_.host.list().some((s) => s.workflow === 'kid' && s.status === 'completed'),
+      'the child completed',
+    );
   });
 });

@@ -19,6 +19,7 @@ import {
   Mailbox,
   type Pid,
 } from '@luact/process';
+import { childWorkflowId } from './child-id.js';
 import { sameCommand } from './divergence.js';
 import { RunRandom } from './random.js';
 import type { Bytes, Command, EventRecord, Outcome, StartedRecord } from './records.js';
@@ -322,7 +323,7 @@ export class WorkflowRun implements FedSink {
     L: LuaState,
   ): string {
     const seq = this.nextSeq;
-    const workflow = name ?? `${this.workflowId}.${seq}`;
+    const workflow = name ?? childWorkflowId(this.workflowId, seq);
     this.issue({ ...request, workflow }, L);
     const pid = workflowPid(request.host, workflow);
     if (request.follow !== 0 || channel !== undefined)

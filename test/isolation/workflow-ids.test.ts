@@ -18,8 +18,8 @@ const APP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 
 
 /**
  * IDs that break the rule; what the INVALID error must say about each; and what Lua's
- * with_name may say instead, since it checks names (process names and workflow IDs alike)
- * before they leave the Lua heap, with @luact/process's own wording for sizes and controls.
+ * with_name says, which checks a name's size before it leaves the Lua heap, with
+ * @luact/process's wording, and leaves the rest to the rule itself.
  */
 const BAD_IDS: readonly { id: string; message: RegExp; fromLua: RegExp }[] = [
   {
@@ -30,17 +30,17 @@ const BAD_IDS: readonly { id: string; message: RegExp; fromLua: RegExp }[] = [
   {
     id: 'two\nlines',
     message: /workflow ID "two\\u\{A\}lines" has a line feed \(U\+000A\) at character 4/,
-    fromLua: /control characters/,
+    fromLua: /"two\\u\{A\}lines" has a line feed \(U\+000A\) at character 4/,
   },
   {
     id: 'tab\there',
     message: /has a tab \(U\+0009\) at character 4/,
-    fromLua: /control characters/,
+    fromLua: /has a tab \(U\+0009\) at character 4/,
   },
   {
     id: 'c1\u0085',
     message: /has a next-line control \(U\+0085\) at character 3/,
-    fromLua: /control characters/,
+    fromLua: /has a next-line control \(U\+0085\) at character 3/,
   },
   {
     id: 'row\u2028break',

@@ -30,6 +30,12 @@ export const WORKFLOW_ID_RULE: IdRule = {
   reserved: { characters: '{|}', because: 'a PID ({host|id}) is delimited by "{", "|" and "}"' },
 };
 
+/**
+ * Registered process names (`process.registry.register`, `with_name` of a process): the same
+ * rule as workflow IDs, as both are given to `with_name` and shown in the same lists.
+ */
+export const PROCESS_NAME_RULE: IdRule = { ...WORKFLOW_ID_RULE, what: 'process name' };
+
 /** Journal stream IDs: any Unicode text of 1 to 512 bytes (it is encoded for file names). */
 export const STREAM_ID_RULE: IdRule = { what: 'journal stream ID', maxBytes: 512, anyText: true };
 

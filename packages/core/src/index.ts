@@ -24,6 +24,7 @@ export {
   checkWorkflowId,
   type IdRule,
   idProblem,
+  PROCESS_NAME_RULE,
   STREAM_ID_RULE,
   WORKFLOW_ID_RULE,
 } from './id-rule.js';

@@ -65,7 +65,7 @@ end
 
 -- Bounded strings ------------------------------------------------------------------------------
 
-local sbyte, sfind, utf8_len = string.byte, string.find, utf8.len
+local sbyte, utf8_len = string.byte, utf8.len
 
 local function invalid(where, message)
   return make_error('INVALID', where .. ': ' .. message, false)
@@ -93,20 +93,14 @@ local function check_destination(where, dest)
   return too_long(where, 'destination', dest, LIMITS.reference)
 end
 
---- An INVALID error unless `name` may be registered: 1 to LIMITS.name bytes of UTF-8 without
---- control characters, not shaped like a PID (names show up in listings, logs and errors).
+--- An INVALID error unless `name` is a string of at most LIMITS.name bytes of valid UTF-8:
+--- checked here, before the string is copied out of the heap; the rest of the name rule
+--- (printable, no PID delimiters) is checked where the name is used, naming the character.
 local function check_name(where, name)
   if type(name) ~= 'string' or name == '' then return invalid(where, 'a name must be a non-empty string') end
   local err = too_long(where, 'name', name, LIMITS.name)
   if err ~= nil then return err end
-  -- %c: C0 controls and DEL; "\194[\128-\159]": C1 controls in UTF-8.
-  if sfind(name, '%c') or sfind(name, '\194[\128-\159]') then
-    return invalid(where, 'a name must not contain control characters')
-  end
   if utf8_len(name) == nil then return invalid(where, 'a name must be valid UTF-8') end
-  if sbyte(name, 1) == 123 and sbyte(name, -1) == 125 then
-    return invalid(where, 'a name must not look like a PID ({…|…})')
-  end
 end
 
 -- Messages -----------------------------------------------------------------------------------

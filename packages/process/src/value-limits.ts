@@ -1,4 +1,4 @@
-import { LuactError } from '@luact/core';
+import { idProblem, LuactError, PROCESS_NAME_RULE } from '@luact/core';
 
 /**
  * Sizes of the strings a process hands to the runtime that no host limit covers: what the
@@ -52,20 +52,12 @@ export function checkReference(what: string, text: string): LuactError | undefin
   return checkSize(what, text, VALUE_LIMITS.referenceBytes);
 }
 
-// C0 and C1 control characters and DEL: names show up in listings, logs and errors.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-/** A registered name: 1 to 256 bytes, no control characters, not shaped like a PID. */
+/**
+ * A registered name: core's PROCESS_NAME_RULE (one printable line of 1 to 256 bytes, no PID
+ * delimiters); the error says which character broke it and where.
+ */
 export function checkName(name: string): LuactError | undefined {
-  const invalid = (message: string) => new LuactError('INVALID', message, { retryable: false });
-  if (name.length === 0) return invalid('a name must be a non-empty string');
-  const tooLong = checkSize('name', name, VALUE_LIMITS.nameBytes);
-  if (tooLong) return tooLong;
-  if (CONTROL.test(name)) return invalid('a name must not contain control characters');
-  if (name.startsWith('{') && name.endsWith('}'))
-    return invalid('a name must not look like a PID ({…|…})');
-  return undefined;
+  return idProblem(name, PROCESS_NAME_RULE);
 }
 
 /**

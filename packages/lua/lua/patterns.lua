@@ -129,16 +129,17 @@ end
 -- arguments, `%f` without a set) compiles to an ERROR item, so the error is raised exactly
 -- when, and only if, matching reaches it.
 
+-- Kinds of items, in the order the matcher tests them (ranges: <= ONE, <= OPT, <= DOLLAR).
 local LIT <const>, ONE <const>, STAR <const>, PLUS <const>, MINUS <const>, OPT <const> =
-  1, 2, 3, 4, 5, 6 -- single-byte items (see below)
+  1, 2, 3, 4, 5, 6
 local OPEN <const>, POSITION <const>, CLOSE <const>, END <const>, DOLLAR <const> = 7, 8, 9, 10, 11
 local BALANCE <const>, FRONTIER <const>, BACKREF <const>, ERROR <const> = 12, 13, 14, 15
--- LIT: arg = the byte, arg2 = the byte as a string. ONE, STAR, PLUS, MINUS, OPT: arg = the
--- membership table; arg2 = a native pattern "^<class>*" that finds the end of a run of the
--- class (false for '.', whose runs end at the subject's end; nil when the class is too long to
--- give to the native matcher). BALANCE: arg, arg2 = the two bytes, and the item's native set in
--- balance_sets. FRONTIER: arg = the set. BACKREF: arg = the capture index (0 for %0, invalid).
--- ERROR: arg = the message.
+-- LIT (literal bytes without a suffix): arg = the first byte, arg2 = the text. ONE (a class
+-- without suffix), STAR, PLUS, MINUS, OPT: arg = the membership table; arg2 = a native pattern
+-- "^<class>*" that finds the end of a run of the class (false for '.', whose runs end at the
+-- subject's end; nil when the class is too long to give to the native matcher). BALANCE: arg,
+-- arg2 = the two bytes, and the item's native set in balance_sets. FRONTIER: arg = the set.
+-- BACKREF: arg = the capture index (0 for %0, which is invalid). ERROR: arg = the message.
 
 local function compile(p, first)
   local plen = #p
@@ -306,6 +307,7 @@ local function compile(p, first)
     balance_sets = {},
     follow = {},
     follow_text = {},
+    tail_set = {},
     weight = weight,
   }
   local n, j = 0, 1
@@ -330,13 +332,25 @@ local function compile(p, first)
   -- others (with the same captures open) will too, and fail where the literal does not match,
   -- or anywhere but at the end for '$'; repetitions try only where they might succeed.
   local follow, follow_text = items.follow, items.follow_text
+  local past_captures = {} -- the first item from x on that is not a capture
   for x = n, 1, -1 do
     local what = items.kind[x]
     if what == OPEN or what == POSITION or what == CLOSE then
       follow[x], follow_text[x] = follow[x + 1], follow_text[x + 1]
+      past_captures[x] = past_captures[x + 1]
     else
       follow[x] = what
       if what == LIT then follow_text[x] = items.arg2[x] end
+      past_captures[x] = x
+    end
+  end
+  -- tail_set[x]: when the items from x on are captures, a class with '*', captures and '$'
+  -- (the end of a trim, "%s*$"), the class: the rest can match only where all the bytes left
+  -- are in it.
+  for x = 1, n do
+    local star = past_captures[x]
+    if items.kind[star] == STAR and follow[star + 1] == DOLLAR then
+      items.tail_set[x] = items.arg[star]
     end
   end
 
@@ -427,7 +441,7 @@ local function new_engine()
 
   -- state of the current call, (re)loaded by use()
   local s, slen
-  local kind, arg, arg2, balance_sets, follow, follow_text
+  local kind, arg, arg2, balance_sets, follow, follow_text, tail_set
   local steps = 0
   local message -- the error when the matcher returns FAILED
   local cap_init, cap_len = {}, {} -- capture l (1-based): start and length (or CAP_*)
@@ -444,7 +458,7 @@ local function new_engine()
   local bytes_meta = {}
   local held = setmetatable({}, { __mode = "v" })
   local function new_bytes()
-    B = setmetatable({ subject = s }, bytes_meta)
+    B = setmetatable({ subject = s }, bytes_meta) -- (the only key that is not a position)
     B[slen + 1] = false
     loaded = 0
     return B
@@ -453,7 +467,7 @@ local function new_engine()
     if i > slen then return nil end
     if loaded >= MAX_LOADED then t = new_bytes() end
     loaded = loaded + WINDOW
-    local a = i - (i - 1) % WINDOW
+    local a = i - (i - 1) % WINDOW -- (WINDOW is 16: the assignment below reads 16 bytes)
     t[a], t[a + 1], t[a + 2], t[a + 3], t[a + 4], t[a + 5], t[a + 6], t[a + 7], t[a + 8],
       t[a + 9], t[a + 10], t[a + 11], t[a + 12], t[a + 13], t[a + 14], t[a + 15] =
       byte(s, a, a + 15)
@@ -472,7 +486,7 @@ local function new_engine()
       end
     end
     kind, arg, arg2, balance_sets = pattern.kind, pattern.arg, pattern.arg2, pattern.balance_sets
-    follow, follow_text = pattern.follow, pattern.follow_text
+    follow, follow_text, tail_set = pattern.follow, pattern.follow_text, pattern.tail_set
   end
 
   local function fail(text)
@@ -576,6 +590,20 @@ local function new_engine()
               e = match(slen + 1, k, level, depth)
               if e then return e end
             end
+          elseif tail_set[k] then -- ("%s*$") only where the bytes left are all in the tail's class
+            local tail, from = tail_set[k], slen + 1
+            while from > si + 1 and tail[B[from - 1]] do from = from - 1 end
+            steps = steps + (slen - from)
+            if from > si + 1 and run_end(si, set, arg2[k - 1]) >= from then
+              si = from
+              e = match(si, k, level, depth)
+              if e then return e end
+            end
+            while set[B[si]] do
+              si = si + 1
+              e = match(si, k, level, depth)
+              if e then return e end
+            end
           else
             while set[B[si]] do
               si = si + 1
@@ -589,7 +617,10 @@ local function new_engine()
           local low = what == PLUS and si + 1 or si
           k = k + 1
           depth = depth + 1
-          if kind[k] == END and depth <= MAXCCALLS then -- (what the call below would do)
+          local after = kind[k]
+          if (after == END or after == DOLLAR) and depth <= MAXCCALLS then
+            -- (what the call below would do; after '$' only the longest can match)
+            if after == DOLLAR and i ~= slen + 1 then break end
             matched_level = level
             return i
           end
@@ -742,6 +773,7 @@ local function new_engine()
       held[1] = B
       s, slen, B = nil, nil, nil
     end
+    for i = #values, 1, -1 do values[i] = nil end
     engine.busy = false
   end
 
@@ -840,7 +872,8 @@ local function new_engine()
     return n
   end
 
-  -- string.gsub with repl a table, a function or replacement pieces (repl_type "string").
+  -- string.gsub with repl a table, a function, replacement pieces (repl_type "string", see
+  -- replacement_pieces) or a string without '%' (repl_type "literal").
   function engine.gsub(name, subject, p, repl, max_n, repl_type)
     engine.busy = true
     local anchor = byte(p, 1) == 94

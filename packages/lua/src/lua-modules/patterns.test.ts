@@ -383,6 +383,14 @@ describe('patterns: the same results as the native functions', () => {
     '"([^"]*)"',
     '%[(.-)%]',
     '<(%w+)>(.-)</%1>',
+    '(b-)%s*$',
+    'a(b-)%s*$',
+    '[ab]-%s*$',
+    '(%a-)( *)$',
+    '%a-%d*$',
+    'a-()%d*()$',
+    '^(.-)%s*$',
+    '',
     'ab',
     'abc',
     'aaa',
@@ -457,6 +465,10 @@ describe('patterns: the same results as the native functions', () => {
     '"quoted" and "more"',
     'AAA bbb 123 ___ ...',
     '3.14 -7 +2 1e3',
+    'abbx  ',
+    'abb  ',
+    'abb12',
+    'b b  ',
   ];
 
   it('on a catalogue of pattern shapes, subjects and start positions', async () => {

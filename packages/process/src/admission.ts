@@ -1,6 +1,6 @@
 import { LuactError } from '@luact/core';
 import { encodeValue } from '@luact/lua';
-import type { ProcessHost } from './host.js';
+import type { HostLimits, ProcessHost } from './host.js';
 import { messageBytes } from './mailbox.js';
 import type { Process } from './process.js';
 import type { SpawnRequest } from './system.js';
@@ -13,12 +13,24 @@ import { checkSize, checkTopic, VALUE_LIMITS } from './value-limits.js';
  * `max_message_size`. Each check answers the error the sender gets, or undefined.
  */
 
+/** Who receives mail on a host: a process, or a workflow run. */
+export interface MailboxHolder {
+  readonly pid: string;
+  readonly host: { readonly id: string; readonly limits: HostLimits };
+  /** What it holds not yet received: items and bytes. */
+  readonly mailbox: { readonly length: number; readonly bytes: number };
+}
+
 /**
  * Whether `process`'s mailbox takes one more item of `size` bytes: RATE_LIMITED while it holds
  * `max_mailbox` items or would pass `max_mailbox_bytes` (receiving frees room), INVALID when
  * the item alone is larger than the bytes limit (no room will ever do).
  */
-export function mailboxRoom(process: Process, size: number, what: string): LuactError | undefined {
+export function mailboxRoom(
+  process: MailboxHolder,
+  size: number,
+  what: string,
+): LuactError | undefined {
   const { limits, id } = process.host;
   if (size > limits.max_mailbox_bytes) {
     return new LuactError(
@@ -76,6 +88,26 @@ function tooLargeFor(what: string, size: number, entry: string, host: ProcessHos
     `${what} of ${size} bytes to ${entry} ${what === 'arguments' ? 'exceed' : 'exceeds'} host ${host.id}'s limit of ${host.limits.max_message_size} bytes (max_message_size)`,
     { retryable: false },
   );
+}
+
+/**
+ * Whether `to` takes a message with `payload`: INVALID past its host's `max_message_size`,
+ * RATE_LIMITED while its mailbox is full (see mailboxRoom).
+ */
+export function messageRoom(
+  to: MailboxHolder,
+  topic: string,
+  payload: Uint8Array,
+): LuactError | undefined {
+  const { limits, id } = to.host;
+  if (payload.length > limits.max_message_size) {
+    return new LuactError(
+      'INVALID',
+      `message of ${payload.length} bytes to ${to.pid} exceeds host ${id}'s limit of ${limits.max_message_size} bytes`,
+      { retryable: false },
+    );
+  }
+  return mailboxRoom(to, messageBytes(topic, payload), 'message');
 }
 
 /** The arguments of a spawn, call or upgrade are a message to the new code. */

@@ -14,6 +14,7 @@ import {
   type RegistrySnapshot,
 } from '@luact/registry';
 import type { Process } from './process.js';
+import { boundedOutput } from './value-limits.js';
 
 /** Lua entry kinds a host can prepare: processes, functions, workflows and their libraries. */
 export type LuaEntry =
@@ -79,7 +80,8 @@ export class ProcessHost {
         processMemoryBytes: limits.max_process_memory,
       },
       modules: options.modules,
-      ...(options.print ? { print: options.print } : {}),
+      // Lines of a process host's processes (and of a workflow host's runs) are bounded.
+      ...(options.print ? { print: boundedPrint(options.print) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     return new ProcessHost(id, limits, vm, options.environment);
@@ -189,4 +191,9 @@ export function checkRequires(entry: LuaEntry, knownModules: ReadonlySet<string>
     );
   }
   return problems;
+}
+
+/** A print sink that gets no line longer than VALUE_LIMITS.outputCharacters. */
+function boundedPrint(print: (text: string) => void): (text: string) => void {
+  return (text) => print(boundedOutput(text));
 }

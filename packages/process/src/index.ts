@@ -1,10 +1,17 @@
+export {
+  checkArguments,
+  checkContext,
+  checkStartupMessages,
+  type MailboxHolder,
+  messageRoom,
+} from './admission.js';
 export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';
 export type { ExternalHost, ExternalSpawnRequest } from './external-host.js';
 export { checkRequires, type HostLimits, isLuaEntry, type LuaEntry, ProcessHost } from './host.js';
 export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 export { LocalTransport } from './local-transport.js';
-export { type FedSink, Mailbox } from './mailbox.js';
+export { type FedSink, Mailbox, messageBytes } from './mailbox.js';
 export { processLua, processModules } from './modules.js';
 export { NameRegistry } from './names.js';
 export { PendingAnswers } from './pending.js';

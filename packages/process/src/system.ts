@@ -18,19 +18,20 @@ import {
   checkStartupMessages,
   fitting,
   mailboxRoom,
+  messageRoom,
 } from './admission.js';
 import { EVENT_KIND, eventDetails } from './events.js';
 import { exitOutcome } from './exit.js';
 import type { ExternalHost } from './external-host.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { LocalTransport } from './local-transport.js';
-import { eventBytes, messageBytes } from './mailbox.js';
+import { eventBytes } from './mailbox.js';
 import { NameRegistry } from './names.js';
 import { PendingAnswers } from './pending.js';
 import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
 import { Process } from './process.js';
 import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
-import { boundedOutput, checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
+import { checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
 
 /** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
 export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
@@ -136,7 +137,7 @@ export class ProcessSystem {
       modules: this.modules,
       environment: { snapshot: () => this.snapshot(), env: this.options.env },
       clock: this.clock,
-      ...(this.options.print ? { print: boundedPrint(this.options.print) } : {}),
+      ...(this.options.print ? { print: this.options.print } : {}),
     });
     this.hosts.set(id, host);
     return host;
@@ -335,16 +336,8 @@ export class ProcessSystem {
         retryable: false,
       });
     }
-    const { limits, id } = process.host;
-    if (envelope.payload.length > limits.max_message_size) {
-      return new LuactError(
-        'INVALID',
-        `message of ${envelope.payload.length} bytes to ${envelope.to} exceeds host ${id}'s limit of ${limits.max_message_size} bytes`,
-        { retryable: false },
-      );
-    }
-    const full = mailboxRoom(process, messageBytes(envelope.topic, envelope.payload), 'message');
-    if (full) return full;
+    const refused = messageRoom(process, envelope.topic, envelope.payload);
+    if (refused) return refused;
     process.mailbox.deliver(envelope);
     return undefined;
   }
@@ -711,11 +704,6 @@ function notAlive(pid: string): LuactError {
   return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
     retryable: false,
   });
-}
-
-/** A print sink that gets no line longer than VALUE_LIMITS.outputCharacters. */
-function boundedPrint(print: (text: string) => void): (text: string) => void {
-  return (text) => print(boundedOutput(text));
 }
 
 /** Options of a process spawn; anything unknown is an error rather than silently ignored. */

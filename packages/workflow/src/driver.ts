@@ -1,6 +1,7 @@
 import { LuactError } from '@luact/core';
 import type { Journal } from '@luact/journal';
 import type { LogRecord } from '@luact/lua';
+import { messageBytes } from '@luact/process';
 import { retryDelay } from './activity-options.js';
 import { AppendQueue } from './append-queue.js';
 import { type Divergence, divergenceError, firstDifference } from './divergence.js';
@@ -76,6 +77,9 @@ export class RunDriver implements RunListener {
   problem: LuactError | undefined;
   private history: History | undefined;
   private readonly deliverable: EventRecord[] = [];
+  /** Messages received live and not yet handed to the code, with their sizes. */
+  private readonly waiting = new Map<EventRecord, number>();
+  private waitingBytes = 0;
   private delivered = 0;
   private readonly activities = new Map<number, { cancel(reason: string): void }>();
   private readonly timers = new Map<number, { due: number; every?: number; stop?: () => void }>();
@@ -140,13 +144,31 @@ export class RunDriver implements RunListener {
     return this.journalEvent(event);
   }
 
-  /** A message for the run; one from another workflow that was journaled already is dropped. */
-  receive(signal: Extract<EventRecord, { t: 'signal' }>): Promise<void> {
-    if (signal.origin !== undefined) {
-      if (this.origins.has(signal.origin)) return Promise.resolve();
-      this.origins.add(signal.origin);
-    }
+  /**
+   * A message for the run; one from another workflow that was journaled already is dropped.
+   * `admit` may refuse it first (the run's mailbox limits), given what the run holds.
+   */
+  receive(
+    signal: Extract<EventRecord, { t: 'signal' }>,
+    admit: (unreceived: { length: number; bytes: number }) => LuactError | undefined,
+  ): Promise<void> {
+    if (signal.origin !== undefined && this.origins.has(signal.origin)) return Promise.resolve();
+    const refused = admit(this.unreceived);
+    if (refused) return Promise.reject(refused);
+    if (signal.origin !== undefined) this.origins.add(signal.origin);
+    const bytes = messageBytes(signal.topic, signal.payload);
+    this.waiting.set(signal, bytes);
+    this.waitingBytes += bytes;
     return this.arrive(signal);
+  }
+
+  /** Messages accepted for the run that its code has not received: on their way, or queued. */
+  private get unreceived(): { length: number; bytes: number } {
+    const mailbox = this.run.mailbox;
+    return {
+      length: this.waiting.size + mailbox.length,
+      bytes: this.waitingBytes + mailbox.bytes,
+    };
   }
 
   private journalEvent(event: EventRecord): Promise<void> {
@@ -225,6 +247,12 @@ export class RunDriver implements RunListener {
     if (next === undefined) {
       this.skipTimeIfWaitingOnlyForTimers();
       return;
+    }
+    const bytes = this.waiting.get(next);
+    if (bytes !== undefined) {
+      // From here on the run's mailbox counts it.
+      this.waiting.delete(next);
+      this.waitingBytes -= bytes;
     }
     const event = this.delivered++;
     this.run.handle(next, this.history?.task(event)?.task.commands);

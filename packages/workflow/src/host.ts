@@ -3,11 +3,15 @@ import { idProblem, LuactError, WORKFLOW_ID_RULE } from '@luact/core';
 import type { Journal } from '@luact/journal';
 import type { Clock, LogRecord, LuaApi } from '@luact/lua';
 import {
+  checkArguments,
+  checkContext,
+  checkStartupMessages,
   type Envelope,
   type ExitOutcome,
   type ExternalHost,
   type ExternalSpawnRequest,
   type HostLimits,
+  messageRoom,
   type Pid,
   ProcessHost,
   type ProcessSystem,
@@ -237,6 +241,11 @@ export class WorkflowHost implements ExternalHost {
     if (this.stopped) throw new LuactError('UNAVAILABLE', `workflow host ${this.id} is stopped`);
     const workflow = checkWorkflowId(request.workflow ?? this.generatedId());
     this.checkEntry(request.entry);
+    const tooLarge =
+      checkArguments(request.args, request.entry, this.vmHost) ??
+      checkContext(new Map(Object.entries(request.context)), request.entry, this.vmHost) ??
+      checkStartupMessages(request.messages, request.entry, this.vmHost);
+    if (tooLarge) throw tooLarge;
     const current = this.drivers.get(workflow);
     if (current && !current.terminal) {
       if (request.conflict === 'fail') {
@@ -246,8 +255,13 @@ export class WorkflowHost implements ExternalHost {
         });
       }
       if (request.conflict === 'use_existing') {
-        for (const message of request.messages)
-          await current.receive({ t: 'signal', at: this.now(), ...message });
+        const pid = workflowPid(this.id, workflow);
+        for (const message of request.messages) {
+          await current.receive(
+            { t: 'signal', at: this.now(), ...message },
+            this.admission(pid, message.topic, message.payload),
+          );
+        }
         return workflowPid(this.id, workflow);
       }
       current.terminate(`replaced by a new run of ${workflow}`);
@@ -377,13 +391,16 @@ export class WorkflowHost implements ExternalHost {
 
   /** A message to a workflow: resolves once it is journaled (an accepted message is never lost). */
   async send(envelope: Envelope): Promise<void> {
-    await this.live(envelope.to).receive({
-      t: 'signal',
-      at: this.now(),
-      topic: envelope.topic,
-      payload: envelope.payload,
-      ...(envelope.from !== undefined ? { from: envelope.from } : {}),
-    });
+    await this.live(envelope.to).receive(
+      {
+        t: 'signal',
+        at: this.now(),
+        topic: envelope.topic,
+        payload: envelope.payload,
+        ...(envelope.from !== undefined ? { from: envelope.from } : {}),
+      },
+      this.admission(envelope.to, envelope.topic, envelope.payload),
+    );
   }
 
   /** A message from another workflow's command: journaled once, however often it is sent. */
@@ -391,7 +408,19 @@ export class WorkflowHost implements ExternalHost {
     to: string,
     message: { topic: string; from: string; payload: Bytes; origin: string },
   ): Promise<void> {
-    await this.live(to).receive({ t: 'signal', at: this.now(), ...message });
+    await this.live(to).receive(
+      { t: 'signal', at: this.now(), ...message },
+      this.admission(to, message.topic, message.payload),
+    );
+  }
+
+  /**
+   * The host's limits for a message to the run `pid`: its `max_message_size`, and its mailbox
+   * limits over what the run holds not yet received (journaled, not yet handed to its code).
+   */
+  private admission(pid: string, topic: string, payload: Bytes) {
+    return (mailbox: { length: number; bytes: number }) =>
+      messageRoom({ pid, host: this.vmHost, mailbox }, topic, payload);
   }
 
   async signal(signal: Extract<Signal, { kind: 'cancel' | 'terminate' }>): Promise<void> {

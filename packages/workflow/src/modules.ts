@@ -17,7 +17,14 @@ import {
   type LuaVm,
   luaSource,
 } from '@luact/lua';
-import { fallible, luaBytes, luaText, processLua, requiredText } from '@luact/process';
+import {
+  boundedOutput,
+  fallible,
+  luaBytes,
+  luaText,
+  processLua,
+  requiredText,
+} from '@luact/process';
 import { withCallOptions } from './activity-options.js';
 import type { ActivityOptions, Bytes, StartupMessage } from './records.js';
 import { WorkflowRun } from './run.js';
@@ -238,7 +245,7 @@ function loggerFunctions(env: WorkflowModuleEnvironment): Record<string, HostFun
       const encoded = vm.memory.toBytes(L, 3);
       env.log({
         level: (vm.memory.toString(L, 1) ?? 'info') as LogLevel,
-        message: vm.memory.toString(L, 2) ?? '',
+        message: boundedOutput(vm.memory.toString(L, 2) ?? ''),
         fields: encoded ? (decodeValue(encoded) as Record<string, unknown>) : {},
         labels: run.labels(),
       });

@@ -29,7 +29,9 @@
 --
 -- Matching state lives in an engine (a set of closures over its state) per Lua thread, so a
 -- preempted match never shares state with a match in another thread; an engine reloads its
--- state after each user callback, so a callback may itself use the functions of this module.
+-- state after each user callback, so a callback may itself use the functions of this module,
+-- and a hook or finalizer that runs in the middle of a match on the same thread gets an engine
+-- of its own. Compiled patterns are cached (bounded) and shared by all threads.
 
 local options = ...
 if type(options) ~= "table" then
@@ -45,8 +47,9 @@ if math.type(max_steps) ~= "integer" or max_steps < 1 then
 end
 
 local byte, char, sub, format = string.byte, string.char, string.sub, string.format
--- The native search, used only where its cost is linear: plain search for at most 16 bytes,
--- and single-class patterns (a short class, repeated at most by `*`).
+-- The native search, used only where its cost is linear in the bytes it scans: plain search
+-- for at most 16 bytes, and patterns of a single class of at most 32 bytes ("<class>" to find
+-- where a match may start, "^<class>*" for the end of a run, "[()]" for %b()).
 local native_find = string.find
 local concat, unpack = table.concat, table.unpack
 local tointeger, math_type = math.tointeger, math.type
@@ -956,17 +959,17 @@ local function new_engine()
   return engine
 end
 
--- One engine per Lua thread (weak keys: it goes with its thread), and a fresh one for a call
--- made while the thread's engine is busy.
+-- One engine per Lua thread (weak keys: it goes with its thread). A call made while the
+-- thread's engine is busy gets a fresh one, which the thread keeps from then on: the busy one
+-- goes with the call that uses it (or was left busy by an error raised inside the matcher,
+-- out of memory or a hook's).
 local engines = setmetatable({}, { __mode = "k" })
 local function engine_of_thread()
   local thread = running()
   local engine = engines[thread]
-  if not engine then
+  if not engine or engine.busy then
     engine = new_engine()
     engines[thread] = engine
-  elseif engine.busy then
-    return new_engine()
   end
   return engine
 end

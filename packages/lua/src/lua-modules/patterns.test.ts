@@ -781,9 +781,25 @@ describe('patterns: callbacks and threads', () => {
       debug.sethook()
       local consistent = #hook_results > 10
       for _, r in ipairs(hook_results) do consistent = consistent and r == '42aya' end
+      -- a hook that raises in the middle of the matcher (as a terminated process's would)
+      local stopped = 0
+      for after = 1, 60 do
+        local count = 0
+        local ok = pcall(function()
+          debug.sethook(function()
+            count = count + 1
+            if count == after then error('stop') end
+          end, '', 3)
+          work(P)
+        end)
+        debug.sethook()
+        if not ok then stopped = stopped + 1 end
+      end
+      local after_errors = work(P)
       return tostring(expected == got) .. ' ' .. tostring(expected == hooked) .. ' ' .. tostring(consistent)
+        .. ' ' .. tostring(stopped > 50 and expected == after_errors)
     `;
-    expect(await run(code)).toBe('true true true');
+    expect(await run(code)).toBe('true true true true');
   });
 
   it('keeps the state of interleaved matches in different threads apart', async () => {

@@ -151,6 +151,37 @@ describe('time', () => {
       error: { message: expect.stringContaining('time: invalid duration "soon"') },
     });
   });
+
+  it('refuses more armed timers than one process may hold, and takes new ones once some stop', async () => {
+    const vm = await harness();
+    const exit = await vm.wait(
+      start(
+        vm,
+        `local time = require("time")
+         return { main = function()
+           local timers = {}
+           for i = 1, 10000 do timers[i] = time.timer("1h") end
+           local ok, err = pcall(time.timer, "1h")
+           timers[1]:stop()
+           local again = pcall(time.timer, "1h")
+           for _, t in ipairs(timers) do t:stop() end
+           return { ok = ok, err = tostring(err), again = again }
+         end }`,
+        ['time'],
+      ),
+      20_000,
+    );
+    expect(exit).toEqual({
+      ok: true,
+      value: {
+        ok: false,
+        err: expect.stringContaining(
+          'this process has 10000 timers armed, the most one process may have',
+        ),
+        again: true,
+      },
+    });
+  });
 });
 
 describe('json, uuid, logger and require', () => {

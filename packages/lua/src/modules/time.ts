@@ -1,8 +1,15 @@
+import { LuactError } from '@luact/core';
 import type { Fiber, FiberGroup } from '../vm/fiber.js';
 import type { HostFunction, LuaModuleSpec } from '../vm/host-function.js';
 import { luaSource } from '../vm/kernel-files.js';
 import type { LuaVm } from '../vm/lua-vm.js';
 import type { LuaState } from '../wasm/lua-api.js';
+
+/**
+ * Timers one process may have armed at once: each holds a JS timer outside the Lua heap, which
+ * the process's memory limit does not see.
+ */
+export const MAX_TIMERS_PER_PROCESS = 10_000;
 
 /** The `time` module: clock reads and timers that tick into a process's fed channels. */
 export function timeModule(): LuaModuleSpec {
@@ -45,6 +52,13 @@ export function timeModule(): LuaModuleSpec {
       const repeatMs = nsArgument(L, vm, 3) / 1e6;
       stop(group, channel);
       const map = timersOf(group);
+      if (map.size >= MAX_TIMERS_PER_PROCESS) {
+        throw new LuactError(
+          'RATE_LIMITED',
+          `this process has ${map.size} timers armed, the most one process may have (stop some, or let them fire)`,
+          { retryable: false },
+        );
+      }
       const arm = (ms: number) => {
         map.set(
           channel,

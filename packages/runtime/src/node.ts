@@ -1,14 +1,7 @@
 import { watch } from 'node:fs';
 import path from 'node:path';
 import { LuactError } from '@luact/core';
-import {
-  type Clock,
-  decodeValue,
-  encodeValues,
-  type LogRecord,
-  type LuaApi,
-  loadLuaApi,
-} from '@luact/lua';
+import { type Clock, decodeValue, type LogRecord, type LuaApi, loadLuaApi } from '@luact/lua';
 import {
   FUNCTION_HOST,
   type HostFunctionEntry,
@@ -32,6 +25,7 @@ import {
   sortDiagnostics,
 } from '@luact/registry';
 import { ServiceManager, type ServiceStatus } from '@luact/supervisor';
+import { encodeArguments } from './arguments.js';
 import { checkLuaEntries } from './check.js';
 import { ControlServer } from './control/server.js';
 import { DEFAULT_NODE_NAME } from './control/socket-path.js';
@@ -212,7 +206,11 @@ export class Node {
 
   /** Starts a process of `entry` on `host` (default: the node's main host). */
   spawn(entry: string, args: readonly unknown[] = [], host = MAIN_HOST): Pid {
-    return this.system.spawn({ entry, host, args: encodeValues(args) });
+    return this.system.spawn({
+      entry,
+      host,
+      args: encodeArguments(args, `the arguments of ${entry}`),
+    });
   }
 
   /**
@@ -231,7 +229,12 @@ export class Node {
     if (entry.kind === 'workflow.lua') return this.runWorkflow(entry, args, options);
     const host = entry.kind === 'function.lua' ? FUNCTION_HOST : MAIN_HOST;
     const kinds = entry.kind === 'function.lua' ? ['function.lua'] : ['process.lua'];
-    const pid = this.system.spawn({ entry: entryId, host, args: encodeValues(args), kinds });
+    const pid = this.system.spawn({
+      entry: entryId,
+      host,
+      args: encodeArguments(args, `the arguments of ${entryId}`),
+      kinds,
+    });
     const exit = this.system.waitForExit(pid);
     const early = this.earlyEnd(entryId, options);
     void early.reason.then((error) => {
@@ -256,7 +259,7 @@ export class Node {
     const host = this.workflows.hostFor(entry);
     const pid = await host.start({
       entry: entry.id,
-      args: encodeValues(args),
+      args: encodeArguments(args, `the arguments of ${entry.id}`),
       context: {},
       messages: [],
       conflict: 'use_existing',
@@ -332,7 +335,7 @@ export class Node {
       to: this.system.resolveDestination(to),
       from: undefined,
       topic,
-      payload: encodeValues(values),
+      payload: encodeArguments(values, `a message to ${to}`),
     });
     if (error) throw error;
   }

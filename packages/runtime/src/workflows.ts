@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { checkWorkflowId, LuactError } from '@luact/core';
 import { FileJournal, type Journal } from '@luact/journal';
-import { type Clock, decodeValue, encodeValues, type LogRecord, type LuaApi } from '@luact/lua';
+import { type Clock, decodeValue, type LogRecord, type LuaApi } from '@luact/lua';
 import { connectNats, JetStreamJournal, type NatsConnection } from '@luact/nats';
 import type { Pid, ProcessSystem } from '@luact/process';
 import {
@@ -12,6 +12,7 @@ import {
   type WorkflowHostConfig,
 } from '@luact/registry';
 import { WorkflowHost, type WorkflowSummary, workflowPid, workflowPidParts } from '@luact/workflow';
+import { encodeArguments } from './arguments.js';
 
 export interface NodeWorkflowOptions {
   readonly snapshot: () => RegistrySnapshot;
@@ -166,7 +167,7 @@ export class NodeWorkflows {
     return host.start({
       ...(options.id !== undefined ? { workflow: options.id } : {}),
       entry: entry.id,
-      args: encodeValues(args),
+      args: encodeArguments(args, `the arguments of ${entry.id}`),
       context: {},
       messages: [],
       conflict: 'use_existing',
@@ -208,7 +209,8 @@ export class NodeWorkflows {
   /** A durable message to a workflow, as if a process had sent it. */
   async signal(id: string, topic: string, values: readonly unknown[]): Promise<void> {
     const { host, pid } = this.locate(id);
-    await host.send({ to: pid, from: undefined, topic, payload: encodeValues(values) });
+    const payload = encodeArguments(values, `a message to ${id}`);
+    await host.send({ to: pid, from: undefined, topic, payload });
   }
 
   async cancel(id: string, reason: string | undefined): Promise<void> {

@@ -143,3 +143,33 @@ it('derives one stable socket path per application directory and node name', () 
     /^\/tmp\/luact-1000\/[0-9a-f]{16}\.sock$/,
   );
 });
+
+it('answers INVALID (400), not INTERNAL, for arguments that have no msgpack form', async () => {
+  const app = await writeApp({
+    'app.yaml': `
+namespace: app
+entries:
+  - name: flows
+    kind: workflow.host
+  - name: echo
+    kind: workflow.lua
+    source: "return { main = function(x) return x end }"
+`,
+  });
+  cleanups.push(app.remove);
+  const node = await Node.start({ dir: app.dir, env: {}, stateDir: path.join(app.dir, 'state') });
+  cleanups.push(async () => void (await node.stop()));
+  const socket = path.join(app.dir, 'control.sock');
+  await node.serveControl(socket, 'dev');
+  let deep: unknown = 1;
+  for (let i = 0; i < 70; i++) deep = [deep];
+  await expect(
+    queryControl(socket, '/workflow/start', { body: { entry: 'app:echo', args: [deep] } }),
+  ).rejects.toMatchObject({
+    kind: 'INVALID',
+    message: expect.stringContaining(
+      'the arguments of app:echo cannot be sent: msgpack: cannot encode a value nested deeper than',
+    ),
+  });
+  expect(node.workflows.list()).toEqual([]);
+});

@@ -983,7 +983,7 @@ local function type_name(v)
   return type(v)
 end
 
--- luaL_checklstring: a string, or a number converted to one; nil, message otherwise.
+-- luaL_checklstring: a string, or a number converted to one (as lua_tolstring writes it).
 local function check_string(v, i, name)
   local t = type(v)
   if t == "string" then return v end
@@ -991,7 +991,7 @@ local function check_string(v, i, name)
   raise(format("bad argument #%d to '%s' (string expected, got %s)", i, name, type_name(v)), 3)
 end
 
--- luaL_optinteger: nil gives default; numbers and numeric strings with an integer value.
+-- luaL_optinteger: nil gives the default; numbers and numeric strings with an integer value.
 local function opt_integer(v, i, name, default)
   if v == nil then return default end
   local n = v

@@ -2,9 +2,10 @@
 --
 -- Why: the native sort calls the comparator from C, where it cannot yield and where nothing
 -- can interrupt a comparator that loops; here comparisons run as Lua code, preemptible by the
--- instruction hook. It also cannot go quadratic: the native quicksort counters an adversarial
--- input only with a pivot randomized from the clock, which makes the order of equal elements
--- differ between runs (a replayed workflow could see another order).
+-- instruction hook. It also cannot go quadratic: the native quicksort does on adversarial
+-- input (an adaptive comparator makes 4000 elements cost 4 million comparisons), and its
+-- defence, a pivot randomized from the clock, makes the order of equal elements vary between
+-- runs (a replayed workflow could see another order); this one is deterministic.
 --
 -- Loaded as a chunk called with one argument, an options table:
 --   options.error(message, level) raises an error; level as for Lua's error(), counted from the
@@ -66,7 +67,11 @@ local function heapsort(t, lo, up, comp)
       if child < size then
         local right = t[base + child + 1]
         local right_first
-        if comp then right_first = comp(child_value, right) else right_first = child_value < right end
+        if comp then
+          right_first = comp(child_value, right)
+        else
+          right_first = child_value < right
+        end
         if right_first then
           child = child + 1
           child_value = right
@@ -195,7 +200,9 @@ function M.sort(t, comp)
     while n >> budget > 1 do budget = budget + 1 end
     local ok, result = pcall(auxsort, t, 1, n, comp or false, 2 * budget)
     if not ok then
-      if type(result) == "string" and OWN_PREFIX ~= "" and sub(result, 1, #OWN_PREFIX) == OWN_PREFIX then
+      local own = type(result) == "string" and OWN_PREFIX ~= ""
+        and sub(result, 1, #OWN_PREFIX) == OWN_PREFIX
+      if own then
         local _, e = find(result, "^%d+: ", #OWN_PREFIX + 1)
         if e then raise(sub(result, e + 1), 0) end
       end

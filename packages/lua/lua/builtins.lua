@@ -15,8 +15,8 @@
 -- and returning { string = {...}, table = {...}, tostring, pcall, xpcall, read_chunk,
 -- chunk_name }.
 
-local type, error, tostring, tonumber, pcall, xpcall, select, setmetatable, rawget =
-  type, error, tostring, tonumber, pcall, xpcall, select, setmetatable, rawget
+local type, error, tostring, tonumber, pcall, xpcall, select, rawget =
+  type, error, tostring, tonumber, pcall, xpcall, select, rawget
 local format = string.format
 local math_type, tointeger, maxinteger = math.type, math.tointeger, math.maxinteger
 local native_rep, native_find, native_match, native_gmatch, native_gsub =
@@ -62,6 +62,11 @@ return function(deps)
   local CHUNK = 1 << 16
 
   local function rep(s, n, sep)
+    -- The common case: a short result, with few repetitions.
+    if sep == nil and type(s) == 'string' and math_type(n) == 'integer' and n <= CHUNK
+      and #s * n <= CHUNK then
+      return native_rep(s, n)
+    end
     s = check_string(s, 1, 'rep')
     n = check_integer(n, 2, 'rep')
     if sep ~= nil then sep = check_string(sep, 3, 'rep') end
@@ -94,8 +99,9 @@ return function(deps)
   -- few milliseconds at worst); above, the pure-Lua matcher does the work as instructions
   -- the scheduler can preempt, with a step budget of its own.
   local NATIVE_STEPS = 4e6
-  -- Pattern shapes by pattern text: {degree, anchored, items}.
-  local SHAPES = setmetatable({}, { __mode = 'k' })
+  -- Pattern shapes by pattern text: {degree, anchored, items}. Strings are never collected
+  -- out of a weak table, so the cache is emptied when it holds MAX_SHAPES of them.
+  local SHAPES, shapes, MAX_SHAPES = {}, 0, 1024
 
   local function skip_class(p, i)
     -- i at '[': returns the index after the matching ']'
@@ -152,13 +158,17 @@ return function(deps)
       end
     end
     known = { degree, anchored, items }
-    SHAPES[p] = known
+    if shapes >= MAX_SHAPES then SHAPES, shapes = {}, 0 end
+    SHAPES[p], shapes = known, shapes + 1
     return known
   end
 
+  -- Short subjects (the common case) go straight to the native functions.
+  local SHORT = 64
+
   --- Whether the native matcher is bounded enough for `p` over `length` bytes of subject.
   local function native_fits(p, length, plain)
-    if length < 64 then return true end
+    if length < SHORT then return true end
     if plain then return length * #p <= NATIVE_STEPS end
     local s = shape(p)
     local steps = (s[2] and 1 or length) * (s[3] + 1) * (length + 0.0) ^ s[1]
@@ -175,7 +185,7 @@ return function(deps)
   end
 
   local function find(s, p, init, plain)
-    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
+    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
       or native_fits(p, subject_length(s, init), plain) then
       return native_find(s, p, init, plain)
     end
@@ -183,7 +193,7 @@ return function(deps)
   end
 
   local function match(s, p, init)
-    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
+    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
       or native_fits(p, subject_length(s, init), false) then
       return native_match(s, p, init)
     end
@@ -191,7 +201,7 @@ return function(deps)
   end
 
   local function gmatch(s, p, init)
-    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
+    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
       or native_fits(p, subject_length(s, init), false) then
       return native_gmatch(s, p, init)
     end
@@ -203,7 +213,7 @@ return function(deps)
   local NATIVE_CALLBACK_SUBJECT = 4096
 
   local function gsub(s, p, repl, n)
-    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil then
+    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil then
       return native_gsub(s, p, repl, n)
     end
     local tr = type(repl)

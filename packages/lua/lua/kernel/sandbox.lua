@@ -51,13 +51,14 @@ local MAX_CHUNK = 4 * 1024 * 1024
 -- os.date runs strftime once per conversion of its format.
 local MAX_DATE_FORMAT = 4096
 
+-- A pattern search may take this many steps of the pure-Lua matcher (seconds of preemptible
+-- work) before it fails, saying the pattern is too costly for its subject.
+local MAX_PATTERN_STEPS = 100000000
+
 local builtins = rt.libs.builtins()({
   TERMINATED = TERMINATED,
-  patterns = rt.libs.patterns and rt.libs.patterns({
-    max_steps = 100000000,
-    error = error,
-  }) or nil,
-  sort = rt.libs.sort and rt.libs.sort() or nil,
+  patterns = rt.libs.patterns({ max_steps = MAX_PATTERN_STEPS, error = error }),
+  sort = rt.libs.sort({ error = error }).sort,
   max_string = MAX_STRING,
   max_chunk = MAX_CHUNK,
 })

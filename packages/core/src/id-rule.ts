@@ -31,10 +31,12 @@ export const WORKFLOW_ID_RULE: IdRule = {
 };
 
 /**
- * Registered process names (`process.registry.register`, `with_name` of a process): the same
- * rule as workflow IDs, as both are given to `with_name` and shown in the same lists.
+ * Registered process names (`process.registry.register`, `with_name` of a process): one line
+ * of printable text of 1 to 256 bytes, like workflow IDs; unlike them a name is not carried
+ * inside a PID, so it may hold `{`, `|` and `}` (names are often made of PIDs), but it may not
+ * be shaped like one (see @luact/process's checkName).
  */
-export const PROCESS_NAME_RULE: IdRule = { ...WORKFLOW_ID_RULE, what: 'process name' };
+export const PROCESS_NAME_RULE: IdRule = { what: 'process name', maxBytes: 256 };
 
 /** Journal stream IDs: any Unicode text of 1 to 512 bytes (it is encoded for file names). */
 export const STREAM_ID_RULE: IdRule = { what: 'journal stream ID', maxBytes: 512, anyText: true };

@@ -53,11 +53,19 @@ export function checkReference(what: string, text: string): LuactError | undefin
 }
 
 /**
- * A registered name: core's PROCESS_NAME_RULE (one printable line of 1 to 256 bytes, no PID
- * delimiters); the error says which character broke it and where.
+ * A registered name: core's PROCESS_NAME_RULE (one printable line of 1 to 256 bytes; the error
+ * says which character broke it and where), and not shaped like a PID: a destination that
+ * looks like `{…}` is taken for one.
  */
 export function checkName(name: string): LuactError | undefined {
-  return idProblem(name, PROCESS_NAME_RULE);
+  const problem = idProblem(name, PROCESS_NAME_RULE);
+  if (problem) return problem;
+  if (name.startsWith('{') && name.endsWith('}')) {
+    return new LuactError('INVALID', `process name "${name}" must not look like a PID ({…|…})`, {
+      retryable: false,
+    });
+  }
+  return undefined;
 }
 
 /**

@@ -1,8 +1,7 @@
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { luact, type RunningCli, startLuact } from '../src/luact-cli.js';
+import { luact, type RunningCli, startedByTests } from '../src/luact-cli.js';
 
 // Items 10 and 11 of issue 8: where the control socket lives and who may own what is there.
 const APP = 'test/isolation/fixtures/control';
@@ -10,20 +9,10 @@ const APP = 'test/isolation/fixtures/control';
 const OTHER_UID = 65534;
 const uid = process.getuid?.() ?? 0;
 
-let scratch: string;
-const started: RunningCli[] = [];
+const clis = startedByTests('luact-control-socket-');
 
-beforeEach(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'luact-control-socket-'));
-});
-
-afterEach(async () => {
-  for (const cli of started.splice(0)) {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
-    await cli.exited;
-  }
-  await rm(scratch, { recursive: true, force: true });
-});
+beforeEach(() => clis.prepare());
+afterEach(() => clis.cleanUp());
 
 /** An environment whose runtime directory is `xdg` (or none) and whose temporary one is `tmp`. */
 function environment(places: { xdg?: string; tmp: string }): NodeJS.ProcessEnv {
@@ -36,16 +25,14 @@ function environment(places: { xdg?: string; tmp: string }): NodeJS.ProcessEnv {
 }
 
 function start(args: readonly string[], env?: NodeJS.ProcessEnv): RunningCli {
-  const cli = startLuact(args, env);
-  started.push(cli);
-  return cli;
+  return clis.start(args, env);
 }
 
-const stateDir = () => ['--state-dir', path.join(scratch, 'state')];
+const stateDir = () => ['--state-dir', path.join(clis.scratch, 'state')];
 
 describe('luact run --control PATH', () => {
   it('refuses a path that holds a regular file, and leaves the file as it was', async () => {
-    const notes = path.join(scratch, 'notes.txt');
+    const notes = path.join(clis.scratch, 'notes.txt');
     await writeFile(notes, 'my notes\n');
     const run = await luact(['run', APP, ...stateDir(), '--control', notes]);
     expect(run.code).toBe(1);
@@ -54,7 +41,7 @@ describe('luact run --control PATH', () => {
   });
 
   it('refuses a path that is a directory', async () => {
-    const dir = path.join(scratch, 'somewhere');
+    const dir = path.join(clis.scratch, 'somewhere');
     await mkdir(dir);
     const run = await luact(['run', APP, ...stateDir(), '--control', dir]);
     expect(run.code).toBe(1);
@@ -63,7 +50,7 @@ describe('luact run --control PATH', () => {
   });
 
   it("refuses a socket in another user's directory", async () => {
-    const theirs = path.join(scratch, 'theirs');
+    const theirs = path.join(clis.scratch, 'theirs');
     await mkdir(theirs, { mode: 0o755 });
     await chown(theirs, OTHER_UID, OTHER_UID);
     const run = await luact(['run', APP, ...stateDir(), '--control', path.join(theirs, 'c.sock')]);
@@ -72,7 +59,7 @@ describe('luact run --control PATH', () => {
   });
 
   it('refuses a socket in a directory others may write to', async () => {
-    const open = path.join(scratch, 'open');
+    const open = path.join(clis.scratch, 'open');
     await mkdir(open);
     await chmod(open, 0o777);
     const run = await luact(['run', APP, ...stateDir(), '--control', path.join(open, 'c.sock')]);
@@ -83,9 +70,9 @@ describe('luact run --control PATH', () => {
 
 describe('the default control socket', () => {
   it('lives in $XDG_RUNTIME_DIR/luact, private, where luact services finds it', async () => {
-    const xdg = path.join(scratch, 'xdg');
+    const xdg = path.join(clis.scratch, 'xdg');
     await mkdir(xdg, { mode: 0o700 });
-    const env = environment({ xdg, tmp: scratch });
+    const env = environment({ xdg, tmp: clis.scratch });
     const node = start(['run', APP, ...stateDir()], env);
     await node.waitFor('stop with Ctrl+C');
 
@@ -99,20 +86,20 @@ describe('the default control socket', () => {
   });
 
   it('falls back to a 0700 luact-<uid> directory in the temporary directory', async () => {
-    const env = environment({ tmp: scratch });
+    const env = environment({ tmp: clis.scratch });
     const node = start(['run', APP, ...stateDir()], env);
     await node.waitFor('stop with Ctrl+C');
-    const dir = await stat(path.join(scratch, `luact-${uid}`));
+    const dir = await stat(path.join(clis.scratch, `luact-${uid}`));
     expect([(dir.mode & 0o777).toString(8), dir.uid]).toEqual(['700', uid]);
     const ps = await luact(['ps', APP, '--json'], env);
     expect(ps.code).toBe(0);
   });
 
   it('is not put in a pre-existing directory anyone may enter, and says how to fix it', async () => {
-    const dir = path.join(scratch, `luact-${uid}`);
+    const dir = path.join(clis.scratch, `luact-${uid}`);
     await mkdir(dir);
     await chmod(dir, 0o777);
-    const run = await luact(['run', APP, ...stateDir()], environment({ tmp: scratch }));
+    const run = await luact(['run', APP, ...stateDir()], environment({ tmp: clis.scratch }));
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${dir} is open to other users (mode 0777)`);
     expect(run.stderr).toContain(`chmod 700 ${dir}`);
@@ -120,10 +107,10 @@ describe('the default control socket', () => {
   });
 
   it('is not put in a directory another user made there first', async () => {
-    const dir = path.join(scratch, `luact-${uid}`);
+    const dir = path.join(clis.scratch, `luact-${uid}`);
     await mkdir(dir, { mode: 0o700 });
     await chown(dir, OTHER_UID, OTHER_UID);
-    const env = environment({ tmp: scratch });
+    const env = environment({ tmp: clis.scratch });
     const run = await luact(['run', APP, ...stateDir()], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${dir} belongs to uid ${OTHER_UID}, not to you (uid ${uid})`);
@@ -134,10 +121,10 @@ describe('the default control socket', () => {
   });
 
   it('ignores an $XDG_RUNTIME_DIR that is not private and uses the fallback', async () => {
-    const xdg = path.join(scratch, 'xdg');
+    const xdg = path.join(clis.scratch, 'xdg');
     await mkdir(xdg);
     await chmod(xdg, 0o777);
-    const env = environment({ xdg, tmp: scratch });
+    const env = environment({ xdg, tmp: clis.scratch });
     const node = start(['run', APP, ...stateDir()], env);
     await node.waitFor('stop with Ctrl+C');
     await expect(stat(path.join(xdg, 'luact'))).rejects.toMatchObject({ code: 'ENOENT' });
@@ -147,7 +134,7 @@ describe('the default control socket', () => {
 
 describe('luact services/ps/workflow, before they connect', () => {
   it('refuse a socket that belongs to another user, saying whose it is', async () => {
-    const control = path.join(scratch, 'control.sock');
+    const control = path.join(clis.scratch, 'control.sock');
     const node = start(['run', APP, ...stateDir(), '--control', control]);
     await node.waitFor('stop with Ctrl+C');
     await chown(control, OTHER_UID, OTHER_UID);
@@ -166,18 +153,18 @@ describe('luact services/ps/workflow, before they connect', () => {
   });
 
   it('refuse a socket in a directory that belongs to another user', async () => {
-    const control = path.join(scratch, 'control.sock');
+    const control = path.join(clis.scratch, 'control.sock');
     const node = start(['run', APP, ...stateDir(), '--control', control]);
     await node.waitFor('stop with Ctrl+C');
-    await chown(scratch, OTHER_UID, OTHER_UID);
+    await chown(clis.scratch, OTHER_UID, OTHER_UID);
     const asked = await luact(['services', '--control', control]);
     expect(asked.code).toBe(1);
-    expect(asked.stderr).toContain(`${scratch} belongs to uid ${OTHER_UID}`);
-    await chown(scratch, uid, uid);
+    expect(asked.stderr).toContain(`${clis.scratch} belongs to uid ${OTHER_UID}`);
+    await chown(clis.scratch, uid, uid);
   });
 
   it('refuse a path that is not a socket', async () => {
-    const notes = path.join(scratch, 'notes.txt');
+    const notes = path.join(clis.scratch, 'notes.txt');
     await writeFile(notes, 'x');
     const asked = await luact(['ps', '--control', notes]);
     expect(asked.code).toBe(1);

@@ -1,34 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { luact, type RunningCli, startLuact } from '../src/luact-cli.js';
+import { luact, type RunningCli, startedByTests } from '../src/luact-cli.js';
 
 // Item 12 of issue 8: `luact run --exec` of an entry that never ends.
 const APP = 'test/isolation/fixtures/exec';
 
-let scratch: string;
-const started: RunningCli[] = [];
+const clis = startedByTests('luact-exec-');
 
-beforeEach(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'luact-exec-'));
-});
-
-afterEach(async () => {
-  for (const cli of started.splice(0)) {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
-    await cli.exited;
-  }
-  await rm(scratch, { recursive: true, force: true });
-});
+beforeEach(() => clis.prepare());
+afterEach(() => clis.cleanUp());
 
 function start(args: readonly string[]): RunningCli {
-  const cli = startLuact(args);
-  started.push(cli);
-  return cli;
+  return clis.start(args);
 }
 
-const stateDir = () => ['--state-dir', path.join(scratch, 'state')];
+const stateDir = () => ['--state-dir', path.join(clis.scratch, 'state')];
 
 /** The one JSON line `--exec` prints on stdout. */
 function report(stdout: string): {
@@ -44,7 +30,7 @@ function report(stdout: string): {
 /** The status of a workflow in the journals of the state directory, as a node started on them says. */
 async function statusInState(workflow: unknown): Promise<string> {
   expect(workflow).toEqual(expect.any(String));
-  const control = path.join(scratch, 'control.sock');
+  const control = path.join(clis.scratch, 'control.sock');
   const node = start(['run', APP, ...stateDir(), '--control', control]);
   await node.waitFor('stop with Ctrl+C');
   const shown = await luact(['workflow', 'show', String(workflow), '--control', control, '--json']);

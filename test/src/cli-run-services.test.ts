@@ -1,28 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { luact, type RunningCli, startLuact } from './luact-cli.js';
+import { luact, type RunningCli, startedByTests } from './luact-cli.js';
 
-let scratch: string;
-const started: RunningCli[] = [];
+const clis = startedByTests('luact-run-services-');
 
-beforeEach(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'luact-run-services-'));
-});
-
-afterEach(async () => {
-  for (const cli of started.splice(0)) {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
-    await cli.exited;
-  }
-  await rm(scratch, { recursive: true, force: true });
-});
+beforeEach(() => clis.prepare());
+afterEach(() => clis.cleanUp());
 
 function start(args: readonly string[]): RunningCli {
-  const cli = startLuact(args);
-  started.push(cli);
-  return cli;
+  return clis.start(args);
 }
 
 /** The service state changes a node logged, as "service:state", in order. */
@@ -36,7 +23,7 @@ function transitions(stderr: string): string[] {
 
 describe('luact run (a real node process) with services', () => {
   it('starts a diamond bottom-up, and on SIGTERM stops it top-down and exits 0', async () => {
-    const control = path.join(scratch, 'control.sock');
+    const control = path.join(clis.scratch, 'control.sock');
     const node = start(['run', 'test/fixtures/services', '--control', control]);
     await node.waitFor('4 of 4 services running');
     const up = transitions(node.stderr()).filter((t) => t.endsWith(':running'));
@@ -67,7 +54,7 @@ describe('luact run (a real node process) with services', () => {
 
   it('exits 1 at once on a second signal while a service will not stop', async () => {
     await writeFile(
-      path.join(scratch, 'app.yaml'),
+      path.join(clis.scratch, 'app.yaml'),
       `namespace: app
 entries:
   - name: processes
@@ -86,7 +73,7 @@ entries:
     lifecycle: { auto_start: true, stop_timeout: 1m }
 `,
     );
-    const node = start(['run', scratch, '--control', path.join(scratch, 'control.sock')]);
+    const node = start(['run', clis.scratch, '--control', path.join(clis.scratch, 'control.sock')]);
     await node.waitFor('1 of 1 service running');
     node.child.kill('SIGINT');
     await node.waitFor('stopping services');

@@ -1,4 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -133,4 +135,35 @@ export function logRecords(text: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * `luact` processes a test file starts, each in a scratch directory of its test: `start` runs
+ * one, `cleanUp` (in afterEach) SIGKILLs those still running, waits for them and deletes the
+ * scratch directory.
+ */
+export function startedByTests(prefix: string) {
+  const started: RunningCli[] = [];
+  let scratch = '';
+  return {
+    /** The current test's scratch directory (made by `prepare`). */
+    get scratch(): string {
+      return scratch;
+    },
+    async prepare(): Promise<void> {
+      scratch = await mkdtemp(path.join(tmpdir(), prefix));
+    },
+    start(args: readonly string[], env?: NodeJS.ProcessEnv): RunningCli {
+      const cli = startLuact(args, env);
+      started.push(cli);
+      return cli;
+    },
+    async cleanUp(): Promise<void> {
+      for (const cli of started.splice(0)) {
+        if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+        await cli.exited;
+      }
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
 }

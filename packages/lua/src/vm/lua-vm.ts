@@ -14,11 +14,10 @@ import {
 import { WasmMemory } from '../wasm/memory.js';
 import { type Clock, systemClock } from './clock.js';
 import { type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
-import type { HostFunction, LuaModuleSpec } from './host-function.js';
-import { kernelFiles, luaSource } from './kernel-files.js';
-import { kernelHostFunctions } from './kernel-host-functions.js';
+import type { LuaModuleSpec } from './host-function.js';
+import { BLOCK, Kernel } from './kernel.js';
 import { type EngineMemory, LuaHeap, type MemoryRefusal } from './lua-heap.js';
-import { type PreemptedVm, Preemption, TERMINATED } from './preemption.js';
+import { type PreemptedVm, Preemption } from './preemption.js';
 import { RunQueue } from './run-queue.js';
 
 /** What one process may use of the VM before it is preempted, stopped or refused memory. */
@@ -71,22 +70,6 @@ export interface EntrySource {
   readonly imports: Readonly<Record<string, PreparedEntry>>;
 }
 
-/** Sentinels yielded or raised between Lua and the scheduler (light userdata values). */
-const BLOCK = 1;
-const PREEMPT = 2;
-
-/** Kernel functions TypeScript calls, kept as registry references. */
-const KERNEL_FUNCTIONS = ['boot', 'run_fiber', 'describe_error', 'prepare_entry', 'drop_group'];
-
-/**
- * Pure-Lua libraries under lua/, given to the kernel and modules as `rt.libs`. Their chunks
- * are named "=luact-lib:…", so they are preempted where user code calls them (not where the
- * kernel does), except those that keep state between calls in the one instance every process
- * of a host shares (uuid's v7 sequence), which count as kernel code.
- */
-const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid', 'patterns', 'sort', 'builtins'] as const;
-const STATEFUL_LIBRARIES: ReadonlySet<string> = new Set(['uuid']);
-
 /** How long one scheduler slice may run before the Node event loop gets a turn. */
 const SLICE_MS = 4;
 
@@ -112,9 +95,7 @@ export class LuaVm implements PreemptedVm {
   private readonly panicPointer: Pointer;
   /** Registry key of the native collectgarbage. */
   private readonly collectgarbage: bigint;
-  private readonly functionPointers: Pointer[] = [];
-  private readonly kernel: Record<string, number> = {};
-  private readonly kernelKeys = new Map<string, bigint>();
+  private readonly kernel: Kernel;
   private nextFiberId = 1;
   private nextGroupId = 1;
   private nextFedId = 1;
@@ -153,8 +134,8 @@ export class LuaVm implements PreemptedVm {
     this.collectgarbage = BigInt(api._luaL_ref(this.L, LUA_REGISTRYINDEX));
     this.preemption = new Preemption(api, this.memory, limits, this);
     this.preemption.attach(this.L);
-    this.loadKernel();
-    for (const spec of options.modules) this.installModule(spec);
+    this.kernel = new Kernel(this, api, this.L, this.memory, this.preemption);
+    this.kernel.load(options.modules);
   }
 
   // ── Entries ──────────────────────────────────────────────────────────────────────────────
@@ -176,7 +157,7 @@ export class LuaVm implements PreemptedVm {
     }
     const chunk = api._luaL_ref(L, LUA_REGISTRYINDEX);
     try {
-      this.callKernel(
+      this.kernel.call(
         'prepare_entry',
         () => {
           this.memory.pushString(L, entry.id);
@@ -345,7 +326,7 @@ export class LuaVm implements PreemptedVm {
     this.heap.dispose();
     this.preemption.dispose();
     this.api.removeFunction(this.panicPointer);
-    for (const pointer of this.functionPointers) this.api.removeFunction(pointer);
+    this.kernel.dispose();
     this.api._free(this.resultCount);
     this.api._free(this.debugRecord);
   }
@@ -476,7 +457,7 @@ export class LuaVm implements PreemptedVm {
     const group = fiber.group;
     let described: Uint8Array;
     try {
-      this.callKernel(
+      this.kernel.call(
         'describe_error',
         () => {
           api._lua_xmove(fiber.thread, L, 1);
@@ -519,7 +500,7 @@ export class LuaVm implements PreemptedVm {
     }
     if (!group.hasLuaState) return;
     try {
-      this.callKernel(
+      this.kernel.call(
         'drop_group',
         () => {
           this.api._lua_pushnumber(this.L, group.id);
@@ -544,14 +525,7 @@ export class LuaVm implements PreemptedVm {
 
   /** Registry key of a kernel function (`boot`, `run_fiber`, …), for lua_rawgeti. */
   kernelKey(name: string): bigint {
-    let key = this.kernelKeys.get(name);
-    if (key === undefined) {
-      const ref = this.kernel[name];
-      if (ref === undefined) throw new Error(`unknown kernel function ${name}`);
-      key = BigInt(ref);
-      this.kernelKeys.set(name, key);
-    }
-    return key;
+    return this.kernel.key(name);
   }
 
   /**
@@ -579,160 +553,6 @@ export class LuaVm implements PreemptedVm {
     const pending = this.preemption.pending;
     this.preemption.pending = false;
     return pending;
-  }
-
-  // ── Kernel ───────────────────────────────────────────────────────────────────────────────
-
-  private loadKernel(): void {
-    const { api, L } = this;
-    // rt: the kernel's table of internals, shared by kernel files and module chunks.
-    api._lua_createtable(L, 0, 32);
-    const rt = api._luaL_ref(L, LUA_REGISTRYINDEX);
-    this.kernel.rt = rt;
-    this.loadLibraries(rt);
-    const host = this.hostTable(kernelHostFunctions(), true);
-    for (const file of kernelFiles()) {
-      this.runChunk(
-        `=luact:${file.name}`,
-        file.source,
-        () => {
-          api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(host));
-          api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(rt));
-          return 2;
-        },
-        0,
-      );
-    }
-    api._luaL_unref(L, LUA_REGISTRYINDEX, host);
-    for (const name of KERNEL_FUNCTIONS) {
-      api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(rt));
-      api._lua_getfield(L, -1, this.memory.cString(name));
-      this.kernel[name] = api._luaL_ref(L, LUA_REGISTRYINDEX);
-      api._lua_settop(L, -2);
-    }
-  }
-
-  /** Pure-Lua libraries, compiled but not run: modules instantiate them with their dependencies. */
-  private loadLibraries(rt: number): void {
-    const { api, L } = this;
-    api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(rt));
-    api._lua_createtable(L, 0, LIBRARIES.length);
-    for (const name of LIBRARIES) {
-      const chunkName = STATEFUL_LIBRARIES.has(name) ? `=luact:${name}` : `=luact-lib:${name}`;
-      if (this.memory.loadChunk(L, luaSource(`${name}.lua`), chunkName) !== LuaStatus.ok) {
-        throw new Error(`luact library ${name} does not compile: ${this.memory.toString(L, -1)}`);
-      }
-      api._lua_setfield(L, -2, this.memory.cString(name));
-    }
-    api._lua_setfield(L, -2, this.memory.cString('libs'));
-    api._lua_settop(L, -2);
-  }
-
-  private installModule(spec: LuaModuleSpec): void {
-    const { api, L } = this;
-    const host = this.hostTable(spec.functions ?? {}, false);
-    this.runChunk(
-      `=luact:${spec.name}`,
-      spec.source,
-      () => {
-        api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(host));
-        api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(this.kernel.rt ?? 0));
-        return 2;
-      },
-      1,
-    );
-    const module = api._luaL_ref(L, LUA_REGISTRYINDEX);
-    api._luaL_unref(L, LUA_REGISTRYINDEX, host);
-    this.callKernelField(spec.scope === 'global' ? 'add_global' : 'add_module', () => {
-      this.memory.pushString(L, spec.name);
-      api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(module));
-      return 2;
-    });
-    api._luaL_unref(L, LUA_REGISTRYINDEX, module);
-  }
-
-  /** A Lua table of host functions (plus the scheduler sentinels for the kernel), as a registry ref. */
-  private hostTable(
-    functions: Readonly<Record<string, HostFunction>>,
-    withSentinels: boolean,
-  ): number {
-    const { api, L } = this;
-    api._lua_createtable(L, 0, Object.keys(functions).length + 3);
-    for (const [name, fn] of Object.entries(functions)) {
-      const pointer = api.addFunction((state) => this.callHost(fn, state), 'ii');
-      this.functionPointers.push(pointer);
-      api._lua_pushcclosure(L, pointer, 0);
-      api._lua_setfield(L, -2, this.memory.cString(name));
-    }
-    if (withSentinels) {
-      for (const [name, value] of [
-        ['BLOCK', BLOCK],
-        ['PREEMPT', PREEMPT],
-        ['TERMINATED', TERMINATED],
-      ] as const) {
-        api._lua_pushlightuserdata(L, value);
-        api._lua_setfield(L, -2, this.memory.cString(name));
-      }
-    }
-    return api._luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-
-  /** Host functions may throw; the exception becomes a Lua error in the caller. */
-  private callHost(fn: HostFunction, L: LuaState): number {
-    try {
-      return fn(L, this);
-    } catch (error) {
-      // Emscripten's longjmp (a Lua error raised inside) must pass through untouched.
-      if (error === Number.POSITIVE_INFINITY) throw error;
-      const raised = LuactError.from(error);
-      this.memory.pushString(L, raised.message);
-      return this.api._lua_error(L);
-    }
-  }
-
-  private runChunk(name: string, source: string, pushArgs: () => number, results: number): void {
-    const { api, L } = this;
-    if (this.memory.loadChunk(L, source, name) !== LuaStatus.ok) {
-      const message = this.memory.toString(L, -1);
-      api._lua_settop(L, -2);
-      throw new Error(`luact kernel ${name} does not compile: ${message}`);
-    }
-    const nargs = pushArgs();
-    this.pcall(nargs, results, name);
-  }
-
-  private callKernel(name: string, pushArgs: () => number, results: number): void {
-    this.api._lua_rawgeti(this.L, LUA_REGISTRYINDEX, this.kernelKey(name));
-    this.pcall(pushArgs(), results, name);
-  }
-
-  private callKernelField(name: string, pushArgs: () => number): void {
-    const { api, L } = this;
-    api._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(this.kernel.rt ?? 0));
-    api._lua_getfield(L, -1, this.memory.cString(name));
-    api._lua_rotate(L, -2, -1);
-    api._lua_settop(L, -2);
-    this.pcall(pushArgs(), 0, name);
-  }
-
-  private pcall(nargs: number, results: number, what: string): void {
-    const { api, L } = this;
-    const status = this.preemption.kernelCall(() => api._lua_pcallk(L, nargs, results, 0, 0, 0));
-    if (status !== LuaStatus.ok) {
-      const message = this.errorText(L, -1);
-      api._lua_settop(L, -2);
-      throw new Error(`${what}: ${message}`);
-    }
-  }
-
-  /** The text of an error value on the stack (a string, or an error object's message). */
-  private errorText(L: LuaState, index: number): string {
-    if (this.api._lua_type(L, index) === LuaType.string)
-      return this.memory.toString(L, index) ?? '';
-    this.api._lua_getfield(L, index, this.memory.cString('_message'));
-    const message = this.memory.toString(L, -1);
-    this.api._lua_settop(L, -2);
-    return message ?? 'error object';
   }
 }
 

@@ -56,4 +56,12 @@ describe('the sandbox: no process can change what another sees (issue 8, items 1
       victim_ended: 'victim ended normally',
     });
   });
+
+  it('gives a process that seeds math.random a generator of its own, which no other can steer', async () => {
+    expect(await exec('iso:random')).toEqual({
+      same_as_reference: true,
+      float: true,
+      empty: expect.stringContaining("bad argument #2 to 'random' (interval is empty)"),
+    });
+  });
 });

@@ -12,8 +12,8 @@
 --   deps.sort        the pure-Lua sort (sort.lua)
 --   deps.max_string  the longest string string.rep may build, in bytes
 --   deps.max_chunk   the longest chunk load may compile, in bytes
--- and returning { string = {...}, table = {...}, tostring, pcall, xpcall, read_chunk,
--- chunk_name }.
+-- and returning { string = {...}, table = {...}, tostring, new_generator, pcall, xpcall,
+-- read_chunk, chunk_name }.
 
 local type, error, tostring, tonumber, pcall, xpcall, select, rawget =
   type, error, tostring, tonumber, pcall, xpcall, select, rawget
@@ -305,6 +305,46 @@ return function(deps)
     return lua_sort(t, comp)
   end
 
+  -- math.random of one process -----------------------------------------------------------------
+
+  --- A generator of random numbers of one's own, seeded with `seed` (xoshiro256**, the
+  --- algorithm of Lua 5.4's own, its state filled by splitmix64): math.random's contract.
+  local function new_generator(seed)
+    local s = {}
+    local x = math_type(seed) == 'integer' and seed or tointeger(seed // 1) or 0
+    for i = 1, 4 do
+      x = x + 0x9e3779b97f4a7c15
+      local z = x
+      z = (z ~ (z >> 30)) * 0xbf58476d1ce4e5b9
+      z = (z ~ (z >> 27)) * 0x94d049bb133111eb
+      s[i] = z ~ (z >> 31)
+    end
+    local function rotl(v, n) return (v << n) | (v >> (64 - n)) end
+    local function next64()
+      local s1 = s[2]
+      local result = rotl(s1 * 5, 7) * 9
+      local t = s1 << 17
+      s[3] = s[3] ~ s[1]
+      s[4] = s[4] ~ s1
+      s[2] = s1 ~ s[3]
+      s[1] = s[1] ~ s[4]
+      s[3] = s[3] ~ t
+      s[4] = rotl(s[4], 45)
+      return result
+    end
+    return function(m, n)
+      local unit = (next64() >> 11) * 0x1p-53
+      if m == nil then return unit end
+      m = check_integer(m, 1, 'random')
+      local position = 2
+      if n == nil then m, n, position = 1, m, 1 else n = check_integer(n, 2, 'random') end
+      if m > n then
+        error("bad argument #" .. position .. " to 'random' (interval is empty)", 2)
+      end
+      return m + math.floor(unit * (n - m + 1.0))
+    end
+  end
+
   -- tostring ------------------------------------------------------------------------------------
 
   --- tostring calling __tostring from Lua: natively it runs from C, where a looping one could
@@ -373,6 +413,7 @@ return function(deps)
     string = { rep = rep, find = find, match = match, gmatch = gmatch, gsub = gsub },
     table = { move = move, insert = insert, remove = remove, sort = sort },
     tostring = to_string,
+    new_generator = new_generator,
     pcall = protected_call,
     xpcall = protected_xcall,
     read_chunk = read_chunk,

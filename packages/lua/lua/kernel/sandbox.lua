@@ -15,7 +15,7 @@ local host, rt = ...
 
 local setmetatable, getmetatable, rawset, rawget, type, error, pairs, next =
   setmetatable, getmetatable, rawset, rawget, type, error, pairs, next
-local pcall, xpcall, load, tostring = pcall, xpcall, load, tostring
+local load, tostring = load, tostring
 
 local TERMINATED = host.TERMINATED
 local PROTECTED = setmetatable({}, { __mode = 'k' })
@@ -87,6 +87,39 @@ function os_lib.date(format, time)
   return native_date(format, time)
 end
 
+-- math.random is the engine's generator, shared by the processes of a host and seeded at random
+-- when the host starts. math.randomseed gives the calling process a generator of its own
+-- instead of reseeding the shared one: no process may steer another's random numbers.
+local math_lib = copy(math, {
+  'abs', 'ceil', 'cos', 'deg', 'exp', 'floor', 'fmod', 'huge', 'log', 'max', 'maxinteger',
+  'min', 'mininteger', 'modf', 'pi', 'rad', 'sin', 'sqrt', 'tan', 'tointeger', 'type', 'ult',
+  'atan', 'acos', 'asin',
+})
+local native_random, new_generator = math.random, builtins.new_generator
+-- Until a process of the host seeds one, every process uses the shared generator.
+local any_seeded = false
+local GROUP_STATE = {}
+
+function math_lib.random(m, n)
+  if any_seeded then
+    local _, group = rt.fiber()
+    local state = GROUP_STATE[group]
+    local own = state and state.random
+    if own then return own(m, n) end
+  end
+  return native_random(m, n)
+end
+
+function math_lib.randomseed(seed, ...)
+  if seed == nil then seed = native_random(0) end
+  if type(seed) ~= 'number' then
+    error("bad argument #1 to 'randomseed' (number expected, got " .. type(seed) .. ')', 2)
+  end
+  local _, group = rt.fiber()
+  rt.group_state(group).random = new_generator(seed)
+  any_seeded = true
+end
+
 --- setmetatable, refusing finalizers: __gc would run user code as whichever process happens
 --- to be running when the collector reaches the object (LUA_API.md § Sandbox).
 local function sandboxed_setmetatable(t, mt)
@@ -113,11 +146,7 @@ local base = {
   end,
   string = readonly(string_lib, 'string'),
   table = readonly(table_lib, 'table'),
-  math = readonly(copy(math, {
-    'abs', 'ceil', 'cos', 'deg', 'exp', 'floor', 'fmod', 'huge', 'log', 'max', 'maxinteger',
-    'min', 'mininteger', 'modf', 'pi', 'rad', 'random', 'randomseed', 'sin', 'sqrt', 'tan',
-    'tointeger', 'type', 'ult', 'atan', 'acos', 'asin',
-  }), 'math'),
+  math = readonly(math_lib, 'math'),
   utf8 = readonly(copy(utf8, { 'char', 'charpattern', 'codes', 'codepoint', 'len', 'offset' }), 'utf8'),
   os = readonly(os_lib, 'os'),
   print = function(...)
@@ -158,9 +187,8 @@ function rt.add_module(name, module)
 end
 function rt.has_module(name) return MODULES[name] ~= nil end
 
--- Per-process state of the kernel and modules (library instances, channels), by group id;
--- dropped when the group ends.
-local GROUP_STATE = {}
+-- Per-process state of the kernel and modules (library instances, channels, a seeded random
+-- generator; GROUP_STATE, made above), by group id; dropped when the group ends.
 
 function rt.group_state(group)
   local state = GROUP_STATE[group]

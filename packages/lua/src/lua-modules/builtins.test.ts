@@ -157,3 +157,21 @@ describe('tostring and pcall', () => {
     expect(await run('return select(2, B.pcall(error, "plain", 0))')).toBe('plain');
   });
 });
+
+describe('a generator of random numbers of its own', () => {
+  it('draws the same numbers for the same seed, within the bounds asked for', async () => {
+    expect(
+      await run(`local a, b = B.new_generator(42), B.new_generator(42)
+        for i = 1, 1000 do
+          local x, y = a(3, 9), b(3, 9)
+          if x ~= y or x < 3 or x > 9 or math.type(x) ~= 'integer' then return false end
+        end
+        local f = a()
+        return f >= 0 and f < 1 and a(5) >= 1`),
+    ).toBe(true);
+    expect(await run('return B.new_generator(1)(1, 1e6) ~= B.new_generator(2)(1, 1e6)')).toBe(true);
+    expect(await run('return select(2, pcall(B.new_generator(1), 0))')).toMatch(
+      /bad argument #1 to 'random' \(interval is empty\)/,
+    );
+  });
+});

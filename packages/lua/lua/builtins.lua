@@ -359,6 +359,31 @@ return function(deps)
     return s
   end
 
+  --- string.format with the __tostring of its arguments called from Lua (natively `%s` calls
+  --- it from C, where a looping one cannot be preempted).
+  local native_format = string.format
+  local function format_values(fmt, ...)
+    local n = select('#', ...)
+    for i = 1, n do
+      local v = select(i, ...)
+      if type(v) == 'table' then
+        local mt = raw_getmetatable(v)
+        if mt ~= nil and rawget(mt, '__tostring') ~= nil then
+          local args = { ... }
+          for j = i, n do
+            local w = args[j]
+            if type(w) == 'table' then
+              local wmt = raw_getmetatable(w)
+              if wmt ~= nil and rawget(wmt, '__tostring') ~= nil then args[j] = to_string(w) end
+            end
+          end
+          return native_format(fmt, table.unpack(args, 1, n))
+        end
+      end
+    end
+    return native_format(fmt, ...)
+  end
+
   -- pcall and xpcall ----------------------------------------------------------------------------
 
   -- A termination unwinds through user pcalls instead of being caught by them.
@@ -410,7 +435,9 @@ return function(deps)
   end
 
   return {
-    string = { rep = rep, find = find, match = match, gmatch = gmatch, gsub = gsub },
+    string = {
+      rep = rep, find = find, match = match, gmatch = gmatch, gsub = gsub, format = format_values,
+    },
     table = { move = move, insert = insert, remove = remove, sort = sort },
     tostring = to_string,
     new_generator = new_generator,

@@ -65,7 +65,7 @@ local builtins = rt.libs.builtins()({
 rt.builtins = builtins
 
 local string_lib = copy(string, {
-  'byte', 'char', 'format', 'len', 'lower', 'pack', 'packsize', 'reverse', 'sub', 'unpack', 'upper',
+  'byte', 'char', 'len', 'lower', 'pack', 'packsize', 'reverse', 'sub', 'unpack', 'upper',
 })
 for name, fn in pairs(builtins.string) do string_lib[name] = fn end
 
@@ -152,7 +152,8 @@ local base = {
   print = function(...)
     local n = select('#', ...)
     local parts = { ... }
-    for i = 1, n do parts[i] = tostring(parts[i]) end
+    -- builtins' tostring: a __tostring that loops is preempted, as anywhere in user code.
+    for i = 1, n do parts[i] = builtins.tostring(parts[i]) end
     host.print(table.concat(parts, '\t', 1, n))
   end,
 }

@@ -145,6 +145,15 @@ describe('tostring and pcall', () => {
     );
   });
 
+  it('formats like string.format, calling __tostring of its arguments from Lua', async () => {
+    expect(
+      await run(`local obj = setmetatable({}, { __tostring = function() return "obj" end })
+        return B.string.format("%s|%5.1f|%s|%q", obj, 2.25, obj, "a\\n") ==
+          string.format("%s|%5.1f|%s|%q", "obj", 2.25, "obj", "a\\n")`),
+    ).toBe(true);
+    expect(await run('return B.string.format("%d-%s", 7, "x")')).toBe('7-x');
+  });
+
   it('lets a termination through pcall and xpcall instead of catching it', async () => {
     expect(await run('return select(2, pcall(B.pcall, error, TERMINATED)) == TERMINATED')).toBe(
       true,

@@ -46,13 +46,13 @@ describe('preemption by time', () => {
 
 describe('a process that cannot be preempted', () => {
   const STUCK = {
-    'a __tostring called by string.format':
-      'string.format("%s", setmetatable({}, { __tostring = spin }))',
+    'a __lt called by table.sort without a comparator':
+      'local mt = { __lt = spin }\n  table.sort({ setmetatable({}, mt), setmetatable({}, mt) })',
     'an xpcall handler, called again and again': 'while true do xpcall(error, spin) end',
     'a __index called from table.concat':
       'table.concat(setmetatable({}, { __index = spin, __len = function() return 2 end }))',
-    'pcall around a __tostring, in a loop':
-      'while true do pcall(string.format, "%s", setmetatable({}, { __tostring = spin })) end',
+    'pcall around a __index called from C, in a loop':
+      'while true do pcall(table.concat, setmetatable({}, { __index = spin, __len = function() return 2 end })) end',
   };
 
   for (const [what, code] of Object.entries(STUCK)) {
@@ -76,6 +76,9 @@ describe('a process that cannot be preempted', () => {
 
   const PREEMPTIBLE = {
     'a __tostring called by tostring': 'tostring(setmetatable({}, { __tostring = spin }))',
+    'a __tostring called by string.format':
+      'string.format("%s", setmetatable({}, { __tostring = spin }))',
+    'a __tostring called by print': 'print(setmetatable({}, { __tostring = spin }))',
     'a sort comparator': 'table.sort({ 3, 1, 2 }, spin)',
     'a gsub function over a long subject': 'string.gsub(string.rep("a", 10000), "a", spin)',
   };

@@ -1,6 +1,6 @@
 import { defineLuactProject } from '../vitest.shared.js';
 
 export default defineLuactProject('integration', {
-  include: ['src/**/*.test.ts', 'isolation/**/*.test.ts'],
+  include: ['src/**/*.test.ts', 'isolation/**/*.test.ts', 'docs/**/*.test.ts'],
   globalSetup: ['src/global-setup.ts'],
 });

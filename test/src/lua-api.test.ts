@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, luact } from './luact-cli.js';
 
 /**
- * The Lua tests of LUA_API.md (test/lua-api), run by the real binary: `luact test --json`.
- * Test IDs are only known once the suite ran, so one `it` checks that every Lua test passed
- * (naming each failure with its error) and another that none went missing.
+ * The Lua tests of the Lua API (test/lua-api; reference: docs/lua-api/), run by the real binary:
+ * `luact test --json`. Test IDs are only known once the suite ran, so one `it` checks that every
+ * Lua test passed (naming each failure with its error) and another that none went missing.
  */
 
 /** How many Lua tests test/lua-api holds; raise it when adding tests. */

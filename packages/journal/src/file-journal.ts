@@ -58,11 +58,11 @@ type Location =
   | { readonly state: 'closed' | 'absent' };
 
 /**
- * A journal of append-only files, one per stream, under one directory (DESIGN.md §5): the
- * single-node journal. Each file holds a header with the stream ID and checksummed frames
- * (see file-format.ts); closing a stream moves its file into `closed/`, so `open()` only lists
- * a directory. This journal is the single writer of its streams: it keeps each open stream's
- * length and end in memory after the first read or append, so an append is one write.
+ * A journal of append-only files, one per stream, under one directory (docs/concepts/journals.md):
+ * the single-node journal. Each file holds a header with the stream ID and checksummed frames (see
+ * file-format.ts); closing a stream moves its file into `closed/`, so `open()` only lists a
+ * directory. This journal is the single writer of its streams: it keeps each open stream's length
+ * and end in memory after the first read or append, so an append is one write.
  */
 export class FileJournal implements Journal {
   readonly kind = 'file';

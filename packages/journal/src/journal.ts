@@ -14,11 +14,11 @@ export interface StreamInfo {
 }
 
 /**
- * Append-only, per-stream storage of journal records (DESIGN.md §5). A stream is identified
- * by any non-empty string of up to 512 UTF-8 bytes (a workflow run; a string with a lone
- * surrogate has no UTF-8 form and is refused); implementations encode it as they need (file
- * names, NATS subjects). Every implementation passes the same
- * conformance suite (`describeJournalConformance` in @luact/testkit).
+ * Append-only, per-stream storage of journal records (docs/concepts/journals.md). A stream is
+ * identified by any non-empty string of up to 512 UTF-8 bytes (a workflow run; a string with a lone
+ * surrogate has no UTF-8 form and is refused); implementations encode it as they need (file names,
+ * NATS subjects). Every implementation passes the same conformance suite
+ * (`describeJournalConformance` in @luact/testkit).
  *
  * Errors are LuactErrors: CONFLICT for a wrong `expected` length or an append to a closed
  * stream, UNAVAILABLE when the store cannot be reached, INTERNAL for a damaged stream (naming

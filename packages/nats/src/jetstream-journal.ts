@@ -58,13 +58,13 @@ const POSITION_HEADER = 'Luact-Journal-Position';
 const MAX_ATTEMPTS = 3;
 
 /**
- * The journal of a cluster (DESIGN.md §5): one JetStream stream of journals, one subject per
- * journal stream, one message per record. The single writer is enforced by JetStream: each
- * record is published expecting the subject's last sequence, so a second writer (or a stale
+ * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals, one
+ * subject per journal stream, one message per record. The single writer is enforced by JetStream:
+ * each record is published expecting the subject's last sequence, so a second writer (or a stale
  * view) is refused and reported as CONFLICT. Each record carries the message ID
- * `<token>:<position>`, so the server drops a repeated publish inside its duplicate window.
- * Closing a stream publishes a marker on `<subject>.closed`: `open()` and `list()` come from
- * the stream's per-subject message counts, without reading records.
+ * `<token>:<position>`, so the server drops a repeated publish inside its duplicate window. Closing
+ * a stream publishes a marker on `<subject>.closed`: `open()` and `list()` come from the stream's
+ * per-subject message counts, without reading records.
  */
 export class JetStreamJournal implements Journal {
   readonly kind = 'jetstream';

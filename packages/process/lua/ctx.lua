@@ -1,4 +1,4 @@
--- ctx (LUA_API.md § Other modules): the context values a process was spawned or called with.
+-- ctx (docs/lua-api/ctx.md): the context values a process was spawned or called with.
 local host, rt = ...
 
 local codec, make_error, type, error = rt.codec, rt.make_error, type, error

@@ -1,4 +1,4 @@
--- env (LUA_API.md § Other modules): values of env.variable entries.
+-- env (docs/lua-api/env.md): values of env.variable entries.
 local host, rt = ...
 
 local make_error, type, error = rt.make_error, type, error

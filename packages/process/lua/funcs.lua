@@ -1,4 +1,4 @@
--- funcs (LUA_API.md § funcs): calls of function entries (and TypeScript host functions). Each
+-- funcs (docs/lua-api/funcs.md): calls of function entries (and TypeScript host functions). Each
 -- call runs as a short-lived process of its own; its result arrives on a fed channel.
 local host, rt = ...
 

@@ -1,4 +1,4 @@
--- The `process` global (LUA_API.md § process). Everything that touches other processes goes
+-- The `process` global (docs/lua-api/process.md). Everything that touches other processes goes
 -- to TypeScript through `host`; what stays inside the process (channels for the inbox, events
 -- and listened topics, message objects, spawner values) lives here.
 --

@@ -8,7 +8,7 @@ import type { ExitOutcome } from './transport.js';
 import { checkSize, checkTopic, VALUE_LIMITS } from './value-limits.js';
 
 /**
- * What a process host admits (DESIGN.md §3, "hosts enforce limits"): mail within its mailbox
+ * What a process host admits (docs/isolation.md): mail within its mailbox
  * limits, and arguments, context values, startup messages and exit values within its
  * `max_message_size`. Each check answers the error the sender gets, or undefined.
  */

@@ -4,7 +4,7 @@ import type { LuaState, LuaVm } from '@luact/lua';
 /**
  * Reading arguments and answering from the host functions of Lua modules. Fallible calls
  * answer their value, or `false, kind, message`, which the Lua side of a module turns into
- * `nil, err` (LUA_API.md: fallible calls return errors, they do not raise).
+ * `nil, err` (fallible calls return errors, they do not raise: docs/lua-api/README.md).
  */
 
 /** The string argument at `index`, or undefined when it is not a string. */

@@ -63,9 +63,9 @@ class ChannelBytes {
 }
 
 /**
- * Routes what arrives for one process (DESIGN.md §3): a message goes to the listen channel of
- * its topic, else to the inbox; with neither, it waits until one exists. Events wait likewise
- * for the events channel. Send order is kept per route.
+ * Routes what arrives for one process (docs/concepts/processes.md): a message goes to the listen
+ * channel of its topic, else to the inbox; with neither, it waits until one exists. Events wait
+ * likewise for the events channel. Send order is kept per route.
  *
  * It also knows what it holds that the process has not received yet, in messages, events and
  * results of its calls (`length`) and in bytes (`bytes`), for the host's mailbox limits.

@@ -85,7 +85,8 @@ const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: f
 
 /**
  * The processes of one node: hosts, spawning, message routing, links, monitors, names and
- * function calls, with the exit rules of DESIGN.md §3. Remote PIDs go through the transport.
+ * function calls, with the exit rules of docs/concepts/processes.md. Remote PIDs go through the
+ * transport.
  */
 export class ProcessSystem {
   readonly clock: Clock;

@@ -20,12 +20,12 @@ interface Child {
 }
 
 /**
- * An OTP supervisor (DESIGN.md §4): children start in order and stop in reverse; when one ends,
- * its restart type says whether to restart (permanent always, transient after a failure,
- * temporary never) and the strategy says what else restarts with it (one_for_one: nothing;
- * one_for_all: every child; rest_for_one: the children after it). More than `max_restarts`
- * restarts within `period` make the supervisor stop its children and fail — which its own
- * parent (a supervisor, or the service that runs it) sees as a child failure.
+ * An OTP supervisor (docs/concepts/supervision.md): children start in order and stop in reverse;
+ * when one ends, its restart type says whether to restart (permanent always, transient after a
+ * failure, temporary never) and the strategy says what else restarts with it (one_for_one: nothing;
+ * one_for_all: every child; rest_for_one: the children after it). More than `max_restarts` restarts
+ * within `period` make the supervisor stop its children and fail — which its own parent (a
+ * supervisor, or the service that runs it) sees as a child failure.
  */
 export class OtpSupervisor implements Runnable {
   private readonly children: Child[];

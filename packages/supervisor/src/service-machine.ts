@@ -4,7 +4,7 @@ import type { Lifecycle } from '@luact/registry';
 import { assign, setup } from 'xstate';
 import { restartDelay } from './backoff.js';
 
-/** The observable states of a service (DESIGN.md §4). */
+/** The observable states of a service (docs/concepts/supervision.md). */
 export type ServiceState =
   | 'unknown'
   | 'starting'

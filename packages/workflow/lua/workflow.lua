@@ -1,4 +1,4 @@
--- workflow (LUA_API.md § Other modules; workflow.lua entries only): what a run knows about
+-- workflow (docs/lua-api/workflow.md; workflow.lua entries only): what a run knows about
 -- itself, child workflows on its own host, and versioning of code that runs in flight.
 --   workflow.info()                     -> {workflow_id, run_id, workflow_type, attempt, history_length}
 --   workflow.exec(entry, ...)           -> the child workflow's value, or nil, err

@@ -1,7 +1,9 @@
 import { type ErrorData, isErrorKind, LuactError, parseDuration } from '@luact/core';
 import type { ActivityOptions, RetryPolicy } from './records.js';
 
-/** Exponential backoff from 1 s, doubling, at most 5 attempts in all (DESIGN.md §5). */
+/**
+ * Exponential backoff from 1 s, doubling, at most 5 attempts in all (docs/concepts/workflows.md).
+ */
 export const DEFAULT_RETRY: RetryPolicy = {
   initialInterval: 1_000,
   backoffCoefficient: 2,

@@ -87,10 +87,10 @@ export interface StartRequest {
 }
 
 /**
- * A workflow.host (DESIGN.md §5): runs workflow.lua entries durably. Each workflow has a
- * stable ID and the PID `{host|id}`; each run of it (a new one after continue-as-new) is one
- * journal stream `<id>~<run>`. Starting, messaging, canceling and terminating journal first
- * and answer after; on start the host resumes every unfinished run from its journal.
+ * A workflow.host (docs/concepts/workflows.md): runs workflow.lua entries durably. Each workflow
+ * has a stable ID and the PID `{host|id}`; each run of it (a new one after continue-as-new) is one
+ * journal stream `<id>~<run>`. Starting, messaging, canceling and terminating journal first and
+ * answer after; on start the host resumes every unfinished run from its journal.
  */
 export class WorkflowHost implements ExternalHost {
   private readonly vmHost: ProcessHost;

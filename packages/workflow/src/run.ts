@@ -61,12 +61,12 @@ interface Child {
 const FOLLOW = { monitor: 1, link: 2, exec: 4 } as const;
 
 /**
- * One run of a workflow executing deterministically (DESIGN.md §5): the engine's pure core.
- * Its Lua code runs as a fiber group of the workflow host's VM; it is given one event at a
- * time, runs until every fiber is blocked, and reports the commands it issued meanwhile.
- * Everything the code sees — time, random numbers, message order, timer ticks, results — comes
- * from the events, so delivering the same events again (replay) makes it issue the same
- * commands. It never touches a journal, a timer or another process: its driver does.
+ * One run of a workflow executing deterministically (docs/concepts/workflows.md): the engine's pure
+ * core. Its Lua code runs as a fiber group of the workflow host's VM; it is given one event at a
+ * time, runs until every fiber is blocked, and reports the commands it issued meanwhile. Everything
+ * the code sees — time, random numbers, message order, timer ticks, results — comes from the
+ * events, so delivering the same events again (replay) makes it issue the same commands. It never
+ * touches a journal, a timer or another process: its driver does.
  */
 export class WorkflowRun implements FedSink {
   readonly pid: Pid;

@@ -1,4 +1,4 @@
--- channel.new, send, receive, close (LUA_API.md § channel).
+-- channel.new, send, receive, close (docs/lua-api/channel.md).
 local t = require("t")
 local time = require("time")
 

@@ -1,4 +1,4 @@
--- The errors global: kinds, errors.new, wrap, is, methods, tostring (LUA_API.md § errors).
+-- The errors global: kinds, errors.new, wrap, is, methods, tostring (docs/lua-api/errors.md).
 local t = require("t")
 
 local KINDS = {

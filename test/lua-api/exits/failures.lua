@@ -1,5 +1,5 @@
--- When a process fails (DESIGN.md §3): main raises, a coroutine raises, or main returns a
--- second value that is a string or an error.
+-- When a process fails (docs/concepts/processes.md): main raises, a coroutine raises, or main
+-- returns a second value that is a string or an error.
 local t = require("t")
 local time = require("time")
 

@@ -1,4 +1,4 @@
--- funcs: call, async and Futures, executors with context and timeouts (LUA_API.md § funcs).
+-- funcs: call, async and Futures, executors with context and timeouts (docs/lua-api/funcs.md).
 local t = require("t")
 local time = require("time")
 local funcs = require("funcs")

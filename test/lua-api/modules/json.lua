@@ -1,4 +1,4 @@
--- json: encode / decode (LUA_API.md § Other modules).
+-- json: encode / decode (docs/lua-api/json.md).
 local t = require("t")
 local json = require("json")
 

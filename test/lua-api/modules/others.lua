@@ -1,4 +1,4 @@
--- ctx, logger, env, and modules a process may not have (LUA_API.md § Other modules).
+-- ctx, logger, env, and modules a process may not have (docs/lua-api/ctx.md, logger.md, env.md).
 local t = require("t")
 local ctx = require("ctx")
 local logger = require("logger")

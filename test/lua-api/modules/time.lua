@@ -1,4 +1,4 @@
--- time: Time, Duration, sleep, after, timers and tickers (LUA_API.md § time).
+-- time: Time, Duration, sleep, after, timers and tickers (docs/lua-api/time.md).
 local t = require("t")
 local time = require("time")
 

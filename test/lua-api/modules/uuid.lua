@@ -1,4 +1,4 @@
--- uuid: v4 and v7 (LUA_API.md § Other modules).
+-- uuid: v4 and v7 (docs/lua-api/uuid.md).
 local t = require("t")
 local uuid = require("uuid")
 local time = require("time")

@@ -1,4 +1,4 @@
--- Host limits (DESIGN.md §3): exceeding one is an error to the sender, never a crash.
+-- Host limits (docs/isolation.md): exceeding one is an error to the sender, never a crash.
 local t = require("t")
 
 local FEW_PROCESSES = "lua_api.processes:few_processes"

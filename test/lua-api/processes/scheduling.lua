@@ -1,4 +1,4 @@
--- Preemption (DESIGN.md §3): a process that never blocks does not starve the others.
+-- Preemption (docs/isolation.md): a process that never blocks does not starve the others.
 local t = require("t")
 local time = require("time")
 

@@ -1,4 +1,4 @@
--- The sandbox (LUA_API.md § Sandbox): what a script can and cannot reach.
+-- The sandbox (docs/lua-api/README.md): what a script can and cannot reach.
 local t = require("t")
 local time = require("time")
 local counter = require("counter")

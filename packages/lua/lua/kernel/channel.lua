@@ -1,4 +1,4 @@
--- Channels (LUA_API.md § channel): unbuffered (size 0) hand-off or buffered FIFO, closable,
+-- Channels (docs/lua-api/channel.md): unbuffered (size 0) hand-off or buffered FIFO, closable,
 -- with select over several cases where the first ready case in list order wins.
 --
 -- Waiters are small tables {fiber, done, value, ok} queued on a channel. A select queues one

@@ -1,4 +1,4 @@
--- Error objects (LUA_API.md § errors): kind, message, retryable, details and the stack where
+-- Error objects (docs/lua-api/errors.md): kind, message, retryable, details and the stack where
 -- the error was made. They keep all of that when they cross processes, nodes and journals
 -- (msgpack ext type 1, matching LuactError in TypeScript).
 local host, rt = ...

@@ -1,4 +1,4 @@
--- The environment user code runs in (LUA_API.md § Sandbox).
+-- The environment user code runs in (docs/lua-api/README.md).
 --
 -- All processes of a host share one Lua state, so everything they can reach in common must be
 -- read-only: standard libraries and built-in modules are exposed through proxies that refuse
@@ -121,7 +121,7 @@ function math_lib.randomseed(seed, ...)
 end
 
 --- setmetatable, refusing finalizers: __gc would run user code as whichever process happens
---- to be running when the collector reaches the object (LUA_API.md § Sandbox).
+--- to be running when the collector reaches the object (docs/isolation.md).
 local function sandboxed_setmetatable(t, mt)
   if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then
     error('setmetatable: __gc finalizers are not available (they would run inside other processes)', 2)

@@ -1,4 +1,4 @@
--- json (LUA_API.md § Other modules): encode(v) → string, decode(s) → v, err.
+-- json (docs/lua-api/json.md): encode(v) → string, decode(s) → v, err.
 local host, rt = ...
 return rt.libs.json({
   new_error = function(kind, message) return rt.make_error(kind, message, false) end,

@@ -1,4 +1,4 @@
--- logger (LUA_API.md § Other modules): structured log records tagged with the process.
+-- logger (docs/lua-api/logger.md): structured log records tagged with the process.
 local host, rt = ...
 
 local log, encode, type, error = host.log, rt.codec.encode, type, error

@@ -1,4 +1,4 @@
--- time (LUA_API.md § time). Durations are integers of nanoseconds (or strings like "1h30m", or
+-- time (docs/lua-api/time.md). Durations are integers of nanoseconds (or strings like "1h30m", or
 -- Duration objects); times are Time objects over unix nanoseconds. Sleeping, timers and tickers
 -- are JS timers that deliver a tick into a fed channel of the process, so they never hold a
 -- fiber of their own and end with the process.

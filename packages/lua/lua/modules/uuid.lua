@@ -1,4 +1,4 @@
--- uuid (LUA_API.md § Other modules): v4() and v7() → canonical lowercase strings.
+-- uuid (docs/lua-api/uuid.md): v4() and v7() → canonical lowercase strings.
 local host, rt = ...
 return rt.libs.uuid({
   random_bytes = host.random_bytes,

@@ -1,5 +1,5 @@
 import { readdirSync, readlinkSync } from 'node:fs';
-import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -136,6 +136,55 @@ describe('damage before the end of a file', () => {
   });
 });
 
+describe('the summaries of closed streams', () => {
+  const summaryIndex = () => path.join(dir, 'closed', 'summaries.idx');
+
+  it('lists streams closed before summaries were kept, without one', async () => {
+    await journal.append('old', 0, records(1));
+    await journal.close('old', { status: 'completed' });
+    await journal.shutdown();
+    await rm(summaryIndex());
+    const reopened = await reopen();
+    expect(await reopened.listClosed()).toEqual([{ id: 'old' }]);
+    await reopened.append('new', 0, records(1));
+    await reopened.close('new', { status: 'failed' });
+    expect((await reopened.listClosed()).sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+      { id: 'new', summary: { status: 'failed' } },
+      { id: 'old' },
+    ]);
+  });
+
+  it('cuts off a summary torn by a crash and keeps the ones before it', async () => {
+    await journal.append('a', 0, records(1));
+    await journal.append('b', 0, records(1));
+    await journal.close('a', { status: 'completed' });
+    await journal.shutdown();
+    await appendFile(summaryIndex(), encodeFrames([Buffer.from('torn')]).subarray(0, 9));
+    const reopened = await reopen();
+    expect(await reopened.listClosed()).toEqual([{ id: 'a', summary: { status: 'completed' } }]);
+    await reopened.close('b', { status: 'failed' });
+    expect((await reopened.listClosed()).sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+      { id: 'a', summary: { status: 'completed' } },
+      { id: 'b', summary: { status: 'failed' } },
+    ]);
+  });
+
+  it('still closes and lists streams when the summaries are damaged, and loses no record', async () => {
+    await journal.append('a', 0, records(1));
+    await journal.append('b', 0, records(2));
+    await journal.close('a', { status: 'completed' });
+    await journal.shutdown();
+    await writeFile(summaryIndex(), 'not an index');
+    const reopened = await reopen();
+    await reopened.close('b', { status: 'failed' });
+    expect((await reopened.listClosed()).sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+      { id: 'a' },
+      { id: 'b' },
+    ]);
+    expect(await reopened.read('b')).toEqual(records(2));
+  });
+});
+
 describe('the directory', () => {
   it('moves closed streams into closed/ and forgets unfinished creations', async () => {
     await journal.append('done', 0, records(1));
@@ -144,7 +193,7 @@ describe('the directory', () => {
     await writeFile(path.join(dir, 'half-created.jnl.tmp'), 'partial');
     const reopened = await reopen();
     expect(await readdir(dir)).toEqual(['closed']);
-    expect(await readdir(path.join(dir, 'closed'))).toEqual(['done.jnl']);
+    expect((await readdir(path.join(dir, 'closed'))).sort()).toEqual(['done.jnl', 'summaries.idx']);
     expect(await reopened.list()).toEqual([{ id: 'done', length: 1, closed: true }]);
   });
 

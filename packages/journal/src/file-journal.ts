@@ -13,11 +13,12 @@ import {
 } from './file-format.js';
 import { fileNameOf, idOfFileName, isJournalFileName } from './file-names.js';
 import { FilePool } from './file-pool.js';
-import type { Journal, JournalRecord, StreamInfo } from './journal.js';
+import type { ClosedStream, Journal, JournalRecord, StreamInfo } from './journal.js';
 import { KeyedLock } from './keyed-lock.js';
 import { encodeRecord } from './record-codec.js';
 import { countStoredAlready } from './repeat.js';
 import { readStreamFile, recordsOf, type StreamFile } from './stream-file.js';
+import { SummaryIndex } from './summary-index.js';
 import {
   DEFAULT_SYNC_INTERVAL_MS,
   describeDurability,
@@ -37,6 +38,8 @@ export interface FileJournalOptions {
 }
 
 const CLOSED_DIR = 'closed';
+/** In CLOSED_DIR: the summaries closed streams were closed with. */
+const SUMMARY_INDEX = 'summaries.idx';
 const CREATING_SUFFIX = '.tmp';
 const DEFAULT_MAX_OPEN_FILES = 256;
 /** The lock key of `open()` and `list()`, so shutdown waits for them: no stream has this ID. */
@@ -73,6 +76,7 @@ export class FileJournal implements Journal {
   private readonly sync: SyncPolicy;
   private readonly lock = new KeyedLock();
   private readonly positions = new Map<string, WritePosition>();
+  private readonly summaries: SummaryIndex;
   private stopped: Promise<void> | undefined;
 
   static async open(options: FileJournalOptions): Promise<FileJournal> {
@@ -102,6 +106,11 @@ export class FileJournal implements Journal {
     this.closedDir = path.join(dir, CLOSED_DIR);
     this.pool = new FilePool(maxOpenFiles);
     this.sync = new SyncPolicy(fsync, syncIntervalMs, this.pool);
+    this.summaries = new SummaryIndex(
+      path.join(this.closedDir, SUMMARY_INDEX),
+      this.pool,
+      this.sync,
+    );
   }
 
   async append(id: string, expected: number, records: readonly JournalRecord[]): Promise<void> {
@@ -122,12 +131,21 @@ export class FileJournal implements Journal {
     });
   }
 
-  async close(id: string): Promise<void> {
+  async close(id: string, summary?: JournalRecord): Promise<void> {
     this.checkRunning();
     checkId(id);
     return this.lock.run(id, async () => {
       const from = this.openPath(id);
       const to = this.closedPath(id);
+      let open: boolean;
+      try {
+        open = await pathExists(from);
+      } catch (error) {
+        throw fileError(from, 'look for', error);
+      }
+      if (!open) return; // closed already, or never had records
+      // The summary first: a crash before the rename leaves the stream open, to be closed again.
+      await this.summaries.add(id, summary);
       try {
         await renameFile(from, to);
       } catch (error) {
@@ -165,6 +183,20 @@ export class FileJournal implements Journal {
       // A stream closed while the directories were listed can show up in both: it is closed.
       const closedIds = new Set(closed.map((stream) => stream.id));
       return [...open.filter((stream) => !closedIds.has(stream.id)), ...closed];
+    });
+  }
+
+  async listClosed(): Promise<ClosedStream[]> {
+    this.checkRunning();
+    return this.lock.run(DIRECTORY_SCAN, async () => {
+      const [closed, summaries] = await Promise.all([
+        this.idsIn(this.closedDir, true),
+        this.summaries.read(),
+      ]);
+      return closed.map(({ id }) => {
+        const summary = summaries.get(id);
+        return summary === undefined ? { id } : { id, summary };
+      });
     });
   }
 
@@ -324,10 +356,8 @@ export class FileJournal implements Journal {
       (await this.journalFiles(directory)).map(async (name) => {
         const id = idOfFileName(name);
         if (id !== undefined) return { id, closed };
-        const file = await readStreamFile(this.pool, path.join(directory, name)).catch(
-          () => undefined,
-        );
-        return file && { id: file.id, closed };
+        const fromHeader = await this.idFromHeader(path.join(directory, name));
+        return fromHeader === undefined ? undefined : { id: fromHeader, closed };
       }),
     );
     return ids.filter((info) => info !== undefined);

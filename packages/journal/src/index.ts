@@ -1,6 +1,6 @@
 export { checkId, closedError, lengthConflict } from './errors.js';
 export { FileJournal, type FileJournalOptions } from './file-journal.js';
-export type { Journal, JournalRecord, StreamInfo } from './journal.js';
+export type { ClosedStream, Journal, JournalRecord, StreamInfo } from './journal.js';
 export { KeyedLock } from './keyed-lock.js';
 export { MemoryJournal } from './memory-journal.js';
 export { decodeRecord, encodeRecord } from './record-codec.js';

@@ -13,6 +13,13 @@ export interface StreamInfo {
   readonly closed: boolean;
 }
 
+/** A closed stream as `listClosed()` reports it. */
+export interface ClosedStream {
+  readonly id: string;
+  /** What its writer handed `close`; absent when it handed nothing or it could not be kept. */
+  readonly summary?: JournalRecord;
+}
+
 /**
  * Append-only, per-stream storage of journal records (docs/concepts/journals.md). A stream is
  * identified by any non-empty string of up to 512 UTF-8 bytes (a workflow run; a string with a lone
@@ -49,10 +56,11 @@ export interface Journal {
   read(id: string): Promise<JournalRecord[]>;
 
   /**
-   * Marks a stream finished: `open()` stops listing it and appends are refused. Idempotent;
-   * closing a stream that has no records does nothing.
+   * Marks a stream finished: `open()` stops listing it and appends are refused. `summary`, a
+   * small record saying how the stream ended, is kept with it for `listClosed()`. Idempotent
+   * (closing again keeps the first summary); closing a stream that has no records does nothing.
    */
-  close(id: string): Promise<void>;
+  close(id: string, summary?: JournalRecord): Promise<void>;
 
   /** The streams that have records and are not closed, without reading their records. */
   open(): Promise<string[]>;
@@ -65,6 +73,12 @@ export interface Journal {
    * host needs at start, cheap even with many thousands of closed streams.
    */
   ids(): Promise<Omit<StreamInfo, 'length'>[]>;
+
+  /**
+   * Every closed stream with the summary it was closed with, without reading its records: what
+   * listing finished work needs, cheap even with many thousands of closed streams.
+   */
+  listClosed(): Promise<ClosedStream[]>;
 
   /** Deletes a stream (closed or not). Idempotent. */
   remove(id: string): Promise<void>;

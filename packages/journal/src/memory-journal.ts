@@ -1,12 +1,14 @@
 import { LuactError } from '@luact/core';
 import { checkId, closedError } from './errors.js';
-import type { Journal, JournalRecord, StreamInfo } from './journal.js';
+import type { ClosedStream, Journal, JournalRecord, StreamInfo } from './journal.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 import { countStoredAlready } from './repeat.js';
 
 interface Stream {
   readonly records: Uint8Array[];
   closed: boolean;
+  /** The encoded summary it was closed with. */
+  summary?: Uint8Array;
 }
 
 /**
@@ -48,10 +50,13 @@ export class MemoryJournal implements Journal {
     });
   }
 
-  async close(id: string): Promise<void> {
+  async close(id: string, summary?: JournalRecord): Promise<void> {
     checkId(id);
+    const encoded = summary === undefined ? undefined : encodeRecord(summary);
     const stream = this.streams.get(id);
-    if (stream) stream.closed = true;
+    if (!stream || stream.closed) return;
+    stream.closed = true;
+    if (encoded) stream.summary = encoded;
   }
 
   async open(): Promise<string[]> {
@@ -68,6 +73,16 @@ export class MemoryJournal implements Journal {
 
   async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
     return [...this.streams].map(([id, stream]) => ({ id, closed: stream.closed }));
+  }
+
+  async listClosed(): Promise<ClosedStream[]> {
+    const closed: ClosedStream[] = [];
+    for (const [id, stream] of this.streams) {
+      if (!stream.closed) continue;
+      const summary = stream.summary && decodeRecord(stream.summary);
+      closed.push(summary?.ok ? { id, summary: summary.value } : { id });
+    }
+    return closed;
   }
 
   async remove(id: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { LuactError } from '@luact/core';
 import {
+  type ClosedStream,
   checkId,
   closedError,
   countStoredAlready,
@@ -22,7 +23,7 @@ import {
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { ensureJournalStream } from './journal-stream.js';
 import { isWrongLastSequence, natsFailure } from './nats-errors.js';
-import { readSubject } from './subject-reader.js';
+import { readMatching, readSubject } from './subject-reader.js';
 import { JournalSubjects } from './subjects.js';
 
 export interface JetStreamJournalOptions {
@@ -133,15 +134,17 @@ export class JetStreamJournal implements Journal {
     );
   }
 
-  async close(id: string): Promise<void> {
+  async close(id: string, summary?: JournalRecord): Promise<void> {
     this.checkRunning();
     checkId(id);
+    const encoded = summary === undefined ? undefined : encodeRecord(summary);
     return this.lock.run(id, async () => {
       const state = await this.state(id);
       this.states.delete(id); // a closed stream takes no appends: nothing to remember
       if (state.closed || state.length === 0) return;
       try {
-        await this.js.publish(this.subjects.closeMarker(id), undefined, {
+        // The marker carries the summary: listing closed streams reads markers, not records.
+        await this.js.publish(this.subjects.closeMarker(id), encoded, {
           expect: { lastSubjectSequence: 0 },
         });
       } catch (error) {
@@ -169,6 +172,43 @@ export class JetStreamJournal implements Journal {
       if (id !== undefined && length > 0) streams.push({ id, length, closed: closed.has(id) });
     }
     return streams;
+  }
+
+  async listClosed(): Promise<ClosedStream[]> {
+    this.checkRunning();
+    const [records, markers] = await Promise.all([
+      this.messageCounts(this.subjects.everyStream),
+      this.messageCounts(this.subjects.everyCloseMarker),
+    ]);
+    // A marker without records is what a removal cut short leaves: that stream is gone.
+    const closed = Object.keys(markers)
+      .map((subject) => this.subjects.idOf(subject))
+      .filter(
+        (id): id is string => id !== undefined && (records[this.subjects.records(id)] ?? 0) > 0,
+      );
+    if (closed.length === 0) return [];
+    let messages: JsMsg[];
+    try {
+      messages = await readMatching(
+        this.js,
+        this.stream,
+        this.subjects.everyCloseMarker,
+        this.requestTimeoutMs,
+      );
+    } catch (error) {
+      throw natsFailure(this.connection, `read the close markers in ${this.stream}`, error);
+    }
+    const summaries = new Map<string, JournalRecord>();
+    for (const message of messages) {
+      const id = this.subjects.idOf(message.subject);
+      // An empty marker was closed without a summary; one that does not decode counts as such.
+      const decoded = message.data.length > 0 ? decodeRecord(message.data) : undefined;
+      if (id !== undefined && decoded?.ok) summaries.set(id, decoded.value);
+    }
+    return closed.map((id) => {
+      const summary = summaries.get(id);
+      return summary === undefined ? { id } : { id, summary };
+    });
   }
 
   async ids(): Promise<Omit<StreamInfo, 'length'>[]> {

@@ -7,15 +7,39 @@ import { TimeoutError } from '@nats-io/transport-node';
  * so the read ends there instead of waiting for more. Rejects with a TimeoutError when no
  * message arrives for `timeoutMs`.
  */
-export async function readSubject(
+export function readSubject(
   js: JetStreamClient,
   stream: string,
   subject: string,
   lastSeq: number,
   timeoutMs: number,
 ): Promise<JsMsg[]> {
+  return readUntil(js, stream, subject, (message) => message.seq >= lastSeq, timeoutMs);
+}
+
+/**
+ * Every message of the subjects `filter` matches (wildcards allowed), in order, up to the last
+ * one there when the read began: it ends once the consumer has nothing pending. The caller
+ * makes sure at least one message matches, else the read waits `timeoutMs` and rejects.
+ */
+export function readMatching(
+  js: JetStreamClient,
+  stream: string,
+  filter: string,
+  timeoutMs: number,
+): Promise<JsMsg[]> {
+  return readUntil(js, stream, filter, (message) => message.info.pending === 0, timeoutMs);
+}
+
+async function readUntil(
+  js: JetStreamClient,
+  stream: string,
+  filter: string,
+  last: (message: JsMsg) => boolean,
+  timeoutMs: number,
+): Promise<JsMsg[]> {
   const consumer = await js.consumers.get(stream, {
-    filter_subjects: subject,
+    filter_subjects: filter,
     // Deleted below; should that fail, the server drops the consumer soon anyway.
     inactive_threshold: Math.max(timeoutMs, 5_000),
   });
@@ -34,7 +58,7 @@ export async function readSubject(
     watch();
     for await (const message of messages) {
       read.push(message);
-      if (message.seq >= lastSeq) break;
+      if (last(message)) break;
       watch();
     }
   } finally {

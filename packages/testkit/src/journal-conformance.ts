@@ -235,6 +235,25 @@ export function describeJournalConformance(
         await expectError(reopened.append('finished', 1, [{ n: 1 }]), 'CONFLICT');
         await reopened.append('running', 3, [{ n: 3 }]);
         expect(await reopened.read('running')).toHaveLength(4);
+        expect(await reopened.listClosed()).toEqual([{ id: 'finished' }]);
+      } finally {
+        await reopened.shutdown();
+      }
+    });
+
+    durableIt?.('keeps the summaries of closed streams across a reopen', async () => {
+      if (!harness.reopen) throw new Error(`${name}: a durable journal's harness needs reopen`);
+      await journal.append('a', 0, [{ n: 0 }]);
+      await journal.append('b', 0, [{ n: 0 }]);
+      await journal.close('a', { status: 'completed' });
+      await journal.shutdown();
+      const reopened = await harness.reopen();
+      try {
+        await reopened.close('b', { status: 'failed' });
+        expect(sortById(await reopened.listClosed())).toEqual([
+          { id: 'a', summary: { status: 'completed' } },
+          { id: 'b', summary: { status: 'failed' } },
+        ]);
       } finally {
         await reopened.shutdown();
       }
@@ -266,6 +285,53 @@ export function describeJournalConformance(
         { id: 'a', closed: true },
         { id: 'b/c', closed: false },
       ]);
+    });
+
+    it('lists closed streams with the summary each was closed with, without open ones', async () => {
+      const long = `${'y'.repeat(300)}-closed`; // a file name that cannot hold the whole ID
+      await journal.append('done', 0, [{ n: 0 }, { n: 1 }]);
+      await journal.append(long, 0, [{ n: 0 }]);
+      await journal.append('plain', 0, [{ n: 0 }]);
+      await journal.append('running', 0, [{ n: 0 }]);
+      await journal.close('done', { status: 'completed', at: 1_700_000_000_000, big: 2n ** 60n });
+      await journal.close(long, { status: 'failed' });
+      await journal.close('plain');
+      await journal.close('never-written', { status: 'completed' });
+      expect(sortById(await journal.listClosed())).toEqual(
+        sortById([
+          { id: 'done', summary: { status: 'completed', at: 1_700_000_000_000, big: 2n ** 60n } },
+          { id: long, summary: { status: 'failed' } },
+          { id: 'plain' },
+        ]),
+      );
+    });
+
+    it('keeps the first summary when a stream is closed again, and forgets it with the stream', async () => {
+      await journal.append('wf', 0, [{ n: 0 }]);
+      await journal.close('wf', { status: 'first' });
+      await journal.close('wf', { status: 'second' });
+      expect(await journal.listClosed()).toEqual([{ id: 'wf', summary: { status: 'first' } }]);
+      await journal.remove('wf');
+      expect(await journal.listClosed()).toEqual([]);
+      await journal.append('wf', 0, [{ n: 0 }]);
+      expect(await journal.listClosed()).toEqual([]);
+      await journal.close('wf');
+      expect(await journal.listClosed()).toEqual([{ id: 'wf' }]);
+      await journal.remove('wf');
+      await journal.append('wf', 0, [{ n: 0 }]);
+      await journal.close('wf', { status: 'third' });
+      expect(await journal.listClosed()).toEqual([{ id: 'wf', summary: { status: 'third' } }]);
+    });
+
+    it('lists many closed streams with their summaries', async () => {
+      const ids = Array.from({ length: 300 }, (_, index) => `run-${index}`);
+      await Promise.all(ids.map((id) => journal.append(id, 0, [{ id }])));
+      await Promise.all(ids.map((id, index) => journal.close(id, { index })));
+      const listed = await journal.listClosed();
+      expect(listed).toHaveLength(300);
+      for (const stream of listed) {
+        expect(stream.summary).toEqual({ index: ids.indexOf(stream.id) });
+      }
     });
 
     it('shuts down idempotently', async () => {

@@ -18,5 +18,6 @@ export {
   type NodeOptions,
   type RunOptions,
   type RunOutcome,
+  type SpawnOptions,
   type StopResult,
 } from './node.js';

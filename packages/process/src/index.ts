@@ -21,6 +21,8 @@ export {
   FUNCTION_HOST,
   type HostCall,
   type HostFunctionEntry,
+  INBOX_HOST,
+  type Inbox,
   ProcessSystem,
   type ProcessSystemOptions,
   type SpawnRequest,

@@ -79,6 +79,16 @@ export interface ProcessSystemOptions {
 /** ID of the implicit host that runs function.lua calls. */
 export const FUNCTION_HOST = 'luact:functions';
 
+/** The host part of the PIDs of inboxes TypeScript code owns (see `openInbox`). */
+export const INBOX_HOST = 'luact:inbox';
+
+/** An address TypeScript code receives mail at, with no Lua process behind it. */
+export interface Inbox {
+  readonly pid: Pid;
+  /** Sending to the PID is NOT_FOUND from now on, as to an ended process. */
+  close(): void;
+}
+
 const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
 
 const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: false });
@@ -97,6 +107,7 @@ export class ProcessSystem {
   /** Answers Lua processes wait for from external hosts. */
   readonly pending = new PendingAnswers();
   private readonly processes = new Map<Pid, Process>();
+  private readonly inboxes = new Map<Pid, (envelope: Envelope) => void>();
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
   private readonly modules: readonly LuaModuleSpec[];
   /** Names of the modules every host's Lua code may list. */
@@ -333,6 +344,11 @@ export class ProcessSystem {
   private deliverLocal(envelope: Envelope): LuactError | undefined {
     const process = this.processes.get(envelope.to);
     if (!process) {
+      const inbox = this.inboxes.get(envelope.to);
+      if (inbox) {
+        inbox(envelope);
+        return undefined;
+      }
       return new LuactError('NOT_FOUND', `process ${envelope.to} does not exist or has ended`, {
         retryable: false,
       });
@@ -341,6 +357,17 @@ export class ProcessSystem {
     if (refused) return refused;
     process.mailbox.deliver(envelope);
     return undefined;
+  }
+
+  /**
+   * Opens an inbox for TypeScript code (a caller waiting for a reply): processes send to its
+   * PID like to any other, e.g. `process.send(msg:from(), …)`, and `receive` gets each message.
+   * Its PID is numbered like a process's, so it is never reused within the node's lifetime.
+   */
+  openInbox(receive: (envelope: Envelope) => void): Inbox {
+    const pid = formatPid({ node: this.node, host: INBOX_HOST, id: this.nextId++ });
+    this.inboxes.set(pid, receive);
+    return { pid, close: () => void this.inboxes.delete(pid) };
   }
 
   signal(signal: Signal): LuactError | undefined {

@@ -1,3 +1,4 @@
+export { type CallOptions, DEFAULT_CALL_TIMEOUT_MS } from './calls.js';
 export { checkLuaEntries } from './check.js';
 export { queryControl } from './control/client.js';
 export { toJsonText } from './control/json.js';

@@ -26,6 +26,7 @@ import {
 } from '@luact/registry';
 import { ServiceManager, type ServiceStatus } from '@luact/supervisor';
 import { encodeArguments } from './arguments.js';
+import { type CallOptions, Calls } from './calls.js';
 import { checkLuaEntries } from './check.js';
 import { ControlServer } from './control/server.js';
 import { DEFAULT_NODE_NAME } from './control/socket-path.js';
@@ -74,6 +75,17 @@ export interface RunOptions {
   readonly keepWorkflow?: boolean;
 }
 
+/** Where `Node.spawn` starts a process, and under which name. */
+export interface SpawnOptions {
+  /** The process.host to run on (default: the node's main host). */
+  readonly host?: string;
+  /**
+   * A name to register for the process before its first step, so messages and calls to the
+   * name reach it as soon as spawn returns (ALREADY_EXISTS if taken). Released when it ends.
+   */
+  readonly name?: string;
+}
+
 /** The end of a run: the value of the entry's method, or its error. */
 export type RunOutcome =
   | { readonly ok: true; readonly value: unknown }
@@ -116,6 +128,7 @@ export class Node {
   private watcher: ReturnType<typeof watch> | undefined;
   private control: ControlServer | undefined;
   private stopping: Promise<StopResult> | undefined;
+  private readonly calls: Calls;
 
   private constructor(
     readonly dir: string,
@@ -146,6 +159,7 @@ export class Node {
       clock: this.system.clock,
       ...(options.log ? { log: options.log } : {}),
     });
+    this.calls = new Calls(this.system);
     registry.subscribe((event) => this.applyHostChanges(event));
   }
 
@@ -204,12 +218,17 @@ export class Node {
 
   // ── Running code ──────────────────────────────────────────────────────────────────────────
 
-  /** Starts a process of `entry` on `host` (default: the node's main host). */
-  spawn(entry: string, args: readonly unknown[] = [], host = MAIN_HOST): Pid {
+  /**
+   * Starts a process of `entry` on a host (default: the node's main host), given by its ID or
+   * in `options` with a name to register for the process before it runs.
+   */
+  spawn(entry: string, args: readonly unknown[] = [], options: string | SpawnOptions = {}): Pid {
+    const { host = MAIN_HOST, name } = typeof options === 'string' ? { host: options } : options;
     return this.system.spawn({
       entry,
       host,
       args: encodeArguments(args, `the arguments of ${entry}`),
+      ...(name !== undefined ? { name } : {}),
     });
   }
 
@@ -340,6 +359,17 @@ export class Node {
     if (error) throw error;
   }
 
+  /**
+   * Sends `payload` on `topic` to a process (a PID or a registered name) and resolves with the
+   * value of its reply: the first message it sends to the request's sender,
+   * `process.send(msg:from(), topic, value)`. Rejects NOT_FOUND for an unknown target,
+   * TIMEOUT after `timeoutMs` (default 30 s), UNAVAILABLE when the process ends before it
+   * replies, CANCELED when the node stops first.
+   */
+  call(target: string, topic: string, payload?: unknown, options?: CallOptions): Promise<unknown> {
+    return this.calls.call(target, topic, payload, options);
+  }
+
   /** Makes a TypeScript function callable from Lua: funcs.call("ns:name", …). */
   registerFunction(id: string, fn: HostFunctionEntry): void {
     this.system.registerFunction(id, fn);
@@ -421,6 +451,7 @@ export class Node {
 
   private async shutDown(): Promise<StopResult> {
     this.watcher?.close();
+    this.calls.close('the node is stopping');
     const { terminated, statuses } = await this.services.stop();
     // Runs stop where they are and resume from their journals on the next start.
     await this.workflows?.stop();

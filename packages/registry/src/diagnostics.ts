@@ -31,6 +31,8 @@ export type DiagnosticCode =
   | 'unreadable'
   | 'lua-syntax'
   | 'lua-require'
+  | 'lua-unknown-entry'
+  | 'lua-entry-kind'
   | 'unknown-module'
   | 'workflow-module';
 

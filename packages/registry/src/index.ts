@@ -13,6 +13,7 @@ export {
 } from './diagnostics.js';
 export { findDefinitionFiles } from './discover.js';
 export { compileDefinition, definitionFingerprint, type Entry, type EntryOf } from './entry.js';
+export { entryCallProblems } from './entry-call-check.js';
 export { type FieldPath, formatFieldPath } from './field-path.js';
 export { DependencyGraph } from './graph.js';
 export {

@@ -72,10 +72,11 @@ describe('loadApplication', () => {
       `,
     });
     const loaded = await loadApplication(dir);
+    // The column of the block's indentation: a place in the Lua text maps to one in the file.
     expect(loaded.snapshot?.get('app:hello')?.sourceLocation).toEqual({
       file: path.join(dir, 'app.yaml'),
       line: 6,
-      column: 1,
+      column: 7,
     });
   });
 

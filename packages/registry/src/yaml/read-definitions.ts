@@ -293,7 +293,11 @@ class DocumentReader {
     return data && childOf(this.doc, data, first) ? ['data', ...path] : path;
   }
 
-  /** Where inline Lua text starts: the line after `|` or `>` for block scalars. */
+  /**
+   * Where inline Lua text starts: for block scalars the line after `|` or `>`, at the column
+   * of its indentation (which every line of the text has), so a place in the text maps to one
+   * in the file.
+   */
   private sourceLocationOf(node: Node): SourceLocation | undefined {
     const { doc } = this;
     const scalar =
@@ -301,9 +305,17 @@ class DocumentReader {
     if (!isScalar(scalar) || typeof scalar.value !== 'string') return undefined;
     if (scalar.value.startsWith('file://')) return undefined;
     const start = this.positions.of(scalar);
-    if (!start) return undefined;
+    if (!start || !scalar.range) return undefined;
     const block = scalar.type === Scalar.BLOCK_LITERAL || scalar.type === Scalar.BLOCK_FOLDED;
-    return block ? { file: start.file, line: start.line + 1, column: 1 } : start;
+    if (!block) return start;
+    return { file: start.file, line: start.line + 1, column: this.blockIndent(scalar.range) + 1 };
+  }
+
+  /** The indentation of a block scalar's text: that of its first line that is not blank. */
+  private blockIndent(range: readonly [number, number, number]): number {
+    const body = this.text.slice(range[0], range[1]);
+    const firstLine = /\n( *)[^ \n\r]/.exec(body);
+    return firstLine?.[1]?.length ?? 0;
   }
 
   private locate(node: Node, path: FieldPath, at: 'key' | 'value'): SourceLocation | undefined {

@@ -1,0 +1,190 @@
+import { resolveReference } from '@luact/core';
+import type { Diagnostic, SourceLocation } from './diagnostics.js';
+import type { Entry } from './entry.js';
+import { type EntryCall, type LiteralAt, literalEntryCalls } from './entry-calls.js';
+import type { Kind } from './kinds/catalog.js';
+import type { RegistrySnapshot } from './snapshot.js';
+import { closestMatch } from './suggest.js';
+
+const LUA_KINDS: ReadonlySet<Kind> = new Set([
+  'function.lua',
+  'process.lua',
+  'workflow.lua',
+  'library.lua',
+]);
+const HOST_KINDS: readonly Kind[] = ['process.host', 'workflow.host'];
+
+/**
+ * Entry IDs that Lua sources name with a literal in `funcs.call`, `process.spawn*`,
+ * `process.exec`, `process.upgrade`, `workflow.exec` (see literalEntryCalls), checked against
+ * the registry: an ID of no entry (with a "did you mean" among entries that would fit), or of
+ * an entry the call cannot run (a process.lua given to funcs.call), and the same for a literal
+ * host of a spawn. Each is reported at the literal, with `severity`: lint makes them errors; a
+ * starting node warnings, as a call in a branch that never runs must not stop an application.
+ * A library's relative IDs resolve against whoever imports it, so only its full IDs are checked.
+ */
+export function entryCallProblems(
+  snapshot: RegistrySnapshot,
+  severity: Diagnostic['severity'],
+  only?: ReadonlySet<string>,
+): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  for (const entry of snapshot.entries()) {
+    if (!LUA_KINDS.has(entry.kind) || (only && !only.has(entry.id))) continue;
+    const source = entry.fields.source;
+    if (typeof source !== 'string') continue;
+    for (const call of literalEntryCalls(source)) {
+      const report = (code: Diagnostic['code'], message: string, at: LiteralAt) =>
+        problems.push({
+          severity,
+          code,
+          message,
+          entry: entry.id,
+          field: 'source',
+          ...locationOf(entry, at),
+        });
+      checkCall(snapshot, entry, call, report);
+    }
+  }
+  return problems;
+}
+
+type Report = (
+  code: 'lua-unknown-entry' | 'lua-entry-kind',
+  message: string,
+  at: LiteralAt,
+) => void;
+
+function checkCall(snapshot: RegistrySnapshot, caller: Entry, call: EntryCall, report: Report) {
+  const host = call.host ? checkHost(snapshot, caller, call, call.host, report) : { ok: true };
+  const target = lookUp(snapshot, caller, call.entry.value);
+  if (target.kind === 'skipped') return;
+  const written = `${call.call}(${JSON.stringify(call.entry.value)})`;
+  if (target.kind === 'invalid') {
+    report('lua-unknown-entry', `${written}: ${target.message}`, call.entry);
+    return;
+  }
+  const fitting = fittingKinds(call, caller.kind, host.kind);
+  if (target.kind === 'missing') {
+    report(
+      'lua-unknown-entry',
+      `${written}: there is no entry ${target.id}${suggestion(snapshot, target.id, fitting)}`,
+      call.entry,
+    );
+  } else if (host.ok && !fitting.includes(target.entry.kind)) {
+    // (With a wrong host, which kinds would fit is unknown: only existence is checked.)
+    report(
+      'lua-entry-kind',
+      `${written}: ${target.id} is a ${target.entry.kind} entry, and ${call.call} runs ${fitting.join(' or ')} entries${hint(target.entry.kind, fitting)}`,
+      call.entry,
+    );
+  }
+}
+
+/** The literal host of a spawn: reported unless it is a host the caller may spawn on. */
+function checkHost(
+  snapshot: RegistrySnapshot,
+  caller: Entry,
+  call: EntryCall,
+  literal: LiteralAt,
+  report: Report,
+): { readonly ok: boolean; readonly kind?: Kind } {
+  const host = lookUp(snapshot, caller, literal.value);
+  const fitting: readonly Kind[] = caller.kind === 'workflow.lua' ? ['workflow.host'] : HOST_KINDS;
+  switch (host.kind) {
+    case 'skipped':
+      return { ok: true };
+    case 'invalid':
+      report('lua-unknown-entry', `${call.call} host: ${host.message}`, literal);
+      return { ok: false };
+    case 'missing':
+      report(
+        'lua-unknown-entry',
+        `${call.call} names host ${host.id}, which is not an entry${suggestion(snapshot, host.id, fitting)}`,
+        literal,
+      );
+      return { ok: false };
+    case 'found':
+      if (fitting.includes(host.entry.kind)) return { ok: true, kind: host.entry.kind };
+      report(
+        'lua-entry-kind',
+        `${call.call} names host ${host.id}, a ${host.entry.kind} entry; ${
+          caller.kind === 'workflow.lua'
+            ? 'a workflow starts its children on a workflow.host'
+            : 'processes run on a process.host, workflows on a workflow.host'
+        }`,
+        literal,
+      );
+      return { ok: false };
+  }
+}
+
+type Lookup =
+  | { readonly kind: 'found'; readonly id: string; readonly entry: Entry }
+  | { readonly kind: 'missing'; readonly id: string }
+  | { readonly kind: 'invalid'; readonly message: string }
+  | { readonly kind: 'skipped' };
+
+/** An ID as `caller` wrote it, resolved the way the runtime resolves it, and its entry. */
+function lookUp(snapshot: RegistrySnapshot, caller: Entry, written: string): Lookup {
+  // Libraries run in the processes that import them, whose namespaces they do not know.
+  if (caller.kind === 'library.lua' && !written.includes(':')) return { kind: 'skipped' };
+  const resolved = resolveReference(written, caller.namespace);
+  if (!resolved.ok) return { kind: 'invalid', message: `invalid entry ID: ${resolved.error}` };
+  const entry = snapshot.get(resolved.value);
+  return entry
+    ? { kind: 'found', id: resolved.value, entry }
+    : { kind: 'missing', id: resolved.value };
+}
+
+/** The kinds of entry a call can run, given where it runs and (for spawns) on which host. */
+function fittingKinds(call: EntryCall, caller: Kind, host: Kind | undefined): readonly Kind[] {
+  switch (call.kind) {
+    case 'function':
+      return ['function.lua'];
+    case 'workflow':
+      return ['workflow.lua'];
+    case 'upgrade':
+      if (caller === 'workflow.lua') return ['workflow.lua'];
+      return caller === 'library.lua' ? ['process.lua', 'workflow.lua'] : ['process.lua'];
+    case 'spawn':
+      if (caller === 'workflow.lua' || host === 'workflow.host') return ['workflow.lua'];
+      return host === 'process.host' ? ['process.lua'] : ['process.lua', 'workflow.lua'];
+  }
+}
+
+/** A likely meant entry: a near ID of a fitting kind, one of the same name elsewhere, any near ID. */
+function suggestion(snapshot: RegistrySnapshot, id: string, kinds: readonly Kind[]): string {
+  const fitting = kinds.flatMap((kind) => snapshot.ofKind(kind));
+  const name = id.slice(id.indexOf(':') + 1);
+  const match =
+    closestMatch(
+      id,
+      fitting.map((entry) => entry.id),
+    ) ??
+    fitting.find((entry) => entry.name === name)?.id ??
+    closestMatch(id, snapshot.ids());
+  return match === undefined ? '' : ` (did you mean ${match}?)`;
+}
+
+function hint(kind: Kind, fitting: readonly Kind[]): string {
+  if (fitting.includes('function.lua') && kind === 'process.lua')
+    return ' (spawn a process with process.spawn or process.exec)';
+  if (fitting.includes('process.lua') && kind === 'function.lua')
+    return ' (call a function with funcs.call)';
+  return '';
+}
+
+/** Where a literal is in its file: the source's start plus the literal's place in the text. */
+function locationOf(entry: Entry, at: LiteralAt): { location?: SourceLocation } {
+  const start = entry.sourceLocation;
+  if (!start) return {};
+  return {
+    location: {
+      file: start.file,
+      line: start.line + at.line - 1,
+      // A block scalar's lines all have the indentation its first line starts at.
+      column: at.column + start.column - 1,
+    },
+  };
+}

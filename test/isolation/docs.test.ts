@@ -8,12 +8,11 @@ import { REPO_ROOT } from './attack.js';
 /** The example of docs/isolation.md is a valid process.host with the limits it says it sets. */
 it('docs/isolation.md: the process.host example loads with the limits it lists', async () => {
   const doc = await readFile(path.join(REPO_ROOT, 'docs/isolation.md'), 'utf8');
-  const example = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+  const example = /```yaml app=isolation file=app.yaml\n([\s\S]*?)```/.exec(doc)?.[1];
   expect(example).toBeDefined();
   const dir = await mkdtemp(path.join(tmpdir(), 'luact-docs-'));
   try {
-    const indented = (example ?? '').replace(/^/gm, '  ');
-    await writeFile(path.join(dir, 'app.yaml'), `namespace: docs\nentries:\n${indented}`);
+    await writeFile(path.join(dir, 'app.yaml'), example ?? '');
     const loaded = await loadApplication(dir);
     expect(loaded.diagnostics).toEqual([]);
     const entry = loaded.snapshot?.get('docs:workers');

@@ -24,8 +24,6 @@ import { type CliIO, ExitCode, processIO } from './io.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-const DEFAULT_APP = 'registry';
-
 /**
  * Runs the luact command line with `argv` (without node and script) and returns the exit code:
  * 0 ok, 1 failure, 2 usage error.
@@ -41,6 +39,10 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (error instanceof UsageError) {
+      io.stderr.write(`luact: ${error.message} (run with --help for usage)\n`);
+      return ExitCode.usage;
+    }
     io.stderr.write(`luact: ${error instanceof Error ? error.message : String(error)}\n`);
     return ExitCode.failure;
   }
@@ -58,11 +60,19 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
   program
     .command('lint')
     .description('validate an application without running it; prints every problem with file:line')
-    .argument('[dir]', 'application directory', DEFAULT_APP)
+    .argument('[dir]', APP_DIR_HELP)
+    .option(...DIR_OPTION)
     .option('--json', 'print the report as JSON')
     .option('--no-env-check', 'do not report ${env:…} placeholders whose variables are unset here')
-    .action(async (dir: string, options: { json?: boolean; envCheck: boolean }) =>
-      finish(await lint(dir, { json: options.json === true, envCheck: options.envCheck }, io)),
+    .action(
+      async (dir: string | undefined, options: DirOption & { json?: boolean; envCheck: boolean }) =>
+        finish(
+          await lint(
+            applicationDir(oneDir(dir, options), io.cwd, 'lint'),
+            { json: options.json === true, envCheck: options.envCheck },
+            io,
+          ),
+        ),
     );
 
   program
@@ -70,8 +80,9 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     .description(
       'boot an application and run it until SIGINT/SIGTERM, or run one entry with --exec',
     )
-    .argument('[dir]', 'application directory', DEFAULT_APP)
+    .argument('[dir]', APP_DIR_HELP)
     .argument('[args...]', 'arguments for --exec (JSON values, or text)')
+    .option(...DIR_OPTION)
     .option(
       '--exec <entry>',
       'run one process.lua, function.lua or workflow.lua entry, print its result as JSON and exit 0 or 1',
@@ -97,9 +108,9 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     .option('--verbose', 'also print debug log records')
     .action(
       async (
-        dir: string,
+        dir: string | undefined,
         args: string[],
-        options: {
+        options: DirOption & {
           exec?: string;
           timeout?: number;
           keepWorkflow?: boolean;
@@ -119,13 +130,15 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           return;
         }
         // With --exec, a first argument that is not a directory is an argument of the entry.
-        const [appDir, entryArgs] =
-          options.exec !== undefined && dir !== DEFAULT_APP && !isDirectory(io, dir)
-            ? [DEFAULT_APP, [dir, ...args]]
+        const [given, entryArgs] =
+          options.exec !== undefined &&
+          dir !== undefined &&
+          (options.dir !== undefined || !isDirectory(io, dir))
+            ? [undefined, [dir, ...args]]
             : [dir, args];
         finish(
           await run(
-            appDir,
+            applicationDir(oneDir(given, options), io.cwd, 'run'),
             {
               exec: options.exec,
               args: entryArgs,
@@ -150,7 +163,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     .description(
       'run every entry whose meta.type is test; prints one line per test and "N passed, N failed"',
     )
-    .argument('[dir]', 'application directory', DEFAULT_APP)
+    .argument('[dir]', APP_DIR_HELP)
+    .option(...DIR_OPTION)
     .option('--filter <text>', 'only tests whose entry ID contains this text')
     .option('--json', 'print the results as JSON')
     .option('--parallel <n>', 'tests running at the same time', positiveInteger, 8)
@@ -168,8 +182,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     .option('--verbose', 'also print debug log records')
     .action(
       async (
-        dir: string,
-        options: {
+        dir: string | undefined,
+        options: DirOption & {
           filter?: string;
           json?: boolean;
           parallel: number;
@@ -181,7 +195,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       ) =>
         finish(
           await test(
-            dir,
+            applicationDir(oneDir(dir, options), io.cwd, 'test'),
             {
               filter: options.filter,
               json: options.json === true,
@@ -200,18 +214,23 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     program
       .command(name)
       .description(description)
-      .argument('[dir]', 'application directory of the running node', DEFAULT_APP)
+      .argument('[dir]', 'application directory of the running node (default: .)')
+      .option(...DIR_OPTION)
       .option('--json', 'print as JSON')
       .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
       .option('--control <socket>', 'ask the node on this Unix socket instead')
-      .action(async (dir: string, options: { json?: boolean; node: string; control?: string }) =>
-        finish(
-          await action(
-            dir,
-            { json: options.json === true, node: options.node, control: options.control },
-            io,
+      .action(
+        async (
+          dir: string | undefined,
+          options: DirOption & { json?: boolean; node: string; control?: string },
+        ) =>
+          finish(
+            await action(
+              oneDir(dir, options) ?? DEFAULT_APP_DIR,
+              { json: options.json === true, node: options.node, control: options.control },
+              io,
+            ),
           ),
-        ),
       );
   inspectCommand('ps', 'list the processes of a running node', ps);
   inspectCommand(
@@ -228,16 +247,16 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     const command = workflow
       .command(name)
       .description(description)
-      .option('-d, --dir <dir>', 'application directory of the running node', DEFAULT_APP)
+      .option(...DIR_OPTION)
       .option('--json', 'print as JSON')
       .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
       .option('--control <socket>', 'ask the node on this Unix socket instead');
     for (const arg of args) command.argument(arg);
     return command;
   };
-  type WorkflowOptions = { dir: string; json?: boolean; node: string; control?: string };
+  type WorkflowOptions = DirOption & { json?: boolean; node: string; control?: string };
   const target = (options: WorkflowOptions): NodeTarget => ({
-    dir: options.dir,
+    dir: options.dir ?? DEFAULT_APP_DIR,
     node: options.node,
     control: options.control,
     json: options.json === true,
@@ -291,6 +310,30 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       finish(await terminateWorkflow(target(options), id, io)),
   );
   return program;
+}
+
+/** A mistake in how a command was called, found after Commander parsed it. */
+class UsageError extends Error {}
+
+const APP_DIR_HELP = 'application directory (default: ., which must hold its *.yaml files)';
+
+/** Every command also takes the directory as an option, so it reads the same everywhere. */
+const DIR_OPTION = [
+  '-d, --dir <dir>',
+  'application directory (the same as the [dir] argument)',
+] as const;
+
+interface DirOption {
+  readonly dir?: string;
+}
+
+/** The directory given as argument or as `--dir`; both at once must agree. */
+function oneDir(positional: string | undefined, options: DirOption): string | undefined {
+  if (positional !== undefined && options.dir !== undefined && positional !== options.dir)
+    throw new UsageError(
+      `two application directories given: ${positional} and --dir ${options.dir}`,
+    );
+  return positional ?? options.dir;
 }
 
 function isDirectory(io: CliIO, dir: string): boolean {

@@ -34,11 +34,13 @@ export type DiagnosticCode =
   | 'lua-unknown-entry'
   | 'lua-entry-kind'
   | 'unknown-module'
-  | 'workflow-module';
+  | 'workflow-module'
+  | 'temporal-client';
 
 /** One problem found in an application, with everything a person needs to find and fix it. */
 export interface Diagnostic {
-  readonly severity: 'error' | 'warning';
+  /** An error stops the application; a warning is likely a mistake; a note is for information. */
+  readonly severity: 'error' | 'warning' | 'note';
   readonly code: DiagnosticCode;
   readonly message: string;
   readonly location?: SourceLocation;

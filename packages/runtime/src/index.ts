@@ -1,3 +1,8 @@
+export {
+  type ServiceStatus,
+  type StartProblem,
+  startProblems,
+} from '@luact/supervisor';
 export { type CallOptions, DEFAULT_CALL_TIMEOUT_MS } from './calls.js';
 export { checkLuaEntries } from './check.js';
 export { queryControl } from './control/client.js';

@@ -301,8 +301,9 @@ async function openJournal(
     config.connection === undefined ? undefined : options.snapshot().get(config.connection);
   if (connection?.kind === 'temporal.client') {
     const address = (connection.fields.address as string | undefined) ?? 'its address';
+    // `luact lint` notes it; a run says it only with --verbose.
     options.log?.({
-      level: 'info',
+      level: 'debug',
       message: `${connection.id} is a temporal.client: luact keeps workflows in its own journal; ${address} is not contacted`,
       fields: { host: entry.id },
       labels: { host: entry.id },

@@ -18,12 +18,13 @@ export interface CliRun {
 export function luact(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  cwd: string = REPO_ROOT,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: REPO_ROOT, env, timeout: 30_000 },
+      { cwd, env, timeout: 30_000 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
           reject(error);

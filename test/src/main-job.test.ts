@@ -11,7 +11,7 @@ function records(stderr: string): Record<string, unknown>[] {
 
 describe("the README's main job: luact run --exec orders:place_order", () => {
   it('places three orders through the saga, the supervised notifier hears each, and all stops', async () => {
-    const run = await luact(['run', '--exec', 'orders:place_order']);
+    const run = await luact(['run', 'registry', '--exec', 'orders:place_order']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { ok: boolean; value: Record<string, unknown> };
     expect(result).toEqual({

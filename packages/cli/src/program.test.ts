@@ -137,14 +137,16 @@ describe('the luact command line', () => {
   });
 
   it('says which node the workflow commands cannot reach', async () => {
+    // A socket directory of this test's own, so nodes other tests run are not listed.
+    const sockets = await mkdtemp(path.join(tmpdir(), 'luact-sockets-'));
     for (const argv of [
       ['workflow', 'list', '--node', 'nobody'],
       ['workflow', 'signal', 'wf-1', 'approve', '--node', 'nobody'],
     ]) {
-      const io = capture(root);
+      const io = capture(root, { XDG_RUNTIME_DIR: sockets });
       expect(await runCli(argv, io), argv.join(' ')).toBe(1);
       expect(io.err()).toBe(
-        'luact: no node "nobody" is running for registry (start one with: luact run registry)\n',
+        'luact: no node "nobody" is running for . (start one with: luact run .)\n',
       );
       expect(io.out()).toBe('');
     }

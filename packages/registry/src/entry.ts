@@ -58,7 +58,7 @@ export function compileDefinition(definition: EntryDefinition): CompiledDefiniti
     message: string,
     path: FieldPath,
     at: 'key' | 'value',
-    severity: Diagnostic['severity'] = 'error',
+    severity: 'error' | 'warning' = 'error',
   ) => diagnostics.push(diagnosticAt(origin, label, { severity, code, message, path, at }));
 
   if (!isValidName(namespace) || !isValidName(name)) {

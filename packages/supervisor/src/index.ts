@@ -6,3 +6,4 @@ export type { Runnable, RunnableEvents } from './runnable.js';
 export { type ServiceEvent, type ServiceState, serviceMachine } from './service-machine.js';
 export { ServiceManager, type ServiceManagerOptions } from './service-manager.js';
 export { ServiceRunner, type ServiceRunnerOptions, type ServiceStatus } from './service-runner.js';
+export { type StartProblem, startProblems } from './start-report.js';

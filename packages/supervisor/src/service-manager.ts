@@ -76,8 +76,9 @@ export class ServiceManager {
 
   /**
    * Starts the services marked `auto_start` (or the given ones) with everything they depend on,
-   * and resolves once each has settled: running, done, failed, or waiting for a dependency
-   * that failed.
+   * and resolves once each has settled: running, done, failed, waiting for a dependency that
+   * failed, or restarting after a failed attempt. A start never waits out a crash loop: the
+   * caller sees `lastError` and decides (`luact test` fails, `luact run` reports and goes on).
    */
   async start(ids?: readonly string[]): Promise<ServiceStatus[]> {
     const wanted =
@@ -155,6 +156,7 @@ export class ServiceManager {
       clock: this.options.clock,
       random: this.options.random ?? Math.random,
       onChange: (status, previous) => this.logChange(status, previous),
+      onAttemptFailed: (status, afterRunning) => this.logFailedAttempt(status, afterRunning),
     });
     this.services.set(id, service);
   }
@@ -165,14 +167,20 @@ export class ServiceManager {
     return service;
   }
 
-  /** Settled, or blocked behind a dependency that will not come up by itself. */
+  /** Settled, failed at least once, or blocked behind a dependency that will not come up. */
   private settled(status: ServiceStatus): boolean {
     if (SETTLED.has(status.state)) return true;
+    if (status.state !== 'starting') return false;
     return (
-      status.state === 'starting' &&
+      status.attempts > 0 ||
       status.waitingFor.some((id) => {
-        const state = this.services.get(id)?.current;
-        return state === 'failed' || state === 'stopped';
+        const service = this.services.get(id);
+        return (
+          service !== undefined &&
+          (service.current === 'failed' ||
+            service.current === 'stopped' ||
+            service.status().attempts > 0)
+        );
       })
     );
   }
@@ -202,6 +210,22 @@ export class ServiceManager {
       log: (message: string, fields: Record<string, unknown>) =>
         this.options.log?.({ level: 'info', message, fields, labels: {} }),
     };
+  }
+
+  /** Every failed attempt is said at once, with its error; `luact services` only shows the last. */
+  private logFailedAttempt(status: ServiceStatus, afterRunning: boolean): void {
+    const limit = this.services.get(status.id)?.lifecycle.restart.max_attempts ?? 0;
+    this.options.log?.({
+      level: 'error',
+      message: `service ${status.id} ${afterRunning ? 'failed' : 'failed to start'}: ${status.lastError ?? 'unknown error'}`,
+      fields: {
+        service: status.id,
+        attempt: status.attempts,
+        ...(limit > 0 ? { max_attempts: limit } : {}),
+        next: status.state === 'failed' ? 'gave up' : 'restarting after backoff',
+      },
+      labels: { service: status.id },
+    });
   }
 
   private logChange(status: ServiceStatus, previous: ServiceState): void {

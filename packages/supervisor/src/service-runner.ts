@@ -30,6 +30,11 @@ export interface ServiceRunnerOptions {
   readonly random: () => number;
   /** Every change of top-level state, with the state before it. */
   readonly onChange: (status: ServiceStatus, previous: ServiceState) => void;
+  /**
+   * Every attempt that ended with an error (the status holds it and the attempt count);
+   * `afterRunning` tells a crash of a running unit from a failed start.
+   */
+  readonly onAttemptFailed?: (status: ServiceStatus, afterRunning: boolean) => void;
 }
 
 /** A dependency is satisfied while it runs, or once it has done its one-shot job. */
@@ -51,6 +56,10 @@ export class ServiceRunner {
   private run = 0;
   /** Checks of pending `until` calls. */
   private readonly watchers = new Set<() => void>();
+  /** The failure count last seen, so each new failure is reported once. */
+  private failuresSeen = 0;
+  /** The current attempt reached `running` (so its failure is a crash, not a failed start). */
+  private reachedRunning = false;
 
   constructor(
     readonly id: string,
@@ -83,7 +92,10 @@ export class ServiceRunner {
         clearTimeout: (cancel: unknown) => (cancel as () => void)(),
       },
     });
-    this.actor.subscribe((snapshot) => this.observe(stateOf(snapshot.value)));
+    this.actor.subscribe((snapshot) => {
+      this.observe(stateOf(snapshot.value));
+      this.noticeFailure(snapshot.context.attempts, snapshot.context.lastError);
+    });
     this.actor.start();
   }
 
@@ -171,10 +183,22 @@ export class ServiceRunner {
     });
   }
 
+  private noticeFailure(attempts: number, lastError: LuactError | undefined): void {
+    const failed = attempts > this.failuresSeen && lastError !== undefined;
+    this.failuresSeen = attempts;
+    if (failed) {
+      this.options.onAttemptFailed?.(this.status(), this.reachedRunning);
+      this.reachedRunning = false;
+      for (const check of [...this.watchers]) check();
+      for (const dependent of this.dependents) for (const check of [...dependent.watchers]) check();
+    }
+  }
+
   private observe(state: ServiceState): void {
     if (state === this.state) return;
     const previous = this.state;
     this.state = state;
+    if (state === 'running') this.reachedRunning = true;
     this.since = nowMs(this.options.clock);
     this.options.onChange(this.status(), previous);
     for (const check of [...this.watchers]) check();

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { LogRecord } from '@luact/lua';
-import { formatDiagnostic } from '@luact/registry';
+import { type Diagnostic, formatDiagnostic } from '@luact/registry';
 import { ApplicationError, Node, type StopResult, toJsonText } from '@luact/runtime';
 import type { CliIO } from '../io.js';
 
@@ -25,8 +25,9 @@ export async function bootNode(
   io: CliIO,
 ): Promise<Node | undefined> {
   const threshold = options.verbose ? LEVELS.debug : LEVELS.info;
+  let node: Node;
   try {
-    return await Node.start({
+    node = await Node.start({
       dir: path.resolve(io.cwd, dir),
       env: io.env,
       ...(options.stateDir !== undefined
@@ -43,13 +44,24 @@ export async function bootNode(
     });
   } catch (error) {
     if (!(error instanceof ApplicationError)) throw error;
-    for (const diagnostic of error.diagnostics)
-      io.stderr.write(`${formatDiagnostic(diagnostic, io.cwd)}\n`);
+    printDiagnostics(error.diagnostics, io);
     io.stderr.write(
       `luact: ${path.relative(io.cwd, path.resolve(io.cwd, dir)) || '.'} cannot start: ${error.message}\n`,
     );
     return undefined;
   }
+  // The warnings `luact lint` shows are said at every start too: an ignored field is often
+  // why a service never starts.
+  printDiagnostics(
+    node.warnings.filter((d) => d.severity === 'warning'),
+    io,
+  );
+  return node;
+}
+
+function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIO): void {
+  for (const diagnostic of diagnostics)
+    io.stderr.write(`${formatDiagnostic(diagnostic, io.cwd)}\n`);
 }
 
 /**
@@ -59,8 +71,21 @@ export async function shutDown(node: Node, io: CliIO): Promise<boolean> {
   return reportStop(await node.stop(), io);
 }
 
-/** Names the services that had to be terminated after their stop_timeout; true when none. */
-export function reportStop(stopped: StopResult, io: CliIO): boolean {
+/**
+ * Names the services that were failing when the node stopped (with their last error) and those
+ * that had to be terminated after their stop_timeout; true when none had to be.
+ */
+export function reportStop(
+  stopped: StopResult,
+  io: CliIO,
+  options: { readonly failing?: boolean } = {},
+): boolean {
+  for (const service of options.failing ? stopped.services : []) {
+    if (service.attempts === 0 || service.lastError === undefined) continue;
+    io.stderr.write(
+      `luact: service ${service.id} was failing when the node stopped: ${service.lastError} (${service.attempts} failed attempt${service.attempts === 1 ? '' : 's'} in a row)\n`,
+    );
+  }
   if (!stopped.clean) {
     io.stderr.write(
       `luact: stopped, but not cleanly: terminated after stop_timeout: ${stopped.terminated.join(', ')}\n`,

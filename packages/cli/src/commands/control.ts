@@ -1,6 +1,13 @@
+import { realpathSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { LuactError } from '@luact/core';
-import { defaultControlSocket, queryControl } from '@luact/runtime';
+import {
+  controlSocketDir,
+  defaultControlSocket,
+  type NodeView,
+  queryControl,
+} from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 
 /** How a command finds the running node it asks. */
@@ -26,7 +33,7 @@ export async function askNode<Answer>(
   io: CliIO,
   render: (answer: Answer) => string,
 ): Promise<ExitCode> {
-  const appDir = path.resolve(io.cwd, target.dir);
+  const appDir = canonical(path.resolve(io.cwd, target.dir));
   try {
     const socket =
       target.control !== undefined
@@ -39,10 +46,55 @@ export async function askNode<Answer>(
     const failure = LuactError.from(error);
     io.stderr.write(
       failure.kind === 'UNAVAILABLE' && target.control === undefined
-        ? `luact: no node "${target.node}" is running for ${path.relative(io.cwd, appDir) || '.'} (start one with: luact run ${target.dir})\n`
+        ? await noNodeMessage(target, appDir, io)
         : `luact: ${failure.message}\n`,
     );
     return ExitCode.failure;
+  }
+}
+
+/**
+ * Why no node answered for the directory: if nodes of this user run elsewhere, or under
+ * another name for this directory, the message names them and the flags that reach them.
+ */
+async function noNodeMessage(target: NodeTarget, appDir: string, io: CliIO): Promise<string> {
+  const shown = path.relative(io.cwd, appDir) || '.';
+  const running = await runningNodes(io.env);
+  const here = running.filter((node) => node.dir === appDir);
+  if (here.length > 0) {
+    const names = here.map((node) => `--node ${node.name}`).join(' or ');
+    return `luact: no node "${target.node}" is running for ${shown}, but ${here.length === 1 ? 'one is' : 'some are'} under another name: add ${names}\n`;
+  }
+  const elsewhere =
+    running.length > 0
+      ? `; running: ${running.map((node) => `"${node.name}" for ${path.relative(io.cwd, node.dir) || '.'}`).join(', ')}`
+      : '';
+  return `luact: no node "${target.node}" is running for ${shown} (start one with: luact run ${target.dir})${elsewhere}\n`;
+}
+
+/** The nodes of this user that answer on their default control sockets. */
+async function runningNodes(env: CliIO['env']): Promise<NodeView[]> {
+  const dir = controlSocketDir({ env });
+  const sockets = await readdir(dir).catch(() => [] as string[]);
+  const views = await Promise.all(
+    sockets
+      .filter((name) => name.endsWith('.sock'))
+      .map((name) =>
+        queryControl(path.join(dir, name), '/node', { timeoutMs: 1_000 }).then(
+          (view) => view as NodeView,
+          () => undefined,
+        ),
+      ),
+  );
+  return views.filter((view): view is NodeView => view !== undefined);
+}
+
+/** The directory as the node names it (symbolic links resolved), if it exists. */
+function canonical(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
   }
 }
 

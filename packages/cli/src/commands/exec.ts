@@ -3,6 +3,7 @@ import { type Node, type RunOutcome, toJsonText } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { argumentValue, reportStop } from './boot.js';
 import type { SignalSource } from './run.js';
+import { startServices } from './services-start.js';
 
 /** `luact run --exec` without `--timeout`: long enough for a job, short of forever. */
 export const DEFAULT_EXEC_TIMEOUT_MS = 5 * 60_000;
@@ -80,7 +81,9 @@ export async function execOnce(
     io.stdout.write(
       `${toJsonText(outcome.ok ? { ok: true, value: outcome.value ?? null } : outcome)}\n`,
     );
-    if (!outcome.ok && controller.signal.aborted) reportEarlyEnd(outcome.error, options, io);
+    const servicesDown = !outcome.ok && outcome.error.details?.services !== undefined;
+    if (!outcome.ok && (controller.signal.aborted || servicesDown))
+      reportEarlyEnd(outcome.error, options, io);
     code = outcome.ok ? ExitCode.ok : ExitCode.failure;
   } catch (error) {
     const failure = LuactError.from(error);
@@ -123,8 +126,18 @@ async function runEntry(
     else
       signal.addEventListener('abort', () => resolve(signal.reason as LuactError), { once: true });
   });
-  const started = await Promise.race([node.startServices(), aborted]);
+  const started = await Promise.race([startServices(node, 0), aborted]);
   if (started instanceof LuactError) return { ok: false, error: started };
+  if (started.length > 0) {
+    const problem = started.map((p) => p.message).join('; ');
+    return {
+      ok: false,
+      error: new LuactError('UNAVAILABLE', `${options.entry} did not run: ${problem}`, {
+        retryable: false,
+        details: { services: started.map((p) => p.service) },
+      }),
+    };
+  }
   return node.run(options.entry, options.args.map(argumentValue), {
     signal,
     keepWorkflow: options.keepWorkflow,

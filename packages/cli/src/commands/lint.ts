@@ -48,7 +48,7 @@ interface Summary {
 
 function summarize(loaded: LoadedApplication, diagnostics: readonly Diagnostic[]): Summary {
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
-  const warnings = diagnostics.length - errors;
+  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   const files = `${count(loaded.files.length, 'file')}${loaded.skipped.length > 0 ? ` (${loaded.skipped.length} skipped)` : ''}`;
   const problems = [
     errors > 0 ? count(errors, 'error') : '',

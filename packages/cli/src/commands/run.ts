@@ -1,9 +1,11 @@
 import path from 'node:path';
 import { LuactError } from '@luact/core';
+import { formatDiagnostic } from '@luact/registry';
 import { DEFAULT_NODE_NAME, defaultControlSocket, type Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, reportStop } from './boot.js';
 import { type ExecStops, execOnce } from './exec.js';
+import { startServices } from './services-start.js';
 
 export interface RunOptions {
   readonly exec: string | undefined;
@@ -75,12 +77,13 @@ async function serve(
     await node.stop();
     return ExitCode.failure;
   }
-  if (options.watch) node.watch((result) => io.stderr.write(reloadLine(result)));
+  if (options.watch) node.watch((result) => io.stderr.write(reloadLines(result, io.cwd)));
   // A signal while services start stops the node just the same.
   const stopSignal = signals.next();
-  const started = await Promise.race([node.startServices(), stopSignal]);
+  const started = await Promise.race([startServices(node, 0), stopSignal]);
   if (typeof started !== 'string') {
-    const running = started.filter((status) => status.state === 'running').length;
+    for (const problem of started) io.stderr.write(`luact: ${problem.message}\n`);
+    const running = node.services.list().filter((status) => status.state === 'running').length;
     const hosts = node.registry.snapshot.ofKind('process.host').length;
     const nodeFlag = options.node === DEFAULT_NODE_NAME ? '' : ` --node ${options.node}`;
     io.stderr.write(
@@ -96,35 +99,50 @@ async function serve(
     io.stderr.write(`luact: ${outcome} again, exiting without waiting for services\n`);
     return ExitCode.failure;
   }
-  if (!reportStop(outcome, io)) return ExitCode.failure;
+  if (!reportStop(outcome, io, { failing: true })) return ExitCode.failure;
   io.stderr.write('luact: stopped cleanly\n');
   return ExitCode.ok;
 }
 
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
 }
 
-function reloadLine(result: Awaited<ReturnType<Node['reload']>>): string {
-  return result.ok
-    ? `luact: reloaded (${result.changed} entries changed)\n`
-    : `luact: reload refused: ${result.diagnostics.length} problem(s), keeping the running version\n`;
+/** What a reload did: the changed entries, or every problem that made it refuse the files. */
+function reloadLines(result: Awaited<ReturnType<Node['reload']>>, cwd: string): string {
+  if (result.ok) return `luact: reloaded (${count(result.changed, 'entry', 'entries')} changed)\n`;
+  const problems = result.diagnostics.filter((d) => d.severity === 'error');
+  return `${result.diagnostics.map((d) => `${formatDiagnostic(d, cwd)}\n`).join('')}luact: reload refused: ${count(problems.length, 'problem')}, keeping the running version\n`;
 }
 
-/** The signals a running node waits for (SIGINT/SIGTERM), one at a time. */
+/** The signals a running node waits for (SIGINT/SIGTERM/SIGHUP), one at a time. */
 export interface SignalSource {
   next(): Promise<string>;
 }
 
+/** How often a node started through npm checks that its parent is still there. */
+const PARENT_CHECK_MS = 500;
+
 export function processSignals(): SignalSource {
   const waiting: ((signal: string) => void)[] = [];
   const received: string[] = [];
-  for (const name of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(name, () => {
-      const resolve = waiting.shift();
-      if (resolve) resolve(name);
-      else received.push(name);
-    });
+  const deliver = (name: string) => {
+    const resolve = waiting.shift();
+    if (resolve) resolve(name);
+    else received.push(name);
+  };
+  for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(name, () => deliver(name));
+  // Under `npx luact` a signal sent to npm reaches npm and the shell it runs us in, not us:
+  // they end and leave this node orphaned. The end of the parent is taken as a SIGTERM.
+  if (startedByNpm(process.env)) {
+    const parent = process.ppid;
+    const check = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(check);
+      deliver('SIGTERM (its parent, npm, ended)');
+    }, PARENT_CHECK_MS);
+    check.unref();
   }
   return {
     next: () => {
@@ -134,4 +152,9 @@ export function processSignals(): SignalSource {
         : new Promise((resolve) => waiting.push(resolve));
     },
   };
+}
+
+/** `npx`/`npm exec`/`npm run` set these for the commands they start. */
+function startedByNpm(env: NodeJS.ProcessEnv): boolean {
+  return env.npm_command !== undefined || env.npm_lifecycle_event !== undefined;
 }

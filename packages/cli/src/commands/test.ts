@@ -5,6 +5,7 @@ import type { Entry } from '@luact/registry';
 import type { Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, shutDown } from './boot.js';
+import { startServices } from './services-start.js';
 
 export interface TestOptions {
   readonly filter: string | undefined;
@@ -60,7 +61,17 @@ async function testIn(
   if (!node) return ExitCode.failure;
   let failed = 0;
   try {
-    await node.startServices();
+    // The per-test time limit also bounds the start of the services the tests need.
+    const problems = await startServices(node, options.timeoutMs);
+    if (problems.length > 0) {
+      for (const problem of problems) io.stderr.write(`luact: ${problem.message}\n`);
+      io.stderr.write('luact test: no test ran: the services above did not start\n');
+      if (options.json)
+        io.stdout.write(
+          `${JSON.stringify({ passed: 0, failed: 0, tests: [], services: problems }, null, 2)}\n`,
+        );
+      return ExitCode.failure;
+    }
     const tests = node.registry.snapshot
       .entries()
       .filter(isTest)

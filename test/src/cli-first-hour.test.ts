@@ -1,0 +1,266 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { logRecords, luact, REPO_ROOT, startedByTests } from './luact-cli.js';
+
+// A newcomer's first hour (issue 9): failures are said at once, signals stop every way of
+// starting a node, warnings show outside lint, and the directory defaults to where one is.
+
+const clis = startedByTests('luact-first-hour-');
+
+beforeEach(() => clis.prepare());
+afterEach(() => clis.cleanUp());
+
+/** An app whose service crashes on line 5 of its file while loading, restarting forever. */
+const CRASHING_APP = {
+  'app.yaml': `namespace: app
+entries:
+  - name: processes
+    kind: process.host
+  - name: counter
+    kind: process.lua
+    source: file://counter.lua
+    method: main
+  - name: counter_service
+    kind: process.service
+    host: processes
+    process: counter
+    lifecycle:
+      auto_start: true
+      restart: { initial_delay: 100ms, max_delay: 200ms }
+  - name: hello
+    kind: function.lua
+    source: |
+      return { run = function() return "hi" end }
+    method: run
+  - name: test_hello
+    kind: function.lua
+    source: |
+      return { run = function() return true end }
+    method: run
+    meta: { type: test }
+`,
+  'counter.lua': `local function main()
+  while true do process.receive() end
+end
+local settings = nil
+local port = settings.port
+return { main = main }
+`,
+};
+
+async function writeApp(files: Readonly<Record<string, string>>, dir = clis.scratch) {
+  await mkdir(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  return dir;
+}
+
+describe('a service that crashes while starting', () => {
+  it('fails luact test at once, naming the service and the error with file:line', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const run = await luact(['test', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /luact: service app:counter_service failed to start: \S*counter\.lua:5: attempt to index a nil value/,
+    );
+    expect(run.stderr).toContain('luact test: no test ran');
+    expect(run.stdout).not.toContain('test_hello');
+  });
+
+  it('fails luact run --exec before the entry runs, with the same error', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const run = await luact(['run', dir, '--exec', 'app:hello']);
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as { ok: boolean; error: { kind: string } };
+    expect(result.ok).toBe(false);
+    expect(result.error.kind).toBe('UNAVAILABLE');
+    expect(run.stderr).toMatch(
+      /app:hello did not run: service app:counter_service failed to start: \S*counter\.lua:5/,
+    );
+  });
+
+  it('is logged at every attempt by luact run, which keeps serving and reports it when stopped', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const node = clis.start(['run', dir, '--control', path.join(dir, 'control.sock')]);
+    await node.waitFor('0 of 1 service running');
+    expect(node.stderr()).toMatch(
+      /luact: service app:counter_service failed to start: \S*counter\.lua:5/,
+    );
+    for (const attempt of [1, 2, 3])
+      await node.waitForLog({ service: 'app:counter_service', attempt });
+    const failures = logRecords(node.stderr()).filter((r) => r.attempt !== undefined);
+    for (const failure of failures) {
+      expect(failure.level).toBe('error');
+      expect(failure.msg).toMatch(/counter\.lua:5: attempt to index a nil value/);
+    }
+    node.child.kill('SIGINT');
+    expect(await node.exited).toBe(0);
+    expect(node.stderr()).toMatch(
+      /service app:counter_service was failing when the node stopped: \S*counter\.lua:5: .* \(\d+ failed attempts in a row\)/,
+    );
+  });
+});
+
+describe('signals', () => {
+  /** `npx luact …` in a process group of its own, as a terminal would start it. */
+  function npx(args: readonly string[]): { child: ChildProcess; output: () => string } {
+    const child = spawn('npx', ['luact', ...args], {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    started.push(child);
+    return { child, output: () => output };
+  }
+  const started: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of started.splice(0)) killGroup(child, 'SIGKILL');
+  });
+
+  async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  const approval = ['run', 'registry', '--exec', 'examples.workflows:approval', '{"id":1}'];
+
+  it('kill -TERM of `npx luact run --exec` stops the node too (no orphan)', async () => {
+    const run = npx(approval);
+    await until('a running service', () => run.output().includes('"state":"running"'));
+    process.kill(run.child.pid as number, 'SIGTERM');
+    await until('the end of every process of the group', () => !groupAlive(run.child));
+    expect(run.output()).toContain('examples.workflows:approval was interrupted by SIGTERM');
+    expect(run.output()).toMatch(/its workflow \S+ was terminated/);
+  });
+
+  it('Ctrl+C (SIGINT to the whole group) stops `npx luact run --exec` of a waiting workflow', async () => {
+    const run = npx(approval);
+    await until('a running service', () => run.output().includes('"state":"running"'));
+    killGroup(run.child, 'SIGINT');
+    await until('the end of every process of the group', () => !groupAlive(run.child));
+    expect(run.output()).toContain('examples.workflows:approval was interrupted by SIGINT');
+  });
+});
+
+function groupAlive(child: ChildProcess): boolean {
+  try {
+    process.kill(-(child.pid as number), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-(child.pid as number), signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+describe('warnings outside lint', () => {
+  const misindented = {
+    'app.yaml': `namespace: app
+entries:
+  - name: processes
+    kind: process.host
+  - name: worker
+    kind: process.lua
+    source: |
+      return { main = function() while true do process.receive() end end }
+    method: main
+  - name: worker_service
+    kind: process.service
+    host: processes
+    process: worker
+    lifecycle:
+    auto_start: true
+  - name: test_nothing
+    kind: function.lua
+    source: |
+      return { run = function() return true end }
+    method: run
+    meta: { type: test }
+`,
+  };
+
+  it('luact test and luact run --exec print the warnings lint prints', async () => {
+    const dir = await writeApp(misindented);
+    const warning =
+      /app\.yaml:15:5: warning: app:worker_service › auto_start: unknown field "auto_start" is ignored/;
+    const tested = await luact(['test', dir]);
+    expect(tested.code).toBe(0);
+    expect(tested.stderr).toMatch(warning);
+    const ran = await luact(['run', dir, '--exec', 'app:test_nothing']);
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toMatch(warning);
+  });
+
+  it('--watch names each problem of a reload it refuses', async () => {
+    const dir = await writeApp(misindented);
+    const node = clis.start(['run', dir, '--watch', '--control', path.join(dir, 'control.sock')]);
+    await node.waitFor('0 of 1 service running');
+    await writeFile(
+      path.join(dir, 'more.yaml'),
+      'namespace: app\nentries:\n  - name: broken\n    kind: proces.lua\n',
+    );
+    await node.waitFor('reload refused: 1 problem');
+    expect(node.stderr()).toMatch(
+      /more\.yaml:4:11: error: app:broken › kind: unknown kind "proces\.lua"/,
+    );
+  });
+});
+
+describe('the application directory', () => {
+  it('defaults to the current directory', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const run = await luact(['lint'], process.env, dir);
+    expect(run.stdout).toMatch(/^\.: \d+ entries in 1 file, no problems\n$/);
+    expect(run.code).toBe(0);
+  });
+
+  it('names the directory tried and suggests one where . holds no application', async () => {
+    const run = await luact(['test'], process.env, REPO_ROOT);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${REPO_ROOT} has no *.yaml registry files at its top`);
+    expect(run.stderr).toContain('e.g. luact test registry');
+  });
+
+  it('is given the same way to every command: as an argument or with --dir', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const byOption = await luact(['lint', '--dir', dir]);
+    expect(byOption.code).toBe(0);
+    const both = await luact(['lint', dir, '--dir', REPO_ROOT]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('two application directories given');
+    const workflows = await luact(['workflow', 'list', '--dir', dir]);
+    expect(workflows.stderr).toContain(
+      `no node "local" is running for ${path.relative(REPO_ROOT, dir)}`,
+    );
+  });
+
+  it('"no node is running" names the node that runs the directory under another name', async () => {
+    const dir = await writeApp({
+      'app.yaml': 'namespace: app\nentries:\n  - name: processes\n    kind: process.host\n',
+    });
+    const node = clis.start(['run', dir, '--node', 'second']);
+    await node.waitFor('running');
+    const asked = await luact(['services', dir]);
+    expect(asked.code).toBe(1);
+    expect(asked.stderr).toContain('under another name: add --node second');
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+  });
+});

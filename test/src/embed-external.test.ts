@@ -20,18 +20,21 @@ interface Block {
   readonly body: string;
 }
 
+function fencedBlocks(markdown: string): Block[] {
+  const blocks: Block[] = [];
+  for (const match of markdown.matchAll(/^```(\w+)([^\n]*)\n([\s\S]*?)^```$/gm)) {
+    const [, language = '', info = '', body = ''] = match;
+    blocks.push({ language, file: /\bfile=(\S+)/.exec(info)?.[1], body });
+  }
+  return blocks;
+}
+
 /** The fenced blocks of the README's section, in order. */
 function sectionBlocks(readme: string): Block[] {
   const start = readme.indexOf(SECTION);
   if (start < 0) throw new Error(`README.md has no section "${SECTION}"`);
   const next = readme.indexOf('\n## ', start + SECTION.length);
-  const section = readme.slice(start, next < 0 ? undefined : next);
-  const blocks: Block[] = [];
-  for (const match of section.matchAll(/^```(\w+)([^\n]*)\n([\s\S]*?)^```$/gm)) {
-    const [, language = '', info = '', body = ''] = match;
-    blocks.push({ language, file: /\bfile=(\S+)/.exec(info)?.[1], body });
-  }
-  return blocks;
+  return fencedBlocks(readme.slice(start, next < 0 ? undefined : next));
 }
 
 interface Output {
@@ -78,17 +81,29 @@ function commandFor(line: string, project: string): () => Promise<Output> {
 
 let scratch = '';
 
+/** A project directory of `files` (path → text) beside the clone. */
+async function project(name: string, files: Readonly<Record<string, string>>): Promise<string> {
+  const dir = path.join(scratch, name);
+  for (const [file, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await writeFile(path.join(dir, file), text);
+  }
+  return dir;
+}
+
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'luact-embed-'));
+  // The clone the projects sit beside.
+  await symlink(REPO_ROOT, path.join(scratch, 'luact'), 'dir');
 });
 
 afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-describe('the README section on using luact from a TypeScript project', () => {
+describe('using luact from a project outside the repository', () => {
   it(
-    'installs, type-checks and runs from a project outside the repository',
+    'works as the README section says: install, type-check, run',
     async () => {
       const blocks = sectionBlocks(await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8'));
       const files = blocks.filter((block) => block.file !== undefined);
@@ -100,28 +115,51 @@ describe('the README section on using luact from a TypeScript project', () => {
       expect(commands).toHaveLength(1);
       expect(printed).toHaveLength(1);
 
-      await symlink(REPO_ROOT, path.join(scratch, 'luact'), 'dir');
-      const project = path.join(scratch, 'my-app');
-      for (const block of files) {
-        const file = path.join(project, block.file as string);
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, block.body);
-      }
+      const myApp = await project(
+        'my-app',
+        Object.fromEntries(files.map((block) => [block.file as string, block.body])),
+      );
       const steps = (commands[0] as Block).body
         .split('\n')
         .map((line) => line.trim())
         .filter(Boolean)
-        .map((line) => commandFor(line, project));
+        .map((line) => commandFor(line, myApp));
       let last: Output = { stdout: '', stderr: '' };
       for (const step of steps) last = await step();
 
       expect(last.stdout).toBe((printed[0] as Block).body);
-      // The program used the clone's packages through the project's own node_modules.
-      const lock = JSON.parse(await readFile(path.join(project, 'package-lock.json'), 'utf8'));
+      // The program used the clone's packages, linked into the project's own node_modules.
+      const lock = JSON.parse(await readFile(path.join(myApp, 'package-lock.json'), 'utf8'));
       expect(lock.packages['node_modules/@luact/runtime']).toMatchObject({
         resolved: '../luact/packages/runtime',
         link: true,
       });
+    },
+    4 * STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "runs the runtime README's examples, each printing what its comments say",
+    async () => {
+      const readme = await readFile(path.join(REPO_ROOT, 'packages/runtime/README.md'), 'utf8');
+      const examples = fencedBlocks(readme).filter((block) => block.language === 'ts');
+      expect(examples.length).toBeGreaterThanOrEqual(2);
+      // They are written without type annotations, so they run as they are.
+      const dir = await project('runtime-examples', {
+        'package.json': JSON.stringify({
+          type: 'module',
+          dependencies: { '@luact/runtime': 'file:../luact/packages/runtime' },
+        }),
+        ...Object.fromEntries(examples.map((block, index) => [`example-${index}.js`, block.body])),
+      });
+      await commandFor('npm install', dir)();
+      for (const [index, example] of examples.entries()) {
+        const expected = [...example.body.matchAll(/^\s*console\.log\(.*\);\s*\/\/ (.*)$/gm)].map(
+          (match) => match[1],
+        );
+        const { stdout } = await run(process.execPath, [`example-${index}.js`], dir);
+        expect(stdout.trimEnd().split('\n'), `example ${index + 1}`).toEqual(expected);
+      }
     },
     4 * STEP_TIMEOUT_MS,
   );

@@ -5,6 +5,7 @@ export {
   type MailboxHolder,
   messageRoom,
 } from './admission.js';
+export { type LuaPlace, withCallSite } from './call-site.js';
 export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';
 export type { ExternalHost, ExternalSpawnRequest } from './external-host.js';

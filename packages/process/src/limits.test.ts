@@ -79,11 +79,11 @@ describe('bad input and limits', () => {
     });
     expect((await h.run('app:main')).value).toEqual([
       'NOT_FOUND',
-      'entry app:nope not found',
+      'entry app:nope not found at app:main.lua:2',
       'INVALID',
       'cannot spawn app:fn: it is a function.lua entry, and host app:processes runs process.lua entries',
       'NOT_FOUND',
-      'process host app:nowhere not found (no process.host entry with that ID)',
+      'process host app:nowhere not found (no process.host entry with that ID) at app:main.lua:4',
     ]);
   });
 

@@ -12,6 +12,7 @@ import {
 } from '@luact/lua';
 import { activateEntry } from '@luact/registry';
 import { checkArguments } from './admission.js';
+import { withCallSite } from './call-site.js';
 import type { ExternalHost } from './external-host.js';
 import { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 import type { Pid } from './pid.js';
@@ -62,6 +63,15 @@ function caller(vm: LuaVm): Process {
   const owner = vm.current?.group.owner;
   if (!(owner instanceof Process)) throw new Error('only available inside a process');
   return owner;
+}
+
+/** Runs a call or spawn for Lua: a NOT_FOUND it throws names the Lua line that asked for it. */
+function fromCaller<T>(L: LuaState, vm: LuaVm, operation: () => T): T {
+  try {
+    return operation();
+  } catch (error) {
+    throw withCallSite(error, () => vm.callSite(L));
+  }
 }
 
 /**
@@ -179,21 +189,23 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
           outcomeChannel,
         });
       }
-      return fallible(L, vm, () => {
-        return system.spawn({
-          entry: requiredText(L, vm, 1, 'the entry'),
-          host: requiredText(L, vm, 2, 'the host'),
-          args: luaBytes(L, vm, 5),
-          parent,
-          monitor: (flags & 1) !== 0,
-          link: (flags & 2) !== 0,
-          ...(spec.context !== undefined ? { context: contextOf(spec.context) } : {}),
-          ...(spec.name !== undefined ? { name: spec.name } : {}),
-          ...(spec.options !== undefined ? { options: spec.options } : {}),
-          ...(spec.messages ? { messages: startupMessages(spec.messages) } : {}),
-          ...(outcomeChannel !== undefined ? { outcomeChannel } : {}),
-        });
-      });
+      return fallible(L, vm, () =>
+        fromCaller(L, vm, () =>
+          system.spawn({
+            entry: requiredText(L, vm, 1, 'the entry'),
+            host: requiredText(L, vm, 2, 'the host'),
+            args: luaBytes(L, vm, 5),
+            parent,
+            monitor: (flags & 1) !== 0,
+            link: (flags & 2) !== 0,
+            ...(spec.context !== undefined ? { context: contextOf(spec.context) } : {}),
+            ...(spec.name !== undefined ? { name: spec.name } : {}),
+            ...(spec.options !== undefined ? { options: spec.options } : {}),
+            ...(spec.messages ? { messages: startupMessages(spec.messages) } : {}),
+            ...(outcomeChannel !== undefined ? { outcomeChannel } : {}),
+          }),
+        ),
+      );
     },
     terminate(L, vm) {
       const self = caller(vm);
@@ -419,6 +431,7 @@ function spawnExternal(
   // Read everything from the Lua stack now: the work below goes on after this call returned.
   const entry = luaText(L, vm, 1);
   const args = luaBytes(L, vm, 5);
+  const site = vm.callSite(L);
   const work = (async (): Promise<string> => {
     if ((flags & 2) !== 0) {
       throw new LuactError('INVALID', 'a process cannot link to a workflow; monitor it', {
@@ -448,7 +461,9 @@ function spawnExternal(
         });
     }
     return pid;
-  })();
+  })().catch((error: unknown) => {
+    throw withCallSite(error, () => site);
+  });
   return pending(system, L, vm, parent, work);
 }
 
@@ -469,14 +484,16 @@ function funcsFunctions(system: ProcessSystem): Record<string, HostFunction> {
           for (const [key, value] of contextOf(spec.context)) merged.set(key, value);
           context = merged;
         }
-        return system.call({
-          entry: requiredText(L, vm, 1, 'the function entry'),
-          args: luaBytes(L, vm, 3),
-          caller: self,
-          channel: vm.api._lua_tonumberx(L, 4, 0),
-          context,
-          timeoutMs: callTimeout(spec.options),
-        });
+        return fromCaller(L, vm, () =>
+          system.call({
+            entry: requiredText(L, vm, 1, 'the function entry'),
+            args: luaBytes(L, vm, 3),
+            caller: self,
+            channel: vm.api._lua_tonumberx(L, 4, 0),
+            context,
+            timeoutMs: callTimeout(spec.options),
+          }),
+        );
       });
     },
     cancel_call(L, vm) {

@@ -10,7 +10,7 @@ import {
   type LuaModuleSpec,
   systemClock,
 } from '@luact/lua';
-import type { RegistrySnapshot } from '@luact/registry';
+import { didYouMeanEntry, isKind, type RegistrySnapshot } from '@luact/registry';
 import {
   callRoom,
   checkArguments,
@@ -223,9 +223,14 @@ export class ProcessSystem {
     }
     const entryId = resolve(request.entry, namespace, 'entry');
     const entry = this.snapshot().get(entryId);
-    if (!entry)
-      throw new LuactError('NOT_FOUND', `entry ${entryId} not found`, { retryable: false });
     const kinds = request.kinds ?? ['process.lua'];
+    if (!entry) {
+      const hint = didYouMeanEntry(this.snapshot(), entryId, kinds.filter(isKind));
+      throw new LuactError('NOT_FOUND', `entry ${entryId} not found${hint}`, {
+        retryable: false,
+        details: { entry: entryId },
+      });
+    }
     if (!kinds.includes(entry.kind) || !isLuaEntry(entry)) {
       throw new LuactError(
         'INVALID',

@@ -3,8 +3,8 @@ import type { Diagnostic, SourceLocation } from './diagnostics.js';
 import type { Entry } from './entry.js';
 import { type EntryCall, type LiteralAt, literalEntryCalls } from './entry-calls.js';
 import type { Kind } from './kinds/catalog.js';
+import { didYouMeanEntry } from './similar-entry.js';
 import type { RegistrySnapshot } from './snapshot.js';
-import { closestMatch } from './suggest.js';
 
 const LUA_KINDS: ReadonlySet<Kind> = new Set([
   'function.lua',
@@ -68,7 +68,7 @@ function checkCall(snapshot: RegistrySnapshot, caller: Entry, call: EntryCall, r
   if (target.kind === 'missing') {
     report(
       'lua-unknown-entry',
-      `${written}: there is no entry ${target.id}${suggestion(snapshot, target.id, fitting)}`,
+      `${written}: there is no entry ${target.id}${didYouMeanEntry(snapshot, target.id, fitting)}`,
       call.entry,
     );
   } else if (host.ok && !fitting.includes(target.entry.kind)) {
@@ -100,7 +100,7 @@ function checkHost(
     case 'missing':
       report(
         'lua-unknown-entry',
-        `${call.call} names host ${host.id}, which is not an entry${suggestion(snapshot, host.id, fitting)}`,
+        `${call.call} names host ${host.id}, which is not an entry${didYouMeanEntry(snapshot, host.id, fitting)}`,
         literal,
       );
       return { ok: false };
@@ -151,20 +151,6 @@ function fittingKinds(call: EntryCall, caller: Kind, host: Kind | undefined): re
       if (caller === 'workflow.lua' || host === 'workflow.host') return ['workflow.lua'];
       return host === 'process.host' ? ['process.lua'] : ['process.lua', 'workflow.lua'];
   }
-}
-
-/** A likely meant entry: a near ID of a fitting kind, one of the same name elsewhere, any near ID. */
-function suggestion(snapshot: RegistrySnapshot, id: string, kinds: readonly Kind[]): string {
-  const fitting = kinds.flatMap((kind) => snapshot.ofKind(kind));
-  const name = id.slice(id.indexOf(':') + 1);
-  const match =
-    closestMatch(
-      id,
-      fitting.map((entry) => entry.id),
-    ) ??
-    fitting.find((entry) => entry.name === name)?.id ??
-    closestMatch(id, snapshot.ids());
-  return match === undefined ? '' : ` (did you mean ${match}?)`;
 }
 
 function hint(kind: Kind, fitting: readonly Kind[]): string {

@@ -55,6 +55,7 @@ export { unknownModules } from './lua-modules.js';
 export type { Environment } from './placeholders.js';
 export { type Plan, type PlanOptions, planChanges } from './plan.js';
 export type { Reference } from './schema/index.js';
+export { didYouMeanEntry } from './similar-entry.js';
 export { RegistrySnapshot } from './snapshot.js';
 export {
   Registry,

@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import { type ProcessSystem, parsePid } from '@luact/process';
+import { type ProcessSystem, parsePid, withCallSite } from '@luact/process';
 import type { CommandEffects } from './driver.js';
 import type { WorkflowHost } from './host.js';
 import type { Command, Outcome } from './records.js';
@@ -18,12 +18,18 @@ export class WorkflowEffects implements CommandEffects {
 
   invoke(command: Extract<Command, { k: 'activity' }>, _attempt: number) {
     const context = new Map(Object.entries(command.context));
-    const invocation = this.system.invoke({
-      entry: command.entry as never,
-      args: command.args,
-      context,
-      ...(command.options.timeout !== undefined ? { timeoutMs: command.options.timeout } : {}),
-    });
+    let invocation: ReturnType<ProcessSystem['invoke']>;
+    try {
+      invocation = this.system.invoke({
+        entry: command.entry as never,
+        args: command.args,
+        context,
+        ...(command.options.timeout !== undefined ? { timeoutMs: command.options.timeout } : {}),
+      });
+    } catch (error) {
+      // An activity of no entry: say where the workflow's code called it.
+      throw withCallSite(error, () => command.site);
+    }
     return {
       outcome: invocation.outcome.then(
         (outcome): Outcome => (outcome.ok ? outcome : { ok: false, error: outcome.error.toData() }),
@@ -56,17 +62,21 @@ export class WorkflowEffects implements CommandEffects {
     const host = this.hosts(command.host);
     if (!host)
       throw new LuactError('NOT_FOUND', `no workflow host ${command.host}`, { retryable: false });
-    await host.start({
-      workflow: command.workflow,
-      entry: command.entry,
-      args: command.args,
-      context: command.context,
-      parent: parent.pid,
-      parentSeq: command.seq,
-      follow: command.follow,
-      messages: command.messages,
-      conflict: command.conflict,
-    });
+    await host
+      .start({
+        workflow: command.workflow,
+        entry: command.entry,
+        args: command.args,
+        context: command.context,
+        parent: parent.pid,
+        parentSeq: command.seq,
+        follow: command.follow,
+        messages: command.messages,
+        conflict: command.conflict,
+      })
+      .catch((error: unknown) => {
+        throw withCallSite(error, () => command.site);
+      });
   }
 
   async signal(

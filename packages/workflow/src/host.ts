@@ -18,7 +18,12 @@ import {
   parsePid,
   type Signal,
 } from '@luact/process';
-import { DEFAULT_TASK_TIMEOUT, type Environment, type RegistrySnapshot } from '@luact/registry';
+import {
+  DEFAULT_TASK_TIMEOUT,
+  didYouMeanEntry,
+  type Environment,
+  type RegistrySnapshot,
+} from '@luact/registry';
 import { entryDefaults } from './activity-options.js';
 import { type DriverEnvironment, outcomeOf, RunDriver, type RunStatus } from './driver.js';
 import { WorkflowEffects } from './effects.js';
@@ -320,7 +325,10 @@ export class WorkflowHost implements ExternalHost {
 
   private checkEntry(id: string): void {
     const entry = this.options.snapshot().get(id);
-    if (!entry) throw new LuactError('NOT_FOUND', `entry ${id} not found`, { retryable: false });
+    if (!entry) {
+      const hint = didYouMeanEntry(this.options.snapshot(), id, ['workflow.lua']);
+      throw new LuactError('NOT_FOUND', `entry ${id} not found${hint}`, { retryable: false });
+    }
     if (entry.kind !== 'workflow.lua') {
       throw new LuactError(
         'INVALID',

@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fn, type Node, node, workflow } from './testing/harness.js';
+
+let n: Node | undefined;
+
+afterEach(async () => {
+  await n?.stop();
+  n = undefined;
+});
+
+describe('a workflow naming an entry that does not exist', () => {
+  it('gets NOT_FOUND for the activity and the child, with the line that named it', async () => {
+    n = await node({
+      'app:triple': fn('return { main = function(x) return x * 3 end }'),
+      'app:child': workflow('return { main = function() return 1 end }'),
+      'app:flow': workflow(
+        `local funcs = require("funcs")
+         local workflow = require("workflow")
+         return { main = function()
+           local _, called = funcs.call("tripple", 2)
+           local _, child = workflow.exec("app:chld")
+           return { called:kind(), called:message(), child:kind(), child:message() }
+         end }`,
+        ['funcs', 'workflow'],
+      ),
+    });
+    expect(await n.run('app:flow')).toEqual({
+      ok: true,
+      value: [
+        'NOT_FOUND',
+        'entry app:tripple not found (did you mean app:triple?) at app:flow.lua:4',
+        'NOT_FOUND',
+        'entry app:chld not found (did you mean app:child?) at app:flow.lua:5',
+      ],
+    });
+  });
+});

@@ -223,6 +223,36 @@ entries:
   });
 });
 
+describe('a test whose workflow sleeps on a durable timer', () => {
+  const sleeper = {
+    'app.yaml': `namespace: app
+entries:
+  - name: workflows
+    kind: workflow.host
+  - name: test_waits_a_day
+    kind: workflow.lua
+    modules: [time]
+    source: |
+      local time = require("time")
+      return { main = function() time.sleep("24h"); return true end }
+    method: main
+    meta: { type: test, host: app:workflows }
+`,
+  };
+
+  it('times out saying so and suggesting --time-skip, and passes with it', async () => {
+    const dir = await writeApp(sleeper);
+    const slow = await luact(['test', dir, '--timeout', '1500']);
+    expect(slow.code).toBe(1);
+    expect(slow.stdout).toMatch(
+      /✗ app:test_waits_a_day .*did not finish within 1500 ms \(it was waiting on a durable timer due in 2\dh?[^)]* of workflow time; with --time-skip, timers fire as soon as a run waits for nothing else\)/,
+    );
+    const skipped = await luact(['test', dir, '--timeout', '20000', '--time-skip']);
+    expect(skipped.stdout).toContain('1 passed, 0 failed');
+    expect(skipped.code).toBe(0);
+  });
+});
+
 describe('the application directory', () => {
   it('defaults to the current directory', async () => {
     const dir = await writeApp(CRASHING_APP);

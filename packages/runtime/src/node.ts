@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import path from 'node:path';
-import { LuactError } from '@luact/core';
+import { formatDuration, LuactError } from '@luact/core';
 import { type Clock, decodeValue, type LogRecord, type LuaApi, loadLuaApi } from '@luact/lua';
 import {
   FUNCTION_HOST,
@@ -294,6 +294,7 @@ export class Node {
     try {
       const first = await Promise.race([ended, early.reason]);
       if (!(first instanceof LuactError)) return first;
+      const asleep = first.kind === 'TIMEOUT' ? sleepingNote(host.sleepingFor(pid)) : '';
       let fate = 'was left unfinished and resumes when the node starts again';
       let terminated = false;
       if (!options.keepWorkflow) {
@@ -304,10 +305,14 @@ export class Node {
           fate = `could not be terminated: ${LuactError.from(error).message}`;
         }
       }
-      const error = new LuactError(first.kind, `${first.message}; its workflow ${pid} ${fate}`, {
-        retryable: first.retryable,
-        details: { ...first.details, workflow: pid, terminated },
-      });
+      const error = new LuactError(
+        first.kind,
+        `${first.message}${asleep}; its workflow ${pid} ${fate}`,
+        {
+          retryable: first.retryable,
+          details: { ...first.details, workflow: pid, terminated },
+        },
+      );
       return { ok: false, error };
     } finally {
       early.dispose();
@@ -477,4 +482,10 @@ export class Node {
         this.startHost(change.entry);
     }
   }
+}
+
+/** Says that a workflow out of time was asleep on a durable timer, and how tests skip those. */
+function sleepingNote(dueInMs: number | undefined): string {
+  if (dueInMs === undefined) return '';
+  return ` (it was waiting on a durable timer due in ${formatDuration(dueInMs)} of workflow time; with --time-skip, timers fire as soon as a run waits for nothing else)`;
 }

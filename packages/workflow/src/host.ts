@@ -477,6 +477,15 @@ export class WorkflowHost implements ExternalHost {
     return history.terminal;
   }
 
+  /**
+   * For a run that waits only for its durable timers: how long until the earliest fires (in
+   * workflow time, ms). Lets a caller whose patience ran out say that the run is asleep.
+   */
+  sleepingFor(pid: string): number | undefined {
+    const driver = this.drivers.get(this.workflowOf(pid));
+    return driver?.terminal ? undefined : driver?.nextTimerIfOnlyWaitingForTimers();
+  }
+
   /** The driver of a workflow that can still receive (running or blocked). */
   private live(pid: string): RunDriver {
     const workflow = this.workflowOf(pid);

@@ -140,7 +140,7 @@ describe('workflow IDs', () => {
         message: expect.stringMatching(message),
       });
     }
-    expect(await queryControl(socket, '/workflows')).toEqual([]);
+    expect(await queryControl(socket, '/workflows')).toEqual({ workflows: [], total: 0, more: 0 });
   });
 
   it('takes the longest IDs the rule allows through every door, journal included', async () => {

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseDuration } from '@luact/core';
-import { DEFAULT_NODE_NAME } from '@luact/runtime';
+import { DEFAULT_NODE_NAME, DEFAULT_WORKFLOW_LIST_LIMIT } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NodeTarget } from './commands/control.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, processIdle } from './commands/exec.js';
@@ -280,9 +280,27 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           ),
         ),
     );
-  workflowCommand('list', 'list workflows with their status').action(
-    async (options: WorkflowOptions) => finish(await listWorkflows(target(options), io)),
-  );
+  workflowCommand(
+    'list',
+    'list workflow runs, running and ended, newest first (also those of earlier runs of the node)',
+  )
+    .option(
+      '--status <status>',
+      'only runs in this status: running, replaying, blocked, unreadable, completed, failed, canceled, terminated, continued (repeat it or separate with commas)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--entry <id>', 'only runs of this workflow.lua entry')
+    .option('--limit <n>', 'show at most this many', positiveInteger, DEFAULT_WORKFLOW_LIST_LIMIT)
+    .action(
+      async (options: WorkflowOptions & { status?: string[]; entry?: string; limit: number }) =>
+        finish(
+          await listWorkflows(
+            target(options),
+            { statuses: options.status ?? [], entry: options.entry, limit: options.limit },
+            io,
+          ),
+        ),
+    );
   workflowCommand('show', 'show one workflow: input, status, result or error', ['<id>']).action(
     async (id: string, options: WorkflowOptions) =>
       finish(await showWorkflow(target(options), id, io)),

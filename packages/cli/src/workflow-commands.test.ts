@@ -20,6 +20,9 @@ entries:
         if r.channel == events then return { name = name, canceled = r.value.reason } end
         return { name = name, got = r.value:payload():data() }
       end }
+  - name: greeter
+    kind: workflow.lua
+    source: "return { main = function(name) return 'hello ' .. name end }"
 `;
 
 type Captured = CliIO & { out: () => string; err: () => string; stop: () => void };
@@ -70,9 +73,11 @@ it('starts, lists, shows, signals, cancels and terminates workflows of a running
 
   const listed = await ask('workflow', 'list');
   expect(listed.out.split('\n')[0]).toMatch(
-    /^WORKFLOW\s+STATUS\s+RUN\s+ENTRY\s+HOST\s+AGE\s+PROBLEM$/,
+    /^WORKFLOW\s+RUN\s+ENTRY\s+STATUS\s+STARTED\s+CLOSED\s+HOST\s+PROBLEM$/,
   );
-  expect(listed.out).toMatch(/w-signal\s+(running|replaying)\s+1\s+app:waiter\s+app:flows/);
+  expect(listed.out).toMatch(
+    /w-signal\s+1\s+app:waiter\s+(running|replaying)\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+-\s+app:flows/,
+  );
 
   expect((await ask('workflow', 'signal', 'w-signal', 'hello', '{"n":1}')).out).toBe(
     'signal "hello" journaled for w-signal\n',
@@ -123,4 +128,83 @@ it('starts, lists, shows, signals, cancels and terminates workflows of a running
 
   node.stop();
   expect(await running).toBe(0);
+});
+
+async function runNode(): Promise<{ stop: () => Promise<number> }> {
+  const node = capture();
+  const running = runCli(['run', '.', '--control', path.join(dir, 'control.sock')], node);
+  for (let i = 0; i < 2000 && !node.err().includes('stop with Ctrl+C'); i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  return {
+    stop: async () => {
+      node.stop();
+      return running;
+    },
+  };
+}
+
+interface Listed {
+  workflows: { workflow: string; status: string; started_at: string; closed_at: string | null }[];
+  total: number;
+  more: number;
+}
+
+async function listJson(...filters: string[]): Promise<Listed> {
+  const listed = await ask('workflow', 'list', '--json', ...filters);
+  expect(listed).toMatchObject({ code: 0, err: '' });
+  return JSON.parse(listed.out) as Listed;
+}
+
+it('lists ended workflows after the node restarts, newest first, by status and entry, up to a limit', async () => {
+  const first = await runNode();
+  for (const name of ['ada', 'bob', 'cy']) {
+    await ask('workflow', 'start', 'app:greeter', name, '--id', `greet-${name}`);
+    // One after the other, so newest first has one answer.
+    for (let i = 0; i < 2000; i++) {
+      const { workflows } = await listJson('--status', 'completed');
+      if (workflows.some((w) => w.workflow === `greet-${name}`)) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  await ask('workflow', 'start', 'app:waiter', 'dee', '--id', 'waiting');
+  const at = Date.now();
+  while (Date.now() <= at + 1) await new Promise((resolve) => setTimeout(resolve, 1));
+  await ask('workflow', 'start', 'app:waiter', 'eve', '--id', 'stopped');
+  await ask('workflow', 'terminate', 'stopped');
+  expect(await first.stop()).toBe(0);
+
+  const second = await runNode();
+  const all = await listJson();
+  expect(all.workflows.map((w) => [w.workflow, w.status])).toEqual([
+    ['stopped', 'terminated'],
+    ['waiting', expect.stringMatching(/^(running|replaying)$/)],
+    ['greet-cy', 'completed'],
+    ['greet-bob', 'completed'],
+    ['greet-ada', 'completed'],
+  ]);
+  expect(all).toMatchObject({ total: 5, more: 0 });
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+  for (const w of all.workflows) expect(w.started_at).toMatch(iso);
+  expect(all.workflows[0]?.closed_at).toMatch(iso);
+  expect(all.workflows[1]?.closed_at).toBeNull();
+
+  const page = await ask('workflow', 'list', '--status', 'completed', '--limit', '2');
+  const lines = page.out.trim().split('\n');
+  expect(lines.slice(1, -1).map((line) => line.split(/\s+/).slice(0, 4))).toEqual([
+    ['greet-cy', '1', 'app:greeter', 'completed'],
+    ['greet-bob', '1', 'app:greeter', 'completed'],
+  ]);
+  expect(lines.at(-1)).toBe(
+    '2 of 3 shown, newest first; 1 more (raise --limit, or filter with --status or --entry)',
+  );
+  const some = await listJson('--status', 'terminated,running', '--status', 'replaying');
+  expect(some.workflows.map((w) => w.workflow)).toEqual(['stopped', 'waiting']);
+  const ofEntry = await listJson('--entry', 'app:waiter');
+  expect(ofEntry.workflows.map((w) => w.workflow)).toEqual(['stopped', 'waiting']);
+
+  const wrong = await ask('workflow', 'list', '--status', 'done');
+  expect(wrong.code).toBe(2);
+  expect(wrong.err).toContain('luact: --status: unknown workflow status "done" (one of: running,');
+  expect((await ask('workflow', 'list', '--limit', '0')).code).toBe(2);
+  expect(await second.stop()).toBe(0);
 });

@@ -14,7 +14,7 @@ export {
   defaultControlSocket,
   type SocketPlace,
 } from './control/socket-path.js';
-export type { NodeView, ProcessView, ServiceView } from './control/views.js';
+export type { NodeView, ProcessView, ServiceView, WorkflowView } from './control/views.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export { type LintResult, lintApplication } from './lint.js';
 export {
@@ -27,3 +27,8 @@ export {
   type SpawnOptions,
   type StopResult,
 } from './node.js';
+export {
+  DEFAULT_WORKFLOW_LIST_LIMIT,
+  parseStatuses,
+  type WorkflowQuery,
+} from './workflow-list.js';

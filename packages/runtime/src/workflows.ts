@@ -13,6 +13,7 @@ import {
 } from '@luact/registry';
 import { WorkflowHost, type WorkflowSummary, workflowPid, workflowPidParts } from '@luact/workflow';
 import { encodeArguments } from './arguments.js';
+import { selectRuns, type WorkflowPage, type WorkflowQuery } from './workflow-list.js';
 
 export interface NodeWorkflowOptions {
   readonly snapshot: () => RegistrySnapshot;
@@ -139,10 +140,24 @@ export class NodeWorkflows {
     );
   }
 
+  /** The latest run of each workflow the hosts hold in memory (this life of the node). */
   list(): NodeWorkflowSummary[] {
     return this.hosts.flatMap((host) =>
       host.list().map((summary) => ({ ...summary, host: host.id })),
     );
+  }
+
+  /**
+   * The runs `query` selects among every run the journals hold, ended ones from earlier lives
+   * of the node included (`luact workflow list`).
+   */
+  async listRuns(query: WorkflowQuery): Promise<WorkflowPage<NodeWorkflowSummary>> {
+    const perHost = await Promise.all(
+      this.hosts.map(async (host) =>
+        (await host.listRuns()).map((summary) => ({ ...summary, host: host.id })),
+      ),
+    );
+    return selectRuns(perHost.flat(), query);
   }
 
   /**

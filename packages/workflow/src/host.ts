@@ -25,7 +25,7 @@ import {
   type RegistrySnapshot,
 } from '@luact/registry';
 import { entryDefaults } from './activity-options.js';
-import { type DriverEnvironment, outcomeOf, RunDriver, type RunStatus } from './driver.js';
+import { type DriverEnvironment, outcomeOf, RunDriver } from './driver.js';
 import { WorkflowEffects } from './effects.js';
 import { History } from './history.js';
 import { checkWorkflowId, workflowModules } from './modules.js';
@@ -40,6 +40,7 @@ import type {
 } from './records.js';
 import type { RunEnd } from './run.js';
 import { WorkflowRun, workflowPid } from './run.js';
+import { closedStatus, type ListedStatus, readRunSummary, runSummary } from './run-summary.js';
 import { workflowSpawnOptions } from './spawn-options.js';
 
 export interface WorkflowHostOptions {
@@ -66,13 +67,13 @@ export interface WorkflowHostOptions {
   readonly taskTimeoutMs?: number;
 }
 
-/** One workflow as `luact workflow list` shows it. */
+/** One run of a workflow as `luact workflow list` shows it. */
 export interface WorkflowSummary {
   readonly workflow: string;
   readonly pid: string;
   readonly run: number;
   readonly entry: string;
-  readonly status: RunStatus | 'unreadable';
+  readonly status: ListedStatus;
   readonly startedAt?: number;
   readonly endedAt?: number;
   readonly problem?: string;
@@ -109,6 +110,8 @@ export class WorkflowHost implements ExternalHost {
   >();
   /** Workflows whose journal cannot be read: the error names the place. */
   private readonly unreadable = new Map<string, LuactError>();
+  /** Summaries of runs closed without one (by an older version), read once from their journal. */
+  private readonly readSummaries = new Map<string, WorkflowSummary>();
   private readonly environment: DriverEnvironment;
   private skewMs = 0;
   /** Activity options by function entry, valid as long as that entry object is current. */
@@ -192,7 +195,7 @@ export class WorkflowHost implements ExternalHost {
         if (history.terminal) {
           // Ended, but the stream was not closed before the crash.
           this.finished.set(workflow, { started: history.started, terminal: history.terminal });
-          await this.options.journal.close(stream);
+          await this.options.journal.close(stream, runSummary(history.started, history.terminal));
           continue;
         }
         this.resume(history);
@@ -529,7 +532,7 @@ export class WorkflowHost implements ExternalHost {
         pid: workflowPid(this.id, workflow),
         run: started.run,
         entry: started.entry,
-        status: driver.status,
+        status: driver.terminal ? closedStatus(driver.terminal) : driver.status,
         startedAt: started.at,
         ...(driver.terminal ? { endedAt: driver.terminal.at } : {}),
         ...(driver.problem ? { problem: driver.problem.message } : {}),
@@ -542,7 +545,7 @@ export class WorkflowHost implements ExternalHost {
         pid: workflowPid(this.id, workflow),
         run: started.run,
         entry: started.entry,
-        status: terminal.t,
+        status: closedStatus(terminal),
         startedAt: started.at,
         endedAt: terminal.at,
       });
@@ -558,6 +561,52 @@ export class WorkflowHost implements ExternalHost {
       });
     }
     return summaries.sort((a, b) => (a.workflow < b.workflow ? -1 : 1));
+  }
+
+  /**
+   * Every run in the journal, earlier runs and ended ones included (`list()` has the latest run
+   * of each workflow this host holds in memory). Closed runs come from the summaries their
+   * streams were closed with, so none is read; one closed by an older version, without a
+   * summary, is read once and remembered.
+   */
+  async listRuns(): Promise<WorkflowSummary[]> {
+    const byStream = new Map<string, WorkflowSummary>();
+    for (const closed of await this.options.journal.listClosed()) {
+      const { workflow, run } = parseStream(closed.id);
+      if (!Number.isSafeInteger(run) || run < 1 || idProblem(workflow, WORKFLOW_ID_RULE)) continue;
+      const summary = readRunSummary(closed.summary);
+      byStream.set(
+        closed.id,
+        summary
+          ? { workflow, pid: workflowPid(this.id, workflow), run, ...summary }
+          : await this.summaryFromJournal(closed.id, workflow, run),
+      );
+    }
+    // What memory holds is newer: running, blocked, unreadable, or ended but not yet closed.
+    for (const summary of this.list())
+      byStream.set(streamOf(summary.workflow, summary.run), summary);
+    return [...byStream.values()];
+  }
+
+  private async summaryFromJournal(
+    stream: string,
+    workflow: string,
+    run: number,
+  ): Promise<WorkflowSummary> {
+    const known = this.readSummaries.get(stream);
+    if (known) return known;
+    const pid = workflowPid(this.id, workflow);
+    try {
+      const history = History.of(stream, await this.options.journal.read(stream));
+      if (!history.terminal)
+        throw new LuactError('INTERNAL', `${stream} was closed before it ended`);
+      const summary = { workflow, pid, run, ...runSummary(history.started, history.terminal) };
+      this.readSummaries.set(stream, summary);
+      return summary;
+    } catch (error) {
+      const problem = LuactError.from(error).message;
+      return { workflow, pid, run, entry: '', status: 'unreadable', problem };
+    }
   }
 
   /** The journal of a workflow's latest run. */

@@ -11,3 +11,10 @@ export {
 export { checkWorkflowId, WORKFLOW_MODULES, workflowModules } from './modules.js';
 export type * from './records.js';
 export { workflowPid } from './run.js';
+export {
+  type ClosedStatus,
+  closedStatus,
+  LISTED_STATUSES,
+  type ListedStatus,
+  type RunSummary,
+} from './run-summary.js';

@@ -1,36 +1,67 @@
-import type { CliIO, ExitCode } from '../io.js';
+import { LuactError } from '@luact/core';
+import { parseStatuses, type WorkflowView } from '@luact/runtime';
+import { type CliIO, ExitCode } from '../io.js';
 import { argumentValue } from './boot.js';
 import { askNode, type NodeTarget, table } from './control.js';
-import { formatDuration } from './inspect.js';
 
-interface Summary {
-  readonly workflow: string;
-  readonly pid: string;
-  readonly host: string;
-  readonly run: number;
-  readonly entry: string;
-  readonly status: string;
-  readonly startedAt?: number;
-  readonly endedAt?: number;
-  readonly problem?: string;
+/** Which runs `luact workflow list` shows. */
+export interface ListFilter {
+  /** Status names, each possibly a comma-separated list (`--status` repeated). */
+  readonly statuses: readonly string[];
+  readonly entry: string | undefined;
+  readonly limit: number;
 }
 
-/** `luact workflow list`: every workflow the node's hosts know, with its status. */
-export function listWorkflows(target: NodeTarget, io: CliIO): Promise<ExitCode> {
-  return askNode(target, '/workflows', {}, io, (rows: Summary[]) =>
-    table(
-      ['WORKFLOW', 'STATUS', 'RUN', 'ENTRY', 'HOST', 'AGE', 'PROBLEM'],
-      rows.map((w) => [
+interface ListAnswer {
+  readonly workflows: readonly WorkflowView[];
+  readonly total: number;
+  readonly more: number;
+}
+
+/**
+ * `luact workflow list`: the runs the node's journals hold, running and ended (also in earlier
+ * lives of the node), newest first, filtered by status and entry, at most `limit` of them.
+ */
+export function listWorkflows(
+  target: NodeTarget,
+  filter: ListFilter,
+  io: CliIO,
+): Promise<ExitCode> {
+  let status: string;
+  try {
+    status = parseStatuses(filter.statuses.join(',')).join(',');
+  } catch (error) {
+    io.stderr.write(`luact: --status: ${LuactError.from(error).message}\n`);
+    return Promise.resolve(ExitCode.usage);
+  }
+  const query = {
+    limit: String(filter.limit),
+    ...(status !== '' ? { status } : {}),
+    ...(filter.entry !== undefined ? { entry: filter.entry } : {}),
+  };
+  return askNode(target, '/workflows', { query }, io, (answer: ListAnswer) => {
+    const rows = table(
+      ['WORKFLOW', 'RUN', 'ENTRY', 'STATUS', 'STARTED', 'CLOSED', 'HOST', 'PROBLEM'],
+      answer.workflows.map((w) => [
         w.workflow,
-        w.status,
         String(w.run),
-        w.entry,
+        w.entry ?? '-',
+        w.status,
+        shortTime(w.started_at),
+        shortTime(w.closed_at),
         w.host,
-        w.startedAt === undefined ? '-' : formatDuration(Date.now() - w.startedAt),
         w.problem ?? '',
       ]),
-    ),
-  );
+    );
+    if (answer.more === 0) return rows;
+    const shown = answer.workflows.length;
+    return `${rows}${shown} of ${answer.total} shown, newest first; ${answer.more} more (raise --limit, or filter with --status or --entry)\n`;
+  });
+}
+
+/** An ISO time to the second, as the table shows it. */
+function shortTime(iso: string | null): string {
+  return iso === null ? '-' : iso.replace(/\.\d+Z$/, 'Z');
 }
 
 /** `luact workflow show ID`: how it started, where it stands, how it ended. */

@@ -1,5 +1,6 @@
 import type { Process } from '@luact/process';
 import type { ServiceStatus } from '@luact/supervisor';
+import type { NodeWorkflowSummary } from '../workflows.js';
 
 /** One service as the control endpoint reports it. */
 export interface ServiceView {
@@ -34,6 +35,40 @@ export interface NodeView {
   readonly os_pid: number;
   readonly started_at: string;
   readonly hosts: readonly string[];
+}
+
+/** One run of a workflow as the control endpoint reports it. */
+export interface WorkflowView {
+  readonly workflow: string;
+  readonly run: number;
+  readonly pid: string;
+  readonly host: string;
+  /** The workflow.lua entry; null when its journal cannot be read. */
+  readonly entry: string | null;
+  readonly status: string;
+  /** ISO times (UTC, workflow time); null when not known or not ended. */
+  readonly started_at: string | null;
+  readonly closed_at: string | null;
+  /** Why it is blocked or unreadable. */
+  readonly problem: string | null;
+}
+
+export function workflowView(summary: NodeWorkflowSummary): WorkflowView {
+  return {
+    workflow: summary.workflow,
+    run: summary.run,
+    pid: summary.pid,
+    host: summary.host,
+    entry: summary.entry === '' ? null : summary.entry,
+    status: summary.status,
+    started_at: isoTime(summary.startedAt),
+    closed_at: isoTime(summary.endedAt),
+    problem: summary.problem ?? null,
+  };
+}
+
+function isoTime(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
 }
 
 export function serviceView(status: ServiceStatus, nowMs: number): ServiceView {

@@ -1,6 +1,12 @@
 import { LuactError } from '@luact/core';
+import {
+  DEFAULT_WORKFLOW_LIST_LIMIT,
+  parseStatuses,
+  type WorkflowQuery,
+} from '../workflow-list.js';
 import type { NodeWorkflows } from '../workflows.js';
 import type { ControlRoutes } from './server.js';
+import { workflowView } from './views.js';
 
 /**
  * The control endpoint's workflow operations (`luact workflow …`): a workflow is named by its
@@ -8,7 +14,17 @@ import type { ControlRoutes } from './server.js';
  */
 export function workflowRoutes(workflows: NodeWorkflows): ControlRoutes {
   return {
-    '/workflows': { method: 'GET', handle: () => workflows.list() },
+    '/workflows': {
+      method: 'GET',
+      handle: async (input) => {
+        const page = await workflows.listRuns(listQuery(input));
+        return {
+          workflows: page.runs.map(workflowView),
+          total: page.total,
+          more: page.total - page.runs.length,
+        };
+      },
+    },
     '/workflow': { method: 'GET', handle: (input) => workflows.show(idOf(input)) },
     '/workflow/history': { method: 'GET', handle: (input) => workflows.history(idOf(input)) },
     '/workflow/start': {
@@ -52,6 +68,21 @@ export function workflowRoutes(workflows: NodeWorkflows): ControlRoutes {
         return { accepted: true };
       },
     },
+  };
+}
+
+/** `status` (comma-separated), `entry` and `limit` of a list request, checked. */
+function listQuery(input: Readonly<Record<string, unknown>>): WorkflowQuery {
+  const status = optionalText(input.status, 'status');
+  const entry = optionalText(input.entry, 'entry');
+  const limitText = input.limit ?? String(DEFAULT_WORKFLOW_LIST_LIMIT);
+  const limit = Number(limitText);
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw invalid(`"limit" must be a positive integer, got ${JSON.stringify(limitText)}`);
+  return {
+    limit,
+    ...(status !== undefined ? { statuses: parseStatuses(status) } : {}),
+    ...(entry !== undefined && entry !== '' ? { entry } : {}),
   };
 }
 

@@ -80,6 +80,15 @@ describe('a service that crashes while starting', () => {
     );
   });
 
+  it('is not even started when --exec names an entry that does not exist', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const run = await luact(['run', dir, '--exec', 'app:helo']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).error.kind).toBe('NOT_FOUND');
+    expect(run.stderr).toContain('luact: entry app:helo not found (did you mean app:hello?)');
+    expect(run.stderr).not.toContain('counter_service');
+  });
+
   it('is logged at every attempt by luact run, which keeps serving and reports it when stopped', async () => {
     const dir = await writeApp(CRASHING_APP);
     const node = clis.start(['run', dir, '--control', path.join(dir, 'control.sock')]);

@@ -12,6 +12,7 @@ import {
 import {
   activateEntry,
   type Diagnostic,
+  didYouMeanEntry,
   diffDefinitions,
   type Entry,
   type Environment,
@@ -35,6 +36,9 @@ import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
 import { NodeWorkflows } from './workflows.js';
+
+/** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
+const RUNNABLE_KINDS = ['process.lua', 'function.lua', 'workflow.lua'] as const;
 
 /** The host `Node.run` and `luact test` start processes on. */
 export const MAIN_HOST = 'luact:main';
@@ -242,9 +246,9 @@ export class Node {
     args: readonly unknown[] = [],
     options: RunOptions = {},
   ): Promise<RunOutcome> {
-    const entry = this.registry.snapshot.get(entryId);
-    if (!entry)
-      throw new LuactError('NOT_FOUND', `entry ${entryId} not found`, { retryable: false });
+    const refused = this.whyNotRunnable(entryId);
+    if (refused) throw refused;
+    const entry = this.registry.snapshot.get(entryId) as Entry;
     if (entry.kind === 'workflow.lua') return this.runWorkflow(entry, args, options);
     const host = entry.kind === 'function.lua' ? FUNCTION_HOST : MAIN_HOST;
     const kinds = entry.kind === 'function.lua' ? ['function.lua'] : ['process.lua'];
@@ -263,6 +267,38 @@ export class Node {
     const outcome = await exit;
     early.dispose();
     return outcome.ok ? { ok: true, value: decodeValue(outcome.value) } : outcome;
+  }
+
+  /**
+   * Why `run` cannot run `entryId`, or undefined when it can: no such entry (with the one
+   * likely meant), a kind `run` does not take, or a workflow with no host to run on. Callers
+   * ask before starting services, so a typo fails at once.
+   */
+  whyNotRunnable(entryId: string): LuactError | undefined {
+    const snapshot = this.registry.snapshot;
+    const entry = snapshot.get(entryId);
+    if (!entry) {
+      return new LuactError(
+        'NOT_FOUND',
+        `entry ${entryId} not found${didYouMeanEntry(snapshot, entryId, RUNNABLE_KINDS)}`,
+        { retryable: false },
+      );
+    }
+    if (!(RUNNABLE_KINDS as readonly string[]).includes(entry.kind)) {
+      return new LuactError(
+        'INVALID',
+        `${entryId} is a ${entry.kind}; only process.lua, function.lua and workflow.lua entries run`,
+        { retryable: false },
+      );
+    }
+    if (entry.kind === 'workflow.lua') {
+      try {
+        this.workflows.hostFor(entry);
+      } catch (error) {
+        return LuactError.from(error);
+      }
+    }
+    return undefined;
   }
 
   /**

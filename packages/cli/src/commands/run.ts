@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { formatDiagnostic } from '@luact/registry';
-import { DEFAULT_NODE_NAME, defaultControlSocket, type Node } from '@luact/runtime';
+import { DEFAULT_NODE_NAME, defaultControlSocket, type Node, toJsonText } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, reportStop } from './boot.js';
 import { type ExecStops, execOnce } from './exec.js';
@@ -41,6 +41,14 @@ export async function run(
   );
   if (!node) return ExitCode.failure;
   if (options.exec !== undefined) {
+    // A mistyped entry fails before any service starts.
+    const refused = node.whyNotRunnable(options.exec);
+    if (refused) {
+      io.stdout.write(`${toJsonText({ ok: false, error: refused })}\n`);
+      io.stderr.write(`luact: ${refused.message}\n`);
+      await node.stop();
+      return ExitCode.failure;
+    }
     return execOnce(
       node,
       {

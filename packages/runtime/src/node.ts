@@ -16,6 +16,7 @@ import {
   diffDefinitions,
   type Entry,
   type Environment,
+  entryCallProblems,
   hasErrors,
   loadApplication,
   planChanges,
@@ -178,11 +179,16 @@ export class Node {
     if (!loaded.snapshot) throw new ApplicationError(loaded.diagnostics);
     const registry = new Registry(loaded.snapshot);
     const api = options.api ?? (await loadLuaApi());
-    const node = new Node(loaded.dir, registry, env, loaded.diagnostics, api, options);
+    // An unknown entry ID in a call warns: the call may sit in a branch that never runs.
+    const warnings = sortDiagnostics([
+      ...loaded.diagnostics,
+      ...entryCallProblems(registry.snapshot, 'warning'),
+    ]);
+    const node = new Node(loaded.dir, registry, env, warnings, api, options);
     const problems = node.checkLua(registry.snapshot);
     if (problems.length > 0) {
       node.system.close();
-      throw new ApplicationError(sortDiagnostics([...loaded.diagnostics, ...problems]));
+      throw new ApplicationError(sortDiagnostics([...warnings, ...problems]));
     }
     node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
     for (const entry of registry.snapshot.ofKind('process.host')) node.startHost(entry);

@@ -13,6 +13,7 @@ import {
 } from '@luact/registry';
 import { WorkflowHost, type WorkflowSummary, workflowPid, workflowPidParts } from '@luact/workflow';
 import { encodeArguments } from './arguments.js';
+import { notAWorkflow, workflowEntry } from './workflow-entry.js';
 import { selectRuns, type WorkflowPage, type WorkflowQuery } from './workflow-list.js';
 
 export interface NodeWorkflowOptions {
@@ -45,6 +46,8 @@ export class NodeWorkflows {
     private readonly hostsById: ReadonlyMap<string, WorkflowHost>,
     private readonly connections: NatsConnections,
     private readonly snapshot: () => RegistrySnapshot,
+    /** The application directory, for messages that say how to run an entry. */
+    private readonly dir: string,
   ) {}
 
   static async start(options: NodeWorkflowOptions): Promise<NodeWorkflows> {
@@ -85,7 +88,7 @@ export class NodeWorkflows {
       hosts.set(entry.id, host);
       options.system.addExternalHost(entry.id, host);
     }
-    const workflows = new NodeWorkflows(hosts, connections, options.snapshot);
+    const workflows = new NodeWorkflows(hosts, connections, options.snapshot, options.dir);
     for (const host of hosts.values()) {
       const { resumed, unreadable } = await host.recover();
       if (resumed + unreadable > 0) {
@@ -114,6 +117,7 @@ export class NodeWorkflows {
    * node's only workflow host.
    */
   hostFor(entry: Entry): WorkflowHost {
+    if (entry.kind !== 'workflow.lua') throw notAWorkflow(entry, this.dir);
     const temporal = (entry.meta.temporal as { workflow?: { worker?: unknown } } | undefined)
       ?.workflow;
     const named = entry.meta.host ?? temporal?.worker;
@@ -169,9 +173,7 @@ export class NodeWorkflows {
     args: readonly unknown[],
     options: { readonly id?: string; readonly host?: string } = {},
   ): Promise<string> {
-    const entry = this.snapshot().get(entryId);
-    if (!entry)
-      throw new LuactError('NOT_FOUND', `entry ${entryId} not found`, { retryable: false });
+    const entry = workflowEntry(this.snapshot(), entryId, this.dir);
     const host =
       options.host === undefined
         ? this.hostFor(entry)

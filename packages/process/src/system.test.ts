@@ -1,4 +1,6 @@
+import { decodeValue, decodeValues, encodeValues } from '@luact/lua';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Pid } from './pid.js';
 import { type Harness, harness, lua } from './testing/system-harness.js';
 
 let h: Harness | undefined;
@@ -19,6 +21,34 @@ async function with_(
 }
 
 describe('messages', () => {
+  it('reach an inbox TypeScript opened, with their sender, until it is closed', async () => {
+    const t = await with_({
+      'app:main': lua(`return { main = function(inbox)
+        local sent = process.send(inbox, "answer", 42)
+        process.listen("again"):receive()
+        local ok, err = process.send(inbox, "answer", 43)
+        return { sent = sent, ok = ok == true, kind = err and err:kind() }
+      end }`),
+    });
+    let pid = '' as Pid;
+    const received = new Promise<unknown[]>((resolve) => {
+      const inbox = t.system.openInbox((envelope) => {
+        inbox.close();
+        resolve([envelope.from === pid, envelope.topic, decodeValues(envelope.payload)]);
+      });
+      pid = t.spawn('app:main', inbox.pid);
+    });
+    const exit = t.system.waitForExit(pid);
+    expect(await received).toEqual([true, 'answer', [42]]);
+    t.system.send({ to: pid, from: undefined, topic: 'again', payload: encodeValues([]) });
+    const outcome = await exit;
+    expect(outcome.ok && decodeValue(outcome.value)).toEqual({
+      sent: true,
+      ok: false,
+      kind: 'NOT_FOUND',
+    });
+  });
+
   it('delivers five messages from one sender in send order', async () => {
     const t = await with_({
       'app:receiver': lua(`return { main = function(parent)

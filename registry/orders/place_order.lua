@@ -2,7 +2,6 @@
 -- ships, one is declined by the card limit (payment never taken, stock released), one cannot
 -- be shipped (payment refunded, stock released). Each saga is a durable workflow: kill the
 -- node in the middle and it resumes from its journal when the node starts again.
-local json = require("json")
 local logger = require("logger")
 
 local SAMPLES = {
@@ -20,7 +19,11 @@ local function main()
     else
       outcomes[order.id] = { ok = true, result = result }
     end
-    logger.info("order finished", { order = order.id, outcome = json.encode(outcomes[order.id]) })
+    if err then
+      logger.info("order failed", { order = order.id, error = err:message() })
+    else
+      logger.info("order finished", { order = order.id, tracking = result.tracking })
+    end
   end
   return outcomes
 end

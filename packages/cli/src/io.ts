@@ -1,7 +1,8 @@
 /** Where a command reads its surroundings and writes its output; tests pass their own. */
 export interface CliIO {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  /** `isTTY`: a person reads it (readable text); else a program does (JSON). */
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The stop signals `luact run` waits for (default: SIGINT and SIGTERM of this process). */
@@ -11,6 +12,11 @@ export interface CliIO {
    * so `luact run --exec` can report an entry that can never finish; returns how to stop.
    */
   readonly onIdle?: (listener: () => void) => () => void;
+}
+
+export interface OutputStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
 }
 
 export function processIO(): CliIO {

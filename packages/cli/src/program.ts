@@ -92,6 +92,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       'with --exec: end the entry after this long, e.g. 30s or 2h (0: no limit; default: 5m)',
       duration,
     )
+    .option('--json', 'with --exec: print the result as JSON also on a terminal')
     .option(
       '--keep-workflow',
       'with --exec: a workflow ended by --timeout or a signal stays unfinished (it resumes on the next run) instead of terminated',
@@ -113,6 +114,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
         options: DirOption & {
           exec?: string;
           timeout?: number;
+          json?: boolean;
           keepWorkflow?: boolean;
           watch?: boolean;
           nats?: string;
@@ -144,6 +146,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               args: entryArgs,
               timeoutMs: options.timeout ?? DEFAULT_EXEC_TIMEOUT_MS,
               keepWorkflow: options.keepWorkflow === true,
+              json: options.json === true,
               watch: options.watch === true,
               verbose: options.verbose === true,
               node: options.node,

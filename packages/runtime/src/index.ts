@@ -6,7 +6,7 @@ export {
 export { type CallOptions, DEFAULT_CALL_TIMEOUT_MS } from './calls.js';
 export { checkLuaEntries } from './check.js';
 export { queryControl } from './control/client.js';
-export { toJsonText } from './control/json.js';
+export { sortedKeys, toJsonText } from './control/json.js';
 export {
   controlSocketDir,
   controlSocketPath,

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { LogRecord } from '@luact/lua';
 import { type Diagnostic, formatDiagnostic } from '@luact/registry';
-import { ApplicationError, Node, type StopResult, toJsonText } from '@luact/runtime';
+import { ApplicationError, Node, type StopResult } from '@luact/runtime';
 import type { CliIO } from '../io.js';
+import { jsonLogRecord, renderLogRecord } from '../render.js';
 
 export interface BootOptions {
   readonly verbose: boolean;
@@ -17,7 +18,8 @@ const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
 /**
  * Starts a node for a command; when the application cannot start, prints every problem and
- * returns undefined. Lua `print` goes to stdout, logger records to stderr as JSON lines.
+ * returns undefined. Lua `print` goes to stdout, logger records to stderr: readable lines on a
+ * terminal, JSON lines otherwise.
  */
 export async function bootNode(
   dir: string,
@@ -37,9 +39,8 @@ export async function bootNode(
       print: (text) => (options.printTo === 'stderr' ? io.stderr : io.stdout).write(`${text}\n`),
       log: (record: LogRecord) => {
         if (LEVELS[record.level] < threshold) return;
-        io.stderr.write(
-          `${toJsonText({ level: record.level, msg: record.message, ...record.labels, ...record.fields })}\n`,
-        );
+        const format = io.stderr.isTTY === true ? renderLogRecord : jsonLogRecord;
+        io.stderr.write(`${format(record, new Date())}\n`);
       },
     });
   } catch (error) {

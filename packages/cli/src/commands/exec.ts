@@ -1,6 +1,7 @@
 import { formatDuration, LuactError } from '@luact/core';
-import { type Node, type RunOutcome, toJsonText } from '@luact/runtime';
+import { type Node, type RunOutcome, sortedKeys, toJsonText } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
+import { renderOutcome } from '../render.js';
 import { argumentValue, reportStop } from './boot.js';
 import type { SignalSource } from './run.js';
 import { startServices } from './services-start.js';
@@ -15,6 +16,8 @@ export interface ExecOptions {
   readonly timeoutMs: number;
   /** A workflow entry ended early stays unfinished in its journal instead of terminated. */
   readonly keepWorkflow: boolean;
+  /** Print JSON even on a terminal. */
+  readonly json: boolean;
 }
 
 /** What, besides its time limit, ends an exec before its entry ends. */
@@ -78,16 +81,14 @@ export async function execOnce(
   let code: ExitCode;
   try {
     const outcome = await runEntry(node, options, controller.signal);
-    io.stdout.write(
-      `${toJsonText(outcome.ok ? { ok: true, value: outcome.value ?? null } : outcome)}\n`,
-    );
+    io.stdout.write(formatOutcome(outcome, options, io));
     const servicesDown = !outcome.ok && outcome.error.details?.services !== undefined;
     if (!outcome.ok && (controller.signal.aborted || servicesDown))
       reportEarlyEnd(outcome.error, options, io);
     code = outcome.ok ? ExitCode.ok : ExitCode.failure;
   } catch (error) {
     const failure = LuactError.from(error);
-    io.stdout.write(`${toJsonText({ ok: false, error: failure })}\n`);
+    io.stdout.write(formatOutcome({ ok: false, error: failure }, options, io));
     io.stderr.write(`luact: ${failure.message}\n`);
     code = ExitCode.failure;
   } finally {
@@ -102,6 +103,20 @@ export async function execOnce(
   }
   reportStop(stopped, io);
   return code;
+}
+
+/**
+ * The outcome as `{"ok":true,"value":…}` / `{"ok":false,"error":{…}}` (keys sorted) for
+ * programs, or as readable lines when a person reads stdout and did not ask for JSON.
+ */
+export function formatOutcome(
+  outcome: RunOutcome,
+  options: { readonly json: boolean },
+  io: CliIO,
+): string {
+  if (!options.json && io.stdout.isTTY === true) return renderOutcome(outcome);
+  const data = outcome.ok ? { ok: true, value: outcome.value ?? null } : outcome;
+  return `${toJsonText(sortedKeys(data))}\n`;
 }
 
 /** Says on stderr why the entry was ended, and how to end a workflow run left unfinished. */

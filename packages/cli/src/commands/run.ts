@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { formatDiagnostic } from '@luact/registry';
-import { DEFAULT_NODE_NAME, defaultControlSocket, type Node, toJsonText } from '@luact/runtime';
+import { DEFAULT_NODE_NAME, defaultControlSocket, type Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, reportStop } from './boot.js';
-import { type ExecStops, execOnce } from './exec.js';
+import { type ExecStops, execOnce, formatOutcome } from './exec.js';
 import { startServices } from './services-start.js';
 
 export interface RunOptions {
@@ -14,6 +14,8 @@ export interface RunOptions {
   readonly timeoutMs: number;
   /** An `--exec` workflow ended early stays unfinished instead of terminated. */
   readonly keepWorkflow: boolean;
+  /** `--exec` prints JSON even on a terminal. */
+  readonly json: boolean;
   readonly watch: boolean;
   readonly verbose: boolean;
   /** This node's name; with the directory it names the control socket. */
@@ -44,7 +46,7 @@ export async function run(
     // A mistyped entry fails before any service starts.
     const refused = node.whyNotRunnable(options.exec);
     if (refused) {
-      io.stdout.write(`${toJsonText({ ok: false, error: refused })}\n`);
+      io.stdout.write(formatOutcome({ ok: false, error: refused }, options, io));
       io.stderr.write(`luact: ${refused.message}\n`);
       await node.stop();
       return ExitCode.failure;
@@ -56,6 +58,7 @@ export async function run(
         args: options.args,
         timeoutMs: options.timeoutMs,
         keepWorkflow: options.keepWorkflow,
+        json: options.json,
       },
       io,
       stops,

@@ -17,3 +17,25 @@ function plainValue(_key: string, value: unknown): unknown {
   if (value instanceof Map) return Object.fromEntries(value);
   return value;
 }
+
+/**
+ * The value with every object's keys in sorted order, maps as objects and errors in their data
+ * form, so the JSON of a Lua table (whose iteration order varies) reads the same every run.
+ */
+export function sortedKeys(value: unknown): unknown {
+  if (value instanceof LuactError) return sortedKeys(value.toData());
+  if (value instanceof Map) return sortedKeys(Object.fromEntries(value));
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Object.getPrototypeOf(value) !== Object.prototype
+  )
+    return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, sortedKeys(record[key])]),
+  );
+}

@@ -10,7 +10,7 @@ let connection: NatsConnection;
 beforeAll(async () => {
   cluster = await startNatsCluster({ size: 3 });
   connection = await connect({ servers: [...cluster.urls] });
-}, 60_000);
+}, 150_000); // the cluster's readiness deadline is 60 s (polled), with room for retries
 
 afterAll(async () => {
   await connection?.close();
@@ -33,4 +33,4 @@ it('keeps journals on three replicas of a cluster', async () => {
   await journal.close('orders/1');
   expect(await journal.list()).toEqual([{ id: 'orders/1', length: 3, closed: true }]);
   await journal.shutdown();
-}, 30_000);
+}, 60_000);

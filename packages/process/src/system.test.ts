@@ -274,6 +274,16 @@ describe('names, exec, functions and context', () => {
           return { main = function(n) time.sleep("100ms") return n * 10 + (ctx.get("bonus") or 0) end }`,
         modules: ['time', 'ctx'],
       },
+      'app:span': {
+        kind: 'function.lua',
+        source: `local time = require("time")
+          return { main = function()
+            local from = time.now():unix_nano() // 1000000
+            time.sleep("100ms")
+            return { from, time.now():unix_nano() // 1000000 }
+          end }`,
+        modules: ['time'],
+      },
       'app:main': lua(
         `local funcs = require("funcs") local time = require("time")
       return { main = function()
@@ -282,16 +292,22 @@ describe('names, exec, functions and context', () => {
         local a, b, c = f:async("slow", 1), f:async("slow", 2), f:async("slow", 3)
         local sum = a:result() + b:result() + c:result()
         local direct = funcs.call("slow", 4)
-        return { sum, direct, time.now():sub(t0):milliseconds() }
+        local spans = { funcs.async("span"), funcs.async("span"), funcs.async("span") }
+        for i, span in ipairs(spans) do spans[i] = span:result() end
+        return { sum, direct, time.now():sub(t0):milliseconds(), spans }
       end }`,
         ['funcs', 'time'],
       ),
     });
     const result = await t.run('app:main');
-    const [sum, direct, ms] = result.value as number[];
+    const [sum, direct, ms, spans] = result.value as [number, number, number, [number, number][]];
     expect([sum, direct]).toEqual([63, 40]);
-    expect(ms).toBeGreaterThanOrEqual(200);
-    expect(ms).toBeLessThan(300 + 100);
+    expect(ms).toBeGreaterThanOrEqual(300);
+    // In parallel, each call's sleep began before any ended (by the order of events, not by
+    // how long it all took, which a loaded machine stretches).
+    const lastStart = Math.max(...spans.map(([from]) => from));
+    const firstEnd = Math.min(...spans.map(([, to]) => to));
+    expect(lastStart).toBeLessThan(firstEnd);
   });
 
   it('passes context to a spawned child and to TypeScript host functions', async () => {

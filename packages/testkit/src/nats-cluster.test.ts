@@ -11,15 +11,15 @@ describe('a 3-node JetStream cluster', () => {
 
   beforeAll(async () => {
     cluster = await startNatsCluster({ size: 3 });
-    nc = await connect({ servers: [...cluster.urls], timeout: 2_000 });
-  });
+    nc = await connect({ servers: [...cluster.urls], timeout: 10_000 });
+  }, 150_000); // the cluster's own readiness deadline is 60 s (polled), with room for retries
   afterAll(async () => {
     await nc?.close();
     await cluster?.stop();
   });
 
   it('elects one JetStream meta leader among its nodes', async () => {
-    const leader = await cluster.waitForMetaLeader(5_000);
+    const leader = await cluster.waitForMetaLeader();
     expect(cluster.nodes.map((node) => node.name)).toContain(leader);
     expect(new Set(cluster.urls).size).toBe(3);
   });
@@ -31,7 +31,7 @@ describe('a 3-node JetStream cluster', () => {
     const ack = await jetstream(nc).publish('r3.a', 'replicated');
     const message = await jsm.streams.getMessage('R3', { seq: ack.seq });
     expect(message?.string()).toBe('replicated');
-  });
+  }, 60_000);
 
   it('a killed node restarts on its port and rejoins the meta group', async () => {
     const node = cluster.nodes[2];
@@ -41,9 +41,10 @@ describe('a 3-node JetStream cluster', () => {
     expect(isProcessRunning(pid)).toBe(false);
     await node.restart();
     expect(node.url).toBe(url);
-    await cluster.waitForMetaLeader(15_000);
+    // An election after a restart takes a second or two, many more on a loaded machine.
+    await cluster.waitForMetaLeader(60_000);
     expect(node.running).toBe(true);
-  });
+  }, 120_000);
 
   it('stop() ends every node and removes every store directory', async () => {
     const nodes = cluster.nodes.map((node) => ({ pid: node.pid, storeDir: node.storeDir }));

@@ -12,7 +12,7 @@ export interface NatsClusterOptions {
   /** Cluster name (default `luact`). */
   readonly name?: string;
   readonly maxPayload?: number;
-  /** Bound for all nodes to agree on a JetStream meta leader (default 20 s). */
+  /** Bound for all nodes to agree on a JetStream meta leader (default 60 s). */
   readonly readyTimeoutMs?: number;
   /** Bound for each node's graceful stop before SIGKILL (default 5 s). */
   readonly stopTimeoutMs?: number;
@@ -40,8 +40,10 @@ export interface NatsClusterHandle {
   stop(): Promise<void>;
 }
 
-const DEFAULT_CLUSTER_READY_MS = 20_000;
-const NODE_READY_MS = 10_000;
+// Deadlines, not waits: readiness is polled, and an election on a loaded machine can take many
+// times its usual second or two.
+const DEFAULT_CLUSTER_READY_MS = 60_000;
+const NODE_READY_MS = 30_000;
 const START_ATTEMPTS = 3;
 const POLL_MS = 100;
 

@@ -100,7 +100,8 @@ describe('timers', () => {
       ok: true,
       value: { hours: 27 + 5 / 60, os: 27 * 3600 + 300 },
     });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // 27 hours of workflow time in a few real seconds at most, even on a loaded machine.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
 

@@ -10,7 +10,7 @@ local function select_with_a_timeout_from_time_after()
   t.ok(ready.channel == timeout, "the timeout case fired")
   t.ok(ready.ok, "ok of the timeout case")
   t.ok(ready.value ~= nil and ready.value.unix_nano ~= nil, "time.after yields a Time")
-  t.between(t.ms_since(t0), 25, 250, "ms until the timeout")
+  t.ge(t.ms_since(t0), 25, "ms until the timeout")
 
   local soon = channel.new(1)
   coroutine.spawn(function()

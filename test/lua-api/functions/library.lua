@@ -9,6 +9,13 @@ local function sleeps(ms, value)
   return value
 end
 
+--- Sleeps `ms`; returns when the sleep began and ended, `{ from, to }` in Unix nanoseconds.
+local function sleeps_span(ms)
+  local from = time.now():unix_nano()
+  time.sleep(ms * time.MILLISECOND)
+  return { from = from, to = time.now():unix_nano() }
+end
+
 local function adds(...)
   local sum = 0
   for i = 1, select("#", ...) do sum = sum + select(i, ...) end
@@ -41,6 +48,7 @@ end
 
 return {
   sleeps = sleeps,
+  sleeps_span = sleeps_span,
   adds = adds,
   fails = fails,
   raises = raises,

@@ -171,6 +171,26 @@ describe('entryCallProblems', () => {
     ]);
   });
 
+  it('says a problem of a file several entries share once', async () => {
+    const { snapshot } = await load({
+      'shared.yaml': yaml`
+        namespace: myapp
+        entries:
+          - name: first
+            kind: process.lua
+            source: file://lua/shared.lua
+          - name: second
+            kind: process.lua
+            method: other
+            source: file://lua/shared.lua
+      `,
+      'lua/shared.lua': 'return { main = function() process.exec("nowhere", "processes") end }',
+    });
+    expect(entryCallProblems(snapshot, 'error').map((d) => [d.entry, d.location?.line])).toEqual([
+      ['myapp:first', 1],
+    ]);
+  });
+
   it('checks only full IDs in libraries, whose relative ones depend on who imports them', async () => {
     const { snapshot } = await load({
       'lib.yaml': yaml`

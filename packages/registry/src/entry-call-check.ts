@@ -26,27 +26,35 @@ const HOST_KINDS: readonly Kind[] = ['process.host', 'workflow.host'];
 export function entryCallProblems(
   snapshot: RegistrySnapshot,
   severity: Diagnostic['severity'],
-  only?: ReadonlySet<string>,
 ): Diagnostic[] {
-  const problems: Diagnostic[] = [];
+  const problems = new Map<string, Diagnostic>();
+  // Entries often share a file (one per method): it is read once, each problem said once.
+  const callsOf = new Map<string, EntryCall[]>();
   for (const entry of snapshot.entries()) {
-    if (!LUA_KINDS.has(entry.kind) || (only && !only.has(entry.id))) continue;
+    if (!LUA_KINDS.has(entry.kind)) continue;
     const source = entry.fields.source;
     if (typeof source !== 'string') continue;
-    for (const call of literalEntryCalls(source)) {
-      const report = (code: Diagnostic['code'], message: string, at: LiteralAt) =>
-        problems.push({
-          severity,
-          code,
-          message,
-          entry: entry.id,
-          field: 'source',
-          ...locationOf(entry, at),
-        });
-      checkCall(snapshot, entry, call, report);
+    let calls = callsOf.get(source);
+    if (calls === undefined) {
+      calls = literalEntryCalls(source);
+      callsOf.set(source, calls);
     }
+    const report: Report = (code, message, at) => {
+      const problem: Diagnostic = {
+        severity,
+        code,
+        message,
+        entry: entry.id,
+        field: 'source',
+        ...locationOf(entry, at),
+      };
+      const place = problem.location ?? { file: entry.id, line: at.line, column: at.column };
+      const key = `${place.file}:${place.line}:${place.column}:${message}`;
+      if (!problems.has(key)) problems.set(key, problem);
+    };
+    for (const call of calls) checkCall(snapshot, entry, call, report);
   }
-  return problems;
+  return [...problems.values()];
 }
 
 type Report = (

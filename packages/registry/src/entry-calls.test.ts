@@ -86,4 +86,17 @@ describe('literalEntryCalls', () => {
     ].join('\n');
     expect(found(source)).toEqual([]);
   });
+
+  it('leaves out calls marked -- luact:ignore, on their line or on the line above', () => {
+    const source = [
+      'local funcs = require("funcs")',
+      'funcs.call("app:a") -- luact:ignore (a test of the error)',
+      '-- luact:ignore',
+      'funcs.call("app:b")',
+      'funcs.call("app:c") --[[ luact:ignore ]]',
+      'funcs.call("app:d") -- luact:ignored is not the marker',
+      'funcs.call("app:e")',
+    ].join('\n');
+    expect(found(source).map(([, , id]) => id)).toEqual(['app:d', 'app:e']);
+  });
 });

@@ -1,4 +1,4 @@
-import { type LuaToken, luaTokens } from './lua-tokens.js';
+import { type LuaComment, type LuaToken, lexLua } from './lua-tokens.js';
 
 /** What a call does with the entry it names, which decides the kinds that entry may be. */
 export type EntryCallKind = 'function' | 'spawn' | 'workflow' | 'upgrade';
@@ -20,6 +20,7 @@ export interface EntryCall {
   readonly host?: LiteralAt;
 }
 
+const IGNORE = /(^|\s)luact:ignore(\s|$)/;
 const SPAWNS = new Set(['spawn', 'spawn_monitored', 'spawn_linked', 'spawn_linked_monitored']);
 /** Methods of spawners and executors that return another one (their arguments do not matter). */
 const SPAWNER_SETTINGS = new Set(['with_context', 'with_options', 'with_name', 'with_message']);
@@ -37,16 +38,31 @@ type Receiver = 'funcs' | 'process' | 'workflow' | 'executor' | 'spawner';
  * is left out; so are executors and spawners kept in variables.
  */
 export function literalEntryCalls(source: string): EntryCall[] {
-  const tokens = luaTokens(source);
+  const { tokens, comments } = lexLua(source);
   const modules = moduleAliases(tokens);
+  const ignored = ignoredLines(comments);
   const calls: EntryCall[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const start = receiverAt(tokens, i, modules);
     if (start === undefined) continue;
     const call = followChain(tokens, start.next, start.receiver, start.label);
-    if (call) calls.push(call);
+    if (call && !ignored.has(call.entry.line)) calls.push(call);
   }
   return calls;
+}
+
+/**
+ * Lines whose calls are not checked: those with a `-- luact:ignore` comment after code, or
+ * right below a line holding only that comment (code that names a missing entry on purpose,
+ * such as a test of the error).
+ */
+function ignoredLines(comments: readonly LuaComment[]): Set<number> {
+  const lines = new Set<number>();
+  for (const comment of comments) {
+    if (!IGNORE.test(comment.text)) continue;
+    lines.add(comment.afterCode ? comment.line : comment.line + 1);
+  }
+  return lines;
 }
 
 /** Names bound to `require("funcs")` or `require("workflow")`: `local f = require "funcs"`. */

@@ -28,8 +28,21 @@ const SHORT_ESCAPES: Readonly<Record<string, string>> = {
   '\n': '\n',
 };
 
+/** A comment's text (without `--` and long brackets), where it starts, and whether code precedes it on its line. */
+export interface LuaComment {
+  readonly text: string;
+  readonly line: number;
+  readonly afterCode: boolean;
+}
+
 export function luaTokens(source: string): LuaToken[] {
-  return new Lexer(source).tokens();
+  return lexLua(source).tokens;
+}
+
+/** The tokens of a Lua source and, apart, its comments. */
+export function lexLua(source: string): { tokens: LuaToken[]; comments: LuaComment[] } {
+  const lexer = new Lexer(source);
+  return { tokens: lexer.tokens(), comments: lexer.comments };
 }
 
 class Lexer {
@@ -37,6 +50,7 @@ class Lexer {
   private line = 1;
   private lineStart = 0;
   private readonly found: LuaToken[] = [];
+  readonly comments: LuaComment[] = [];
 
   constructor(private readonly text: string) {}
 
@@ -104,13 +118,19 @@ class Lexer {
   }
 
   private skipComment(): void {
+    const line = this.line;
+    const afterCode = this.found.at(-1)?.line === line;
     this.at += 2;
     const level = this.longBracketLevel();
+    let text: string;
     if (level !== undefined) {
-      this.readLong(level);
-      return;
+      text = this.readLong(level);
+    } else {
+      const start = this.at;
+      while (this.at < this.text.length && this.text[this.at] !== '\n') this.at++;
+      text = this.text.slice(start, this.at);
     }
-    while (this.at < this.text.length && this.text[this.at] !== '\n') this.at++;
+    this.comments.push({ text, line, afterCode });
   }
 
   /** `[[` or `[==[` at the cursor: its level (number of `=`), else undefined. */

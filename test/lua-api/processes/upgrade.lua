@@ -52,7 +52,7 @@ local function restarts(n, first_pid)
 end
 
 local function upgrades_to_nowhere()
-  local ok, err = process.upgrade("no_such_entry")
+  local ok, err = process.upgrade("no_such_entry") -- luact:ignore
   return { ok = ok, err = err }
 end
 

@@ -1,15 +1,15 @@
 local t = require("t")
 
 return { main = function()
-  local pid, err = process.spawn("wf.patterns:plain_process", "wf:flows")
+  local pid, err = process.spawn("wf.patterns:plain_process", "wf:flows") -- luact:ignore
   t.eq(pid, nil, "a process entry on a workflow host")
   t.contains(err:message(), "workflow hosts run workflow.lua entries", "its error")
 
-  pid, err = process.spawn("wf.patterns:child", "wf:processes", 1)
+  pid, err = process.spawn("wf.patterns:child", "wf:processes", 1) -- luact:ignore
   t.eq(pid, nil, "a workflow entry on a process host")
   t.contains(err:message(), "cannot spawn wf.patterns:child", "its error")
 
-  pid, err = process.spawn("wf.patterns:nothing_here", "wf:flows")
+  pid, err = process.spawn("wf.patterns:nothing_here", "wf:flows") -- luact:ignore
   t.eq(err:kind(), errors.NOT_FOUND, "an unknown workflow entry")
 
   local value

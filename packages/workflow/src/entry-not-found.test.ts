@@ -34,4 +34,24 @@ describe('a workflow naming an entry that does not exist', () => {
       ],
     });
   });
+
+  it('from a process: the spawn fails naming the line and the workflow likely meant', async () => {
+    n = await node({
+      'app:order': workflow('return { main = function() return 1 end }'),
+      'app:starter': {
+        kind: 'process.lua',
+        source: `return { main = function()
+          local _, err = process.spawn("ordr", "app:flows")
+          return { err:kind(), err:message() }
+        end }`,
+      },
+    });
+    expect(await n.process('app:starter')).toEqual({
+      ok: true,
+      value: [
+        'NOT_FOUND',
+        'entry app:ordr not found (did you mean app:order?) at app:starter.lua:2',
+      ],
+    });
+  });
 });

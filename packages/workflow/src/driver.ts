@@ -562,20 +562,6 @@ export class RunDriver implements RunListener {
     return due === undefined ? undefined : Math.max(0, due - this.env.now());
   }
 
-  /**
-   * How long (workflow time, ms) until the earliest durable timer of a run that waits for
-   * nothing else fires; undefined when it waits for something else too, or has no timer.
-   */
-  nextTimerIfOnlyWaitingForTimers(): number | undefined {
-    if (this.status !== 'running' || this.endedWith || this.run.running) return undefined;
-    if (this.activities.size > 0 || this.awaited.size > 0 || this.executing.size > 0)
-      return undefined;
-    let due: number | undefined;
-    for (const timer of this.timers.values())
-      if (due === undefined || timer.due < due) due = timer.due;
-    return due === undefined ? undefined : Math.max(0, due - this.env.now());
-  }
-
   private waitsOnlyForTimers(): boolean {
     if (!this.env.timeSkip || this.status !== 'running' || this.endedWith) return false;
     if (this.activities.size > 0 || this.awaited.size > 0 || this.executing.size > 0) return false;

@@ -111,6 +111,29 @@ describe('a service that crashes while starting', () => {
   });
 });
 
+describe('luact stop', () => {
+  it('stops the node running a directory and names the service that was failing', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const node = clis.start(['run', dir]);
+    await node.waitFor('0 of 1 service running');
+    const stopped = await luact(['stop', dir]);
+    expect(stopped.stdout).toMatch(
+      /^service app:counter_service was failing \(starting, \d+ failed attempts?\): \S*counter\.lua:5: attempt to index a nil value/,
+    );
+    expect(stopped.stdout).toMatch(/stopped node "local" \(pid \d+\)\n$/);
+    expect(stopped.code).toBe(0);
+    expect(await node.exited).toBe(0);
+    expect(node.stderr()).toContain('asked to stop by luact stop');
+  });
+
+  it('says so when no node runs the directory', async () => {
+    const dir = await writeApp(CRASHING_APP);
+    const stopped = await luact(['stop', dir]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('no node "local" is running for');
+  });
+});
+
 describe('signals', () => {
   /** `npx luact …` in a process group of its own, as a terminal would start it. */
   function npx(args: readonly string[]): { child: ChildProcess; output: () => string } {

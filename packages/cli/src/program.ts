@@ -4,12 +4,14 @@ import path from 'node:path';
 import { parseDuration } from '@luact/core';
 import { DEFAULT_NODE_NAME, DEFAULT_WORKFLOW_LIST_LIMIT } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { applicationDir, DEFAULT_APP_DIR } from './app-dir.js';
 import type { NodeTarget } from './commands/control.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, processIdle } from './commands/exec.js';
 import { ps, services } from './commands/inspect.js';
 import { lint } from './commands/lint.js';
 import { notAvailable } from './commands/pending.js';
 import { processSignals, run } from './commands/run.js';
+import { stop } from './commands/stop.js';
 import { test } from './commands/test.js';
 import {
   cancelWorkflow,
@@ -241,6 +243,34 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     'list the services of a running node with state, attempts, last error and uptime',
     services,
   );
+
+  program
+    .command('stop')
+    .description(
+      'stop the node running an application, as SIGTERM would; names the services that were failing',
+    )
+    .argument('[dir]', 'application directory of the running node (default: .)')
+    .option(...DIR_OPTION)
+    .option('--json', 'print the services as they were, as JSON')
+    .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
+    .option('--control <socket>', 'ask the node on this Unix socket instead')
+    .action(
+      async (
+        dir: string | undefined,
+        options: DirOption & { json?: boolean; node: string; control?: string },
+      ) =>
+        finish(
+          await stop(
+            {
+              dir: oneDir(dir, options) ?? DEFAULT_APP_DIR,
+              node: options.node,
+              control: options.control,
+              json: options.json === true,
+            },
+            io,
+          ),
+        ),
+    );
 
   const workflow = program
     .command('workflow')

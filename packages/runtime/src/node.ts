@@ -428,7 +428,17 @@ export class Node {
    * Answers `luact ps` and `luact services` (GET /node, /services, /processes as JSON) on a
    * Unix socket until the node stops; see controlSocketPath for where the CLI looks.
    */
-  async serveControl(socketPath: string, name: string = DEFAULT_NODE_NAME): Promise<void> {
+  async serveControl(
+    socketPath: string,
+    name: string = DEFAULT_NODE_NAME,
+    options: {
+      /**
+       * `luact stop` asked the node to stop (POST /stop): whoever runs the node stops it, as on
+       * SIGTERM. Without it, /stop is refused.
+       */
+      readonly onStopRequest?: () => void;
+    } = {},
+  ): Promise<void> {
     if (this.control)
       throw new LuactError('ALREADY_EXISTS', `already serving ${this.control.socketPath}`);
     const nowMs = () => Number(this.system.clock.now() / 1_000_000n);
@@ -445,6 +455,20 @@ export class Node {
       ),
       '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
       '/processes': view(() => this.system.list().map(processView)),
+      '/stop': {
+        method: 'POST' as const,
+        // Answers with the services as they are, so `luact stop` can report the failing ones.
+        handle: () => {
+          const { onStopRequest } = options;
+          if (!onStopRequest)
+            throw new LuactError('INVALID', 'this node is not stopped through its control socket', {
+              retryable: false,
+            });
+          const services = this.services.list().map((status) => serviceView(status, nowMs()));
+          setImmediate(onStopRequest);
+          return { os_pid: process.pid, services };
+        },
+      },
       ...workflowRoutes(this.workflows),
     });
   }

@@ -35,10 +35,7 @@ export async function askNode<Answer>(
 ): Promise<ExitCode> {
   const appDir = canonical(path.resolve(io.cwd, target.dir));
   try {
-    const socket =
-      target.control !== undefined
-        ? path.resolve(io.cwd, target.control)
-        : await defaultControlSocket(appDir, target.node, { env: io.env, create: false });
+    const socket = await socketOf(target, io);
     const answer = (await queryControl(socket, route, request)) as Answer;
     io.stdout.write(target.json ? `${JSON.stringify(answer, null, 2)}\n` : render(answer));
     return ExitCode.ok;
@@ -51,6 +48,16 @@ export async function askNode<Answer>(
     );
     return ExitCode.failure;
   }
+}
+
+/** The control socket of the node a command asks. */
+export async function socketOf(target: NodeTarget, io: CliIO): Promise<string> {
+  return target.control !== undefined
+    ? path.resolve(io.cwd, target.control)
+    : defaultControlSocket(canonical(path.resolve(io.cwd, target.dir)), target.node, {
+        env: io.env,
+        create: false,
+      });
 }
 
 /**

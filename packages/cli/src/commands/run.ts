@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LuactError } from '@luact/core';
-import { formatDiagnostic } from '@luact/registry';
+import { displayPath, formatDiagnostic } from '@luact/registry';
 import { DEFAULT_NODE_NAME, defaultControlSocket, type Node } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, reportStop } from './boot.js';
@@ -77,20 +77,24 @@ async function serve(
   io: CliIO,
   signals: SignalSource,
 ): Promise<ExitCode> {
+  let stopRequested: () => void = () => {};
+  const stopRequest = new Promise<string>((resolve) => {
+    stopRequested = () => resolve(STOP_COMMAND);
+  });
   try {
     const socket =
       options.control !== undefined
         ? path.resolve(io.cwd, options.control)
         : await defaultControlSocket(node.dir, options.node, { env: io.env, create: true });
-    await node.serveControl(socket, options.node);
+    await node.serveControl(socket, options.node, { onStopRequest: () => stopRequested() });
   } catch (error) {
     io.stderr.write(`luact: cannot serve the control socket: ${LuactError.from(error).message}\n`);
     await node.stop();
     return ExitCode.failure;
   }
   if (options.watch) node.watch((result) => io.stderr.write(reloadLines(result, io.cwd)));
-  // A signal while services start stops the node just the same.
-  const stopSignal = signals.next();
+  // A signal (or `luact stop`) while services start stops the node just the same.
+  const stopSignal = Promise.race([signals.next(), stopRequest]);
   const started = await Promise.race([startServices(node, 0), stopSignal]);
   if (typeof started !== 'string') {
     for (const problem of started) io.stderr.write(`luact: ${problem.message}\n`);
@@ -100,11 +104,15 @@ async function serve(
     io.stderr.write(
       `luact: node "${options.node}" running ${node.dir}: ${count(hosts, 'host')}, ` +
         `${running} of ${count(node.services.list().length, 'service')} running; ` +
-        `inspect with: luact services ${path.relative(io.cwd, node.dir) || '.'}${nodeFlag}; stop with Ctrl+C\n`,
+        `inspect with: luact services ${displayPath(node.dir, io.cwd)}${nodeFlag}; stop with Ctrl+C or luact stop\n`,
     );
   }
   const signal = await stopSignal;
-  io.stderr.write(`luact: ${signal}, stopping services (send it again to exit at once)\n`);
+  io.stderr.write(
+    signal === STOP_COMMAND
+      ? 'luact: asked to stop by luact stop, stopping services (a signal exits at once)\n'
+      : `luact: ${signal}, stopping services (send it again to exit at once)\n`,
+  );
   const outcome = await Promise.race([node.stop(), signals.next()]);
   if (typeof outcome === 'string') {
     io.stderr.write(`luact: ${outcome} again, exiting without waiting for services\n`);
@@ -130,6 +138,9 @@ function reloadLines(result: Awaited<ReturnType<Node['reload']>>, cwd: string): 
 export interface SignalSource {
   next(): Promise<string>;
 }
+
+/** What stops a node besides signals: `luact stop` on its control socket. */
+const STOP_COMMAND = 'luact stop';
 
 /** How often a node started through npm checks that its parent is still there. */
 const PARENT_CHECK_MS = 500;

@@ -101,7 +101,7 @@ export class ApplicationError extends LuactError {
   constructor(readonly diagnostics: readonly Diagnostic[]) {
     super(
       'INVALID',
-      `the application has ${diagnostics.filter((d) => d.severity === 'error').length} problem(s)`,
+      problemCount(diagnostics.filter((d) => d.severity === 'error').length),
       {
         retryable: false,
         details: { diagnostics },
@@ -554,4 +554,8 @@ export class Node {
 function sleepingNote(dueInMs: number | undefined): string {
   if (dueInMs === undefined) return '';
   return ` (it was waiting on a durable timer due in ${formatDuration(dueInMs)} of workflow time; with --time-skip, timers fire as soon as a run waits for nothing else)`;
+}
+
+function problemCount(n: number): string {
+  return `the application has ${n} problem${n === 1 ? '' : 's'}`;
 }

@@ -131,7 +131,14 @@ interface LintProblem {
 }
 
 function lintErrors(run: CliRun): LintProblem[] {
-  const report = JSON.parse(run.stdout) as { diagnostics: LintProblem[] };
+  let report: { diagnostics: LintProblem[] };
+  try {
+    report = JSON.parse(run.stdout) as { diagnostics: LintProblem[] };
+  } catch {
+    throw new Error(
+      `luact lint --json printed no report (exit ${run.code})\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`,
+    );
+  }
   return report.diagnostics.filter((problem) => problem.severity === 'error');
 }
 

@@ -205,8 +205,10 @@ describe('luact run with services', () => {
 
 describe('luact services and ps without a node', () => {
   it('say that no node runs for the directory, and how to start one', async () => {
+    // A socket directory of this test's own: nodes other tests run are not listed.
+    const sockets = await mkdtemp(path.join(tmpdir(), 'luact-sockets-'));
     for (const command of ['services', 'ps']) {
-      const io = capture();
+      const io = { ...capture(), env: { XDG_RUNTIME_DIR: sockets } };
       expect(await runCli([command, '.', '--node', 'nobody'], io)).toBe(1);
       expect(io.err()).toBe(
         'luact: no node "nobody" is running for . (start one with: luact run .)\n',

@@ -99,14 +99,10 @@ export type RunOutcome =
 /** Raised when an application cannot start; `details.diagnostics` lists every problem. */
 export class ApplicationError extends LuactError {
   constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(
-      'INVALID',
-      problemCount(diagnostics.filter((d) => d.severity === 'error').length),
-      {
-        retryable: false,
-        details: { diagnostics },
-      },
-    );
+    super('INVALID', problemCount(diagnostics.filter((d) => d.severity === 'error').length), {
+      retryable: false,
+      details: { diagnostics },
+    });
   }
 }
 

@@ -171,7 +171,9 @@ describe('a workflow node killed with SIGKILL and started again', { timeout: 180
 
   it('killed during a timer: the timer fires after the restart', async () => {
     const first = await startNode();
-    await startFlow('timer', 1, 0, 1500, false);
+    // Long enough that the kill, right after the "sleeping" log, comes before the timer is due
+    // even on a loaded machine (this test checks that the second node fires it).
+    await startFlow('timer', 1, 0, 5000, false);
     await first.waitForLog({ msg: 'sleeping', id: 'timer' });
     await crash(first);
     const second = await startNode();

@@ -61,7 +61,7 @@ async function ask(...argv: string[]): Promise<{ code: number; out: string; err:
 it('starts, lists, shows, signals, cancels and terminates workflows of a running node, and prints their history', async () => {
   const node = capture();
   const running = runCli(['run', '.', '--control', path.join(dir, 'control.sock')], node);
-  for (let i = 0; i < 200 && !node.err().includes('stop with Ctrl+C'); i++)
+  for (let i = 0; i < 2000 && !node.err().includes('stop with Ctrl+C'); i++)
     await new Promise((resolve) => setTimeout(resolve, 10));
 
   expect(await ask('workflow', 'start', 'app:waiter', 'ada', '--id', 'w-signal')).toMatchObject({
@@ -88,7 +88,7 @@ it('starts, lists, shows, signals, cancels and terminates workflows of a running
   );
 
   const ended = async (id: string) => {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 2000; i++) {
       const shown = JSON.parse((await ask('workflow', 'show', id, '--json')).out) as {
         status: string;
       };

@@ -108,4 +108,4 @@ it('blocks a workflow whose code changed under it, naming both call sites; fixin
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   expect(result).toMatchObject({ status: 'completed', ended: { value: '1ahead' } });
-});
+}, 120_000); // Two nodes and a dozen CLI processes one after the other: minutes on a loaded machine.

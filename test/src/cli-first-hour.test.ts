@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logRecords, luact, REPO_ROOT, startedByTests } from './luact-cli.js';
 
 // A newcomer's first hour (issue 9): failures are said at once, signals stop every way of
 // starting a node, warnings show outside lint, and the directory defaults to where one is.
+
+// Each test runs the real binary a few times (and npx): generous on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 90_000 });
 
 const clis = startedByTests('luact-first-hour-');
 

@@ -177,8 +177,19 @@ entries:
     });
     expect(await node.run('app:v')).toEqual({ ok: true, value: 1 });
     await writeFile(path.join(dir, 'v.lua'), 'return { main = function() return 2 end }');
-    expect(await node.reload()).toEqual({ ok: true, changed: 1 });
+    expect(await node.reload()).toEqual({ ok: true, changed: 1, warnings: [] });
     expect(await node.run('app:v')).toEqual({ ok: true, value: 2 });
+    // A reload that brings a call of an entry that does not exist warns, as a start does.
+    await writeFile(
+      path.join(dir, 'v.lua'),
+      'return { main = function() if false then process.spawn("app:nope", "app:h") end return 2 end }',
+    );
+    const warned = await node.reload();
+    const warnings = warned.ok ? warned.warnings : [];
+    expect(warnings.map((w) => w.message).join('\n')).toContain('app:nope');
+    expect(warnings.every((w) => w.code === 'lua-unknown-entry' && w.location?.line === 1)).toBe(
+      true,
+    );
     await writeFile(path.join(dir, 'v.lua'), 'return { main = function() return 3 +  end }');
     const refused = await node.reload();
     expect(refused.ok).toBe(false);

@@ -476,7 +476,8 @@ export class Node {
    * checking it like at start-up. Running processes keep their code; new spawns get the new.
    */
   async reload(): Promise<
-    { ok: true; changed: number } | { ok: false; diagnostics: readonly Diagnostic[] }
+    | { ok: true; changed: number; warnings: readonly Diagnostic[] }
+    | { ok: false; diagnostics: readonly Diagnostic[] }
   > {
     const read = await readApplication(this.dir);
     if (hasErrors(read.diagnostics))
@@ -490,9 +491,13 @@ export class Node {
     const problems = this.checkLua(planned.value.snapshot, changed);
     if (problems.length > 0) return { ok: false, diagnostics: sortDiagnostics(problems) };
     const applied = this.registry.apply(changes, { env: this.env });
-    return applied.ok
-      ? { ok: true, changed: applied.value.changes.length }
-      : { ok: false, diagnostics: applied.error };
+    if (!applied.ok) return { ok: false, diagnostics: applied.error };
+    // Said again at every reload, as at start: what lint would warn about in the new files.
+    const warnings = sortDiagnostics([
+      ...read.diagnostics.filter((d) => d.severity === 'warning'),
+      ...entryCallProblems(this.registry.snapshot, 'warning'),
+    ]);
+    return { ok: true, changed: applied.value.changes.length, warnings };
   }
 
   /** Reloads whenever a file of the application changes (dev mode). */

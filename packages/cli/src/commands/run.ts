@@ -127,9 +127,15 @@ function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
-/** What a reload did: the changed entries, or every problem that made it refuse the files. */
+/**
+ * What a reload did: the changed entries and the warnings of the new files, or every problem
+ * that made it refuse them.
+ */
 function reloadLines(result: Awaited<ReturnType<Node['reload']>>, cwd: string): string {
-  if (result.ok) return `luact: reloaded (${count(result.changed, 'entry', 'entries')} changed)\n`;
+  if (result.ok) {
+    const warnings = result.warnings.map((d) => `${formatDiagnostic(d, cwd)}\n`).join('');
+    return `${warnings}luact: reloaded (${count(result.changed, 'entry', 'entries')} changed)\n`;
+  }
   const problems = result.diagnostics.filter((d) => d.severity === 'error');
   return `${result.diagnostics.map((d) => `${formatDiagnostic(d, cwd)}\n`).join('')}luact: reload refused: ${count(problems.length, 'problem')}, keeping the running version\n`;
 }

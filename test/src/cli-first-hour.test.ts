@@ -288,6 +288,35 @@ entries:
   });
 });
 
+describe('luact workflow start of an entry that is not a workflow', () => {
+  it('says what the entry is and how to run it', async () => {
+    const dir = await writeApp({
+      'app.yaml': `namespace: app
+entries:
+  - name: workflows
+    kind: workflow.host
+  - name: counter
+    kind: process.lua
+    source: |
+      return { main = function() return 1 end }
+    method: main
+`,
+    });
+    const node = clis.start(['run', dir]);
+    await node.waitFor('stop with Ctrl+C');
+    const started = await luact(['workflow', 'start', 'app:counter', '--dir', dir]);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toContain(
+      'cannot start app:counter as a workflow: it is a process.lua entry, not a workflow.lua',
+    );
+    expect(started.stderr).toContain('--exec app:counter');
+    const typo = await luact(['workflow', 'start', 'app:countr', '--dir', dir]);
+    expect(typo.stderr).toContain('(did you mean app:counter?)');
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+  });
+});
+
 describe('the application directory', () => {
   it('defaults to the current directory', async () => {
     const dir = await writeApp(CRASHING_APP);

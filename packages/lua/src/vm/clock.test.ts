@@ -49,3 +49,24 @@ describe('ManualClock', () => {
     expect(fired).toEqual([10, 20]);
   });
 });
+
+describe('systemClock timers', () => {
+  it('never fire before now() has reached their due time', async () => {
+    const clock = systemClock();
+    const early: string[] = [];
+    const timers = Array.from({ length: 60 }, (_, i) => {
+      const delayMs = 1 + (i % 20);
+      const start = clock.now();
+      return new Promise<void>((resolve) =>
+        clock.schedule(delayMs, () => {
+          const tookNs = clock.now() - start;
+          if (tookNs < BigInt(delayMs) * 1_000_000n)
+            early.push(`${delayMs} ms fired after ${tookNs} ns`);
+          resolve();
+        }),
+      );
+    });
+    await Promise.all(timers);
+    expect(early).toEqual([]);
+  });
+});

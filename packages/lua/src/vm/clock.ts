@@ -21,14 +21,16 @@ export function systemClock(): Clock {
         const immediate = setImmediate(fire);
         return () => clearImmediate(immediate);
       }
-      let timer: NodeJS.Timeout;
-      let remaining = delayMs;
-      const arm = () => {
-        const step = Math.min(remaining, MAX_TIMEOUT_MS);
-        remaining -= step;
-        timer = setTimeout(remaining > 0 ? arm : fire, step);
+      // Node's timers run on a millisecond loop clock that can be up to a millisecond ahead of
+      // hrtime, so a timer may fire before now() reaches its due time: it is re-armed until
+      // then, and a sleep never ends early. Long delays are chained the same way.
+      const due = process.hrtime.bigint() + BigInt(Math.ceil(delayMs * 1_000_000));
+      const arm = (): void => {
+        const leftMs = Number(due - process.hrtime.bigint()) / 1_000_000;
+        if (leftMs <= 0) fire();
+        else timer = setTimeout(arm, Math.min(Math.ceil(leftMs), MAX_TIMEOUT_MS));
       };
-      arm();
+      let timer = setTimeout(arm, Math.min(delayMs, MAX_TIMEOUT_MS));
       return () => clearTimeout(timer);
     },
   };

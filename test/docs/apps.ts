@@ -89,8 +89,13 @@ export class AppPlayer {
     const running = this.background;
     if (!running) return;
     this.background = undefined;
-    running.shell.signal('SIGINT');
-    const code = await running.shell.ended(COMMAND_TIMEOUT_MS);
+    // A command the page itself ended (`luact stop`) may still be exiting: a SIGINT arriving
+    // then would interrupt its shell instead. It gets a moment to end by itself first.
+    let code = await running.shell.ended(SELF_EXIT_GRACE_MS);
+    if (code === undefined) {
+      running.shell.signal('SIGINT');
+      code = await running.shell.ended(COMMAND_TIMEOUT_MS);
+    }
     if (code === undefined) {
       running.shell.signal('SIGKILL');
       throw new Error(`${where(running.block)}: did not stop on SIGINT\n${running.shell.output()}`);
@@ -151,6 +156,9 @@ interface Shell {
  * Runs a block's commands with `sh -e` in its own process group (so SIGINT reaches every
  * process of it, as Ctrl+C does), stderr merged into stdout in the order written.
  */
+/** How long a background command may take to end by itself before it is sent SIGINT. */
+const SELF_EXIT_GRACE_MS = 2_000;
+
 function startShell(script: string, cwd: string, env: NodeJS.ProcessEnv): Shell {
   // `trap : INT`: like an interactive shell, sh outlives a Ctrl+C and reports its command's exit
   const child: ChildProcess = spawn('sh', ['-e', '-c', `trap : INT\nexec 2>&1\n${script}`], {

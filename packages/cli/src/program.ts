@@ -215,13 +215,19 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
         ),
     );
 
-  const inspectCommand = (name: string, description: string, action: typeof ps) =>
+  /** A command that asks the node running a directory: ps, services, stop. */
+  const nodeCommand = (
+    name: string,
+    description: string,
+    jsonHelp: string,
+    action: (target: NodeTarget, io: CliIO) => Promise<ExitCode>,
+  ) =>
     program
       .command(name)
       .description(description)
       .argument('[dir]', 'application directory of the running node (default: .)')
       .option(...DIR_OPTION)
-      .option('--json', 'print as JSON')
+      .option('--json', jsonHelp)
       .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
       .option('--control <socket>', 'ask the node on this Unix socket instead')
       .action(
@@ -231,46 +237,29 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
         ) =>
           finish(
             await action(
-              oneDir(dir, options) ?? DEFAULT_APP_DIR,
-              { json: options.json === true, node: options.node, control: options.control },
+              {
+                dir: oneDir(dir, options) ?? DEFAULT_APP_DIR,
+                node: options.node,
+                control: options.control,
+                json: options.json === true,
+              },
               io,
             ),
           ),
       );
-  inspectCommand('ps', 'list the processes of a running node', ps);
-  inspectCommand(
+  nodeCommand('ps', 'list the processes of a running node', 'print as JSON', ps);
+  nodeCommand(
     'services',
     'list the services of a running node with state, attempts, last error and uptime',
+    'print as JSON',
     services,
   );
-
-  program
-    .command('stop')
-    .description(
-      'stop the node running an application, as SIGTERM would; names the services that were failing',
-    )
-    .argument('[dir]', 'application directory of the running node (default: .)')
-    .option(...DIR_OPTION)
-    .option('--json', 'print the services as they were, as JSON')
-    .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
-    .option('--control <socket>', 'ask the node on this Unix socket instead')
-    .action(
-      async (
-        dir: string | undefined,
-        options: DirOption & { json?: boolean; node: string; control?: string },
-      ) =>
-        finish(
-          await stop(
-            {
-              dir: oneDir(dir, options) ?? DEFAULT_APP_DIR,
-              node: options.node,
-              control: options.control,
-              json: options.json === true,
-            },
-            io,
-          ),
-        ),
-    );
+  nodeCommand(
+    'stop',
+    'stop the node running an application, as SIGTERM would; names the services that were failing',
+    'print the services as they were, as JSON',
+    stop,
+  );
 
   const workflow = program
     .command('workflow')

@@ -2,21 +2,9 @@ import type { ProcessView, ServiceView } from '@luact/runtime';
 import type { CliIO, ExitCode } from '../io.js';
 import { askNode, type NodeTarget, table } from './control.js';
 
-export interface InspectOptions {
-  readonly json: boolean;
-  /** The node's name (`luact run --node`). */
-  readonly node: string;
-  /** An explicit control socket, instead of the one derived from the directory and node. */
-  readonly control: string | undefined;
-}
-
-function target(dir: string, options: InspectOptions): NodeTarget {
-  return { dir, node: options.node, control: options.control, json: options.json };
-}
-
 /** `luact services [dir]`: the services of the running node with state, attempts, uptime. */
-export function services(dir: string, options: InspectOptions, io: CliIO): Promise<ExitCode> {
-  return askNode(target(dir, options), '/services', {}, io, (rows: ServiceView[]) =>
+export function services(target: NodeTarget, io: CliIO): Promise<ExitCode> {
+  return askNode(target, '/services', {}, io, (rows: ServiceView[]) =>
     table(
       ['SERVICE', 'STATE', 'ATTEMPTS', 'UPTIME', 'LAST ERROR'],
       rows.map((s) => [
@@ -31,8 +19,8 @@ export function services(dir: string, options: InspectOptions, io: CliIO): Promi
 }
 
 /** `luact ps [dir]`: the processes of the running node. */
-export function ps(dir: string, options: InspectOptions, io: CliIO): Promise<ExitCode> {
-  return askNode(target(dir, options), '/processes', {}, io, (rows: ProcessView[]) =>
+export function ps(target: NodeTarget, io: CliIO): Promise<ExitCode> {
+  return askNode(target, '/processes', {}, io, (rows: ProcessView[]) =>
     table(
       ['PID', 'ENTRY', 'HOST', 'NAMES', 'MAILBOX', 'LINKS', 'MONITORS'],
       rows.map((p) => [

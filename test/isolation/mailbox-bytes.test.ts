@@ -46,7 +46,7 @@ describe('a flood of 1 MB messages to a process that does not receive', () => {
 
     // The sink takes its mail at last: all of it, in send order.
     const drained = t.outcome(sink);
-    t.node.send(sink, 'drain');
+    await t.node.send(sink, 'drain');
     expect(await drained).toEqual({ counts: [flood.accepted], in_order: true });
   });
 
@@ -56,12 +56,12 @@ describe('a flood of 1 MB messages to a process that does not receive', () => {
     const sink = t.spawn('mbx:sink', 'mbx:host', 2);
     const drained = t.outcome(sink);
     const first = await t.run('mbx:flood', 'mbx:host', sink);
-    t.node.send(sink, 'drain');
+    await t.node.send(sink, 'drain');
     await until(() => t.node.system.process(sink)?.mailbox.length === 0);
     const second = await t.run('mbx:flood', 'mbx:host', sink);
     expect(second).toEqual(first);
     expect(first).toMatchObject({ kind: 'RATE_LIMITED' });
-    t.node.send(sink, 'drain');
+    await t.node.send(sink, 'drain');
     const { accepted } = first as { accepted: number };
     expect(await drained).toEqual({ counts: [accepted, accepted], in_order: true });
   });

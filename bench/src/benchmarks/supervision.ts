@@ -178,13 +178,13 @@ async function restartMicros() {
     for (let i = 0; i < RESTARTS; i++) {
       const again = running();
       let start = process.hrtime.bigint();
-      node.send('crashy', 'crash');
+      await node.send('crashy', 'crash');
       await again;
       restarts.push(Number(process.hrtime.bigint() - start) / 1e3);
 
       start = process.hrtime.bigint();
       const exit = node.system.waitForExit(bare);
-      node.send(bare, 'crash');
+      await node.send(bare, 'crash');
       await exit;
       bare = await spawnReady(node);
       byHand.push(Number(process.hrtime.bigint() - start) / 1e3);

@@ -19,6 +19,7 @@ export { PendingAnswers } from './pending.js';
 export { formatPid, isPid, type Pid, type PidParts, parsePid } from './pid.js';
 export { Process } from './process.js';
 export {
+  type Delivery,
   FUNCTION_HOST,
   type HostCall,
   type HostFunctionEntry,
@@ -26,6 +27,7 @@ export {
   type Inbox,
   ProcessSystem,
   type ProcessSystemOptions,
+  type Route,
   type SpawnRequest,
 } from './system.js';
 export type { Envelope, ExitOutcome, Signal, Transport, TransportReceiver } from './transport.js';

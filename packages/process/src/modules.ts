@@ -17,8 +17,7 @@ import type { ExternalHost } from './external-host.js';
 import { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 import type { Pid } from './pid.js';
 import { Process } from './process.js';
-import { deliverOutcome, type ProcessSystem } from './system.js';
-import type { Envelope } from './transport.js';
+import { type Delivery, deliverOutcome, type ProcessSystem } from './system.js';
 import { boundedOutput, luaLimitsPrelude, shorten, VALUE_LIMITS } from './value-limits.js';
 
 /**
@@ -78,6 +77,31 @@ function fromCaller<T>(L: LuaState, vm: LuaVm, operation: () => T): T {
  * An operation an external (workflow) host completes later: Lua gets a token to wait with
  * (process.lua turns it into a blocking receive).
  */
+/**
+ * Answers Lua for a send or signal: `true` once delivered, `nil, err` when refused, or a pending
+ * answer for a receiver that takes it asynchronously (a workflow journals it first).
+ */
+function answerDelivery(
+  system: ProcessSystem,
+  L: LuaState,
+  vm: LuaVm,
+  self: Process,
+  delivery: Delivery,
+): number {
+  if (delivery === undefined) {
+    vm.api._lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (delivery instanceof LuactError) return pushFailure(L, vm, delivery);
+  return pending(
+    system,
+    L,
+    vm,
+    self,
+    delivery.then(() => true as const),
+  );
+}
+
 function pending(
   system: ProcessSystem,
   L: LuaState,
@@ -135,27 +159,17 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     send(L, vm) {
       const self = caller(vm);
       try {
-        const envelope: Envelope = {
-          to: destination(system, L, vm),
-          from: self.pid,
-          topic: requiredText(L, vm, 2, 'the topic'),
-          payload: luaBytes(L, vm, 3),
-        };
-        const error = system.send(envelope);
-        if (error === undefined) {
-          vm.api._lua_pushboolean(L, 1);
-          return 1;
-        }
-        // Not a process here: perhaps a workflow, whose messages are journaled first.
-        const external =
-          error.kind === 'NOT_FOUND' ? system.externalHostOf(envelope.to) : undefined;
-        if (external === undefined) return pushFailure(L, vm, error);
-        return pending(
+        return answerDelivery(
           system,
           L,
           vm,
           self,
-          external.send(envelope).then(() => true),
+          system.send({
+            to: destination(system, L, vm),
+            from: self.pid,
+            topic: requiredText(L, vm, 2, 'the topic'),
+            payload: luaBytes(L, vm, 3),
+          }),
         );
       } catch (error) {
         return pushFailure(L, vm, LuactError.from(error));
@@ -209,57 +223,46 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     },
     terminate(L, vm) {
       const self = caller(vm);
-      const to = tryDestination(system, L, vm);
-      const external = to === undefined ? undefined : system.externalHostOf(to);
-      if (external && to !== undefined) {
-        const work = external
-          .signal({ kind: 'terminate', to, from: self.pid })
-          .then(() => true as const);
-        return pending(system, L, vm, self, work);
+      let delivery: Delivery;
+      try {
+        delivery = system.signal({
+          kind: 'terminate',
+          to: destination(system, L, vm),
+          from: self.pid,
+        });
+      } catch (error) {
+        return pushFailure(L, vm, LuactError.from(error));
       }
-      const result = fallible(L, vm, () =>
-        system.signal({ kind: 'terminate', to: destination(system, L, vm), from: self.pid }),
-      );
       // A process that terminated itself stops here, not at its next instruction hook.
       if (self.exited) return vm.api._lua_error(L);
-      return result;
+      return answerDelivery(system, L, vm, self, delivery);
     },
     cancel(L, vm) {
       const self = caller(vm);
-      const to = tryDestination(system, L, vm);
-      const external = to === undefined ? undefined : system.externalHostOf(to);
-      if (external && to !== undefined) {
-        const work = external.signal({
-          kind: 'cancel',
-          to,
-          from: self.pid,
-          at: system.clock.now(),
-          reason: luaText(L, vm, 2),
-        });
-        return pending(
+      try {
+        return answerDelivery(
           system,
           L,
           vm,
           self,
-          work.then(() => true as const),
+          system.signal({
+            kind: 'cancel',
+            to: destination(system, L, vm),
+            from: self.pid,
+            at: system.clock.now(),
+            reason: luaText(L, vm, 2),
+          }),
         );
+      } catch (error) {
+        return pushFailure(L, vm, LuactError.from(error));
       }
-      return fallible(L, vm, () =>
-        system.signal({
-          kind: 'cancel',
-          to: destination(system, L, vm),
-          from: self.pid,
-          at: system.clock.now(),
-          reason: luaText(L, vm, 2),
-        }),
-      );
     },
     monitor(L, vm) {
       const self = caller(vm);
       const to = tryDestination(system, L, vm);
-      const external = to === undefined ? undefined : system.externalHostOf(to);
-      if (external && to !== undefined)
-        return pending(system, L, vm, self, monitorExternal(system, self, external, to));
+      const route = to === undefined ? undefined : system.route(to);
+      if (route?.kind === 'external' && to !== undefined)
+        return pending(system, L, vm, self, monitorExternal(system, self, route.host, to));
       return fallible(L, vm, () => system.monitor(self, destination(system, L, vm)));
     },
     unmonitor: (L, vm) =>
@@ -270,7 +273,7 @@ function processFunctions(system: ProcessSystem): Record<string, HostFunction> {
     link: (L, vm) =>
       fallible(L, vm, () => {
         const to = destination(system, L, vm);
-        if (system.externalHostOf(to)) {
+        if (system.route(to).kind === 'external') {
           return new LuactError('INVALID', `a process cannot link to workflow ${to}; monitor it`, {
             retryable: false,
           });

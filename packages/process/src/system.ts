@@ -33,6 +33,21 @@ import { Process } from './process.js';
 import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
 import { checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
 
+/** Where an address leads, as this node sees it (ProcessSystem.route). */
+export type Route =
+  | { readonly kind: 'process'; readonly process: Process }
+  | { readonly kind: 'inbox'; readonly receive: (envelope: Envelope) => void }
+  /** A host that journals what it receives before it counts: a workflow host. */
+  | { readonly kind: 'external'; readonly host: ExternalHost }
+  | { readonly kind: 'remote'; readonly node: string }
+  | { readonly kind: 'nowhere' };
+
+/**
+ * What sending did: undefined when delivered, the error that refused it, or a promise for a
+ * receiver that takes it asynchronously (journaled first, or on another node).
+ */
+export type Delivery = LuactError | undefined | Promise<void>;
+
 /** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
 export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
 
@@ -179,7 +194,7 @@ export class ProcessSystem {
   }
 
   /** The external host a PID belongs to, if it is one of theirs (and of this node). */
-  externalHostOf(pid: string): ExternalHost | undefined {
+  private externalHostOf(pid: string): ExternalHost | undefined {
     if (this.externals.size === 0) return undefined;
     const parts = parsePid(pid);
     if (!parts || (parts.node !== undefined && parts.node !== this.node)) return undefined;
@@ -335,29 +350,63 @@ export class ProcessSystem {
     return pid;
   }
 
-  // ── Messages and signals ──────────────────────────────────────────────────────────────────
+  // ── Where mail goes: the one router of the node's address space ─────────────────────────
 
-  /** Sends a message; an error says why it cannot be delivered (the sender sees it). */
-  send(envelope: Envelope): LuactError | undefined {
-    const invalid = checkTopic(envelope.topic);
-    if (invalid) return invalid;
-    const node = nodeOf(envelope.to);
-    if (node !== undefined && node !== this.node) return this.transport.sendRemote(node, envelope);
-    return this.deliverLocal(envelope);
+  /**
+   * Where mail and signals for `pid` go, as this node sees it: a live process here, an inbox of
+   * TypeScript code, a host that journals what it receives (a workflow host), another node, or
+   * nowhere. Every send, signal and watch asks this, and nothing else decides.
+   */
+  route(pid: Pid): Route {
+    const process = this.processes.get(pid);
+    return process ? { kind: 'process', process } : this.routeAway(pid);
   }
 
-  private deliverLocal(envelope: Envelope): LuactError | undefined {
+  /** route() for an address that is not a live process of this node. */
+  private routeAway(pid: Pid): Exclude<Route, { kind: 'process' }> {
+    const node = nodeOf(pid);
+    if (node !== undefined && node !== this.node) return { kind: 'remote', node };
+    const receive = this.inboxes.get(pid);
+    if (receive) return { kind: 'inbox', receive };
+    const external = this.externalHostOf(pid);
+    return external ? { kind: 'external', host: external } : { kind: 'nowhere' };
+  }
+
+  /**
+   * Sends a message wherever its address leads: undefined once it is in a local mailbox, the
+   * error that refused it (the sender sees it), or a promise for a journaled or remote receiver
+   * that settles when the message is accepted.
+   */
+  send(envelope: Envelope): Delivery {
+    const invalid = checkTopic(envelope.topic);
+    if (invalid) return invalid;
+    // The hot path, a live process of this node, allocates no route.
     const process = this.processes.get(envelope.to);
-    if (!process) {
-      const inbox = this.inboxes.get(envelope.to);
-      if (inbox) {
-        inbox(envelope);
+    if (process) return this.deliverTo(process, envelope);
+    const route = this.routeAway(envelope.to);
+    switch (route.kind) {
+      case 'remote':
+        return this.transport.sendRemote(route.node, envelope);
+      case 'inbox':
+        route.receive(envelope);
         return undefined;
-      }
-      return new LuactError('NOT_FOUND', `process ${envelope.to} does not exist or has ended`, {
-        retryable: false,
-      });
+      case 'external':
+        return route.host.send(envelope);
+      case 'nowhere':
+        return notAlive(envelope.to);
     }
+  }
+
+  /** Mail another node sent to an address of this one (workflows join with the cluster). */
+  private deliverLocal(envelope: Envelope): LuactError | undefined {
+    const route = this.route(envelope.to);
+    if (route.kind === 'process') return this.deliverTo(route.process, envelope);
+    if (route.kind !== 'inbox') return notAlive(envelope.to);
+    route.receive(envelope);
+    return undefined;
+  }
+
+  private deliverTo(process: Process, envelope: Envelope): LuactError | undefined {
     const refused = messageRoom(process, envelope.topic, envelope.payload);
     if (refused) return refused;
     process.mailbox.deliver(envelope);
@@ -375,23 +424,37 @@ export class ProcessSystem {
     return { pid, close: () => void this.inboxes.delete(pid) };
   }
 
-  signal(signal: Signal): LuactError | undefined {
-    const target = parsePid(signal.to);
-    if (!target)
+  /**
+   * Delivers a signal wherever its target's address leads, as `send` does a message: a cancel
+   * or terminate for a workflow goes to its host (a promise), the end of a process it watched
+   * never does (workflows watch through `watch`).
+   */
+  signal(signal: Signal): Delivery {
+    if (!parsePid(signal.to))
       return new LuactError('INVALID', `"${signal.to}" is not a PID`, { retryable: false });
-    if (target.node !== undefined && target.node !== this.node)
-      return this.transport.signalRemote(target.node, signal);
-    const process = this.processes.get(signal.to);
-    if (!process) {
-      return new LuactError('NOT_FOUND', `process ${signal.to} does not exist or has ended`, {
-        retryable: false,
-      });
+    const route = this.route(signal.to);
+    switch (route.kind) {
+      case 'remote':
+        return this.transport.signalRemote(route.node, signal);
+      case 'external':
+        if (signal.kind === 'cancel' || signal.kind === 'terminate')
+          return route.host.signal(signal);
+        return notAlive(signal.to);
+      case 'inbox':
+      case 'nowhere':
+        return notAlive(signal.to);
+      case 'process':
+        break;
     }
     // A cancel request is mail a process can send without end: it counts like a message.
     if (signal.kind === 'cancel') {
       const refused =
         checkReason(signal.reason) ??
-        mailboxRoom(process, eventBytes(EVENT_KIND.cancel, eventDetails(signal)), 'cancel request');
+        mailboxRoom(
+          route.process,
+          eventBytes(EVENT_KIND.cancel, eventDetails(signal)),
+          'cancel request',
+        );
       if (refused) return refused;
     }
     this.signalLocal(signal);

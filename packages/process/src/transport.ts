@@ -7,6 +7,11 @@ export interface Envelope {
   readonly from: Pid | undefined;
   readonly topic: string;
   readonly payload: Uint8Array;
+  /**
+   * Set by a workflow's send command (`<workflow>#<run>:<seq>`): a receiver that journals what it
+   * takes (a workflow) takes it once, however often the command is carried out again.
+   */
+  readonly origin?: string;
 }
 
 /**

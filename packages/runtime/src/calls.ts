@@ -119,13 +119,10 @@ export class Calls {
       }
 
       const envelope: Envelope = { to: pid, from: inbox.pid, topic, payload: message };
-      const refused = this.system.send(envelope);
-      if (!refused) return;
-      // Not a process here: perhaps a workflow, which journals the message before taking it.
-      const workflowHost =
-        refused.kind === 'NOT_FOUND' ? this.system.externalHostOf(pid) : undefined;
-      if (workflowHost) workflowHost.send(envelope).catch((error) => fail(LuactError.from(error)));
-      else fail(refused);
+      const delivery = this.system.send(envelope);
+      if (delivery instanceof LuactError) fail(delivery);
+      // A workflow journals the message before taking it.
+      else delivery?.catch((error: unknown) => fail(LuactError.from(error)));
     });
   }
 

@@ -94,7 +94,7 @@ describe('Node.call', () => {
     expect(error.details).toMatchObject({ target: 'silent', pid, topic: 'ask' });
     // A reply after the call ended reaches nobody: its sender is told the address is gone.
     const exit = node.system.waitForExit(pid);
-    node.send(pid, 'go');
+    await node.send(pid, 'go');
     const outcome = await exit;
     expect(outcome.ok && decodeValue(outcome.value)).toEqual({ kind: 'NOT_FOUND' });
   });
@@ -106,7 +106,7 @@ describe('Node.call', () => {
     expect(byName.message).toBe('no process is registered as "nobody"');
     const pid = node.spawn('app:greeter');
     const exit = node.system.waitForExit(pid);
-    node.send(pid, 'stop');
+    await node.send(pid, 'stop');
     await exit;
     const ended = await rejection(node.call(pid, 'greet', 'x', { timeoutMs: 60_000 }));
     expect(ended.kind).toBe('NOT_FOUND');
@@ -162,6 +162,38 @@ entries:
     cleanups.push(async () => void (await node.stop()));
     const pid = await node.workflows.start('app:asked', [], { id: 'asked-1' });
     expect(await node.call(pid, 'note', 'milk', { timeoutMs: 20_000 })).toBe('noted: milk');
+  });
+
+  it('sends to a workflow with node.send: resolved once journaled, as a process gets it', async () => {
+    const app = await writeApp({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: flows
+    kind: workflow.host
+  - name: waiting
+    kind: workflow.lua
+    source: |
+      return { main = function()
+        return process.listen("go"):receive()
+      end }
+`,
+    });
+    cleanups.push(app.remove);
+    const node = await Node.start({ dir: app.dir, env: {} });
+    cleanups.push(async () => void (await node.stop()));
+    const pid = await node.workflows.start('app:waiting', [], { id: 'waiting-1' });
+    await node.send(pid, 'go', 'ahead');
+    const history = await node.workflows.history('waiting-1');
+    expect(JSON.stringify(history)).toContain('"topic":"go"');
+    for (let i = 0; i < 200 && (await node.workflows.show('waiting-1')).status !== 'completed'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await node.workflows.show('waiting-1')).toMatchObject({
+      status: 'completed',
+      ended: { value: 'ahead' },
+    });
+    const gone = await rejection(node.send('{app:flows|nobody}', 'go', 1));
+    expect(gone.kind).toBe('NOT_FOUND');
   });
 
   it('ends with the reason of an aborted signal, and refuses a bad timeout', async () => {

@@ -73,7 +73,7 @@ entries:
     for (let i = 0; i < 100 && node.system.names.lookup('echo') === undefined; i++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    node.send('echo', 'say', 'hi');
+    await node.send('echo', 'say', 'hi');
     const outcome = await exit;
     expect(outcome.ok && decodeValue(outcome.value)).toBe('HI');
   });

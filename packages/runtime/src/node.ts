@@ -391,15 +391,20 @@ export class Node {
     };
   }
 
-  /** Sends a message to a process (by PID or registered name); throws why it cannot be delivered. */
-  send(to: string, topic: string, ...values: unknown[]): void {
-    const error = this.system.send({
+  /**
+   * Sends a message to a process or a workflow (by PID or registered name). Resolves once it is
+   * accepted — at once in a process's mailbox, once journaled for a workflow — and rejects
+   * with why it cannot be delivered.
+   */
+  async send(to: string, topic: string, ...values: unknown[]): Promise<void> {
+    const delivery = this.system.send({
       to: this.system.resolveDestination(to),
       from: undefined,
       topic,
       payload: encodeArguments(values, `a message to ${to}`),
     });
-    if (error) throw error;
+    if (delivery instanceof LuactError) throw delivery;
+    await delivery;
   }
 
   /**

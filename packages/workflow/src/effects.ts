@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import { type ProcessSystem, parsePid, withCallSite } from '@luact/process';
+import { type ExitOutcome, type ProcessSystem, withCallSite } from '@luact/process';
 import type { CommandEffects } from './driver.js';
 import type { WorkflowHost } from './host.js';
 import type { Command, Outcome } from './records.js';
@@ -39,23 +39,15 @@ export class WorkflowEffects implements CommandEffects {
   }
 
   async send(from: WorkflowRun, command: Extract<Command, { k: 'send' }>): Promise<void> {
-    const host = this.workflowHostOf(command.to);
-    if (host) {
-      await host.deliverFromWorkflow(command.to, {
-        topic: command.topic,
-        from: from.pid,
-        payload: command.payload,
-        origin: `${from.workflowId}#${from.started.run}:${command.seq}`,
-      });
-      return;
-    }
-    const error = this.system.send({
+    const delivery = this.system.send({
       to: this.system.resolveDestination(command.to),
       from: from.pid,
       topic: command.topic,
       payload: command.payload,
+      origin: `${from.workflowId}#${from.started.run}:${command.seq}`,
     });
-    if (error) throw error;
+    if (delivery instanceof LuactError) throw delivery;
+    await delivery;
   }
 
   async startChild(parent: WorkflowRun, command: Extract<Command, { k: 'child' }>): Promise<void> {
@@ -94,34 +86,28 @@ export class WorkflowEffects implements CommandEffects {
             at: this.system.clock.now(),
             reason: command.reason,
           } as const);
-    const host = this.workflowHostOf(to);
-    if (host) {
-      await host.signal(signal);
-      return;
-    }
-    const error = this.system.signal(signal);
-    if (error) throw error;
+    const delivery = this.system.signal(signal);
+    if (delivery instanceof LuactError) throw delivery;
+    await delivery;
   }
 
   async watch(target: string, onExit: (outcome: Outcome) => void): Promise<void> {
-    const host = this.workflowHostOf(target);
-    if (host) {
-      await host.watchWorkflow(target, onExit);
+    const pid = this.system.resolveDestination(target);
+    const route = this.system.route(pid);
+    if (route.kind === 'external') {
+      await route.host.watch(pid, (outcome) => onExit(asData(outcome)));
       return;
     }
-    const process = this.system.process(this.system.resolveDestination(target));
-    if (!process) {
+    if (route.kind !== 'process') {
       throw new LuactError('NOT_FOUND', `process ${target} does not exist or has ended`, {
         retryable: false,
       });
     }
-    process.exitListeners.add((outcome) =>
-      onExit(outcome.ok ? outcome : { ok: false, error: outcome.error.toData() }),
-    );
+    route.process.exitListeners.add((outcome) => onExit(asData(outcome)));
   }
+}
 
-  private workflowHostOf(pid: string): WorkflowHost | undefined {
-    const parts = parsePid(pid);
-    return parts ? this.hosts(parts.host) : undefined;
-  }
+/** An exit as the journal keeps it: errors in their data form. */
+function asData(outcome: ExitOutcome): Outcome {
+  return outcome.ok ? outcome : { ok: false, error: outcome.error.toData() };
 }

@@ -400,7 +400,11 @@ export class WorkflowHost implements ExternalHost {
     });
   }
 
-  /** A message to a workflow: resolves once it is journaled (an accepted message is never lost). */
+  /**
+   * A message to a workflow: resolves once it is journaled (an accepted message is never lost).
+   * One from another workflow's command carries its origin, so it is journaled once however
+   * often that command is carried out.
+   */
   async send(envelope: Envelope): Promise<void> {
     await this.live(envelope.to).receive(
       {
@@ -409,19 +413,9 @@ export class WorkflowHost implements ExternalHost {
         topic: envelope.topic,
         payload: envelope.payload,
         ...(envelope.from !== undefined ? { from: envelope.from } : {}),
+        ...(envelope.origin !== undefined ? { origin: envelope.origin } : {}),
       },
       this.admission(envelope.to, envelope.topic, envelope.payload),
-    );
-  }
-
-  /** A message from another workflow's command: journaled once, however often it is sent. */
-  async deliverFromWorkflow(
-    to: string,
-    message: { topic: string; from: string; payload: Bytes; origin: string },
-  ): Promise<void> {
-    await this.live(to).receive(
-      { t: 'signal', at: this.now(), ...message },
-      this.admission(to, message.topic, message.payload),
     );
   }
 

@@ -52,8 +52,9 @@ entries:
       end }
 `;
 
-async function start() {
-  const app = await writeApp({ 'app.yaml': APP });
+/** A node of `app` (by default the processes above), stopped and removed after the test. */
+async function start(definitions = APP) {
+  const app = await writeApp({ 'app.yaml': definitions });
   cleanups.push(app.remove);
   const node = await Node.start({ dir: app.dir, env: {} });
   cleanups.push(async () => void (await node.stop()));
@@ -141,8 +142,7 @@ describe('Node.call', () => {
   });
 
   it('asks a workflow too: the message is journaled, and its reply comes back', async () => {
-    const app = await writeApp({
-      'app.yaml': `
+    const node = await start(`
 namespace: app
 entries:
   - name: flows
@@ -155,18 +155,13 @@ entries:
         process.send(msg:from(), "answer", "noted: " .. msg:payload():data())
         return "done"
       end }
-`,
-    });
-    cleanups.push(app.remove);
-    const node = await Node.start({ dir: app.dir, env: {} });
-    cleanups.push(async () => void (await node.stop()));
+`);
     const pid = await node.workflows.start('app:asked', [], { id: 'asked-1' });
     expect(await node.call(pid, 'note', 'milk', { timeoutMs: 20_000 })).toBe('noted: milk');
   });
 
   it('sends to a workflow with node.send: resolved once journaled, as a process gets it', async () => {
-    const app = await writeApp({
-      'app.yaml': `
+    const node = await start(`
 namespace: app
 entries:
   - name: flows
@@ -177,11 +172,7 @@ entries:
       return { main = function()
         return process.listen("go"):receive()
       end }
-`,
-    });
-    cleanups.push(app.remove);
-    const node = await Node.start({ dir: app.dir, env: {} });
-    cleanups.push(async () => void (await node.stop()));
+`);
     const pid = await node.workflows.start('app:waiting', [], { id: 'waiting-1' });
     await node.send(pid, 'go', 'ahead');
     const history = await node.workflows.history('waiting-1');

@@ -19,7 +19,6 @@ export { PendingAnswers } from './pending.js';
 export { formatPid, isPid, type Pid, type PidParts, parsePid } from './pid.js';
 export { Process } from './process.js';
 export {
-  type Delivery,
   FUNCTION_HOST,
   type HostCall,
   type HostFunctionEntry,
@@ -30,7 +29,14 @@ export {
   type Route,
   type SpawnRequest,
 } from './system.js';
-export type { Envelope, ExitOutcome, Signal, Transport, TransportReceiver } from './transport.js';
+export type {
+  Delivery,
+  Envelope,
+  ExitOutcome,
+  Signal,
+  Transport,
+  TransportReceiver,
+} from './transport.js';
 export {
   boundedOutput,
   checkName,

@@ -17,7 +17,8 @@ import type { ExternalHost } from './external-host.js';
 import { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 import type { Pid } from './pid.js';
 import { Process } from './process.js';
-import { type Delivery, deliverOutcome, type ProcessSystem } from './system.js';
+import { deliverOutcome, type ProcessSystem } from './system.js';
+import type { Delivery } from './transport.js';
 import { boundedOutput, luaLimitsPrelude, shorten, VALUE_LIMITS } from './value-limits.js';
 
 /**

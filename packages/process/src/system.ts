@@ -30,7 +30,7 @@ import { NameRegistry } from './names.js';
 import { PendingAnswers } from './pending.js';
 import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
 import { Process } from './process.js';
-import type { Envelope, ExitOutcome, Signal, Transport } from './transport.js';
+import type { Delivery, Envelope, ExitOutcome, Signal, Transport } from './transport.js';
 import { checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
 
 /** Where an address leads, as this node sees it (ProcessSystem.route). */
@@ -41,12 +41,6 @@ export type Route =
   | { readonly kind: 'external'; readonly host: ExternalHost }
   | { readonly kind: 'remote'; readonly node: string }
   | { readonly kind: 'nowhere' };
-
-/**
- * What sending did: undefined when delivered, the error that refused it, or a promise for a
- * receiver that takes it asynchronously (journaled first, or on another node).
- */
-export type Delivery = LuactError | undefined | Promise<void>;
 
 /** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
 export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;

@@ -48,6 +48,13 @@ export type ExitOutcome =
   | { readonly ok: false; readonly error: LuactError };
 
 /**
+ * What sending did: undefined when delivered, the error that refused it, or a promise for a
+ * receiver that takes it asynchronously (journaled first, or on another node) and settles once
+ * it is accepted.
+ */
+export type Delivery = LuactError | undefined | Promise<void>;
+
+/**
  * Carries envelopes and signals to processes of other nodes. The process system delivers to
  * its own node directly and hands everything else to the transport; an in-process node uses
  * `LocalTransport`, a cluster node the NATS transport. Per sender and receiver, a transport
@@ -56,9 +63,12 @@ export type ExitOutcome =
 export interface Transport {
   /** This node's name; undefined on a standalone node (PIDs then carry no node). */
   readonly node: string | undefined;
-  /** Hands an envelope to another node; an error says why it cannot reach it. */
-  sendRemote(node: string, envelope: Envelope): LuactError | undefined;
-  signalRemote(node: string, signal: Signal): LuactError | undefined;
+  /**
+   * Hands an envelope to another node: an error says why it cannot reach it; a promise settles
+   * once the other node's mail accepted it (or rejects with why it could not).
+   */
+  sendRemote(node: string, envelope: Envelope): Delivery;
+  signalRemote(node: string, signal: Signal): Delivery;
   /** Called by the process system once, with what to do with traffic arriving from other nodes. */
   attach(receiver: TransportReceiver): void;
   close(): Promise<void>;

@@ -3,6 +3,7 @@ import {
   boolean,
   duration,
   type Infer,
+  integer,
   object,
   oneOrMany,
   optional,
@@ -37,10 +38,18 @@ export const natsConnection = object(
     creds_file: optional(string()),
     tls: optional(tls),
     connect_timeout: withDefault(duration(), 5_000),
+    /** How often the client pings the server; a connection missing `max_ping_out` pongs is stale. */
+    ping_interval: withDefault(duration(), 5_000),
+    max_ping_out: withDefault(integer({ min: 1 }), 2),
+    /** How long the client waits before redialling a server it lost (it never stops redialling). */
+    reconnect_wait: withDefault(duration(), 1_000),
     lifecycle,
   },
   {
     check(connection, issue) {
+      for (const field of ['connect_timeout', 'ping_interval'] as const) {
+        if (connection[field] === 0) issue([field], 'must be longer than 0');
+      }
       if ((connection.user === undefined) !== (connection.password === undefined)) {
         issue(
           [connection.user === undefined ? 'password' : 'user'],

@@ -281,6 +281,47 @@ describe('kind schemas', () => {
     ).toEqual(['choose one way to authenticate, not token and creds_file']);
   });
 
+  it('decodes NATS connection timing: seconds-scale pings and redials by default', () => {
+    expect(
+      config({ name: 'n', kind: 'nats.connection', fields: { servers: 'nats://127.0.0.1:4222' } }),
+    ).toMatchObject({
+      connect_timeout: 5_000,
+      ping_interval: 5_000,
+      max_ping_out: 2,
+      reconnect_wait: 1_000,
+    });
+    expect(
+      config({
+        name: 'n',
+        kind: 'nats.connection',
+        fields: {
+          servers: 'nats://127.0.0.1:4222',
+          ping_interval: '2s',
+          max_ping_out: 3,
+          reconnect_wait: '250ms',
+        },
+      }),
+    ).toMatchObject({ ping_interval: 2_000, max_ping_out: 3, reconnect_wait: 250 });
+    expect(
+      loadErrors({
+        name: 'n',
+        kind: 'nats.connection',
+        fields: { servers: 'nats://127.0.0.1:4222', ping_interval: '0s' },
+      }),
+    ).toEqual([
+      { code: 'invalid-value', field: 'ping_interval', message: 'must be longer than 0' },
+    ]);
+    expect(
+      loadErrors({
+        name: 'n',
+        kind: 'nats.connection',
+        fields: { servers: 'nats://127.0.0.1:4222', max_ping_out: 0 },
+      }),
+    ).toEqual([
+      { code: 'invalid-value', field: 'max_ping_out', message: '0 is not an integer ≥ 1' },
+    ]);
+  });
+
   it('keeps registry.entry data free-form', () => {
     expect(
       config({

@@ -22,6 +22,7 @@ export {
   type GroupOwner,
 } from './vm/fiber.js';
 export type { HostFunction, LuaModuleSpec } from './vm/host-function.js';
+export type { HostStack } from './vm/host-stack.js';
 export { luaSource } from './vm/kernel-files.js';
 export {
   DEFAULT_ENGINE_LIMIT,

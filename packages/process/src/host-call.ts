@@ -9,7 +9,7 @@ import type { LuaState, LuaVm } from '@luact/lua';
 
 /** The string argument at `index`, or undefined when it is not a string. */
 export function luaText(L: LuaState, vm: LuaVm, index: number): string | undefined {
-  return vm.api._lua_type(L, index) === 4 ? vm.memory.toString(L, index) : undefined;
+  return vm.stack.text(L, index);
 }
 
 /** The string argument at `index`; INVALID naming `what` when it is not a string. */
@@ -21,14 +21,14 @@ export function requiredText(L: LuaState, vm: LuaVm, index: number, what: string
 
 /** The bytes of the string argument at `index` (empty when there is none). */
 export function luaBytes(L: LuaState, vm: LuaVm, index: number): Uint8Array {
-  return vm.memory.toBytes(L, index) ?? new Uint8Array();
+  return vm.stack.bytes(L, index) ?? new Uint8Array();
 }
 
 /** Answers `false, kind, message`: the call failed with `error`. */
 export function pushFailure(L: LuaState, vm: LuaVm, error: LuactError): number {
-  vm.api._lua_pushboolean(L, 0);
-  vm.memory.pushString(L, error.kind);
-  vm.memory.pushString(L, error.message);
+  vm.stack.pushBoolean(L, false);
+  vm.stack.pushString(L, error.kind);
+  vm.stack.pushString(L, error.message);
   return 3;
 }
 
@@ -44,8 +44,8 @@ export function fallible(
   try {
     const result = operation() ?? true;
     if (result instanceof LuactError) return pushFailure(L, vm, result);
-    if (result === true) vm.api._lua_pushboolean(L, 1);
-    else vm.memory.pushString(L, result);
+    if (result === true) vm.stack.pushBoolean(L, true);
+    else vm.stack.pushString(L, result);
     return 1;
   } catch (error) {
     return pushFailure(L, vm, LuactError.from(error));

@@ -18,6 +18,16 @@ export { NameRegistry } from './names.js';
 export { PendingAnswers } from './pending.js';
 export { formatPid, isPid, type Pid, type PidParts, parsePid } from './pid.js';
 export { Process } from './process.js';
+export type {
+  Answer,
+  CallSite,
+  Follow,
+  LuaCall,
+  LuaSpawn,
+  ProcessApi,
+  StartupMessage,
+} from './process-api.js';
+export { type ProcessBinding, processBinding } from './process-binding.js';
 export {
   FUNCTION_HOST,
   type HostCall,

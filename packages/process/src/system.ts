@@ -31,7 +31,7 @@ import { PendingAnswers } from './pending.js';
 import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
 import { Process } from './process.js';
 import type { Delivery, Envelope, ExitOutcome, Signal, Transport } from './transport.js';
-import { checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
+import { checkReason, checkReference, checkTopic, shorten, VALUE_LIMITS } from './value-limits.js';
 
 /** Where an address leads, as this node sees it (ProcessSystem.route). */
 export type Route =
@@ -306,6 +306,53 @@ export class ProcessSystem {
     return pid;
   }
 
+  /**
+   * Spawns wherever the host lives: on a process host of this node (the PID at once), or on a
+   * host that journals first (a workflow host: a promise for the PID). The one place that
+   * decides where a spawn goes.
+   */
+  spawnAnywhere(request: SpawnRequest): Pid | Promise<Pid> {
+    const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
+    const external = this.externals.get(this.resolveCached(request.host, namespace, 'host'));
+    return external ? this.spawnExternal(external, request, namespace) : this.spawn(request);
+  }
+
+  /** A spawn on a journaling host: started once it is durable there, then followed. */
+  private async spawnExternal(
+    host: ExternalHost,
+    request: SpawnRequest,
+    namespace: string | undefined,
+  ): Promise<Pid> {
+    const parent = request.parent;
+    if (request.link) {
+      throw new LuactError('INVALID', 'a process cannot link to a workflow; monitor it', {
+        retryable: false,
+      });
+    }
+    const pid = await host.spawn({
+      entry: this.resolveEntryId(request.entry, namespace),
+      args: request.args,
+      parent: parent?.pid,
+      context: request.context ?? NO_CONTEXT,
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      ...(request.options !== undefined ? { options: request.options } : {}),
+      ...(request.messages ? { messages: request.messages } : {}),
+    });
+    if (parent && request.monitor) await this.watchExternal(parent, host, pid);
+    const channel = request.outcomeChannel;
+    if (parent && channel !== undefined) {
+      // Expected before watching: a workflow that already ended answers at once.
+      parent.mailbox.expectResult(channel);
+      await host
+        .watch(pid, (outcome) => deliverOutcome(parent, channel, outcome, pid))
+        .catch((error: unknown) => {
+          parent.mailbox.forgetResult(channel);
+          throw error;
+        });
+    }
+    return pid;
+  }
+
   private resolveCached(reference: string, namespace: string | undefined, what: string): EntryId {
     let inNamespace = this.resolved.get(namespace ?? '');
     if (inNamespace === undefined) {
@@ -336,11 +383,7 @@ export class ProcessSystem {
     if (tooLong) throw tooLong;
     if (looksLikePid(destination)) return destination as Pid;
     const pid = this.names.lookup(destination);
-    if (pid === undefined) {
-      throw new LuactError('NOT_FOUND', `no process is registered as "${destination}"`, {
-        retryable: false,
-      });
-    }
+    if (pid === undefined) throw unknownName(destination);
     return pid;
   }
 
@@ -511,13 +554,19 @@ export class ProcessSystem {
 
   // ── Links and monitors ────────────────────────────────────────────────────────────────────
 
+  /** Links `process` and `other` wherever `other` lives; a workflow cannot be linked. */
   link(process: Process, other: Pid): LuactError | undefined {
     if (other === process.pid)
       return new LuactError('INVALID', 'a process cannot link to itself', { retryable: false });
-    const target = this.processes.get(other);
-    if (!target) return notAlive(other);
+    const route = this.route(other);
+    if (route.kind === 'external') {
+      return new LuactError('INVALID', `a process cannot link to workflow ${other}; monitor it`, {
+        retryable: false,
+      });
+    }
+    if (route.kind !== 'process') return notAlive(other);
     process.links.add(other);
-    target.links.add(process.pid);
+    route.process.links.add(process.pid);
     return undefined;
   }
 
@@ -526,19 +575,76 @@ export class ProcessSystem {
     this.processes.get(other)?.links.delete(process.pid);
   }
 
-  monitor(process: Process, other: Pid): LuactError | undefined {
+  /**
+   * `process` gets EXIT when `other` ends, wherever it runs: at once for a process here, a
+   * promise for a workflow (its host journals the watch).
+   */
+  monitor(process: Process, other: Pid): Delivery {
     if (other === process.pid)
       return new LuactError('INVALID', 'a process cannot monitor itself', { retryable: false });
-    const target = this.processes.get(other);
-    if (!target) return notAlive(other);
-    target.monitors.add(process.pid);
-    process.monitoring.add(other);
-    return undefined;
+    const route = this.route(other);
+    switch (route.kind) {
+      case 'process':
+        route.process.monitors.add(process.pid);
+        process.monitoring.add(other);
+        return undefined;
+      case 'external':
+        return this.watchExternal(process, route.host, other);
+      default:
+        return notAlive(other);
+    }
   }
 
   unmonitor(process: Process, other: Pid): void {
     process.monitoring.delete(other);
     this.processes.get(other)?.monitors.delete(process.pid);
+  }
+
+  /** EXIT to `watcher` when the workflow `target` ends (unless it stopped monitoring it). */
+  private async watchExternal(watcher: Process, host: ExternalHost, target: Pid): Promise<void> {
+    watcher.monitoring.add(target);
+    try {
+      await host.watch(target, (outcome) => {
+        if (!watcher.monitoring.has(target)) return;
+        this.signal({ kind: 'exit', to: watcher.pid, from: target, at: this.clock.now(), outcome });
+      });
+    } catch (error) {
+      watcher.monitoring.delete(target);
+      throw error;
+    }
+  }
+
+  // ── Names ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Registers `name` for the live process `pid`; ALREADY_EXISTS when another holds it. */
+  registerName(name: string, pid: Pid): LuactError | undefined {
+    const owner = this.processes.get(pid);
+    if (!owner) return notAlive(pid);
+    // Names live in the node, outside any Lua heap: one process holds a bounded number.
+    if (owner.names.size >= VALUE_LIMITS.namesPerProcess && !owner.names.has(name)) {
+      return new LuactError(
+        'RATE_LIMITED',
+        `${owner.pid} already holds ${VALUE_LIMITS.namesPerProcess} names, the limit of names per process`,
+      );
+    }
+    const taken = this.names.register(name, owner.pid);
+    if (taken) return taken;
+    owner.names.add(name);
+    return undefined;
+  }
+
+  /** The PID registered as `name`; NOT_FOUND when none is. */
+  lookupName(name: string): Pid | LuactError {
+    return this.names.lookup(name) ?? unknownName(name);
+  }
+
+  /** Releases `name`; NOT_FOUND when no process holds it. */
+  unregisterName(name: string): LuactError | undefined {
+    const owner = this.names.lookup(name);
+    if (owner === undefined) return unknownName(name);
+    this.names.unregister(name);
+    this.processes.get(owner)?.names.delete(name);
+    return undefined;
   }
 
   // ── Exits ─────────────────────────────────────────────────────────────────────────────────
@@ -788,6 +894,10 @@ function parseReference(reference: string) {
   return reference.includes(':')
     ? resolveReference(reference, 'unused')
     : ({ ok: false, error: `"${reference}" needs a namespace (namespace:name)` } as const);
+}
+
+function unknownName(name: string): LuactError {
+  return new LuactError('NOT_FOUND', `no process is registered as "${name}"`, { retryable: false });
 }
 
 function notAlive(pid: string): LuactError {

@@ -26,7 +26,7 @@ export function supervisorModule(services: () => ServiceManager | undefined): Lu
     source: readFileSync(new URL('../lua/supervisor.lua', import.meta.url), 'utf8'),
     functions: {
       status(L, vm) {
-        const id = serviceId(vm.memory.toString(L, 1) ?? '', vm.current?.group.owner);
+        const id = serviceId(vm.stack.text(L, 1) ?? '', vm.current?.group.owner);
         const status = services()?.status(id);
         if (!status) {
           return pushFailure(
@@ -35,13 +35,13 @@ export function supervisorModule(services: () => ServiceManager | undefined): Lu
             new LuactError('NOT_FOUND', `no service ${id}`, { retryable: false }),
           );
         }
-        vm.memory.pushBytes(L, encodeValue(luaStatus(status)));
+        vm.stack.pushBytes(L, encodeValue(luaStatus(status)));
         return 1;
       },
       list(L, vm) {
         const all: Record<string, unknown> = {};
         for (const status of services()?.list() ?? []) all[status.id] = luaStatus(status);
-        vm.memory.pushBytes(L, encodeValue(all));
+        vm.stack.pushBytes(L, encodeValue(all));
         return 1;
       },
     },

@@ -5,17 +5,18 @@ import {
   encodeValue,
   type FiberGroup,
   type GroupOutcome,
-  type LuaState,
   type LuaVm,
   type PreparedEntry,
 } from '@luact/lua';
 import {
+  type CallSite,
   type Envelope,
   EVENT_KIND,
   type ExitOutcome,
   errorFromBytes,
   eventDetails,
   type FedSink,
+  type Follow,
   Mailbox,
   type Pid,
 } from '@luact/process';
@@ -59,6 +60,15 @@ interface Child {
 }
 
 const FOLLOW = { monitor: 1, link: 2, exec: 4 } as const;
+
+/** How a parent follows a child, as the journal records it (`follow` of a child command). */
+export function followBits(follow: Follow, exec: boolean): number {
+  return (
+    (follow.monitor ? FOLLOW.monitor : 0) |
+    (follow.link ? FOLLOW.link : 0) |
+    (exec ? FOLLOW.exec : 0)
+  );
+}
 
 /**
  * One run of a workflow executing deterministically (docs/concepts/workflows.md): the engine's pure
@@ -267,7 +277,7 @@ export class WorkflowRun implements FedSink {
     return this.nowMs;
   }
 
-  issue(request: CommandRequest, L: LuaState): number {
+  issue(request: CommandRequest, callSite: CallSite): number {
     if (!this.busy)
       throw new Error(`workflow ${this.workflowId} issued a command while not handling an event`);
     const seq = this.nextSeq++;
@@ -278,41 +288,45 @@ export class WorkflowRun implements FedSink {
     const site =
       recorded !== undefined && recorded.seq === seq && sameCommand(recorded, command)
         ? recorded.site
-        : this.vm.callSite(L);
+        : callSite();
     this.commands.push(site ? { ...command, site } : command);
     return seq;
   }
 
-  startTimer(channel: number, delayMs: number, everyMs: number | undefined, L: LuaState): void {
-    this.stopTimer(channel, L);
+  startTimer(channel: number, delayMs: number, everyMs: number | undefined, site: CallSite): void {
+    this.stopTimer(channel, site);
     const seq = this.issue(
       { k: 'timer', due: this.nowMs + delayMs, ...(everyMs ? { every: everyMs } : {}) },
-      L,
+      site,
     );
     this.timersBySeq.set(seq, { channel, every: everyMs });
     this.timersByChannel.set(channel, seq);
   }
 
   /** True when the timer had not fired yet. */
-  stopTimer(channel: number, L: LuaState): boolean {
+  stopTimer(channel: number, site: CallSite): boolean {
     const seq = this.timersByChannel.get(channel);
     if (seq === undefined) return false;
     this.timersByChannel.delete(channel);
     this.timersBySeq.delete(seq);
-    this.issue({ k: 'cancel_timer', target: seq }, L);
+    this.issue({ k: 'cancel_timer', target: seq }, site);
     return true;
   }
 
-  callActivity(request: Extract<CommandRequest, { k: 'activity' }>, channel: number, L: LuaState) {
-    const seq = this.issue(request, L);
+  callActivity(
+    request: Extract<CommandRequest, { k: 'activity' }>,
+    channel: number,
+    site: CallSite,
+  ) {
+    const seq = this.issue(request, site);
     this.activities.set(seq, channel);
     return seq;
   }
 
   /** True when the activity had not ended yet. */
-  cancelActivity(seq: number, L: LuaState): boolean {
+  cancelActivity(seq: number, site: CallSite): boolean {
     if (!this.activities.has(seq)) return false;
-    this.issue({ k: 'cancel_activity', target: seq }, L);
+    this.issue({ k: 'cancel_activity', target: seq }, site);
     return true;
   }
 
@@ -320,19 +334,19 @@ export class WorkflowRun implements FedSink {
     request: Omit<Extract<CommandRequest, { k: 'child' }>, 'workflow'>,
     name: string | undefined,
     channel: number | undefined,
-    L: LuaState,
+    site: CallSite,
   ): string {
     const seq = this.nextSeq;
     const workflow = name ?? childWorkflowId(this.workflowId, seq);
-    this.issue({ ...request, workflow }, L);
+    this.issue({ ...request, workflow }, site);
     const pid = workflowPid(request.host, workflow);
     if (request.follow !== 0 || channel !== undefined)
       this.children.set(seq, { pid, follow: request.follow, channel });
     return pid;
   }
 
-  monitor(target: string, L: LuaState): void {
-    const seq = this.issue({ k: 'monitor', to: target }, L);
+  monitor(target: string, site: CallSite): void {
+    const seq = this.issue({ k: 'monitor', to: target }, site);
     this.monitored.set(seq, target);
   }
 
@@ -340,15 +354,15 @@ export class WorkflowRun implements FedSink {
    * `workflow.version(change, min, max)`: new code gets `max`, recorded in the journal; a
    * replay returns what was recorded, or `min` where the old code had no such call.
    */
-  version(change: string, min: number, max: number, L: LuaState): number {
+  version(change: string, min: number, max: number, site: CallSite): number {
     const expected = this.expected;
     if (expected !== undefined) {
       const recorded = expected[this.commands.length];
       if (recorded?.k !== 'version' || recorded.change !== change) return min;
-      this.issue({ k: 'version', change, version: recorded.version }, L);
+      this.issue({ k: 'version', change, version: recorded.version }, site);
       return recorded.version;
     }
-    this.issue({ k: 'version', change, version: max }, L);
+    this.issue({ k: 'version', change, version: max }, site);
     return max;
   }
 

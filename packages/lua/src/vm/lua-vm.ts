@@ -15,6 +15,7 @@ import { WasmMemory } from '../wasm/memory.js';
 import { type Clock, systemClock } from './clock.js';
 import { type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
 import type { LuaModuleSpec } from './host-function.js';
+import { HostStack } from './host-stack.js';
 import { BLOCK, Kernel } from './kernel.js';
 import { type EngineMemory, LuaHeap, type MemoryRefusal } from './lua-heap.js';
 import { type PreemptedVm, Preemption } from './preemption.js';
@@ -83,6 +84,8 @@ const SLICE_MS = 4;
 export class LuaVm implements PreemptedVm {
   readonly L: LuaState;
   readonly memory: WasmMemory;
+  /** Typed arguments and results for host functions (bindings outside this package use it). */
+  readonly stack: HostStack;
   readonly heap: LuaHeap;
   readonly clock: Clock;
   /** The fiber inside lua_resume right now, if any. */
@@ -109,6 +112,7 @@ export class LuaVm implements PreemptedVm {
   ) {
     const { limits } = options;
     this.memory = new WasmMemory(api);
+    this.stack = new HostStack(api, this.memory);
     this.clock = options.clock ?? systemClock();
     this.resultCount = api._malloc(4);
     this.debugRecord = api._malloc(LUA_DEBUG_SIZE);

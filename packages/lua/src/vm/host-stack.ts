@@ -1,0 +1,73 @@
+import type { LuaApi, LuaState } from '../wasm/lua-api.js';
+import { LuaType } from '../wasm/lua-api.js';
+import type { WasmMemory } from '../wasm/memory.js';
+
+/**
+ * A host function's arguments and results, typed: how bindings outside this package read and
+ * answer Lua without the raw C API. Stateless, so it allocates nothing per call (the send path
+ * goes through it).
+ */
+export class HostStack {
+  constructor(
+    private readonly api: LuaApi,
+    private readonly memory: WasmMemory,
+  ) {}
+
+  isString(L: LuaState, index: number): boolean {
+    return this.api._lua_type(L, index) === LuaType.string;
+  }
+
+  isNumber(L: LuaState, index: number): boolean {
+    return this.api._lua_type(L, index) === LuaType.number;
+  }
+
+  /** The string at `index` (UTF-8 decoded), or undefined when the value is not a string. */
+  text(L: LuaState, index: number): string | undefined {
+    return this.isString(L, index) ? this.memory.toString(L, index) : undefined;
+  }
+
+  /** A copy of the bytes of the string at `index`, or undefined when it is not a string. */
+  bytes(L: LuaState, index: number): Uint8Array | undefined {
+    return this.memory.toBytes(L, index);
+  }
+
+  /** The number at `index` (0 when it is not one). */
+  number(L: LuaState, index: number): number {
+    return this.api._lua_tonumberx(L, index, 0);
+  }
+
+  /** The integer at `index` (0 when it is not one). */
+  integer(L: LuaState, index: number): number {
+    return Number(this.api._lua_tointegerx(L, index, 0));
+  }
+
+  /** Lua truthiness of the value at `index`. */
+  boolean(L: LuaState, index: number): boolean {
+    return this.api._lua_toboolean(L, index) !== 0;
+  }
+
+  pushBoolean(L: LuaState, value: boolean): void {
+    this.api._lua_pushboolean(L, value ? 1 : 0);
+  }
+
+  pushInteger(L: LuaState, value: number | bigint): void {
+    this.api._lua_pushinteger(L, typeof value === 'bigint' ? value : BigInt(value));
+  }
+
+  pushNumber(L: LuaState, value: number): void {
+    this.api._lua_pushnumber(L, value);
+  }
+
+  pushString(L: LuaState, text: string): void {
+    this.memory.pushString(L, text);
+  }
+
+  pushBytes(L: LuaState, bytes: Uint8Array): void {
+    this.memory.pushBytes(L, bytes);
+  }
+
+  /** Raises the value on top of the stack as a Lua error (never returns to the caller). */
+  raise(L: LuaState): number {
+    return this.api._lua_error(L);
+  }
+}

@@ -1,0 +1,239 @@
+import { LuactError, resolveReference, splitEntryId } from '@luact/core';
+import { decodeValue, encodeValue, type LuaVm } from '@luact/lua';
+import { checkArguments } from './admission.js';
+import { withCallSite } from './call-site.js';
+import type { Mailbox } from './mailbox.js';
+import { Process } from './process.js';
+import type { Answer, CallSite, LuaCall, LuaSpawn, ProcessApi } from './process-api.js';
+import type { ProcessSystem } from './system.js';
+import type { Delivery } from './transport.js';
+import { shorten } from './value-limits.js';
+
+/**
+ * `ProcessApi` for live processes: each call acts at once through the process system, which
+ * routes it (a process here, a workflow host, another node). An answer that comes later (a
+ * workflow journals first) is a promise Lua waits on.
+ */
+export class LiveProcessApi implements ProcessApi<Process> {
+  constructor(private readonly system: ProcessSystem) {}
+
+  actorOf(vm: LuaVm): Process {
+    const owner = vm.current?.group.owner;
+    if (!(owner instanceof Process)) throw new Error('only available inside a process');
+    return owner;
+  }
+
+  pid(process: Process): string {
+    return process.pid;
+  }
+
+  entry(process: Process): string {
+    return process.entry;
+  }
+
+  mailbox(process: Process): Mailbox {
+    return process.mailbox;
+  }
+
+  trapLinks(process: Process): boolean {
+    return process.trapLinks;
+  }
+
+  setTrapLinks(process: Process, trap: boolean): void {
+    process.trapLinks = trap;
+  }
+
+  send(process: Process, to: string, topic: string, payload: Uint8Array): Answer {
+    return answered(
+      this.system.send({
+        to: this.system.resolveDestination(to),
+        from: process.pid,
+        topic,
+        payload,
+      }),
+    );
+  }
+
+  spawn(parent: Process, spawn: LuaSpawn, site: CallSite): Answer<string> {
+    let pid: string | Promise<string>;
+    try {
+      pid = this.system.spawnAnywhere({
+        entry: spawn.entry,
+        host: spawn.host,
+        args: spawn.args,
+        parent,
+        monitor: spawn.follow.monitor,
+        link: spawn.follow.link,
+        ...(spawn.context !== undefined ? { context: encodedContext(spawn.context) } : {}),
+        ...(spawn.name !== undefined ? { name: spawn.name } : {}),
+        ...(spawn.options !== undefined ? { options: spawn.options } : {}),
+        ...(spawn.messages.length > 0 ? { messages: spawn.messages } : {}),
+        ...(spawn.resultChannel !== undefined ? { outcomeChannel: spawn.resultChannel } : {}),
+      });
+    } catch (error) {
+      // A missing entry or host is told with the Lua line that named it.
+      throw withCallSite(error, site);
+    }
+    if (typeof pid === 'string') return pid;
+    // The Lua stack moves on once this call returns: where it stands is read now.
+    const place = site();
+    return pid.catch((error: unknown) => {
+      throw withCallSite(error, () => place);
+    });
+  }
+
+  cancel(process: Process, to: string, reason: string | undefined): Answer {
+    return answered(
+      this.system.signal({
+        kind: 'cancel',
+        to: this.system.resolveDestination(to),
+        from: process.pid,
+        at: this.system.clock.now(),
+        reason,
+      }),
+    );
+  }
+
+  terminate(process: Process, to: string): Answer {
+    return answered(
+      this.system.signal({
+        kind: 'terminate',
+        to: this.system.resolveDestination(to),
+        from: process.pid,
+      }),
+    );
+  }
+
+  ended(process: Process): boolean {
+    return process.exited;
+  }
+
+  monitor(process: Process, to: string): Answer {
+    return answered(this.system.monitor(process, this.system.resolveDestination(to)));
+  }
+
+  unmonitor(process: Process, to: string): Answer {
+    this.system.unmonitor(process, this.system.resolveDestination(to));
+    return true;
+  }
+
+  link(process: Process, to: string): Answer {
+    return answered(this.system.link(process, this.system.resolveDestination(to)));
+  }
+
+  unlink(process: Process, to: string): Answer {
+    this.system.unlink(process, this.system.resolveDestination(to));
+    return true;
+  }
+
+  register(process: Process, name: string, pid: string | undefined): Answer {
+    const owner = pid === undefined ? process.pid : this.system.resolveDestination(pid);
+    return answered(this.system.registerName(name, owner));
+  }
+
+  lookup(_process: Process, name: string): Answer<string> {
+    return this.system.lookupName(name);
+  }
+
+  unregister(_process: Process, name: string): Answer {
+    return answered(this.system.unregisterName(name));
+  }
+
+  upgrade(process: Process, requested: string | undefined, args: Uint8Array): Answer {
+    const namespace = splitEntryId(process.entry).namespace;
+    let id = process.entry;
+    if (requested !== undefined) {
+      const resolved = resolveReference(requested, namespace);
+      if (!resolved.ok) return new LuactError('INVALID', resolved.error, { retryable: false });
+      id = resolved.value;
+    }
+    if (this.system.snapshot().get(id)?.kind !== 'process.lua') {
+      return new LuactError(
+        'NOT_FOUND',
+        `cannot upgrade to ${id}: no process.lua entry with that ID`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    const tooLarge = checkArguments(args, id, process.host);
+    if (tooLarge) return tooLarge;
+    process.upgrade = { entry: id, args };
+    return true;
+  }
+
+  call(process: Process, call: LuaCall, site: CallSite): Answer<string> {
+    let context = process.context;
+    if (call.context !== undefined) {
+      const merged = new Map(process.context);
+      for (const [key, value] of encodedContext(call.context)) merged.set(key, value);
+      context = merged;
+    }
+    try {
+      return this.system.call({
+        entry: call.entry,
+        args: call.args,
+        caller: process,
+        channel: call.channel,
+        context,
+        timeoutMs: callTimeout(call.options),
+      });
+    } catch (error) {
+      throw withCallSite(error, site);
+    }
+  }
+
+  cancelCall(process: Process, handle: string): boolean {
+    return this.system.cancelCall(handle, process);
+  }
+
+  context(process: Process, key: string): Uint8Array | undefined {
+    return process.context.get(key);
+  }
+
+  contextValues(process: Process): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of process.context) values[key] = decodeValue(value);
+    return values;
+  }
+
+  defer(process: Process, work: Promise<string | true>): number {
+    return this.system.pending.begin(process, work);
+  }
+
+  settle(_process: Process, token: number, channel: number): void {
+    this.system.pending.settle(token, channel);
+  }
+}
+
+/** A delivery as Lua's answer: `true` once done, the refusal, or a promise of `true`. */
+function answered(delivery: Delivery): Answer {
+  if (delivery === undefined) return true;
+  if (delivery instanceof LuactError) return delivery;
+  return delivery.then(() => true as const);
+}
+
+function encodedContext(values: Readonly<Record<string, unknown>>): Map<string, Uint8Array> {
+  const context = new Map<string, Uint8Array>();
+  if (values instanceof Map) return context;
+  for (const [key, value] of Object.entries(values)) context.set(key, encodeValue(value));
+  return context;
+}
+
+function callTimeout(options: Readonly<Record<string, unknown>> | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  for (const key of Object.keys(options)) {
+    if (key !== 'timeout')
+      throw new LuactError('INVALID', `unknown call option "${shorten(key)}"`, {
+        retryable: false,
+      });
+  }
+  const timeout = options.timeout;
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== 'number' || !(timeout > 0)) {
+    throw new LuactError('INVALID', 'the timeout option is a positive number of milliseconds', {
+      retryable: false,
+    });
+  }
+  return timeout;
+}

@@ -1,0 +1,258 @@
+import { LuactError } from '@luact/core';
+import { decodeValue, encodeValue, type HostFunction, type LuaState, type LuaVm } from '@luact/lua';
+import { luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
+import type { Answer, CallSite, LuaSpawn, ProcessApi, StartupMessage } from './process-api.js';
+
+/**
+ * The one Lua binding of `process`, `funcs` and `ctx`: it reads what Lua passed, asks the
+ * actor's `ProcessApi`, and answers Lua (`value`, or `false, kind, message`, which the Lua side
+ * turns into `nil, err`; or a token to wait on when the answer comes later). Processes and
+ * workflow runs share it; only their `ProcessApi` differs.
+ */
+export interface ProcessBinding {
+  readonly process: Record<string, HostFunction>;
+  readonly funcs: Record<string, HostFunction>;
+  readonly ctx: Record<string, HostFunction>;
+}
+
+/** The spawn flags as process.lua numbers them. */
+const SPAWN_MONITOR = 1;
+const SPAWN_LINK = 2;
+
+export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
+  const withDestination =
+    (operation: (actor: Actor, to: string, site: CallSite) => Answer): HostFunction =>
+    (L, vm) => {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () =>
+        operation(actor, requiredText(L, vm, 1, 'the destination'), siteOf(L, vm)),
+      );
+    };
+  const withName =
+    (operation: (actor: Actor, name: string) => Answer<string | true>): HostFunction =>
+    (L, vm) => {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () => operation(actor, requiredText(L, vm, 1, 'the name')));
+    };
+
+  const process: Record<string, HostFunction> = {
+    pid(L, vm) {
+      vm.stack.pushString(L, api.pid(api.actorOf(vm)));
+      return 1;
+    },
+    entry_id(L, vm) {
+      vm.stack.pushString(L, api.entry(api.actorOf(vm)));
+      return 1;
+    },
+    // The hottest call there is: no closures, no intermediate objects.
+    send(L, vm) {
+      const actor = api.actorOf(vm);
+      let result: Answer;
+      try {
+        result = api.send(
+          actor,
+          requiredText(L, vm, 1, 'the destination'),
+          requiredText(L, vm, 2, 'the topic'),
+          luaBytes(L, vm, 3),
+          () => vm.callSite(L),
+        );
+      } catch (error) {
+        return pushFailure(L, vm, LuactError.from(error));
+      }
+      return answer(L, vm, api, actor, result);
+    },
+    settle(L, vm) {
+      api.settle(api.actorOf(vm), vm.stack.integer(L, 1), vm.stack.integer(L, 2));
+      return 0;
+    },
+    spawn(L, vm) {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () => api.spawn(actor, spawnOf(L, vm), siteOf(L, vm)));
+    },
+    terminate(L, vm) {
+      const actor = api.actorOf(vm);
+      let result: Answer;
+      try {
+        result = api.terminate(actor, requiredText(L, vm, 1, 'the destination'), siteOf(L, vm));
+      } catch (error) {
+        return pushFailure(L, vm, LuactError.from(error));
+      }
+      // An actor that terminated itself stops here, not at its next instruction hook.
+      if (api.ended(actor)) return vm.stack.raise(L);
+      return answer(L, vm, api, actor, result);
+    },
+    cancel(L, vm) {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () =>
+        api.cancel(
+          actor,
+          requiredText(L, vm, 1, 'the destination'),
+          luaText(L, vm, 2),
+          siteOf(L, vm),
+        ),
+      );
+    },
+    monitor: withDestination((actor, to, site) => api.monitor(actor, to, site)),
+    unmonitor: withDestination((actor, to) => api.unmonitor(actor, to)),
+    link: withDestination((actor, to) => api.link(actor, to)),
+    unlink: withDestination((actor, to) => api.unlink(actor, to)),
+    get_trap_links(L, vm) {
+      vm.stack.pushBoolean(L, api.trapLinks(api.actorOf(vm)));
+      return 1;
+    },
+    set_trap_links(L, vm) {
+      api.setTrapLinks(api.actorOf(vm), vm.stack.boolean(L, 1));
+      return 0;
+    },
+    inbox(L, vm) {
+      api.mailbox(api.actorOf(vm)).openInbox(vm.stack.integer(L, 1));
+      return 0;
+    },
+    events(L, vm) {
+      api.mailbox(api.actorOf(vm)).openEvents(vm.stack.integer(L, 1));
+      return 0;
+    },
+    listen(L, vm) {
+      api
+        .mailbox(api.actorOf(vm))
+        .listen(requiredText(L, vm, 1, 'the topic'), vm.stack.integer(L, 2));
+      return 0;
+    },
+    unlisten(L, vm) {
+      api.mailbox(api.actorOf(vm)).unlisten(requiredText(L, vm, 1, 'the topic'));
+      return 0;
+    },
+    register(L, vm) {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () =>
+        api.register(actor, requiredText(L, vm, 1, 'the name'), luaText(L, vm, 2)),
+      );
+    },
+    lookup: withName((actor, name) => api.lookup(actor, name)),
+    unregister: withName((actor, name) => api.unregister(actor, name)),
+    upgrade(L, vm) {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () =>
+        api.upgrade(actor, luaText(L, vm, 1), luaBytes(L, vm, 2)),
+      );
+    },
+  };
+
+  const funcs: Record<string, HostFunction> = {
+    call(L, vm) {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () => {
+        const spec = specOf(L, vm, 2);
+        return api.call(
+          actor,
+          {
+            entry: requiredText(L, vm, 1, 'the function entry'),
+            args: luaBytes(L, vm, 3),
+            channel: vm.stack.integer(L, 4),
+            ...(spec.context !== undefined ? { context: spec.context } : {}),
+            ...(spec.options !== undefined ? { options: spec.options } : {}),
+          },
+          siteOf(L, vm),
+        );
+      });
+    },
+    cancel_call(L, vm) {
+      const actor = api.actorOf(vm);
+      vm.stack.pushBoolean(
+        L,
+        api.cancelCall(actor, requiredText(L, vm, 1, 'the call'), siteOf(L, vm)),
+      );
+      return 1;
+    },
+  };
+
+  const ctx: Record<string, HostFunction> = {
+    get(L, vm) {
+      const value = api.context(api.actorOf(vm), requiredText(L, vm, 1, 'the key'));
+      if (value === undefined) return 0;
+      vm.stack.pushBytes(L, value);
+      return 1;
+    },
+    all(L, vm) {
+      vm.stack.pushBytes(L, encodeValue(api.contextValues(api.actorOf(vm))));
+      return 1;
+    },
+  };
+
+  return { process, funcs, ctx };
+}
+
+// ── Reading Lua ───────────────────────────────────────────────────────────────────────────────
+
+function siteOf(L: LuaState, vm: LuaVm): CallSite {
+  return () => vm.callSite(L);
+}
+
+/** What a spawner or executor carries (context, options, name, startup messages), decoded. */
+interface LuaSpec {
+  readonly context?: Record<string, unknown>;
+  readonly options?: Record<string, unknown>;
+  readonly name?: string;
+  /** Payloads arrive as strings when their bytes happen to be valid UTF-8. */
+  readonly messages?: readonly (readonly [string, Uint8Array | string])[];
+}
+
+function specOf(L: LuaState, vm: LuaVm, index: number): LuaSpec {
+  return vm.stack.isString(L, index) ? (decodeValue(luaBytes(L, vm, index)) as LuaSpec) : {};
+}
+
+/** `host.spawn(entry, host, flags, spec, args, result_channel)` as process.lua calls it. */
+function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
+  const flags = vm.stack.integer(L, 3);
+  const spec = specOf(L, vm, 4);
+  return {
+    entry: requiredText(L, vm, 1, 'the entry'),
+    host: requiredText(L, vm, 2, 'the host'),
+    args: luaBytes(L, vm, 5),
+    follow: { monitor: (flags & SPAWN_MONITOR) !== 0, link: (flags & SPAWN_LINK) !== 0 },
+    messages: (spec.messages ?? []).map(startupMessage),
+    ...(spec.context !== undefined ? { context: spec.context } : {}),
+    ...(spec.options !== undefined ? { options: spec.options } : {}),
+    ...(spec.name !== undefined ? { name: spec.name } : {}),
+    ...(vm.stack.isNumber(L, 6) ? { resultChannel: vm.stack.integer(L, 6) } : {}),
+  };
+}
+
+function startupMessage([topic, payload]: readonly [string, Uint8Array | string]): StartupMessage {
+  return {
+    topic,
+    payload: typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
+  };
+}
+
+// ── Answering Lua ─────────────────────────────────────────────────────────────────────────────
+
+function answer<Actor>(
+  L: LuaState,
+  vm: LuaVm,
+  api: ProcessApi<Actor>,
+  actor: Actor,
+  result: Answer<string | true>,
+): number {
+  if (result === true) vm.stack.pushBoolean(L, true);
+  else if (typeof result === 'string') vm.stack.pushString(L, result);
+  else if (result instanceof LuactError) return pushFailure(L, vm, result);
+  else vm.stack.pushInteger(L, api.defer(actor, result));
+  return 1;
+}
+
+function attempt<Actor>(
+  L: LuaState,
+  vm: LuaVm,
+  api: ProcessApi<Actor>,
+  actor: Actor,
+  operation: () => Answer<string | true>,
+): number {
+  let result: Answer<string | true>;
+  try {
+    result = operation();
+  } catch (error) {
+    return pushFailure(L, vm, LuactError.from(error));
+  }
+  return answer(L, vm, api, actor, result);
+}

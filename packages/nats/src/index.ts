@@ -1,5 +1,17 @@
 export type { NatsConnection } from '@nats-io/transport-node';
-export { connectNats, type NatsConnectionSettings } from './connect.js';
+export {
+  connectNats,
+  DEFAULT_MAX_PING_OUT,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_RECONNECT_WAIT_MS,
+  type NatsConnectionSettings,
+  serverList,
+} from './connect.js';
+export {
+  type ConnectionLogRecord,
+  type WatchConnectionOptions,
+  watchConnection,
+} from './connection-status.js';
 export {
   DEFAULT_PUBLISH_BUDGET_MS,
   type DurablePublishOptions,

@@ -1,4 +1,11 @@
 export type { NatsConnection } from '@nats-io/transport-node';
+export type { MailLog, MailLogRecord } from './cluster/mail-log.js';
+export {
+  MAIL_BLOB_MAX_AGE_MS,
+  MAIL_HEADER_ROOM,
+  MailTransport,
+  type MailTransportOptions,
+} from './cluster/mail-transport.js';
 export {
   connectNats,
   DEFAULT_MAX_PING_OUT,

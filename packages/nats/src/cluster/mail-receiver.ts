@@ -1,0 +1,265 @@
+import { LuactError } from '@luact/core';
+import type { TransportReceiver } from '@luact/process';
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { ObjectStore } from '@nats-io/obj';
+import type { MailLog } from './mail-log.js';
+import { MailOrder } from './mail-order.js';
+import { decodeMailRecord, type MailRecord, type NodeIncarnation } from './mail-record.js';
+
+export interface MailReceiverSettings {
+  readonly js: JetStreamClient;
+  readonly blobs: ObjectStore;
+  readonly stream: string;
+  /** The durable consumer of this node's subject. */
+  readonly consumer: string;
+  readonly receiver: TransportReceiver;
+  readonly gapHoldMs: number;
+  readonly log: MailLog;
+}
+
+/** A record taken from the stream, waiting for its turn; `payload` is being fetched if by reference. */
+interface Arrival {
+  readonly record: MailRecord;
+  readonly msg: JsMsg;
+  payload?: Promise<Uint8Array | LuactError>;
+}
+
+/** Records pulled per request; the client asks for more when half are consumed. */
+const PULL_BATCH = 1_000;
+/** Pause before pulling again after the consumer could not be reached. */
+const RETRY_PAUSE_MS = 1_000;
+
+/**
+ * Pulls this node's mail and hands it to the process system in each sender's order: one
+ * pull loop on the node's durable consumer, records put in order by MailOrder, each
+ * acknowledged once handed over (or dropped). Payloads sent by reference are fetched from the
+ * object store before their turn comes and deleted after.
+ */
+export class MailReceiver {
+  private readonly order: MailOrder<Arrival>;
+  private messages: ConsumerMessages | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Deliveries waiting on a payload fetch; later ones queue behind them to keep order. */
+  private chain: Promise<void> | undefined;
+  private gapTimer: NodeJS.Timeout | undefined;
+  /** When the gap timer fires (ms), so most records (no gap) touch no timer. */
+  private gapTimerDue: number | undefined;
+
+  constructor(private readonly settings: MailReceiverSettings) {
+    this.order = new MailOrder(settings.gapHoldMs);
+  }
+
+  start(): void {
+    this.running ??= this.pullLoop();
+  }
+
+  /** The sender incarnation is dead: hand on what is held of it, drop what comes later. */
+  forget(sender: NodeIncarnation): void {
+    this.hand(this.order.forget(sender));
+    this.armGapTimer();
+  }
+
+  /**
+   * Stops pulling; records already pulled are still handed over. Held records stay
+   * unacknowledged, so the next incarnation of this node gets them again.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.messages?.stop();
+    await this.running;
+    clearTimeout(this.gapTimer);
+    this.gapTimerDue = undefined;
+    await this.chain;
+  }
+
+  private async pullLoop(): Promise<void> {
+    const { js, stream, consumer, log } = this.settings;
+    while (!this.stopped) {
+      try {
+        const messages = await (await js.consumers.get(stream, consumer)).consume({
+          max_messages: PULL_BATCH,
+        });
+        this.messages = messages;
+        if (this.stopped) messages.stop();
+        for await (const msg of messages) {
+          this.take(msg);
+          // Keep pace with deliveries that wait on a payload (rare) instead of piling up.
+          if (this.chain) await this.chain;
+        }
+      } catch (error) {
+        if (this.stopped) break;
+        log({
+          level: 'warn',
+          message: 'mail: cannot pull from the consumer; trying again',
+          fields: {
+            stream,
+            consumer,
+            error: error instanceof Error ? error.message : String(error),
+          },
+        });
+      }
+      if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+    }
+  }
+
+  private take(msg: JsMsg): void {
+    const decoded = decodeMailRecord(msg.data);
+    if (!decoded.ok) {
+      this.settings.log({
+        level: 'error',
+        message: 'mail: dropped a record that does not decode',
+        fields: { subject: msg.subject, streamSeq: msg.seq, problem: decoded.error },
+      });
+      msg.ack();
+      return;
+    }
+    const record = decoded.value;
+    const arrival: Arrival = { record, msg };
+    const accepted = this.order.accept(record, arrival, Date.now());
+    if (accepted.dropped !== undefined) {
+      msg.ack();
+      this.settings.log({
+        level: 'debug',
+        message: `mail: dropped a ${accepted.dropped} record`,
+        fields: {
+          sender: record.sender.node,
+          incarnation: record.sender.incarnation,
+          seq: record.seq,
+        },
+      });
+    } else if (record.body.kind === 'message-by-reference') {
+      arrival.payload = this.fetchPayload(record.body.blob);
+    }
+    this.hand(accepted.due);
+    this.armGapTimer();
+  }
+
+  /** Hands arrivals over in the order given, after any that still wait on a payload. */
+  private hand(due: readonly Arrival[]): void {
+    for (const arrival of due) {
+      if (this.chain === undefined && arrival.payload === undefined) {
+        this.deliver(arrival, undefined);
+        continue;
+      }
+      const next = (this.chain ?? Promise.resolve())
+        .then(() => arrival.payload)
+        .then((payload) => this.deliver(arrival, payload));
+      this.chain = next;
+      void next.finally(() => {
+        if (this.chain === next) this.chain = undefined;
+      });
+    }
+  }
+
+  private deliver(arrival: Arrival, fetched: Uint8Array | LuactError | undefined): void {
+    const { record, msg } = arrival;
+    const { receiver, log } = this.settings;
+    const body = record.body;
+    try {
+      if (body.kind === 'signal') {
+        receiver.signal(body.signal);
+      } else {
+        const envelope =
+          body.kind === 'message'
+            ? body.envelope
+            : fetched instanceof Uint8Array
+              ? { ...body.envelope, payload: fetched }
+              : undefined;
+        if (envelope === undefined) {
+          log({
+            level: 'error',
+            message: 'mail: dropped a message whose payload could not be fetched',
+            fields: {
+              to: body.envelope.to,
+              sender: record.sender.node,
+              seq: record.seq,
+              blob: body.kind === 'message-by-reference' ? body.blob : undefined,
+              error: fetched instanceof LuactError ? fetched.message : undefined,
+            },
+          });
+        } else {
+          const refused = receiver.deliver(envelope);
+          if (refused) {
+            // Erlang drops mail to a process that is gone; so does this node, and says so.
+            log({
+              level: 'debug',
+              message: 'mail: the receiver refused a message',
+              fields: {
+                to: envelope.to,
+                topic: envelope.topic,
+                kind: refused.kind,
+                reason: refused.message,
+              },
+            });
+          }
+        }
+        if (body.kind === 'message-by-reference') this.deletePayload(body.blob);
+      }
+    } catch (error) {
+      log({
+        level: 'error',
+        message: 'mail: handing over a record failed',
+        fields: {
+          sender: record.sender.node,
+          seq: record.seq,
+          error: LuactError.from(error).message,
+        },
+      });
+    }
+    msg.ack();
+  }
+
+  private fetchPayload(blob: string): Promise<Uint8Array | LuactError> {
+    return this.settings.blobs.getBlob(blob).then(
+      (payload) =>
+        payload ??
+        new LuactError(
+          'NOT_FOUND',
+          `payload ${blob} is not in the object store (expired or deleted)`,
+        ),
+      (error: unknown) => LuactError.from(error),
+    );
+  }
+
+  private deletePayload(blob: string): void {
+    this.settings.blobs.delete(blob).catch((error: unknown) =>
+      this.settings.log({
+        level: 'warn',
+        message: 'mail: could not delete a delivered payload (it expires on its own)',
+        fields: { blob, error: LuactError.from(error).message },
+      }),
+    );
+  }
+
+  /** One timer for the earliest gap held, so a gap is given up on after gapHoldMs. */
+  private armGapTimer(): void {
+    const due = this.stopped ? undefined : this.order.nextExpiry();
+    if (due === this.gapTimerDue) return;
+    clearTimeout(this.gapTimer);
+    this.gapTimer = undefined;
+    this.gapTimerDue = due;
+    if (due === undefined) return;
+    this.gapTimer = setTimeout(() => this.onGapTimer(), Math.max(0, due - Date.now()));
+    this.gapTimer.unref();
+  }
+
+  private onGapTimer(): void {
+    this.gapTimerDue = undefined;
+    for (const released of this.order.expire(Date.now())) {
+      this.settings.log({
+        level: 'warn',
+        message: 'mail: gave up waiting for missing records and delivered on',
+        fields: {
+          sender: released.sender.node,
+          incarnation: released.sender.incarnation,
+          missing: released.missing.map(([from, to]) =>
+            from === to ? `${from}` : `${from}-${to}`,
+          ),
+        },
+      });
+      this.hand(released.due);
+    }
+    this.armGapTimer();
+  }
+}

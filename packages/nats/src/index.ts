@@ -24,4 +24,10 @@ export {
   type DurablePublishOptions,
   publishDurably,
 } from './durable-publish.js';
-export { JetStreamJournal, type JetStreamJournalOptions } from './jetstream-journal.js';
+export {
+  type FenceResult,
+  JetStreamJournal,
+  type JetStreamJournalOptions,
+  type PartitionJournal,
+} from './jetstream-journal.js';
+export { DEFAULT_PARTITIONS, partitionOf } from './subjects.js';

@@ -1,7 +1,6 @@
 import { encodeRecord } from '@luact/journal';
 import { describeJournalConformance, type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamJournal, type JetStreamJournalOptions } from './jetstream-journal.js';
 import { JournalStreamAccess } from './testing/journal-stream.js';
@@ -80,32 +79,40 @@ describe('JetStreamJournal', () => {
   it('names the subject and sequence of a record that does not decode', async () => {
     const { first, access } = await journalPair();
     await first.append('wf', 0, [{ n: 0 }]);
-    const subject = access.recordsSubject('wf');
-    const position = headers();
-    position.set('Luact-Journal-Position', '1');
-    const ack = await jetstream(connection).publish(subject, Uint8Array.of(0x91, 0x01), {
-      headers: position,
+    const subject = access.entriesSubject('wf');
+    const [stored] = await access.messages('wf');
+    const seq = await access.forge('wf', {
+      epoch: 0,
+      prev: stored?.seq ?? 0,
+      payload: Uint8Array.of(0x91, 0x01),
     });
     await expect(first.read('wf')).rejects.toMatchObject({
       kind: 'INTERNAL',
-      message: `journal wf: damaged record on subject ${subject} at sequence ${ack.seq}: payload is not a record but an array`,
-      details: { stream: 'wf', subject, sequence: ack.seq },
+      message: `journal wf: damaged entry on subject ${subject} at sequence ${seq}: payload is not a record but an array`,
+      details: { stream: 'wf', subject, sequence: seq },
     });
   });
 
-  it('keeps one message per record, each with its position and message ID', async () => {
+  it('keeps one message per record, each naming its epoch, the entry it follows and its place', async () => {
     const { first, access } = await journalPair();
     await first.append('wf', 0, [{ n: 0 }, { n: 1 }]);
     const messages = await access.messages('wf');
-    expect(messages.map((message) => message.header.get('Luact-Journal-Position'))).toEqual([
+    const [one, two] = messages;
+    const token = access.entriesSubject('wf').split('.').pop();
+    expect(messages.map((message) => message.header.get('Luact-Epoch'))).toEqual(['0', '0']);
+    expect(messages.map((message) => message.header.get('Luact-Entry'))).toEqual([
+      'record',
+      'record',
+    ]);
+    expect(messages.map((message) => message.header.get('Luact-Prev'))).toEqual([
       '0',
-      '1',
+      String(one?.seq),
     ]);
     expect(messages.map((message) => message.header.get('Nats-Msg-Id'))).toEqual([
-      `${access.recordsSubject('wf').split('.').pop()}:0`,
-      `${access.recordsSubject('wf').split('.').pop()}:1`,
+      `${token}:0:0`,
+      `${token}:${one?.seq}:0`,
     ]);
-    expect([...(messages[1]?.data ?? [])]).toEqual([...encodeRecord({ n: 1 })]);
+    expect([...(two?.data ?? [])]).toEqual([...encodeRecord({ n: 1 })]);
   });
 
   it('says how durable an append is', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { LuactError } from '@luact/core';
 import {
   type ClosedStream,
@@ -20,8 +21,10 @@ import {
   jetstreamManager,
   type StoredMsg,
 } from '@nats-io/jetstream';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { ensureJournalStream } from './journal-stream.js';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { DEFAULT_PUBLISH_BUDGET_MS, publishDurably } from './durable-publish.js';
+import { type Chain, type ChainEntry, type EntryKind, resolveChain } from './journal-chain.js';
+import { ensureJournalStream, ensureLayout } from './journal-stream.js';
 import { isWrongLastSequence, natsFailure } from './nats-errors.js';
 import { readMatching, readSubject } from './subject-reader.js';
 import { JournalSubjects } from './subjects.js';
@@ -30,48 +33,127 @@ export interface JetStreamJournalOptions {
   readonly connection: NatsConnection;
   /** The JetStream stream that holds every journal. Default `LUACT_JOURNAL`. */
   readonly stream?: string;
-  /** Records of stream `id` go to `<subjectPrefix>.<token of id>`. Default `luact.journal`. */
+  /** Entries of journal `id` go to `<subjectPrefix>.<partition>.<token of id>`. Default `luact.journal`. */
   readonly subjectPrefix?: string;
   /** Replicas of the JetStream stream: 1, or 3 on a cluster. Default 1. */
   readonly replicas?: number;
   /**
-   * Milliseconds records are kept. Default: until their stream is removed. A stream whose
+   * Milliseconds records are kept. Default: until their journal is removed. A journal whose
    * first records expired can no longer be read (INTERNAL), so keep it well above the
    * longest workflow.
    */
   readonly maxAge?: number;
   /** How long one request to NATS may take before the operation fails UNAVAILABLE. Default 5 s. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Partitions of a new stream (1–4096, default 64), fixed when the stream is created. An
+   * existing stream's count is read from it; a different count here is refused.
+   */
+  readonly partitions?: number;
+  /**
+   * The epoch at which this journal writes partition `p`, or undefined when this node does not
+   * own `p` (appends, fences and closes of its journals then fail CONFLICT). Asked on every
+   * write, so it can read a live ownership view. Default: every partition at epoch 0 (one node).
+   */
+  readonly epochOf?: (partition: number) => number | undefined;
+  /**
+   * How long a publish is retried with its message ID while its outcome is unknown (a lost
+   * answer, a leader election) before the operation fails UNAVAILABLE. Default 15 s.
+   */
+  readonly publishBudgetMs?: number;
 }
 
-/** What this journal knows of one stream it writes, as the single writer. */
-interface StreamState {
-  /** Records in the stream. */
+/** A journal of one partition, as `readPartition` and `takeOver` return it. */
+export type PartitionJournal =
+  | {
+      readonly id: string;
+      /** Its records after the fork rule. */
+      readonly records: JournalRecord[];
+      readonly closed: boolean;
+    }
+  | {
+      readonly id: string;
+      /** Why it cannot be read (INTERNAL, naming subject and sequence); other journals are unaffected. */
+      readonly damaged: LuactError;
+    };
+
+/** What `fence` did. */
+export type FenceResult =
+  /** The fence is the chain's last entry (or one at this epoch already was); `length` records precede it. */
+  | { readonly outcome: 'fenced'; readonly length: number }
+  /** The journal is closed: nothing to resume. */
+  | { readonly outcome: 'closed' }
+  /** The journal has no records: nothing to fence. */
+  | { readonly outcome: 'empty' };
+
+/** This journal's view of one journal it writes, from its last read and its own acks. */
+type JournalState =
+  /** The close marker is there. */
+  | { readonly phase: 'closed' }
+  /** The chain ends with a close entry whose marker is missing (a close cut short). */
+  | { readonly phase: 'closing'; readonly summary: Uint8Array }
+  | OpenState;
+
+interface OpenState {
+  readonly phase: 'open';
+  /** Records in the winning chain. */
   length: number;
-  /** The stream sequence of its last record, which the next publish expects (0: none yet). */
+  /** The chain's last entry: the `prev` of the next one (0: none yet). */
+  tip: number;
+  /** The subject's last message, on the chain or not: what the next publish expects. */
   lastSeq: number;
-  closed: boolean;
+  /** The highest fence epoch in the chain (-1: none). */
+  fencedAt: number;
+  /** The last entry this journal wrote is not on the winning chain: a fork went to another writer. */
+  lost: boolean;
 }
 
-/** Each record's position in its stream, so a reader can tell a gap or a stray message. */
-const POSITION_HEADER = 'Luact-Journal-Position';
-/** Appends that find the stream changed under them look again this often before giving up. */
+/** One journal as a read found it. */
+interface Snapshot {
+  readonly id: string;
+  readonly chain: Chain<Entry>;
+  /** Its close marker is there. */
+  readonly closed: boolean;
+  /** The subject's last message (0: none). */
+  readonly lastSeq: number;
+}
+
+/** A journal message with its chain facts. */
+interface Entry extends ChainEntry {
+  readonly subject: string;
+  readonly data: Uint8Array;
+}
+
+/** Chain facts of each entry, in headers so a reader can resolve chains without payloads. */
+const EPOCH_HEADER = 'Luact-Epoch';
+const PREV_HEADER = 'Luact-Prev';
+const KIND_HEADER = 'Luact-Entry';
+const KINDS: readonly EntryKind[] = ['record', 'fence', 'close'];
+/** Writes that find the journal changed under them look again this often before giving up. */
 const MAX_ATTEMPTS = 3;
+const NOTHING = new Uint8Array(0);
+/** publishDurably's ceiling: retries must land well inside the duplicate window. */
+const MAX_PUBLISH_BUDGET_MS = 60_000;
 
 /**
- * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals, one
- * subject per journal stream, one message per record. The single writer is enforced by JetStream:
- * each record is published expecting the subject's last sequence, so a second writer (or a stale
- * view) is refused and reported as CONFLICT. Each record carries the message ID
- * `<token>:<position>`, so the server drops a repeated publish inside its duplicate window. Closing
- * a stream publishes a marker on `<subject>.closed`: `open()` and `list()` come from the stream's
- * per-subject message counts, without reading records.
+ * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals,
+ * partitioned by journal ID, one subject per journal, one message per entry. Entries are
+ * records, fences (a new owner's mark: writers of older epochs are ignored after it) and the
+ * close entry; each names its epoch and the entry it follows, and every read applies the fork
+ * rule (journal-chain.ts), so forks the server let through — two writers at once on a 2.9.10
+ * R3 stream, a paused old owner — resolve the same way for every reader. Each entry is
+ * published expecting the subject's last sequence, with a message ID naming its place and
+ * epoch: a stale writer is refused, a repeated publish is dropped, and two writers of one
+ * epoch cannot both take one place. Closing appends a close entry, then a marker on
+ * `<subject>.closed`: `open()` and `ids()` come from the stream's per-subject counts.
  */
 export class JetStreamJournal implements Journal {
   readonly kind = 'jetstream';
   readonly durability: string;
 
-  private readonly states = new Map<string, StreamState>();
+  private readonly states = new Map<string, JournalState>();
+  /** The last entry this journal wrote to each journal: is it still on the winning chain? */
+  private readonly written = new Map<string, number>();
   private readonly lock = new KeyedLock();
   private stopped: Promise<void> | undefined;
 
@@ -83,123 +165,197 @@ export class JetStreamJournal implements Journal {
       replicas = 1,
       maxAge = 0,
       requestTimeoutMs = 5_000,
+      publishBudgetMs = DEFAULT_PUBLISH_BUDGET_MS,
+      epochOf = () => 0,
     } = options;
     checkStreamName(stream);
     checkCount('replicas', replicas, 1);
     checkCount('maxAge', maxAge, 0);
     checkCount('requestTimeoutMs', requestTimeoutMs, 1);
-    const subjects = new JournalSubjects(subjectPrefix);
-    let jsm: JetStreamManager;
+    checkCount('publishBudgetMs', publishBudgetMs, 1);
+    if (publishBudgetMs > MAX_PUBLISH_BUDGET_MS) {
+      throw new LuactError(
+        'INVALID',
+        `JetStreamJournal publishBudgetMs must be at most ${MAX_PUBLISH_BUDGET_MS} (retries must stay inside the duplicate window), got ${publishBudgetMs}`,
+        { retryable: false },
+      );
+    }
+    // Checks the prefix and the partition count before anything is created.
+    const asked = new JournalSubjects(subjectPrefix, options.partitions);
+    const js = jetstream(connection, { timeout: requestTimeoutMs });
     try {
-      jsm = await jetstreamManager(connection, { timeout: requestTimeoutMs });
-      await ensureJournalStream(jsm, { name: stream, subjects: subjects.all, replicas, maxAge });
+      const jsm = await jetstreamManager(connection, { timeout: requestTimeoutMs });
+      await ensureJournalStream(jsm, { name: stream, subjects: asked.all, replicas, maxAge });
+      const partitions = await ensureLayout(jsm, js, stream, subjectPrefix, options.partitions);
+      return new JetStreamJournal({
+        connection,
+        js,
+        jsm,
+        stream,
+        subjects: new JournalSubjects(subjectPrefix, partitions),
+        requestTimeoutMs,
+        publishBudgetMs,
+        epochOf,
+        replicas,
+      });
     } catch (error) {
       throw natsFailure(connection, `set up the journal stream ${stream}`, error);
     }
-    const js = jetstream(connection, { timeout: requestTimeoutMs });
-    return new JetStreamJournal(connection, js, jsm, stream, subjects, requestTimeoutMs, replicas);
   }
 
-  private constructor(
-    private readonly connection: NatsConnection,
-    private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
-    private readonly stream: string,
-    private readonly subjects: JournalSubjects,
-    private readonly requestTimeoutMs: number,
-    replicas: number,
-  ) {
+  private readonly connection: NatsConnection;
+  private readonly js: JetStreamClient;
+  private readonly jsm: JetStreamManager;
+  private readonly stream: string;
+  private readonly subjects: JournalSubjects;
+  private readonly requestTimeoutMs: number;
+  private readonly publishBudgetMs: number;
+  private readonly epochOf: (partition: number) => number | undefined;
+
+  private constructor(setup: {
+    connection: NatsConnection;
+    js: JetStreamClient;
+    jsm: JetStreamManager;
+    stream: string;
+    subjects: JournalSubjects;
+    requestTimeoutMs: number;
+    publishBudgetMs: number;
+    epochOf: (partition: number) => number | undefined;
+    replicas: number;
+  }) {
+    this.connection = setup.connection;
+    this.js = setup.js;
+    this.jsm = setup.jsm;
+    this.stream = setup.stream;
+    this.subjects = setup.subjects;
+    this.requestTimeoutMs = setup.requestTimeoutMs;
+    this.publishBudgetMs = setup.publishBudgetMs;
+    this.epochOf = setup.epochOf;
+    const { replicas, stream } = setup;
     this.durability =
       replicas > 1
         ? `JetStream R${replicas} (${stream}, file storage; an append resolves once a majority of ${replicas} servers stored it)`
         : `JetStream R1 (${stream}, file storage; an append resolves once the server stored it)`;
   }
 
+  /** The stream's partition count (fixed when it was created). */
+  get partitions(): number {
+    return this.subjects.partitions;
+  }
+
+  /** The partition journal `id` belongs to. */
+  partitionOf(id: string): number {
+    checkId(id);
+    return this.subjects.partitionOf(id);
+  }
+
   async append(id: string, expected: number, records: readonly JournalRecord[]): Promise<void> {
     this.checkRunning();
     checkId(id);
     const encoded = records.map(encodeRecord);
-    return this.lock.run(id, () => this.appendEncoded(id, expected, encoded));
+    const epoch = this.epochFor(id, 'append to');
+    return this.lock.run(id, () => this.appendEncoded(id, epoch, expected, encoded));
   }
 
   async read(id: string): Promise<JournalRecord[]> {
     this.checkRunning();
     checkId(id);
-    return this.lock.run(id, async () =>
-      (await this.readMessages(id)).map((message) => {
-        const decoded = decodeRecord(message.data);
-        if (!decoded.ok) throw damaged(id, message, decoded.error);
-        return decoded.value;
-      }),
-    );
+    return this.lock.run(id, async () => {
+      const { chain } = await this.load(id);
+      return chain.records.map((entry) => decodeEntry(id, entry));
+    });
+  }
+
+  /**
+   * Appends a fence at this journal's epoch for `id`'s partition: from then on every reader
+   * ignores entries of older epochs that follow it, and an old owner's next append fails
+   * CONFLICT. A new owner fences each journal it resumes, then reads it (or uses `takeOver`).
+   * Fencing again at the same epoch does nothing; a journal fenced at a newer epoch fails
+   * CONFLICT (this node is no longer its owner).
+   */
+  async fence(id: string): Promise<FenceResult> {
+    this.checkRunning();
+    checkId(id);
+    const epoch = this.epochFor(id, 'fence');
+    return this.lock.run(id, async () => {
+      // A fence starts this owner's line: what this journal wrote before no longer matters.
+      this.written.delete(id);
+      return (await this.fenceAt(id, epoch)).result;
+    });
   }
 
   async close(id: string, summary?: JournalRecord): Promise<void> {
     this.checkRunning();
     checkId(id);
-    const encoded = summary === undefined ? undefined : encodeRecord(summary);
+    const encoded = summary === undefined ? NOTHING : encodeRecord(summary);
+    const epoch = this.epochFor(id, 'close');
     return this.lock.run(id, async () => {
-      const state = await this.state(id);
-      this.states.delete(id); // a closed stream takes no appends: nothing to remember
-      if (state.closed || state.length === 0) return;
-      try {
-        // The marker carries the summary: listing closed streams reads markers, not records.
-        await this.js.publish(this.subjects.closeMarker(id), encoded, {
-          expect: { lastSubjectSequence: 0 },
-        });
-      } catch (error) {
-        // A marker already there is an earlier close whose answer was lost.
-        if (!isWrongLastSequence(error))
-          throw natsFailure(this.connection, `close journal ${id}`, error);
+      for (let attempt = 1; ; attempt++) {
+        const state = await this.state(id);
+        if (state.phase === 'closed') return;
+        if (state.phase === 'closing') return this.markClosed(id, state.summary);
+        if (state.length === 0) return;
+        this.checkWriter(id, state, epoch);
+        const outcome = await this.publishEntries(id, state, epoch, 'close', [encoded]);
+        // The marker carries the summary: listing closed journals reads markers, not records.
+        if (outcome === 'stored') return this.markClosed(id, encoded);
+        this.states.delete(id);
+        if (attempt === MAX_ATTEMPTS) throw keptChanging(id, 'close it');
       }
     });
   }
 
   async open(): Promise<string[]> {
-    return (await this.list()).filter((stream) => !stream.closed).map((stream) => stream.id);
+    return (await this.ids()).filter((journal) => !journal.closed).map((journal) => journal.id);
   }
 
+  /** Every journal with its chain's length: reads the entries' headers (not their payloads). */
   async list(): Promise<StreamInfo[]> {
     this.checkRunning();
-    const [records, markers] = await Promise.all([
-      this.messageCounts(this.subjects.everyStream),
+    const [counts, markers] = await Promise.all([
+      this.messageCounts(this.subjects.everyJournal),
       this.messageCounts(this.subjects.everyCloseMarker),
     ]);
-    const closed = new Set(Object.keys(markers).map((subject) => this.subjects.idOf(subject)));
-    const streams: StreamInfo[] = [];
-    for (const [subject, length] of Object.entries(records)) {
-      const id = this.subjects.idOf(subject);
-      if (id !== undefined && length > 0) streams.push({ id, length, closed: closed.has(id) });
+    if (Object.keys(counts).length === 0) return [];
+    const messages = await this.readAll(this.subjects.everyJournal, true);
+    const closed = this.markedIds(markers);
+    const journals: StreamInfo[] = [];
+    for (const [id, entries] of this.groupEntries(messages)) {
+      // A damaged journal is listed with the records before the damage (reading it says why).
+      const chain = resolveChain(entries.flatMap((message) => tryEntry(id, message)));
+      journals.push({ id, length: chain.records.length, closed: closed.has(id) });
     }
-    return streams;
+    return journals;
+  }
+
+  async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
+    this.checkRunning();
+    const [counts, markers] = await Promise.all([
+      this.messageCounts(this.subjects.everyJournal),
+      this.messageCounts(this.subjects.everyCloseMarker),
+    ]);
+    const closed = this.markedIds(markers);
+    const journals: Omit<StreamInfo, 'length'>[] = [];
+    for (const [subject, count] of Object.entries(counts)) {
+      const id = this.subjects.idOf(subject);
+      if (id !== undefined && count > 0) journals.push({ id, closed: closed.has(id) });
+    }
+    return journals;
   }
 
   async listClosed(): Promise<ClosedStream[]> {
     this.checkRunning();
-    const [records, markers] = await Promise.all([
-      this.messageCounts(this.subjects.everyStream),
+    const [counts, markers] = await Promise.all([
+      this.messageCounts(this.subjects.everyJournal),
       this.messageCounts(this.subjects.everyCloseMarker),
     ]);
-    // A marker without records is what a removal cut short leaves: that stream is gone.
-    const closed = Object.keys(markers)
-      .map((subject) => this.subjects.idOf(subject))
-      .filter(
-        (id): id is string => id !== undefined && (records[this.subjects.records(id)] ?? 0) > 0,
-      );
+    // A marker without entries is what a removal cut short leaves: that journal is gone.
+    const closed = [...this.markedIds(markers)].filter(
+      (id) => (counts[this.subjects.entries(id)] ?? 0) > 0,
+    );
     if (closed.length === 0) return [];
-    let messages: JsMsg[];
-    try {
-      messages = await readMatching(
-        this.js,
-        this.stream,
-        this.subjects.everyCloseMarker,
-        this.requestTimeoutMs,
-      );
-    } catch (error) {
-      throw natsFailure(this.connection, `read the close markers in ${this.stream}`, error);
-    }
     const summaries = new Map<string, JournalRecord>();
-    for (const message of messages) {
+    for (const message of await this.readAll(this.subjects.everyCloseMarker)) {
       const id = this.subjects.idOf(message.subject);
       // An empty marker was closed without a summary; one that does not decode counts as such.
       const decoded = message.data.length > 0 ? decodeRecord(message.data) : undefined;
@@ -211,8 +367,46 @@ export class JetStreamJournal implements Journal {
     });
   }
 
-  async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
-    return (await this.list()).map(({ id, closed }) => ({ id, closed }));
+  /**
+   * Every journal of partition `partition` (0 ≤ partition < `partitions`) with its records
+   * after the fork rule, through one ordered consumer on `<prefix>.<partition>.>`: what a new
+   * owner replays. A damaged journal is reported as such; the others are unaffected.
+   */
+  async readPartition(partition: number): Promise<PartitionJournal[]> {
+    this.checkRunning();
+    this.checkPartition(partition);
+    const journals = await this.snapshot(partition);
+    return journals.map((journal) => {
+      if ('damaged' in journal) return journal;
+      // Journals this one is writing keep the view their own writes maintain.
+      if (!this.states.has(journal.id)) this.remember(journal.id, journal);
+      return published(journal);
+    });
+  }
+
+  /**
+   * What a new owner of `partition` does before resuming its journals: reads the partition
+   * (one ordered consumer), fences every open journal at this node's epoch, and reads again
+   * only a journal that changed between the read and its fence. The records returned are
+   * exactly those that precede each fence.
+   */
+  async takeOver(partition: number): Promise<PartitionJournal[]> {
+    this.checkRunning();
+    this.checkPartition(partition);
+    const epoch = this.epochOfPartition(partition, `take over partition ${partition}`);
+    const journals = await this.snapshot(partition);
+    return Promise.all(
+      journals.map((journal) => {
+        if ('damaged' in journal) return journal;
+        return this.lock.run(journal.id, async () => {
+          this.written.delete(journal.id);
+          this.remember(journal.id, journal);
+          const { reloaded } = await this.fenceAt(journal.id, epoch);
+          if (!reloaded) return published(journal);
+          return published({ ...(await this.load(journal.id)), id: journal.id });
+        });
+      }),
+    );
   }
 
   async remove(id: string): Promise<void> {
@@ -220,10 +414,11 @@ export class JetStreamJournal implements Journal {
     checkId(id);
     return this.lock.run(id, async () => {
       this.states.delete(id);
+      this.written.delete(id);
       try {
-        // Records first: cut short between the two, a removed stream stays gone (its marker
+        // Entries first: cut short between the two, a removed journal stays gone (its marker
         // then only refuses appends to the ID until it is removed again), never reappears open.
-        await this.jsm.streams.purge(this.stream, { filter: this.subjects.records(id) });
+        await this.jsm.streams.purge(this.stream, { filter: this.subjects.entries(id) });
         await this.jsm.streams.purge(this.stream, { filter: this.subjects.closeMarker(id) });
       } catch (error) {
         throw natsFailure(this.connection, `remove journal ${id}`, error);
@@ -239,113 +434,288 @@ export class JetStreamJournal implements Journal {
 
   private async appendEncoded(
     id: string,
+    epoch: number,
     expected: number,
     encoded: readonly Uint8Array[],
   ): Promise<void> {
-    let deduplicate = true;
-    let duplicateAt: number | undefined;
     for (let attempt = 1; ; attempt++) {
       const state = await this.state(id);
-      if (state.closed) throw closedError(id);
-      // The server reported a repeated message ID, yet the record is not there: the ID was
-      // used by a removed stream within the duplicate window. Rely on the sequence alone.
-      if (duplicateAt !== undefined && state.length <= duplicateAt) deduplicate = false;
+      if (state.phase !== 'open') throw closedError(id);
+      this.checkWriter(id, state, epoch);
       const done = await countStoredAlready(id, expected, state.length, encoded, async () =>
-        (await this.readMessages(id)).slice(expected).map((message) => message.data),
+        (await this.load(id)).chain.records.slice(expected).map((entry) => entry.data),
       );
       if (done === encoded.length) return;
-      const outcome = await this.publish(
-        id,
-        state,
-        expected + done,
-        encoded.slice(done),
-        deduplicate,
-      );
+      const outcome = await this.publishEntries(id, state, epoch, 'record', encoded.slice(done));
       if (outcome === 'stored') return;
-      // The stream is not what this journal thought: look again and let the repeat rule decide.
+      // The journal is not what this writer thought: look again and let the rules decide.
       this.states.delete(id);
-      if (outcome !== 'stale') duplicateAt = outcome.duplicateAt;
       if (attempt === MAX_ATTEMPTS) throw lengthConflict(id, expected, state.length);
     }
   }
 
-  /**
-   * Publishes `payloads` as records `from`, `from + 1`, … one after the other: each must
-   * expect the sequence the server gave the one before, so they cannot be pipelined without
-   * letting records land after another writer's.
-   */
-  private async publish(
+  /** Fences journal `id` at `epoch`; `reloaded`: the journal changed since the state it started from. */
+  private async fenceAt(
     id: string,
-    state: StreamState,
-    from: number,
+    epoch: number,
+  ): Promise<{ result: FenceResult; reloaded: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      const reloaded = attempt > 1;
+      const state = await this.state(id);
+      if (state.phase !== 'open') return { result: { outcome: 'closed' }, reloaded };
+      if (state.length === 0) return { result: { outcome: 'empty' }, reloaded };
+      state.lost = false;
+      this.checkWriter(id, state, epoch);
+      if (state.fencedAt === epoch) {
+        return { result: { outcome: 'fenced', length: state.length }, reloaded };
+      }
+      const outcome = await this.publishEntries(id, state, epoch, 'fence', [NOTHING]);
+      if (outcome === 'stored') {
+        return { result: { outcome: 'fenced', length: state.length }, reloaded };
+      }
+      this.states.delete(id);
+      this.written.delete(id);
+      if (attempt === MAX_ATTEMPTS) throw keptChanging(id, 'fence it');
+    }
+  }
+
+  /** A writer that lost a fork or was fenced by a newer epoch must stop. */
+  private checkWriter(id: string, state: OpenState, epoch: number): void {
+    if (state.fencedAt > epoch) {
+      throw new LuactError(
+        'CONFLICT',
+        `journal ${id} was fenced at epoch ${state.fencedAt} by a newer owner; this writer is at epoch ${epoch} and must stop`,
+        { retryable: false, details: { stream: id, epoch, fencedAt: state.fencedAt } },
+      );
+    }
+    if (state.lost) {
+      throw new LuactError(
+        'CONFLICT',
+        `journal ${id}: the entry this writer appended last (sequence ${this.written.get(id)}) lost a fork to another writer's; this writer must stop`,
+        { retryable: false, details: { stream: id, sequence: this.written.get(id) } },
+      );
+    }
+  }
+
+  /**
+   * Publishes `payloads` as entries of `kind` one after the other, each following the one
+   * before: each must name the sequence the server gave the previous one, so they cannot be
+   * pipelined. `stale`: the subject changed under this writer (or another writer of this epoch
+   * took the place); the caller looks again.
+   */
+  private async publishEntries(
+    id: string,
+    state: OpenState,
+    epoch: number,
+    kind: EntryKind,
     payloads: readonly Uint8Array[],
-    deduplicate: boolean,
-  ): Promise<'stored' | 'stale' | { readonly duplicateAt: number }> {
-    const subject = this.subjects.records(id);
-    for (const [index, payload] of payloads.entries()) {
-      const position = from + index;
-      const positionHeader = headers();
-      positionHeader.set(POSITION_HEADER, String(position));
-      let ack: Awaited<ReturnType<JetStreamClient['publish']>>;
+  ): Promise<'stored' | 'stale'> {
+    const subject = this.subjects.entries(id);
+    for (const payload of payloads) {
+      const entryHeaders = headers();
+      entryHeaders.set(EPOCH_HEADER, String(epoch));
+      entryHeaders.set(PREV_HEADER, String(state.tip));
+      entryHeaders.set(KIND_HEADER, kind);
+      let seq: number | undefined;
       try {
-        ack = await this.js.publish(subject, payload, {
-          headers: positionHeader,
-          expect: { lastSubjectSequence: state.lastSeq },
-          ...(deduplicate ? { msgID: this.subjects.messageId(id, position) } : {}),
-        });
+        seq = await this.publishOnce(
+          subject,
+          payload,
+          entryHeaders,
+          this.subjects.slotId(id, state.tip, epoch),
+          state.lastSeq,
+        );
       } catch (error) {
         this.states.delete(id); // the outcome is unknown: find out on the next call
         if (isWrongLastSequence(error)) return 'stale';
-        throw natsFailure(this.connection, `append to journal ${id}`, error);
+        throw this.failure(`${kind === 'record' ? 'append to' : kind} journal ${id}`, error);
       }
-      if (ack.duplicate) return { duplicateAt: position };
-      state.length = position + 1;
-      state.lastSeq = ack.seq;
+      if (seq === undefined) return 'stale';
+      state.tip = seq;
+      state.lastSeq = seq;
+      if (kind === 'record') state.length += 1;
+      if (kind === 'fence') state.fencedAt = epoch;
+      this.written.set(id, seq);
     }
     return 'stored';
   }
 
-  /** This journal's view of stream `id`, looked up (two direct requests) on first use. */
-  private async state(id: string): Promise<StreamState> {
+  /**
+   * The one way this journal publishes: through `publishDurably` (retried with its message ID
+   * while the outcome is unknown). Resolves with the stored message's sequence, or undefined
+   * when another message already holds `msgID` on `subject`. A duplicate answer naming a
+   * message that is gone (an ID a removed journal used within the duplicate window) is
+   * published again under a fresh ID, guarded by the expected sequence alone.
+   */
+  private async publishOnce(
+    subject: string,
+    payload: Uint8Array,
+    messageHeaders: MsgHdrs,
+    msgID: string,
+    lastSubjectSequence: number,
+  ): Promise<number | undefined> {
+    const budgetMs = this.publishBudgetMs;
+    const options = {
+      headers: messageHeaders,
+      expect: { lastSubjectSequence },
+      budgetMs,
+      attemptTimeoutMs: Math.min(this.requestTimeoutMs, budgetMs),
+    };
+    const ack = await publishDurably(this.js, subject, payload, { ...options, msgID });
+    if (!ack.duplicate) return ack.seq;
+    const holder = await this.messageAt(ack.seq);
+    if (holder?.subject === subject) {
+      return sameMessage(holder, payload, messageHeaders) ? ack.seq : undefined;
+    }
+    const again = await publishDurably(this.js, subject, payload, {
+      ...options,
+      msgID: `${msgID}:${randomUUID()}`,
+    });
+    return again.seq;
+  }
+
+  private async markClosed(id: string, summary: Uint8Array): Promise<void> {
+    this.states.delete(id); // a closed journal takes no appends: nothing to remember
+    this.written.delete(id);
+    const marker = this.subjects.closeMarker(id);
+    try {
+      await this.publishOnce(marker, summary, headers(), `${marker}:${summary.length}`, 0);
+    } catch (error) {
+      // A marker already there is an earlier close whose answer was lost.
+      if (!isWrongLastSequence(error)) throw this.failure(`close journal ${id}`, error);
+    }
+  }
+
+  /** This journal's view of journal `id`: cached, else two lookups and, if it has entries, a read. */
+  private async state(id: string): Promise<JournalState> {
     const known = this.states.get(id);
     if (known) return known;
+    return (await this.load(id)).state;
+  }
+
+  /** Reads journal `id` afresh (its close marker and its entries), remembering what it found. */
+  private async load(id: string): Promise<Snapshot & { state: JournalState }> {
+    const subject = this.subjects.entries(id);
     const [last, marker] = await Promise.all([
-      this.lastMessage(id, this.subjects.records(id)),
+      this.lastMessage(id, subject),
       this.lastMessage(id, this.subjects.closeMarker(id)),
     ]);
-    const state: StreamState = {
-      length: last ? positionOf(id, last) + 1 : 0,
-      lastSeq: last?.seq ?? 0,
+    let messages: JsMsg[] = [];
+    if (last) {
+      try {
+        messages = await readSubject(
+          this.js,
+          this.stream,
+          subject,
+          last.seq,
+          this.requestTimeoutMs,
+        );
+      } catch (error) {
+        throw natsFailure(this.connection, `read journal ${id}`, error);
+      }
+    }
+    const snapshot: Snapshot = {
+      id,
+      chain: this.chainOf(
+        id,
+        messages.map((message) => entryOf(id, message)),
+      ),
       closed: marker !== null,
+      lastSeq: last?.seq ?? 0,
     };
+    return { ...snapshot, state: this.remember(id, snapshot) };
+  }
+
+  /** Every journal of a partition as one ordered consumer reads it (entries and markers). */
+  private async snapshot(
+    partition: number,
+  ): Promise<(Snapshot | { readonly id: string; readonly damaged: LuactError })[]> {
+    const counts = await this.messageCounts(this.subjects.partition(partition));
+    if (Object.keys(counts).length === 0) return [];
+    const messages = await this.readAll(this.subjects.partition(partition));
+    const marked = new Set<string>();
+    for (const message of messages) {
+      const parsed = this.subjects.parse(message.subject);
+      if (parsed?.marker) marked.add(parsed.id);
+    }
+    return [...this.groupEntries(messages)].map(([id, found]) => {
+      try {
+        const chain = this.chainOf(
+          id,
+          found.map((message) => entryOf(id, message)),
+        );
+        // Decoded here so a record that does not decode marks its journal damaged.
+        for (const entry of chain.records) decodeEntry(id, entry);
+        const lastSeq = Math.max(...found.map((message) => message.seq));
+        return { id, chain, closed: marked.has(id), lastSeq };
+      } catch (error) {
+        if (!(error instanceof LuactError)) throw error;
+        return { id, damaged: error };
+      }
+    });
+  }
+
+  /** The winning chain of `entries`; a gap in it (a deleted or expired entry) is damage. */
+  private chainOf(id: string, entries: Entry[]): Chain<Entry> {
+    const chain = resolveChain(entries);
+    if (chain.broken) {
+      throw damaged(
+        id,
+        chain.broken,
+        `it follows sequence ${chain.broken.prev}, which is missing (expired or deleted)`,
+      );
+    }
+    return chain;
+  }
+
+  private remember(id: string, { chain, closed, lastSeq }: Snapshot): JournalState {
+    const written = this.written.get(id);
+    let state: JournalState;
+    if (closed) state = { phase: 'closed' };
+    else if (chain.close) state = { phase: 'closing', summary: chain.close.data };
+    else {
+      state = {
+        phase: 'open',
+        length: chain.records.length,
+        tip: chain.tip,
+        lastSeq,
+        fencedAt: chain.fencedAt,
+        lost: written !== undefined && !chain.entries.some((entry) => entry.seq === written),
+      };
+    }
     this.states.set(id, state);
     return state;
   }
 
-  /** Every record message of stream `id`, checked to hold positions 0, 1, 2, … in order. */
-  private async readMessages(id: string): Promise<JsMsg[]> {
-    const subject = this.subjects.records(id);
-    const last = await this.lastMessage(id, subject);
-    if (!last) return [];
-    let messages: JsMsg[];
+  /** Messages of journal subjects, grouped by journal ID (close markers and strays left out). */
+  private groupEntries(messages: readonly JsMsg[]): Map<string, JsMsg[]> {
+    const byId = new Map<string, JsMsg[]>();
+    for (const message of messages) {
+      const parsed = this.subjects.parse(message.subject);
+      if (parsed === undefined || parsed.marker) continue;
+      const list = byId.get(parsed.id);
+      if (list) list.push(message);
+      else byId.set(parsed.id, [message]);
+    }
+    return byId;
+  }
+
+  private markedIds(markers: Record<string, number>): Set<string> {
+    const ids = new Set<string>();
+    for (const [subject, count] of Object.entries(markers)) {
+      const id = this.subjects.idOf(subject);
+      if (id !== undefined && count > 0) ids.add(id);
+    }
+    return ids;
+  }
+
+  /** Every message matching `filter`, through one ordered consumer. */
+  private async readAll(filter: string, headersOnly = false): Promise<JsMsg[]> {
     try {
-      messages = await readSubject(this.js, this.stream, subject, last.seq, this.requestTimeoutMs);
+      return await readMatching(this.js, this.stream, filter, this.requestTimeoutMs, headersOnly);
     } catch (error) {
-      throw natsFailure(this.connection, `read journal ${id}`, error);
+      throw natsFailure(this.connection, `read ${filter} in ${this.stream}`, error);
     }
-    messages.forEach((message, index) => {
-      const position = positionOf(id, message);
-      if (position < index) throw damaged(id, message, `record ${position} appears twice`);
-      if (position > index) {
-        throw damaged(id, message, `record ${index} is missing (expired or deleted)`);
-      }
-    });
-    const known = this.states.get(id);
-    if (known) {
-      known.length = messages.length;
-      known.lastSeq = last.seq;
-    }
-    return messages;
   }
 
   private async lastMessage(id: string, subject: string): Promise<StoredMsg | null> {
@@ -356,7 +726,15 @@ export class JetStreamJournal implements Journal {
     }
   }
 
-  /** Messages per subject matching `filter`, from the stream's state (no records read). */
+  private async messageAt(seq: number): Promise<StoredMsg | null> {
+    try {
+      return await this.jsm.streams.getMessage(this.stream, { seq });
+    } catch (error) {
+      throw natsFailure(this.connection, `look up message ${seq} in ${this.stream}`, error);
+    }
+  }
+
+  /** Messages per subject matching `filter`, from the stream's state (no messages read). */
   private async messageCounts(filter: string): Promise<Record<string, number>> {
     try {
       const info = await this.jsm.streams.info(this.stream, { subjects_filter: filter });
@@ -364,6 +742,52 @@ export class JetStreamJournal implements Journal {
     } catch (error) {
       throw natsFailure(this.connection, `list the journals in ${this.stream}`, error);
     }
+  }
+
+  private epochFor(id: string, action: string): number {
+    return this.epochOfPartition(this.subjects.partitionOf(id), `${action} journal ${id}`);
+  }
+
+  private epochOfPartition(partition: number, action: string): number {
+    const epoch = this.epochOf(partition);
+    if (epoch === undefined) {
+      throw new LuactError(
+        'CONFLICT',
+        `cannot ${action}: this node does not own partition ${partition} of ${this.stream}`,
+        { retryable: false, details: { stream: this.stream, partition } },
+      );
+    }
+    if (!Number.isSafeInteger(epoch) || epoch < 0) {
+      throw new LuactError(
+        'INVALID',
+        `epochOf(${partition}) must answer a non-negative integer or undefined, got ${epoch}`,
+        { retryable: false, details: { stream: this.stream, partition } },
+      );
+    }
+    return epoch;
+  }
+
+  private checkPartition(partition: number): void {
+    if (!Number.isSafeInteger(partition) || partition < 0 || partition >= this.partitions) {
+      throw new LuactError(
+        'INVALID',
+        `partition must be an integer from 0 to ${this.partitions - 1} in ${this.stream}, got ${partition}`,
+        { retryable: false, details: { stream: this.stream } },
+      );
+    }
+  }
+
+  /** A failed publish: one out of budget keeps its account of the wait, under this journal's words. */
+  private failure(action: string, error: unknown): LuactError {
+    if (error instanceof LuactError && error.kind === 'UNAVAILABLE') {
+      const server = this.connection.getServer();
+      return new LuactError('UNAVAILABLE', `NATS ${server}: ${action} failed: ${error.message}`, {
+        retryable: true,
+        details: { server, ...error.details },
+        cause: error,
+      });
+    }
+    return natsFailure(this.connection, action, error);
   }
 
   private checkRunning(): void {
@@ -376,20 +800,67 @@ export class JetStreamJournal implements Journal {
   }
 }
 
-function positionOf(id: string, message: StoredMsg | JsMsg): number {
-  const recordHeaders = 'headers' in message ? message.headers : message.header;
-  const text = recordHeaders?.get(POSITION_HEADER) ?? '';
-  const position = Number(text);
-  if (text === '' || !Number.isSafeInteger(position) || position < 0) {
-    throw damaged(id, message, `no valid ${POSITION_HEADER} header`);
+/** The chain facts of a journal message; a message without them is damage. */
+function entryOf(id: string, message: JsMsg | StoredMsg): Entry {
+  const found = headersOf(message);
+  const epoch = Number(found?.get(EPOCH_HEADER) || Number.NaN);
+  const prev = Number(found?.get(PREV_HEADER) || Number.NaN);
+  const kind = found?.get(KIND_HEADER) as EntryKind;
+  if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isSafeInteger(prev) || prev < 0) {
+    throw damaged(id, message, `no valid ${EPOCH_HEADER} and ${PREV_HEADER} headers`);
   }
-  return position;
+  if (!KINDS.includes(kind)) throw damaged(id, message, `no valid ${KIND_HEADER} header`);
+  return { seq: message.seq, epoch, prev, kind, subject: message.subject, data: message.data };
 }
 
-function damaged(id: string, message: StoredMsg | JsMsg, why: string): LuactError {
+/** A journal as `readPartition` hands it out. */
+function published({ id, chain, closed }: Snapshot): PartitionJournal {
+  return { id, records: chain.records.map((entry) => decodeEntry(id, entry)), closed };
+}
+
+function keptChanging(id: string, action: string): LuactError {
+  return new LuactError(
+    'CONFLICT',
+    `journal ${id} kept changing under this writer while it tried to ${action} (another writer?)`,
+    { retryable: false, details: { stream: id } },
+  );
+}
+
+/** `entryOf`, or nothing for a message without chain facts (listing goes on without it). */
+function tryEntry(id: string, message: JsMsg): Entry[] {
+  try {
+    return [entryOf(id, message)];
+  } catch {
+    return [];
+  }
+}
+
+function decodeEntry(id: string, entry: Entry): JournalRecord {
+  const decoded = decodeRecord(entry.data);
+  if (!decoded.ok) throw damaged(id, entry, decoded.error);
+  return decoded.value;
+}
+
+function headersOf(message: JsMsg | StoredMsg): MsgHdrs | undefined {
+  return 'headers' in message ? message.headers : message.header;
+}
+
+/** Is the stored `holder` the very message this writer published (an earlier attempt)? */
+function sameMessage(holder: StoredMsg, payload: Uint8Array, sent: MsgHdrs): boolean {
+  for (const key of [EPOCH_HEADER, PREV_HEADER, KIND_HEADER]) {
+    if (holder.header?.get(key) !== sent.get(key)) return false;
+  }
+  return Buffer.from(holder.data).equals(payload);
+}
+
+function damaged(
+  id: string,
+  message: { readonly subject: string; readonly seq: number },
+  why: string,
+): LuactError {
   return new LuactError(
     'INTERNAL',
-    `journal ${id}: damaged record on subject ${message.subject} at sequence ${message.seq}: ${why}`,
+    `journal ${id}: damaged entry on subject ${message.subject} at sequence ${message.seq}: ${why}`,
     { retryable: false, details: { stream: id, subject: message.subject, sequence: message.seq } },
   );
 }

@@ -21,7 +21,12 @@ afterAll(async () => {
 });
 
 it('fails with UNAVAILABLE naming the server when NATS is down, and recovers after', async () => {
-  const journal = await JetStreamJournal.open({ connection, requestTimeoutMs: 1_000 });
+  // A publish is retried while its outcome is unknown: 1 s here instead of the default 15 s.
+  const journal = await JetStreamJournal.open({
+    connection,
+    requestTimeoutMs: 1_000,
+    publishBudgetMs: 1_000,
+  });
   await journal.append('wf', 0, [{ n: 0 }]);
   await server.kill();
 

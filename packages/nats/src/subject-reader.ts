@@ -21,14 +21,23 @@ export function readSubject(
  * Every message of the subjects `filter` matches (wildcards allowed), in order, up to the last
  * one there when the read began: it ends once the consumer has nothing pending. The caller
  * makes sure at least one message matches, else the read waits `timeoutMs` and rejects.
+ * `headersOnly` leaves the payloads on the server.
  */
 export function readMatching(
   js: JetStreamClient,
   stream: string,
   filter: string,
   timeoutMs: number,
+  headersOnly = false,
 ): Promise<JsMsg[]> {
-  return readUntil(js, stream, filter, (message) => message.info.pending === 0, timeoutMs);
+  return readUntil(
+    js,
+    stream,
+    filter,
+    (message) => message.info.pending === 0,
+    timeoutMs,
+    headersOnly,
+  );
 }
 
 async function readUntil(
@@ -37,9 +46,11 @@ async function readUntil(
   filter: string,
   last: (message: JsMsg) => boolean,
   timeoutMs: number,
+  headersOnly = false,
 ): Promise<JsMsg[]> {
   const consumer = await js.consumers.get(stream, {
     filter_subjects: filter,
+    headers_only: headersOnly,
     // Deleted below; should that fail, the server drops the consumer soon anyway.
     inactive_threshold: Math.max(timeoutMs, 5_000),
   });

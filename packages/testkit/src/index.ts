@@ -16,3 +16,4 @@ export {
 export { type NatsServerOptions, startNatsServer } from './nats-server.js';
 export { isProcessRunning } from './process-state.js';
 export type { NatsServerHandle } from './server-handle.js';
+export { startTcpProxy, type TcpProxyHandle, type TcpProxyOptions } from './tcp-proxy.js';

@@ -64,6 +64,13 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxyH
   const port = address.port;
   let closed: Promise<void> | undefined;
 
+  const dropConnections = () => {
+    for (const { client, upstream } of links) {
+      client.destroy();
+      upstream.destroy();
+    }
+    links.clear();
+  };
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -79,16 +86,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxyH
         for (const { to, chunk } of link.held.splice(0)) to.write(chunk);
       }
     },
-    dropConnections() {
-      for (const { client, upstream } of links) {
-        client.destroy();
-        upstream.destroy();
-      }
-      links.clear();
-    },
+    dropConnections,
     close() {
       closed ??= new Promise<void>((resolve) => {
-        this.dropConnections();
+        dropConnections();
         server.close(() => resolve());
       });
       return closed;

@@ -128,12 +128,20 @@ describe('the luact command line', () => {
     }
   });
 
-  it('says plainly that joining a cluster is not available yet, and fails', async () => {
+  it('refuses a --nats value that is neither server URLs nor an entry ID, naming it', async () => {
+    for (const [command, value] of [
+      ['run', 'nats://a:4222,http://b/x'],
+      ['test', 'nats://a:4222,'],
+    ] as const) {
+      const io = capture(root);
+      expect(await runCli([command, '--nats', value], io), `${command} --nats ${value}`).toBe(2);
+      expect(io.err()).toMatch(/option '--nats <servers>' argument .* is invalid/);
+    }
     const io = capture(root);
-    expect(await runCli(['run', '--nats', 'nats://127.0.0.1:4222'], io)).toBe(1);
-    expect(io.err()).toContain('luact run --nats: not available yet');
-    expect(io.err()).toContain('not scheduled yet');
-    expect(io.out()).toBe('');
+    await runCli(['run', '--nats', 'http://b/x'], io);
+    expect(io.err()).toContain(
+      '"http://b/x" is not a NATS server URL (nats://host:port) or a nats.connection entry ID (ns:name)',
+    );
   });
 
   it('says which node the workflow commands cannot reach', async () => {

@@ -2,14 +2,17 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseDuration } from '@luact/core';
-import { DEFAULT_NODE_NAME, DEFAULT_WORKFLOW_LIST_LIMIT } from '@luact/runtime';
+import {
+  DEFAULT_NODE_NAME,
+  DEFAULT_WORKFLOW_LIST_LIMIT,
+  type NodeNatsOption,
+} from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { applicationDir, DEFAULT_APP_DIR } from './app-dir.js';
 import type { NodeTarget } from './commands/control.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, processIdle } from './commands/exec.js';
 import { ps, services } from './commands/inspect.js';
 import { lint } from './commands/lint.js';
-import { notAvailable } from './commands/pending.js';
 import { processSignals, run } from './commands/run.js';
 import { stop } from './commands/stop.js';
 import { test } from './commands/test.js';
@@ -23,6 +26,7 @@ import {
   workflowHistory,
 } from './commands/workflow.js';
 import { type CliIO, ExitCode, processIO } from './io.js';
+import { natsOption } from './nats-option.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -100,7 +104,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       'with --exec: a workflow ended by --timeout or a signal stays unfinished (it resumes on the next run) instead of terminated',
     )
     .option('--watch', 'reload the registry when its files change (new spawns get the new code)')
-    .option('--nats <url>', 'join a cluster through this NATS server')
+    .option(...NATS_OPTION)
     .option('--node <name>', 'name of this node', DEFAULT_NODE_NAME)
     .option(
       '--control <socket>',
@@ -119,7 +123,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           json?: boolean;
           keepWorkflow?: boolean;
           watch?: boolean;
-          nats?: string;
+          nats?: NodeNatsOption;
           node: string;
           control?: string;
           stateDir?: string;
@@ -127,12 +131,6 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           verbose?: boolean;
         },
       ) => {
-        if (options.nats !== undefined) {
-          finish(
-            notAvailable('run --nats', { engine: 'NATS cluster transport', issue: undefined }, io),
-          );
-          return;
-        }
         // With --exec, a first argument that is not a directory is an argument of the entry.
         const [given, entryArgs] =
           options.exec !== undefined &&
@@ -155,6 +153,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               control: options.control,
               stateDir: options.stateDir,
               timeSkip: options.timeSkip === true,
+              nats: options.nats,
             },
             io,
             { signals: io.signals ?? processSignals(), onIdle: io.onIdle ?? processIdle },
@@ -184,6 +183,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       '--state-dir <dir>',
       'keep workflow journals here (default: a fresh temporary directory)',
     )
+    .option(...NATS_OPTION)
     .option('--verbose', 'also print debug log records')
     .action(
       async (
@@ -195,6 +195,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           timeout: number;
           timeSkip?: boolean;
           stateDir?: string;
+          nats?: NodeNatsOption;
           verbose?: boolean;
         },
       ) =>
@@ -208,6 +209,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               timeoutMs: options.timeout,
               timeSkip: options.timeSkip === true,
               stateDir: options.stateDir,
+              nats: options.nats,
               verbose: options.verbose === true,
             },
             io,
@@ -351,6 +353,13 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
   );
   return program;
 }
+
+/** `--nats` of the commands that start a node. */
+const NATS_OPTION = [
+  '--nats <servers>',
+  'connect the node to NATS: server URLs separated by commas, or the ID of a nats.connection entry (its auth and TLS are used); workflow hosts without a journal or connection of their own then journal to JetStream',
+  natsOption,
+] as const;
 
 /** A mistake in how a command was called, found after Commander parsed it. */
 class UsageError extends Error {}

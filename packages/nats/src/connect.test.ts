@@ -39,7 +39,9 @@ async function connected(promise: Promise<NatsConnection>): Promise<NatsConnecti
 /** A request/reply round trip: the connection really carries traffic. */
 async function roundTrip(connection: NatsConnection): Promise<string> {
   const subscription = connection.subscribe('echo', {
-    callback: (_, message) => message.respond(message.data),
+    callback: (_, message) => {
+      message.respond(message.data);
+    },
   });
   try {
     return (await connection.request('echo', 'ping', { timeout: 5_000 })).string();
@@ -72,6 +74,19 @@ describe('user and password', () => {
       connectNats(settings(nats.url, { user: 'bob', password: 'pass-w0rd-secret' }), dir),
     );
     expect(await roundTrip(connection)).toBe('ping');
+  });
+
+  it('takes the user and password written into a server URL', async () => {
+    const url = nats.url.replace('nats://', 'nats://bob:pass-w0rd-secret@');
+    const connection = await connected(connectNats(settings(url), dir));
+    expect(await roundTrip(connection)).toBe('ping');
+    const wrong = nats.url.replace('nats://', 'nats://bob:wrong-secret@');
+    await expect(connectNats(settings(wrong), dir, '--nats')).rejects.toMatchObject({
+      kind: 'PERMISSION_DENIED',
+      message: expect.stringContaining(
+        `NATS at ${wrong.replace('wrong-secret', '***')} refused user "bob" with the password given`,
+      ),
+    });
   });
 
   it('fails PERMISSION_DENIED naming the server, the entry and the user, not the password', async () => {
@@ -209,3 +224,20 @@ describe('files', () => {
     });
   });
 });
+
+it('never shows a password or token written into a server URL', async () => {
+  const [port] = await freePorts(1);
+  const url = `nats://bob:hunter2-secret@127.0.0.1:${port}`;
+  const failure = await connectNats(
+    settings([url, `nats://tok-secret@127.0.0.1:${port}`]),
+    dir,
+    '--nats',
+  ).catch((error: unknown) => error);
+  expect(failure).toMatchObject({
+    kind: 'UNAVAILABLE',
+    message: expect.stringContaining(
+      `at nats://bob:***@127.0.0.1:${port}, nats://***@127.0.0.1:${port}: `,
+    ),
+  });
+  expect(JSON.stringify((failure as { details: unknown }).details)).not.toMatch(/secret/);
+}, 30_000);

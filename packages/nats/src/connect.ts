@@ -30,8 +30,8 @@ export interface NatsConnectionSettings {
         readonly handshake_first?: boolean | undefined;
       }
     | undefined;
-  /** Milliseconds to wait for the first connection. */
-  readonly connect_timeout: number;
+  /** Milliseconds to wait for the first connection. Default 5 s. */
+  readonly connect_timeout?: number | undefined;
   /** Milliseconds between the client's pings. Default 5 s. */
   readonly ping_interval?: number | undefined;
   /** Unanswered pings after which the connection is stale and redialled. Default 2. */
@@ -40,6 +40,7 @@ export interface NatsConnectionSettings {
   readonly reconnect_wait?: number | undefined;
 }
 
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_PING_INTERVAL_MS = 5_000;
 export const DEFAULT_MAX_PING_OUT = 2;
 export const DEFAULT_RECONNECT_WAIT_MS = 1_000;
@@ -62,17 +63,21 @@ export async function connectNats(
   dir: string,
   source = 'nats.connection',
 ): Promise<NatsConnection> {
-  const servers = serverList(settings);
+  const given = serverList(settings);
+  // The client ignores credentials written into a URL (nats://user:pass@host): take them out
+  // and use them as the settings' own, unless the settings name a way to authenticate.
+  const servers = given.map(withoutCredentials);
+  const auth: NatsConnectionSettings = { ...settings, ...credentialsInUrls(given, settings) };
   const options: ConnectionOptions = {
     servers,
-    timeout: settings.connect_timeout,
+    timeout: settings.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     maxReconnectAttempts: -1,
     reconnectTimeWait: settings.reconnect_wait ?? DEFAULT_RECONNECT_WAIT_MS,
     pingInterval: settings.ping_interval ?? DEFAULT_PING_INTERVAL_MS,
     maxPingOut: settings.max_ping_out ?? DEFAULT_MAX_PING_OUT,
     ...(settings.name !== undefined ? { name: settings.name } : {}),
-    ...(settings.user !== undefined ? { user: settings.user, pass: settings.password ?? '' } : {}),
-    ...(settings.token !== undefined ? { token: settings.token } : {}),
+    ...(auth.user !== undefined ? { user: auth.user, pass: auth.password ?? '' } : {}),
+    ...(auth.token !== undefined ? { token: auth.token } : {}),
   };
   const authenticator = await keyAuthenticator(settings, dir, source);
   if (authenticator !== undefined) options.authenticator = authenticator;
@@ -97,13 +102,53 @@ export async function connectNats(
   try {
     return await connect(options);
   } catch (error) {
-    throw connectFailure(settings, servers, source, error);
+    throw connectFailure(auth, given, source, error);
   }
 }
 
 /** The servers of the settings, as a list. */
 export function serverList(settings: Pick<NatsConnectionSettings, 'servers'>): string[] {
   return typeof settings.servers === 'string' ? [settings.servers] : [...settings.servers];
+}
+
+/** A server URL as it may be shown: a password or token in it becomes `***`. */
+export function redactServer(url: string): string {
+  return url.replace(
+    /^([a-z]+:\/\/)?([^@/]*)@/i,
+    (_, scheme: string | undefined, userinfo: string) => {
+      const colon = userinfo.indexOf(':');
+      return `${scheme ?? ''}${colon === -1 ? '***' : `${userinfo.slice(0, colon)}:***`}@`;
+    },
+  );
+}
+
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)?[^@/]*@/i, (_, scheme: string | undefined) => scheme ?? '');
+}
+
+/** User and password, or a token, written into the first server URL that has any. */
+function credentialsInUrls(
+  urls: readonly string[],
+  settings: NatsConnectionSettings,
+): Pick<NatsConnectionSettings, 'user' | 'password' | 'token'> {
+  const authenticates =
+    settings.user !== undefined ||
+    settings.token !== undefined ||
+    settings.nkey !== undefined ||
+    settings.creds_file !== undefined;
+  if (authenticates) return {};
+  for (const url of urls) {
+    const userinfo = /^(?:[a-z]+:\/\/)?([^@/]*)@/i.exec(url)?.[1];
+    if (userinfo === undefined) continue;
+    const colon = userinfo.indexOf(':');
+    return colon === -1
+      ? { token: decodeURIComponent(userinfo) }
+      : {
+          user: decodeURIComponent(userinfo.slice(0, colon)),
+          password: decodeURIComponent(userinfo.slice(colon + 1)),
+        };
+  }
+  return {};
 }
 
 /** The nkey or creds authenticator, checked before any dial so a bad key is named as such. */
@@ -185,16 +230,17 @@ function connectFailure(
   error: unknown,
 ): LuactError {
   const reason = error instanceof Error ? error.message : String(error);
-  const at = servers.join(', ');
+  const shown = servers.map(redactServer);
+  const at = shown.join(', ');
   if (error instanceof AuthorizationError || error instanceof UserAuthenticationExpiredError) {
     return new LuactError(
       'PERMISSION_DENIED',
       `${source}: NATS at ${at} refused ${credentialsUsed(settings)}: ${reason}`,
-      { retryable: false, details: { source, servers }, cause: error },
+      { retryable: false, details: { source, servers: shown }, cause: error },
     );
   }
   return new LuactError('UNAVAILABLE', `${source}: cannot connect to NATS at ${at}: ${reason}`, {
-    details: { source, servers },
+    details: { source, servers: shown },
     cause: error,
   });
 }

@@ -7,6 +7,24 @@ export {
   type MailTransportOptions,
 } from './cluster/mail-transport.js';
 export {
+  type FenceListener,
+  Membership,
+  type MembershipState,
+  type ViewListener,
+} from './cluster/membership.js';
+export type {
+  MembershipLog,
+  MembershipLogLevel,
+  MembershipOptions,
+} from './cluster/membership-options.js';
+export {
+  nextOwners,
+  type PartitionOwner,
+  type Placement,
+  type PlacementInput,
+} from './cluster/placement.js';
+export type { View, ViewChange, ViewMember } from './cluster/view.js';
+export {
   connectNats,
   DEFAULT_MAX_PING_OUT,
   DEFAULT_PING_INTERVAL_MS,

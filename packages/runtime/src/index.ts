@@ -32,3 +32,4 @@ export {
   parseStatuses,
   type WorkflowQuery,
 } from './workflow-list.js';
+export type { NodeNatsOption } from './workflows.js';

@@ -36,7 +36,7 @@ import { type NodeView, processView, serviceView } from './control/views.js';
 import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
-import { NodeWorkflows } from './workflows.js';
+import { type NodeNatsOption, NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
 const RUNNABLE_KINDS = ['process.lua', 'function.lua', 'workflow.lua'] as const;
@@ -64,6 +64,13 @@ export interface NodeOptions {
    * (`luact test --time-skip`): a `time.sleep("24h")` takes no real time.
    */
   readonly timeSkip?: boolean;
+  /**
+   * The node's cluster connection (`luact run --nats`): NATS servers (with auth or TLS if
+   * needed), or `{ entry }` naming a nats.connection entry of the application. Opened at
+   * start (an unreachable cluster fails the start); every workflow host with neither a
+   * journal backend nor a connection of its own then journals to JetStream on it.
+   */
+  readonly nats?: NodeNatsOption;
 }
 
 /** How `Node.run` may end a run before the entry does. */
@@ -200,6 +207,7 @@ export class Node {
         timeSkip: options.timeSkip === true,
         ...(options.log ? { log: options.log } : {}),
         ...(options.print ? { print: options.print } : {}),
+        ...(options.nats ? { nats: options.nats } : {}),
       });
     } catch (error) {
       node.system.close();

@@ -2,7 +2,15 @@ import path from 'node:path';
 import { checkWorkflowId, LuactError } from '@luact/core';
 import { FileJournal, type Journal } from '@luact/journal';
 import { type Clock, decodeValue, type LogRecord, type LuaApi } from '@luact/lua';
-import { connectNats, JetStreamJournal, type NatsConnection } from '@luact/nats';
+import {
+  connectNats,
+  JetStreamJournal,
+  type NatsConnection,
+  type NatsConnectionSettings,
+  redactServer,
+  serverList,
+  watchConnection,
+} from '@luact/nats';
 import type { Pid, ProcessSystem } from '@luact/process';
 import {
   activateEntry,
@@ -29,7 +37,15 @@ export interface NodeWorkflowOptions {
   readonly timeSkip: boolean;
   readonly log?: (record: LogRecord) => void;
   readonly print?: (text: string) => void;
+  /** The node's cluster connection (`luact run --nats`). */
+  readonly nats?: NodeNatsOption | undefined;
 }
+
+/**
+ * The node's cluster connection: NATS settings (servers, and auth or TLS if needed), or the ID
+ * of a `nats.connection` entry of the application whose settings are used.
+ */
+export type NodeNatsOption = NatsConnectionSettings | { readonly entry: string };
 
 /** A workflow as the node reports it, with the host it runs on. */
 export interface NodeWorkflowSummary extends WorkflowSummary {
@@ -54,6 +70,15 @@ export class NodeWorkflows {
     const hosts = new Map<string, WorkflowHost>();
     const connections = new NatsConnections(options);
     const snapshot = options.snapshot();
+    if (options.nats !== undefined) {
+      // Opened first, so an unreachable cluster fails the start at once.
+      try {
+        await connections.cluster();
+      } catch (error) {
+        await connections.close();
+        throw error;
+      }
+    }
     for (const entry of snapshot.ofKind('workflow.host')) {
       const config = activateEntry(entry, options.env);
       if (!config.ok) {
@@ -272,15 +297,39 @@ export class NodeWorkflows {
   }
 }
 
-/** NATS connections of the node's nats.connection entries, opened once each when needed. */
+/**
+ * NATS connections of the node: its cluster connection (`--nats`) and those of its
+ * nats.connection entries, each opened once when first needed. Each connection's servers are
+ * logged when it opens (never its credentials), and its losses and returns as they happen.
+ */
 class NatsConnections {
   private readonly open = new Map<string, Promise<NatsConnection>>();
 
   constructor(private readonly options: NodeWorkflowOptions) {}
 
+  /** The cluster connection; undefined when the node has none. */
+  cluster(): Promise<NatsConnection> | undefined {
+    const nats = this.options.nats;
+    if (nats === undefined) return undefined;
+    if ('entry' in nats) {
+      const entry = this.options.snapshot().get(nats.entry);
+      if (entry?.kind !== 'nats.connection') {
+        const what = entry === undefined ? 'no such entry' : `it is a ${entry.kind} entry`;
+        return Promise.reject(
+          new LuactError(
+            'INVALID',
+            `--nats ${nats.entry}: not a nats.connection entry of the application (${what}); give server URLs or the ID of a nats.connection entry`,
+            { retryable: false },
+          ),
+        );
+      }
+      return this.get(entry);
+    }
+    return this.connect(CLUSTER_LABEL, () => nats);
+  }
+
   get(entry: Entry): Promise<NatsConnection> {
-    let connection = this.open.get(entry.id);
-    if (!connection) {
+    return this.connect(entry.id, () => {
       const config =
         entry.kind === 'nats.connection' ? activateEntry(entry, this.options.env) : undefined;
       if (!config?.ok) {
@@ -288,10 +337,41 @@ class NatsConnections {
           retryable: false,
         });
       }
-      connection = connectNats(config.value, this.options.dir);
-      this.open.set(entry.id, connection);
+      return config.value;
+    });
+  }
+
+  private connect(label: string, settings: () => NatsConnectionSettings): Promise<NatsConnection> {
+    let connection = this.open.get(label);
+    if (!connection) {
+      const resolved = settings();
+      connection = connectNats(resolved, this.options.dir, label).then((opened) => {
+        this.announce(label, resolved, opened);
+        return opened;
+      });
+      this.open.set(label, connection);
     }
     return connection;
+  }
+
+  private announce(label: string, settings: NatsConnectionSettings, connection: NatsConnection) {
+    const { log } = this.options;
+    if (!log) return;
+    const servers = serverList(settings).map(redactServer);
+    log({
+      level: 'info',
+      message: `NATS connection ${label}: connected to ${connection.getServer()} (servers: ${servers.join(', ')})`,
+      fields: { connection: label, server: connection.getServer(), servers },
+      labels: { connection: label },
+    });
+    watchConnection(connection, log, label).catch((error: unknown) =>
+      log({
+        level: 'warn',
+        message: `NATS connection ${label}: its status can no longer be followed: ${LuactError.from(error).message}`,
+        fields: { connection: label },
+        labels: { connection: label },
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -307,6 +387,9 @@ class NatsConnections {
     );
   }
 }
+
+/** How the cluster connection given as servers is named in logs and errors. */
+const CLUSTER_LABEL = '--nats';
 
 async function openJournal(
   entry: Entry,
@@ -326,21 +409,24 @@ async function openJournal(
       labels: { host: entry.id },
     });
   }
+  // The host's own nats.connection, else the node's cluster connection (`--nats`).
+  const hasNats = connection?.kind === 'nats.connection' || options.nats !== undefined;
   const wantsJetStream =
-    config.journal.backend === 'jetstream' ||
-    (config.journal.backend === undefined && connection?.kind === 'nats.connection');
+    config.journal.backend === 'jetstream' || (config.journal.backend === undefined && hasNats);
   if (wantsJetStream) {
-    if (connection?.kind !== 'nats.connection') {
+    const nats =
+      connection?.kind === 'nats.connection' ? connections.get(connection) : connections.cluster();
+    if (nats === undefined) {
       throw new LuactError(
         'INVALID',
-        `${entry.id} journals to JetStream but names no nats.connection (set its connection field)`,
+        `${entry.id} journals to JetStream but names no nats.connection (set its connection field, or run the node with --nats)`,
         { retryable: false },
       );
     }
     // A stream per host, so hosts never rewrite each other's subjects.
     const token = entry.id.replace(/[^A-Za-z0-9]+/g, '_');
     return JetStreamJournal.open({
-      connection: await connections.get(connection),
+      connection: await nats,
       stream: `LUACT_JOURNAL_${token.toUpperCase()}`,
       subjectPrefix: `luact.journal.${token}`,
       replicas: config.journal.replicas,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LogRecord } from '@luact/lua';
 import { type Diagnostic, formatDiagnostic } from '@luact/registry';
-import { ApplicationError, Node, type StopResult } from '@luact/runtime';
+import { ApplicationError, Node, type NodeNatsOption, type StopResult } from '@luact/runtime';
 import type { CliIO } from '../io.js';
 import { jsonLogRecord, renderLogRecord } from '../render.js';
 
@@ -12,6 +12,8 @@ export interface BootOptions {
   readonly timeSkip?: boolean;
   /** Where Lua `print` goes: stdout, or stderr when stdout carries a machine-readable report. */
   readonly printTo?: 'stdout' | 'stderr';
+  /** `--nats`: the node's cluster connection. */
+  readonly nats?: NodeNatsOption | undefined;
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
@@ -36,6 +38,7 @@ export async function bootNode(
         ? { stateDir: path.resolve(io.cwd, options.stateDir) }
         : {}),
       ...(options.timeSkip ? { timeSkip: true } : {}),
+      ...(options.nats !== undefined ? { nats: options.nats } : {}),
       print: (text) => (options.printTo === 'stderr' ? io.stderr : io.stdout).write(`${text}\n`),
       log: (record: LogRecord) => {
         if (LEVELS[record.level] < threshold) return;

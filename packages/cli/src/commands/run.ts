@@ -1,7 +1,12 @@
 import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { displayPath, formatDiagnostic } from '@luact/registry';
-import { DEFAULT_NODE_NAME, defaultControlSocket, type Node } from '@luact/runtime';
+import {
+  DEFAULT_NODE_NAME,
+  defaultControlSocket,
+  type Node,
+  type NodeNatsOption,
+} from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, reportStop } from './boot.js';
 import { type ExecStops, execOnce, formatOutcome } from './exec.js';
@@ -24,6 +29,8 @@ export interface RunOptions {
   readonly control: string | undefined;
   readonly stateDir: string | undefined;
   readonly timeSkip: boolean;
+  /** `--nats`: the node's cluster connection. */
+  readonly nats?: NodeNatsOption | undefined;
 }
 
 /**
@@ -38,7 +45,12 @@ export async function run(
 ): Promise<ExitCode> {
   const node = await bootNode(
     dir,
-    { verbose: options.verbose, stateDir: options.stateDir, timeSkip: options.timeSkip },
+    {
+      verbose: options.verbose,
+      stateDir: options.stateDir,
+      timeSkip: options.timeSkip,
+      nats: options.nats,
+    },
     io,
   );
   if (!node) return ExitCode.failure;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Entry } from '@luact/registry';
-import type { Node } from '@luact/runtime';
+import type { Node, NodeNatsOption } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, shutDown } from './boot.js';
 import { startServices } from './services-start.js';
@@ -15,6 +15,8 @@ export interface TestOptions {
   readonly timeSkip: boolean;
   /** Keep workflow journals here; by default a temporary directory removed afterwards. */
   readonly stateDir: string | undefined;
+  /** `--nats`: the node's cluster connection. */
+  readonly nats?: NodeNatsOption | undefined;
   readonly verbose: boolean;
 }
 
@@ -55,6 +57,7 @@ async function testIn(
       printTo: options.json ? 'stderr' : 'stdout',
       stateDir,
       timeSkip: options.timeSkip,
+      nats: options.nats,
     },
     io,
   );

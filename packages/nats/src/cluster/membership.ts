@@ -1,0 +1,557 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LuactError } from '@luact/core';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { natsFailure } from '../nats-errors.js';
+import { HeartbeatClock } from './heartbeat-clock.js';
+import { HeartbeatStream, type ReceivedBeat } from './heartbeat-stream.js';
+import type { Follower } from './membership-follow.js';
+import {
+  type MembershipOptions,
+  type MembershipSettings,
+  membershipSettings,
+} from './membership-options.js';
+import { ensureMembershipStreams, membershipNames } from './membership-streams.js';
+import {
+  type CommittedView,
+  hasMember,
+  proposeView,
+  type View,
+  type ViewSettings,
+} from './view.js';
+import { ViewLog } from './view-log.js';
+
+/**
+ * Where this member stands. `member`: in the committed view (possibly fenced); `leaving`:
+ * committing a view without itself; `left`: done; `expelled`: a committed view no longer holds
+ * this incarnation; `closed`: its connection closed for good.
+ */
+export type MembershipState = 'joining' | 'member' | 'leaving' | 'left' | 'expelled' | 'closed';
+
+export type ViewListener = (view: View, previous: View) => void;
+export type FenceListener = (fenced: boolean) => void;
+
+/** Beats in flight at once, at most: more would only pile up while NATS does not answer. */
+const MAX_BEATS_IN_FLIGHT = 4;
+/** Pause before following a stream again after its consumer failed. */
+const FOLLOW_RETRY_MS = 250;
+
+/**
+ * This node's membership of the cluster: its incarnation, its beats, the committed views in
+ * order, and its self-fence. Every member watches every beat; the lowest-named live member
+ * commits the next view when a member is down or partitions need to move, the others only if it
+ * has not within two heartbeats per rank. Joining and leaving commit a view the same way. All
+ * views are written with the view stream's expected last sequence, so exactly one wins each
+ * version, and members act only on views they read back from the stream.
+ */
+export class Membership {
+  readonly node: string;
+  /** This boot of the node: unique in the cluster, greater than any earlier boot's. */
+  readonly incarnation: number;
+
+  readonly #settings: MembershipSettings;
+  readonly #viewSettings: ViewSettings;
+  readonly #heartbeats: HeartbeatStream;
+  readonly #views: ViewLog;
+  readonly #clock: HeartbeatClock;
+  #state: MembershipState = 'joining';
+  #current: CommittedView | undefined;
+  #joined: (() => void) | undefined;
+
+  /** All beats stored before following began were seen: down decisions may be taken. */
+  #caughtUp = false;
+  #committing = false;
+  /** The change to the current view first seen as needed, on the running cluster clock. */
+  #pending: { readonly version: number; readonly since: number } | undefined;
+
+  /** Local monotonic time the last acknowledged beat was sent. */
+  #lastAckedSentAt = Number.NEGATIVE_INFINITY;
+  readonly #beats = new Set<Promise<void>>();
+  #fenceReported = false;
+  /** Fenced, and waiting to have read views up to this version before reporting unfenced. */
+  #unfenceAt: number | undefined;
+  #verifying = false;
+
+  #beatTimer: NodeJS.Timeout | undefined;
+  #fenceTimer: NodeJS.Timeout | undefined;
+  #followers: Follower[] = [];
+  #halted: Promise<void> | undefined;
+
+  readonly #viewListeners = new Set<ViewListener>();
+  readonly #fenceListeners = new Set<FenceListener>();
+  readonly #expelledListeners = new Set<() => void>();
+
+  /**
+   * Joins the cluster as a new incarnation of `options.node`: creates the membership streams if
+   * needed, starts beating, and resolves once a committed view holds this member. A view still
+   * holding an older incarnation of the node is replaced (that incarnation counts as down).
+   */
+  static async join(options: MembershipOptions): Promise<Membership> {
+    const settings = membershipSettings(options);
+    const { connection } = settings;
+    const names = membershipNames(settings.prefix);
+    let jsm: Awaited<ReturnType<typeof jetstreamManager>>;
+    try {
+      jsm = await jetstreamManager(connection, { timeout: settings.requestTimeoutMs });
+      await ensureMembershipStreams(jsm, names, settings.replicas);
+    } catch (error) {
+      throw natsFailure(
+        connection,
+        `set up the membership streams ${names.nodesStream} and ${names.viewStream}`,
+        error,
+      );
+    }
+    const js = jetstream(connection, { timeout: settings.requestTimeoutMs });
+    const heartbeats = new HeartbeatStream(connection, js, jsm, names);
+    const incarnation = await heartbeats.boot(settings.node);
+    const member = new Membership(
+      settings,
+      incarnation,
+      heartbeats,
+      new ViewLog(connection, js, jsm, names),
+    );
+    try {
+      await member.#enter();
+    } catch (error) {
+      member.#state = 'closed';
+      await member.#halt();
+      throw error;
+    }
+    return member;
+  }
+
+  private constructor(
+    settings: MembershipSettings,
+    incarnation: number,
+    heartbeats: HeartbeatStream,
+    views: ViewLog,
+  ) {
+    this.node = settings.node;
+    this.incarnation = incarnation;
+    this.#settings = settings;
+    this.#viewSettings = {
+      partitions: settings.partitions,
+      minMembers: settings.minMembers,
+      maxMovesPerView: settings.maxMovesPerView,
+    };
+    this.#heartbeats = heartbeats;
+    this.#views = views;
+    const { heartbeatMs: h, downAfterMs: d } = settings;
+    this.#clock = new HeartbeatClock({ downAfterMs: d, stallMs: Math.floor((d - h) / 2) });
+  }
+
+  get state(): MembershipState {
+    return this.#state;
+  }
+
+  /** The last committed view this member has read. */
+  get view(): View {
+    return (this.#current as CommittedView).view;
+  }
+
+  /** Server time (ms since the epoch) the current view was stored. */
+  get viewCommittedAt(): number {
+    return (this.#current as CommittedView).committedAt;
+  }
+
+  /**
+   * Whether this node must not write (journals, acks): its last acknowledged beat was sent more
+   * than `fenceAfterMs` ago, it was fenced and has not yet confirmed it is still a member, or it
+   * is no longer a member. Computed when read, so a stalled event loop cannot miss it.
+   */
+  get fenced(): boolean {
+    return this.#state !== 'member' || this.#fenceReported || this.#beatsStale();
+  }
+
+  /** Calls `listener` with every committed view after the current one, in order, once each. */
+  onView(listener: ViewListener): () => void {
+    this.#viewListeners.add(listener);
+    return () => this.#viewListeners.delete(listener);
+  }
+
+  /** Calls `listener(true)` when this member fences itself, `listener(false)` when it may write again. */
+  onFence(listener: FenceListener): () => void {
+    this.#fenceListeners.add(listener);
+    return () => this.#fenceListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` once if a committed view no longer holds this incarnation: the node must
+   * drop its processes and join again (a new incarnation).
+   */
+  onExpelled(listener: () => void): () => void {
+    this.#expelledListeners.add(listener);
+    return () => this.#expelledListeners.delete(listener);
+  }
+
+  /**
+   * Leaves gracefully: commits a view without this member, stops beating and removes its beat.
+   * Rejects UNAVAILABLE if no view could be committed within `joinTimeoutMs` (membership stops
+   * anyway; the others will declare the node down).
+   */
+  async leave(): Promise<void> {
+    if (this.#state !== 'member') {
+      await this.#halt(); // expelled, closed or left already: there is nothing to commit
+      return;
+    }
+    this.#state = 'leaving';
+    let failure: unknown;
+    try {
+      await this.#retrying('leave the cluster', async () => {
+        const latest = await this.#views.latest();
+        if (latest === undefined || !hasMember(latest.view, this.node, this.incarnation))
+          return true;
+        const proposal = proposeView(
+          latest.view,
+          { remove: [{ node: this.node, kind: 'left' }] },
+          this.#viewSettings,
+        ) as View;
+        const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
+        if (result.committed) this.#log('info', 'left the cluster', { version: proposal.version });
+        return result.committed;
+      });
+    } catch (error) {
+      failure = error;
+    }
+    clearInterval(this.#beatTimer);
+    await Promise.allSettled([...this.#beats]);
+    if (failure === undefined) {
+      await this.#heartbeats.forget(this.node).catch((error) => {
+        this.#log('warn', 'could not remove the last beat', { error: String(error) });
+      });
+    }
+    await this.#halt();
+    this.#state = 'left';
+    if (failure !== undefined) throw failure;
+  }
+
+  async #enter(): Promise<void> {
+    const sentAt = performance.now();
+    await this.#heartbeats.beat(this.node, this.incarnation);
+    this.#lastAckedSentAt = sentAt;
+    this.#beatTimer = setInterval(() => this.#beat(), this.#settings.heartbeatMs);
+    const joined = new Promise<void>((resolve) => {
+      this.#joined = resolve;
+    });
+    this.#followers.push(
+      this.#heartbeats.follow(
+        (beat) => this.#onBeat(beat),
+        (error) =>
+          this.#log('debug', 'following beats failed, following again', { error: String(error) }),
+        FOLLOW_RETRY_MS,
+      ),
+      this.#views.follow(
+        (view) => this.#onCommitted(view),
+        (error) =>
+          this.#log('warn', 'following views failed, following again', { error: String(error) }),
+        FOLLOW_RETRY_MS,
+      ),
+    );
+    void this.#settings.connection.closed().then(() => this.#onConnectionClosed());
+
+    const deadline = performance.now() + this.#settings.joinTimeoutMs;
+    await this.#retrying('join the cluster', async () => {
+      const latest = await this.#views.latest();
+      if (latest !== undefined) {
+        this.#checkJoinable(latest);
+        if (hasMember(latest.view, this.node, this.incarnation)) return true;
+      }
+      const proposal = proposeView(
+        latest?.view,
+        {
+          join: {
+            node: this.node,
+            member: { incarnation: this.incarnation, queues: this.#settings.queues },
+          },
+        },
+        this.#viewSettings,
+      ) as View;
+      const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
+      if (result.committed) {
+        this.#log('info', 'joined the cluster', {
+          version: proposal.version,
+          incarnation: this.incarnation,
+        });
+      }
+      return result.committed;
+    });
+    const left = deadline - performance.now();
+    const timer = new Promise<'timeout'>((resolve) =>
+      setTimeout(resolve, Math.max(0, left), 'timeout').unref(),
+    );
+    if ((await Promise.race([joined, timer])) === 'timeout') {
+      throw new LuactError(
+        'UNAVAILABLE',
+        `node ${this.node} committed its join but did not read the view back within ${this.#settings.joinTimeoutMs} ms`,
+        { details: { node: this.node } },
+      );
+    }
+    const { fenceAfterMs, heartbeatMs } = this.#settings;
+    this.#fenceTimer = setInterval(
+      () => this.#checkFence(),
+      Math.max(10, Math.min(heartbeatMs, fenceAfterMs) / 4),
+    );
+  }
+
+  /** A view this node can join: same partition count, and no newer incarnation of it. */
+  #checkJoinable({ view }: CommittedView): void {
+    if (view.partitions !== this.#settings.partitions) {
+      throw new LuactError(
+        'INVALID',
+        `Membership.join: partitions is ${this.#settings.partitions}, but the cluster's view ${view.version} has ${view.partitions} partitions per queue (fixed when the cluster began)`,
+        { details: { option: 'partitions', cluster: view.partitions } },
+      );
+    }
+    const previous = view.members[this.node];
+    if (previous !== undefined && previous.incarnation > this.incarnation) {
+      throw new LuactError(
+        'INTERNAL',
+        `node ${this.node} booted as incarnation ${this.incarnation}, below ${previous.incarnation} in view ${view.version}: was the nodes stream removed while the view stream was kept?`,
+        { retryable: false, details: { node: this.node } },
+      );
+    }
+  }
+
+  /** Runs `attempt` until it reports done, retrying conflicts and retryable NATS failures. */
+  async #retrying(action: string, attempt: () => Promise<boolean>): Promise<void> {
+    const deadline = performance.now() + this.#settings.joinTimeoutMs;
+    let lastError: unknown;
+    while (performance.now() < deadline) {
+      try {
+        if (await attempt()) return;
+        // Lost a race for the next version: look again after a short random pause.
+        await sleep(5 + Math.random() * 45);
+      } catch (error) {
+        if (!(error instanceof LuactError && error.retryable)) throw error;
+        lastError = error;
+        await sleep(FOLLOW_RETRY_MS);
+      }
+    }
+    throw new LuactError(
+      'UNAVAILABLE',
+      `node ${this.node} could not ${action} within ${this.#settings.joinTimeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      { details: { node: this.node }, cause: lastError },
+    );
+  }
+
+  #beat(): void {
+    if (this.#state !== 'member' && this.#state !== 'joining' && this.#state !== 'leaving') return;
+    if (this.#beats.size >= MAX_BEATS_IN_FLIGHT) return;
+    const sentAt = performance.now();
+    const beat = this.#heartbeats.beat(this.node, this.incarnation).then(
+      () => {
+        if (sentAt > this.#lastAckedSentAt) this.#lastAckedSentAt = sentAt;
+        this.#afterAck();
+      },
+      (error) => this.#log('debug', 'beat not acknowledged', { error: String(error) }),
+    );
+    this.#beats.add(beat);
+    void beat.finally(() => this.#beats.delete(beat));
+  }
+
+  #beatsStale(): boolean {
+    return performance.now() - this.#lastAckedSentAt > this.#settings.fenceAfterMs;
+  }
+
+  #checkFence(): void {
+    if (this.#state !== 'member' || this.#fenceReported || !this.#beatsStale()) return;
+    this.#fenceReported = true;
+    this.#unfenceAt = undefined;
+    this.#log('warn', 'fenced: no beat acknowledged in time', {
+      fenceAfterMs: this.#settings.fenceAfterMs,
+    });
+    this.#emitFence(true);
+  }
+
+  /** Beats are acknowledged again: if fenced, ask the stream leader whether this is still a member. */
+  #afterAck(): void {
+    if (this.#state !== 'member' || !this.#fenceReported || this.#verifying || this.#beatsStale()) {
+      return;
+    }
+    this.#verifying = true;
+    this.#views
+      .latest()
+      .then((latest) => {
+        if (this.#state !== 'member' || !this.#fenceReported) return;
+        if (latest === undefined || !hasMember(latest.view, this.node, this.incarnation)) {
+          this.#expel(`view ${latest?.view.version ?? 0} no longer holds it`);
+          return;
+        }
+        this.#unfenceAt = latest.view.version;
+        this.#maybeUnfence();
+      })
+      .catch((error) =>
+        this.#log('debug', 'could not read the view to lift the fence', { error: String(error) }),
+      )
+      .finally(() => {
+        this.#verifying = false;
+      });
+  }
+
+  /** Unfenced once the views read in order reached the one that showed this still a member. */
+  #maybeUnfence(): void {
+    const current = this.#current;
+    if (!this.#fenceReported || this.#unfenceAt === undefined || current === undefined) return;
+    if (current.view.version < this.#unfenceAt || this.#beatsStale()) return;
+    if (!hasMember(current.view, this.node, this.incarnation)) return;
+    this.#fenceReported = false;
+    this.#unfenceAt = undefined;
+    this.#log('info', 'unfenced: beats acknowledged and still a member', {
+      version: current.view.version,
+    });
+    this.#emitFence(false);
+  }
+
+  #onBeat(beat: ReceivedBeat): void {
+    this.#clock.observe(beat.node, beat.incarnation, beat.at);
+    if (beat.caughtUp) this.#caughtUp = true;
+    this.#evaluate();
+  }
+
+  #onCommitted(committed: CommittedView): void {
+    const previous = this.#current;
+    if (previous !== undefined && committed.view.version <= previous.view.version) return;
+    this.#current = committed;
+    const inView = hasMember(committed.view, this.node, this.incarnation);
+    if (this.#state === 'joining') {
+      if (inView) {
+        this.#state = 'member';
+        this.#joined?.();
+      }
+      return;
+    }
+    if (this.#state !== 'member' && this.#state !== 'leaving') return;
+    if (previous !== undefined) {
+      if (committed.view.version !== previous.view.version + 1) {
+        this.#log('warn', 'views were skipped: older ones are no longer in the view stream', {
+          from: previous.view.version,
+          to: committed.view.version,
+        });
+      }
+      this.#emitView(committed.view, previous.view);
+    }
+    if (this.#state !== 'member') return;
+    if (!inView) {
+      this.#expel(`view ${committed.view.version} no longer holds it`);
+      return;
+    }
+    this.#maybeUnfence();
+    this.#evaluate();
+  }
+
+  /**
+   * Commits the next view if this member is the one to: members older than `downAfterMs` are
+   * removed at once, partition moves for balance at most one view per heartbeat. The
+   * lowest-named live member commits; the next one after two heartbeats, and so on.
+   */
+  #evaluate(): void {
+    const current = this.#current;
+    if (this.#state !== 'member' || !this.#caughtUp || this.#committing || this.fenced) return;
+    const running = this.#clock.running;
+    const now = this.#clock.now;
+    if (current === undefined || running === undefined || now === undefined) return;
+    const { view } = current;
+    const incarnations = new Map(
+      Object.entries(view.members).map(([node, member]) => [node, member.incarnation] as const),
+    );
+    const down = this.#clock.down(incarnations).filter((node) => node !== this.node);
+    const proposal = proposeView(
+      view,
+      { remove: down.map((node) => ({ node, kind: 'down' as const })) },
+      this.#viewSettings,
+    );
+    if (proposal === undefined) {
+      this.#pending = undefined;
+      return;
+    }
+    const { heartbeatMs } = this.#settings;
+    if (down.length === 0 && now - current.committedAt < heartbeatMs) return;
+    const live = [...incarnations.keys()].filter((node) => !down.includes(node)).sort();
+    const rank = Math.max(0, live.indexOf(this.node));
+    if (this.#pending?.version !== view.version) {
+      this.#pending = { version: view.version, since: running };
+    }
+    if (running - this.#pending.since < rank * 2 * heartbeatMs) return;
+    this.#committing = true;
+    this.#views
+      .commit(proposal, current, this.#msgId(proposal))
+      .then((result) => {
+        if (!result.committed) return;
+        this.#log('info', 'committed a view', {
+          version: proposal.version,
+          down,
+          changes: proposal.changes,
+        });
+      })
+      .catch((error) => this.#log('warn', 'could not commit a view', { error: String(error) }))
+      .finally(() => {
+        this.#committing = false;
+      });
+  }
+
+  #expel(reason: string): void {
+    if (this.#state === 'expelled') return;
+    this.#state = 'expelled';
+    this.#log('warn', `expelled: ${reason}; join again as a new incarnation`, {});
+    if (!this.#fenceReported) {
+      this.#fenceReported = true;
+      this.#emitFence(true);
+    }
+    for (const listener of this.#expelledListeners) this.#call(() => listener());
+    void this.#halt();
+  }
+
+  #onConnectionClosed(): void {
+    if (this.#state === 'left' || this.#state === 'expelled' || this.#state === 'closed') return;
+    const wasMember = this.#state === 'member';
+    this.#state = 'closed';
+    if (wasMember && !this.#fenceReported) {
+      this.#fenceReported = true;
+      this.#emitFence(true);
+    }
+    void this.#halt();
+  }
+
+  /** Stops beating and following; idempotent. */
+  #halt(): Promise<void> {
+    this.#halted ??= (async () => {
+      clearInterval(this.#beatTimer);
+      clearInterval(this.#fenceTimer);
+      await Promise.allSettled(this.#followers.map((follower) => follower.stop()));
+    })();
+    return this.#halted;
+  }
+
+  /** Unique per writer and version: a repeat of this commit is deduplicated, nobody else's. */
+  #msgId(view: View): string {
+    return `${this.node}.${this.incarnation}.v${view.version}`;
+  }
+
+  #emitView(view: View, previous: View): void {
+    for (const listener of this.#viewListeners) this.#call(() => listener(view, previous));
+  }
+
+  #emitFence(fenced: boolean): void {
+    for (const listener of this.#fenceListeners) this.#call(() => listener(fenced));
+  }
+
+  #call(listener: () => void): void {
+    try {
+      listener();
+    } catch (error) {
+      this.#log('error', 'a membership listener threw', { error: String(error) });
+    }
+  }
+
+  #log(
+    level: Parameters<MembershipSettings['log']>[0],
+    message: string,
+    fields: Record<string, unknown>,
+  ): void {
+    this.#settings.log(level, message, {
+      node: this.node,
+      incarnation: this.incarnation,
+      ...fields,
+    });
+  }
+}

@@ -40,7 +40,9 @@ async function watched(nats: NatsServerHandle, more: Record<string, unknown> = {
 
 async function roundTrip(nc: NatsConnection): Promise<string> {
   const subscription = nc.subscribe('echo', {
-    callback: (_, message) => message.respond(message.data),
+    callback: (_, message) => {
+      message.respond(message.data);
+    },
   });
   try {
     return (await nc.request('echo', 'ping', { timeout: 5_000 })).string();

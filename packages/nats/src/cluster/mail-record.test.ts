@@ -53,6 +53,9 @@ describe('mail records', () => {
       { kind: 'cancel', to, from: undefined, at: 0n, reason: 'shutting down' },
       { kind: 'cancel', to, from, at: 1n, reason: undefined },
       { kind: 'terminate', to, from: undefined },
+      ...(['monitor', 'demonitor', 'link', 'unlink'] as const).map(
+        (kind) => ({ kind, to, from }) as unknown as Signal,
+      ),
     ];
     for (const signal of signals) {
       const back = roundTrip({ kind: 'signal', signal });
@@ -86,7 +89,7 @@ describe('mail records', () => {
       }),
     ).toBe('sig.error.kind "NOPE" is not an error kind');
     expect(problem({ ...head, sig: { kind: 'wave', to: 'x' } })).toBe(
-      'sig.kind "wave" is not exit, link-down, cancel or terminate',
+      'sig.kind "wave" is not exit, link-down, cancel, terminate, monitor, demonitor, link, unlink',
     );
   });
 });

@@ -67,7 +67,7 @@ interface WireMessage {
 }
 
 interface WireSignal {
-  kind: Signal['kind'];
+  kind: string;
   to: string;
   from?: string;
   at?: bigint;
@@ -136,8 +136,17 @@ function wireSignal(signal: Signal): WireSignal {
     case 'terminate':
       return wire;
     default:
-      return unreachable(signal);
+      // Relations (monitor, demonitor, link, unlink) carry only `to` and `from`.
+      if (!isRelationKind(wire.kind)) return unreachable(signal as never);
+      return wire;
   }
+}
+
+/** Signals that set up or take down a watch between processes: no fields beyond to and from. */
+const RELATION_KINDS = ['monitor', 'demonitor', 'link', 'unlink'] as const;
+
+function isRelationKind(kind: unknown): kind is (typeof RELATION_KINDS)[number] {
+  return (RELATION_KINDS as readonly unknown[]).includes(kind);
 }
 
 /** The record in `bytes`, or what is wrong with them (for a log line naming where they came from). */
@@ -226,7 +235,17 @@ function readSignal(wire: Record<string, unknown>): Signal {
     case 'terminate':
       return { kind, to, from };
     default:
-      return fail(`sig.kind ${JSON.stringify(kind)} is not exit, link-down, cancel or terminate`);
+      if (isRelationKind(kind)) {
+        const relation = {
+          kind,
+          to,
+          from: from ?? fail(`sig.from is missing from a ${kind} signal`),
+        };
+        return relation as unknown as Signal;
+      }
+      return fail(
+        `sig.kind ${JSON.stringify(kind)} is not exit, link-down, cancel, terminate, ${RELATION_KINDS.join(', ')}`,
+      );
   }
 }
 

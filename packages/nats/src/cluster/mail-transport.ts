@@ -59,6 +59,8 @@ const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 export class MailTransport implements Transport {
   readonly node: string;
   readonly incarnation: number;
+  /** This node as its PIDs name it. */
+  readonly identity: { readonly node: string; readonly incarnation: number };
   private readonly publisher: MailPublisher;
   private receiver: MailReceiver | undefined;
   private readonly sending = new Set<Promise<void>>();
@@ -128,6 +130,7 @@ export class MailTransport implements Transport {
   ) {
     this.node = node;
     this.incarnation = incarnation;
+    this.identity = { node, incarnation };
     this.publisher = publisher;
   }
 

@@ -66,7 +66,14 @@ it('fails a send UNAVAILABLE naming the node after the bound while NATS is down,
   expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
 
   await server.restart();
-  await vi.waitFor(() => a.sendRemote('b', message('back')), { timeout: 30_000, interval: 200 });
+  await vi.waitFor(
+    async () => {
+      const delivery = a.sendRemote('b', message('back'));
+      if (delivery !== undefined)
+        await (delivery instanceof Error ? Promise.reject(delivery) : delivery);
+    },
+    { timeout: 30_000, interval: 200 },
+  );
   // The failed send's sequence was given up on and announced, so nothing waits for it.
   await vi.waitFor(() => expect(got.at(-1)).toBe('back'), { timeout: 60_000, interval: 50 });
   expect(got[0]).toBe('first');

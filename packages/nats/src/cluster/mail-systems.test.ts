@@ -1,0 +1,113 @@
+import { decodeValue, encodeValues, loadLuaApi } from '@luact/lua';
+import { type Pid, ProcessSystem, processModules } from '@luact/process';
+import {
+  DEFAULT_HOST_LIMITS,
+  type EntryDefinition,
+  planChanges,
+  RegistrySnapshot,
+} from '@luact/registry';
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MailTransport } from './mail-transport.js';
+
+let server: NatsServerHandle;
+const connections: NatsConnection[] = [];
+const systems: ProcessSystem[] = [];
+
+beforeAll(async () => {
+  server = await startNatsServer();
+}, 30_000);
+
+afterAll(async () => {
+  for (const system of systems) system.close();
+  await Promise.all(systems.map((system) => system.transport.close()));
+  await Promise.all(connections.map((connection) => connection.close()));
+  await server?.stop();
+});
+
+const HOST = 'app:processes';
+
+const ENTRIES: EntryDefinition[] = [
+  { namespace: 'app', name: 'processes', kind: 'process.host', fields: {} },
+  {
+    namespace: 'app',
+    name: 'pong',
+    kind: 'process.lua',
+    fields: {
+      modules: [],
+      source: `return { main = function()
+        local inbox = process.inbox()
+        while true do
+          local msg = inbox:receive()
+          if msg:topic() == "stop" then return "stopped" end
+          process.send(msg:from(), "pong", msg:payload():data())
+        end
+      end }`,
+    },
+  },
+  {
+    namespace: 'app',
+    name: 'ping',
+    kind: 'process.lua',
+    fields: {
+      modules: [],
+      source: `return { main = function(ponger, rounds)
+        local pongs = process.listen("pong")
+        for i = 1, rounds do
+          process.send(ponger, "ping", i)
+          local n = pongs:receive()
+          if n ~= i then error("pong " .. tostring(n) .. " after ping " .. i) end
+        end
+        -- A burst: every ping leaves before any pong is read, and they come back in order.
+        for i = 1, rounds do process.send(ponger, "ping", -i) end
+        for i = 1, rounds do
+          local n = pongs:receive()
+          if n ~= -i then error("burst pong " .. tostring(n) .. " in place of " .. -i) end
+        end
+        process.send(ponger, "stop", true)
+        return rounds
+      end }`,
+    },
+  },
+];
+
+async function node(name: string): Promise<ProcessSystem> {
+  const planned = planChanges(
+    RegistrySnapshot.empty(),
+    ENTRIES.map((definition) => ({ op: 'create', definition })),
+  );
+  if (!planned.ok) throw new Error(planned.error.map((d) => d.message).join('\n'));
+  const snapshot = planned.value.snapshot;
+  const connection = await connect({ servers: server.url });
+  connections.push(connection);
+  const transport = await MailTransport.open({
+    connection,
+    node: name,
+    incarnation: 1,
+    gapHoldMs: 600_000,
+  });
+  const system = new ProcessSystem({
+    api: await loadLuaApi(),
+    snapshot: () => snapshot,
+    env: {},
+    transport,
+    modules: (s) => processModules(s, {}),
+    functionLimits: DEFAULT_HOST_LIMITS,
+  });
+  system.addHost(HOST, DEFAULT_HOST_LIMITS);
+  systems.push(system);
+  return system;
+}
+
+it('runs a Lua ping-pong of 1,000 rounds and a 1,000-message burst between processes of two nodes, in order', async () => {
+  const a = await node('a');
+  const b = await node('b');
+  const ponger: Pid = b.spawn({ entry: 'app:pong', host: HOST, args: encodeValues([]) });
+  expect(ponger).toMatch(/^\{b(~1)?@/);
+  const pinger = a.spawn({ entry: 'app:ping', host: HOST, args: encodeValues([ponger, 1_000]) });
+  const [pinged, ponged] = await Promise.all([a.waitForExit(pinger), b.waitForExit(ponger)]);
+  if (!pinged.ok) throw pinged.error;
+  expect(decodeValue(pinged.value)).toBe(1_000);
+  expect(ponged.ok && decodeValue(ponged.value)).toBe('stopped');
+}, 180_000);

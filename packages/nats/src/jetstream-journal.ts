@@ -22,46 +22,30 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { DEFAULT_PUBLISH_BUDGET_MS, publishDurably } from './durable-publish.js';
-import { type Chain, type ChainEntry, type EntryKind, resolveChain } from './journal-chain.js';
+import { publishDurably } from './durable-publish.js';
+import { type Chain, type EntryKind, resolveChain } from './journal-chain.js';
+import {
+  damaged,
+  decodeEntry,
+  type Entry,
+  entryHeaders,
+  entryOf,
+  sameMessage,
+  tryEntry,
+} from './journal-entries.js';
+import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
+import {
+  checkWriter,
+  type JournalState,
+  keptChanging,
+  type OpenState,
+  type Snapshot,
+  stateOf,
+} from './journal-state.js';
 import { ensureJournalStream, ensureLayout } from './journal-stream.js';
 import { isWrongLastSequence, natsFailure } from './nats-errors.js';
 import { readMatching, readSubject } from './subject-reader.js';
 import { JournalSubjects } from './subjects.js';
-
-export interface JetStreamJournalOptions {
-  readonly connection: NatsConnection;
-  /** The JetStream stream that holds every journal. Default `LUACT_JOURNAL`. */
-  readonly stream?: string;
-  /** Entries of journal `id` go to `<subjectPrefix>.<partition>.<token of id>`. Default `luact.journal`. */
-  readonly subjectPrefix?: string;
-  /** Replicas of the JetStream stream: 1, or 3 on a cluster. Default 1. */
-  readonly replicas?: number;
-  /**
-   * Milliseconds records are kept. Default: until their journal is removed. A journal whose
-   * first records expired can no longer be read (INTERNAL), so keep it well above the
-   * longest workflow.
-   */
-  readonly maxAge?: number;
-  /** How long one request to NATS may take before the operation fails UNAVAILABLE. Default 5 s. */
-  readonly requestTimeoutMs?: number;
-  /**
-   * Partitions of a new stream (1–4096, default 64), fixed when the stream is created. An
-   * existing stream's count is read from it; a different count here is refused.
-   */
-  readonly partitions?: number;
-  /**
-   * The epoch at which this journal writes partition `p`, or undefined when this node does not
-   * own `p` (appends, fences and closes of its journals then fail CONFLICT). Asked on every
-   * write, so it can read a live ownership view. Default: every partition at epoch 0 (one node).
-   */
-  readonly epochOf?: (partition: number) => number | undefined;
-  /**
-   * How long a publish is retried with its message ID while its outcome is unknown (a lost
-   * answer, a leader election) before the operation fails UNAVAILABLE. Default 15 s.
-   */
-  readonly publishBudgetMs?: number;
-}
 
 /** A journal of one partition, as `readPartition` and `takeOver` return it. */
 export type PartitionJournal =
@@ -86,54 +70,9 @@ export type FenceResult =
   /** The journal has no records: nothing to fence. */
   | { readonly outcome: 'empty' };
 
-/** This journal's view of one journal it writes, from its last read and its own acks. */
-type JournalState =
-  /** The close marker is there. */
-  | { readonly phase: 'closed' }
-  /** The chain ends with a close entry whose marker is missing (a close cut short). */
-  | { readonly phase: 'closing'; readonly summary: Uint8Array }
-  | OpenState;
-
-interface OpenState {
-  readonly phase: 'open';
-  /** Records in the winning chain. */
-  length: number;
-  /** The chain's last entry: the `prev` of the next one (0: none yet). */
-  tip: number;
-  /** The subject's last message, on the chain or not: what the next publish expects. */
-  lastSeq: number;
-  /** The highest fence epoch in the chain (-1: none). */
-  fencedAt: number;
-  /** The last entry this journal wrote is not on the winning chain: a fork went to another writer. */
-  lost: boolean;
-}
-
-/** One journal as a read found it. */
-interface Snapshot {
-  readonly id: string;
-  readonly chain: Chain<Entry>;
-  /** Its close marker is there. */
-  readonly closed: boolean;
-  /** The subject's last message (0: none). */
-  readonly lastSeq: number;
-}
-
-/** A journal message with its chain facts. */
-interface Entry extends ChainEntry {
-  readonly subject: string;
-  readonly data: Uint8Array;
-}
-
-/** Chain facts of each entry, in headers so a reader can resolve chains without payloads. */
-const EPOCH_HEADER = 'Luact-Epoch';
-const PREV_HEADER = 'Luact-Prev';
-const KIND_HEADER = 'Luact-Entry';
-const KINDS: readonly EntryKind[] = ['record', 'fence', 'close'];
 /** Writes that find the journal changed under them look again this often before giving up. */
 const MAX_ATTEMPTS = 3;
 const NOTHING = new Uint8Array(0);
-/** publishDurably's ceiling: retries must land well inside the duplicate window. */
-const MAX_PUBLISH_BUDGET_MS = 60_000;
 
 /**
  * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals,
@@ -147,6 +86,8 @@ const MAX_PUBLISH_BUDGET_MS = 60_000;
  * epoch cannot both take one place. Closing appends a close entry, then a marker on
  * `<subject>.closed`: `open()` and `ids()` come from the stream's per-subject counts.
  */
+export type { JetStreamJournalOptions };
+
 export class JetStreamJournal implements Journal {
   readonly kind = 'jetstream';
   readonly durability: string;
@@ -160,26 +101,14 @@ export class JetStreamJournal implements Journal {
   static async open(options: JetStreamJournalOptions): Promise<JetStreamJournal> {
     const {
       connection,
-      stream = 'LUACT_JOURNAL',
-      subjectPrefix = 'luact.journal',
-      replicas = 1,
-      maxAge = 0,
-      requestTimeoutMs = 5_000,
-      publishBudgetMs = DEFAULT_PUBLISH_BUDGET_MS,
-      epochOf = () => 0,
-    } = options;
-    checkStreamName(stream);
-    checkCount('replicas', replicas, 1);
-    checkCount('maxAge', maxAge, 0);
-    checkCount('requestTimeoutMs', requestTimeoutMs, 1);
-    checkCount('publishBudgetMs', publishBudgetMs, 1);
-    if (publishBudgetMs > MAX_PUBLISH_BUDGET_MS) {
-      throw new LuactError(
-        'INVALID',
-        `JetStreamJournal publishBudgetMs must be at most ${MAX_PUBLISH_BUDGET_MS} (retries must stay inside the duplicate window), got ${publishBudgetMs}`,
-        { retryable: false },
-      );
-    }
+      stream,
+      subjectPrefix,
+      replicas,
+      maxAge,
+      requestTimeoutMs,
+      publishBudgetMs,
+      epochOf,
+    } = resolveOptions(options);
     // Checks the prefix and the partition count before anything is created.
     const asked = new JournalSubjects(subjectPrefix, options.partitions);
     const js = jetstream(connection, { timeout: requestTimeoutMs });
@@ -295,7 +224,7 @@ export class JetStreamJournal implements Journal {
         if (state.phase === 'closed') return;
         if (state.phase === 'closing') return this.markClosed(id, state.summary);
         if (state.length === 0) return;
-        this.checkWriter(id, state, epoch);
+        checkWriter(id, state, epoch);
         const outcome = await this.publishEntries(id, state, epoch, 'close', [encoded]);
         // The marker carries the summary: listing closed journals reads markers, not records.
         if (outcome === 'stored') return this.markClosed(id, encoded);
@@ -441,7 +370,7 @@ export class JetStreamJournal implements Journal {
     for (let attempt = 1; ; attempt++) {
       const state = await this.state(id);
       if (state.phase !== 'open') throw closedError(id);
-      this.checkWriter(id, state, epoch);
+      checkWriter(id, state, epoch);
       const done = await countStoredAlready(id, expected, state.length, encoded, async () =>
         (await this.load(id)).chain.records.slice(expected).map((entry) => entry.data),
       );
@@ -464,8 +393,8 @@ export class JetStreamJournal implements Journal {
       const state = await this.state(id);
       if (state.phase !== 'open') return { result: { outcome: 'closed' }, reloaded };
       if (state.length === 0) return { result: { outcome: 'empty' }, reloaded };
-      state.lost = false;
-      this.checkWriter(id, state, epoch);
+      state.lost = undefined;
+      checkWriter(id, state, epoch);
       if (state.fencedAt === epoch) {
         return { result: { outcome: 'fenced', length: state.length }, reloaded };
       }
@@ -476,24 +405,6 @@ export class JetStreamJournal implements Journal {
       this.states.delete(id);
       this.written.delete(id);
       if (attempt === MAX_ATTEMPTS) throw keptChanging(id, 'fence it');
-    }
-  }
-
-  /** A writer that lost a fork or was fenced by a newer epoch must stop. */
-  private checkWriter(id: string, state: OpenState, epoch: number): void {
-    if (state.fencedAt > epoch) {
-      throw new LuactError(
-        'CONFLICT',
-        `journal ${id} was fenced at epoch ${state.fencedAt} by a newer owner; this writer is at epoch ${epoch} and must stop`,
-        { retryable: false, details: { stream: id, epoch, fencedAt: state.fencedAt } },
-      );
-    }
-    if (state.lost) {
-      throw new LuactError(
-        'CONFLICT',
-        `journal ${id}: the entry this writer appended last (sequence ${this.written.get(id)}) lost a fork to another writer's; this writer must stop`,
-        { retryable: false, details: { stream: id, sequence: this.written.get(id) } },
-      );
     }
   }
 
@@ -512,16 +423,13 @@ export class JetStreamJournal implements Journal {
   ): Promise<'stored' | 'stale'> {
     const subject = this.subjects.entries(id);
     for (const payload of payloads) {
-      const entryHeaders = headers();
-      entryHeaders.set(EPOCH_HEADER, String(epoch));
-      entryHeaders.set(PREV_HEADER, String(state.tip));
-      entryHeaders.set(KIND_HEADER, kind);
+      const sent = entryHeaders(epoch, state.tip, kind);
       let seq: number | undefined;
       try {
         seq = await this.publishOnce(
           subject,
           payload,
-          entryHeaders,
+          sent,
           this.subjects.slotId(id, state.tip, epoch),
           state.lastSeq,
         );
@@ -655,6 +563,12 @@ export class JetStreamJournal implements Journal {
     });
   }
 
+  private remember(id: string, snapshot: Snapshot): JournalState {
+    const state = stateOf(snapshot, this.written.get(id));
+    this.states.set(id, state);
+    return state;
+  }
+
   /** The winning chain of `entries`; a gap in it (a deleted or expired entry) is damage. */
   private chainOf(id: string, entries: Entry[]): Chain<Entry> {
     const chain = resolveChain(entries);
@@ -666,25 +580,6 @@ export class JetStreamJournal implements Journal {
       );
     }
     return chain;
-  }
-
-  private remember(id: string, { chain, closed, lastSeq }: Snapshot): JournalState {
-    const written = this.written.get(id);
-    let state: JournalState;
-    if (closed) state = { phase: 'closed' };
-    else if (chain.close) state = { phase: 'closing', summary: chain.close.data };
-    else {
-      state = {
-        phase: 'open',
-        length: chain.records.length,
-        tip: chain.tip,
-        lastSeq,
-        fencedAt: chain.fencedAt,
-        lost: written !== undefined && !chain.entries.some((entry) => entry.seq === written),
-      };
-    }
-    this.states.set(id, state);
-    return state;
   }
 
   /** Messages of journal subjects, grouped by journal ID (close markers and strays left out). */
@@ -800,87 +695,7 @@ export class JetStreamJournal implements Journal {
   }
 }
 
-/** The chain facts of a journal message; a message without them is damage. */
-function entryOf(id: string, message: JsMsg | StoredMsg): Entry {
-  const found = headersOf(message);
-  const epoch = Number(found?.get(EPOCH_HEADER) || Number.NaN);
-  const prev = Number(found?.get(PREV_HEADER) || Number.NaN);
-  const kind = found?.get(KIND_HEADER) as EntryKind;
-  if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isSafeInteger(prev) || prev < 0) {
-    throw damaged(id, message, `no valid ${EPOCH_HEADER} and ${PREV_HEADER} headers`);
-  }
-  if (!KINDS.includes(kind)) throw damaged(id, message, `no valid ${KIND_HEADER} header`);
-  return { seq: message.seq, epoch, prev, kind, subject: message.subject, data: message.data };
-}
-
 /** A journal as `readPartition` hands it out. */
 function published({ id, chain, closed }: Snapshot): PartitionJournal {
   return { id, records: chain.records.map((entry) => decodeEntry(id, entry)), closed };
-}
-
-function keptChanging(id: string, action: string): LuactError {
-  return new LuactError(
-    'CONFLICT',
-    `journal ${id} kept changing under this writer while it tried to ${action} (another writer?)`,
-    { retryable: false, details: { stream: id } },
-  );
-}
-
-/** `entryOf`, or nothing for a message without chain facts (listing goes on without it). */
-function tryEntry(id: string, message: JsMsg): Entry[] {
-  try {
-    return [entryOf(id, message)];
-  } catch {
-    return [];
-  }
-}
-
-function decodeEntry(id: string, entry: Entry): JournalRecord {
-  const decoded = decodeRecord(entry.data);
-  if (!decoded.ok) throw damaged(id, entry, decoded.error);
-  return decoded.value;
-}
-
-function headersOf(message: JsMsg | StoredMsg): MsgHdrs | undefined {
-  return 'headers' in message ? message.headers : message.header;
-}
-
-/** Is the stored `holder` the very message this writer published (an earlier attempt)? */
-function sameMessage(holder: StoredMsg, payload: Uint8Array, sent: MsgHdrs): boolean {
-  for (const key of [EPOCH_HEADER, PREV_HEADER, KIND_HEADER]) {
-    if (holder.header?.get(key) !== sent.get(key)) return false;
-  }
-  return Buffer.from(holder.data).equals(payload);
-}
-
-function damaged(
-  id: string,
-  message: { readonly subject: string; readonly seq: number },
-  why: string,
-): LuactError {
-  return new LuactError(
-    'INTERNAL',
-    `journal ${id}: damaged entry on subject ${message.subject} at sequence ${message.seq}: ${why}`,
-    { retryable: false, details: { stream: id, subject: message.subject, sequence: message.seq } },
-  );
-}
-
-function checkStreamName(name: string): void {
-  if (!/^[^.*>\s/\\]+$/.test(name)) {
-    throw new LuactError(
-      'INVALID',
-      `JetStream stream name must be non-empty without . * > / \\ or spaces, got ${JSON.stringify(name)}`,
-      { retryable: false },
-    );
-  }
-}
-
-function checkCount(name: string, value: number, minimum: number): void {
-  if (!Number.isSafeInteger(value) || value < minimum) {
-    throw new LuactError(
-      'INVALID',
-      `JetStreamJournal ${name} must be an integer of at least ${minimum}, got ${value}`,
-      { retryable: false },
-    );
-  }
 }

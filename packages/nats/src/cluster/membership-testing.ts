@@ -15,6 +15,8 @@ export interface RecordedEvent {
   /** Local wall-clock time, ms (same machine as the server in these tests). */
   readonly at: number;
   readonly version?: number;
+  /** For views: server time the view was stored. */
+  readonly committedAt?: number;
 }
 
 export interface TestMember {
@@ -48,7 +50,12 @@ export async function joinMember(
   const events: RecordedEvent[] = [];
   member.onView((view) => {
     views.push(view);
-    events.push({ kind: 'view', at: Date.now(), version: view.version });
+    events.push({
+      kind: 'view',
+      at: Date.now(),
+      version: view.version,
+      committedAt: member.viewCommittedAt,
+    });
   });
   member.onFence((fenced) => events.push({ kind: fenced ? 'fence' : 'unfence', at: Date.now() }));
   member.onExpelled(() => events.push({ kind: 'expelled', at: Date.now() }));

@@ -322,7 +322,8 @@ export class Membership {
         // Lost a race for the next version: look again after a short random pause.
         await sleep(5 + Math.random() * 45);
       } catch (error) {
-        if (!(error instanceof LuactError && error.retryable)) throw error;
+        const retryable = error instanceof LuactError && error.retryable;
+        if (!retryable || this.#settings.connection.isClosed()) throw error;
         lastError = error;
         await sleep(FOLLOW_RETRY_MS);
       }

@@ -20,7 +20,7 @@ describe('a flood of 1 MB messages to a process that does not receive', () => {
   it('is refused with RATE_LIMITED before the mailbox holds more than max_mailbox_bytes; every accepted message is delivered in order', async () => {
     const t = await mailboxNode();
     stop = t.stop;
-    const sink = t.spawn('mbx:sink', 'mbx:host');
+    const sink = await t.spawn('mbx:sink', 'mbx:host');
     const flood = (await t.run('mbx:flood', 'mbx:host', sink)) as {
       accepted: number;
       kind?: string;
@@ -53,7 +53,7 @@ describe('a flood of 1 MB messages to a process that does not receive', () => {
   it('takes mail again once the receiver has taken what it held', async () => {
     const t = await mailboxNode();
     stop = t.stop;
-    const sink = t.spawn('mbx:sink', 'mbx:host', 2);
+    const sink = await t.spawn('mbx:sink', 'mbx:host', 2);
     const drained = t.outcome(sink);
     const first = await t.run('mbx:flood', 'mbx:host', sink);
     await t.node.send(sink, 'drain');

@@ -13,7 +13,7 @@ export async function mailboxNode(): Promise<{
   node: Node;
   /** Starts `entry` on `host` and resolves with its value (or throws its error). */
   run(entry: string, host: string, ...args: unknown[]): Promise<unknown>;
-  spawn(entry: string, host: string, ...args: unknown[]): Pid;
+  spawn(entry: string, host: string, ...args: unknown[]): Promise<Pid>;
   outcome(pid: Pid): Promise<unknown>;
   stop(): Promise<void>;
 }> {
@@ -34,7 +34,7 @@ export async function mailboxNode(): Promise<{
     node,
     spawn,
     outcome,
-    run: (entry, host, ...args) => outcome(spawn(entry, host, ...args)),
+    run: async (entry, host, ...args) => outcome(await spawn(entry, host, ...args)),
     async stop() {
       await node.stop();
       await rm(stateDir, { recursive: true, force: true });

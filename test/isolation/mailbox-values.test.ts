@@ -18,7 +18,7 @@ describe('huge strings handed to the runtime', () => {
   it('a 200 MiB topic, a 5 MiB cancel reason and 5 MiB names are INVALID with the size and the limit', async () => {
     const t = await mailboxNode();
     stop = t.stop;
-    const target = t.spawn('mbx:idle', 'mbx:roomy');
+    const target = await t.spawn('mbx:idle', 'mbx:roomy');
     const exited = t.outcome(target);
     const result = await t.run('mbx:values', 'mbx:roomy', target);
     const invalid = (message: string) => ({ kind: 'INVALID', message });

@@ -85,7 +85,7 @@ async function lateness(
   node: Node,
   kind: (typeof NEIGHBOURS)[number] | undefined,
 ): Promise<{ p50: number; p99: number }> {
-  const neighbour = kind === undefined ? undefined : node.spawn('bench:neighbour', [kind]);
+  const neighbour = kind === undefined ? undefined : await node.spawn('bench:neighbour', [kind]);
   try {
     const outcome = await node.run('bench:witness', [SLEEPS]);
     if (!outcome.ok) throw outcome.error;

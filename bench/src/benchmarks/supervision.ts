@@ -199,7 +199,7 @@ async function restartMicros() {
 
 /** Spawns a worker and resolves its PID once it blocks. */
 async function spawnReady(node: Node): Promise<Pid> {
-  const pid = node.spawn('bench:worker', [], 'bench:processes');
+  const pid = await node.spawn('bench:worker', [], 'bench:processes');
   await new Promise<void>((resolve) => node.system.process(pid)?.whenReady(resolve));
   return pid;
 }

@@ -75,7 +75,7 @@ async function rejection(promise: Promise<unknown>): Promise<LuactError> {
 describe('Node.call', () => {
   it('resolves with the value a process sends back to msg:from(), by name or PID', async () => {
     const node = await start();
-    const pid = node.spawn('app:greeter', [], { name: 'greeter' });
+    const pid = await node.spawn('app:greeter', [], { name: 'greeter' });
     expect(await node.call('greeter', 'greet', 'ada')).toBe('hello, ada');
     expect(await node.call(pid, 'greet', 'bob', { timeoutMs: 10_000 })).toBe('hello, bob');
     // Each call has its own reply address; concurrent calls do not see each other's replies.
@@ -88,7 +88,7 @@ describe('Node.call', () => {
 
   it('rejects TIMEOUT naming the target and topic, and closes the reply inbox', async () => {
     const node = await start();
-    const pid = node.spawn('app:silent', [], { name: 'silent' });
+    const pid = await node.spawn('app:silent', [], { name: 'silent' });
     const error = await rejection(node.call('silent', 'ask', 1, { timeoutMs: 50 }));
     expect(error.kind).toBe('TIMEOUT');
     expect(error.message).toBe(`silent (${pid}) did not reply to "ask" within 50 ms`);
@@ -105,7 +105,7 @@ describe('Node.call', () => {
     const byName = await rejection(node.call('nobody', 'ask', 1, { timeoutMs: 60_000 }));
     expect(byName.kind).toBe('NOT_FOUND');
     expect(byName.message).toBe('no process is registered as "nobody"');
-    const pid = node.spawn('app:greeter');
+    const pid = await node.spawn('app:greeter');
     const exit = node.system.waitForExit(pid);
     await node.send(pid, 'stop');
     await exit;
@@ -116,14 +116,14 @@ describe('Node.call', () => {
 
   it('rejects UNAVAILABLE with how the process ended when it ends before replying', async () => {
     const node = await start();
-    const failed = node.spawn('app:quitter');
+    const failed = await node.spawn('app:quitter');
     const error = await rejection(node.call(failed, 'ask', 'fail', { timeoutMs: 60_000 }));
     expect(error.kind).toBe('UNAVAILABLE');
     expect(error.message).toContain(`${failed} ended before replying to "ask": it failed: `);
     expect(error.message).toContain('cannot answer that');
     expect(error.details).toMatchObject({ pid: failed, exit: { ok: false } });
 
-    const returned = node.spawn('app:quitter');
+    const returned = await node.spawn('app:quitter');
     const normal = await rejection(node.call(returned, 'ask', 'bye', { timeoutMs: 60_000 }));
     expect(normal.kind).toBe('UNAVAILABLE');
     expect(normal.message).toBe(`${returned} ended before replying to "ask": it returned`);
@@ -132,7 +132,7 @@ describe('Node.call', () => {
 
   it('rejects CANCELED when the node stops before the reply, and refuses calls after', async () => {
     const node = await start();
-    node.spawn('app:silent', [], { name: 'silent' });
+    await node.spawn('app:silent', [], { name: 'silent' });
     const waiting = rejection(node.call('silent', 'ask', 1, { timeoutMs: 60_000 }));
     await node.stop();
     const error = await waiting;
@@ -187,9 +187,32 @@ entries:
     expect(gone.kind).toBe('NOT_FOUND');
   });
 
+  it('spawns on a workflow host with node.spawn: a workflow named by its ID, journaled', async () => {
+    const node = await start(`
+namespace: app
+entries:
+  - name: flows
+    kind: workflow.host
+  - name: doubler
+    kind: workflow.lua
+    source: |
+      return { main = function(n) return n * 2 end }
+`);
+    const pid = await node.spawn('app:doubler', [21], { host: 'app:flows', name: 'double-1' });
+    expect(pid).toBe('{app:flows|double-1}');
+    for (let i = 0; i < 200 && (await node.workflows.show('double-1')).status !== 'completed'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await node.workflows.show('double-1')).toMatchObject({
+      status: 'completed',
+      ended: { value: 42 },
+    });
+    const missing = await rejection(node.spawn('app:nothing', [], 'app:flows'));
+    expect(missing.kind).toBe('NOT_FOUND');
+  });
+
   it('ends with the reason of an aborted signal, and refuses a bad timeout', async () => {
     const node = await start();
-    node.spawn('app:silent', [], { name: 'silent' });
+    await node.spawn('app:silent', [], { name: 'silent' });
     const controller = new AbortController();
     const waiting = rejection(node.call('silent', 'ask', 1, { signal: controller.signal }));
     controller.abort(new LuactError('CANCELED', 'the user gave up'));
@@ -202,34 +225,30 @@ entries:
 describe('Node.spawn with a name', () => {
   it('registers the name before the process runs, so it is addressable as spawn returns', async () => {
     const node = await start();
-    const pid = node.spawn('app:named', [], { name: 'first' });
+    const pid = await node.spawn('app:named', [], { name: 'first' });
     expect(node.system.names.lookup('first')).toBe(pid);
     expect(await node.call('first', 'who', null)).toBe(pid);
   });
 
   it('refuses a name that is taken, and releases the name when the process ends', async () => {
     const node = await start();
-    const pid = node.spawn('app:named', [], { name: 'only' });
-    const taken = (() => {
-      try {
-        node.spawn('app:named', [], { name: 'only' });
-      } catch (error) {
-        return error as LuactError;
-      }
-      return undefined;
-    })();
+    const pid = await node.spawn('app:named', [], { name: 'only' });
+    const taken = await node.spawn('app:named', [], { name: 'only' }).then(
+      () => undefined,
+      (error: unknown) => error as LuactError,
+    );
     expect(taken?.kind).toBe('ALREADY_EXISTS');
     expect(taken?.message).toBe(`name "only" is already registered by ${pid}`);
     const exit = node.system.waitForExit(pid);
     await node.call('only', 'who', null);
     await exit;
     expect(node.system.names.lookup('only')).toBeUndefined();
-    expect(node.spawn('app:named', [], { name: 'only' })).not.toBe(pid);
+    expect(await node.spawn('app:named', [], { name: 'only' })).not.toBe(pid);
   });
 
   it('still takes the host as the third argument', async () => {
     const node = await start();
-    const pid = node.spawn('app:named', [], 'luact:main');
+    const pid = await node.spawn('app:named', [], 'luact:main');
     expect(await node.call(pid, 'who', null)).toBe(pid);
   });
 });

@@ -68,7 +68,7 @@ entries:
 `,
     });
     node.registerFunction('app:shout', (_call, text) => String(text).toUpperCase());
-    const pid = node.spawn('app:echo');
+    const pid = await node.spawn('app:echo');
     const exit = node.system.waitForExit(pid);
     for (let i = 0; i < 100 && node.system.names.lookup('echo') === undefined; i++) {
       await new Promise((resolve) => setTimeout(resolve, 5));

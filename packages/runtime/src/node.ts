@@ -87,9 +87,9 @@ export interface RunOptions {
   readonly keepWorkflow?: boolean;
 }
 
-/** Where `Node.spawn` starts a process, and under which name. */
+/** Where `Node.spawn` starts a process or workflow, and under which name. */
 export interface SpawnOptions {
-  /** The process.host to run on (default: the node's main host). */
+  /** The process.host or workflow.host to run on (default: the node's main host). */
   readonly host?: string;
   /**
    * A name to register for the process before its first step, so messages and calls to the
@@ -233,12 +233,18 @@ export class Node {
   // ── Running code ──────────────────────────────────────────────────────────────────────────
 
   /**
-   * Starts a process of `entry` on a host (default: the node's main host), given by its ID or
-   * in `options` with a name to register for the process before it runs.
+   * Starts `entry` on a host (default: the node's main host), given by its ID or in `options`
+   * with a name: a process (its name registered before it runs), or on a workflow host a
+   * workflow (the name is its workflow ID). Resolves with the PID once it is started: at once
+   * for a process, once the start is journaled for a workflow.
    */
-  spawn(entry: string, args: readonly unknown[] = [], options: string | SpawnOptions = {}): Pid {
+  async spawn(
+    entry: string,
+    args: readonly unknown[] = [],
+    options: string | SpawnOptions = {},
+  ): Promise<Pid> {
     const { host = MAIN_HOST, name } = typeof options === 'string' ? { host: options } : options;
-    return this.system.spawn({
+    return this.system.spawnAnywhere({
       entry,
       host,
       args: encodeArguments(args, `the arguments of ${entry}`),

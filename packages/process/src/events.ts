@@ -9,7 +9,9 @@ const ARRAY_OF_FOUR = 0x94;
  * [at, value, error, reason]. The value is spliced in as the bytes the process returned, so an
  * exit value is never decoded and re-encoded on its way to a monitor.
  */
-export function eventDetails(signal: Exclude<Signal, { kind: 'terminate' }>): Uint8Array {
+export function eventDetails(
+  signal: Extract<Signal, { kind: 'exit' | 'link-down' | 'cancel' }>,
+): Uint8Array {
   const at = encodeValue(signal.at);
   let value: Uint8Array = NIL;
   let error: Uint8Array = NIL;

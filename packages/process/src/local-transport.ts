@@ -3,7 +3,7 @@ import type { Envelope, Signal, Transport, TransportReceiver } from './transport
 
 /** The transport of a standalone node: there are no other nodes to reach. */
 export class LocalTransport implements Transport {
-  readonly node = undefined;
+  readonly identity = undefined;
 
   sendRemote(node: string, envelope: Envelope): LuactError {
     return unreachable(node, envelope.to);

@@ -1,27 +1,43 @@
 /**
- * A process identifier: `{host|id}` on a single node, `{node@host|id}` in a cluster. A process
- * host numbers its processes; a workflow host names its workflows (the workflow ID), so `id`
- * is any text without `{`, `}` or `|`.
+ * A process identifier: `{host|id}` on a standalone node, `{node~incarnation@host|id}` on a
+ * cluster node. The incarnation changes each time the node starts, so a PID of a process that
+ * ran before a restart never reaches a process of the new run. A process host numbers its
+ * processes; a workflow host names its workflows (the workflow ID, no node: workflows move
+ * between nodes), so `id` is any text without `{`, `}` or `|`.
  */
 export type Pid = string & { readonly __brand: 'Pid' };
 
 export interface PidParts {
+  /** The node's name and its incarnation; undefined on a standalone node and for workflows. */
   readonly node: string | undefined;
+  readonly incarnation?: number | undefined;
   readonly host: string;
   readonly id: number | string;
 }
 
-export function formatPid({ node, host, id }: PidParts): Pid {
-  return `{${node === undefined ? '' : `${node}@`}${host}|${id}}` as Pid;
+/** A cluster node as PIDs name it: its name, and which start of it. */
+export interface NodeIdentity {
+  readonly node: string;
+  readonly incarnation: number;
 }
 
-const PID = /^\{(?:([^@{}|]+)@)?([^@{}|]+)\|([^{}|]+)\}$/;
+export function formatPid({ node, incarnation, host, id }: PidParts): Pid {
+  if (node === undefined) return `{${host}|${id}}` as Pid;
+  return `{${node}${incarnation === undefined ? '' : `~${incarnation}`}@${host}|${id}}` as Pid;
+}
+
+const PID = /^\{(?:([^@{}|~]+)(?:~(\d+))?@)?([^@{}|]+)\|([^{}|]+)\}$/;
 
 export function parsePid(text: string): PidParts | undefined {
   const match = PID.exec(text);
   if (!match) return undefined;
-  const id = match[3] as string;
-  return { node: match[1], host: match[2] as string, id: /^\d+$/.test(id) ? Number(id) : id };
+  const id = match[4] as string;
+  return {
+    node: match[1],
+    incarnation: match[2] === undefined ? undefined : Number(match[2]),
+    host: match[3] as string,
+    id: /^\d+$/.test(id) ? Number(id) : id,
+  };
 }
 
 export function isPid(text: string): text is Pid {
@@ -33,9 +49,11 @@ export function looksLikePid(text: string): boolean {
   return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125;
 }
 
-/** The node named in a PID, or undefined for a PID of the local, unnamed node. */
+/** The node named in a PID (without its incarnation), or undefined when it names none. */
 export function nodeOf(pid: string): string | undefined {
   const at = pid.indexOf('@');
   // An "@" after the "|" belongs to a workflow ID, not to a node name.
-  return at < 0 || at > pid.indexOf('|') ? undefined : pid.slice(1, at);
+  if (at < 0 || at > pid.indexOf('|')) return undefined;
+  const tilde = pid.indexOf('~');
+  return pid.slice(1, tilde > 0 && tilde < at ? tilde : at);
 }

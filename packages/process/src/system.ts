@@ -28,7 +28,15 @@ import { LocalTransport } from './local-transport.js';
 import { eventBytes } from './mailbox.js';
 import { NameRegistry } from './names.js';
 import { PendingAnswers } from './pending.js';
-import { formatPid, looksLikePid, nodeOf, type Pid, parsePid } from './pid.js';
+import {
+  formatPid,
+  looksLikePid,
+  type NodeIdentity,
+  nodeOf,
+  type Pid,
+  type PidParts,
+  parsePid,
+} from './pid.js';
 import { Process } from './process.js';
 import type { Delivery, Envelope, ExitOutcome, Signal, Transport } from './transport.js';
 import { checkReason, checkReference, checkTopic, shorten, VALUE_LIMITS } from './value-limits.js';
@@ -141,8 +149,15 @@ export class ProcessSystem {
     this.addHost(FUNCTION_HOST, options.functionLimits);
   }
 
+  /** This node's name in a cluster (undefined when standalone). */
   get node(): string | undefined {
-    return this.transport.node;
+    return this.transport.identity?.node;
+  }
+
+  /** The node and incarnation this node's PIDs carry. */
+  private identityParts(): Pick<PidParts, 'node' | 'incarnation'> {
+    const identity = this.transport.identity;
+    return { node: identity?.node, incarnation: identity?.incarnation };
   }
 
   snapshot(): RegistrySnapshot {
@@ -261,7 +276,7 @@ export class ProcessSystem {
     if (tooLarge) throw tooLarge;
     const prepared = host.prepare(entry);
     const id = this.nextId++;
-    const pid = formatPid({ node: this.node, host: hostId, id });
+    const pid = formatPid({ ...this.identityParts(), host: hostId, id });
     if (request.name !== undefined) {
       const taken = this.names.register(request.name, pid);
       if (taken) throw taken;
@@ -456,7 +471,7 @@ export class ProcessSystem {
    * Its PID is numbered like a process's, so it is never reused within the node's lifetime.
    */
   openInbox(receive: (envelope: Envelope) => void): Inbox {
-    const pid = formatPid({ node: this.node, host: INBOX_HOST, id: this.nextId++ });
+    const pid = formatPid({ ...this.identityParts(), host: INBOX_HOST, id: this.nextId++ });
     this.inboxes.set(pid, receive);
     return { pid, close: () => void this.inboxes.delete(pid) };
   }
@@ -500,8 +515,23 @@ export class ProcessSystem {
 
   private signalLocal(signal: Signal): void {
     const process = this.processes.get(signal.to);
-    if (!process || process.exited) return;
+    if (!process || process.exited) {
+      this.refuseRelation(signal);
+      return;
+    }
     switch (signal.kind) {
+      case 'monitor':
+        process.monitors.add(signal.from);
+        return;
+      case 'demonitor':
+        process.monitors.delete(signal.from);
+        return;
+      case 'link':
+        process.links.add(signal.from);
+        return;
+      case 'unlink':
+        process.links.delete(signal.from);
+        return;
       case 'terminate':
         this.kill(process, TERMINATED());
         return;
@@ -545,6 +575,23 @@ export class ProcessSystem {
     }
   }
 
+  /**
+   * A process of another node asked to monitor or link to one that is not alive here: it gets
+   * EXIT or LINK_DOWN at once, as it would have had the process ended after the request.
+   */
+  private refuseRelation(signal: Signal): void {
+    if (signal.kind !== 'monitor' && signal.kind !== 'link') return;
+    const outcome: ExitOutcome = { ok: false, error: notAlive(signal.to) };
+    const at = this.clock.now();
+    const kind = signal.kind === 'monitor' ? 'exit' : 'link-down';
+    this.forget(this.signal({ kind, to: signal.from, from: signal.to, at, outcome }));
+  }
+
+  /** A signal whose fate nobody waits for (the end of a process, cleanup on another node). */
+  private forget(delivery: Delivery): void {
+    if (delivery instanceof Promise) delivery.catch(() => {});
+  }
+
   /** Ends a process at once with `error` (terminate, link cascade, timeouts). */
   kill(process: Process, error: LuactError): void {
     if (process.exited || !process.group) return;
@@ -554,8 +601,40 @@ export class ProcessSystem {
 
   // ── Links and monitors ────────────────────────────────────────────────────────────────────
 
+  /**
+   * A node (that incarnation of it) is gone: every process here that monitored one of its
+   * processes gets EXIT and every linked one LINK_DOWN, with UNAVAILABLE "node down: NAME";
+   * what its processes watched here is forgotten. The cluster calls it once per node that its
+   * one serialized decision declared down.
+   */
+  nodeDown(down: NodeIdentity): void {
+    const error = new LuactError('UNAVAILABLE', `node down: ${down.node}`, {
+      details: { node: down.node, incarnation: down.incarnation },
+    });
+    const outcome: ExitOutcome = { ok: false, error };
+    const at = this.clock.now();
+    const onIt = (pid: Pid) => {
+      const parts = parsePid(pid);
+      return parts?.node === down.node && parts.incarnation === down.incarnation;
+    };
+    for (const process of [...this.processes.values()]) {
+      const relations = process.existingRelations;
+      if (relations === undefined) continue;
+      for (const watcher of [...relations.monitors])
+        if (onIt(watcher)) relations.monitors.delete(watcher);
+      for (const target of [...relations.monitoring]) {
+        if (onIt(target))
+          this.signalLocal({ kind: 'exit', to: process.pid, from: target, at, outcome });
+      }
+      for (const linked of [...relations.links]) {
+        if (onIt(linked))
+          this.signalLocal({ kind: 'link-down', to: process.pid, from: linked, at, outcome });
+      }
+    }
+  }
+
   /** Links `process` and `other` wherever `other` lives; a workflow cannot be linked. */
-  link(process: Process, other: Pid): LuactError | undefined {
+  link(process: Process, other: Pid): Delivery {
     if (other === process.pid)
       return new LuactError('INVALID', 'a process cannot link to itself', { retryable: false });
     const route = this.route(other);
@@ -563,6 +642,10 @@ export class ProcessSystem {
       return new LuactError('INVALID', `a process cannot link to workflow ${other}; monitor it`, {
         retryable: false,
       });
+    }
+    if (route.kind === 'remote') {
+      process.links.add(other);
+      return this.signal({ kind: 'link', to: other, from: process.pid });
     }
     if (route.kind !== 'process') return notAlive(other);
     process.links.add(other);
@@ -572,7 +655,18 @@ export class ProcessSystem {
 
   unlink(process: Process, other: Pid): void {
     process.links.delete(other);
-    this.processes.get(other)?.links.delete(process.pid);
+    this.dropRelation(process.pid, other, 'unlink');
+  }
+
+  /** `other` no longer links to or watches `from`: at once here, by a signal on another node. */
+  private dropRelation(from: Pid, other: Pid, kind: 'unlink' | 'demonitor'): void {
+    const local = this.processes.get(other);
+    if (local) {
+      if (kind === 'unlink') local.links.delete(from);
+      else local.monitors.delete(from);
+    } else if (this.route(other).kind === 'remote') {
+      this.forget(this.signal({ kind, to: other, from }));
+    }
   }
 
   /**
@@ -590,6 +684,9 @@ export class ProcessSystem {
         return undefined;
       case 'external':
         return this.watchExternal(process, route.host, other);
+      case 'remote':
+        process.monitoring.add(other);
+        return this.signal({ kind: 'monitor', to: other, from: process.pid });
       default:
         return notAlive(other);
     }
@@ -597,7 +694,7 @@ export class ProcessSystem {
 
   unmonitor(process: Process, other: Pid): void {
     process.monitoring.delete(other);
-    this.processes.get(other)?.monitors.delete(process.pid);
+    this.dropRelation(process.pid, other, 'demonitor');
   }
 
   /** EXIT to `watcher` when the workflow `target` ends (unless it stopped monitoring it). */
@@ -664,13 +761,13 @@ export class ProcessSystem {
     for (const name of relations.names) this.names.unregister(name, process.pid);
     const at = relations.monitors.size + relations.links.size > 0 ? this.clock.now() : 0n;
     for (const watcher of relations.monitors)
-      this.signal({ kind: 'exit', to: watcher, from: process.pid, at, outcome });
+      this.forget(this.signal({ kind: 'exit', to: watcher, from: process.pid, at, outcome }));
     for (const linked of relations.links) {
-      if (outcome.ok) this.processes.get(linked)?.links.delete(process.pid);
-      else this.signal({ kind: 'link-down', to: linked, from: process.pid, at, outcome });
+      if (outcome.ok) this.dropRelation(process.pid, linked, 'unlink');
+      else
+        this.forget(this.signal({ kind: 'link-down', to: linked, from: process.pid, at, outcome }));
     }
-    for (const target of relations.monitoring)
-      this.processes.get(target)?.monitors.delete(process.pid);
+    for (const target of relations.monitoring) this.dropRelation(process.pid, target, 'demonitor');
     for (const waiter of relations.outcomeWaiters)
       deliverOutcome(waiter.process, waiter.channel, outcome, process.pid);
     const listeners = [...relations.exitListeners];

@@ -1,5 +1,5 @@
 import type { LuactError } from '@luact/core';
-import type { Pid } from './pid.js';
+import type { NodeIdentity, Pid } from './pid.js';
 
 /** A message between processes: topic, msgpack-encoded payload values, sender if any. */
 export interface Envelope {
@@ -40,7 +40,20 @@ export type Signal =
       readonly at: bigint;
       readonly reason: string | undefined;
     }
-  | { readonly kind: 'terminate'; readonly to: Pid; readonly from: Pid | undefined };
+  | { readonly kind: 'terminate'; readonly to: Pid; readonly from: Pid | undefined }
+  | RelationSignal;
+
+/**
+ * A process of another node starts or stops watching (`monitor`) or being linked to (`link`)
+ * `to`. They travel in the same ordered channel as messages, so a monitor set up before a send
+ * is in place when the message arrives. A monitor or link of a process that is not alive is
+ * answered at once with EXIT or LINK_DOWN (NOT_FOUND).
+ */
+export interface RelationSignal {
+  readonly kind: 'monitor' | 'demonitor' | 'link' | 'unlink';
+  readonly to: Pid;
+  readonly from: Pid;
+}
 
 /** How a process ended: its first return value (msgpack), or its error. */
 export type ExitOutcome =
@@ -61,8 +74,8 @@ export type Delivery = LuactError | undefined | Promise<void>;
  * must keep send order.
  */
 export interface Transport {
-  /** This node's name; undefined on a standalone node (PIDs then carry no node). */
-  readonly node: string | undefined;
+  /** This node as its PIDs name it; undefined on a standalone node (PIDs then carry no node). */
+  readonly identity: NodeIdentity | undefined;
   /**
    * Hands an envelope to another node: an error says why it cannot reach it; a promise settles
    * once the other node's mail accepted it (or rejects with why it could not).

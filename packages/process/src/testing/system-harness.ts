@@ -15,7 +15,7 @@ import {
 import { processModules } from '../modules.js';
 import type { Pid } from '../pid.js';
 import { ProcessSystem } from '../system.js';
-import type { ExitOutcome } from '../transport.js';
+import type { ExitOutcome, Transport } from '../transport.js';
 
 let api: Promise<LuaApi> | undefined;
 
@@ -57,7 +57,7 @@ export interface Harness {
 /** A process system over `entries`, with a host for each process.host entry among them. */
 export async function harness(
   entries: Record<string, EntrySpec>,
-  options: { clock?: Clock; env?: Record<string, string> } = {},
+  options: { clock?: Clock; env?: Record<string, string>; transport?: Transport } = {},
 ): Promise<Harness> {
   api ??= loadLuaApi();
   const snapshot = snapshotOf(entries);
@@ -68,6 +68,7 @@ export async function harness(
     snapshot: () => snapshot,
     env: options.env ?? {},
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
     modules: (s) => processModules(s, { log: (record) => logs.push(record) }),
     print: (text) => printed.push(text),
     functionLimits: LIMITS,

@@ -1,0 +1,227 @@
+import { decodeValue, encodeValues } from '@luact/lua';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatPid, nodeOf, type Pid, parsePid } from './pid.js';
+import { InProcessNetwork } from './testing/in-process-network.js';
+import { type Harness, harness, lua } from './testing/system-harness.js';
+
+// What crosses nodes, as the process system does it whatever carries the mail: PIDs name the
+// node and its incarnation, monitors and links work across nodes, a lost node reads as
+// "node down". The network here is in-process; the NATS transport has its own tests.
+
+const ENTRIES = {
+  'app:processes': { kind: 'process.host' },
+  // Waits for "stop", then ends as told: a value, or an error.
+  'app:target': lua(`return { main = function()
+    local how = process.listen("stop"):receive()
+    if how == "fail" then error("broken belt", 0) end
+    return how
+  end }`),
+  // Watches `pid` (monitor or link) and returns the first event it gets.
+  'app:watcher': lua(`return { main = function(pid, how)
+    if how == "link" then
+      process.set_options({ trap_links = true })
+      assert(process.link(pid))
+    else
+      assert(process.monitor(pid))
+    end
+    process.send(pid, "watching", process.pid())
+    local event = process.events():receive()
+    return { kind = event.kind, from = event.from,
+      error = event.result.error and tostring(event.result.error:message()),
+      value = event.result.value }
+  end }`),
+  // Collects `n` messages on "n" and returns them in arrival order.
+  'app:collector': lua(`return { main = function(n)
+    local got, ch = {}, process.listen("n")
+    for i = 1, n do got[i] = ch:receive() end
+    return got
+  end }`),
+  'app:sender': lua(`return { main = function(to, n)
+    for i = 1, n do assert(process.send(to, "n", i)) end
+    return n
+  end }`),
+};
+
+let nodes: Harness[] = [];
+
+afterEach(() => {
+  for (const node of nodes) node.close();
+  nodes = [];
+});
+
+async function cluster(...names: string[]) {
+  const network = new InProcessNetwork();
+  const started = await Promise.all(
+    names.map((node, i) =>
+      harness(ENTRIES, { transport: network.transport({ node, incarnation: 10 + i }) }),
+    ),
+  );
+  nodes.push(...started);
+  return { network, nodes: started };
+}
+
+const spawnOn = (h: Harness, entry: string, ...args: unknown[]) =>
+  h.system.spawn({ entry, host: 'app:processes', args: encodeValues(args) });
+
+async function outcome(h: Harness, pid: Pid) {
+  return h.system.waitForExit(pid);
+}
+
+describe('PIDs on a cluster node', () => {
+  it('name the node and its incarnation, and read back', () => {
+    const pid = formatPid({ node: 'a', incarnation: 7, host: 'app:processes', id: 12 });
+    expect(pid).toBe('{a~7@app:processes|12}');
+    expect(parsePid(pid)).toEqual({ node: 'a', incarnation: 7, host: 'app:processes', id: 12 });
+    expect(nodeOf(pid)).toBe('a');
+    expect(nodeOf('{a@app:processes|12}')).toBe('a');
+    expect(nodeOf('{app:flows|order@home}')).toBeUndefined();
+    expect(parsePid('{app:processes|3}')).toEqual({
+      node: undefined,
+      incarnation: undefined,
+      host: 'app:processes',
+      id: 3,
+    });
+  });
+
+  it('are spawned with this node and incarnation; an earlier incarnation reaches nothing', async () => {
+    const {
+      nodes: [a],
+    } = await cluster('a');
+    const pid = spawnOn(a!, 'app:target');
+    expect(parsePid(pid)).toMatchObject({ node: 'a', incarnation: 10 });
+    const before = `{a~9@app:processes|${parsePid(pid)?.id}}` as Pid;
+    const refused = a!.system.send({
+      to: before,
+      from: undefined,
+      topic: 'stop',
+      payload: encodeValues(['x']),
+    });
+    expect(refused).toMatchObject({ kind: 'NOT_FOUND' });
+    expect(a!.system.route(before).kind).toBe('nowhere');
+  });
+});
+
+describe('across nodes', () => {
+  it('keeps the order of one sender’s messages to a process of another node', async () => {
+    const {
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const collector = spawnOn(b!, 'app:collector', 500);
+    const sender = spawnOn(a!, 'app:sender', collector, 500);
+    expect(await valueOf(a!, sender)).toBe(500);
+    expect(await valueOf(b!, collector)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+  });
+
+  it('a monitor on another node gets EXIT with the value the process ended with', async () => {
+    const {
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const target = spawnOn(b!, 'app:target');
+    const watcher = spawnOn(a!, 'app:watcher', target, 'monitor');
+    await until(() => b!.system.process(target)?.monitors.has(watcher) === true);
+    b!.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
+    expect(await valueOf(a!, watcher)).toEqual({ kind: 'EXIT', from: target, value: 'done' });
+    // The watcher ended: nothing of it is left on the other node.
+    expect(b!.system.process(target)).toBeUndefined();
+  });
+
+  it('a link to a process of another node brings its failure home as LINK_DOWN', async () => {
+    const {
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const target = spawnOn(b!, 'app:target');
+    const watcher = spawnOn(a!, 'app:watcher', target, 'link');
+    await until(() => b!.system.process(target)?.links.has(watcher) === true);
+    b!.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['fail']) });
+    expect(await valueOf(a!, watcher)).toEqual({
+      kind: 'LINK_DOWN',
+      from: target,
+      error: 'broken belt',
+    });
+  });
+
+  it('monitoring a process of another node that is not alive answers EXIT NOT_FOUND', async () => {
+    const {
+      nodes: [a],
+    } = await cluster('a', 'b');
+    const gone = '{b~11@app:processes|999}';
+    const watcher = spawnOn(a!, 'app:watcher', gone, 'monitor');
+    const seen = (await valueOf(a!, watcher)) as { kind: string; error: string };
+    expect(seen.kind).toBe('EXIT');
+    expect(seen.error).toContain('does not exist or has ended');
+  });
+
+  it('unmonitor and unlink reach the other node', async () => {
+    const {
+      network,
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const target = spawnOn(b!, 'app:target');
+    const watcher = spawnOn(a!, 'app:target');
+    const self = a!.system.process(watcher)!;
+    a!.system.monitor(self, target);
+    a!.system.link(self, target);
+    await network.settled();
+    expect(b!.system.process(target)?.monitors.has(watcher)).toBe(true);
+    expect(b!.system.process(target)?.links.has(watcher)).toBe(true);
+    a!.system.unmonitor(self, target);
+    a!.system.unlink(self, target);
+    await network.settled();
+    expect(b!.system.process(target)?.monitors.has(watcher)).toBe(false);
+    expect(b!.system.process(target)?.links.has(watcher)).toBe(false);
+  });
+
+  it('a node declared down: its watchers get EXIT and its links LINK_DOWN, "node down: b"', async () => {
+    const {
+      network,
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const target = spawnOn(b!, 'app:target');
+    const monitoring = spawnOn(a!, 'app:watcher', target, 'monitor');
+    const linked = spawnOn(a!, 'app:watcher', target, 'link');
+    await until(() => b!.system.process(target)?.links.has(linked) === true);
+    await until(() => b!.system.process(target)?.monitors.has(monitoring) === true);
+    const seenByMonitor = valueOf(a!, monitoring);
+    const seenByLink = valueOf(a!, linked);
+    network.cut('b');
+    a!.system.nodeDown({ node: 'b', incarnation: 11 });
+    expect(await seenByMonitor).toEqual({
+      kind: 'EXIT',
+      from: target,
+      error: 'node down: b',
+    });
+    expect(await seenByLink).toEqual({
+      kind: 'LINK_DOWN',
+      from: target,
+      error: 'node down: b',
+    });
+  });
+
+  it('a node declared down kills a linked process that does not trap links', async () => {
+    const {
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const target = spawnOn(b!, 'app:target');
+    const linked = spawnOn(a!, 'app:target');
+    a!.system.link(a!.system.process(linked)!, target);
+    a!.system.nodeDown({ node: 'b', incarnation: 99 }); // another incarnation: not this one
+    expect(a!.system.process(linked)).toBeDefined();
+    const ended = outcome(a!, linked);
+    a!.system.nodeDown({ node: 'b', incarnation: 11 });
+    const exit = await ended;
+    expect(exit.ok).toBe(false);
+    expect(!exit.ok && exit.error.message).toBe(`linked process failed: ${target}: node down: b`);
+  });
+});
+
+async function valueOf(h: Harness, pid: Pid): Promise<unknown> {
+  const exit = await outcome(h, pid);
+  if (!exit.ok) throw exit.error;
+  return decodeValue(exit.value);
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 2_000 && !condition(); i++)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(condition()).toBe(true);
+}

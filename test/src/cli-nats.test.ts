@@ -18,6 +18,15 @@ entries:
   - name: square
     kind: workflow.lua
     source: "return { main = function(x) return x * x end }"
+    meta: { host: app:flows }
+  # A host that asks for the file journal keeps it under --nats.
+  - name: files
+    kind: workflow.host
+    journal: { backend: file }
+  - name: cube
+    kind: workflow.lua
+    source: "return { main = function(x) return x * x * x end }"
+    meta: { host: app:files }
   # Settings --nats app:nats uses: the server (from the environment) and its credentials.
   - name: nats
     kind: nats.connection
@@ -88,12 +97,24 @@ describe('luact run --nats', () => {
 
     // The run's records are in the host's journal stream, not in a file journal.
     expect((await streams()).get('LUACT_JOURNAL_APP_FLOWS')).toBeGreaterThanOrEqual(2);
-    expect(await exists(path.join(state, 'journal'))).toBe(false);
+    expect(await exists(path.join(state, 'journal', 'app_flows'))).toBe(false);
     // The node said where it connected (servers, never credentials).
     const connected = logRecords(run.stderr).find((record) =>
       String(record.msg).startsWith('NATS connection app:nats: connected to'),
     );
     expect(connected).toMatchObject({ level: 'info', servers: [server.url] });
+  }, 90_000);
+
+  it('leaves a host that asks for the file journal on the file journal', async () => {
+    const state = path.join(scratch, 'state-file');
+    const run = await luact(
+      ['run', app, '--nats', 'app:nats', '--state-dir', state, '--exec', 'app:cube', '3'],
+      env(),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ ok: true, value: 27 });
+    expect(await exists(path.join(state, 'journal', 'app_files'))).toBe(true);
+    expect((await streams()).has('LUACT_JOURNAL_APP_FILES')).toBe(false);
   }, 90_000);
 
   it('takes server URLs, with the credentials in them, and uses the same stream', async () => {

@@ -188,3 +188,43 @@ describe('liveness', () => {
     expect(b.member.fenced).toBe(false);
   }, 90_000);
 });
+
+describe('partition owners in views', () => {
+  it('assign nothing below minMembers, then move at most maxMovesPerView per view with epochs = view versions', async () => {
+    const prefix = freshPrefix();
+    const options = { partitions: 16, minMembers: 2, maxMovesPerView: 3 };
+    const a = await join('a', prefix, options);
+    expect(a.member.view.owners).toEqual({}); // one member, two wanted
+    const b = await join('b', prefix, options);
+    const assigned = b.member.view.owners['app:orders'] ?? [];
+    expect(assigned).toHaveLength(16); // all at once: a first assignment is not a move
+    expect(assigned.every((owner) => owner.epoch === b.member.view.version)).toBe(true);
+
+    const c = await join('c', prefix, { ...options, queues: ['app:orders', 'app:mail'] });
+    await expect
+      .poll(() => balanced(a.member.view) && memberNames(a.member.view).length === 3, {
+        timeout: 30_000,
+      })
+      .toBe(true);
+    // Walk the views a saw from c's join on: each moves at most 3 partitions of app:orders,
+    // and every partition that changed owner carries that view's version as its epoch.
+    const joined = c.views[0]?.version ?? 0; // the view c joined in
+    const fromJoin = a.views.filter((view) => view.version >= joined);
+    for (const [i, view] of fromJoin.entries()) {
+      const previous = i === 0 ? a.views[a.views.indexOf(view) - 1] : fromJoin[i - 1];
+      const before = previous?.owners['app:orders'] ?? [];
+      const after = view.owners['app:orders'] ?? [];
+      const moved = after.filter((owner, p) => owner.node !== before[p]?.node);
+      expect(moved.length).toBeLessThanOrEqual(3);
+      for (const owner of moved) expect(owner.epoch).toBe(view.version);
+      after.forEach((owner, p) => {
+        expect(owner.epoch).toBeGreaterThanOrEqual(before[p]?.epoch ?? 0);
+      });
+    }
+    expect(fromJoin.length).toBeGreaterThan(1); // the balance took more than one view
+    // app:mail is served by c alone.
+    expect(new Set((a.member.view.owners['app:mail'] ?? []).map((o) => o.node))).toEqual(
+      new Set(['c']),
+    );
+  }, 90_000);
+});

@@ -26,10 +26,12 @@ export {
 export type { View, ViewChange, ViewMember } from './cluster/view.js';
 export {
   connectNats,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_PING_OUT,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_RECONNECT_WAIT_MS,
   type NatsConnectionSettings,
+  redactServer,
   serverList,
 } from './connect.js';
 export {

@@ -36,6 +36,12 @@ const ENTRIES = {
     for i = 1, n do got[i] = ch:receive() end
     return got
   end }`),
+  // Spawns `entry` on `node`, linked, and waits to be told (by the link) that it failed.
+  'app:remote_parent': lua(`return { main = function(node, entry)
+    local child = assert(process.with_options({ node = node }):spawn_linked(entry, "app:processes"))
+    process.send(child, "stop", "fail")
+    process.inbox():receive()
+  end }`),
   'app:sender': lua(`return { main = function(to, n)
     for i = 1, n do assert(process.send(to, "n", i)) end
     return n
@@ -211,6 +217,40 @@ describe('across nodes', () => {
     const exit = await ended;
     expect(exit.ok).toBe(false);
     expect(!exit.ok && exit.error.message).toBe(`linked process failed: ${target}: node down: b`);
+  });
+});
+
+describe('spawning on another node', () => {
+  it('runs the child there; a linked child that fails takes its parent down with it', async () => {
+    const {
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const parent = spawnOn(a!, 'app:remote_parent', 'b', 'app:target');
+    const exit = await outcome(a!, parent);
+    expect(exit.ok).toBe(false);
+    expect(!exit.ok && exit.error.message).toMatch(
+      /^linked process failed: \{b~11@app:processes\|\d+\}: broken belt$/,
+    );
+    expect(b!.system.list()).toEqual([]);
+  });
+
+  it('refuses a node that is not in the cluster, and an entry the other node does not have', async () => {
+    const {
+      nodes: [a],
+    } = await cluster('a', 'b');
+    const self = a!.system.process(spawnOn(a!, 'app:target'))!;
+    const spawn = (node: string, entry: string) =>
+      a!.system.spawnAnywhere({
+        entry,
+        host: 'app:processes',
+        args: encodeValues([]),
+        parent: self,
+        options: { node },
+      });
+    await expect(spawn('nobody', 'app:target')).rejects.toMatchObject({ kind: 'UNAVAILABLE' });
+    await expect(spawn('b', 'app:missing')).rejects.toMatchObject({ kind: 'NOT_FOUND' });
+    // This node, named: an ordinary local spawn.
+    expect(spawn('a', 'app:target')).toMatch(/^\{a~10@/);
   });
 });
 

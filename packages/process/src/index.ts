@@ -16,7 +16,15 @@ export { type FedSink, Mailbox, messageBytes } from './mailbox.js';
 export { processLua, processModules } from './modules.js';
 export { NameRegistry } from './names.js';
 export { PendingAnswers } from './pending.js';
-export { formatPid, isPid, type Pid, type PidParts, parsePid } from './pid.js';
+export {
+  formatPid,
+  isPid,
+  type NodeIdentity,
+  nodeOf,
+  type Pid,
+  type PidParts,
+  parsePid,
+} from './pid.js';
 export { Process } from './process.js';
 export type {
   Answer,
@@ -43,6 +51,11 @@ export type {
   Delivery,
   Envelope,
   ExitOutcome,
+  MailChannel,
+  MailRecipient,
+  RelationSignal,
+  RemoteParent,
+  RemoteSpawnRequest,
   Signal,
   Transport,
   TransportReceiver,

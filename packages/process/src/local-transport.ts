@@ -1,5 +1,11 @@
 import { LuactError } from '@luact/core';
-import type { Envelope, Signal, Transport, TransportReceiver } from './transport.js';
+import type {
+  Envelope,
+  RemoteSpawnRequest,
+  Signal,
+  Transport,
+  TransportReceiver,
+} from './transport.js';
 
 /** The transport of a standalone node: there are no other nodes to reach. */
 export class LocalTransport implements Transport {
@@ -11,6 +17,16 @@ export class LocalTransport implements Transport {
 
   signalRemote(node: string, signal: Signal): LuactError {
     return unreachable(node, signal.to);
+  }
+
+  spawnRemote(node: string, request: RemoteSpawnRequest): Promise<never> {
+    return Promise.reject(
+      new LuactError(
+        'UNAVAILABLE',
+        `cannot spawn ${request.entry} on node "${node}": this node is standalone, not part of a cluster`,
+        { retryable: false },
+      ),
+    );
   }
 
   attach(_receiver: TransportReceiver): void {}

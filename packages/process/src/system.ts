@@ -38,7 +38,15 @@ import {
   parsePid,
 } from './pid.js';
 import { Process } from './process.js';
-import type { Delivery, Envelope, ExitOutcome, Signal, Transport } from './transport.js';
+import type {
+  Delivery,
+  Envelope,
+  ExitOutcome,
+  RemoteParent,
+  RemoteSpawnRequest,
+  Signal,
+  Transport,
+} from './transport.js';
 import { checkReason, checkReference, checkTopic, shorten, VALUE_LIMITS } from './value-limits.js';
 
 /** Where an address leads, as this node sees it (ProcessSystem.route). */
@@ -77,6 +85,8 @@ export interface SpawnRequest {
   readonly outcomeChannel?: number;
   /** Entry kinds the target accepts (process.lua; function.lua for the function host). */
   readonly kinds?: readonly string[];
+  /** A parent on another node (a spawn that node asked for); `parent` is then undefined. */
+  readonly remoteParent?: RemoteParent;
 }
 
 export interface ProcessSystemOptions {
@@ -143,6 +153,7 @@ export class ProcessSystem {
     this.transport.attach({
       deliver: (envelope) => this.deliverLocal(envelope),
       signal: (signal) => this.signalLocal(signal),
+      spawn: (request) => this.spawnForRemote(request),
     });
     this.modules = options.modules(this);
     this.moduleNames = new Set(this.modules.map((module) => module.name));
@@ -294,7 +305,7 @@ export class ProcessSystem {
     for (const message of request.messages ?? []) {
       process.mailbox.deliver({
         to: pid,
-        from: request.parent?.pid,
+        from: request.parent?.pid ?? request.remoteParent?.pid,
         topic: message.topic,
         payload: message.payload,
       });
@@ -314,6 +325,7 @@ export class ProcessSystem {
         parent.mailbox.expectResult(request.outcomeChannel);
       }
     }
+    if (request.remoteParent) this.followedFromAfar(process, request.remoteParent);
     host.processes.set(id, process);
     this.processes.set(pid, process);
     const method = (entry.fields.method as string | undefined) ?? 'main';
@@ -322,14 +334,84 @@ export class ProcessSystem {
   }
 
   /**
-   * Spawns wherever the host lives: on a process host of this node (the PID at once), or on a
-   * host that journals first (a workflow host: a promise for the PID). The one place that
-   * decides where a spawn goes.
+   * Spawns wherever the host lives: on a process host of this node (the PID at once), on a
+   * host that journals first (a workflow host: a promise for the PID), or on the node the
+   * spawn option `node` names (a promise). The one place that decides where a spawn goes.
    */
   spawnAnywhere(request: SpawnRequest): Pid | Promise<Pid> {
     const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
+    const node = spawnNode(request.options);
+    if (node !== undefined && node !== this.node) return this.spawnRemote(node, request, namespace);
     const external = this.externals.get(this.resolveCached(request.host, namespace, 'host'));
     return external ? this.spawnExternal(external, request, namespace) : this.spawn(request);
+  }
+
+  /** A spawn on another node: the child runs there, and what the parent follows comes back. */
+  private async spawnRemote(
+    node: string,
+    request: SpawnRequest,
+    namespace: string | undefined,
+  ): Promise<Pid> {
+    const { parent, outcomeChannel } = request;
+    const options = { ...request.options };
+    delete options.node;
+    const context = request.context ? [...request.context] : undefined;
+    if (parent && outcomeChannel !== undefined) parent.mailbox.expectResult(outcomeChannel);
+    let pid: Pid;
+    try {
+      pid = await this.transport.spawnRemote(node, {
+        entry: resolve(request.entry, namespace, 'entry'),
+        host: resolve(request.host, namespace, 'host'),
+        args: request.args,
+        ...(parent
+          ? {
+              parent: {
+                pid: parent.pid,
+                monitor: request.monitor === true,
+                link: request.link === true,
+                ...(outcomeChannel !== undefined ? { resultChannel: outcomeChannel } : {}),
+              },
+            }
+          : {}),
+        ...(context ? { context } : {}),
+        ...(request.name !== undefined ? { name: request.name } : {}),
+        ...(Object.keys(options).length > 0 ? { options } : {}),
+        ...(request.messages ? { messages: request.messages } : {}),
+      });
+    } catch (error) {
+      if (parent && outcomeChannel !== undefined) parent.mailbox.forgetResult(outcomeChannel);
+      throw error;
+    }
+    if (parent && request.monitor) parent.monitoring.add(pid);
+    if (parent && request.link) parent.links.add(pid);
+    return pid;
+  }
+
+  /** A spawn a process of another node asked for (see spawnRemote). */
+  private spawnForRemote(request: RemoteSpawnRequest): Pid {
+    return this.spawn({
+      entry: request.entry,
+      host: request.host,
+      args: request.args,
+      ...(request.parent ? { remoteParent: request.parent } : {}),
+      ...(request.context ? { context: new Map(request.context) } : {}),
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      ...(request.options ? { options: request.options } : {}),
+      ...(request.messages ? { messages: request.messages } : {}),
+    });
+  }
+
+  /** The relations a parent on another node asked for, set up before the child's first step. */
+  private followedFromAfar(process: Process, parent: RemoteParent): void {
+    if (parent.monitor) process.monitors.add(parent.pid);
+    if (parent.link) process.links.add(parent.pid);
+    const channel = parent.resultChannel;
+    if (channel === undefined) return;
+    process.exitListeners.add((outcome) =>
+      this.forget(
+        this.signal({ kind: 'result', to: parent.pid, from: process.pid, channel, outcome }),
+      ),
+    );
   }
 
   /** A spawn on a journaling host: started once it is durable there, then followed. */
@@ -567,6 +649,9 @@ export class ProcessSystem {
         return;
       case 'cancel':
         process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
+        return;
+      case 'result':
+        deliverOutcome(process, signal.channel, signal.outcome, signal.from);
         return;
       default: {
         const unknown: never = signal;
@@ -1004,10 +1089,21 @@ function notAlive(pid: string): LuactError {
 }
 
 /** Options of a process spawn; anything unknown is an error rather than silently ignored. */
+/** The node a spawn's options name (`node`), if any. */
+function spawnNode(options: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const node = options?.node;
+  if (node === undefined) return undefined;
+  if (typeof node !== 'string' || node === '')
+    throw new LuactError('INVALID', 'the spawn option "node" is a node name', { retryable: false });
+  return node;
+}
+
 function spawnOptions(options: Readonly<Record<string, unknown>> | undefined): boolean {
   let trapLinks = false;
   for (const [key, value] of Object.entries(options ?? {})) {
     if (key === 'trap_links' && typeof value === 'boolean') trapLinks = value;
+    // This node, named: spawnAnywhere already checked it.
+    else if (key === 'node' && typeof value === 'string') continue;
     else
       throw new LuactError('INVALID', `unknown or invalid spawn option "${shorten(key)}"`, {
         retryable: false,

@@ -41,7 +41,40 @@ export type Signal =
       readonly reason: string | undefined;
     }
   | { readonly kind: 'terminate'; readonly to: Pid; readonly from: Pid | undefined }
-  | RelationSignal;
+  | RelationSignal
+  | {
+      /** The outcome of a child another node ran for `to` (`exec`): to fed channel `channel`. */
+      readonly kind: 'result';
+      readonly to: Pid;
+      readonly from: Pid;
+      readonly channel: number;
+      readonly outcome: ExitOutcome;
+    };
+
+/**
+ * A spawn a process of another node asked for: entry and host already resolved; the parent
+ * stays on its node, and what it follows (monitor, link, the result of `exec`) comes back to
+ * it as signals.
+ */
+export interface RemoteSpawnRequest {
+  readonly entry: string;
+  readonly host: string;
+  readonly args: Uint8Array;
+  readonly parent?: RemoteParent;
+  readonly context?: readonly (readonly [string, Uint8Array])[];
+  readonly name?: string;
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly messages?: readonly { readonly topic: string; readonly payload: Uint8Array }[];
+}
+
+/** The parent of a process spawned for another node, and how it follows its child. */
+export interface RemoteParent {
+  readonly pid: Pid;
+  readonly monitor: boolean;
+  readonly link: boolean;
+  /** `exec`: the parent's fed channel for the child's outcome (a `result` signal). */
+  readonly resultChannel?: number;
+}
 
 /**
  * A process of another node starts or stops watching (`monitor`) or being linked to (`link`)
@@ -68,12 +101,10 @@ export type ExitOutcome =
 export type Delivery = LuactError | undefined | Promise<void>;
 
 /**
- * Carries envelopes and signals to processes of other nodes. The process system delivers to
- * its own node directly and hands everything else to the transport; an in-process node uses
- * `LocalTransport`, a cluster node the NATS transport. Per sender and receiver, a transport
- * must keep send order.
+ * The mail half of a transport: carries envelopes and signals to processes of other nodes, in
+ * send order per sender and receiver (signals in the same order as messages).
  */
-export interface Transport {
+export interface MailChannel {
   /** This node as its PIDs name it; undefined on a standalone node (PIDs then carry no node). */
   readonly identity: NodeIdentity | undefined;
   /**
@@ -82,12 +113,29 @@ export interface Transport {
    */
   sendRemote(node: string, envelope: Envelope): Delivery;
   signalRemote(node: string, signal: Signal): Delivery;
-  /** Called by the process system once, with what to do with traffic arriving from other nodes. */
-  attach(receiver: TransportReceiver): void;
+  /** Called once, with what to do with mail arriving from other nodes. */
+  attach(receiver: MailRecipient): void;
   close(): Promise<void>;
 }
 
-export interface TransportReceiver {
+export interface MailRecipient {
   deliver(envelope: Envelope): LuactError | undefined;
   signal(signal: Signal): void;
+}
+
+/**
+ * Connects the process system to other nodes. The process system delivers to its own node
+ * directly and hands everything else to the transport; a standalone node uses
+ * `LocalTransport`, a cluster node the NATS one.
+ */
+export interface Transport extends MailChannel {
+  /** Spawns on another node; resolves with the PID, rejects with why it could not. */
+  spawnRemote(node: string, request: RemoteSpawnRequest): Promise<Pid>;
+  /** Called by the process system once, with what to do with traffic from other nodes. */
+  attach(receiver: TransportReceiver): void;
+}
+
+export interface TransportReceiver extends MailRecipient {
+  /** Spawns for a process of another node; throws a LuactError saying why it cannot. */
+  spawn(request: RemoteSpawnRequest): Pid;
 }

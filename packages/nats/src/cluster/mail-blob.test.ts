@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Envelope, Pid, TransportReceiver } from '@luact/process';
+import type { Envelope, MailRecipient, Pid } from '@luact/process';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -30,7 +30,7 @@ it('sends a 5 MiB payload through the object store, in order with the messages a
   const a = await open('a');
   const b = await open('b');
   const got: Envelope[] = [];
-  const receiver: TransportReceiver = {
+  const receiver: MailRecipient = {
     deliver: (envelope) => void got.push(envelope),
     signal: () => {},
   };

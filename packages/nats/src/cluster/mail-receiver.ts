@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import type { TransportReceiver } from '@luact/process';
+import type { MailRecipient } from '@luact/process';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { MailLog } from './mail-log.js';
@@ -12,7 +12,7 @@ export interface MailReceiverSettings {
   readonly stream: string;
   /** The durable consumer of this node's subject. */
   readonly consumer: string;
-  readonly receiver: TransportReceiver;
+  readonly receiver: MailRecipient;
   readonly gapHoldMs: number;
   readonly log: MailLog;
 }

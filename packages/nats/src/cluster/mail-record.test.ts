@@ -54,8 +54,10 @@ describe('mail records', () => {
       { kind: 'cancel', to, from, at: 1n, reason: undefined },
       { kind: 'terminate', to, from: undefined },
       ...(['monitor', 'demonitor', 'link', 'unlink'] as const).map(
-        (kind) => ({ kind, to, from }) as unknown as Signal,
+        (kind): Signal => ({ kind, to, from }),
       ),
+      { kind: 'result', to, from, channel: 12, outcome: { ok: true, value: new Uint8Array([1]) } },
+      { kind: 'result', to, from, channel: 3, outcome: { ok: false, error } },
     ];
     for (const signal of signals) {
       const back = roundTrip({ kind: 'signal', signal });
@@ -89,7 +91,7 @@ describe('mail records', () => {
       }),
     ).toBe('sig.error.kind "NOPE" is not an error kind');
     expect(problem({ ...head, sig: { kind: 'wave', to: 'x' } })).toBe(
-      'sig.kind "wave" is not exit, link-down, cancel, terminate, monitor, demonitor, link, unlink',
+      'sig.kind "wave" is not exit, link-down, result, cancel, terminate, monitor, demonitor, link, unlink',
     );
   });
 });

@@ -75,6 +75,7 @@ interface WireSignal {
   value?: Uint8Array;
   error?: ErrorData;
   reason?: string;
+  channel?: number;
 }
 
 // Decoded byte strings are copies: a payload handed to a mailbox must not pin the whole
@@ -121,24 +122,34 @@ function wireSignal(signal: Signal): WireSignal {
     case 'exit':
     case 'link-down':
       wire.at = signal.at;
-      if (signal.outcome.ok) {
-        wire.ok = true;
-        wire.value = signal.outcome.value;
-      } else {
-        wire.ok = false;
-        wire.error = signal.outcome.error.toData();
-      }
+      writeOutcome(wire, signal.outcome);
+      return wire;
+    case 'result':
+      wire.channel = signal.channel;
+      writeOutcome(wire, signal.outcome);
       return wire;
     case 'cancel':
       wire.at = signal.at;
       if (signal.reason !== undefined) wire.reason = signal.reason;
       return wire;
     case 'terminate':
+    case 'monitor':
+    case 'demonitor':
+    case 'link':
+    case 'unlink':
       return wire;
     default:
-      // Relations (monitor, demonitor, link, unlink) carry only `to` and `from`.
-      if (!isRelationKind(wire.kind)) return unreachable(signal as never);
-      return wire;
+      return unreachable(signal);
+  }
+}
+
+function writeOutcome(wire: WireSignal, outcome: ExitOutcome): void {
+  if (outcome.ok) {
+    wire.ok = true;
+    wire.value = outcome.value;
+  } else {
+    wire.ok = false;
+    wire.error = outcome.error.toData();
   }
 }
 
@@ -234,17 +245,19 @@ function readSignal(wire: Record<string, unknown>): Signal {
       };
     case 'terminate':
       return { kind, to, from };
+    case 'result':
+      return {
+        kind,
+        to,
+        from: from ?? fail('sig.from is missing from a result signal'),
+        channel: count(wire.channel, 'sig.channel'),
+        outcome: readOutcome(wire),
+      };
     default:
-      if (isRelationKind(kind)) {
-        const relation = {
-          kind,
-          to,
-          from: from ?? fail(`sig.from is missing from a ${kind} signal`),
-        };
-        return relation as unknown as Signal;
-      }
+      if (isRelationKind(kind))
+        return { kind, to, from: from ?? fail(`sig.from is missing from a ${kind} signal`) };
       return fail(
-        `sig.kind ${JSON.stringify(kind)} is not exit, link-down, cancel, terminate, ${RELATION_KINDS.join(', ')}`,
+        `sig.kind ${JSON.stringify(kind)} is not exit, link-down, result, cancel, terminate, ${RELATION_KINDS.join(', ')}`,
       );
   }
 }

@@ -9,6 +9,8 @@ import {
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ClusterTransport } from './cluster-transport.js';
+import { ControlChannel } from './control.js';
 import { MailTransport } from './mail-transport.js';
 
 let server: NatsServerHandle;
@@ -70,6 +72,37 @@ const ENTRIES: EntryDefinition[] = [
       end }`,
     },
   },
+  {
+    namespace: 'app',
+    name: 'double',
+    kind: 'process.lua',
+    fields: {
+      modules: [],
+      source: 'return { main = function(n) return { n * 2, process.pid() } end }',
+    },
+  },
+  {
+    namespace: 'app',
+    name: 'remote',
+    kind: 'process.lua',
+    fields: {
+      modules: [],
+      source: `return { main = function(node)
+        local on_node = process.with_options({ node = node })
+        -- exec: the child runs there, its value comes back here.
+        local value, err = on_node:exec("app:double", "app:processes", 21)
+        assert(err == nil, tostring(err))
+        -- spawn_monitored: its EXIT comes back here.
+        local child = assert(on_node:spawn_monitored("app:double", "app:processes", 1))
+        local event = process.events():receive()
+        assert(event.kind == "EXIT" and event.from == child, "EXIT from " .. tostring(event.from))
+        -- a node nobody runs: UNAVAILABLE, at once.
+        local none, refused = process.with_options({ node = "nobody" }):spawn("app:double", "app:processes", 1)
+        assert(none == nil and refused:kind() == "UNAVAILABLE", tostring(refused))
+        return { doubled = value[1], ran_on = value[2], child = child, exit_value = event.result.value[1] }
+      end }`,
+    },
+  },
 ];
 
 async function node(name: string): Promise<ProcessSystem> {
@@ -81,12 +114,13 @@ async function node(name: string): Promise<ProcessSystem> {
   const snapshot = planned.value.snapshot;
   const connection = await connect({ servers: server.url });
   connections.push(connection);
-  const transport = await MailTransport.open({
+  const mail = await MailTransport.open({
     connection,
     node: name,
     incarnation: 1,
     gapHoldMs: 600_000,
   });
+  const transport = new ClusterTransport(mail, new ControlChannel(connection, 'luact.ctl'));
   const system = new ProcessSystem({
     api: await loadLuaApi(),
     snapshot: () => snapshot,
@@ -111,3 +145,16 @@ it('runs a Lua ping-pong of 1,000 rounds and a 1,000-message burst between proce
   expect(decodeValue(pinged.value)).toBe(1_000);
   expect(ponged.ok && decodeValue(ponged.value)).toBe('stopped');
 }, 180_000);
+
+it('spawns on another node: exec brings the value back, a monitored child its EXIT', async () => {
+  const c = await node('c');
+  await node('d');
+  const pid = c.spawn({ entry: 'app:remote', host: HOST, args: encodeValues(['d']) });
+  const exit = await c.waitForExit(pid);
+  if (!exit.ok) throw exit.error;
+  const result = decodeValue(exit.value) as Record<string, unknown>;
+  expect(result.doubled).toBe(42);
+  expect(result.ran_on).toMatch(/^\{d~1@app:processes\|\d+\}$/);
+  expect(result.child).toMatch(/^\{d~1@app:processes\|\d+\}$/);
+  expect(result.exit_value).toBe(2);
+}, 120_000);

@@ -1,5 +1,12 @@
 import { LuactError } from '@luact/core';
-import type { Delivery, Envelope, Signal, Transport, TransportReceiver } from '@luact/process';
+import type {
+  Delivery,
+  Envelope,
+  MailChannel,
+  MailRecipient,
+  NodeIdentity,
+  Signal,
+} from '@luact/process';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type ObjectStore, Objm, StorageType } from '@nats-io/obj';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
@@ -50,17 +57,15 @@ const STREAM_NAME = /^[A-Za-z0-9_-]+$/;
 const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /**
- * Mail between luact nodes over JetStream: the Transport of a cluster node. Everything the
+ * Mail between luact nodes over JetStream: the mail half of a cluster node's transport. Everything the
  * process system addresses to another node's PIDs is published to that node's subject on one
  * WorkQueue stream, numbered per sender incarnation and receiving node; each node pulls its
  * subject through a durable consumer named after it and hands records to its process system
  * in each sender's order, once (README "Mail between nodes").
  */
-export class MailTransport implements Transport {
-  readonly node: string;
-  readonly incarnation: number;
+export class MailTransport implements MailChannel {
   /** This node as its PIDs name it. */
-  readonly identity: { readonly node: string; readonly incarnation: number };
+  readonly identity: NodeIdentity;
   private readonly publisher: MailPublisher;
   private receiver: MailReceiver | undefined;
   private readonly sending = new Set<Promise<void>>();
@@ -126,10 +131,8 @@ export class MailTransport implements Transport {
     node: string,
     incarnation: number,
     publisher: MailPublisher,
-    private readonly receiverFor: (receiver: TransportReceiver) => MailReceiver,
+    private readonly receiverFor: (receiver: MailRecipient) => MailReceiver,
   ) {
-    this.node = node;
-    this.incarnation = incarnation;
     this.identity = { node, incarnation };
     this.publisher = publisher;
   }
@@ -143,9 +146,12 @@ export class MailTransport implements Transport {
   }
 
   /** Starts taking this node's mail and handing it to `receiver`. Once only. */
-  attach(receiver: TransportReceiver): void {
+  attach(receiver: MailRecipient): void {
     if (this.receiver !== undefined) {
-      throw new LuactError('ALREADY_EXISTS', `mail of node ${this.node} already has a receiver`);
+      throw new LuactError(
+        'ALREADY_EXISTS',
+        `mail of node ${this.identity.node} already has a receiver`,
+      );
     }
     if (this.closed) return;
     this.receiver = this.receiverFor(receiver);
@@ -174,7 +180,7 @@ export class MailTransport implements Transport {
     if (this.closed) {
       return new LuactError(
         'UNAVAILABLE',
-        `cannot send to node "${node}": the mail transport of node "${this.node}" is closed`,
+        `cannot send to node "${node}": the mail transport of node "${this.identity.node}" is closed`,
       );
     }
     if (!NODE_NAME.test(node)) {

@@ -1,4 +1,4 @@
-import type { Envelope, Pid, TransportReceiver } from '@luact/process';
+import type { Envelope, MailRecipient, Pid } from '@luact/process';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -44,7 +44,7 @@ it('fails a send UNAVAILABLE naming the node after the bound while NATS is down,
   const a = await open('a');
   const b = await open('b');
   const got: string[] = [];
-  const receiver: TransportReceiver = {
+  const receiver: MailRecipient = {
     deliver: (envelope) => void got.push(new TextDecoder().decode(envelope.payload)),
     signal: () => {},
   };

@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import type { Envelope, Pid, Signal, TransportReceiver } from '@luact/process';
+import type { Envelope, MailRecipient, Pid, Signal } from '@luact/process';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -32,7 +32,7 @@ type Received =
 
 function recorder(refuse?: (envelope: Envelope) => LuactError | undefined) {
   const got: Received[] = [];
-  const receiver: TransportReceiver = {
+  const receiver: MailRecipient = {
     deliver: (envelope) => {
       const refused = refuse?.(envelope);
       if (!refused) got.push({ kind: 'message', envelope });

@@ -1,6 +1,13 @@
 import { LuactError } from '@luact/core';
-import type { NodeIdentity } from '../pid.js';
-import type { Delivery, Envelope, Signal, Transport, TransportReceiver } from '../transport.js';
+import type { NodeIdentity, Pid } from '../pid.js';
+import type {
+  Delivery,
+  Envelope,
+  RemoteSpawnRequest,
+  Signal,
+  Transport,
+  TransportReceiver,
+} from '../transport.js';
 
 type Parcel =
   | { readonly kind: 'envelope'; readonly node: string; readonly envelope: Envelope }
@@ -24,6 +31,7 @@ export class InProcessNetwork {
       identity,
       sendRemote: (node, envelope) => this.post({ kind: 'envelope', node, envelope }),
       signalRemote: (node, signal) => this.post({ kind: 'signal', node, signal }),
+      spawnRemote: (node, request) => this.spawnOn(node, request),
       attach: (receiver) => {
         this.joined.add(identity.node);
         this.receivers.set(identity.node, receiver);
@@ -41,6 +49,14 @@ export class InProcessNetwork {
   async settled(): Promise<void> {
     while (this.queue.length > 0 || this.draining)
       await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** A spawn request: answered on a later turn, as a request to another node is. */
+  private async spawnOn(node: string, request: RemoteSpawnRequest): Promise<Pid> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const receiver = this.receivers.get(node);
+    if (!receiver) throw new LuactError('UNAVAILABLE', `node "${node}" is not on the network`);
+    return receiver.spawn(request);
   }
 
   private post(parcel: Parcel): Delivery {

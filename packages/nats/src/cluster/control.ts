@@ -1,0 +1,82 @@
+import { type ErrorData, LuactError } from '@luact/core';
+import type { Pid, RemoteSpawnRequest } from '@luact/process';
+import { type NatsConnection, NoRespondersError, type Subscription } from '@nats-io/transport-node';
+import { Packr } from 'msgpackr';
+
+/** How long a node waits for another to answer a spawn before it is UNAVAILABLE. */
+export const DEFAULT_CONTROL_TIMEOUT_MS = 10_000;
+
+type Answer =
+  | { readonly ok: true; readonly pid: Pid }
+  | { readonly ok: false; readonly error: ErrorData };
+
+const packr = new Packr({ useRecords: false, copyBuffers: true });
+
+/**
+ * Requests that need an answer from another node (a spawn, which answers the PID): core NATS
+ * request/reply on `<prefix>.<node>`. Not journaled: a request whose node does not answer in
+ * time is UNAVAILABLE, and the caller decides whether to try again.
+ */
+export class ControlChannel {
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly subjectPrefix: string,
+    private readonly timeoutMs = DEFAULT_CONTROL_TIMEOUT_MS,
+  ) {}
+
+  /** Answers the spawn requests other nodes send to `node` with `spawn`. */
+  serve(node: string, spawn: (request: RemoteSpawnRequest) => Pid): void {
+    this.subscription = this.connection.subscribe(`${this.subjectPrefix}.${node}`, {
+      callback: (error, message) => {
+        if (error) return;
+        let answer: Answer;
+        try {
+          answer = { ok: true, pid: spawn(packr.unpack(message.data) as RemoteSpawnRequest) };
+        } catch (failure) {
+          answer = { ok: false, error: LuactError.from(failure).toData() };
+        }
+        message.respond(packr.pack(answer));
+      },
+    });
+  }
+
+  /** Spawns on `node`; UNAVAILABLE when it is not running or does not answer in time. */
+  async spawn(node: string, request: RemoteSpawnRequest): Promise<Pid> {
+    let reply: Uint8Array;
+    try {
+      const message = await this.connection.request(
+        `${this.subjectPrefix}.${node}`,
+        packr.pack(request),
+        { timeout: this.timeoutMs },
+      );
+      reply = message.data;
+    } catch (error) {
+      const why =
+        error instanceof NoRespondersError || isNoResponders(error)
+          ? 'it is not running'
+          : `it did not answer within ${this.timeoutMs} ms`;
+      throw new LuactError(
+        'UNAVAILABLE',
+        `cannot spawn ${request.entry} on node "${node}": ${why}`,
+        {
+          details: { node },
+        },
+      );
+    }
+    const answer = packr.unpack(reply) as Answer;
+    if (answer.ok) return answer.pid;
+    throw LuactError.fromData(answer.error);
+  }
+
+  close(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+  }
+}
+
+/** nats.js wraps "no responders" in a RequestError whose cause is the NoRespondersError. */
+function isNoResponders(error: unknown): boolean {
+  return error instanceof Error && error.cause instanceof NoRespondersError;
+}

@@ -105,7 +105,15 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     )
     .option('--watch', 'reload the registry when its files change (new spawns get the new code)')
     .option(...NATS_OPTION)
-    .option('--node <name>', 'name of this node', DEFAULT_NODE_NAME)
+    .option(
+      '--node <name>',
+      `name of this node (default: ${DEFAULT_NODE_NAME}); with --nats it joins the cluster under this name (give each node its own), also with --exec when given`,
+    )
+    .option(
+      '--replicas <n>',
+      'with --nats: replicas of the cluster streams (1, or 3 on a NATS cluster; default 1)',
+      replicaCount,
+    )
     .option(
       '--control <socket>',
       'serve ps/services on this Unix socket (default: derived from dir and node)',
@@ -124,7 +132,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           keepWorkflow?: boolean;
           watch?: boolean;
           nats?: NodeNatsOption;
-          node: string;
+          node?: string;
+          replicas?: number;
           control?: string;
           stateDir?: string;
           timeSkip?: boolean;
@@ -149,11 +158,16 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               json: options.json === true,
               watch: options.watch === true,
               verbose: options.verbose === true,
-              node: options.node,
+              node: options.node ?? DEFAULT_NODE_NAME,
+              // A node that serves joins the cluster; one that runs one entry only when named.
+              joinCluster:
+                options.nats !== undefined &&
+                (options.exec === undefined || options.node !== undefined),
               control: options.control,
               stateDir: options.stateDir,
               timeSkip: options.timeSkip === true,
               nats: options.nats,
+              replicas: options.replicas,
             },
             io,
             { signals: io.signals ?? processSignals(), onIdle: io.onIdle ?? processIdle },
@@ -360,6 +374,14 @@ const NATS_OPTION = [
   'connect the node to NATS: server URLs separated by commas, or the ID of a nats.connection entry (its auth and TLS are used); workflow hosts without a journal or connection of their own then journal to JetStream',
   natsOption,
 ] as const;
+
+/** `--replicas`: 1 to 5 replicas of a JetStream stream. */
+function replicaCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 5)
+    throw new InvalidArgumentError('replicas is a whole number from 1 to 5 (3 on a NATS cluster)');
+  return n;
+}
 
 /** A mistake in how a command was called, found after Commander parsed it. */
 class UsageError extends Error {}

@@ -1,4 +1,13 @@
 export type { NatsConnection } from '@nats-io/transport-node';
+export {
+  type ClusterEvents,
+  type ClusterLogRecord,
+  ClusterNode,
+  type JoinClusterOptions,
+  readClusterView,
+} from './cluster/cluster-node.js';
+export { ClusterTransport } from './cluster/cluster-transport.js';
+export { ControlChannel, DEFAULT_CONTROL_TIMEOUT_MS } from './cluster/control.js';
 export type { MailLog, MailLogRecord } from './cluster/mail-log.js';
 export {
   MAIL_BLOB_MAX_AGE_MS,

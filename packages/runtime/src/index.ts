@@ -17,8 +17,10 @@ export {
 export type { NodeView, ProcessView, ServiceView, WorkflowView } from './control/views.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export { type LintResult, lintApplication } from './lint.js';
+export type { NodeNatsOption } from './nats-connections.js';
 export {
   ApplicationError,
+  type ClusterSettings,
   MAIN_HOST,
   Node,
   type NodeOptions,
@@ -32,4 +34,3 @@ export {
   parseStatuses,
   type WorkflowQuery,
 } from './workflow-list.js';
-export type { NodeNatsOption } from './workflows.js';

@@ -2,9 +2,11 @@ import { watch } from 'node:fs';
 import path from 'node:path';
 import { formatDuration, LuactError } from '@luact/core';
 import { type Clock, decodeValue, type LogRecord, type LuaApi, loadLuaApi } from '@luact/lua';
+import { type ClusterLogRecord, ClusterNode, type NatsConnection, type View } from '@luact/nats';
 import {
   FUNCTION_HOST,
   type HostFunctionEntry,
+  type NodeIdentity,
   type Pid,
   ProcessSystem,
   type Transport,
@@ -36,7 +38,8 @@ import { type NodeView, processView, serviceView } from './control/views.js';
 import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
-import { type NodeNatsOption, NodeWorkflows } from './workflows.js';
+import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
+import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
 const RUNNABLE_KINDS = ['process.lua', 'function.lua', 'workflow.lua'] as const;
@@ -71,6 +74,26 @@ export interface NodeOptions {
    * journal backend nor a connection of its own then journals to JetStream on it.
    */
   readonly nats?: NodeNatsOption;
+  /**
+   * Joins the cluster on the `nats` connection as a node of this name (`luact run --nats …
+   * --node NAME`): its PIDs name it and its incarnation, its processes reach those of the other
+   * nodes, and they learn when another node goes down.
+   */
+  readonly cluster?: ClusterSettings;
+}
+
+/** A node's place in a cluster. */
+export interface ClusterSettings {
+  /** The node's name in the cluster: letters, digits, `_` and `-`; unique among running nodes. */
+  readonly name: string;
+  /** Replicas of the cluster's streams: 1, or 3 on a NATS cluster. Default 1. */
+  readonly replicas?: number;
+  /** Liveness timing (ms): beats, down after, self-fence after; defaults 1000, 4000, 2500. */
+  readonly liveness?: {
+    readonly heartbeatMs?: number;
+    readonly downAfterMs?: number;
+    readonly fenceAfterMs?: number;
+  };
 }
 
 /** How `Node.run` may end a run before the entry does. */
@@ -137,6 +160,14 @@ export class Node {
   private control: ControlServer | undefined;
   private stopping: Promise<StopResult> | undefined;
   private readonly calls: Calls;
+  private halt: (reason: LuactError) => void = () => {};
+  /**
+   * Settles when the node must stop on its own account (it was expelled from its cluster), with
+   * why: whoever runs it stops it then.
+   */
+  readonly halted = new Promise<LuactError>((resolve) => {
+    this.halt = resolve;
+  });
 
   private constructor(
     readonly dir: string,
@@ -145,13 +176,19 @@ export class Node {
     readonly warnings: readonly Diagnostic[],
     api: LuaApi,
     options: NodeOptions,
+    private readonly connections: NatsConnections,
+    private readonly cluster: ClusterNode | undefined,
   ) {
     this.system = new ProcessSystem({
       api,
       snapshot: () => registry.snapshot,
       env,
       ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.transport ? { transport: options.transport } : {}),
+      ...(cluster
+        ? { transport: cluster.transport }
+        : options.transport
+          ? { transport: options.transport }
+          : {}),
       modules: (system) =>
         nodeModules(system, {
           ...(options.log ? { log: options.log } : {}),
@@ -187,10 +224,43 @@ export class Node {
       ...loaded.diagnostics,
       ...entryCallProblems(registry.snapshot, 'warning'),
     ]);
-    const node = new Node(loaded.dir, registry, env, warnings, api, options);
+    const connections = new NatsConnections({
+      snapshot: () => registry.snapshot,
+      env,
+      dir: loaded.dir,
+      log: options.log,
+      nats: options.nats,
+    });
+    let cluster: ClusterNode | undefined;
+    try {
+      // Opened first, so an unreachable cluster fails the start at once.
+      const connection = await connections.cluster();
+      if (options.cluster && !connection) {
+        throw new LuactError('INVALID', 'a cluster node needs a NATS connection (--nats)', {
+          retryable: false,
+        });
+      }
+      if (options.cluster && connection)
+        cluster = await joinCluster(connection, options.cluster, registry, options.log);
+    } catch (error) {
+      await connections.close();
+      throw error;
+    }
+    const node = new Node(loaded.dir, registry, env, warnings, api, options, connections, cluster);
+    cluster?.attach({
+      nodeDown: (down) => node.system.nodeDown(down),
+      expelled: () =>
+        node.halt(
+          new LuactError(
+            'UNAVAILABLE',
+            `node ${cluster.identity.node} was declared down by its cluster (cut off from NATS too long); start it again to rejoin`,
+          ),
+        ),
+    });
     const problems = node.checkLua(registry.snapshot);
     if (problems.length > 0) {
       node.system.close();
+      await node.leaveCluster();
       throw new ApplicationError(sortDiagnostics([...warnings, ...problems]));
     }
     node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
@@ -207,10 +277,11 @@ export class Node {
         timeSkip: options.timeSkip === true,
         ...(options.log ? { log: options.log } : {}),
         ...(options.print ? { print: options.print } : {}),
-        ...(options.nats ? { nats: options.nats } : {}),
+        connections,
       });
     } catch (error) {
       node.system.close();
+      await node.leaveCluster();
       throw error;
     }
     return node;
@@ -547,9 +618,21 @@ export class Node {
     // Runs stop where they are and resume from their journals on the next start.
     await this.workflows?.stop();
     this.system.close();
-    await this.system.transport.close();
+    await this.leaveCluster();
     await this.control?.close();
     return { clean: terminated.length === 0, terminated, services: statuses };
+  }
+
+  /** Leaves the cluster (if any), closes the transport and the NATS connections. */
+  private async leaveCluster(): Promise<void> {
+    if (this.cluster) await this.cluster.leave();
+    else await this.system.transport.close();
+    await this.connections.close();
+  }
+
+  /** This node's place in its cluster: identity and the last committed view (none standalone). */
+  get clusterView(): { readonly identity: NodeIdentity; readonly view: View } | undefined {
+    return this.cluster && { identity: this.cluster.identity, view: this.cluster.view };
   }
 
   private startHost(entry: Entry): void {
@@ -578,4 +661,25 @@ function sleepingNote(dueInMs: number | undefined): string {
 
 function problemCount(n: number): string {
   return `the application has ${n} problem${n === 1 ? '' : 's'}`;
+}
+
+/** Joins the cluster on `connection`, serving the application's workflow hosts. */
+function joinCluster(
+  connection: NatsConnection,
+  settings: ClusterSettings,
+  registry: Registry,
+  log: ((record: LogRecord) => void) | undefined,
+): Promise<ClusterNode> {
+  return ClusterNode.join({
+    connection,
+    node: settings.name,
+    queues: registry.snapshot.ofKind('workflow.host').map((entry) => entry.id),
+    ...(settings.replicas !== undefined ? { replicas: settings.replicas } : {}),
+    ...(settings.liveness ? { liveness: settings.liveness } : {}),
+    ...(log
+      ? {
+          log: (record: ClusterLogRecord) => log({ ...record, labels: { cluster: settings.name } }),
+        }
+      : {}),
+  });
 }

@@ -2,15 +2,7 @@ import path from 'node:path';
 import { checkWorkflowId, LuactError } from '@luact/core';
 import { FileJournal, type Journal } from '@luact/journal';
 import { type Clock, decodeValue, type LogRecord, type LuaApi } from '@luact/lua';
-import {
-  connectNats,
-  JetStreamJournal,
-  type NatsConnection,
-  type NatsConnectionSettings,
-  redactServer,
-  serverList,
-  watchConnection,
-} from '@luact/nats';
+import { JetStreamJournal } from '@luact/nats';
 import type { Pid, ProcessSystem } from '@luact/process';
 import {
   activateEntry,
@@ -21,6 +13,7 @@ import {
 } from '@luact/registry';
 import { WorkflowHost, type WorkflowSummary, workflowPid, workflowPidParts } from '@luact/workflow';
 import { encodeArguments } from './arguments.js';
+import type { NatsConnections } from './nats-connections.js';
 import { notAWorkflow, workflowEntry } from './workflow-entry.js';
 import { selectRuns, type WorkflowPage, type WorkflowQuery } from './workflow-list.js';
 
@@ -37,15 +30,9 @@ export interface NodeWorkflowOptions {
   readonly timeSkip: boolean;
   readonly log?: (record: LogRecord) => void;
   readonly print?: (text: string) => void;
-  /** The node's cluster connection (`luact run --nats`). */
-  readonly nats?: NodeNatsOption | undefined;
+  /** The node's NATS connections: its cluster connection (`--nats`) and its entries'. */
+  readonly connections: NatsConnections;
 }
-
-/**
- * The node's cluster connection: NATS settings (servers, and auth or TLS if needed), or the ID
- * of a `nats.connection` entry of the application whose settings are used.
- */
-export type NodeNatsOption = NatsConnectionSettings | { readonly entry: string };
 
 /** A workflow as the node reports it, with the host it runs on. */
 export interface NodeWorkflowSummary extends WorkflowSummary {
@@ -60,7 +47,6 @@ export interface NodeWorkflowSummary extends WorkflowSummary {
 export class NodeWorkflows {
   private constructor(
     private readonly hostsById: ReadonlyMap<string, WorkflowHost>,
-    private readonly connections: NatsConnections,
     private readonly snapshot: () => RegistrySnapshot,
     /** The application directory, for messages that say how to run an entry. */
     private readonly dir: string,
@@ -68,21 +54,12 @@ export class NodeWorkflows {
 
   static async start(options: NodeWorkflowOptions): Promise<NodeWorkflows> {
     const hosts = new Map<string, WorkflowHost>();
-    const connections = new NatsConnections(options);
+    const { connections } = options;
     const snapshot = options.snapshot();
-    if (options.nats !== undefined) {
-      // Opened first, so an unreachable cluster fails the start at once.
-      try {
-        await connections.cluster();
-      } catch (error) {
-        await connections.close();
-        throw error;
-      }
-    }
     for (const entry of snapshot.ofKind('workflow.host')) {
       const config = activateEntry(entry, options.env);
       if (!config.ok) {
-        await connections.close();
+        await Promise.all([...hosts.values()].map((host) => host.stop()));
         throw new LuactError('INVALID', config.error.map((d) => d.message).join('; '), {
           retryable: false,
         });
@@ -92,7 +69,6 @@ export class NodeWorkflows {
         journal = await openJournal(entry, config.value, options, connections);
       } catch (error) {
         await Promise.all([...hosts.values()].map((host) => host.stop()));
-        await connections.close();
         throw error;
       }
       const host = new WorkflowHost({
@@ -113,7 +89,7 @@ export class NodeWorkflows {
       hosts.set(entry.id, host);
       options.system.addExternalHost(entry.id, host);
     }
-    const workflows = new NodeWorkflows(hosts, connections, options.snapshot, options.dir);
+    const workflows = new NodeWorkflows(hosts, options.snapshot, options.dir);
     for (const host of hosts.values()) {
       const { resumed, unreadable } = await host.recover();
       if (resumed + unreadable > 0) {
@@ -293,103 +269,8 @@ export class NodeWorkflows {
 
   async stop(): Promise<void> {
     await Promise.all(this.hosts.map((host) => host.stop()));
-    await this.connections.close();
   }
 }
-
-/**
- * NATS connections of the node: its cluster connection (`--nats`) and those of its
- * nats.connection entries, each opened once when first needed. Each connection's servers are
- * logged when it opens (never its credentials), and its losses and returns as they happen.
- */
-class NatsConnections {
-  private readonly open = new Map<string, Promise<NatsConnection>>();
-
-  constructor(private readonly options: NodeWorkflowOptions) {}
-
-  /** The cluster connection; undefined when the node has none. */
-  cluster(): Promise<NatsConnection> | undefined {
-    const nats = this.options.nats;
-    if (nats === undefined) return undefined;
-    if ('entry' in nats) {
-      const entry = this.options.snapshot().get(nats.entry);
-      if (entry?.kind !== 'nats.connection') {
-        const what = entry === undefined ? 'no such entry' : `it is a ${entry.kind} entry`;
-        return Promise.reject(
-          new LuactError(
-            'INVALID',
-            `--nats ${nats.entry}: not a nats.connection entry of the application (${what}); give server URLs or the ID of a nats.connection entry`,
-            { retryable: false },
-          ),
-        );
-      }
-      return this.get(entry);
-    }
-    return this.connect(CLUSTER_LABEL, () => nats);
-  }
-
-  get(entry: Entry): Promise<NatsConnection> {
-    return this.connect(entry.id, () => {
-      const config =
-        entry.kind === 'nats.connection' ? activateEntry(entry, this.options.env) : undefined;
-      if (!config?.ok) {
-        throw new LuactError('INVALID', `${entry.id} is not a usable nats.connection entry`, {
-          retryable: false,
-        });
-      }
-      return config.value;
-    });
-  }
-
-  private connect(label: string, settings: () => NatsConnectionSettings): Promise<NatsConnection> {
-    let connection = this.open.get(label);
-    if (!connection) {
-      const resolved = settings();
-      connection = connectNats(resolved, this.options.dir, label).then((opened) => {
-        this.announce(label, resolved, opened);
-        return opened;
-      });
-      this.open.set(label, connection);
-    }
-    return connection;
-  }
-
-  private announce(label: string, settings: NatsConnectionSettings, connection: NatsConnection) {
-    const { log } = this.options;
-    if (!log) return;
-    const servers = serverList(settings).map(redactServer);
-    log({
-      level: 'info',
-      message: `NATS connection ${label}: connected to ${connection.getServer()} (servers: ${servers.join(', ')})`,
-      fields: { connection: label, server: connection.getServer(), servers },
-      labels: { connection: label },
-    });
-    watchConnection(connection, log, label).catch((error: unknown) =>
-      log({
-        level: 'warn',
-        message: `NATS connection ${label}: its status can no longer be followed: ${LuactError.from(error).message}`,
-        fields: { connection: label },
-        labels: { connection: label },
-      }),
-    );
-  }
-
-  async close(): Promise<void> {
-    const all = [...this.open.values()];
-    this.open.clear();
-    await Promise.all(
-      all.map((connection) =>
-        connection.then(
-          (c) => c.close(),
-          () => {},
-        ),
-      ),
-    );
-  }
-}
-
-/** How the cluster connection given as servers is named in logs and errors. */
-const CLUSTER_LABEL = '--nats';
 
 async function openJournal(
   entry: Entry,
@@ -410,7 +291,7 @@ async function openJournal(
     });
   }
   // The host's own nats.connection, else the node's cluster connection (`--nats`).
-  const hasNats = connection?.kind === 'nats.connection' || options.nats !== undefined;
+  const hasNats = connection?.kind === 'nats.connection' || connections.hasCluster;
   const wantsJetStream =
     config.journal.backend === 'jetstream' || (config.journal.backend === undefined && hasNats);
   if (wantsJetStream) {

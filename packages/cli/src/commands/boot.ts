@@ -1,7 +1,13 @@
 import path from 'node:path';
 import type { LogRecord } from '@luact/lua';
 import { type Diagnostic, formatDiagnostic } from '@luact/registry';
-import { ApplicationError, Node, type NodeNatsOption, type StopResult } from '@luact/runtime';
+import {
+  ApplicationError,
+  type ClusterSettings,
+  Node,
+  type NodeNatsOption,
+  type StopResult,
+} from '@luact/runtime';
 import type { CliIO } from '../io.js';
 import { jsonLogRecord, renderLogRecord } from '../render.js';
 
@@ -14,6 +20,8 @@ export interface BootOptions {
   readonly printTo?: 'stdout' | 'stderr';
   /** `--nats`: the node's cluster connection. */
   readonly nats?: NodeNatsOption | undefined;
+  /** Joins the cluster on `nats` under this name. */
+  readonly cluster?: ClusterSettings | undefined;
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
@@ -39,6 +47,7 @@ export async function bootNode(
         : {}),
       ...(options.timeSkip ? { timeSkip: true } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
+      ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
       print: (text) => (options.printTo === 'stderr' ? io.stderr : io.stdout).write(`${text}\n`),
       log: (record: LogRecord) => {
         if (LEVELS[record.level] < threshold) return;

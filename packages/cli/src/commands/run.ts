@@ -29,8 +29,12 @@ export interface RunOptions {
   readonly control: string | undefined;
   readonly stateDir: string | undefined;
   readonly timeSkip: boolean;
-  /** `--nats`: the node's cluster connection. */
+  /** `--nats`: the node's cluster connection (without --exec, the node joins the cluster). */
   readonly nats?: NodeNatsOption | undefined;
+  /** `--replicas`: of the cluster's streams. */
+  readonly replicas?: number | undefined;
+  /** Joins the cluster of `nats` as `node`. */
+  readonly joinCluster?: boolean;
 }
 
 /**
@@ -50,6 +54,14 @@ export async function run(
       stateDir: options.stateDir,
       timeSkip: options.timeSkip,
       nats: options.nats,
+      ...(options.joinCluster
+        ? {
+            cluster: {
+              name: options.node,
+              ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
+            },
+          }
+        : {}),
     },
     io,
   );
@@ -106,7 +118,8 @@ async function serve(
   }
   if (options.watch) node.watch((result) => io.stderr.write(reloadLines(result, io.cwd)));
   // A signal (or `luact stop`) while services start stops the node just the same.
-  const stopSignal = Promise.race([signals.next(), stopRequest]);
+  const halted = node.halted.then((error) => `${HALTED}${error.message}`);
+  const stopSignal = Promise.race([signals.next(), stopRequest, halted]);
   const started = await Promise.race([startServices(node, 0), stopSignal]);
   if (typeof started !== 'string') {
     for (const problem of started) io.stderr.write(`luact: ${problem.message}\n`);
@@ -123,7 +136,9 @@ async function serve(
   io.stderr.write(
     signal === STOP_COMMAND
       ? 'luact: asked to stop by luact stop, stopping services (a signal exits at once)\n'
-      : `luact: ${signal}, stopping services (send it again to exit at once)\n`,
+      : signal.startsWith(HALTED)
+        ? `luact: ${signal.slice(HALTED.length)}; stopping\n`
+        : `luact: ${signal}, stopping services (send it again to exit at once)\n`,
   );
   const outcome = await Promise.race([node.stop(), signals.next()]);
   if (typeof outcome === 'string') {
@@ -131,9 +146,13 @@ async function serve(
     return ExitCode.failure;
   }
   if (!reportStop(outcome, io, { failing: true })) return ExitCode.failure;
+  if (signal.startsWith(HALTED)) return ExitCode.failure;
   io.stderr.write('luact: stopped cleanly\n');
   return ExitCode.ok;
 }
+
+/** Marks the reason a node stopped on its own account (see Node.halted). */
+const HALTED = 'halted: ';
 
 function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;

@@ -1,0 +1,152 @@
+import { LuactError } from '@luact/core';
+import type { NodeIdentity } from '@luact/process';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { natsFailure } from '../nats-errors.js';
+import { ClusterTransport } from './cluster-transport.js';
+import { ControlChannel } from './control.js';
+import type { MailLogRecord } from './mail-log.js';
+import { MailTransport } from './mail-transport.js';
+import { Membership } from './membership.js';
+import type { MembershipLogLevel, MembershipOptions } from './membership-options.js';
+import { membershipNames } from './membership-streams.js';
+import type { View } from './view.js';
+import { ViewLog } from './view-log.js';
+
+/** A log line of the cluster layer, for the node's log. */
+export interface ClusterLogRecord {
+  readonly level: MembershipLogLevel;
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface JoinClusterOptions {
+  readonly connection: NatsConnection;
+  /** The node's name in the cluster: letters, digits, `_` and `-`. */
+  readonly node: string;
+  /** The workflow hosts this node runs (partitions of each are spread over the nodes running it). */
+  readonly queues?: readonly string[];
+  /** Replicas of the cluster's streams: 1, or 3 on a NATS cluster. Default 1. */
+  readonly replicas?: number;
+  /** Prefix of the cluster's subjects and streams. Default `luact`. */
+  readonly prefix?: string;
+  /** Liveness settings (heartbeatMs, downAfterMs, fenceAfterMs), for tests and tuning. */
+  readonly liveness?: Pick<MembershipOptions, 'heartbeatMs' | 'downAfterMs' | 'fenceAfterMs'>;
+  readonly log?: (record: ClusterLogRecord) => void;
+}
+
+/** What the cluster tells the node that hosts it. */
+export interface ClusterEvents {
+  /** Every process of `down` (a node that stopped beating, left, or restarted) is gone. */
+  nodeDown(down: NodeIdentity): void;
+  /** This node was declared down while cut off: it must stop, and start again as a new one. */
+  expelled(): void;
+}
+
+/**
+ * One node's place in a cluster: its membership (identity, liveness, the view), and its
+ * transport (mail and spawns to the other nodes). Joining gives the node its incarnation, which
+ * its PIDs carry; `attach` then turns committed views into "node down" for the process system.
+ */
+export class ClusterNode {
+  private readonly unsubscribe: (() => void)[] = [];
+
+  private constructor(
+    readonly membership: Membership,
+    readonly transport: ClusterTransport,
+  ) {}
+
+  static async join(options: JoinClusterOptions): Promise<ClusterNode> {
+    const { connection, node, prefix = 'luact', replicas = 1 } = options;
+    const log = options.log ?? (() => {});
+    const membership = await Membership.join({
+      connection,
+      node,
+      queues: options.queues ?? [],
+      prefix,
+      replicas,
+      ...options.liveness,
+      log: (level, message, fields) => log({ level, message, fields }),
+    });
+    try {
+      const mail = await MailTransport.open({
+        connection,
+        node,
+        incarnation: membership.incarnation,
+        stream: `${prefix.toUpperCase()}_MAIL`,
+        subjectPrefix: `${prefix}.mail`,
+        blobBucket: `${prefix}_mail`,
+        replicas,
+        log: (record: MailLogRecord) => log(record),
+      });
+      const control = new ControlChannel(connection, `${prefix}.ctl`);
+      return new ClusterNode(membership, new ClusterTransport(mail, control));
+    } catch (error) {
+      await membership.leave().catch(() => {});
+      throw error;
+    }
+  }
+
+  get identity(): NodeIdentity {
+    return this.transport.identity;
+  }
+
+  /** The last committed view. */
+  get view(): View {
+    return this.membership.view;
+  }
+
+  /**
+   * Acts on every committed view from now on: a member that left or was declared down is a
+   * node down for `events` (after its mail held here is released), and this node found outside
+   * the view is expelled.
+   */
+  attach(events: ClusterEvents): void {
+    this.unsubscribe.push(
+      this.membership.onView((view) => {
+        for (const change of view.changes) {
+          if (change.kind === 'joined') continue;
+          const down = { node: change.node, incarnation: change.incarnation };
+          if (down.node === this.identity.node && down.incarnation === this.identity.incarnation)
+            continue;
+          this.transport.forget(down);
+          events.nodeDown(down);
+        }
+      }),
+      this.membership.onExpelled(() => events.expelled()),
+    );
+  }
+
+  /** Leaves the view (others see it leave at once) and closes the transport. */
+  async leave(): Promise<void> {
+    for (const stop of this.unsubscribe.splice(0)) stop();
+    await this.membership.leave().catch(() => {});
+    await this.transport.close();
+  }
+}
+
+/**
+ * The cluster's last committed view as its streams hold it (members, incarnations, partition
+ * owners), read from the stream leader; undefined when no node ever joined.
+ */
+export async function readClusterView(
+  connection: NatsConnection,
+  prefix = 'luact',
+): Promise<{ readonly view: View; readonly committedAt: number } | undefined> {
+  const names = membershipNames(prefix);
+  let jsm: Awaited<ReturnType<typeof jetstreamManager>>;
+  try {
+    jsm = await jetstreamManager(connection);
+  } catch (error) {
+    throw natsFailure(connection, 'reach JetStream', error);
+  }
+  const log = new ViewLog(connection, jetstream(connection), jsm, names);
+  try {
+    const latest = await log.latest();
+    return latest && { view: latest.view, committedAt: latest.committedAt };
+  } catch (error) {
+    // No view stream: no node of this cluster ever joined.
+    if (error instanceof LuactError && /stream not found/i.test(error.message)) return undefined;
+    throw error;
+  }
+}

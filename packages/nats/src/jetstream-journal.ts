@@ -108,6 +108,7 @@ export class JetStreamJournal implements Journal {
       requestTimeoutMs,
       publishBudgetMs,
       epochOf,
+      partitionKey,
     } = resolveOptions(options);
     // Checks the prefix and the partition count before anything is created.
     const asked = new JournalSubjects(subjectPrefix, options.partitions);
@@ -121,7 +122,7 @@ export class JetStreamJournal implements Journal {
         js,
         jsm,
         stream,
-        subjects: new JournalSubjects(subjectPrefix, partitions),
+        subjects: new JournalSubjects(subjectPrefix, partitions, partitionKey),
         requestTimeoutMs,
         publishBudgetMs,
         epochOf,

@@ -30,6 +30,12 @@ export interface JetStreamJournalOptions {
    */
   readonly epochOf?: (partition: number) => number | undefined;
   /**
+   * The part of a journal ID that picks its partition: journals with the same key share a
+   * partition (the runs `<workflow>~<run>` of one workflow, so the workflow moves as a whole).
+   * Default: the whole ID. It decides where journals live, so it must never change for a stream.
+   */
+  readonly partitionKey?: (id: string) => string;
+  /**
    * How long a publish is retried with its message ID while its outcome is unknown (a lost
    * answer, a leader election) before the operation fails UNAVAILABLE. Default 15 s.
    */
@@ -50,6 +56,7 @@ export function resolveOptions(options: JetStreamJournalOptions) {
     requestTimeoutMs = 5_000,
     publishBudgetMs = DEFAULT_PUBLISH_BUDGET_MS,
     epochOf = () => 0,
+    partitionKey = (id: string) => id,
   } = options;
   checkStreamName(stream);
   checkCount('replicas', replicas, 1);
@@ -72,6 +79,7 @@ export function resolveOptions(options: JetStreamJournalOptions) {
     requestTimeoutMs,
     publishBudgetMs,
     epochOf,
+    partitionKey,
   };
 }
 

@@ -55,6 +55,17 @@ describe('journal subjects', () => {
     expect(subjects.meta).toBe('luact.journal._meta');
   });
 
+  it('place journals by their partition key when one is given', () => {
+    const byWorkflow = new JournalSubjects('luact.journal', 64, (id) => id.split('~')[0] ?? id);
+    const runs = ['order-7~1', 'order-7~2', 'order-7~13'];
+    const partitions = runs.map((id) => byWorkflow.partitionOf(id));
+    expect(new Set(partitions)).toEqual(new Set([partitionOf('order-7', 64)]));
+    // Without the key the runs spread over several partitions.
+    expect(new Set(runs.map((id) => subjects.partitionOf(id))).size).toBeGreaterThan(1);
+    for (const id of runs) expect(byWorkflow.idOf(byWorkflow.entries(id))).toBe(id);
+    expect(byWorkflow.idOf(subjects.entries('order-7~2'))).toBeUndefined();
+  });
+
   it('do not claim subjects this layout never produces', () => {
     const wf = partitionOf('wf', 64);
     for (const subject of [

@@ -32,6 +32,8 @@ export class JournalSubjects {
   constructor(
     readonly prefix: string,
     readonly partitions: number = DEFAULT_PARTITIONS,
+    /** The part of a journal ID that picks its partition (journals of one key share one). */
+    private readonly partitionKey: (id: string) => string = (id) => id,
   ) {
     if (!SUBJECT.test(prefix)) {
       throw new LuactError(
@@ -74,7 +76,7 @@ export class JournalSubjects {
   }
 
   partitionOf(id: string): number {
-    return partitionOf(id, this.partitions);
+    return partitionOf(this.partitionKey(id), this.partitions);
   }
 
   entries(id: string): string {

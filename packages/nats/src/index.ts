@@ -27,6 +27,16 @@ export type {
   MembershipOptions,
 } from './cluster/membership-options.js';
 export {
+  askNodes,
+  DEFAULT_OPS_TIMEOUT_MS,
+  type NodeAnswer,
+  OpsEndpoint,
+  type OpsHandler,
+  type OpsRequest,
+  opsSubject,
+} from './cluster/ops.js';
+export { type ClusterStatus, type MemberStatus, readClusterStatus } from './cluster/ops-status.js';
+export {
   nextOwners,
   type PartitionOwner,
   type Placement,

@@ -220,6 +220,37 @@ describe('across nodes', () => {
   });
 });
 
+describe('an inbox of TypeScript code', () => {
+  it('watches a process of another node: its end, or its node going down', async () => {
+    const {
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const ends = spawnOn(b!, 'app:target');
+    const stays = spawnOn(b!, 'app:target');
+    const seen: { from: Pid; outcome: unknown }[] = [];
+    const inbox = a!.system.openInbox(() => {});
+    for (const target of [ends, stays]) {
+      expect(
+        inbox.watch(target, (outcome) =>
+          seen.push({
+            from: target,
+            outcome: outcome.ok ? decodeValue(outcome.value) : outcome.error.message,
+          }),
+        ),
+      ).toBeUndefined();
+    }
+    await until(() => b!.system.process(stays)?.monitors.has(inbox.pid) === true);
+    b!.system.send({ to: ends, from: undefined, topic: 'stop', payload: encodeValues(['bye']) });
+    await until(() => seen.length === 1);
+    a!.system.nodeDown({ node: 'b', incarnation: 11 });
+    expect(seen).toEqual([
+      { from: ends, outcome: 'bye' },
+      { from: stays, outcome: 'node down: b' },
+    ]);
+    inbox.close();
+  });
+});
+
 describe('spawning on another node', () => {
   it('runs the child there; a linked child that fails takes its parent down with it', async () => {
     const {

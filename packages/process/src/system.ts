@@ -112,8 +112,20 @@ export const INBOX_HOST = 'luact:inbox';
 /** An address TypeScript code receives mail at, with no Lua process behind it. */
 export interface Inbox {
   readonly pid: Pid;
+  /**
+   * Calls `onExit` once when `target` ends, wherever it runs (a process here or on another
+   * node; "node down" when its node is lost). NOT_FOUND when it is not a live process.
+   */
+  watch(target: Pid, onExit: (outcome: ExitOutcome) => void): Delivery;
   /** Sending to the PID is NOT_FOUND from now on, as to an ended process. */
   close(): void;
+}
+
+/** An inbox of TypeScript code: what it receives, and the processes it watches. */
+interface InboxState {
+  readonly receive: (envelope: Envelope) => void;
+  /** Each watched process, with what to call when it ends and how to stop watching it. */
+  readonly watched: Map<Pid, { readonly onExit: (outcome: ExitOutcome) => void; stop(): void }>;
 }
 
 const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
@@ -134,7 +146,7 @@ export class ProcessSystem {
   /** Answers Lua processes wait for from external hosts. */
   readonly pending = new PendingAnswers();
   private readonly processes = new Map<Pid, Process>();
-  private readonly inboxes = new Map<Pid, (envelope: Envelope) => void>();
+  private readonly inboxes = new Map<Pid, InboxState>();
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
   private readonly modules: readonly LuaModuleSpec[];
   /** Names of the modules every host's Lua code may list. */
@@ -500,7 +512,7 @@ export class ProcessSystem {
   private routeAway(pid: Pid): Exclude<Route, { kind: 'process' }> {
     const node = nodeOf(pid);
     if (node !== undefined && node !== this.node) return { kind: 'remote', node };
-    const receive = this.inboxes.get(pid);
+    const receive = this.inboxes.get(pid)?.receive;
     if (receive) return { kind: 'inbox', receive };
     const external = this.externalHostOf(pid);
     return external ? { kind: 'external', host: external } : { kind: 'nowhere' };
@@ -554,8 +566,56 @@ export class ProcessSystem {
    */
   openInbox(receive: (envelope: Envelope) => void): Inbox {
     const pid = formatPid({ ...this.identityParts(), host: INBOX_HOST, id: this.nextId++ });
-    this.inboxes.set(pid, receive);
-    return { pid, close: () => void this.inboxes.delete(pid) };
+    const state: InboxState = { receive, watched: new Map() };
+    this.inboxes.set(pid, state);
+    return {
+      pid,
+      watch: (target, onExit) => this.watchFromInbox(pid, state, target, onExit),
+      close: () => {
+        this.inboxes.delete(pid);
+        for (const watch of state.watched.values()) watch.stop();
+        state.watched.clear();
+      },
+    };
+  }
+
+  private watchFromInbox(
+    inbox: Pid,
+    state: InboxState,
+    target: Pid,
+    onExit: (outcome: ExitOutcome) => void,
+  ): Delivery {
+    const route = this.route(target);
+    if (route.kind === 'process') {
+      const listener = (outcome: ExitOutcome) => {
+        state.watched.delete(target);
+        onExit(outcome);
+      };
+      route.process.exitListeners.add(listener);
+      state.watched.set(target, {
+        onExit,
+        stop: () => route.process.exitListeners.delete(listener),
+      });
+      return undefined;
+    }
+    if (route.kind !== 'remote') return notAlive(target);
+    // Its EXIT comes back to the inbox's PID (see signalLocal).
+    state.watched.set(target, {
+      onExit,
+      stop: () => this.forget(this.signal({ kind: 'demonitor', to: target, from: inbox })),
+    });
+    return this.signal({ kind: 'monitor', to: target, from: inbox });
+  }
+
+  /** An EXIT from another node for an inbox that watches the process that ended. */
+  private exitToInbox(signal: Signal): boolean {
+    if (signal.kind !== 'exit') return false;
+    const watched = this.inboxes.get(signal.to)?.watched;
+    const watch = watched?.get(signal.from);
+    if (!watched || !watch) return false;
+    watched.delete(signal.from);
+    watch.onExit(signal.outcome);
+    return true;
   }
 
   /**
@@ -598,7 +658,7 @@ export class ProcessSystem {
   private signalLocal(signal: Signal): void {
     const process = this.processes.get(signal.to);
     if (!process || process.exited) {
-      this.refuseRelation(signal);
+      if (!this.exitToInbox(signal)) this.refuseRelation(signal);
       return;
     }
     switch (signal.kind) {
@@ -702,6 +762,10 @@ export class ProcessSystem {
       const parts = parsePid(pid);
       return parts?.node === down.node && parts.incarnation === down.incarnation;
     };
+    for (const [inbox, state] of this.inboxes) {
+      for (const target of [...state.watched.keys()])
+        if (onIt(target)) this.exitToInbox({ kind: 'exit', to: inbox, from: target, at, outcome });
+    }
     for (const process of [...this.processes.values()]) {
       const relations = process.existingRelations;
       if (relations === undefined) continue;

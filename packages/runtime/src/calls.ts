@@ -94,12 +94,12 @@ export class Calls {
       this.waiting.add(stop);
       cleanups.push(() => this.waiting.delete(stop));
 
-      // A process of this node: its end before replying ends the call.
-      const process = this.system.process(pid);
-      if (process) {
-        const onExit = (outcome: ExitOutcome) => fail(endedBeforeReply(callee, about, outcome));
-        process.exitListeners.add(onExit);
-        cleanups.push(() => process.exitListeners.delete(onExit));
+      // A process, here or on another node: its end before replying ends the call.
+      if (this.system.route(pid).kind !== 'external') {
+        const watching = inbox.watch(pid, (outcome) =>
+          fail(endedBeforeReply(callee, about, outcome)),
+        );
+        if (watching instanceof Promise) watching.catch(() => {});
       }
       cleanups.push(
         this.system.clock.schedule(timeoutMs, () =>

@@ -1,0 +1,48 @@
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { clusterNodes, downViews } from './cluster-nodes.js';
+
+/**
+ * A node SIGKILLed: the processes of another node that monitor or link its processes learn
+ * it from the committed view that drops it, as EXIT and LINK_DOWN "node down: NAME".
+ */
+
+/** The documented bound is 4–5 s after the last beat plus the view's commit; generous here. */
+const BOUND_MS = 15_000;
+
+let server: NatsServerHandle;
+const nodes = clusterNodes('luact-cluster-down-');
+
+beforeAll(async () => {
+  server = await startNatsServer();
+}, 30_000);
+afterAll(async () => {
+  await server?.stop();
+});
+beforeEach(() => nodes.prepare());
+afterEach(() => nodes.cleanUp());
+
+it('gives monitors EXIT and trapping links LINK_DOWN "node down: b" within the bound after b is SIGKILLed', async ({
+  annotate,
+}) => {
+  const b = await nodes.serve('b', [server.url]);
+  const a = nodes.exec('a', [server.url], 'cluster:watch', ['b']);
+  await a.cli.waitForLog({ msg: 'watching', node: 'b' }, 60_000);
+
+  const killedAt = Date.now();
+  b.child.kill('SIGKILL');
+  const { code, result } = await a.result();
+  const tookMs = Date.now() - killedAt;
+
+  expect(code, a.cli.stderr()).toBe(0);
+  const down = { error: 'UNAVAILABLE', message: 'node down: b' };
+  expect(result.value).toEqual({
+    monitored: { kind: 'EXIT', ...down },
+    linked: { kind: 'LINK_DOWN', ...down },
+    watched: { kind: 'EXIT', ...down },
+  });
+  expect(tookMs).toBeLessThanOrEqual(BOUND_MS);
+  // One view dropped b, committed by a (the only member left).
+  expect(downViews(a.cli).map((view) => view.down)).toEqual([['b']]);
+  await annotate(`node down seen ${tookMs} ms after the SIGKILL`);
+}, 120_000);

@@ -44,6 +44,10 @@ export {
 } from './cluster/placement.js';
 export type { View, ViewChange, ViewMember } from './cluster/view.js';
 export {
+  DEFAULT_WORKFLOW_REQUEST_TIMEOUT_MS,
+  WorkflowChannel,
+} from './cluster/workflow-channel.js';
+export {
   connectNats,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_PING_OUT,

@@ -80,7 +80,8 @@ export class ClusterNode {
         log: (record: MailLogRecord) => log(record),
       });
       const control = new ControlChannel(connection, `${prefix}.ctl`);
-      return new ClusterNode(membership, new ClusterTransport(mail, control));
+      const isMember = (other: string) => membership.view.members[other] !== undefined;
+      return new ClusterNode(membership, new ClusterTransport(mail, control, isMember));
     } catch (error) {
       await membership.leave().catch(() => {});
       throw error;

@@ -19,6 +19,8 @@ export class ClusterTransport implements Transport {
   constructor(
     private readonly mail: MailTransport,
     private readonly control: ControlChannel,
+    /** Whether a node is a member of the cluster now (a spawn there waits for it to serve). */
+    private readonly isMember: (node: string) => boolean = () => false,
   ) {}
 
   get identity(): NodeIdentity {
@@ -34,7 +36,7 @@ export class ClusterTransport implements Transport {
   }
 
   spawnRemote(node: string, request: RemoteSpawnRequest): Promise<Pid> {
-    return this.control.spawn(node, request);
+    return this.control.spawn(node, request, this.isMember);
   }
 
   attach(receiver: TransportReceiver): void {

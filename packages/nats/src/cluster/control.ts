@@ -5,6 +5,8 @@ import { Packr } from 'msgpackr';
 
 /** How long a node waits for another to answer a spawn before it is UNAVAILABLE. */
 export const DEFAULT_CONTROL_TIMEOUT_MS = 10_000;
+/** How often a member without a responder yet is asked again. */
+const RETRY_MS = 100;
 
 type Answer =
   | { readonly ok: true; readonly pid: Pid }
@@ -42,32 +44,46 @@ export class ControlChannel {
     });
   }
 
-  /** Spawns on `node`; UNAVAILABLE when it is not running or does not answer in time. */
-  async spawn(node: string, request: RemoteSpawnRequest): Promise<Pid> {
-    let reply: Uint8Array;
-    try {
-      const message = await this.connection.request(
-        `${this.subjectPrefix}.${node}`,
-        packr.pack(request),
-        { timeout: this.timeoutMs },
-      );
-      reply = message.data;
-    } catch (error) {
-      const why =
-        error instanceof NoRespondersError || isNoResponders(error)
+  /**
+   * Spawns on `node`; UNAVAILABLE when it is not running or does not answer in time. A node the
+   * cluster counts as a member (`isMember`) that has no responder yet is asked again until the
+   * timeout: it may have joined a moment before it began to serve.
+   */
+  async spawn(
+    node: string,
+    request: RemoteSpawnRequest,
+    isMember: (node: string) => boolean = () => false,
+  ): Promise<Pid> {
+    const deadline = Date.now() + this.timeoutMs;
+    const subject = `${this.subjectPrefix}.${node}`;
+    const payload = packr.pack(request);
+    for (;;) {
+      try {
+        const message = await this.connection.request(subject, payload, {
+          timeout: Math.max(1, deadline - Date.now()),
+        });
+        const answer = packr.unpack(message.data) as Answer;
+        if (answer.ok) return answer.pid;
+        throw LuactError.fromData(answer.error);
+      } catch (error) {
+        if (error instanceof LuactError) throw error;
+        const noResponders = error instanceof NoRespondersError || isNoResponders(error);
+        if (noResponders && isMember(node) && Date.now() + RETRY_MS < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          continue;
+        }
+        const why = noResponders
           ? 'it is not running'
           : `it did not answer within ${this.timeoutMs} ms`;
-      throw new LuactError(
-        'UNAVAILABLE',
-        `cannot spawn ${request.entry} on node "${node}": ${why}`,
-        {
-          details: { node },
-        },
-      );
+        throw new LuactError(
+          'UNAVAILABLE',
+          `cannot spawn ${request.entry} on node "${node}": ${why}`,
+          {
+            details: { node },
+          },
+        );
+      }
     }
-    const answer = packr.unpack(reply) as Answer;
-    if (answer.ok) return answer.pid;
-    throw LuactError.fromData(answer.error);
   }
 
   close(): void {

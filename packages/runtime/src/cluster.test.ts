@@ -1,0 +1,116 @@
+import { decodeValue } from '@luact/lua';
+import {
+  type NatsServerHandle,
+  startNatsServer,
+  startTcpProxy,
+  type TcpProxyHandle,
+} from '@luact/testkit';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { type ClusterSettings, Node } from './node.js';
+import { writeApp } from './testing/app.js';
+
+// Nodes of one cluster in one test process, each with its own NATS connection: what the
+// runtime wires (membership, mail, spawns, node down, expulsion). Liveness is shortened so the
+// test does not wait seconds per step; the bounds are the same rules.
+
+const APP = `
+namespace: app
+entries:
+  - name: processes
+    kind: process.host
+  - name: waiter
+    kind: process.lua
+    source: |
+      return { main = function() process.listen("stop"):receive() return "stopped" end }
+  - name: watcher
+    kind: process.lua
+    source: |
+      return { main = function(node)
+        local on_node = process.with_options({ node = node })
+        local doubled = assert(on_node:exec("app:double", "app:processes", 21))
+        local child = assert(on_node:spawn_monitored("app:waiter", "app:processes"))
+        process.send(process.pid(), "ready", child)
+        local event = process.events():receive()
+        return { doubled = doubled, child = child, kind = event.kind, from = event.from,
+          error = event.result.error and event.result.error:message() }
+      end }
+  - name: double
+    kind: process.lua
+    source: |
+      return { main = function(n) return n * 2 end }
+`;
+
+const LIVENESS = { heartbeatMs: 250, downAfterMs: 2_000, fenceAfterMs: 1_200 };
+
+let server: NatsServerHandle;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  server = await startNatsServer();
+}, 30_000);
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function clusterNode(name: string, url: string): Promise<Node> {
+  const app = await writeApp({ 'app.yaml': APP });
+  cleanups.push(app.remove);
+  const cluster: ClusterSettings = { name, liveness: LIVENESS };
+  const node = await Node.start({ dir: app.dir, env: {}, nats: { servers: url }, cluster });
+  cleanups.push(() => node.stop());
+  return node;
+}
+
+async function until(what: string, condition: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+it('spawns across nodes, and a node cut off is declared down, then expelled and halts', async () => {
+  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: server.port });
+  cleanups.push(() => proxy.close());
+  const a = await clusterNode('a', server.url);
+  const b = await clusterNode('b', proxy.url);
+  expect(a.clusterView?.identity.node).toBe('a');
+  const bIdentity = b.clusterView?.identity;
+  await until(
+    'both nodes in one view',
+    () => Object.keys(a.clusterView?.view.members ?? {}).length === 2,
+  );
+
+  const watcher = await a.spawn('app:watcher', ['b'], 'app:processes');
+  const exit = a.system.waitForExit(watcher);
+  await until('the remote child', () => b.system.list().some((p) => p.entry === 'app:waiter'));
+
+  let halted: string | undefined;
+  void b.halted.then((error) => {
+    halted = error.message;
+  });
+  const cutAt = Date.now();
+  proxy.pause();
+  const outcome = await exit;
+  const downAfter = Date.now() - cutAt;
+  if (!outcome.ok) throw outcome.error;
+  const seen = decodeValue(outcome.value) as Record<string, unknown>;
+  expect(seen).toMatchObject({ doubled: 42, kind: 'EXIT', error: 'node down: b' });
+  expect(seen.child).toBe(seen.from);
+  expect(String(seen.child)).toMatch(
+    new RegExp(`^\\{b~${bIdentity?.incarnation}@app:processes\\|`),
+  );
+  // Declared down after downAfterMs of silence, not before.
+  expect(downAfter).toBeGreaterThanOrEqual(LIVENESS.downAfterMs - 250);
+
+  proxy.resume();
+  await until('b to learn it was expelled', () => halted !== undefined);
+  expect(halted).toBe(
+    'node b was declared down by its cluster (cut off from NATS too long); start it again to rejoin',
+  );
+}, 120_000);

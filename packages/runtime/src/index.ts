@@ -6,6 +6,17 @@ export {
 export { type CallOptions, DEFAULT_CALL_TIMEOUT_MS } from './calls.js';
 export { checkLuaEntries } from './check.js';
 export { queryControl } from './control/client.js';
+export {
+  type ClusterAnswers,
+  ClusterOps,
+  type ClusterOpsOptions,
+  type ClusterStatus,
+  type MemberStatus,
+  type NodeAnswer,
+  type PartitionOwner,
+  type View,
+  type ViewChange,
+} from './control/cluster-client.js';
 export { sortedKeys, toJsonText } from './control/json.js';
 export {
   controlSocketDir,

@@ -2,7 +2,13 @@ import { watch } from 'node:fs';
 import path from 'node:path';
 import { formatDuration, LuactError } from '@luact/core';
 import { type Clock, decodeValue, type LogRecord, type LuaApi, loadLuaApi } from '@luact/lua';
-import { type ClusterLogRecord, ClusterNode, type NatsConnection, type View } from '@luact/nats';
+import {
+  type ClusterLogRecord,
+  ClusterNode,
+  type NatsConnection,
+  type OpsEndpoint,
+  type View,
+} from '@luact/nats';
 import {
   FUNCTION_HOST,
   type HostFunctionEntry,
@@ -32,7 +38,8 @@ import { ServiceManager, type ServiceStatus } from '@luact/supervisor';
 import { encodeArguments } from './arguments.js';
 import { type CallOptions, Calls } from './calls.js';
 import { checkLuaEntries } from './check.js';
-import { ControlServer } from './control/server.js';
+import { serveOps } from './control/ops-routes.js';
+import { type ControlRoutes, ControlServer } from './control/server.js';
 import { DEFAULT_NODE_NAME } from './control/socket-path.js';
 import { type NodeView, processView, serviceView } from './control/views.js';
 import { workflowRoutes } from './control/workflow-routes.js';
@@ -158,6 +165,8 @@ export class Node {
   private readonly startedAt = new Date();
   private watcher: ReturnType<typeof watch> | undefined;
   private control: ControlServer | undefined;
+  /** The read-only control routes on NATS, on a cluster node. */
+  private ops: OpsEndpoint | undefined;
   private stopping: Promise<StopResult> | undefined;
   private readonly calls: Calls;
   private halt: (reason: LuactError) => void = () => {};
@@ -283,6 +292,11 @@ export class Node {
       node.system.close();
       await node.leaveCluster();
       throw error;
+    }
+    const clusterConnection = await connections.cluster();
+    if (cluster && clusterConnection) {
+      const name = cluster.identity.node;
+      node.ops = serveOps(clusterConnection, name, node.inspectionRoutes(name));
     }
     return node;
   }
@@ -528,19 +542,8 @@ export class Node {
     if (this.control)
       throw new LuactError('ALREADY_EXISTS', `already serving ${this.control.socketPath}`);
     const nowMs = () => Number(this.system.clock.now() / 1_000_000n);
-    const view = (handle: () => unknown) => ({ method: 'GET' as const, handle });
     this.control = await ControlServer.listen(socketPath, {
-      '/node': view(
-        (): NodeView => ({
-          name,
-          dir: this.dir,
-          os_pid: process.pid,
-          started_at: this.startedAt.toISOString(),
-          hosts: this.system.hostIds(),
-        }),
-      ),
-      '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
-      '/processes': view(() => this.system.list().map(processView)),
+      ...this.inspectionRoutes(name),
       '/stop': {
         method: 'POST' as const,
         // Answers with the services as they are, so `luact stop` can report the failing ones.
@@ -555,8 +558,27 @@ export class Node {
           return { os_pid: process.pid, services };
         },
       },
-      ...workflowRoutes(this.workflows),
     });
+  }
+
+  /** The control routes that answer about the node (served on its socket, and on NATS). */
+  private inspectionRoutes(name: string): ControlRoutes {
+    const nowMs = () => Number(this.system.clock.now() / 1_000_000n);
+    const view = (handle: () => unknown) => ({ method: 'GET' as const, handle });
+    return {
+      '/node': view(
+        (): NodeView => ({
+          name,
+          dir: this.dir,
+          os_pid: process.pid,
+          started_at: this.startedAt.toISOString(),
+          hosts: this.system.hostIds(),
+        }),
+      ),
+      '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
+      '/processes': view(() => this.system.list().map(processView)),
+      ...workflowRoutes(this.workflows),
+    };
   }
 
   // ── Changing the registry ─────────────────────────────────────────────────────────────────
@@ -618,6 +640,7 @@ export class Node {
     // Runs stop where they are and resume from their journals on the next start.
     await this.workflows?.stop();
     this.system.close();
+    this.ops?.close();
     await this.leaveCluster();
     await this.control?.close();
     return { clean: terminated.length === 0, terminated, services: statuses };

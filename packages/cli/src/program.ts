@@ -9,6 +9,8 @@ import {
 } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { applicationDir, DEFAULT_APP_DIR } from './app-dir.js';
+import { cluster } from './commands/cluster.js';
+import { type ClusterAskTarget, clusterPs, clusterServices } from './commands/cluster-ask.js';
 import type { NodeTarget } from './commands/control.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, processIdle } from './commands/exec.js';
 import { ps, services } from './commands/inspect.js';
@@ -231,44 +233,85 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
         ),
     );
 
-  /** A command that asks the node running a directory: ps, services, stop. */
+  /**
+   * A command that asks the node running a directory: ps, services, stop; with `clusterAction`
+   * it also takes `--nats` and then asks every node of the cluster instead.
+   */
   const nodeCommand = (
     name: string,
     description: string,
     jsonHelp: string,
     action: (target: NodeTarget, io: CliIO) => Promise<ExitCode>,
-  ) =>
-    program
+    clusterAction?: (target: ClusterAskTarget, io: CliIO) => Promise<ExitCode>,
+  ) => {
+    const command = program
       .command(name)
       .description(description)
       .argument('[dir]', 'application directory of the running node (default: .)')
       .option(...DIR_OPTION)
       .option('--json', jsonHelp)
       .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
-      .option('--control <socket>', 'ask the node on this Unix socket instead')
-      .action(
-        async (
-          dir: string | undefined,
-          options: DirOption & { json?: boolean; node: string; control?: string },
-        ) =>
+      .option('--control <socket>', 'ask the node on this Unix socket instead');
+    if (clusterAction)
+      command.option(
+        '--nats <servers>',
+        'ask every node of the cluster on this NATS instead (server URLs separated by commas, or the ID of a nats.connection entry of the application); with --node, only that node',
+        natsOption,
+      );
+    return command.action(
+      async (
+        dir: string | undefined,
+        options: DirOption & {
+          json?: boolean;
+          node: string;
+          control?: string;
+          nats?: NodeNatsOption;
+        },
+      ) => {
+        const appDir = oneDir(dir, options) ?? DEFAULT_APP_DIR;
+        if (clusterAction && options.nats !== undefined) {
+          if (options.control !== undefined)
+            throw new UsageError('--control and --nats ask different places: give one');
           finish(
-            await action(
+            await clusterAction(
               {
-                dir: oneDir(dir, options) ?? DEFAULT_APP_DIR,
-                node: options.node,
-                control: options.control,
+                nats: options.nats,
+                dir: appDir,
                 json: options.json === true,
+                node: command.getOptionValueSource('node') === 'cli' ? options.node : undefined,
               },
               io,
             ),
+          );
+          return;
+        }
+        finish(
+          await action(
+            {
+              dir: appDir,
+              node: options.node,
+              control: options.control,
+              json: options.json === true,
+            },
+            io,
           ),
-      );
-  nodeCommand('ps', 'list the processes of a running node', 'print as JSON', ps);
+        );
+      },
+    );
+  };
+  nodeCommand(
+    'ps',
+    'list the processes of a running node, or of every node of a cluster (--nats)',
+    'print as JSON',
+    ps,
+    clusterPs,
+  );
   nodeCommand(
     'services',
-    'list the services of a running node with state, attempts, last error and uptime',
+    'list the services of a running node (or of every node of a cluster, --nats) with state, attempts, last error and uptime',
     'print as JSON',
     services,
+    clusterServices,
   );
   nodeCommand(
     'stop',
@@ -276,6 +319,39 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     'print the services as they were, as JSON',
     stop,
   );
+
+  program
+    .command('cluster')
+    .description(
+      'show a cluster: its members (incarnations, when they joined, last beat, queues), its view, and which node owns which workflow partitions',
+    )
+    .argument(
+      '[dir]',
+      'application directory, for a --nats that names one of its entries (default: .)',
+    )
+    .option(...DIR_OPTION)
+    .requiredOption(
+      '--nats <servers>',
+      "the cluster's NATS: server URLs separated by commas, or the ID of a nats.connection entry of the application",
+      natsOption,
+    )
+    .option('--json', 'print everything as JSON: every partition with its owner and epoch')
+    .action(
+      async (
+        dir: string | undefined,
+        options: DirOption & { nats: NodeNatsOption; json?: boolean },
+      ) =>
+        finish(
+          await cluster(
+            {
+              nats: options.nats,
+              dir: oneDir(dir, options) ?? DEFAULT_APP_DIR,
+              json: options.json === true,
+            },
+            io,
+          ),
+        ),
+    );
 
   const workflow = program
     .command('workflow')

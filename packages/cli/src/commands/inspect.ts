@@ -4,35 +4,41 @@ import { askNode, type NodeTarget, table } from './control.js';
 
 /** `luact services [dir]`: the services of the running node with state, attempts, uptime. */
 export function services(target: NodeTarget, io: CliIO): Promise<ExitCode> {
-  return askNode(target, '/services', {}, io, (rows: ServiceView[]) =>
-    table(
-      ['SERVICE', 'STATE', 'ATTEMPTS', 'UPTIME', 'LAST ERROR'],
-      rows.map((s) => [
-        s.id,
-        s.waiting_for.length > 0 ? `${s.state} (waiting for ${s.waiting_for.join(', ')})` : s.state,
-        String(s.attempts),
-        s.uptime_ms === null ? '-' : formatDuration(s.uptime_ms),
-        s.last_error ?? '',
-      ]),
-    ),
-  );
+  return askNode(target, '/services', {}, io, serviceTable);
 }
 
 /** `luact ps [dir]`: the processes of the running node. */
 export function ps(target: NodeTarget, io: CliIO): Promise<ExitCode> {
-  return askNode(target, '/processes', {}, io, (rows: ProcessView[]) =>
-    table(
-      ['PID', 'ENTRY', 'HOST', 'NAMES', 'MAILBOX', 'LINKS', 'MONITORS'],
-      rows.map((p) => [
-        p.pid,
-        p.entry,
-        p.host,
-        p.names.join(',') || '-',
-        String(p.mailbox),
-        String(p.links),
-        String(p.monitors),
-      ]),
-    ),
+  return askNode(target, '/processes', {}, io, processTable);
+}
+
+/** The services of one node as a table. */
+export function serviceTable(rows: readonly ServiceView[]): string {
+  return table(
+    ['SERVICE', 'STATE', 'ATTEMPTS', 'UPTIME', 'LAST ERROR'],
+    rows.map((s) => [
+      s.id,
+      s.waiting_for.length > 0 ? `${s.state} (waiting for ${s.waiting_for.join(', ')})` : s.state,
+      String(s.attempts),
+      s.uptime_ms === null ? '-' : formatDuration(s.uptime_ms),
+      s.last_error ?? '',
+    ]),
+  );
+}
+
+/** The processes of one node as a table. */
+export function processTable(rows: readonly ProcessView[]): string {
+  return table(
+    ['PID', 'ENTRY', 'HOST', 'NAMES', 'MAILBOX', 'LINKS', 'MONITORS'],
+    rows.map((p) => [
+      p.pid,
+      p.entry,
+      p.host,
+      p.names.join(',') || '-',
+      String(p.mailbox),
+      String(p.links),
+      String(p.monitors),
+    ]),
   );
 }
 

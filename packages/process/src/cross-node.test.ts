@@ -42,6 +42,23 @@ const ENTRIES = {
     process.send(child, "stop", "fail")
     process.inbox():receive()
   end }`),
+  'app:double': { kind: 'function.lua', source: 'return { main = function(n) return n * 2 end }' },
+  'app:stall': {
+    kind: 'function.lua',
+    source: 'return { main = function() process.listen("never"):receive() end }',
+  },
+  // Calls functions on node "b": a value, a timeout, a function that does not exist.
+  'app:caller': lua(
+    `return { main = function()
+      local funcs = require("funcs")
+      local on_b = funcs.new():with_options({ node = "b" })
+      local doubled = assert(on_b:call("app:double", 21))
+      local _, late = funcs.new():with_options({ node = "b", timeout = 100 }):call("app:stall")
+      local _, missing = on_b:call("app:nothing")
+      return { doubled = doubled, late = late:kind(), missing = missing:kind() }
+    end }`,
+    ['funcs'],
+  ),
   'app:sender': lua(`return { main = function(to, n)
     for i = 1, n do assert(process.send(to, "n", i)) end
     return n
@@ -217,6 +234,23 @@ describe('across nodes', () => {
     const exit = await ended;
     expect(exit.ok).toBe(false);
     expect(!exit.ok && exit.error.message).toBe(`linked process failed: ${target}: node down: b`);
+  });
+});
+
+describe('calling a function on another node', () => {
+  it('runs it there and brings its value back; a timeout ends it there; a missing entry is NOT_FOUND', async () => {
+    const {
+      network,
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const caller = spawnOn(a!, 'app:caller');
+    expect(await valueOf(a!, caller)).toEqual({
+      doubled: 42,
+      late: 'TIMEOUT',
+      missing: 'NOT_FOUND',
+    });
+    await network.settled();
+    await until(() => b!.system.list().length === 0);
   });
 });
 

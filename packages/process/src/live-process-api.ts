@@ -176,7 +176,7 @@ export class LiveProcessApi implements ProcessApi<Process> {
         caller: process,
         channel: call.channel,
         context,
-        timeoutMs: callTimeout(call.options),
+        ...callOptions(call.options),
       });
     } catch (error) {
       throw withCallSite(error, site);
@@ -220,20 +220,28 @@ function encodedContext(values: Readonly<Record<string, unknown>>): Map<string, 
   return context;
 }
 
-function callTimeout(options: Readonly<Record<string, unknown>> | undefined): number | undefined {
-  if (options === undefined) return undefined;
+/** The options of a call (`funcs` executors' `with_options`): `timeout` ms and `node`. */
+function callOptions(options: Readonly<Record<string, unknown>> | undefined): {
+  timeoutMs: number | undefined;
+  node?: string;
+} {
+  if (options === undefined) return { timeoutMs: undefined };
   for (const key of Object.keys(options)) {
-    if (key !== 'timeout')
+    if (key !== 'timeout' && key !== 'node')
       throw new LuactError('INVALID', `unknown call option "${shorten(key)}"`, {
         retryable: false,
       });
   }
-  const timeout = options.timeout;
-  if (timeout === undefined) return undefined;
-  if (typeof timeout !== 'number' || !(timeout > 0)) {
+  const { timeout, node } = options;
+  if (node !== undefined && (typeof node !== 'string' || node === '')) {
+    throw new LuactError('INVALID', 'the node option is the name of a node of the cluster', {
+      retryable: false,
+    });
+  }
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
     throw new LuactError('INVALID', 'the timeout option is a positive number of milliseconds', {
       retryable: false,
     });
   }
-  return timeout;
+  return { timeoutMs: timeout as number | undefined, ...(node !== undefined ? { node } : {}) };
 }

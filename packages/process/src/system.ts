@@ -38,6 +38,7 @@ import {
   parsePid,
 } from './pid.js';
 import { Process } from './process.js';
+import { RemoteCalls } from './remote-calls.js';
 import type {
   Delivery,
   Envelope,
@@ -145,6 +146,12 @@ export class ProcessSystem {
   private readonly externals = new Map<string, ExternalHost>();
   /** Answers Lua processes wait for from external hosts. */
   readonly pending = new PendingAnswers();
+  private readonly remoteCalls = new RemoteCalls({
+    clock: { schedule: (ms, run) => this.clock.schedule(ms, run) },
+    spawnRemote: (node, request) => this.transport.spawnRemote(node, request),
+    signal: (signal) => this.signal(signal),
+    deliverOutcome,
+  });
   private readonly processes = new Map<Pid, Process>();
   private readonly inboxes = new Map<Pid, InboxState>();
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
@@ -405,6 +412,7 @@ export class ProcessSystem {
       entry: request.entry,
       host: request.host,
       args: request.args,
+      ...(request.kinds ? { kinds: request.kinds } : {}),
       ...(request.parent ? { remoteParent: request.parent } : {}),
       ...(request.context ? { context: new Map(request.context) } : {}),
       ...(request.name !== undefined ? { name: request.name } : {}),
@@ -711,6 +719,7 @@ export class ProcessSystem {
         process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
         return;
       case 'result':
+        this.remoteCalls.settled(process.pid, signal.channel);
         deliverOutcome(process, signal.channel, signal.outcome, signal.from);
         return;
       default: {
@@ -966,11 +975,20 @@ export class ProcessSystem {
     readonly channel: number;
     readonly context: ReadonlyMap<string, Uint8Array>;
     readonly timeoutMs: number | undefined;
+    /** Run it on this node of the cluster (the call option `node`). */
+    readonly node?: string | undefined;
   }): string {
     const namespace = splitEntryId(request.caller.entry).namespace;
     const entryId = resolve(request.entry, namespace, 'entry');
     const busy = callRoom(request.caller, entryId);
     if (busy) throw busy;
+    if (request.node !== undefined && request.node !== this.node)
+      return this.remoteCalls.start({
+        ...request,
+        node: request.node,
+        entry: entryId,
+        host: FUNCTION_HOST,
+      });
     const hostFunction = this.hostFunctions.get(entryId);
     if (hostFunction) {
       const functions = this.hosts.get(FUNCTION_HOST) as ProcessHost;
@@ -1078,6 +1096,7 @@ export class ProcessSystem {
    * field, which the script can overwrite), so a call of anyone else's is not touched.
    */
   cancelCall(id: string, caller: Process): boolean {
+    if (RemoteCalls.owns(id)) return this.remoteCalls.cancel(id, caller);
     const callee = this.processes.get(id as Pid);
     if (!callee || callee.host.id !== FUNCTION_HOST) return false;
     if (!callee.outcomeWaiters.some((waiter) => waiter.process === caller)) return false;

@@ -60,6 +60,8 @@ export interface RemoteSpawnRequest {
   readonly entry: string;
   readonly host: string;
   readonly args: Uint8Array;
+  /** Entry kinds the host runs for it (default process.lua; function.lua for a call). */
+  readonly kinds?: readonly string[];
   readonly parent?: RemoteParent;
   readonly context?: readonly (readonly [string, Uint8Array])[];
   readonly name?: string;

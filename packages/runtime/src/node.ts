@@ -241,9 +241,10 @@ export class Node {
       nats: options.nats,
     });
     let cluster: ClusterNode | undefined;
+    let connection: NatsConnection | undefined;
     try {
       // Opened first, so an unreachable cluster fails the start at once.
-      const connection = await connections.cluster();
+      connection = await connections.cluster();
       if (options.cluster && !connection) {
         throw new LuactError('INVALID', 'a cluster node needs a NATS connection (--nats)', {
           retryable: false,
@@ -287,6 +288,7 @@ export class Node {
         ...(options.log ? { log: options.log } : {}),
         ...(options.print ? { print: options.print } : {}),
         connections,
+        ...(cluster && connection ? { cluster: { node: cluster, connection } } : {}),
       });
     } catch (error) {
       node.system.close();

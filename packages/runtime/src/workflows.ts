@@ -2,7 +2,12 @@ import path from 'node:path';
 import { checkWorkflowId, LuactError } from '@luact/core';
 import { FileJournal, type Journal } from '@luact/journal';
 import { type Clock, decodeValue, type LogRecord, type LuaApi } from '@luact/lua';
-import { JetStreamJournal } from '@luact/nats';
+import {
+  type ClusterNode,
+  JetStreamJournal,
+  type NatsConnection,
+  WorkflowChannel,
+} from '@luact/nats';
 import type { Pid, ProcessSystem } from '@luact/process';
 import {
   activateEntry,
@@ -13,6 +18,8 @@ import {
 } from '@luact/registry';
 import { WorkflowHost, type WorkflowSummary, workflowPid, workflowPidParts } from '@luact/workflow';
 import { encodeArguments } from './arguments.js';
+import type { ClusterWorkflowHost } from './cluster-workflow-host.js';
+import { ClusterWorkflows } from './cluster-workflows.js';
 import type { NatsConnections } from './nats-connections.js';
 import { notAWorkflow, workflowEntry } from './workflow-entry.js';
 import { selectRuns, type WorkflowPage, type WorkflowQuery } from './workflow-list.js';
@@ -32,7 +39,16 @@ export interface NodeWorkflowOptions {
   readonly print?: (text: string) => void;
   /** The node's NATS connections: its cluster connection (`--nats`) and its entries'. */
   readonly connections: NatsConnections;
+  /**
+   * The node's place in its cluster (`Node.start` with `cluster`): each host journaling to
+   * JetStream then drives only the partitions the view gives this node, and operations on
+   * other workflows go to their owners over `connection`.
+   */
+  readonly cluster?: { readonly node: ClusterNode; readonly connection: NatsConnection };
 }
+
+/** Where the node starts and watches the workflows of one host: the host, or its cluster router. */
+export type WorkflowEndpoint = Pick<WorkflowHost, 'id' | 'start' | 'watch' | 'sleepingFor'>;
 
 /** A workflow as the node reports it, with the host it runs on. */
 export interface NodeWorkflowSummary extends WorkflowSummary {
@@ -50,11 +66,22 @@ export class NodeWorkflows {
     private readonly snapshot: () => RegistrySnapshot,
     /** The application directory, for messages that say how to run an entry. */
     private readonly dir: string,
+    /** On a cluster node: ownership of partitions and routes to their owners. */
+    private readonly cluster: ClusterWorkflows | undefined,
   ) {}
 
   static async start(options: NodeWorkflowOptions): Promise<NodeWorkflows> {
     const hosts = new Map<string, WorkflowHost>();
     const { connections } = options;
+    const cluster =
+      options.cluster &&
+      new ClusterWorkflows({
+        identity: options.cluster.node.identity,
+        membership: options.cluster.node.membership,
+        channel: new WorkflowChannel(options.cluster.connection, 'luact.wf'),
+        system: options.system,
+        ...(options.log ? { log: options.log } : {}),
+      });
     const snapshot = options.snapshot();
     for (const entry of snapshot.ofKind('workflow.host')) {
       const config = activateEntry(entry, options.env);
@@ -66,7 +93,7 @@ export class NodeWorkflows {
       }
       let journal: Journal;
       try {
-        journal = await openJournal(entry, config.value, options, connections);
+        journal = await openJournal(entry, config.value, options, connections, cluster);
       } catch (error) {
         await Promise.all([...hosts.values()].map((host) => host.stop()));
         throw error;
@@ -84,13 +111,18 @@ export class NodeWorkflows {
         timeSkip: options.timeSkip,
         ...(options.log ? { log: options.log } : {}),
         ...(options.print ? { print: options.print } : {}),
-        hosts: (id) => hosts.get(id),
+        hosts: (id) => cluster?.router(id) ?? hosts.get(id),
       });
       hosts.set(entry.id, host);
-      options.system.addExternalHost(entry.id, host);
+      // A host journaling to JetStream shares its workflows with the cluster.
+      options.system.addExternalHost(
+        entry.id,
+        cluster && journal instanceof JetStreamJournal ? cluster.add(host, journal) : host,
+      );
     }
-    const workflows = new NodeWorkflows(hosts, options.snapshot, options.dir);
+    const workflows = new NodeWorkflows(hosts, options.snapshot, options.dir, cluster);
     for (const host of hosts.values()) {
+      if (cluster?.router(host.id)) continue; // resumed by partition, as the view gives them
       const { resumed, unreadable } = await host.recover();
       if (resumed + unreadable > 0) {
         options.log?.({
@@ -100,6 +132,12 @@ export class NodeWorkflows {
           labels: { host: host.id },
         });
       }
+    }
+    try {
+      await cluster?.start();
+    } catch (error) {
+      await workflows.stop();
+      throw error;
     }
     return workflows;
   }
@@ -117,7 +155,12 @@ export class NodeWorkflows {
    * test`): the one its `meta.host` (or `meta.temporal.workflow.worker`) names, else the
    * node's only workflow host.
    */
-  hostFor(entry: Entry): WorkflowHost {
+  hostFor(entry: Entry): WorkflowEndpoint {
+    const host = this.localHostFor(entry);
+    return this.cluster?.router(host.id) ?? host;
+  }
+
+  private localHostFor(entry: Entry): WorkflowHost {
     if (entry.kind !== 'workflow.lua') throw notAWorkflow(entry, this.dir);
     const temporal = (entry.meta.temporal as { workflow?: { worker?: unknown } } | undefined)
       ?.workflow;
@@ -178,7 +221,8 @@ export class NodeWorkflows {
     const host =
       options.host === undefined
         ? this.hostFor(entry)
-        : (this.hostsById.get(options.host) ??
+        : (this.cluster?.router(options.host) ??
+          this.hostsById.get(options.host) ??
           fail(
             new LuactError('NOT_FOUND', `no workflow host ${options.host}`, { retryable: false }),
           ));
@@ -228,12 +272,12 @@ export class NodeWorkflows {
   async signal(id: string, topic: string, values: readonly unknown[]): Promise<void> {
     const { host, pid } = this.locate(id);
     const payload = encodeArguments(values, `a message to ${id}`);
-    await host.send({ to: pid, from: undefined, topic, payload });
+    await this.routed(host).send({ to: pid, from: undefined, topic, payload });
   }
 
   async cancel(id: string, reason: string | undefined): Promise<void> {
     const { host, pid } = this.locate(id);
-    await host.signal({
+    await this.routed(host).signal({
       kind: 'cancel',
       to: pid,
       from: undefined,
@@ -244,15 +288,27 @@ export class NodeWorkflows {
 
   async terminate(id: string, reason: string | undefined): Promise<void> {
     const { host, workflow } = this.locate(id);
-    await host.terminateWorkflow(workflow, reason ?? 'terminated by an operator');
+    await this.routed(host).terminateWorkflow(workflow, reason ?? 'terminated by an operator');
   }
 
-  /** The host and ID of a workflow named by ID or PID. */
+  /** The host itself, or on a cluster node its router to the workflow's owner. */
+  private routed(host: WorkflowHost): WorkflowHost | ClusterWorkflowHost {
+    return this.cluster?.router(host.id) ?? host;
+  }
+
+  /**
+   * The host and ID of a workflow named by ID or PID. On a cluster node a workflow may run on
+   * another node: a PID names its host, and so does an ID when the node has one shared host.
+   */
   private locate(id: string): { host: WorkflowHost; workflow: string; pid: Pid } {
     const parts = workflowPidParts(id);
     const workflow = checkWorkflowId(parts ? parts.workflow : id);
+    const shared = this.hosts.filter((host) => this.cluster?.router(host.id) !== undefined);
     const candidates = this.hosts.filter(
-      (host) => (!parts || host.id === parts.host) && host.knows(workflow),
+      (host) =>
+        (!parts || host.id === parts.host) &&
+        (host.knows(workflow) ||
+          (this.cluster?.router(host.id) !== undefined && (parts || shared.length === 1))),
     );
     if (candidates.length === 0)
       throw new LuactError('NOT_FOUND', `no workflow ${id} on this node`, { retryable: false });
@@ -268,6 +324,7 @@ export class NodeWorkflows {
   }
 
   async stop(): Promise<void> {
+    await this.cluster?.stop();
     await Promise.all(this.hosts.map((host) => host.stop()));
   }
 }
@@ -277,6 +334,7 @@ async function openJournal(
   config: WorkflowHostConfig,
   options: NodeWorkflowOptions,
   connections: NatsConnections,
+  cluster: ClusterWorkflows | undefined,
 ): Promise<Journal> {
   const connection =
     config.connection === undefined ? undefined : options.snapshot().get(config.connection);
@@ -312,6 +370,9 @@ async function openJournal(
       subjectPrefix: `luact.journal.${token}`,
       replicas: config.journal.replicas,
       ...(config.journal.max_age !== undefined ? { maxAge: config.journal.max_age } : {}),
+      // Standalone too, so a stream reads the same with and without --node.
+      partitionKey: workflowOfStream,
+      ...(cluster ? { epochOf: cluster.epochOf(entry.id), partitions: cluster.partitions } : {}),
     });
   }
   const dir =
@@ -319,6 +380,15 @@ async function openJournal(
       ? path.join(options.stateDir, 'journal', entry.id.replace(/[^A-Za-z0-9_.-]/g, '_'))
       : path.resolve(options.dir, config.journal.dir);
   return FileJournal.open({ dir, fsync: config.journal.fsync });
+}
+
+/**
+ * The workflow a run's journal (`<workflow>~<run>`) belongs to: it picks the partition, so
+ * the runs of one workflow share it and the workflow moves between nodes as a whole.
+ */
+function workflowOfStream(stream: string): string {
+  const at = stream.lastIndexOf('~');
+  return at > 0 ? stream.slice(0, at) : stream;
 }
 
 /** A journal record with its msgpack payloads (arguments, messages, results) decoded. */

@@ -44,6 +44,11 @@ export interface DriverEnvironment {
   log(record: LogRecord): void;
   /** The run ended (its terminal record is durable and its stream closed). */
   ended(driver: RunDriver, end: RunEnd, terminal: TerminalRecord): void;
+  /**
+   * The journal refused an append with CONFLICT: another owner writes this run now (its
+   * partition moved, or this node is fenced). The driver has stopped; the host lets it go.
+   */
+  lost(driver: RunDriver, error: LuactError): void;
 }
 
 /** How commands act on the world outside the run. */
@@ -161,6 +166,13 @@ export class RunDriver implements RunListener {
     this.waiting.set(signal, bytes);
     this.waitingBytes += bytes;
     return this.arrive(signal);
+  }
+
+  /** A cancel request; one whose origin was journaled already (a repeated request) is dropped. */
+  cancel(event: Extract<EventRecord, { t: 'cancel' }>): Promise<void> {
+    if (event.origin !== undefined && this.origins.has(event.origin)) return Promise.resolve();
+    if (event.origin !== undefined && !this.endedWith) this.origins.add(event.origin);
+    return this.arrive(event);
   }
 
   /** Messages accepted for the run that its code has not received: on their way, or queued. */
@@ -620,7 +632,14 @@ export class RunDriver implements RunListener {
   }
 
   private journalFailed(error: Error): void {
-    this.problem = LuactError.from(error);
+    const failure = LuactError.from(error);
+    if (failure.kind === 'CONFLICT') {
+      // Not this node's run any more: stop here, without a trace; its owner drives it.
+      this.stop();
+      this.env.lost(this, failure);
+      return;
+    }
+    this.problem = failure;
     this.status = 'blocked';
     this.stop();
     this.env.log({

@@ -1,7 +1,7 @@
 import { LuactError } from '@luact/core';
 import { type ExitOutcome, type ProcessSystem, withCallSite } from '@luact/process';
 import type { CommandEffects } from './driver.js';
-import type { WorkflowHost } from './host.js';
+import type { WorkflowStarter } from './host.js';
 import type { Command, Outcome } from './records.js';
 import type { WorkflowRun } from './run.js';
 
@@ -13,7 +13,7 @@ import type { WorkflowRun } from './run.js';
 export class WorkflowEffects implements CommandEffects {
   constructor(
     private readonly system: ProcessSystem,
-    private readonly hosts: (id: string) => WorkflowHost | undefined,
+    private readonly hosts: (id: string) => WorkflowStarter | undefined,
   ) {}
 
   invoke(command: Extract<Command, { k: 'activity' }>, _attempt: number) {

@@ -97,12 +97,13 @@ export class History {
     return this.lastTick.get(seq);
   }
 
-  /** Origins of the messages other workflows sent (see the signal record's `origin`). */
+  /** Origins of the messages and cancels already taken (see the signal record's `origin`). */
   readonly origins = new Set<string>();
 
   private noteResult(event: EventRecord): void {
     switch (event.t) {
       case 'signal':
+      case 'cancel':
         if (event.origin !== undefined) this.origins.add(event.origin);
         return;
       case 'activity':

@@ -61,8 +61,11 @@ export interface WorkflowHostOptions {
   readonly print?: (text: string) => void;
   /** Randomness for run seeds and generated workflow IDs. */
   readonly random?: () => number;
-  /** The node's workflow hosts by ID (child workflows may start on any of them). */
-  readonly hosts: (id: string) => WorkflowHost | undefined;
+  /**
+   * The node's workflow hosts by ID (child workflows may start on any of them): the hosts
+   * themselves, or on a cluster node what routes a start to the owner of its partition.
+   */
+  readonly hosts: (id: string) => WorkflowStarter | undefined;
   /** How long a run's code may compute between two waits (default: the schema's, 10 s). */
   readonly taskTimeoutMs?: number;
 }
@@ -79,6 +82,19 @@ export interface WorkflowSummary {
   readonly problem?: string;
 }
 
+/** What starts workflows on a host (the host, or a router to the node that owns the workflow). */
+export interface WorkflowStarter {
+  start(request: StartRequest): Promise<Pid>;
+}
+
+/**
+ * One journal of a partition a new owner took over (fenced and read): its records after the
+ * fork rule and whether it is closed, or why it cannot be read.
+ */
+export type AdoptedJournal =
+  | { readonly id: string; readonly records: readonly unknown[]; readonly closed: boolean }
+  | { readonly id: string; readonly damaged: LuactError };
+
 /** A request to start a workflow, from a process, a parent workflow or TypeScript. */
 export interface StartRequest {
   readonly workflow?: string;
@@ -90,6 +106,11 @@ export interface StartRequest {
   readonly follow?: number;
   readonly messages: readonly StartupMessage[];
   readonly conflict: ConflictPolicy;
+  /**
+   * An idempotency key: the same request repeated (after a lost answer) finds the run it
+   * started, and its startup messages are taken once.
+   */
+  readonly key?: string;
 }
 
 /**
@@ -142,6 +163,7 @@ export class WorkflowHost implements ExternalHost {
       effects: new WorkflowEffects(options.system, options.hosts),
       log: (record) => options.log?.(record),
       ended: (driver, end, terminal) => this.runEnded(driver, end, terminal),
+      lost: (driver, error) => this.runLost(driver, error),
     };
   }
 
@@ -191,27 +213,103 @@ export class WorkflowHost implements ExternalHost {
       const { workflow, run } = parseStream(stream);
       if (refused.has(stream) || run < (this.runs.get(workflow) ?? 0)) continue;
       try {
-        const history = History.of(stream, await this.options.journal.read(stream));
-        if (history.terminal) {
-          // Ended, but the stream was not closed before the crash.
-          this.finished.set(workflow, { started: history.started, terminal: history.terminal });
-          await this.options.journal.close(stream, runSummary(history.started, history.terminal));
-          continue;
-        }
-        this.resume(history);
-        resumed++;
+        if (await this.resumeFrom(stream, await this.options.journal.read(stream))) resumed++;
       } catch (error) {
-        const problem = LuactError.from(error);
-        this.unreadable.set(workflow, problem);
-        this.options.log?.({
-          level: 'error',
-          message: 'workflow journal unreadable',
-          fields: { workflow, stream, error: problem.message },
-          labels: { host: this.id },
-        });
+        this.noteUnreadable(workflow, stream, LuactError.from(error));
       }
     }
     return { resumed, unreadable: this.unreadable.size };
+  }
+
+  /**
+   * Takes over workflows whose journals this node now owns (a partition it fenced and read,
+   * every run of each workflow in it): resumes the latest run of each that has not ended, like
+   * `recover` does for the whole journal.
+   */
+  async adopt(
+    journals: readonly AdoptedJournal[],
+  ): Promise<{ resumed: number; unreadable: number }> {
+    const latest = new Map<string, AdoptedJournal>();
+    for (const journal of journals) {
+      const { workflow, run } = parseStream(journal.id);
+      if (this.refusesId(journal.id, workflow)) continue;
+      if (run > (this.runs.get(workflow) ?? 0)) this.runs.set(workflow, run);
+      if (run === this.runs.get(workflow)) latest.set(workflow, journal);
+    }
+    let resumed = 0;
+    let unreadable = 0;
+    for (const [workflow, journal] of latest) {
+      const driven = this.drivers.get(workflow);
+      if (driven && !driven.terminal) continue; // driven here already
+      try {
+        if ('damaged' in journal) throw journal.damaged;
+        if (journal.closed) {
+          this.unreadable.delete(workflow);
+          continue;
+        }
+        if (await this.resumeFrom(journal.id, journal.records)) resumed++;
+      } catch (error) {
+        this.noteUnreadable(workflow, journal.id, LuactError.from(error));
+        unreadable++;
+      }
+    }
+    return { resumed, unreadable };
+  }
+
+  /**
+   * Stops driving the workflows `moved` selects (their partition moved to another node): runs
+   * stop where they are, nothing is journaled or terminated (the new owner resumes them), and
+   * this host forgets them. Resolves with how many runs were stopped.
+   */
+  release(moved: (workflow: string) => boolean): number {
+    let stopped = 0;
+    for (const [workflow, driver] of [...this.drivers]) {
+      if (!moved(workflow)) continue;
+      this.drivers.delete(workflow);
+      if (!driver.terminal) {
+        driver.stop();
+        stopped++;
+      }
+    }
+    for (const known of [this.runs, this.finished, this.unreadable, this.readSummaries]) {
+      for (const key of [...known.keys()]) {
+        if (moved(known === this.readSummaries ? parseStream(key).workflow : key))
+          known.delete(key);
+      }
+    }
+    return stopped;
+  }
+
+  /** Whether this host drives `workflow` now (a run here, running, blocked or just ended). */
+  drives(workflow: string): boolean {
+    return this.drivers.has(workflow);
+  }
+
+  /** Resumes the run `stream` from its records; false when it had ended (it is closed now). */
+  private async resumeFrom(stream: string, records: readonly unknown[]): Promise<boolean> {
+    const history = History.of(stream, records as never);
+    if (history.terminal) {
+      // Ended, but the stream was not closed before the crash.
+      this.finished.set(history.started.workflow, {
+        started: history.started,
+        terminal: history.terminal,
+      });
+      await this.options.journal.close(stream, runSummary(history.started, history.terminal));
+      return false;
+    }
+    this.unreadable.delete(history.started.workflow);
+    this.resume(history);
+    return true;
+  }
+
+  private noteUnreadable(workflow: string, stream: string, problem: LuactError): void {
+    this.unreadable.set(workflow, problem);
+    this.options.log?.({
+      level: 'error',
+      message: 'workflow journal unreadable',
+      fields: { workflow, stream, error: problem.message },
+      labels: { host: this.id },
+    });
   }
 
   /**
@@ -255,6 +353,9 @@ export class WorkflowHost implements ExternalHost {
       checkStartupMessages(request.messages, request.entry, this.vmHost);
     if (tooLarge) throw tooLarge;
     const current = this.drivers.get(workflow);
+    // The same request again (its answer was lost): the run it started.
+    if (request.key !== undefined && current?.started.key === request.key)
+      return workflowPid(this.id, workflow);
     if (current && !current.terminal) {
       if (request.conflict === 'fail') {
         throw new LuactError('ALREADY_EXISTS', `workflow ${workflow} is already running`, {
@@ -264,9 +365,14 @@ export class WorkflowHost implements ExternalHost {
       }
       if (request.conflict === 'use_existing') {
         const pid = workflowPid(this.id, workflow);
-        for (const message of request.messages) {
+        for (const [index, message] of request.messages.entries()) {
           await current.receive(
-            { t: 'signal', at: this.now(), ...message },
+            {
+              t: 'signal',
+              at: this.now(),
+              ...message,
+              ...(request.key !== undefined ? { origin: `${request.key}#${index}` } : {}),
+            },
             this.admission(pid, message.topic, message.payload),
           );
         }
@@ -291,18 +397,43 @@ export class WorkflowHost implements ExternalHost {
       ...(request.parent !== undefined ? { parent: request.parent } : {}),
       ...(request.parentSeq !== undefined ? { parentSeq: request.parentSeq } : {}),
       ...(request.follow ? { follow: request.follow } : {}),
+      ...(request.key !== undefined ? { key: request.key } : {}),
     };
     await this.begin(started);
     return workflowPid(this.id, workflow);
   }
 
   private async begin(started: StartedRecord, watchers: ((outcome: Outcome) => void)[] = []) {
+    const previousRun = this.runs.get(started.workflow);
     this.runs.set(started.workflow, started.run);
     this.finished.delete(started.workflow);
     const driver = new RunDriver(streamOf(started.workflow, started.run), this.environment, 0);
     for (const watcher of watchers) driver.watch(watcher);
     this.drivers.set(started.workflow, driver);
-    await driver.begin(this.runOf(started, driver));
+    try {
+      await driver.begin(this.runOf(started, driver));
+    } catch (error) {
+      // Not journaled (this node does not own the workflow, say): as if never asked.
+      if (this.drivers.get(started.workflow) === driver || !this.drivers.has(started.workflow)) {
+        this.drivers.delete(started.workflow);
+        if (previousRun === undefined) this.runs.delete(started.workflow);
+        else this.runs.set(started.workflow, previousRun);
+      }
+      throw error;
+    }
+  }
+
+  /** A run whose journal another owner writes now: let go (see DriverEnvironment.lost). */
+  private runLost(driver: RunDriver, error: LuactError): void {
+    const { workflow } = driver.started;
+    if (this.drivers.get(workflow) !== driver) return;
+    this.drivers.delete(workflow);
+    this.options.log?.({
+      level: 'info',
+      message: 'workflow run let go: another node writes its journal',
+      fields: { workflow, stream: driver.stream, error: error.message },
+      labels: { host: this.id },
+    });
   }
 
   private runOf(started: StartedRecord, driver: RunDriver): WorkflowRun {
@@ -382,22 +513,7 @@ export class WorkflowHost implements ExternalHost {
   // ── ExternalHost: what processes ask of workflows ───────────────────────────────────────
 
   spawn(request: ExternalSpawnRequest): Promise<Pid> {
-    const { id, conflict } = workflowSpawnOptions(request.options);
-    const context: Record<string, Bytes> = {};
-    for (const [key, value] of request.context) context[key] = value;
-    return this.start({
-      ...((id ?? request.name) ? { workflow: (id ?? request.name) as string } : {}),
-      entry: request.entry,
-      args: request.args,
-      context,
-      ...(request.parent !== undefined ? { parent: request.parent } : {}),
-      messages: (request.messages ?? []).map((message) => ({
-        topic: message.topic,
-        payload: message.payload,
-        ...(request.parent !== undefined ? { from: request.parent } : {}),
-      })),
-      conflict,
-    });
+    return this.start(startRequestOf(request));
   }
 
   /**
@@ -433,11 +549,27 @@ export class WorkflowHost implements ExternalHost {
       await this.terminateWorkflow(this.workflowOf(signal.to), 'terminated', signal.from);
       return;
     }
-    await this.live(signal.to).arrive({
+    await this.cancel(signal.to, { reason: signal.reason, from: signal.from });
+  }
+
+  /**
+   * A CANCEL event for the workflow `pid`; resolves once journaled. One with an `origin` that
+   * was journaled already (a repeated request) is taken once.
+   */
+  async cancel(
+    pid: string,
+    request: {
+      readonly reason?: string | undefined;
+      readonly from?: string | undefined;
+      readonly origin?: string | undefined;
+    },
+  ): Promise<void> {
+    await this.live(pid).cancel({
       t: 'cancel',
       at: this.now(),
-      ...(signal.reason !== undefined ? { reason: signal.reason } : {}),
-      ...(signal.from !== undefined ? { from: signal.from } : {}),
+      ...(request.reason !== undefined ? { reason: request.reason } : {}),
+      ...(request.from !== undefined ? { from: request.from } : {}),
+      ...(request.origin !== undefined ? { origin: request.origin } : {}),
     });
   }
 
@@ -656,4 +788,24 @@ function parseStream(stream: string): { workflow: string; run: number } {
 
 function notFound(pid: string): LuactError {
   return new LuactError('NOT_FOUND', `no workflow ${pid}`, { retryable: false });
+}
+
+/** A spawn on a workflow host (process.spawn, Node.spawn) as a start request. */
+export function startRequestOf(request: ExternalSpawnRequest): StartRequest {
+  const { id, conflict } = workflowSpawnOptions(request.options);
+  const context: Record<string, Bytes> = {};
+  for (const [key, value] of request.context) context[key] = value;
+  return {
+    ...((id ?? request.name) ? { workflow: (id ?? request.name) as string } : {}),
+    entry: request.entry,
+    args: request.args,
+    context,
+    ...(request.parent !== undefined ? { parent: request.parent } : {}),
+    messages: (request.messages ?? []).map((message) => ({
+      topic: message.topic,
+      payload: message.payload,
+      ...(request.parent !== undefined ? { from: request.parent } : {}),
+    })),
+    conflict,
+  };
 }

@@ -1,10 +1,13 @@
 export { activityOptions, DEFAULT_RETRY } from './activity-options.js';
 export type { RunStatus } from './driver.js';
 export {
+  type AdoptedJournal,
   type StartRequest,
+  startRequestOf,
   streamOf,
   WorkflowHost,
   type WorkflowHostOptions,
+  type WorkflowStarter,
   type WorkflowSummary,
   workflowPidParts,
 } from './host.js';

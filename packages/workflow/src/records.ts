@@ -44,6 +44,12 @@ export interface StartedRecord {
   readonly messages: readonly StartupMessage[];
   /** How the parent follows a child: 1 monitor, 2 link, 4 waits for its result (exec). */
   readonly follow?: number;
+  /**
+   * The start request's idempotency key (a start forwarded to the owner of the workflow's
+   * partition): the same request repeated after a lost answer finds this run instead of
+   * failing or starting another.
+   */
+  readonly key?: string;
 }
 
 /** Things that happen to a workflow, delivered to its code one at a time in journal order. */
@@ -62,7 +68,14 @@ export type EventRecord =
     }
   | { readonly t: 'child'; readonly at: number; readonly seq: number; readonly outcome: Outcome }
   | { readonly t: 'exit'; readonly at: number; readonly seq: number; readonly outcome: Outcome }
-  | { readonly t: 'cancel'; readonly at: number; readonly reason?: string; readonly from?: string };
+  | {
+      readonly t: 'cancel';
+      readonly at: number;
+      readonly reason?: string;
+      readonly from?: string;
+      /** The request's idempotency key (a cancel forwarded between nodes): taken once. */
+      readonly origin?: string;
+    };
 
 /** Options of an activity (a function called from a workflow). */
 export interface ActivityOptions {

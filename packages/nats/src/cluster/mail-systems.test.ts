@@ -120,7 +120,12 @@ async function node(name: string): Promise<ProcessSystem> {
     incarnation: 1,
     gapHoldMs: 600_000,
   });
-  const transport = new ClusterTransport(mail, new ControlChannel(connection, 'luact.ctl'));
+  // Both nodes count as members: a spawn waits for the other to serve, as in a cluster.
+  const transport = new ClusterTransport(
+    mail,
+    new ControlChannel(connection, 'luact.ctl'),
+    (other) => ['a', 'b', 'c', 'd'].includes(other),
+  );
   const system = new ProcessSystem({
     api: await loadLuaApi(),
     snapshot: () => snapshot,

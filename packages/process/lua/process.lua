@@ -137,7 +137,7 @@ end
 
 local process = {
   event = { EXIT = 'EXIT', LINK_DOWN = 'LINK_DOWN', CANCEL = 'CANCEL' },
-  registry = {},
+  registry = { LOCAL = 'local', CLUSTER = 'cluster' },
 }
 
 function process.pid() return host.pid() end
@@ -252,11 +252,21 @@ function process.set_options(options)
   return true
 end
 
-function process.registry.register(name, pid)
-  local err = check_name('process.registry.register', name)
-  if err == nil and pid ~= nil then err = check_destination('process.registry.register', pid) end
+--- An INVALID error unless `scope` is nil or one of process.registry.LOCAL / CLUSTER.
+local function check_scope(where, scope)
+  if scope == nil or scope == 'local' or scope == 'cluster' then return nil end
+  local shown = tostring(scope)
+  if #shown > 64 then shown = shown:sub(1, 64) .. '…' end
+  return invalid(where, 'unknown name scope "' .. shown .. '" (process.registry.LOCAL or process.registry.CLUSTER)')
+end
+
+function process.registry.register(name, pid, scope)
+  local where = 'process.registry.register'
+  local err = check_name(where, name)
+  if err == nil and pid ~= nil then err = check_destination(where, pid) end
+  if err == nil then err = check_scope(where, scope) end
   if err ~= nil then return nil, err end
-  return result(host.register(name, pid))
+  return result(host.register(name, pid, scope))
 end
 
 function process.registry.lookup(name)
@@ -265,10 +275,11 @@ function process.registry.lookup(name)
   return result(host.lookup(name))
 end
 
-function process.registry.unregister(name)
-  local err = check_name('process.registry.unregister', name)
+function process.registry.unregister(name, scope)
+  local where = 'process.registry.unregister'
+  local err = check_name(where, name) or check_scope(where, scope)
   if err ~= nil then return nil, err end
-  return result(host.unregister(name))
+  return result(host.unregister(name, scope))
 end
 
 --- Restarts this process with `entry` (nil = its own entry, at the current registry version),

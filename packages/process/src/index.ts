@@ -14,7 +14,14 @@ export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-c
 export { LocalTransport } from './local-transport.js';
 export { type FedSink, Mailbox, messageBytes } from './mailbox.js';
 export { processLua, processModules } from './modules.js';
-export { NameRegistry } from './names.js';
+export {
+  type ClusterNameEvents,
+  type ClusterNames,
+  NAME_SCOPES,
+  NameRegistry,
+  type NameScope,
+  parseNameScope,
+} from './names.js';
 export { PendingAnswers } from './pending.js';
 export {
   formatPid,

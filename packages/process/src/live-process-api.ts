@@ -3,6 +3,7 @@ import { decodeValue, encodeValue, type LuaVm } from '@luact/lua';
 import { checkArguments } from './admission.js';
 import { withCallSite } from './call-site.js';
 import type { Mailbox } from './mailbox.js';
+import type { NameScope } from './names.js';
 import { Process } from './process.js';
 import type { Answer, CallSite, LuaCall, LuaSpawn, ProcessApi } from './process-api.js';
 import type { ProcessSystem } from './system.js';
@@ -126,17 +127,17 @@ export class LiveProcessApi implements ProcessApi<Process> {
     return true;
   }
 
-  register(process: Process, name: string, pid: string | undefined): Answer {
+  register(process: Process, name: string, pid: string | undefined, scope: NameScope): Answer {
     const owner = pid === undefined ? process.pid : this.system.resolveDestination(pid);
-    return answered(this.system.registerName(name, owner));
+    return answered(this.system.registerName(name, owner, scope));
   }
 
   lookup(_process: Process, name: string): Answer<string> {
     return this.system.lookupName(name);
   }
 
-  unregister(_process: Process, name: string): Answer {
-    return answered(this.system.unregisterName(name));
+  unregister(_process: Process, name: string, scope: NameScope | undefined): Answer {
+    return answered(this.system.unregisterName(name, scope));
   }
 
   upgrade(process: Process, requested: string | undefined, args: Uint8Array): Answer {

@@ -2,6 +2,7 @@ import type { LuactError } from '@luact/core';
 import type { LuaVm } from '@luact/lua';
 import type { LuaPlace } from './call-site.js';
 import type { Mailbox } from './mailbox.js';
+import type { NameScope } from './names.js';
 
 /**
  * What an operation answers Lua: its value, the error that refused it (returned or thrown), or
@@ -75,10 +76,12 @@ export interface ProcessApi<Actor> {
   link(actor: Actor, to: string): Answer;
   unlink(actor: Actor, to: string): Answer;
 
-  register(actor: Actor, name: string, pid: string | undefined): Answer;
-  /** Answers the PID registered under `name`. */
+  /** `scope` as Lua gave it (undefined: local); a cluster registration may answer later. */
+  register(actor: Actor, name: string, pid: string | undefined, scope: NameScope): Answer;
+  /** Answers the PID registered under `name` (a local name first, then a cluster name). */
   lookup(actor: Actor, name: string): Answer<string>;
-  unregister(actor: Actor, name: string): Answer;
+  /** Without a scope: the local name if there is one, else the cluster name. */
+  unregister(actor: Actor, name: string, scope: NameScope | undefined): Answer;
   /** `process.upgrade`: the actor goes on with `entry` (undefined: its own) once Lua unwinds. */
   upgrade(actor: Actor, entry: string | undefined, args: Uint8Array): Answer;
 

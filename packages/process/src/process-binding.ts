@@ -1,6 +1,7 @@
 import { LuactError } from '@luact/core';
 import { decodeValue, encodeValue, type HostFunction, type LuaState, type LuaVm } from '@luact/lua';
 import { luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
+import { parseNameScope } from './names.js';
 import type { Answer, CallSite, LuaSpawn, ProcessApi, StartupMessage } from './process-api.js';
 
 /**
@@ -124,12 +125,22 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
     },
     register(L, vm) {
       const actor = api.actorOf(vm);
-      return attempt(L, vm, api, actor, () =>
-        api.register(actor, requiredText(L, vm, 1, 'the name'), luaText(L, vm, 2)),
-      );
+      return attempt(L, vm, api, actor, () => {
+        const scope = parseNameScope(luaText(L, vm, 3));
+        if (scope instanceof LuactError) return scope;
+        return api.register(actor, requiredText(L, vm, 1, 'the name'), luaText(L, vm, 2), scope);
+      });
     },
     lookup: withName((actor, name) => api.lookup(actor, name)),
-    unregister: withName((actor, name) => api.unregister(actor, name)),
+    unregister(L, vm) {
+      const actor = api.actorOf(vm);
+      return attempt(L, vm, api, actor, () => {
+        const text = luaText(L, vm, 2);
+        const scope = text === undefined ? undefined : parseNameScope(text);
+        if (scope instanceof LuactError) return scope;
+        return api.unregister(actor, requiredText(L, vm, 1, 'the name'), scope);
+      });
+    },
     upgrade(L, vm) {
       const actor = api.actorOf(vm);
       return attempt(L, vm, api, actor, () =>

@@ -26,7 +26,7 @@ import type { ExternalHost } from './external-host.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { LocalTransport } from './local-transport.js';
 import { eventBytes } from './mailbox.js';
-import { NameRegistry } from './names.js';
+import { type ClusterNames, NameRegistry, type NameScope } from './names.js';
 import { PendingAnswers } from './pending.js';
 import {
   formatPid,
@@ -48,7 +48,14 @@ import type {
   Signal,
   Transport,
 } from './transport.js';
-import { checkReason, checkReference, checkTopic, shorten, VALUE_LIMITS } from './value-limits.js';
+import {
+  checkName,
+  checkReason,
+  checkReference,
+  checkTopic,
+  shorten,
+  VALUE_LIMITS,
+} from './value-limits.js';
 
 /** Where an address leads, as this node sees it (ProcessSystem.route). */
 export type Route =
@@ -96,6 +103,8 @@ export interface ProcessSystemOptions {
   readonly snapshot: () => RegistrySnapshot;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly transport?: Transport;
+  /** Names shared with the other nodes of a cluster (`cluster` scope); standalone: none. */
+  readonly names?: ClusterNames;
   readonly clock?: Clock;
   /** Modules of every host, in load order (the Lua runtime's own come first). */
   readonly modules: (system: ProcessSystem) => readonly LuaModuleSpec[];
@@ -173,6 +182,18 @@ export class ProcessSystem {
       deliver: (envelope) => this.deliverLocal(envelope),
       signal: (signal) => this.signalLocal(signal),
       spawn: (request) => this.spawnForRemote(request),
+    });
+    options.names?.attach({
+      revoked: (name, pid) =>
+        this.forget(
+          this.signal({
+            kind: 'cancel',
+            to: pid,
+            from: undefined,
+            at: this.clock.now(),
+            reason: `name revoked: ${name}`,
+          }),
+        ),
     });
     this.modules = options.modules(this);
     this.moduleNames = new Set(this.modules.map((module) => module.name));
@@ -494,12 +515,15 @@ export class ProcessSystem {
     return [...this.processes.values()];
   }
 
-  /** A registered name or a PID string, as a PID; an unknown name is NOT_FOUND. */
+  /**
+   * A registered name (local first, then cluster) or a PID string, as a PID; an unknown name
+   * is NOT_FOUND.
+   */
   resolveDestination(destination: string): Pid {
     const tooLong = checkReference('destination', destination);
     if (tooLong) throw tooLong;
     if (looksLikePid(destination)) return destination as Pid;
-    const pid = this.names.lookup(destination);
+    const pid = this.names.lookup(destination) ?? this.options.names?.lookup(destination);
     if (pid === undefined) throw unknownName(destination);
     return pid;
   }
@@ -871,35 +895,58 @@ export class ProcessSystem {
 
   // ── Names ─────────────────────────────────────────────────────────────────────────────────
 
-  /** Registers `name` for the live process `pid`; ALREADY_EXISTS when another holds it. */
-  registerName(name: string, pid: Pid): LuactError | undefined {
+  /**
+   * Registers `name` for the live process `pid` of this node, in `scope` (cluster names are
+   * local ones on a standalone node): ALREADY_EXISTS when another holds it; a cluster
+   * registration is a promise that settles once the cluster decided.
+   */
+  registerName(name: string, pid: Pid, scope: NameScope = 'local'): Delivery {
     const owner = this.processes.get(pid);
     if (!owner) return notAlive(pid);
+    const cluster = scope === 'cluster' ? this.options.names : undefined;
+    if (cluster === undefined) return this.registerLocalName(name, owner);
+    const invalid = checkName(name);
+    if (invalid) return invalid;
+    if (cluster.lookup(name) === pid) return undefined;
+    if (cluster.heldBy(pid) >= VALUE_LIMITS.namesPerProcess) return tooManyNames(pid, 'cluster ');
+    return cluster.register(name, pid).then(() => {
+      // The owner ended while the cluster decided: nobody is left to hold the name.
+      if (!this.processes.has(pid)) void cluster.unregister(name).catch(() => {});
+    });
+  }
+
+  private registerLocalName(name: string, owner: Process): LuactError | undefined {
     // Names live in the node, outside any Lua heap: one process holds a bounded number.
-    if (owner.names.size >= VALUE_LIMITS.namesPerProcess && !owner.names.has(name)) {
-      return new LuactError(
-        'RATE_LIMITED',
-        `${owner.pid} already holds ${VALUE_LIMITS.namesPerProcess} names, the limit of names per process`,
-      );
-    }
+    if (owner.names.size >= VALUE_LIMITS.namesPerProcess && !owner.names.has(name))
+      return tooManyNames(owner.pid, '');
     const taken = this.names.register(name, owner.pid);
     if (taken) return taken;
     owner.names.add(name);
     return undefined;
   }
 
-  /** The PID registered as `name`; NOT_FOUND when none is. */
+  /** The PID registered as `name`, a local name first, then a cluster name; NOT_FOUND when none is. */
   lookupName(name: string): Pid | LuactError {
-    return this.names.lookup(name) ?? unknownName(name);
+    return this.names.lookup(name) ?? this.options.names?.lookup(name) ?? unknownName(name);
   }
 
-  /** Releases `name`; NOT_FOUND when no process holds it. */
-  unregisterName(name: string): LuactError | undefined {
-    const owner = this.names.lookup(name);
-    if (owner === undefined) return unknownName(name);
-    this.names.unregister(name);
-    this.processes.get(owner)?.names.delete(name);
-    return undefined;
+  /**
+   * Releases `name` in `scope`, or without a scope the local name if there is one, else the
+   * cluster name: NOT_FOUND when no process holds it; a promise for a cluster name.
+   */
+  unregisterName(name: string, scope?: NameScope): Delivery {
+    const cluster = this.options.names;
+    if (scope !== 'cluster' || cluster === undefined) {
+      const owner = this.names.lookup(name);
+      if (owner !== undefined) {
+        this.names.unregister(name);
+        this.processes.get(owner)?.names.delete(name);
+        return undefined;
+      }
+      if (scope !== undefined || cluster === undefined) return unknownName(name);
+    }
+    if (cluster.lookup(name) === undefined) return unknownName(name);
+    return cluster.unregister(name);
   }
 
   // ── Exits ─────────────────────────────────────────────────────────────────────────────────
@@ -914,6 +961,7 @@ export class ProcessSystem {
     process.exited = true;
     process.host.processes.delete(process.localId);
     this.processes.delete(process.pid);
+    this.options.names?.ownerExited(process.pid);
     const relations = process.existingRelations;
     if (relations === undefined) return;
     for (const name of relations.names) this.names.unregister(name, process.pid);
@@ -1159,6 +1207,13 @@ function parseReference(reference: string) {
   return reference.includes(':')
     ? resolveReference(reference, 'unused')
     : ({ ok: false, error: `"${reference}" needs a namespace (namespace:name)` } as const);
+}
+
+function tooManyNames(pid: Pid, scope: string): LuactError {
+  return new LuactError(
+    'RATE_LIMITED',
+    `${pid} already holds ${VALUE_LIMITS.namesPerProcess} ${scope}names, the limit of names per process`,
+  );
 }
 
 function unknownName(name: string): LuactError {

@@ -13,6 +13,7 @@ import {
   RegistrySnapshot,
 } from '@luact/registry';
 import { processModules } from '../modules.js';
+import type { ClusterNames } from '../names.js';
 import type { Pid } from '../pid.js';
 import { ProcessSystem } from '../system.js';
 import type { ExitOutcome, Transport } from '../transport.js';
@@ -57,7 +58,12 @@ export interface Harness {
 /** A process system over `entries`, with a host for each process.host entry among them. */
 export async function harness(
   entries: Record<string, EntrySpec>,
-  options: { clock?: Clock; env?: Record<string, string>; transport?: Transport } = {},
+  options: {
+    clock?: Clock;
+    env?: Record<string, string>;
+    transport?: Transport;
+    names?: ClusterNames;
+  } = {},
 ): Promise<Harness> {
   api ??= loadLuaApi();
   const snapshot = snapshotOf(entries);
@@ -69,6 +75,7 @@ export async function harness(
     env: options.env ?? {},
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.names ? { names: options.names } : {}),
     modules: (s) => processModules(s, { log: (record) => logs.push(record) }),
     print: (text) => printed.push(text),
     functionLimits: LIMITS,

@@ -26,6 +26,8 @@ export type {
   MembershipLogLevel,
   MembershipOptions,
 } from './cluster/membership-options.js';
+export { ClusterNameRegistry, type ClusterNamesOptions } from './cluster/names.js';
+export { NAME_HISTORY } from './cluster/names-stream.js';
 export {
   askNodes,
   DEFAULT_OPS_TIMEOUT_MS,

@@ -10,6 +10,7 @@ import { MailTransport } from './mail-transport.js';
 import { Membership } from './membership.js';
 import type { MembershipLogLevel, MembershipOptions } from './membership-options.js';
 import { membershipNames } from './membership-streams.js';
+import { ClusterNameRegistry } from './names.js';
 import type { View } from './view.js';
 import { ViewLog } from './view-log.js';
 
@@ -54,6 +55,8 @@ export class ClusterNode {
   private constructor(
     readonly membership: Membership,
     readonly transport: ClusterTransport,
+    /** Cluster-wide process names, for the process system (`ProcessSystemOptions.names`). */
+    readonly names: ClusterNameRegistry,
   ) {}
 
   static async join(options: JoinClusterOptions): Promise<ClusterNode> {
@@ -81,7 +84,21 @@ export class ClusterNode {
       });
       const control = new ControlChannel(connection, `${prefix}.ctl`);
       const isMember = (other: string) => membership.view.members[other] !== undefined;
-      return new ClusterNode(membership, new ClusterTransport(mail, control, isMember));
+      const transport = new ClusterTransport(mail, control, isMember);
+      let names: ClusterNameRegistry;
+      try {
+        names = await ClusterNameRegistry.open({
+          connection,
+          identity: transport.identity,
+          prefix,
+          replicas,
+          log: (record: MailLogRecord) => log(record),
+        });
+      } catch (error) {
+        await transport.close().catch(() => {});
+        throw error;
+      }
+      return new ClusterNode(membership, transport, names);
     } catch (error) {
       await membership.leave().catch(() => {});
       throw error;
@@ -111,6 +128,7 @@ export class ClusterNode {
           if (down.node === this.identity.node && down.incarnation === this.identity.incarnation)
             continue;
           this.transport.forget(down);
+          this.names.nodeDown(down);
           events.nodeDown(down);
         }
       }),
@@ -118,9 +136,13 @@ export class ClusterNode {
     );
   }
 
-  /** Leaves the view (others see it leave at once) and closes the transport. */
+  /**
+   * Leaves the view (others see it leave at once, and release the names this node still
+   * holds) and closes the transport.
+   */
   async leave(): Promise<void> {
     for (const stop of this.unsubscribe.splice(0)) stop();
+    await this.names.close();
     await this.membership.leave().catch(() => {});
     await this.transport.close();
   }

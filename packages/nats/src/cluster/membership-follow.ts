@@ -13,8 +13,13 @@ export interface FollowParams {
   readonly stream: string;
   /** One subject filter (wildcards allowed: nats-server 2.9 takes one filter per consumer). */
   readonly filter: string;
-  /** Called for each message in stream order: first the last one of each subject, then new ones. */
+  /**
+   * Called for each message in stream order: first the last one of each subject (or, with
+   * `history`, every stored one), then new ones.
+   */
   readonly onMessage: (message: JsMsg) => void;
+  /** Start from every stored message instead of the last one of each subject. */
+  readonly history?: boolean;
   readonly onError: (error: unknown) => void;
   /** Pause before following again after the consumer failed. */
   readonly retryMs: number;
@@ -42,7 +47,7 @@ export function follow(params: FollowParams): Follower {
         const consumer = await js.consumers.get(stream, {
           filter_subjects: filter,
           ...(next === undefined
-            ? { deliver_policy: DeliverPolicy.LastPerSubject }
+            ? { deliver_policy: params.history ? DeliverPolicy.All : DeliverPolicy.LastPerSubject }
             : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next }),
         });
         if (stopped) break;

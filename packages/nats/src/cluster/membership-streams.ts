@@ -71,7 +71,7 @@ export async function ensureMembershipStreams(
 }
 
 /** Creates the stream, or updates an existing one whose settings differ from `wanted`. */
-async function ensureStream(
+export async function ensureStream(
   jsm: JetStreamManager,
   wanted: Partial<StreamConfig> & { name: string },
 ): Promise<void> {

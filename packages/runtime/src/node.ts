@@ -194,7 +194,7 @@ export class Node {
       env,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(cluster
-        ? { transport: cluster.transport }
+        ? { transport: cluster.transport, names: cluster.names }
         : options.transport
           ? { transport: options.transport }
           : {}),

@@ -170,6 +170,48 @@ describe('luact cluster and ps/services --nats', () => {
     expect(one.stdout).not.toContain('node a');
   }, 90_000);
 
+  it('workflow list --nats and show --nats find a workflow wherever it ran', async () => {
+    const started = await luact([
+      'workflow',
+      'start',
+      '-d',
+      app,
+      '--node',
+      'a',
+      'app:square',
+      '7',
+      '--id',
+      'sq-7',
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    let listed: { workflows: { workflow: string; status: string; nodes: string[] }[] } = {
+      workflows: [],
+    };
+    await expect
+      .poll(
+        async () => {
+          const list = await luact(['workflow', 'list', '--nats', server.url, '--json']);
+          expect(list.code, list.stderr).toBe(0);
+          listed = JSON.parse(list.stdout);
+          return listed.workflows.find((run) => run.workflow === 'sq-7')?.status;
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe('completed');
+    expect(listed.workflows.find((run) => run.workflow === 'sq-7')?.nodes.length).toBeGreaterThan(
+      0,
+    );
+
+    const show = await luact(['workflow', 'show', 'sq-7', '--nats', server.url]);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^node: +[ab]\n/);
+    expect(show.stdout).toMatch(/\nresult: +49\n/);
+
+    const nobody = await luact(['workflow', 'show', 'nope', '--nats', server.url]);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toBe('luact: no node of the cluster knows workflow nope\n');
+  }, 90_000);
+
   it('a node killed with SIGKILL is reported by ps at once, and leaves the cluster after the down bound', async () => {
     const b = nodes.b as RunningCli;
     b.child.kill('SIGKILL');

@@ -11,6 +11,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { applicationDir, DEFAULT_APP_DIR } from './app-dir.js';
 import { cluster } from './commands/cluster.js';
 import { type ClusterAskTarget, clusterPs, clusterServices } from './commands/cluster-ask.js';
+import { clusterListWorkflows, clusterShowWorkflow } from './commands/cluster-workflows.js';
 import type { NodeTarget } from './commands/control.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, processIdle } from './commands/exec.js';
 import { ps, services } from './commands/inspect.js';
@@ -252,12 +253,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       .option('--json', jsonHelp)
       .option('--node <name>', 'name of the running node', DEFAULT_NODE_NAME)
       .option('--control <socket>', 'ask the node on this Unix socket instead');
-    if (clusterAction)
-      command.option(
-        '--nats <servers>',
-        'ask every node of the cluster on this NATS instead (server URLs separated by commas, or the ID of a nats.connection entry of the application); with --node, only that node',
-        natsOption,
-      );
+    if (clusterAction) command.option(...CLUSTER_NATS_OPTION);
     return command.action(
       async (
         dir: string | undefined,
@@ -368,7 +364,27 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     for (const arg of args) command.argument(arg);
     return command;
   };
-  type WorkflowOptions = DirOption & { json?: boolean; node: string; control?: string };
+  type WorkflowOptions = DirOption & {
+    json?: boolean;
+    node: string;
+    control?: string;
+    nats?: NodeNatsOption;
+  };
+  /** With `--nats`, where a workflow command asks the cluster; undefined without. */
+  const clusterTarget = (
+    options: WorkflowOptions,
+    command: Command,
+  ): ClusterAskTarget | undefined => {
+    if (options.nats === undefined) return undefined;
+    if (options.control !== undefined)
+      throw new UsageError('--control and --nats ask different places: give one');
+    return {
+      nats: options.nats,
+      dir: options.dir ?? DEFAULT_APP_DIR,
+      json: options.json === true,
+      node: command.getOptionValueSource('node') === 'cli' ? options.node : undefined,
+    };
+  };
   const target = (options: WorkflowOptions): NodeTarget => ({
     dir: options.dir ?? DEFAULT_APP_DIR,
     node: options.node,
@@ -405,20 +421,35 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     )
     .option('--entry <id>', 'only runs of this workflow.lua entry')
     .option('--limit <n>', 'show at most this many', positiveInteger, DEFAULT_WORKFLOW_LIST_LIMIT)
+    .option(...CLUSTER_NATS_OPTION)
     .action(
-      async (options: WorkflowOptions & { status?: string[]; entry?: string; limit: number }) =>
+      async (
+        options: WorkflowOptions & { status?: string[]; entry?: string; limit: number },
+        command: Command,
+      ) => {
+        const filter = {
+          statuses: options.status ?? [],
+          entry: options.entry,
+          limit: options.limit,
+        };
+        const cluster = clusterTarget(options, command);
         finish(
-          await listWorkflows(
-            target(options),
-            { statuses: options.status ?? [], entry: options.entry, limit: options.limit },
-            io,
-          ),
-        ),
+          cluster
+            ? await clusterListWorkflows(cluster, filter, io)
+            : await listWorkflows(target(options), filter, io),
+        );
+      },
     );
-  workflowCommand('show', 'show one workflow: input, status, result or error', ['<id>']).action(
-    async (id: string, options: WorkflowOptions) =>
-      finish(await showWorkflow(target(options), id, io)),
-  );
+  workflowCommand('show', 'show one workflow: input, status, result or error', ['<id>'])
+    .option(...CLUSTER_NATS_OPTION)
+    .action(async (id: string, options: WorkflowOptions, command: Command) => {
+      const cluster = clusterTarget(options, command);
+      finish(
+        cluster
+          ? await clusterShowWorkflow(cluster, id, io)
+          : await showWorkflow(target(options), id, io),
+      );
+    });
   workflowCommand('history', "print a workflow's journal, one record a line", ['<id>']).action(
     async (id: string, options: WorkflowOptions) =>
       finish(await workflowHistory(target(options), id, io)),
@@ -443,6 +474,13 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
   );
   return program;
 }
+
+/** `--nats` of the commands that ask every node of a cluster. */
+const CLUSTER_NATS_OPTION = [
+  '--nats <servers>',
+  'ask every node of the cluster on this NATS instead (server URLs separated by commas, or the ID of a nats.connection entry of the application); with --node, only that node',
+  natsOption,
+] as const;
 
 /** `--nats` of the commands that start a node. */
 const NATS_OPTION = [

@@ -12,7 +12,7 @@ export interface ListFilter {
   readonly limit: number;
 }
 
-interface ListAnswer {
+export interface ListAnswer {
   readonly workflows: readonly WorkflowView[];
   readonly total: number;
   readonly more: number;
@@ -29,34 +29,68 @@ export function listWorkflows(
 ): Promise<ExitCode> {
   let status: string;
   try {
-    status = parseStatuses(filter.statuses.join(',')).join(',');
+    status = statusQuery(filter);
   } catch (error) {
     io.stderr.write(`luact: --status: ${LuactError.from(error).message}\n`);
     return Promise.resolve(ExitCode.usage);
   }
-  const query = {
+  return askNode(
+    target,
+    '/workflows',
+    { query: listQuery(filter, status) },
+    io,
+    (answer: ListAnswer) => {
+      const rows = workflowTable(answer.workflows);
+      if (answer.more === 0) return rows;
+      const shown = answer.workflows.length;
+      return `${rows}${shown} of ${answer.total} shown, newest first; ${answer.more} more (raise --limit, or filter with --status or --entry)\n`;
+    },
+  );
+}
+
+/** The `--status` filter as the control endpoint takes it; throws INVALID naming a bad one. */
+export function statusQuery(filter: ListFilter): string {
+  return parseStatuses(filter.statuses.join(',')).join(',');
+}
+
+/** The query of a `/workflows` request. */
+export function listQuery(filter: ListFilter, status: string): Record<string, string> {
+  return {
     limit: String(filter.limit),
     ...(status !== '' ? { status } : {}),
     ...(filter.entry !== undefined ? { entry: filter.entry } : {}),
   };
-  return askNode(target, '/workflows', { query }, io, (answer: ListAnswer) => {
-    const rows = table(
-      ['WORKFLOW', 'RUN', 'ENTRY', 'STATUS', 'STARTED', 'CLOSED', 'HOST', 'PROBLEM'],
-      answer.workflows.map((w) => [
-        w.workflow,
-        String(w.run),
-        w.entry ?? '-',
-        w.status,
-        shortTime(w.started_at),
-        shortTime(w.closed_at),
-        w.host,
-        w.problem ?? '',
-      ]),
-    );
-    if (answer.more === 0) return rows;
-    const shown = answer.workflows.length;
-    return `${rows}${shown} of ${answer.total} shown, newest first; ${answer.more} more (raise --limit, or filter with --status or --entry)\n`;
-  });
+}
+
+/** Workflow runs as a table; with `nodes`, a NODE column says which nodes listed each. */
+export function workflowTable(
+  workflows: readonly WorkflowView[],
+  nodes?: (workflow: WorkflowView, index: number) => string,
+): string {
+  return table(
+    [
+      'WORKFLOW',
+      'RUN',
+      'ENTRY',
+      'STATUS',
+      'STARTED',
+      'CLOSED',
+      'HOST',
+      ...(nodes ? ['NODE'] : []),
+      'PROBLEM',
+    ],
+    workflows.map((w, i) => [
+      w.workflow,
+      String(w.run),
+      w.entry ?? '-',
+      w.status,
+      shortTime(w.started_at),
+      shortTime(w.closed_at),
+      w.host,
+      ...(nodes ? [nodes(w, i)] : []),
+      w.problem ?? '',
+    ]),
+  );
 }
 
 /** An ISO time to the second, as the table shows it. */
@@ -66,36 +100,39 @@ function shortTime(iso: string | null): string {
 
 /** `luact workflow show ID`: how it started, where it stands, how it ended. */
 export function showWorkflow(target: NodeTarget, id: string, io: CliIO): Promise<ExitCode> {
-  return askNode(target, '/workflow', { query: { id } }, io, (shown: Record<string, unknown>) => {
-    const started = (shown.started ?? {}) as Record<string, unknown>;
-    const ended = shown.ended as Record<string, unknown> | undefined;
-    const lines: [string, unknown][] = [
-      ['workflow', shown.workflow],
-      ['pid', shown.pid],
-      ['status', shown.status],
-      ['entry', shown.entry],
-      ['run', shown.run],
-      ['host', shown.host],
-      ['started', time(started.at)],
-      ['input', started.args],
-      ['code', started.code],
-      ...(started.parent ? ([['parent', started.parent]] as [string, unknown][]) : []),
-      ['events', shown.history_length],
-      ...(ended
-        ? ([
-            ['ended', `${ended.t} at ${time(ended.at)}`],
-            ...(ended.t === 'completed' ? [['result', ended.value]] : []),
-            ...(ended.t === 'failed' ? [['error', ended.error]] : []),
-            ...(ended.t === 'terminated' ? [['reason', ended.reason]] : []),
-          ] as [string, unknown][])
-        : []),
-      ...(shown.problem ? ([['problem', shown.problem]] as [string, unknown][]) : []),
-    ];
-    return lines
-      .map(([key, value]) => `${`${key}:`.padEnd(9)} ${text(value)}`)
-      .join('\n')
-      .concat('\n');
-  });
+  return askNode(target, '/workflow', { query: { id } }, io, shownWorkflow);
+}
+
+/** A workflow as `/workflow` answers it, one `key: value` line per fact. */
+export function shownWorkflow(shown: Record<string, unknown>): string {
+  const started = (shown.started ?? {}) as Record<string, unknown>;
+  const ended = shown.ended as Record<string, unknown> | undefined;
+  const lines: [string, unknown][] = [
+    ['workflow', shown.workflow],
+    ['pid', shown.pid],
+    ['status', shown.status],
+    ['entry', shown.entry],
+    ['run', shown.run],
+    ['host', shown.host],
+    ['started', time(started.at)],
+    ['input', started.args],
+    ['code', started.code],
+    ...(started.parent ? ([['parent', started.parent]] as [string, unknown][]) : []),
+    ['events', shown.history_length],
+    ...(ended
+      ? ([
+          ['ended', `${ended.t} at ${time(ended.at)}`],
+          ...(ended.t === 'completed' ? [['result', ended.value]] : []),
+          ...(ended.t === 'failed' ? [['error', ended.error]] : []),
+          ...(ended.t === 'terminated' ? [['reason', ended.reason]] : []),
+        ] as [string, unknown][])
+      : []),
+    ...(shown.problem ? ([['problem', shown.problem]] as [string, unknown][]) : []),
+  ];
+  return lines
+    .map(([key, value]) => `${`${key}:`.padEnd(9)} ${text(value)}`)
+    .join('\n')
+    .concat('\n');
 }
 
 /** `luact workflow history ID`: its journal, one record a line. */

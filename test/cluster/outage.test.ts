@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { logRecords, type RunningCli } from '../src/luact-cli.js';
+import { clusterNodes, downViews } from './cluster-nodes.js';
+
+/**
+ * The only NATS server down for 20 s (T6): the nodes fence themselves and carry on when it is
+ * back; nobody is declared down; sends meanwhile fail with UNAVAILABLE after their bound, and
+ * the ping-pong plays on afterwards.
+ */
+
+const OUTAGE_MS = 20_000;
+
+let server: NatsServerHandle;
+const nodes = clusterNodes('luact-cluster-outage-');
+
+beforeAll(async () => {
+  server = await startNatsServer();
+}, 30_000);
+afterAll(async () => {
+  await server?.stop();
+});
+beforeEach(() => nodes.prepare());
+afterEach(() => nodes.cleanUp());
+
+const FENCED = 'fenced: no beat acknowledged in time';
+
+const said = (cli: RunningCli, msg: string) =>
+  logRecords(cli.stderr()).filter((record) => record.msg === msg).length;
+
+it('pauses both nodes while the server is down 20 s and resumes them, with no node declared down', async () => {
+  const a = await nodes.serve('out-a', [server.url]);
+  const b = await nodes.serve('out-b', [server.url]);
+  const probe = nodes.exec('out-c', [server.url], 'cluster:outage', ['out-b', 20]);
+  await probe.cli.waitForLog({ msg: 'ready' }, 60_000);
+
+  await server.kill();
+  await sleep(OUTAGE_MS);
+  await server.restart();
+
+  const { code, result } = await probe.result();
+  expect(code, probe.cli.stderr()).toBe(0);
+  const value = result.value as {
+    failures: { kind: string; message: string; after_ms: number }[];
+    rounds: number;
+  };
+  // Sends during the outage failed, each after waiting out its bound, and said why.
+  expect(value.failures.length).toBeGreaterThan(0);
+  for (const failure of value.failures) {
+    expect(failure.kind).toBe('UNAVAILABLE');
+    expect(failure.message).toMatch(
+      /^mail to node "out-b" was not stored by JetStream within 15\.0 s/,
+    );
+    expect(failure.after_ms).toBeGreaterThanOrEqual(14_000);
+  }
+  // Every node paused (fenced); the serving ones resumed as members, none was expelled.
+  expect(said(probe.cli, FENCED), probe.cli.stderr()).toBeGreaterThan(0);
+  for (const cli of [a, b]) {
+    expect(said(cli, FENCED), cli.stderr()).toBeGreaterThan(0);
+    await cli.waitForLog({ msg: 'unfenced: beats acknowledged and still a member' }, 60_000);
+  }
+  // Ping-pong from a fresh node to each of them works again.
+  for (const node of ['out-a', 'out-b'])
+    await expect(
+      nodes.exec(`${node}-pinger`, [server.url], 'cluster:ping', [node, 100]).result(),
+    ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 100 } } });
+  // Nobody was declared down at any point, and nobody was expelled.
+  expect(downViews(a, b, probe.cli)).toEqual([]);
+  for (const cli of [a, b, probe.cli]) expect(cli.stderr()).not.toContain('expelled');
+  expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
+}, 180_000);

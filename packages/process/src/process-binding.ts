@@ -16,11 +16,17 @@ export interface ProcessBinding {
   readonly ctx: Record<string, HostFunction>;
 }
 
+const NO_MESSAGES: readonly StartupMessage[] = [];
+
 /** The spawn flags as process.lua numbers them. */
 const SPAWN_MONITOR = 1;
 const SPAWN_LINK = 2;
 
 export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
+  // One call site reader for every call: no allocation on the send path. It is only read
+  // while the host function that set it runs (an operation that goes on later reads it first).
+  const here = new CallSiteReader();
+  const siteOf = (L: LuaState, vm: LuaVm): CallSite => here.at(L, vm);
   const withDestination =
     (operation: (actor: Actor, to: string, site: CallSite) => Answer): HostFunction =>
     (L, vm) => {
@@ -55,7 +61,7 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
           requiredText(L, vm, 1, 'the destination'),
           requiredText(L, vm, 2, 'the topic'),
           luaBytes(L, vm, 3),
-          () => vm.callSite(L),
+          siteOf(L, vm),
         );
       } catch (error) {
         return pushFailure(L, vm, LuactError.from(error));
@@ -195,8 +201,18 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
 
 // ── Reading Lua ───────────────────────────────────────────────────────────────────────────────
 
-function siteOf(L: LuaState, vm: LuaVm): CallSite {
-  return () => vm.callSite(L);
+/** Reads where the Lua code of the running host call stands (see `CallSite`). */
+class CallSiteReader {
+  private L: LuaState | undefined;
+  private vm: LuaVm | undefined;
+  private readonly read: CallSite = () =>
+    this.L === undefined || this.vm === undefined ? undefined : this.vm.callSite(this.L);
+
+  at(L: LuaState, vm: LuaVm): CallSite {
+    this.L = L;
+    this.vm = vm;
+    return this.read;
+  }
 }
 
 /** What a spawner or executor carries (context, options, name, startup messages), decoded. */
@@ -221,7 +237,7 @@ function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
     host: requiredText(L, vm, 2, 'the host'),
     args: luaBytes(L, vm, 5),
     follow: { monitor: (flags & SPAWN_MONITOR) !== 0, link: (flags & SPAWN_LINK) !== 0 },
-    messages: (spec.messages ?? []).map(startupMessage),
+    messages: spec.messages === undefined ? NO_MESSAGES : spec.messages.map(startupMessage),
     ...(spec.context !== undefined ? { context: spec.context } : {}),
     ...(spec.options !== undefined ? { options: spec.options } : {}),
     ...(spec.name !== undefined ? { name: spec.name } : {}),

@@ -25,6 +25,7 @@ export async function openRegistry(
   incarnation: number,
   prefix: string,
   replicas = 1,
+  decideTimeoutMs?: number,
 ): Promise<TestRegistry> {
   const connection = await testConnection(url);
   const registry = await ClusterNameRegistry.open({
@@ -32,6 +33,7 @@ export async function openRegistry(
     identity: { node, incarnation },
     prefix,
     replicas,
+    ...(decideTimeoutMs === undefined ? {} : { decideTimeoutMs }),
   });
   const revoked: string[] = [];
   registry.attach({ revoked: (name, pid) => revoked.push(`${name} ${pid}`) });

@@ -41,6 +41,8 @@ export interface ClusterNamesOptions {
 
 const DEFAULT_DECIDE_TIMEOUT_MS = 15_000;
 const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
+/** Pause before a failed background release is tried again. */
+const RELEASE_RETRY_MS = 5_000;
 
 /**
  * Cluster-wide process names over a JetStream KV bucket, one key per name. Every node follows
@@ -64,6 +66,7 @@ export class ClusterNameRegistry implements ClusterNames {
   /** Incarnations declared down: a late PUT of theirs is released as soon as it is read. */
   private readonly down = new Set<string>();
   private readonly releasing = new Set<Promise<void>>();
+  private readonly retries = new Set<NodeJS.Timeout>();
   private events: ClusterNameEvents | undefined;
   private follower: Follower | undefined;
   private registrations = 0;
@@ -225,7 +228,7 @@ export class ClusterNameRegistry implements ClusterNames {
           expected = undefined;
           continue;
         }
-        throw natsFailure(this.connection, `register cluster name "${name}"`, error);
+        throw this.failure(`register cluster name "${name}"`, name, error);
       }
       if (expected > 0) {
         // Expecting a marker is not serialized on R3 (2.9.10): the first PUT after it won.
@@ -286,16 +289,25 @@ export class ClusterNameRegistry implements ClusterNames {
     for (const [name, holder] of held) this.releaseInBackground(name, holder);
   }
 
+  /**
+   * Releases `name` without anyone waiting; a release that fails (NATS unavailable past the
+   * decide timeout) is tried again every RELEASE_RETRY_MS while the holder still holds it.
+   */
   private releaseInBackground(name: string, holder: NameHolder): void {
     if (this.closed) return;
     const releasing = this.release(name, holder)
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
         this.log({
           level: 'warn',
-          message: `cluster name "${name}" of ${holder.pid} was not released: ${String(error)}`,
+          message: `cluster name "${name}" of ${holder.pid} was not released (trying again in ${RELEASE_RETRY_MS / 1000} s): ${String(error)}`,
           fields: { name, pid: holder.pid },
-        }),
-      )
+        });
+        const retry = setTimeout(() => {
+          this.retries.delete(retry);
+          if (this.table.holder(name)?.era === holder.era) this.releaseInBackground(name, holder);
+        }, RELEASE_RETRY_MS);
+        this.retries.add(retry);
+      })
       .finally(() => this.releasing.delete(releasing));
     this.releasing.add(releasing);
   }
@@ -325,7 +337,7 @@ export class ClusterNameRegistry implements ClusterNames {
         return;
       } catch (error) {
         if (isWrongLastSequence(error)) continue;
-        throw natsFailure(this.connection, `release cluster name "${name}"`, error);
+        throw this.failure(`release cluster name "${name}"`, name, error);
       }
     }
   }
@@ -351,8 +363,19 @@ export class ClusterNameRegistry implements ClusterNames {
     try {
       return await read();
     } catch (error) {
-      throw natsFailure(this.connection, `read cluster name "${name}"`, error);
+      throw this.failure(`read cluster name "${name}"`, name, error);
     }
+  }
+
+  /** A failed NATS operation on `name`'s key, saying which name (not only its subject). */
+  private failure(action: string, name: string, error: unknown): LuactError {
+    const failure = natsFailure(this.connection, action, error);
+    if (failure !== error) return failure;
+    return new LuactError(failure.kind, `${action} failed: ${failure.message}`, {
+      retryable: failure.retryable,
+      details: { ...failure.details, name },
+      cause: failure,
+    });
   }
 
   private taken(name: string, entry: NameEntry | undefined): LuactError {
@@ -392,6 +415,8 @@ export class ClusterNameRegistry implements ClusterNames {
    */
   async close(): Promise<void> {
     this.closed = true;
+    for (const retry of this.retries) clearTimeout(retry);
+    this.retries.clear();
     await Promise.all([...this.releasing]);
     await this.follower?.stop();
   }

@@ -237,7 +237,7 @@ export class ClusterNameRegistry implements ClusterNames {
           () => entryFrom(this.jsm, this.names, subject, marker + 1),
           name,
         );
-        if (first?.seq !== seq) throw this.taken(name, first);
+        if (first?.seq !== seq) throw this.taken(name, first, true);
       }
       this.claim(name, {
         pid,
@@ -378,10 +378,20 @@ export class ClusterNameRegistry implements ClusterNames {
     });
   }
 
-  private taken(name: string, entry: NameEntry | undefined): LuactError {
-    const holder =
-      this.table.holder(name)?.pid ||
-      (entry?.op === 'put' && entry.pid !== '' ? entry.pid : undefined);
+  /**
+   * ALREADY_EXISTS naming the holder: the one this node's table gives once it has read up to
+   * `entry` (the stream leader's answer), else the holder `entry` names — the first PUT after a
+   * marker is the holder; the last PUT of a key may be a racer that lost, which the table knows.
+   */
+  private taken(name: string, entry: NameEntry | undefined, firstAfterMarker = false): LuactError {
+    const fromEntry = entry?.op === 'put' && entry.pid !== '' ? entry.pid : undefined;
+    const fromTable = this.table.holder(name)?.pid || undefined;
+    const tableCaughtUp = entry === undefined || this.table.seq(name) >= entry.seq;
+    const holder = firstAfterMarker
+      ? (fromEntry ?? fromTable)
+      : tableCaughtUp
+        ? (fromTable ?? fromEntry)
+        : (fromEntry ?? fromTable);
     return new LuactError(
       'ALREADY_EXISTS',
       holder === undefined

@@ -135,6 +135,15 @@ describe('cluster names across nodes', () => {
     expect(b.system.unregisterName('dup', 'local')).toMatchObject({ kind: 'NOT_FOUND' });
   });
 
+  it('refuses to register a process of another node, naming its node', async () => {
+    const [a, b] = (await cluster('a', 'b')) as [Harness, Harness];
+    const { pid } = await hold(b, 'elsewhere');
+    expect(a.system.registerName('theirs', pid, 'cluster')).toMatchObject({
+      kind: 'INVALID',
+      message: `${pid} runs on node b: a name is registered on the node of its process`,
+    });
+  });
+
   it('tells a holder whose name the cluster revoked with a CANCEL', async () => {
     const network = new InProcessNetwork();
     const shared = new SharedNames();

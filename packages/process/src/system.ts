@@ -20,6 +20,7 @@ import {
   mailboxRoom,
   messageRoom,
 } from './admission.js';
+import { EndedElsewhere } from './ended-elsewhere.js';
 import { EVENT_KIND, eventDetails } from './events.js';
 import { exitOutcome } from './exit.js';
 import type { ExternalHost } from './external-host.js';
@@ -97,12 +98,20 @@ export interface SpawnRequest {
   readonly remoteParent?: RemoteParent;
 }
 
+/** Where spawns that name no node run, on a cluster node. */
+export interface Placement {
+  /** The node for a child on process host `host` (undefined or this node's name: here). */
+  nodeFor(host: string): string | undefined;
+}
+
 export interface ProcessSystemOptions {
   readonly api: LuaApi;
   /** The registry as it is now (new spawns use the entries of the current snapshot). */
   readonly snapshot: () => RegistrySnapshot;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly transport?: Transport;
+  /** In a cluster: which node a process's spawn that names no node runs on (default: here). */
+  readonly placement?: Placement;
   /** Names shared with the other nodes of a cluster (`cluster` scope); standalone: none. */
   readonly names?: ClusterNames;
   readonly clock?: Clock;
@@ -162,6 +171,7 @@ export class ProcessSystem {
     deliverOutcome,
   });
   private readonly processes = new Map<Pid, Process>();
+  private readonly endedElsewhere = new EndedElsewhere();
   private readonly inboxes = new Map<Pid, InboxState>();
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
   private readonly modules: readonly LuaModuleSpec[];
@@ -380,10 +390,23 @@ export class ProcessSystem {
    */
   spawnAnywhere(request: SpawnRequest): Pid | Promise<Pid> {
     const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
-    const node = spawnNode(request.options);
+    const hostId = this.resolveCached(request.host, namespace, 'host');
+    const external = this.externals.get(hostId);
+    const node =
+      spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));
     if (node !== undefined && node !== this.node) return this.spawnRemote(node, request, namespace);
-    const external = this.externals.get(this.resolveCached(request.host, namespace, 'host'));
     return external ? this.spawnExternal(external, request, namespace) : this.spawn(request);
+  }
+
+  /**
+   * The node the cluster's placement picks for a spawn that names none: only a process's
+   * spawn of an unnamed child on a process host (a name is this node's, so its holder stays).
+   */
+  private placed(request: SpawnRequest, hostId: EntryId): string | undefined {
+    const placement = this.options.placement;
+    if (!placement || !request.parent || request.name !== undefined) return undefined;
+    if (hostId === FUNCTION_HOST || !this.hosts.has(hostId)) return undefined;
+    return placement.nodeFor(hostId);
   }
 
   /** A spawn on another node: the child runs there, and what the parent follows comes back. */
@@ -543,7 +566,8 @@ export class ProcessSystem {
   /** route() for an address that is not a live process of this node. */
   private routeAway(pid: Pid): Exclude<Route, { kind: 'process' }> {
     const node = nodeOf(pid);
-    if (node !== undefined && node !== this.node) return { kind: 'remote', node };
+    if (node !== undefined && node !== this.node)
+      return this.endedElsewhere.has(pid) ? { kind: 'nowhere' } : { kind: 'remote', node };
     const receive = this.inboxes.get(pid)?.receive;
     if (receive) return { kind: 'inbox', receive };
     const external = this.externalHostOf(pid);
@@ -688,6 +712,10 @@ export class ProcessSystem {
   }
 
   private signalLocal(signal: Signal): void {
+    if (signal.kind === 'exit' || signal.kind === 'link-down' || signal.kind === 'result') {
+      const node = nodeOf(signal.from);
+      if (node !== undefined && node !== this.node) this.endedElsewhere.ended(signal.from);
+    }
     const process = this.processes.get(signal.to);
     if (!process || process.exited) {
       if (!this.exitToInbox(signal)) this.refuseRelation(signal);
@@ -786,6 +814,7 @@ export class ProcessSystem {
    * one serialized decision declared down.
    */
   nodeDown(down: NodeIdentity): void {
+    this.endedElsewhere.nodeDown(down);
     const error = new LuactError('UNAVAILABLE', `node down: ${down.node}`, {
       details: { node: down.node, incarnation: down.incarnation },
     });
@@ -902,7 +931,15 @@ export class ProcessSystem {
    */
   registerName(name: string, pid: Pid, scope: NameScope = 'local'): Delivery {
     const owner = this.processes.get(pid);
-    if (!owner) return notAlive(pid);
+    if (!owner) {
+      const node = nodeOf(pid);
+      if (node === undefined || node === this.node) return notAlive(pid);
+      return new LuactError(
+        'INVALID',
+        `${pid} runs on node ${node}: a name is registered on the node of its process`,
+        { retryable: false },
+      );
+    }
     const cluster = scope === 'cluster' ? this.options.names : undefined;
     if (cluster === undefined) return this.registerLocalName(name, owner);
     const invalid = checkName(name);

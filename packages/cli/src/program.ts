@@ -6,6 +6,7 @@ import {
   DEFAULT_NODE_NAME,
   DEFAULT_WORKFLOW_LIST_LIMIT,
   type NodeNatsOption,
+  type PlacementRule,
 } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { applicationDir, DEFAULT_APP_DIR } from './app-dir.js';
@@ -117,6 +118,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       'with --nats: replicas of the cluster streams (1, or 3 on a NATS cluster; default 1)',
       replicaCount,
     )
+    .option(...PLACEMENT_OPTION)
     .option(
       '--control <socket>',
       'serve ps/services on this Unix socket (default: derived from dir and node)',
@@ -137,6 +139,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           nats?: NodeNatsOption;
           node?: string;
           replicas?: number;
+          placement?: PlacementRule;
           control?: string;
           stateDir?: string;
           timeSkip?: boolean;
@@ -171,6 +174,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               timeSkip: options.timeSkip === true,
               nats: options.nats,
               replicas: options.replicas,
+              placement: options.placement,
             },
             io,
             { signals: io.signals ?? processSignals(), onIdle: io.onIdle ?? processIdle },
@@ -201,11 +205,15 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
       'keep workflow journals here (default: a fresh temporary directory)',
     )
     .option(...NATS_OPTION)
+    .option('--node <name>', 'with --nats: run the tests as a node of the cluster under this name')
+    .option(...PLACEMENT_OPTION)
     .option('--verbose', 'also print debug log records')
     .action(
       async (
         dir: string | undefined,
         options: DirOption & {
+          node?: string;
+          placement?: PlacementRule;
           filter?: string;
           json?: boolean;
           parallel: number;
@@ -227,6 +235,14 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
               timeSkip: options.timeSkip === true,
               stateDir: options.stateDir,
               nats: options.nats,
+              ...(options.nats !== undefined && options.node !== undefined
+                ? {
+                    cluster: {
+                      name: options.node,
+                      ...(options.placement ? { placement: options.placement } : {}),
+                    },
+                  }
+                : {}),
               verbose: options.verbose === true,
             },
             io,
@@ -488,6 +504,18 @@ const NATS_OPTION = [
   'connect the node to NATS: server URLs separated by commas, or the ID of a nats.connection entry (its auth and TLS are used); workflow hosts without a journal or connection of their own then journal to JetStream',
   natsOption,
 ] as const;
+
+/** `--placement` of the commands that join a cluster. */
+const PLACEMENT_OPTION = [
+  '--placement <rule>',
+  'with --nats and --node: where a spawn that names no node runs: local (here, the default) or spread (each to the next node of the cluster)',
+  placementRule,
+] as const;
+
+function placementRule(value: string): PlacementRule {
+  if (value === 'local' || value === 'spread') return value;
+  throw new InvalidArgumentError('placement is local or spread');
+}
 
 /** `--replicas`: 1 to 5 replicas of a JetStream stream. */
 function replicaCount(value: string): number {

@@ -237,6 +237,34 @@ describe('across nodes', () => {
   });
 });
 
+describe('a process of another node known to have ended', () => {
+  it('is NOT_FOUND for mail, signals, monitors and links, as an ended local process is', async () => {
+    const {
+      network,
+      nodes: [a, b],
+    } = await cluster('a', 'b');
+    const target = spawnOn(b!, 'app:target');
+    const watcher = spawnOn(a!, 'app:watcher', target, 'monitor');
+    await until(() => b!.system.process(target)?.monitors.has(watcher) === true);
+    b!.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
+    expect(await valueOf(a!, watcher)).toMatchObject({ kind: 'EXIT', from: target });
+    // Its EXIT came here: the PID is gone for good.
+    const self = a!.system.process(spawnOn(a!, 'app:target'))!;
+    const mail = { to: target, from: self.pid, topic: 'late', payload: encodeValues([1]) };
+    expect(a!.system.send(mail)).toMatchObject({ kind: 'NOT_FOUND' });
+    expect(a!.system.signal({ kind: 'terminate', to: target, from: self.pid })).toMatchObject({
+      kind: 'NOT_FOUND',
+    });
+    expect(a!.system.monitor(self, target)).toMatchObject({ kind: 'NOT_FOUND' });
+    expect(a!.system.link(self, target)).toMatchObject({ kind: 'NOT_FOUND' });
+    // A process of a node declared down, whether or not its end reached this node.
+    const other = spawnOn(b!, 'app:target');
+    network.cut('b');
+    a!.system.nodeDown({ node: 'b', incarnation: 11 });
+    expect(a!.system.send({ ...mail, to: other })).toMatchObject({ kind: 'NOT_FOUND' });
+  });
+});
+
 describe('calling a function on another node', () => {
   it('runs it there and brings its value back; a timeout ends it there; a missing entry is NOT_FOUND', async () => {
     const {

@@ -49,6 +49,7 @@ export {
   type HostFunctionEntry,
   INBOX_HOST,
   type Inbox,
+  type Placement,
   ProcessSystem,
   type ProcessSystemOptions,
   type Route,

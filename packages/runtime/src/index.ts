@@ -40,6 +40,7 @@ export {
   type SpawnOptions,
   type StopResult,
 } from './node.js';
+export type { PlacementRule } from './placement.js';
 export {
   DEFAULT_WORKFLOW_LIST_LIMIT,
   parseStatuses,

@@ -46,6 +46,7 @@ import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
 import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
+import { type PlacementRule, SpreadPlacement } from './placement.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
@@ -95,6 +96,11 @@ export interface ClusterSettings {
   readonly name: string;
   /** Replicas of the cluster's streams: 1, or 3 on a NATS cluster. Default 1. */
   readonly replicas?: number;
+  /**
+   * Where a process's spawn that names no node runs: `local` (here, the default) or `spread`
+   * (round robin over the members, this node included; a spawn with a name stays here).
+   */
+  readonly placement?: PlacementRule;
   /** Liveness timing (ms): beats, down after, self-fence after; defaults 1000, 4000, 2500. */
   readonly liveness?: {
     readonly heartbeatMs?: number;
@@ -198,6 +204,9 @@ export class Node {
         : options.transport
           ? { transport: options.transport }
           : {}),
+      ...(cluster && options.cluster?.placement === 'spread'
+        ? { placement: new SpreadPlacement(cluster) }
+        : {}),
       modules: (system) =>
         nodeModules(system, {
           ...(options.log ? { log: options.log } : {}),

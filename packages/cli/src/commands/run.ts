@@ -6,6 +6,7 @@ import {
   defaultControlSocket,
   type Node,
   type NodeNatsOption,
+  type PlacementRule,
 } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, reportStop } from './boot.js';
@@ -35,6 +36,8 @@ export interface RunOptions {
   readonly replicas?: number | undefined;
   /** Joins the cluster of `nats` as `node`. */
   readonly joinCluster?: boolean;
+  /** `--placement`: where spawns that name no node run. */
+  readonly placement?: PlacementRule | undefined;
 }
 
 /**
@@ -59,6 +62,7 @@ export async function run(
             cluster: {
               name: options.node,
               ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
+              ...(options.placement !== undefined ? { placement: options.placement } : {}),
             },
           }
         : {}),

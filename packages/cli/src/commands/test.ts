@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Entry } from '@luact/registry';
-import type { Node, NodeNatsOption } from '@luact/runtime';
+import type { ClusterSettings, Node, NodeNatsOption } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, shutDown } from './boot.js';
 import { startServices } from './services-start.js';
@@ -17,6 +17,8 @@ export interface TestOptions {
   readonly stateDir: string | undefined;
   /** `--nats`: the node's cluster connection. */
   readonly nats?: NodeNatsOption | undefined;
+  /** Run as a node of the cluster (`--node` with `--nats`). */
+  readonly cluster?: ClusterSettings | undefined;
   readonly verbose: boolean;
 }
 
@@ -58,6 +60,7 @@ async function testIn(
       stateDir,
       timeSkip: options.timeSkip,
       nats: options.nats,
+      cluster: options.cluster,
     },
     io,
   );

@@ -7,10 +7,12 @@ import {
   RegistrySnapshot,
 } from '@luact/registry';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterNode } from './cluster-node.js';
 import { TEST_TIMINGS, testConnection } from './membership-testing.js';
+import { nameBucket } from './names-stream.js';
 
 // Cluster names end to end: process systems of nodes joined by ClusterNode over a real NATS
 // server, Lua registering, looking up and sending by name.
@@ -54,6 +56,14 @@ const ENTRIES: EntryDefinition[] = [
         if msg:topic() == "stop" then return "stopped" end
         process.send(msg:from(), "answer", { by = process.pid(), data = msg:payload():data() })
       end
+    end }`,
+  ),
+  // Registers `name` in the cluster and returns the reason of the first CANCEL it gets.
+  lua(
+    'revocable',
+    `return { main = function(name)
+      assert(process.registry.register(name, nil, process.registry.CLUSTER))
+      return process.events():receive().reason
     end }`,
   ),
   lua(
@@ -166,3 +176,21 @@ it('releases the names of a node declared down', async () => {
   // The name is free for anyone again.
   expect((await hold(a.system, 'f-service')).answer).toBe('ok');
 }, 120_000);
+
+it('sends CANCEL "name revoked: NAME" to a holder whose registration a late release ended', async () => {
+  const { system } = await node('g');
+  const pid = system.spawn({ entry: 'app:revocable', host: HOST, args: encodeValues(['late']) });
+  await expect.poll(() => system.lookupName('late'), { timeout: 30_000 }).toBe(pid);
+  // A release of an earlier registration of the name, stored after this one: forged here.
+  const marker = headers();
+  marker.set('KV-Operation', 'DEL');
+  marker.set('Luact-Era', '1');
+  const connection = nodes.find((n) => n.system === system)?.connection as NatsConnection;
+  await jetstream(connection).publish(nameBucket('luact').subject('late'), undefined, {
+    headers: marker,
+  });
+  const exit = await system.waitForExit(pid);
+  if (!exit.ok) throw exit.error;
+  expect(decodeValue(exit.value)).toBe('name revoked: late');
+  expect(system.lookupName('late')).toMatchObject({ kind: 'NOT_FOUND' });
+}, 60_000);

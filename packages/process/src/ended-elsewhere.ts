@@ -1,0 +1,39 @@
+import { type NodeIdentity, type Pid, parsePid } from './pid.js';
+
+/** How many ended PIDs and down incarnations a node remembers (the oldest are forgotten). */
+const REMEMBERED = 10_000;
+
+/**
+ * The processes of other nodes this node has learned are gone: each whose end reached it (its
+ * EXIT, LINK_DOWN or result), and every process of an incarnation declared down. A PID is
+ * never reused, so once gone it stays gone: mail, signals, monitors and links to it answer
+ * NOT_FOUND here, as for an ended local process, instead of travelling to be dropped there.
+ * Bounded: a PID forgotten again is only sent to and dropped by its node.
+ */
+export class EndedElsewhere {
+  private readonly pids = new Set<string>();
+  private readonly incarnations = new Set<string>();
+
+  ended(pid: Pid): void {
+    remember(this.pids, pid);
+  }
+
+  nodeDown(down: NodeIdentity): void {
+    remember(this.incarnations, `${down.node}~${down.incarnation}`);
+  }
+
+  has(pid: Pid): boolean {
+    if (this.pids.has(pid)) return true;
+    if (this.incarnations.size === 0) return false;
+    const parts = parsePid(pid);
+    return (
+      parts?.incarnation !== undefined &&
+      this.incarnations.has(`${parts.node}~${parts.incarnation}`)
+    );
+  }
+}
+
+function remember(set: Set<string>, value: string): void {
+  set.add(value);
+  if (set.size > REMEMBERED) set.delete(set.values().next().value as string);
+}

@@ -1,4 +1,5 @@
 import { actors } from './benchmarks/actors.js';
+import { cluster } from './benchmarks/cluster.js';
 import { isolation } from './benchmarks/isolation.js';
 import { registryLoad } from './benchmarks/registry-load.js';
 import { supervision } from './benchmarks/supervision.js';
@@ -6,7 +7,14 @@ import { workflows } from './benchmarks/workflows.js';
 import { type Benchmark, type Figure, formatTable } from './harness.js';
 
 /** Every benchmark, run in order; `npm run bench` prints one table of all their figures. */
-const BENCHMARKS: readonly Benchmark[] = [registryLoad, actors, supervision, workflows, isolation];
+const BENCHMARKS: readonly Benchmark[] = [
+  registryLoad,
+  actors,
+  supervision,
+  workflows,
+  isolation,
+  cluster,
+];
 
 const only = process.argv[2];
 const figures: Figure[] = [];

@@ -127,7 +127,12 @@ export class LiveProcessApi implements ProcessApi<Process> {
     return true;
   }
 
-  register(process: Process, name: string, pid: string | undefined, scope: NameScope): Answer {
+  register(
+    process: Process,
+    name: string,
+    pid: string | undefined,
+    scope: NameScope | undefined,
+  ): Answer {
     const owner = pid === undefined ? process.pid : this.system.resolveDestination(pid);
     return answered(this.system.registerName(name, owner, scope));
   }

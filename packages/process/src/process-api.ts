@@ -76,8 +76,16 @@ export interface ProcessApi<Actor> {
   link(actor: Actor, to: string): Answer;
   unlink(actor: Actor, to: string): Answer;
 
-  /** `scope` as Lua gave it (undefined: local); a cluster registration may answer later. */
-  register(actor: Actor, name: string, pid: string | undefined, scope: NameScope): Answer;
+  /**
+   * `scope` as Lua gave it (undefined: the node's default, local unless the cluster is used as one
+   * node); a cluster registration may answer later.
+   */
+  register(
+    actor: Actor,
+    name: string,
+    pid: string | undefined,
+    scope: NameScope | undefined,
+  ): Answer;
   /** Answers the PID registered under `name` (a local name first, then a cluster name). */
   lookup(actor: Actor, name: string): Answer<string>;
   /** Without a scope: the local name if there is one, else the cluster name. */

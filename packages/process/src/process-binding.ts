@@ -132,7 +132,8 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
     register(L, vm) {
       const actor = api.actorOf(vm);
       return attempt(L, vm, api, actor, () => {
-        const scope = parseNameScope(luaText(L, vm, 3));
+        const text = luaText(L, vm, 3);
+        const scope = text === undefined ? undefined : parseNameScope(text);
         if (scope instanceof LuactError) return scope;
         return api.register(actor, requiredText(L, vm, 1, 'the name'), luaText(L, vm, 2), scope);
       });

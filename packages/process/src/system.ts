@@ -114,6 +114,11 @@ export interface ProcessSystemOptions {
   readonly placement?: Placement;
   /** Names shared with the other nodes of a cluster (`cluster` scope); standalone: none. */
   readonly names?: ClusterNames;
+  /**
+   * The scope of a name registered without one (default `local`): `cluster` where the cluster
+   * is used as one node (placement `spread`), so a name is found wherever its process landed.
+   */
+  readonly defaultNameScope?: NameScope;
   readonly clock?: Clock;
   /** Modules of every host, in load order (the Lua runtime's own come first). */
   readonly modules: (system: ProcessSystem) => readonly LuaModuleSpec[];
@@ -929,7 +934,11 @@ export class ProcessSystem {
    * local ones on a standalone node): ALREADY_EXISTS when another holds it; a cluster
    * registration is a promise that settles once the cluster decided.
    */
-  registerName(name: string, pid: Pid, scope: NameScope = 'local'): Delivery {
+  registerName(
+    name: string,
+    pid: Pid,
+    scope: NameScope = this.options.defaultNameScope ?? 'local',
+  ): Delivery {
     const owner = this.processes.get(pid);
     if (!owner) {
       const node = nodeOf(pid);

@@ -98,7 +98,9 @@ export interface ClusterSettings {
   readonly replicas?: number;
   /**
    * Where a process's spawn that names no node runs: `local` (here, the default) or `spread`
-   * (round robin over the members, this node included; a spawn with a name stays here).
+   * (round robin over the members, this node included; a spawn with a name stays here). With
+   * `spread` the cluster is one node to the application: a name registered without a scope is
+   * a cluster name.
    */
   readonly placement?: PlacementRule;
   /** Liveness timing (ms): beats, down after, self-fence after; defaults 1000, 4000, 2500. */
@@ -205,7 +207,7 @@ export class Node {
           ? { transport: options.transport }
           : {}),
       ...(cluster && options.cluster?.placement === 'spread'
-        ? { placement: new SpreadPlacement(cluster) }
+        ? { placement: new SpreadPlacement(cluster), defaultNameScope: 'cluster' as const }
         : {}),
       modules: (system) =>
         nodeModules(system, {

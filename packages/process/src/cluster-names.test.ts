@@ -121,6 +121,20 @@ describe('cluster names across nodes', () => {
     expect(await a.run('app:asker', 'desk')).toEqual({ ok: true, value: { err: 'NOT_FOUND' } });
   });
 
+  it('a name of a holder known to have ended leads nowhere, before its release reached the table', async () => {
+    const [a, b] = (await cluster('a', 'b')) as [Harness, Harness];
+    const { pid } = await hold(b, 'kiosk');
+    const seen = a.system.openInbox(() => {});
+    const ended = new Promise((resolve) => seen.watch(pid, resolve));
+    b.system.send({ to: pid, from: undefined, topic: 'stop', payload: new Uint8Array([0x90]) });
+    await b.system.waitForExit(pid);
+    // On its own node at once; on another once the end of the holder reached it.
+    expect(b.system.lookupName('kiosk')).toMatchObject({ kind: 'NOT_FOUND' });
+    await ended;
+    expect(a.system.lookupName('kiosk')).toMatchObject({ kind: 'NOT_FOUND' });
+    seen.close();
+  });
+
   it('looks up a local name before a cluster name; unregister without a scope releases the local one first', async () => {
     const [a, b] = (await cluster('a', 'b')) as [Harness, Harness];
     const local = await hold(a, 'dup', 'local');

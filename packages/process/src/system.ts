@@ -551,7 +551,7 @@ export class ProcessSystem {
     const tooLong = checkReference('destination', destination);
     if (tooLong) throw tooLong;
     if (looksLikePid(destination)) return destination as Pid;
-    const pid = this.names.lookup(destination) ?? this.options.names?.lookup(destination);
+    const pid = this.names.lookup(destination) ?? this.clusterName(destination);
     if (pid === undefined) throw unknownName(destination);
     return pid;
   }
@@ -973,7 +973,19 @@ export class ProcessSystem {
 
   /** The PID registered as `name`, a local name first, then a cluster name; NOT_FOUND when none is. */
   lookupName(name: string): Pid | LuactError {
-    return this.names.lookup(name) ?? this.options.names?.lookup(name) ?? unknownName(name);
+    return this.names.lookup(name) ?? this.clusterName(name) ?? unknownName(name);
+  }
+
+  /**
+   * The holder of cluster name `name`, unless this node knows it has ended: its release reaches
+   * every node's table a moment later, and until then the name must not lead to a dead PID.
+   */
+  private clusterName(name: string): Pid | undefined {
+    const pid = this.options.names?.lookup(name);
+    if (pid === undefined) return undefined;
+    const node = nodeOf(pid);
+    const here = node === undefined || node === this.node;
+    return (here ? this.processes.has(pid) : !this.endedElsewhere.has(pid)) ? pid : undefined;
   }
 
   /**

@@ -33,9 +33,11 @@ export class SharedNames {
         await later();
         this.holders.delete(name);
       },
-      ownerExited: (pid) => {
-        for (const [name, holder] of this.holders) if (holder === pid) this.holders.delete(name);
-      },
+      // Released on a later turn, as a release written to the cluster reaches the tables later.
+      ownerExited: (pid) =>
+        void later().then(() => {
+          for (const [name, holder] of this.holders) if (holder === pid) this.holders.delete(name);
+        }),
       attach: (events) => {
         node.events = events;
       },

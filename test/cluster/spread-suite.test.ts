@@ -1,0 +1,102 @@
+import path from 'node:path';
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { luact, REPO_ROOT, startedByTests } from '../src/luact-cli.js';
+
+// The process acceptance suite (test/lua-api) with its processes spread over two nodes: node a
+// runs the tests, and every process they spawn without naming a node goes to the next node of
+// the cluster in turn (`--placement spread`), so half of them run on node b, and names without
+// a scope are cluster names. What must hold is what holds on one node, except where a rule is
+// a node's by nature — listed below with why.
+
+const SUITE = path.join(REPO_ROOT, 'test', 'lua-api');
+
+/** Tests whose expectation depends on where their children land, and why. */
+const NODE_LOCAL = new Map([
+  // A host's max_processes is a limit of that host on one node: spread, the third child
+  // lands on the other node's host, which has room.
+  ['lua_api.processes:spawn_beyond_max_processes_is_an_error', 'host limits are per node'],
+  // A name is registered by the node its process runs on: registering a child that landed
+  // on the other node is INVALID, naming that node.
+  ['lua_api.processes:register_can_name_another_process', 'names of another node’s process'],
+  ['lua_api.processes:names_are_destinations_for_monitor_cancel_and_terminate', 'idem'],
+  ['lua_api.processes:upgrade_keeps_links_monitors_and_names', 'idem'],
+  // with_name registers a name on the spawning node (in its local scope), so it does not see
+  // a cluster name the test registered first.
+  ['lua_api.processes:with_name_of_a_taken_name_fails_the_spawn', 'with_name is local'],
+]);
+
+interface LuaTestReport {
+  readonly passed: number;
+  readonly failed: number;
+  readonly tests: readonly {
+    readonly id: string;
+    readonly passed: boolean;
+    readonly error?: string;
+  }[];
+}
+
+let server: NatsServerHandle;
+const clis = startedByTests('luact-spread-');
+
+beforeAll(async () => {
+  server = await startNatsServer();
+}, 30_000);
+beforeEach(() => clis.prepare());
+afterEach(() => clis.cleanUp());
+afterAll(async () => {
+  await server?.stop();
+});
+
+it('passes the process acceptance suite with its processes spread over two nodes', async () => {
+  const b = clis.start([
+    'run',
+    SUITE,
+    '--nats',
+    server.url,
+    '--node',
+    'b',
+    '--placement',
+    'spread',
+    '--control',
+    path.join(clis.scratch, 'b.sock'),
+    '--state-dir',
+    path.join(clis.scratch, 'state-b'),
+  ]);
+  await b.waitForLog({ msg: 'joined the cluster', node: 'b' }, 60_000);
+
+  const tests = luact([
+    'test',
+    SUITE,
+    '--nats',
+    server.url,
+    '--node',
+    'a',
+    '--placement',
+    'spread',
+    '--json',
+  ]);
+  // While the suite runs, node b runs some of its processes.
+  let seenOnB = 0;
+  let done = false;
+  void tests.finally(() => {
+    done = true;
+  });
+  while (!done && seenOnB === 0) {
+    const ps = await luact(['ps', '--nats', server.url, '--node', 'b', '--json']);
+    if (ps.code === 0) seenOnB = (ps.stdout.match(/"lua_api[.:]/g) ?? []).length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const run = await tests;
+  const start = run.stdout.search(/^\{\n {2}"passed": /m);
+  expect(start, `no JSON report:\n${run.stderr}`).toBeGreaterThanOrEqual(0);
+  const report = JSON.parse(run.stdout.slice(start)) as LuaTestReport;
+
+  expect(seenOnB).toBeGreaterThan(0);
+  const failures = report.tests
+    .filter((test) => !test.passed && !NODE_LOCAL.has(test.id))
+    .map((test) => `${test.id}: ${test.error ?? 'failed'}`);
+  expect(failures.join('\n\n')).toBe('');
+  expect(report.passed).toBeGreaterThanOrEqual(report.tests.length - NODE_LOCAL.size);
+  expect(report.tests.length).toBeGreaterThanOrEqual(153);
+}, 300_000);

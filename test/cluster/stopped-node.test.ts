@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { logRecords } from '../src/luact-cli.js';
+import { clusterNodes, downViews } from './cluster-nodes.js';
+
+/**
+ * T3 for processes: node b frozen (SIGSTOP) for 10 s, past the 4 s down bound, then thawed
+ * (SIGCONT). The others declare it down meanwhile; b, thawed, learns it was expelled and its
+ * `luact run` stops with exit 1 saying so, so its processes never act as members again; started
+ * again, it joins as a new incarnation.
+ */
+
+const FROZEN_MS = 10_000;
+
+let server: NatsServerHandle;
+const nodes = clusterNodes('luact-cluster-stopped-');
+
+beforeAll(async () => {
+  server = await startNatsServer();
+}, 30_000);
+afterAll(async () => {
+  await server?.stop();
+});
+beforeEach(() => nodes.prepare());
+afterEach(() => nodes.cleanUp());
+
+it('declares a node frozen past the bound down, and the thawed node stops as expelled', async () => {
+  const b = await nodes.serve('st-b', [server.url]);
+  const a = nodes.exec('st-a', [server.url], 'cluster:watch', ['st-b']);
+  await a.cli.waitForLog({ msg: 'watching', node: 'st-b' }, 60_000);
+
+  b.child.kill('SIGSTOP');
+  try {
+    const { code, result } = await a.result();
+    expect(code, a.cli.stderr()).toBe(0);
+    const down = { error: 'UNAVAILABLE', message: 'node down: st-b' };
+    expect(result.value).toEqual({
+      monitored: { kind: 'EXIT', ...down },
+      linked: { kind: 'LINK_DOWN', ...down },
+      watched: { kind: 'EXIT', ...down },
+    });
+    expect(downViews(a.cli).map((view) => view.down)).toEqual([['st-b']]);
+    await sleep(Math.max(0, FROZEN_MS - 5_000));
+  } finally {
+    b.child.kill('SIGCONT');
+  }
+
+  // Thawed, b finds itself outside the view and stops, exit 1, naming why.
+  expect(await b.exited).toBe(1);
+  const expelled = logRecords(b.stderr()).find((record) =>
+    String(record.msg).startsWith('expelled:'),
+  );
+  expect(expelled, b.stderr()).toBeDefined();
+  expect(b.stderr()).toContain(
+    'luact: node st-b was declared down by its cluster (cut off from NATS too long); start it again to rejoin; stopping',
+  );
+
+  // Started again, it joins as a new incarnation, and plays with the others.
+  const joined = (cli: typeof b) =>
+    logRecords(cli.stderr()).find((record) => record.msg === 'joined the cluster')?.incarnation;
+  const again = await nodes.serve('st-b', [server.url]);
+  expect(joined(again)).toBeGreaterThan(Number(joined(b)));
+  await expect(
+    nodes.exec('st-c', [server.url], 'cluster:ping', ['st-b', 10]).result(),
+  ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 10 } } });
+}, 120_000);

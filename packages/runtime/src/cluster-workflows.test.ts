@@ -33,6 +33,25 @@ entries:
         local shipped = funcs.call("app:ship", n)
         return { n = n, charged = charged, approval = approval, shipped = shipped }
       end }
+  - name: starter
+    kind: process.lua
+    source: |
+      return { main = function(count)
+        local started, ns, pids = {}, {}, {}
+        for i = 1, count do
+          local pid = assert(process.spawn_monitored("app:order", "app:flows", 1000 + i))
+          assert(process.send(pid, "approve", "lua"))
+          started[pid] = true
+          table.insert(pids, pid)
+        end
+        for _ = 1, count do
+          local event = process.events():receive()
+          assert(event.kind == "EXIT" and started[event.from], tostring(event.from))
+          table.insert(ns, event.result.value.n)
+        end
+        table.sort(ns)
+        return { ns = ns, pids = pids }
+      end }
 `;
 
 const LIVENESS = { heartbeatMs: 250, downAfterMs: 2_000, fenceAfterMs: 1_200 };
@@ -122,15 +141,22 @@ function drivers(nodes: readonly Node[], workflow: string): string[] {
 
 /** Resolves with the workflow's decoded result, watched from `node`. */
 function resultOf(node: Node, pid: string): Promise<unknown> {
+  return registeredWatch(node, pid).then((watch) => watch.result);
+}
+
+/** Resolves once the watch is registered (with the workflow's owner), with its result. */
+async function registeredWatch(node: Node, pid: string): Promise<{ result: Promise<unknown> }> {
   const entry = node.registry.snapshot.get('app:order');
-  return new Promise((resolve, reject) => {
-    node.workflows
-      .hostFor(entry as never)
-      .watch(pid as Pid, (outcome: ExitOutcome) =>
-        outcome.ok ? resolve(decodeValue(outcome.value)) : reject(outcome.error),
-      )
-      .catch(reject);
+  let settle: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
+  const result = new Promise((resolve, reject) => {
+    settle = { resolve, reject };
   });
+  await node.workflows
+    .hostFor(entry as never)
+    .watch(pid as Pid, (outcome: ExitOutcome) =>
+      outcome.ok ? settle?.resolve(decodeValue(outcome.value)) : settle?.reject(outcome.error),
+    );
+  return { result };
 }
 
 /** Lets a node that was cut off reach NATS again, and waits until it knows it was expelled. */
@@ -180,11 +206,30 @@ it('spreads 100 workflows started from either node over both; each finishes once
   expect([...shipments.values()].every((n) => n === 1)).toBe(true);
 }, 120_000);
 
+it('starts workflows from Lua and Node.spawn on a node that may not own them; EXIT reaches the Lua watcher', async () => {
+  const [a, b] = await twoNodes();
+  // Generated IDs: their partitions, so their owners, are a matter of chance.
+  const outcome = await b.run('app:starter', [12]);
+  if (!outcome.ok) throw outcome.error;
+  const { ns, pids } = outcome.value as { ns: number[]; pids: string[] };
+  expect(ns).toEqual(Array.from({ length: 12 }, (_, i) => 1001 + i));
+  const owners = pids.map((pid) => drivers([a, b], pid.slice(pid.indexOf('|') + 1, -1)));
+  expect(owners.every((owner) => owner.length === 1)).toBe(true);
+  expect(owners.flat()).toContain('a');
+  for (let n = 1001; n <= 1012; n++) expect([charges.get(n), shipments.get(n)]).toEqual([1, 1]);
+
+  const spawned = await b.spawn('app:order', [7], { host: HOST, name: 'named-7' });
+  expect(spawned).toBe(`{${HOST}|named-7}`);
+  await b.send(spawned, 'approve', 'by pid');
+  expect(await resultOf(a, spawned)).toMatchObject({ n: 7, approval: 'by pid' });
+}, 120_000);
+
 for (const failure of ['leaves', 'is cut off and declared down'] as const) {
   it(`resumes the workflows of a node that ${failure} on the survivor: no completed activity again, no accepted signal lost`, async () => {
     const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: server.port });
     cleanups.push(() => proxy.close());
-    const [a, b] = await twoNodes(proxy.url);
+    // b's shipments never end: a workflow signaled before the failure is still unfinished then.
+    const [a, b] = await twoNodes(proxy.url, () => new Promise(() => {}));
     const ids = Array.from({ length: 40 }, (_, i) => i);
     const pids = await Promise.all(
       ids.map((i) => a.workflows.start('app:order', [i], { id: `f${i}` })),
@@ -203,16 +248,16 @@ for (const failure of ['leaves', 'is cut off and declared down'] as const) {
     const early = onB.slice(0, Math.floor(onB.length / 2));
     await Promise.all(early.map((i) => a.workflows.signal(`f${i}`, 'approve', ['early'])));
 
+    // Watched from a before the failure: those of b's workflows are registered with b, then
+    // again with a when it takes them over.
+    const results = await Promise.all(ids.map((i) => registeredWatch(a, pids[i] as string)));
     if (failure === 'leaves') await b.stop();
     else proxy.pause();
     await until('a owns every partition', () => owned(a) === 64);
-    const results = ids.map((i) => resultOf(a, pids[i] as string));
-    await until('a drives every workflow', () =>
-      ids.every((i) => drivers([a], `f${i}`).length === 1),
-    );
+    // Sent from a, which owns them now or soon (a send waits for the owner to be ready).
     const late = ids.filter((i) => !early.includes(i));
     await Promise.all(late.map((i) => a.workflows.signal(`f${i}`, 'approve', ['late'])));
-    expect(await Promise.all(results)).toEqual(
+    expect(await Promise.all(results.map((watch) => watch.result))).toEqual(
       ids.map((n) => ({
         n,
         charged: n * 10,

@@ -163,7 +163,7 @@ export class ClusterWorkflows {
     this.stopped = true;
     for (const stop of this.unsubscribe.splice(0)) stop();
     clearTimeout(this.retryTimer);
-    this.options.channel.close();
+    await this.options.channel.close();
     this.inbox?.close();
     await this.reconciling;
   }
@@ -332,7 +332,7 @@ export class ClusterWorkflows {
         },
       );
     const partition = this.partitionOf(request.workflow);
-    if (!this.serves(request.host, partition))
+    if (this.stopped || !this.serves(request.host, partition))
       throw notReady(this.identity.node, request.host, partition);
     const local = share.router.local;
     return repeatable(request, request.attempt, async () => {

@@ -84,9 +84,14 @@ export class WorkflowChannel {
     return packr.unpack(bytes);
   }
 
-  close(): void {
-    this.subscription?.unsubscribe();
+  /**
+   * Stops serving. Requests already delivered to this client are still answered (drained), so
+   * a caller is told to go elsewhere at once instead of waiting out its timeout.
+   */
+  async close(): Promise<void> {
+    const subscription = this.subscription;
     this.subscription = undefined;
+    await subscription?.drain().catch(() => {});
   }
 }
 

@@ -9,6 +9,13 @@ export { type LuaPlace, withCallSite } from './call-site.js';
 export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';
 export type { ExternalHost, ExternalSpawnRequest } from './external-host.js';
+export type {
+  FunctionCallRequest,
+  FunctionInvocation,
+  HostCall,
+  HostFunctionEntry,
+  Invocation,
+} from './function-calls.js';
 export { checkRequires, type HostLimits, isLuaEntry, type LuaEntry, ProcessHost } from './host.js';
 export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 export { LocalTransport } from './local-transport.js';
@@ -45,8 +52,6 @@ export type {
 export { type ProcessBinding, processBinding } from './process-binding.js';
 export {
   FUNCTION_HOST,
-  type HostCall,
-  type HostFunctionEntry,
   INBOX_HOST,
   type Inbox,
   type Placement,

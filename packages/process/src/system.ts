@@ -1,10 +1,7 @@
 import { type EntryId, LuactError, resolveReference, splitEntryId } from '@luact/core';
 import {
   type Clock,
-  decodeValue,
-  decodeValues,
   encodeError,
-  encodeValue,
   type GroupOutcome,
   type LuaApi,
   type LuaModuleSpec,
@@ -12,7 +9,6 @@ import {
 } from '@luact/lua';
 import { didYouMeanEntry, isKind, type RegistrySnapshot } from '@luact/registry';
 import {
-  callRoom,
   checkArguments,
   checkContext,
   checkStartupMessages,
@@ -24,10 +20,18 @@ import { EndedElsewhere } from './ended-elsewhere.js';
 import { EVENT_KIND, eventDetails } from './events.js';
 import { exitOutcome } from './exit.js';
 import type { ExternalHost } from './external-host.js';
+import {
+  type FunctionCallRequest,
+  FunctionCalls,
+  type FunctionInvocation,
+  type HostFunctionEntry,
+  type Invocation,
+} from './function-calls.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { LocalTransport } from './local-transport.js';
 import { eventBytes } from './mailbox.js';
 import { type ClusterNames, NameRegistry, type NameScope } from './names.js';
+import { deliverOutcome } from './outcome.js';
 import { PendingAnswers } from './pending.js';
 import {
   formatPid,
@@ -39,7 +43,6 @@ import {
   parsePid,
 } from './pid.js';
 import { Process } from './process.js';
-import { RemoteCalls } from './remote-calls.js';
 import type {
   Delivery,
   Envelope,
@@ -66,16 +69,6 @@ export type Route =
   | { readonly kind: 'external'; readonly host: ExternalHost }
   | { readonly kind: 'remote'; readonly node: string }
   | { readonly kind: 'nowhere' };
-
-/** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
-export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
-
-export interface HostCall {
-  /** The calling process, if the call came from Lua. */
-  readonly caller: Pid | undefined;
-  /** The caller's context values. */
-  readonly context: Readonly<Record<string, unknown>>;
-}
 
 export interface SpawnRequest {
   readonly entry: string;
@@ -169,16 +162,10 @@ export class ProcessSystem {
   private readonly externals = new Map<string, ExternalHost>();
   /** Answers Lua processes wait for from external hosts. */
   readonly pending = new PendingAnswers();
-  private readonly remoteCalls = new RemoteCalls({
-    clock: { schedule: (ms, run) => this.clock.schedule(ms, run) },
-    spawnRemote: (node, request) => this.transport.spawnRemote(node, request),
-    signal: (signal) => this.signal(signal),
-    deliverOutcome,
-  });
   private readonly processes = new Map<Pid, Process>();
   private readonly endedElsewhere = new EndedElsewhere();
   private readonly inboxes = new Map<Pid, InboxState>();
-  private readonly hostFunctions = new Map<string, HostFunctionEntry>();
+  private readonly calls: FunctionCalls;
   private readonly modules: readonly LuaModuleSpec[];
   /** Names of the modules every host's Lua code may list. */
   readonly moduleNames: ReadonlySet<string>;
@@ -192,6 +179,31 @@ export class ProcessSystem {
 
   constructor(readonly options: ProcessSystemOptions) {
     this.clock = options.clock ?? systemClock();
+    const system = this;
+    this.calls = new FunctionCalls({
+      clock: this.clock,
+      get node() {
+        return system.node;
+      },
+      functionHostId: FUNCTION_HOST,
+      functionHost: () => this.hosts.get(FUNCTION_HOST) as ProcessHost,
+      resolveEntry: (reference, namespace) => resolve(reference, namespace, 'entry'),
+      spawnFunction: ({ entry, args, context, caller, channel }) =>
+        this.spawn({
+          entry,
+          host: FUNCTION_HOST,
+          args,
+          context,
+          kinds: ['function.lua'],
+          ...(caller ? { parent: caller } : {}),
+          ...(channel !== undefined ? { outcomeChannel: channel } : {}),
+        }),
+      process: (pid) => this.processes.get(pid),
+      kill: (process, error) => this.kill(process, error),
+      waitForExit: (pid) => this.waitForExit(pid),
+      spawnRemote: (node, request) => this.transport.spawnRemote(node, request),
+      signal: (signal) => this.signal(signal),
+    });
     this.transport = options.transport ?? new LocalTransport();
     this.transport.attach({
       deliver: (envelope) => this.deliverLocal(envelope),
@@ -776,7 +788,7 @@ export class ProcessSystem {
         process.mailbox.deliverEvent(EVENT_KIND[signal.kind], signal.from, eventDetails(signal));
         return;
       case 'result':
-        this.remoteCalls.settled(process.pid, signal.channel);
+        this.calls.settled(process.pid, signal.channel);
         deliverOutcome(process, signal.channel, signal.outcome, signal.from);
         return;
       default: {
@@ -1064,71 +1076,17 @@ export class ProcessSystem {
   // ── Function calls ────────────────────────────────────────────────────────────────────────
 
   registerFunction(id: string, fn: HostFunctionEntry): void {
-    if (this.hostFunctions.has(id))
-      throw new LuactError('ALREADY_EXISTS', `function ${id} is already registered`);
-    this.hostFunctions.set(id, fn);
+    this.calls.register(id, fn);
   }
 
   /**
-   * Calls a function entry for `caller` (or for TypeScript): a TypeScript host function runs
-   * here; a function.lua runs as a process of the function host, linked to the caller's life.
-   * The outcome goes to the caller's fed channel `channel`. Returns an ID to cancel the call.
+   * Calls a function entry for `caller`: a TypeScript host function runs here; a function.lua
+   * runs as a process of the function host (or of another node's, with `node`), ending with
+   * its caller. The outcome goes to the caller's fed channel `channel`. Returns an ID to cancel
+   * the call.
    */
-  call(request: {
-    readonly entry: string;
-    readonly args: Uint8Array;
-    readonly caller: Process;
-    readonly channel: number;
-    readonly context: ReadonlyMap<string, Uint8Array>;
-    readonly timeoutMs: number | undefined;
-    /** Run it on this node of the cluster (the call option `node`). */
-    readonly node?: string | undefined;
-  }): string {
-    const namespace = splitEntryId(request.caller.entry).namespace;
-    const entryId = resolve(request.entry, namespace, 'entry');
-    const busy = callRoom(request.caller, entryId);
-    if (busy) throw busy;
-    if (request.node !== undefined && request.node !== this.node)
-      return this.remoteCalls.start({
-        ...request,
-        node: request.node,
-        entry: entryId,
-        host: FUNCTION_HOST,
-      });
-    const hostFunction = this.hostFunctions.get(entryId);
-    if (hostFunction) {
-      const functions = this.hosts.get(FUNCTION_HOST) as ProcessHost;
-      const tooLarge =
-        checkArguments(request.args, entryId, functions) ??
-        checkContext(request.context, entryId, functions);
-      if (tooLarge) throw tooLarge;
-      request.caller.mailbox.expectResult(request.channel);
-      return this.callHostFunction(entryId, hostFunction, request);
-    }
-    const pid = this.spawn({
-      entry: entryId,
-      host: FUNCTION_HOST,
-      args: request.args,
-      parent: request.caller,
-      context: request.context,
-      outcomeChannel: request.channel,
-      kinds: ['function.lua'],
-    });
-    const callee = this.processes.get(pid) as Process;
-    // The call ends with its caller: a function is part of the work of the process that called it.
-    const endWithCaller = () => this.kill(callee, new LuactError('CANCELED', 'the caller ended'));
-    request.caller.exitListeners.add(endWithCaller);
-    callee.exitListeners.add(() => request.caller.exitListeners.delete(endWithCaller));
-    if (request.timeoutMs !== undefined) {
-      const cancel = this.clock.schedule(request.timeoutMs, () =>
-        this.kill(
-          callee,
-          new LuactError('TIMEOUT', `call of ${entryId} timed out after ${request.timeoutMs} ms`),
-        ),
-      );
-      callee.exitListeners.add(() => cancel());
-    }
-    return pid;
+  call(request: FunctionCallRequest): string {
+    return this.calls.call(request);
   }
 
   /**
@@ -1136,65 +1094,8 @@ export class ProcessSystem {
    * process of the function host, or a registered TypeScript function. `cancel` ends it with a
    * CANCELED error; `timeoutMs` with TIMEOUT.
    */
-  invoke(request: {
-    readonly entry: EntryId;
-    readonly args: Uint8Array;
-    readonly context: ReadonlyMap<string, Uint8Array>;
-    readonly timeoutMs?: number;
-  }): { readonly outcome: Promise<ExitOutcome>; cancel(reason: string): void } {
-    const hostFunction = this.hostFunctions.get(request.entry);
-    if (hostFunction) return this.invokeHostFunction(hostFunction, request);
-    const pid = this.spawn({
-      entry: request.entry,
-      host: FUNCTION_HOST,
-      args: request.args,
-      context: request.context,
-      kinds: ['function.lua'],
-    });
-    const callee = this.processes.get(pid) as Process;
-    const outcome = this.waitForExit(pid);
-    const { timeoutMs } = request;
-    if (timeoutMs !== undefined) {
-      const stop = this.clock.schedule(timeoutMs, () =>
-        this.kill(
-          callee,
-          new LuactError('TIMEOUT', `${request.entry} timed out after ${timeoutMs} ms`),
-        ),
-      );
-      callee.exitListeners.add(() => stop());
-    }
-    return {
-      outcome,
-      cancel: (reason) =>
-        this.kill(callee, new LuactError('CANCELED', reason, { retryable: false })),
-    };
-  }
-
-  private invokeHostFunction(
-    fn: HostFunctionEntry,
-    request: { readonly args: Uint8Array; readonly context: ReadonlyMap<string, Uint8Array> },
-  ): { readonly outcome: Promise<ExitOutcome>; cancel(reason: string): void } {
-    let settle: ((outcome: ExitOutcome) => void) | undefined;
-    const outcome = new Promise<ExitOutcome>((resolve) => {
-      settle = resolve;
-    });
-    const finish = (result: ExitOutcome) => {
-      settle?.(result);
-      settle = undefined;
-    };
-    const context: Record<string, unknown> = {};
-    for (const [key, value] of request.context) context[key] = decodeValue(value);
-    Promise.resolve()
-      .then(() => fn({ caller: undefined, context }, ...decodeValues(request.args)))
-      .then(
-        (value) => finish({ ok: true, value: encodeValue(value) }),
-        (error: unknown) => finish({ ok: false, error: LuactError.from(error) }),
-      );
-    return {
-      outcome,
-      cancel: (reason) =>
-        finish({ ok: false, error: new LuactError('CANCELED', reason, { retryable: false }) }),
-    };
+  invoke(request: FunctionInvocation): Invocation {
+    return this.calls.invoke(request);
   }
 
   /**
@@ -1202,46 +1103,7 @@ export class ProcessSystem {
    * field, which the script can overwrite), so a call of anyone else's is not touched.
    */
   cancelCall(id: string, caller: Process): boolean {
-    if (RemoteCalls.owns(id)) return this.remoteCalls.cancel(id, caller);
-    const callee = this.processes.get(id as Pid);
-    if (!callee || callee.host.id !== FUNCTION_HOST) return false;
-    if (!callee.outcomeWaiters.some((waiter) => waiter.process === caller)) return false;
-    this.kill(callee, new LuactError('CANCELED', 'call canceled', { retryable: false }));
-    return true;
-  }
-
-  private callHostFunction(
-    entryId: string,
-    fn: HostFunctionEntry,
-    request: {
-      readonly args: Uint8Array;
-      readonly caller: Process;
-      readonly channel: number;
-      readonly context: ReadonlyMap<string, Uint8Array>;
-    },
-  ): string {
-    const context: Record<string, unknown> = {};
-    for (const [key, value] of request.context) context[key] = decodeValue(value);
-    const args = decodeValues(request.args);
-    Promise.resolve()
-      .then(() => fn({ caller: request.caller.pid, context }, ...args))
-      .then(
-        (value) =>
-          deliverOutcome(
-            request.caller,
-            request.channel,
-            { ok: true, value: encodeValue(value) },
-            entryId,
-          ),
-        (error: unknown) =>
-          deliverOutcome(
-            request.caller,
-            request.channel,
-            { ok: false, error: LuactError.from(error) },
-            entryId,
-          ),
-      );
-    return `host:${entryId}`;
+    return this.calls.cancel(id, caller);
   }
 
   // ── Shutdown ──────────────────────────────────────────────────────────────────────────────
@@ -1306,20 +1168,4 @@ function spawnOptions(options: Readonly<Record<string, unknown>> | undefined): b
       });
   }
   return trapLinks;
-}
-
-/**
- * Hands a child's outcome to the fed channel its parent waits on (exec, function calls);
- * `from` names the child (a PID, or the entry of a TypeScript function).
- */
-export function deliverOutcome(
-  process: Process,
-  channel: number,
-  outcome: ExitOutcome,
-  from: string,
-): void {
-  if (process.exited || !process.group) return;
-  const fit = fitting(outcome, from, process);
-  if (fit.ok) process.mailbox.deliverResult(channel, 'ok', fit.value);
-  else process.mailbox.deliverResult(channel, 'error', encodeValue(fit.error));
 }

@@ -1,0 +1,238 @@
+import { type EntryId, LuactError, splitEntryId } from '@luact/core';
+import { type Clock, decodeValue, decodeValues, encodeValue } from '@luact/lua';
+import { callRoom, checkArguments, checkContext } from './admission.js';
+import type { ProcessHost } from './host.js';
+import { deliverOutcome } from './outcome.js';
+import type { Pid } from './pid.js';
+import type { Process } from './process.js';
+import { RemoteCalls } from './remote-calls.js';
+import type { Delivery, ExitOutcome, RemoteSpawnRequest, Signal } from './transport.js';
+
+/** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
+export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
+
+export interface HostCall {
+  /** The calling process, if the call came from Lua. */
+  readonly caller: Pid | undefined;
+  /** The caller's context values. */
+  readonly context: Readonly<Record<string, unknown>>;
+}
+
+/** A `funcs.call` of a process: entry as written, relative to the caller's namespace. */
+export interface FunctionCallRequest {
+  readonly entry: string;
+  readonly args: Uint8Array;
+  readonly caller: Process;
+  readonly channel: number;
+  readonly context: ReadonlyMap<string, Uint8Array>;
+  readonly timeoutMs: number | undefined;
+  /** Run it on this node of the cluster (the call option `node`). */
+  readonly node?: string | undefined;
+}
+
+/** A function run for TypeScript code (a workflow's activity). */
+export interface FunctionInvocation {
+  readonly entry: EntryId;
+  readonly args: Uint8Array;
+  readonly context: ReadonlyMap<string, Uint8Array>;
+  readonly timeoutMs?: number;
+}
+
+export interface Invocation {
+  readonly outcome: Promise<ExitOutcome>;
+  cancel(reason: string): void;
+}
+
+/** What function calls need of the process system. */
+export interface FunctionCallHost {
+  readonly clock: Pick<Clock, 'schedule'>;
+  /** This node's name (undefined standalone). */
+  readonly node: string | undefined;
+  readonly functionHostId: string;
+  functionHost(): ProcessHost;
+  /** The entry ID `reference` names from `namespace`. */
+  resolveEntry(reference: string, namespace: string | undefined): EntryId;
+  /** Spawns a function.lua on the function host; throws why it cannot. */
+  spawnFunction(request: {
+    readonly entry: EntryId;
+    readonly args: Uint8Array;
+    readonly context: ReadonlyMap<string, Uint8Array>;
+    readonly caller?: Process;
+    readonly channel?: number;
+  }): Pid;
+  process(pid: Pid): Process | undefined;
+  kill(process: Process, error: LuactError): void;
+  waitForExit(pid: Pid): Promise<ExitOutcome>;
+  spawnRemote(node: string, request: RemoteSpawnRequest): Promise<Pid>;
+  signal(signal: Signal): Delivery;
+}
+
+/**
+ * Function calls: `funcs.call` of processes and `invoke` for TypeScript. A function.lua runs as
+ * a process of the function host (of this node, or of another node with `node`); a registered
+ * TypeScript function runs here. A call ends with its caller, and can time out or be canceled.
+ */
+export class FunctionCalls {
+  private readonly hostFunctions = new Map<string, HostFunctionEntry>();
+  private readonly remote: RemoteCalls;
+
+  constructor(private readonly host: FunctionCallHost) {
+    this.remote = new RemoteCalls({
+      clock: host.clock,
+      spawnRemote: (node, request) => host.spawnRemote(node, request),
+      signal: (signal) => host.signal(signal),
+      deliverOutcome,
+    });
+  }
+
+  register(id: string, fn: HostFunctionEntry): void {
+    if (this.hostFunctions.has(id))
+      throw new LuactError('ALREADY_EXISTS', `function ${id} is already registered`);
+    this.hostFunctions.set(id, fn);
+  }
+
+  call(request: FunctionCallRequest): string {
+    const namespace = splitEntryId(request.caller.entry).namespace;
+    const entryId = this.host.resolveEntry(request.entry, namespace);
+    const busy = callRoom(request.caller, entryId);
+    if (busy) throw busy;
+    if (request.node !== undefined && request.node !== this.host.node) {
+      return this.remote.start({
+        ...request,
+        node: request.node,
+        entry: entryId,
+        host: this.host.functionHostId,
+      });
+    }
+    const hostFunction = this.hostFunctions.get(entryId);
+    if (hostFunction) {
+      const functions = this.host.functionHost();
+      const tooLarge =
+        checkArguments(request.args, entryId, functions) ??
+        checkContext(request.context, entryId, functions);
+      if (tooLarge) throw tooLarge;
+      request.caller.mailbox.expectResult(request.channel);
+      return this.callHostFunction(entryId, hostFunction, request);
+    }
+    const pid = this.host.spawnFunction({
+      entry: entryId,
+      args: request.args,
+      context: request.context,
+      caller: request.caller,
+      channel: request.channel,
+    });
+    const callee = this.host.process(pid) as Process;
+    // The call ends with its caller: a function is part of the work of the process that called it.
+    const endWithCaller = () =>
+      this.host.kill(callee, new LuactError('CANCELED', 'the caller ended'));
+    request.caller.exitListeners.add(endWithCaller);
+    callee.exitListeners.add(() => request.caller.exitListeners.delete(endWithCaller));
+    if (request.timeoutMs !== undefined) {
+      const cancel = this.host.clock.schedule(request.timeoutMs, () =>
+        this.host.kill(
+          callee,
+          new LuactError('TIMEOUT', `call of ${entryId} timed out after ${request.timeoutMs} ms`),
+        ),
+      );
+      callee.exitListeners.add(() => cancel());
+    }
+    return pid;
+  }
+
+  /** The result of a call made to another node arrived (see RemoteCalls.settled). */
+  settled(caller: Pid, channel: number): void {
+    this.remote.settled(caller, channel);
+  }
+
+  invoke(request: FunctionInvocation): Invocation {
+    const hostFunction = this.hostFunctions.get(request.entry);
+    if (hostFunction) return invokeHostFunction(hostFunction, request);
+    const pid = this.host.spawnFunction(request);
+    const callee = this.host.process(pid) as Process;
+    const outcome = this.host.waitForExit(pid);
+    const { timeoutMs } = request;
+    if (timeoutMs !== undefined) {
+      const stop = this.host.clock.schedule(timeoutMs, () =>
+        this.host.kill(
+          callee,
+          new LuactError('TIMEOUT', `${request.entry} timed out after ${timeoutMs} ms`),
+        ),
+      );
+      callee.exitListeners.add(() => stop());
+    }
+    return {
+      outcome,
+      cancel: (reason) =>
+        this.host.kill(callee, new LuactError('CANCELED', reason, { retryable: false })),
+    };
+  }
+
+  cancel(id: string, caller: Process): boolean {
+    if (RemoteCalls.owns(id)) return this.remote.cancel(id, caller);
+    const callee = this.host.process(id as Pid);
+    if (!callee || callee.host.id !== this.host.functionHostId) return false;
+    if (!callee.outcomeWaiters.some((waiter) => waiter.process === caller)) return false;
+    this.host.kill(callee, new LuactError('CANCELED', 'call canceled', { retryable: false }));
+    return true;
+  }
+
+  private callHostFunction(
+    entryId: string,
+    fn: HostFunctionEntry,
+    request: FunctionCallRequest,
+  ): string {
+    const args = decodeValues(request.args);
+    Promise.resolve()
+      .then(() => fn({ caller: request.caller.pid, context: decoded(request.context) }, ...args))
+      .then(
+        (value) =>
+          deliverOutcome(
+            request.caller,
+            request.channel,
+            { ok: true, value: encodeValue(value) },
+            entryId,
+          ),
+        (error: unknown) =>
+          deliverOutcome(
+            request.caller,
+            request.channel,
+            { ok: false, error: LuactError.from(error) },
+            entryId,
+          ),
+      );
+    return `host:${entryId}`;
+  }
+}
+
+function invokeHostFunction(
+  fn: HostFunctionEntry,
+  request: { readonly args: Uint8Array; readonly context: ReadonlyMap<string, Uint8Array> },
+): Invocation {
+  let settle: ((outcome: ExitOutcome) => void) | undefined;
+  const outcome = new Promise<ExitOutcome>((resolve) => {
+    settle = resolve;
+  });
+  const finish = (result: ExitOutcome) => {
+    settle?.(result);
+    settle = undefined;
+  };
+  Promise.resolve()
+    .then(() =>
+      fn({ caller: undefined, context: decoded(request.context) }, ...decodeValues(request.args)),
+    )
+    .then(
+      (value) => finish({ ok: true, value: encodeValue(value) }),
+      (error: unknown) => finish({ ok: false, error: LuactError.from(error) }),
+    );
+  return {
+    outcome,
+    cancel: (reason) =>
+      finish({ ok: false, error: new LuactError('CANCELED', reason, { retryable: false }) }),
+  };
+}
+
+function decoded(context: ReadonlyMap<string, Uint8Array>): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of context) values[key] = decodeValue(value);
+  return values;
+}

@@ -65,7 +65,7 @@ ${WAITER}`);
       ended: { t: 'completed', value: 'ada: approved' },
       started: { args: ['ada'] },
     });
-    expect(host.journal.kind).toBe('file');
+    expect(first.workflows.host('app:flows')?.journal.kind).toBe('file');
     const closed = await readdir(path.join(dir, '.luact', 'journal', 'app_flows', 'closed'));
     expect(closed.filter((name) => name.endsWith('.jnl'))).toHaveLength(1);
   });

@@ -111,6 +111,6 @@ it('spawns across nodes, and a node cut off is declared down, then expelled and 
   proxy.resume();
   await until('b to learn it was expelled', () => halted !== undefined);
   expect(halted).toBe(
-    'node b was declared down by its cluster (cut off from NATS too long); start it again to rejoin',
+    'node b was declared down by its cluster (cut off from NATS too long); it must start again to rejoin',
   );
 }, 120_000);

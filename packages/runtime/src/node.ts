@@ -274,7 +274,7 @@ export class Node {
         node.halt(
           new LuactError(
             'UNAVAILABLE',
-            `node ${cluster.identity.node} was declared down by its cluster (cut off from NATS too long); start it again to rejoin`,
+            `node ${cluster.identity.node} was declared down by its cluster (cut off from NATS too long); it must start again to rejoin`,
           ),
         ),
     });

@@ -50,6 +50,23 @@ export async function run(
   io: CliIO,
   stops: ExecStops,
 ): Promise<ExitCode> {
+  // A serving node its cluster expelled starts again, and joins as a new incarnation.
+  for (;;) {
+    const ended = await runOnce(dir, options, io, stops);
+    if (ended !== REJOIN) return ended;
+    io.stderr.write(`luact: node "${options.node}" rejoins the cluster as a new incarnation\n`);
+  }
+}
+
+/** What `serve` answers when the cluster expelled the node: start it again. */
+const REJOIN = 'rejoin';
+
+async function runOnce(
+  dir: string,
+  options: RunOptions,
+  io: CliIO,
+  stops: ExecStops,
+): Promise<ExitCode | typeof REJOIN> {
   const node = await bootNode(
     dir,
     {
@@ -104,7 +121,7 @@ async function serve(
   options: RunOptions,
   io: CliIO,
   signals: SignalSource,
-): Promise<ExitCode> {
+): Promise<ExitCode | typeof REJOIN> {
   let stopRequested: () => void = () => {};
   const stopRequest = new Promise<string>((resolve) => {
     stopRequested = () => resolve(STOP_COMMAND);
@@ -149,8 +166,8 @@ async function serve(
     io.stderr.write(`luact: ${outcome} again, exiting without waiting for services\n`);
     return ExitCode.failure;
   }
+  if (signal.startsWith(HALTED)) return REJOIN;
   if (!reportStop(outcome, io, { failing: true })) return ExitCode.failure;
-  if (signal.startsWith(HALTED)) return ExitCode.failure;
   io.stderr.write('luact: stopped cleanly\n');
   return ExitCode.ok;
 }

@@ -81,10 +81,11 @@ async function clusterNode(
   url: string,
   /** Before `app:ship` returns on this node (a gate for a test). */
   beforeShip: (n: number) => Promise<void> | undefined = () => undefined,
+  liveness = LIVENESS,
 ): Promise<Node> {
   const app = await writeApp({ 'app.yaml': APP });
   cleanups.push(app.remove);
-  const cluster: ClusterSettings = { name, liveness: LIVENESS };
+  const cluster: ClusterSettings = { name, liveness };
   const node = await Node.start({
     dir: app.dir,
     env: {},
@@ -126,9 +127,10 @@ function owned(node: Node): number {
 async function twoNodes(
   bUrl = server.url,
   bBeforeShip?: (n: number) => Promise<void> | undefined,
+  liveness = LIVENESS,
 ): Promise<[Node, Node]> {
-  const a = await clusterNode('a', server.url);
-  const b = await clusterNode('b', bUrl, bBeforeShip);
+  const a = await clusterNode('a', server.url, undefined, liveness);
+  const b = await clusterNode('b', bUrl, bBeforeShip, liveness);
   await until('a balanced view on both nodes', () => owned(a) === 32 && owned(b) === 32);
   return [a, b];
 }
@@ -326,6 +328,44 @@ it('the old owner, cut off with an append in flight, never wins over the new own
     .catch((error: unknown) => error);
   expect(refused).toMatchObject({ kind: 'CONFLICT' });
 }, 180_000);
+
+it('a node fenced for a moment stops writing, lets its runs go, and resumes them from the journal once back', async () => {
+  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: server.port });
+  cleanups.push(() => proxy.close());
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let victim = -1;
+  // Nobody is declared down for 20 s: the cut is a fence, not a failover.
+  const patient = { heartbeatMs: 250, downAfterMs: 20_000, fenceAfterMs: 1_200 };
+  const [a, b] = await twoNodes(proxy.url, (n) => (n === victim ? held : undefined), patient);
+  victim = Array.from({ length: 64 }, (_, i) => i).find(
+    (i) => b.clusterView?.view.owners[HOST]?.[partitionOf(`s${i}`, 64)]?.node === 'b',
+  ) as number;
+  const id = `s${victim}`;
+  const pid = await a.workflows.start('app:order', [victim], { id });
+  const result = resultOf(a, pid);
+  await a.workflows.signal(id, 'approve', ['fenced']);
+  await until('b shipping it', () => shipments.get(victim) === 1);
+
+  proxy.pause();
+  await until('b fenced', () =>
+    logs.some((r) => r.node === 'b' && r.message.startsWith('fenced: no beat acknowledged')),
+  );
+  release(); // its result cannot be journaled now: b lets the run go
+  await until('b to let the run go', () =>
+    logs.some((r) => r.node === 'b' && r.message.startsWith('workflow run let go')),
+  );
+  expect(drivers([a, b], id)).toEqual([]);
+  proxy.resume();
+  // Back, still the owner: b takes the partition up again and resumes the run.
+  expect(await result).toMatchObject({ n: victim, approval: 'fenced', shipped: victim * 10 });
+  expect(drivers([a, b], id)).toEqual(['b']);
+  expect(shipments.get(victim)).toBe(2);
+  expect(b.clusterView?.view.owners[HOST]?.[partitionOf(id, 64)]?.node).toBe('b');
+  expect(logs.filter((r) => r.message === 'workflow journal append failed')).toEqual([]);
+}, 120_000);
 
 it('a signal, a cancel and a start repeated after a lost answer are each taken once', async () => {
   const [a, b] = await twoNodes();

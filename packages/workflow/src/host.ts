@@ -129,6 +129,11 @@ export class WorkflowHost implements ExternalHost {
     string,
     { readonly started: StartedRecord; readonly terminal: TerminalRecord }
   >();
+  /**
+   * Watchers of runs let go while this node still owns them (it was fenced): they watch the
+   * run again when it is resumed here, and are dropped if the workflow moves away.
+   */
+  private readonly letGo = new Map<string, ((outcome: Outcome) => void)[]>();
   /** Workflows whose journal cannot be read: the error names the place. */
   private readonly unreadable = new Map<string, LuactError>();
   /** Summaries of runs closed without one (by an older version), read once from their journal. */
@@ -271,7 +276,13 @@ export class WorkflowHost implements ExternalHost {
         stopped++;
       }
     }
-    for (const known of [this.runs, this.finished, this.unreadable, this.readSummaries]) {
+    for (const known of [
+      this.runs,
+      this.finished,
+      this.unreadable,
+      this.readSummaries,
+      this.letGo,
+    ]) {
       for (const key of [...known.keys()]) {
         if (moved(known === this.readSummaries ? parseStream(key).workflow : key))
           known.delete(key);
@@ -332,6 +343,8 @@ export class WorkflowHost implements ExternalHost {
   private resume(history: History): void {
     const driver = new RunDriver(history.stream, this.environment, history.records.length, history);
     this.drivers.set(history.started.workflow, driver);
+    for (const watcher of this.letGo.get(history.started.workflow) ?? []) driver.watch(watcher);
+    this.letGo.delete(history.started.workflow);
     try {
       driver.resume(this.runOf(history.started, driver));
     } catch (error) {
@@ -428,6 +441,7 @@ export class WorkflowHost implements ExternalHost {
     const { workflow } = driver.started;
     if (this.drivers.get(workflow) !== driver) return;
     this.drivers.delete(workflow);
+    this.letGo.set(workflow, driver.takeWatchers());
     this.options.log?.({
       level: 'info',
       message: 'workflow run let go: another node writes its journal',
@@ -589,6 +603,11 @@ export class WorkflowHost implements ExternalHost {
     const driver = this.drivers.get(workflow);
     if (driver) {
       driver.watch(onExit);
+      return;
+    }
+    const waiting = this.letGo.get(workflow);
+    if (waiting) {
+      waiting.push(onExit);
       return;
     }
     const ended = this.finished.get(workflow)?.terminal ?? (await this.lastTerminal(workflow));

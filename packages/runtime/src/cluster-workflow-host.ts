@@ -114,6 +114,14 @@ export class ClusterWorkflowHost implements ExternalHost, WorkflowStarter {
     return this.cluster.watch(this.id, this.workflowOf(pid), pid, onExit);
   }
 
+  /** The journal of the workflow's latest run, as its owner reads it. */
+  async history(workflow: string): Promise<readonly unknown[]> {
+    const records = await this.cluster.toOwner(this.id, workflow, { op: 'history' }, () =>
+      this.local.history(workflow),
+    );
+    return records as readonly unknown[];
+  }
+
   /** How long until the earliest timer of a run that waits only for timers (runs here only). */
   sleepingFor(pid: string): number | undefined {
     return this.local.sleepingFor(pid);

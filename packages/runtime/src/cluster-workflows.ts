@@ -48,7 +48,8 @@ export type OwnerRequest =
       readonly reason: string;
       readonly from?: string;
     }
-  | { readonly op: 'watch'; readonly pid: string; readonly inbox: string; readonly key: number };
+  | { readonly op: 'watch'; readonly pid: string; readonly inbox: string; readonly key: number }
+  | { readonly op: 'history' };
 
 type Addressed = OwnerRequest & {
   readonly host: string;
@@ -345,6 +346,8 @@ export class ClusterWorkflows {
           return local.cancel(request.pid, request);
         case 'terminate':
           return local.terminateWorkflow(request.workflow, request.reason, request.from);
+        case 'history':
+          return local.history(request.workflow);
         case 'watch': {
           const { inbox, key, pid } = request;
           return local.watch(pid as never, (outcome) => this.mailExit(inbox, pid, key, outcome));
@@ -531,7 +534,7 @@ function addressed(body: unknown): Addressed {
     typeof request.host !== 'string' ||
     typeof request.workflow !== 'string' ||
     typeof request.attempt !== 'number' ||
-    !['start', 'send', 'cancel', 'terminate', 'watch'].includes(String(request.op))
+    !['start', 'send', 'cancel', 'terminate', 'watch', 'history'].includes(String(request.op))
   ) {
     throw new LuactError('INVALID', 'a workflow request needs op, host, workflow and attempt', {
       retryable: false,

@@ -239,7 +239,7 @@ export class NodeWorkflows {
   /** One workflow: its summary, how it started, and how it ended (payloads decoded). */
   async show(id: string): Promise<Record<string, unknown>> {
     const { host, workflow } = this.locate(id);
-    const records = await host.history(workflow);
+    const records = await this.routed(host).history(workflow);
     const started = records[0] as { entry?: string; run?: number; at?: number } | undefined;
     const last = records.at(-1) as { t?: string; at?: number } | undefined;
     const ended = ['completed', 'failed', 'terminated', 'continued'].includes(String(last?.t));
@@ -265,7 +265,7 @@ export class NodeWorkflows {
   /** The journal of a workflow's latest run, payloads decoded. */
   async history(id: string): Promise<unknown[]> {
     const { host, workflow } = this.locate(id);
-    return (await host.history(workflow)).map(readable);
+    return (await this.routed(host).history(workflow)).map(readable);
   }
 
   /** A durable message to a workflow, as if a process had sent it. */

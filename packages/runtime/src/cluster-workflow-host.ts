@@ -9,6 +9,7 @@ import type {
   Signal,
 } from '@luact/process';
 import {
+  type CancelRequest,
   type StartRequest,
   startRequestOf,
   type WorkflowHost,
@@ -79,16 +80,19 @@ export class ClusterWorkflowHost implements ExternalHost, WorkflowStarter {
       await this.terminateWorkflow(this.workflowOf(signal.to), 'terminated', signal.from);
       return;
     }
-    await this.cancel(signal.to, signal.reason, signal.from);
+    await this.cancel(signal.to, { reason: signal.reason, from: signal.from });
   }
 
-  /** A CANCEL event for the workflow, journaled once by its owner. */
-  async cancel(pid: string, reason: string | undefined, from?: string): Promise<void> {
+  /**
+   * A CANCEL event for the workflow, journaled once by its owner: `origin` (a fresh key when
+   * absent) makes repeats of one request count once.
+   */
+  async cancel(pid: string, cancel: CancelRequest): Promise<void> {
     const workflow = this.workflowOf(pid);
     const request = {
-      origin: this.cluster.newKey(),
-      ...(reason !== undefined ? { reason } : {}),
-      ...(from !== undefined ? { from } : {}),
+      origin: cancel.origin ?? this.cluster.newKey(),
+      ...(cancel.reason !== undefined ? { reason: cancel.reason } : {}),
+      ...(cancel.from !== undefined ? { from: cancel.from } : {}),
     };
     await this.cluster.toOwner(this.id, workflow, { op: 'cancel', pid, ...request }, () =>
       this.local.cancel(pid, request),

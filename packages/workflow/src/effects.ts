@@ -1,7 +1,7 @@
 import { LuactError } from '@luact/core';
 import { type ExitOutcome, type ProcessSystem, withCallSite } from '@luact/process';
 import type { CommandEffects } from './driver.js';
-import type { WorkflowStarter } from './host.js';
+import type { CancelsOnce, WorkflowStarter } from './host.js';
 import type { Command, Outcome } from './records.js';
 import type { WorkflowRun } from './run.js';
 
@@ -76,6 +76,17 @@ export class WorkflowEffects implements CommandEffects {
     command: Extract<Command, { k: 'cancel' | 'terminate' }>,
   ): Promise<void> {
     const to = this.system.resolveDestination(command.to);
+    const route = this.system.route(to);
+    if (command.k === 'cancel' && route.kind === 'external' && cancelsOnce(route.host)) {
+      // A cancel of a workflow carries the command's place, so carrying it out again after a
+      // crash or a move is taken once.
+      await route.host.cancel(to, {
+        reason: command.reason,
+        from: from.pid,
+        origin: `${from.workflowId}#${from.started.run}:${command.seq}`,
+      });
+      return;
+    }
     const signal =
       command.k === 'terminate'
         ? ({ kind: 'terminate', to, from: from.pid } as const)
@@ -105,6 +116,10 @@ export class WorkflowEffects implements CommandEffects {
     }
     route.process.exitListeners.add((outcome) => onExit(asData(outcome)));
   }
+}
+
+function cancelsOnce(host: object): host is CancelsOnce {
+  return typeof (host as Partial<CancelsOnce>).cancel === 'function';
 }
 
 /** An exit as the journal keeps it: errors in their data form. */

@@ -87,6 +87,18 @@ export interface WorkflowStarter {
   start(request: StartRequest): Promise<Pid>;
 }
 
+/** A cancel request for a workflow; one `origin` is taken once however often it is repeated. */
+export interface CancelRequest {
+  readonly reason?: string | undefined;
+  readonly from?: string | undefined;
+  readonly origin?: string | undefined;
+}
+
+/** An external host that takes cancels with an origin (a workflow host, or its cluster router). */
+export interface CancelsOnce {
+  cancel(pid: string, request: CancelRequest): Promise<void>;
+}
+
 /**
  * One journal of a partition a new owner took over (fenced and read): its records after the
  * fork rule and whether it is closed, or why it cannot be read.
@@ -570,14 +582,7 @@ export class WorkflowHost implements ExternalHost {
    * A CANCEL event for the workflow `pid`; resolves once journaled. One with an `origin` that
    * was journaled already (a repeated request) is taken once.
    */
-  async cancel(
-    pid: string,
-    request: {
-      readonly reason?: string | undefined;
-      readonly from?: string | undefined;
-      readonly origin?: string | undefined;
-    },
-  ): Promise<void> {
+  async cancel(pid: string, request: CancelRequest): Promise<void> {
     await this.live(pid).cancel({
       t: 'cancel',
       at: this.now(),

@@ -2,6 +2,8 @@ export { activityOptions, DEFAULT_RETRY } from './activity-options.js';
 export type { RunStatus } from './driver.js';
 export {
   type AdoptedJournal,
+  type CancelRequest,
+  type CancelsOnce,
   type StartRequest,
   startRequestOf,
   streamOf,

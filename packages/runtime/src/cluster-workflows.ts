@@ -15,7 +15,7 @@ import { ClusterWorkflowHost } from './cluster-workflow-host.js';
 export const DEFAULT_OWNER_WAIT_MS = 30_000;
 /** Partitions taken over at once per host (each is one ordered consumer and its fences). */
 const TAKEOVER_CONCURRENCY = 8;
-/** After a failed takeover (NATS unavailable), the next try. */
+/** After a failed takeover or watch registration (NATS unavailable), the next try. */
 const RETRY_TAKEOVER_MS = 1_000;
 /** The topic of a workflow's end, mailed by its owner to a watching node's inbox. */
 const EXIT_TOPIC = 'luact.workflow.exit';
@@ -428,13 +428,22 @@ export class ClusterWorkflows {
       if (watch.registering || now === undefined || now === watch.registeredWith) continue;
       void this.register(key, watch).catch((error: unknown) => {
         const failure = LuactError.from(error);
-        watch.registeredWith = undefined; // tried again on the next view
-        if (failure.kind === 'NOT_FOUND') this.exited(key, { ok: false, error: failure });
-        else
-          this.log('warn', 'workflow watch not registered with the new owner yet', {
-            workflow: watch.pid,
-            error: failure.message,
-          });
+        watch.registeredWith = undefined; // tried again on the next view, or shortly
+        if (failure.kind === 'NOT_FOUND') {
+          this.exited(key, { ok: false, error: failure });
+          return;
+        }
+        this.log('warn', 'workflow watch not registered with the new owner yet', {
+          workflow: watch.pid,
+          error: failure.message,
+        });
+        if (!this.stopped) {
+          const retry = setTimeout(
+            () => this.followWatches(this.options.membership.view),
+            RETRY_TAKEOVER_MS,
+          );
+          retry.unref?.();
+        }
       });
     }
   }
@@ -509,11 +518,9 @@ async function repeatable<T>(
 
 /** Errors that mean "no owner took it (yet)": try again until the owner wait runs out. */
 function waitsForOwner(error: LuactError | undefined): error is LuactError {
-  return (
-    error !== undefined &&
-    (error.kind === 'UNAVAILABLE' || error.kind === 'CONFLICT') &&
-    error.retryable
-  );
+  if (error === undefined) return false;
+  // CONFLICT: the journal refused a write here (this node was fenced, or lost the partition).
+  return error.kind === 'CONFLICT' || (error.kind === 'UNAVAILABLE' && error.retryable);
 }
 
 function notReady(node: string | undefined, host: string, partition: number): LuactError {

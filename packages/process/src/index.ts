@@ -18,6 +18,7 @@ export type {
 } from './function-calls.js';
 export { checkRequires, type HostLimits, isLuaEntry, type LuaEntry, ProcessHost } from './host.js';
 export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
+export type { Inbox } from './inboxes.js';
 export { LocalTransport } from './local-transport.js';
 export { type FedSink, Mailbox, messageBytes } from './mailbox.js';
 export { processLua, processModules } from './modules.js';
@@ -53,7 +54,6 @@ export { type ProcessBinding, processBinding } from './process-binding.js';
 export {
   FUNCTION_HOST,
   INBOX_HOST,
-  type Inbox,
   type Placement,
   ProcessSystem,
   type ProcessSystemOptions,

@@ -28,6 +28,7 @@ import {
   type Invocation,
 } from './function-calls.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
+import { type Inbox, Inboxes } from './inboxes.js';
 import { LocalTransport } from './local-transport.js';
 import { eventBytes } from './mailbox.js';
 import { type ClusterNames, NameRegistry, type NameScope } from './names.js';
@@ -126,25 +127,6 @@ export const FUNCTION_HOST = 'luact:functions';
 /** The host part of the PIDs of inboxes TypeScript code owns (see `openInbox`). */
 export const INBOX_HOST = 'luact:inbox';
 
-/** An address TypeScript code receives mail at, with no Lua process behind it. */
-export interface Inbox {
-  readonly pid: Pid;
-  /**
-   * Calls `onExit` once when `target` ends, wherever it runs (a process here or on another
-   * node; "node down" when its node is lost). NOT_FOUND when it is not a live process.
-   */
-  watch(target: Pid, onExit: (outcome: ExitOutcome) => void): Delivery;
-  /** Sending to the PID is NOT_FOUND from now on, as to an ended process. */
-  close(): void;
-}
-
-/** An inbox of TypeScript code: what it receives, and the processes it watches. */
-interface InboxState {
-  readonly receive: (envelope: Envelope) => void;
-  /** Each watched process, with what to call when it ends and how to stop watching it. */
-  readonly watched: Map<Pid, { readonly onExit: (outcome: ExitOutcome) => void; stop(): void }>;
-}
-
 const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
 
 const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: false });
@@ -164,7 +146,7 @@ export class ProcessSystem {
   readonly pending = new PendingAnswers();
   private readonly processes = new Map<Pid, Process>();
   private readonly endedElsewhere = new EndedElsewhere();
-  private readonly inboxes = new Map<Pid, InboxState>();
+  private readonly inboxes: Inboxes;
   private readonly calls: FunctionCalls;
   private readonly modules: readonly LuaModuleSpec[];
   /** Names of the modules every host's Lua code may list. */
@@ -202,6 +184,18 @@ export class ProcessSystem {
       kill: (process, error) => this.kill(process, error),
       waitForExit: (pid) => this.waitForExit(pid),
       spawnRemote: (node, request) => this.transport.spawnRemote(node, request),
+      signal: (signal) => this.signal(signal),
+    });
+    this.inboxes = new Inboxes({
+      nextPid: () => formatPid({ ...this.identityParts(), host: INBOX_HOST, id: this.nextId++ }),
+      whereIs: (pid) => {
+        const route = this.route(pid);
+        return route.kind === 'process'
+          ? route.process
+          : route.kind === 'remote'
+            ? 'remote'
+            : undefined;
+      },
       signal: (signal) => this.signal(signal),
     });
     this.transport = options.transport ?? new LocalTransport();
@@ -585,7 +579,7 @@ export class ProcessSystem {
     const node = nodeOf(pid);
     if (node !== undefined && node !== this.node)
       return this.endedElsewhere.has(pid) ? { kind: 'nowhere' } : { kind: 'remote', node };
-    const receive = this.inboxes.get(pid)?.receive;
+    const receive = this.inboxes.receiverOf(pid);
     if (receive) return { kind: 'inbox', receive };
     const external = this.externalHostOf(pid);
     return external ? { kind: 'external', host: external } : { kind: 'nowhere' };
@@ -638,57 +632,7 @@ export class ProcessSystem {
    * Its PID is numbered like a process's, so it is never reused within the node's lifetime.
    */
   openInbox(receive: (envelope: Envelope) => void): Inbox {
-    const pid = formatPid({ ...this.identityParts(), host: INBOX_HOST, id: this.nextId++ });
-    const state: InboxState = { receive, watched: new Map() };
-    this.inboxes.set(pid, state);
-    return {
-      pid,
-      watch: (target, onExit) => this.watchFromInbox(pid, state, target, onExit),
-      close: () => {
-        this.inboxes.delete(pid);
-        for (const watch of state.watched.values()) watch.stop();
-        state.watched.clear();
-      },
-    };
-  }
-
-  private watchFromInbox(
-    inbox: Pid,
-    state: InboxState,
-    target: Pid,
-    onExit: (outcome: ExitOutcome) => void,
-  ): Delivery {
-    const route = this.route(target);
-    if (route.kind === 'process') {
-      const listener = (outcome: ExitOutcome) => {
-        state.watched.delete(target);
-        onExit(outcome);
-      };
-      route.process.exitListeners.add(listener);
-      state.watched.set(target, {
-        onExit,
-        stop: () => route.process.exitListeners.delete(listener),
-      });
-      return undefined;
-    }
-    if (route.kind !== 'remote') return notAlive(target);
-    // Its EXIT comes back to the inbox's PID (see signalLocal).
-    state.watched.set(target, {
-      onExit,
-      stop: () => this.forget(this.signal({ kind: 'demonitor', to: target, from: inbox })),
-    });
-    return this.signal({ kind: 'monitor', to: target, from: inbox });
-  }
-
-  /** An EXIT from another node for an inbox that watches the process that ended. */
-  private exitToInbox(signal: Signal): boolean {
-    if (signal.kind !== 'exit') return false;
-    const watched = this.inboxes.get(signal.to)?.watched;
-    const watch = watched?.get(signal.from);
-    if (!watched || !watch) return false;
-    watched.delete(signal.from);
-    watch.onExit(signal.outcome);
-    return true;
+    return this.inboxes.create(receive);
   }
 
   /**
@@ -735,7 +679,7 @@ export class ProcessSystem {
     }
     const process = this.processes.get(signal.to);
     if (!process || process.exited) {
-      if (!this.exitToInbox(signal)) this.refuseRelation(signal);
+      if (!this.inboxes.exitReached(signal)) this.refuseRelation(signal);
       return;
     }
     switch (signal.kind) {
@@ -841,10 +785,7 @@ export class ProcessSystem {
       const parts = parsePid(pid);
       return parts?.node === down.node && parts.incarnation === down.incarnation;
     };
-    for (const [inbox, state] of this.inboxes) {
-      for (const target of [...state.watched.keys()])
-        if (onIt(target)) this.exitToInbox({ kind: 'exit', to: inbox, from: target, at, outcome });
-    }
+    this.inboxes.ended(onIt, outcome, at);
     for (const process of [...this.processes.values()]) {
       const relations = process.existingRelations;
       if (relations === undefined) continue;

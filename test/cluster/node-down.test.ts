@@ -4,7 +4,8 @@ import { clusterNodes, downViews } from './cluster-nodes.js';
 
 /**
  * A node SIGKILLed: the processes of another node that monitor or link its processes learn
- * it from the committed view that drops it, as EXIT and LINK_DOWN "node down: NAME".
+ * it from the committed view that drops it, as EXIT and LINK_DOWN "node down: NAME", and the
+ * cluster names its processes held are free again.
  */
 
 /** The documented bound is 4–5 s after the last beat plus the view's commit; generous here. */
@@ -45,4 +46,20 @@ it('gives monitors EXIT and trapping links LINK_DOWN "node down: b" within the b
   // One view dropped b, committed by a (the only member left).
   expect(downViews(a.cli).map((view) => view.down)).toEqual([['b']]);
   await annotate(`node down seen ${tookMs} ms after the SIGKILL`);
+}, 120_000);
+
+it('frees the cluster names of the SIGKILLed node once it is declared down', async () => {
+  const b = await nodes.serve('names-b', [server.url]);
+  const a = nodes.exec('names-a', [server.url], 'cluster:name_down', ['names-b', 'desk']);
+  await a.cli.waitForLog({ msg: 'watching', node: 'names-b' }, 60_000);
+  b.child.kill('SIGKILL');
+  const { code, result } = await a.result();
+  expect(code, a.cli.stderr()).toBe(0);
+  expect(result.value).toEqual({
+    found_holder: true,
+    refused_while_held: 'ALREADY_EXISTS',
+    exit: 'node down: names-b',
+    registered_after: true,
+    found_self: true,
+  });
 }, 120_000);

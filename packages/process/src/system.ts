@@ -31,7 +31,7 @@ import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { type Inbox, Inboxes } from './inboxes.js';
 import { LocalTransport } from './local-transport.js';
 import { eventBytes } from './mailbox.js';
-import { type ClusterNames, NameRegistry, type NameScope } from './names.js';
+import type { ClusterNames, NameRegistry, NameScope } from './names.js';
 import { deliverOutcome } from './outcome.js';
 import { PendingAnswers } from './pending.js';
 import {
@@ -44,6 +44,7 @@ import {
   parsePid,
 } from './pid.js';
 import { Process } from './process.js';
+import { ProcessNames, unknownName } from './process-names.js';
 import type {
   Delivery,
   Envelope,
@@ -53,14 +54,7 @@ import type {
   Signal,
   Transport,
 } from './transport.js';
-import {
-  checkName,
-  checkReason,
-  checkReference,
-  checkTopic,
-  shorten,
-  VALUE_LIMITS,
-} from './value-limits.js';
+import { checkReason, checkReference, checkTopic, shorten } from './value-limits.js';
 
 /** Where an address leads, as this node sees it (ProcessSystem.route). */
 export type Route =
@@ -138,7 +132,7 @@ const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: f
  */
 export class ProcessSystem {
   readonly clock: Clock;
-  readonly names = new NameRegistry();
+  private readonly processNames: ProcessNames;
   readonly transport: Transport;
   private readonly hosts = new Map<string, ProcessHost>();
   private readonly externals = new Map<string, ExternalHost>();
@@ -198,6 +192,17 @@ export class ProcessSystem {
       },
       signal: (signal) => this.signal(signal),
     });
+    this.processNames = new ProcessNames(
+      {
+        get node() {
+          return system.node;
+        },
+        process: (pid) => this.processes.get(pid),
+        endedElsewhere: (pid) => this.endedElsewhere.has(pid),
+      },
+      options.names,
+      options.defaultNameScope ?? 'local',
+    );
     this.transport = options.transport ?? new LocalTransport();
     this.transport.attach({
       deliver: (envelope) => this.deliverLocal(envelope),
@@ -350,7 +355,7 @@ export class ProcessSystem {
     const id = this.nextId++;
     const pid = formatPid({ ...this.identityParts(), host: hostId, id });
     if (request.name !== undefined) {
-      const taken = this.names.register(request.name, pid);
+      const taken = this.processNames.local.register(request.name, pid);
       if (taken) throw taken;
     }
     const process = new Process(
@@ -557,7 +562,7 @@ export class ProcessSystem {
     const tooLong = checkReference('destination', destination);
     if (tooLong) throw tooLong;
     if (looksLikePid(destination)) return destination as Pid;
-    const pid = this.names.lookup(destination) ?? this.clusterName(destination);
+    const pid = this.processNames.resolve(destination);
     if (pid === undefined) throw unknownName(destination);
     return pid;
   }
@@ -882,82 +887,24 @@ export class ProcessSystem {
 
   // ── Names ─────────────────────────────────────────────────────────────────────────────────
 
-  /**
-   * Registers `name` for the live process `pid` of this node, in `scope` (cluster names are
-   * local ones on a standalone node): ALREADY_EXISTS when another holds it; a cluster
-   * registration is a promise that settles once the cluster decided.
-   */
-  registerName(
-    name: string,
-    pid: Pid,
-    scope: NameScope = this.options.defaultNameScope ?? 'local',
-  ): Delivery {
-    const owner = this.processes.get(pid);
-    if (!owner) {
-      const node = nodeOf(pid);
-      if (node === undefined || node === this.node) return notAlive(pid);
-      return new LuactError(
-        'INVALID',
-        `${pid} runs on node ${node}: a name is registered on the node of its process`,
-        { retryable: false },
-      );
-    }
-    const cluster = scope === 'cluster' ? this.options.names : undefined;
-    if (cluster === undefined) return this.registerLocalName(name, owner);
-    const invalid = checkName(name);
-    if (invalid) return invalid;
-    if (cluster.lookup(name) === pid) return undefined;
-    if (cluster.heldBy(pid) >= VALUE_LIMITS.namesPerProcess) return tooManyNames(pid, 'cluster ');
-    return cluster.register(name, pid).then(() => {
-      // The owner ended while the cluster decided: nobody is left to hold the name.
-      if (!this.processes.has(pid)) void cluster.unregister(name).catch(() => {});
-    });
+  /** This node's local names (what `process.registry` registers without a cluster scope). */
+  get names(): NameRegistry {
+    return this.processNames.local;
   }
 
-  private registerLocalName(name: string, owner: Process): LuactError | undefined {
-    // Names live in the node, outside any Lua heap: one process holds a bounded number.
-    if (owner.names.size >= VALUE_LIMITS.namesPerProcess && !owner.names.has(name))
-      return tooManyNames(owner.pid, '');
-    const taken = this.names.register(name, owner.pid);
-    if (taken) return taken;
-    owner.names.add(name);
-    return undefined;
+  /** See ProcessNames.register. */
+  registerName(name: string, pid: Pid, scope?: NameScope): Delivery {
+    return this.processNames.register(name, pid, scope);
   }
 
   /** The PID registered as `name`, a local name first, then a cluster name; NOT_FOUND when none is. */
   lookupName(name: string): Pid | LuactError {
-    return this.names.lookup(name) ?? this.clusterName(name) ?? unknownName(name);
+    return this.processNames.lookup(name);
   }
 
-  /**
-   * The holder of cluster name `name`, unless this node knows it has ended: its release reaches
-   * every node's table a moment later, and until then the name must not lead to a dead PID.
-   */
-  private clusterName(name: string): Pid | undefined {
-    const pid = this.options.names?.lookup(name);
-    if (pid === undefined) return undefined;
-    const node = nodeOf(pid);
-    const here = node === undefined || node === this.node;
-    return (here ? this.processes.has(pid) : !this.endedElsewhere.has(pid)) ? pid : undefined;
-  }
-
-  /**
-   * Releases `name` in `scope`, or without a scope the local name if there is one, else the
-   * cluster name: NOT_FOUND when no process holds it; a promise for a cluster name.
-   */
+  /** See ProcessNames.unregister. */
   unregisterName(name: string, scope?: NameScope): Delivery {
-    const cluster = this.options.names;
-    if (scope !== 'cluster' || cluster === undefined) {
-      const owner = this.names.lookup(name);
-      if (owner !== undefined) {
-        this.names.unregister(name);
-        this.processes.get(owner)?.names.delete(name);
-        return undefined;
-      }
-      if (scope !== undefined || cluster === undefined) return unknownName(name);
-    }
-    if (cluster.lookup(name) === undefined) return unknownName(name);
-    return cluster.unregister(name);
+    return this.processNames.unregister(name, scope);
   }
 
   // ── Exits ─────────────────────────────────────────────────────────────────────────────────
@@ -972,10 +919,9 @@ export class ProcessSystem {
     process.exited = true;
     process.host.processes.delete(process.localId);
     this.processes.delete(process.pid);
-    this.options.names?.ownerExited(process.pid);
     const relations = process.existingRelations;
+    this.processNames.released(process, relations?.names ?? []);
     if (relations === undefined) return;
-    for (const name of relations.names) this.names.unregister(name, process.pid);
     const at = relations.monitors.size + relations.links.size > 0 ? this.clock.now() : 0n;
     for (const watcher of relations.monitors)
       this.forget(this.signal({ kind: 'exit', to: watcher, from: process.pid, at, outcome }));
@@ -1068,17 +1014,6 @@ function parseReference(reference: string) {
   return reference.includes(':')
     ? resolveReference(reference, 'unused')
     : ({ ok: false, error: `"${reference}" needs a namespace (namespace:name)` } as const);
-}
-
-function tooManyNames(pid: Pid, scope: string): LuactError {
-  return new LuactError(
-    'RATE_LIMITED',
-    `${pid} already holds ${VALUE_LIMITS.namesPerProcess} ${scope}names, the limit of names per process`,
-  );
-}
-
-function unknownName(name: string): LuactError {
-  return new LuactError('NOT_FOUND', `no process is registered as "${name}"`, { retryable: false });
 }
 
 function notAlive(pid: string): LuactError {

@@ -1,0 +1,135 @@
+import { LuactError } from '@luact/core';
+import { type ClusterNames, NameRegistry, type NameScope } from './names.js';
+import { nodeOf, type Pid } from './pid.js';
+import type { Process } from './process.js';
+import type { Delivery } from './transport.js';
+import { checkName, VALUE_LIMITS } from './value-limits.js';
+
+/** What names need of the process system. */
+export interface NamesHost {
+  /** This node's name (undefined standalone). */
+  readonly node: string | undefined;
+  /** The live process `pid` of this node. */
+  process(pid: Pid): Process | undefined;
+  /** Whether `pid`, a process of another node, is known to have ended. */
+  endedElsewhere(pid: Pid): boolean;
+}
+
+/**
+ * The names of a node's processes: local names (this node's registry) and, on a cluster node,
+ * cluster names (one holder in the whole cluster). A lookup finds a local name first.
+ */
+export class ProcessNames {
+  readonly local = new NameRegistry();
+
+  constructor(
+    private readonly host: NamesHost,
+    private readonly cluster: ClusterNames | undefined,
+    private readonly defaultScope: NameScope,
+  ) {}
+
+  /**
+   * Registers `name` for the live process `pid` of this node, in `scope` (cluster names are
+   * local ones on a standalone node): ALREADY_EXISTS when another holds it; a cluster
+   * registration is a promise that settles once the cluster decided.
+   */
+  register(name: string, pid: Pid, scope: NameScope = this.defaultScope): Delivery {
+    const owner = this.host.process(pid);
+    if (!owner) {
+      const node = nodeOf(pid);
+      if (node === undefined || node === this.host.node) return notAlive(pid);
+      return new LuactError(
+        'INVALID',
+        `${pid} runs on node ${node}: a name is registered on the node of its process`,
+        { retryable: false },
+      );
+    }
+    const cluster = scope === 'cluster' ? this.cluster : undefined;
+    if (cluster === undefined) return this.registerLocal(name, owner);
+    const invalid = checkName(name);
+    if (invalid) return invalid;
+    if (cluster.lookup(name) === pid) return undefined;
+    if (cluster.heldBy(pid) >= VALUE_LIMITS.namesPerProcess) return tooManyNames(pid, 'cluster ');
+    return cluster.register(name, pid).then(() => {
+      // The owner ended while the cluster decided: nobody is left to hold the name.
+      if (!this.host.process(pid)) void cluster.unregister(name).catch(() => {});
+    });
+  }
+
+  /** Registers a local name for a process of this node (a spawn's name, before it runs). */
+  registerLocal(name: string, owner: Process): LuactError | undefined {
+    // Names live in the node, outside any Lua heap: one process holds a bounded number.
+    if (owner.names.size >= VALUE_LIMITS.namesPerProcess && !owner.names.has(name))
+      return tooManyNames(owner.pid, '');
+    const taken = this.local.register(name, owner.pid);
+    if (taken) return taken;
+    owner.names.add(name);
+    return undefined;
+  }
+
+  /** The PID registered as `name`, a local name first, then a cluster name. */
+  resolve(name: string): Pid | undefined {
+    return this.local.lookup(name) ?? this.clusterName(name);
+  }
+
+  /** `resolve`, or NOT_FOUND. */
+  lookup(name: string): Pid | LuactError {
+    return this.resolve(name) ?? unknownName(name);
+  }
+
+  /**
+   * Releases `name` in `scope`, or without a scope the local name if there is one, else the
+   * cluster name: NOT_FOUND when no process holds it; a promise for a cluster name.
+   */
+  unregister(name: string, scope?: NameScope): Delivery {
+    const cluster = this.cluster;
+    if (scope !== 'cluster' || cluster === undefined) {
+      const owner = this.local.lookup(name);
+      if (owner !== undefined) {
+        this.local.unregister(name);
+        this.host.process(owner)?.names.delete(name);
+        return undefined;
+      }
+      if (scope !== undefined || cluster === undefined) return unknownName(name);
+    }
+    if (cluster.lookup(name) === undefined) return unknownName(name);
+    return cluster.unregister(name);
+  }
+
+  /** `process` ended: its names go, here at once and in the cluster's table soon after. */
+  released(process: Process, localNames: Iterable<string>): void {
+    this.cluster?.ownerExited(process.pid);
+    for (const name of localNames) this.local.unregister(name, process.pid);
+  }
+
+  /**
+   * The holder of cluster name `name`, unless this node knows it has ended: its release reaches
+   * every node's table a moment later, and until then the name must not lead to a dead PID.
+   */
+  private clusterName(name: string): Pid | undefined {
+    const pid = this.cluster?.lookup(name);
+    if (pid === undefined) return undefined;
+    const node = nodeOf(pid);
+    const here = node === undefined || node === this.host.node;
+    return (here ? this.host.process(pid) !== undefined : !this.host.endedElsewhere(pid))
+      ? pid
+      : undefined;
+  }
+}
+
+export function unknownName(name: string): LuactError {
+  return new LuactError('NOT_FOUND', `no process is registered as "${name}"`, { retryable: false });
+}
+
+function tooManyNames(pid: Pid, scope: string): LuactError {
+  return new LuactError(
+    'RATE_LIMITED',
+    `${pid} already holds ${VALUE_LIMITS.namesPerProcess} ${scope}names, the limit of names per process`,
+  );
+}
+
+function notAlive(pid: string): LuactError {
+  return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
+    retryable: false,
+  });
+}

@@ -307,9 +307,10 @@ export class ClusterWorkflows {
         } satisfies Addressed);
       } catch (error) {
         last = LuactError.from(error);
-        if (!waitsForOwner(last) || Date.now() + delay > deadline) break;
+        if (!waitsForOwner(last) || Date.now() >= deadline) break;
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      const pause = Math.min(delay, Math.max(0, deadline - Date.now()));
+      await new Promise((resolve) => setTimeout(resolve, pause));
       delay = Math.min(delay * 2, 500);
     }
     if (!waitsForOwner(last)) throw last;

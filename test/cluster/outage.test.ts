@@ -1,25 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { logRecords, type RunningCli } from '../src/luact-cli.js';
 import { clusterNodes, downViews } from './cluster-nodes.js';
 
 /**
- * The only NATS server down for 20 s (T6): the nodes fence themselves and carry on when it is
- * back; nobody is declared down; sends meanwhile fail with UNAVAILABLE after their bound, and
- * the ping-pong plays on afterwards.
+ * T6: every server of a 3-server NATS cluster (the cluster's streams at 3 replicas) down for
+ * 20 s: the nodes fence themselves and carry on when the servers are back; nobody is declared
+ * down; sends meanwhile fail with UNAVAILABLE after their bound, and the ping-pong plays on.
  */
 
 const OUTAGE_MS = 20_000;
 
-let server: NatsServerHandle;
+let cluster: NatsClusterHandle;
+const R3 = ['--replicas', '3'];
 const nodes = clusterNodes('luact-cluster-outage-');
 
 beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
+  cluster = await startNatsCluster({ size: 3 });
+}, 90_000);
 afterAll(async () => {
-  await server?.stop();
+  await cluster?.stop();
 });
 beforeEach(() => nodes.prepare());
 afterEach(() => nodes.cleanUp());
@@ -29,15 +30,16 @@ const FENCED = 'fenced: no beat acknowledged in time';
 const said = (cli: RunningCli, msg: string) =>
   logRecords(cli.stderr()).filter((record) => record.msg === msg).length;
 
-it('pauses both nodes while the server is down 20 s and resumes them, with no node declared down', async () => {
-  const a = await nodes.serve('out-a', [server.url]);
-  const b = await nodes.serve('out-b', [server.url]);
-  const probe = nodes.exec('out-c', [server.url], 'cluster:outage', ['out-b', 20]);
+it('pauses the nodes while every NATS server is down 20 s and resumes them, with no node declared down', async () => {
+  const servers = cluster.urls;
+  const a = await nodes.serve('out-a', servers, R3);
+  const b = await nodes.serve('out-b', servers, R3);
+  const probe = nodes.exec('out-c', servers, 'cluster:outage', ['out-b', 20], R3);
   await probe.cli.waitForLog({ msg: 'ready' }, 60_000);
 
-  await server.kill();
+  await Promise.all(cluster.nodes.map((server) => server.kill()));
   await sleep(OUTAGE_MS);
-  await server.restart();
+  await Promise.all(cluster.nodes.map((server) => server.restart()));
 
   const { code, result } = await probe.result();
   expect(code, probe.cli.stderr()).toBe(0);
@@ -63,7 +65,7 @@ it('pauses both nodes while the server is down 20 s and resumes them, with no no
   // Ping-pong from a fresh node to each of them works again.
   for (const node of ['out-a', 'out-b'])
     await expect(
-      nodes.exec(`${node}-pinger`, [server.url], 'cluster:ping', [node, 100]).result(),
+      nodes.exec(`${node}-pinger`, servers, 'cluster:ping', [node, 100], R3).result(),
     ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 100 } } });
   // Nobody was declared down at any point, and nobody was expelled.
   expect(downViews(a, b, probe.cli)).toEqual([]);

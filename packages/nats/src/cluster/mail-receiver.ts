@@ -45,6 +45,9 @@ export class MailReceiver {
   private gapTimer: NodeJS.Timeout | undefined;
   /** When the gap timer fires (ms), so most records (no gap) touch no timer. */
   private gapTimerDue: number | undefined;
+  /** Records handed over whose acknowledgement waits for the next turn of the event loop. */
+  private readonly acks: JsMsg[] = [];
+  private acking: NodeJS.Immediate | undefined;
 
   constructor(private readonly settings: MailReceiverSettings) {
     this.order = new MailOrder(settings.gapHoldMs);
@@ -71,6 +74,10 @@ export class MailReceiver {
     clearTimeout(this.gapTimer);
     this.gapTimerDue = undefined;
     await this.chain;
+    if (this.acking !== undefined) {
+      clearImmediate(this.acking);
+      this.flushAcks();
+    }
   }
 
   private async pullLoop(): Promise<void> {
@@ -207,8 +214,31 @@ export class MailReceiver {
         },
       });
     }
-    msg.ack();
+    this.ackSoon(msg);
   }
+
+  /**
+   * Acknowledges a record handed over once the processes woken by it had their turn (the Lua
+   * scheduler runs them from setImmediate too, and was asked first): what they send in answer
+   * is written to the server before the acknowledgements, which are written together.
+   */
+  private ackSoon(msg: JsMsg): void {
+    this.acks.push(msg);
+    this.acking ??= setImmediate(this.flushAcks);
+  }
+
+  private readonly flushAcks = (): void => {
+    this.acking = undefined;
+    for (const msg of this.acks.splice(0)) {
+      try {
+        msg.ack();
+      } catch {
+        // The connection is closed: the record stays unacknowledged, like one handed over
+        // just before a crash; it comes again (a duplicate, dropped) or goes to the next
+        // incarnation of this node.
+      }
+    }
+  };
 
   private fetchPayload(blob: string): Promise<Uint8Array | LuactError> {
     return this.settings.blobs.getBlob(blob).then(

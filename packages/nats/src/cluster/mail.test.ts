@@ -1,7 +1,7 @@
 import { LuactError } from '@luact/core';
 import type { Envelope, MailRecipient, Pid, Signal } from '@luact/process';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MailLogRecord } from './mail-log.js';
@@ -210,6 +210,35 @@ describe('MailTransport', () => {
     await a.sendRemote('b', envelope('b', 'after', 'x'));
     await until(() => expect(second.got).toHaveLength(101));
   }, 120_000);
+
+  it('acknowledges every record handed over, also one handed over as the receiving transport closes', async () => {
+    const space = mailSpace();
+    const a = await space.open('a', 1);
+    const b = await space.open('b', 1);
+    const got: string[] = [];
+    let closing: Promise<void> | undefined;
+    b.attach({
+      deliver: (env) => {
+        got.push(env.topic);
+        // The last record's acknowledgement is still to be written when the close begins.
+        if (env.topic === 'last') closing = b.close();
+        return undefined;
+      },
+      signal: () => {},
+    });
+    for (let i = 0; i < 20; i++) await a.sendRemote('b', envelope('b', `m${i}`, `${i}`));
+    await a.sendRemote('b', envelope('b', 'last', 'x'));
+    await until(() => expect(closing).toBeDefined());
+    await closing;
+    expect(got).toHaveLength(21);
+    // Acknowledged records leave the work-queue stream; none is left waiting for an ack.
+    const jsm = await jetstreamManager(connections[connections.length - 1] as NatsConnection);
+    await until(async () => {
+      const consumer = await jsm.consumers.info(space.names.stream, 'b');
+      expect([consumer.num_ack_pending, consumer.num_pending]).toEqual([0, 0]);
+      expect((await jsm.streams.info(space.names.stream)).state.messages).toBe(0);
+    });
+  }, 60_000);
 
   it('delivers a record published twice (same message ID, or same sequence under another ID) once', async () => {
     const space = mailSpace();

@@ -75,6 +75,9 @@ export async function connectNats(
     reconnectTimeWait: settings.reconnect_wait ?? DEFAULT_RECONNECT_WAIT_MS,
     pingInterval: settings.ping_interval ?? DEFAULT_PING_INTERVAL_MS,
     maxPingOut: settings.max_ping_out ?? DEFAULT_MAX_PING_OUT,
+    // Otherwise every request (each JetStream publish) builds two Error objects up front for
+    // their stack traces; failures reach luact as LuactErrors that name what failed anyway.
+    noAsyncTraces: true,
     ...(settings.name !== undefined ? { name: settings.name } : {}),
     ...(auth.user !== undefined ? { user: auth.user, pass: auth.password ?? '' } : {}),
     ...(auth.token !== undefined ? { token: auth.token } : {}),

@@ -30,7 +30,9 @@ const FENCED = 'fenced: no beat acknowledged in time';
 const said = (cli: RunningCli, msg: string) =>
   logRecords(cli.stderr()).filter((record) => record.msg === msg).length;
 
-it('pauses the nodes while every NATS server is down 20 s and resumes them, with no node declared down', async () => {
+it('pauses the nodes while every NATS server is down 20 s and resumes them, with no node declared down', async ({
+  annotate,
+}) => {
   const servers = cluster.urls;
   const a = await nodes.serve('out-a', servers, R3);
   const b = await nodes.serve('out-b', servers, R3);
@@ -46,7 +48,10 @@ it('pauses the nodes while every NATS server is down 20 s and resumes them, with
   const value = result.value as {
     failures: { kind: string; message: string; after_ms: number }[];
     rounds: number;
+    unanswered: number;
   };
+  // Pings stored but not answered within 2 s, while mail was not flowing yet after the restart.
+  await annotate(`${value.unanswered} pings went unanswered for 2 s each after the outage`);
   // Sends during the outage failed, each after waiting out its bound, and said why.
   expect(value.failures.length).toBeGreaterThan(0);
   for (const failure of value.failures) {
@@ -62,11 +67,10 @@ it('pauses the nodes while every NATS server is down 20 s and resumes them, with
     expect(said(cli, FENCED), cli.stderr()).toBeGreaterThan(0);
     await cli.waitForLog({ msg: 'unfenced: beats acknowledged and still a member' }, 60_000);
   }
-  // Ping-pong from a fresh node to each of them works again.
-  for (const node of ['out-a', 'out-b'])
-    await expect(
-      nodes.exec(`${node}-pinger`, servers, 'cluster:ping', [node, 100], R3).result(),
-    ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 100 } } });
+  // The probe played on with b; a fresh node plays with a too.
+  await expect(
+    nodes.exec('out-d', servers, 'cluster:ping', ['out-a', 100], R3).result(),
+  ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 100 } } });
   // Nobody was declared down at any point, and nobody was expelled.
   expect(downViews(a, b, probe.cli)).toEqual([]);
   for (const cli of [a, b, probe.cli]) expect(cli.stderr()).not.toContain('expelled');

@@ -66,6 +66,8 @@ export class ClusterNameRegistry implements ClusterNames {
   /** Incarnations declared down: a late PUT of theirs is released as soon as it is read. */
   private readonly down = new Set<string>();
   private readonly releasing = new Set<Promise<void>>();
+  /** Releases under way by name: a registration of the name waits for its release first. */
+  private readonly releasingNames = new Map<string, Promise<void>>();
   private readonly retries = new Set<NodeJS.Timeout>();
   private events: ClusterNameEvents | undefined;
   private follower: Follower | undefined;
@@ -195,6 +197,8 @@ export class ClusterNameRegistry implements ClusterNames {
   }
 
   async register(name: string, pid: Pid): Promise<void> {
+    // Its holder ended here a moment ago: the name is free once that release is written.
+    await this.releasingNames.get(name);
     if (this.table.holder(name)?.pid === pid) return;
     const subject = this.names.subject(name);
     const deadline = Date.now() + this.decideTimeoutMs;
@@ -308,8 +312,12 @@ export class ClusterNameRegistry implements ClusterNames {
         }, RELEASE_RETRY_MS);
         this.retries.add(retry);
       })
-      .finally(() => this.releasing.delete(releasing));
+      .finally(() => {
+        this.releasing.delete(releasing);
+        if (this.releasingNames.get(name) === releasing) this.releasingNames.delete(name);
+      });
     this.releasing.add(releasing);
+    this.releasingNames.set(name, releasing);
   }
 
   /**

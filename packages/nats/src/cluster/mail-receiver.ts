@@ -76,10 +76,7 @@ export class MailReceiver {
     clearTimeout(this.gapTimer);
     this.gapTimerDue = undefined;
     await this.chain;
-    if (this.acking !== undefined) {
-      clearImmediate(this.acking);
-      this.flushAcks();
-    }
+    this.acknowledgeNow();
   }
 
   private async pullLoop(): Promise<void> {
@@ -230,6 +227,16 @@ export class MailReceiver {
   private ackSoon(msg: JsMsg): void {
     this.acks.push(msg);
     this.acking ??= setImmediate(this.flushAcks);
+  }
+
+  /**
+   * Writes the acknowledgements waiting for their turn now: called before this node sends,
+   * so they leave in the same write to the server as what is sent (often the answer).
+   */
+  acknowledgeNow(): void {
+    if (this.acking === undefined) return;
+    clearImmediate(this.acking);
+    this.flushAcks();
   }
 
   private readonly flushAcks = (): void => {

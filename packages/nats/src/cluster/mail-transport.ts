@@ -190,6 +190,8 @@ export class MailTransport implements MailChannel {
         { retryable: false },
       );
     }
+    // Mail often answers mail just taken: its acks go out in the same write as the answer.
+    this.receiver?.acknowledgeNow();
     const sent = this.publisher.publish(node, outgoing);
     this.sending.add(sent);
     // The caller gets the failure; a caller that does not wait must not crash the node.

@@ -4,5 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['packages/*/vitest.config.ts', 'test/vitest.config.ts'],
+    // Most of the suite waits on servers, child processes and timers rather than the CPU: three
+    // files at a time keep two cores busy (vitest's default here would be one).
+    maxWorkers: 3,
   },
 });

@@ -256,6 +256,12 @@ export class ProcessSystem {
     return host;
   }
 
+  /** Whether a process of this node is ready to run: the node is not idle yet. */
+  processesBusy(): boolean {
+    for (const host of this.hosts.values()) if (host.vm.busy) return true;
+    return false;
+  }
+
   host(id: string): ProcessHost | undefined {
     return this.hosts.get(id);
   }

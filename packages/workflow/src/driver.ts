@@ -39,6 +39,8 @@ export interface DriverEnvironment {
   schedule(ms: number, fire: () => void): () => void;
   /** Tests: timers fire as soon as a run waits for nothing else, and time jumps ahead. */
   readonly timeSkip: boolean;
+  /** With time skipping: whether processes of the node are still running (not yet idle). */
+  nodeBusy?(): boolean;
   skipTo(ms: number): void;
   readonly effects: CommandEffects;
   log(record: LogRecord): void;
@@ -545,7 +547,21 @@ export class RunDriver implements RunListener {
     // A moment of real time first: a message sent right after the run started (a test's
     // decision, say) arrives before a deadline it races is skipped to.
     this.skipPending = true;
+    this.skipAfterGrace(0);
+  }
+
+  /**
+   * Skips to the earliest timer after a grace of real time in which no event arrived and the
+   * node's processes went idle (a loaded machine may take longer than the grace to run the
+   * sender of a message the run is about to receive); a node that never goes idle (a process
+   * that spins) postpones the skip a bounded number of times only.
+   */
+  private skipAfterGrace(postponed: number): void {
     this.env.schedule(SKIP_GRACE_MS, () => {
+      if (postponed < SKIP_POSTPONEMENTS && this.env.nodeBusy?.() === true) {
+        this.skipAfterGrace(postponed + 1);
+        return;
+      }
       this.skipPending = false;
       if (!this.waitsOnlyForTimers() || this.run.running || this.deliverable.length > 0) return;
       let earliest: [number, { due: number }] | undefined;
@@ -664,6 +680,8 @@ export class RunDriver implements RunListener {
 
 /** Real milliseconds a time-skipping run waits, idle, before its next timer is skipped to. */
 const SKIP_GRACE_MS = 10;
+/** How many graces a skip waits at most for the node's processes to go idle. */
+const SKIP_POSTPONEMENTS = 50;
 
 function queueMicrotaskCancelable(fn: () => void): () => void {
   let canceled = false;

@@ -174,6 +174,7 @@ export class WorkflowHost implements ExternalHost {
       now: () => this.now(),
       schedule: (ms, fire) => options.clock.schedule(ms, fire),
       timeSkip: options.timeSkip === true,
+      nodeBusy: () => options.system.processesBusy(),
       skipTo: (ms) => {
         this.skewMs = Math.max(this.skewMs, ms - this.realNow());
       },

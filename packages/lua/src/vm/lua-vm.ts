@@ -343,6 +343,11 @@ export class LuaVm implements PreemptedVm {
     this.schedule();
   }
 
+  /** Whether some fiber is ready to run (or running): the VM has work before it is idle. */
+  get busy(): boolean {
+    return this.inSlice || this.ready.length > 0;
+  }
+
   private schedule(): void {
     if (this.inSlice || this.sliceScheduled || this.closed) return;
     this.sliceScheduled = true;

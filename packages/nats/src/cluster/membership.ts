@@ -35,6 +35,8 @@ export type FenceListener = (fenced: boolean) => void;
 const MAX_BEATS_IN_FLIGHT = 4;
 /** Pause before following a stream again after its consumer failed. */
 const FOLLOW_RETRY_MS = 250;
+/** How long leaving may take: longer than a few beats, far shorter than a join. */
+const LEAVE_TIMEOUT_MS = 5_000;
 
 /**
  * This node's membership of the cluster: its incarnation, its beats, the committed views in
@@ -197,7 +199,10 @@ export class Membership {
     this.#state = 'leaving';
     let failure: unknown;
     try {
-      await this.#retrying('leave the cluster', async () => {
+      // Bounded shorter than a join: a node that cannot reach NATS to leave is declared down
+      // by the others soon anyway, and its shutdown must not wait for NATS.
+      const leaveTimeoutMs = Math.min(this.#settings.joinTimeoutMs, LEAVE_TIMEOUT_MS);
+      await this.#retrying('leave the cluster', leaveTimeoutMs, async () => {
         const latest = await this.#views.latest();
         if (latest === undefined || !hasMember(latest.view, this.node, this.incarnation))
           return true;
@@ -250,7 +255,7 @@ export class Membership {
     void this.#settings.connection.closed().then(() => this.#onConnectionClosed());
 
     const deadline = performance.now() + this.#settings.joinTimeoutMs;
-    await this.#retrying('join the cluster', async () => {
+    await this.#retrying('join the cluster', this.#settings.joinTimeoutMs, async () => {
       const latest = await this.#views.latest();
       if (latest !== undefined) {
         this.#checkJoinable(latest);
@@ -313,8 +318,12 @@ export class Membership {
   }
 
   /** Runs `attempt` until it reports done, retrying conflicts and retryable NATS failures. */
-  async #retrying(action: string, attempt: () => Promise<boolean>): Promise<void> {
-    const deadline = performance.now() + this.#settings.joinTimeoutMs;
+  async #retrying(
+    action: string,
+    timeoutMs: number,
+    attempt: () => Promise<boolean>,
+  ): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     let lastError: unknown;
     while (performance.now() < deadline) {
       try {
@@ -330,7 +339,7 @@ export class Membership {
     }
     throw new LuactError(
       'UNAVAILABLE',
-      `node ${this.node} could not ${action} within ${this.#settings.joinTimeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      `node ${this.node} could not ${action} within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
       { details: { node: this.node }, cause: lastError },
     );
   }

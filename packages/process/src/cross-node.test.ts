@@ -1,6 +1,7 @@
 import { decodeValue, encodeValues } from '@luact/lua';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatPid, nodeOf, type Pid, parsePid } from './pid.js';
+import type { Process } from './process.js';
 import { InProcessNetwork } from './testing/in-process-network.js';
 import { type Harness, harness, lua } from './testing/system-harness.js';
 
@@ -107,56 +108,48 @@ describe('PIDs on a cluster node', () => {
   });
 
   it('are spawned with this node and incarnation; an earlier incarnation reaches nothing', async () => {
-    const {
-      nodes: [a],
-    } = await cluster('a');
-    const pid = spawnOn(a!, 'app:target');
+    const [a] = (await cluster('a')).nodes as [Harness];
+    const pid = spawnOn(a, 'app:target');
     expect(parsePid(pid)).toMatchObject({ node: 'a', incarnation: 10 });
     const before = `{a~9@app:processes|${parsePid(pid)?.id}}` as Pid;
-    const refused = a!.system.send({
+    const refused = a.system.send({
       to: before,
       from: undefined,
       topic: 'stop',
       payload: encodeValues(['x']),
     });
     expect(refused).toMatchObject({ kind: 'NOT_FOUND' });
-    expect(a!.system.route(before).kind).toBe('nowhere');
+    expect(a.system.route(before).kind).toBe('nowhere');
   });
 });
 
 describe('across nodes', () => {
   it('keeps the order of one sender’s messages to a process of another node', async () => {
-    const {
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const collector = spawnOn(b!, 'app:collector', 500);
-    const sender = spawnOn(a!, 'app:sender', collector, 500);
-    expect(await valueOf(a!, sender)).toBe(500);
-    expect(await valueOf(b!, collector)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
+    const collector = spawnOn(b, 'app:collector', 500);
+    const sender = spawnOn(a, 'app:sender', collector, 500);
+    expect(await valueOf(a, sender)).toBe(500);
+    expect(await valueOf(b, collector)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
   });
 
   it('a monitor on another node gets EXIT with the value the process ended with', async () => {
-    const {
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const target = spawnOn(b!, 'app:target');
-    const watcher = spawnOn(a!, 'app:watcher', target, 'monitor');
-    await until(() => b!.system.process(target)?.monitors.has(watcher) === true);
-    b!.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
-    expect(await valueOf(a!, watcher)).toEqual({ kind: 'EXIT', from: target, value: 'done' });
+    const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
+    const target = spawnOn(b, 'app:target');
+    const watcher = spawnOn(a, 'app:watcher', target, 'monitor');
+    await until(() => b.system.process(target)?.monitors.has(watcher) === true);
+    b.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
+    expect(await valueOf(a, watcher)).toEqual({ kind: 'EXIT', from: target, value: 'done' });
     // The watcher ended: nothing of it is left on the other node.
-    expect(b!.system.process(target)).toBeUndefined();
+    expect(b.system.process(target)).toBeUndefined();
   });
 
   it('a link to a process of another node brings its failure home as LINK_DOWN', async () => {
-    const {
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const target = spawnOn(b!, 'app:target');
-    const watcher = spawnOn(a!, 'app:watcher', target, 'link');
-    await until(() => b!.system.process(target)?.links.has(watcher) === true);
-    b!.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['fail']) });
-    expect(await valueOf(a!, watcher)).toEqual({
+    const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
+    const target = spawnOn(b, 'app:target');
+    const watcher = spawnOn(a, 'app:watcher', target, 'link');
+    await until(() => b.system.process(target)?.links.has(watcher) === true);
+    b.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['fail']) });
+    expect(await valueOf(a, watcher)).toEqual({
       kind: 'LINK_DOWN',
       from: target,
       error: 'broken belt',
@@ -164,50 +157,44 @@ describe('across nodes', () => {
   });
 
   it('monitoring a process of another node that is not alive answers EXIT NOT_FOUND', async () => {
-    const {
-      nodes: [a],
-    } = await cluster('a', 'b');
+    const [a] = (await cluster('a', 'b')).nodes as [Harness];
     const gone = '{b~11@app:processes|999}';
-    const watcher = spawnOn(a!, 'app:watcher', gone, 'monitor');
-    const seen = (await valueOf(a!, watcher)) as { kind: string; error: string };
+    const watcher = spawnOn(a, 'app:watcher', gone, 'monitor');
+    const seen = (await valueOf(a, watcher)) as { kind: string; error: string };
     expect(seen.kind).toBe('EXIT');
     expect(seen.error).toContain('does not exist or has ended');
   });
 
   it('unmonitor and unlink reach the other node', async () => {
-    const {
-      network,
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const target = spawnOn(b!, 'app:target');
-    const watcher = spawnOn(a!, 'app:target');
-    const self = a!.system.process(watcher)!;
-    a!.system.monitor(self, target);
-    a!.system.link(self, target);
+    const { network, nodes } = await cluster('a', 'b');
+    const [a, b] = nodes as [Harness, Harness];
+    const target = spawnOn(b, 'app:target');
+    const watcher = spawnOn(a, 'app:target');
+    const self = a.system.process(watcher)!;
+    a.system.monitor(self, target);
+    a.system.link(self, target);
     await network.settled();
-    expect(b!.system.process(target)?.monitors.has(watcher)).toBe(true);
-    expect(b!.system.process(target)?.links.has(watcher)).toBe(true);
-    a!.system.unmonitor(self, target);
-    a!.system.unlink(self, target);
+    expect(b.system.process(target)?.monitors.has(watcher)).toBe(true);
+    expect(b.system.process(target)?.links.has(watcher)).toBe(true);
+    a.system.unmonitor(self, target);
+    a.system.unlink(self, target);
     await network.settled();
-    expect(b!.system.process(target)?.monitors.has(watcher)).toBe(false);
-    expect(b!.system.process(target)?.links.has(watcher)).toBe(false);
+    expect(b.system.process(target)?.monitors.has(watcher)).toBe(false);
+    expect(b.system.process(target)?.links.has(watcher)).toBe(false);
   });
 
   it('a node declared down: its watchers get EXIT and its links LINK_DOWN, "node down: b"', async () => {
-    const {
-      network,
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const target = spawnOn(b!, 'app:target');
-    const monitoring = spawnOn(a!, 'app:watcher', target, 'monitor');
-    const linked = spawnOn(a!, 'app:watcher', target, 'link');
-    await until(() => b!.system.process(target)?.links.has(linked) === true);
-    await until(() => b!.system.process(target)?.monitors.has(monitoring) === true);
-    const seenByMonitor = valueOf(a!, monitoring);
-    const seenByLink = valueOf(a!, linked);
+    const { network, nodes } = await cluster('a', 'b');
+    const [a, b] = nodes as [Harness, Harness];
+    const target = spawnOn(b, 'app:target');
+    const monitoring = spawnOn(a, 'app:watcher', target, 'monitor');
+    const linked = spawnOn(a, 'app:watcher', target, 'link');
+    await until(() => b.system.process(target)?.links.has(linked) === true);
+    await until(() => b.system.process(target)?.monitors.has(monitoring) === true);
+    const seenByMonitor = valueOf(a, monitoring);
+    const seenByLink = valueOf(a, linked);
     network.cut('b');
-    a!.system.nodeDown({ node: 'b', incarnation: 11 });
+    a.system.nodeDown({ node: 'b', incarnation: 11 });
     expect(await seenByMonitor).toEqual({
       kind: 'EXIT',
       from: target,
@@ -221,16 +208,14 @@ describe('across nodes', () => {
   });
 
   it('a node declared down kills a linked process that does not trap links', async () => {
-    const {
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const target = spawnOn(b!, 'app:target');
-    const linked = spawnOn(a!, 'app:target');
-    a!.system.link(a!.system.process(linked)!, target);
-    a!.system.nodeDown({ node: 'b', incarnation: 99 }); // another incarnation: not this one
-    expect(a!.system.process(linked)).toBeDefined();
-    const ended = outcome(a!, linked);
-    a!.system.nodeDown({ node: 'b', incarnation: 11 });
+    const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
+    const target = spawnOn(b, 'app:target');
+    const linked = spawnOn(a, 'app:target');
+    a.system.link(a.system.process(linked)!, target);
+    a.system.nodeDown({ node: 'b', incarnation: 99 }); // another incarnation: not this one
+    expect(a.system.process(linked)).toBeDefined();
+    const ended = outcome(a, linked);
+    a.system.nodeDown({ node: 'b', incarnation: 11 });
     const exit = await ended;
     expect(exit.ok).toBe(false);
     expect(!exit.ok && exit.error.message).toBe(`linked process failed: ${target}: node down: b`);
@@ -239,58 +224,52 @@ describe('across nodes', () => {
 
 describe('a process of another node known to have ended', () => {
   it('is NOT_FOUND for mail, signals, monitors and links, as an ended local process is', async () => {
-    const {
-      network,
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const target = spawnOn(b!, 'app:target');
-    const watcher = spawnOn(a!, 'app:watcher', target, 'monitor');
-    await until(() => b!.system.process(target)?.monitors.has(watcher) === true);
-    b!.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
-    expect(await valueOf(a!, watcher)).toMatchObject({ kind: 'EXIT', from: target });
+    const { network, nodes } = await cluster('a', 'b');
+    const [a, b] = nodes as [Harness, Harness];
+    const target = spawnOn(b, 'app:target');
+    const watcher = spawnOn(a, 'app:watcher', target, 'monitor');
+    await until(() => b.system.process(target)?.monitors.has(watcher) === true);
+    b.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
+    expect(await valueOf(a, watcher)).toMatchObject({ kind: 'EXIT', from: target });
     // Its EXIT came here: the PID is gone for good.
-    const self = a!.system.process(spawnOn(a!, 'app:target'))!;
+    const self = a.system.process(spawnOn(a, 'app:target')) as Process;
     const mail = { to: target, from: self.pid, topic: 'late', payload: encodeValues([1]) };
-    expect(a!.system.send(mail)).toMatchObject({ kind: 'NOT_FOUND' });
-    expect(a!.system.signal({ kind: 'terminate', to: target, from: self.pid })).toMatchObject({
+    expect(a.system.send(mail)).toMatchObject({ kind: 'NOT_FOUND' });
+    expect(a.system.signal({ kind: 'terminate', to: target, from: self.pid })).toMatchObject({
       kind: 'NOT_FOUND',
     });
-    expect(a!.system.monitor(self, target)).toMatchObject({ kind: 'NOT_FOUND' });
-    expect(a!.system.link(self, target)).toMatchObject({ kind: 'NOT_FOUND' });
+    expect(a.system.monitor(self, target)).toMatchObject({ kind: 'NOT_FOUND' });
+    expect(a.system.link(self, target)).toMatchObject({ kind: 'NOT_FOUND' });
     // A process of a node declared down, whether or not its end reached this node.
-    const other = spawnOn(b!, 'app:target');
+    const other = spawnOn(b, 'app:target');
     network.cut('b');
-    a!.system.nodeDown({ node: 'b', incarnation: 11 });
-    expect(a!.system.send({ ...mail, to: other })).toMatchObject({ kind: 'NOT_FOUND' });
+    a.system.nodeDown({ node: 'b', incarnation: 11 });
+    expect(a.system.send({ ...mail, to: other })).toMatchObject({ kind: 'NOT_FOUND' });
   });
 });
 
 describe('calling a function on another node', () => {
   it('runs it there and brings its value back; a timeout ends it there; a missing entry is NOT_FOUND', async () => {
-    const {
-      network,
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const caller = spawnOn(a!, 'app:caller');
-    expect(await valueOf(a!, caller)).toEqual({
+    const { network, nodes } = await cluster('a', 'b');
+    const [a, b] = nodes as [Harness, Harness];
+    const caller = spawnOn(a, 'app:caller');
+    expect(await valueOf(a, caller)).toEqual({
       doubled: 42,
       late: 'TIMEOUT',
       missing: 'NOT_FOUND',
     });
     await network.settled();
-    await until(() => b!.system.list().length === 0);
+    await until(() => b.system.list().length === 0);
   });
 });
 
 describe('an inbox of TypeScript code', () => {
   it('watches a process of another node: its end, or its node going down', async () => {
-    const {
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const ends = spawnOn(b!, 'app:target');
-    const stays = spawnOn(b!, 'app:target');
+    const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
+    const ends = spawnOn(b, 'app:target');
+    const stays = spawnOn(b, 'app:target');
     const seen: { from: Pid; outcome: unknown }[] = [];
-    const inbox = a!.system.openInbox(() => {});
+    const inbox = a.system.openInbox(() => {});
     for (const target of [ends, stays]) {
       expect(
         inbox.watch(target, (outcome) =>
@@ -301,10 +280,10 @@ describe('an inbox of TypeScript code', () => {
         ),
       ).toBeUndefined();
     }
-    await until(() => b!.system.process(stays)?.monitors.has(inbox.pid) === true);
-    b!.system.send({ to: ends, from: undefined, topic: 'stop', payload: encodeValues(['bye']) });
+    await until(() => b.system.process(stays)?.monitors.has(inbox.pid) === true);
+    b.system.send({ to: ends, from: undefined, topic: 'stop', payload: encodeValues(['bye']) });
     await until(() => seen.length === 1);
-    a!.system.nodeDown({ node: 'b', incarnation: 11 });
+    a.system.nodeDown({ node: 'b', incarnation: 11 });
     expect(seen).toEqual([
       { from: ends, outcome: 'bye' },
       { from: stays, outcome: 'node down: b' },
@@ -315,25 +294,21 @@ describe('an inbox of TypeScript code', () => {
 
 describe('spawning on another node', () => {
   it('runs the child there; a linked child that fails takes its parent down with it', async () => {
-    const {
-      nodes: [a, b],
-    } = await cluster('a', 'b');
-    const parent = spawnOn(a!, 'app:remote_parent', 'b', 'app:target');
-    const exit = await outcome(a!, parent);
+    const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
+    const parent = spawnOn(a, 'app:remote_parent', 'b', 'app:target');
+    const exit = await outcome(a, parent);
     expect(exit.ok).toBe(false);
     expect(!exit.ok && exit.error.message).toMatch(
       /^linked process failed: \{b~11@app:processes\|\d+\}: broken belt$/,
     );
-    expect(b!.system.list()).toEqual([]);
+    expect(b.system.list()).toEqual([]);
   });
 
   it('refuses a node that is not in the cluster, and an entry the other node does not have', async () => {
-    const {
-      nodes: [a],
-    } = await cluster('a', 'b');
-    const self = a!.system.process(spawnOn(a!, 'app:target'))!;
+    const [a] = (await cluster('a', 'b')).nodes as [Harness];
+    const self = a.system.process(spawnOn(a, 'app:target')) as Process;
     const spawn = (node: string, entry: string) =>
-      a!.system.spawnAnywhere({
+      a.system.spawnAnywhere({
         entry,
         host: 'app:processes',
         args: encodeValues([]),

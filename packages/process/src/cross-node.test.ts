@@ -128,8 +128,8 @@ describe('across nodes', () => {
     const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
     const collector = spawnOn(b, 'app:collector', 500);
     const sender = spawnOn(a, 'app:sender', collector, 500);
-    expect(await valueOf(a, sender)).toBe(500);
-    expect(await valueOf(b, collector)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(await endValueOf(a, sender)).toBe(500);
+    expect(await endValueOf(b, collector)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
   });
 
   it('a monitor on another node gets EXIT with the value the process ended with', async () => {
@@ -138,7 +138,7 @@ describe('across nodes', () => {
     const watcher = spawnOn(a, 'app:watcher', target, 'monitor');
     await until(() => b.system.process(target)?.monitors.has(watcher) === true);
     b.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
-    expect(await valueOf(a, watcher)).toEqual({ kind: 'EXIT', from: target, value: 'done' });
+    expect(await endValueOf(a, watcher)).toEqual({ kind: 'EXIT', from: target, value: 'done' });
     // The watcher ended: nothing of it is left on the other node.
     expect(b.system.process(target)).toBeUndefined();
   });
@@ -149,7 +149,7 @@ describe('across nodes', () => {
     const watcher = spawnOn(a, 'app:watcher', target, 'link');
     await until(() => b.system.process(target)?.links.has(watcher) === true);
     b.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['fail']) });
-    expect(await valueOf(a, watcher)).toEqual({
+    expect(await endValueOf(a, watcher)).toEqual({
       kind: 'LINK_DOWN',
       from: target,
       error: 'broken belt',
@@ -160,7 +160,7 @@ describe('across nodes', () => {
     const [a] = (await cluster('a', 'b')).nodes as [Harness];
     const gone = '{b~11@app:processes|999}';
     const watcher = spawnOn(a, 'app:watcher', gone, 'monitor');
-    const seen = (await valueOf(a, watcher)) as { kind: string; error: string };
+    const seen = (await endValueOf(a, watcher)) as { kind: string; error: string };
     expect(seen.kind).toBe('EXIT');
     expect(seen.error).toContain('does not exist or has ended');
   });
@@ -170,7 +170,7 @@ describe('across nodes', () => {
     const [a, b] = nodes as [Harness, Harness];
     const target = spawnOn(b, 'app:target');
     const watcher = spawnOn(a, 'app:target');
-    const self = a.system.process(watcher)!;
+    const self = a.system.process(watcher) as Process;
     a.system.monitor(self, target);
     a.system.link(self, target);
     await network.settled();
@@ -191,8 +191,8 @@ describe('across nodes', () => {
     const linked = spawnOn(a, 'app:watcher', target, 'link');
     await until(() => b.system.process(target)?.links.has(linked) === true);
     await until(() => b.system.process(target)?.monitors.has(monitoring) === true);
-    const seenByMonitor = valueOf(a, monitoring);
-    const seenByLink = valueOf(a, linked);
+    const seenByMonitor = endValueOf(a, monitoring);
+    const seenByLink = endValueOf(a, linked);
     network.cut('b');
     a.system.nodeDown({ node: 'b', incarnation: 11 });
     expect(await seenByMonitor).toEqual({
@@ -211,7 +211,7 @@ describe('across nodes', () => {
     const [a, b] = (await cluster('a', 'b')).nodes as [Harness, Harness];
     const target = spawnOn(b, 'app:target');
     const linked = spawnOn(a, 'app:target');
-    a.system.link(a.system.process(linked)!, target);
+    a.system.link(a.system.process(linked) as Process, target);
     a.system.nodeDown({ node: 'b', incarnation: 99 }); // another incarnation: not this one
     expect(a.system.process(linked)).toBeDefined();
     const ended = outcome(a, linked);
@@ -230,7 +230,7 @@ describe('a process of another node known to have ended', () => {
     const watcher = spawnOn(a, 'app:watcher', target, 'monitor');
     await until(() => b.system.process(target)?.monitors.has(watcher) === true);
     b.system.send({ to: target, from: undefined, topic: 'stop', payload: encodeValues(['done']) });
-    expect(await valueOf(a, watcher)).toMatchObject({ kind: 'EXIT', from: target });
+    expect(await endValueOf(a, watcher)).toMatchObject({ kind: 'EXIT', from: target });
     // Its EXIT came here: the PID is gone for good.
     const self = a.system.process(spawnOn(a, 'app:target')) as Process;
     const mail = { to: target, from: self.pid, topic: 'late', payload: encodeValues([1]) };
@@ -253,7 +253,7 @@ describe('calling a function on another node', () => {
     const { network, nodes } = await cluster('a', 'b');
     const [a, b] = nodes as [Harness, Harness];
     const caller = spawnOn(a, 'app:caller');
-    expect(await valueOf(a, caller)).toEqual({
+    expect(await endValueOf(a, caller)).toEqual({
       doubled: 42,
       late: 'TIMEOUT',
       missing: 'NOT_FOUND',
@@ -322,7 +322,7 @@ describe('spawning on another node', () => {
   });
 });
 
-async function valueOf(h: Harness, pid: Pid): Promise<unknown> {
+async function endValueOf(h: Harness, pid: Pid): Promise<unknown> {
   const exit = await outcome(h, pid);
   if (!exit.ok) throw exit.error;
   return decodeValue(exit.value);

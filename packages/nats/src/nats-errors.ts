@@ -45,7 +45,8 @@ export function isWrongLastSequence(error: unknown): boolean {
   );
 }
 
-function isUnreachable(error: unknown): boolean {
+/** No answer, or no connection: the outcome is unknown and asking again is safe. */
+export function isUnreachable(error: unknown): boolean {
   return (
     error instanceof TimeoutError ||
     error instanceof ClosedConnectionError ||

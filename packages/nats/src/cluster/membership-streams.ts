@@ -8,6 +8,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { isUnreachable } from '../nats-errors.js';
 
 /** Where membership lives in JetStream, derived from one prefix. */
 export interface MembershipNames {
@@ -70,8 +71,40 @@ export async function ensureMembershipStreams(
   });
 }
 
-/** Creates the stream, or updates an existing one whose settings differ from `wanted`. */
+/** How long creating or checking a stream may keep trying while JetStream does not answer. */
+const ENSURE_STREAM_MS = 30_000;
+const ENSURE_RETRY_MS = 250;
+
+/**
+ * Creates the stream, or updates an existing one whose settings differ from `wanted`. A freshly
+ * started R3 cluster may not answer stream requests for seconds (elections), and other nodes
+ * may be creating the same stream: both are tried again, up to a bound.
+ */
 export async function ensureStream(
+  jsm: JetStreamManager,
+  wanted: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  const deadline = Date.now() + ENSURE_STREAM_MS;
+  let raced = false;
+  for (;;) {
+    try {
+      await ensureStreamOnce(jsm, wanted);
+      return;
+    } catch (error) {
+      // A refused add is looked at once more (someone else's create); a second is the answer.
+      const again = isUnreachable(error) || (error instanceof CreatedMeanwhile && !raced);
+      if (!again || Date.now() >= deadline)
+        throw error instanceof CreatedMeanwhile ? error.cause : error;
+      if (error instanceof CreatedMeanwhile) raced = true;
+      await new Promise((resolve) => setTimeout(resolve, ENSURE_RETRY_MS));
+    }
+  }
+}
+
+/** Adding the stream failed because another node created it meanwhile: look again. */
+class CreatedMeanwhile extends Error {}
+
+async function ensureStreamOnce(
   jsm: JetStreamManager,
   wanted: Partial<StreamConfig> & { name: string },
 ): Promise<void> {
@@ -88,7 +121,13 @@ export async function ensureStream(
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) {
       throw error;
     }
-    await jsm.streams.add(config);
+    try {
+      await jsm.streams.add(config);
+    } catch (addError) {
+      if (addError instanceof JetStreamApiError)
+        throw new CreatedMeanwhile('', { cause: addError });
+      throw addError;
+    }
     return;
   }
   // The server leaves out settings at their zero value.

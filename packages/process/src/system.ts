@@ -181,7 +181,7 @@ export class ProcessSystem {
       signal: (signal) => this.signal(signal),
     });
     this.inboxes = new Inboxes({
-      nextPid: () => formatPid({ ...this.identityParts(), host: INBOX_HOST, id: this.nextId++ }),
+      nextPid: () => this.newPid(INBOX_HOST, this.nextId++),
       whereIs: (pid) => {
         const route = this.route(pid);
         return route.kind === 'process'
@@ -230,6 +230,22 @@ export class ProcessSystem {
   get node(): string | undefined {
     return this.transport.identity?.node;
   }
+
+  /**
+   * PID `id` of `host` on this node. Its text up to the id is the same for every PID of a host
+   * (the node and incarnation never change), so it is built once per host: spawning is hot.
+   */
+  private newPid(host: string, id: number): Pid {
+    let prefix = this.pidPrefixes.get(host);
+    if (prefix === undefined) {
+      const sample = formatPid({ ...this.identityParts(), host, id: 0 });
+      prefix = sample.slice(0, sample.lastIndexOf('|') + 1);
+      this.pidPrefixes.set(host, prefix);
+    }
+    return `${prefix}${id}}` as Pid;
+  }
+
+  private readonly pidPrefixes = new Map<string, string>();
 
   /** The node and incarnation this node's PIDs carry. */
   private identityParts(): Pick<PidParts, 'node' | 'incarnation'> {
@@ -359,7 +375,7 @@ export class ProcessSystem {
     if (tooLarge) throw tooLarge;
     const prepared = host.prepare(entry);
     const id = this.nextId++;
-    const pid = formatPid({ ...this.identityParts(), host: hostId, id });
+    const pid = this.newPid(hostId, id);
     if (request.name !== undefined) {
       const taken = this.processNames.local.register(request.name, pid);
       if (taken) throw taken;

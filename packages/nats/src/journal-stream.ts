@@ -106,7 +106,12 @@ export async function ensureLayout(
   let marker = await readMarker(jsm, stream, meta);
   if (marker === undefined) {
     const info = await jsm.streams.info(stream, { subjects_filter: `${prefix}.>` });
-    if (Object.values(info.state.subjects ?? {}).some((count) => count > 0)) {
+    // Journals without a marker are an earlier layout; the marker itself may have been written
+    // by another journal since it was looked for (several nodes open one stream at once).
+    const journals = Object.entries(info.state.subjects ?? {}).some(
+      ([subject, count]) => subject !== meta && count > 0,
+    );
+    if (journals && (await readMarker(jsm, stream, meta)) === undefined) {
       throw new LuactError(
         'INVALID',
         `JetStream stream ${stream} holds journals under ${prefix} in the layout of an earlier luact (one subject per journal, no partitions or epochs, no ${meta} marker), which this version does not read: finish those workflows with the earlier version, or delete the stream (nats stream rm ${stream}), or give this journal another stream and subject prefix`,

@@ -1,6 +1,6 @@
 import { LuactError } from '@luact/core';
 import type { NodeIdentity } from '@luact/process';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { natsFailure } from '../nats-errors.js';
 import { ClusterTransport } from './cluster-transport.js';
@@ -155,15 +155,32 @@ export class ClusterNode {
 export async function readClusterView(
   connection: NatsConnection,
   prefix = 'luact',
-): Promise<{ readonly view: View; readonly committedAt: number } | undefined> {
-  const names = membershipNames(prefix);
-  let jsm: Awaited<ReturnType<typeof jetstreamManager>>;
+): Promise<CommittedClusterView | undefined> {
+  return latestClusterView(connection, await managerOf(connection), prefix);
+}
+
+export interface CommittedClusterView {
+  readonly view: View;
+  /** Server time (ms) the view was committed. */
+  readonly committedAt: number;
+}
+
+/** A JetStream manager on `connection`; UNAVAILABLE when JetStream does not answer. */
+export async function managerOf(connection: NatsConnection): Promise<JetStreamManager> {
   try {
-    jsm = await jetstreamManager(connection);
+    return await jetstreamManager(connection);
   } catch (error) {
     throw natsFailure(connection, 'reach JetStream', error);
   }
-  const log = new ViewLog(connection, jetstream(connection), jsm, names);
+}
+
+/** readClusterView with a manager the caller already has. */
+export async function latestClusterView(
+  connection: NatsConnection,
+  jsm: JetStreamManager,
+  prefix: string,
+): Promise<CommittedClusterView | undefined> {
+  const log = new ViewLog(connection, jetstream(connection), jsm, membershipNames(prefix));
   try {
     const latest = await log.latest();
     return latest && { view: latest.view, committedAt: latest.committedAt };

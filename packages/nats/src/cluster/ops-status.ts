@@ -2,10 +2,8 @@
  * The cluster as an operator sees it (`luact cluster`): the last committed view, and for each
  * member when it booted and when it last beat, read from the membership streams' leaders.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { natsFailure } from '../nats-errors.js';
-import { readClusterView } from './cluster-node.js';
+import { latestClusterView, managerOf } from './cluster-node.js';
 import { membershipNames } from './membership-streams.js';
 import type { View } from './view.js';
 
@@ -36,16 +34,11 @@ export async function readClusterStatus(
   connection: NatsConnection,
   prefix = 'luact',
 ): Promise<ClusterStatus | undefined> {
-  const committed = await readClusterView(connection, prefix);
+  const jsm = await managerOf(connection);
+  const committed = await latestClusterView(connection, jsm, prefix);
   if (committed === undefined) return undefined;
   const { view, committedAt } = committed;
   const names = membershipNames(prefix);
-  let jsm: Awaited<ReturnType<typeof jetstreamManager>>;
-  try {
-    jsm = await jetstreamManager(connection);
-  } catch (error) {
-    throw natsFailure(connection, 'reach JetStream', error);
-  }
   /** A stored record's server time, or undefined when it is not (or no longer) there. */
   const storedAt = async (
     query: { seq: number } | { last_by_subj: string },

@@ -1,4 +1,3 @@
-import { LuactError } from '@luact/core';
 import type { ClusterAnswers, WorkflowView } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { NO_CLUSTER, withCluster } from './cluster.js';
@@ -8,7 +7,7 @@ import {
   type ListFilter,
   listQuery,
   shownWorkflow,
-  statusQuery,
+  statusOrSay,
   workflowTable,
 } from './workflow.js';
 
@@ -25,13 +24,8 @@ export function clusterListWorkflows(
   filter: ListFilter,
   io: CliIO,
 ): Promise<ExitCode> {
-  let status: string;
-  try {
-    status = statusQuery(filter);
-  } catch (error) {
-    io.stderr.write(`luact: --status: ${LuactError.from(error).message}\n`);
-    return Promise.resolve(ExitCode.usage);
-  }
+  const status = statusOrSay(filter, io);
+  if (status === undefined) return Promise.resolve(ExitCode.usage);
   return withCluster(target, io, async (ops) => {
     const asked = await ops.ask('/workflows', listQuery(filter, status), nodeOption(target));
     if (asked === undefined) return noCluster(io);

@@ -27,13 +27,8 @@ export function listWorkflows(
   filter: ListFilter,
   io: CliIO,
 ): Promise<ExitCode> {
-  let status: string;
-  try {
-    status = statusQuery(filter);
-  } catch (error) {
-    io.stderr.write(`luact: --status: ${LuactError.from(error).message}\n`);
-    return Promise.resolve(ExitCode.usage);
-  }
+  const status = statusOrSay(filter, io);
+  if (status === undefined) return Promise.resolve(ExitCode.usage);
   return askNode(
     target,
     '/workflows',
@@ -46,6 +41,16 @@ export function listWorkflows(
       return `${rows}${shown} of ${answer.total} shown, newest first; ${answer.more} more (raise --limit, or filter with --status or --entry)\n`;
     },
   );
+}
+
+/** `statusQuery`, or undefined after saying on stderr what is wrong with --status. */
+export function statusOrSay(filter: ListFilter, io: CliIO): string | undefined {
+  try {
+    return statusQuery(filter);
+  } catch (error) {
+    io.stderr.write(`luact: --status: ${LuactError.from(error).message}\n`);
+    return undefined;
+  }
 }
 
 /** The `--status` filter as the control endpoint takes it; throws INVALID naming a bad one. */

@@ -66,6 +66,7 @@ export type {
   ExitOutcome,
   MailChannel,
   MailRecipient,
+  RefusalSignal,
   RelationSignal,
   RemoteParent,
   RemoteSpawnRequest,

@@ -205,7 +205,7 @@ export class ProcessSystem {
     );
     this.transport = options.transport ?? new LocalTransport();
     this.transport.attach({
-      deliver: (envelope) => this.deliverLocal(envelope),
+      deliver: (envelope) => this.deliverFromElsewhere(envelope),
       signal: (signal) => this.signalLocal(signal),
       spawn: (request) => this.spawnForRemote(request),
     });
@@ -637,7 +637,24 @@ export class ProcessSystem {
     }
   }
 
-  /** Mail another node sent to an address of this one (workflows join with the cluster). */
+  /**
+   * Mail another node sent to an address of this one. Its sender was told it was sent, so a
+   * refusal here goes back to the sender's node (see `RefusalSignal`).
+   */
+  private deliverFromElsewhere(envelope: Envelope): LuactError | undefined {
+    const refused = this.deliverLocal(envelope);
+    const sender = envelope.from;
+    if (refused && sender !== undefined) {
+      const node = nodeOf(sender);
+      if (node !== undefined && node !== this.node) {
+        const { to: from, topic } = envelope;
+        this.forget(this.signal({ kind: 'refused', to: sender, from, topic, error: refused }));
+      }
+    }
+    return refused;
+  }
+
+  /** Mail to an address of this node (workflows join with the cluster). */
   private deliverLocal(envelope: Envelope): LuactError | undefined {
     const route = this.route(envelope.to);
     if (route.kind === 'process') return this.deliverTo(route.process, envelope);
@@ -703,6 +720,13 @@ export class ProcessSystem {
     if (signal.kind === 'exit' || signal.kind === 'link-down' || signal.kind === 'result') {
       const node = nodeOf(signal.from);
       if (node !== undefined && node !== this.node) this.endedElsewhere.ended(signal.from);
+    }
+    if (signal.kind === 'refused') {
+      // Nothing to deliver: the sender's send had already returned. What it teaches is kept.
+      // (Only a PID that names its node: a workflow's moves between nodes.)
+      if (signal.error.kind === 'NOT_FOUND' && nodeOf(signal.from) !== undefined)
+        this.endedElsewhere.ended(signal.from);
+      return;
     }
     const process = this.processes.get(signal.to);
     if (!process || process.exited) {

@@ -42,6 +42,7 @@ export type Signal =
     }
   | { readonly kind: 'terminate'; readonly to: Pid; readonly from: Pid | undefined }
   | RelationSignal
+  | RefusalSignal
   | {
       /** The outcome of a child another node ran for `to` (`exec`): to fed channel `channel`. */
       readonly kind: 'result';
@@ -88,6 +89,20 @@ export interface RelationSignal {
   readonly kind: 'monitor' | 'demonitor' | 'link' | 'unlink';
   readonly to: Pid;
   readonly from: Pid;
+}
+
+/**
+ * Mail `to` sent to `from` on another node was acknowledged by the mail channel and then
+ * refused by the receiving node (`from` had ended, its mailbox was full, the message was over
+ * its host's limit): that node tells the sender's node, which then knows an ended `from` is
+ * gone (later sends answer NOT_FOUND at once) and can say why mail went nowhere.
+ */
+export interface RefusalSignal {
+  readonly kind: 'refused';
+  readonly to: Pid;
+  readonly from: Pid;
+  readonly topic: string;
+  readonly error: LuactError;
 }
 
 /** How a process ended: its first return value (msgpack), or its error. */

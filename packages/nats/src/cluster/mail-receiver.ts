@@ -167,7 +167,13 @@ export class MailReceiver {
     const body = record.body;
     try {
       if (body.kind === 'signal') {
-        receiver.signal(body.signal);
+        const signal = body.signal;
+        if (signal.kind === 'refused') {
+          const { to: sender, from: refusedBy, topic, error } = signal;
+          const refusal = { sender, receiver: refusedBy, topic, error };
+          logRefusal(log, refusal, 'another node refused a message');
+        }
+        receiver.signal(signal);
       } else {
         const envelope =
           body.kind === 'message'
@@ -188,19 +194,12 @@ export class MailReceiver {
             },
           });
         } else {
-          const refused = receiver.deliver(envelope);
-          if (refused) {
-            // Erlang drops mail to a process that is gone; so does this node, and says so.
-            log({
-              level: 'debug',
-              message: 'mail: the receiver refused a message',
-              fields: {
-                to: envelope.to,
-                topic: envelope.topic,
-                kind: refused.kind,
-                reason: refused.message,
-              },
-            });
+          const error = receiver.deliver(envelope);
+          // Erlang drops mail to a process that is gone; so does this node, says so, and
+          // tells the sender's node (the process system sends it a refusal).
+          if (error) {
+            const { from: sender, to: receiver, topic } = envelope;
+            logRefusal(log, { sender, receiver, topic, error }, 'refused a message');
           }
         }
         if (body.kind === 'message-by-reference') this.deletePayload(body.blob);
@@ -304,4 +303,26 @@ export class MailReceiver {
     }
     this.armGapTimer();
   }
+}
+
+/**
+ * Mail that went nowhere: a full mailbox or an oversized message is worth a warning on both
+ * nodes; mail to a process that has ended is normal (replies to a caller that gave up).
+ */
+function logRefusal(
+  log: MailLog,
+  refusal: { sender: string | undefined; receiver: string; topic: string; error: LuactError },
+  message: string,
+): void {
+  log({
+    level: refusal.error.kind === 'NOT_FOUND' ? 'debug' : 'warn',
+    message: `mail: ${message}`,
+    fields: {
+      sender: refusal.sender,
+      receiver: refusal.receiver,
+      topic: refusal.topic,
+      kind: refusal.error.kind,
+      reason: refusal.error.message,
+    },
+  });
 }

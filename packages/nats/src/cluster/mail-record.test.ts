@@ -43,7 +43,7 @@ describe('mail records', () => {
     });
   });
 
-  it('carry every signal kind; an exit error keeps kind, message, retryable and details', () => {
+  it('carry every signal kind; an exit or refusal error keeps kind, message, retryable and details', () => {
     const error = new LuactError('NOT_FOUND', 'no such order', {
       details: { order: 42, path: ['x', 'y'] },
     });
@@ -58,6 +58,7 @@ describe('mail records', () => {
       ),
       { kind: 'result', to, from, channel: 12, outcome: { ok: true, value: new Uint8Array([1]) } },
       { kind: 'result', to, from, channel: 3, outcome: { ok: false, error } },
+      { kind: 'refused', to, from, topic: 'order', error },
     ];
     for (const signal of signals) {
       const back = roundTrip({ kind: 'signal', signal });
@@ -66,6 +67,10 @@ describe('mail records', () => {
         const carried = back.body.signal.outcome.error;
         expect(carried).toBeInstanceOf(LuactError);
         expect(carried.toData()).toEqual(error.toData());
+      }
+      if (back.body.signal.kind === 'refused') {
+        expect(back.body.signal.topic).toBe('order');
+        expect(back.body.signal.error.toData()).toEqual(error.toData());
       }
     }
   });
@@ -91,7 +96,7 @@ describe('mail records', () => {
       }),
     ).toBe('sig.error.kind "NOPE" is not an error kind');
     expect(problem({ ...head, sig: { kind: 'wave', to: 'x' } })).toBe(
-      'sig.kind "wave" is not exit, link-down, result, cancel, terminate, monitor, demonitor, link, unlink',
+      'sig.kind "wave" is not exit, link-down, result, cancel, terminate, refused, monitor, demonitor, link, unlink',
     );
   });
 });

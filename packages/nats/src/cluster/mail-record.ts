@@ -76,6 +76,7 @@ interface WireSignal {
   error?: ErrorData;
   reason?: string;
   channel?: number;
+  topic?: string;
 }
 
 // Decoded byte strings are copies: a payload handed to a mailbox must not pin the whole
@@ -131,6 +132,10 @@ function wireSignal(signal: Signal): WireSignal {
     case 'cancel':
       wire.at = signal.at;
       if (signal.reason !== undefined) wire.reason = signal.reason;
+      return wire;
+    case 'refused':
+      wire.topic = signal.topic;
+      wire.error = signal.error.toData();
       return wire;
     case 'terminate':
     case 'monitor':
@@ -245,6 +250,14 @@ function readSignal(wire: Record<string, unknown>): Signal {
       };
     case 'terminate':
       return { kind, to, from };
+    case 'refused':
+      return {
+        kind,
+        to,
+        from: from ?? fail('sig.from is missing from a refused signal'),
+        topic: text(wire.topic, 'sig.topic'),
+        error: readError(wire.error),
+      };
     case 'result':
       return {
         kind,
@@ -257,7 +270,7 @@ function readSignal(wire: Record<string, unknown>): Signal {
       if (isRelationKind(kind))
         return { kind, to, from: from ?? fail(`sig.from is missing from a ${kind} signal`) };
       return fail(
-        `sig.kind ${JSON.stringify(kind)} is not exit, link-down, result, cancel, terminate, ${RELATION_KINDS.join(', ')}`,
+        `sig.kind ${JSON.stringify(kind)} is not exit, link-down, result, cancel, terminate, refused, ${RELATION_KINDS.join(', ')}`,
       );
   }
 }
@@ -265,20 +278,21 @@ function readSignal(wire: Record<string, unknown>): Signal {
 function readOutcome(wire: Record<string, unknown>): ExitOutcome {
   if (wire.ok === true) return { ok: true, value: bytes(wire.value, 'sig.value') };
   if (wire.ok !== false) fail('sig.ok is not a boolean');
-  const error = object(wire.error, 'sig.error');
+  return { ok: false, error: readError(wire.error) };
+}
+
+function readError(value: unknown): LuactError {
+  const error = object(value, 'sig.error');
   if (!isErrorKind(error.kind))
     fail(`sig.error.kind ${JSON.stringify(error.kind)} is not an error kind`);
   const details =
     error.details === undefined ? undefined : object(error.details, 'sig.error.details');
-  return {
-    ok: false,
-    error: LuactError.fromData({
-      kind: error.kind,
-      message: text(error.message, 'sig.error.message'),
-      retryable: error.retryable === true,
-      ...(details === undefined ? {} : { details }),
-    }),
-  };
+  return LuactError.fromData({
+    kind: error.kind,
+    message: text(error.message, 'sig.error.message'),
+    retryable: error.retryable === true,
+    ...(details === undefined ? {} : { details }),
+  });
 }
 
 function object(value: unknown, field: string): Record<string, unknown> {

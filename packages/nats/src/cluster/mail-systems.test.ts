@@ -1,3 +1,4 @@
+import { LuactError } from '@luact/core';
 import { decodeValue, encodeValues, loadLuaApi } from '@luact/lua';
 import { type Pid, ProcessSystem, processModules } from '@luact/process';
 import {
@@ -11,6 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterTransport } from './cluster-transport.js';
 import { ControlChannel } from './control.js';
+import type { MailLog, MailLogRecord } from './mail-log.js';
 import { MailTransport } from './mail-transport.js';
 
 let server: NatsServerHandle;
@@ -29,9 +31,21 @@ afterAll(async () => {
 });
 
 const HOST = 'app:processes';
+/** A host whose mailboxes hold one message: the second is refused. */
+const SMALL_HOST = 'app:small';
 
 const ENTRIES: EntryDefinition[] = [
   { namespace: 'app', name: 'processes', kind: 'process.host', fields: {} },
+  { namespace: 'app', name: 'small', kind: 'process.host', fields: {} },
+  {
+    namespace: 'app',
+    name: 'deaf',
+    kind: 'process.lua',
+    fields: {
+      modules: [],
+      source: 'return { main = function() process.listen("never"):receive() end }',
+    },
+  },
   {
     namespace: 'app',
     name: 'pong',
@@ -105,7 +119,7 @@ const ENTRIES: EntryDefinition[] = [
   },
 ];
 
-async function node(name: string): Promise<ProcessSystem> {
+async function node(name: string, log: MailLog = () => {}): Promise<ProcessSystem> {
   const planned = planChanges(
     RegistrySnapshot.empty(),
     ENTRIES.map((definition) => ({ op: 'create', definition })),
@@ -119,12 +133,13 @@ async function node(name: string): Promise<ProcessSystem> {
     node: name,
     incarnation: 1,
     gapHoldMs: 600_000,
+    log,
   });
   // Both nodes count as members: a spawn waits for the other to serve, as in a cluster.
   const transport = new ClusterTransport(
     mail,
     new ControlChannel(connection, 'luact.ctl'),
-    (other) => ['a', 'b', 'c', 'd'].includes(other),
+    (other) => ['a', 'b', 'c', 'd', 'e', 'f'].includes(other),
   );
   const system = new ProcessSystem({
     api: await loadLuaApi(),
@@ -135,6 +150,7 @@ async function node(name: string): Promise<ProcessSystem> {
     functionLimits: DEFAULT_HOST_LIMITS,
   });
   system.addHost(HOST, DEFAULT_HOST_LIMITS);
+  system.addHost(SMALL_HOST, { ...DEFAULT_HOST_LIMITS, max_mailbox: 1 });
   systems.push(system);
   return system;
 }
@@ -163,3 +179,46 @@ it('spawns on another node: exec brings the value back, a monitored child its EX
   expect(result.child).toMatch(/^\{d~1@app:processes\|\d+\}$/);
   expect(result.exit_value).toBe(2);
 }, 120_000);
+
+it('tells the sender’s node what the receiving node refused: a full mailbox, a process that ended', async () => {
+  const logs = { e: [] as MailLogRecord[], f: [] as MailLogRecord[] };
+  const e = await node('e', (record) => logs.e.push(record));
+  const f = await node('f', (record) => logs.f.push(record));
+  const sender = e.spawn({ entry: 'app:deaf', host: HOST, args: encodeValues([]) });
+  const mail = (to: Pid, n: number) => ({
+    to,
+    from: sender,
+    topic: 'n',
+    payload: encodeValues([n]),
+  });
+
+  // The mailbox holds one: the second message is acknowledged by JetStream, then refused there.
+  const deaf = f.spawn({ entry: 'app:deaf', host: SMALL_HOST, args: encodeValues([]) });
+  await e.send(mail(deaf, 1));
+  await e.send(mail(deaf, 2));
+  const refusal = { sender, receiver: deaf, topic: 'n', kind: 'RATE_LIMITED' };
+  const warned = (records: MailLogRecord[]) =>
+    records.some(
+      (record) =>
+        record.level === 'warn' && expect.objectContaining(refusal).asymmetricMatch(record.fields),
+    );
+  await until(() => warned(logs.f) && warned(logs.e));
+  expect(e.send(mail(deaf, 3))).toBeInstanceOf(Promise); // a full mailbox is not an end
+
+  // A process that ended there without this node hearing of it: NOT_FOUND here once refused.
+  const quick = f.spawn({ entry: 'app:double', host: HOST, args: encodeValues([1]) });
+  await f.waitForExit(quick);
+  await e.send(mail(quick, 1));
+  await until(() => {
+    const sent = e.send(mail(quick, 2));
+    return sent instanceof LuactError && sent.kind === 'NOT_FOUND';
+  });
+}, 120_000);
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('the condition did not come true within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -5,6 +5,12 @@ import { logRecords, type RunningCli, startedByTests } from '../src/luact-cli.js
 /** The application every node of these tests runs. */
 export const CLUSTER_APP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'app');
 
+/**
+ * The application of the workflow chaos tests (leader kills, joins): a workflow host
+ * journaling at 3 replicas, so its nodes need a 3-server NATS cluster.
+ */
+export const CHAOS_APP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chaos-app');
+
 /** The JSON result `luact run --exec` prints on stdout. */
 export interface ExecResult {
   readonly ok: boolean;
@@ -20,15 +26,16 @@ export interface ExecNode {
 }
 
 /**
- * luact nodes as child processes of the test, each with its own control socket and state
- * directory in the test's scratch directory. `cleanUp` (afterEach) SIGKILLs what is still
+ * luact nodes as child processes of the test, running `app` (the cluster tests' application
+ * unless given), each with its own control socket and state directory in the test's scratch
+ * directory. `cleanUp` (afterEach) SIGKILLs what is still
  * running and waits for it.
  */
-export function clusterNodes(prefix: string) {
+export function clusterNodes(prefix: string, app: string = CLUSTER_APP) {
   const clis = startedByTests(prefix);
   const nodeArgs = (name: string, servers: readonly string[], extra: readonly string[]) => [
     'run',
-    CLUSTER_APP,
+    app,
     '--nats',
     servers.join(','),
     '--node',

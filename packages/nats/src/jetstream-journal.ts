@@ -16,24 +16,15 @@ import {
 import {
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
   jetstream,
   jetstreamManager,
-  type StoredMsg,
 } from '@nats-io/jetstream';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { publishDurably } from './durable-publish.js';
-import { type Chain, type EntryKind, resolveChain } from './journal-chain.js';
-import {
-  damaged,
-  decodeEntry,
-  type Entry,
-  entryHeaders,
-  entryOf,
-  sameMessage,
-  tryEntry,
-} from './journal-entries.js';
+import { type EntryKind, resolveChain } from './journal-chain.js';
+import { decodeEntry, entryHeaders, sameMessage, tryEntry } from './journal-entries.js';
 import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
+import { JournalReader } from './journal-reader.js';
 import {
   checkWriter,
   type JournalState,
@@ -44,7 +35,6 @@ import {
 } from './journal-state.js';
 import { ensureJournalStream, ensureLayout } from './journal-stream.js';
 import { isWrongLastSequence, natsFailure } from './nats-errors.js';
-import { readMatching, readSubject } from './subject-reader.js';
 import { JournalSubjects } from './subjects.js';
 
 /** A journal of one partition, as `readPartition` and `takeOver` return it. */
@@ -136,6 +126,7 @@ export class JetStreamJournal implements Journal {
   private readonly connection: NatsConnection;
   private readonly js: JetStreamClient;
   private readonly jsm: JetStreamManager;
+  private readonly reader: JournalReader;
   private readonly stream: string;
   private readonly subjects: JournalSubjects;
   private readonly requestTimeoutMs: number;
@@ -161,6 +152,14 @@ export class JetStreamJournal implements Journal {
     this.requestTimeoutMs = setup.requestTimeoutMs;
     this.publishBudgetMs = setup.publishBudgetMs;
     this.epochOf = setup.epochOf;
+    this.reader = new JournalReader(
+      setup.connection,
+      setup.js,
+      setup.jsm,
+      setup.stream,
+      setup.subjects,
+      setup.requestTimeoutMs,
+    );
     const { replicas, stream } = setup;
     this.durability =
       replicas > 1
@@ -243,14 +242,14 @@ export class JetStreamJournal implements Journal {
   async list(): Promise<StreamInfo[]> {
     this.checkRunning();
     const [counts, markers] = await Promise.all([
-      this.messageCounts(this.subjects.everyJournal),
-      this.messageCounts(this.subjects.everyCloseMarker),
+      this.reader.counts(this.subjects.everyJournal),
+      this.reader.counts(this.subjects.everyCloseMarker),
     ]);
     if (Object.keys(counts).length === 0) return [];
-    const messages = await this.readAll(this.subjects.everyJournal, true);
+    const messages = await this.reader.readAll(this.subjects.everyJournal, true);
     const closed = this.markedIds(markers);
     const journals: StreamInfo[] = [];
-    for (const [id, entries] of this.groupEntries(messages)) {
+    for (const [id, entries] of this.reader.groupEntries(messages)) {
       // A damaged journal is listed with the records before the damage (reading it says why).
       const chain = resolveChain(entries.flatMap((message) => tryEntry(id, message)));
       journals.push({ id, length: chain.records.length, closed: closed.has(id) });
@@ -261,8 +260,8 @@ export class JetStreamJournal implements Journal {
   async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
     this.checkRunning();
     const [counts, markers] = await Promise.all([
-      this.messageCounts(this.subjects.everyJournal),
-      this.messageCounts(this.subjects.everyCloseMarker),
+      this.reader.counts(this.subjects.everyJournal),
+      this.reader.counts(this.subjects.everyCloseMarker),
     ]);
     const closed = this.markedIds(markers);
     const journals: Omit<StreamInfo, 'length'>[] = [];
@@ -276,8 +275,8 @@ export class JetStreamJournal implements Journal {
   async listClosed(): Promise<ClosedStream[]> {
     this.checkRunning();
     const [counts, markers] = await Promise.all([
-      this.messageCounts(this.subjects.everyJournal),
-      this.messageCounts(this.subjects.everyCloseMarker),
+      this.reader.counts(this.subjects.everyJournal),
+      this.reader.counts(this.subjects.everyCloseMarker),
     ]);
     // A marker without entries is what a removal cut short leaves: that journal is gone.
     const closed = [...this.markedIds(markers)].filter(
@@ -285,7 +284,7 @@ export class JetStreamJournal implements Journal {
     );
     if (closed.length === 0) return [];
     const summaries = new Map<string, JournalRecord>();
-    for (const message of await this.readAll(this.subjects.everyCloseMarker)) {
+    for (const message of await this.reader.readAll(this.subjects.everyCloseMarker)) {
       const id = this.subjects.idOf(message.subject);
       // An empty marker was closed without a summary; one that does not decode counts as such.
       const decoded = message.data.length > 0 ? decodeRecord(message.data) : undefined;
@@ -305,7 +304,7 @@ export class JetStreamJournal implements Journal {
   async readPartition(partition: number): Promise<PartitionJournal[]> {
     this.checkRunning();
     this.checkPartition(partition);
-    const journals = await this.snapshot(partition);
+    const journals = await this.reader.partition(partition);
     return journals.map((journal) => {
       if ('damaged' in journal) return journal;
       // Journals this one is writing keep the view their own writes maintain.
@@ -324,7 +323,7 @@ export class JetStreamJournal implements Journal {
     this.checkRunning();
     this.checkPartition(partition);
     const epoch = this.epochOfPartition(partition, `take over partition ${partition}`);
-    const journals = await this.snapshot(partition);
+    const journals = await this.reader.partition(partition);
     return Promise.all(
       journals.map((journal) => {
         if ('damaged' in journal) return journal;
@@ -472,7 +471,7 @@ export class JetStreamJournal implements Journal {
     };
     const ack = await publishDurably(this.js, subject, payload, { ...options, msgID });
     if (!ack.duplicate) return ack.seq;
-    const holder = await this.messageAt(ack.seq);
+    const holder = await this.reader.messageAt(ack.seq);
     if (holder?.subject === subject) {
       return sameMessage(holder, payload, messageHeaders) ? ack.seq : undefined;
     }
@@ -502,98 +501,16 @@ export class JetStreamJournal implements Journal {
     return (await this.load(id)).state;
   }
 
-  /** Reads journal `id` afresh (its close marker and its entries), remembering what it found. */
+  /** Reads journal `id` afresh, remembering what it found. */
   private async load(id: string): Promise<Snapshot & { state: JournalState }> {
-    const subject = this.subjects.entries(id);
-    const [last, marker] = await Promise.all([
-      this.lastMessage(id, subject),
-      this.lastMessage(id, this.subjects.closeMarker(id)),
-    ]);
-    let messages: JsMsg[] = [];
-    if (last) {
-      try {
-        messages = await readSubject(
-          this.js,
-          this.stream,
-          subject,
-          last.seq,
-          this.requestTimeoutMs,
-        );
-      } catch (error) {
-        throw natsFailure(this.connection, `read journal ${id}`, error);
-      }
-    }
-    const snapshot: Snapshot = {
-      id,
-      chain: this.chainOf(
-        id,
-        messages.map((message) => entryOf(id, message)),
-      ),
-      closed: marker !== null,
-      lastSeq: last?.seq ?? 0,
-    };
+    const snapshot = await this.reader.journal(id);
     return { ...snapshot, state: this.remember(id, snapshot) };
-  }
-
-  /** Every journal of a partition as one ordered consumer reads it (entries and markers). */
-  private async snapshot(
-    partition: number,
-  ): Promise<(Snapshot | { readonly id: string; readonly damaged: LuactError })[]> {
-    const counts = await this.messageCounts(this.subjects.partition(partition));
-    if (Object.keys(counts).length === 0) return [];
-    const messages = await this.readAll(this.subjects.partition(partition));
-    const marked = new Set<string>();
-    for (const message of messages) {
-      const parsed = this.subjects.parse(message.subject);
-      if (parsed?.marker) marked.add(parsed.id);
-    }
-    return [...this.groupEntries(messages)].map(([id, found]) => {
-      try {
-        const chain = this.chainOf(
-          id,
-          found.map((message) => entryOf(id, message)),
-        );
-        // Decoded here so a record that does not decode marks its journal damaged.
-        for (const entry of chain.records) decodeEntry(id, entry);
-        const lastSeq = Math.max(...found.map((message) => message.seq));
-        return { id, chain, closed: marked.has(id), lastSeq };
-      } catch (error) {
-        if (!(error instanceof LuactError)) throw error;
-        return { id, damaged: error };
-      }
-    });
   }
 
   private remember(id: string, snapshot: Snapshot): JournalState {
     const state = stateOf(snapshot, this.written.get(id));
     this.states.set(id, state);
     return state;
-  }
-
-  /** The winning chain of `entries`; a gap in it (a deleted or expired entry) is damage. */
-  private chainOf(id: string, entries: Entry[]): Chain<Entry> {
-    const chain = resolveChain(entries);
-    if (chain.broken) {
-      throw damaged(
-        id,
-        chain.broken,
-        `it follows sequence ${chain.broken.prev}, which is missing (expired or deleted)`,
-      );
-    }
-    return chain;
-  }
-
-  /** Messages of journal subjects, grouped by journal ID (close markers and strays left out). */
-  private groupEntries(messages: readonly JsMsg[]): Map<string, JsMsg[]> {
-    const byId = new Map<string, JsMsg[]>();
-    for (const message of messages) {
-      const parsed = this.subjects.parse(message.subject);
-      if (parsed === undefined || parsed.marker) continue;
-      const list = byId.get(parsed.id);
-      if (list) list.push(message);
-      else byId.set(parsed.id, [message]);
-    }
-    return byId;
   }
 
   private markedIds(markers: Record<string, number>): Set<string> {
@@ -603,41 +520,6 @@ export class JetStreamJournal implements Journal {
       if (id !== undefined && count > 0) ids.add(id);
     }
     return ids;
-  }
-
-  /** Every message matching `filter`, through one ordered consumer. */
-  private async readAll(filter: string, headersOnly = false): Promise<JsMsg[]> {
-    try {
-      return await readMatching(this.js, this.stream, filter, this.requestTimeoutMs, headersOnly);
-    } catch (error) {
-      throw natsFailure(this.connection, `read ${filter} in ${this.stream}`, error);
-    }
-  }
-
-  private async lastMessage(id: string, subject: string): Promise<StoredMsg | null> {
-    try {
-      return await this.jsm.streams.getMessage(this.stream, { last_by_subj: subject });
-    } catch (error) {
-      throw natsFailure(this.connection, `look up journal ${id}`, error);
-    }
-  }
-
-  private async messageAt(seq: number): Promise<StoredMsg | null> {
-    try {
-      return await this.jsm.streams.getMessage(this.stream, { seq });
-    } catch (error) {
-      throw natsFailure(this.connection, `look up message ${seq} in ${this.stream}`, error);
-    }
-  }
-
-  /** Messages per subject matching `filter`, from the stream's state (no messages read). */
-  private async messageCounts(filter: string): Promise<Record<string, number>> {
-    try {
-      const info = await this.jsm.streams.info(this.stream, { subjects_filter: filter });
-      return info.state.subjects ?? {};
-    } catch (error) {
-      throw natsFailure(this.connection, `list the journals in ${this.stream}`, error);
-    }
   }
 
   private epochFor(id: string, action: string): number {

@@ -5,7 +5,6 @@ import {
   checkId,
   closedError,
   countStoredAlready,
-  decodeRecord,
   encodeRecord,
   type Journal,
   type JournalRecord,
@@ -21,8 +20,9 @@ import {
 } from '@nats-io/jetstream';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { publishDurably } from './durable-publish.js';
-import { type EntryKind, resolveChain } from './journal-chain.js';
-import { decodeEntry, entryHeaders, sameMessage, tryEntry } from './journal-entries.js';
+import type { EntryKind } from './journal-chain.js';
+import { decodeEntry, entryHeaders, sameMessage } from './journal-entries.js';
+import { closedJournals, journalIds, listJournals } from './journal-listing.js';
 import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
 import { JournalReader } from './journal-reader.js';
 import {
@@ -241,59 +241,17 @@ export class JetStreamJournal implements Journal {
   /** Every journal with its chain's length: reads the entries' headers (not their payloads). */
   async list(): Promise<StreamInfo[]> {
     this.checkRunning();
-    const [counts, markers] = await Promise.all([
-      this.reader.counts(this.subjects.everyJournal),
-      this.reader.counts(this.subjects.everyCloseMarker),
-    ]);
-    if (Object.keys(counts).length === 0) return [];
-    const messages = await this.reader.readAll(this.subjects.everyJournal, true);
-    const closed = this.markedIds(markers);
-    const journals: StreamInfo[] = [];
-    for (const [id, entries] of this.reader.groupEntries(messages)) {
-      // A damaged journal is listed with the records before the damage (reading it says why).
-      const chain = resolveChain(entries.flatMap((message) => tryEntry(id, message)));
-      journals.push({ id, length: chain.records.length, closed: closed.has(id) });
-    }
-    return journals;
+    return listJournals(this.reader);
   }
 
   async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
     this.checkRunning();
-    const [counts, markers] = await Promise.all([
-      this.reader.counts(this.subjects.everyJournal),
-      this.reader.counts(this.subjects.everyCloseMarker),
-    ]);
-    const closed = this.markedIds(markers);
-    const journals: Omit<StreamInfo, 'length'>[] = [];
-    for (const [subject, count] of Object.entries(counts)) {
-      const id = this.subjects.idOf(subject);
-      if (id !== undefined && count > 0) journals.push({ id, closed: closed.has(id) });
-    }
-    return journals;
+    return journalIds(this.reader);
   }
 
   async listClosed(): Promise<ClosedStream[]> {
     this.checkRunning();
-    const [counts, markers] = await Promise.all([
-      this.reader.counts(this.subjects.everyJournal),
-      this.reader.counts(this.subjects.everyCloseMarker),
-    ]);
-    // A marker without entries is what a removal cut short leaves: that journal is gone.
-    const closed = [...this.markedIds(markers)].filter(
-      (id) => (counts[this.subjects.entries(id)] ?? 0) > 0,
-    );
-    if (closed.length === 0) return [];
-    const summaries = new Map<string, JournalRecord>();
-    for (const message of await this.reader.readAll(this.subjects.everyCloseMarker)) {
-      const id = this.subjects.idOf(message.subject);
-      // An empty marker was closed without a summary; one that does not decode counts as such.
-      const decoded = message.data.length > 0 ? decodeRecord(message.data) : undefined;
-      if (id !== undefined && decoded?.ok) summaries.set(id, decoded.value);
-    }
-    return closed.map((id) => {
-      const summary = summaries.get(id);
-      return summary === undefined ? { id } : { id, summary };
-    });
+    return closedJournals(this.reader);
   }
 
   /**
@@ -511,15 +469,6 @@ export class JetStreamJournal implements Journal {
     const state = stateOf(snapshot, this.written.get(id));
     this.states.set(id, state);
     return state;
-  }
-
-  private markedIds(markers: Record<string, number>): Set<string> {
-    const ids = new Set<string>();
-    for (const [subject, count] of Object.entries(markers)) {
-      const id = this.subjects.idOf(subject);
-      if (id !== undefined && count > 0) ids.add(id);
-    }
-    return ids;
   }
 
   private epochFor(id: string, action: string): number {

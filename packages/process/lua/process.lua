@@ -320,11 +320,11 @@ end
 function Spawner:with_context(values) return with(self, 'context', merged(self.context, values, 'with_context')) end
 function Spawner:with_options(options) return with(self, 'options', merged(self.options, options, 'with_options')) end
 
-function Spawner:with_name(name)
+function Spawner:with_name(name, scope)
   if type(name) ~= 'string' or name == '' then error('with_name expects a non-empty string', 2) end
-  local err = check_name('with_name', name)
+  local err = check_name('with_name', name) or check_scope('with_name', scope)
   if err ~= nil then error(err, 2) end
-  return with(self, 'name', name)
+  return with(with(self, 'name', name), 'name_scope', scope)
 end
 
 function Spawner:with_message(topic, ...)
@@ -354,6 +354,7 @@ local function spawn(self, flags, exec_channel, entry, target, ...)
   if next(self) ~= nil then
     local ok, encoded = pcall(codec.encode, {
       context = self.context, options = self.options, name = self.name, messages = self.messages,
+      name_scope = self.name_scope,
     })
     if not ok then return nil, make_error('INVALID', 'spawn: ' .. tostring(encoded), false) end
     spec = encoded
@@ -389,7 +390,7 @@ for _, name in ipairs({ 'spawn', 'spawn_monitored', 'spawn_linked', 'spawn_linke
 end
 function process.with_context(values) return EMPTY:with_context(values) end
 function process.with_options(options) return EMPTY:with_options(options) end
-function process.with_name(name) return EMPTY:with_name(name) end
+function process.with_name(name, scope) return EMPTY:with_name(name, scope) end
 function process.with_message(topic, ...) return EMPTY:with_message(topic, ...) end
 
 rt.as_outcome = as_outcome

@@ -67,6 +67,7 @@ export class LiveProcessApi implements ProcessApi<Process> {
         link: spawn.follow.link,
         ...(spawn.context !== undefined ? { context: encodedContext(spawn.context) } : {}),
         ...(spawn.name !== undefined ? { name: spawn.name } : {}),
+        ...(spawn.nameScope !== undefined ? { nameScope: spawn.nameScope } : {}),
         ...(spawn.options !== undefined ? { options: spawn.options } : {}),
         ...(spawn.messages.length > 0 ? { messages: spawn.messages } : {}),
         ...(spawn.resultChannel !== undefined ? { outcomeChannel: spawn.resultChannel } : {}),

@@ -34,6 +34,8 @@ export interface LuaSpawn {
   readonly context?: Readonly<Record<string, unknown>>;
   readonly options?: Readonly<Record<string, unknown>>;
   readonly name?: string;
+  /** The scope of `name` (`with_name(name, scope)`; default: the node's). */
+  readonly nameScope?: NameScope;
   readonly messages: readonly StartupMessage[];
   /** `exec`: the fed channel that gets the child's outcome. */
   readonly resultChannel?: number;

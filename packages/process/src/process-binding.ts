@@ -1,7 +1,7 @@
 import { LuactError } from '@luact/core';
 import { decodeValue, encodeValue, type HostFunction, type LuaState, type LuaVm } from '@luact/lua';
 import { luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
-import { parseNameScope } from './names.js';
+import { type NameScope, parseNameScope } from './names.js';
 import type { Answer, CallSite, LuaSpawn, ProcessApi, StartupMessage } from './process-api.js';
 
 /**
@@ -221,6 +221,8 @@ interface LuaSpec {
   readonly context?: Record<string, unknown>;
   readonly options?: Record<string, unknown>;
   readonly name?: string;
+  /** `with_name`'s scope as Lua wrote it (checked there). */
+  readonly name_scope?: string;
   /** Payloads arrive as strings when their bytes happen to be valid UTF-8. */
   readonly messages?: readonly (readonly [string, Uint8Array | string])[];
 }
@@ -242,8 +244,15 @@ function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
     ...(spec.context !== undefined ? { context: spec.context } : {}),
     ...(spec.options !== undefined ? { options: spec.options } : {}),
     ...(spec.name !== undefined ? { name: spec.name } : {}),
+    ...(spec.name_scope !== undefined ? { nameScope: scopeOf(spec.name_scope) } : {}),
     ...(vm.stack.isNumber(L, 6) ? { resultChannel: vm.stack.integer(L, 6) } : {}),
   };
+}
+
+function scopeOf(text: string): NameScope {
+  const scope = parseNameScope(text);
+  if (scope instanceof LuactError) throw scope;
+  return scope;
 }
 
 function startupMessage([topic, payload]: readonly [string, Uint8Array | string]): StartupMessage {

@@ -56,6 +56,35 @@ export class ProcessNames {
     });
   }
 
+  /**
+   * The scope a spawn's name gets: the one asked for, else the node's default; a cluster name
+   * is a local one on a standalone node.
+   */
+  spawnScope(asked: NameScope | undefined): NameScope {
+    return this.cluster === undefined ? 'local' : (asked ?? this.defaultScope);
+  }
+
+  /**
+   * Gives cluster name `name` to `pid`, the PID a spawn of this node is about to give its
+   * child: resolves once the cluster decided (ALREADY_EXISTS naming the holder). The child
+   * does not exist yet; until it does, the name leads nowhere, as a name of an ended process.
+   */
+  registerForSpawn(name: string, pid: Pid): Promise<void> {
+    const cluster = this.cluster;
+    const invalid = checkName(name);
+    if (invalid) return Promise.reject(invalid);
+    if (cluster === undefined)
+      return Promise.reject(
+        new LuactError('INVALID', 'a cluster name needs a cluster node', { retryable: false }),
+      );
+    return cluster.register(name, pid);
+  }
+
+  /** A spawn that won cluster name `name` for `pid` did not start it: the name goes again. */
+  spawnFailed(pid: Pid): void {
+    this.cluster?.ownerExited(pid);
+  }
+
   /** Registers a local name for a process of this node (a spawn's name, before it runs). */
   registerLocal(name: string, owner: Process): LuactError | undefined {
     // Names live in the node, outside any Lua heap: one process holds a bounded number.

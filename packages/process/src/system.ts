@@ -76,6 +76,8 @@ export interface SpawnRequest {
   readonly link?: boolean;
   readonly context?: ReadonlyMap<string, Uint8Array>;
   readonly name?: string;
+  /** The scope of `name` (default: the node's `defaultNameScope`). */
+  readonly nameScope?: NameScope;
   readonly messages?: readonly { readonly topic: string; readonly payload: Uint8Array }[];
   readonly options?: Readonly<Record<string, unknown>>;
   /** Deliver the child's outcome to this fed channel of the parent (process.exec, funcs). */
@@ -331,6 +333,11 @@ export class ProcessSystem {
   // ── Spawning ──────────────────────────────────────────────────────────────────────────────
 
   spawn(request: SpawnRequest): Pid {
+    return this.spawnNumbered(request, this.nextId++);
+  }
+
+  /** `spawn`, the child numbered `id` (taken from nextId by the caller). */
+  private spawnNumbered(request: SpawnRequest, id: number): Pid {
     const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
     const hostId = this.resolveCached(request.host, namespace, 'host');
     const host = this.hosts.get(hostId);
@@ -374,7 +381,6 @@ export class ProcessSystem {
       checkStartupMessages(request.messages, entryId, host);
     if (tooLarge) throw tooLarge;
     const prepared = host.prepare(entry);
-    const id = this.nextId++;
     const pid = this.newPid(hostId, id);
     if (request.name !== undefined) {
       const taken = this.processNames.local.register(request.name, pid);
@@ -433,7 +439,49 @@ export class ProcessSystem {
     const node =
       spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));
     if (node !== undefined && node !== this.node) return this.spawnRemote(node, request, namespace);
-    return external ? this.spawnExternal(external, request, namespace) : this.spawn(request);
+    return external ? this.spawnExternal(external, request, namespace) : this.spawnHere(request);
+  }
+
+  /** A spawn on a process host of this node: a cluster name is won before the child runs. */
+  private spawnHere(request: SpawnRequest): Pid | Promise<Pid> {
+    const { name, nameScope, ...unnamed } = request;
+    if (name === undefined || this.processNames.spawnScope(nameScope) !== 'cluster')
+      return this.spawn(request);
+    const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
+    const hostId = this.resolveCached(request.host, namespace, 'host');
+    // A missing host fails here, before the name is taken.
+    if (!this.hosts.has(hostId)) return this.spawn(unnamed);
+    return this.spawnClusterNamed(unnamed, name, hostId);
+  }
+
+  /**
+   * The child's PID is numbered first and wins the cluster name (a taken name fails the spawn
+   * with ALREADY_EXISTS, and nothing runs); then the child starts under it. A spawn that fails
+   * after the name was won releases it.
+   */
+  private async spawnClusterNamed(
+    request: SpawnRequest,
+    name: string,
+    hostId: string,
+  ): Promise<Pid> {
+    const id = this.nextId++;
+    const pid = this.newPid(hostId, id);
+    await this.processNames.registerForSpawn(name, pid);
+    try {
+      if (request.parent?.exited) {
+        throw new LuactError(
+          'CANCELED',
+          `${request.parent.pid} ended before its child could start`,
+          {
+            retryable: false,
+          },
+        );
+      }
+      return this.spawnNumbered(request, id);
+    } catch (error) {
+      this.processNames.spawnFailed(pid);
+      throw error;
+    }
   }
 
   /**
@@ -442,7 +490,10 @@ export class ProcessSystem {
    */
   private placed(request: SpawnRequest, hostId: EntryId): string | undefined {
     const placement = this.options.placement;
-    if (!placement || !request.parent || request.name !== undefined) return undefined;
+    if (!placement || !request.parent) return undefined;
+    // A local name is known on its node only: its holder stays where it is looked up.
+    if (request.name !== undefined && this.processNames.spawnScope(request.nameScope) === 'local')
+      return undefined;
     if (hostId === FUNCTION_HOST || !this.hosts.has(hostId)) return undefined;
     return placement.nodeFor(hostId);
   }
@@ -475,7 +526,9 @@ export class ProcessSystem {
             }
           : {}),
         ...(context ? { context } : {}),
-        ...(request.name !== undefined ? { name: request.name } : {}),
+        ...(request.name !== undefined
+          ? { name: request.name, nameScope: this.processNames.spawnScope(request.nameScope) }
+          : {}),
         ...(Object.keys(options).length > 0 ? { options } : {}),
         ...(request.messages ? { messages: request.messages } : {}),
       });
@@ -489,8 +542,8 @@ export class ProcessSystem {
   }
 
   /** A spawn a process of another node asked for (see spawnRemote). */
-  private spawnForRemote(request: RemoteSpawnRequest): Pid {
-    return this.spawn({
+  private spawnForRemote(request: RemoteSpawnRequest): Pid | Promise<Pid> {
+    return this.spawnHere({
       entry: request.entry,
       host: request.host,
       args: request.args,
@@ -498,6 +551,7 @@ export class ProcessSystem {
       ...(request.parent ? { remoteParent: request.parent } : {}),
       ...(request.context ? { context: new Map(request.context) } : {}),
       ...(request.name !== undefined ? { name: request.name } : {}),
+      ...(request.nameScope !== undefined ? { nameScope: request.nameScope } : {}),
       ...(request.options ? { options: request.options } : {}),
       ...(request.messages ? { messages: request.messages } : {}),
     });

@@ -1,4 +1,5 @@
 import type { LuactError } from '@luact/core';
+import type { NameScope } from './names.js';
 import type { NodeIdentity, Pid } from './pid.js';
 
 /** A message between processes: topic, msgpack-encoded payload values, sender if any. */
@@ -66,6 +67,8 @@ export interface RemoteSpawnRequest {
   readonly parent?: RemoteParent;
   readonly context?: readonly (readonly [string, Uint8Array])[];
   readonly name?: string;
+  /** The scope of `name`, as the spawning node decided it (default `local`). */
+  readonly nameScope?: NameScope;
   readonly options?: Readonly<Record<string, unknown>>;
   readonly messages?: readonly { readonly topic: string; readonly payload: Uint8Array }[];
 }
@@ -153,6 +156,9 @@ export interface Transport extends MailChannel {
 }
 
 export interface TransportReceiver extends MailRecipient {
-  /** Spawns for a process of another node; throws a LuactError saying why it cannot. */
-  spawn(request: RemoteSpawnRequest): Pid;
+  /**
+   * Spawns for a process of another node; throws (or rejects, when a cluster name is won
+   * first) with a LuactError saying why it cannot.
+   */
+  spawn(request: RemoteSpawnRequest): Pid | Promise<Pid>;
 }

@@ -12,9 +12,11 @@ import {
 import {
   FUNCTION_HOST,
   type HostFunctionEntry,
+  type NameScope,
   type NodeIdentity,
   type Pid,
   ProcessSystem,
+  parseNameScope,
   type Transport,
 } from '@luact/process';
 import {
@@ -134,6 +136,11 @@ export interface SpawnOptions {
    * name reach it as soon as spawn returns (ALREADY_EXISTS if taken). Released when it ends.
    */
   readonly name?: string;
+  /**
+   * The scope of `name`: `local` (this node) or `cluster` (one holder in the cluster, known to
+   * every node). Default: the node's (`cluster` with placement `spread`, else `local`).
+   */
+  readonly nameScope?: NameScope;
 }
 
 /** The end of a run: the value of the entry's method, or its error. */
@@ -341,12 +348,19 @@ export class Node {
     args: readonly unknown[] = [],
     options: string | SpawnOptions = {},
   ): Promise<Pid> {
-    const { host = MAIN_HOST, name } = typeof options === 'string' ? { host: options } : options;
+    const {
+      host = MAIN_HOST,
+      name,
+      nameScope,
+    } = typeof options === 'string' ? ({ host: options } as SpawnOptions) : options;
+    const scope = nameScope === undefined ? undefined : parseNameScope(nameScope);
+    if (scope instanceof LuactError) throw scope;
     return this.system.spawnAnywhere({
       entry,
       host,
       args: encodeArguments(args, `the arguments of ${entry}`),
       ...(name !== undefined ? { name } : {}),
+      ...(scope !== undefined ? { nameScope: scope } : {}),
     });
   }
 

@@ -14,6 +14,12 @@ type Answer =
 
 const packr = new Packr({ useRecords: false, copyBuffers: true });
 
+const spawned = (pid: Pid): Answer => ({ ok: true, pid });
+const refused = (failure: unknown): Answer => ({
+  ok: false,
+  error: LuactError.from(failure).toData(),
+});
+
 /**
  * Requests that need an answer from another node (a spawn, which answers the PID): core NATS
  * request/reply on `<prefix>.<node>`. Not journaled: a request whose node does not answer in
@@ -29,15 +35,21 @@ export class ControlChannel {
   ) {}
 
   /** Answers the spawn requests other nodes send to `node` with `spawn`. */
-  serve(node: string, spawn: (request: RemoteSpawnRequest) => Pid): void {
+  serve(node: string, spawn: (request: RemoteSpawnRequest) => Pid | Promise<Pid>): void {
     this.subscription = this.connection.subscribe(`${this.subjectPrefix}.${node}`, {
       callback: (error, message) => {
         if (error) return;
-        let answer: Answer;
+        let answer: Answer | Promise<Answer>;
         try {
-          answer = { ok: true, pid: spawn(packr.unpack(message.data) as RemoteSpawnRequest) };
+          const pid = spawn(packr.unpack(message.data) as RemoteSpawnRequest);
+          // A spawn that wins a cluster name first answers once the cluster decided.
+          answer = typeof pid === 'string' ? { ok: true, pid } : pid.then(spawned, refused);
         } catch (failure) {
-          answer = { ok: false, error: LuactError.from(failure).toData() };
+          answer = refused(failure);
+        }
+        if (answer instanceof Promise) {
+          void answer.then((settled) => message.respond(packr.pack(settled)));
+          return;
         }
         message.respond(packr.pack(answer));
       },

@@ -1,15 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { LuactError } from '@luact/core';
 import {
   type ClosedStream,
   checkId,
-  closedError,
-  countStoredAlready,
   encodeRecord,
   type Journal,
   type JournalRecord,
   KeyedLock,
-  lengthConflict,
   type StreamInfo,
 } from '@luact/journal';
 import {
@@ -18,23 +14,16 @@ import {
   jetstream,
   jetstreamManager,
 } from '@nats-io/jetstream';
-import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { publishDurably } from './durable-publish.js';
-import type { EntryKind } from './journal-chain.js';
-import { decodeEntry, entryHeaders, sameMessage } from './journal-entries.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decodeEntry } from './journal-entries.js';
 import { closedJournals, journalIds, listJournals } from './journal-listing.js';
 import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
+import { EntryPublisher } from './journal-publish.js';
 import { JournalReader } from './journal-reader.js';
-import {
-  checkWriter,
-  type JournalState,
-  keptChanging,
-  type OpenState,
-  type Snapshot,
-  stateOf,
-} from './journal-state.js';
+import type { Snapshot } from './journal-state.js';
 import { ensureJournalStream, ensureLayout } from './journal-stream.js';
-import { isWrongLastSequence, natsFailure } from './nats-errors.js';
+import { type FenceResult, JournalWriter, NOTHING } from './journal-writer.js';
+import { natsFailure } from './nats-errors.js';
 import { JournalSubjects } from './subjects.js';
 
 /** A journal of one partition, as `readPartition` and `takeOver` return it. */
@@ -51,19 +40,6 @@ export type PartitionJournal =
       readonly damaged: LuactError;
     };
 
-/** What `fence` did. */
-export type FenceResult =
-  /** The fence is the chain's last entry (or one at this epoch already was); `length` records precede it. */
-  | { readonly outcome: 'fenced'; readonly length: number }
-  /** The journal is closed: nothing to resume. */
-  | { readonly outcome: 'closed' }
-  /** The journal has no records: nothing to fence. */
-  | { readonly outcome: 'empty' };
-
-/** Writes that find the journal changed under them look again this often before giving up. */
-const MAX_ATTEMPTS = 3;
-const NOTHING = new Uint8Array(0);
-
 /**
  * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals,
  * partitioned by journal ID, one subject per journal, one message per entry. Entries are
@@ -76,15 +52,12 @@ const NOTHING = new Uint8Array(0);
  * epoch cannot both take one place. Closing appends a close entry, then a marker on
  * `<subject>.closed`: `open()` and `ids()` come from the stream's per-subject counts.
  */
-export type { JetStreamJournalOptions };
+export type { FenceResult, JetStreamJournalOptions };
 
 export class JetStreamJournal implements Journal {
   readonly kind = 'jetstream';
   readonly durability: string;
 
-  private readonly states = new Map<string, JournalState>();
-  /** The last entry this journal wrote to each journal: is it still on the winning chain? */
-  private readonly written = new Map<string, number>();
   private readonly lock = new KeyedLock();
   private stopped: Promise<void> | undefined;
 
@@ -123,14 +96,10 @@ export class JetStreamJournal implements Journal {
     }
   }
 
-  private readonly connection: NatsConnection;
-  private readonly js: JetStreamClient;
-  private readonly jsm: JetStreamManager;
   private readonly reader: JournalReader;
+  private readonly writer: JournalWriter;
   private readonly stream: string;
   private readonly subjects: JournalSubjects;
-  private readonly requestTimeoutMs: number;
-  private readonly publishBudgetMs: number;
   private readonly epochOf: (partition: number) => number | undefined;
 
   private constructor(setup: {
@@ -144,22 +113,26 @@ export class JetStreamJournal implements Journal {
     epochOf: (partition: number) => number | undefined;
     replicas: number;
   }) {
-    this.connection = setup.connection;
-    this.js = setup.js;
-    this.jsm = setup.jsm;
+    const { connection, js, jsm, requestTimeoutMs } = setup;
     this.stream = setup.stream;
     this.subjects = setup.subjects;
-    this.requestTimeoutMs = setup.requestTimeoutMs;
-    this.publishBudgetMs = setup.publishBudgetMs;
     this.epochOf = setup.epochOf;
     this.reader = new JournalReader(
-      setup.connection,
-      setup.js,
-      setup.jsm,
+      connection,
+      js,
+      jsm,
       setup.stream,
       setup.subjects,
-      setup.requestTimeoutMs,
+      requestTimeoutMs,
     );
+    const publisher = new EntryPublisher(
+      connection,
+      js,
+      this.reader,
+      requestTimeoutMs,
+      setup.publishBudgetMs,
+    );
+    this.writer = new JournalWriter(connection, jsm, this.reader, publisher);
     const { replicas, stream } = setup;
     this.durability =
       replicas > 1
@@ -183,14 +156,14 @@ export class JetStreamJournal implements Journal {
     checkId(id);
     const encoded = records.map(encodeRecord);
     const epoch = this.epochFor(id, 'append to');
-    return this.lock.run(id, () => this.appendEncoded(id, epoch, expected, encoded));
+    return this.lock.run(id, () => this.writer.append(id, epoch, expected, encoded));
   }
 
   async read(id: string): Promise<JournalRecord[]> {
     this.checkRunning();
     checkId(id);
     return this.lock.run(id, async () => {
-      const { chain } = await this.load(id);
+      const { chain } = await this.writer.load(id);
       return chain.records.map((entry) => decodeEntry(id, entry));
     });
   }
@@ -206,11 +179,7 @@ export class JetStreamJournal implements Journal {
     this.checkRunning();
     checkId(id);
     const epoch = this.epochFor(id, 'fence');
-    return this.lock.run(id, async () => {
-      // A fence starts this owner's line: what this journal wrote before no longer matters.
-      this.written.delete(id);
-      return (await this.fenceAt(id, epoch)).result;
-    });
+    return this.lock.run(id, async () => (await this.writer.fence(id, epoch)).result);
   }
 
   async close(id: string, summary?: JournalRecord): Promise<void> {
@@ -218,20 +187,7 @@ export class JetStreamJournal implements Journal {
     checkId(id);
     const encoded = summary === undefined ? NOTHING : encodeRecord(summary);
     const epoch = this.epochFor(id, 'close');
-    return this.lock.run(id, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const state = await this.state(id);
-        if (state.phase === 'closed') return;
-        if (state.phase === 'closing') return this.markClosed(id, state.summary);
-        if (state.length === 0) return;
-        checkWriter(id, state, epoch);
-        const outcome = await this.publishEntries(id, state, epoch, 'close', [encoded]);
-        // The marker carries the summary: listing closed journals reads markers, not records.
-        if (outcome === 'stored') return this.markClosed(id, encoded);
-        this.states.delete(id);
-        if (attempt === MAX_ATTEMPTS) throw keptChanging(id, 'close it');
-      }
-    });
+    return this.lock.run(id, () => this.writer.close(id, epoch, encoded));
   }
 
   async open(): Promise<string[]> {
@@ -266,7 +222,7 @@ export class JetStreamJournal implements Journal {
     return journals.map((journal) => {
       if ('damaged' in journal) return journal;
       // Journals this one is writing keep the view their own writes maintain.
-      if (!this.states.has(journal.id)) this.remember(journal.id, journal);
+      this.writer.learn(journal);
       return published(journal);
     });
   }
@@ -286,11 +242,9 @@ export class JetStreamJournal implements Journal {
       journals.map((journal) => {
         if ('damaged' in journal) return journal;
         return this.lock.run(journal.id, async () => {
-          this.written.delete(journal.id);
-          this.remember(journal.id, journal);
-          const { reloaded } = await this.fenceAt(journal.id, epoch);
+          const { reloaded } = await this.writer.fence(journal.id, epoch, journal);
           if (!reloaded) return published(journal);
-          return published({ ...(await this.load(journal.id)), id: journal.id });
+          return published(await this.writer.load(journal.id));
         });
       }),
     );
@@ -299,176 +253,13 @@ export class JetStreamJournal implements Journal {
   async remove(id: string): Promise<void> {
     this.checkRunning();
     checkId(id);
-    return this.lock.run(id, async () => {
-      this.states.delete(id);
-      this.written.delete(id);
-      try {
-        // Entries first: cut short between the two, a removed journal stays gone (its marker
-        // then only refuses appends to the ID until it is removed again), never reappears open.
-        await this.jsm.streams.purge(this.stream, { filter: this.subjects.entries(id) });
-        await this.jsm.streams.purge(this.stream, { filter: this.subjects.closeMarker(id) });
-      } catch (error) {
-        throw natsFailure(this.connection, `remove journal ${id}`, error);
-      }
-    });
+    return this.lock.run(id, () => this.writer.remove(id));
   }
 
   /** Waits for operations under way; the connection stays open (it is the caller's). */
   shutdown(): Promise<void> {
     this.stopped ??= this.lock.idle();
     return this.stopped;
-  }
-
-  private async appendEncoded(
-    id: string,
-    epoch: number,
-    expected: number,
-    encoded: readonly Uint8Array[],
-  ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.state(id);
-      if (state.phase !== 'open') throw closedError(id);
-      checkWriter(id, state, epoch);
-      const done = await countStoredAlready(id, expected, state.length, encoded, async () =>
-        (await this.load(id)).chain.records.slice(expected).map((entry) => entry.data),
-      );
-      if (done === encoded.length) return;
-      const outcome = await this.publishEntries(id, state, epoch, 'record', encoded.slice(done));
-      if (outcome === 'stored') return;
-      // The journal is not what this writer thought: look again and let the rules decide.
-      this.states.delete(id);
-      if (attempt === MAX_ATTEMPTS) throw lengthConflict(id, expected, state.length);
-    }
-  }
-
-  /** Fences journal `id` at `epoch`; `reloaded`: the journal changed since the state it started from. */
-  private async fenceAt(
-    id: string,
-    epoch: number,
-  ): Promise<{ result: FenceResult; reloaded: boolean }> {
-    for (let attempt = 1; ; attempt++) {
-      const reloaded = attempt > 1;
-      const state = await this.state(id);
-      if (state.phase !== 'open') return { result: { outcome: 'closed' }, reloaded };
-      if (state.length === 0) return { result: { outcome: 'empty' }, reloaded };
-      state.lost = undefined;
-      checkWriter(id, state, epoch);
-      if (state.fencedAt === epoch) {
-        return { result: { outcome: 'fenced', length: state.length }, reloaded };
-      }
-      const outcome = await this.publishEntries(id, state, epoch, 'fence', [NOTHING]);
-      if (outcome === 'stored') {
-        return { result: { outcome: 'fenced', length: state.length }, reloaded };
-      }
-      this.states.delete(id);
-      this.written.delete(id);
-      if (attempt === MAX_ATTEMPTS) throw keptChanging(id, 'fence it');
-    }
-  }
-
-  /**
-   * Publishes `payloads` as entries of `kind` one after the other, each following the one
-   * before: each must name the sequence the server gave the previous one, so they cannot be
-   * pipelined. `stale`: the subject changed under this writer (or another writer of this epoch
-   * took the place); the caller looks again.
-   */
-  private async publishEntries(
-    id: string,
-    state: OpenState,
-    epoch: number,
-    kind: EntryKind,
-    payloads: readonly Uint8Array[],
-  ): Promise<'stored' | 'stale'> {
-    const subject = this.subjects.entries(id);
-    for (const payload of payloads) {
-      const sent = entryHeaders(epoch, state.tip, kind);
-      let seq: number | undefined;
-      try {
-        seq = await this.publishOnce(
-          subject,
-          payload,
-          sent,
-          this.subjects.slotId(id, state.tip, epoch),
-          state.lastSeq,
-        );
-      } catch (error) {
-        this.states.delete(id); // the outcome is unknown: find out on the next call
-        if (isWrongLastSequence(error)) return 'stale';
-        throw this.failure(`${kind === 'record' ? 'append to' : kind} journal ${id}`, error);
-      }
-      if (seq === undefined) return 'stale';
-      state.tip = seq;
-      state.lastSeq = seq;
-      if (kind === 'record') state.length += 1;
-      if (kind === 'fence') state.fencedAt = epoch;
-      this.written.set(id, seq);
-    }
-    return 'stored';
-  }
-
-  /**
-   * The one way this journal publishes: through `publishDurably` (retried with its message ID
-   * while the outcome is unknown). Resolves with the stored message's sequence, or undefined
-   * when another message already holds `msgID` on `subject`. A duplicate answer naming a
-   * message that is gone (an ID a removed journal used within the duplicate window) is
-   * published again under a fresh ID, guarded by the expected sequence alone.
-   */
-  private async publishOnce(
-    subject: string,
-    payload: Uint8Array,
-    messageHeaders: MsgHdrs,
-    msgID: string,
-    lastSubjectSequence: number,
-  ): Promise<number | undefined> {
-    const budgetMs = this.publishBudgetMs;
-    const options = {
-      headers: messageHeaders,
-      expect: { lastSubjectSequence },
-      budgetMs,
-      attemptTimeoutMs: Math.min(this.requestTimeoutMs, budgetMs),
-    };
-    const ack = await publishDurably(this.js, subject, payload, { ...options, msgID });
-    if (!ack.duplicate) return ack.seq;
-    const holder = await this.reader.messageAt(ack.seq);
-    if (holder?.subject === subject) {
-      return sameMessage(holder, payload, messageHeaders) ? ack.seq : undefined;
-    }
-    const again = await publishDurably(this.js, subject, payload, {
-      ...options,
-      msgID: `${msgID}:${randomUUID()}`,
-    });
-    return again.seq;
-  }
-
-  private async markClosed(id: string, summary: Uint8Array): Promise<void> {
-    this.states.delete(id); // a closed journal takes no appends: nothing to remember
-    this.written.delete(id);
-    const marker = this.subjects.closeMarker(id);
-    try {
-      await this.publishOnce(marker, summary, headers(), `${marker}:${summary.length}`, 0);
-    } catch (error) {
-      // A marker already there is an earlier close whose answer was lost.
-      if (!isWrongLastSequence(error)) throw this.failure(`close journal ${id}`, error);
-    }
-  }
-
-  /** This journal's view of journal `id`: cached, else two lookups and, if it has entries, a read. */
-  private async state(id: string): Promise<JournalState> {
-    const known = this.states.get(id);
-    if (known) return known;
-    return (await this.load(id)).state;
-  }
-
-  /** Reads journal `id` afresh, remembering what it found. */
-  private async load(id: string): Promise<Snapshot & { state: JournalState }> {
-    const snapshot = await this.reader.journal(id);
-    return { ...snapshot, state: this.remember(id, snapshot) };
-  }
-
-  private remember(id: string, snapshot: Snapshot): JournalState {
-    const state = stateOf(snapshot, this.written.get(id));
-    this.states.set(id, state);
-    return state;
   }
 
   private epochFor(id: string, action: string): number {
@@ -502,19 +293,6 @@ export class JetStreamJournal implements Journal {
         { retryable: false, details: { stream: this.stream } },
       );
     }
-  }
-
-  /** A failed publish: one out of budget keeps its account of the wait, under this journal's words. */
-  private failure(action: string, error: unknown): LuactError {
-    if (error instanceof LuactError && error.kind === 'UNAVAILABLE') {
-      const server = this.connection.getServer();
-      return new LuactError('UNAVAILABLE', `NATS ${server}: ${action} failed: ${error.message}`, {
-        retryable: true,
-        details: { server, ...error.details },
-        cause: error,
-      });
-    }
-    return natsFailure(this.connection, action, error);
   }
 
   private checkRunning(): void {

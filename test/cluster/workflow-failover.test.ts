@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { clusterNodes } from './cluster-nodes.js';
+
+/**
+ * Workflows survive the SIGKILL of a node that drives some of them (issue 10, T2): 1,000
+ * workflows spread over three nodes, each having run one activity, holding an accepted signal
+ * it has not read yet and a durable timer not yet due. The driver (test/cluster/failover-app,
+ * `failover:drive`, on node a) reports what went wrong: a workflow that did not end with the
+ * result its inputs give, an activity that ran twice or never, a signal refused. (It also
+ * covers what test/src/cli-workflows-cluster.test.ts checked with 30 workflows: a starter on a
+ * surviving node gets every EXIT, with its value.)
+ *
+ * A workflow whose partition moved while it waited (node a's join rebalances in steps) says
+ * "waiting" again: its new owner carries out the sends the journal does not mark as done, and
+ * a message from a workflow to a process is not deduplicated. The driver counts those repeats.
+ */
+
+const WORKFLOWS = 1_000;
+/** Its own application: the nodes of the other cluster tests host no workflows. */
+const FAILOVER_APP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'failover-app');
+
+let server: NatsServerHandle;
+const nodes = clusterNodes('luact-cluster-wf-failover-', FAILOVER_APP);
+
+beforeAll(async () => {
+  server = await startNatsServer();
+}, 30_000);
+afterAll(async () => {
+  await server?.stop();
+});
+beforeEach(() => nodes.prepare());
+afterEach(() => nodes.cleanUp());
+
+it(`finishes ${WORKFLOWS} in-flight workflows on the survivors after the node driving some of them is SIGKILLed: results as without the crash, each activity run once, no accepted signal lost`, async ({
+  annotate,
+}) => {
+  const urls = [server.url];
+  const b = await nodes.serve('b', urls);
+  await nodes.serve('c', urls);
+  const a = nodes.exec('a', urls, 'failover:drive', [WORKFLOWS, 'b']);
+  await a.cli.waitForLog({ msg: 'signalled' }, 150_000);
+
+  const killedAt = Date.now();
+  b.child.kill('SIGKILL');
+  expect(await b.exited).toBe(137);
+  const { code, result } = await a.result();
+  const tookMs = Date.now() - killedAt;
+
+  expect(code, a.cli.stderr().slice(-5_000)).toBe(0);
+  const none = { count: 0, first: '' };
+  expect(result).toEqual({
+    ok: true,
+    value: {
+      victim_down: 'node down: b',
+      on_victim: expect.any(Number),
+      waiting_repeats: expect.any(Number),
+      early_accepted: WORKFLOWS,
+      go_refused: none,
+      wrong: none,
+      missing_steps: none,
+      repeated_steps: none,
+    },
+  });
+  const { on_victim: onVictim, waiting_repeats: repeats } = result.value as {
+    on_victim: number;
+    waiting_repeats: number;
+  };
+
+  // b drove a share of them when it died (the IDs spread them over a, b and c).
+  expect(onVictim).toBeGreaterThan(0);
+  await annotate(
+    `b drove ${onVictim} workflows; all ended ${tookMs} ms after the SIGKILL; ${repeats} said "waiting" twice`,
+  );
+}, 240_000);

@@ -18,27 +18,20 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEntry } from './journal-entries.js';
 import { closedJournals, journalIds, listJournals } from './journal-listing.js';
 import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
+import {
+  PartitionEpochs,
+  type PartitionJournal,
+  readPartition,
+  takeOverPartition,
+} from './journal-partitions.js';
 import { EntryPublisher } from './journal-publish.js';
 import { JournalReader } from './journal-reader.js';
-import type { Snapshot } from './journal-state.js';
 import { ensureJournalStream, ensureLayout } from './journal-stream.js';
 import { type FenceResult, JournalWriter, NOTHING } from './journal-writer.js';
 import { natsFailure } from './nats-errors.js';
 import { JournalSubjects } from './subjects.js';
 
-/** A journal of one partition, as `readPartition` and `takeOver` return it. */
-export type PartitionJournal =
-  | {
-      readonly id: string;
-      /** Its records after the fork rule. */
-      readonly records: JournalRecord[];
-      readonly closed: boolean;
-    }
-  | {
-      readonly id: string;
-      /** Why it cannot be read (INTERNAL, naming subject and sequence); other journals are unaffected. */
-      readonly damaged: LuactError;
-    };
+export type { FenceResult, JetStreamJournalOptions, PartitionJournal };
 
 /**
  * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals,
@@ -51,9 +44,11 @@ export type PartitionJournal =
  * epoch: a stale writer is refused, a repeated publish is dropped, and two writers of one
  * epoch cannot both take one place. Closing appends a close entry, then a marker on
  * `<subject>.closed`: `open()` and `ids()` come from the stream's per-subject counts.
+ *
+ * This class is the `Journal` face: it checks arguments, serialises the operations on each
+ * journal and stops at shutdown; reading (journal-reader.ts), writing (journal-writer.ts),
+ * listing (journal-listing.ts) and partitions (journal-partitions.ts) live next to it.
  */
-export type { FenceResult, JetStreamJournalOptions };
-
 export class JetStreamJournal implements Journal {
   readonly kind = 'jetstream';
   readonly durability: string;
@@ -98,9 +93,9 @@ export class JetStreamJournal implements Journal {
 
   private readonly reader: JournalReader;
   private readonly writer: JournalWriter;
+  private readonly epochs: PartitionEpochs;
   private readonly stream: string;
   private readonly subjects: JournalSubjects;
-  private readonly epochOf: (partition: number) => number | undefined;
 
   private constructor(setup: {
     connection: NatsConnection;
@@ -116,7 +111,7 @@ export class JetStreamJournal implements Journal {
     const { connection, js, jsm, requestTimeoutMs } = setup;
     this.stream = setup.stream;
     this.subjects = setup.subjects;
-    this.epochOf = setup.epochOf;
+    this.epochs = new PartitionEpochs(setup.stream, setup.subjects, setup.epochOf);
     this.reader = new JournalReader(
       connection,
       js,
@@ -155,7 +150,7 @@ export class JetStreamJournal implements Journal {
     this.checkRunning();
     checkId(id);
     const encoded = records.map(encodeRecord);
-    const epoch = this.epochFor(id, 'append to');
+    const epoch = this.epochs.ofJournal(id, 'append to');
     return this.lock.run(id, () => this.writer.append(id, epoch, expected, encoded));
   }
 
@@ -178,7 +173,7 @@ export class JetStreamJournal implements Journal {
   async fence(id: string): Promise<FenceResult> {
     this.checkRunning();
     checkId(id);
-    const epoch = this.epochFor(id, 'fence');
+    const epoch = this.epochs.ofJournal(id, 'fence');
     return this.lock.run(id, async () => (await this.writer.fence(id, epoch)).result);
   }
 
@@ -186,7 +181,7 @@ export class JetStreamJournal implements Journal {
     this.checkRunning();
     checkId(id);
     const encoded = summary === undefined ? NOTHING : encodeRecord(summary);
-    const epoch = this.epochFor(id, 'close');
+    const epoch = this.epochs.ofJournal(id, 'close');
     return this.lock.run(id, () => this.writer.close(id, epoch, encoded));
   }
 
@@ -217,14 +212,8 @@ export class JetStreamJournal implements Journal {
    */
   async readPartition(partition: number): Promise<PartitionJournal[]> {
     this.checkRunning();
-    this.checkPartition(partition);
-    const journals = await this.reader.partition(partition);
-    return journals.map((journal) => {
-      if ('damaged' in journal) return journal;
-      // Journals this one is writing keep the view their own writes maintain.
-      this.writer.learn(journal);
-      return published(journal);
-    });
+    this.epochs.check(partition);
+    return readPartition(this.reader, this.writer, partition);
   }
 
   /**
@@ -235,19 +224,9 @@ export class JetStreamJournal implements Journal {
    */
   async takeOver(partition: number): Promise<PartitionJournal[]> {
     this.checkRunning();
-    this.checkPartition(partition);
-    const epoch = this.epochOfPartition(partition, `take over partition ${partition}`);
-    const journals = await this.reader.partition(partition);
-    return Promise.all(
-      journals.map((journal) => {
-        if ('damaged' in journal) return journal;
-        return this.lock.run(journal.id, async () => {
-          const { reloaded } = await this.writer.fence(journal.id, epoch, journal);
-          if (!reloaded) return published(journal);
-          return published(await this.writer.load(journal.id));
-        });
-      }),
-    );
+    this.epochs.check(partition);
+    const epoch = this.epochs.ofPartition(partition, `take over partition ${partition}`);
+    return takeOverPartition(this.reader, this.writer, this.lock, partition, epoch);
   }
 
   async remove(id: string): Promise<void> {
@@ -262,39 +241,6 @@ export class JetStreamJournal implements Journal {
     return this.stopped;
   }
 
-  private epochFor(id: string, action: string): number {
-    return this.epochOfPartition(this.subjects.partitionOf(id), `${action} journal ${id}`);
-  }
-
-  private epochOfPartition(partition: number, action: string): number {
-    const epoch = this.epochOf(partition);
-    if (epoch === undefined) {
-      throw new LuactError(
-        'CONFLICT',
-        `cannot ${action}: this node does not own partition ${partition} of ${this.stream}`,
-        { retryable: false, details: { stream: this.stream, partition } },
-      );
-    }
-    if (!Number.isSafeInteger(epoch) || epoch < 0) {
-      throw new LuactError(
-        'INVALID',
-        `epochOf(${partition}) must answer a non-negative integer or undefined, got ${epoch}`,
-        { retryable: false, details: { stream: this.stream, partition } },
-      );
-    }
-    return epoch;
-  }
-
-  private checkPartition(partition: number): void {
-    if (!Number.isSafeInteger(partition) || partition < 0 || partition >= this.partitions) {
-      throw new LuactError(
-        'INVALID',
-        `partition must be an integer from 0 to ${this.partitions - 1} in ${this.stream}, got ${partition}`,
-        { retryable: false, details: { stream: this.stream } },
-      );
-    }
-  }
-
   private checkRunning(): void {
     if (this.stopped) {
       throw new LuactError('UNAVAILABLE', `the JetStream journal ${this.stream} is shut down`, {
@@ -303,9 +249,4 @@ export class JetStreamJournal implements Journal {
       });
     }
   }
-}
-
-/** A journal as `readPartition` hands it out. */
-function published({ id, chain, closed }: Snapshot): PartitionJournal {
-  return { id, records: chain.records.map((entry) => decodeEntry(id, entry)), closed };
 }

@@ -1,10 +1,5 @@
 import { LuactError } from '@luact/core';
-import {
-  JetStreamApiError,
-  type JetStreamClient,
-  type PubAck,
-  type StreamExpectations,
-} from '@nats-io/jetstream';
+import { JetStreamApiError, type PubAck, type StreamExpectations } from '@nats-io/jetstream';
 import {
   ClosedConnectionError,
   ConnectionError,
@@ -39,6 +34,26 @@ export interface DurablePublishOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What one attempt is sent with: a fresh copy of the caller's headers each time. */
+export interface PublishAttemptOptions {
+  readonly msgID: string;
+  readonly timeout: number;
+  readonly headers: MsgHdrs;
+  readonly expect?: Partial<StreamExpectations>;
+}
+
+/**
+ * Makes one publish attempt and resolves with JetStream's acknowledgement: the JetStream
+ * client (`js.publish`), or anything that fails the way it does (the mail's AckInbox).
+ */
+export interface PublishAttempt {
+  publish(
+    subject: string,
+    payload: Uint8Array | string | undefined,
+    options: PublishAttemptOptions,
+  ): Promise<PubAck>;
+}
+
 export const DEFAULT_PUBLISH_BUDGET_MS = 15_000;
 const MAX_BUDGET_MS = 60_000;
 const DEFAULT_ATTEMPT_TIMEOUT_MS = 2_000;
@@ -61,7 +76,7 @@ const MAX_PAUSE_MS = 1_000;
  * connection fails UNAVAILABLE at once: nothing could answer a retry.
  */
 export async function publishDurably(
-  js: JetStreamClient,
+  js: PublishAttempt,
   subject: string,
   payload: Uint8Array | string | undefined,
   options: DurablePublishOptions,

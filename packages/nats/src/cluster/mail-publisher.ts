@@ -1,8 +1,8 @@
 import { LuactError } from '@luact/core';
 import type { Envelope, Signal } from '@luact/process';
-import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiError } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
-import { publishDurably } from '../durable-publish.js';
+import { type PublishAttempt, publishDurably } from '../durable-publish.js';
 import { type Numbering, Outbox } from './mail-outbox.js';
 import { encodeMailRecord, type MailBody, type NodeIncarnation } from './mail-record.js';
 
@@ -12,7 +12,8 @@ export type Outgoing =
   | { readonly kind: 'signal'; readonly signal: Signal };
 
 export interface MailPublisherSettings {
-  readonly js: JetStreamClient;
+  /** Makes each publish attempt (the transport's AckInbox). */
+  readonly js: PublishAttempt;
   readonly blobs: ObjectStore;
   readonly self: NodeIncarnation;
   /** The subject of a receiving node's mail. */

@@ -12,6 +12,7 @@ import { type ObjectStore, Objm, StorageType } from '@nats-io/obj';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { DEFAULT_PUBLISH_BUDGET_MS } from '../durable-publish.js';
 import { natsFailure } from '../nats-errors.js';
+import { AckInbox } from './mail-ack-inbox.js';
 import type { MailLog } from './mail-log.js';
 import { MailPublisher, type Outgoing } from './mail-publisher.js';
 import { MailReceiver } from './mail-receiver.js';
@@ -110,8 +111,9 @@ export class MailTransport implements MailChannel {
     } catch (error) {
       throw natsFailure(connection, `set up mail of node ${node} (stream ${stream})`, error);
     }
+    const acks = new AckInbox(connection);
     const publisher = new MailPublisher({
-      js,
+      js: acks,
       blobs,
       self: { node, incarnation },
       subjectOf,
@@ -122,6 +124,7 @@ export class MailTransport implements MailChannel {
       node,
       incarnation,
       publisher,
+      acks,
       (receiver) =>
         new MailReceiver({ js, blobs, stream, consumer: node, receiver, gapHoldMs, log }),
     );
@@ -131,6 +134,7 @@ export class MailTransport implements MailChannel {
     node: string,
     incarnation: number,
     publisher: MailPublisher,
+    private readonly acks: AckInbox,
     private readonly receiverFor: (receiver: MailRecipient) => MailReceiver,
   ) {
     this.identity = { node, incarnation };
@@ -174,6 +178,7 @@ export class MailTransport implements MailChannel {
     this.closed = true;
     await this.receiver?.stop();
     await Promise.allSettled(this.sending);
+    this.acks.close();
   }
 
   private publish(node: string, outgoing: Outgoing): Delivery {

@@ -1,0 +1,140 @@
+import { JetStreamApiError, JetStreamError, type PubAck } from '@nats-io/jetstream';
+import {
+  ClosedConnectionError,
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  NoRespondersError,
+  type Subscription,
+  TimeoutError,
+} from '@nats-io/transport-node';
+import type { PublishAttempt, PublishAttemptOptions } from '../durable-publish.js';
+
+interface Waiter {
+  readonly subject: string;
+  readonly due: number;
+  readonly resolve: (ack: PubAck) => void;
+  readonly reject: (error: Error) => void;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * JetStream publishes whose acknowledgements come back on one subscription of the connection:
+ * `<inbox>.<n>` per publish, matched here, with one timer for the earliest deadline. The
+ * client's own `js.publish` builds a request object, a timer and an Error per publish; mail
+ * publishes on every cross-node send. Attempts fail as the client's would (TimeoutError,
+ * NoRespondersError, JetStreamApiError, ClosedConnectionError), so publishDurably treats
+ * them alike.
+ */
+export class AckInbox implements PublishAttempt {
+  private readonly prefix: string;
+  private readonly subscription: Subscription;
+  private readonly waiting = new Map<number, Waiter>();
+  private nextId = 1;
+  private timer: NodeJS.Timeout | undefined;
+  /** When `timer` fires (ms since the epoch). */
+  private timerDue = Number.POSITIVE_INFINITY;
+  private closed = false;
+
+  constructor(private readonly connection: NatsConnection) {
+    this.prefix = `${createInbox()}.`;
+    this.subscription = connection.subscribe(`${this.prefix}*`, {
+      callback: (error, msg) => {
+        if (error === null) this.answer(msg);
+      },
+    });
+    // Publishes waiting when the connection ends would otherwise wait out their deadline.
+    void connection.closed().then(() => this.close());
+  }
+
+  publish(
+    subject: string,
+    payload: Uint8Array | string | undefined,
+    options: PublishAttemptOptions,
+  ): Promise<PubAck> {
+    const { headers, msgID, expect, timeout } = options;
+    headers.set('Nats-Msg-Id', msgID);
+    if (expect?.lastMsgID !== undefined) headers.set('Nats-Expected-Last-Msg-Id', expect.lastMsgID);
+    if (expect?.streamName !== undefined) headers.set('Nats-Expected-Stream', expect.streamName);
+    if (expect?.lastSequence !== undefined)
+      headers.set('Nats-Expected-Last-Sequence', `${expect.lastSequence}`);
+    if (expect?.lastSubjectSequence !== undefined)
+      headers.set('Nats-Expected-Last-Subject-Sequence', `${expect.lastSubjectSequence}`);
+    if (this.closed) return Promise.reject(new ClosedConnectionError());
+    const id = this.nextId++;
+    return new Promise<PubAck>((resolve, reject) => {
+      const due = Date.now() + timeout;
+      this.waiting.set(id, { subject, due, resolve, reject });
+      try {
+        this.connection.publish(subject, payload, { reply: `${this.prefix}${id}`, headers });
+      } catch (error) {
+        this.waiting.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (due < this.timerDue) this.armTimer(due);
+    });
+  }
+
+  /** Ends the subscription; publishes still waiting fail with ClosedConnectionError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDue = Number.POSITIVE_INFINITY;
+    if (!this.connection.isClosed()) this.subscription.unsubscribe();
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const waiter of waiting) waiter.reject(new ClosedConnectionError());
+  }
+
+  private answer(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.prefix.length));
+    const waiter = this.waiting.get(id);
+    if (waiter === undefined) return; // timed out before its answer came
+    this.waiting.delete(id);
+    try {
+      waiter.resolve(readAck(waiter.subject, msg));
+    } catch (error) {
+      waiter.reject(error as Error);
+    }
+  }
+
+  private armTimer(due: number): void {
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(this.expire, Math.max(0, due - Date.now()));
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    this.timerDue = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, waiter] of this.waiting) {
+      if (waiter.due <= now) {
+        this.waiting.delete(id);
+        waiter.reject(new TimeoutError());
+      } else if (waiter.due < next) {
+        next = waiter.due;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armTimer(next);
+  };
+}
+
+/** The acknowledgement in a JetStream answer, or the error the client would have raised. */
+function readAck(subject: string, msg: Msg): PubAck {
+  // No stream (or no leader yet) listens on the subject: the server answers 503 itself.
+  if (msg.data.length === 0 && msg.headers?.code === 503) throw new NoRespondersError(subject);
+  const answer = JSON.parse(decoder.decode(msg.data)) as Partial<PubAck> & {
+    error?: ConstructorParameters<typeof JetStreamApiError>[0];
+  };
+  if (answer.error !== undefined) throw new JetStreamApiError(answer.error);
+  if (typeof answer.stream !== 'string' || answer.stream === '' || typeof answer.seq !== 'number')
+    throw new JetStreamError('invalid ack response');
+  answer.duplicate = answer.duplicate === true;
+  return answer as PubAck;
+}

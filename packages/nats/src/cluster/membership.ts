@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LuactError } from '@luact/core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { natsFailure } from '../nats-errors.js';
@@ -11,6 +10,7 @@ import {
   type MembershipSettings,
   membershipSettings,
 } from './membership-options.js';
+import { RETRY_PAUSE_MS, retryUntilDone } from './membership-retry.js';
 import { ensureMembershipStreams, membershipNames } from './membership-streams.js';
 import {
   type CommittedView,
@@ -33,8 +33,6 @@ export type FenceListener = (fenced: boolean) => void;
 
 /** Beats in flight at once, at most: more would only pile up while NATS does not answer. */
 const MAX_BEATS_IN_FLIGHT = 4;
-/** Pause before following a stream again after its consumer failed. */
-const FOLLOW_RETRY_MS = 250;
 /** How long leaving may take: longer than a few beats, far shorter than a join. */
 const LEAVE_TIMEOUT_MS = 5_000;
 
@@ -202,18 +200,25 @@ export class Membership {
       // Bounded shorter than a join: a node that cannot reach NATS to leave is declared down
       // by the others soon anyway, and its shutdown must not wait for NATS.
       const leaveTimeoutMs = Math.min(this.#settings.joinTimeoutMs, LEAVE_TIMEOUT_MS);
-      await this.#retrying('leave the cluster', leaveTimeoutMs, async () => {
-        const latest = await this.#views.latest();
-        if (latest === undefined || !hasMember(latest.view, this.node, this.incarnation))
-          return true;
-        const proposal = proposeView(
-          latest.view,
-          { remove: [{ node: this.node, kind: 'left' }] },
-          this.#viewSettings,
-        ) as View;
-        const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
-        if (result.committed) this.#log('info', 'left the cluster', { version: proposal.version });
-        return result.committed;
+      await retryUntilDone({
+        node: this.node,
+        connection: this.#settings.connection,
+        action: 'leave the cluster',
+        timeoutMs: leaveTimeoutMs,
+        attempt: async () => {
+          const latest = await this.#views.latest();
+          if (latest === undefined || !hasMember(latest.view, this.node, this.incarnation))
+            return true;
+          const proposal = proposeView(
+            latest.view,
+            { remove: [{ node: this.node, kind: 'left' }] },
+            this.#viewSettings,
+          ) as View;
+          const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
+          if (result.committed)
+            this.#log('info', 'left the cluster', { version: proposal.version });
+          return result.committed;
+        },
       });
     } catch (error) {
       failure = error;
@@ -243,42 +248,48 @@ export class Membership {
         (beat) => this.#onBeat(beat),
         (error) =>
           this.#log('debug', 'following beats failed, following again', { error: String(error) }),
-        FOLLOW_RETRY_MS,
+        RETRY_PAUSE_MS,
       ),
       this.#views.follow(
         (view) => this.#onCommitted(view),
         (error) =>
           this.#log('warn', 'following views failed, following again', { error: String(error) }),
-        FOLLOW_RETRY_MS,
+        RETRY_PAUSE_MS,
       ),
     );
     void this.#settings.connection.closed().then(() => this.#onConnectionClosed());
 
     const deadline = performance.now() + this.#settings.joinTimeoutMs;
-    await this.#retrying('join the cluster', this.#settings.joinTimeoutMs, async () => {
-      const latest = await this.#views.latest();
-      if (latest !== undefined) {
-        this.#checkJoinable(latest);
-        if (hasMember(latest.view, this.node, this.incarnation)) return true;
-      }
-      const proposal = proposeView(
-        latest?.view,
-        {
-          join: {
-            node: this.node,
-            member: { incarnation: this.incarnation, queues: this.#settings.queues },
+    await retryUntilDone({
+      node: this.node,
+      connection: this.#settings.connection,
+      action: 'join the cluster',
+      timeoutMs: this.#settings.joinTimeoutMs,
+      attempt: async () => {
+        const latest = await this.#views.latest();
+        if (latest !== undefined) {
+          this.#checkJoinable(latest);
+          if (hasMember(latest.view, this.node, this.incarnation)) return true;
+        }
+        const proposal = proposeView(
+          latest?.view,
+          {
+            join: {
+              node: this.node,
+              member: { incarnation: this.incarnation, queues: this.#settings.queues },
+            },
           },
-        },
-        this.#viewSettings,
-      ) as View;
-      const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
-      if (result.committed) {
-        this.#log('info', 'joined the cluster', {
-          version: proposal.version,
-          incarnation: this.incarnation,
-        });
-      }
-      return result.committed;
+          this.#viewSettings,
+        ) as View;
+        const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
+        if (result.committed) {
+          this.#log('info', 'joined the cluster', {
+            version: proposal.version,
+            incarnation: this.incarnation,
+          });
+        }
+        return result.committed;
+      },
     });
     const left = deadline - performance.now();
     const timer = new Promise<'timeout'>((resolve) =>
@@ -315,33 +326,6 @@ export class Membership {
         { retryable: false, details: { node: this.node } },
       );
     }
-  }
-
-  /** Runs `attempt` until it reports done, retrying conflicts and retryable NATS failures. */
-  async #retrying(
-    action: string,
-    timeoutMs: number,
-    attempt: () => Promise<boolean>,
-  ): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    let lastError: unknown;
-    while (performance.now() < deadline) {
-      try {
-        if (await attempt()) return;
-        // Lost a race for the next version: look again after a short random pause.
-        await sleep(5 + Math.random() * 45);
-      } catch (error) {
-        const retryable = error instanceof LuactError && error.retryable;
-        if (!retryable || this.#settings.connection.isClosed()) throw error;
-        lastError = error;
-        await sleep(FOLLOW_RETRY_MS);
-      }
-    }
-    throw new LuactError(
-      'UNAVAILABLE',
-      `node ${this.node} could not ${action} within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
-      { details: { node: this.node }, cause: lastError },
-    );
   }
 
   #beat(): void {

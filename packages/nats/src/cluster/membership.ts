@@ -6,6 +6,11 @@ import { HeartbeatClock } from './heartbeat-clock.js';
 import { HeartbeatStream, type ReceivedBeat } from './heartbeat-stream.js';
 import type { Follower } from './membership-follow.js';
 import {
+  type FenceListener,
+  MembershipListeners,
+  type ViewListener,
+} from './membership-listeners.js';
+import {
   type MembershipOptions,
   type MembershipSettings,
   membershipSettings,
@@ -28,8 +33,7 @@ import { ViewLog } from './view-log.js';
  */
 export type MembershipState = 'joining' | 'member' | 'leaving' | 'left' | 'expelled' | 'closed';
 
-export type ViewListener = (view: View, previous: View) => void;
-export type FenceListener = (fenced: boolean) => void;
+export type { FenceListener, ViewListener };
 
 /** Beats in flight at once, at most: more would only pile up while NATS does not answer. */
 const MAX_BEATS_IN_FLIGHT = 4;
@@ -77,9 +81,9 @@ export class Membership {
   #followers: Follower[] = [];
   #halted: Promise<void> | undefined;
 
-  readonly #viewListeners = new Set<ViewListener>();
-  readonly #fenceListeners = new Set<FenceListener>();
-  readonly #expelledListeners = new Set<() => void>();
+  readonly #listeners = new MembershipListeners((error) =>
+    this.#log('error', 'a membership listener threw', { error: String(error) }),
+  );
 
   /**
    * Joins the cluster as a new incarnation of `options.node`: creates the membership streams if
@@ -165,14 +169,12 @@ export class Membership {
 
   /** Calls `listener` with every committed view after the current one, in order, once each. */
   onView(listener: ViewListener): () => void {
-    this.#viewListeners.add(listener);
-    return () => this.#viewListeners.delete(listener);
+    return this.#listeners.onView(listener);
   }
 
   /** Calls `listener(true)` when this member fences itself, `listener(false)` when it may write again. */
   onFence(listener: FenceListener): () => void {
-    this.#fenceListeners.add(listener);
-    return () => this.#fenceListeners.delete(listener);
+    return this.#listeners.onFence(listener);
   }
 
   /**
@@ -180,8 +182,7 @@ export class Membership {
    * drop its processes and join again (a new incarnation).
    */
   onExpelled(listener: () => void): () => void {
-    this.#expelledListeners.add(listener);
-    return () => this.#expelledListeners.delete(listener);
+    return this.#listeners.onExpelled(listener);
   }
 
   /**
@@ -354,7 +355,7 @@ export class Membership {
     this.#log('warn', 'fenced: no beat acknowledged in time', {
       fenceAfterMs: this.#settings.fenceAfterMs,
     });
-    this.#emitFence(true);
+    this.#listeners.fence(true);
   }
 
   /** Beats are acknowledged again: if fenced, ask the stream leader whether this is still a member. */
@@ -393,7 +394,7 @@ export class Membership {
     this.#log('info', 'unfenced: beats acknowledged and still a member', {
       version: current.view.version,
     });
-    this.#emitFence(false);
+    this.#listeners.fence(false);
   }
 
   #onBeat(beat: ReceivedBeat): void {
@@ -422,7 +423,7 @@ export class Membership {
           to: committed.view.version,
         });
       }
-      this.#emitView(committed.view, previous.view);
+      this.#listeners.view(committed.view, previous.view);
     }
     if (this.#state !== 'member') return;
     if (!inView) {
@@ -489,9 +490,9 @@ export class Membership {
     this.#log('warn', `expelled: ${reason}; join again as a new incarnation`, {});
     if (!this.#fenceReported) {
       this.#fenceReported = true;
-      this.#emitFence(true);
+      this.#listeners.fence(true);
     }
-    for (const listener of this.#expelledListeners) this.#call(() => listener());
+    this.#listeners.expelled();
     void this.#halt();
   }
 
@@ -501,7 +502,7 @@ export class Membership {
     this.#state = 'closed';
     if (wasMember && !this.#fenceReported) {
       this.#fenceReported = true;
-      this.#emitFence(true);
+      this.#listeners.fence(true);
     }
     void this.#halt();
   }
@@ -519,22 +520,6 @@ export class Membership {
   /** Unique per writer and version: a repeat of this commit is deduplicated, nobody else's. */
   #msgId(view: View): string {
     return `${this.node}.${this.incarnation}.v${view.version}`;
-  }
-
-  #emitView(view: View, previous: View): void {
-    for (const listener of this.#viewListeners) this.#call(() => listener(view, previous));
-  }
-
-  #emitFence(fenced: boolean): void {
-    for (const listener of this.#fenceListeners) this.#call(() => listener(fenced));
-  }
-
-  #call(listener: () => void): void {
-    try {
-      listener();
-    } catch (error) {
-      this.#log('error', 'a membership listener threw', { error: String(error) });
-    }
   }
 
   #log(

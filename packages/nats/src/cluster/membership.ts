@@ -3,6 +3,7 @@ import { LuactError } from '@luact/core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { natsFailure } from '../nats-errors.js';
 import { HeartbeatClock } from './heartbeat-clock.js';
+import { HeartbeatSender } from './heartbeat-sender.js';
 import { HeartbeatStream, type ReceivedBeat } from './heartbeat-stream.js';
 import type { Follower } from './membership-follow.js';
 import {
@@ -35,8 +36,6 @@ export type MembershipState = 'joining' | 'member' | 'leaving' | 'left' | 'expel
 
 export type { FenceListener, ViewListener };
 
-/** Beats in flight at once, at most: more would only pile up while NATS does not answer. */
-const MAX_BEATS_IN_FLIGHT = 4;
 /** How long leaving may take: longer than a few beats, far shorter than a join. */
 const LEAVE_TIMEOUT_MS = 5_000;
 
@@ -56,6 +55,7 @@ export class Membership {
   readonly #settings: MembershipSettings;
   readonly #viewSettings: ViewSettings;
   readonly #heartbeats: HeartbeatStream;
+  readonly #sender: HeartbeatSender;
   readonly #views: ViewLog;
   readonly #clock: HeartbeatClock;
   #state: MembershipState = 'joining';
@@ -68,15 +68,11 @@ export class Membership {
   /** The change to the current view first seen as needed, on the running cluster clock. */
   #pending: { readonly version: number; readonly since: number } | undefined;
 
-  /** Local monotonic time the last acknowledged beat was sent. */
-  #lastAckedSentAt = Number.NEGATIVE_INFINITY;
-  readonly #beats = new Set<Promise<void>>();
   #fenceReported = false;
   /** Fenced, and waiting to have read views up to this version before reporting unfenced. */
   #unfenceAt: number | undefined;
   #verifying = false;
 
-  #beatTimer: NodeJS.Timeout | undefined;
   #fenceTimer: NodeJS.Timeout | undefined;
   #followers: Follower[] = [];
   #halted: Promise<void> | undefined;
@@ -139,6 +135,17 @@ export class Membership {
       maxMovesPerView: settings.maxMovesPerView,
     };
     this.#heartbeats = heartbeats;
+    this.#sender = new HeartbeatSender({
+      heartbeats,
+      node: this.node,
+      incarnation,
+      heartbeatMs: settings.heartbeatMs,
+      fenceAfterMs: settings.fenceAfterMs,
+      active: () =>
+        this.#state === 'member' || this.#state === 'joining' || this.#state === 'leaving',
+      onAck: () => this.#afterAck(),
+      onError: (error) => this.#log('debug', 'beat not acknowledged', { error: String(error) }),
+    });
     this.#views = views;
     const { heartbeatMs: h, downAfterMs: d } = settings;
     this.#clock = new HeartbeatClock({ downAfterMs: d, stallMs: Math.floor((d - h) / 2) });
@@ -164,7 +171,7 @@ export class Membership {
    * is no longer a member. Computed when read, so a stalled event loop cannot miss it.
    */
   get fenced(): boolean {
-    return this.#state !== 'member' || this.#fenceReported || this.#beatsStale();
+    return this.#state !== 'member' || this.#fenceReported || this.#sender.stale;
   }
 
   /** Calls `listener` with every committed view after the current one, in order, once each. */
@@ -224,8 +231,8 @@ export class Membership {
     } catch (error) {
       failure = error;
     }
-    clearInterval(this.#beatTimer);
-    await Promise.allSettled([...this.#beats]);
+    this.#sender.stop();
+    await this.#sender.settled();
     if (failure === undefined) {
       await this.#heartbeats.forget(this.node).catch((error) => {
         this.#log('warn', 'could not remove the last beat', { error: String(error) });
@@ -237,10 +244,7 @@ export class Membership {
   }
 
   async #enter(): Promise<void> {
-    const sentAt = performance.now();
-    await this.#heartbeats.beat(this.node, this.incarnation);
-    this.#lastAckedSentAt = sentAt;
-    this.#beatTimer = setInterval(() => this.#beat(), this.#settings.heartbeatMs);
+    await this.#sender.start();
     const joined = new Promise<void>((resolve) => {
       this.#joined = resolve;
     });
@@ -329,27 +333,8 @@ export class Membership {
     }
   }
 
-  #beat(): void {
-    if (this.#state !== 'member' && this.#state !== 'joining' && this.#state !== 'leaving') return;
-    if (this.#beats.size >= MAX_BEATS_IN_FLIGHT) return;
-    const sentAt = performance.now();
-    const beat = this.#heartbeats.beat(this.node, this.incarnation).then(
-      () => {
-        if (sentAt > this.#lastAckedSentAt) this.#lastAckedSentAt = sentAt;
-        this.#afterAck();
-      },
-      (error) => this.#log('debug', 'beat not acknowledged', { error: String(error) }),
-    );
-    this.#beats.add(beat);
-    void beat.finally(() => this.#beats.delete(beat));
-  }
-
-  #beatsStale(): boolean {
-    return performance.now() - this.#lastAckedSentAt > this.#settings.fenceAfterMs;
-  }
-
   #checkFence(): void {
-    if (this.#state !== 'member' || this.#fenceReported || !this.#beatsStale()) return;
+    if (this.#state !== 'member' || this.#fenceReported || !this.#sender.stale) return;
     this.#fenceReported = true;
     this.#unfenceAt = undefined;
     this.#log('warn', 'fenced: no beat acknowledged in time', {
@@ -360,7 +345,7 @@ export class Membership {
 
   /** Beats are acknowledged again: if fenced, ask the stream leader whether this is still a member. */
   #afterAck(): void {
-    if (this.#state !== 'member' || !this.#fenceReported || this.#verifying || this.#beatsStale()) {
+    if (this.#state !== 'member' || !this.#fenceReported || this.#verifying || this.#sender.stale) {
       return;
     }
     this.#verifying = true;
@@ -387,7 +372,7 @@ export class Membership {
   #maybeUnfence(): void {
     const current = this.#current;
     if (!this.#fenceReported || this.#unfenceAt === undefined || current === undefined) return;
-    if (current.view.version < this.#unfenceAt || this.#beatsStale()) return;
+    if (current.view.version < this.#unfenceAt || this.#sender.stale) return;
     if (!hasMember(current.view, this.node, this.incarnation)) return;
     this.#fenceReported = false;
     this.#unfenceAt = undefined;
@@ -510,7 +495,7 @@ export class Membership {
   /** Stops beating and following; idempotent. */
   #halt(): Promise<void> {
     this.#halted ??= (async () => {
-      clearInterval(this.#beatTimer);
+      this.#sender.stop();
       clearInterval(this.#fenceTimer);
       await Promise.allSettled(this.#followers.map((follower) => follower.stop()));
     })();

@@ -18,6 +18,7 @@ import {
 } from './membership-options.js';
 import { RETRY_PAUSE_MS, retryUntilDone } from './membership-retry.js';
 import { ensureMembershipStreams, membershipNames } from './membership-streams.js';
+import { SelfFence } from './self-fence.js';
 import {
   type CommittedView,
   hasMember,
@@ -56,6 +57,7 @@ export class Membership {
   readonly #viewSettings: ViewSettings;
   readonly #heartbeats: HeartbeatStream;
   readonly #sender: HeartbeatSender;
+  readonly #fence: SelfFence;
   readonly #views: ViewLog;
   readonly #clock: HeartbeatClock;
   #state: MembershipState = 'joining';
@@ -68,12 +70,6 @@ export class Membership {
   /** The change to the current view first seen as needed, on the running cluster clock. */
   #pending: { readonly version: number; readonly since: number } | undefined;
 
-  #fenceReported = false;
-  /** Fenced, and waiting to have read views up to this version before reporting unfenced. */
-  #unfenceAt: number | undefined;
-  #verifying = false;
-
-  #fenceTimer: NodeJS.Timeout | undefined;
   #followers: Follower[] = [];
   #halted: Promise<void> | undefined;
 
@@ -143,8 +139,21 @@ export class Membership {
       fenceAfterMs: settings.fenceAfterMs,
       active: () =>
         this.#state === 'member' || this.#state === 'joining' || this.#state === 'leaving',
-      onAck: () => this.#afterAck(),
+      onAck: () => this.#fence.afterAck(),
       onError: (error) => this.#log('debug', 'beat not acknowledged', { error: String(error) }),
+    });
+    this.#fence = new SelfFence({
+      node: this.node,
+      incarnation,
+      heartbeatMs: settings.heartbeatMs,
+      fenceAfterMs: settings.fenceAfterMs,
+      sender: this.#sender,
+      views,
+      listeners: this.#listeners,
+      isMember: () => this.#state === 'member',
+      current: () => this.#current,
+      expel: (reason) => this.#expel(reason),
+      log: (level, message, fields) => this.#log(level, message, fields),
     });
     this.#views = views;
     const { heartbeatMs: h, downAfterMs: d } = settings;
@@ -171,7 +180,7 @@ export class Membership {
    * is no longer a member. Computed when read, so a stalled event loop cannot miss it.
    */
   get fenced(): boolean {
-    return this.#state !== 'member' || this.#fenceReported || this.#sender.stale;
+    return this.#state !== 'member' || this.#fence.reported || this.#sender.stale;
   }
 
   /** Calls `listener` with every committed view after the current one, in order, once each. */
@@ -307,11 +316,7 @@ export class Membership {
         { details: { node: this.node } },
       );
     }
-    const { fenceAfterMs, heartbeatMs } = this.#settings;
-    this.#fenceTimer = setInterval(
-      () => this.#checkFence(),
-      Math.max(10, Math.min(heartbeatMs, fenceAfterMs) / 4),
-    );
+    this.#fence.start();
   }
 
   /** A view this node can join: same partition count, and no newer incarnation of it. */
@@ -331,55 +336,6 @@ export class Membership {
         { retryable: false, details: { node: this.node } },
       );
     }
-  }
-
-  #checkFence(): void {
-    if (this.#state !== 'member' || this.#fenceReported || !this.#sender.stale) return;
-    this.#fenceReported = true;
-    this.#unfenceAt = undefined;
-    this.#log('warn', 'fenced: no beat acknowledged in time', {
-      fenceAfterMs: this.#settings.fenceAfterMs,
-    });
-    this.#listeners.fence(true);
-  }
-
-  /** Beats are acknowledged again: if fenced, ask the stream leader whether this is still a member. */
-  #afterAck(): void {
-    if (this.#state !== 'member' || !this.#fenceReported || this.#verifying || this.#sender.stale) {
-      return;
-    }
-    this.#verifying = true;
-    this.#views
-      .latest()
-      .then((latest) => {
-        if (this.#state !== 'member' || !this.#fenceReported) return;
-        if (latest === undefined || !hasMember(latest.view, this.node, this.incarnation)) {
-          this.#expel(`view ${latest?.view.version ?? 0} no longer holds it`);
-          return;
-        }
-        this.#unfenceAt = latest.view.version;
-        this.#maybeUnfence();
-      })
-      .catch((error) =>
-        this.#log('debug', 'could not read the view to lift the fence', { error: String(error) }),
-      )
-      .finally(() => {
-        this.#verifying = false;
-      });
-  }
-
-  /** Unfenced once the views read in order reached the one that showed this still a member. */
-  #maybeUnfence(): void {
-    const current = this.#current;
-    if (!this.#fenceReported || this.#unfenceAt === undefined || current === undefined) return;
-    if (current.view.version < this.#unfenceAt || this.#sender.stale) return;
-    if (!hasMember(current.view, this.node, this.incarnation)) return;
-    this.#fenceReported = false;
-    this.#unfenceAt = undefined;
-    this.#log('info', 'unfenced: beats acknowledged and still a member', {
-      version: current.view.version,
-    });
-    this.#listeners.fence(false);
   }
 
   #onBeat(beat: ReceivedBeat): void {
@@ -415,7 +371,7 @@ export class Membership {
       this.#expel(`view ${committed.view.version} no longer holds it`);
       return;
     }
-    this.#maybeUnfence();
+    this.#fence.maybeUnfence();
     this.#evaluate();
   }
 
@@ -473,10 +429,7 @@ export class Membership {
     if (this.#state === 'expelled') return;
     this.#state = 'expelled';
     this.#log('warn', `expelled: ${reason}; join again as a new incarnation`, {});
-    if (!this.#fenceReported) {
-      this.#fenceReported = true;
-      this.#listeners.fence(true);
-    }
+    this.#fence.fenceForGood();
     this.#listeners.expelled();
     void this.#halt();
   }
@@ -485,10 +438,7 @@ export class Membership {
     if (this.#state === 'left' || this.#state === 'expelled' || this.#state === 'closed') return;
     const wasMember = this.#state === 'member';
     this.#state = 'closed';
-    if (wasMember && !this.#fenceReported) {
-      this.#fenceReported = true;
-      this.#listeners.fence(true);
-    }
+    if (wasMember) this.#fence.fenceForGood();
     void this.#halt();
   }
 
@@ -496,7 +446,7 @@ export class Membership {
   #halt(): Promise<void> {
     this.#halted ??= (async () => {
       this.#sender.stop();
-      clearInterval(this.#fenceTimer);
+      this.#fence.stop();
       await Promise.allSettled(this.#followers.map((follower) => follower.stop()));
     })();
     return this.#halted;

@@ -34,6 +34,14 @@ entries:
         return { doubled = doubled, child = child, kind = event.kind, from = event.from,
           error = event.result.error and event.result.error:message() }
       end }
+  - name: spawner
+    kind: process.lua
+    source: |
+      return { main = function(node)
+        local on_node = process.with_options({ node = node })
+        local child, err = on_node:spawn("app:waiter", "app:processes")
+        return { child = child, error = err and err:message() }
+      end }
   - name: double
     kind: process.lua
     source: |
@@ -121,4 +129,35 @@ it('spawns across nodes, and a node cut off is declared down, then expelled and 
   expect(halted).toBe(
     'node b was declared down by its cluster (cut off from NATS too long); it must start again to rejoin',
   );
+});
+
+it('a spawn on a node cut off before it answers fails once that node is declared down', {
+  timeout: 120_000,
+}, async () => {
+  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: server.port });
+  cleanups.push(() => proxy.close());
+  const c = await clusterNode('c', server.url);
+  const d = await clusterNode('d', proxy.url);
+  await until(
+    'both nodes in one view',
+    () => Object.keys(c.clusterView?.view.members ?? {}).length === 2,
+  );
+  let halted = false;
+  void d.halted.then(() => {
+    halted = true;
+  });
+
+  // d still holds its subscription at the server, so the request reaches the proxy and waits
+  // there: neither the request nor an answer gets through until d is declared down.
+  proxy.pause();
+  const spawner = await c.spawn('app:spawner', ['d'], 'app:processes');
+  const outcome = await c.system.waitForExit(spawner);
+  if (!outcome.ok) throw outcome.error;
+  expect(decodeValue(outcome.value)).toEqual({
+    error:
+      'cannot spawn app:waiter on node "d": it was declared down while the spawn waited for its answer',
+  });
+
+  proxy.resume();
+  await until('d to learn it was expelled', () => halted);
 });

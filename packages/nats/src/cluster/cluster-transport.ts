@@ -44,9 +44,13 @@ export class ClusterTransport implements Transport {
     this.control.serve(this.identity.node, (request) => receiver.spawn(request));
   }
 
-  /** A dead incarnation's mail held here for gaps is released (see MailTransport.forget). */
+  /**
+   * A dead incarnation's mail held here for gaps is released (see MailTransport.forget), and
+   * spawns waiting for that node's answer end, unless a new incarnation of it is a member.
+   */
   forget(down: NodeIdentity): void {
     this.mail.forget(down.node, down.incarnation);
+    if (!this.isMember(down.node)) this.control.nodeDown(down.node);
   }
 
   async close(): Promise<void> {

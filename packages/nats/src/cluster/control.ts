@@ -27,6 +27,8 @@ const refused = (failure: unknown): Answer => ({
  */
 export class ControlChannel {
   private subscription: Subscription | undefined;
+  /** Per node, how to end each of this node's spawns there that still waits for its answer. */
+  private readonly waiting = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly connection: NatsConnection,
@@ -57,23 +59,56 @@ export class ControlChannel {
   }
 
   /**
-   * Spawns on `node`; UNAVAILABLE when it is not running or does not answer in time. A node the
-   * cluster counts as a member (`isMember`) that has no responder yet is asked again until the
-   * timeout: it may have joined a moment before it began to serve.
+   * Spawns on `node`; UNAVAILABLE when it is not running, does not answer in time, or is
+   * declared down (`nodeDown`) while the spawn waits. A node the cluster counts as a member
+   * (`isMember`) that has no responder yet is asked again until the timeout: it may have joined
+   * a moment before it began to serve.
    */
   async spawn(
     node: string,
     request: RemoteSpawnRequest,
     isMember: (node: string) => boolean = () => false,
   ): Promise<Pid> {
+    const down = this.untilDown(node);
+    try {
+      return await this.ask(node, request, isMember, down.promise);
+    } finally {
+      down.forget();
+    }
+  }
+
+  /**
+   * Ends every spawn on `node` that waits for its answer (UNAVAILABLE): the cluster declared
+   * it down, so the answer may never come (the request or the answer may be lost with it).
+   */
+  nodeDown(node: string): void {
+    for (const end of this.waiting.get(node) ?? []) end();
+  }
+
+  private async ask(
+    node: string,
+    request: RemoteSpawnRequest,
+    isMember: (node: string) => boolean,
+    down: Promise<typeof DECLARED_DOWN>,
+  ): Promise<Pid> {
     const deadline = Date.now() + this.timeoutMs;
     const subject = `${this.subjectPrefix}.${node}`;
     const payload = packr.pack(request);
     for (;;) {
       try {
-        const message = await this.connection.request(subject, payload, {
+        const pending = this.connection.request(subject, payload, {
           timeout: Math.max(1, deadline - Date.now()),
         });
+        // A request left behind for a node declared down ends with its own timeout.
+        pending.catch(() => {});
+        const message = await Promise.race([pending, down]);
+        if (message === DECLARED_DOWN) {
+          throw unavailable(
+            request,
+            node,
+            'it was declared down while the spawn waited for its answer',
+          );
+        }
         const answer = packr.unpack(message.data) as Answer;
         if (answer.ok) return answer.pid;
         throw LuactError.fromData(answer.error);
@@ -87,21 +122,44 @@ export class ControlChannel {
         const why = noResponders
           ? 'it is not running'
           : `it did not answer within ${this.timeoutMs} ms`;
-        throw new LuactError(
-          'UNAVAILABLE',
-          `cannot spawn ${request.entry} on node "${node}": ${why}`,
-          {
-            details: { node },
-          },
-        );
+        throw unavailable(request, node, why);
       }
     }
+  }
+
+  /** A promise that settles when `node` is declared down, until `forget` is called. */
+  private untilDown(node: string): {
+    readonly promise: Promise<typeof DECLARED_DOWN>;
+    forget(): void;
+  } {
+    let end = () => {};
+    const promise = new Promise<typeof DECLARED_DOWN>((resolve) => {
+      end = () => resolve(DECLARED_DOWN);
+    });
+    const ends = this.waiting.get(node) ?? new Set();
+    ends.add(end);
+    this.waiting.set(node, ends);
+    return {
+      promise,
+      forget: () => {
+        ends.delete(end);
+        if (ends.size === 0 && this.waiting.get(node) === ends) this.waiting.delete(node);
+      },
+    };
   }
 
   close(): void {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
   }
+}
+
+const DECLARED_DOWN = Symbol('declared down');
+
+function unavailable(request: RemoteSpawnRequest, node: string, why: string): LuactError {
+  return new LuactError('UNAVAILABLE', `cannot spawn ${request.entry} on node "${node}": ${why}`, {
+    details: { node },
+  });
 }
 
 /** nats.js wraps "no responders" in a RequestError whose cause is the NoRespondersError. */

@@ -5,6 +5,7 @@ import { natsFailure } from '../nats-errors.js';
 import { HeartbeatClock } from './heartbeat-clock.js';
 import { HeartbeatSender } from './heartbeat-sender.js';
 import { HeartbeatStream, type ReceivedBeat } from './heartbeat-stream.js';
+import { MemberViews } from './member-views.js';
 import type { Follower } from './membership-follow.js';
 import {
   type FenceListener,
@@ -19,13 +20,7 @@ import {
 import { RETRY_PAUSE_MS, retryUntilDone } from './membership-retry.js';
 import { ensureMembershipStreams, membershipNames } from './membership-streams.js';
 import { SelfFence } from './self-fence.js';
-import {
-  type CommittedView,
-  hasMember,
-  proposeView,
-  type View,
-  type ViewSettings,
-} from './view.js';
+import { type CommittedView, hasMember, type View } from './view.js';
 import { ViewLog } from './view-log.js';
 
 /**
@@ -54,7 +49,8 @@ export class Membership {
   readonly incarnation: number;
 
   readonly #settings: MembershipSettings;
-  readonly #viewSettings: ViewSettings;
+  /** The views this member writes. */
+  readonly #own: MemberViews;
   readonly #heartbeats: HeartbeatStream;
   readonly #sender: HeartbeatSender;
   readonly #fence: SelfFence;
@@ -125,11 +121,18 @@ export class Membership {
     this.node = settings.node;
     this.incarnation = incarnation;
     this.#settings = settings;
-    this.#viewSettings = {
-      partitions: settings.partitions,
-      minMembers: settings.minMembers,
-      maxMovesPerView: settings.maxMovesPerView,
-    };
+    this.#own = new MemberViews({
+      views,
+      node: this.node,
+      incarnation,
+      queues: settings.queues,
+      settings: {
+        partitions: settings.partitions,
+        minMembers: settings.minMembers,
+        maxMovesPerView: settings.maxMovesPerView,
+      },
+      log: (level, message, fields) => this.#log(level, message, fields),
+    });
     this.#heartbeats = heartbeats;
     this.#sender = new HeartbeatSender({
       heartbeats,
@@ -222,20 +225,7 @@ export class Membership {
         connection: this.#settings.connection,
         action: 'leave the cluster',
         timeoutMs: leaveTimeoutMs,
-        attempt: async () => {
-          const latest = await this.#views.latest();
-          if (latest === undefined || !hasMember(latest.view, this.node, this.incarnation))
-            return true;
-          const proposal = proposeView(
-            latest.view,
-            { remove: [{ node: this.node, kind: 'left' }] },
-            this.#viewSettings,
-          ) as View;
-          const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
-          if (result.committed)
-            this.#log('info', 'left the cluster', { version: proposal.version });
-          return result.committed;
-        },
+        attempt: () => this.#own.leaveOnce(),
       });
     } catch (error) {
       failure = error;
@@ -279,31 +269,7 @@ export class Membership {
       connection: this.#settings.connection,
       action: 'join the cluster',
       timeoutMs: this.#settings.joinTimeoutMs,
-      attempt: async () => {
-        const latest = await this.#views.latest();
-        if (latest !== undefined) {
-          this.#checkJoinable(latest);
-          if (hasMember(latest.view, this.node, this.incarnation)) return true;
-        }
-        const proposal = proposeView(
-          latest?.view,
-          {
-            join: {
-              node: this.node,
-              member: { incarnation: this.incarnation, queues: this.#settings.queues },
-            },
-          },
-          this.#viewSettings,
-        ) as View;
-        const result = await this.#views.commit(proposal, latest, this.#msgId(proposal));
-        if (result.committed) {
-          this.#log('info', 'joined the cluster', {
-            version: proposal.version,
-            incarnation: this.incarnation,
-          });
-        }
-        return result.committed;
-      },
+      attempt: () => this.#own.joinOnce(),
     });
     const left = deadline - performance.now();
     const timer = new Promise<'timeout'>((resolve) =>
@@ -317,25 +283,6 @@ export class Membership {
       );
     }
     this.#fence.start();
-  }
-
-  /** A view this node can join: same partition count, and no newer incarnation of it. */
-  #checkJoinable({ view }: CommittedView): void {
-    if (view.partitions !== this.#settings.partitions) {
-      throw new LuactError(
-        'INVALID',
-        `Membership.join: partitions is ${this.#settings.partitions}, but the cluster's view ${view.version} has ${view.partitions} partitions per queue (fixed when the cluster began)`,
-        { details: { option: 'partitions', cluster: view.partitions } },
-      );
-    }
-    const previous = view.members[this.node];
-    if (previous !== undefined && previous.incarnation > this.incarnation) {
-      throw new LuactError(
-        'INTERNAL',
-        `node ${this.node} booted as incarnation ${this.incarnation}, below ${previous.incarnation} in view ${view.version}: was the nodes stream removed while the view stream was kept?`,
-        { retryable: false, details: { node: this.node } },
-      );
-    }
   }
 
   #onBeat(beat: ReceivedBeat): void {
@@ -391,11 +338,9 @@ export class Membership {
       Object.entries(view.members).map(([node, member]) => [node, member.incarnation] as const),
     );
     const down = this.#clock.down(incarnations).filter((node) => node !== this.node);
-    const proposal = proposeView(
-      view,
-      { remove: down.map((node) => ({ node, kind: 'down' as const })) },
-      this.#viewSettings,
-    );
+    const proposal = this.#own.propose(view, {
+      remove: down.map((node) => ({ node, kind: 'down' as const })),
+    });
     if (proposal === undefined) {
       this.#pending = undefined;
       return;
@@ -409,8 +354,8 @@ export class Membership {
     }
     if (running - this.#pending.since < rank * 2 * heartbeatMs) return;
     this.#committing = true;
-    this.#views
-      .commit(proposal, current, this.#msgId(proposal))
+    this.#own
+      .commit(proposal, current)
       .then((result) => {
         if (!result.committed) return;
         this.#log('info', 'committed a view', {
@@ -450,11 +395,6 @@ export class Membership {
       await Promise.allSettled(this.#followers.map((follower) => follower.stop()));
     })();
     return this.#halted;
-  }
-
-  /** Unique per writer and version: a repeat of this commit is deduplicated, nobody else's. */
-  #msgId(view: View): string {
-    return `${this.node}.${this.incarnation}.v${view.version}`;
   }
 
   #log(

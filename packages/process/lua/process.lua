@@ -282,6 +282,19 @@ function process.registry.unregister(name, scope)
   return result(host.unregister(name, scope))
 end
 
+--- The address of the process holding local name `name` on node `node`, "{node@|name}" (never
+--- a PID nor a name): mail to it is kept in the node's mail while the node restarts and goes
+--- to whichever process holds the name when the node takes it.
+function process.registry.on_node(name, node)
+  local where = 'process.registry.on_node'
+  local err = check_name(where, name)
+  if err ~= nil then return nil, err end
+  if type(node) ~= 'string' or not node:match('^[%w_-]+$') then
+    return nil, invalid(where, 'node must be a node name (letters, digits, "_" and "-"), got ' .. tostring(node):sub(1, 64))
+  end
+  return '{' .. node .. '@|' .. name .. '}'
+end
+
 --- Restarts this process with `entry` (nil = its own entry, at the current registry version),
 --- keeping its PID, mailbox, links and name.
 function process.upgrade(entry, ...)

@@ -32,12 +32,15 @@ export {
 } from './names.js';
 export { PendingAnswers } from './pending.js';
 export {
+  formatNameOnNode,
   formatPid,
   isPid,
+  type NameOnNode,
   type NodeIdentity,
   nodeOf,
   type Pid,
   type PidParts,
+  parseNameOnNode,
   parsePid,
 } from './pid.js';
 export { Process } from './process.js';
@@ -64,6 +67,7 @@ export type {
   Delivery,
   Envelope,
   ExitOutcome,
+  Handing,
   MailChannel,
   MailRecipient,
   RefusalSignal,

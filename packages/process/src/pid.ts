@@ -57,3 +57,30 @@ export function nodeOf(pid: string): string | undefined {
   const tilde = pid.indexOf('~');
   return pid.slice(1, tilde > 0 && tilde < at ? tilde : at);
 }
+
+/**
+ * The address of "the process holding local name `name` on node `node`" (Erlang's
+ * `{Name, Node}`), written `{node@|name}`. It has a PID's braces, so it is never a name (a name
+ * may not be shaped like a PID), and a PID never has "@|" (its host is never empty), so it is
+ * never a PID. Mail to it goes to the node and is resolved by whichever incarnation takes it.
+ */
+export type NameOnNode = string & { readonly __brand: 'NameOnNode' };
+
+const NAME_ON_NODE = /^\{([A-Za-z0-9_-]+)@\|(.+)\}$/s;
+
+export function formatNameOnNode(name: string, node: string): NameOnNode {
+  return `{${node}@|${name}}` as NameOnNode;
+}
+
+/** The node and name of a `{node@|name}` address, or undefined for any other text. */
+export function parseNameOnNode(
+  text: string,
+): { readonly node: string; readonly name: string } | undefined {
+  const match = NAME_ON_NODE.exec(text);
+  return match ? { node: match[1] as string, name: match[2] as string } : undefined;
+}
+
+/** Cheap check for the mail path: whether `text` may be a `{node@|name}` address. */
+export function mayBeNameOnNode(text: string): boolean {
+  return text.includes('@|');
+}

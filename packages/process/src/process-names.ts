@@ -21,6 +21,9 @@ export interface NamesHost {
  */
 export class ProcessNames {
   readonly local = new NameRegistry();
+  /** Where the node is in its run, for mail to its local names: see holderSoon. */
+  private phase: 'starting' | 'running' | 'stopping' = 'starting';
+  private readonly startingUntil = Date.now() + NAME_STARTUP_WAIT_MS;
 
   constructor(
     private readonly host: NamesHost,
@@ -96,6 +99,46 @@ export class ProcessNames {
     return undefined;
   }
 
+  /**
+   * Mail from another node to local name `name` of this node, which may not be held yet:
+   * - while the node starts (until its services have started, at most NAME_STARTUP_WAIT_MS),
+   *   a promise that settles once the name is held or the start is over: a service may be
+   *   about to register it;
+   * - while the node stops, `later` when nobody holds it: nobody will in this run, the node's
+   *   next run may, so the mail is left for it;
+   * - else undefined: hand it over now (to the holder, or NOT_FOUND).
+   */
+  holderSoon(name: string): Promise<void> | 'later' | undefined {
+    if (this.local.lookup(name) !== undefined) return undefined;
+    if (this.phase === 'stopping') return 'later';
+    if (!this.waitsFor(name)) return undefined;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.waitsFor(name)) setTimeout(check, NAME_POLL_MS).unref();
+        else resolve();
+      };
+      setTimeout(check, NAME_POLL_MS).unref();
+    });
+  }
+
+  /** The node's services have started: mail to a name nobody holds is not held back any more. */
+  started(): void {
+    if (this.phase === 'starting') this.phase = 'running';
+  }
+
+  /** The node is stopping: mail to a name nobody holds is left for its next run. */
+  stopping(): void {
+    this.phase = 'stopping';
+  }
+
+  private waitsFor(name: string): boolean {
+    return (
+      this.phase === 'starting' &&
+      Date.now() < this.startingUntil &&
+      this.local.lookup(name) === undefined
+    );
+  }
+
   /** The PID registered as `name`, a local name first, then a cluster name. */
   resolve(name: string): Pid | undefined {
     return this.local.lookup(name) ?? this.clusterName(name);
@@ -144,6 +187,18 @@ export class ProcessNames {
       ? pid
       : undefined;
   }
+}
+
+/** How long after a node starts mail to a local name of it waits for the name at most. */
+export const NAME_STARTUP_WAIT_MS = 30_000;
+/** How often a waiting mail looks for its name again. */
+const NAME_POLL_MS = 20;
+
+/** Mail to `{node@|name}` on that node, when no process there holds the name. */
+export function noHolder(name: string, node: string | undefined): LuactError {
+  return new LuactError('NOT_FOUND', `no process holds the name "${name}" on node ${node}`, {
+    retryable: false,
+  });
 }
 
 export function unknownName(name: string): LuactError {

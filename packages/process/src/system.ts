@@ -37,18 +37,21 @@ import { PendingAnswers } from './pending.js';
 import {
   formatPid,
   looksLikePid,
+  mayBeNameOnNode,
   type NodeIdentity,
   nodeOf,
   type Pid,
   type PidParts,
+  parseNameOnNode,
   parsePid,
 } from './pid.js';
 import { Process } from './process.js';
-import { ProcessNames, unknownName } from './process-names.js';
+import { noHolder, ProcessNames, unknownName } from './process-names.js';
 import type {
   Delivery,
   Envelope,
   ExitOutcome,
+  Handing,
   RemoteParent,
   RemoteSpawnRequest,
   Signal,
@@ -207,7 +210,7 @@ export class ProcessSystem {
     );
     this.transport = options.transport ?? new LocalTransport();
     this.transport.attach({
-      deliver: (envelope) => this.deliverFromElsewhere(envelope),
+      deliver: (envelope) => this.receiveFromElsewhere(envelope),
       signal: (signal) => this.signalLocal(signal),
       spawn: (request) => this.spawnForRemote(request),
     });
@@ -637,10 +640,36 @@ export class ProcessSystem {
   resolveDestination(destination: string): Pid {
     const tooLong = checkReference('destination', destination);
     if (tooLong) throw tooLong;
-    if (looksLikePid(destination)) return destination as Pid;
+    if (looksLikePid(destination))
+      return mayBeNameOnNode(destination) ? this.nameOnNode(destination) : (destination as Pid);
     const pid = this.processNames.resolve(destination);
     if (pid === undefined) throw unknownName(destination);
     return pid;
+  }
+
+  /**
+   * A `{node@|name}` address: the holder of the local name for this node (NOT_FOUND when there
+   * is none), else the address itself, which mail takes to its node to be resolved there.
+   */
+  private nameOnNode(destination: string): Pid {
+    const named = parseNameOnNode(destination);
+    if (named === undefined || named.node !== this.node) return destination as Pid;
+    const holder = this.processNames.local.lookup(named.name);
+    if (holder === undefined) throw noHolder(named.name, named.node);
+    return holder;
+  }
+
+  /**
+   * The node's services have started: mail from other nodes to a local name nobody holds is
+   * no longer held back for a service to register it (see ProcessNames.holderSoon).
+   */
+  servicesStarted(): void {
+    this.processNames.started();
+  }
+
+  /** The node begins to stop: mail to a local name nobody holds is left for its next run. */
+  stopping(): void {
+    this.processNames.stopping();
   }
 
   // ── Where mail goes: the one router of the node's address space ─────────────────────────
@@ -692,8 +721,23 @@ export class ProcessSystem {
   }
 
   /**
-   * Mail another node sent to an address of this one. Its sender was told it was sent, so a
-   * refusal here goes back to the sender's node (see `RefusalSignal`).
+   * Mail another node sent to an address of this one. Mail to a name of this node nobody holds
+   * waits while the node starts (the mail taken after it waits behind it) and is left for the
+   * node's next run while it stops (see ProcessNames.holderSoon).
+   */
+  private receiveFromElsewhere(envelope: Envelope): Handing | Promise<Handing> {
+    const named = mayBeNameOnNode(envelope.to) ? parseNameOnNode(envelope.to) : undefined;
+    const soon =
+      named !== undefined && named.node === this.node
+        ? this.processNames.holderSoon(named.name)
+        : undefined;
+    if (soon === undefined) return this.deliverFromElsewhere(envelope);
+    return soon === 'later' ? soon : soon.then(() => this.receiveFromElsewhere(envelope));
+  }
+
+  /**
+   * Its sender was told it was sent, so a refusal here goes back to the sender's node (see
+   * `RefusalSignal`).
    */
   private deliverFromElsewhere(envelope: Envelope): LuactError | undefined {
     const refused = this.deliverLocal(envelope);
@@ -712,9 +756,19 @@ export class ProcessSystem {
   private deliverLocal(envelope: Envelope): LuactError | undefined {
     const route = this.route(envelope.to);
     if (route.kind === 'process') return this.deliverTo(route.process, envelope);
-    if (route.kind !== 'inbox') return notAlive(envelope.to);
+    if (route.kind !== 'inbox') return this.deliverToName(envelope);
     route.receive(envelope);
     return undefined;
+  }
+
+  /** Mail to `{node@|name}` for this node goes to the holder of the local name. */
+  private deliverToName(envelope: Envelope): LuactError | undefined {
+    const named = parseNameOnNode(envelope.to);
+    if (named === undefined || named.node !== this.node) return notAlive(envelope.to);
+    const holder = this.processNames.local.lookup(named.name);
+    const process = holder === undefined ? undefined : this.processes.get(holder);
+    if (process === undefined) return noHolder(named.name, named.node);
+    return this.deliverTo(process, { ...envelope, to: process.pid });
   }
 
   private deliverTo(process: Process, envelope: Envelope): LuactError | undefined {
@@ -778,8 +832,10 @@ export class ProcessSystem {
     if (signal.kind === 'refused') {
       // Nothing to deliver: the sender's send had already returned. What it teaches is kept.
       // (Only a PID that names its node: a workflow's moves between nodes.)
-      if (signal.error.kind === 'NOT_FOUND' && nodeOf(signal.from) !== undefined)
-        this.endedElsewhere.ended(signal.from);
+      // Not a name's address either: its node's next holder of the name may be along soon.
+      const pid = signal.from;
+      if (signal.error.kind === 'NOT_FOUND' && nodeOf(pid) !== undefined && !mayBeNameOnNode(pid))
+        this.endedElsewhere.ended(pid);
       return;
     }
     const process = this.processes.get(signal.to);
@@ -1098,6 +1154,7 @@ export class ProcessSystem {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.processNames.stopping();
     for (const id of [...this.hosts.keys()]) this.removeHost(id);
   }
 }

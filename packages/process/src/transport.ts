@@ -138,8 +138,19 @@ export interface MailChannel {
   close(): Promise<void>;
 }
 
+/**
+ * What a node did with mail from another: took it (undefined), refused it (the error: it is
+ * dropped), or left it for the node's next run (`later`: mail to a name nobody holds while the
+ * node stops; it stays in the node's mail, and so does everything after it).
+ */
+export type Handing = LuactError | undefined | 'later';
+
 export interface MailRecipient {
-  deliver(envelope: Envelope): LuactError | undefined;
+  /**
+   * Hands mail over; a promise when it waits first (mail to a name the starting node has not
+   * registered yet), and mail taken later waits behind it.
+   */
+  deliver(envelope: Envelope): Handing | Promise<Handing>;
   signal(signal: Signal): void;
 }
 

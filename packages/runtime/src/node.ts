@@ -332,7 +332,11 @@ export class Node {
    * behind a dependency that failed).
    */
   startServices(ids?: readonly string[]): Promise<ServiceStatus[]> {
-    return this.services.start(ids);
+    return this.services.start(ids).then((statuses) => {
+      // Their names are registered: mail to a name nobody holds is not held back any more.
+      this.system.servicesStarted();
+      return statuses;
+    });
   }
 
   // ── Running code ──────────────────────────────────────────────────────────────────────────
@@ -518,7 +522,8 @@ export class Node {
   }
 
   /**
-   * Sends a message to a process or a workflow (by PID or registered name). Resolves once it is
+   * Sends a message to a process or a workflow (by PID or registered name, or to
+   * `{node@|name}`, the holder of local name `name` on node `node`). Resolves once it is
    * accepted — at once in a process's mailbox, once journaled for a workflow — and rejects
    * with why it cannot be delivered.
    */
@@ -662,6 +667,8 @@ export class Node {
 
   private async shutDown(): Promise<StopResult> {
     this.watcher?.close();
+    // Mail to a name whose service is stopped is left for the node's next run from here on.
+    this.system.stopping();
     this.calls.close('the node is stopping');
     const { terminated, statuses } = await this.services.stop();
     // Runs stop where they are and resume from their journals on the next start.

@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import type { MailRecipient } from '@luact/process';
+import type { Envelope, Handing, MailRecipient } from '@luact/process';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { MailLog } from './mail-log.js';
@@ -42,6 +42,11 @@ export class MailReceiver {
   private messages: ConsumerMessages | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /**
+   * The process system left a record for this node's next run: nothing after it is handed
+   * over (that would break its sender's order) or acknowledged, and no more is pulled.
+   */
+  private leaving = false;
   /** Deliveries waiting on a payload fetch; later ones queue behind them to keep order. */
   private chain: Promise<void> | undefined;
   private gapTimer: NodeJS.Timeout | undefined;
@@ -147,21 +152,34 @@ export class MailReceiver {
   /** Hands arrivals over in the order given, after any that still wait on a payload. */
   private hand(due: readonly Arrival[]): void {
     for (const arrival of due) {
+      if (this.leaving) return;
       if (this.chain === undefined && arrival.payload === undefined) {
-        this.deliver(arrival, undefined);
+        const waiting = this.deliver(arrival, undefined);
+        if (waiting) this.queueBehind(waiting);
         continue;
       }
-      const next = (this.chain ?? Promise.resolve())
-        .then(() => arrival.payload)
-        .then((payload) => this.deliver(arrival, payload));
-      this.chain = next;
-      void next.finally(() => {
-        if (this.chain === next) this.chain = undefined;
-      });
+      this.queueBehind(
+        (this.chain ?? Promise.resolve())
+          .then(() => arrival.payload)
+          .then((payload) => this.deliver(arrival, payload)),
+      );
     }
   }
 
-  private deliver(arrival: Arrival, fetched: Uint8Array | LuactError | undefined): void {
+  /** Later arrivals wait for `next` (a payload fetch, or a delivery that waits). */
+  private queueBehind(next: Promise<void>): void {
+    this.chain = next;
+    void next.finally(() => {
+      if (this.chain === next) this.chain = undefined;
+    });
+  }
+
+  /** Hands one arrival over; a promise when the process system waits before it takes it. */
+  private deliver(
+    arrival: Arrival,
+    fetched: Uint8Array | LuactError | undefined,
+  ): undefined | Promise<void> {
+    if (this.leaving) return undefined;
     const { record, msg } = arrival;
     const { receiver, log } = this.settings;
     const body = record.body;
@@ -195,6 +213,8 @@ export class MailReceiver {
           });
         } else {
           const error = receiver.deliver(envelope);
+          if (error instanceof Promise) return this.handedLater(arrival, envelope, error);
+          if (error === 'later') return this.leave();
           // Erlang drops mail to a process that is gone; so does this node, says so, and
           // tells the sender's node (the process system sends it a refusal).
           if (error) {
@@ -216,6 +236,35 @@ export class MailReceiver {
       });
     }
     this.ackSoon(msg);
+    return undefined;
+  }
+
+  /**
+   * The end of a delivery the process system made wait (mail to a name its node has not
+   * registered yet, while it starts): as `deliver` ends, once it was handed over.
+   */
+  private async handedLater(
+    arrival: Arrival,
+    envelope: Envelope,
+    handing: Promise<Handing>,
+  ): Promise<void> {
+    const error = await handing.catch((failure: unknown) => LuactError.from(failure));
+    if (error === 'later') return this.leave();
+    if (error) {
+      const { from: sender, to: receiver, topic } = envelope;
+      logRefusal(this.settings.log, { sender, receiver, topic, error }, 'refused a message');
+    }
+    const body = arrival.record.body;
+    if (body.kind === 'message-by-reference') this.deletePayload(body.blob);
+    this.ackSoon(arrival.msg);
+  }
+
+  /** See `leaving`: the records not handed over stay in the stream for the next run. */
+  private leave(): undefined {
+    this.leaving = true;
+    this.stopped = true;
+    this.messages?.stop();
+    return undefined;
   }
 
   /**

@@ -2,9 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { LuactError } from '@luact/core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { natsFailure } from '../nats-errors.js';
-import { HeartbeatClock } from './heartbeat-clock.js';
 import { HeartbeatSender } from './heartbeat-sender.js';
-import { HeartbeatStream, type ReceivedBeat } from './heartbeat-stream.js';
+import { HeartbeatStream } from './heartbeat-stream.js';
 import { MemberViews } from './member-views.js';
 import type { Follower } from './membership-follow.js';
 import {
@@ -21,6 +20,7 @@ import { RETRY_PAUSE_MS, retryUntilDone } from './membership-retry.js';
 import { ensureMembershipStreams, membershipNames } from './membership-streams.js';
 import { SelfFence } from './self-fence.js';
 import { type CommittedView, hasMember, type View } from './view.js';
+import { ViewCommitter } from './view-committer.js';
 import { ViewLog } from './view-log.js';
 
 /**
@@ -55,16 +55,10 @@ export class Membership {
   readonly #sender: HeartbeatSender;
   readonly #fence: SelfFence;
   readonly #views: ViewLog;
-  readonly #clock: HeartbeatClock;
+  readonly #committer: ViewCommitter;
   #state: MembershipState = 'joining';
   #current: CommittedView | undefined;
   #joined: (() => void) | undefined;
-
-  /** All beats stored before following began were seen: down decisions may be taken. */
-  #caughtUp = false;
-  #committing = false;
-  /** The change to the current view first seen as needed, on the running cluster clock. */
-  #pending: { readonly version: number; readonly since: number } | undefined;
 
   #followers: Follower[] = [];
   #halted: Promise<void> | undefined;
@@ -159,8 +153,15 @@ export class Membership {
       log: (level, message, fields) => this.#log(level, message, fields),
     });
     this.#views = views;
-    const { heartbeatMs: h, downAfterMs: d } = settings;
-    this.#clock = new HeartbeatClock({ downAfterMs: d, stallMs: Math.floor((d - h) / 2) });
+    this.#committer = new ViewCommitter({
+      node: this.node,
+      heartbeatMs: settings.heartbeatMs,
+      downAfterMs: settings.downAfterMs,
+      own: this.#own,
+      current: () => this.#current,
+      mayCommit: () => this.#state === 'member' && !this.fenced,
+      log: (level, message, fields) => this.#log(level, message, fields),
+    });
   }
 
   get state(): MembershipState {
@@ -249,7 +250,7 @@ export class Membership {
     });
     this.#followers.push(
       this.#heartbeats.follow(
-        (beat) => this.#onBeat(beat),
+        (beat) => this.#committer.observe(beat),
         (error) =>
           this.#log('debug', 'following beats failed, following again', { error: String(error) }),
         RETRY_PAUSE_MS,
@@ -285,12 +286,6 @@ export class Membership {
     this.#fence.start();
   }
 
-  #onBeat(beat: ReceivedBeat): void {
-    this.#clock.observe(beat.node, beat.incarnation, beat.at);
-    if (beat.caughtUp) this.#caughtUp = true;
-    this.#evaluate();
-  }
-
   #onCommitted(committed: CommittedView): void {
     const previous = this.#current;
     if (previous !== undefined && committed.view.version <= previous.view.version) return;
@@ -319,55 +314,7 @@ export class Membership {
       return;
     }
     this.#fence.maybeUnfence();
-    this.#evaluate();
-  }
-
-  /**
-   * Commits the next view if this member is the one to: members older than `downAfterMs` are
-   * removed at once, partition moves for balance at most one view per heartbeat. The
-   * lowest-named live member commits; the next one after two heartbeats, and so on.
-   */
-  #evaluate(): void {
-    const current = this.#current;
-    if (this.#state !== 'member' || !this.#caughtUp || this.#committing || this.fenced) return;
-    const running = this.#clock.running;
-    const now = this.#clock.now;
-    if (current === undefined || running === undefined || now === undefined) return;
-    const { view } = current;
-    const incarnations = new Map(
-      Object.entries(view.members).map(([node, member]) => [node, member.incarnation] as const),
-    );
-    const down = this.#clock.down(incarnations).filter((node) => node !== this.node);
-    const proposal = this.#own.propose(view, {
-      remove: down.map((node) => ({ node, kind: 'down' as const })),
-    });
-    if (proposal === undefined) {
-      this.#pending = undefined;
-      return;
-    }
-    const { heartbeatMs } = this.#settings;
-    if (down.length === 0 && now - current.committedAt < heartbeatMs) return;
-    const live = [...incarnations.keys()].filter((node) => !down.includes(node)).sort();
-    const rank = Math.max(0, live.indexOf(this.node));
-    if (this.#pending?.version !== view.version) {
-      this.#pending = { version: view.version, since: running };
-    }
-    if (running - this.#pending.since < rank * 2 * heartbeatMs) return;
-    this.#committing = true;
-    this.#own
-      .commit(proposal, current)
-      .then((result) => {
-        if (!result.committed) return;
-        this.#log('info', 'committed a view', {
-          version: proposal.version,
-          down,
-          changes: proposal.changes,
-        });
-      })
-      .catch((error) => this.#log('warn', 'could not commit a view', { error: String(error) }))
-      .finally(() => {
-        this.#committing = false;
-      });
+    this.#committer.evaluate();
   }
 
   #expel(reason: string): void {

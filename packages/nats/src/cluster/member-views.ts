@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import type { MembershipLogLevel } from './membership-options.js';
+import type { MembershipLog } from './membership-options.js';
 import {
   type CommittedView,
   hasMember,
@@ -23,11 +23,8 @@ export interface MemberViewsParams {
   /** The workflow queues this node serves. */
   readonly queues: readonly string[];
   readonly settings: ViewSettings;
-  readonly log: (
-    level: MembershipLogLevel,
-    message: string,
-    fields: Record<string, unknown>,
-  ) => void;
+  /** Where the member reports what it does (its node and incarnation added). */
+  readonly log: MembershipLog;
 }
 
 export class MemberViews {

@@ -12,6 +12,8 @@ import {
   type ViewListener,
 } from './membership-listeners.js';
 import {
+  type MembershipLog,
+  type MembershipLogLevel,
   type MembershipOptions,
   type MembershipSettings,
   membershipSettings,
@@ -115,6 +117,7 @@ export class Membership {
     this.node = settings.node;
     this.incarnation = incarnation;
     this.#settings = settings;
+    const log: MembershipLog = (level, message, fields) => this.#log(level, message, fields);
     this.#own = new MemberViews({
       views,
       node: this.node,
@@ -125,7 +128,7 @@ export class Membership {
         minMembers: settings.minMembers,
         maxMovesPerView: settings.maxMovesPerView,
       },
-      log: (level, message, fields) => this.#log(level, message, fields),
+      log,
     });
     this.#heartbeats = heartbeats;
     this.#sender = new HeartbeatSender({
@@ -150,7 +153,7 @@ export class Membership {
       isMember: () => this.#state === 'member',
       current: () => this.#current,
       expel: (reason) => this.#expel(reason),
-      log: (level, message, fields) => this.#log(level, message, fields),
+      log,
     });
     this.#views = views;
     this.#committer = new ViewCommitter({
@@ -160,7 +163,7 @@ export class Membership {
       own: this.#own,
       current: () => this.#current,
       mayCommit: () => this.#state === 'member' && !this.fenced,
-      log: (level, message, fields) => this.#log(level, message, fields),
+      log,
     });
   }
 
@@ -345,9 +348,9 @@ export class Membership {
   }
 
   #log(
-    level: Parameters<MembershipSettings['log']>[0],
+    level: MembershipLogLevel,
     message: string,
-    fields: Record<string, unknown>,
+    fields: Readonly<Record<string, unknown>>,
   ): void {
     this.#settings.log(level, message, {
       node: this.node,

@@ -1,6 +1,6 @@
 import type { HeartbeatSender } from './heartbeat-sender.js';
 import type { MembershipListeners } from './membership-listeners.js';
-import type { MembershipLogLevel } from './membership-options.js';
+import type { MembershipLog } from './membership-options.js';
 import { type CommittedView, hasMember } from './view.js';
 import type { ViewLog } from './view-log.js';
 
@@ -24,11 +24,8 @@ export interface SelfFenceParams {
   /** The last committed view the member has read. */
   readonly current: () => CommittedView | undefined;
   readonly expel: (reason: string) => void;
-  readonly log: (
-    level: MembershipLogLevel,
-    message: string,
-    fields: Record<string, unknown>,
-  ) => void;
+  /** Where the member reports what it does (its node and incarnation added). */
+  readonly log: MembershipLog;
 }
 
 export class SelfFence {

@@ -1,7 +1,7 @@
 import { HeartbeatClock } from './heartbeat-clock.js';
 import type { ReceivedBeat } from './heartbeat-stream.js';
 import type { MemberViews } from './member-views.js';
-import type { MembershipLogLevel } from './membership-options.js';
+import type { MembershipLog } from './membership-options.js';
 import type { CommittedView } from './view.js';
 
 /**
@@ -21,11 +21,8 @@ export interface ViewCommitterParams {
   readonly current: () => CommittedView | undefined;
   /** The member may commit now (a member, not fenced). */
   readonly mayCommit: () => boolean;
-  readonly log: (
-    level: MembershipLogLevel,
-    message: string,
-    fields: Record<string, unknown>,
-  ) => void;
+  /** Where the member reports what it does (its node and incarnation added). */
+  readonly log: MembershipLog;
 }
 
 export class ViewCommitter {

@@ -1,4 +1,3 @@
-import { LuactError } from '@luact/core';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -7,9 +6,9 @@ import {
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
-  type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { ensureStream } from '../streams.js';
 
 /** How long mail waits for a node that is down before JetStream removes it. */
 export const MAIL_MAX_AGE_MS = 7 * 24 * 3_600_000;
@@ -26,45 +25,21 @@ export interface MailStreamSettings {
 }
 
 /**
- * Creates the mail stream (WorkQueue: a record is gone once its receiver acknowledged it), or
- * checks an existing one: its retention must be WorkQueue and its subjects must hold the mail
- * subjects; replicas and max age are brought in line.
+ * Creates the mail stream (WorkQueue: a record is gone once its receiver acknowledged it, in
+ * file storage), or checks an existing one (see ensureStream): replicas and max age are
+ * brought in line.
  */
 export async function ensureMailStream(
   jsm: JetStreamManager,
   settings: MailStreamSettings,
 ): Promise<void> {
   const { name, subjects, replicas } = settings;
-  const wanted: Partial<StreamConfig> = {
+  await ensureStream(jsm, {
+    name,
+    holds: 'mail',
     subjects: [subjects],
-    num_replicas: replicas,
-    max_age: nanos(MAIL_MAX_AGE_MS),
-  };
-  let existing: StreamConfig;
-  try {
-    existing = (await jsm.streams.info(name)).config;
-  } catch (error) {
-    if (!isNotFound(error, JetStreamApiCodes.StreamNotFound)) throw error;
-    await jsm.streams.add({
-      name,
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      ...wanted,
-    });
-    return;
-  }
-  if (existing.retention !== RetentionPolicy.Workqueue) {
-    throw new LuactError(
-      'INVALID',
-      `JetStream stream ${name} exists with ${existing.retention} retention; mail needs a workqueue stream`,
-      { retryable: false, details: { stream: name } },
-    );
-  }
-  const captured = existing.subjects.includes(subjects);
-  if (captured && existing.num_replicas === replicas && existing.max_age === wanted.max_age) return;
-  await jsm.streams.update(name, {
-    ...wanted,
-    subjects: captured ? existing.subjects : [...existing.subjects, subjects],
+    fixed: { retention: RetentionPolicy.Workqueue, storage: StorageType.File },
+    settings: { num_replicas: replicas, max_age: nanos(MAIL_MAX_AGE_MS) },
   });
 }
 

@@ -8,7 +8,7 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { type MsgHdrs, nanos, headers as newHeaders } from '@nats-io/transport-node';
-import { ensureStream } from './membership-streams.js';
+import { ensureStream } from '../streams.js';
 import type { NameEntry } from './names-table.js';
 
 /**
@@ -55,16 +55,18 @@ export async function ensureNameBucket(
 ): Promise<void> {
   await ensureStream(jsm, {
     name: names.stream,
+    holds: 'cluster names',
     subjects: [names.filter],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    max_msgs_per_subject: NAME_HISTORY,
-    discard: DiscardPolicy.New,
-    allow_rollup_hdrs: true,
-    deny_delete: true,
-    allow_direct: true,
-    duplicate_window: nanos(2 * 60_000),
-    num_replicas: replicas,
+    fixed: { storage: StorageType.File, retention: RetentionPolicy.Limits },
+    settings: {
+      max_msgs_per_subject: NAME_HISTORY,
+      discard: DiscardPolicy.New,
+      allow_rollup_hdrs: true,
+      deny_delete: true,
+      allow_direct: true,
+      duplicate_window: nanos(2 * 60_000),
+      num_replicas: replicas,
+    },
   });
 }
 

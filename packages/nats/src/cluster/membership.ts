@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { LuactError } from '@luact/core';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { natsFailure } from '../nats-errors.js';
 import { HeartbeatSender } from './heartbeat-sender.js';
-import { HeartbeatStream } from './heartbeat-stream.js';
+import type { HeartbeatStream } from './heartbeat-stream.js';
 import { MemberViews } from './member-views.js';
+import { bootMember } from './membership-boot.js';
 import type { Follower } from './membership-follow.js';
 import {
   type FenceListener,
@@ -19,11 +18,10 @@ import {
   membershipSettings,
 } from './membership-options.js';
 import { RETRY_PAUSE_MS, retryUntilDone } from './membership-retry.js';
-import { ensureMembershipStreams, membershipNames } from './membership-streams.js';
 import { SelfFence } from './self-fence.js';
 import { type CommittedView, hasMember, type View } from './view.js';
 import { ViewCommitter } from './view-committer.js';
-import { ViewLog } from './view-log.js';
+import type { ViewLog } from './view-log.js';
 
 /**
  * Where this member stands. `member`: in the committed view (possibly fenced); `leaving`:
@@ -76,28 +74,8 @@ export class Membership {
    */
   static async join(options: MembershipOptions): Promise<Membership> {
     const settings = membershipSettings(options);
-    const { connection } = settings;
-    const names = membershipNames(settings.prefix);
-    let jsm: Awaited<ReturnType<typeof jetstreamManager>>;
-    try {
-      jsm = await jetstreamManager(connection, { timeout: settings.requestTimeoutMs });
-      await ensureMembershipStreams(jsm, names, settings.replicas);
-    } catch (error) {
-      throw natsFailure(
-        connection,
-        `set up the membership streams ${names.nodesStream} and ${names.viewStream}`,
-        error,
-      );
-    }
-    const js = jetstream(connection, { timeout: settings.requestTimeoutMs });
-    const heartbeats = new HeartbeatStream(connection, js, jsm, names);
-    const incarnation = await heartbeats.boot(settings.node);
-    const member = new Membership(
-      settings,
-      incarnation,
-      heartbeats,
-      new ViewLog(connection, js, jsm, names),
-    );
+    const { incarnation, heartbeats, views } = await bootMember(settings);
+    const member = new Membership(settings, incarnation, heartbeats, views);
     try {
       await member.#enter();
     } catch (error) {

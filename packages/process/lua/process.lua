@@ -14,16 +14,26 @@ local setmetatable, type, select, error, pcall, tostring, next = setmetatable, t
 local codec, make_error, new_fed_channel, group_state, fiber =
   rt.codec, rt.make_error, rt.new_fed_channel, rt.group_state, rt.fiber
 
---- A host call that an external (workflow) host completes later answers with an integer
---- token instead: wait on a fed channel for the real answer (`value` or `false, kind, message`).
+--- A host call completed later (a send stored on another node first, or journaled by an
+--- external host) answers with an integer token instead. `host.settle(token)` gives the real
+--- answer (`value` or `false, kind, message`) once it came, or nothing after arranging that this
+--- fiber is woken when it comes: the wait below asks it each time the fiber is woken.
 local math_type = math.type
+local settle, block = host.settle, rt.block
+local ANSWER_WAIT = {
+  __index = function(wait, key)
+    if key ~= 'done' then return nil end
+    local value, kind, message = settle(wait.token)
+    if value == nil then return false end
+    wait.value, wait.kind, wait.message = value, kind, message
+    return true
+  end,
+}
 local function settled(first, kind, message)
   if math_type(first) ~= 'integer' then return first, kind, message end
-  local ch = new_fed_channel('answer', function(status, a, b) return { status, a, b } end)
-  host.settle(first, ch.fed_id)
-  local answer = ch:receive()
-  if answer[1] == 'ok' then return answer[2] end
-  return false, answer[2], answer[3]
+  local wait = setmetatable({ token = first }, ANSWER_WAIT)
+  block(wait, nil)
+  return wait.value, wait.kind, wait.message
 end
 
 local function result(value, kind, message)

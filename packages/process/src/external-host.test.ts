@@ -134,3 +134,31 @@ it('routes cancel and terminate, and refuses a link to an external process', asy
     ['terminate', undefined],
   ]);
 });
+
+it('gives fibers waiting at once each its own answer, and keeps nothing per answer after', async () => {
+  const { t, host } = await withHost(`return { main = function()
+    local pid = process.spawn("app:flow", "app:flows")
+    local results = channel.new(2)
+    for f = 1, 2 do
+      coroutine.spawn(function()
+        local got = {}
+        for i = 1, 20 do
+          -- Fiber 2 sends to a workflow that does not exist: its answers are errors.
+          local ok, err = process.send(f == 1 and pid or "{app:flows|nobody}", "n", f, i)
+          got[i] = ok and "ok" or err:kind()
+        end
+        results:send({ f = f, got = got })
+      end)
+    end
+    local a, b = results:receive(), results:receive()
+    if a.f == 2 then a, b = b, a end
+    return { first = a.got, second = b.got }
+  end }`);
+  const ok = Array.from({ length: 20 }, () => 'ok');
+  const missing = Array.from({ length: 20 }, () => 'NOT_FOUND');
+  expect(await t.run('app:main')).toEqual({ ok: true, value: { first: ok, second: missing } });
+  expect(host.received.map((m) => m.values)).toEqual(
+    Array.from({ length: 20 }, (_, i) => [1, i + 1]),
+  );
+  expect(t.system.pending.size).toBe(0);
+});

@@ -5,7 +5,7 @@ import { withCallSite } from './call-site.js';
 import type { Mailbox } from './mailbox.js';
 import type { NameScope } from './names.js';
 import { Process } from './process.js';
-import type { Answer, CallSite, LuaCall, LuaSpawn, ProcessApi } from './process-api.js';
+import type { Answer, CallSite, LuaCall, LuaSpawn, ProcessApi, Settled } from './process-api.js';
 import type { ProcessSystem } from './system.js';
 import type { Delivery } from './transport.js';
 import { shorten } from './value-limits.js';
@@ -208,8 +208,10 @@ export class LiveProcessApi implements ProcessApi<Process> {
     return this.system.pending.begin(process, work);
   }
 
-  settle(_process: Process, token: number, channel: number): void {
-    this.system.pending.settle(token, channel);
+  settle(process: Process, token: number): Settled | undefined {
+    const fiber = process.vm.current;
+    if (fiber === undefined) throw new Error('only available inside a process');
+    return this.system.pending.take(token, fiber);
   }
 }
 

@@ -1,21 +1,21 @@
 import { LuactError } from '@luact/core';
+import type { Fiber } from '@luact/lua';
 import type { Process } from './process.js';
-
-type Answer =
-  | { readonly ok: true; readonly value: string | true }
-  | { readonly ok: false; readonly error: LuactError };
+import type { Settled } from './process-api.js';
 
 interface Slot {
   readonly process: Process;
-  channel?: number;
-  answer?: Answer;
+  /** The fiber that asked before the answer came, woken when it does. */
+  waiter?: Fiber;
+  answer?: Settled;
 }
 
 /**
- * Operations a Lua process waits for because they complete later: a message or spawn that an
- * external (workflow) host first journals. The host function hands Lua a token; Lua makes a fed
- * channel and names it with `settle(token, channel)`; the answer goes there, whichever of the
- * two comes first.
+ * Operations a Lua process waits for because they complete later: a message to another node
+ * (stored first) or one that an external (workflow) host first journals. The host function
+ * hands Lua a token; Lua asks for the token's answer with `take`, and a fiber that asked too
+ * early is woken when it comes. A token is forgotten once its answer is taken, or once it
+ * comes for a process that has ended: nothing stays behind per operation.
  */
 export class PendingAnswers {
   private nextToken = 1;
@@ -32,27 +32,34 @@ export class PendingAnswers {
     return token;
   }
 
-  /** Lua waits on fed `channel` for the answer of `token`. */
-  settle(token: number, channel: number): void {
+  /**
+   * The answer of `token` if it came (the token is then spent), or undefined after arranging
+   * that `fiber` is woken when it comes. An unknown token answers undefined and wakes nobody.
+   */
+  take(token: number, fiber: Fiber): Settled | undefined {
     const slot = this.slots.get(token);
-    if (!slot) return;
-    slot.channel = channel;
-    if (slot.answer) this.deliver(token, slot);
+    if (slot === undefined) return undefined;
+    if (slot.answer !== undefined) {
+      this.slots.delete(token);
+      return slot.answer;
+    }
+    slot.waiter = fiber;
+    return undefined;
   }
 
-  private answer(token: number, answer: Answer): void {
+  /** Tokens not yet spent (answers still to come or to be taken). */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  private answer(token: number, answer: Settled): void {
     const slot = this.slots.get(token);
-    if (!slot) return;
+    if (slot === undefined) return;
+    if (slot.process.exited || slot.waiter?.state === 'done') {
+      this.slots.delete(token);
+      return;
+    }
     slot.answer = answer;
-    if (slot.channel !== undefined) this.deliver(token, slot);
-  }
-
-  private deliver(token: number, slot: Slot): void {
-    this.slots.delete(token);
-    const { process, answer, channel } = slot;
-    if (process.exited || !process.group || !answer || channel === undefined) return;
-    if (answer.ok) process.vm.deliver(process.group, channel, 'ok', answer.value);
-    else
-      process.vm.deliver(process.group, channel, 'error', answer.error.kind, answer.error.message);
+    if (slot.waiter !== undefined) slot.process.vm.wake(slot.waiter);
   }
 }

@@ -10,6 +10,11 @@ import type { NameScope } from './names.js';
  */
 export type Answer<T extends string | true = true> = T | LuactError | Promise<T>;
 
+/** What an answer that came later settled to. */
+export type Settled =
+  | { readonly ok: true; readonly value: string | true }
+  | { readonly ok: false; readonly error: LuactError };
+
 /** Where the Lua code that asked stands; walks the Lua stack, so valid only during the call. */
 export type CallSite = () => LuaPlace | undefined;
 
@@ -108,6 +113,9 @@ export interface ProcessApi<Actor> {
    * are never promises may throw.
    */
   defer(actor: Actor, work: Promise<string | true>): number;
-  /** Lua waits for the answer of `token` on fed channel `channel`. */
-  settle(actor: Actor, token: number, channel: number): void;
+  /**
+   * The answer of `token` once it came (the token is then spent), or undefined: the running
+   * fiber is woken when it comes and asks again.
+   */
+  settle(actor: Actor, token: number): Settled | undefined;
 }

@@ -68,9 +68,14 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
       }
       return answer(L, vm, api, actor, result);
     },
+    // settle(token) → nothing yet (the fiber is woken when it comes), or the answer.
     settle(L, vm) {
-      api.settle(api.actorOf(vm), vm.stack.integer(L, 1), vm.stack.integer(L, 2));
-      return 0;
+      const settled = api.settle(api.actorOf(vm), vm.stack.integer(L, 1));
+      if (settled === undefined) return 0;
+      if (!settled.ok) return pushFailure(L, vm, settled.error);
+      if (settled.value === true) vm.stack.pushBoolean(L, true);
+      else vm.stack.pushString(L, settled.value);
+      return 1;
     },
     spawn(L, vm) {
       const actor = api.actorOf(vm);

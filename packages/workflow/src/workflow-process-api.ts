@@ -193,7 +193,7 @@ export class WorkflowProcessApi implements ProcessApi<WorkflowRun> {
     throw new Error('a workflow never waits for a host answer: its commands answer at once');
   }
 
-  settle(): void {
+  settle(): never {
     throw notInWorkflows('waiting for a host answer');
   }
 }

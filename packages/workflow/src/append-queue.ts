@@ -1,3 +1,4 @@
+import { LuactError } from '@luact/core';
 import type { Journal, JournalRecord } from '@luact/journal';
 
 interface Pending {
@@ -5,11 +6,19 @@ interface Pending {
   readonly done: () => void;
 }
 
+/** After an append failed for now, the first pause before it is repeated; it doubles up to the most. */
+const REPEAT_FIRST_MS = 250;
+const REPEAT_MOST_MS = 5_000;
+
 /**
  * The journal stream of one run, written by one writer in order: records queued while an
  * append is in flight go out together in the next one. Each record's `done` runs once it is
- * durable, in queue order. A failed append stops the queue: `failed` says why, and nothing
- * after it is written (a later append would leave a gap).
+ * durable, in queue order. An append the journal could not make for now (UNAVAILABLE and
+ * retryable: a JetStream leader election, NATS down) is repeated with the same records at the
+ * same position, which the Journal contract makes safe, until it is made or fails otherwise
+ * (a CONFLICT once this node no longer owns the run, a journal shut down). Any other failure
+ * stops the queue: `failed` says why, and nothing after it is written (a later append would
+ * leave a gap).
  */
 export class AppendQueue {
   private queue: Pending[] = [];
@@ -51,11 +60,7 @@ export class AppendQueue {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
-        await this.journal.append(
-          this.stream,
-          this.length,
-          batch.map((item) => item.record),
-        );
+        await this.appendRepeating(batch.map((item) => item.record));
         this.length += batch.length;
         for (const item of batch) item.done();
       }
@@ -69,6 +74,19 @@ export class AppendQueue {
       this.idle = [];
       for (const resolve of idle) resolve();
       if (!this.failed) this.onIdle();
+    }
+  }
+
+  private async appendRepeating(records: readonly JournalRecord[]): Promise<void> {
+    for (let pause = REPEAT_FIRST_MS; ; pause = Math.min(2 * pause, REPEAT_MOST_MS)) {
+      try {
+        await this.journal.append(this.stream, this.length, records);
+        return;
+      } catch (error) {
+        if (!(error instanceof LuactError && error.kind === 'UNAVAILABLE' && error.retryable))
+          throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }

@@ -1,0 +1,119 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { logRecords, type RunningCli } from '../src/luact-cli.js';
+import type { ExecResult } from './cluster-nodes.js';
+import type { ViewRecord } from './cluster-streams.js';
+
+/**
+ * The workflow load of the chaos tests (`wf:starter` of test/cluster/workflow-app) and what
+ * the tests check of it afterwards: its result, every activity run the nodes logged, and the
+ * committed views.
+ */
+
+/** What `wf:starter` returns. */
+export interface StarterOutcome {
+  readonly finished: number;
+  /** Jobs that ended with an error or another value than their own. */
+  readonly wrong: readonly unknown[];
+  /** Per job (by its number), the tokens of the two activity runs whose results it got. */
+  readonly runs: Readonly<Record<string, readonly [string, string]>>;
+  readonly start_retries: number;
+  readonly signal_retries: number;
+  readonly repeated_exits: number;
+}
+
+/** The starter's outcome, or an error naming what it printed instead. */
+export function starterOutcome(result: ExecResult): StarterOutcome {
+  if (!result.ok) throw new Error(`the starter failed: ${JSON.stringify(result.error)}`);
+  const outcome = result.value as StarterOutcome;
+  // An empty Lua table comes back as {}, not [].
+  return { ...outcome, wrong: Object.values(outcome.wrong) };
+}
+
+/** One run of `wf:work` as a node logged it. */
+interface ActivityRun {
+  readonly key: string;
+  readonly run: string;
+  readonly at: number;
+}
+
+/**
+ * Activity runs checked against the results the jobs got (the runs their journals kept):
+ * `repeated` counts runs beyond one per activity (a run whose result was not journaled, run
+ * again: allowed); `afterKept` lists runs of an activity that started at or after the run
+ * whose result was kept — a completed activity run again, or two nodes driving one job;
+ * `unlogged` lists kept runs no node logged.
+ */
+export function activityRuns(
+  outcome: StarterOutcome,
+  clis: readonly RunningCli[],
+): { total: number; repeated: number; afterKept: string[]; unlogged: string[] } {
+  const byActivity = new Map<string, ActivityRun[]>();
+  for (const cli of clis) {
+    for (const record of logRecords(cli.stderr())) {
+      if (record.msg !== 'activity ran') continue;
+      const key = `${record.i}/${record.step}`;
+      const runs = byActivity.get(key) ?? [];
+      runs.push({ key, run: String(record.run), at: Date.parse(String(record.time)) });
+      byActivity.set(key, runs);
+    }
+  }
+  let total = 0;
+  let repeated = 0;
+  const afterKept: string[] = [];
+  const unlogged: string[] = [];
+  for (const [job, tokens] of Object.entries(outcome.runs)) {
+    tokens.forEach((token, index) => {
+      const key = `${job}/${index + 1}`;
+      const runs = byActivity.get(key) ?? [];
+      total += runs.length;
+      repeated += Math.max(0, runs.length - 1);
+      const kept = runs.find((run) => run.run === token);
+      if (kept === undefined) {
+        unlogged.push(`${key} (${token})`);
+        return;
+      }
+      for (const run of runs)
+        if (run !== kept && run.at >= kept.at)
+          afterKept.push(`${key}: ${run.run} at ${run.at}, kept ${kept.run} at ${kept.at}`);
+    });
+  }
+  return { total, repeated, afterKept, unlogged };
+}
+
+/** Views that dropped a member without it leaving (declared down or replaced). */
+export function viewsWithDowns(views: readonly ViewRecord[]): ViewRecord[] {
+  return views.filter((view) => view.changes.some((change) => change.kind === 'down'));
+}
+
+/**
+ * Partitions each view moved away from an owner that is still a member with the same
+ * incarnation (moves for balance, which the placement bounds per view), by view version.
+ */
+export function balanceMoves(views: readonly ViewRecord[]): Map<number, number> {
+  const moves = new Map<number, number>();
+  for (let i = 1; i < views.length; i++) {
+    const before = views[i - 1] as ViewRecord;
+    const view = views[i] as ViewRecord;
+    let moved = 0;
+    for (const [queue, owners] of Object.entries(view.owners)) {
+      owners.forEach((owner, partition) => {
+        const previous = before.owners[queue]?.[partition];
+        if (previous === undefined || previous.node === owner.node) return;
+        if (view.members[previous.node]?.incarnation === previous.incarnation) moved++;
+      });
+    }
+    moves.set(view.version, moved);
+  }
+  return moves;
+}
+
+/**
+ * With `LUACT_KEEP_LOGS=DIR` set, writes what each of `clis` logged to `DIR/<pid>.log`, to look
+ * at after a failure (the test's scratch directory is removed).
+ */
+export function keepLogs(clis: readonly RunningCli[]): void {
+  const dir = process.env.LUACT_KEEP_LOGS;
+  if (!dir) return;
+  for (const cli of clis) writeFileSync(path.join(dir, `${cli.child.pid}.log`), cli.stderr());
+}

@@ -108,11 +108,6 @@ async function ensureOnce(jsm: JetStreamManager, requirements: StreamRequirement
   }
 }
 
-const LABELS: Record<keyof FixedStreamSettings, string> = {
-  storage: 'storage',
-  retention: 'retention',
-};
-
 function conflict(
   requirements: StreamRequirements,
   key: keyof FixedStreamSettings,
@@ -122,7 +117,7 @@ function conflict(
   const { name, holds } = requirements;
   return new LuactError(
     'INVALID',
-    `JetStream stream ${name} exists with ${String(found)} ${LABELS[key]}, but it must have ${wanted} ${LABELS[key]} to hold ${holds} (a stream's ${LABELS[key]} cannot change: remove it with nats stream rm ${name}, or use another stream)`,
+    `JetStream stream ${name} exists with ${String(found)} ${key}, but it must have ${wanted} ${key} to hold ${holds} (a stream's ${key} cannot change: remove it with nats stream rm ${name}, or use another stream)`,
     { retryable: false, details: { stream: name, setting: key, found, wanted } },
   );
 }

@@ -1,7 +1,7 @@
 import { LuactError } from '@luact/core';
 import type { JournalRecord, KeyedLock } from '@luact/journal';
 import { decodeEntry } from './journal-entries.js';
-import type { JournalReader } from './journal-reader.js';
+import type { DamagedJournal, JournalReader } from './journal-reader.js';
 import type { Snapshot } from './journal-state.js';
 import type { JournalWriter } from './journal-writer.js';
 import type { JournalSubjects } from './subjects.js';
@@ -19,11 +19,7 @@ export type PartitionJournal =
       readonly records: JournalRecord[];
       readonly closed: boolean;
     }
-  | {
-      readonly id: string;
-      /** Why it cannot be read (INTERNAL, naming subject and sequence); other journals are unaffected. */
-      readonly damaged: LuactError;
-    };
+  | DamagedJournal;
 
 /** The epochs this node writes the partitions of `stream` at. */
 export class PartitionEpochs {

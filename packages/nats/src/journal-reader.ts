@@ -14,7 +14,10 @@ import type { JournalSubjects } from './subjects.js';
  * its winning chain by the fork rule; a gap in that chain is damage.
  */
 
-/** A journal that cannot be read, and why (INTERNAL, naming subject and sequence). */
+/**
+ * A journal that cannot be read, and why (INTERNAL, naming subject and sequence); other
+ * journals are unaffected.
+ */
 export interface DamagedJournal {
   readonly id: string;
   readonly damaged: LuactError;

@@ -42,6 +42,11 @@ const LEAVE_TIMEOUT_MS = 5_000;
  * has not within two heartbeats per rank. Joining and leaving commit a view the same way. All
  * views are written with the view stream's expected last sequence, so exactly one wins each
  * version, and members act only on views they read back from the stream.
+ *
+ * This class is the member's lifecycle (joining, member, leaving, left, expelled, closed) and
+ * follows the two streams; its parts live next to it: the boot (membership-boot.ts), its beats
+ * (heartbeat-sender.ts), the self-fence (self-fence.ts), the commit loop (view-committer.ts)
+ * and the views it writes about itself (member-views.ts).
  */
 export class Membership {
   readonly node: string;

@@ -16,6 +16,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEntry } from './journal-entries.js';
+import { ensureLayout } from './journal-layout.js';
 import { closedJournals, journalIds, listJournals } from './journal-listing.js';
 import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
 import {
@@ -26,7 +27,7 @@ import {
 } from './journal-partitions.js';
 import { EntryPublisher } from './journal-publish.js';
 import { JournalReader } from './journal-reader.js';
-import { ensureJournalStream, ensureLayout } from './journal-stream.js';
+import { ensureJournalStream } from './journal-stream.js';
 import { type FenceResult, JournalWriter, NOTHING } from './journal-writer.js';
 import { natsFailure } from './nats-errors.js';
 import { JournalSubjects } from './subjects.js';

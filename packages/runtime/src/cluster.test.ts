@@ -155,7 +155,7 @@ it('a spawn on a node cut off before it answers fails once that node is declared
   if (!outcome.ok) throw outcome.error;
   expect(decodeValue(outcome.value)).toEqual({
     error:
-      'cannot spawn app:waiter on node "d": it was declared down while the spawn waited for its answer',
+      'cannot spawn app:waiter on node "d": it left the cluster (it stopped, or was declared down) while the spawn waited for its answer',
   });
 
   proxy.resume();

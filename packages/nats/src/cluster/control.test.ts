@@ -110,7 +110,7 @@ it('ends the spawns waiting for a node once it is declared down, and only those'
   const error = await toF;
   expect(error.kind).toBe('UNAVAILABLE');
   expect(error.message).toBe(
-    'cannot spawn app:child on node "f": it was declared down while the spawn waited for its answer',
+    'cannot spawn app:child on node "f": it left the cluster (it stopped, or was declared down) while the spawn waited for its answer',
   );
   const stillWaiting = new Promise((resolve) => setTimeout(() => resolve('waiting'), 200));
   expect(await Promise.race([toG, stillWaiting])).toBe('waiting');

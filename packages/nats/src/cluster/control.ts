@@ -60,7 +60,7 @@ export class ControlChannel {
 
   /**
    * Spawns on `node`; UNAVAILABLE when it is not running, does not answer in time, or is
-   * declared down (`nodeDown`) while the spawn waits. A node the cluster counts as a member
+   * leaves the cluster (`nodeDown`) while the spawn waits. A node the cluster counts as a member
    * (`isMember`) that has no responder yet is asked again until the timeout: it may have joined
    * a moment before it began to serve.
    */
@@ -78,8 +78,8 @@ export class ControlChannel {
   }
 
   /**
-   * Ends every spawn on `node` that waits for its answer (UNAVAILABLE): the cluster declared
-   * it down, so the answer may never come (the request or the answer may be lost with it).
+   * Ends every spawn on `node` that waits for its answer (UNAVAILABLE): it left the cluster
+   * (stopped, or declared down), so the answer may never come.
    */
   nodeDown(node: string): void {
     for (const end of this.waiting.get(node) ?? []) end();
@@ -106,7 +106,7 @@ export class ControlChannel {
           throw unavailable(
             request,
             node,
-            'it was declared down while the spawn waited for its answer',
+            'it left the cluster (it stopped, or was declared down) while the spawn waited for its answer',
           );
         }
         const answer = packr.unpack(message.data) as Answer;

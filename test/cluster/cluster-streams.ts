@@ -102,19 +102,21 @@ export interface ChainFacts {
 
 /**
  * The entries of a workflow host's journal stream (`LUACT_JOURNAL_<HOST>`, subjects
- * `luact.journal.<host>.<p>.<journal>`), by partition, in stream order: close markers and
- * the layout marker left out.
+ * `luact.journal.<host>.<p>.<journal>`), by partition, in stream order, and how many close
+ * markers (`<journal>.closed`, one per journal closed) it holds.
  */
 export async function journalEntries(
   connection: NatsConnection,
   host: string,
-): Promise<Map<number, ChainFacts[]>> {
+): Promise<{ partitions: Map<number, ChainFacts[]>; closeMarkers: number }> {
   const token = host.replace(/[^A-Za-z0-9]+/g, '_');
   const prefix = `luact.journal.${token}.`;
   const entries = await readStream(connection, `LUACT_JOURNAL_${token.toUpperCase()}`);
   const partitions = new Map<number, ChainFacts[]>();
+  let closeMarkers = 0;
   for (const entry of entries) {
     const [partition, journal, marker] = entry.subject.slice(prefix.length).split('.');
+    if (marker === 'closed') closeMarkers++;
     if (journal === undefined || marker !== undefined) continue; // `_meta`, `<id>.closed`
     const facts = {
       seq: entry.seq,
@@ -127,7 +129,7 @@ export async function journalEntries(
     list.push(facts);
     partitions.set(Number(partition), list);
   }
-  return partitions;
+  return { partitions, closeMarkers };
 }
 
 /**

@@ -77,6 +77,7 @@ async function checkOutcome(
   // Nobody declared down: neither in what the nodes logged nor in the views committed.
   expect(downViews(...clis)).toEqual([]);
   const views = await withNats(cluster.urls, (connection) => readViews(connection));
+  expect(views.length).toBeGreaterThan(2);
   expect(viewsWithDowns(views)).toEqual([]);
   for (const cli of clis) expect(cli.stderr()).not.toContain('expelled');
   for (const cli of serving) expect(cli.child.exitCode).toBeNull();

@@ -269,13 +269,21 @@ export class MailReceiver {
 
   /**
    * Acknowledges a record handed over once the processes woken by it had their turn (the Lua
-   * scheduler runs them from setImmediate too, and was asked first): what they send in answer
-   * is written to the server before the acknowledgements, which are written together.
+   * scheduler runs them from setImmediate too): what they send in answer is written to the
+   * server before the acknowledgements, which are written together. Two turns of the event
+   * loop, not one: a process still waiting for its previous send when the record came is woken
+   * by that send's acknowledgement, often read in the same chunk, whose answer reaches the
+   * scheduler some promise steps later than the record (with one turn, a fifth to a half of a
+   * loaded ping-pong's acks went in a write of their own).
    */
   private ackSoon(msg: JsMsg): void {
     this.acks.push(msg);
-    this.acking ??= setImmediate(this.flushAcks);
+    this.acking ??= setImmediate(this.nextTurn);
   }
+
+  private readonly nextTurn = (): void => {
+    this.acking = setImmediate(this.flushAcks);
+  };
 
   /**
    * Writes the acknowledgements waiting for their turn now: called before this node sends,

@@ -67,6 +67,8 @@ export {
 export {
   DEFAULT_PUBLISH_BUDGET_MS,
   type DurablePublishOptions,
+  type PublishAttempt,
+  type PublishAttemptOptions,
   publishDurably,
 } from './durable-publish.js';
 export {

@@ -89,7 +89,7 @@ export class ControlChannel {
     node: string,
     request: RemoteSpawnRequest,
     isMember: (node: string) => boolean,
-    down: Promise<typeof DECLARED_DOWN>,
+    down: Promise<typeof LEFT_CLUSTER>,
   ): Promise<Pid> {
     const deadline = Date.now() + this.timeoutMs;
     const subject = `${this.subjectPrefix}.${node}`;
@@ -102,7 +102,7 @@ export class ControlChannel {
         // A request left behind for a node declared down ends with its own timeout.
         pending.catch(() => {});
         const message = await Promise.race([pending, down]);
-        if (message === DECLARED_DOWN) {
+        if (message === LEFT_CLUSTER) {
           throw unavailable(
             request,
             node,
@@ -127,14 +127,14 @@ export class ControlChannel {
     }
   }
 
-  /** A promise that settles when `node` is declared down, until `forget` is called. */
+  /** A promise that settles when `node` leaves the cluster (nodeDown), until `forget` is called. */
   private untilDown(node: string): {
-    readonly promise: Promise<typeof DECLARED_DOWN>;
+    readonly promise: Promise<typeof LEFT_CLUSTER>;
     forget(): void;
   } {
     let end = () => {};
-    const promise = new Promise<typeof DECLARED_DOWN>((resolve) => {
-      end = () => resolve(DECLARED_DOWN);
+    const promise = new Promise<typeof LEFT_CLUSTER>((resolve) => {
+      end = () => resolve(LEFT_CLUSTER);
     });
     const ends = this.waiting.get(node) ?? new Set();
     ends.add(end);
@@ -154,7 +154,7 @@ export class ControlChannel {
   }
 }
 
-const DECLARED_DOWN = Symbol('declared down');
+const LEFT_CLUSTER = Symbol('left the cluster');
 
 function unavailable(request: RemoteSpawnRequest, node: string, why: string): LuactError {
   return new LuactError('UNAVAILABLE', `cannot spawn ${request.entry} on node "${node}": ${why}`, {

@@ -322,7 +322,7 @@ describe('MailTransport', () => {
     expect(logged).toContainEqual(
       expect.objectContaining({
         level: 'debug',
-        fields: expect.objectContaining({ to: '{b@host|1}', kind: 'NOT_FOUND' }),
+        fields: expect.objectContaining({ receiver: '{b@host|1}', kind: 'NOT_FOUND' }),
       }),
     );
   }, 60_000);

@@ -1,5 +1,6 @@
 import { actors } from './benchmarks/actors.js';
 import { cluster } from './benchmarks/cluster.js';
+import { clusterWorkflows } from './benchmarks/cluster-workflows.js';
 import { isolation } from './benchmarks/isolation.js';
 import { registryLoad } from './benchmarks/registry-load.js';
 import { supervision } from './benchmarks/supervision.js';
@@ -14,6 +15,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   workflows,
   isolation,
   cluster,
+  clusterWorkflows,
 ];
 
 const only = process.argv[2];

@@ -83,6 +83,23 @@ export class ProcessNames {
     return cluster.register(name, pid);
   }
 
+  /**
+   * Resolves once this node's table of cluster names gives `name` to `pid` (another node
+   * registered it), or after NAME_HEARD_WAIT_MS: a spawn on another node returns once the
+   * spawner finds its child by its name.
+   */
+  heard(name: string, pid: Pid): Promise<void> {
+    const cluster = this.cluster;
+    const deadline = Date.now() + NAME_HEARD_WAIT_MS;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (cluster?.lookup(name) === pid || Date.now() >= deadline) resolve();
+        else setTimeout(check, NAME_POLL_MS).unref();
+      };
+      check();
+    });
+  }
+
   /** A spawn that won cluster name `name` for `pid` did not start it: the name goes again. */
   spawnFailed(pid: Pid): void {
     this.cluster?.ownerExited(pid);
@@ -191,8 +208,10 @@ export class ProcessNames {
 
 /** How long after a node starts mail to a local name of it waits for the name at most. */
 export const NAME_STARTUP_WAIT_MS = 30_000;
-/** How often a waiting mail looks for its name again. */
-const NAME_POLL_MS = 20;
+/** How long a spawn on another node waits for this node to hear of its child's cluster name. */
+const NAME_HEARD_WAIT_MS = 5_000;
+/** How often a waiting mail or spawn looks for its name again. */
+const NAME_POLL_MS = 5;
 
 /** Mail to `{node@|name}` on that node, when no process there holds the name. */
 export function noHolder(name: string, node: string | undefined): LuactError {

@@ -541,6 +541,9 @@ export class ProcessSystem {
     }
     if (parent && request.monitor) parent.monitoring.add(pid);
     if (parent && request.link) parent.links.add(pid);
+    // Registered there before the child ran; known here too once spawn returns.
+    if (request.name !== undefined && this.processNames.spawnScope(request.nameScope) === 'cluster')
+      await this.processNames.heard(request.name, pid);
     return pid;
   }
 

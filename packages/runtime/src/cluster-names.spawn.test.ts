@@ -33,6 +33,17 @@ entries:
         if pid == nil then return { kind = err:kind(), message = err:message() } end
         return { pid = pid, lookup = process.registry.lookup(name) }
       end }
+  - name: many
+    kind: process.lua
+    source: |
+      return { main = function(prefix, scope, count)
+        local pids = {}
+        for i = 1, count do
+          pids[i] = assert(process.with_name(prefix .. i, scope):spawn("app:desk", "app:processes"))
+          assert(process.registry.lookup(prefix .. i) == pids[i], "found at once by its name")
+        end
+        return pids
+      end }
   - name: bad-scope
     kind: process.lua
     source: |
@@ -59,10 +70,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function clusterNode(name: string): Promise<Node> {
+async function clusterNode(name: string, placement?: 'spread'): Promise<Node> {
   const app = await writeApp({ 'app.yaml': APP });
   cleanups.push(app.remove);
-  const cluster: ClusterSettings = { name, liveness: LIVENESS };
+  const cluster: ClusterSettings = {
+    name,
+    liveness: LIVENESS,
+    ...(placement ? { placement } : {}),
+  };
   const node = await Node.start({ dir: app.dir, env: {}, nats: { servers: server.url }, cluster });
   cleanups.push(() => node.stop());
   return node;
@@ -109,10 +124,9 @@ it('with_name(name, CLUSTER) with the node option: the child runs on that node a
   expect(first.ok).toBe(true);
   const { pid, lookup } = (first as { value: { pid: string; lookup: string } }).value;
   expect(pid).toMatch(/^\{b~\d+@app:processes\|\d+\}$/);
-  // The spawning node learns the name from the cluster a moment later; b knew it first.
+  // b registered it before the child ran; the spawn returned once a knew it too.
   expect(b.system.lookupName('remote-desk')).toBe(pid);
-  expect([pid, undefined]).toContain(lookup);
-  await expect.poll(() => a.system.lookupName('remote-desk'), { timeout: 30_000 }).toBe(pid);
+  expect(lookup).toBe(pid);
   expect(desks(b)).toEqual([pid]);
 
   for (const node of [undefined, 'b']) {
@@ -139,4 +153,19 @@ it('with_name without a scope stays a local name (the node default); an unknown 
     ok: true,
     value: expect.stringContaining('unknown name scope "planet"'),
   });
+}, 120_000);
+
+it('under spread placement a spawn with a cluster name spreads (every node finds it), one with a local name stays on its node', async () => {
+  const a = await clusterNode('a', 'spread');
+  const b = await clusterNode('b', 'spread');
+  await expect
+    .poll(() => Object.keys(a.clusterView?.view.members ?? {}).length, { timeout: 30_000 })
+    .toBe(2);
+  const spread = await a.run('app:many', ['spread-', undefined, 4]);
+  const pids = (spread as { value: string[] }).value;
+  expect(pids.filter((pid) => pid.startsWith('{b~'))).toHaveLength(2);
+  for (const [i, pid] of pids.entries())
+    await expect.poll(() => b.system.lookupName(`spread-${i + 1}`), { timeout: 30_000 }).toBe(pid);
+  const local = await a.run('app:many', ['local-', 'local', 4]);
+  for (const pid of (local as { value: string[] }).value) expect(pid).toMatch(/^\{a~/);
 }, 120_000);

@@ -40,7 +40,13 @@ async function startLoad(tag: string): Promise<{ serving: RunningCli[]; starter:
   const first = await nodes.serve(`${tag}-a`, servers, R3);
   await waitForStreamLeader(servers, JOURNAL_STREAM);
   const serving = [first, await nodes.serve(`${tag}-b`, servers, R3)];
-  const starter = nodes.exec(`${tag}-c`, servers, 'wf:starter', [tag, JOBS, '1s', '50ms'], R3);
+  const starter = nodes.exec(
+    `${tag}-c`,
+    servers,
+    'wf:starter',
+    [tag, JOBS, '1s', '50ms', '120s'],
+    R3,
+  );
   started.push(...serving, starter.cli);
   await starter.cli.waitForLog({ msg: 'started', count: 40 }, 90_000);
   return { serving, starter };
@@ -64,6 +70,7 @@ async function checkOutcome(
   const { code, result } = await starter.result();
   expect(code, starter.cli.stderr()).toBe(0);
   const outcome = starterOutcome(result);
+  expect(outcome.unfinished).toEqual([]);
   expect(outcome.wrong).toEqual([]);
   expect(outcome.finished).toBe(JOBS);
   expect(Object.keys(outcome.runs)).toHaveLength(JOBS);

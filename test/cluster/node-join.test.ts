@@ -71,6 +71,7 @@ async function checkLoad(
   const { code, result } = await starter.result();
   expect(code, starter.cli.stderr()).toBe(0);
   const outcome = starterOutcome(result);
+  expect(outcome.unfinished).toEqual([]);
   expect(outcome.wrong).toEqual([]);
   expect(outcome.finished).toBe(JOBS);
   expect(outcome.repeated_exits).toBe(0);
@@ -114,7 +115,13 @@ it('finishes every job once, moves at most k partitions per view and keeps epoch
   const servers = cluster.urls;
   const a = await nodes.serve('join-a', servers, R3);
   await waitForStreamLeader(servers, JOURNAL_STREAM);
-  const starter = nodes.exec('join-b', servers, 'wf:starter', ['join', JOBS, '20s', '0s'], R3);
+  const starter = nodes.exec(
+    'join-b',
+    servers,
+    'wf:starter',
+    ['join', JOBS, '20s', '0s', '120s'],
+    R3,
+  );
   started.push(a, starter.cli);
   await starter.cli.waitForLog({ msg: 'started', count: 160 }, 120_000);
   const c = await nodes.serve('join-c', servers, R3);
@@ -133,7 +140,13 @@ it('finishes every job once and keeps epochs growing when a node leaves graceful
   const a = await nodes.serve('leave-a', servers, R3);
   await waitForStreamLeader(servers, JOURNAL_STREAM);
   const c = await nodes.serve('leave-c', servers, R3);
-  const starter = nodes.exec('leave-b', servers, 'wf:starter', ['leave', JOBS, '20s', '0s'], R3);
+  const starter = nodes.exec(
+    'leave-b',
+    servers,
+    'wf:starter',
+    ['leave', JOBS, '20s', '0s', '120s'],
+    R3,
+  );
   started.push(a, c, starter.cli);
   await starter.cli.waitForLog({ msg: 'started', count: 160 }, 120_000);
   c.child.kill('SIGTERM');

@@ -20,6 +20,8 @@ export interface StarterOutcome {
   readonly start_retries: number;
   readonly signal_retries: number;
   readonly repeated_exits: number;
+  /** Jobs whose EXIT had not come when the starter stopped waiting (a lost signal, a hang). */
+  readonly unfinished?: readonly string[];
 }
 
 /** The starter's outcome, or an error naming what it printed instead. */
@@ -27,7 +29,11 @@ export function starterOutcome(result: ExecResult): StarterOutcome {
   if (!result.ok) throw new Error(`the starter failed: ${JSON.stringify(result.error)}`);
   const outcome = result.value as StarterOutcome;
   // An empty Lua table comes back as {}, not [].
-  return { ...outcome, wrong: Object.values(outcome.wrong) };
+  return {
+    ...outcome,
+    wrong: Object.values(outcome.wrong),
+    unfinished: Object.values(outcome.unfinished ?? {}),
+  };
 }
 
 /** One run of `wf:work` as a node logged it. */

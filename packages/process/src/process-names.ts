@@ -85,15 +85,16 @@ export class ProcessNames {
 
   /**
    * Resolves once this node's table of cluster names gives `name` to `pid` (another node
-   * registered it), or after NAME_HEARD_WAIT_MS: a spawn on another node returns once the
-   * spawner finds its child by its name.
+   * registered it), once `pid` is known to have ended, or after NAME_HEARD_WAIT_MS: a spawn on
+   * another node returns once the spawner finds its child by its name.
    */
   heard(name: string, pid: Pid): Promise<void> {
     const cluster = this.cluster;
     const deadline = Date.now() + NAME_HEARD_WAIT_MS;
     return new Promise((resolve) => {
       const check = () => {
-        if (cluster?.lookup(name) === pid || Date.now() >= deadline) resolve();
+        const settled = cluster?.lookup(name) === pid || this.host.endedElsewhere(pid);
+        if (settled || Date.now() >= deadline) resolve();
         else setTimeout(check, NAME_POLL_MS).unref();
       };
       check();

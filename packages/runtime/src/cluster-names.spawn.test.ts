@@ -44,6 +44,17 @@ entries:
         end
         return pids
       end }
+  - name: quick
+    kind: process.lua
+    source: |
+      return { main = function() return process.pid() end }
+  - name: exec-named
+    kind: process.lua
+    source: |
+      return { main = function(node)
+        return assert(process.with_name("quick-job", process.registry.CLUSTER)
+          :with_options({ node = node }):exec("app:quick", "app:processes"))
+      end }
   - name: bad-scope
     kind: process.lua
     source: |
@@ -138,6 +149,10 @@ it('with_name(name, CLUSTER) with the node option: the child runs on that node a
   }
   expect(desks(a)).toEqual([]);
   expect(desks(b)).toEqual([pid]);
+
+  // exec: the child may end before this node hears of its name; its value still comes back.
+  const job = await a.run('app:exec-named', ['b']);
+  expect(job).toMatchObject({ ok: true, value: expect.stringMatching(/^\{b~/) });
 }, 120_000);
 
 it('with_name without a scope stays a local name (the node default); an unknown scope raises', async () => {

@@ -1,6 +1,6 @@
 import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { RunningCli } from '../src/luact-cli.js';
+import { logRecords, type RunningCli } from '../src/luact-cli.js';
 import { CHAOS_APP, clusterNodes, downViews, type ExecNode } from './cluster-nodes.js';
 import { readViews, streamLeader, waitForStreamLeader, withNats } from './cluster-streams.js';
 import { activityRuns, keepLogs, starterOutcome, viewsWithDowns } from './workflow-load.js';
@@ -61,6 +61,15 @@ async function killLeaderOf(stream: string) {
   return { victim, leader };
 }
 
+/** The longest time between two of the starter's "started" records (every 20 starts), in s. */
+function longestPause(starter: RunningCli): string {
+  const times = logRecords(starter.stderr())
+    .filter((record) => record.msg === 'started')
+    .map((record) => Date.parse(String(record.time)));
+  const gaps = times.slice(1).map((time, i) => time - (times[i] as number));
+  return (Math.max(0, ...gaps) / 1000).toFixed(1);
+}
+
 /** What every test of this file asserts once the starter ended. */
 async function checkOutcome(
   starter: ExecNode,
@@ -79,7 +88,7 @@ async function checkOutcome(
   expect(runs.unlogged).toEqual([]);
   expect(runs.afterKept).toEqual([]);
   await annotate(
-    `${runs.total} activity runs for ${2 * JOBS} activities (${runs.repeated} whose result was not journaled ran again); retries: ${outcome.start_retries} starts, ${outcome.signal_retries} signals; ${outcome.repeated_exits} repeated EXITs`,
+    `starts paused at most ${longestPause(starter.cli)} s; ${runs.total} activity runs for ${2 * JOBS} activities (${runs.repeated} whose result was not journaled ran again); retries: ${outcome.start_retries} starts, ${outcome.signal_retries} signals; ${outcome.repeated_exits} repeated EXITs`,
   );
   // Nobody declared down: neither in what the nodes logged nor in the views committed.
   expect(downViews(...clis)).toEqual([]);

@@ -30,6 +30,7 @@ import { JournalReader } from './journal-reader.js';
 import { ensureJournalStream } from './journal-stream.js';
 import { type FenceResult, JournalWriter, NOTHING } from './journal-writer.js';
 import { natsFailure } from './nats-errors.js';
+import { untilReachable } from './streams.js';
 import { JournalSubjects } from './subjects.js';
 
 export type { FenceResult, JetStreamJournalOptions, PartitionJournal };
@@ -73,9 +74,14 @@ export class JetStreamJournal implements Journal {
     const asked = new JournalSubjects(subjectPrefix, options.partitions);
     const js = jetstream(connection, { timeout: requestTimeoutMs });
     try {
-      const jsm = await jetstreamManager(connection, { timeout: requestTimeoutMs });
-      await ensureJournalStream(jsm, { name: stream, subjects: asked.all, replicas, maxAge });
-      const partitions = await ensureLayout(jsm, js, stream, subjectPrefix, options.partitions);
+      const { jsm, partitions } = await untilReachable(async () => {
+        const jsm = await jetstreamManager(connection, { timeout: requestTimeoutMs });
+        await ensureJournalStream(jsm, { name: stream, subjects: asked.all, replicas, maxAge });
+        return {
+          jsm,
+          partitions: await ensureLayout(jsm, js, stream, subjectPrefix, options.partitions),
+        };
+      });
       return new JetStreamJournal({
         connection,
         js,

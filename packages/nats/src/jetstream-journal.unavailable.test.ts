@@ -64,3 +64,18 @@ it('fails with UNAVAILABLE naming the server when NATS is down, and recovers aft
   expect(await journal.read('wf')).toEqual([{ n: 0 }, { n: 1 }]);
   await journal.shutdown();
 });
+
+it('opens once JetStream answers again: a journal opened while the server restarts waits for it', async () => {
+  await server.kill();
+  const opening = JetStreamJournal.open({
+    connection,
+    stream: 'LUACT_JOURNAL_LATE',
+    subjectPrefix: 'luact.late',
+    requestTimeoutMs: 1_000,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await server.restart();
+  const journal = await opening;
+  await journal.append('late', 0, [{ n: 0 }]);
+  expect(await journal.read('late')).toEqual([{ n: 0 }]);
+}, 60_000);

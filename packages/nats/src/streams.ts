@@ -48,21 +48,38 @@ export async function ensureStream(
   requirements: StreamRequirements,
   options: EnsureStreamOptions = {},
 ): Promise<void> {
-  const deadline = Date.now() + (options.retryForMs ?? DEFAULT_ENSURE_STREAM_MS);
-  let raced = false;
-  for (;;) {
+  await untilReachable(async () => {
     try {
       await ensureOnce(jsm, requirements);
-      return;
     } catch (error) {
+      if (!(error instanceof CreatedMeanwhile)) throw error;
       // A refused create is looked at once more (someone else's create); a second is the answer.
-      const again = isUnreachable(error) || (error instanceof CreatedMeanwhile && !raced);
-      if (!again || Date.now() >= deadline) {
-        throw error instanceof CreatedMeanwhile
-          ? refused(requirements, 'create', error.cause)
-          : error;
+      try {
+        await ensureOnce(jsm, requirements);
+      } catch (again) {
+        throw again instanceof CreatedMeanwhile
+          ? refused(requirements, 'create', again.cause)
+          : again;
       }
-      if (error instanceof CreatedMeanwhile) raced = true;
+    }
+  }, options.retryForMs);
+}
+
+/**
+ * Runs `step` again while JetStream does not answer (a server restarting, an R3 cluster
+ * electing its leaders), every 250 ms up to `retryForMs`: for setting up what a node needs
+ * (streams, consumers, buckets, markers) before it can work. Any other failure is thrown at once.
+ */
+export async function untilReachable<T>(
+  step: () => Promise<T>,
+  retryForMs = DEFAULT_ENSURE_STREAM_MS,
+): Promise<T> {
+  const deadline = Date.now() + retryForMs;
+  for (;;) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!isUnreachable(error) || Date.now() >= deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }

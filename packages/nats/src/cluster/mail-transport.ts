@@ -12,6 +12,7 @@ import { type ObjectStore, Objm, StorageType } from '@nats-io/obj';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { DEFAULT_PUBLISH_BUDGET_MS } from '../durable-publish.js';
 import { natsFailure } from '../nats-errors.js';
+import { untilReachable } from '../streams.js';
 import { AckInbox } from './mail-ack-inbox.js';
 import type { MailLog } from './mail-log.js';
 import { MailPublisher, type Outgoing } from './mail-publisher.js';
@@ -100,13 +101,15 @@ export class MailTransport implements MailChannel {
     const js = jetstream(connection);
     let blobs: ObjectStore;
     try {
-      const jsm = await jetstreamManager(connection);
-      await ensureMailStream(jsm, { name: stream, subjects: `${subjectPrefix}.*`, replicas });
-      await ensureMailConsumer(jsm, stream, node, subjectOf(node));
-      blobs = await new Objm(js).create(blobBucket, {
-        storage: StorageType.File,
-        replicas,
-        ttl: nanos(MAIL_BLOB_MAX_AGE_MS),
+      blobs = await untilReachable(async () => {
+        const jsm = await jetstreamManager(connection);
+        await ensureMailStream(jsm, { name: stream, subjects: `${subjectPrefix}.*`, replicas });
+        await ensureMailConsumer(jsm, stream, node, subjectOf(node));
+        return new Objm(js).create(blobBucket, {
+          storage: StorageType.File,
+          replicas,
+          ttl: nanos(MAIL_BLOB_MAX_AGE_MS),
+        });
       });
     } catch (error) {
       throw natsFailure(connection, `set up mail of node ${node} (stream ${stream})`, error);

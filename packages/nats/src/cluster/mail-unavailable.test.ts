@@ -16,13 +16,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function open(node: string): Promise<MailTransport> {
-  const connection = await connect({
-    servers: server.url,
-    reconnectTimeWait: 100,
-    maxReconnectAttempts: -1,
-  });
-  connections.push(connection);
+async function open(node: string, connection?: NatsConnection): Promise<MailTransport> {
+  connection ??= await connectToServer();
   // A gap that is not announced would hold later mail for the whole test.
   return MailTransport.open({
     connection,
@@ -31,6 +26,16 @@ async function open(node: string): Promise<MailTransport> {
     sendTimeoutMs: 1_500,
     gapHoldMs: 600_000,
   });
+}
+
+async function connectToServer(): Promise<NatsConnection> {
+  const connection = await connect({
+    servers: server.url,
+    reconnectTimeWait: 100,
+    maxReconnectAttempts: -1,
+  });
+  connections.push(connection);
+  return connection;
 }
 
 const message = (body: string): Envelope => ({
@@ -80,3 +85,14 @@ it('fails a send UNAVAILABLE naming the node after the bound while NATS is down,
   expect(got.filter((body) => body === 'back').length).toBeGreaterThanOrEqual(1);
   await Promise.all([a.close(), b.close()]);
 }, 120_000);
+
+it('opens once JetStream answers again: a node joining while the server restarts waits for it', async () => {
+  const connection = await connectToServer();
+  await server.kill();
+  const opening = open('late', connection);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await server.restart();
+  const late = await opening;
+  expect(late.sendRemote('b', message('after'))).toBeInstanceOf(Promise);
+  await late.close();
+}, 60_000);

@@ -313,12 +313,17 @@ export class WorkflowHost implements ExternalHost {
   private async resumeFrom(stream: string, records: readonly unknown[]): Promise<boolean> {
     const history = History.of(stream, records as never);
     if (history.terminal) {
-      // Ended, but the stream was not closed before the crash.
-      this.finished.set(history.started.workflow, {
-        started: history.started,
-        terminal: history.terminal,
-      });
+      // Ended, but the stream was not closed before the crash (or before this node, fenced
+      // for a moment, was refused the close and let the run go).
+      const { workflow } = history.started;
+      this.finished.set(workflow, { started: history.started, terminal: history.terminal });
       await this.options.journal.close(stream, runSummary(history.started, history.terminal));
+      if (history.terminal.t !== 'continued') {
+        // Watchers of the run let go learn its end now: nothing else would tell them.
+        const outcome = outcomeOf(history.terminal);
+        for (const watcher of this.letGo.get(workflow) ?? []) watcher(outcome);
+        this.letGo.delete(workflow);
+      }
       return false;
     }
     this.unreadable.delete(history.started.workflow);

@@ -1,0 +1,50 @@
+import { LuactError } from '@luact/core';
+import { MemoryJournal } from '@luact/journal';
+import type { ExitOutcome } from '@luact/process';
+import { afterEach, expect, it } from 'vitest';
+import { type Node, node, workflow } from './testing/harness.js';
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+/**
+ * A run that ends while its node is fenced for a moment: its terminal record is journaled,
+ * then closing its journal is refused (CONFLICT) and the host lets the run go. When the node
+ * takes its partition over again, the host finds the run ended and closes it; whoever watched
+ * the run learns its end then.
+ */
+it('tells the watchers of a run let go after it ended (its close refused) once the run is adopted again', async () => {
+  const journal = new MemoryJournal();
+  const close = journal.close.bind(journal);
+  let refuse = true;
+  journal.close = async (id, summary) => {
+    if (refuse) {
+      refuse = false;
+      throw new LuactError(
+        'CONFLICT',
+        `cannot close journal ${id}: this node does not own its partition`,
+      );
+    }
+    return close(id, summary);
+  };
+  const n = await node(
+    { 'app:answer': workflow('return { main = function() return 42 end }') },
+    { journal },
+  );
+  nodes.push(n);
+  const outcomes: ExitOutcome[] = [];
+  const pid = await n.start('app:answer', [], { workflow: 'w' });
+  await n.host.watch(pid, (outcome) => outcomes.push(outcome as ExitOutcome));
+  await expect
+    .poll(() => n.logs.some((r) => r.message.startsWith('workflow run let go')))
+    .toBe(true);
+  expect(outcomes).toEqual([]);
+
+  const records = await journal.read('w~1');
+  await n.host.adopt([{ id: 'w~1', records, closed: false }]);
+  await expect.poll(() => outcomes.length, { timeout: 5_000 }).toBe(1);
+  expect(outcomes[0]?.ok).toBe(true);
+  expect((await journal.list()).find((stream) => stream.id === 'w~1')?.closed).toBe(true);
+});

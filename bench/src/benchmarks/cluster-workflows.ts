@@ -284,7 +284,8 @@ class LuactNodes {
    */
   async balanced(names: readonly string[], deadline: number): Promise<void> {
     for (;;) {
-      const counts = await this.owners();
+      // Before the first node joined, `luact cluster` finds no cluster: nothing owned yet.
+      const counts = await this.owners().catch(() => new Map<string, number>());
       const shares = names.map((name) => counts.get(name) ?? 0);
       if (
         shares.reduce((a, b) => a + b, 0) === PARTITIONS &&

@@ -214,14 +214,7 @@ export class ClusterWorkflows {
         if (!share.driving.has(partition) || (readopt && share.readopting.has(partition)))
           gained.push([partition, owner.epoch]);
       });
-      // Once JetStream does not answer (a stream electing its leader), the batches still to
-      // come would each wait out their own timeouts: they are left to the next try instead.
-      let unanswered = false;
       await inBatches(gained, TAKEOVER_CONCURRENCY, async ([partition, epoch]) => {
-        if (unanswered) {
-          failed = true;
-          return;
-        }
         try {
           const journals = await share.journal.takeOver(partition);
           const { resumed, unreadable } = await share.router.local.adopt(journals);
@@ -237,12 +230,10 @@ export class ClusterWorkflows {
             });
         } catch (error) {
           failed = true;
-          const failure = LuactError.from(error);
-          if (failure.kind === 'UNAVAILABLE') unanswered = true;
           this.log('warn', 'workflow partition not taken over yet', {
             host: id,
             partition,
-            error: failure.message,
+            error: LuactError.from(error).message,
           });
         }
       });

@@ -68,3 +68,27 @@ it('declares a node frozen past the bound down, and the thawed node rejoins as a
     nodes.exec('st-c', [server.url], 'cluster:ping', ['st-b', 10]).result(),
   ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 10 } } });
 }, 120_000);
+
+it('ends an --exec node frozen past the bound once thawed: expelled, its entry fails saying so', async () => {
+  await nodes.serve('sx-b', [server.url]);
+  const a = nodes.exec('sx-a', [server.url], 'cluster:watch', ['sx-b']);
+  await a.cli.waitForLog({ msg: 'watching', node: 'sx-b' }, 60_000);
+
+  a.cli.child.kill('SIGSTOP');
+  try {
+    await sleep(FROZEN_MS);
+  } finally {
+    a.cli.child.kill('SIGCONT');
+  }
+  const { code, result } = await a.result();
+  expect(code).toBe(1);
+  expect(result).toMatchObject({
+    ok: false,
+    error: {
+      kind: 'UNAVAILABLE',
+      message: expect.stringContaining(
+        'cluster:watch ended with its node: node sx-a was declared down by its cluster',
+      ),
+    },
+  });
+}, 120_000);

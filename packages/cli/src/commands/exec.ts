@@ -69,6 +69,10 @@ export async function execOnce(
     signalled = true;
     endEarly(new LuactError('CANCELED', `${entry} was interrupted by ${name}`));
   });
+  // Expelled from its cluster, the node must stop: the entry ends with it, saying why.
+  void node.halted.then((why) =>
+    endEarly(new LuactError('UNAVAILABLE', `${entry} ended with its node: ${why.message}`)),
+  );
   const stopWatchingIdle = stops.onIdle(() =>
     endEarly(
       new LuactError(

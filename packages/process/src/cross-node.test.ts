@@ -222,6 +222,27 @@ describe('across nodes', () => {
   });
 });
 
+describe('a workflow’s send carried out again on another node', () => {
+  it('is taken once: a message with an origin the process took already is dropped', async () => {
+    const [a, b, c] = (await cluster('a', 'b', 'c')).nodes as [Harness, Harness, Harness];
+    const collector = spawnOn(b, 'app:collector', 3);
+    const send = (from: Harness, n: number, origin?: string) =>
+      from.system.send({
+        to: collector,
+        from: undefined,
+        topic: 'n',
+        payload: encodeValues([n]),
+        ...(origin !== undefined ? { origin } : {}),
+      });
+    await send(a, 1, 'orders-7#1:3');
+    // The run resumed on node c repeats its send 3, then goes on.
+    await send(c, 1, 'orders-7#1:3');
+    await send(c, 2, 'orders-7#1:4');
+    await send(a, 3);
+    expect(await endValueOf(b, collector)).toEqual([1, 2, 3]);
+  });
+});
+
 describe('a process of another node known to have ended', () => {
   it('is NOT_FOUND for mail, signals, monitors and links, as an ended local process is', async () => {
     const { network, nodes } = await cluster('a', 'b');

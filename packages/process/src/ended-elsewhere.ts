@@ -1,3 +1,4 @@
+import { BoundedSet } from './bounded-set.js';
 import { type NodeIdentity, type Pid, parsePid } from './pid.js';
 
 /** How many ended PIDs and down incarnations a node remembers (the oldest are forgotten). */
@@ -11,15 +12,15 @@ const REMEMBERED = 10_000;
  * Bounded: a PID forgotten again is only sent to and dropped by its node.
  */
 export class EndedElsewhere {
-  private readonly pids = new Set<string>();
-  private readonly incarnations = new Set<string>();
+  private readonly pids = new BoundedSet<string>(REMEMBERED);
+  private readonly incarnations = new BoundedSet<string>(REMEMBERED);
 
   ended(pid: Pid): void {
-    remember(this.pids, pid);
+    this.pids.add(pid);
   }
 
   nodeDown(down: NodeIdentity): void {
-    remember(this.incarnations, `${down.node}~${down.incarnation}`);
+    this.incarnations.add(`${down.node}~${down.incarnation}`);
   }
 
   has(pid: Pid): boolean {
@@ -31,9 +32,4 @@ export class EndedElsewhere {
       this.incarnations.has(`${parts.node}~${parts.incarnation}`)
     );
   }
-}
-
-function remember(set: Set<string>, value: string): void {
-  set.add(value);
-  if (set.size > REMEMBERED) set.delete(set.values().next().value as string);
 }

@@ -7,6 +7,7 @@ import type {
   GroupOwner,
   LuaVm,
 } from '@luact/lua';
+import { BoundedSet } from './bounded-set.js';
 import type { ProcessHost } from './host.js';
 import { type FedSink, Mailbox } from './mailbox.js';
 import type { Pid } from './pid.js';
@@ -17,6 +18,9 @@ export interface OutcomeWaiter {
   readonly process: Process;
   readonly channel: number;
 }
+
+/** How many origins of workflow messages a process remembers. */
+const REMEMBERED_ORIGINS = 4_096;
 
 /** A pending `process.upgrade`: the code to restart with. */
 interface Upgrade {
@@ -39,6 +43,8 @@ export class Process implements GroupOwner, FedSink {
   ready = false;
   private readyListeners: (() => void)[] | undefined;
   exited = false;
+  /** Origins of the workflow messages it took (see `tookAlready`); created on the first. */
+  private takenOrigins: BoundedSet<string> | undefined;
 
   constructor(
     readonly pid: Pid,
@@ -132,6 +138,21 @@ export class Process implements GroupOwner, FedSink {
     }
     this.readyListeners ??= [];
     this.readyListeners.push(listener);
+  }
+
+  /**
+   * Whether it took a message with this `origin` (a workflow's send command) already. A
+   * workflow that resumes on another node, or after its partition moved, carries out again the
+   * sends its journal does not yet mark done, with the same origins: the process takes each
+   * once. The newest origins are remembered, which covers the few a resumed run repeats.
+   */
+  tookAlready(origin: string): boolean {
+    return this.takenOrigins?.has(origin) ?? false;
+  }
+
+  took(origin: string): void {
+    this.takenOrigins ??= new BoundedSet(REMEMBERED_ORIGINS);
+    this.takenOrigins.add(origin);
   }
 
   labels(): Record<string, string> {

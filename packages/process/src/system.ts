@@ -775,8 +775,12 @@ export class ProcessSystem {
   }
 
   private deliverTo(process: Process, envelope: Envelope): LuactError | undefined {
+    const { origin } = envelope;
+    // A workflow's send carried out again (it resumed elsewhere) was taken already: done.
+    if (origin !== undefined && process.tookAlready(origin)) return undefined;
     const refused = messageRoom(process, envelope.topic, envelope.payload);
     if (refused) return refused;
+    if (origin !== undefined) process.took(origin);
     process.mailbox.deliver(envelope);
     return undefined;
   }

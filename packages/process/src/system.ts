@@ -16,6 +16,7 @@ import {
   mailboxRoom,
   messageRoom,
 } from './admission.js';
+import { forget, notAlive } from './delivery.js';
 import { EndedElsewhere } from './ended-elsewhere.js';
 import { EVENT_KIND, eventDetails } from './events.js';
 import { exitOutcome } from './exit.js';
@@ -29,6 +30,7 @@ import {
 } from './function-calls.js';
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { type Inbox, Inboxes } from './inboxes.js';
+import { LinksAndMonitors } from './links-and-monitors.js';
 import { LocalTransport } from './local-transport.js';
 import { eventBytes } from './mailbox.js';
 import type { ClusterNames, NameRegistry, NameScope } from './names.js';
@@ -147,6 +149,7 @@ export class ProcessSystem {
   private readonly endedElsewhere = new EndedElsewhere();
   private readonly inboxes: Inboxes;
   private readonly calls: FunctionCalls;
+  private readonly linksAndMonitors: LinksAndMonitors;
   private readonly modules: readonly LuaModuleSpec[];
   /** Names of the modules every host's Lua code may list. */
   readonly moduleNames: ReadonlySet<string>;
@@ -197,6 +200,15 @@ export class ProcessSystem {
       },
       signal: (signal) => this.signal(signal),
     });
+    this.linksAndMonitors = new LinksAndMonitors({
+      clock: this.clock,
+      route: (pid) => this.route(pid),
+      process: (pid) => this.processes.get(pid),
+      processes: () => this.processes.values(),
+      signal: (signal) => this.signal(signal),
+      signalHere: (signal) => this.signalLocal(signal),
+      inboxesLost: (gone, outcome, at) => this.inboxes.ended(gone, outcome, at),
+    });
     this.processNames = new ProcessNames(
       {
         get node() {
@@ -216,7 +228,7 @@ export class ProcessSystem {
     });
     options.names?.attach({
       revoked: (name, pid) =>
-        this.forget(
+        forget(
           this.signal({
             kind: 'cancel',
             to: pid,
@@ -422,7 +434,7 @@ export class ProcessSystem {
         parent.mailbox.expectResult(request.outcomeChannel);
       }
     }
-    if (request.remoteParent) this.followedFromAfar(process, request.remoteParent);
+    if (request.remoteParent) this.linksAndMonitors.followedFromAfar(process, request.remoteParent);
     host.processes.set(id, process);
     this.processes.set(pid, process);
     const method = (entry.fields.method as string | undefined) ?? 'main';
@@ -563,19 +575,6 @@ export class ProcessSystem {
     });
   }
 
-  /** The relations a parent on another node asked for, set up before the child's first step. */
-  private followedFromAfar(process: Process, parent: RemoteParent): void {
-    if (parent.monitor) process.monitors.add(parent.pid);
-    if (parent.link) process.links.add(parent.pid);
-    const channel = parent.resultChannel;
-    if (channel === undefined) return;
-    process.exitListeners.add((outcome) =>
-      this.forget(
-        this.signal({ kind: 'result', to: parent.pid, from: process.pid, channel, outcome }),
-      ),
-    );
-  }
-
   /** A spawn on a journaling host: started once it is durable there, then followed. */
   private async spawnExternal(
     host: ExternalHost,
@@ -597,7 +596,7 @@ export class ProcessSystem {
       ...(request.options !== undefined ? { options: request.options } : {}),
       ...(request.messages ? { messages: request.messages } : {}),
     });
-    if (parent && request.monitor) await this.watchExternal(parent, host, pid);
+    if (parent && request.monitor) await this.linksAndMonitors.watchExternal(parent, host, pid);
     const channel = request.outcomeChannel;
     if (parent && channel !== undefined) {
       // Expected before watching: a workflow that already ended answers at once.
@@ -749,7 +748,7 @@ export class ProcessSystem {
       const node = nodeOf(sender);
       if (node !== undefined && node !== this.node) {
         const { to: from, topic } = envelope;
-        this.forget(this.signal({ kind: 'refused', to: sender, from, topic, error: refused }));
+        forget(this.signal({ kind: 'refused', to: sender, from, topic, error: refused }));
       }
     }
     return refused;
@@ -847,7 +846,7 @@ export class ProcessSystem {
     }
     const process = this.processes.get(signal.to);
     if (!process || process.exited) {
-      if (!this.inboxes.exitReached(signal)) this.refuseRelation(signal);
+      if (!this.inboxes.exitReached(signal)) this.linksAndMonitors.refuse(signal);
       return;
     }
     switch (signal.kind) {
@@ -910,23 +909,6 @@ export class ProcessSystem {
     }
   }
 
-  /**
-   * A process of another node asked to monitor or link to one that is not alive here: it gets
-   * EXIT or LINK_DOWN at once, as it would have had the process ended after the request.
-   */
-  private refuseRelation(signal: Signal): void {
-    if (signal.kind !== 'monitor' && signal.kind !== 'link') return;
-    const outcome: ExitOutcome = { ok: false, error: notAlive(signal.to) };
-    const at = this.clock.now();
-    const kind = signal.kind === 'monitor' ? 'exit' : 'link-down';
-    this.forget(this.signal({ kind, to: signal.from, from: signal.to, at, outcome }));
-  }
-
-  /** A signal whose fate nobody waits for (the end of a process, cleanup on another node). */
-  private forget(delivery: Delivery): void {
-    if (delivery instanceof Promise) delivery.catch(() => {});
-  }
-
   /** Ends a process at once with `error` (terminate, link cascade, timeouts). */
   kill(process: Process, error: LuactError): void {
     if (process.exited || !process.group) return;
@@ -934,118 +916,34 @@ export class ProcessSystem {
     process.host.vm.killGroup(process.group, encodeError(error));
   }
 
-  // ── Links and monitors ────────────────────────────────────────────────────────────────────
+  // ── Links and monitors (see LinksAndMonitors) ─────────────────────────────────────────
 
   /**
-   * A node (that incarnation of it) is gone: every process here that monitored one of its
-   * processes gets EXIT and every linked one LINK_DOWN, with UNAVAILABLE "node down: NAME";
-   * what its processes watched here is forgotten. The cluster calls it once per node that its
-   * one serialized decision declared down.
+   * A node (that incarnation of it) is gone: what this node's processes and inboxes followed
+   * there ends with "node down" (see LinksAndMonitors.nodeDown). The cluster calls it once per
+   * node that its one serialized decision declared down.
    */
   nodeDown(down: NodeIdentity): void {
     this.endedElsewhere.nodeDown(down);
-    const error = new LuactError('UNAVAILABLE', `node down: ${down.node}`, {
-      details: { node: down.node, incarnation: down.incarnation },
-    });
-    const outcome: ExitOutcome = { ok: false, error };
-    const at = this.clock.now();
-    const onIt = (pid: Pid) => {
-      const parts = parsePid(pid);
-      return parts?.node === down.node && parts.incarnation === down.incarnation;
-    };
-    this.inboxes.ended(onIt, outcome, at);
-    for (const process of [...this.processes.values()]) {
-      const relations = process.existingRelations;
-      if (relations === undefined) continue;
-      for (const watcher of [...relations.monitors])
-        if (onIt(watcher)) relations.monitors.delete(watcher);
-      for (const target of [...relations.monitoring]) {
-        if (onIt(target))
-          this.signalLocal({ kind: 'exit', to: process.pid, from: target, at, outcome });
-      }
-      for (const linked of [...relations.links]) {
-        if (onIt(linked))
-          this.signalLocal({ kind: 'link-down', to: process.pid, from: linked, at, outcome });
-      }
-    }
+    this.linksAndMonitors.nodeDown(down);
   }
 
-  /** Links `process` and `other` wherever `other` lives; a workflow cannot be linked. */
+  /** See LinksAndMonitors.link. */
   link(process: Process, other: Pid): Delivery {
-    if (other === process.pid)
-      return new LuactError('INVALID', 'a process cannot link to itself', { retryable: false });
-    const route = this.route(other);
-    if (route.kind === 'external') {
-      return new LuactError('INVALID', `a process cannot link to workflow ${other}; monitor it`, {
-        retryable: false,
-      });
-    }
-    if (route.kind === 'remote') {
-      process.links.add(other);
-      return this.signal({ kind: 'link', to: other, from: process.pid });
-    }
-    if (route.kind !== 'process') return notAlive(other);
-    process.links.add(other);
-    route.process.links.add(process.pid);
-    return undefined;
+    return this.linksAndMonitors.link(process, other);
   }
 
   unlink(process: Process, other: Pid): void {
-    process.links.delete(other);
-    this.dropRelation(process.pid, other, 'unlink');
+    this.linksAndMonitors.unlink(process, other);
   }
 
-  /** `other` no longer links to or watches `from`: at once here, by a signal on another node. */
-  private dropRelation(from: Pid, other: Pid, kind: 'unlink' | 'demonitor'): void {
-    const local = this.processes.get(other);
-    if (local) {
-      if (kind === 'unlink') local.links.delete(from);
-      else local.monitors.delete(from);
-    } else if (this.route(other).kind === 'remote') {
-      this.forget(this.signal({ kind, to: other, from }));
-    }
-  }
-
-  /**
-   * `process` gets EXIT when `other` ends, wherever it runs: at once for a process here, a
-   * promise for a workflow (its host journals the watch).
-   */
+  /** See LinksAndMonitors.monitor. */
   monitor(process: Process, other: Pid): Delivery {
-    if (other === process.pid)
-      return new LuactError('INVALID', 'a process cannot monitor itself', { retryable: false });
-    const route = this.route(other);
-    switch (route.kind) {
-      case 'process':
-        route.process.monitors.add(process.pid);
-        process.monitoring.add(other);
-        return undefined;
-      case 'external':
-        return this.watchExternal(process, route.host, other);
-      case 'remote':
-        process.monitoring.add(other);
-        return this.signal({ kind: 'monitor', to: other, from: process.pid });
-      default:
-        return notAlive(other);
-    }
+    return this.linksAndMonitors.monitor(process, other);
   }
 
   unmonitor(process: Process, other: Pid): void {
-    process.monitoring.delete(other);
-    this.dropRelation(process.pid, other, 'demonitor');
-  }
-
-  /** EXIT to `watcher` when the workflow `target` ends (unless it stopped monitoring it). */
-  private async watchExternal(watcher: Process, host: ExternalHost, target: Pid): Promise<void> {
-    watcher.monitoring.add(target);
-    try {
-      await host.watch(target, (outcome) => {
-        if (!watcher.monitoring.has(target)) return;
-        this.signal({ kind: 'exit', to: watcher.pid, from: target, at: this.clock.now(), outcome });
-      });
-    } catch (error) {
-      watcher.monitoring.delete(target);
-      throw error;
-    }
+    this.linksAndMonitors.unmonitor(process, other);
   }
 
   // ── Names ─────────────────────────────────────────────────────────────────────────────────
@@ -1085,15 +983,7 @@ export class ProcessSystem {
     const relations = process.existingRelations;
     this.processNames.released(process, relations?.names ?? []);
     if (relations === undefined) return;
-    const at = relations.monitors.size + relations.links.size > 0 ? this.clock.now() : 0n;
-    for (const watcher of relations.monitors)
-      this.forget(this.signal({ kind: 'exit', to: watcher, from: process.pid, at, outcome }));
-    for (const linked of relations.links) {
-      if (outcome.ok) this.dropRelation(process.pid, linked, 'unlink');
-      else
-        this.forget(this.signal({ kind: 'link-down', to: linked, from: process.pid, at, outcome }));
-    }
-    for (const target of relations.monitoring) this.dropRelation(process.pid, target, 'demonitor');
+    this.linksAndMonitors.ended(process, relations, outcome);
     for (const waiter of relations.outcomeWaiters)
       deliverOutcome(waiter.process, waiter.channel, outcome, process.pid);
     const listeners = [...relations.exitListeners];
@@ -1178,12 +1068,6 @@ function parseReference(reference: string) {
   return reference.includes(':')
     ? resolveReference(reference, 'unused')
     : ({ ok: false, error: `"${reference}" needs a namespace (namespace:name)` } as const);
-}
-
-function notAlive(pid: string): LuactError {
-  return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
-    retryable: false,
-  });
 }
 
 /** Options of a process spawn; anything unknown is an error rather than silently ignored. */

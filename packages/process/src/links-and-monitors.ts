@@ -1,0 +1,190 @@
+/**
+ * Links and monitors between processes, wherever each one runs: setting them up and dropping
+ * them, what a process's end tells the processes related to it, and what a lost node tells
+ * them. Mail and signals still go through the system's one router (`route`, `signal`).
+ */
+import { LuactError } from '@luact/core';
+import type { Clock } from '@luact/lua';
+import { forget, notAlive } from './delivery.js';
+import type { ExternalHost } from './external-host.js';
+import { type NodeIdentity, type Pid, parsePid } from './pid.js';
+import type { Process, Relations } from './process.js';
+import type { Route } from './system.js';
+import type { Delivery, ExitOutcome, RemoteParent, Signal } from './transport.js';
+
+/** What links and monitors need of the process system. */
+export interface LinksAndMonitorsHost {
+  readonly clock: Pick<Clock, 'now'>;
+  route(pid: Pid): Route;
+  /** The live process `pid` of this node. */
+  process(pid: Pid): Process | undefined;
+  /** Every live process of this node. */
+  processes(): Iterable<Process>;
+  /** A signal wherever its target's address leads (checked as a sent one is). */
+  signal(signal: Signal): Delivery;
+  /** A signal to a process of this node, acted on at once. */
+  signalHere(signal: Signal): void;
+  /** TypeScript inboxes that watch processes `gone` picks hear that they ended. */
+  inboxesLost(gone: (pid: Pid) => boolean, outcome: ExitOutcome, at: bigint): void;
+}
+
+export class LinksAndMonitors {
+  constructor(private readonly host: LinksAndMonitorsHost) {}
+
+  /** Links `process` and `other` wherever `other` lives; a workflow cannot be linked. */
+  link(process: Process, other: Pid): Delivery {
+    if (other === process.pid)
+      return new LuactError('INVALID', 'a process cannot link to itself', { retryable: false });
+    const route = this.host.route(other);
+    if (route.kind === 'external') {
+      return new LuactError('INVALID', `a process cannot link to workflow ${other}; monitor it`, {
+        retryable: false,
+      });
+    }
+    if (route.kind === 'remote') {
+      process.links.add(other);
+      return this.host.signal({ kind: 'link', to: other, from: process.pid });
+    }
+    if (route.kind !== 'process') return notAlive(other);
+    process.links.add(other);
+    route.process.links.add(process.pid);
+    return undefined;
+  }
+
+  unlink(process: Process, other: Pid): void {
+    process.links.delete(other);
+    this.dropRelation(process.pid, other, 'unlink');
+  }
+
+  /**
+   * `process` gets EXIT when `other` ends, wherever it runs: at once for a process here, a
+   * promise for a workflow (its host journals the watch).
+   */
+  monitor(process: Process, other: Pid): Delivery {
+    if (other === process.pid)
+      return new LuactError('INVALID', 'a process cannot monitor itself', { retryable: false });
+    const route = this.host.route(other);
+    switch (route.kind) {
+      case 'process':
+        route.process.monitors.add(process.pid);
+        process.monitoring.add(other);
+        return undefined;
+      case 'external':
+        return this.watchExternal(process, route.host, other);
+      case 'remote':
+        process.monitoring.add(other);
+        return this.host.signal({ kind: 'monitor', to: other, from: process.pid });
+      default:
+        return notAlive(other);
+    }
+  }
+
+  unmonitor(process: Process, other: Pid): void {
+    process.monitoring.delete(other);
+    this.dropRelation(process.pid, other, 'demonitor');
+  }
+
+  /** EXIT to `watcher` when the workflow `target` ends (unless it stopped monitoring it). */
+  async watchExternal(watcher: Process, host: ExternalHost, target: Pid): Promise<void> {
+    watcher.monitoring.add(target);
+    try {
+      await host.watch(target, (outcome) => {
+        if (!watcher.monitoring.has(target)) return;
+        this.host.signal({
+          kind: 'exit',
+          to: watcher.pid,
+          from: target,
+          at: this.host.clock.now(),
+          outcome,
+        });
+      });
+    } catch (error) {
+      watcher.monitoring.delete(target);
+      throw error;
+    }
+  }
+
+  /** The relations a parent on another node asked for, set up before the child's first step. */
+  followedFromAfar(process: Process, parent: RemoteParent): void {
+    if (parent.monitor) process.monitors.add(parent.pid);
+    if (parent.link) process.links.add(parent.pid);
+    const channel = parent.resultChannel;
+    if (channel === undefined) return;
+    process.exitListeners.add((outcome) =>
+      forget(
+        this.host.signal({ kind: 'result', to: parent.pid, from: process.pid, channel, outcome }),
+      ),
+    );
+  }
+
+  /**
+   * `process` ended with `outcome`: its monitors get EXIT; its links LINK_DOWN when it failed,
+   * else they just drop it; what it monitored stops watching for it.
+   */
+  ended(process: Process, relations: Relations, outcome: ExitOutcome): void {
+    const at = relations.monitors.size + relations.links.size > 0 ? this.host.clock.now() : 0n;
+    for (const watcher of relations.monitors)
+      forget(this.host.signal({ kind: 'exit', to: watcher, from: process.pid, at, outcome }));
+    for (const linked of relations.links) {
+      if (outcome.ok) this.dropRelation(process.pid, linked, 'unlink');
+      else
+        forget(this.host.signal({ kind: 'link-down', to: linked, from: process.pid, at, outcome }));
+    }
+    for (const target of relations.monitoring) this.dropRelation(process.pid, target, 'demonitor');
+  }
+
+  /**
+   * A process of another node asked to monitor or link to one that is not alive here: it gets
+   * EXIT or LINK_DOWN at once, as it would have had the process ended after the request.
+   */
+  refuse(signal: Signal): void {
+    if (signal.kind !== 'monitor' && signal.kind !== 'link') return;
+    const outcome: ExitOutcome = { ok: false, error: notAlive(signal.to) };
+    const at = this.host.clock.now();
+    const kind = signal.kind === 'monitor' ? 'exit' : 'link-down';
+    forget(this.host.signal({ kind, to: signal.from, from: signal.to, at, outcome }));
+  }
+
+  /**
+   * A node (that incarnation of it) is gone: every process here that monitored one of its
+   * processes gets EXIT and every linked one LINK_DOWN, with UNAVAILABLE "node down: NAME";
+   * what its processes watched here is forgotten.
+   */
+  nodeDown(down: NodeIdentity): void {
+    const error = new LuactError('UNAVAILABLE', `node down: ${down.node}`, {
+      details: { node: down.node, incarnation: down.incarnation },
+    });
+    const outcome: ExitOutcome = { ok: false, error };
+    const at = this.host.clock.now();
+    const onIt = (pid: Pid) => {
+      const parts = parsePid(pid);
+      return parts?.node === down.node && parts.incarnation === down.incarnation;
+    };
+    this.host.inboxesLost(onIt, outcome, at);
+    for (const process of [...this.host.processes()]) {
+      const relations = process.existingRelations;
+      if (relations === undefined) continue;
+      for (const watcher of [...relations.monitors])
+        if (onIt(watcher)) relations.monitors.delete(watcher);
+      for (const target of [...relations.monitoring]) {
+        if (onIt(target))
+          this.host.signalHere({ kind: 'exit', to: process.pid, from: target, at, outcome });
+      }
+      for (const linked of [...relations.links]) {
+        if (onIt(linked))
+          this.host.signalHere({ kind: 'link-down', to: process.pid, from: linked, at, outcome });
+      }
+    }
+  }
+
+  /** `other` no longer links to or watches `from`: at once here, by a signal on another node. */
+  private dropRelation(from: Pid, other: Pid, kind: 'unlink' | 'demonitor'): void {
+    const local = this.host.process(other);
+    if (local) {
+      if (kind === 'unlink') local.links.delete(from);
+      else local.monitors.delete(from);
+    } else if (this.host.route(other).kind === 'remote') {
+      forget(this.host.signal({ kind, to: other, from }));
+    }
+  }
+}

@@ -49,13 +49,13 @@ import {
 } from './pid.js';
 import { Process } from './process.js';
 import { noHolder, ProcessNames, unknownName } from './process-names.js';
+import { localSpawnFor, RemoteSpawns } from './remote-spawns.js';
 import type {
   Delivery,
   Envelope,
   ExitOutcome,
   Handing,
   RemoteParent,
-  RemoteSpawnRequest,
   Signal,
   Transport,
 } from './transport.js';
@@ -150,6 +150,7 @@ export class ProcessSystem {
   private readonly inboxes: Inboxes;
   private readonly calls: FunctionCalls;
   private readonly linksAndMonitors: LinksAndMonitors;
+  private readonly remoteSpawns: RemoteSpawns;
   private readonly modules: readonly LuaModuleSpec[];
   /** Names of the modules every host's Lua code may list. */
   readonly moduleNames: ReadonlySet<string>;
@@ -221,10 +222,15 @@ export class ProcessSystem {
       options.defaultNameScope ?? 'local',
     );
     this.transport = options.transport ?? new LocalTransport();
+    this.remoteSpawns = new RemoteSpawns({
+      transport: this.transport,
+      names: this.processNames,
+      resolveEntry: (reference, namespace) => resolve(reference, namespace, 'entry'),
+    });
     this.transport.attach({
       deliver: (envelope) => this.receiveFromElsewhere(envelope),
       signal: (signal) => this.signalLocal(signal),
-      spawn: (request) => this.spawnForRemote(request),
+      spawn: (request) => this.spawnHere(localSpawnFor(request)),
     });
     options.names?.attach({
       revoked: (name, pid) =>
@@ -453,7 +459,8 @@ export class ProcessSystem {
     const external = this.externals.get(hostId);
     const node =
       spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));
-    if (node !== undefined && node !== this.node) return this.spawnRemote(node, request, namespace);
+    if (node !== undefined && node !== this.node)
+      return this.remoteSpawns.spawn(node, request, namespace, hostId);
     return external ? this.spawnExternal(external, request, namespace) : this.spawnHere(request);
   }
 
@@ -511,68 +518,6 @@ export class ProcessSystem {
       return undefined;
     if (hostId === FUNCTION_HOST || !this.hosts.has(hostId)) return undefined;
     return placement.nodeFor(hostId);
-  }
-
-  /** A spawn on another node: the child runs there, and what the parent follows comes back. */
-  private async spawnRemote(
-    node: string,
-    request: SpawnRequest,
-    namespace: string | undefined,
-  ): Promise<Pid> {
-    const { parent, outcomeChannel } = request;
-    const options = { ...request.options };
-    delete options.node;
-    const context = request.context ? [...request.context] : undefined;
-    if (parent && outcomeChannel !== undefined) parent.mailbox.expectResult(outcomeChannel);
-    let pid: Pid;
-    try {
-      pid = await this.transport.spawnRemote(node, {
-        entry: resolve(request.entry, namespace, 'entry'),
-        host: resolve(request.host, namespace, 'host'),
-        args: request.args,
-        ...(parent
-          ? {
-              parent: {
-                pid: parent.pid,
-                monitor: request.monitor === true,
-                link: request.link === true,
-                ...(outcomeChannel !== undefined ? { resultChannel: outcomeChannel } : {}),
-              },
-            }
-          : {}),
-        ...(context ? { context } : {}),
-        ...(request.name !== undefined
-          ? { name: request.name, nameScope: this.processNames.spawnScope(request.nameScope) }
-          : {}),
-        ...(Object.keys(options).length > 0 ? { options } : {}),
-        ...(request.messages ? { messages: request.messages } : {}),
-      });
-    } catch (error) {
-      if (parent && outcomeChannel !== undefined) parent.mailbox.forgetResult(outcomeChannel);
-      throw error;
-    }
-    if (parent && request.monitor) parent.monitoring.add(pid);
-    if (parent && request.link) parent.links.add(pid);
-    // Registered there before the child ran; known here too once spawn returns.
-    if (request.name !== undefined && this.processNames.spawnScope(request.nameScope) === 'cluster')
-      await this.processNames.heard(request.name, pid);
-    return pid;
-  }
-
-  /** A spawn a process of another node asked for (see spawnRemote). */
-  private spawnForRemote(request: RemoteSpawnRequest): Pid | Promise<Pid> {
-    return this.spawnHere({
-      entry: request.entry,
-      host: request.host,
-      args: request.args,
-      ...(request.kinds ? { kinds: request.kinds } : {}),
-      ...(request.parent ? { remoteParent: request.parent } : {}),
-      ...(request.context ? { context: new Map(request.context) } : {}),
-      ...(request.name !== undefined ? { name: request.name } : {}),
-      ...(request.nameScope !== undefined ? { nameScope: request.nameScope } : {}),
-      ...(request.options ? { options: request.options } : {}),
-      ...(request.messages ? { messages: request.messages } : {}),
-    });
   }
 
   /** A spawn on a journaling host: started once it is durable there, then followed. */

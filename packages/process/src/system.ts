@@ -1,4 +1,4 @@
-import { type EntryId, LuactError, resolveReference, splitEntryId } from '@luact/core';
+import { type EntryId, LuactError, resolveReference } from '@luact/core';
 import {
   type Clock,
   encodeError,
@@ -50,6 +50,7 @@ import {
 import { Process } from './process.js';
 import { noHolder, ProcessNames, unknownName } from './process-names.js';
 import { localSpawnFor, RemoteSpawns } from './remote-spawns.js';
+import { SpawnRouting, spawnNamespace } from './spawn-routing.js';
 import type {
   Delivery,
   Envelope,
@@ -150,7 +151,7 @@ export class ProcessSystem {
   private readonly inboxes: Inboxes;
   private readonly calls: FunctionCalls;
   private readonly linksAndMonitors: LinksAndMonitors;
-  private readonly remoteSpawns: RemoteSpawns;
+  private readonly spawning: SpawnRouting;
   private readonly modules: readonly LuaModuleSpec[];
   /** Names of the modules every host's Lua code may list. */
   readonly moduleNames: ReadonlySet<string>;
@@ -222,15 +223,35 @@ export class ProcessSystem {
       options.defaultNameScope ?? 'local',
     );
     this.transport = options.transport ?? new LocalTransport();
-    this.remoteSpawns = new RemoteSpawns({
-      transport: this.transport,
+    this.spawning = new SpawnRouting({
+      get node() {
+        return system.node;
+      },
+      placement: options.placement,
       names: this.processNames,
+      remote: new RemoteSpawns({
+        transport: this.transport,
+        names: this.processNames,
+        resolveEntry: (reference, namespace) => resolve(reference, namespace, 'entry'),
+      }),
+      resolveHost: (reference, namespace) => this.resolveCached(reference, namespace, 'host'),
       resolveEntry: (reference, namespace) => resolve(reference, namespace, 'entry'),
+      functionHostId: FUNCTION_HOST,
+      isProcessHost: (id) => this.hosts.has(id),
+      externalHost: (id) => this.externals.get(id),
+      numberChild: (hostId) => {
+        const id = this.nextId++;
+        return { id, pid: this.newPid(hostId, id) };
+      },
+      spawnLocal: (request) => this.spawn(request),
+      spawnNumbered: (request, id) => this.spawnNumbered(request, id),
+      watchExternal: (watcher, host, target) =>
+        this.linksAndMonitors.watchExternal(watcher, host, target),
     });
     this.transport.attach({
       deliver: (envelope) => this.receiveFromElsewhere(envelope),
       signal: (signal) => this.signalLocal(signal),
-      spawn: (request) => this.spawnHere(localSpawnFor(request)),
+      spawn: (request) => this.spawning.spawnHere(localSpawnFor(request)),
     });
     options.names?.attach({
       revoked: (name, pid) =>
@@ -359,7 +380,7 @@ export class ProcessSystem {
 
   /** `spawn`, the child numbered `id` (taken from nextId by the caller). */
   private spawnNumbered(request: SpawnRequest, id: number): Pid {
-    const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
+    const namespace = spawnNamespace(request);
     const hostId = this.resolveCached(request.host, namespace, 'host');
     const host = this.hosts.get(hostId);
     if (!host) {
@@ -448,112 +469,9 @@ export class ProcessSystem {
     return pid;
   }
 
-  /**
-   * Spawns wherever the host lives: on a process host of this node (the PID at once), on a
-   * host that journals first (a workflow host: a promise for the PID), or on the node the
-   * spawn option `node` names (a promise). The one place that decides where a spawn goes.
-   */
+  /** See SpawnRouting.spawnAnywhere. */
   spawnAnywhere(request: SpawnRequest): Pid | Promise<Pid> {
-    const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
-    const hostId = this.resolveCached(request.host, namespace, 'host');
-    const external = this.externals.get(hostId);
-    const node =
-      spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));
-    if (node !== undefined && node !== this.node)
-      return this.remoteSpawns.spawn(node, request, namespace, hostId);
-    return external ? this.spawnExternal(external, request, namespace) : this.spawnHere(request);
-  }
-
-  /** A spawn on a process host of this node: a cluster name is won before the child runs. */
-  private spawnHere(request: SpawnRequest): Pid | Promise<Pid> {
-    const { name, nameScope, ...unnamed } = request;
-    if (name === undefined || this.processNames.spawnScope(nameScope) !== 'cluster')
-      return this.spawn(request);
-    const namespace = request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
-    const hostId = this.resolveCached(request.host, namespace, 'host');
-    // A missing host fails here, before the name is taken.
-    if (!this.hosts.has(hostId)) return this.spawn(unnamed);
-    return this.spawnClusterNamed(unnamed, name, hostId);
-  }
-
-  /**
-   * The child's PID is numbered first and wins the cluster name (a taken name fails the spawn
-   * with ALREADY_EXISTS, and nothing runs); then the child starts under it. A spawn that fails
-   * after the name was won releases it.
-   */
-  private async spawnClusterNamed(
-    request: SpawnRequest,
-    name: string,
-    hostId: string,
-  ): Promise<Pid> {
-    const id = this.nextId++;
-    const pid = this.newPid(hostId, id);
-    await this.processNames.registerForSpawn(name, pid);
-    try {
-      if (request.parent?.exited) {
-        throw new LuactError(
-          'CANCELED',
-          `${request.parent.pid} ended before its child could start`,
-          {
-            retryable: false,
-          },
-        );
-      }
-      return this.spawnNumbered(request, id);
-    } catch (error) {
-      this.processNames.spawnFailed(pid);
-      throw error;
-    }
-  }
-
-  /**
-   * The node the cluster's placement picks for a spawn that names none: only a process's
-   * spawn of an unnamed child on a process host (a name is this node's, so its holder stays).
-   */
-  private placed(request: SpawnRequest, hostId: EntryId): string | undefined {
-    const placement = this.options.placement;
-    if (!placement || !request.parent) return undefined;
-    // A local name is known on its node only: its holder stays where it is looked up.
-    if (request.name !== undefined && this.processNames.spawnScope(request.nameScope) === 'local')
-      return undefined;
-    if (hostId === FUNCTION_HOST || !this.hosts.has(hostId)) return undefined;
-    return placement.nodeFor(hostId);
-  }
-
-  /** A spawn on a journaling host: started once it is durable there, then followed. */
-  private async spawnExternal(
-    host: ExternalHost,
-    request: SpawnRequest,
-    namespace: string | undefined,
-  ): Promise<Pid> {
-    const parent = request.parent;
-    if (request.link) {
-      throw new LuactError('INVALID', 'a process cannot link to a workflow; monitor it', {
-        retryable: false,
-      });
-    }
-    const pid = await host.spawn({
-      entry: this.resolveEntryId(request.entry, namespace),
-      args: request.args,
-      parent: parent?.pid,
-      context: request.context ?? NO_CONTEXT,
-      ...(request.name !== undefined ? { name: request.name } : {}),
-      ...(request.options !== undefined ? { options: request.options } : {}),
-      ...(request.messages ? { messages: request.messages } : {}),
-    });
-    if (parent && request.monitor) await this.linksAndMonitors.watchExternal(parent, host, pid);
-    const channel = request.outcomeChannel;
-    if (parent && channel !== undefined) {
-      // Expected before watching: a workflow that already ended answers at once.
-      parent.mailbox.expectResult(channel);
-      await host
-        .watch(pid, (outcome) => deliverOutcome(parent, channel, outcome, pid))
-        .catch((error: unknown) => {
-          parent.mailbox.forgetResult(channel);
-          throw error;
-        });
-    }
-    return pid;
+    return this.spawning.spawnAnywhere(request);
   }
 
   private resolveCached(reference: string, namespace: string | undefined, what: string): EntryId {
@@ -1016,15 +934,6 @@ function parseReference(reference: string) {
 }
 
 /** Options of a process spawn; anything unknown is an error rather than silently ignored. */
-/** The node a spawn's options name (`node`), if any. */
-function spawnNode(options: Readonly<Record<string, unknown>> | undefined): string | undefined {
-  const node = options?.node;
-  if (node === undefined) return undefined;
-  if (typeof node !== 'string' || node === '')
-    throw new LuactError('INVALID', 'the spawn option "node" is a node name', { retryable: false });
-  return node;
-}
-
 function spawnOptions(options: Readonly<Record<string, unknown>> | undefined): boolean {
   let trapLinks = false;
   for (const [key, value] of Object.entries(options ?? {})) {

@@ -1,4 +1,4 @@
-import { decodeValue } from '@luact/lua';
+import { decodeValue, encodeValues } from '@luact/lua';
 import { JetStreamJournal, type NatsConnection, partitionOf, WorkflowChannel } from '@luact/nats';
 import type { ExitOutcome, Pid } from '@luact/process';
 import {
@@ -327,6 +327,56 @@ it('the old owner, cut off with an append in flight, never wins over the new own
     .append(stream, records.length, [{ t: 'timer', at: 0, seq: 99 }])
     .catch((error: unknown) => error);
   expect(refused).toMatchObject({ kind: 'CONFLICT' });
+}, 180_000);
+
+it('a journal the previous owner of a partition wrote after the new owner read it is fenced and adopted, at once when asked for', async () => {
+  const [a, b] = await twoNodes();
+  const onB = Array.from({ length: 400 }, (_, i) => `late${i}`).filter(
+    (id) => b.clusterView?.view.owners[HOST]?.[partitionOf(id, 64)]?.node === 'b',
+  );
+  const [asked, unasked] = onB as [string, string];
+  // The previous owner (a, at the epoch before b's): its writes were in flight during the move.
+  const epochOfB = b.clusterView?.view.owners[HOST]?.[partitionOf(asked, 64)]?.epoch as number;
+  const nc: NatsConnection = await connect({ servers: server.url });
+  cleanups.push(() => nc.close());
+  const stale = await JetStreamJournal.open({
+    connection: nc,
+    stream: 'LUACT_JOURNAL_APP_FLOWS',
+    subjectPrefix: 'luact.journal.app_flows',
+    partitionKey: (stream) => stream.slice(0, stream.lastIndexOf('~')),
+    epochOf: () => epochOfB - 1,
+  });
+  cleanups.push(() => stale.shutdown());
+  for (const [id, n] of [
+    [asked, 7],
+    [unasked, 8],
+  ] as const)
+    await stale.append(`${id}~1`, 0, [
+      {
+        t: 'started',
+        at: Date.now(),
+        workflow: id,
+        run: 1,
+        entry: 'app:order',
+        host: HOST,
+        args: encodeValues([n]),
+        code: 'stale',
+        context: {},
+        seed: 1,
+        messages: [],
+      },
+    ]);
+
+  // Asked for it, b reads the partition again and adopts the run, instead of refusing.
+  const pid = await a.workflows.start('app:order', [7], { id: asked });
+  expect(drivers([a, b], asked)).toEqual(['b']);
+  // Not asked for, it is found by the second read that follows every takeover.
+  await until('b drives the other', () => drivers([a, b], unasked).length === 1, 90_000);
+  expect(drivers([a, b], unasked)).toEqual(['b']);
+  await a.workflows.signal(asked, 'approve', ['yes']);
+  await a.workflows.signal(unasked, 'approve', ['yes']);
+  expect(await resultOf(a, pid)).toMatchObject({ n: 7, approval: 'yes' });
+  expect(await resultOf(a, pid.replace(asked, unasked))).toMatchObject({ n: 8, approval: 'yes' });
 }, 180_000);
 
 it('a node fenced for a moment stops writing, lets its runs go, and resumes them from the journal once back', async () => {

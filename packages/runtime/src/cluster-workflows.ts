@@ -1,6 +1,7 @@
 import { type ErrorData, LuactError } from '@luact/core';
 import type { LogRecord } from '@luact/lua';
 import {
+  DEFAULT_PUBLISH_BUDGET_MS,
   type JetStreamJournal,
   type Membership,
   partitionOf,
@@ -17,6 +18,12 @@ export const DEFAULT_OWNER_WAIT_MS = 30_000;
 const TAKEOVER_CONCURRENCY = 8;
 /** After a failed takeover or watch registration (NATS unavailable), the next try. */
 const RETRY_TAKEOVER_MS = 1_000;
+/**
+ * How long after a takeover the partition is read again: the previous owner's journal writes
+ * still in flight (retried for up to the publish budget) have landed by then. A journal it
+ * created after the takeover's read was neither fenced nor adopted; the second read does both.
+ */
+const LATE_WRITES_MS = DEFAULT_PUBLISH_BUDGET_MS + 5_000;
 /** The topic of a workflow's end, mailed by its owner to a watching node's inbox. */
 const EXIT_TOPIC = 'luact.workflow.exit';
 
@@ -93,6 +100,8 @@ export class ClusterWorkflows {
   private readonly unsubscribe: (() => void)[] = [];
   private reconciling: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Second reads of partitions taken over (see LATE_WRITES_MS). */
+  private readonly sweeps = new Set<NodeJS.Timeout>();
   private stopped = false;
   private readonly ownerWaitMs: number;
 
@@ -164,6 +173,8 @@ export class ClusterWorkflows {
     this.stopped = true;
     for (const stop of this.unsubscribe.splice(0)) stop();
     clearTimeout(this.retryTimer);
+    for (const sweep of this.sweeps) clearTimeout(sweep);
+    this.sweeps.clear();
     await this.options.channel.close();
     this.inbox?.close();
     await this.reconciling;
@@ -220,6 +231,7 @@ export class ClusterWorkflows {
           const { resumed, unreadable } = await share.router.local.adopt(journals);
           share.driving.set(partition, epoch);
           share.readopting.delete(partition);
+          this.sweepLater(id, partition, epoch);
           if (resumed + unreadable > 0)
             this.log(unreadable > 0 ? 'warn' : 'info', 'workflow partition taken over', {
               host: id,
@@ -244,6 +256,68 @@ export class ClusterWorkflows {
       this.retryTimer.unref?.();
     }
     this.followWatches(view);
+  }
+
+  private sweepLater(host: string, partition: number, epoch: number): void {
+    const timer = setTimeout(() => {
+      this.sweeps.delete(timer);
+      void this.sweepNow(host, partition, epoch);
+    }, LATE_WRITES_MS);
+    timer.unref?.();
+    this.sweeps.add(timer);
+  }
+
+  /**
+   * Reads a partition this node drives at `epoch` again, and fences and adopts the open
+   * journals no run here drives: those the previous owner wrote after the takeover's read.
+   * Tried again later if NATS does not answer; nothing to do once the partition moved on.
+   */
+  private async sweep(host: string, partition: number, epoch: number): Promise<void> {
+    const share = this.shares.get(host);
+    if (this.stopped || !share || share.driving.get(partition) !== epoch) return;
+    if (this.options.membership.fenced) return; // readopted when the fence lifts
+    const { journal, router } = share;
+    try {
+      const late = (await journal.readPartition(partition)).filter(
+        (found) => !('damaged' in found) && !found.closed && !router.local.drivesJournal(found.id),
+      );
+      if (late.length === 0) return;
+      const adopted = await Promise.all(
+        late.map(async ({ id }) => {
+          await journal.fence(id);
+          return { id, records: await journal.read(id), closed: false };
+        }),
+      );
+      const { resumed, unreadable } = await router.local.adopt(adopted);
+      this.log(unreadable > 0 ? 'warn' : 'info', 'workflow journals written late adopted', {
+        host,
+        partition,
+        epoch,
+        resumed,
+        unreadable,
+      });
+    } catch (error) {
+      this.log('warn', 'workflow partition not read again yet', {
+        host,
+        partition,
+        error: LuactError.from(error).message,
+      });
+      this.sweepLater(host, partition, epoch);
+    }
+  }
+
+  /** Sweeps after whatever reconciling is under way (one at a time). */
+  private sweepNow(host: string, partition: number, epoch: number): Promise<void> {
+    this.reconciling = this.reconciling
+      .then(() => this.sweep(host, partition, epoch))
+      .catch((error: unknown) =>
+        this.log('error', 'workflow partition not read again', {
+          host,
+          partition,
+          error: LuactError.from(error).message,
+        }),
+      );
+    return this.reconciling;
   }
 
   /** Whether this node takes requests for `partition` of `host` now. */
@@ -289,6 +363,7 @@ export class ClusterWorkflows {
     const partition = this.partitionOf(workflow);
     let delay = 25;
     let last: LuactError | undefined;
+    let swept = false;
     for (let attempt = 1; ; attempt++) {
       try {
         if (this.stopped)
@@ -308,6 +383,13 @@ export class ClusterWorkflows {
       } catch (error) {
         last = LuactError.from(error);
         if (!waitsForOwner(last) || Date.now() >= deadline) break;
+        // Refused by a journal of a partition this node drives: one the previous owner wrote
+        // after the takeover read it. Read the partition again now rather than later.
+        if (last.kind === 'CONFLICT' && !swept && this.serves(host, partition)) {
+          swept = true;
+          const epoch = this.shares.get(host)?.driving.get(partition);
+          if (epoch !== undefined) await this.sweepNow(host, partition, epoch);
+        }
       }
       const pause = Math.min(delay, Math.max(0, deadline - Date.now()));
       await new Promise((resolve) => setTimeout(resolve, pause));

@@ -309,6 +309,11 @@ export class WorkflowHost implements ExternalHost {
     return this.drivers.has(workflow);
   }
 
+  /** Whether this host drives the workflow whose run journal `stream` is (see `drives`). */
+  drivesJournal(stream: string): boolean {
+    return this.drives(parseStream(stream).workflow);
+  }
+
   /** Resumes the run `stream` from its records; false when it had ended (it is closed now). */
   private async resumeFrom(stream: string, records: readonly unknown[]): Promise<boolean> {
     const history = History.of(stream, records as never);

@@ -1,4 +1,4 @@
-import { LuactError } from '@luact/core';
+import { forget, notAlive } from './delivery.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
 import type { Delivery, Envelope, ExitOutcome, Signal } from './transport.js';
@@ -86,11 +86,7 @@ export class Inboxes {
     onExit: (outcome: ExitOutcome) => void,
   ): Delivery {
     const where = this.host.whereIs(target);
-    if (where === undefined) {
-      return new LuactError('NOT_FOUND', `process ${target} does not exist or has ended`, {
-        retryable: false,
-      });
-    }
+    if (where === undefined) return notAlive(target);
     if (where !== 'remote') {
       const listener = (outcome: ExitOutcome) => {
         state.watched.delete(target);
@@ -103,10 +99,7 @@ export class Inboxes {
     // Its EXIT comes back to the inbox's PID (see exitReached).
     state.watched.set(target, {
       onExit,
-      stop: () => {
-        const stopped = this.host.signal({ kind: 'demonitor', to: target, from: inbox });
-        if (stopped instanceof Promise) stopped.catch(() => {});
-      },
+      stop: () => forget(this.host.signal({ kind: 'demonitor', to: target, from: inbox })),
     });
     return this.host.signal({ kind: 'monitor', to: target, from: inbox });
   }

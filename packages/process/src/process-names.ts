@@ -1,4 +1,5 @@
 import { LuactError } from '@luact/core';
+import { notAlive } from './delivery.js';
 import { type ClusterNames, NameRegistry, type NameScope } from './names.js';
 import { nodeOf, type Pid } from './pid.js';
 import type { Process } from './process.js';
@@ -230,10 +231,4 @@ function tooManyNames(pid: Pid, scope: string): LuactError {
     'RATE_LIMITED',
     `${pid} already holds ${VALUE_LIMITS.namesPerProcess} ${scope}names, the limit of names per process`,
   );
-}
-
-function notAlive(pid: string): LuactError {
-  return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
-    retryable: false,
-  });
 }

@@ -1,5 +1,6 @@
 import { LuactError } from '@luact/core';
 import type { Clock } from '@luact/lua';
+import { forget } from './delivery.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
 import type { Delivery, ExitOutcome, RemoteSpawnRequest, Signal } from './transport.js';
@@ -128,12 +129,7 @@ export class RemoteCalls {
 
   private stopCallee(call: RemoteCall): void {
     if (call.pid === undefined) return;
-    const delivery = this.host.signal({
-      kind: 'terminate',
-      to: call.pid,
-      from: call.request.caller.pid,
-    });
-    if (delivery instanceof Promise) delivery.catch(() => {});
+    forget(this.host.signal({ kind: 'terminate', to: call.pid, from: call.request.caller.pid }));
   }
 
   private forget(handle: string, call: RemoteCall): void {

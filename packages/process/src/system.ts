@@ -134,9 +134,11 @@ const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
 const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: false });
 
 /**
- * The processes of one node: hosts, spawning, message routing, links, monitors, names and
- * function calls, with the exit rules of docs/concepts/processes.md. Remote PIDs go through the
- * transport.
+ * The processes of one node: hosts, the local spawn, the one router of mail and signals, and
+ * the exit rules of docs/concepts/processes.md. Remote PIDs go through the transport. Its parts
+ * do the rest behind its methods: where a spawn runs (SpawnRouting), links and monitors
+ * (LinksAndMonitors), names (ProcessNames), function calls (FunctionCalls) and the inboxes of
+ * TypeScript code (Inboxes).
  */
 export class ProcessSystem {
   readonly clock: Clock;
@@ -166,6 +168,8 @@ export class ProcessSystem {
   constructor(readonly options: ProcessSystemOptions) {
     this.clock = options.clock ?? systemClock();
     const system = this;
+    const resolveEntry = (reference: string, namespace: string | undefined) =>
+      resolve(reference, namespace, 'entry');
     this.calls = new FunctionCalls({
       clock: this.clock,
       get node() {
@@ -173,7 +177,7 @@ export class ProcessSystem {
       },
       functionHostId: FUNCTION_HOST,
       functionHost: () => this.hosts.get(FUNCTION_HOST) as ProcessHost,
-      resolveEntry: (reference, namespace) => resolve(reference, namespace, 'entry'),
+      resolveEntry,
       spawnFunction: ({ entry, args, context, caller, channel }) =>
         this.spawn({
           entry,
@@ -232,10 +236,10 @@ export class ProcessSystem {
       remote: new RemoteSpawns({
         transport: this.transport,
         names: this.processNames,
-        resolveEntry: (reference, namespace) => resolve(reference, namespace, 'entry'),
+        resolveEntry,
       }),
       resolveHost: (reference, namespace) => this.resolveCached(reference, namespace, 'host'),
-      resolveEntry: (reference, namespace) => resolve(reference, namespace, 'entry'),
+      resolveEntry,
       functionHostId: FUNCTION_HOST,
       isProcessHost: (id) => this.hosts.has(id),
       externalHost: (id) => this.externals.get(id),

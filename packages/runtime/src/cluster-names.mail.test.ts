@@ -1,7 +1,6 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type ClusterSettings, Node } from './node.js';
-import { writeApp } from './testing/app.js';
+import { afterEach, expect, it } from 'vitest';
+import type { Node } from './node.js';
+import { clusterOnNats } from './testing/cluster.js';
 
 // Mail to a name on a node, `{node@|name}` (process.registry.on_node): it travels in the
 // node's mail and is resolved by whichever run of the node takes it, so mail sent while the
@@ -71,20 +70,7 @@ entries:
 
 const LIVENESS = { heartbeatMs: 250, downAfterMs: 2_000, fenceAfterMs: 1_200 };
 
-let server: NatsServerHandle;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+const cluster = clusterOnNats(APP, LIVENESS);
 
 let appDir: Promise<string> | undefined;
 
@@ -94,22 +80,14 @@ afterEach(() => {
 
 /** A cluster node running APP with its services; what its processes print goes to `kept`. */
 async function clusterNode(name: string, kept: number[]): Promise<Node> {
-  appDir ??= writeApp({ 'app.yaml': APP }).then((app) => {
-    cleanups.push(app.remove);
-    return app.dir;
-  });
-  const cluster: ClusterSettings = { name, liveness: LIVENESS };
-  const node = await Node.start({
+  appDir ??= cluster.writeAppDir();
+  const node = await cluster.startNode(name, {
     dir: await appDir,
-    env: {},
-    nats: { servers: server.url },
-    cluster,
     print: (text) => {
       const match = /^kept (\d+)$/.exec(text);
       if (match) kept.push(Number(match[1]));
     },
   });
-  cleanups.push(() => node.stop());
   await node.startServices();
   return node;
 }

@@ -1,7 +1,6 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type ClusterSettings, Node } from './node.js';
-import { writeApp } from './testing/app.js';
+import { expect, it } from 'vitest';
+import type { Node } from './node.js';
+import { clusterOnNats } from './testing/cluster.js';
 
 // Names given at spawn in a cluster: `with_name(name, scope)` and `Node.spawn(…, { name,
 // nameScope })` register a cluster name for the child before it runs, on the node the child
@@ -66,33 +65,7 @@ entries:
 
 const LIVENESS = { heartbeatMs: 250, downAfterMs: 2_000, fenceAfterMs: 1_200 };
 
-let server: NatsServerHandle;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-async function clusterNode(name: string, placement?: 'spread'): Promise<Node> {
-  const app = await writeApp({ 'app.yaml': APP });
-  cleanups.push(app.remove);
-  const cluster: ClusterSettings = {
-    name,
-    liveness: LIVENESS,
-    ...(placement ? { placement } : {}),
-  };
-  const node = await Node.start({ dir: app.dir, env: {}, nats: { servers: server.url }, cluster });
-  cleanups.push(() => node.stop());
-  return node;
-}
+const cluster = clusterOnNats(APP, LIVENESS);
 
 /** The desks running on `node` (spawner runs end on their own). */
 function desks(node: Node): string[] {
@@ -103,8 +76,8 @@ function desks(node: Node): string[] {
 }
 
 it('Node.spawn with a cluster name: every node finds the child by it; the same name again fails ALREADY_EXISTS naming the holder, and nothing runs', async () => {
-  const a = await clusterNode('a');
-  const b = await clusterNode('b');
+  const a = await cluster.startNode('a');
+  const b = await cluster.startNode('b');
   const desk = await b.spawn('app:desk', [], {
     host: 'app:processes',
     name: 'front-desk',
@@ -129,8 +102,8 @@ it('Node.spawn with a cluster name: every node finds the child by it; the same n
 }, 120_000);
 
 it('with_name(name, CLUSTER) with the node option: the child runs on that node and holds the cluster name there; a second spawn of the name fails and leaves no child', async () => {
-  const a = await clusterNode('a');
-  const b = await clusterNode('b');
+  const a = await cluster.startNode('a');
+  const b = await cluster.startNode('b');
   const first = await a.run('app:spawner', ['remote-desk', 'b', 'cluster']);
   expect(first.ok).toBe(true);
   const { pid, lookup } = (first as { value: { pid: string; lookup: string } }).value;
@@ -156,8 +129,8 @@ it('with_name(name, CLUSTER) with the node option: the child runs on that node a
 }, 120_000);
 
 it('with_name without a scope stays a local name (the node default); an unknown scope raises', async () => {
-  const a = await clusterNode('a');
-  const b = await clusterNode('b');
+  const a = await cluster.startNode('a');
+  const b = await cluster.startNode('b');
   const local = await a.run('app:spawner', ['own-desk', undefined, undefined]);
   const { pid } = (local as { value: { pid: string } }).value;
   expect(a.system.lookupName('own-desk')).toBe(pid);
@@ -171,8 +144,8 @@ it('with_name without a scope stays a local name (the node default); an unknown 
 }, 120_000);
 
 it('under spread placement a spawn with a cluster name spreads (every node finds it), one with a local name stays on its node', async () => {
-  const a = await clusterNode('a', 'spread');
-  const b = await clusterNode('b', 'spread');
+  const a = await cluster.startNode('a', { cluster: { placement: 'spread' } });
+  const b = await cluster.startNode('b', { cluster: { placement: 'spread' } });
   await expect
     .poll(() => Object.keys(a.clusterView?.view.members ?? {}).length, { timeout: 30_000 })
     .toBe(2);

@@ -1,7 +1,5 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type ClusterSettings, Node } from './node.js';
-import { writeApp } from './testing/app.js';
+import { expect, it } from 'vitest';
+import { clusterOnNats } from './testing/cluster.js';
 
 // Cluster names through the node: a Lua process registers a cluster name on one node, the
 // other node finds it and calls it by name from TypeScript and from Lua.
@@ -35,33 +33,11 @@ entries:
 
 const LIVENESS = { heartbeatMs: 250, downAfterMs: 2_000, fenceAfterMs: 1_200 };
 
-let server: NatsServerHandle;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-async function clusterNode(name: string): Promise<Node> {
-  const app = await writeApp({ 'app.yaml': APP });
-  cleanups.push(app.remove);
-  const cluster: ClusterSettings = { name, liveness: LIVENESS };
-  const node = await Node.start({ dir: app.dir, env: {}, nats: { servers: server.url }, cluster });
-  cleanups.push(() => node.stop());
-  return node;
-}
+const cluster = clusterOnNats(APP, LIVENESS);
 
 it('reaches a cluster name registered on another node by call and by Lua send; a node that stops releases it', async () => {
-  const a = await clusterNode('a');
-  const b = await clusterNode('b');
+  const a = await cluster.startNode('a');
+  const b = await cluster.startNode('b');
   const desk = await b.spawn('app:desk', ['front-desk']);
   await expect.poll(() => a.system.lookupName('front-desk'), { timeout: 30_000 }).toBe(desk);
   expect(await a.call('front-desk', 'visit', 'a caller', { timeoutMs: 30_000 })).toBe(

@@ -1,13 +1,7 @@
 import { decodeValue } from '@luact/lua';
-import {
-  type NatsServerHandle,
-  startNatsServer,
-  startTcpProxy,
-  type TcpProxyHandle,
-} from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type ClusterSettings, Node } from './node.js';
-import { writeApp } from './testing/app.js';
+import { startTcpProxy, type TcpProxyHandle } from '@luact/testkit';
+import { expect, it } from 'vitest';
+import { clusterOnNats } from './testing/cluster.js';
 
 // Nodes of one cluster in one test process, each with its own NATS connection: what the
 // runtime wires (membership, mail, spawns, node down, expulsion). Liveness is shortened so the
@@ -50,29 +44,7 @@ entries:
 
 const LIVENESS = { heartbeatMs: 250, downAfterMs: 2_000, fenceAfterMs: 1_200 };
 
-let server: NatsServerHandle;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-async function clusterNode(name: string, url: string): Promise<Node> {
-  const app = await writeApp({ 'app.yaml': APP });
-  cleanups.push(app.remove);
-  const cluster: ClusterSettings = { name, liveness: LIVENESS };
-  const node = await Node.start({ dir: app.dir, env: {}, nats: { servers: url }, cluster });
-  cleanups.push(() => node.stop());
-  return node;
-}
+const cluster = clusterOnNats(APP, LIVENESS);
 
 async function until(what: string, condition: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -85,10 +57,10 @@ async function until(what: string, condition: () => boolean, ms = 60_000): Promi
 it('spawns across nodes, and a node cut off is declared down, then expelled and halts', {
   timeout: 120_000,
 }, async () => {
-  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: server.port });
-  cleanups.push(() => proxy.close());
-  const a = await clusterNode('a', server.url);
-  const b = await clusterNode('b', proxy.url);
+  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: cluster.server().port });
+  cluster.onCleanup(() => proxy.close());
+  const a = await cluster.startNode('a');
+  const b = await cluster.startNode('b', { servers: proxy.url });
   expect(a.clusterView?.identity.node).toBe('a');
   const bIdentity = b.clusterView?.identity;
   await until(
@@ -134,10 +106,10 @@ it('spawns across nodes, and a node cut off is declared down, then expelled and 
 it('a spawn on a node cut off before it answers fails once that node is declared down', {
   timeout: 120_000,
 }, async () => {
-  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: server.port });
-  cleanups.push(() => proxy.close());
-  const c = await clusterNode('c', server.url);
-  const d = await clusterNode('d', proxy.url);
+  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: cluster.server().port });
+  cluster.onCleanup(() => proxy.close());
+  const c = await cluster.startNode('c');
+  const d = await cluster.startNode('d', { servers: proxy.url });
   await until(
     'both nodes in one view',
     () => Object.keys(c.clusterView?.view.members ?? {}).length === 2,

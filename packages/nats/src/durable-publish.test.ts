@@ -1,4 +1,3 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import {
   JetStreamApiError,
   type JetStreamClient,
@@ -11,29 +10,21 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { AckInbox } from './cluster/mail-ack-inbox.js';
 import { type PublishAttempt, publishDurably } from './durable-publish.js';
 import { isWrongLastSequence } from './nats-errors.js';
+import { natsServerAndConnection } from './testing/nats-server.js';
 
-let server: NatsServerHandle;
-let connection: NatsConnection;
+const nats = natsServerAndConnection();
 let js: JetStreamClient;
 let jsm: JetStreamManager;
 let inbox: AckInbox;
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  connection = await connect({
-    servers: server.url,
-    reconnectTimeWait: 100,
-    maxReconnectAttempts: -1,
-  });
-  js = jetstream(connection);
-  jsm = await jetstreamManager(connection);
-  inbox = new AckInbox(connection);
-}, 30_000);
+  js = jetstream(nats.connection);
+  jsm = await jetstreamManager(nats.connection);
+  inbox = new AckInbox(nats.connection);
+});
 
-afterAll(async () => {
+afterAll(() => {
   inbox?.close();
-  await connection?.close();
-  await server?.stop();
 });
 
 let stream = '';
@@ -122,14 +113,14 @@ describe.each([
 
   it('keeps publishing while the server is down and stores the message once after it is back', async () => {
     const subject = `dp${n}.outage`;
-    await server.kill();
+    await nats.server.kill();
     const published = publishDurably(attempt(), subject, 'during the outage', {
       msgID: 'outage-1',
       budgetMs: 30_000,
       attemptTimeoutMs: 500,
     });
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // several attempts go unanswered
-    await server.restart();
+    await nats.server.restart();
     const ack = await published;
     expect(ack).toMatchObject({ stream, seq: 1 });
     expect(await messageCount()).toBe(1);
@@ -139,7 +130,7 @@ describe.each([
 
   it('fails UNAVAILABLE naming the subject and the time waited when the server stays down past the budget', async () => {
     const subject = `dp${n}.lost`;
-    await server.kill();
+    await nats.server.kill();
     try {
       const started = Date.now();
       const failure = await publishDurably(attempt(), subject, 'x', {
@@ -161,12 +152,12 @@ describe.each([
       });
       expect(waited).toBeGreaterThanOrEqual(2_000); // it kept trying for the whole budget
     } finally {
-      await server.restart();
+      await nats.server.restart();
     }
   }, 60_000);
 
   it('stops retrying when its signal aborts, failing CANCELED', async () => {
-    await server.kill();
+    await nats.server.kill();
     try {
       const controller = new AbortController();
       const published = publishDurably(attempt(), `dp${n}.cancel`, 'x', {
@@ -180,12 +171,12 @@ describe.each([
         message: expect.stringMatching(/may or may not have been stored/),
       });
     } finally {
-      await server.restart();
+      await nats.server.restart();
     }
   }, 60_000);
 
   it('fails UNAVAILABLE at once on a closed connection', async () => {
-    const closed = await connect({ servers: server.url });
+    const closed = await connect({ servers: nats.server.url });
     const closedAttempt = attemptOn(closed);
     await closed.close();
     await expect(

@@ -1,38 +1,25 @@
 import { LuactError } from '@luact/core';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import {
   type JetStreamManager,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureMailStream } from './cluster/mail-stream.js';
 import { ensureMembershipStreams, membershipNames } from './cluster/membership-streams.js';
 import { ensureNameBucket, nameBucket } from './cluster/names-stream.js';
 import { ensureJournalStream } from './journal-stream.js';
+import { natsServerAndConnection } from './testing/nats-server.js';
 
 // What each of luact's streams does when it is first ensured against an existing stream that
 // conflicts with it, and while JetStream does not answer yet: all go through ensureStream.
 
-let server: NatsServerHandle;
-let connection: NatsConnection;
+const nats = natsServerAndConnection();
 let jsm: JetStreamManager;
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  connection = await connect({
-    servers: server.url,
-    reconnectTimeWait: 100,
-    maxReconnectAttempts: -1,
-  });
-  jsm = await jetstreamManager(connection, { timeout: 1_000 });
-}, 30_000);
-
-afterAll(async () => {
-  await connection?.close();
-  await server?.stop();
+  jsm = await jetstreamManager(nats.connection, { timeout: 1_000 });
 });
 
 interface Case {
@@ -124,10 +111,10 @@ describe.each(Object.keys(CASES))('the %s stream', (kind) => {
 
   it('is created once JetStream answers again after an outage', async () => {
     const prefix = nextPrefix();
-    await server.kill();
+    await nats.server.kill();
     const ensured = ensure.ensure(prefix);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await server.restart();
+    await nats.server.restart();
     await ensured;
     expect((await jsm.streams.info(ensure.stream(prefix).name)).config.name).toBe(
       ensure.stream(prefix).name,

@@ -1,33 +1,21 @@
 import { LuactError } from '@luact/core';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import {
   type JetStreamManager,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { connect, nanos } from '@nats-io/transport-node';
+import { beforeAll, expect, it, vi } from 'vitest';
 import { isUnreachable } from './nats-errors.js';
 import { ensureStream, type StreamRequirements } from './streams.js';
+import { natsServerAndConnection } from './testing/nats-server.js';
 
-let server: NatsServerHandle;
-let connection: NatsConnection;
+const nats = natsServerAndConnection();
 let jsm: JetStreamManager;
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  connection = await connect({
-    servers: server.url,
-    reconnectTimeWait: 100,
-    maxReconnectAttempts: -1,
-  });
-  jsm = await jetstreamManager(connection, { timeout: 1_000 });
-}, 30_000);
-
-afterAll(async () => {
-  await connection?.close();
-  await server?.stop();
+  jsm = await jetstreamManager(nats.connection, { timeout: 1_000 });
 });
 
 let streams = 0;
@@ -133,7 +121,7 @@ it('turns a create or an update the server refuses into INVALID with its reason'
 
 it('lets several nodes ensure one new stream at once', async () => {
   const wanted = requirements();
-  const others = await Promise.all([1, 2, 3].map(() => connect({ servers: server.url })));
+  const others = await Promise.all([1, 2, 3].map(() => connect({ servers: nats.server.url })));
   try {
     const managers = await Promise.all(others.map((other) => jetstreamManager(other)));
     await Promise.all(managers.map((manager) => ensureStream(manager, wanted)));
@@ -145,18 +133,18 @@ it('lets several nodes ensure one new stream at once', async () => {
 
 it('tries again while JetStream does not answer, and gives up after its bound', async () => {
   const wanted = requirements();
-  await server.kill();
+  await nats.server.kill();
   try {
     const error = await failure(ensureStream(jsm, wanted, { retryForMs: 2_000 }));
     expect(isUnreachable(error)).toBe(true);
   } finally {
-    await server.restart();
+    await nats.server.restart();
   }
   // Back within the bound: created.
-  await server.kill();
+  await nats.server.kill();
   const ensured = ensureStream(jsm, wanted, { retryForMs: 30_000 });
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  await server.restart();
+  await nats.server.restart();
   await ensured;
   expect((await jsm.streams.info(wanted.name)).config.name).toBe(wanted.name);
 }, 60_000);

@@ -1,34 +1,29 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
   ClosedConnectionError,
   connect,
   headers,
-  type NatsConnection,
   NoRespondersError,
   TimeoutError,
 } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { natsServerAndConnection } from '../testing/nats-server.js';
 import { AckInbox } from './mail-ack-inbox.js';
 
 // How AckInbox answers publishDurably is tested with the client side by side in
 // durable-publish.test.ts; these are its own cases: deadlines, no responders, closing.
 
-let server: NatsServerHandle;
-let connection: NatsConnection;
+const nats = natsServerAndConnection();
 let inbox: AckInbox;
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  connection = await connect({ servers: server.url });
-  await (await jetstreamManager(connection)).streams.add({ name: 'ACKS', subjects: ['acks.>'] });
-  inbox = new AckInbox(connection);
-}, 30_000);
+  const jsm = await jetstreamManager(nats.connection);
+  await jsm.streams.add({ name: 'ACKS', subjects: ['acks.>'] });
+  inbox = new AckInbox(nats.connection);
+});
 
-afterAll(async () => {
+afterAll(() => {
   inbox?.close();
-  await connection?.close();
-  await server?.stop();
 });
 
 const attempt = (msgID: string, timeout = 30_000) => ({ msgID, timeout, headers: headers() });
@@ -44,8 +39,8 @@ it('matches each of many publishes in flight with its own acknowledgement', asyn
 
 it('fails an attempt nobody answers with TimeoutError at its own deadline, the shorter first', async () => {
   // A plain subscriber takes the message and never answers.
-  const quiet = connection.subscribe('quiet.x');
-  await connection.flush();
+  const quiet = nats.connection.subscribe('quiet.x');
+  await nats.connection.flush();
   try {
     const settled: string[] = [];
     const long = inbox.publish('quiet.x', 'a', attempt('q1', 1_500)).catch((error) => {
@@ -71,10 +66,10 @@ it('fails an attempt on a subject nothing listens to with NoRespondersError', as
 }, 30_000);
 
 it('fails the attempts still waiting with ClosedConnectionError when its connection closes', async () => {
-  const own = await connect({ servers: server.url });
+  const own = await connect({ servers: nats.server.url });
   const ownInbox = new AckInbox(own);
-  const quiet = connection.subscribe('quiet.y');
-  await connection.flush();
+  const quiet = nats.connection.subscribe('quiet.y');
+  await nats.connection.flush();
   try {
     const waiting = ownInbox.publish('quiet.y', 'x', attempt('c1')).catch((error) => error);
     await own.flush();

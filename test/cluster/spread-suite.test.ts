@@ -21,15 +21,9 @@ const NODE_LOCAL = new Map([
   ['lua_api.processes:register_can_name_another_process', 'names of another node’s process'],
   ['lua_api.processes:names_are_destinations_for_monitor_cancel_and_terminate', 'idem'],
   ['lua_api.processes:upgrade_keeps_links_monitors_and_names', 'idem'],
-  // with_name registers a name on the spawning node (in its local scope), so it does not see
-  // a cluster name the test registered first.
-  ['lua_api.processes:with_name_of_a_taken_name_fails_the_spawn', 'with_name is local'],
   // A mailbox's room is known on its node: mail to a full mailbox on another node is stored,
   // then refused there.
   ['lua_api.processes:sending_to_a_full_mailbox_is_an_error', 'mailbox room is per node'],
-  // It waits for a send to fail: a send to an ended process of another node fails only once
-  // this node has seen it end (it does not monitor it).
-  ['lua_api.exits:unmonitor_stops_exit_events', 'ends seen elsewhere are known later'],
   // A cluster name its holder on another node released is free here once the release
   // reaches this node, a moment after the holder's EXIT.
   ['lua_api.processes:registered_name_is_released_when_its_owner_ends', 'releases arrive later'],

@@ -1,28 +1,17 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clusterNodes, downViews } from './cluster-nodes.js';
+import { describe, expect, it } from 'vitest';
+import { clusterSuite, downViews } from './cluster-nodes.js';
 
 /**
  * Two luact nodes (child processes, `luact run --nats … --node NAME`) on one nats-server:
  * what one node's processes do with another's goes through NATS only.
  */
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-across-');
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
+const { nodes, server } = clusterSuite('luact-cluster-across-');
 
 describe('processes on two nodes', () => {
   it('play 1,000 rounds of ping-pong and a 1,000-message burst, every pong in order', async () => {
-    const b = await nodes.serve('pp-b', [server.url]);
-    const a = nodes.exec('pp-a', [server.url], 'cluster:ping', ['pp-b', 1_000]);
+    const b = await nodes.serve('pp-b', [server().url]);
+    const a = nodes.exec('pp-a', [server().url], 'cluster:ping', ['pp-b', 1_000]);
     const { code, result } = await a.result();
     expect(code, a.cli.stderr()).toBe(0);
     expect(result).toEqual({
@@ -37,8 +26,8 @@ describe('processes on two nodes', () => {
   }, 180_000);
 
   it('spawn, exec, monitor and link across nodes, a link failure cascading over both', async () => {
-    await nodes.serve('rm-b', [server.url]);
-    const a = nodes.exec('rm-a', [server.url], 'cluster:remote', ['rm-b', 'rm-a']);
+    await nodes.serve('rm-b', [server().url]);
+    const a = nodes.exec('rm-a', [server().url], 'cluster:remote', ['rm-b', 'rm-a']);
     const { code, result } = await a.result();
     expect(code, a.cli.stderr()).toBe(0);
     expect(result.value).toEqual({

@@ -1,7 +1,7 @@
-import { freePorts, type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { freePorts } from '@luact/testkit';
+import { expect, it } from 'vitest';
 import { luact } from '../src/luact-cli.js';
-import { CLUSTER_APP, clusterNodes } from './cluster-nodes.js';
+import { CLUSTER_APP, clusterSuite } from './cluster-nodes.js';
 
 /**
  * A node asked to join a cluster (`--node`, serving) that cannot reach NATS says so and exits
@@ -10,26 +10,18 @@ import { CLUSTER_APP, clusterNodes } from './cluster-nodes.js';
 
 const PASSWORD = 'a-cluster-password';
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-cli-');
-
-beforeAll(async () => {
-  server = await startNatsServer({ args: ['--user', 'luact', '--pass', PASSWORD] });
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
+const { nodes, server } = clusterSuite('luact-cluster-cli-', CLUSTER_APP, {
+  args: ['--user', 'luact', '--pass', PASSWORD],
 });
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
 
 const withPassword = (password: string) =>
-  server.url.replace('nats://', `nats://luact:${password}@`);
+  server().url.replace('nats://', `nats://luact:${password}@`);
 
 it('refuses to join with a wrong password, naming the server and user but not the password', async () => {
   const run = await luact(['run', CLUSTER_APP, '--nats', withPassword('wrong-pw'), '--node', 'a']);
   expect(run.code).toBe(1);
   expect(run.stderr).toContain(
-    `luact: --nats: NATS at nats://luact:***@127.0.0.1:${server.port} refused user "luact" with the password given`,
+    `luact: --nats: NATS at nats://luact:***@127.0.0.1:${server().port} refused user "luact" with the password given`,
   );
   expect(run.stderr).not.toContain('wrong-pw');
   expect(run.stderr).not.toContain('joined the cluster');

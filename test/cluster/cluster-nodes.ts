@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type NatsServerHandle, type NatsServerOptions, startNatsServer } from '@luact/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { logRecords, type RunningCli, startedByTests } from '../src/luact-cli.js';
 
 /** The application every node of these tests runs. */
@@ -86,6 +88,38 @@ export function clusterNodes(prefix: string, app: string = CLUSTER_APP) {
           return { code, result: JSON.parse(line) as ExecResult };
         },
       };
+    },
+  };
+}
+
+/**
+ * Registers the hooks of a test file whose nodes (`clusterNodes(prefix, app)`) share one
+ * nats-server started with `serverOptions`: the server runs from before the file's first test
+ * to after its last, each test gets a fresh scratch directory and its nodes are killed after
+ * it. `server()` is the server from beforeAll on.
+ */
+export function clusterSuite(
+  prefix: string,
+  app: string = CLUSTER_APP,
+  serverOptions: NatsServerOptions = {},
+) {
+  let server: NatsServerHandle | undefined;
+  const nodes = clusterNodes(prefix, app);
+
+  beforeAll(async () => {
+    server = await startNatsServer(serverOptions);
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(() => nodes.prepare());
+  afterEach(() => nodes.cleanUp());
+
+  return {
+    nodes,
+    server(): NatsServerHandle {
+      if (server === undefined) throw new Error('the NATS server starts in beforeAll');
+      return server;
     },
   };
 }

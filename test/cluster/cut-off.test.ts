@@ -1,13 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type NatsServerHandle,
-  startNatsServer,
-  startTcpProxy,
-  type TcpProxyHandle,
-} from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { startTcpProxy, type TcpProxyHandle } from '@luact/testkit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { logRecords, type RunningCli } from '../src/luact-cli.js';
-import { clusterNodes, downViews } from './cluster-nodes.js';
+import { clusterSuite, downViews } from './cluster-nodes.js';
 
 /**
  * T7: node b cut off from NATS for 15 s (its only connection goes through a TCP proxy that
@@ -18,20 +13,15 @@ import { clusterNodes, downViews } from './cluster-nodes.js';
 
 const CUT_MS = 15_000;
 
-let server: NatsServerHandle;
+const { nodes, server } = clusterSuite('luact-cluster-cut-');
 let proxy: TcpProxyHandle;
-const nodes = clusterNodes('luact-cluster-cut-');
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  proxy = await startTcpProxy({ targetPort: server.port });
+  proxy = await startTcpProxy({ targetPort: server().port });
 }, 30_000);
 afterAll(async () => {
   await proxy?.close();
-  await server?.stop();
 });
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
 
 /** When `cli` logged its first record with `msg`, in ms since 1970. */
 const loggedAt = (cli: RunningCli, msg: string) => {
@@ -41,7 +31,7 @@ const loggedAt = (cli: RunningCli, msg: string) => {
 
 it('fences a cut-off node before the others declare it down; it rejoins as a new incarnation', async () => {
   const b = await nodes.serve('cut-b', [proxy.url]);
-  const a = nodes.exec('cut-a', [server.url], 'cluster:watch', ['cut-b']);
+  const a = nodes.exec('cut-a', [server().url], 'cluster:watch', ['cut-b']);
   await a.cli.waitForLog({ msg: 'watching', node: 'cut-b' }, 60_000);
 
   proxy.pause();
@@ -74,6 +64,6 @@ it('fences a cut-off node before the others declare it down; it rejoins as a new
   const [first, second] = joins() as [number, number];
   expect(second).toBeGreaterThan(first);
   await expect(
-    nodes.exec('cut-c', [server.url], 'cluster:ping', ['cut-b', 10]).result(),
+    nodes.exec('cut-c', [server().url], 'cluster:ping', ['cut-b', 10]).result(),
   ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 10 } } });
 }, 180_000);

@@ -1,6 +1,5 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { clusterNodes } from './cluster-nodes.js';
+import { expect, it } from 'vitest';
+import { CLUSTER_APP, clusterSuite } from './cluster-nodes.js';
 
 /**
  * A message five times the server's max_payload goes from a process on one node to one on
@@ -9,21 +8,14 @@ import { clusterNodes } from './cluster-nodes.js';
 
 const MIB = 1024 * 1024;
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-large-');
-
-beforeAll(async () => {
-  server = await startNatsServer({ maxPayload: MIB, monitoring: true });
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
+const { nodes, server } = clusterSuite('luact-cluster-large-', CLUSTER_APP, {
+  maxPayload: MIB,
+  monitoring: true,
 });
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
 
 /** Bytes stored in each stream, from the server's monitoring endpoint. */
 async function streamBytes(): Promise<Map<string, number>> {
-  const response = await fetch(`${server.monitorUrl}/jsz?streams=true`);
+  const response = await fetch(`${server().monitorUrl}/jsz?streams=true`);
   const body = (await response.json()) as {
     account_details?: { stream_detail?: { name: string; state: { bytes: number } }[] }[];
   };
@@ -35,8 +27,8 @@ async function streamBytes(): Promise<Map<string, number>> {
 }
 
 it('carries a 5 MiB payload across nodes and back, byte for byte, on a server with max_payload 1 MiB', async () => {
-  await nodes.serve('big-b', [server.url]);
-  const a = nodes.exec('big-a', [server.url], 'cluster:large', ['big-b', 5]);
+  await nodes.serve('big-b', [server().url]);
+  const a = nodes.exec('big-a', [server().url], 'cluster:large', ['big-b', 5]);
   const { code, result } = await a.result();
   expect(code, a.cli.stderr()).toBe(0);
   expect(result.value).toEqual({ sent: 5 * MIB, received: 5 * MIB, same: true });

@@ -1,6 +1,5 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { clusterNodes, downViews } from './cluster-nodes.js';
+import { expect, it } from 'vitest';
+import { clusterSuite, downViews } from './cluster-nodes.js';
 
 /**
  * A node SIGKILLed: the processes of another node that monitor or link its processes learn
@@ -11,23 +10,13 @@ import { clusterNodes, downViews } from './cluster-nodes.js';
 /** The documented bound is 4–5 s after the last beat plus the view's commit; generous here. */
 const BOUND_MS = 15_000;
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-down-');
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
+const { nodes, server } = clusterSuite('luact-cluster-down-');
 
 it('gives monitors EXIT and trapping links LINK_DOWN "node down: b" within the bound after b is SIGKILLed', async ({
   annotate,
 }) => {
-  const b = await nodes.serve('b', [server.url]);
-  const a = nodes.exec('a', [server.url], 'cluster:watch', ['b']);
+  const b = await nodes.serve('b', [server().url]);
+  const a = nodes.exec('a', [server().url], 'cluster:watch', ['b']);
   await a.cli.waitForLog({ msg: 'watching', node: 'b' }, 60_000);
 
   const killedAt = Date.now();
@@ -49,8 +38,8 @@ it('gives monitors EXIT and trapping links LINK_DOWN "node down: b" within the b
 }, 120_000);
 
 it('frees the cluster names of the SIGKILLed node once it is declared down', async () => {
-  const b = await nodes.serve('names-b', [server.url]);
-  const a = nodes.exec('names-a', [server.url], 'cluster:name_down', ['names-b', 'desk']);
+  const b = await nodes.serve('names-b', [server().url]);
+  const a = nodes.exec('names-a', [server().url], 'cluster:name_down', ['names-b', 'desk']);
   await a.cli.waitForLog({ msg: 'watching', node: 'names-b' }, 60_000);
   b.child.kill('SIGKILL');
   const { code, result } = await a.result();

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { RunningCli } from '../src/luact-cli.js';
-import { clusterNodes } from './cluster-nodes.js';
+import { clusterSuite } from './cluster-nodes.js';
 
 /**
  * T8 through Lua: node rm-a sends 1, 2, 3, … to `{rm-b@|keeper}` (the service keeper of node
@@ -22,17 +21,7 @@ const APP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'restart-mai
 /** Messages each run of rm-b keeps before the test moves on: rm-a is sending all along. */
 const PER_RUN = 30;
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-restart-mail-', APP);
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
+const { nodes, server } = clusterSuite('luact-cluster-restart-mail-', APP);
 
 /** The numbers a run of rm-b kept, in the order it kept them. */
 function kept(cli: RunningCli): number[] {
@@ -54,7 +43,7 @@ function range(from: number, to: number): number[] {
 }
 
 it('delivers the mail sent to a named service while its node restarts: across a clean restart all of it once, in order; across a SIGKILL all that was sent after the death, once, in order', async () => {
-  const url = [server.url];
+  const url = [server().url];
   const first = await nodes.serve('rm-b', url);
   const a = nodes.exec('rm-a', url, 'rm:sender', ['rm-b', '10ms']);
   await expect.poll(() => kept(first).length, { timeout: 60_000 }).toBeGreaterThan(PER_RUN);

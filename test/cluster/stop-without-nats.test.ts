@@ -1,6 +1,5 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { clusterNodes } from './cluster-nodes.js';
+import { expect, it } from 'vitest';
+import { clusterSuite } from './cluster-nodes.js';
 
 /**
  * A cluster node asked to stop while no NATS server is reachable stops in seconds: leaving the
@@ -8,22 +7,12 @@ import { clusterNodes } from './cluster-nodes.js';
  * for NATS (it used to wait out the 30 s join bound).
  */
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-stop-');
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
+const { nodes, server } = clusterSuite('luact-cluster-stop-');
 
 it('stops a node within seconds when NATS is gone', async () => {
-  const node = await nodes.serve('lone', [server.url]);
+  const node = await nodes.serve('lone', [server().url]);
   await expect.poll(() => node.stderr().includes('running'), { timeout: 60_000 }).toBe(true);
-  await server.kill();
+  await server().kill();
   const asked = Date.now();
   node.child.kill('SIGTERM');
   const code = await node.exited;
@@ -32,5 +21,5 @@ it('stops a node within seconds when NATS is gone', async () => {
   expect(code, node.stderr()).toBeGreaterThanOrEqual(0);
   // The leave bound (5 s) and the mail transport's close, with room for a loaded machine.
   expect(tookMs).toBeLessThan(25_000);
-  await server.restart();
+  await server().restart();
 }, 90_000);

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { logRecords } from '../src/luact-cli.js';
-import { clusterNodes, downViews } from './cluster-nodes.js';
+import { clusterSuite, downViews } from './cluster-nodes.js';
 
 /**
  * T3 for processes: node b frozen (SIGSTOP) for 10 s, past the 4 s down bound, then thawed
@@ -13,21 +12,11 @@ import { clusterNodes, downViews } from './cluster-nodes.js';
 
 const FROZEN_MS = 10_000;
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-stopped-');
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
+const { nodes, server } = clusterSuite('luact-cluster-stopped-');
 
 it('declares a node frozen past the bound down, and the thawed node rejoins as a new incarnation', async () => {
-  const b = await nodes.serve('st-b', [server.url]);
-  const a = nodes.exec('st-a', [server.url], 'cluster:watch', ['st-b']);
+  const b = await nodes.serve('st-b', [server().url]);
+  const a = nodes.exec('st-a', [server().url], 'cluster:watch', ['st-b']);
   await a.cli.waitForLog({ msg: 'watching', node: 'st-b' }, 60_000);
 
   b.child.kill('SIGSTOP');
@@ -65,13 +54,13 @@ it('declares a node frozen past the bound down, and the thawed node rejoins as a
 
   // The new incarnation plays with the others.
   await expect(
-    nodes.exec('st-c', [server.url], 'cluster:ping', ['st-b', 10]).result(),
+    nodes.exec('st-c', [server().url], 'cluster:ping', ['st-b', 10]).result(),
   ).resolves.toMatchObject({ code: 0, result: { ok: true, value: { rounds: 10 } } });
 }, 120_000);
 
 it('ends an --exec node frozen past the bound once thawed: expelled, its entry fails saying so', async () => {
-  await nodes.serve('sx-b', [server.url]);
-  const a = nodes.exec('sx-a', [server.url], 'cluster:watch', ['sx-b']);
+  await nodes.serve('sx-b', [server().url]);
+  const a = nodes.exec('sx-a', [server().url], 'cluster:watch', ['sx-b']);
   await a.cli.waitForLog({ msg: 'watching', node: 'sx-b' }, 60_000);
 
   a.cli.child.kill('SIGSTOP');

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { clusterNodes } from './cluster-nodes.js';
+import { expect, it } from 'vitest';
+import { clusterSuite } from './cluster-nodes.js';
 
 /**
  * Workflows survive the SIGKILL of a node that drives some of them (issue 10, T2): 1,000
@@ -23,22 +22,12 @@ const WORKFLOWS = 1_000;
 /** Its own application: the nodes of the other cluster tests host no workflows. */
 const FAILOVER_APP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'failover-app');
 
-let server: NatsServerHandle;
-const nodes = clusterNodes('luact-cluster-wf-failover-', FAILOVER_APP);
-
-beforeAll(async () => {
-  server = await startNatsServer();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(() => nodes.prepare());
-afterEach(() => nodes.cleanUp());
+const { nodes, server } = clusterSuite('luact-cluster-wf-failover-', FAILOVER_APP);
 
 it(`finishes ${WORKFLOWS} in-flight workflows on the survivors after the node driving some of them is SIGKILLed: results as without the crash, each activity run once, no accepted signal lost`, async ({
   annotate,
 }) => {
-  const urls = [server.url];
+  const urls = [server().url];
   const b = await nodes.serve('b', urls);
   await nodes.serve('c', urls);
   const a = nodes.exec('a', urls, 'failover:drive', [WORKFLOWS, 'b']);

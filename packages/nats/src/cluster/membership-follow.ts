@@ -26,11 +26,10 @@ export interface FollowParams {
   readonly retryMs: number;
 }
 
-/**
- * The consumer's server sends a heartbeat this often while nothing else comes; two missed in a
- * row end the consumer (see `follow`). The client's own default is 15 s.
- */
+/** The consumer's server sends a heartbeat this often while nothing else comes (client: 15 s). */
 export const FOLLOW_HEARTBEAT_MS = 1_000;
+/** No message and no heartbeat for this long ends the consumer (see `follow`). */
+const SILENCE_MS = 3 * FOLLOW_HEARTBEAT_MS;
 
 export interface Follower {
   /** Stops following; resolves once no more messages will be handed over. */
@@ -44,10 +43,11 @@ export interface Follower {
  * after the last message handed over. Stops by itself when the connection closes.
  *
  * Silence matters because an ordered consumer is R1 and may live on a server other than the
- * client's: when that server dies the connection stays up, and the client alone would only ask
- * the dead consumer for its state again and again until the server is back, handing over
- * nothing meanwhile. Two missed heartbeats end it here instead, and the new consumer is placed
- * on a server that is up.
+ * client's: when that server dies the client alone hands over nothing until it is back. With
+ * the connection up, it only asks the dead consumer for its state again and again; after a
+ * reconnect (the connection's server died too) likewise, and it keeps its own heartbeat check
+ * off until the consumer answers. So silence is timed here: SILENCE_MS without a message or a
+ * heartbeat ends the consumer, and the new one is placed on a server that is up.
  */
 export function follow(params: FollowParams): Follower {
   const { connection, js, stream, filter, onMessage, onError, retryMs } = params;
@@ -71,19 +71,24 @@ export function follow(params: FollowParams): Follower {
         messages = current;
         if (stopped) break;
         let silent = false;
-        void closeWhenSilent(current, () => {
+        const silence = watchSilence(current, () => {
           silent = true;
         });
-        for await (const message of current) {
-          if (stopped || silent) break;
-          next = message.seq + 1;
-          onMessage(message);
+        try {
+          for await (const message of current) {
+            if (stopped || silent) break;
+            silence.heard();
+            next = message.seq + 1;
+            onMessage(message);
+          }
+        } finally {
+          silence.stop();
         }
         if (silent && !stopped) {
           onError(
             new LuactError(
               'UNAVAILABLE',
-              `following ${stream} (${filter}): the consumer's server sent no heartbeat for ${2 * FOLLOW_HEARTBEAT_MS} ms; following again on a new consumer`,
+              `following ${stream} (${filter}): no message and no heartbeat from the consumer for ${SILENCE_MS} ms; following again on a new consumer`,
             ),
           );
         }
@@ -102,13 +107,26 @@ export function follow(params: FollowParams): Follower {
   };
 }
 
-/** Closes `messages` at the client's first report of missed heartbeats; `onSilent` first. */
-async function closeWhenSilent(messages: ConsumerMessages, onSilent: () => void): Promise<void> {
-  for await (const status of messages.status()) {
-    if (status.type === 'heartbeats_missed') {
-      onSilent();
-      await messages.close().catch(() => undefined);
-      return;
-    }
-  }
+/**
+ * Closes `messages` once neither a message (`heard()`) nor a heartbeat came for SILENCE_MS,
+ * calling `onSilent` first. `stop()` ends the watch.
+ */
+function watchSilence(
+  messages: ConsumerMessages,
+  onSilent: () => void,
+): { heard(): void; stop(): void } {
+  let last = performance.now();
+  const heard = () => {
+    last = performance.now();
+  };
+  const timer = setInterval(() => {
+    if (performance.now() - last <= SILENCE_MS) return;
+    clearInterval(timer);
+    onSilent();
+    void messages.close().catch(() => undefined);
+  }, FOLLOW_HEARTBEAT_MS);
+  void (async () => {
+    for await (const status of messages.status()) if (status.type === 'heartbeat') heard();
+  })();
+  return { heard, stop: () => clearInterval(timer) };
 }

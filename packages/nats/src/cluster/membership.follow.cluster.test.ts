@@ -19,7 +19,7 @@ import {
 } from './membership-testing.js';
 
 /** How long a follower may go without a message it should have had (the bug: for ever). */
-const SEEN_WITHIN_MS = 15_000;
+const SEEN_WITHIN_MS = 30_000;
 
 let cluster: NatsClusterHandle;
 let nc: NatsConnection;
@@ -80,48 +80,96 @@ async function publishUntilStored(subject: string, data: string): Promise<number
   }
 }
 
+/**
+ * Starts followers of `stream` (on `connection`, each reading the whole stream) until one's
+ * consumer sits on `server` (at most 24 followers); returns what each read.
+ */
+async function followUntilOneOn(
+  connection: NatsConnection,
+  stream: string,
+  server: (name: string) => boolean,
+  followers: Follower[],
+): Promise<{ received: string[][]; victim: NatsClusterNode | undefined }> {
+  const js = jetstream(connection);
+  const received: string[][] = [];
+  let victim: NatsClusterNode | undefined;
+  while (victim === undefined && followers.length < 24) {
+    const seen: string[] = [];
+    received.push(seen);
+    followers.push(
+      follow({
+        connection,
+        js,
+        stream,
+        filter: `${stream.toLowerCase()}.>`,
+        history: true,
+        onMessage: (message) => seen.push(message.string()),
+        onError: () => undefined,
+        retryMs: 250,
+      }),
+    );
+    await expect.poll(() => seen.length, { timeout: 30_000 }).toBe(1);
+    const name = (await consumerServers(stream)).find(server);
+    victim = cluster.nodes.find((_, i) => `n${i + 1}` === name);
+  }
+  return { received, victim };
+}
+
+/** A stream of three replicas holding one message, `m0`. */
+async function streamWithOneMessage(stream: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`], num_replicas: 3 });
+  await publishUntilStored(`${stream.toLowerCase()}.x`, 'm0');
+}
+
+/** Publishes m1…m3 and expects every follower to read m0…m3 in order within SEEN_WITHIN_MS. */
+async function expectEveryFollowerReadsOn(stream: string, received: string[][]): Promise<void> {
+  const expected = ['m0', 'm1', 'm2', 'm3'];
+  for (const data of expected.slice(1)) await publishUntilStored(`${stream.toLowerCase()}.x`, data);
+  for (const seen of received) {
+    await expect.poll(() => seen, { timeout: SEEN_WITHIN_MS }).toEqual(expected);
+  }
+}
+
 it('a follower whose consumer was on a SIGKILLed server gets every new message within seconds', async () => {
   const stream = 'FOLLOWED';
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: ['followed.>'], num_replicas: 3 });
-  await publishUntilStored('followed.x', 'm0');
-  const js = jetstream(nc);
-  const received: string[][] = [];
+  await streamWithOneMessage(stream);
   const followers: Follower[] = [];
   try {
-    // Enough followers that some consumer sits on n2 or n3 (each lands on one of three servers).
-    while (followers.length < 24) {
-      const seen: string[] = [];
-      received.push(seen);
-      followers.push(
-        follow({
-          connection: nc,
-          js,
-          stream,
-          filter: 'followed.>',
-          history: true,
-          onMessage: (message) => seen.push(message.string()),
-          onError: () => undefined,
-          retryMs: 250,
-        }),
-      );
-      await expect.poll(() => seen.length, { timeout: 30_000 }).toBe(1);
-      if (followers.length >= 6 && (await serverHoldingConsumer(stream)) !== undefined) break;
-    }
-    const victim = await serverHoldingConsumer(stream);
+    // Each consumer lands on one of the three servers: soon one is on n2 or n3.
+    const { received, victim } = await followUntilOneOn(
+      nc,
+      stream,
+      (server) => server !== 'n1',
+      followers,
+    );
     expect(victim, 'no consumer landed on n2 or n3').toBeDefined();
     await killServer(victim as NatsClusterNode);
-
-    const expected = ['m0'];
-    for (const data of ['m1', 'm2', 'm3']) {
-      await publishUntilStored('followed.x', data);
-      expected.push(data);
-    }
-    for (const seen of received) {
-      await expect.poll(() => seen, { timeout: SEEN_WITHIN_MS }).toEqual(expected);
-    }
+    await expectEveryFollowerReadsOn(stream, received);
   } finally {
     await Promise.all(followers.map((follower) => follower.stop()));
+  }
+}, 180_000);
+
+it('a follower whose connection and consumer were on the same SIGKILLed server gets every new message after reconnecting', async () => {
+  const stream = 'REFOLLOWED';
+  await streamWithOneMessage(stream);
+  // Connected to n2 first, so it reconnects to n1 when n2 dies.
+  const connection = await testConnection([cluster.urls[1] as string, cluster.urls[0] as string]);
+  const followers: Follower[] = [];
+  try {
+    const { received, victim } = await followUntilOneOn(
+      connection,
+      stream,
+      (server) => server === 'n2',
+      followers,
+    );
+    expect(victim, 'no consumer landed on n2').toBeDefined();
+    await killServer(victim as NatsClusterNode);
+    await expectEveryFollowerReadsOn(stream, received);
+  } finally {
+    await Promise.all(followers.map((follower) => follower.stop()));
+    await connection.close();
   }
 }, 180_000);
 

@@ -99,14 +99,15 @@ async function checkOutcome(
   for (const cli of serving) expect(cli.child.exitCode).toBeNull();
 }
 
-// Skipped for a bug this test finds in about one run in five (2 of 11 runs with the fixes of
-// append-queue.ts and host.ts): after the SIGKILL, a node stops acting on committed views —
-// the views moving partitions to it are committed by another node, but it never takes those
-// partitions over (no takeover is even started), so the workflows there wait for ever and
-// requests for them are refused "node … does not drive partition …". Its view-following
-// ordered consumer (membership-follow.ts, an R1 consumer that may live on the killed server)
-// is the suspect; not confirmed. Run it with `it` to reproduce: the starter names the jobs
-// that never ended, and LUACT_KEEP_LOGS=DIR keeps every node's log.
+// Skipped: it fails in about half the runs by stalling, not by losing work. After the SIGKILL
+// of the journal stream's leader, reading a workflow partition (an ordered consumer, one
+// replica) keeps timing out for a minute or more: nats-server 2.9.10 still places about a third
+// of new R1 consumers on the dead server (each creation then times out after 5 s), so the
+// takeovers after the views that follow wait, and starts pause past the starter's bounds.
+// Two bugs it found are fixed (a run blocked for good by a journal append during the election,
+// append-queue.ts; an EXIT never delivered for a run let go while fenced, host.ts), and a third
+// (a view follower that followed nothing after its consumer's server died,
+// membership-follow.ts). Run it with `it` to reproduce; LUACT_KEEP_LOGS=DIR keeps every log.
 it.skip('finishes every job, runs no journaled activity again and declares nobody down when the journal stream leader is SIGKILLed', async ({
   annotate,
 }) => {
@@ -122,12 +123,11 @@ it.skip('finishes every job, runs no journaled activity again and declares nobod
   ).toBeDefined();
 }, 240_000);
 
-// Skipped for a bug it found (1 run in 6, before any kill): a job started while its partition
-// moves is lost for good. The old owner stores the job's first record after the new owner read
-// the partition, so the new owner neither fences nor adopts that journal; the starter's
-// repeated start then runs on the new owner, whose first append finds one record where it
-// expects none (CONFLICT "journal … holds 1 records, not the 0 the writer expected"), lets the
-// run go, and the repeat starts it again — for ever (178 times in 90 s for vl-13).
+// Skipped for the same stall (1 of 3 runs here after the fixes): the killed server holds a
+// replica of every stream, and after the kill the starter node's reads of the journal stream
+// ("list the journals in LUACT_JOURNAL_WF_FLOWS failed: timeout") kept timing out, so its
+// takeovers waited past the bound. The bug it found first (a workflow started during a
+// partition move lost for good) is fixed in cluster-workflows.ts.
 it.skip('finishes every job and declares nobody down when the leaders of the view and nodes streams are SIGKILLed in turn', async ({
   annotate,
 }) => {

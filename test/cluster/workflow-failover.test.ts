@@ -31,7 +31,10 @@ it(`finishes ${WORKFLOWS} in-flight workflows on the survivors after the node dr
   const b = await nodes.serve('b', urls);
   await nodes.serve('c', urls);
   const a = nodes.exec('a', urls, 'failover:drive', [WORKFLOWS, 'b']);
-  await a.cli.waitForLog({ msg: 'signalled' }, 150_000);
+  // Should the driver end first, what it printed says why.
+  await a.cli.waitForLog({ msg: 'signalled' }, 150_000).catch((error: Error) => {
+    throw new Error(`${error.message}\ndriver output: ${a.cli.stdout().slice(-3_000)}`);
+  });
 
   const killedAt = Date.now();
   b.child.kill('SIGKILL');

@@ -47,6 +47,9 @@ export interface NodeWorkflowOptions {
   readonly cluster?: { readonly node: ClusterNode; readonly connection: NatsConnection };
 }
 
+/** The records that end a run. */
+const ENDS: readonly string[] = ['completed', 'failed', 'terminated', 'continued'];
+
 /** Where the node starts and watches the workflows of one host: the host, or its cluster router. */
 export type WorkflowEndpoint = Pick<WorkflowHost, 'id' | 'start' | 'watch' | 'sleepingFor'>;
 
@@ -242,9 +245,15 @@ export class NodeWorkflows {
     const records = await this.routed(host).history(workflow);
     const started = records[0] as { entry?: string; run?: number; at?: number } | undefined;
     const last = records.at(-1) as { t?: string; at?: number } | undefined;
-    const ended = ['completed', 'failed', 'terminated', 'continued'].includes(String(last?.t));
+    const ended = ENDS.includes(String(last?.t));
+    const live = host.list().find((item) => item.workflow === workflow);
+    // A run says it ended a moment before its end is journaled; shown, it is running until then.
+    const current =
+      live && !ended && ENDS.includes(live.status)
+        ? { ...live, status: 'running', endedAt: undefined }
+        : live;
     // A run that ended in an earlier life of the node is known from its journal alone.
-    const summary = host.list().find((item) => item.workflow === workflow) ?? {
+    const summary = current ?? {
       workflow,
       pid: workflowPid(host.id, workflow),
       run: started?.run,

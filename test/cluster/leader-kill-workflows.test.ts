@@ -1,9 +1,8 @@
-import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { logRecords, type RunningCli } from '../src/luact-cli.js';
-import { CHAOS_APP, clusterNodes, downViews, type ExecNode } from './cluster-nodes.js';
+import { downViews, type ExecNode } from './cluster-nodes.js';
 import { readViews, streamLeader, waitForStreamLeader, withNats } from './cluster-streams.js';
-import { activityRuns, keepLogs, starterOutcome, viewsWithDowns } from './workflow-load.js';
+import { activityRuns, chaosSuite, starterOutcome, viewsWithDowns } from './workflow-load.js';
 
 /**
  * T5 for the streams behind workflows and membership: on a 3-server NATS cluster with every
@@ -18,25 +17,11 @@ const R3 = ['--replicas', '3'];
 const JOURNAL_STREAM = 'LUACT_JOURNAL_WF_FLOWS';
 const JOBS = 200;
 
-let cluster: NatsClusterHandle;
-const started: RunningCli[] = [];
-const nodes = clusterNodes('luact-cluster-wf-leader-', CHAOS_APP);
-
-// A cluster per test: nodes of an earlier test, SIGKILLed by its clean-up, would be declared
-// down in the next one.
-beforeEach(async () => {
-  await nodes.prepare();
-  cluster = await startNatsCluster({ size: 3 });
-}, 90_000);
-afterEach(async () => {
-  keepLogs(started.splice(0));
-  await nodes.cleanUp();
-  await cluster?.stop();
-}, 60_000);
+const { nodes, started, cluster } = chaosSuite('luact-cluster-wf-leader-');
 
 /** Two serving nodes and a starter of `JOBS` jobs; resolves once the first 40 started. */
 async function startLoad(tag: string): Promise<{ serving: RunningCli[]; starter: ExecNode }> {
-  const servers = cluster.urls;
+  const servers = cluster().urls;
   const first = await nodes.serve(`${tag}-a`, servers, R3);
   await waitForStreamLeader(servers, JOURNAL_STREAM);
   const serving = [first, await nodes.serve(`${tag}-b`, servers, R3)];
@@ -54,8 +39,8 @@ async function startLoad(tag: string): Promise<{ serving: RunningCli[]; starter:
 
 /** SIGKILLs the server leading `stream`; returns it and its name. */
 async function killLeaderOf(stream: string) {
-  const leader = await withNats(cluster.urls, (connection) => streamLeader(connection, stream));
-  const victim = cluster.nodes.find((_, i) => `n${i + 1}` === leader);
+  const leader = await withNats(cluster().urls, (connection) => streamLeader(connection, stream));
+  const victim = cluster().nodes.find((_, i) => `n${i + 1}` === leader);
   if (victim === undefined) throw new Error(`no server is named as ${stream}'s leader: ${leader}`);
   await victim.kill();
   return { victim, leader };
@@ -92,7 +77,7 @@ async function checkOutcome(
   );
   // Nobody declared down: neither in what the nodes logged nor in the views committed.
   expect(downViews(...clis)).toEqual([]);
-  const views = await withNats(cluster.urls, (connection) => readViews(connection));
+  const views = await withNats(cluster().urls, (connection) => readViews(connection));
   expect(views.length).toBeGreaterThan(2);
   expect(viewsWithDowns(views)).toEqual([]);
   for (const cli of clis) expect(cli.stderr()).not.toContain('expelled');
@@ -119,7 +104,7 @@ it.skip('finishes every job, runs no journaled activity again and declares nobod
   await victim.restart();
   await checkOutcome(starter, serving, annotate);
   expect(
-    await withNats(cluster.urls, (connection) => streamLeader(connection, JOURNAL_STREAM)),
+    await withNats(cluster().urls, (connection) => streamLeader(connection, JOURNAL_STREAM)),
   ).toBeDefined();
 }, 240_000);
 
@@ -140,7 +125,7 @@ it.skip('finishes every job and declares nobody down when the leaders of the vie
     await annotate(`killed ${leader}, the leader of ${stream}`);
     await starter.cli.waitForLog({ msg: 'started', count: resumeAt }, 90_000);
     await victim.restart();
-    await cluster.waitForMetaLeader(30_000);
+    await cluster().waitForMetaLeader(30_000);
   }
   await checkOutcome(starter, serving, annotate);
 }, 240_000);

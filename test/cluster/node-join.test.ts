@@ -1,7 +1,6 @@
-import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { RunningCli } from '../src/luact-cli.js';
-import { CHAOS_APP, clusterNodes, downViews, type ExecNode } from './cluster-nodes.js';
+import { downViews, type ExecNode } from './cluster-nodes.js';
 import {
   journalEntries,
   readViews,
@@ -12,7 +11,7 @@ import {
 import {
   activityRuns,
   balanceMoves,
-  keepLogs,
+  chaosSuite,
   starterOutcome,
   viewsWithDowns,
 } from './workflow-load.js';
@@ -32,19 +31,7 @@ const JOURNAL_STREAM = 'LUACT_JOURNAL_WF_FLOWS';
 const K = 8;
 const JOBS = 300;
 
-let cluster: NatsClusterHandle;
-const started: RunningCli[] = [];
-const nodes = clusterNodes('luact-cluster-join-', CHAOS_APP);
-
-beforeEach(async () => {
-  await nodes.prepare();
-  cluster = await startNatsCluster({ size: 3 });
-}, 90_000);
-afterEach(async () => {
-  keepLogs(started.splice(0));
-  await nodes.cleanUp();
-  await cluster?.stop();
-}, 60_000);
+const { nodes, started, cluster } = chaosSuite('luact-cluster-join-');
 
 /** Entries of each partition written at a lower epoch than an entry stored before them. */
 function epochsGoingBack(partitions: Map<number, { seq: number; epoch: number }[]>): string[] {
@@ -80,10 +67,13 @@ async function checkLoad(
   expect(runs.unlogged).toEqual([]);
   expect(runs.afterKept).toEqual([]);
 
-  const { views, partitions, closeMarkers } = await withNats(cluster.urls, async (connection) => ({
-    views: await readViews(connection),
-    ...(await journalEntries(connection, HOST)),
-  }));
+  const { views, partitions, closeMarkers } = await withNats(
+    cluster().urls,
+    async (connection) => ({
+      views: await readViews(connection),
+      ...(await journalEntries(connection, HOST)),
+    }),
+  );
   // Each job's one run was closed once.
   expect(closeMarkers).toBe(JOBS);
   expect(downViews(...clis)).toEqual([]);
@@ -112,7 +102,7 @@ function ownedBy(view: ViewRecord | undefined, node: string): number {
 it('finishes every job once, moves at most k partitions per view and keeps epochs growing when a node joins under load', async ({
   annotate,
 }) => {
-  const servers = cluster.urls;
+  const servers = cluster().urls;
   const a = await nodes.serve('join-a', servers, R3);
   await waitForStreamLeader(servers, JOURNAL_STREAM);
   const starter = nodes.exec(
@@ -136,7 +126,7 @@ it('finishes every job once, moves at most k partitions per view and keeps epoch
 it('finishes every job once and keeps epochs growing when a node leaves gracefully under load', async ({
   annotate,
 }) => {
-  const servers = cluster.urls;
+  const servers = cluster().urls;
   const a = await nodes.serve('leave-a', servers, R3);
   await waitForStreamLeader(servers, JOURNAL_STREAM);
   const c = await nodes.serve('leave-c', servers, R3);

@@ -1,14 +1,45 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
+import { afterEach, beforeEach } from 'vitest';
 import { logRecords, type RunningCli } from '../src/luact-cli.js';
-import type { ExecResult } from './cluster-nodes.js';
+import { CHAOS_APP, clusterNodes, type ExecResult } from './cluster-nodes.js';
 import type { ViewRecord } from './cluster-streams.js';
 
 /**
- * The workflow load of the chaos tests (`wf:starter` of test/cluster/workflow-app) and what
+ * The workflow load of the chaos tests (`wf:starter` of test/cluster/chaos-app) and what
  * the tests check of it afterwards: its result, every activity run the nodes logged, and the
  * committed views.
  */
+
+/**
+ * The setup of a chaos test file: a 3-server NATS cluster per test (nodes of an earlier test,
+ * SIGKILLed by its clean-up, would be declared down in the next one) and luact nodes running
+ * the chaos application. Nodes pushed to `started` have their logs kept (see keepLogs).
+ */
+export function chaosSuite(prefix: string) {
+  let cluster: NatsClusterHandle | undefined;
+  const started: RunningCli[] = [];
+  const nodes = clusterNodes(prefix, CHAOS_APP);
+  beforeEach(async () => {
+    await nodes.prepare();
+    cluster = await startNatsCluster({ size: 3 });
+  }, 90_000);
+  afterEach(async () => {
+    keepLogs(started.splice(0));
+    await nodes.cleanUp();
+    await cluster?.stop();
+  }, 60_000);
+  return {
+    nodes,
+    started,
+    /** The current test's NATS cluster. */
+    cluster: (): NatsClusterHandle => {
+      if (!cluster) throw new Error('no NATS cluster: chaosSuite starts one per test');
+      return cluster;
+    },
+  };
+}
 
 /** What `wf:starter` returns. */
 export interface StarterOutcome {

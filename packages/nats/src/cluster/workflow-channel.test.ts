@@ -33,6 +33,7 @@ it('carries a request to the node and its answer back, bytes and errors intact',
       });
     return { echoed: payload, length: payload.length };
   });
+  await owner.flush();
   const channel = new WorkflowChannel(caller, 'test.wf');
   const payload = new Uint8Array([1, 2, 3]);
   const answer = (await channel.request('b', { op: 'echo', payload })) as {
@@ -64,6 +65,7 @@ it('says UNAVAILABLE, naming the node and why, when nobody serves it or it does 
   });
   const silent = new WorkflowChannel(owner, 'test.wf');
   silent.serve('slow', () => new Promise(() => {}));
+  await owner.flush(); // the subscription is at the server before the request
   await expect(channel.request('slow', { op: 'x' })).rejects.toMatchObject({
     kind: 'UNAVAILABLE',
     message: 'workflow node "slow" did not answer within 300 ms',

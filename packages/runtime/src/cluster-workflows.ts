@@ -188,13 +188,24 @@ export class ClusterWorkflows {
   // ── Ownership ───────────────────────────────────────────────────────────────────────────
 
   private reconcileSoon(readopt: boolean): void {
+    void this.inTurn(() => this.reconcile(readopt), 'workflow partitions not reconciled');
+  }
+
+  /**
+   * Runs `step` after whatever changes of ownership are under way, one at a time; a failure is
+   * logged as `failure` (with `fields`), and the next step still runs.
+   */
+  private inTurn(
+    step: () => Promise<void>,
+    failure: string,
+    fields: Record<string, unknown> = {},
+  ): Promise<void> {
     this.reconciling = this.reconciling
-      .then(() => this.reconcile(readopt))
+      .then(step)
       .catch((error: unknown) =>
-        this.log('error', 'workflow partitions not reconciled', {
-          error: LuactError.from(error).message,
-        }),
+        this.log('error', failure, { ...fields, error: LuactError.from(error).message }),
       );
+    return this.reconciling;
   }
 
   /**
@@ -306,18 +317,16 @@ export class ClusterWorkflows {
     }
   }
 
-  /** Sweeps after whatever reconciling is under way (one at a time). */
+  /** Sweeps in turn with the changes of ownership (see inTurn). */
   private sweepNow(host: string, partition: number, epoch: number): Promise<void> {
-    this.reconciling = this.reconciling
-      .then(() => this.sweep(host, partition, epoch))
-      .catch((error: unknown) =>
-        this.log('error', 'workflow partition not read again', {
-          host,
-          partition,
-          error: LuactError.from(error).message,
-        }),
-      );
-    return this.reconciling;
+    return this.inTurn(
+      () => this.sweep(host, partition, epoch),
+      'workflow partition not read again',
+      {
+        host,
+        partition,
+      },
+    );
   }
 
   /** Whether this node takes requests for `partition` of `host` now. */

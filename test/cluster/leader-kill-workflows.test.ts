@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { logRecords, type RunningCli } from '../src/luact-cli.js';
 import { downViews, type ExecNode } from './cluster-nodes.js';
 import { readViews, streamLeader, waitForStreamLeader, withNats } from './cluster-streams.js';
-import { activityRuns, chaosSuite, starterOutcome, viewsWithDowns } from './workflow-load.js';
+import { chaosSuite, checkedLoad, viewsWithDowns } from './workflow-load.js';
 
 /**
  * T5 for the streams behind workflows and membership: on a 3-server NATS cluster with every
@@ -61,17 +61,8 @@ async function checkOutcome(
   serving: readonly RunningCli[],
   annotate: (note: string) => Promise<unknown>,
 ) {
-  const { code, result } = await starter.result();
-  expect(code, starter.cli.stderr()).toBe(0);
-  const outcome = starterOutcome(result);
-  expect(outcome.unfinished).toEqual([]);
-  expect(outcome.wrong).toEqual([]);
-  expect(outcome.finished).toBe(JOBS);
-  expect(Object.keys(outcome.runs)).toHaveLength(JOBS);
   const clis = [...serving, starter.cli];
-  const runs = activityRuns(outcome, clis);
-  expect(runs.unlogged).toEqual([]);
-  expect(runs.afterKept).toEqual([]);
+  const { outcome, runs } = await checkedLoad(starter, clis, JOBS);
   await annotate(
     `starts paused at most ${longestPause(starter.cli)} s; ${runs.total} activity runs for ${2 * JOBS} activities (${runs.repeated} whose result was not journaled ran again); retries: ${outcome.start_retries} starts, ${outcome.signal_retries} signals; ${outcome.repeated_exits} repeated EXITs`,
   );

@@ -8,13 +8,7 @@ import {
   waitForStreamLeader,
   withNats,
 } from './cluster-streams.js';
-import {
-  activityRuns,
-  balanceMoves,
-  chaosSuite,
-  starterOutcome,
-  viewsWithDowns,
-} from './workflow-load.js';
+import { balanceMoves, chaosSuite, checkedLoad, viewsWithDowns } from './workflow-load.js';
 
 /**
  * T9: a node joins, or leaves gracefully, while hundreds of jobs are in flight (each a timer,
@@ -55,17 +49,8 @@ async function checkLoad(
   clis: readonly RunningCli[],
   annotate: (note: string) => Promise<unknown>,
 ) {
-  const { code, result } = await starter.result();
-  expect(code, starter.cli.stderr()).toBe(0);
-  const outcome = starterOutcome(result);
-  expect(outcome.unfinished).toEqual([]);
-  expect(outcome.wrong).toEqual([]);
-  expect(outcome.finished).toBe(JOBS);
+  const { outcome, runs } = await checkedLoad(starter, clis, JOBS);
   expect(outcome.repeated_exits).toBe(0);
-  expect(Object.keys(outcome.runs)).toHaveLength(JOBS);
-  const runs = activityRuns(outcome, clis);
-  expect(runs.unlogged).toEqual([]);
-  expect(runs.afterKept).toEqual([]);
 
   const { views, partitions, closeMarkers } = await withNats(
     cluster().urls,

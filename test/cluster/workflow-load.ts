@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { logRecords, type RunningCli } from '../src/luact-cli.js';
-import { CHAOS_APP, clusterNodes, type ExecResult } from './cluster-nodes.js';
+import { CHAOS_APP, clusterNodes, type ExecNode, type ExecResult } from './cluster-nodes.js';
 import type { ViewRecord } from './cluster-streams.js';
 
 /**
@@ -72,6 +72,29 @@ interface ActivityRun {
   readonly key: string;
   readonly run: string;
   readonly at: number;
+}
+
+/**
+ * The starter's result once it ended, with what every chaos test asserts of it: every one of
+ * `jobs` ended once with its own result, and every activity run the nodes logged is accounted
+ * for, none of them after its result was journaled.
+ */
+export async function checkedLoad(
+  starter: ExecNode,
+  clis: readonly RunningCli[],
+  jobs: number,
+): Promise<{ outcome: StarterOutcome; runs: ReturnType<typeof activityRuns> }> {
+  const { code, result } = await starter.result();
+  expect(code, starter.cli.stderr()).toBe(0);
+  const outcome = starterOutcome(result);
+  expect(outcome.unfinished).toEqual([]);
+  expect(outcome.wrong).toEqual([]);
+  expect(outcome.finished).toBe(jobs);
+  expect(Object.keys(outcome.runs)).toHaveLength(jobs);
+  const runs = activityRuns(outcome, clis);
+  expect(runs.unlogged).toEqual([]);
+  expect(runs.afterKept).toEqual([]);
+  return { outcome, runs };
 }
 
 /**

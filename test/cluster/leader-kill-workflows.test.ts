@@ -75,16 +75,13 @@ async function checkOutcome(
   for (const cli of serving) expect(cli.child.exitCode).toBeNull();
 }
 
-// Skipped: it fails in about half the runs by stalling, not by losing work. After the SIGKILL
-// of the journal stream's leader, reading a workflow partition (an ordered consumer, one
-// replica) keeps timing out for a minute or more: nats-server 2.9.10 still places about a third
-// of new R1 consumers on the dead server (each creation then times out after 5 s), so the
-// takeovers after the views that follow wait, and starts pause past the starter's bounds.
-// Two bugs it found are fixed (a run blocked for good by a journal append during the election,
-// append-queue.ts; an EXIT never delivered for a run let go while fenced, host.ts), and a third
-// (a view follower that followed nothing after its consumer's server died,
-// membership-follow.ts). Run it with `it` to reproduce; LUACT_KEEP_LOGS=DIR keeps every log.
-it.skip('finishes every job, runs no journaled activity again and declares nobody down when the journal stream leader is SIGKILLed', async ({
+// Bugs this test found, all fixed: partition reads through one-replica consumers that 2.9.10
+// placed on the dead server, so takeovers stalled for as long as it stayed down (journals are
+// now read by the stream leader's message gets, leader-gets.ts); a run blocked for good by a
+// journal append during the election (append-queue.ts); an EXIT never delivered for a run let
+// go while fenced (host.ts); a view follower that followed nothing after its consumer's server
+// died (membership-follow.ts). LUACT_KEEP_LOGS=DIR keeps every node's log.
+it('finishes every job, runs no journaled activity again and declares nobody down when the journal stream leader is SIGKILLed', async ({
   annotate,
 }) => {
   const { serving, starter } = await startLoad('jl');
@@ -99,12 +96,9 @@ it.skip('finishes every job, runs no journaled activity again and declares nobod
   ).toBeDefined();
 }, 240_000);
 
-// Skipped for the same stall (1 of 3 runs here after the fixes): the killed server holds a
-// replica of every stream, and after the kill the starter node's reads of the journal stream
-// ("list the journals in LUACT_JOURNAL_WF_FLOWS failed: timeout") kept timing out, so its
-// takeovers waited past the bound. The bug it found first (a workflow started during a
-// partition move lost for good) is fixed in cluster-workflows.ts.
-it.skip('finishes every job and declares nobody down when the leaders of the view and nodes streams are SIGKILLed in turn', async ({
+// The killed server holds a replica of every stream, the journal's too. Bug this test found,
+// fixed in cluster-workflows.ts: a workflow started during a partition move lost for good.
+it('finishes every job and declares nobody down when the leaders of the view and nodes streams are SIGKILLed in turn', async ({
   annotate,
 }) => {
   const { serving, starter } = await startLoad('vl');

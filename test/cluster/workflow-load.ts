@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
 import { afterEach, beforeEach, expect } from 'vitest';
@@ -26,9 +26,12 @@ export function chaosSuite(prefix: string) {
     cluster = await startNatsCluster({ size: 3 });
   }, 90_000);
   afterEach(async () => {
-    keepLogs(started.splice(0));
-    await nodes.cleanUp();
-    await cluster?.stop();
+    try {
+      keepLogs(started.splice(0));
+    } finally {
+      await nodes.cleanUp();
+      await cluster?.stop();
+    }
   }, 60_000);
   return {
     nodes,
@@ -175,5 +178,6 @@ export function balanceMoves(views: readonly ViewRecord[]): Map<number, number> 
 export function keepLogs(clis: readonly RunningCli[]): void {
   const dir = process.env.LUACT_KEEP_LOGS;
   if (!dir) return;
+  mkdirSync(dir, { recursive: true });
   for (const cli of clis) writeFileSync(path.join(dir, `${cli.child.pid}.log`), cli.stderr());
 }

@@ -4,14 +4,18 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { type Chain, resolveChain } from './journal-chain.js';
 import { damaged, decodeEntry, type Entry, entryOf } from './journal-entries.js';
 import type { Snapshot } from './journal-state.js';
+import { LeaderGets } from './leader-gets.js';
 import { natsFailure } from './nats-errors.js';
-import { readMatching, readSubject } from './subject-reader.js';
+import { readMatching } from './subject-reader.js';
 import type { JournalSubjects } from './subjects.js';
 
 /**
  * Reads the journals' stream: one journal (its close marker and entries), a partition's
- * journals through one ordered consumer, per-subject counts. Every journal read is folded to
- * its winning chain by the fork rule; a gap in that chain is damage.
+ * journals, per-subject counts, whole-stream scans for listings. Journals are read by the
+ * stream leader's message gets, so resuming and taking over never wait on a consumer placed on
+ * a dead server; only the listings scan through an ordered consumer (headers only, far fewer
+ * round trips). Every journal read is folded to its winning chain by the fork rule; a gap in
+ * that chain is damage.
  */
 
 /**
@@ -24,6 +28,8 @@ export interface DamagedJournal {
 }
 
 export class JournalReader {
+  private readonly gets: LeaderGets;
+
   constructor(
     private readonly connection: NatsConnection,
     private readonly js: JetStreamClient,
@@ -31,7 +37,9 @@ export class JournalReader {
     readonly stream: string,
     readonly subjects: JournalSubjects,
     private readonly requestTimeoutMs: number,
-  ) {}
+  ) {
+    this.gets = new LeaderGets(jsm, stream);
+  }
 
   /** Journal `id` as it is now: its close marker and its entries (read only if there are any). */
   async journal(id: string): Promise<Snapshot> {
@@ -40,10 +48,10 @@ export class JournalReader {
       this.lastMessage(id, subject),
       this.lastMessage(id, this.subjects.closeMarker(id)),
     ]);
-    let messages: JsMsg[] = [];
+    let messages: StoredMsg[] = [];
     if (last) {
       messages = await this.ask(`read journal ${id}`, () =>
-        readSubject(this.js, this.stream, subject, last.seq, this.requestTimeoutMs),
+        this.gets.subject(subject, (message) => message.seq >= last.seq),
       );
     }
     return {
@@ -57,31 +65,45 @@ export class JournalReader {
     };
   }
 
-  /** Every journal of a partition as one ordered consumer reads it (entries and markers). */
+  /**
+   * Every journal of a partition: its entries up to the last one there when the read began
+   * (per the stream's subject counts), and whether its close marker is there.
+   */
   async partition(partition: number): Promise<(Snapshot | DamagedJournal)[]> {
     const counts = await this.counts(this.subjects.partition(partition));
-    if (Object.keys(counts).length === 0) return [];
-    const messages = await this.readAll(this.subjects.partition(partition));
     const marked = new Set<string>();
-    for (const message of messages) {
-      const parsed = this.subjects.parse(message.subject);
-      if (parsed?.marker) marked.add(parsed.id);
+    const entries: [id: string, subject: string, count: number][] = [];
+    for (const [subject, count] of Object.entries(counts)) {
+      const parsed = this.subjects.parse(subject);
+      if (parsed === undefined || count === 0) continue;
+      if (parsed.marker) marked.add(parsed.id);
+      else entries.push([parsed.id, subject, count]);
     }
-    return [...this.groupEntries(messages)].map(([id, found]) => {
-      try {
-        const chain = winningChain(
-          id,
-          found.map((message) => entryOf(id, message)),
+    return Promise.all(
+      entries.map(async ([id, subject, count]) => {
+        const found = await this.ask(`read journal ${id}`, () =>
+          this.gets.subject(subject, (_, read) => read >= count),
         );
-        // Decoded here so a record that does not decode marks its journal damaged.
-        for (const entry of chain.records) decodeEntry(id, entry);
-        const lastSeq = Math.max(...found.map((message) => message.seq));
-        return { id, chain, closed: marked.has(id), lastSeq };
-      } catch (error) {
-        if (!(error instanceof LuactError)) throw error;
-        return { id, damaged: error };
-      }
-    });
+        return this.snapshotOf(id, found, marked.has(id));
+      }),
+    );
+  }
+
+  /** Journal `id` folded from its entries `found`, or why it is damaged. */
+  private snapshotOf(id: string, found: StoredMsg[], closed: boolean): Snapshot | DamagedJournal {
+    try {
+      const chain = winningChain(
+        id,
+        found.map((message) => entryOf(id, message)),
+      );
+      // Decoded here so a record that does not decode marks its journal damaged.
+      for (const entry of chain.records) decodeEntry(id, entry);
+      const lastSeq = Math.max(0, ...found.map((message) => message.seq));
+      return { id, chain, closed, lastSeq };
+    } catch (error) {
+      if (!(error instanceof LuactError)) throw error;
+      return { id, damaged: error };
+    }
   }
 
   /** Messages of journal subjects, grouped by journal ID (close markers and strays left out). */
@@ -97,7 +119,7 @@ export class JournalReader {
     return byId;
   }
 
-  /** Every message matching `filter`, through one ordered consumer. */
+  /** Every message matching `filter`, through one ordered consumer (a scan for listings). */
   readAll(filter: string, headersOnly = false): Promise<JsMsg[]> {
     return this.ask(`read ${filter} in ${this.stream}`, () =>
       readMatching(this.js, this.stream, filter, this.requestTimeoutMs, headersOnly),

@@ -2,49 +2,15 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { TimeoutError } from '@nats-io/transport-node';
 
 /**
- * Every message of `subject` up to stream sequence `lastSeq`, in order, through an ordered
- * consumer filtered on that subject. The caller knows `lastSeq` (the subject's last message),
- * so the read ends there instead of waiting for more. Rejects with a TimeoutError when no
- * message arrives for `timeoutMs`.
- */
-export function readSubject(
-  js: JetStreamClient,
-  stream: string,
-  subject: string,
-  lastSeq: number,
-  timeoutMs: number,
-): Promise<JsMsg[]> {
-  return readUntil(js, stream, subject, (message) => message.seq >= lastSeq, timeoutMs);
-}
-
-/**
  * Every message of the subjects `filter` matches (wildcards allowed), in order, up to the last
  * one there when the read began: it ends once the consumer has nothing pending. The caller
  * makes sure at least one message matches, else the read waits `timeoutMs` and rejects.
  * `headersOnly` leaves the payloads on the server.
  */
-export function readMatching(
+export async function readMatching(
   js: JetStreamClient,
   stream: string,
   filter: string,
-  timeoutMs: number,
-  headersOnly = false,
-): Promise<JsMsg[]> {
-  return readUntil(
-    js,
-    stream,
-    filter,
-    (message) => message.info.pending === 0,
-    timeoutMs,
-    headersOnly,
-  );
-}
-
-async function readUntil(
-  js: JetStreamClient,
-  stream: string,
-  filter: string,
-  last: (message: JsMsg) => boolean,
   timeoutMs: number,
   headersOnly = false,
 ): Promise<JsMsg[]> {
@@ -69,7 +35,7 @@ async function readUntil(
     watch();
     for await (const message of messages) {
       read.push(message);
-      if (last(message)) break;
+      if (message.info.pending === 0) break;
       watch();
     }
   } finally {

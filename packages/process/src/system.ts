@@ -591,7 +591,7 @@ export class ProcessSystem {
 
   /**
    * Mail another node sent to an address of this one. Mail to a name of this node nobody holds
-   * waits while the node starts (the mail taken after it waits behind it) and is left for the
+   * waits while the node starts (its sender's later mail waits behind it) and is left for the
    * node's next run while it stops (see ProcessNames.holderSoon).
    */
   private receiveFromElsewhere(envelope: Envelope): Handing | Promise<Handing> {

@@ -30,6 +30,8 @@ const PULL_BATCH = 1_000;
 const PULL_EXPIRES_MS = 5_000;
 /** Pause before pulling again after the consumer could not be reached. */
 const RETRY_PAUSE_MS = 1_000;
+/** Arrivals queued behind waiting deliveries before pulling pauses until one is handed over. */
+const MAX_QUEUED = PULL_BATCH;
 
 /**
  * Pulls this node's mail and hands it to the process system in each sender's order: one
@@ -47,8 +49,14 @@ export class MailReceiver {
    * over (that would break its sender's order) or acknowledged, and no more is pulled.
    */
   private leaving = false;
-  /** Deliveries waiting on a payload fetch; later ones queue behind them to keep order. */
-  private chain: Promise<void> | undefined;
+  /**
+   * Per sender incarnation, the deliveries that wait (on a payload fetch, or on the process
+   * system: mail to a name its node has not registered yet while it starts). That sender's
+   * later arrivals queue behind them to keep its order; other senders' mail goes on.
+   */
+  private readonly waiting = new Map<string, Promise<void>>();
+  /** Arrivals queued behind a waiting delivery, all senders together. */
+  private queued = 0;
   private gapTimer: NodeJS.Timeout | undefined;
   /** When the gap timer fires (ms), so most records (no gap) touch no timer. */
   private gapTimerDue: number | undefined;
@@ -80,7 +88,7 @@ export class MailReceiver {
     await this.running;
     clearTimeout(this.gapTimer);
     this.gapTimerDue = undefined;
-    await this.chain;
+    while (this.waiting.size > 0) await Promise.all(this.waiting.values());
     this.acknowledgeNow();
   }
 
@@ -98,8 +106,8 @@ export class MailReceiver {
         if (this.stopped) messages.stop();
         for await (const msg of messages) {
           this.take(msg);
-          // Keep pace with deliveries that wait on a payload (rare) instead of piling up.
-          if (this.chain) await this.chain;
+          // Keep pace with deliveries that wait (rare) instead of piling arrivals up.
+          while (this.queued >= MAX_QUEUED) await Promise.race(this.waiting.values());
         }
       } catch (error) {
         if (this.stopped) break;
@@ -149,28 +157,33 @@ export class MailReceiver {
     this.armGapTimer();
   }
 
-  /** Hands arrivals over in the order given, after any that still wait on a payload. */
+  /** Hands arrivals over in the order given, each after its sender's deliveries that wait. */
   private hand(due: readonly Arrival[]): void {
     for (const arrival of due) {
       if (this.leaving) return;
-      if (this.chain === undefined && arrival.payload === undefined) {
-        const waiting = this.deliver(arrival, undefined);
-        if (waiting) this.queueBehind(waiting);
+      const sender = senderKey(arrival.record.sender);
+      const before = this.waiting.get(sender);
+      if (before === undefined && arrival.payload === undefined) {
+        const waits = this.deliver(arrival, undefined);
+        if (waits) this.queueBehind(sender, waits);
         continue;
       }
-      this.queueBehind(
-        (this.chain ?? Promise.resolve())
-          .then(() => arrival.payload)
-          .then((payload) => this.deliver(arrival, payload)),
-      );
+      this.queued += 1;
+      const delivered = (before ?? Promise.resolve())
+        .then(() => arrival.payload)
+        .then((payload) => this.deliver(arrival, payload))
+        .finally(() => {
+          this.queued -= 1;
+        });
+      this.queueBehind(sender, delivered);
     }
   }
 
-  /** Later arrivals wait for `next` (a payload fetch, or a delivery that waits). */
-  private queueBehind(next: Promise<void>): void {
-    this.chain = next;
+  /** `sender`'s later arrivals wait for `next` (a payload fetch, or a delivery that waits). */
+  private queueBehind(sender: string, next: Promise<void>): void {
+    this.waiting.set(sender, next);
     void next.finally(() => {
-      if (this.chain === next) this.chain = undefined;
+      if (this.waiting.get(sender) === next) this.waiting.delete(sender);
     });
   }
 
@@ -382,4 +395,8 @@ function logRefusal(
       reason: refusal.error.message,
     },
   });
+}
+
+function senderKey({ node, incarnation }: NodeIncarnation): string {
+  return `${node}~${incarnation}`;
 }

@@ -88,6 +88,22 @@ const ENTRIES: EntryDefinition[] = [
   },
   {
     namespace: 'app',
+    name: 'keeper',
+    kind: 'process.lua',
+    fields: {
+      modules: [],
+      // Takes the name "keeper" only after its first message, then takes two more.
+      source: `return { main = function()
+        local inbox = process.inbox()
+        local got = { inbox:receive():payload():data() }
+        assert(process.registry.register("keeper"))
+        for i = 2, 3 do got[i] = inbox:receive():payload():data() end
+        return got
+      end }`,
+    },
+  },
+  {
+    namespace: 'app',
     name: 'double',
     kind: 'process.lua',
     fields: {
@@ -139,7 +155,7 @@ async function node(name: string, log: MailLog = () => {}): Promise<ProcessSyste
   const transport = new ClusterTransport(
     mail,
     new ControlChannel(connection, 'luact.ctl'),
-    (other) => ['a', 'b', 'c', 'd', 'e', 'f'].includes(other),
+    (other) => ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].includes(other),
   );
   const system = new ProcessSystem({
     api: await loadLuaApi(),
@@ -214,6 +230,30 @@ it('tells the sender’s node what the receiving node refused: a full mailbox, a
     return sent instanceof LuactError && sent.kind === 'NOT_FOUND';
   });
 }, 120_000);
+
+it('holds only its sender’s later mail behind a message waiting for a name of a starting node', async () => {
+  const g = await node('g');
+  const h = await node('h');
+  const i = await node('i');
+  const keeper = g.spawn({ entry: 'app:keeper', host: HOST, args: encodeValues([]) });
+  const mail = (from: Pid, to: string, text: string) => ({
+    to,
+    from,
+    topic: 't',
+    payload: encodeValues([text]),
+  });
+  // Node g is starting (its services have not all started), so mail to {g@|keeper} waits for
+  // the name. The keeper takes the name only after a message from another sender: i's mail
+  // must get past h's waiting record, and h's next message must stay behind it.
+  const fromH = h.spawn({ entry: 'app:deaf', host: HOST, args: encodeValues([]) });
+  const fromI = i.spawn({ entry: 'app:deaf', host: HOST, args: encodeValues([]) });
+  await h.send(mail(fromH, '{g@|keeper}', 'held for the name'));
+  await h.send(mail(fromH, keeper, 'after it, from h'));
+  await i.send(mail(fromI, keeper, 'from i'));
+  const exit = await g.waitForExit(keeper);
+  if (!exit.ok) throw exit.error;
+  expect(decodeValue(exit.value)).toEqual(['from i', 'held for the name', 'after it, from h']);
+}, 60_000);
 
 async function until(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 60_000;

@@ -236,7 +236,7 @@ it('holds only its sender’s later mail behind a message waiting for a name of 
   const h = await node('h');
   const i = await node('i');
   const keeper = g.spawn({ entry: 'app:keeper', host: HOST, args: encodeValues([]) });
-  const mail = (from: Pid, to: string, text: string) => ({
+  const mail = (from: Pid, to: Pid, text: string) => ({
     to,
     from,
     topic: 't',
@@ -247,7 +247,7 @@ it('holds only its sender’s later mail behind a message waiting for a name of 
   // must get past h's waiting record, and h's next message must stay behind it.
   const fromH = h.spawn({ entry: 'app:deaf', host: HOST, args: encodeValues([]) });
   const fromI = i.spawn({ entry: 'app:deaf', host: HOST, args: encodeValues([]) });
-  await h.send(mail(fromH, '{g@|keeper}', 'held for the name'));
+  await h.send(mail(fromH, h.resolveDestination('{g@|keeper}'), 'held for the name'));
   await h.send(mail(fromH, keeper, 'after it, from h'));
   await i.send(mail(fromI, keeper, 'from i'));
   const exit = await g.waitForExit(keeper);

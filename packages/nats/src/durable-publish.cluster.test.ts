@@ -1,26 +1,14 @@
-import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { publishDurably } from './durable-publish.js';
+import { natsClusterAndConnection } from './testing/nats-server.js';
 
-let cluster: NatsClusterHandle;
-let connection: NatsConnection;
+const nats = natsClusterAndConnection();
 let publisher: NatsConnection | undefined;
-
-beforeAll(async () => {
-  cluster = await startNatsCluster({ size: 3 });
-  connection = await connect({
-    servers: [...cluster.urls],
-    reconnectTimeWait: 100,
-    maxReconnectAttempts: -1,
-  });
-}, 150_000); // the cluster's readiness deadline is 60 s (polled), with room for retries
 
 afterAll(async () => {
   await publisher?.close();
-  await connection?.close();
-  await cluster?.stop();
 });
 
 const STREAM = 'DURABLE_R3';
@@ -28,14 +16,14 @@ const TOTAL = 200;
 const WORKERS = 8;
 
 it('stores each of 200 messages once while the stream leader is killed mid-way', async () => {
-  const jsm = await jetstreamManager(connection);
+  const jsm = await jetstreamManager(nats.connection);
   await jsm.streams.add({ name: STREAM, subjects: ['durable.>'], num_replicas: 3 });
   const leader = await streamLeader();
   // Publish through the leader itself, so its death also cuts the connection: publishes in
   // flight get no answer and the client redials another server.
-  const leaderUrl = cluster.nodes.find((node) => node.name === leader)?.url ?? '';
+  const leaderUrl = nats.cluster.nodes.find((node) => node.name === leader)?.url ?? '';
   publisher = await connect({
-    servers: [leaderUrl, ...cluster.urls.filter((url) => url !== leaderUrl)],
+    servers: [leaderUrl, ...nats.cluster.urls.filter((url) => url !== leaderUrl)],
     noRandomize: true,
     reconnectTimeWait: 100,
     maxReconnectAttempts: -1,
@@ -53,7 +41,7 @@ it('stores each of 200 messages once while the stream leader is killed mid-way',
       });
       acked += 1;
       if (acked === TOTAL / 4) {
-        killed = cluster.nodes.find((node) => node.name === leader)?.kill();
+        killed = nats.cluster.nodes.find((node) => node.name === leader)?.kill();
       }
     }
   };
@@ -66,7 +54,7 @@ it('stores each of 200 messages once while the stream leader is killed mid-way',
   const info = await vi.waitFor(() => jsm.streams.info(STREAM), { timeout: 60_000, interval: 500 });
   expect(info.cluster?.leader).not.toBe(leader);
   expect(info.state.messages).toBe(TOTAL);
-  const consumer = await vi.waitFor(() => jetstream(connection).consumers.get(STREAM), {
+  const consumer = await vi.waitFor(() => jetstream(nats.connection).consumers.get(STREAM), {
     timeout: 60_000,
     interval: 500,
   });
@@ -82,7 +70,7 @@ it('stores each of 200 messages once while the stream leader is killed mid-way',
 
 /** The stream's leader, once it has one (a fresh R3 stream elects it within a few seconds). */
 async function streamLeader(): Promise<string> {
-  const jsm = await jetstreamManager(connection);
+  const jsm = await jetstreamManager(nats.connection);
   const deadline = Date.now() + 30_000;
   for (;;) {
     const info = await jsm.streams.info(STREAM);

@@ -1,31 +1,15 @@
-import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { JetStreamJournal } from './jetstream-journal.js';
+import { natsClusterAndConnection } from './testing/nats-server.js';
 
-let cluster: NatsClusterHandle;
-let connection: NatsConnection;
-
-beforeAll(async () => {
-  cluster = await startNatsCluster({ size: 3 });
-  connection = await connect({
-    servers: [...cluster.urls],
-    reconnectTimeWait: 100,
-    maxReconnectAttempts: -1,
-  });
-}, 150_000); // the cluster's readiness deadline is 60 s (polled), with room for retries
-
-afterAll(async () => {
-  await connection?.close();
-  await cluster?.stop();
-});
+const nats = natsClusterAndConnection();
 
 // A new owner reads every partition of a dead node; on 2.9.10 a read through a one-replica
 // consumer fails for as long as the server the consumer was placed on stays down.
 it('reads and takes over every partition while the server that led the stream is down', async () => {
   const journal = await JetStreamJournal.open({
-    connection,
+    connection: nats.connection,
     stream: 'KILL_R3',
     subjectPrefix: 'kill.journal',
     replicas: 3,
@@ -40,9 +24,9 @@ it('reads and takes over every partition while the server that led the stream is
     ]);
   await journal.close('job-0', { done: true });
 
-  const jsm = await jetstreamManager(connection);
+  const jsm = await jetstreamManager(nats.connection);
   const leader = (await jsm.streams.info('KILL_R3')).cluster?.leader;
-  const victim = cluster.nodes.find((node) => node.name === leader);
+  const victim = nats.cluster.nodes.find((node) => node.name === leader);
   if (victim === undefined) throw new Error(`no server is named as KILL_R3's leader: ${leader}`);
   await victim.kill('SIGKILL');
 
@@ -66,7 +50,7 @@ it('reads and takes over every partition while the server that led the stream is
   }
 
   const owner = await JetStreamJournal.open({
-    connection,
+    connection: nats.connection,
     stream: 'KILL_R3',
     subjectPrefix: 'kill.journal',
     replicas: 3,

@@ -1,4 +1,9 @@
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import {
+  type NatsClusterHandle,
+  type NatsServerHandle,
+  startNatsCluster,
+  startNatsServer,
+} from '@luact/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -30,6 +35,41 @@ export function natsServerAndConnection() {
     get server(): NatsServerHandle {
       if (server === undefined) throw new Error('the NATS server starts in beforeAll');
       return server;
+    },
+    /** The connection to it (from beforeAll on). */
+    get connection(): NatsConnection {
+      if (connection === undefined) throw new Error('the NATS connection opens in beforeAll');
+      return connection;
+    },
+  };
+}
+
+/**
+ * As natsServerAndConnection, for a JetStream cluster of three servers on loopback: the
+ * connection knows every server, so it fails over when a test kills one.
+ */
+export function natsClusterAndConnection() {
+  let cluster: NatsClusterHandle | undefined;
+  let connection: NatsConnection | undefined;
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster({ size: 3 });
+    connection = await connect({
+      servers: [...cluster.urls],
+      reconnectTimeWait: 100,
+      maxReconnectAttempts: -1,
+    });
+  }, 150_000); // the cluster's readiness deadline is 60 s (polled), with room for retries
+  afterAll(async () => {
+    await connection?.close();
+    await cluster?.stop();
+  });
+
+  return {
+    /** The cluster (from beforeAll on). */
+    get cluster(): NatsClusterHandle {
+      if (cluster === undefined) throw new Error('the NATS cluster starts in beforeAll');
+      return cluster;
     },
     /** The connection to it (from beforeAll on). */
     get connection(): NatsConnection {

@@ -1,0 +1,226 @@
+/**
+ * Runs the test suites of Wippy's runtime test app through `luact test`, unchanged, and prints
+ * how many of each suite's cases pass: the measure of how much Wippy code runs on luact as
+ * written. Wippy's sources are not part of this repository; point the runner at a checkout:
+ *
+ *   npm run compat:wippy -- /path/to/wippy-runtime [suite …]
+ *
+ * Each suite runs in a scratch directory holding the suite's directory as Wippy has it, Wippy's
+ * assertion library (`app.lib:assert`, which the suites import) and luact's scaffolding for what
+ * Wippy's application defines around the suites (scaffold.ts). No Lua file is edited; entries
+ * luact refuses to load (an unknown kind or module, a syntax luact does not take) are left out
+ * of the registry, each counted as a failed case when it is a test, so one missing module does
+ * not hide the rest of its suite. A suite that still cannot boot counts all its cases as failed.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { SCAFFOLD_FILES } from './scaffold.js';
+
+const CLI = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../packages/cli/bin/luact.js',
+);
+/** Wall time for one suite, boot included; a suite that hangs fails as a whole. */
+const SUITE_TIMEOUT_MS = 180_000;
+
+interface TestReport {
+  readonly passed: number;
+  readonly failed: number;
+  readonly tests: readonly { id: string; passed: boolean; error?: string }[];
+}
+
+/** One suite's outcome: counted cases (and the entries left out), or why it did not run. */
+type SuiteOutcome =
+  | {
+      readonly suite: string;
+      readonly cases: number;
+      readonly report: TestReport;
+      readonly leftOut: readonly LeftOut[];
+    }
+  | { readonly suite: string; readonly cases: number; readonly problem: string };
+
+/** An entry luact refused to load, and the first reason it gave. */
+interface LeftOut {
+  readonly entry: string;
+  readonly why: string;
+}
+
+interface LintReport {
+  readonly diagnostics: readonly { severity: string; entry?: string; message: string }[];
+}
+
+/** Rounds of leaving entries out: one left out may leave another with a dangling reference. */
+const LEAVE_OUT_ROUNDS = 4;
+
+async function main(): Promise<void> {
+  const [checkout, ...only] = process.argv.slice(2);
+  if (checkout === undefined) {
+    process.stderr.write('usage: npm run compat:wippy -- /path/to/wippy-runtime [suite …]\n');
+    process.exit(2);
+  }
+  const app = path.join(checkout, 'tests/app/src');
+  const suitesDir = path.join(app, 'test');
+  if (!(await isDirectory(suitesDir))) {
+    process.stderr.write(`${suitesDir} is not a directory: is ${checkout} Wippy's runtime?\n`);
+    process.exit(2);
+  }
+  const suites = (await readdir(suitesDir, { withFileTypes: true }))
+    .filter((each) => each.isDirectory() && (only.length === 0 || only.includes(each.name)))
+    .map((each) => each.name)
+    .sort();
+  const outcomes: SuiteOutcome[] = [];
+  for (const suite of suites) {
+    const outcome = await runSuite(app, suite);
+    outcomes.push(outcome);
+    process.stderr.write(`${summaryLine(outcome)}\n`);
+  }
+  process.stdout.write(`${table(outcomes)}\n`);
+}
+
+async function runSuite(app: string, suite: string): Promise<SuiteOutcome> {
+  const source = path.join(app, 'test', suite);
+  const cases = await countCases(source);
+  const dir = await mkdtemp(path.join(tmpdir(), `luact-wippy-${suite}-`));
+  try {
+    await cp(source, path.join(dir, suite), { recursive: true });
+    await cp(path.join(app, 'lib/assert.lua'), path.join(dir, 'lib/assert.lua'));
+    for (const [file, text] of Object.entries(SCAFFOLD_FILES)) {
+      await writeFile(path.join(dir, file), text);
+    }
+    const leftOut = await leaveOutRefused(dir);
+    const { stdout, stderr } = await luact(['test', dir, '--json']);
+    try {
+      return { suite, cases, report: JSON.parse(stdout) as TestReport, leftOut };
+    } catch {
+      return { suite, cases, problem: firstProblem(stderr || stdout) };
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Entries of the suite whose `meta.type` is test, as Wippy's runner counts them. */
+async function countCases(dir: string): Promise<number> {
+  let count = 0;
+  for (const file of await yamlFiles(dir)) {
+    const text = await readFile(file, 'utf8');
+    count += text.match(/^\s+type:\s*test\s*$/gm)?.length ?? 0;
+  }
+  return count;
+}
+
+/** Removes from the suite's YAML files every entry `luact lint` reports an error for. */
+async function leaveOutRefused(dir: string): Promise<LeftOut[]> {
+  const leftOut: LeftOut[] = [];
+  for (let round = 0; round < LEAVE_OUT_ROUNDS; round++) {
+    const { stdout } = await luact(['lint', dir, '--json']);
+    let report: LintReport;
+    try {
+      report = JSON.parse(stdout) as LintReport;
+    } catch {
+      return leftOut; // the test run reports what is wrong
+    }
+    const refused = new Map<string, string>();
+    for (const diagnostic of report.diagnostics) {
+      if (diagnostic.severity !== 'error' || diagnostic.entry === undefined) continue;
+      if (!refused.has(diagnostic.entry)) refused.set(diagnostic.entry, diagnostic.message);
+    }
+    if (refused.size === 0) return leftOut;
+    await removeEntries(dir, new Set(refused.keys()));
+    for (const [entry, why] of refused) leftOut.push({ entry, why });
+  }
+  return leftOut;
+}
+
+async function removeEntries(dir: string, ids: ReadonlySet<string>): Promise<void> {
+  for (const file of await yamlFiles(dir)) {
+    const document = parseDocument(await readFile(file, 'utf8'));
+    const namespace = String(document.get('namespace') ?? '');
+    const entries = document.get('entries') as
+      | { items: { get(key: string): unknown }[] }
+      | undefined;
+    if (entries === undefined || !Array.isArray(entries.items)) continue;
+    const kept = entries.items.filter(
+      (item) => !ids.has(`${namespace}:${String(item.get('name'))}`),
+    );
+    if (kept.length === entries.items.length) continue;
+    entries.items = kept;
+    await writeFile(file, document.toString());
+  }
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const each of await readdir(dir, { withFileTypes: true })) {
+    const file = path.join(dir, each.name);
+    if (each.isDirectory()) found.push(...(await yamlFiles(file)));
+    else if (/\.ya?ml$/.test(each.name)) found.push(file);
+  }
+  return found;
+}
+
+function luact(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: SUITE_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const timedOut = error?.killed === true;
+        resolve({ stdout, stderr: timedOut ? `timed out after ${SUITE_TIMEOUT_MS} ms` : stderr });
+      },
+    );
+  });
+}
+
+function firstProblem(output: string): string {
+  const line = output
+    .split('\n')
+    .map((text) => text.trim())
+    .find((text) => /error|cannot|timed out/i.test(text));
+  return (line ?? output.trim().split('\n')[0] ?? 'no output').slice(0, 160);
+}
+
+function passedOf(outcome: SuiteOutcome): number {
+  return 'report' in outcome ? outcome.report.passed : 0;
+}
+
+function summaryLine(outcome: SuiteOutcome): string {
+  if ('problem' in outcome) return `${outcome.suite}: does not boot: ${outcome.problem}`;
+  const left = outcome.leftOut.map(({ entry, why }) => `\n  left out ${entry}: ${why}`);
+  return `${outcome.suite}: ${outcome.report.passed} of ${outcome.cases} passed${left.join('')}`;
+}
+
+function table(outcomes: readonly SuiteOutcome[]): string {
+  const rows = outcomes.map((outcome) => {
+    const note =
+      'problem' in outcome
+        ? `does not boot: ${outcome.problem}`
+        : outcome.leftOut.length > 0
+          ? `${outcome.leftOut.length} entries left out`
+          : '';
+    return `| ${outcome.suite} | ${outcome.cases} | ${passedOf(outcome)} | ${note.replace(/\|/g, '\\|')} |`;
+  });
+  const cases = outcomes.reduce((sum, outcome) => sum + outcome.cases, 0);
+  const passed = outcomes.reduce((sum, outcome) => sum + passedOf(outcome), 0);
+  return [
+    '| suite | cases | pass unchanged | note |',
+    '|---|---|---|---|',
+    ...rows,
+    `| all | ${cases} | ${passed} | |`,
+  ].join('\n');
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+await main();

@@ -31,19 +31,23 @@ local function outcome(entry, value, ...)
 end
 
 --- The body of a process's main fiber: runs the entry's chunk in a fresh environment, calls
---- `method` with the decoded arguments, and returns ("ok", encoded value) or ("error", encoded
+--- `method` (or the function the chunk returned) with the decoded arguments, and returns ("ok", encoded value) or ("error", encoded
 --- error) — a second return value that is a string or an error means the process failed.
 function rt.boot(group, entry, method, args)
   local env = setmetatable({}, entry.env_mt)
   env._G = env
   local module = entry.chunk(env)
-  if type(module) ~= 'table' then
+  -- A chunk that returns one function is that function, whatever `method` says (Wippy's
+  -- workflows and activities end with `return main`).
+  local fn = module
+  if type(module) == 'table' then
+    fn = module[method]
+    if type(fn) ~= 'function' then
+      error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' has no function "' .. method .. '"', false), 0)
+    end
+  elseif type(module) ~= 'function' then
     error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' returned ' .. type(module) ..
-      ' instead of a table of functions', false), 0)
-  end
-  local fn = module[method]
-  if type(fn) ~= 'function' then
-    error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' has no function "' .. method .. '"', false), 0)
+      ' instead of a function or a table of functions', false), 0)
   end
   -- No arguments is the common case: skip the decoder.
   if args == NO_ARGS then return outcome(entry, fn()) end

@@ -62,12 +62,17 @@ describe('LuaVm processes', () => {
     );
   });
 
-  it('refuses a chunk that does not return a table, and a missing method', async () => {
+  it('runs the function a chunk returns, with the arguments', async () => {
+    const entry = h.prepare('return function(a, b) return a + b end');
+    expect(await h.wait(h.start(entry, encodeValues([2, 3])))).toEqual({ ok: true, value: 5 });
+  });
+
+  it('refuses a chunk that returns neither a function nor a table, and a missing method', async () => {
     expect(await run('return 42')).toMatchObject({
       ok: false,
       error: {
         kind: 'INVALID',
-        message: 'entry test:entry1 returned number instead of a table of functions',
+        message: 'entry test:entry1 returned number instead of a function or a table of functions',
       },
     });
     expect(await run('return { other = function() end }')).toMatchObject({

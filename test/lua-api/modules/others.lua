@@ -36,6 +36,22 @@ local function logger_calls_do_not_fail()
   end, "logger.debug/info/warn/error")
 end
 
+local function logger_colon_calls_with_and_named()
+  local child = t.runs(function()
+    logger:info("lua_api: a colon call", { test = "logger_colon_calls_with_and_named" })
+    local c = logger:with({ component = "lua_api" })
+    c:warn("lua_api: from a child logger")
+    c.debug("lua_api: a child's dot call")
+    c:named("sub"):named("leaf"):error("lua_api: from a named logger", { n = 1 })
+    return c
+  end, "logger:info, logger:with, logger:named")
+  t.type(child, "table", "logger:with returns a logger")
+  t.type(child.info, "function", "a child logger's info")
+  t.raises(function() logger:named("") end, "non-empty name", "logger:named('')")
+  t.raises(function() logger:with("x") end, "table of fields", "logger:with('x')")
+  t.raises(function() child:info(42) end, "message string", "child:info(42)")
+end
+
 local function env_get_returns_the_value_of_an_env_variable_entry()
   local value, err = env.get("lua_api:greeting")
   t.is_nil(err, "env.get error")
@@ -56,6 +72,7 @@ return {
   reads_context = reads_context,
   ctx_get_and_all = ctx_get_and_all,
   logger_calls_do_not_fail = logger_calls_do_not_fail,
+  logger_colon_calls_with_and_named = logger_colon_calls_with_and_named,
   env_get_returns_the_value_of_an_env_variable_entry = env_get_returns_the_value_of_an_env_variable_entry,
   the_workflow_module_is_only_for_workflows = the_workflow_module_is_only_for_workflows,
 }

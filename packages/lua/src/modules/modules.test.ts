@@ -239,6 +239,50 @@ describe('json, uuid, logger and require', () => {
     ]);
   });
 
+  it('logs with a dot or a colon; with and named make loggers that add fields and a name', async () => {
+    const vm = await harness();
+    const exit = await vm.wait(
+      start(
+        vm,
+        `local logger = require("logger")
+         return { main = function()
+           logger:warn("colon", { n = 1 })
+           logger.info("dot")
+           local auth = logger:with({ component = "auth", n = 0 })
+           auth:error("child", { n = 2 })
+           local named = auth:named("svc"):named("handler")
+           named.debug("nested")
+           logger.with({ a = 1 }).info("dot with")
+           local function raised(...) return select(2, pcall(...)) end
+           return { raised(logger.named, logger, ""), raised(logger.with, logger, "x"),
+             raised(auth.info, auth, 42) }
+         end }`,
+        ['logger'],
+      ),
+    );
+    const labels = { pid: 'test', entry: 'test:entry' };
+    expect(vm.logs).toEqual([
+      { level: 'warn', message: 'colon', fields: { n: 1 }, labels },
+      { level: 'info', message: 'dot', fields: {}, labels },
+      { level: 'error', message: 'child', fields: { component: 'auth', n: 2 }, labels },
+      {
+        level: 'debug',
+        message: 'nested',
+        fields: { component: 'auth', n: 0, logger: 'svc.handler' },
+        labels,
+      },
+      { level: 'info', message: 'dot with', fields: { a: 1 }, labels },
+    ]);
+    expect(exit).toEqual({
+      ok: true,
+      value: [
+        expect.stringMatching(/logger\.named expects a non-empty name string$/),
+        expect.stringMatching(/logger\.with expects a table of fields$/),
+        expect.stringMatching(/logger\.info expects a message string$/),
+      ],
+    });
+  });
+
   it('refuses to require a module the entry does not list, naming both', async () => {
     const vm = await harness();
     const exit = await vm.wait(

@@ -1,11 +1,23 @@
 -- uuid: the built-in `uuid` module (RFC 9562).
 --
 -- Loaded as a chunk called with one argument, a table of dependencies:
---   deps.random_bytes(n) -> string of exactly n random bytes
---   deps.now_ms()        -> current time as integer Unix milliseconds
+--   deps.random_bytes(n)          -> string of exactly n random bytes
+--   deps.now_ms()                 -> current time as integer Unix milliseconds
+--   deps.new_error(kind, message) -> error value returned to Lua callers (kind: "INVALID")
 -- and returning the module table M. Randomness and time come only from deps, so a workflow can
 -- substitute deterministic sources.
 --
+-- Generators return one string each:
+-- M.v1() -> string
+--   Time-based UUID (RFC 9562 §5.1): 60-bit count of 100 ns intervals since 1582-10-15 taken
+--   from deps.now_ms(), plus a sub-millisecond counter (0..9999) so that UUIDs from one module
+--   instance never repeat, even with a frozen clock (a counter past 9999 moves the time one
+--   millisecond ahead, as v7 does); a 14-bit clock sequence and a 48-bit node drawn at random
+--   once per instance, the node with its multicast bit set (§6.10: no MAC address is read).
+-- M.v3(namespace, name) / M.v5(namespace, name) -> string | nil, err
+--   Name-based UUIDs (§5.3, §5.5): MD5 or SHA-1 of the namespace's 16 bytes followed by name,
+--   so the same namespace and name always give the same UUID. err (INVALID) when namespace is
+--   not a canonical UUID string or name is not a string.
 -- M.v4() -> string
 --   Random UUID: 122 random bits, version 4, variant 10.
 -- M.v7() -> string
@@ -20,10 +32,21 @@
 --   timestamp is advanced by 1 ms ahead of the clock (RFC 9562 §6.2 allows this) and the
 --   counter re-seeded. The timestamp therefore equals deps.now_ms() except after more than
 --   ~2048 UUIDs in one millisecond or after the clock stepped back.
--- M.is_valid(s) -> boolean
+--
+-- Inspection (each takes a canonical UUID string, in either case; anything else gives
+-- nil, err with kind INVALID naming the function):
+-- M.is_valid(s), M.validate(s) -> boolean
 --   true when s is a string in the canonical 8-4-4-4-12 hex form (36 characters, either case);
 --   any version and variant are accepted (including the nil and max UUIDs). Non-strings give
 --   false.
+-- M.version(s) -> integer (the version nibble, 0..15)
+-- M.variant(s) -> "NCS" | "RFC4122" | "Microsoft" | "Future" (the top bits of byte 9)
+-- M.parse(s) -> { version, variant, timestamp?, node? }
+--   timestamp: whole Unix seconds, for versions 1, 6 and 7; node: the last 12 hex digits,
+--   for version 1.
+-- M.format(s, form?) -> string
+--   form "standard" (the default: lowercase 8-4-4-4-12), "simple" (32 hex digits) or "urn"
+--   ("urn:uuid:" .. standard).
 --
 -- Output is lowercase: xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx (M = version, N in 8, 9, a, b).
 -- Raises if deps.random_bytes returns anything but a string of the requested length, or if
@@ -31,13 +54,16 @@
 
 local deps = ...
 if type(deps) ~= "table" or type(deps.random_bytes) ~= "function" or type(deps.now_ms) ~= "function"
+  or type(deps.new_error) ~= "function"
 then
-  error("uuid.lua: expected deps with random_bytes and now_ms (functions)", 2)
+  error("uuid.lua: expected deps with random_bytes, now_ms and new_error (functions)", 2)
 end
 
-local random_bytes, now_ms = deps.random_bytes, deps.now_ms
+local random_bytes, now_ms, new_error = deps.random_bytes, deps.now_ms, deps.new_error
 
-local byte, format, find = string.byte, string.format, string.find
+local byte, char, format, find, gsub, lower, rep, sub = string.byte, string.char, string.format,
+  string.find, string.gsub, string.lower, string.rep, string.sub
+local pack, unpack = string.pack, string.unpack
 local tointeger = math.tointeger
 
 local M = {}
@@ -103,10 +129,223 @@ function M.v7()
     r3, r4, r5, r6, r7, r8)
 end
 
+-- v1 ---------------------------------------------------------------------------------------
+
+-- 100 ns intervals from the start of the Gregorian calendar (1582-10-15) to 1970-01-01.
+local GREGORIAN_OFFSET = 0x01B21DD213814000
+local TICKS_PER_MS = 10000
+
+-- v1 state of this module instance: clock sequence and node (drawn at the first v1), and the
+-- millisecond and sub-millisecond counter of the last UUID.
+local clock_seq, node
+local v1_last_ms, v1_ticks = -1, 0
+
+function M.v1()
+  local ms = clock()
+  if node == nil then
+    local s1, s2, n1, n2, n3, n4, n5, n6 = byte(random(8), 1, 8)
+    clock_seq = ((s1 << 8) | s2) & 0x3FFF
+    node = { n1 | 0x01, n2, n3, n4, n5, n6 } -- multicast bit: not a real MAC address
+  end
+  if ms > v1_last_ms then
+    v1_ticks = 0
+  elseif v1_ticks < TICKS_PER_MS - 1 then
+    ms, v1_ticks = v1_last_ms, v1_ticks + 1
+  else
+    ms, v1_ticks = v1_last_ms + 1, 0
+  end
+  v1_last_ms = ms
+  local t = ms * TICKS_PER_MS + v1_ticks + GREGORIAN_OFFSET
+  return format(FORMAT,
+    (t >> 24) & 0xFF, (t >> 16) & 0xFF, (t >> 8) & 0xFF, t & 0xFF, -- time_low
+    (t >> 40) & 0xFF, (t >> 32) & 0xFF, -- time_mid
+    0x10 | ((t >> 56) & 0x0F), (t >> 48) & 0xFF, -- version 1, time_high
+    0x80 | (clock_seq >> 8), clock_seq & 0xFF, -- variant 10, clock sequence
+    node[1], node[2], node[3], node[4], node[5], node[6])
+end
+
+-- MD5 (RFC 1321) and SHA-1 (RFC 3174) of a byte string, for v3 and v5 -----------------------
+
+local MASK32 = 0xFFFFFFFF
+
+local function rotl(x, n)
+  return ((x << n) | (x >> (32 - n))) & MASK32
+end
+
+local MD5_SHIFT = {
+  7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+  5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+  4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+  6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+}
+local MD5_K = {}
+for i = 1, 64 do
+  MD5_K[i] = tointeger(math.floor(math.abs(math.sin(i)) * 2 ^ 32)) -- RFC 1321 §3.4
+end
+
+-- Message padding shared by both: 0x80, zeros, then the bit length as 8 bytes.
+local function padded(message, length_format)
+  return message .. "\128" .. rep("\0", (55 - #message) % 64) .. pack(length_format, #message * 8)
+end
+
+local function md5(message)
+  local text = padded(message, "<I8")
+  local a0, b0, c0, d0 = 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476
+  local m = {}
+  for chunk = 1, #text, 64 do
+    for i = 0, 15 do m[i] = unpack("<I4", text, chunk + i * 4) end
+    local a, b, c, d = a0, b0, c0, d0
+    for i = 0, 63 do
+      local f, g
+      if i < 16 then
+        f, g = (b & c) | (~b & d), i
+      elseif i < 32 then
+        f, g = (d & b) | (~d & c), (5 * i + 1) % 16
+      elseif i < 48 then
+        f, g = b ~ c ~ d, (3 * i + 5) % 16
+      else
+        f, g = c ~ (b | ~d), (7 * i) % 16
+      end
+      f = (f + a + MD5_K[i + 1] + m[g]) & MASK32
+      a, d, c = d, c, b
+      b = (b + rotl(f, MD5_SHIFT[i + 1])) & MASK32
+    end
+    a0, b0 = (a0 + a) & MASK32, (b0 + b) & MASK32
+    c0, d0 = (c0 + c) & MASK32, (d0 + d) & MASK32
+  end
+  return pack("<I4I4I4I4", a0, b0, c0, d0)
+end
+
+local function sha1(message)
+  local text = padded(message, ">I8")
+  local h0, h1, h2, h3, h4 = 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0
+  local w = {}
+  for chunk = 1, #text, 64 do
+    for i = 0, 15 do w[i] = unpack(">I4", text, chunk + i * 4) end
+    for i = 16, 79 do w[i] = rotl(w[i - 3] ~ w[i - 8] ~ w[i - 14] ~ w[i - 16], 1) end
+    local a, b, c, d, e = h0, h1, h2, h3, h4
+    for i = 0, 79 do
+      local f, k
+      if i < 20 then
+        f, k = (b & c) | (~b & d), 0x5A827999
+      elseif i < 40 then
+        f, k = b ~ c ~ d, 0x6ED9EBA1
+      elseif i < 60 then
+        f, k = (b & c) | (b & d) | (c & d), 0x8F1BBCDC
+      else
+        f, k = b ~ c ~ d, 0xCA62C1D6
+      end
+      a, b, c, d, e = (rotl(a, 5) + (f & MASK32) + e + k + w[i]) & MASK32, a, rotl(b, 30), c, d
+    end
+    h0, h1, h2 = (h0 + a) & MASK32, (h1 + b) & MASK32, (h2 + c) & MASK32
+    h3, h4 = (h3 + d) & MASK32, (h4 + e) & MASK32
+  end
+  return pack(">I4I4I4I4I4", h0, h1, h2, h3, h4)
+end
+
+-- Inspection and name-based UUIDs ----------------------------------------------------------
+
 local CANONICAL = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
 
-function M.is_valid(s)
+local function is_valid(s)
   return type(s) == "string" and find(s, CANONICAL) ~= nil
+end
+M.is_valid = is_valid
+M.validate = is_valid
+
+local function invalid(message)
+  return nil, new_error("INVALID", message)
+end
+
+local function describe(value)
+  return type(value) == "string" and format("%q", value) or type(value)
+end
+
+-- The 16 bytes of a canonical UUID string, or nil.
+local function bytes_of(s)
+  if not is_valid(s) then return nil end
+  return (gsub(gsub(s, "-", ""), "%x%x", function(h) return char(tonumber(h, 16)) end))
+end
+
+local function name_based(fname, version, hash, namespace, name)
+  local ns = bytes_of(namespace)
+  if ns == nil then
+    return invalid("uuid." .. fname .. ": namespace must be a UUID string, got " .. describe(namespace))
+  end
+  if type(name) ~= "string" then
+    return invalid("uuid." .. fname .. ": name must be a string, got " .. type(name))
+  end
+  local b = { byte(hash(ns .. name), 1, 16) }
+  b[7] = (b[7] & 0x0F) | (version << 4)
+  b[9] = (b[9] & 0x3F) | 0x80 -- variant 10
+  return format(FORMAT, b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+    b[13], b[14], b[15], b[16])
+end
+
+function M.v3(namespace, name) return name_based("v3", 3, md5, namespace, name) end
+function M.v5(namespace, name) return name_based("v5", 5, sha1, namespace, name) end
+
+-- The checked, lowercased form of s for an inspection function, or nil, err.
+local function canonical(fname, s)
+  if is_valid(s) then return lower(s) end
+  return invalid("uuid." .. fname .. ": expected a UUID string (8-4-4-4-12 hex digits), got "
+    .. describe(s))
+end
+
+local function variant_of(id)
+  local b = tonumber(sub(id, 20, 20), 16)
+  if b < 8 then return "NCS" end
+  if b < 12 then return "RFC4122" end
+  if b < 14 then return "Microsoft" end
+  return "Future"
+end
+
+function M.version(s)
+  local id, err = canonical("version", s)
+  if not id then return nil, err end
+  return tonumber(sub(id, 15, 15), 16)
+end
+
+function M.variant(s)
+  local id, err = canonical("variant", s)
+  if not id then return nil, err end
+  return variant_of(id)
+end
+
+function M.parse(s)
+  local id, err = canonical("parse", s)
+  if not id then return nil, err end
+  local version = tonumber(sub(id, 15, 15), 16)
+  local info = { version = version, variant = variant_of(id) }
+  local hex = gsub(id, "-", "")
+  if version == 1 or version == 6 then
+    local low, mid, high = tonumber(sub(hex, 1, 8), 16), tonumber(sub(hex, 9, 12), 16),
+      tonumber(sub(hex, 14, 16), 16)
+    local ticks = version == 1 and ((high << 48) | (mid << 32) | low)
+      or ((low << 28) | (mid << 12) | high)
+    info.timestamp = (ticks - GREGORIAN_OFFSET) // (TICKS_PER_MS * 1000)
+    if version == 1 then info.node = sub(hex, 21, 32) end
+  elseif version == 7 then
+    info.timestamp = tonumber(sub(hex, 1, 12), 16) // 1000
+  end
+  return info
+end
+
+local FORMS = {
+  standard = function(id) return id end,
+  simple = function(id) return (gsub(id, "-", "")) end,
+  urn = function(id) return "urn:uuid:" .. id end,
+}
+
+function M.format(s, form)
+  local id, err = canonical("format", s)
+  if not id then return nil, err end
+  local render = FORMS[form == nil and "standard" or form]
+  if render == nil then
+    return invalid("uuid.format: unknown form " .. describe(form)
+      .. " (expected \"standard\", \"simple\" or \"urn\")")
+  end
+  return render(id)
 end
 
 return M

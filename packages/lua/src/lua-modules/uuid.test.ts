@@ -46,7 +46,17 @@ beforeAll(async () => {
     'uuid',
     `
     function make(random_bytes, now_ms)
-      return assert(load(SOURCE, '=uuid.lua'))({ random_bytes = random_bytes, now_ms = now_ms })
+      return assert(load(SOURCE, '=uuid.lua'))({
+        random_bytes = random_bytes,
+        now_ms = now_ms,
+        new_error = function(kind, message) return { kind = kind, message = message } end,
+      })
+    end
+
+    -- "value" or "nil KIND: message" for a function returning value | nil, err
+    function outcome(value, err)
+      if value ~= nil then return value end
+      return 'nil ' .. err.kind .. ': ' .. err.message
     end
 
     function real_random(n)
@@ -299,5 +309,150 @@ describe('uuid.is_valid', () => {
         return uuid.is_valid(nil) or uuid.is_valid(42) or uuid.is_valid({}) or uuid.is_valid(true)
       `),
     ).toBe(false);
+  });
+});
+
+describe('uuid.v3 and uuid.v5', () => {
+  const DNS = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
+  const URL = '6ba7b811-9dad-11d1-80b4-00c04fd430c8';
+  const OID = '6ba7b812-9dad-11d1-80b4-00c04fd430c8';
+
+  // Expected values: RFC 9562 Appendix A.2 and A.4 (www.example.com) and Python's uuid module.
+  it.each([
+    ['v3', DNS, '"www.example.com"', '5df41881-3aed-3515-88a7-2f4a814cf09e'],
+    ['v5', DNS, '"www.example.com"', '2ed6657d-e927-568b-95e1-2665a8aea6a2'],
+    ['v3', DNS, '"python.org"', '6fa459ea-ee8a-3ca4-894e-db77e160355e'],
+    ['v5', DNS, '"python.org"', '886313e1-3b8a-5372-9b90-0c9aee199e5d'],
+    ['v3', URL, '""', '14cdb9b4-de01-3faa-aff5-65bc2f771745'],
+    ['v5', OID, 'string.rep("x", 100)', 'a1d416cb-b78e-564c-8461-f8a5e9e6ef5a'],
+    ['v5', DNS.toUpperCase(), '"www.example.com"', '2ed6657d-e927-568b-95e1-2665a8aea6a2'],
+  ])('%s(%s, %s) is the standard test vector', async (version, namespace, name, expected) => {
+    expect(await run(`return make(real_random, js_now).${version}("${namespace}", ${name})`)).toBe(
+      expected,
+    );
+  });
+
+  it('returns nil and an INVALID error for a bad namespace or name', async () => {
+    expect(await run('return outcome(make(real_random, js_now).v3("invalid", "test"))')).toBe(
+      'nil INVALID: uuid.v3: namespace must be a UUID string, got "invalid"',
+    );
+    expect(await run('return outcome(make(real_random, js_now).v5(nil, "test"))')).toBe(
+      'nil INVALID: uuid.v5: namespace must be a UUID string, got nil',
+    );
+    expect(await run(`return outcome(make(real_random, js_now).v5("${DNS}", 42))`)).toBe(
+      'nil INVALID: uuid.v5: name must be a string, got number',
+    );
+  });
+});
+
+describe('uuid.v1', () => {
+  it('lays out the Gregorian time, version, clock sequence and node', async () => {
+    // 2001-09-09T01:46:40Z = 10^12 ms; ticks = 10^12 * 10^4 + 0x01B21DD213814000
+    const ticks = 10n ** 16n + 0x01b21dd213814000n;
+    const hex = ticks.toString(16).padStart(16, '0');
+    const expected = `${hex.slice(8)}-${hex.slice(4, 8)}-1${hex.slice(1, 4)}`;
+    expect(await run('return make(constant_bytes(0), frozen_clock(10^12 // 1)).v1()')).toBe(
+      `${expected}-8000-010000000000`,
+    );
+    expect(await run('return make(constant_bytes(255), frozen_clock(10^12 // 1)).v1()')).toBe(
+      `${expected}-bfff-ffffffffffff`,
+    );
+  });
+
+  it('never repeats with a frozen clock, moving ahead by a millisecond every 10000', async () => {
+    const list = await ids(
+      'return generate(make(real_random, frozen_clock(1700000000000)), "v1", 20001)',
+    );
+    expect(new Set(list).size).toBe(20_001);
+    const seconds = await run(`
+      local uuid = make(real_random, frozen_clock(1700000000000))
+      local last
+      for i = 1, 20001 do last = uuid.v1() end
+      return uuid.parse(last).timestamp
+    `);
+    expect(seconds).toBe(1_700_000_000);
+    expect(list[10_000]?.slice(0, 8)).toBe(
+      ((1_700_000_000_001n * 10_000n + 0x01b21dd213814000n) & 0xffffffffn)
+        .toString(16)
+        .padStart(8, '0'),
+    );
+  });
+});
+
+describe('uuid inspection', () => {
+  const V1 = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
+
+  it('version, variant and parse read the fields of a UUID', async () => {
+    expect(await run(`return make(real_random, js_now).version("${V1}")`)).toBe(1);
+    expect(await run(`return make(real_random, js_now).variant("${V1}")`)).toBe('RFC4122');
+    expect(
+      await run(`
+        local info = make(real_random, js_now).parse("${V1.toUpperCase()}")
+        return table.concat({ info.version, info.variant, info.timestamp, info.node }, ' ')
+      `),
+    ).toBe('1 RFC4122 886630433 00c04fd430c8');
+    expect(
+      await run(`
+        local uuid = make(real_random, frozen_clock(1700000000999))
+        local v4, v7 = uuid.parse(uuid.v4()), uuid.parse(uuid.v7())
+        return table.concat({ v4.version, tostring(v4.timestamp), v7.version, v7.timestamp,
+          tostring(v7.node) }, ' ')
+      `),
+    ).toBe('4 nil 7 1700000000 nil');
+    // RFC 9562 Appendix A.5: the v6 example was made at 2022-02-22T19:22:22Z
+    expect(
+      await run(
+        'return make(real_random, js_now).parse("1ec9414c-232a-6b00-b3c8-9e6bdeced846").timestamp',
+      ),
+    ).toBe(1_645_557_742);
+  });
+
+  it.each([
+    ['0', 'NCS'],
+    ['7', 'NCS'],
+    ['8', 'RFC4122'],
+    ['b', 'RFC4122'],
+    ['c', 'Microsoft'],
+    ['d', 'Microsoft'],
+    ['e', 'Future'],
+    ['f', 'Future'],
+  ])('variant of a UUID whose byte 9 starts with %s is %s', async (digit, variant) => {
+    expect(
+      await run(
+        `return make(real_random, js_now).variant("00000000-0000-4000-${digit}000-000000000000")`,
+      ),
+    ).toBe(variant);
+  });
+
+  it('format gives the standard, simple and urn forms', async () => {
+    const forms = await run(`
+      local uuid = make(real_random, js_now)
+      return table.concat({ uuid.format("${V1.toUpperCase()}"), uuid.format("${V1}", "standard"),
+        uuid.format("${V1}", "simple"), uuid.format("${V1}", "urn") }, ' ')
+    `);
+    expect(forms).toBe(`${V1} ${V1} 6ba7b8109dad11d180b400c04fd430c8 urn:uuid:${V1}`);
+  });
+
+  it('returns nil and an INVALID error naming the function for anything but a UUID', async () => {
+    for (const fn of ['version', 'variant', 'parse', 'format']) {
+      expect(await run(`return outcome(make(real_random, js_now).${fn}("not-a-uuid"))`)).toBe(
+        `nil INVALID: uuid.${fn}: expected a UUID string (8-4-4-4-12 hex digits), got "not-a-uuid"`,
+      );
+      expect(await run(`return outcome(make(real_random, js_now).${fn}(123))`)).toMatch(
+        /got number$/,
+      );
+    }
+    expect(await run(`return outcome(make(real_random, js_now).format("${V1}", "unknown"))`)).toBe(
+      'nil INVALID: uuid.format: unknown form "unknown" (expected "standard", "simple" or "urn")',
+    );
+  });
+
+  it('validate is is_valid', async () => {
+    expect(
+      await run(`
+        local uuid = make(real_random, js_now)
+        return uuid.validate == uuid.is_valid and uuid.validate("${V1}") and not uuid.validate("")
+      `),
+    ).toBe(true);
   });
 });

@@ -21,6 +21,7 @@ export {
   type GroupOutcome,
   type GroupOwner,
 } from './vm/fiber.js';
+export { GLOBAL_MODULES } from './vm/global-modules.js';
 export type { HostFunction, LuaModuleSpec } from './vm/host-function.js';
 export type { HostStack } from './vm/host-stack.js';
 export { luaSource } from './vm/kernel-files.js';

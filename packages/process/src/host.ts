@@ -1,6 +1,7 @@
 import { LuactError } from '@luact/core';
 import {
   type EntrySource,
+  GLOBAL_MODULES,
   type LuaModuleSpec,
   LuaVm,
   literalRequires,
@@ -174,7 +175,7 @@ export function checkRequires(entry: LuaEntry, knownModules: ReadonlySet<string>
   const file = entry.sourceLocation?.file ?? `${entry.id}.lua`;
   const problems: LuactError[] = [];
   for (const { name, line } of literalRequires(source)) {
-    if (modules.has(name) || imports.has(name)) continue;
+    if (modules.has(name) || imports.has(name) || GLOBAL_MODULES.has(name)) continue;
     const where = `${file}:${line + firstLine - 1}`;
     const hint = knownModules.has(name)
       ? `add "${name}" to its modules: list`

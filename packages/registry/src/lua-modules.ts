@@ -8,14 +8,8 @@ import { closestMatch } from './suggest.js';
  */
 const LUA_LIBRARIES: Readonly<Record<string, string>> = {
   io: 'the sandbox has no io',
-  os: 'os.time, os.clock and os.date are there without listing it, and the rest of os is not',
   debug: 'the sandbox has no debug',
   package: 'the sandbox has no package; library.lua entries go under imports:',
-  string: 'it is there without listing it',
-  table: 'it is there without listing it',
-  math: 'it is there without listing it',
-  utf8: 'it is there without listing it',
-  coroutine: 'it is there without listing it',
 };
 
 /**

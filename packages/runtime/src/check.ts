@@ -1,5 +1,5 @@
 import type { LuactError } from '@luact/core';
-import type { LuaApi } from '@luact/lua';
+import { GLOBAL_MODULES, type LuaApi } from '@luact/lua';
 import {
   checkRequires,
   FUNCTION_HOST,
@@ -41,8 +41,8 @@ export function checkLuaEntries(
       const isWorkflow = entry.kind === 'workflow.lua';
       // Every listed module is checked before any Lua runs, so all unknown ones are reported.
       const unknown = isWorkflow
-        ? unknownModules(entry, everyModule, workflowModuleSet)
-        : unknownModules(entry, system.moduleNames);
+        ? unknownModules(entry, withGlobals(everyModule), workflowModuleSet)
+        : unknownModules(entry, withGlobals(system.moduleNames), system.moduleNames);
       const forbidden = isWorkflow ? ioModules(entry, workflowModuleSet, everyModule) : [];
       problems.push(...unknown, ...forbidden);
       const known = isWorkflow ? workflowModuleSet : system.moduleNames;
@@ -65,6 +65,11 @@ export function checkLuaEntries(
     workflows?.close();
   }
   return problems;
+}
+
+/** `modules` and the globals an entry may also list (listing them changes nothing). */
+function withGlobals(modules: ReadonlySet<string>): ReadonlySet<string> {
+  return new Set([...modules, ...GLOBAL_MODULES]);
 }
 
 /** A VM with the workflow modules, only to compile workflow.lua entries. */

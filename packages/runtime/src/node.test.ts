@@ -123,6 +123,32 @@ entries:
     expect(second.diagnostics[1]?.message).toContain("unexpected symbol near 'end'");
   });
 
+  it('takes globals listed under modules and required by name, as Wippy code does', async () => {
+    const { node } = await start({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: processes
+    kind: process.host
+  - name: listed
+    kind: function.lua
+    modules: [process, channel, os, errors, string, table]
+    source: |
+      local errs = require("errors")
+      local ch = require("channel")
+      return function() return errs == errors and ch == channel and require("os") == os end
+  - name: worker
+    kind: process.lua
+    modules: [channel, os]
+    source: |
+      return function() return require("errors").new("made").message ~= nil end
+`,
+    });
+    expect(await node.run('app:listed')).toEqual({ ok: true, value: true });
+    expect(await node.run('app:worker')).toEqual({ ok: true, value: true });
+    await node.stop();
+  });
+
   it('starts services in dependency order, lets Lua read them, and stops them in reverse', async () => {
     const { node, printed } = await start({
       'app.yaml': `

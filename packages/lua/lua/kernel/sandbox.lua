@@ -176,10 +176,18 @@ local function deep_readonly(source, name)
   return readonly(source, name)
 end
 
+-- Global tables that code written for Wippy also lists under modules: or requires by name:
+-- listing one is allowed, and require hands over the global. Lua's own libraries here, and
+-- every table added with rt.add_global (process, channel, coroutine, errors, …); the ones every
+-- entry has are GLOBAL_MODULES in src/vm/global-modules.ts, for the checks before Lua runs.
+local GLOBAL_MODULES = { string = true, table = true, math = true, utf8 = true, os = true }
+
 --- Globals every process sees (process, channel, coroutine, errors, print) are added here.
 function rt.add_global(name, value)
   base[name] = type(value) == 'table' and deep_readonly(value, name) or value
+  if type(value) == 'table' then GLOBAL_MODULES[name] = true end
 end
+
 
 -- Built-in modules by name, each instantiated once per host and shared read-only.
 local MODULES = {}
@@ -234,8 +242,11 @@ end
 function rt.prepare_entry(id, chunk, modules, imports)
   local allowed = {}
   for _, name in ipairs(modules) do
-    if MODULES[name] == nil then error('entry ' .. id .. ': unknown module "' .. name .. '"', 0) end
-    allowed[name] = true
+    if MODULES[name] ~= nil then
+      allowed[name] = true
+    elseif not GLOBAL_MODULES[name] then
+      error('entry ' .. id .. ': unknown module "' .. name .. '"', 0)
+    end
   end
   local env = {}
   for k, v in pairs(base) do env[k] = v end
@@ -243,6 +254,7 @@ function rt.prepare_entry(id, chunk, modules, imports)
   env.load = make_load(env)
   env.require = function(name)
     if allowed[name] then return MODULES[name] end
+    if GLOBAL_MODULES[name] and env[name] ~= nil then return env[name] end
     local library = imports[name]
     if library == nil then
       error('module "' .. tostring(name) .. '" is not available to ' .. id ..

@@ -6,6 +6,11 @@ export {
   encodeValues,
 } from './codec/wire.js';
 export {
+  type StrippedSource,
+  stripTypeAnnotations,
+  type TypeAnnotationError,
+} from './dialect/strip-types.js';
+export {
   type BuiltinOptions,
   builtinModules,
   type LogLevel,

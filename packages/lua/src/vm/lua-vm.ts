@@ -1,5 +1,6 @@
 import { LuactError } from '@luact/core';
 import { encodeValue } from '../codec/wire.js';
+import { stripTypeAnnotations, type TypeAnnotationError } from '../dialect/strip-types.js';
 import {
   LUA_DEBUG_CURRENTLINE_OFFSET,
   LUA_DEBUG_SIZE,
@@ -147,12 +148,15 @@ export class LuaVm implements PreemptedVm {
   /**
    * Compiles an entry's source once and builds its environment. The chunk is compiled as a
    * function of its environment, so every process runs the same bytecode with its own globals;
-   * blank lines in front keep Lua's line numbers equal to the file's.
+   * blank lines in front keep Lua's line numbers equal to the file's. Type annotations
+   * (Wippy's typed Lua) are checked and blanked first, positions kept.
    */
   prepareEntry(entry: EntrySource): PreparedEntry {
     const { api, L } = this;
+    const plain = stripTypeAnnotations(entry.source);
+    if (!plain.ok) throw annotationError(entry, plain.error);
     const padding = '\n'.repeat(Math.max(0, entry.firstLine - 1));
-    const code = `local _ENV = ...;${padding}${entry.source}`;
+    const code = `local _ENV = ...;${padding}${plain.source}`;
     const status = this.memory.loadChunk(L, code, `@${entry.file}`);
     if (status !== LuaStatus.ok) {
       const message = this.memory.toString(L, -1) ?? 'syntax error';
@@ -573,6 +577,19 @@ function compileError(entry: EntrySource, message: string): LuactError {
       ? { entry: entry.id, file: match[1], line: Number(match[2]) }
       : { entry: entry.id },
   });
+}
+
+/** A malformed type annotation, reported like a syntax error, with its column too. */
+function annotationError(entry: EntrySource, error: TypeAnnotationError): LuactError {
+  const line = error.line + entry.firstLine - 1;
+  return new LuactError(
+    'INVALID',
+    `${entry.id}: Lua syntax error: ${entry.file}:${line}:${error.column}: ${error.message}`,
+    {
+      retryable: false,
+      details: { entry: entry.id, file: entry.file, line, column: error.column },
+    },
+  );
 }
 
 /** Group outcomes carry errors as msgpack-encoded ErrorData. */

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { stripTypeAnnotations } from './strip-types.js';
+
+function strip(source: string): string {
+  const result = stripTypeAnnotations(source);
+  if (!result.ok) throw new Error(`unexpected error: ${JSON.stringify(result.error)}`);
+  return result.source;
+}
+
+/**
+ * Strips `typed` and checks the result is `plain` once runs of spaces are folded, and that
+ * nothing moved: every character left is where it was, only blanks replaced the rest.
+ */
+function expectPlain(typed: string, plain: string): void {
+  const stripped = strip(typed);
+  expect(stripped.replace(/ +/g, ' ').replace(/^ | $/gm, '')).toBe(plain);
+  expect(Buffer.byteLength(stripped)).toBe(Buffer.byteLength(typed));
+  const kept = [...stripped].every((c, i) => c === ' ' || c === typed[i]);
+  expect(kept, `characters moved in:\n${stripped}`).toBe(true);
+}
+
+function errorOf(source: string) {
+  const result = stripTypeAnnotations(source);
+  if (result.ok) throw new Error(`no error for ${source}, got:\n${result.source}`);
+  return result.error;
+}
+
+describe('stripTypeAnnotations: the annotation forms', () => {
+  it('blanks parameter and return types of named, local, method and anonymous functions', () => {
+    expectPlain(
+      'function area(w: number, h: number): number return w * h end',
+      'function area(w , h ) return w * h end',
+    );
+    expectPlain(
+      'local function label(n: integer?): string return "" end',
+      'local function label(n ) return "" end',
+    );
+    expectPlain(
+      'function Shop.cart:add(item: {sku: string, qty: integer}): boolean end',
+      'function Shop.cart:add(item ) end',
+    );
+    expectPlain(
+      'local twice = function(f: (number) -> number, x: number): number return f(f(x)) end',
+      'local twice = function(f , x ) return f(f(x)) end',
+    );
+  });
+
+  it('blanks optional and variadic parameters and every shape of returns', () => {
+    expectPlain('local function greet(name?: string) end', 'local function greet(name ) end');
+    expectPlain('local function total(...: number): number end', 'local function total(... ) end');
+    expectPlain(
+      'local function split(s: string): (string, string?) end',
+      'local function split(s ) end',
+    );
+    expectPlain(
+      'local function lookup(k: string): string?, string?\n  return nil, "missing"\nend',
+      'local function lookup(k )\nreturn nil, "missing"\nend',
+    );
+  });
+
+  it('blanks type parameters of generic functions', () => {
+    expectPlain(
+      'local function keep<T>(x: T): T return x end',
+      'local function keep (x ) return x end',
+    );
+    expectPlain(
+      'local function pair<K, V: {id: string}>(k: K, v: V): {key: K, value: V} end',
+      'local function pair (k , v ) end',
+    );
+  });
+
+  it('blanks types of locals, several at once, with attributes, and of for-loop names', () => {
+    expectPlain('local count: integer = 0', 'local count = 0');
+    expectPlain('local ok: boolean?, why: string? = check()', 'local ok , why = check()');
+    expectPlain('local limit <const>: number = 10', 'local limit <const> = 10');
+    expectPlain('local pending: {string}\npending = {}', 'local pending\npending = {}');
+    expectPlain(
+      'for i: integer = 1, 3 do end\nfor k: string, v: any in pairs(t) do end',
+      'for i = 1, 3 do end\nfor k , v in pairs(t) do end',
+    );
+  });
+
+  it('removes type declarations of every kind, generic and exported, spread over lines', () => {
+    const typed = [
+      'type Id = number | string',
+      'type Mood = "calm" | "busy"',
+      'type Point = {x: number, y: number, label?: string}',
+      'type Scores = {[string]: number @min(0) @max(100)}',
+      'type Names = readonly {string} @min_len(1)',
+      'type Both = Point & {z: number}',
+      'type Handler = (msg: string, ...any) -> (boolean, string?)',
+      'type Mapper = <T>(T) -> T',
+      'type Box<T> = {value: T}',
+      'export type Boxes<T = any> = {Box<Box<T>>}',
+      'type Reply =',
+      '    {ok: true, value: any}',
+      '  | {ok: false, error: string}',
+      'type Node = tree.Node',
+      'type Sample = typeof(sample)',
+      'type Items = any[]',
+      'local x = 1',
+    ].join('\n');
+    expectPlain(typed, `${'\n'.repeat(16)}local x = 1`);
+  });
+
+  it('blanks casts with as and ::, and the non-nil assertion !', () => {
+    expectPlain('local n = raw as number', 'local n = raw');
+    expectPlain('return ({id = 1} :: {id: integer}).id', 'return ({id = 1} ).id');
+    expectPlain('local name = (user!).name', 'local name = (user ).name');
+    expectPlain('f(x as {string}, y)', 'f(x , y)');
+  });
+
+  it('keeps the byte width of non-ASCII text inside an annotation', () => {
+    const typed = 'type Greeting = "héllo" | "日本"\nlocal x = 1';
+    const stripped = strip(typed);
+    expect(Buffer.byteLength(stripped)).toBe(Buffer.byteLength(typed));
+    expect(stripped.endsWith('\nlocal x = 1')).toBe(true);
+  });
+});
+
+describe('stripTypeAnnotations: plain Lua', () => {
+  const plainSources = {
+    'method calls and definitions': [
+      'local s = ("x"):rep(3):upper()',
+      'function M.obj:run(a, b) return self:step(a):done(b) end',
+      'local t = { f = function(self) return self end }',
+      'print(obj:name(), obj : other())',
+    ],
+    labels: [
+      'for i = 1, 3 do',
+      '  if i == 2 then goto continue end',
+      '  print(i)',
+      '  ::continue::',
+      'end',
+      'do f() ::top:: end',
+    ],
+    'strings and comments that look typed': [
+      'local a = "local x: number = 1"',
+      "local b = 'function f(a: T): R end'",
+      'local c = [[type X = {a: number}]]',
+      'local d = [==[ x :: T ]] ]==]',
+      '-- type Y = string',
+      '--[[ local z: number = 1 ]]',
+      '--[==[ e as T ]==] local e = 1',
+    ],
+    '`type`, `as` and `export` as ordinary names': [
+      'local type = type',
+      'print(type(x), t.type, { type = "a" })',
+      'local kind = type',
+      'X = 1',
+      'local as, export = 1, 2',
+      'print(as, export)',
+      'obj.as = nil',
+      'local f = function(type, as) return type, as end',
+    ],
+    'operators and attributes': [
+      'local n = 1 | 2 & 3 ~ 4',
+      'local b = a < c and c > d or not (a ~= b)',
+      'local k <const>, h <close> = 5, nil',
+      'local r = a // b .. "x" .. ... ',
+    ],
+  };
+  for (const [what, lines] of Object.entries(plainSources)) {
+    it(`returns ${what} as the very same string`, () => {
+      const source = lines.join('\n');
+      expect(stripTypeAnnotations(source)).toEqual({ ok: true, source });
+      expect(strip(source)).toBe(source);
+    });
+  }
+});
+
+describe('stripTypeAnnotations: malformed annotations', () => {
+  it('names line, column and what was expected', () => {
+    expect(errorOf('local x: number< = 42')).toEqual({
+      line: 1,
+      column: 18,
+      message: "type annotation: expected a type after '<', found '='",
+    });
+    expect(errorOf('local a = 1\nlocal function f(x: ) end')).toEqual({
+      line: 2,
+      column: 21,
+      message: "type annotation: expected a type after ':', found ')'",
+    });
+  });
+
+  it('reports an unclosed table type at the end, naming where it opened', () => {
+    expect(errorOf('type P = {x: number,\n  y: number\nlocal p = 1')).toMatchObject({
+      line: 3,
+      column: 1,
+      message: expect.stringMatching(/expected ',' or '}' \(to close the table type at 1:10\)/),
+    });
+  });
+
+  it('reports the column of the original text after annotations stripped on the same line', () => {
+    // Blanked text before the error changes nothing: the column is the typed file's.
+    expect(errorOf('local a: number, b: string, c: {[string] number} = 1')).toMatchObject({
+      line: 1,
+      column: 42,
+      message: "type annotation: expected ':' after ']', found 'number'",
+    });
+  });
+
+  it('rejects a type declaration without = and a validator without a name', () => {
+    expect(errorOf('type Pair<A, B> {a: A}')).toMatchObject({
+      line: 1,
+      column: 17,
+      message: "type annotation: expected '=' after the type parameters, found '{'",
+    });
+    expect(errorOf('local x: number @ = 1')).toMatchObject({ line: 1, column: 19 });
+  });
+});

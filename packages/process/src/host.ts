@@ -110,10 +110,10 @@ export class ProcessHost {
     const imports: Record<string, PreparedEntry> = {};
     for (const [alias, id] of Object.entries(config.imports)) {
       const library = snapshot.get(id);
-      if (library?.kind !== 'library.lua') {
+      if (library?.kind !== 'library.lua' && library?.kind !== 'function.lua') {
         throw new LuactError(
           'NOT_FOUND',
-          `${entry.id} imports ${id}, which is not a library.lua entry`,
+          `${entry.id} imports ${id}, which is not a library.lua or function.lua entry`,
           { retryable: false },
         );
       }

@@ -149,6 +149,30 @@ entries:
     await node.stop();
   });
 
+  it('imports a function.lua entry: require gives what its chunk returns', async () => {
+    const { node } = await start({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: double
+    kind: function.lua
+    source: |
+      return function(x) return x * 2 end
+  - name: shapes
+    kind: function.lua
+    source: |
+      return { main = function() end, area = function(w, h) return w * h end }
+  - name: caller
+    kind: function.lua
+    imports: { double: app:double, shapes: app:shapes }
+    source: |
+      return function() return require("double")(4) + require("shapes").area(2, 3) end
+`,
+    });
+    expect(await node.run('app:caller')).toEqual({ ok: true, value: 14 });
+    await node.stop();
+  });
+
   it('starts services in dependency order, lets Lua read them, and stops them in reverse', async () => {
     const { node, printed } = await start({
       'app.yaml': `

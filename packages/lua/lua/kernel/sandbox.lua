@@ -271,8 +271,10 @@ function rt.prepare_entry(id, chunk, modules, imports)
     if instance == nil then
       local library_env = setmetatable({}, library.env_mt)
       instance = library.chunk(library_env)
-      if type(instance) ~= 'table' then
-        error('library ' .. library.id .. ' returned ' .. type(instance) .. ', expected a table', 2)
+      -- An imported function.lua may return its one function.
+      if type(instance) ~= 'table' and type(instance) ~= 'function' then
+        error('library ' .. library.id .. ' returned ' .. type(instance) ..
+          ', expected a table or a function', 2)
       end
       instances[library] = instance
     end

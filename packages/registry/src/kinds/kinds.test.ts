@@ -347,7 +347,7 @@ describe('kind schemas', () => {
       {
         code: 'wrong-reference-kind',
         field: 'imports.w',
-        message: 'refers to "app:worker", a process.lua entry; expected library.lua',
+        message: 'refers to "app:worker", a process.lua entry; expected library.lua or function.lua',
       },
     ]);
   });

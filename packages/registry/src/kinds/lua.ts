@@ -21,9 +21,15 @@ const code = {
     list(string({ pattern: MODULE_NAME, hint: 'a module name' })),
     [] as string[],
   ),
-  /** `require(alias)` → a library.lua entry. */
+  /**
+   * `require(alias)` → what a library.lua entry's chunk returns; a function.lua entry may be
+   * imported too (Wippy allows it): `require` then gives what its chunk returns.
+   */
   imports: withDefault(
-    record(reference(['library.lua']), { pattern: LUA_IDENTIFIER, hint: 'a Lua identifier' }),
+    record(reference(['library.lua', 'function.lua']), {
+      pattern: LUA_IDENTIFIER,
+      hint: 'a Lua identifier',
+    }),
     {} as Record<string, EntryId>,
   ),
 };

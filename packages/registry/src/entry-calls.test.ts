@@ -24,6 +24,20 @@ describe('literalEntryCalls', () => {
     ]);
   });
 
+  it('finds the calls of a typed source (Wippy type annotations on locals and functions)', () => {
+    const source = [
+      'local f: any = require("funcs")',
+      'local wf: {exec: (string) -> any} = require("workflow")',
+      'local function go(x: number): (string?, string?)',
+      '  return f.call("app:typed", x :: integer), wf.exec("app:flow")',
+      'end',
+    ].join('\n');
+    expect(found(source)).toEqual([
+      ['function', 'f.call', 'app:typed', '4:17'],
+      ['workflow', 'wf.exec', 'app:flow', '4:53'],
+    ]);
+  });
+
   it('finds executors and spawners built in the same expression', () => {
     const source = [
       'local funcs = require("funcs")',

@@ -70,11 +70,32 @@ function moduleAliases(tokens: readonly LuaToken[]): Map<string, Receiver> {
   const aliases = new Map<string, Receiver>();
   for (let i = 0; i + 2 < tokens.length; i++) {
     const name = tokens[i] as LuaToken;
-    if (name.type !== 'name' || !isSymbol(tokens[i + 1], '=') || isField(tokens, i)) continue;
-    const required = requiredModule(tokens, i + 2);
+    const assign = assignmentAfter(tokens, i);
+    if (name.type !== 'name' || assign === undefined || isField(tokens, i)) continue;
+    const required = requiredModule(tokens, assign + 1);
     if (required) aliases.set(name.text, required.module);
   }
   return aliases;
+}
+
+/**
+ * The `=` after the name at `i`: the next token, or in typed Lua (Wippy's dialect) the one after
+ * the name's annotation, `local f: T = …` (a single name: with several the values would have to
+ * be paired up).
+ */
+function assignmentAfter(tokens: readonly LuaToken[], i: number): number | undefined {
+  if (isSymbol(tokens[i + 1], '=')) return i + 1;
+  if (!isSymbol(tokens[i + 1], ':') || !isName(tokens[i - 1], 'local')) return undefined;
+  let depth = 0;
+  for (let j = i + 2; j < tokens.length; j++) {
+    const token = tokens[j] as LuaToken;
+    if (token.type !== 'symbol') continue;
+    if ('({['.includes(token.text)) depth++;
+    else if (')}]'.includes(token.text)) depth--;
+    else if (depth === 0 && token.text === '=') return j;
+    else if (depth === 0 && token.text === ',') return undefined;
+  }
+  return undefined;
 }
 
 /** `require("funcs")`, `require "funcs"` and the like at `i`: the module and the next token. */

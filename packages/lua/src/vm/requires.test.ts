@@ -22,4 +22,19 @@ describe('literalRequires', () => {
       { name: 'lib', line: 7 },
     ]);
   });
+
+  it('finds the requires of a typed source (Wippy type annotations)', () => {
+    const source = [
+      'type Config = {name: string, retries?: integer}',
+      'local json: {encode: (any) -> string} = require("json")',
+      'local function load(raw: string): Config?',
+      '  local time = require("time") :: any',
+      '  return json.decode(raw) as Config',
+      'end',
+    ].join('\n');
+    expect(literalRequires(source)).toEqual([
+      { name: 'json', line: 2 },
+      { name: 'time', line: 4 },
+    ]);
+  });
 });

@@ -50,8 +50,16 @@ interface LeftOut {
 }
 
 interface LintReport {
-  readonly diagnostics: readonly { severity: string; entry?: string; message: string }[];
+  readonly diagnostics: readonly {
+    severity: string;
+    code: string;
+    entry?: string;
+    message: string;
+  }[];
 }
+
+/** Errors of `luact lint` that are only warnings when the application starts: they leave nothing out. */
+const LINT_ONLY = new Set(['lua-unknown-entry', 'lua-entry-kind']);
 
 /** Rounds of leaving entries out: one left out may leave another with a dangling reference. */
 const LEAVE_OUT_ROUNDS = 4;
@@ -127,6 +135,7 @@ async function leaveOutRefused(dir: string): Promise<LeftOut[]> {
     const refused = new Map<string, string>();
     for (const diagnostic of report.diagnostics) {
       if (diagnostic.severity !== 'error' || diagnostic.entry === undefined) continue;
+      if (LINT_ONLY.has(diagnostic.code)) continue;
       if (!refused.has(diagnostic.entry)) refused.set(diagnostic.entry, diagnostic.message);
     }
     if (refused.size === 0) return leftOut;

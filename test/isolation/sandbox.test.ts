@@ -38,6 +38,7 @@ describe('the sandbox: no process can change what another sees (issue 8, items 1
   it('hands out no shared metatable, and string methods are the sandboxed ones', async () => {
     expect(await exec('iso:shared_metatables')).toEqual({
       json_array: 'json.array',
+      json_object: 'json.object',
       json_null: 'json.null',
       string: false,
       dump: true,
@@ -46,6 +47,7 @@ describe('the sandbox: no process can change what another sees (issue 8, items 1
         'string.rep: a result of 1073741824 bytes is over the limit of 67108864 bytes',
       ),
       empty_array_encodes: '[]',
+      empty_object_encodes: '{}',
     });
   });
 

@@ -5,21 +5,23 @@
 --   deps.array_mt                 -> marker metatable: a table carrying it is a JSON array
 -- and returning the module table M.
 --
--- M.encode(value) -> string
+-- M.encode(value) -> string | nil, err
 --   nil and M.null -> null; booleans; integers as integers ("%d"); floats with the fewest
 --   digits (15, 16 or 17 significant) that read back to the same float, with ".0" appended when
 --   the result would look like an integer (1.0 -> "1.0", -0.0 -> "-0.0"), so a float stays a
 --   float through encode/decode; strings must be valid UTF-8 and are written as UTF-8 with `"`,
 --   `\` and the control characters U+0000-U+001F escaped (\b \f \n \r \t, else \u00XX).
---   A table whose keys are exactly the integers 1..n (n >= 1) is an array; any other non-empty
---   table is an object whose keys must be strings or integers (integers become decimal string
---   keys) and are written in byte order of the key strings, so output is deterministic.
---   An empty table is `{}` unless its metatable is deps.array_mt (see M.array), then `[]`.
---   Tables are read raw (no __pairs/__index); holes in a sequence make it an object, so use
---   M.null for "no value" inside arrays.
---   Raises (error level 2, message prefixed "json.encode: ") on NaN or infinite numbers,
---   functions, userdata, threads, non-string/non-integer keys, two keys with the same string
---   form (e.g. 1 and "1"), invalid UTF-8, cyclic tables and nesting deeper than MAX_DEPTH.
+--   A table whose keys are exactly the integers 1..n (n >= 1) is an array; a table whose keys
+--   are all integers but not 1..n (a sequence with holes, or not starting at 1) is an error
+--   (a "sparse array": use M.null for "no value" inside arrays). Any other non-empty table is
+--   an object whose keys must be strings or integers (integers become decimal string keys)
+--   and are written in byte order of the key strings, so output is deterministic.
+--   An empty table is `[]` unless its metatable is OBJECT_MT (see M.object), then `{}`.
+--   Tables are read raw (no __pairs/__index).
+--   Fails, returning nil and deps.new_error("INTERNAL", message) with the message prefixed
+--   "json.encode: ", on NaN or infinite numbers, functions, userdata, threads, sparse arrays,
+--   non-string/non-integer keys, two keys with the same string form (e.g. 1 and "1"), invalid
+--   UTF-8, cyclic tables and nesting deeper than MAX_DEPTH.
 --   A table referenced twice without a cycle is written twice.
 --
 -- M.decode(text) -> value | nil, err
@@ -29,14 +31,18 @@
 --   \uXXXX escapes (surrogate pairs included) become UTF-8; a lone surrogate is an error.
 --   `null` inside an array decodes to M.null (so #arr and positions are kept); `null` as an
 --   object member leaves the key absent; a top-level `null` decodes to nil (with no error).
---   Arrays get the metatable deps.array_mt, so an empty array re-encodes as `[]`.
+--   Arrays get the metatable deps.array_mt; an empty object gets OBJECT_MT, so it re-encodes
+--   as `{}` (a non-empty object stays a plain table).
 --   Duplicate object keys: the last one wins. The text must be valid UTF-8; no BOM.
---   Errors are deps.new_error("INVALID", message) with messages naming the 1-based byte
---   position (the Lua string index), e.g. "json: unexpected character 'x' at position 12".
+--   Errors are deps.new_error(kind, message) with messages naming the 1-based byte position
+--   (the Lua string index), e.g. "json: unexpected character 'x' at position 12"; kind is
+--   "INVALID" for empty text, "INTERNAL" for any other text that is not JSON (the kinds
+--   Wippy's json module gives).
 --   Raises only when `text` is not a string.
 --
 -- M.null      unique sentinel value that encodes as `null`; tostring gives "json.null"
 -- M.array(t?) marks t (or a new table) as an array, so it encodes as `[]` when empty; returns it
+-- M.object(t?) marks t (or a new table) as an object, so it encodes as `{}` when empty; returns it
 -- M.MAX_DEPTH nesting limit for encode and decode (1000)
 
 local deps = ...
@@ -69,20 +75,28 @@ M.null = setmetatable({}, {
 })
 local null = M.null
 
-local function array(t)
-  if t == nil then
-    return setmetatable({}, array_mt)
+-- Marks a table as a JSON object, so an empty one encodes as {}. Shared by every user of the
+-- module, so getmetatable hands out a name instead of the table.
+local OBJECT_MT = { __name = "object", __metatable = "json.object" }
+
+-- A marker function: marks t (or a new table) with mt, refusing a table with another metatable.
+local function marker(name, mt)
+  return function(t)
+    if t == nil then
+      return setmetatable({}, mt)
+    end
+    if type(t) ~= "table" then
+      error("json." .. name .. ": expected a table or nil, got " .. type(t), 2)
+    end
+    local current = raw_getmetatable(t)
+    if current ~= nil and current ~= mt then
+      error("json." .. name .. ": table already has a metatable", 2)
+    end
+    return setmetatable(t, mt)
   end
-  if type(t) ~= "table" then
-    error("json.array: expected a table or nil, got " .. type(t), 2)
-  end
-  local mt = raw_getmetatable(t)
-  if mt ~= nil and mt ~= array_mt then
-    error("json.array: table already has a metatable", 2)
-  end
-  return setmetatable(t, array_mt)
 end
-M.array = array
+M.array = marker("array", array_mt)
+M.object = marker("object", OBJECT_MT)
 
 -- Encoding ------------------------------------------------------------------------------------
 
@@ -166,16 +180,29 @@ local function encode_table(t, out, stack, depth)
   end
   if is_array and count > 0 then
     -- all keys are positive integers; they are exactly 1..count iff none exceeds count
+    local largest = count
     for k in next, t do
-      if k > count then
-        is_array = false
+      if k > largest then largest = k end
+    end
+    if largest > count then
+      fail("cannot encode a sparse array (integer keys with gaps, up to " .. largest .. " for "
+        .. count .. " values); use json.null for a missing value")
+    end
+  elseif not is_array and count > 0 then
+    local only_integers = true
+    for k in next, t do
+      if math_type(k) ~= "integer" then
+        only_integers = false
         break
       end
+    end
+    if only_integers then
+      fail("cannot encode a sparse array (integer keys not starting at 1)")
     end
   end
   stack[t] = true
   if count == 0 then
-    out[#out + 1] = raw_getmetatable(t) == array_mt and "[]" or "{}"
+    out[#out + 1] = raw_getmetatable(t) == OBJECT_MT and "{}" or "[]"
   elseif is_array then
     out[#out + 1] = "["
     for i = 1, count do
@@ -234,7 +261,7 @@ function M.encode(value)
   local ok, err = pcall(encode_value, value, out, {}, 1)
   if not ok then
     if type(err) == "table" and type(err.msg) == "string" then
-      error("json.encode: " .. err.msg, 2)
+      return nil, new_error("INTERNAL", "json.encode: " .. err.msg)
     end
     error(err, 0)
   end
@@ -417,7 +444,7 @@ local function decode_object(s, pos, depth)
   local obj = {}
   local i = skip_ws(s, pos + 1)
   if byte(s, i) == 125 then -- '}'
-    return obj, i + 1
+    return setmetatable(obj, OBJECT_MT), i + 1
   end
   while true do
     if byte(s, i) ~= 34 then
@@ -490,18 +517,27 @@ local function decode(s)
   return value
 end
 
-function M.decode(text)
-  if type(text) ~= "string" then
-    error("json.decode: expected a string, got " .. type(text), 2)
-  end
+-- The value text holds, or nil and the message saying what is wrong with it.
+local function try_decode(text)
   local ok, result = pcall(decode, text)
   if ok then
     return result
   end
   if type(result) == "table" and type(result.msg) == "string" then
-    return nil, new_error("INVALID", result.msg)
+    return nil, result.msg
   end
   error(result, 0)
+end
+
+function M.decode(text)
+  if type(text) ~= "string" then
+    error("json.decode: expected a string, got " .. type(text), 2)
+  end
+  local value, problem = try_decode(text)
+  if problem then
+    return nil, new_error(text == "" and "INVALID" or "INTERNAL", problem)
+  end
+  return value
 end
 
 return M

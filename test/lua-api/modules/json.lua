@@ -45,7 +45,38 @@ local function json_decode_of_invalid_text_returns_nil_and_an_error()
   end
 end
 
+local function json_empty_tables_and_encode_failures()
+  t.eq(json.encode({}), "[]", "an empty table encodes as an array")
+  t.eq(json.encode(json.object()), "{}", "json.object() encodes as an object")
+  t.eq(json.encode(t.check("decode {}", json.decode("{}"))), "{}", "a decoded {} stays an object")
+  t.eq(json.encode({ a = {}, b = json.array() }), '{"a":[],"b":[]}', "nested empty tables")
+  local ok, text, err = pcall(json.encode, { [1] = "a", [3] = "c" })
+  t.ok(ok, "json.encode of a sparse array returns instead of raising (raised " .. t.show(text) .. ")")
+  local sparse = t.fails("json.encode of a sparse array", text, err)
+  t.eq(sparse:kind(), errors.INTERNAL, "the kind of a sparse array's error")
+  t.eq(sparse:retryable(), false, "a sparse array's error is not retryable")
+  t.contains(sparse:message(), "sparse array", "the message of a sparse array's error")
+  local cyclic = {}
+  cyclic.self = cyclic
+  local cycle_error = t.fails("json.encode of a cycle", json.encode(cyclic))
+  t.eq(cycle_error:kind(), errors.INTERNAL, "a cycle's error")
+  t.eq(t.fails("json.encode of a function", json.encode({ f = print })):kind(), errors.INTERNAL,
+    "a function's error")
+  t.eq(json.encode({ [1] = "a", x = 1 }), '{"1":"a","x":1}', "mixed keys make an object")
+end
+
+local function json_decode_errors_have_wippys_kinds()
+  local empty = t.fails("json.decode('')", json.decode(""))
+  t.eq(empty:kind(), errors.INVALID, "the kind of an empty text's error")
+  local bad = t.fails("json.decode('not json')", json.decode("not json"))
+  t.eq(bad:kind(), errors.INTERNAL, "the kind of a syntax error")
+  t.eq(bad:retryable(), false, "a syntax error is not retryable")
+  t.contains(bad:message(), "at position 2", "a syntax error names the position")
+end
+
 return {
+  json_empty_tables_and_encode_failures = json_empty_tables_and_encode_failures,
+  json_decode_errors_have_wippys_kinds = json_decode_errors_have_wippys_kinds,
   json_encode_decode_round_trip = json_encode_decode_round_trip,
   json_decode_of_standard_json = json_decode_of_standard_json,
   json_decode_of_invalid_text_returns_nil_and_an_error = json_decode_of_invalid_text_returns_nil_and_an_error,

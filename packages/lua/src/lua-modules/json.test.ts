@@ -52,6 +52,14 @@ beforeAll(async () => {
       return err.kind .. ': ' .. err.message
     end
 
+    -- "kind: message" of a failed encode, or the text of an unexpected success
+    function encode_error(v)
+      local text, err = json.encode(v)
+      if err == nil then return 'encoded without error: ' .. tostring(text) end
+      if text ~= nil then return 'text and error both set' end
+      return err.kind .. ': ' .. err.message
+    end
+
     -- the message of an error raised by fn, or 'no error'
     function raised(fn, ...)
       local ok, err = pcall(fn, ...)
@@ -83,22 +91,23 @@ describe('json.encode', () => {
     ['an integral float', '1.0', '1.0'],
     ['a large integral float', '2^53', '9007199254740992.0'],
     ['negative zero', '-0.0', '-0.0'],
-    ['an empty table', '{}', '{}'],
+    ['an empty table (as an array)', '{}', '[]'],
+    ['an empty json.object()', 'json.object()', '{}'],
     ['an empty json.array()', 'json.array()', '[]'],
     ['an empty table with deps.array_mt', 'setmetatable({}, array_mt)', '[]'],
     ['a sequence', '{1, "two", false}', '[1,"two",false]'],
     ['json.null inside an array', '{1, json.null, 3}', '[1,null,3]'],
-    ['a sequence with a hole (as an object)', '{1, nil, 3}', '{"1":1,"3":3}'],
-    ['a sequence not starting at 1', '{[2] = "b", [3] = "c"}', '{"2":"b","3":"c"}'],
-    ['a table with key 0', '{[0] = "z", [1] = "a"}', '{"0":"z","1":"a"}'],
-    ['negative integer keys', '{[-1] = true}', '{"-1":true}'],
     [
       'mixed keys, sorted by their string form',
       '{b = 1, a = 2, [10] = 3, [2] = 4}',
       '{"10":3,"2":4,"a":2,"b":1}',
     ],
     ['json.null in an object', '{a = json.null}', '{"a":null}'],
-    ['nested tables', '{list = {{}, json.array(), {x = {1}}}}', '{"list":[{},[],{"x":[1]}]}'],
+    [
+      'nested tables',
+      '{list = {{}, json.array(), json.object(), {x = {1}}}}',
+      '{"list":[[],[],{},{"x":[1]}]}',
+    ],
     [
       'a table referenced twice without a cycle',
       '(function() local s = {1} return {s, s} end)()',
@@ -121,7 +130,7 @@ describe('json.encode', () => {
     const cases: [string, unknown][] = [
       [
         `{ a = {1, 2, 3}, b = "x\\"y\\\\z\\n\\t\\1", c = true, d = json.null, e = 0.1, f = -12,
-           g = 1e300, h = json.array(), i = {}, ["ü"] = "😀", j = 1.0, k = {{{}}} }`,
+           g = 1e300, h = json.array(), i = json.object(), ["ü"] = "😀", j = 1.0, k = {{{}}} }`,
         {
           a: [1, 2, 3],
           b: 'x"y\\z\n\t\u0001',
@@ -134,7 +143,7 @@ describe('json.encode', () => {
           i: {},
           ü: '😀',
           j: 1,
-          k: [[{}]],
+          k: [[[]]],
         },
       ],
       [
@@ -145,7 +154,7 @@ describe('json.encode', () => {
         '{ 1.5, -2.25e-10, 123456789.123, 2^-1074, 1.7976931348623157e308, -0.0 }',
         [1.5, -2.25e-10, 123456789.123, 2 ** -1074, 1.7976931348623157e308, -0],
       ],
-      ['{ [1] = "a", [2] = "b", [4] = "d" }', { 1: 'a', 2: 'b', 4: 'd' }],
+      ['{ [1] = "a", [2] = "b", [4] = "d", n = 3 }', { 1: 'a', 2: 'b', 4: 'd', n: 3 }],
       ['"\\u{10FFFF}\\u{FFFF}\\u{800}"', '\u{10FFFF}\u{FFFF}\u{800}'],
     ];
     for (const [expression, expected] of cases) {
@@ -163,6 +172,26 @@ describe('json.encode', () => {
   });
 
   it.each([
+    [
+      'a sequence with a hole',
+      '{1, nil, 3}',
+      'json.encode: cannot encode a sparse array (integer keys with gaps, up to 3 for 2 values); use json.null for a missing value',
+    ],
+    [
+      'a sequence not starting at 1',
+      '{[2] = "b", [3] = "c"}',
+      'json.encode: cannot encode a sparse array (integer keys with gaps, up to 3 for 2 values); use json.null for a missing value',
+    ],
+    [
+      'a table with key 0',
+      '{[0] = "z", [1] = "a"}',
+      'json.encode: cannot encode a sparse array (integer keys not starting at 1)',
+    ],
+    [
+      'negative integer keys',
+      '{[-1] = true}',
+      'json.encode: cannot encode a sparse array (integer keys not starting at 1)',
+    ],
     ['NaN', '0/0', 'json.encode: cannot encode NaN as JSON'],
     ['inf', 'math.huge', 'json.encode: cannot encode inf as JSON'],
     ['-inf', '-math.huge', 'json.encode: cannot encode inf as JSON'],
@@ -225,15 +254,13 @@ describe('json.encode', () => {
       '(function() local t = {} local r = t for i = 1, json.MAX_DEPTH do r[1] = {} r = r[1] end return t end)()',
       'json.encode: nesting deeper than 1000 levels',
     ],
-  ])('raises on %s', async (_name, expression, message) => {
-    expect(await run(`return raised(json.encode, ${expression})`)).toBe(message);
+  ])('fails on %s with an INTERNAL error', async (_name, expression, message) => {
+    expect(await run(`return encode_error(${expression})`)).toBe(`INTERNAL: ${message}`);
   });
 
-  it('raises at the caller, not inside the module', async () => {
-    const message = await run(`
-      return raised(assert(load('local s = json.encode({ f = print }) return s', '=caller')))
-    `);
-    expect(message).toBe('caller:1: json.encode: cannot encode a function as JSON');
+  it('returns its error instead of raising it', async () => {
+    expect(await run('return raised(json.encode, { f = print })')).toBe('no error');
+    expect(await run('return select("#", json.encode({ f = print }))')).toBe(2);
   });
 
   it('accepts nesting up to MAX_DEPTH', async () => {
@@ -362,13 +389,13 @@ describe('json.decode', () => {
     ).toBe(true);
   });
 
-  it('marks arrays with deps.array_mt so that empty arrays stay arrays', async () => {
+  it('marks arrays with deps.array_mt and empty objects as objects, so both re-encode as they were', async () => {
     expect(
       await withText(
         '{"a": [], "b": {}, "c": [[]]}',
         `local v = json.decode(TEXT)
-         return getmetatable(v.a) == array_mt and getmetatable(v.b) == nil and getmetatable(v.c) == array_mt
-           and getmetatable(v) == nil and json.encode(v)`,
+         return getmetatable(v.a) == array_mt and getmetatable(v.b) == 'json.object'
+           and getmetatable(v.c) == array_mt and getmetatable(v) == nil and json.encode(v)`,
       ),
     ).toBe('{"a":[],"b":{},"c":[[]]}');
     expect(await withText('[]', 'return json.encode(json.decode(TEXT))')).toBe('[]');
@@ -576,7 +603,8 @@ describe('json.decode', () => {
       'json: unexpected character U+FEFF at position 1 (expected a JSON value)',
     ],
   ])('reports %s with its position', async (_name, text, message) => {
-    expect(await withText(text, 'return decode_error(TEXT)')).toBe(`INVALID: ${message}`);
+    const kind = text === '' ? 'INVALID' : 'INTERNAL';
+    expect(await withText(text, 'return decode_error(TEXT)')).toBe(`${kind}: ${message}`);
   });
 
   it.each([
@@ -600,7 +628,7 @@ describe('json.decode', () => {
       'json: nesting deeper than 1000 levels at position 1001',
     ],
   ])('reports %s with its position', async (_name, expression, message) => {
-    expect(await run(`return decode_error(${expression})`)).toBe(`INVALID: ${message}`);
+    expect(await run(`return decode_error(${expression})`)).toBe(`INTERNAL: ${message}`);
   });
 
   it('raises when given something other than a string', async () => {
@@ -613,13 +641,27 @@ describe('json.decode', () => {
   });
 });
 
-describe('json.null and json.array', () => {
+describe('json.null, json.array and json.object', () => {
   it('json.null is a read-only sentinel with a readable name', async () => {
     expect(await run('return tostring(json.null)')).toBe('json.null');
     expect(await run('return raised(function() json.null.x = 1 end)')).toMatch(
       /json\.null is read-only$/,
     );
     expect(await run('return getmetatable(json.null)')).toBe('json.null');
+  });
+
+  it('json.object marks a table (or a new one) as an object', async () => {
+    expect(
+      await run('local t = {} return json.object(t) == t and getmetatable(t) == "json.object"'),
+    ).toBe(true);
+    expect(await run('return json.encode({ a = json.object(), b = {} })')).toBe('{"a":{},"b":[]}');
+    expect(await run('return json.encode(json.object({ 1, 2 }))')).toBe('[1,2]');
+    expect(await run('return raised(json.object, json.array())')).toMatch(
+      /json\.object: table already has a metatable$/,
+    );
+    expect(await run('return raised(json.object, 1)')).toMatch(
+      /json\.object: expected a table or nil, got number$/,
+    );
   });
 
   it('json.array marks a table (or a new one) as an array', async () => {

@@ -540,4 +540,415 @@ function M.decode(text)
   return value
 end
 
+-- Schema validation ---------------------------------------------------------------------------
+
+-- JSON Schema (draft 2020-12) assertions over Lua values, read the way M.encode writes them: a
+-- table with keys 1..n is an array, an empty table is either an array or an object unless
+-- marked. Annotations (title, description, default, examples, format, ...) and unknown keywords
+-- are ignored, as the specification says; the regular-expression keywords are refused (a Lua
+-- pattern is not an ECMA-262 regular expression, and a regular expression running in the host
+-- could not be preempted).
+local UNSUPPORTED = { pattern = true, patternProperties = true, ["$dynamicRef"] = true }
+local TYPES = {
+  null = true, boolean = true, object = true, array = true, number = true, integer = true,
+  string = true,
+}
+local MAX_ERRORS = 10
+
+-- Errors in the schema itself end the validation: tables {schema = message}.
+local function schema_fail(path, msg)
+  error({ schema = "at " .. (path == "" and "#" or "#" .. path) .. ": " .. msg }, 0)
+end
+
+-- The number of elements when t's keys are exactly 1..n, else nil.
+local function sequence_length(t)
+  local count = 0
+  for k in next, t do
+    if math_type(k) ~= "integer" or k < 1 then return nil end
+    count = count + 1
+  end
+  for k in next, t do
+    if k > count then return nil end
+  end
+  return count
+end
+
+-- The JSON type of v: "null", "boolean", "number", "string", "array", "object", "empty" (an
+-- unmarked empty table, which is both an array and an object), or nil for a non-JSON value.
+local function json_type(v)
+  if v == nil or v == null then return "null" end
+  local tv = type(v)
+  if tv == "boolean" or tv == "string" or tv == "number" then return tv end
+  if tv ~= "table" then return nil end
+  if next(v) == nil then
+    local mt = raw_getmetatable(v)
+    if mt == array_mt then return "array" end
+    if mt == OBJECT_MT then return "object" end
+    return "empty"
+  end
+  return sequence_length(v) and "array" or "object"
+end
+
+local function has_type(v, kind, name)
+  if name == "integer" then
+    return kind == "number" and (math_type(v) == "integer" or (v == v and v % 1 == 0))
+  end
+  if kind == "empty" then return name == "array" or name == "object" end
+  return kind == name
+end
+
+-- JSON equality: numbers by value (1 == 1.0), arrays by position, objects by key.
+local function json_equal(a, b, depth)
+  if depth > MAX_DEPTH then fail("nesting deeper than " .. MAX_DEPTH .. " levels") end
+  local ka, kb = json_type(a), json_type(b)
+  if ka == "empty" or kb == "empty" then
+    return (ka == "empty" or next(a) == nil) and (kb == "empty" or next(b) == nil)
+      and ka ~= "null" and kb ~= "null" and type(a) == "table" and type(b) == "table"
+  end
+  if ka ~= kb then return false end
+  if ka == "array" or ka == "object" then
+    for k, v in next, a do
+      if not json_equal(v, rawget(b, k), depth + 1) then return false end
+    end
+    for k in next, b do
+      if rawget(a, k) == nil then return false end
+    end
+    return true
+  end
+  if ka == "null" then return true end
+  return a == b
+end
+
+local function child_path(path, key)
+  return path .. "/" .. gsub(gsub(tostring(key), "~", "~0"), "/", "~1")
+end
+
+local function is_schema_array(value)
+  return type(value) == "table" and (next(value) == nil or sequence_length(value) ~= nil)
+end
+
+local function number_keyword(schema, name, path)
+  local n = rawget(schema, name)
+  if n ~= nil and type(n) ~= "number" then schema_fail(path, name .. " must be a number") end
+  return n
+end
+
+local function count_keyword(schema, name, path)
+  local n = rawget(schema, name)
+  if n ~= nil and (math_type(n) ~= "integer" and not (type(n) == "number" and n % 1 == 0) or n < 0)
+  then
+    schema_fail(path, name .. " must be a non-negative integer")
+  end
+  return n
+end
+
+local check -- check(schema, value, path, spath, ctx, depth): adds to ctx.errors
+
+-- Runs check into a fresh error list and says whether the value passed.
+local function passes(schema, value, path, spath, ctx, depth)
+  local saved = ctx.errors
+  ctx.errors = {}
+  check(schema, value, path, spath, ctx, depth)
+  local ok = #ctx.errors == 0
+  ctx.errors = saved
+  return ok
+end
+
+local function report(ctx, path, msg)
+  local list = ctx.errors
+  if #list < MAX_ERRORS then
+    list[#list + 1] = (path == "" and "/" or path) .. ": " .. msg
+  end
+end
+
+-- Reports a count (of properties, items, characters, ...) outside the bounds a schema sets.
+local function check_count(ctx, path, count, schema, spath, min_name, max_name, what)
+  local min, max = count_keyword(schema, min_name, spath), count_keyword(schema, max_name, spath)
+  if min and count < min then
+    report(ctx, path, format("expected at least %d %s, got %d", min, what, count))
+  end
+  if max and count > max then
+    report(ctx, path, format("expected at most %d %s, got %d", max, what, count))
+  end
+end
+
+local function resolve_ref(ref, ctx, spath)
+  if type(ref) ~= "string" or sub(ref, 1, 1) ~= "#" then
+    schema_fail(spath, "$ref must be a local reference starting with # (got " .. tostring(ref)
+      .. ")")
+  end
+  local target = ctx.root
+  for part in string.gmatch(sub(ref, 2), "[^/]+") do
+    part = gsub(gsub(part, "~1", "/"), "~0", "~")
+    if type(target) ~= "table" then target = nil break end
+    local index = tonumber(part)
+    local found = rawget(target, part)
+    if found == nil and index then found = rawget(target, index + 1) end
+    target = found
+  end
+  if target == nil then schema_fail(spath, "$ref " .. ref .. " points at nothing") end
+  return target
+end
+
+local function check_object(schema, value, path, spath, ctx, depth)
+  local properties = rawget(schema, "properties")
+  if properties ~= nil and type(properties) ~= "table" then
+    schema_fail(spath, "properties must be an object")
+  end
+  local required = rawget(schema, "required")
+  if required ~= nil then
+    if not is_schema_array(required) then schema_fail(spath, "required must be an array") end
+    for _, name in ipairs(required) do
+      if rawget(value, name) == nil then
+        report(ctx, path, "missing required property " .. format("%q", name))
+      end
+    end
+  end
+  local additional = rawget(schema, "additionalProperties")
+  local names = rawget(schema, "propertyNames")
+  local count = 0
+  for k, v in next, value do
+    count = count + 1
+    local key = type(k) == "string" and k or tostring(k)
+    local sub_schema = properties and rawget(properties, key)
+    if sub_schema ~= nil then
+      check(sub_schema, v, child_path(path, key), spath .. "/properties/" .. key, ctx, depth + 1)
+    elseif additional ~= nil then
+      if additional == false then
+        report(ctx, path, "property " .. format("%q", key) .. " is not allowed")
+      else
+        check(additional, v, child_path(path, key), spath .. "/additionalProperties", ctx,
+          depth + 1)
+      end
+    end
+    if names ~= nil then
+      check(names, key, child_path(path, key), spath .. "/propertyNames", ctx, depth + 1)
+    end
+  end
+  check_count(ctx, path, count, schema, spath, "minProperties", "maxProperties", "properties")
+  local dependent = rawget(schema, "dependentRequired")
+  if type(dependent) == "table" then
+    for name, needs in next, dependent do
+      if rawget(value, name) ~= nil and type(needs) == "table" then
+        for _, other in ipairs(needs) do
+          if rawget(value, other) == nil then
+            report(ctx, path, format("property %q requires property %q", name, other))
+          end
+        end
+      end
+    end
+  end
+end
+
+local function check_array(schema, value, path, spath, ctx, depth)
+  local n = #value
+  local prefix = rawget(schema, "prefixItems")
+  local items = rawget(schema, "items")
+  if is_schema_array(items) and next(items) ~= nil then -- draft 7's tuple form
+    prefix, items = items, rawget(schema, "additionalItems")
+  end
+  local from = 1
+  if prefix ~= nil then
+    if not is_schema_array(prefix) then schema_fail(spath, "prefixItems must be an array") end
+    for i = 1, math.min(#prefix, n) do
+      check(prefix[i], value[i], child_path(path, i - 1), spath .. "/prefixItems/" .. (i - 1), ctx,
+        depth + 1)
+    end
+    from = #prefix + 1
+  end
+  if items ~= nil then
+    for i = from, n do
+      if items == false then
+        report(ctx, path, format("expected at most %d items, got %d", from - 1, n))
+        break
+      end
+      check(items, value[i], child_path(path, i - 1), spath .. "/items", ctx, depth + 1)
+    end
+  end
+  check_count(ctx, path, n, schema, spath, "minItems", "maxItems", "items")
+  if rawget(schema, "uniqueItems") == true then
+    for i = 2, n do
+      for j = 1, i - 1 do
+        if json_equal(value[i], value[j], depth) then
+          report(ctx, path, format("items %d and %d are equal", j - 1, i - 1))
+        end
+      end
+    end
+  end
+  local contains = rawget(schema, "contains")
+  if contains ~= nil then
+    local found = 0
+    for i = 1, n do
+      local where = child_path(path, i - 1)
+      if passes(contains, value[i], where, spath .. "/contains", ctx, depth + 1) then
+        found = found + 1
+      end
+    end
+    if rawget(schema, "minContains") == nil and found == 0 then
+      report(ctx, path, "no item matches contains")
+    end
+    check_count(ctx, path, found, schema, spath, "minContains", "maxContains", "matching items")
+  end
+end
+
+local function check_combinators(schema, value, path, spath, ctx, depth)
+  for _, name in ipairs({ "allOf", "anyOf", "oneOf" }) do
+    local list = rawget(schema, name)
+    if list ~= nil then
+      if not is_schema_array(list) or next(list) == nil then
+        schema_fail(spath, name .. " must be a non-empty array")
+      end
+      local matched = 0
+      for i, sub_schema in ipairs(list) do
+        local where = spath .. "/" .. name .. "/" .. (i - 1)
+        if name == "allOf" then
+          check(sub_schema, value, path, where, ctx, depth + 1)
+        elseif passes(sub_schema, value, path, where, ctx, depth + 1) then
+          matched = matched + 1
+        end
+      end
+      if name == "anyOf" and matched == 0 then report(ctx, path, "matches none of anyOf") end
+      if name == "oneOf" and matched ~= 1 then
+        report(ctx, path, format("matches %d of oneOf, expected exactly 1", matched))
+      end
+    end
+  end
+  local negated = rawget(schema, "not")
+  if negated ~= nil and passes(negated, value, path, spath .. "/not", ctx, depth + 1) then
+    report(ctx, path, "matches the schema in not")
+  end
+  local condition = rawget(schema, "if")
+  if condition ~= nil then
+    local holds = passes(condition, value, path, spath .. "/if", ctx, depth + 1)
+    local branch = holds and "then" or "else"
+    local chosen = rawget(schema, branch)
+    if chosen ~= nil then check(chosen, value, path, spath .. "/" .. branch, ctx, depth + 1) end
+  end
+end
+
+check = function(schema, value, path, spath, ctx, depth)
+  if depth > MAX_DEPTH then fail("nesting deeper than " .. MAX_DEPTH .. " levels") end
+  if schema == true then return end
+  if schema == false then return report(ctx, path, "no value is allowed here") end
+  if type(schema) ~= "table" then schema_fail(spath, "a schema must be an object or a boolean") end
+  for name in next, UNSUPPORTED do
+    if rawget(schema, name) ~= nil then
+      schema_fail(spath, "the keyword " .. name .. " is not supported")
+    end
+  end
+  local ref = rawget(schema, "$ref")
+  if ref ~= nil then check(resolve_ref(ref, ctx, spath), value, path, ref, ctx, depth + 1) end
+
+  local kind = json_type(value)
+  if kind == nil then return report(ctx, path, "a " .. type(value) .. " is not a JSON value") end
+  local expected = rawget(schema, "type")
+  if expected ~= nil then
+    local names = type(expected) == "string" and { expected } or expected
+    if type(names) ~= "table" then schema_fail(spath, "type must be a string or an array") end
+    local ok = false
+    for _, name in ipairs(names) do
+      if not TYPES[name] then schema_fail(spath, "unknown type " .. tostring(name)) end
+      ok = ok or has_type(value, kind, name)
+    end
+    if not ok then
+      local shown = kind == "number" and math_type(value) or kind
+      if kind == "empty" then shown = "an empty table" end
+      return report(ctx, path, "expected " .. concat(names, " or ") .. ", got " .. shown)
+    end
+  end
+  local enum = rawget(schema, "enum")
+  if enum ~= nil then
+    if not is_schema_array(enum) then schema_fail(spath, "enum must be an array") end
+    local found = false
+    for _, option in ipairs(enum) do
+      if json_equal(value, option, 0) then found = true break end
+    end
+    if not found then report(ctx, path, "not one of the values in enum") end
+  end
+  local const = rawget(schema, "const")
+  if const ~= nil and not json_equal(value, const, 0) then
+    report(ctx, path, "not the value of const")
+  end
+
+  if kind == "number" then
+    local function bound(name, broken, text)
+      local limit = number_keyword(schema, name, spath)
+      if limit and broken(limit) then report(ctx, path, format(text, value, limit)) end
+    end
+    bound("minimum", function(limit) return value < limit end, "%s is less than the minimum %s")
+    bound("maximum", function(limit) return value > limit end, "%s is more than the maximum %s")
+    bound("exclusiveMinimum", function(limit) return value <= limit end, "%s is not more than %s")
+    bound("exclusiveMaximum", function(limit) return value >= limit end, "%s is not less than %s")
+    local step = number_keyword(schema, "multipleOf", spath)
+    if step then
+      if step <= 0 then schema_fail(spath, "multipleOf must be more than 0") end
+      local q = value / step
+      if q ~= q or q % 1 ~= 0 then
+        report(ctx, path, format("%s is not a multiple of %s", value, step))
+      end
+    end
+  elseif kind == "string" then
+    local length = utf8_len(value) or #value
+    check_count(ctx, path, length, schema, spath, "minLength", "maxLength", "characters")
+  end
+  if kind == "object" or kind == "empty" then
+    check_object(schema, value, path, spath, ctx, depth)
+  end
+  if kind == "array" or kind == "empty" then
+    check_array(schema, value, path, spath, ctx, depth)
+  end
+  check_combinators(schema, value, path, spath, ctx, depth)
+end
+
+local function invalid(fname, msg)
+  return false, new_error("INVALID", "json." .. fname .. ": " .. msg)
+end
+
+local function validate(fname, schema, value)
+  if type(schema) == "string" then
+    local decoded, problem = try_decode(schema)
+    if problem then return invalid(fname, "the schema is not JSON: " .. problem) end
+    schema = decoded
+  end
+  if type(schema) ~= "table" and type(schema) ~= "boolean" then
+    return invalid(fname, "the schema must be a table, a boolean or JSON text, got "
+      .. type(schema))
+  end
+  -- Only what encode can write is JSON: no functions, cycles, sparse arrays, NaN...
+  local encodable, problem = pcall(encode_value, value, {}, {}, 1)
+  if not encodable then
+    if type(problem) == "table" and type(problem.msg) == "string" then
+      return invalid(fname, "the value is not JSON: " .. problem.msg)
+    end
+    error(problem, 0)
+  end
+  local ctx = { root = schema, errors = {} }
+  local ok, err = pcall(check, schema, value, "", "", ctx, 0)
+  if not ok then
+    if type(err) == "table" and type(err.schema) == "string" then
+      return invalid(fname, "invalid schema " .. err.schema)
+    end
+    if type(err) == "table" and type(err.msg) == "string" then return invalid(fname, err.msg) end
+    error(err, 0)
+  end
+  if #ctx.errors > 0 then
+    return invalid(fname, "the value does not match the schema: " .. concat(ctx.errors, "; "))
+  end
+  return true
+end
+
+function M.validate(schema, data)
+  if data == nil then return invalid("validate", "data is required") end
+  return validate("validate", schema, data)
+end
+
+function M.validate_string(schema, text)
+  if type(text) ~= "string" then
+    return invalid("validate_string", "expected JSON text, got " .. type(text))
+  end
+  local value, problem = try_decode(text)
+  if problem then return invalid("validate_string", "the text is not JSON: " .. problem) end
+  return validate("validate_string", schema, value == nil and null or value)
+end
+
 return M

@@ -124,12 +124,19 @@ function toDiagnostic(
   const details = error.details ?? {};
   const file = typeof details.file === 'string' ? details.file : entry.sourceLocation?.file;
   const line = typeof details.line === 'number' ? details.line : entry.sourceLocation?.line;
+  // Lua gives lines only; a malformed type annotation has its column too.
+  const column = typeof details.column === 'number' ? details.column : 1;
+  // The diagnostic names the entry already (its ID holds a ':', so no pattern of [^:]).
+  const prefix = `${entry.id}: `;
+  const message = error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message;
   return {
     severity: 'error',
     code,
-    message: error.message.replace(/^[^:]+: Lua syntax error: /, 'Lua syntax error: '),
+    message,
     entry: entry.id,
     field: 'source',
-    ...(file !== undefined && line !== undefined ? { location: { file, line, column: 1 } } : {}),
+    ...(file !== undefined && line !== undefined ? { location: { file, line, column } } : {}),
   };
 }

@@ -123,6 +123,35 @@ entries:
     expect(second.diagnostics[1]?.message).toContain("unexpected symbol near 'end'");
   });
 
+  it('refuses a malformed type annotation at its file, line and column', async () => {
+    const app = await writeApp({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: typed
+    kind: function.lua
+    source: file://typed.lua
+    method: main
+`,
+      'typed.lua':
+        'type Id = string\nlocal function main(id: Id, n: {[string] number})\nend\nreturn main\n',
+    });
+    cleanups.push(app.remove);
+    const error = (await Node.start({ dir: app.dir, env: {} }).catch(
+      (e: unknown) => e,
+    )) as ApplicationError;
+    expect(error).toBeInstanceOf(ApplicationError);
+    const [problem] = error.diagnostics;
+    expect(problem).toMatchObject({
+      code: 'lua-syntax',
+      entry: 'app:typed',
+      location: { file: expect.stringMatching(/typed\.lua$/), line: 2, column: 42 },
+    });
+    expect(problem?.message).toMatch(
+      /^Lua syntax error: .*typed\.lua:2:42: type annotation: expected ':' after ']', found 'number'$/,
+    );
+  });
+
   it('takes globals listed under modules and required by name, as Wippy code does', async () => {
     const { node } = await start({
       'app.yaml': `

@@ -74,7 +74,43 @@ local function json_decode_errors_have_wippys_kinds()
   t.contains(bad:message(), "at position 2", "a syntax error names the position")
 end
 
+local ORDER = {
+  type = "object",
+  properties = {
+    id = { type = "integer", minimum = 1 },
+    items = { type = "array", minItems = 1, items = { type = "string" } },
+    note = { type = { "string", "null" } },
+  },
+  required = { "id", "items" },
+  additionalProperties = false,
+}
+
+local function json_validate_checks_values_against_a_json_schema()
+  t.eq(t.check("a valid order", json.validate(ORDER, { id = 7, items = { "tea" } })), true, "valid")
+  t.eq(json.validate(ORDER, { id = 7, items = { "tea" }, note = json.null }), true, "a null note")
+  local ok, err = json.validate(ORDER, { id = 0, items = { "tea", 2 }, extra = true })
+  t.eq(ok, false, "an invalid order")
+  t.eq(err:kind(), errors.INVALID, "the kind of a validation error")
+  t.eq(err:retryable(), false, "a validation error is not retryable")
+  t.contains(err:message(), "/id: 0 is less than the minimum 1", "the message names the id")
+  t.contains(err:message(), "/items/1: expected string, got integer", "the message names the item")
+  t.contains(err:message(), 'property "extra" is not allowed', "the message names the extra")
+  local no_data, missing = json.validate(ORDER, nil)
+  t.eq(no_data, false, "validate without data")
+  t.contains(missing:message(), "data is required", "the message without data")
+  t.eq(json.validate('{"type":"number","maximum":10}', 3), true, "a schema given as JSON text")
+  t.eq(json.validate_string(ORDER, '{"id":1,"items":["a"]}'), true, "validate_string of valid text")
+  local bad_text, text_err = json.validate_string(ORDER, '{"id":1}')
+  t.eq(bad_text, false, "validate_string of invalid text")
+  t.contains(text_err:message(), 'missing required property "items"', "validate_string's message")
+  local bad_schema, schema_err = json.validate({ type = "strnig" }, 1)
+  t.eq(bad_schema, false, "an invalid schema")
+  t.eq(schema_err:kind(), errors.INVALID, "the kind of an invalid schema's error")
+  t.contains(schema_err:message(), "unknown type strnig", "an invalid schema's message")
+end
+
 return {
+  json_validate_checks_values_against_a_json_schema = json_validate_checks_values_against_a_json_schema,
   json_empty_tables_and_encode_failures = json_empty_tables_and_encode_failures,
   json_decode_errors_have_wippys_kinds = json_decode_errors_have_wippys_kinds,
   json_encode_decode_round_trip = json_encode_decode_round_trip,

@@ -677,3 +677,227 @@ describe('json.null, json.array and json.object', () => {
     );
   });
 });
+
+describe('json.validate and json.validate_string', () => {
+  beforeAll(async () => {
+    await run(`
+      -- "ok" or "KIND: message" of a validation
+      function validated(ok, err)
+        if ok == true and err == nil then return 'ok' end
+        if ok ~= false then return 'unexpected result ' .. tostring(ok) end
+        return err.kind .. ': ' .. err.message
+      end
+      PERSON = {
+        type = "object",
+        properties = { name = { type = "string", minLength = 1 }, age = { type = "integer", minimum = 0 } },
+        required = { "name" },
+      }
+    `);
+  });
+
+  it.each([
+    ['a matching object', 'PERSON', '{ name = "Ada", age = 36 }'],
+    ['an integral float as an integer', 'PERSON', '{ name = "Ada", age = 36.0 }'],
+    ['a schema given as JSON text', '\'{"type":"array","items":{"type":"number"}}\'', '{ 1, 2.5 }'],
+    ['an empty table as an array', '{ type = "array", maxItems = 0 }', '{}'],
+    ['an empty table as an object without properties', '{ type = "object" }', '{}'],
+    ['json.null as null', '{ type = "null" }', 'json.null'],
+    ['true, the schema that allows everything', 'true', '{ 1, { a = 2 } }'],
+    ['enum', '{ enum = { "create", "update", 3 } }', '3.0'],
+    ['const of a table', '{ const = { a = { 1, 2 } } }', '{ a = { 1, 2 } }'],
+    ['anyOf', '{ anyOf = { { type = "string" }, { type = "integer" } } }', '7'],
+    ['oneOf', '{ oneOf = { { minimum = 5 }, { maximum = 1 } } }', '9'],
+    ['not', '{ ["not"] = { type = "string" } }', '1'],
+    [
+      'if/then/else',
+      '{ ["if"] = { type = "integer" }, ["then"] = { minimum = 0 }, ["else"] = { type = "string" } }',
+      '"x"',
+    ],
+    [
+      'prefixItems and items',
+      '{ prefixItems = { { type = "string" } }, items = { type = "integer" } }',
+      '{ "a", 1, 2 }',
+    ],
+    ['uniqueItems', '{ uniqueItems = true }', '{ 1, 2, "1" }'],
+    ['contains', '{ contains = { const = 2 }, maxContains = 1 }', '{ 1, 2, 3 }'],
+    [
+      '$ref to $defs',
+      '{ ["$defs"] = { id = { type = "string" } }, properties = { id = { ["$ref"] = "#/$defs/id" } } }',
+      '{ id = "x" }',
+    ],
+    [
+      'an unknown keyword and format (annotations)',
+      '{ format = "email", x_custom = 1 }',
+      '"not-an-email"',
+    ],
+    ['multipleOf', '{ multipleOf = 0.5 }', '2.5'],
+    ['maxLength in characters', '{ maxLength = 2 }', '"éé"'],
+    [
+      'additionalProperties as a schema',
+      '{ additionalProperties = { type = "boolean" } }',
+      '{ a = true }',
+    ],
+  ])('accepts %s', async (_name, schema, value) => {
+    expect(await run(`return validated(json.validate(${schema}, ${value}))`)).toBe('ok');
+  });
+
+  it.each([
+    [
+      'a missing required property',
+      'PERSON',
+      '{ age = 30 }',
+      '/: missing required property "name"',
+    ],
+    ['a wrong type', 'PERSON', '{ name = 123 }', '/name: expected string, got integer'],
+    [
+      'a float where an integer is wanted',
+      'PERSON',
+      '{ name = "x", age = 1.5 }',
+      '/age: expected integer, got float',
+    ],
+    ['minimum', 'PERSON', '{ name = "x", age = -1 }', '/age: -1 is less than the minimum 0'],
+    ['minLength', 'PERSON', '{ name = "" }', '/name: expected at least 1 characters, got 0'],
+    ['an array for an object', '{ type = "object" }', '{ 1 }', '/: expected object, got array'],
+    [
+      'a marked empty array for an object',
+      '{ type = "object" }',
+      'json.array()',
+      '/: expected object, got array',
+    ],
+    [
+      'additionalProperties false',
+      '{ properties = { a = true }, additionalProperties = false }',
+      '{ a = 1, b = 2 }',
+      '/: property "b" is not allowed',
+    ],
+    ['enum', '{ enum = { "create", "update" } }', '"delete"', '/: not one of the values in enum'],
+    [
+      'anyOf',
+      '{ anyOf = { { type = "string" }, { type = "boolean" } } }',
+      '1',
+      '/: matches none of anyOf',
+    ],
+    [
+      'oneOf matching two',
+      '{ oneOf = { { type = "integer" }, { minimum = 0 } } }',
+      '1',
+      '/: matches 2 of oneOf, expected exactly 1',
+    ],
+    ['not', '{ ["not"] = { type = "integer" } }', '1', '/: matches the schema in not'],
+    [
+      'items deep inside',
+      '{ properties = { list = { items = { type = "string" } } } }',
+      '{ list = { "a", 2 } }',
+      '/list/1: expected string, got integer',
+    ],
+    ['maxItems', '{ maxItems = 1 }', '{ 1, 2 }', '/: expected at most 1 items, got 2'],
+    [
+      'uniqueItems',
+      '{ uniqueItems = true }',
+      '{ { a = 1 }, { a = 1.0 } }',
+      '/: items 0 and 1 are equal',
+    ],
+    ['false, the schema that allows nothing', 'false', '1', '/: no value is allowed here'],
+    ['contains', '{ contains = { type = "string" } }', '{ 1, 2 }', '/: no item matches contains'],
+    [
+      'maxContains',
+      '{ contains = { type = "string" }, maxContains = 1 }',
+      '{ "a", "b" }',
+      '/: expected at most 1 matching items, got 2',
+    ],
+    ['exclusiveMaximum', '{ exclusiveMaximum = 10 }', '10', '/: 10 is not less than 10'],
+  ])('refuses %s with an INVALID error naming the place', async (_name, schema, value, problem) => {
+    expect(await run(`return validated(json.validate(${schema}, ${value}))`)).toBe(
+      `INVALID: json.validate: the value does not match the schema: ${problem}`,
+    );
+  });
+
+  it('lists several problems, at most ten', async () => {
+    expect(await run('return validated(json.validate(PERSON, { name = 1, age = "x" }))')).toMatch(
+      /does not match the schema: \/(name|age): .*; \/(name|age): /,
+    );
+    expect(
+      await run(`
+        local _, err = json.validate({ items = { type = "string" } }, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 })
+        local _, count = err.message:gsub('expected string', '')
+        return count
+      `),
+    ).toBe(10);
+  });
+
+  it.each([
+    ['nil data', 'PERSON, nil', 'json.validate: data is required'],
+    [
+      'a schema that is not JSON',
+      '"{", 1',
+      'json.validate: the schema is not JSON: json: unexpected end of input at position 2 (expected a string key)',
+    ],
+    [
+      'a schema of the wrong type',
+      '42, 1',
+      'json.validate: the schema must be a table, a boolean or JSON text, got number',
+    ],
+    [
+      'an unknown type',
+      '{ type = "strnig" }, 1',
+      'json.validate: invalid schema at #: unknown type strnig',
+    ],
+    [
+      'a bad keyword value',
+      '{ properties = { a = { minLength = -1 } } }, { a = "x" }',
+      'json.validate: invalid schema at #/properties/a: minLength must be a non-negative integer',
+    ],
+    [
+      'pattern',
+      '{ pattern = "^a" }, "a"',
+      'json.validate: invalid schema at #: the keyword pattern is not supported',
+    ],
+    [
+      'a $ref to nothing',
+      '{ ["$ref"] = "#/$defs/missing" }, 1',
+      'json.validate: invalid schema at #: $ref #/$defs/missing points at nothing',
+    ],
+    [
+      'a remote $ref',
+      '{ ["$ref"] = "http://example.com/s.json" }, 1',
+      'json.validate: invalid schema at #: $ref must be a local reference starting with # (got http://example.com/s.json)',
+    ],
+    ['a $ref loop', '{ ["$ref"] = "#" }, 1', 'json.validate: nesting deeper than 1000 levels'],
+    [
+      'data that is not JSON',
+      '{}, { f = print }',
+      'json.validate: the value is not JSON: cannot encode a function as JSON',
+    ],
+    [
+      'a sparse array',
+      '{}, { [2] = 1 }',
+      'json.validate: the value is not JSON: cannot encode a sparse array (integer keys with gaps, up to 2 for 1 values); use json.null for a missing value',
+    ],
+  ])('returns false and an INVALID error for %s', async (_name, args, message) => {
+    expect(await run(`return validated(json.validate(${args}))`)).toBe(`INVALID: ${message}`);
+  });
+
+  it('validate_string validates JSON text', async () => {
+    expect(
+      await run('return validated(json.validate_string(PERSON, \'{"name":"Jane","age":25}\'))'),
+    ).toBe('ok');
+    expect(await run('return validated(json.validate_string(PERSON, \'{"age":25}\'))')).toBe(
+      'INVALID: json.validate_string: the value does not match the schema: /: missing required property "name"',
+    );
+    expect(await run('return validated(json.validate_string({ type = "null" }, "null"))')).toBe(
+      'ok',
+    );
+    expect(await run('return validated(json.validate_string({ type = "object" }, "{}"))')).toBe(
+      'ok',
+    );
+    expect(await run('return validated(json.validate_string({ type = "array" }, "{}"))')).toBe(
+      'INVALID: json.validate_string: the value does not match the schema: /: expected array, got object',
+    );
+    expect(await run('return validated(json.validate_string(PERSON, "{"))')).toBe(
+      'INVALID: json.validate_string: the text is not JSON: json: unexpected end of input at position 2 (expected a string key)',
+    );
+    expect(await run('return validated(json.validate_string(PERSON, 5))')).toBe(
+      'INVALID: json.validate_string: expected JSON text, got number',
+    );
+  });
+});

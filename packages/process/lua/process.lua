@@ -289,7 +289,10 @@ function process.registry.unregister(name, scope)
   local where = 'process.registry.unregister'
   local err = check_name(where, name) or check_scope(where, scope)
   if err ~= nil then return nil, err end
-  return result(host.unregister(name, scope))
+  local value, kind, message = settled(host.unregister(name, scope))
+  -- Releasing a name nobody holds answers false (and why), as in Wippy: not a failure.
+  if value == false and kind == 'NOT_FOUND' then return false, make_error(kind, message) end
+  return result(value, kind, message)
 end
 
 --- The address of the process holding local name `name` on node `node`, "{node@|name}" (never

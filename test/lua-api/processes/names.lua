@@ -60,6 +60,9 @@ local function lookup_and_unregister()
   t.eq(process.registry.lookup(name), process.pid(), "lookup returns the owner's PID")
   t.eq(process.registry.unregister(name), true, "unregister returns true")
   t.is_error(t.fails("lookup after unregister", process.registry.lookup(name)), errors.NOT_FOUND, "its error")
+  local again, why = process.registry.unregister(name)
+  t.eq(again, false, "unregister of a name nobody holds returns false")
+  t.is_error(why, errors.NOT_FOUND, "and says why")
   t.fails("lookup of a name never registered", process.registry.lookup(unique("never")))
 end
 

@@ -12,6 +12,8 @@
 --   deps.sort        the pure-Lua sort (sort.lua)
 --   deps.max_string  the longest string string.rep may build, in bytes
 --   deps.max_chunk   the longest chunk load may compile, in bytes
+--   deps.create_table(nseq, nrec) a new table with room for that many elements (optional:
+--                    without it table.create makes a plain {})
 -- and returning { string = {...}, table = {...}, tostring, new_generator, pcall, xpcall,
 -- read_chunk, chunk_name }.
 
@@ -292,6 +294,22 @@ return function(deps)
     return value
   end
 
+  -- table.create(nseq, nrec?) as in Lua 5.5: a new empty table with room for nseq sequence
+  -- elements and nrec other fields. Room past MAX_PREALLOCATED is not made up front (the
+  -- table grows as usual), so a large size cannot take memory the process never uses.
+  local INT_MAX = 0x7FFFFFFF
+  local MAX_PREALLOCATED = 1 << 16
+  local create_table = deps.create_table or function() return {} end
+
+  local function create(nseq, nrec)
+    nseq = check_integer(nseq, 1, 'create')
+    nrec = nrec == nil and 0 or check_integer(nrec, 2, 'create')
+    if nseq < 0 or nseq > INT_MAX then error("bad argument #1 to 'create' (out of range)", 2) end
+    if nrec < 0 or nrec > INT_MAX then error("bad argument #2 to 'create' (out of range)", 2) end
+    local seq = nseq < MAX_PREALLOCATED and nseq or MAX_PREALLOCATED
+    return create_table(seq, nrec < MAX_PREALLOCATED and nrec or MAX_PREALLOCATED)
+  end
+
   -- Without a comparator, small arrays of plain tables sort natively (metamethods of their
   -- elements, if any, run from C and are stopped by max_slice when they loop); anything else
   -- sorts in Lua, where a comparator can be preempted.
@@ -438,7 +456,7 @@ return function(deps)
     string = {
       rep = rep, find = find, match = match, gmatch = gmatch, gsub = gsub, format = format_values,
     },
-    table = { move = move, insert = insert, remove = remove, sort = sort },
+    table = { move = move, insert = insert, remove = remove, sort = sort, create = create },
     tostring = to_string,
     new_generator = new_generator,
     pcall = protected_call,

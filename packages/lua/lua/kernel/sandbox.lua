@@ -61,6 +61,7 @@ local builtins = rt.libs.builtins()({
   sort = rt.libs.sort({ error = error }).sort,
   max_string = MAX_STRING,
   max_chunk = MAX_CHUNK,
+  create_table = host.create_table,
 })
 rt.builtins = builtins
 

@@ -78,6 +78,12 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 0;
     },
 
+    /** create_table(nseq, nrec) → a new empty table with room for that much (table.create). */
+    create_table(L, vm) {
+      vm.api._lua_createtable(L, vm.api._lua_tonumberx(L, 1, 0), vm.api._lua_tonumberx(L, 2, 0));
+      return 1;
+    },
+
     print(L, vm) {
       vm.options.print?.(vm.memory.toString(L, 1) ?? '');
       return 0;

@@ -9,11 +9,12 @@
 --
 -- Generators return one string each:
 -- M.v1() -> string
---   Time-based UUID (RFC 9562 §5.1): 60-bit count of 100 ns intervals since 1582-10-15 taken
---   from deps.now_ms(), plus a sub-millisecond counter (0..9999) so that UUIDs from one module
---   instance never repeat, even with a frozen clock (a counter past 9999 moves the time one
---   millisecond ahead, as v7 does); a 14-bit clock sequence and a 48-bit node drawn at random
---   once per instance, the node with its multicast bit set (§6.10: no MAC address is read).
+--   Time-based UUID (RFC 9562 §5.1): the count of 100 ns intervals since 1582-10-15 from
+--   deps.now_ms(), its sub-millisecond part random; a random 14-bit clock sequence and a
+--   random 48-bit node with its multicast bit set (§6.10: no MAC address is read), all drawn
+--   for each UUID. Keeping no state between calls means a UUID depends only on the clock and
+--   randomness it is given (a workflow's replay gives the same one), and 74 random bits keep
+--   two UUIDs of one millisecond apart as surely as v4's bits do.
 -- M.v3(namespace, name) / M.v5(namespace, name) -> string | nil, err
 --   Name-based UUIDs (§5.3, §5.5): MD5 or SHA-1 of the namespace's 16 bytes followed by name,
 --   so the same namespace and name always give the same UUID. err (INVALID) when namespace is
@@ -135,33 +136,16 @@ end
 local GREGORIAN_OFFSET = 0x01B21DD213814000
 local TICKS_PER_MS = 10000
 
--- v1 state of this module instance: clock sequence and node (drawn at the first v1), and the
--- millisecond and sub-millisecond counter of the last UUID.
-local clock_seq, node
-local v1_last_ms, v1_ticks = -1, 0
-
 function M.v1()
   local ms = clock()
-  if node == nil then
-    local s1, s2, n1, n2, n3, n4, n5, n6 = byte(random(8), 1, 8)
-    clock_seq = ((s1 << 8) | s2) & 0x3FFF
-    node = { n1 | 0x01, n2, n3, n4, n5, n6 } -- multicast bit: not a real MAC address
-  end
-  if ms > v1_last_ms then
-    v1_ticks = 0
-  elseif v1_ticks < TICKS_PER_MS - 1 then
-    ms, v1_ticks = v1_last_ms, v1_ticks + 1
-  else
-    ms, v1_ticks = v1_last_ms + 1, 0
-  end
-  v1_last_ms = ms
-  local t = ms * TICKS_PER_MS + v1_ticks + GREGORIAN_OFFSET
+  local t1, t2, s1, s2, n1, n2, n3, n4, n5, n6 = byte(random(10), 1, 10)
+  local t = ms * TICKS_PER_MS + ((t1 << 8) | t2) % TICKS_PER_MS + GREGORIAN_OFFSET
   return format(FORMAT,
     (t >> 24) & 0xFF, (t >> 16) & 0xFF, (t >> 8) & 0xFF, t & 0xFF, -- time_low
     (t >> 40) & 0xFF, (t >> 32) & 0xFF, -- time_mid
     0x10 | ((t >> 56) & 0x0F), (t >> 48) & 0xFF, -- version 1, time_high
-    0x80 | (clock_seq >> 8), clock_seq & 0xFF, -- variant 10, clock sequence
-    node[1], node[2], node[3], node[4], node[5], node[6])
+    0x80 | (s1 & 0x3F), s2, -- variant 10, clock sequence
+    n1 | 0x01, n2, n3, n4, n5, n6) -- node, multicast bit set: not a real MAC address
 end
 
 -- MD5 (RFC 1321) and SHA-1 (RFC 3174) of a byte string, for v3 and v5 -----------------------

@@ -346,36 +346,47 @@ describe('uuid.v3 and uuid.v5', () => {
 });
 
 describe('uuid.v1', () => {
+  /** The first three groups of a v1 UUID for `ms` milliseconds and `sub` 100 ns ticks. */
+  function timeFields(ms: bigint, sub: bigint): string {
+    const hex = (ms * 10_000n + sub + 0x01b21dd213814000n).toString(16).padStart(16, '0');
+    return `${hex.slice(8)}-${hex.slice(4, 8)}-1${hex.slice(1, 4)}`;
+  }
+
   it('lays out the Gregorian time, version, clock sequence and node', async () => {
-    // 2001-09-09T01:46:40Z = 10^12 ms; ticks = 10^12 * 10^4 + 0x01B21DD213814000
-    const ticks = 10n ** 16n + 0x01b21dd213814000n;
-    const hex = ticks.toString(16).padStart(16, '0');
-    const expected = `${hex.slice(8)}-${hex.slice(4, 8)}-1${hex.slice(1, 4)}`;
     expect(await run('return make(constant_bytes(0), frozen_clock(10^12 // 1)).v1()')).toBe(
-      `${expected}-8000-010000000000`,
+      `${timeFields(10n ** 12n, 0n)}-8000-010000000000`,
     );
+    // all-ones randomness: the sub-millisecond ticks are 0xffff % 10000
     expect(await run('return make(constant_bytes(255), frozen_clock(10^12 // 1)).v1()')).toBe(
-      `${expected}-bfff-ffffffffffff`,
+      `${timeFields(10n ** 12n, 0xffffn % 10_000n)}-bfff-ffffffffffff`,
     );
   });
 
-  it('never repeats with a frozen clock, moving ahead by a millisecond every 10000', async () => {
-    const list = await ids(
-      'return generate(make(real_random, frozen_clock(1700000000000)), "v1", 20001)',
-    );
-    expect(new Set(list).size).toBe(20_001);
-    const seconds = await run(`
-      local uuid = make(real_random, frozen_clock(1700000000000))
-      local last
-      for i = 1, 20001 do last = uuid.v1() end
-      return uuid.parse(last).timestamp
+  it('depends only on the clock and the random bytes it is given', async () => {
+    const same = await run(`
+      local a = make(constant_bytes(7), frozen_clock(1700000000000))
+      local b = make(constant_bytes(7), frozen_clock(1700000000000))
+      local first = a.v1()
+      a.v1()
+      return first == b.v1() and first == a.v1()
     `);
-    expect(seconds).toBe(1_700_000_000);
-    expect(list[10_000]?.slice(0, 8)).toBe(
-      ((1_700_000_000_001n * 10_000n + 0x01b21dd213814000n) & 0xffffffffn)
-        .toString(16)
-        .padStart(8, '0'),
+    expect(same).toBe(true);
+  });
+
+  it('makes 20000 distinct UUIDs in one millisecond, each with that millisecond', async () => {
+    const list = await ids(
+      'return generate(make(real_random, frozen_clock(1700000000000)), "v1", 20000)',
     );
+    expect(new Set(list).size).toBe(20_000);
+    const first = timeFields(1_700_000_000_000n, 0n);
+    const last = timeFields(1_700_000_000_000n, 9_999n);
+    const low = (fields: string) => Number.parseInt(fields.slice(0, 8), 16);
+    for (const id of list) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(id.slice(9, 18)).toBe(first.slice(9, 18));
+      expect(low(id)).toBeGreaterThanOrEqual(low(first));
+      expect(low(id)).toBeLessThanOrEqual(low(last));
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import type { Delivery } from './transport.js';
 
 /** NOT_FOUND for mail or a signal to `pid`: no such process, or it has ended. */
 export function notAlive(pid: string): LuactError {
-  return new LuactError('NOT_FOUND', `process ${pid} does not exist or has ended`, {
+  return new LuactError('NOT_FOUND', `process ${pid} not found: it does not exist or has ended`, {
     retryable: false,
   });
 }

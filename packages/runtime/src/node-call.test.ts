@@ -111,7 +111,7 @@ describe('Node.call', () => {
     await exit;
     const ended = await rejection(node.call(pid, 'greet', 'x', { timeoutMs: 60_000 }));
     expect(ended.kind).toBe('NOT_FOUND');
-    expect(ended.message).toBe(`process ${pid} does not exist or has ended`);
+    expect(ended.message).toBe(`process ${pid} not found: it does not exist or has ended`);
   });
 
   it('rejects UNAVAILABLE with how the process ended when it ends before replying', async () => {

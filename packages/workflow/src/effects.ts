@@ -110,7 +110,7 @@ export class WorkflowEffects implements CommandEffects {
       return;
     }
     if (route.kind !== 'process') {
-      throw new LuactError('NOT_FOUND', `process ${target} does not exist or has ended`, {
+      throw new LuactError('NOT_FOUND', `process ${target} not found: it does not exist or has ended`, {
         retryable: false,
       });
     }

@@ -74,6 +74,8 @@ local function send_to_a_process_that_has_ended_is_not_found()
   t.event(events, process.event.EXIT, child, "the child's exit")
   local err = t.fails("send to the ended child", process.send(child, "x", 1))
   t.is_error(err, errors.NOT_FOUND, "kind of the error")
+  -- Code written for Wippy looks for these words in the message.
+  t.ok(err:message():find("not found", 1, true), "the message says not found: " .. err:message())
 end
 
 local function send_of_a_value_that_cannot_cross_processes_returns_an_error()

@@ -7,15 +7,17 @@
 local host, rt = ...
 
 local log, encode = host.log, rt.codec.encode
-local type, error, setmetatable, pairs = type, error, setmetatable, pairs
+local type, error, setmetatable, getmetatable, pairs =
+  type, error, setmetatable, getmetatable, pairs
 
 local LEVELS = { 'debug', 'info', 'warn', 'error' }
 
--- The `with` function of every logger made here: a table whose `with` is one of them is a logger.
-local WITH_FUNCTIONS = setmetatable({}, { __mode = 'k' })
+-- Child loggers carry this metatable (getmetatable shows its name); the root is the module.
+local CHILD_MT = { __metatable = 'logger' }
+local root_with
 
 local function is_logger(value)
-  return type(value) == 'table' and WITH_FUNCTIONS[value.with] == true
+  return type(value) == 'table' and (getmetatable(value) == 'logger' or value.with == root_with)
 end
 
 local function copy_into(out, fields)
@@ -38,7 +40,9 @@ local function new_logger(state)
   for _, level in ipairs(LEVELS) do
     logger[level] = function(message, fields, extra)
       if is_logger(message) then message, fields = fields, extra end
-      if type(message) ~= 'string' then error('logger.' .. level .. ' expects a message string', 2) end
+      if type(message) ~= 'string' then
+        error('logger.' .. level .. ' expects a message string', 2)
+      end
       if fields ~= nil and type(fields) ~= 'table' then
         error('logger.' .. level .. ': fields must be a table', 2)
       end
@@ -51,7 +55,8 @@ local function new_logger(state)
   function logger.with(fields, extra)
     if is_logger(fields) then fields = extra end
     if type(fields) ~= 'table' then error('logger.with expects a table of fields', 2) end
-    return new_logger({ fields = copy_into(copy_into({}, state.fields), fields), name = state.name })
+    local own = copy_into(copy_into({}, state.fields), fields)
+    return setmetatable(new_logger({ fields = own, name = state.name }), CHILD_MT)
   end
 
   --- named(name): a logger whose records carry `logger = name` (parent.name when nested).
@@ -60,11 +65,13 @@ local function new_logger(state)
     if type(name) ~= 'string' or name == '' then
       error('logger.named expects a non-empty name string', 2)
     end
-    return new_logger({ fields = state.fields, name = state.name and state.name .. '.' .. name or name })
+    local full = state.name and state.name .. '.' .. name or name
+    return setmetatable(new_logger({ fields = state.fields, name = full }), CHILD_MT)
   end
 
-  WITH_FUNCTIONS[logger.with] = true
   return logger
 end
 
-return new_logger({})
+local root = new_logger({})
+root_with = root.with
+return root

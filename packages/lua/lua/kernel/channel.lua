@@ -279,7 +279,7 @@ local function select(cases)
       end
     end
   end
-  if cases.default then return { default = true } end
+  if cases.default then return { default = true, ok = true } end
   if n == 0 then error('channel.select with no cases and no default would block forever', 2) end
 
   local sel = { done = false }

@@ -6,6 +6,7 @@ local codec, make_error, type, error = rt.codec, rt.make_error, type, error
 return {
   get = function(key)
     if type(key) ~= 'string' then error('ctx.get expects a string key', 2) end
+    if key == '' then return nil, make_error('INVALID', 'ctx.get: the key is empty', false) end
     -- LIMITS: see process.lua. No context key is longer.
     if #key > LIMITS.name then
       return nil, make_error('INVALID', 'ctx.get: key of ' .. #key .. ' bytes exceeds the limit of ' .. LIMITS.name .. ' bytes', false)

@@ -25,6 +25,7 @@ local function ctx_get_and_all()
   t.eq(seen.all, { user = "ada", limits = { max = 3 } }, "ctx.all()")
   t.eq(ctx.all(), {}, "ctx.all() of a process without context")
   t.fails("ctx.get without context", ctx.get("user"))
+  t.is_error(t.fails("ctx.get of an empty key", ctx.get("")), errors.INVALID, "its kind")
 end
 
 local function logger_calls_do_not_fail()

@@ -45,7 +45,7 @@ enum Previous {
 }
 
 /** Keywords after which a statement (so a `type` declaration) may begin. */
-const BOUNDARY_KEYWORDS = new Set(['end', 'do', 'then', 'else', 'repeat', 'break']);
+const BOUNDARY_KEYWORDS = ['end', 'do', 'then', 'else', 'repeat', 'break'];
 
 class AnnotationFinder {
   private readonly s: LuaScanner;
@@ -90,7 +90,8 @@ class AnnotationFinder {
   private nameClass(): Previous {
     const { s } = this;
     if (!isKeyword(s) || s.is('nil') || s.is('true') || s.is('false')) return Previous.operand;
-    return BOUNDARY_KEYWORDS.has(s.tokenText) ? Previous.boundary : Previous.operator;
+    for (const word of BOUNDARY_KEYWORDS) if (s.is(word)) return Previous.boundary;
+    return Previous.operator;
   }
 
   private atSymbol(): void {

@@ -286,39 +286,25 @@ export class TypeReader {
   }
 }
 
-const KEYWORDS = new Set([
-  'and',
-  'break',
-  'do',
-  'else',
-  'elseif',
-  'end',
-  'false',
-  'for',
-  'function',
-  'goto',
-  'if',
-  'in',
-  'local',
-  'nil',
-  'not',
-  'or',
-  'repeat',
-  'return',
-  'then',
-  'true',
-  'until',
-  'while',
-]);
+/** Lua's reserved words by length, compared in place (no slice per name). */
+const KEYWORDS_BY_LENGTH: readonly (readonly string[])[] = [
+  [],
+  [],
+  ['do', 'if', 'in', 'or'],
+  ['and', 'end', 'for', 'nil', 'not'],
+  ['else', 'goto', 'then', 'true'],
+  ['break', 'false', 'local', 'until', 'while'],
+  ['elseif', 'repeat', 'return'],
+  [],
+  ['function'],
+];
 
 /** Whether the current name token is one of Lua's reserved words. */
 export function isKeyword(s: LuaScanner): boolean {
-  const length = s.end - s.start;
-  // Keywords are 2 to 8 lower-case letters: most names are ruled out without a slice.
-  if (length < 2 || length > 8) return false;
-  const first = s.text.charCodeAt(s.start);
-  if (first < 0x61 || first > 0x77) return false;
-  return KEYWORDS.has(s.tokenText);
+  const words = KEYWORDS_BY_LENGTH[s.end - s.start];
+  if (words === undefined) return false;
+  for (const word of words) if (s.text.startsWith(word, s.start)) return true;
+  return false;
 }
 
 /** `line:column` of an offset (both from 1), for messages. */

@@ -164,8 +164,22 @@ function contentKey(entry: Entry, snapshot: RegistrySnapshot, seen = new Set<str
   return parts.join('+');
 }
 
+/**
+ * A require of a module the entry does not list. One at the top level of the chunk always runs,
+ * so it keeps the entry from starting; one in a function body runs only if that function is
+ * called (a file with several methods may require, in one of them, what another entry using
+ * the file never needs), so it is a warning, and the require fails when it runs.
+ */
+export interface RequireProblem {
+  readonly error: LuactError;
+  readonly inFunction: boolean;
+}
+
 /** Problems a Lua entry has before it runs: requires of modules it does not list. */
-export function checkRequires(entry: LuaEntry, knownModules: ReadonlySet<string>): LuactError[] {
+export function checkRequires(
+  entry: LuaEntry,
+  knownModules: ReadonlySet<string>,
+): RequireProblem[] {
   const source = typeof entry.fields.source === 'string' ? entry.fields.source : '';
   const modules = new Set((entry.fields.modules as string[] | undefined) ?? []);
   const imports = new Set(
@@ -173,23 +187,22 @@ export function checkRequires(entry: LuaEntry, knownModules: ReadonlySet<string>
   );
   const firstLine = entry.sourceLocation?.line ?? 1;
   const file = entry.sourceLocation?.file ?? `${entry.id}.lua`;
-  const problems: LuactError[] = [];
-  for (const { name, line } of literalRequires(source)) {
+  const problems: RequireProblem[] = [];
+  for (const { name, line, inFunction } of literalRequires(source)) {
     if (modules.has(name) || imports.has(name) || GLOBAL_MODULES.has(name)) continue;
     const where = `${file}:${line + firstLine - 1}`;
     const hint = knownModules.has(name)
       ? `add "${name}" to its modules: list`
       : `there is no built-in module "${name}"; import a library.lua entry under imports:`;
-    problems.push(
-      new LuactError(
-        'INVALID',
-        `${where}: ${entry.id} requires "${name}", which it may not use (${hint})`,
-        {
-          retryable: false,
-          details: { entry: entry.id, module: name, file, line: line + firstLine - 1 },
-        },
-      ),
+    const error = new LuactError(
+      'INVALID',
+      `${where}: ${entry.id} requires "${name}", which it may not use (${hint})`,
+      {
+        retryable: false,
+        details: { entry: entry.id, module: name, file, line: line + firstLine - 1 },
+      },
     );
+    problems.push({ error, inFunction });
   }
   return problems;
 }

@@ -16,7 +16,14 @@ export type {
   HostFunctionEntry,
   Invocation,
 } from './function-calls.js';
-export { checkRequires, type HostLimits, isLuaEntry, type LuaEntry, ProcessHost } from './host.js';
+export {
+  checkRequires,
+  type HostLimits,
+  isLuaEntry,
+  type LuaEntry,
+  ProcessHost,
+  type RequireProblem,
+} from './host.js';
 export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 export type { Inbox } from './inboxes.js';
 export { LocalTransport } from './local-transport.js';

@@ -46,8 +46,17 @@ export function checkLuaEntries(
       const forbidden = isWorkflow ? ioModules(entry, workflowModuleSet, everyModule) : [];
       problems.push(...unknown, ...forbidden);
       const known = isWorkflow ? workflowModuleSet : system.moduleNames;
-      for (const error of checkRequires(entry, known))
-        problems.push(toDiagnostic(entry, error, 'lua-require'));
+      for (const { error, inFunction } of checkRequires(entry, known)) {
+        problems.push(
+          inFunction
+            ? {
+                ...toDiagnostic(entry, error, 'lua-require'),
+                severity: 'warning',
+                message: `${error.message}; it is in a function, so the entry starts and the require fails if that function runs`,
+              }
+            : toDiagnostic(entry, error, 'lua-require'),
+        );
+      }
       // Compiling would only repeat that a listed module is unknown or not for workflows.
       if (unknown.length > 0 || forbidden.length > 0) continue;
       try {

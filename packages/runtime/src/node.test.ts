@@ -202,6 +202,42 @@ entries:
     await node.stop();
   });
 
+  it('starts an entry whose unlisted require sits in a method it does not run, with a warning', async () => {
+    const { node } = await start({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: lister
+    kind: function.lua
+    source: file://pair.lua
+    method: list
+  - name: encoder
+    kind: function.lua
+    source: file://pair.lua
+    method: encode
+`,
+      // Two methods, two entries: only encode needs json, and only encoder may use it.
+      'pair.lua': [
+        'return {',
+        '  list = function() return { 1, 2 } end,',
+        '  encode = function() return require("json").encode({ 1 }) end,',
+        '}',
+      ].join('\n'),
+    });
+    const warned = node.warnings.filter((d) => d.code === 'lua-require');
+    expect(warned.map((d) => [d.severity, d.entry, d.location?.line])).toEqual([
+      ['warning', 'app:encoder', 3],
+      ['warning', 'app:lister', 3],
+    ]);
+    expect(warned[0]?.message).toContain('it is in a function');
+    expect(await node.run('app:lister')).toEqual({ ok: true, value: [1, 2] });
+    const refused = await node.run('app:encoder');
+    expect(refused.ok ? undefined : refused.error.message).toContain(
+      'module "json" is not available to app:encoder',
+    );
+    await node.stop();
+  });
+
   it('starts services in dependency order, lets Lua read them, and stops them in reverse', async () => {
     const { node, printed } = await start({
       'app.yaml': `

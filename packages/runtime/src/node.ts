@@ -197,7 +197,7 @@ export class Node {
     readonly dir: string,
     readonly registry: Registry,
     readonly env: Environment,
-    readonly warnings: readonly Diagnostic[],
+    private startWarnings: readonly Diagnostic[],
     api: LuaApi,
     options: NodeOptions,
     private readonly connections: NatsConnections,
@@ -285,12 +285,14 @@ export class Node {
           ),
         ),
     });
-    const problems = node.checkLua(registry.snapshot);
+    const checked = node.checkLua(registry.snapshot);
+    const problems = checked.filter((d) => d.severity === 'error');
     if (problems.length > 0) {
       node.system.close();
       await node.leaveCluster();
-      throw new ApplicationError(sortDiagnostics([...warnings, ...problems]));
+      throw new ApplicationError(sortDiagnostics([...warnings, ...checked]));
     }
+    node.startWarnings = sortDiagnostics([...warnings, ...checked]);
     node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
     for (const entry of registry.snapshot.ofKind('process.host')) node.startHost(entry);
     try {
@@ -322,6 +324,12 @@ export class Node {
   }
 
   /** Compiles and checks Lua entries (only the `changed` ones, if given). */
+  /** What lint would warn about when the node started (the registry's and the Lua checks'). */
+  get warnings(): readonly Diagnostic[] {
+    return this.startWarnings;
+  }
+
+  /** Problems of the Lua entries: errors keep the application from starting, warnings do not. */
   private checkLua(snapshot: RegistrySnapshot, changed?: ReadonlySet<string>): Diagnostic[] {
     return checkLuaEntries(snapshot, this.system, changed);
   }
@@ -632,14 +640,17 @@ export class Node {
     const changed = new Set(
       planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),
     );
-    const problems = this.checkLua(planned.value.snapshot, changed);
-    if (problems.length > 0) return { ok: false, diagnostics: sortDiagnostics(problems) };
+    const checked = this.checkLua(planned.value.snapshot, changed);
+    if (checked.some((d) => d.severity === 'error')) {
+      return { ok: false, diagnostics: sortDiagnostics(checked) };
+    }
     const applied = this.registry.apply(changes, { env: this.env });
     if (!applied.ok) return { ok: false, diagnostics: applied.error };
     // Said again at every reload, as at start: what lint would warn about in the new files.
     const warnings = sortDiagnostics([
       ...read.diagnostics.filter((d) => d.severity === 'warning'),
       ...entryCallProblems(this.registry.snapshot, 'warning'),
+      ...checked,
     ]);
     return { ok: true, changed: applied.value.changes.length, warnings };
   }

@@ -16,10 +16,10 @@ describe('literalRequires', () => {
       'local ok = t.require("nope2")',
     ].join('\n');
     expect(literalRequires(source)).toEqual([
-      { name: 'json', line: 1 },
-      { name: 'time', line: 2 },
-      { name: 'uuid', line: 3 },
-      { name: 'lib', line: 7 },
+      { name: 'json', line: 1, inFunction: false },
+      { name: 'time', line: 2, inFunction: false },
+      { name: 'uuid', line: 3, inFunction: false },
+      { name: 'lib', line: 7, inFunction: false },
     ]);
   });
 
@@ -33,8 +33,35 @@ describe('literalRequires', () => {
       'end',
     ].join('\n');
     expect(literalRequires(source)).toEqual([
-      { name: 'json', line: 2 },
-      { name: 'time', line: 4 },
+      { name: 'json', line: 2, inFunction: false },
+      { name: 'time', line: 4, inFunction: true },
+    ]);
+  });
+
+  it('says which requires sit in a function body, through every kind of block', () => {
+    const source = [
+      'local json = require("json")', // 1: top level
+      'if ready then local a = require("a") end', // 2: a block, still top level
+      'for i = 1, 2 do local b = require("b") end', // 3
+      'local function helper()', // 4
+      '  while true do local c = require("c") end', // 5: in a function
+      '  repeat local d = require("d") until true', // 6
+      'end',
+      'local e = require("e")', // 8: after the function ended
+      'return { main = function() return require("f") end,', // 9
+      '  other = function() if x then return require("g") end end }', // 10
+      'local h = require("h")', // 11
+    ].join('\n');
+    expect(literalRequires(source).map(({ name, inFunction }) => [name, inFunction])).toEqual([
+      ['json', false],
+      ['a', false],
+      ['b', false],
+      ['c', true],
+      ['d', true],
+      ['e', false],
+      ['f', true],
+      ['g', true],
+      ['h', false],
     ]);
   });
 });

@@ -1,20 +1,65 @@
+import { stripTypeAnnotations } from '../dialect/strip-types.js';
+
+/** A literal require: the module, its line, and whether it sits in a function's body. */
+export interface LiteralRequire {
+  readonly name: string;
+  readonly line: number;
+  /**
+   * In a function's body it runs only if that function is called: a file with several
+   * methods may require, in one of them, what another entry using that file never needs.
+   */
+  readonly inFunction: boolean;
+}
+
 /**
  * The modules a Lua source requires by a literal name (`require("json")`, `require 'time'`,
  * `require[[uuid]]`, `require("x")` with spaces). A small scanner skips comments and the
  * contents of strings, so `"call require('json') later"` in a message is not a require.
  * Dynamic requires cannot be seen here; they are checked when they run.
  */
-export function literalRequires(
-  source: string,
-): { readonly name: string; readonly line: number }[] {
-  const found: { name: string; line: number }[] = [];
-  const scanner = new Scanner(source);
+export function literalRequires(source: string): LiteralRequire[] {
+  const found: LiteralRequire[] = [];
+  // Read as Lua runs it: a type annotation's words are not keywords (a malformed one is the
+  // compiler's to report, so the source is then read as written).
+  const plain = stripTypeAnnotations(source);
+  const scanner = new Scanner(plain.ok ? plain.source : source);
+  const blocks = new BlockTracker();
   while (!scanner.done) {
-    if (scanner.nextToken() !== 'require' || scanner.isMethodOrField) continue;
+    const word = scanner.nextToken();
+    if (word === '' || scanner.isMethodOrField) continue;
+    if (word !== 'require') {
+      blocks.keyword(word);
+      continue;
+    }
     const literal = scanner.stringArgument();
-    if (literal !== undefined) found.push(literal);
+    if (literal !== undefined) found.push({ ...literal, inFunction: blocks.inFunction });
   }
   return found;
+}
+
+/**
+ * Which blocks enclose the scanner's position, from Lua's keywords: `function`, `if`, `do`
+ * (which also ends `while … do` and `for … do`) and `repeat` open one; `end` and `until`
+ * close the innermost. Only whether a function body is among them matters.
+ */
+class BlockTracker {
+  private readonly open: boolean[] = []; // true for a function body
+  private functions = 0;
+
+  get inFunction(): boolean {
+    return this.functions > 0;
+  }
+
+  keyword(word: string): void {
+    if (word === 'function') {
+      this.open.push(true);
+      this.functions++;
+    } else if (word === 'if' || word === 'do' || word === 'repeat') {
+      this.open.push(false);
+    } else if (word === 'end' || word === 'until') {
+      if (this.open.pop() === true) this.functions--;
+    }
+  }
 }
 
 class Scanner {

@@ -1,6 +1,8 @@
 -- workflow (docs/lua-api/workflow.md; workflow.lua entries only): what a run knows about
 -- itself, child workflows on its own host, and versioning of code that runs in flight.
---   workflow.info()                     -> {workflow_id, run_id, workflow_type, attempt, history_length}
+--   workflow.info()                     -> {workflow_id, run_id, workflow_type, task_queue,
+--                                          namespace, attempt, history_length}
+--   workflow.history_length()           -> the journal records the run has handled so far
 --   workflow.exec(entry, ...)           -> the child workflow's value, or nil, err
 --   workflow.version(change, min, max)  -> max for new runs; for runs that started under older
 --                                          code, the version recorded then (min if none was)
@@ -12,6 +14,10 @@ local workflow = {}
 
 function workflow.info()
   return codec.decode(host.info())
+end
+
+function workflow.history_length()
+  return host.history_length()
 end
 
 function workflow.exec(entry, ...)

@@ -185,10 +185,17 @@ function workflowFunctions(env: WorkflowModuleEnvironment): Record<string, HostF
           workflow_id: run.workflowId,
           run_id: `${run.workflowId}#${run.started.run}`,
           workflow_type: run.started.entry,
+          // Temporal's names for where a run runs: its workflow host, and the host's namespace.
+          task_queue: env.hostId,
+          namespace: env.hostId.slice(0, env.hostId.lastIndexOf(':')),
           attempt: run.started.run,
           history_length: run.eventsHandled,
         }),
       );
+      return 1;
+    },
+    history_length(L, vm) {
+      vm.stack.pushInteger(L, runOf(vm).eventsHandled);
       return 1;
     },
     version(L, vm) {

@@ -108,6 +108,9 @@ describe('stripTypeAnnotations: the annotation forms', () => {
     expectPlain('return ({id = 1} :: {id: integer}).id', 'return ({id = 1} ).id');
     expectPlain('local name = (user!).name', 'local name = (user ).name');
     expectPlain('f(x as {string}, y)', 'f(x , y)');
+    // After a cast's type, `<` that opens no type arguments is Lua's comparison.
+    expectPlain('if n as integer < 5 then end', 'if n < 5 then end');
+    expectPlain('local ok = (v :: Box<string>) ~= nil', 'local ok = (v ) ~= nil');
   });
 
   it('keeps the byte width of non-ASCII text inside an annotation', () => {

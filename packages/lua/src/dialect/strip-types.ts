@@ -98,7 +98,10 @@ class AnnotationFinder {
     const { s } = this;
     if (s.is('::')) {
       if (this.previous === Previous.operand && !this.atLabel()) {
-        this.previousEnd = this.blankType(s.start, "'::'");
+        const start = s.start;
+        s.next();
+        this.previousEnd = this.types.castType("'::'");
+        this.blank(start, this.previousEnd);
         this.previous = Previous.operand;
       } else {
         this.skipLabel();
@@ -230,7 +233,7 @@ class AnnotationFinder {
     if (s.lineBreakSince(this.previousEnd)) return false;
     s.next();
     if (!this.types.startsType() || s.is('|') || s.is('-') || s.is('<')) return this.back(start);
-    this.previousEnd = this.types.type("'as'");
+    this.previousEnd = this.types.castType("'as'");
     this.blank(start, this.previousEnd);
     this.previous = Previous.operand;
     return true;

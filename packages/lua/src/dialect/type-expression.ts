@@ -24,6 +24,9 @@ export class TypeSyntaxFailure {
  *   generics  = Name [':' type] ['=' type] {',' …}
  */
 export class TypeReader {
+  /** Whether the type being read is a cast's (see typeArguments). */
+  private inCast = false;
+
   constructor(private readonly s: LuaScanner) {}
 
   /** Whether the current token can begin a type. */
@@ -39,6 +42,16 @@ export class TypeReader {
         return s.is('{') || s.is('(') || s.is('<') || s.is('-') || s.is('|');
       default:
         return false;
+    }
+  }
+
+  /** Reads the type of a cast (`e as T`, `e :: T`); returns the offset just after it. */
+  castType(context: string): number {
+    this.inCast = true;
+    try {
+      return this.type(context);
+    } finally {
+      this.inCast = false;
     }
   }
 
@@ -137,17 +150,35 @@ export class TypeReader {
       if (s.kind !== Token.name) this.fail('a name', "'.'");
       end = this.take();
     }
-    if (s.is('<')) {
-      const open = s.start;
+    if (s.is('<')) end = this.typeArguments(end);
+    return end;
+  }
+
+  /**
+   * `<T, …>` after a type name; returns the offset after `>`. After a cast's type a `<` may
+   * be Lua's comparison (`n as integer < 5`): there, what does not read as type arguments is
+   * left as code, and the type ends at `nameEnd`.
+   */
+  private typeArguments(nameEnd: number): number {
+    const { s } = this;
+    const open = s.start;
+    const read = (): number => {
       s.next();
       this.type("'<'");
       while (s.is(',')) {
         s.next();
         this.type("','");
       }
-      end = this.closeAngle(open);
+      return this.closeAngle(open);
+    };
+    if (!this.inCast) return read();
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof TypeSyntaxFailure)) throw error;
+      s.resetTo(open);
+      return nameEnd;
     }
-    return end;
   }
 
   /** `{}`, `{T}`, `{[K]: V}`, `{name: T, other?: U}` and mixes of them. */

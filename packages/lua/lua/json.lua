@@ -601,9 +601,8 @@ end
 local function json_equal(a, b, depth)
   if depth > MAX_DEPTH then fail("nesting deeper than " .. MAX_DEPTH .. " levels") end
   local ka, kb = json_type(a), json_type(b)
-  if ka == "empty" or kb == "empty" then
-    return (ka == "empty" or next(a) == nil) and (kb == "empty" or next(b) == nil)
-      and ka ~= "null" and kb ~= "null" and type(a) == "table" and type(b) == "table"
+  if ka == "empty" or kb == "empty" then -- equal to an empty array or object, marked or not
+    return type(a) == "table" and type(b) == "table" and next(a) == nil and next(b) == nil
   end
   if ka ~= kb then return false end
   if ka == "array" or ka == "object" then
@@ -855,6 +854,13 @@ check = function(schema, value, path, spath, ctx, depth)
       if kind == "empty" then shown = "an empty table" end
       return report(ctx, path, "expected " .. concat(names, " or ") .. ", got " .. shown)
     end
+  end
+  if kind == "empty" and expected ~= nil then -- the schema's type says which one it is
+    local as_object, as_array = false, false
+    for _, name in ipairs(type(expected) == "string" and { expected } or expected) do
+      as_object, as_array = as_object or name == "object", as_array or name == "array"
+    end
+    if as_object ~= as_array then kind = as_object and "object" or "array" end
   end
   local enum = rawget(schema, "enum")
   if enum ~= nil then

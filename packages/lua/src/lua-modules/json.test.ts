@@ -719,6 +719,12 @@ describe('json.validate and json.validate_string', () => {
       '{ "a", 1, 2 }',
     ],
     ['uniqueItems', '{ uniqueItems = true }', '{ 1, 2, "1" }'],
+    ['enum with tables and scalars', '{ enum = { "x", {}, { 1 } } }', 'json.array()'],
+    [
+      'an empty table typed as an object, ignoring array bounds',
+      '{ type = "object", minItems = 1 }',
+      '{}',
+    ],
     ['contains', '{ contains = { const = 2 }, maxContains = 1 }', '{ 1, 2, 3 }'],
     [
       '$ref to $defs',
@@ -791,6 +797,18 @@ describe('json.validate and json.validate_string', () => {
       '/list/1: expected string, got integer',
     ],
     ['maxItems', '{ maxItems = 1 }', '{ 1, 2 }', '/: expected at most 1 items, got 2'],
+    [
+      'an empty table typed as an array, checked as one',
+      '{ type = "array", minItems = 1, minProperties = 1 }',
+      '{}',
+      '/: expected at least 1 items, got 0',
+    ],
+    [
+      'enum of a string against a table',
+      '{ enum = { {}, 1 } }',
+      '"x"',
+      '/: not one of the values in enum',
+    ],
     [
       'uniqueItems',
       '{ uniqueItems = true }',

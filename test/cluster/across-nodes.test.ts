@@ -34,14 +34,14 @@ describe('processes on two nodes', () => {
       doubled: 42,
       exec_ran_on: expect.stringMatching(/^\{rm-b~\d+@cluster:processes\|\d+\}$/),
       monitored: { from: true, kind: 'EXIT', value: 0 },
-      monitor_ended: { kind: expect.stringMatching(/^(refused|EXIT)$/), error: 'NOT_FOUND' },
+      monitor_ended: { kind: expect.stringMatching(/^(refused|EXIT)$/), error: 'NotFound' },
       cascade: {
         from: true,
         kind: 'LINK_DOWN',
-        error: 'UNAVAILABLE',
+        error: 'Unavailable',
         message: expect.stringMatching(/^linked process failed: \{rm-a~\d+@.*belt snapped/),
       },
-      nobody: { error: 'UNAVAILABLE' },
+      nobody: { error: 'Unavailable' },
     });
   }, 120_000);
 });

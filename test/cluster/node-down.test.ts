@@ -25,7 +25,7 @@ it('gives monitors EXIT and trapping links LINK_DOWN "node down: b" within the b
   const tookMs = Date.now() - killedAt;
 
   expect(code, a.cli.stderr()).toBe(0);
-  const down = { error: 'UNAVAILABLE', message: 'node down: b' };
+  const down = { error: 'Unavailable', message: 'node down: b' };
   expect(result.value).toEqual({
     monitored: { kind: 'EXIT', ...down },
     linked: { kind: 'LINK_DOWN', ...down },
@@ -46,7 +46,7 @@ it('frees the cluster names of the SIGKILLed node once it is declared down', asy
   expect(code, a.cli.stderr()).toBe(0);
   expect(result.value).toEqual({
     found_holder: true,
-    refused_while_held: 'ALREADY_EXISTS',
+    refused_while_held: 'AlreadyExists',
     exit: 'node down: names-b',
     registered_after: true,
     found_self: true,

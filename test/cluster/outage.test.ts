@@ -58,7 +58,7 @@ it('pauses the nodes while every NATS server is down 20 s and resumes them, with
   // Sends during the outage failed, each after waiting out its bound, and said why.
   expect(value.failures.length).toBeGreaterThan(0);
   for (const failure of value.failures) {
-    expect(failure.kind).toBe('UNAVAILABLE');
+    expect(failure.kind).toBe('Unavailable');
     expect(failure.message).toMatch(
       /^mail to node "out-b" was not stored by JetStream within 15\.0 s/,
     );

@@ -23,7 +23,7 @@ it('declares a node frozen past the bound down, and the thawed node rejoins as a
   try {
     const { code, result } = await a.result();
     expect(code, a.cli.stderr()).toBe(0);
-    const down = { error: 'UNAVAILABLE', message: 'node down: st-b' };
+    const down = { error: 'Unavailable', message: 'node down: st-b' };
     expect(result.value).toEqual({
       monitored: { kind: 'EXIT', ...down },
       linked: { kind: 'LINK_DOWN', ...down },

@@ -73,7 +73,7 @@ describe('one process never freezes the node (issue 8, items 4 and 5)', () => {
       expect(outcomes[name]).toMatchObject({
         ended: 'by itself',
         error: {
-          kind: 'TIMEOUT',
+          kind: 'Timeout',
           message: expect.stringMatching(
             /^stopped after running \d+ ms where it could not be preempted at .*attacks\.lua:5 .*max_slice is 300 ms/,
           ),

@@ -29,7 +29,7 @@ describe('a flood of 1 MB messages to a process that does not receive', () => {
     };
     expect(flood).toEqual({
       accepted: expect.any(Number),
-      kind: 'RATE_LIMITED',
+      kind: 'RateLimited',
       retryable: true,
       message: expect.stringMatching(
         new RegExp(
@@ -60,7 +60,7 @@ describe('a flood of 1 MB messages to a process that does not receive', () => {
     await until(() => t.node.system.process(sink)?.mailbox.length === 0);
     const second = await t.run('mbx:flood', 'mbx:host', sink);
     expect(second).toEqual(first);
-    expect(first).toMatchObject({ kind: 'RATE_LIMITED' });
+    expect(first).toMatchObject({ kind: 'RateLimited' });
     await t.node.send(sink, 'drain');
     const { accepted } = first as { accepted: number };
     expect(await drained).toEqual({ counts: [accepted, accepted], in_order: true });

@@ -21,7 +21,7 @@ describe('huge strings handed to the runtime', () => {
     const target = await t.spawn('mbx:idle', 'mbx:roomy');
     const exited = t.outcome(target);
     const result = await t.run('mbx:values', 'mbx:roomy', target);
-    const invalid = (message: string) => ({ kind: 'INVALID', message });
+    const invalid = (message: string) => ({ kind: 'Invalid', message });
     expect(result).toEqual({
       send: invalid('process.send: topic of 209715200 bytes exceeds the limit of 1024 bytes'),
       listen: invalid('process.listen: topic of 209715200 bytes exceeds the limit of 1024 bytes'),

@@ -12,13 +12,13 @@ describe('memory limits that hold (issue 8, item 7)', () => {
     expect(result.ok).toBe(true);
     expect(result.value).toEqual({
       grower: {
-        kind: 'RATE_LIMITED',
+        kind: 'RateLimited',
         message: expect.stringMatching(
           /^out of memory: this process holds [\d.]+ MiB and may hold 24\.0 MiB \(max_process_memory of host mem:host\)/,
         ),
       },
       burst: {
-        kind: 'RATE_LIMITED',
+        kind: 'RateLimited',
         message: expect.stringMatching(
           /^out of memory: the processes of host mem:host hold [\d.]+ MiB and may hold 64\.0 MiB \(its max_memory\)/,
         ),

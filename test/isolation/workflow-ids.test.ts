@@ -94,7 +94,7 @@ describe('workflow IDs', () => {
     for (const { id, fromLua } of BAD_IDS) {
       const answer = await spawnFromLua(node, 'ids:spawner', id);
       expect(answer, JSON.stringify(id)).toEqual({
-        kind: 'INVALID',
+        kind: 'Invalid',
         message: expect.stringMatching(fromLua),
       });
     }
@@ -106,7 +106,7 @@ describe('workflow IDs', () => {
     for (const { id, fromLua } of BAD_IDS) {
       const answer = await spawnFromLua(node, 'ids:parent', id);
       expect(answer, JSON.stringify(id)).toEqual({
-        kind: 'INVALID',
+        kind: 'Invalid',
         message: expect.stringMatching(fromLua),
       });
     }

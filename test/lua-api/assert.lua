@@ -10,18 +10,26 @@ local time = require("time")
 
 local t = {}
 
-local KINDS = {
+-- The names of the errors.* kind constants (their values are Lua's kind strings).
+local KIND_NAMES = {
   "NOT_FOUND", "ALREADY_EXISTS", "INVALID", "PERMISSION_DENIED", "UNAVAILABLE", "INTERNAL",
   "CANCELED", "CONFLICT", "TIMEOUT", "RATE_LIMITED", "UNKNOWN",
 }
 
---- The kind of an error object, or nil when `value` is not one.
-local function kind_of(value)
+--- The name of the errors.* constant of an error object's kind ("NOT_FOUND"), or nil when
+--- `value` is not an error object.
+local function kind_name(value)
   if type(value) ~= "table" then return nil end
-  for _, kind in ipairs(KINDS) do
-    if errors.is(value, kind) then return kind end
+  for _, name in ipairs(KIND_NAMES) do
+    if errors.is(value, errors[name]) then return name end
   end
   return nil
+end
+
+--- The kind of an error object (err:kind()), or nil when `value` is not one.
+local function kind_of(value)
+  if kind_name(value) == nil then return nil end
+  return value:kind()
 end
 t.kind_of = kind_of
 
@@ -31,7 +39,7 @@ local function show(value, depth)
   local vt = type(value)
   if vt == "string" then return (string.format("%q", value):gsub("\\\n", "\\n")) end
   if vt ~= "table" then return tostring(value) end
-  local kind = kind_of(value)
+  local kind = kind_name(value)
   if kind ~= nil then return "error(" .. kind .. ": " .. show(value:message()) .. ")" end
   local ok, text = pcall(tostring, value)
   if ok and not text:find("^table: ") then return text end
@@ -164,8 +172,8 @@ end
 function t.is_error(value, kind, what)
   local actual = kind_of(value)
   if actual == nil then fail(what, "expected an error object, got " .. show(value)) end
-  if kind ~= nil and actual ~= kind then
-    fail(what, "expected an error of kind " .. kind .. ", got " .. show(value))
+  if kind ~= nil and not errors.is(value, kind) then
+    fail(what, "expected an error of kind " .. show(kind) .. ", got " .. show(value))
   end
   return value
 end

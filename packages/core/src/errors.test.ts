@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LuactError } from './errors.js';
+import { ERROR_KINDS, errorKindFromName, LUA_KIND_NAMES, LuactError } from './errors.js';
 
 describe('LuactError', () => {
   it('keeps kind, message, retryable and details through its data form', () => {
@@ -31,5 +31,15 @@ describe('LuactError', () => {
       retryable: true,
     });
     expect(LuactError.from('plain').message).toBe('plain');
+  });
+
+  it('reads a kind written either way: its own name or the Lua name', () => {
+    expect(errorKindFromName('NOT_FOUND')).toBe('NOT_FOUND');
+    expect(errorKindFromName('NotFound')).toBe('NOT_FOUND');
+    expect(errorKindFromName('RateLimited')).toBe('RATE_LIMITED');
+    expect(errorKindFromName('')).toBe('UNKNOWN');
+    expect(errorKindFromName('notfound')).toBeUndefined();
+    expect(errorKindFromName(7)).toBeUndefined();
+    for (const kind of ERROR_KINDS) expect(errorKindFromName(LUA_KIND_NAMES[kind])).toBe(kind);
   });
 });

@@ -51,6 +51,39 @@ export function isErrorKind(value: unknown): value is ErrorKind {
   return typeof value === 'string' && (ERROR_KINDS as readonly string[]).includes(value);
 }
 
+export function retryableByDefault(kind: ErrorKind): boolean {
+  return RETRYABLE_BY_DEFAULT[kind];
+}
+
+/**
+ * How Lua code spells each kind (`errors.NOT_FOUND == "NotFound"`, `err:kind()`): Wippy's names,
+ * so Wippy's Lua runs unchanged. TypeScript, the wire, the journals and JSON output keep
+ * ErrorKind; the Lua kernel maps at its boundary, from this table only.
+ */
+export const LUA_KIND_NAMES: Readonly<Record<ErrorKind, string>> = {
+  NOT_FOUND: 'NotFound',
+  ALREADY_EXISTS: 'AlreadyExists',
+  INVALID: 'Invalid',
+  PERMISSION_DENIED: 'PermissionDenied',
+  UNAVAILABLE: 'Unavailable',
+  INTERNAL: 'Internal',
+  CANCELED: 'Canceled',
+  CONFLICT: 'Conflict',
+  TIMEOUT: 'Timeout',
+  RATE_LIMITED: 'RateLimited',
+  UNKNOWN: '',
+};
+
+const KIND_BY_LUA_NAME: ReadonlyMap<string, ErrorKind> = new Map(
+  ERROR_KINDS.map((kind) => [LUA_KIND_NAMES[kind], kind]),
+);
+
+/** A kind written by a user either way ("NOT_FOUND" or Lua's "NotFound"), or undefined. */
+export function errorKindFromName(name: unknown): ErrorKind | undefined {
+  if (typeof name !== 'string') return undefined;
+  return isErrorKind(name) ? name : KIND_BY_LUA_NAME.get(name);
+}
+
 export interface LuactErrorOptions {
   readonly retryable?: boolean;
   readonly details?: ErrorDetails;

@@ -15,9 +15,12 @@ export {
   type ErrorData,
   type ErrorDetails,
   type ErrorKind,
+  errorKindFromName,
   isErrorKind,
+  LUA_KIND_NAMES,
   LuactError,
   type LuactErrorOptions,
+  retryableByDefault,
 } from './errors.js';
 export {
   checkIdRule,

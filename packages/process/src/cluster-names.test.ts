@@ -91,12 +91,12 @@ describe('process.registry scopes', () => {
       ok: true,
       value: [
         true,
-        'ALREADY_EXISTS',
-        'INVALID',
+        'AlreadyExists',
+        'Invalid',
         'process.registry.register: unknown name scope "global" (process.registry.LOCAL or process.registry.CLUSTER)',
         true,
-        'NOT_FOUND',
-        'INVALID',
+        'NotFound',
+        'Invalid',
       ],
     });
   });
@@ -114,11 +114,11 @@ describe('cluster names across nodes', () => {
     });
     // The same name on another node: ALREADY_EXISTS naming the holder.
     expect((await hold(a, 'desk')).answer).toBe(
-      `ALREADY_EXISTS: cluster name "desk" is already registered by ${pid}`,
+      `AlreadyExists: cluster name "desk" is already registered by ${pid}`,
     );
     b.system.send({ to: pid, from: undefined, topic: 'stop', payload: new Uint8Array([0x90]) });
     await b.system.waitForExit(pid);
-    expect(await a.run('app:asker', 'desk')).toEqual({ ok: true, value: { err: 'NOT_FOUND' } });
+    expect(await a.run('app:asker', 'desk')).toEqual({ ok: true, value: { err: 'NotFound' } });
   });
 
   it('a name of a holder known to have ended leads nowhere, before its release reached the table', async () => {

@@ -276,8 +276,8 @@ describe('calling a function on another node', () => {
     const caller = spawnOn(a, 'app:caller');
     expect(await endValueOf(a, caller)).toEqual({
       doubled: 42,
-      late: 'TIMEOUT',
-      missing: 'NOT_FOUND',
+      late: 'Timeout',
+      missing: 'NotFound',
     });
     await network.settled();
     await until(() => b.system.list().length === 0);

@@ -29,7 +29,7 @@ describe('calls and spawns of an entry that does not exist', () => {
       ),
     });
     expect((await h.run('app:main')).value).toEqual([
-      'NOT_FOUND',
+      'NotFound',
       'entry app:tripple not found (did you mean app:triple?) at app:main.lua:3',
       'entry app:tripple not found (did you mean app:triple?) at app:main.lua:4',
       'entry app:wroker not found (did you mean app:worker?) at app:main.lua:5',

@@ -88,7 +88,7 @@ it('waits for a spawn on an external host and for its messages to be accepted', 
   end }`);
   expect(await t.run('app:main')).toEqual({
     ok: true,
-    value: { pid: '{app:flows|order-7}', ok: true, missing: true, kind: 'NOT_FOUND' },
+    value: { pid: '{app:flows|order-7}', ok: true, missing: true, kind: 'NotFound' },
   });
   expect(host.spawned).toMatchObject([
     { entry: 'app:flow', name: 'order-7', parent: expect.any(String) },
@@ -155,7 +155,7 @@ it('gives fibers waiting at once each its own answer, and keeps nothing per answ
     return { first = a.got, second = b.got }
   end }`);
   const ok = Array.from({ length: 20 }, () => 'ok');
-  const missing = Array.from({ length: 20 }, () => 'NOT_FOUND');
+  const missing = Array.from({ length: 20 }, () => 'NotFound');
   expect(await t.run('app:main')).toEqual({ ok: true, value: { first: ok, second: missing } });
   expect(host.received.map((m) => m.values)).toEqual(
     Array.from({ length: 20 }, (_, i) => [1, i + 1]),

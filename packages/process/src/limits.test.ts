@@ -21,7 +21,7 @@ describe('bad input and limits', () => {
     const result = await h.run('app:main');
     expect(result.value).toEqual([
       true,
-      'INVALID',
+      'Invalid',
       expect.stringMatching(
         /^message of 200\d bytes to \{app:processes\|\d+\} exceeds host app:processes's limit of 1024 bytes$/,
       ),
@@ -42,7 +42,7 @@ describe('bad input and limits', () => {
         return { ok == nil, err:kind(), #got, got[5], (process.send(me, "n", 7)) }
       end }`),
     });
-    expect((await h.run('app:main')).value).toEqual([true, 'RATE_LIMITED', 5, 5, true]);
+    expect((await h.run('app:main')).value).toEqual([true, 'RateLimited', 5, 5, true]);
   });
 
   it('refuses a spawn beyond the host process limit', async () => {
@@ -61,7 +61,7 @@ describe('bad input and limits', () => {
       true,
       true,
       true,
-      'RATE_LIMITED',
+      'RateLimited',
       'host app:processes is full: it runs its limit of 3 processes',
     ]);
   });
@@ -78,11 +78,11 @@ describe('bad input and limits', () => {
       end }`),
     });
     expect((await h.run('app:main')).value).toEqual([
-      'NOT_FOUND',
+      'NotFound',
       'entry app:nope not found at app:main.lua:2',
-      'INVALID',
+      'Invalid',
       'cannot spawn app:fn: it is a function.lua entry, and host app:processes runs process.lua entries',
-      'NOT_FOUND',
+      'NotFound',
       'process host app:nowhere not found (no process.host entry with that ID) at app:main.lua:4',
     ]);
   });
@@ -132,9 +132,9 @@ describe('bad input and limits', () => {
       end }`),
     });
     expect((await h.run('app:main')).value).toEqual([
-      'INVALID',
+      'Invalid',
       'unknown or invalid spawn option "colour"',
-      'INVALID',
+      'Invalid',
       expect.stringContaining('cannot encode a function'),
     ]);
   });

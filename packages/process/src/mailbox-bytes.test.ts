@@ -36,7 +36,7 @@ describe('mailbox bytes (max_mailbox_bytes)', () => {
     const result = await h.run('app:main');
     expect(result.value).toEqual([
       3,
-      'RATE_LIMITED',
+      'RateLimited',
       expect.stringMatching(
         /^mailbox of \{app:processes\|\d+\} is full: it holds 9\d{3} bytes not yet received, and a message of 30\d\d bytes would pass host app:processes's limit of 10240 bytes \(max_mailbox_bytes\)$/,
       ),
@@ -80,7 +80,7 @@ describe('mailbox bytes (max_mailbox_bytes)', () => {
         return { ok == nil, err and err:kind(), after }
       end }`),
     });
-    expect((await h.run('app:main')).value).toEqual([true, 'RATE_LIMITED', true]);
+    expect((await h.run('app:main')).value).toEqual([true, 'RateLimited', true]);
   });
 
   it('keeps counting what unlisten moves back to the inbox, and what an upgrade keeps', async () => {
@@ -142,7 +142,7 @@ describe('deliveries that are not sends', () => {
     });
     expect((await h.run('app:main')).value).toEqual([
       5,
-      'RATE_LIMITED',
+      'RateLimited',
       expect.stringMatching(
         /^mailbox of \{app:processes\|\d+\} is full: it holds 5 messages not yet received, the limit of host app:processes \(max_mailbox\)$/,
       ),
@@ -180,7 +180,7 @@ describe('deliveries that are not sends', () => {
     });
     expect((await h.run('app:main')).value).toEqual([
       3,
-      'RATE_LIMITED',
+      'RateLimited',
       expect.stringMatching(
         /^mailbox of \{app:processes\|\d+\} is full: it holds 9\d{3} bytes not yet received, and a cancel request of 30\d\d bytes would pass host app:processes's limit of 10240 bytes \(max_mailbox_bytes\)$/,
       ),
@@ -207,7 +207,7 @@ describe('deliveries that are not sends', () => {
       ),
     });
     expect((await h.run('app:main')).value).toEqual([
-      'RATE_LIMITED',
+      'RateLimited',
       expect.stringMatching(
         /^cannot call app:fn: \{app:processes\|\d+\} awaits 5 results and holds 0 messages, events and results not yet received, the limit of host app:processes \(max_mailbox\)$/,
       ),
@@ -247,12 +247,12 @@ describe('deliveries that are not sends', () => {
     });
     expect((await h.run('app:main')).value).toEqual([
       true,
-      'INVALID',
+      'Invalid',
       expect.stringMatching(
         /^\{app:processes\|\d+\} ended with a value of 1000\d bytes, above host app:processes's limit of 4096 bytes \(max_message_size\)$/,
       ),
       true,
-      'INVALID',
+      'Invalid',
     ]);
   });
 

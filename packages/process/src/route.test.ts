@@ -106,7 +106,7 @@ describe('the router', () => {
     });
     expect((direct as LuactError).kind).toBe('NOT_FOUND');
     const outcome = await h.system.waitForExit(h.spawn('app:main'));
-    expect(outcome.ok && decodeValue(outcome.value)).toEqual({ kind: 'NOT_FOUND' });
+    expect(outcome.ok && decodeValue(outcome.value)).toEqual({ kind: 'NotFound' });
   });
 
   it('lets Lua send to a journaling host and get true once it took the message', async () => {

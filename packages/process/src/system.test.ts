@@ -45,7 +45,7 @@ describe('messages', () => {
     expect(outcome.ok && decodeValue(outcome.value)).toEqual({
       sent: true,
       ok: false,
-      kind: 'NOT_FOUND',
+      kind: 'NotFound',
     });
   });
 
@@ -99,11 +99,11 @@ describe('messages', () => {
       ok: true,
       value: [
         true,
-        'NOT_FOUND',
+        'NotFound',
         true,
-        'NOT_FOUND',
+        'NotFound',
         true,
-        'INVALID',
+        'Invalid',
         'process.send: topic "@exit" is reserved (topics starting with @)',
       ],
     });
@@ -129,7 +129,7 @@ describe('exits, links and monitors', () => {
     });
     expect(await t.run('app:main')).toEqual({
       ok: true,
-      value: ['EXIT', true, 42, true, 'EXIT', true, 'CONFLICT', 'broke'],
+      value: ['EXIT', true, 42, true, 'EXIT', true, 'Conflict', 'broke'],
     });
   });
 
@@ -196,7 +196,7 @@ describe('exits, links and monitors', () => {
         return { e.result.error:message(), e.result.error:kind() }
       end }`),
     });
-    expect(await t.run('app:main')).toEqual({ ok: true, value: ['terminated', 'CANCELED'] });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: ['terminated', 'Canceled'] });
   });
 
   it('stops EXIT after unmonitor, and refuses to monitor an ended process', async () => {
@@ -219,7 +219,7 @@ describe('exits, links and monitors', () => {
         ['time'],
       ),
     });
-    expect(await t.run('app:main')).toEqual({ ok: true, value: [true, true, 'NOT_FOUND'] });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: [true, true, 'NotFound'] });
   });
 });
 
@@ -248,7 +248,7 @@ describe('names, exec, functions and context', () => {
     });
     expect(await t.run('app:main')).toEqual({
       ok: true,
-      value: [true, 'ALREADY_EXISTS', true, 'NOT_FOUND'],
+      value: [true, 'AlreadyExists', true, 'NotFound'],
     });
   });
 
@@ -345,6 +345,6 @@ describe('names, exec, functions and context', () => {
         ['funcs'],
       ),
     });
-    expect(await t.run('app:main')).toEqual({ ok: true, value: [true, 'TIMEOUT'] });
+    expect(await t.run('app:main')).toEqual({ ok: true, value: [true, 'Timeout'] });
   });
 });

@@ -25,7 +25,7 @@ describe('topics', () => {
     end }`);
     expect(result.value).toEqual([
       true,
-      'INVALID',
+      'Invalid',
       'process.send: topic of 2000 bytes exceeds the limit of 1024 bytes',
       true,
     ]);
@@ -79,15 +79,15 @@ describe('names', () => {
       return out
     end }`);
     expect(result.value).toEqual([
-      'INVALID: process.registry.register: name of 300 bytes exceeds the limit of 256 bytes',
+      'Invalid: process.registry.register: name of 300 bytes exceeds the limit of 256 bytes',
       expect.stringMatching(
-        /^INVALID: process name "a\\u\{A\}b" has a line feed \(U\+000A\) at character 2: /,
+        /^Invalid: process name "a\\u\{A\}b" has a line feed \(U\+000A\) at character 2: /,
       ),
       expect.stringMatching(
-        /^INVALID: process name "tab\\u\{9\}here" has a tab \(U\+0009\) at character 4: /,
+        /^Invalid: process name "tab\\u\{9\}here" has a tab \(U\+0009\) at character 4: /,
       ),
-      'INVALID: process.registry.register: a name must be valid UTF-8',
-      'INVALID: process name "{app:processes|1}" must not look like a PID ({…|…})',
+      'Invalid: process.registry.register: a name must be valid UTF-8',
+      'Invalid: process name "{app:processes|1}" must not look like a PID ({…|…})',
       true,
     ]);
   });
@@ -101,11 +101,11 @@ describe('names', () => {
       return { e1:kind(), e1:message(), e2:kind(), ok3, e3:kind(), e3:message() }
     end }`);
     expect(result.value).toEqual([
-      'INVALID',
+      'Invalid',
       'process.registry.lookup: name of 5242880 bytes exceeds the limit of 256 bytes',
-      'INVALID',
+      'Invalid',
       false,
-      'INVALID',
+      'Invalid',
       'with_name: name of 5242880 bytes exceeds the limit of 256 bytes',
     ]);
   });
@@ -120,7 +120,7 @@ describe('names', () => {
     end }`);
     expect(result.value).toEqual([
       true,
-      'RATE_LIMITED',
+      'RateLimited',
       expect.stringMatching(
         /^\{app:processes\|\d+\} already holds 64 names, the limit of names per process$/,
       ),
@@ -142,7 +142,7 @@ describe('destinations, reasons and references', () => {
     );
     expect(result.value).toEqual([
       true,
-      'INVALID',
+      'Invalid',
       'process.cancel: reason of 5242880 bytes exceeds the limit of 65536 bytes',
       true,
     ]);
@@ -168,12 +168,12 @@ describe('destinations, reasons and references', () => {
       return out
     end }`);
     expect(result.value).toEqual([
-      'INVALID: process.send: destination of 3145728 bytes exceeds the limit of 2048 bytes',
-      'INVALID: process.terminate: destination of 3145728 bytes exceeds the limit of 2048 bytes',
-      'INVALID: process.monitor: destination of 3145728 bytes exceeds the limit of 2048 bytes',
-      'INVALID: spawn: entry of 3145728 bytes exceeds the limit of 2048 bytes',
-      'INVALID: spawn: host of 3145728 bytes exceeds the limit of 2048 bytes',
-      'INVALID: funcs: entry of 3145728 bytes exceeds the limit of 2048 bytes',
+      'Invalid: process.send: destination of 3145728 bytes exceeds the limit of 2048 bytes',
+      'Invalid: process.terminate: destination of 3145728 bytes exceeds the limit of 2048 bytes',
+      'Invalid: process.monitor: destination of 3145728 bytes exceeds the limit of 2048 bytes',
+      'Invalid: spawn: entry of 3145728 bytes exceeds the limit of 2048 bytes',
+      'Invalid: spawn: host of 3145728 bytes exceeds the limit of 2048 bytes',
+      'Invalid: funcs: entry of 3145728 bytes exceeds the limit of 2048 bytes',
     ]);
   });
 });
@@ -196,15 +196,15 @@ describe('spawn and call values', () => {
       end }`),
     });
     expect((await h.run('app:main')).value).toEqual([
-      'INVALID',
+      'Invalid',
       expect.stringMatching(
         /^arguments of 500\d bytes to app:idle exceed host app:processes's limit of 4096 bytes \(max_message_size\)$/,
       ),
-      'INVALID',
+      'Invalid',
       expect.stringMatching(
         /^context of 50\d\d bytes to app:idle exceeds host app:processes's limit of 4096 bytes \(max_message_size\)$/,
       ),
-      'INVALID',
+      'Invalid',
       'context key of 300 bytes exceeds the limit of 256 bytes',
     ]);
   });
@@ -221,7 +221,7 @@ describe('spawn and call values', () => {
     });
     expect((await h.run('app:main')).value).toEqual([
       true,
-      'RATE_LIMITED',
+      'RateLimited',
       'cannot spawn app:idle with 4 startup messages: host app:processes allows 3 messages not yet received (max_mailbox)',
     ]);
   });
@@ -242,7 +242,7 @@ describe('spawn and call values', () => {
     });
     expect((await h.run('app:main')).value).toEqual([
       1000,
-      'INVALID',
+      'Invalid',
       expect.stringMatching(
         /^arguments of 209715\d bytes to app:fn exceed host luact:functions's limit of 1048576 bytes \(max_message_size\)$/,
       ),
@@ -259,7 +259,7 @@ describe('spawn and call values', () => {
     });
     expect((await h.run('app:main')).value).toEqual([
       true,
-      'INVALID',
+      'Invalid',
       expect.stringMatching(
         /^arguments of 500\d bytes to app:main exceed host app:processes's limit of 4096 bytes \(max_message_size\)$/,
       ),

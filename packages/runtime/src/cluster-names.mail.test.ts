@@ -106,7 +106,7 @@ it('on_node addresses a name on a node: this node resolves it at once, another n
     value: {
       address: '{a@|keeper}',
       here: true,
-      bad_node: 'INVALID',
+      bad_node: 'Invalid',
       no_name: 'no process holds the name "nobody" on node a',
       // Taken by JetStream for node b; b drops it (nobody holds the name) and says so.
       elsewhere: true,

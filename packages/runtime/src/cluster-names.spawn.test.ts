@@ -117,7 +117,7 @@ it('with_name(name, CLUSTER) with the node option: the child runs on that node a
     const taken = await a.run('app:spawner', ['remote-desk', node, 'cluster']);
     expect(taken).toMatchObject({
       ok: true,
-      value: { kind: 'ALREADY_EXISTS', message: expect.stringContaining(pid) },
+      value: { kind: 'AlreadyExists', message: expect.stringContaining(pid) },
     });
   }
   expect(desks(a)).toEqual([]);

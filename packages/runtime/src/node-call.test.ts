@@ -97,7 +97,7 @@ describe('Node.call', () => {
     const exit = node.system.waitForExit(pid);
     await node.send(pid, 'go');
     const outcome = await exit;
-    expect(outcome.ok && decodeValue(outcome.value)).toEqual({ kind: 'NOT_FOUND' });
+    expect(outcome.ok && decodeValue(outcome.value)).toEqual({ kind: 'NotFound' });
   });
 
   it('rejects NOT_FOUND for an unknown name or an ended process, without waiting', async () => {

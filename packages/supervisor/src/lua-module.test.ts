@@ -94,7 +94,7 @@ it('answers nil and a NOT_FOUND error for an unknown service', async () => {
   );
   expect(await runProbe()).toEqual({
     found: false,
-    kind: 'NOT_FOUND',
+    kind: 'NotFound',
     message: 'no service app:ghost',
   });
 });

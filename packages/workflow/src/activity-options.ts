@@ -1,4 +1,10 @@
-import { type ErrorData, isErrorKind, LuactError, parseDuration } from '@luact/core';
+import {
+  type ErrorData,
+  type ErrorKind,
+  errorKindFromName,
+  LuactError,
+  parseDuration,
+} from '@luact/core';
 import type { ActivityOptions, RetryPolicy } from './records.js';
 
 /**
@@ -17,7 +23,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
  * `timeout`) overridden by the call's `with_options` (`activity.retry_policy` or
  * `retry_policy`, and `timeout` in ms). Policy fields follow Temporal's names:
  * `initial_interval`, `backoff_coefficient`, `maximum_interval`, `maximum_attempts`,
- * `non_retryable_error_types` (error kinds). Intervals are ms or duration strings.
+ * `non_retryable_error_types` (error kinds, either spelling). Intervals are ms or duration strings.
  */
 export function activityOptions(
   entryOptions: Readonly<Record<string, unknown>> | undefined,
@@ -83,15 +89,21 @@ function retryPolicy(base: RetryPolicy, value: unknown, where: string): RetryPol
         policy = { ...policy, maximumAttempts: field as number };
         break;
       case 'non_retryable_error_types':
-        if (!Array.isArray(field) || !field.every(isErrorKind))
-          throw invalid(`${where}.${key} must list error kinds (e.g. "INVALID")`);
-        policy = { ...policy, nonRetryableKinds: field };
+        policy = { ...policy, nonRetryableKinds: errorKinds(field, `${where}.${key}`) };
         break;
       default:
         throw invalid(`unknown retry policy field "${key}" in ${where}`);
     }
   }
   return policy;
+}
+
+/** A list of error kinds, each written either way ("INVALID" or Lua's "Invalid"). */
+function errorKinds(value: unknown, where: string): ErrorKind[] {
+  const kinds = Array.isArray(value) ? value.map(errorKindFromName) : [undefined];
+  if (kinds.includes(undefined))
+    throw invalid(`${where} must list error kinds (errors.INVALID, "Invalid" or "INVALID")`);
+  return kinds as ErrorKind[];
 }
 
 function milliseconds(value: unknown, where: string): number {

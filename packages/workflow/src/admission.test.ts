@@ -45,11 +45,11 @@ describe('what a workflow host admits', () => {
       'ok',
       'ok',
       'ok',
-      'RATE_LIMITED',
-      'RATE_LIMITED',
-      'RATE_LIMITED',
+      'RateLimited',
+      'RateLimited',
+      'RateLimited',
       expect.stringMatching(
-        /^INVALID: message of \d+ bytes to \{app:flows\|slow\} exceeds host app:flows's limit of 1024 bytes/,
+        /^Invalid: message of \d+ bytes to \{app:flows\|slow\} exceeds host app:flows's limit of 1024 bytes/,
       ),
     ]);
     // The accepted messages, and only they, are journaled.
@@ -74,7 +74,7 @@ describe('what a workflow host admits', () => {
     expect(spawned).toEqual({
       ok: true,
       value: {
-        kind: 'INVALID',
+        kind: 'Invalid',
         message: expect.stringMatching(/arguments of \d+ bytes .*app:any.*1024/),
       },
     });

@@ -27,9 +27,9 @@ describe('a workflow naming an entry that does not exist', () => {
     expect(await n.run('app:flow')).toEqual({
       ok: true,
       value: [
-        'NOT_FOUND',
+        'NotFound',
         'entry app:tripple not found (did you mean app:triple?) at app:flow.lua:4',
-        'NOT_FOUND',
+        'NotFound',
         'entry app:chld not found (did you mean app:child?) at app:flow.lua:5',
       ],
     });
@@ -49,7 +49,7 @@ describe('a workflow naming an entry that does not exist', () => {
     expect(await n.process('app:starter')).toEqual({
       ok: true,
       value: [
-        'NOT_FOUND',
+        'NotFound',
         'entry app:ordr not found (did you mean app:order?) at app:starter.lua:2',
       ],
     });

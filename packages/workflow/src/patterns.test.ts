@@ -1,3 +1,4 @@
+import { LuactError } from '@luact/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fn, type Node, node, until, workflow } from './testing/harness.js';
 
@@ -34,7 +35,7 @@ describe('signals', () => {
     const client = await n.process('app:client');
     expect(client).toMatchObject({
       ok: true,
-      value: { ok1: true, ok2: true, missing: true, kind: 'NOT_FOUND' },
+      value: { ok1: true, ok2: true, missing: true, kind: 'NotFound' },
     });
     const pid = (client as { value: { pid: string } }).value.pid as never;
     expect(await n.result(pid)).toEqual({
@@ -131,7 +132,7 @@ describe('child workflows', () => {
       ok: true,
       value: {
         good: 42,
-        kind: 'INVALID',
+        kind: 'Invalid',
         retryable: false,
         message: 'negative',
         exit: 'EXIT',
@@ -168,7 +169,7 @@ describe('names, startup messages, cancel and terminate', () => {
     });
     expect(await n.process('app:client')).toEqual({
       ok: true,
-      value: { a: '{app:flows|counter-1}', same: true, refused: true, kind: 'ALREADY_EXISTS' },
+      value: { a: '{app:flows|counter-1}', same: true, refused: true, kind: 'AlreadyExists' },
     });
     expect(await n.result('{app:flows|counter-1}' as never)).toEqual({ ok: true, value: 5 });
   });
@@ -208,7 +209,7 @@ describe('names, startup messages, cancel and terminate', () => {
     const pid = await n.start('app:stuck', [], { workflow: 't' });
     expect(await n.process('app:watcher', pid)).toEqual({
       ok: true,
-      value: { kind: 'EXIT', error: 'CANCELED' },
+      value: { kind: 'EXIT', error: 'Canceled' },
     });
     expect(n.host.list()[0]?.status).toBe('terminated');
   });
@@ -242,7 +243,88 @@ describe('activities', () => {
         },
       },
     );
-    expect(await n.run('app:flow')).toEqual({ ok: true, value: { retried: 3, kind: 'INVALID' } });
+    expect(await n.run('app:flow')).toEqual({ ok: true, value: { retried: 3, kind: 'Invalid' } });
+  });
+
+  it('retries a Lua error that did not say whether to retry by its kind', async () => {
+    const failing = (kind: string) =>
+      fn(
+        `return { main = function()
+           print("${kind}")
+           local err = errors.new{ message = "m", kind = errors.${kind} }
+           assert(err:retryable() == nil)
+           return nil, err
+         end }`,
+        { meta: { options: { retry: { initial_interval: 1, maximum_attempts: 3 } } } },
+      );
+    n = await node({
+      'app:flow': workflow(
+        `local funcs = require("funcs")
+         return { main = function()
+           local _, down = funcs.call("down")
+           local _, bad = funcs.call("bad")
+           return { down:kind(), down:retryable(), bad:kind(), bad:retryable() }
+         end }`,
+        ['funcs'],
+      ),
+      'app:down': failing('UNAVAILABLE'),
+      'app:bad': failing('INVALID'),
+    });
+    expect(await n.run('app:flow')).toEqual({
+      ok: true,
+      value: ['Unavailable', true, 'Invalid', false],
+    });
+    expect(n.printed).toEqual(['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'INVALID']);
+  });
+
+  it('does not retry the kinds a policy lists, written either way', async () => {
+    const attempts: Record<string, number> = {};
+    n = await node(
+      {
+        'app:flow': workflow(
+          `local funcs = require("funcs")
+           local function attempts_with(kinds)
+             local policy = { initial_interval = "1ms", maximum_attempts = 3, non_retryable_error_types = kinds }
+             local _, err = funcs.new():with_options({ ["activity.retry_policy"] = policy }):call("busy", table.concat(kinds, ","))
+             return err:kind()
+           end
+           return { main = function()
+             return { attempts_with({ errors.CONFLICT }), attempts_with({ "CONFLICT" }),
+                      attempts_with({ "Timeout" }) }
+           end }`,
+          ['funcs'],
+        ),
+        'app:bad': workflow(
+          `local funcs = require("funcs")
+           return { main = function()
+             local policy = { non_retryable_error_types = { "conflict" } }
+             local _, err = funcs.new():with_options({ ["activity.retry_policy"] = policy }):call("busy", "x")
+             return { kind = err:kind(), message = err:message() }
+           end }`,
+          ['funcs'],
+        ),
+      },
+      {
+        functions: {
+          'app:busy': async (_call, key) => {
+            attempts[String(key)] = (attempts[String(key)] ?? 0) + 1;
+            throw new LuactError('CONFLICT', 'busy', { retryable: true });
+          },
+        },
+      },
+    );
+    expect(await n.run('app:flow')).toEqual({
+      ok: true,
+      value: ['Conflict', 'Conflict', 'Conflict'],
+    });
+    expect(attempts).toEqual({ Conflict: 1, CONFLICT: 1, Timeout: 3 });
+    expect(await n.run('app:bad')).toEqual({
+      ok: true,
+      value: {
+        kind: 'Invalid',
+        message: expect.stringContaining('non_retryable_error_types must list error kinds'),
+      },
+    });
   });
 
   it('uses the retry policy in the function entry meta.options.retry', async () => {

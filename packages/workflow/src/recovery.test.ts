@@ -1,6 +1,7 @@
+import { LuactError } from '@luact/core';
 import { MemoryJournal } from '@luact/journal';
 import { afterEach, expect, it } from 'vitest';
-import { type Node, node, until, workflow } from './testing/harness.js';
+import { fn, type Node, node, until, workflow } from './testing/harness.js';
 
 const nodes: Node[] = [];
 
@@ -179,4 +180,63 @@ it('replays coroutines, channels and select to the same interleaving', async () 
   });
   expect(await second.result(pid)).toEqual(reference);
   expect(reference.ok).toBe(true);
+});
+
+it('replays journaled activity errors with their kind, retryable flag and details', async () => {
+  const journal = new MemoryJournal();
+  const calls: string[] = [];
+  const entries = {
+    'app:flow': workflow(
+      `local funcs = require("funcs")
+       return { main = function()
+         local _, declined = funcs.call("charge")
+         local _, missing = funcs.call("lookup")
+         funcs.call("wait")
+         return {
+           kind = declined:kind(), conflict = errors.is(declined, errors.CONFLICT),
+           retryable = declined:retryable(), details = declined:details(),
+           text = tostring(errors.wrap(declined, "paying")),
+           missing = missing:kind(), missing_retryable = missing:retryable(),
+         }
+       end }`,
+      ['funcs'],
+    ),
+    // Made in Lua with the upper-snake spelling and without saying whether to retry.
+    'app:lookup': fn(
+      'return { main = function() return nil, errors.new{ message = "no such card", kind = "NOT_FOUND" } end }',
+    ),
+  };
+  const charge = async () => {
+    calls.push('charge');
+    throw new LuactError('CONFLICT', 'card declined', { retryable: false, details: { code: 51 } });
+  };
+  const wait = async () => {
+    calls.push('wait');
+    return never();
+  };
+  const first = await start(entries, {
+    journal,
+    functions: { 'app:charge': charge, 'app:wait': wait },
+  });
+  const pid = await first.start('app:flow', [], { workflow: 'errs' });
+  await until(() => calls.includes('wait'), 'the run waits');
+  await first.stop();
+
+  const second = await start(entries, {
+    journal,
+    functions: { 'app:charge': charge, 'app:wait': async () => true },
+  });
+  expect(await second.result(pid)).toEqual({
+    ok: true,
+    value: {
+      kind: 'Conflict',
+      conflict: true,
+      retryable: false,
+      details: { code: 51 },
+      text: 'paying: card declined',
+      missing: 'NotFound',
+      missing_retryable: false,
+    },
+  });
+  expect(calls).toEqual(['charge', 'wait']);
 });

@@ -41,6 +41,11 @@ local function function_returns_an_error()
   return nil, errors.new(SPEC)
 end
 
+--- A function entry: an error made with the upper-snake kind, not saying whether to retry, wrapped.
+local function function_returns_a_wrapped_error()
+  return nil, errors.wrap(errors.new({ message = "no such card", kind = "NOT_FOUND" }), "charging")
+end
+
 -- Tests -------------------------------------------------------------------------------------
 
 local function errors_keep_their_fields_as_message_payloads()
@@ -85,7 +90,19 @@ local function errors_keep_their_fields_as_function_results()
   check_error(funcs.async("function_returns_an_error"):error(), "error of a Future")
 end
 
+local function a_crossing_error_keeps_its_kind_and_gets_its_retry_default_and_context()
+  local _, err = funcs.call("function_returns_a_wrapped_error")
+  t.is_error(err, errors.NOT_FOUND, "error of funcs.call")
+  t.eq(err:kind(), errors.NOT_FOUND, "kind")
+  t.eq(err:retryable(), false, "retryable: NOT_FOUND's default, as a retry decision would take it")
+  t.eq(err:message(), "charging: no such card", "the context travels in front of the message")
+  t.eq(tostring(err), "charging: no such card", "tostring")
+  t.is_nil(err:stack(), "no stack: made in another process")
+end
+
 return {
+  function_returns_a_wrapped_error = function_returns_a_wrapped_error,
+  a_crossing_error_keeps_its_kind_and_gets_its_retry_default_and_context = a_crossing_error_keeps_its_kind_and_gets_its_retry_default_and_context,
   sends_an_error = sends_an_error,
   returns_an_error = returns_an_error,
   returns_an_error_as_its_value = returns_an_error_as_its_value,

@@ -78,7 +78,7 @@ local function inspects()
     utf8_char = type(utf8.char),
     process_send = type(process.send),
     exit_kind = process.event.EXIT,
-    lookup_err = errors.is(lookup_err, "NOT_FOUND"),
+    lookup_err = errors.is(lookup_err, errors.NOT_FOUND),
     channel_new = type(channel.new),
     coroutine_spawn = type(coroutine.spawn),
     not_found = errors.NOT_FOUND,
@@ -89,7 +89,7 @@ end
 local PRISTINE = {
   upper = "ABC", table_insert = "function", pi = true, os_time = "function", utf8_char = "function",
   process_send = "function", exit_kind = "EXIT", lookup_err = true, channel_new = "function",
-  coroutine_spawn = "function", not_found = "NOT_FOUND", time_sleep = "function",
+  coroutine_spawn = "function", not_found = "NotFound", time_sleep = "function",
 }
 
 -- Tests -------------------------------------------------------------------------------------

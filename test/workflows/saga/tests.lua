@@ -11,7 +11,7 @@ return {
     local value, err = workflow.exec("wf.saga:saga", b, "ship")
     t.eq(value, nil, "saga value")
     t.contains(err:message(), "ship failed", "saga error")
-    t.eq(err:kind(), "UNAVAILABLE", "error kind")
+    t.eq(err:kind(), errors.UNAVAILABLE, "error kind")
     t.eq(funcs.call("wf:read_ledger", b), { "reserve", "charge", "ship", "refund", "release" }, "ledger")
     return true
   end,

@@ -1,44 +1,80 @@
 -- Error objects (docs/lua-api/errors.md): kind, message, retryable, details and the stack where
 -- the error was made. They keep all of that when they cross processes, nodes and journals
 -- (msgpack ext type 1, matching LuactError in TypeScript).
+--
+-- An error object holds TypeScript's kind ('NOT_FOUND'); Lua code sees Wippy's name for it
+-- ('NotFound'). The mapping happens here only: err:kind() and the errors.* constants give the
+-- Lua name, and every kind read from Lua is accepted in either spelling.
 local host, rt = ...
 
-local setmetatable, type, tostring, error, rawget = setmetatable, type, tostring, error, rawget
-local format = string.format
+local setmetatable, type, tostring, tonumber, error, rawget, next =
+  setmetatable, type, tostring, tonumber, error, rawget, next
+local format, match, gmatch = string.format, string.match, string.gmatch
 local traceback = debug.traceback
 local raw_getmetatable = debug.getmetatable
 
-local KINDS = {
-  'NOT_FOUND', 'ALREADY_EXISTS', 'INVALID', 'PERMISSION_DENIED', 'UNAVAILABLE', 'INTERNAL',
-  'CANCELED', 'CONFLICT', 'TIMEOUT', 'RATE_LIMITED', 'UNKNOWN',
-}
+local KIND_OF = {}   -- either spelling → the kind
+local LUA_NAME = {}  -- kind → its Lua name
 -- Failures of the environment retry by default; errors about the request itself do not.
-local RETRYABLE = {
-  NOT_FOUND = false, ALREADY_EXISTS = false, INVALID = false, PERMISSION_DENIED = false,
-  UNAVAILABLE = true, INTERNAL = true, CANCELED = false, CONFLICT = false, TIMEOUT = true,
-  RATE_LIMITED = true, UNKNOWN = true,
-}
+local RETRYABLE = {} -- kind → retryable when its creator did not say
+local errors = {}
+for i = 1, 64 do
+  local kind, lua_name, retryable = host.error_kind(i)
+  if kind == nil then break end
+  KIND_OF[kind], KIND_OF[lua_name] = kind, kind
+  LUA_NAME[kind], RETRYABLE[kind] = lua_name, retryable
+  errors[kind] = lua_name
+end
 
 local Error = {}
-local ERROR_MT = {
-  __index = Error,
-  __name = 'error',
-  __metatable = false,
-  __tostring = function(e) return e._message end,
-}
+local ERROR_MT -- set below: its __concat needs the functions in between
+
+--- What tostring and `..` show: the message, after the contexts errors.wrap added.
+local function text(e)
+  local context = e._context
+  if context == nil then return e._message end
+  return context .. ': ' .. e._message
+end
 
 local function is_error(value)
   return raw_getmetatable(value) == ERROR_MT
 end
 
-local function make(kind, message, retryable, details, stack)
-  if retryable == nil then retryable = RETRYABLE[kind] end
+--- One side of a concatenation with an error: errors as their text; strings and numbers as Lua
+--- concatenates them; anything else fails as Lua's own `..` would.
+local function concat_part(value)
+  if is_error(value) then return text(value) end
+  local t = type(value)
+  if t == 'string' or t == 'number' then return value end
+  error('attempt to concatenate a ' .. t .. ' value', 3)
+end
+
+ERROR_MT = {
+  __index = Error,
+  __name = 'error',
+  __metatable = false,
+  __tostring = text,
+  __concat = function(a, b) return concat_part(a) .. concat_part(b) end,
+}
+
+--- An error object as made: `retryable` may be nil (not said), empty details are none.
+local function new_error(kind, message, retryable, details, stack, context)
+  if details ~= nil and next(details) == nil then details = nil end
   return setmetatable({
     _kind = kind, _message = message, _retryable = retryable, _details = details, _stack = stack,
+    _context = context,
   }, ERROR_MT)
 end
 
-function Error:kind() return self._kind end
+--- An error the runtime makes: its kind in either spelling (else UNKNOWN); retryable, when not
+--- given, is the kind's default (the runtime always says).
+local function make(kind, message, retryable, details, stack)
+  kind = KIND_OF[kind] or 'UNKNOWN'
+  if retryable == nil then retryable = RETRYABLE[kind] end
+  return new_error(kind, message, retryable, details, stack, nil)
+end
+
+function Error:kind() return LUA_NAME[self._kind] end
 function Error:message() return self._message end
 function Error:retryable() return self._retryable end
 function Error:details() return self._details end
@@ -61,48 +97,60 @@ local function from_value(value)
   if is_error(value) then return value end
   if type(value) == 'string' then return make('UNKNOWN', value, nil, nil, nil) end
   if type(value) == 'table' and type(rawget(value, 'message')) == 'string' then
-    local kind = rawget(value, 'kind')
-    if type(kind) ~= 'string' or RETRYABLE[kind] == nil then kind = 'UNKNOWN' end
     local retryable, details = rawget(value, 'retryable'), rawget(value, 'details')
     if type(retryable) ~= 'boolean' then retryable = nil end
     if type(details) ~= 'table' then details = nil end
-    return make(kind, rawget(value, 'message'), retryable, details, nil)
+    return make(rawget(value, 'kind'), rawget(value, 'message'), retryable, details, nil)
   end
   return make('UNKNOWN', raw_text(value), nil, nil, nil)
 end
 
-local errors = {}
-for _, kind in ipairs(KINDS) do errors[kind] = kind end
-
 --- errors.new("message") or errors.new{message = …, kind = …, retryable = …, details = …}
 function errors.new(spec)
   if type(spec) == 'string' then
-    return make('UNKNOWN', spec, nil, nil, traceback('', 2))
+    return new_error('UNKNOWN', spec, nil, nil, traceback('', 2), nil)
   end
   if type(spec) ~= 'table' or type(spec.message) ~= 'string' then
     error('errors.new expects a message or a table with a string message', 2)
   end
-  local kind = spec.kind or 'UNKNOWN'
-  if RETRYABLE[kind] == nil then error('errors.new: unknown kind ' .. tostring(kind), 2) end
+  local kind = KIND_OF[spec.kind or '']
+  if kind == nil then error('errors.new: unknown kind ' .. raw_text(spec.kind), 2) end
   local retryable = spec.retryable
   if retryable ~= nil and type(retryable) ~= 'boolean' then
     error('errors.new: retryable must be a boolean', 2)
   end
   local details = spec.details
   if details ~= nil and type(details) ~= 'table' then error('errors.new: details must be a table', 2) end
-  return make(kind, spec.message, retryable, details, traceback('', 2))
+  return new_error(kind, spec.message, retryable, details, traceback('', 2), nil)
 end
 
---- A new error with `message: <cause's message>`, keeping the cause's kind, retryability and details.
+--- A new error with the cause's message, kind, retryability and details, and `message` added
+--- to its context (what tostring shows in front of the message).
 function errors.wrap(cause, message)
   if type(message) ~= 'string' then error('errors.wrap expects a message', 2) end
   local inner = from_value(cause)
-  return make(inner._kind, message .. ': ' .. inner._message, inner._retryable, inner._details,
-    traceback('', 2))
+  local context = inner._context == nil and message or message .. ': ' .. inner._context
+  return new_error(inner._kind, inner._message, inner._retryable, inner._details,
+    traceback('', 2), context)
 end
 
 function errors.is(value, kind)
-  return is_error(value) and value._kind == kind
+  return is_error(value) and value._kind == KIND_OF[kind]
+end
+
+--- The stack of an error as data: { frames = { {source, line, name}, … } }, innermost first,
+--- Lua frames only; nil for a value that is not an error or an error without a stack.
+function errors.call_stack(value)
+  if not is_error(value) or value._stack == nil then return nil end
+  local frames = {}
+  for line in gmatch(value._stack, '[^\n]+') do
+    local source, number, what = match(line, '^%s*(.-):(%d+): in (.*)$')
+    if source ~= nil then
+      local name = match(what, "^%a* ?'(.-)'$") or match(what, '^function <(.-)>$')
+      frames[#frames + 1] = { source = source, line = tonumber(number), name = name }
+    end
+  end
+  return { frames = frames }
 end
 
 rt.errors = errors
@@ -111,9 +159,12 @@ rt.make_error = make
 rt.error_from_value = from_value
 rt.ERROR_MT = ERROR_MT
 
---- The plain-data form of an error, as TypeScript's ErrorData.
+--- The plain-data form of an error, as TypeScript's ErrorData: its kind, its text (contexts
+--- included) and a retryable flag that is always set (the kind's default when not said).
 function rt.error_data(e)
-  local data = { kind = e._kind, message = e._message, retryable = e._retryable }
+  local retryable = e._retryable
+  if retryable == nil then retryable = RETRYABLE[e._kind] end
+  local data = { kind = e._kind, message = text(e), retryable = retryable }
   if e._details ~= nil then data.details = e._details end
   return data
 end

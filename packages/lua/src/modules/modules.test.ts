@@ -127,7 +127,7 @@ describe('time', () => {
         90,
         '1h30m0s',
         true,
-        'INVALID',
+        'Invalid',
         '2026-11-25T17:04:05Z',
         'Wed Nov 25 17:04:05.123 2026',
         Math.floor(Date.UTC(2026, 10, 25, 17, 4, 5) / 1000),

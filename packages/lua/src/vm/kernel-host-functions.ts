@@ -1,3 +1,4 @@
+import { ERROR_KINDS, LUA_KIND_NAMES, retryableByDefault } from '@luact/core';
 import { LUA_REGISTRYINDEX, type LuaState } from '../wasm/lua-api.js';
 import type { DeliveryField } from './fiber.js';
 import type { HostFunction } from './host-function.js';
@@ -76,6 +77,20 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     group_has_state(_L, vm) {
       running(vm, 'group state').group.hasLuaState = true;
       return 0;
+    },
+
+    /**
+     * error_kind(i) → kind, Lua name, retryable by default: the i-th error kind, or nothing past
+     * the last. The errors kernel file builds its tables from these, so TypeScript's table is
+     * the only one.
+     */
+    error_kind(L, vm) {
+      const kind = ERROR_KINDS[vm.api._lua_tonumberx(L, 1, 0) - 1];
+      if (kind === undefined) return 0;
+      vm.memory.pushString(L, kind);
+      vm.memory.pushString(L, LUA_KIND_NAMES[kind]);
+      vm.api._lua_pushboolean(L, retryableByDefault(kind) ? 1 : 0);
+      return 3;
     },
 
     /** create_table(nseq, nrec) → a new empty table with room for that much (table.create). */

@@ -128,7 +128,7 @@ const ENTRIES: EntryDefinition[] = [
         assert(event.kind == "EXIT" and event.from == child, "EXIT from " .. tostring(event.from))
         -- a node nobody runs: UNAVAILABLE, at once.
         local none, refused = process.with_options({ node = "nobody" }):spawn("app:double", "app:processes", 1)
-        assert(none == nil and refused:kind() == "UNAVAILABLE", tostring(refused))
+        assert(none == nil and refused:kind() == errors.UNAVAILABLE, tostring(refused))
         return { doubled = value[1], ran_on = value[2], child = child, exit_value = event.result.value[1] }
       end }`,
     },

@@ -139,7 +139,7 @@ it('finds a cluster name registered on another node and sends to it by name; the
   await expect
     .poll(() => a.system.lookupName('desk'), { timeout: 30_000 })
     .toMatchObject({ kind: 'NOT_FOUND' });
-  expect(await ask(a.system, 'desk')).toEqual({ err: 'NOT_FOUND' });
+  expect(await ask(a.system, 'desk')).toEqual({ err: 'NotFound' });
 }, 120_000);
 
 it('gives a name two nodes race for to one of them; the other is told who holds it', async () => {
@@ -155,7 +155,7 @@ it('gives a name two nodes race for to one of them; the other is told who holds 
       name,
     ).toHaveLength(1);
     expect(loser.answer).toBe(
-      `ALREADY_EXISTS: cluster name "${name}" is already registered by ${winner.pid}`,
+      `AlreadyExists: cluster name "${name}" is already registered by ${winner.pid}`,
     );
     await expect.poll(() => a.system.lookupName(name), { timeout: 30_000 }).toBe(winner.pid);
     await expect.poll(() => b.system.lookupName(name), { timeout: 30_000 }).toBe(winner.pid);

@@ -34,12 +34,15 @@
 --   counter re-seeded. The timestamp therefore equals deps.now_ms() except after more than
 --   ~2048 UUIDs in one millisecond or after the clock stepped back.
 --
--- Inspection (each takes a canonical UUID string, in either case; anything else gives
--- nil, err with kind INVALID naming the function):
--- M.is_valid(s), M.validate(s) -> boolean
+-- Inspection (each takes a UUID string in either case, written 8-4-4-4-12, as 32 hex digits,
+-- as urn:uuid:8-4-4-4-12 or as {8-4-4-4-12}, the forms Wippy's uuid module reads; anything
+-- else gives nil, err with kind INVALID naming the function):
+-- M.is_valid(s) -> boolean
 --   true when s is a string in the canonical 8-4-4-4-12 hex form (36 characters, either case);
 --   any version and variant are accepted (including the nil and max UUIDs). Non-strings give
 --   false.
+-- M.validate(s) -> boolean
+--   true when s is a UUID in any of the forms above.
 -- M.version(s) -> integer (the version nibble, 0..15)
 -- M.variant(s) -> "NCS" | "RFC4122" | "Microsoft" | "Future" (the top bits of byte 9)
 -- M.parse(s) -> { version, variant, timestamp?, node? }
@@ -235,7 +238,25 @@ local function is_valid(s)
   return type(s) == "string" and find(s, CANONICAL) ~= nil
 end
 M.is_valid = is_valid
-M.validate = is_valid
+
+-- The canonical lowercase form of a UUID in any accepted form, or nil.
+local function normalize(s)
+  if type(s) ~= "string" then return nil end
+  local n = #s
+  if n == 45 and lower(sub(s, 1, 9)) == "urn:uuid:" then
+    s = sub(s, 10)
+  elseif n == 38 and sub(s, 1, 1) == "{" and sub(s, 38) == "}" then
+    s = sub(s, 2, 37)
+  elseif n == 32 and find(s, "^%x+$") then
+    s = sub(s, 1, 8) .. "-" .. sub(s, 9, 12) .. "-" .. sub(s, 13, 16) .. "-" .. sub(s, 17, 20)
+      .. "-" .. sub(s, 21)
+  end
+  return is_valid(s) and lower(s) or nil
+end
+
+function M.validate(s)
+  return normalize(s) ~= nil
+end
 
 local function invalid(message)
   return nil, new_error("INVALID", message)
@@ -247,7 +268,8 @@ end
 
 -- The 16 bytes of a canonical UUID string, or nil.
 local function bytes_of(s)
-  if not is_valid(s) then return nil end
+  s = normalize(s)
+  if s == nil then return nil end
   return (gsub(gsub(s, "-", ""), "%x%x", function(h) return char(tonumber(h, 16)) end))
 end
 
@@ -271,7 +293,8 @@ function M.v5(namespace, name) return name_based("v5", 5, sha1, namespace, name)
 
 -- The checked, lowercased form of s for an inspection function, or nil, err.
 local function canonical(fname, s)
-  if is_valid(s) then return lower(s) end
+  local id = normalize(s)
+  if id then return id end
   return invalid("uuid." .. fname .. ": expected a UUID string (8-4-4-4-12 hex digits), got "
     .. describe(s))
 end

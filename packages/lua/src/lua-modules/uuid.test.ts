@@ -458,11 +458,41 @@ describe('uuid inspection', () => {
     );
   });
 
-  it('validate is is_valid', async () => {
+  it.each([
+    ['the standard form', V1],
+    ['upper case', V1.toUpperCase()],
+    ['32 hex digits', V1.replaceAll('-', '')],
+    ['a urn', `URN:uuid:${V1}`],
+    ['braces', `{${V1}}`],
+  ])('reads %s in validate, parse, format and as a namespace', async (_name, id) => {
     expect(
       await run(`
         local uuid = make(real_random, js_now)
-        return uuid.validate == uuid.is_valid and uuid.validate("${V1}") and not uuid.validate("")
+        local id = "${id}"
+        return table.concat({ tostring(uuid.validate(id)), uuid.format(id), uuid.parse(id).node,
+          uuid.v5(id, "www.example.com") }, " ")
+      `),
+    ).toBe(`true ${V1} 00c04fd430c8 2ed6657d-e927-568b-95e1-2665a8aea6a2`);
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['a truncated UUID', V1.slice(0, 23)],
+    ['extra characters', `${V1}-extra`],
+    ['31 hex digits', V1.replaceAll('-', '').slice(1)],
+    ['an unclosed brace', `{${V1} `],
+    ['another urn', `urn:uid:${V1}`],
+    ['a urn of 32 digits', `urn:uuid:${V1.replaceAll('-', '')}`],
+  ])('validate refuses %s', async (_name, id) => {
+    expect(await run(`return make(real_random, js_now).validate("${id}")`)).toBe(false);
+  });
+
+  it('is_valid accepts only the standard form', async () => {
+    expect(
+      await run(`
+        local uuid = make(real_random, js_now)
+        return uuid.is_valid("${V1}") and not uuid.is_valid("{${V1}}")
+          and not uuid.is_valid("${V1.replaceAll('-', '')}")
       `),
     ).toBe(true);
   });

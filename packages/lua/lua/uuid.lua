@@ -18,7 +18,7 @@
 -- M.v3(namespace, name) / M.v5(namespace, name) -> string | nil, err
 --   Name-based UUIDs (§5.3, §5.5): MD5 or SHA-1 of the namespace's 16 bytes followed by name,
 --   so the same namespace and name always give the same UUID. err (INVALID) when namespace is
---   not a canonical UUID string or name is not a string.
+--   not a UUID string (in a form the inspection functions read) or name is not a string.
 -- M.v4() -> string
 --   Random UUID: 122 random bits, version 4, variant 10.
 -- M.v7() -> string

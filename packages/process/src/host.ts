@@ -146,6 +146,7 @@ function entrySource(
     source,
     file: location?.file ?? `${entry.id}.lua`,
     firstLine: location?.line ?? 1,
+    firstColumn: location?.column ?? 1,
     modules,
     imports,
   };

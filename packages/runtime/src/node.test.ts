@@ -152,6 +152,29 @@ entries:
     );
   });
 
+  it('places a malformed annotation of an inline source at its column in the YAML file', async () => {
+    const app = await writeApp({
+      'app.yaml': `
+namespace: app
+entries:
+  - name: inline
+    kind: function.lua
+    source: |
+      local function main(n: number?): {string
+      end
+      return main
+`,
+    });
+    cleanups.push(app.remove);
+    const error = (await Node.start({ dir: app.dir, env: {} }).catch(
+      (e: unknown) => e,
+    )) as ApplicationError;
+    expect(error.diagnostics).toMatchObject([
+      { code: 'lua-syntax', entry: 'app:inline', location: { line: 8, column: 7 } },
+    ]);
+    expect(error.diagnostics[0]?.message).toContain("expected ',' or '}'");
+  });
+
   it('takes globals listed under modules and required by name, as Wippy code does', async () => {
     const { node } = await start({
       'app.yaml': `

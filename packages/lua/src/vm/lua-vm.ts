@@ -68,6 +68,8 @@ export interface EntrySource {
   /** Where the source text starts, for error messages: `file:line`. */
   readonly file: string;
   readonly firstLine: number;
+  /** The column where the source's lines start in the file (an inline YAML block is indented). */
+  readonly firstColumn?: number;
   readonly modules: readonly string[];
   readonly imports: Readonly<Record<string, PreparedEntry>>;
 }
@@ -582,13 +584,11 @@ function compileError(entry: EntrySource, message: string): LuactError {
 /** A malformed type annotation, reported like a syntax error, with its column too. */
 function annotationError(entry: EntrySource, error: TypeAnnotationError): LuactError {
   const line = error.line + entry.firstLine - 1;
+  const column = error.column + (entry.firstColumn ?? 1) - 1;
   return new LuactError(
     'INVALID',
-    `${entry.id}: Lua syntax error: ${entry.file}:${line}:${error.column}: ${error.message}`,
-    {
-      retryable: false,
-      details: { entry: entry.id, file: entry.file, line, column: error.column },
-    },
+    `${entry.id}: Lua syntax error: ${entry.file}:${line}:${column}: ${error.message}`,
+    { retryable: false, details: { entry: entry.id, file: entry.file, line, column } },
   );
 }
 

@@ -10,12 +10,14 @@ export {
   stripTypeAnnotations,
   type TypeAnnotationError,
 } from './dialect/strip-types.js';
+export { base64Module } from './modules/base64.js';
 export {
   type BuiltinOptions,
   builtinModules,
   type LogLevel,
   type LogRecord,
 } from './modules/builtin.js';
+export { hashModule } from './modules/hash.js';
 export { type Clock, ManualClock, systemClock } from './vm/clock.js';
 export {
   type Delivery,

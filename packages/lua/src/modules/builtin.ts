@@ -2,6 +2,8 @@ import { randomFillSync } from 'node:crypto';
 import { decodeValue } from '../codec/wire.js';
 import type { LuaModuleSpec } from '../vm/host-function.js';
 import { luaSource } from '../vm/kernel-files.js';
+import { base64Module } from './base64.js';
+import { hashModule } from './hash.js';
 import { timeModule } from './time.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -33,12 +35,14 @@ function randomSource(): (n: number) => Uint8Array {
   };
 }
 
-/** The built-in modules of the Lua runtime itself: time, json, uuid, logger. */
+/** The built-in modules of the Lua runtime itself: time, json, base64, hash, uuid, logger. */
 export function builtinModules(options: BuiltinOptions = {}): LuaModuleSpec[] {
   const random = randomSource();
   return [
     timeModule(),
     { name: 'json', scope: 'module', source: luaSource('modules/json.lua') },
+    base64Module(),
+    hashModule(),
     {
       name: 'uuid',
       scope: 'module',

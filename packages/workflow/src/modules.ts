@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { checkWorkflowId } from '@luact/core';
 import {
+  base64Module,
   decodeValue,
   encodeValue,
   type HostFunction,
+  hashModule,
   type LogLevel,
   type LogRecord,
   type LuaModuleSpec,
@@ -22,7 +24,17 @@ export interface WorkflowModuleEnvironment extends WorkflowHostView {
 }
 
 /** Modules a workflow.lua entry may list: the deterministic ones. */
-export const WORKFLOW_MODULES = ['time', 'json', 'uuid', 'logger', 'funcs', 'ctx', 'workflow'];
+export const WORKFLOW_MODULES = [
+  'time',
+  'json',
+  'base64',
+  'hash',
+  'uuid',
+  'logger',
+  'funcs',
+  'ctx',
+  'workflow',
+];
 
 function workflowLua(path: string): string {
   return readFileSync(new URL(`../lua/${path}.lua`, import.meta.url), 'utf8');
@@ -52,6 +64,9 @@ export function workflowModules(env: WorkflowModuleEnvironment): LuaModuleSpec[]
       functions: timeFunctions(),
     },
     { name: 'json', scope: 'module', source: luaSource('modules/json.lua') },
+    // Pure functions of their arguments: the same module as in processes.
+    base64Module(),
+    hashModule(),
     {
       name: 'uuid',
       scope: 'module',

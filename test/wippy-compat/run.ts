@@ -201,7 +201,11 @@ function passedOf(outcome: SuiteOutcome): number {
 function summaryLine(outcome: SuiteOutcome): string {
   if ('problem' in outcome) return `${outcome.suite}: does not boot: ${outcome.problem}`;
   const left = outcome.leftOut.map(({ entry, why }) => `\n  left out ${entry}: ${why}`);
-  return `${outcome.suite}: ${outcome.report.passed} of ${outcome.cases} passed${left.join('')}`;
+  const failed = outcome.report.tests
+    .filter((test) => !test.passed)
+    .map((test) => `\n  failed ${test.id}: ${(test.error ?? '').split('\n')[0]?.slice(0, 200)}`);
+  const cases = `${outcome.report.passed} of ${outcome.cases} passed`;
+  return `${outcome.suite}: ${cases}${left.join('')}${failed.join('')}`;
 }
 
 function table(outcomes: readonly SuiteOutcome[]): string {

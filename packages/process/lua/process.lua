@@ -147,7 +147,10 @@ end
 
 local process = {
   event = { EXIT = 'EXIT', LINK_DOWN = 'LINK_DOWN', CANCEL = 'CANCEL' },
-  registry = { LOCAL = 'local', CLUSTER = 'cluster' },
+  -- Wippy's three cluster scopes are luact's one: a single holder decided by the cluster.
+  registry = {
+    LOCAL = 'local', CLUSTER = 'cluster', EVENTUAL = 'cluster', CONSISTENT = 'cluster', STRONG = 'cluster',
+  },
 }
 
 function process.pid() return host.pid() end

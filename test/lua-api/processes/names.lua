@@ -54,6 +54,17 @@ local function registering_a_taken_name_is_already_exists()
   process.send(holder, "stop")
 end
 
+local function wippy_cluster_scopes_register_names()
+  local R = process.registry
+  for _, scope in ipairs({ "EVENTUAL", "CONSISTENT", "STRONG" }) do
+    t.eq(R[scope], R.CLUSTER, scope .. " is the cluster scope")
+    local name = unique(scope)
+    t.eq(R.register(name, nil, R[scope]), true, "register in scope " .. scope)
+    t.eq(R.lookup(name), process.pid(), "lookup of the name registered in " .. scope)
+    t.eq(R.unregister(name, R[scope]), true, "unregister in scope " .. scope)
+  end
+end
+
 local function lookup_and_unregister()
   local name = unique("own")
   t.eq(process.registry.register(name), true, "register returns true")
@@ -103,6 +114,7 @@ return {
   registered_name_is_released_when_its_owner_ends = registered_name_is_released_when_its_owner_ends,
   registering_a_taken_name_is_already_exists = registering_a_taken_name_is_already_exists,
   lookup_and_unregister = lookup_and_unregister,
+  wippy_cluster_scopes_register_names = wippy_cluster_scopes_register_names,
   register_can_name_another_process = register_can_name_another_process,
   names_are_destinations_for_monitor_cancel_and_terminate = names_are_destinations_for_monitor_cancel_and_terminate,
 }

@@ -16,10 +16,11 @@ export type SnippetVerdict = string | undefined;
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 
 /** Built-in modules a snippet may require, by where it runs (what `luact lint` accepts). */
+const PROCESS_MODULES = 'base64 ctx env funcs hash json logger supervisor time uuid'.split(' ');
 const MODULES: Readonly<Record<SnippetKind, readonly string[]>> = {
-  process: ['ctx', 'env', 'funcs', 'json', 'logger', 'supervisor', 'time', 'uuid'],
-  function: ['ctx', 'env', 'funcs', 'json', 'logger', 'supervisor', 'time', 'uuid'],
-  workflow: ['ctx', 'funcs', 'json', 'logger', 'time', 'uuid', 'workflow'],
+  process: PROCESS_MODULES,
+  function: PROCESS_MODULES,
+  workflow: ['base64', 'ctx', 'funcs', 'hash', 'json', 'logger', 'time', 'uuid', 'workflow'],
 };
 
 const ENTRY_KIND: Readonly<Record<SnippetKind, string>> = {

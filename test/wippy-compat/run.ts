@@ -5,12 +5,14 @@
  *
  *   npm run compat:wippy -- /path/to/wippy-runtime [suite …]
  *
- * Each suite runs in a scratch directory holding the suite's directory as Wippy has it, Wippy's
- * assertion library (`app.lib:assert`, which the suites import) and luact's scaffolding for what
- * Wippy's application defines around the suites (scaffold.ts). No Lua file is edited; entries
- * luact refuses to load (an unknown kind or module, a syntax luact does not take) are left out
- * of the registry, each counted as a failed case when it is a test, so one missing module does
- * not hide the rest of its suite. A suite that still cannot boot counts all its cases as failed.
+ * A suite is a directory of the app's test/, or the files directly in test/ (Wippy's
+ * single-file suites, such as base64), named by their entries' `meta.suite`. Each suite runs in a
+ * scratch directory holding its files as Wippy has them, the libraries the suites import
+ * (lib/assert.lua, lib/sigv4.lua) and luact's scaffolding for what Wippy's application defines
+ * around the suites (scaffold.ts). No Lua file is edited; entries luact refuses to load (an
+ * unknown kind or module, a syntax luact does not take) are left out of the registry, each
+ * counted as a failed case when it is a test, so one missing module does not hide the rest of
+ * its suite. A suite that still cannot boot counts all its cases as failed.
  */
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -26,6 +28,12 @@ const CLI = path.resolve(
 );
 /** Wall time for one suite, boot included; a suite that hangs fails as a whole. */
 const SUITE_TIMEOUT_MS = 180_000;
+
+/** A suite to run: its name, and the files and directories that make it. */
+interface Suite {
+  readonly name: string;
+  readonly paths: readonly string[];
+}
 
 interface TestReport {
   readonly passed: number;
@@ -76,10 +84,9 @@ async function main(): Promise<void> {
     process.stderr.write(`${suitesDir} is not a directory: is ${checkout} Wippy's runtime?\n`);
     process.exit(2);
   }
-  const suites = (await readdir(suitesDir, { withFileTypes: true }))
-    .filter((each) => each.isDirectory() && (only.length === 0 || only.includes(each.name)))
-    .map((each) => each.name)
-    .sort();
+  const suites = (await suitesOf(suitesDir))
+    .filter((suite) => only.length === 0 || only.includes(suite.name))
+    .sort((a, b) => a.name.localeCompare(b.name));
   const outcomes: SuiteOutcome[] = [];
   for (const suite of suites) {
     const outcome = await runSuite(app, suite);
@@ -89,22 +96,49 @@ async function main(): Promise<void> {
   process.stdout.write(`${table(outcomes)}\n`);
 }
 
-async function runSuite(app: string, suite: string): Promise<SuiteOutcome> {
-  const source = path.join(app, 'test', suite);
-  const cases = await countCases(source);
-  const dir = await mkdtemp(path.join(tmpdir(), `luact-wippy-${suite}-`));
+/** Each directory of test/ is a suite; so are the files directly in test/, together. */
+async function suitesOf(suitesDir: string): Promise<Suite[]> {
+  const suites: Suite[] = [];
+  const loose: string[] = [];
+  for (const each of await readdir(suitesDir, { withFileTypes: true })) {
+    const where = path.join(suitesDir, each.name);
+    if (each.isDirectory()) {
+      const files = await readdir(where);
+      suites.push({ name: each.name, paths: files.map((file) => path.join(where, file)) });
+    } else if (each.isFile()) {
+      loose.push(where);
+    }
+  }
+  const names = new Set<string>();
+  for (const file of loose.filter((each) => /\.ya?ml$/.test(each))) {
+    for (const match of (await readFile(file, 'utf8')).matchAll(/^\s+suite:\s*(\S+)\s*$/gm)) {
+      names.add(match[1] as string);
+    }
+  }
+  if (names.size > 0) suites.push({ name: [...names].sort().join('+'), paths: loose });
+  return suites;
+}
+
+async function runSuite(app: string, suite: Suite): Promise<SuiteOutcome> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'luact-wippy-'));
+  const own = path.join(dir, suite.name);
   try {
-    await cp(source, path.join(dir, suite), { recursive: true });
-    await cp(path.join(app, 'lib/assert.lua'), path.join(dir, 'lib/assert.lua'));
+    for (const each of suite.paths) {
+      await cp(each, path.join(own, path.basename(each)), { recursive: true });
+    }
+    const cases = await countCases(own);
+    for (const library of ['assert.lua', 'sigv4.lua']) {
+      await cp(path.join(app, 'lib', library), path.join(dir, 'lib', library));
+    }
     for (const [file, text] of Object.entries(SCAFFOLD_FILES)) {
       await writeFile(path.join(dir, file), text);
     }
     const leftOut = await leaveOutRefused(dir);
     const { stdout, stderr } = await luact(['test', dir, '--json']);
     try {
-      return { suite, cases, report: JSON.parse(stdout) as TestReport, leftOut };
+      return { suite: suite.name, cases, report: JSON.parse(stdout) as TestReport, leftOut };
     } catch {
-      return { suite, cases, problem: firstProblem(stderr || stdout) };
+      return { suite: suite.name, cases, problem: firstProblem(stderr || stdout) };
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

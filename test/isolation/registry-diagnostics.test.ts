@@ -51,7 +51,7 @@ describe('luact lint on a hostile registry', () => {
     expect(errorsOf(run.stdout, dir)).toEqual([
       ['app.yaml:6:15', '[unknown-module]'],
       ['app.yaml:6:19', '[unknown-module]'],
-      ['app.yaml:6:23', '[unknown-module]'],
+      ['app.yaml:6:28', '[unknown-module]'],
       ['app.yaml:12:9', '[unknown-module]'],
       ['app.yaml:13:9', '[unknown-module]'],
       ['app.yaml:17:21', '[workflow-module]'],

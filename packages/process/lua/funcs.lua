@@ -11,34 +11,48 @@ local NO_VALUES = '\x90'
 local Future = {}
 local FUTURE_MT = { __index = Future, __name = 'future', __metatable = false }
 
---- The channel yields one table {value = v, error = err} when the call ends.
+--- What a successful call's channel yields: payload:data() is the call's value.
+local Payload = {}
+local PAYLOAD_MT = { __index = Payload, __name = 'payload', __metatable = false }
+function Payload:data() return self._value end
+
+--- The channel yields once when the call ends: a payload, or the call's error object.
 function Future:channel() return self._channel end
 Future.response = Future.channel
 
 function Future:is_complete()
-  if self._outcome == nil and self._channel ~= nil then self._channel:_poll() end
+  if self._outcome == nil then self._channel:_poll() end
   return self._outcome ~= nil
 end
 
---- value, err of the call, waiting for it to end if needed.
+function Future:is_canceled() return self._canceled == true end
+
+--- Does not wait: nil, nil while the call runs; then the payload, or nil and the error.
 function Future:result()
-  if self._outcome == nil then self._channel:receive() end
-  return self._outcome.value, self._outcome.error
+  if not self:is_complete() then return nil, nil end
+  local outcome = self._outcome
+  if outcome.error ~= nil then return nil, outcome.error end
+  return outcome.payload, nil
 end
 
+--- Does not wait: the call's error and true once it failed; nil and false otherwise.
 function Future:error()
-  return select(2, self:result())
+  if not self:is_complete() or self._outcome.error == nil then return nil, false end
+  return self._outcome.error, true
 end
 
 function Future:cancel()
   if self._outcome ~= nil then return false end
+  self._canceled = true
   return host.cancel_call(self._call)
 end
 
-local function failed(err)
-  local f = setmetatable({}, FUTURE_MT)
-  f._outcome = { error = err }
-  return f
+--- Waits for the call to end: its value, or nil and its error.
+local function await(future)
+  if future._outcome == nil then future._channel:receive() end
+  local outcome = future._outcome
+  if outcome.error ~= nil then return nil, outcome.error end
+  return outcome.payload._value
 end
 
 local Executor = {}
@@ -58,39 +72,47 @@ end
 function Executor:with_context(values) return with(self, 'context', values) end
 function Executor:with_options(options) return with(self, 'options', options) end
 
+--- A future for a call of `entry`, or nil and the error when the call cannot start.
 function Executor:async(entry, ...)
-  if type(entry) ~= 'string' then return failed(make_error('INVALID', 'funcs: entry must be an entry ID string', false)) end
+  if type(entry) ~= 'string' then return nil, make_error('INVALID', 'funcs: entry must be an entry ID string', false) end
   -- LIMITS: see process.lua.
   if #entry > LIMITS.reference then
-    return failed(make_error('INVALID', 'funcs: entry of ' .. #entry .. ' bytes exceeds the limit of ' .. LIMITS.reference .. ' bytes', false))
+    return nil, make_error('INVALID', 'funcs: entry of ' .. #entry .. ' bytes exceeds the limit of ' .. LIMITS.reference .. ' bytes', false)
   end
   local n = select('#', ...)
   local ok, args = true, NO_VALUES
   if n == 1 then args = codec.encode_one((...)) end
   if n > 0 and args == nil or n > 1 then ok, args = pcall(codec.encode_values, n, ...) end
-  if not ok then return failed(make_error('INVALID', tostring(args), false)) end
+  if not ok then return nil, make_error('INVALID', tostring(args), false) end
   -- A plain call (the common case) carries no spec at all.
   local spec
   if self.context ~= nil or self.options ~= nil then
     local spec_ok, encoded = pcall(codec.encode, { context = self.context, options = self.options })
-    if not spec_ok then return failed(make_error('INVALID', 'funcs: ' .. tostring(encoded), false)) end
+    if not spec_ok then return nil, make_error('INVALID', 'funcs: ' .. tostring(encoded), false) end
     spec = encoded
   end
   local future = setmetatable({}, FUTURE_MT)
   local ch = new_fed_channel('call', function(status, bytes)
-    local outcome = rt.as_outcome(status, bytes)
-    future._outcome = outcome
-    return outcome
+    local value = codec.decode(bytes)
+    if status == 'ok' then
+      local payload = setmetatable({ _value = value }, PAYLOAD_MT)
+      future._outcome = { payload = payload }
+      return payload
+    end
+    future._outcome = { error = value }
+    return value
   end)
   future._channel = ch
   local call, kind, message = host.call(entry, spec, args, ch.fed_id)
-  if call == false then return failed(make_error(kind, message)) end
+  if call == false then return nil, make_error(kind, message) end
   future._call = call
   return future
 end
 
 function Executor:call(entry, ...)
-  return self:async(entry, ...):result()
+  local future, err = self:async(entry, ...)
+  if future == nil then return nil, err end
+  return await(future)
 end
 
 local DEFAULT = setmetatable({}, EXECUTOR_MT)

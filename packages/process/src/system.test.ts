@@ -290,10 +290,11 @@ describe('names, exec, functions and context', () => {
         local t0 = time.now()
         local f = funcs.new():with_context({ bonus = 1 })
         local a, b, c = f:async("slow", 1), f:async("slow", 2), f:async("slow", 3)
-        local sum = a:result() + b:result() + c:result()
+        local function value(future) return future:response():receive():data() end
+        local sum = value(a) + value(b) + value(c)
         local direct = funcs.call("slow", 4)
         local spans = { funcs.async("span"), funcs.async("span"), funcs.async("span") }
-        for i, span in ipairs(spans) do spans[i] = span:result() end
+        for i, span in ipairs(spans) do spans[i] = value(span) end
         return { sum, direct, time.now():sub(t0):milliseconds(), spans }
       end }`,
         ['funcs', 'time'],

@@ -87,7 +87,9 @@ local function errors_keep_their_fields_as_function_results()
   local value, err = funcs.call("function_returns_an_error")
   t.is_nil(value, "value")
   check_error(err, "error of funcs.call")
-  check_error(funcs.async("function_returns_an_error"):error(), "error of a Future")
+  local future = funcs.async("function_returns_an_error")
+  check_error(future:response():receive(), "what a future's channel yields")
+  check_error(future:error(), "error of a Future")
 end
 
 local function a_crossing_error_keeps_its_kind_and_gets_its_retry_default_and_context()

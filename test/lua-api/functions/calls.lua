@@ -48,8 +48,20 @@ local function funcs_call_of_an_unknown_entry_returns_an_error()
   local ok, value, err = pcall(funcs.call, "no_such_function")
   t.ok(ok, "funcs.call of an unknown entry returns instead of raising (raised " .. t.show(value) .. ")")
   t.fails("call an unknown entry", value, err)
-  local future = funcs.async("no_such_function") -- luact:ignore
-  t.fails("result of an async call of an unknown entry", future:result())
+  local future, async_err = funcs.async("no_such_function") -- luact:ignore
+  t.is_nil(future, "no future for an async call of an unknown entry")
+  t.is_error(async_err, nil, "the async call's error")
+  local none, invalid = funcs.async("")
+  t.is_nil(none, "no future for an empty entry ID")
+  t.is_error(invalid, errors.INVALID, "its error")
+end
+
+--- Waits for `future`'s call to end: its value, or nil and its error.
+local function await(future)
+  t.receive(future:response(), "the call's end", "10s")
+  local payload, err = future:result()
+  if payload == nil then return nil, err end
+  return payload:data()
 end
 
 --- Whether the calls' sleeps, `{ from, to }` in Unix ns each, all overlapped: every one began
@@ -66,7 +78,7 @@ end
 local function three_async_calls_run_in_parallel()
   local t0 = time.now()
   local a, b, c = funcs.async("sleeps_span", 200), funcs.async("sleeps_span", 200), funcs.async("sleeps_span", 200)
-  local spans = { t.check("call a", a:result()), t.check("call b", b:result()), t.check("call c", c:result()) }
+  local spans = { t.check("call a", await(a)), t.check("call b", await(b)), t.check("call c", await(c)) }
   t.ge(t.ms_since(t0), 195, "ms for three 200 ms calls")
   t.ok(overlapped(spans), "three async calls sleep at once")
 
@@ -81,16 +93,26 @@ local function three_async_calls_run_in_parallel()
 end
 
 local function future_is_complete_result_and_error()
-  local future = funcs.async("sleeps", 30, "done")
+  local future = funcs.async("sleeps", 100, "done")
   t.eq(future:is_complete(), false, "is_complete right after async")
+  local early, early_err = future:result()
+  t.ok(early == nil and early_err == nil, "result while the call runs: nil, nil (it does not wait)")
+  local no_err, has_err = future:error()
+  t.ok(no_err == nil and has_err == false, "error while the call runs: nil, false")
+  local payload = t.receive(future:response(), "the call's payload", "10s")
+  t.eq(payload:data(), "done", "the payload's data")
+  t.eq(future:is_complete(), true, "is_complete after the channel yielded")
   local value, err = future:result()
-  t.eq({ value, err }, { "done" }, "result")
-  t.eq(future:is_complete(), true, "is_complete after result")
-  t.is_nil(future:error(), "error of a successful call")
-  t.eq(future:result(), "done", "result again")
+  t.eq(value:data(), "done", "result: the payload")
+  t.is_nil(err, "result: no error")
+  local none, has_none = future:error()
+  t.ok(none == nil and has_none == false, "error of a successful call: nil, false")
 
   local failing = funcs.async("fails", { message = "async failure", kind = errors.UNAVAILABLE })
-  t.is_error(failing:error(), errors.UNAVAILABLE, "error of a failed call")
+  t.is_error(t.receive(failing:response(), "the failed call's error", "10s"), errors.UNAVAILABLE, "what its channel yields")
+  local failure, failed = failing:error()
+  t.is_error(failure, errors.UNAVAILABLE, "error of a failed call")
+  t.eq(failed, true, "error says there is one")
   t.eq(failing:is_complete(), true, "is_complete after error")
   local v2, e2 = failing:result()
   t.is_nil(v2, "result value of a failed call")
@@ -107,18 +129,21 @@ local function future_channel_yields_when_the_call_ends()
   local ready = channel.select({ slow:channel():case_receive(), fast:channel():case_receive(), time.after("2s"):case_receive() })
   t.ok(ready.channel == fast:channel(), "the faster call's channel is ready first")
   t.ok(ready.ok, "ok of the channel receive")
+  t.eq(ready.value:data(), "fast", "the channel yields the call's payload")
   t.eq(fast:is_complete(), true, "is_complete after its channel yielded")
-  t.eq(fast:result(), "fast", "result after its channel yielded")
+  t.eq(fast:result():data(), "fast", "result after its channel yielded")
   t.receive(slow:response(), "the slow call's response channel")
-  t.eq(slow:result(), "slow", "result of the slow call")
+  t.eq(slow:result():data(), "slow", "result of the slow call")
 end
 
 local function future_cancel_stops_a_running_call()
   local future = funcs.async("sleeps", 20000, "never")
   time.sleep("10ms")
+  t.eq(future:is_canceled(), false, "is_canceled before cancel")
   t.eq(future:cancel(), true, "cancel of a running call")
+  t.eq(future:is_canceled(), true, "is_canceled after cancel")
   local t0 = time.now()
-  local value, err = future:result()
+  local value, err = await(future)
   -- Not canceled, the call would take 20 s.
   t.lt(t.ms_since(t0), 10000, "ms until the canceled call ended")
   t.is_nil(value, "value of a canceled call")
@@ -135,7 +160,7 @@ local function with_options_timeout_times_out_with_kind_timeout()
   -- Without the timeout the call would take 20 s.
   t.between(ms, 45, 10000, "ms until the timeout")
   local future = funcs.new():with_options({ timeout = 30 }):async("sleeps", 2000, "late")
-  t.is_error(future:error(), errors.TIMEOUT, "error of an async call with a timeout")
+  t.is_error(select(2, await(future)), errors.TIMEOUT, "error of an async call with a timeout")
   t.eq(funcs.new():with_options({ timeout = 1000 }):call("adds", 1, 1), 2, "a call within its timeout")
   local ok, value2, err2 = pcall(function() return funcs.new():with_options({ no_such_option = 1 }):call("adds", 1) end)
   t.ok(ok, "a call with an unknown option returns instead of raising (raised " .. t.show(value2) .. ")")

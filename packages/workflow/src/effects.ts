@@ -110,9 +110,13 @@ export class WorkflowEffects implements CommandEffects {
       return;
     }
     if (route.kind !== 'process') {
-      throw new LuactError('NOT_FOUND', `process ${target} not found: it does not exist or has ended`, {
-        retryable: false,
-      });
+      throw new LuactError(
+        'NOT_FOUND',
+        `process ${target} not found: it does not exist or has ended`,
+        {
+          retryable: false,
+        },
+      );
     }
     route.process.exitListeners.add((outcome) => onExit(asData(outcome)));
   }

@@ -347,7 +347,8 @@ describe('kind schemas', () => {
       {
         code: 'wrong-reference-kind',
         field: 'imports.w',
-        message: 'refers to "app:worker", a process.lua entry; expected library.lua or function.lua',
+        message:
+          'refers to "app:worker", a process.lua entry; expected library.lua or function.lua',
       },
     ]);
   });

@@ -20,7 +20,7 @@ describe('calls and spawns of an entry that does not exist', () => {
         `local funcs = require("funcs")
         return { main = function()
           local _, called = funcs.call("app:tripple", 2)
-          local asked = funcs.new():with_options({ timeout = 1000 }):async("tripple", 2):error()
+          local _, asked = funcs.new():with_options({ timeout = 1000 }):async("tripple", 2)
           local _, spawned = process.with_context({ a = 1 }):spawn_linked("wroker", "app:processes")
           local _, ran = process.exec("app:workr", "app:processes")
           return { called:kind(), called:message(), asked:message(), spawned:message(), ran:message() }

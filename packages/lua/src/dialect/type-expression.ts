@@ -194,10 +194,7 @@ export class TypeReader {
         this.expect(':', "']'");
         this.type("':'");
       } else if (this.atFieldName()) {
-        s.next();
-        if (s.is('?')) s.next();
-        s.next(); // ':'
-        this.type("':'");
+        this.namedType();
       } else {
         this.type("'{'");
       }
@@ -205,6 +202,15 @@ export class TypeReader {
       else if (!s.is('}')) this.fail(`',' or '}' (to close the table type at ${place(s, open)})`);
     }
     return this.take();
+  }
+
+  /** `name: T` or `name?: T`, a record field or a named parameter (atFieldName said so). */
+  private namedType(): void {
+    const { s } = this;
+    s.next();
+    if (s.is('?')) s.next();
+    s.next(); // ':'
+    this.type("':'");
   }
 
   /** `(A, B) -> R`, `<T>(x: T) -> T`, `(A, B)` (a list of returns) or `(T)` (grouping). */
@@ -226,10 +232,7 @@ export class TypeReader {
           this.type("'...'");
         }
       } else if (this.atFieldName()) {
-        s.next();
-        if (s.is('?')) s.next();
-        s.next(); // ':'
-        this.type("':'");
+        this.namedType();
       } else {
         this.type("'('");
       }

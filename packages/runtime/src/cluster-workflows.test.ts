@@ -334,7 +334,7 @@ it('a journal the previous owner of a partition wrote after the new owner read i
   const onB = Array.from({ length: 400 }, (_, i) => `late${i}`).filter(
     (id) => b.clusterView?.view.owners[HOST]?.[partitionOf(id, 64)]?.node === 'b',
   );
-  const [asked, unasked] = onB as [string, string];
+  const [asked, unasked, signalled] = onB as [string, string, string];
   // The previous owner (a, at the epoch before b's): its writes were in flight during the move.
   const epochOfB = b.clusterView?.view.owners[HOST]?.[partitionOf(asked, 64)]?.epoch as number;
   const nc: NatsConnection = await connect({ servers: server.url });
@@ -350,6 +350,7 @@ it('a journal the previous owner of a partition wrote after the new owner read i
   for (const [id, n] of [
     [asked, 7],
     [unasked, 8],
+    [signalled, 9],
   ] as const)
     await stale.append(`${id}~1`, 0, [
       {
@@ -367,6 +368,8 @@ it('a journal the previous owner of a partition wrote after the new owner read i
       },
     ]);
 
+  // Signalled first, b reads the partition again and adopts the run, instead of NOT_FOUND.
+  await a.workflows.signal(signalled, 'approve', ['first']);
   // Asked for it, b reads the partition again and adopts the run, instead of refusing.
   const pid = await a.workflows.start('app:order', [7], { id: asked });
   expect(drivers([a, b], asked)).toEqual(['b']);
@@ -377,6 +380,10 @@ it('a journal the previous owner of a partition wrote after the new owner read i
   await a.workflows.signal(unasked, 'approve', ['yes']);
   expect(await resultOf(a, pid)).toMatchObject({ n: 7, approval: 'yes' });
   expect(await resultOf(a, pid.replace(asked, unasked))).toMatchObject({ n: 8, approval: 'yes' });
+  expect(await resultOf(a, pid.replace(asked, signalled))).toMatchObject({
+    n: 9,
+    approval: 'first',
+  });
 }, 180_000);
 
 it('a node fenced for a moment stops writing, lets its runs go, and resumes them from the journal once back', async () => {

@@ -380,7 +380,7 @@ export class ClusterWorkflows {
         const owner = this.ownerOf(host, workflow);
         if (owner && this.isMe(owner)) {
           if (!this.serves(host, partition)) throw notReady(this.identity.node, host, partition);
-          return await repeatable(request, attempt, local);
+          return await this.asOwner(host, partition, () => repeatable(request, attempt, local));
         }
         if (!owner) throw notReady(undefined, host, partition);
         return await this.options.channel.request(owner.node, {
@@ -428,24 +428,49 @@ export class ClusterWorkflows {
     if (this.stopped || !this.serves(request.host, partition))
       throw notReady(this.identity.node, request.host, partition);
     const local = share.router.local;
-    return repeatable(request, request.attempt, async () => {
-      switch (request.op) {
-        case 'start':
-          return local.start(request.request);
-        case 'send':
-          return local.send({ ...request.envelope, from: request.envelope.from } as Envelope);
-        case 'cancel':
-          return local.cancel(request.pid, request);
-        case 'terminate':
-          return local.terminateWorkflow(request.workflow, request.reason, request.from);
-        case 'history':
-          return local.history(request.workflow);
-        case 'watch': {
-          const { inbox, key, pid } = request;
-          return local.watch(pid as never, (outcome) => this.mailExit(inbox, pid, key, outcome));
+    return this.asOwner(request.host, partition, () =>
+      repeatable(request, request.attempt, async () => {
+        switch (request.op) {
+          case 'start':
+            return local.start(request.request);
+          case 'send':
+            return local.send({ ...request.envelope, from: request.envelope.from } as Envelope);
+          case 'cancel':
+            return local.cancel(request.pid, request);
+          case 'terminate':
+            return local.terminateWorkflow(request.workflow, request.reason, request.from);
+          case 'history':
+            return local.history(request.workflow);
+          case 'watch': {
+            const { inbox, key, pid } = request;
+            return local.watch(pid as never, (outcome) => this.mailExit(inbox, pid, key, outcome));
+          }
         }
-      }
-    });
+      }),
+    );
+  }
+
+  /**
+   * Runs `operation` for a workflow of `partition`, which this node drives. A workflow it does
+   * not know may be one the previous owner started while the partition moved, its journal
+   * written after the takeover read the partition: the partition is read again (adopting it)
+   * and the operation tried once more before its NOT_FOUND stands.
+   */
+  private async asOwner<T>(
+    host: string,
+    partition: number,
+    operation: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const failure = LuactError.from(error);
+      const epoch = this.shares.get(host)?.driving.get(partition);
+      const unknown = failure.kind === 'NOT_FOUND' && failure.details?.known === false;
+      if (!unknown || epoch === undefined) throw failure;
+      await this.sweepNow(host, partition, epoch);
+      return operation();
+    }
   }
 
   // ── Watches ─────────────────────────────────────────────────────────────────────────────

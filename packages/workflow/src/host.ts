@@ -821,8 +821,12 @@ function parseStream(stream: string): { workflow: string; run: number } {
   return { workflow: stream.slice(0, at), run: Number(stream.slice(at + 1)) };
 }
 
+/** A workflow this host does not know (`details.known` false: not one that has ended). */
 function notFound(pid: string): LuactError {
-  return new LuactError('NOT_FOUND', `no workflow ${pid}`, { retryable: false });
+  return new LuactError('NOT_FOUND', `no workflow ${pid}`, {
+    retryable: false,
+    details: { pid, known: false },
+  });
 }
 
 /** A spawn on a workflow host (process.spawn, Node.spawn) as a start request. */

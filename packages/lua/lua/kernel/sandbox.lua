@@ -189,7 +189,6 @@ function rt.add_global(name, value)
   if type(value) == 'table' then GLOBAL_MODULES[name] = true end
 end
 
-
 -- Built-in modules by name, each instantiated once per host and shared read-only.
 local MODULES = {}
 function rt.add_module(name, module)

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
 
 let h: VmHarness | undefined;
@@ -12,13 +11,8 @@ afterEach(() => {
 /** Runs `body` (Lua, with `base64` in scope) as a process's main function; resolves its exit. */
 async function run(body: string) {
   h = await VmHarness.create();
-  const group = h.start(
-    h.prepare(`local base64 = require("base64")\nreturn { main = function()\n${body}\nend }`, {
-      modules: ['base64'],
-    }),
-    encodeValues([]),
-  );
-  return h.wait(group);
+  const source = `local base64 = require("base64")\nreturn { main = function()\n${body}\nend }`;
+  return h.run(source, [], { modules: ['base64'] });
 }
 
 /** Lua that returns `{ value, kind is INVALID, retryable, message }` of `call`'s two results. */

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
 
 let h: VmHarness | undefined;
@@ -17,7 +16,7 @@ async function run(body: string) {
       return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
     end
     return { main = function()\n${body}\nend }`;
-  return h.wait(h.start(h.prepare(source, { modules: ['hash'] }), encodeValues([])));
+  return h.run(source, [], { modules: ['hash'] });
 }
 
 describe('hash digests', () => {

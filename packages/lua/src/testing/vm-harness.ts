@@ -1,4 +1,4 @@
-import { decodeValue } from '../codec/wire.js';
+import { decodeValue, encodeValues } from '../codec/wire.js';
 import { builtinModules, type LogRecord } from '../modules/builtin.js';
 import type { Clock } from '../vm/clock.js';
 import type { FiberGroup, GroupOutcome, GroupOwner } from '../vm/fiber.js';
@@ -116,6 +116,11 @@ export class VmHarness implements GroupOwner {
   /** Starts `source`'s `main` with `args` (msgpack-encoded by the caller) as a process. */
   start(entry: PreparedEntry, args: Uint8Array, method = 'main'): FiberGroup {
     return this.vm.startGroup(this, entry, method, args);
+  }
+
+  /** Prepares `source` (with `options.modules`), runs its `main` with `args` and waits for its exit. */
+  run(source: string, args: readonly unknown[] = [], options: { modules?: string[] } = {}) {
+    return this.wait(this.start(this.prepare(source, options), encodeValues(args)));
   }
 
   exitOf(group: FiberGroup): Exit | undefined {

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
 import { GLOBAL_MODULES } from './global-modules.js';
 
@@ -15,25 +14,24 @@ afterEach(() => {
 
 it('lets an entry list every global under modules and require it by name', async () => {
   const names = [...GLOBAL_MODULES];
-  const entry = h.prepare(
+  const exit = await h.run(
     `return function(names)
       local same = {}
       for _, name in ipairs(names) do same[name] = require(name) == _ENV[name] end
       return same
     end`,
+    [names],
     { modules: names },
   );
-  const exit = await h.wait(h.start(entry, encodeValues([names])));
   expect(exit).toEqual({ ok: true, value: Object.fromEntries(names.map((name) => [name, true])) });
 });
 
 it('hands over a global by require without listing it, and still refuses other names', async () => {
-  const entry = h.prepare(`return function()
+  const exit = await h.run(`return function()
     assert(require("errors") == errors and require("channel") == channel)
     local ok, err = pcall(require, "io")
     return { ok = ok, message = tostring(err) }
   end`);
-  const exit = await h.wait(h.start(entry, encodeValues([])));
   expect(exit).toMatchObject({
     ok: true,
     value: { ok: false, message: expect.stringContaining('module "io" is not available') },

@@ -1,6 +1,5 @@
 import { LuactError } from '@luact/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
 
 let h: VmHarness;
@@ -14,7 +13,7 @@ afterEach(() => {
 });
 
 function run(source: string, ...args: unknown[]) {
-  return h.wait(h.start(h.prepare(source), encodeValues(args)));
+  return h.run(source, args);
 }
 
 /** How an error made by `make` (a Lua expression) reaches TypeScript as a process's error. */

@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 function run(source: string, ...args: unknown[]) {
-  return h.wait(h.start(h.prepare(source), encodeValues(args)));
+  return h.run(source, args);
 }
 
 describe('LuaVm processes', () => {

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
 
 let h: VmHarness | undefined;
@@ -12,8 +11,7 @@ afterEach(() => {
 /** Runs `body` as a process's main function and returns its exit. */
 async function runMain(body: string) {
   h = await VmHarness.create({});
-  const entry = h.prepare(`return { main = function() ${body} end }`, { modules: [] });
-  return h.wait(h.start(entry, encodeValues([])));
+  return h.run(`return { main = function() ${body} end }`);
 }
 
 describe('table.create (Lua 5.5)', () => {

@@ -50,9 +50,9 @@ end
 --- Waits for the call to end: its value, or nil and its error.
 local function await(future)
   if future._outcome == nil then future._channel:receive() end
-  local outcome = future._outcome
-  if outcome.error ~= nil then return nil, outcome.error end
-  return outcome.payload._value
+  local payload, err = future:result()
+  if payload == nil then return nil, err end
+  return payload._value
 end
 
 local Executor = {}

@@ -1,6 +1,6 @@
 import type { Decoder, Infer } from '../schema/index.js';
 import { natsConnection, temporalClient } from './connections.js';
-import { processHost, temporalWorker, workflowHost } from './hosts.js';
+import { processHost, temporalWorker, terminalHost, workflowHost } from './hosts.js';
 import { functionLua, libraryLua, processLua, workflowLua } from './lua.js';
 import { processService, processSupervisor } from './services.js';
 import { envVariable, registryEntry } from './values.js';
@@ -11,6 +11,7 @@ const SCHEMAS = {
   'process.lua': processLua,
   'workflow.lua': workflowLua,
   'process.host': processHost,
+  'terminal.host': terminalHost,
   'process.service': processService,
   'process.supervisor': processSupervisor,
   'workflow.host': workflowHost,

@@ -1,6 +1,7 @@
 import type { EntryId } from '@luact/core';
 import {
   anything,
+  boolean,
   byteSize,
   defaultsOf,
   duration,
@@ -64,6 +65,20 @@ export const processHost = object({
 });
 
 export type ProcessHostConfig = Infer<typeof processHost>;
+
+/**
+ * A process host whose processes own the node's console: `io` reads its stdin and writes its
+ * stdout and stderr (`luact run --exec` starts a process.lua entry on it). Its Lua limits are
+ * a process.host's.
+ */
+export const terminalHost = object({
+  host: section(hostLimits),
+  /** Accepted as Wippy spells it; luact's log records never go to the console unless asked. */
+  hide_logs: withDefault(boolean(), false),
+  lifecycle,
+});
+
+export type TerminalHostConfig = Infer<typeof terminalHost>;
 
 const journal = object({
   /** Default: jetstream when the host has a nats.connection, else file. */

@@ -93,6 +93,23 @@ describe('kind schemas', () => {
     });
   });
 
+  it("reads a terminal.host as Wippy writes it, with a process host's limits", () => {
+    expect(
+      config({
+        name: 'terminal',
+        kind: 'terminal.host',
+        fields: { hide_logs: true, lifecycle: { auto_start: true } },
+      }),
+    ).toMatchObject({
+      host: { max_processes: 100_000, reductions: 10_000 },
+      hide_logs: true,
+      lifecycle: { auto_start: true },
+    });
+    expect(
+      loadErrors({ name: 'terminal', kind: 'terminal.host', fields: { hide_logs: 'yes' } }),
+    ).toEqual([expect.objectContaining({ field: 'hide_logs' })]);
+  });
+
   it('decodes durations and byte sizes into milliseconds and bytes', () => {
     const host = config({
       name: 'h',

@@ -161,12 +161,42 @@ describe('entryCallProblems', () => {
       [
         'myapp:kinds',
         'lua-entry-kind',
-        'process.spawn names host myapp:triple, a function.lua entry; processes run on a process.host, workflows on a workflow.host',
+        'process.spawn names host myapp:triple, a function.lua entry; processes run on a process.host (or a terminal.host), workflows on a workflow.host',
       ],
       [
         'myapp:kinds',
         'lua-unknown-entry',
         'process.spawn names host myapp:procesess, which is not an entry (did you mean myapp:processes?)',
+      ],
+    ]);
+  });
+
+  it('takes a terminal.host as the host of a process, not of a workflow', async () => {
+    const { snapshot } = await load({
+      'app.yaml': yaml`
+        namespace: myapp
+        entries:
+          - name: terminal
+            kind: terminal.host
+          - name: counter
+            kind: process.lua
+            source: 'return { main = function() end }'
+          - name: order
+            kind: workflow.lua
+            source: 'return { main = function() end }'
+          - name: cli
+            kind: process.lua
+            source: |
+              return { main = function()
+                process.spawn("counter", "terminal")
+                process.spawn("order", "terminal")
+              end }
+      `,
+    });
+    expect(entryCallProblems(snapshot, 'error').map((d) => [d.entry, d.message])).toEqual([
+      [
+        'myapp:cli',
+        'process.spawn("order"): myapp:order is a workflow.lua entry, and process.spawn runs process.lua entries',
       ],
     ]);
   });

@@ -12,7 +12,7 @@ const LUA_KINDS: ReadonlySet<Kind> = new Set([
   'workflow.lua',
   'library.lua',
 ]);
-const HOST_KINDS: readonly Kind[] = ['process.host', 'workflow.host'];
+const HOST_KINDS: readonly Kind[] = ['process.host', 'terminal.host', 'workflow.host'];
 
 /**
  * Entry IDs that Lua sources name with a literal in `funcs.call`, `process.spawn*`,
@@ -119,7 +119,7 @@ function checkHost(
         `${call.call} names host ${host.id}, a ${host.entry.kind} entry; ${
           caller.kind === 'workflow.lua'
             ? 'a workflow starts its children on a workflow.host'
-            : 'processes run on a process.host, workflows on a workflow.host'
+            : 'processes run on a process.host (or a terminal.host), workflows on a workflow.host'
         }`,
         literal,
       );
@@ -157,7 +157,9 @@ function fittingKinds(call: EntryCall, caller: Kind, host: Kind | undefined): re
       return caller === 'library.lua' ? ['process.lua', 'workflow.lua'] : ['process.lua'];
     case 'spawn':
       if (caller === 'workflow.lua' || host === 'workflow.host') return ['workflow.lua'];
-      return host === 'process.host' ? ['process.lua'] : ['process.lua', 'workflow.lua'];
+      return host === 'process.host' || host === 'terminal.host'
+        ? ['process.lua']
+        : ['process.lua', 'workflow.lua'];
   }
 }
 

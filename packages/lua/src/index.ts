@@ -18,6 +18,7 @@ export {
   type LogRecord,
 } from './modules/builtin.js';
 export { hashModule } from './modules/hash.js';
+export { yamlModule } from './modules/yaml.js';
 export { type Clock, ManualClock, systemClock } from './vm/clock.js';
 export {
   type Delivery,

@@ -11,6 +11,7 @@ import {
   type LuaModuleSpec,
   type LuaVm,
   luaSource,
+  yamlModule,
 } from '@luact/lua';
 import { boundedOutput, processBinding, processLua, requiredText } from '@luact/process';
 import { WorkflowRun } from './run.js';
@@ -29,6 +30,7 @@ export const WORKFLOW_MODULES = [
   'json',
   'base64',
   'hash',
+  'yaml',
   'uuid',
   'logger',
   'funcs',
@@ -67,6 +69,7 @@ export function workflowModules(env: WorkflowModuleEnvironment): LuaModuleSpec[]
     // Pure functions of their arguments: the same module as in processes.
     base64Module(),
     hashModule(),
+    yamlModule(),
     {
       name: 'uuid',
       scope: 'module',

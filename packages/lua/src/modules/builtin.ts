@@ -5,6 +5,7 @@ import { luaSource } from '../vm/kernel-files.js';
 import { base64Module } from './base64.js';
 import { hashModule } from './hash.js';
 import { timeModule } from './time.js';
+import { yamlModule } from './yaml.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -41,6 +42,7 @@ export function builtinModules(options: BuiltinOptions = {}): LuaModuleSpec[] {
   return [
     timeModule(),
     { name: 'json', scope: 'module', source: luaSource('modules/json.lua') },
+    yamlModule(),
     base64Module(),
     hashModule(),
     {

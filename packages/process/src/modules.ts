@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { LuactError, resolveReference, splitEntryId } from '@luact/core';
 import { builtinModules, type HostFunction, type LogRecord, type LuaModuleSpec } from '@luact/lua';
 import { activateEntry } from '@luact/registry';
+import { EventBus } from './event-bus/bus.js';
+import { eventsModule } from './event-bus/events-module.js';
 import { fallible, requiredText } from './host-call.js';
 import { LiveProcessApi } from './live-process-api.js';
 import { processBinding } from './process-binding.js';
@@ -17,10 +19,14 @@ export function processLua(name: 'process' | 'funcs' | 'ctx' | 'env'): string {
   return luaLimitsPrelude() + readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
 }
 
-/** Every module of a process host: the Lua runtime's own, then process, funcs, ctx, env. */
+/** Every module of a process host: the Lua runtime's own, then process, funcs, ctx, env, events. */
 export function processModules(
   system: ProcessSystem,
-  options: { log?: (record: LogRecord) => void } = {},
+  options: {
+    log?: (record: LogRecord) => void;
+    /** The node's event bus (default: one of this system's own). */
+    events?: EventBus;
+  } = {},
 ): LuaModuleSpec[] {
   const { log } = options;
   const binding = processBinding(new LiveProcessApi(system));
@@ -32,6 +38,7 @@ export function processModules(
     { name: 'funcs', scope: 'module', source: processLua('funcs'), functions: binding.funcs },
     { name: 'ctx', scope: 'module', source: processLua('ctx'), functions: binding.ctx },
     { name: 'env', scope: 'module', source: processLua('env'), functions: envFunctions(system) },
+    eventsModule(options.events ?? new EventBus()),
   ];
 }
 

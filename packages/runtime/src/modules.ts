@@ -1,10 +1,12 @@
 import type { LogRecord, LuaModuleSpec } from '@luact/lua';
-import { type ProcessSystem, processModules } from '@luact/process';
+import { type EventBus, type ProcessSystem, processModules } from '@luact/process';
 import { type ServiceManager, supervisorModule } from '@luact/supervisor';
 
 export interface NodeModuleOptions {
   /** Where `logger.*` records go (default: dropped). */
   readonly log?: (record: LogRecord) => void;
+  /** The node's event bus (lint's system has one of its own). */
+  readonly events?: EventBus;
   /** The node's services, once they exist (lint has none). */
   readonly services?: () => ServiceManager | undefined;
 }
@@ -15,7 +17,10 @@ export function nodeModules(
   options: NodeModuleOptions = {},
 ): LuaModuleSpec[] {
   return [
-    ...processModules(system, options.log ? { log: options.log } : {}),
+    ...processModules(system, {
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.events ? { events: options.events } : {}),
+    }),
     supervisorModule(options.services ?? (() => undefined)),
   ];
 }

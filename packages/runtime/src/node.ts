@@ -10,6 +10,7 @@ import {
   type View,
 } from '@luact/nats';
 import {
+  EventBus,
   FUNCTION_HOST,
   type HostFunctionEntry,
   type NameScope,
@@ -49,6 +50,7 @@ import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
 import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
 import { type PlacementRule, SpreadPlacement } from './placement.js';
+import { announceRegistryChanges } from './registry-events.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
@@ -177,6 +179,8 @@ export class Node {
   readonly services: ServiceManager;
   /** The workflow hosts and their journals (set once start() has recovered them). */
   workflows!: NodeWorkflows;
+  /** The node's event bus (the Lua `events` module; registry changes are announced on it). */
+  readonly events = new EventBus();
   private readonly startedAt = new Date();
   private watcher: ReturnType<typeof watch> | undefined;
   private control: ControlServer | undefined;
@@ -219,6 +223,7 @@ export class Node {
       modules: (system) =>
         nodeModules(system, {
           ...(options.log ? { log: options.log } : {}),
+          events: this.events,
           services: () => this.services,
         }),
       print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
@@ -233,6 +238,7 @@ export class Node {
     });
     this.calls = new Calls(this.system);
     registry.subscribe((event) => this.applyHostChanges(event));
+    registry.subscribe((event) => announceRegistryChanges(this.events, event));
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   planChanges,
   RegistrySnapshot,
 } from '@luact/registry';
+import type { EventBus } from '../event-bus/bus.js';
 import { processModules } from '../modules.js';
 import type { ClusterNames } from '../names.js';
 import type { Pid } from '../pid.js';
@@ -63,6 +64,7 @@ export async function harness(
     env?: Record<string, string>;
     transport?: Transport;
     names?: ClusterNames;
+    events?: EventBus;
   } = {},
 ): Promise<Harness> {
   api ??= loadLuaApi();
@@ -76,7 +78,11 @@ export async function harness(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.names ? { names: options.names } : {}),
-    modules: (s) => processModules(s, { log: (record) => logs.push(record) }),
+    modules: (s) =>
+      processModules(s, {
+        log: (record) => logs.push(record),
+        ...(options.events ? { events: options.events } : {}),
+      }),
     print: (text) => printed.push(text),
     functionLimits: LIMITS,
   });

@@ -17,6 +17,7 @@ export {
   type LogLevel,
   type LogRecord,
 } from './modules/builtin.js';
+export { type CryptoSources, cryptoModule } from './modules/crypto.js';
 export { hashModule } from './modules/hash.js';
 export { yamlModule } from './modules/yaml.js';
 export { type Clock, ManualClock, systemClock } from './vm/clock.js';

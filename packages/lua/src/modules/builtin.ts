@@ -3,6 +3,7 @@ import { decodeValue } from '../codec/wire.js';
 import type { LuaModuleSpec } from '../vm/host-function.js';
 import { luaSource } from '../vm/kernel-files.js';
 import { base64Module } from './base64.js';
+import { cryptoModule } from './crypto.js';
 import { hashModule } from './hash.js';
 import { timeModule } from './time.js';
 import { yamlModule } from './yaml.js';
@@ -36,7 +37,7 @@ function randomSource(): (n: number) => Uint8Array {
   };
 }
 
-/** The built-in modules of the Lua runtime itself: time, json, base64, hash, uuid, logger. */
+/** The built-in modules of the Lua runtime itself: time, json, base64, hash, crypto, uuid, logger. */
 export function builtinModules(options: BuiltinOptions = {}): LuaModuleSpec[] {
   const random = randomSource();
   return [
@@ -45,6 +46,7 @@ export function builtinModules(options: BuiltinOptions = {}): LuaModuleSpec[] {
     yamlModule(),
     base64Module(),
     hashModule(),
+    cryptoModule(),
     {
       name: 'uuid',
       scope: 'module',

@@ -1,5 +1,6 @@
 export { activateEntry, checkActivation } from './activate.js';
 export type { Change, ChangeSet, EntryChange } from './changes.js';
+export { type EntryCriteria, findEntries } from './criteria.js';
 export type { DefinitionOrigin, EntryDefinition, FieldLocator } from './definition.js';
 export {
   type Diagnostic,
@@ -16,6 +17,7 @@ export { compileDefinition, definitionFingerprint, type Entry, type EntryOf } fr
 export { entryCallProblems } from './entry-call-check.js';
 export { type FieldPath, formatFieldPath } from './field-path.js';
 export { DependencyGraph } from './graph.js';
+export { DEFAULT_HISTORY_LIMIT, type RegistryHistory } from './history.js';
 export {
   DECLARABLE_KINDS,
   isKind,

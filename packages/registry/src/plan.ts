@@ -21,6 +21,9 @@ export interface PlanOptions {
    * and values that only fail once substituted are reported with the rest.
    */
   readonly env?: Environment;
+  /** The version the plan commits as (default: the base's + 1; a registry that went back to an
+   * older version numbers past every version it ever had). */
+  readonly version?: number;
 }
 
 /**
@@ -53,7 +56,7 @@ class PlanBuilder {
     private readonly options: PlanOptions,
   ) {
     this.next = new Map(base.entries().map((entry) => [entry.id, entry]));
-    this.version = base.version + 1;
+    this.version = options.version ?? base.version + 1;
   }
 
   apply(change: Change): void {

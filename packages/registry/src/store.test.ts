@@ -141,6 +141,62 @@ describe('Registry change sets', () => {
   });
 });
 
+describe('Registry versions', () => {
+  const setting = (value: string): EntryDefinition => ({
+    namespace: 'app',
+    name: 'setting',
+    kind: 'registry.entry',
+    fields: { value },
+  });
+
+  it('keeps each version, and going back makes an old one current and tells what changed', () => {
+    const registry = seeded();
+    registry.apply([{ op: 'create', definition: setting('a') }]);
+    const events: RegistryEvent[] = [];
+    registry.subscribe((event) => events.push(event));
+    const back = registry.applyVersion(1);
+    expect(back.ok && back.value.map((change) => change.type)).toEqual(['deleted']);
+    expect(registry.snapshot).toBe(registry.history.snapshotAt(1));
+    expect(events.map((event) => [event.previousVersion, event.version])).toEqual([[2, 1]]);
+
+    const forward = registry.applyVersion(2);
+    expect(forward.ok).toBe(true);
+    expect(registry.snapshot.get('app:setting')?.fields.value).toBe('a');
+    // Going to the version that is current changes nothing and tells nobody.
+    expect(registry.applyVersion(2).ok && events).toHaveLength(2);
+  });
+
+  it('numbers a change set made after going back past every version, as a branch', () => {
+    const registry = seeded();
+    registry.apply([{ op: 'create', definition: setting('a') }]);
+    registry.applyVersion(1);
+    registry.apply([{ op: 'create', definition: setting('b') }]);
+    expect(registry.snapshot.version).toBe(3);
+    expect(registry.snapshot.get('app:setting')?.revision).toBe(3);
+    expect(registry.history.versions()).toEqual([0, 1, 2, 3]);
+    expect(registry.history.previousOf(3)).toBe(1);
+    expect(registry.history.previousOf(2)).toBe(1);
+    expect(registry.history.nextOf(1)).toBe(3);
+    expect(registry.history.nextOf(3)).toBeUndefined();
+  });
+
+  it('forgets the oldest versions past its limit, never the current one', () => {
+    const registry = new Registry(RegistrySnapshot.empty(), { historyLimit: 2 });
+    registry.apply([{ op: 'create', definition: setting('a') }]);
+    registry.apply([{ op: 'update', definition: setting('b') }]);
+    registry.applyVersion(1);
+    registry.apply([{ op: 'update', definition: setting('c') }]);
+    expect(registry.history.versions()).toEqual([2, 3]);
+    expect(registry.history.previousOf(3)).toBeUndefined();
+    const gone = registry.applyVersion(1);
+    expect(!gone.ok && [gone.error.kind, gone.error.message]).toEqual([
+      'NOT_FOUND',
+      'registry version 1 is not kept',
+    ]);
+    expect(registry.snapshot.version).toBe(3);
+  });
+});
+
 describe('reloadApplication', () => {
   it('applies the difference between the files and the registry as one change set', async () => {
     const dir = await appDir({

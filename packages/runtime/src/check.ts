@@ -108,7 +108,7 @@ function ioModules(
       severity: 'error' as const,
       code: 'workflow-module',
       message: `workflow ${entry.id} may not use module "${name}": ${
-        name === 'env' || name === 'supervisor'
+        name === 'env' || name === 'supervisor' || name === 'registry'
           ? 'it reads state outside the workflow journal, so a replay could see something else'
           : 'workflows only get modules whose results are journaled or deterministic'
       } (workflows may list ${[...allowed].join(', ')})`,

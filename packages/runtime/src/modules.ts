@@ -1,6 +1,7 @@
 import type { LogRecord, LuaModuleSpec } from '@luact/lua';
 import { type EventBus, type ProcessSystem, processModules } from '@luact/process';
 import { type ServiceManager, supervisorModule } from '@luact/supervisor';
+import { type RegistryAccess, registryModule } from './registry-module/module.js';
 
 export interface NodeModuleOptions {
   /** Where `logger.*` records go (default: dropped). */
@@ -9,9 +10,11 @@ export interface NodeModuleOptions {
   readonly events?: EventBus;
   /** The node's services, once they exist (lint has none). */
   readonly services?: () => ServiceManager | undefined;
+  /** The node's registry and how it applies change sets, once the node exists (lint has none). */
+  readonly registry?: () => RegistryAccess | undefined;
 }
 
-/** Every module a node's Lua code may `require`: the process modules and `supervisor`. */
+/** Every module a node's Lua code may `require`: the process modules, `supervisor`, `registry`. */
 export function nodeModules(
   system: ProcessSystem,
   options: NodeModuleOptions = {},
@@ -22,5 +25,6 @@ export function nodeModules(
       ...(options.events ? { events: options.events } : {}),
     }),
     supervisorModule(options.services ?? (() => undefined)),
+    registryModule(system, options.registry ?? (() => undefined)),
   ];
 }

@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import path from 'node:path';
-import { formatDuration, LuactError } from '@luact/core';
+import { err, formatDuration, LuactError, ok, type Result } from '@luact/core';
 import { type Clock, decodeValue, type LogRecord, type LuaApi, loadLuaApi } from '@luact/lua';
 import {
   type ClusterLogRecord,
@@ -22,6 +22,7 @@ import {
 } from '@luact/process';
 import {
   activateEntry,
+  type ChangeSet,
   type Diagnostic,
   didYouMeanEntry,
   diffDefinitions,
@@ -30,6 +31,7 @@ import {
   entryCallProblems,
   hasErrors,
   loadApplication,
+  type Plan,
   planChanges,
   Registry,
   type RegistryEvent,
@@ -225,6 +227,7 @@ export class Node {
           ...(options.log ? { log: options.log } : {}),
           events: this.events,
           services: () => this.services,
+          registry: () => this,
         }),
       print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
       functionLimits: DEFAULT_LIMITS,
@@ -640,25 +643,35 @@ export class Node {
     const read = await readApplication(this.dir);
     if (hasErrors(read.diagnostics))
       return { ok: false, diagnostics: sortDiagnostics(read.diagnostics) };
-    const changes = diffDefinitions(this.registry.snapshot, read.definitions);
-    const planned = planChanges(this.registry.snapshot, changes, { env: this.env });
-    if (!planned.ok) return { ok: false, diagnostics: planned.error };
-    const changed = new Set(
-      planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),
-    );
-    const checked = this.checkLua(planned.value.snapshot, changed);
-    if (checked.some((d) => d.severity === 'error')) {
-      return { ok: false, diagnostics: sortDiagnostics(checked) };
-    }
-    const applied = this.registry.apply(changes, { env: this.env });
+    const applied = this.applyChanges(diffDefinitions(this.registry.snapshot, read.definitions));
     if (!applied.ok) return { ok: false, diagnostics: applied.error };
     // Said again at every reload, as at start: what lint would warn about in the new files.
     const warnings = sortDiagnostics([
       ...read.diagnostics.filter((d) => d.severity === 'warning'),
       ...entryCallProblems(this.registry.snapshot, 'warning'),
-      ...checked,
+      ...applied.value.luaWarnings,
     ]);
-    return { ok: true, changed: applied.value.changes.length, warnings };
+    return { ok: true, changed: applied.value.plan.changes.length, warnings };
+  }
+
+  /**
+   * Applies a change set checked as at start-up: the registry's checks, then the Lua ones for
+   * the entries it changes (sources compile, listed modules exist); all of it, or nothing and
+   * every problem. Running processes keep their code; new spawns and calls get the new.
+   */
+  applyChanges(
+    changes: ChangeSet,
+  ): Result<{ plan: Plan; luaWarnings: readonly Diagnostic[] }, Diagnostic[]> {
+    const planned = planChanges(this.registry.snapshot, changes, { env: this.env });
+    if (!planned.ok) return planned;
+    const changed = new Set(
+      planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),
+    );
+    const checked = this.checkLua(planned.value.snapshot, changed);
+    if (checked.some((d) => d.severity === 'error')) return err(sortDiagnostics(checked));
+    const applied = this.registry.apply(changes, { env: this.env });
+    if (!applied.ok) return applied;
+    return ok({ plan: applied.value, luaWarnings: checked });
   }
 
   /** Reloads whenever a file of the application changes (dev mode). */

@@ -11,10 +11,8 @@ local NO_VALUES = '\x90'
 local Future = {}
 local FUTURE_MT = { __index = Future, __name = 'future', __metatable = false }
 
---- What a successful call's channel yields: payload:data() is the call's value.
-local Payload = {}
-local PAYLOAD_MT = { __index = Payload, __name = 'payload', __metatable = false }
-function Payload:data() return self._value end
+--- A successful call's channel yields a payload (the kernel's): payload:data() is the value.
+local new_payload = rt.new_payload
 
 --- The channel yields once when the call ends: a payload, or the call's error object.
 function Future:channel() return self._channel end
@@ -52,7 +50,7 @@ local function await(future)
   if future._outcome == nil then future._channel:receive() end
   local payload, err = future:result()
   if payload == nil then return nil, err end
-  return payload._value
+  return (payload:data())
 end
 
 local Executor = {}
@@ -95,7 +93,7 @@ function Executor:async(entry, ...)
   local ch = new_fed_channel('call', function(status, bytes)
     local value = codec.decode(bytes)
     if status == 'ok' then
-      local payload = setmetatable({ _value = value }, PAYLOAD_MT)
+      local payload = new_payload(value)
       future._outcome = { payload = payload }
       return payload
     end

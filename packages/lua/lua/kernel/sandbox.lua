@@ -195,6 +195,7 @@ function rt.add_module(name, module)
   MODULES[name] = deep_readonly(module, name)
 end
 function rt.has_module(name) return MODULES[name] ~= nil end
+function rt.builtin_module(name) return MODULES[name] end
 
 -- Per-process state of the kernel and modules (library instances, channels, a seeded random
 -- generator; GROUP_STATE, made above), by group id; dropped when the group ends.
@@ -288,3 +289,4 @@ end
 rt.add_global('channel', rt.channel)
 rt.add_global('coroutine', rt.coroutine)
 rt.add_global('errors', rt.errors)
+rt.add_global('payload', rt.payload)

@@ -13,4 +13,5 @@ export const GLOBAL_MODULES: ReadonlySet<string> = new Set([
   'os',
   'channel',
   'errors',
+  'payload',
 ]);

@@ -1,17 +1,37 @@
--- env (docs/lua-api/env.md): values of env.variable entries.
+-- env (docs/lua-api/env.md): values of env.variable entries, kept in env storages.
 local host, rt = ...
 
-local make_error, type, error = rt.make_error, type, error
+local codec, make_error, type, error, tostring = rt.codec, rt.make_error, type, error, tostring
+
+local function check_name(where, name)
+  if type(name) ~= 'string' then error(where .. ' expects a variable name', 3) end
+  if name == '' then return make_error('INVALID', where .. ': the name is empty', false) end
+  -- LIMITS: see process.lua.
+  if #name > LIMITS.reference then
+    return make_error('INVALID', where .. ': name of ' .. #name .. ' bytes exceeds the limit of ' .. LIMITS.reference .. ' bytes', false)
+  end
+end
 
 return {
   get = function(name)
-    if type(name) ~= 'string' then error('env.get expects an entry name', 2) end
-    -- LIMITS: see process.lua.
-    if #name > LIMITS.reference then
-      return nil, make_error('INVALID', 'env.get: name of ' .. #name .. ' bytes exceeds the limit of ' .. LIMITS.reference .. ' bytes', false)
-    end
+    local err = check_name('env.get', name)
+    if err ~= nil then return nil, err end
     local value, kind, message = host.get(name)
     if value == false then return nil, make_error(kind, message) end
     return value
+  end,
+
+  set = function(name, value)
+    local err = check_name('env.set', name)
+    if err ~= nil then return nil, err end
+    if type(value) == 'number' then value = tostring(value) end
+    if type(value) ~= 'string' then error('env.set expects a string value', 2) end
+    local ok, kind, message = host.set(name, value)
+    if ok == false then return nil, make_error(kind, message) end
+    return true
+  end,
+
+  get_all = function()
+    return codec.decode(host.get_all())
   end,
 }

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { LuactError, resolveReference, splitEntryId } from '@luact/core';
-import { builtinModules, type HostFunction, type LogRecord, type LuaModuleSpec } from '@luact/lua';
-import { activateEntry } from '@luact/registry';
+import { builtinModules, type LogRecord, type LuaModuleSpec } from '@luact/lua';
+import { envFunctions } from './env/env-module.js';
 import { EventBus } from './event-bus/bus.js';
 import { eventsModule } from './event-bus/events-module.js';
-import { fallible, requiredText } from './host-call.js';
 import { LiveProcessApi } from './live-process-api.js';
 import { processBinding } from './process-binding.js';
 import type { ProcessSystem } from './system.js';
@@ -40,42 +38,4 @@ export function processModules(
     { name: 'env', scope: 'module', source: processLua('env'), functions: envFunctions(system) },
     eventsModule(options.events ?? new EventBus()),
   ];
-}
-
-// ── env ──────────────────────────────────────────────────────────────────────────────────
-
-function envFunctions(system: ProcessSystem): Record<string, HostFunction> {
-  const api = new LiveProcessApi(system);
-  return {
-    get(L, vm) {
-      const self = api.actorOf(vm);
-      return fallible(L, vm, () => {
-        const name = requiredText(L, vm, 1, 'the name');
-        const id = resolveReference(name, splitEntryId(self.entry).namespace);
-        if (!id.ok) return new LuactError('INVALID', id.error, { retryable: false });
-        const entry = system.snapshot().get(id.value);
-        if (entry?.kind !== 'env.variable') {
-          return new LuactError('NOT_FOUND', `no env.variable entry ${id.value}`, {
-            retryable: false,
-          });
-        }
-        const config = activateEntry(entry, system.options.env);
-        if (!config.ok)
-          return new LuactError('INVALID', config.error.map((d) => d.message).join('; '), {
-            retryable: false,
-          });
-        const value = system.options.env[config.value.variable] ?? config.value.default;
-        if (value === undefined) {
-          return new LuactError(
-            'NOT_FOUND',
-            `environment variable ${config.value.variable} (${id.value}) is not set and has no default`,
-            {
-              retryable: false,
-            },
-          );
-        }
-        return value;
-      });
-    },
-  };
 }

@@ -26,6 +26,7 @@ export type DiagnosticCode =
   | 'dangling-reference'
   | 'wrong-reference-kind'
   | 'dependency-cycle'
+  | 'duplicate-env-variable'
   | 'entry-not-found'
   | 'empty-application'
   | 'unreadable'

@@ -42,7 +42,15 @@ export {
 } from './kinds/lifecycle.js';
 export type { LibraryConfig, LuaCodeConfig } from './kinds/lua.js';
 export type { ChildSpec, ChildStart, ServiceConfig, SupervisorConfig } from './kinds/services.js';
-export type { EnvVariableConfig, RegistryEntryConfig } from './kinds/values.js';
+export {
+  ENV_STORAGE_KINDS,
+  type EnvStorageFileConfig,
+  type EnvStorageKind,
+  type EnvStorageRouterConfig,
+  type EnvStorageStaticConfig,
+  type EnvVariableConfig,
+} from './kinds/env.js';
+export type { RegistryEntryConfig } from './kinds/values.js';
 export {
   type ApplicationDefinitions,
   diffDefinitions,

@@ -4,6 +4,7 @@ import type { Change, ChangeSet, EntryChange } from './changes.js';
 import type { DefinitionOrigin } from './definition.js';
 import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.js';
 import { compileDefinition, diagnosticAt, type Entry } from './entry.js';
+import { duplicateEnvVariableNames } from './env-names.js';
 import type { DependencyGraph } from './graph.js';
 import type { Environment } from './placeholders.js';
 import { RegistrySnapshot } from './snapshot.js';
@@ -107,6 +108,7 @@ class PlanBuilder {
     if (!unchanged) {
       this.checkReferences();
       this.checkCycles(snapshot.graph);
+      this.diagnostics.push(...duplicateEnvVariableNames(this.next.values()));
     }
     if (hasErrors(this.diagnostics)) return err(sortDiagnostics(this.diagnostics));
     return ok({

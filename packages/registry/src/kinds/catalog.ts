@@ -1,9 +1,17 @@
 import type { Decoder, Infer } from '../schema/index.js';
 import { natsConnection, temporalClient } from './connections.js';
+import {
+  envStorageFile,
+  envStorageMemory,
+  envStorageOs,
+  envStorageRouter,
+  envStorageStatic,
+  envVariable,
+} from './env.js';
 import { processHost, temporalWorker, terminalHost, workflowHost } from './hosts.js';
 import { functionLua, libraryLua, processLua, workflowLua } from './lua.js';
 import { processService, processSupervisor } from './services.js';
-import { envVariable, registryEntry } from './values.js';
+import { registryEntry } from './values.js';
 
 const SCHEMAS = {
   'function.lua': functionLua,
@@ -19,6 +27,11 @@ const SCHEMAS = {
   'temporal.client': temporalClient,
   'registry.entry': registryEntry,
   'env.variable': envVariable,
+  'env.storage.memory': envStorageMemory,
+  'env.storage.os': envStorageOs,
+  'env.storage.file': envStorageFile,
+  'env.storage.static': envStorageStatic,
+  'env.storage.router': envStorageRouter,
 } as const;
 
 /** The kinds of the core, each with the typed configuration its entries activate to. */

@@ -19,6 +19,7 @@ export {
 } from './modules/builtin.js';
 export { type CryptoSources, cryptoModule } from './modules/crypto.js';
 export { hashModule } from './modules/hash.js';
+export { timeValueFunctions } from './modules/time-zones.js';
 export { yamlModule } from './modules/yaml.js';
 export { type Clock, ManualClock, systemClock } from './vm/clock.js';
 export {

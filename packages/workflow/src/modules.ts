@@ -11,6 +11,7 @@ import {
   type LuaModuleSpec,
   type LuaVm,
   luaSource,
+  timeValueFunctions,
   yamlModule,
 } from '@luact/lua';
 import { boundedOutput, processBinding, processLua, requiredText } from '@luact/process';
@@ -137,6 +138,9 @@ function clockFunctions(): Record<string, HostFunction> {
 
 function timeFunctions(): Record<string, HostFunction> {
   return {
+    // Zone offsets are pure functions of the zone data; time.localtz is UTC in every workflow,
+    // so a replay on a node in another zone reads the same clock.
+    ...timeValueFunctions('UTC'),
     now(L, vm) {
       vm.stack.pushInteger(L, BigInt(Math.floor(runOf(vm).now)) * 1_000_000n);
       return 1;

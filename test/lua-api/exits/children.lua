@@ -54,7 +54,7 @@ local function cancellable(parent)
     from = event.from,
     reason = event.reason,
     has_reason = event.reason ~= nil,
-    at_is_time = type(event.at) == "table" and event.at.unix_nano ~= nil,
+    at_is_time = type(event.at) == "userdata" and event.at.unix_nano ~= nil,
   }
 end
 

@@ -1,16 +1,48 @@
--- time (docs/lua-api/time.md). Durations are integers of nanoseconds (or strings like "1h30m", or
--- Duration objects); times are Time objects over unix nanoseconds. Sleeping, timers and tickers
--- are JS timers that deliver a tick into a fed channel of the process, so they never hold a
--- fiber of their own and end with the process.
+-- time (docs/lua-api/time.md). Times, Durations and Locations are userdata whose user values
+-- hold their state: a Time is unix seconds, nanoseconds (0..999999999) and a Location, so its
+-- arithmetic is exact integer arithmetic over any year; a Duration is integer nanoseconds.
+-- Calendar fields come from lua/calendar.lua, layouts from lua/layout.lua; only zone offsets of
+-- named zones are asked of the host (Intl). Sleeping, timers and tickers are JS timers that
+-- deliver a tick into a fed channel of the process, so they never hold a fiber of their own and
+-- end with the process.
 local host, rt = ...
 
-local setmetatable, type, error, tostring = setmetatable, type, error, tostring
-local raw_getmetatable = debug.getmetatable
+local type, error, tostring, select, setmetatable = type, error, tostring, select, setmetatable
+local tointeger, floor, mathtype = math.tointeger, math.floor, math.type
+local get_uv, set_uv, set_mt, raw_getmetatable = debug.getuservalue, debug.setuservalue,
+  debug.setmetatable, debug.getmetatable
+local calendar = rt.libs.calendar()
+local layout = rt.libs.layout({ calendar = calendar })
 local duration = rt.libs.duration({
   new_error = function(kind, message) return rt.make_error(kind, message, false) end,
 })
 local new_fed_channel = rt.new_fed_channel
 local now_ns, timer_start, timer_stop = host.now, host.timer_start, host.timer_stop
+local new_object, zone_exists, zone_at, local_zone = host.new_object, host.zone_exists,
+  host.zone_at, host.local_zone
+
+local NS_PER_SECOND = 1000000000
+
+local function invalid(message) return nil, rt.make_error('INVALID', message, false) end
+
+--- A userdata with metatable `mt` and user values a, b, c (the object's fields).
+local function object(mt, a, b, c)
+  local o = new_object()
+  set_uv(o, a, 1)
+  if b ~= nil then set_uv(o, b, 2) end
+  if c ~= nil then set_uv(o, c, 3) end
+  return set_mt(o, mt)
+end
+
+--- An integer argument (a float with an integral value counts), or an error naming it.
+local function integer_arg(value, what, level)
+  local n = tointeger(value)
+  if n == nil then
+    error(what .. ' must be an integer, got ' .. (type(value) == 'number' and tostring(value)
+      or type(value)), level + 1)
+  end
+  return n
+end
 
 local time = {
   NANOSECOND = duration.NANOSECOND,
@@ -19,6 +51,32 @@ local time = {
   SECOND = duration.SECOND,
   MINUTE = duration.MINUTE,
   HOUR = duration.HOUR,
+
+  -- Go's reference-time layouts.
+  LAYOUT = '01/02 03:04:05PM \'06 -0700',
+  ANSIC = 'Mon Jan _2 15:04:05 2006',
+  UNIX_DATE = 'Mon Jan _2 15:04:05 MST 2006',
+  RUBY_DATE = 'Mon Jan 02 15:04:05 -0700 2006',
+  RFC822 = '02 Jan 06 15:04 MST',
+  RFC822Z = '02 Jan 06 15:04 -0700',
+  RFC850 = 'Monday, 02-Jan-06 15:04:05 MST',
+  RFC1123 = 'Mon, 02 Jan 2006 15:04:05 MST',
+  RFC1123Z = 'Mon, 02 Jan 2006 15:04:05 -0700',
+  RFC3339 = '2006-01-02T15:04:05Z07:00',
+  RFC3339NANO = '2006-01-02T15:04:05.999999999Z07:00',
+  KITCHEN = '3:04PM',
+  STAMP = 'Jan _2 15:04:05',
+  STAMP_MILLI = 'Jan _2 15:04:05.000',
+  STAMP_MICRO = 'Jan _2 15:04:05.000000',
+  STAMP_NANO = 'Jan _2 15:04:05.000000000',
+  DATE_TIME = '2006-01-02 15:04:05',
+  DATE_ONLY = '2006-01-02',
+  TIME_ONLY = '15:04:05',
+
+  JANUARY = 1, FEBRUARY = 2, MARCH = 3, APRIL = 4, MAY = 5, JUNE = 6, JULY = 7, AUGUST = 8,
+  SEPTEMBER = 9, OCTOBER = 10, NOVEMBER = 11, DECEMBER = 12,
+
+  SUNDAY = 0, MONDAY = 1, TUESDAY = 2, WEDNESDAY = 3, THURSDAY = 4, FRIDAY = 5, SATURDAY = 6,
 }
 
 -- Durations ---------------------------------------------------------------------------------
@@ -28,19 +86,19 @@ local DURATION_MT = {
   __index = Duration,
   __name = 'duration',
   __metatable = false,
-  __tostring = function(d) return duration.format(d._ns) end,
-  __eq = function(a, b) return a._ns == b._ns end,
-  __lt = function(a, b) return a._ns < b._ns end,
-  __le = function(a, b) return a._ns <= b._ns end,
+  __tostring = function(d) return duration.format(get_uv(d, 1)) end,
+  __eq = function(a, b) return get_uv(a, 1) == get_uv(b, 1) end,
+  __lt = function(a, b) return get_uv(a, 1) < get_uv(b, 1) end,
+  __le = function(a, b) return get_uv(a, 1) <= get_uv(b, 1) end,
 }
 
 local function new_duration(ns)
-  return setmetatable({ _ns = ns }, DURATION_MT)
+  return object(DURATION_MT, ns)
 end
 
 --- Nanoseconds of a duration given as integer/float nanoseconds, text or a Duration.
 local function to_ns(value, level)
-  if raw_getmetatable(value) == DURATION_MT then return value._ns end
+  if raw_getmetatable(value) == DURATION_MT then return (get_uv(value, 1)) end
   local vt = type(value)
   if vt ~= 'number' and vt ~= 'string' then
     error('expected a duration (nanoseconds, a string like "1s", or a Duration), got ' .. vt, level + 1)
@@ -51,138 +109,326 @@ local function to_ns(value, level)
 end
 rt.duration_ns = to_ns
 
-function Duration:nanoseconds() return self._ns end
-function Duration:microseconds() return self._ns // 1000 end
-function Duration:milliseconds() return self._ns // 1000000 end
-function Duration:seconds() return self._ns / 1e9 end
-function Duration:minutes() return self._ns / 6e10 end
-function Duration:hours() return self._ns / 3.6e12 end
-function Duration:string() return duration.format(self._ns) end
+function Duration:nanoseconds() return (get_uv(self, 1)) end
+function Duration:microseconds() return get_uv(self, 1) // 1000 end
+function Duration:milliseconds() return get_uv(self, 1) // 1000000 end
+function Duration:seconds() return get_uv(self, 1) / 1e9 end
+function Duration:minutes() return get_uv(self, 1) / 6e10 end
+function Duration:hours() return get_uv(self, 1) / 3.6e12 end
+function Duration:string() return duration.format(get_uv(self, 1)) end
 
-function time.parse_duration(text)
-  if type(text) ~= 'string' then error('time.parse_duration expects a string', 2) end
-  local ns, err = duration.parse(text)
+--- A Duration from text ("1h30m"), nanoseconds or a Duration; nil, err when text does not parse.
+function time.parse_duration(value)
+  if raw_getmetatable(value) == DURATION_MT then return value end
+  local vt = type(value)
+  if vt ~= 'string' and vt ~= 'number' then
+    error('time.parse_duration expects a string, a number of nanoseconds or a Duration, got '
+      .. vt, 2)
+  end
+  local ns, err = duration.normalize(value)
   if ns == nil then return nil, err end
   return new_duration(ns)
 end
 
+-- Locations ---------------------------------------------------------------------------------
+-- user values: 1 the name, 2 the fixed offset in seconds (nil for a named zone), 3 the IANA name.
+
+local Location = {}
+local LOCATION_MT = {
+  __index = Location,
+  __name = 'location',
+  __metatable = false,
+  __tostring = function(loc) return (get_uv(loc, 1)) end,
+  __eq = function(a, b)
+    return get_uv(a, 1) == get_uv(b, 1) and get_uv(a, 2) == get_uv(b, 2)
+      and get_uv(a, 3) == get_uv(b, 3)
+  end,
+}
+
+function Location:string() return (get_uv(self, 1)) end
+
+local function fixed_location(name, offset) return object(LOCATION_MT, name, offset) end
+local function named_location(name, zone) return object(LOCATION_MT, name, nil, zone) end
+
+local UTC = fixed_location('UTC', 0)
+local LOCAL_ZONE = local_zone()
+local LOCAL = (LOCAL_ZONE == 'UTC' or LOCAL_ZONE == 'Etc/UTC') and UTC
+  or named_location('Local', LOCAL_ZONE)
+time.utc, time.localtz = UTC, LOCAL
+
+--- Seconds east of UTC of `loc` at unix second `sec`, and the zone's abbreviation there.
+local function offset_at(loc, sec)
+  local fixed = get_uv(loc, 2)
+  if fixed ~= nil then return fixed, (get_uv(loc, 1)) end
+  return zone_at(get_uv(loc, 3), sec)
+end
+
+local function check_location(loc, what, level)
+  if raw_getmetatable(loc) ~= LOCATION_MT then
+    error(what .. ' must be a Location (time.utc, time.localtz, time.load_location(...)), got '
+      .. type(loc), level + 1)
+  end
+  return loc
+end
+
+--- The Location of an IANA zone name ("Europe/Paris"); "UTC" and "Local" name the built-ins.
+function time.load_location(name)
+  if type(name) ~= 'string' then error('time.load_location expects a zone name string', 2) end
+  if name == '' then return invalid('time: load_location needs a zone name, got ""') end
+  if name == 'UTC' then return UTC end
+  if name == 'Local' then return LOCAL end
+  if not zone_exists(name) then
+    return nil, rt.make_error('NOT_FOUND', 'unknown time zone ' .. name, false)
+  end
+  return named_location(name, name)
+end
+
+function time.fixed_zone(name, offset)
+  if type(name) ~= 'string' then error('time.fixed_zone expects a name string', 2) end
+  return fixed_location(name, integer_arg(offset, 'the offset in seconds', 2))
+end
+
 -- Times ---------------------------------------------------------------------------------------
+-- user values: 1 unix seconds, 2 nanoseconds (0..999999999), 3 the Location.
 
 local Time = {}
+
+local function compare(a, b)
+  local sa, sb = get_uv(a, 1), get_uv(b, 1)
+  if sa ~= sb then return sa < sb and -1 or 1 end
+  local na, nb = get_uv(a, 2), get_uv(b, 2)
+  return na == nb and 0 or (na < nb and -1 or 1)
+end
+
 local TIME_MT = {
   __index = Time,
   __name = 'time',
   __metatable = false,
-  __eq = function(a, b) return a._ns == b._ns end,
-  __lt = function(a, b) return a._ns < b._ns end,
-  __le = function(a, b) return a._ns <= b._ns end,
+  __eq = function(a, b) return compare(a, b) == 0 end,
+  __lt = function(a, b) return compare(a, b) < 0 end,
+  __le = function(a, b) return compare(a, b) <= 0 end,
 }
 
-local function new_time(ns)
-  return setmetatable({ _ns = ns }, TIME_MT)
-end
-rt.new_time = new_time
-
-local function check_time(t)
-  if raw_getmetatable(t) ~= TIME_MT then error('expected a Time', 3) end
-  return t._ns
+--- A Time at unix second `sec` plus `nsec` nanoseconds (any integer: it carries into seconds).
+local function new_time(sec, nsec, loc)
+  return object(TIME_MT, sec + nsec // NS_PER_SECOND, nsec % NS_PER_SECOND, loc or UTC)
 end
 
-function Time:unix() return self._ns // 1000000000 end
-function Time:unix_nano() return self._ns end
-function Time:add(d) return new_time(self._ns + to_ns(d, 2)) end
-function Time:sub(t) return new_duration(self._ns - check_time(t)) end
-function Time:before(t) return self._ns < check_time(t) end
-function Time:after(t) return self._ns > check_time(t) end
-function Time:equal(t) return self._ns == check_time(t) end
+--- Time of unix nanoseconds, in UTC (what the kernel and timers hand out).
+rt.new_time = function(ns) return new_time(0, ns, UTC) end
 
-local MONTHS = { 'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
-  'September', 'October', 'November', 'December' }
-local DAYS = { 'Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday' }
-
-local function fraction(nanos, digits, trim)
-  local text = string.format('%09d', nanos):sub(1, digits)
-  if trim then text = text:gsub('0+$', '') end
-  return text == '' and '' or '.' .. text
-end
-
--- Go reference-time layout tokens, longest first so "2006" wins over "2" and "06".
-local TOKENS = {
-  { 'January', function(d) return MONTHS[d.month] end },
-  { 'Monday', function(d) return DAYS[d.wday] end },
-  { 'Z07:00', function() return 'Z' end },
-  { '-07:00', function() return '+00:00' end },
-  { '-0700', function() return '+0000' end },
-  { '.000000000', function(_, n) return fraction(n, 9, false) end },
-  { '.999999999', function(_, n) return fraction(n, 9, true) end },
-  { '.000000', function(_, n) return fraction(n, 6, false) end },
-  { '.999999', function(_, n) return fraction(n, 6, true) end },
-  { '.000', function(_, n) return fraction(n, 3, false) end },
-  { '.999', function(_, n) return fraction(n, 3, true) end },
-  { '2006', function(d) return string.format('%04d', d.year) end },
-  { 'Jan', function(d) return MONTHS[d.month]:sub(1, 3) end },
-  { 'Mon', function(d) return DAYS[d.wday]:sub(1, 3) end },
-  { 'MST', function() return 'UTC' end },
-  { '_2', function(d) return string.format('%2d', d.day) end },
-  { '01', function(d) return string.format('%02d', d.month) end },
-  { '02', function(d) return string.format('%02d', d.day) end },
-  { '03', function(d) return string.format('%02d', (d.hour + 11) % 12 + 1) end },
-  { '04', function(d) return string.format('%02d', d.min) end },
-  { '05', function(d) return string.format('%02d', d.sec) end },
-  { '06', function(d) return string.format('%02d', d.year % 100) end },
-  { '15', function(d) return string.format('%02d', d.hour) end },
-  { 'PM', function(d) return d.hour >= 12 and 'PM' or 'AM' end },
-  { 'pm', function(d) return d.hour >= 12 and 'pm' or 'am' end },
-  { '1', function(d) return tostring(d.month) end },
-  { '2', function(d) return tostring(d.day) end },
-  { '3', function(d) return tostring((d.hour + 11) % 12 + 1) end },
-  { '4', function(d) return tostring(d.min) end },
-  { '5', function(d) return tostring(d.sec) end },
-}
-
---- Formats with a Go reference-time layout ("2006-01-02 15:04:05"), always in UTC.
-function Time:format(layout)
-  if type(layout) ~= 'string' then error('time:format expects a layout string', 2) end
-  local seconds, nanos = self._ns // 1000000000, self._ns % 1000000000
-  local date = os.date('!*t', seconds)
-  local out, i, n = {}, 1, #layout
-  while i <= n do
-    local matched = false
-    for _, token in ipairs(TOKENS) do
-      local text = token[1]
-      if layout:sub(i, i + #text - 1) == text then
-        out[#out + 1] = token[2](date, nanos)
-        i = i + #text
-        matched = true
-        break
-      end
-    end
-    if not matched then
-      out[#out + 1] = layout:sub(i, i)
-      i = i + 1
-    end
+local function check_time(t, level)
+  if raw_getmetatable(t) ~= TIME_MT then
+    error('expected a Time, got ' .. type(t), level + 1)
   end
-  return table.concat(out)
+  return t
 end
 
-function Time:format_rfc3339()
-  return self:format('2006-01-02T15:04:05Z07:00')
+--- The calendar fields of a Time in its own Location, plus nsec, offset and abbrev.
+local function fields_of(t)
+  local sec = get_uv(t, 1)
+  local offset, abbrev = offset_at(get_uv(t, 3), sec)
+  local f = calendar.fields(sec + offset)
+  f.nsec, f.offset, f.abbrev = get_uv(t, 2), offset, abbrev
+  return f
 end
 
-TIME_MT.__tostring = function(t) return t:format('2006-01-02T15:04:05.999999999Z07:00') end
+--- The Time whose wall clock in `loc` reads the given fields (each may overflow and carry).
+local function from_wall(year, month, day, hour, min, sec, nsec, loc)
+  local wall = calendar.seconds_from_civil(year, month, day, hour, min, sec)
+    + nsec // NS_PER_SECOND
+  -- A named zone's offset depends on the instant: look it up at the guess, then again at the
+  -- corrected instant (Go does the same near a transition).
+  local offset = offset_at(loc, wall)
+  local corrected = offset_at(loc, wall - offset)
+  if corrected ~= offset then offset = corrected end
+  return new_time(wall - offset, nsec % NS_PER_SECOND, loc)
+end
+
+function Time:unix() return (get_uv(self, 1)) end
+function Time:unix_nano() return get_uv(self, 1) * NS_PER_SECOND + get_uv(self, 2) end
+function Time:nanosecond() return (get_uv(self, 2)) end
+function Time:year() return fields_of(self).year end
+function Time:month() return fields_of(self).month end
+function Time:day() return fields_of(self).day end
+function Time:hour() return fields_of(self).hour end
+function Time:minute() return fields_of(self).min end
+function Time:second() return fields_of(self).sec end
+function Time:weekday() return fields_of(self).wday end
+function Time:year_day() return fields_of(self).yday end
+
+function Time:date()
+  local f = fields_of(self)
+  return f.year, f.month, f.day
+end
+
+function Time:clock()
+  local f = fields_of(self)
+  return f.hour, f.min, f.sec
+end
+
+--- True for Go's zero Time, January 1 of year 1, 00:00:00 UTC.
+function Time:is_zero()
+  return get_uv(self, 1) == -calendar.UNIX_TO_YEAR_ONE and get_uv(self, 2) == 0
+end
+
+function Time:add(d)
+  local ns = to_ns(d, 2)
+  return new_time(get_uv(self, 1) + ns // NS_PER_SECOND,
+    get_uv(self, 2) + ns % NS_PER_SECOND, get_uv(self, 3))
+end
+
+local MAX_SECONDS = math.maxinteger // NS_PER_SECOND
+
+--- The Duration from `u` to this Time; beyond ±292 years it stops at the largest Duration.
+function Time:sub(u)
+  check_time(u, 2)
+  local seconds = get_uv(self, 1) - get_uv(u, 1)
+  local nanos = get_uv(self, 2) - get_uv(u, 2)
+  if seconds > MAX_SECONDS then return new_duration(math.maxinteger) end
+  if seconds < -MAX_SECONDS - 1 then return new_duration(math.mininteger) end
+  return new_duration(seconds * NS_PER_SECOND + nanos)
+end
+
+function Time:add_date(years, months, days)
+  years = integer_arg(years, 'years', 2)
+  months = integer_arg(months, 'months', 2)
+  days = integer_arg(days, 'days', 2)
+  local f = fields_of(self)
+  return from_wall(f.year + years, f.month + months, f.day + days, f.hour, f.min, f.sec,
+    f.nsec, get_uv(self, 3))
+end
+
+function Time:before(u) return compare(self, check_time(u, 2)) < 0 end
+function Time:after(u) return compare(self, check_time(u, 2)) > 0 end
+function Time:equal(u) return compare(self, check_time(u, 2)) == 0 end
+
+function Time:location() return (get_uv(self, 3)) end
+function Time:utc() return new_time(get_uv(self, 1), get_uv(self, 2), UTC) end
+function Time:in_local() return new_time(get_uv(self, 1), get_uv(self, 2), LOCAL) end
+function Time:in_location(loc)
+  return new_time(get_uv(self, 1), get_uv(self, 2), check_location(loc, 'the location', 2))
+end
+
+-- (a + b) mod m and (a * b) mod m for 0 <= a, b < m without overflow: the sum is read unsigned.
+local function add_mod(a, b, m)
+  local sum = a + b
+  if math.ult(sum, m) then return sum end
+  return sum - m
+end
+
+local function mul_mod(a, b, m)
+  local product = 0
+  while b > 0 do
+    if b & 1 == 1 then product = add_mod(product, a, m) end
+    a, b = add_mod(a, a, m), b >> 1
+  end
+  return product
+end
+
+--- Nanoseconds since year 1 modulo d (Go rounds times as counted from its zero Time).
+local function remainder(t, d)
+  local seconds = get_uv(t, 1) + calendar.UNIX_TO_YEAR_ONE
+  return add_mod(mul_mod(seconds % d, NS_PER_SECOND % d, d), get_uv(t, 2) % d, d)
+end
+
+--- This Time rounded down to a multiple of `d`; a `d` of zero or less leaves it as it is.
+function Time:truncate(d)
+  local ns = to_ns(d, 2)
+  if ns <= 0 then return self end
+  return self:add(-remainder(self, ns))
+end
+
+--- This Time rounded to the nearest multiple of `d`, halfway values upwards.
+function Time:round(d)
+  local ns = to_ns(d, 2)
+  if ns <= 0 then return self end
+  local r = remainder(self, ns)
+  if math.ult(r + r, ns) then return self:add(-r) end
+  return self:add(ns - r)
+end
+
+--- Writes this Time, in its Location, after a Go layout ("2006-01-02 15:04:05").
+function Time:format(text)
+  if type(text) ~= 'string' then error('time:format expects a layout string', 2) end
+  return layout.format(text, fields_of(self))
+end
+
+function Time:format_rfc3339() return layout.format(time.RFC3339, fields_of(self)) end
+
+TIME_MT.__tostring = function(t) return layout.format(time.RFC3339NANO, fields_of(t)) end
 
 function time.now()
-  return new_time(now_ns())
+  return new_time(0, now_ns(), UTC)
 end
 
---- A Time from unix seconds and nanoseconds.
+--- A Time from unix seconds and nanoseconds, in UTC; a float of seconds keeps its fraction.
 function time.unix(seconds, nanos)
-  return new_time(seconds * 1000000000 + (nanos or 0))
+  if type(seconds) ~= 'number' then error('time.unix expects a number of seconds', 2) end
+  local nsec = integer_arg(nanos or 0, 'the nanoseconds', 2)
+  local whole = tointeger(seconds)
+  if whole == nil then
+    if seconds ~= seconds or seconds == 1 / 0 or seconds == -1 / 0 then
+      error('time.unix expects a finite number of seconds', 2)
+    end
+    whole = floor(seconds)
+    nsec = nsec + floor((seconds - whole) * 1e9 + 0.5)
+    whole = tointeger(whole) or error('time.unix: seconds out of range', 2)
+  end
+  return new_time(whole, nsec, UTC)
+end
+
+local DATE_FIELDS = { 'year', 'month', 'day', 'hour', 'minute', 'second', 'nanosecond' }
+
+--- The Time whose clock in `loc` (default time.localtz) reads the given fields; fields out
+--- of range carry over (month 13 is January of the next year), as in Go.
+function time.date(...)
+  local values = { ... }
+  for i, name in ipairs(DATE_FIELDS) do
+    local value = values[i]
+    if value == nil and i > 3 then value = 0 end
+    values[i] = integer_arg(value, 'time.date: ' .. name, 2)
+  end
+  local loc = select('#', ...) >= 8 and values[8] ~= nil
+    and check_location(values[8], 'time.date: the location', 2) or LOCAL
+  return from_wall(values[1], values[2], values[3], values[4], values[5], values[6], values[7],
+    loc)
+end
+
+--- Reads `value` after a Go layout; the zone the text names wins, else `loc` (default UTC).
+function time.parse(text, value, loc)
+  if type(text) ~= 'string' then error('time.parse expects a layout string', 2) end
+  if type(value) ~= 'string' then error('time.parse expects the text to parse as a string', 2) end
+  loc = loc ~= nil and check_location(loc, 'time.parse: the location', 2) or UTC
+  local f, message = layout.parse(text, value)
+  if f == nil then return invalid(message) end
+  if f.zone_utc then
+    return from_wall(f.year, f.month, f.day, f.hour, f.min, f.sec, f.nsec, UTC)
+  end
+  local utc_wall = calendar.seconds_from_civil(f.year, f.month, f.day, f.hour, f.min, f.sec)
+  if f.zone_offset ~= nil then
+    local sec = utc_wall - f.zone_offset
+    -- `loc` stays when its offset (and name, if the text gave one) at that instant match;
+    -- otherwise the zone is a fixed one with the text's offset and name.
+    local offset, abbrev = offset_at(loc, sec)
+    if offset == f.zone_offset and (f.zone_name == nil or f.zone_name == abbrev) then
+      return new_time(sec, f.nsec, loc)
+    end
+    return new_time(sec, f.nsec, fixed_location(f.zone_name or '', f.zone_offset))
+  end
+  if f.zone_name ~= nil then
+    local offset, abbrev = offset_at(loc, utc_wall)
+    if abbrev == f.zone_name then return new_time(utc_wall - offset, f.nsec, loc) end
+    -- An abbreviation `loc` does not use: its offset is unknown (0), except "GMT+3" and the like.
+    local hours = tonumber(f.zone_name:match('^GMT([+-]%d+)$') or 0)
+    return new_time(utc_wall - hours * 3600, f.nsec, fixed_location(f.zone_name, hours * 3600))
+  end
+  return from_wall(f.year, f.month, f.day, f.hour, f.min, f.sec, f.nsec, loc)
 end
 
 -- Sleeping, timers, tickers ------------------------------------------------------------------
 
-local function tick(ns) return new_time(ns) end
+local function tick(ns) return new_time(0, ns, UTC) end
 
 --- A channel that receives the time once, `d` from now.
 function time.after(d)
@@ -205,6 +451,7 @@ local Timer = {}
 local TIMER_MT = { __index = Timer, __name = 'timer', __metatable = false }
 
 function Timer:channel() return self._channel end
+Timer.response = Timer.channel
 --- Stops the timer; true if it had not fired yet.
 function Timer:stop() return timer_stop(self._channel.fed_id) end
 --- Starts the timer again to fire `d` from now; true if it had not fired yet.
@@ -215,8 +462,10 @@ function Timer:reset(d)
   return pending
 end
 
+--- A timer firing once, `d` from now; nil, INVALID for a duration of zero or less.
 function time.timer(d)
   local ns = to_ns(d, 2)
+  if ns <= 0 then return invalid('time: timer needs a positive duration, got ' .. duration.format(ns)) end
   local ch = new_fed_channel('timer', tick)
   timer_start(ch.fed_id, ns, 0)
   return setmetatable({ _channel = ch }, TIMER_MT)
@@ -226,13 +475,15 @@ local Ticker = {}
 local TICKER_MT = { __index = Ticker, __name = 'ticker', __metatable = false }
 
 function Ticker:channel() return self._channel end
-function Ticker:stop() timer_stop(self._channel.fed_id) end
+Ticker.response = Ticker.channel
+--- Stops the ticker; true if it was still running.
+function Ticker:stop() return timer_stop(self._channel.fed_id) end
 
 --- Ticks every `d`; like Go, a slow reader misses ticks instead of queueing them (the timer
---- queues a tick only when the previous one was received).
+--- queues a tick only when the previous one was received). nil, INVALID when `d` is not positive.
 function time.ticker(d)
   local ns = to_ns(d, 2)
-  if ns <= 0 then error('time.ticker needs a positive duration', 2) end
+  if ns <= 0 then return invalid('time: ticker needs a positive duration, got ' .. duration.format(ns)) end
   local ch = new_fed_channel('ticker', tick)
   timer_start(ch.fed_id, ns, ns)
   return setmetatable({ _channel = ch }, TICKER_MT)

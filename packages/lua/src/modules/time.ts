@@ -4,6 +4,7 @@ import type { HostFunction, LuaModuleSpec } from '../vm/host-function.js';
 import { luaSource } from '../vm/kernel-files.js';
 import type { LuaVm } from '../vm/lua-vm.js';
 import type { LuaState } from '../wasm/lua-api.js';
+import { nodeZone, timeValueFunctions } from './time-zones.js';
 
 /**
  * Timers one process may have armed at once: each holds a JS timer outside the Lua heap, which
@@ -39,6 +40,7 @@ export function timeModule(): LuaModuleSpec {
   };
 
   const functions: Record<string, HostFunction> = {
+    ...timeValueFunctions(nodeZone()),
     now(L, vm) {
       vm.api._lua_pushinteger(L, vm.clock.now());
       return 1;

@@ -27,7 +27,17 @@ const KERNEL_FUNCTIONS = ['boot', 'run_fiber', 'describe_error', 'prepare_entry'
  * kernel does), except those that keep state between calls in the one instance every process
  * of a host shares (uuid's v7 sequence), which count as kernel code.
  */
-const LIBRARIES = ['msgpack', 'duration', 'json', 'uuid', 'patterns', 'sort', 'builtins'] as const;
+const LIBRARIES = [
+  'msgpack',
+  'duration',
+  'calendar',
+  'layout',
+  'json',
+  'uuid',
+  'patterns',
+  'sort',
+  'builtins',
+] as const;
 const STATEFUL_LIBRARIES: ReadonlySet<string> = new Set(['uuid']);
 
 /**

@@ -82,6 +82,8 @@ export interface LuaApi {
   _lua_pushcclosure(L: LuaState, fn: Pointer, upvalues: number): void;
   _lua_pushlightuserdata(L: LuaState, pointer: Pointer): void;
   _lua_pushthread(L: LuaState): number;
+  /** A full userdata of `size` bytes with `userValues` user value slots, pushed. */
+  _lua_newuserdatauv(L: LuaState, size: number, userValues: number): Pointer;
 
   _lua_createtable(L: LuaState, arraySize: number, hashSize: number): void;
   _lua_getfield(L: LuaState, index: number, key: Pointer): number;

@@ -16,11 +16,24 @@ export type SnippetVerdict = string | undefined;
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 
 /** Built-in modules a snippet may require, by where it runs (what `luact lint` accepts). */
-const PROCESS_MODULES = 'base64 ctx env funcs hash json logger supervisor time uuid'.split(' ');
+const PROCESS_MODULES =
+  'base64 ctx env funcs hash json logger supervisor text time uuid yaml'.split(' ');
 const MODULES: Readonly<Record<SnippetKind, readonly string[]>> = {
   process: PROCESS_MODULES,
   function: PROCESS_MODULES,
-  workflow: ['base64', 'ctx', 'funcs', 'hash', 'json', 'logger', 'time', 'uuid', 'workflow'],
+  workflow: [
+    'base64',
+    'ctx',
+    'funcs',
+    'hash',
+    'json',
+    'logger',
+    'text',
+    'time',
+    'uuid',
+    'workflow',
+    'yaml',
+  ],
 };
 
 const ENTRY_KIND: Readonly<Record<SnippetKind, string>> = {

@@ -21,6 +21,7 @@ export { type CryptoSources, cryptoModule } from './modules/crypto.js';
 export { hashModule } from './modules/hash.js';
 export { timeValueFunctions } from './modules/time-zones.js';
 export { yamlModule } from './modules/yaml.js';
+export { textModule } from './modules/text.js';
 export { type Clock, ManualClock, systemClock } from './vm/clock.js';
 export {
   type Delivery,

@@ -11,6 +11,7 @@ import {
   type LuaModuleSpec,
   type LuaVm,
   luaSource,
+  textModule,
   timeValueFunctions,
   yamlModule,
 } from '@luact/lua';
@@ -32,6 +33,7 @@ export const WORKFLOW_MODULES = [
   'base64',
   'hash',
   'yaml',
+  'text',
   'uuid',
   'logger',
   'funcs',
@@ -71,6 +73,8 @@ export function workflowModules(env: WorkflowModuleEnvironment): LuaModuleSpec[]
     base64Module(),
     hashModule(),
     yamlModule(),
+    // Diffs without their time limit, so a replay on a slower machine sees the same diff.
+    textModule({ deterministic: true }),
     {
       name: 'uuid',
       scope: 'module',

@@ -5,6 +5,7 @@ import { luaSource } from '../vm/kernel-files.js';
 import { base64Module } from './base64.js';
 import { cryptoModule } from './crypto.js';
 import { hashModule } from './hash.js';
+import { textModule } from './text.js';
 import { timeModule } from './time.js';
 import { yamlModule } from './yaml.js';
 
@@ -44,6 +45,7 @@ export function builtinModules(options: BuiltinOptions = {}): LuaModuleSpec[] {
     timeModule(),
     { name: 'json', scope: 'module', source: luaSource('modules/json.lua') },
     yamlModule(),
+    textModule(),
     base64Module(),
     hashModule(),
     cryptoModule(),

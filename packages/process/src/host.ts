@@ -88,9 +88,14 @@ export class ProcessHost {
     return new ProcessHost(id, limits, vm, options.environment);
   }
 
-  /** The compiled form of a Lua entry (and its imports) for this host's VM. */
-  prepare(entry: LuaEntry): PreparedEntry {
-    const snapshot = this.environment.snapshot();
+  /**
+   * The compiled form of a Lua entry (and its imports) for this host's VM. Imports are read
+   * from `snapshot`: the current registry, or a planned one whose changes are being checked.
+   */
+  prepare(
+    entry: LuaEntry,
+    snapshot: RegistrySnapshot = this.environment.snapshot(),
+  ): PreparedEntry {
     let known = this.keys.get(entry);
     if (known?.version !== snapshot.version) {
       known = { version: snapshot.version, key: contentKey(entry, snapshot) };
@@ -117,7 +122,7 @@ export class ProcessHost {
           { retryable: false },
         );
       }
-      imports[alias] = this.prepare(library);
+      imports[alias] = this.prepare(library, snapshot);
     }
     const prepared = this.vm.prepareEntry(
       entrySource(entry, config.source, config.modules, imports, key),

@@ -64,7 +64,7 @@ export function checkLuaEntries(
           workflows ??= workflowCheckHost(system.options.api, snapshot, system.options.env);
           workflows.prepare(entry);
         } else {
-          processes.prepare(entry);
+          processes.prepare(entry, snapshot);
         }
       } catch (error) {
         problems.push(toDiagnostic(entry, error as LuactError, 'lua-syntax'));

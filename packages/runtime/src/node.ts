@@ -662,7 +662,11 @@ export class Node {
   applyChanges(
     changes: ChangeSet,
   ): Result<{ plan: Plan; luaWarnings: readonly Diagnostic[] }, Diagnostic[]> {
-    const planned = planChanges(this.registry.snapshot, changes, { env: this.env });
+    // Planned as the version it will commit as, so what the check compiles is what runs.
+    const planned = planChanges(this.registry.snapshot, changes, {
+      env: this.env,
+      version: this.registry.history.latest + 1,
+    });
     if (!planned.ok) return planned;
     const changed = new Set(
       planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),

@@ -299,6 +299,21 @@ describe('registry change sets', () => {
     ).toBe(42);
   });
 
+  it('may add a library and the function importing it in one change set', async () => {
+    expect(
+      await probe(`
+        local changes = registry.snapshot():changes()
+        changes:create({ id = "app:words", kind = "library.lua",
+          data = { source = "return { hello = function() return 'hi' end }" } })
+        changes:create({ id = "app:speaker", kind = "function.lua",
+          data = { imports = { words = "app:words" },
+            source = "local w = require('words') return { main = function() return w.hello() end }" } })
+        local version, err = changes:apply()
+        assert(err == nil, tostring(err))
+        return funcs.call("app:speaker")`),
+    ).toBe('hi');
+  });
+
   it('refuses a change set with any bad entry as one INVALID error, applying none of it', async () => {
     expect(
       await probe(`

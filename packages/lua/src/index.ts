@@ -19,9 +19,9 @@ export {
 } from './modules/builtin.js';
 export { type CryptoSources, cryptoModule } from './modules/crypto.js';
 export { hashModule } from './modules/hash.js';
+export { textModule } from './modules/text.js';
 export { timeValueFunctions } from './modules/time-zones.js';
 export { yamlModule } from './modules/yaml.js';
-export { textModule } from './modules/text.js';
 export { type Clock, ManualClock, systemClock } from './vm/clock.js';
 export {
   type Delivery,

@@ -10,4 +10,5 @@ local function moved<T>(p: Point, by: {dx: number, dy: number}, tag: T): (Point,
   return { x = p.x + by.dx, y = p.y + by.dy }, tag
 end
 
-return { area = area, moved = moved }
+-- Its types are values too: importers check with shapes.Point:is(v).
+return { area = area, moved = moved, Point = Point, Rect = Rect }

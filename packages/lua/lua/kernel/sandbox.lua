@@ -38,6 +38,8 @@ local function readonly(source, name)
   return proxy
 end
 rt.readonly = readonly
+--- Makes rawset refuse `t` (a table every process of a host shares).
+function rt.protect(t) PROTECTED[t] = true end
 
 local function copy(source, names)
   local out = {}

@@ -80,7 +80,7 @@ describe('stripTypeAnnotations: the annotation forms', () => {
     );
   });
 
-  it('removes type declarations of every kind, generic and exported, spread over lines', () => {
+  it('turns type declarations of every kind into one line of Lua each, lines kept', () => {
     const typed = [
       'type Id = number | string',
       'type Mood = "calm" | "busy"',
@@ -94,13 +94,44 @@ describe('stripTypeAnnotations: the annotation forms', () => {
       'export type Boxes<T = any> = {Box<Box<T>>}',
       'type Reply =',
       '    {ok: true, value: any}',
-      '  | {ok: false, error: string}',
+      '  | {ok: false, error: string}  local after = 1',
       'type Node = tree.Node',
       'type Sample = typeof(sample)',
       'type Items = any[]',
       'local x = 1',
     ].join('\n');
-    expectPlain(typed, `${'\n'.repeat(16)}local x = 1`);
+    const lines = strip(typed).split('\n');
+    const declared = ['Id', 'Mood', 'Point', 'Scores', 'Names', 'Both', 'Handler', 'Mapper', 'Box'];
+    declared.push('Boxes', 'Reply', '', '', 'Node', 'Sample', 'Items');
+    expect(lines).toHaveLength(17);
+    declared.forEach((name, i) => {
+      if (name !== '') expect(lines[i]).toMatch(new RegExp(`^local ${name}; do .* end$`));
+    });
+    // The rest of a declaration's lines are blanked; code after it keeps its column.
+    expect(lines[11]).toBe('');
+    expect(lines[12]).toBe(`${' '.repeat(32)}local after = 1`);
+    expect(lines[16]).toBe('local x = 1');
+  });
+
+  it('builds a declaration from the parts of its type, names resolved where they stand', () => {
+    expect(strip('type P = {x: number, tag?: "a" | 1}')).toBe(
+      'local P; do local __t = __luact_types; P = __t.define("P", __t.table(' +
+        '{{"x", __t.builtin["number"], false}, {"tag", __t.union({__t.literal("a"), __t.literal(1)}), true}}, {}, nil)) end',
+    );
+    // A type parameter is the builder's argument; a library's type is read from its table;
+    // the declared type inside itself is read when a value is checked.
+    expect(strip('type Tree<T> = {value: T, kids: {Tree<T>}, meta: lib.Meta}')).toBe(
+      'local Tree; do local __t = __luact_types; Tree = __t.generic("Tree", 1, {nil}, function(T) return ' +
+        '__t.table({{"value", T, false}, {"kids", __t.table({}, {}, __t.apply(__t.itself("Tree", function() return Tree end), {T})), false}, ' +
+        '{"meta", __t.ref("lib.Meta", lib, "Meta"), false}}, {}, nil) end) end',
+    );
+    // typeof(name) is the type the local was annotated with.
+    expect(strip('local s: {n: integer} = {}\ntype S = typeof(s)').split('\n')[1]).toBe(
+      'local S; do local __t = __luact_types; S = __t.define("S", __t.table({{"n", __t.builtin["integer"], false}}, {}, nil)) end',
+    );
+    expect(strip('type V = string @pattern("^a\\.b$") @max_len(3)')).toContain(
+      '__t.validated(__t.builtin["string"], {{"pattern", "^a\\.b$"}, {"max_len", 3}})',
+    );
   });
 
   it('blanks casts with as and ::, and the non-nil assertion !', () => {
@@ -114,10 +145,10 @@ describe('stripTypeAnnotations: the annotation forms', () => {
   });
 
   it('keeps the byte width of non-ASCII text inside an annotation', () => {
-    const typed = 'type Greeting = "héllo" | "日本"\nlocal x = 1';
+    const typed = 'local g: "héllo" | "日本" = "日本"\nlocal x = 1';
     const stripped = strip(typed);
     expect(Buffer.byteLength(stripped)).toBe(Buffer.byteLength(typed));
-    expect(stripped.endsWith('\nlocal x = 1')).toBe(true);
+    expect(stripped.endsWith(' = "日本"\nlocal x = 1')).toBe(true);
   });
 });
 
@@ -210,5 +241,21 @@ describe('stripTypeAnnotations: malformed annotations', () => {
       message: "type annotation: expected '=' after the type parameters, found '{'",
     });
     expect(errorOf('local x: number @ = 1')).toMatchObject({ line: 1, column: 19 });
+  });
+
+  it('refuses, in a declaration, a validator the runtime does not know or one without argument', () => {
+    expect(errorOf('local ok = 1\ntype Age = integer @min(0) @positive')).toEqual({
+      line: 2,
+      column: 28,
+      message:
+        'type annotation: unknown validator @positive (known: @min, @max, @min_len, @max_len, @pattern)',
+    });
+    expect(errorOf('type Name = string @min_len')).toEqual({
+      line: 1,
+      column: 20,
+      message: 'type annotation: validator @min_len needs an argument',
+    });
+    // In an annotation a validator does nothing at run time: any name is taken.
+    expect(stripTypeAnnotations('local n: integer @positive = 1').ok).toBe(true);
   });
 });

@@ -1,5 +1,7 @@
 import { LuaScanner, Token } from './lua-scanner.js';
 import { isKeyword, lineAndColumn, TypeReader, TypeSyntaxFailure } from './type-expression.js';
+import { declarationLua } from './type-lua.js';
+import type { TypeNode } from './type-node.js';
 
 /** A malformed type annotation: where (line and column from 1) and what was expected. */
 export interface TypeAnnotationError {
@@ -18,15 +20,16 @@ export type StrippedSource =
  * else becomes as many spaces as its UTF-8 bytes), so Lua's line numbers and byte columns stay
  * those of the typed file. Blanked: `: T` after parameters, `local`/`for` names and a function's
  * parameter list (returns, also `: T, U`), `?` of an optional parameter, `<T, …>` after a
- * function's name or `function`, `type X = T` and `export type X = T` statements, casts `e :: T`
- * and `e as T` (`as` on the line of `e`), and the non-nil assertion `e!`. Lua's own `:`
- * (`a:b()`, `function a:b()`), `::labels::`, strings and comments are never touched. Source
- * without annotations is returned as it is (the same string).
+ * function's name or `function`, casts `e :: T` and `e as T` (`as` on the line of `e`), and the
+ * non-nil assertion `e!`. A `type X = T` or `export type X = T` statement becomes a local `X`
+ * holding the type's value (type-lua.ts), written on the statement's first line: the lines
+ * after it do not move. Lua's own `:` (`a:b()`, `function a:b()`), `::labels::`, strings and
+ * comments are never touched. Source without annotations is returned as it is (the same string).
  */
 export function stripTypeAnnotations(source: string): StrippedSource {
   try {
-    const blanks = new AnnotationFinder(source).find();
-    return { ok: true, source: blanks.length === 0 ? source : blankOut(source, blanks) };
+    const edits = new AnnotationFinder(source).find();
+    return { ok: true, source: edits.length === 0 ? source : applyEdits(source, edits) };
   } catch (error) {
     if (!(error instanceof TypeSyntaxFailure)) throw error;
     const { line, column } = lineAndColumn(source, error.offset);
@@ -47,11 +50,20 @@ enum Previous {
 /** Keywords after which a statement (so a `type` declaration) may begin. */
 const BOUNDARY_KEYWORDS = ['end', 'do', 'then', 'else', 'repeat', 'break'];
 
+/** A range of the source to blank, or to replace with `lua` (in front of the blanks). */
+interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly lua?: string;
+}
+
 class AnnotationFinder {
   private readonly s: LuaScanner;
   private readonly types: TypeReader;
-  /** Pairs of [start, end) offsets to blank, in source order. */
-  private readonly blanks: number[] = [];
+  /** The ranges to change, in source order. */
+  private readonly edits: Edit[] = [];
+  /** The annotated type of each local seen so far, by name (for `typeof(name)`). */
+  private readonly annotatedLocals = new Map<string, TypeNode>();
   private previous = Previous.boundary;
   private previousEnd = 0;
 
@@ -60,14 +72,14 @@ class AnnotationFinder {
     this.types = new TypeReader(this.s);
   }
 
-  find(): number[] {
+  find(): Edit[] {
     const { s } = this;
     while (s.kind !== Token.end) {
       if (s.kind === Token.name) this.atName();
       else if (s.kind === Token.symbol) this.atSymbol();
       else this.pass(Previous.operand);
     }
-    return this.blanks;
+    return this.edits;
   }
 
   private atName(): void {
@@ -121,7 +133,7 @@ class AnnotationFinder {
     const { s } = this;
     s.next();
     let complete = this.functionName();
-    if (complete && s.is('<')) this.blank(s.start, this.types.genericParameters());
+    if (complete && s.is('<')) this.blank(s.start, this.types.genericParameters().end);
     complete &&= this.parameters();
     if (complete && s.is(':')) this.returnTypes();
     // Anything else is not a function Lua takes either: the compiler reports it.
@@ -168,10 +180,10 @@ class AnnotationFinder {
   private returnTypes(): void {
     const { s } = this;
     const start = s.start;
-    let end = this.typeAfter("':'");
+    let end = this.typeAfter("':'").end;
     while (s.is(',')) {
       s.next();
-      end = this.types.type("','");
+      end = this.types.type("','").end;
     }
     this.blank(start, end);
   }
@@ -193,20 +205,29 @@ class AnnotationFinder {
   private names(attributes: boolean): void {
     const { s } = this;
     while (s.kind === Token.name && !isKeyword(s)) {
+      const name = s.tokenText;
       s.next();
       if (attributes && s.is('<')) {
         s.next();
         if (s.kind === Token.name) s.next();
         if (s.is('>')) s.next();
       }
-      if (s.is(':')) this.blankType(s.start, "':'");
+      if (s.is(':')) {
+        const start = s.start;
+        const type = this.typeAfter("':'");
+        this.blank(start, type.end);
+        this.annotatedLocals.set(name, type);
+      }
       if (!s.is(',')) break;
       s.next();
     }
     this.resume(Previous.operand);
   }
 
-  /** `[export] type Name ['<' generics '>'] '=' type` where a statement may begin. */
+  /**
+   * `[export] type Name ['<' generics '>'] '=' type` where a statement may begin: replaced by
+   * the Lua that makes `Name` the type's value.
+   */
   private typeDeclaration(): boolean {
     const { s } = this;
     const start = s.start;
@@ -216,12 +237,16 @@ class AnnotationFinder {
     }
     s.next();
     if (s.kind !== Token.name || isKeyword(s)) return this.back(start);
+    const name = s.tokenText;
     s.next();
     // `type X` followed by anything else is Lua (`type` used as a name), left to the compiler.
     if (!s.is('=') && !s.is('<')) return this.back(start);
-    if (s.is('<')) this.types.genericParameters();
+    const parameters = s.is('<') ? this.types.genericParameters().parameters : [];
     if (!s.is('=')) this.types.fail("'='", 'the type parameters');
-    this.previousEnd = this.blankType(start, "'='");
+    const type = this.typeAfter("'='");
+    const lua = declarationLua({ name, parameters, type }, this.annotatedLocals);
+    this.edits.push({ start, end: type.end, lua });
+    this.previousEnd = type.end;
     this.previous = Previous.boundary;
     return true;
   }
@@ -263,19 +288,17 @@ class AnnotationFinder {
   }
 
   /** Blanks from `start` through the type after the current token (`:`, `::`, `=`). */
-  private blankType(start: number, context: string): number {
-    const end = this.typeAfter(context);
-    this.blank(start, end);
-    return end;
+  private blankType(start: number, context: string): void {
+    this.blank(start, this.typeAfter(context).end);
   }
 
-  private typeAfter(context: string): number {
+  private typeAfter(context: string): TypeNode {
     this.s.next();
     return this.types.type(context);
   }
 
   private blank(start: number, end: number): void {
-    this.blanks.push(start, end);
+    this.edits.push({ start, end });
   }
 
   private pass(next: Previous): void {
@@ -296,16 +319,25 @@ class AnnotationFinder {
   }
 }
 
-/** `source` with the ranges in `blanks` replaced by spaces, keeping whitespace and byte offsets. */
-function blankOut(source: string, blanks: readonly number[]): string {
+/**
+ * `source` with its edits made: a blanked range becomes spaces, keeping whitespace and byte
+ * offsets; a replaced one becomes its Lua, then the range's line breaks, and spaces for what
+ * it spans of its last line (so what follows it there keeps its column).
+ */
+function applyEdits(source: string, edits: readonly Edit[]): string {
   const parts: string[] = [];
   let copied = 0;
-  for (let i = 0; i < blanks.length; i += 2) {
-    const start = blanks[i] as number;
-    const end = blanks[i + 1] as number;
+  for (const { start, end, lua } of edits) {
     parts.push(source.slice(copied, start));
     let spaces = '';
-    for (let at = start; at < end; at++) {
+    let blankFrom = start;
+    if (lua !== undefined) {
+      parts.push(lua);
+      const lastBreak = source.lastIndexOf('\n', end - 1);
+      blankFrom = lastBreak < start ? end : lastBreak + 1;
+      spaces = source.slice(start, blankFrom).replace(/[^\n]/g, '');
+    }
+    for (let at = blankFrom; at < end; at++) {
       const c = source.charCodeAt(at);
       if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) spaces += source[at];
       else if (c < 0x80) spaces += ' ';

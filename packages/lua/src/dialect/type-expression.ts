@@ -1,4 +1,5 @@
 import { type LuaScanner, Token } from './lua-scanner.js';
+import type { TableField, TypeNode, TypeParameter, Validator } from './type-node.js';
 
 /** A malformed type, at an offset of the source; caught by stripTypeAnnotations. */
 export class TypeSyntaxFailure {
@@ -9,8 +10,8 @@ export class TypeSyntaxFailure {
 }
 
 /**
- * Reads Wippy's type expressions token by token, checking their syntax, and says where each
- * ends; nothing is built. The grammar, loosest first:
+ * Reads Wippy's type expressions token by token, checking their syntax, into TypeNodes that
+ * say where each ends and what a declaration's value is built from. The grammar, loosest first:
  *
  *   type      = ['|'] inter {'|' inter}
  *   inter     = postfix {'&' postfix}
@@ -49,31 +50,36 @@ export class TypeReader {
   castType(context: string): number {
     this.inCast = true;
     try {
-      return this.type(context);
+      return this.type(context).end;
     } finally {
       this.inCast = false;
     }
   }
 
-  /** Reads a type at the current token; returns the offset just after it. */
-  type(context: string): number {
+  /** Reads a type at the current token. */
+  type(context: string): TypeNode {
     const { s } = this;
     if (s.is('|')) s.next();
-    let end = this.intersection(context);
+    const first = this.intersection(context);
+    if (!s.is('|')) return first;
+    const members = [first];
     while (s.is('|')) {
       s.next();
-      end = this.intersection("'|'");
+      members.push(this.intersection("'|'"));
     }
-    return end;
+    return { kind: 'union', members, end: (members[members.length - 1] as TypeNode).end };
   }
 
-  /** Reads `<T, U: Bound, V = Default>` at the current `<`; returns the offset after `>`. */
-  genericParameters(): number {
+  /** Reads `<T, U: Bound, V = Default>` at the current `<`; `end` is the offset after `>`. */
+  genericParameters(): { parameters: TypeParameter[]; end: number } {
     const { s } = this;
     const open = s.start;
+    const parameters: TypeParameter[] = [];
     s.next();
     for (;;) {
       if (s.kind !== Token.name || isKeyword(s)) this.fail('a type parameter name', "'<'");
+      const name = s.tokenText;
+      let fallback: TypeNode | undefined;
       s.next();
       if (s.is(':')) {
         s.next();
@@ -81,93 +87,142 @@ export class TypeReader {
       }
       if (s.is('=')) {
         s.next();
-        this.type("'='");
+        fallback = this.type("'='");
       }
+      parameters.push({ name, default: fallback });
       if (!s.is(',')) break;
       s.next();
     }
-    return this.closeAngle(open);
+    return { parameters, end: this.closeAngle(open) };
   }
 
-  private intersection(context: string): number {
+  private intersection(context: string): TypeNode {
     const { s } = this;
-    let end = this.postfix(context);
+    const first = this.postfix(context);
+    if (!s.is('&')) return first;
+    const members = [first];
     while (s.is('&')) {
       s.next();
-      end = this.postfix("'&'");
+      members.push(this.postfix("'&'"));
     }
-    return end;
+    return { kind: 'intersection', members, end: (members[members.length - 1] as TypeNode).end };
   }
 
-  private postfix(context: string): number {
+  private postfix(context: string): TypeNode {
     const { s } = this;
     if (s.is('readonly')) {
       const at = s.start;
       s.next();
       // `readonly` alone is a type name; followed by a type it marks that type read-only.
-      if (!this.startsType() || s.is('|')) return at + 'readonly'.length;
+      if (!this.startsType() || s.is('|')) {
+        const end = at + 'readonly'.length;
+        return { kind: 'name', path: ['readonly'], args: [], at, end };
+      }
+      const inner = this.postfix(context);
+      return { kind: 'readonly', inner, end: inner.end };
     }
-    let end = this.primary(context);
+    let node = this.primary(context);
+    // Validators apply to what precedes them: `number @min(0)?` is an optional bounded number.
+    let validators: Validator[] = [];
+    const withValidators = (): TypeNode => {
+      if (validators.length === 0) return node;
+      const inner = node;
+      node = { kind: 'validated', inner, validators, end: inner.end };
+      validators = [];
+      return node;
+    };
     for (;;) {
       if (s.is('?')) {
-        end = s.end;
+        node = { kind: 'optional', inner: withValidators(), end: s.end };
         s.next();
       } else if (s.is('[') && this.closesRightAway(']')) {
-        end = s.end;
+        node = { kind: 'array', element: withValidators(), end: s.end };
         s.next();
       } else if (s.is('@')) {
-        s.next();
-        if (s.kind !== Token.name) this.fail('a validator name', "'@'");
-        end = s.end;
-        s.next();
-        if (s.is('(')) end = this.balanced();
+        node = this.validator(node, validators);
       } else {
-        return end;
+        return withValidators();
       }
     }
   }
 
-  private primary(context: string): number {
+  /** `@name` or `@name(…)` after `node`; returns `node` with its end moved past it. */
+  private validator(node: TypeNode, validators: Validator[]): TypeNode {
     const { s } = this;
-    if (s.kind === Token.string || s.kind === Token.number) return this.take();
+    const at = s.start;
+    s.next();
+    if (s.kind !== Token.name) this.fail('a validator name', "'@'");
+    const name = s.tokenText;
+    let end = s.end;
+    let args = '';
+    s.next();
+    if (s.is('(')) {
+      const open = s.end;
+      end = this.balanced();
+      args = s.text.slice(open, end - 1);
+    }
+    validators.push({ name, args, at });
+    return { ...node, end };
+  }
+
+  private primary(context: string): TypeNode {
+    const { s } = this;
+    if (s.kind === Token.string || s.kind === Token.number) {
+      const text = s.tokenText;
+      return { kind: 'literal', text, end: this.take() };
+    }
     if (s.is('-')) {
       s.next();
       if ((s.kind as Token) !== Token.number) this.fail('a number', "'-'");
-      return this.take();
+      const text = `-${s.tokenText}`;
+      return { kind: 'literal', text, end: this.take() };
     }
     if (s.is('{')) return this.table();
     if (s.is('(') || s.is('<')) return this.functionOrGroup();
     if (s.kind !== Token.name || !this.startsType()) this.fail('a type', context);
+    if (s.is('nil') || s.is('true') || s.is('false')) {
+      const text = s.tokenText;
+      return { kind: 'literal', text, end: this.take() };
+    }
+    const at = s.start;
     if (s.is('typeof')) {
       const end = s.end;
       s.next();
-      if (!s.is('(')) return end;
-      return this.balanced();
+      if (!s.is('(')) return { kind: 'name', path: ['typeof'], args: [], at, end };
+      const open = s.end;
+      const close = this.balanced();
+      const text = s.text.slice(open, close - 1).trim();
+      const name = /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) ? text : undefined;
+      return { kind: 'typeof', name, text, at, end: close };
     }
+    const path = [s.tokenText];
     let end = this.take();
     while (s.is('.')) {
       s.next();
       if (s.kind !== Token.name) this.fail('a name', "'.'");
+      path.push(s.tokenText);
       end = this.take();
     }
-    if (s.is('<')) end = this.typeArguments(end);
-    return end;
+    if (!s.is('<')) return { kind: 'name', path, args: [], at, end };
+    const args: TypeNode[] = [];
+    end = this.typeArguments(end, args);
+    return { kind: 'name', path, args, at, end };
   }
 
   /**
-   * `<T, …>` after a type name; returns the offset after `>`. After a cast's type a `<` may
-   * be Lua's comparison (`n as integer < 5`): there, what does not read as type arguments is
-   * left as code, and the type ends at `nameEnd`.
+   * `<T, …>` after a type name, read into `args`; returns the offset after `>`. After a cast's
+   * type a `<` may be Lua's comparison (`n as integer < 5`): there, what does not read as type
+   * arguments is left as code, and the type ends at `nameEnd`.
    */
-  private typeArguments(nameEnd: number): number {
+  private typeArguments(nameEnd: number, args: TypeNode[]): number {
     const { s } = this;
     const open = s.start;
     const read = (): number => {
       s.next();
-      this.type("'<'");
+      args.push(this.type("'<'"));
       while (s.is(',')) {
         s.next();
-        this.type("','");
+        args.push(this.type("','"));
       }
       return this.closeAngle(open);
     };
@@ -177,53 +232,63 @@ export class TypeReader {
     } catch (error) {
       if (!(error instanceof TypeSyntaxFailure)) throw error;
       s.resetTo(open);
+      args.length = 0;
       return nameEnd;
     }
   }
 
   /** `{}`, `{T}`, `{[K]: V}`, `{name: T, other?: U}` and mixes of them. */
-  private table(): number {
+  private table(): TypeNode {
     const { s } = this;
     const open = s.start;
+    const fields: TableField[] = [];
+    const indexers: { key: TypeNode; value: TypeNode }[] = [];
+    const elements: TypeNode[] = [];
     s.next();
     while (!s.is('}')) {
       if (s.is('[')) {
         s.next();
-        this.type("'['");
+        const key = this.type("'['");
         this.expect(']', 'the key type');
         this.expect(':', "']'");
-        this.type("':'");
+        indexers.push({ key, value: this.type("':'") });
       } else if (this.atFieldName()) {
-        this.namedType();
+        fields.push(this.namedType());
       } else {
-        this.type("'{'");
+        elements.push(this.type("'{'"));
       }
       if (s.is(',') || s.is(';')) s.next();
       else if (!s.is('}')) this.fail(`',' or '}' (to close the table type at ${place(s, open)})`);
     }
-    return this.take();
+    return { kind: 'table', fields, indexers, elements, end: this.take() };
   }
 
   /** `name: T` or `name?: T`, a record field or a named parameter (atFieldName said so). */
-  private namedType(): void {
+  private namedType(): TableField {
     const { s } = this;
+    const name = s.tokenText;
     s.next();
-    if (s.is('?')) s.next();
+    const optional = s.is('?');
+    if (optional) s.next();
     s.next(); // ':'
-    this.type("':'");
+    return { name, optional, type: this.type("':'") };
   }
 
   /** `(A, B) -> R`, `<T>(x: T) -> T`, `(A, B)` (a list of returns) or `(T)` (grouping). */
-  private functionOrGroup(): number {
+  private functionOrGroup(): TypeNode {
     const { s } = this;
-    if (s.is('<')) {
+    const generic = s.is('<');
+    if (generic) {
       this.genericParameters();
       if (!s.is('(')) this.fail("'(' (the parameters of a generic function type)");
     }
     const open = s.start;
+    const items: TypeNode[] = [];
+    let named = false;
     s.next();
     while (!s.is(')')) {
       if (s.is('...')) {
+        named = true;
         s.next();
         if (s.is(':')) {
           s.next();
@@ -232,19 +297,22 @@ export class TypeReader {
           this.type("'...'");
         }
       } else if (this.atFieldName()) {
+        named = true;
         this.namedType();
       } else {
-        this.type("'('");
+        items.push(this.type("'('"));
       }
       if (s.is(',')) s.next();
       else if (!s.is(')')) this.fail(`',' or ')' (to close the '(' at ${place(s, open)})`);
     }
-    let end = this.take();
+    const end = this.take();
     if (this.atArrow()) {
       s.resetTo(s.start + 2);
-      end = this.type("'->'");
+      return { kind: 'function', end: this.type("'->'").end };
     }
-    return end;
+    if (generic || named) return { kind: 'function', end };
+    if (items.length === 1) return { ...(items[0] as TypeNode), end };
+    return { kind: 'list', end };
   }
 
   /** A name followed by `:` or `?:` (a field or a named parameter). */

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 
 /** The Lua files of the kernel, in load order; each extends the kernel table `rt`. */
-const KERNEL = ['fibers', 'channel', 'errors', 'codec', 'payload', 'sandbox', 'boot'] as const;
+const KERNEL = [
+  'fibers',
+  'channel',
+  'errors',
+  'codec',
+  'payload',
+  'sandbox',
+  'types',
+  'boot',
+] as const;
 
 const LUA_DIR = new URL('../../lua/', import.meta.url);
 

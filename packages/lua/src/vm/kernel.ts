@@ -13,6 +13,7 @@ import { kernelFiles, luaSource } from './kernel-files.js';
 import { kernelHostFunctions } from './kernel-host-functions.js';
 import type { LuaVm } from './lua-vm.js';
 import { type Preemption, TERMINATED } from './preemption.js';
+import { typePatternFunctions } from './type-patterns.js';
 
 /** Sentinels yielded or raised between Lua and the scheduler (light userdata values). */
 export const BLOCK = 1;
@@ -37,6 +38,7 @@ const LIBRARIES = [
   'patterns',
   'sort',
   'builtins',
+  'types',
 ] as const;
 const STATEFUL_LIBRARIES: ReadonlySet<string> = new Set(['uuid']);
 
@@ -68,7 +70,7 @@ export class Kernel {
     const rt = api._luaL_ref(L, LUA_REGISTRYINDEX);
     this.refs.rt = rt;
     this.loadLibraries(rt);
-    const host = this.hostTable(kernelHostFunctions(), true);
+    const host = this.hostTable({ ...kernelHostFunctions(), ...typePatternFunctions() }, true);
     for (const file of kernelFiles()) {
       this.runChunk(
         `=luact:${file.name}`,

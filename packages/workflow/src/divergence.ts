@@ -46,6 +46,8 @@ export function sameCommand(a: Command, b: Command): boolean {
       return a.to === (b as typeof a).to;
     case 'version':
       return a.change === (b as typeof a).change;
+    case 'side_effect':
+      return a.what === (b as typeof a).what;
     case 'cancel_activity':
     case 'cancel_timer':
       return a.target === (b as typeof a).target;
@@ -105,6 +107,8 @@ function describe(command: Command): string {
       return `a monitor of ${command.to}`;
     case 'version':
       return `version marker "${command.change}" = ${command.version}`;
+    case 'side_effect':
+      return `a side effect (${command.what})`;
     default: {
       const unknown: never = command;
       return JSON.stringify(unknown);

@@ -352,6 +352,7 @@ export class RunDriver implements RunListener {
       case 'cancel_activity':
       case 'cancel_timer':
       case 'version':
+      case 'side_effect':
         return;
       default: {
         const unknown: never = command;
@@ -426,6 +427,7 @@ export class RunDriver implements RunListener {
           );
         break;
       case 'version':
+      case 'side_effect':
         break;
       default: {
         const unknown: never = command;

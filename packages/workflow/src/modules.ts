@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { checkWorkflowId } from '@luact/core';
 import {
   base64Module,
+  cryptoModule,
   decodeValue,
   encodeValue,
   type HostFunction,
@@ -32,6 +34,7 @@ export const WORKFLOW_MODULES = [
   'json',
   'base64',
   'hash',
+  'crypto',
   'yaml',
   'text',
   'uuid',
@@ -72,6 +75,16 @@ export function workflowModules(env: WorkflowModuleEnvironment): LuaModuleSpec[]
     // Pure functions of their arguments: the same module as in processes.
     base64Module(),
     hashModule(),
+    // Secure random bytes (random values, nonces) are journaled: a replay reads them back.
+    cryptoModule({
+      randomBytes: (L, vm, count) =>
+        runOf(vm).sideEffect(
+          `${count} random bytes`,
+          () => randomBytes(count),
+          () => vm.callSite(L),
+        ),
+      nowMs: (vm) => runOf(vm).now,
+    }),
     yamlModule(),
     // Diffs without their time limit, so a replay on a slower machine sees the same diff.
     textModule({ deterministic: true }),

@@ -128,6 +128,8 @@ export type Command = (
   | { readonly k: 'terminate'; readonly to: string }
   | { readonly k: 'monitor'; readonly to: string }
   | { readonly k: 'version'; readonly change: string; readonly version: number }
+  /** A value computed once and read back on replay (secure random bytes); `what` names it. */
+  | { readonly k: 'side_effect'; readonly what: string; readonly value: Bytes }
 ) & { readonly seq: number; readonly site?: CallSite };
 
 export type ConflictPolicy = 'use_existing' | 'fail' | 'terminate_existing';

@@ -366,6 +366,19 @@ export class WorkflowRun implements FedSink {
     return max;
   }
 
+  /**
+   * A value the code must not compute again on replay (secure random bytes): computed once and
+   * journaled with the task's commands; a replay gets the recorded value. Where the journal has
+   * something else at this point, a fresh value is issued and the divergence check blocks the run.
+   */
+  sideEffect(what: string, compute: () => Bytes, site: CallSite): Bytes {
+    const recorded = this.expected?.[this.commands.length];
+    const value =
+      recorded?.k === 'side_effect' && recorded.what === what ? recorded.value : compute();
+    this.issue({ k: 'side_effect', what, value }, site);
+    return value;
+  }
+
   /** `process.upgrade(entry, ...)` inside a workflow: continue as new when the code unwinds. */
   continueAsNew(entry: string, args: Bytes): void {
     this.continueAs = { entry, args };

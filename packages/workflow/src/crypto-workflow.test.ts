@@ -1,0 +1,70 @@
+import { MemoryJournal } from '@luact/journal';
+import { afterEach, expect, it } from 'vitest';
+import type { Command } from './records.js';
+import { type Node, node, until, workflow } from './testing/harness.js';
+
+const nodes: Node[] = [];
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+async function start(...args: Parameters<typeof node>) {
+  const n = await node(...args);
+  nodes.push(n);
+  return n;
+}
+
+const never = () => new Promise<never>(() => {});
+
+/** Random values, an encryption, a token checked against workflow time, reported then returned. */
+const FLOW = `local funcs, crypto = require("funcs"), require("crypto")
+return { main = function()
+  local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+  local key = string.rep("k", 32)
+  local sealed = crypto.encrypt.aes("secret", key)
+  local token = crypto.jwt.encode({ sub = "w", exp = os.time() + 60 }, "s")
+  local seen = {
+    bytes = hex(crypto.random.bytes(16)), text = crypto.random.string(20), id = crypto.random.uuid(),
+    sealed = hex(sealed), opened = crypto.decrypt.aes(sealed, key),
+    chacha = hex(crypto.encrypt.chacha20("x", key)),
+    mac = crypto.hmac.sha256("k", "d"), sub = crypto.jwt.verify(token, "s").sub,
+    key = hex(crypto.pbkdf2("pw", "salt", 10, 16)),
+  }
+  funcs.call("report", seen)
+  return seen
+end }`;
+
+it('crypto in a workflow: random values and nonces are journaled, so a replay computes the same', async () => {
+  const journal = new MemoryJournal();
+  const reported: Record<string, unknown>[] = [];
+  const entries = { 'app:flow': workflow(FLOW, ['funcs', 'crypto']) };
+  const first = await start(entries, {
+    journal,
+    functions: {
+      'app:report': async (_call, seen) => {
+        reported.push(seen as Record<string, unknown>);
+        return never();
+      },
+    },
+  });
+  const pid = await first.start('app:flow', [], { workflow: 'c' });
+  await until(() => reported.length === 1, 'the values are reported');
+  await first.stop();
+
+  const second = await start(entries, { journal, functions: { 'app:report': async () => true } });
+  expect(await second.result(pid)).toEqual({ ok: true, value: reported[0] });
+  expect(reported[0]).toMatchObject({ opened: 'secret', sub: 'w' });
+
+  const sideEffects = (await journal.read('c~1'))
+    .flatMap((record) => (record.t === 'task' ? (record.commands as Command[]) : []))
+    .filter((command) => command.k === 'side_effect');
+  // The AES nonce, then the bytes, the string's draw, the UUID's and the ChaCha20 nonce.
+  expect(sideEffects.map((command) => command.k === 'side_effect' && command.what)).toEqual([
+    '12 random bytes',
+    '16 random bytes',
+    '56 random bytes',
+    '16 random bytes',
+    '12 random bytes',
+  ]);
+});

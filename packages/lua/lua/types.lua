@@ -10,6 +10,7 @@
 --
 -- Loaded as a chunk called with one argument, a table of dependencies:
 --   deps.pattern_test(pattern, subject) -> boolean | nil, message   a regular expression test
+--   deps.validators                     -> the type_validators library (not yet instantiated)
 --   deps.make_error(kind, message)      -> an error object
 --   deps.is_error(v)                    -> whether v is an error object
 -- and returning the table of constructors (the global the compiled declarations use).
@@ -22,7 +23,7 @@ local deps = ...
 local type, tostring, next, error, setmetatable, select, ipairs, unpack =
   type, tostring, next, error, setmetatable, select, ipairs, table.unpack
 local math_type, floor, tointeger, huge = math.type, math.floor, math.tointeger, math.huge
-local format, utf8_len, concat = string.format, utf8.len, table.concat
+local format, concat = string.format, table.concat
 local meta_of = debug.getmetatable
 local pattern_test, make_error, is_error = deps.pattern_test, deps.make_error, deps.is_error
 
@@ -64,6 +65,8 @@ end
 local function check(m, v)
   return CHECK[m.kind](m, v)
 end
+
+local validators_lib -- made below, when `shown` is defined
 
 -- Messages -------------------------------------------------------------------------------------
 
@@ -125,6 +128,8 @@ local function key_segment(key)
   if type(key) == 'string' and key:match('^[%a_][%w_]*$') then return key end
   return '[' .. shown(key) .. ']'
 end
+
+validators_lib = deps.validators({ pattern_test = pattern_test, shown = shown })
 
 -- Built-in types ------------------------------------------------------------------------------
 
@@ -286,75 +291,13 @@ function M.table(field_list, indexer_list, element)
   })
 end
 
--- Validators ------------------------------------------------------------------------------------
-
---- A string's length in characters (bytes when it is not UTF-8), a table's in entries.
-local function length(v)
-  if type(v) == 'string' then return utf8_len(v) or #v end
-  local n = #v
-  if n == 0 and next(v) ~= nil then
-    for _ in next, v do n = n + 1 end
-  end
-  return n
-end
-
-local function number_text(n)
-  if math_type(n) == 'float' and n == floor(n) and n ~= huge and n ~= -huge then
-    return format('%d', n)
-  end
-  return tostring(n)
-end
-
-local VALIDATE = {
-  min = function(arg, v)
-    if type(v) ~= 'number' then return '@min applies to numbers, got ' .. type(v) end
-    if v < arg then return number_text(v) .. ' is less than the minimum ' .. number_text(arg) end
-  end,
-  max = function(arg, v)
-    if type(v) ~= 'number' then return '@max applies to numbers, got ' .. type(v) end
-    if v > arg then return number_text(v) .. ' is greater than the maximum ' .. number_text(arg) end
-  end,
-  min_len = function(arg, v)
-    if type(v) ~= 'string' and type(v) ~= 'table' then
-      return '@min_len applies to strings and tables, got ' .. type(v)
-    end
-    local n = length(v)
-    if n < arg then return format('length %d is less than the minimum length %d', n, arg) end
-  end,
-  max_len = function(arg, v)
-    if type(v) ~= 'string' and type(v) ~= 'table' then
-      return '@max_len applies to strings and tables, got ' .. type(v)
-    end
-    local n = length(v)
-    if n > arg then return format('length %d is greater than the maximum length %d', n, arg) end
-  end,
-  pattern = function(arg, v)
-    if type(v) ~= 'string' then return '@pattern applies to strings, got ' .. type(v) end
-    if not pattern_test(arg, v) then return shown(v) .. ' does not match the pattern ' .. arg end
-  end,
-}
-
---- What a validator's argument must be; a message when it is not.
-local function argument_problem(name, arg)
-  if name == 'pattern' then
-    if type(arg) ~= 'string' then return 'expects a regular expression (a string)' end
-    local _, problem = pattern_test(arg, '')
-    if problem ~= nil then return 'has an invalid regular expression: ' .. problem end
-  elseif name == 'min' or name == 'max' then
-    if type(arg) ~= 'number' then return 'expects a number' end
-  elseif type(arg) ~= 'number' or arg ~= floor(arg) or arg < 0 then
-    return 'expects a whole number of 0 or more'
-  end
-  return nil
-end
-
 CHECK.validated = function(m, v)
   local path, failed = check(m.inner, v)
   if failed ~= nil then return path, failed end
   local validators = m.validators
   for i = 1, #validators do
     local rule = validators[i]
-    failed = VALIDATE[rule[1]](rule[2], v)
+    failed = validators_lib.run(rule[1], rule[2], v)
     if failed ~= nil then return nil, failed end
   end
 end
@@ -363,8 +306,8 @@ end
 function M.validated(inner, list)
   for i = 1, #list do
     local name, arg = list[i][1], list[i][2]
-    if VALIDATE[name] == nil then error('unknown validator @' .. tostring(name), 2) end
-    local problem = argument_problem(name, arg)
+    if not validators_lib.known(name) then error('unknown validator @' .. tostring(name), 2) end
+    local problem = validators_lib.problem(name, arg)
     if problem ~= nil then error('type validator @' .. name .. ' ' .. problem, 2) end
   end
   return new_type({ kind = 'validated', inner = description(inner), validators = list })

@@ -8,6 +8,7 @@ local setmetatable, error, tostring, pairs = setmetatable, error, tostring, pair
 
 local types = rt.libs.types({
   pattern_test = host.type_pattern_test,
+  validators = rt.libs.type_validators,
   make_error = rt.make_error,
   is_error = rt.is_error,
 })

@@ -38,6 +38,7 @@ const LIBRARIES = [
   'patterns',
   'sort',
   'builtins',
+  'type_validators',
   'types',
 ] as const;
 const STATEFUL_LIBRARIES: ReadonlySet<string> = new Set(['uuid']);

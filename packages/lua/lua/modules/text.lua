@@ -304,7 +304,9 @@ function Differ:patch_make(text1, text2)
   local a, b = two_texts('text.Differ:patch_make', text1, text2)
   if a == nil then return nil, b end
   local out = {}
-  for i, text in ipairs(unpack(diff_patch_make(a, b, state.options))) do out[i] = { text = text } end
+  for i, patch in ipairs(unpack(diff_patch_make(a, b, state.options))) do
+    out[i] = { text = patch }
+  end
   return out, nil
 end
 
@@ -384,7 +386,8 @@ function Splitter:split_batch(pages)
     end
     local content, metadata = page.content, page.metadata
     if content ~= nil and type(content) ~= 'string' then
-      return invalid(where .. ': pages[' .. i .. '].content must be a string, got ' .. type(content))
+      return invalid(where .. ': pages[' .. i .. '].content must be a string, got '
+        .. type(content))
     end
     if metadata ~= nil and type(metadata) ~= 'table' then
       return invalid(where .. ': pages[' .. i .. '].metadata must be a table, got '

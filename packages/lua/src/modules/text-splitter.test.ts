@@ -169,6 +169,19 @@ describe('text.splitter.markdown', () => {
     });
   });
 
+  it('reads underlined (setext) headings and writes every heading in # form', async () => {
+    const exit = await run(`return text.splitter.markdown({ heading_hierarchy = true }):split_text(
+        "Title\\n=====\\n\\nIntro.\\n\\nUsage\\n-----\\nRun it.\\n\\n###   Flags  ##\\n\\n--help")`);
+    expect(exit).toEqual({
+      ok: true,
+      value: [
+        '# Title\n\nIntro.',
+        '# Title\n## Usage\n\nRun it.',
+        '# Title\n## Usage\n### Flags\n\n--help',
+      ],
+    });
+  });
+
   it('cuts a paragraph longer than a chunk with the recursive splitter, leaving room for the heading', async () => {
     const exit =
       await run(`return text.splitter.markdown({ chunk_size = 20, chunk_overlap = 0 }):split_text(

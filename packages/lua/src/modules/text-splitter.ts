@@ -138,6 +138,7 @@ interface Reference {
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 const HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$/;
 const DEFINITION = /^ {0,3}\[([^\]]+)\]:[ \t]*(\S+)(?:[ \t]+["'(](.*)["')])?[ \t]*$/;
+const SETEXT_UNDERLINE = /^ {0,3}(=+|-+)[ \t]*$/;
 const TABLE_DELIMITER = /^ *\|? *:?-+:? *(\| *:?-+:? *)*\|? *$/;
 
 function isTableStart(lines: readonly string[], i: number): boolean {
@@ -154,6 +155,18 @@ function parseMarkdown(text: string, references: Map<string, Reference>): Sectio
   const endParagraph = () => {
     if (paragraph.length > 0) section.blocks.push({ kind: 'text', text: paragraph.join('\n') });
     paragraph = [];
+  };
+  /** A heading opens a section below the open ones of a higher level (a lower number). */
+  const openSection = (level: number, title: string) => {
+    const path = [...section.headings];
+    while (levels.length > 0 && (levels[levels.length - 1] as number) >= level) {
+      levels.pop();
+      path.pop();
+    }
+    levels.push(level);
+    path.push(`${'#'.repeat(level)} ${title}`.trimEnd());
+    section = { headings: path, blocks: [] };
+    sections.push(section);
   };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
@@ -172,16 +185,12 @@ function parseMarkdown(text: string, references: Map<string, Reference>): Sectio
       section.blocks.push({ kind: 'code', text: code.join('\n') });
     } else if (heading) {
       endParagraph();
-      const level = (heading[1] as string).length;
-      const path = [...section.headings];
-      while (levels.length > 0 && (levels[levels.length - 1] as number) >= level) {
-        levels.pop();
-        path.pop();
-      }
-      levels.push(level);
-      path.push(`${heading[1]} ${heading[2] ?? ''}`.trimEnd());
-      section = { headings: path, blocks: [] };
-      sections.push(section);
+      openSection((heading[1] as string).length, heading[2] ?? '');
+    } else if (paragraph.length > 0 && SETEXT_UNDERLINE.test(line)) {
+      // The paragraph so far is a heading: `===` under it makes level 1, `---` level 2.
+      const title = paragraph.map((l) => l.trim()).join(' ');
+      paragraph = [];
+      openSection(line.trim().startsWith('=') ? 1 : 2, title);
     } else if (definition) {
       endParagraph();
       references.set((definition[1] as string).toLowerCase(), {

@@ -183,3 +183,41 @@ describe('luact test', () => {
     });
   });
 });
+
+describe('luact test order', () => {
+  /** A test that requires `needs` (unless empty) in the registry, waits, then adds `adds`. */
+  const step = (name: string, order: number | undefined, needs: string, adds: string) => `
+  - name: ${name}
+    kind: function.lua
+    meta: { type: test${order === undefined ? '' : `, order: ${order}`} }
+    modules: [registry, time]
+    source: |
+      local registry, time = require("registry"), require("time")
+      return { main = function()
+        if "${needs}" ~= "" then assert(registry.get("${needs}"), "${needs} is not there yet") end
+        time.sleep("50ms")
+        local changes = registry.snapshot():changes()
+        changes:create({ id = "${adds}", kind = "registry.entry" })
+        return assert(changes:apply())
+      end }`;
+
+  it('runs tests by meta.order (unset is 0), a higher order once the lower ones ended', async () => {
+    const ordered = await mkdtemp(path.join(tmpdir(), 'luact-cli-order-'));
+    try {
+      await writeFile(
+        path.join(ordered, 'app.yaml'),
+        `namespace: app\nentries:${step('a_last', 20, 'app:second', 'app:third')}${step(
+          'b_second',
+          10,
+          'app:first',
+          'app:second',
+        )}${step('c_first', undefined, '', 'app:first')}\n`,
+      );
+      const io = { ...capture(), cwd: ordered };
+      expect(await runCli(['test', '.', '--json'], io)).toBe(0);
+      expect(JSON.parse(io.out())).toMatchObject({ passed: 3, failed: 0 });
+    } finally {
+      await rm(ordered, { recursive: true, force: true });
+    }
+  });
+});

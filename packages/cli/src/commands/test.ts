@@ -32,9 +32,9 @@ interface TestResult {
 /**
  * `luact test [dir]`: boots the application like `luact run` (hosts, then the auto_start
  * services in dependency order), runs every process.lua and function.lua entry whose
- * `meta.type` is `test`, up to `parallel` at a time, and shuts down gracefully. A test passes
- * when it returns without an error and its value is not `false`; an unclean shutdown fails
- * the run.
+ * `meta.type` is `test`, up to `parallel` at a time in `meta.order` (see orderGroups), and
+ * shuts down gracefully. A test passes when it returns without an error and its value is not
+ * `false`; an unclean shutdown fails the run.
  */
 export async function test(dir: string, options: TestOptions, io: CliIO): Promise<ExitCode> {
   const scratch =
@@ -113,6 +113,40 @@ async function runAll(
   report: (result: TestResult) => void,
 ): Promise<TestResult[]> {
   const results: TestResult[] = [];
+  for (const group of orderGroups(tests)) await runGroup(node, group, options, results, report);
+  return results.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * Tests in the order Wippy's runner takes them: by `meta.order` (0 when unset), then by ID.
+ * Tests of a higher order start once every test of a lower one has ended, so a test that
+ * changes what others read (the registry) can declare a late order; within one order, up to
+ * `parallel` run at once (with --parallel 1 the run is Wippy's, one test after another).
+ */
+function orderGroups(tests: readonly Entry[]): Entry[][] {
+  const orderOf = (entry: Entry) =>
+    typeof entry.meta.order === 'number' && Number.isFinite(entry.meta.order)
+      ? entry.meta.order
+      : 0;
+  const sorted = [...tests].sort(
+    (a, b) => orderOf(a) - orderOf(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  const groups: Entry[][] = [];
+  for (const entry of sorted) {
+    const last = groups[groups.length - 1];
+    if (last && orderOf(last[0] as Entry) === orderOf(entry)) last.push(entry);
+    else groups.push([entry]);
+  }
+  return groups;
+}
+
+async function runGroup(
+  node: Node,
+  tests: readonly Entry[],
+  options: TestOptions,
+  results: TestResult[],
+  report: (result: TestResult) => void,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < tests.length) {
@@ -135,7 +169,6 @@ async function runAll(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.parallel) }, worker));
-  return results.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 /** A test may ask for more time than the default with `meta.timeout` (milliseconds). */

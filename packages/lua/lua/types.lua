@@ -188,12 +188,52 @@ local function descriptions(list)
   return out
 end
 
+--- The table type `m` stands for (through names), if it is one.
+local function table_type(m)
+  while m ~= nil do
+    local kind = m.kind
+    if kind == 'table' then return m end
+    if kind ~= 'alias' and kind ~= 'lazy' then return nil end
+    m = m.target
+  end
+  return nil
+end
+
+--- Whether table `v` has the values of the literal fields of table type `t` (its tag).
+local function tagged_as(t, v)
+  local tagged = false
+  for i = 1, #t.fields do
+    local f = t.fields[i]
+    if f.type.kind == 'literal' then
+      if v[f.name] ~= f.type.value then return false end
+      tagged = true
+    end
+  end
+  return tagged
+end
+
+--- In a tagged union ({kind: "a", …} | {kind: "b", …}), the one member whose tag `v` has.
+local function tagged_member(members, v)
+  local chosen = nil
+  for i = 1, #members do
+    local t = table_type(members[i])
+    if t ~= nil and tagged_as(t, v) then
+      if chosen ~= nil then return nil end
+      chosen = members[i]
+    end
+  end
+  return chosen
+end
+
 CHECK.union = function(m, v)
   local members = m.members
   for i = 1, #members do
     local _, failed = check(members[i], v)
     if failed == nil then return end
   end
+  -- A value tagged as one member is told what is wrong with it as that member.
+  local member = type(v) == 'table' and tagged_member(members, v) or nil
+  if member ~= nil then return check(member, v) end
   return mismatch(m, v)
 end
 

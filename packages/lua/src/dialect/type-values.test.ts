@@ -189,6 +189,20 @@ describe('a declared type is a value: T:is(v) gives v, or nil and what is wrong'
     ]);
   });
 
+  it('a tagged union tells what is wrong with a value as the member its tag names', async () => {
+    expect(
+      await checks(
+        ['type Reply = {ok: true, value: integer} | {ok: false, error: string}'],
+        'Reply',
+        ['{ok = false, error = "x"}', '{ok = false, error = 1}', '{ok = "yes"}'],
+      ),
+    ).toEqual([
+      { ok: true, err: false },
+      { ok: false, err: 'error: expected string, got 1' },
+      { ok: false, err: 'expected Reply, got table' },
+    ]);
+  });
+
   it('typeof(local) is the type the local was annotated with', async () => {
     expect(
       await checks(

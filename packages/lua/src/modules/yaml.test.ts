@@ -153,6 +153,16 @@ describe('yaml.decode', () => {
     });
   });
 
+  it('refuses a document nested deeper than 64 levels with an error, not a raised one', async () => {
+    const exit = await run(failure('yaml.decode(string.rep("[", 65) .. string.rep("]", 65))'));
+    expect(exit).toEqual({
+      ok: true,
+      value: [true, 'Internal', false, 'yaml.decode: the document nests deeper than 64 levels'],
+    });
+    const fits = await run('return #yaml.decode(string.rep("[", 64) .. string.rep("]", 64))');
+    expect(fits).toEqual({ ok: true, value: 1 });
+  });
+
   it('stops a document that expands aliases without bound ("billion laughs")', async () => {
     const rows = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
     for (const [name, prev] of [

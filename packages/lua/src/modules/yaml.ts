@@ -1,5 +1,5 @@
 import { isScalar, type Pair, parseAllDocuments, stringify } from 'yaml';
-import { decodeValue, encodeValue } from '../codec/wire.js';
+import { decodeValue, encodeValue, MAX_DEPTH } from '../codec/wire.js';
 import type { LuaModuleSpec } from '../vm/host-function.js';
 import { luaSource } from '../vm/kernel-files.js';
 
@@ -16,11 +16,16 @@ const INT64_MAX = 2n ** 63n - 1n;
  * bits a float, as a Lua number literal would be), maps as Map so keys keep their type (`1: a`
  * is t[1], not t["1"]). A key Lua cannot hold (null, a list, a map) is refused.
  */
-function toLuaValue(value: unknown, path: string): unknown {
+function toLuaValue(value: unknown, path: string, depth = 0): unknown {
   if (typeof value === 'bigint') {
     return value < INT64_MIN || value > INT64_MAX ? Number(value) : value;
   }
-  if (Array.isArray(value)) return value.map((item, i) => toLuaValue(item, `${path}[${i + 1}]`));
+  if ((Array.isArray(value) || value instanceof Map) && depth >= MAX_DEPTH) {
+    throw new Error(`the document nests deeper than ${MAX_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, i) => toLuaValue(item, `${path}[${i + 1}]`, depth + 1));
+  }
   if (value instanceof Map) {
     const out = new Map<unknown, unknown>();
     for (const [key, item] of value) {
@@ -37,7 +42,7 @@ function toLuaValue(value: unknown, path: string): unknown {
       if (typeof luaKey === 'number' && Number.isNaN(luaKey)) {
         throw new Error(`a mapping key cannot be NaN${at(path)}`);
       }
-      out.set(luaKey, toLuaValue(item, `${path}.${String(luaKey)}`));
+      out.set(luaKey, toLuaValue(item, `${path}.${String(luaKey)}`, depth + 1));
     }
     return out;
   }

@@ -1,8 +1,12 @@
+import type { TerminalConsole } from '@luact/runtime';
+
 /** Where a command reads its surroundings and writes its output; tests pass their own. */
 export interface CliIO {
   /** `isTTY`: a person reads it (readable text); else a program does (JSON). */
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
+  /** What processes on a terminal host read (default: this process's stdin). */
+  readonly stdin?: TerminalConsole['stdin'];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The stop signals `luact run` waits for (default: SIGINT and SIGTERM of this process). */

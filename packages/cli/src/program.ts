@@ -14,7 +14,7 @@ import { cluster } from './commands/cluster.js';
 import { type ClusterAskTarget, clusterPs, clusterServices } from './commands/cluster-ask.js';
 import { clusterListWorkflows, clusterShowWorkflow } from './commands/cluster-workflows.js';
 import type { NodeTarget } from './commands/control.js';
-import { DEFAULT_EXEC_TIMEOUT_MS, processIdle } from './commands/exec.js';
+import { processIdle } from './commands/exec.js';
 import { ps, services } from './commands/inspect.js';
 import { lint } from './commands/lint.js';
 import { processSignals, run } from './commands/run.js';
@@ -38,9 +38,10 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
  * Runs the luact command line with `argv` (without node and script) and returns the exit code:
  * 0 ok, 1 failure, 2 usage error.
  */
-export async function runCli(argv: readonly string[], io: CliIO = processIO()): Promise<ExitCode> {
-  let exitCode: ExitCode = ExitCode.ok;
-  const finish = (code: ExitCode) => {
+/** The exit status of a command: an ExitCode, or what a console program run by --exec chose. */
+export async function runCli(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const finish = (code: number) => {
     exitCode = code;
   };
   const program = buildProgram(io, finish);
@@ -58,7 +59,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   }
 }
 
-function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
+function buildProgram(io: CliIO, finish: (code: number) => void): Command {
   const program = new Command('luact')
     .description(
       'Run, test and inspect luact applications: Lua actors, functions and durable workflows.',
@@ -99,10 +100,14 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
     )
     .option(
       '--timeout <duration>',
-      'with --exec: end the entry after this long, e.g. 30s or 2h (0: no limit; default: 5m)',
+      'with --exec: end the entry after this long, e.g. 30s or 2h (0: no limit; default: 5m, none on a terminal host)',
       duration,
     )
     .option('--json', 'with --exec: print the result as JSON also on a terminal')
+    .option(
+      '--host <host>',
+      "with --exec: the host a process.lua entry runs on (default: the application's only terminal.host, whose processes own the console)",
+    )
     .option(
       '--keep-workflow',
       'with --exec: a workflow ended by --timeout or a signal stays unfinished (it resumes on the next run) instead of terminated',
@@ -134,6 +139,7 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
           exec?: string;
           timeout?: number;
           json?: boolean;
+          host?: string;
           keepWorkflow?: boolean;
           watch?: boolean;
           nats?: NodeNatsOption;
@@ -159,7 +165,8 @@ function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
             {
               exec: options.exec,
               args: entryArgs,
-              timeoutMs: options.timeout ?? DEFAULT_EXEC_TIMEOUT_MS,
+              timeoutMs: options.timeout,
+              host: options.host,
               keepWorkflow: options.keepWorkflow === true,
               json: options.json === true,
               watch: options.watch === true,

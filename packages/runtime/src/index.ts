@@ -41,6 +41,7 @@ export {
   type StopResult,
 } from './node.js';
 export type { PlacementRule } from './placement.js';
+export { processConsole, type TerminalConsole } from './terminal/console.js';
 export {
   DEFAULT_WORKFLOW_LIST_LIMIT,
   parseStatuses,

@@ -2,6 +2,8 @@ import type { LogRecord, LuaModuleSpec } from '@luact/lua';
 import { type EventBus, type ProcessSystem, processModules } from '@luact/process';
 import { type ServiceManager, supervisorModule } from '@luact/supervisor';
 import { type RegistryAccess, registryModule } from './registry-module/module.js';
+import { processConsole } from './terminal/console.js';
+import { type IoModuleOptions, ioModule } from './terminal/io-module.js';
 
 export interface NodeModuleOptions {
   /** Where `logger.*` records go (default: dropped). */
@@ -10,11 +12,13 @@ export interface NodeModuleOptions {
   readonly events?: EventBus;
   /** The node's services, once they exist (lint has none). */
   readonly services?: () => ServiceManager | undefined;
+  /** The console of the node's terminal hosts (lint has none: no process owns a console). */
+  readonly terminal?: IoModuleOptions;
   /** The node's registry and how it applies change sets, once the node exists (lint has none). */
   readonly registry?: () => RegistryAccess | undefined;
 }
 
-/** Every module a node's Lua code may `require`: the process modules, `supervisor`, `registry`. */
+/** Every module a node's Lua code may `require`: the process modules, `supervisor`, `io`, `registry`. */
 export function nodeModules(
   system: ProcessSystem,
   options: NodeModuleOptions = {},
@@ -25,6 +29,7 @@ export function nodeModules(
       ...(options.events ? { events: options.events } : {}),
     }),
     supervisorModule(options.services ?? (() => undefined)),
+    ioModule(options.terminal ?? { console: processConsole(), isTerminalHost: () => false }),
     registryModule(system, options.registry ?? (() => undefined)),
   ];
 }

@@ -53,6 +53,7 @@ import { nodeModules } from './modules.js';
 import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
 import { type PlacementRule, SpreadPlacement } from './placement.js';
 import { announceRegistryChanges } from './registry-events.js';
+import { processConsole, type TerminalConsole } from './terminal/console.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
@@ -72,6 +73,11 @@ export interface NodeOptions {
   readonly log?: (record: LogRecord) => void;
   /** Where Lua `print` goes (default: stdout). */
   readonly print?: (text: string) => void;
+  /**
+   * The console that processes on terminal.host entries own through `io` (default: this
+   * Node.js process's stdin, stdout and stderr, with no arguments).
+   */
+  readonly console?: TerminalConsole;
   /** A Lua WebAssembly module to share with other nodes in this process. */
   readonly api?: LuaApi;
   /** Where the node keeps its state (file journals): default `<dir>/.luact`. */
@@ -129,6 +135,11 @@ export interface RunOptions {
    * that nobody waits for.
    */
   readonly keepWorkflow?: boolean;
+  /**
+   * The host a process.lua entry runs on: a process.host or terminal.host (default: the
+   * node's main host; see `consoleHost`).
+   */
+  readonly host?: string;
 }
 
 /** Where `Node.spawn` starts a process or workflow, and under which name. */
@@ -228,6 +239,10 @@ export class Node {
           events: this.events,
           services: () => this.services,
           registry: () => this,
+          terminal: {
+            console: options.console ?? processConsole(),
+            isTerminalHost: (id) => registry.snapshot.get(id)?.kind === 'terminal.host',
+          },
         }),
       print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
       functionLimits: DEFAULT_LIMITS,
@@ -303,7 +318,9 @@ export class Node {
     }
     node.startWarnings = sortDiagnostics([...warnings, ...checked]);
     node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
-    for (const entry of registry.snapshot.ofKind('process.host')) node.startHost(entry);
+    for (const kind of PROCESS_HOST_KINDS) {
+      for (const entry of registry.snapshot.ofKind(kind)) node.startHost(entry);
+    }
     try {
       node.workflows = await NodeWorkflows.start({
         snapshot: () => registry.snapshot,
@@ -399,7 +416,7 @@ export class Node {
     if (refused) throw refused;
     const entry = this.registry.snapshot.get(entryId) as Entry;
     if (entry.kind === 'workflow.lua') return this.runWorkflow(entry, args, options);
-    const host = entry.kind === 'function.lua' ? FUNCTION_HOST : MAIN_HOST;
+    const host = entry.kind === 'function.lua' ? FUNCTION_HOST : (options.host ?? MAIN_HOST);
     const kinds = entry.kind === 'function.lua' ? ['function.lua'] : ['process.lua'];
     const pid = this.system.spawn({
       entry: entryId,
@@ -448,6 +465,45 @@ export class Node {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The host `luact run --exec` runs `entryId` on so that it owns the console: `requested`
+   * (a terminal.host or process.host), else the application's only terminal.host; undefined
+   * when the entry is no process.lua or the application has no terminal.host (it runs on the
+   * main host). Several terminal hosts and none requested is an error naming them.
+   */
+  consoleHost(entryId: string, requested?: string): string | undefined | LuactError {
+    const snapshot = this.registry.snapshot;
+    const isProcess = snapshot.get(entryId)?.kind === 'process.lua';
+    if (requested !== undefined) {
+      const host = snapshot.get(requested);
+      if (!isProcess) {
+        return new LuactError(
+          'INVALID',
+          `--host applies to process.lua entries; ${entryId} is a ${snapshot.get(entryId)?.kind ?? 'missing entry'}`,
+          { retryable: false },
+        );
+      }
+      if (host === undefined || !isProcessHost(host)) {
+        return new LuactError(
+          'INVALID',
+          host === undefined
+            ? `--host ${requested}: no such entry${didYouMeanEntry(snapshot, requested, PROCESS_HOST_KINDS)}`
+            : `--host ${requested} is a ${host.kind}; a process runs on a terminal.host or a process.host`,
+          { retryable: false },
+        );
+      }
+      return requested;
+    }
+    if (!isProcess) return undefined;
+    const terminals = snapshot.ofKind('terminal.host').map((entry) => entry.id);
+    if (terminals.length <= 1) return terminals[0];
+    return new LuactError(
+      'INVALID',
+      `the application has ${terminals.length} terminal hosts (${terminals.join(', ')}): name the one ${entryId} runs on with --host`,
+      { retryable: false },
+    );
   }
 
   /**
@@ -727,7 +783,7 @@ export class Node {
   }
 
   private startHost(entry: Entry): void {
-    if (entry.kind !== 'process.host') return;
+    if (!isProcessHost(entry)) return;
     const config = activateEntry(entry, this.env);
     if (!config.ok) throw new ApplicationError(config.error);
     this.system.addHost(entry.id, config.value.host);
@@ -735,13 +791,19 @@ export class Node {
 
   private applyHostChanges(event: RegistryEvent): void {
     for (const change of event.changes) {
-      if (change.type !== 'created' && change.previous.kind === 'process.host') {
+      if (change.type !== 'created' && isProcessHost(change.previous)) {
         this.system.removeHost(change.previous.id);
       }
-      if (change.type !== 'deleted' && change.entry.kind === 'process.host')
-        this.startHost(change.entry);
+      if (change.type !== 'deleted' && isProcessHost(change.entry)) this.startHost(change.entry);
     }
   }
+}
+
+/** The kinds of entry that are hosts of Lua processes: a terminal.host's own the console. */
+const PROCESS_HOST_KINDS = ['process.host', 'terminal.host'] as const;
+
+function isProcessHost(entry: Entry): entry is Entry & { kind: 'process.host' | 'terminal.host' } {
+  return (PROCESS_HOST_KINDS as readonly string[]).includes(entry.kind);
 }
 
 /** Says that a workflow out of time was asleep on a durable timer, and how tests skip those. */

@@ -7,6 +7,7 @@ import {
   Node,
   type NodeNatsOption,
   type StopResult,
+  type TerminalConsole,
 } from '@luact/runtime';
 import type { CliIO } from '../io.js';
 import { jsonLogRecord, renderLogRecord } from '../render.js';
@@ -22,6 +23,13 @@ export interface BootOptions {
   readonly nats?: NodeNatsOption | undefined;
   /** Joins the cluster on `nats` under this name. */
   readonly cluster?: ClusterSettings | undefined;
+  /** The console of the node's terminal hosts (default: this process's stdio, no arguments). */
+  readonly console?: TerminalConsole;
+  /**
+   * While it answers true, info records are dropped too (a console program owns the terminal,
+   * as under Wippy's `run -x`); `verbose` still shows everything.
+   */
+  readonly quietLogs?: () => boolean;
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
@@ -36,7 +44,8 @@ export async function bootNode(
   options: BootOptions,
   io: CliIO,
 ): Promise<Node | undefined> {
-  const threshold = options.verbose ? LEVELS.debug : LEVELS.info;
+  const threshold = () =>
+    options.verbose ? LEVELS.debug : options.quietLogs?.() ? LEVELS.warn : LEVELS.info;
   let node: Node;
   try {
     node = await Node.start({
@@ -48,9 +57,10 @@ export async function bootNode(
       ...(options.timeSkip ? { timeSkip: true } : {}),
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
       ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
+      ...(options.console !== undefined ? { console: options.console } : {}),
       print: (text) => (options.printTo === 'stderr' ? io.stderr : io.stdout).write(`${text}\n`),
       log: (record: LogRecord) => {
-        if (LEVELS[record.level] < threshold) return;
+        if (LEVELS[record.level] < threshold()) return;
         const format = io.stderr.isTTY === true ? renderLogRecord : jsonLogRecord;
         io.stderr.write(`${format(record, new Date())}\n`);
       },

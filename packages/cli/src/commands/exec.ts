@@ -3,6 +3,7 @@ import { type Node, type RunOutcome, sortedKeys, toJsonText } from '@luact/runti
 import { type CliIO, ExitCode } from '../io.js';
 import { renderOutcome } from '../render.js';
 import { argumentValue, reportStop } from './boot.js';
+import { consoleExitStatus } from './console-exit.js';
 import type { SignalSource } from './run.js';
 import { startServices } from './services-start.js';
 
@@ -18,6 +19,13 @@ export interface ExecOptions {
   readonly keepWorkflow: boolean;
   /** Print JSON even on a terminal. */
   readonly json: boolean;
+  /** The host a process.lua entry runs on (default: the node's main host). */
+  readonly host?: string | undefined;
+  /**
+   * The entry runs on a terminal.host and owns the console: its result is not printed as JSON
+   * (unless `json`); it ends with an exit status as Wippy's terminal programs do.
+   */
+  readonly console?: boolean;
 }
 
 /** What, besides its time limit, ends an exec before its entry ends. */
@@ -33,16 +41,17 @@ export interface ExecStops {
 
 /**
  * Runs one entry to its end on a booted node (services started first) and prints
- * `{"ok":true,"value":…}` or `{"ok":false,"error":{…}}` on stdout; then shuts the node down.
- * The entry is ended early by its time limit, a signal, or when it can never finish; a
- * workflow it started is then terminated unless `keepWorkflow`, and stderr says which.
+ * `{"ok":true,"value":…}` or `{"ok":false,"error":{…}}` on stdout (a console program's result
+ * is its exit status instead: consoleExitStatus); then shuts the node down. The entry is
+ * ended early by its time limit, a signal, or when it can never finish; a workflow it started
+ * is then terminated unless `keepWorkflow`, and stderr says which.
  */
 export async function execOnce(
   node: Node,
   options: ExecOptions,
   io: CliIO,
   stops: ExecStops,
-): Promise<ExitCode> {
+): Promise<number> {
   const { entry } = options;
   const controller = new AbortController();
   const endEarly = (error: LuactError) => {
@@ -82,14 +91,18 @@ export async function execOnce(
       ),
     ),
   );
-  let code: ExitCode;
+  let code: number;
   try {
     const outcome = await runEntry(node, options, controller.signal);
-    io.stdout.write(formatOutcome(outcome, options, io));
-    const servicesDown = !outcome.ok && outcome.error.details?.services !== undefined;
-    if (!outcome.ok && (controller.signal.aborted || servicesDown))
-      reportEarlyEnd(outcome.error, options, io);
-    code = outcome.ok ? ExitCode.ok : ExitCode.failure;
+    if (options.console && !options.json) {
+      code = consoleExitStatus(outcome, io);
+    } else {
+      io.stdout.write(formatOutcome(outcome, options, io));
+      const servicesDown = !outcome.ok && outcome.error.details?.services !== undefined;
+      if (!outcome.ok && (controller.signal.aborted || servicesDown))
+        reportEarlyEnd(outcome.error, options, io);
+      code = outcome.ok ? ExitCode.ok : ExitCode.failure;
+    }
   } catch (error) {
     const failure = LuactError.from(error);
     io.stdout.write(formatOutcome({ ok: false, error: failure }, options, io));
@@ -99,6 +112,18 @@ export async function execOnce(
     clearTimeout(timer);
     stopWatchingIdle();
   }
+  return stopNode(node, stops, signalled, firstSignal, io, code);
+}
+
+/** Stops the node after the entry ended; a second signal meanwhile exits at once. */
+async function stopNode(
+  node: Node,
+  stops: ExecStops,
+  signalled: boolean,
+  firstSignal: Promise<string>,
+  io: CliIO,
+  code: number,
+): Promise<number> {
   const exitNow = signalled ? stops.signals.next() : firstSignal;
   const stopped = await Promise.race([node.stop(), exitNow]);
   if (typeof stopped === 'string') {
@@ -160,6 +185,7 @@ async function runEntry(
   return node.run(options.entry, options.args.map(argumentValue), {
     signal,
     keepWorkflow: options.keepWorkflow,
+    ...(options.host !== undefined ? { host: options.host } : {}),
   });
 }
 

@@ -7,17 +7,23 @@ import {
   type Node,
   type NodeNatsOption,
   type PlacementRule,
+  type TerminalConsole,
 } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
 import { bootNode, reportStop } from './boot.js';
-import { type ExecStops, execOnce, formatOutcome } from './exec.js';
+import { DEFAULT_EXEC_TIMEOUT_MS, type ExecStops, execOnce, formatOutcome } from './exec.js';
 import { startServices } from './services-start.js';
 
 export interface RunOptions {
   readonly exec: string | undefined;
   readonly args: readonly string[];
-  /** How long an `--exec` entry may run (0: no limit). */
-  readonly timeoutMs: number;
+  /**
+   * How long an `--exec` entry may run (0: no limit; default: DEFAULT_EXEC_TIMEOUT_MS, none
+   * for a program on a terminal host, which may wait for its user as long as it likes).
+   */
+  readonly timeoutMs: number | undefined;
+  /** `--host`: the host an `--exec` process runs on (default: the only terminal.host, if any). */
+  readonly host?: string | undefined;
   /** An `--exec` workflow ended early stays unfinished instead of terminated. */
   readonly keepWorkflow: boolean;
   /** `--exec` prints JSON even on a terminal. */
@@ -49,7 +55,7 @@ export async function run(
   options: RunOptions,
   io: CliIO,
   stops: ExecStops,
-): Promise<ExitCode> {
+): Promise<number> {
   // A serving node its cluster expelled starts again, and joins as a new incarnation.
   for (;;) {
     const ended = await runOnce(dir, options, io, stops);
@@ -66,7 +72,8 @@ async function runOnce(
   options: RunOptions,
   io: CliIO,
   stops: ExecStops,
-): Promise<ExitCode | typeof REJOIN> {
+): Promise<number | typeof REJOIN> {
+  let consoleRun = false;
   const node = await bootNode(
     dir,
     {
@@ -74,6 +81,8 @@ async function runOnce(
       stateDir: options.stateDir,
       timeSkip: options.timeSkip,
       nats: options.nats,
+      console: cliConsole(io, options.args),
+      quietLogs: () => consoleRun,
       ...(options.joinCluster
         ? {
             cluster: {
@@ -89,21 +98,24 @@ async function runOnce(
   if (!node) return ExitCode.failure;
   if (options.exec !== undefined) {
     // A mistyped entry fails before any service starts.
-    const refused = node.whyNotRunnable(options.exec);
-    if (refused) {
-      io.stdout.write(formatOutcome({ ok: false, error: refused }, options, io));
-      io.stderr.write(`luact: ${refused.message}\n`);
+    const host = node.whyNotRunnable(options.exec) ?? node.consoleHost(options.exec, options.host);
+    if (host instanceof LuactError) {
+      io.stdout.write(formatOutcome({ ok: false, error: host }, options, io));
+      io.stderr.write(`luact: ${host.message}\n`);
       await node.stop();
       return ExitCode.failure;
     }
+    consoleRun = host !== undefined && node.registry.snapshot.get(host)?.kind === 'terminal.host';
     return execOnce(
       node,
       {
         entry: options.exec,
         args: options.args,
-        timeoutMs: options.timeoutMs,
+        timeoutMs: options.timeoutMs ?? (consoleRun ? 0 : DEFAULT_EXEC_TIMEOUT_MS),
         keepWorkflow: options.keepWorkflow,
         json: options.json,
+        host,
+        console: consoleRun,
       },
       io,
       stops,
@@ -170,6 +182,19 @@ async function serve(
   if (!reportStop(outcome, io, { failing: true })) return ExitCode.failure;
   io.stderr.write('luact: stopped cleanly\n');
   return ExitCode.ok;
+}
+
+/**
+ * The console terminal hosts give their processes: the command's stdin, stdout and stderr
+ * (written as they are, bytes included) and the arguments after the `--exec` entry.
+ */
+function cliConsole(io: CliIO, args: readonly string[]): TerminalConsole {
+  return {
+    stdin: io.stdin ?? process.stdin,
+    stdout: io.stdout as TerminalConsole['stdout'],
+    stderr: io.stderr as TerminalConsole['stderr'],
+    args,
+  };
 }
 
 /** Marks the reason a node stopped on its own account (see Node.halted). */

@@ -7,7 +7,6 @@ export {
 } from './admission.js';
 export { type LuaPlace, withCallSite } from './call-site.js';
 export { type BusEvent, EventBus, type EventSink } from './event-bus/bus.js';
-export { EVENT_LIMITS } from './event-bus/events-module.js';
 export { compilePattern, type EventPattern } from './event-bus/pattern.js';
 export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';

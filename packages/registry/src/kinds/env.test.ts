@@ -106,6 +106,19 @@ describe('env storage and variable entries', () => {
     ]);
   });
 
+  it('routers that route to each other are a dependency cycle', async () => {
+    const loaded = await load(yaml`
+      - { name: first, kind: env.storage.router, storages: [second] }
+      - { name: second, kind: env.storage.router, storages: [first] }
+    `);
+    expect(errors(loaded.diagnostics)).toEqual([
+      expect.objectContaining({
+        code: 'dependency-cycle',
+        message: expect.stringMatching(/^dependency cycle: app:(first|second) → /),
+      }),
+    ]);
+  });
+
   it('two variables may not share a public name', async () => {
     const loaded = await load(yaml`
       - { name: memory, kind: env.storage.memory }

@@ -50,8 +50,8 @@ describe('luact lint on a hostile registry', () => {
     expect(run.code).toBe(1);
     expect(errorsOf(run.stdout, dir)).toEqual([
       ['app.yaml:6:15', '[unknown-module]'],
-      ['app.yaml:6:19', '[unknown-module]'],
-      ['app.yaml:6:28', '[unknown-module]'],
+      ['app.yaml:6:20', '[unknown-module]'],
+      ['app.yaml:6:29', '[unknown-module]'],
       ['app.yaml:12:9', '[unknown-module]'],
       ['app.yaml:13:9', '[unknown-module]'],
       ['app.yaml:17:21', '[workflow-module]'],
@@ -59,8 +59,11 @@ describe('luact lint on a hostile registry', () => {
     ]);
     const lines = run.stdout.split('\n');
     const about = (module: string) => lines.find((line) => line.includes(`module "${module}"`));
-    expect(about('io')).toContain(
-      'mods:habits › modules[0]: unknown module "io": that is Lua\'s own library, not a luact module',
+    expect(about('lfs')).toContain(
+      'mods:habits › modules[0]: unknown module "lfs": there is no built-in module of that name',
+    );
+    expect(about('package')).toContain(
+      'mods:habits › modules[1]: unknown module "package": that is Lua\'s own library, not a luact module',
     );
     expect(about('debug')).toContain('mods:habits › modules[2]: unknown module "debug"');
     expect(about('tme')).toContain(

@@ -376,6 +376,11 @@ function M.itself(name, get)
   return lazy(name, get)
 end
 
+--- The type `name` declared further down the chunk, kept in `scope` when its declaration runs.
+function M.later(name, scope)
+  return lazy(name, function() return scope[name] end)
+end
+
 --- A type that cannot be known at run time (`typeof` of an expression).
 function M.unresolved(text)
   return lazy(text, function() return nil end)

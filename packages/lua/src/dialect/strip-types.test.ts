@@ -113,6 +113,18 @@ describe('stripTypeAnnotations: the annotation forms', () => {
     expect(lines[16]).toBe('local x = 1');
   });
 
+  it('opens the chunk with a scope table when a declaration uses a type declared further down', () => {
+    const lines = strip(
+      'local a = 1\ntype Order = {lines: {Line}}\ntype Line = {sku: string}',
+    ).split('\n');
+    expect(lines[0]).toBe('local __luact_scope = {}; local a = 1');
+    expect(lines[1]).toContain('__t.later("Line", __luact_scope)');
+    expect(lines[1]).toMatch(/ __luact_scope\.Order = Order end$/);
+    expect(lines[2]).toMatch(/ __luact_scope\.Line = Line end$/);
+    // Without such a use, no scope: declarations stay as they are.
+    expect(strip('type A = string\ntype B = {a: A}')).not.toContain('__luact_scope');
+  });
+
   it('builds a declaration from the parts of its type, names resolved where they stand', () => {
     expect(strip('type P = {x: number, tag?: "a" | 1}')).toBe(
       'local P; do local __t = __luact_types; P = __t.define("P", __t.table(' +

@@ -1,6 +1,6 @@
 import { LuaScanner, Token } from './lua-scanner.js';
 import { isKeyword, lineAndColumn, TypeReader, TypeSyntaxFailure } from './type-expression.js';
-import { declarationLua } from './type-lua.js';
+import { declarationLua, SCOPE_PRELUDE, type TypeDeclaration } from './type-lua.js';
 import type { TypeNode } from './type-node.js';
 
 /** A malformed type annotation: where (line and column from 1) and what was expected. */
@@ -54,7 +54,16 @@ const BOUNDARY_KEYWORDS = ['end', 'do', 'then', 'else', 'repeat', 'break'];
 interface Edit {
   readonly start: number;
   readonly end: number;
-  readonly lua?: string;
+  lua?: string;
+}
+
+/** A type declaration found, with what its Lua is made from. */
+interface Declared {
+  readonly edit: Edit;
+  readonly declaration: TypeDeclaration;
+  readonly annotatedLocals: ReadonlyMap<string, TypeNode>;
+  /** The plain names its type refers to. */
+  readonly names: ReadonlySet<string>;
 }
 
 class AnnotationFinder {
@@ -64,6 +73,7 @@ class AnnotationFinder {
   private readonly edits: Edit[] = [];
   /** The annotated type of each local seen so far, by name (for `typeof(name)`). */
   private readonly annotatedLocals = new Map<string, TypeNode>();
+  private readonly declared: Declared[] = [];
   private previous = Previous.boundary;
   private previousEnd = 0;
 
@@ -79,7 +89,30 @@ class AnnotationFinder {
       else if (s.kind === Token.symbol) this.atSymbol();
       else this.pass(Previous.operand);
     }
+    this.readLaterDeclarations();
     return this.edits;
+  }
+
+  /**
+   * When a declaration uses a type declared further down (in Lua, not yet a variable there),
+   * every declaration is made again to also keep its type in a scope table the chunk opens
+   * with, and such uses read the type from it when a value is checked.
+   */
+  private readLaterDeclarations(): void {
+    const { declared } = this;
+    const all = new Set(declared.map((d) => d.declaration.name));
+    const earlier = new Set<string>();
+    const later = declared.map((d) => {
+      const names = new Set([...d.names].filter((n) => all.has(n) && !earlier.has(n)));
+      earlier.add(d.declaration.name);
+      return names;
+    });
+    if (later.every((names) => names.size === 0)) return;
+    declared.forEach((d, i) => {
+      const context = { annotatedLocals: d.annotatedLocals, later: later[i] as Set<string> };
+      d.edit.lua = declarationLua(d.declaration, context).lua;
+    });
+    this.edits.unshift({ start: 0, end: 0, lua: SCOPE_PRELUDE });
   }
 
   private atName(): void {
@@ -244,8 +277,12 @@ class AnnotationFinder {
     const parameters = s.is('<') ? this.types.genericParameters().parameters : [];
     if (!s.is('=')) this.types.fail("'='", 'the type parameters');
     const type = this.typeAfter("'='");
-    const lua = declarationLua({ name, parameters, type }, this.annotatedLocals);
-    this.edits.push({ start, end: type.end, lua });
+    const declaration = { name, parameters, type };
+    const annotatedLocals = new Map(this.annotatedLocals);
+    const { lua, names } = declarationLua(declaration, { annotatedLocals });
+    const edit: Edit = { start, end: type.end, lua };
+    this.edits.push(edit);
+    this.declared.push({ edit, declaration, annotatedLocals, names });
     this.previousEnd = type.end;
     this.previous = Previous.boundary;
     return true;

@@ -7,6 +7,16 @@ import type { TypeNode, TypeParameter } from './type-node.js';
  */
 export const TYPES_GLOBAL = '__luact_types';
 
+/**
+ * A chunk whose declarations use a type declared further down gets this local first (on its
+ * first line): every declaration also stores its type there, and a use before the
+ * declaration reads it from there when a value is checked.
+ */
+export const SCOPE_LOCAL = '__luact_scope';
+
+/** The Lua that opens a chunk needing SCOPE_LOCAL. */
+export const SCOPE_PRELUDE = `local ${SCOPE_LOCAL} = {}; `;
+
 /** A local inside the emitted `do … end`, short so the emitted line stays readable. */
 const T = '__t';
 
@@ -35,18 +45,28 @@ export interface TypeDeclaration {
   readonly type: TypeNode;
 }
 
+export interface DeclarationContext {
+  /** The annotated type of each local declared before, by name, for `typeof(name)`. */
+  readonly annotatedLocals: ReadonlyMap<string, TypeNode>;
+  /**
+   * With a scope (SCOPE_LOCAL): the names of types declared further down, read from it when
+   * a value is checked; without, the chunk has no scope.
+   */
+  readonly later?: ReadonlySet<string>;
+}
+
 /**
  * The Lua statement a `type Name = …` declaration becomes: a local `Name` holding the type's
  * value, built by the kernel's constructors. One line, so the lines after it do not move.
- * `annotatedLocals` gives the annotated type of a local by name, for `typeof(name)`.
+ * `names` are the plain names (not parameters, built-ins or itself) the type refers to.
  * A validator the runtime does not know is refused here, at its offset.
  */
 export function declarationLua(
   declaration: TypeDeclaration,
-  annotatedLocals: ReadonlyMap<string, TypeNode>,
-): string {
+  context: DeclarationContext,
+): { lua: string; names: ReadonlySet<string> } {
   const { name, parameters } = declaration;
-  const emitter = new Emitter(name, new Set(parameters.map((p) => p.name)), annotatedLocals);
+  const emitter = new Emitter(name, new Set(parameters.map((p) => p.name)), context);
   const body = emitter.emit(declaration.type);
   let value: string;
   if (parameters.length === 0) {
@@ -58,14 +78,18 @@ export function declarationLua(
       `${T}.generic(${quote(name)}, ${names.length}, {${defaults.join(', ')}}, ` +
       `function(${names.join(', ')}) return ${body} end)`;
   }
-  return `local ${name}; do local ${T} = ${TYPES_GLOBAL}; ${name} = ${value} end`;
+  const kept = context.later === undefined ? '' : ` ${SCOPE_LOCAL}.${name} = ${name}`;
+  const lua = `local ${name}; do local ${T} = ${TYPES_GLOBAL}; ${name} = ${value}${kept} end`;
+  return { lua, names: emitter.names };
 }
 
 class Emitter {
+  readonly names = new Set<string>();
+
   constructor(
     private readonly declared: string,
     private readonly parameters: ReadonlySet<string>,
-    private readonly annotatedLocals: ReadonlyMap<string, TypeNode>,
+    private readonly context: DeclarationContext,
   ) {}
 
   emit(node: TypeNode): string {
@@ -98,7 +122,8 @@ class Emitter {
         // Read-only is the checker's business: at run time the value is checked as the type.
         return this.emit(node.inner);
       case 'typeof': {
-        const annotated = node.name === undefined ? undefined : this.annotatedLocals.get(node.name);
+        const annotated =
+          node.name === undefined ? undefined : this.context.annotatedLocals.get(node.name);
         if (annotated !== undefined) return this.emit(annotated);
         return `${T}.unresolved(${quote(`typeof(${node.text})`)})`;
       }
@@ -143,7 +168,12 @@ class Emitter {
     else if (fields.length === 0 && BUILTIN_TYPES.has(root)) value = `${T}.builtin[${quote(root)}]`;
     else if (fields.length === 0 && root === this.declared)
       value = `${T}.itself(${quote(root)}, function() return ${root} end)`;
-    else value = `${T}.ref(${[quote(path.join('.')), root, ...fields.map(quote)].join(', ')})`;
+    else {
+      if (fields.length === 0) this.names.add(root);
+      value = this.context.later?.has(root)
+        ? `${T}.later(${quote(root)}, ${SCOPE_LOCAL})`
+        : `${T}.ref(${[quote(path.join('.')), root, ...fields.map(quote)].join(', ')})`;
+    }
     if (args.length === 0) return value;
     return `${T}.apply(${value}, {${args.map((a) => this.emit(a)).join(', ')}})`;
   }

@@ -203,6 +203,24 @@ describe('a declared type is a value: T:is(v) gives v, or nil and what is wrong'
     ]);
   });
 
+  it('a declaration may use types declared further down, also each other', async () => {
+    const declarations = [
+      'type Order = {id: string, lines: {Line}}',
+      'type Line = {sku: string, order?: Order}',
+    ];
+    expect(
+      await checks(declarations, 'Order', [
+        '{id = "o", lines = {{sku = "a", order = {id = "p", lines = {}}}}}',
+        '{id = "o", lines = {{sku = 1}}}',
+        '{id = "o", lines = {{sku = "a", order = {lines = {}}}}}',
+      ]),
+    ).toEqual([
+      { ok: true, err: false },
+      { ok: false, err: 'lines[1].sku: expected string, got 1' },
+      { ok: false, err: 'lines[1].order.id: missing (expected string)' },
+    ]);
+  });
+
   it('typeof(local) is the type the local was annotated with', async () => {
     expect(
       await checks(

@@ -310,8 +310,21 @@ describe('time zones', () => {
         local b, empty = time.load_location("")
         return { a == nil, err:kind() == errors.NOT_FOUND, err:retryable(), err:message(), b == nil,
           empty:kind() == errors.INVALID,
-          empty:retryable(), (pcall(time.load_location, 42)) }`),
-    ).toEqual([true, true, false, 'unknown time zone Invalid/Location', true, true, false, false]);
+          empty:retryable(), (pcall(time.load_location, 42)),
+          time.load_location("america/new_york") == nil, time.load_location("US/Eastern"):string() }`),
+    ).toEqual([
+      true,
+      true,
+      false,
+      'unknown time zone Invalid/Location',
+      true,
+      true,
+      false,
+      false,
+      // Zone names are case-sensitive (as Go's zone files are); old aliases are zones too.
+      true,
+      'US/Eastern',
+    ]);
   });
 
   it('time.date without a location and time.localtz follow the node zone (TZ)', async () => {
@@ -386,6 +399,17 @@ describe('time arithmetic', () => {
         local a2 = a:in_location(time.fixed_zone("X", 3600))
         return { a:before(b), b:after(a), a:equal(a2), a == a2, a < b, b <= a, a:equal(b) }`),
     ).toEqual([true, true, true, true, true, false, false]);
+  });
+
+  it('a Time does not cross processes: a result holding one fails to encode', async () => {
+    const exit = await run(`return { at = time.now() }`);
+    expect(exit.ok).toBe(false);
+    expect(exit).toMatchObject({
+      error: {
+        kind: 'INVALID',
+        message: expect.stringContaining("cannot encode a userdata (at key 'at')"),
+      },
+    });
   });
 
   it('a Time method given something else raises, naming what it expected', async () => {

@@ -13,12 +13,15 @@ export interface ZoneOffset {
 export class TimeZones {
   private readonly formatters = new Map<string, Intl.DateTimeFormat>();
 
-  /** Whether `name` is a zone Intl knows ("America/New_York", or an alias like "US/Eastern"). */
+  /**
+   * Whether `name` is a zone Intl knows ("America/New_York", or an alias like "US/Eastern").
+   * Intl ignores letter case; Go's zone files do not, so "america/new_york" is no zone here.
+   */
   has(name: string): boolean {
     if (name === '') return false;
     try {
-      this.formatter('en-US', name);
-      return true;
+      const resolved = this.formatter('en-US', name).resolvedOptions().timeZone;
+      return resolved === name || resolved.toLowerCase() !== name.toLowerCase();
     } catch {
       return false;
     }

@@ -17,7 +17,7 @@ const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fix
 
 /** Built-in modules a snippet may require, by where it runs (what `luact lint` accepts). */
 const PROCESS_MODULES =
-  'base64 crypto ctx env funcs hash json logger supervisor text time uuid yaml'.split(' ');
+  'base64 crypto ctx env funcs hash json logger registry supervisor text time uuid yaml'.split(' ');
 const MODULES: Readonly<Record<SnippetKind, readonly string[]>> = {
   process: PROCESS_MODULES,
   function: PROCESS_MODULES,

@@ -4,8 +4,9 @@
 local host, rt = ...
 
 local codec, make_error, block = rt.codec, rt.make_error, rt.block
-local setmetatable, raw_getmetatable, type, error, tostring, ipairs, math_type, find, sub =
-  setmetatable, debug.getmetatable, type, error, tostring, ipairs, math.type, string.find, string.sub
+local setmetatable, raw_getmetatable, type, error, tostring, ipairs, pairs, math_type, find, sub =
+  setmetatable, debug.getmetatable, type, error, tostring, ipairs, pairs, math.type, string.find,
+  string.sub
 
 --- `nil, err` for a host answer `false, kind, message, details`.
 local function failure(kind, message, details)
@@ -222,6 +223,60 @@ function registry.apply_version(version)
     return false, err
   end
   return true
+end
+
+--- Whether two values are equal, tables compared field by field.
+local function same(a, b)
+  if a == b then return true end
+  if type(a) ~= 'table' or type(b) ~= 'table' then return false end
+  for key, value in pairs(a) do
+    if not same(value, b[key]) then return false end
+  end
+  for key in pairs(b) do
+    if a[key] == nil then return false end
+  end
+  return true
+end
+
+--- The entries of a list by ID, or nil, err naming the list and the entry that is wrong.
+local function by_id(list, what)
+  if type(list) ~= 'table' then
+    return nil, make_error('INVALID', 'registry.build_delta: ' .. what .. ' must be a list of entries, got ' .. type(list), false)
+  end
+  local index = {}
+  for i, entry in ipairs(list) do
+    if type(entry) ~= 'table' or type(entry.id) ~= 'string' then
+      return nil, make_error('INVALID', 'registry.build_delta: ' .. what .. '[' .. i .. '] is not an entry with a string id', false)
+    end
+    if index[entry.id] ~= nil then
+      return nil, make_error('INVALID', 'registry.build_delta: ' .. what .. ' has ' .. entry.id .. ' twice', false)
+    end
+    index[entry.id] = entry
+  end
+  return index
+end
+
+--- The operations that turn the entries `from` into `to`: creates and updates in the order of
+--- `to`, then deletes in the order of `from`. An entry is updated when its kind, meta or data
+--- differ.
+function registry.build_delta(from, to)
+  local old, err = by_id(from, 'from')
+  if old == nil then return nil, err end
+  local new, err2 = by_id(to, 'to')
+  if new == nil then return nil, err2 end
+  local ops = {}
+  for _, entry in ipairs(to) do
+    local before = old[entry.id]
+    if before == nil then
+      ops[#ops + 1] = { kind = 'entry.create', entry = entry }
+    elseif not (same(before.kind, entry.kind) and same(before.meta, entry.meta) and same(before.data, entry.data)) then
+      ops[#ops + 1] = { kind = 'entry.update', entry = entry }
+    end
+  end
+  for _, entry in ipairs(from) do
+    if new[entry.id] == nil then ops[#ops + 1] = { kind = 'entry.delete', entry = entry } end
+  end
+  return ops
 end
 
 return registry

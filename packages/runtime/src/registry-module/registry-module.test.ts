@@ -390,6 +390,36 @@ describe('registry change sets', () => {
   });
 });
 
+describe('registry.build_delta', () => {
+  it('lists the creates, updates and deletes that turn one list of entries into another', async () => {
+    expect(
+      await probe(`
+        local a = { id = "app:a", kind = "registry.entry", data = { n = 1 } }
+        local b = { id = "app:b", kind = "registry.entry", meta = { tags = { "x" } } }
+        local b2 = { id = "app:b", kind = "registry.entry", meta = { tags = { "y" } } }
+        local c = { id = "app:c", kind = "registry.entry" }
+        local d = { id = "app:d", kind = "registry.entry" }
+        local same = { id = "app:a", kind = "registry.entry", data = { n = 1 } }
+        local ops = registry.build_delta({ a, d, b }, { c, b2, same })
+        local out = {}
+        for i, op in ipairs(ops) do out[i] = op.kind .. " " .. op.entry.id end
+        local _, not_list = registry.build_delta("x", {})
+        local _, no_id = registry.build_delta({}, { { kind = "k" } })
+        local _, twice = registry.build_delta({ a, same }, {})
+        return { ops = out, none = #registry.build_delta({ a }, { same }),
+          errors = { fail(not_list), fail(no_id), fail(twice) } }`),
+    ).toEqual({
+      ops: ['entry.create app:c', 'entry.update app:b', 'entry.delete app:d'],
+      none: 0,
+      errors: [
+        'Invalid: registry.build_delta: from must be a list of entries, got string',
+        'Invalid: registry.build_delta: to[1] is not an entry with a string id',
+        'Invalid: registry.build_delta: from has app:a twice',
+      ],
+    });
+  });
+});
+
 describe('registry versions', () => {
   it('keeps versions to read and go back to; a rollback makes the old version current again', async () => {
     expect(

@@ -51,7 +51,9 @@ local function new_type(m)
   m.__tostring = display
   m.__call = call_type
   m.is_type = true
-  return setmetatable({}, m)
+  local t = setmetatable({}, m)
+  m.type_value = t -- for reflection: the type value of a part (a field's type, an element's)
+  return t
 end
 
 --- What a type value describes; nil for anything else.
@@ -490,18 +492,27 @@ local KIND_NAMES = {
   optional = 'optional', union = 'union', intersection = 'intersection', generic = 'generic',
 }
 
-function METHODS:kind()
+--- What `self` is underneath its names, validators and late resolution (nil when unknown).
+local function structure(self)
   local m = description(self)
-  while m ~= nil and (m.kind == 'alias' or m.kind == 'validated' or m.kind == 'lazy') do
-    if m.kind == 'lazy' then
-      local target = description(m.resolve())
-      if target == nil then return 'unknown' end
-      m = target
+  while m ~= nil do
+    local kind = m.kind
+    if kind == 'alias' then
+      m = m.target
+    elseif kind == 'validated' then
+      m = m.inner
+    elseif kind == 'lazy' then
+      m = m.target or description(m.resolve())
     else
-      m = m.target or m.inner
+      return m
     end
   end
-  if m == nil then return nil end
+  return nil
+end
+
+function METHODS:kind()
+  local m = structure(self)
+  if m == nil then return 'unknown' end
   if m.kind == 'lua' then return m.lua_type end
   if m.kind == 'table' then
     if #m.fields > 0 then return 'record' end
@@ -509,6 +520,57 @@ function METHODS:kind()
     return 'array'
   end
   return KIND_NAMES[m.kind]
+end
+
+local function part(m, key)
+  local value = m ~= nil and m[key]
+  return value and value.type_value or nil
+end
+
+--- An iterator over `list`, giving what `each(item)` gives for each item.
+local function iterate(list, each)
+  local i = 0
+  return function()
+    i = i + 1
+    local item = list[i]
+    if item ~= nil then return each(item) end
+  end
+end
+
+local NONE = {}
+
+--- for name, type in T:fields() (a record's fields, in declared order).
+function METHODS:fields()
+  local m = structure(self)
+  local fields = m ~= nil and m.kind == 'table' and m.fields or NONE
+  return iterate(fields, function(f) return f.name, f.type.type_value end)
+end
+
+--- for type in T:variants() (a union's members).
+function METHODS:variants()
+  local m = structure(self)
+  local members = m ~= nil and m.kind == 'union' and m.members or NONE
+  return iterate(members, function(member) return member.type_value end)
+end
+
+--- An array's element type.
+function METHODS:elem() return part(structure(self), 'element') end
+
+--- A map's key and value types (its first key type, when it has several).
+function METHODS:key()
+  local m = structure(self)
+  return m ~= nil and m.indexers ~= nil and part(m.indexers[1], 'key') or nil
+end
+
+function METHODS:val()
+  local m = structure(self)
+  return m ~= nil and m.indexers ~= nil and part(m.indexers[1], 'value') or nil
+end
+
+--- An optional type's inner type.
+function METHODS:inner()
+  local m = structure(self)
+  return m ~= nil and m.kind == 'optional' and part(m, 'inner') or nil
 end
 
 M.is_type = function(value) return description(value) ~= nil end

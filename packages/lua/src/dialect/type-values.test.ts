@@ -252,6 +252,36 @@ describe('a declared type is a value: T:is(v) gives v, or nil and what is wrong'
       ),
     ).toEqual(['P', 'record', 'array', 'map', 'integer', 'P']);
   });
+
+  it('reflection: the parts of records, arrays, maps, optionals and unions are type values', async () => {
+    expect(
+      await value(
+        [
+          'type User = {name: string, age?: integer}',
+          'type Ids = {integer}',
+          'type Scores = {[string]: number}',
+          'type Status = "open" | "closed"',
+          'type Maybe = string?',
+        ],
+        [
+          '  local fields = {}',
+          '  for name, t in User:fields() do fields[#fields + 1] = name .. "=" .. t:kind() end',
+          '  local variants = {}',
+          '  for v in Status:variants() do variants[#variants + 1] = tostring(v) end',
+          '  return {fields, Ids:elem():kind(), Scores:key():kind(), Scores:val():kind(),',
+          '    Maybe:inner():kind(), variants, Ids:elem() == integer, Ids:key()}',
+        ],
+      ),
+    ).toEqual([
+      ['name=string', 'age=integer'],
+      'integer',
+      'string',
+      'number',
+      'string',
+      ['"open"', '"closed"'],
+      true,
+    ]);
+  });
 });
 
 describe('casts: T(v) gives v or raises an INVALID error', () => {

@@ -93,6 +93,15 @@ const ENTRIES = {
     end }`,
     EVENTS,
   ),
+  'app:many': lua(
+    `local events = require("events")
+    return { main = function()
+      for i = 1, ${EVENT_LIMITS.subscriptionsPerProcess} do assert(events.subscribe("s" .. i)) end
+      local none, err = events.subscribe("one.more")
+      return { none == nil, err:kind(), err:message() }
+    end }`,
+    EVENTS,
+  ),
   'app:bad_arguments': lua(
     `local events = require("events")
     local function failure(value, err)
@@ -190,6 +199,20 @@ describe('the events module', () => {
       ok: true,
       value: { received: limit, first: '/1', last: `/${limit}`, dropped: 5 },
     });
+  });
+
+  it('a process may hold a bounded number of subscriptions at once', async () => {
+    const { node, events } = await start();
+    const limit = EVENT_LIMITS.subscriptionsPerProcess;
+    expect(await node.run('app:many')).toEqual({
+      ok: true,
+      value: [
+        true,
+        'RateLimited',
+        `events.subscribe: this process has ${limit} subscriptions open, the most one process may have (close some)`,
+      ],
+    });
+    expect(events.size).toBe(0);
   });
 
   it('refuses bad arguments with INVALID errors that say what is wrong', async () => {

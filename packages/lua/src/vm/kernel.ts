@@ -38,6 +38,9 @@ const LIBRARIES = [
   'patterns',
   'sort',
   'builtins',
+  'text_regexp',
+  'text_diff',
+  'text_splitter',
   'type_validators',
   'types',
 ] as const;

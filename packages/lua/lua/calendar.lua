@@ -12,6 +12,8 @@
 --   January of the next year, minute 60 the next hour).
 -- M.fields(wall_seconds) -> { year, month, day, hour, min, sec, wday (0 = Sunday), yday (1..366) }
 -- M.days_in_month(year, month) -> 28..31
+-- M.remainder_since_year_one(unix_seconds, nanoseconds, d) -> the nanoseconds since 0001-01-01
+--   UTC modulo d (d > 0), without overflow for any d up to the largest integer.
 -- M.UNIX_TO_YEAR_ONE: seconds from 0001-01-01 to 1970-01-01 (Go's zero Time is 0001-01-01 UTC).
 
 local M = {}
@@ -69,5 +71,27 @@ function M.days_in_month(year, month)
 end
 
 M.UNIX_TO_YEAR_ONE = -M.days_from_civil(1, 1, 1) * 86400
+
+-- (a + b) mod m and (a * b) mod m for 0 <= a, b < m: the sum may pass 2^63, so it is read as
+-- an unsigned number.
+local function add_mod(a, b, m)
+  local sum = a + b
+  if math.ult(sum, m) then return sum end
+  return sum - m
+end
+
+local function mul_mod(a, b, m)
+  local product = 0
+  while b > 0 do
+    if b & 1 == 1 then product = add_mod(product, a, m) end
+    a, b = add_mod(a, a, m), b >> 1
+  end
+  return product
+end
+
+function M.remainder_since_year_one(seconds, nanoseconds, d)
+  local since = seconds + M.UNIX_TO_YEAR_ONE
+  return add_mod(mul_mod(since % d, 1000000000 % d, d), nanoseconds % d, d)
+end
 
 return M

@@ -1,10 +1,10 @@
 -- time (docs/lua-api/time.md). Times, Durations and Locations are userdata whose user values
 -- hold their state: a Time is unix seconds, nanoseconds (0..999999999) and a Location, so its
 -- arithmetic is exact integer arithmetic over any year; a Duration is integer nanoseconds.
--- Calendar fields come from lua/calendar.lua, layouts from lua/layout.lua; only zone offsets of
--- named zones are asked of the host (Intl). Sleeping, timers and tickers are JS timers that
--- deliver a tick into a fed channel of the process, so they never hold a fiber of their own and
--- end with the process.
+-- Calendar fields come from lua/calendar.lua, layouts from lua/layout.lua and
+-- lua/layout_parse.lua; only offsets of named zones are asked of the host (Intl). Sleeping,
+-- timers and tickers are JS timers that deliver a tick into a fed channel of the process, so
+-- they never hold a fiber of their own and end with the process.
 local host, rt = ...
 
 local type, error, tostring, select, setmetatable = type, error, tostring, select, setmetatable
@@ -12,7 +12,8 @@ local tointeger, floor, mathtype = math.tointeger, math.floor, math.type
 local get_uv, set_uv, set_mt, raw_getmetatable = debug.getuservalue, debug.setuservalue,
   debug.setmetatable, debug.getmetatable
 local calendar = rt.libs.calendar()
-local layout = rt.libs.layout({ calendar = calendar })
+local layout = rt.libs.layout()
+local parse_layout = rt.libs.layout_parse({ calendar = calendar, layout = layout })
 local duration = rt.libs.duration({
   new_error = function(kind, message) return rt.make_error(kind, message, false) end,
 })
@@ -310,26 +311,9 @@ function Time:in_location(loc)
   return new_time(get_uv(self, 1), get_uv(self, 2), check_location(loc, 'the location', 2))
 end
 
--- (a + b) mod m and (a * b) mod m for 0 <= a, b < m without overflow: the sum is read unsigned.
-local function add_mod(a, b, m)
-  local sum = a + b
-  if math.ult(sum, m) then return sum end
-  return sum - m
-end
-
-local function mul_mod(a, b, m)
-  local product = 0
-  while b > 0 do
-    if b & 1 == 1 then product = add_mod(product, a, m) end
-    a, b = add_mod(a, a, m), b >> 1
-  end
-  return product
-end
-
---- Nanoseconds since year 1 modulo d (Go rounds times as counted from its zero Time).
+--- Nanoseconds since January 1 of year 1 modulo d (Go rounds times counted from its zero Time).
 local function remainder(t, d)
-  local seconds = get_uv(t, 1) + calendar.UNIX_TO_YEAR_ONE
-  return add_mod(mul_mod(seconds % d, NS_PER_SECOND % d, d), get_uv(t, 2) % d, d)
+  return calendar.remainder_since_year_one(get_uv(t, 1), get_uv(t, 2), d)
 end
 
 --- This Time rounded down to a multiple of `d`; a `d` of zero or less leaves it as it is.
@@ -400,7 +384,7 @@ function time.parse(text, value, loc)
   if type(text) ~= 'string' then error('time.parse expects a layout string', 2) end
   if type(value) ~= 'string' then error('time.parse expects the text to parse as a string', 2) end
   loc = loc ~= nil and check_location(loc, 'time.parse: the location', 2) or UTC
-  local f, message = layout.parse(text, value)
+  local f, message = parse_layout(text, value)
   if f == nil then return invalid(message) end
   if f.zone_utc then
     return from_wall(f.year, f.month, f.day, f.hour, f.min, f.sec, f.nsec, UTC)

@@ -33,6 +33,7 @@ const LIBRARIES = [
   'duration',
   'calendar',
   'layout',
+  'layout_parse',
   'json',
   'uuid',
   'patterns',

@@ -19,7 +19,7 @@ local KIND_NAMES = {
 --- The name of the errors.* constant of an error object's kind ("NOT_FOUND"), or nil when
 --- `value` is not an error object.
 local function kind_name(value)
-  if type(value) ~= "table" then return nil end
+  if type(value) ~= "userdata" then return nil end
   for _, name in ipairs(KIND_NAMES) do
     if errors.is(value, errors[name]) then return name end
   end
@@ -38,9 +38,9 @@ local function show(value, depth)
   depth = depth or 0
   local vt = type(value)
   if vt == "string" then return (string.format("%q", value):gsub("\\\n", "\\n")) end
-  if vt ~= "table" then return tostring(value) end
   local kind = kind_name(value)
   if kind ~= nil then return "error(" .. kind .. ": " .. show(value:message()) .. ")" end
+  if vt ~= "table" then return tostring(value) end
   local ok, text = pcall(tostring, value)
   if ok and not text:find("^table: ") then return text end
   if depth >= 3 then return "{…}" end

@@ -14,6 +14,8 @@
 --   deps.max_chunk   the longest chunk load may compile, in bytes
 --   deps.create_table(nseq, nrec) a new table with room for that many elements (optional:
 --                    without it table.create makes a plain {})
+--   deps.text_of(value) the text of a value that stands for a string (an error object), or
+--                    nil (optional): string.find(err, "not found") searches the error's text
 -- and returning { string = {...}, table = {...}, tostring, new_generator, pcall, xpcall,
 -- read_chunk, chunk_name }.
 
@@ -31,6 +33,7 @@ local raw_getmetatable = debug.getmetatable
 return function(deps)
   local TERMINATED, patterns, lua_sort = deps.TERMINATED, deps.patterns, deps.sort
   local MAX_STRING, MAX_CHUNK = deps.max_string, deps.max_chunk
+  local text_of = deps.text_of or function() return nil end
 
   -- Arguments checked the way the native functions check them, with their messages.
   local function check_integer(value, position, name)
@@ -187,6 +190,7 @@ return function(deps)
   end
 
   local function find(s, p, init, plain)
+    if type(s) == 'userdata' then s = text_of(s) or s end
     if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
       or native_fits(p, subject_length(s, init), plain) then
       return native_find(s, p, init, plain)
@@ -195,6 +199,7 @@ return function(deps)
   end
 
   local function match(s, p, init)
+    if type(s) == 'userdata' then s = text_of(s) or s end
     if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
       or native_fits(p, subject_length(s, init), false) then
       return native_match(s, p, init)
@@ -203,6 +208,7 @@ return function(deps)
   end
 
   local function gmatch(s, p, init)
+    if type(s) == 'userdata' then s = text_of(s) or s end
     if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
       or native_fits(p, subject_length(s, init), false) then
       return native_gmatch(s, p, init)
@@ -215,6 +221,7 @@ return function(deps)
   local NATIVE_CALLBACK_SUBJECT = 4096
 
   local function gsub(s, p, repl, n)
+    if type(s) == 'userdata' then s = text_of(s) or s end
     if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil then
       return native_gsub(s, p, repl, n)
     end

@@ -99,8 +99,20 @@ local function error_objects_work_as_strings()
   t.eq(err .. 2, "out of paper2", "error .. number")
   t.eq(#tostring(err), 12, "length through tostring")
   t.eq(string.find(tostring(err), "paper", 1, true), 8, "string.find through tostring")
+  t.eq(string.find(other, "tray 2: jam", 1, true), 1, "string.find of an error searches its text")
+  t.eq(string.match(err, "of (%a+)"), "paper", "string.match of an error")
+  t.eq(select(2, string.gsub(err, "p", "P")), 2, "string.gsub of an error")
   t.raises(function() return err .. {} end, "attempt to concatenate a table value", "error .. table")
   t.raises(function() return nil .. err end, "attempt to concatenate a nil value", "nil .. error")
+end
+
+local function error_objects_are_opaque_userdata()
+  local err = errors.new({ message = "locked", kind = errors.CONFLICT, details = { id = 7 } })
+  t.eq(type(err), "userdata", "type of an error")
+  t.raises(function() err.kind = "changed" end, "attempt to index", "assigning a field")
+  t.eq(err:kind(), errors.CONFLICT, "kind unchanged")
+  t.type(err.message, "function", "err.message is the method, not the text")
+  t.raises(function() return errors.new("x").message(nil) end, "error expected", "a method on a non-error")
 end
 
 local function call_stack_gives_the_frames_where_the_error_was_made()
@@ -158,6 +170,7 @@ return {
   errors_wrap_keeps_the_cause_and_adds_context = errors_wrap_keeps_the_cause_and_adds_context,
   errors_is_checks_the_kind = errors_is_checks_the_kind,
   error_objects_work_as_strings = error_objects_work_as_strings,
+  error_objects_are_opaque_userdata = error_objects_are_opaque_userdata,
   call_stack_gives_the_frames_where_the_error_was_made = call_stack_gives_the_frames_where_the_error_was_made,
   errors_methods_and_tostring = errors_methods_and_tostring,
   raised_error_objects_are_caught_unchanged = raised_error_objects_are_caught_unchanged,

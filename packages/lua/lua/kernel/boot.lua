@@ -65,7 +65,7 @@ function rt.describe_error(value, thread, entry)
   local details = { entry = entry }
   -- Read raw: a __pairs of the user's would run here, outside every process.
   if data.details ~= nil then for k, v in next, data.details do details[k] = v end end
-  local file, line = tostring(e._message):match('^@?([^:]+):(%d+):')
+  local file, line = tostring(data.message):match('^@?([^:]+):(%d+):')
   if file ~= nil then
     details.file, details.line = file, tonumber(line)
   end

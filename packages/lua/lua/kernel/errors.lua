@@ -2,6 +2,9 @@
 -- the error was made. They keep all of that when they cross processes, nodes and journals
 -- (msgpack ext type 1, matching LuactError in TypeScript).
 --
+-- An error object is a full userdata, as in Wippy: opaque (type() says "userdata"), its fields
+-- kept in a weak table only this file reads, so no code can change an error it was handed.
+--
 -- An error object holds TypeScript's kind ('NOT_FOUND'); Lua code sees Wippy's name for it
 -- ('NotFound'). The mapping happens here only: err:kind() and the errors.* constants give the
 -- Lua name, and every kind read from Lua is accepted in either spelling.
@@ -9,6 +12,7 @@ local host, rt = ...
 
 local setmetatable, type, tostring, tonumber, error, rawget, next =
   setmetatable, type, tostring, tonumber, error, rawget, next
+local new_userdata, set_metatable = host.new_userdata, debug.setmetatable
 local format, match, gmatch = string.format, string.match, string.gmatch
 local traceback = debug.traceback
 local raw_getmetatable = debug.getmetatable
@@ -26,14 +30,19 @@ for i = 1, 64 do
   errors[kind] = lua_name
 end
 
+-- error object → { kind, message, retryable, details, stack, context }; weak keys: an entry
+-- goes when its error does.
+local FIELDS = setmetatable({}, { __mode = 'k' })
+
 local Error = {}
 local ERROR_MT -- set below: its __concat needs the functions in between
 
 --- What tostring and `..` show: the message, after the contexts errors.wrap added.
 local function text(e)
-  local context = e._context
-  if context == nil then return e._message end
-  return context .. ': ' .. e._message
+  local f = FIELDS[e]
+  local context = f.context
+  if context == nil then return f.message end
+  return context .. ': ' .. f.message
 end
 
 local function is_error(value)
@@ -60,10 +69,12 @@ ERROR_MT = {
 --- An error object as made: `retryable` may be nil (not said), empty details are none.
 local function new_error(kind, message, retryable, details, stack, context)
   if details ~= nil and next(details) == nil then details = nil end
-  return setmetatable({
-    _kind = kind, _message = message, _retryable = retryable, _details = details, _stack = stack,
-    _context = context,
-  }, ERROR_MT)
+  local e = new_userdata()
+  FIELDS[e] = {
+    kind = kind, message = message, retryable = retryable, details = details, stack = stack,
+    context = context,
+  }
+  return set_metatable(e, ERROR_MT)
 end
 
 --- An error the runtime makes: its kind in either spelling (else UNKNOWN); retryable, when not
@@ -74,11 +85,18 @@ local function make(kind, message, retryable, details, stack)
   return new_error(kind, message, retryable, details, stack, nil)
 end
 
-function Error:kind() return LUA_NAME[self._kind] end
-function Error:message() return self._message end
-function Error:retryable() return self._retryable end
-function Error:details() return self._details end
-function Error:stack() return self._stack end
+--- The fields of an error object; a method called on anything else fails as Lua's would.
+local function fields_of(self, method)
+  local f = FIELDS[self]
+  if f == nil then error("bad self to '" .. method .. "' (error expected)", 3) end
+  return f
+end
+
+function Error:kind() return LUA_NAME[fields_of(self, 'kind').kind] end
+function Error:message() return fields_of(self, 'message').message end
+function Error:retryable() return fields_of(self, 'retryable').retryable end
+function Error:details() return fields_of(self, 'details').details end
+function Error:stack() return fields_of(self, 'stack').stack end
 
 --- The text of a value that is neither a string nor an error, read without running any of
 --- its metamethods: the kernel describes errors outside every process, where user code
@@ -128,22 +146,23 @@ end
 --- to its context (what tostring shows in front of the message).
 function errors.wrap(cause, message)
   if type(message) ~= 'string' then error('errors.wrap expects a message', 2) end
-  local inner = from_value(cause)
-  local context = inner._context == nil and message or message .. ': ' .. inner._context
-  return new_error(inner._kind, inner._message, inner._retryable, inner._details,
+  local inner = FIELDS[from_value(cause)]
+  local context = inner.context == nil and message or message .. ': ' .. inner.context
+  return new_error(inner.kind, inner.message, inner.retryable, inner.details,
     traceback('', 2), context)
 end
 
 function errors.is(value, kind)
-  return is_error(value) and value._kind == KIND_OF[kind]
+  return is_error(value) and FIELDS[value].kind == KIND_OF[kind]
 end
 
 --- The stack of an error as data: { frames = { {source, line, name}, … } }, innermost first,
 --- Lua frames only; nil for a value that is not an error or an error without a stack.
 function errors.call_stack(value)
-  if not is_error(value) or value._stack == nil then return nil end
+  local stack = is_error(value) and FIELDS[value].stack
+  if not stack then return nil end
   local frames = {}
-  for line in gmatch(value._stack, '[^\n]+') do
+  for line in gmatch(stack, '[^\n]+') do
     local source, number, what = match(line, '^%s*(.-):(%d+): in (.*)$')
     if source ~= nil then
       local name = match(what, "^%a* ?'(.-)'$") or match(what, '^function <(.-)>$')
@@ -162,9 +181,10 @@ rt.ERROR_MT = ERROR_MT
 --- The plain-data form of an error, as TypeScript's ErrorData: its kind, its text (contexts
 --- included) and a retryable flag that is always set (the kind's default when not said).
 function rt.error_data(e)
-  local retryable = e._retryable
-  if retryable == nil then retryable = RETRYABLE[e._kind] end
-  local data = { kind = e._kind, message = text(e), retryable = retryable }
-  if e._details ~= nil then data.details = e._details end
+  local f = FIELDS[e]
+  local retryable = f.retryable
+  if retryable == nil then retryable = RETRYABLE[f.kind] end
+  local data = { kind = f.kind, message = text(e), retryable = retryable }
+  if f.details ~= nil then data.details = f.details end
   return data
 end

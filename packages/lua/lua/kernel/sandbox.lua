@@ -64,6 +64,7 @@ local builtins = rt.libs.builtins()({
   max_string = MAX_STRING,
   max_chunk = MAX_CHUNK,
   create_table = host.create_table,
+  text_of = function(value) return rt.is_error(value) and tostring(value) or nil end,
 })
 rt.builtins = builtins
 

@@ -99,6 +99,15 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 1;
     },
 
+    /**
+     * new_userdata() → an empty full userdata: an opaque value Lua code cannot read or change
+     * except through the metatable the kernel gives it (error objects are these).
+     */
+    new_userdata(L, vm) {
+      vm.api._lua_newuserdatauv(L, 0, 0);
+      return 1;
+    },
+
     print(L, vm) {
       vm.options.print?.(vm.memory.toString(L, 1) ?? '');
       return 0;

@@ -86,7 +86,6 @@ export interface LuaApi {
   _lua_newuserdatauv(L: LuaState, size: number, userValues: number): Pointer;
 
   _lua_createtable(L: LuaState, arraySize: number, hashSize: number): void;
-  _lua_newuserdatauv(L: LuaState, size: number, userValues: number): Pointer;
   _lua_getfield(L: LuaState, index: number, key: Pointer): number;
   _lua_setfield(L: LuaState, index: number, key: Pointer): void;
   _lua_rawgeti(L: LuaState, index: number, n: bigint): number;

@@ -101,7 +101,11 @@ export async function loadApplication(
   return { ...read, diagnostics, snapshot };
 }
 
-/** The change set that turns `snapshot` into what `definitions` describe. */
+/**
+ * The change set that turns `snapshot` into what `definitions` describe. Entries no file
+ * defined (made at run time, by the Lua `registry` module or `Registry.apply`) are left in place
+ * unless a file now defines their ID.
+ */
 export function diffDefinitions(
   snapshot: RegistrySnapshot,
   definitions: readonly EntryDefinition[],
@@ -117,7 +121,10 @@ export function diffDefinitions(
     else if (current.fingerprint !== definitionFingerprint(definition))
       changes.push({ op: 'update', definition });
   }
-  for (const id of snapshot.ids()) if (!present.has(id)) changes.push({ op: 'delete', id });
+  for (const entry of snapshot.entries()) {
+    if (!present.has(entry.id) && entry.origin !== undefined)
+      changes.push({ op: 'delete', id: entry.id });
+  }
   return changes;
 }
 

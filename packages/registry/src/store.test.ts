@@ -238,6 +238,32 @@ describe('reloadApplication', () => {
     expect(changes.sort()).toEqual(['created app:fresh', 'deleted app:old', 'updated app:worker']);
   });
 
+  it('leaves entries made at run time in place, unless a file now defines their ID', async () => {
+    const dir = await appDir({
+      'app.yaml': 'namespace: app\nentries:\n  - name: processes\n    kind: process.host\n',
+    });
+    const registry = new Registry((await loadApplication(dir)).snapshot);
+    const made = (name: string, value: string): EntryDefinition => ({
+      namespace: 'app',
+      name,
+      kind: 'registry.entry',
+      fields: { value },
+    });
+    registry.apply([
+      { op: 'create', definition: made('runtime', 'kept') },
+      { op: 'create', definition: made('taken', 'from Lua') },
+    ]);
+    await writeFile(
+      path.join(dir, 'app.yaml'),
+      'namespace: app\nentries:\n  - name: taken\n    kind: registry.entry\n    value: from the file\n',
+    );
+    const reloaded = await reloadApplication(registry, dir);
+    expect(reloaded.ok).toBe(true);
+    expect(registry.snapshot.has('app:processes')).toBe(false);
+    expect(registry.snapshot.get('app:runtime')?.fields.value).toBe('kept');
+    expect(registry.snapshot.get('app:taken')?.fields.value).toBe('from the file');
+  });
+
   it('keeps the registry as it was when the edited files are invalid', async () => {
     const dir = await appDir({
       'app.yaml': 'namespace: app\nentries:\n  - name: processes\n    kind: process.host\n',

@@ -373,15 +373,19 @@ describe('crypto.jwt', () => {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const short = generateKeyPairSync('rsa', { modulusLength: 512 })
+      .privateKey.export({ type: 'pkcs1', format: 'pem' })
+      .toString();
     const exit = await run(
       `${ERR}
-      local private, public = ...
+      local private, public, short = ...
       local token = crypto.jwt.encode({ sub = "rsa", exp = 1700000100 }, private, "RS256")
       return { token, crypto.jwt.verify(token, public, "RS256").sub,
                err_of(crypto.jwt.verify(token, "secret", "RS256")),
                err_of(crypto.jwt.verify(token, public)),
-               err_of(crypto.jwt.encode({}, "not a key", "RS256")) }`,
-      [privatePem, publicPem],
+               err_of(crypto.jwt.encode({}, "not a key", "RS256")),
+               err_of(crypto.jwt.encode({}, short, "RS512")) }`,
+      [privatePem, publicPem, short],
     );
     const value = (exit as { value: unknown[] }).value;
     const [input, signature] = [
@@ -401,6 +405,7 @@ describe('crypto.jwt', () => {
       ['Invalid', false, 'crypto.jwt.verify: the key is not a PEM public key'],
       ['Internal', false, 'crypto.jwt.verify: the token is signed with "RS256", not HS256'],
       ['Invalid', false, 'crypto.jwt.encode: the key is not a PEM private key'],
+      ['Invalid', false, 'crypto.jwt.encode: the key is too short to sign RS512'],
     ]);
   });
 });

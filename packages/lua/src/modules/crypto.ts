@@ -35,8 +35,18 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 type Aead = 'aes' | 'chacha20';
 
-function cipherName(aead: Aead, key: Uint8Array): CipherGCMTypes | 'chacha20-poly1305' {
-  return aead === 'aes' ? (`aes-${key.length * 8}-gcm` as CipherGCMTypes) : 'chacha20-poly1305';
+function cipherOf(aead: Aead, key: Uint8Array, nonce: Uint8Array) {
+  const options = { authTagLength: TAG_BYTES };
+  return aead === 'aes'
+    ? createCipheriv(`aes-${key.length * 8}-gcm` as CipherGCMTypes, key, nonce, options)
+    : createCipheriv('chacha20-poly1305', key, nonce, options);
+}
+
+function decipherOf(aead: Aead, key: Uint8Array, nonce: Uint8Array) {
+  const options = { authTagLength: TAG_BYTES };
+  return aead === 'aes'
+    ? createDecipheriv(`aes-${key.length * 8}-gcm` as CipherGCMTypes, key, nonce, options)
+    : createDecipheriv('chacha20-poly1305', key, nonce, options);
 }
 
 /** nonce ‖ ciphertext ‖ tag, the layout Wippy's encrypt.aes and encrypt.chacha20 produce. */
@@ -47,9 +57,7 @@ export function seal(
   plaintext: Uint8Array,
   aad: Uint8Array | undefined,
 ): Uint8Array {
-  const cipher = createCipheriv(cipherName(aead, key) as CipherGCMTypes, key, nonce, {
-    authTagLength: TAG_BYTES,
-  });
+  const cipher = cipherOf(aead, key, nonce);
   if (aad !== undefined) cipher.setAAD(aad, { plaintextLength: plaintext.length });
   return Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
 }
@@ -66,9 +74,7 @@ export function open(
 ): Uint8Array | undefined {
   const nonce = sealed.subarray(0, NONCE_BYTES);
   const body = sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES);
-  const decipher = createDecipheriv(cipherName(aead, key) as CipherGCMTypes, key, nonce, {
-    authTagLength: TAG_BYTES,
-  });
+  const decipher = decipherOf(aead, key, nonce);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   if (aad !== undefined) decipher.setAAD(aad, { plaintextLength: body.length });
   const plaintext = decipher.update(body);

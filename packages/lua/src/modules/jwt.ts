@@ -55,7 +55,13 @@ function rsaKey(pem: Uint8Array, kind: 'private' | 'public', where: string): Key
 
 function signature(algorithm: JwtAlgorithm, input: string, key: Uint8Array, where: string): Buffer {
   if (isHmac(algorithm)) return createHmac(digestOf(algorithm), key).update(input).digest();
-  return sign(digestOf(algorithm), Buffer.from(input), rsaKey(key, 'private', where));
+  const privateKey = rsaKey(key, 'private', where);
+  try {
+    return sign(digestOf(algorithm), Buffer.from(input), privateKey);
+  } catch {
+    // A key too short for the digest (512 bits and RS512) is the one way this fails.
+    throw invalid(where, `the key is too short to sign ${algorithm}`);
+  }
 }
 
 function segment(json: string): string {

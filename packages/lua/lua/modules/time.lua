@@ -379,6 +379,22 @@ function time.date(...)
     loc)
 end
 
+--- The offset `loc` has under abbreviation `name` around wall second `wall` of `year`, or nil:
+--- the abbreviation in effect then, else the same name at another time of the year ("EST" read
+--- in July), as Go's lookupName does.
+local function offset_named(loc, name, wall, year)
+  local seen
+  for _, at in ipairs({ wall, calendar.seconds_from_civil(year, 1, 1, 0, 0, 0),
+    calendar.seconds_from_civil(year, 7, 1, 0, 0, 0) }) do
+    local offset, abbrev = offset_at(loc, at)
+    if abbrev == name then
+      if select(2, offset_at(loc, wall - offset)) == name then return offset end
+      seen = seen or offset
+    end
+  end
+  return seen
+end
+
 --- Reads `value` after a Go layout; the zone the text names wins, else `loc` (default UTC).
 function time.parse(text, value, loc)
   if type(text) ~= 'string' then error('time.parse expects a layout string', 2) end
@@ -401,8 +417,8 @@ function time.parse(text, value, loc)
     return new_time(sec, f.nsec, fixed_location(f.zone_name or '', f.zone_offset))
   end
   if f.zone_name ~= nil then
-    local offset, abbrev = offset_at(loc, utc_wall)
-    if abbrev == f.zone_name then return new_time(utc_wall - offset, f.nsec, loc) end
+    local offset = offset_named(loc, f.zone_name, utc_wall, f.year)
+    if offset ~= nil then return new_time(utc_wall - offset, f.nsec, loc) end
     -- An abbreviation `loc` does not use: its offset is unknown (0), except "GMT+3" and the like.
     local hours = tonumber(f.zone_name:match('^GMT([+-]%d+)$') or 0)
     return new_time(utc_wall - hours * 3600, f.nsec, fixed_location(f.zone_name, hours * 3600))

@@ -240,9 +240,10 @@ describe('time layouts', () => {
         local c = assert(time.parse("2006-01-02 15:04 MST", "2024-01-15 12:00 XYZ"))
         local d = assert(time.parse("2006-01-02 15:04", "2024-07-15 12:00", ny))
         local e = assert(time.parse("2006-01-02 15:04 MST", "2024-01-15 12:00 GMT+3"))
+        local f = assert(time.parse("2006-01-02 15:04 MST", "2024-07-15 12:00 EST", ny))
         return { a:utc():format(time.DATE_TIME), a:location():string(), a:format(time.RFC3339),
           b:utc():hour(), b:location():string(), c:utc():hour(), c:format("MST -0700"),
-          d:utc():hour(), e:utc():hour() }`),
+          d:utc():hour(), e:utc():hour(), f:utc():hour(), f:location():string() }`),
     ).toEqual([
       '2024-01-15 06:30:00',
       '',
@@ -253,6 +254,9 @@ describe('time layouts', () => {
       'XYZ +0000',
       16,
       9,
+      // EST in July, when New York keeps EDT: still New York's -05:00, as Go reads it.
+      17,
+      'America/New_York',
     ]);
   });
 });

@@ -60,15 +60,7 @@ export function registryModule(
       const snapshot = snapshotAt(vm.stack.integer(L, 1));
       const id = luaEntryId(vm.stack.text(L, 2), callerNamespace(vm), 'the entry ID');
       const entry = snapshot.get(id);
-      if (!entry) {
-        throw new LuactError(
-          'NOT_FOUND',
-          `no entry ${id} in registry version ${snapshot.version}`,
-          {
-            retryable: false,
-          },
-        );
-      }
+      if (!entry) throw notFound(`no entry ${id} in registry version ${snapshot.version}`);
       return entryView(entry);
     }),
     // list(version, namespace?) → every entry, or those of one namespace.
@@ -191,12 +183,14 @@ function pushVersion(L: LuaState, vm: LuaVm, version: number | undefined): numbe
   return 1;
 }
 
+function notFound(message: string): LuactError {
+  return new LuactError('NOT_FOUND', message, { retryable: false });
+}
+
 function versionNotKept(registry: Registry, version: number): LuactError {
   const kept = registry.history.versions();
-  return new LuactError(
-    'NOT_FOUND',
+  return notFound(
     `registry version ${version} is not kept (kept: ${kept[0]}…${kept[kept.length - 1]})`,
-    { retryable: false },
   );
 }
 

@@ -73,7 +73,10 @@ export type ProcessHostConfig = Infer<typeof processHost>;
  */
 export const terminalHost = object({
   host: section(hostLimits),
-  /** Accepted as Wippy spells it; luact's log records never go to the console unless asked. */
+  /**
+   * Accepted as Wippy spells it, and changes nothing: log records go to stderr, and while a
+   * console program runs (`luact run --exec` on this host) only warnings and errors do.
+   */
   hide_logs: withDefault(boolean(), false),
   lifecycle,
 });

@@ -238,11 +238,9 @@ end
 local function from_wall(year, month, day, hour, min, sec, nsec, loc)
   local wall = calendar.seconds_from_civil(year, month, day, hour, min, sec)
     + nsec // NS_PER_SECOND
-  -- A named zone's offset depends on the instant: look it up at the guess, then again at the
-  -- corrected instant (Go does the same near a transition).
-  local offset = offset_at(loc, wall)
-  local corrected = offset_at(loc, wall - offset)
-  if corrected ~= offset then offset = corrected end
+  -- A named zone's offset depends on the instant: the offset at the wall time read as UTC
+  -- gives a first guess of the instant, the offset there is the answer (Go does the same).
+  local offset = offset_at(loc, wall - offset_at(loc, wall))
   return new_time(wall - offset, nsec % NS_PER_SECOND, loc)
 end
 

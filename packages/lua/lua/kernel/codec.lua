@@ -1,15 +1,18 @@
--- The codec every value crosses processes with: msgpack, with error objects as ext type 1
--- (the same mapping as src/codec/wire.ts on the TypeScript side).
+-- The codec every value crosses processes with: msgpack, with error objects as ext type 1 and
+-- payloads (kernel/payload.lua) as ext type 2, their value's msgpack (the same mapping as
+-- src/codec/wire.ts on the TypeScript side, where a payload reads as its value).
 local host, rt = ...
 
-local ERROR_EXT = 1
+local ERROR_EXT, PAYLOAD_EXT = 1, 2
 local codec
 codec = rt.libs.msgpack()({
   encode_ext = function(value)
     if rt.is_error(value) then return ERROR_EXT, codec.encode(rt.error_data(value)) end
+    if rt.is_payload(value) then return PAYLOAD_EXT, codec.encode(rt.payload_value(value)) end
     return nil
   end,
   decode_ext = function(ext_type, payload)
+    if ext_type == PAYLOAD_EXT then return rt.new_payload(codec.decode(payload)) end
     if ext_type ~= ERROR_EXT then error('msgpack: unknown ext type ' .. ext_type, 0) end
     local data = codec.decode(payload)
     local kind = data.kind

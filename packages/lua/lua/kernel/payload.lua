@@ -170,8 +170,19 @@ function Payload:transcode(format)
   return make(format, held)
 end
 
---- A payload of a Lua value, as funcs futures yield them.
+function rt.is_payload(value) return PAYLOADS[value] ~= nil end
+
+--- What a payload sent to another process carries: its value (it arrives as a payload of it).
+function rt.payload_value(p)
+  local value, err = p:data()
+  if err ~= nil then error('cannot send a payload that does not read: ' .. err:message(), 0) end
+  return value
+end
+
+--- A payload of a Lua value, as funcs futures yield them; a payload (one a function returned) is
+--- itself.
 function rt.new_payload(value)
+  if PAYLOADS[value] ~= nil then return value end
   return make(is_error(value) and FORMAT.ERROR or FORMAT.LUA, value)
 end
 

@@ -13,7 +13,8 @@
  *
  * msgpack → JS: nil → `null`; ints → number when |n| ≤ 2^53, else bigint; floats → number;
  * str → string; bin → a fresh `Uint8Array`; array → array; map → plain object when every key is a
- * string, else a `Map`; ext 1 → `LuactError` (an unknown kind becomes UNKNOWN).
+ * string, else a `Map`; ext 1 → `LuactError` (an unknown kind becomes UNKNOWN); ext 2 (a Lua
+ * payload, kernel/payload.lua) → the value it holds.
  *
  * What does not survive a round trip:
  * - Lua floats with an integral value (1.0) reach JS as plain numbers and go back as integers;
@@ -32,6 +33,8 @@ import { addExtension, C1, Packr } from 'msgpackr';
 
 /** The msgpack ext type of an error object, on both ends. */
 export const ERROR_EXT_TYPE = 1;
+/** The ext type of a Lua payload: its value's msgpack. Lua reads it as a payload again. */
+const PAYLOAD_EXT_TYPE = 2;
 /** Nesting limit of encode and decode; the Lua codec's default `max_depth`. */
 export const MAX_DEPTH = 64;
 
@@ -54,6 +57,11 @@ addExtension({
   type: ERROR_EXT_TYPE,
   pack: (error: LuactError) => encodeValue(error.toData()),
   unpack: (payload: Uint8Array) => errorFromPayload(decodeValue(payload)),
+});
+// TypeScript has no payloads: one read here is its value (fromWire converts it with the rest).
+addExtension({
+  type: PAYLOAD_EXT_TYPE,
+  unpack: (payload: Uint8Array) => packr.unpack(payload),
 });
 
 /**

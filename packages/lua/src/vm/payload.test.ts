@@ -139,4 +139,16 @@ describe('payload:transcode', () => {
     ]);
     expect(exit).toEqual({ ok: true, value: [true, 'function'] });
   });
+
+  it('crosses to TypeScript as the value it holds, decoded from its format', async () => {
+    const exit = await run(`return {
+      plain = payload.new({ 1, 2 }),
+      json = payload.new({ a = "b" }):transcode(payload.format.JSON),
+      failure = payload.new(errors.new({ kind = errors.CONFLICT, message = "taken" })),
+    }`);
+    expect(exit).toMatchObject({
+      ok: true,
+      value: { plain: [1, 2], json: { a: 'b' }, failure: { kind: 'CONFLICT', message: 'taken' } },
+    });
+  });
 });

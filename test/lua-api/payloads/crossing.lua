@@ -1,0 +1,52 @@
+-- Payloads crossing between processes and functions: they carry their value (docs/lua-api/payload.md).
+local t = require("t")
+local funcs = require("funcs")
+
+local HOST = "lua_api:processes"
+
+-- Spawned and called -------------------------------------------------------------------------
+
+--- Receives one message and sends `parent` what its payload is.
+local function describes_what_it_receives(parent)
+  local got = process.inbox():receive():payload():data()
+  process.send(parent, "described", {
+    text = tostring(got), format = got:get_format(), data = got:data(),
+    error_format = payload.new(errors.new("x")):get_format(),
+  })
+end
+
+--- A payload held as JSON: the caller gets the value, not the text.
+local function returns_a_json_payload(value)
+  return payload.new(value):transcode(payload.format.JSON)
+end
+
+-- Tests -------------------------------------------------------------------------------------
+
+local function a_payload_sent_to_another_process_arrives_as_a_payload_of_its_value()
+  local described = process.listen("described")
+  local child = t.check("spawn", process.spawn("describes_what_it_receives", HOST, process.pid()))
+  local sent = payload.new({ n = 1, list = { "a" } }):transcode(payload.format.YAML)
+  t.eq(process.send(child, "p", sent), true, "send a payload")
+  t.eq(t.receive(described, "the child's description"), {
+    text = "payload{format=lua/any}", format = "lua/any", data = { n = 1, list = { "a" } },
+    error_format = "golang/error",
+  }, "what arrived")
+end
+
+local function a_function_returning_a_payload_gives_the_caller_its_value()
+  t.eq(t.check("call", funcs.call("returns_a_json_payload", { a = { 1, 2 } })), { a = { 1, 2 } },
+    "funcs.call's value")
+  local future = t.check("async", funcs.async("returns_a_json_payload", "s"))
+  local result = t.receive(future:response(), "the call's payload")
+  t.eq(result:get_format(), "lua/any", "the future's payload format")
+  t.eq(result:data(), "s", "the future's payload data")
+end
+
+return {
+  describes_what_it_receives = describes_what_it_receives,
+  returns_a_json_payload = returns_a_json_payload,
+  a_payload_sent_to_another_process_arrives_as_a_payload_of_its_value =
+    a_payload_sent_to_another_process_arrives_as_a_payload_of_its_value,
+  a_function_returning_a_payload_gives_the_caller_its_value =
+    a_function_returning_a_payload_gives_the_caller_its_value,
+}

@@ -6,9 +6,9 @@ local HOST = "lua_api:processes"
 
 -- Spawned and called -------------------------------------------------------------------------
 
---- Receives one message and sends `parent` what its payload is.
+--- Receives one "p" message and sends `parent` what its value is.
 local function describes_what_it_receives(parent)
-  local got = process.inbox():receive():payload():data()
+  local got = process.listen("p"):receive()
   process.send(parent, "described", {
     text = tostring(got), format = got:get_format(), data = got:data(),
     error_format = payload.new(errors.new("x")):get_format(),

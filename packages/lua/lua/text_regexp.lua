@@ -118,10 +118,9 @@ end
 
 local regexp = {}
 
-function regexp.compile(pattern)
-  if type(pattern) ~= 'string' then
-    return invalid('text.regexp.compile: pattern must be a string, got ' .. type(pattern))
-  end
+function regexp.compile(value)
+  local pattern, problem = text_arg(value, 'text.regexp.compile: pattern')
+  if pattern == nil then return invalid(problem) end
   local groups, names = re_compile(pattern)
   if groups == nil then return invalid('text.regexp.compile: ' .. names) end
   local object = setmetatable({}, REGEXP_MT)

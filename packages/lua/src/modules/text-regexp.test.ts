@@ -56,12 +56,12 @@ describe('text.regexp.compile', () => {
     expect(exit).toEqual({ ok: true, value: ['héllo', true, false, true, false] });
   });
 
-  it('refuses a pattern that is not a string', async () => {
-    const exit = await run(`local r, err = text.regexp.compile(42)
-      return { r == nil, err:kind(), err:message() }`);
+  it('refuses a pattern that is neither a string nor a number', async () => {
+    const exit = await run(`local r, err = text.regexp.compile({})
+      return { r == nil, err:kind(), err:message(), re(42):match_string("x42") }`);
     expect(exit).toEqual({
       ok: true,
-      value: [true, 'Invalid', 'text.regexp.compile: pattern must be a string, got number'],
+      value: [true, 'Invalid', 'text.regexp.compile: pattern must be a string, got table', true],
     });
   });
 });
@@ -176,7 +176,7 @@ describe('text.Regexp methods', () => {
     expect(exit).toEqual({ ok: true, value: [false, true] });
   });
 
-  it('runs a pattern that backtracks for ages in JavaScript in linear time', async () => {
+  it('answers for a nested repetition that JavaScript would backtrack through without end', async () => {
     const exit = await run(`return re("(a+)+$"):match_string(string.rep("a", 5000) .. "b")`);
     expect(exit).toEqual({ ok: true, value: false });
   });

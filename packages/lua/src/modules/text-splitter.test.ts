@@ -39,7 +39,90 @@ const MARKDOWN = [
   '',
 ].join('\n');
 
+/**
+ * The cases of langchaingo's own tests for its RecursiveCharacter splitter (the one Wippy
+ * uses): text, chunk_overlap, chunk_size, separators, keep_separator, the chunks expected.
+ */
+const LANGCHAINGO_CASES: [string, number, number, string[], boolean, string[]][] = [
+  [
+    '哈里森\n很高兴遇见你\n欢迎来中国',
+    0,
+    10,
+    ['\n\n', '\n', ' '],
+    false,
+    ['哈里森\n很高兴遇见你', '欢迎来中国'],
+  ],
+  [
+    'Hi, Harrison. \nI am glad to meet you',
+    1,
+    20,
+    ['\n', '$'],
+    false,
+    ['Hi, Harrison.', 'I am glad to meet you'],
+  ],
+  [
+    "Hi.\nI'm Harrison.\n\nHow?\na\nbHi.\nI'm Harrison.\n\nHow?\na\nb",
+    1,
+    40,
+    ['\n\n', '\n', ' ', ''],
+    false,
+    ["Hi.\nI'm Harrison.", "How?\na\nbHi.\nI'm Harrison.\n\nHow?\na\nb"],
+  ],
+  [
+    'name: Harrison\nage: 30\n\nname: Joe\nage: 32',
+    1,
+    40,
+    ['\n\n', '\n', ' ', ''],
+    false,
+    ['name: Harrison\nage: 30', 'name: Joe\nage: 32'],
+  ],
+  [
+    "Hi.\nI'm Harrison.\n\nHow? Are? You?\nOkay then f f f f.\nThis is a weird text to write, but gotta test the splittingggg some how.\n\nBye!\n\n-H.",
+    1,
+    10,
+    ['\n\n', '\n', ' ', ''],
+    false,
+    [
+      'Hi.',
+      "I'm",
+      'Harrison.',
+      'How? Are?',
+      'You?',
+      'Okay then',
+      'f f f f.',
+      'This is a',
+      'a weird',
+      'text to',
+      'write, but',
+      'gotta test',
+      'the',
+      'splittingg',
+      'ggg',
+      'some how.',
+      'Bye!\n\n-H.',
+    ],
+  ],
+  [
+    'Hi, Harrison. \nI am glad to meet you',
+    0,
+    10,
+    ['\n', '$'],
+    true,
+    ['Hi, Harrison. ', '\nI am glad to meet you'],
+  ],
+];
+
 describe('text.splitter.recursive', () => {
+  it("gives langchaingo's chunks for the cases of its own tests", async () => {
+    const calls = LANGCHAINGO_CASES.map(
+      ([input, overlap, size, separators, keep]) =>
+        `text.splitter.recursive({ chunk_overlap = ${overlap}, chunk_size = ${size}, keep_separator = ${keep},
+           separators = { ${separators.map((sep) => JSON.stringify(sep)).join(', ')} } }):split_text(${JSON.stringify(input)})`,
+    );
+    const exit = await run(`return { ${calls.join(',\n')} }`);
+    expect(exit).toEqual({ ok: true, value: LANGCHAINGO_CASES.map((c) => c[5]) });
+  });
+
   it('cuts at spaces into chunks within the size, repeating words within the overlap', async () => {
     const exit =
       await run(`local s = text.splitter.recursive({ chunk_size = 30, chunk_overlap = 10 })

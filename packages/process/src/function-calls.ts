@@ -52,7 +52,7 @@ export interface FunctionCallHost {
   functionHost(): ProcessHost;
   /** The entry ID `reference` names from `namespace`. */
   resolveEntry(reference: string, namespace: string | undefined): EntryId;
-  /** Spawns a function.lua on the function host; throws why it cannot. */
+  /** Spawns a function.lua on the function host (a process function on its own host); throws why it cannot. */
   spawnFunction(request: {
     readonly entry: EntryId;
     readonly args: Uint8Array;
@@ -169,9 +169,10 @@ export class FunctionCalls {
 
   cancel(id: string, caller: Process): boolean {
     if (RemoteCalls.owns(id)) return this.remote.cancel(id, caller);
+    // A call's callee is the process whose outcome the caller waits for (a function.lua on the
+    // function host, or a process function on its default host).
     const callee = this.host.process(id as Pid);
-    if (!callee || callee.host.id !== this.host.functionHostId) return false;
-    if (!callee.outcomeWaiters.some((waiter) => waiter.process === caller)) return false;
+    if (!callee?.outcomeWaiters.some((waiter) => waiter.process === caller)) return false;
     this.host.kill(callee, new LuactError('CANCELED', 'call canceled', { retryable: false }));
     return true;
   }

@@ -1,4 +1,4 @@
-import { type EntryId, LuactError, resolveReference } from '@luact/core';
+import { type EntryId, LuactError, resolveReference, splitEntryId } from '@luact/core';
 import {
   type Clock,
   encodeError,
@@ -7,7 +7,12 @@ import {
   type LuaModuleSpec,
   systemClock,
 } from '@luact/lua';
-import { didYouMeanEntry, isKind, type RegistrySnapshot } from '@luact/registry';
+import {
+  didYouMeanEntry,
+  isKind,
+  processFunctionHost,
+  type RegistrySnapshot,
+} from '@luact/registry';
 import {
   checkArguments,
   checkContext,
@@ -181,10 +186,9 @@ export class ProcessSystem {
       spawnFunction: ({ entry, args, context, caller, channel }) =>
         this.spawn({
           entry,
-          host: FUNCTION_HOST,
+          ...this.callPlacement(entry),
           args,
           context,
-          kinds: ['function.lua'],
           ...(caller ? { parent: caller } : {}),
           ...(channel !== undefined ? { outcomeChannel: channel } : {}),
         }),
@@ -380,6 +384,20 @@ export class ProcessSystem {
 
   spawn(request: SpawnRequest): Pid {
     return this.spawnNumbered(request, this.nextId++);
+  }
+
+  /**
+   * Where a function call of `entryId` runs: a function.lua on the function host; a process.lua
+   * that names a default_host (a process function, as in Wippy) on that host.
+   */
+  private callPlacement(entryId: EntryId): {
+    host: string;
+    kinds: ['function.lua' | 'process.lua'];
+  } {
+    const entry = this.snapshot().get(entryId);
+    const host = entry && processFunctionHost(entry);
+    if (host === undefined) return { host: FUNCTION_HOST, kinds: ['function.lua'] };
+    return { host: resolve(host, splitEntryId(entryId).namespace, 'host'), kinds: ['process.lua'] };
   }
 
   /** `spawn`, the child numbered `id` (taken from nextId by the caller). */

@@ -65,6 +65,32 @@ describe('entryCallProblems', () => {
     expect(entryCallProblems(snapshot, 'warning')[0]?.severity).toBe('warning');
   });
 
+  it('lets funcs.call name a process.lua that has meta.default_host (a process function)', async () => {
+    const { snapshot } = await load({
+      'worker.yaml': yaml`
+        namespace: myapp
+        entries:
+          - name: worker
+            kind: process.lua
+            meta: { default_host: processes }
+            source: |
+              return { main = function(x) return x end }
+          - name: caller
+            kind: function.lua
+            modules: [funcs]
+            source: |
+              local funcs = require("funcs")
+              return { main = function()
+                funcs.call("worker", 1)
+                return funcs.call("counter", 2)
+              end }
+      `,
+    });
+    expect(entryCallProblems(snapshot, 'error').map((d) => d.message)).toEqual([
+      expect.stringContaining('funcs.call("counter"): myapp:counter is a process.lua entry'),
+    ]);
+  });
+
   it('resolves a relative ID in the caller’s namespace, as the runtime does', async () => {
     const { snapshot } = await load({
       'other.yaml': yaml`
@@ -146,7 +172,7 @@ describe('entryCallProblems', () => {
       [
         'myapp:kinds',
         'lua-entry-kind',
-        'funcs.call("counter"): myapp:counter is a process.lua entry, and funcs.call runs function.lua entries (spawn a process with process.spawn or process.exec)',
+        'funcs.call("counter"): myapp:counter is a process.lua entry, and funcs.call runs function.lua entries (spawn a process with process.spawn or process.exec, or give it meta.default_host to call it as a function)',
       ],
       [
         'myapp:kinds',

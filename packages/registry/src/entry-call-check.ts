@@ -3,6 +3,7 @@ import type { Diagnostic, SourceLocation } from './diagnostics.js';
 import type { Entry } from './entry.js';
 import { type EntryCall, type LiteralAt, literalEntryCalls } from './entry-calls.js';
 import type { Kind } from './kinds/catalog.js';
+import { processFunctionHost } from './process-functions.js';
 import { didYouMeanEntry } from './similar-entry.js';
 import type { RegistrySnapshot } from './snapshot.js';
 
@@ -79,7 +80,11 @@ function checkCall(snapshot: RegistrySnapshot, caller: Entry, call: EntryCall, r
       `${written}: there is no entry ${target.id}${didYouMeanEntry(snapshot, target.id, fitting)}`,
       call.entry,
     );
-  } else if (host.ok && !fitting.includes(target.entry.kind)) {
+  } else if (
+    host.ok &&
+    !fitting.includes(target.entry.kind) &&
+    !callableAsFunction(call, target.entry)
+  ) {
     // (With a wrong host, which kinds would fit is unknown: only existence is checked.)
     report(
       'lua-entry-kind',
@@ -145,6 +150,11 @@ function lookUp(snapshot: RegistrySnapshot, caller: Entry, written: string): Loo
     : { kind: 'missing', id: resolved.value };
 }
 
+/** A funcs.call of a process.lua that names the host its calls run on (processFunctionHost). */
+function callableAsFunction(call: EntryCall, target: Entry): boolean {
+  return call.kind === 'function' && processFunctionHost(target) !== undefined;
+}
+
 /** The kinds of entry a call can run, given where it runs and (for spawns) on which host. */
 function fittingKinds(call: EntryCall, caller: Kind, host: Kind | undefined): readonly Kind[] {
   switch (call.kind) {
@@ -165,7 +175,7 @@ function fittingKinds(call: EntryCall, caller: Kind, host: Kind | undefined): re
 
 function hint(kind: Kind, fitting: readonly Kind[]): string {
   if (fitting.includes('function.lua') && kind === 'process.lua')
-    return ' (spawn a process with process.spawn or process.exec)';
+    return ' (spawn a process with process.spawn or process.exec, or give it meta.default_host to call it as a function)';
   if (fitting.includes('process.lua') && kind === 'function.lua')
     return ' (call a function with funcs.call)';
   return '';

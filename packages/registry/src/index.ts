@@ -28,6 +28,14 @@ export {
 } from './kinds/catalog.js';
 export type { NatsConnectionConfig, TemporalClientConfig } from './kinds/connections.js';
 export {
+  ENV_STORAGE_KINDS,
+  type EnvStorageFileConfig,
+  type EnvStorageKind,
+  type EnvStorageRouterConfig,
+  type EnvStorageStaticConfig,
+  type EnvVariableConfig,
+} from './kinds/env.js';
+export {
   DEFAULT_HOST_LIMITS,
   DEFAULT_TASK_TIMEOUT,
   type JournalConfig,
@@ -42,14 +50,6 @@ export {
 } from './kinds/lifecycle.js';
 export type { LibraryConfig, LuaCodeConfig } from './kinds/lua.js';
 export type { ChildSpec, ChildStart, ServiceConfig, SupervisorConfig } from './kinds/services.js';
-export {
-  ENV_STORAGE_KINDS,
-  type EnvStorageFileConfig,
-  type EnvStorageKind,
-  type EnvStorageRouterConfig,
-  type EnvStorageStaticConfig,
-  type EnvVariableConfig,
-} from './kinds/env.js';
 export type { RegistryEntryConfig } from './kinds/values.js';
 export {
   type ApplicationDefinitions,
@@ -64,6 +64,7 @@ export {
 export { unknownModules } from './lua-modules.js';
 export type { Environment } from './placeholders.js';
 export { type Plan, type PlanOptions, planChanges } from './plan.js';
+export { processFunctionHost } from './process-functions.js';
 export type { Reference } from './schema/index.js';
 export { didYouMeanEntry } from './similar-entry.js';
 export { RegistrySnapshot } from './snapshot.js';

@@ -47,7 +47,8 @@ function yaml.encode(data, options)
     -- "…: msgpack: cannot encode a function (at key 'x')" → the part after "msgpack: "
     return failure('INVALID', 'yaml.encode: ' .. gsub(packed, '^.-msgpack: ', ''))
   end
-  local text, why = host_encode(packed, order and pack(order) or nil)
+  local plain = options ~= nil and options.sort_unordered == true
+  local text, why = host_encode(packed, order and pack(order) or nil, plain)
   if text == nil then return failure('INTERNAL', 'yaml.encode: ' .. why) end
   return text
 end

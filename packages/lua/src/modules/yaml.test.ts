@@ -32,6 +32,18 @@ describe('yaml.encode', () => {
     });
   });
 
+  it('sorts keys in natural order (item2 before item10), or character by character with sort_unordered', async () => {
+    const exit = await run(`local t = { item10 = 1, item2 = 2, Item3 = 3, [true] = 4, [7] = 5 }
+      return { yaml.encode(t), yaml.encode(t, { sort_unordered = true }) }`);
+    expect(exit).toEqual({
+      ok: true,
+      value: [
+        'true: 4\n7: 5\nItem3: 3\nitem2: 2\nitem10: 1\n',
+        'true: 4\n7: 5\nItem3: 3\nitem10: 1\nitem2: 2\n',
+      ],
+    });
+  });
+
   it('quotes strings that would read back as another type', async () => {
     const exit = await run(`return yaml.encode({ a = "123", b = "true", c = "", d = "x: y" })`);
     expect(exit).toEqual({ ok: true, value: 'a: "123"\nb: "true"\nc: ""\nd: "x: y"\n' });

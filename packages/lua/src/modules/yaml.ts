@@ -94,15 +94,43 @@ export function decodeYaml(text: string): YamlDecoding {
 export interface YamlEncodeOptions {
   /** Keys written first, in this order, in every mapping; the rest follow sorted. */
   readonly fieldOrder?: readonly string[] | undefined;
+  /** Sort the other string keys character by character instead of in natural order. */
+  readonly plainOrder?: boolean | undefined;
 }
 
-/** Numbers before strings before booleans; within a type by value. */
-function compareKeys(a: unknown, b: unknown): number {
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Natural order, as Go's YAML encoder sorts map keys (which Wippy writes through): runs of
+ * digits compare by their value ("item2" before "item10"; "1" before "01"), the rest by
+ * character.
+ */
+export function compareNatural(a: string, b: string): number {
+  const runsA = a.match(/\d+|\D+/g) ?? [];
+  const runsB = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < runsA.length && i < runsB.length; i++) {
+    const x = runsA[i] as string;
+    const y = runsB[i] as string;
+    if (x === y) continue;
+    if (/^\d/.test(x) && /^\d/.test(y)) {
+      const byValue = BigInt(x) - BigInt(y);
+      if (byValue !== 0n) return byValue < 0n ? -1 : 1;
+      if (x.length !== y.length) return x.length - y.length;
+    }
+    return compareText(x, y);
+  }
+  return runsA.length - runsB.length;
+}
+
+/** Booleans before numbers before strings; numbers by value, strings as `textOrder` says. */
+function compareKeys(a: unknown, b: unknown, textOrder: (a: string, b: string) => number): number {
   const rank = (key: unknown) =>
-    typeof key === 'number' || typeof key === 'bigint' ? 0 : typeof key === 'string' ? 1 : 2;
+    typeof key === 'boolean' ? 0 : typeof key === 'number' || typeof key === 'bigint' ? 1 : 2;
   const byRank = rank(a) - rank(b);
   if (byRank !== 0) return byRank;
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return textOrder(a, b);
   return Number(a) - Number(b);
 }
 
@@ -126,7 +154,7 @@ export function encodeYaml(value: unknown, options: YamlEncodeOptions = {}): str
       if (oa !== undefined || ob !== undefined) {
         return (oa ?? Number.MAX_SAFE_INTEGER) - (ob ?? Number.MAX_SAFE_INTEGER);
       }
-      return compareKeys(ka, kb);
+      return compareKeys(ka, kb, options.plainOrder ? compareText : compareNatural);
     },
   });
 }
@@ -138,13 +166,16 @@ export function yamlModule(): LuaModuleSpec {
     scope: 'module',
     source: luaSource('modules/yaml.lua'),
     functions: {
-      /** encode(value as msgpack, field order as msgpack or nil) → text, or nil and why */
+      /** encode(value as msgpack, field order as msgpack or nil, plain order) → text, or nil and why */
       encode(L, vm) {
         const value = decodeValue(vm.stack.bytes(L, 1) ?? new Uint8Array());
         const order = vm.stack.bytes(L, 2);
         const fieldOrder = order ? (decodeValue(order) as string[]) : undefined;
         try {
-          vm.stack.pushString(L, encodeYaml(value, { fieldOrder }));
+          vm.stack.pushString(
+            L,
+            encodeYaml(value, { fieldOrder, plainOrder: vm.stack.boolean(L, 3) }),
+          );
           return 1;
         } catch (error) {
           vm.api._lua_pushnil(L);

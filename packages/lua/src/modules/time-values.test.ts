@@ -345,6 +345,21 @@ describe('time zones', () => {
       else process.env.TZ = saved;
     }
   });
+
+  it('a TZ that names no zone makes time.localtz UTC, not a zone that fails on use', async () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'Nowhere/Atlantis';
+    try {
+      expect(
+        await value(
+          `return { time.localtz:string(), time.date(2024, 1, 1, 9, 0, 0, 0):utc():hour() }`,
+        ),
+      ).toEqual(['UTC', 9]);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
 });
 
 describe('time arithmetic', () => {

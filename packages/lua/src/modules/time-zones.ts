@@ -12,6 +12,8 @@ export interface ZoneOffset {
  */
 export class TimeZones {
   private readonly formatters = new Map<string, Intl.DateTimeFormat>();
+  /** Each zone's last answer: reading several fields of one Time asks for the same second. */
+  private readonly lastAnswers = new Map<string, { second: number; answer: ZoneOffset }>();
 
   /**
    * Whether `name` is a zone Intl knows ("America/New_York", or an alias like "US/Eastern").
@@ -29,6 +31,14 @@ export class TimeZones {
 
   /** The offset and abbreviation of zone `name` at `unixSeconds`. */
   at(name: string, unixSeconds: number): ZoneOffset {
+    const last = this.lastAnswers.get(name);
+    if (last?.second === unixSeconds) return last.answer;
+    const answer = this.lookUp(name, unixSeconds);
+    this.lastAnswers.set(name, { second: unixSeconds, answer });
+    return answer;
+  }
+
+  private lookUp(name: string, unixSeconds: number): ZoneOffset {
     const ms = Math.max(-8.64e15, Math.min(8.64e15, unixSeconds * 1000));
     const parts = this.formatter('en-US', name).formatToParts(ms);
     const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
@@ -90,10 +100,13 @@ function numeric(offset: number): string {
   return mm === 0 ? `${sign}${hh}` : `${sign}${hh}${String(mm).padStart(2, '0')}`;
 }
 
-/** The node's own zone: TZ when set, else what Intl reports, else UTC. */
+/**
+ * The node's own zone: TZ when Intl knows it, else the system's as Intl reports it (none when TZ
+ * names no zone), else UTC.
+ */
 export function nodeZone(): string {
   const fromEnv = process.env.TZ;
-  if (fromEnv !== undefined && fromEnv !== '' && !fromEnv.startsWith(':')) return fromEnv;
+  if (fromEnv !== undefined && fromEnv !== '' && new TimeZones().has(fromEnv)) return fromEnv;
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 

@@ -3,7 +3,8 @@
 -- error objects (bad input: nil, err of kind INVALID; a ciphertext or token that does not check
 -- out: nil, err of kind INTERNAL, as Wippy reports them); the host computes.
 local host, rt = ...
-local type, pairs, next, tostring, math_type, floor = type, pairs, next, tostring, math.type, math.floor
+local type, ipairs, next, tostring = type, ipairs, next, tostring
+local math_type, floor = math.type, math.floor
 local make_error = rt.make_error
 
 local json = rt.libs.json({
@@ -22,7 +23,9 @@ local ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 local AES_KEY_SIZES = { [16] = true, [24] = true, [32] = true }
 local SEALED_OVERHEAD = 12 + 16 -- nonce and tag around the ciphertext
 local PBKDF2_DIGESTS = { sha256 = true, sha512 = true }
-local JWT_ALGORITHMS = { HS256 = true, HS384 = true, HS512 = true, RS256 = true, RS384 = true, RS512 = true }
+local JWT_ALGORITHMS = {
+  HS256 = true, HS384 = true, HS512 = true, RS256 = true, RS384 = true, RS512 = true,
+}
 
 local function invalid(fn, message)
   return nil, make_error('INVALID', 'crypto.' .. fn .. ': ' .. message, false)
@@ -73,7 +76,7 @@ function crypto.random.uuid() return uuid.v4() end
 
 -- ── hmac ─────────────────────────────────────────────────────────────────────────────────
 
-for _, digest in pairs({ 'sha256', 'sha512' }) do
+for _, digest in ipairs({ 'sha256', 'sha512' }) do
   local fn = 'hmac.' .. digest
   crypto.hmac[digest] = function(key, data)
     if type(key) ~= 'string' then return not_a(fn, 'key', 'a string', key) end
@@ -96,7 +99,7 @@ local function check_key(fn, aead, key)
   return true
 end
 
-for _, aead in pairs({ 'aes', 'chacha20' }) do
+for _, aead in ipairs({ 'aes', 'chacha20' }) do
   local sealing, opening = 'encrypt.' .. aead, 'decrypt.' .. aead
 
   crypto.encrypt[aead] = function(data, key, aad)

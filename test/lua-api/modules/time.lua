@@ -117,7 +117,39 @@ local function duration_methods()
   t.ge(t.ms_since(t0), 13, "time.sleep accepts a Duration")
 end
 
+local function time_dates_layouts_and_parsing()
+  local t1 = time.date(2024, time.FEBRUARY, 29, 23, 59, 59, 500000000, time.utc)
+  t.type(t1, "userdata", "a Time")
+  t.eq(t1:format(time.RFC3339NANO), "2024-02-29T23:59:59.5Z", "format with RFC3339NANO")
+  t.eq(t1:format("Mon Jan _2 3:04PM 2006"), "Thu Feb 29 11:59PM 2024", "format with names and a 12-hour clock")
+  t.eq(t1:add("500ms"):format(time.DATE_TIME), "2024-03-01 00:00:00", "add carries into the next month")
+  t.eq(t1:add_date(1, 0, 0):format(time.DATE_ONLY), "2025-03-01", "February 29 plus a year")
+  t.eq(t1:weekday(), time.THURSDAY, "weekday()")
+  local parsed = t.check("parse RFC3339", time.parse(time.RFC3339, "2024-02-29T23:59:59+01:00"))
+  t.eq(parsed:utc():format(time.TIME_ONLY), "22:59:59", "parse keeps the offset of the text")
+  t.eq(parsed:format("15:04 -07:00"), "23:59 +01:00", "and formats in it")
+  local err = t.fails("parse of a day that does not exist", time.parse(time.DATE_ONLY, "2023-02-29"))
+  t.is_error(err, errors.INVALID, "its error")
+  t.eq(err:message(), 'parsing time "2023-02-29": day out of range', "Go's message")
+end
+
+local function time_zones()
+  local paris = t.check("load Europe/Paris", time.load_location("Europe/Paris"))
+  t.eq(paris:string(), "Europe/Paris", "the Location's name")
+  local summer = time.date(2024, 7, 1, 12, 0, 0, 0, paris)
+  local winter = time.date(2024, 1, 1, 12, 0, 0, 0, paris)
+  t.eq(summer:utc():hour(), 10, "Paris is UTC+2 in summer")
+  t.eq(winter:utc():hour(), 11, "and UTC+1 in winter")
+  t.eq(winter:format("Z07:00 MST"), "+01:00 CET", "offset and abbreviation")
+  t.ok(summer:in_location(time.utc):equal(summer), "in_location keeps the instant")
+  t.eq(time.fixed_zone("X", -3600):string(), "X", "a fixed zone's name")
+  t.is_error(t.fails("an unknown zone", time.load_location("Nowhere/Atlantis")), errors.NOT_FOUND)
+  t.is_error(t.fails("an empty zone name", time.load_location("")), errors.INVALID)
+end
+
 return {
+  time_dates_layouts_and_parsing = time_dates_layouts_and_parsing,
+  time_zones = time_zones,
   time_now_and_time_methods = time_now_and_time_methods,
   time_formats_rfc3339_and_layouts = time_formats_rfc3339_and_layouts,
   time_sleep_blocks_for_the_duration = time_sleep_blocks_for_the_duration,

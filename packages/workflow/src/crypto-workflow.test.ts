@@ -68,3 +68,29 @@ it('crypto in a workflow: random values and nonces are journaled, so a replay co
     '12 random bytes',
   ]);
 });
+
+it('crypto in a workflow draws at most 64 KiB of random bytes at once: more is nil and INVALID', async () => {
+  const n = await start({
+    'app:flow': workflow(
+      `local crypto = require("crypto")
+       return { main = function()
+         local big, err = crypto.random.bytes(65537)
+         local text, text_err = crypto.random.string(40000)
+         return { #crypto.random.bytes(65536), big == nil, err:kind(), err:message(),
+                  text == nil, text_err:message() }
+       end }`,
+      ['crypto'],
+    ),
+  });
+  expect(await n.run('app:flow', [], { workflow: 'big' })).toEqual({
+    ok: true,
+    value: [
+      65536,
+      true,
+      'Invalid',
+      'crypto: a workflow draws at most 65536 random bytes at once (they are kept in its journal); this call needs 65537',
+      true,
+      'crypto: a workflow draws at most 65536 random bytes at once (they are kept in its journal); this call needs 80016',
+    ],
+  });
+});

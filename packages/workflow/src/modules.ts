@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkWorkflowId } from '@luact/core';
+import { checkWorkflowId, LuactError } from '@luact/core';
 import {
   base64Module,
+  type CryptoSources,
   cryptoModule,
   decodeValue,
   encodeValue,
@@ -75,16 +76,7 @@ export function workflowModules(env: WorkflowModuleEnvironment): LuaModuleSpec[]
     // Pure functions of their arguments: the same module as in processes.
     base64Module(),
     hashModule(),
-    // Secure random bytes (random values, nonces) are journaled: a replay reads them back.
-    cryptoModule({
-      randomBytes: (L, vm, count) =>
-        runOf(vm).sideEffect(
-          `${count} random bytes`,
-          () => randomBytes(count),
-          () => vm.callSite(L),
-        ),
-      nowMs: (vm) => runOf(vm).now,
-    }),
+    cryptoModule(journaledCrypto()),
     yamlModule(),
     // Diffs without their time limit, so a replay on a slower machine sees the same diff.
     textModule({ deterministic: true }),
@@ -209,6 +201,32 @@ function loggerFunctions(env: WorkflowModuleEnvironment): Record<string, HostFun
       });
       return 0;
     },
+  };
+}
+
+// ── crypto ──────────────────────────────────────────────────────────────────────────────
+
+/** Random bytes one crypto call in a workflow may draw: they go into the journal with the step. */
+const MAX_JOURNALED_RANDOM = 64 * 1024;
+
+/**
+ * crypto in a workflow: its secure random bytes (random values, nonces) are a side effect,
+ * journaled with the step, so a replay reads them back; `jwt.verify` reads workflow time.
+ */
+function journaledCrypto(): CryptoSources {
+  return {
+    randomBytes(L, vm, count) {
+      if (count > MAX_JOURNALED_RANDOM) {
+        throw new LuactError(
+          'INVALID',
+          `crypto: a workflow draws at most ${MAX_JOURNALED_RANDOM} random bytes at once (they are kept in its journal); this call needs ${count}`,
+          { retryable: false },
+        );
+      }
+      const site = () => vm.callSite(L);
+      return runOf(vm).sideEffect(`${count} random bytes`, () => randomBytes(count), site);
+    },
+    nowMs: (vm) => runOf(vm).now,
   };
 }
 

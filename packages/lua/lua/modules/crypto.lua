@@ -55,10 +55,17 @@ local crypto = { random = {}, hmac = {}, encrypt = {}, decrypt = {}, jwt = {} }
 
 -- ── random ───────────────────────────────────────────────────────────────────────────────
 
+--- The host's answer: the value, or false, kind and message (a workflow's bound on what it
+--- journals).
+local function drawn(value, kind, message)
+  if value == false then return nil, make_error(kind, message, false) end
+  return value
+end
+
 function crypto.random.bytes(length)
   local n, err = count('random.bytes', 'length', length, 1, MAX_RANDOM)
   if n == nil then return nil, err end
-  return host.random_bytes(n)
+  return drawn(host.random_bytes(n))
 end
 
 function crypto.random.string(length, charset)
@@ -69,7 +76,7 @@ function crypto.random.string(length, charset)
   if #charset == 0 or #charset > 65536 then
     return invalid('random.string', 'charset must have 1 to 65536 bytes, got ' .. #charset)
   end
-  return host.random_string(n, charset)
+  return drawn(host.random_string(n, charset))
 end
 
 function crypto.random.uuid() return uuid.v4() end

@@ -205,14 +205,17 @@ export function cryptoModule(sources: CryptoSources = PROCESS_SOURCES): LuaModul
     scope: 'module',
     source: luaSource('modules/crypto.lua'),
     functions: {
+      /** random_bytes(n) → n bytes | false, kind, message (more than a workflow may journal) */
       random_bytes(L, vm) {
-        vm.stack.pushBytes(L, sources.randomBytes(L, vm, vm.stack.integer(L, 1)));
-        return 1;
+        const count = vm.stack.integer(L, 1);
+        return answer(L, vm, () => sources.randomBytes(L, vm, count));
       },
+      /** random_string(n, charset) → n bytes of charset | false, kind, message */
       random_string(L, vm) {
         const draw = (count: number) => sources.randomBytes(L, vm, count);
-        vm.stack.pushBytes(L, randomString(draw, vm.stack.integer(L, 1), bytesAt(L, vm, 2)));
-        return 1;
+        const length = vm.stack.integer(L, 1);
+        const charset = bytesAt(L, vm, 2);
+        return answer(L, vm, () => randomString(draw, length, charset));
       },
       /** hmac(digest, key, data) → lowercase hex */
       hmac(L, vm) {

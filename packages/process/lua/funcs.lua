@@ -39,10 +39,16 @@ function Future:error()
   return self._outcome.error, true
 end
 
+--- Stops the call. Once canceled, the future is complete with a CANCELED error at once (as in
+--- Wippy): result() and the channel give that error, whatever the stopped call ends with.
 function Future:cancel()
   if self._outcome ~= nil then return false end
-  self._canceled = true
-  return host.cancel_call(self._call)
+  local canceled = host.cancel_call(self._call)
+  if canceled then
+    self._canceled = true
+    self._outcome = { error = make_error('CANCELED', 'call canceled', false) }
+  end
+  return canceled
 end
 
 --- Waits for the call to end: its value, or nil and its error.
@@ -91,6 +97,7 @@ function Executor:async(entry, ...)
   end
   local future = setmetatable({}, FUTURE_MT)
   local ch = new_fed_channel('call', function(status, bytes)
+    if future._canceled then return future._outcome.error end
     local value = codec.decode(bytes)
     if status == 'ok' then
       local payload = new_payload(value)

@@ -94,3 +94,29 @@ it('crypto in a workflow draws at most 64 KiB of random bytes at once: more is n
     ],
   });
 });
+
+it('a replay whose code draws other random bytes than the journal holds blocks the run, naming both', async () => {
+  const journal = new MemoryJournal();
+  const source = (count: number) => `local funcs, crypto = require("funcs"), require("crypto")
+return { main = function()
+  local key = crypto.random.bytes(${count})
+  funcs.call("wait")
+  return #key
+end }`;
+  const first = await start(
+    { 'app:flow': workflow(source(16), ['funcs', 'crypto']) },
+    { journal, functions: { 'app:wait': never } },
+  );
+  await first.start('app:flow', [], { workflow: 'keyed' });
+  await until(async () => (await journal.read('keyed~1')).length >= 2, 'the run waits');
+  await first.stop();
+
+  const second = await start(
+    { 'app:flow': workflow(source(32), ['funcs', 'crypto']) },
+    { journal, functions: { 'app:wait': never } },
+  );
+  await until(() => second.host.list()[0]?.status === 'blocked', 'the run is blocked');
+  const problem = second.host.list()[0]?.problem ?? '';
+  expect(problem).toContain('a side effect (16 random bytes) at app:flow.lua:3');
+  expect(problem).toContain('a side effect (32 random bytes) at app:flow.lua:3');
+});

@@ -147,7 +147,24 @@ local function time_zones()
   t.is_error(t.fails("an empty zone name", time.load_location("")), errors.INVALID)
 end
 
+local function a_time_crosses_processes_as_its_instant()
+  local paris = t.check("load Europe/Paris", time.load_location("Europe/Paris"))
+  local at = time.date(2024, 7, 1, 12, 30, 15, 123456789, paris)
+  t.check("send a Time", process.send(process.pid(), "when", { at = at, list = { at } }))
+  local msg = t.receive(process.inbox(), "the message")
+  local got = msg:payload():data()
+  t.eq(type(got.at), "userdata", "a Time again")
+  t.eq(got.at:unix_nano(), at:unix_nano(), "the same instant, to the nanosecond")
+  t.eq(got.at:location():string(), "UTC", "arriving in UTC")
+  t.ok(got.list[1]:equal(at), "inside a list too")
+  local past = time.unix(-86400 * 365, 5)
+  t.check("send a Time before 1970", process.send(process.pid(), "when", past))
+  t.eq(t.receive(process.inbox(), "the second message"):payload():data():unix_nano(),
+    past:unix_nano(), "a Time before 1970")
+end
+
 return {
+  a_time_crosses_processes_as_its_instant = a_time_crosses_processes_as_its_instant,
   time_dates_layouts_and_parsing = time_dates_layouts_and_parsing,
   time_zones = time_zones,
   time_now_and_time_methods = time_now_and_time_methods,

@@ -4,15 +4,22 @@
 local host, rt = ...
 
 local ERROR_EXT, PAYLOAD_EXT = 1, 2
+local raw_getmetatable = debug.getmetatable
+-- Ext types modules add (rt.add_codec_ext): by the metatable of their values, and by type.
+local EXT_OF_MT, DECODE_EXT = {}, {}
 local codec
 codec = rt.libs.msgpack()({
   encode_ext = function(value)
     if rt.is_error(value) then return ERROR_EXT, codec.encode(rt.error_data(value)) end
     if rt.is_payload(value) then return PAYLOAD_EXT, codec.encode(rt.payload_value(value)) end
+    local ext = EXT_OF_MT[raw_getmetatable(value)]
+    if ext ~= nil then return ext.type, ext.encode(value) end
     return nil
   end,
   decode_ext = function(ext_type, payload)
     if ext_type == PAYLOAD_EXT then return rt.new_payload(codec.decode(payload)) end
+    local decode = DECODE_EXT[ext_type]
+    if decode ~= nil then return decode(payload) end
     if ext_type ~= ERROR_EXT then error('msgpack: unknown ext type ' .. ext_type, 0) end
     local data = codec.decode(payload)
     local kind = data.kind
@@ -21,6 +28,13 @@ codec = rt.libs.msgpack()({
   end,
 })
 rt.codec = codec
+
+--- Values whose metatable is `mt` cross processes as msgpack ext `ext_type`: encode(value) gives
+--- the payload string, decode(payload) the value again (a module's userdata, e.g. time's Time).
+function rt.add_codec_ext(mt, ext_type, encode, decode)
+  EXT_OF_MT[mt] = { type = ext_type, encode = encode }
+  DECODE_EXT[ext_type] = decode
+end
 
 -- Marks a table as a JSON array (so an empty one encodes as []). Shared by every process, so
 -- getmetatable hands out a name instead of the table.

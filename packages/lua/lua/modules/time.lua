@@ -218,6 +218,25 @@ end
 --- Time of unix nanoseconds, in UTC (what the kernel and timers hand out).
 rt.new_time = function(ns) return new_time(0, ns, UTC) end
 
+-- A Time crosses processes, nodes and journals as msgpack's timestamp (ext -1): its instant,
+-- arriving in UTC. Written in the 96-bit form; the 32- and 64-bit forms are read too.
+local TIMESTAMP_EXT = -1
+rt.add_codec_ext(TIME_MT, TIMESTAMP_EXT, function(t)
+  return string.pack('>I4i8', get_uv(t, 2), get_uv(t, 1))
+end, function(payload)
+  local n = #payload
+  if n == 4 then return new_time(string.unpack('>I4', payload), 0) end
+  if n == 8 then
+    local bits = string.unpack('>I8', payload)
+    return new_time(bits & 0x3ffffffff, bits >> 34)
+  end
+  if n == 12 then
+    local nsec, sec = string.unpack('>I4i8', payload)
+    return new_time(sec, nsec)
+  end
+  error('msgpack: a timestamp of ' .. n .. ' bytes (4, 8 or 12 expected)', 0)
+end)
+
 local function check_time(t, level)
   if raw_getmetatable(t) ~= TIME_MT then
     error('expected a Time, got ' .. type(t), level + 1)

@@ -119,6 +119,23 @@ export interface MarkdownOptions {
   readonly joinTableRows: boolean;
 }
 
+/** What a splitter was made with: any of the options of either kind. */
+export type SplitterSettings = Partial<RecursiveOptions & MarkdownOptions>;
+
+/** The settings with langchaingo's defaults (which Wippy uses) where nothing was given. */
+export function withDefaults(given: SplitterSettings): RecursiveOptions & MarkdownOptions {
+  return {
+    chunkSize: given.chunkSize ?? 512,
+    chunkOverlap: given.chunkOverlap ?? 100,
+    separators: given.separators ?? DEFAULT_SEPARATORS,
+    keepSeparator: given.keepSeparator ?? false,
+    codeBlocks: given.codeBlocks ?? false,
+    referenceLinks: given.referenceLinks ?? false,
+    headingHierarchy: given.headingHierarchy ?? false,
+    joinTableRows: given.joinTableRows ?? false,
+  };
+}
+
 type Block =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'code'; readonly text: string }

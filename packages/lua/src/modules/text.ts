@@ -6,11 +6,10 @@ import type { LuaState } from '../wasm/lua-api.js';
 import { applyPatches, compareTexts, type DiffOptions, makePatches } from './text-diff.js';
 import { RegexpCache } from './text-regexp.js';
 import {
-  DEFAULT_SEPARATORS,
-  type MarkdownOptions,
-  type RecursiveOptions,
+  type SplitterSettings,
   splitMarkdown,
   splitRecursive,
+  withDefaults,
 } from './text-splitter.js';
 
 export interface TextModuleOptions {
@@ -143,23 +142,9 @@ export function textModule(options: TextModuleOptions = {}): LuaModuleSpec {
       split(L, vm) {
         const kind = vm.stack.text(L, 1);
         const text = vm.stack.text(L, 2) ?? '';
-        const given = tableArgument<Partial<MarkdownOptions>>(L, vm, 3);
-        const common: RecursiveOptions = {
-          chunkSize: given.chunkSize ?? 512,
-          chunkOverlap: given.chunkOverlap ?? 100,
-          separators: given.separators ?? DEFAULT_SEPARATORS,
-          keepSeparator: (given as Partial<RecursiveOptions>).keepSeparator ?? false,
-        };
+        const options = withDefaults(tableArgument<SplitterSettings>(L, vm, 3));
         const chunks =
-          kind === 'markdown'
-            ? splitMarkdown(text, {
-                ...common,
-                codeBlocks: given.codeBlocks ?? false,
-                referenceLinks: given.referenceLinks ?? false,
-                headingHierarchy: given.headingHierarchy ?? false,
-                joinTableRows: given.joinTableRows ?? false,
-              })
-            : splitRecursive(text, common);
+          kind === 'markdown' ? splitMarkdown(text, options) : splitRecursive(text, options);
         vm.stack.pushBytes(L, encodeValue(chunks));
         return 1;
       },

@@ -6,8 +6,9 @@
  *   npm run compat:wippy-examples -- /path/to/wippy-examples [example …]
  *
  * Each example runs from a scratch copy of its directory, the way its README says to run it
- * under Wippy: `wippy run -x app:NAME` becomes `luact run src --exec app:NAME` (stdin closed; it
- * passes when it exits 0, as a Wippy program that returns 0 does); a bare `wippy run` becomes
+ * under Wippy. `wippy run -x app:NAME` becomes `luact run src --exec app:NAME`, its stdin one
+ * line (INPUT_LINE) and then closed, so an interactive example answers once and ends; it
+ * passes when it exits 0, as a Wippy program that returns 0 does. A bare `wippy run` becomes
  * `luact run src`, which passes when every service starts, none logs an error or fails for a
  * few seconds, and the node stops on SIGINT (services that never take a CANCEL are ended after
  * their stop_timeout: noted, not failed). A failure shows the first line that says why (a kind
@@ -23,6 +24,8 @@ const CLI = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../packages/cli/bin/luact.js',
 );
+/** What an interactive example reads before the end of its input. */
+const INPUT_LINE = 'hello from luact\n';
 /** Wall time for a program run with --exec, boot included. */
 const EXEC_LIMIT_MS = 60_000;
 /** How long a node of services must boot within, and then keep running without a problem. */
@@ -165,7 +168,8 @@ async function serve(app: string): Promise<{ passed: boolean; note: string }> {
 }
 
 function runLuact(args: readonly string[], limitMs: number): Promise<ChildRun> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(INPUT_LINE);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {

@@ -16,8 +16,10 @@ export type SnippetVerdict = string | undefined;
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 
 /** Built-in modules a snippet may require, by where it runs (what `luact lint` accepts). */
-const PROCESS_MODULES =
-  'base64 crypto ctx env funcs hash json logger registry supervisor text time uuid yaml'.split(' ');
+const PROCESS_MODULES = [
+  ...'base64 crypto ctx env events funcs hash json logger'.split(' '),
+  ...'registry supervisor text time uuid yaml'.split(' '),
+];
 const MODULES: Readonly<Record<SnippetKind, readonly string[]>> = {
   process: PROCESS_MODULES,
   function: PROCESS_MODULES,

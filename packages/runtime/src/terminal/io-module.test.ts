@@ -208,6 +208,38 @@ end }`,
     expect(await run).toEqual({ ok: true, value: [['--flag', '42'], 'one=x', 'two=y'] });
   });
 
+  it('leaves the input of a reader that was terminated while it waited to the next reader', async () => {
+    const term = testConsole();
+    const node = await start(
+      entry(
+        'reader',
+        `
+local io = require("io")
+return { main = function() return io.readline() end }`,
+      ) +
+        entry(
+          'cli',
+          `
+local io = require("io")
+local time = require("time")
+return { main = function()
+  local pid = process.spawn_monitored("app:reader", "app:terminal")
+  time.sleep("50ms")
+  process.terminate(pid)
+  process.events():receive()
+  io.print("ready")
+  return io.readline()
+end }`,
+          '[io, time]',
+        ),
+      term.console,
+    );
+    const run = node.run('app:cli', [], { host: 'app:terminal' });
+    await waitFor(() => term.stdout().includes('ready'));
+    term.stdin.write('mine\n');
+    expect(await run).toEqual({ ok: true, value: 'mine' });
+  });
+
   it('counts raw mode and turns it off when the process that held it ends', async () => {
     const term = testConsole([], true);
     const node = await start(

@@ -24,10 +24,11 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
   const raw = new RawMode(console.stdin);
   const pendingReads = new WeakMap<FiberGroup, Set<() => void>>();
 
-  /** The calling process when it owns the console, else the error saying why it does not. */
-  const terminalProcess = (vm: LuaVm): Process | LuactError => {
-    const owner = vm.current?.group.owner;
-    if (owner instanceof Process && options.isTerminalHost(owner.host.id)) return owner;
+  /** The calling process's fibers when it owns the console, else the error saying why not. */
+  const terminalGroup = (vm: LuaVm): FiberGroup | LuactError => {
+    const group = vm.current?.group;
+    const owner = group?.owner;
+    if (group && owner instanceof Process && options.isTerminalHost(owner.host.id)) return group;
     const where =
       owner instanceof Process
         ? `${owner.entry} runs on ${owner.host.id}, which is not a terminal.host`
@@ -39,11 +40,15 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
     );
   };
 
+  /**
+   * The reads `group` waits for. Made on its first read or raw mode, with what its end does:
+   * a process that ends while it waits leaves the input to the next reader, and gives back the
+   * raw mode it held.
+   */
   const readsOf = (group: FiberGroup): Set<() => void> => {
     let reads = pendingReads.get(group);
     if (!reads) {
       const created = new Set<() => void>();
-      // A process that ends while it waits leaves the input to the next reader.
       group.onEnd(() => {
         for (const cancel of created) cancel();
         created.clear();
@@ -56,8 +61,8 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
   };
 
   const write = (L: LuaState, vm: LuaVm, stream: 'stdout' | 'stderr'): number => {
-    const owner = terminalProcess(vm);
-    if (owner instanceof LuactError) return pushFailure(L, vm, owner);
+    const group = terminalGroup(vm);
+    if (group instanceof LuactError) return pushFailure(L, vm, group);
     try {
       console[stream].write(vm.stack.bytes(L, 1) ?? new Uint8Array());
     } catch (error) {
@@ -79,9 +84,8 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
 
     /** read(channel, count): a line when count is 0, else up to count bytes; answered on channel. */
     read(L, vm) {
-      const owner = terminalProcess(vm);
-      if (owner instanceof LuactError) return pushFailure(L, vm, owner);
-      const group = owner.group as FiberGroup;
+      const group = terminalGroup(vm);
+      if (group instanceof LuactError) return pushFailure(L, vm, group);
       const channel = vm.stack.integer(L, 1);
       const count = vm.stack.integer(L, 2);
       const request: ReadRequest = count === 0 ? { kind: 'line' } : { kind: 'bytes', max: count };
@@ -104,8 +108,8 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
     },
 
     flush(L, vm) {
-      const owner = terminalProcess(vm);
-      if (owner instanceof LuactError) return pushFailure(L, vm, owner);
+      const group = terminalGroup(vm);
+      if (group instanceof LuactError) return pushFailure(L, vm, group);
       // Writes reach the stream in order as they are made: there is nothing held back.
       vm.stack.pushBoolean(L, true);
       return 1;
@@ -113,15 +117,14 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
 
     /** args() → the command-line arguments, one string each (none outside a terminal). */
     args(L, vm) {
-      if (terminalProcess(vm) instanceof LuactError) return 0;
+      if (terminalGroup(vm) instanceof LuactError) return 0;
       for (const arg of console.args) vm.stack.pushString(L, arg);
       return console.args.length;
     },
 
     raw(L, vm) {
-      const owner = terminalProcess(vm);
-      if (owner instanceof LuactError) return pushFailure(L, vm, owner);
-      const group = owner.group as FiberGroup;
+      const group = terminalGroup(vm);
+      if (group instanceof LuactError) return pushFailure(L, vm, group);
       readsOf(group);
       const failed = raw.set(group, vm.stack.boolean(L, 1));
       if (failed) return pushFailure(L, vm, failed);

@@ -59,9 +59,16 @@ class SlowHost implements ExternalHost {
   }
 
   finish(pid: string, value: unknown): void {
+    this.end(pid, { ok: true, value: encodeValue(value) });
+  }
+
+  fail(pid: string, error: LuactError): void {
+    this.end(pid, { ok: false, error });
+  }
+
+  private end(pid: string, outcome: ExitOutcome): void {
     this.live.delete(pid);
-    for (const onExit of this.watchers.get(pid) ?? [])
-      onExit({ ok: true, value: encodeValue(value) });
+    for (const onExit of this.watchers.get(pid) ?? []) onExit(outcome);
   }
 
   private require(pid: string): void {
@@ -112,27 +119,59 @@ it('delivers EXIT to a process monitoring an external process, and exec waits fo
   expect(await run).toEqual({ ok: true, value: { kind: 'EXIT', from: true, value: 'done' } });
 });
 
-it('routes cancel and terminate, and refuses a link to an external process', async () => {
+it('routes cancel and terminate to an external process', async () => {
   const { t, host } = await withHost(`return { main = function()
     local pid = process.spawn("app:flow", "app:flows")
     local cancelled = process.cancel(pid, "enough")
     local terminated = process.terminate(pid)
-    local linked, err = process.link(pid)
-    return { cancelled = cancelled, terminated = terminated, linked = linked == nil, message = err:message() }
+    return { cancelled = cancelled, terminated = terminated }
   end }`);
   expect(await t.run('app:main')).toEqual({
     ok: true,
-    value: {
-      cancelled: true,
-      terminated: true,
-      linked: true,
-      message: 'a process cannot link to workflow {app:flows|wf-1}; monitor it',
-    },
+    value: { cancelled: true, terminated: true },
   });
   expect(host.signals.map((s) => [s.kind, s.kind === 'cancel' ? s.reason : undefined])).toEqual([
     ['cancel', 'enough'],
     ['terminate', undefined],
   ]);
+});
+
+it('links a process to an external process one way: its failure is LINK_DOWN, its success and an unlinked one nothing', async () => {
+  const { t, host } = await withHost(`return { main = function()
+    process.set_options({ trap_links = true })
+    local failing = process.spawn("app:flow", "app:flows")
+    local finishing = process.spawn("app:flow", "app:flows")
+    local unlinked = process.spawn("app:flow", "app:flows")
+    assert(process.link(failing) == true and process.link(finishing) == true)
+    assert(process.link(unlinked) == true and process.unlink(unlinked) == true)
+    local event = process.events():receive()
+    return { kind = event.kind, failing = event.from == failing, message = event.result.error:message() }
+  end }`);
+  const run = t.run('app:main');
+  const linked = ['{app:flows|wf-1}', '{app:flows|wf-2}', '{app:flows|wf-3}'];
+  for (let i = 0; i < 200 && !linked.every((pid) => host.watched(pid)); i++) await later();
+  host.fail('{app:flows|wf-3}', new LuactError('CONFLICT', 'unlinked and failed'));
+  host.finish('{app:flows|wf-2}', 'done');
+  host.fail('{app:flows|wf-1}', new LuactError('CONFLICT', 'stock changed'));
+  expect(await run).toEqual({
+    ok: true,
+    value: { kind: 'LINK_DOWN', failing: true, message: 'stock changed' },
+  });
+});
+
+it('fails a process that does not trap links when a linked external process fails', async () => {
+  const { t, host } = await withHost(`return { main = function()
+    local pid = process.spawn("app:flow", "app:flows")
+    process.link(pid)
+    process.inbox():receive()
+  end }`);
+  const run = t.run('app:main');
+  for (let i = 0; i < 200 && !host.watched('{app:flows|wf-1}'); i++) await later();
+  host.fail('{app:flows|wf-1}', new LuactError('CONFLICT', 'stock changed'));
+  expect(await run).toMatchObject({
+    ok: false,
+    error: { kind: 'UNAVAILABLE', message: expect.stringContaining('stock changed') },
+  });
 });
 
 it('gives fibers waiting at once each its own answer, and keeps nothing per answer after', async () => {

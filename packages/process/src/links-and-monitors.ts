@@ -31,16 +31,16 @@ export interface LinksAndMonitorsHost {
 export class LinksAndMonitors {
   constructor(private readonly host: LinksAndMonitorsHost) {}
 
-  /** Links `process` and `other` wherever `other` lives; a workflow cannot be linked. */
+  /**
+   * Links `process` and `other` wherever `other` lives. A link to a workflow goes one way: the
+   * workflow's failure reaches the process as a linked one's would, and the process's end leaves
+   * the durable workflow running.
+   */
   link(process: Process, other: Pid): Delivery {
     if (other === process.pid)
       return new LuactError('INVALID', 'a process cannot link to itself', { retryable: false });
     const route = this.host.route(other);
-    if (route.kind === 'external') {
-      return new LuactError('INVALID', `a process cannot link to workflow ${other}; monitor it`, {
-        retryable: false,
-      });
-    }
+    if (route.kind === 'external') return this.linkExternal(process, route.host, other);
     if (route.kind === 'remote') {
       process.links.add(other);
       return this.host.signal({ kind: 'link', to: other, from: process.pid });
@@ -100,6 +100,25 @@ export class LinksAndMonitors {
       });
     } catch (error) {
       watcher.monitoring.delete(target);
+      throw error;
+    }
+  }
+
+  /** LINK_DOWN to `process` when the workflow `target` fails (unless it unlinked first). */
+  private async linkExternal(process: Process, host: ExternalHost, target: Pid): Promise<void> {
+    process.links.add(target);
+    try {
+      await host.watch(target, (outcome) => {
+        if (!process.links.has(target)) return;
+        if (outcome.ok) {
+          process.links.delete(target);
+          return;
+        }
+        const at = this.host.clock.now();
+        forget(this.host.signal({ kind: 'link-down', to: process.pid, from: target, at, outcome }));
+      });
+    } catch (error) {
+      process.links.delete(target);
       throw error;
     }
   }

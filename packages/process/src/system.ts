@@ -12,6 +12,7 @@ import {
   isKind,
   processFunctionHost,
   type RegistrySnapshot,
+  workflowHostOfQueue,
 } from '@luact/registry';
 import {
   checkArguments,
@@ -505,10 +506,17 @@ export class ProcessSystem {
     let id = inNamespace.get(reference);
     if (id === undefined) {
       id = resolve(reference, namespace, what);
+      if (what === 'host' && !this.hosts.has(id) && !this.externals.has(id))
+        id = this.hostOfQueue(reference) ?? id;
       // Only references to hosts that exist: texts a process makes up must not pile up here.
       if (this.hosts.has(id) || this.externals.has(id)) inNamespace.set(reference, id);
     }
     return id;
+  }
+
+  /** The workflow host a task-queue name (no namespace) stands for, as Temporal code names one. */
+  private hostOfQueue(reference: string): EntryId | undefined {
+    return reference.includes(':') ? undefined : workflowHostOfQueue(this.snapshot(), reference);
   }
 
   process(pid: string): Process | undefined {

@@ -68,6 +68,7 @@ export { processFunctionHost } from './process-functions.js';
 export type { Reference } from './schema/index.js';
 export { didYouMeanEntry } from './similar-entry.js';
 export { RegistrySnapshot } from './snapshot.js';
+export { workflowHostOfQueue } from './task-queues.js';
 export {
   Registry,
   type RegistryEvent,

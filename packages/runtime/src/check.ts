@@ -88,6 +88,7 @@ function workflowCheckHost(api: LuaApi, snapshot: RegistrySnapshot, env: Environ
     modules: workflowModules({
       hostId: 'luact:workflow-check',
       isWorkflowHost: () => true,
+      hostOfQueue: () => undefined,
       activityDefaults: () => ({ retry: DEFAULT_RETRY }),
     }),
     environment: { snapshot: () => snapshot, env },

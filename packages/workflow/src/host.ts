@@ -23,6 +23,7 @@ import {
   didYouMeanEntry,
   type Environment,
   type RegistrySnapshot,
+  workflowHostOfQueue,
 } from '@luact/registry';
 import { entryDefaults } from './activity-options.js';
 import { type DriverEnvironment, outcomeOf, RunDriver } from './driver.js';
@@ -162,6 +163,7 @@ export class WorkflowHost implements ExternalHost {
       modules: workflowModules({
         hostId: options.id,
         isWorkflowHost: (id) => options.hosts(id) !== undefined,
+        hostOfQueue: (name) => workflowHostOfQueue(options.snapshot(), name),
         activityDefaults: (id) => this.activityDefaults(id),
         ...(options.log ? { log: options.log } : {}),
       }),

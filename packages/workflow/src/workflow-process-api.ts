@@ -16,6 +16,8 @@ import { workflowSpawnOptions } from './spawn-options.js';
 export interface WorkflowHostView {
   /** Whether an entry ID names a workflow host (children may only start there). */
   isWorkflowHost(id: string): boolean;
+  /** The workflow host a task-queue name stands for (workflowHostOfQueue), if any. */
+  hostOfQueue(name: string): string | undefined;
   /**
    * The options an activity of function entry `id` gets when the call sets none: its
    * `meta.options` over the defaults (a host may keep them per entry version).
@@ -65,7 +67,9 @@ export class WorkflowProcessApi implements ProcessApi<WorkflowRun> {
   }
 
   spawn(run: WorkflowRun, spawn: LuaSpawn, site: CallSite): Answer<string> {
-    const host = this.references.resolve(run, spawn.host, 'host');
+    let host = this.references.resolve(run, spawn.host, 'host');
+    if (!this.host.isWorkflowHost(host) && !spawn.host.includes(':'))
+      host = this.host.hostOfQueue(spawn.host) ?? host;
     if (!this.host.isWorkflowHost(host)) {
       return new LuactError(
         'INVALID',
@@ -88,7 +92,7 @@ export class WorkflowProcessApi implements ProcessApi<WorkflowRun> {
         args: spawn.args,
         context: encodedContext(spawn.context),
         messages,
-        follow: followBits(spawn.follow, spawn.resultChannel !== undefined),
+        follow: childFollow(spawn),
         conflict,
       },
       name === undefined ? undefined : checkWorkflowId(name),
@@ -198,8 +202,19 @@ export class WorkflowProcessApi implements ProcessApi<WorkflowRun> {
   }
 }
 
+/**
+ * How a workflow follows a child it starts: a child it does not exec is always monitored (its
+ * EXIT reaches the parent's events, as Temporal reports a child's end to its parent workflow).
+ */
+function childFollow(spawn: LuaSpawn): number {
+  const exec = spawn.resultChannel !== undefined;
+  return followBits({ monitor: spawn.follow.monitor || !exec, link: spawn.follow.link }, exec);
+}
+
 function notInWorkflows(what: string): LuactError {
-  return new LuactError('INVALID', `${what} is not available in workflows`, { retryable: false });
+  return new LuactError('INVALID', `${what} is not supported in workflow context`, {
+    retryable: false,
+  });
 }
 
 function encodedContext(

@@ -11,5 +11,10 @@ return { main = function()
   local pid = process.spawn_monitored("wf.patterns:child", "wf:flows", 5)
   local exit = process.events():receive()
   t.eq({ exit.kind, exit.from, exit.result.value }, { process.event.EXIT, pid, 10 }, "EXIT of a monitored child")
+  -- A plain spawn is monitored too, and a host may be named by its task queue.
+  local plain = process.spawn("wf.patterns:child", "wf-queue", 3)
+  local plain_exit = process.events():receive()
+  t.eq({ plain_exit.kind, plain_exit.from, plain_exit.result.value }, { process.event.EXIT, plain, 6 },
+    "EXIT of a child started with plain spawn, on a task queue")
   return true
 end }

@@ -136,13 +136,13 @@ it('routes cancel and terminate to an external process', async () => {
   ]);
 });
 
-it('links a process to an external process one way: its failure is LINK_DOWN, its success and an unlinked one nothing', async () => {
+it('links a process to an external process one way (spawn_linked or link): its failure is LINK_DOWN, its success and an unlinked one nothing', async () => {
   const { t, host } = await withHost(`return { main = function()
     process.set_options({ trap_links = true })
-    local failing = process.spawn("app:flow", "app:flows")
+    local failing = process.spawn_linked("app:flow", "app:flows")
     local finishing = process.spawn("app:flow", "app:flows")
     local unlinked = process.spawn("app:flow", "app:flows")
-    assert(process.link(failing) == true and process.link(finishing) == true)
+    assert(process.link(finishing) == true)
     assert(process.link(unlinked) == true and process.unlink(unlinked) == true)
     local event = process.events():receive()
     return { kind = event.kind, failing = event.from == failing, message = event.result.error:message() }

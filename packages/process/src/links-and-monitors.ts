@@ -105,7 +105,7 @@ export class LinksAndMonitors {
   }
 
   /** LINK_DOWN to `process` when the workflow `target` fails (unless it unlinked first). */
-  private async linkExternal(process: Process, host: ExternalHost, target: Pid): Promise<void> {
+  async linkExternal(process: Process, host: ExternalHost, target: Pid): Promise<void> {
     process.links.add(target);
     try {
       await host.watch(target, (outcome) => {

@@ -37,6 +37,7 @@ export interface SpawnRoutingHost {
   spawnNumbered(request: SpawnRequest, id: number): Pid;
   /** EXIT to `watcher` when the workflow `target` ends. */
   watchExternal(watcher: Process, host: ExternalHost, target: Pid): Promise<void>;
+  linkExternal(process: Process, host: ExternalHost, target: Pid): Promise<void>;
 }
 
 export class SpawnRouting {
@@ -119,11 +120,6 @@ export class SpawnRouting {
     namespace: string | undefined,
   ): Promise<Pid> {
     const parent = request.parent;
-    if (request.link) {
-      throw new LuactError('INVALID', 'a process cannot link to a workflow; monitor it', {
-        retryable: false,
-      });
-    }
     const pid = await host.spawn({
       entry: this.host.resolveEntry(request.entry, namespace),
       args: request.args,
@@ -134,6 +130,7 @@ export class SpawnRouting {
       ...(request.messages ? { messages: request.messages } : {}),
     });
     if (parent && request.monitor) await this.host.watchExternal(parent, host, pid);
+    if (parent && request.link) await this.host.linkExternal(parent, host, pid);
     const channel = request.outcomeChannel;
     if (parent && channel !== undefined) {
       // Expected before watching: a workflow that already ended answers at once.

@@ -256,6 +256,8 @@ export class ProcessSystem {
       spawnNumbered: (request, id) => this.spawnNumbered(request, id),
       watchExternal: (watcher, host, target) =>
         this.linksAndMonitors.watchExternal(watcher, host, target),
+      linkExternal: (process, host, target) =>
+        this.linksAndMonitors.linkExternal(process, host, target),
     });
     this.transport.attach({
       deliver: (envelope) => this.receiveFromElsewhere(envelope),

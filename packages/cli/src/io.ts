@@ -19,7 +19,8 @@ export interface CliIO {
 }
 
 export interface OutputStream {
-  write(text: string): unknown;
+  /** Text from luact; bytes too from a console program (`io.write` on a terminal host). */
+  write(chunk: string | Uint8Array): unknown;
   readonly isTTY?: boolean;
 }
 

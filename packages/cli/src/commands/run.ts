@@ -186,13 +186,13 @@ async function serve(
 
 /**
  * The console terminal hosts give their processes: the command's stdin, stdout and stderr
- * (written as they are, bytes included) and the arguments after the `--exec` entry.
+ * and the arguments after the `--exec` entry.
  */
 function cliConsole(io: CliIO, args: readonly string[]): TerminalConsole {
   return {
     stdin: io.stdin ?? process.stdin,
-    stdout: io.stdout as TerminalConsole['stdout'],
-    stderr: io.stderr as TerminalConsole['stderr'],
+    stdout: io.stdout,
+    stderr: io.stderr,
     args,
   };
 }

@@ -3,6 +3,7 @@
 --   workflow.info()                     -> {workflow_id, run_id, workflow_type, task_queue,
 --                                          namespace, attempt, history_length}
 --   workflow.history_length()           -> the journal records the run has handled so far
+--   workflow.history_size()             -> about how many bytes those records take
 --   workflow.exec(entry, ...)           -> the child workflow's value, or nil, err
 --   workflow.version(change, min, max)  -> max for new runs; for runs that started under older
 --                                          code, the version recorded then (min if none was)
@@ -18,6 +19,10 @@ end
 
 function workflow.history_length()
   return host.history_length()
+end
+
+function workflow.history_size()
+  return host.history_size()
 end
 
 function workflow.exec(entry, ...)

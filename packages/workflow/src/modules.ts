@@ -255,6 +255,10 @@ function workflowFunctions(env: WorkflowModuleEnvironment): Record<string, HostF
       vm.stack.pushInteger(L, runOf(vm).eventsHandled);
       return 1;
     },
+    history_size(L, vm) {
+      vm.stack.pushInteger(L, runOf(vm).historySize);
+      return 1;
+    },
     version(L, vm) {
       const run = runOf(vm);
       const change = requiredText(L, vm, 1, 'the change ID');

@@ -82,6 +82,7 @@ export class WorkflowRun implements FedSink {
   readonly pid: Pid;
   readonly mailbox: Mailbox;
   group: FiberGroup | undefined;
+  private historyBytes = 0;
   /** Index of the event being handled or last handled (0: started). */
   private event = -1;
   private busy = false;
@@ -129,6 +130,11 @@ export class WorkflowRun implements FedSink {
     return this.event + 1;
   }
 
+  /** About how many bytes the events handled so far take (`workflow.history_size()`). */
+  get historySize(): number {
+    return this.historyBytes;
+  }
+
   /** Re-executing a task the journal already holds (logs are not repeated). */
   get replaying(): boolean {
     return this.expected !== undefined;
@@ -148,6 +154,7 @@ export class WorkflowRun implements FedSink {
   handle(event: EventRecord, expected?: readonly Command[]): void {
     if (this.busy) throw new Error(`workflow ${this.workflowId}: event delivered while busy`);
     this.event++;
+    this.historyBytes += approximateSize(event);
     this.nowMs = Math.max(this.nowMs, event.at);
     this.commands = [];
     this.expected = expected;
@@ -508,4 +515,22 @@ function exitOutcomeOf(outcome: Outcome): ExitOutcome {
   return outcome.ok
     ? { ok: true, value: outcome.value }
     : { ok: false, error: LuactError.fromData(outcome.error) };
+}
+
+/**
+ * About the bytes a journal record of `value` takes: its strings, byte strings and numbers,
+ * with a little for each field. Deterministic, so a replay reports the same sizes.
+ */
+function approximateSize(value: unknown): number {
+  if (typeof value === 'string') return value.length + 1;
+  if (value instanceof Uint8Array) return value.length + 2;
+  if (value instanceof LuactError) return value.kind.length + value.message.length + 4;
+  if (Array.isArray(value))
+    return value.reduce((sum: number, item) => sum + approximateSize(item), 1);
+  if (value !== null && typeof value === 'object') {
+    let size = 1;
+    for (const [key, field] of Object.entries(value)) size += key.length + approximateSize(field);
+    return size;
+  }
+  return 9; // a number, a boolean or nil
 }

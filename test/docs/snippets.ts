@@ -17,7 +17,7 @@ const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fix
 
 /** Built-in modules a snippet may require, by where it runs (what `luact lint` accepts). */
 const PROCESS_MODULES = [
-  ...'base64 crypto ctx env events funcs hash json logger'.split(' '),
+  ...'base64 crypto ctx env events funcs hash io json logger'.split(' '),
   ...'registry supervisor text time uuid yaml'.split(' '),
 ];
 const MODULES: Readonly<Record<SnippetKind, readonly string[]>> = {

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT } from './luact-cli.js';
+import { BIN, REPO_ROOT, startLuact } from './luact-cli.js';
 
 /** How long one console program may take, boot and shutdown included. */
 const RUN_LIMIT_MS = 30_000;
@@ -168,6 +168,15 @@ end }`,
     expect(wrong.stderr).toContain(
       '--host app:cli is a process.lua; a process runs on a terminal.host or a process.host',
     );
+  });
+
+  it('a serving node counts its terminal hosts among its hosts and stops cleanly', async () => {
+    await writeApp('');
+    const node = startLuact(['run', scratch]);
+    children.push(node.child);
+    await node.waitFor('2 hosts, 0 of 0 services running');
+    node.child.kill('SIGINT');
+    expect(await node.exited).toBe(0);
   });
 
   it('without a terminal host the entry runs as before: io is an error and the result is JSON', async () => {

@@ -157,7 +157,9 @@ async function serve(
   if (typeof started !== 'string') {
     for (const problem of started) io.stderr.write(`luact: ${problem.message}\n`);
     const running = node.services.list().filter((status) => status.state === 'running').length;
-    const hosts = node.registry.snapshot.ofKind('process.host').length;
+    const hosts = (['process.host', 'terminal.host'] as const)
+      .map((kind) => node.registry.snapshot.ofKind(kind).length)
+      .reduce((sum, n) => sum + n, 0);
     const nodeFlag = options.node === DEFAULT_NODE_NAME ? '' : ` --node ${options.node}`;
     io.stderr.write(
       `luact: node "${options.node}" running ${node.dir}: ${count(hosts, 'host')}, ` +

@@ -59,7 +59,8 @@ function io.read(n)
   if n == nil then n = DEFAULT_READ_BYTES end
   if math_type(n) == 'float' then n = to_integer(n) or n end
   if math_type(n) ~= 'integer' then
-    error('io.read expects a byte count (an integer), got ' .. type(n), 2)
+    local got = type(n) == 'number' and tostring(n) or type(n)
+    error('io.read expects a byte count (an integer), got ' .. got, 2)
   end
   if n <= 0 then n = DEFAULT_READ_BYTES end
   return read(n)

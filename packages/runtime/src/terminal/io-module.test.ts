@@ -314,16 +314,18 @@ local io = require("io")
 return { main = function()
   local a = select(2, pcall(io.read, "ten"))
   local b = select(2, pcall(io.raw, "on"))
-  return { a, b }
+  local c = select(2, pcall(io.read, 1.5))
+  return { a, b, c }
 end }`,
       ),
       term.console,
     );
     const outcome = await node.run('app:cli', [], { host: 'app:terminal' });
     expect(outcome).toMatchObject({ ok: true });
-    const [read, raw] = (outcome as { value: string[] }).value;
+    const [read, raw, fraction] = (outcome as { value: string[] }).value;
     expect(read).toContain('io.read expects a byte count (an integer), got string');
     expect(raw).toContain('io.raw expects true or false, got string');
+    expect(fraction).toContain('io.read expects a byte count (an integer), got 1.5');
   });
 
   it('refuses raw mode when stdin is not a terminal (TTY)', async () => {

@@ -32,3 +32,4 @@ export {
   WORKFLOW_ID_RULE,
 } from './id-rule.js';
 export { err, ok, type Result } from './result.js';
+export { milliseconds, type RetryPolicy, readRetryPolicy, retryDelay } from './retry-policy.js';

@@ -1,4 +1,4 @@
-import { type EntryId, LuactError, splitEntryId } from '@luact/core';
+import { type EntryId, LuactError, type RetryPolicy, splitEntryId } from '@luact/core';
 import { type Clock, decodeValue, decodeValues, encodeValue } from '@luact/lua';
 import { callRoom, checkArguments, checkContext } from './admission.js';
 import type { ProcessHost } from './host.js';
@@ -6,6 +6,7 @@ import { deliverOutcome } from './outcome.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
 import { RemoteCalls } from './remote-calls.js';
+import { RetriedCalls } from './retried-calls.js';
 import type { Delivery, ExitOutcome, RemoteSpawnRequest, Signal } from './transport.js';
 
 /** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
@@ -60,6 +61,8 @@ export interface FunctionCallHost {
     readonly caller?: Process;
     readonly channel?: number;
   }): Pid;
+  /** The retry policy of a plain call of `entry` (its `meta.options.retry`), if it has one. */
+  retryPolicyOf(entry: EntryId): RetryPolicy | undefined;
   process(pid: Pid): Process | undefined;
   kill(process: Process, error: LuactError): void;
   waitForExit(pid: Pid): Promise<ExitOutcome>;
@@ -75,8 +78,15 @@ export interface FunctionCallHost {
 export class FunctionCalls {
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
   private readonly remote: RemoteCalls;
+  private readonly retried: RetriedCalls;
 
   constructor(private readonly host: FunctionCallHost) {
+    this.retried = new RetriedCalls({
+      clock: host.clock,
+      spawnAttempt: (attempt) => host.spawnFunction(attempt),
+      process: (pid) => host.process(pid),
+      kill: (process, error) => host.kill(process, error),
+    });
     this.remote = new RemoteCalls({
       clock: host.clock,
       spawnRemote: (node, request) => host.spawnRemote(node, request),
@@ -114,6 +124,8 @@ export class FunctionCalls {
       request.caller.mailbox.expectResult(request.channel);
       return this.callHostFunction(entryId, hostFunction, request);
     }
+    const policy = this.host.retryPolicyOf(entryId);
+    if (policy) return this.retried.start({ ...request, entry: entryId, policy });
     const pid = this.host.spawnFunction({
       entry: entryId,
       args: request.args,
@@ -169,6 +181,7 @@ export class FunctionCalls {
 
   cancel(id: string, caller: Process): boolean {
     if (RemoteCalls.owns(id)) return this.remote.cancel(id, caller);
+    if (RetriedCalls.owns(id)) return this.retried.cancel(id, caller);
     // A call's callee is the process whose outcome the caller waits for (a function.lua on the
     // function host, or a process function on its default host).
     const callee = this.host.process(id as Pid);

@@ -1,4 +1,11 @@
-import { type EntryId, LuactError, resolveReference, splitEntryId } from '@luact/core';
+import {
+  type EntryId,
+  LuactError,
+  type RetryPolicy,
+  readRetryPolicy,
+  resolveReference,
+  splitEntryId,
+} from '@luact/core';
 import {
   type Clock,
   encodeError,
@@ -56,6 +63,7 @@ import {
 import { Process } from './process.js';
 import { noHolder, ProcessNames, unknownName } from './process-names.js';
 import { localSpawnFor, RemoteSpawns } from './remote-spawns.js';
+import { PLAIN_CALL_RETRY } from './retried-calls.js';
 import { SpawnRouting, spawnNamespace } from './spawn-routing.js';
 import type {
   Delivery,
@@ -193,6 +201,7 @@ export class ProcessSystem {
           ...(caller ? { parent: caller } : {}),
           ...(channel !== undefined ? { outcomeChannel: channel } : {}),
         }),
+      retryPolicyOf: (entry) => this.retryPolicyOf(entry),
       process: (pid) => this.processes.get(pid),
       kill: (process, error) => this.kill(process, error),
       waitForExit: (pid) => this.waitForExit(pid),
@@ -514,6 +523,15 @@ export class ProcessSystem {
       if (this.hosts.has(id) || this.externals.has(id)) inNamespace.set(reference, id);
     }
     return id;
+  }
+
+  /** A plain call's retry policy: the function entry's `meta.options.retry`, when it has one. */
+  private retryPolicyOf(entryId: EntryId): RetryPolicy | undefined {
+    const options = this.snapshot().get(entryId)?.meta.options;
+    const retry =
+      options && typeof options === 'object' ? (options as { retry?: unknown }).retry : undefined;
+    if (retry === undefined) return undefined;
+    return readRetryPolicy(PLAIN_CALL_RETRY, retry, `${entryId} meta.options.retry`);
   }
 
   /** The workflow host a task-queue name (no namespace) stands for, as Temporal code names one. */

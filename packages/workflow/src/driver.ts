@@ -1,8 +1,7 @@
-import { LuactError } from '@luact/core';
+import { LuactError, retryDelay } from '@luact/core';
 import type { Journal } from '@luact/journal';
 import type { LogRecord } from '@luact/lua';
 import { messageBytes } from '@luact/process';
-import { retryDelay } from './activity-options.js';
 import { AppendQueue } from './append-queue.js';
 import { type Divergence, divergenceError, firstDifference } from './divergence.js';
 import type { History } from './history.js';
@@ -90,6 +89,8 @@ export class RunDriver implements RunListener {
   private waitingBytes = 0;
   private delivered = 0;
   private readonly activities = new Map<number, { cancel(reason: string): void }>();
+  /** Activities with a schedule_to_close_timeout: when all their attempts must have ended. */
+  private readonly activityDeadlines = new Map<number, number>();
   private readonly timers = new Map<number, { due: number; every?: number; stop?: () => void }>();
   /** Children and monitored targets whose end the run waits for. */
   private readonly awaited = new Set<number>();
@@ -474,8 +475,12 @@ export class RunDriver implements RunListener {
 
   private startActivity(command: Extract<Command, { k: 'activity' }>, attempt: number): void {
     let invocation: ReturnType<CommandEffects['invoke']>;
+    const deadline = this.activityDeadline(command, attempt);
     try {
-      invocation = this.env.effects.invoke(command, attempt);
+      invocation = this.env.effects.invoke(
+        withinDeadline(command, deadline, this.env.now()),
+        attempt,
+      );
     } catch (error) {
       this.activityEnded(command.seq, failure(LuactError.from(error)));
       return;
@@ -488,7 +493,7 @@ export class RunDriver implements RunListener {
         return;
       }
       const delay = retryDelay(command.options.retry, attempt, outcome.error);
-      if (delay === undefined) {
+      if (delay === undefined || (deadline !== undefined && this.env.now() + delay >= deadline)) {
         this.activityEnded(command.seq, outcome);
         return;
       }
@@ -513,8 +518,24 @@ export class RunDriver implements RunListener {
     });
   }
 
+  /**
+   * When an activity's attempts must all have ended (its schedule_to_close_timeout), counted
+   * from the start of its first attempt here.
+   */
+  private activityDeadline(
+    command: Extract<Command, { k: 'activity' }>,
+    attempt: number,
+  ): number | undefined {
+    const total = command.options.scheduleToClose;
+    if (total === undefined) return undefined;
+    if (attempt === 1 || !this.activityDeadlines.has(command.seq))
+      this.activityDeadlines.set(command.seq, this.env.now() + total);
+    return this.activityDeadlines.get(command.seq);
+  }
+
   private activityEnded(seq: number, outcome: Outcome): void {
     this.activities.delete(seq);
+    this.activityDeadlines.delete(seq);
     if (this.endedWith) return;
     void this.arrive({ t: 'activity', at: this.env.now(), seq, outcome }).catch(() => {});
   }
@@ -737,4 +758,17 @@ export function outcomeOf(terminal: TerminalRecord): Outcome {
       throw new Error(`unknown terminal record ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** The activity command of one attempt: its timeout cut to the time left before `deadline`. */
+function withinDeadline(
+  command: Extract<Command, { k: 'activity' }>,
+  deadline: number | undefined,
+  now: number,
+): Extract<Command, { k: 'activity' }> {
+  if (deadline === undefined) return command;
+  const left = Math.max(deadline - now, 0);
+  const timeout = command.options.timeout;
+  if (timeout !== undefined && timeout <= left) return command;
+  return { ...command, options: { ...command.options, timeout: left } };
 }

@@ -327,6 +327,52 @@ describe('activities', () => {
     });
   });
 
+  it("takes Temporal's activity option names and Wippy's retry spelling; schedule_to_close_timeout bounds all attempts", async () => {
+    const attempts: Record<string, number> = {};
+    n = await node(
+      {
+        'app:flow': workflow(
+          `local funcs = require("funcs")
+           return { main = function()
+             local wippy = funcs.new():with_options({
+               ["temporal.activity.retry_policy"] = { initial_delay = "1ms", backoff_factor = 1, max_attempts = 3 },
+               ["activity.heartbeat_timeout"] = "5s", ["activity.task_queue"] = "elsewhere",
+             }):call("busy", "wippy")
+             local _, bounded = funcs.new():with_options({
+               ["activity.schedule_to_close_timeout"] = 300,
+               ["activity.retry_policy"] = { initial_interval = 40, backoff_coefficient = 1, maximum_attempts = 0 },
+             }):call("busy", "bounded")
+             local _, unknown = funcs.new():with_options({ ["activity.priority_key"] = 1 }):call("busy", "never")
+             return { wippy = wippy, bounded = bounded:kind(), unknown = unknown:message() }
+           end }`,
+          ['funcs'],
+        ),
+      },
+      {
+        functions: {
+          'app:busy': async (_call, key) => {
+            const name = String(key);
+            attempts[name] = (attempts[name] ?? 0) + 1;
+            if (name === 'wippy' && attempts[name] === 3) return 'third time';
+            throw new LuactError('CONFLICT', 'busy', { retryable: true });
+          },
+        },
+      },
+    );
+    expect(await n.run('app:flow')).toEqual({
+      ok: true,
+      value: {
+        wippy: 'third time',
+        bounded: 'Conflict',
+        unknown: expect.stringContaining('unknown activity option "activity.priority_key"'),
+      },
+    });
+    // Unlimited attempts 40 ms apart, stopped by the 300 ms for all of them.
+    expect(attempts.bounded).toBeGreaterThanOrEqual(2);
+    expect(attempts.bounded).toBeLessThanOrEqual(9);
+    expect(attempts.never).toBeUndefined();
+  });
+
   it('uses the retry policy in the function entry meta.options.retry', async () => {
     n = await node({
       'app:flow': workflow(

@@ -1,4 +1,4 @@
-import type { ErrorData } from '@luact/core';
+import type { ErrorData, RetryPolicy } from '@luact/core';
 
 /** msgpack-encoded Lua values (arguments, payloads, results). */
 export type Bytes = Uint8Array;
@@ -81,17 +81,9 @@ export type EventRecord =
 export interface ActivityOptions {
   /** Milliseconds one attempt may take. */
   readonly timeout?: number;
+  /** Milliseconds all attempts together may take, from the first one's start. */
+  readonly scheduleToClose?: number;
   readonly retry: RetryPolicy;
-}
-
-export interface RetryPolicy {
-  readonly initialInterval: number;
-  readonly backoffCoefficient: number;
-  readonly maximumInterval: number;
-  /** Attempts in all, the first included; 0 = unlimited. */
-  readonly maximumAttempts: number;
-  /** Error kinds that are never retried (besides errors marked not retryable). */
-  readonly nonRetryableKinds: readonly string[];
 }
 
 /** What a workflow asks of the world. Each is journaled before it is carried out. */

@@ -121,8 +121,12 @@ local MESSAGE_MT = { __index = Message, __name = 'message', __metatable = false 
 function Message:topic() return self._topic end
 function Message:from() return self._from end
 -- The payload is the message itself: msg:payload():data() allocates nothing on the hot path.
+-- Its other payload methods go through a kernel payload of the value, made when one is called.
 function Message:payload() return self end
 function Message:data() return select(2, codec.decode_values(self._bytes)) end
+Message.unmarshal = Message.data
+function Message:get_format() return rt.payload.format.LUA end
+function Message:transcode(format) return rt.new_payload(self:data()):transcode(format) end
 
 local function as_message(topic, from, bytes)
   return setmetatable({ _topic = topic, _from = from, _bytes = bytes }, MESSAGE_MT)

@@ -42,7 +42,19 @@ local function a_function_returning_a_payload_gives_the_caller_its_value()
   t.eq(result:data(), "s", "the future's payload data")
 end
 
+local function a_messages_payload_has_the_payload_methods()
+  t.check("send to self", process.send(process.pid(), "order", { id = 7, items = { "a", "b" } }))
+  local p = t.receive(process.inbox(), "the message"):payload()
+  t.eq(p:get_format(), payload.format.LUA, "its format")
+  t.eq(p:unmarshal(), { id = 7, items = { "a", "b" } }, "unmarshal")
+  local json = t.check("transcode to JSON", p:transcode(payload.format.JSON))
+  t.eq(json:get_format(), payload.format.JSON, "the JSON payload's format")
+  t.eq(json:data(), { id = 7, items = { "a", "b" } }, "read back from JSON")
+  t.is_error(select(2, p:transcode("no/such")), errors.INVALID, "an unknown format")
+end
+
 return {
+  a_messages_payload_has_the_payload_methods = a_messages_payload_has_the_payload_methods,
   describes_what_it_receives = describes_what_it_receives,
   returns_a_json_payload = returns_a_json_payload,
   a_payload_sent_to_another_process_arrives_as_a_payload_of_its_value =

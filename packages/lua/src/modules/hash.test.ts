@@ -1,23 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { VmHarness } from '../testing/vm-harness.js';
-
-let h: VmHarness | undefined;
-
-afterEach(() => {
-  h?.close();
-  h = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { moduleSnippets } from '../testing/vm-harness.js';
 
 /** Runs `body` (Lua, with `hash` and a `hex(bytes)` helper in scope) as a process's main. */
-async function run(body: string) {
-  h = await VmHarness.create();
-  const source = `local hash = require("hash")
-    local function hex(bytes)
-      return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
-    end
-    return { main = function()\n${body}\nend }`;
-  return h.run(source, [], { modules: ['hash'] });
-}
+const run = moduleSnippets(
+  'hash',
+  `local function hex(bytes)
+  return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+`,
+);
 
 describe('hash digests', () => {
   it('give the published digests of "abc" and of the empty string as lowercase hex', async () => {

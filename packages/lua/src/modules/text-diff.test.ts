@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { VmHarness } from '../testing/vm-harness.js';
-
-let h: VmHarness | undefined;
-
-afterEach(() => {
-  h?.close();
-  h = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { moduleSnippets } from '../testing/vm-harness.js';
 
 /** Runs `body` (Lua, with `text` and a default differ `d` in scope) as a process's main. */
-async function run(body: string) {
-  h = await VmHarness.create();
-  const source = `local text = require("text")
-    local d = assert(text.diff.new())
-    return { main = function()\n${body}\nend }`;
-  return h.run(source, [], { modules: ['text'] });
-}
+const run = moduleSnippets(
+  'text',
+  `local d = assert(text.diff.new())
+`,
+);
 
 describe('text.Differ:compare', () => {
   it('gives the character diff of diff-match-patch, without semantic clean-up', async () => {

@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { VmHarness } from '../testing/vm-harness.js';
-
-let h: VmHarness | undefined;
-
-afterEach(() => {
-  h?.close();
-  h = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { moduleSnippets } from '../testing/vm-harness.js';
 
 /** Runs `body` (Lua, with `text` and `re(pattern)` in scope) as a process's main function. */
-async function run(body: string) {
-  h = await VmHarness.create();
-  const source = `local text = require("text")
-    local function re(pattern) return assert(text.regexp.compile(pattern)) end
-    return { main = function()\n${body}\nend }`;
-  return h.run(source, [], { modules: ['text'] });
-}
+const run = moduleSnippets(
+  'text',
+  `local function re(pattern) return assert(text.regexp.compile(pattern)) end
+`,
+);
 
 describe('text.regexp.compile', () => {
   it("refuses what Go's RE2 syntax refuses, with Go's message, as INVALID", async () => {

@@ -1,19 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { VmHarness } from '../testing/vm-harness.js';
-
-let h: VmHarness | undefined;
-
-afterEach(() => {
-  h?.close();
-  h = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { moduleSnippets } from '../testing/vm-harness.js';
 
 /** Runs `body` (Lua, with `text` in scope) as a process's main function; resolves its exit. */
-async function run(body: string) {
-  h = await VmHarness.create();
-  const source = `local text = require("text")\nreturn { main = function()\n${body}\nend }`;
-  return h.run(source, [], { modules: ['text'] });
-}
+const run = moduleSnippets('text');
 
 const MARKDOWN = [
   '# Guide',

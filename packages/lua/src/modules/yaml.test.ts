@@ -1,19 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { VmHarness } from '../testing/vm-harness.js';
-
-let h: VmHarness | undefined;
-
-afterEach(() => {
-  h?.close();
-  h = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { moduleSnippets } from '../testing/vm-harness.js';
 
 /** Runs `body` (Lua, with `yaml` in scope) as a process's main function; resolves its exit. */
-async function run(body: string) {
-  h = await VmHarness.create();
-  const source = `local yaml = require("yaml")\nreturn { main = function()\n${body}\nend }`;
-  return h.run(source, [], { modules: ['yaml'] });
-}
+const run = moduleSnippets('yaml');
 
 /** Lua that returns `{ value is nil, kind, retryable, message }` of `call`'s two results. */
 function failure(call: string): string {

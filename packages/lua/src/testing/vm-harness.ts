@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { decodeValue, encodeValues } from '../codec/wire.js';
 import { builtinModules, type LogRecord } from '../modules/builtin.js';
 import type { Clock } from '../vm/clock.js';
@@ -146,4 +147,25 @@ export class VmHarness implements GroupOwner {
   close(): void {
     this.vm.close();
   }
+}
+
+/**
+ * A test file's runner of Lua snippets that use built-in module `module`: `run(body)` runs `body`
+ * as a process's main function, with `local <module> = require("<module>")` and `prelude` (Lua
+ * run before main: helper functions) in scope, in a new harness closed after each test.
+ */
+export function moduleSnippets(
+  module: string,
+  prelude = '',
+): (body: string, clock?: Clock) => Promise<Exit> {
+  let h: VmHarness | undefined;
+  afterEach(() => {
+    h?.close();
+    h = undefined;
+  });
+  return async (body, clock) => {
+    h = await VmHarness.create(clock ? { clock } : {});
+    const source = `local ${module} = require("${module}")\n${prelude}return { main = function()\n${body}\nend }`;
+    return h.run(source, [], { modules: [module] });
+  };
 }

@@ -24,6 +24,14 @@ const NODE_LOCAL = new Map([
   // A mailbox's room is known on its node: mail to a full mailbox on another node is stored,
   // then refused there.
   ['lua_api.processes:sending_to_a_full_mailbox_is_an_error', 'mailbox room is per node'],
+  // So is a host's max_message_size: a message too big for a host on another node is stored,
+  // then refused there (the sender hears of it, but its send returned true).
+  ['lua_api.processes:a_message_above_max_message_size_is_an_error', 'host limits are per node'],
+  // The event bus is one per node: a subscriber that landed on the other node hears nothing.
+  [
+    'lua_api.events:events_reach_subscribers_in_other_processes_in_order',
+    'the event bus is per node',
+  ],
   // A cluster name its holder on another node released is free here once the release
   // reaches this node, a moment after the holder's EXIT.
   ['lua_api.processes:registered_name_is_released_when_its_owner_ends', 'releases arrive later'],

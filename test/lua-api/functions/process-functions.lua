@@ -28,7 +28,8 @@ end
 
 --- A process function: doubles its argument and says where it ran.
 local function doubles(n)
-  return { doubled = n * 2, host = process.pid():match("^{([^|]+)|") }
+  -- The host is the part of the PID before "|", after any node: {node~incarnation@host|id}.
+  return { doubled = n * 2, host = process.pid():match("([^{@|]+)|") }
 end
 
 local function fails()

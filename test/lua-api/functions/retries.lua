@@ -1,63 +1,72 @@
 -- A plain funcs.call retries a function whose entry has meta.options.retry (docs/lua-api/funcs.md,
--- "Retries").
+-- "Retries"). Each attempt of `asks` tells the test it started and asks whether to fail, so the
+-- test counts attempts exactly, whatever the machine's speed.
 local t = require("t")
 local funcs = require("funcs")
 local time = require("time")
-local events = require("events")
 
---- How many attempts of call `key` the retried functions announced (they send one event each).
-local function attempts(sub, key)
-  local n = 0
+--- Answers the attempts of `future`'s call with `verdict(n)` for the n-th, until the call ends;
+--- returns how many attempts there were and the call's payload or error.
+local function answer_attempts(future, verdict)
+  local attempts, asked = 0, process.listen("attempt")
   while true do
-    local ready = channel.select({ sub:channel():case_receive(), default = true })
-    if ready.default then return n end
-    if ready.value.path == key then n = n + 1 end
+    local ready = channel.select({ asked:case_receive(), future:response():case_receive(),
+      time.after("10s"):case_receive() })
+    if ready.channel == asked then
+      attempts = attempts + 1
+      process.send(ready.value, "verdict", verdict(attempts))
+    elseif ready.channel == future:response() then
+      return attempts, future:result()
+    else
+      t.ok(false, "the call ended within 10 s")
+    end
   end
 end
 
 local function a_call_is_retried_by_the_entrys_policy_until_it_succeeds()
-  local sub = t.check("subscribe", events.subscribe("lua_api.retries"))
-  local ready_at = time.now():unix_nano() + 30 * 1000000
-  local value = t.check("a call that fails at first", funcs.call("fails_until", ready_at, "first"))
-  t.eq(value, "ready", "the value of the attempt that succeeded")
-  t.between(attempts(sub, "first"), 2, 3, "attempts")
+  local future = t.check("async", funcs.async("asks", process.pid()))
+  local attempts, result = answer_attempts(future, function(n) return n < 3 and "fail" or "ok" end)
+  t.eq(attempts, 3, "attempts: two failed, the third succeeded")
+  t.eq(result:data(), "ready", "the value of the attempt that succeeded")
 end
 
 local function the_policy_gives_up_after_its_attempts_and_skips_non_retryable_errors()
-  local sub = t.check("subscribe", events.subscribe("lua_api.retries"))
-  local t0 = time.now()
-  local _, err = funcs.call("fails_until", math.maxinteger, "never")
+  local future = t.check("async", funcs.async("asks", process.pid()))
+  local attempts, _, err = answer_attempts(future, function() return "fail" end)
+  t.eq(attempts, 3, "attempts (max_attempts)")
   t.is_error(err, errors.UNAVAILABLE, "the last attempt's error")
-  t.eq(attempts(sub, "never"), 3, "attempts (max_attempts)")
-  -- Three attempts: 20 ms, then 40 ms apart.
-  t.ge(t.ms_since(t0), 60, "ms before the policy gave up")
-  local _, invalid = funcs.call("fails_for_good")
+  local for_good = t.check("async", funcs.async("asks_then_fails_for_good", process.pid()))
+  local once, _, invalid = answer_attempts(for_good, function() return "fail" end)
+  t.eq(once, 1, "attempts of a non-retryable error")
   t.is_error(invalid, errors.INVALID, "a non-retryable error")
-  t.eq(attempts(sub, "for_good"), 1, "attempts of a non-retryable error")
 end
 
 local function a_retried_call_can_be_canceled_and_timed_out()
-  local future = t.check("async", funcs.async("fails_for_a_while", math.maxinteger, "canceled"))
-  time.sleep("50ms")
-  t.eq(future:cancel(), true, "cancel between attempts")
+  -- An attempt that is never answered waits: the cancel stops it, and no attempt follows.
+  local future = t.check("async", funcs.async("asks_again_and_again", process.pid()))
+  t.receive(process.listen("attempt"), "the first attempt")
+  t.eq(future:cancel(), true, "cancel")
   t.is_error(select(2, future:result()), errors.CANCELED, "canceled")
-  local t0 = time.now()
-  local _, err = funcs.new():with_options({ timeout = 300 }):call("fails_for_a_while", math.maxinteger, "timed out")
+  t.silent(process.listen("attempt"), "300ms", "no attempt after the cancel")
+  -- Attempts 100 ms apart, each failing at once: the 500 ms timeout ends them all.
+  local timed = t.check("async",
+    funcs.new():with_options({ timeout = 500 }):async("asks_again_and_again", process.pid()))
+  local attempts, _, err = answer_attempts(timed, function() return "fail" end)
   t.is_error(err, errors.TIMEOUT, "the timeout covers all attempts")
-  t.lt(t.ms_since(t0), 10000, "ms until the timeout (the policy alone would retry for a minute)")
+  t.ge(attempts, 2, "attempts before the timeout")
 end
 
---- Fails (retryable) until Unix ns `ready_at`; announces each attempt of call `key`.
-local function fails_until(ready_at, key)
-  events.send("lua_api.retries", "attempt", key)
-  if time.now():unix_nano() < ready_at then
+--- Tells `caller` an attempt started and fails (retryably) if it answers "fail".
+local function asks(caller)
+  process.send(caller, "attempt", process.pid())
+  if process.listen("verdict"):receive() == "fail" then
     return nil, errors.new({ message = "not yet", kind = errors.UNAVAILABLE, retryable = true })
   end
   return "ready"
 end
 
-local function fails_for_good()
-  events.send("lua_api.retries", "attempt", "for_good")
+local function asks_then_fails_for_good(caller)
+  process.send(caller, "attempt", process.pid())
   return nil, errors.new({ message = "bad input", kind = errors.INVALID, retryable = false })
 end
 
@@ -65,6 +74,6 @@ return {
   a_call_is_retried_by_the_entrys_policy_until_it_succeeds = a_call_is_retried_by_the_entrys_policy_until_it_succeeds,
   the_policy_gives_up_after_its_attempts_and_skips_non_retryable_errors = the_policy_gives_up_after_its_attempts_and_skips_non_retryable_errors,
   a_retried_call_can_be_canceled_and_timed_out = a_retried_call_can_be_canceled_and_timed_out,
-  fails_until = fails_until,
-  fails_for_good = fails_for_good,
+  asks = asks,
+  asks_then_fails_for_good = asks_then_fails_for_good,
 }

@@ -38,7 +38,7 @@ export function envFunctions(
     },
     /** get_all() → msgpack of { name = value } */
     get_all(L, vm) {
-      vm.memory.pushBytes(L, encodeValue(variables.all()));
+      vm.stack.pushBytes(L, encodeValue(variables.all()));
       return 1;
     },
   };

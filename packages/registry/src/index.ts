@@ -68,11 +68,11 @@ export { processFunctionHost } from './process-functions.js';
 export type { Reference } from './schema/index.js';
 export { didYouMeanEntry } from './similar-entry.js';
 export { RegistrySnapshot } from './snapshot.js';
-export { workflowHostOfQueue } from './task-queues.js';
 export {
   Registry,
   type RegistryEvent,
   type RegistryListener,
   type RegistryOptions,
 } from './store.js';
+export { workflowHostOfQueue } from './task-queues.js';
 export { readDefinitionFile } from './yaml/read-definitions.js';

@@ -89,6 +89,7 @@ function workflowCheckHost(api: LuaApi, snapshot: RegistrySnapshot, env: Environ
       hostId: 'luact:workflow-check',
       isWorkflowHost: () => true,
       hostOfQueue: () => undefined,
+      isEntry: () => true,
       activityDefaults: () => ({ retry: DEFAULT_RETRY }),
     }),
     environment: { snapshot: () => snapshot, env },

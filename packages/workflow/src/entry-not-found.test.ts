@@ -35,6 +35,28 @@ describe('a workflow naming an entry that does not exist', () => {
     });
   });
 
+  it('gets NOT_FOUND for a child on a host that does not exist, INVALID on one that is no workflow host', async () => {
+    n = await node({
+      'app:child': workflow('return { main = function() return 1 end }'),
+      'app:processes': { kind: 'process.host' },
+      'app:flow': workflow(
+        `return { main = function()
+           local _, missing = process.exec("app:child", "app:worker")
+           local _, wrong = process.exec("app:child", "app:processes")
+           return { missing:kind(), missing:message(), wrong:kind() }
+         end }`,
+      ),
+    });
+    expect(await n.run('app:flow')).toEqual({
+      ok: true,
+      value: [
+        'NotFound',
+        'workflow host app:worker not found (no workflow.host entry with that ID or task queue)',
+        'Invalid',
+      ],
+    });
+  });
+
   it('from a process: the spawn fails naming the line and the workflow likely meant', async () => {
     n = await node({
       'app:order': workflow('return { main = function() return 1 end }'),

@@ -164,6 +164,7 @@ export class WorkflowHost implements ExternalHost {
         hostId: options.id,
         isWorkflowHost: (id) => options.hosts(id) !== undefined,
         hostOfQueue: (name) => workflowHostOfQueue(options.snapshot(), name),
+        isEntry: (id) => options.snapshot().get(id) !== undefined,
         activityDefaults: (id) => this.activityDefaults(id),
         ...(options.log ? { log: options.log } : {}),
       }),

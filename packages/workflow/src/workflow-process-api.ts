@@ -18,6 +18,8 @@ export interface WorkflowHostView {
   isWorkflowHost(id: string): boolean;
   /** The workflow host a task-queue name stands for (workflowHostOfQueue), if any. */
   hostOfQueue(name: string): string | undefined;
+  /** Whether some entry of the registry has ID `id` (of any kind). */
+  isEntry(id: string): boolean;
   /**
    * The options an activity of function entry `id` gets when the call sets none: its
    * `meta.options` over the defaults (a host may keep them per entry version).
@@ -70,6 +72,13 @@ export class WorkflowProcessApi implements ProcessApi<WorkflowRun> {
     let host = this.references.resolve(run, spawn.host, 'host');
     if (!this.host.isWorkflowHost(host) && !spawn.host.includes(':'))
       host = this.host.hostOfQueue(spawn.host) ?? host;
+    if (!this.host.isEntry(host)) {
+      return new LuactError(
+        'NOT_FOUND',
+        `workflow host ${host} not found (no workflow.host entry with that ID or task queue)`,
+        { retryable: false },
+      );
+    }
     if (!this.host.isWorkflowHost(host)) {
       return new LuactError(
         'INVALID',

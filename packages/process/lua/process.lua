@@ -196,7 +196,7 @@ function process.events()
 end
 
 function process.listen(topic, options)
-  if type(topic) ~= 'string' then error('process.listen expects a topic string', 2) end
+  if type(topic) ~= 'string' then error('process.listen expects a topic string, got ' .. type(topic), 2) end
   local err = check_topic('process.listen', topic)
   if err ~= nil then error(err, 2) end
   local as_messages = type(options) == 'table' and options.message == true
@@ -361,7 +361,7 @@ function Spawner:with_name(name, scope)
 end
 
 function Spawner:with_message(topic, ...)
-  if type(topic) ~= 'string' then error('with_message expects a topic string', 2) end
+  if type(topic) ~= 'string' then error('with_message expects a topic string, got ' .. type(topic), 2) end
   local topic_err = check_topic('with_message', topic)
   if topic_err ~= nil then error(topic_err, 2) end
   local payload, err = encode_payload(...)

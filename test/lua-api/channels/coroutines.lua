@@ -84,6 +84,10 @@ local function user_coroutines_create_resume_yield_status_and_wrap()
   t.eq(fok, false, "resume of a failing coroutine")
   t.contains(tostring(ferr), "inside the coroutine", "its error")
   t.raises(coroutine.wrap(function() error("wrapped failure") end), "wrapped failure", "a failing wrapped coroutine")
+  t.raises(function() coroutine.spawn(nil) end, "coroutine.spawn expects a function, got nil",
+    "spawn of something that is not a function says what it got")
+  t.raises(function() process.listen(nil) end, "process.listen expects a topic string, got nil",
+    "listen without a topic says what it got")
 
   local inner
   inner = coroutine.create(function()

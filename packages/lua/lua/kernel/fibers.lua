@@ -111,7 +111,7 @@ rt.coroutine = {
   close = co_close,
   --- Starts `fn` as another fiber of the running process; an error in it fails the process.
   spawn = function(fn, ...)
-    if type(fn) ~= 'function' then error('coroutine.spawn expects a function', 2) end
+    if type(fn) ~= 'function' then error('coroutine.spawn expects a function, got ' .. type(fn), 2) end
     return host.spawn_fiber(fn, ...)
   end,
 }

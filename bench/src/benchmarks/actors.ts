@@ -1,7 +1,13 @@
 import { LuactError } from '@luact/core';
 import type { Node } from '@luact/runtime';
 import { type Benchmark, type Figure, median } from '../harness.js';
-import { bareCoroutineCost, bareLuaCallMicros, messageChannelRate } from './baselines.js';
+import {
+  bareCoroutineCost,
+  bareLuaCallMicros,
+  messageChannelRate,
+  resumeYieldMicros,
+  toySchedulerRate,
+} from './baselines.js';
 import { benchNode } from './lua-app.js';
 
 const APP = `
@@ -74,7 +80,10 @@ const WINDOW = 100;
 const CALLS = 2_000;
 const ROUNDS = 5;
 
-/** Spawn cost, idle memory, local ping-pong and function calls (issue 3), with baselines. */
+/**
+ * Spawn cost, idle memory, local ping-pong and function calls (issue 3), with baselines; the
+ * ping-pong also against a toy scheduler inside the engine, the floor issue 12 aims at.
+ */
 export const actors: Benchmark = {
   name: 'lua actors',
   async run() {
@@ -91,6 +100,8 @@ export const actors: Benchmark = {
         await Promise.all([0, 0, 0].map(() => messageChannelRate(MESSAGES, WINDOW))),
       );
       const call = await callMicros(node);
+      const toyRate = await toySchedulerRate(MESSAGES, WINDOW);
+      const resumeYield = await resumeYieldMicros(ROUNDS, 100_000);
       const figures: Figure[] = [
         {
           figure: `spawn + run to end, ${SPAWNS / 1000}k processes`,
@@ -122,6 +133,22 @@ export const actors: Benchmark = {
           unit: 'k msgs/s',
           baseline: 'JS MessageChannel ping-pong',
           baselineMedian: channelRate / 1000,
+          durability: 'n/a (no journal)',
+        },
+        {
+          figure: `local ping-pong, window ${WINDOW}, against the engine's floor`,
+          median: pingPong / 1000,
+          unit: 'k msgs/s',
+          baseline: 'toy run-queue scheduler in Lua, same wasm build',
+          baselineMedian: toyRate / 1000,
+          durability: 'n/a (no journal)',
+        },
+        {
+          figure: 'resume + yield of a coroutine from TypeScript',
+          median: resumeYield,
+          unit: 'µs/step',
+          baseline: 'bare wasmoon call',
+          baselineMedian: bareCall,
           durability: 'n/a (no journal)',
         },
         {

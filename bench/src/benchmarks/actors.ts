@@ -60,6 +60,12 @@ entries:
         end
         return received * 2
       end }
+  - name: ping_in_one_engine
+    kind: process.lua
+    source: |
+      return { main = function(messages, window)
+        return process.exec("ping", "processes", messages, window)
+      end }
   - name: noop
     kind: function.lua
     source: "return { main = function(x) return x end }"
@@ -95,7 +101,8 @@ export const actors: Benchmark = {
     try {
       const bareCall = await bareLuaCallMicros(ROUNDS, 100_000);
       const spawn = await perSpawnMicros(node);
-      const pingPong = await pingPongRate(node);
+      const pingPong = await pingPongRate(node, 'bench:ping');
+      const pingPongOneEngine = await pingPongRate(node, 'bench:ping_in_one_engine');
       const channelRate = median(
         await Promise.all([0, 0, 0].map(() => messageChannelRate(MESSAGES, WINDOW))),
       );
@@ -128,7 +135,7 @@ export const actors: Benchmark = {
           durability: 'n/a (no journal)',
         },
         {
-          figure: `local ping-pong, window ${WINDOW}`,
+          figure: `local ping-pong across two engines, window ${WINDOW}`,
           median: pingPong / 1000,
           unit: 'k msgs/s',
           baseline: 'JS MessageChannel ping-pong',
@@ -136,8 +143,8 @@ export const actors: Benchmark = {
           durability: 'n/a (no journal)',
         },
         {
-          figure: `local ping-pong, window ${WINDOW}, against the engine's floor`,
-          median: pingPong / 1000,
+          figure: `local ping-pong in one engine, window ${WINDOW}, against the engine's floor`,
+          median: pingPongOneEngine / 1000,
           unit: 'k msgs/s',
           baseline: 'toy run-queue scheduler in Lua, same wasm build',
           baselineMedian: toyRate / 1000,
@@ -214,11 +221,16 @@ async function idleProcessBytes(node: Node): Promise<{ rss: number; heap: number
   return { rss, heap };
 }
 
-async function pingPongRate(node: Node): Promise<number> {
+/**
+ * Messages per second of a windowed ping-pong: `entry` is bench:ping (run on the node's main
+ * host, its ponger on bench:processes: two engines) or one that runs ping on bench:processes
+ * too (one engine, the case in-engine message passing speeds up).
+ */
+async function pingPongRate(node: Node, entry: string): Promise<number> {
   const samples: number[] = [];
   for (let round = 0; round <= 3; round++) {
     const start = process.hrtime.bigint();
-    const outcome = await node.run('bench:ping', [MESSAGES, WINDOW]);
+    const outcome = await node.run(entry, [MESSAGES, WINDOW]);
     if (!outcome.ok) throw outcome.error;
     if (round > 0)
       samples.push((outcome.value as number) / (Number(process.hrtime.bigint() - start) / 1e9));

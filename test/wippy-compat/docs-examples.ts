@@ -26,17 +26,13 @@
  * - luact: it failed for a reason of luact's (the first error line says which).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { codeBlocksOf } from '../docs/blocks.js';
+import { isDirectory, LUACT_CLI } from './luact-cli.js';
 
-const CLI = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../packages/cli/bin/luact.js',
-);
 /** The entry's own limit (luact ends it), and the wall limit of the whole run, boot included. */
 const EXEC_TIMEOUT = '5000ms';
 const WALL_LIMIT_MS = 30_000;
@@ -376,7 +372,7 @@ function runLuact(args: readonly string[]): Promise<ChildRun> {
   return new Promise((resolve) => {
     execFile(
       'nice',
-      ['-n', '10', process.execPath, CLI, ...args],
+      ['-n', '10', process.execPath, LUACT_CLI, ...args],
       { timeout: WALL_LIMIT_MS, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         const timedOut = error?.killed === true;
@@ -442,14 +438,6 @@ async function mapLimited<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-async function isDirectory(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 await main();

@@ -18,12 +18,8 @@ import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { LUACT_CLI } from './luact-cli.js';
 
-const CLI = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../packages/cli/bin/luact.js',
-);
 /** What an interactive example reads before the end of its input. */
 const INPUT_LINE = 'hello from luact\n';
 /** Wall time for a program run with --exec, boot included. */
@@ -122,7 +118,9 @@ async function execute(app: string, entry: string): Promise<{ passed: boolean; n
 
 /** Boots the node, watches it for SERVE_WINDOW_MS, stops it with SIGINT. */
 async function serve(app: string): Promise<{ passed: boolean; note: string }> {
-  const child = spawn(process.execPath, [CLI, 'run', app], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [LUACT_CLI, 'run', app], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -168,7 +166,7 @@ async function serve(app: string): Promise<{ passed: boolean; note: string }> {
 }
 
 function runLuact(args: readonly string[], limitMs: number): Promise<ChildRun> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [LUACT_CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(INPUT_LINE);
   let stdout = '';
   let stderr = '';

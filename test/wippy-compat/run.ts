@@ -15,17 +15,13 @@
  * its suite. A suite that still cannot boot counts all its cases as failed.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { isDirectory, LUACT_CLI } from './luact-cli.js';
 import { SCAFFOLD_FILES } from './scaffold.js';
 
-const CLI = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../packages/cli/bin/luact.js',
-);
 /** Wall time for one suite, boot included; a suite that hangs fails as a whole. */
 const SUITE_TIMEOUT_MS = 180_000;
 
@@ -218,7 +214,7 @@ function luact(args: readonly string[]): Promise<{ stdout: string; stderr: strin
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [CLI, ...args],
+      [LUACT_CLI, ...args],
       { timeout: SUITE_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const timedOut = error?.killed === true;
@@ -268,14 +264,6 @@ function table(outcomes: readonly SuiteOutcome[]): string {
     ...rows,
     `| all | ${cases} | ${passed} | |`,
   ].join('\n');
-}
-
-async function isDirectory(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 await main();

@@ -13,6 +13,8 @@ local host, rt = ...
 local setmetatable, type, tostring, tonumber, error, rawget, next =
   setmetatable, type, tostring, tonumber, error, rawget, next
 local new_userdata, set_metatable = host.new_userdata, debug.setmetatable
+-- The kernel's one maker of full userdata, for modules' opaque values too (time's objects).
+rt.new_userdata = new_userdata
 local format, match, gmatch = string.format, string.match, string.gmatch
 local traceback = debug.traceback
 local raw_getmetatable = debug.getmetatable

@@ -19,7 +19,7 @@ local duration = rt.libs.duration({
 })
 local new_fed_channel = rt.new_fed_channel
 local now_ns, timer_start, timer_stop = host.now, host.timer_start, host.timer_stop
-local new_object, zone_exists, zone_at, local_zone = host.new_object, host.zone_exists,
+local new_userdata, zone_exists, zone_at, local_zone = rt.new_userdata, host.zone_exists,
   host.zone_at, host.local_zone
 
 local NS_PER_SECOND = 1000000000
@@ -28,7 +28,7 @@ local function invalid(message) return nil, rt.make_error('INVALID', message, fa
 
 --- A userdata with metatable `mt` and user values a, b, c (the object's fields).
 local function object(mt, a, b, c)
-  local o = new_object()
+  local o = new_userdata(3)
   set_uv(o, a, 1)
   if b ~= nil then set_uv(o, b, 2) end
   if c ~= nil then set_uv(o, c, 3) end

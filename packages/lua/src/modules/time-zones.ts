@@ -111,18 +111,13 @@ export function nodeZone(): string {
 }
 
 /**
- * The host functions of the `time` module that read zones and make its objects; shared by
- * processes and workflows. `localZone` is the zone `time.localtz` names (workflows give UTC, so
- * a replay on another node reads the same).
+ * The host functions of the `time` module that read zones (its objects are the kernel's
+ * userdata, rt.new_userdata); shared by processes and workflows. `localZone` is the zone
+ * `time.localtz` names (workflows give UTC, so a replay on another node reads the same).
  */
 export function timeValueFunctions(localZone: string): Record<string, HostFunction> {
   const zones = new TimeZones();
   return {
-    /** new_object(): a userdata with three user values, the body of a Time, Duration or Location. */
-    new_object(L, vm) {
-      vm.api._lua_newuserdatauv(L, 0, 3);
-      return 1;
-    },
     /** zone_exists(name) -> boolean */
     zone_exists(L, vm) {
       vm.stack.pushBoolean(L, zones.has(vm.stack.text(L, 1) ?? ''));

@@ -100,11 +100,12 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     },
 
     /**
-     * new_userdata() → an empty full userdata: an opaque value Lua code cannot read or change
-     * except through the metatable the kernel gives it (error objects are these).
+     * new_userdata(n) → an empty full userdata with `n` user values (default none): an opaque
+     * value Lua code cannot read or change except through the metatable the kernel or a module
+     * gives it (error objects; time's Time, Duration and Location).
      */
     new_userdata(L, vm) {
-      vm.api._lua_newuserdatauv(L, 0, 0);
+      vm.api._lua_newuserdatauv(L, 0, vm.api._lua_tonumberx(L, 1, 0));
       return 1;
     },
 

@@ -55,7 +55,11 @@ class SlowHost implements ExternalHost {
   }
 
   watched(pid: string): boolean {
-    return (this.watchers.get(pid)?.length ?? 0) > 0;
+    return this.watchCount(pid) > 0;
+  }
+
+  watchCount(pid: string): number {
+    return this.watchers.get(pid)?.length ?? 0;
   }
 
   finish(pid: string, value: unknown): void {
@@ -148,15 +152,49 @@ it('links a process to an external process one way (spawn_linked or link): its f
     return { kind = event.kind, failing = event.from == failing, message = event.result.error:message() }
   end }`);
   const run = t.run('app:main');
-  const linked = ['{app:flows|wf-1}', '{app:flows|wf-2}', '{app:flows|wf-3}'];
-  for (let i = 0; i < 200 && !linked.every((pid) => host.watched(pid)); i++) await later();
-  host.fail('{app:flows|wf-3}', new LuactError('CONFLICT', 'unlinked and failed'));
-  host.finish('{app:flows|wf-2}', 'done');
-  host.fail('{app:flows|wf-1}', new LuactError('CONFLICT', 'stock changed'));
+  // Ready once the third link was made (its watch is there) and undone: the process is then
+  // in receive, holding the other two.
+  const [failing, finishing, unlinked] = [
+    '{app:flows|wf-1}',
+    '{app:flows|wf-2}',
+    '{app:flows|wf-3}',
+  ];
+  const ready = () =>
+    [...(t.system.host('app:processes')?.processes.values() ?? [])].some(
+      (p) =>
+        host.watchCount(unlinked) > 0 &&
+        p.links.has(failing as Pid) &&
+        p.links.has(finishing as Pid) &&
+        !p.links.has(unlinked as Pid),
+    );
+  for (let i = 0; i < 400 && !ready(); i++) await later();
+  host.fail(unlinked, new LuactError('CONFLICT', 'unlinked and failed'));
+  host.finish(finishing, 'done');
+  host.fail(failing, new LuactError('CONFLICT', 'stock changed'));
   expect(await run).toEqual({
     ok: true,
     value: { kind: 'LINK_DOWN', failing: true, message: 'stock changed' },
   });
+});
+
+it('watches an external process once per process however often it monitors and links it', async () => {
+  const { t, host } = await withHost(`return { main = function()
+    local pid = process.spawn("app:flow", "app:flows")
+    for _ = 1, 20 do
+      assert(process.monitor(pid) and process.unmonitor(pid))
+      assert(process.link(pid) and process.unlink(pid))
+    end
+    assert(process.monitor(pid))
+    local event = process.events():receive()
+    return { kind = event.kind, value = event.result.value }
+  end }`);
+  const run = t.run('app:main');
+  for (let i = 0; i < 400 && host.watchCount('{app:flows|wf-1}') === 0; i++) await later();
+  // Give the loop time to finish its 80 calls before looking.
+  for (let i = 0; i < 20; i++) await later();
+  expect(host.watchCount('{app:flows|wf-1}')).toBe(1);
+  host.finish('{app:flows|wf-1}', 'done');
+  expect(await run).toEqual({ ok: true, value: { kind: 'EXIT', value: 'done' } });
 });
 
 it('fails a process that does not trap links when a linked external process fails', async () => {

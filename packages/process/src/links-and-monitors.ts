@@ -29,6 +29,9 @@ export interface LinksAndMonitorsHost {
 }
 
 export class LinksAndMonitors {
+  /** The workflows each process watches through their host (watchOnce), with the pending watch. */
+  private readonly externalWatches = new WeakMap<Process, Map<Pid, Promise<void>>>();
+
   constructor(private readonly host: LinksAndMonitorsHost) {}
 
   /**
@@ -88,16 +91,7 @@ export class LinksAndMonitors {
   async watchExternal(watcher: Process, host: ExternalHost, target: Pid): Promise<void> {
     watcher.monitoring.add(target);
     try {
-      await host.watch(target, (outcome) => {
-        if (!watcher.monitoring.has(target)) return;
-        this.host.signal({
-          kind: 'exit',
-          to: watcher.pid,
-          from: target,
-          at: this.host.clock.now(),
-          outcome,
-        });
-      });
+      await this.watchOnce(watcher, host, target);
     } catch (error) {
       watcher.monitoring.delete(target);
       throw error;
@@ -108,19 +102,42 @@ export class LinksAndMonitors {
   async linkExternal(process: Process, host: ExternalHost, target: Pid): Promise<void> {
     process.links.add(target);
     try {
-      await host.watch(target, (outcome) => {
-        if (!process.links.has(target)) return;
-        if (outcome.ok) {
-          process.links.delete(target);
-          return;
-        }
-        const at = this.host.clock.now();
-        forget(this.host.signal({ kind: 'link-down', to: process.pid, from: target, at, outcome }));
-      });
+      await this.watchOnce(process, host, target);
     } catch (error) {
       process.links.delete(target);
       throw error;
     }
+  }
+
+  /**
+   * One watch of workflow `target` per process, however often it monitors, links, unmonitors
+   * and unlinks: the workflow host keeps each watch until the workflow ends, so a watch per
+   * call would pile up (and each would deliver its own EXIT). Its end reaches the monitor and
+   * the link the process holds at that moment.
+   */
+  private watchOnce(process: Process, host: ExternalHost, target: Pid): Promise<void> {
+    let watches = this.externalWatches.get(process);
+    if (watches === undefined) {
+      watches = new Map();
+      this.externalWatches.set(process, watches);
+    }
+    const known = watches.get(target);
+    if (known !== undefined) return known;
+    const watching = host.watch(target, (outcome) => this.externalEnded(process, target, outcome));
+    watches.set(target, watching);
+    watching.catch(() => watches.delete(target));
+    return watching;
+  }
+
+  private externalEnded(process: Process, target: Pid, outcome: ExitOutcome): void {
+    this.externalWatches.get(process)?.delete(target);
+    const at = this.host.clock.now();
+    if (process.monitoring.has(target))
+      forget(this.host.signal({ kind: 'exit', to: process.pid, from: target, at, outcome }));
+    if (!process.links.has(target)) return;
+    if (outcome.ok) process.links.delete(target);
+    else
+      forget(this.host.signal({ kind: 'link-down', to: process.pid, from: target, at, outcome }));
   }
 
   /** The relations a parent on another node asked for, set up before the child's first step. */

@@ -3,9 +3,11 @@ import type { Node } from '@luact/runtime';
 import { type Benchmark, type Figure, median } from '../harness.js';
 import {
   bareCoroutineCost,
+  bareCoroutineSpawnMicros,
   bareLuaCallMicros,
   messageChannelRate,
   resumeYieldMicros,
+  toyFanOutRate,
   toySchedulerRate,
 } from './baselines.js';
 import { benchNode } from './lua-app.js';
@@ -15,7 +17,8 @@ namespace: bench
 entries:
   - name: processes
     kind: process.host
-    host: { max_processes: 200000, max_mailbox: 100000 }
+    # 100k idle processes hold ~250 MB of Lua heap: above the default max_memory.
+    host: { max_processes: 200000, max_mailbox: 100000, max_memory: 1073741824 }
   - name: quick
     kind: process.lua
     source: "return { main = function() end }"
@@ -60,11 +63,36 @@ entries:
         end
         return received * 2
       end }
-  - name: ping_in_one_engine
+  - name: replier
     kind: process.lua
     source: |
-      return { main = function(messages, window)
-        return process.exec("ping", "processes", messages, window)
+      return { main = function(hub, rounds)
+        local inbox = process.inbox()
+        process.send(hub, "ready")
+        for _ = 1, rounds do
+          local msg = inbox:receive()
+          process.send(msg:from(), "reply", msg:payload():data())
+        end
+      end }
+  - name: fan_out
+    kind: process.lua
+    modules: [time]
+    source: |
+      local time = require("time")
+      return { main = function(receivers, rounds)
+        local ready, replies = process.listen("ready"), process.listen("reply")
+        local me = process.pid()
+        local peers = {}
+        for i = 1, receivers do peers[i] = process.spawn("replier", "processes", me, rounds) end
+        for _ = 1, receivers do ready:receive() end
+        local took = {}
+        for round = 1, rounds do
+          local start = time.now():unix_nano()
+          for i = 1, receivers do process.send(peers[i], "go", i) end
+          for _ = 1, receivers do replies:receive() end
+          took[round] = time.now():unix_nano() - start
+        end
+        return took
       end }
   - name: noop
     kind: function.lua
@@ -79,16 +107,20 @@ entries:
       end }
 `;
 
-const SPAWNS = 10_000;
-const IDLE = 10_000;
+const SPAWNS = 100_000;
+const IDLE = 100_000;
 const MESSAGES = 200_000;
 const WINDOW = 100;
+/** Window 1 waits for each answer: every message is a wake and a resume, so fewer of them. */
+const MESSAGES_WINDOW_1 = 20_000;
+const FAN_OUT = 10_000;
+const FAN_OUT_ROUNDS = 4;
 const CALLS = 2_000;
 const ROUNDS = 5;
 
 /**
- * Spawn cost, idle memory, local ping-pong and function calls (issue 3), with baselines; the
- * ping-pong also against a toy scheduler inside the engine, the floor issue 12 aims at.
+ * Spawn cost, idle memory, local ping-pong, fan-out and function calls (issues 3 and 12), with
+ * baselines; messages also against a toy scheduler inside the engine, the floor issue 12 aims at.
  */
 export const actors: Benchmark = {
   name: 'lua actors',
@@ -101,21 +133,26 @@ export const actors: Benchmark = {
     try {
       const bareCall = await bareLuaCallMicros(ROUNDS, 100_000);
       const spawn = await perSpawnMicros(node);
-      const pingPong = await pingPongRate(node, 'bench:ping');
-      const pingPongOneEngine = await pingPongRate(node, 'bench:ping_in_one_engine');
+      const bareSpawn = await bareCoroutineSpawnMicros(ROUNDS, SPAWNS);
+      const pingPong = await pingPongRate(node, MAIN, MESSAGES, WINDOW);
+      const pingPongOneEngine = await pingPongRate(node, PROCESSES, MESSAGES, WINDOW);
+      const pingPongWindow1 = await pingPongRate(node, PROCESSES, MESSAGES_WINDOW_1, 1);
+      const fanOut = await fanOutRate(node);
       const channelRate = median(
         await Promise.all([0, 0, 0].map(() => messageChannelRate(MESSAGES, WINDOW))),
       );
       const call = await callMicros(node);
       const toyRate = await toySchedulerRate(MESSAGES, WINDOW);
+      const toyRateWindow1 = await toySchedulerRate(MESSAGES_WINDOW_1, 1);
+      const toyFanOut = await toyFanOutRate(FAN_OUT);
       const resumeYield = await resumeYieldMicros(ROUNDS, 100_000);
       const figures: Figure[] = [
         {
           figure: `spawn + run to end, ${SPAWNS / 1000}k processes`,
           median: spawn,
           unit: 'µs/process',
-          baseline: 'bare wasmoon call',
-          baselineMedian: bareCall,
+          baseline: 'coroutine create + resume + return, same wasm build',
+          baselineMedian: bareSpawn,
           durability: 'n/a (no journal)',
         },
         {
@@ -148,6 +185,22 @@ export const actors: Benchmark = {
           unit: 'k msgs/s',
           baseline: 'toy run-queue scheduler in Lua, same wasm build',
           baselineMedian: toyRate / 1000,
+          durability: 'n/a (no journal)',
+        },
+        {
+          figure: 'local ping-pong in one engine, window 1',
+          median: pingPongWindow1 / 1000,
+          unit: 'k msgs/s',
+          baseline: 'toy run-queue scheduler in Lua, window 1',
+          baselineMedian: toyRateWindow1 / 1000,
+          durability: 'n/a (no journal)',
+        },
+        {
+          figure: `fan-out 1 → ${FAN_OUT / 1000}k in one engine, each replies`,
+          median: fanOut / 1000,
+          unit: 'k replies/s',
+          baseline: 'toy run-queue scheduler in Lua, same fan-out',
+          baselineMedian: toyFanOut / 1000,
           durability: 'n/a (no journal)',
         },
         {
@@ -187,12 +240,17 @@ async function waitUntil(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Median over rounds of: a Lua process spawns 10k that return at once; µs per process until all ended. */
+/** Where `node.run` runs a process by default, and the bench's own host. */
+const MAIN = 'luact:main';
+const PROCESSES = 'bench:processes';
+
+/** Median over rounds of: a Lua process spawns 100k that return at once; µs per process until all ended. */
 async function perSpawnMicros(node: Node): Promise<number> {
-  const host = node.system.host('bench:processes');
+  const host = node.system.host(PROCESSES);
   if (!host) throw new Error('no host');
   const samples: number[] = [];
-  for (let round = 0; round <= ROUNDS; round++) {
+  // Fewer rounds than the other figures: each spawns 100k.
+  for (let round = 0; round <= 3; round++) {
     const start = process.hrtime.bigint();
     const outcome = await node.run('bench:spawner', [SPAWNS]);
     if (!outcome.ok) throw outcome.error;
@@ -202,9 +260,9 @@ async function perSpawnMicros(node: Node): Promise<number> {
   return median(samples);
 }
 
-/** RSS and Lua heap added per process by 10k processes blocked in receive (after GC). */
+/** RSS and Lua heap added per process by 100k processes blocked in receive (after GC). */
 async function idleProcessBytes(node: Node): Promise<{ rss: number; heap: number }> {
-  const host = node.system.host('bench:processes');
+  const host = node.system.host(PROCESSES);
   if (!host) throw new Error('no host');
   gc();
   const rssBefore = process.memoryUsage().rss;
@@ -222,20 +280,38 @@ async function idleProcessBytes(node: Node): Promise<{ rss: number; heap: number
 }
 
 /**
- * Messages per second of a windowed ping-pong: `entry` is bench:ping (run on the node's main
- * host, its ponger on bench:processes: two engines) or one that runs ping on bench:processes
- * too (one engine, the case in-engine message passing speeds up).
+ * Messages per second of a windowed ping-pong: ping runs on `host`, its ponger on
+ * bench:processes; so on the node's main host that is two engines, on bench:processes one (the
+ * case in-engine message passing speeds up).
  */
-async function pingPongRate(node: Node, entry: string): Promise<number> {
+async function pingPongRate(
+  node: Node,
+  host: string,
+  messages: number,
+  window: number,
+): Promise<number> {
   const samples: number[] = [];
   for (let round = 0; round <= 3; round++) {
     const start = process.hrtime.bigint();
-    const outcome = await node.run(entry, [MESSAGES, WINDOW]);
+    const outcome = await node.run('bench:ping', [messages, window], { host });
     if (!outcome.ok) throw outcome.error;
     if (round > 0)
       samples.push((outcome.value as number) / (Number(process.hrtime.bigint() - start) / 1e9));
   }
   return median(samples);
+}
+
+/**
+ * Replies per second of a fan-out in one engine: a process on bench:processes starts 10k
+ * repliers there and waits until each has opened its inbox, then, per round, sends each one
+ * message and takes the 10k replies (timed in Lua, first send to last reply); median of the
+ * rounds after the first.
+ */
+async function fanOutRate(node: Node): Promise<number> {
+  const outcome = await node.run('bench:fan_out', [FAN_OUT, FAN_OUT_ROUNDS], { host: PROCESSES });
+  if (!outcome.ok) throw outcome.error;
+  const took = outcome.value as number[];
+  return median(took.slice(1).map((ns) => FAN_OUT / (ns / 1e9)));
 }
 
 async function callMicros(node: Node): Promise<number> {

@@ -68,16 +68,16 @@ export async function bareCoroutineCost(count: number): Promise<{ rss: number; h
 /**
  * A toy scheduler written in Lua, in the same WebAssembly build: processes are coroutines with
  * a table for an inbox and one run queue, and a send that wakes a waiting receiver queues it.
- * Messages per second of a windowed ping-pong between two of them: what message passing costs
- * when it never leaves the engine (no encoding, no JS), the floor an actor core can aim at.
+ * What message passing costs when it never leaves the engine (no encoding, no JS), the floor an
+ * actor core can aim at. `WORKLOAD` is put in front: it starts the processes and sets `done`.
  */
 const TOY_SCHEDULER = `
-local messages, window = ...
 local queue, head, tail = {}, 1, 0
 local function ready(p) tail = tail + 1; queue[tail] = p end
-local function new(body)
+local function new(body, ...)
   local p = { inbox = {}, first = 1, last = 0, waiting = false }
-  p.co = coroutine.create(function() body(p) end)
+  local args = table.pack(...)
+  p.co = coroutine.create(function() body(p, table.unpack(args, 1, args.n)) end)
   ready(p)
   return p
 end
@@ -90,7 +90,18 @@ local function receive(p)
   local value = p.inbox[p.first]; p.inbox[p.first] = nil; p.first = p.first + 1
   return value
 end
-local rounds, done = messages // 2, 0
+local done = 0
+WORKLOAD
+while head <= tail do
+  local p = queue[head]; queue[head] = nil; head = head + 1
+  coroutine.resume(p.co)
+end
+return done`;
+
+/** A windowed ping-pong between two toy processes: `done` is the messages exchanged. */
+const TOY_PING_PONG = `
+local messages, window = ...
+local rounds = messages // 2
 local ping
 local pong = new(function(self) while true do send(ping, receive(self)) end end)
 ping = new(function(self)
@@ -101,30 +112,81 @@ ping = new(function(self)
     if sent < rounds then sent = sent + 1; send(pong, sent) end
   end
   done = received * 2
-end)
-while head <= tail do
-  local p = queue[head]; queue[head] = nil; head = head + 1
-  coroutine.resume(p.co)
-end
-return done`;
+end)`;
 
-export async function toySchedulerRate(messages: number, window: number): Promise<number> {
+/**
+ * One toy process sends one message to each of `receivers` others, started beforehand, and
+ * takes their replies: `done` is the replies received.
+ */
+const TOY_FAN_OUT = `
+local receivers = ...
+local hub
+local peers = {}
+for i = 1, receivers do
+  peers[i] = new(function(self) send(hub, receive(self)) end)
+end
+hub = new(function(self)
+  for i = 1, receivers do send(peers[i], i) end
+  for _ = 1, receivers do receive(self); done = done + 1 end
+end)`;
+
+/** Messages per second of the toy scheduler's ping-pong (see TOY_SCHEDULER). */
+export function toySchedulerRate(messages: number, window: number): Promise<number> {
+  return toyRate(TOY_PING_PONG, [messages, window], messages);
+}
+
+/**
+ * Replies per second of the toy scheduler's fan-out: one process, one message to each of
+ * `receivers`, one reply from each (starting the receivers' coroutines is timed too).
+ */
+export function toyFanOutRate(receivers: number): Promise<number> {
+  return toyRate(TOY_FAN_OUT, [receivers], receivers);
+}
+
+async function toyRate(workload: string, args: number[], expected: number): Promise<number> {
   const api: LuaApi = await loadLuaApi();
   const memory = new WasmMemory(api);
   const L = api._luaL_newstate();
   api._luaL_openlibs(L);
+  const code = TOY_SCHEDULER.replace('WORKLOAD', workload);
   const samples: number[] = [];
   for (let round = 0; round < 4; round++) {
-    if (memory.loadChunk(L, TOY_SCHEDULER, '=toy') !== LuaStatus.ok) throw new Error('chunk');
-    api._lua_pushnumber(L, messages);
-    api._lua_pushnumber(L, window);
+    if (memory.loadChunk(L, code, '=toy') !== LuaStatus.ok) throw new Error('chunk');
+    for (const arg of args) api._lua_pushnumber(L, arg);
     const start = process.hrtime.bigint();
-    if (api._lua_pcallk(L, 2, 1, 0, 0, 0) !== LuaStatus.ok) throw new Error('toy scheduler failed');
+    if (api._lua_pcallk(L, args.length, 1, 0, 0, 0) !== LuaStatus.ok)
+      throw new Error(`toy scheduler failed: ${memory.toString(L, -1)}`);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const exchanged = api._lua_tonumberx(L, -1, 0);
+    const counted = api._lua_tonumberx(L, -1, 0);
     api._lua_settop(L, -2);
-    if (exchanged !== messages) throw new Error(`toy scheduler exchanged ${exchanged}`);
-    if (round > 0) samples.push(messages / seconds);
+    if (counted !== expected) throw new Error(`toy scheduler counted ${counted}`);
+    if (round > 0) samples.push(expected / seconds);
+  }
+  api._lua_close(L);
+  return samples.sort((a, b) => a - b)[samples.length >> 1] ?? Number.NaN;
+}
+
+/**
+ * Median µs to create a Lua coroutine, resume it and let it return, `count` times in a loop
+ * inside the engine: what a process's spawn and run to end costs without anything of luact.
+ */
+export async function bareCoroutineSpawnMicros(rounds: number, count: number): Promise<number> {
+  const api: LuaApi = await loadLuaApi();
+  const memory = new WasmMemory(api);
+  const L = api._luaL_newstate();
+  api._luaL_openlibs(L);
+  const code = `
+    local count = ...
+    local create, resume = coroutine.create, coroutine.resume
+    local function body() end
+    for _ = 1, count do resume(create(body)) end`;
+  const samples: number[] = [];
+  for (let round = 0; round < rounds + 1; round++) {
+    if (memory.loadChunk(L, code, '=spawns') !== LuaStatus.ok) throw new Error('chunk');
+    api._lua_pushnumber(L, count);
+    const start = process.hrtime.bigint();
+    if (api._lua_pcallk(L, 1, 0, 0, 0, 0) !== LuaStatus.ok) throw new Error('spawns failed');
+    if (round > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e3 / count);
   }
   api._lua_close(L);
   return samples.sort((a, b) => a - b)[samples.length >> 1] ?? Number.NaN;

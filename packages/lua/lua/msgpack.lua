@@ -60,6 +60,15 @@ local FIXEXT_SIZE = { [0xd4] = 1, [0xd5] = 2, [0xd6] = 4, [0xd7] = 8, [0xd8] = 1
 -- Width of the length field of str 8/16/32 and bin 8/16/32, and how to read a field that wide.
 local SIZE_WIDTH = { [0xd9] = 1, [0xda] = 2, [0xdb] = 4, [0xc4] = 1, [0xc5] = 2, [0xc6] = 4 }
 local WIDTH_FORMAT = { [1] = 'B', [2] = '>I2', [4] = '>I4' }
+-- Numbers of a fixed width: their tag's format and size (for one-scalar decoding).
+local SCALAR_FORMAT = {
+  [0xcc] = 'B', [0xcd] = '>I2', [0xce] = '>I4', [0xcf] = '>I8',
+  [0xd0] = '>i1', [0xd1] = '>i2', [0xd2] = '>i4', [0xd3] = '>i8', [0xca] = '>f', [0xcb] = '>d',
+}
+local SCALAR_SIZE = {
+  [0xcc] = 1, [0xcd] = 2, [0xce] = 4, [0xcf] = 8,
+  [0xd0] = 1, [0xd1] = 2, [0xd2] = 4, [0xd3] = 8, [0xca] = 4, [0xcb] = 8,
+}
 
 -- 'a.b[2]["x y"]' for error messages.
 local function key_text(k, first)
@@ -485,18 +494,46 @@ return function(options)
     return finish(buf, n, ancestors)
   end
 
-  -- One small scalar is what most messages carry: encode it without the general machinery.
+  -- One scalar is what most messages carry: encode it as a one-element array in one string,
+  -- without the part buffer, and without the pcall callers need around the general encoder
+  -- (a scalar never fails to encode). The bytes are the general encoder's.
   local ONE_FIXINT = {}
-  for i = 0, 127 do ONE_FIXINT[i] = '\x91' .. BYTE[i] end
+  for i = -0x20, 0x7f do ONE_FIXINT[i] = '\x91' .. BYTE[i % 0x100] end
   local ONE_NIL, ONE_TRUE, ONE_FALSE = '\x91\xc0', '\x91\xc3', '\x91\xc2'
+
+  local function encode_integer(v)
+    local fixint = ONE_FIXINT[v]
+    if fixint ~= nil then return fixint end
+    if v >= 0 then
+      if v < 0x100 then return spack('>BBB', 0x91, 0xcc, v) end
+      if v < 0x10000 then return spack('>BBI2', 0x91, 0xcd, v) end
+      if v < 0x100000000 then return spack('>BBI4', 0x91, 0xce, v) end
+    elseif v >= -0x80 then
+      return spack('>BBi1', 0x91, 0xd0, v)
+    elseif v >= -0x8000 then
+      return spack('>BBi2', 0x91, 0xd1, v)
+    elseif v >= -0x80000000 then
+      return spack('>BBi4', 0x91, 0xd2, v)
+    end
+    return spack('>BBi8', 0x91, 0xd3, v)
+  end
 
   local function encode_one(v)
     local t = type(v)
     if t == 'number' then
-      if mtype(v) == 'integer' and v >= 0 and v < 128 then return ONE_FIXINT[v] end
+      if mtype(v) == 'integer' then return encode_integer(v) end
+      return spack('>BBd', 0x91, 0xcb, v)
     elseif t == 'string' then
       local len = #v
-      if len < 32 and utf8len(v) ~= nil then return '\x91' .. BYTE[0xa0 + len] .. v end
+      if utf8len(v) ~= nil then
+        if len < 0x20 then return '\x91' .. BYTE[0xa0 + len] .. v end
+        if len < 0x100 then return '\x91\xd9' .. BYTE[len] .. v end
+        if len < 0x10000 then return spack('>BBI2', 0x91, 0xda, len) .. v end
+        return spack('>BBI4', 0x91, 0xdb, len) .. v
+      end
+      if len < 0x100 then return '\x91\xc4' .. BYTE[len] .. v end
+      if len < 0x10000 then return spack('>BBI2', 0x91, 0xc5, len) .. v end
+      return spack('>BBI4', 0x91, 0xc6, len) .. v
     elseif t == 'nil' then
       return ONE_NIL
     elseif t == 'boolean' then
@@ -505,8 +542,9 @@ return function(options)
     return nil
   end
 
-  --- The encoding of one value as a one-element array when it is a small scalar, else nil:
-  --- callers that would otherwise need pcall around encode_values try this first.
+  --- The encoding of one value as a one-element array when it is a scalar (nil, boolean,
+  --- number, string), else nil: callers that would otherwise need pcall around encode_values
+  --- try this first.
   codec.encode_one = encode_one
 
   function codec.encode_values(count, ...)
@@ -552,7 +590,8 @@ return function(options)
   function codec.decode_values(s)
     local len = check_input(s)
     local tag, b = sbyte(s, 1, 2)
-    -- One small scalar (the fast path of encode_values, and what msgpackr writes for one).
+    -- One scalar (the fast path of encode_values, and what msgpackr writes for one): read
+    -- without building the array, when the value fills the input exactly.
     if tag == 0x91 then
       if len == 2 then
         if b < 0x80 then return 1, b end
@@ -560,8 +599,15 @@ return function(options)
         if b == 0xc0 then return 1, nil end
         if b == 0xc3 then return 1, true end
         if b == 0xc2 then return 1, false end
-      elseif b ~= nil and b >= 0xa0 and b <= 0xbf and len == 2 + b - 0xa0 then
-        return 1, ssub(s, 3)
+      elseif b ~= nil then
+        if b >= 0xa0 and b <= 0xbf then
+          if len == 2 + b - 0xa0 then return 1, ssub(s, 3) end
+        elseif b == 0xd9 then
+          if len > 2 and len == 3 + sbyte(s, 3) then return 1, ssub(s, 4) end
+        else
+          local format = SCALAR_FORMAT[b]
+          if format ~= nil and len == 2 + SCALAR_SIZE[b] then return 1, (sunpack(format, s, 3)) end
+        end
       end
     end
     if tag == nil or not (tag >= 0x90 and tag <= 0x9f or tag == 0xdc or tag == 0xdd) then

@@ -418,6 +418,47 @@ describe('round trips', () => {
     ).toBe('5 6 nil 2 nil z nil');
     expect(run(`return show({plain.decode_values(plain.encode_values(0))})`)).toBe('{[1]=0}');
   });
+
+  it('writes one scalar as the general encoder does, at every width boundary, and reads it back', () => {
+    // Each value as encode_one writes it, as the general encoder writes {v}, and decoded again.
+    const scalars = [
+      '0', '127', '128', '255', '256', '65535', '65536', '4294967295', '4294967296',
+      'math.maxinteger', '-1', '-32', '-33', '-128', '-129', '-32768', '-32769', '-2147483648',
+      '-2147483649', 'math.mininteger', '0.5', '-0.0', '1/0', '1e300', '3.0',
+      '""', '"x"', 'string.rep("a", 31)', 'string.rep("a", 32)', 'string.rep("a", 255)',
+      'string.rep("a", 256)', 'string.rep("a", 65536)', '"\\255"', 'string.rep("\\255", 300)',
+      'string.rep("\\255", 65536)', 'true', 'false', 'nil',
+    ];
+    for (const scalar of scalars) {
+      const result = run(`
+        local v = ${scalar}
+        local one = plain.encode_one(v)
+        local general = v == nil and '\\x91\\xc0' or plain.encode({v})
+        local n, back = plain.decode_values(one)
+        return tohex(one) == tohex(general) and n == 1 and math.type(back) == math.type(v)
+          and (back == v or back ~= back and v ~= v) and tostring(back) == tostring(v)
+          and 'same' or 'differs: ' .. tohex(one) .. ' ' .. tohex(general) .. ' ' .. tostring(back)
+      `);
+      expect({ scalar, result }).toEqual({ scalar, result: 'same' });
+    }
+    expect(run('return tostring(plain.encode_one({}))')).toBe('nil');
+    expect(run('return tostring(plain.encode_one(print))')).toBe('nil');
+    // A scalar wire.ts wrote in a width Lua never writes (uint64, float32) reads back too.
+    expect(run(`return show({plain.decode_values(fromhex('91cf0000000000000005'))})`)).toBe(
+      '{[1]=1,[2]=5}',
+    );
+    expect(run(`return show({plain.decode_values(fromhex('91ca3f000000'))})`)).toBe(
+      '{[1]=1,[2]=f:0.5}',
+    );
+  });
+
+  it('refuses a one-scalar array cut short or followed by more bytes', () => {
+    for (const bytes of ['91cd01', '91cb3ff0', '91d904616263', '91a261', '91cd0100ff']) {
+      expect(run(`return catch(plain.decode_values, fromhex('${bytes}'))`)).toMatch(
+        /^msgpack: (truncated input|trailing bytes)/,
+      );
+    }
+  });
 });
 
 /** Like luaToTs, through the Lua codec that knows the error ext. */

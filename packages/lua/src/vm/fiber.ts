@@ -69,6 +69,8 @@ export class FedQueue {
   /** Fibers to wake when a delivery is queued here (usually none or one). */
   waiters: Fiber[] | undefined;
 
+  constructor(readonly channel: number) {}
+
   get length(): number {
     return this.items === undefined ? 0 : this.items.length - this.head;
   }
@@ -102,8 +104,9 @@ export class FedQueue {
   }
 
   addWaiter(fiber: Fiber): void {
-    this.waiters ??= [];
-    if (!this.waiters.includes(fiber)) this.waiters.push(fiber);
+    // A literal of one: an empty array that grows by push reserves room for 17.
+    if (this.waiters === undefined) this.waiters = [fiber];
+    else if (!this.waiters.includes(fiber)) this.waiters.push(fiber);
   }
 
   removeWaiter(fiber: Fiber): void {
@@ -122,7 +125,12 @@ export class FedQueue {
 export class FiberGroup {
   /** The live fibers: the main one first; a Set only once coroutine.spawn adds more. */
   private live: Fiber | Set<Fiber> | undefined;
-  private fed: Map<number, FedQueue> | undefined;
+  /**
+   * Its first fed channel's queue, and the others' by channel: most processes only ever open
+   * their inbox, and a Map of one costs an idle process more than the rest of this object.
+   */
+  private firstFed: FedQueue | undefined;
+  private moreFed: Map<number, FedQueue> | undefined;
   private cleanups: (() => void)[] | undefined;
   ended = false;
   /**
@@ -164,25 +172,34 @@ export class FiberGroup {
 
   /** The queue of fed channel `channel`, created on first use. */
   queue(channel: number): FedQueue {
-    this.fed ??= new Map();
-    let queue = this.fed.get(channel);
-    if (queue === undefined) {
-      queue = new FedQueue();
-      this.fed.set(channel, queue);
+    const found = this.existingQueue(channel);
+    if (found !== undefined) return found;
+    const queue = new FedQueue(channel);
+    if (this.firstFed === undefined) this.firstFed = queue;
+    else {
+      this.moreFed ??= new Map();
+      this.moreFed.set(channel, queue);
     }
     return queue;
   }
 
+  private existingQueue(channel: number): FedQueue | undefined {
+    const first = this.firstFed;
+    return first?.channel === channel ? first : this.moreFed?.get(channel);
+  }
+
   /** Queued deliveries of `channel` (0 when it has none or does not exist). */
   pendingIn(channel: number): number {
-    return this.fed?.get(channel)?.length ?? 0;
+    return this.existingQueue(channel)?.length ?? 0;
   }
 
   /** Forgets a fed channel and returns what was still queued for it. */
   releaseChannel(channel: number): Delivery[] {
-    const queue = this.fed?.get(channel);
-    this.fed?.delete(channel);
-    return queue?.drain() ?? [];
+    const queue = this.existingQueue(channel);
+    if (queue === undefined) return [];
+    if (queue === this.firstFed) this.firstFed = undefined;
+    else this.moreFed?.delete(channel);
+    return queue.drain();
   }
 
   /** Runs `cleanup` when the group ends (cancel its timers, release its names, …). */

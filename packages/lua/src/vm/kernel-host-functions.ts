@@ -38,8 +38,9 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       const fiber = running(vm, 'await_feed');
       const queue = fiber.group.queue(vm.api._lua_tonumberx(L, 1, 0));
       queue.addWaiter(fiber);
-      fiber.awaiting ??= [];
-      fiber.awaiting.push(queue);
+      // A literal of one: an empty array that grows by push reserves room for 17.
+      if (fiber.awaiting === undefined) fiber.awaiting = [queue];
+      else fiber.awaiting.push(queue);
       return 0;
     },
 

@@ -1,5 +1,6 @@
 import { LuactError } from '@luact/core';
 import {
+  isLuaUnwind,
   LUA_REGISTRYINDEX,
   type LuaApi,
   type LuaState,
@@ -190,8 +191,7 @@ export class Kernel {
     try {
       return fn(L, this.vm);
     } catch (error) {
-      // Emscripten's longjmp (a Lua error raised inside) must pass through untouched.
-      if (error === Number.POSITIVE_INFINITY) throw error;
+      if (isLuaUnwind(error)) throw error;
       const raised = LuactError.from(error);
       this.memory.pushString(L, raised.message);
       return this.api._lua_error(L);

@@ -44,6 +44,34 @@ describe('preemption by time', () => {
   });
 });
 
+describe('preemption by reductions', () => {
+  // The instruction budget is charged where code can repeat (a backward jump, a call, a
+  // return): each shape of endless loop must run it out, with the clock out of the picture.
+  const LOOPS = {
+    'while true do end': 'while true do end',
+    'repeat until false': 'repeat until false',
+    'a goto loop': '::again:: goto again',
+    'a numeric for': 'for _ = 1, math.huge do end',
+    'a generic for': 'for _ in function() return 1 end do end',
+    'endless tail calls': 'local function f() return f() end f()',
+    'recursion that never ends':
+      'local function f(n) if n > 60 then return end f(n + 1) f(n + 1) end f(0)',
+    'a loop of calls to a C function': 'while true do math.abs(1) end',
+  };
+
+  for (const [what, code] of Object.entries(LOOPS)) {
+    it(`preempts ${what} by its reductions and can end it`, async () => {
+      const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
+      const spinner = start(vm, `return { main = function() ${code} end }`);
+      expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+      expect(vm.exitOf(spinner)).toBeUndefined();
+      vm.vm.killGroup(spinner, encodeValues(['killed']));
+      expect(vm.exitOf(spinner)).toMatchObject({ ok: false, killed: true });
+      expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+    });
+  }
+});
+
 describe('a process that cannot be preempted', () => {
   const STUCK = {
     'a __lt called by table.sort without a comparator':

@@ -1,7 +1,7 @@
 import type { EngineMemory } from '../vm/lua-heap.js';
 
 /**
- * The raw Lua 5.4 C API as compiled to WebAssembly by wasmoon, called directly (no cwrap, no
+ * The raw Lua 5.4 C API as compiled to WebAssembly by our build (packages/lua/wasm), called directly (no cwrap, no
  * string marshalling) because every fiber switch, message and host call goes through it.
  * Pointers and `lua_State*` are plain numbers into the shared WebAssembly memory.
  */
@@ -127,3 +127,16 @@ export const LUA_DEBUG_SOURCE_OFFSET = 16;
 /** Offset of `currentline` (an `int`) in a wasm32 `lua_Debug`. */
 export const LUA_DEBUG_CURRENTLINE_OFFSET = 24;
 export const LUA_DEBUG_SIZE = 128;
+
+/** The WebAssembly exception type of this runtime (Node 20 has it; lib.dom is not in our types). */
+const WasmException = (
+  globalThis as unknown as { WebAssembly: { Exception: abstract new (...args: never[]) => object } }
+).WebAssembly.Exception;
+
+/**
+ * Whether `error`, caught in TypeScript called from Lua, is Lua unwinding (an error or a yield
+ * raised by luaD_throw: a WebAssembly exception), which must pass through untouched.
+ */
+export function isLuaUnwind(error: unknown): boolean {
+  return error instanceof WasmException;
+}

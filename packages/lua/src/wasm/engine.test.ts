@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sharedApi } from '../testing/vm-harness.js';
+import { LUA_MASKCOUNT, type LuaApi, type LuaState, LuaStatus } from './lua-api.js';
+import { WasmMemory } from './memory.js';
+
+/**
+ * Our Lua build (packages/lua/wasm) changes how a coroutine yields — by returning up to
+ * lua_resume where it can, by an exception elsewhere — and how the count hook counts. These
+ * tests run plain Lua in a bare state and check that coroutines behave as Lua 5.4 says in
+ * every place a yield can come from, and that a count hook that yields resumes exactly.
+ */
+
+interface Bare {
+  readonly api: LuaApi;
+  readonly memory: WasmMemory;
+  readonly L: LuaState;
+}
+
+const opened: Bare[] = [];
+
+afterEach(() => {
+  for (const bare of opened.splice(0)) bare.api._lua_close(bare.L);
+});
+
+async function bare(): Promise<Bare> {
+  const api = await sharedApi();
+  const L = api._luaL_newstate();
+  api._luaL_openlibs(L);
+  const state = { api, memory: new WasmMemory(api), L };
+  opened.push(state);
+  return state;
+}
+
+/** Runs `source` in a protected call and returns its one result as a string (or the error). */
+function run({ api, memory, L }: Bare, source: string): string {
+  let status = memory.loadChunk(L, source, '=test');
+  if (status === LuaStatus.ok) status = api._lua_pcallk(L, 0, 1, 0, 0, 0);
+  const result = memory.toString(L, -1) ?? '?';
+  api._lua_settop(L, 0);
+  return status === LuaStatus.ok ? result : `error: ${result}`;
+}
+
+describe('coroutines in our Lua build', () => {
+  const cases: Record<string, [string, string]> = {
+    'a plain call': [
+      `local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+       return co(1) .. ' ' .. co(10)`,
+      '2 20',
+    ],
+    'a tail call (return coroutine.yield(...))': [
+      `local function f(...) return coroutine.yield(...) end
+       local co = coroutine.wrap(function(...) local x, y = f(...) return x + y end)
+       local a, b = co(3, 4) return a .. b .. ' ' .. co(5, 6)`,
+      '34 11',
+    ],
+    'a tail call from a vararg function': [
+      `local co = coroutine.wrap(function(...) return coroutine.yield(select('#', ...), ...) end)
+       local n, a, b = co('x', 'y') local c, d = co('p', 'q') return n .. a .. b .. c .. d`,
+      '2xypq',
+    ],
+    'inside pcall, then an error caught by it': [
+      `local co = coroutine.wrap(function()
+         local ok, e = pcall(function() coroutine.yield('in') error('boom', 0) end)
+         return tostring(ok) .. ':' .. e
+       end)
+       return co() .. ' ' .. co()`,
+      'in false:boom',
+    ],
+    'a metamethod (__index, __lt, __concat)': [
+      `local mt = { __index = function(_, k) return coroutine.yield(k) end,
+                    __lt = function() return coroutine.yield('lt') end,
+                    __concat = function() return coroutine.yield('cat') end }
+       local co = coroutine.wrap(function()
+         local t = setmetatable({}, mt)
+         local v = t.key
+         local lt = t < t
+         local c = t .. 'x'
+         return v .. tostring(lt) .. c
+       end)
+       return co() .. co('V') .. co(true) .. co('C')`,
+      'keyltcatVtrueC',
+    ],
+    'an iterator of a generic for': [
+      `local co = coroutine.wrap(function()
+         local sum = 0
+         for v in function(_, i) i = (i or 0) + 1 if i <= 3 then coroutine.yield(i) return i end end do
+           sum = sum + v
+         end
+         return 'sum ' .. sum
+       end)
+       return co() .. co() .. co() .. ' ' .. co()`,
+      '123 sum 6',
+    ],
+    'a coroutine inside a coroutine': [
+      `local outer = coroutine.wrap(function()
+         local inner = coroutine.wrap(function() coroutine.yield('a') coroutine.yield('b') end)
+         coroutine.yield(inner() .. inner())
+         return 'end'
+       end)
+       return outer() .. outer()`,
+      'abend',
+    ],
+    'a C function that cannot let it through (table.sort)': [
+      `local co = coroutine.create(function()
+         table.sort({ 3, 2, 1 }, function(a, b) coroutine.yield() return a < b end)
+       end)
+       local ok, e = coroutine.resume(co) return tostring(ok) .. ' ' .. e`,
+      'false attempt to yield across a C-call boundary',
+    ],
+    'a closed to-be-closed variable after the yield': [
+      `local log = {}
+       local co = coroutine.wrap(function()
+         local x <close> = setmetatable({}, { __close = function() log[#log + 1] = 'closed' end })
+         coroutine.yield('y')
+         return 'r'
+       end)
+       return co() .. co() .. log[1]`,
+      'yrclosed',
+    ],
+    'coroutine.close and the status of a yielded coroutine': [
+      `local co = coroutine.create(function() coroutine.yield(1) end)
+       coroutine.resume(co)
+       local s = coroutine.status(co)
+       return s .. ' ' .. tostring(coroutine.close(co)) .. ' ' .. coroutine.status(co)`,
+      'suspended true dead',
+    ],
+  };
+
+  for (const [where, [source, expected]] of Object.entries(cases)) {
+    it(`yields from ${where}`, async () => {
+      expect(run(await bare(), source)).toBe(expected);
+    });
+  }
+
+  it('yields to TypeScript from lua_resume, values in and out, then ends', async () => {
+    const { api, memory, L } = await bare();
+    const thread = api._lua_newthread(L);
+    expect(
+      memory.loadChunk(
+        thread,
+        'local a = ... local b = coroutine.yield(a .. "1") return b .. "2"',
+        '=test',
+      ),
+    ).toBe(LuaStatus.ok);
+    const results = api._malloc(4);
+    memory.pushString(thread, 'x');
+    expect(api._lua_resume(thread, L, 1, results)).toBe(LuaStatus.yield);
+    expect(memory.toString(thread, -1)).toBe('x1');
+    api._lua_settop(thread, 0);
+    memory.pushString(thread, 'y');
+    expect(api._lua_resume(thread, L, 1, results)).toBe(LuaStatus.ok);
+    expect(memory.toString(thread, -1)).toBe('y2');
+    api._free(results);
+  });
+
+  it('reports an error raised after a yield as the status of lua_resume', async () => {
+    const { api, memory, L } = await bare();
+    const thread = api._lua_newthread(L);
+    memory.loadChunk(thread, 'coroutine.yield() error("late", 0)', '=test');
+    const results = api._malloc(4);
+    expect(api._lua_resume(thread, L, 0, results)).toBe(LuaStatus.yield);
+    expect(api._lua_resume(thread, L, 0, results)).toBe(LuaStatus.runtimeError);
+    expect(memory.toString(thread, -1)).toBe('late');
+    api._free(results);
+  });
+});
+
+describe('the count hook of our Lua build', () => {
+  it('yields from the hook in every kind of loop and resumes each exactly where it was', async () => {
+    const { api, memory, L } = await bare();
+    let calls = 0;
+    const hook = api.addFunction((state) => {
+      calls++;
+      return api._lua_yieldk(state, 0, 0, 0);
+    }, 'vii');
+    const thread = api._lua_newthread(L);
+    api._lua_sethook(thread, hook, LUA_MASKCOUNT, 100);
+    memory.loadChunk(
+      thread,
+      `local sum = 0
+       for i = 1, 1000 do sum = sum + i end
+       local i = 0 while i < 1000 do i = i + 1 sum = sum + 1 end
+       repeat i = i - 1 until i == 0
+       for _, v in ipairs({ 1, 2, 3 }) do sum = sum + v end
+       local function down(n) if n == 0 then return 0 end return 1 + down(n - 1) end
+       sum = sum + down(150)
+       local function tail(n, acc) if n == 0 then return acc end return tail(n - 1, acc + 1) end
+       sum = sum + tail(5000, 0)
+       ::again:: i = i + 1 if i < 1000 then goto again end
+       return sum + i`,
+      '=test',
+    );
+    const results = api._malloc(4);
+    let yields = 0;
+    let status = api._lua_resume(thread, L, 0, results);
+    while (status === LuaStatus.yield) {
+      yields++;
+      status = api._lua_resume(thread, L, 0, results);
+    }
+    api._free(results);
+    api.removeFunction(hook);
+    expect(status).toBe(LuaStatus.ok);
+    expect(memory.toString(thread, -1)).toBe(String(500500 + 1000 + 6 + 150 + 5000 + 1000));
+    // Each hook call yielded once; the loops above run some 25,000 instructions.
+    expect(yields).toBe(calls);
+    expect(yields).toBeGreaterThan(50);
+  });
+});

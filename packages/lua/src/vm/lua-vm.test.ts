@@ -1,8 +1,9 @@
+import { LuactError } from '@luact/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
 import { ManualClock } from './clock.js';
-import type { LuaVm } from './lua-vm.js';
+import { encodeError, type LuaVm } from './lua-vm.js';
 
 let h: VmHarness;
 
@@ -233,6 +234,49 @@ describe('fibers, channels and coroutines', () => {
     expect(await h.wait(quick)).toEqual({ ok: true, value: 'done' });
     expect(h.exitOf(looper)).toBeUndefined();
     await h.wait(looper, 30_000);
+  });
+});
+
+describe('LuaVm threads', () => {
+  it('starts each process as on a new thread after others returned, failed or were killed', async () => {
+    // Threads of fibers that returned are reused; what ended mid-call must never be resumed.
+    const returned = await run(`
+      return { main = function()
+        local done = channel.new(1)
+        coroutine.spawn(function() done:send(1) return 1, 2, 3 end)
+        done:receive()
+        return 1, 2, 3
+      end }`);
+    expect(returned).toEqual({ ok: true, value: 1 });
+    expect((await run('return { main = function() error("boom") end }')).ok).toBe(false);
+    const blocked = h.start(
+      h.prepare('return { main = function() channel.new(0):receive() return "woke" end }'),
+      encodeValues([]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    h.vm.killGroup(blocked, encodeError(new LuactError('CANCELED', 'stop')));
+    expect((await h.wait(blocked)).killed).toBe(true);
+
+    const spinner = h.start(
+      h.prepare('return { main = function() while true do end end }'),
+      encodeValues([]),
+    );
+    const entry = h.prepare(`
+      return { main = function(...)
+        seen = (seen or 0) + 1
+        return { select("#", ...), ..., seen, coroutine.isyieldable() }
+      end }`);
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map((n) => h.wait(h.start(entry, encodeValues([n * 10])))),
+    );
+    expect(runs.map((exit) => exit.value)).toEqual([
+      [1, 10, 1, false],
+      [1, 20, 1, false],
+      [1, 30, 1, false],
+      [1, 40, 1, false],
+    ]);
+    // The spinner, on a thread a returned fiber left, is preempted like any other.
+    expect(h.exitOf(spinner)).toBeUndefined();
   });
 });
 

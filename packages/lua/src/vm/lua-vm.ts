@@ -74,6 +74,9 @@ export interface EntrySource {
   readonly imports: Readonly<Record<string, PreparedEntry>>;
 }
 
+/** Spare threads a VM keeps at most (see LuaVm.spareThreads). */
+const SPARE_THREADS = 1024;
+
 /** How long one scheduler slice may run before the Node event loop gets a turn. */
 const SLICE_MS = 4;
 
@@ -102,6 +105,16 @@ export class LuaVm implements PreemptedVm {
   /** Registry key of the native collectgarbage. */
   private readonly collectgarbage: bigint;
   private readonly kernel: Kernel;
+  /**
+   * Threads of fibers that returned, as (state, registry reference) pairs. A thread whose
+   * function returned holds nothing (empty stack, no call, no open upvalue) and starts a new
+   * function like a new thread does: reusing it saves making, referencing and collecting a
+   * Lua thread (a stack of about 1 KB) per spawn. A fiber that failed or was killed leaves
+   * its thread mid-call: that one is released.
+   */
+  private readonly spareThreads: number[] = [];
+  /** The fiber `dropFiber` keeps the thread of (set by dropReturned). */
+  private returned: Fiber | undefined;
   private nextFiberId = 1;
   private nextGroupId = 1;
   private nextFedId = 1;
@@ -300,9 +313,19 @@ export class LuaVm implements PreemptedVm {
     return fiber;
   }
 
-  /** A new thread with the preemption hook, kept alive by a registry reference. */
+  /**
+   * A thread with the preemption hook, kept alive by a registry reference: a spare one (see
+   * `spareThreads`) or a new one.
+   */
   newThread(from: LuaState = this.L): { state: LuaState; ref: number } {
     const { api } = this;
+    const spare = this.spareThreads;
+    if (spare.length > 0) {
+      const ref = spare.pop() as number;
+      const state = spare.pop() as LuaState;
+      this.preemption.attach(state);
+      return { state, ref };
+    }
     const state = api._lua_newthread(from);
     const ref = api._luaL_ref(from, LUA_REGISTRYINDEX);
     this.preemption.attach(state);
@@ -447,7 +470,8 @@ export class LuaVm implements PreemptedVm {
   private finish(fiber: Fiber, count: number): void {
     const { api } = this;
     if (!fiber.main) {
-      this.dropFiber(fiber);
+      api._lua_settop(fiber.thread, 0);
+      this.dropReturned(fiber, () => this.dropFiber(fiber));
       const group = fiber.group;
       if (group.active === 0 && !group.ended) group.owner.onGroupIdle?.(group);
       return;
@@ -456,7 +480,7 @@ export class LuaVm implements PreemptedVm {
     const tag = count >= 2 ? this.memory.toString(fiber.thread, -count) : undefined;
     const payload = count >= 2 ? this.memory.toBytes(fiber.thread, -count + 1) : undefined;
     api._lua_settop(fiber.thread, 0);
-    this.endGroup(group);
+    this.dropReturned(fiber, () => this.endGroup(group));
     if (tag === 'ok' && payload) group.owner.onGroupExit(group, { ok: true, value: payload });
     else
       group.owner.onGroupExit(group, {
@@ -535,7 +559,19 @@ export class LuaVm implements PreemptedVm {
     fiber.state = 'done';
     this.fibers.delete(fiber.id);
     fiber.group.removeFiber(fiber);
-    this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
+    if (fiber === this.returned && this.spareThreads.length < 2 * SPARE_THREADS)
+      this.spareThreads.push(fiber.thread, fiber.ref);
+    else this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
+  }
+
+  /** Runs `drop`, which drops `fiber`, a fiber that returned: its thread is kept as a spare. */
+  private dropReturned(fiber: Fiber, drop: () => void): void {
+    this.returned = fiber;
+    try {
+      drop();
+    } finally {
+      this.returned = undefined;
+    }
   }
 
   /** Registry key of a kernel function (`boot`, `run_fiber`, …), for lua_rawgeti. */

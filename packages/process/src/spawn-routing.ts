@@ -61,9 +61,9 @@ export class SpawnRouting {
 
   /** A spawn on a process host of this node: a cluster name is won before the child runs. */
   spawnHere(request: SpawnRequest): Pid | Promise<Pid> {
-    const { name, nameScope, ...unnamed } = request;
-    if (name === undefined || this.host.names.spawnScope(nameScope) !== 'cluster')
+    if (request.name === undefined || this.host.names.spawnScope(request.nameScope) !== 'cluster')
       return this.host.spawnLocal(request);
+    const { name, nameScope: _, ...unnamed } = request;
     const hostId = this.host.resolveHost(request.host, spawnNamespace(request));
     // A missing host fails here, before the name is taken.
     if (!this.host.isProcessHost(hostId)) return this.host.spawnLocal(unnamed);

@@ -144,6 +144,8 @@ export const FUNCTION_HOST = 'luact:functions';
 export const INBOX_HOST = 'luact:inbox';
 
 const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
+const NO_NAMES: readonly string[] = [];
+const PROCESS_KINDS: readonly string[] = ['process.lua'];
 
 const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: false });
 
@@ -176,8 +178,12 @@ export class ProcessSystem {
   /** One handler for every process's end (not a closure per process). */
   private readonly exitHandler = (process: Process, outcome: GroupOutcome) =>
     this.onProcessExit(process, outcome);
-  /** Resolved entry and host references by namespace and text: spawns repeat the same few. */
-  private readonly resolved = new Map<string, Map<string, EntryId>>();
+  /**
+   * Resolved host and entry references by namespace and text: spawns repeat the same few (and
+   * a process's entry ID is then one string all its siblings share).
+   */
+  private readonly resolvedHosts = new Map<string, Map<string, EntryId>>();
+  private readonly resolvedEntries = new Map<string, Map<string, EntryId>>();
 
   constructor(readonly options: ProcessSystemOptions) {
     this.clock = options.clock ?? systemClock();
@@ -427,9 +433,9 @@ export class ProcessSystem {
         { retryable: false },
       );
     }
-    const entryId = resolve(request.entry, namespace, 'entry');
+    const entryId = this.resolveCached(request.entry, namespace, 'entry');
     const entry = this.snapshot().get(entryId);
-    const kinds = request.kinds ?? ['process.lua'];
+    const kinds = request.kinds ?? PROCESS_KINDS;
     if (!entry) {
       const hint = didYouMeanEntry(this.snapshot(), entryId, kinds.filter(isKind));
       throw new LuactError('NOT_FOUND', `entry ${entryId} not found${hint}`, {
@@ -450,7 +456,7 @@ export class ProcessSystem {
         `host ${hostId} is full: it runs its limit of ${host.limits.max_processes} processes`,
       );
     }
-    const trapLinks = spawnOptions(request.options);
+    const trapLinks = request.options === undefined ? false : spawnOptions(request.options);
     const tooLarge =
       checkArguments(request.args, entryId, host) ??
       checkContext(request.context, entryId, host) ??
@@ -508,19 +514,29 @@ export class ProcessSystem {
     return this.spawning.spawnAnywhere(request);
   }
 
-  private resolveCached(reference: string, namespace: string | undefined, what: string): EntryId {
-    let inNamespace = this.resolved.get(namespace ?? '');
+  private resolveCached(
+    reference: string,
+    namespace: string | undefined,
+    what: 'host' | 'entry',
+  ): EntryId {
+    const resolved = what === 'host' ? this.resolvedHosts : this.resolvedEntries;
+    let inNamespace = resolved.get(namespace ?? '');
     if (inNamespace === undefined) {
       inNamespace = new Map();
-      this.resolved.set(namespace ?? '', inNamespace);
+      resolved.set(namespace ?? '', inNamespace);
     }
     let id = inNamespace.get(reference);
     if (id === undefined) {
       id = resolve(reference, namespace, what);
       if (what === 'host' && !this.hosts.has(id) && !this.externals.has(id))
         id = this.hostOfQueue(reference) ?? id;
-      // Only references to hosts that exist: texts a process makes up must not pile up here.
-      if (this.hosts.has(id) || this.externals.has(id)) inNamespace.set(reference, id);
+      // Only references to hosts and entries that exist: texts a process makes up must not
+      // pile up here. (An entry removed since resolves to the same ID: the text decides.)
+      const known =
+        what === 'host'
+          ? this.hosts.has(id) || this.externals.has(id)
+          : this.snapshot().get(id) !== undefined;
+      if (known) inNamespace.set(reference, id);
     }
     return id;
   }
@@ -894,7 +910,7 @@ export class ProcessSystem {
     process.host.processes.delete(process.localId);
     this.processes.delete(process.pid);
     const relations = process.existingRelations;
-    this.processNames.released(process, relations?.names ?? []);
+    this.processNames.released(process, relations?.names ?? NO_NAMES);
     if (relations === undefined) return;
     this.linksAndMonitors.ended(process, relations, outcome);
     for (const waiter of relations.outcomeWaiters)

@@ -266,19 +266,23 @@ describe('spawn and call values', () => {
     ]);
   });
 
-  it('does not remember host references that name no host', async () => {
+  it('does not remember host or entry references that name nothing', async () => {
     h = await harness({
       ...HOST,
       'app:main': lua(`return { main = function()
         for i = 1, 2000 do process.spawn("idle", "app:nowhere-" .. i) end
+        for i = 1, 2000 do process.spawn("nothing-" .. i, "app:processes") end
         return true
       end }`),
     });
     expect((await h.run('app:main')).value).toBe(true);
-    // The cache of resolved host references keeps hosts that exist, not every text tried.
-    const cache = (h.system as unknown as { resolved: Map<string, Map<string, string>> }).resolved;
-    const remembered = [...cache.values()].reduce((sum, inner) => sum + inner.size, 0);
-    expect(remembered).toBeLessThan(10);
+    // The caches of resolved references keep hosts and entries that exist, not every text tried.
+    type Cache = Map<string, Map<string, string>>;
+    const system = h.system as unknown as { resolvedHosts: Cache; resolvedEntries: Cache };
+    for (const cache of [system.resolvedHosts, system.resolvedEntries]) {
+      const remembered = [...cache.values()].reduce((sum, inner) => sum + inner.size, 0);
+      expect(remembered).toBeLessThan(10);
+    }
   });
 });
 

@@ -17,6 +17,7 @@ export interface ProcessBinding {
 }
 
 const NO_MESSAGES: readonly StartupMessage[] = [];
+const NO_ARGS = new Uint8Array();
 
 /** The spawn flags as process.lua numbers them. */
 const SPAWN_MONITOR = 1;
@@ -243,7 +244,8 @@ function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
   return {
     entry: requiredText(L, vm, 1, 'the entry'),
     host: requiredText(L, vm, 2, 'the host'),
-    args: luaBytes(L, vm, 5),
+    // Arguments are only read (pushed into the child, sent, kept for an upgrade).
+    args: vm.stack.readBytes(L, 5) ?? NO_ARGS,
     follow: { monitor: (flags & SPAWN_MONITOR) !== 0, link: (flags & SPAWN_LINK) !== 0 },
     messages: spec.messages === undefined ? NO_MESSAGES : spec.messages.map(startupMessage),
     ...(spec.context !== undefined ? { context: spec.context } : {}),

@@ -31,6 +31,11 @@ export class HostStack {
     return this.memory.toBytes(L, index);
   }
 
+  /** The bytes of the string at `index` for a reader that never writes to them (see WasmMemory.readBytes). */
+  readBytes(L: LuaState, index: number): Uint8Array | undefined {
+    return this.memory.readBytes(L, index);
+  }
+
   /** The number at `index` (0 when it is not one). */
   number(L: LuaState, index: number): number {
     return this.api._lua_tonumberx(L, index, 0);

@@ -478,7 +478,7 @@ export class LuaVm implements PreemptedVm {
     }
     const group = fiber.group;
     const tag = count >= 2 ? this.memory.toString(fiber.thread, -count) : undefined;
-    const payload = count >= 2 ? this.memory.toBytes(fiber.thread, -count + 1) : undefined;
+    const payload = count >= 2 ? this.memory.readBytes(fiber.thread, -count + 1) : undefined;
     api._lua_settop(fiber.thread, 0);
     this.dropReturned(fiber, () => this.endGroup(group));
     if (tag === 'ok' && payload) group.owner.onGroupExit(group, { ok: true, value: payload });

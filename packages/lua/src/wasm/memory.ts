@@ -16,6 +16,8 @@ export class WasmMemory {
    * the short strings of PIDs and topics. Rebuilt when the memory grows (its buffer changes).
    */
   private heapView: { buffer: ArrayBufferLike; view: Buffer } | undefined;
+  /** The one-byte values readBytes hands out, by byte. */
+  private readonly singleBytes: (Uint8Array | undefined)[] = [];
 
   constructor(private readonly api: LuaApi) {
     this.scratchSize = 4096;
@@ -44,10 +46,8 @@ export class WasmMemory {
     }
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     this.reserve(text.length * 3);
-    const { written } = encoder.encodeInto(
-      text,
-      this.api.HEAPU8.subarray(this.scratch, this.scratch + this.scratchSize),
-    );
+    // Written through the Buffer over the heap: a subarray per push would be garbage per push.
+    const written = this.heap().write(text, this.scratch, this.scratchSize, 'utf8');
     this.api._lua_pushlstring(L, this.scratch, written);
   }
 
@@ -73,6 +73,25 @@ export class WasmMemory {
     return this.api.HEAPU8.slice(pointer, pointer + length);
   }
 
+  /**
+   * The bytes of the string at `index`, for a reader that never writes to them. A string of one
+   * byte (msgpack's nil, or an empty list: what most processes return and are spawned with)
+   * comes from a table made once per byte value, so the commonest values allocate no buffer.
+   */
+  readBytes(L: LuaState, index: number): Uint8Array | undefined {
+    const pointer = this.api._lua_tolstring(L, index, this.lengthSlot);
+    if (pointer === 0) return undefined;
+    const length = this.api.HEAP32[this.lengthSlot >> 2] ?? 0;
+    if (length !== 1) return this.api.HEAPU8.slice(pointer, pointer + length);
+    const byte = this.api.HEAPU8[pointer] ?? 0;
+    let shared = this.singleBytes[byte];
+    if (shared === undefined) {
+      shared = Uint8Array.of(byte);
+      this.singleBytes[byte] = shared;
+    }
+    return shared;
+  }
+
   /** Reads a NUL-terminated C string. */
   readCString(pointer: Pointer, maxLength = 4096): string {
     const heap = this.api.HEAPU8;
@@ -82,10 +101,15 @@ export class WasmMemory {
   }
 
   private decodeUtf8(pointer: Pointer, length: number): string {
+    return this.heap().toString('utf8', pointer, pointer + length);
+  }
+
+  /** The Buffer over the heap as it is now. */
+  private heap(): Buffer {
     const heap = this.api.HEAPU8;
     if (this.heapView?.buffer !== heap.buffer)
       this.heapView = { buffer: heap.buffer, view: Buffer.from(heap.buffer) };
-    return this.heapView.view.toString('utf8', pointer, pointer + length);
+    return this.heapView.view;
   }
 
   /** Loads `text` as a Lua chunk named `chunkName`; text mode only (no binary chunks). */

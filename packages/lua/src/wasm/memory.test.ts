@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sharedApi } from '../testing/vm-harness.js';
+import type { LuaApi, LuaState } from './lua-api.js';
+import { WasmMemory } from './memory.js';
+
+let close: (() => void) | undefined;
+
+afterEach(() => {
+  close?.();
+  close = undefined;
+});
+
+async function bare(): Promise<{ api: LuaApi; memory: WasmMemory; L: LuaState }> {
+  const api = await sharedApi();
+  const L = api._luaL_newstate();
+  close = () => api._lua_close(L);
+  return { api, memory: new WasmMemory(api), L };
+}
+
+describe('WasmMemory', () => {
+  it('pushes strings of any length and characters, and reads them back', async () => {
+    const { memory, L } = await bare();
+    const texts = ['', 'main', 'é – ✓ 😀', 'x'.repeat(10_000), 'a\0b'];
+    for (const text of texts) memory.pushString(L, text);
+    expect(texts.map((_, i) => memory.toString(L, i + 1))).toEqual(texts);
+  });
+
+  it('reads the bytes of strings, one-byte ones included, each with its own value', async () => {
+    const { memory, L } = await bare();
+    const values = [[0x90], [0xc0], [0x90], [], [1, 2, 3], [0]].map((b) => Uint8Array.from(b));
+    for (const bytes of values) memory.pushBytes(L, bytes);
+    const read = values.map((_, i) => memory.readBytes(L, i + 1));
+    expect(read.map((bytes) => [...(bytes ?? [])])).toEqual(values.map((bytes) => [...bytes]));
+    // A copy all the same where it is longer than a byte: later pushes change nothing read.
+    memory.pushBytes(L, Uint8Array.from([9, 9, 9]));
+    expect([...(read[4] ?? [])]).toEqual([1, 2, 3]);
+  });
+});

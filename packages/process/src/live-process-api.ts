@@ -6,7 +6,7 @@ import type { Mailbox } from './mailbox.js';
 import type { NameScope } from './names.js';
 import { Process } from './process.js';
 import type { Answer, CallSite, LuaCall, LuaSpawn, ProcessApi, Settled } from './process-api.js';
-import type { ProcessSystem } from './system.js';
+import type { ProcessSystem, SpawnRequest } from './system.js';
 import type { Delivery } from './transport.js';
 import { shorten } from './value-limits.js';
 
@@ -58,20 +58,7 @@ export class LiveProcessApi implements ProcessApi<Process> {
   spawn(parent: Process, spawn: LuaSpawn, site: CallSite): Answer<string> {
     let pid: string | Promise<string>;
     try {
-      pid = this.system.spawnAnywhere({
-        entry: spawn.entry,
-        host: spawn.host,
-        args: spawn.args,
-        parent,
-        monitor: spawn.follow.monitor,
-        link: spawn.follow.link,
-        ...(spawn.context !== undefined ? { context: encodedContext(spawn.context) } : {}),
-        ...(spawn.name !== undefined ? { name: spawn.name } : {}),
-        ...(spawn.nameScope !== undefined ? { nameScope: spawn.nameScope } : {}),
-        ...(spawn.options !== undefined ? { options: spawn.options } : {}),
-        ...(spawn.messages.length > 0 ? { messages: spawn.messages } : {}),
-        ...(spawn.resultChannel !== undefined ? { outcomeChannel: spawn.resultChannel } : {}),
-      });
+      pid = this.system.spawnAnywhere(spawnRequest(parent, spawn));
     } catch (error) {
       // A missing entry or host is told with the Lua line that named it.
       throw withCallSite(error, site);
@@ -253,4 +240,31 @@ function callOptions(options: Readonly<Record<string, unknown>> | undefined): {
     });
   }
   return { timeoutMs: timeout as number | undefined, ...(node !== undefined ? { node } : {}) };
+}
+
+/** What the system is asked to spawn for `parent`; a plain spawn (the common case) is one object. */
+function spawnRequest(parent: Process, spawn: LuaSpawn): SpawnRequest {
+  const { entry, host, args, follow } = spawn;
+  const plain =
+    spawn.context === undefined &&
+    spawn.name === undefined &&
+    spawn.nameScope === undefined &&
+    spawn.options === undefined &&
+    spawn.messages.length === 0 &&
+    spawn.resultChannel === undefined;
+  if (plain) return { entry, host, args, parent, monitor: follow.monitor, link: follow.link };
+  return {
+    entry,
+    host,
+    args,
+    parent,
+    monitor: follow.monitor,
+    link: follow.link,
+    ...(spawn.context !== undefined ? { context: encodedContext(spawn.context) } : {}),
+    ...(spawn.name !== undefined ? { name: spawn.name } : {}),
+    ...(spawn.nameScope !== undefined ? { nameScope: spawn.nameScope } : {}),
+    ...(spawn.options !== undefined ? { options: spawn.options } : {}),
+    ...(spawn.messages.length > 0 ? { messages: spawn.messages } : {}),
+    ...(spawn.resultChannel !== undefined ? { outcomeChannel: spawn.resultChannel } : {}),
+  };
 }

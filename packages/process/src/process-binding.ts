@@ -78,9 +78,16 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
       else vm.stack.pushString(L, settled.value);
       return 1;
     },
+    // Hot too: no closure per spawn.
     spawn(L, vm) {
       const actor = api.actorOf(vm);
-      return attempt(L, vm, api, actor, () => api.spawn(actor, spawnOf(L, vm), siteOf(L, vm)));
+      let result: Answer<string>;
+      try {
+        result = api.spawn(actor, spawnOf(L, vm), siteOf(L, vm));
+      } catch (error) {
+        return pushFailure(L, vm, LuactError.from(error));
+      }
+      return answer(L, vm, api, actor, result);
     },
     terminate(L, vm) {
       const actor = api.actorOf(vm);
@@ -233,20 +240,35 @@ interface LuaSpec {
   readonly messages?: readonly (readonly [string, Uint8Array | string])[];
 }
 
+const NO_SPEC: LuaSpec = {};
+
 function specOf(L: LuaState, vm: LuaVm, index: number): LuaSpec {
-  return vm.stack.isString(L, index) ? (decodeValue(luaBytes(L, vm, index)) as LuaSpec) : {};
+  return vm.stack.isString(L, index) ? (decodeValue(luaBytes(L, vm, index)) as LuaSpec) : NO_SPEC;
 }
+
+/** The spawn flags' follow, by flags: one object each, not one per spawn. */
+const FOLLOWS = [0, 1, 2, 3].map((flags) => ({
+  monitor: (flags & SPAWN_MONITOR) !== 0,
+  link: (flags & SPAWN_LINK) !== 0,
+}));
 
 /** `host.spawn(entry, host, flags, spec, args, result_channel)` as process.lua calls it. */
 function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
   const flags = vm.stack.integer(L, 3);
   const spec = specOf(L, vm, 4);
+  const entry = requiredText(L, vm, 1, 'the entry');
+  const host = requiredText(L, vm, 2, 'the host');
+  // Arguments are only read (pushed into the child, sent, kept for an upgrade).
+  const args = vm.stack.readBytes(L, 5) ?? NO_ARGS;
+  const follow = FOLLOWS[flags & (SPAWN_MONITOR | SPAWN_LINK)] as LuaSpawn['follow'];
+  // A plain spawn (the common case) builds one object.
+  if (spec === NO_SPEC && !vm.stack.isNumber(L, 6))
+    return { entry, host, args, follow, messages: NO_MESSAGES };
   return {
-    entry: requiredText(L, vm, 1, 'the entry'),
-    host: requiredText(L, vm, 2, 'the host'),
-    // Arguments are only read (pushed into the child, sent, kept for an upgrade).
-    args: vm.stack.readBytes(L, 5) ?? NO_ARGS,
-    follow: { monitor: (flags & SPAWN_MONITOR) !== 0, link: (flags & SPAWN_LINK) !== 0 },
+    entry,
+    host,
+    args,
+    follow,
     messages: spec.messages === undefined ? NO_MESSAGES : spec.messages.map(startupMessage),
     ...(spec.context !== undefined ? { context: spec.context } : {}),
     ...(spec.options !== undefined ? { options: spec.options } : {}),

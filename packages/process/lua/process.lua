@@ -44,7 +44,7 @@ end
 
 local function state()
   local _, group = fiber()
-  return group_state(group)
+  return group_state(group), group
 end
 
 local NO_VALUES = '\x90'
@@ -123,7 +123,13 @@ function Message:from() return self._from end
 -- The payload is the message itself: msg:payload():data() allocates nothing on the hot path.
 -- Its other payload methods go through a kernel payload of the value, made when one is called.
 function Message:payload() return self end
-function Message:data() return select(2, codec.decode_values(self._bytes)) end
+-- A message from a process of the same engine may carry its one number, string or boolean as
+-- it is (`_value`, no `_bytes`): values Lua never changes in place need no copy.
+function Message:data()
+  local bytes = self._bytes
+  if bytes == nil then return self._value end
+  return select(2, codec.decode_values(bytes))
+end
 Message.unmarshal = Message.data
 function Message:get_format() return rt.payload.format.LUA end
 function Message:transcode(format) return rt.new_payload(self:data()):transcode(format) end
@@ -135,6 +141,21 @@ end
 local function as_payload(_, _, bytes)
   return first_value(bytes)
 end
+
+-- How mail channels (kernel/channel.lua) make, read and give back messages: an inbox and a
+-- topic listened to with {message = true} receive messages, any other topic their first value.
+local function message_parts(msg)
+  local bytes = msg._bytes
+  if bytes == nil then bytes = encode_one(msg._value) end
+  return msg._topic, msg._from, bytes
+end
+local function message_value(msg)
+  local bytes = msg._bytes
+  if bytes == nil then return msg._value end
+  return first_value(bytes)
+end
+local MESSAGES = { parts = message_parts }
+local PAYLOADS = { unwrap = message_value, parts = message_parts }
 
 local function as_event(kind, from, bytes)
   local details = codec.decode(bytes)
@@ -160,16 +181,63 @@ local process = {
 function process.pid() return host.pid() end
 function process.id() return host.entry_id() end
 
+-- Mail between processes of this host ----------------------------------------------------------
+--
+-- On a process host, a process's inbox and topics are mail channels (kernel/channel.lua): a
+-- process of the same engine sends to them directly, without a host call, while what the
+-- receiver holds is well inside the host's mailbox limits (half of them); past that, and for
+-- every other destination, TypeScript routes the message, checks it and says why it refuses.
+-- The channel keeps mail from one sender in the order it was sent, whichever way it came.
+-- One number, string or boolean travels as it is (Lua never changes those in place); anything
+-- else as its encoding, decoded by the receiver: it never sees what the sender changes later.
+
+local LOCAL_MAIL, mail_push, mail_room, new_mail_channel =
+  rt.LOCAL_MAIL, rt.mail_push, rt.mail_room, rt.new_mail_channel
+local co_running = coroutine.running
+
+-- {messages, bytes, message size} a direct send stays within; false on a host whose mail goes
+-- through TypeScript only (a workflow host: its runs journal what they receive).
+local mail_limits
+
+--- A mail channel for the running process (registering it for direct mail on its first), or
+--- nil on a host without them.
+local function mail_channel(st, group, adapt, kind)
+  if mail_limits == nil then
+    local messages, bytes, size = host.mail_limits()
+    mail_limits = messages ~= nil and { messages, bytes, size } or false
+  end
+  if not mail_limits then return nil end
+  if not st.receives_mail then
+    rt.mail_register(host.pid(), group, st)
+    st.receives_mail = true
+  end
+  return new_mail_channel(group, adapt, kind)
+end
+
+-- The PID of the process running each thread (a fiber or a coroutine of one), asked once.
+local PID_OF = setmetatable({}, { __mode = 'k' })
+local function own_pid()
+  local thread = co_running()
+  local pid = PID_OF[thread]
+  if pid == nil then
+    pid = host.pid()
+    PID_OF[thread] = pid
+  end
+  return pid
+end
+
+-- Bytes a value handed over as it is counts for, at most what its encoding would take.
+local function scalar_size(value)
+  local t = type(value)
+  if t == 'number' then return 10 end
+  if t == 'string' then return #value + 6 end
+  if t == 'boolean' then return 2 end
+  return nil
+end
+
 local host_send, REFERENCE, TOPIC = host.send, LIMITS.reference, LIMITS.topic
 
-function process.send(dest, topic, ...)
-  -- The hot path: inline checks of the common case, the helpers say what is wrong.
-  if type(dest) ~= 'string' or #dest > REFERENCE then return nil, check_destination('process.send', dest) end
-  if type(topic) ~= 'string' or #topic > TOPIC or sbyte(topic, 1) == 64 then
-    return nil, check_topic('process.send', topic)
-  end
-  local payload, err = encode_payload(...)
-  if payload == nil then return nil, err end
+local function send_through_host(dest, topic, payload)
   local ok, kind, message = host_send(dest, topic, payload)
   if ok == true then return true end
   ok, kind, message = settled(ok, kind, message)
@@ -177,11 +245,52 @@ function process.send(dest, topic, ...)
   return ok
 end
 
+--- Mail to `receiver` (the state of a process of this engine) on mail channel `ch`.
+local function send_direct(ch, dest, topic, ...)
+  local value, size, bytes
+  if select('#', ...) == 1 then
+    value = (...)
+    size = scalar_size(value)
+  end
+  if size == nil then
+    local err
+    bytes, err = encode_payload(...)
+    if bytes == nil then return nil, err end
+    value, size = nil, #bytes
+  end
+  size = size + #topic
+  local limits = mail_limits
+  if size <= limits[3] and mail_room(ch, limits[1], limits[2], size)
+    and mail_push(ch, setmetatable({ _topic = topic, _from = own_pid(), _bytes = bytes, _value = value },
+      MESSAGE_MT), size) then
+    return true
+  end
+  return send_through_host(dest, topic, bytes or encode_one(value))
+end
+
+function process.send(dest, topic, ...)
+  -- The hot path: inline checks of the common case, the helpers say what is wrong.
+  if type(dest) ~= 'string' or #dest > REFERENCE then return nil, check_destination('process.send', dest) end
+  if type(topic) ~= 'string' or #topic > TOPIC or sbyte(topic, 1) == 64 then
+    return nil, check_topic('process.send', topic)
+  end
+  local receiver = LOCAL_MAIL[dest]
+  if receiver ~= nil then
+    local listens = receiver.listens
+    local ch = listens ~= nil and listens[topic] or receiver.inbox
+    if ch ~= nil then return send_direct(ch, dest, topic, ...) end
+  end
+  local payload, err = encode_payload(...)
+  if payload == nil then return nil, err end
+  return send_through_host(dest, topic, payload)
+end
+
 function process.inbox()
-  local st = state()
+  local st, group = state()
   if st.inbox == nil then
-    st.inbox = new_fed_channel('inbox', as_message)
-    host.inbox(st.inbox.fed_id)
+    local ch = mail_channel(st, group, as_message, MESSAGES) or new_fed_channel('inbox', as_message)
+    st.inbox = ch
+    host.inbox(ch.fed_id)
   end
   return st.inbox
 end
@@ -200,11 +309,13 @@ function process.listen(topic, options)
   local err = check_topic('process.listen', topic)
   if err ~= nil then error(err, 2) end
   local as_messages = type(options) == 'table' and options.message == true
-  local st = state()
+  local st, group = state()
   st.listens = st.listens or {}
   local existing = st.listens[topic]
   if existing ~= nil then return existing end
-  local ch = new_fed_channel('listen', as_messages and as_message or as_payload)
+  local adapt = as_messages and as_message or as_payload
+  local ch = mail_channel(st, group, adapt, as_messages and MESSAGES or PAYLOADS)
+    or new_fed_channel('listen', adapt)
   ch.topic = topic
   st.listens[topic] = ch
   host.listen(topic, ch.fed_id)

@@ -56,6 +56,7 @@ export { Process } from './process.js';
 export type {
   Answer,
   CallSite,
+  DirectMailLimits,
   Follow,
   LuaCall,
   LuaSpawn,

@@ -5,7 +5,15 @@ import { withCallSite } from './call-site.js';
 import type { Mailbox } from './mailbox.js';
 import type { NameScope } from './names.js';
 import { Process } from './process.js';
-import type { Answer, CallSite, LuaCall, LuaSpawn, ProcessApi, Settled } from './process-api.js';
+import type {
+  Answer,
+  CallSite,
+  DirectMailLimits,
+  LuaCall,
+  LuaSpawn,
+  ProcessApi,
+  Settled,
+} from './process-api.js';
 import type { ProcessSystem, SpawnRequest } from './system.js';
 import type { Delivery } from './transport.js';
 import { shorten } from './value-limits.js';
@@ -34,6 +42,16 @@ export class LiveProcessApi implements ProcessApi<Process> {
 
   mailbox(process: Process): Mailbox {
     return process.mailbox;
+  }
+
+  /** Half the host's mailbox limits: TypeScript checks (and explains) what comes near them. */
+  directMail(process: Process): DirectMailLimits {
+    const { max_mailbox, max_mailbox_bytes, max_message_size } = process.host.limits;
+    return {
+      messages: Math.floor(max_mailbox / 2),
+      bytes: Math.floor(max_mailbox_bytes / 2),
+      messageSize: max_message_size,
+    };
   }
 
   trapLinks(process: Process): boolean {

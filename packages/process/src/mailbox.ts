@@ -7,6 +7,11 @@ export interface FedSink {
   pendingIn(channel: number): number;
   /** Forgets a channel, returning what was queued for it (as message envelopes). */
   release(channel: number): readonly { a: DeliveryField; b: DeliveryField; c: DeliveryField }[];
+  /**
+   * Messages (0) or bytes (1) queued in the engine by processes of the same host, which send
+   * to an inbox or listened topic without a host call (a process host's mail channels).
+   */
+  heldMail?(which: 0 | 1): number;
 }
 
 interface QueuedEvent {
@@ -87,7 +92,10 @@ export class Mailbox {
 
   /** Messages and events not yet received: retained here, or queued on the process's channels. */
   get length(): number {
-    let count = (this.retained?.length ?? 0) + (this.retainedEvents?.length ?? 0);
+    let count =
+      (this.retained?.length ?? 0) +
+      (this.retainedEvents?.length ?? 0) +
+      (this.sink.heldMail?.(0) ?? 0);
     if (this.queued)
       for (const channel of this.queued.keys()) count += this.sink.pendingIn(channel);
     return count;
@@ -95,7 +103,7 @@ export class Mailbox {
 
   /** Bytes (payloads and topics, event details, result values) of what `length` counts. */
   get bytes(): number {
-    let bytes = this.retainedBytes;
+    let bytes = this.retainedBytes + (this.sink.heldMail?.(1) ?? 0);
     if (this.queued === undefined) return bytes;
     for (const [channel, queued] of this.queued) {
       queued.settle(this.sink.pendingIn(channel));

@@ -62,12 +62,28 @@ export interface LuaCall {
  * once: live processes act at once, workflow runs turn each call into a journaled command.
  * Destinations are passed as Lua wrote them (a PID or a registered name).
  */
+/**
+ * A direct send is made while the receiver holds fewer than `messages` and its size fits both
+ * `bytes` (with what the receiver holds) and `messageSize`; any other goes through the host.
+ */
+export interface DirectMailLimits {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly messageSize: number;
+}
+
 export interface ProcessApi<Actor> {
   /** The actor running on `vm` now; throws when the running code is not one. */
   actorOf(vm: LuaVm): Actor;
   pid(actor: Actor): string;
   entry(actor: Actor): string;
   mailbox(actor: Actor): Mailbox;
+  /**
+   * What a process of the same host may send the actor's mail channels directly (see
+   * process.lua, "Mail between processes of this host"), or undefined when all its mail goes
+   * through TypeScript.
+   */
+  directMail(actor: Actor): DirectMailLimits | undefined;
   trapLinks(actor: Actor): boolean;
   setTrapLinks(actor: Actor, trap: boolean): void;
 

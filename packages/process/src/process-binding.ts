@@ -124,6 +124,15 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
       api.setTrapLinks(api.actorOf(vm), vm.stack.boolean(L, 1));
       return 0;
     },
+    // mail_limits() → messages, bytes, message size of direct mail, or nothing.
+    mail_limits(L, vm) {
+      const limits = api.directMail(api.actorOf(vm));
+      if (limits === undefined) return 0;
+      vm.api._lua_pushnumber(L, limits.messages);
+      vm.api._lua_pushnumber(L, limits.bytes);
+      vm.api._lua_pushnumber(L, limits.messageSize);
+      return 3;
+    },
     inbox(L, vm) {
       api.mailbox(api.actorOf(vm)).openInbox(vm.stack.integer(L, 1));
       return 0;

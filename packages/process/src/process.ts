@@ -114,7 +114,15 @@ export class Process implements GroupOwner, FedSink {
   }
 
   release(channel: number): Delivery[] {
-    return this.group?.releaseChannel(channel) ?? [];
+    return this.group ? this.vm.releaseChannel(this.group, channel) : [];
+  }
+
+  heldMail(which: 0 | 1): number {
+    return this.group ? this.vm.heldMail(this.group, which) : 0;
+  }
+
+  keepsMailAtEnd(group: FiberGroup): boolean {
+    return group === this.group && this.upgrade !== undefined;
   }
 
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {

@@ -55,6 +55,11 @@ export class WorkflowProcessApi implements ProcessApi<WorkflowRun> {
     return run.mailbox;
   }
 
+  /** None: a run journals what it receives, so all its mail comes through TypeScript. */
+  directMail(): undefined {
+    return undefined;
+  }
+
   trapLinks(run: WorkflowRun): boolean {
     return run.trapLinks;
   }

@@ -7,7 +7,9 @@
 -- Fed channels (inbox, events, listen, timers, futures) have JS as their only sender, and what
 -- JS sends stays queued there until a receiver takes it, one value at a time: nothing waits in a
 -- Lua buffer, so JS always knows (and limits) what a process has not received, and a process
--- that restarts its code (upgrade) loses none of it.
+-- that restarts its code (upgrade) loses none of it. Mail channels (a process's inbox and topics
+-- on a process host) also take mail from processes of the same engine into a Lua queue, which
+-- JS counts and takes back too: see "Mail channels".
 local host, rt = ...
 
 local setmetatable, error, type = setmetatable, error, type
@@ -107,8 +109,14 @@ end
 -- Non-blocking attempts ------------------------------------------------------------------
 
 --- value, ok, ready: `ready` is false when a receive would have to wait.
+-- Below: the kernel's record of each mail channel (a channel's buffer then holds messages,
+-- counted in its process's box), and how one is taken.
+local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
+
 local function try_receive(ch)
   if ch.tail >= ch.head then
+    local mail = MAILS[ch]
+    if mail ~= nil then return take_mail(ch, mail), true, true end
     local v = ch.buf[ch.head]
     ch.buf[ch.head] = nil
     ch.head = ch.head + 1
@@ -134,6 +142,7 @@ end
 
 local function try_send(ch, v)
   if ch.closed then error('send on a closed channel', 3) end
+  if MAILS[ch] ~= nil then error('cannot send on an inbox or a listen channel: use process.send', 3) end
   local receiver = pop_receiver(ch)
   if receiver ~= nil then
     complete(receiver, v, true)
@@ -144,6 +153,16 @@ local function try_send(ch, v)
     buffer_of(ch)[ch.tail] = v == nil and NIL or v
     return true
   end
+  return false
+end
+
+--- The oldest value JS queued for fed channel `ch`: true and the value, or false. A mail
+--- channel notes when JS holds nothing more for it (see "Mail channels").
+local function pull_fed(ch)
+  local got, a, b, c = pull(ch.fed_id)
+  if got then return true, ch.adapt(a, b, c) end
+  local mail = MAILS[ch]
+  if mail ~= nil then mail.inflow = false end
   return false
 end
 
@@ -163,8 +182,8 @@ function Channel:receive()
   if ready then return v, ok end
   local id = self.fed_id
   if id ~= nil then
-    local got, a, b, c = pull(id)
-    if got then return self.adapt(a, b, c), true end
+    local got, value = pull_fed(self)
+    if got then return value, true end
   end
   local w = { fiber = current_fiber(), done = false }
   push_receiver(self, w)
@@ -211,8 +230,8 @@ function Channel:_feed()
     self.rhead = self.rhead + 1
   end
   if self.rhead > self.rtail then return end
-  local got, a, b, c = pull(self.fed_id)
-  if got then complete(pop_receiver(self), self.adapt(a, b, c), true) end
+  local got, value = pull_fed(self)
+  if got then complete(pop_receiver(self), value, true) end
 end
 
 --- Without waiting: moves one value JS has queued into the channel's buffer, if there is one
@@ -274,8 +293,8 @@ local function select(cases)
       local v, ok, ready = try_receive(ch)
       if ready then return { channel = ch, value = v, ok = ok } end
       if ch.fed_id ~= nil then
-        local got, a, b, c = pull(ch.fed_id)
-        if got then return { channel = ch, value = ch.adapt(a, b, c), ok = true } end
+        local got, value = pull_fed(ch)
+        if got then return { channel = ch, value = value, ok = true } end
       end
     end
   end
@@ -320,6 +339,128 @@ local function new_fed_channel(kind, adapt, ...)
 end
 
 rt.new_fed_channel = new_fed_channel
+
+-- Mail channels --------------------------------------------------------------------------------
+--
+-- A process's inbox and listened topics on a process host: fed channels that processes of this
+-- engine also send to directly, without a host call, into a Lua queue (rt.mail_push). One
+-- rule keeps each sender's order: a direct send is made only while JS holds nothing for the
+-- channel (`inflow` false; JS sets it when its queue for the channel stops being empty, a pull
+-- that finds nothing clears it), so everything in the Lua queue is older than everything JS
+-- holds, and a receive takes the Lua queue first. A process's box {count, bytes} counts what
+-- its Lua queues hold, for the host's mailbox limits; JS reads it (MAIL_BOXES[group]) and takes
+-- a queue back (rt.mail_drain) when a topic is unlistened or the process restarts its code.
+-- A mail kind says how a channel reads and gives back what was sent directly:
+-- `unwrap(message)` (optional) is what a receive returns, `parts(message)` the topic, sender
+-- and encoded payload. The record of a channel (its kind, box, sizes and `inflow`) is the
+-- kernel's: user code holds the channel, never the record, so it cannot change its limits or
+-- the kind every process shares.
+
+local MAIL = setmetatable({}, { __mode = 'v' }) -- records by channel id, as FED
+rt.MAIL = MAIL
+local MAIL_BOXES = {} -- by group id
+rt.MAIL_BOXES = MAIL_BOXES
+-- Processes of this engine that receive mail here, by PID: their state (see rt.mail_register).
+local LOCAL_MAIL, PID_OF_GROUP = {}, {}
+rt.LOCAL_MAIL = LOCAL_MAIL
+
+--- The box of group `group`, made on first use.
+local function mail_box(group)
+  local box = MAIL_BOXES[group]
+  if box == nil then
+    box = { 0, 0 }
+    MAIL_BOXES[group] = box
+  end
+  return box
+end
+
+--- A mail channel of group `group`: `adapt` as for a fed channel, `kind` a mail kind.
+function rt.new_mail_channel(group, adapt, kind)
+  local ch = new_channel(math.huge)
+  ch.fed_id, ch.adapt = host.mail_channel(), adapt
+  local mail = { ch = ch, kind = kind, box = mail_box(group), sizes = {}, inflow = false }
+  MAILS[ch], MAIL[ch.fed_id] = mail, mail
+  return ch
+end
+
+--- The oldest message of mail channel `ch`'s Lua queue (there is one), uncounted.
+local function pop_mail(ch, mail)
+  local head = ch.head
+  local msg, size = ch.buf[head], mail.sizes[head]
+  ch.buf[head], mail.sizes[head] = nil, nil
+  ch.head = head + 1
+  local box = mail.box
+  box[1], box[2] = box[1] - 1, box[2] - size
+  return msg
+end
+
+take_mail = function(ch, mail)
+  local msg, unwrap = pop_mail(ch, mail), mail.kind.unwrap
+  if unwrap ~= nil then return unwrap(msg) end
+  return msg
+end
+
+--- Whether what mail channel `ch` holds directly stays within `messages` and, with `size`
+--- more bytes, within `bytes`.
+function rt.mail_room(ch, messages, bytes, size)
+  local box = MAILS[ch].box
+  return box[1] < messages and box[2] + size <= bytes
+end
+
+--- Sends `msg` (`size` bytes, as the host's mailbox limits count them) directly: to the
+--- channel's waiting receiver, else to the end of its Lua queue. False when it cannot be sent
+--- directly (the channel is closed, or JS holds mail for it that must be received first).
+function rt.mail_push(ch, msg, size)
+  local mail = MAILS[ch]
+  if mail.inflow or ch.closed then return false end
+  local receiver = pop_receiver(ch)
+  if receiver ~= nil then
+    local unwrap = mail.kind.unwrap
+    if unwrap ~= nil then msg = unwrap(msg) end
+    complete(receiver, msg, true)
+    return true
+  end
+  local tail = ch.tail + 1
+  ch.tail = tail
+  buffer_of(ch)[tail] = msg
+  mail.sizes[tail] = size
+  local box = mail.box
+  box[1], box[2] = box[1] + 1, box[2] + size
+  return true
+end
+
+--- Takes everything in mail channel `id`'s Lua queue, oldest first, as the msgpack list
+--- {topic, from or false, payload, ...}; nothing when the channel is gone or that is empty.
+function rt.mail_drain(id)
+  local mail = MAIL[id]
+  local ch = mail and mail.ch
+  if ch == nil or ch.tail < ch.head then return nil end
+  local parts, n, parts_of = {}, 0, mail.kind.parts
+  while ch.tail >= ch.head do
+    local topic, from, bytes = parts_of(pop_mail(ch, mail))
+    parts[n + 1], parts[n + 2], parts[n + 3] = topic, from or false, bytes
+    n = n + 3
+  end
+  return rt.codec.encode(parts)
+end
+
+--- Mail to `pid` from processes of this engine goes straight to `state` (its process's state,
+--- whose `inbox` and `listens` are mail channels) while group `group` runs.
+function rt.mail_register(pid, group, state)
+  LOCAL_MAIL[pid] = state
+  PID_OF_GROUP[group] = pid
+end
+
+--- Group `group` ended: its mail goes nowhere any more (sends fall back to TypeScript).
+function rt.mail_forget(group)
+  MAIL_BOXES[group] = nil
+  local pid = PID_OF_GROUP[group]
+  if pid ~= nil then
+    PID_OF_GROUP[group] = nil
+    LOCAL_MAIL[pid] = nil
+  end
+end
+
 rt.channel = {
   new = function(size)
     if size ~= nil and (math.type(size) ~= 'integer' or size < 0) then

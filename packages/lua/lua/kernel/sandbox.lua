@@ -216,6 +216,7 @@ end
 
 function rt.drop_group(group)
   GROUP_STATE[group] = nil
+  rt.mail_forget(group)
 end
 
 local read_chunk, chunk_name = builtins.read_chunk, builtins.chunk_name

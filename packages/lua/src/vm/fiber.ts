@@ -53,6 +53,11 @@ export interface GroupOwner {
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void;
   /** What log records of this group are tagged with (pid, entry). */
   labels?(): Readonly<Record<string, string>>;
+  /**
+   * Whether what its mail channels still hold when it ends is kept (moved to fed queues, for
+   * `releaseChannel`): a process that restarts its code takes its mail along.
+   */
+  keepsMailAtEnd?(group: FiberGroup): boolean;
   /** The group blocked for the first time: its initialisation is done. */
   onGroupReady?(group: FiberGroup): void;
   /**
@@ -142,6 +147,11 @@ export class FiberGroup {
   memorySlot = 0;
   /** Of a serial group: its fiber that was preempted and must run before any other of it. */
   preempted: Fiber | undefined;
+  /**
+   * Its mail channels (an inbox or listened topic whose queue is kept in Lua: see LuaVm.deliver),
+   * made on the first.
+   */
+  mailChannels: Set<number> | undefined;
   /** Lua-side state exists for this group (rt.group_state) and is dropped when it ends. */
   hasLuaState = false;
   /** One of its fibers has blocked (see GroupOwner.onGroupReady). */

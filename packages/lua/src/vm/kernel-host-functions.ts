@@ -74,6 +74,16 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 1;
     },
 
+    /** mail_channel() → the id of a new mail channel of the running group. */
+    mail_channel(L, vm) {
+      const group = running(vm, 'mail channel').group;
+      const channel = vm.allocateFedChannel();
+      group.mailChannels ??= new Set();
+      group.mailChannels.add(channel);
+      vm.api._lua_pushnumber(L, channel);
+      return 1;
+    },
+
     /** The running group keeps Lua-side state that must be dropped when it ends. */
     group_has_state(_L, vm) {
       running(vm, 'group state').group.hasLuaState = true;

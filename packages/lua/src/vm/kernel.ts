@@ -21,7 +21,17 @@ export const BLOCK = 1;
 const PREEMPT = 2;
 
 /** Kernel functions TypeScript calls, kept as registry references. */
-const KERNEL_FUNCTIONS = ['boot', 'run_fiber', 'describe_error', 'prepare_entry', 'drop_group'];
+const KERNEL_FUNCTIONS = [
+  'boot',
+  'run_fiber',
+  'describe_error',
+  'prepare_entry',
+  'drop_group',
+  'mail_drain',
+  // Not functions: the mail channels by id and their boxes by group id, which TypeScript reads.
+  'MAIL',
+  'MAIL_BOXES',
+];
 
 /**
  * Pure-Lua libraries under lua/, given to the kernel and modules as `rt.libs`. Their chunks

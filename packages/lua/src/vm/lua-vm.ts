@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import { encodeValue } from '../codec/wire.js';
+import { decodeValue, encodeValue } from '../codec/wire.js';
 import { stripTypeAnnotations, type TypeAnnotationError } from '../dialect/strip-types.js';
 import {
   LUA_DEBUG_CURRENTLINE_OFFSET,
@@ -14,7 +14,7 @@ import {
 } from '../wasm/lua-api.js';
 import { WasmMemory } from '../wasm/memory.js';
 import { type Clock, systemClock } from './clock.js';
-import { type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
+import { type Delivery, type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
 import type { LuaModuleSpec } from './host-function.js';
 import { HostStack } from './host-stack.js';
 import { BLOCK, Kernel } from './kernel.js';
@@ -249,9 +249,107 @@ export class LuaVm implements PreemptedVm {
     if (group.ended) return;
     const queue = group.queue(channel);
     queue.push({ channel, a, b, c });
+    // A mail channel must know before its next direct send that mail waits here (the order
+    // rule in kernel/channel.lua, "Mail channels").
+    if (queue.length === 1 && group.mailChannels?.has(channel) === true) this.markInflow(channel);
     const waiters = queue.waiters;
     if (waiters === undefined) return;
     for (const fiber of [...waiters]) this.wake(fiber);
+  }
+
+  /** Messages (0) or bytes (1) the mail channels of `group` hold (see rt.mail_push). */
+  heldMail(group: FiberGroup, which: 0 | 1): number {
+    if (group.mailChannels === undefined || group.ended) return 0;
+    const { api, L } = this;
+    api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.kernelKey('MAIL_BOXES'));
+    let held = 0;
+    if (api._lua_rawgeti(L, -1, BigInt(group.id)) === LuaType.table) {
+      api._lua_rawgeti(L, -1, which === 0 ? 1n : 2n);
+      held = api._lua_tonumberx(L, -1, 0);
+      api._lua_settop(L, -2);
+    }
+    api._lua_settop(L, -3);
+    return held;
+  }
+
+  /**
+   * Forgets fed channel `channel` of `group` and returns what it still held: for a mail
+   * channel, its queue in Lua too (or, once the group has ended, what was kept of it).
+   */
+  releaseChannel(group: FiberGroup, channel: number): Delivery[] {
+    // What is queued in Lua is older than what JS holds (kernel/channel.lua, "Mail channels").
+    const older =
+      group.mailChannels?.delete(channel) === true && !group.ended ? this.drainMail(channel) : [];
+    const released = group.releaseChannel(channel);
+    return older.length === 0 ? released : [...older, ...released];
+  }
+
+  /** Sets `inflow` of mail channel `channel` (a field that exists: nothing is allocated). */
+  private markInflow(channel: number): void {
+    const { api, L } = this;
+    api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.kernelKey('MAIL'));
+    if (api._lua_rawgeti(L, -1, BigInt(channel)) === LuaType.table) {
+      api._lua_pushboolean(L, 1);
+      api._lua_setfield(L, -2, this.memory.cString('inflow'));
+    }
+    api._lua_settop(L, -3);
+  }
+
+  /** Takes what mail channel `channel` holds in Lua, oldest first (kernel rt.mail_drain). */
+  private drainMail(channel: number): Delivery[] {
+    const { api, L } = this;
+    let encoded: Uint8Array | undefined;
+    try {
+      this.asHost(() => {
+        this.kernel.call(
+          'mail_drain',
+          () => {
+            api._lua_pushnumber(L, channel);
+            return 1;
+          },
+          1,
+        );
+        encoded = this.memory.toBytes(L, -1);
+        api._lua_settop(L, -2);
+      });
+    } catch {
+      // The process broke its own channel (its buffer is within its reach): that mail is lost
+      // to it, and to nobody else.
+      return [];
+    }
+    if (encoded === undefined) return [];
+    const parts = decodeValue(encoded) as (string | Uint8Array | false)[];
+    const drained: Delivery[] = [];
+    for (let i = 0; i < parts.length; i += 3) {
+      const from = parts[i + 1];
+      const payload = parts[i + 2] as string | Uint8Array;
+      drained.push({
+        channel,
+        a: parts[i] as string,
+        b: from === false ? undefined : (from as string),
+        c: typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
+      });
+    }
+    return drained;
+  }
+
+  /**
+   * Runs `work` with allocations charged to the host, never refused: mail that TypeScript
+   * hands over (possibly while a process of this engine is inside a host call) is the host's
+   * until it is received, and the mailbox limits bound it.
+   */
+  private asHost(work: () => void): void {
+    const { heap } = this;
+    const owner = heap.owner;
+    const refusable = heap.refusable;
+    heap.owner = 0;
+    heap.refusable = false;
+    try {
+      work();
+    } finally {
+      heap.owner = owner;
+      heap.refusable = refusable;
+    }
   }
 
   /** Allocates the id of a fed channel (unique within this VM). */
@@ -531,6 +629,14 @@ export class LuaVm implements PreemptedVm {
   }
 
   private endGroup(group: FiberGroup): void {
+    // What its mail channels hold goes where releaseChannel finds it after the end.
+    if (group.mailChannels !== undefined && group.owner.keepsMailAtEnd?.(group) === true) {
+      for (const channel of group.mailChannels) {
+        const queue = group.queue(channel);
+        const later = queue.drain();
+        for (const delivery of [...this.drainMail(channel), ...later]) queue.push(delivery);
+      }
+    }
     group.end();
     this.heap.closeSlot(group.memorySlot);
     for (const fiber of group.fibers) {

@@ -215,7 +215,7 @@ local function mail_channel(st, group, adapt, kind)
 end
 
 -- The PID of the process running each thread (a fiber or a coroutine of one), asked once.
-local PID_OF = setmetatable({}, { __mode = 'k' })
+local PID_OF = rt.THREAD_LOCAL
 local function own_pid()
   local thread = co_running()
   local pid = PID_OF[thread]

@@ -34,6 +34,7 @@ end
 --- `method` (or the function the chunk returned) with the decoded arguments, and returns ("ok", encoded value) or ("error", encoded
 --- error) — a second return value that is a string or an error means the process failed.
 function rt.boot(group, entry, method, args)
+  rt.fiber_starts()
   local env = setmetatable({}, entry.env_mt)
   env._G = env
   local module = entry.chunk(env)

@@ -116,8 +116,20 @@ rt.coroutine = {
   end,
 }
 
+-- What modules remember per thread for the process running it (process.lua: its PID). A
+-- thread can run another process's fiber after its own returned (the VM reuses threads), so a
+-- fiber's start forgets what the thread held.
+local THREAD_LOCAL = setmetatable({}, { __mode = 'k' })
+rt.THREAD_LOCAL = THREAD_LOCAL
+
+local function fiber_starts()
+  THREAD_LOCAL[co_running()] = nil
+end
+rt.fiber_starts = fiber_starts
+
 --- The body of every spawned fiber.
 function rt.run_fiber(fn, ...)
+  fiber_starts()
   return fn(...)
 end
 

@@ -4,7 +4,8 @@ import type { ExitOutcome } from './transport.js';
 
 /** What a fiber group's end means for the process: its value, or its error as a LuactError. */
 export function exitOutcome(outcome: GroupOutcome): ExitOutcome {
-  if (outcome.ok) return { ok: true, value: outcome.value };
+  // The group's outcome has the shape of a process's when it is a value: no copy per exit.
+  if (outcome.ok) return outcome;
   return { ok: false, error: errorFromBytes(outcome.error) };
 }
 

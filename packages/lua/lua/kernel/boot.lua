@@ -11,27 +11,27 @@ local NO_ARGS, NIL = '\x90', '\xc0'
 -- Values that always encode: no pcall (a setjmp through JavaScript in this build) for them.
 local SCALAR = { number = true, string = true, boolean = true }
 
---- ("ok", encoded first value), or ("error", encoded error) when a second value is a string
+--- (true, encoded first value), or (false, encoded error) when a second value is a string
 --- or an error: the process failed by return value. A value that cannot be sent (a function,
 --- a coroutine) fails the process with an INVALID error saying so.
 local function outcome(entry, value, ...)
   if select('#', ...) > 0 then
     local second = ...
     if type(second) == 'string' or is_error(second) then
-      return 'error', codec.encode(error_data(error_from_value(second)))
+      return false, codec.encode(error_data(error_from_value(second)))
     end
   end
-  if value == nil then return 'ok', NIL end
-  if SCALAR[type(value)] then return 'ok', codec.encode(value) end
+  if value == nil then return true, NIL end
+  if SCALAR[type(value)] then return true, codec.encode(value) end
   local ok, encoded = pcall(codec.encode, value)
-  if ok then return 'ok', encoded end
+  if ok then return true, encoded end
   local message = tostring(encoded):gsub('^[^:]*:%d+: ', '')
-  return 'error', codec.encode(error_data(rt.make_error('INVALID',
+  return false, codec.encode(error_data(rt.make_error('INVALID',
     entry.id .. ' returned a value that cannot leave it: ' .. message, false)))
 end
 
 --- The body of a process's main fiber: runs the entry's chunk in a fresh environment, calls
---- `method` (or the function the chunk returned) with the decoded arguments, and returns ("ok", encoded value) or ("error", encoded
+--- `method` (or the function the chunk returned) with the decoded arguments, and returns (true, encoded value) or (false, encoded
 --- error) — a second return value that is a string or an error means the process failed.
 function rt.boot(group, entry, method, args)
   rt.fiber_starts()

@@ -113,8 +113,6 @@ export class LuaVm implements PreemptedVm {
    * its thread mid-call: that one is released.
    */
   private readonly spareThreads: number[] = [];
-  /** The fiber `dropFiber` keeps the thread of (set by dropReturned). */
-  private returned: Fiber | undefined;
   private nextFiberId = 1;
   private nextGroupId = 1;
   private nextFedId = 1;
@@ -569,17 +567,18 @@ export class LuaVm implements PreemptedVm {
     const { api } = this;
     if (!fiber.main) {
       api._lua_settop(fiber.thread, 0);
-      this.dropReturned(fiber, () => this.dropFiber(fiber));
+      this.dropFiber(fiber, true);
       const group = fiber.group;
       if (group.active === 0 && !group.ended) group.owner.onGroupIdle?.(group);
       return;
     }
     const group = fiber.group;
-    const tag = count >= 2 ? this.memory.toString(fiber.thread, -count) : undefined;
+    // rt.boot returns (true, value) or (false, error), both encoded.
+    const ok = count >= 2 && api._lua_toboolean(fiber.thread, -count) !== 0;
     const payload = count >= 2 ? this.memory.readBytes(fiber.thread, -count + 1) : undefined;
     api._lua_settop(fiber.thread, 0);
-    this.dropReturned(fiber, () => this.endGroup(group));
-    if (tag === 'ok' && payload) group.owner.onGroupExit(group, { ok: true, value: payload });
+    this.endGroup(group, fiber);
+    if (ok && payload) group.owner.onGroupExit(group, { ok: true, value: payload });
     else
       group.owner.onGroupExit(group, {
         ok: false,
@@ -628,7 +627,8 @@ export class LuaVm implements PreemptedVm {
     group.owner.onGroupExit(group, { ok: false, error: encodeError(error), killed: false });
   }
 
-  private endGroup(group: FiberGroup): void {
+  /** Ends `group`; the thread of `returned`, its main fiber that returned, is kept as a spare. */
+  private endGroup(group: FiberGroup, returned?: Fiber): void {
     // What its mail channels hold goes where releaseChannel finds it after the end.
     if (group.mailChannels !== undefined && group.owner.keepsMailAtEnd?.(group) === true) {
       for (const channel of group.mailChannels) {
@@ -641,7 +641,7 @@ export class LuaVm implements PreemptedVm {
     this.heap.closeSlot(group.memorySlot);
     for (const fiber of group.fibers) {
       if (fiber === this.current) continue;
-      this.dropFiber(fiber);
+      this.dropFiber(fiber, fiber === returned);
     }
     if (!group.hasLuaState) return;
     try {
@@ -658,26 +658,17 @@ export class LuaVm implements PreemptedVm {
     }
   }
 
-  private dropFiber(fiber: Fiber): void {
+  /** Forgets `fiber`; the thread of one that `returned` is kept as a spare (see spareThreads). */
+  private dropFiber(fiber: Fiber, returned = false): void {
     if (fiber.state === 'done') return;
     if (fiber.state !== 'blocked') fiber.group.active--;
     if (fiber.group.preempted === fiber) fiber.group.preempted = undefined;
     fiber.state = 'done';
     this.fibers.delete(fiber.id);
     fiber.group.removeFiber(fiber);
-    if (fiber === this.returned && this.spareThreads.length < 2 * SPARE_THREADS)
+    if (returned && this.spareThreads.length < 2 * SPARE_THREADS)
       this.spareThreads.push(fiber.thread, fiber.ref);
     else this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
-  }
-
-  /** Runs `drop`, which drops `fiber`, a fiber that returned: its thread is kept as a spare. */
-  private dropReturned(fiber: Fiber, drop: () => void): void {
-    this.returned = fiber;
-    try {
-      drop();
-    } finally {
-      this.returned = undefined;
-    }
   }
 
   /** Registry key of a kernel function (`boot`, `run_fiber`, …), for lua_rawgeti. */

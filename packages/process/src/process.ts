@@ -34,7 +34,8 @@ interface Upgrade {
  */
 export class Process implements GroupOwner, FedSink {
   group: FiberGroup | undefined;
-  readonly mailbox: Mailbox;
+  /** Made on first use: a process that never gets mail (most short ones) never needs one. */
+  private box: Mailbox | undefined;
   /** Links, monitors, names and waiters: allocated when the first is added (most processes have none). */
   private relationSets: Relations | undefined;
   trapLinks = false;
@@ -54,8 +55,11 @@ export class Process implements GroupOwner, FedSink {
     public entry: EntryId,
     readonly context: ReadonlyMap<string, Uint8Array>,
     private readonly onExit: (process: Process, outcome: GroupOutcome) => void,
-  ) {
-    this.mailbox = new Mailbox(this);
+  ) {}
+
+  get mailbox(): Mailbox {
+    this.box ??= new Mailbox(this);
+    return this.box;
   }
 
   get vm(): LuaVm {
@@ -99,7 +103,7 @@ export class Process implements GroupOwner, FedSink {
 
   /** Binds the process to the fiber group that now runs its code (at spawn, and on upgrade). */
   attach(group: FiberGroup): void {
-    if (this.group !== undefined) this.mailbox.rebind();
+    if (this.group !== undefined) this.box?.rebind();
     this.group = group;
   }
 

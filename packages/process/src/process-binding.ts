@@ -128,9 +128,9 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
     mail_limits(L, vm) {
       const limits = api.directMail(api.actorOf(vm));
       if (limits === undefined) return 0;
-      vm.api._lua_pushnumber(L, limits.messages);
-      vm.api._lua_pushnumber(L, limits.bytes);
-      vm.api._lua_pushnumber(L, limits.messageSize);
+      vm.stack.pushInteger(L, limits.messages);
+      vm.stack.pushInteger(L, limits.bytes);
+      vm.stack.pushInteger(L, limits.messageSize);
       return 3;
     },
     inbox(L, vm) {

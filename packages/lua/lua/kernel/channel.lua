@@ -110,8 +110,10 @@ end
 
 --- value, ok, ready: `ready` is false when a receive would have to wait.
 -- Below: the kernel's record of each mail channel (a channel's buffer then holds messages,
--- counted in its process's box), and how one is taken.
+-- counted in its process's box), and how one is taken. A record is a list, the smallest table
+-- (every idle process has one or more): these are its slots.
 local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
+local M_CHANNEL, M_KIND, M_BOX, M_INFLOW, M_SIZES = 1, 2, 3, 4, 5
 
 local function try_receive(ch)
   if ch.tail >= ch.head then
@@ -162,7 +164,7 @@ local function pull_fed(ch)
   local got, a, b, c = pull(ch.fed_id)
   if got then return true, ch.adapt(a, b, c) end
   local mail = MAILS[ch]
-  if mail ~= nil then mail.inflow = false end
+  if mail ~= nil then mail[M_INFLOW] = false end
   return false
 end
 
@@ -352,7 +354,7 @@ rt.new_fed_channel = new_fed_channel
 -- a queue back (rt.mail_drain) when a topic is unlistened or the process restarts its code.
 -- A mail kind says how a channel reads and gives back what was sent directly:
 -- `unwrap(message)` (optional) is what a receive returns, `parts(message)` the topic, sender
--- and encoded payload. The record of a channel (its kind, box, sizes and `inflow`) is the
+-- and encoded payload. The record of a channel (its kind, box, `inflow` and sizes) is the
 -- kernel's: user code holds the channel, never the record, so it cannot change its limits or
 -- the kind every process shares.
 
@@ -378,7 +380,8 @@ end
 function rt.new_mail_channel(group, adapt, kind)
   local ch = new_channel(math.huge)
   ch.fed_id, ch.adapt = host.mail_channel(), adapt
-  local mail = { ch = ch, kind = kind, box = mail_box(group), sizes = {}, inflow = false }
+  -- The sizes of what its Lua queue holds come with the first message sent directly.
+  local mail = { ch, kind, mail_box(group), false }
   MAILS[ch], MAIL[ch.fed_id] = mail, mail
   return ch
 end
@@ -386,16 +389,17 @@ end
 --- The oldest message of mail channel `ch`'s Lua queue (there is one), uncounted.
 local function pop_mail(ch, mail)
   local head = ch.head
-  local msg, size = ch.buf[head], mail.sizes[head]
-  ch.buf[head], mail.sizes[head] = nil, nil
+  local sizes = mail[M_SIZES]
+  local msg, size = ch.buf[head], sizes[head]
+  ch.buf[head], sizes[head] = nil, nil
   ch.head = head + 1
-  local box = mail.box
+  local box = mail[M_BOX]
   box[1], box[2] = box[1] - 1, box[2] - size
   return msg
 end
 
 take_mail = function(ch, mail)
-  local msg, unwrap = pop_mail(ch, mail), mail.kind.unwrap
+  local msg, unwrap = pop_mail(ch, mail), mail[M_KIND].unwrap
   if unwrap ~= nil then return unwrap(msg) end
   return msg
 end
@@ -403,7 +407,7 @@ end
 --- Whether what mail channel `ch` holds directly stays within `messages` and, with `size`
 --- more bytes, within `bytes`.
 function rt.mail_room(ch, messages, bytes, size)
-  local box = MAILS[ch].box
+  local box = MAILS[ch][M_BOX]
   return box[1] < messages and box[2] + size <= bytes
 end
 
@@ -412,10 +416,10 @@ end
 --- directly (the channel is closed, or JS holds mail for it that must be received first).
 function rt.mail_push(ch, msg, size)
   local mail = MAILS[ch]
-  if mail.inflow or ch.closed then return false end
+  if mail[M_INFLOW] or ch.closed then return false end
   local receiver = pop_receiver(ch)
   if receiver ~= nil then
-    local unwrap = mail.kind.unwrap
+    local unwrap = mail[M_KIND].unwrap
     if unwrap ~= nil then msg = unwrap(msg) end
     complete(receiver, msg, true)
     return true
@@ -423,8 +427,13 @@ function rt.mail_push(ch, msg, size)
   local tail = ch.tail + 1
   ch.tail = tail
   buffer_of(ch)[tail] = msg
-  mail.sizes[tail] = size
-  local box = mail.box
+  local sizes = mail[M_SIZES]
+  if sizes == nil then
+    sizes = {}
+    mail[M_SIZES] = sizes
+  end
+  sizes[tail] = size
+  local box = mail[M_BOX]
   box[1], box[2] = box[1] + 1, box[2] + size
   return true
 end
@@ -433,9 +442,9 @@ end
 --- {topic, from or false, payload, ...}; nothing when the channel is gone or that is empty.
 function rt.mail_drain(id)
   local mail = MAIL[id]
-  local ch = mail and mail.ch
+  local ch = mail and mail[M_CHANNEL]
   if ch == nil or ch.tail < ch.head then return nil end
-  local parts, n, parts_of = {}, 0, mail.kind.parts
+  local parts, n, parts_of = {}, 0, mail[M_KIND].parts
   while ch.tail >= ch.head do
     local topic, from, bytes = parts_of(pop_mail(ch, mail))
     parts[n + 1], parts[n + 2], parts[n + 3] = topic, from or false, bytes

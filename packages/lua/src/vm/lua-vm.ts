@@ -282,13 +282,16 @@ export class LuaVm implements PreemptedVm {
     return older.length === 0 ? released : [...older, ...released];
   }
 
-  /** Sets `inflow` of mail channel `channel` (a field that exists: nothing is allocated). */
+  /**
+   * Sets `inflow` of mail channel `channel`: slot 4 of its record (kernel/channel.lua,
+   * M_INFLOW), which exists, so nothing is allocated.
+   */
   private markInflow(channel: number): void {
     const { api, L } = this;
     api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.kernelKey('MAIL'));
     if (api._lua_rawgeti(L, -1, BigInt(channel)) === LuaType.table) {
       api._lua_pushboolean(L, 1);
-      api._lua_setfield(L, -2, this.memory.cString('inflow'));
+      api._lua_rawseti(L, -2, 4n);
     }
     api._lua_settop(L, -3);
   }

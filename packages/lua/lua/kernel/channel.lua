@@ -14,7 +14,7 @@ local host, rt = ...
 
 local setmetatable, error, type = setmetatable, error, type
 local raw_getmetatable = debug.getmetatable
-local block, wake, current_fiber, pull = rt.block, host.wake, host.fiber, host.pull
+local block, wake, current_fiber, pull, await_feed = rt.block, host.wake, host.fiber, host.pull, host.await_feed
 
 local NIL = setmetatable({}, { __name = 'nil in channel' })
 
@@ -159,11 +159,13 @@ local function try_send(ch, v)
 end
 
 --- The oldest value JS queued for fed channel `ch`: true and the value, or false. A mail
---- channel notes when JS holds nothing more for it (see "Mail channels").
+--- channel asks only while JS holds mail for it, and notes when it holds no more (see "Mail
+--- channels").
 local function pull_fed(ch)
+  local mail = MAILS[ch]
+  if mail ~= nil and not mail[M_INFLOW] then return false end
   local got, a, b, c = pull(ch.fed_id)
   if got then return true, ch.adapt(a, b, c) end
-  local mail = MAILS[ch]
   if mail ~= nil then mail[M_INFLOW] = false end
   return false
 end
@@ -234,6 +236,13 @@ function Channel:_feed()
   if self.rhead > self.rtail then return end
   local got, value = pull_fed(self)
   if got then complete(pop_receiver(self), value, true) end
+end
+
+--- For a fiber about to block on fed channel `ch`: JS wakes it when it queues more there. (A
+--- mail channel needs no such request: JS wakes its process's blocked fibers when its queue
+--- for the channel stops being empty, which is the only time a blocked receiver can gain.)
+function Channel:_await()
+  if MAILS[self] == nil then await_feed(self.fed_id) end
 end
 
 --- Without waiting: moves one value JS has queued into the channel's buffer, if there is one

@@ -20,7 +20,7 @@ local error, type = error, type
 local table_pack, table_unpack = table.pack, table.unpack
 
 local BLOCK, PREEMPT = host.BLOCK, host.PREEMPT
-local current_fiber, await_feed, take_preempt = host.fiber, host.await_feed, host.take_preempt
+local current_fiber, take_preempt = host.fiber, host.take_preempt
 
 -- Channels fed by JS, by id. Weak: a channel nobody holds is dropped; its late deliveries too.
 local FED = setmetatable({}, { __mode = 'v' })
@@ -40,7 +40,7 @@ local function block(wait, fed)
         fed[i]:_feed()
         if wait.done then return end
       end
-      for i = 1, #fed do await_feed(fed[i].fed_id) end
+      for i = 1, #fed do fed[i]:_await() end
     end
     co_yield(BLOCK)
   end

@@ -248,8 +248,13 @@ export class LuaVm implements PreemptedVm {
     const queue = group.queue(channel);
     queue.push({ channel, a, b, c });
     // A mail channel must know before its next direct send that mail waits here (the order
-    // rule in kernel/channel.lua, "Mail channels").
-    if (queue.length === 1 && group.mailChannels?.has(channel) === true) this.markInflow(channel);
+    // rule in kernel/channel.lua, "Mail channels"), and its receivers wait without asking to
+    // be woken from here (Channel:_await): wake the group's blocked fibers to look.
+    if (queue.length === 1 && group.mailChannels?.has(channel) === true) {
+      this.markInflow(channel);
+      for (const fiber of group.fibers) if (fiber.state === 'blocked') this.wake(fiber);
+      return;
+    }
     const waiters = queue.waiters;
     if (waiters === undefined) return;
     for (const fiber of [...waiters]) this.wake(fiber);

@@ -14,6 +14,7 @@ import {
 } from '../wasm/lua-api.js';
 import { WasmMemory } from '../wasm/memory.js';
 import { type Clock, systemClock } from './clock.js';
+import { type EngineLoop, SLICE_MS, type SliceRunner } from './engine-loop.js';
 import { type Delivery, type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
 import type { LuaModuleSpec } from './host-function.js';
 import { HostStack } from './host-stack.js';
@@ -77,9 +78,6 @@ export interface EntrySource {
 /** Spare threads a VM keeps at most (see LuaVm.spareThreads). */
 const SPARE_THREADS = 1024;
 
-/** How long one scheduler slice may run before the Node event loop gets a turn. */
-const SLICE_MS = 4;
-
 /**
  * One Lua state: the engine of a process host. Processes are groups of fibers (Lua threads)
  * in it, each with its own global environment; a cooperative scheduler resumes them from
@@ -87,13 +85,15 @@ const SLICE_MS = 4;
  * that runs too long without blocking (see Preemption). Its heap knows at every allocation
  * what each process holds (see LuaHeap).
  */
-export class LuaVm implements PreemptedVm {
+export class LuaVm implements PreemptedVm, SliceRunner {
   readonly L: LuaState;
   readonly memory: WasmMemory;
   /** Typed arguments and results for host functions (bindings outside this package use it). */
   readonly stack: HostStack;
   readonly heap: LuaHeap;
   readonly clock: Clock;
+  /** Runs this VM's slices, in turn with the other VMs of its engine. */
+  private readonly loop: EngineLoop;
   /** The fiber inside lua_resume right now, if any. */
   current: Fiber | undefined;
   private readonly preemption: Preemption;
@@ -128,6 +128,7 @@ export class LuaVm implements PreemptedVm {
     this.memory = new WasmMemory(api);
     this.stack = new HostStack(api, this.memory);
     this.clock = options.clock ?? systemClock();
+    this.loop = api.engineLoop;
     this.resultCount = api._malloc(4);
     this.debugRecord = api._malloc(LUA_DEBUG_SIZE);
     this.heap = new LuaHeap(api, {
@@ -484,19 +485,19 @@ export class LuaVm implements PreemptedVm {
   private schedule(): void {
     if (this.inSlice || this.sliceScheduled || this.closed) return;
     this.sliceScheduled = true;
-    setImmediate(this.runScheduledSlice);
+    this.loop.request(this);
   }
 
-  private readonly runScheduledSlice = (): void => {
+  /** The engine loop's turn for this VM (see EngineLoop). */
+  runQueuedSlice(deadline: number): void {
     this.sliceScheduled = false;
     if (this.closed) return;
-    this.runSlice();
+    this.runSlice(deadline);
     if (this.ready.length > 0) this.schedule();
-  };
+  }
 
-  private runSlice(): void {
+  private runSlice(deadline = performance.now() + SLICE_MS): void {
     this.inSlice = true;
-    const deadline = performance.now() + SLICE_MS;
     let resumed = 0;
     try {
       while (this.ready.length > 0) {

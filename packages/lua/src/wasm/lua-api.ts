@@ -1,3 +1,4 @@
+import type { EngineLoop } from '../vm/engine-loop.js';
 import type { EngineMemory } from '../vm/lua-heap.js';
 
 /**
@@ -14,6 +15,8 @@ export interface LuaApi {
   readonly HEAPU32: Uint32Array;
   /** What every Lua state of this engine may hold together (they share its memory). */
   readonly engineMemory: EngineMemory;
+  /** What runs the scheduler slices of every VM of this engine. */
+  readonly engineLoop: EngineLoop;
   _malloc(size: number): Pointer;
   _free(pointer: Pointer): void;
   _realloc(pointer: Pointer, size: number): Pointer;

@@ -245,7 +245,7 @@ local function send_through_host(dest, topic, payload)
   return ok
 end
 
---- Mail to `receiver` (the state of a process of this engine) on mail channel `ch`.
+--- Mail to `dest`, a process of this engine, on its mail channel `ch`.
 local function send_direct(ch, dest, topic, ...)
   local value, size, bytes
   if select('#', ...) == 1 then

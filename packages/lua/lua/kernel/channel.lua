@@ -24,11 +24,10 @@ local Channel = {}
 local CHANNEL_MT = { __index = Channel, __name = 'channel', __metatable = false }
 
 -- The buffer and the two waiter queues are made on first use: most channels of an idle process
--- (its inbox, its events) never need them.
+-- (its inbox, its events) never need them. A waiter queue keeps its own ends, so a channel has
+-- few fields (every idle process has one or more channels: a small hash part counts).
 local function new_channel(size)
-  return setmetatable({
-    size = size, head = 1, tail = 0, rhead = 1, rtail = 0, shead = 1, stail = 0, closed = false,
-  }, CHANNEL_MT)
+  return setmetatable({ size = size, head = 1, tail = 0, closed = false }, CHANNEL_MT)
 end
 
 local function buffer_of(ch)
@@ -47,49 +46,43 @@ local function live(waiter)
   return sel == nil or not sel.done
 end
 
-local function pop_receiver(ch)
-  local q = ch.recvq
+--- The oldest live waiter of waiter queue `q` (nil: none), taken off it.
+local function pop_waiter(q)
   if q == nil then return nil end
-  while ch.rhead <= ch.rtail do
-    local w = q[ch.rhead]
-    q[ch.rhead] = nil
-    ch.rhead = ch.rhead + 1
-    if live(w) then return w end
+  local head, tail = q.head, q.tail
+  while head <= tail do
+    local w = q[head]
+    q[head] = nil
+    head = head + 1
+    if live(w) then
+      q.head = head
+      return w
+    end
   end
+  q.head = head
   return nil
 end
 
-local function pop_sender(ch)
-  local q = ch.sendq
-  if q == nil then return nil end
-  while ch.shead <= ch.stail do
-    local w = q[ch.shead]
-    q[ch.shead] = nil
-    ch.shead = ch.shead + 1
-    if live(w) then return w end
+--- Waiter queue `field` ('recvq' or 'sendq') of `ch`, made on first use.
+local function waiters(ch, field)
+  local q = ch[field]
+  if q == nil then
+    q = { head = 1, tail = 0 }
+    ch[field] = q
   end
-  return nil
+  return q
 end
 
-local function push_receiver(ch, w)
-  local q = ch.recvq
-  if q == nil then
-    q = {}
-    ch.recvq = q
-  end
-  ch.rtail = ch.rtail + 1
-  q[ch.rtail] = w
+local function push_waiter(q, w)
+  local tail = q.tail + 1
+  q.tail = tail
+  q[tail] = w
 end
 
-local function push_sender(ch, w)
-  local q = ch.sendq
-  if q == nil then
-    q = {}
-    ch.sendq = q
-  end
-  ch.stail = ch.stail + 1
-  q[ch.stail] = w
-end
+local function pop_receiver(ch) return pop_waiter(ch.recvq) end
+local function pop_sender(ch) return pop_waiter(ch.sendq) end
+local function push_receiver(ch, w) push_waiter(waiters(ch, 'recvq'), w) end
+local function push_sender(ch, w) push_waiter(waiters(ch, 'sendq'), w) end
 
 --- Hands `value` to a waiter and wakes its fiber. For a select, the whole selection completes.
 local function complete(w, value, ok)
@@ -229,11 +222,11 @@ end
 function Channel:_feed()
   local q = self.recvq
   if q == nil then return end
-  while self.rhead <= self.rtail and not live(q[self.rhead]) do
-    q[self.rhead] = nil
-    self.rhead = self.rhead + 1
+  while q.head <= q.tail and not live(q[q.head]) do
+    q[q.head] = nil
+    q.head = q.head + 1
   end
-  if self.rhead > self.rtail then return end
+  if q.head > q.tail then return end
   local got, value = pull_fed(self)
   if got then complete(pop_receiver(self), value, true) end
 end
@@ -260,22 +253,17 @@ end
 -- Select -------------------------------------------------------------------------------------
 
 local function sweep(ch, sel)
-  local function compact(q, head, tail)
-    if q == nil then return nil, 0 end
-    local kept, n = {}, 0
-    for i = head, tail do
+  local function compact(q)
+    if q == nil then return nil end
+    local kept = { head = 1, tail = 0 }
+    for i = q.head, q.tail do
       local w = q[i]
-      if w ~= nil and w.sel ~= sel then
-        n = n + 1
-        kept[n] = w
-      end
+      if w ~= nil and w.sel ~= sel then push_waiter(kept, w) end
     end
-    return kept, n
+    return kept
   end
-  ch.recvq, ch.rtail = compact(ch.recvq, ch.rhead, ch.rtail)
-  ch.rhead = 1
-  ch.sendq, ch.stail = compact(ch.sendq, ch.shead, ch.stail)
-  ch.shead = 1
+  ch.recvq = compact(ch.recvq)
+  ch.sendq = compact(ch.sendq)
 end
 
 local function select(cases)

@@ -184,7 +184,7 @@ function Channel:receive()
   end
   local w = { fiber = current_fiber(), done = false }
   push_receiver(self, w)
-  block(w, id ~= nil and { self } or nil)
+  block(w, id ~= nil and self or nil)
   if w.value == NIL then return nil, w.ok end
   return w.value, w.ok
 end

@@ -30,17 +30,24 @@ rt.TERMINATED = host.TERMINATED
 -- Whether the running thread is a fiber itself, not a coroutine inside one.
 local at_fiber_top = host.at_fiber_top
 
---- Suspends the current fiber until `wait.done` is true. `fed` lists the fed channels whose
---- deliveries can satisfy the wait: what JS queued for them is tried first, and the scheduler
---- is asked to wake this fiber when JS queues more for any of them.
+--- Suspends the current fiber until `wait.done` is true. `fed` is the fed channel, or the list
+--- of fed channels, whose deliveries can satisfy the wait: what JS queued for them is tried
+--- first, and the scheduler is asked to wake this fiber when JS queues more for any of them.
+--- (One channel is passed as it is: a receive blocks often, and a list per block adds up.)
 local function block(wait, fed)
   while not wait.done do
     if fed ~= nil then
-      for i = 1, #fed do
-        fed[i]:_feed()
+      if fed._feed ~= nil then
+        fed:_feed()
         if wait.done then return end
+        fed:_await()
+      else
+        for i = 1, #fed do
+          fed[i]:_feed()
+          if wait.done then return end
+        end
+        for i = 1, #fed do fed[i]:_await() end
       end
-      for i = 1, #fed do fed[i]:_await() end
     end
     co_yield(BLOCK)
   end

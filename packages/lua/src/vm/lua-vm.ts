@@ -341,9 +341,9 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   /**
-   * Runs `work` with allocations charged to the host, never refused: mail that TypeScript
-   * hands over (possibly while a process of this engine is inside a host call) is the host's
-   * until it is received, and the mailbox limits bound it.
+   * Runs `work` with allocations charged to the host, never refused: the list a drain builds
+   * is the host's (a drain may run inside a process's host call, and that process's memory
+   * limit must not fail the unlisten or upgrade that takes its mail back).
    */
   private asHost(work: () => void): void {
     const { heap } = this;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeValues } from '../codec/wire.js';
 import { VmHarness } from '../testing/vm-harness.js';
+import type { LuaVm } from './lua-vm.js';
 
 let h: VmHarness | undefined;
 
@@ -101,6 +102,35 @@ describe('a process that cannot be preempted', () => {
       expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
     });
   }
+
+  it('does not count time the node did not run Lua (paused, or in one long host call)', async () => {
+    // A stand-in for a pause: a host call that holds the thread for three max_slices.
+    const stall = {
+      name: 'stall',
+      scope: 'module' as const,
+      source: 'local host = ... ; return { hold = host.hold }',
+      functions: {
+        hold(L: number, vm: LuaVm) {
+          const until = performance.now() + vm.api._lua_tonumberx(L, 1, 0);
+          while (performance.now() < until) {}
+          return 0;
+        },
+      },
+    };
+    const vm = await harness({ limits: { maxSliceMs: 100 }, modules: [stall] });
+    const entry = vm.prepare(
+      `local stall = require("stall")
+      local function index() stall.hold(300) local n = 0 for i = 1, 100000 do n = n + i end return "x" end
+      return { main = function()
+        return table.concat(setmetatable({}, { __index = index, __len = function() return 1 end }))
+      end }`,
+      { modules: ['stall'] },
+    );
+    expect(await vm.wait(vm.start(entry, encodeValues([])), 10_000)).toEqual({
+      ok: true,
+      value: 'x',
+    });
+  });
 
   const PREEMPTIBLE = {
     'a __tostring called by tostring': 'tostring(setmetatable({}, { __tostring = spin }))',

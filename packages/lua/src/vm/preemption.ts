@@ -75,6 +75,8 @@ export class Preemption {
   private readonly interval: number;
   private readonly ticksPerSlice: number;
   private startedAt = 0;
+  /** When the running slice last read the clock (see ranSoFar). */
+  private lookedAt = 0;
   private ticks = 0;
   private readonly frame: Pointer;
   /** Depth of kernel calls made from TypeScript outside any fiber, and when the outer began. */
@@ -101,6 +103,7 @@ export class Preemption {
   /** A fiber is about to be resumed: its slice starts now. */
   startSlice(): void {
     this.startedAt = performance.now();
+    this.lookedAt = this.startedAt;
     this.ticks = 0;
   }
 
@@ -109,7 +112,22 @@ export class Preemption {
    * fiber `L` is preempted at its next instruction instead of after the hook interval.
    */
   checkSlice(L: LuaState): void {
-    if (performance.now() - this.startedAt >= this.limits.timeSliceMs) this.hookSoon(L);
+    if (this.ranSoFar() >= this.limits.timeSliceMs) this.hookSoon(L);
+  }
+
+  /**
+   * How long the running fiber's slice has run. The clock is read often while Lua runs (every
+   * hook interval, every large allocation); a gap longer than `maxSliceMs` between two reads
+   * is time Lua did not run: the node was paused (a stopped process, a suspended machine) or
+   * stuck in one host call. It is not counted, so that a node paused in the middle of a slice
+   * does not stop the process that was running when it comes back.
+   */
+  private ranSoFar(): number {
+    const now = performance.now();
+    const gap = now - this.lookedAt;
+    if (gap > this.limits.maxSliceMs) this.startedAt += gap;
+    this.lookedAt = now;
+    return now - this.startedAt;
   }
 
   /** Calls the hook at `L`'s next instruction. */
@@ -146,7 +164,7 @@ export class Preemption {
     const group = fiber.group;
     if (group.ended || group.doom !== undefined) return this.raiseTerminated(L);
     this.vm.collectIfPressed(L);
-    const ran = performance.now() - this.startedAt;
+    const ran = this.ranSoFar();
     if (++this.ticks < this.ticksPerSlice && ran < this.limits.timeSliceMs) return 0;
     const { api } = this;
     const caller = this.callerOfLibraries(L);

@@ -116,18 +116,19 @@ end
 -- Messages -----------------------------------------------------------------------------------
 
 -- Methods and metatables apart: `obj.__index` must not hand out a table every process shares.
+-- A message is the list {topic, from, bytes, value}: a list is the cheapest table to make.
 local Message = {}
 local MESSAGE_MT = { __index = Message, __name = 'message', __metatable = false }
-function Message:topic() return self._topic end
-function Message:from() return self._from end
+function Message:topic() return self[1] end
+function Message:from() return self[2] end
 -- The payload is the message itself: msg:payload():data() allocates nothing on the hot path.
 -- Its other payload methods go through a kernel payload of the value, made when one is called.
 function Message:payload() return self end
 -- A message from a process of the same engine may carry its one number, string or boolean as
--- it is (`_value`, no `_bytes`): values Lua never changes in place need no copy.
+-- it is (`value`, no `bytes`): values Lua never changes in place need no copy.
 function Message:data()
-  local bytes = self._bytes
-  if bytes == nil then return self._value end
+  local bytes = self[3]
+  if bytes == nil then return self[4] end
   return select(2, codec.decode_values(bytes))
 end
 Message.unmarshal = Message.data
@@ -135,27 +136,17 @@ function Message:get_format() return rt.payload.format.LUA end
 function Message:transcode(format) return rt.new_payload(self:data()):transcode(format) end
 
 local function as_message(topic, from, bytes)
-  return setmetatable({ _topic = topic, _from = from, _bytes = bytes }, MESSAGE_MT)
+  return setmetatable({ topic, from, bytes }, MESSAGE_MT)
 end
 
 local function as_payload(_, _, bytes)
   return first_value(bytes)
 end
 
--- How mail channels (kernel/channel.lua) make, read and give back messages: an inbox and a
--- topic listened to with {message = true} receive messages, any other topic their first value.
-local function message_parts(msg)
-  local bytes = msg._bytes
-  if bytes == nil then bytes = encode_one(msg._value) end
-  return msg._topic, msg._from, bytes
-end
-local function message_value(msg)
-  local bytes = msg._bytes
-  if bytes == nil then return msg._value end
-  return first_value(bytes)
-end
-local MESSAGES = { parts = message_parts }
-local PAYLOADS = { unwrap = message_value, parts = message_parts }
+-- How mail channels (kernel/channel.lua) hand over what was sent directly: an inbox and a
+-- topic listened to with {message = true} receive messages, any other topic its first value.
+local MESSAGES = { mt = MESSAGE_MT, encode = encode_one }
+local PAYLOADS = { first = first_value, encode = encode_one }
 
 local function as_event(kind, from, bytes)
   local details = codec.decode(bytes)
@@ -191,8 +182,7 @@ function process.id() return host.entry_id() end
 -- One number, string or boolean travels as it is (Lua never changes those in place); anything
 -- else as its encoding, decoded by the receiver: it never sees what the sender changes later.
 
-local LOCAL_MAIL, mail_push, mail_room, new_mail_channel =
-  rt.LOCAL_MAIL, rt.mail_push, rt.mail_room, rt.new_mail_channel
+local LOCAL_MAIL, mail_send, new_mail_channel = rt.LOCAL_MAIL, rt.mail_send, rt.new_mail_channel
 local co_running = coroutine.running
 
 -- {messages, bytes, message size} a direct send stays within; false on a host whose mail goes
@@ -247,25 +237,25 @@ end
 
 --- Mail to `dest`, a process of this engine, on its mail channel `ch`.
 local function send_direct(ch, dest, topic, ...)
-  local value, size, bytes
+  local payload, size
   if select('#', ...) == 1 then
-    value = (...)
-    size = scalar_size(value)
+    payload = (...)
+    size = scalar_size(payload)
   end
-  if size == nil then
+  local encoded = size == nil
+  if encoded then
     local err
-    bytes, err = encode_payload(...)
-    if bytes == nil then return nil, err end
-    value, size = nil, #bytes
+    payload, err = encode_payload(...)
+    if payload == nil then return nil, err end
+    size = #payload
   end
   size = size + #topic
   local limits = mail_limits
-  if size <= limits[3] and mail_room(ch, limits[1], limits[2], size)
-    and mail_push(ch, setmetatable({ _topic = topic, _from = own_pid(), _bytes = bytes, _value = value },
-      MESSAGE_MT), size) then
+  if size <= limits[3]
+    and mail_send(ch, topic, own_pid(), payload, encoded and -size or size, limits[1], limits[2]) then
     return true
   end
-  return send_through_host(dest, topic, bytes or encode_one(value))
+  return send_through_host(dest, topic, encoded and payload or encode_one(payload))
 end
 
 function process.send(dest, topic, ...)

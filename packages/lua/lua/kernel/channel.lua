@@ -106,7 +106,7 @@ end
 -- counted in its process's box), and how one is taken. A record is a list, the smallest table
 -- (every idle process has one or more): these are its slots.
 local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
-local M_CHANNEL, M_KIND, M_BOX, M_INFLOW, M_SIZES = 1, 2, 3, 4, 5
+local M_CHANNEL, M_KIND, M_BOX, M_INFLOW = 1, 2, 3, 4
 
 local function try_receive(ch)
   if ch.tail >= ch.head then
@@ -342,18 +342,22 @@ rt.new_fed_channel = new_fed_channel
 -- Mail channels --------------------------------------------------------------------------------
 --
 -- A process's inbox and listened topics on a process host: fed channels that processes of this
--- engine also send to directly, without a host call, into a Lua queue (rt.mail_push). One
+-- engine also send to directly, without a host call, into a Lua queue (rt.mail_send). One
 -- rule keeps each sender's order: a direct send is made only while JS holds nothing for the
 -- channel (`inflow` false; JS sets it when its queue for the channel stops being empty, a pull
 -- that finds nothing clears it), so everything in the Lua queue is older than everything JS
 -- holds, and a receive takes the Lua queue first. A process's box {count, bytes} counts what
 -- its Lua queues hold, for the host's mailbox limits; JS reads it (MAIL_BOXES[group]) and takes
 -- a queue back (rt.mail_drain) when a topic is unlistened or the process restarts its code.
--- A mail kind says how a channel reads and gives back what was sent directly:
--- `unwrap(message)` (optional) is what a receive returns, `parts(message)` the topic, sender
--- and encoded payload. The record of a channel (its kind, box, `inflow` and sizes) is the
--- kernel's: user code holds the channel, never the record, so it cannot change its limits or
--- the kind every process shares.
+-- A mail kind says what a receive returns: with `mt`, a message {topic, from, bytes, value}
+-- of that metatable; else the payload's first value (`first(bytes)` decodes it). `encode`
+-- turns a value sent as it is into the encoding JS takes back. The record of a channel (its
+-- kind, box and `inflow`) is the kernel's: user code holds the channel, never the record, so
+-- it cannot change its limits or the kind every process shares.
+--
+-- No table is made per queued message: entry i of the Lua queue takes slots 4i-3 to 4i of the
+-- channel's buffer: the payload (a value handed over as it is, or its encoding), its size
+-- (negative for an encoding), the sender's PID and the topic.
 
 local MAIL = setmetatable({}, { __mode = 'v' }) -- records by channel id, as FED
 rt.MAIL = MAIL
@@ -377,61 +381,69 @@ end
 function rt.new_mail_channel(group, adapt, kind)
   local ch = new_channel(math.huge)
   ch.fed_id, ch.adapt = host.mail_channel(), adapt
-  -- The sizes of what its Lua queue holds come with the first message sent directly.
   local mail = { ch, kind, mail_box(group), false }
   MAILS[ch], MAIL[ch.fed_id] = mail, mail
   return ch
 end
 
---- The oldest message of mail channel `ch`'s Lua queue (there is one), uncounted.
+--- What a receive of a message of kind `kind` returns.
+local function received(kind, topic, from, payload, encoded)
+  local mt = kind.mt
+  if mt ~= nil then
+    if encoded then return setmetatable({ topic, from, payload }, mt) end
+    return setmetatable({ topic, from, nil, payload }, mt)
+  end
+  if encoded then return kind.first(payload) end
+  return payload
+end
+
+--- The oldest entry of mail channel `ch`'s Lua queue (there is one), taken off it and
+--- uncounted: payload, whether it is an encoding, sender, topic.
 local function pop_mail(ch, mail)
-  local head = ch.head
-  local sizes = mail[M_SIZES]
-  local msg, size = ch.buf[head], sizes[head]
-  ch.buf[head], sizes[head] = nil, nil
-  ch.head = head + 1
+  local head, buf = ch.head, ch.buf
+  local at = head * 4 - 4
+  local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
+  buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
+  -- An emptied queue starts again at slot 1: the buffer stays a small array.
+  if head == ch.tail then
+    ch.head, ch.tail = 1, 0
+  else
+    ch.head = head + 1
+  end
+  local encoded = size < 0
+  if encoded then size = -size end
   local box = mail[M_BOX]
   box[1], box[2] = box[1] - 1, box[2] - size
-  return msg
+  return payload, encoded, from, topic
 end
 
 take_mail = function(ch, mail)
-  local msg, unwrap = pop_mail(ch, mail), mail[M_KIND].unwrap
-  if unwrap ~= nil then return unwrap(msg) end
-  return msg
+  local payload, encoded, from, topic = pop_mail(ch, mail)
+  return received(mail[M_KIND], topic, from, payload, encoded)
 end
 
---- Whether what mail channel `ch` holds directly stays within `messages` and, with `size`
---- more bytes, within `bytes`.
-function rt.mail_room(ch, messages, bytes, size)
-  local box = MAILS[ch][M_BOX]
-  return box[1] < messages and box[2] + size <= bytes
-end
-
---- Sends `msg` (`size` bytes, as the host's mailbox limits count them) directly: to the
---- channel's waiting receiver, else to the end of its Lua queue. False when it cannot be sent
---- directly (the channel is closed, or JS holds mail for it that must be received first).
-function rt.mail_push(ch, msg, size)
+--- Sends `payload` to mail channel `ch` directly: to its waiting receiver, else to the end of
+--- its Lua queue. `size` is what the host's mailbox limits count it for, negative when the
+--- payload is an encoding (else it is one number, string or boolean, handed over as it is);
+--- `from` the sender's PID. False when it must go through the host instead: the channel is
+--- closed, JS holds mail for it that must be received first, or what the receiver holds
+--- directly would pass `messages` messages or `bytes` bytes.
+function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
   local mail = MAILS[ch]
   if mail[M_INFLOW] or ch.closed then return false end
+  local box = mail[M_BOX]
+  local count, held = box[1], box[2] + (size < 0 and -size or size)
+  if count >= messages or held > bytes then return false end
   local receiver = pop_receiver(ch)
   if receiver ~= nil then
-    local unwrap = mail[M_KIND].unwrap
-    if unwrap ~= nil then msg = unwrap(msg) end
-    complete(receiver, msg, true)
+    complete(receiver, received(mail[M_KIND], topic, from, payload, size < 0), true)
     return true
   end
   local tail = ch.tail + 1
   ch.tail = tail
-  buffer_of(ch)[tail] = msg
-  local sizes = mail[M_SIZES]
-  if sizes == nil then
-    sizes = {}
-    mail[M_SIZES] = sizes
-  end
-  sizes[tail] = size
-  local box = mail[M_BOX]
-  box[1], box[2] = box[1] + 1, box[2] + size
+  local buf, at = buffer_of(ch), tail * 4 - 4
+  buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = payload, size, from, topic
+  box[1], box[2] = count + 1, held
   return true
 end
 
@@ -441,10 +453,10 @@ function rt.mail_drain(id)
   local mail = MAIL[id]
   local ch = mail and mail[M_CHANNEL]
   if ch == nil or ch.tail < ch.head then return nil end
-  local parts, n, parts_of = {}, 0, mail[M_KIND].parts
+  local parts, n, encode = {}, 0, mail[M_KIND].encode
   while ch.tail >= ch.head do
-    local topic, from, bytes = parts_of(pop_mail(ch, mail))
-    parts[n + 1], parts[n + 2], parts[n + 3] = topic, from or false, bytes
+    local payload, encoded, from, topic = pop_mail(ch, mail)
+    parts[n + 1], parts[n + 2], parts[n + 3] = topic, from, encoded and payload or encode(payload)
     n = n + 3
   end
   return rt.codec.encode(parts)

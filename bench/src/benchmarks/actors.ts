@@ -254,7 +254,7 @@ async function perSpawnMicros(node: Node): Promise<number> {
     const start = process.hrtime.bigint();
     const outcome = await node.run('bench:spawner', [SPAWNS]);
     if (!outcome.ok) throw outcome.error;
-    await waitUntil(() => host.processes.size === 0);
+    await waitUntil(() => host.processCount === 0);
     if (round > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e3 / SPAWNS);
   }
   return median(samples);
@@ -269,13 +269,13 @@ async function idleProcessBytes(node: Node): Promise<{ rss: number; heap: number
   const heapBefore = host.vm.heapBytes();
   const outcome = await node.run('bench:spawn_idle', [IDLE]);
   if (!outcome.ok) throw outcome.error;
-  await waitUntil(() => host.vm.readyCount === 0 && host.processes.size === IDLE);
+  await waitUntil(() => host.vm.readyCount === 0 && host.processCount === IDLE);
   gc();
   const rss = (process.memoryUsage().rss - rssBefore) / IDLE;
   const heap = (host.vm.heapBytes() - heapBefore) / IDLE;
-  for (const process_ of [...host.processes.values()])
+  for (const process_ of node.system.processesOf(PROCESSES))
     node.system.kill(process_, new LuactError('CANCELED', 'benchmark done'));
-  await waitUntil(() => host.processes.size === 0);
+  await waitUntil(() => host.processCount === 0);
   return { rss, heap };
 }
 

@@ -160,13 +160,15 @@ it('links a process to an external process one way (spawn_linked or link): its f
     '{app:flows|wf-3}',
   ];
   const ready = () =>
-    [...(t.system.host('app:processes')?.processes.values() ?? [])].some(
-      (p) =>
-        host.watchCount(unlinked) > 0 &&
-        p.links.has(failing as Pid) &&
-        p.links.has(finishing as Pid) &&
-        !p.links.has(unlinked as Pid),
-    );
+    t.system
+      .processesOf('app:processes')
+      .some(
+        (p) =>
+          host.watchCount(unlinked) > 0 &&
+          p.links.has(failing as Pid) &&
+          p.links.has(finishing as Pid) &&
+          !p.links.has(unlinked as Pid),
+      );
   for (let i = 0; i < 400 && !ready(); i++) await later();
   host.fail(unlinked, new LuactError('CONFLICT', 'unlinked and failed'));
   host.finish(finishing, 'done');

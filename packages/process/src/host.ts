@@ -14,7 +14,6 @@ import {
   type ProcessHostConfig,
   type RegistrySnapshot,
 } from '@luact/registry';
-import type { Process } from './process.js';
 import { boundedOutput } from './value-limits.js';
 
 /** Lua entry kinds a host can prepare: processes, functions, workflows and their libraries. */
@@ -45,7 +44,8 @@ export interface HostEnvironment {
  * Entries are compiled once per content (and per content of their imports) and cached.
  */
 export class ProcessHost {
-  readonly processes = new Map<number, Process>();
+  /** Its live processes (the node's ProcessSystem keeps them: `processesOf(id)`). */
+  processCount = 0;
   readonly vm: LuaVm;
   private readonly prepared = new Map<string, { key: string; entry: PreparedEntry }>();
   /** Content keys by entry object, valid for one registry version. */

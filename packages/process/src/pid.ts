@@ -49,6 +49,25 @@ export function looksLikePid(text: string): boolean {
   return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125;
 }
 
+/**
+ * The number a process host gave the PID's process (`{…|42}` → 42), read without allocating;
+ * -1 when the text does not end in `|digits}` (a workflow's PID, a name, anything else).
+ */
+export function localNumber(pid: string): number {
+  const end = pid.length - 1;
+  if (end < 2 || pid.charCodeAt(end) !== 125 /* } */) return -1;
+  let value = 0;
+  let scale = 1;
+  for (let i = end - 1; i > 0; i--) {
+    const code = pid.charCodeAt(i);
+    if (code === 124 /* | */) return i === end - 1 ? -1 : value;
+    if (code < 48 || code > 57 || scale > 1e15) return -1;
+    value += (code - 48) * scale;
+    scale *= 10;
+  }
+  return -1;
+}
+
 /** The node named in a PID (without its incarnation), or undefined when it names none. */
 export function nodeOf(pid: string): string | undefined {
   const at = pid.indexOf('@');

@@ -59,6 +59,28 @@ describe('the router', () => {
     expect(h.system.route(inbox.pid).kind).toBe('nowhere');
   });
 
+  it('finds a live process by its whole PID, not by the number in it', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host' },
+      'app:other': { kind: 'process.host' },
+      'app:waiter': lua('return { main = function() process.listen("go"):receive() end }'),
+    });
+    const { host } = recordingHost();
+    h.system.addExternalHost('app:flows', host);
+    const live = h.spawn('app:waiter');
+    const number = live.slice(live.lastIndexOf('|') + 1, -1);
+    expect(h.system.process(live)?.pid).toBe(live);
+    // The same number under another host, node or shape names another process, or none.
+    expect(h.system.route(`{app:other|${number}}` as Pid).kind).toBe('nowhere');
+    expect(h.system.route(`{app:flows|${number}}` as Pid)).toEqual({ kind: 'external', host });
+    expect(h.system.route(`{other@app:processes|${number}}` as Pid).kind).toBe('remote');
+    expect(h.system.route(`{app:processes|0${number}}` as Pid).kind).toBe('nowhere');
+    expect(h.system.route(`app:processes|${number}}` as Pid).kind).toBe('nowhere');
+    expect(h.system.process(`{app:processes|${number}`)).toBeUndefined();
+    expect(h.system.processesOf('app:processes').map((p) => p.pid)).toEqual([live]);
+    expect(h.system.processesOf('app:other')).toEqual([]);
+  });
+
   it('sends to a journaling host through the same send: a promise that settles once it took it', async () => {
     h = await harness({ 'app:processes': { kind: 'process.host' } });
     const { host, sent } = recordingHost();

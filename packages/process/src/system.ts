@@ -51,6 +51,7 @@ import { deliverOutcome } from './outcome.js';
 import { PendingAnswers } from './pending.js';
 import {
   formatPid,
+  localNumber,
   looksLikePid,
   mayBeNameOnNode,
   type NodeIdentity,
@@ -164,7 +165,11 @@ export class ProcessSystem {
   private readonly externals = new Map<string, ExternalHost>();
   /** Answers Lua processes wait for from external hosts. */
   readonly pending = new PendingAnswers();
-  private readonly processes = new Map<Pid, Process>();
+  /**
+   * The live processes of this node by the number in their PID (unique within the node): an
+   * integer key hashes for nothing, where a PID string key made every spawn hash a new string.
+   */
+  private readonly processes = new Map<number, Process>();
   private readonly endedElsewhere = new EndedElsewhere();
   private readonly inboxes: Inboxes;
   private readonly calls: FunctionCalls;
@@ -208,7 +213,7 @@ export class ProcessSystem {
           ...(channel !== undefined ? { outcomeChannel: channel } : {}),
         }),
       retryPolicyOf: (entry) => this.retryPolicyOf(entry),
-      process: (pid) => this.processes.get(pid),
+      process: (pid) => this.processOf(pid),
       kill: (process, error) => this.kill(process, error),
       waitForExit: (pid) => this.waitForExit(pid),
       spawnRemote: (node, request) => this.transport.spawnRemote(node, request),
@@ -229,7 +234,7 @@ export class ProcessSystem {
     this.linksAndMonitors = new LinksAndMonitors({
       clock: this.clock,
       route: (pid) => this.route(pid),
-      process: (pid) => this.processes.get(pid),
+      process: (pid) => this.processOf(pid),
       processes: () => this.processes.values(),
       signal: (signal) => this.signal(signal),
       signalHere: (signal) => this.signalLocal(signal),
@@ -240,7 +245,7 @@ export class ProcessSystem {
         get node() {
           return system.node;
         },
-        process: (pid) => this.processes.get(pid),
+        process: (pid) => this.processOf(pid),
         endedElsewhere: (pid) => this.endedElsewhere.has(pid),
       },
       options.names,
@@ -393,7 +398,8 @@ export class ProcessSystem {
   removeHost(id: string): void {
     const host = this.hosts.get(id);
     if (!host) return;
-    for (const process of [...host.processes.values()]) this.kill(process, TERMINATED());
+    for (const process of [...this.processes.values()])
+      if (process.host === host) this.kill(process, TERMINATED());
     this.hosts.delete(id);
     host.close();
   }
@@ -450,7 +456,7 @@ export class ProcessSystem {
         { retryable: false },
       );
     }
-    if (host.processes.size >= host.limits.max_processes) {
+    if (host.processCount >= host.limits.max_processes) {
       throw new LuactError(
         'RATE_LIMITED',
         `host ${hostId} is full: it runs its limit of ${host.limits.max_processes} processes`,
@@ -502,8 +508,8 @@ export class ProcessSystem {
       }
     }
     if (request.remoteParent) this.linksAndMonitors.followedFromAfar(process, request.remoteParent);
-    host.processes.set(id, process);
-    this.processes.set(pid, process);
+    host.processCount++;
+    this.processes.set(id, process);
     const method = (entry.fields.method as string | undefined) ?? 'main';
     process.attach(host.vm.startGroup(process, prepared, method, request.args));
     return pid;
@@ -556,7 +562,19 @@ export class ProcessSystem {
   }
 
   process(pid: string): Process | undefined {
-    return this.processes.get(pid as Pid);
+    return this.processOf(pid);
+  }
+
+  /** The live processes of host `id`, oldest first. */
+  processesOf(id: string): Process[] {
+    const host = this.hosts.get(id);
+    return host === undefined ? [] : this.list().filter((process) => process.host === host);
+  }
+
+  /** The live process of this node whose PID is `pid`. */
+  private processOf(pid: string): Process | undefined {
+    const process = this.processes.get(localNumber(pid));
+    return process !== undefined && process.pid === pid ? process : undefined;
   }
 
   /** Every live process of this node, oldest first (for inspection). */
@@ -611,7 +629,7 @@ export class ProcessSystem {
    * nowhere. Every send, signal and watch asks this, and nothing else decides.
    */
   route(pid: Pid): Route {
-    const process = this.processes.get(pid);
+    const process = this.processOf(pid);
     return process ? { kind: 'process', process } : this.routeAway(pid);
   }
 
@@ -635,7 +653,7 @@ export class ProcessSystem {
     const invalid = checkTopic(envelope.topic);
     if (invalid) return invalid;
     // The hot path, a live process of this node, allocates no route.
-    const process = this.processes.get(envelope.to);
+    const process = this.processOf(envelope.to);
     if (process) return this.deliverTo(process, envelope);
     const route = this.routeAway(envelope.to);
     switch (route.kind) {
@@ -697,7 +715,7 @@ export class ProcessSystem {
     const named = parseNameOnNode(envelope.to);
     if (named === undefined || named.node !== this.node) return notAlive(envelope.to);
     const holder = this.processNames.local.lookup(named.name);
-    const process = holder === undefined ? undefined : this.processes.get(holder);
+    const process = holder === undefined ? undefined : this.processOf(holder);
     if (process === undefined) return noHolder(named.name, named.node);
     return this.deliverTo(process, { ...envelope, to: process.pid });
   }
@@ -773,7 +791,7 @@ export class ProcessSystem {
         this.endedElsewhere.ended(pid);
       return;
     }
-    const process = this.processes.get(signal.to);
+    const process = this.processOf(signal.to);
     if (!process || process.exited) {
       if (!this.inboxes.exitReached(signal)) this.linksAndMonitors.refuse(signal);
       return;
@@ -907,8 +925,8 @@ export class ProcessSystem {
     }
     const outcome = exitOutcome(group);
     process.exited = true;
-    process.host.processes.delete(process.localId);
-    this.processes.delete(process.pid);
+    process.host.processCount--;
+    this.processes.delete(process.localId);
     const relations = process.existingRelations;
     this.processNames.released(process, relations?.names ?? NO_NAMES);
     if (relations === undefined) return;
@@ -937,7 +955,7 @@ export class ProcessSystem {
 
   /** Resolves with how the process ended (immediately if it already has). */
   waitForExit(pid: Pid): Promise<ExitOutcome> {
-    const process = this.processes.get(pid);
+    const process = this.processOf(pid);
     if (!process) return Promise.reject(notAlive(pid));
     return new Promise((resolve) => process.exitListeners.add(resolve));
   }

@@ -13,10 +13,14 @@ trap 'rm -rf "$work"' EXIT
 
 cp "$here/$lua"/*.c "$here/$lua"/*.h "$work/"
 patch --quiet -d "$work" -p1 <"$here/luact.patch"
+# Ours: the allocator of luact's Lua states (see README.md).
+cp "$here/luact_heap.c" "$work/"
 
-# What lua-api.ts calls, plus the allocator the runtime's heap sits on.
+# What lua-api.ts and lua-heap.ts call.
 exports=(
   malloc free realloc
+  luact_heap_allocator luact_heap_new luact_heap_free luact_heap_open_slot luact_heap_close_slot
+  luact_heap_collected
   luaL_newstate lua_newstate luaL_openlibs lua_close luaL_loadbufferx luaL_ref luaL_unref
   luaL_traceback lua_atpanic
   lua_newthread lua_resume lua_status lua_isyieldable lua_yieldk lua_pcallk lua_callk lua_error
@@ -59,7 +63,7 @@ mkdir -p "$out"
 "$(em-config LLVM_ROOT)/llvm-strip" --strip-debug "$work/lua.wasm" -o "$out/lua.wasm"
 cp "$work/lua.js" "$out/lua.cjs"
 
-sources=$(cd "$here" && cat "$lua"/*.c "$lua"/*.h luact.patch | sha256sum | cut -d' ' -f1)
+sources=$(cd "$here" && cat "$lua"/*.c "$lua"/*.h luact.patch luact_heap.c | sha256sum | cut -d' ' -f1)
 node -e '
   const [version, sources, wasm, ...flags] = process.argv.slice(1);
   const info = { lua: "5.4.6", emscripten: version, sources, wasm, flags };

@@ -1,3 +1,4 @@
+import { LuactError } from '@luact/core';
 import type { LuaApi, Pointer } from '../wasm/lua-api.js';
 
 /**
@@ -5,12 +6,53 @@ import type { LuaApi, Pointer } from '../wasm/lua-api.js';
  * past 2 GiB) may hold together. Each host's heap has its own limit; this one keeps the sum
  * of them below what the engine can give, so a burst on one host is refused as that host's
  * process running out of memory instead of failing whoever allocates next on another host.
+ *
+ * The allocator counts in a record inside the engine (two doubles: used, limit), made when a
+ * heap first uses the budget; until then the budget only keeps its limit. It belongs to that
+ * engine from then on.
  */
 export class EngineMemory {
-  /** Bytes held by every Lua heap of the engine. */
-  used = 0;
+  private engine: { readonly api: LuaApi; readonly record: Pointer } | undefined;
+  private limit: number;
 
-  constructor(public limitBytes: number) {}
+  constructor(limitBytes: number) {
+    this.limit = limitBytes;
+  }
+
+  /** Bytes held by every Lua heap of the engine. */
+  get used(): number {
+    const { engine } = this;
+    return engine === undefined ? 0 : (engine.api.HEAPF64[engine.record >> 3] as number);
+  }
+
+  get limitBytes(): number {
+    const { engine } = this;
+    return engine === undefined
+      ? this.limit
+      : (engine.api.HEAPF64[(engine.record >> 3) + 1] as number);
+  }
+
+  set limitBytes(bytes: number) {
+    const { engine } = this;
+    if (engine === undefined) this.limit = bytes;
+    else engine.api.HEAPF64[(engine.record >> 3) + 1] = bytes;
+  }
+
+  /** The record the allocator of `api`'s engine counts this budget in. */
+  recordIn(api: LuaApi): Pointer {
+    const { engine } = this;
+    if (engine !== undefined) {
+      if (engine.api !== api)
+        throw new LuactError('INTERNAL', 'a Lua engine budget is shared by two engines');
+      return engine.record;
+    }
+    const record = api._malloc(ENGINE_RECORD_SIZE);
+    if (record === 0) throw new LuactError('INTERNAL', 'no memory for a Lua engine budget');
+    api.HEAPF64[record >> 3] = 0;
+    api.HEAPF64[(record >> 3) + 1] = this.limit;
+    this.engine = { api, record };
+    return record;
+  }
 }
 
 /** 1.5 GiB of the engine's 2 GiB: the rest is for the allocator's own overhead and buffers. */
@@ -35,7 +77,7 @@ export interface LuaHeapOptions {
   /** Bytes one process may hold. */
   readonly processLimit: number;
   readonly engine: EngineMemory;
-  /** A block of `bytes` or more was allocated (the scheduler checks the time slice). */
+  /** A block of 64 KiB or more was allocated (the scheduler checks the time slice). */
   readonly onLargeAllocation: () => void;
   /**
    * The heap, or a process in it, has grown by half its headroom since the last collection:
@@ -45,81 +87,135 @@ export interface LuaHeapOptions {
   readonly onPressure: () => void;
 }
 
-/** Blocks of at least this size are rare and take time to fill: they count as work done. */
-const LARGE_ALLOCATION = 64 * 1024;
+/** The Engine record of luact_heap.c: two doubles. */
+const ENGINE_RECORD_SIZE = 16;
 
 /**
- * Every block carries a header in front of it: the owner's slot and that slot's generation
- * when the block was made, so a block freed after its owner ended is not credited to the
- * process that reuses the slot. 8 bytes keep Lua's blocks 8-byte aligned.
+ * Byte offsets of the fields of luact_heap.c's Heap this face reads or writes (the C file
+ * checks them with static asserts).
  */
-const HEADER = 8;
+const HEAP = {
+  owner: 0,
+  refusable: 4,
+  pressure: 8,
+  refusalLimit: 12,
+  refusalSlot: 16,
+  used: 24,
+  refusalRequested: 32,
+  refusalHeld: 40,
+  refusalLimitBytes: 48,
+  slots: 84,
+} as const;
 
-/** Slot 0 owns what is allocated outside any process (the kernel, compiled entries). */
-const NO_OWNER = 0;
+/** A Slot of luact_heap.c is 24 bytes; its first field is the bytes it holds. */
+const SLOT_SIZE = 24;
+
+/** luact_heap.c's HeapEvent values. */
+const PRESSURE = 1;
+const LARGE_ALLOCATION = 2;
+
+/** luact_heap.c's HeapLimit values, from 1 (0: no refusal). */
+const LIMIT_KINDS: readonly (MemoryLimitKind | undefined)[] = [
+  undefined,
+  'process',
+  'host',
+  'engine',
+];
 
 /**
- * The allocator of one Lua state (lua_Alloc), written in TypeScript over the engine's own
- * malloc: it knows, at every allocation, how many bytes the state and each process in it
- * hold, and refuses an allocation that would cross a limit: "not enough memory" in the
- * allocating process only.
+ * The allocator of one Lua state: the TypeScript face of luact_heap.c (packages/lua/wasm),
+ * our lua_Alloc inside the engine. It knows, at every allocation, how many bytes the state
+ * and each process in it hold, and refuses an allocation that would cross a limit (the
+ * process's, the host's, the engine's): "not enough memory" in the allocating process only.
  *
- * Processes own slots: while a process runs, what is allocated is charged to its slot; a
- * block freed later (by whichever process runs the collector) is credited back to it.
+ * Processes own slots: while a process runs (`owner`), what is allocated is charged to its
+ * slot; a block freed later (by whichever process runs the collector) is credited back to it,
+ * unless the process has ended since (each block carries its slot's generation).
  *
- * What is held includes garbage not yet collected. Lua collects before it gives up on most
- * allocations, but not on those of luaL_Buffer (string.rep, table.concat, string.format, …),
- * so the heap asks for a collection itself (`onPressure`) once the state or a process has
- * used half the room it had left after the last one.
+ * The allocator runs without JavaScript: `owner` and `refusable`, set around every
+ * lua_resume, and what TypeScript reads (`used`, `pressure`, `refusal`, `bytesOf`) are fields
+ * of its record, reached through typed arrays over the engine's memory. It calls back only on
+ * rare events: a collection is due (`onPressure`; what is held includes garbage, and Lua does
+ * not collect before it gives up on a luaL_Buffer's allocation), or a large block was made.
  */
 export class LuaHeap {
-  /** The lua_Alloc function to give lua_newstate. */
+  /** The lua_Alloc function to give lua_newstate, with `record` as its `ud`. */
   readonly allocator: Pointer;
-  /** Bytes held by the state. */
-  used = 0;
-  /** The slot allocations are charged to now (a process's, or NO_OWNER). */
-  owner = NO_OWNER;
-  /** Whether an allocation over a limit may be refused now (inside a protected Lua call). */
-  refusable = false;
-  /** The last refusal and the slot it happened to, until that slot allocates successfully. */
-  refusal: { readonly slot: number; readonly what: MemoryRefusal } | undefined;
-  /** Asked for a collection that has not happened yet. */
-  pressure = false;
-  private slotBytes = new Float64Array(64);
-  private generations = new Uint32Array(64);
-  /** Collections so far; a slot whose epoch is older has not had its threshold reset since. */
-  private epoch = 0;
-  private slotEpochs = new Uint32Array(64);
-  /** Bytes past which a slot, or the state, asks for a collection. */
-  private slotCollectAt = new Float64Array(64);
-  private hostCollectAt: number;
-  private readonly freeSlots: number[] = [];
-  private slotCount = 1;
-  /** The engine's realloc and free, called directly. */
-  private readonly realloc: (pointer: Pointer, size: number) => Pointer;
-  private readonly free: (pointer: Pointer) => void;
-  private heapWords: Uint32Array;
+  /** The allocator's Heap record in the engine's memory. */
+  readonly record: Pointer;
+  private readonly notify: Pointer;
+  /** Typed arrays over the engine's memory: replaced when it grows (the old ones detach). */
+  private ints: Int32Array;
+  private floats: Float64Array;
 
   constructor(
     private readonly api: LuaApi,
-    private readonly options: LuaHeapOptions,
+    options: LuaHeapOptions,
   ) {
-    this.hostCollectAt = options.hostLimit / 2;
-    this.realloc = api._realloc;
-    this.free = api._free;
-    this.heapWords = api.HEAPU32;
-    this.allocator = api.addFunction(
-      (_ud, pointer, oldSize, newSize) => this.allocate(pointer ?? 0, oldSize ?? 0, newSize ?? 0),
-      'iiiii',
-    );
+    const { onPressure, onLargeAllocation } = options;
+    this.notify = api.addFunction((_heap, event) => {
+      if (event === PRESSURE) onPressure();
+      else if (event === LARGE_ALLOCATION) onLargeAllocation();
+      return undefined;
+    }, 'vii');
+    const engine = options.engine.recordIn(api);
+    this.record = api._luact_heap_new(engine, options.hostLimit, options.processLimit, this.notify);
+    if (this.record === 0) {
+      api.removeFunction(this.notify);
+      throw new LuactError('INTERNAL', 'no memory for a Lua heap');
+    }
+    this.allocator = api._luact_heap_allocator();
+    this.ints = api.HEAP32;
+    this.floats = api.HEAPF64;
+  }
+
+  /** The slot allocations are charged to now: a process's, or 0 (the host's: kernel, entries). */
+  get owner(): number {
+    return this.int(HEAP.owner);
+  }
+
+  set owner(slot: number) {
+    this.intView()[(this.record + HEAP.owner) >> 2] = slot;
+  }
+
+  /** Whether an allocation over a limit may be refused now (inside a protected Lua call). */
+  get refusable(): boolean {
+    return this.int(HEAP.refusable) !== 0;
+  }
+
+  set refusable(refusable: boolean) {
+    this.intView()[(this.record + HEAP.refusable) >> 2] = refusable ? 1 : 0;
+  }
+
+  /** Bytes held by the state. */
+  get used(): number {
+    return this.float(HEAP.used);
+  }
+
+  /** Asked for a collection that has not happened yet. */
+  get pressure(): boolean {
+    return this.int(HEAP.pressure) !== 0;
+  }
+
+  /** The last refusal and the slot it happened to, until that slot allocates successfully. */
+  get refusal(): { readonly slot: number; readonly what: MemoryRefusal } | undefined {
+    const limit = LIMIT_KINDS[this.int(HEAP.refusalLimit)];
+    if (limit === undefined) return undefined;
+    return {
+      slot: this.int(HEAP.refusalSlot),
+      what: {
+        limit,
+        requested: this.float(HEAP.refusalRequested),
+        held: this.float(HEAP.refusalHeld),
+        limitBytes: this.float(HEAP.refusalLimitBytes),
+      },
+    };
   }
 
   /** A slot for a new process; its bytes start at 0. */
   openSlot(): number {
-    const slot = this.freeSlots.pop() ?? this.growSlots();
-    this.slotBytes[slot] = 0;
-    this.slotEpochs[slot] = this.epoch;
-    this.slotCollectAt[slot] = this.options.processLimit / 2;
+    const slot = this.api._luact_heap_open_slot(this.record);
+    if (slot < 0) throw new LuactError('INTERNAL', 'no memory for one more process slot');
     return slot;
   }
 
@@ -128,17 +224,13 @@ export class LuaHeap {
    * others use) is the host's from now on, and the slot can serve another process.
    */
   closeSlot(slot: number): void {
-    const bytes = this.slotBytes;
-    bytes[NO_OWNER] = (bytes[NO_OWNER] ?? 0) + (bytes[slot] ?? 0);
-    bytes[slot] = 0;
-    this.generations[slot] = ((this.generations[slot] ?? 0) + 1) >>> 0;
-    if (this.refusal?.slot === slot) this.refusal = undefined;
-    this.freeSlots.push(slot);
+    this.api._luact_heap_close_slot(this.record, slot);
   }
 
   /** Bytes held by the process of `slot`. */
   bytesOf(slot: number): number {
-    return this.slotBytes[slot] ?? 0;
+    const slots = this.int(HEAP.slots);
+    return this.floatView()[(slots + slot * SLOT_SIZE) >> 3] as number;
   }
 
   /**
@@ -146,131 +238,34 @@ export class LuaHeap {
    * its limit, so the next collection comes after half the room left is used again.
    */
   collected(): void {
-    this.pressure = false;
-    this.epoch = (this.epoch + 1) >>> 0;
-    this.hostCollectAt = this.used + (this.options.hostLimit - this.used) / 2;
+    this.api._luact_heap_collected(this.record);
   }
 
   /** The allocator is not used any more (after lua_close). */
   dispose(): void {
-    this.options.engine.used -= this.used;
-    this.used = 0;
-    this.api.removeFunction(this.allocator);
+    this.api._luact_heap_free(this.record);
+    this.api.removeFunction(this.notify);
   }
 
-  private growSlots(): number {
-    if (this.slotCount === this.slotBytes.length) {
-      const size = this.slotCount * 2;
-      this.slotBytes = grown(this.slotBytes, new Float64Array(size));
-      this.generations = grown(this.generations, new Uint32Array(size));
-      this.slotEpochs = grown(this.slotEpochs, new Uint32Array(size));
-      this.slotCollectAt = grown(this.slotCollectAt, new Float64Array(size));
-    }
-    return this.slotCount++;
+  private int(offset: number): number {
+    return this.intView()[(this.record + offset) >> 2] as number;
   }
 
-  /**
-   * lua_Alloc: free when `newSize` is 0, else allocate or resize (`oldSize` is the old size;
-   * for a new block Lua passes the object's type there). Every Lua allocation of the state
-   * comes through here, so it reads fields into locals and calls nothing it need not.
-   */
-  private allocate(pointer: Pointer, oldSize: number, newSize: number): Pointer {
-    if (newSize === 0) {
-      if (pointer !== 0) {
-        const base = pointer - HEADER;
-        this.charge(this.ownerOf(base), -oldSize);
-        this.free(base);
-      }
-      return 0;
-    }
-    const fresh = pointer === 0;
-    const delta = fresh ? newSize : newSize - oldSize;
-    const slot = fresh ? this.owner : this.ownerOf(pointer - HEADER);
-    if (delta > 0 && this.refusable && this.refuses(slot, delta)) return 0;
-    const base = this.realloc(fresh ? 0 : pointer - HEADER, newSize + HEADER);
-    if (base === 0) {
-      // The engine's memory could not grow any further.
-      const { engine } = this.options;
-      this.refuse(slot, 'engine', delta, engine.used, engine.limitBytes);
-      return 0;
-    }
-    if (fresh) {
-      const words = this.words();
-      words[base >> 2] = slot;
-      words[(base >> 2) + 1] = this.generations[slot] as number;
-    }
-    this.charge(slot, delta);
-    if (delta >= LARGE_ALLOCATION) this.options.onLargeAllocation();
-    return base + HEADER;
+  private float(offset: number): number {
+    return this.floatView()[(this.record + offset) >> 3] as number;
   }
 
-  /** The heap as words; a view is replaced when the memory grows (the old one is detached). */
-  private words(): Uint32Array {
-    let words = this.heapWords;
-    if (words.length === 0) {
-      words = this.api.HEAPU32;
-      this.heapWords = words;
-    }
-    return words;
+  private intView(): Int32Array {
+    const view = this.ints;
+    if (view.length !== 0) return view;
+    this.ints = this.api.HEAP32;
+    return this.ints;
   }
 
-  /** The slot a block is charged to: its owner's, unless the owner has ended since. */
-  private ownerOf(base: Pointer): number {
-    const words = this.words();
-    const slot = words[base >> 2] as number;
-    return words[(base >> 2) + 1] === this.generations[slot] ? slot : NO_OWNER;
+  private floatView(): Float64Array {
+    const view = this.floats;
+    if (view.length !== 0) return view;
+    this.floats = this.api.HEAPF64;
+    return this.floats;
   }
-
-  private charge(slot: number, delta: number): void {
-    this.used += delta;
-    this.options.engine.used += delta;
-    const bytes = (this.slotBytes[slot] as number) + delta;
-    this.slotBytes[slot] = bytes;
-    if (delta <= 0) return;
-    if (this.refusal !== undefined && this.refusal.slot === slot) this.refusal = undefined;
-    if (this.pressure) return;
-    if (slot === NO_OWNER) {
-      if (this.used > this.hostCollectAt) this.press();
-      return;
-    }
-    if (this.slotEpochs[slot] !== this.epoch) {
-      this.slotEpochs[slot] = this.epoch;
-      this.slotCollectAt[slot] = bytes + (this.options.processLimit - bytes) / 2;
-    }
-    if (this.used > this.hostCollectAt || bytes > (this.slotCollectAt[slot] as number))
-      this.press();
-  }
-
-  private press(): void {
-    this.pressure = true;
-    this.options.onPressure();
-  }
-
-  private refuses(slot: number, delta: number): boolean {
-    const { hostLimit, processLimit, engine } = this.options;
-    const processBytes = this.slotBytes[slot] ?? 0;
-    if (slot !== NO_OWNER && processBytes + delta > processLimit)
-      return this.refuse(slot, 'process', delta, processBytes, processLimit);
-    if (this.used + delta > hostLimit)
-      return this.refuse(slot, 'host', delta, this.used, hostLimit);
-    if (engine.used + delta > engine.limitBytes)
-      return this.refuse(slot, 'engine', delta, engine.used, engine.limitBytes);
-    return false;
-  }
-
-  private refuse(
-    slot: number,
-    limit: MemoryLimitKind,
-    requested: number,
-    held: number,
-    limitBytes: number,
-  ): true {
-    this.refusal = { slot, what: { limit, requested, held, limitBytes } };
-    return true;
-  }
-}
-
-function grown<T extends Float64Array | Uint32Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }

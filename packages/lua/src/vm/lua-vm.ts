@@ -142,7 +142,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
         if (this.current !== undefined) this.preemption.hookSoon(this.current.thread);
       },
     });
-    this.L = api._lua_newstate(this.heap.allocator, 0);
+    this.L = api._lua_newstate(this.heap.allocator, this.heap.record);
     // Reached only by an error outside any protected call: a bug, reported as one.
     this.panicPointer = api.addFunction((L) => {
       throw new Error(`Lua panic in ${options.name}: ${this.memory.toString(L, -1) ?? '?'}`);

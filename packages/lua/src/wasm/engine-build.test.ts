@@ -11,14 +11,18 @@ function sha256(...parts: Buffer[]): string {
   return hash.digest('hex');
 }
 
-/** What build.sh hashes: the .c files, then the .h files (C order), then the patch. */
+/** What build.sh hashes: the .c files, then the .h files (C order), the patch, our allocator. */
 function sourcesHash(): string {
   const names = readdirSync(SOURCES).sort();
   const files = [
     ...names.filter((name) => name.endsWith('.c')),
     ...names.filter((name) => name.endsWith('.h')),
   ].map((name) => readFileSync(new URL(name, SOURCES)));
-  return sha256(...files, readFileSync(new URL('luact.patch', WASM)));
+  return sha256(
+    ...files,
+    readFileSync(new URL('luact.patch', WASM)),
+    readFileSync(new URL('luact_heap.c', WASM)),
+  );
 }
 
 describe('the committed Lua engine', () => {
@@ -28,7 +32,7 @@ describe('the committed Lua engine', () => {
     flags: string[];
   };
 
-  it('was built from the vendored sources and the patch as they are now (else run wasm/build.sh)', () => {
+  it('was built from the vendored sources, the patch and our allocator as they are now (else run wasm/build.sh)', () => {
     expect(info.sources).toBe(sourcesHash());
   });
 

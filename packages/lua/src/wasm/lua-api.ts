@@ -13,6 +13,7 @@ export interface LuaApi {
   readonly HEAPU8: Uint8Array;
   readonly HEAP32: Int32Array;
   readonly HEAPU32: Uint32Array;
+  readonly HEAPF64: Float64Array;
   /** What every Lua state of this engine may hold together (they share its memory). */
   readonly engineMemory: EngineMemory;
   /** What runs the scheduler slices of every VM of this engine. */
@@ -22,6 +23,21 @@ export interface LuaApi {
   _realloc(pointer: Pointer, size: number): Pointer;
   addFunction(fn: (...args: number[]) => number | undefined, signature: string): Pointer;
   removeFunction(pointer: Pointer): void;
+
+  /** Our allocator (wasm/luact_heap.c; LuaHeap is its face): the lua_Alloc to give lua_newstate. */
+  _luact_heap_allocator(): Pointer;
+  /** A heap charged to the Engine record `engine`; `notify` (vii) is called on its events. */
+  _luact_heap_new(
+    engine: Pointer,
+    hostLimit: number,
+    processLimit: number,
+    notify: Pointer,
+  ): Pointer;
+  _luact_heap_free(heap: Pointer): void;
+  /** A slot for a new process, or -1 without memory for one. */
+  _luact_heap_open_slot(heap: Pointer): number;
+  _luact_heap_close_slot(heap: Pointer, slot: number): void;
+  _luact_heap_collected(heap: Pointer): void;
 
   _luaL_newstate(): LuaState;
   /** A state whose memory `alloc` (a lua_Alloc in the function table) manages. */

@@ -5085,8 +5085,38 @@ var _lua_close = Module["_lua_close"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_heap_allocator = Module["_luact_heap_allocator"] = function() {
+  return (_luact_heap_allocator = Module["_luact_heap_allocator"] = Module["asm"]["luact_heap_allocator"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_new = Module["_luact_heap_new"] = function() {
+  return (_luact_heap_new = Module["_luact_heap_new"] = Module["asm"]["luact_heap_new"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _malloc = Module["_malloc"] = function() {
   return (_malloc = Module["_malloc"] = Module["asm"]["malloc"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_free = Module["_luact_heap_free"] = function() {
+  return (_luact_heap_free = Module["_luact_heap_free"] = Module["asm"]["luact_heap_free"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_open_slot = Module["_luact_heap_open_slot"] = function() {
+  return (_luact_heap_open_slot = Module["_luact_heap_open_slot"] = Module["asm"]["luact_heap_open_slot"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_close_slot = Module["_luact_heap_close_slot"] = function() {
+  return (_luact_heap_close_slot = Module["_luact_heap_close_slot"] = Module["asm"]["luact_heap_close_slot"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_collected = Module["_luact_heap_collected"] = function() {
+  return (_luact_heap_collected = Module["_luact_heap_collected"] = Module["asm"]["luact_heap_collected"]).apply(null, arguments);
 };
 
 /** @type {function(...*):?} */

@@ -148,10 +148,12 @@ export class FiberGroup {
   /** Of a serial group: its fiber that was preempted and must run before any other of it. */
   preempted: Fiber | undefined;
   /**
-   * Its mail channels (an inbox or listened topic whose queue is kept in Lua: see LuaVm.deliver),
-   * made on the first.
+   * Its mail channels (an inbox or listened topic whose queue is kept in Lua: see LuaVm.deliver):
+   * the first in a field (0: none; channel ids start at 1), the others in a Set made for the
+   * second. Most processes have one, and a Set of one costs an idle process ~150 bytes.
    */
-  mailChannels: Set<number> | undefined;
+  private firstMail = 0;
+  private moreMail: Set<number> | undefined;
   /** Lua-side state exists for this group (rt.group_state) and is dropped when it ends. */
   hasLuaState = false;
   /** One of its fibers has blocked (see GroupOwner.onGroupReady). */
@@ -178,6 +180,36 @@ export class FiberGroup {
   get fibers(): readonly Fiber[] {
     if (this.live === undefined) return [];
     return this.live instanceof Set ? [...this.live] : [this.live];
+  }
+
+  addMailChannel(channel: number): void {
+    if (this.firstMail === 0) this.firstMail = channel;
+    else if (this.firstMail !== channel) {
+      this.moreMail ??= new Set();
+      this.moreMail.add(channel);
+    }
+  }
+
+  isMailChannel(channel: number): boolean {
+    return channel === this.firstMail || this.moreMail?.has(channel) === true;
+  }
+
+  /** Forgets mail channel `channel`; whether it was one. */
+  forgetMailChannel(channel: number): boolean {
+    if (channel !== this.firstMail) return this.moreMail?.delete(channel) === true;
+    this.firstMail = 0;
+    return true;
+  }
+
+  get hasMailChannels(): boolean {
+    return this.firstMail !== 0 || (this.moreMail !== undefined && this.moreMail.size > 0);
+  }
+
+  /** Its mail channels, in no particular order. */
+  mailChannels(): number[] {
+    const channels = this.moreMail === undefined ? [] : [...this.moreMail];
+    if (this.firstMail !== 0) channels.push(this.firstMail);
+    return channels;
   }
 
   /** The queue of fed channel `channel`, created on first use. */

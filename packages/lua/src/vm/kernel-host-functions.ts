@@ -78,8 +78,7 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     mail_channel(L, vm) {
       const group = running(vm, 'mail channel').group;
       const channel = vm.allocateFedChannel();
-      group.mailChannels ??= new Set();
-      group.mailChannels.add(channel);
+      group.addMailChannel(channel);
       vm.api._lua_pushnumber(L, channel);
       return 1;
     },

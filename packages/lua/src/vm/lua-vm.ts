@@ -251,7 +251,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     // A mail channel must know before its next direct send that mail waits here (the order
     // rule in kernel/channel.lua, "Mail channels"), and its receivers wait without asking to
     // be woken from here (Channel:_await): wake the group's blocked fibers to look.
-    if (queue.length === 1 && group.mailChannels?.has(channel) === true) {
+    if (queue.length === 1 && group.isMailChannel(channel)) {
       this.markInflow(channel);
       for (const fiber of group.fibers) if (fiber.state === 'blocked') this.wake(fiber);
       return;
@@ -263,7 +263,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
 
   /** Messages (0) or bytes (1) the mail channels of `group` hold (see rt.mail_push). */
   heldMail(group: FiberGroup, which: 0 | 1): number {
-    if (group.mailChannels === undefined || group.ended) return 0;
+    if (!group.hasMailChannels || group.ended) return 0;
     const { api, L } = this;
     api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.kernelKey('MAIL_BOXES'));
     let held = 0;
@@ -282,8 +282,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
    */
   releaseChannel(group: FiberGroup, channel: number): Delivery[] {
     // What is queued in Lua is older than what JS holds (kernel/channel.lua, "Mail channels").
-    const older =
-      group.mailChannels?.delete(channel) === true && !group.ended ? this.drainMail(channel) : [];
+    const older = group.forgetMailChannel(channel) && !group.ended ? this.drainMail(channel) : [];
     const released = group.releaseChannel(channel);
     return older.length === 0 ? released : [...older, ...released];
   }
@@ -639,8 +638,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   /** Ends `group`; the thread of `returned`, its main fiber that returned, is kept as a spare. */
   private endGroup(group: FiberGroup, returned?: Fiber): void {
     // What its mail channels hold goes where releaseChannel finds it after the end.
-    if (group.mailChannels !== undefined && group.owner.keepsMailAtEnd?.(group) === true) {
-      for (const channel of group.mailChannels) {
+    if (group.hasMailChannels && group.owner.keepsMailAtEnd?.(group) === true) {
+      for (const channel of group.mailChannels()) {
         const queue = group.queue(channel);
         const later = queue.drain();
         for (const delivery of [...this.drainMail(channel), ...later]) queue.push(delivery);

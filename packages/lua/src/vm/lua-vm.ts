@@ -16,6 +16,7 @@ import { WasmMemory } from '../wasm/memory.js';
 import { type Clock, systemClock } from './clock.js';
 import { type EngineLoop, SLICE_MS, type SliceRunner } from './engine-loop.js';
 import { type Delivery, type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
+import { FiberTable } from './fiber-table.js';
 import type { LuaModuleSpec } from './host-function.js';
 import { HostStack } from './host-stack.js';
 import { BLOCK, Kernel } from './kernel.js';
@@ -97,7 +98,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   /** The fiber inside lua_resume right now, if any. */
   current: Fiber | undefined;
   private readonly preemption: Preemption;
-  private readonly fibers = new Map<number, Fiber>();
+  private readonly fibers = new FiberTable();
   private readonly ready = new RunQueue();
   private readonly resultCount: Pointer;
   private readonly debugRecord: Pointer;
@@ -113,7 +114,6 @@ export class LuaVm implements PreemptedVm, SliceRunner {
    * its thread mid-call: that one is released.
    */
   private readonly spareThreads: number[] = [];
-  private nextFiberId = 1;
   private nextGroupId = 1;
   private nextFedId = 1;
   private inSlice = false;
@@ -232,7 +232,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
     this.memory.pushString(thread.state, method);
     this.memory.pushBytes(thread.state, args);
-    const fiber = new Fiber(this.nextFiberId++, thread.state, thread.ref, group, true, 4);
+    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, true, 4);
     this.addFiber(fiber);
     return group;
   }
@@ -412,7 +412,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
 
   /** Starts a fiber in `group` whose thread holds `nargs` values (function and arguments). */
   spawnFiber(group: FiberGroup, thread: { state: LuaState; ref: number }, nargs: number): Fiber {
-    const fiber = new Fiber(this.nextFiberId++, thread.state, thread.ref, group, false, nargs);
+    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, false, nargs);
     this.addFiber(fiber);
     return fiber;
   }
@@ -469,7 +469,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   private addFiber(fiber: Fiber): void {
-    this.fibers.set(fiber.id, fiber);
+    this.fibers.add(fiber);
     fiber.group.addFiber(fiber);
     fiber.group.active++;
     this.ready.push(fiber);
@@ -672,7 +672,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     if (fiber.state !== 'blocked') fiber.group.active--;
     if (fiber.group.preempted === fiber) fiber.group.preempted = undefined;
     fiber.state = 'done';
-    this.fibers.delete(fiber.id);
+    this.fibers.delete(fiber);
     fiber.group.removeFiber(fiber);
     if (returned && this.spareThreads.length < 2 * SPARE_THREADS)
       this.spareThreads.push(fiber.thread, fiber.ref);

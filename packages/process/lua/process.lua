@@ -197,10 +197,8 @@ local function mail_channel(st, group, adapt, kind)
     mail_limits = messages ~= nil and { messages, bytes, size } or false
   end
   if not mail_limits then return nil end
-  if not st.receives_mail then
-    rt.mail_register(host.pid(), group, st)
-    st.receives_mail = true
-  end
+  -- Its first mail channel registers it: on this host its inbox and listens hold only those.
+  if st.inbox == nil and st.listens == nil then rt.mail_register(host.pid(), group, st) end
   return new_mail_channel(group, adapt, kind)
 end
 
@@ -300,25 +298,36 @@ function process.listen(topic, options)
   if err ~= nil then error(err, 2) end
   local as_messages = type(options) == 'table' and options.message == true
   local st, group = state()
-  st.listens = st.listens or {}
-  local existing = st.listens[topic]
+  local listens = st.listens
+  local existing = listens ~= nil and listens[topic] or nil
   if existing ~= nil then return existing end
   local adapt = as_messages and as_message or as_payload
   local ch = mail_channel(st, group, adapt, as_messages and MESSAGES or PAYLOADS)
     or new_fed_channel('listen', adapt)
-  ch.topic = topic
-  st.listens[topic] = ch
+  if listens == nil then
+    listens = {}
+    st.listens = listens
+  end
+  listens[topic] = ch
   host.listen(topic, ch.fed_id)
   return ch
 end
 
 function process.unlisten(ch)
-  local st = state()
-  local topic = type(ch) == 'table' and ch.topic
-  if not topic or st.listens == nil or st.listens[topic] ~= ch then
-    error('process.unlisten expects a channel returned by process.listen', 2)
+  local listens = state().listens
+  -- Its topic is found here, not kept on the channel: a field more would take a listening
+  -- channel's table to its next size.
+  local topic
+  if listens ~= nil then
+    for t, listening in next, listens do
+      if listening == ch then
+        topic = t
+        break
+      end
+    end
   end
-  st.listens[topic] = nil
+  if topic == nil then error('process.unlisten expects a channel returned by process.listen', 2) end
+  listens[topic] = nil
   host.unlisten(topic)
   ch:close()
 end

@@ -179,6 +179,27 @@ local function unlisten_sends_later_messages_of_the_topic_to_the_inbox()
   t.eq(t.receive(again, "after listening again"), "listened again", "a new listen channel gets the topic")
 end
 
+local function unlisten_takes_only_a_channel_that_listens_now()
+  local me = process.pid()
+  local a, b = process.listen("a"), process.listen("b")
+  local expected = "process.unlisten expects a channel returned by process.listen"
+  t.raises(function() process.unlisten(process.inbox()) end, expected, "the inbox")
+  t.raises(function() process.unlisten(channel.new()) end, expected, "a channel of its own")
+  t.raises(function() process.unlisten("a") end, expected, "a topic")
+  t.raises(function() process.unlisten(nil) end, expected, "nothing")
+  process.unlisten(b)
+  t.raises(function() process.unlisten(b) end, expected, "a channel unlistened already")
+  -- Unlistening b left a as it was, and b's topic goes to the inbox.
+  process.send(me, "b", "to the inbox")
+  process.send(me, "a", "still listened")
+  t.eq(t.receive(a, "a after b's unlisten"), "still listened", "the other listen channel")
+  t.eq(t.receive(process.inbox(), "b after its unlisten"):payload():data(), "to the inbox", "the unlistened topic")
+  local b2 = process.listen("b")
+  t.ok(b2 ~= b, "listening again gives a new channel")
+  process.unlisten(a)
+  process.unlisten(b2)
+end
+
 local function payload_values_keep_their_types()
   local me = process.pid()
   local inbox = process.inbox()
@@ -205,5 +226,6 @@ return {
   listen_with_the_message_option_yields_message_objects = listen_with_the_message_option_yields_message_objects,
   message_knows_its_topic_sender_and_payload_values = message_knows_its_topic_sender_and_payload_values,
   unlisten_sends_later_messages_of_the_topic_to_the_inbox = unlisten_sends_later_messages_of_the_topic_to_the_inbox,
+  unlisten_takes_only_a_channel_that_listens_now = unlisten_takes_only_a_channel_that_listens_now,
   payload_values_keep_their_types = payload_values_keep_their_types,
 }

@@ -77,24 +77,24 @@ class ChannelBytes {
  */
 export class Mailbox {
   private inbox: number | undefined;
-  private events: number | undefined;
-  private listens: Map<string, number> | undefined;
-  private retained: Envelope[] | undefined;
-  private retainedEvents: QueuedEvent[] | undefined;
-  /** Bytes of `retained` and `retainedEvents`. */
-  private retainedBytes = 0;
   /** Bytes queued on each channel, by fed channel (made on first delivery: most processes get none). */
   private queued: Map<number, ChannelBytes> | undefined;
-  /** Fed channels of the current code waiting for the result of a call or exec. */
-  private awaiting: Set<number> | undefined;
+  /** The rest, made when first needed: an idle process has only an inbox. */
+  private more: MailboxMore | undefined;
 
   constructor(private readonly sink: FedSink) {}
 
+  private get extra(): MailboxMore {
+    this.more ??= new MailboxMore();
+    return this.more;
+  }
+
   /** Messages and events not yet received: retained here, or queued on the process's channels. */
   get length(): number {
+    const more = this.more;
     let count =
-      (this.retained?.length ?? 0) +
-      (this.retainedEvents?.length ?? 0) +
+      (more?.retained?.length ?? 0) +
+      (more?.retainedEvents?.length ?? 0) +
       (this.sink.heldMail?.(0) ?? 0);
     if (this.queued)
       for (const channel of this.queued.keys()) count += this.sink.pendingIn(channel);
@@ -103,7 +103,7 @@ export class Mailbox {
 
   /** Bytes (payloads and topics, event details, result values) of what `length` counts. */
   get bytes(): number {
-    let bytes = this.retainedBytes + (this.sink.heldMail?.(1) ?? 0);
+    let bytes = (this.more?.retainedBytes ?? 0) + (this.sink.heldMail?.(1) ?? 0);
     if (this.queued === undefined) return bytes;
     for (const [channel, queued] of this.queued) {
       queued.settle(this.sink.pendingIn(channel));
@@ -114,12 +114,13 @@ export class Mailbox {
   }
 
   deliver(envelope: Envelope): void {
-    const channel = this.listens?.get(envelope.topic) ?? this.inbox;
+    const channel = this.more?.listens?.get(envelope.topic) ?? this.inbox;
     const size = messageBytes(envelope.topic, envelope.payload);
     if (channel === undefined) {
-      this.retained ??= [];
-      this.retained.push(envelope);
-      this.retainedBytes += size;
+      const more = this.extra;
+      more.retained ??= [];
+      more.retained.push(envelope);
+      more.retainedBytes += size;
     } else {
       this.queue(channel, size);
       this.sink.deliver(channel, envelope.topic, envelope.from, envelope.payload);
@@ -127,31 +128,32 @@ export class Mailbox {
   }
 
   deliverEvent(kind: string, from: string | undefined, details: Uint8Array): void {
-    const event = { kind, from, details };
-    if (this.events === undefined) {
-      this.retainedEvents ??= [];
-      this.retainedEvents.push(event);
-      this.retainedBytes += eventBytes(event.kind, event.details);
+    const more = this.extra;
+    if (more.events === undefined) {
+      more.retainedEvents ??= [];
+      more.retainedEvents.push({ kind, from, details });
+      more.retainedBytes += eventBytes(kind, details);
     } else {
-      this.queue(this.events, eventBytes(event.kind, event.details));
-      this.sink.deliver(this.events, kind, from, details);
+      this.queue(more.events, eventBytes(kind, details));
+      this.sink.deliver(more.events, kind, from, details);
     }
   }
 
   /** The process's code waits on fed `channel` for the result of a call or exec. */
   expectResult(channel: number): void {
-    this.awaiting ??= new Set();
-    this.awaiting.add(channel);
+    const more = this.extra;
+    more.awaiting ??= new Set();
+    more.awaiting.add(channel);
   }
 
   /** No result will come for `channel` after all (the call could not start). */
   forgetResult(channel: number): void {
-    this.awaiting?.delete(channel);
+    this.more?.awaiting?.delete(channel);
   }
 
   /** Calls and execs whose result has not arrived yet. */
   get awaitingResults(): number {
-    return this.awaiting?.size ?? 0;
+    return this.more?.awaiting?.size ?? 0;
   }
 
   /**
@@ -160,7 +162,7 @@ export class Mailbox {
    * receive it and is not queued.
    */
   deliverResult(channel: number, status: string, value: Uint8Array): void {
-    if (this.awaiting?.delete(channel) !== true) return;
+    if (this.more?.awaiting?.delete(channel) !== true) return;
     this.queue(channel, value.length, true);
     this.sink.deliver(channel, status, value, undefined);
   }
@@ -171,28 +173,31 @@ export class Mailbox {
   }
 
   openEvents(channel: number): void {
-    this.events = channel;
-    const waiting = this.retainedEvents;
-    this.retainedEvents = undefined;
+    const more = this.extra;
+    more.events = channel;
+    const waiting = more.retainedEvents;
+    more.retainedEvents = undefined;
     if (waiting === undefined) return;
     for (const event of waiting) {
-      this.retainedBytes -= eventBytes(event.kind, event.details);
+      more.retainedBytes -= eventBytes(event.kind, event.details);
       this.queue(channel, eventBytes(event.kind, event.details));
       this.sink.deliver(channel, event.kind, event.from, event.details);
     }
   }
 
   listen(topic: string, channel: number): void {
-    this.listens ??= new Map();
-    this.listens.set(topic, channel);
+    const more = this.extra;
+    more.listens ??= new Map();
+    more.listens.set(topic, channel);
     this.flushRetained();
   }
 
   /** Later messages of `topic` go to the inbox again, and so does what was still queued. */
   unlisten(topic: string): void {
-    const channel = this.listens?.get(topic);
-    if (channel === undefined) return;
-    this.listens?.delete(topic);
+    const listens = this.more?.listens;
+    const channel = listens?.get(topic);
+    if (listens === undefined || channel === undefined) return;
+    listens.delete(topic);
     for (const item of this.release(channel)) this.deliver(envelopeOf(item));
   }
 
@@ -201,16 +206,17 @@ export class Mailbox {
    * queued for them is retained again, in order, for the new code to open its channels.
    */
   rebind(): void {
+    const more = this.extra;
     const queued: Envelope[] = [];
     const collect = (channel: number | undefined) => {
       if (channel === undefined) return;
       for (const item of this.release(channel)) queued.push(envelopeOf(item));
     };
     collect(this.inbox);
-    if (this.listens) for (const channel of this.listens.values()) collect(channel);
+    if (more.listens) for (const channel of more.listens.values()) collect(channel);
     const events: QueuedEvent[] = [];
-    if (this.events !== undefined) {
-      for (const item of this.release(this.events)) {
+    if (more.events !== undefined) {
+      for (const item of this.release(more.events)) {
         events.push({
           kind: item.a as string,
           from: item.b as string | undefined,
@@ -219,15 +225,15 @@ export class Mailbox {
       }
     }
     for (const envelope of queued)
-      this.retainedBytes += messageBytes(envelope.topic, envelope.payload);
-    for (const event of events) this.retainedBytes += eventBytes(event.kind, event.details);
-    this.retained = [...queued, ...(this.retained ?? [])];
-    this.retainedEvents = [...events, ...(this.retainedEvents ?? [])];
+      more.retainedBytes += messageBytes(envelope.topic, envelope.payload);
+    for (const event of events) more.retainedBytes += eventBytes(event.kind, event.details);
+    more.retained = [...queued, ...(more.retained ?? [])];
+    more.retainedEvents = [...events, ...(more.retainedEvents ?? [])];
     this.inbox = undefined;
-    this.events = undefined;
-    this.listens = undefined;
+    more.events = undefined;
+    more.listens = undefined;
     // Results go to channels of the old code: nobody will receive them any more.
-    this.awaiting = undefined;
+    more.awaiting = undefined;
     this.queued = undefined;
   }
 
@@ -252,14 +258,28 @@ export class Mailbox {
   }
 
   private flushRetained(): void {
-    const waiting = this.retained;
-    if (waiting === undefined) return;
-    this.retained = undefined;
+    const more = this.more;
+    const waiting = more?.retained;
+    if (more === undefined || waiting === undefined) return;
+    more.retained = undefined;
     for (const envelope of waiting) {
-      this.retainedBytes -= messageBytes(envelope.topic, envelope.payload);
+      more.retainedBytes -= messageBytes(envelope.topic, envelope.payload);
       this.deliver(envelope);
     }
   }
+}
+
+/** The parts of a mailbox most processes never use (see Mailbox.more). */
+class MailboxMore {
+  events: number | undefined;
+  listens: Map<string, number> | undefined;
+  /** Messages and events that arrived before a channel for them was opened. */
+  retained: Envelope[] | undefined;
+  retainedEvents: QueuedEvent[] | undefined;
+  /** Bytes of `retained` and `retainedEvents`. */
+  retainedBytes = 0;
+  /** Fed channels of the current code waiting for the result of a call or exec. */
+  awaiting: Set<number> | undefined;
 }
 
 /** A queued message delivery back as an envelope (its `to` is the mailbox's own process). */

@@ -123,6 +123,11 @@ export class FedQueue {
   }
 }
 
+/** The flags of a FiberGroup. */
+const ENDED = 1;
+const HAS_LUA_STATE = 2;
+const READY = 4;
+
 /**
  * The fibers of one process: they share its Lua environment and its fed channels.
  * The first fiber is the main one; when it ends, the group ends.
@@ -131,33 +136,21 @@ export class FiberGroup {
   /** The live fibers: the main one first; a Set only once coroutine.spawn adds more. */
   private live: Fiber | Set<Fiber> | undefined;
   /**
-   * Its first fed channel's queue, and the others' by channel: most processes only ever open
+   * Its first fed channel's queue (the others' are in `more`): most processes only ever open
    * their inbox, and a Map of one costs an idle process more than the rest of this object.
    */
   private firstFed: FedQueue | undefined;
-  private moreFed: Map<number, FedQueue> | undefined;
-  private cleanups: (() => void)[] | undefined;
-  ended = false;
   /**
-   * Why the group must end although one of its fibers is running (it overran its slice where
-   * it could not be preempted): it ends with this error once that fiber is out of lua_resume.
-   */
-  doom: LuactError | undefined;
-  /** Where the VM's heap charges what this group's fibers allocate. */
-  memorySlot = 0;
-  /** Of a serial group: its fiber that was preempted and must run before any other of it. */
-  preempted: Fiber | undefined;
-  /**
-   * Its mail channels (an inbox or listened topic whose queue is kept in Lua: see LuaVm.deliver):
-   * the first in a field (0: none; channel ids start at 1), the others in a Set made for the
-   * second. Most processes have one, and a Set of one costs an idle process ~150 bytes.
+   * Its first mail channel (an inbox or listened topic whose queue is kept in Lua: see
+   * LuaVm.deliver); 0: none (channel ids start at 1). The others are in `more`: most processes
+   * have one, and a Set of one costs an idle process ~150 bytes.
    */
   private firstMail = 0;
-  private moreMail: Set<number> | undefined;
-  /** Lua-side state exists for this group (rt.group_state) and is dropped when it ends. */
-  hasLuaState = false;
-  /** One of its fibers has blocked (see GroupOwner.onGroupReady). */
-  ready = false;
+  /** What few groups need, made on first use: an idle process's group has none of it. */
+  private more: GroupMore | undefined;
+  private flags = 0;
+  /** Where the VM's heap charges what this group's fibers allocate. */
+  memorySlot = 0;
   /** Its fibers that are ready or running: 0 means the group is idle. */
   active = 0;
 
@@ -165,6 +158,58 @@ export class FiberGroup {
     readonly id: number,
     readonly owner: GroupOwner,
   ) {}
+
+  private get extra(): GroupMore {
+    this.more ??= new GroupMore();
+    return this.more;
+  }
+
+  get ended(): boolean {
+    return (this.flags & ENDED) !== 0;
+  }
+
+  set ended(ended: boolean) {
+    this.flags = ended ? this.flags | ENDED : this.flags & ~ENDED;
+  }
+
+  /** Lua-side state exists for this group (rt.group_state) and is dropped when it ends. */
+  get hasLuaState(): boolean {
+    return (this.flags & HAS_LUA_STATE) !== 0;
+  }
+
+  set hasLuaState(has: boolean) {
+    this.flags = has ? this.flags | HAS_LUA_STATE : this.flags & ~HAS_LUA_STATE;
+  }
+
+  /** One of its fibers has blocked (see GroupOwner.onGroupReady). */
+  get ready(): boolean {
+    return (this.flags & READY) !== 0;
+  }
+
+  set ready(ready: boolean) {
+    this.flags = ready ? this.flags | READY : this.flags & ~READY;
+  }
+
+  /**
+   * Why the group must end although one of its fibers is running (it overran its slice where
+   * it could not be preempted): it ends with this error once that fiber is out of lua_resume.
+   */
+  get doom(): LuactError | undefined {
+    return this.more?.doom;
+  }
+
+  set doom(error: LuactError | undefined) {
+    if (error !== undefined || this.more !== undefined) this.extra.doom = error;
+  }
+
+  /** Of a serial group: its fiber that was preempted and must run before any other of it. */
+  get preempted(): Fiber | undefined {
+    return this.more?.preempted;
+  }
+
+  set preempted(fiber: Fiber | undefined) {
+    if (fiber !== undefined || this.more !== undefined) this.extra.preempted = fiber;
+  }
 
   addFiber(fiber: Fiber): void {
     if (this.live === undefined) this.live = fiber;
@@ -185,29 +230,32 @@ export class FiberGroup {
   addMailChannel(channel: number): void {
     if (this.firstMail === 0) this.firstMail = channel;
     else if (this.firstMail !== channel) {
-      this.moreMail ??= new Set();
-      this.moreMail.add(channel);
+      const more = this.extra;
+      more.mail ??= new Set();
+      more.mail.add(channel);
     }
   }
 
   isMailChannel(channel: number): boolean {
-    return channel === this.firstMail || this.moreMail?.has(channel) === true;
+    return channel === this.firstMail || this.more?.mail?.has(channel) === true;
   }
 
   /** Forgets mail channel `channel`; whether it was one. */
   forgetMailChannel(channel: number): boolean {
-    if (channel !== this.firstMail) return this.moreMail?.delete(channel) === true;
+    if (channel !== this.firstMail) return this.more?.mail?.delete(channel) === true;
     this.firstMail = 0;
     return true;
   }
 
   get hasMailChannels(): boolean {
-    return this.firstMail !== 0 || (this.moreMail !== undefined && this.moreMail.size > 0);
+    const more = this.more?.mail;
+    return this.firstMail !== 0 || (more !== undefined && more.size > 0);
   }
 
   /** Its mail channels, in no particular order. */
   mailChannels(): number[] {
-    const channels = this.moreMail === undefined ? [] : [...this.moreMail];
+    const more = this.more?.mail;
+    const channels = more === undefined ? [] : [...more];
     if (this.firstMail !== 0) channels.push(this.firstMail);
     return channels;
   }
@@ -219,15 +267,16 @@ export class FiberGroup {
     const queue = new FedQueue(channel);
     if (this.firstFed === undefined) this.firstFed = queue;
     else {
-      this.moreFed ??= new Map();
-      this.moreFed.set(channel, queue);
+      const more = this.extra;
+      more.fed ??= new Map();
+      more.fed.set(channel, queue);
     }
     return queue;
   }
 
   private existingQueue(channel: number): FedQueue | undefined {
     const first = this.firstFed;
-    return first?.channel === channel ? first : this.moreFed?.get(channel);
+    return first?.channel === channel ? first : this.more?.fed?.get(channel);
   }
 
   /** Queued deliveries of `channel` (0 when it has none or does not exist). */
@@ -240,14 +289,15 @@ export class FiberGroup {
     const queue = this.existingQueue(channel);
     if (queue === undefined) return [];
     if (queue === this.firstFed) this.firstFed = undefined;
-    else this.moreFed?.delete(channel);
+    else this.more?.fed?.delete(channel);
     return queue.drain();
   }
 
   /** Runs `cleanup` when the group ends (cancel its timers, release its names, …). */
   onEnd(cleanup: () => void): void {
-    this.cleanups ??= [];
-    this.cleanups.push(cleanup);
+    const more = this.extra;
+    more.cleanups ??= [];
+    more.cleanups.push(cleanup);
   }
 
   /** Called once by the VM when the group ends. */
@@ -255,8 +305,19 @@ export class FiberGroup {
     // The fed queues stay: a process that restarts its code (upgrade) moves them to its next
     // group; otherwise they go with this object.
     this.ended = true;
-    const cleanups = this.cleanups;
-    this.cleanups = undefined;
+    const cleanups = this.more?.cleanups;
+    if (this.more !== undefined) this.more.cleanups = undefined;
     if (cleanups) for (const cleanup of cleanups) cleanup();
   }
+}
+
+/** The parts of a FiberGroup most groups never use. */
+class GroupMore {
+  /** Fed queues after the first, by channel. */
+  fed: Map<number, FedQueue> | undefined;
+  /** Mail channels after the first. */
+  mail: Set<number> | undefined;
+  cleanups: (() => void)[] | undefined;
+  doom: LuactError | undefined;
+  preempted: Fiber | undefined;
 }

@@ -38,14 +38,12 @@ export class Process implements GroupOwner, FedSink {
   private box: Mailbox | undefined;
   /** Links, monitors, names and waiters: allocated when the first is added (most processes have none). */
   private relationSets: Relations | undefined;
+  /** What few processes have (a context, a pending upgrade, …): made on first use. */
+  private more: ProcessMore | undefined;
   trapLinks = false;
-  upgrade: Upgrade | undefined;
   /** Its code blocked for the first time (initialisation done); see ProcessSystem.onReady. */
   ready = false;
-  private readyListeners: (() => void)[] | undefined;
   exited = false;
-  /** Origins of the workflow messages it took (see `tookAlready`); created on the first. */
-  private takenOrigins: BoundedSet<string> | undefined;
 
   constructor(
     readonly pid: Pid,
@@ -53,9 +51,30 @@ export class Process implements GroupOwner, FedSink {
     readonly localId: number,
     readonly host: ProcessHost,
     public entry: EntryId,
-    readonly context: ReadonlyMap<string, Uint8Array>,
+    context: ReadonlyMap<string, Uint8Array>,
     private readonly onExit: (process: Process, outcome: GroupOutcome) => void,
-  ) {}
+  ) {
+    if (context.size > 0) this.extra.context = context;
+  }
+
+  private get extra(): ProcessMore {
+    this.more ??= new ProcessMore();
+    return this.more;
+  }
+
+  /** The context it was spawned with (ctx.get), empty for most. */
+  get context(): ReadonlyMap<string, Uint8Array> {
+    return this.more?.context ?? NO_CONTEXT;
+  }
+
+  /** A pending `process.upgrade`: the code it restarts with when its current code ends. */
+  get upgrade(): Upgrade | undefined {
+    return this.more?.upgrade;
+  }
+
+  set upgrade(upgrade: Upgrade | undefined) {
+    if (upgrade !== undefined || this.more !== undefined) this.extra.upgrade = upgrade;
+  }
 
   get mailbox(): Mailbox {
     this.box ??= new Mailbox(this);
@@ -137,8 +156,8 @@ export class Process implements GroupOwner, FedSink {
   onGroupReady(group: FiberGroup): void {
     if (group !== this.group || this.ready) return;
     this.ready = true;
-    const listeners = this.readyListeners;
-    this.readyListeners = undefined;
+    const listeners = this.more?.readyListeners;
+    if (this.more !== undefined) this.more.readyListeners = undefined;
     if (listeners) for (const listener of listeners) listener();
   }
 
@@ -148,8 +167,9 @@ export class Process implements GroupOwner, FedSink {
       listener();
       return;
     }
-    this.readyListeners ??= [];
-    this.readyListeners.push(listener);
+    const more = this.extra;
+    more.readyListeners ??= [];
+    more.readyListeners.push(listener);
   }
 
   /**
@@ -159,17 +179,29 @@ export class Process implements GroupOwner, FedSink {
    * once. The newest origins are remembered, which covers the few a resumed run repeats.
    */
   tookAlready(origin: string): boolean {
-    return this.takenOrigins?.has(origin) ?? false;
+    return this.more?.takenOrigins?.has(origin) ?? false;
   }
 
   took(origin: string): void {
-    this.takenOrigins ??= new BoundedSet(REMEMBERED_ORIGINS);
-    this.takenOrigins.add(origin);
+    const more = this.extra;
+    more.takenOrigins ??= new BoundedSet(REMEMBERED_ORIGINS);
+    more.takenOrigins.add(origin);
   }
 
   labels(): Record<string, string> {
     return { pid: this.pid, entry: this.entry };
   }
+}
+
+const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
+
+/** The parts of a Process most processes never use. */
+class ProcessMore {
+  context: ReadonlyMap<string, Uint8Array> | undefined;
+  upgrade: Upgrade | undefined;
+  readyListeners: (() => void)[] | undefined;
+  /** Origins of the workflow messages it took (see `tookAlready`); created on the first. */
+  takenOrigins: BoundedSet<string> | undefined;
 }
 
 /** Who a process is connected to, and who waits for its end. */

@@ -263,7 +263,8 @@ const FOLLOWS = [0, 1, 2, 3].map((flags) => ({
 
 /** `host.spawn(entry, host, flags, spec, args, result_channel)` as process.lua calls it. */
 function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
-  const flags = vm.stack.integer(L, 3);
+  // Read as a number: an integer read makes a BigInt per spawn.
+  const flags = vm.stack.number(L, 3);
   const spec = specOf(L, vm, 4);
   const entry = requiredText(L, vm, 1, 'the entry');
   const host = requiredText(L, vm, 2, 'the host');

@@ -144,6 +144,9 @@ export class LuaHeap {
   /** The allocator's Heap record in the engine's memory. */
   readonly record: Pointer;
   private readonly notify: Pointer;
+  /** Where `owner` and `refusable` are in `ints` (stored around every lua_resume). */
+  private readonly ownerIndex: number;
+  private readonly refusableIndex: number;
   /** Typed arrays over the engine's memory: replaced when it grows (the old ones detach). */
   private ints: Int32Array;
   private floats: Float64Array;
@@ -153,18 +156,20 @@ export class LuaHeap {
     options: LuaHeapOptions,
   ) {
     const { onPressure, onLargeAllocation } = options;
+    const engine = options.engine.recordIn(api);
     this.notify = api.addFunction((_heap, event) => {
       if (event === PRESSURE) onPressure();
       else if (event === LARGE_ALLOCATION) onLargeAllocation();
       return undefined;
     }, 'vii');
-    const engine = options.engine.recordIn(api);
     this.record = api._luact_heap_new(engine, options.hostLimit, options.processLimit, this.notify);
     if (this.record === 0) {
       api.removeFunction(this.notify);
       throw new LuactError('INTERNAL', 'no memory for a Lua heap');
     }
     this.allocator = api._luact_heap_allocator();
+    this.ownerIndex = (this.record + HEAP.owner) >> 2;
+    this.refusableIndex = (this.record + HEAP.refusable) >> 2;
     this.ints = api.HEAP32;
     this.floats = api.HEAPF64;
   }
@@ -175,7 +180,7 @@ export class LuaHeap {
   }
 
   set owner(slot: number) {
-    this.intView()[(this.record + HEAP.owner) >> 2] = slot;
+    this.intView()[this.ownerIndex] = slot;
   }
 
   /** Whether an allocation over a limit may be refused now (inside a protected Lua call). */
@@ -184,7 +189,7 @@ export class LuaHeap {
   }
 
   set refusable(refusable: boolean) {
-    this.intView()[(this.record + HEAP.refusable) >> 2] = refusable ? 1 : 0;
+    this.intView()[this.refusableIndex] = refusable ? 1 : 0;
   }
 
   /** Bytes held by the state. */

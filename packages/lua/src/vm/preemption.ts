@@ -196,16 +196,25 @@ export class Preemption {
   /**
    * Whose code runs at the top of `L`'s stack, looking through libraries and C functions:
    * a library called by user code may be preempted, one called by the kernel may not (the
-   * kernel may be halfway through changing a channel).
+   * kernel may be halfway through changing a channel). When the kernel runs for user code,
+   * the hook is asked to run again when the kernel returns to that code, where it can stop
+   * it: most kernel calls are short, and the count of instructions that ran out in one (its
+   * return charges them) would otherwise be retried at random until it ran out in user code.
    */
   private callerOfLibraries(L: LuaState): Code {
     const { api } = this;
     const frame = this.frame;
+    let found: Code | undefined;
     for (let level = 0; level < MAX_FRAMES; level++) {
-      if (api._lua_getstack(L, level, frame) === 0) return Code.User;
+      if (api._lua_getstack(L, level, frame) === 0) return found ?? Code.User;
       api._lua_getinfo(L, this.memory.cString('S'), frame);
       const code = codeOf(api.HEAPU8, api.HEAP32[(frame + LUA_DEBUG_SOURCE_OFFSET) >> 2] ?? 0);
-      if (code === Code.Kernel || code === Code.User) return code;
+      if (code === Code.User) {
+        if (found === undefined) return code;
+        api._luact_preemptat(L, frame);
+        return found;
+      }
+      if (code === Code.Kernel) found = code;
     }
     return Code.Kernel;
   }

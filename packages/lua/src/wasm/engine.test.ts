@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sharedApi } from '../testing/vm-harness.js';
-import { LUA_MASKCOUNT, type LuaApi, type LuaState, LuaStatus } from './lua-api.js';
+import {
+  LUA_DEBUG_CURRENTLINE_OFFSET,
+  LUA_DEBUG_SIZE,
+  LUA_MASKCOUNT,
+  type LuaApi,
+  type LuaState,
+  LuaStatus,
+} from './lua-api.js';
 import { WasmMemory } from './memory.js';
 
 /**
@@ -212,5 +219,39 @@ describe('the count hook of our Lua build', () => {
     // Each hook call yielded once; the loops above run some 35,000 instructions.
     expect(yields).toBe(calls);
     expect(yields).toBeGreaterThan(50);
+  });
+
+  it('runs the hook once Lua returns to the frame luact_preemptat names, and only then', async () => {
+    const bareState = await bare();
+    const { api, memory, L } = bareState;
+    const frame = api._malloc(LUA_DEBUG_SIZE);
+    const lines: number[] = [];
+    const hook = api.addFunction((state) => {
+      api._lua_getstack(state, 0, frame);
+      api._lua_getinfo(state, memory.cString('l'), frame);
+      lines.push(api.HEAP32[(frame + LUA_DEBUG_CURRENTLINE_OFFSET) >> 2] ?? 0);
+    }, 'vii');
+    // mark() names the frame two below it: the chunk (mark is level 0, inner level 1).
+    const mark = api.addFunction((state) => {
+      api._lua_getstack(state, 2, frame);
+      api._luact_preemptat(state, frame);
+      return 0;
+    }, 'ii');
+    api._lua_sethook(L, hook, LUA_MASKCOUNT, 1_000_000);
+    api._lua_pushcclosure(L, mark, 0);
+    api._lua_setglobal(L, memory.cString('mark'));
+    const result = run(
+      bareState,
+      `local function inner() mark() local x = 0 for i = 1, 10 do x = x + i end return x end
+       local a = inner()
+       return a + inner() - 55`,
+    );
+    api._free(frame);
+    api.removeFunction(hook);
+    api.removeFunction(mark);
+    expect(result).toBe('55');
+    // At the first instruction after each return to the chunk (both on line 3: the call
+    // leaves its result in place), once per mark: the million-instruction count never ran out.
+    expect(lines).toEqual([3, 3]);
   });
 });

@@ -74,6 +74,11 @@ export interface LuaApi {
   _lua_sethook(L: LuaState, fn: Pointer, mask: number, count: number): void;
   _lua_getinfo(L: LuaState, what: Pointer, ar: Pointer): number;
   _lua_getstack(L: LuaState, level: number, ar: Pointer): number;
+  /**
+   * Ours (luact.patch): the count hook of `L` runs again as soon as a Lua function returns
+   * to the Lua function of frame `ar` (from lua_getstack).
+   */
+  _luact_preemptat(L: LuaState, ar: Pointer): void;
 
   _lua_gettop(L: LuaState): number;
   _lua_settop(L: LuaState, index: number): void;

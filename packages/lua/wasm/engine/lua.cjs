@@ -5075,6 +5075,11 @@ var _lua_sethook = Module["_lua_sethook"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_preemptat = Module["_luact_preemptat"] = function() {
+  return (_luact_preemptat = Module["_luact_preemptat"] = Module["asm"]["luact_preemptat"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _luaL_openlibs = Module["_luaL_openlibs"] = function() {
   return (_luaL_openlibs = Module["_luaL_openlibs"] = Module["asm"]["luaL_openlibs"]).apply(null, arguments);
 };

@@ -5,6 +5,7 @@ local t = require("t")
 local time = require("time")
 
 local HOST = "lua_api.messages:small_host" -- max_mailbox 10, max_message_size 1 KiB
+local ROOMY_HOST = "lua_api:processes" -- max_mailbox 10000
 
 -- Child processes (on the small host) -------------------------------------------------------
 
@@ -97,6 +98,30 @@ local function sends_itself_too_much(parent)
   process.send(parent, "report", { ok = ok, kind = err and err:kind() or nil, text = tostring(err) })
 end
 
+--- Opens its inbox only on `go` (mail sent to it before waits in the host), receives `count`
+--- messages, telling the sender when it has a quarter of them, and reports them to `parent`.
+local function receives_late(parent, count)
+  local sender = process.listen("go", { message = true }):receive():from()
+  local inbox = process.inbox()
+  local got = {}
+  for i = 1, count do
+    got[i] = inbox:receive():payload():data()
+    if i == count // 4 then process.send(sender, "half") end
+  end
+  process.send(parent, "report", got)
+end
+
+--- Sends 1..600 to a sibling that has not opened its inbox (the host holds them: more than
+--- one batch of what it hands over at once, 256), then 601..1200 once it has taken a quarter.
+local function sends_a_backlog(parent)
+  local half = process.listen("half")
+  local receiver = process.spawn("receives_late", ROOMY_HOST, parent, 1200)
+  for i = 1, 600 do assert(process.send(receiver, "n", i)) end
+  assert(process.send(receiver, "go"))
+  half:receive()
+  for i = 601, 1200 do assert(process.send(receiver, "n", i)) end
+end
+
 -- Tests -------------------------------------------------------------------------------------
 
 local function report_of(entry, ...)
@@ -119,6 +144,15 @@ local function a_flood_within_one_host_is_refused_then_delivered_in_order()
   local got = t.receive(reports, "the receiver's report", "5s")
   local expected = {}
   for i = 1, 20 do expected[i] = i end
+  t.eq(got, expected, "what the receiver got")
+end
+
+local function a_backlog_held_by_the_host_and_direct_mail_arrive_in_order()
+  local reports = process.listen("report")
+  t.check("spawn the sender", process.spawn("sends_a_backlog", ROOMY_HOST, process.pid()))
+  local got = t.receive(reports, "the receiver's report", "5s")
+  local expected = {}
+  for i = 1, 1200 do expected[i] = i end
   t.eq(got, expected, "what the receiver got")
 end
 
@@ -172,6 +206,9 @@ end
 return {
   fills_its_own_mailbox = fills_its_own_mailbox,
   receives = receives,
+  receives_late = receives_late,
+  sends_a_backlog = sends_a_backlog,
+  a_backlog_held_by_the_host_and_direct_mail_arrive_in_order = a_backlog_held_by_the_host_and_direct_mail_arrive_in_order,
   floods_a_sibling = floods_a_sibling,
   sends_to_an_ended_sibling = sends_to_an_ended_sibling,
   ends_at_once = ends_at_once,

@@ -14,7 +14,8 @@ local host, rt = ...
 
 local setmetatable, error, type = setmetatable, error, type
 local raw_getmetatable = debug.getmetatable
-local block, wake, current_fiber, pull, await_feed = rt.block, host.wake, host.fiber, host.pull, host.await_feed
+local block, wake, current_fiber, pull, await_feed = rt.block, host.wake, rt.fiber, host.pull, host.await_feed
+local co_yield, BLOCK = coroutine.yield, host.BLOCK
 
 local NIL = setmetatable({}, { __name = 'nil in channel' })
 
@@ -153,13 +154,13 @@ end
 
 --- The oldest value JS queued for fed channel `ch`: true and the value, or false. A mail
 --- channel asks only while JS holds mail for it, and notes when it holds no more (see "Mail
---- channels").
+--- channels"): from then on, mail from this engine goes to it directly again.
 local function pull_fed(ch)
   local mail = MAILS[ch]
   if mail ~= nil and not mail[M_INFLOW] then return false end
-  local got, a, b, c = pull(ch.fed_id)
+  local got, a, b, c, more = pull(ch.fed_id)
+  if mail ~= nil and not more then mail[M_INFLOW] = false end
   if got then return true, ch.adapt(a, b, c) end
-  if mail ~= nil then mail[M_INFLOW] = false end
   return false
 end
 
@@ -174,7 +175,11 @@ function Channel:send(v)
   return true
 end
 
+local receive_mail
+
 function Channel:receive()
+  local mail = MAILS[self]
+  if mail ~= nil then return receive_mail(self, mail) end
   local v, ok, ready = try_receive(self)
   if ready then return v, ok end
   local id = self.fed_id
@@ -420,6 +425,37 @@ end
 take_mail = function(ch, mail)
   local payload, encoded, from, topic = pop_mail(ch, mail)
   return received(mail[M_KIND], topic, from, payload, encoded)
+end
+
+--- JS holds mail for mail channel `ch`: moves it (up to a batch) to the end of the Lua queue,
+--- which is older (so the order holds), and counts it there.
+local function pull_mail(ch, mail)
+  local tail = ch.tail
+  local count, bytes, more = host.pull_mail(ch.fed_id, buffer_of(ch), tail * 4 + 1)
+  ch.tail = tail + count
+  local box = mail[M_BOX]
+  box[1], box[2] = box[1] + count, box[2] + bytes
+  if not more then mail[M_INFLOW] = false end
+end
+
+--- Channel:receive on mail channel `ch`: its Lua queue, else what JS holds, else wait. (No
+--- process blocks sending to a mail channel, and JS wakes the process's blocked fibers when
+--- it starts holding mail for the channel: a waiting receiver looks then.)
+receive_mail = function(ch, mail)
+  if mail[M_INFLOW] and ch.tail < ch.head then pull_mail(ch, mail) end
+  if ch.tail >= ch.head then return take_mail(ch, mail), true end
+  if ch.closed then return nil, false end
+  local w = { fiber = current_fiber(), done = false }
+  push_receiver(ch, w)
+  repeat
+    co_yield(BLOCK)
+    if not w.done and mail[M_INFLOW] then
+      pull_mail(ch, mail)
+      -- To the oldest receiver waiting: this one, or another fiber of the process.
+      if ch.tail >= ch.head then complete(pop_receiver(ch), take_mail(ch, mail), true) end
+    end
+  until w.done
+  return w.value, w.ok
 end
 
 --- Sends `payload` to mail channel `ch` directly: to its waiting receiver, else to the end of

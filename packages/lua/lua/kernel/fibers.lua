@@ -54,9 +54,23 @@ local function block(wait, fed)
 end
 rt.block = block
 
+-- The fiber and group ids of threads that are a fiber themselves, asked of JS once per fiber
+-- (a blocking receive needs them each time). A coroutine inside a fiber is not cached: it
+-- may be resumed by another fiber of its process.
+local FIBER_OF, GROUP_OF = setmetatable({}, { __mode = 'k' }), setmetatable({}, { __mode = 'k' })
+
 --- The id of the running fiber (the one the scheduler resumed, even inside user coroutines)
 --- and of its group.
-rt.fiber = current_fiber
+local function fiber()
+  local thread = co_running()
+  local id = FIBER_OF[thread]
+  if id ~= nil then return id, GROUP_OF[thread] end
+  local group, top
+  id, group, top = current_fiber()
+  if top then FIBER_OF[thread], GROUP_OF[thread] = id, group end
+  return id, group
+end
+rt.fiber = fiber
 
 -- Wrapped coroutine library for user code -------------------------------------------------
 
@@ -130,7 +144,8 @@ local THREAD_LOCAL = setmetatable({}, { __mode = 'k' })
 rt.THREAD_LOCAL = THREAD_LOCAL
 
 local function fiber_starts()
-  THREAD_LOCAL[co_running()] = nil
+  local thread = co_running()
+  THREAD_LOCAL[thread], FIBER_OF[thread], GROUP_OF[thread] = nil, nil, nil
 end
 rt.fiber_starts = fiber_starts
 

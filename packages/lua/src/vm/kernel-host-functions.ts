@@ -7,12 +7,13 @@ import type { LuaVm } from './lua-vm.js';
 /** The functions the kernel's Lua files call (the `host` table they receive). */
 export function kernelHostFunctions(): Record<string, HostFunction> {
   return {
-    /** The running fiber's id and its group's id. */
+    /** fiber() → fiber id, group id, whether the caller's thread is the fiber's own. */
     fiber(L, vm) {
       const fiber = running(vm, 'fiber');
       vm.api._lua_pushnumber(L, fiber.id);
       vm.api._lua_pushnumber(L, fiber.group.id);
-      return 2;
+      vm.api._lua_pushboolean(L, fiber.thread === L ? 1 : 0);
+      return 3;
     },
 
     wake(L, vm) {
@@ -21,16 +22,57 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 0;
     },
 
-    /** pull(channel) → true, a, b, c: the oldest delivery queued for a fed channel, or nothing. */
+    /**
+     * pull(channel) → true, a, b, c, more: the oldest delivery queued for a fed channel and
+     * whether more are queued after it; or nothing.
+     */
     pull(L, vm) {
       const channel = vm.api._lua_tonumberx(L, 1, 0);
-      const delivery = running(vm, 'pull').group.queue(channel).shift();
+      const queue = running(vm, 'pull').group.queue(channel);
+      const delivery = queue.shift();
       if (delivery === undefined) return 0;
       vm.api._lua_pushboolean(L, 1);
       pushField(L, vm, delivery.a);
       pushField(L, vm, delivery.b);
       pushField(L, vm, delivery.c);
-      return 4;
+      vm.api._lua_pushboolean(L, queue.length > 0 ? 1 : 0);
+      return 5;
+    },
+
+    /**
+     * pull_mail(channel, buffer, slot) → count, bytes, more: moves up to MAIL_BATCH messages
+     * queued for mail channel `channel`, oldest first, to the end of its Lua queue `buffer`
+     * (four slots each from `slot`: see kernel/channel.lua, "Mail channels"); `bytes` is what
+     * they count for there, `more` whether more are queued. One call for a whole backlog: a
+     * process that fell behind takes what JS holds for it at once, and then mail from its own
+     * engine comes to it directly again.
+     */
+    pull_mail(L, vm) {
+      const { api } = vm;
+      const queue = running(vm, 'pull_mail').group.queue(api._lua_tonumberx(L, 1, 0));
+      let slot = api._lua_tonumberx(L, 3, 0);
+      let count = 0;
+      let bytes = 0;
+      for (; count < MAIL_BATCH; count++) {
+        const delivery = queue.shift();
+        if (delivery === undefined) break;
+        const { a: topic, b: from, c: payload } = delivery;
+        const size = fieldLength(topic) + fieldLength(payload);
+        bytes += size;
+        pushField(L, vm, payload);
+        api._lua_rawseti(L, 2, BigInt(slot));
+        api._lua_pushnumber(L, -size);
+        api._lua_rawseti(L, 2, BigInt(slot + 1));
+        pushField(L, vm, from);
+        api._lua_rawseti(L, 2, BigInt(slot + 2));
+        pushField(L, vm, topic);
+        api._lua_rawseti(L, 2, BigInt(slot + 3));
+        slot += 4;
+      }
+      api._lua_pushnumber(L, count);
+      api._lua_pushnumber(L, bytes);
+      api._lua_pushboolean(L, queue.length > 0 ? 1 : 0);
+      return 3;
     },
 
     /** await_feed(channel): wake the running fiber when JS queues something for `channel`. */
@@ -130,6 +172,14 @@ function running(vm: LuaVm, what: string) {
   const fiber = vm.current;
   if (fiber === undefined) throw new Error(`${what} is only available inside a process`);
   return fiber;
+}
+
+/** Messages a mail channel's pull_mail moves at most. */
+const MAIL_BATCH = 256;
+
+/** What a delivery's text or bytes count for in a mail channel's box (see pull_mail). */
+function fieldLength(field: DeliveryField): number {
+  return typeof field === 'string' || field instanceof Uint8Array ? field.length : 0;
 }
 
 function pushField(L: LuaState, vm: LuaVm, field: DeliveryField): void {

@@ -4,7 +4,7 @@
  * another node (the spawn option `node`, or the cluster's placement). The local spawn itself is
  * the system's (`ProcessSystem.spawn`).
  */
-import { type EntryId, LuactError, splitEntryId } from '@luact/core';
+import { type EntryId, LuactError } from '@luact/core';
 import type { ExternalHost } from './external-host.js';
 import { deliverOutcome } from './outcome.js';
 import type { Pid } from './pid.js';
@@ -150,7 +150,9 @@ const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
 
 /** The namespace a spawn's relative entry and host IDs resolve in: its parent's entry's. */
 export function spawnNamespace(request: SpawnRequest): string | undefined {
-  return request.parent ? splitEntryId(request.parent.entry).namespace : undefined;
+  // splitEntryId's namespace, without the parts object and name it makes (spawning is hot).
+  const entry = request.parent?.entry;
+  return entry === undefined ? undefined : entry.slice(0, entry.indexOf(':'));
 }
 
 /** The node a spawn's options name (`node`), if any. */

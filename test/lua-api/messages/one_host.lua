@@ -122,6 +122,18 @@ local function sends_a_backlog(parent)
   for i = 601, 1200 do assert(process.send(receiver, "n", i)) end
 end
 
+--- Two of its fibers wait on its inbox; each reports the one message it receives.
+local function receives_on_two_fibers(parent)
+  local inbox, done = process.inbox(), channel.new(1)
+  coroutine.spawn(function()
+    process.send(parent, "got", inbox:receive():payload():data())
+    done:send(true)
+  end)
+  process.send(parent, "ready")
+  process.send(parent, "got", inbox:receive():payload():data())
+  done:receive() -- the process ends with its main fiber
+end
+
 -- Tests -------------------------------------------------------------------------------------
 
 local function report_of(entry, ...)
@@ -154,6 +166,20 @@ local function a_backlog_held_by_the_host_and_direct_mail_arrive_in_order()
   local expected = {}
   for i = 1, 1200 do expected[i] = i end
   t.eq(got, expected, "what the receiver got")
+end
+
+local function mail_the_host_held_reaches_every_fiber_waiting_for_it()
+  local ready, got = process.listen("ready"), process.listen("got")
+  local child = process.spawn("receives_on_two_fibers", ROOMY_HOST, process.pid())
+  t.check("spawn", child)
+  t.receive(ready, "ready")
+  time.sleep("50ms") -- both fibers wait by now
+  -- From another host: the child's host holds both, and one fiber takes them over.
+  t.check("first", process.send(child, "n", 1))
+  t.check("second", process.send(child, "n", 2))
+  local a = t.receive(got, "one fiber's message", "5s")
+  local b = t.receive(got, "the other fiber's message", "5s")
+  t.eq(a + b, 3, "both messages, one to each fiber")
 end
 
 local function a_table_sent_within_one_host_is_a_copy()
@@ -208,6 +234,8 @@ return {
   receives = receives,
   receives_late = receives_late,
   sends_a_backlog = sends_a_backlog,
+  receives_on_two_fibers = receives_on_two_fibers,
+  mail_the_host_held_reaches_every_fiber_waiting_for_it = mail_the_host_held_reaches_every_fiber_waiting_for_it,
   a_backlog_held_by_the_host_and_direct_mail_arrive_in_order = a_backlog_held_by_the_host_and_direct_mail_arrive_in_order,
   floods_a_sibling = floods_a_sibling,
   sends_to_an_ended_sibling = sends_to_an_ended_sibling,

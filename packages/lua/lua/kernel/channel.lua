@@ -364,7 +364,7 @@ rt.new_fed_channel = new_fed_channel
 --
 -- No table is made per queued message: entry i of the Lua queue takes slots 4i-3 to 4i of the
 -- channel's buffer: the payload (a value handed over as it is, or its encoding), its size
--- (negative for an encoding), the sender's PID and the topic.
+-- (negative for an encoding), the sender's PID (nil: none) and the topic.
 
 local MAIL = setmetatable({}, { __mode = 'v' }) -- records by channel id, as FED
 rt.MAIL = MAIL
@@ -405,7 +405,7 @@ local function received(kind, topic, from, payload, encoded)
 end
 
 --- The oldest entry of mail channel `ch`'s Lua queue (there is one), taken off it and
---- uncounted: payload, whether it is an encoding, sender, topic.
+--- uncounted: payload, whether it is an encoding, sender (or nil), topic.
 local function pop_mail(ch, mail)
   local head, buf = ch.head, ch.buf
   local at = head * 4 - 4
@@ -440,6 +440,16 @@ local function pull_mail(ch, mail)
   if not more then mail[M_INFLOW] = false end
 end
 
+--- Hands what the Lua queue of mail channel `ch` holds to its waiting receivers, oldest
+--- first (after a pull, several fibers of the process may be waiting on it).
+local function hand_out(ch, mail)
+  while ch.tail >= ch.head do
+    local receiver = pop_receiver(ch)
+    if receiver == nil then return end
+    complete(receiver, take_mail(ch, mail), true)
+  end
+end
+
 --- Channel:receive on mail channel `ch`: its Lua queue, else what JS holds, else wait. (No
 --- process blocks sending to a mail channel, and JS wakes the process's blocked fibers when
 --- it starts holding mail for the channel: a waiting receiver looks then.)
@@ -451,10 +461,9 @@ receive_mail = function(ch, mail)
   push_receiver(ch, w)
   repeat
     co_yield(BLOCK)
-    if not w.done and mail[M_INFLOW] then
-      pull_mail(ch, mail)
-      -- To the oldest receiver waiting: this one, or another fiber of the process.
-      if ch.tail >= ch.head then complete(pop_receiver(ch), take_mail(ch, mail), true) end
+    if not w.done then
+      if mail[M_INFLOW] then pull_mail(ch, mail) end
+      hand_out(ch, mail)
     end
   until w.done
   return w.value, w.ok
@@ -494,7 +503,7 @@ function rt.mail_drain(id)
   local parts, n, encode = {}, 0, mail[M_KIND].encode
   while ch.tail >= ch.head do
     local payload, encoded, from, topic = pop_mail(ch, mail)
-    parts[n + 1], parts[n + 2], parts[n + 3] = topic, from, encoded and payload or encode(payload)
+    parts[n + 1], parts[n + 2], parts[n + 3] = topic, from or false, encoded and payload or encode(payload)
     n = n + 3
   end
   return rt.codec.encode(parts)

@@ -69,8 +69,9 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
         api._lua_rawseti(L, 2, BigInt(slot + 3));
         slot += 4;
       }
-      api._lua_pushnumber(L, count);
-      api._lua_pushnumber(L, bytes);
+      // Integers: the Lua queue's indices are computed from the count.
+      api._lua_pushinteger(L, BigInt(count));
+      api._lua_pushinteger(L, BigInt(bytes));
       api._lua_pushboolean(L, queue.length > 0 ? 1 : 0);
       return 3;
     },

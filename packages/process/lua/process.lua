@@ -214,15 +214,6 @@ local function own_pid()
   return pid
 end
 
--- Bytes a value handed over as it is counts for, at most what its encoding would take.
-local function scalar_size(value)
-  local t = type(value)
-  if t == 'number' then return 10 end
-  if t == 'string' then return #value + 6 end
-  if t == 'boolean' then return 2 end
-  return nil
-end
-
 local host_send, REFERENCE, TOPIC = host.send, LIMITS.reference, LIMITS.topic
 
 local function send_through_host(dest, topic, payload)
@@ -238,7 +229,15 @@ local function send_direct(ch, dest, topic, ...)
   local payload, size
   if select('#', ...) == 1 then
     payload = (...)
-    size = scalar_size(payload)
+    -- What a value handed over as it is counts for: at most what its encoding would take.
+    local t = type(payload)
+    if t == 'number' then
+      size = 10
+    elseif t == 'string' then
+      size = #payload + 6
+    elseif t == 'boolean' then
+      size = 2
+    end
   end
   local encoded = size == nil
   if encoded then

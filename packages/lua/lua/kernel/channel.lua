@@ -424,9 +424,27 @@ local function pop_mail(ch, mail)
   return payload, encoded, from, topic
 end
 
+-- pop_mail and received in one: a receive's hot path.
 take_mail = function(ch, mail)
-  local payload, encoded, from, topic = pop_mail(ch, mail)
-  return received(mail[M_KIND], topic, from, payload, encoded)
+  local head, buf = ch.head, ch.buf
+  local at = head * 4 - 4
+  local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
+  buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
+  if head == ch.tail then
+    ch.head, ch.tail = 1, 0
+  else
+    ch.head = head + 1
+  end
+  local box, kind = mail[M_BOX], mail[M_KIND]
+  local mt = kind.mt
+  if size < 0 then
+    box[1], box[2] = box[1] - 1, box[2] + size
+    if mt ~= nil then return setmetatable({ topic, from, payload }, mt) end
+    return kind.first(payload)
+  end
+  box[1], box[2] = box[1] - 1, box[2] - size
+  if mt ~= nil then return setmetatable({ topic, from, nil, payload }, mt) end
+  return payload
 end
 
 --- JS holds mail for mail channel `ch`: moves it (up to a batch) to the end of the Lua queue,
@@ -481,14 +499,21 @@ function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
   local box = mail[M_BOX]
   local count, held = box[1], box[2] + (size < 0 and -size or size)
   if count >= messages or held > bytes then return false end
-  local receiver = pop_receiver(ch)
-  if receiver ~= nil then
-    complete(receiver, received(mail[M_KIND], topic, from, payload, size < 0), true)
-    return true
+  local waiting = ch.recvq
+  if waiting ~= nil and waiting.head <= waiting.tail then
+    local receiver = pop_waiter(waiting)
+    if receiver ~= nil then
+      complete(receiver, received(mail[M_KIND], topic, from, payload, size < 0), true)
+      return true
+    end
   end
   local tail = ch.tail + 1
   ch.tail = tail
-  local buf, at = buffer_of(ch), tail * 4 - 4
+  local buf, at = ch.buf, tail * 4 - 4
+  if buf == nil then
+    buf = {}
+    ch.buf = buf
+  end
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = payload, size, from, topic
   box[1], box[2] = count + 1, held
   return true

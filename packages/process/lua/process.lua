@@ -255,13 +255,24 @@ local function send_direct(ch, dest, topic, ...)
   return send_through_host(dest, topic, encoded and payload or encode_one(payload))
 end
 
+-- Topics that passed the checks of process.send, so that a send to a process of this engine
+-- (a PID in LOCAL_MAIL is a valid destination) checks nothing again. Emptied when it passes
+-- CHECKED_TOPICS_MAX: a process that sends to ever new topics keeps it small.
+local CHECKED_TOPICS, checked_topics, CHECKED_TOPICS_MAX = {}, 0, 256
+
 function process.send(dest, topic, ...)
-  -- The hot path: inline checks of the common case, the helpers say what is wrong.
-  if type(dest) ~= 'string' or #dest > REFERENCE then return nil, check_destination('process.send', dest) end
-  if type(topic) ~= 'string' or #topic > TOPIC or sbyte(topic, 1) == 64 then
-    return nil, check_topic('process.send', topic)
-  end
   local receiver = LOCAL_MAIL[dest]
+  if receiver == nil or not CHECKED_TOPICS[topic] then
+    -- Inline checks of the common case; the helpers say what is wrong.
+    if type(dest) ~= 'string' or #dest > REFERENCE then return nil, check_destination('process.send', dest) end
+    if type(topic) ~= 'string' or #topic > TOPIC or sbyte(topic, 1) == 64 then
+      return nil, check_topic('process.send', topic)
+    end
+    if receiver ~= nil then
+      if checked_topics >= CHECKED_TOPICS_MAX then CHECKED_TOPICS, checked_topics = {}, 0 end
+      CHECKED_TOPICS[topic], checked_topics = true, checked_topics + 1
+    end
+  end
   if receiver ~= nil then
     local listens = receiver.listens
     local ch = listens ~= nil and listens[topic] or receiver.inbox

@@ -181,7 +181,10 @@ local receive_mail
 
 function Channel:receive()
   local mail = MAILS[self]
-  if mail ~= nil then return receive_mail(self, mail) end
+  if mail ~= nil then
+    if self.tail >= self.head then return take_mail(self, mail), true end
+    return receive_mail(self, mail)
+  end
   local v, ok, ready = try_receive(self)
   if ready then return v, ok end
   local id = self.fed_id

@@ -246,7 +246,10 @@ export class LuaHeap {
     this.api._luact_heap_collected(this.record);
   }
 
-  /** The allocator is not used any more (after lua_close). */
+  /**
+   * The allocator is not used any more (after lua_close): its record is freed, so nothing of
+   * the heap may be read or set after this.
+   */
   dispose(): void {
     this.api._luact_heap_free(this.record);
     this.api.removeFunction(this.notify);

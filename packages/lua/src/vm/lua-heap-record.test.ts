@@ -18,7 +18,8 @@ interface Bare {
   readonly heap: LuaHeap;
   readonly L: LuaState;
   readonly events: { pressure: number; large: number };
-  closed: boolean;
+  luaClosed: boolean;
+  disposed: boolean;
 }
 
 const states: Bare[] = [];
@@ -40,20 +41,22 @@ async function bare(
     onLargeAllocation: () => events.large++,
   });
   const L = api._lua_newstate(heap.allocator, heap.record);
-  const state = { api, heap, L, events, closed: false };
+  const state = { api, heap, L, events, luaClosed: false, disposed: false };
   states.push(state);
   return state;
 }
 
 /** Frees every block of the state (lua_close); its heap stays readable until `close`. */
 function closeLua(state: Bare): void {
+  if (state.luaClosed) return;
+  state.luaClosed = true;
   state.api._lua_close(state.L);
 }
 
 function close(state: Bare): void {
-  if (state.closed) return;
-  state.closed = true;
   closeLua(state);
+  if (state.disposed) return;
+  state.disposed = true;
   state.heap.dispose();
 }
 
@@ -96,8 +99,6 @@ describe("the heap's accounting in the engine", () => {
     expect(heap.bytesOf(0)).toBe(0);
     expect(heap.used).toBe(0);
     heap.owner = 0;
-    heap.dispose();
-    state.closed = true;
   });
 
   it('records the limit, the bytes asked for, the bytes held and the slot of a refusal', async () => {

@@ -407,32 +407,14 @@ local function received(kind, topic, from, payload, encoded)
   return payload
 end
 
---- The oldest entry of mail channel `ch`'s Lua queue (there is one), taken off it and
---- uncounted: payload, whether it is an encoding, sender (or nil), topic.
-local function pop_mail(ch, mail)
-  local head, buf = ch.head, ch.buf
-  local at = head * 4 - 4
-  local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
-  buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
-  -- An emptied queue starts again at slot 1: the buffer stays a small array.
-  if head == ch.tail then
-    ch.head, ch.tail = 1, 0
-  else
-    ch.head = head + 1
-  end
-  local encoded = size < 0
-  if encoded then size = -size end
-  local box = mail[M_BOX]
-  box[1], box[2] = box[1] - 1, box[2] - size
-  return payload, encoded, from, topic
-end
-
--- pop_mail and received in one: a receive's hot path.
+--- Takes the oldest entry of mail channel `ch`'s Lua queue (there is one), uncounts it and
+--- returns what a receive returns (as `received`, inline: a receive's hot path).
 take_mail = function(ch, mail)
   local head, buf = ch.head, ch.buf
   local at = head * 4 - 4
   local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
+  -- An emptied queue starts again at slot 1: the buffer stays a small array.
   if head == ch.tail then
     ch.head, ch.tail = 1, 0
   else
@@ -528,12 +510,22 @@ function rt.mail_drain(id)
   local mail = MAIL[id]
   local ch = mail and mail[M_CHANNEL]
   if ch == nil or ch.tail < ch.head then return nil end
-  local parts, n, encode = {}, 0, mail[M_KIND].encode
-  while ch.tail >= ch.head do
-    local payload, encoded, from, topic = pop_mail(ch, mail)
-    parts[n + 1], parts[n + 2], parts[n + 3] = topic, from or false, encoded and payload or encode(payload)
-    n = n + 3
+  local parts, n, bytes, encode = {}, 0, 0, mail[M_KIND].encode
+  local buf = ch.buf
+  for at = ch.head * 4 - 4, ch.tail * 4 - 4, 4 do
+    local payload, size = buf[at + 1], buf[at + 2]
+    if size < 0 then
+      size = -size
+    else
+      payload = encode(payload)
+    end
+    parts[n + 1], parts[n + 2], parts[n + 3] = buf[at + 4], buf[at + 3] or false, payload
+    n, bytes = n + 3, bytes + size
   end
+  -- What JS takes back it counts itself from now on.
+  ch.buf, ch.head, ch.tail = nil, 1, 0
+  local box = mail[M_BOX]
+  box[1], box[2] = box[1] - n // 3, box[2] - bytes
   return rt.codec.encode(parts)
 end
 

@@ -6,6 +6,7 @@ local time = require("time")
 
 local HOST = "lua_api.messages:small_host" -- max_mailbox 10, max_message_size 1 KiB
 local ROOMY_HOST = "lua_api:processes" -- max_mailbox 10000
+local TIGHT_HOST = "lua_api.messages:tight_host" -- max_process_memory 4 MiB
 
 -- Child processes (on the small host) -------------------------------------------------------
 
@@ -134,6 +135,16 @@ local function receives_on_two_fibers(parent)
   done:receive() -- the process ends with its main fiber
 end
 
+--- Opens its inbox on `go` (the host holds what was sent to it before), then receives `count`
+--- messages and reports their lengths.
+local function receives_big_late(parent, count)
+  process.listen("go"):receive()
+  local inbox = process.inbox()
+  local lengths = {}
+  for i = 1, count do lengths[i] = #inbox:receive():payload():data() end
+  process.send(parent, "report", lengths)
+end
+
 -- Tests -------------------------------------------------------------------------------------
 
 local function report_of(entry, ...)
@@ -180,6 +191,19 @@ local function mail_the_host_held_reaches_every_fiber_waiting_for_it()
   local a = t.receive(got, "one fiber's message", "5s")
   local b = t.receive(got, "the other fiber's message", "5s")
   t.eq(a + b, 3, "both messages, one to each fiber")
+end
+
+local function a_backlog_of_big_messages_is_taken_over_a_little_at_a_time()
+  local reports = process.listen("report")
+  -- 8 × 768 KiB waiting in the host, for a process that may hold 4 MiB.
+  local child = process.spawn("receives_big_late", TIGHT_HOST, process.pid(), 8)
+  t.check("spawn", child)
+  local big = string.rep("x", 768 * 1024)
+  for i = 1, 8 do t.check("send " .. i, process.send(child, "n", big)) end
+  t.check("go", process.send(child, "go"))
+  local expected = {}
+  for i = 1, 8 do expected[i] = #big end
+  t.eq(t.receive(reports, "the lengths", "10s"), expected, "every message, none refused for memory")
 end
 
 local function a_table_sent_within_one_host_is_a_copy()
@@ -235,6 +259,8 @@ return {
   receives_late = receives_late,
   sends_a_backlog = sends_a_backlog,
   receives_on_two_fibers = receives_on_two_fibers,
+  receives_big_late = receives_big_late,
+  a_backlog_of_big_messages_is_taken_over_a_little_at_a_time = a_backlog_of_big_messages_is_taken_over_a_little_at_a_time,
   mail_the_host_held_reaches_every_fiber_waiting_for_it = mail_the_host_held_reaches_every_fiber_waiting_for_it,
   a_backlog_held_by_the_host_and_direct_mail_arrive_in_order = a_backlog_held_by_the_host_and_direct_mail_arrive_in_order,
   floods_a_sibling = floods_a_sibling,

@@ -40,7 +40,7 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     },
 
     /**
-     * pull_mail(channel, buffer, slot) → count, bytes, more: moves up to MAIL_BATCH messages
+     * pull_mail(channel, buffer, slot) → count, bytes, more: moves up to a batch of messages
      * queued for mail channel `channel`, oldest first, to the end of its Lua queue `buffer`
      * (four slots each from `slot`: see kernel/channel.lua, "Mail channels"); `bytes` is what
      * they count for there, `more` whether more are queued. One call for a whole backlog: a
@@ -53,7 +53,7 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       let slot = api._lua_tonumberx(L, 3, 0);
       let count = 0;
       let bytes = 0;
-      for (; count < MAIL_BATCH; count++) {
+      for (; count < MAIL_BATCH && bytes < MAIL_BATCH_BYTES; count++) {
         const delivery = queue.shift();
         if (delivery === undefined) break;
         const { a: topic, b: from, c: payload } = delivery;
@@ -175,8 +175,12 @@ function running(vm: LuaVm, what: string) {
   return fiber;
 }
 
-/** Messages a mail channel's pull_mail moves at most. */
+/**
+ * What a mail channel's pull_mail moves at most: messages, and bytes past which it takes no
+ * more (the process's memory limit counts what it holds; big messages come one at a time).
+ */
 const MAIL_BATCH = 256;
+const MAIL_BATCH_BYTES = 64 * 1024;
 
 /** What a delivery's text or bytes count for in a mail channel's box (see pull_mail). */
 function fieldLength(field: DeliveryField): number {

@@ -43,9 +43,9 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
      * pull_mail(channel, buffer, slot) → count, bytes, more: moves up to a batch of messages
      * queued for mail channel `channel`, oldest first, to the end of its Lua queue `buffer`
      * (four slots each from `slot`: see kernel/channel.lua, "Mail channels"); `bytes` is what
-     * they count for there, `more` whether more are queued. One call for a whole backlog: a
-     * process that fell behind takes what JS holds for it at once, and then mail from its own
-     * engine comes to it directly again.
+     * they count for there, `more` whether more are queued. One call for many messages: a
+     * process that fell behind takes what JS holds for it a batch at a time, and once JS holds
+     * none, mail from its own engine comes to it directly again.
      */
     pull_mail(L, vm) {
       const { api } = vm;

@@ -44,6 +44,7 @@ import {
 import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
 import { type Inbox, Inboxes } from './inboxes.js';
 import { LinksAndMonitors } from './links-and-monitors.js';
+import { LiveProcesses } from './live-processes.js';
 import { LocalTransport } from './local-transport.js';
 import { eventBytes } from './mailbox.js';
 import type { ClusterNames, NameRegistry, NameScope } from './names.js';
@@ -169,7 +170,7 @@ export class ProcessSystem {
    * The live processes of this node by the number in their PID (unique within the node): an
    * integer key hashes for nothing, where a PID string key made every spawn hash a new string.
    */
-  private readonly processes = new Map<number, Process>();
+  private readonly processes = new LiveProcesses();
   private readonly endedElsewhere = new EndedElsewhere();
   private readonly inboxes: Inboxes;
   private readonly calls: FunctionCalls;
@@ -398,7 +399,7 @@ export class ProcessSystem {
   removeHost(id: string): void {
     const host = this.hosts.get(id);
     if (!host) return;
-    for (const process of [...this.processes.values()])
+    for (const process of this.processes.values())
       if (process.host === host) this.kill(process, TERMINATED());
     this.hosts.delete(id);
     host.close();
@@ -509,7 +510,7 @@ export class ProcessSystem {
     }
     if (request.remoteParent) this.linksAndMonitors.followedFromAfar(process, request.remoteParent);
     host.processCount++;
-    this.processes.set(id, process);
+    this.processes.add(process);
     const method = (entry.fields.method as string | undefined) ?? 'main';
     process.attach(host.vm.startGroup(process, prepared, method, request.args));
     return pid;
@@ -579,7 +580,7 @@ export class ProcessSystem {
 
   /** Every live process of this node, oldest first (for inspection). */
   list(): Process[] {
-    return [...this.processes.values()];
+    return this.processes.values();
   }
 
   /**
@@ -926,7 +927,7 @@ export class ProcessSystem {
     const outcome = exitOutcome(group);
     process.exited = true;
     process.host.processCount--;
-    this.processes.delete(process.localId);
+    this.processes.delete(process);
     const relations = process.existingRelations;
     this.processNames.released(process, relations?.names ?? NO_NAMES);
     if (relations === undefined) return;

@@ -86,8 +86,6 @@ local function push_receiver(ch, w) push_waiter(waiters(ch, 'recvq'), w) end
 local function push_sender(ch, w) push_waiter(waiters(ch, 'sendq'), w) end
 
 --- Hands `value` to a waiter and wakes its fiber. For a select, the whole selection completes.
---- (A waiter is made with its `value` and `ok` fields named, nil: the table is made with room
---- for them, and this does not have to grow it.)
 local function complete(w, value, ok)
   local sel = w.sel
   if sel ~= nil then
@@ -170,7 +168,7 @@ end
 
 function Channel:send(v)
   if try_send(self, v) then return true end
-  local w = { fiber = current_fiber(), value = v == nil and NIL or v, done = false, ok = nil }
+  local w = { fiber = current_fiber(), value = v == nil and NIL or v, done = false }
   push_sender(self, w)
   block(w, nil)
   if w.ok == false then error('send on a closed channel', 2) end
@@ -192,7 +190,7 @@ function Channel:receive()
     local got, value = pull_fed(self)
     if got then return value, true end
   end
-  local w = { fiber = current_fiber(), done = false, value = nil, ok = nil }
+  local w = { fiber = current_fiber(), done = false }
   push_receiver(self, w)
   block(w, id ~= nil and self or nil)
   if w.value == NIL then return nil, w.ok end
@@ -314,7 +312,7 @@ local function select(cases)
   local fiber = current_fiber()
   for i = 1, n do
     local case = cases[i]
-    local w = { fiber = fiber, sel = sel, case = case, done = false, value = nil, ok = nil }
+    local w = { fiber = fiber, sel = sel, case = case, done = false }
     if case.send then
       w.value = case.value == nil and NIL or case.value
       push_sender(case.channel, w)
@@ -460,7 +458,7 @@ receive_mail = function(ch, mail)
   if mail[M_INFLOW] and ch.tail < ch.head then pull_mail(ch, mail) end
   if ch.tail >= ch.head then return take_mail(ch, mail), true end
   if ch.closed then return nil, false end
-  local w = { fiber = current_fiber(), done = false, value = nil, ok = nil }
+  local w = { fiber = current_fiber(), done = false }
   push_receiver(ch, w)
   repeat
     co_yield(BLOCK)

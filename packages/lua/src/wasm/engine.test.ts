@@ -230,6 +230,7 @@ describe('the count hook of our Lua build', () => {
       api._lua_getstack(state, 0, frame);
       api._lua_getinfo(state, memory.cString('l'), frame);
       lines.push(api.HEAP32[(frame + LUA_DEBUG_CURRENTLINE_OFFSET) >> 2] ?? 0);
+      return undefined;
     }, 'vii');
     // mark() names the frame two below it: the chunk (mark is level 0, inner level 1).
     const mark = api.addFunction((state) => {

@@ -11,7 +11,7 @@ import {
   activateEntry,
   type Entry,
   type EntryOf,
-  type ProcessHostConfig,
+  type HostLimitsConfig,
   type RegistrySnapshot,
 } from '@luact/registry';
 import { boundedOutput } from './value-limits.js';
@@ -32,7 +32,7 @@ export function isLuaEntry(entry: Entry): entry is LuaEntry {
   );
 }
 
-export type HostLimits = ProcessHostConfig['host'];
+export type HostLimits = HostLimitsConfig;
 
 export interface HostEnvironment {
   readonly snapshot: () => RegistrySnapshot;

@@ -38,6 +38,7 @@ export {
 export {
   DEFAULT_HOST_LIMITS,
   DEFAULT_TASK_TIMEOUT,
+  type HostLimitsConfig,
   type JournalConfig,
   type ProcessHostConfig,
   type WorkflowHostConfig,

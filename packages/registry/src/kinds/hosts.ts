@@ -3,6 +3,7 @@ import {
   anything,
   boolean,
   byteSize,
+  type CheckIssue,
   defaultsOf,
   duration,
   type Infer,
@@ -19,48 +20,65 @@ import {
 } from '../schema/index.js';
 import { type Lifecycle, lifecycle } from './lifecycle.js';
 
-const hostLimits = object(
-  {
-    max_processes: withDefault(integer({ min: 1 }), 100_000),
-    /** Messages and events a process holds not yet received; a send past it is RATE_LIMITED. */
-    max_mailbox: withDefault(integer({ min: 1 }), 10_000),
-    /** Bytes (payloads and topics) a process holds not yet received; a send past it is RATE_LIMITED. */
-    max_mailbox_bytes: withDefault(byteSize(), 67_108_864),
-    /** One message's payload; also spawn arguments, context values and exit values to a process. */
-    max_message_size: withDefault(byteSize(), 1_048_576),
-    /** Lua instructions a process may run before it is preempted. */
-    reductions: withDefault(integer({ min: 100 }), 10_000),
-    /** How long a process may run before it is preempted (whichever of the two comes first). */
-    time_slice: withDefault(duration(), 2),
-    /**
-     * How long a process may run where it cannot be preempted (a metamethod or callback called
-     * from C, one long built-in call) before it is stopped with a TIMEOUT error.
-     */
-    max_slice: withDefault(duration(), 1_000),
-    /** Lua heap of all the host's processes together; an allocation past it fails its process. */
-    max_memory: withDefault(byteSize(), 268_435_456),
-    /** Lua heap one process may hold; an allocation past it fails that process. */
-    max_process_memory: withDefault(byteSize(), 67_108_864),
-  },
-  {
-    check(limits, issue) {
-      const { max_mailbox_bytes: mailbox, max_message_size: message } = limits;
-      // 0: a placeholder not resolved yet (files are checked before the environment is known).
-      if (mailbox > 0 && message > 0 && mailbox < message) {
-        issue(
-          ['max_mailbox_bytes'],
-          `max_mailbox_bytes (${mailbox} bytes) must be at least max_message_size (${message} bytes): a message of the largest size could never be delivered`,
-        );
-      }
-    },
-  },
-);
+/** The Lua limits every host of Lua code has (a process.host's, a workflow.host's VM). */
+const limitFields = {
+  max_processes: withDefault(integer({ min: 1 }), 100_000),
+  /** Messages and events a process holds not yet received; a send past it is RATE_LIMITED. */
+  max_mailbox: withDefault(integer({ min: 1 }), 10_000),
+  /** Bytes (payloads and topics) a process holds not yet received; a send past it is RATE_LIMITED. */
+  max_mailbox_bytes: withDefault(byteSize(), 67_108_864),
+  /** One message's payload; also spawn arguments, context values and exit values to a process. */
+  max_message_size: withDefault(byteSize(), 1_048_576),
+  /** Lua instructions a process may run before it is preempted. */
+  reductions: withDefault(integer({ min: 100 }), 10_000),
+  /** How long a process may run before it is preempted (whichever of the two comes first). */
+  time_slice: withDefault(duration(), 2),
+  /**
+   * How long a process may run where it cannot be preempted (a metamethod or callback called
+   * from C, one long built-in call) before it is stopped with a TIMEOUT error.
+   */
+  max_slice: withDefault(duration(), 1_000),
+  /** Lua heap of all the host's processes together; an allocation past it fails its process. */
+  max_memory: withDefault(byteSize(), 268_435_456),
+  /** Lua heap one process may hold; an allocation past it fails that process. */
+  max_process_memory: withDefault(byteSize(), 67_108_864),
+};
 
-/** The limits of a process.host that sets none. */
-export const DEFAULT_HOST_LIMITS: ProcessHostConfig['host'] = defaultsOf(hostLimits);
+const limitChecks = {
+  check(limits: { max_mailbox_bytes: number; max_message_size: number }, issue: CheckIssue) {
+    const { max_mailbox_bytes: mailbox, max_message_size: message } = limits;
+    // 0: a placeholder not resolved yet (files are checked before the environment is known).
+    if (mailbox > 0 && message > 0 && mailbox < message) {
+      issue(
+        ['max_mailbox_bytes'],
+        `max_mailbox_bytes (${mailbox} bytes) must be at least max_message_size (${message} bytes): a message of the largest size could never be delivered`,
+      );
+    }
+  },
+};
+
+const hostLimits = object(limitFields, limitChecks);
+
+/** The limits of a host's Lua VM, as every host of Lua code has them. */
+export type HostLimitsConfig = Infer<typeof hostLimits>;
+
+/** The limits of a host that sets none. */
+export const DEFAULT_HOST_LIMITS: HostLimitsConfig = defaultsOf(hostLimits);
 
 export const processHost = object({
-  host: section(hostLimits),
+  host: section(
+    object(
+      {
+        ...limitFields,
+        /**
+         * Threads the host runs its processes on, each with a Lua engine of its own: 1 (the
+         * default) keeps them on the node's main thread.
+         */
+        workers: withDefault(integer({ min: 1 }), 1),
+      },
+      limitChecks,
+    ),
+  ),
   lifecycle,
 });
 

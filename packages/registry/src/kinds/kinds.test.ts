@@ -145,6 +145,35 @@ describe('kind schemas', () => {
     ).toMatchObject({ host: { max_mailbox_bytes: 1_048_576, max_message_size: 1_048_576 } });
   });
 
+  it('runs a process host on one thread unless it sets workers, a whole number from 1', () => {
+    expect(config({ name: 'h', kind: 'process.host', fields: {} })).toMatchObject({
+      host: { workers: 1 },
+    });
+    expect(
+      config({ name: 'h', kind: 'process.host', fields: { host: { workers: 4 } } }),
+    ).toMatchObject({ host: { workers: 4 } });
+    for (const workers of [0, -2, 1.5, 'two']) {
+      const errors = activate({
+        name: 'h',
+        kind: 'process.host',
+        fields: { host: { workers } },
+      }).loadErrors;
+      expect(errors).toEqual([
+        expect.objectContaining({ severity: 'error', entry: 'app:h', field: 'host.workers' }),
+      ]);
+    }
+    // Only a process host takes it: a terminal host's processes own the console.
+    expect(
+      activate({ name: 't', kind: 'terminal.host', fields: { host: { workers: 2 } } }).warnings,
+    ).toEqual([
+      expect.objectContaining({
+        entry: 'app:t',
+        field: 'host.workers',
+        message: expect.stringContaining('unknown field "workers" is ignored'),
+      }),
+    ]);
+  });
+
   it('rejects negative and malformed durations with the field that holds them', () => {
     expect(
       loadErrors({

@@ -1,4 +1,5 @@
 export {
+  type CheckIssue,
   defaultsOf,
   type Field,
   isMapping,

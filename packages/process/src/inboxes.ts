@@ -27,6 +27,8 @@ export interface InboxHost {
 /** An inbox: what it receives, and the processes it watches. */
 interface InboxState {
   readonly receive: (envelope: Envelope) => void;
+  /** Outcomes of children spawned on other threads for the inbox (their `result` signals). */
+  readonly result: ((channel: number, outcome: ExitOutcome) => void) | undefined;
   /** Each watched process, with what to call when it ends and how to stop watching it. */
   readonly watched: Map<Pid, { readonly onExit: (outcome: ExitOutcome) => void; stop(): void }>;
 }
@@ -40,9 +42,12 @@ export class Inboxes {
 
   constructor(private readonly host: InboxHost) {}
 
-  create(receive: (envelope: Envelope) => void): Inbox {
+  create(
+    receive: (envelope: Envelope) => void,
+    result?: (channel: number, outcome: ExitOutcome) => void,
+  ): Inbox {
     const pid = this.host.nextPid();
-    const state: InboxState = { receive, watched: new Map() };
+    const state: InboxState = { receive, result, watched: new Map() };
     this.open.set(pid, state);
     return {
       pid,
@@ -60,8 +65,16 @@ export class Inboxes {
     return this.open.get(pid)?.receive;
   }
 
-  /** An EXIT for an inbox that watches the process that ended; false when it is none. */
+  /**
+   * An EXIT for an inbox that watches the process that ended, or the outcome of a child it
+   * follows (`result`); false when it is none.
+   */
   exitReached(signal: Signal): boolean {
+    if (signal.kind === 'result') {
+      const result = this.open.get(signal.to)?.result;
+      result?.(signal.channel, signal.outcome);
+      return result !== undefined;
+    }
     if (signal.kind !== 'exit') return false;
     const watched = this.open.get(signal.to)?.watched;
     const watch = watched?.get(signal.from);

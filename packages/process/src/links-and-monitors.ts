@@ -44,7 +44,7 @@ export class LinksAndMonitors {
       return new LuactError('INVALID', 'a process cannot link to itself', { retryable: false });
     const route = this.host.route(other);
     if (route.kind === 'external') return this.linkExternal(process, route.host, other);
-    if (route.kind === 'remote') {
+    if (route.kind === 'remote' || route.kind === 'thread') {
       process.links.add(other);
       return this.host.signal({ kind: 'link', to: other, from: process.pid });
     }
@@ -75,6 +75,7 @@ export class LinksAndMonitors {
       case 'external':
         return this.watchExternal(process, route.host, other);
       case 'remote':
+      case 'thread':
         process.monitoring.add(other);
         return this.host.signal({ kind: 'monitor', to: other, from: process.pid });
       default:
@@ -219,8 +220,13 @@ export class LinksAndMonitors {
     if (local) {
       if (kind === 'unlink') local.links.delete(from);
       else local.monitors.delete(from);
-    } else if (this.host.route(other).kind === 'remote') {
+    } else if (elsewhere(this.host.route(other))) {
       forget(this.host.signal({ kind, to: other, from }));
     }
   }
+}
+
+/** Whether a route leads to another node or another thread of this one. */
+function elsewhere(route: Route): boolean {
+  return route.kind === 'remote' || route.kind === 'thread';
 }

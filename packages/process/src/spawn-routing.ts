@@ -29,6 +29,14 @@ export interface SpawnRoutingHost {
   /** Whether `id` is a process host of this node. */
   isProcessHost(id: EntryId): boolean;
   externalHost(id: EntryId): ExternalHost | undefined;
+  /**
+   * The node's other threads (a host on worker threads): which one a spawn runs on, and the
+   * spawns there, followed from here as a spawn on another node is.
+   */
+  readonly threads?: {
+    threadFor(hostId: EntryId, spawner: Process | undefined): string | undefined;
+    readonly spawns: RemoteSpawns;
+  };
   /** The next child's number on this node, and its PID on host `hostId`. */
   numberChild(hostId: string): { readonly id: number; readonly pid: Pid };
   /** Spawns on a process host of this node; throws why it cannot. */
@@ -51,6 +59,10 @@ export class SpawnRouting {
   spawnAnywhere(request: SpawnRequest): Pid | Promise<Pid> {
     const namespace = spawnNamespace(request);
     const hostId = this.host.resolveHost(request.host, namespace);
+    const threads = this.host.threads;
+    const thread = threads?.threadFor(hostId, request.parent);
+    if (threads && thread !== undefined)
+      return threads.spawns.spawn(thread, request, namespace, hostId);
     const external = this.host.externalHost(hostId);
     const node =
       spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));

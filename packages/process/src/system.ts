@@ -67,12 +67,14 @@ import { noHolder, ProcessNames, unknownName } from './process-names.js';
 import { localSpawnFor, RemoteSpawns } from './remote-spawns.js';
 import { PLAIN_CALL_RETRY } from './retried-calls.js';
 import { SpawnRouting, spawnNamespace } from './spawn-routing.js';
+import type { ThreadRouter } from './threads.js';
 import type {
   Delivery,
   Envelope,
   ExitOutcome,
   Handing,
   RemoteParent,
+  RemoteSpawnRequest,
   Signal,
   Transport,
 } from './transport.js';
@@ -85,6 +87,8 @@ export type Route =
   /** A host that journals what it receives before it counts: a workflow host. */
   | { readonly kind: 'external'; readonly host: ExternalHost }
   | { readonly kind: 'remote'; readonly node: string }
+  /** Another thread of this node (a host with worker threads). */
+  | { readonly kind: 'thread'; readonly thread: string }
   | { readonly kind: 'nowhere' };
 
 export interface SpawnRequest {
@@ -137,6 +141,15 @@ export interface ProcessSystemOptions {
   readonly print?: (text: string) => void;
   /** Limits of the host that runs function calls. */
   readonly functionLimits: HostLimits;
+  /** The node's other threads, when a host runs on worker threads (see ThreadRouter). */
+  readonly threads?: ThreadRouter;
+  /**
+   * The number of this system's next process (default: 1, 2, 3…); a worker thread's numbers
+   * say which worker runs the process.
+   */
+  readonly ids?: () => number;
+  /** Whether this system runs function calls (default true; a worker thread's does not). */
+  readonly functionHost?: boolean;
 }
 
 /** ID of the implicit host that runs function.lua calls. */
@@ -180,6 +193,8 @@ export class ProcessSystem {
   /** Names of the modules every host's Lua code may list. */
   readonly moduleNames: ReadonlySet<string>;
   private nextId = 1;
+  private readonly ids: (() => number) | undefined;
+  private readonly threads: ThreadRouter | undefined;
   private closed = false;
   /** One handler for every process's end (not a closure per process). */
   private readonly exitHandler = (process: Process, outcome: GroupOutcome) =>
@@ -193,6 +208,8 @@ export class ProcessSystem {
 
   constructor(readonly options: ProcessSystemOptions) {
     this.clock = options.clock ?? systemClock();
+    this.ids = options.ids;
+    this.threads = options.threads;
     const system = this;
     const resolveEntry = (reference: string, namespace: string | undefined) =>
       resolve(reference, namespace, 'entry');
@@ -226,7 +243,7 @@ export class ProcessSystem {
         const route = this.route(pid);
         return route.kind === 'process'
           ? route.process
-          : route.kind === 'remote'
+          : route.kind === 'remote' || route.kind === 'thread'
             ? 'remote'
             : undefined;
       },
@@ -270,21 +287,24 @@ export class ProcessSystem {
       isProcessHost: (id) => this.hosts.has(id),
       externalHost: (id) => this.externals.get(id),
       numberChild: (hostId) => {
-        const id = this.nextId++;
+        const id = this.ids === undefined ? this.nextId++ : this.ids();
         return { id, pid: this.newPid(hostId, id) };
       },
       spawnLocal: (request) => this.spawn(request),
       spawnNumbered: (request, id) => this.spawnNumbered(request, id),
+      ...(this.threads ? { threads: this.threadSpawning(this.threads, resolveEntry) } : {}),
       watchExternal: (watcher, host, target) =>
         this.linksAndMonitors.watchExternal(watcher, host, target),
       linkExternal: (process, host, target) =>
         this.linksAndMonitors.linkExternal(process, host, target),
     });
-    this.transport.attach({
-      deliver: (envelope) => this.receiveFromElsewhere(envelope),
-      signal: (signal) => this.signalLocal(signal),
-      spawn: (request) => this.spawning.spawnHere(localSpawnFor(request)),
-    });
+    const receiver = {
+      deliver: (envelope: Envelope) => this.receiveFromElsewhere(envelope),
+      signal: (signal: Signal) => this.signalLocal(signal),
+      spawn: (request: RemoteSpawnRequest) => this.spawning.spawnHere(localSpawnFor(request)),
+    };
+    this.transport.attach(receiver);
+    this.threads?.attach(receiver);
     options.names?.attach({
       revoked: (name, pid) =>
         forget(
@@ -299,7 +319,7 @@ export class ProcessSystem {
     });
     this.modules = options.modules(this);
     this.moduleNames = new Set(this.modules.map((module) => module.name));
-    this.addHost(FUNCTION_HOST, options.functionLimits);
+    if (options.functionHost !== false) this.addHost(FUNCTION_HOST, options.functionLimits);
   }
 
   /** This node's name in a cluster (undefined when standalone). */
@@ -408,7 +428,23 @@ export class ProcessSystem {
   // ── Spawning ──────────────────────────────────────────────────────────────────────────────
 
   spawn(request: SpawnRequest): Pid {
-    return this.spawnNumbered(request, this.nextId++);
+    return this.spawnNumbered(request, this.ids === undefined ? this.nextId++ : this.ids());
+  }
+
+  /** Spawns on other threads, followed from here as a spawn on another node is. */
+  private threadSpawning(
+    threads: ThreadRouter,
+    resolveEntry: (reference: string, namespace: string | undefined) => EntryId,
+  ) {
+    return {
+      threadFor: (hostId: EntryId, spawner: Process | undefined) =>
+        threads.threadForSpawn(hostId, spawner),
+      spawns: new RemoteSpawns({
+        transport: { spawnRemote: (thread, request) => threads.spawn(thread, request) },
+        names: this.processNames,
+        resolveEntry,
+      }),
+    };
   }
 
   /**
@@ -472,7 +508,9 @@ export class ProcessSystem {
     const prepared = host.prepare(entry);
     const pid = this.newPid(hostId, id);
     if (request.name !== undefined) {
-      const taken = this.processNames.local.register(request.name, pid);
+      const taken =
+        this.threads?.namesRefused?.(request.name) ??
+        this.processNames.local.register(request.name, pid);
       if (taken) throw taken;
     }
     const process = new Process(
@@ -593,7 +631,8 @@ export class ProcessSystem {
     if (looksLikePid(destination))
       return mayBeNameOnNode(destination) ? this.nameOnNode(destination) : (destination as Pid);
     const pid = this.processNames.resolve(destination);
-    if (pid === undefined) throw unknownName(destination);
+    if (pid === undefined)
+      throw this.threads?.namesRefused?.(destination) ?? unknownName(destination);
     return pid;
   }
 
@@ -639,6 +678,9 @@ export class ProcessSystem {
     const node = nodeOf(pid);
     if (node !== undefined && node !== this.node)
       return this.endedElsewhere.has(pid) ? { kind: 'nowhere' } : { kind: 'remote', node };
+    const thread = this.threads?.threadOf(pid);
+    if (thread !== undefined)
+      return this.endedElsewhere.has(pid) ? { kind: 'nowhere' } : { kind: 'thread', thread };
     const receive = this.inboxes.receiverOf(pid);
     if (receive) return { kind: 'inbox', receive };
     const external = this.externalHostOf(pid);
@@ -660,6 +702,9 @@ export class ProcessSystem {
     switch (route.kind) {
       case 'remote':
         return this.transport.sendRemote(route.node, envelope);
+      case 'thread':
+        (this.threads as ThreadRouter).send(route.thread, envelope);
+        return undefined;
       case 'inbox':
         route.receive(envelope);
         return undefined;
@@ -693,8 +738,7 @@ export class ProcessSystem {
     const refused = this.deliverLocal(envelope);
     const sender = envelope.from;
     if (refused && sender !== undefined) {
-      const node = nodeOf(sender);
-      if (node !== undefined && node !== this.node) {
+      if (this.elsewhere(sender)) {
         const { to: from, topic } = envelope;
         forget(this.signal({ kind: 'refused', to: sender, from, topic, error: refused }));
       }
@@ -736,9 +780,14 @@ export class ProcessSystem {
    * Opens an inbox for TypeScript code (a caller waiting for a reply): processes send to its
    * PID like to any other, e.g. `process.send(msg:from(), …)`, and `receive` gets each message.
    * Its PID is numbered like a process's, so it is never reused within the node's lifetime.
+   * `result` takes the outcomes of children spawned elsewhere that name the inbox as their
+   * parent with a result channel (`RemoteParent.resultChannel`).
    */
-  openInbox(receive: (envelope: Envelope) => void): Inbox {
-    return this.inboxes.create(receive);
+  openInbox(
+    receive: (envelope: Envelope) => void,
+    result?: (channel: number, outcome: ExitOutcome) => void,
+  ): Inbox {
+    return this.inboxes.create(receive, result);
   }
 
   /**
@@ -753,6 +802,9 @@ export class ProcessSystem {
     switch (route.kind) {
       case 'remote':
         return this.transport.signalRemote(route.node, signal);
+      case 'thread':
+        (this.threads as ThreadRouter).signal(route.thread, signal);
+        return undefined;
       case 'external':
         if (signal.kind === 'cancel' || signal.kind === 'terminate')
           return route.host.signal(signal);
@@ -780,15 +832,15 @@ export class ProcessSystem {
 
   private signalLocal(signal: Signal): void {
     if (signal.kind === 'exit' || signal.kind === 'link-down' || signal.kind === 'result') {
-      const node = nodeOf(signal.from);
-      if (node !== undefined && node !== this.node) this.endedElsewhere.ended(signal.from);
+      if (this.elsewhere(signal.from)) this.endedElsewhere.ended(signal.from);
     }
     if (signal.kind === 'refused') {
       // Nothing to deliver: the sender's send had already returned. What it teaches is kept.
       // (Only a PID that names its node: a workflow's moves between nodes.)
       // Not a name's address either: its node's next holder of the name may be along soon.
       const pid = signal.from;
-      if (signal.error.kind === 'NOT_FOUND' && nodeOf(pid) !== undefined && !mayBeNameOnNode(pid))
+      const numbered = nodeOf(pid) !== undefined || this.threads?.threadOf(pid) !== undefined;
+      if (signal.error.kind === 'NOT_FOUND' && numbered && !mayBeNameOnNode(pid))
         this.endedElsewhere.ended(pid);
       return;
     }
@@ -857,6 +909,13 @@ export class ProcessSystem {
     }
   }
 
+  /** Whether `pid` is an address another node or another thread of this node runs. */
+  private elsewhere(pid: Pid): boolean {
+    const node = nodeOf(pid);
+    if (node !== undefined && node !== this.node) return true;
+    return this.threads !== undefined && this.threads.threadOf(pid) !== undefined;
+  }
+
   /** Ends a process at once with `error` (terminate, link cascade, timeouts). */
   kill(process: Process, error: LuactError): void {
     if (process.exited || !process.group) return;
@@ -903,17 +962,19 @@ export class ProcessSystem {
 
   /** See ProcessNames.register. */
   registerName(name: string, pid: Pid, scope?: NameScope): Delivery {
+    const refused = this.threads?.namesRefused?.(name);
+    if (refused) return refused;
     return this.processNames.register(name, pid, scope);
   }
 
   /** The PID registered as `name`, a local name first, then a cluster name; NOT_FOUND when none is. */
   lookupName(name: string): Pid | LuactError {
-    return this.processNames.lookup(name);
+    return this.threads?.namesRefused?.(name) ?? this.processNames.lookup(name);
   }
 
   /** See ProcessNames.unregister. */
   unregisterName(name: string, scope?: NameScope): Delivery {
-    return this.processNames.unregister(name, scope);
+    return this.threads?.namesRefused?.(name) ?? this.processNames.unregister(name, scope);
   }
 
   // ── Exits ─────────────────────────────────────────────────────────────────────────────────

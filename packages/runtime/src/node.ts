@@ -11,6 +11,7 @@ import {
 } from '@luact/nats';
 import {
   EventBus,
+  type ExitOutcome,
   FUNCTION_HOST,
   type HostFunctionEntry,
   type NameScope,
@@ -54,6 +55,7 @@ import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
 import { type PlacementRule, SpreadPlacement } from './placement.js';
 import { announceRegistryChanges } from './registry-events.js';
 import { processConsole, type TerminalConsole } from './terminal/console.js';
+import { NodeWorkers, workerHostChanges } from './workers/node-workers.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
@@ -190,6 +192,11 @@ export class Node {
   readonly system: ProcessSystem;
   /** The process.service and top-level process.supervisor entries, as defined at start. */
   readonly services: ServiceManager;
+  /**
+   * The worker threads of the hosts with `workers` > 1, and the links between the node's
+   * threads; undefined when every host runs on the main thread.
+   */
+  readonly workers: NodeWorkers | undefined;
   /** The workflow hosts and their journals (set once start() has recovered them). */
   workflows!: NodeWorkflows;
   /** The node's event bus (the Lua `events` module; registry changes are announced on it). */
@@ -219,7 +226,9 @@ export class Node {
     options: NodeOptions,
     private readonly connections: NatsConnections,
     private readonly cluster: ClusterNode | undefined,
+    workers: NodeWorkers | undefined,
   ) {
+    this.workers = workers;
     this.system = new ProcessSystem({
       api,
       snapshot: () => registry.snapshot,
@@ -246,6 +255,7 @@ export class Node {
         }),
       print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
       functionLimits: DEFAULT_LIMITS,
+      ...(workers !== undefined ? { threads: workers.router } : {}),
     });
     this.services = new ServiceManager({
       system: this.system,
@@ -257,6 +267,7 @@ export class Node {
     this.calls = new Calls(this.system);
     registry.subscribe((event) => this.applyHostChanges(event));
     registry.subscribe((event) => announceRegistryChanges(this.events, event));
+    if (workers) registry.subscribe((event) => workers.registryChanged(event.snapshot));
   }
 
   /**
@@ -298,7 +309,31 @@ export class Node {
       await connections.close();
       throw error;
     }
-    const node = new Node(loaded.dir, registry, env, warnings, api, options, connections, cluster);
+    const threads = NodeWorkers.plan(registry.snapshot, env);
+    let workers: NodeWorkers | undefined;
+    if (threads.hosts.length > 0) {
+      const refused = workersRefused(options, threads.hosts[0]?.id as string);
+      if (refused) {
+        await cluster?.leave();
+        await connections.close();
+        throw refused;
+      }
+      workers = new NodeWorkers(threads, {
+        print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
+        ...(options.log ? { log: options.log } : {}),
+      });
+    }
+    const node = new Node(
+      loaded.dir,
+      registry,
+      env,
+      sortDiagnostics([...warnings, ...threads.warnings]),
+      api,
+      options,
+      connections,
+      cluster,
+      workers,
+    );
     cluster?.attach({
       nodeDown: (down) => node.system.nodeDown(down),
       expelled: () =>
@@ -316,12 +351,17 @@ export class Node {
       await node.leaveCluster();
       throw new ApplicationError(sortDiagnostics([...warnings, ...checked]));
     }
-    node.startWarnings = sortDiagnostics([...warnings, ...checked]);
+    node.startWarnings = sortDiagnostics([...warnings, ...threads.warnings, ...checked]);
     node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
     for (const kind of PROCESS_HOST_KINDS) {
       for (const entry of registry.snapshot.ofKind(kind)) node.startHost(entry);
     }
     try {
+      await workers?.start(
+        registry.snapshot,
+        env,
+        registry.snapshot.ofKind('workflow.host').map((entry) => entry.id),
+      );
       node.workflows = await NodeWorkflows.start({
         snapshot: () => registry.snapshot,
         system: node.system,
@@ -337,6 +377,7 @@ export class Node {
         ...(cluster && connection ? { cluster: { node: cluster, connection } } : {}),
       });
     } catch (error) {
+      await workers?.stop();
       node.system.close();
       await node.leaveCluster();
       throw error;
@@ -418,6 +459,8 @@ export class Node {
     if (entry.kind === 'workflow.lua') return this.runWorkflow(entry, args, options);
     const host = entry.kind === 'function.lua' ? FUNCTION_HOST : (options.host ?? MAIN_HOST);
     const kinds = entry.kind === 'function.lua' ? ['function.lua'] : ['process.lua'];
+    if (this.workers?.runs(host))
+      return this.runOnWorker(this.workers, entryId, host, args, options);
     const pid = this.system.spawn({
       entry: entryId,
       host,
@@ -433,6 +476,43 @@ export class Node {
     const outcome = await exit;
     early.dispose();
     return outcome.ok ? { ok: true, value: decodeValue(outcome.value) } : outcome;
+  }
+
+  /**
+   * `run` on a host of worker threads: the process runs on one of them, its outcome comes back
+   * to an inbox here; an early end terminates it.
+   */
+  private async runOnWorker(
+    workers: NodeWorkers,
+    entryId: string,
+    host: string,
+    args: readonly unknown[],
+    options: RunOptions,
+  ): Promise<RunOutcome> {
+    let ended!: (outcome: ExitOutcome) => void;
+    const exit = new Promise<ExitOutcome>((resolve) => {
+      ended = resolve;
+    });
+    const inbox = this.system.openInbox(
+      () => {},
+      (_, outcome) => ended(outcome),
+    );
+    const early = this.earlyEnd(entryId, options);
+    try {
+      const pid = await workers.spawnFollowed(
+        { entry: entryId, host, args: encodeArguments(args, `the arguments of ${entryId}`) },
+        inbox.pid,
+        1,
+      );
+      const first = await Promise.race([exit, early.reason]);
+      if (!(first instanceof LuactError))
+        return first.ok ? { ok: true, value: decodeValue(first.value) } : first;
+      this.system.signal({ kind: 'terminate', to: pid, from: undefined });
+      return { ok: false, error: first };
+    } finally {
+      early.dispose();
+      inbox.close();
+    }
   }
 
   /**
@@ -724,6 +804,12 @@ export class Node {
       version: this.registry.history.latest + 1,
     });
     if (!planned.ok) return planned;
+    const onWorkers = workerHostChanges(
+      planned.value.changes,
+      (id) => this.workers?.runs(id) === true,
+      this.env,
+    );
+    if (onWorkers.length > 0) return err(onWorkers);
     const changed = new Set(
       planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),
     );
@@ -763,6 +849,7 @@ export class Node {
     const { terminated, statuses } = await this.services.stop();
     // Runs stop where they are and resume from their journals on the next start.
     await this.workflows?.stop();
+    await this.workers?.stop();
     this.system.close();
     this.ops?.close();
     await this.leaveCluster();
@@ -783,7 +870,7 @@ export class Node {
   }
 
   private startHost(entry: Entry): void {
-    if (!isProcessHost(entry)) return;
+    if (!isProcessHost(entry) || this.workers?.runs(entry.id)) return;
     const config = activateEntry(entry, this.env);
     if (!config.ok) throw new ApplicationError(config.error);
     this.system.addHost(entry.id, config.value.host);
@@ -797,6 +884,23 @@ export class Node {
       if (change.type !== 'deleted' && isProcessHost(change.entry)) this.startHost(change.entry);
     }
   }
+}
+
+/**
+ * Why a node cannot run hosts on worker threads with these options: a cluster node (its
+ * transport is not carried across threads yet) or an injected clock (it cannot cross threads).
+ */
+function workersRefused(options: NodeOptions, host: string): LuactError | undefined {
+  const why = options.cluster
+    ? 'a cluster node cannot run a host on worker threads yet'
+    : options.clock
+      ? 'a node with an injected clock cannot run a host on worker threads (the clock cannot cross threads)'
+      : undefined;
+  if (why === undefined) return undefined;
+  return new LuactError('INVALID', `${why}: host ${host} sets workers > 1`, {
+    retryable: false,
+    details: { host },
+  });
 }
 
 /** The kinds of entry that are hosts of Lua processes: a terminal.host's own the console. */

@@ -1,0 +1,48 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { ThreadRecord } from './thread-records.js';
+
+/** Records a link sends in one post at most (a flush also happens at the end of each turn). */
+const BATCH = 256;
+
+/**
+ * One direction-pair of the node's threads: records posted here reach the other thread in the
+ * order they were posted (mail, signals and spawns alike, so a process's messages and relation
+ * signals keep their order). Records of one turn go in one post: a post per record costs
+ * several times more than the record itself.
+ */
+export class ThreadLink {
+  private outbox: ThreadRecord[] = [];
+  private readonly flushNow = () => this.flush();
+
+  constructor(private readonly port: MessagePort) {}
+
+  post(record: ThreadRecord): void {
+    const waiting = this.outbox.push(record);
+    if (waiting === 1) queueMicrotask(this.flushNow);
+    else if (waiting >= BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.port.postMessage(batch);
+  }
+
+  /** Hands every batch the other thread sends, in order, to `receive`. */
+  listen(receive: (record: ThreadRecord) => void): void {
+    this.port.on('message', (batch: readonly ThreadRecord[]) => {
+      for (const record of batch) receive(record);
+    });
+  }
+
+  /** Lets the thread's event loop end while the link is idle (the main thread's). */
+  unref(): void {
+    this.port.unref();
+  }
+
+  close(): void {
+    this.flush();
+    this.port.close();
+  }
+}

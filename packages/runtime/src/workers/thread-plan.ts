@@ -1,0 +1,42 @@
+/**
+ * The threads of a node and whose PIDs each runs: the main thread, and for every process host
+ * with `workers` > 1 its worker threads. A process of such a host is numbered `k·N + w` by its
+ * worker `w` of `N`, so any thread finds the thread of a PID from the PID alone.
+ */
+import type { Pid } from '@luact/process';
+
+/** The key of the node's main thread. */
+export const MAIN_THREAD = 'main';
+
+/** The key of worker `w` of host `host`. */
+export function workerThread(host: string, w: number): string {
+  return `${host}#${w}`;
+}
+
+/** Plain data (it crosses to every worker as is). */
+export interface ThreadPlan {
+  /** Each host that runs on worker threads, with how many. */
+  readonly workerHosts: readonly { readonly id: string; readonly workers: number }[];
+  /** The process hosts of the main thread: mail to their PIDs goes there from a worker. */
+  readonly mainHosts: readonly string[];
+}
+
+/** Every thread of the plan's node, the main thread first. */
+export function threadsOf(plan: ThreadPlan): string[] {
+  return [
+    MAIN_THREAD,
+    ...plan.workerHosts.flatMap(({ id, workers }) =>
+      Array.from({ length: workers }, (_, w) => workerThread(id, w)),
+    ),
+  ];
+}
+
+/** The host of a PID and the number after its `|` (undefined when it is no number). */
+export function pidHostAndId(pid: Pid): { readonly host: string; readonly id: number } | undefined {
+  const bar = pid.indexOf('|');
+  if (bar < 0) return undefined;
+  const at = pid.lastIndexOf('@', bar);
+  const host = pid.slice(at < 0 ? 1 : at + 1, bar);
+  const id = Number(pid.slice(bar + 1, -1));
+  return Number.isSafeInteger(id) ? { host, id } : { host, id: Number.NaN };
+}

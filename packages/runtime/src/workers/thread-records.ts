@@ -1,0 +1,63 @@
+/**
+ * What travels between the threads of one node (see ThreadLink): mail, signals, spawns and
+ * their answers, and what a worker's processes print and log. Structured-clone data: the one
+ * thing that would not survive the copy, a LuactError (it would arrive as a plain Error without
+ * its kind), travels as its data.
+ */
+import { type ErrorData, LuactError } from '@luact/core';
+import type { LogRecord } from '@luact/lua';
+import type { Envelope, ExitOutcome, Pid, RemoteSpawnRequest, Signal } from '@luact/process';
+import type { RegistryCopy } from './worker-boot.js';
+
+export type ThreadRecord =
+  | { readonly t: 'mail'; readonly envelope: Envelope }
+  | { readonly t: 'signal'; readonly signal: WireSignal }
+  | { readonly t: 'spawn'; readonly id: number; readonly request: RemoteSpawnRequest }
+  | { readonly t: 'spawned'; readonly id: number; readonly pid: Pid }
+  | { readonly t: 'spawn-failed'; readonly id: number; readonly error: ErrorData }
+  | { readonly t: 'print'; readonly text: string }
+  | { readonly t: 'log'; readonly record: LogRecord }
+  /** The registry changed (main to worker, in order with the mail that may depend on it). */
+  | { readonly t: 'registry'; readonly registry: RegistryCopy };
+
+/** A signal whose errors are data. */
+export type WireSignal =
+  | Exclude<Signal, { readonly outcome: ExitOutcome } | { readonly kind: 'refused' }>
+  | (Omit<Extract<Signal, { readonly outcome: ExitOutcome }>, 'outcome'> & {
+      readonly outcome: WireOutcome;
+    })
+  | (Omit<Extract<Signal, { readonly kind: 'refused' }>, 'error'> & { readonly error: ErrorData });
+
+type WireOutcome =
+  | { readonly ok: true; readonly value: Uint8Array }
+  | { readonly ok: false; readonly error: ErrorData };
+
+export function signalRecord(signal: Signal): ThreadRecord {
+  switch (signal.kind) {
+    case 'exit':
+    case 'link-down':
+    case 'result':
+      return {
+        t: 'signal',
+        signal: { ...signal, outcome: wireOutcome(signal.outcome) } as WireSignal,
+      };
+    case 'refused':
+      return { t: 'signal', signal: { ...signal, error: signal.error.toData() } };
+    default:
+      return { t: 'signal', signal };
+  }
+}
+
+export function signalOf(wire: WireSignal): Signal {
+  if ('outcome' in wire) return { ...wire, outcome: outcomeOf(wire.outcome) } as Signal;
+  if (wire.kind === 'refused') return { ...wire, error: LuactError.fromData(wire.error) };
+  return wire;
+}
+
+function wireOutcome(outcome: ExitOutcome): WireOutcome {
+  return outcome.ok ? outcome : { ok: false, error: outcome.error.toData() };
+}
+
+function outcomeOf(wire: WireOutcome): ExitOutcome {
+  return wire.ok ? wire : { ok: false, error: LuactError.fromData(wire.error) };
+}

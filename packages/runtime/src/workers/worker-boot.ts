@@ -1,0 +1,45 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { ErrorData } from '@luact/core';
+import type { HostLimits } from '@luact/process';
+import type { Entry } from '@luact/registry';
+import type { ThreadPlan } from './thread-plan.js';
+
+/** What a worker thread is started with (structured-clone data; the ports are transferred). */
+export interface WorkerBoot {
+  readonly host: string;
+  /** This worker's index among the host's. */
+  readonly w: number;
+  readonly limits: HostLimits;
+  readonly plan: ThreadPlan;
+  /** The shared counters of every worker host (see WorkerCounters). */
+  readonly counters: readonly {
+    readonly host: string;
+    readonly buffer: SharedArrayBuffer;
+    readonly workers: number;
+  }[];
+  /** This worker's end of its link to every other thread. */
+  readonly ports: readonly { readonly thread: string; readonly port: MessagePort }[];
+  readonly registry: RegistryCopy;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The workflow hosts of the node: a worker's processes do not reach them yet. */
+  readonly workflowHosts: readonly string[];
+}
+
+/** The registry as a worker gets it: entries without `origin` (a closure, which cannot cross). */
+export interface RegistryCopy {
+  readonly version: number;
+  readonly entries: readonly Entry[];
+}
+
+/** What the main thread tells a worker outside the links. */
+export type ToWorker = { readonly t: 'stop' };
+
+/** What a worker tells the main thread outside the links. */
+export type FromWorker =
+  | { readonly t: 'ready' }
+  | { readonly t: 'failed'; readonly error: ErrorData }
+  | { readonly t: 'stopped' };
+
+export function registryCopy(version: number, entries: readonly Entry[]): RegistryCopy {
+  return { version, entries: entries.map((entry) => ({ ...entry, origin: undefined })) };
+}

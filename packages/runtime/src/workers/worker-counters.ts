@@ -1,0 +1,56 @@
+/**
+ * The numbers a host's worker threads share, in memory the main thread owns (so they outlive
+ * any one worker): per worker the next `k` of its PIDs `k·N + w` (a PID is never handed out
+ * twice) and how many processes it runs (where a spawn from elsewhere goes).
+ */
+export class WorkerCounters {
+  private readonly ids: Int32Array;
+  private readonly loads: Int32Array;
+  /** Where the next tie between equally loaded workers starts (this thread's own). */
+  private cursor = 0;
+
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly workers: number,
+  ) {
+    this.ids = new Int32Array(buffer, 0, workers);
+    this.loads = new Int32Array(buffer, workers * 4, workers);
+  }
+
+  static create(workers: number): WorkerCounters {
+    const counters = new WorkerCounters(new SharedArrayBuffer(workers * 8), workers);
+    counters.ids.fill(1);
+    return counters;
+  }
+
+  /** The number of worker `w`'s next process. */
+  nextId(w: number): number {
+    return Atomics.add(this.ids, w, 1) * this.workers + w;
+  }
+
+  /**
+   * The worker with the fewest processes (ties taken in turn), counted as one more until it
+   * says how many it runs.
+   */
+  leastLoaded(): number {
+    let best = this.cursor;
+    let fewest = Atomics.load(this.loads, best);
+    for (let step = 1; step < this.workers; step++) {
+      const w = (this.cursor + step) % this.workers;
+      const load = Atomics.load(this.loads, w);
+      if (load < fewest) [best, fewest] = [w, load];
+    }
+    this.cursor = (best + 1) % this.workers;
+    Atomics.add(this.loads, best, 1);
+    return best;
+  }
+
+  /** Worker `w` runs `count` processes. */
+  setLoad(w: number, count: number): void {
+    Atomics.store(this.loads, w, count);
+  }
+
+  load(w: number): number {
+    return Atomics.load(this.loads, w);
+  }
+}

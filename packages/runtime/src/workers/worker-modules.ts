@@ -1,0 +1,78 @@
+import { LuactError } from '@luact/core';
+import type { HostFunction, LogRecord, LuaModuleSpec } from '@luact/lua';
+import { type ProcessSystem, pushFailure } from '@luact/process';
+import { nodeModules } from '../modules.js';
+import { processConsole } from '../terminal/console.js';
+
+/**
+ * Modules whose state is the node's, kept on its main thread, and which a worker thread does
+ * not reach yet: function calls (the function host), the event bus, env storages, the
+ * services, the registry (reads and changes), the console. Their calls on a worker fail with why instead of acting on a copy.
+ */
+const MAIN_THREAD_MODULES: ReadonlySet<string> = new Set([
+  'funcs',
+  'events',
+  'env',
+  'supervisor',
+  'registry',
+  'io',
+]);
+
+/**
+ * The modules of a worker thread's processes: the same names as the main thread's (so an entry
+ * that lists one loads everywhere), the node-wide ones refusing every call.
+ */
+export function workerModules(
+  system: ProcessSystem,
+  where: { readonly host: string; readonly workers: number },
+  log: (record: LogRecord) => void,
+): LuaModuleSpec[] {
+  return nodeModules(system, {
+    log,
+    terminal: { console: processConsole(), isTerminalHost: () => false },
+  }).map((module) =>
+    MAIN_THREAD_MODULES.has(module.name)
+      ? refusing(module, notOnWorker(module.name, where))
+      : module,
+  );
+}
+
+/** Calls whose Lua side turns `false, kind, message` into `nil, err`: they answer so. */
+const ANSWERING: ReadonlySet<string> = new Set(['funcs.call']);
+
+function refusing(module: LuaModuleSpec, why: LuactError): LuaModuleSpec {
+  const raise: HostFunction = () => {
+    throw why;
+  };
+  const answer: HostFunction = (L, vm) => pushFailure(L, vm, why);
+  const functions = Object.fromEntries(
+    Object.keys(module.functions ?? {}).map((name) => [
+      name,
+      ANSWERING.has(`${module.name}.${name}`) ? answer : raise,
+    ]),
+  );
+  return { ...module, functions };
+}
+
+function notOnWorker(
+  module: string,
+  { host, workers }: { readonly host: string; readonly workers: number },
+): LuactError {
+  return new LuactError(
+    'UNAVAILABLE',
+    `the ${module} module is not supported yet in a process on a worker thread: host ${host} runs on ${workers} workers, and ${module} is kept on the node's main thread (run this process on a host with workers: 1)`,
+    { retryable: false, details: { module, host, workers } },
+  );
+}
+
+/** Why process names cannot be used on a worker thread yet. */
+export function namesNotOnWorker(
+  name: string,
+  { host, workers }: { readonly host: string; readonly workers: number },
+): LuactError {
+  return new LuactError(
+    'UNAVAILABLE',
+    `process names are not supported yet in a process on a worker thread: "${name}" cannot be registered, looked up or sent to from host ${host} (it runs on ${workers} workers; names are kept on the node's main thread)`,
+    { retryable: false, details: { name, host, workers } },
+  );
+}

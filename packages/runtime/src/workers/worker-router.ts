@@ -1,0 +1,199 @@
+import type { MessagePort } from 'node:worker_threads';
+import { type EntryId, LuactError } from '@luact/core';
+import type {
+  Envelope,
+  Pid,
+  Process,
+  RemoteSpawnRequest,
+  Signal,
+  ThreadRouter,
+  TransportReceiver,
+} from '@luact/process';
+import { ThreadLink } from './thread-link.js';
+import { MAIN_THREAD, pidHostAndId, type ThreadPlan, workerThread } from './thread-plan.js';
+import { signalOf, signalRecord, type ThreadRecord } from './thread-records.js';
+import type { WorkerCounters } from './worker-counters.js';
+
+/**
+ * Records a thread's process system does not take: what a worker's processes print and log,
+ * and registry changes for a worker.
+ */
+export type SideRecord = Extract<ThreadRecord, { readonly t: 'print' | 'log' | 'registry' }>;
+
+export interface WorkerRouterOptions {
+  /** This thread: MAIN_THREAD, or a worker (workerThread(host, w)). */
+  readonly self: string;
+  readonly plan: ThreadPlan;
+  /** The shared counters of each worker host. */
+  readonly counters: ReadonlyMap<string, WorkerCounters>;
+  /** What to do with records that are not mail (prints and logs on main, registry changes). */
+  readonly side?: (record: SideRecord) => void;
+  /** Why names cannot be used on this thread (a worker's). */
+  readonly namesRefused?: (name: string) => LuactError;
+}
+
+/**
+ * The ThreadRouter of one thread of a node whose hosts run on worker threads: it finds the
+ * thread of a PID from the PID (see ThreadPlan), places spawns (a process's spawn onto its own
+ * host stays on its worker; any other goes to the host's least loaded worker), and carries
+ * mail, signals and spawns on one ThreadLink per pair of threads.
+ */
+export class WorkerRouter implements ThreadRouter {
+  private receiver: TransportReceiver | undefined;
+  private readonly links = new Map<string, ThreadLink>();
+  /** Each worker host's thread keys, by worker. */
+  private readonly threadKeys = new Map<string, readonly string[]>();
+  private readonly mainHosts: ReadonlySet<string>;
+  /** The host this thread is a worker of (undefined on the main thread). */
+  private readonly ownHost: string | undefined;
+  private readonly spawning = new Map<
+    number,
+    { resolve(pid: Pid): void; reject(error: LuactError): void }
+  >();
+  private nextSpawn = 1;
+
+  constructor(private readonly options: WorkerRouterOptions) {
+    for (const { id, workers } of options.plan.workerHosts) {
+      const keys = Array.from({ length: workers }, (_, w) => workerThread(id, w));
+      this.threadKeys.set(id, keys);
+      if (keys.includes(options.self)) this.ownHost = id;
+    }
+    this.mainHosts = new Set(options.plan.mainHosts);
+  }
+
+  namesRefused(name: string): LuactError | undefined {
+    return this.options.namesRefused?.(name);
+  }
+
+  /** Carries records to and from `thread` on `port`. */
+  connect(thread: string, port: MessagePort): ThreadLink {
+    const link = new ThreadLink(port);
+    link.listen((record) => this.receive(thread, link, record));
+    this.links.set(thread, link);
+    return link;
+  }
+
+  /** The link to `thread` (for records that are not mail: prints and logs). */
+  linkTo(thread: string): ThreadLink | undefined {
+    return this.links.get(thread);
+  }
+
+  threadOf(pid: Pid): string | undefined {
+    const parts = pidHostAndId(pid);
+    if (parts === undefined) return undefined;
+    const keys = this.threadKeys.get(parts.host);
+    if (keys !== undefined) {
+      const thread = keys[parts.id % keys.length];
+      return thread === this.options.self ? undefined : thread;
+    }
+    return this.ownHost !== undefined && this.mainHosts.has(parts.host) ? MAIN_THREAD : undefined;
+  }
+
+  threadForSpawn(hostId: EntryId, spawner: Process | undefined): string | undefined {
+    const keys = this.threadKeys.get(hostId);
+    if (keys !== undefined) {
+      // A process's child on its own host stays with it: their mail stays in one engine.
+      if (spawner !== undefined && hostId === this.ownHost) return undefined;
+      const counters = this.options.counters.get(hostId) as WorkerCounters;
+      return keys[counters.leastLoaded()];
+    }
+    return this.ownHost !== undefined && this.mainHosts.has(hostId) ? MAIN_THREAD : undefined;
+  }
+
+  send(thread: string, envelope: Envelope): void {
+    this.link(thread).post({ t: 'mail', envelope });
+  }
+
+  signal(thread: string, signal: Signal): void {
+    this.link(thread).post(signalRecord(signal));
+  }
+
+  spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
+    const id = this.nextSpawn++;
+    return new Promise<Pid>((resolve, reject) => {
+      this.spawning.set(id, { resolve, reject });
+      this.link(thread).post({ t: 'spawn', id, request });
+    });
+  }
+
+  attach(receiver: TransportReceiver): void {
+    this.receiver = receiver;
+  }
+
+  /** Sends what is waiting on every link now (before the thread blocks or ends). */
+  flush(): void {
+    for (const link of this.links.values()) link.flush();
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    const closed = new LuactError('UNAVAILABLE', 'the node is stopping');
+    for (const waiting of this.spawning.values()) waiting.reject(closed);
+    this.spawning.clear();
+  }
+
+  private link(thread: string): ThreadLink {
+    const link = this.links.get(thread);
+    if (link === undefined) throw new LuactError('INTERNAL', `no link to thread ${thread}`);
+    return link;
+  }
+
+  private receive(from: string, link: ThreadLink, record: ThreadRecord): void {
+    const receiver = this.receiver;
+    if (receiver === undefined) return;
+    switch (record.t) {
+      case 'mail':
+        // A refusal goes back to the sender as a `refused` signal (the process system's rule).
+        void receiver.deliver(record.envelope);
+        return;
+      case 'signal':
+        receiver.signal(signalOf(record.signal));
+        return;
+      case 'spawn':
+        this.spawnFor(link, record.id, record.request, receiver);
+        return;
+      case 'spawned':
+        this.settle(record.id)?.resolve(record.pid);
+        return;
+      case 'spawn-failed':
+        this.settle(record.id)?.reject(LuactError.fromData(record.error));
+        return;
+      case 'print':
+      case 'log':
+      case 'registry':
+        this.options.side?.(record);
+        return;
+      default: {
+        const unknown: never = record;
+        throw new Error(`unknown record from ${from}: ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private settle(id: number) {
+    const waiting = this.spawning.get(id);
+    this.spawning.delete(id);
+    return waiting;
+  }
+
+  /** A spawn another thread asked for; answered on the same link, before the child's mail. */
+  private spawnFor(
+    link: ThreadLink,
+    id: number,
+    request: RemoteSpawnRequest,
+    receiver: TransportReceiver,
+  ): void {
+    const failed = (error: unknown) =>
+      link.post({ t: 'spawn-failed', id, error: LuactError.from(error).toData() });
+    let spawned: Pid | Promise<Pid>;
+    try {
+      spawned = receiver.spawn(request);
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    if (typeof spawned === 'string') link.post({ t: 'spawned', id, pid: spawned });
+    else spawned.then((pid) => link.post({ t: 'spawned', id, pid }), failed);
+  }
+}

@@ -1,0 +1,96 @@
+import { LuactError } from '@luact/core';
+import type { LogRecord, LuaApi } from '@luact/lua';
+import { type ExternalHost, ProcessSystem } from '@luact/process';
+import { RegistrySnapshot } from '@luact/registry';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { MAIN_THREAD, workerThread } from './thread-plan.js';
+import type { RegistryCopy, WorkerBoot } from './worker-boot.js';
+import { WorkerCounters } from './worker-counters.js';
+import { namesNotOnWorker, workerModules } from './worker-modules.js';
+import { WorkerRouter } from './worker-router.js';
+
+/** One worker thread of a host: its slice of the host, in a process system of its own. */
+export interface WorkerThread {
+  readonly system: ProcessSystem;
+  readonly router: WorkerRouter;
+  /** Tells the other threads how many processes this worker runs (where spawns go). */
+  publishLoad(): void;
+  close(): void;
+}
+
+/**
+ * Builds worker `boot.w` of host `boot.host` on `api` (the thread's own engine): a process
+ * system with the host's slice (its PIDs `k·N + w`), the registry copy main sends it, and
+ * links to every other thread. What its processes print and log goes to the main thread.
+ */
+export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
+  const self = workerThread(boot.host, boot.w);
+  const where = {
+    host: boot.host,
+    workers: boot.plan.workerHosts.find((h) => h.id === boot.host)?.workers ?? 1,
+  };
+  const counters = new Map(
+    boot.counters.map(({ host, buffer, workers }) => [host, new WorkerCounters(buffer, workers)]),
+  );
+  const own = counters.get(boot.host) as WorkerCounters;
+  let snapshot = snapshotOf(boot.registry);
+  const router = new WorkerRouter({
+    self,
+    plan: boot.plan,
+    counters,
+    namesRefused: (name) => namesNotOnWorker(name, where),
+    side: (record) => {
+      if (record.t === 'registry') snapshot = snapshotOf(record.registry);
+    },
+  });
+  for (const { thread, port } of boot.ports) router.connect(thread, port);
+  const toMain = router.linkTo(MAIN_THREAD);
+  if (toMain === undefined)
+    throw new LuactError('INTERNAL', `${self} has no link to the main thread`);
+  const log = (record: LogRecord) => toMain.post({ t: 'log', record });
+  const system = new ProcessSystem({
+    api,
+    snapshot: () => snapshot,
+    env: boot.env,
+    modules: (system) => workerModules(system, where, log),
+    print: (text) => toMain.post({ t: 'print', text }),
+    functionLimits: DEFAULT_LIMITS,
+    threads: router,
+    ids: () => own.nextId(boot.w),
+    functionHost: false,
+  });
+  for (const id of boot.workflowHosts) system.addExternalHost(id, workflowsNotOnWorker(id, where));
+  const host = system.addHost(boot.host, boot.limits);
+  return {
+    system,
+    router,
+    publishLoad: () => own.setLoad(boot.w, host.processes.size),
+    close: () => {
+      system.close();
+      router.close();
+    },
+  };
+}
+
+function snapshotOf(copy: RegistryCopy): RegistrySnapshot {
+  return new RegistrySnapshot(
+    copy.version,
+    new Map(copy.entries.map((entry) => [entry.id, entry])),
+  );
+}
+
+/** A workflow host as a worker's processes see it: not reachable from there yet. */
+function workflowsNotOnWorker(
+  workflowHost: string,
+  { host, workers }: { readonly host: string; readonly workers: number },
+): ExternalHost {
+  const refuse = () =>
+    Promise.reject(
+      new LuactError(
+        'UNAVAILABLE',
+        `workflows are not supported yet from a process on a worker thread: host ${host} runs on ${workers} workers, and workflow host ${workflowHost} is reached from the node's main thread only`,
+        { retryable: false, details: { host, workers, workflowHost } },
+      ),
+    );
+  return { spawn: refuse, send: refuse, signal: refuse, watch: refuse };
+}

@@ -149,6 +149,7 @@ export class NodeWorkers {
           workflowHosts,
         };
         const worker = new Worker(workerScript(), {
+          execArgv: builtExecArgv(),
           workerData: boot,
           transferList: ports.map(({ port }) => port),
         });
@@ -233,6 +234,23 @@ function workerScript(): URL {
   return here.endsWith('.ts')
     ? new URL('../../dist/workers/worker-main.js', here)
     : new URL('./worker-main.js', here);
+}
+
+/**
+ * This process's Node.js options without the `luact-source` export condition (the test runner
+ * sets it so that packages load from their sources): a worker loads the built packages.
+ */
+function builtExecArgv(): string[] {
+  const argv: string[] = [];
+  const given = process.execArgv;
+  for (let i = 0; i < given.length; i++) {
+    const arg = given[i] as string;
+    if (arg === '--conditions' || arg === '-C') {
+      if (given[i + 1] !== 'luact-source') argv.push(arg, given[i + 1] as string);
+      i++;
+    } else if (arg !== '--conditions=luact-source') argv.push(arg);
+  }
+  return argv;
 }
 
 function ready(worker: Worker, thread: string): Promise<void> {

@@ -1,0 +1,424 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Node } from '@luact/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * `workers: 2` on a process host, against real threads: the host's processes run on two worker
+ * threads (each with its own Lua engine), reached from the main thread and from each other.
+ */
+
+const APP = `
+namespace: app
+entries:
+  - name: w2
+    kind: process.host
+    host:
+      workers: 2
+  - name: solo
+    kind: process.host
+
+  - name: double
+    kind: process.lua
+    source: |
+      return { main = function(x) return { value = x * 2, pid = process.pid() } end }
+
+  - name: idle
+    kind: process.lua
+    source: |
+      return { main = function() process.listen("stop"):receive() end }
+
+  # Answers n pings with pongs, to whoever pings.
+  - name: ponger
+    kind: process.lua
+    source: |
+      return { main = function(n)
+        local pings = process.inbox()
+        for _ = 1, n do
+          local msg = pings:receive()
+          process.send(msg:from(), "pong", msg:payload():data())
+        end
+      end }
+
+  # Pings a ponger n times, one at a time: on its own worker when given none.
+  - name: pinger
+    kind: process.lua
+    source: |
+      return { main = function(n, ponger)
+        ponger = ponger or process.spawn("app:ponger", "app:w2", n)
+        if ponger ~= nil and type(ponger) ~= "string" then error(ponger) end
+        local pongs = process.listen("pong")
+        for i = 1, n do
+          process.send(ponger, "ping", i)
+          local got = pongs:receive()
+          if got ~= i then error("pong " .. tostring(got) .. " for ping " .. i) end
+        end
+        return { pings = n, ponger = ponger, pid = process.pid() }
+      end }
+
+  - name: ping_pong
+    kind: process.lua
+    source: |
+      return { main = function(n)
+        local within = process.exec("app:pinger", "app:w2", n)
+        local ponger = process.spawn("app:ponger", "app:w2", n)
+        local across = process.exec("app:pinger", "app:w2", n, ponger)
+        return { within = within, across = across }
+      end }
+
+  # Receives numbered mail from senders until each said done; reports what was out of order.
+  - name: receiver
+    kind: process.lua
+    source: |
+      return { main = function(senders)
+        local inbox = process.inbox()
+        local last, count, problems, done = {}, 0, {}, 0
+        while done < senders do
+          local msg = inbox:receive()
+          local from = msg:from()
+          if msg:topic() == "done" then
+            done = done + 1
+            if msg:payload():data() ~= last[from] then
+              problems[#problems + 1] = from .. " said done after " .. tostring(msg:payload():data()) .. " but sent up to " .. tostring(last[from])
+            end
+          else
+            local n = msg:payload():data()
+            if n ~= (last[from] or 0) + 1 then
+              problems[#problems + 1] = from .. ": " .. tostring(n) .. " after " .. tostring(last[from])
+            end
+            last[from] = n
+            count = count + 1
+          end
+        end
+        return { count = count, problems = table.concat(problems, "; ") }
+      end }
+
+  # Sends n numbered messages to the receiver with links, unlinks and a monitor in between;
+  # the monitor, set before "done", must be in place when the receiver ends (an EXIT with its
+  # value, not NOT_FOUND).
+  - name: sender
+    kind: process.lua
+    source: |
+      return { main = function(receiver, n)
+        local events = process.events()
+        for i = 1, n do
+          process.send(receiver, "n", i)
+          if i % 100 == 10 then process.link(receiver) end
+          if i % 100 == 60 then process.unlink(receiver) end
+        end
+        process.monitor(receiver)
+        process.send(receiver, "done", n)
+        local exit = events:receive()
+        return { pid = process.pid(), kind = exit.kind, from = exit.from, ok = exit.result.error == nil,
+                 error = exit.result.error and exit.result.error:message() }
+      end }
+
+  - name: order
+    kind: process.lua
+    source: |
+      return { main = function(senders, n)
+        local events = process.events()
+        local receiver = process.spawn_monitored("app:receiver", "app:w2", senders)
+        local pids = {}
+        for i = 1, senders do
+          pids[i] = process.spawn_monitored("app:sender", "app:w2", receiver, n)
+        end
+        local results, received = {}, nil
+        for _ = 1, senders + 1 do
+          local exit = events:receive()
+          if exit.from == receiver then received = exit.result.value or exit.result.error:message()
+          else results[#results + 1] = exit.result.value or exit.result.error:message() end
+        end
+        return { receiver = receiver, received = received, senders = results }
+      end }
+
+  # Sends a table, then changes it: the receiver must see it as it was sent.
+  - name: mutator
+    kind: process.lua
+    source: |
+      return { main = function(peer)
+        local sent = { a = 1, nested = { b = 2 }, list = { 1, 2, 3 } }
+        process.send(peer, "table", sent)
+        sent.a = 99
+        sent.nested.b = 99
+        sent.list[1] = 99
+        process.send(peer, "go", true)
+        return true
+      end }
+  - name: keeper
+    kind: process.lua
+    source: |
+      return { main = function()
+        local tables = process.listen("table")
+        local got = tables:receive()
+        process.listen("go"):receive()
+        return { got = got, pid = process.pid() }
+      end }
+  - name: copies
+    kind: process.lua
+    source: |
+      return { main = function()
+        local events = process.events()
+        local across = process.spawn_monitored("app:keeper", "app:w2")
+        process.spawn("app:mutator", "app:w2", across)
+        local a = events:receive()
+        -- the mutator spawns its keeper itself: both on one worker
+        local within = process.exec("app:local_copies", "app:w2")
+        return { across = a.result.value, within = within }
+      end }
+  - name: local_copies
+    kind: process.lua
+    source: |
+      return { main = function()
+        local events = process.events()
+        local keeper = process.spawn_monitored("app:keeper", "app:w2")
+        process.spawn("app:mutator", "app:w2", keeper)
+        local exit = events:receive()
+        return { kept = exit.result.value, me = process.pid() }
+      end }
+
+  # EXIT and LINK_DOWN between processes of different workers.
+  - name: victim
+    kind: process.lua
+    source: |
+      return { main = function()
+        process.listen("go"):receive()
+        error("boom")
+      end }
+  - name: bystander
+    kind: process.lua
+    source: |
+      return { main = function(victim)
+        process.link(victim)
+        process.listen("never"):receive()
+      end }
+  - name: watcher
+    kind: process.lua
+    source: |
+      return { main = function(victim, bystander)
+        process.set_options({ trap_links = true })
+        local events = process.events()
+        process.link(victim)
+        process.monitor(victim)
+        process.monitor(bystander)
+        process.send(victim, "go", true)
+        local seen = {}
+        for i = 1, 3 do
+          local e = events:receive()
+          seen[#seen + 1] = { kind = e.kind, from = e.from, error = e.result and e.result.error and e.result.error:message() }
+        end
+        -- a PID of the other worker that never ran (ids there have the other parity)
+        local other = tonumber(process.pid():match("|(%d+)}")) % 2 == 0 and 999999 or 1000000
+        process.monitor("{app:w2|" .. other .. "}")
+        local e = events:receive()
+        seen[#seen + 1] = { kind = e.kind, from = e.from, error = e.result.error:kind() }
+        return { me = process.pid(), seen = seen }
+      end }
+  - name: exits
+    kind: process.lua
+    source: |
+      return { main = function()
+        local events = process.events()
+        local victim = process.spawn_monitored("app:victim", "app:w2")
+        local bystander = process.spawn_monitored("app:bystander", "app:w2", victim)
+        local watcher = process.spawn_monitored("app:watcher", "app:w2", victim, bystander)
+        local ends = {}
+        for _ = 1, 3 do
+          local e = events:receive()
+          ends[e.from] = e.result.error and e.result.error:message() or e.result.value
+        end
+        return { victim = victim, bystander = bystander, watcher = watcher, ends = ends }
+      end }
+
+  # Placement: a process's children on its own host stay on its worker.
+  - name: parent
+    kind: process.lua
+    source: |
+      return { main = function(n)
+        local children = {}
+        for i = 1, n do children[i] = process.spawn("app:idle", "app:w2") end
+        for i = 1, n do process.send(children[i], "stop", true) end
+        return { me = process.pid(), children = children }
+      end }
+
+  # What a worker's process cannot do yet.
+  - name: unsupported
+    kind: process.lua
+    modules: [funcs, events, env]
+    source: |
+      local funcs = require("funcs")
+      local events = require("events")
+      local env = require("env")
+      return { main = function()
+        local out = {}
+        local ok, err = process.registry.register("somebody")
+        out.register = { ok = ok, kind = err and err:kind(), message = err and tostring(err:message()) }
+        local sent, serr = process.send("somebody_on_main", "hi", 1)
+        out.send_by_name = { ok = sent, kind = serr and serr:kind(), message = serr and serr:message() }
+        local v, ferr = funcs.call("app:double", 1)
+        out.funcs = { ok = v, kind = ferr and ferr:kind(), message = ferr and ferr:message() }
+        local eok, eerr = pcall(events.send, "app", "thing", "/x", {})
+        out.events = { ok = eok, message = tostring(eerr) }
+        local vok, verr = pcall(env.get, "HOME")
+        out.env = { ok = vok, message = tostring(verr) }
+        return out
+      end }
+`;
+
+let dir: string;
+let node: Node;
+const printed: string[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'luact-workers-'));
+  await writeFile(path.join(dir, 'app.yaml'), APP);
+  node = await Node.start({ dir, env: {}, print: (text) => printed.push(text) });
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The worker a PID of app:w2 runs on (its number mod 2), or undefined for another host. */
+function workerOf(pid: unknown): number | undefined {
+  const match = /^\{app:w2\|(\d+)\}$/.exec(String(pid));
+  return match ? Number(match[1]) % 2 : undefined;
+}
+
+/** Runs `entry` on the main host (or `host`) and returns its value. */
+async function run(
+  entry: string,
+  args: readonly unknown[] = [],
+  host = 'luact:main',
+): Promise<Record<string, unknown>> {
+  const outcome = await node.run(entry, args, { timeoutMs: 15_000, host });
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value as Record<string, unknown>;
+}
+
+describe('a process host with workers: 2', () => {
+  it('runs on two worker threads, and the main thread keeps no host of it', () => {
+    expect(node.workers?.threadCount).toBe(2);
+    expect(node.system.hostIds()).not.toContain('app:w2');
+    expect(node.system.hostIds()).toContain('app:solo');
+  });
+
+  it('runs a process exec-ed from the main host on a worker, and Node.run there', async () => {
+    const outcome = await node.run('app:double', [21], { host: 'luact:main' });
+    expect(outcome).toMatchObject({ ok: true, value: { value: 42 } });
+    const exec = await run('app:ping_pong', [1]);
+    expect(workerOf((exec.within as { pid: string }).pid)).toBeTypeOf('number');
+    const direct = await node.run('app:double', [5], { host: 'app:w2' });
+    expect(direct).toMatchObject({ ok: true, value: { value: 10 } });
+    expect(workerOf((direct as { value: { pid: string } }).value.pid)).toBeTypeOf('number');
+  });
+
+  it('ping-pongs within one worker and across the two', async () => {
+    const { within, across } = (await run('app:ping_pong', [200])) as {
+      within: { pings: number; ponger: string; pid: string };
+      across: { pings: number; ponger: string; pid: string };
+    };
+    expect(within.pings).toBe(200);
+    expect(workerOf(within.ponger)).toBe(workerOf(within.pid));
+    expect(across.pings).toBe(200);
+    expect(workerOf(across.ponger)).not.toBe(workerOf(across.pid));
+  });
+
+  it('keeps each sender’s order, and a monitor set before its last message, across workers', async () => {
+    const result = (await run('app:order', [6, 600])) as {
+      receiver: string;
+      received: { count: number; problems: string };
+      senders: { pid: string; kind: string; from: string; ok: boolean; error?: string }[];
+    };
+    expect(result.received).toEqual({ count: 3600, problems: '' });
+    expect(result.senders).toHaveLength(6);
+    const receiverWorker = workerOf(result.receiver);
+    const crossing = result.senders.filter((s) => workerOf(s.pid) !== receiverWorker);
+    const sameEngine = result.senders.filter((s) => workerOf(s.pid) === receiverWorker);
+    expect(crossing.length).toBeGreaterThan(0);
+    expect(sameEngine.length).toBeGreaterThan(0);
+    for (const sender of result.senders)
+      expect(sender).toMatchObject({ kind: 'EXIT', from: result.receiver, ok: true });
+  });
+
+  it('copies a table on send, across workers and within one', async () => {
+    const { across, within } = (await run('app:copies')) as {
+      across: { got: unknown };
+      within: { kept: { got: unknown; pid: string }; me: string };
+    };
+    const original = { a: 1, nested: { b: 2 }, list: [1, 2, 3] };
+    expect(across.got).toEqual(original);
+    expect(within.kept.got).toEqual(original);
+    expect(workerOf(within.kept.pid)).toBe(workerOf(within.me));
+  });
+
+  it('tells linked and monitoring processes of other workers and of the main thread of an end', async () => {
+    const { victim, bystander, watcher, ends } = (await run('app:exits')) as {
+      victim: string;
+      bystander: string;
+      watcher: string;
+      ends: Record<string, unknown>;
+    };
+    expect(new Set([victim, bystander, watcher].map(workerOf))).toEqual(new Set([0, 1]));
+    expect(ends[victim]).toContain('boom');
+    // Linked without trapping: the victim's failure ended it.
+    expect(ends[bystander]).toContain('linked process failed');
+    const { me, seen } = ends[watcher] as {
+      me: string;
+      seen: { kind: string; from: string; error: string }[];
+    };
+    expect(me).toBe(watcher);
+    expect(seen.slice(0, 3)).toEqual(
+      expect.arrayContaining([
+        { kind: 'LINK_DOWN', from: victim, error: expect.stringContaining('boom') },
+        { kind: 'EXIT', from: victim, error: expect.stringContaining('boom') },
+        { kind: 'EXIT', from: bystander, error: expect.stringContaining('linked process failed') },
+      ]),
+    );
+    // A monitor of a PID of the other worker that is not alive: EXIT with NOT_FOUND.
+    expect(seen[3]).toMatchObject({ kind: 'EXIT', error: 'NotFound' });
+    expect(workerOf(seen[3]?.from)).not.toBe(workerOf(watcher));
+  });
+
+  it('places a child on its parent’s worker, and spawns from the main thread on both', async () => {
+    const { me, children } = (await run('app:parent', [8], 'app:w2')) as {
+      me: string;
+      children: string[];
+    };
+    expect(children).toHaveLength(8);
+    for (const child of children) expect(workerOf(child)).toBe(workerOf(me));
+    const pids = await Promise.all(
+      Array.from({ length: 100 }, () => node.spawn('app:idle', [], 'app:w2')),
+    );
+    const counts = [0, 0];
+    for (const pid of pids) counts[workerOf(pid) as number] += 1;
+    expect(new Set(pids).size).toBe(100);
+    expect(counts[0]).toBeGreaterThanOrEqual(40);
+    expect(counts[1]).toBeGreaterThanOrEqual(40);
+    await Promise.all(pids.map((pid) => node.send(pid, 'stop', true)));
+  });
+
+  it('refuses what a worker does not carry yet, saying what and why', async () => {
+    const out = (await node.run('app:unsupported', [], { host: 'app:w2' })) as {
+      ok: boolean;
+      value: Record<string, { ok: unknown; kind?: string; message: string }>;
+    };
+    expect(out.ok).toBe(true);
+    const { register, send_by_name, funcs, events, env } = out.value;
+    expect(register).toMatchObject({ kind: 'Unavailable' });
+    expect(register?.message).toContain('process names are not supported yet');
+    expect(register?.message).toContain('app:w2');
+    expect(send_by_name).toMatchObject({ kind: 'Unavailable' });
+    expect(funcs).toMatchObject({ kind: 'Unavailable' });
+    expect(funcs?.message).toContain('the funcs module is not supported yet');
+    expect(events).toMatchObject({ ok: false });
+    expect(events?.message).toContain('the events module is not supported yet');
+    expect(env).toMatchObject({ ok: false });
+    expect(env?.message).toContain('the env module is not supported yet');
+    await expect(
+      node.spawn('app:idle', [], { host: 'app:w2', name: 'named' }),
+    ).rejects.toMatchObject({ kind: 'UNAVAILABLE' });
+  });
+});

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { ManualClock } from '@luact/lua';
 import { Node } from '@luact/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -59,13 +60,92 @@ entries:
 
   - name: ping_pong
     kind: process.lua
+    imports:
+      shells: app:shells
     source: |
+      local shells = require("shells")
       return { main = function(n)
         local within = process.exec("app:pinger", "app:w2", n)
-        local ponger = process.spawn("app:ponger", "app:w2", n)
-        local across = process.exec("app:pinger", "app:w2", n, ponger)
+        local a, b = shells.two_workers()
+        process.send(b, "become", { "ponger", n })
+        process.send(a, "become", { "pinger", n, b })
+        local across = process.listen("pinged"):receive()
         return { within = within, across = across }
       end }
+
+  # A process of app:w2 that waits to be told what to run (see shells.two_workers).
+  - name: shell
+    kind: process.lua
+    source: |
+      local roles = {}
+      function roles.ponger(n)
+        local pings = process.inbox()
+        for _ = 1, n do
+          local msg = pings:receive()
+          process.send(msg:from(), "pong", msg:payload():data())
+        end
+      end
+      function roles.pinger(n, ponger, report)
+        local pongs = process.listen("pong")
+        for i = 1, n do
+          process.send(ponger, "ping", i)
+          local got = pongs:receive()
+          if got ~= i then error("pong " .. tostring(got) .. " for ping " .. i) end
+        end
+        process.send(report, "pinged", { pings = n, ponger = ponger, pid = process.pid() })
+      end
+      function roles.victim()
+        process.listen("go"):receive()
+        error("boom")
+      end
+      function roles.bystander(victim)
+        process.link(victim)
+        process.listen("never"):receive()
+      end
+      function roles.watcher(victim, bystander)
+        process.set_options({ trap_links = true })
+        local events = process.events()
+        process.link(victim)
+        process.monitor(victim)
+        process.monitor(bystander)
+        process.send(victim, "go", true)
+        local seen = {}
+        for _ = 1, 3 do
+          local e = events:receive()
+          seen[#seen + 1] = { kind = e.kind, from = e.from, error = e.result.error:message() }
+        end
+        -- a PID of the other worker that never ran (ids there have the other parity)
+        local other = tonumber(process.pid():match("|(%d+)}")) % 2 == 0 and 999999 or 1000000
+        process.monitor("{app:w2|" .. other .. "}")
+        local e = events:receive()
+        seen[#seen + 1] = { kind = e.kind, from = e.from, error = e.result.error:kind() }
+        return { me = process.pid(), seen = seen }
+      end
+      function roles.quit() end
+      return { main = function(parent)
+        local order = process.listen("become"):receive()
+        local role = table.remove(order, 1)
+        if role == "pinger" then order[#order + 1] = parent end
+        return roles[role](table.unpack(order))
+      end }
+
+  # Spawns shells on app:w2 from the calling process (a process of another host: each goes to
+  # the least loaded worker) until it has one on each worker; spare ones quit.
+  - name: shells
+    kind: library.lua
+    source: |
+      local function worker(pid) return tonumber(pid:match("|(%d+)}")) % 2 end
+      local function two_workers()
+        local on = {}
+        for _ = 1, 20 do
+          local pid = process.spawn("app:shell", "app:w2", process.pid())
+          if on[worker(pid)] == nil then on[worker(pid)] = pid
+          else process.send(pid, "become", { "quit" }) end
+          if on[0] and on[1] then return on[0], on[1] end
+        end
+        error("20 spawns from another host all landed on one worker")
+      end
+      return { two_workers = two_workers, worker = worker }
 
   # Receives numbered mail from senders until each said done; reports what was out of order.
   - name: receiver
@@ -178,53 +258,31 @@ entries:
         return { kept = exit.result.value, me = process.pid() }
       end }
 
-  # EXIT and LINK_DOWN between processes of different workers.
-  - name: victim
-    kind: process.lua
-    source: |
-      return { main = function()
-        process.listen("go"):receive()
-        error("boom")
-      end }
-  - name: bystander
-    kind: process.lua
-    source: |
-      return { main = function(victim)
-        process.link(victim)
-        process.listen("never"):receive()
-      end }
-  - name: watcher
-    kind: process.lua
-    source: |
-      return { main = function(victim, bystander)
-        process.set_options({ trap_links = true })
-        local events = process.events()
-        process.link(victim)
-        process.monitor(victim)
-        process.monitor(bystander)
-        process.send(victim, "go", true)
-        local seen = {}
-        for i = 1, 3 do
-          local e = events:receive()
-          seen[#seen + 1] = { kind = e.kind, from = e.from, error = e.result and e.result.error and e.result.error:message() }
-        end
-        -- a PID of the other worker that never ran (ids there have the other parity)
-        local other = tonumber(process.pid():match("|(%d+)}")) % 2 == 0 and 999999 or 1000000
-        process.monitor("{app:w2|" .. other .. "}")
-        local e = events:receive()
-        seen[#seen + 1] = { kind = e.kind, from = e.from, error = e.result.error:kind() }
-        return { me = process.pid(), seen = seen }
-      end }
+  # EXIT and LINK_DOWN between processes of different workers: the victim on one, the
+  # bystander (linked to it) and the watcher (linked, monitoring, trapping) on the other.
   - name: exits
     kind: process.lua
+    modules: [time]
+    imports:
+      shells: app:shells
     source: |
+      local shells = require("shells")
       return { main = function()
         local events = process.events()
-        local victim = process.spawn_monitored("app:victim", "app:w2")
-        local bystander = process.spawn_monitored("app:bystander", "app:w2", victim)
-        local watcher = process.spawn_monitored("app:watcher", "app:w2", victim, bystander)
+        local victim, other = shells.two_workers()
+        local watcher, bystander = other, process.spawn("app:shell", "app:w2", process.pid())
+        while shells.worker(bystander) == shells.worker(victim) do
+          process.send(bystander, "become", { "quit" })
+          bystander = process.spawn("app:shell", "app:w2", process.pid())
+        end
+        for _, pid in ipairs({ victim, bystander, watcher }) do process.monitor(pid) end
+        process.send(victim, "become", { "victim" })
+        process.send(bystander, "become", { "bystander", victim })
+        -- the bystander's link first: the watcher's "go" ends the victim
+        require("time").sleep("50ms")
+        process.send(watcher, "become", { "watcher", victim, bystander })
         local ends = {}
-        for _ = 1, 3 do
+        while ends[victim] == nil or ends[bystander] == nil or ends[watcher] == nil do
           local e = events:receive()
           ends[e.from] = e.result.error and e.result.error:message() or e.result.value
         end
@@ -361,7 +419,8 @@ describe('a process host with workers: 2', () => {
       watcher: string;
       ends: Record<string, unknown>;
     };
-    expect(new Set([victim, bystander, watcher].map(workerOf))).toEqual(new Set([0, 1]));
+    expect(workerOf(bystander)).not.toBe(workerOf(victim));
+    expect(workerOf(watcher)).not.toBe(workerOf(victim));
     expect(ends[victim]).toContain('boom');
     // Linked without trapping: the victim's failure ended it.
     expect(ends[bystander]).toContain('linked process failed');
@@ -420,5 +479,132 @@ describe('a process host with workers: 2', () => {
     await expect(
       node.spawn('app:idle', [], { host: 'app:w2', name: 'named' }),
     ).rejects.toMatchObject({ kind: 'UNAVAILABLE' });
+  });
+});
+
+/** Starts a node on an application of `yaml` (stopped and removed after the test). */
+async function startApp(yaml: string, options: { clock?: boolean } = {}) {
+  const appDir = await mkdtemp(path.join(tmpdir(), 'luact-workers-'));
+  await writeFile(path.join(appDir, 'app.yaml'), yaml);
+  const cleanup = async (started?: Node) => {
+    await started?.stop();
+    await rm(appDir, { recursive: true, force: true });
+  };
+  try {
+    const started = await Node.start({
+      dir: appDir,
+      env: {},
+      print: () => {},
+      ...(options.clock ? { clock: new ManualClock() } : {}),
+    });
+    return { node: started, stop: () => cleanup(started) };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+const ONE_HOST = (fields: string) => `
+namespace: app
+entries:
+  - name: procs
+    kind: process.host
+${fields}
+  - name: echo
+    kind: process.lua
+    source: |
+      return { main = function(x) return { x = x, version = 1, pid = process.pid() } end }
+`;
+
+describe('workers and the rest of the node', () => {
+  it('keeps a workers: 1 node on today’s path: no threads, no links, no thread router', async () => {
+    const { node: plain, stop } = await startApp(ONE_HOST(''));
+    try {
+      expect(plain.workers).toBeUndefined();
+      expect((plain.system as unknown as { threads: unknown }).threads).toBeUndefined();
+      expect((plain.system as unknown as { ids: unknown }).ids).toBeUndefined();
+      expect(plain.system.hostIds()).toContain('app:procs');
+      expect(await plain.run('app:echo', [1], { host: 'app:procs' })).toMatchObject({
+        ok: true,
+        value: { pid: expect.stringMatching(/^\{app:procs\|\d+\}$/) },
+      });
+    } finally {
+      await stop();
+    }
+  });
+
+  it('runs as many threads as the machine has cores, and says so', async () => {
+    const cores = availableParallelism();
+    const { node: clamped, stop } = await startApp(
+      ONE_HOST(`    host:\n      workers: ${cores + 3}`),
+    );
+    try {
+      expect(clamped.workers?.threadCount ?? 1).toBe(cores);
+      expect(clamped.warnings).toContainEqual(
+        expect.objectContaining({
+          severity: 'warning',
+          entry: 'app:procs',
+          field: 'host.workers',
+          message: expect.stringContaining(`the host runs on ${cores} worker threads`),
+        }),
+      );
+    } finally {
+      await stop();
+    }
+  });
+
+  it('gives workers each registry change, and refuses to change a worker host while running', async () => {
+    const { node: live, stop } = await startApp(ONE_HOST('    host:\n      workers: 2'));
+    try {
+      const changed = live.applyChanges([
+        {
+          op: 'update',
+          definition: {
+            namespace: 'app',
+            name: 'echo',
+            kind: 'process.lua',
+            fields: { source: 'return { main = function(x) return { x = x, version = 2 } end }' },
+          },
+        },
+      ]);
+      expect(changed.ok).toBe(true);
+      // Both workers run the new version (spawns from the main thread alternate between them).
+      for (const x of [1, 2])
+        expect(await live.run('app:echo', [x], { host: 'app:procs' })).toEqual({
+          ok: true,
+          value: { x, version: 2 },
+        });
+      const refused = live.applyChanges([
+        {
+          op: 'update',
+          definition: {
+            namespace: 'app',
+            name: 'procs',
+            kind: 'process.host',
+            fields: { host: { workers: 2, max_processes: 10 } },
+          },
+        },
+      ]);
+      expect(refused).toMatchObject({
+        ok: false,
+        error: [
+          expect.objectContaining({
+            entry: 'app:procs',
+            message: expect.stringContaining('cannot be changed while the node runs yet'),
+          }),
+        ],
+      });
+    } finally {
+      await stop();
+    }
+  });
+
+  it('refuses worker threads with an injected clock (it cannot cross threads)', async () => {
+    await expect(
+      startApp(ONE_HOST('    host:\n      workers: 2'), { clock: true }),
+    ).rejects.toMatchObject({
+      kind: 'INVALID',
+      message: expect.stringContaining('injected clock'),
+    });
   });
 });

@@ -4,6 +4,7 @@ import { clusterWorkflows } from './benchmarks/cluster-workflows.js';
 import { isolation } from './benchmarks/isolation.js';
 import { registryLoad } from './benchmarks/registry-load.js';
 import { supervision } from './benchmarks/supervision.js';
+import { workers } from './benchmarks/workers.js';
 import { workflows } from './benchmarks/workflows.js';
 import { type Benchmark, type Figure, formatTable } from './harness.js';
 
@@ -11,6 +12,7 @@ import { type Benchmark, type Figure, formatTable } from './harness.js';
 const BENCHMARKS: readonly Benchmark[] = [
   registryLoad,
   actors,
+  workers,
   supervision,
   workflows,
   isolation,

@@ -149,7 +149,10 @@ export class NodeWorkers {
           workflowHosts,
         };
         const worker = new Worker(workerScript(), {
-          execArgv: builtExecArgv(),
+          // None of this process's Node.js options: the thread loads the built packages, with
+          // no loader or export condition a test runner set (and process-wide flags such as
+          // --expose-gc are refused per thread).
+          execArgv: [],
           workerData: boot,
           transferList: ports.map(({ port }) => port),
         });
@@ -234,23 +237,6 @@ function workerScript(): URL {
   return here.endsWith('.ts')
     ? new URL('../../dist/workers/worker-main.js', here)
     : new URL('./worker-main.js', here);
-}
-
-/**
- * This process's Node.js options without the `luact-source` export condition (the test runner
- * sets it so that packages load from their sources): a worker loads the built packages.
- */
-function builtExecArgv(): string[] {
-  const argv: string[] = [];
-  const given = process.execArgv;
-  for (let i = 0; i < given.length; i++) {
-    const arg = given[i] as string;
-    if (arg === '--conditions' || arg === '-C') {
-      if (given[i + 1] !== 'luact-source') argv.push(arg, given[i + 1] as string);
-      i++;
-    } else if (arg !== '--conditions=luact-source') argv.push(arg);
-  }
-  return argv;
 }
 
 function ready(worker: Worker, thread: string): Promise<void> {

@@ -1,0 +1,194 @@
+import { LuactError } from '@luact/core';
+import type { Node } from '@luact/runtime';
+import { type Benchmark, type Figure, median } from '../harness.js';
+import { benchNode } from './lua-app.js';
+
+/**
+ * `workers: 2` against `workers: 1` in one node: two independent ping-pong pairs (each pinger
+ * spawns its ponger on its own worker, so each pair stays in one engine), and one pair whose
+ * ends are on different workers (every message crosses threads), against the same pair in one
+ * engine. Rounds alternate between the subject and its baseline.
+ */
+const APP = `
+namespace: bench
+entries:
+  - name: solo
+    kind: process.host
+  - name: duo
+    kind: process.host
+    host: { workers: 2 }
+  - name: pong
+    kind: process.lua
+    source: |
+      return { main = function()
+        local inbox = process.inbox()
+        while true do
+          local msg = inbox:receive()
+          if msg:topic() == "stop" then return end
+          process.send(msg:from(), "pong", msg:payload():data())
+        end
+      end }
+  # Ping-pong with a ponger: its own child (same host, so same worker) when given none.
+  - name: ping
+    kind: process.lua
+    source: |
+      return { main = function(messages, window, host, peer)
+        peer = peer or process.spawn_linked("pong", host)
+        local pongs = process.listen("pong")
+        local rounds = messages // 2
+        local sent, received = 0, 0
+        for i = 1, window do sent = sent + 1; process.send(peer, "ping", sent) end
+        while received < rounds do
+          pongs:receive()
+          received = received + 1
+          if sent < rounds then sent = sent + 1; process.send(peer, "ping", sent) end
+        end
+        process.send(peer, "stop", true)
+        return process.pid()
+      end }
+  # Runs pairs of ping-pong on host at once (from the main host: spread over the workers).
+  - name: pairs
+    kind: process.lua
+    source: |
+      return { main = function(pairs, messages, window, host)
+        local events = process.events()
+        local pids = {}
+        for i = 1, pairs do pids[i] = process.spawn_monitored("ping", host, messages, window, host) end
+        for _ = 1, pairs do
+          local e = events:receive()
+          if e.result.error then error(e.result.error) end
+        end
+        return pids
+      end }
+  # One pair whose ends are on different workers of host (spawned from the main host).
+  - name: across
+    kind: process.lua
+    source: |
+      local function worker(pid) return tonumber(pid:match("|(%d+)}")) % 2 end
+      return { main = function(messages, window, host)
+        local events = process.events()
+        local ponger = process.spawn("pong", host)
+        for _ = 1, 20 do
+          local pinger = process.spawn_monitored("ping", host, messages, window, host, ponger)
+          if worker(pinger) ~= worker(ponger) then
+            local e = events:receive()
+            if e.result.error then error(e.result.error) end
+            return { pinger, ponger }
+          end
+          -- landed with its ponger: let it run to its end in one engine, and try again
+          local e = events:receive()
+          ponger = process.spawn("pong", host)
+        end
+        error("20 spawns landed on the ponger's worker")
+      end }
+`;
+
+const PAIR_MESSAGES = 200_000;
+const ACROSS_MESSAGES = 100_000;
+const ACROSS_MESSAGES_WINDOW_1 = 10_000;
+const WINDOW = 100;
+const ROUNDS = 5;
+
+export const workers: Benchmark = {
+  name: 'lua workers',
+  async run() {
+    const { node, close } = await benchNode(APP);
+    try {
+      const pairs = await alternate(
+        () => rate(node, 'bench:pairs', [2, PAIR_MESSAGES, WINDOW, 'bench:duo'], 2 * PAIR_MESSAGES),
+        () =>
+          rate(node, 'bench:pairs', [2, PAIR_MESSAGES, WINDOW, 'bench:solo'], 2 * PAIR_MESSAGES),
+      );
+      const onePair = await alternate(
+        () => rate(node, 'bench:pairs', [1, PAIR_MESSAGES, WINDOW, 'bench:duo'], PAIR_MESSAGES),
+        () => rate(node, 'bench:pairs', [1, PAIR_MESSAGES, WINDOW, 'bench:solo'], PAIR_MESSAGES),
+      );
+      const across = await alternate(
+        () => rate(node, 'bench:across', [ACROSS_MESSAGES, WINDOW, 'bench:duo'], ACROSS_MESSAGES),
+        () =>
+          rate(node, 'bench:pairs', [1, ACROSS_MESSAGES, WINDOW, 'bench:solo'], ACROSS_MESSAGES),
+      );
+      const across1 = await alternate(
+        () =>
+          rate(
+            node,
+            'bench:across',
+            [ACROSS_MESSAGES_WINDOW_1, 1, 'bench:duo'],
+            ACROSS_MESSAGES_WINDOW_1,
+          ),
+        () =>
+          rate(
+            node,
+            'bench:pairs',
+            [1, ACROSS_MESSAGES_WINDOW_1, 1, 'bench:solo'],
+            ACROSS_MESSAGES_WINDOW_1,
+          ),
+      );
+      const figure = (
+        name: string,
+        baseline: string,
+        medians: { subject: number; baseline: number },
+      ): Figure => ({
+        figure: name,
+        median: medians.subject,
+        unit: 'msg/s',
+        baseline,
+        baselineMedian: medians.baseline,
+        durability: 'n/a',
+      });
+      return [
+        figure(
+          `two ping-pong pairs at once, window ${WINDOW}, workers: 2`,
+          'the same two pairs on a workers: 1 host',
+          pairs,
+        ),
+        figure(
+          `one ping-pong pair in one engine of a worker thread, window ${WINDOW}`,
+          'the same pair on the main thread (workers: 1 host)',
+          onePair,
+        ),
+        figure(
+          `ping-pong across two workers, window ${WINDOW}`,
+          'one pair in one engine (workers: 1 host)',
+          across,
+        ),
+        figure(
+          'ping-pong across two workers, window 1',
+          'one pair in one engine (workers: 1 host), window 1',
+          across1,
+        ),
+      ];
+    } finally {
+      await close();
+    }
+  },
+};
+
+/** Messages per second of one run of `entry` on the main host. */
+async function rate(node: Node, entry: string, args: unknown[], messages: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const outcome = await node.run(entry, args);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (!outcome.ok) throw new LuactError('INTERNAL', `${entry}: ${outcome.error.message}`);
+  return messages / seconds;
+}
+
+/** One untimed run of each, then ROUNDS alternating rounds; the medians. */
+async function alternate(
+  subject: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<{ subject: number; baseline: number; ratios: number[] }> {
+  await baseline();
+  await subject();
+  const subjects: number[] = [];
+  const baselines: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    subjects.push(await subject());
+    baselines.push(await baseline());
+  }
+  const ratios = subjects.map((s, i) => s / (baselines[i] as number));
+  process.stderr.write(
+    `  rounds: ${subjects.map((s, i) => `${(s / 1000).toFixed(0)}k/${((baselines[i] as number) / 1000).toFixed(0)}k`).join(' ')}; ratio median ${median(ratios).toFixed(2)}\n`,
+  );
+  return { subject: median(subjects), baseline: median(baselines), ratios };
+}

@@ -608,3 +608,72 @@ describe('workers and the rest of the node', () => {
     });
   });
 });
+
+describe('a service on a host with workers: 2', () => {
+  it('runs on a worker, is restarted when it fails, and stops cleanly', async () => {
+    const appDir = await mkdtemp(path.join(tmpdir(), 'luact-workers-'));
+    const lines: string[] = [];
+    await writeFile(
+      path.join(appDir, 'app.yaml'),
+      `
+namespace: app
+entries:
+  - name: w2
+    kind: process.host
+    host: { workers: 2 }
+  - name: steady
+    kind: process.lua
+    source: |
+      return { main = function()
+        print("steady up on " .. process.pid())
+        local event = process.events():receive()
+        print("steady got " .. event.kind)
+        return "stopped"
+      end }
+  - name: flaky
+    kind: process.lua
+    source: |
+      return { main = function()
+        print("flaky up on " .. process.pid())
+        error("flaky fails")
+      end }
+  - name: steady_service
+    kind: process.service
+    process: steady
+    host: w2
+    lifecycle: { auto_start: true }
+  - name: flaky_service
+    kind: process.service
+    process: flaky
+    host: w2
+    lifecycle: { auto_start: true, restart: { initial_delay: 20ms, max_delay: 20ms } }
+`,
+    );
+    const started = await Node.start({ dir: appDir, env: {}, print: (text) => lines.push(text) });
+    try {
+      await started.startServices();
+      const deadline = Date.now() + 10_000;
+      while (
+        lines.filter((line) => line.startsWith('flaky up')).length < 3 &&
+        Date.now() < deadline
+      )
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      const flakyPids = lines
+        .filter((l) => l.startsWith('flaky up'))
+        .map((l) => /\{.*\}/.exec(l)?.[0]);
+      expect(flakyPids.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(flakyPids).size).toBe(flakyPids.length);
+      for (const pid of flakyPids) expect(workerOf(pid)).toBeTypeOf('number');
+      const steady = started.services.list().find((s) => s.id === 'app:steady_service');
+      expect(steady?.state).toBe('running');
+      const steadyPid = /\{.*\}/.exec(lines.find((l) => l.startsWith('steady up')) ?? '')?.[0];
+      expect(workerOf(steadyPid)).toBeTypeOf('number');
+      const stopped = await started.stop();
+      expect(stopped.clean).toBe(true);
+      expect(lines).toContain('steady got CANCEL');
+    } finally {
+      await started.stop();
+      await rm(appDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,7 +21,9 @@ export class RemoteSpawns {
 
   /**
    * Spawns on `node`, on its host `hostId`: the child runs there, and what the parent follows
-   * (monitor, link, outcome channel, a cluster name) is set up here once it started.
+   * (monitor, link, outcome channel, a cluster name) is set up here once it started. A spawn
+   * with no parent process may name a follower as `remoteParent` (an inbox that takes the
+   * child's outcome): the child sets that up there.
    */
   async spawn(
     node: string,
@@ -53,7 +55,9 @@ export class RemoteSpawns {
                 ...(outcomeChannel !== undefined ? { resultChannel: outcomeChannel } : {}),
               },
             }
-          : {}),
+          : request.remoteParent
+            ? { parent: request.remoteParent }
+            : {}),
         ...(context ? { context } : {}),
         ...named,
         ...(Object.keys(options).length > 0 ? { options } : {}),

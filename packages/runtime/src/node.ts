@@ -459,8 +459,7 @@ export class Node {
     if (entry.kind === 'workflow.lua') return this.runWorkflow(entry, args, options);
     const host = entry.kind === 'function.lua' ? FUNCTION_HOST : (options.host ?? MAIN_HOST);
     const kinds = entry.kind === 'function.lua' ? ['function.lua'] : ['process.lua'];
-    if (this.workers?.runs(host))
-      return this.runOnWorker(this.workers, entryId, host, args, options);
+    if (this.workers?.runs(host)) return this.runOnWorker(entryId, host, args, options);
     const pid = this.system.spawn({
       entry: entryId,
       host,
@@ -483,7 +482,6 @@ export class Node {
    * to an inbox here; an early end terminates it.
    */
   private async runOnWorker(
-    workers: NodeWorkers,
     entryId: string,
     host: string,
     args: readonly unknown[],
@@ -499,11 +497,12 @@ export class Node {
     );
     const early = this.earlyEnd(entryId, options);
     try {
-      const pid = await workers.spawnFollowed(
-        { entry: entryId, host, args: encodeArguments(args, `the arguments of ${entryId}`) },
-        inbox.pid,
-        1,
-      );
+      const pid = await this.system.spawnAnywhere({
+        entry: entryId,
+        host,
+        args: encodeArguments(args, `the arguments of ${entryId}`),
+        remoteParent: { pid: inbox.pid, monitor: false, link: false, resultChannel: 1 },
+      });
       const first = await Promise.race([exit, early.reason]);
       if (!(first instanceof LuactError))
         return first.ok ? { ok: true, value: decodeValue(first.value) } : first;

@@ -1,6 +1,6 @@
 import { LuactError } from '@luact/core';
 import { encodeValues } from '@luact/lua';
-import type { Pid, ProcessSystem } from '@luact/process';
+import type { ExitOutcome, Pid, ProcessSystem } from '@luact/process';
 import type { Runnable, RunnableEvents } from './runnable.js';
 
 /** A service's unit when it is a process: spawned on its host with its input as arguments. */
@@ -22,6 +22,10 @@ export class ProcessRunnable implements Runnable {
   }
 
   start(events: RunnableEvents): void {
+    if (this.system.host(this.spec.host) === undefined) {
+      this.startElsewhere(events);
+      return;
+    }
     let pid: Pid;
     try {
       pid = this.system.spawn({
@@ -43,6 +47,50 @@ export class ProcessRunnable implements Runnable {
     });
   }
 
+  /**
+   * A host of another thread of the node (a host on worker threads): the process is followed
+   * from an inbox here, which takes its outcome. It counts as started once its spawn answered.
+   */
+  private startElsewhere(events: RunnableEvents): void {
+    let pid: Pid | undefined;
+    let endedFirst: ExitOutcome | undefined;
+    const ended = (run: Pid, outcome: ExitOutcome) => {
+      if (this.pid === run) this.pid = undefined;
+      events.exited(outcome);
+    };
+    const inbox = this.system.openInbox(
+      () => {},
+      (_, outcome) => {
+        inbox.close();
+        // Its outcome may come in right behind the spawn's answer, before the PID is known here.
+        if (pid === undefined) endedFirst = outcome;
+        else ended(pid, outcome);
+      },
+    );
+    const failed = (error: unknown) => {
+      inbox.close();
+      events.exited({ ok: false, error: LuactError.from(error) });
+    };
+    let spawned: Pid | Promise<Pid>;
+    try {
+      spawned = this.system.spawnAnywhere({
+        entry: this.spec.entry,
+        host: this.spec.host,
+        args: encodeValues(this.spec.input),
+        remoteParent: { pid: inbox.pid, monitor: false, link: false, resultChannel: 1 },
+      });
+    } catch (error) {
+      queueMicrotask(() => failed(error));
+      return;
+    }
+    Promise.resolve(spawned).then((run) => {
+      pid = run;
+      this.pid = run;
+      events.started();
+      if (endedFirst !== undefined) ended(run, endedFirst);
+    }, failed);
+  }
+
   cancel(reason: string): void {
     if (this.pid !== undefined) {
       this.system.signal({
@@ -56,7 +104,10 @@ export class ProcessRunnable implements Runnable {
   }
 
   terminate(error: LuactError): void {
-    const process = this.pid === undefined ? undefined : this.system.process(this.pid);
+    if (this.pid === undefined) return;
+    const process = this.system.process(this.pid);
     if (process) this.system.kill(process, error);
+    // On another thread: ended by a signal, which carries no error of its own ("terminated").
+    else this.system.signal({ kind: 'terminate', to: this.pid, from: undefined });
   }
 }

@@ -2,13 +2,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import type { LogRecord } from '@luact/lua';
-import {
-  FUNCTION_HOST,
-  type HostLimits,
-  INBOX_HOST,
-  type Pid,
-  type RemoteSpawnRequest,
-} from '@luact/process';
+import { FUNCTION_HOST, type HostLimits, INBOX_HOST } from '@luact/process';
 import {
   activateEntry,
   type Diagnostic,
@@ -171,22 +165,6 @@ export class NodeWorkers {
       for (let w = 0; w < workers; w++)
         this.router.linkTo(workerThread(id, w))?.post({ t: 'registry', registry });
     }
-  }
-
-  /**
-   * Starts `request` on a worker of its host for TypeScript code, followed from an inbox of the
-   * main thread: `outcome` gets how it ended (its `result` signal). Resolves with its PID.
-   */
-  spawnFollowed(
-    request: Omit<RemoteSpawnRequest, 'parent'>,
-    follower: Pid,
-    channel: number,
-  ): Promise<Pid> {
-    const thread = this.router.threadForSpawn(request.host as never, undefined) ?? MAIN_THREAD;
-    return this.router.spawn(thread, {
-      ...request,
-      parent: { pid: follower, monitor: false, link: false, resultChannel: channel },
-    });
   }
 
   /** Stops every worker thread (their processes end with them). */

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import { decodeBatch, encodeBatch } from './thread-frames.js';
 import type { ThreadRecord } from './thread-records.js';
 
 /** Records a link sends in one post at most (a flush also happens at the end of each turn). */
@@ -7,8 +8,8 @@ const BATCH = 256;
 /**
  * One direction-pair of the node's threads: records posted here reach the other thread in the
  * order they were posted (mail, signals and spawns alike, so a process's messages and relation
- * signals keep their order). Records of one turn go in one post: a post per record costs
- * several times more than the record itself.
+ * signals keep their order). Records of one turn go in one post, as one transferred buffer
+ * (thread-frames.ts): a post per record costs several times more than the record itself.
  */
 export class ThreadLink {
   private outbox: ThreadRecord[] = [];
@@ -24,15 +25,15 @@ export class ThreadLink {
 
   flush(): void {
     if (this.outbox.length === 0) return;
-    const batch = this.outbox;
+    const batch = encodeBatch(this.outbox);
     this.outbox = [];
-    this.port.postMessage(batch);
+    this.port.postMessage(batch, [batch]);
   }
 
   /** Hands every batch the other thread sends, in order, to `receive`. */
   listen(receive: (record: ThreadRecord) => void): void {
-    this.port.on('message', (batch: readonly ThreadRecord[]) => {
-      for (const record of batch) receive(record);
+    this.port.on('message', (batch: ArrayBuffer) => {
+      for (const record of decodeBatch(batch)) receive(record);
     });
   }
 

@@ -64,7 +64,7 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
   return {
     system,
     router,
-    publishLoad: () => own.setLoad(boot.w, host.processes.size),
+    publishLoad: () => own.setLoad(boot.w, host.processCount),
     close: () => {
       system.close();
       router.close();

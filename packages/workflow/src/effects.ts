@@ -109,6 +109,13 @@ export class WorkflowEffects implements CommandEffects {
       await route.host.watch(pid, (outcome) => onExit(asData(outcome)));
       return;
     }
+    if (route.kind === 'thread') {
+      throw new LuactError(
+        'UNAVAILABLE',
+        `a workflow cannot watch process ${target} yet: it runs on a worker thread (a host with workers > 1)`,
+        { retryable: false },
+      );
+    }
     if (route.kind !== 'process') {
       throw new LuactError(
         'NOT_FOUND',

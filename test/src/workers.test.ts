@@ -300,6 +300,19 @@ entries:
         return { me = process.pid(), children = children }
       end }
 
+  - name: chatty
+    kind: process.lua
+    modules: [logger]
+    source: |
+      local logger = require("logger")
+      return { main = function(n)
+        for i = 1, n do
+          print("chatty " .. i)
+          logger:info("chatty log " .. i)
+        end
+        return process.pid()
+      end }
+
   # What a worker's process cannot do yet.
   - name: unsupported
     kind: process.lua
@@ -327,11 +340,17 @@ entries:
 let dir: string;
 let node: Node;
 const printed: string[] = [];
+const logged: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'luact-workers-'));
   await writeFile(path.join(dir, 'app.yaml'), APP);
-  node = await Node.start({ dir, env: {}, print: (text) => printed.push(text) });
+  node = await Node.start({
+    dir,
+    env: {},
+    print: (text) => printed.push(text),
+    log: (record) => logged.push(record.message),
+  });
 });
 
 afterAll(async () => {
@@ -457,6 +476,18 @@ describe('a process host with workers: 2', () => {
     expect(counts[0]).toBeGreaterThanOrEqual(40);
     expect(counts[1]).toBeGreaterThanOrEqual(40);
     await Promise.all(pids.map((pid) => node.send(pid, 'stop', true)));
+  });
+
+  it('prints and logs on the main thread in the order a worker’s process wrote', async () => {
+    const pid = await run('app:chatty', [100], 'app:w2');
+    expect(workerOf(pid)).toBeTypeOf('number');
+    const numbers = (lines: string[], prefix: string) =>
+      lines
+        .filter((line) => line.startsWith(prefix))
+        .map((line) => Number(line.slice(prefix.length)));
+    const expected = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(numbers(printed, 'chatty ')).toEqual(expected);
+    expect(numbers(logged, 'chatty log ')).toEqual(expected);
   });
 
   it('refuses what a worker does not carry yet, saying what and why', async () => {

@@ -31,12 +31,10 @@ export function threadsOf(plan: ThreadPlan): string[] {
   ];
 }
 
-/** The host of a PID and the number after its `|` (undefined when it is no number). */
+/** The host of a PID and the number after its `|` (NaN when it is no number: a workflow ID). */
 export function pidHostAndId(pid: Pid): { readonly host: string; readonly id: number } | undefined {
   const bar = pid.indexOf('|');
   if (bar < 0) return undefined;
   const at = pid.lastIndexOf('@', bar);
-  const host = pid.slice(at < 0 ? 1 : at + 1, bar);
-  const id = Number(pid.slice(bar + 1, -1));
-  return Number.isSafeInteger(id) ? { host, id } : { host, id: Number.NaN };
+  return { host: pid.slice(at < 0 ? 1 : at + 1, bar), id: Number(pid.slice(bar + 1, -1)) };
 }

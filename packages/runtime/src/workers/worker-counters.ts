@@ -49,8 +49,4 @@ export class WorkerCounters {
   setLoad(w: number, count: number): void {
     Atomics.store(this.loads, w, count);
   }
-
-  load(w: number): number {
-    return Atomics.load(this.loads, w);
-  }
 }

@@ -1,0 +1,78 @@
+import type { Pid } from '@luact/process';
+import { describe, expect, it } from 'vitest';
+import { MAIN_THREAD, type ThreadPlan } from './thread-plan.js';
+import { WorkerCounters } from './worker-counters.js';
+import { WorkerRouter } from './worker-router.js';
+
+const PLAN: ThreadPlan = {
+  workerHosts: [
+    { id: 'app:w', workers: 2 },
+    { id: 'app:x', workers: 3 },
+  ],
+  mainHosts: ['luact:main', 'luact:functions', 'luact:inbox', 'app:solo'],
+};
+
+function router(self: string) {
+  const counters = new Map([
+    ['app:w', WorkerCounters.create(2)],
+    ['app:x', WorkerCounters.create(3)],
+  ]);
+  return { router: new WorkerRouter({ self, plan: PLAN, counters }), counters };
+}
+
+const pid = (text: string) => text as Pid;
+
+describe('which thread a PID belongs to', () => {
+  it('is the worker its number names, from any thread, and the main thread’s own from a worker', () => {
+    const main = router(MAIN_THREAD).router;
+    expect(main.threadOf(pid('{app:w|4}'))).toBe('app:w#0');
+    expect(main.threadOf(pid('{app:w|7}'))).toBe('app:w#1');
+    expect(main.threadOf(pid('{app:x|8}'))).toBe('app:x#2');
+    expect(main.threadOf(pid('{app:solo|3}'))).toBeUndefined();
+    expect(main.threadOf(pid('{luact:inbox|3}'))).toBeUndefined();
+    const worker = router('app:w#1').router;
+    expect(worker.threadOf(pid('{app:w|7}'))).toBeUndefined();
+    expect(worker.threadOf(pid('{app:w|4}'))).toBe('app:w#0');
+    expect(worker.threadOf(pid('{app:solo|3}'))).toBe(MAIN_THREAD);
+    expect(worker.threadOf(pid('{luact:inbox|9}'))).toBe(MAIN_THREAD);
+    // A workflow host's PIDs (and anything else) are no thread's: the system decides.
+    expect(worker.threadOf(pid('{app:flows|order-17}'))).toBeUndefined();
+  });
+});
+
+describe('where a spawn runs', () => {
+  it('keeps a process’s child on its host with it, and spreads every other spawn', () => {
+    const { router: worker } = router('app:w#1');
+    const parent = {} as never;
+    expect(worker.threadForSpawn('app:w' as never, parent)).toBeUndefined();
+    expect(worker.threadForSpawn('app:solo' as never, parent)).toBe(MAIN_THREAD);
+    const { router: main } = router(MAIN_THREAD);
+    const placed = Array.from({ length: 6 }, () =>
+      main.threadForSpawn('app:x' as never, undefined),
+    );
+    expect(placed).toEqual(['app:x#0', 'app:x#1', 'app:x#2', 'app:x#0', 'app:x#1', 'app:x#2']);
+  });
+
+  it('sends a spawn to the worker that runs the fewest processes', () => {
+    const { router: main, counters } = router(MAIN_THREAD);
+    const x = counters.get('app:x') as WorkerCounters;
+    x.setLoad(0, 5);
+    x.setLoad(1, 1);
+    x.setLoad(2, 3);
+    expect(main.threadForSpawn('app:x' as never, undefined)).toBe('app:x#1');
+    expect(main.threadForSpawn('app:x' as never, undefined)).toBe('app:x#1');
+    expect(main.threadForSpawn('app:x' as never, undefined)).toBe('app:x#2');
+  });
+});
+
+describe('the numbers of a worker host', () => {
+  it('are k·N + w, never the same twice, and survive in the shared memory', () => {
+    const counters = WorkerCounters.create(3);
+    const numbers = [0, 1, 2, 0, 2, 2].map((w) => counters.nextId(w));
+    expect(numbers).toEqual([3, 4, 5, 6, 8, 11]);
+    // Another thread's view of the same memory (a worker replaced later) goes on from there.
+    const again = new WorkerCounters(counters.buffer, 3);
+    expect(again.nextId(2)).toBe(14);
+    expect(again.nextId(0)).toBe(9);
+  });
+});

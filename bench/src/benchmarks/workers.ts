@@ -94,10 +94,12 @@ export const workers: Benchmark = {
   async run() {
     const { node, close } = await benchNode(APP);
     try {
+      const duoCores: number[] = [];
+      const soloCores: number[] = [];
+      const two = [2, PAIR_MESSAGES, WINDOW];
       const pairs = await alternate(
-        () => rate(node, 'bench:pairs', [2, PAIR_MESSAGES, WINDOW, 'bench:duo'], 2 * PAIR_MESSAGES),
-        () =>
-          rate(node, 'bench:pairs', [2, PAIR_MESSAGES, WINDOW, 'bench:solo'], 2 * PAIR_MESSAGES),
+        () => rate(node, 'bench:pairs', [...two, 'bench:duo'], 2 * PAIR_MESSAGES, duoCores),
+        () => rate(node, 'bench:pairs', [...two, 'bench:solo'], 2 * PAIR_MESSAGES, soloCores),
       );
       const onePair = await alternate(
         () => rate(node, 'bench:pairs', [1, PAIR_MESSAGES, WINDOW, 'bench:duo'], PAIR_MESSAGES),
@@ -142,6 +144,15 @@ export const workers: Benchmark = {
           'the same two pairs on a workers: 1 host',
           pairs,
         ),
+        {
+          // The untimed first run of each is left out.
+          figure: 'CPU the two pairs used, workers: 2 (all threads, per second of wall time)',
+          median: median(duoCores.slice(1)),
+          unit: 'cores',
+          baseline: 'the same two pairs on a workers: 1 host',
+          baselineMedian: median(soloCores.slice(1)),
+          durability: 'n/a',
+        },
         figure(
           `one ping-pong pair in one engine of a worker thread, window ${WINDOW}`,
           'the same pair on the main thread (workers: 1 host)',
@@ -164,11 +175,23 @@ export const workers: Benchmark = {
   },
 };
 
-/** Messages per second of one run of `entry` on the main host. */
-async function rate(node: Node, entry: string, args: unknown[], messages: number): Promise<number> {
+/**
+ * Messages per second of one run of `entry` on the main host; `cores` gets the CPU time all
+ * of this process's threads used per second of it.
+ */
+async function rate(
+  node: Node,
+  entry: string,
+  args: unknown[],
+  messages: number,
+  cores?: number[],
+): Promise<number> {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const outcome = await node.run(entry, args);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  cores?.push((used.user + used.system) / 1e6 / seconds);
   if (!outcome.ok) throw new LuactError('INTERNAL', `${entry}: ${outcome.error.message}`);
   return messages / seconds;
 }

@@ -313,6 +313,17 @@ entries:
         return process.pid()
       end }
 
+  # A name from the main thread for a process of a worker: not yet.
+  - name: name_for_worker
+    kind: process.lua
+    source: |
+      return { main = function()
+        local pid = process.spawn("app:idle", "app:w2")
+        local ok, err = process.registry.register("worker_name", pid)
+        process.send(pid, "stop", true)
+        return { ok = ok, kind = err and err:kind(), message = err and err:message() }
+      end }
+
   # What a worker's process cannot do yet.
   - name: unsupported
     kind: process.lua
@@ -511,6 +522,10 @@ describe('a process host with workers: 2', () => {
     await expect(
       node.spawn('app:idle', [], { host: 'app:w2', name: 'named' }),
     ).rejects.toMatchObject({ kind: 'UNAVAILABLE' });
+    expect(await run('app:name_for_worker')).toMatchObject({
+      kind: 'Unavailable',
+      message: expect.stringContaining('runs on another thread'),
+    });
   });
 });
 

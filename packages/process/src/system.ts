@@ -468,6 +468,8 @@ export class ProcessSystem {
     const host = this.hosts.get(hostId);
     if (!host) {
       const entry = this.snapshot().get(hostId);
+      if (this.threads !== undefined && entry?.kind === 'process.host')
+        throw notOnThisThread(`${hostId} runs on worker threads, and this spawn cannot reach them`);
       throw new LuactError(
         'NOT_FOUND',
         entry
@@ -962,7 +964,11 @@ export class ProcessSystem {
 
   /** See ProcessNames.register. */
   registerName(name: string, pid: Pid, scope?: NameScope): Delivery {
-    const refused = this.threads?.namesRefused?.(name);
+    const refused =
+      this.threads?.namesRefused?.(name) ??
+      (this.threads?.threadOf(pid) === undefined
+        ? undefined
+        : notOnThisThread(`a name cannot be given to ${pid}: it runs on another thread`));
     if (refused) return refused;
     return this.processNames.register(name, pid, scope);
   }
@@ -1063,6 +1069,13 @@ export class ProcessSystem {
     this.processNames.stopping();
     for (const id of [...this.hosts.keys()]) this.removeHost(id);
   }
+}
+
+/** What the node's threads do not carry yet (a host with workers > 1: see ThreadRouter). */
+function notOnThisThread(what: string): LuactError {
+  return new LuactError('UNAVAILABLE', `not supported yet: ${what} (a host with workers > 1)`, {
+    retryable: false,
+  });
 }
 
 function resolve(reference: string, namespace: string | undefined, what: string): EntryId {

@@ -313,6 +313,32 @@ entries:
         return process.pid()
       end }
 
+  # Function calls from a worker run on the main thread's function host.
+  - name: triple
+    kind: function.lua
+    source: |
+      return { main = function(x)
+        if x < 0 then error("negative: " .. x) end
+        return x * 3
+      end }
+  - name: nap
+    kind: function.lua
+    modules: [time]
+    source: |
+      return { main = function(ms) require("time").sleep(ms .. "ms"); return ms end }
+  - name: caller
+    kind: process.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function()
+        local value = funcs.call("app:triple", 7)
+        local none, err = funcs.call("app:triple", -1)
+        local late, timeout = funcs.new():with_options({ timeout = 50 }):call("app:nap", 2000)
+        return { pid = process.pid(), value = value, err = err:message(),
+                 timeout = timeout and timeout:kind(), late = late }
+      end }
+
   # A name from the main thread for a process of a worker: not yet.
   - name: name_for_worker
     kind: process.lua
@@ -338,7 +364,7 @@ entries:
         out.register = { ok = ok, kind = err and err:kind(), message = err and tostring(err:message()) }
         local sent, serr = process.send("somebody_on_main", "hi", 1)
         out.send_by_name = { ok = sent, kind = serr and serr:kind(), message = serr and serr:message() }
-        local v, ferr = funcs.call("app:double", 1)
+        local v, ferr = funcs.call("app:from_typescript", 1)
         out.funcs = { ok = v, kind = ferr and ferr:kind(), message = ferr and ferr:message() }
         local eok, eerr = pcall(events.send, "app", "thing", "/x", {})
         out.events = { ok = eok, message = tostring(eerr) }
@@ -362,6 +388,7 @@ beforeAll(async () => {
     print: (text) => printed.push(text),
     log: (record) => logged.push(record.message),
   });
+  node.registerFunction('app:from_typescript', (_, x) => x);
 });
 
 afterAll(async () => {
@@ -502,6 +529,14 @@ describe('a process host with workers: 2', () => {
     expect(numbers(logged, 'chatty log ')).toEqual(expected);
   });
 
+  it('calls functions from a worker on the main thread, with errors and time limits', async () => {
+    const result = await run('app:caller', [], 'app:w2');
+    expect(workerOf(result.pid)).toBeTypeOf('number');
+    expect(result).toMatchObject({ value: 21, timeout: 'Timeout' });
+    expect(result.err).toContain('negative: -1');
+    expect(result.late).toBeUndefined();
+  });
+
   it('refuses what a worker does not carry yet, saying what and why', async () => {
     const out = (await node.run('app:unsupported', [], { host: 'app:w2' })) as {
       ok: boolean;
@@ -514,7 +549,7 @@ describe('a process host with workers: 2', () => {
     expect(register?.message).toContain('app:w2');
     expect(send_by_name).toMatchObject({ kind: 'Unavailable' });
     expect(funcs).toMatchObject({ kind: 'Unavailable' });
-    expect(funcs?.message).toContain('the funcs module is not supported yet');
+    expect(funcs?.message).toContain('TypeScript function app:from_typescript');
     expect(events).toMatchObject({ ok: false });
     expect(events?.message).toContain('the events module is not supported yet');
     expect(env).toMatchObject({ ok: false });

@@ -51,6 +51,11 @@ export interface FunctionCallHost {
   readonly node: string | undefined;
   readonly functionHostId: string;
   functionHost(): ProcessHost;
+  /**
+   * Where calls run when this system has no function host of its own (a worker thread's: the
+   * main thread), reached like another node, through `spawnRemote`.
+   */
+  readonly callsOn: string | undefined;
   /** The entry ID `reference` names from `namespace`. */
   resolveEntry(reference: string, namespace: string | undefined): EntryId;
   /** Spawns a function.lua on the function host (a process function on its own host); throws why it cannot. */
@@ -95,6 +100,11 @@ export class FunctionCalls {
     });
   }
 
+  /** Whether `id` is a registered TypeScript function (not an entry). */
+  isHostFunction(id: string): boolean {
+    return this.hostFunctions.has(id);
+  }
+
   register(id: string, fn: HostFunctionEntry): void {
     if (this.hostFunctions.has(id))
       throw new LuactError('ALREADY_EXISTS', `function ${id} is already registered`);
@@ -106,10 +116,11 @@ export class FunctionCalls {
     const entryId = this.host.resolveEntry(request.entry, namespace);
     const busy = callRoom(request.caller, entryId);
     if (busy) throw busy;
-    if (request.node !== undefined && request.node !== this.host.node) {
+    const node = request.node ?? this.host.callsOn;
+    if (node !== undefined && node !== this.host.node) {
       return this.remote.start({
         ...request,
-        node: request.node,
+        node,
         entry: entryId,
         host: this.host.functionHostId,
       });

@@ -148,8 +148,11 @@ export interface ProcessSystemOptions {
    * say which worker runs the process.
    */
   readonly ids?: () => number;
-  /** Whether this system runs function calls (default true; a worker thread's does not). */
-  readonly functionHost?: boolean;
+  /**
+   * The thread whose function host runs this system's function calls, when it has none of its
+   * own (a worker thread's); by default it runs them on a function host of its own.
+   */
+  readonly functionThread?: string;
 }
 
 /** ID of the implicit host that runs function.lua calls. */
@@ -234,7 +237,12 @@ export class ProcessSystem {
       process: (pid) => this.processOf(pid),
       kill: (process, error) => this.kill(process, error),
       waitForExit: (pid) => this.waitForExit(pid),
-      spawnRemote: (node, request) => this.transport.spawnRemote(node, request),
+      callsOn: options.functionThread,
+      // The function thread is reached like another node (a worker node has no cluster).
+      spawnRemote: (node, request) =>
+        this.threads && node === options.functionThread
+          ? this.threads.spawn(node, request)
+          : this.transport.spawnRemote(node, request),
       signal: (signal) => this.signal(signal),
     });
     this.inboxes = new Inboxes({
@@ -319,7 +327,7 @@ export class ProcessSystem {
     });
     this.modules = options.modules(this);
     this.moduleNames = new Set(this.modules.map((module) => module.name));
-    if (options.functionHost !== false) this.addHost(FUNCTION_HOST, options.functionLimits);
+    if (options.functionThread === undefined) this.addHost(FUNCTION_HOST, options.functionLimits);
   }
 
   /** This node's name in a cluster (undefined when standalone). */
@@ -482,6 +490,8 @@ export class ProcessSystem {
     const entry = this.snapshot().get(entryId);
     const kinds = request.kinds ?? PROCESS_KINDS;
     if (!entry) {
+      if (this.calls.isHostFunction(entryId))
+        throw notOnThisThread(`TypeScript function ${entryId} is called from its own thread only`);
       const hint = didYouMeanEntry(this.snapshot(), entryId, kinds.filter(isKind));
       throw new LuactError('NOT_FOUND', `entry ${entryId} not found${hint}`, {
         retryable: false,

@@ -1,16 +1,15 @@
 import { LuactError } from '@luact/core';
 import type { HostFunction, LogRecord, LuaModuleSpec } from '@luact/lua';
-import { type ProcessSystem, pushFailure } from '@luact/process';
+import type { ProcessSystem } from '@luact/process';
 import { nodeModules } from '../modules.js';
 import { processConsole } from '../terminal/console.js';
 
 /**
  * Modules whose state is the node's, kept on its main thread, and which a worker thread does
- * not reach yet: function calls (the function host), the event bus, env storages, the
- * services, the registry (reads and changes), the console. Their calls on a worker fail with why instead of acting on a copy.
+ * not reach yet: the event bus, env storages, the services, the registry (reads and changes),
+ * the console. (Function calls run on the main thread's function host.) Their calls on a worker fail with why instead of acting on a copy.
  */
 const MAIN_THREAD_MODULES: ReadonlySet<string> = new Set([
-  'funcs',
   'events',
   'env',
   'supervisor',
@@ -37,19 +36,12 @@ export function workerModules(
   );
 }
 
-/** Calls whose Lua side turns `false, kind, message` into `nil, err`: they answer so. */
-const ANSWERING: ReadonlySet<string> = new Set(['funcs.call']);
-
 function refusing(module: LuaModuleSpec, why: LuactError): LuaModuleSpec {
   const raise: HostFunction = () => {
     throw why;
   };
-  const answer: HostFunction = (L, vm) => pushFailure(L, vm, why);
   const functions = Object.fromEntries(
-    Object.keys(module.functions ?? {}).map((name) => [
-      name,
-      ANSWERING.has(`${module.name}.${name}`) ? answer : raise,
-    ]),
+    Object.keys(module.functions ?? {}).map((name) => [name, raise]),
   );
   return { ...module, functions };
 }

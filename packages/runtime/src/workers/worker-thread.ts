@@ -57,7 +57,7 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
     functionLimits: DEFAULT_LIMITS,
     threads: router,
     ids: () => own.nextId(boot.w),
-    functionHost: false,
+    functionThread: MAIN_THREAD,
   });
   for (const id of boot.workflowHosts) system.addExternalHost(id, workflowsNotOnWorker(id, where));
   const host = system.addHost(boot.host, boot.limits);

@@ -76,9 +76,16 @@ export class NodeWorkers {
     return { plan: { workerHosts, mainHosts }, hosts, warnings };
   }
 
+  private stopping = false;
+  /** Threads that ended before the node stopped them. */
+  private readonly exited = new WeakSet<Worker>();
+
   constructor(
     private readonly planned: WorkerPlan,
-    side: { readonly print: (text: string) => void; readonly log?: (record: LogRecord) => void },
+    private readonly side: {
+      readonly print: (text: string) => void;
+      readonly log?: (record: LogRecord) => void;
+    },
   ) {
     for (const { id, workers } of planned.hosts)
       this.counters.set(id, WorkerCounters.create(workers));
@@ -151,7 +158,8 @@ export class NodeWorkers {
           transferList: ports.map(({ port }) => port),
         });
         this.threads.push(worker);
-        booting.push(ready(worker, workerThread(host.id, w)));
+        const thread = workerThread(host.id, w);
+        booting.push(ready(worker, thread).then(() => this.watch(worker, thread, host.id, w)));
       }
     }
     this.pendingPorts.clear();
@@ -167,10 +175,39 @@ export class NodeWorkers {
     }
   }
 
+  /**
+   * A worker thread that fails or ends while the node runs is said in the node's log (its
+   * processes are gone with it: replacing a worker is not done yet), never thrown at the node.
+   */
+  private watch(worker: Worker, thread: string, host: string, w: number): void {
+    const lost = (why: string) => {
+      this.counters.get(host)?.markDown(w);
+      this.router.threadLost(thread);
+      this.lost(thread, why);
+    };
+    worker.on('error', (error) => lost(error.message));
+    worker.on('exit', (code) => {
+      this.exited.add(worker);
+      if (!this.stopping) lost(`it exited with code ${code}`);
+    });
+  }
+
+  private lost(thread: string, why: string): void {
+    this.side.log?.({
+      level: 'error',
+      message: `worker thread ${thread} stopped: ${why}; its processes are gone, and the thread is not replaced`,
+      fields: { thread },
+      labels: {},
+    });
+  }
+
   /** Stops every worker thread (their processes end with them). */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.router.flush();
-    await Promise.all(this.threads.map((worker) => stopped(worker)));
+    await Promise.all(
+      this.threads.filter((worker) => !this.exited.has(worker)).map((worker) => stopped(worker)),
+    );
     this.threads.length = 0;
     this.router.close();
   }

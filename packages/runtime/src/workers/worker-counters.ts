@@ -3,6 +3,9 @@
  * any one worker): per worker the next `k` of its PIDs `k·N + w` (a PID is never handed out
  * twice) and how many processes it runs (where a spawn from elsewhere goes).
  */
+/** The load of a worker that is gone. */
+const DOWN = 0x7fffffff;
+
 export class WorkerCounters {
   private readonly ids: Int32Array;
   private readonly loads: Int32Array;
@@ -28,11 +31,16 @@ export class WorkerCounters {
     return Atomics.add(this.ids, w, 1) * this.workers + w;
   }
 
+  /** Worker `w` is gone: no spawn goes there any more. */
+  markDown(w: number): void {
+    Atomics.store(this.loads, w, DOWN);
+  }
+
   /**
    * The worker with the fewest processes (ties taken in turn), counted as one more until it
-   * says how many it runs.
+   * says how many it runs; undefined when every worker is down.
    */
-  leastLoaded(): number {
+  leastLoaded(): number | undefined {
     let best = this.cursor;
     let fewest = Atomics.load(this.loads, best);
     for (let step = 1; step < this.workers; step++) {
@@ -40,6 +48,7 @@ export class WorkerCounters {
       const load = Atomics.load(this.loads, w);
       if (load < fewest) [best, fewest] = [w, load];
     }
+    if (fewest === DOWN) return undefined;
     this.cursor = (best + 1) % this.workers;
     Atomics.add(this.loads, best, 1);
     return best;
@@ -47,6 +56,7 @@ export class WorkerCounters {
 
   /** Worker `w` runs `count` processes. */
   setLoad(w: number, count: number): void {
-    Atomics.store(this.loads, w, count);
+    // A worker marked down stays down (its last report may come after).
+    if (Atomics.load(this.loads, w) !== DOWN) Atomics.store(this.loads, w, count);
   }
 }

@@ -65,6 +65,21 @@ describe('where a spawn runs', () => {
   });
 });
 
+describe('a worker that is gone', () => {
+  it('gets no spawn any more, and when all are gone a spawn says so', () => {
+    const { router: main, counters } = router(MAIN_THREAD);
+    const w = counters.get('app:w') as WorkerCounters;
+    w.markDown(0);
+    w.setLoad(0, 0); // a late report of the dead worker changes nothing
+    for (let i = 0; i < 4; i++)
+      expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#1');
+    w.markDown(1);
+    expect(() => main.threadForSpawn('app:w' as never, undefined)).toThrow(
+      'every worker thread of host app:w is gone',
+    );
+  });
+});
+
 describe('the numbers of a worker host', () => {
   it('are k·N + w, never the same twice, and survive in the shared memory', () => {
     const counters = WorkerCounters.create(3);

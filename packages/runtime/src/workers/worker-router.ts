@@ -48,7 +48,7 @@ export class WorkerRouter implements ThreadRouter {
   private readonly ownHost: string | undefined;
   private readonly spawning = new Map<
     number,
-    { resolve(pid: Pid): void; reject(error: LuactError): void }
+    { readonly thread: string; resolve(pid: Pid): void; reject(error: LuactError): void }
   >();
   private nextSpawn = 1;
 
@@ -94,8 +94,10 @@ export class WorkerRouter implements ThreadRouter {
     if (keys !== undefined) {
       // A process's child on its own host stays with it: their mail stays in one engine.
       if (spawner !== undefined && hostId === this.ownHost) return undefined;
-      const counters = this.options.counters.get(hostId) as WorkerCounters;
-      return keys[counters.leastLoaded()];
+      const w = (this.options.counters.get(hostId) as WorkerCounters).leastLoaded();
+      if (w === undefined)
+        throw new LuactError('UNAVAILABLE', `every worker thread of host ${hostId} is gone`);
+      return keys[w];
     }
     return this.ownHost !== undefined && this.mainHosts.has(hostId) ? MAIN_THREAD : undefined;
   }
@@ -111,13 +113,22 @@ export class WorkerRouter implements ThreadRouter {
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
     const id = this.nextSpawn++;
     return new Promise<Pid>((resolve, reject) => {
-      this.spawning.set(id, { resolve, reject });
+      this.spawning.set(id, { thread, resolve, reject });
       this.link(thread).post({ t: 'spawn', id, request });
     });
   }
 
   attach(receiver: TransportReceiver): void {
     this.receiver = receiver;
+  }
+
+  /** `thread` is gone: the spawns it was asked for fail (nothing will answer them). */
+  threadLost(thread: string): void {
+    for (const [id, waiting] of this.spawning) {
+      if (waiting.thread !== thread) continue;
+      this.spawning.delete(id);
+      waiting.reject(new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
+    }
   }
 
   /** Sends what is waiting on every link now (before the thread blocks or ends). */

@@ -430,6 +430,17 @@ describe('a process host with workers: 2', () => {
     expect(workerOf((direct as { value: { pid: string } }).value.pid)).toBeTypeOf('number');
   });
 
+  it('answers Node.call and Node.send from TypeScript for a process on a worker', async () => {
+    const ponger = await node.spawn('app:ponger', [2], 'app:w2');
+    expect(workerOf(ponger)).toBeTypeOf('number');
+    expect(await node.call(ponger, 'ping', 'hello')).toBe('hello');
+    await node.send(ponger, 'ping', 'no one waits for this answer');
+    // Ended after two pings: a call now says so instead of waiting for its timeout.
+    await expect(node.call(ponger, 'ping', 3, { timeoutMs: 10_000 })).rejects.toMatchObject({
+      kind: expect.stringMatching(/NOT_FOUND|UNAVAILABLE/),
+    });
+  });
+
   it('ping-pongs within one worker and across the two', async () => {
     const { within, across } = (await run('app:ping_pong', [200])) as {
       within: { pings: number; ponger: string; pid: string };

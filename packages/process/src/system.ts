@@ -183,8 +183,8 @@ export class ProcessSystem {
   /** Answers Lua processes wait for from external hosts. */
   readonly pending = new PendingAnswers();
   /**
-   * The live processes of this node by the number in their PID (unique within the node): an
-   * integer key hashes for nothing, where a PID string key made every spawn hash a new string.
+   * The live processes of this node by the number in their PID (unique within the node), not
+   * by the PID string, which every spawn would hash anew; a lookup by PID checks the whole PID.
    */
   private readonly processes = new LiveProcesses();
   private readonly endedElsewhere = new EndedElsewhere();

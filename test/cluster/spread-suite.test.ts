@@ -30,9 +30,9 @@ const NODE_LOCAL = new Map([
     'lua_api.messages:a_flood_within_one_host_is_refused_then_delivered_in_order',
     'mailbox room is per node',
   ],
-  // Backlogs a receiver takes over from its host in batches, tested with 1,200 messages and
-  // with 6 MiB sent at once: across nodes every send waits for JetStream, and a node's
-  // messages are bounded by the server's max_payload.
+  // Backlogs a receiver takes over from its host in batches (1,200 messages; 8 of 768 KiB):
+  // across nodes every send waits for JetStream to store it, which takes longer than the
+  // tests wait, and the batches they test are those of one engine.
   [
     'lua_api.messages:a_backlog_held_by_the_host_and_direct_mail_arrive_in_order',
     'mail within one engine',

@@ -35,4 +35,18 @@ describe('WasmMemory', () => {
     memory.pushBytes(L, Uint8Array.from([9, 9, 9]));
     expect([...(read[4] ?? [])]).toEqual([1, 2, 3]);
   });
+
+  it('writes and reads strings after the memory grew (its old views are detached)', async () => {
+    const { api, memory, L } = await bare();
+    memory.pushString(L, 'before');
+    expect(memory.toString(L, 1)).toBe('before');
+    const before = api.HEAPU8;
+    // More than the engine holds now: the memory must grow.
+    const block = api._malloc(before.length + 16 * 1024 * 1024);
+    expect(api.HEAPU8 === before).toBe(false);
+    memory.pushString(L, 'after – ✓');
+    expect(memory.toString(L, 2)).toBe('after – ✓');
+    expect(memory.toString(L, 1)).toBe('before');
+    api._free(block);
+  });
 });

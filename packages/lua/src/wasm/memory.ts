@@ -15,7 +15,7 @@ export class WasmMemory {
    * A Node Buffer over the heap: decoding through it is about twice as fast as TextDecoder for
    * the short strings of PIDs and topics. Rebuilt when the memory grows (its buffer changes).
    */
-  private heapView: { buffer: ArrayBufferLike; view: Buffer } | undefined;
+  private heapView: { array: Uint8Array; view: Buffer } | undefined;
   /** The one-byte values readBytes hands out, by byte. */
   private readonly singleBytes: (Uint8Array | undefined)[] = [];
 
@@ -104,11 +104,14 @@ export class WasmMemory {
     return this.heap().toString('utf8', pointer, pointer + length);
   }
 
-  /** The Buffer over the heap as it is now. */
+  /**
+   * The Buffer over the heap as it is now. The module replaces HEAPU8 when the memory grows, so
+   * the view is checked by that array's identity (reading `.buffer` costs more, every call).
+   */
   private heap(): Buffer {
     const heap = this.api.HEAPU8;
-    if (this.heapView?.buffer !== heap.buffer)
-      this.heapView = { buffer: heap.buffer, view: Buffer.from(heap.buffer) };
+    if (this.heapView?.array !== heap)
+      this.heapView = { array: heap, view: Buffer.from(heap.buffer) };
     return this.heapView.view;
   }
 

@@ -144,7 +144,24 @@ local function top_level_coroutine_yield_is_refused()
   t.contains(tostring(err), "outside a coroutine", "its error")
 end
 
+local function a_fiber_is_not_resumed_or_closed_from_lua()
+  local main = coroutine.running()
+  local answers = channel.new(1)
+  coroutine.spawn(function()
+    local resumed = { coroutine.resume(main) }
+    local closed = { coroutine.close(main) }
+    answers:send({ resumed = resumed, closed = closed, status = coroutine.status(main) })
+  end)
+  local got = answers:receive() -- the main fiber waits here while the other tries
+  t.eq(got.resumed[1], false, "coroutine.resume of another fiber")
+  t.contains(got.resumed[2], "cannot resume or close a fiber", "its error")
+  t.eq(got.closed[1], false, "coroutine.close of another fiber")
+  t.eq(got.status, "suspended", "the fiber, waiting")
+  t.eq(coroutine.status(main), "running", "and running again after it")
+end
+
 return {
+  a_fiber_is_not_resumed_or_closed_from_lua = a_fiber_is_not_resumed_or_closed_from_lua,
   worker_pool_of_spawned_coroutines_over_channels = worker_pool_of_spawned_coroutines_over_channels,
   spawned_coroutines_sleep_concurrently = spawned_coroutines_sleep_concurrently,
   user_coroutines_create_resume_yield_status_and_wrap = user_coroutines_create_resume_yield_status_and_wrap,

@@ -55,8 +55,9 @@ end
 rt.block = block
 
 -- The fiber and group ids of threads that are a fiber themselves, asked of JS once per fiber
--- (a blocking receive needs them each time). A coroutine inside a fiber is not cached: it
--- may be resumed by another fiber of its process.
+-- (a blocking receive needs them each time); false until then. A coroutine inside a fiber is
+-- not cached: it may be resumed by another fiber of its process. (A fiber's own thread is
+-- never resumed from Lua: see `resume`.)
 local FIBER_OF, GROUP_OF = setmetatable({}, { __mode = 'k' }), setmetatable({}, { __mode = 'k' })
 
 --- The id of the running fiber (the one the scheduler resumed, even inside user coroutines)
@@ -64,7 +65,7 @@ local FIBER_OF, GROUP_OF = setmetatable({}, { __mode = 'k' }), setmetatable({}, 
 local function fiber()
   local thread = co_running()
   local id = FIBER_OF[thread]
-  if id ~= nil then return id, GROUP_OF[thread] end
+  if id then return id, GROUP_OF[thread] end
   local group, top
   id, group, top = current_fiber()
   if top then FIBER_OF[thread], GROUP_OF[thread] = id, group end
@@ -90,8 +91,17 @@ local function pass_through(co, result)
   return table_unpack(result, 1, result.n)
 end
 
+-- A fiber's own thread (coroutine.running() in it) is the scheduler's to resume and end.
+local NOT_YOURS = 'cannot resume or close a fiber (coroutine.spawn and the process run it)'
+
 local function resume(co, ...)
+  if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
   return pass_through(co, table_pack(co_resume(co, ...)))
+end
+
+local function close(co)
+  if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
+  return co_close(co)
 end
 
 local function wrap(fn)
@@ -129,7 +139,7 @@ rt.coroutine = {
   status = co_status,
   running = running,
   isyieldable = isyieldable,
-  close = co_close,
+  close = close,
   --- Starts `fn` as another fiber of the running process; an error in it fails the process.
   spawn = function(fn, ...)
     if type(fn) ~= 'function' then error('coroutine.spawn expects a function, got ' .. type(fn), 2) end
@@ -145,7 +155,7 @@ rt.THREAD_LOCAL = THREAD_LOCAL
 
 local function fiber_starts()
   local thread = co_running()
-  THREAD_LOCAL[thread], FIBER_OF[thread], GROUP_OF[thread] = nil, nil, nil
+  THREAD_LOCAL[thread], FIBER_OF[thread], GROUP_OF[thread] = nil, false, nil
 end
 rt.fiber_starts = fiber_starts
 

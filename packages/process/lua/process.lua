@@ -145,8 +145,8 @@ end
 
 -- How mail channels (kernel/channel.lua) hand over what was sent directly: an inbox and a
 -- topic listened to with {message = true} receive messages, any other topic its first value.
-local MESSAGES = { mt = MESSAGE_MT, encode = encode_one }
-local PAYLOADS = { first = first_value, encode = encode_one }
+local MESSAGES = { mt = MESSAGE_MT, encode = encode_one, adapt = as_message }
+local PAYLOADS = { first = first_value, encode = encode_one, adapt = as_payload }
 
 local function as_event(kind, from, bytes)
   local details = codec.decode(bytes)
@@ -191,7 +191,7 @@ local mail_limits
 
 --- A mail channel for the running process (registering it for direct mail on its first), or
 --- nil on a host without them.
-local function mail_channel(st, group, adapt, kind)
+local function mail_channel(st, group, kind)
   if mail_limits == nil then
     local messages, bytes, size = host.mail_limits()
     mail_limits = messages ~= nil and { messages, bytes, size } or false
@@ -199,7 +199,7 @@ local function mail_channel(st, group, adapt, kind)
   if not mail_limits then return nil end
   -- Its first mail channel registers it: on this host its inbox and listens hold only those.
   if st.inbox == nil and st.listens == nil then rt.mail_register(host.pid(), group, st) end
-  return new_mail_channel(group, adapt, kind)
+  return new_mail_channel(group, kind)
 end
 
 -- The PID of the process running each thread (a fiber or a coroutine of one), asked once.
@@ -286,7 +286,7 @@ end
 function process.inbox()
   local st, group = state()
   if st.inbox == nil then
-    local ch = mail_channel(st, group, as_message, MESSAGES) or new_fed_channel('inbox', as_message)
+    local ch = mail_channel(st, group, MESSAGES) or new_fed_channel('inbox', as_message)
     st.inbox = ch
     host.inbox(ch.fed_id)
   end
@@ -311,9 +311,8 @@ function process.listen(topic, options)
   local listens = st.listens
   local existing = listens ~= nil and listens[topic] or nil
   if existing ~= nil then return existing end
-  local adapt = as_messages and as_message or as_payload
-  local ch = mail_channel(st, group, adapt, as_messages and MESSAGES or PAYLOADS)
-    or new_fed_channel('listen', adapt)
+  local kind = as_messages and MESSAGES or PAYLOADS
+  local ch = mail_channel(st, group, kind) or new_fed_channel('listen', kind.adapt)
   if listens == nil then
     listens = {}
     st.listens = listens

@@ -25,10 +25,11 @@ local Channel = {}
 local CHANNEL_MT = { __index = Channel, __name = 'channel', __metatable = false }
 
 -- The buffer and the two waiter queues are made on first use: most channels of an idle process
--- (its inbox, its events) never need them. A waiter queue keeps its own ends, so a channel has
--- few fields (every idle process has one or more channels: a small hash part counts).
+-- (its inbox, its events) never need them. A waiter queue keeps its own ends, and `closed` is
+-- set only when it is closed, so a channel has few fields (every idle process has one or more
+-- channels: a small hash part counts). A channel without `size` (fed by JS) is unbounded.
 local function new_channel(size)
-  return setmetatable({ size = size, head = 1, tail = 0, closed = false }, CHANNEL_MT)
+  return setmetatable({ size = size, head = 1, tail = 0 }, CHANNEL_MT)
 end
 
 local function buffer_of(ch)
@@ -144,7 +145,8 @@ local function try_send(ch, v)
     complete(receiver, v, true)
     return true
   end
-  if buffered(ch) < ch.size then
+  local size = ch.size
+  if size == nil or buffered(ch) < size then
     ch.tail = ch.tail + 1
     buffer_of(ch)[ch.tail] = v == nil and NIL or v
     return true
@@ -157,10 +159,15 @@ end
 --- channels"): from then on, mail from this engine goes to it directly again.
 local function pull_fed(ch)
   local mail = MAILS[ch]
-  if mail ~= nil and not mail[M_INFLOW] then return false end
+  if mail == nil then
+    local got, a, b, c = pull(ch.fed_id)
+    if got then return true, ch.adapt(a, b, c) end
+    return false
+  end
+  if not mail[M_INFLOW] then return false end
   local got, a, b, c, more = pull(ch.fed_id)
-  if mail ~= nil and not more then mail[M_INFLOW] = false end
-  if got then return true, ch.adapt(a, b, c) end
+  if not more then mail[M_INFLOW] = false end
+  if got then return true, mail[M_KIND].adapt(a, b, c) end
   return false
 end
 
@@ -338,9 +345,8 @@ end
 
 --- A channel fed by JS: `adapt(a, b, c)` turns one delivery into the value the channel yields.
 local function new_fed_channel(kind, adapt, ...)
-  local ch = new_channel(math.huge)
-  ch.fed_id = host.fed_channel(kind, ...)
-  ch.adapt = adapt
+  local ch = setmetatable({ head = 1, tail = 0, fed_id = host.fed_channel(kind, ...), adapt = adapt },
+    CHANNEL_MT)
   rt.FED[ch.fed_id] = ch
   return ch
 end
@@ -359,7 +365,8 @@ rt.new_fed_channel = new_fed_channel
 -- a queue back (rt.mail_drain) when a topic is unlistened or the process restarts its code.
 -- A mail kind says what a receive returns: with `mt`, a message {topic, from, bytes, value}
 -- of that metatable; else the payload's first value (`first(bytes)` decodes it). `encode`
--- turns a value sent as it is into the encoding JS takes back. The record of a channel (its
+-- turns a value sent as it is into the encoding JS takes back, `adapt` is the channel's as a
+-- fed channel (what a delivery of JS becomes). The record of a channel (its
 -- kind, box and `inflow`) is the kernel's: user code holds the channel, never the record, so
 -- it cannot change its limits or the kind every process shares.
 --
@@ -385,10 +392,10 @@ local function mail_box(group)
   return box
 end
 
---- A mail channel of group `group`: `adapt` as for a fed channel, `kind` a mail kind.
-function rt.new_mail_channel(group, adapt, kind)
-  local ch = new_channel(math.huge)
-  ch.fed_id, ch.adapt = host.mail_channel(), adapt
+--- A mail channel of group `group`, of mail kind `kind`. (Its fields are the fewest a channel
+--- can have, four with its waiting receivers: every idle process has one.)
+function rt.new_mail_channel(group, kind)
+  local ch = setmetatable({ head = 1, tail = 0, fed_id = host.mail_channel() }, CHANNEL_MT)
   local mail = { ch, kind, mail_box(group), false }
   MAILS[ch], MAIL[ch.fed_id] = mail, mail
   return ch

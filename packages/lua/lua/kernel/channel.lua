@@ -359,16 +359,16 @@ rt.new_fed_channel = new_fed_channel
 -- engine also send to directly, without a host call, into a Lua queue (rt.mail_send). One
 -- rule keeps each sender's order: a direct send is made only while JS holds nothing for the
 -- channel (`inflow` false; JS sets it when its queue for the channel stops being empty, a pull
--- that finds nothing clears it), so everything in the Lua queue is older than everything JS
--- holds, and a receive takes the Lua queue first. A process's box {count, bytes} counts what
--- its Lua queues hold, for the host's mailbox limits; JS reads it (MAIL_BOXES[group]) and takes
--- a queue back (rt.mail_drain) when a topic is unlistened or the process restarts its code.
--- A mail kind says what a receive returns: with `mt`, a message {topic, from, bytes, value}
--- of that metatable; else the payload's first value (`first(bytes)` decodes it). `encode`
--- turns a value sent as it is into the encoding JS takes back, `adapt` is the channel's as a
--- fed channel (what a delivery of JS becomes). The record of a channel (its
--- kind, box and `inflow`) is the kernel's: user code holds the channel, never the record, so
--- it cannot change its limits or the kind every process shares.
+-- that leaves it empty clears it), so everything in the Lua queue is older than everything JS
+-- holds, and a receive takes the Lua queue first (a pull appends to it). A process's box
+-- {count, bytes} counts what its Lua queues hold, for the host's mailbox limits; JS reads it
+-- (MAIL_BOXES[group]) and takes a queue back (rt.mail_drain) when a topic is unlistened or the
+-- process restarts its code. A mail kind says what a receive returns: with `mt`, a message
+-- {topic, from, bytes, value} of that metatable; else the payload's first value (`first(bytes)`
+-- decodes it). `encode` turns a value sent as it is into the encoding JS takes back, `adapt`
+-- what JS delivers into what a receive returns. The record of a channel (its kind, box and
+-- `inflow`) is the kernel's: user code holds the channel, never the record, so it cannot
+-- change its limits or the kind every process shares.
 --
 -- No table is made per queued message: entry i of the Lua queue takes slots 4i-3 to 4i of the
 -- channel's buffer: the payload (a value handed over as it is, or its encoding), its size

@@ -145,8 +145,8 @@ end
 
 -- How mail channels (kernel/channel.lua) hand over what was sent directly: an inbox and a
 -- topic listened to with {message = true} receive messages, any other topic its first value.
-local MESSAGES = { mt = MESSAGE_MT, encode = encode_one, adapt = as_message }
-local PAYLOADS = { first = first_value, encode = encode_one, adapt = as_payload }
+local MESSAGES = { mt = MESSAGE_MT, encode = encode_one }
+local PAYLOADS = { first = first_value, encode = encode_one }
 
 local function as_event(kind, from, bytes)
   local details = codec.decode(bytes)
@@ -311,8 +311,8 @@ function process.listen(topic, options)
   local listens = st.listens
   local existing = listens ~= nil and listens[topic] or nil
   if existing ~= nil then return existing end
-  local kind = as_messages and MESSAGES or PAYLOADS
-  local ch = mail_channel(st, group, kind) or new_fed_channel('listen', kind.adapt)
+  local ch = mail_channel(st, group, as_messages and MESSAGES or PAYLOADS)
+    or new_fed_channel('listen', as_messages and as_message or as_payload)
   if listens == nil then
     listens = {}
     st.listens = listens

@@ -155,8 +155,10 @@ local function try_send(ch, v)
 end
 
 --- The oldest value JS queued for fed channel `ch`: true and the value, or false. A mail
---- channel asks only while JS holds mail for it, and notes when it holds no more (see "Mail
---- channels"): from then on, mail from this engine goes to it directly again.
+--- channel takes what JS holds for it into its Lua queue first (pull_mail, below), and gives
+--- the oldest of that queue.
+local pull_mail
+
 local function pull_fed(ch)
   local mail = MAILS[ch]
   if mail == nil then
@@ -164,10 +166,8 @@ local function pull_fed(ch)
     if got then return true, ch.adapt(a, b, c) end
     return false
   end
-  if not mail[M_INFLOW] then return false end
-  local got, a, b, c, more = pull(ch.fed_id)
-  if not more then mail[M_INFLOW] = false end
-  if got then return true, mail[M_KIND].adapt(a, b, c) end
+  if mail[M_INFLOW] and ch.tail < ch.head then pull_mail(ch, mail) end
+  if ch.tail >= ch.head then return true, take_mail(ch, mail) end
   return false
 end
 
@@ -365,8 +365,7 @@ rt.new_fed_channel = new_fed_channel
 -- (MAIL_BOXES[group]) and takes a queue back (rt.mail_drain) when a topic is unlistened or the
 -- process restarts its code. A mail kind says what a receive returns: with `mt`, a message
 -- {topic, from, bytes, value} of that metatable; else the payload's first value (`first(bytes)`
--- decodes it). `encode` turns a value sent as it is into the encoding JS takes back, `adapt`
--- what JS delivers into what a receive returns. The record of a channel (its kind, box and
+-- decodes it). `encode` turns a value sent as it is into the encoding JS takes back. The record of a channel (its kind, box and
 -- `inflow`) is the kernel's: user code holds the channel, never the record, so it cannot
 -- change its limits or the kind every process shares.
 --
@@ -439,7 +438,7 @@ end
 
 --- JS holds mail for mail channel `ch`: moves it (up to a batch) to the end of the Lua queue,
 --- which is older (so the order holds), and counts it there.
-local function pull_mail(ch, mail)
+pull_mail = function(ch, mail)
   local tail = ch.tail
   local count, bytes, more = host.pull_mail(ch.fed_id, buffer_of(ch), tail * 4 + 1)
   ch.tail = tail + count

@@ -22,21 +22,16 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 0;
     },
 
-    /**
-     * pull(channel) → true, a, b, c, more: the oldest delivery queued for a fed channel and
-     * whether more are queued after it; or nothing.
-     */
+    /** pull(channel) → true, a, b, c: the oldest delivery queued for a fed channel, or nothing. */
     pull(L, vm) {
       const channel = vm.api._lua_tonumberx(L, 1, 0);
-      const queue = running(vm, 'pull').group.queue(channel);
-      const delivery = queue.shift();
+      const delivery = running(vm, 'pull').group.queue(channel).shift();
       if (delivery === undefined) return 0;
       vm.api._lua_pushboolean(L, 1);
       pushField(L, vm, delivery.a);
       pushField(L, vm, delivery.b);
       pushField(L, vm, delivery.c);
-      vm.api._lua_pushboolean(L, queue.length > 0 ? 1 : 0);
-      return 5;
+      return 4;
     },
 
     /**

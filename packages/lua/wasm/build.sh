@@ -37,7 +37,7 @@ exported=$(printf '_%s,' "${exports[@]}")
 # Lua is compiled as C++ so that its errors and yields (LUAI_THROW in ldo.c) are C++
 # exceptions, which -fwasm-exceptions makes WebAssembly exceptions: no JavaScript on the way.
 flags=(
-  -O3 -fwasm-exceptions -g3
+  -O3 -fwasm-exceptions -g3 -mbulk-memory -mnontrapping-fptoint
   -sWASM_BIGINT=1
   -sMODULARIZE=1 -sEXPORT_NAME=createLuaModule -sENVIRONMENT=node
   -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2147483648
@@ -48,7 +48,7 @@ flags=(
 )
 # Compiled without debug information, linked with -g3: the exports keep their C names (the
 # loader binds them directly) and the wasm has a name section (profiles show Lua's functions).
-compile=(-O3 -fwasm-exceptions -DNDEBUG)
+compile=(-O3 -fwasm-exceptions -DNDEBUG -mbulk-memory -mnontrapping-fptoint)
 
 # Debian's emscripten finds its JavaScript tools (acorn) in Debian's node path.
 if [ -d /usr/share/nodejs ]; then export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"; fi
@@ -56,7 +56,14 @@ if [ -d /usr/share/nodejs ]; then export NODE_PATH="/usr/share/nodejs${NODE_PATH
 mkdir -p "$out"
 (
   cd "$work"
-  for source in ./*.c; do em++ -Wno-deprecated -x c++ "${compile[@]}" -c "$source"; done
+  # Lua as one translation unit (its files in the order of Lua's own one-file build): the
+  # compiler inlines across them — the table lookups and calls into the interpreter loop.
+  for part in lzio lctype lopcodes lmem lundump ldump lstate lgc llex lcode lparser ldebug lfunc \
+    lobject ltm lstring ltable ldo lvm lapi lauxlib lbaselib lcorolib ldblib liolib lmathlib \
+    loadlib loslib lstrlib ltablib lutf8lib linit; do
+    echo "#include \"$part.c\""
+  done >one_lua.c
+  for source in one_lua.c luact_heap.c; do em++ -Wno-deprecated -x c++ "${compile[@]}" -c "$source"; done
   em++ ./*.o "${flags[@]}" -o lua.js
 )
 # The system libraries bring DWARF sections; only the name section is kept.

@@ -4810,6 +4810,101 @@ var ___wasm_call_ctors = Module["___wasm_call_ctors"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_heap_allocator = Module["_luact_heap_allocator"] = function() {
+  return (_luact_heap_allocator = Module["_luact_heap_allocator"] = Module["asm"]["luact_heap_allocator"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _free = Module["_free"] = function() {
+  return (_free = Module["_free"] = Module["asm"]["free"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _realloc = Module["_realloc"] = function() {
+  return (_realloc = Module["_realloc"] = Module["asm"]["realloc"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_new = Module["_luact_heap_new"] = function() {
+  return (_luact_heap_new = Module["_luact_heap_new"] = Module["asm"]["luact_heap_new"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _malloc = Module["_malloc"] = function() {
+  return (_malloc = Module["_malloc"] = Module["asm"]["malloc"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_free = Module["_luact_heap_free"] = function() {
+  return (_luact_heap_free = Module["_luact_heap_free"] = Module["asm"]["luact_heap_free"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_open_slot = Module["_luact_heap_open_slot"] = function() {
+  return (_luact_heap_open_slot = Module["_luact_heap_open_slot"] = Module["asm"]["luact_heap_open_slot"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_close_slot = Module["_luact_heap_close_slot"] = function() {
+  return (_luact_heap_close_slot = Module["_luact_heap_close_slot"] = Module["asm"]["luact_heap_close_slot"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_collected = Module["_luact_heap_collected"] = function() {
+  return (_luact_heap_collected = Module["_luact_heap_collected"] = Module["asm"]["luact_heap_collected"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_newthread = Module["_lua_newthread"] = function() {
+  return (_lua_newthread = Module["_lua_newthread"] = Module["asm"]["lua_newthread"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_newstate = Module["_lua_newstate"] = function() {
+  return (_lua_newstate = Module["_lua_newstate"] = Module["asm"]["lua_newstate"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_close = Module["_lua_close"] = function() {
+  return (_lua_close = Module["_lua_close"] = Module["asm"]["lua_close"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_sethook = Module["_lua_sethook"] = function() {
+  return (_lua_sethook = Module["_lua_sethook"] = Module["asm"]["lua_sethook"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_preemptat = Module["_luact_preemptat"] = function() {
+  return (_luact_preemptat = Module["_luact_preemptat"] = Module["asm"]["luact_preemptat"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_getstack = Module["_lua_getstack"] = function() {
+  return (_lua_getstack = Module["_lua_getstack"] = Module["asm"]["lua_getstack"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_getinfo = Module["_lua_getinfo"] = function() {
+  return (_lua_getinfo = Module["_lua_getinfo"] = Module["asm"]["lua_getinfo"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_resume = Module["_lua_resume"] = function() {
+  return (_lua_resume = Module["_lua_resume"] = Module["asm"]["lua_resume"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_isyieldable = Module["_lua_isyieldable"] = function() {
+  return (_lua_isyieldable = Module["_lua_isyieldable"] = Module["asm"]["lua_isyieldable"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _lua_yieldk = Module["_lua_yieldk"] = function() {
+  return (_lua_yieldk = Module["_lua_yieldk"] = Module["asm"]["lua_yieldk"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_checkstack = Module["_lua_checkstack"] = function() {
   return (_lua_checkstack = Module["_lua_checkstack"] = Module["asm"]["lua_checkstack"]).apply(null, arguments);
 };
@@ -5000,16 +5095,6 @@ var _luaL_traceback = Module["_luaL_traceback"] = function() {
 };
 
 /** @type {function(...*):?} */
-var _lua_getstack = Module["_lua_getstack"] = function() {
-  return (_lua_getstack = Module["_lua_getstack"] = Module["asm"]["lua_getstack"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _lua_getinfo = Module["_lua_getinfo"] = function() {
-  return (_lua_getinfo = Module["_lua_getinfo"] = Module["asm"]["lua_getinfo"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
 var ___errno_location = Module["___errno_location"] = function() {
   return (___errno_location = Module["___errno_location"] = Module["asm"]["__errno_location"]).apply(null, arguments);
 };
@@ -5035,93 +5120,8 @@ var _luaL_newstate = Module["_luaL_newstate"] = function() {
 };
 
 /** @type {function(...*):?} */
-var _lua_newstate = Module["_lua_newstate"] = function() {
-  return (_lua_newstate = Module["_lua_newstate"] = Module["asm"]["lua_newstate"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _free = Module["_free"] = function() {
-  return (_free = Module["_free"] = Module["asm"]["free"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _realloc = Module["_realloc"] = function() {
-  return (_realloc = Module["_realloc"] = Module["asm"]["realloc"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _lua_newthread = Module["_lua_newthread"] = function() {
-  return (_lua_newthread = Module["_lua_newthread"] = Module["asm"]["lua_newthread"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _lua_yieldk = Module["_lua_yieldk"] = function() {
-  return (_lua_yieldk = Module["_lua_yieldk"] = Module["asm"]["lua_yieldk"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _lua_isyieldable = Module["_lua_isyieldable"] = function() {
-  return (_lua_isyieldable = Module["_lua_isyieldable"] = Module["asm"]["lua_isyieldable"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _lua_resume = Module["_lua_resume"] = function() {
-  return (_lua_resume = Module["_lua_resume"] = Module["asm"]["lua_resume"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _lua_sethook = Module["_lua_sethook"] = function() {
-  return (_lua_sethook = Module["_lua_sethook"] = Module["asm"]["lua_sethook"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _luact_preemptat = Module["_luact_preemptat"] = function() {
-  return (_luact_preemptat = Module["_luact_preemptat"] = Module["asm"]["luact_preemptat"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
 var _luaL_openlibs = Module["_luaL_openlibs"] = function() {
   return (_luaL_openlibs = Module["_luaL_openlibs"] = Module["asm"]["luaL_openlibs"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _lua_close = Module["_lua_close"] = function() {
-  return (_lua_close = Module["_lua_close"] = Module["asm"]["lua_close"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _luact_heap_allocator = Module["_luact_heap_allocator"] = function() {
-  return (_luact_heap_allocator = Module["_luact_heap_allocator"] = Module["asm"]["luact_heap_allocator"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _luact_heap_new = Module["_luact_heap_new"] = function() {
-  return (_luact_heap_new = Module["_luact_heap_new"] = Module["asm"]["luact_heap_new"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _malloc = Module["_malloc"] = function() {
-  return (_malloc = Module["_malloc"] = Module["asm"]["malloc"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _luact_heap_free = Module["_luact_heap_free"] = function() {
-  return (_luact_heap_free = Module["_luact_heap_free"] = Module["asm"]["luact_heap_free"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _luact_heap_open_slot = Module["_luact_heap_open_slot"] = function() {
-  return (_luact_heap_open_slot = Module["_luact_heap_open_slot"] = Module["asm"]["luact_heap_open_slot"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _luact_heap_close_slot = Module["_luact_heap_close_slot"] = function() {
-  return (_luact_heap_close_slot = Module["_luact_heap_close_slot"] = Module["asm"]["luact_heap_close_slot"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
-var _luact_heap_collected = Module["_luact_heap_collected"] = function() {
-  return (_luact_heap_collected = Module["_luact_heap_collected"] = Module["asm"]["luact_heap_collected"]).apply(null, arguments);
 };
 
 /** @type {function(...*):?} */

@@ -1,9 +1,13 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { luact, type RunningCli, startedByTests } from '../src/luact-cli.js';
 
 // Item 12 of issue 8: `luact run --exec` of an entry that never ends.
 const APP = 'test/isolation/fixtures/exec';
+
+// A test starts the real binary up to three times one after the other: generous on a loaded
+// 2-core machine (20 s ran out at load 10).
+vi.setConfig({ testTimeout: 60_000 });
 
 const clis = startedByTests('luact-exec-');
 

@@ -51,6 +51,17 @@ export class HostStack {
     return this.api._lua_toboolean(L, index) !== 0;
   }
 
+  /**
+   * Makes room for `count` more values on the stack of `L`, or raises a Lua error saying what
+   * needed them. A host function may push LUA_MINSTACK (20) values without asking; one that
+   * pushes a number of values it does not know in advance must ask first.
+   */
+  reserve(L: LuaState, count: number, what: string): void {
+    if (this.api._lua_checkstack(L, count) !== 0) return;
+    this.memory.pushString(L, `${what}: ${count} values do not fit on the Lua stack`);
+    this.api._lua_error(L);
+  }
+
   pushBoolean(L: LuaState, value: boolean): void {
     this.api._lua_pushboolean(L, value ? 1 : 0);
   }

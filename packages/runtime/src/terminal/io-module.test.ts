@@ -208,6 +208,30 @@ end }`,
     expect(await run).toEqual({ ok: true, value: [['--flag', '42'], 'one=x', 'two=y'] });
   });
 
+  it('gives every argument of a long command line (more than a host call may push unasked)', async () => {
+    const args = Array.from({ length: 500 }, (_, i) => `argument-${i}`);
+    const term = testConsole(args);
+    const node = await start(
+      entry(
+        'cli',
+        `
+local io = require("io")
+return { main = function()
+  local all = io.args()
+  local words = {}
+  for i = 1, 200 do words[i] = ("x"):rep(i) end
+  return { #all, all[1], all[500], table.concat(all, ","):len(), #words[200] }
+end }`,
+      ),
+      term.console,
+    );
+    const outcome = await node.run('app:cli', [], { host: 'app:terminal' });
+    expect(outcome).toEqual({
+      ok: true,
+      value: [500, 'argument-0', 'argument-499', args.join(',').length, 200],
+    });
+  });
+
   it('leaves the input of a reader that was terminated while it waited to the next reader', async () => {
     const term = testConsole();
     const node = await start(

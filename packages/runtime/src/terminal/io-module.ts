@@ -118,6 +118,7 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
     /** args() → the command-line arguments, one string each (none outside a terminal). */
     args(L, vm) {
       if (terminalGroup(vm) instanceof LuactError) return 0;
+      vm.stack.reserve(L, console.args.length, 'io.args');
       for (const arg of console.args) vm.stack.pushString(L, arg);
       return console.args.length;
     },

@@ -202,17 +202,9 @@ local function mail_channel(st, group, kind)
   return new_mail_channel(group, kind)
 end
 
--- The PID of the process running each thread (a fiber or a coroutine of one), asked once.
+-- The PID of the process running each thread (a fiber or a coroutine of one), asked once
+-- (process.send reads it inline: a send's hot path).
 local PID_OF = rt.THREAD_LOCAL
-local function own_pid()
-  local thread = co_running()
-  local pid = PID_OF[thread]
-  if pid == nil then
-    pid = host.pid()
-    PID_OF[thread] = pid
-  end
-  return pid
-end
 
 local host_send, REFERENCE, TOPIC = host.send, LIMITS.reference, LIMITS.topic
 
@@ -222,37 +214,6 @@ local function send_through_host(dest, topic, payload)
   ok, kind, message = settled(ok, kind, message)
   if ok == false then return nil, make_error(kind, message) end
   return ok
-end
-
---- Mail to `dest`, a process of this engine, on its mail channel `ch`.
-local function send_direct(ch, dest, topic, ...)
-  local payload, size
-  if select('#', ...) == 1 then
-    payload = (...)
-    -- What a value handed over as it is counts for: at most what its encoding would take.
-    local t = type(payload)
-    if t == 'number' then
-      size = 10
-    elseif t == 'string' then
-      size = #payload + 6
-    elseif t == 'boolean' then
-      size = 2
-    end
-  end
-  local encoded = size == nil
-  if encoded then
-    local err
-    payload, err = encode_payload(...)
-    if payload == nil then return nil, err end
-    size = #payload
-  end
-  size = size + #topic
-  local limits = mail_limits
-  if size <= limits[3]
-    and mail_send(ch, topic, own_pid(), payload, encoded and -size or size, limits[1], limits[2]) then
-    return true
-  end
-  return send_through_host(dest, topic, encoded and payload or encode_one(payload))
 end
 
 -- Topics that passed the checks of process.send, so that a send to a process of this engine
@@ -276,7 +237,43 @@ function process.send(dest, topic, ...)
   if receiver ~= nil then
     local listens = receiver.listens
     local ch = listens ~= nil and listens[topic] or receiver.inbox
-    if ch ~= nil then return send_direct(ch, dest, topic, ...) end
+    if ch ~= nil then
+      -- Mail to a process of this engine, on its mail channel `ch` (inline: a send's hot path).
+      local payload, size
+      if select('#', ...) == 1 then
+        payload = (...)
+        -- What a value handed over as it is counts for: at most what its encoding would take.
+        local t = type(payload)
+        if t == 'number' then
+          size = 10
+        elseif t == 'string' then
+          size = #payload + 6
+        elseif t == 'boolean' then
+          size = 2
+        end
+      end
+      local encoded = size == nil
+      if encoded then
+        local err
+        payload, err = encode_payload(...)
+        if payload == nil then return nil, err end
+        size = #payload
+      end
+      size = size + #topic
+      local limits = mail_limits
+      if size <= limits[3] then
+        local thread = co_running()
+        local from = PID_OF[thread]
+        if from == nil then
+          from = host.pid()
+          PID_OF[thread] = from
+        end
+        if mail_send(ch, topic, from, payload, encoded and -size or size, limits[1], limits[2]) then
+          return true
+        end
+      end
+      return send_through_host(dest, topic, encoded and payload or encode_one(payload))
+    end
   end
   local payload, err = encode_payload(...)
   if payload == nil then return nil, err end

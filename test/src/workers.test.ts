@@ -339,17 +339,6 @@ entries:
                  timeout = timeout and timeout:kind(), late = late }
       end }
 
-  # A name from the main thread for a process of a worker: not yet.
-  - name: name_for_worker
-    kind: process.lua
-    source: |
-      return { main = function()
-        local pid = process.spawn("app:idle", "app:w2")
-        local ok, err = process.registry.register("worker_name", pid)
-        process.send(pid, "stop", true)
-        return { ok = ok, kind = err and err:kind(), message = err and err:message() }
-      end }
-
   # What a worker's process cannot do yet.
   - name: unsupported
     kind: process.lua
@@ -360,10 +349,6 @@ entries:
       local env = require("env")
       return { main = function()
         local out = {}
-        local ok, err = process.registry.register("somebody")
-        out.register = { ok = ok, kind = err and err:kind(), message = err and tostring(err:message()) }
-        local sent, serr = process.send("somebody_on_main", "hi", 1)
-        out.send_by_name = { ok = sent, kind = serr and serr:kind(), message = serr and serr:message() }
         local v, ferr = funcs.call("app:from_typescript", 1)
         out.funcs = { ok = v, kind = ferr and ferr:kind(), message = ferr and ferr:message() }
         local eok, eerr = pcall(events.send, "app", "thing", "/x", {})
@@ -554,24 +539,13 @@ describe('a process host with workers: 2', () => {
       value: Record<string, { ok: unknown; kind?: string; message: string }>;
     };
     expect(out.ok).toBe(true);
-    const { register, send_by_name, funcs, events, env } = out.value;
-    expect(register).toMatchObject({ kind: 'Unavailable' });
-    expect(register?.message).toContain('process names are not supported yet');
-    expect(register?.message).toContain('app:w2');
-    expect(send_by_name).toMatchObject({ kind: 'Unavailable' });
+    const { funcs, events, env } = out.value;
     expect(funcs).toMatchObject({ kind: 'Unavailable' });
     expect(funcs?.message).toContain('TypeScript function app:from_typescript');
     expect(events).toMatchObject({ ok: false });
     expect(events?.message).toContain('the events module is not supported yet');
     expect(env).toMatchObject({ ok: false });
     expect(env?.message).toContain('the env module is not supported yet');
-    await expect(
-      node.spawn('app:idle', [], { host: 'app:w2', name: 'named' }),
-    ).rejects.toMatchObject({ kind: 'UNAVAILABLE' });
-    expect(await run('app:name_for_worker')).toMatchObject({
-      kind: 'Unavailable',
-      message: expect.stringContaining('runs on another thread'),
-    });
   });
 });
 

@@ -37,6 +37,7 @@ export {
   NAME_SCOPES,
   NameRegistry,
   type NameScope,
+  nameTaken,
   parseNameScope,
 } from './names.js';
 export { PendingAnswers } from './pending.js';
@@ -64,6 +65,7 @@ export type {
   StartupMessage,
 } from './process-api.js';
 export { type ProcessBinding, processBinding } from './process-binding.js';
+export { unknownName } from './process-names.js';
 export {
   FUNCTION_HOST,
   INBOX_HOST,
@@ -73,7 +75,7 @@ export {
   type Route,
   type SpawnRequest,
 } from './system.js';
-export type { ThreadRouter } from './threads.js';
+export type { NamesHere, ThreadNames, ThreadRouter } from './threads.js';
 export type {
   Delivery,
   Envelope,

@@ -12,15 +12,18 @@ export class NameRegistry {
     if (invalid) return invalid;
     const owner = this.owners.get(name);
     if (owner === pid) return undefined;
-    if (owner !== undefined) {
-      return new LuactError('ALREADY_EXISTS', `name "${name}" is already registered by ${owner}`);
-    }
+    if (owner !== undefined) return nameTaken(name, owner);
     this.owners.set(name, pid);
     return undefined;
   }
 
   lookup(name: string): Pid | undefined {
     return this.owners.get(name);
+  }
+
+  /** Every name and its holder. */
+  entries(): IterableIterator<[string, Pid]> {
+    return this.owners.entries();
   }
 
   /** Removes `name` if `pid` owns it (or unconditionally without `pid`). */
@@ -30,6 +33,11 @@ export class NameRegistry {
     this.owners.delete(name);
     return true;
   }
+}
+
+/** A name another process holds. */
+export function nameTaken(name: string, holder: Pid): LuactError {
+  return new LuactError('ALREADY_EXISTS', `name "${name}" is already registered by ${holder}`);
 }
 
 /**

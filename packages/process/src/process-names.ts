@@ -3,6 +3,7 @@ import { notAlive } from './delivery.js';
 import { type ClusterNames, NameRegistry, type NameScope } from './names.js';
 import { nodeOf, type Pid } from './pid.js';
 import type { Process } from './process.js';
+import type { ThreadNames } from './threads.js';
 import type { Delivery } from './transport.js';
 import { checkName, VALUE_LIMITS } from './value-limits.js';
 
@@ -18,7 +19,9 @@ export interface NamesHost {
 
 /**
  * The names of a node's processes: local names (this node's registry) and, on a cluster node,
- * cluster names (one holder in the whole cluster). A lookup finds a local name first.
+ * cluster names (one holder in the whole cluster). A lookup finds a local name first. On a node
+ * whose processes run on several threads, `local` is this thread's copy of the node's names,
+ * and `shared` changes them (see ThreadNames).
  */
 export class ProcessNames {
   readonly local = new NameRegistry();
@@ -30,7 +33,22 @@ export class ProcessNames {
     private readonly host: NamesHost,
     private readonly cluster: ClusterNames | undefined,
     private readonly defaultScope: NameScope,
-  ) {}
+    private readonly shared?: ThreadNames,
+  ) {
+    shared?.attach({
+      copy: this.local,
+      take: (name, pid) => {
+        const owner = this.host.process(pid);
+        if (owner === undefined) return notAlive(pid);
+        if (owner.names.size >= VALUE_LIMITS.namesPerProcess && !owner.names.has(name))
+          return tooManyNames(pid, '');
+        owner.names.add(name);
+        return undefined;
+      },
+      holds: (name, pid) => this.host.process(pid)?.names.has(name) === true,
+      lost: (name, pid) => this.host.process(pid)?.names.delete(name),
+    });
+  }
 
   /**
    * Registers `name` for the live process `pid` of this node, in `scope` (cluster names are
@@ -38,6 +56,7 @@ export class ProcessNames {
    * registration is a promise that settles once the cluster decided.
    */
   register(name: string, pid: Pid, scope: NameScope = this.defaultScope): Delivery {
+    if (this.shared !== undefined) return checkName(name) ?? this.shared.register(name, pid);
     const owner = this.host.process(pid);
     if (!owner) {
       const node = nodeOf(pid);
@@ -69,6 +88,14 @@ export class ProcessNames {
   }
 
   /**
+   * Whether a spawn's name in `scope` is won before its child runs (registerForSpawn): a
+   * cluster name, and any name of a node whose processes run on several threads.
+   */
+  wonBeforeSpawn(scope: NameScope): boolean {
+    return scope === 'cluster' || this.shared !== undefined;
+  }
+
+  /**
    * Gives cluster name `name` to `pid`, the PID a spawn of this node is about to give its
    * child: resolves once the cluster decided (ALREADY_EXISTS naming the holder). The child
    * does not exist yet; until it does, the name leads nowhere, as a name of an ended process.
@@ -77,6 +104,7 @@ export class ProcessNames {
     const cluster = this.cluster;
     const invalid = checkName(name);
     if (invalid) return Promise.reject(invalid);
+    if (this.shared !== undefined) return this.shared.registerForSpawn(name, pid);
     if (cluster === undefined)
       return Promise.reject(
         new LuactError('INVALID', 'a cluster name needs a cluster node', { retryable: false }),
@@ -102,9 +130,18 @@ export class ProcessNames {
     });
   }
 
-  /** A spawn that won cluster name `name` for `pid` did not start it: the name goes again. */
-  spawnFailed(pid: Pid): void {
-    this.cluster?.ownerExited(pid);
+  /** A spawn that won name `name` for `pid` did not start it: the name goes again. */
+  spawnFailed(pid: Pid, name: string): void {
+    if (this.shared !== undefined) this.shared.released(pid, [name]);
+    else this.cluster?.ownerExited(pid);
+  }
+
+  /**
+   * A spawn's child `owner` starts under local name `name`: registered now, or (names shared
+   * by threads) won already by registerForSpawn.
+   */
+  registerSpawned(name: string, pid: Pid): LuactError | undefined {
+    return this.shared === undefined ? this.local.register(name, pid) : undefined;
   }
 
   /** Registers a local name for a process of this node (a spawn's name, before it runs). */
@@ -160,7 +197,11 @@ export class ProcessNames {
 
   /** The PID registered as `name`, a local name first, then a cluster name. */
   resolve(name: string): Pid | undefined {
-    return this.local.lookup(name) ?? this.clusterName(name);
+    const pid = this.local.lookup(name);
+    // A copy of shared names hears of a holder's end a moment after it: not from a known end.
+    if (this.shared !== undefined && pid !== undefined && this.host.endedElsewhere(pid))
+      return undefined;
+    return pid ?? this.clusterName(name);
   }
 
   /** `resolve`, or NOT_FOUND. */
@@ -173,6 +214,7 @@ export class ProcessNames {
    * cluster name: NOT_FOUND when no process holds it; a promise for a cluster name.
    */
   unregister(name: string, scope?: NameScope): Delivery {
+    if (this.shared !== undefined) return this.shared.unregister(name);
     const cluster = this.cluster;
     if (scope !== 'cluster' || cluster === undefined) {
       const owner = this.local.lookup(name);
@@ -189,6 +231,10 @@ export class ProcessNames {
 
   /** `process` ended: its names go, here at once and in the cluster's table soon after. */
   released(process: Process, localNames: Iterable<string>): void {
+    if (this.shared !== undefined) {
+      this.shared.released(process.pid, localNames);
+      return;
+    }
     this.cluster?.ownerExited(process.pid);
     for (const name of localNames) this.local.unregister(name, process.pid);
   }

@@ -18,7 +18,10 @@ export interface SpawnRoutingHost {
   /** This node's name (undefined standalone). */
   readonly node: string | undefined;
   readonly placement: Placement | undefined;
-  readonly names: Pick<ProcessNames, 'spawnScope' | 'registerForSpawn' | 'spawnFailed'>;
+  readonly names: Pick<
+    ProcessNames,
+    'spawnScope' | 'wonBeforeSpawn' | 'registerForSpawn' | 'spawnFailed'
+  >;
   readonly remote: RemoteSpawns;
   /** The host ID `reference` names from `namespace`. */
   resolveHost(reference: string, namespace: string | undefined): EntryId;
@@ -71,27 +74,28 @@ export class SpawnRouting {
     return external ? this.spawnExternal(external, request, namespace) : this.spawnHere(request);
   }
 
-  /** A spawn on a process host of this node: a cluster name is won before the child runs. */
+  /**
+   * A spawn on a process host of this node: a cluster name (or any name, when the node's
+   * threads share its names) is won before the child runs.
+   */
   spawnHere(request: SpawnRequest): Pid | Promise<Pid> {
-    if (request.name === undefined || this.host.names.spawnScope(request.nameScope) !== 'cluster')
-      return this.host.spawnLocal(request);
+    if (request.name === undefined) return this.host.spawnLocal(request);
+    const scope = this.host.names.spawnScope(request.nameScope);
+    if (!this.host.names.wonBeforeSpawn(scope)) return this.host.spawnLocal(request);
     const { name, nameScope: _, ...unnamed } = request;
     const hostId = this.host.resolveHost(request.host, spawnNamespace(request));
     // A missing host fails here, before the name is taken.
     if (!this.host.isProcessHost(hostId)) return this.host.spawnLocal(unnamed);
-    return this.spawnClusterNamed(unnamed, name, hostId);
+    // A cluster name is the cluster's to release; a local one is the child's, released at its end.
+    return this.spawnNamed(scope === 'cluster' ? unnamed : { ...unnamed, name }, name, hostId);
   }
 
   /**
-   * The child's PID is numbered first and wins the cluster name (a taken name fails the spawn
-   * with ALREADY_EXISTS, and nothing runs); then the child starts under it. A spawn that fails
+   * The child's PID is numbered first and wins the name (a taken name fails the spawn with
+   * ALREADY_EXISTS, and nothing runs); then the child starts under it. A spawn that fails
    * after the name was won releases it.
    */
-  private async spawnClusterNamed(
-    request: SpawnRequest,
-    name: string,
-    hostId: string,
-  ): Promise<Pid> {
+  private async spawnNamed(request: SpawnRequest, name: string, hostId: string): Promise<Pid> {
     const { id, pid } = this.host.numberChild(hostId);
     await this.host.names.registerForSpawn(name, pid);
     try {
@@ -106,7 +110,7 @@ export class SpawnRouting {
       }
       return this.host.spawnNumbered(request, id);
     } catch (error) {
-      this.host.names.spawnFailed(pid);
+      this.host.names.spawnFailed(pid, name);
       throw error;
     }
   }

@@ -276,6 +276,7 @@ export class ProcessSystem {
       },
       options.names,
       options.defaultNameScope ?? 'local',
+      options.threads?.names,
     );
     this.transport = options.transport ?? new LocalTransport();
     this.spawning = new SpawnRouting({
@@ -520,9 +521,7 @@ export class ProcessSystem {
     const prepared = host.prepare(entry);
     const pid = this.newPid(hostId, id);
     if (request.name !== undefined) {
-      const taken =
-        this.threads?.namesRefused?.(request.name) ??
-        this.processNames.local.register(request.name, pid);
+      const taken = this.processNames.registerSpawned(request.name, pid);
       if (taken) throw taken;
     }
     const process = new Process(
@@ -643,8 +642,7 @@ export class ProcessSystem {
     if (looksLikePid(destination))
       return mayBeNameOnNode(destination) ? this.nameOnNode(destination) : (destination as Pid);
     const pid = this.processNames.resolve(destination);
-    if (pid === undefined)
-      throw this.threads?.namesRefused?.(destination) ?? unknownName(destination);
+    if (pid === undefined) throw unknownName(destination);
     return pid;
   }
 
@@ -974,23 +972,17 @@ export class ProcessSystem {
 
   /** See ProcessNames.register. */
   registerName(name: string, pid: Pid, scope?: NameScope): Delivery {
-    const refused =
-      this.threads?.namesRefused?.(name) ??
-      (this.threads?.threadOf(pid) === undefined
-        ? undefined
-        : notOnThisThread(`a name cannot be given to ${pid}: it runs on another thread`));
-    if (refused) return refused;
     return this.processNames.register(name, pid, scope);
   }
 
   /** The PID registered as `name`, a local name first, then a cluster name; NOT_FOUND when none is. */
   lookupName(name: string): Pid | LuactError {
-    return this.threads?.namesRefused?.(name) ?? this.processNames.lookup(name);
+    return this.processNames.lookup(name);
   }
 
   /** See ProcessNames.unregister. */
   unregisterName(name: string, scope?: NameScope): Delivery {
-    return this.threads?.namesRefused?.(name) ?? this.processNames.unregister(name, scope);
+    return this.processNames.unregister(name, scope);
   }
 
   // ── Exits ─────────────────────────────────────────────────────────────────────────────────

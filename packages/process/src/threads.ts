@@ -1,7 +1,14 @@
 import type { EntryId, LuactError } from '@luact/core';
+import type { NameRegistry } from './names.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
-import type { Envelope, RemoteSpawnRequest, Signal, TransportReceiver } from './transport.js';
+import type {
+  Delivery,
+  Envelope,
+  RemoteSpawnRequest,
+  Signal,
+  TransportReceiver,
+} from './transport.js';
 
 /**
  * The other threads of this node, when a process host runs on worker threads (`workers` > 1):
@@ -26,9 +33,37 @@ export interface ThreadRouter {
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
   /** Called once by the process system with what to do with traffic from the other threads. */
   attach(receiver: TransportReceiver): void;
-  /**
-   * Why process names cannot be used on this thread, when they cannot (a worker thread: the
-   * node's names are kept on its main thread); undefined on a thread that keeps them.
-   */
-  namesRefused?(name: string): LuactError | undefined;
+  /** The node's process names, which every thread shares. */
+  readonly names: ThreadNames;
+}
+
+/**
+ * The process names of a node whose processes run on several threads: one thread decides
+ * (one holder per name, for the processes of every thread), and every thread keeps a copy that
+ * its lookups and sends by name read without asking. A change settles once every thread's copy
+ * has it, so whatever its maker does next finds it on every thread.
+ */
+export interface ThreadNames {
+  /** Called once by this thread's process names with what the names need of them. */
+  attach(here: NamesHere): void;
+  /** Gives `name` to `pid`, a live process of any thread of the node. */
+  register(name: string, pid: Pid): Delivery;
+  /** Gives `name` to `pid`, the PID a spawn of this thread is about to give its child. */
+  registerForSpawn(name: string, pid: Pid): Promise<void>;
+  /** Releases `name`, whoever holds it: NOT_FOUND when nobody does. */
+  unregister(name: string): Delivery;
+  /** `pid`, a process of this thread, ended (or never started): its names go. */
+  released(pid: Pid, names: Iterable<string>): void;
+}
+
+/** What shared names need of one thread's process names. */
+export interface NamesHere {
+  /** This thread's copy of the node's names. */
+  readonly copy: NameRegistry;
+  /** Lets `pid`, a live process of this thread, hold `name`: why it cannot, if it cannot. */
+  take(name: string, pid: Pid): LuactError | undefined;
+  /** Whether `pid`, a process of this thread, is alive and holds `name`. */
+  holds(name: string, pid: Pid): boolean;
+  /** `pid`, a process of this thread, no longer holds `name` (another released it). */
+  lost(name: string, pid: Pid): void;
 }

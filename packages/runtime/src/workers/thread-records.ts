@@ -18,7 +18,43 @@ export type ThreadRecord =
   | { readonly t: 'print'; readonly text: string }
   | { readonly t: 'log'; readonly record: LogRecord }
   /** The registry changed (main to worker, in order with the mail that may depend on it). */
-  | { readonly t: 'registry'; readonly registry: RegistryCopy };
+  | { readonly t: 'registry'; readonly registry: RegistryCopy }
+  | NameRecord;
+
+/**
+ * Process names (see thread-names.ts). A worker asks the main thread (`claim`, `drop`; answered
+ * with `answer`) and tells it of its processes' ends (`released`); the main thread changes
+ * every worker's copy (`set`, `gone`, acknowledged with `acked` when they carry `ack`) and asks
+ * a worker whether its process holds or may take a name (`hold`, answered with `held`).
+ */
+export type NameRecord =
+  | {
+      readonly t: 'name-claim';
+      readonly id: number;
+      readonly name: string;
+      readonly pid: Pid;
+      /** The asking thread runs `pid` and let it take the name, or is about to start it. */
+      readonly taken: boolean;
+    }
+  | { readonly t: 'name-drop'; readonly id: number; readonly name: string }
+  | { readonly t: 'name-released'; readonly pid: Pid; readonly names: readonly string[] }
+  | { readonly t: 'name-answer'; readonly id: number; readonly error?: ErrorData }
+  | {
+      readonly t: 'name-set' | 'name-gone';
+      readonly name: string;
+      readonly pid: Pid;
+      readonly ack?: number;
+    }
+  | { readonly t: 'name-acked'; readonly ack: number }
+  | {
+      readonly t: 'name-hold';
+      readonly id: number;
+      readonly name: string;
+      readonly pid: Pid;
+      /** Take the name (true), or only say whether the process holds it. */
+      readonly take: boolean;
+    }
+  | { readonly t: 'name-held'; readonly id: number; readonly error?: ErrorData };
 
 /** A signal whose errors are data. */
 export type WireSignal =

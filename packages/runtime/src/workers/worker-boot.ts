@@ -23,6 +23,11 @@ export interface WorkerBoot {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The workflow hosts of the node: a worker's processes do not reach them yet. */
   readonly workflowHosts: readonly string[];
+  /**
+   * The node's process names when the worker starts after others (a replacement): see
+   * NameAuthority.threadJoined. None for the workers that start with the node.
+   */
+  readonly names?: readonly (readonly [string, string])[];
 }
 
 /** The registry as a worker gets it: entries without `origin` (a closure, which cannot cross). */

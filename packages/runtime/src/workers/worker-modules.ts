@@ -56,15 +56,3 @@ function notOnWorker(
     { retryable: false, details: { module, host, workers } },
   );
 }
-
-/** Why process names cannot be used on a worker thread yet. */
-export function namesNotOnWorker(
-  name: string,
-  { host, workers }: { readonly host: string; readonly workers: number },
-): LuactError {
-  return new LuactError(
-    'UNAVAILABLE',
-    `process names are not supported yet in a process on a worker thread: "${name}" cannot be registered, looked up or sent to from host ${host} (it runs on ${workers} workers; names are kept on the node's main thread)`,
-    { retryable: false, details: { name, host, workers } },
-  );
-}

@@ -9,8 +9,16 @@ import type {
   ThreadRouter,
   TransportReceiver,
 } from '@luact/process';
+import { NameAuthority } from './name-authority.js';
+import { NameCopy } from './name-copy.js';
 import { ThreadLink } from './thread-link.js';
-import { MAIN_THREAD, pidHostAndId, type ThreadPlan, workerThread } from './thread-plan.js';
+import {
+  MAIN_THREAD,
+  pidHostAndId,
+  type ThreadPlan,
+  threadsOf,
+  workerThread,
+} from './thread-plan.js';
 import { signalOf, signalRecord, type ThreadRecord } from './thread-records.js';
 import type { WorkerCounters } from './worker-counters.js';
 
@@ -28,8 +36,6 @@ export interface WorkerRouterOptions {
   readonly counters: ReadonlyMap<string, WorkerCounters>;
   /** What to do with records that are not mail (prints and logs on main, registry changes). */
   readonly side?: (record: SideRecord) => void;
-  /** Why names cannot be used on this thread (a worker's). */
-  readonly namesRefused?: (name: string) => LuactError;
 }
 
 /**
@@ -39,6 +45,8 @@ export interface WorkerRouterOptions {
  * mail, signals and spawns on one ThreadLink per pair of threads.
  */
 export class WorkerRouter implements ThreadRouter {
+  /** The node's process names: decided here on the main thread, a copy on a worker. */
+  readonly names: NameAuthority | NameCopy;
   private receiver: TransportReceiver | undefined;
   private readonly links = new Map<string, ThreadLink>();
   /** Each worker host's thread keys, by worker. */
@@ -59,10 +67,15 @@ export class WorkerRouter implements ThreadRouter {
       if (keys.includes(options.self)) this.ownHost = id;
     }
     this.mainHosts = new Set(options.plan.mainHosts);
-  }
-
-  namesRefused(name: string): LuactError | undefined {
-    return this.options.namesRefused?.(name);
+    const threadOf = (pid: Pid) => this.threadOf(pid);
+    this.names =
+      options.self === MAIN_THREAD
+        ? new NameAuthority(
+            threadsOf(options.plan).filter((thread) => thread !== MAIN_THREAD),
+            (thread, record) => this.link(thread).post(record),
+            threadOf,
+          )
+        : new NameCopy((record) => this.link(MAIN_THREAD).post(record), threadOf);
   }
 
   /** Carries records to and from `thread` on `port`. */
@@ -122,8 +135,15 @@ export class WorkerRouter implements ThreadRouter {
     this.receiver = receiver;
   }
 
-  /** `thread` is gone: the spawns it was asked for fail (nothing will answer them). */
+  /**
+   * `thread` is gone: the spawns it was asked for fail (nothing will answer them), and on the
+   * main thread the names its processes held are free (they ended with it).
+   */
   threadLost(thread: string): void {
+    if (this.names instanceof NameAuthority) {
+      this.names.threadLost(thread);
+      this.names.dropNamesWhere((pid) => this.threadOf(pid) === thread);
+    }
     for (const [id, waiting] of this.spawning) {
       if (waiting.thread !== thread) continue;
       this.spawning.delete(id);
@@ -142,6 +162,7 @@ export class WorkerRouter implements ThreadRouter {
     const closed = new LuactError('UNAVAILABLE', 'the node is stopping');
     for (const waiting of this.spawning.values()) waiting.reject(closed);
     this.spawning.clear();
+    if (this.names instanceof NameCopy) this.names.close();
   }
 
   private link(thread: string): ThreadLink {
@@ -174,6 +195,18 @@ export class WorkerRouter implements ThreadRouter {
       case 'log':
       case 'registry':
         this.options.side?.(record);
+        return;
+      case 'name-claim':
+      case 'name-drop':
+      case 'name-released':
+      case 'name-answer':
+      case 'name-set':
+      case 'name-gone':
+      case 'name-acked':
+      case 'name-hold':
+      case 'name-held':
+        if (this.names instanceof NameAuthority) this.names.receive(from, record);
+        else this.names.receive(record);
         return;
       default: {
         const unknown: never = record;

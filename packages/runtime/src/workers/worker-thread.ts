@@ -1,12 +1,13 @@
 import { LuactError } from '@luact/core';
 import type { LogRecord, LuaApi } from '@luact/lua';
-import { type ExternalHost, ProcessSystem } from '@luact/process';
+import { type ExternalHost, type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
+import type { NameCopy } from './name-copy.js';
 import { MAIN_THREAD, workerThread } from './thread-plan.js';
 import type { RegistryCopy, WorkerBoot } from './worker-boot.js';
 import { WorkerCounters } from './worker-counters.js';
-import { namesNotOnWorker, workerModules } from './worker-modules.js';
+import { workerModules } from './worker-modules.js';
 import { WorkerRouter } from './worker-router.js';
 
 /** One worker thread of a host: its slice of the host, in a process system of its own. */
@@ -38,7 +39,6 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
     self,
     plan: boot.plan,
     counters,
-    namesRefused: (name) => namesNotOnWorker(name, where),
     side: (record) => {
       if (record.t === 'registry') snapshot = snapshotOf(record.registry);
     },
@@ -61,6 +61,8 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
   });
   for (const id of boot.workflowHosts) system.addExternalHost(id, workflowsNotOnWorker(id, where));
   const host = system.addHost(boot.host, boot.limits);
+  for (const [name, pid] of boot.names ?? [])
+    (router.names as NameCopy).receive({ t: 'name-set', name, pid: pid as Pid });
   return {
     system,
     router,

@@ -75,7 +75,7 @@ export {
   type Route,
   type SpawnRequest,
 } from './system.js';
-export type { NamesHere, ThreadNames, ThreadRouter } from './threads.js';
+export type { NamesHere, ThreadNames, ThreadReceiver, ThreadRouter } from './threads.js';
 export type {
   Delivery,
   Envelope,

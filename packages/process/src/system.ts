@@ -313,7 +313,13 @@ export class ProcessSystem {
       spawn: (request: RemoteSpawnRequest) => this.spawning.spawnHere(localSpawnFor(request)),
     };
     this.transport.attach(receiver);
-    this.threads?.attach(receiver);
+    this.threads?.attach({
+      ...receiver,
+      held: (pid) => {
+        const mailbox = this.processOf(pid)?.mailbox;
+        return mailbox && { length: mailbox.length, bytes: mailbox.bytes };
+      },
+    });
     options.names?.attach({
       revoked: (name, pid) =>
         forget(
@@ -713,8 +719,7 @@ export class ProcessSystem {
       case 'remote':
         return this.transport.sendRemote(route.node, envelope);
       case 'thread':
-        (this.threads as ThreadRouter).send(route.thread, envelope);
-        return undefined;
+        return (this.threads as ThreadRouter).send(route.thread, envelope);
       case 'inbox':
         route.receive(envelope);
         return undefined;

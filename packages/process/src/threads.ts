@@ -27,14 +27,24 @@ export interface ThreadRouter {
    * process (if any); undefined: this thread.
    */
   threadForSpawn(hostId: EntryId, spawner: Process | undefined): string | undefined;
-  send(thread: string, envelope: Envelope): void;
+  /**
+   * Sends mail to a process of `thread`: undefined once taken (it surely fits the receiver's
+   * mailbox, or nothing limits it), or a promise for the receiver's own verdict when it may not.
+   */
+  send(thread: string, envelope: Envelope): Delivery;
   signal(thread: string, signal: Signal): void;
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
   /** Called once by the process system with what to do with traffic from the other threads. */
-  attach(receiver: TransportReceiver): void;
+  attach(receiver: ThreadReceiver): void;
   /** The node's process names, which every thread shares. */
   readonly names: ThreadNames;
+}
+
+/** What a thread's process system does with traffic from the node's other threads. */
+export interface ThreadReceiver extends TransportReceiver {
+  /** What the mailbox of `pid`, a live process here, holds not yet received. */
+  held(pid: Pid): { readonly length: number; readonly bytes: number } | undefined;
 }
 
 /**

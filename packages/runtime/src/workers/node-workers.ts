@@ -10,6 +10,8 @@ import {
   type Environment,
   type RegistrySnapshot,
 } from '@luact/registry';
+import { DEFAULT_LIMITS } from '../limits.js';
+import type { MailLimits } from './mail-room.js';
 import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
 import { type FromWorker, registryCopy, type ToWorker, type WorkerBoot } from './worker-boot.js';
 import { WorkerCounters } from './worker-counters.js';
@@ -53,11 +55,16 @@ export class NodeWorkers {
     const hosts: WorkerHost[] = [];
     const warnings: Diagnostic[] = [];
     const mainHosts = [MAIN_HOST_ID, FUNCTION_HOST, INBOX_HOST];
+    const mailLimits: Record<string, MailLimits> = {
+      [MAIN_HOST_ID]: mailLimitsOf(DEFAULT_LIMITS),
+      [FUNCTION_HOST]: mailLimitsOf(DEFAULT_LIMITS),
+    };
     for (const entry of snapshot.ofKind('terminal.host')) mainHosts.push(entry.id);
     for (const entry of snapshot.ofKind('process.host')) {
       const config = activateEntry(entry, env);
       const asked = config.ok ? config.value.host.workers : 1;
       const workers = Math.min(asked, cores);
+      if (config.ok) mailLimits[entry.id] = mailLimitsOf(config.value.host);
       if (workers < asked) {
         warnings.push({
           severity: 'warning',
@@ -73,7 +80,7 @@ export class NodeWorkers {
       } else mainHosts.push(entry.id);
     }
     const workerHosts = hosts.map(({ id, workers }) => ({ id, workers }));
-    return { plan: { workerHosts, mainHosts }, hosts, warnings };
+    return { plan: { workerHosts, mainHosts, mailLimits }, hosts, warnings };
   }
 
   private stopping = false;
@@ -238,6 +245,11 @@ export function workerHostChanges(
     });
   }
   return problems;
+}
+
+function mailLimitsOf(limits: HostLimits): MailLimits {
+  const { max_mailbox, max_mailbox_bytes, max_message_size } = limits;
+  return { max_mailbox, max_mailbox_bytes, max_message_size };
 }
 
 /** The ID of the node's main host (MAIN_HOST of node.ts, kept here to avoid a cycle). */

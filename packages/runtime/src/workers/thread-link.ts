@@ -14,6 +14,9 @@ const BATCH = 256;
 export class ThreadLink {
   private outbox: ThreadRecord[] = [];
   private readonly flushNow = () => this.flush();
+  /** Batches posted, and batches received (both ends count the same batches). */
+  private posted = 0;
+  private received = 0;
 
   constructor(private readonly port: MessagePort) {}
 
@@ -23,17 +26,28 @@ export class ThreadLink {
     else if (waiting >= BATCH) this.flush();
   }
 
+  /** The number of the batch a record posted now goes in (the first is 1). */
+  get batch(): number {
+    return this.posted + 1;
+  }
+
   flush(): void {
     if (this.outbox.length === 0) return;
     const batch = encodeBatch(this.outbox);
     this.outbox = [];
+    this.posted++;
     this.port.postMessage(batch, [batch]);
   }
 
-  /** Hands every batch the other thread sends, in order, to `receive`. */
-  listen(receive: (record: ThreadRecord) => void): void {
+  /**
+   * Hands every batch the other thread sends, in order, to `receive`, and says when each is
+   * done with its number.
+   */
+  listen(receive: (record: ThreadRecord) => void, done?: (batch: number) => void): void {
     this.port.on('message', (batch: ArrayBuffer) => {
+      const number = ++this.received;
       for (const record of decodeBatch(batch)) receive(record);
+      done?.(number);
     });
   }
 

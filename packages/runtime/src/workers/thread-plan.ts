@@ -4,6 +4,7 @@
  * worker `w` of `N`, so any thread finds the thread of a PID from the PID alone.
  */
 import type { Pid } from '@luact/process';
+import type { MailLimits } from './mail-room.js';
 
 /** The key of the node's main thread. */
 export const MAIN_THREAD = 'main';
@@ -19,6 +20,8 @@ export interface ThreadPlan {
   readonly workerHosts: readonly { readonly id: string; readonly workers: number }[];
   /** The process hosts of the main thread: mail to their PIDs goes there from a worker. */
   readonly mainHosts: readonly string[];
+  /** The mailbox limits of the process hosts (mail across threads is admitted by them). */
+  readonly mailLimits?: Readonly<Record<string, MailLimits>>;
 }
 
 /** Every thread of the plan's node, the main thread first. */

@@ -19,6 +19,14 @@ export type ThreadRecord =
   | { readonly t: 'log'; readonly record: LogRecord }
   /** The registry changed (main to worker, in order with the mail that may depend on it). */
   | { readonly t: 'registry'; readonly registry: RegistryCopy }
+  /** Mail that may not fit its receiver's mailbox: the receiver answers with its verdict. */
+  | { readonly t: 'mail-ask'; readonly id: number; readonly envelope: Envelope }
+  | { readonly t: 'mail-answer'; readonly id: number; readonly error?: ErrorData }
+  /**
+   * After the batch `batch` of a link, what the mailboxes of the processes it brought mail
+   * hold: [pid, messages, bytes] triples, messages -1 for a process that has ended.
+   */
+  | { readonly t: 'room'; readonly batch: number; readonly rooms: readonly (string | number)[] }
   | NameRecord;
 
 /**

@@ -1,14 +1,16 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type EntryId, LuactError } from '@luact/core';
-import type {
-  Envelope,
-  Pid,
-  Process,
-  RemoteSpawnRequest,
-  Signal,
-  ThreadRouter,
-  TransportReceiver,
+import {
+  type Envelope,
+  messageBytes,
+  type Pid,
+  type Process,
+  type RemoteSpawnRequest,
+  type Signal,
+  type ThreadReceiver,
+  type ThreadRouter,
 } from '@luact/process';
+import { type MailLimits, MailRoom } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
 import { ThreadLink } from './thread-link.js';
@@ -47,7 +49,17 @@ export interface WorkerRouterOptions {
 export class WorkerRouter implements ThreadRouter {
   /** The node's process names: decided here on the main thread, a copy on a worker. */
   readonly names: NameAuthority | NameCopy;
-  private receiver: TransportReceiver | undefined;
+  private receiver: ThreadReceiver | undefined;
+  /** Per thread, the room of its processes' mailboxes as this thread counts it. */
+  private readonly rooms = new Map<string, MailRoom>();
+  /** Mail left to its receiver's verdict, by request number. */
+  private readonly asking = new Map<
+    number,
+    { readonly thread: string; resolve(): void; reject(error: LuactError): void }
+  >();
+  /** Per thread, the processes here the batch being handled from it brought mail. */
+  private readonly mailed = new Map<string, Set<Pid>>();
+  private readonly mailLimits: ReadonlyMap<string, MailLimits>;
   private readonly links = new Map<string, ThreadLink>();
   /** Each worker host's thread keys, by worker. */
   private readonly threadKeys = new Map<string, readonly string[]>();
@@ -58,7 +70,7 @@ export class WorkerRouter implements ThreadRouter {
     number,
     { readonly thread: string; resolve(pid: Pid): void; reject(error: LuactError): void }
   >();
-  private nextSpawn = 1;
+  private next = 1;
 
   constructor(private readonly options: WorkerRouterOptions) {
     for (const { id, workers } of options.plan.workerHosts) {
@@ -67,6 +79,7 @@ export class WorkerRouter implements ThreadRouter {
       if (keys.includes(options.self)) this.ownHost = id;
     }
     this.mainHosts = new Set(options.plan.mainHosts);
+    this.mailLimits = new Map(Object.entries(options.plan.mailLimits ?? {}));
     const threadOf = (pid: Pid) => this.threadOf(pid);
     this.names =
       options.self === MAIN_THREAD
@@ -81,8 +94,12 @@ export class WorkerRouter implements ThreadRouter {
   /** Carries records to and from `thread` on `port`. */
   connect(thread: string, port: MessagePort): ThreadLink {
     const link = new ThreadLink(port);
-    link.listen((record) => this.receive(thread, link, record));
+    link.listen(
+      (record) => this.receive(thread, link, record),
+      (batch) => this.batchDone(thread, link, batch),
+    );
     this.links.set(thread, link);
+    this.rooms.set(thread, new MailRoom());
     return link;
   }
 
@@ -115,8 +132,23 @@ export class WorkerRouter implements ThreadRouter {
     return this.ownHost !== undefined && this.mainHosts.has(hostId) ? MAIN_THREAD : undefined;
   }
 
-  send(thread: string, envelope: Envelope): void {
-    this.link(thread).post({ t: 'mail', envelope });
+  send(thread: string, envelope: Envelope): Promise<void> | undefined {
+    const link = this.link(thread);
+    const parts = pidHostAndId(envelope.to);
+    const limits = parts && this.mailLimits.get(parts.host);
+    const size = limits && messageBytes(envelope.topic, envelope.payload);
+    if (
+      limits === undefined ||
+      (this.rooms.get(thread) as MailRoom).admit(envelope.to, limits, size as number, link.batch)
+    ) {
+      link.post({ t: 'mail', envelope });
+      return undefined;
+    }
+    const id = this.next++;
+    return new Promise<void>((resolve, reject) => {
+      this.asking.set(id, { thread, resolve, reject });
+      link.post({ t: 'mail-ask', id, envelope });
+    });
   }
 
   signal(thread: string, signal: Signal): void {
@@ -124,14 +156,22 @@ export class WorkerRouter implements ThreadRouter {
   }
 
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
-    const id = this.nextSpawn++;
-    return new Promise<Pid>((resolve, reject) => {
+    const id = this.next++;
+    const spawned = new Promise<Pid>((resolve, reject) => {
       this.spawning.set(id, { thread, resolve, reject });
       this.link(thread).post({ t: 'spawn', id, request });
     });
+    // The child's mailbox holds its startup messages: mail to it is admitted from there.
+    const messages = request.messages ?? [];
+    let bytes = 0;
+    for (const { topic, payload } of messages) bytes += messageBytes(topic, payload);
+    return spawned.then((pid) => {
+      this.rooms.get(thread)?.holds(pid, 0, messages.length, bytes);
+      return pid;
+    });
   }
 
-  attach(receiver: TransportReceiver): void {
+  attach(receiver: ThreadReceiver): void {
     this.receiver = receiver;
   }
 
@@ -144,10 +184,12 @@ export class WorkerRouter implements ThreadRouter {
       this.names.threadLost(thread);
       this.names.dropNamesWhere((pid) => this.threadOf(pid) === thread);
     }
-    for (const [id, waiting] of this.spawning) {
-      if (waiting.thread !== thread) continue;
-      this.spawning.delete(id);
-      waiting.reject(new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
+    for (const waiting of [this.spawning, this.asking]) {
+      for (const [id, { thread: to, reject }] of waiting) {
+        if (to !== thread) continue;
+        waiting.delete(id);
+        reject(new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
+      }
     }
   }
 
@@ -160,8 +202,10 @@ export class WorkerRouter implements ThreadRouter {
     for (const link of this.links.values()) link.close();
     this.links.clear();
     const closed = new LuactError('UNAVAILABLE', 'the node is stopping');
-    for (const waiting of this.spawning.values()) waiting.reject(closed);
-    this.spawning.clear();
+    for (const waiting of [this.spawning, this.asking]) {
+      for (const { reject } of waiting.values()) reject(closed);
+      waiting.clear();
+    }
     if (this.names instanceof NameCopy) this.names.close();
   }
 
@@ -178,7 +222,34 @@ export class WorkerRouter implements ThreadRouter {
       case 'mail':
         // A refusal goes back to the sender as a `refused` signal (the process system's rule).
         void receiver.deliver(record.envelope);
+        this.mailedFrom(from).add(record.envelope.to);
         return;
+      case 'mail-ask': {
+        const { id, envelope } = record;
+        void Promise.resolve(receiver.deliver(envelope)).then((refused) =>
+          link.post({
+            t: 'mail-answer',
+            id,
+            ...(refused instanceof LuactError ? { error: refused.toData() } : {}),
+          }),
+        );
+        this.mailedFrom(from).add(envelope.to);
+        return;
+      }
+      case 'mail-answer': {
+        const waiting = this.asking.get(record.id);
+        this.asking.delete(record.id);
+        if (record.error) waiting?.reject(LuactError.fromData(record.error));
+        else waiting?.resolve();
+        return;
+      }
+      case 'room': {
+        const room = this.rooms.get(from);
+        const { batch, rooms } = record;
+        for (let i = 0; i < rooms.length; i += 3)
+          room?.holds(rooms[i] as Pid, batch, rooms[i + 1] as number, rooms[i + 2] as number);
+        return;
+      }
       case 'signal':
         receiver.signal(signalOf(record.signal));
         return;
@@ -215,6 +286,28 @@ export class WorkerRouter implements ThreadRouter {
     }
   }
 
+  private mailedFrom(thread: string): Set<Pid> {
+    let mailed = this.mailed.get(thread);
+    if (mailed === undefined) {
+      mailed = new Set();
+      this.mailed.set(thread, mailed);
+    }
+    return mailed;
+  }
+
+  /** Tells `thread` what the mailboxes its batch brought mail hold now (see MailRoom). */
+  private batchDone(thread: string, link: ThreadLink, batch: number): void {
+    const mailed = this.mailed.get(thread);
+    if (mailed === undefined || mailed.size === 0) return;
+    const rooms: (string | number)[] = [];
+    for (const pid of mailed) {
+      const held = this.receiver?.held(pid);
+      rooms.push(pid, held ? held.length : -1, held ? held.bytes : 0);
+    }
+    mailed.clear();
+    link.post({ t: 'room', batch, rooms });
+  }
+
   private settle(id: number) {
     const waiting = this.spawning.get(id);
     this.spawning.delete(id);
@@ -226,7 +319,7 @@ export class WorkerRouter implements ThreadRouter {
     link: ThreadLink,
     id: number,
     request: RemoteSpawnRequest,
-    receiver: TransportReceiver,
+    receiver: ThreadReceiver,
   ): void {
     const failed = (error: unknown) =>
       link.post({ t: 'spawn-failed', id, error: LuactError.from(error).toData() });

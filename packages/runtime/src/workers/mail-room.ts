@@ -1,0 +1,92 @@
+/**
+ * Mailbox limits for mail to another thread, decided at the sender without asking per message
+ * (see WorkerRouter.send): this thread counts what it sent to each process of one other thread
+ * and that thread has not taken in yet (in flight, by the link's batch), and what that thread
+ * last said the process's mailbox holds (it says so after every batch that brought the process
+ * mail). Their sum is at least what the mailbox holds as far as this thread's mail goes, so a
+ * message within the limits by that sum surely fits: it is taken at once. Any other (near the
+ * limits, or to a process this thread never sent to or spawned) is left to the receiver: sent as
+ * a request it answers with its own verdict, so one sender gets exactly the answers it would get
+ * on one thread. Senders on several threads racing for a mailbox's last room may each be told
+ * `true`, and the receiver then drops what no longer fits (and tells the sender's thread).
+ */
+
+/** The limits of a host's mailboxes (its HostLimits fields for them). */
+export interface MailLimits {
+  readonly max_mailbox: number;
+  readonly max_mailbox_bytes: number;
+  readonly max_message_size: number;
+}
+
+interface Room {
+  /** What the receiver's thread last said the mailbox holds. */
+  held: number;
+  heldBytes: number;
+  /** Sent and not in `held` yet: per batch, [batch, messages, bytes] triples, oldest first. */
+  readonly flights: number[];
+  inFlight: number;
+  inFlightBytes: number;
+}
+
+/** How many receivers a thread keeps counts of before it forgets those with none in flight. */
+const KEPT = 4096;
+
+/** The room of the mailboxes of one other thread's processes, as this thread counts it. */
+export class MailRoom {
+  private readonly rooms = new Map<string, Room>();
+
+  /**
+   * Whether a message of `size` bytes to `pid` surely fits its mailbox; if so it is counted
+   * as sent in batch `batch` of the link.
+   */
+  admit(pid: string, limits: MailLimits, size: number, batch: number): boolean {
+    const room = this.rooms.get(pid);
+    if (room === undefined || size > limits.max_message_size) return false;
+    if (
+      room.held + room.inFlight + 1 > limits.max_mailbox ||
+      room.heldBytes + room.inFlightBytes + size > limits.max_mailbox_bytes
+    )
+      return false;
+    const { flights } = room;
+    const last = flights.length - 3;
+    if (last >= 0 && flights[last] === batch) {
+      (flights[last + 1] as number)++;
+      flights[last + 2] = (flights[last + 2] as number) + size;
+    } else flights.push(batch, 1, size);
+    room.inFlight++;
+    room.inFlightBytes += size;
+    return true;
+  }
+
+  /**
+   * The receiver's thread handled the link's batches up to `batch`, after which `pid`'s
+   * mailbox held `held` messages of `heldBytes` bytes (or this thread spawned `pid` there
+   * with that much startup mail); `held` -1: it has ended.
+   */
+  holds(pid: string, batch: number, held: number, heldBytes: number): void {
+    if (held < 0) {
+      this.rooms.delete(pid);
+      return;
+    }
+    let room = this.rooms.get(pid);
+    if (room === undefined) {
+      if (this.rooms.size >= KEPT) this.forgetIdle();
+      room = { held: 0, heldBytes: 0, flights: [], inFlight: 0, inFlightBytes: 0 };
+      this.rooms.set(pid, room);
+    }
+    room.held = held;
+    room.heldBytes = heldBytes;
+    const { flights } = room;
+    let taken = 0;
+    while (taken < flights.length && (flights[taken] as number) <= batch) {
+      room.inFlight -= flights[taken + 1] as number;
+      room.inFlightBytes -= flights[taken + 2] as number;
+      taken += 3;
+    }
+    if (taken > 0) flights.splice(0, taken);
+  }
+
+  private forgetIdle(): void {
+    for (const [pid, room] of this.rooms) if (room.inFlight === 0) this.rooms.delete(pid);
+  }
+}

@@ -2,9 +2,10 @@
  * Mailbox limits for mail to another thread, decided at the sender without asking per message
  * (see WorkerRouter.send): this thread counts what it sent to each process of one other thread
  * and that thread has not taken in yet (in flight, by the link's batch), and what that thread
- * last said the process's mailbox holds (it says so after every batch that brought the process
- * mail). Their sum is at least what the mailbox holds as far as this thread's mail goes, so a
- * message within the limits by that sum surely fits: it is taken at once. Any other (near the
+ * last said the process's mailbox holds (it says so when asked: once this thread's count passes
+ * half a limit, and after a message it left to the receiver). Their sum is at least what the
+ * mailbox holds as far as this thread's mail goes, so a message within the limits by that sum
+ * surely fits: it is taken at once. Any other (near the
  * limits, or to a process this thread never sent to or spawned) is left to the receiver: sent as
  * a request it answers with its own verdict, so one sender gets exactly the answers it would get
  * on one thread. Senders on several threads racing for a mailbox's last room may each be told
@@ -18,7 +19,15 @@ export interface MailLimits {
   readonly max_message_size: number;
 }
 
+/** What to do with a message (see MailRoom.admit). */
+export const LEAVE = 0;
+export const TAKE = 1;
+export const TAKE_AND_ASK = 2;
+export type Admission = typeof LEAVE | typeof TAKE | typeof TAKE_AND_ASK;
+
 interface Room {
+  /** The limits of the receiver's host. */
+  readonly limits: MailLimits;
   /** What the receiver's thread last said the mailbox holds. */
   held: number;
   heldBytes: number;
@@ -26,6 +35,8 @@ interface Room {
   readonly flights: number[];
   inFlight: number;
   inFlightBytes: number;
+  /** The receiver's thread was asked what the mailbox holds, and has not said yet. */
+  asked: boolean;
 }
 
 /** How many receivers a thread keeps counts of before it forgets those with none in flight. */
@@ -36,17 +47,19 @@ export class MailRoom {
   private readonly rooms = new Map<string, Room>();
 
   /**
-   * Whether a message of `size` bytes to `pid` surely fits its mailbox; if so it is counted
-   * as sent in batch `batch` of the link.
+   * Whether a message of at most `size` bytes to `pid` surely fits its mailbox (TAKE: it is
+   * counted as sent in batch `batch` of the link; TAKE_AND_ASK: and the receiver's thread is to
+   * be asked what the mailbox holds), or is left to the receiver (LEAVE: near a limit, or a
+   * receiver this thread has not heard of).
    */
-  admit(pid: string, limits: MailLimits, size: number, batch: number): boolean {
+  admit(pid: string, size: number, batch: number): Admission {
     const room = this.rooms.get(pid);
-    if (room === undefined || size > limits.max_message_size) return false;
-    if (
-      room.held + room.inFlight + 1 > limits.max_mailbox ||
-      room.heldBytes + room.inFlightBytes + size > limits.max_mailbox_bytes
-    )
-      return false;
+    if (room === undefined) return LEAVE;
+    const { limits } = room;
+    if (size > limits.max_message_size) return LEAVE;
+    const count = room.held + room.inFlight + 1;
+    const bytes = room.heldBytes + room.inFlightBytes + size;
+    if (count > limits.max_mailbox || bytes > limits.max_mailbox_bytes) return LEAVE;
     const { flights } = room;
     const last = flights.length - 3;
     if (last >= 0 && flights[last] === batch) {
@@ -55,15 +68,19 @@ export class MailRoom {
     } else flights.push(batch, 1, size);
     room.inFlight++;
     room.inFlightBytes += size;
-    return true;
+    if (room.asked || (count * 2 <= limits.max_mailbox && bytes * 2 <= limits.max_mailbox_bytes))
+      return TAKE;
+    room.asked = true;
+    return TAKE_AND_ASK;
   }
 
   /**
-   * The receiver's thread handled the link's batches up to `batch`, after which `pid`'s
+   * The receiver's thread handled the link's batches up to `batch`, after which `pid`'s (a
+   * process of a host with `limits`)
    * mailbox held `held` messages of `heldBytes` bytes (or this thread spawned `pid` there
    * with that much startup mail); `held` -1: it has ended.
    */
-  holds(pid: string, batch: number, held: number, heldBytes: number): void {
+  holds(pid: string, limits: MailLimits, batch: number, held: number, heldBytes: number): void {
     if (held < 0) {
       this.rooms.delete(pid);
       return;
@@ -71,11 +88,20 @@ export class MailRoom {
     let room = this.rooms.get(pid);
     if (room === undefined) {
       if (this.rooms.size >= KEPT) this.forgetIdle();
-      room = { held: 0, heldBytes: 0, flights: [], inFlight: 0, inFlightBytes: 0 };
+      room = {
+        limits,
+        held: 0,
+        heldBytes: 0,
+        flights: [],
+        inFlight: 0,
+        inFlightBytes: 0,
+        asked: false,
+      };
       this.rooms.set(pid, room);
     }
     room.held = held;
     room.heldBytes = heldBytes;
+    room.asked = false;
     const { flights } = room;
     let taken = 0;
     while (taken < flights.length && (flights[taken] as number) <= batch) {
@@ -86,7 +112,9 @@ export class MailRoom {
     if (taken > 0) flights.splice(0, taken);
   }
 
+  /** Forgets the receivers with nothing in flight (all, when every one has something). */
   private forgetIdle(): void {
     for (const [pid, room] of this.rooms) if (room.inFlight === 0) this.rooms.delete(pid);
+    if (this.rooms.size >= KEPT) this.rooms.clear();
   }
 }

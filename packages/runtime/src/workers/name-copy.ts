@@ -12,6 +12,7 @@ export class NameCopy implements ThreadNames {
   private here: NamesHere | undefined;
   private readonly asked = new Map<number, { resolve(): void; reject(error: LuactError): void }>();
   private nextAsk = 1;
+  private closed = false;
 
   constructor(
     /** Posts a record on this thread's link to the main thread. */
@@ -95,12 +96,14 @@ export class NameCopy implements ThreadNames {
 
   /** The thread stops: nothing will answer what it asked. */
   close(): void {
+    this.closed = true;
     const closed = new LuactError('UNAVAILABLE', 'the node is stopping');
     for (const waiting of this.asked.values()) waiting.reject(closed);
     this.asked.clear();
   }
 
   private ask(record: (id: number) => NameRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new LuactError('UNAVAILABLE', 'the node is stopping'));
     const id = this.nextAsk++;
     return new Promise<void>((resolve, reject) => {
       this.asked.set(id, { resolve, reject });

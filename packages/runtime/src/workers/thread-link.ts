@@ -13,7 +13,17 @@ const BATCH = 256;
  */
 export class ThreadLink {
   private outbox: ThreadRecord[] = [];
-  private readonly flushNow = () => this.flush();
+  /** A flush is queued: as a microtask (post), or at the end of this turn (postSoon). */
+  private microtask = false;
+  private immediate = false;
+  private readonly flushNow = () => {
+    this.microtask = false;
+    this.flush();
+  };
+  private readonly flushSoon = () => {
+    this.immediate = false;
+    this.flush();
+  };
   /** Batches posted, and batches received (both ends count the same batches). */
   private posted = 0;
   private received = 0;
@@ -22,8 +32,24 @@ export class ThreadLink {
 
   post(record: ThreadRecord): void {
     const waiting = this.outbox.push(record);
-    if (waiting === 1) queueMicrotask(this.flushNow);
-    else if (waiting >= BATCH) this.flush();
+    if (waiting >= BATCH) this.flush();
+    else if (!this.microtask) {
+      this.microtask = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  /**
+   * Posts a record nothing waits for (a report): it goes with the next batch posted this turn
+   * (a reply its own post would wake the other thread for again), at the latest at the end of
+   * this turn of the event loop.
+   */
+  postSoon(record: ThreadRecord): void {
+    this.outbox.push(record);
+    if (!this.microtask && !this.immediate) {
+      this.immediate = true;
+      setImmediate(this.flushSoon);
+    }
   }
 
   /** The number of the batch a record posted now goes in (the first is 1). */

@@ -22,9 +22,11 @@ export type ThreadRecord =
   /** Mail that may not fit its receiver's mailbox: the receiver answers with its verdict. */
   | { readonly t: 'mail-ask'; readonly id: number; readonly envelope: Envelope }
   | { readonly t: 'mail-answer'; readonly id: number; readonly error?: ErrorData }
+  /** What the mailbox of `pid` holds: asked for in a `room` after the batch. */
+  | { readonly t: 'room-ask'; readonly pid: Pid }
   /**
-   * After the batch `batch` of a link, what the mailboxes of the processes it brought mail
-   * hold: [pid, messages, bytes] triples, messages -1 for a process that has ended.
+   * After the batch `batch` of a link, what the mailboxes asked about hold: [pid, messages,
+   * bytes] triples, messages -1 for a process that has ended.
    */
   | { readonly t: 'room'; readonly batch: number; readonly rooms: readonly (string | number)[] }
   | NameRecord;

@@ -10,7 +10,7 @@ import {
   type ThreadReceiver,
   type ThreadRouter,
 } from '@luact/process';
-import { type MailLimits, MailRoom } from './mail-room.js';
+import { LEAVE, type MailLimits, MailRoom, TAKE, TAKE_AND_ASK } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
 import { ThreadLink } from './thread-link.js';
@@ -57,7 +57,7 @@ export class WorkerRouter implements ThreadRouter {
     number,
     { readonly thread: string; resolve(): void; reject(error: LuactError): void }
   >();
-  /** Per thread, the processes here the batch being handled from it brought mail. */
+  /** Per thread, the processes here it asked about in the batch being handled (see MailRoom). */
   private readonly mailed = new Map<string, Set<Pid>>();
   private readonly mailLimits: ReadonlyMap<string, MailLimits>;
   private readonly links = new Map<string, ThreadLink>();
@@ -85,10 +85,11 @@ export class WorkerRouter implements ThreadRouter {
       options.self === MAIN_THREAD
         ? new NameAuthority(
             threadsOf(options.plan).filter((thread) => thread !== MAIN_THREAD),
-            (thread, record) => this.link(thread).post(record),
+            // After the node stopped its threads, nobody is left to tell.
+            (thread, record) => this.links.get(thread)?.post(record),
             threadOf,
           )
-        : new NameCopy((record) => this.link(MAIN_THREAD).post(record), threadOf);
+        : new NameCopy((record) => this.links.get(MAIN_THREAD)?.post(record), threadOf);
   }
 
   /** Carries records to and from `thread` on `port`. */
@@ -134,14 +135,15 @@ export class WorkerRouter implements ThreadRouter {
 
   send(thread: string, envelope: Envelope): Promise<void> | undefined {
     const link = this.link(thread);
-    const parts = pidHostAndId(envelope.to);
-    const limits = parts && this.mailLimits.get(parts.host);
-    const size = limits && messageBytes(envelope.topic, envelope.payload);
-    if (
-      limits === undefined ||
-      (this.rooms.get(thread) as MailRoom).admit(envelope.to, limits, size as number, link.batch)
-    ) {
+    const { to, topic, payload } = envelope;
+    // At most the message's weight (messageBytes): a UTF-16 unit is at most 3 bytes of UTF-8.
+    const size = payload.length + topic.length * 3;
+    let admission = (this.rooms.get(thread) as MailRoom).admit(to, size, link.batch);
+    // A receiver not heard of: left to it, unless its host has no mailbox limits (an inbox).
+    if (admission === LEAVE && this.limitsOf(to) === undefined) admission = TAKE;
+    if (admission !== LEAVE) {
       link.post({ t: 'mail', envelope });
+      if (admission === TAKE_AND_ASK) link.post({ t: 'room-ask', pid: envelope.to });
       return undefined;
     }
     const id = this.next++;
@@ -166,7 +168,8 @@ export class WorkerRouter implements ThreadRouter {
     let bytes = 0;
     for (const { topic, payload } of messages) bytes += messageBytes(topic, payload);
     return spawned.then((pid) => {
-      this.rooms.get(thread)?.holds(pid, 0, messages.length, bytes);
+      const limits = this.limitsOf(pid);
+      if (limits) this.rooms.get(thread)?.holds(pid, limits, 0, messages.length, bytes);
       return pid;
     });
   }
@@ -222,7 +225,9 @@ export class WorkerRouter implements ThreadRouter {
       case 'mail':
         // A refusal goes back to the sender as a `refused` signal (the process system's rule).
         void receiver.deliver(record.envelope);
-        this.mailedFrom(from).add(record.envelope.to);
+        return;
+      case 'room-ask':
+        this.mailedFrom(from).add(record.pid);
         return;
       case 'mail-ask': {
         const { id, envelope } = record;
@@ -246,8 +251,12 @@ export class WorkerRouter implements ThreadRouter {
       case 'room': {
         const room = this.rooms.get(from);
         const { batch, rooms } = record;
-        for (let i = 0; i < rooms.length; i += 3)
-          room?.holds(rooms[i] as Pid, batch, rooms[i + 1] as number, rooms[i + 2] as number);
+        for (let i = 0; i < rooms.length; i += 3) {
+          const pid = rooms[i] as Pid;
+          const limits = this.limitsOf(pid);
+          if (limits)
+            room?.holds(pid, limits, batch, rooms[i + 1] as number, rooms[i + 2] as number);
+        }
         return;
       }
       case 'signal':
@@ -286,6 +295,12 @@ export class WorkerRouter implements ThreadRouter {
     }
   }
 
+  /** The mailbox limits of the host of `pid`: undefined for no process host's (an inbox). */
+  private limitsOf(pid: Pid): MailLimits | undefined {
+    const parts = pidHostAndId(pid);
+    return parts && this.mailLimits.get(parts.host);
+  }
+
   private mailedFrom(thread: string): Set<Pid> {
     let mailed = this.mailed.get(thread);
     if (mailed === undefined) {
@@ -295,7 +310,7 @@ export class WorkerRouter implements ThreadRouter {
     return mailed;
   }
 
-  /** Tells `thread` what the mailboxes its batch brought mail hold now (see MailRoom). */
+  /** Tells `thread` what the mailboxes it asked about in its batch hold now (see MailRoom). */
   private batchDone(thread: string, link: ThreadLink, batch: number): void {
     const mailed = this.mailed.get(thread);
     if (mailed === undefined || mailed.size === 0) return;
@@ -305,7 +320,7 @@ export class WorkerRouter implements ThreadRouter {
       rooms.push(pid, held ? held.length : -1, held ? held.bytes : 0);
     }
     mailed.clear();
-    link.post({ t: 'room', batch, rooms });
+    link.postSoon({ t: 'room', batch, rooms });
   }
 
   private settle(id: number) {

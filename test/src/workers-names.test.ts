@@ -75,6 +75,30 @@ entries:
         process.send(report, "named", { pid = pid, err = err and err:kind(), found = process.registry.lookup(name),
                                         again = again, again_err = aerr and aerr:kind() })
       end
+      -- Registers name, then counts numbered mail until "done": what came out of order.
+      function roles.counter(name, report)
+        assert(process.registry.register(name))
+        process.send(report, "counting", true)
+        local inbox, last, problems = process.inbox(), 0, 0
+        while true do
+          local msg = inbox:receive()
+          if msg:topic() == "done" then
+            process.send(report, "counted", { last = last, problems = problems })
+            return
+          end
+          if msg:payload():data() ~= last + 1 then problems = problems + 1 end
+          last = msg:payload():data()
+        end
+      end
+      -- Sends n numbered messages to name's holder, by name and by PID in turn.
+      function roles.mixed(name, n)
+        local pid = process.registry.lookup(name)
+        for i = 1, n do
+          local ok, err = process.send(i % 2 == 0 and name or pid, "n", i)
+          if not ok then error(err) end
+        end
+        process.send(name, "done", n)
+      end
       function roles.quit() end
       return { main = function()
         local order = process.listen("become"):receive()
@@ -156,6 +180,21 @@ entries:
         process.send(a, "stop", true)
         process.send(b, "stop", true)
         return { first = first, second = second, holder = holder }
+      end }
+
+  # Mail by name and by PID from one worker to a process of the other keeps its order.
+  - name: order
+    kind: process.lua
+    imports:
+      shells: app:shells
+    source: |
+      local shells = require("shells")
+      return { main = function(n)
+        local a, b = shells.two_workers()
+        process.send(b, "become", { "counter", "orderly", process.pid() })
+        process.listen("counting"):receive()
+        process.send(a, "become", { "mixed", "orderly", n })
+        return process.listen("counted"):receive()
       end }
 
   # Names given from the main thread to a worker's process and released there again.
@@ -262,6 +301,10 @@ describe('process names across worker threads', () => {
     }
   });
 
+  it('keeps the order of one sender’s mail by name and by PID across workers', async () => {
+    expect(await run('app:order', [3000])).toEqual({ last: 3000, problems: 0 });
+  });
+
   it('lets the main thread register and unregister a name for a worker’s process', async () => {
     const out = await run('app:for_worker');
     expect(workerOf(out.pid)).toBeTypeOf('number');
@@ -310,6 +353,9 @@ describe('names of a worker thread that is lost', () => {
       const again = await started.spawn('app:idle', [], { host: 'app:w2', name: onZero });
       expect(workerOf(again)).toBe(1);
       expect(started.system.lookupName(onZero)).toBe(again);
+      // A main-thread process's name is given by the main thread alone, the lost one not waited for.
+      const onMain = await started.spawn('app:idle', [], { name: 'on_main' });
+      expect(started.system.lookupName('on_main')).toBe(onMain);
     } finally {
       await started.stop();
       await rm(appDir, { recursive: true, force: true });

@@ -137,7 +137,7 @@ export class ProcessNames {
   }
 
   /**
-   * A spawn's child `owner` starts under local name `name`: registered now, or (names shared
+   * A spawn's child `pid` starts under local name `name`: registered now, or (names shared
    * by threads) won already by registerForSpawn.
    */
   registerSpawned(name: string, pid: Pid): LuactError | undefined {

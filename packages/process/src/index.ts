@@ -73,7 +73,7 @@ export {
   type Route,
   type SpawnRequest,
 } from './system.js';
-export type { ThreadRouter } from './threads.js';
+export type { ThreadReceiver, ThreadRouter } from './threads.js';
 export type {
   Delivery,
   Envelope,

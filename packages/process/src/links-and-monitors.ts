@@ -1,7 +1,7 @@
 /**
  * Links and monitors between processes, wherever each one runs: setting them up and dropping
  * them, what a process's end tells the processes related to it, and what a lost node tells
- * them. Mail and signals still go through the system's one router (`route`, `signal`).
+ * them (or a lost worker thread). Mail and signals still go through the system's one router (`route`, `signal`).
  */
 import { LuactError } from '@luact/core';
 import type { Clock } from '@luact/lua';
@@ -191,12 +191,21 @@ export class LinksAndMonitors {
     const error = new LuactError('UNAVAILABLE', `node down: ${down.node}`, {
       details: { node: down.node, incarnation: down.incarnation },
     });
-    const outcome: ExitOutcome = { ok: false, error };
-    const at = this.host.clock.now();
-    const onIt = (pid: Pid) => {
+    this.placeDown((pid) => {
       const parts = parsePid(pid);
       return parts?.node === down.node && parts.incarnation === down.incarnation;
-    };
+    }, error);
+  }
+
+  /**
+   * The processes `onIt` picks are gone with the place that ran them (a node, a worker
+   * thread), without a word from them: every process here that monitored one gets EXIT, every
+   * linked one LINK_DOWN, every inbox that watched one its end, all with `error`; what they
+   * watched here is forgotten.
+   */
+  placeDown(onIt: (pid: Pid) => boolean, error: LuactError): void {
+    const outcome: ExitOutcome = { ok: false, error };
+    const at = this.host.clock.now();
     this.host.inboxesLost(onIt, outcome, at);
     for (const process of [...this.host.processes()]) {
       const relations = process.existingRelations;

@@ -312,7 +312,10 @@ export class ProcessSystem {
       spawn: (request: RemoteSpawnRequest) => this.spawning.spawnHere(localSpawnFor(request)),
     };
     this.transport.attach(receiver);
-    this.threads?.attach(receiver);
+    this.threads?.attach({
+      ...receiver,
+      placeDown: (place, onIt, error) => this.placeDown(place, onIt, error),
+    });
     options.names?.attach({
       revoked: (name, pid) =>
         forget(
@@ -945,6 +948,16 @@ export class ProcessSystem {
   nodeDown(down: NodeIdentity): void {
     this.endedElsewhere.nodeDown(down);
     this.linksAndMonitors.nodeDown(down);
+  }
+
+  /**
+   * A place that ran processes of this node is gone without a word from them (a worker
+   * thread): what this thread's processes and inboxes followed there ends with `error` (see
+   * LinksAndMonitors.placeDown), and the PIDs `onIt` picks answer NOT_FOUND from now on.
+   */
+  placeDown(place: string, onIt: (pid: Pid) => boolean, error: LuactError): void {
+    this.endedElsewhere.placeDown(place, onIt);
+    this.linksAndMonitors.placeDown(onIt, error);
   }
 
   /** See LinksAndMonitors.link. */

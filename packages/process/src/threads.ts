@@ -24,11 +24,20 @@ export interface ThreadRouter {
   signal(thread: string, signal: Signal): void;
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
-  /** Called once by the process system with what to do with traffic from the other threads. */
-  attach(receiver: TransportReceiver): void;
+  /**
+   * Called once by the process system with what to do with traffic from the other threads,
+   * and with the loss of one.
+   */
+  attach(receiver: ThreadReceiver): void;
   /**
    * Why process names cannot be used on this thread, when they cannot (a worker thread: the
    * node's names are kept on its main thread); undefined on a thread that keeps them.
    */
   namesRefused?(name: string): LuactError | undefined;
+}
+
+/** What a process system does with what its other threads send, and with the loss of one. */
+export interface ThreadReceiver extends TransportReceiver {
+  /** See ProcessSystem.placeDown. */
+  placeDown(place: string, onIt: (pid: Pid) => boolean, error: LuactError): void;
 }

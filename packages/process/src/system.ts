@@ -12,6 +12,7 @@ import {
   type GroupOutcome,
   type LuaApi,
   type LuaModuleSpec,
+  type SliceObserver,
   systemClock,
 } from '@luact/lua';
 import {
@@ -366,9 +367,11 @@ export class ProcessSystem {
 
   // ── Hosts ─────────────────────────────────────────────────────────────────────────────────
 
-  addHost(id: string, limits: HostLimits): ProcessHost {
+  /** Adds a process host; `onSlice` is told around each slice of its VM (a worker's pulse). */
+  addHost(id: string, limits: HostLimits, onSlice?: SliceObserver): ProcessHost {
     if (this.hosts.has(id)) throw new LuactError('ALREADY_EXISTS', `host ${id} already exists`);
     const host = ProcessHost.create(id, limits, {
+      ...(onSlice ? { onSlice } : {}),
       api: this.options.api,
       modules: this.modules,
       environment: { snapshot: () => this.snapshot(), env: this.options.env },

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { SliceObserver } from '@luact/lua';
 import { decodeBatch, encodeBatch } from './thread-frames.js';
 import type { ThreadRecord } from './thread-records.js';
 
@@ -30,10 +31,18 @@ export class ThreadLink {
     this.port.postMessage(batch, [batch]);
   }
 
-  /** Hands every batch the other thread sends, in order, to `receive`. */
-  listen(receive: (record: ThreadRecord) => void): void {
+  /**
+   * Hands every batch the other thread sends, in order, to `receive`; `pulse` is told around
+   * each batch (a worker's: its watchdog sees a batch that never ends).
+   */
+  listen(receive: (record: ThreadRecord) => void, pulse?: SliceObserver): void {
     this.port.on('message', (batch: ArrayBuffer) => {
-      for (const record of decodeBatch(batch)) receive(record);
+      pulse?.begin();
+      try {
+        for (const record of decodeBatch(batch)) receive(record);
+      } finally {
+        pulse?.end();
+      }
     });
   }
 

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@luact/core';
 import type { HostLimits } from '@luact/process';
 import type { Entry } from '@luact/registry';
+import type { ThreadDown } from './thread-down.js';
 import type { ThreadPlan } from './thread-plan.js';
 
 /** What a worker thread is started with (structured-clone data; the ports are transferred). */
@@ -23,6 +24,10 @@ export interface WorkerBoot {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The workflow hosts of the node: a worker's processes do not reach them yet. */
   readonly workflowHosts: readonly string[];
+  /** Where the worker says whether it is busy, and since when (see WorkerPulse). */
+  readonly pulse: SharedArrayBuffer;
+  /** The node runs with test hooks: the worker's processes get `luact_test`. */
+  readonly testHooks: boolean;
 }
 
 /** The registry as a worker gets it: entries without `origin` (a closure, which cannot cross). */
@@ -32,7 +37,10 @@ export interface RegistryCopy {
 }
 
 /** What the main thread tells a worker outside the links. */
-export type ToWorker = { readonly t: 'stop' };
+export type ToWorker =
+  | { readonly t: 'stop' }
+  /** A worker is gone; `port` is this worker's link to the thread that takes its place. */
+  | { readonly t: 'thread-down'; readonly down: ThreadDown; readonly port: MessagePort };
 
 /** What a worker tells the main thread outside the links. */
 export type FromWorker =

@@ -21,7 +21,10 @@ try {
   const publishing = setInterval(worker.publishLoad, LOAD_EVERY_MS);
   publishing.unref();
   port.on('message', (message: ToWorker) => {
-    if (message.t !== 'stop') return;
+    if (message.t === 'thread-down') {
+      worker.threadDown(message.down, message.port);
+      return;
+    }
     clearInterval(publishing);
     worker.close();
     tell({ t: 'stopped' });

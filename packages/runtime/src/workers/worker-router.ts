@@ -1,14 +1,17 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type EntryId, LuactError } from '@luact/core';
+import type { SliceObserver } from '@luact/lua';
 import type {
   Envelope,
   Pid,
   Process,
   RemoteSpawnRequest,
   Signal,
+  ThreadReceiver,
   ThreadRouter,
-  TransportReceiver,
 } from '@luact/process';
+import { AwaitedResults } from './awaited-results.js';
+import { ranOn, type ThreadDown, workerDownError } from './thread-down.js';
 import { ThreadLink } from './thread-link.js';
 import { MAIN_THREAD, pidHostAndId, type ThreadPlan, workerThread } from './thread-plan.js';
 import { signalOf, signalRecord, type ThreadRecord } from './thread-records.js';
@@ -30,6 +33,8 @@ export interface WorkerRouterOptions {
   readonly side?: (record: SideRecord) => void;
   /** Why names cannot be used on this thread (a worker's). */
   readonly namesRefused?: (name: string) => LuactError;
+  /** Told around each batch a link brings (a worker's pulse). */
+  readonly pulse?: SliceObserver;
 }
 
 /**
@@ -39,7 +44,7 @@ export interface WorkerRouterOptions {
  * mail, signals and spawns on one ThreadLink per pair of threads.
  */
 export class WorkerRouter implements ThreadRouter {
-  private receiver: TransportReceiver | undefined;
+  private receiver: ThreadReceiver | undefined;
   private readonly links = new Map<string, ThreadLink>();
   /** Each worker host's thread keys, by worker. */
   private readonly threadKeys = new Map<string, readonly string[]>();
@@ -51,6 +56,8 @@ export class WorkerRouter implements ThreadRouter {
     { readonly thread: string; resolve(pid: Pid): void; reject(error: LuactError): void }
   >();
   private nextSpawn = 1;
+  /** Outcomes this thread's processes and inboxes wait for from children on other threads. */
+  private readonly awaited = new AwaitedResults();
 
   constructor(private readonly options: WorkerRouterOptions) {
     for (const { id, workers } of options.plan.workerHosts) {
@@ -68,7 +75,7 @@ export class WorkerRouter implements ThreadRouter {
   /** Carries records to and from `thread` on `port`. */
   connect(thread: string, port: MessagePort): ThreadLink {
     const link = new ThreadLink(port);
-    link.listen((record) => this.receive(thread, link, record));
+    link.listen((record) => this.receive(thread, link, record), this.options.pulse);
     this.links.set(thread, link);
     return link;
   }
@@ -96,7 +103,10 @@ export class WorkerRouter implements ThreadRouter {
       if (spawner !== undefined && hostId === this.ownHost) return undefined;
       const w = (this.options.counters.get(hostId) as WorkerCounters).leastLoaded();
       if (w === undefined)
-        throw new LuactError('UNAVAILABLE', `every worker thread of host ${hostId} is gone`);
+        throw new LuactError(
+          'UNAVAILABLE',
+          `no worker thread of host ${hostId} can take a spawn now: every one is lost or being replaced`,
+        );
       return keys[w];
     }
     return this.ownHost !== undefined && this.mainHosts.has(hostId) ? MAIN_THREAD : undefined;
@@ -112,23 +122,47 @@ export class WorkerRouter implements ThreadRouter {
 
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
     const id = this.nextSpawn++;
+    const link = this.link(thread);
+    const parent = request.parent;
+    if (parent?.resultChannel !== undefined)
+      this.awaited.expect(id, thread, parent.pid, parent.resultChannel);
     return new Promise<Pid>((resolve, reject) => {
       this.spawning.set(id, { thread, resolve, reject });
-      this.link(thread).post({ t: 'spawn', id, request });
+      link.post({ t: 'spawn', id, request });
     });
   }
 
-  attach(receiver: TransportReceiver): void {
+  attach(receiver: ThreadReceiver): void {
     this.receiver = receiver;
   }
 
-  /** `thread` is gone: the spawns it was asked for fail (nothing will answer them). */
-  threadLost(thread: string): void {
+  /**
+   * Worker thread `down.thread` is gone. Its link is closed first (nothing it sent is taken
+   * after this); the spawns asked of it fail; then what this thread's processes and inboxes
+   * followed there — monitors, links, watches, results awaited from children — ends with
+   * "worker down", and its PIDs answer NOT_FOUND from now on. `port`: the link to the thread
+   * that takes its place (it is taken as soon as that one starts).
+   */
+  threadDown(down: ThreadDown, port?: MessagePort): ThreadLink | undefined {
+    const { thread } = down;
+    this.links.get(thread)?.close();
+    this.links.delete(thread);
+    const error = workerDownError(down);
     for (const [id, waiting] of this.spawning) {
       if (waiting.thread !== thread) continue;
       this.spawning.delete(id);
-      waiting.reject(new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
+      waiting.reject(error);
     }
+    const receiver = this.receiver;
+    if (receiver !== undefined) {
+      receiver.placeDown(thread, ranOn(down), error);
+      const outcome = { ok: false, error } as const;
+      // A child not started yet is a spawn that just failed: its parent learns from that.
+      for (const { parent, channel, child } of this.awaited.lost(thread))
+        if (child !== undefined)
+          receiver.signal({ kind: 'result', to: parent, from: child, channel, outcome });
+    }
+    return port === undefined ? undefined : this.connect(thread, port);
   }
 
   /** Sends what is waiting on every link now (before the thread blocks or ends). */
@@ -142,6 +176,7 @@ export class WorkerRouter implements ThreadRouter {
     const closed = new LuactError('UNAVAILABLE', 'the node is stopping');
     for (const waiting of this.spawning.values()) waiting.reject(closed);
     this.spawning.clear();
+    this.awaited.clear();
   }
 
   private link(thread: string): ThreadLink {
@@ -158,16 +193,21 @@ export class WorkerRouter implements ThreadRouter {
         // A refusal goes back to the sender as a `refused` signal (the process system's rule).
         void receiver.deliver(record.envelope);
         return;
-      case 'signal':
-        receiver.signal(signalOf(record.signal));
+      case 'signal': {
+        const signal = signalOf(record.signal);
+        if (signal.kind === 'result') this.awaited.settled(signal.to, signal.channel);
+        receiver.signal(signal);
         return;
+      }
       case 'spawn':
         this.spawnFor(link, record.id, record.request, receiver);
         return;
       case 'spawned':
+        this.awaited.started(record.id, record.pid);
         this.settle(record.id)?.resolve(record.pid);
         return;
       case 'spawn-failed':
+        this.awaited.failed(record.id);
         this.settle(record.id)?.reject(LuactError.fromData(record.error));
         return;
       case 'print':
@@ -193,7 +233,7 @@ export class WorkerRouter implements ThreadRouter {
     link: ThreadLink,
     id: number,
     request: RemoteSpawnRequest,
-    receiver: TransportReceiver,
+    receiver: ThreadReceiver,
   ): void {
     const failed = (error: unknown) =>
       link.post({ t: 'spawn-failed', id, error: LuactError.from(error).toData() });

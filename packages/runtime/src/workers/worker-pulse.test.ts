@@ -43,4 +43,26 @@ describe('the watchdog', () => {
     expect(reported).toEqual(['a true']);
     watchdog.stop();
   });
+
+  it('does not take a worker caught mid-slice by a pause of the whole node for stuck', () => {
+    vi.useFakeTimers();
+    const watchdog = new Watchdog();
+    const pulse = WorkerPulse.create();
+    const reported: number[] = [];
+    watchdog.watch('a', pulse, 300, (ms) => reported.push(ms));
+    pulse.begin();
+    vi.advanceTimersByTime(100);
+    // The node's process is stopped for 10 s (no timer runs), then goes on.
+    vi.setSystemTime(Date.now() + 10_000);
+    vi.advanceTimersByTime(200);
+    expect(reported).toEqual([]);
+    pulse.end();
+    vi.advanceTimersByTime(1_000);
+    expect(reported).toEqual([]);
+    // Stuck for good after the pause: found after its bound.
+    pulse.begin();
+    vi.advanceTimersByTime(600);
+    expect(reported).toHaveLength(1);
+    watchdog.stop();
+  });
 });

@@ -881,7 +881,7 @@ export class ProcessSystem {
         process.links.delete(signal.from);
         return;
       case 'terminate':
-        this.kill(process, TERMINATED());
+        this.kill(process, signal.error ?? TERMINATED());
         return;
       case 'link-down':
         process.links.delete(signal.from);

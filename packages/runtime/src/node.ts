@@ -770,7 +770,10 @@ export class Node {
         }),
       ),
       '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
-      '/processes': view(() => this.system.list().map(processView)),
+      '/processes': view(async () => [
+        ...this.system.list().map(processView),
+        ...((await this.workers?.processes()) ?? []),
+      ]),
       ...workflowRoutes(this.workflows),
     };
   }

@@ -10,6 +10,7 @@ import {
   type Environment,
   type RegistrySnapshot,
 } from '@luact/registry';
+import type { ProcessView } from '../control/views.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
 import { stuckAfterMs, Watchdog } from './watchdog.js';
@@ -32,6 +33,9 @@ export interface WorkerPlan {
   /** A `workers` above the machine's cores is run with as many threads as there are cores. */
   readonly warnings: readonly Diagnostic[];
 }
+
+/** How long `processes` waits for a worker's list. */
+const LIST_WAIT_MS = 1_000;
 
 /** How long a worker thread may take to boot (its engine, its modules) before start fails. */
 const BOOT_TIMEOUT_MS = 30_000;
@@ -63,6 +67,7 @@ export class NodeWorkers {
   private boot: NodeBoot | undefined;
   /** Lost workers are replaced one after the other (each gets links to the threads running). */
   private replacing: Promise<void> = Promise.resolve();
+  private nextList = 1;
 
   /** The worker hosts of `snapshot`, their thread counts (at most the machine's cores). */
   static plan(snapshot: RegistrySnapshot, env: Environment): WorkerPlan {
@@ -208,6 +213,31 @@ export class NodeWorkers {
         ),
       );
     });
+  }
+
+  /**
+   * The processes every worker thread runs (`luact ps`), as each says within `waitMs`; a worker
+   * that does not answer in time (booting, or stuck) is left out.
+   */
+  async processes(waitMs = LIST_WAIT_MS): Promise<ProcessView[]> {
+    const id = this.nextList++;
+    const lists = [...this.running.values()].map(
+      (worker) =>
+        new Promise<readonly ProcessView[]>((resolve) => {
+          const done = (processes: readonly ProcessView[]) => {
+            clearTimeout(timer);
+            worker.off('message', onMessage);
+            resolve(processes);
+          };
+          const onMessage = (message: FromWorker) => {
+            if (message.t === 'listed' && message.id === id) done(message.processes);
+          };
+          const timer = setTimeout(() => done([]), waitMs);
+          worker.on('message', onMessage);
+          worker.postMessage({ t: 'list', id } satisfies ToWorker);
+        }),
+    );
+    return (await Promise.all(lists)).flat();
   }
 
   /** The registry changed: every worker gets the new version, in order with its mail. */

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@luact/core';
 import type { HostLimits } from '@luact/process';
 import type { Entry } from '@luact/registry';
+import type { ProcessView } from '../control/views.js';
 import type { ThreadDown } from './thread-down.js';
 import type { ThreadPlan } from './thread-plan.js';
 
@@ -40,13 +41,16 @@ export interface RegistryCopy {
 export type ToWorker =
   | { readonly t: 'stop' }
   /** A worker is gone; `port` is this worker's link to the thread that takes its place. */
-  | { readonly t: 'thread-down'; readonly down: ThreadDown; readonly port: MessagePort };
+  | { readonly t: 'thread-down'; readonly down: ThreadDown; readonly port: MessagePort }
+  /** What processes the worker runs (`luact ps`). */
+  | { readonly t: 'list'; readonly id: number };
 
 /** What a worker tells the main thread outside the links. */
 export type FromWorker =
   | { readonly t: 'ready' }
   | { readonly t: 'failed'; readonly error: ErrorData }
-  | { readonly t: 'stopped' };
+  | { readonly t: 'stopped' }
+  | { readonly t: 'listed'; readonly id: number; readonly processes: readonly ProcessView[] };
 
 export function registryCopy(version: number, entries: readonly Entry[]): RegistryCopy {
   return { version, entries: entries.map((entry) => ({ ...entry, origin: undefined })) };

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import { loadLuaApi } from '@luact/lua';
+import { processView } from '../control/views.js';
 import type { FromWorker, ToWorker, WorkerBoot } from './worker-boot.js';
 import { startWorkerThread } from './worker-thread.js';
 
@@ -23,6 +24,10 @@ try {
   port.on('message', (message: ToWorker) => {
     if (message.t === 'thread-down') {
       worker.threadDown(message.down, message.port);
+      return;
+    }
+    if (message.t === 'list') {
+      tell({ t: 'listed', id: message.id, processes: worker.system.list().map(processView) });
       return;
     }
     clearInterval(publishing);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Node as LuactNode, Node } from '@luact/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { luact } from './luact-cli.js';
 
 /**
  * A worker thread of a `workers: 2` host that stops answering (frozen on purpose by the test
@@ -361,4 +362,37 @@ describe('the test hooks', () => {
       ]),
     });
   }, 30_000);
+
+  it('are turned on for the CLI by LUACT_TEST_HOOKS=1', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'luact-wfail-cli-'));
+    try {
+      await writeFile(
+        path.join(dir, 'app.yaml'),
+        [
+          'namespace: app',
+          'entries:',
+          '  - name: probe',
+          '    kind: process.lua',
+          '    modules: [luact_test]',
+          '    source: |',
+          '      local hooks = require("luact_test")',
+          '      return { main = function()',
+          '        local ok, err = pcall(hooks.freeze_worker)',
+          '        print("probe: " .. tostring(ok) .. " " .. tostring(err))',
+          '      end }',
+          '',
+        ].join('\n'),
+      );
+      const args = ['run', dir, '--exec', 'app:probe'];
+      const hooked = await luact(args, { ...process.env, LUACT_TEST_HOOKS: '1' });
+      expect(hooked.stdout).toContain(
+        'probe: false luact_test.freeze_worker works in a process on a worker thread only',
+      );
+      const plain = await luact(args, { ...process.env, LUACT_TEST_HOOKS: '' });
+      expect(plain.stderr).toContain('unknown module "luact_test"');
+      expect(plain.stdout).not.toContain('probe:');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -136,25 +136,30 @@ export class WorkerRouter implements ThreadRouter {
     this.receiver = receiver;
   }
 
+  /** `thread` is gone: the spawns it was asked for fail (nothing will answer them). */
+  threadLost(thread: string): void {
+    for (const [id, waiting] of this.spawning) {
+      if (waiting.thread !== thread) continue;
+      this.spawning.delete(id);
+      waiting.reject(new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
+    }
+  }
+
   /**
    * Worker thread `down.thread` is gone. Its link is closed first (nothing it sent is taken
-   * after this); the spawns asked of it fail; then what this thread's processes and inboxes
-   * followed there — monitors, links, watches, results awaited from children — ends with
-   * "worker down", and its PIDs answer NOT_FOUND from now on. `port`: the link to the thread
-   * that takes its place (it is taken as soon as that one starts).
+   * after this); the spawns asked of it fail (threadLost); then what this thread's processes
+   * and inboxes followed there — monitors, links, watches, results awaited from children —
+   * ends with "worker down", and its PIDs answer NOT_FOUND from now on. `port`: the link to
+   * the thread that takes its place (it is taken as soon as that one starts).
    */
   threadDown(down: ThreadDown, port?: MessagePort): ThreadLink | undefined {
     const { thread } = down;
     this.links.get(thread)?.close();
     this.links.delete(thread);
-    const error = workerDownError(down);
-    for (const [id, waiting] of this.spawning) {
-      if (waiting.thread !== thread) continue;
-      this.spawning.delete(id);
-      waiting.reject(error);
-    }
+    this.threadLost(thread);
     const receiver = this.receiver;
     if (receiver !== undefined) {
+      const error = workerDownError(down);
       receiver.placeDown(thread, ranOn(down), error);
       const outcome = { ok: false, error } as const;
       // A child not started yet is a spawn that just failed: its parent learns from that.

@@ -310,6 +310,8 @@ export class NodeWorkers {
       },
       (error: unknown) => {
         if (this.stopping) return;
+        // (A thread that did not boot in time is ended, not left behind.)
+        void this.running.get(thread)?.terminate();
         this.running.delete(thread);
         const message = LuactError.from(error).message;
         this.log(

@@ -101,6 +101,28 @@ entries:
         process.listen("never"):receive()
       end }
 
+  - name: ponger
+    kind: process.lua
+    source: |
+      return { main = function(n)
+        local pings = process.inbox()
+        for _ = 1, n do
+          local msg = pings:receive()
+          process.send(msg:from(), "pong", msg:payload():data())
+        end
+      end }
+  - name: pinger
+    kind: process.lua
+    source: |
+      return { main = function(n, ponger)
+        local pongs = process.listen("pong")
+        for i = 1, n do
+          process.send(ponger, "ping", i)
+          if pongs:receive() ~= i then error("pong out of turn") end
+        end
+        return process.pid()
+      end }
+
   # Waits for a child on a worker thread with exec.
   - name: execer
     kind: process.lua
@@ -341,8 +363,44 @@ describe('a worker thread that ends on its own', () => {
       }
       expect(workers).toEqual(new Set([0, 1]));
       expect(node.workers?.threadCount).toBe(2);
+      // The thread that stayed and the new one reach each other.
+      const ponger = await node.spawn('app:ponger', [20], 'app:w2');
+      const pinger = await node.run('app:pinger', [20, ponger], {
+        host: 'app:w2',
+        timeoutMs: 10_000,
+      });
+      expect(pinger.ok).toBe(true);
+      expect(workerOf(String(pinger.ok && pinger.value))).not.toBe(workerOf(ponger));
     }, 60_000);
   }
+});
+
+describe('both worker threads of a host', () => {
+  it('lost at once are both replaced, and the new threads reach each other', async () => {
+    const { node, printed, logged } = await startNode();
+    const sleepers: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      sleepers.push(await node.spawn('app:sleeper', ['both'], 'app:w2'));
+      await until('a sleeper', () =>
+        printed.filter((line) => line.startsWith('sleeper both up ')).length > i ? true : undefined,
+      );
+    }
+    expect(new Set(sleepers.map(workerOf))).toEqual(new Set([0, 1]));
+    await Promise.all(sleepers.map((pid) => node.send(pid, 'freeze', 'exit')));
+    for (const w of [0, 1])
+      await until(`the replacement of worker ${w}`, () =>
+        logged.find((line) => line.startsWith(`worker thread app:w2#${w} was replaced`)),
+      );
+    // A ponger on one new thread, a pinger on the other (the next spawn goes to the less
+    // loaded one): mail crosses the link between the two new threads.
+    const ponger = await node.spawn('app:ponger', [20], 'app:w2');
+    const pinger = await node.run('app:pinger', [20, ponger], {
+      host: 'app:w2',
+      timeoutMs: 10_000,
+    });
+    expect(pinger.ok).toBe(true);
+    expect(workerOf(String(pinger.ok && pinger.value))).not.toBe(workerOf(ponger));
+  }, 60_000);
 });
 
 describe('the test hooks', () => {

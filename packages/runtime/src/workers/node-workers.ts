@@ -293,13 +293,16 @@ export class NodeWorkers {
     };
     const ports: Ports = [];
     for (const other of threadsOf(this.planned.plan)) {
-      const peer = this.running.get(other);
-      // A thread lost too gets its links to this one's successor when it is replaced itself.
-      if (other === thread || (other !== MAIN_THREAD && peer === undefined)) continue;
+      if (other === thread) continue;
       const { port1, port2 } = new MessageChannel();
       ports.push({ thread: other, port: port2 });
-      if (peer === undefined) this.router.threadDown(down, port1)?.unref();
-      else peer.postMessage({ t: 'thread-down', down, port: port1 } satisfies ToWorker, [port1]);
+      const peer = this.running.get(other);
+      if (other === MAIN_THREAD) this.router.threadDown(down, port1)?.unref();
+      else if (peer !== undefined)
+        peer.postMessage({ t: 'thread-down', down, port: port1 } satisfies ToWorker, [port1]);
+      // A thread lost too: what the new one sends there is dropped (as mail to a lost thread
+      // is) until that one is replaced, which links its successor to the new one.
+      else port1.close();
     }
     this.log('error', `worker thread ${thread} stopped: ${why}; ${REPLACED}`, thread);
     this.launch(host, w, ports).then(

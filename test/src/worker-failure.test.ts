@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ExitOutcome } from '@luact/process';
 import { type Node as LuactNode, Node } from '@luact/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { luact } from './luact-cli.js';
@@ -121,6 +122,23 @@ entries:
           if pongs:receive() ~= i then error("pong out of turn") end
         end
         return process.pid()
+      end }
+
+  # A function that takes long, and a process of the worker host that calls it (on the main
+  # thread) with a sleeper beside it on its worker.
+  - name: slow
+    kind: function.lua
+    modules: [time]
+    source: |
+      return { main = function() require("time").sleep("20s") end }
+  - name: slow_caller
+    kind: process.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function()
+        process.spawn("app:sleeper", "app:w2", "beside")
+        funcs.call("app:slow")
       end }
 
   # Waits for a child on a worker thread with exec.
@@ -373,6 +391,33 @@ describe('a worker thread that ends on its own', () => {
       expect(workerOf(String(pinger.ok && pinger.value))).not.toBe(workerOf(ponger));
     }, 60_000);
   }
+});
+
+describe('a function called by a process of a lost worker', () => {
+  it('ends with its caller', async () => {
+    const { node, printed } = await startNode();
+    const caller = await node.spawn('app:slow_caller', [], 'app:w2');
+    const sleeper = await until('the sleeper beside it', () =>
+      pidAfter(printed, 'sleeper beside up '),
+    );
+    expect(workerOf(sleeper)).toBe(workerOf(caller));
+    const callee = await until('the function running', () =>
+      node.system.processesOf('luact:functions').find((p) => p.entry === 'app:slow'),
+    );
+    let ended: ExitOutcome | undefined;
+    const inbox = node.system.openInbox(() => {});
+    expect(inbox.watch(callee.pid, (outcome) => (ended = outcome))).toBeUndefined();
+    await node.send(sleeper, 'freeze', 'exit');
+    const outcome = await until('the function’s end', () => ended, 20_000);
+    inbox.close();
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'CANCELED',
+        message: `the caller ended: worker down: app:w2#${workerOf(caller)} (it exited with code 3)`,
+      },
+    });
+  }, 60_000);
 });
 
 describe('both worker threads of a host', () => {

@@ -26,11 +26,18 @@ export interface LinksAndMonitorsHost {
   signalHere(signal: Signal): void;
   /** TypeScript inboxes that watch processes `gone` picks hear that they ended. */
   inboxesLost(gone: (pid: Pid) => boolean, outcome: ExitOutcome, at: bigint): void;
+  /** Ends a process of this node at once with `error`. */
+  kill(process: Process, error: LuactError): void;
 }
 
 export class LinksAndMonitors {
   /** The workflows each process watches through their host (watchOnce), with the pending watch. */
   private readonly externalWatches = new WeakMap<Process, Map<Pid, Promise<void>>>();
+  /**
+   * The caller elsewhere of each function running here for one (`funcs.call` from another
+   * node or thread): a call ends with its caller, and a lost place cannot say its callers ended.
+   */
+  private readonly callers = new Map<Process, Pid>();
 
   constructor(private readonly host: LinksAndMonitorsHost) {}
 
@@ -141,12 +148,19 @@ export class LinksAndMonitors {
       forget(this.host.signal({ kind: 'link-down', to: process.pid, from: target, at, outcome }));
   }
 
-  /** The relations a parent on another node asked for, set up before the child's first step. */
-  followedFromAfar(process: Process, parent: RemoteParent): void {
+  /**
+   * The relations a parent on another node asked for, set up before the child's first step;
+   * `call`: the child runs a function its parent called, which ends with its caller.
+   */
+  followedFromAfar(process: Process, parent: RemoteParent, call = false): void {
     if (parent.monitor) process.monitors.add(parent.pid);
     if (parent.link) process.links.add(parent.pid);
     const channel = parent.resultChannel;
     if (channel === undefined) return;
+    if (call) {
+      this.callers.set(process, parent.pid);
+      process.exitListeners.add(() => this.callers.delete(process));
+    }
     process.exitListeners.add((outcome) =>
       forget(
         this.host.signal({ kind: 'result', to: parent.pid, from: process.pid, channel, outcome }),
@@ -201,12 +215,19 @@ export class LinksAndMonitors {
    * The processes `onIt` picks are gone with the place that ran them (a node, a worker
    * thread), without a word from them: every process here that monitored one gets EXIT, every
    * linked one LINK_DOWN, every inbox that watched one its end, all with `error`; what they
-   * watched here is forgotten.
+   * watched here is forgotten, and the functions they called here end (CANCELED).
    */
   placeDown(onIt: (pid: Pid) => boolean, error: LuactError): void {
     const outcome: ExitOutcome = { ok: false, error };
     const at = this.host.clock.now();
     this.host.inboxesLost(onIt, outcome, at);
+    for (const [callee, caller] of [...this.callers]) {
+      if (!onIt(caller)) continue;
+      const ended = new LuactError('CANCELED', `the caller ended: ${error.message}`, {
+        retryable: false,
+      });
+      this.host.kill(callee, ended);
+    }
     for (const process of [...this.host.processes()]) {
       const relations = process.existingRelations;
       if (relations === undefined) continue;

@@ -266,6 +266,7 @@ export class ProcessSystem {
       signal: (signal) => this.signal(signal),
       signalHere: (signal) => this.signalLocal(signal),
       inboxesLost: (gone, outcome, at) => this.inboxes.ended(gone, outcome, at),
+      kill: (process, error) => this.kill(process, error),
     });
     this.processNames = new ProcessNames(
       {
@@ -564,7 +565,10 @@ export class ProcessSystem {
         parent.mailbox.expectResult(request.outcomeChannel);
       }
     }
-    if (request.remoteParent) this.linksAndMonitors.followedFromAfar(process, request.remoteParent);
+    if (request.remoteParent) {
+      const call = request.kinds !== undefined && request.kinds[0] === 'function.lua';
+      this.linksAndMonitors.followedFromAfar(process, request.remoteParent, call);
+    }
     host.processCount++;
     this.processes.add(process);
     const method = (entry.fields.method as string | undefined) ?? 'main';

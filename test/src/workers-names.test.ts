@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Node } from '@luact/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /**
  * Process names on a node whose host `app:w2` runs on two worker threads: registered, looked
@@ -343,12 +343,15 @@ describe('names of a worker thread that is lost', () => {
       const second = await started.spawn('app:idle', [], { host: 'app:w2', name: 'two' });
       expect([workerOf(first), workerOf(second)].sort()).toEqual([0, 1]);
       const [onZero, onOne] = workerOf(first) === 0 ? ['one', 'two'] : ['two', 'one'];
-      const threads = (
-        started.workers as unknown as { threads: { terminate(): Promise<number> }[] }
-      ).threads;
-      await threads[0]?.terminate();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(started.system.lookupName(onZero)).toMatchObject({ kind: 'NOT_FOUND' });
+      const running = (
+        started.workers as unknown as { running: Map<string, { terminate(): Promise<number> }> }
+      ).running;
+      await running.get('app:w2#0')?.terminate();
+      // The lost thread's names go with it (it is replaced meanwhile: spawns go to worker 1).
+      await vi.waitFor(
+        () => expect(started.system.lookupName(onZero)).toMatchObject({ kind: 'NOT_FOUND' }),
+        { timeout: 10_000, interval: 20 },
+      );
       expect(workerOf(started.system.lookupName(onOne))).toBe(1);
       const again = await started.spawn('app:idle', [], { host: 'app:w2', name: onZero });
       expect(workerOf(again)).toBe(1);

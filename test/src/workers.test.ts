@@ -666,37 +666,6 @@ describe('workers and the rest of the node', () => {
     }
   });
 
-  it('says in the log when a worker thread is lost, and goes on', async () => {
-    const appDir = await mkdtemp(path.join(tmpdir(), 'luact-workers-'));
-    await writeFile(path.join(appDir, 'app.yaml'), ONE_HOST('    host:\n      workers: 2'));
-    const records: string[] = [];
-    const started = await Node.start({
-      dir: appDir,
-      env: {},
-      print: () => {},
-      log: (record) => records.push(record.message),
-    });
-    try {
-      const threads = (
-        started.workers as unknown as { threads: { terminate(): Promise<number> }[] }
-      ).threads;
-      await threads[0]?.terminate();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(records).toContainEqual(
-        expect.stringContaining('worker thread app:procs#0 stopped: it exited with code 1'),
-      );
-      // The other worker runs every spawn from the main thread from now on.
-      for (const x of [1, 2, 3]) {
-        const outcome = await started.run('app:echo', [x], { host: 'app:procs' });
-        expect(outcome).toMatchObject({ ok: true, value: { x } });
-        expect(String((outcome as { value: { pid: string } }).value.pid)).toMatch(/[13579]\}$/);
-      }
-    } finally {
-      await started.stop();
-      await rm(appDir, { recursive: true, force: true });
-    }
-  });
-
   it('refuses worker threads with an injected clock (it cannot cross threads)', async () => {
     await expect(
       startApp(ONE_HOST('    host:\n      workers: 2'), { clock: true }),

@@ -49,6 +49,7 @@ export {
   type LuaVmLimits,
   type LuaVmOptions,
   type PreparedEntry,
+  type SliceObserver,
 } from './vm/lua-vm.js';
 export { literalRequires } from './vm/requires.js';
 export { loadLuaApi } from './wasm/load-module.js';

@@ -60,6 +60,13 @@ const ENTRIES = {
     end }`,
     ['funcs'],
   ),
+  // Calls a function on node "b" that never ends.
+  'app:stalled_caller': lua(
+    `return { main = function()
+      require("funcs").new():with_options({ node = "b" }):call("app:stall")
+    end }`,
+    ['funcs'],
+  ),
   'app:sender': lua(`return { main = function(to, n)
     for i = 1, n do assert(process.send(to, "n", i)) end
     return n
@@ -281,6 +288,21 @@ describe('calling a function on another node', () => {
     });
     await network.settled();
     await until(() => b.system.list().length === 0);
+  });
+
+  it('ends the function when the caller’s node is declared down: "the caller ended"', async () => {
+    const { network, nodes } = await cluster('a', 'b');
+    const [a, b] = nodes as [Harness, Harness];
+    spawnOn(a, 'app:stalled_caller');
+    await network.settled();
+    await until(() => b.system.list().length === 1);
+    const callee = b.system.list()[0] as Process;
+    const ended = b.system.waitForExit(callee.pid);
+    b.system.nodeDown({ node: 'a', incarnation: 10 });
+    expect(await ended).toMatchObject({
+      ok: false,
+      error: { kind: 'CANCELED', message: 'the caller ended: node down: a' },
+    });
   });
 });
 

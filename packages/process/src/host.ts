@@ -6,6 +6,7 @@ import {
   LuaVm,
   literalRequires,
   type PreparedEntry,
+  type SliceObserver,
 } from '@luact/lua';
 import {
   activateEntry,
@@ -69,6 +70,7 @@ export class ProcessHost {
       environment: HostEnvironment;
       print?: (text: string) => void;
       clock?: LuaVm['clock'];
+      onSlice?: SliceObserver;
     },
   ): ProcessHost {
     const vm = new LuaVm(options.api, {
@@ -84,6 +86,7 @@ export class ProcessHost {
       // Lines of a process host's processes (and of a workflow host's runs) are bounded.
       ...(options.print ? { print: boundedPrint(options.print) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.onSlice ? { onSlice: options.onSlice } : {}),
     });
     return new ProcessHost(id, limits, vm, options.environment);
   }

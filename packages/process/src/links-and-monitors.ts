@@ -1,7 +1,7 @@
 /**
  * Links and monitors between processes, wherever each one runs: setting them up and dropping
  * them, what a process's end tells the processes related to it, and what a lost node tells
- * them. Mail and signals still go through the system's one router (`route`, `signal`).
+ * them (or a lost worker thread). Mail and signals still go through the system's one router (`route`, `signal`).
  */
 import { LuactError } from '@luact/core';
 import type { Clock } from '@luact/lua';
@@ -26,11 +26,18 @@ export interface LinksAndMonitorsHost {
   signalHere(signal: Signal): void;
   /** TypeScript inboxes that watch processes `gone` picks hear that they ended. */
   inboxesLost(gone: (pid: Pid) => boolean, outcome: ExitOutcome, at: bigint): void;
+  /** Ends a process of this node at once with `error`. */
+  kill(process: Process, error: LuactError): void;
 }
 
 export class LinksAndMonitors {
   /** The workflows each process watches through their host (watchOnce), with the pending watch. */
   private readonly externalWatches = new WeakMap<Process, Map<Pid, Promise<void>>>();
+  /**
+   * The caller elsewhere of each function running here for one (`funcs.call` from another
+   * node or thread): a call ends with its caller, and a lost place cannot say its callers ended.
+   */
+  private readonly callers = new Map<Process, Pid>();
 
   constructor(private readonly host: LinksAndMonitorsHost) {}
 
@@ -141,12 +148,19 @@ export class LinksAndMonitors {
       forget(this.host.signal({ kind: 'link-down', to: process.pid, from: target, at, outcome }));
   }
 
-  /** The relations a parent on another node asked for, set up before the child's first step. */
-  followedFromAfar(process: Process, parent: RemoteParent): void {
+  /**
+   * The relations a parent on another node asked for, set up before the child's first step;
+   * `call`: the child runs a function its parent called, which ends with its caller.
+   */
+  followedFromAfar(process: Process, parent: RemoteParent, call = false): void {
     if (parent.monitor) process.monitors.add(parent.pid);
     if (parent.link) process.links.add(parent.pid);
     const channel = parent.resultChannel;
     if (channel === undefined) return;
+    if (call) {
+      this.callers.set(process, parent.pid);
+      process.exitListeners.add(() => this.callers.delete(process));
+    }
     process.exitListeners.add((outcome) =>
       forget(
         this.host.signal({ kind: 'result', to: parent.pid, from: process.pid, channel, outcome }),
@@ -191,13 +205,29 @@ export class LinksAndMonitors {
     const error = new LuactError('UNAVAILABLE', `node down: ${down.node}`, {
       details: { node: down.node, incarnation: down.incarnation },
     });
-    const outcome: ExitOutcome = { ok: false, error };
-    const at = this.host.clock.now();
-    const onIt = (pid: Pid) => {
+    this.placeDown((pid) => {
       const parts = parsePid(pid);
       return parts?.node === down.node && parts.incarnation === down.incarnation;
-    };
+    }, error);
+  }
+
+  /**
+   * The processes `onIt` picks are gone with the place that ran them (a node, a worker
+   * thread), without a word from them: every process here that monitored one gets EXIT, every
+   * linked one LINK_DOWN, every inbox that watched one its end, all with `error`; what they
+   * watched here is forgotten, and the functions they called here end (CANCELED).
+   */
+  placeDown(onIt: (pid: Pid) => boolean, error: LuactError): void {
+    const outcome: ExitOutcome = { ok: false, error };
+    const at = this.host.clock.now();
     this.host.inboxesLost(onIt, outcome, at);
+    for (const [callee, caller] of [...this.callers]) {
+      if (!onIt(caller)) continue;
+      const ended = new LuactError('CANCELED', `the caller ended: ${error.message}`, {
+        retryable: false,
+      });
+      this.host.kill(callee, ended);
+    }
     for (const process of [...this.host.processes()]) {
       const relations = process.existingRelations;
       if (relations === undefined) continue;

@@ -12,6 +12,7 @@ import {
   type GroupOutcome,
   type LuaApi,
   type LuaModuleSpec,
+  type SliceObserver,
   systemClock,
 } from '@luact/lua';
 import {
@@ -265,6 +266,7 @@ export class ProcessSystem {
       signal: (signal) => this.signal(signal),
       signalHere: (signal) => this.signalLocal(signal),
       inboxesLost: (gone, outcome, at) => this.inboxes.ended(gone, outcome, at),
+      kill: (process, error) => this.kill(process, error),
     });
     this.processNames = new ProcessNames(
       {
@@ -319,6 +321,7 @@ export class ProcessSystem {
         const mailbox = this.processOf(pid)?.mailbox;
         return mailbox && { length: mailbox.length, bytes: mailbox.bytes };
       },
+      placeDown: (place, onIt, error) => this.placeDown(place, onIt, error),
     });
     options.names?.attach({
       revoked: (name, pid) =>
@@ -370,9 +373,11 @@ export class ProcessSystem {
 
   // ── Hosts ─────────────────────────────────────────────────────────────────────────────────
 
-  addHost(id: string, limits: HostLimits): ProcessHost {
+  /** Adds a process host; `onSlice` is told around each slice of its VM (a worker's pulse). */
+  addHost(id: string, limits: HostLimits, onSlice?: SliceObserver): ProcessHost {
     if (this.hosts.has(id)) throw new LuactError('ALREADY_EXISTS', `host ${id} already exists`);
     const host = ProcessHost.create(id, limits, {
+      ...(onSlice ? { onSlice } : {}),
       api: this.options.api,
       modules: this.modules,
       environment: { snapshot: () => this.snapshot(), env: this.options.env },
@@ -563,7 +568,10 @@ export class ProcessSystem {
         parent.mailbox.expectResult(request.outcomeChannel);
       }
     }
-    if (request.remoteParent) this.linksAndMonitors.followedFromAfar(process, request.remoteParent);
+    if (request.remoteParent) {
+      const call = request.kinds !== undefined && request.kinds[0] === 'function.lua';
+      this.linksAndMonitors.followedFromAfar(process, request.remoteParent, call);
+    }
     host.processCount++;
     this.processes.add(process);
     const method = (entry.fields.method as string | undefined) ?? 'main';
@@ -878,7 +886,7 @@ export class ProcessSystem {
         process.links.delete(signal.from);
         return;
       case 'terminate':
-        this.kill(process, TERMINATED());
+        this.kill(process, signal.error ?? TERMINATED());
         return;
       case 'link-down':
         process.links.delete(signal.from);
@@ -948,6 +956,16 @@ export class ProcessSystem {
   nodeDown(down: NodeIdentity): void {
     this.endedElsewhere.nodeDown(down);
     this.linksAndMonitors.nodeDown(down);
+  }
+
+  /**
+   * A place that ran processes of this node is gone without a word from them (a worker
+   * thread): what this thread's processes and inboxes followed there ends with `error` (see
+   * LinksAndMonitors.placeDown), and the PIDs `onIt` picks answer NOT_FOUND from now on.
+   */
+  placeDown(place: string, onIt: (pid: Pid) => boolean, error: LuactError): void {
+    this.endedElsewhere.placeDown(place, onIt);
+    this.linksAndMonitors.placeDown(onIt, error);
   }
 
   /** See LinksAndMonitors.link. */

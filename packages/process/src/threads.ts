@@ -35,16 +35,21 @@ export interface ThreadRouter {
   signal(thread: string, signal: Signal): void;
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
-  /** Called once by the process system with what to do with traffic from the other threads. */
+  /**
+   * Called once by the process system with what to do with traffic from the other threads,
+   * and with the loss of one.
+   */
   attach(receiver: ThreadReceiver): void;
   /** The node's process names, which every thread shares. */
   readonly names: ThreadNames;
 }
 
-/** What a thread's process system does with traffic from the node's other threads. */
+/** What a thread's process system does with traffic from the node's other threads, and with the loss of one. */
 export interface ThreadReceiver extends TransportReceiver {
   /** What the mailbox of `pid`, a live process here, holds not yet received. */
   held(pid: Pid): { readonly length: number; readonly bytes: number } | undefined;
+  /** See ProcessSystem.placeDown. */
+  placeDown(place: string, onIt: (pid: Pid) => boolean, error: LuactError): void;
 }
 
 /**

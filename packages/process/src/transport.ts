@@ -41,7 +41,16 @@ export type Signal =
       readonly at: bigint;
       readonly reason: string | undefined;
     }
-  | { readonly kind: 'terminate'; readonly to: Pid; readonly from: Pid | undefined }
+  | {
+      readonly kind: 'terminate';
+      readonly to: Pid;
+      readonly from: Pid | undefined;
+      /**
+       * What the process ends with (default "terminated"): a service's own error when its
+       * process runs on another thread (carried between a node's threads, not between nodes).
+       */
+      readonly error?: LuactError;
+    }
   | RelationSignal
   | RefusalSignal
   | {

@@ -4,6 +4,7 @@ import { type ServiceManager, supervisorModule } from '@luact/supervisor';
 import { type RegistryAccess, registryModule } from './registry-module/module.js';
 import { processConsole } from './terminal/console.js';
 import { type IoModuleOptions, ioModule } from './terminal/io-module.js';
+import { testHooksModule } from './workers/test-hooks.js';
 
 export interface NodeModuleOptions {
   /** Where `logger.*` records go (default: dropped). */
@@ -16,6 +17,8 @@ export interface NodeModuleOptions {
   readonly terminal?: IoModuleOptions;
   /** The node's registry and how it applies change sets, once the node exists (lint has none). */
   readonly registry?: () => RegistryAccess | undefined;
+  /** Adds `luact_test` (a node started with test hooks), for the thread it runs on. */
+  readonly testHooks?: 'main' | 'worker';
 }
 
 /** Every module a node's Lua code may `require`: the process modules, `supervisor`, `io`, `registry`. */
@@ -31,5 +34,6 @@ export function nodeModules(
     supervisorModule(options.services ?? (() => undefined)),
     ioModule(options.terminal ?? { console: processConsole(), isTerminalHost: () => false }),
     registryModule(system, options.registry ?? (() => undefined)),
+    ...(options.testHooks ? [testHooksModule(options.testHooks)] : []),
   ];
 }

@@ -85,6 +85,11 @@ export interface NodeOptions {
   /** Where the node keeps its state (file journals): default `<dir>/.luact`. */
   readonly stateDir?: string;
   /**
+   * The hooks luact's own tests use (the `luact_test` module: freeze a worker thread); the
+   * CLI sets it when LUACT_TEST_HOOKS=1. Not for applications.
+   */
+  readonly testHooks?: boolean;
+  /**
    * Workflow timers fire as soon as a run waits for nothing else, moving workflow time on
    * (`luact test --time-skip`): a `time.sleep("24h")` takes no real time.
    */
@@ -252,6 +257,7 @@ export class Node {
             console: options.console ?? processConsole(),
             isTerminalHost: (id) => registry.snapshot.get(id)?.kind === 'terminal.host',
           },
+          ...(options.testHooks ? { testHooks: 'main' as const } : {}),
         }),
       print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
       functionLimits: DEFAULT_LIMITS,
@@ -318,10 +324,14 @@ export class Node {
         await connections.close();
         throw refused;
       }
-      workers = new NodeWorkers(threads, {
-        print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
-        ...(options.log ? { log: options.log } : {}),
-      });
+      workers = new NodeWorkers(
+        threads,
+        {
+          print: options.print ?? ((text: string) => process.stdout.write(`${text}\n`)),
+          ...(options.log ? { log: options.log } : {}),
+        },
+        options.testHooks === true,
+      );
     }
     const node = new Node(
       loaded.dir,
@@ -760,7 +770,10 @@ export class Node {
         }),
       ),
       '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
-      '/processes': view(() => this.system.list().map(processView)),
+      '/processes': view(async () => [
+        ...this.system.list().map(processView),
+        ...((await this.workers?.processes()) ?? []),
+      ]),
       ...workflowRoutes(this.workflows),
     };
   }

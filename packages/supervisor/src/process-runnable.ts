@@ -107,7 +107,7 @@ export class ProcessRunnable implements Runnable {
     if (this.pid === undefined) return;
     const process = this.system.process(this.pid);
     if (process) this.system.kill(process, error);
-    // On another thread: ended by a signal, which carries no error of its own ("terminated").
-    else this.system.signal({ kind: 'terminate', to: this.pid, from: undefined });
+    // On another thread: ended by a signal that carries the error.
+    else this.system.signal({ kind: 'terminate', to: this.pid, from: undefined, error });
   }
 }

@@ -58,6 +58,8 @@ export async function bootNode(
       ...(options.nats !== undefined ? { nats: options.nats } : {}),
       ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
       ...(options.console !== undefined ? { console: options.console } : {}),
+      // luact's own tests (the luact_test module); not documented for users.
+      ...(io.env.LUACT_TEST_HOOKS === '1' ? { testHooks: true } : {}),
       print: (text) => (options.printTo === 'stderr' ? io.stderr : io.stdout).write(`${text}\n`),
       log: (record: LogRecord) => {
         if (LEVELS[record.level] < threshold()) return;

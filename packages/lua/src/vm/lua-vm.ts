@@ -52,6 +52,14 @@ export interface LuaVmOptions {
   readonly print?: (text: string) => void;
   /** Time and timers (default: the system clock). */
   readonly clock?: Clock;
+  /** Told around each slice (a worker thread's pulse, which its watchdog reads); none on main. */
+  readonly onSlice?: SliceObserver;
+}
+
+/** Told when a VM's slice begins and when it ends. */
+export interface SliceObserver {
+  begin(): void;
+  end(): void;
 }
 
 /** A compiled registry entry with its environment, ready to start processes from. */
@@ -497,6 +505,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
 
   private runSlice(deadline = performance.now() + SLICE_MS): void {
     this.inSlice = true;
+    this.options.onSlice?.begin();
     let resumed = 0;
     try {
       while (this.ready.length > 0) {
@@ -514,6 +523,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       }
     } finally {
       this.inSlice = false;
+      this.options.onSlice?.end();
     }
   }
 

@@ -10,11 +10,16 @@ import {
   type Environment,
   type RegistrySnapshot,
 } from '@luact/registry';
+import type { ProcessView } from '../control/views.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import type { MailLimits } from './mail-room.js';
+import type { NameAuthority } from './name-authority.js';
+import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
+import { stuckAfterMs, Watchdog } from './watchdog.js';
 import { type FromWorker, registryCopy, type ToWorker, type WorkerBoot } from './worker-boot.js';
 import { WorkerCounters } from './worker-counters.js';
+import { WorkerPulse } from './worker-pulse.js';
 import { WorkerRouter } from './worker-router.js';
 
 /** A process host that runs on worker threads. */
@@ -32,22 +37,40 @@ export interface WorkerPlan {
   readonly warnings: readonly Diagnostic[];
 }
 
+/** How long `processes` waits for a worker's list. */
+const LIST_WAIT_MS = 1_000;
+
 /** How long a worker thread may take to boot (its engine, its modules) before start fails. */
 const BOOT_TIMEOUT_MS = 30_000;
+
+/** What a worker thread boots with besides its host, its index and its links. */
+type NodeBoot = Pick<WorkerBoot, 'registry' | 'env' | 'workflowHosts' | 'counters'>;
+
+/** The ports of a worker's links to the other threads, by thread. */
+type Ports = { thread: string; port: MessagePort }[];
 
 /**
  * The worker threads of a node (every process host with `workers` > 1): the links between all
  * of its threads (one MessageChannel per pair, made here), the main thread's ThreadRouter, the
  * shared counters of each host, and the threads themselves. A node without such a host has
- * none of it.
+ * none of it. A worker that ends, fails, or stops answering (its watchdog) is replaced: what
+ * followed its processes elsewhere ends with "worker down", and a new thread takes its place
+ * (see `lose`).
  */
 export class NodeWorkers {
   readonly router: WorkerRouter;
   private readonly counters = new Map<string, WorkerCounters>();
   /** Each worker's ends of its links, until it is started with them. */
-  private readonly pendingPorts = new Map<string, { thread: string; port: MessagePort }[]>();
-  private readonly threads: Worker[] = [];
+  private readonly pendingPorts = new Map<string, Ports>();
+  /** The thread of each worker, from its start (or its replacement's) until it is lost. */
+  private readonly running = new Map<string, Worker>();
   private readonly workerHostIds: ReadonlySet<string>;
+  private readonly watchdog = new Watchdog();
+  /** What a worker boots with (a replacement: the registry as it is then). */
+  private boot: NodeBoot | undefined;
+  /** Lost workers are replaced one after the other (each gets links to the threads running). */
+  private replacing: Promise<void> = Promise.resolve();
+  private nextList = 1;
 
   /** The worker hosts of `snapshot`, their thread counts (at most the machine's cores). */
   static plan(snapshot: RegistrySnapshot, env: Environment): WorkerPlan {
@@ -84,7 +107,7 @@ export class NodeWorkers {
   }
 
   private stopping = false;
-  /** Threads that ended before the node stopped them. */
+  /** Threads that have ended (a stop does not wait for them). */
   private readonly exited = new WeakSet<Worker>();
 
   constructor(
@@ -93,6 +116,8 @@ export class NodeWorkers {
       readonly print: (text: string) => void;
       readonly log?: (record: LogRecord) => void;
     },
+    /** The node runs with test hooks (its workers' processes get `luact_test`). */
+    private readonly testHooks = false,
   ) {
     for (const { id, workers } of planned.hosts)
       this.counters.set(id, WorkerCounters.create(workers));
@@ -130,52 +155,105 @@ export class NodeWorkers {
 
   /** How many worker threads the node runs. */
   get threadCount(): number {
-    return this.threads.length;
+    return this.running.size;
   }
 
   /** Starts every worker thread and resolves once all are ready (their engines booted). */
   async start(snapshot: RegistrySnapshot, env: Environment, workflowHosts: readonly string[]) {
-    const registry = registryCopy(snapshot.version, snapshot.entries());
     const counters = [...this.counters].map(([host, counter]) => ({
       host,
       buffer: counter.buffer,
       workers: counter.workers,
     }));
+    this.boot = {
+      registry: registryCopy(snapshot.version, snapshot.entries()),
+      env: { ...env },
+      workflowHosts,
+      counters,
+    };
     const booting: Promise<void>[] = [];
     for (const host of this.planned.hosts) {
-      for (let w = 0; w < host.workers; w++) {
-        const ports = this.pendingPorts.get(workerThread(host.id, w)) ?? [];
-        const boot: WorkerBoot = {
-          host: host.id,
-          w,
-          limits: host.limits,
-          plan: this.planned.plan,
-          counters,
-          ports,
-          registry,
-          env: { ...env },
-          workflowHosts,
-        };
-        const worker = new Worker(workerScript(), {
-          // None of this process's Node.js options: the thread loads the built packages, with
-          // no loader or export condition a test runner set (and process-wide flags such as
-          // --expose-gc are refused per thread).
-          execArgv: [],
-          workerData: boot,
-          transferList: ports.map(({ port }) => port),
-        });
-        this.threads.push(worker);
-        const thread = workerThread(host.id, w);
-        booting.push(ready(worker, thread).then(() => this.watch(worker, thread, host.id, w)));
-      }
+      for (let w = 0; w < host.workers; w++)
+        booting.push(this.launch(host, w, this.pendingPorts.get(workerThread(host.id, w)) ?? []));
     }
     this.pendingPorts.clear();
     await Promise.all(booting);
   }
 
+  /**
+   * Starts worker `w` of `host` on its ends of the links (`ports`); resolves once it is ready,
+   * watched from then on: by its watchdog, and for its end (see `lose`).
+   */
+  private launch(host: WorkerHost, w: number, ports: Ports, replacing = false): Promise<void> {
+    const thread = workerThread(host.id, w);
+    const pulse = WorkerPulse.create();
+    const boot: WorkerBoot = {
+      ...(this.boot as NodeBoot),
+      host: host.id,
+      w,
+      limits: host.limits,
+      plan: this.planned.plan,
+      ports,
+      pulse: pulse.buffer,
+      testHooks: this.testHooks,
+      // A replacement starts with the node's names as they are (later changes come on its link).
+      ...(replacing ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
+    };
+    const worker = new Worker(workerScript(), {
+      // None of this process's Node.js options: the thread loads the built packages, with
+      // no loader or export condition a test runner set (and process-wide flags such as
+      // --expose-gc are refused per thread).
+      execArgv: [],
+      workerData: boot,
+      transferList: ports.map(({ port }) => port),
+    });
+    this.running.set(thread, worker);
+    worker.once('exit', () => this.exited.add(worker));
+    return ready(worker, thread).then(() => {
+      if (this.running.get(thread) !== worker) return;
+      worker.on('error', (error) => this.lose(host, w, worker, `it failed: ${error.message}`));
+      worker.on('exit', (code) => this.lose(host, w, worker, `it exited with code ${code}`));
+      const bound = stuckAfterMs(host.limits.max_slice);
+      this.watchdog.watch(thread, pulse, bound, (busy) =>
+        this.lose(
+          host,
+          w,
+          worker,
+          `it stopped answering: busy for ${busy} ms without a break, more than its bound of ${bound} ms`,
+        ),
+      );
+    });
+  }
+
+  /**
+   * The processes every worker thread runs (`luact ps`), as each says within `waitMs`; a worker
+   * that does not answer in time (booting, or stuck) is left out.
+   */
+  async processes(waitMs = LIST_WAIT_MS): Promise<ProcessView[]> {
+    const id = this.nextList++;
+    const lists = [...this.running.values()].map(
+      (worker) =>
+        new Promise<readonly ProcessView[]>((resolve) => {
+          const done = (processes: readonly ProcessView[]) => {
+            clearTimeout(timer);
+            worker.off('message', onMessage);
+            resolve(processes);
+          };
+          const onMessage = (message: FromWorker) => {
+            if (message.t === 'listed' && message.id === id) done(message.processes);
+          };
+          const timer = setTimeout(() => done([]), waitMs);
+          worker.on('message', onMessage);
+          worker.postMessage({ t: 'list', id } satisfies ToWorker);
+        }),
+    );
+    return (await Promise.all(lists)).flat();
+  }
+
   /** The registry changed: every worker gets the new version, in order with its mail. */
   registryChanged(snapshot: RegistrySnapshot): void {
     const registry = registryCopy(snapshot.version, snapshot.entries());
+    if (this.boot) this.boot = { ...this.boot, registry };
     for (const { id, workers } of this.planned.hosts) {
       for (let w = 0; w < workers; w++)
         this.router.linkTo(workerThread(id, w))?.post({ t: 'registry', registry });
@@ -183,42 +261,101 @@ export class NodeWorkers {
   }
 
   /**
-   * A worker thread that fails or ends while the node runs is said in the node's log (its
-   * processes are gone with it: replacing a worker is not done yet), never thrown at the node.
+   * Worker `w` of `host` failed, ended, or stopped answering, while the node runs (said in the
+   * node's log, never thrown at it). No spawn goes there from now on; then, one loss after the
+   * other (see `replace`), it is terminated, and replaced.
    */
-  private watch(worker: Worker, thread: string, host: string, w: number): void {
-    const lost = (why: string) => {
-      this.counters.get(host)?.markDown(w);
-      this.router.threadLost(thread);
-      this.lost(thread, why);
-    };
-    worker.on('error', (error) => lost(error.message));
-    worker.on('exit', (code) => {
-      this.exited.add(worker);
-      if (!this.stopping) lost(`it exited with code ${code}`);
-    });
+  private lose(host: WorkerHost, w: number, worker: Worker, why: string): void {
+    const thread = workerThread(host.id, w);
+    if (this.stopping || this.running.get(thread) !== worker) return;
+    this.running.delete(thread);
+    this.watchdog.unwatch(thread);
+    this.counters.get(host.id)?.markDown(w);
+    const lostAt = performance.now();
+    this.replacing = this.replacing.then(() => this.replace(host, w, worker, why, lostAt));
   }
 
-  private lost(thread: string, why: string): void {
-    this.side.log?.({
-      level: 'error',
-      message: `worker thread ${thread} stopped: ${why}; its processes are gone, and the thread is not replaced`,
-      fields: { thread },
-      labels: {},
-    });
+  /**
+   * Terminates the lost worker; then every other thread closes its link to it before it
+   * sweeps (what followed its processes there ends with "worker down": see
+   * WorkerRouter.threadDown), and gets its link to the new thread in the same message; the
+   * new thread continues the lost one's PID counter (its old PIDs are never handed out again),
+   * and takes spawns once it is ready.
+   */
+  private async replace(
+    host: WorkerHost,
+    w: number,
+    worker: Worker,
+    why: string,
+    lostAt: number,
+  ): Promise<void> {
+    await worker.terminate();
+    if (this.stopping) return;
+    const thread = workerThread(host.id, w);
+    const counters = this.counters.get(host.id) as WorkerCounters;
+    const down: ThreadDown = {
+      thread,
+      host: host.id,
+      w,
+      workers: host.workers,
+      fence: counters.fence(w),
+      why,
+    };
+    const ports: Ports = [];
+    for (const other of threadsOf(this.planned.plan)) {
+      if (other === thread) continue;
+      const { port1, port2 } = new MessageChannel();
+      ports.push({ thread: other, port: port2 });
+      const peer = this.running.get(other);
+      if (other === MAIN_THREAD) this.router.threadDown(down, port1)?.unref();
+      else if (peer !== undefined)
+        peer.postMessage({ t: 'thread-down', down, port: port1 } satisfies ToWorker, [port1]);
+      // A thread lost too: what the new one sends there is dropped (as mail to a lost thread
+      // is) until that one is replaced, which links its successor to the new one.
+      else port1.close();
+    }
+    this.log('error', `worker thread ${thread} stopped: ${why}; ${REPLACED}`, thread);
+    this.launch(host, w, ports, true).then(
+      () => {
+        counters.markUp(w);
+        const ms = Math.round(performance.now() - lostAt);
+        this.log('info', `worker thread ${thread} was replaced ${ms} ms after it was lost`, thread);
+      },
+      (error: unknown) => {
+        if (this.stopping) return;
+        // (A thread that did not boot in time is ended, not left behind.)
+        void this.running.get(thread)?.terminate();
+        this.running.delete(thread);
+        const message = LuactError.from(error).message;
+        this.log(
+          'error',
+          `worker thread ${thread} could not be replaced: ${message}; host ${host.id} runs on its other workers`,
+          thread,
+        );
+      },
+    );
+  }
+
+  private log(level: LogRecord['level'], message: string, thread: string): void {
+    this.side.log?.({ level, message, fields: { thread }, labels: {} });
   }
 
   /** Stops every worker thread (their processes end with them). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.watchdog.stop();
+    await this.replacing;
     this.router.flush();
-    await Promise.all(
-      this.threads.filter((worker) => !this.exited.has(worker)).map((worker) => stopped(worker)),
-    );
-    this.threads.length = 0;
+    const live = [...this.running.values()].filter((worker) => !this.exited.has(worker));
+    await Promise.all(live.map((worker) => stopped(worker)));
+    this.running.clear();
     this.router.close();
   }
 }
+
+/** What the log says after a lost worker thread. */
+const REPLACED =
+  'what followed its processes ends with "worker down", and a new thread takes its place';
 
 /**
  * Why `changes` cannot be applied while the node runs, when they add, change or remove a host
@@ -282,6 +419,7 @@ function ready(worker: Worker, thread: string): Promise<void> {
       clearTimeout(timer);
       worker.off('message', onMessage);
       worker.off('error', onError);
+      worker.off('exit', onExit);
       if (error) reject(error);
       else resolve();
     };
@@ -296,8 +434,13 @@ function ready(worker: Worker, thread: string): Promise<void> {
       settle(
         new LuactError('INTERNAL', `worker thread ${thread} failed to start: ${error.message}`),
       );
+    const onExit = (code: number) =>
+      settle(
+        new LuactError('INTERNAL', `worker thread ${thread} exited (code ${code}) as it started`),
+      );
     worker.on('message', onMessage);
     worker.on('error', onError);
+    worker.once('exit', onExit);
   });
 }
 

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { SliceObserver } from '@luact/lua';
 import { decodeBatch, encodeBatch } from './thread-frames.js';
 import type { ThreadRecord } from './thread-records.js';
 
@@ -67,12 +68,22 @@ export class ThreadLink {
 
   /**
    * Hands every batch the other thread sends, in order, to `receive`, and says when each is
-   * done with its number.
+   * done with its number; `pulse` is told around each batch (a worker's: its watchdog sees a
+   * batch that never ends).
    */
-  listen(receive: (record: ThreadRecord) => void, done?: (batch: number) => void): void {
+  listen(
+    receive: (record: ThreadRecord) => void,
+    done?: (batch: number) => void,
+    pulse?: SliceObserver,
+  ): void {
     this.port.on('message', (batch: ArrayBuffer) => {
       const number = ++this.received;
-      for (const record of decodeBatch(batch)) receive(record);
+      pulse?.begin();
+      try {
+        for (const record of decodeBatch(batch)) receive(record);
+      } finally {
+        pulse?.end();
+      }
       done?.(number);
     });
   }

@@ -68,7 +68,10 @@ export type NameRecord =
 
 /** A signal whose errors are data. */
 export type WireSignal =
-  | Exclude<Signal, { readonly outcome: ExitOutcome } | { readonly kind: 'refused' }>
+  | Exclude<Signal, { readonly outcome: ExitOutcome } | { readonly kind: 'refused' | 'terminate' }>
+  | (Omit<Extract<Signal, { readonly kind: 'terminate' }>, 'error'> & {
+      readonly error?: ErrorData;
+    })
   | (Omit<Extract<Signal, { readonly outcome: ExitOutcome }>, 'outcome'> & {
       readonly outcome: WireOutcome;
     })
@@ -89,6 +92,10 @@ export function signalRecord(signal: Signal): ThreadRecord {
       };
     case 'refused':
       return { t: 'signal', signal: { ...signal, error: signal.error.toData() } };
+    case 'terminate':
+      return signal.error === undefined
+        ? { t: 'signal', signal: { kind: signal.kind, to: signal.to, from: signal.from } }
+        : { t: 'signal', signal: { ...signal, error: signal.error.toData() } };
     default:
       return { t: 'signal', signal };
   }
@@ -97,7 +104,9 @@ export function signalRecord(signal: Signal): ThreadRecord {
 export function signalOf(wire: WireSignal): Signal {
   if ('outcome' in wire) return { ...wire, outcome: outcomeOf(wire.outcome) } as Signal;
   if (wire.kind === 'refused') return { ...wire, error: LuactError.fromData(wire.error) };
-  return wire;
+  if (wire.kind === 'terminate' && wire.error !== undefined)
+    return { ...wire, error: LuactError.fromData(wire.error) };
+  return wire as Signal;
 }
 
 function wireOutcome(outcome: ExitOutcome): WireOutcome {

@@ -2,6 +2,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@luact/core';
 import type { HostLimits } from '@luact/process';
 import type { Entry } from '@luact/registry';
+import type { ProcessView } from '../control/views.js';
+import type { ThreadDown } from './thread-down.js';
 import type { ThreadPlan } from './thread-plan.js';
 
 /** What a worker thread is started with (structured-clone data; the ports are transferred). */
@@ -28,6 +30,10 @@ export interface WorkerBoot {
    * NameAuthority.threadJoined. None for the workers that start with the node.
    */
   readonly names?: readonly (readonly [string, string])[];
+  /** Where the worker says whether it is busy, and since when (see WorkerPulse). */
+  readonly pulse: SharedArrayBuffer;
+  /** The node runs with test hooks: the worker's processes get `luact_test`. */
+  readonly testHooks: boolean;
 }
 
 /** The registry as a worker gets it: entries without `origin` (a closure, which cannot cross). */
@@ -37,13 +43,19 @@ export interface RegistryCopy {
 }
 
 /** What the main thread tells a worker outside the links. */
-export type ToWorker = { readonly t: 'stop' };
+export type ToWorker =
+  | { readonly t: 'stop' }
+  /** A worker is gone; `port` is this worker's link to the thread that takes its place. */
+  | { readonly t: 'thread-down'; readonly down: ThreadDown; readonly port: MessagePort }
+  /** What processes the worker runs (`luact ps`). */
+  | { readonly t: 'list'; readonly id: number };
 
 /** What a worker tells the main thread outside the links. */
 export type FromWorker =
   | { readonly t: 'ready' }
   | { readonly t: 'failed'; readonly error: ErrorData }
-  | { readonly t: 'stopped' };
+  | { readonly t: 'stopped' }
+  | { readonly t: 'listed'; readonly id: number; readonly processes: readonly ProcessView[] };
 
 export function registryCopy(version: number, entries: readonly Entry[]): RegistryCopy {
   return { version, entries: entries.map((entry) => ({ ...entry, origin: undefined })) };

@@ -31,9 +31,22 @@ export class WorkerCounters {
     return Atomics.add(this.ids, w, 1) * this.workers + w;
   }
 
-  /** Worker `w` is gone: no spawn goes there any more. */
+  /** Worker `w` is gone: no spawn goes there until a new thread takes its place (markUp). */
   markDown(w: number): void {
     Atomics.store(this.loads, w, DOWN);
+  }
+
+  /** A new thread took worker `w`'s place: it runs no process yet. */
+  markUp(w: number): void {
+    Atomics.store(this.loads, w, 0);
+  }
+
+  /**
+   * Worker `w`'s PID counter: every PID it handed out has a smaller `k`, and the thread that
+   * takes its place continues from here (a PID is never handed out twice).
+   */
+  fence(w: number): number {
+    return Atomics.load(this.ids, w);
   }
 
   /**

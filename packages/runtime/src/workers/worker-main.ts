@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import { loadLuaApi } from '@luact/lua';
+import { processView } from '../control/views.js';
 import type { FromWorker, ToWorker, WorkerBoot } from './worker-boot.js';
 import { startWorkerThread } from './worker-thread.js';
 
@@ -21,7 +22,14 @@ try {
   const publishing = setInterval(worker.publishLoad, LOAD_EVERY_MS);
   publishing.unref();
   port.on('message', (message: ToWorker) => {
-    if (message.t !== 'stop') return;
+    if (message.t === 'thread-down') {
+      worker.threadDown(message.down, message.port);
+      return;
+    }
+    if (message.t === 'list') {
+      tell({ t: 'listed', id: message.id, processes: worker.system.list().map(processView) });
+      return;
+    }
     clearInterval(publishing);
     worker.close();
     tell({ t: 'stopped' });

@@ -25,10 +25,12 @@ export function workerModules(
   system: ProcessSystem,
   where: { readonly host: string; readonly workers: number },
   log: (record: LogRecord) => void,
+  testHooks = false,
 ): LuaModuleSpec[] {
   return nodeModules(system, {
     log,
     terminal: { console: processConsole(), isTerminalHost: () => false },
+    ...(testHooks ? { testHooks: 'worker' as const } : {}),
   }).map((module) =>
     MAIN_THREAD_MODULES.has(module.name)
       ? refusing(module, notOnWorker(module.name, where))

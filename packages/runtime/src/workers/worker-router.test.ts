@@ -75,8 +75,11 @@ describe('a worker that is gone', () => {
       expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#1');
     w.markDown(1);
     expect(() => main.threadForSpawn('app:w' as never, undefined)).toThrow(
-      'every worker thread of host app:w is gone',
+      'no worker thread of host app:w can take a spawn now',
     );
+    // A new thread took worker 0's place: spawns go there again.
+    w.markUp(0);
+    expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#0');
   });
 });
 
@@ -89,5 +92,9 @@ describe('the numbers of a worker host', () => {
     const again = new WorkerCounters(counters.buffer, 3);
     expect(again.nextId(2)).toBe(14);
     expect(again.nextId(0)).toBe(9);
+    // The fence of worker 2: every number it gave is below fence·N, the next one above.
+    const fence = again.fence(2);
+    expect(Math.max(5, 8, 11, 14)).toBeLessThan(fence * 3);
+    expect(again.nextId(2)).toBe(fence * 3 + 2);
   });
 });

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type EntryId, LuactError } from '@luact/core';
+import type { SliceObserver } from '@luact/lua';
 import {
   type Envelope,
   messageBytes,
@@ -10,9 +11,11 @@ import {
   type ThreadReceiver,
   type ThreadRouter,
 } from '@luact/process';
+import { AwaitedResults } from './awaited-results.js';
 import { LEAVE, type MailLimits, MailRoom, TAKE, TAKE_AND_ASK } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
+import { ranOn, type ThreadDown, workerDownError } from './thread-down.js';
 import { ThreadLink } from './thread-link.js';
 import {
   MAIN_THREAD,
@@ -38,6 +41,8 @@ export interface WorkerRouterOptions {
   readonly counters: ReadonlyMap<string, WorkerCounters>;
   /** What to do with records that are not mail (prints and logs on main, registry changes). */
   readonly side?: (record: SideRecord) => void;
+  /** Told around each batch a link brings (a worker's pulse). */
+  readonly pulse?: SliceObserver;
 }
 
 /**
@@ -71,6 +76,8 @@ export class WorkerRouter implements ThreadRouter {
     { readonly thread: string; resolve(pid: Pid): void; reject(error: LuactError): void }
   >();
   private next = 1;
+  /** Outcomes this thread's processes and inboxes wait for from children on other threads. */
+  private readonly awaited = new AwaitedResults();
 
   constructor(private readonly options: WorkerRouterOptions) {
     for (const { id, workers } of options.plan.workerHosts) {
@@ -98,6 +105,7 @@ export class WorkerRouter implements ThreadRouter {
     link.listen(
       (record) => this.receive(thread, link, record),
       (batch) => this.batchDone(thread, link, batch),
+      this.options.pulse,
     );
     this.links.set(thread, link);
     this.rooms.set(thread, new MailRoom());
@@ -127,7 +135,10 @@ export class WorkerRouter implements ThreadRouter {
       if (spawner !== undefined && hostId === this.ownHost) return undefined;
       const w = (this.options.counters.get(hostId) as WorkerCounters).leastLoaded();
       if (w === undefined)
-        throw new LuactError('UNAVAILABLE', `every worker thread of host ${hostId} is gone`);
+        throw new LuactError(
+          'UNAVAILABLE',
+          `no worker thread of host ${hostId} can take a spawn now: every one is lost or being replaced`,
+        );
       return keys[w];
     }
     return this.ownHost !== undefined && this.mainHosts.has(hostId) ? MAIN_THREAD : undefined;
@@ -159,9 +170,13 @@ export class WorkerRouter implements ThreadRouter {
 
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
     const id = this.next++;
+    const link = this.link(thread);
+    const parent = request.parent;
+    if (parent?.resultChannel !== undefined)
+      this.awaited.expect(id, thread, parent.pid, parent.resultChannel);
     const spawned = new Promise<Pid>((resolve, reject) => {
       this.spawning.set(id, { thread, resolve, reject });
-      this.link(thread).post({ t: 'spawn', id, request });
+      link.post({ t: 'spawn', id, request });
     });
     // The child's mailbox holds its startup messages: mail to it is admitted from there.
     const messages = request.messages ?? [];
@@ -196,6 +211,31 @@ export class WorkerRouter implements ThreadRouter {
     }
   }
 
+  /**
+   * Worker thread `down.thread` is gone. Its link is closed first (nothing it sent is taken
+   * after this); the spawns asked of it fail (threadLost); then what this thread's processes
+   * and inboxes followed there — monitors, links, watches, results awaited from children —
+   * ends with "worker down", and its PIDs answer NOT_FOUND from now on. `port`: the link to
+   * the thread that takes its place (it is taken as soon as that one starts).
+   */
+  threadDown(down: ThreadDown, port?: MessagePort): ThreadLink | undefined {
+    const { thread } = down;
+    this.links.get(thread)?.close();
+    this.links.delete(thread);
+    this.threadLost(thread);
+    const receiver = this.receiver;
+    if (receiver !== undefined) {
+      const error = workerDownError(down);
+      receiver.placeDown(thread, ranOn(down), error);
+      const outcome = { ok: false, error } as const;
+      // A child not started yet is a spawn that just failed: its parent learns from that.
+      for (const { parent, channel, child } of this.awaited.lost(thread))
+        if (child !== undefined)
+          receiver.signal({ kind: 'result', to: parent, from: child, channel, outcome });
+    }
+    return port === undefined ? undefined : this.connect(thread, port);
+  }
+
   /** Sends what is waiting on every link now (before the thread blocks or ends). */
   flush(): void {
     for (const link of this.links.values()) link.flush();
@@ -209,6 +249,7 @@ export class WorkerRouter implements ThreadRouter {
       for (const { reject } of waiting.values()) reject(closed);
       waiting.clear();
     }
+    this.awaited.clear();
     if (this.names instanceof NameCopy) this.names.close();
   }
 
@@ -259,16 +300,21 @@ export class WorkerRouter implements ThreadRouter {
         }
         return;
       }
-      case 'signal':
-        receiver.signal(signalOf(record.signal));
+      case 'signal': {
+        const signal = signalOf(record.signal);
+        if (signal.kind === 'result') this.awaited.settled(signal.to, signal.channel);
+        receiver.signal(signal);
         return;
+      }
       case 'spawn':
         this.spawnFor(link, record.id, record.request, receiver);
         return;
       case 'spawned':
+        this.awaited.started(record.id, record.pid);
         this.settle(record.id)?.resolve(record.pid);
         return;
       case 'spawn-failed':
+        this.awaited.failed(record.id);
         this.settle(record.id)?.reject(LuactError.fromData(record.error));
         return;
       case 'print':

@@ -1,13 +1,16 @@
+import type { MessagePort } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import type { LogRecord, LuaApi } from '@luact/lua';
 import { type ExternalHost, type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
 import type { NameCopy } from './name-copy.js';
+import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, workerThread } from './thread-plan.js';
 import type { RegistryCopy, WorkerBoot } from './worker-boot.js';
 import { WorkerCounters } from './worker-counters.js';
 import { workerModules } from './worker-modules.js';
+import { WorkerPulse } from './worker-pulse.js';
 import { WorkerRouter } from './worker-router.js';
 
 /** One worker thread of a host: its slice of the host, in a process system of its own. */
@@ -16,6 +19,8 @@ export interface WorkerThread {
   readonly router: WorkerRouter;
   /** Tells the other threads how many processes this worker runs (where spawns go). */
   publishLoad(): void;
+  /** Another worker is gone (see WorkerRouter.threadDown); `port` links to its successor. */
+  threadDown(down: ThreadDown, port: MessagePort): void;
   close(): void;
 }
 
@@ -35,10 +40,12 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
   );
   const own = counters.get(boot.host) as WorkerCounters;
   let snapshot = snapshotOf(boot.registry);
+  const pulse = new WorkerPulse(boot.pulse);
   const router = new WorkerRouter({
     self,
     plan: boot.plan,
     counters,
+    pulse,
     side: (record) => {
       if (record.t === 'registry') snapshot = snapshotOf(record.registry);
     },
@@ -52,7 +59,7 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
     api,
     snapshot: () => snapshot,
     env: boot.env,
-    modules: (system) => workerModules(system, where, log),
+    modules: (system) => workerModules(system, where, log, boot.testHooks),
     print: (text) => toMain.post({ t: 'print', text }),
     functionLimits: DEFAULT_LIMITS,
     threads: router,
@@ -60,13 +67,16 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
     functionThread: MAIN_THREAD,
   });
   for (const id of boot.workflowHosts) system.addExternalHost(id, workflowsNotOnWorker(id, where));
-  const host = system.addHost(boot.host, boot.limits);
+  const host = system.addHost(boot.host, boot.limits, pulse);
   for (const [name, pid] of boot.names ?? [])
     (router.names as NameCopy).receive({ t: 'name-set', name, pid: pid as Pid });
   return {
     system,
     router,
     publishLoad: () => own.setLoad(boot.w, host.processCount),
+    threadDown: (down, port) => {
+      router.threadDown(down, port);
+    },
     close: () => {
       system.close();
       router.close();

@@ -32,7 +32,11 @@ export interface ThreadRouter {
    * mailbox, or nothing limits it), or a promise for the receiver's own verdict when it may not.
    */
   send(thread: string, envelope: Envelope): Delivery;
-  signal(thread: string, signal: Signal): void;
+  /**
+   * Sends a signal to a process of `thread`: undefined once taken, or (a cancel that may not
+   * fit the receiver's mailbox: it counts like a message) a promise for the receiver's verdict.
+   */
+  signal(thread: string, signal: Signal): Delivery;
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
   /** Called once by the process system with what to do with traffic from the other threads. */
@@ -45,6 +49,8 @@ export interface ThreadRouter {
 export interface ThreadReceiver extends TransportReceiver {
   /** What the mailbox of `pid`, a live process here, holds not yet received. */
   held(pid: Pid): { readonly length: number; readonly bytes: number } | undefined;
+  /** A cancel another thread left to this one: taken as a cancel from here is, or why not. */
+  cancel(signal: Extract<Signal, { readonly kind: 'cancel' }>): LuactError | undefined;
 }
 
 /**

@@ -48,8 +48,11 @@ entries:
           sent = sent + 1
         end
         local big_ok, big = process.send(pid, "big", string.rep("x", 4096))
+        -- A cancel request counts like a message: refused too while the mailbox is full.
+        local cancel_ok, cancel = process.cancel(pid, "enough")
         local out = { sent = sent, kind = err and err:kind(), message = err and err:message(),
-                      big = big_ok, big_kind = big and big:kind(), pid = process.pid() }
+                      big = big_ok, big_kind = big and big:kind(), pid = process.pid(),
+                      cancel = cancel_ok, cancel_kind = cancel and cancel:kind() }
         if report then process.send(report, "filled", out) end
         return out
       end }
@@ -65,7 +68,7 @@ entries:
         local from_main = process.exec("app:filler", "luact:main", box, 8)
         -- A process of another worker host that never sent to it: refused at once too.
         local from_worker = process.exec("app:filler", "app:w2", box, 3)
-        -- Once it read two, there is room for two again, from either.
+        -- Once it read two, there is room for two again.
         local waited = 0
         local again
         repeat
@@ -100,11 +103,26 @@ describe('mailbox limits across worker threads', () => {
     if (!outcome.ok) throw outcome.error;
     const out = outcome.value as Record<string, Record<string, unknown>>;
     expect(String(out.box)).toMatch(/^\{app:small\|\d+\}$/);
-    expect(out.from_main).toMatchObject({ sent: 5, kind: 'RateLimited', big_kind: 'Invalid' });
+    expect(out.from_main).toMatchObject({
+      sent: 5,
+      kind: 'RateLimited',
+      big_kind: 'Invalid',
+      cancel_kind: 'RateLimited',
+    });
     expect(out.from_main?.message).toContain('max_mailbox');
     expect(String(out.from_worker?.pid)).toMatch(/^\{app:w2\|/);
-    expect(out.from_worker).toMatchObject({ sent: 0, kind: 'RateLimited', big_kind: 'Invalid' });
-    expect(out.again).toMatchObject({ sent: 1 });
-    expect(out.then_main).toMatchObject({ sent: 1, kind: 'RateLimited' });
+    expect(out.from_worker).toMatchObject({
+      sent: 0,
+      kind: 'RateLimited',
+      big_kind: 'Invalid',
+      cancel_kind: 'RateLimited',
+    });
+    // Two read: one message and its sender's cancel fit again, nothing more.
+    expect(out.again).toMatchObject({ sent: 1, cancel: true });
+    expect(out.then_main).toMatchObject({
+      sent: 0,
+      kind: 'RateLimited',
+      cancel_kind: 'RateLimited',
+    });
   });
 });

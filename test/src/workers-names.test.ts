@@ -99,6 +99,16 @@ entries:
         end
         process.send(name, "done", n)
       end
+      -- Gives names to processes of other threads, and says how it went.
+      function roles.giver(report, ...)
+        local out = {}
+        for i, pid in ipairs({ ... }) do
+          local name = "given" .. i
+          local ok, err = process.registry.register(name, pid)
+          out[i] = { ok = ok, err = err and err:kind(), found = process.registry.lookup(name) }
+        end
+        process.send(report, "given", out)
+      end
       function roles.quit() end
       return { main = function()
         local order = process.listen("become"):receive()
@@ -195,6 +205,36 @@ entries:
         process.listen("counting"):receive()
         process.send(a, "become", { "mixed", "orderly", n })
         return process.listen("counted"):receive()
+      end }
+
+  # A worker's process gives names to a process of the other worker and to one of main.
+  - name: giving
+    kind: process.lua
+    imports:
+      shells: app:shells
+    source: |
+      local shells = require("shells")
+      return { main = function()
+        local a, b = shells.two_workers()
+        local on_b = process.spawn("app:idle", "app:w2")
+        while shells.worker(on_b) ~= 1 do
+          process.send(on_b, "stop", true)
+          on_b = process.spawn("app:idle", "app:w2")
+        end
+        local on_main = process.spawn("app:idle", "luact:main")
+        process.send(b, "become", { "quit" })
+        process.send(a, "become", { "giver", process.pid(), on_b, on_main, "{app:w2|999998}" })
+        local given = process.listen("given"):receive()
+        local found = { process.registry.lookup("given1"), process.registry.lookup("given2") }
+        local events = process.events()
+        process.monitor(on_b)
+        process.monitor(on_main)
+        process.send(on_b, "stop", true)
+        process.send(on_main, "stop", true)
+        events:receive()
+        events:receive()
+        local gone = process.registry.lookup("given1") == nil and process.registry.lookup("given2") == nil
+        return { a = a, on_b = on_b, on_main = on_main, given = given, found = found, gone = gone }
       end }
 
   # Names given from the main thread to a worker's process and released there again.
@@ -303,6 +343,19 @@ describe('process names across worker threads', () => {
 
   it('keeps the order of one sender’s mail by name and by PID across workers', async () => {
     expect(await run('app:order', [3000])).toEqual({ last: 3000, problems: 0 });
+  });
+
+  it('lets a worker’s process name a process of the other worker and one of main, until they end', async () => {
+    const out = await run('app:giving');
+    expect(workerOf(out.a)).toBe(0);
+    expect(workerOf(out.on_b)).toBe(1);
+    const given = out.given as Record<string, unknown>[];
+    expect(given[0]).toEqual({ ok: true, found: out.on_b });
+    expect(given[1]).toEqual({ ok: true, found: out.on_main });
+    // A PID of a worker that never ran: the process has ended, as on one thread.
+    expect(given[2]).toMatchObject({ err: 'NotFound' });
+    expect(out.found).toEqual([out.on_b, out.on_main]);
+    expect(out.gone).toBe(true);
   });
 
   it('lets the main thread register and unregister a name for a worker’s process', async () => {

@@ -322,6 +322,10 @@ export class ProcessSystem {
         return mailbox && { length: mailbox.length, bytes: mailbox.bytes };
       },
       placeDown: (place, onIt, error) => this.placeDown(place, onIt, error),
+      cancel: (signal) => {
+        const refused = this.signal(signal);
+        return refused instanceof LuactError ? refused : undefined;
+      },
     });
     options.names?.attach({
       revoked: (name, pid) =>
@@ -826,8 +830,7 @@ export class ProcessSystem {
       case 'remote':
         return this.transport.signalRemote(route.node, signal);
       case 'thread':
-        (this.threads as ThreadRouter).signal(route.thread, signal);
-        return undefined;
+        return (this.threads as ThreadRouter).signal(route.thread, signal);
       case 'external':
         if (signal.kind === 'cancel' || signal.kind === 'terminate')
           return route.host.signal(signal);

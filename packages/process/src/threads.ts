@@ -32,7 +32,11 @@ export interface ThreadRouter {
    * mailbox, or nothing limits it), or a promise for the receiver's own verdict when it may not.
    */
   send(thread: string, envelope: Envelope): Delivery;
-  signal(thread: string, signal: Signal): void;
+  /**
+   * Sends a signal to a process of `thread`: undefined once taken, or (a cancel that may not
+   * fit the receiver's mailbox: it counts like a message) a promise for the receiver's verdict.
+   */
+  signal(thread: string, signal: Signal): Delivery;
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
   /**
@@ -50,6 +54,8 @@ export interface ThreadReceiver extends TransportReceiver {
   held(pid: Pid): { readonly length: number; readonly bytes: number } | undefined;
   /** See ProcessSystem.placeDown. */
   placeDown(place: string, onIt: (pid: Pid) => boolean, error: LuactError): void;
+  /** A cancel another thread left to this one: taken as a cancel from here is, or why not. */
+  cancel(signal: Extract<Signal, { readonly kind: 'cancel' }>): LuactError | undefined;
 }
 
 /**

@@ -93,13 +93,16 @@ export class ProcessRunnable implements Runnable {
 
   cancel(reason: string): void {
     if (this.pid !== undefined) {
-      this.system.signal({
+      const delivery = this.system.signal({
         kind: 'cancel',
         to: this.pid,
         from: undefined,
         at: this.system.clock.now(),
         reason,
       });
+      // A cancel another thread refuses (a full mailbox) is a refusal here too: the stop's
+      // timeout ends the process then.
+      if (delivery instanceof Promise) delivery.catch(() => {});
     }
   }
 

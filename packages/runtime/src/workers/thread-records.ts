@@ -21,6 +21,12 @@ export type ThreadRecord =
   | { readonly t: 'registry'; readonly registry: RegistryCopy }
   /** Mail that may not fit its receiver's mailbox: the receiver answers with its verdict. */
   | { readonly t: 'mail-ask'; readonly id: number; readonly envelope: Envelope }
+  /** A cancel request that may not fit (it counts like a message): answered like mail-ask. */
+  | {
+      readonly t: 'cancel-ask';
+      readonly id: number;
+      readonly signal: Extract<Signal, { readonly kind: 'cancel' }>;
+    }
   | { readonly t: 'mail-answer'; readonly id: number; readonly error?: ErrorData }
   /** What the mailbox of `pid` holds: asked for in a `room` after the batch. */
   | { readonly t: 'room-ask'; readonly pid: Pid }

@@ -3,6 +3,8 @@ import { type EntryId, LuactError } from '@luact/core';
 import type { SliceObserver } from '@luact/lua';
 import {
   type Envelope,
+  EVENT_KIND,
+  eventDetails,
   messageBytes,
   type Pid,
   type Process,
@@ -12,7 +14,7 @@ import {
   type ThreadRouter,
 } from '@luact/process';
 import { AwaitedResults } from './awaited-results.js';
-import { LEAVE, type MailLimits, MailRoom, TAKE, TAKE_AND_ASK } from './mail-room.js';
+import { LEAVE, type MailLimits, MailRoom, TAKE_AND_ASK } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
 import { ranOn, type ThreadDown, workerDownError } from './thread-down.js';
@@ -148,24 +150,44 @@ export class WorkerRouter implements ThreadRouter {
     const link = this.link(thread);
     const { to, topic, payload } = envelope;
     // At most the message's weight (messageBytes): a UTF-16 unit is at most 3 bytes of UTF-8.
-    const size = payload.length + topic.length * 3;
-    let admission = (this.rooms.get(thread) as MailRoom).admit(to, size, link.batch);
-    // A receiver not heard of: left to it, unless its host has no mailbox limits (an inbox).
-    if (admission === LEAVE && this.limitsOf(to) === undefined) admission = TAKE;
-    if (admission !== LEAVE) {
+    if (this.fits(thread, link, to, payload.length + topic.length * 3)) {
       link.post({ t: 'mail', envelope });
-      if (admission === TAKE_AND_ASK) link.post({ t: 'room-ask', pid: envelope.to });
       return undefined;
     }
+    return this.ask(thread, link, (id) => ({ t: 'mail-ask', id, envelope }));
+  }
+
+  signal(thread: string, signal: Signal): Promise<void> | undefined {
+    const link = this.link(thread);
+    // A cancel request counts like a message in its receiver's mailbox.
+    if (
+      signal.kind !== 'cancel' ||
+      this.fits(thread, link, signal.to, eventDetails(signal).length + EVENT_KIND.cancel.length)
+    ) {
+      link.post(signalRecord(signal));
+      return undefined;
+    }
+    return this.ask(thread, link, (id) => ({ t: 'cancel-ask', id, signal }));
+  }
+
+  /**
+   * Whether mail of at most `size` bytes to `to` surely fits its mailbox, as this thread counts
+   * it (see MailRoom): then it is counted as sent with the link's next batch.
+   */
+  private fits(thread: string, link: ThreadLink, to: Pid, size: number): boolean {
+    const admission = (this.rooms.get(thread) as MailRoom).admit(to, size, link.batch);
+    if (admission === TAKE_AND_ASK) link.post({ t: 'room-ask', pid: to });
+    // A receiver not heard of is left to it, unless its host has no mailbox limits (an inbox).
+    return admission !== LEAVE || this.limitsOf(to) === undefined;
+  }
+
+  /** Mail left to its receiver's verdict: settles with it. */
+  private ask(thread: string, link: ThreadLink, record: (id: number) => ThreadRecord) {
     const id = this.next++;
     return new Promise<void>((resolve, reject) => {
       this.asking.set(id, { thread, resolve, reject });
-      link.post({ t: 'mail-ask', id, envelope });
+      link.post(record(id));
     });
-  }
-
-  signal(thread: string, signal: Signal): void {
-    this.link(thread).post(signalRecord(signal));
   }
 
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
@@ -280,6 +302,16 @@ export class WorkerRouter implements ThreadRouter {
           }),
         );
         this.mailedFrom(from).add(envelope.to);
+        return;
+      }
+      case 'cancel-ask': {
+        const refused = receiver.cancel(record.signal);
+        link.post({
+          t: 'mail-answer',
+          id: record.id,
+          ...(refused ? { error: refused.toData() } : {}),
+        });
+        this.mailedFrom(from).add(record.signal.to);
         return;
       }
       case 'mail-answer': {

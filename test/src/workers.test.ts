@@ -533,19 +533,17 @@ describe('a process host with workers: 2', () => {
     expect(result.late).toBeUndefined();
   });
 
-  it('refuses what a worker does not carry yet, saying what and why', async () => {
+  it('carries what a worker once refused: TypeScript functions, events, env', async () => {
     const out = (await node.run('app:unsupported', [], { host: 'app:w2' })) as {
       ok: boolean;
       value: Record<string, { ok: unknown; kind?: string; message: string }>;
     };
     expect(out.ok).toBe(true);
     const { funcs, events, env } = out.value;
-    expect(funcs).toMatchObject({ kind: 'Unavailable' });
-    expect(funcs?.message).toContain('TypeScript function app:from_typescript');
-    expect(events).toMatchObject({ ok: false });
-    expect(events?.message).toContain('the events module is not supported yet');
-    expect(env).toMatchObject({ ok: false });
-    expect(env?.message).toContain('the env module is not supported yet');
+    // Carried now (workers-main-services.test.ts): they run on, or ask, the main thread.
+    expect(funcs).toMatchObject({ ok: 1 });
+    expect(events).toMatchObject({ ok: true });
+    expect(env).toMatchObject({ ok: true });
   });
 });
 

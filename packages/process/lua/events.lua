@@ -3,7 +3,7 @@
 -- with the process.
 local host, rt = ...
 
-local setmetatable, type, pcall, tostring = setmetatable, type, pcall, tostring
+local setmetatable, type, pcall, tostring, math_type = setmetatable, type, pcall, tostring, math.type
 local codec, make_error, new_fed_channel = rt.codec, rt.make_error, rt.new_fed_channel
 
 --- One delivery: the system, the kind, and msgpack [path, data].
@@ -43,6 +43,8 @@ local function subscribe(system, kind)
     ch:close()
     return nil, make_error(err_kind, message)
   end
+  -- On a worker thread the main thread takes the subscription later: wait until it has.
+  if math_type(err_kind) == 'integer' then settled(err_kind) end
   return setmetatable({ _id = id, _channel = ch, _closed = false }, SUBSCRIPTION_MT)
 end
 

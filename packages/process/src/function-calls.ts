@@ -6,7 +6,7 @@ import { deliverOutcome } from './outcome.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
 import { RemoteCalls } from './remote-calls.js';
-import { RetriedCalls } from './retried-calls.js';
+import { type Attempt, type AttemptRequest, RetriedCalls } from './retried-calls.js';
 import type { Delivery, ExitOutcome, RemoteSpawnRequest, Signal } from './transport.js';
 
 /** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
@@ -37,6 +37,8 @@ export interface FunctionInvocation {
   readonly args: Uint8Array;
   readonly context: ReadonlyMap<string, Uint8Array>;
   readonly timeoutMs?: number;
+  /** The process the call is made for (a process of another thread calling a TypeScript function). */
+  readonly callerPid?: Pid;
 }
 
 export interface Invocation {
@@ -50,12 +52,26 @@ export interface FunctionCallHost {
   /** This node's name (undefined standalone). */
   readonly node: string | undefined;
   readonly functionHostId: string;
-  functionHost(): ProcessHost;
+  /** The function host of this thread (none on a worker thread: its limits are main's). */
+  functionHost(): ProcessHost | undefined;
   /**
-   * Where calls run when this system has no function host of its own (a worker thread's: the
-   * main thread), reached like another node, through `spawnRemote`.
+   * On a node with worker threads: where a call of `entry` by `caller`
+   * runs — the thread (undefined: this one), the host and what it runs it as; NOT_FOUND when
+   * there is no such entry. Another thread is reached like another node, through `spawnRemote`.
    */
-  readonly callsOn: string | undefined;
+  callPlace?(
+    entry: EntryId,
+    caller: Process,
+  ): {
+    readonly thread: string | undefined;
+    readonly host: string;
+    readonly kinds: readonly ['function.lua' | 'process.lua'];
+  };
+  /**
+   * One attempt of a retried call run on `thread` (a worker's calls: the function host is on
+   * main), followed from here.
+   */
+  attemptOn?(thread: string, request: AttemptRequest): Attempt;
   /** The entry ID `reference` names from `namespace`. */
   resolveEntry(reference: string, namespace: string | undefined): EntryId;
   /** Spawns a function.lua on the function host (a process function on its own host); throws why it cannot. */
@@ -88,9 +104,13 @@ export class FunctionCalls {
   constructor(private readonly host: FunctionCallHost) {
     this.retried = new RetriedCalls({
       clock: host.clock,
-      spawnAttempt: (attempt) => host.spawnFunction(attempt),
-      process: (pid) => host.process(pid),
-      kill: (process, error) => host.kill(process, error),
+      spawnAttempt: (attempt) => {
+        const callee = host.process(host.spawnFunction(attempt)) as Process;
+        return {
+          onEnd: (listener) => callee.exitListeners.add(listener),
+          stop: (error) => host.kill(callee, error),
+        };
+      },
     });
     this.remote = new RemoteCalls({
       clock: host.clock,
@@ -116,21 +136,41 @@ export class FunctionCalls {
     const entryId = this.host.resolveEntry(request.entry, namespace);
     const busy = callRoom(request.caller, entryId);
     if (busy) throw busy;
-    const node = request.node ?? this.host.callsOn;
-    if (node !== undefined && node !== this.host.node) {
+    const hostFunction = this.hostFunctions.get(entryId);
+    if (request.node === undefined && hostFunction === undefined && this.host.callPlace) {
+      // A node with worker threads: the callee runs on the thread of its host.
+      const place = this.host.callPlace(entryId, request.caller);
+      const { attemptOn } = this.host;
+      const policy = this.host.retryPolicyOf(entryId);
+      if (place.thread !== undefined && policy && attemptOn && place.kinds[0] === 'function.lua') {
+        const thread = place.thread;
+        return this.retried.start({ ...request, entry: entryId, policy }, (attempt) =>
+          attemptOn(thread, attempt),
+        );
+      }
+      if (place.thread !== undefined) {
+        return this.remote.start({
+          ...request,
+          node: place.thread,
+          entry: entryId,
+          host: place.host,
+          kinds: place.kinds,
+        });
+      }
+    } else if (request.node !== undefined && request.node !== this.host.node) {
       return this.remote.start({
         ...request,
-        node,
+        node: request.node,
         entry: entryId,
         host: this.host.functionHostId,
       });
     }
-    const hostFunction = this.hostFunctions.get(entryId);
     if (hostFunction) {
       const functions = this.host.functionHost();
       const tooLarge =
-        checkArguments(request.args, entryId, functions) ??
-        checkContext(request.context, entryId, functions);
+        functions &&
+        (checkArguments(request.args, entryId, functions) ??
+          checkContext(request.context, entryId, functions));
       if (tooLarge) throw tooLarge;
       request.caller.mailbox.expectResult(request.channel);
       return this.callHostFunction(entryId, hostFunction, request);
@@ -231,7 +271,11 @@ export class FunctionCalls {
 
 function invokeHostFunction(
   fn: HostFunctionEntry,
-  request: { readonly args: Uint8Array; readonly context: ReadonlyMap<string, Uint8Array> },
+  request: {
+    readonly args: Uint8Array;
+    readonly context: ReadonlyMap<string, Uint8Array>;
+    readonly callerPid?: Pid;
+  },
 ): Invocation {
   let settle: ((outcome: ExitOutcome) => void) | undefined;
   const outcome = new Promise<ExitOutcome>((resolve) => {
@@ -243,7 +287,10 @@ function invokeHostFunction(
   };
   Promise.resolve()
     .then(() =>
-      fn({ caller: undefined, context: decoded(request.context) }, ...decodeValues(request.args)),
+      fn(
+        { caller: request.callerPid, context: decoded(request.context) },
+        ...decodeValues(request.args),
+      ),
     )
     .then(
       (value) => finish({ ok: true, value: encodeValue(value) }),

@@ -35,6 +35,12 @@ export function isLuaEntry(entry: Entry): entry is LuaEntry {
 
 export type HostLimits = HostLimitsConfig;
 
+/** The processes of a host that runs on several threads, counted across all of them. */
+export interface HostWideCount {
+  count(): number;
+  add(change: number): void;
+}
+
 export interface HostEnvironment {
   readonly snapshot: () => RegistrySnapshot;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -47,6 +53,8 @@ export interface HostEnvironment {
 export class ProcessHost {
   /** Its live processes (the node's ProcessSystem keeps them: `processesOf(id)`). */
   processCount = 0;
+  /** Those of the whole host, when this is one thread's share of it. */
+  wide: HostWideCount | undefined;
   readonly vm: LuaVm;
   private readonly prepared = new Map<string, { key: string; entry: PreparedEntry }>();
   /** Content keys by entry object, valid for one registry version. */

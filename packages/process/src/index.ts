@@ -6,7 +6,8 @@ export {
   messageRoom,
 } from './admission.js';
 export { type LuaPlace, withCallSite } from './call-site.js';
-export { type BusEvent, EventBus, type EventSink } from './event-bus/bus.js';
+export { type EnvBackend, envVariablesOf } from './env/env-module.js';
+export { type BusEvent, EventBus, type EventHub, type EventSink } from './event-bus/bus.js';
 export { compilePattern, type EventPattern } from './event-bus/pattern.js';
 export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';
@@ -21,6 +22,7 @@ export type {
 export {
   checkRequires,
   type HostLimits,
+  type HostWideCount,
   isLuaEntry,
   type LuaEntry,
   ProcessHost,
@@ -28,6 +30,7 @@ export {
 } from './host.js';
 export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
 export type { Inbox } from './inboxes.js';
+export { answerLater, awaitLaterPrelude, type Later, settleLater } from './later.js';
 export { LocalTransport } from './local-transport.js';
 export { type FedSink, Mailbox, messageBytes } from './mailbox.js';
 export { processLua, processModules } from './modules.js';
@@ -66,6 +69,7 @@ export type {
 } from './process-api.js';
 export { type ProcessBinding, processBinding } from './process-binding.js';
 export { unknownName } from './process-names.js';
+export type { Attempt } from './retried-calls.js';
 export {
   FUNCTION_HOST,
   INBOX_HOST,

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { builtinModules, type LogRecord, type LuaModuleSpec } from '@luact/lua';
-import { envFunctions } from './env/env-module.js';
-import { EventBus } from './event-bus/bus.js';
+import { type EnvBackend, envFunctions } from './env/env-module.js';
+import { EventBus, type EventHub } from './event-bus/bus.js';
 import { eventsModule } from './event-bus/events-module.js';
+import { awaitLaterPrelude } from './later.js';
 import { LiveProcessApi } from './live-process-api.js';
 import { processBinding } from './process-binding.js';
 import type { ProcessSystem } from './system.js';
@@ -14,7 +15,12 @@ import { boundedOutput, luaLimitsPrelude } from './value-limits.js';
  * `LIMITS`, on the file's first line.
  */
 export function processLua(name: 'process' | 'funcs' | 'ctx' | 'env'): string {
-  return luaLimitsPrelude() + readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
+  const later = name === 'env' ? awaitLaterPrelude() : '';
+  return (
+    luaLimitsPrelude() +
+    later +
+    readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8')
+  );
 }
 
 /** Every module of a process host: the Lua runtime's own, then process, funcs, ctx, env, events. */
@@ -23,7 +29,9 @@ export function processModules(
   options: {
     log?: (record: LogRecord) => void;
     /** The node's event bus (default: one of this system's own). */
-    events?: EventBus;
+    events?: EventHub;
+    /** What `env` acts on (default: the system's env variables). */
+    env?: EnvBackend;
   } = {},
 ): LuaModuleSpec[] {
   const { log } = options;
@@ -35,7 +43,12 @@ export function processModules(
     { name: 'process', scope: 'global', source: processLua('process'), functions: binding.process },
     { name: 'funcs', scope: 'module', source: processLua('funcs'), functions: binding.funcs },
     { name: 'ctx', scope: 'module', source: processLua('ctx'), functions: binding.ctx },
-    { name: 'env', scope: 'module', source: processLua('env'), functions: envFunctions(system) },
-    eventsModule(options.events ?? new EventBus()),
+    {
+      name: 'env',
+      scope: 'module',
+      source: processLua('env'),
+      functions: envFunctions(system, options.env),
+    },
+    eventsModule(options.events ?? new EventBus(), system),
   ];
 }

@@ -22,7 +22,7 @@ export class PendingAnswers {
   private readonly slots = new Map<number, Slot>();
 
   /** Starts waiting for `work` on behalf of `process`; returns the token Lua waits with. */
-  begin(process: Process, work: Promise<string | true>): number {
+  begin(process: Process, work: Promise<string | true | Uint8Array>): number {
     const token = this.nextToken++;
     this.slots.set(token, { process });
     work.then(

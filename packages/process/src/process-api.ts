@@ -12,7 +12,7 @@ export type Answer<T extends string | true = true> = T | LuactError | Promise<T>
 
 /** What an answer that came later settled to. */
 export type Settled =
-  | { readonly ok: true; readonly value: string | true }
+  | { readonly ok: true; readonly value: string | true | Uint8Array }
   | { readonly ok: false; readonly error: LuactError };
 
 /** Where the Lua code that asked stands; walks the Lua stack, so valid only during the call. */

@@ -75,7 +75,8 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
       if (settled === undefined) return 0;
       if (!settled.ok) return pushFailure(L, vm, settled.error);
       if (settled.value === true) vm.stack.pushBoolean(L, true);
-      else vm.stack.pushString(L, settled.value);
+      else if (typeof settled.value === 'string') vm.stack.pushString(L, settled.value);
+      else vm.stack.pushBytes(L, settled.value);
       return 1;
     },
     // Hot too: no closure per spawn.

@@ -20,6 +20,8 @@ export interface RemoteCallRequest {
   /** The function entry, resolved. */
   readonly entry: string;
   readonly host: string;
+  /** What the host runs it as (default function.lua: a process function is a process.lua). */
+  readonly kinds?: readonly ['function.lua' | 'process.lua'];
   readonly args: Uint8Array;
   readonly caller: Process;
   readonly channel: number;
@@ -86,7 +88,7 @@ export class RemoteCalls {
         entry: request.entry,
         host: request.host,
         args: request.args,
-        kinds: ['function.lua'],
+        kinds: request.kinds ?? ['function.lua'],
         parent: { pid: caller.pid, monitor: false, link: false, resultChannel: channel },
         ...(request.context.size > 0 ? { context: [...request.context] } : {}),
       })

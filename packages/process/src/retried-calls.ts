@@ -1,17 +1,21 @@
 import { type EntryId, LuactError, type RetryPolicy, retryDelay } from '@luact/core';
 import type { Clock } from '@luact/lua';
 import { deliverOutcome } from './outcome.js';
-import type { Pid } from './pid.js';
 import type { Process } from './process.js';
 import type { ExitOutcome } from './transport.js';
 
 /** What retried calls need of the process system. */
 export interface RetriedCallHost {
   readonly clock: Pick<Clock, 'schedule'>;
-  /** Starts one attempt: the function as a process whose parent is `caller`; throws why not. */
-  spawnAttempt(request: AttemptRequest): Pid;
-  process(pid: Pid): Process | undefined;
-  kill(process: Process, error: LuactError): void;
+  /** Starts one attempt (by default: the function as a process whose parent is `caller`); throws why not. */
+  spawnAttempt(request: AttemptRequest): Attempt;
+}
+
+/** One attempt running: its end, and how to stop it. */
+export interface Attempt {
+  /** Calls `listener` once, when the attempt ends. */
+  onEnd(listener: (outcome: ExitOutcome) => void): void;
+  stop(error: LuactError): void;
 }
 
 export interface AttemptRequest {
@@ -65,12 +69,19 @@ export class RetriedCalls {
     return id.startsWith(ID_PREFIX);
   }
 
-  /** Starts the call; its ID is what the caller's future cancels. */
-  start(request: RetriedCallRequest): string {
+  /**
+   * Starts the call, each attempt by `spawnAttempt` (default: the host's); its ID is what the
+   * caller's future cancels.
+   */
+  start(
+    request: RetriedCallRequest,
+    spawnAttempt: (request: AttemptRequest) => Attempt = (attempt) =>
+      this.host.spawnAttempt(attempt),
+  ): string {
     const id = `${ID_PREFIX}${++this.nextId}`;
     const { caller, channel, entry, policy } = request;
     let attempt = 0;
-    let running: Process | undefined;
+    let running: Attempt | undefined;
     let done = false;
     let stopRetry: (() => void) | undefined;
     const finish = (outcome: ExitOutcome) => {
@@ -85,14 +96,14 @@ export class RetriedCalls {
     const stop = (error: LuactError) => {
       const callee = running;
       finish({ ok: false, error });
-      if (callee) this.host.kill(callee, error);
+      callee?.stop(error);
     };
     const next = () => {
       stopRetry = undefined;
       attempt++;
-      let pid: Pid;
+      let callee: Attempt;
       try {
-        pid = this.host.spawnAttempt({
+        callee = spawnAttempt({
           entry,
           args: request.args,
           context: request.context,
@@ -102,9 +113,8 @@ export class RetriedCalls {
         finish({ ok: false, error: LuactError.from(error) });
         return;
       }
-      const callee = this.host.process(pid) as Process;
       running = callee;
-      callee.exitListeners.add((outcome) => {
+      callee.onEnd((outcome) => {
         running = undefined;
         if (done) return;
         const delay = outcome.ok ? undefined : retryDelay(policy, attempt, outcome.error);

@@ -42,7 +42,7 @@ import {
   type HostFunctionEntry,
   type Invocation,
 } from './function-calls.js';
-import { type HostLimits, isLuaEntry, ProcessHost } from './host.js';
+import { type HostLimits, type HostWideCount, isLuaEntry, ProcessHost } from './host.js';
 import { type Inbox, Inboxes } from './inboxes.js';
 import { LinksAndMonitors } from './links-and-monitors.js';
 import { LiveProcesses } from './live-processes.js';
@@ -66,6 +66,7 @@ import {
 import { Process } from './process.js';
 import { noHolder, ProcessNames, unknownName } from './process-names.js';
 import { localSpawnFor, RemoteSpawns } from './remote-spawns.js';
+import type { Attempt } from './retried-calls.js';
 import { PLAIN_CALL_RETRY } from './retried-calls.js';
 import { SpawnRouting, spawnNamespace } from './spawn-routing.js';
 import type { ThreadRouter } from './threads.js';
@@ -154,6 +155,11 @@ export interface ProcessSystemOptions {
    * own (a worker thread's); by default it runs them on a function host of its own.
    */
   readonly functionThread?: string;
+  /**
+   * How many processes host `hostId` runs on all of its threads, when this thread runs only
+   * its share (a worker host's): `max_processes` holds for the whole host.
+   */
+  readonly hostWideCount?: (hostId: string) => HostWideCount | undefined;
 }
 
 /** ID of the implicit host that runs function.lua calls. */
@@ -223,7 +229,7 @@ export class ProcessSystem {
         return system.node;
       },
       functionHostId: FUNCTION_HOST,
-      functionHost: () => this.hosts.get(FUNCTION_HOST) as ProcessHost,
+      functionHost: () => this.hosts.get(FUNCTION_HOST),
       resolveEntry,
       spawnFunction: ({ entry, args, context, caller, channel }) =>
         this.spawn({
@@ -238,10 +244,23 @@ export class ProcessSystem {
       process: (pid) => this.processOf(pid),
       kill: (process, error) => this.kill(process, error),
       waitForExit: (pid) => this.waitForExit(pid),
-      callsOn: options.functionThread,
-      // The function thread is reached like another node (a worker node has no cluster).
+      ...(options.threads !== undefined
+        ? { callPlace: (entry, caller) => this.callPlace(entry, caller) }
+        : {}),
+      ...(options.threads?.invoke !== undefined
+        ? {
+            attemptOn: (thread, { entry, args, context, caller }) =>
+              (options.threads as ThreadRouter).invoke?.(thread, {
+                entry,
+                args,
+                context,
+                caller: caller.pid,
+              }) as Attempt,
+          }
+        : {}),
+      // Another thread is reached like another node (a node with worker threads has no cluster).
       spawnRemote: (node, request) =>
-        this.threads && node === options.functionThread
+        this.threads && isThreadOfThisNode(node, options.functionThread)
           ? this.threads.spawn(node, request)
           : this.transport.spawnRemote(node, request),
       signal: (signal) => this.signal(signal),
@@ -388,6 +407,7 @@ export class ProcessSystem {
       clock: this.clock,
       ...(this.options.print ? { print: this.options.print } : {}),
     });
+    host.wide = this.options.hostWideCount?.(id);
     this.hosts.set(id, host);
     return host;
   }
@@ -485,6 +505,27 @@ export class ProcessSystem {
     return { host: resolve(host, splitEntryId(entryId).namespace, 'host'), kinds: ['process.lua'] };
   }
 
+  /**
+   * Where a call made on this thread of a node with worker threads runs: a function.lua on the
+   * function thread (a worker's: main; undefined: here), a process function on its host's
+   * thread; NOT_FOUND when no entry has that ID.
+   */
+  private callPlace(entryId: EntryId, caller: Process) {
+    if (!this.snapshot().get(entryId)) {
+      const hint = didYouMeanEntry(this.snapshot(), entryId, ['function.lua', 'process.lua']);
+      throw new LuactError('NOT_FOUND', `entry ${entryId} not found${hint}`, {
+        retryable: false,
+        details: { entry: entryId },
+      });
+    }
+    const placement = this.callPlacement(entryId);
+    const thread =
+      placement.kinds[0] === 'function.lua'
+        ? this.options.functionThread
+        : this.threads?.threadForSpawn(placement.host as EntryId, caller);
+    return { ...placement, thread };
+  }
+
   /** `spawn`, the child numbered `id` (taken from nextId by the caller). */
   private spawnNumbered(request: SpawnRequest, id: number): Pid {
     const namespace = spawnNamespace(request);
@@ -521,7 +562,7 @@ export class ProcessSystem {
         { retryable: false },
       );
     }
-    if (host.processCount >= host.limits.max_processes) {
+    if ((host.wide?.count() ?? host.processCount) >= host.limits.max_processes) {
       throw new LuactError(
         'RATE_LIMITED',
         `host ${hostId} is full: it runs its limit of ${host.limits.max_processes} processes`,
@@ -577,6 +618,7 @@ export class ProcessSystem {
       this.linksAndMonitors.followedFromAfar(process, request.remoteParent, call);
     }
     host.processCount++;
+    host.wide?.add(1);
     this.processes.add(process);
     const method = (entry.fields.method as string | undefined) ?? 'main';
     process.attach(host.vm.startGroup(process, prepared, method, request.args));
@@ -1022,6 +1064,7 @@ export class ProcessSystem {
     const outcome = exitOutcome(group);
     process.exited = true;
     process.host.processCount--;
+    process.host.wide?.add(-1);
     this.processes.delete(process);
     const relations = process.existingRelations;
     this.processNames.released(process, relations?.names ?? NO_NAMES);
@@ -1097,6 +1140,14 @@ export class ProcessSystem {
     this.processNames.stopping();
     for (const id of [...this.hosts.keys()]) this.removeHost(id);
   }
+}
+
+/**
+ * Whether `node` names a thread of this node rather than a node of a cluster: the function
+ * thread, or a worker (`host#w`: `#` is in no node name).
+ */
+function isThreadOfThisNode(node: string, functionThread: string | undefined): boolean {
+  return node === functionThread || node.includes('#');
 }
 
 /** What the node's threads do not carry yet (a host with workers > 1: see ThreadRouter). */

@@ -2,6 +2,7 @@ import type { EntryId, LuactError } from '@luact/core';
 import type { NameRegistry } from './names.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
+import type { Attempt } from './retried-calls.js';
 import type {
   Delivery,
   Envelope,
@@ -40,9 +41,19 @@ export interface ThreadRouter {
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
   /**
-   * Called once by the process system with what to do with traffic from the other threads,
-   * and with the loss of one.
+   * Runs function `entry` on `thread` (main: its function host) for process `caller`, as one
+   * attempt of a retried call made here.
    */
+  invoke?(
+    thread: string,
+    request: {
+      readonly entry: EntryId;
+      readonly args: Uint8Array;
+      readonly context: ReadonlyMap<string, Uint8Array>;
+      readonly caller: Pid;
+    },
+  ): Attempt;
+  /** Called once by the process system with what to do with traffic from the other threads. */
   attach(receiver: ThreadReceiver): void;
   /** The node's process names, which every thread shares. */
   readonly names: ThreadNames;

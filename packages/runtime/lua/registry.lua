@@ -56,8 +56,8 @@ end
 
 function Version:id() return self._id end
 function Version:string() return 'v' .. self._id end
-function Version:previous() return version_of(host.previous(self._id)) end
-function Version:next() return version_of(host.next(self._id)) end
+function Version:previous() return version_of(decoded(awaited(host.previous(self._id)))) end
+function Version:next() return version_of(decoded(awaited(host.next(self._id)))) end
 function Version.__tostring(v) return 'Version(v' .. v._id .. ')' end
 function Version.__eq(a, b) return a._id == b._id end
 
@@ -113,7 +113,7 @@ function Changes:apply()
   if #self._ops == 0 then return nil, make_error('INVALID', 'no changes to apply', false) end
   local value, kind, message, details = awaited(host.apply(codec.encode(self._ops)))
   if value == false then return failure(kind, message, details) end
-  return version_of(value)
+  return version_of(codec.decode(value))
 end
 
 function Changes.__tostring(c) return 'Changes(' .. #c._ops .. ' ops)' end
@@ -129,18 +129,18 @@ local function snapshot_of(version)
 end
 
 function Snapshot:version() return version_of(self._version) end
-function Snapshot:entries() return decoded(host.list(self._version)) end
+function Snapshot:entries() return decoded(awaited(host.list(self._version))) end
 function Snapshot:namespace(ns)
   check_string(ns, 'snapshot:namespace')
-  return decoded(host.list(self._version, ns))
+  return decoded(awaited(host.list(self._version, ns)))
 end
 function Snapshot:get(id)
   check_string(id, 'snapshot:get')
-  return decoded(host.get(self._version, id))
+  return decoded(awaited(host.get(self._version, id)))
 end
 function Snapshot:find(criteria)
   check_table(criteria, 'snapshot:find')
-  return decoded(host.find(self._version, codec.encode(criteria)))
+  return decoded(awaited(host.find(self._version, codec.encode(criteria))))
 end
 --- A change set to build; it applies to the registry as it is when applied.
 function Snapshot:changes() return setmetatable({ _ops = {} }, Changes) end
@@ -148,7 +148,7 @@ function Snapshot.__tostring(s) return 'Snapshot(v' .. s._version .. ')' end
 
 --- The snapshot of a kept version, or nil, err.
 local function kept_snapshot(version)
-  local ok, kind, message = host.kept(version)
+  local ok, kind, message = awaited(host.kept(version))
   if ok == false then return failure(kind, message) end
   return snapshot_of(version)
 end
@@ -156,7 +156,7 @@ end
 -- History --------------------------------------------------------------------------------
 
 local function all_versions()
-  local list = codec.decode(host.versions())
+  local list = decoded(awaited(host.versions()))
   for i, id in ipairs(list) do list[i] = version_of(id) end
   return list
 end
@@ -170,14 +170,14 @@ function History:get_version(id)
   if math_type(id) ~= 'integer' or id < 1 then
     return nil, make_error('INVALID', 'history:get_version expects a version number of at least 1, got ' .. tostring(id), false)
   end
-  local ok, kind, message = host.kept(id)
+  local ok, kind, message = awaited(host.kept(id))
   if ok == false then return failure(kind, message) end
   return version_of(id)
 end
 function History:snapshot_at(version)
   return kept_snapshot(version_number(version, 'history:snapshot_at'))
 end
-function History.__tostring() return 'History(' .. #codec.decode(host.versions()) .. ' versions)' end
+function History.__tostring() return 'History(' .. #decoded(awaited(host.versions())) .. ' versions)' end
 
 -- Module ---------------------------------------------------------------------------------
 
@@ -185,12 +185,12 @@ local registry = {}
 
 function registry.get(id)
   check_string(id, 'registry.get')
-  return decoded(host.get(0, id))
+  return decoded(awaited(host.get(0, id)))
 end
 
 function registry.find(criteria)
   check_table(criteria, 'registry.find')
-  return decoded(host.find(0, codec.encode(criteria)))
+  return decoded(awaited(host.find(0, codec.encode(criteria))))
 end
 
 --- "ns:name" → {ns, name}, split at the first colon; no colon: ns is "".
@@ -201,7 +201,7 @@ function registry.parse_id(id)
   return { ns = sub(id, 1, colon - 1), name = sub(id, colon + 1) }
 end
 
-function registry.snapshot() return snapshot_of(host.current()) end
+function registry.snapshot() return snapshot_of(decoded(awaited(host.current()))) end
 
 function registry.snapshot_at(version)
   if math_type(version) ~= 'integer' or version < 1 then
@@ -210,7 +210,7 @@ function registry.snapshot_at(version)
   return kept_snapshot(version)
 end
 
-function registry.current_version() return version_of(host.current()) end
+function registry.current_version() return version_of(decoded(awaited(host.current()))) end
 function registry.versions() return all_versions() end
 function registry.history() return setmetatable({}, History) end
 

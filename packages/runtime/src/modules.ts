@@ -1,7 +1,7 @@
 import type { LogRecord, LuaModuleSpec } from '@luact/lua';
-import { type EventBus, type ProcessSystem, processModules } from '@luact/process';
-import { type ServiceManager, supervisorModule } from '@luact/supervisor';
-import { type RegistryAccess, registryModule } from './registry-module/module.js';
+import { type EnvBackend, type EventHub, type ProcessSystem, processModules } from '@luact/process';
+import { type ServiceStates, supervisorModule } from '@luact/supervisor';
+import { type RegistryBackend, registryModule, registryOf } from './registry-module/module.js';
 import { processConsole } from './terminal/console.js';
 import { type IoModuleOptions, ioModule } from './terminal/io-module.js';
 import { testHooksModule } from './workers/test-hooks.js';
@@ -10,13 +10,15 @@ export interface NodeModuleOptions {
   /** Where `logger.*` records go (default: dropped). */
   readonly log?: (record: LogRecord) => void;
   /** The node's event bus (lint's system has one of its own). */
-  readonly events?: EventBus;
+  readonly events?: EventHub;
+  /** What `env` acts on (default: the system's own env variables). */
+  readonly env?: EnvBackend;
   /** The node's services, once they exist (lint has none). */
-  readonly services?: () => ServiceManager | undefined;
+  readonly services?: () => ServiceStates | undefined;
   /** The console of the node's terminal hosts (lint has none: no process owns a console). */
   readonly terminal?: IoModuleOptions;
-  /** The node's registry and how it applies change sets, once the node exists (lint has none). */
-  readonly registry?: () => RegistryAccess | undefined;
+  /** What the registry module reads and changes (lint has no registry: every call fails). */
+  readonly registry?: RegistryBackend;
   /** Adds `luact_test` (a node started with test hooks), for the thread it runs on. */
   readonly testHooks?: 'main' | 'worker';
 }
@@ -30,10 +32,11 @@ export function nodeModules(
     ...processModules(system, {
       ...(options.log ? { log: options.log } : {}),
       ...(options.events ? { events: options.events } : {}),
+      ...(options.env ? { env: options.env } : {}),
     }),
-    supervisorModule(options.services ?? (() => undefined)),
+    supervisorModule(options.services ?? (() => undefined), system),
     ioModule(options.terminal ?? { console: processConsole(), isTerminalHost: () => false }),
-    registryModule(system, options.registry ?? (() => undefined)),
+    registryModule(system, options.registry ?? registryOf(() => undefined)),
     ...(options.testHooks ? [testHooksModule(options.testHooks)] : []),
   ];
 }

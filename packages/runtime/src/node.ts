@@ -10,8 +10,10 @@ import {
   type View,
 } from '@luact/nats';
 import {
+  type EnvBackend,
   EventBus,
   type ExitOutcome,
+  envVariablesOf,
   FUNCTION_HOST,
   type HostFunctionEntry,
   type NameScope,
@@ -54,8 +56,10 @@ import { nodeModules } from './modules.js';
 import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
 import { type PlacementRule, SpreadPlacement } from './placement.js';
 import { announceRegistryChanges } from './registry-events.js';
+import { registryOf } from './registry-module/module.js';
 import { processConsole, type TerminalConsole } from './terminal/console.js';
-import { NodeWorkers, workerHostChanges } from './workers/node-workers.js';
+import { MainThreadServices } from './workers/main-services.js';
+import { NodeWorkers, workerHostChanges, workersByDefault } from './workers/node-workers.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
@@ -107,6 +111,11 @@ export interface NodeOptions {
    * nodes, and they learn when another node goes down.
    */
   readonly cluster?: ClusterSettings;
+  /**
+   * Worker threads of the node's main host and of every process.host whose entry sets no
+   * `workers` (default: the LUACT_WORKERS environment variable of this Node.js process, else 1).
+   */
+  readonly workers?: number;
 }
 
 /** A node's place in a cluster. */
@@ -213,6 +222,9 @@ export class Node {
   private ops: OpsEndpoint | undefined;
   private stopping: Promise<StopResult> | undefined;
   private readonly calls: Calls;
+  private sharedEnv: EnvBackend | undefined;
+  /** The registry as the registry module of every thread reads and changes it. */
+  private readonly registryBackend = registryOf(() => this);
   private halt: (reason: LuactError) => void = () => {};
   /**
    * Settles when the node must stop on its own account (it was expelled from its cluster), with
@@ -251,8 +263,9 @@ export class Node {
         nodeModules(system, {
           ...(options.log ? { log: options.log } : {}),
           events: this.events,
+          env: this.envVariables(system),
           services: () => this.services,
-          registry: () => this,
+          registry: this.registryBackend,
           terminal: {
             console: options.console ?? processConsole(),
             isTerminalHost: (id) => registry.snapshot.get(id)?.kind === 'terminal.host',
@@ -271,6 +284,17 @@ export class Node {
       ...(options.log ? { log: options.log } : {}),
     });
     this.calls = new Calls(this.system);
+    workers?.serve(
+      new MainThreadServices({
+        env: this.envVariables(this.system),
+        events: this.events,
+        services: () => this.services,
+        invoke: (request) => this.system.invoke(request),
+        workflowHost: (id) => this.system.externalHost(id),
+        registry: this.registryBackend,
+        post: (thread, record) => workers.router.linkTo(thread)?.post(record),
+      }),
+    );
     registry.subscribe((event) => this.applyHostChanges(event));
     registry.subscribe((event) => announceRegistryChanges(this.events, event));
     if (workers) registry.subscribe((event) => workers.registryChanged(event.snapshot));
@@ -315,7 +339,11 @@ export class Node {
       await connections.close();
       throw error;
     }
-    const threads = NodeWorkers.plan(registry.snapshot, env);
+    const threads = NodeWorkers.plan(
+      registry.snapshot,
+      env,
+      workersByDefault(options.workers, !options.cluster && !options.clock),
+    );
     let workers: NodeWorkers | undefined;
     if (threads.hosts.length > 0) {
       const refused = workersRefused(options, threads.hosts[0]?.id as string);
@@ -362,7 +390,7 @@ export class Node {
       throw new ApplicationError(sortDiagnostics([...warnings, ...checked]));
     }
     node.startWarnings = sortDiagnostics([...warnings, ...threads.warnings, ...checked]);
-    node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
+    if (!workers?.runs(MAIN_HOST)) node.system.addHost(MAIN_HOST, DEFAULT_LIMITS);
     for (const kind of PROCESS_HOST_KINDS) {
       for (const entry of registry.snapshot.ofKind(kind)) node.startHost(entry);
     }
@@ -398,6 +426,12 @@ export class Node {
       node.ops = serveOps(clusterConnection, name, node.inspectionRoutes(name));
     }
     return node;
+  }
+
+  /** The node's env variables and their storages: one set for every thread's processes. */
+  private envVariables(system: ProcessSystem): EnvBackend {
+    this.sharedEnv ??= envVariablesOf(system);
+    return this.sharedEnv;
   }
 
   /** Compiles and checks Lua entries (only the `changed` ones, if given). */
@@ -714,6 +748,7 @@ export class Node {
   /** Makes a TypeScript function callable from Lua: funcs.call("ns:name", …). */
   registerFunction(id: string, fn: HostFunctionEntry): void {
     this.system.registerFunction(id, fn);
+    this.workers?.functionRegistered(id);
   }
 
   // ── Inspection ────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,5 @@
 export { restartDelay } from './backoff.js';
-export { supervisorModule } from './lua-module.js';
+export { type ServiceStates, supervisorModule } from './lua-module.js';
 export { OtpSupervisor, type SupervisorEnvironment } from './otp-supervisor.js';
 export { ProcessRunnable } from './process-runnable.js';
 export type { Runnable, RunnableEvents } from './runnable.js';

@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { LuactError, resolveReference, splitEntryId } from '@luact/core';
-import { encodeValue, type LuaModuleSpec } from '@luact/lua';
-import { Process, pushFailure } from '@luact/process';
-import type { ServiceManager } from './service-manager.js';
+import type { LuaModuleSpec } from '@luact/lua';
+import {
+  answerLater,
+  awaitLaterPrelude,
+  type Later,
+  Process,
+  type ProcessSystem,
+  settleLater,
+} from '@luact/process';
 import type { ServiceStatus } from './service-runner.js';
 
 /** The Lua view of a service status. */
@@ -16,36 +22,57 @@ function luaStatus(status: ServiceStatus) {
 }
 
 /**
- * The `supervisor` Lua module. `services` gives the node's service manager once it exists (the
+ * What the `supervisor` module reads: the node's service manager, or on a worker thread the
+ * main thread's, asked through the thread link (its answers come later).
+ */
+export interface ServiceStates {
+  status(id: string): Later<ServiceStatus | undefined>;
+  list(): Later<readonly ServiceStatus[]>;
+}
+
+/**
+ * The `supervisor` Lua module. `services` gives the node's service states once they exist (the
  * module is installed in hosts before the services are built).
  */
-export function supervisorModule(services: () => ServiceManager | undefined): LuaModuleSpec {
+export function supervisorModule(
+  services: () => ServiceStates | undefined,
+  system: ProcessSystem,
+): LuaModuleSpec {
   return {
     name: 'supervisor',
     scope: 'module',
-    source: readFileSync(new URL('../lua/supervisor.lua', import.meta.url), 'utf8'),
+    source:
+      awaitLaterPrelude() + readFileSync(new URL('../lua/supervisor.lua', import.meta.url), 'utf8'),
     functions: {
       status(L, vm) {
         const id = serviceId(vm.stack.text(L, 1) ?? '', vm.current?.group.owner);
-        const status = services()?.status(id);
-        if (!status) {
-          return pushFailure(
-            L,
-            vm,
-            new LuactError('NOT_FOUND', `no service ${id}`, { retryable: false }),
-          );
-        }
-        vm.stack.pushBytes(L, encodeValue(luaStatus(status)));
-        return 1;
+        return answerLater(L, vm, system, () => {
+          const status = services()?.status(id);
+          return status instanceof Promise ? status.then((s) => found(s, id)) : found(status, id);
+        });
       },
       list(L, vm) {
-        const all: Record<string, unknown> = {};
-        for (const status of services()?.list() ?? []) all[status.id] = luaStatus(status);
-        vm.stack.pushBytes(L, encodeValue(all));
-        return 1;
+        return answerLater(L, vm, system, () => {
+          const list = services()?.list() ?? [];
+          return list instanceof Promise ? list.then(allOf) : allOf(list);
+        });
       },
+      settle: settleLater(system),
     },
   };
+}
+
+function found(status: ServiceStatus | undefined | LuactError, id: string) {
+  if (status instanceof LuactError) return status;
+  if (!status) return new LuactError('NOT_FOUND', `no service ${id}`, { retryable: false });
+  return luaStatus(status);
+}
+
+function allOf(list: readonly ServiceStatus[] | LuactError) {
+  if (list instanceof LuactError) return list;
+  const all: Record<string, unknown> = {};
+  for (const status of list) all[status.id] = luaStatus(status);
+  return all;
 }
 
 /** A bare name means the service of that name in the calling process's namespace. */

@@ -110,11 +110,18 @@ export class WorkflowEffects implements CommandEffects {
       return;
     }
     if (route.kind === 'thread') {
-      throw new LuactError(
-        'UNAVAILABLE',
-        `a workflow cannot watch process ${target} yet: it runs on a worker thread (a host with workers > 1)`,
-        { retryable: false },
-      );
+      // A process of a worker thread: followed from an inbox here, as a process of another node.
+      const inbox = this.system.openInbox(() => {});
+      const watched = inbox.watch(pid, (outcome) => {
+        inbox.close();
+        onExit(asData(outcome));
+      });
+      if (watched instanceof LuactError) {
+        inbox.close();
+        throw watched;
+      }
+      await watched;
+      return;
     }
     if (route.kind !== 'process') {
       throw new LuactError(

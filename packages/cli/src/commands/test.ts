@@ -88,7 +88,9 @@ async function testIn(
     const passed = results.filter((r) => r.passed).length;
     failed = results.length - passed;
     if (options.json)
-      io.stdout.write(`${JSON.stringify({ passed, failed, tests: results }, null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ passed, failed, workerThreads: node.workers?.threadCount ?? 0, tests: results }, null, 2)}\n`,
+      );
     else io.stdout.write(`${passed} passed, ${failed} failed\n`);
   } finally {
     const clean = await shutDown(node, io);

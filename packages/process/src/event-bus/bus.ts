@@ -23,13 +23,28 @@ interface Subscription {
 }
 
 /**
+ * Where the `events` module publishes and subscribes: the node's EventBus, or on a worker
+ * thread the main thread's bus, reached through the thread link.
+ */
+export interface EventHub {
+  /** Subscribes `sink` to events whose system (and kind, if given) match; returns the unsubscribe. */
+  subscribe(system: EventPattern, kind: EventPattern | undefined, sink: EventSink): () => void;
+  send(event: BusEvent): void;
+  /**
+   * Resolves once the subscriptions made so far see every event sent after: undefined when
+   * they already do (a bus of this thread), a promise on a worker (main takes them later).
+   */
+  subscribed?(): Promise<void> | undefined;
+}
+
+/**
  * The node's event bus: publish and subscribe for observation, in one Node.js process.
  * Delivery is synchronous and at most once: `send` hands the event to every matching
  * subscriber before it returns, in subscription order, so every subscriber sees the events of
  * one node in the order they were sent. A subscriber whose buffer is full misses the event;
  * nothing is retried or stored.
  */
-export class EventBus {
+export class EventBus implements EventHub {
   private readonly subscriptions = new Map<number, Subscription>();
   private nextId = 1;
 

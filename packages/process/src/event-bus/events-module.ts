@@ -8,7 +8,10 @@ import {
   type LuaVm,
 } from '@luact/lua';
 import { fallible, luaText, pushFailure } from '../host-call.js';
-import type { BusEvent, EventBus } from './bus.js';
+import { awaitLaterPrelude, settleLater } from '../later.js';
+import { Process } from '../process.js';
+import type { ProcessSystem } from '../system.js';
+import type { BusEvent, EventHub } from './bus.js';
 import { compilePattern, type EventPattern } from './pattern.js';
 
 /** Bounds of what one process may hold or hand to the bus. */
@@ -33,7 +36,7 @@ interface OpenSubscription {
  * The `events` module: Lua processes publish to and subscribe on the node's event bus. A
  * subscription feeds a channel of its process and ends with the process (or `sub:close()`).
  */
-export function eventsModule(bus: EventBus): LuaModuleSpec {
+export function eventsModule(bus: EventHub, processes: ProcessSystem): LuaModuleSpec {
   const open = new WeakMap<FiberGroup, Map<number, OpenSubscription>>();
   let nextId = 1;
 
@@ -89,8 +92,21 @@ export function eventsModule(bus: EventBus): LuaModuleSpec {
       };
       subscriptions.set(id, subscription);
       vm.stack.pushInteger(L, id);
-      return 1;
+      // A subscription the bus takes later (a worker's, at main): Lua waits for it with a token.
+      const taken = bus.subscribed?.();
+      const owner = group.owner;
+      if (taken === undefined || !(owner instanceof Process)) return 1;
+      vm.stack.pushInteger(
+        L,
+        processes.pending.begin(
+          owner,
+          taken.then(() => true as const),
+        ),
+      );
+      return 2;
     },
+
+    settle: settleLater(processes),
 
     /** unsubscribe(id): ends the subscription and forgets what it had queued. */
     unsubscribe(L, vm) {
@@ -141,7 +157,8 @@ export function eventsModule(bus: EventBus): LuaModuleSpec {
   return { name: 'events', scope: 'module', source: EVENTS_LUA, functions };
 }
 
-const EVENTS_LUA = readFileSync(new URL('../../lua/events.lua', import.meta.url), 'utf8');
+const EVENTS_LUA =
+  awaitLaterPrelude() + readFileSync(new URL('../../lua/events.lua', import.meta.url), 'utf8');
 const ARRAY_OF_TWO = 0x92;
 const NIL = Uint8Array.of(0xc0);
 const encoded = new WeakMap<BusEvent, Uint8Array>();

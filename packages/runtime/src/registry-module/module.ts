@@ -8,7 +8,7 @@ import {
   type LuaState,
   type LuaVm,
 } from '@luact/lua';
-import { Process, type ProcessSystem, pushFailure } from '@luact/process';
+import { answerLater, type Later, Process, type ProcessSystem, pushFailure } from '@luact/process';
 import {
   type ChangeSet,
   type Diagnostic,
@@ -17,7 +17,14 @@ import {
   type Registry,
   type RegistrySnapshot,
 } from '@luact/registry';
-import { changeSetOf, entryView, invalid, luaEntryId, refusedChangeSet } from './entry-view.js';
+import {
+  changeSetOf,
+  entryView,
+  invalid,
+  type LuaEntryView,
+  luaEntryId,
+  refusedChangeSet,
+} from './entry-view.js';
 
 /**
  * What the `registry` module reaches of its node: the live registry (reads, versions, going
@@ -30,14 +37,27 @@ export interface RegistryAccess {
 }
 
 /**
- * The `registry` Lua module (docs/lua-api/registry.md). Reads answer at once; applying a change
- * set or a version waits, so the node applies it once no Lua runs (listeners add and remove
- * hosts, and the Lua check compiles sources).
+ * What the `registry` module reads and changes: the node's registry (registryOf), or on a
+ * worker thread the main thread's, asked through the thread link. IDs come resolved; version 0
+ * is the current one. Every answer may come later.
  */
-export function registryModule(
-  system: ProcessSystem,
-  access: () => RegistryAccess | undefined,
-): LuaModuleSpec {
+export interface RegistryBackend {
+  current(): Later<number>;
+  get(version: number, id: string): Later<LuaEntryView>;
+  list(version: number, namespace: string | undefined): Later<readonly LuaEntryView[]>;
+  find(version: number, criteria: EntryCriteria): Later<readonly LuaEntryView[]>;
+  versions(): Later<readonly number[]>;
+  kept(version: number): Later<true>;
+  /** The version before (after) `version`; null when there is none. */
+  previous(version: number): Later<number | null>;
+  next(version: number): Later<number | null>;
+  /** Applies a change set once no Lua runs; the new current version. */
+  apply(changes: ChangeSet): Later<number>;
+  applyVersion(version: number): Later<number>;
+}
+
+/** The registry module's backend over the node's own registry (`access`). */
+export function registryOf(access: () => RegistryAccess | undefined): RegistryBackend {
   const node = (): RegistryAccess => {
     const found = access();
     if (!found) throw new LuactError('INTERNAL', 'the registry module needs a running node');
@@ -51,71 +71,90 @@ export function registryModule(
     if (!snapshot) throw versionNotKept(registry, version);
     return snapshot;
   };
-  const functions: Record<string, HostFunction> = {
-    current(L, vm) {
-      vm.stack.pushInteger(L, node().registry.snapshot.version);
-      return 1;
-    },
-    get: answering((L, vm) => {
-      const snapshot = snapshotAt(vm.stack.integer(L, 1));
-      const id = luaEntryId(vm.stack.text(L, 2), callerNamespace(vm), 'the entry ID');
+  // Changes wait until the current Lua slice ends: listeners add and remove hosts, and the Lua
+  // check compiles sources.
+  const afterSlice = (work: () => number): Promise<number> => Promise.resolve().then(work);
+  return {
+    current: () => node().registry.snapshot.version,
+    get: (version, id) => {
+      const snapshot = snapshotAt(version);
       const entry = snapshot.get(id);
       if (!entry) throw notFound(`no entry ${id} in registry version ${snapshot.version}`);
       return entryView(entry);
-    }),
-    // list(version, namespace?) → every entry, or those of one namespace.
-    list: answering((L, vm) => {
-      const entries = snapshotAt(vm.stack.integer(L, 1)).entries();
-      const namespace = vm.stack.text(L, 2);
+    },
+    list: (version, namespace) => {
+      const entries = snapshotAt(version).entries();
       return (
         namespace === undefined ? entries : entries.filter((e) => e.namespace === namespace)
       ).map(entryView);
-    }),
-    find: answering((L, vm) => {
-      const snapshot = snapshotAt(vm.stack.integer(L, 1));
-      const criteria = decodeValue(vm.stack.bytes(L, 2) ?? new Uint8Array());
-      const found = findEntries(snapshot.entries(), criteriaOf(criteria));
+    },
+    find: (version, criteria) => {
+      const found = findEntries(snapshotAt(version).entries(), criteria);
       if (!found.ok) throw invalid(`registry.find: ${found.error}`);
       return found.value.map(entryView);
-    }),
-    versions(L, vm) {
-      vm.stack.pushBytes(L, encodeValue(node().registry.history.versions()));
-      return 1;
     },
-    // kept(version) → true, or false, NOT_FOUND, message
-    kept: answering((L, vm) => {
-      snapshotAt(vm.stack.integer(L, 1));
+    versions: () => node().registry.history.versions(),
+    kept: (version) => {
+      snapshotAt(version);
       return true;
-    }),
-    previous(L, vm) {
-      return pushVersion(L, vm, node().registry.history.previousOf(vm.stack.integer(L, 1)));
     },
-    next(L, vm) {
-      return pushVersion(L, vm, node().registry.history.nextOf(vm.stack.integer(L, 1)));
-    },
-    // apply(ops) → a token to wait on; its answer is the new current version.
-    apply(L, vm) {
-      return later(L, vm, system, () => {
-        const ops = decodeValue(vm.stack.bytes(L, 1) ?? new Uint8Array());
-        const changes = changeSetOf(ops, callerNamespace(vm));
-        return () => {
-          const target = node();
-          const applied = target.applyChanges(changes);
-          if (!applied.ok) throw refusedChangeSet(applied.error);
-          return target.registry.snapshot.version;
-        };
-      });
-    },
-    // apply_version(version) → a token to wait on; its answer is that version, now current.
-    apply_version(L, vm) {
-      const version = vm.stack.integer(L, 1);
-      return later(L, vm, system, () => () => {
-        const { registry } = node();
-        const applied = registry.applyVersion(version);
+    previous: (version) => node().registry.history.previousOf(version) ?? null,
+    next: (version) => node().registry.history.nextOf(version) ?? null,
+    apply: (changes) =>
+      afterSlice(() => {
+        const target = node();
+        const applied = target.applyChanges(changes);
+        if (!applied.ok) throw refusedChangeSet(applied.error);
+        return target.registry.snapshot.version;
+      }),
+    applyVersion: (version) =>
+      afterSlice(() => {
+        const applied = node().registry.applyVersion(version);
         if (!applied.ok) throw applied.error;
         return version;
-      });
-    },
+      }),
+  };
+}
+
+/**
+ * The `registry` Lua module (docs/lua-api/registry.md) over `backend`. Every answer is msgpack
+ * bytes (or `true`), or a token Lua waits on when it comes later: reads of the node's own
+ * registry answer at once, applying a change set or a version always waits.
+ */
+export function registryModule(system: ProcessSystem, backend: RegistryBackend): LuaModuleSpec {
+  const answer = <T>(L: LuaState, vm: LuaVm, read: () => Later<T>) =>
+    answerLater(L, vm, system, read, encodeValue);
+  const functions: Record<string, HostFunction> = {
+    current: (L, vm) => answer(L, vm, () => backend.current()),
+    get: (L, vm) =>
+      answer(L, vm, () =>
+        backend.get(
+          vm.stack.integer(L, 1),
+          luaEntryId(vm.stack.text(L, 2), callerNamespace(vm), 'the entry ID'),
+        ),
+      ),
+    // list(version, namespace?) → every entry, or those of one namespace.
+    list: (L, vm) => answer(L, vm, () => backend.list(vm.stack.integer(L, 1), vm.stack.text(L, 2))),
+    find: (L, vm) =>
+      answer(L, vm, () =>
+        backend.find(
+          vm.stack.integer(L, 1),
+          criteriaOf(decodeValue(vm.stack.bytes(L, 2) ?? new Uint8Array())),
+        ),
+      ),
+    versions: (L, vm) => answer(L, vm, () => backend.versions()),
+    // kept(version) → true, or false, NOT_FOUND, message
+    kept: (L, vm) => answerLater(L, vm, system, () => backend.kept(vm.stack.integer(L, 1))),
+    previous: (L, vm) => answer(L, vm, () => backend.previous(vm.stack.integer(L, 1))),
+    next: (L, vm) => answer(L, vm, () => backend.next(vm.stack.integer(L, 1))),
+    // apply(ops) → a token to wait on; its answer is the new current version.
+    apply: (L, vm) =>
+      answer(L, vm, () => {
+        const ops = decodeValue(vm.stack.bytes(L, 1) ?? new Uint8Array());
+        return backend.apply(changeSetOf(ops, callerNamespace(vm)));
+      }),
+    // apply_version(version) → a token to wait on; its answer is that version, now current.
+    apply_version: (L, vm) => answer(L, vm, () => backend.applyVersion(vm.stack.integer(L, 1))),
     // settle(token) → nothing yet (the fiber is woken), the answer, or false, kind, message, details
     settle(L, vm) {
       const fiber = vm.current;
@@ -123,7 +162,10 @@ export function registryModule(
       const settled = system.pending.take(vm.stack.integer(L, 1), fiber);
       if (settled === undefined) return 0;
       if (!settled.ok) return pushError(L, vm, settled.error);
-      vm.stack.pushInteger(L, Number(settled.value));
+      const { value } = settled;
+      if (value === true) vm.stack.pushBoolean(L, true);
+      else if (typeof value === 'string') vm.stack.pushString(L, value);
+      else vm.stack.pushBytes(L, value);
       return 1;
     },
   };
@@ -135,52 +177,11 @@ export function registryModule(
   };
 }
 
-/** A host function answering a value (as msgpack bytes), or `false, kind, message, details`. */
-function answering(read: (L: LuaState, vm: LuaVm) => unknown): HostFunction {
-  return (L, vm) => {
-    let value: unknown;
-    try {
-      value = read(L, vm);
-    } catch (error) {
-      return pushError(L, vm, LuactError.from(error));
-    }
-    if (value === true) vm.stack.pushBoolean(L, true);
-    else vm.stack.pushBytes(L, encodeValue(value));
-    return 1;
-  };
-}
-
-/**
- * Reads the arguments now (`prepare`, which may refuse them at once) and runs the work it
- * returns after the current Lua slice, answering Lua with a token to wait on.
- */
-function later(L: LuaState, vm: LuaVm, system: ProcessSystem, prepare: () => () => number): number {
-  const owner = vm.current?.group.owner;
-  if (!(owner instanceof Process)) {
-    return pushFailure(L, vm, new LuactError('INTERNAL', 'registry changes need a process'));
-  }
-  let work: () => number;
-  try {
-    work = prepare();
-  } catch (error) {
-    return pushError(L, vm, LuactError.from(error));
-  }
-  const answer = Promise.resolve().then(() => String(work()));
-  vm.stack.pushInteger(L, system.pending.begin(owner, answer));
-  return 1;
-}
-
 function pushError(L: LuaState, vm: LuaVm, error: LuactError): number {
   pushFailure(L, vm, error);
   if (error.details === undefined) return 3;
   vm.stack.pushBytes(L, encodeValue(error.details));
   return 4;
-}
-
-function pushVersion(L: LuaState, vm: LuaVm, version: number | undefined): number {
-  if (version === undefined) return 0;
-  vm.stack.pushInteger(L, version);
-  return 1;
 }
 
 function notFound(message: string): LuactError {

@@ -13,6 +13,7 @@ import {
 import type { ProcessView } from '../control/views.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import type { MailLimits } from './mail-room.js';
+import type { MainThreadServices } from './main-services.js';
 import type { NameAuthority } from './name-authority.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
@@ -72,20 +73,33 @@ export class NodeWorkers {
   private replacing: Promise<void> = Promise.resolve();
   private nextList = 1;
 
-  /** The worker hosts of `snapshot`, their thread counts (at most the machine's cores). */
-  static plan(snapshot: RegistrySnapshot, env: Environment): WorkerPlan {
+  /**
+   * The worker hosts of `snapshot`, their thread counts (at most the machine's cores).
+   * `defaultWorkers` (see workersByDefault) is the count of the node's main host and of every
+   * process.host whose entry sets no `workers`.
+   */
+  static plan(snapshot: RegistrySnapshot, env: Environment, defaultWorkers = 1): WorkerPlan {
     const cores = availableParallelism();
     const hosts: WorkerHost[] = [];
     const warnings: Diagnostic[] = [];
-    const mainHosts = [MAIN_HOST_ID, FUNCTION_HOST, INBOX_HOST];
+    const mainHosts = [FUNCTION_HOST, INBOX_HOST];
     const mailLimits: Record<string, MailLimits> = {
       [MAIN_HOST_ID]: mailLimitsOf(DEFAULT_LIMITS),
       [FUNCTION_HOST]: mailLimitsOf(DEFAULT_LIMITS),
     };
+    const ownWorkers = Math.min(defaultWorkers, cores);
+    if (ownWorkers > 1)
+      hosts.push({ id: MAIN_HOST_ID, workers: ownWorkers, limits: DEFAULT_LIMITS });
+    else mainHosts.push(MAIN_HOST_ID);
     for (const entry of snapshot.ofKind('terminal.host')) mainHosts.push(entry.id);
     for (const entry of snapshot.ofKind('process.host')) {
       const config = activateEntry(entry, env);
-      const asked = config.ok ? config.value.host.workers : 1;
+      const written = (entry.fields.host as { workers?: unknown } | undefined)?.workers;
+      const asked = !config.ok
+        ? 1
+        : written === undefined
+          ? defaultWorkers
+          : config.value.host.workers;
       const workers = Math.min(asked, cores);
       if (config.ok) mailLimits[entry.id] = mailLimitsOf(config.value.host);
       if (workers < asked) {
@@ -107,6 +121,9 @@ export class NodeWorkers {
   }
 
   private stopping = false;
+  private services: MainThreadServices | undefined;
+  /** The TypeScript functions registered on main (a replacement thread is told them too). */
+  private readonly functionIds: string[] = [];
   /** Threads that have ended (a stop does not wait for them). */
   private readonly exited = new WeakSet<Worker>();
 
@@ -146,6 +163,12 @@ export class NodeWorkers {
       this.router.connect(thread, port).unref();
     }
     this.pendingPorts.delete(MAIN_THREAD);
+  }
+
+  /** Answers the workers' calls of what main keeps with `services`. */
+  serve(services: MainThreadServices): void {
+    this.services = services;
+    this.router.serve((from, call) => services.answer(from, call));
   }
 
   /** Whether `hostId` runs on worker threads. */
@@ -211,6 +234,8 @@ export class NodeWorkers {
     worker.once('exit', () => this.exited.add(worker));
     return ready(worker, thread).then(() => {
       if (this.running.get(thread) !== worker) return;
+      if (replacing && this.functionIds.length > 0)
+        this.router.linkTo(thread)?.post({ t: 'functions', ids: [...this.functionIds] });
       worker.on('error', (error) => this.lose(host, w, worker, `it failed: ${error.message}`));
       worker.on('exit', (code) => this.lose(host, w, worker, `it exited with code ${code}`));
       const bound = stuckAfterMs(host.limits.max_slice);
@@ -250,6 +275,13 @@ export class NodeWorkers {
     return (await Promise.all(lists)).flat();
   }
 
+  /** A TypeScript function was registered on main: every worker's calls of it go there. */
+  functionRegistered(id: string): void {
+    this.functionIds.push(id);
+    for (const thread of this.running.keys())
+      this.router.linkTo(thread)?.post({ t: 'functions', ids: [id] });
+  }
+
   /** The registry changed: every worker gets the new version, in order with its mail. */
   registryChanged(snapshot: RegistrySnapshot): void {
     const registry = registryCopy(snapshot.version, snapshot.entries());
@@ -271,6 +303,8 @@ export class NodeWorkers {
     this.running.delete(thread);
     this.watchdog.unwatch(thread);
     this.counters.get(host.id)?.markDown(w);
+    // What main forwarded to it or ran for it ends now (a replacement starts with none).
+    this.services?.threadLost(thread);
     const lostAt = performance.now();
     this.replacing = this.replacing.then(() => this.replace(host, w, worker, why, lostAt));
   }
@@ -387,6 +421,22 @@ export function workerHostChanges(
 function mailLimitsOf(limits: HostLimits): MailLimits {
   const { max_mailbox, max_mailbox_bytes, max_message_size } = limits;
   return { max_mailbox, max_mailbox_bytes, max_message_size };
+}
+
+/**
+ * How many worker threads a node gives its main host and every process.host whose entry sets no
+ * `workers`: `LUACT_WORKERS` of this Node.js process (1 when unset), the switch that runs the
+ * acceptance suites on worker threads. A cluster node and a node with an injected clock keep 1
+ * (they cannot run hosts on worker threads yet).
+ */
+export function workersByDefault(asked: number | undefined, canRunWorkers: boolean): number {
+  if (!canRunWorkers) return 1;
+  const count = asked ?? Number(process.env.LUACT_WORKERS ?? 1);
+  if (!Number.isInteger(count) || count < 1)
+    throw new LuactError('INVALID', `LUACT_WORKERS must be a whole number ≥ 1, not ${count}`, {
+      retryable: false,
+    });
+  return count;
 }
 
 /** The ID of the node's main host (MAIN_HOST of node.ts, kept here to avoid a cycle). */

@@ -5,8 +5,16 @@
  * its kind), travels as its data.
  */
 import { type ErrorData, LuactError } from '@luact/core';
-import type { LogRecord } from '@luact/lua';
-import type { Envelope, ExitOutcome, Pid, RemoteSpawnRequest, Signal } from '@luact/process';
+import { decodeValue, encodeValue, type LogRecord } from '@luact/lua';
+import type {
+  BusEvent,
+  Envelope,
+  ExitOutcome,
+  Pid,
+  RemoteSpawnRequest,
+  Signal,
+} from '@luact/process';
+import type { MainCall } from './thread-calls.js';
 import type { RegistryCopy } from './worker-boot.js';
 
 export type ThreadRecord =
@@ -35,6 +43,17 @@ export type ThreadRecord =
    * bytes] triples, messages -1 for a process that has ended.
    */
   | { readonly t: 'room'; readonly batch: number; readonly rooms: readonly (string | number)[] }
+  /** A call of what main keeps (see thread-calls.ts), and its answer. */
+  | { readonly t: 'call'; readonly id: number; readonly call: MainCall }
+  | { readonly t: 'answer'; readonly id: number; readonly value: unknown }
+  /** Its error as msgpack, so errors in its details keep their kind and message. */
+  | { readonly t: 'call-failed'; readonly id: number; readonly error: Uint8Array }
+  /** TypeScript functions registered on main (main to worker): calls of them go there. */
+  | { readonly t: 'functions'; readonly ids: readonly string[] }
+  /** A workflow a worker watches (see workflowsOnMain) ended (main to worker). */
+  | { readonly t: 'workflow-ended'; readonly watch: number; readonly outcome: WireOutcome }
+  /** An event for a worker's subscription `sub` (main to worker, in the bus's order). */
+  | { readonly t: 'event'; readonly sub: number; readonly event: BusEvent }
   | NameRecord;
 
 /**
@@ -83,9 +102,10 @@ export type WireSignal =
     })
   | (Omit<Extract<Signal, { readonly kind: 'refused' }>, 'error'> & { readonly error: ErrorData });
 
-type WireOutcome =
+/** An outcome whose error is msgpack (errors in its details keep their kind and message). */
+export type WireOutcome =
   | { readonly ok: true; readonly value: Uint8Array }
-  | { readonly ok: false; readonly error: ErrorData };
+  | { readonly ok: false; readonly error: Uint8Array };
 
 export function signalRecord(signal: Signal): ThreadRecord {
   switch (signal.kind) {
@@ -115,10 +135,10 @@ export function signalOf(wire: WireSignal): Signal {
   return wire as Signal;
 }
 
-function wireOutcome(outcome: ExitOutcome): WireOutcome {
-  return outcome.ok ? outcome : { ok: false, error: outcome.error.toData() };
+export function wireOutcome(outcome: ExitOutcome): WireOutcome {
+  return outcome.ok ? outcome : { ok: false, error: encodeValue(outcome.error) };
 }
 
-function outcomeOf(wire: WireOutcome): ExitOutcome {
-  return wire.ok ? wire : { ok: false, error: LuactError.fromData(wire.error) };
+export function outcomeOf(wire: WireOutcome): ExitOutcome {
+  return wire.ok ? wire : { ok: false, error: LuactError.from(decodeValue(wire.error)) };
 }

@@ -9,6 +9,8 @@ const DOWN = 0x7fffffff;
 export class WorkerCounters {
   private readonly ids: Int32Array;
   private readonly loads: Int32Array;
+  /** How many processes each worker runs, exactly (max_processes is the whole host's). */
+  private readonly live: Int32Array;
   /** Where the next tie between equally loaded workers starts (this thread's own). */
   private cursor = 0;
 
@@ -18,10 +20,11 @@ export class WorkerCounters {
   ) {
     this.ids = new Int32Array(buffer, 0, workers);
     this.loads = new Int32Array(buffer, workers * 4, workers);
+    this.live = new Int32Array(buffer, workers * 8, workers);
   }
 
   static create(workers: number): WorkerCounters {
-    const counters = new WorkerCounters(new SharedArrayBuffer(workers * 8), workers);
+    const counters = new WorkerCounters(new SharedArrayBuffer(workers * 12), workers);
     counters.ids.fill(1);
     return counters;
   }
@@ -31,9 +34,23 @@ export class WorkerCounters {
     return Atomics.add(this.ids, w, 1) * this.workers + w;
   }
 
+  /** The processes the host runs on all of its workers. */
+  liveCount(): number {
+    let count = 0;
+    for (let w = 0; w < this.workers; w++) count += Atomics.load(this.live, w);
+    return count;
+  }
+
+  /** Worker `w` started (1) or ended (-1) a process. */
+  addLive(w: number, change: number): void {
+    Atomics.add(this.live, w, change);
+  }
+
   /** Worker `w` is gone: no spawn goes there until a new thread takes its place (markUp). */
   markDown(w: number): void {
     Atomics.store(this.loads, w, DOWN);
+    // Its processes are gone with it.
+    Atomics.store(this.live, w, 0);
   }
 
   /** A new thread took worker `w`'s place: it runs no process yet. */

@@ -2,8 +2,10 @@ import type { MessagePort } from 'node:worker_threads';
 import { type EntryId, LuactError } from '@luact/core';
 import type { SliceObserver } from '@luact/lua';
 import {
+  type Attempt,
   type Envelope,
   EVENT_KIND,
+  type ExitOutcome,
   eventDetails,
   messageBytes,
   type Pid,
@@ -17,6 +19,7 @@ import { AwaitedResults } from './awaited-results.js';
 import { LEAVE, type MailLimits, MailRoom, TAKE_AND_ASK } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
+import { answerCall, type MainCall, ThreadCalls } from './thread-calls.js';
 import { ranOn, type ThreadDown, workerDownError } from './thread-down.js';
 import { ThreadLink } from './thread-link.js';
 import {
@@ -33,7 +36,10 @@ import type { WorkerCounters } from './worker-counters.js';
  * Records a thread's process system does not take: what a worker's processes print and log,
  * and registry changes for a worker.
  */
-export type SideRecord = Extract<ThreadRecord, { readonly t: 'print' | 'log' | 'registry' }>;
+export type SideRecord = Extract<
+  ThreadRecord,
+  { readonly t: 'print' | 'log' | 'registry' | 'event' | 'functions' | 'workflow-ended' }
+>;
 
 export interface WorkerRouterOptions {
   /** This thread: MAIN_THREAD, or a worker (workerThread(host, w)). */
@@ -80,6 +86,10 @@ export class WorkerRouter implements ThreadRouter {
   private next = 1;
   /** Outcomes this thread's processes and inboxes wait for from children on other threads. */
   private readonly awaited = new AwaitedResults();
+  private readonly calls = new ThreadCalls();
+  private nextAttempt = 1;
+  /** Answers other threads' calls of what this thread keeps (main's: see serve). */
+  private answer: ((from: string, call: MainCall) => unknown) | undefined;
 
   constructor(private readonly options: WorkerRouterOptions) {
     for (const { id, workers } of options.plan.workerHosts) {
@@ -211,6 +221,48 @@ export class WorkerRouter implements ThreadRouter {
     });
   }
 
+  /** Answers the calls of other threads with `answer` (the main thread's services). */
+  serve(answer: (from: string, call: MainCall) => unknown): void {
+    this.answer = answer;
+  }
+
+  /** Asks `thread` (main) for what it keeps; see thread-calls.ts. */
+  call(thread: string, call: MainCall): Promise<unknown> {
+    return this.calls.call(thread, this.link(thread), call);
+  }
+
+  /** Tells `thread` (main) `call`, wanting no answer. */
+  tell(thread: string, call: MainCall): void {
+    this.calls.tell(this.link(thread), call);
+  }
+
+  invoke(
+    thread: string,
+    request: {
+      readonly entry: EntryId;
+      readonly args: Uint8Array;
+      readonly context: ReadonlyMap<string, Uint8Array>;
+      readonly caller: Pid;
+    },
+  ): Attempt {
+    const attempt = this.nextAttempt++;
+    const outcome = this.call(thread, {
+      s: 'funcs.invoke',
+      entry: request.entry,
+      args: request.args,
+      context: [...request.context],
+      caller: request.caller,
+      attempt,
+    }).then(
+      (value): ExitOutcome => ({ ok: true, value: value as Uint8Array }),
+      (error: unknown): ExitOutcome => ({ ok: false, error: LuactError.from(error) }),
+    );
+    return {
+      onEnd: (listener) => void outcome.then(listener),
+      stop: (error) => this.tell(thread, { s: 'funcs.cancel', attempt, reason: error.message }),
+    };
+  }
+
   attach(receiver: ThreadReceiver): void {
     this.receiver = receiver;
   }
@@ -220,6 +272,7 @@ export class WorkerRouter implements ThreadRouter {
    * main thread the names its processes held are free (they ended with it).
    */
   threadLost(thread: string): void {
+    this.calls.fail(thread, new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
     if (this.names instanceof NameAuthority) {
       this.names.threadLost(thread);
       this.names.dropNamesWhere((pid) => this.threadOf(pid) === thread);
@@ -273,6 +326,7 @@ export class WorkerRouter implements ThreadRouter {
     }
     this.awaited.clear();
     if (this.names instanceof NameCopy) this.names.close();
+    this.calls.fail(undefined, closed);
   }
 
   private link(thread: string): ThreadLink {
@@ -349,9 +403,25 @@ export class WorkerRouter implements ThreadRouter {
         this.awaited.failed(record.id);
         this.settle(record.id)?.reject(LuactError.fromData(record.error));
         return;
+      case 'call': {
+        const answer = this.answer;
+        answerCall(link, record, (call) =>
+          answer
+            ? answer(from, call)
+            : new LuactError('INTERNAL', `thread ${this.options.self} answers no calls`),
+        );
+        return;
+      }
+      case 'answer':
+      case 'call-failed':
+        this.calls.settle(record);
+        return;
       case 'print':
       case 'log':
       case 'registry':
+      case 'event':
+      case 'functions':
+      case 'workflow-ended':
         this.options.side?.(record);
         return;
       case 'name-claim':

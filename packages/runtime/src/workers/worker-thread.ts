@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import type { LogRecord, LuaApi } from '@luact/lua';
-import { type ExternalHost, type Pid, ProcessSystem } from '@luact/process';
+import { type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
 import type { NameCopy } from './name-copy.js';
@@ -12,6 +12,14 @@ import { WorkerCounters } from './worker-counters.js';
 import { workerModules } from './worker-modules.js';
 import { WorkerPulse } from './worker-pulse.js';
 import { WorkerRouter } from './worker-router.js';
+import {
+  envOnMain,
+  functionOnMain,
+  registryOnMain,
+  servicesOnMain,
+  WorkerEvents,
+  WorkflowsOnMain,
+} from './worker-services.js';
 
 /** One worker thread of a host: its slice of the host, in a process system of its own. */
 export interface WorkerThread {
@@ -31,16 +39,14 @@ export interface WorkerThread {
  */
 export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
   const self = workerThread(boot.host, boot.w);
-  const where = {
-    host: boot.host,
-    workers: boot.plan.workerHosts.find((h) => h.id === boot.host)?.workers ?? 1,
-  };
   const counters = new Map(
     boot.counters.map(({ host, buffer, workers }) => [host, new WorkerCounters(buffer, workers)]),
   );
   const own = counters.get(boot.host) as WorkerCounters;
   let snapshot = snapshotOf(boot.registry);
   const pulse = new WorkerPulse(boot.pulse);
+  let events: WorkerEvents | undefined;
+  let workflows: WorkflowsOnMain | undefined;
   const router = new WorkerRouter({
     self,
     plan: boot.plan,
@@ -48,6 +54,10 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
     pulse,
     side: (record) => {
       if (record.t === 'registry') snapshot = snapshotOf(record.registry);
+      else if (record.t === 'event') events?.deliver(record.sub, record.event);
+      else if (record.t === 'workflow-ended') workflows?.ended(record.watch, record.outcome);
+      else if (record.t === 'functions')
+        for (const id of record.ids) system.registerFunction(id, functionOnMain(router, id));
     },
   });
   for (const { thread, port } of boot.ports) router.connect(thread, port);
@@ -55,18 +65,30 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
   if (toMain === undefined)
     throw new LuactError('INTERNAL', `${self} has no link to the main thread`);
   const log = (record: LogRecord) => toMain.post({ t: 'log', record });
+  events = new WorkerEvents(router);
+  workflows = new WorkflowsOnMain(router);
+  const onMain = {
+    env: envOnMain(router),
+    events,
+    services: servicesOnMain(router),
+    registry: registryOnMain(router),
+  };
   const system = new ProcessSystem({
     api,
     snapshot: () => snapshot,
     env: boot.env,
-    modules: (system) => workerModules(system, where, log, boot.testHooks),
+    modules: (system) => workerModules(system, log, onMain, boot.testHooks),
     print: (text) => toMain.post({ t: 'print', text }),
     functionLimits: DEFAULT_LIMITS,
     threads: router,
     ids: () => own.nextId(boot.w),
     functionThread: MAIN_THREAD,
+    hostWideCount: (hostId) =>
+      hostId === boot.host
+        ? { count: () => own.liveCount(), add: (change) => own.addLive(boot.w, change) }
+        : undefined,
   });
-  for (const id of boot.workflowHosts) system.addExternalHost(id, workflowsNotOnWorker(id, where));
+  for (const id of boot.workflowHosts) system.addExternalHost(id, workflows.host(id));
   const host = system.addHost(boot.host, boot.limits, pulse);
   for (const [name, pid] of boot.names ?? [])
     (router.names as NameCopy).receive({ t: 'name-set', name, pid: pid as Pid });
@@ -89,20 +111,4 @@ function snapshotOf(copy: RegistryCopy): RegistrySnapshot {
     copy.version,
     new Map(copy.entries.map((entry) => [entry.id, entry])),
   );
-}
-
-/** A workflow host as a worker's processes see it: not reachable from there yet. */
-function workflowsNotOnWorker(
-  workflowHost: string,
-  { host, workers }: { readonly host: string; readonly workers: number },
-): ExternalHost {
-  const refuse = () =>
-    Promise.reject(
-      new LuactError(
-        'UNAVAILABLE',
-        `workflows are not supported yet from a process on a worker thread: host ${host} runs on ${workers} workers, and workflow host ${workflowHost} is reached from the node's main thread only`,
-        { retryable: false, details: { host, workers, workflowHost } },
-      ),
-    );
-  return { spawn: refuse, send: refuse, signal: refuse, watch: refuse };
 }

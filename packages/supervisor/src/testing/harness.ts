@@ -58,7 +58,7 @@ export async function harness(
     snapshot: () => snapshot,
     env: {},
     clock,
-    modules: (s) => [...processModules(s), supervisorModule(() => manager)],
+    modules: (s) => [...processModules(s), supervisorModule(() => manager, s)],
     functionLimits: LIMITS,
   });
   for (const host of snapshot.ofKind('process.host')) system.addHost(host.id, LIMITS);

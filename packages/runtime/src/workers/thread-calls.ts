@@ -1,0 +1,146 @@
+/**
+ * Calls a worker thread makes of what the node keeps on its main thread (env storages, the
+ * event bus, the services): a `call` record on the worker's link to main, answered by an
+ * `answer` or `call-failed` record on the same link. A call with id 0 is a notice: nothing
+ * answers it. A call whose thread is gone, or whose link closes, fails UNAVAILABLE: nothing
+ * waits for an answer that cannot come.
+ */
+import { LuactError } from '@luact/core';
+import { decodeValue, encodeValue } from '@luact/lua';
+import type { BusEvent, Envelope, ExternalSpawnRequest, Signal } from '@luact/process';
+import type { RegistryBackend } from '../registry-module/module.js';
+import type { ThreadLink } from './thread-link.js';
+import type { ThreadRecord } from './thread-records.js';
+
+/** What a worker asks of the main thread. */
+export type MainCall =
+  | { readonly s: 'env.get'; readonly name: string; readonly namespace: string }
+  | {
+      readonly s: 'env.set';
+      readonly name: string;
+      readonly value: string;
+      readonly namespace: string;
+    }
+  | { readonly s: 'env.all' }
+  /** Main forwards the events matching the patterns to the worker, tagged `sub`. */
+  | {
+      readonly s: 'events.subscribe';
+      readonly sub: number;
+      readonly system: string;
+      readonly kind: string | undefined;
+    }
+  | { readonly s: 'events.unsubscribe'; readonly sub: number }
+  | { readonly s: 'events.send'; readonly event: BusEvent }
+  | { readonly s: 'supervisor.status'; readonly id: string }
+  | { readonly s: 'supervisor.list' }
+  /** What a worker's process does with a workflow host (kept on main): see workflowsOnMain. */
+  | {
+      readonly s: 'workflow.spawn';
+      readonly host: string;
+      readonly request: Omit<ExternalSpawnRequest, 'context'> & {
+        readonly context: readonly (readonly [string, Uint8Array])[];
+      };
+    }
+  | { readonly s: 'workflow.send'; readonly host: string; readonly envelope: Envelope }
+  | {
+      readonly s: 'workflow.signal';
+      readonly host: string;
+      readonly signal: Extract<Signal, { kind: 'cancel' | 'terminate' }>;
+    }
+  /** Main tells the worker when `pid` ends, with a `workflow-ended` record tagged `watch`. */
+  | {
+      readonly s: 'workflow.watch';
+      readonly host: string;
+      readonly pid: string;
+      readonly watch: number;
+    }
+  /** A call of the registry module's backend (registryOf on main). */
+  | {
+      readonly s: 'registry';
+      readonly op: keyof RegistryBackend;
+      readonly args: readonly unknown[];
+    }
+  /**
+   * A call of a function on main (a TypeScript function registered there, or an attempt of a
+   * retried call on its function host); answered with its value's bytes or its error.
+   */
+  | {
+      readonly s: 'funcs.invoke';
+      readonly entry: string;
+      readonly args: Uint8Array;
+      readonly context: readonly (readonly [string, Uint8Array])[];
+      readonly caller: string | undefined;
+      /** The worker's number for the attempt, which `funcs.cancel` names. */
+      readonly attempt?: number;
+    }
+  | { readonly s: 'funcs.cancel'; readonly attempt: number; readonly reason: string };
+
+/** The calls this thread waits on, by id. */
+export class ThreadCalls {
+  private readonly waiting = new Map<
+    number,
+    { readonly thread: string; resolve(value: unknown): void; reject(error: LuactError): void }
+  >();
+  private next = 1;
+
+  /** Asks `thread` over `link`; resolves with its answer, rejects with its error. */
+  call(thread: string, link: ThreadLink, call: MainCall): Promise<unknown> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { thread, resolve, reject });
+      link.post({ t: 'call', id, call });
+    });
+  }
+
+  /** Tells `link`'s thread `call`, wanting no answer. */
+  tell(link: ThreadLink, call: MainCall): void {
+    link.post({ t: 'call', id: 0, call });
+  }
+
+  /** An answer came. */
+  settle(record: Extract<ThreadRecord, { readonly t: 'answer' | 'call-failed' }>): void {
+    const waiting = this.waiting.get(record.id);
+    if (waiting === undefined) return;
+    this.waiting.delete(record.id);
+    if (record.t === 'answer') waiting.resolve(record.value);
+    else waiting.reject(LuactError.from(decodeValue(record.error)));
+  }
+
+  /** The calls to `thread` (every call when undefined) fail with `error`. */
+  fail(thread: string | undefined, error: LuactError): void {
+    for (const [id, waiting] of this.waiting) {
+      if (thread !== undefined && waiting.thread !== thread) continue;
+      this.waiting.delete(id);
+      waiting.reject(error);
+    }
+  }
+}
+
+/**
+ * Answers `call` from another thread on `link` with what `answer` gives (at once or later);
+ * a notice (id 0) gets no answer. A thread gone meanwhile just gets no record (its link is
+ * closed): main never waits on a worker.
+ */
+export function answerCall(
+  link: ThreadLink,
+  record: Extract<ThreadRecord, { readonly t: 'call' }>,
+  answer: (call: MainCall) => unknown,
+): void {
+  const { id } = record;
+  const failed = (error: unknown) => {
+    if (id !== 0) link.post({ t: 'call-failed', id, error: encodeValue(LuactError.from(error)) });
+  };
+  const answered = (value: unknown) => {
+    if (value instanceof LuactError) failed(value);
+    else if (id !== 0) link.post({ t: 'answer', id, value });
+  };
+  let value: unknown;
+  try {
+    value = answer(record.call);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  if (value instanceof Promise) value.then(answered, failed);
+  else answered(value);
+}

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LuactError } from '@luact/core';
 import { decodeValue } from '@luact/lua';
 import type { Pid } from '@luact/process';
 import { Node } from '@luact/runtime';
@@ -25,11 +26,24 @@ export async function mailboxNode(): Promise<{
     },
   );
   const spawn = (entry: string, host: string, ...args: unknown[]) => node.spawn(entry, args, host);
-  const outcome = async (pid: Pid) => {
-    const exit = await node.system.waitForExit(pid);
-    if (!exit.ok) throw exit.error;
-    return decodeValue(exit.value);
-  };
+  // Followed from an inbox, as a process on any thread (LUACT_WORKERS=2 puts hosts on workers).
+  const outcome = (pid: Pid) =>
+    new Promise<unknown>((resolve, reject) => {
+      const inbox = node.system.openInbox(() => {});
+      const watched = inbox.watch(pid, (exit) => {
+        inbox.close();
+        if (exit.ok) resolve(decodeValue(exit.value));
+        else reject(exit.error);
+      });
+      if (watched instanceof LuactError) {
+        inbox.close();
+        reject(watched);
+      } else
+        watched?.catch((error: unknown) => {
+          inbox.close();
+          reject(error);
+        });
+    });
   return {
     node,
     spawn,

@@ -69,7 +69,13 @@ describe('Lua API tests with every process host on two worker threads (LUACT_WOR
   let report: LuaTestReport;
 
   beforeAll(async () => {
-    run = await luact(['test', 'test/lua-api', '--json'], { ...process.env, LUACT_WORKERS: '2' });
+    // Its threads boot with the node, and a loaded machine slows them: a longer bound.
+    run = await luact(
+      ['test', 'test/lua-api', '--json'],
+      { ...process.env, LUACT_WORKERS: '2' },
+      undefined,
+      90_000,
+    );
     report = reportOf(run);
   }, 120_000);
 

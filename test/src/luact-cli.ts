@@ -14,17 +14,18 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs the real `luact` binary from the repository root, bounded in time. */
+/** Runs the real `luact` binary from the repository root, bounded in time (`timeoutMs`). */
 export function luact(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = REPO_ROOT,
+  timeoutMs = 30_000,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, env, timeout: 30_000 },
+      { cwd, env, timeout: timeoutMs },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
           reject(error);

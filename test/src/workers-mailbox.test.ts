@@ -21,18 +21,20 @@ entries:
     host:
       workers: 2
 
-  # Reads no mail for a while (any message, even one telling it to read, would count in its
-  # mailbox), then reads two messages, then waits to be terminated.
+  # Reads no mail until the name "filled" is given (any message or event telling it to read
+  # would count in its mailbox, a name does not), then reads two messages, takes the name
+  # "read_two" (both reads done), and waits to be terminated.
   - name: hoarder
     kind: process.lua
     modules: [time]
     source: |
       local time = require("time")
-      return { main = function(ms)
-        time.sleep(ms * time.MILLISECOND)
+      return { main = function()
+        while process.registry.lookup("filled") == nil do time.sleep(5 * time.MILLISECOND) end
         local inbox = process.inbox()
         inbox:receive()
         inbox:receive()
+        assert(process.registry.register("read_two"))
         channel.new():receive()
       end }
 
@@ -50,9 +52,15 @@ entries:
         local big_ok, big = process.send(pid, "big", string.rep("x", 4096))
         -- A cancel request counts like a message: refused too while the mailbox is full.
         local cancel_ok, cancel = process.cancel(pid, "enough")
+        -- One more message, refused as the mailbox is full. Near the limit, it waits for the
+        -- receiver's verdict, which comes after what this thread sent before it (a cancel
+        -- taken at once may still be on its way until then): once the filler returns, the
+        -- receiver holds all it took.
+        local after_ok, after = process.send(pid, "m", 0)
         local out = { sent = sent, kind = err and err:kind(), message = err and err:message(),
                       big = big_ok, big_kind = big and big:kind(), pid = process.pid(),
-                      cancel = cancel_ok, cancel_kind = cancel and cancel:kind() }
+                      cancel = cancel_ok, cancel_kind = cancel and cancel:kind(),
+                      after = after_ok, after_kind = after and after:kind() }
         if report then process.send(report, "filled", out) end
         return out
       end }
@@ -63,19 +71,20 @@ entries:
     source: |
       local time = require("time")
       return { main = function()
-        local box = process.spawn("app:hoarder", "app:small", 1500)
+        local box = process.spawn("app:hoarder", "app:small")
         -- The main thread fills the worker's mailbox: 5 taken, the 6th refused.
         local from_main = process.exec("app:filler", "luact:main", box, 8)
         -- A process of another worker host that never sent to it: refused at once too.
         local from_worker = process.exec("app:filler", "app:w2", box, 3)
-        -- Once it read two, there is room for two again.
+        -- Once it read two (a name known on every thread before its register returns), there
+        -- is room for two again.
+        assert(process.registry.register("filled"))
         local waited = 0
-        local again
-        repeat
-          again = process.exec("app:filler", "app:w2", box, 1)
+        while process.registry.lookup("read_two") == nil and waited < 2000 do
+          time.sleep(5 * time.MILLISECOND)
           waited = waited + 1
-          if again.sent == 0 then time.sleep(10 * time.MILLISECOND) end
-        until again.sent == 1 or waited > 500
+        end
+        local again = process.exec("app:filler", "app:w2", box, 1)
         local then_main = process.exec("app:filler", "luact:main", box, 8)
         process.terminate(box)
         return { box = box, from_main = from_main, from_worker = from_worker,
@@ -108,6 +117,7 @@ describe('mailbox limits across worker threads', () => {
       kind: 'RateLimited',
       big_kind: 'Invalid',
       cancel_kind: 'RateLimited',
+      after_kind: 'RateLimited',
     });
     expect(out.from_main?.message).toContain('max_mailbox');
     expect(String(out.from_worker?.pid)).toMatch(/^\{app:w2\|/);
@@ -116,13 +126,15 @@ describe('mailbox limits across worker threads', () => {
       kind: 'RateLimited',
       big_kind: 'Invalid',
       cancel_kind: 'RateLimited',
+      after_kind: 'RateLimited',
     });
     // Two read: one message and its sender's cancel fit again, nothing more.
-    expect(out.again).toMatchObject({ sent: 1, cancel: true });
+    expect(out.again).toMatchObject({ sent: 1, cancel: true, after_kind: 'RateLimited' });
     expect(out.then_main).toMatchObject({
       sent: 0,
       kind: 'RateLimited',
       cancel_kind: 'RateLimited',
+      after_kind: 'RateLimited',
     });
   });
 });

@@ -112,16 +112,17 @@ entries:
           process.send(msg:from(), "pong", msg:payload():data())
         end
       end }
+  # Waits to be told how many pings to send and to which ponger (none: it is not needed).
   - name: pinger
     kind: process.lua
     source: |
-      return { main = function(n, ponger)
+      return { main = function()
         local pongs = process.listen("pong")
-        for i = 1, n do
-          process.send(ponger, "ping", i)
+        local go = process.listen("go"):receive()
+        for i = 1, go.n do
+          process.send(go.ponger, "ping", i)
           if pongs:receive() ~= i then error("pong out of turn") end
         end
-        return process.pid()
       end }
 
   # A function that takes long, and a process of the worker host that calls it (on the main
@@ -203,6 +204,34 @@ async function until<T>(what: string, find: () => T | undefined, ms = 20_000): P
 function pidAfter(lines: string[], prefix: string, after = 0): string | undefined {
   const line = lines.slice(after).find((text) => text.startsWith(prefix));
   return line === undefined ? undefined : /\{[^}]*\}/.exec(line)?.[0];
+}
+
+/**
+ * 20 pings from a process of one worker thread of app:w2 to a ponger on the other, each
+ * answered in turn; resolves with the pinger's end. Spawns from the main thread go to the
+ * thread with the fewest processes by the counts each thread publishes every 20 ms, which may
+ * lag behind processes that just ended: pingers are spawned until one lands on the other
+ * thread (those that do not are told to end).
+ */
+async function pingAcross(node: LuactNode): Promise<ExitOutcome> {
+  const ponger = await node.spawn('app:ponger', [20], 'app:w2');
+  for (let tries = 0; tries < 50; tries++) {
+    const pinger = await node.spawn('app:pinger', [], 'app:w2');
+    if (workerOf(pinger) === workerOf(ponger)) {
+      await node.send(pinger, 'go', { n: 0 });
+      continue;
+    }
+    let ended: ExitOutcome | undefined;
+    const inbox = node.system.openInbox(() => {});
+    try {
+      await inbox.watch(pinger, (outcome) => (ended = outcome));
+      await node.send(pinger, 'go', { n: 20, ponger });
+      return await until('the pinger’s end', () => ended, 10_000);
+    } finally {
+      inbox.close();
+    }
+  }
+  throw new Error('50 pingers spawned from the main thread all on the ponger’s thread');
 }
 
 function numberOf(pid: string): number {
@@ -373,8 +402,9 @@ describe('a worker thread that ends on its own', () => {
       await until('the replacement', () =>
         logged.find((line) => line.startsWith(`worker thread ${thread} was replaced`)),
       );
+      // (By the published loads, which may lag: both threads are reached within a few runs.)
       const workers = new Set<number>();
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 6 || (workers.size < 2 && i < 100); i++) {
         const outcome = await node.run('app:double', [i], { host: 'app:w2', timeoutMs: 10_000 });
         expect(outcome).toMatchObject({ ok: true, value: { value: 2 * i } });
         if (outcome.ok) workers.add(workerOf((outcome.value as { pid: string }).pid));
@@ -382,13 +412,7 @@ describe('a worker thread that ends on its own', () => {
       expect(workers).toEqual(new Set([0, 1]));
       expect(node.workers?.threadCount).toBe(2);
       // The thread that stayed and the new one reach each other.
-      const ponger = await node.spawn('app:ponger', [20], 'app:w2');
-      const pinger = await node.run('app:pinger', [20, ponger], {
-        host: 'app:w2',
-        timeoutMs: 10_000,
-      });
-      expect(pinger.ok).toBe(true);
-      expect(workerOf(String(pinger.ok && pinger.value))).not.toBe(workerOf(ponger));
+      expect(await pingAcross(node)).toMatchObject({ ok: true });
     }, 60_000);
   }
 });
@@ -436,15 +460,8 @@ describe('both worker threads of a host', () => {
       await until(`the replacement of worker ${w}`, () =>
         logged.find((line) => line.startsWith(`worker thread app:w2#${w} was replaced`)),
       );
-    // A ponger on one new thread, a pinger on the other (the next spawn goes to the less
-    // loaded one): mail crosses the link between the two new threads.
-    const ponger = await node.spawn('app:ponger', [20], 'app:w2');
-    const pinger = await node.run('app:pinger', [20, ponger], {
-      host: 'app:w2',
-      timeoutMs: 10_000,
-    });
-    expect(pinger.ok).toBe(true);
-    expect(workerOf(String(pinger.ok && pinger.value))).not.toBe(workerOf(ponger));
+    // Mail crosses the link between the two new threads.
+    expect(await pingAcross(node)).toMatchObject({ ok: true });
   }, 60_000);
 });
 

@@ -385,6 +385,7 @@ export class Node {
     const checked = node.checkLua(registry.snapshot);
     const problems = checked.filter((d) => d.severity === 'error');
     if (problems.length > 0) {
+      await workers?.stop();
       node.system.close();
       await node.leaveCluster();
       throw new ApplicationError(sortDiagnostics([...warnings, ...checked]));

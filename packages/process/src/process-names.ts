@@ -56,7 +56,13 @@ export class ProcessNames {
    * registration is a promise that settles once the cluster decided.
    */
   register(name: string, pid: Pid, scope: NameScope = this.defaultScope): Delivery {
-    if (this.shared !== undefined) return checkName(name) ?? this.shared.register(name, pid);
+    if (this.shared !== undefined) {
+      // A process this thread knows has ended (its EXIT came here) may still hold the name
+      // where names are decided, until its release from its own thread gets there: it is
+      // refused here, as a process that ended is on one thread.
+      const ended = this.host.endedElsewhere(pid) ? notAlive(pid) : undefined;
+      return checkName(name) ?? ended ?? this.shared.register(name, pid);
+    }
     const owner = this.host.process(pid);
     if (!owner) {
       const node = nodeOf(pid);

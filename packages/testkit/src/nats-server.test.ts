@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +107,35 @@ describe('server lifecycle', () => {
       expect(isProcessRunning(crashedPid)).toBe(false);
       await server.restart();
       expect(await readMessage(server.url, 'CRASH', seq)).toBe('acknowledged before the crash');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('restart() waits for its port while something else holds it, then comes back', async () => {
+    const server = await startNatsServer();
+    try {
+      const seq = await publishAndCount(
+        server.url,
+        'HELD',
+        'acknowledged before the port was taken',
+      );
+      await server.kill();
+      // Something else on the machine has the port for a moment (an outgoing connection can).
+      const holder = createServer();
+      await new Promise<void>((resolve, reject) => {
+        holder.once('error', reject);
+        holder.listen({ host: '127.0.0.1', port: server.port }, resolve);
+      });
+      const released = new Promise<void>((resolve) =>
+        setTimeout(() => holder.close(() => resolve()), 1_000),
+      );
+      await server.restart();
+      await released;
+      expect(server.running).toBe(true);
+      expect(await readMessage(server.url, 'HELD', seq)).toBe(
+        'acknowledged before the port was taken',
+      );
     } finally {
       await server.stop();
     }

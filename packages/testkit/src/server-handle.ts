@@ -116,13 +116,25 @@ class Server implements NatsServerHandle {
   restart(): Promise<void> {
     return this.#serially(async () => {
       await this.#process.stop(this.#spec.stopTimeoutMs);
-      const { process } = await NatsProcess.launch({
-        binary: this.#spec.binary,
-        args: this.#spec.args(this.#ports),
-        dir: this.#spec.dir,
-        readyTimeoutMs: this.#spec.readyTimeoutMs,
-      });
-      this.#process = process;
+      // While the server was down, its port may have become the local end of some other
+      // connection on the machine (ports are handed out to outgoing connections too): it is
+      // tried again until that ends, within the ready timeout.
+      const giveUpAt = Date.now() + this.#spec.readyTimeoutMs;
+      for (;;) {
+        try {
+          const { process } = await NatsProcess.launch({
+            binary: this.#spec.binary,
+            args: this.#spec.args(this.#ports),
+            dir: this.#spec.dir,
+            readyTimeoutMs: this.#spec.readyTimeoutMs,
+          });
+          this.#process = process;
+          return;
+        } catch (error) {
+          if (!portTaken(error) || Date.now() > giveUpAt) throw error;
+          await new Promise((resolve) => setTimeout(resolve, PORT_RETRY_MS));
+        }
+      }
     }, 'restart');
   }
 
@@ -136,4 +148,16 @@ class Server implements NatsServerHandle {
     this.#queue = result.catch(() => {});
     return result;
   }
+}
+
+/** How long a restart waits before trying a port that was in use again. */
+const PORT_RETRY_MS = 200;
+
+/** Whether a start failed because a port it must reuse was in use. */
+function portTaken(error: unknown): boolean {
+  return (
+    error instanceof NatsServerError &&
+    error.kind === 'exited-early' &&
+    /address already in use/.test(error.logTail)
+  );
 }

@@ -161,22 +161,23 @@ local function mail_within_one_host_keeps_its_order_and_the_mailbox_limit()
   t.eq(report.got, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, "order of direct sends, sends by name and sends through the host")
 end
 
-local function a_flood_within_one_host_is_refused_then_delivered_in_order()
+--- Spawns `entry` on `host` with this process's PID, and checks that the receiver it sends to
+--- reports it got 1 to `count`, in order.
+local function reported_in_order(what, entry, host, count)
   local reports = process.listen("report")
-  t.check("spawn the flooder", process.spawn("floods_a_sibling", HOST, process.pid()))
+  t.check("spawn the " .. what, process.spawn(entry, host, process.pid()))
   local got = t.receive(reports, "the receiver's report", "5s")
   local expected = {}
-  for i = 1, 20 do expected[i] = i end
+  for i = 1, count do expected[i] = i end
   t.eq(got, expected, "what the receiver got")
 end
 
+local function a_flood_within_one_host_is_refused_then_delivered_in_order()
+  reported_in_order("flooder", "floods_a_sibling", HOST, 20)
+end
+
 local function a_backlog_held_by_the_host_and_direct_mail_arrive_in_order()
-  local reports = process.listen("report")
-  t.check("spawn the sender", process.spawn("sends_a_backlog", ROOMY_HOST, process.pid()))
-  local got = t.receive(reports, "the receiver's report", "5s")
-  local expected = {}
-  for i = 1, 1200 do expected[i] = i end
-  t.eq(got, expected, "what the receiver got")
+  reported_in_order("sender", "sends_a_backlog", ROOMY_HOST, 1200)
 end
 
 local function mail_the_host_held_reaches_every_fiber_waiting_for_it()

@@ -9,6 +9,7 @@ import { LuactError } from '@luact/core';
 import { decodeValue, encodeValue } from '@luact/lua';
 import type { BusEvent, Envelope, ExternalSpawnRequest, Signal } from '@luact/process';
 import type { RegistryBackend } from '../registry-module/module.js';
+import { PendingAnswers } from './pending-answers.js';
 import type { ThreadLink } from './thread-link.js';
 import type { ThreadRecord } from './thread-records.js';
 
@@ -77,19 +78,11 @@ export type MainCall =
 
 /** The calls this thread waits on, by id. */
 export class ThreadCalls {
-  private readonly waiting = new Map<
-    number,
-    { readonly thread: string; resolve(value: unknown): void; reject(error: LuactError): void }
-  >();
-  private next = 1;
+  private readonly waiting = new PendingAnswers<unknown>();
 
   /** Asks `thread` over `link`; resolves with its answer, rejects with its error. */
   call(thread: string, link: ThreadLink, call: MainCall): Promise<unknown> {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { thread, resolve, reject });
-      link.post({ t: 'call', id, call });
-    });
+    return this.waiting.ask(thread, (id) => link.post({ t: 'call', id, call }));
   }
 
   /** Tells `link`'s thread `call`, wanting no answer. */
@@ -99,20 +92,15 @@ export class ThreadCalls {
 
   /** An answer came. */
   settle(record: Extract<ThreadRecord, { readonly t: 'answer' | 'call-failed' }>): void {
-    const waiting = this.waiting.get(record.id);
+    const waiting = this.waiting.take(record.id);
     if (waiting === undefined) return;
-    this.waiting.delete(record.id);
     if (record.t === 'answer') waiting.resolve(record.value);
     else waiting.reject(LuactError.from(decodeValue(record.error)));
   }
 
   /** The calls to `thread` (every call when undefined) fail with `error`. */
   fail(thread: string | undefined, error: LuactError): void {
-    for (const [id, waiting] of this.waiting) {
-      if (thread !== undefined && waiting.thread !== thread) continue;
-      this.waiting.delete(id);
-      waiting.reject(error);
-    }
+    this.waiting.fail(thread, error);
   }
 }
 

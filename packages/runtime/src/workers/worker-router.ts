@@ -19,6 +19,7 @@ import { AwaitedResults } from './awaited-results.js';
 import { LEAVE, type MailLimits, MailRoom, TAKE_AND_ASK } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
+import { PendingAnswers } from './pending-answers.js';
 import { answerCall, type MainCall, ThreadCalls } from './thread-calls.js';
 import { ranOn, type ThreadDown, workerDownError } from './thread-down.js';
 import { ThreadLink } from './thread-link.js';
@@ -65,11 +66,8 @@ export class WorkerRouter implements ThreadRouter {
   private receiver: ThreadReceiver | undefined;
   /** Per thread, the room of its processes' mailboxes as this thread counts it. */
   private readonly rooms = new Map<string, MailRoom>();
-  /** Mail left to its receiver's verdict, by request number. */
-  private readonly asking = new Map<
-    number,
-    { readonly thread: string; resolve(): void; reject(error: LuactError): void }
-  >();
+  /** Mail left to its receiver's verdict. */
+  private readonly asking = new PendingAnswers<void>();
   /** Per thread, the processes here it asked about in the batch being handled (see MailRoom). */
   private readonly mailed = new Map<string, Set<Pid>>();
   private readonly mailLimits: ReadonlyMap<string, MailLimits>;
@@ -79,11 +77,7 @@ export class WorkerRouter implements ThreadRouter {
   private readonly mainHosts: ReadonlySet<string>;
   /** The host this thread is a worker of (undefined on the main thread). */
   private readonly ownHost: string | undefined;
-  private readonly spawning = new Map<
-    number,
-    { readonly thread: string; resolve(pid: Pid): void; reject(error: LuactError): void }
-  >();
-  private next = 1;
+  private readonly spawning = new PendingAnswers<Pid>();
   /** Outcomes this thread's processes and inboxes wait for from children on other threads. */
   private readonly awaited = new AwaitedResults();
   private readonly calls = new ThreadCalls();
@@ -193,21 +187,15 @@ export class WorkerRouter implements ThreadRouter {
 
   /** Mail left to its receiver's verdict: settles with it. */
   private ask(thread: string, link: ThreadLink, record: (id: number) => ThreadRecord) {
-    const id = this.next++;
-    return new Promise<void>((resolve, reject) => {
-      this.asking.set(id, { thread, resolve, reject });
-      link.post(record(id));
-    });
+    return this.asking.ask(thread, (id) => link.post(record(id)));
   }
 
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
-    const id = this.next++;
     const link = this.link(thread);
     const parent = request.parent;
-    if (parent?.resultChannel !== undefined)
-      this.awaited.expect(id, thread, parent.pid, parent.resultChannel);
-    const spawned = new Promise<Pid>((resolve, reject) => {
-      this.spawning.set(id, { thread, resolve, reject });
+    const spawned = this.spawning.ask(thread, (id) => {
+      if (parent?.resultChannel !== undefined)
+        this.awaited.expect(id, thread, parent.pid, parent.resultChannel);
       link.post({ t: 'spawn', id, request });
     });
     // The child's mailbox holds its startup messages: mail to it is admitted from there.
@@ -272,17 +260,11 @@ export class WorkerRouter implements ThreadRouter {
    * main thread the names its processes held are free (they ended with it).
    */
   threadLost(thread: string): void {
-    this.calls.fail(thread, new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
+    const gone = new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`);
+    for (const pending of [this.calls, this.spawning, this.asking]) pending.fail(thread, gone);
     if (this.names instanceof NameAuthority) {
       this.names.threadLost(thread);
       this.names.dropNamesWhere((pid) => this.threadOf(pid) === thread);
-    }
-    for (const waiting of [this.spawning, this.asking]) {
-      for (const [id, { thread: to, reject }] of waiting) {
-        if (to !== thread) continue;
-        waiting.delete(id);
-        reject(new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`));
-      }
     }
   }
 
@@ -320,13 +302,9 @@ export class WorkerRouter implements ThreadRouter {
     for (const link of this.links.values()) link.close();
     this.links.clear();
     const closed = new LuactError('UNAVAILABLE', 'the node is stopping');
-    for (const waiting of [this.spawning, this.asking]) {
-      for (const { reject } of waiting.values()) reject(closed);
-      waiting.clear();
-    }
+    for (const pending of [this.calls, this.spawning, this.asking]) pending.fail(undefined, closed);
     this.awaited.clear();
     if (this.names instanceof NameCopy) this.names.close();
-    this.calls.fail(undefined, closed);
   }
 
   private link(thread: string): ThreadLink {
@@ -369,8 +347,7 @@ export class WorkerRouter implements ThreadRouter {
         return;
       }
       case 'mail-answer': {
-        const waiting = this.asking.get(record.id);
-        this.asking.delete(record.id);
+        const waiting = this.asking.take(record.id);
         if (record.error) waiting?.reject(LuactError.fromData(record.error));
         else waiting?.resolve();
         return;
@@ -397,11 +374,11 @@ export class WorkerRouter implements ThreadRouter {
         return;
       case 'spawned':
         this.awaited.started(record.id, record.pid);
-        this.settle(record.id)?.resolve(record.pid);
+        this.spawning.take(record.id)?.resolve(record.pid);
         return;
       case 'spawn-failed':
         this.awaited.failed(record.id);
-        this.settle(record.id)?.reject(LuactError.fromData(record.error));
+        this.spawning.take(record.id)?.reject(LuactError.fromData(record.error));
         return;
       case 'call': {
         const answer = this.answer;
@@ -469,12 +446,6 @@ export class WorkerRouter implements ThreadRouter {
     }
     mailed.clear();
     link.postSoon({ t: 'room', batch, rooms });
-  }
-
-  private settle(id: number) {
-    const waiting = this.spawning.get(id);
-    this.spawning.delete(id);
-    return waiting;
   }
 
   /** A spawn another thread asked for; answered on the same link, before the child's mail. */

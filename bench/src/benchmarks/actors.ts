@@ -6,6 +6,7 @@ import {
   bareCoroutineSpawnMicros,
   bareLuaCallMicros,
   messageChannelRate,
+  messageSemanticsRate,
   resumeYieldMicros,
   toyFanOutRate,
   toySchedulerRate,
@@ -143,6 +144,7 @@ export const actors: Benchmark = {
       );
       const call = await callMicros(node);
       const toyRate = await toySchedulerRate(MESSAGES, WINDOW);
+      const semanticsRate = await messageSemanticsRate(MESSAGES, WINDOW);
       const toyRateWindow1 = await toySchedulerRate(MESSAGES_WINDOW_1, 1);
       const toyFanOut = await toyFanOutRate(FAN_OUT);
       const resumeYield = await resumeYieldMicros(ROUNDS, 100_000);
@@ -182,6 +184,23 @@ export const actors: Benchmark = {
         {
           figure: `local ping-pong in one engine, window ${WINDOW}, against the engine's floor`,
           median: pingPongOneEngine / 1000,
+          unit: 'k msgs/s',
+          baseline: 'toy run-queue scheduler in Lua, same wasm build',
+          baselineMedian: toyRate / 1000,
+          durability: 'n/a (no journal)',
+        },
+        {
+          figure: `local ping-pong in one engine, window ${WINDOW}, against luact's message semantics`,
+          median: pingPongOneEngine / 1000,
+          unit: 'k msgs/s',
+          baseline:
+            'the toy with message objects, topics, PIDs and mailbox counts, same wasm build',
+          baselineMedian: semanticsRate / 1000,
+          durability: 'n/a (no journal)',
+        },
+        {
+          figure: 'the toy with luact message semantics, against the toy',
+          median: semanticsRate / 1000,
           unit: 'k msgs/s',
           baseline: 'toy run-queue scheduler in Lua, same wasm build',
           baselineMedian: toyRate / 1000,

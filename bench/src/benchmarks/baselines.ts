@@ -130,9 +130,106 @@ hub = new(function(self)
   for _ = 1, receivers do receive(self); done = done + 1 end
 end)`;
 
+/**
+ * The toy scheduler with what a luact message is, done the cheapest way in plain Lua: a send
+ * names its receiver by PID string and a topic (the receiver's listened topic, else its inbox),
+ * is sized and counted against the receiver's mailbox limits (messages, bytes), and is queued
+ * with its topic and the sender's PID; the inbox hands out message objects with `from`,
+ * `payload` and `data` methods, a listened topic its value. No sandbox, no checks of user
+ * input, no host, no preemption hook, Lua's own allocator: a floor under luact's in-engine
+ * messages that the toy, which queues bare values, is not.
+ */
+const MESSAGE_SEMANTICS = `
+local queue, head, tail = {}, 1, 0
+local function ready(p) tail = tail + 1; queue[tail] = p end
+local Message = {}
+local MESSAGE_MT = { __index = Message }
+function Message:from() return self[2] end
+function Message:payload() return self end
+function Message:data() return self[4] end
+local BY_PID, pids, running = {}, 0, nil
+local MAX_MESSAGES, MAX_BYTES = 50000, 1e9
+local function channel(p, mt) return { p = p, head = 1, tail = 0, buf = {}, mt = mt } end
+local function new(body, ...)
+  pids = pids + 1
+  local p = { pid = '{bench|bench:processes|' .. pids .. '}', waiting = false, box = { 0, 0 }, listens = {} }
+  p.inbox = channel(p, MESSAGE_MT)
+  BY_PID[p.pid] = p
+  local args = table.pack(...)
+  p.co = coroutine.create(function() body(p, table.unpack(args, 1, args.n)) end)
+  ready(p)
+  return p
+end
+local function listen(p, topic)
+  local ch = channel(p, nil)
+  p.listens[topic] = ch
+  return ch
+end
+local function send(pid, topic, value)
+  local p = BY_PID[pid]
+  local ch = p.listens[topic] or p.inbox
+  local kind = type(value)
+  local size = (kind == 'number' and 10 or kind == 'string' and #value + 6 or 2) + #topic
+  local box = p.box
+  if box[1] >= MAX_MESSAGES or box[2] + size > MAX_BYTES then error('mailbox full') end
+  local last = ch.tail + 1
+  ch.tail = last
+  local buf, at = ch.buf, last * 4 - 4
+  buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = value, size, running.pid, topic
+  box[1], box[2] = box[1] + 1, box[2] + size
+  if p.waiting then p.waiting = false; ready(p) end
+end
+local function receive(ch)
+  while ch.head > ch.tail do ch.p.waiting = true; coroutine.yield() end
+  local first, buf = ch.head, ch.buf
+  local at = first * 4 - 4
+  local value, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
+  buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
+  if first == ch.tail then ch.head, ch.tail = 1, 0 else ch.head = first + 1 end
+  local box = ch.p.box
+  box[1], box[2] = box[1] - 1, box[2] - size
+  if ch.mt ~= nil then return setmetatable({ topic, from, nil, value }, ch.mt) end
+  return value
+end
+local done = 0
+WORKLOAD
+while head <= tail do
+  local p = queue[head]; queue[head] = nil; head = head + 1
+  running = p
+  coroutine.resume(p.co)
+end
+return done`;
+
+/** The ping-pong of the lua actors benchmark, on MESSAGE_SEMANTICS: `done` is the messages. */
+const MESSAGE_SEMANTICS_PING_PONG = `
+local messages, window = ...
+local rounds = messages // 2
+local pong = new(function(self)
+  local inbox = self.inbox
+  while true do
+    local msg = receive(inbox)
+    send(msg:from(), 'pong', msg:payload():data())
+  end
+end)
+new(function(self)
+  local pongs = listen(self, 'pong')
+  local sent, received = 0, 0
+  for _ = 1, window do sent = sent + 1; send(pong.pid, 'ping', sent) end
+  while received < rounds do
+    receive(pongs); received = received + 1
+    if sent < rounds then sent = sent + 1; send(pong.pid, 'ping', sent) end
+  end
+  done = received * 2
+end)`;
+
 /** Messages per second of the toy scheduler's ping-pong (see TOY_SCHEDULER). */
 export function toySchedulerRate(messages: number, window: number): Promise<number> {
-  return toyRate(TOY_PING_PONG, [messages, window], messages);
+  return toyRate(TOY_SCHEDULER, TOY_PING_PONG, [messages, window], messages);
+}
+
+/** Messages per second of the same ping-pong with luact's message semantics (MESSAGE_SEMANTICS). */
+export function messageSemanticsRate(messages: number, window: number): Promise<number> {
+  return toyRate(MESSAGE_SEMANTICS, MESSAGE_SEMANTICS_PING_PONG, [messages, window], messages);
 }
 
 /**
@@ -140,15 +237,20 @@ export function toySchedulerRate(messages: number, window: number): Promise<numb
  * `receivers`, one reply from each (starting the receivers' coroutines is timed too).
  */
 export function toyFanOutRate(receivers: number): Promise<number> {
-  return toyRate(TOY_FAN_OUT, [receivers], receivers);
+  return toyRate(TOY_SCHEDULER, TOY_FAN_OUT, [receivers], receivers);
 }
 
-async function toyRate(workload: string, args: number[], expected: number): Promise<number> {
+async function toyRate(
+  scheduler: string,
+  workload: string,
+  args: number[],
+  expected: number,
+): Promise<number> {
   const api: LuaApi = await loadLuaApi();
   const memory = new WasmMemory(api);
   const L = api._luaL_newstate();
   api._luaL_openlibs(L);
-  const code = TOY_SCHEDULER.replace('WORKLOAD', workload);
+  const code = scheduler.replace('WORKLOAD', workload);
   const samples: number[] = [];
   for (let round = 0; round < 4; round++) {
     if (memory.loadChunk(L, code, '=toy') !== LuaStatus.ok) throw new Error('chunk');

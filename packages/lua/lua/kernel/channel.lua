@@ -48,7 +48,9 @@ local function live(waiter)
   return sel == nil or not sel.done
 end
 
---- The oldest live waiter of waiter queue `q` (nil: none), taken off it.
+--- The oldest live waiter of waiter queue `q` (nil: none), taken off it. An emptied queue
+--- starts again at slot 1: with ever higher slots, each new waiter would be a new key of the
+--- table's hash part, and the table rehashed every few blocks.
 local function pop_waiter(q)
   if q == nil then return nil end
   local head, tail = q.head, q.tail
@@ -57,11 +59,15 @@ local function pop_waiter(q)
     q[head] = nil
     head = head + 1
     if live(w) then
-      q.head = head
+      if head > tail then
+        q.head, q.tail = 1, 0
+      else
+        q.head = head
+      end
       return w
     end
   end
-  q.head = head
+  q.head, q.tail = 1, 0
   return nil
 end
 
@@ -464,7 +470,7 @@ receive_mail = function(ch, mail)
   if mail[M_INFLOW] and ch.tail < ch.head then pull_mail(ch, mail) end
   if ch.tail >= ch.head then return take_mail(ch, mail), true end
   if ch.closed then return nil, false end
-  local w = { fiber = current_fiber(), done = false }
+  local w = { fiber = current_fiber(), done = false, value = nil, ok = nil }
   push_receiver(ch, w)
   repeat
     co_yield(BLOCK)

@@ -63,8 +63,9 @@ describe('one process never freezes the node (issue 8, items 4 and 5)', () => {
     it(`preempts ${name.replaceAll('_', ' ')}: the witness keeps running beside it`, () => {
       const outcome = outcomes[name];
       expect(outcome?.ended).toBe('terminated');
-      // It ran for 2 s; a witness that sleeps 10 ms at a time woke up far more often than this.
-      expect(outcome?.witness_ticks).toBeGreaterThanOrEqual(20);
+      // It ran for 2 s beside a witness that sleeps 10 ms at a time: ~200 wake-ups on a quiet
+      // machine, 17 seen in CI with other test files running; a frozen node gives it none.
+      expect(outcome?.witness_ticks).toBeGreaterThanOrEqual(8);
     });
   }
 

@@ -2,6 +2,7 @@ import { LuactError } from '@luact/core';
 import type { Node } from '@luact/runtime';
 import { type Benchmark, type Figure, median } from '../harness.js';
 import { benchNode } from './lua-app.js';
+import { threadTransportRate } from './thread-transport.js';
 
 /**
  * `workers: 2` against `workers: 1` in one node: two independent ping-pong pairs (each pinger
@@ -88,6 +89,8 @@ const ACROSS_MESSAGES = 100_000;
 const ACROSS_MESSAGES_WINDOW_1 = 10_000;
 const WINDOW = 100;
 const ROUNDS = 5;
+const TRANSPORT_MESSAGES = 400_000;
+const TRANSPORT_MESSAGES_WINDOW_1 = 20_000;
 
 export const workers: Benchmark = {
   name: 'lua workers',
@@ -125,6 +128,15 @@ export const workers: Benchmark = {
             [1, ACROSS_MESSAGES_WINDOW_1, 1, 'bench:solo'],
             ACROSS_MESSAGES_WINDOW_1,
           ),
+      );
+      // The floor under messages across threads, and the alternative to luact's transport.
+      const transport = await alternate(
+        () => threadTransportRate('ring', TRANSPORT_MESSAGES, WINDOW),
+        () => threadTransportRate('port', TRANSPORT_MESSAGES, WINDOW),
+      );
+      const transport1 = await alternate(
+        () => threadTransportRate('ring', TRANSPORT_MESSAGES_WINDOW_1, 1),
+        () => threadTransportRate('port', TRANSPORT_MESSAGES_WINDOW_1, 1),
       );
       const figure = (
         name: string,
@@ -167,6 +179,16 @@ export const workers: Benchmark = {
           'ping-pong across two workers, window 1',
           'one pair in one engine (workers: 1 host), window 1',
           across1,
+        ),
+        figure(
+          `JS ping-pong between two threads over a SharedArrayBuffer ring, window ${WINDOW}`,
+          "the same over a MessagePort, batches transferred (luact's transport)",
+          transport,
+        ),
+        figure(
+          'JS ping-pong between two threads over a SharedArrayBuffer ring, window 1',
+          "the same over a MessagePort, batches transferred (luact's transport)",
+          transport1,
         ),
       ];
     } finally {

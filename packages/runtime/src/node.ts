@@ -54,6 +54,7 @@ import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
 import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
+import { NodeIdle } from './node-idle.js';
 import { type PlacementRule, SpreadPlacement } from './placement.js';
 import { announceRegistryChanges } from './registry-events.js';
 import { registryOf } from './registry-module/module.js';
@@ -226,6 +227,7 @@ export class Node {
   /** The registry as the registry module of every thread reads and changes it. */
   private readonly registryBackend = registryOf(() => this);
   private halt: (reason: LuactError) => void = () => {};
+  private readonly idle: NodeIdle;
   /**
    * Settles when the node must stop on its own account (it was expelled from its cluster), with
    * why: whoever runs it stops it then.
@@ -246,6 +248,7 @@ export class Node {
     workers: NodeWorkers | undefined,
   ) {
     this.workers = workers;
+    this.idle = new NodeIdle(workers);
     this.system = new ProcessSystem({
       api,
       snapshot: () => registry.snapshot,
@@ -750,6 +753,17 @@ export class Node {
   registerFunction(id: string, fn: HostFunctionEntry): void {
     this.system.registerFunction(id, fn);
     this.workers?.functionRegistered(id);
+  }
+
+  /**
+   * Calls `listener` when nothing in the node can make progress any more — no timer, I/O or
+   * message is left on any of its threads that could wake a process: a process still running
+   * then waits for what can never come (`luact run --exec` ends such an entry). Returns how to
+   * stop listening. While someone listens, the node's worker threads do not keep this Node.js
+   * process alive by themselves (see NodeIdle).
+   */
+  onIdle(listener: () => void): () => void {
+    return this.idle.listen(listener);
   }
 
   // ── Inspection ────────────────────────────────────────────────────────────────────────────

@@ -32,6 +32,8 @@ export interface WorkerBoot {
   readonly names?: readonly (readonly [string, string])[];
   /** Where the worker says whether it is busy, and since when (see WorkerPulse). */
   readonly pulse: SharedArrayBuffer;
+  /** Where the worker says whether it could still do anything (see ThreadActivity). */
+  readonly activity: SharedArrayBuffer;
   /** The node runs with test hooks: the worker's processes get `luact_test`. */
   readonly testHooks: boolean;
 }

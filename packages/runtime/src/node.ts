@@ -49,7 +49,7 @@ import { checkLuaEntries } from './check.js';
 import { serveOps } from './control/ops-routes.js';
 import { type ControlRoutes, ControlServer } from './control/server.js';
 import { DEFAULT_NODE_NAME } from './control/socket-path.js';
-import { type NodeView, processView, serviceView } from './control/views.js';
+import { type NodeView, type ProcessView, processView, serviceView } from './control/views.js';
 import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
@@ -768,6 +768,21 @@ export class Node {
 
   // ── Inspection ────────────────────────────────────────────────────────────────────────────
 
+  /** Every process of the node, on whichever thread it runs (`luact ps`). */
+  async processes(): Promise<ProcessView[]> {
+    return [...this.system.list().map(processView), ...((await this.workers?.processes()) ?? [])];
+  }
+
+  /**
+   * Process `pid` of this node as `luact ps` shows it (its mailbox too), asked of the thread
+   * that runs it; undefined once it has ended (or for a PID of no process here).
+   */
+  async processInfo(pid: Pid): Promise<ProcessView | undefined> {
+    const here = this.system.process(pid);
+    if (here) return processView(here);
+    return this.workers?.process(pid);
+  }
+
   /**
    * Answers `luact ps` and `luact services` (GET /node, /services, /processes as JSON) on a
    * Unix socket until the node stops; see controlSocketPath for where the CLI looks.
@@ -820,10 +835,7 @@ export class Node {
         }),
       ),
       '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
-      '/processes': view(async () => [
-        ...this.system.list().map(processView),
-        ...((await this.workers?.processes()) ?? []),
-      ]),
+      '/processes': view(() => this.processes()),
       ...workflowRoutes(this.workflows),
     };
   }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import type { LogRecord } from '@luact/lua';
-import { FUNCTION_HOST, type HostLimits, INBOX_HOST } from '@luact/process';
+import { FUNCTION_HOST, type HostLimits, INBOX_HOST, type Pid } from '@luact/process';
 import {
   activateEntry,
   type Diagnostic,
@@ -276,12 +276,23 @@ export class NodeWorkers {
    * that does not answer in time (booting, or stuck) is left out.
    */
   async processes(waitMs = LIST_WAIT_MS): Promise<ProcessView[]> {
-    const lists = [...this.running.values()].map((worker) => this.list(worker, waitMs));
+    const lists = [...this.running.values()].map((worker) => this.list(worker, undefined, waitMs));
     return (await Promise.all(lists)).flat();
   }
 
-  /** What `worker` runs, as it says within `waitMs` (else nothing). */
-  private list(worker: Worker, waitMs: number) {
+  /**
+   * Process `pid` of a worker thread as its thread says (undefined: it runs on no worker, or
+   * has ended, or its thread did not answer within `waitMs`).
+   */
+  async process(pid: Pid, waitMs = LIST_WAIT_MS): Promise<ProcessView | undefined> {
+    const thread = this.router.threadOf(pid);
+    const worker = thread === undefined ? undefined : this.running.get(thread);
+    if (worker === undefined) return undefined;
+    return (await this.list(worker, pid, waitMs))[0];
+  }
+
+  /** What `worker` runs (only `pid`, if given), as it says within `waitMs` (else nothing). */
+  private list(worker: Worker, pid: Pid | undefined, waitMs: number) {
     const id = this.nextList++;
     return new Promise<readonly ProcessView[]>((resolve) => {
       const done = (processes: readonly ProcessView[]) => {
@@ -291,7 +302,7 @@ export class NodeWorkers {
       };
       const timer = setTimeout(() => done([]), waitMs);
       this.lists.set(id, done);
-      this.post(worker, { t: 'list', id });
+      this.post(worker, { t: 'list', id, ...(pid !== undefined ? { pid } : {}) });
     });
   }
 

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@luact/core';
-import type { HostLimits } from '@luact/process';
+import type { HostLimits, Pid } from '@luact/process';
 import type { Entry } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
 import type { ThreadDown } from './thread-down.js';
@@ -49,8 +49,8 @@ export type ToWorker =
   | { readonly t: 'stop' }
   /** A worker is gone; `port` is this worker's link to the thread that takes its place. */
   | { readonly t: 'thread-down'; readonly down: ThreadDown; readonly port: MessagePort }
-  /** What processes the worker runs (`luact ps`). */
-  | { readonly t: 'list'; readonly id: number };
+  /** What processes the worker runs (`luact ps`), or only process `pid`. */
+  | { readonly t: 'list'; readonly id: number; readonly pid?: Pid };
 
 /** What a worker tells the main thread outside the links. */
 export type FromWorker =

@@ -34,7 +34,10 @@ try {
       return;
     }
     if (message.t === 'list') {
-      tell({ t: 'listed', id: message.id, processes: worker.system.list().map(processView) });
+      const { id, pid } = message;
+      const one = pid === undefined ? undefined : worker.system.process(pid);
+      const processes = pid === undefined ? worker.system.list() : one ? [one] : [];
+      tell({ t: 'listed', id, processes: processes.map(processView) });
       return;
     }
     stopping = true;

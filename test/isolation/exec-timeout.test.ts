@@ -86,6 +86,15 @@ describe('luact run --exec of an entry that never ends', () => {
     expect(run.code).toBe(0);
   });
 
+  it('lets an entry pass messages to and fro with a process on another host, none of them lost to an idle check', async () => {
+    // With LUACT_WORKERS=2 both threads are idle most of the time while a message is on its
+    // way between them: a check that missed it would end the entry as stuck.
+    const run = await luact(['run', APP, ...stateDir(), '--exec', 'exec:volley', '10000']);
+    expect(run.stderr).not.toContain('can never finish');
+    expect(report(run.stdout)).toEqual({ ok: true, value: 10000 });
+    expect(run.code).toBe(0);
+  });
+
   it('refuses a --timeout that is not a duration', async () => {
     const run = await luact(['run', APP, '--exec', 'exec:stuck', '--timeout', '5']);
     expect(run.code).toBe(2);

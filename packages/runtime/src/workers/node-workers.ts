@@ -330,9 +330,10 @@ export class NodeWorkers {
    * Whether no worker thread can do anything any more and no frame is on its way: every worker
    * read twice (see nodeIsQuiet). Ask it only when the main thread has nothing left to do
    * itself (its `beforeExit`): its own counts are taken as they are then. A node replacing a
-   * lost thread is not quiet.
+   * lost thread is not quiet; one whose threads are stopping (or stopped) has none left to ask.
    */
   quiet(): boolean {
+    if (this.stopping) return true;
     if (this.replacements > 0) return false;
     const threads = [...this.activities.values()];
     const first = threads.map((activity) => activity.read());

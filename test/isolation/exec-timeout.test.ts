@@ -77,6 +77,24 @@ describe('luact run --exec of an entry that never ends', () => {
     expect(run.stderr).toContain('exec:stuck can never finish');
   });
 
+  it('lets an entry wait for a message a process on another host sends after a timer', async () => {
+    // With LUACT_WORKERS=2 the sender's timer runs on another worker thread than the entry,
+    // while the main thread has nothing to do: the node is not idle until that thread is.
+    const run = await luact(['run', APP, ...stateDir(), '--exec', 'exec:waits_for_late']);
+    expect(run.stderr).not.toContain('can never finish');
+    expect(report(run.stdout)).toEqual({ ok: true, value: 'here' });
+    expect(run.code).toBe(0);
+  });
+
+  it('lets an entry pass messages to and fro with a process on another host, none of them lost to an idle check', async () => {
+    // With LUACT_WORKERS=2 both threads are idle most of the time while a message is on its
+    // way between them: a check that missed it would end the entry as stuck.
+    const run = await luact(['run', APP, ...stateDir(), '--exec', 'exec:volley', '10000']);
+    expect(run.stderr).not.toContain('can never finish');
+    expect(report(run.stdout)).toEqual({ ok: true, value: 10000 });
+    expect(run.code).toBe(0);
+  });
+
   it('refuses a --timeout that is not a duration', async () => {
     const run = await luact(['run', APP, '--exec', 'exec:stuck', '--timeout', '5']);
     expect(run.code).toBe(2);

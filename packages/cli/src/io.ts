@@ -12,8 +12,8 @@ export interface CliIO {
   /** The stop signals `luact run` waits for (default: SIGINT and SIGTERM of this process). */
   readonly signals?: { next(): Promise<string> };
   /**
-   * Calls the listener when this process has nothing left to do (default: its `beforeExit`),
-   * so `luact run --exec` can report an entry that can never finish; returns how to stop.
+   * Calls the listener when the node has nothing left to do (default: Node.onIdle), so
+   * `luact run --exec` can report an entry that can never finish; returns how to stop.
    */
   readonly onIdle?: (listener: () => void) => () => void;
 }

@@ -14,7 +14,6 @@ import { cluster } from './commands/cluster.js';
 import { type ClusterAskTarget, clusterPs, clusterServices } from './commands/cluster-ask.js';
 import { clusterListWorkflows, clusterShowWorkflow } from './commands/cluster-workflows.js';
 import type { NodeTarget } from './commands/control.js';
-import { processIdle } from './commands/exec.js';
 import { ps, services } from './commands/inspect.js';
 import { lint } from './commands/lint.js';
 import { processSignals, run } from './commands/run.js';
@@ -184,7 +183,7 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
               placement: options.placement,
             },
             io,
-            { signals: io.signals ?? processSignals(), onIdle: io.onIdle ?? processIdle },
+            { signals: io.signals ?? processSignals(), onIdle: io.onIdle },
           ),
         );
       },

@@ -49,11 +49,12 @@ import { checkLuaEntries } from './check.js';
 import { serveOps } from './control/ops-routes.js';
 import { type ControlRoutes, ControlServer } from './control/server.js';
 import { DEFAULT_NODE_NAME } from './control/socket-path.js';
-import { type NodeView, processView, serviceView } from './control/views.js';
+import { type NodeView, type ProcessView, processView, serviceView } from './control/views.js';
 import { workflowRoutes } from './control/workflow-routes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { nodeModules } from './modules.js';
 import { NatsConnections, type NodeNatsOption } from './nats-connections.js';
+import { NodeIdle } from './node-idle.js';
 import { type PlacementRule, SpreadPlacement } from './placement.js';
 import { announceRegistryChanges } from './registry-events.js';
 import { registryOf } from './registry-module/module.js';
@@ -226,6 +227,7 @@ export class Node {
   /** The registry as the registry module of every thread reads and changes it. */
   private readonly registryBackend = registryOf(() => this);
   private halt: (reason: LuactError) => void = () => {};
+  private readonly idle: NodeIdle;
   /**
    * Settles when the node must stop on its own account (it was expelled from its cluster), with
    * why: whoever runs it stops it then.
@@ -246,6 +248,7 @@ export class Node {
     workers: NodeWorkers | undefined,
   ) {
     this.workers = workers;
+    this.idle = new NodeIdle(workers);
     this.system = new ProcessSystem({
       api,
       snapshot: () => registry.snapshot,
@@ -752,7 +755,33 @@ export class Node {
     this.workers?.functionRegistered(id);
   }
 
+  /**
+   * Calls `listener` when nothing in the node can make progress any more — no timer, I/O or
+   * message is left on any of its threads that could wake a process: a process still running
+   * then waits for what can never come (`luact run --exec` ends such an entry). Returns how to
+   * stop listening. While someone listens, the node's worker threads do not keep this Node.js
+   * process alive by themselves (see NodeIdle).
+   */
+  onIdle(listener: () => void): () => void {
+    return this.idle.listen(listener);
+  }
+
   // ── Inspection ────────────────────────────────────────────────────────────────────────────
+
+  /** Every process of the node, on whichever thread it runs (`luact ps`). */
+  async processes(): Promise<ProcessView[]> {
+    return [...this.system.list().map(processView), ...((await this.workers?.processes()) ?? [])];
+  }
+
+  /**
+   * Process `pid` of this node as `luact ps` shows it (its mailbox too), asked of the thread
+   * that runs it; undefined once it has ended (or for a PID of no process here).
+   */
+  async processInfo(pid: Pid): Promise<ProcessView | undefined> {
+    const here = this.system.process(pid);
+    if (here) return processView(here);
+    return this.workers?.process(pid);
+  }
 
   /**
    * Answers `luact ps` and `luact services` (GET /node, /services, /processes as JSON) on a
@@ -806,10 +835,7 @@ export class Node {
         }),
       ),
       '/services': view(() => this.services.list().map((status) => serviceView(status, nowMs()))),
-      '/processes': view(async () => [
-        ...this.system.list().map(processView),
-        ...((await this.workers?.processes()) ?? []),
-      ]),
+      '/processes': view(() => this.processes()),
       ...workflowRoutes(this.workflows),
     };
   }

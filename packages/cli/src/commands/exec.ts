@@ -34,9 +34,10 @@ export interface ExecStops {
   readonly signals: SignalSource;
   /**
    * Calls `listener` when nothing is left that could make progress (no timer, I/O or message
-   * pending: the entry waits for what can never come); returns how to stop listening.
+   * pending: the entry waits for what can never come); returns how to stop listening. Default:
+   * the node's own watch over all of its threads (Node.onIdle).
    */
-  readonly onIdle: (listener: () => void) => () => void;
+  readonly onIdle?: ((listener: () => void) => () => void) | undefined;
 }
 
 /**
@@ -82,7 +83,8 @@ export async function execOnce(
   void node.halted.then((why) =>
     endEarly(new LuactError('UNAVAILABLE', `${entry} ended with its node: ${why.message}`)),
   );
-  const stopWatchingIdle = stops.onIdle(() =>
+  const onIdle = stops.onIdle ?? ((listener: () => void) => node.onIdle(listener));
+  const stopWatchingIdle = onIdle(() =>
     endEarly(
       new LuactError(
         'TIMEOUT',
@@ -187,10 +189,4 @@ async function runEntry(
     keepWorkflow: options.keepWorkflow,
     ...(options.host !== undefined ? { host: options.host } : {}),
   });
-}
-
-/** `beforeExit`: the event loop has nothing left to do. */
-export function processIdle(listener: () => void): () => void {
-  process.on('beforeExit', listener);
-  return () => process.off('beforeExit', listener);
 }

@@ -76,6 +76,7 @@ it('reports the services, processes and node over its socket, and stops serving 
       host: 'app:processes',
       names: ['cache'],
       mailbox: 0,
+      mailbox_bytes: 0,
     }),
   ]);
   expect(await queryControl(socket, '/node')).toMatchObject({

@@ -23,6 +23,8 @@ export interface ProcessView {
   readonly names: readonly string[];
   /** Messages and events delivered but not yet received. */
   readonly mailbox: number;
+  /** What they weigh, as `max_mailbox_bytes` counts it. */
+  readonly mailbox_bytes: number;
   readonly links: number;
   readonly monitors: number;
 }
@@ -91,6 +93,7 @@ export function processView(process: Process): ProcessView {
     host: process.host.id,
     names: relations ? [...relations.names] : [],
     mailbox: process.mailbox.length,
+    mailbox_bytes: process.mailbox.bytes,
     links: relations?.links.size ?? 0,
     monitors: relations?.monitoring.size ?? 0,
   };

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import type { LogRecord } from '@luact/lua';
-import { FUNCTION_HOST, type HostLimits, INBOX_HOST } from '@luact/process';
+import { FUNCTION_HOST, type HostLimits, INBOX_HOST, type Pid } from '@luact/process';
 import {
   activateEntry,
   type Diagnostic,
@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS } from '../limits.js';
 import type { MailLimits } from './mail-room.js';
 import type { MainThreadServices } from './main-services.js';
 import type { NameAuthority } from './name-authority.js';
+import { nodeIsQuiet, ThreadActivity } from './thread-activity.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
 import { stuckAfterMs, Watchdog } from './watchdog.js';
@@ -65,6 +66,16 @@ export class NodeWorkers {
   private readonly pendingPorts = new Map<string, Ports>();
   /** The thread of each worker, from its start (or its replacement's) until it is lost. */
   private readonly running = new Map<string, Worker>();
+  /** What each running worker says of its activity, by thread. */
+  private readonly activities = new Map<string, ThreadActivity>();
+  /** The main thread's: the frames it sent to and received from the workers. */
+  private readonly activity = ThreadActivity.create();
+  /** Lost workers whose replacement has not started yet (or failed to). */
+  private replacements = 0;
+  /** Whether the worker threads keep this Node.js process running (see holdProcess). */
+  private holding = true;
+  /** `luact ps` asked of a worker, by request. */
+  private readonly lists = new Map<number, (processes: readonly ProcessView[]) => void>();
   private readonly workerHostIds: ReadonlySet<string>;
   private readonly watchdog = new Watchdog();
   /** What a worker boots with (a replacement: the registry as it is then). */
@@ -143,6 +154,7 @@ export class NodeWorkers {
       self: MAIN_THREAD,
       plan: planned.plan,
       counters: this.counters,
+      activity: this.activity,
       side: (record) => {
         if (record.t === 'print') side.print(record.text);
         else if (record.t === 'log') side.log?.(record.record);
@@ -210,6 +222,7 @@ export class NodeWorkers {
   private launch(host: WorkerHost, w: number, ports: Ports, replacing = false): Promise<void> {
     const thread = workerThread(host.id, w);
     const pulse = WorkerPulse.create();
+    const activity = ThreadActivity.create();
     const boot: WorkerBoot = {
       ...(this.boot as NodeBoot),
       host: host.id,
@@ -218,6 +231,7 @@ export class NodeWorkers {
       plan: this.planned.plan,
       ports,
       pulse: pulse.buffer,
+      activity: activity.buffer,
       testHooks: this.testHooks,
       // A replacement starts with the node's names as they are (later changes come on its link).
       ...(replacing ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
@@ -231,7 +245,14 @@ export class NodeWorkers {
       transferList: ports.map(({ port }) => port),
     });
     this.running.set(thread, worker);
+    this.activities.set(thread, activity);
     worker.once('exit', () => this.exited.add(worker));
+    // One listener for the worker's whole life: the first 'message' listener refs a Worker.
+    worker.on('message', (message: FromWorker) => {
+      if (message.t !== 'listed') return;
+      this.lists.get(message.id)?.(message.processes);
+    });
+    if (!this.holding) worker.unref();
     return ready(worker, thread).then(() => {
       if (this.running.get(thread) !== worker) return;
       if (replacing && this.functionIds.length > 0)
@@ -255,24 +276,69 @@ export class NodeWorkers {
    * that does not answer in time (booting, or stuck) is left out.
    */
   async processes(waitMs = LIST_WAIT_MS): Promise<ProcessView[]> {
-    const id = this.nextList++;
-    const lists = [...this.running.values()].map(
-      (worker) =>
-        new Promise<readonly ProcessView[]>((resolve) => {
-          const done = (processes: readonly ProcessView[]) => {
-            clearTimeout(timer);
-            worker.off('message', onMessage);
-            resolve(processes);
-          };
-          const onMessage = (message: FromWorker) => {
-            if (message.t === 'listed' && message.id === id) done(message.processes);
-          };
-          const timer = setTimeout(() => done([]), waitMs);
-          worker.on('message', onMessage);
-          worker.postMessage({ t: 'list', id } satisfies ToWorker);
-        }),
-    );
+    const lists = [...this.running.values()].map((worker) => this.list(worker, undefined, waitMs));
     return (await Promise.all(lists)).flat();
+  }
+
+  /**
+   * Process `pid` of a worker thread as its thread says (undefined: it runs on no worker, or
+   * has ended, or its thread did not answer within `waitMs`).
+   */
+  async process(pid: Pid, waitMs = LIST_WAIT_MS): Promise<ProcessView | undefined> {
+    const thread = this.router.threadOf(pid);
+    const worker = thread === undefined ? undefined : this.running.get(thread);
+    if (worker === undefined) return undefined;
+    return (await this.list(worker, pid, waitMs))[0];
+  }
+
+  /** What `worker` runs (only `pid`, if given), as it says within `waitMs` (else nothing). */
+  private list(worker: Worker, pid: Pid | undefined, waitMs: number) {
+    const id = this.nextList++;
+    return new Promise<readonly ProcessView[]>((resolve) => {
+      const done = (processes: readonly ProcessView[]) => {
+        clearTimeout(timer);
+        this.lists.delete(id);
+        resolve(processes);
+      };
+      const timer = setTimeout(() => done([]), waitMs);
+      this.lists.set(id, done);
+      this.post(worker, { t: 'list', id, ...(pid !== undefined ? { pid } : {}) });
+    });
+  }
+
+  /** Tells a worker something outside the links (it counts as a frame: see ThreadActivity). */
+  private post(worker: Worker, message: ToWorker, transfer?: readonly MessagePort[]): void {
+    this.activity.sent();
+    worker.postMessage(message, transfer);
+  }
+
+  /**
+   * Whether the worker threads keep this Node.js process running while the node runs (they do
+   * by default). Let go, the process's event loop ends — and its `beforeExit` says so — when the
+   * main thread has nothing left to do, whatever the workers do: whoever let go (NodeIdle)
+   * then asks `quiet`, and keeps the process going itself while it is not.
+   */
+  holdProcess(hold: boolean): void {
+    this.holding = hold;
+    for (const worker of this.running.values()) {
+      if (hold) worker.ref();
+      else worker.unref();
+    }
+  }
+
+  /**
+   * Whether no worker thread can do anything any more and no frame is on its way: every worker
+   * read twice (see nodeIsQuiet). Ask it only when the main thread has nothing left to do
+   * itself (its `beforeExit`): its own counts are taken as they are then. A node replacing a
+   * lost thread is not quiet; one whose threads are stopping (or stopped) has none left to ask.
+   */
+  quiet(): boolean {
+    if (this.stopping) return true;
+    if (this.replacements > 0) return false;
+    const threads = [...this.activities.values()];
+    const first = threads.map((activity) => activity.read());
+    const second = threads.map((activity) => activity.read());
+    return nodeIsQuiet(first, second, this.activity.read());
   }
 
   /** A TypeScript function was registered on main: every worker's calls of it go there. */
@@ -301,12 +367,16 @@ export class NodeWorkers {
     const thread = workerThread(host.id, w);
     if (this.stopping || this.running.get(thread) !== worker) return;
     this.running.delete(thread);
+    this.activities.delete(thread);
+    this.replacements++;
     this.watchdog.unwatch(thread);
     this.counters.get(host.id)?.markDown(w);
     // What main forwarded to it or ran for it ends now (a replacement starts with none).
     this.services?.threadLost(thread);
     const lostAt = performance.now();
-    this.replacing = this.replacing.then(() => this.replace(host, w, worker, why, lostAt));
+    this.replacing = this.replacing.then(() =>
+      this.replace(host, w, worker, why, lostAt).finally(() => this.replacements--),
+    );
   }
 
   /**
@@ -343,7 +413,7 @@ export class NodeWorkers {
       const peer = this.running.get(other);
       if (other === MAIN_THREAD) this.router.threadDown(down, port1)?.unref();
       else if (peer !== undefined)
-        peer.postMessage({ t: 'thread-down', down, port: port1 } satisfies ToWorker, [port1]);
+        this.post(peer, { t: 'thread-down', down, port: port1 }, [port1]);
       // A thread lost too: what the new one sends there is dropped (as mail to a lost thread
       // is) until that one is replaced, which links its successor to the new one.
       else port1.close();
@@ -360,6 +430,7 @@ export class NodeWorkers {
         // (A thread that did not boot in time is ended, not left behind.)
         void this.running.get(thread)?.terminate();
         this.running.delete(thread);
+        this.activities.delete(thread);
         const message = LuactError.from(error).message;
         this.log(
           'error',
@@ -381,7 +452,9 @@ export class NodeWorkers {
     await this.replacing;
     this.router.flush();
     const live = [...this.running.values()].filter((worker) => !this.exited.has(worker));
-    await Promise.all(live.map((worker) => stopped(worker)));
+    await Promise.all(
+      live.map((worker) => stopped(worker, () => this.post(worker, { t: 'stop' }))),
+    );
     this.running.clear();
     this.router.close();
   }
@@ -494,14 +567,16 @@ function ready(worker: Worker, thread: string): Promise<void> {
   });
 }
 
-/** Asks a worker to stop (its processes end), and ends the thread if it does not in time. */
-function stopped(worker: Worker): Promise<void> {
+/**
+ * Asks a worker to stop (`ask`: its processes end), and ends the thread if it does not in time.
+ */
+function stopped(worker: Worker, ask: () => void): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => void worker.terminate(), 2_000);
     worker.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    worker.postMessage({ t: 'stop' } satisfies ToWorker);
+    ask();
   });
 }

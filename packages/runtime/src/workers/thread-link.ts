@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SliceObserver } from '@luact/lua';
+import type { ThreadActivity } from './thread-activity.js';
 import { decodeBatch, encodeBatch } from './thread-frames.js';
 import type { ThreadRecord } from './thread-records.js';
 
@@ -28,8 +29,13 @@ export class ThreadLink {
   /** Batches posted, and batches received (both ends count the same batches). */
   private posted = 0;
   private received = 0;
+  private closed = false;
 
-  constructor(private readonly port: MessagePort) {}
+  /** `activity`: the thread's own, which counts the batches of all its links (see nodeIsQuiet). */
+  constructor(
+    private readonly port: MessagePort,
+    private readonly activity?: ThreadActivity,
+  ) {}
 
   post(record: ThreadRecord): void {
     const waiting = this.outbox.push(record);
@@ -63,6 +69,7 @@ export class ThreadLink {
     const batch = encodeBatch(this.outbox);
     this.outbox = [];
     this.posted++;
+    this.activity?.sent();
     this.port.postMessage(batch, [batch]);
   }
 
@@ -77,6 +84,7 @@ export class ThreadLink {
     pulse?: SliceObserver,
   ): void {
     this.port.on('message', (batch: ArrayBuffer) => {
+      this.activity?.received();
       const number = ++this.received;
       pulse?.begin();
       try {
@@ -88,13 +96,17 @@ export class ThreadLink {
     });
   }
 
-  /** Lets the thread's event loop end while the link is idle (the main thread's). */
+  /** Lets the thread's event loop end while the link is idle (it still takes what comes). */
   unref(): void {
     this.port.unref();
   }
 
+  /** Closes the link; the batches it carried leave its thread's counts. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.flush();
     this.port.close();
+    this.activity?.forget(this.posted, this.received);
   }
 }

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@luact/core';
-import type { HostLimits } from '@luact/process';
+import type { HostLimits, Pid } from '@luact/process';
 import type { Entry } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
 import type { ThreadDown } from './thread-down.js';
@@ -32,6 +32,8 @@ export interface WorkerBoot {
   readonly names?: readonly (readonly [string, string])[];
   /** Where the worker says whether it is busy, and since when (see WorkerPulse). */
   readonly pulse: SharedArrayBuffer;
+  /** Where the worker says whether it could still do anything (see ThreadActivity). */
+  readonly activity: SharedArrayBuffer;
   /** The node runs with test hooks: the worker's processes get `luact_test`. */
   readonly testHooks: boolean;
 }
@@ -47,8 +49,8 @@ export type ToWorker =
   | { readonly t: 'stop' }
   /** A worker is gone; `port` is this worker's link to the thread that takes its place. */
   | { readonly t: 'thread-down'; readonly down: ThreadDown; readonly port: MessagePort }
-  /** What processes the worker runs (`luact ps`). */
-  | { readonly t: 'list'; readonly id: number };
+  /** What processes the worker runs (`luact ps`), or only process `pid`. */
+  | { readonly t: 'list'; readonly id: number; readonly pid?: Pid };
 
 /** What a worker tells the main thread outside the links. */
 export type FromWorker =

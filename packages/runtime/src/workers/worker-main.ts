@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import { loadLuaApi } from '@luact/lua';
 import { processView } from '../control/views.js';
+import { ThreadActivity } from './thread-activity.js';
 import type { FromWorker, ToWorker, WorkerBoot } from './worker-boot.js';
 import { startWorkerThread } from './worker-thread.js';
 
@@ -18,23 +19,40 @@ const tell = (message: FromWorker) => port.postMessage(message);
 
 try {
   const api = await loadLuaApi();
-  const worker = startWorkerThread(api, workerData as WorkerBoot);
+  const boot = workerData as WorkerBoot;
+  // Idle, the thread holds its loop open by this port (else the thread would end); woken, it
+  // lets go, so that its loop ends again — and says so — once it has nothing left to do.
+  const activity = new ThreadActivity(boot.activity, () => port.unref());
+  const worker = startWorkerThread(api, boot, activity);
   const publishing = setInterval(worker.publishLoad, LOAD_EVERY_MS);
   publishing.unref();
+  let stopping = false;
   port.on('message', (message: ToWorker) => {
+    activity.received();
     if (message.t === 'thread-down') {
       worker.threadDown(message.down, message.port);
       return;
     }
     if (message.t === 'list') {
-      tell({ t: 'listed', id: message.id, processes: worker.system.list().map(processView) });
+      const { id, pid } = message;
+      const one = pid === undefined ? undefined : worker.system.process(pid);
+      const processes = pid === undefined ? worker.system.list() : one ? [one] : [];
+      tell({ t: 'listed', id, processes: processes.map(processView) });
       return;
     }
+    stopping = true;
     clearInterval(publishing);
     worker.close();
     tell({ t: 'stopped' });
     port.close();
   });
+  // No timer, I/O, turn or batch is left: only a frame from another thread can wake it now.
+  process.on('beforeExit', () => {
+    if (stopping) return;
+    activity.idle();
+    port.ref();
+  });
+  port.unref();
   tell({ t: 'ready' });
 } catch (error) {
   tell({ t: 'failed', error: LuactError.from(error).toData() });

@@ -20,6 +20,7 @@ import { LEAVE, type MailLimits, MailRoom, TAKE_AND_ASK } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
 import { PendingAnswers } from './pending-answers.js';
+import type { ThreadActivity } from './thread-activity.js';
 import { answerCall, type MainCall, ThreadCalls } from './thread-calls.js';
 import { ranOn, type ThreadDown, workerDownError } from './thread-down.js';
 import { ThreadLink } from './thread-link.js';
@@ -52,6 +53,8 @@ export interface WorkerRouterOptions {
   readonly side?: (record: SideRecord) => void;
   /** Told around each batch a link brings (a worker's pulse). */
   readonly pulse?: SliceObserver;
+  /** This thread's activity: its links count the batches they carry there. */
+  readonly activity?: ThreadActivity;
 }
 
 /**
@@ -107,7 +110,7 @@ export class WorkerRouter implements ThreadRouter {
 
   /** Carries records to and from `thread` on `port`. */
   connect(thread: string, port: MessagePort): ThreadLink {
-    const link = new ThreadLink(port);
+    const link = new ThreadLink(port, this.options.activity);
     link.listen(
       (record) => this.receive(thread, link, record),
       (batch) => this.batchDone(thread, link, batch),

@@ -5,6 +5,7 @@ import { type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
 import type { NameCopy } from './name-copy.js';
+import type { ThreadActivity } from './thread-activity.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, workerThread } from './thread-plan.js';
 import type { RegistryCopy, WorkerBoot } from './worker-boot.js';
@@ -36,8 +37,14 @@ export interface WorkerThread {
  * Builds worker `boot.w` of host `boot.host` on `api` (the thread's own engine): a process
  * system with the host's slice (its PIDs `k·N + w`), the registry copy main sends it, and
  * links to every other thread. What its processes print and log goes to the main thread.
+ * The links count their batches in `activity`, and do not keep the thread's loop going by
+ * themselves: the loop ends (and the thread says it is idle) when nothing else is left.
  */
-export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
+export function startWorkerThread(
+  api: LuaApi,
+  boot: WorkerBoot,
+  activity: ThreadActivity,
+): WorkerThread {
   const self = workerThread(boot.host, boot.w);
   const counters = new Map(
     boot.counters.map(({ host, buffer, workers }) => [host, new WorkerCounters(buffer, workers)]),
@@ -52,6 +59,7 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
     plan: boot.plan,
     counters,
     pulse,
+    activity,
     side: (record) => {
       if (record.t === 'registry') snapshot = snapshotOf(record.registry);
       else if (record.t === 'event') events?.deliver(record.sub, record.event);
@@ -60,7 +68,7 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
         for (const id of record.ids) system.registerFunction(id, functionOnMain(router, id));
     },
   });
-  for (const { thread, port } of boot.ports) router.connect(thread, port);
+  for (const { thread, port } of boot.ports) router.connect(thread, port).unref();
   const toMain = router.linkTo(MAIN_THREAD);
   if (toMain === undefined)
     throw new LuactError('INTERNAL', `${self} has no link to the main thread`);
@@ -97,7 +105,7 @@ export function startWorkerThread(api: LuaApi, boot: WorkerBoot): WorkerThread {
     router,
     publishLoad: () => own.setLoad(boot.w, host.processCount),
     threadDown: (down, port) => {
-      router.threadDown(down, port);
+      router.threadDown(down, port)?.unref();
     },
     close: () => {
       system.close();

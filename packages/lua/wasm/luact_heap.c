@@ -27,9 +27,9 @@
  * max_memory holds for all of them: such a heap is `pooled`. Its `host_limit` is then a lease,
  * the bytes its thread took from a pool the threads share (TypeScript, in shared memory); an
  * allocation past the lease asks TypeScript to take more (HEAP_LEASE_SHORT, a chunk at a time)
- * and is refused only when the pool has no room left, and the heap gives chunks back when what
- * it holds falls well below its lease (HEAP_LEASE_SURPLUS). So the allocator still runs without
- * JavaScript, and crosses to it once per chunk, not per allocation.
+ * and is refused only when the pool has no room left; TypeScript gives chunks back after a
+ * collection. So the allocator still runs without JavaScript (a free costs what it did), and
+ * crosses to it once per chunk, not per allocation.
  *
  * Compiled as C++ with the rest of the engine (build.sh): the exported names are extern "C".
  */
@@ -58,10 +58,7 @@ typedef enum HeapEvent {
   HEAP_LARGE_ALLOCATION = 2,
   /* A pooled heap needs `lease_short` bytes past its lease: TypeScript raises host_limit if the
      pool has the room, else writes what the host holds into host_held. */
-  HEAP_LEASE_SHORT = 3,
-  /* A pooled heap holds less than release_below: TypeScript gives chunks back (lowers
-     host_limit and release_below). */
-  HEAP_LEASE_SURPLUS = 4
+  HEAP_LEASE_SHORT = 3
 } HeapEvent;
 
 typedef struct Slot {
@@ -107,8 +104,6 @@ struct Heap {
   /* HEAP_LEASE_SHORT's question and, when the pool had no room, its answer. */
   double lease_short;
   double host_held;
-  /* Below this a pooled heap has chunks to give back; -1 when not pooled (never). */
-  double release_below;
 };
 
 /* The offsets src/vm/lua-heap.ts reads and writes. */
@@ -126,7 +121,6 @@ _Static_assert(offsetof(Heap, slots) == 84, "slots");
 _Static_assert(offsetof(Heap, pooled) == 108, "pooled");
 _Static_assert(offsetof(Heap, lease_short) == 120, "lease_short");
 _Static_assert(offsetof(Heap, host_held) == 128, "host_held");
-_Static_assert(offsetof(Heap, release_below) == 136, "release_below");
 _Static_assert(sizeof(Slot) == 24 && offsetof(Slot, bytes) == 0, "Slot");
 _Static_assert(sizeof(Engine) == 16 && offsetof(Engine, limit) == 8, "Engine");
 
@@ -158,10 +152,7 @@ static void charge(Heap *heap, int32_t slot, double delta) {
   Slot *held = &heap->slots[slot];
   double bytes = held->bytes + delta;
   held->bytes = bytes;
-  if (delta <= 0) {
-    if (heap->used < heap->release_below) heap->notify(heap, HEAP_LEASE_SURPLUS);
-    return;
-  }
+  if (delta <= 0) return;
   if (heap->refusal_limit != LIMIT_NONE && heap->refusal_slot == slot)
     heap->refusal_limit = LIMIT_NONE;
   if (heap->pressure) return;
@@ -273,7 +264,6 @@ Heap *luact_heap_new(Engine *engine, double host_limit, double process_limit,
   }
   heap->host_limit = host_limit;
   heap->host_max = host_limit;
-  heap->release_below = -1;
   heap->process_limit = process_limit;
   heap->host_collect_at = host_limit / 2;
   heap->engine = engine;

@@ -31,9 +31,10 @@ export type LeaseGrowth =
 /**
  * What one heap leased of its host's pool, and when it takes more or gives some back: it takes
  * a chunk (or what an allocation needs, if more) when an allocation passes the lease, and
- * gives back whole chunks once what it holds is three chunks below the lease, keeping one or
- * two for what comes next. So a thread keeps at most three chunks it does not use, and asks
- * the pool about once per chunk allocated or freed.
+ * after a collection gives back whole chunks, keeping one or two above what it holds for what
+ * comes next. So the pool is asked about once per chunk allocated, and a heap keeps little it
+ * does not use past its last collection (the collections a heap runs anyway, as it grows, and
+ * those the other members ask for when they find no room).
  */
 export class HostMemoryLease {
   /** Bytes this heap may hold now. */
@@ -60,11 +61,6 @@ export class HostMemoryLease {
     return this.pool.limitBytes;
   }
 
-  /** Below what the heap holds it has chunks to give back (see `surplus`). */
-  get releaseBelow(): number {
-    return this.leased - 3 * this.chunk;
-  }
-
   /**
    * The heap holds `used` bytes and an allocation needs `short` more than the lease: takes at
    * least that from the pool. When the pool has no room, the other members are asked to collect
@@ -82,7 +78,7 @@ export class HostMemoryLease {
     return { ok: true, lease: this.leased };
   }
 
-  /** The heap holds `used` bytes: whole chunks above one spare chunk go back to the pool. */
+  /** The heap holds `used` bytes after a collection: whole chunks above one spare go back. */
   surplus(used: number): number {
     const keep = Math.ceil(used / this.chunk) * this.chunk + this.chunk;
     if (this.leased > keep) {

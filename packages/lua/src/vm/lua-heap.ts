@@ -115,7 +115,6 @@ const HEAP = {
   pooled: 108,
   leaseShort: 120,
   hostHeld: 128,
-  releaseBelow: 136,
 } as const;
 
 /** A Slot of luact_heap.c is 24 bytes; its first field is the bytes it holds. */
@@ -125,7 +124,6 @@ const SLOT_SIZE = 24;
 const PRESSURE = 1;
 const LARGE_ALLOCATION = 2;
 const LEASE_SHORT = 3;
-const LEASE_SURPLUS = 4;
 
 /** luact_heap.c's HeapLimit values, from 1 (0: no refusal). */
 const LIMIT_KINDS: readonly (MemoryLimitKind | undefined)[] = [
@@ -152,8 +150,8 @@ const LIMIT_KINDS: readonly (MemoryLimitKind | undefined)[] = [
  * not collect before it gives up on a luaL_Buffer's allocation), or a large block was made.
  *
  * A heap of a host on several threads (`shared`) holds a lease of the host's max_memory (see
- * HostMemoryLease): the allocator calls back when an allocation passes it, and when what the
- * heap holds has fallen well below it.
+ * HostMemoryLease): the allocator calls back when an allocation passes it, and what garbage
+ * took of it goes back after each collection.
  */
 export class LuaHeap {
   /** The lua_Alloc function to give lua_newstate, with `record` as its `ud`. */
@@ -180,7 +178,6 @@ export class LuaHeap {
       if (event === PRESSURE) onPressure();
       else if (event === LARGE_ALLOCATION) onLargeAllocation();
       else if (event === LEASE_SHORT) this.leaseShort();
-      else if (event === LEASE_SURPLUS) this.leaseSurplus();
       return undefined;
     }, 'vii');
     this.record = api._luact_heap_new(engine, options.hostLimit, options.processLimit, this.notify);
@@ -271,16 +268,13 @@ export class LuaHeap {
    */
   collected(): void {
     this.api._luact_heap_collected(this.record);
+    // What the garbage took of the lease is another thread's to take now.
+    if (this.lease !== undefined) this.setFloat(HEAP.hostLimit, this.lease.surplus(this.used));
   }
 
   /** Bytes leased of the host's pool (undefined when the host runs on one thread). */
   get leased(): number | undefined {
     return this.lease?.bytes;
-  }
-
-  /** Gives back to the host's pool what the heap holds no longer (after a full collection). */
-  returnSurplus(): void {
-    if (this.lease !== undefined) this.leaseSurplus();
   }
 
   /**
@@ -297,16 +291,8 @@ export class LuaHeap {
   private leaseShort(): void {
     const lease = this.lease as HostMemoryLease;
     const growth = lease.grow(this.used, this.float(HEAP.leaseShort));
-    if (growth.ok) {
-      this.setFloat(HEAP.hostLimit, growth.lease);
-      this.setFloat(HEAP.releaseBelow, lease.releaseBelow);
-    } else this.setFloat(HEAP.hostHeld, growth.held);
-  }
-
-  private leaseSurplus(): void {
-    const lease = this.lease as HostMemoryLease;
-    this.setFloat(HEAP.hostLimit, lease.surplus(this.used));
-    this.setFloat(HEAP.releaseBelow, lease.releaseBelow);
+    if (growth.ok) this.setFloat(HEAP.hostLimit, growth.lease);
+    else this.setFloat(HEAP.hostHeld, growth.held);
   }
 
   private int(offset: number): number {

@@ -418,7 +418,6 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     // Protected: no Lua call is under this one to catch an error.
     if (api._lua_pcallk(L, 1, 0, 0, 0, 0) !== LuaStatus.ok) api._lua_settop(L, -2);
     this.heap.collected();
-    this.heap.returnSurplus();
   }
 
   /** Bytes the processes of `group` hold in the Lua heap. */

@@ -7,14 +7,16 @@ export interface SharedHostMemory {
   readonly member: number;
   /**
    * How long an allocation that finds no room waits for the other members to collect (see
-   * HostMemoryPool.askForRoom) before it is refused. Default ASK_WAIT_MS.
+   * HostMemoryPool.askForRoom) before it is refused, and, when some did not answer in time, how
+   * long the heap refuses without waiting again. Default ASK_WAIT_MS.
    */
   readonly askWaitMs?: number;
 }
 
 /**
  * A member's answers come between its slices, after a full collection of its heap: a few
- * milliseconds each, more with a large heap or a slice that cannot be preempted.
+ * milliseconds each, more with a large heap or a slice that cannot be preempted. Below a worker
+ * watchdog's least bound (250 ms), which the wait counts towards.
  */
 export const ASK_WAIT_MS = 200;
 
@@ -43,6 +45,13 @@ export class HostMemoryLease {
   private readonly pool: HostMemoryPool;
   private readonly member: number;
   private readonly askWaitMs: number;
+  /**
+   * When the heap may wait for the others again after a member did not answer in time (busy
+   * in a long slice, or stuck): Lua retries a refused allocation after collecting its own
+   * state, and a process may catch the refusal and try again, and a thread that waited at each
+   * would spend its time waiting (its watchdog counts that as busy).
+   */
+  private waitAgainAt = 0;
 
   constructor(shared: SharedHostMemory) {
     this.pool = shared.pool;
@@ -69,8 +78,9 @@ export class HostMemoryLease {
   grow(used: number, short: number): LeaseGrowth {
     const { pool, member } = this;
     let granted = pool.take(member, short, Math.max(short, this.chunk));
-    if (granted === 0 && pool.members > 1) {
-      pool.askForRoom(member, this.askWaitMs);
+    if (granted === 0 && pool.members > 1 && performance.now() >= this.waitAgainAt) {
+      if (!pool.askForRoom(member, this.askWaitMs))
+        this.waitAgainAt = performance.now() + this.askWaitMs;
       granted = pool.take(member, short, Math.max(short, this.chunk));
     }
     if (granted === 0) return { ok: false, held: pool.leasedBytes - this.leased + used };

@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedApi } from '../testing/vm-harness.js';
 import { type LuaApi, type LuaState, LuaStatus } from '../wasm/lua-api.js';
 import { WasmMemory } from '../wasm/memory.js';
+import { HostMemoryLease } from './host-memory-lease.js';
 import { HostMemoryPool } from './host-memory-pool.js';
 import { EngineMemory, LuaHeap } from './lua-heap.js';
 
@@ -65,6 +66,33 @@ describe('the memory pool of a host on several threads', () => {
     } finally {
       await other.terminate();
     }
+  });
+});
+
+describe("a heap's lease of the pool", () => {
+  it('takes a chunk at a time, and gives back all but a spare chunk above what is held', () => {
+    const pool = HostMemoryPool.create(64 * MIB, 2);
+    const lease = new HostMemoryLease({ pool, member: 0 });
+    expect(lease.grow(0, 100)).toEqual({ ok: true, lease: 1 * MIB });
+    // An allocation larger than a chunk takes what it needs.
+    expect(lease.grow(1 * MIB, 5 * MIB)).toEqual({ ok: true, lease: 6 * MIB });
+    expect(lease.surplus(1.5 * MIB)).toBe(3 * MIB);
+    expect(pool.leaseOf(0)).toBe(3 * MIB);
+    lease.end();
+    expect(pool.leasedBytes).toBe(0);
+  });
+
+  it('after a member did not answer in time, refuses without waiting again for a while', () => {
+    const pool = HostMemoryPool.create(8 * MIB, 2);
+    // Member 1 takes everything and never answers (its thread is busy, say).
+    pool.join(1);
+    pool.take(1, 8 * MIB, 8 * MIB);
+    const lease = new HostMemoryLease({ pool, member: 0, askWaitMs: 20 });
+    const asks = vi.spyOn(pool, 'askForRoom');
+    expect(lease.grow(0, 1 * MIB)).toEqual({ ok: false, held: 8 * MIB });
+    expect(asks).toHaveBeenCalledTimes(1);
+    expect(lease.grow(0, 1 * MIB)).toMatchObject({ ok: false });
+    expect(asks).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * max_memory of a process host on two worker threads (an engine and a heap each) holds for the
- * host as a whole: what one thread's processes hold leaves that much less to the other's, and
- * garbage one thread has not collected yet gives way when the other needs the room.
+ * host as a whole: what one thread's processes hold leaves that much less to the other's,
+ * garbage one thread has not collected yet gives way when the other needs the room, and what a
+ * lost thread held comes back with it.
  */
 
 const APP = `
@@ -20,7 +21,9 @@ entries:
   # A process of mem:w2 that waits to be told what to do.
   - name: shell
     kind: process.lua
+    modules: [luact_test]
     source: |
+      local hooks = require("luact_test")
       local roles = {}
       -- Builds mib MiB of 1 KiB strings.
       local function fill(mib)
@@ -36,6 +39,13 @@ entries:
         process.send(report, "held", count)
         process.listen("stop"):receive()
         return t and #t or 0
+      end
+      -- Fills mib MiB, says so, and ends its worker thread with what it holds.
+      function roles.hold_and_exit(mib, report)
+        local t = fill(mib)
+        process.send(report, "held", #t)
+        hooks.fail_worker("exit")
+        process.listen("never"):receive()
       end
       function roles.take(mib) return #fill(mib) end
       function roles.quit() end
@@ -82,7 +92,16 @@ entries:
         process.send(pid, "stop", true)
         return outcome(pid)
       end
-      return { main = function(mib)
+      local function lost(mib)
+        local a, b = two_workers()
+        process.monitor(a)
+        process.send(a, "become", { "hold_and_exit", mib, process.pid() })
+        held:receive()
+        local ended = events:receive()
+        return { holder = ended.result.error:kind(), after_loss = take(b, mib) }
+      end
+      return { main = function(mib, mode)
+        if mode == "lost" then return lost(mib) end
         local results = {}
         -- Worker 0 holds mib MiB: worker 1 cannot take as much again.
         local a, b = two_workers()
@@ -108,7 +127,7 @@ let node: Node;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'luact-workers-memory-'));
   await writeFile(path.join(dir, 'app.yaml'), APP);
-  node = await Node.start({ dir, env: {}, print: () => {} });
+  node = await Node.start({ dir, env: {}, testHooks: true, print: () => {} });
 });
 
 afterAll(async () => {
@@ -137,6 +156,17 @@ describe('max_memory of a process host on worker threads', () => {
         beside_garbage: { value: 20 * 1024 },
         litterer: { value: 0 },
       },
+    });
+  });
+
+  it('gets back what a worker thread held when the thread is lost', async () => {
+    const outcome = await node.run('mem:scenario', [20, 'lost'], {
+      host: 'luact:main',
+      timeoutMs: 30_000,
+    });
+    expect(outcome).toEqual({
+      ok: true,
+      value: { holder: 'Unavailable', after_loss: { value: 20 * 1024 } },
     });
   });
 });

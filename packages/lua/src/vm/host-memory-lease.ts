@@ -65,11 +65,6 @@ export class HostMemoryLease {
     return this.leased;
   }
 
-  /** The host's max_memory. */
-  get limitBytes(): number {
-    return this.pool.limitBytes;
-  }
-
   /**
    * The heap holds `used` bytes and an allocation needs `short` more than the lease: takes at
    * least that from the pool. When the pool has no room, the other members are asked to collect

@@ -21,8 +21,10 @@ const GONE = 0x7fffffff;
 const LIMIT = 0;
 const LEASED = 1;
 const FIRST_LEASE = 2;
-/** 32-bit words after them: the last request for room, a tick bumped by every answer, then
- * the last request each member answered. */
+/**
+ * 32-bit words after them: the last request for room, a tick bumped by every answer, then the
+ * last request each member answered.
+ */
 const ASKED = 0;
 const ANSWERS = 1;
 const FIRST_ANSWERED = 2;
@@ -107,7 +109,9 @@ export class HostMemoryPool {
   /**
    * `member`'s thread has ended (its heap with it): its whole lease comes back, and it answers
    * requests for room until a new thread joins in its place. Called once the thread is surely
-   * gone, so nothing can take in its name meanwhile.
+   * gone, so nothing can take in its name meanwhile. (A thread ended between the two steps of
+   * `take`, the total and then its own lease, would leave its last grant in the total: threads
+   * are ended when they failed, exited or stopped answering, not inside `take`.)
    */
   release(member: number): void {
     const lease = Atomics.exchange(this.bytes, FIRST_LEASE + member, 0n);

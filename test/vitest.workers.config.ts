@@ -1,4 +1,3 @@
-import { configDefaults } from 'vitest/config';
 import { defineLuactProject } from '../vitest.shared.js';
 
 /**
@@ -8,12 +7,6 @@ import { defineLuactProject } from '../vitest.shared.js';
  */
 export default defineLuactProject('isolation-workers', {
   include: ['isolation/**/*.test.ts'],
-  exclude: [
-    ...configDefaults.exclude,
-    // TODO(issue 12): max_memory is not yet held host-wide across worker threads; run
-    // memory.test.ts here too once it is.
-    'isolation/memory.test.ts',
-  ],
   env: { LUACT_WORKERS: '2' },
   globalSetup: ['src/global-setup.ts'],
 });

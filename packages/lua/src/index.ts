@@ -34,6 +34,8 @@ export {
 } from './vm/fiber.js';
 export { GLOBAL_MODULES } from './vm/global-modules.js';
 export type { HostFunction, LuaModuleSpec } from './vm/host-function.js';
+export type { SharedHostMemory } from './vm/host-memory-lease.js';
+export { HostMemoryPool } from './vm/host-memory-pool.js';
 export type { HostStack } from './vm/host-stack.js';
 export { luaSource } from './vm/kernel-files.js';
 export {

@@ -23,6 +23,14 @@
  * Byte counts are doubles: exact far past what a 2 GiB memory holds, read from TypeScript as
  * plain numbers, and a limit may be as large as the host likes.
  *
+ * A host on several worker threads has a state, a heap and an engine per thread, and its
+ * max_memory holds for all of them: such a heap is `pooled`. Its `host_limit` is then a lease,
+ * the bytes its thread took from a pool the threads share (TypeScript, in shared memory); an
+ * allocation past the lease asks TypeScript to take more (HEAP_LEASE_SHORT, a chunk at a time)
+ * and is refused only when the pool has no room left; TypeScript gives chunks back after a
+ * collection. So the allocator still runs without JavaScript (a free costs what it did), and
+ * crosses to it once per chunk, not per allocation.
+ *
  * Compiled as C++ with the rest of the engine (build.sh): the exported names are extern "C".
  */
 #include <stddef.h>
@@ -47,7 +55,10 @@ typedef enum HeapEvent {
   /* The state or a process grew by half its headroom: collect at the next safe point. */
   HEAP_PRESSURE = 1,
   /* A block of LARGE_ALLOCATION bytes or more was allocated: it took time to fill. */
-  HEAP_LARGE_ALLOCATION = 2
+  HEAP_LARGE_ALLOCATION = 2,
+  /* A pooled heap needs `lease_short` bytes past its lease: TypeScript raises host_limit if the
+     pool has the room, else writes what the host holds into host_held. */
+  HEAP_LEASE_SHORT = 3
 } HeapEvent;
 
 typedef struct Slot {
@@ -75,8 +86,8 @@ struct Heap {
   double refusal_requested;
   double refusal_held;
   double refusal_limit_bytes;
-  /* The allocator's own. */
-  double host_limit;
+  /* The allocator's own, but for a pooled heap's lease, which TypeScript moves. */
+  double host_limit; /* max_memory, or a pooled heap's lease */
   double process_limit;
   double host_collect_at;
   Engine *engine;
@@ -86,6 +97,13 @@ struct Heap {
   int32_t *free_slots;
   int32_t free_count;
   void (*notify)(Heap *heap, int32_t event);
+  /* Whether host_limit is a lease from a pool other threads' heaps share (set by TypeScript). */
+  int32_t pooled;
+  /* The host's max_memory: the limit named in refusals, from which collections are paced. */
+  double host_max;
+  /* HEAP_LEASE_SHORT's question and, when the pool had no room, its answer. */
+  double lease_short;
+  double host_held;
 };
 
 /* The offsets src/vm/lua-heap.ts reads and writes. */
@@ -98,7 +116,11 @@ _Static_assert(offsetof(Heap, used) == 24, "used");
 _Static_assert(offsetof(Heap, refusal_requested) == 32, "refusal_requested");
 _Static_assert(offsetof(Heap, refusal_held) == 40, "refusal_held");
 _Static_assert(offsetof(Heap, refusal_limit_bytes) == 48, "refusal_limit_bytes");
+_Static_assert(offsetof(Heap, host_limit) == 56, "host_limit");
 _Static_assert(offsetof(Heap, slots) == 84, "slots");
+_Static_assert(offsetof(Heap, pooled) == 108, "pooled");
+_Static_assert(offsetof(Heap, lease_short) == 120, "lease_short");
+_Static_assert(offsetof(Heap, host_held) == 128, "host_held");
 _Static_assert(sizeof(Slot) == 24 && offsetof(Slot, bytes) == 0, "Slot");
 _Static_assert(sizeof(Engine) == 16 && offsetof(Engine, limit) == 8, "Engine");
 
@@ -155,13 +177,22 @@ static int refuse(Heap *heap, int32_t slot, HeapLimit limit, double requested, d
   return 1;
 }
 
+/* Whether a pooled heap's lease could grow to hold `delta` more bytes (TypeScript asks the pool). */
+static int leased(Heap *heap, double delta) {
+  if (!heap->pooled) return 0;
+  heap->lease_short = heap->used + delta - heap->host_limit;
+  heap->notify(heap, HEAP_LEASE_SHORT);
+  return heap->used + delta <= heap->host_limit;
+}
+
 /* Whether `delta` more bytes for `slot` would cross a limit (then the refusal is recorded). */
 static int refuses(Heap *heap, int32_t slot, double delta) {
   double process_bytes = heap->slots[slot].bytes;
   if (slot != NO_OWNER && process_bytes + delta > heap->process_limit)
     return refuse(heap, slot, LIMIT_PROCESS, delta, process_bytes, heap->process_limit);
-  if (heap->used + delta > heap->host_limit)
-    return refuse(heap, slot, LIMIT_HOST, delta, heap->used, heap->host_limit);
+  if (heap->used + delta > heap->host_limit && !leased(heap, delta))
+    return refuse(heap, slot, LIMIT_HOST, delta, heap->pooled ? heap->host_held : heap->used,
+                  heap->host_max);
   Engine *engine = heap->engine;
   if (engine->used + delta > engine->limit)
     return refuse(heap, slot, LIMIT_ENGINE, delta, engine->used, engine->limit);
@@ -232,6 +263,7 @@ Heap *luact_heap_new(Engine *engine, double host_limit, double process_limit,
     return NULL;
   }
   heap->host_limit = host_limit;
+  heap->host_max = host_limit;
   heap->process_limit = process_limit;
   heap->host_collect_at = host_limit / 2;
   heap->engine = engine;
@@ -306,7 +338,7 @@ void luact_heap_close_slot(Heap *heap, int32_t slot) {
 void luact_heap_collected(Heap *heap) {
   heap->pressure = 0;
   heap->epoch++;
-  heap->host_collect_at = heap->used + (heap->host_limit - heap->used) / 2;
+  heap->host_collect_at = heap->used + (heap->host_max - heap->used) / 2;
 }
 
 #ifdef __cplusplus

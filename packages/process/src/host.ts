@@ -6,6 +6,7 @@ import {
   LuaVm,
   literalRequires,
   type PreparedEntry,
+  type SharedHostMemory,
   type SliceObserver,
 } from '@luact/lua';
 import {
@@ -79,6 +80,8 @@ export class ProcessHost {
       print?: (text: string) => void;
       clock?: LuaVm['clock'];
       onSlice?: SliceObserver;
+      /** The host runs on several threads: max_memory holds for all of them (see LuaVm). */
+      sharedMemory?: SharedHostMemory;
     },
   ): ProcessHost {
     const vm = new LuaVm(options.api, {
@@ -95,6 +98,7 @@ export class ProcessHost {
       ...(options.print ? { print: boundedPrint(options.print) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.onSlice ? { onSlice: options.onSlice } : {}),
+      ...(options.sharedMemory ? { sharedMemory: options.sharedMemory } : {}),
     });
     return new ProcessHost(id, limits, vm, options.environment);
   }

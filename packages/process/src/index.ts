@@ -72,6 +72,7 @@ export { unknownName } from './process-names.js';
 export type { Attempt } from './retried-calls.js';
 export {
   FUNCTION_HOST,
+  type HostThread,
   INBOX_HOST,
   type Placement,
   ProcessSystem,

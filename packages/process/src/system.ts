@@ -12,6 +12,7 @@ import {
   type GroupOutcome,
   type LuaApi,
   type LuaModuleSpec,
+  type SharedHostMemory,
   type SliceObserver,
   systemClock,
 } from '@luact/lua';
@@ -120,6 +121,14 @@ export interface SpawnRequest {
 export interface Placement {
   /** The node for a child on process host `host` (undefined or this node's name: here). */
   nodeFor(host: string): string | undefined;
+}
+
+/** How a host runs on a worker thread (a host of the main thread has none of it). */
+export interface HostThread {
+  /** Told around each slice of the host's VM (the worker's pulse). */
+  readonly onSlice?: SliceObserver;
+  /** The host runs on several threads: its max_memory holds for all of them. */
+  readonly sharedMemory?: SharedHostMemory;
 }
 
 export interface ProcessSystemOptions {
@@ -396,11 +405,13 @@ export class ProcessSystem {
 
   // ── Hosts ─────────────────────────────────────────────────────────────────────────────────
 
-  /** Adds a process host; `onSlice` is told around each slice of its VM (a worker's pulse). */
-  addHost(id: string, limits: HostLimits, onSlice?: SliceObserver): ProcessHost {
+  /** Adds a process host; `thread` says how it runs on a worker thread (if it does). */
+  addHost(id: string, limits: HostLimits, thread: HostThread = {}): ProcessHost {
     if (this.hosts.has(id)) throw new LuactError('ALREADY_EXISTS', `host ${id} already exists`);
+    const { onSlice, sharedMemory } = thread;
     const host = ProcessHost.create(id, limits, {
       ...(onSlice ? { onSlice } : {}),
+      ...(sharedMemory ? { sharedMemory } : {}),
       api: this.options.api,
       modules: this.modules,
       environment: { snapshot: () => this.snapshot(), env: this.options.env },

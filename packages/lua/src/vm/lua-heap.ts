@@ -1,5 +1,6 @@
 import { LuactError } from '@luact/core';
 import type { LuaApi, Pointer } from '../wasm/lua-api.js';
+import { HostMemoryLease, type SharedHostMemory } from './host-memory-lease.js';
 
 /**
  * The memory all Lua states of one engine (one WebAssembly instance, whose memory cannot grow
@@ -72,8 +73,13 @@ export interface MemoryRefusal {
 }
 
 export interface LuaHeapOptions {
-  /** Bytes all processes of the state may hold together. */
+  /** Bytes all processes of the state may hold together (with `shared`: of every member's). */
   readonly hostLimit: number;
+  /**
+   * The host runs on several threads, a heap each, and its max_memory holds for them all: this
+   * heap leases its room from their pool (hostLimit is then the pool's limit).
+   */
+  readonly shared?: SharedHostMemory;
   /** Bytes one process may hold. */
   readonly processLimit: number;
   readonly engine: EngineMemory;
@@ -104,7 +110,11 @@ const HEAP = {
   refusalRequested: 32,
   refusalHeld: 40,
   refusalLimitBytes: 48,
+  hostLimit: 56,
   slots: 84,
+  pooled: 108,
+  leaseShort: 120,
+  hostHeld: 128,
 } as const;
 
 /** A Slot of luact_heap.c is 24 bytes; its first field is the bytes it holds. */
@@ -113,6 +123,7 @@ const SLOT_SIZE = 24;
 /** luact_heap.c's HeapEvent values. */
 const PRESSURE = 1;
 const LARGE_ALLOCATION = 2;
+const LEASE_SHORT = 3;
 
 /** luact_heap.c's HeapLimit values, from 1 (0: no refusal). */
 const LIMIT_KINDS: readonly (MemoryLimitKind | undefined)[] = [
@@ -137,6 +148,10 @@ const LIMIT_KINDS: readonly (MemoryLimitKind | undefined)[] = [
  * of its record, reached through typed arrays over the engine's memory. It calls back only on
  * rare events: a collection is due (`onPressure`; what is held includes garbage, and Lua does
  * not collect before it gives up on a luaL_Buffer's allocation), or a large block was made.
+ *
+ * A heap of a host on several threads (`shared`) holds a lease of the host's max_memory (see
+ * HostMemoryLease): the allocator calls back when an allocation passes it, and what garbage
+ * took of it goes back after each collection.
  */
 export class LuaHeap {
   /** The lua_Alloc function to give lua_newstate, with `record` as its `ud`. */
@@ -150,6 +165,8 @@ export class LuaHeap {
   /** Typed arrays over the engine's memory: replaced when it grows (the old ones detach). */
   private ints: Int32Array;
   private floats: Float64Array;
+  /** What the heap leased of its host's pool, when the host runs on several threads. */
+  private readonly lease: HostMemoryLease | undefined;
 
   constructor(
     private readonly api: LuaApi,
@@ -160,6 +177,7 @@ export class LuaHeap {
     this.notify = api.addFunction((_heap, event) => {
       if (event === PRESSURE) onPressure();
       else if (event === LARGE_ALLOCATION) onLargeAllocation();
+      else if (event === LEASE_SHORT) this.leaseShort();
       return undefined;
     }, 'vii');
     this.record = api._luact_heap_new(engine, options.hostLimit, options.processLimit, this.notify);
@@ -172,6 +190,12 @@ export class LuaHeap {
     this.refusableIndex = (this.record + HEAP.refusable) >> 2;
     this.ints = api.HEAP32;
     this.floats = api.HEAPF64;
+    if (options.shared !== undefined) {
+      this.lease = new HostMemoryLease(options.shared);
+      // The lease starts empty: the first allocation that may be refused takes what is held.
+      this.setInt(HEAP.pooled, 1);
+      this.setFloat(HEAP.hostLimit, 0);
+    }
   }
 
   /** The slot allocations are charged to now: a process's, or 0 (the host's: kernel, entries). */
@@ -244,6 +268,13 @@ export class LuaHeap {
    */
   collected(): void {
     this.api._luact_heap_collected(this.record);
+    // What the garbage took of the lease is another thread's to take now.
+    if (this.lease !== undefined) this.setFloat(HEAP.hostLimit, this.lease.surplus(this.used));
+  }
+
+  /** Bytes leased of the host's pool (undefined when the host runs on one thread). */
+  get leased(): number | undefined {
+    return this.lease?.bytes;
   }
 
   /**
@@ -253,6 +284,15 @@ export class LuaHeap {
   dispose(): void {
     this.api._luact_heap_free(this.record);
     this.api.removeFunction(this.notify);
+    this.lease?.end();
+  }
+
+  /** An allocation needs more than the lease: grown, or what the host holds for its refusal. */
+  private leaseShort(): void {
+    const lease = this.lease as HostMemoryLease;
+    const growth = lease.grow(this.used, this.float(HEAP.leaseShort));
+    if (growth.ok) this.setFloat(HEAP.hostLimit, growth.lease);
+    else this.setFloat(HEAP.hostHeld, growth.held);
   }
 
   private int(offset: number): number {
@@ -261,6 +301,14 @@ export class LuaHeap {
 
   private float(offset: number): number {
     return this.floatView()[(this.record + offset) >> 3] as number;
+  }
+
+  private setInt(offset: number, value: number): void {
+    this.intView()[(this.record + offset) >> 2] = value;
+  }
+
+  private setFloat(offset: number, value: number): void {
+    this.floatView()[(this.record + offset) >> 3] = value;
   }
 
   private intView(): Int32Array {

@@ -18,6 +18,7 @@ import { type EngineLoop, SLICE_MS, type SliceRunner } from './engine-loop.js';
 import { type Delivery, type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
 import { FiberTable } from './fiber-table.js';
 import type { LuaModuleSpec } from './host-function.js';
+import type { SharedHostMemory } from './host-memory-lease.js';
 import { HostStack } from './host-stack.js';
 import { BLOCK, Kernel } from './kernel.js';
 import { type EngineMemory, LuaHeap, type MemoryRefusal } from './lua-heap.js';
@@ -47,6 +48,11 @@ export interface LuaVmOptions {
   readonly limits: LuaVmLimits;
   /** The budget this VM shares with the others of its engine (default: the engine's own). */
   readonly engine?: EngineMemory;
+  /**
+   * The host runs on several threads, a VM each: `limits.memoryBytes` holds for all of them
+   * through this pool (see HostMemoryPool).
+   */
+  readonly sharedMemory?: SharedHostMemory;
   /** Built-in modules beyond the kernel's (process, funcs, time, …). */
   readonly modules: readonly LuaModuleSpec[];
   readonly print?: (text: string) => void;
@@ -127,6 +133,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   private inSlice = false;
   private sliceScheduled = false;
   private closed = false;
+  /** Stops answering the host's other threads when they ask for room (see `answerForRoom`). */
+  private readonly stopAnswering: (() => void) | undefined;
 
   constructor(
     readonly api: LuaApi,
@@ -143,6 +151,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       hostLimit: limits.memoryBytes,
       processLimit: limits.processMemoryBytes,
       engine: options.engine ?? api.engineMemory,
+      ...(options.sharedMemory ? { shared: options.sharedMemory } : {}),
       onLargeAllocation: () => {
         if (this.current !== undefined) this.preemption.checkSlice(this.current.thread);
       },
@@ -163,6 +172,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     this.preemption.attach(this.L);
     this.kernel = new Kernel(this, api, this.L, this.memory, this.preemption);
     this.kernel.load(options.modules);
+    const shared = options.sharedMemory;
+    this.stopAnswering = shared?.pool.whenAsked(shared.member, () => this.answerForRoom());
   }
 
   // ── Entries ──────────────────────────────────────────────────────────────────────────────
@@ -394,6 +405,21 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     this.heap.collected();
   }
 
+  /**
+   * Another thread of the host found no room in their pool: garbage here takes room it could
+   * use, so it is collected now (between slices: no process runs) and what that frees goes
+   * back to the pool, as a single VM collects before it refuses an allocation.
+   */
+  private answerForRoom(): void {
+    if (this.closed || this.inSlice) return;
+    const { api, L } = this;
+    api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.collectgarbage);
+    this.memory.pushString(L, 'collect');
+    // Protected: no Lua call is under this one to catch an error.
+    if (api._lua_pcallk(L, 1, 0, 0, 0, 0) !== LuaStatus.ok) api._lua_settop(L, -2);
+    this.heap.collected();
+  }
+
   /** Bytes the processes of `group` hold in the Lua heap. */
   memoryOf(group: FiberGroup): number {
     return this.heap.bytesOf(group.memorySlot);
@@ -465,6 +491,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopAnswering?.();
     for (const fiber of this.fibers.values()) fiber.state = 'done';
     this.fibers.clear();
     this.api._lua_close(this.L);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
-import type { LogRecord } from '@luact/lua';
+import { HostMemoryPool, type LogRecord } from '@luact/lua';
 import { FUNCTION_HOST, type HostLimits, INBOX_HOST, type Pid } from '@luact/process';
 import {
   activateEntry,
@@ -54,7 +54,7 @@ type Ports = { thread: string; port: MessagePort }[];
 /**
  * The worker threads of a node (every process host with `workers` > 1): the links between all
  * of its threads (one MessageChannel per pair, made here), the main thread's ThreadRouter, the
- * shared counters of each host, and the threads themselves. A node without such a host has
+ * shared counters and memory pool of each host, and the threads themselves. A node without such a host has
  * none of it. A worker that ends, fails, or stops answering (its watchdog) is replaced: what
  * followed its processes elsewhere ends with "worker down", and a new thread takes its place
  * (see `lose`).
@@ -62,6 +62,8 @@ type Ports = { thread: string; port: MessagePort }[];
 export class NodeWorkers {
   readonly router: WorkerRouter;
   private readonly counters = new Map<string, WorkerCounters>();
+  /** Each host's max_memory, shared by its workers' heaps. */
+  private readonly memory = new Map<string, HostMemoryPool>();
   /** Each worker's ends of its links, until it is started with them. */
   private readonly pendingPorts = new Map<string, Ports>();
   /** The thread of each worker, from its start (or its replacement's) until it is lost. */
@@ -147,8 +149,10 @@ export class NodeWorkers {
     /** The node runs with test hooks (its workers' processes get `luact_test`). */
     private readonly testHooks = false,
   ) {
-    for (const { id, workers } of planned.hosts)
+    for (const { id, workers, limits } of planned.hosts) {
       this.counters.set(id, WorkerCounters.create(workers));
+      this.memory.set(id, HostMemoryPool.create(limits.max_memory, workers));
+    }
     this.workerHostIds = new Set(planned.hosts.map((host) => host.id));
     this.router = new WorkerRouter({
       self: MAIN_THREAD,
@@ -228,6 +232,7 @@ export class NodeWorkers {
       host: host.id,
       w,
       limits: host.limits,
+      memory: (this.memory.get(host.id) as HostMemoryPool).buffer,
       plan: this.planned.plan,
       ports,
       pulse: pulse.buffer,
@@ -394,6 +399,8 @@ export class NodeWorkers {
     lostAt: number,
   ): Promise<void> {
     await worker.terminate();
+    // Its heap is gone with it: so is what it leased of the host's max_memory.
+    this.memory.get(host.id)?.release(w);
     if (this.stopping) return;
     const thread = workerThread(host.id, w);
     const counters = this.counters.get(host.id) as WorkerCounters;
@@ -428,7 +435,10 @@ export class NodeWorkers {
       (error: unknown) => {
         if (this.stopping) return;
         // (A thread that did not boot in time is ended, not left behind.)
-        void this.running.get(thread)?.terminate();
+        void this.running
+          .get(thread)
+          ?.terminate()
+          .then(() => this.memory.get(host.id)?.release(w));
         this.running.delete(thread);
         this.activities.delete(thread);
         const message = LuactError.from(error).message;

@@ -12,6 +12,8 @@ export interface WorkerBoot {
   /** This worker's index among the host's. */
   readonly w: number;
   readonly limits: HostLimits;
+  /** The pool of the host's max_memory its workers share (see HostMemoryPool). */
+  readonly memory: SharedArrayBuffer;
   readonly plan: ThreadPlan;
   /** The shared counters of every worker host (see WorkerCounters). */
   readonly counters: readonly {

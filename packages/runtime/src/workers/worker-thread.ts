@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
-import type { LogRecord, LuaApi } from '@luact/lua';
+import { HostMemoryPool, type LogRecord, type LuaApi } from '@luact/lua';
 import { type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
@@ -97,7 +97,12 @@ export function startWorkerThread(
         : undefined,
   });
   for (const id of boot.workflowHosts) system.addExternalHost(id, workflows.host(id));
-  const host = system.addHost(boot.host, boot.limits, pulse);
+  const pool = new HostMemoryPool(boot.memory);
+  pool.join(boot.w);
+  const host = system.addHost(boot.host, boot.limits, {
+    onSlice: pulse,
+    sharedMemory: { pool, member: boot.w },
+  });
   for (const [name, pid] of boot.names ?? [])
     (router.names as NameCopy).receive({ t: 'name-set', name, pid: pid as Pid });
   return {

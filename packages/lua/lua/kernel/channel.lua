@@ -470,7 +470,7 @@ receive_mail = function(ch, mail)
   if mail[M_INFLOW] and ch.tail < ch.head then pull_mail(ch, mail) end
   if ch.tail >= ch.head then return take_mail(ch, mail), true end
   if ch.closed then return nil, false end
-  local w = { fiber = current_fiber(), done = false, value = nil, ok = nil }
+  local w = { fiber = current_fiber(), done = false }
   push_receiver(ch, w)
   repeat
     co_yield(BLOCK)

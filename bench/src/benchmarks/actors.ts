@@ -1,8 +1,6 @@
-import { LuactError } from '@luact/core';
 import type { Node } from '@luact/runtime';
 import { type Benchmark, type Figure, median } from '../harness.js';
 import {
-  bareCoroutineCost,
   bareCoroutineSpawnMicros,
   bareLuaCallMicros,
   messageChannelRate,
@@ -11,6 +9,7 @@ import {
   toyFanOutRate,
   toySchedulerRate,
 } from './baselines.js';
+import { idleMemory } from './idle-memory.js';
 import { benchNode } from './lua-app.js';
 
 const APP = `
@@ -18,7 +17,6 @@ namespace: bench
 entries:
   - name: processes
     kind: process.host
-    # 100k idle processes hold ~250 MB of Lua heap: above the default max_memory.
     host: { max_processes: 200000, max_mailbox: 100000, max_memory: 1073741824 }
   - name: quick
     kind: process.lua
@@ -28,15 +26,6 @@ entries:
     source: |
       return { main = function(n)
         for i = 1, n do process.spawn("quick", "processes") end
-      end }
-  - name: idle
-    kind: process.lua
-    source: "return { main = function() process.inbox():receive() end }"
-  - name: spawn_idle
-    kind: process.lua
-    source: |
-      return { main = function(n)
-        for i = 1, n do process.spawn("idle", "processes") end
       end }
   - name: pong
     kind: process.lua
@@ -110,6 +99,7 @@ entries:
 
 const SPAWNS = 100_000;
 const IDLE = 100_000;
+const MEMORY_ROUNDS = 3;
 const MESSAGES = 200_000;
 const WINDOW = 100;
 /** Window 1 waits for each answer: every message is a wake and a resume, so fewer of them. */
@@ -126,10 +116,9 @@ const ROUNDS = 5;
 export const actors: Benchmark = {
   name: 'lua actors',
   async run() {
-    // Memory first, each in a fresh WebAssembly module: its memory only grows, so what an
-    // earlier figure allocated would hide what this one needs.
-    const bareCoroutine = await bareCoroutineCost(IDLE);
-    const idle = await withNode((node) => idleProcessBytes(node));
+    // Memory in processes of their own (see idleMemory).
+    const bareCoroutine = await idleMemory('bare', IDLE, MEMORY_ROUNDS);
+    const idle = await idleMemory('luact', IDLE, MEMORY_ROUNDS);
     const { node, close } = await benchNode(APP);
     try {
       const bareCall = await bareLuaCallMicros(ROUNDS, 100_000);
@@ -246,15 +235,6 @@ export const actors: Benchmark = {
   },
 };
 
-async function withNode<T>(use: (node: Node) => Promise<T>): Promise<T> {
-  const { node, close } = await benchNode(APP);
-  try {
-    return await use(node);
-  } finally {
-    await close();
-  }
-}
-
 async function waitUntil(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
 }
@@ -277,25 +257,6 @@ async function perSpawnMicros(node: Node): Promise<number> {
     if (round > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e3 / SPAWNS);
   }
   return median(samples);
-}
-
-/** RSS and Lua heap added per process by 100k processes blocked in receive (after GC). */
-async function idleProcessBytes(node: Node): Promise<{ rss: number; heap: number }> {
-  const host = node.system.host(PROCESSES);
-  if (!host) throw new Error('no host');
-  gc();
-  const rssBefore = process.memoryUsage().rss;
-  const heapBefore = host.vm.heapBytes();
-  const outcome = await node.run('bench:spawn_idle', [IDLE]);
-  if (!outcome.ok) throw outcome.error;
-  await waitUntil(() => host.vm.readyCount === 0 && host.processCount === IDLE);
-  gc();
-  const rss = (process.memoryUsage().rss - rssBefore) / IDLE;
-  const heap = (host.vm.heapBytes() - heapBefore) / IDLE;
-  for (const process_ of node.system.processesOf(PROCESSES))
-    node.system.kill(process_, new LuactError('CANCELED', 'benchmark done'));
-  await waitUntil(() => host.processCount === 0);
-  return { rss, heap };
 }
 
 /**
@@ -342,8 +303,4 @@ async function callMicros(node: Node): Promise<number> {
     if (round > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e3 / CALLS);
   }
   return median(samples);
-}
-
-function gc(): void {
-  (globalThis as { gc?: () => void }).gc?.();
 }

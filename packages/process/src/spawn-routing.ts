@@ -7,6 +7,7 @@
 import { type EntryId, LuactError } from '@luact/core';
 import type { ExternalHost } from './external-host.js';
 import { deliverOutcome } from './outcome.js';
+import type { NameScope } from './names.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
 import type { ProcessNames } from './process-names.js';
@@ -87,7 +88,12 @@ export class SpawnRouting {
     // A missing host fails here, before the name is taken.
     if (!this.host.isProcessHost(hostId)) return this.host.spawnLocal(unnamed);
     // A cluster name is the cluster's to release; a local one is the child's, released at its end.
-    return this.spawnNamed(scope === 'cluster' ? unnamed : { ...unnamed, name }, name, hostId);
+    return this.spawnNamed(
+      scope === 'cluster' ? unnamed : { ...unnamed, name },
+      name,
+      scope,
+      hostId,
+    );
   }
 
   /**
@@ -95,9 +101,14 @@ export class SpawnRouting {
    * ALREADY_EXISTS, and nothing runs); then the child starts under it. A spawn that fails
    * after the name was won releases it.
    */
-  private async spawnNamed(request: SpawnRequest, name: string, hostId: string): Promise<Pid> {
+  private async spawnNamed(
+    request: SpawnRequest,
+    name: string,
+    scope: NameScope,
+    hostId: string,
+  ): Promise<Pid> {
     const { id, pid } = this.host.numberChild(hostId);
-    await this.host.names.registerForSpawn(name, pid);
+    await this.host.names.registerForSpawn(name, pid, scope);
     try {
       if (request.parent?.exited) {
         throw new LuactError(
@@ -110,7 +121,7 @@ export class SpawnRouting {
       }
       return this.host.spawnNumbered(request, id);
     } catch (error) {
-      this.host.names.spawnFailed(pid, name);
+      this.host.names.spawnFailed(pid, name, scope);
       throw error;
     }
   }

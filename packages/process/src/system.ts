@@ -303,6 +303,7 @@ export class ProcessSystem {
         },
         process: (pid) => this.processOf(pid),
         endedElsewhere: (pid) => this.endedElsewhere.has(pid),
+        onOtherThread: (pid) => this.threads?.threadOf(pid) !== undefined,
       },
       options.names,
       options.defaultNameScope ?? 'local',
@@ -342,7 +343,11 @@ export class ProcessSystem {
       signal: (signal: Signal) => this.signalLocal(signal),
       spawn: (request: RemoteSpawnRequest) => this.spawning.spawnHere(localSpawnFor(request)),
     };
-    this.transport.attach(receiver);
+    this.transport.attach({
+      deliver: receiver.deliver,
+      signal: (signal) => this.signalFromNode(signal),
+      spawn: (request) => this.spawnFromNode(request),
+    });
     this.threads?.attach({
       ...receiver,
       held: (pid) => {
@@ -814,8 +819,14 @@ export class ProcessSystem {
    * Its sender was told it was sent, so a refusal here goes back to the sender's node (see
    * `RefusalSignal`).
    */
-  private deliverFromElsewhere(envelope: Envelope): LuactError | undefined {
+  private deliverFromElsewhere(envelope: Envelope): Handing | Promise<Handing> {
     const refused = this.deliverLocal(envelope);
+    // Forwarded to the thread of its receiver, which tells the sender of a refusal itself.
+    if (refused instanceof Promise)
+      return refused.then(
+        () => undefined,
+        (error: unknown) => LuactError.from(error),
+      );
     const sender = envelope.from;
     if (refused && sender !== undefined) {
       if (this.elsewhere(sender)) {
@@ -826,23 +837,53 @@ export class ProcessSystem {
     return refused;
   }
 
-  /** Mail to an address of this node (workflows join with the cluster). */
-  private deliverLocal(envelope: Envelope): LuactError | undefined {
+  /**
+   * Mail to an address of this node (workflows join with the cluster): mail another node sent
+   * to a process of another thread (a worker's) is forwarded there.
+   */
+  private deliverLocal(envelope: Envelope): Delivery {
     const route = this.route(envelope.to);
     if (route.kind === 'process') return this.deliverTo(route.process, envelope);
+    if (route.kind === 'thread')
+      return (this.threads as ThreadRouter).send(route.thread, envelope);
     if (route.kind !== 'inbox') return this.deliverToName(envelope);
     route.receive(envelope);
     return undefined;
   }
 
   /** Mail to `{node@|name}` for this node goes to the holder of the local name. */
-  private deliverToName(envelope: Envelope): LuactError | undefined {
+  private deliverToName(envelope: Envelope): Delivery {
     const named = parseNameOnNode(envelope.to);
     if (named === undefined || named.node !== this.node) return notAlive(envelope.to);
     const holder = this.processNames.local.lookup(named.name);
     const process = holder === undefined ? undefined : this.processOf(holder);
-    if (process === undefined) return noHolder(named.name, named.node);
+    if (process === undefined) {
+      const thread = holder === undefined ? undefined : this.threads?.threadOf(holder);
+      if (holder !== undefined && thread !== undefined)
+        return (this.threads as ThreadRouter).send(thread, { ...envelope, to: holder });
+      return noHolder(named.name, named.node);
+    }
     return this.deliverTo(process, { ...envelope, to: process.pid });
+  }
+
+  /**
+   * A signal from another node: to a process of another thread of this node (a worker's), it is
+   * forwarded there (that thread keeps what it teaches); else it is taken here.
+   */
+  private signalFromNode(signal: Signal): void {
+    const thread = this.threads?.threadOf(signal.to);
+    if (thread === undefined) this.signalLocal(signal);
+    else forget((this.threads as ThreadRouter).signal(thread, signal));
+  }
+
+  /**
+   * A spawn another node asked for: onto a host of worker threads it runs on the worker the
+   * host's placement picks, as a spawn from a process of this thread would.
+   */
+  private spawnFromNode(request: RemoteSpawnRequest): Pid | Promise<Pid> {
+    const thread = this.threads?.threadForSpawn(request.host as EntryId, undefined);
+    if (thread === undefined) return this.spawning.spawnHere(localSpawnFor(request));
+    return (this.threads as ThreadRouter).spawn(thread, request);
   }
 
   private deliverTo(process: Process, envelope: Envelope): LuactError | undefined {

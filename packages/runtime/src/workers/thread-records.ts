@@ -54,6 +54,13 @@ export type ThreadRecord =
   | { readonly t: 'workflow-ended'; readonly watch: number; readonly outcome: WireOutcome }
   /** An event for a worker's subscription `sub` (main to worker, in the bus's order). */
   | { readonly t: 'event'; readonly sub: number; readonly event: BusEvent }
+  /**
+   * The cluster declared a node (that incarnation of it) down (main to worker, after the mail
+   * main forwarded from it): what the worker's processes followed there ends.
+   */
+  | { readonly t: 'node-down'; readonly node: string; readonly incarnation: number }
+  /** A cluster name's holder changed (main to worker); no `pid`: it was released. */
+  | { readonly t: 'cluster-name'; readonly name: string; readonly pid?: Pid }
   | NameRecord;
 
 /**

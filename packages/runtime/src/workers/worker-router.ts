@@ -8,8 +8,10 @@ import {
   type ExitOutcome,
   eventDetails,
   messageBytes,
+  nodeOf,
   type Pid,
   type Process,
+  type RemoteParent,
   type RemoteSpawnRequest,
   type Signal,
   type ThreadReceiver,
@@ -40,8 +42,32 @@ import type { WorkerCounters } from './worker-counters.js';
  */
 export type SideRecord = Extract<
   ThreadRecord,
-  { readonly t: 'print' | 'log' | 'registry' | 'event' | 'functions' | 'workflow-ended' }
+  {
+    readonly t:
+      | 'print'
+      | 'log'
+      | 'registry'
+      | 'event'
+      | 'functions'
+      | 'workflow-ended'
+      | 'node-down'
+      | 'cluster-name';
+  }
 >;
+
+/**
+ * What the main thread of a cluster node keeps of the cluster traffic of its workers'
+ * processes (see ClusterRelay): the other nodes' processes that follow them, told when their
+ * worker thread is lost.
+ */
+export interface ThreadsInCluster {
+  /** A signal from another node is forwarded to a worker's process. */
+  inbound(signal: Signal): void;
+  /** A worker's process `child` was spawned for `parent`, a process of another node. */
+  spawnedFor(parent: RemoteParent, child: Pid): void;
+  /** A worker thread is gone: the processes of other nodes that followed its `onIt` PIDs hear it. */
+  lost(onIt: (pid: Pid) => boolean, error: LuactError): void;
+}
 
 export interface WorkerRouterOptions {
   /** This thread: MAIN_THREAD, or a worker (workerThread(host, w)). */
@@ -55,6 +81,8 @@ export interface WorkerRouterOptions {
   readonly pulse?: SliceObserver;
   /** This thread's activity: its links count the batches they carry there. */
   readonly activity?: ThreadActivity;
+  /** The node's name in its cluster (its PIDs name it); undefined standalone. */
+  readonly node?: string;
 }
 
 /**
@@ -87,6 +115,8 @@ export class WorkerRouter implements ThreadRouter {
   private nextAttempt = 1;
   /** Answers other threads' calls of what this thread keeps (main's: see serve). */
   private answer: ((from: string, call: MainCall) => unknown) | undefined;
+  /** On the main thread of a cluster node: see ThreadsInCluster. */
+  private cluster: ThreadsInCluster | undefined;
 
   constructor(private readonly options: WorkerRouterOptions) {
     for (const { id, workers } of options.plan.workerHosts) {
@@ -127,6 +157,8 @@ export class WorkerRouter implements ThreadRouter {
   }
 
   threadOf(pid: Pid): string | undefined {
+    // Another node's PID may name a host of the same ID: it is no thread of this node.
+    if (this.options.node !== undefined && nodeOf(pid) !== this.options.node) return undefined;
     const parts = pidHostAndId(pid);
     if (parts === undefined) return undefined;
     const keys = this.threadKeys.get(parts.host);
@@ -166,6 +198,7 @@ export class WorkerRouter implements ThreadRouter {
 
   signal(thread: string, signal: Signal): Promise<void> | undefined {
     const link = this.link(thread);
+    this.cluster?.inbound(signal);
     // A cancel request counts like a message in its receiver's mailbox.
     if (
       signal.kind !== 'cancel' ||
@@ -206,10 +239,16 @@ export class WorkerRouter implements ThreadRouter {
     let bytes = 0;
     for (const { topic, payload } of messages) bytes += messageBytes(topic, payload);
     return spawned.then((pid) => {
+      if (parent !== undefined) this.cluster?.spawnedFor(parent, pid);
       const limits = this.limitsOf(pid);
       if (limits) this.rooms.get(thread)?.holds(pid, limits, 0, messages.length, bytes);
       return pid;
     });
+  }
+
+  /** On the main thread of a cluster node: what follows its workers' processes from afar. */
+  joinCluster(cluster: ThreadsInCluster): void {
+    this.cluster = cluster;
   }
 
   /** Answers the calls of other threads with `answer` (the main thread's services). */
@@ -287,6 +326,7 @@ export class WorkerRouter implements ThreadRouter {
     if (receiver !== undefined) {
       const error = workerDownError(down);
       receiver.placeDown(thread, ranOn(down), error);
+      this.cluster?.lost(ranOn(down), error);
       const outcome = { ok: false, error } as const;
       // A child not started yet is a spawn that just failed: its parent learns from that.
       for (const { parent, channel, child } of this.awaited.lost(thread))
@@ -402,6 +442,8 @@ export class WorkerRouter implements ThreadRouter {
       case 'event':
       case 'functions':
       case 'workflow-ended':
+      case 'node-down':
+      case 'cluster-name':
         this.options.side?.(record);
         return;
       case 'name-claim':

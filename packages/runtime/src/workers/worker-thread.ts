@@ -9,6 +9,7 @@ import type { ThreadActivity } from './thread-activity.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, workerThread } from './thread-plan.js';
 import type { RegistryCopy, WorkerBoot } from './worker-boot.js';
+import { ClusterNamesViaMain, TransportViaMain } from './worker-cluster.js';
 import { WorkerCounters } from './worker-counters.js';
 import { workerModules } from './worker-modules.js';
 import { WorkerPulse } from './worker-pulse.js';
@@ -54,6 +55,7 @@ export function startWorkerThread(
   const pulse = new WorkerPulse(boot.pulse);
   let events: WorkerEvents | undefined;
   let workflows: WorkflowsOnMain | undefined;
+  let clusterNames: ClusterNamesViaMain | undefined;
   const router = new WorkerRouter({
     self,
     plan: boot.plan,
@@ -66,7 +68,11 @@ export function startWorkerThread(
       else if (record.t === 'workflow-ended') workflows?.ended(record.watch, record.outcome);
       else if (record.t === 'functions')
         for (const id of record.ids) system.registerFunction(id, functionOnMain(router, id));
+      else if (record.t === 'node-down')
+        system.nodeDown({ node: record.node, incarnation: record.incarnation });
+      else if (record.t === 'cluster-name') clusterNames?.changed(record.name, record.pid);
     },
+    ...(boot.cluster ? { node: boot.cluster.identity.node } : {}),
   });
   for (const { thread, port } of boot.ports) router.connect(thread, port).unref();
   const toMain = router.linkTo(MAIN_THREAD);
@@ -81,8 +87,15 @@ export function startWorkerThread(
     services: servicesOnMain(router),
     registry: registryOnMain(router),
   };
+  if (boot.cluster) clusterNames = new ClusterNamesViaMain(router, boot.cluster.names);
   const system = new ProcessSystem({
     api,
+    ...(boot.cluster && clusterNames
+      ? {
+          transport: new TransportViaMain(boot.cluster.identity, router),
+          names: clusterNames,
+        }
+      : {}),
     snapshot: () => snapshot,
     env: boot.env,
     modules: (system) => workerModules(system, log, onMain, boot.testHooks),

@@ -6,8 +6,8 @@
  */
 import { type EntryId, LuactError } from '@luact/core';
 import type { ExternalHost } from './external-host.js';
-import { deliverOutcome } from './outcome.js';
 import type { NameScope } from './names.js';
+import { deliverOutcome } from './outcome.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
 import type { ProcessNames } from './process-names.js';
@@ -63,15 +63,16 @@ export class SpawnRouting {
   spawnAnywhere(request: SpawnRequest): Pid | Promise<Pid> {
     const namespace = spawnNamespace(request);
     const hostId = this.host.resolveHost(request.host, namespace);
-    const threads = this.host.threads;
-    const thread = threads?.threadFor(hostId, request.parent);
-    if (threads && thread !== undefined)
-      return threads.spawns.spawn(thread, request, namespace, hostId);
     const external = this.host.externalHost(hostId);
     const node =
       spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));
     if (node !== undefined && node !== this.host.node)
       return this.host.remote.spawn(node, request, namespace, hostId);
+    // On this node: on the thread that runs the host, when it is another.
+    const threads = this.host.threads;
+    const thread = threads?.threadFor(hostId, request.parent);
+    if (threads && thread !== undefined)
+      return threads.spawns.spawn(thread, request, namespace, hostId);
     return external ? this.spawnExternal(external, request, namespace) : this.spawnHere(request);
   }
 

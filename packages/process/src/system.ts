@@ -844,8 +844,7 @@ export class ProcessSystem {
   private deliverLocal(envelope: Envelope): Delivery {
     const route = this.route(envelope.to);
     if (route.kind === 'process') return this.deliverTo(route.process, envelope);
-    if (route.kind === 'thread')
-      return (this.threads as ThreadRouter).send(route.thread, envelope);
+    if (route.kind === 'thread') return (this.threads as ThreadRouter).send(route.thread, envelope);
     if (route.kind !== 'inbox') return this.deliverToName(envelope);
     route.receive(envelope);
     return undefined;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Node, type RunOutcome } from '@luact/runtime';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { type NatsServerHandle, startNatsServer, startTcpProxy } from '@luact/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -142,6 +142,54 @@ entries:
     source: |
       return { main = function() return process.pid() end }
 
+  - name: add
+    kind: function.lua
+    source: |
+      return { main = function(x, y) return { sum = x + y, node = process.pid() } end }
+
+  # On \`node\`: calls app:add there, then spawns a waiter there and terminates it (monitored).
+  - name: far_calls
+    kind: process.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function(node)
+        local added = assert(funcs.new():with_options({ node = node }):call("app:add", 20, 22))
+        local waiter = assert(process.with_options({ node = node }):spawn_monitored("app:waiter", "app:plain"))
+        assert(process.terminate(waiter))
+        local e = process.events():receive()
+        return { added = added, ended = { kind = e.kind, from = e.from == waiter,
+          error = e.result.error:message() } }
+      end }
+
+  # Monitors a waiter it spawns on \`node\`; says so by its cluster name "watching"; returns its
+  # EXIT.
+  - name: far_watch
+    kind: process.lua
+    source: |
+      return { main = function(node)
+        local waiter = assert(process.with_options({ node = node }):spawn_monitored("app:waiter", "app:plain"))
+        assert(process.registry.register("far-watch-ready", nil, process.registry.CLUSTER))
+        local e = process.events():receive()
+        return { from = e.from == waiter, kind = e.kind, error = e.result.error:message() }
+      end }
+
+  # Spawns n waiters without naming a node and registers a name without a scope: returns where
+  # they run and whether the name is the cluster's.
+  - name: spreader
+    kind: process.lua
+    source: |
+      return { main = function(n, name)
+        local nodes = {}
+        for _ = 1, n do
+          local pid = assert(process.spawn("app:waiter", "app:plain"))
+          nodes[#nodes + 1] = pid
+          process.send(pid, "stop", "done")
+        end
+        assert(process.registry.register(name))
+        return { children = nodes, me = process.pid() }
+      end }
+
   # Fails its worker thread once its watcher is armed (luact_test: only with test hooks).
   - name: breaker
     kind: process.lua
@@ -170,8 +218,19 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Starts cluster node `name` with app:w2 on `workers` threads; it stops after the test. */
-async function startNode(name: string, workers: number, logged: string[] = []): Promise<Node> {
+/**
+ * Starts cluster node `name` with app:w2 on `workers` threads (through `servers`, the suite's
+ * server by default); it stops after the test.
+ */
+async function startNode(
+  name: string,
+  workers: number,
+  options: {
+    readonly logged?: string[];
+    readonly servers?: string;
+    readonly placement?: 'spread';
+  } = {},
+): Promise<Node> {
   const dir = await mkdtemp(path.join(tmpdir(), `luact-cluster-workers-${name}-`));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await writeFile(path.join(dir, 'app.yaml'), app(workers));
@@ -179,9 +238,13 @@ async function startNode(name: string, workers: number, logged: string[] = []): 
     dir,
     env: {},
     print: () => {},
-    log: (record) => logged.push(record.message),
-    nats: { servers: (server as NatsServerHandle).url },
-    cluster: { name, liveness: LIVENESS },
+    log: (record) => options.logged?.push(record.message),
+    nats: { servers: options.servers ?? (server as NatsServerHandle).url },
+    cluster: {
+      name,
+      liveness: LIVENESS,
+      ...(options.placement ? { placement: options.placement } : {}),
+    },
     testHooks: true,
   });
   cleanups.push(() => node.stop());
@@ -189,9 +252,16 @@ async function startNode(name: string, workers: number, logged: string[] = []): 
 }
 
 /** Nodes a (app:w2 on two worker threads) and b (on its main thread), both in one view. */
-async function twoNodes(names: readonly [string, string], logged?: string[]) {
-  const a = await startNode(names[0], 2, logged);
-  const b = await startNode(names[1], 1);
+async function twoNodes(
+  names: readonly [string, string],
+  options: Parameters<typeof startNode>[2] = {},
+  bServers?: string,
+) {
+  const a = await startNode(names[0], 2, options);
+  const b = await startNode(names[1], 1, {
+    ...(options.placement ? { placement: options.placement } : {}),
+    ...(bServers ? { servers: bServers } : {}),
+  });
   await until('both nodes in one view', () =>
     [a, b].every((node) => Object.keys(node.clusterView?.view.members ?? {}).length === 2),
   );
@@ -292,9 +362,49 @@ describe('a cluster node whose host runs on worker threads', () => {
     expect(ran).toEqual({ ok: true, value: expect.stringMatching(onWorker('spw-a')) });
   }, 120_000);
 
+  it('tells a worker’s process that follows a process of another node when that node is declared down', async () => {
+    const proxy = await startTcpProxy({ targetPort: (server as NatsServerHandle).port });
+    cleanups.push(() => proxy.close());
+    const { a } = await twoNodes(['cut-a', 'cut-b'], {}, proxy.url);
+    const watch = a.run('app:far_watch', ['cut-b'], { host: 'app:w2', timeoutMs: 60_000 });
+    await until(
+      'the watcher ready',
+      () => !(a.system.lookupName('far-watch-ready') instanceof Error),
+    );
+    proxy.pause();
+    // (b is expelled once it hears again; its stop after the test needs NATS back.)
+    cleanups.push(async () => proxy.resume());
+    const seen = valueOfRun(await watch);
+    expect(seen).toEqual({ from: true, kind: 'EXIT', error: 'node down: cut-b' });
+  }, 120_000);
+
+  it('spreads a worker’s spawns over the cluster and gives its names to the cluster with placement spread', async () => {
+    const { a, b } = await twoNodes(['spr-a', 'spr-b'], { placement: 'spread' });
+    const spread = valueOfRun(
+      await a.run('app:spreader', [4, 'spread-name'], { host: 'app:w2', timeoutMs: 60_000 }),
+    );
+    const children = spread.children as string[];
+    expect(new Set(children.map((pid) => pid.slice(1, pid.indexOf('~'))))).toEqual(
+      new Set(['spr-a', 'spr-b']),
+    );
+    expect(spread.me).toMatch(onWorker('spr-a'));
+    await until('the name known on b', () => b.system.lookupName('spread-name') === spread.me);
+  }, 120_000);
+
+  it('lets a worker’s process call a function on another node and terminate a process there', async () => {
+    const { a } = await twoNodes(['far-a', 'far-b']);
+    const far = valueOfRun(
+      await a.run('app:far_calls', ['far-b'], { host: 'app:w2', timeoutMs: 60_000 }),
+    );
+    expect(far).toEqual({
+      added: { sum: 42, node: expect.stringMatching(/^\{far-b~\d+@luact:functions\|\d+\}$/) },
+      ended: { kind: 'EXIT', from: true, error: 'terminated' },
+    });
+  }, 120_000);
+
   it('tells the processes of another node that followed a worker’s process when its thread is lost', async () => {
     const logged: string[] = [];
-    const { a, b } = await twoNodes(['lost-a', 'lost-b'], logged);
+    const { a, b } = await twoNodes(['lost-a', 'lost-b'], { logged });
     const breaker = await a.spawn('app:breaker', [], 'app:w2');
     // The breaker fails its thread once the watcher's monitor and link reached it.
     const seen = valueOfRun(

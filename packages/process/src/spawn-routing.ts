@@ -30,8 +30,10 @@ export interface SpawnRoutingHost {
   resolveEntry(reference: string, namespace: string | undefined): EntryId;
   /** The host of function calls: the cluster's placement does not move its processes. */
   readonly functionHostId: string;
-  /** Whether `id` is a process host of this node. */
+  /** Whether `id` is a process host of this thread. */
   isProcessHost(id: EntryId): boolean;
+  /** Whether `id` is a process host of this node, on any of its threads. */
+  isHostOfNode(id: EntryId): boolean;
   externalHost(id: EntryId): ExternalHost | undefined;
   /**
    * The node's other threads (a host on worker threads): which one a spawn runs on, and the
@@ -137,7 +139,7 @@ export class SpawnRouting {
     // A local name is known on its node only: its holder stays where it is looked up.
     if (request.name !== undefined && this.host.names.spawnScope(request.nameScope) === 'local')
       return undefined;
-    if (hostId === this.host.functionHostId || !this.host.isProcessHost(hostId)) return undefined;
+    if (hostId === this.host.functionHostId || !this.host.isHostOfNode(hostId)) return undefined;
     return placement.nodeFor(hostId);
   }
 

@@ -325,6 +325,10 @@ export class ProcessSystem {
       resolveEntry,
       functionHostId: FUNCTION_HOST,
       isProcessHost: (id) => this.hosts.has(id),
+      // A host of another thread of this node is one of the node's as well.
+      isHostOfNode: (id) =>
+        this.hosts.has(id) ||
+        (this.threads !== undefined && isProcessHostEntry(this.snapshot().get(id)?.kind)),
       externalHost: (id) => this.externals.get(id),
       numberChild: (hostId) => {
         const id = this.ids === undefined ? this.nextId++ : this.ids();
@@ -1191,6 +1195,11 @@ export class ProcessSystem {
     this.processNames.stopping();
     for (const id of [...this.hosts.keys()]) this.removeHost(id);
   }
+}
+
+/** Whether an entry of `kind` is a host of Lua processes. */
+function isProcessHostEntry(kind: string | undefined): boolean {
+  return kind === 'process.host' || kind === 'terminal.host';
 }
 
 /**

@@ -267,7 +267,10 @@ export class Node {
           ? { transport: options.transport }
           : {}),
       ...(cluster && options.cluster?.placement === 'spread'
-        ? { placement: new SpreadPlacement(cluster), defaultNameScope: 'cluster' as const }
+        ? {
+            placement: new SpreadPlacement(() => Object.keys(cluster.view.members)),
+            defaultNameScope: 'cluster' as const,
+          }
         : {}),
       modules: (system) =>
         nodeModules(system, {
@@ -374,6 +377,14 @@ export class Node {
           transport: cluster.transport,
           names: cluster.names,
           now: systemClock().now,
+          ...(options.cluster?.placement === 'spread'
+            ? {
+                spread: {
+                  members: () => Object.keys(cluster.view.members),
+                  follow: (listener: () => void) => cluster.membership.onView(listener),
+                },
+              }
+            : {}),
         },
       );
     }

@@ -35,6 +35,14 @@ export interface NodeCluster {
   readonly names: FollowedClusterNames;
   /** The node's clock (the time of the signals main sends for a lost worker). */
   readonly now: () => bigint;
+  /**
+   * With placement `spread` (the cluster used as one node): the members of the current view,
+   * and how to hear of every new view. Worker threads spread their processes' spawns as main.
+   */
+  readonly spread?: {
+    members(): string[];
+    follow(listener: () => void): () => void;
+  };
 }
 
 export class ClusterRelay implements ThreadsInCluster {

@@ -26,6 +26,7 @@ import { nodeIsQuiet, ThreadActivity } from './thread-activity.js';
 import { isClusterCall } from './thread-calls.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
+import type { ThreadRecord } from './thread-records.js';
 import { stuckAfterMs, Watchdog } from './watchdog.js';
 import { type FromWorker, registryCopy, type ToWorker, type WorkerBoot } from './worker-boot.js';
 import { WorkerCounters } from './worker-counters.js';
@@ -92,7 +93,8 @@ export class NodeWorkers {
   private boot: NodeBoot | undefined;
   /** On a cluster node: its workers' way into the cluster, through this thread. */
   private readonly relay: ClusterRelay | undefined;
-  private stopFollowingNames: (() => void) | undefined;
+  /** Stops telling the workers of the cluster's changes (names, views). */
+  private readonly unfollow: (() => void)[] = [];
   /** Lost workers are replaced one after the other (each gets links to the threads running). */
   private replacing: Promise<void> = Promise.resolve();
   private nextList = 1;
@@ -234,10 +236,21 @@ export class NodeWorkers {
       counters,
     };
     // Every worker's copy of the cluster names starts from here, and follows its changes.
-    this.stopFollowingNames = this.cluster?.names.follow((name, pid) => {
-      for (const thread of this.running.keys())
-        this.router.linkTo(thread)?.post({ t: 'cluster-name', name, ...(pid ? { pid } : {}) });
-    });
+    const cluster = this.cluster;
+    if (cluster) {
+      this.unfollow.push(
+        cluster.names.follow((name, pid) =>
+          this.tellWorkers({ t: 'cluster-name', name, ...(pid ? { pid } : {}) }),
+        ),
+      );
+      const spread = cluster.spread;
+      if (spread)
+        this.unfollow.push(
+          spread.follow(() =>
+            this.tellWorkers({ t: 'cluster-members', members: spread.members() }),
+          ),
+        );
+    }
     const booting: Promise<void>[] = [];
     for (const host of this.planned.hosts) {
       for (let w = 0; w < host.workers; w++)
@@ -269,7 +282,13 @@ export class NodeWorkers {
       // A replacement starts with the node's names as they are (later changes come on its link).
       ...(replacing ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
       ...(this.cluster
-        ? { cluster: { identity: this.cluster.identity, names: this.cluster.names.held() } }
+        ? {
+            cluster: {
+              identity: this.cluster.identity,
+              names: this.cluster.names.held(),
+              ...(this.cluster.spread ? { spread: this.cluster.spread.members() } : {}),
+            },
+          }
         : {}),
     };
     const worker = new Worker(workerScript(), {
@@ -493,14 +512,18 @@ export class NodeWorkers {
    */
   nodeDown(down: NodeIdentity): void {
     this.relay?.nodeDown(down);
-    for (const thread of this.running.keys())
-      this.router.linkTo(thread)?.post({ t: 'node-down', ...down });
+    this.tellWorkers({ t: 'node-down', ...down });
+  }
+
+  /** Posts `record` to every worker thread running (or booting: its link keeps it). */
+  private tellWorkers(record: ThreadRecord): void {
+    for (const thread of this.running.keys()) this.router.linkTo(thread)?.post(record);
   }
 
   /** Stops every worker thread (their processes end with them). */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopFollowingNames?.();
+    for (const stop of this.unfollow.splice(0)) stop();
     this.watchdog.stop();
     await this.replacing;
     this.router.flush();

@@ -61,6 +61,8 @@ export type ThreadRecord =
   | { readonly t: 'node-down'; readonly node: string; readonly incarnation: number }
   /** A cluster name's holder changed (main to worker); no `pid`: it was released. */
   | { readonly t: 'cluster-name'; readonly name: string; readonly pid?: Pid }
+  /** The members of the cluster's new view (main to worker, with placement `spread`). */
+  | { readonly t: 'cluster-members'; readonly members: readonly string[] }
   | NameRecord;
 
 /**

@@ -45,6 +45,8 @@ export interface WorkerBoot {
   readonly cluster?: {
     readonly identity: NodeIdentity;
     readonly names: readonly (readonly [string, string])[];
+    /** With placement `spread`: the members of the current view (later views on the link). */
+    readonly spread?: readonly string[];
   };
 }
 

@@ -51,7 +51,8 @@ export type SideRecord = Extract<
       | 'functions'
       | 'workflow-ended'
       | 'node-down'
-      | 'cluster-name';
+      | 'cluster-name'
+      | 'cluster-members';
   }
 >;
 
@@ -444,6 +445,7 @@ export class WorkerRouter implements ThreadRouter {
       case 'workflow-ended':
       case 'node-down':
       case 'cluster-name':
+      case 'cluster-members':
         this.options.side?.(record);
         return;
       case 'name-claim':

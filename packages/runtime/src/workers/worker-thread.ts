@@ -4,6 +4,7 @@ import { HostMemoryPool, type LogRecord, type LuaApi } from '@luact/lua';
 import { type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
+import { SpreadPlacement } from '../placement.js';
 import type { NameCopy } from './name-copy.js';
 import type { ThreadActivity } from './thread-activity.js';
 import type { ThreadDown } from './thread-down.js';
@@ -56,6 +57,7 @@ export function startWorkerThread(
   let events: WorkerEvents | undefined;
   let workflows: WorkflowsOnMain | undefined;
   let clusterNames: ClusterNamesViaMain | undefined;
+  let members: readonly string[] = boot.cluster?.spread ?? [];
   const router = new WorkerRouter({
     self,
     plan: boot.plan,
@@ -71,6 +73,7 @@ export function startWorkerThread(
       else if (record.t === 'node-down')
         system.nodeDown({ node: record.node, incarnation: record.incarnation });
       else if (record.t === 'cluster-name') clusterNames?.changed(record.name, record.pid);
+      else if (record.t === 'cluster-members') members = record.members;
     },
     ...(boot.cluster ? { node: boot.cluster.identity.node } : {}),
   });
@@ -95,6 +98,10 @@ export function startWorkerThread(
           transport: new TransportViaMain(boot.cluster.identity, router),
           names: clusterNames,
         }
+      : {}),
+    // The cluster as one node: spawns spread and names are the cluster's, as on main.
+    ...(boot.cluster?.spread
+      ? { placement: new SpreadPlacement(() => members), defaultNameScope: 'cluster' as const }
       : {}),
     snapshot: () => snapshot,
     env: boot.env,

@@ -811,12 +811,34 @@ export class ProcessSystem {
    */
   private receiveFromElsewhere(envelope: Envelope): Handing | Promise<Handing> {
     const named = mayBeNameOnNode(envelope.to) ? parseNameOnNode(envelope.to) : undefined;
-    const soon =
-      named !== undefined && named.node === this.node
-        ? this.processNames.holderSoon(named.name)
-        : undefined;
-    if (soon === undefined) return this.deliverFromElsewhere(envelope);
+    const here = named !== undefined && named.node === this.node;
+    const soon = here ? this.processNames.holderSoon(named.name) : undefined;
+    if (soon === undefined) {
+      const holder = here ? this.processNames.local.lookup(named.name) : undefined;
+      const thread = holder === undefined ? undefined : this.threads?.threadOf(holder);
+      if (thread !== undefined) return this.handToHolder(thread, envelope, holder as Pid);
+      return this.deliverFromElsewhere(envelope);
+    }
     return soon === 'later' ? soon : soon.then(() => this.receiveFromElsewhere(envelope));
+  }
+
+  /**
+   * Mail to a name of this node whose holder runs on another thread: handed to it there, with
+   * that thread's verdict. A holder that ended before the mail reached it is told here after
+   * the name's release (both come on that thread's link, in order), so the name decides
+   * again: a new holder, or the node's next run while it stops (as on one thread).
+   */
+  private async handToHolder(thread: string, envelope: Envelope, holder: Pid): Promise<Handing> {
+    try {
+      await (this.threads as ThreadRouter).sendAsking(thread, { ...envelope, to: holder });
+      return undefined;
+    } catch (error) {
+      const refused = LuactError.from(error);
+      const named = parseNameOnNode(envelope.to);
+      if (refused.kind !== 'NOT_FOUND' || named === undefined) return refused;
+      if (this.processNames.local.lookup(named.name) === holder) return refused;
+      return this.receiveFromElsewhere(envelope);
+    }
   }
 
   /**
@@ -855,17 +877,12 @@ export class ProcessSystem {
   }
 
   /** Mail to `{node@|name}` for this node goes to the holder of the local name. */
-  private deliverToName(envelope: Envelope): Delivery {
+  private deliverToName(envelope: Envelope): LuactError | undefined {
     const named = parseNameOnNode(envelope.to);
     if (named === undefined || named.node !== this.node) return notAlive(envelope.to);
     const holder = this.processNames.local.lookup(named.name);
     const process = holder === undefined ? undefined : this.processOf(holder);
-    if (process === undefined) {
-      const thread = holder === undefined ? undefined : this.threads?.threadOf(holder);
-      if (holder !== undefined && thread !== undefined)
-        return (this.threads as ThreadRouter).send(thread, { ...envelope, to: holder });
-      return noHolder(named.name, named.node);
-    }
+    if (process === undefined) return noHolder(named.name, named.node);
     return this.deliverTo(process, { ...envelope, to: process.pid });
   }
 

@@ -33,6 +33,8 @@ export interface ThreadRouter {
    * mailbox, or nothing limits it), or a promise for the receiver's own verdict when it may not.
    */
   send(thread: string, envelope: Envelope): Delivery;
+  /** Sends mail to a process of `thread` and settles with the receiver's own verdict. */
+  sendAsking(thread: string, envelope: Envelope): Promise<void>;
   /**
    * Sends a signal to a process of `thread`: undefined once taken, or (a cancel that may not
    * fit the receiver's mailbox: it counts like a message) a promise for the receiver's verdict.

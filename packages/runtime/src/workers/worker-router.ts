@@ -197,6 +197,10 @@ export class WorkerRouter implements ThreadRouter {
     return this.ask(thread, link, (id) => ({ t: 'mail-ask', id, envelope }));
   }
 
+  sendAsking(thread: string, envelope: Envelope): Promise<void> {
+    return this.ask(thread, this.link(thread), (id) => ({ t: 'mail-ask', id, envelope }));
+  }
+
   signal(thread: string, signal: Signal): Promise<void> | undefined {
     const link = this.link(thread);
     this.cluster?.inbound(signal);

@@ -129,6 +129,17 @@ entries:
         return { found = found, answered = process.listen("hello"):receive(), me = process.pid() }
       end }
 
+  # Registers a cluster name for its child on the main thread's host: refused (see the docs).
+  - name: cross_register
+    kind: process.lua
+    source: |
+      return { main = function()
+        local child = assert(process.spawn("app:waiter", "app:plain"))
+        local ok, err = process.registry.register("cross", child, process.registry.CLUSTER)
+        process.send(child, "stop", "done")
+        return { ok = ok, kind = err and err:kind(), message = err and err:message() }
+      end }
+
   # Runs app:where on host \`host\` of node \`node\`.
   - name: remote_exec
     kind: process.lua
@@ -352,6 +363,20 @@ describe('a cluster node whose host runs on worker threads', () => {
     // The holder's end releases the name everywhere.
     await a.send(holder, 'stop');
     await until('the name released on b', () => b.system.lookupName('on-worker') instanceof Error);
+    // A spawn onto the workers host with a cluster name: known on b once it returns.
+    const spawned = await a.spawn('app:waiter', [], {
+      host: 'app:w2',
+      name: 'by-spawn',
+      nameScope: 'cluster',
+    });
+    expect(spawned).toMatch(onWorker('nam-a'));
+    await until('b to hear of the spawned name', () => b.system.lookupName('by-spawn') === spawned);
+    // What is refused: a cluster name for a process of another thread.
+    const cross = await a.run('app:cross_register', [], { host: 'app:w2', timeoutMs: 60_000 });
+    expect(valueOfRun(cross)).toEqual({
+      kind: 'Invalid',
+      message: expect.stringContaining('runs on another thread of this node'),
+    });
   }, 120_000);
 
   it('runs a spawn another node asks for onto the host on one of its worker threads', async () => {

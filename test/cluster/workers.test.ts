@@ -129,15 +129,16 @@ entries:
         return { found = found, answered = process.listen("hello"):receive(), me = process.pid() }
       end }
 
-  # Registers a cluster name for its child on the main thread's host: refused (see the docs).
+  # Registers cluster name \`name\` for a child of its own on the main thread's host, and
+  # returns the child (which waits for "stop").
   - name: cross_register
     kind: process.lua
     source: |
-      return { main = function()
+      return { main = function(name)
         local child = assert(process.spawn("app:waiter", "app:plain"))
-        local ok, err = process.registry.register("cross", child, process.registry.CLUSTER)
-        process.send(child, "stop", "done")
-        return { ok = ok, kind = err and err:kind(), message = err and err:message() }
+        assert(process.registry.register(name, child, process.registry.CLUSTER))
+        assert(process.registry.lookup(name) == child)
+        return child
       end }
 
   # Runs app:where on host \`host\` of node \`node\`.
@@ -371,12 +372,28 @@ describe('a cluster node whose host runs on worker threads', () => {
     });
     expect(spawned).toMatch(onWorker('nam-a'));
     await until('b to hear of the spawned name', () => b.system.lookupName('by-spawn') === spawned);
-    // What is refused: a cluster name for a process of another thread.
-    const cross = await a.run('app:cross_register', [], { host: 'app:w2', timeoutMs: 60_000 });
-    expect(valueOfRun(cross)).toEqual({
-      kind: 'Invalid',
-      message: expect.stringContaining('runs on another thread of this node'),
+    // A worker's process gives a cluster name to a process of the main thread, and main's
+    // to a worker's: each is known on b, and released when its holder ends.
+    const child = await a.run('app:cross_register', ['cross'], {
+      host: 'app:w2',
+      timeoutMs: 60_000,
     });
+    expect(child).toEqual({ ok: true, value: expect.stringMatching(/^\{nam-a~\d+@app:plain\|/) });
+    const onMain = (child as { value: string }).value;
+    await until('b to hear of the name of main’s process', () =>
+      b.system.lookupName('cross') === onMain ? true : undefined,
+    );
+    const byMain = await a.spawn('app:waiter', [], 'app:w2');
+    await a.system.registerName('from-main', byMain as never, 'cluster');
+    await until(
+      'b to hear of the name main gave',
+      () => b.system.lookupName('from-main') === byMain,
+    );
+    await a.send(onMain, 'stop', 'done');
+    await a.send(byMain, 'stop', 'done');
+    await until('both names released on b', () =>
+      ['cross', 'from-main'].every((name) => b.system.lookupName(name) instanceof Error),
+    );
   }, 120_000);
 
   it('runs a spawn another node asks for onto the host on one of its worker threads', async () => {

@@ -17,6 +17,8 @@ export interface NamesHost {
   endedElsewhere(pid: Pid): boolean;
   /** Whether `pid` is an address of this node that another of its threads runs. */
   onOtherThread(pid: Pid): boolean;
+  /** Registers cluster name `name` for `pid` on the thread that runs it (another than this). */
+  registerOnItsThread(name: string, pid: Pid): Delivery;
 }
 
 /**
@@ -69,12 +71,9 @@ export class ProcessNames {
     const owner = this.host.process(pid);
     if (!owner) {
       const node = nodeOf(pid);
+      // Its thread keeps what its processes hold (and releases it at their end).
       if (cluster !== undefined && this.host.onOtherThread(pid))
-        return new LuactError(
-          'INVALID',
-          `${pid} runs on another thread of this node: a cluster name is registered by a process of its own thread`,
-          { retryable: false },
-        );
+        return checkName(name) ?? this.host.registerOnItsThread(name, pid);
       if (node === undefined || node === this.host.node) return notAlive(pid);
       return new LuactError(
         'INVALID',

@@ -304,6 +304,12 @@ export class ProcessSystem {
         process: (pid) => this.processOf(pid),
         endedElsewhere: (pid) => this.endedElsewhere.has(pid),
         onOtherThread: (pid) => this.threads?.threadOf(pid) !== undefined,
+        registerOnItsThread: (name, pid) => {
+          const thread = this.threads?.threadOf(pid);
+          return thread === undefined
+            ? notAlive(pid)
+            : (this.threads as ThreadRouter).registerInCluster(thread, name, pid);
+        },
       },
       options.names,
       options.defaultNameScope ?? 'local',
@@ -363,6 +369,7 @@ export class ProcessSystem {
         const refused = this.signal(signal);
         return refused instanceof LuactError ? refused : undefined;
       },
+      registerInCluster: (name, pid) => this.processNames.register(name, pid, 'cluster'),
     });
     options.names?.attach({
       revoked: (name, pid) =>

@@ -40,6 +40,11 @@ export interface ThreadRouter {
    * fit the receiver's mailbox: it counts like a message) a promise for the receiver's verdict.
    */
   signal(thread: string, signal: Signal): Delivery;
+  /**
+   * Registers cluster name `name` for `pid`, a process of `thread`, on that thread (which keeps
+   * the names its processes hold, and releases them at their end): settles as it did there.
+   */
+  registerInCluster(thread: string, name: string, pid: Pid): Promise<void>;
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
   /**
@@ -69,6 +74,8 @@ export interface ThreadReceiver extends TransportReceiver {
   placeDown(place: string, onIt: (pid: Pid) => boolean, error: LuactError): void;
   /** A cancel another thread left to this one: taken as a cancel from here is, or why not. */
   cancel(signal: Extract<Signal, { readonly kind: 'cancel' }>): LuactError | undefined;
+  /** Another thread registers cluster name `name` for `pid`, a process of this one. */
+  registerInCluster(name: string, pid: Pid): Delivery;
 }
 
 /**

@@ -36,6 +36,16 @@ export type ThreadRecord =
       readonly signal: Extract<Signal, { readonly kind: 'cancel' }>;
     }
   | { readonly t: 'mail-answer'; readonly id: number; readonly error?: ErrorData }
+  /**
+   * Register cluster name `name` for `pid`, a process of the receiving thread, there: answered
+   * like mail-ask.
+   */
+  | {
+      readonly t: 'cluster-name-for';
+      readonly id: number;
+      readonly name: string;
+      readonly pid: Pid;
+    }
   /** What the mailbox of `pid` holds: asked for in a `room` after the batch. */
   | { readonly t: 'room-ask'; readonly pid: Pid }
   /**

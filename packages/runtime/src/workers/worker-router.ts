@@ -231,6 +231,10 @@ export class WorkerRouter implements ThreadRouter {
     return this.asking.ask(thread, (id) => link.post(record(id)));
   }
 
+  registerInCluster(thread: string, name: string, pid: Pid): Promise<void> {
+    return this.ask(thread, this.link(thread), (id) => ({ t: 'cluster-name-for', id, name, pid }));
+  }
+
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
     const link = this.link(thread);
     const parent = request.parent;
@@ -392,6 +396,19 @@ export class WorkerRouter implements ThreadRouter {
           ...(refused ? { error: refused.toData() } : {}),
         });
         this.mailedFrom(from).add(record.signal.to);
+        return;
+      }
+      case 'cluster-name-for': {
+        const { id } = record;
+        const answer = (error?: LuactError) =>
+          link.post({ t: 'mail-answer', id, ...(error ? { error: error.toData() } : {}) });
+        const registered = receiver.registerInCluster(record.name, record.pid);
+        if (registered instanceof Promise)
+          registered.then(
+            () => answer(),
+            (error: unknown) => answer(LuactError.from(error)),
+          );
+        else answer(registered);
         return;
       }
       case 'mail-answer': {

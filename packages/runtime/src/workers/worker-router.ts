@@ -118,6 +118,11 @@ export class WorkerRouter implements ThreadRouter {
   private answer: ((from: string, call: MainCall) => unknown) | undefined;
   /** On the main thread of a cluster node: see ThreadsInCluster. */
   private cluster: ThreadsInCluster | undefined;
+  /** The parents of the spawns asked of other threads (on a cluster node), by spawn. */
+  private readonly parents = new Map<
+    number,
+    { readonly thread: string; readonly parent: RemoteParent }
+  >();
 
   constructor(private readonly options: WorkerRouterOptions) {
     for (const { id, workers } of options.plan.workerHosts) {
@@ -241,6 +246,8 @@ export class WorkerRouter implements ThreadRouter {
     const spawned = this.spawning.ask(thread, (id) => {
       if (parent?.resultChannel !== undefined)
         this.awaited.expect(id, thread, parent.pid, parent.resultChannel);
+      if (parent !== undefined && this.cluster !== undefined)
+        this.parents.set(id, { thread, parent });
       link.post({ t: 'spawn', id, request });
     });
     // The child's mailbox holds its startup messages: mail to it is admitted from there.
@@ -248,7 +255,6 @@ export class WorkerRouter implements ThreadRouter {
     let bytes = 0;
     for (const { topic, payload } of messages) bytes += messageBytes(topic, payload);
     return spawned.then((pid) => {
-      if (parent !== undefined) this.cluster?.spawnedFor(parent, pid);
       const limits = this.limitsOf(pid);
       if (limits) this.rooms.get(thread)?.holds(pid, limits, 0, messages.length, bytes);
       return pid;
@@ -313,6 +319,7 @@ export class WorkerRouter implements ThreadRouter {
   threadLost(thread: string): void {
     const gone = new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`);
     for (const pending of [this.calls, this.spawning, this.asking]) pending.fail(thread, gone);
+    for (const [id, asked] of this.parents) if (asked.thread === thread) this.parents.delete(id);
     if (this.names instanceof NameAuthority) {
       this.names.threadLost(thread);
       this.names.dropNamesWhere((pid) => this.threadOf(pid) === thread);
@@ -437,11 +444,19 @@ export class WorkerRouter implements ThreadRouter {
       case 'spawn':
         this.spawnFor(link, record.id, record.request, receiver);
         return;
-      case 'spawned':
+      case 'spawned': {
+        // Followed from now on, before the child's first word on this link (its end may be next).
+        const asked = this.parents.get(record.id);
+        if (asked !== undefined) {
+          this.parents.delete(record.id);
+          this.cluster?.spawnedFor(asked.parent, record.pid);
+        }
         this.awaited.started(record.id, record.pid);
         this.spawning.take(record.id)?.resolve(record.pid);
         return;
+      }
       case 'spawn-failed':
+        this.parents.delete(record.id);
         this.awaited.failed(record.id);
         this.spawning.take(record.id)?.reject(LuactError.fromData(record.error));
         return;

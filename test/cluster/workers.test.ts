@@ -202,6 +202,50 @@ entries:
         return { children = nodes, me = process.pid() }
       end }
 
+  # Spawns a short-lived child on its own thread, tells the watcher named \`watcher\` both PIDs,
+  # and fails its thread once armed.
+  - name: pair
+    kind: process.lua
+    modules: [luact_test]
+    source: |
+      local hooks = require("luact_test")
+      return { main = function(watcher)
+        local short = assert(process.spawn("app:short", "app:w2"))
+        assert(process.send(watcher, "pids", { short = short, pair = process.pid() }))
+        process.listen("armed"):receive()
+        hooks.fail_worker("throw")
+        process.listen("never"):receive()
+      end }
+
+  # Says goodbye to whoever says go, and returns without an error.
+  - name: short
+    kind: process.lua
+    source: |
+      return { main = function()
+        local go = process.inbox():receive()
+        process.send(go:from(), "bye", true)
+        return "done"
+      end }
+
+  # Links to the short child (it ends without an error: no LINK_DOWN, and its node unlinks),
+  # then monitors the pair and arms it: the first event is the pair's EXIT.
+  - name: linked_watcher
+    kind: process.lua
+    source: |
+      return { main = function()
+        assert(process.registry.register("linked-watcher", nil, process.registry.CLUSTER))
+        assert(process.set_options({ trap_links = true }))
+        local pids = process.listen("pids"):receive()
+        assert(process.link(pids.short))
+        assert(process.send(pids.short, "go", 1))
+        process.listen("bye"):receive()
+        assert(process.monitor(pids.pair))
+        assert(process.send(pids.pair, "armed", 1))
+        local e = process.events():receive()
+        return { kind = e.kind, from_pair = e.from == pids.pair,
+          error = e.result.error and e.result.error:message() }
+      end }
+
   # Fails its worker thread once its watcher is armed (luact_test: only with test hooks).
   - name: breaker
     kind: process.lua
@@ -441,6 +485,21 @@ describe('a cluster node whose host runs on worker threads', () => {
     expect(far).toEqual({
       added: { sum: 42, node: expect.stringMatching(/^\{far-b~\d+@luact:functions\|\d+\}$/) },
       ended: { kind: 'EXIT', from: true, error: 'terminated' },
+    });
+  }, 120_000);
+
+  it('tells a lost worker’s end to no process of another node linked to one of its processes that ended well before', async () => {
+    const { a, b } = await twoNodes(['gone-a', 'gone-b']);
+    const watching = b.run('app:linked_watcher', [], { timeoutMs: 60_000 });
+    await until(
+      'the watcher’s name',
+      () => !(a.system.lookupName('linked-watcher') instanceof Error),
+    );
+    await a.spawn('app:pair', ['linked-watcher'], 'app:w2');
+    expect(valueOfRun(await watching)).toEqual({
+      kind: 'EXIT',
+      from_pair: true,
+      error: expect.stringContaining('worker down: app:w2#'),
     });
   }, 120_000);
 

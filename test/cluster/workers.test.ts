@@ -253,6 +253,7 @@ entries:
     source: |
       local hooks = require("luact_test")
       return { main = function()
+        assert(process.registry.register("breaker", nil, process.registry.CLUSTER))
         process.listen("armed"):receive()
         hooks.fail_worker("throw")
         process.listen("never"):receive()
@@ -507,6 +508,7 @@ describe('a cluster node whose host runs on worker threads', () => {
     const logged: string[] = [];
     const { a, b } = await twoNodes(['lost-a', 'lost-b'], { logged });
     const breaker = await a.spawn('app:breaker', [], 'app:w2');
+    await until('the breaker’s name on b', () => b.system.lookupName('breaker') === breaker);
     // The breaker fails its thread once the watcher's monitor and link reached it.
     const seen = valueOfRun(
       await b.run('app:watcher', [breaker, 'armed', true], { timeoutMs: 60_000 }),
@@ -517,5 +519,16 @@ describe('a cluster node whose host runs on worker threads', () => {
       LINK_DOWN: { from: true, error: lost },
     });
     await until('the worker replaced', () => logged.some((line) => line.includes('was replaced')));
+    // The cluster names its processes held are released: another node's process can take one.
+    const taker = await b.spawn('app:waiter', [], 'app:plain');
+    const deadline = Date.now() + 30_000;
+    let refused: unknown;
+    do {
+      refused = await Promise.resolve(b.system.registerName('breaker', taker as never, 'cluster'))
+        .then(() => undefined)
+        .catch((error: unknown) => error);
+      if (refused !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (refused !== undefined && Date.now() < deadline);
+    expect(refused).toBeUndefined();
   }, 120_000);
 });

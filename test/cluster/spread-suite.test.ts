@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { queryControl } from '@luact/runtime';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { luact, REPO_ROOT, startedByTests } from '../src/luact-cli.js';
@@ -77,33 +78,49 @@ afterAll(async () => {
 });
 
 it('passes the process acceptance suite with its processes spread over two nodes', async () => {
-  const b = clis.start([
-    'run',
-    SUITE,
-    '--nats',
-    server.url,
-    '--node',
-    'b',
-    '--placement',
-    'spread',
-    '--control',
-    path.join(clis.scratch, 'b.sock'),
-    '--state-dir',
-    path.join(clis.scratch, 'state-b'),
-  ]);
+  await spreadSuite(process.env, 30_000);
+}, 300_000);
+
+// The same with every process host of both nodes on two worker threads: what a worker's
+// processes do with the other node goes through their node's main thread.
+it('passes it with every host of both nodes on two worker threads (LUACT_WORKERS=2)', async () => {
+  const b = await spreadSuite({ ...process.env, LUACT_WORKERS: '2' }, 150_000);
+  // On b's main thread: none of the suite's process hosts (they ran on its worker threads).
+  const { hosts } = (await queryControl(b, '/node')) as { hosts: string[] };
+  expect(hosts).not.toContain('lua_api:processes');
+  expect(hosts).not.toContain('luact:main');
+}, 300_000);
+
+/**
+ * Runs the suite on node a, spread over a and b, both started with `env`; returns the control
+ * socket of b (still running).
+ */
+async function spreadSuite(env: NodeJS.ProcessEnv, suiteTimeoutMs: number): Promise<string> {
+  const b = clis.start(
+    [
+      'run',
+      SUITE,
+      '--nats',
+      server.url,
+      '--node',
+      'b',
+      '--placement',
+      'spread',
+      '--control',
+      path.join(clis.scratch, 'b.sock'),
+      '--state-dir',
+      path.join(clis.scratch, 'state-b'),
+    ],
+    env,
+  );
   await b.waitForLog({ msg: 'joined the cluster', node: 'b' }, 60_000);
 
-  const tests = luact([
-    'test',
-    SUITE,
-    '--nats',
-    server.url,
-    '--node',
-    'a',
-    '--placement',
-    'spread',
-    '--json',
-  ]);
+  const tests = luact(
+    ['test', SUITE, '--nats', server.url, '--node', 'a', '--placement', 'spread', '--json'],
+    env,
+    undefined,
+    suiteTimeoutMs,
+  );
   // While the suite runs, node b runs some of its processes.
   let seenOnB = 0;
   let done = false;
@@ -127,4 +144,5 @@ it('passes the process acceptance suite with its processes spread over two nodes
   expect(failures.join('\n\n')).toBe('');
   expect(report.passed).toBeGreaterThanOrEqual(report.tests.length - NODE_LOCAL.size);
   expect(report.tests.length).toBeGreaterThanOrEqual(153);
-}, 300_000);
+  return path.join(clis.scratch, 'b.sock');
+}

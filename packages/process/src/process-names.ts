@@ -15,6 +15,10 @@ export interface NamesHost {
   process(pid: Pid): Process | undefined;
   /** Whether `pid`, a process of another node, is known to have ended. */
   endedElsewhere(pid: Pid): boolean;
+  /** Whether `pid` is an address of this node that another of its threads runs. */
+  onOtherThread(pid: Pid): boolean;
+  /** Registers cluster name `name` for `pid` on the thread that runs it (another than this). */
+  registerOnItsThread(name: string, pid: Pid): Delivery;
 }
 
 /**
@@ -56,7 +60,8 @@ export class ProcessNames {
    * registration is a promise that settles once the cluster decided.
    */
   register(name: string, pid: Pid, scope: NameScope = this.defaultScope): Delivery {
-    if (this.shared !== undefined) {
+    const cluster = scope === 'cluster' ? this.cluster : undefined;
+    if (this.shared !== undefined && cluster === undefined) {
       // A process this thread knows has ended (its EXIT came here) may still hold the name
       // where names are decided, until its release from its own thread gets there: it is
       // refused here, as a process that ended is on one thread.
@@ -66,6 +71,9 @@ export class ProcessNames {
     const owner = this.host.process(pid);
     if (!owner) {
       const node = nodeOf(pid);
+      // Its thread keeps what its processes hold (and releases it at their end).
+      if (cluster !== undefined && this.host.onOtherThread(pid))
+        return checkName(name) ?? this.host.registerOnItsThread(name, pid);
       if (node === undefined || node === this.host.node) return notAlive(pid);
       return new LuactError(
         'INVALID',
@@ -73,7 +81,6 @@ export class ProcessNames {
         { retryable: false },
       );
     }
-    const cluster = scope === 'cluster' ? this.cluster : undefined;
     if (cluster === undefined) return this.registerLocal(name, owner);
     const invalid = checkName(name);
     if (invalid) return invalid;
@@ -106,11 +113,12 @@ export class ProcessNames {
    * child: resolves once the cluster decided (ALREADY_EXISTS naming the holder). The child
    * does not exist yet; until it does, the name leads nowhere, as a name of an ended process.
    */
-  registerForSpawn(name: string, pid: Pid): Promise<void> {
+  registerForSpawn(name: string, pid: Pid, scope: NameScope): Promise<void> {
     const cluster = this.cluster;
     const invalid = checkName(name);
     if (invalid) return Promise.reject(invalid);
-    if (this.shared !== undefined) return this.shared.registerForSpawn(name, pid);
+    if (this.shared !== undefined && (scope === 'local' || cluster === undefined))
+      return this.shared.registerForSpawn(name, pid);
     if (cluster === undefined)
       return Promise.reject(
         new LuactError('INVALID', 'a cluster name needs a cluster node', { retryable: false }),
@@ -137,8 +145,8 @@ export class ProcessNames {
   }
 
   /** A spawn that won name `name` for `pid` did not start it: the name goes again. */
-  spawnFailed(pid: Pid, name: string): void {
-    if (this.shared !== undefined) this.shared.released(pid, [name]);
+  spawnFailed(pid: Pid, name: string, scope: NameScope): void {
+    if (this.shared !== undefined && scope === 'local') this.shared.released(pid, [name]);
     else this.cluster?.ownerExited(pid);
   }
 
@@ -220,8 +228,16 @@ export class ProcessNames {
    * cluster name: NOT_FOUND when no process holds it; a promise for a cluster name.
    */
   unregister(name: string, scope?: NameScope): Delivery {
-    if (this.shared !== undefined) return this.shared.unregister(name);
     const cluster = this.cluster;
+    if (this.shared !== undefined) {
+      const clusterName =
+        cluster !== undefined &&
+        (scope === 'cluster' ||
+          (scope === undefined &&
+            this.local.lookup(name) === undefined &&
+            cluster.lookup(name) !== undefined));
+      if (!clusterName) return this.shared.unregister(name);
+    }
     if (scope !== 'cluster' || cluster === undefined) {
       const owner = this.local.lookup(name);
       if (owner !== undefined) {
@@ -237,11 +253,11 @@ export class ProcessNames {
 
   /** `process` ended: its names go, here at once and in the cluster's table soon after. */
   released(process: Process, localNames: Iterable<string>): void {
+    this.cluster?.ownerExited(process.pid);
     if (this.shared !== undefined) {
       this.shared.released(process.pid, localNames);
       return;
     }
-    this.cluster?.ownerExited(process.pid);
     for (const name of localNames) this.local.unregister(name, process.pid);
   }
 
@@ -253,7 +269,7 @@ export class ProcessNames {
     const pid = this.cluster?.lookup(name);
     if (pid === undefined) return undefined;
     const node = nodeOf(pid);
-    const here = node === undefined || node === this.host.node;
+    const here = (node === undefined || node === this.host.node) && !this.host.onOtherThread(pid);
     return (here ? this.host.process(pid) !== undefined : !this.host.endedElsewhere(pid))
       ? pid
       : undefined;

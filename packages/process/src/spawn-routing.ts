@@ -6,6 +6,7 @@
  */
 import { type EntryId, LuactError } from '@luact/core';
 import type { ExternalHost } from './external-host.js';
+import type { NameScope } from './names.js';
 import { deliverOutcome } from './outcome.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
@@ -29,8 +30,10 @@ export interface SpawnRoutingHost {
   resolveEntry(reference: string, namespace: string | undefined): EntryId;
   /** The host of function calls: the cluster's placement does not move its processes. */
   readonly functionHostId: string;
-  /** Whether `id` is a process host of this node. */
+  /** Whether `id` is a process host of this thread. */
   isProcessHost(id: EntryId): boolean;
+  /** Whether `id` is a process host of this node, on any of its threads. */
+  isHostOfNode(id: EntryId): boolean;
   externalHost(id: EntryId): ExternalHost | undefined;
   /**
    * The node's other threads (a host on worker threads): which one a spawn runs on, and the
@@ -62,15 +65,16 @@ export class SpawnRouting {
   spawnAnywhere(request: SpawnRequest): Pid | Promise<Pid> {
     const namespace = spawnNamespace(request);
     const hostId = this.host.resolveHost(request.host, namespace);
-    const threads = this.host.threads;
-    const thread = threads?.threadFor(hostId, request.parent);
-    if (threads && thread !== undefined)
-      return threads.spawns.spawn(thread, request, namespace, hostId);
     const external = this.host.externalHost(hostId);
     const node =
       spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));
     if (node !== undefined && node !== this.host.node)
       return this.host.remote.spawn(node, request, namespace, hostId);
+    // On this node: on the thread that runs the host, when it is another.
+    const threads = this.host.threads;
+    const thread = threads?.threadFor(hostId, request.parent);
+    if (threads && thread !== undefined)
+      return threads.spawns.spawn(thread, request, namespace, hostId);
     return external ? this.spawnExternal(external, request, namespace) : this.spawnHere(request);
   }
 
@@ -87,7 +91,12 @@ export class SpawnRouting {
     // A missing host fails here, before the name is taken.
     if (!this.host.isProcessHost(hostId)) return this.host.spawnLocal(unnamed);
     // A cluster name is the cluster's to release; a local one is the child's, released at its end.
-    return this.spawnNamed(scope === 'cluster' ? unnamed : { ...unnamed, name }, name, hostId);
+    return this.spawnNamed(
+      scope === 'cluster' ? unnamed : { ...unnamed, name },
+      name,
+      scope,
+      hostId,
+    );
   }
 
   /**
@@ -95,9 +104,14 @@ export class SpawnRouting {
    * ALREADY_EXISTS, and nothing runs); then the child starts under it. A spawn that fails
    * after the name was won releases it.
    */
-  private async spawnNamed(request: SpawnRequest, name: string, hostId: string): Promise<Pid> {
+  private async spawnNamed(
+    request: SpawnRequest,
+    name: string,
+    scope: NameScope,
+    hostId: string,
+  ): Promise<Pid> {
     const { id, pid } = this.host.numberChild(hostId);
-    await this.host.names.registerForSpawn(name, pid);
+    await this.host.names.registerForSpawn(name, pid, scope);
     try {
       if (request.parent?.exited) {
         throw new LuactError(
@@ -110,7 +124,7 @@ export class SpawnRouting {
       }
       return this.host.spawnNumbered(request, id);
     } catch (error) {
-      this.host.names.spawnFailed(pid, name);
+      this.host.names.spawnFailed(pid, name, scope);
       throw error;
     }
   }
@@ -125,7 +139,7 @@ export class SpawnRouting {
     // A local name is known on its node only: its holder stays where it is looked up.
     if (request.name !== undefined && this.host.names.spawnScope(request.nameScope) === 'local')
       return undefined;
-    if (hostId === this.host.functionHostId || !this.host.isProcessHost(hostId)) return undefined;
+    if (hostId === this.host.functionHostId || !this.host.isHostOfNode(hostId)) return undefined;
     return placement.nodeFor(hostId);
   }
 

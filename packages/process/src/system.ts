@@ -303,6 +303,13 @@ export class ProcessSystem {
         },
         process: (pid) => this.processOf(pid),
         endedElsewhere: (pid) => this.endedElsewhere.has(pid),
+        onOtherThread: (pid) => this.threads?.threadOf(pid) !== undefined,
+        registerOnItsThread: (name, pid) => {
+          const thread = this.threads?.threadOf(pid);
+          return thread === undefined
+            ? notAlive(pid)
+            : (this.threads as ThreadRouter).registerInCluster(thread, name, pid);
+        },
       },
       options.names,
       options.defaultNameScope ?? 'local',
@@ -324,6 +331,10 @@ export class ProcessSystem {
       resolveEntry,
       functionHostId: FUNCTION_HOST,
       isProcessHost: (id) => this.hosts.has(id),
+      // A host of another thread of this node is one of the node's as well.
+      isHostOfNode: (id) =>
+        this.hosts.has(id) ||
+        (this.threads !== undefined && isProcessHostEntry(this.snapshot().get(id)?.kind)),
       externalHost: (id) => this.externals.get(id),
       numberChild: (hostId) => {
         const id = this.ids === undefined ? this.nextId++ : this.ids();
@@ -342,7 +353,11 @@ export class ProcessSystem {
       signal: (signal: Signal) => this.signalLocal(signal),
       spawn: (request: RemoteSpawnRequest) => this.spawning.spawnHere(localSpawnFor(request)),
     };
-    this.transport.attach(receiver);
+    this.transport.attach({
+      deliver: receiver.deliver,
+      signal: (signal) => this.signalFromNode(signal),
+      spawn: (request) => this.spawnFromNode(request),
+    });
     this.threads?.attach({
       ...receiver,
       held: (pid) => {
@@ -354,6 +369,7 @@ export class ProcessSystem {
         const refused = this.signal(signal);
         return refused instanceof LuactError ? refused : undefined;
       },
+      registerInCluster: (name, pid) => this.processNames.register(name, pid, 'cluster'),
     });
     options.names?.attach({
       revoked: (name, pid) =>
@@ -802,20 +818,48 @@ export class ProcessSystem {
    */
   private receiveFromElsewhere(envelope: Envelope): Handing | Promise<Handing> {
     const named = mayBeNameOnNode(envelope.to) ? parseNameOnNode(envelope.to) : undefined;
-    const soon =
-      named !== undefined && named.node === this.node
-        ? this.processNames.holderSoon(named.name)
-        : undefined;
-    if (soon === undefined) return this.deliverFromElsewhere(envelope);
+    const here = named !== undefined && named.node === this.node;
+    const soon = here ? this.processNames.holderSoon(named.name) : undefined;
+    if (soon === undefined) {
+      const holder = here ? this.processNames.local.lookup(named.name) : undefined;
+      const thread = holder === undefined ? undefined : this.threads?.threadOf(holder);
+      if (thread !== undefined) return this.handToHolder(thread, envelope, holder as Pid);
+      return this.deliverFromElsewhere(envelope);
+    }
     return soon === 'later' ? soon : soon.then(() => this.receiveFromElsewhere(envelope));
+  }
+
+  /**
+   * Mail to a name of this node whose holder runs on another thread: handed to it there, with
+   * that thread's verdict. A holder that ended before the mail reached it is told here after
+   * the name's release (both come on that thread's link, in order), so the name decides
+   * again: a new holder, or the node's next run while it stops (as on one thread).
+   */
+  private async handToHolder(thread: string, envelope: Envelope, holder: Pid): Promise<Handing> {
+    try {
+      await (this.threads as ThreadRouter).sendAsking(thread, { ...envelope, to: holder });
+      return undefined;
+    } catch (error) {
+      const refused = LuactError.from(error);
+      const named = parseNameOnNode(envelope.to);
+      if (refused.kind !== 'NOT_FOUND' || named === undefined) return refused;
+      if (this.processNames.local.lookup(named.name) === holder) return refused;
+      return this.receiveFromElsewhere(envelope);
+    }
   }
 
   /**
    * Its sender was told it was sent, so a refusal here goes back to the sender's node (see
    * `RefusalSignal`).
    */
-  private deliverFromElsewhere(envelope: Envelope): LuactError | undefined {
+  private deliverFromElsewhere(envelope: Envelope): Handing | Promise<Handing> {
     const refused = this.deliverLocal(envelope);
+    // Forwarded to the thread of its receiver, which tells the sender of a refusal itself.
+    if (refused instanceof Promise)
+      return refused.then(
+        () => undefined,
+        (error: unknown) => LuactError.from(error),
+      );
     const sender = envelope.from;
     if (refused && sender !== undefined) {
       if (this.elsewhere(sender)) {
@@ -826,10 +870,14 @@ export class ProcessSystem {
     return refused;
   }
 
-  /** Mail to an address of this node (workflows join with the cluster). */
-  private deliverLocal(envelope: Envelope): LuactError | undefined {
+  /**
+   * Mail to an address of this node (workflows join with the cluster): mail another node sent
+   * to a process of another thread (a worker's) is forwarded there.
+   */
+  private deliverLocal(envelope: Envelope): Delivery {
     const route = this.route(envelope.to);
     if (route.kind === 'process') return this.deliverTo(route.process, envelope);
+    if (route.kind === 'thread') return (this.threads as ThreadRouter).send(route.thread, envelope);
     if (route.kind !== 'inbox') return this.deliverToName(envelope);
     route.receive(envelope);
     return undefined;
@@ -843,6 +891,26 @@ export class ProcessSystem {
     const process = holder === undefined ? undefined : this.processOf(holder);
     if (process === undefined) return noHolder(named.name, named.node);
     return this.deliverTo(process, { ...envelope, to: process.pid });
+  }
+
+  /**
+   * A signal from another node: to a process of another thread of this node (a worker's), it is
+   * forwarded there (that thread keeps what it teaches); else it is taken here.
+   */
+  private signalFromNode(signal: Signal): void {
+    const thread = this.threads?.threadOf(signal.to);
+    if (thread === undefined) this.signalLocal(signal);
+    else forget((this.threads as ThreadRouter).signal(thread, signal));
+  }
+
+  /**
+   * A spawn another node asked for: onto a host of worker threads it runs on the worker the
+   * host's placement picks, as a spawn from a process of this thread would.
+   */
+  private spawnFromNode(request: RemoteSpawnRequest): Pid | Promise<Pid> {
+    const thread = this.threads?.threadForSpawn(request.host as EntryId, undefined);
+    if (thread === undefined) return this.spawning.spawnHere(localSpawnFor(request));
+    return (this.threads as ThreadRouter).spawn(thread, request);
   }
 
   private deliverTo(process: Process, envelope: Envelope): LuactError | undefined {
@@ -1151,6 +1219,11 @@ export class ProcessSystem {
     this.processNames.stopping();
     for (const id of [...this.hosts.keys()]) this.removeHost(id);
   }
+}
+
+/** Whether an entry of `kind` is a host of Lua processes. */
+function isProcessHostEntry(kind: string | undefined): boolean {
+  return kind === 'process.host' || kind === 'terminal.host';
 }
 
 /**

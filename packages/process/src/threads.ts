@@ -33,11 +33,18 @@ export interface ThreadRouter {
    * mailbox, or nothing limits it), or a promise for the receiver's own verdict when it may not.
    */
   send(thread: string, envelope: Envelope): Delivery;
+  /** Sends mail to a process of `thread` and settles with the receiver's own verdict. */
+  sendAsking(thread: string, envelope: Envelope): Promise<void>;
   /**
    * Sends a signal to a process of `thread`: undefined once taken, or (a cancel that may not
    * fit the receiver's mailbox: it counts like a message) a promise for the receiver's verdict.
    */
   signal(thread: string, signal: Signal): Delivery;
+  /**
+   * Registers cluster name `name` for `pid`, a process of `thread`, on that thread (which keeps
+   * the names its processes hold, and releases them at their end): settles as it did there.
+   */
+  registerInCluster(thread: string, name: string, pid: Pid): Promise<void>;
   /** Spawns on `thread`; resolves with the PID, rejects with why it could not. */
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid>;
   /**
@@ -67,6 +74,8 @@ export interface ThreadReceiver extends TransportReceiver {
   placeDown(place: string, onIt: (pid: Pid) => boolean, error: LuactError): void;
   /** A cancel another thread left to this one: taken as a cancel from here is, or why not. */
   cancel(signal: Extract<Signal, { readonly kind: 'cancel' }>): LuactError | undefined;
+  /** Another thread registers cluster name `name` for `pid`, a process of this one. */
+  registerInCluster(name: string, pid: Pid): Delivery;
 }
 
 /**

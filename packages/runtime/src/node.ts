@@ -1,7 +1,14 @@
 import { watch } from 'node:fs';
 import path from 'node:path';
 import { err, formatDuration, LuactError, ok, type Result } from '@luact/core';
-import { type Clock, decodeValue, type LogRecord, type LuaApi, loadLuaApi } from '@luact/lua';
+import {
+  type Clock,
+  decodeValue,
+  type LogRecord,
+  type LuaApi,
+  loadLuaApi,
+  systemClock,
+} from '@luact/lua';
 import {
   type ClusterLogRecord,
   ClusterNode,
@@ -260,7 +267,10 @@ export class Node {
           ? { transport: options.transport }
           : {}),
       ...(cluster && options.cluster?.placement === 'spread'
-        ? { placement: new SpreadPlacement(cluster), defaultNameScope: 'cluster' as const }
+        ? {
+            placement: new SpreadPlacement(() => Object.keys(cluster.view.members)),
+            defaultNameScope: 'cluster' as const,
+          }
         : {}),
       modules: (system) =>
         nodeModules(system, {
@@ -345,7 +355,7 @@ export class Node {
     const threads = NodeWorkers.plan(
       registry.snapshot,
       env,
-      workersByDefault(options.workers, !options.cluster && !options.clock),
+      workersByDefault(options.workers, !options.clock),
     );
     let workers: NodeWorkers | undefined;
     if (threads.hosts.length > 0) {
@@ -362,6 +372,20 @@ export class Node {
           ...(options.log ? { log: options.log } : {}),
         },
         options.testHooks === true,
+        cluster && {
+          identity: cluster.identity,
+          transport: cluster.transport,
+          names: cluster.names,
+          now: systemClock().now,
+          ...(options.cluster?.placement === 'spread'
+            ? {
+                spread: {
+                  members: () => Object.keys(cluster.view.members),
+                  follow: (listener: () => void) => cluster.membership.onView(listener),
+                },
+              }
+            : {}),
+        },
       );
     }
     const node = new Node(
@@ -376,7 +400,10 @@ export class Node {
       workers,
     );
     cluster?.attach({
-      nodeDown: (down) => node.system.nodeDown(down),
+      nodeDown: (down) => {
+        node.system.nodeDown(down);
+        node.workers?.nodeDown(down);
+      },
       expelled: () =>
         node.halt(
           new LuactError(
@@ -961,16 +988,13 @@ export class Node {
 }
 
 /**
- * Why a node cannot run hosts on worker threads with these options: a cluster node (its
- * transport is not carried across threads yet) or an injected clock (it cannot cross threads).
+ * Why a node cannot run hosts on worker threads with these options: an injected clock (it
+ * cannot cross threads).
  */
 function workersRefused(options: NodeOptions, host: string): LuactError | undefined {
-  const why = options.cluster
-    ? 'a cluster node cannot run a host on worker threads yet'
-    : options.clock
-      ? 'a node with an injected clock cannot run a host on worker threads (the clock cannot cross threads)'
-      : undefined;
-  if (why === undefined) return undefined;
+  if (!options.clock) return undefined;
+  const why =
+    'a node with an injected clock cannot run a host on worker threads (the clock cannot cross threads)';
   return new LuactError('INVALID', `${why}: host ${host} sets workers > 1`, {
     retryable: false,
     details: { host },

@@ -1,4 +1,3 @@
-import type { ClusterNode } from '@luact/nats';
 import type { Placement } from '@luact/process';
 
 /** How a cluster node places the children its processes spawn without naming a node. */
@@ -11,10 +10,11 @@ export type PlacementRule = 'local' | 'spread';
 export class SpreadPlacement implements Placement {
   private next = 0;
 
-  constructor(private readonly cluster: ClusterNode) {}
+  /** `members`: the members of the cluster's current view (of the main thread's, on a worker). */
+  constructor(private readonly members: () => readonly string[]) {}
 
   nodeFor(): string | undefined {
-    const members = Object.keys(this.cluster.view.members).sort();
+    const members = [...this.members()].sort();
     if (members.length === 0) return undefined;
     const node = members[this.next % members.length];
     this.next = (this.next + 1) % members.length;

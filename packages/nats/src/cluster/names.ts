@@ -70,6 +70,8 @@ export class ClusterNameRegistry implements ClusterNames {
   private readonly releasingNames = new Map<string, Promise<void>>();
   private readonly retries = new Set<NodeJS.Timeout>();
   private events: ClusterNameEvents | undefined;
+  /** Told of every change of a name's holder (a node's worker threads keep copies). */
+  private readonly followers = new Set<(name: string, pid: Pid | undefined) => void>();
   private follower: Follower | undefined;
   private registrations = 0;
   private closed = false;
@@ -153,7 +155,32 @@ export class ClusterNameRegistry implements ClusterNames {
     const name = this.names.nameOf(message.subject);
     if (name === undefined) return;
     const entry = decodeEntry(message.seq, message.headers, message.data);
+    const before = this.lookup(name);
     this.changed(name, this.table.apply(name, entry));
+    this.tell(name, before);
+  }
+
+  /** Tells the followers when `name`'s holder is no longer `before`. */
+  private tell(name: string, before: Pid | undefined): void {
+    if (this.followers.size === 0) return;
+    const after = this.lookup(name);
+    if (after !== before) for (const follower of this.followers) follower(name, after);
+  }
+
+  /** Every name held now, with its holder, as lookups answer. */
+  held(): [string, Pid][] {
+    return this.table
+      .heldWhere((holder) => holder.pid !== '')
+      .map(([name, holder]) => [name, holder.pid]);
+  }
+
+  /**
+   * Calls `follower` with every change of a name's holder from now on (undefined: released),
+   * as lookups see it; returns how to stop.
+   */
+  follow(follower: (name: string, pid: Pid | undefined) => void): () => void {
+    this.followers.add(follower);
+    return () => this.followers.delete(follower);
   }
 
   /** Keeps this node's bookkeeping in line with a change of the table. */
@@ -256,7 +283,9 @@ export class ClusterNameRegistry implements ClusterNames {
   /** Records a registration the stream leader confirmed, ahead of the follower. */
   private claim(name: string, holder: NameHolder): void {
     const replaced = this.table.holder(name);
+    const before = this.lookup(name);
     if (!this.table.claim(name, holder)) throw this.taken(name, undefined);
+    this.tell(name, before);
     if (replaced !== undefined && replaced.pid !== holder.pid) this.forgetOwn(replaced.pid, name);
     let held = this.own.get(holder.pid);
     if (held === undefined) {
@@ -341,7 +370,9 @@ export class ClusterNameRegistry implements ClusterNames {
           expect: { lastSubjectSequence: last.seq },
           budgetMs: left,
         });
+        const before = this.lookup(name);
         this.changed(name, this.table.apply(name, { op: 'delete', seq: ack.seq, era: holder.era }));
+        this.tell(name, before);
         return;
       } catch (error) {
         if (isWrongLastSequence(error)) continue;

@@ -11,7 +11,7 @@ import {
 } from '@luact/process';
 import type { ServiceStates } from '@luact/supervisor';
 import type { RegistryBackend } from '../registry-module/module.js';
-import type { MainCall } from './thread-calls.js';
+import type { ServiceCall } from './thread-calls.js';
 import { type ThreadRecord, wireOutcome } from './thread-records.js';
 
 export interface MainServicesOptions {
@@ -44,7 +44,7 @@ export class MainThreadServices {
 
   constructor(private readonly options: MainServicesOptions) {}
 
-  answer(from: string, call: MainCall): unknown {
+  answer(from: string, call: ServiceCall): unknown {
     const { env, events, services } = this.options;
     switch (call.s) {
       case 'env.get':

@@ -2,7 +2,13 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import { HostMemoryPool, type LogRecord } from '@luact/lua';
-import { FUNCTION_HOST, type HostLimits, INBOX_HOST, type Pid } from '@luact/process';
+import {
+  FUNCTION_HOST,
+  type HostLimits,
+  INBOX_HOST,
+  type NodeIdentity,
+  type Pid,
+} from '@luact/process';
 import {
   activateEntry,
   type Diagnostic,
@@ -12,12 +18,15 @@ import {
 } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
 import { DEFAULT_LIMITS } from '../limits.js';
+import { ClusterRelay, type NodeCluster } from './cluster-relay.js';
 import type { MailLimits } from './mail-room.js';
 import type { MainThreadServices } from './main-services.js';
 import type { NameAuthority } from './name-authority.js';
 import { nodeIsQuiet, ThreadActivity } from './thread-activity.js';
+import { isClusterCall } from './thread-calls.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
+import type { ThreadRecord } from './thread-records.js';
 import { stuckAfterMs, Watchdog } from './watchdog.js';
 import { type FromWorker, registryCopy, type ToWorker, type WorkerBoot } from './worker-boot.js';
 import { WorkerCounters } from './worker-counters.js';
@@ -82,6 +91,10 @@ export class NodeWorkers {
   private readonly watchdog = new Watchdog();
   /** What a worker boots with (a replacement: the registry as it is then). */
   private boot: NodeBoot | undefined;
+  /** On a cluster node: its workers' way into the cluster, through this thread. */
+  private readonly relay: ClusterRelay | undefined;
+  /** Stops telling the workers of the cluster's changes (names, views). */
+  private readonly unfollow: (() => void)[] = [];
   /** Lost workers are replaced one after the other (each gets links to the threads running). */
   private replacing: Promise<void> = Promise.resolve();
   private nextList = 1;
@@ -148,6 +161,8 @@ export class NodeWorkers {
     },
     /** The node runs with test hooks (its workers' processes get `luact_test`). */
     private readonly testHooks = false,
+    /** The node's cluster, on a cluster node: its workers reach it through this thread. */
+    private readonly cluster?: NodeCluster,
   ) {
     for (const { id, workers, limits } of planned.hosts) {
       this.counters.set(id, WorkerCounters.create(workers));
@@ -163,7 +178,12 @@ export class NodeWorkers {
         if (record.t === 'print') side.print(record.text);
         else if (record.t === 'log') side.log?.(record.record);
       },
+      ...(cluster ? { node: cluster.identity.node } : {}),
     });
+    if (cluster) {
+      this.relay = new ClusterRelay(cluster);
+      this.router.joinCluster(this.relay);
+    }
     const threads = threadsOf(planned.plan);
     for (const thread of threads) this.pendingPorts.set(thread, []);
     for (let a = 0; a < threads.length; a++) {
@@ -184,7 +204,12 @@ export class NodeWorkers {
   /** Answers the workers' calls of what main keeps with `services`. */
   serve(services: MainThreadServices): void {
     this.services = services;
-    this.router.serve((from, call) => services.answer(from, call));
+    const relay = this.relay;
+    this.router.serve((from, call) => {
+      if (!isClusterCall(call)) return services.answer(from, call);
+      if (relay) return relay.answer(call);
+      return new LuactError('INVALID', 'this node is in no cluster', { retryable: false });
+    });
   }
 
   /** Whether `hostId` runs on worker threads. */
@@ -210,6 +235,22 @@ export class NodeWorkers {
       workflowHosts,
       counters,
     };
+    // Every worker's copy of the cluster names starts from here, and follows its changes.
+    const cluster = this.cluster;
+    if (cluster) {
+      this.unfollow.push(
+        cluster.names.follow((name, pid) =>
+          this.tellWorkers({ t: 'cluster-name', name, ...(pid ? { pid } : {}) }),
+        ),
+      );
+      const spread = cluster.spread;
+      if (spread)
+        this.unfollow.push(
+          spread.follow(() =>
+            this.tellWorkers({ t: 'cluster-members', members: spread.members() }),
+          ),
+        );
+    }
     const booting: Promise<void>[] = [];
     for (const host of this.planned.hosts) {
       for (let w = 0; w < host.workers; w++)
@@ -240,6 +281,15 @@ export class NodeWorkers {
       testHooks: this.testHooks,
       // A replacement starts with the node's names as they are (later changes come on its link).
       ...(replacing ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
+      ...(this.cluster
+        ? {
+            cluster: {
+              identity: this.cluster.identity,
+              names: this.cluster.names.held(),
+              ...(this.cluster.spread ? { spread: this.cluster.spread.members() } : {}),
+            },
+          }
+        : {}),
     };
     const worker = new Worker(workerScript(), {
       // None of this process's Node.js options: the thread loads the built packages, with
@@ -411,6 +461,7 @@ export class NodeWorkers {
       workers: host.workers,
       fence: counters.fence(w),
       why,
+      ...(this.cluster ? { node: this.cluster.identity.node } : {}),
     };
     const ports: Ports = [];
     for (const other of threadsOf(this.planned.plan)) {
@@ -455,9 +506,24 @@ export class NodeWorkers {
     this.side.log?.({ level, message, fields: { thread }, labels: {} });
   }
 
+  /**
+   * The cluster declared a node (that incarnation) down: every worker's processes hear it as
+   * main's do, after the mail main forwarded to them from it.
+   */
+  nodeDown(down: NodeIdentity): void {
+    this.relay?.nodeDown(down);
+    this.tellWorkers({ t: 'node-down', ...down });
+  }
+
+  /** Posts `record` to every worker thread running (or booting: its link keeps it). */
+  private tellWorkers(record: ThreadRecord): void {
+    for (const thread of this.running.keys()) this.router.linkTo(thread)?.post(record);
+  }
+
   /** Stops every worker thread (their processes end with them). */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const stop of this.unfollow.splice(0)) stop();
     this.watchdog.stop();
     await this.replacing;
     this.router.flush();
@@ -509,8 +575,8 @@ function mailLimitsOf(limits: HostLimits): MailLimits {
 /**
  * How many worker threads a node gives its main host and every process.host whose entry sets no
  * `workers`: `LUACT_WORKERS` of this Node.js process (1 when unset), the switch that runs the
- * acceptance suites on worker threads. A cluster node and a node with an injected clock keep 1
- * (they cannot run hosts on worker threads yet).
+ * acceptance suites on worker threads. A node with an injected clock keeps 1 (the clock cannot
+ * cross threads).
  */
 export function workersByDefault(asked: number | undefined, canRunWorkers: boolean): number {
   if (!canRunWorkers) return 1;

@@ -7,14 +7,42 @@
  */
 import { LuactError } from '@luact/core';
 import { decodeValue, encodeValue } from '@luact/lua';
-import type { BusEvent, Envelope, ExternalSpawnRequest, Signal } from '@luact/process';
+import type {
+  BusEvent,
+  Envelope,
+  ExternalSpawnRequest,
+  RemoteSpawnRequest,
+  Signal,
+} from '@luact/process';
 import type { RegistryBackend } from '../registry-module/module.js';
 import { PendingAnswers } from './pending-answers.js';
 import type { ThreadLink } from './thread-link.js';
-import type { ThreadRecord } from './thread-records.js';
+import type { ThreadRecord, WireSignal } from './thread-records.js';
 
 /** What a worker asks of the main thread. */
-export type MainCall =
+export type MainCall = ServiceCall | ClusterCall;
+
+/**
+ * What a worker's processes do with the node's cluster, which the main thread alone reaches
+ * (its one NATS connection): mail, signals and spawns to other nodes, in order per worker as
+ * they travel on its link, and cluster names (see ClusterRelay).
+ */
+export type ClusterCall =
+  | { readonly s: 'cluster.send'; readonly node: string; readonly envelope: Envelope }
+  | { readonly s: 'cluster.signal'; readonly node: string; readonly signal: WireSignal }
+  | { readonly s: 'cluster.spawn'; readonly node: string; readonly request: RemoteSpawnRequest }
+  | { readonly s: 'cluster.name.register'; readonly name: string; readonly pid: string }
+  | { readonly s: 'cluster.name.unregister'; readonly name: string }
+  /** A notice: the process `pid`, which holds cluster names, ended. */
+  | { readonly s: 'cluster.name.exited'; readonly pid: string };
+
+/** Whether `call` is one of the cluster's. */
+export function isClusterCall(call: MainCall): call is ClusterCall {
+  return call.s.startsWith('cluster.');
+}
+
+/** What a worker asks of the services the node keeps on its main thread. */
+export type ServiceCall =
   | { readonly s: 'env.get'; readonly name: string; readonly namespace: string }
   | {
       readonly s: 'env.set';

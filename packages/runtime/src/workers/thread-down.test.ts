@@ -21,6 +21,12 @@ describe('the PIDs of a lost worker', () => {
       expect(lost(pid as never)).toBe(false);
   });
 
+  it('on a cluster node, are this node’s own, not another node’s of a host of the same ID', () => {
+    const lost = ranOn({ ...DOWN, node: 'a' });
+    expect(lost('{a~2@app:w|4}' as never)).toBe(true);
+    expect(lost('{b~1@app:w|4}' as never)).toBe(false);
+  });
+
   it('end with a retryable UNAVAILABLE that names the thread and why', () => {
     const error = workerDownError(DOWN);
     expect(error).toMatchObject({ kind: 'UNAVAILABLE', retryable: true });

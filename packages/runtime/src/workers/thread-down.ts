@@ -4,7 +4,7 @@
  * followed them there ends with.
  */
 import { LuactError } from '@luact/core';
-import type { Pid } from '@luact/process';
+import { nodeOf, type Pid } from '@luact/process';
 import { pidHostAndId } from './thread-plan.js';
 
 /** Plain data (the main thread sends it to every worker). */
@@ -19,13 +19,16 @@ export interface ThreadDown {
   readonly fence: number;
   /** Why it is gone ("it stopped answering …", "it exited with code 1"). */
   readonly why: string;
+  /** The node's name in its cluster (its PIDs name it); undefined standalone. */
+  readonly node?: string;
 }
 
 /** Whether `pid` is one the lost worker ran (its replacement's PIDs continue past the fence). */
 export function ranOn(down: ThreadDown): (pid: Pid) => boolean {
-  const { host, w, workers, fence } = down;
+  const { host, w, workers, fence, node } = down;
   const below = fence * workers;
   return (pid) => {
+    if (node !== undefined && nodeOf(pid) !== node) return false;
     const parts = pidHostAndId(pid);
     return (
       parts !== undefined && parts.host === host && parts.id % workers === w && parts.id < below
@@ -37,6 +40,11 @@ export function ranOn(down: ThreadDown): (pid: Pid) => boolean {
 export function workerDownError(down: ThreadDown): LuactError {
   return new LuactError('UNAVAILABLE', `worker down: ${down.thread} (${down.why})`, {
     retryable: true,
-    details: { host: down.host, worker: down.w, thread: down.thread },
+    details: {
+      host: down.host,
+      worker: down.w,
+      thread: down.thread,
+      ...(down.node !== undefined ? { node: down.node } : {}),
+    },
   });
 }

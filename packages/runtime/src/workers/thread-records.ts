@@ -36,6 +36,16 @@ export type ThreadRecord =
       readonly signal: Extract<Signal, { readonly kind: 'cancel' }>;
     }
   | { readonly t: 'mail-answer'; readonly id: number; readonly error?: ErrorData }
+  /**
+   * Register cluster name `name` for `pid`, a process of the receiving thread, there: answered
+   * like mail-ask.
+   */
+  | {
+      readonly t: 'cluster-name-for';
+      readonly id: number;
+      readonly name: string;
+      readonly pid: Pid;
+    }
   /** What the mailbox of `pid` holds: asked for in a `room` after the batch. */
   | { readonly t: 'room-ask'; readonly pid: Pid }
   /**
@@ -54,6 +64,15 @@ export type ThreadRecord =
   | { readonly t: 'workflow-ended'; readonly watch: number; readonly outcome: WireOutcome }
   /** An event for a worker's subscription `sub` (main to worker, in the bus's order). */
   | { readonly t: 'event'; readonly sub: number; readonly event: BusEvent }
+  /**
+   * The cluster declared a node (that incarnation of it) down (main to worker, after the mail
+   * main forwarded from it): what the worker's processes followed there ends.
+   */
+  | { readonly t: 'node-down'; readonly node: string; readonly incarnation: number }
+  /** A cluster name's holder changed (main to worker); no `pid`: it was released. */
+  | { readonly t: 'cluster-name'; readonly name: string; readonly pid?: Pid }
+  /** The members of the cluster's new view (main to worker, with placement `spread`). */
+  | { readonly t: 'cluster-members'; readonly members: readonly string[] }
   | NameRecord;
 
 /**

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@luact/core';
-import type { HostLimits, Pid } from '@luact/process';
+import type { HostLimits, NodeIdentity, Pid } from '@luact/process';
 import type { Entry } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
 import type { ThreadDown } from './thread-down.js';
@@ -38,6 +38,16 @@ export interface WorkerBoot {
   readonly activity: SharedArrayBuffer;
   /** The node runs with test hooks: the worker's processes get `luact_test`. */
   readonly testHooks: boolean;
+  /**
+   * On a cluster node: the node as its PIDs name it, and its cluster names when the worker
+   * starts (later changes come on its link). The worker reaches the cluster through main.
+   */
+  readonly cluster?: {
+    readonly identity: NodeIdentity;
+    readonly names: readonly (readonly [string, string])[];
+    /** With placement `spread`: the members of the current view (later views on the link). */
+    readonly spread?: readonly string[];
+  };
 }
 
 /** The registry as a worker gets it: entries without `origin` (a closure, which cannot cross). */

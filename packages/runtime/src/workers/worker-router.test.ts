@@ -40,6 +40,21 @@ describe('which thread a PID belongs to', () => {
   });
 });
 
+describe('which thread a PID of a cluster node belongs to', () => {
+  it('is found for this node’s PIDs only: another node’s PID on a host of the same ID is no thread’s', () => {
+    const counters = new Map([
+      ['app:w', WorkerCounters.create(2)],
+      ['app:x', WorkerCounters.create(3)],
+    ]);
+    const main = new WorkerRouter({ self: MAIN_THREAD, plan: PLAN, counters, node: 'a' });
+    expect(main.threadOf(pid('{a~3@app:w|4}'))).toBe('app:w#0');
+    expect(main.threadOf(pid('{b~1@app:w|4}'))).toBeUndefined();
+    const worker = new WorkerRouter({ self: 'app:w#1', plan: PLAN, counters, node: 'a' });
+    expect(worker.threadOf(pid('{a~3@app:solo|3}'))).toBe(MAIN_THREAD);
+    expect(worker.threadOf(pid('{b~1@app:solo|3}'))).toBeUndefined();
+  });
+});
+
 describe('where a spawn runs', () => {
   it('keeps a process’s child on its host with it, and spreads every other spawn', () => {
     const { router: worker } = router('app:w#1');

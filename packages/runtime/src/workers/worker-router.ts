@@ -8,8 +8,10 @@ import {
   type ExitOutcome,
   eventDetails,
   messageBytes,
+  nodeOf,
   type Pid,
   type Process,
+  type RemoteParent,
   type RemoteSpawnRequest,
   type Signal,
   type ThreadReceiver,
@@ -40,8 +42,33 @@ import type { WorkerCounters } from './worker-counters.js';
  */
 export type SideRecord = Extract<
   ThreadRecord,
-  { readonly t: 'print' | 'log' | 'registry' | 'event' | 'functions' | 'workflow-ended' }
+  {
+    readonly t:
+      | 'print'
+      | 'log'
+      | 'registry'
+      | 'event'
+      | 'functions'
+      | 'workflow-ended'
+      | 'node-down'
+      | 'cluster-name'
+      | 'cluster-members';
+  }
 >;
+
+/**
+ * What the main thread of a cluster node keeps of the cluster traffic of its workers'
+ * processes (see ClusterRelay): the other nodes' processes that follow them, told when their
+ * worker thread is lost.
+ */
+export interface ThreadsInCluster {
+  /** A signal from another node is forwarded to a worker's process. */
+  inbound(signal: Signal): void;
+  /** A worker's process `child` was spawned for `parent`, a process of another node. */
+  spawnedFor(parent: RemoteParent, child: Pid): void;
+  /** A worker thread is gone: the processes of other nodes that followed its `onIt` PIDs hear it. */
+  lost(onIt: (pid: Pid) => boolean, error: LuactError): void;
+}
 
 export interface WorkerRouterOptions {
   /** This thread: MAIN_THREAD, or a worker (workerThread(host, w)). */
@@ -55,6 +82,8 @@ export interface WorkerRouterOptions {
   readonly pulse?: SliceObserver;
   /** This thread's activity: its links count the batches they carry there. */
   readonly activity?: ThreadActivity;
+  /** The node's name in its cluster (its PIDs name it); undefined standalone. */
+  readonly node?: string;
 }
 
 /**
@@ -87,6 +116,13 @@ export class WorkerRouter implements ThreadRouter {
   private nextAttempt = 1;
   /** Answers other threads' calls of what this thread keeps (main's: see serve). */
   private answer: ((from: string, call: MainCall) => unknown) | undefined;
+  /** On the main thread of a cluster node: see ThreadsInCluster. */
+  private cluster: ThreadsInCluster | undefined;
+  /** The parents of the spawns asked of other threads (on a cluster node), by spawn. */
+  private readonly parents = new Map<
+    number,
+    { readonly thread: string; readonly parent: RemoteParent }
+  >();
 
   constructor(private readonly options: WorkerRouterOptions) {
     for (const { id, workers } of options.plan.workerHosts) {
@@ -127,6 +163,8 @@ export class WorkerRouter implements ThreadRouter {
   }
 
   threadOf(pid: Pid): string | undefined {
+    // Another node's PID may name a host of the same ID: it is no thread of this node.
+    if (this.options.node !== undefined && nodeOf(pid) !== this.options.node) return undefined;
     const parts = pidHostAndId(pid);
     if (parts === undefined) return undefined;
     const keys = this.threadKeys.get(parts.host);
@@ -164,8 +202,13 @@ export class WorkerRouter implements ThreadRouter {
     return this.ask(thread, link, (id) => ({ t: 'mail-ask', id, envelope }));
   }
 
+  sendAsking(thread: string, envelope: Envelope): Promise<void> {
+    return this.ask(thread, this.link(thread), (id) => ({ t: 'mail-ask', id, envelope }));
+  }
+
   signal(thread: string, signal: Signal): Promise<void> | undefined {
     const link = this.link(thread);
+    this.cluster?.inbound(signal);
     // A cancel request counts like a message in its receiver's mailbox.
     if (
       signal.kind !== 'cancel' ||
@@ -193,12 +236,18 @@ export class WorkerRouter implements ThreadRouter {
     return this.asking.ask(thread, (id) => link.post(record(id)));
   }
 
+  registerInCluster(thread: string, name: string, pid: Pid): Promise<void> {
+    return this.ask(thread, this.link(thread), (id) => ({ t: 'cluster-name-for', id, name, pid }));
+  }
+
   spawn(thread: string, request: RemoteSpawnRequest): Promise<Pid> {
     const link = this.link(thread);
     const parent = request.parent;
     const spawned = this.spawning.ask(thread, (id) => {
       if (parent?.resultChannel !== undefined)
         this.awaited.expect(id, thread, parent.pid, parent.resultChannel);
+      if (parent !== undefined && this.cluster !== undefined)
+        this.parents.set(id, { thread, parent });
       link.post({ t: 'spawn', id, request });
     });
     // The child's mailbox holds its startup messages: mail to it is admitted from there.
@@ -210,6 +259,11 @@ export class WorkerRouter implements ThreadRouter {
       if (limits) this.rooms.get(thread)?.holds(pid, limits, 0, messages.length, bytes);
       return pid;
     });
+  }
+
+  /** On the main thread of a cluster node: what follows its workers' processes from afar. */
+  joinCluster(cluster: ThreadsInCluster): void {
+    this.cluster = cluster;
   }
 
   /** Answers the calls of other threads with `answer` (the main thread's services). */
@@ -265,6 +319,7 @@ export class WorkerRouter implements ThreadRouter {
   threadLost(thread: string): void {
     const gone = new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`);
     for (const pending of [this.calls, this.spawning, this.asking]) pending.fail(thread, gone);
+    for (const [id, asked] of this.parents) if (asked.thread === thread) this.parents.delete(id);
     if (this.names instanceof NameAuthority) {
       this.names.threadLost(thread);
       this.names.dropNamesWhere((pid) => this.threadOf(pid) === thread);
@@ -287,6 +342,7 @@ export class WorkerRouter implements ThreadRouter {
     if (receiver !== undefined) {
       const error = workerDownError(down);
       receiver.placeDown(thread, ranOn(down), error);
+      this.cluster?.lost(ranOn(down), error);
       const outcome = { ok: false, error } as const;
       // A child not started yet is a spawn that just failed: its parent learns from that.
       for (const { parent, channel, child } of this.awaited.lost(thread))
@@ -349,6 +405,19 @@ export class WorkerRouter implements ThreadRouter {
         this.mailedFrom(from).add(record.signal.to);
         return;
       }
+      case 'cluster-name-for': {
+        const { id } = record;
+        const answer = (error?: LuactError) =>
+          link.post({ t: 'mail-answer', id, ...(error ? { error: error.toData() } : {}) });
+        const registered = receiver.registerInCluster(record.name, record.pid);
+        if (registered instanceof Promise)
+          registered.then(
+            () => answer(),
+            (error: unknown) => answer(LuactError.from(error)),
+          );
+        else answer(registered);
+        return;
+      }
       case 'mail-answer': {
         const waiting = this.asking.take(record.id);
         if (record.error) waiting?.reject(LuactError.fromData(record.error));
@@ -375,11 +444,19 @@ export class WorkerRouter implements ThreadRouter {
       case 'spawn':
         this.spawnFor(link, record.id, record.request, receiver);
         return;
-      case 'spawned':
+      case 'spawned': {
+        // Followed from now on, before the child's first word on this link (its end may be next).
+        const asked = this.parents.get(record.id);
+        if (asked !== undefined) {
+          this.parents.delete(record.id);
+          this.cluster?.spawnedFor(asked.parent, record.pid);
+        }
         this.awaited.started(record.id, record.pid);
         this.spawning.take(record.id)?.resolve(record.pid);
         return;
+      }
       case 'spawn-failed':
+        this.parents.delete(record.id);
         this.awaited.failed(record.id);
         this.spawning.take(record.id)?.reject(LuactError.fromData(record.error));
         return;
@@ -402,6 +479,9 @@ export class WorkerRouter implements ThreadRouter {
       case 'event':
       case 'functions':
       case 'workflow-ended':
+      case 'node-down':
+      case 'cluster-name':
+      case 'cluster-members':
         this.options.side?.(record);
         return;
       case 'name-claim':

@@ -4,11 +4,13 @@ import { HostMemoryPool, type LogRecord, type LuaApi } from '@luact/lua';
 import { type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
+import { SpreadPlacement } from '../placement.js';
 import type { NameCopy } from './name-copy.js';
 import type { ThreadActivity } from './thread-activity.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, workerThread } from './thread-plan.js';
 import type { RegistryCopy, WorkerBoot } from './worker-boot.js';
+import { ClusterNamesViaMain, TransportViaMain } from './worker-cluster.js';
 import { WorkerCounters } from './worker-counters.js';
 import { workerModules } from './worker-modules.js';
 import { WorkerPulse } from './worker-pulse.js';
@@ -54,6 +56,8 @@ export function startWorkerThread(
   const pulse = new WorkerPulse(boot.pulse);
   let events: WorkerEvents | undefined;
   let workflows: WorkflowsOnMain | undefined;
+  let clusterNames: ClusterNamesViaMain | undefined;
+  let members: readonly string[] = boot.cluster?.spread ?? [];
   const router = new WorkerRouter({
     self,
     plan: boot.plan,
@@ -66,7 +70,12 @@ export function startWorkerThread(
       else if (record.t === 'workflow-ended') workflows?.ended(record.watch, record.outcome);
       else if (record.t === 'functions')
         for (const id of record.ids) system.registerFunction(id, functionOnMain(router, id));
+      else if (record.t === 'node-down')
+        system.nodeDown({ node: record.node, incarnation: record.incarnation });
+      else if (record.t === 'cluster-name') clusterNames?.changed(record.name, record.pid);
+      else if (record.t === 'cluster-members') members = record.members;
     },
+    ...(boot.cluster ? { node: boot.cluster.identity.node } : {}),
   });
   for (const { thread, port } of boot.ports) router.connect(thread, port).unref();
   const toMain = router.linkTo(MAIN_THREAD);
@@ -81,8 +90,19 @@ export function startWorkerThread(
     services: servicesOnMain(router),
     registry: registryOnMain(router),
   };
+  if (boot.cluster) clusterNames = new ClusterNamesViaMain(router, boot.cluster.names);
   const system = new ProcessSystem({
     api,
+    ...(boot.cluster && clusterNames
+      ? {
+          transport: new TransportViaMain(boot.cluster.identity, router),
+          names: clusterNames,
+        }
+      : {}),
+    // The cluster as one node: spawns spread and names are the cluster's, as on main.
+    ...(boot.cluster?.spread
+      ? { placement: new SpreadPlacement(() => members), defaultNameScope: 'cluster' as const }
+      : {}),
     snapshot: () => snapshot,
     env: boot.env,
     modules: (system) => workerModules(system, log, onMain, boot.testHooks),

@@ -905,11 +905,14 @@ export class Node {
       version: this.registry.history.latest + 1,
     });
     if (!planned.ok) return planned;
-    const onWorkers = workerHostChanges(
-      planned.value.changes,
-      (id) => this.workers?.runs(id) === true,
-      this.env,
-    );
+    const workers = this.workers;
+    const onWorkers = workerHostChanges(planned.value.changes, {
+      runsOnWorkers: (id) => workers?.runs(id) === true,
+      // (A node without worker threads runs a host without `workers` on main: its default is 1.)
+      wouldRunOnWorkers: (id) =>
+        (workers ?? NodeWorkers).workerHostOf(id, planned.value.snapshot, this.env) !== undefined,
+      canAdd: workers !== undefined,
+    });
     if (onWorkers.length > 0) return err(onWorkers);
     const changed = new Set(
       planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),
@@ -982,7 +985,14 @@ export class Node {
       if (change.type !== 'created' && isProcessHost(change.previous)) {
         this.system.removeHost(change.previous.id);
       }
-      if (change.type !== 'deleted' && isProcessHost(change.entry)) this.startHost(change.entry);
+      if (change.type === 'deleted' || !isProcessHost(change.entry)) continue;
+      // Only an added host gets here on worker threads (see workerHostChanges).
+      const onWorkers =
+        change.type === 'created'
+          ? this.workers?.workerHostOf(change.entry.id, event.snapshot, this.env)
+          : undefined;
+      if (onWorkers) void this.workers?.addHost(onWorkers, event.snapshot);
+      else this.startHost(change.entry);
     }
   }
 }

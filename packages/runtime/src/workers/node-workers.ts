@@ -46,6 +46,8 @@ export interface WorkerPlan {
   readonly hosts: readonly WorkerHost[];
   /** A `workers` above the machine's cores is run with as many threads as there are cores. */
   readonly warnings: readonly Diagnostic[];
+  /** The count of a host whose entry sets no `workers` (see workersByDefault). */
+  readonly defaultWorkers: number;
 }
 
 /** How long `processes` waits for a worker's list. */
@@ -87,7 +89,7 @@ export class NodeWorkers {
   private holding = true;
   /** `luact ps` asked of a worker, by request. */
   private readonly lists = new Map<number, (processes: readonly ProcessView[]) => void>();
-  private readonly workerHostIds: ReadonlySet<string>;
+  private readonly workerHostIds: Set<string>;
   private readonly watchdog = new Watchdog();
   /** What a worker boots with (a replacement: the registry as it is then). */
   private boot: NodeBoot | undefined;
@@ -143,7 +145,7 @@ export class NodeWorkers {
       } else mainHosts.push(entry.id);
     }
     const workerHosts = hosts.map(({ id, workers }) => ({ id, workers }));
-    return { plan: { workerHosts, mainHosts, mailLimits }, hosts, warnings };
+    return { plan: { workerHosts, mainHosts, mailLimits }, hosts, warnings, defaultWorkers };
   }
 
   private stopping = false;
@@ -154,7 +156,8 @@ export class NodeWorkers {
   private readonly exited = new WeakSet<Worker>();
 
   constructor(
-    private readonly planned: WorkerPlan,
+    /** The plan of the node's start, and the hosts added on worker threads since. */
+    private planned: WorkerPlan,
     private readonly side: {
       readonly print: (text: string) => void;
       readonly log?: (record: LogRecord) => void;
@@ -224,16 +227,11 @@ export class NodeWorkers {
 
   /** Starts every worker thread and resolves once all are ready (their engines booted). */
   async start(snapshot: RegistrySnapshot, env: Environment, workflowHosts: readonly string[]) {
-    const counters = [...this.counters].map(([host, counter]) => ({
-      host,
-      buffer: counter.buffer,
-      workers: counter.workers,
-    }));
     this.boot = {
       registry: registryCopy(snapshot.version, snapshot.entries()),
       env: { ...env },
       workflowHosts,
-      counters,
+      counters: this.sharedCounters(),
     };
     // Every worker's copy of the cluster names starts from here, and follows its changes.
     const cluster = this.cluster;
@@ -264,7 +262,7 @@ export class NodeWorkers {
    * Starts worker `w` of `host` on its ends of the links (`ports`); resolves once it is ready,
    * watched from then on: by its watchdog, and for its end (see `lose`).
    */
-  private launch(host: WorkerHost, w: number, ports: Ports, replacing = false): Promise<void> {
+  private launch(host: WorkerHost, w: number, ports: Ports, late = false): Promise<void> {
     const thread = workerThread(host.id, w);
     const pulse = WorkerPulse.create();
     const activity = ThreadActivity.create();
@@ -279,8 +277,9 @@ export class NodeWorkers {
       pulse: pulse.buffer,
       activity: activity.buffer,
       testHooks: this.testHooks,
-      // A replacement starts with the node's names as they are (later changes come on its link).
-      ...(replacing ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
+      // A thread started after the node (a replacement, a host added) starts with the node's
+      // names as they are (later changes come on its link).
+      ...(late ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
       ...(this.cluster
         ? {
             cluster: {
@@ -310,7 +309,7 @@ export class NodeWorkers {
     if (!this.holding) worker.unref();
     return ready(worker, thread).then(() => {
       if (this.running.get(thread) !== worker) return;
-      if (replacing && this.functionIds.length > 0)
+      if (late && this.functionIds.length > 0)
         this.router.linkTo(thread)?.post({ t: 'functions', ids: [...this.functionIds] });
       worker.on('error', (error) => this.lose(host, w, worker, `it failed: ${error.message}`));
       worker.on('exit', (code) => this.lose(host, w, worker, `it exited with code ${code}`));
@@ -411,6 +410,111 @@ export class NodeWorkers {
       for (let w = 0; w < workers; w++)
         this.router.linkTo(workerThread(id, w))?.post({ t: 'registry', registry });
     }
+  }
+
+  /**
+   * The host `hostId` as it would run on worker threads in `snapshot` (as at start: its
+   * `workers`, else the node's default), or undefined when it would run on the main thread.
+   */
+  workerHostOf(
+    hostId: string,
+    snapshot: RegistrySnapshot,
+    env: Environment,
+  ): WorkerHost | undefined {
+    return NodeWorkers.workerHostOf(hostId, snapshot, env, this.planned.defaultWorkers);
+  }
+
+  /** workerHostOf, on a node whose hosts without `workers` run on `defaultWorkers` threads. */
+  static workerHostOf(
+    hostId: string,
+    snapshot: RegistrySnapshot,
+    env: Environment,
+    defaultWorkers = 1,
+  ): WorkerHost | undefined {
+    return NodeWorkers.plan(snapshot, env, defaultWorkers).hosts.find((host) => host.id === hostId);
+  }
+
+  /**
+   * Adds `host` (not running yet) while the node runs, `snapshot` being the registry that has
+   * it: from now on every thread routes its PIDs and spawns to its threads (main at once, the
+   * other workers with their links to them, told before the new threads start); its threads
+   * link to every thread as at start and boot with the node's names and functions. Resolves
+   * once they are ready; one that does not boot is said in the log and takes no spawns.
+   */
+  async addHost(host: WorkerHost, snapshot: RegistrySnapshot): Promise<void> {
+    if (this.stopping || this.workerHostIds.has(host.id)) return;
+    const counters = WorkerCounters.create(host.workers);
+    this.counters.set(host.id, counters);
+    this.memory.set(host.id, HostMemoryPool.create(host.limits.max_memory, host.workers));
+    this.workerHostIds.add(host.id);
+    const others = threadsOf(this.planned.plan);
+    const mailLimits = mailLimitsOf(host.limits);
+    const { plan } = this.planned;
+    this.planned = {
+      ...this.planned,
+      plan: {
+        workerHosts: [...plan.workerHosts, { id: host.id, workers: host.workers }],
+        mainHosts: plan.mainHosts.filter((id) => id !== host.id),
+        mailLimits: { ...plan.mailLimits, [host.id]: mailLimits },
+      },
+      hosts: [...this.planned.hosts, host],
+    };
+    if (this.boot)
+      this.boot = {
+        ...this.boot,
+        registry: registryCopy(snapshot.version, snapshot.entries()),
+        counters: this.sharedCounters(),
+      };
+    const fresh = Array.from({ length: host.workers }, (_, w) => workerThread(host.id, w));
+    const ports = new Map<string, Ports>([...others, ...fresh].map((thread) => [thread, []]));
+    // One channel per pair with a new thread in it: to every other thread, and to each other.
+    for (const [i, thread] of fresh.entries()) {
+      for (const other of [...others, ...fresh.slice(i + 1)]) {
+        const { port1, port2 } = new MessageChannel();
+        ports.get(thread)?.push({ thread: other, port: port1 });
+        ports.get(other)?.push({ thread, port: port2 });
+      }
+    }
+    const added = { id: host.id, workers: host.workers, mailLimits };
+    this.router.hostAdded({ ...added, counters }, ports.get(MAIN_THREAD) ?? []);
+    for (const other of others) {
+      if (other === MAIN_THREAD) continue;
+      const links = ports.get(other) ?? [];
+      const peer = this.running.get(other);
+      // A thread being replaced links to the new ones as it starts (see `replace`).
+      if (peer === undefined) for (const { port } of links) port.close();
+      else
+        this.post(
+          peer,
+          { t: 'host-added', host: { ...added, counters: counters.buffer }, ports: links },
+          links.map(({ port }) => port),
+        );
+    }
+    await Promise.all(
+      fresh.map((thread, w) =>
+        this.launch(host, w, ports.get(thread) ?? [], true).catch((error: unknown) => {
+          counters.markDown(w);
+          void this.running.get(thread)?.terminate();
+          this.running.delete(thread);
+          this.activities.delete(thread);
+          const message = LuactError.from(error).message;
+          this.log(
+            'error',
+            `worker thread ${thread} of host ${host.id} could not start: ${message}`,
+            thread,
+          );
+        }),
+      ),
+    );
+  }
+
+  /** The shared counters of every worker host, as a worker boots with them. */
+  private sharedCounters(): WorkerBoot['counters'] {
+    return [...this.counters].map(([host, counter]) => ({
+      host,
+      buffer: counter.buffer,
+      workers: counter.workers,
+    }));
   }
 
   /**
@@ -541,27 +645,36 @@ const REPLACED =
   'what followed its processes ends with "worker down", and a new thread takes its place';
 
 /**
- * Why `changes` cannot be applied while the node runs, when they add, change or remove a host
- * that runs (or would run) on worker threads: its threads start with the node for now.
+ * Why `changes` cannot be applied while the node runs, when they change or remove a host that
+ * runs (or would run) on worker threads, or add one to a node that runs no worker threads:
+ * those threads start with the node for now. `runsOnWorkers`: whether a host does now;
+ * `wouldRunOnWorkers`: whether it would in the changed registry; `canAdd`: whether the node
+ * runs worker threads it can link new ones to.
  */
 export function workerHostChanges(
   changes: readonly EntryChange[],
-  runsOnWorkers: (hostId: string) => boolean,
-  env: Environment,
+  hosts: {
+    readonly runsOnWorkers: (hostId: string) => boolean;
+    readonly wouldRunOnWorkers: (hostId: string) => boolean;
+    readonly canAdd: boolean;
+  },
 ): Diagnostic[] {
   const problems: Diagnostic[] = [];
   for (const change of changes) {
     const entry = change.type === 'deleted' ? change.previous : change.entry;
     if (entry.kind !== 'process.host') continue;
-    const config = change.type === 'deleted' ? undefined : activateEntry(entry, env);
-    const asks = config?.ok === true && config.value.host.workers > 1;
-    if (!asks && !runsOnWorkers(entry.id)) continue;
+    const asks = change.type !== 'deleted' && hosts.wouldRunOnWorkers(entry.id);
+    if (!asks && !hosts.runsOnWorkers(entry.id)) continue;
+    if (change.type === 'created' && hosts.canAdd) continue;
     problems.push({
       severity: 'error',
       code: 'invalid-value',
       entry: entry.id,
       field: 'host.workers',
-      message: `a process host on worker threads (workers > 1) cannot be ${change.type === 'created' ? 'added' : change.type === 'deleted' ? 'removed' : 'changed'} while the node runs yet: restart the node to apply it`,
+      message:
+        change.type === 'created'
+          ? 'a process host on worker threads (workers > 1) can be added while the node runs only to a node that runs worker threads already: restart the node to apply it'
+          : `a process host on worker threads (workers > 1) cannot be ${change.type === 'deleted' ? 'removed' : 'changed'} while the node runs yet: restart the node to apply it`,
     });
   }
   return problems;

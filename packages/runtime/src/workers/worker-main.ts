@@ -33,6 +33,10 @@ try {
       worker.threadDown(message.down, message.port);
       return;
     }
+    if (message.t === 'host-added') {
+      worker.hostAdded(message.host, message.ports);
+      return;
+    }
     if (message.t === 'list') {
       const { id, pid } = message;
       const one = pid === undefined ? undefined : worker.system.process(pid);

@@ -56,6 +56,14 @@ export type SideRecord = Extract<
   }
 >;
 
+/** A process host added on worker threads while the node runs (see WorkerRouter.hostAdded). */
+export interface AddedHost {
+  readonly id: string;
+  readonly workers: number;
+  readonly counters: WorkerCounters;
+  readonly mailLimits?: MailLimits;
+}
+
 /**
  * What the main thread of a cluster node keeps of the cluster traffic of its workers'
  * processes (see ClusterRelay): the other nodes' processes that follow them, told when their
@@ -102,11 +110,13 @@ export class WorkerRouter implements ThreadRouter {
   private readonly asking = new PendingAnswers<void>();
   /** Per thread, the processes here it asked about in the batch being handled (see MailRoom). */
   private readonly mailed = new Map<string, Set<Pid>>();
-  private readonly mailLimits: ReadonlyMap<string, MailLimits>;
+  private readonly mailLimits: Map<string, MailLimits>;
   private readonly links = new Map<string, ThreadLink>();
-  /** Each worker host's thread keys, by worker. */
+  /** Each worker host's thread keys, by worker (a host added while the node runs too). */
   private readonly threadKeys = new Map<string, readonly string[]>();
-  private readonly mainHosts: ReadonlySet<string>;
+  /** The shared counters of each worker host. */
+  private readonly counters: Map<string, WorkerCounters>;
+  private readonly mainHosts: Set<string>;
   /** The host this thread is a worker of (undefined on the main thread). */
   private readonly ownHost: string | undefined;
   private readonly spawning = new PendingAnswers<Pid>();
@@ -130,6 +140,7 @@ export class WorkerRouter implements ThreadRouter {
       this.threadKeys.set(id, keys);
       if (keys.includes(options.self)) this.ownHost = id;
     }
+    this.counters = new Map(options.counters);
     this.mainHosts = new Set(options.plan.mainHosts);
     this.mailLimits = new Map(Object.entries(options.plan.mailLimits ?? {}));
     const threadOf = (pid: Pid) => this.threadOf(pid);
@@ -157,6 +168,23 @@ export class WorkerRouter implements ThreadRouter {
     return link;
   }
 
+  /**
+   * Host `host.id` was added while the node runs, on worker threads: its PIDs and spawns go to
+   * them from now on, on `ports` (this thread's links to them). Its threads start after every
+   * running thread was told, so nothing they send comes before this.
+   */
+  hostAdded(host: AddedHost, ports: readonly { thread: string; port: MessagePort }[]): void {
+    const { id, workers, counters, mailLimits } = host;
+    this.threadKeys.set(
+      id,
+      Array.from({ length: workers }, (_, w) => workerThread(id, w)),
+    );
+    this.counters.set(id, counters);
+    this.mainHosts.delete(id);
+    if (mailLimits !== undefined) this.mailLimits.set(id, mailLimits);
+    for (const { thread, port } of ports) this.connect(thread, port).unref();
+  }
+
   /** The link to `thread` (for records that are not mail: prints and logs). */
   linkTo(thread: string): ThreadLink | undefined {
     return this.links.get(thread);
@@ -180,7 +208,7 @@ export class WorkerRouter implements ThreadRouter {
     if (keys !== undefined) {
       // A process's child on its own host stays with it: their mail stays in one engine.
       if (spawner !== undefined && hostId === this.ownHost) return undefined;
-      const w = (this.options.counters.get(hostId) as WorkerCounters).leastLoaded();
+      const w = (this.counters.get(hostId) as WorkerCounters).leastLoaded();
       if (w === undefined)
         throw new LuactError(
           'UNAVAILABLE',

@@ -21,6 +21,31 @@ ${hostFields}
     source: |
       return { main = function(x) return { value = x * 2, pid = process.pid() } end }
 
+  - name: idle
+    kind: process.lua
+    source: |
+      return { main = function() process.listen("stop"):receive() end }
+
+  # Spawns n idle processes on \`host\`, monitored, and reports their EXITs; then spawns there again.
+  - name: watcher
+    kind: process.lua
+    source: |
+      return { main = function(host, n)
+        local events = process.events()
+        local pids = {}
+        for i = 1, n do pids[i] = assert(process.spawn_monitored("app:idle", host)) end
+        local seen = {}
+        for _ = 1, n do
+          local e = events:receive()
+          seen[#seen + 1] = { kind = e.kind, from = e.from, error = e.result.error and e.result.error:kind(),
+                             message = e.result.error and e.result.error:message() }
+        end
+        local child, err = process.spawn("app:idle", host)
+        local sent, unsent = process.send(pids[1], "stop", true)
+        return { me = process.pid(), pids = pids, seen = seen,
+                 spawn = child or err:kind(), send = sent or unsent:kind() }
+      end }
+
   # Answers n pings with pongs, to whoever pings.
   - name: ponger
     kind: process.lua
@@ -78,10 +103,16 @@ async function startApp(hostFields: string): Promise<Node> {
   return node;
 }
 
-/** Polls `check` until it holds, for at most 20 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
+/** Polls `check` (after `look`, if given) until it holds, for at most 20 s. */
+async function until(
+  what: string,
+  check: () => boolean,
+  look?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
-  while (!check()) {
+  for (;;) {
+    await look?.();
+    if (check()) return;
     if (Date.now() > deadline) throw new Error(`still not: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -91,6 +122,23 @@ async function run(node: Node, entry: string, args: readonly unknown[], host: st
   const outcome = await node.run(entry, args, { timeoutMs: 15_000, host });
   if (!outcome.ok) throw outcome.error;
   return outcome.value as Record<string, unknown>;
+}
+
+const HOST = (name: string, workers?: number) => ({
+  op: 'update',
+  definition: {
+    namespace: 'app',
+    name,
+    kind: 'process.host',
+    fields: workers === undefined ? {} : { host: { workers } },
+  },
+});
+
+/** The number of a PID of `host` (the part after its `|`). */
+function numberOf(pid: unknown, host: string): number {
+  const match = new RegExp(`^\\{${host}\\|(\\d+)\\}$`).exec(String(pid));
+  if (!match) throw new Error(`${String(pid)} is no PID of ${host}`);
+  return Number(match[1]);
 }
 
 describe.skipIf(availableParallelism() < 2)('a workers host added while the node runs', () => {
@@ -131,9 +179,95 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
       error: [
         expect.objectContaining({
           entry: 'app:added',
-          message: expect.stringContaining('only to a node that runs worker threads already'),
+          message: expect.stringContaining('while a node that runs no worker threads runs'),
         }),
       ],
     });
   });
+
+  it('ends the processes of a removed workers host as a removed host does, stops its threads, and forgets it', async () => {
+    const node = await startApp(
+      `    host:\n      workers: 2\n  - name: keep\n    kind: process.host\n    host:\n      workers: 2`,
+    );
+    await until('4 worker threads', () => node.workers?.threadCount === 4);
+    // Watchers on the main thread and on app:keep (other threads) each monitor 2 processes of app:w2.
+    const watching = ['luact:main', 'app:keep'].map((host) =>
+      node.run('app:watcher', ['app:w2', 2], { timeoutMs: 30_000, host }),
+    );
+    let onW2 = 0;
+    await until(
+      '4 processes on app:w2',
+      () => onW2 === 4,
+      async () => {
+        onW2 = (await node.processes()).filter((p) => p.pid.startsWith('{app:w2|')).length;
+      },
+    );
+    expect(node.applyChanges([{ op: 'delete', id: 'app:w2' }])).toMatchObject({ ok: true });
+    const outcomes = await Promise.all(watching);
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw outcome.error;
+      const { pids, seen, spawn, send } = outcome.value as {
+        pids: string[];
+        seen: { kind: string; from: string; error: string; message: string }[];
+        spawn: string;
+        send: string;
+      };
+      expect(seen.map((e) => e.from).sort()).toEqual([...pids].sort());
+      // As a process of a host removed on its own thread: CANCELED "terminated".
+      for (const e of seen)
+        expect(e).toMatchObject({
+          kind: 'EXIT',
+          error: 'Canceled',
+          message: expect.stringContaining('terminated'),
+        });
+      expect(spawn).toBe('NotFound');
+      expect(send).toBe('NotFound');
+    }
+    await until('its threads are gone', () => node.workers?.threadCount === 2);
+    expect((await node.processes()).filter((p) => p.pid.startsWith('{app:w2|'))).toEqual([]);
+    // From main, as onto any host that is not there.
+    await expect(node.run('app:double', [1], { host: 'app:w2' })).rejects.toMatchObject({
+      kind: 'NOT_FOUND',
+    });
+  });
+
+  it('moves a host from the main thread onto 2 worker threads and back, its PIDs never handed out twice', async () => {
+    const node = await startApp(
+      `  - name: keep\n    kind: process.host\n    host:\n      workers: 2`,
+    );
+    expect(node.workers?.threadCount).toBe(2);
+    const before = numberOf((await run(node, 'app:double', [1], 'app:w2')).pid, 'app:w2');
+    expect(node.applyChanges([HOST('w2', 2)])).toMatchObject({ ok: true });
+    await until('app:w2 on 2 threads', () => node.workers?.threadCount === 4);
+    const on = await Promise.all([1, 2, 3, 4].map((x) => run(node, 'app:double', [x], 'app:w2')));
+    const numbers = on.map((d) => numberOf(d.pid, 'app:w2'));
+    expect(new Set(numbers.map((n) => n % 2))).toEqual(new Set([0, 1]));
+    for (const n of numbers) expect(n).toBeGreaterThan(before);
+    expect(await run(node, 'app:pinger', [100, 'app:w2'], 'app:keep')).toMatchObject({
+      ponger: expect.stringMatching(/^\{app:w2\|/),
+    });
+
+    expect(node.applyChanges([HOST('w2')])).toMatchObject({ ok: true });
+    await until('app:w2 on the main thread again', () => node.workers?.threadCount === 2);
+    await until('app:w2 runs on main', () => node.system.hostIds().includes('app:w2'));
+    const back = await run(node, 'app:double', [5], 'app:w2');
+    expect(numberOf(back.pid, 'app:w2')).toBeGreaterThan(Math.max(...numbers));
+    // A process of another workers host reaches it on main.
+    expect(await run(node, 'app:pinger', [100, 'app:w2'], 'app:keep')).toMatchObject({
+      ponger: expect.stringMatching(/^\{app:w2\|/),
+    });
+  });
+
+  it.skipIf(availableParallelism() < 3)(
+    'changes a host from 2 worker threads to 3: spawns land on all 3',
+    async () => {
+      const node = await startApp('    host:\n      workers: 2');
+      expect(node.applyChanges([HOST('w2', 3)])).toMatchObject({ ok: true });
+      await until('app:w2 on 3 threads', () => node.workers?.threadCount === 3);
+      const on = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map((x) => run(node, 'app:double', [x], 'app:w2')),
+      );
+      expect(new Set(on.map((d) => numberOf(d.pid, 'app:w2') % 3))).toEqual(new Set([0, 1, 2]));
+    },
+  );
 });

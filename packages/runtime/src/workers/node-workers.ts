@@ -97,6 +97,10 @@ export class NodeWorkers {
   private readonly relay: ClusterRelay | undefined;
   /** Stops telling the workers of the cluster's changes (names, views). */
   private readonly unfollow: (() => void)[] = [];
+  /** Host changes while the node runs, applied one after the other (see inTurn). */
+  private hostChanges: Promise<void> = Promise.resolve();
+  /** Host changes queued or being applied. */
+  private changingHosts = 0;
   /** Lost workers are replaced one after the other (each gets links to the threads running). */
   private replacing: Promise<void> = Promise.resolve();
   private nextList = 1;
@@ -388,7 +392,7 @@ export class NodeWorkers {
    */
   quiet(): boolean {
     if (this.stopping) return true;
-    if (this.replacements > 0) return false;
+    if (this.replacements > 0 || this.changingHosts > 0) return false;
     const threads = [...this.activities.values()];
     const first = threads.map((activity) => activity.read());
     const second = threads.map((activity) => activity.read());
@@ -441,9 +445,9 @@ export class NodeWorkers {
    * link to every thread as at start and boot with the node's names and functions. Resolves
    * once they are ready; one that does not boot is said in the log and takes no spawns.
    */
-  async addHost(host: WorkerHost, snapshot: RegistrySnapshot): Promise<void> {
+  async addHost(host: WorkerHost, snapshot: RegistrySnapshot, pidsAfter = 0): Promise<void> {
     if (this.stopping || this.workerHostIds.has(host.id)) return;
-    const counters = WorkerCounters.create(host.workers);
+    const counters = WorkerCounters.create(host.workers, pidsAfter);
     this.counters.set(host.id, counters);
     this.memory.set(host.id, HostMemoryPool.create(host.limits.max_memory, host.workers));
     this.workerHostIds.add(host.id);
@@ -476,7 +480,7 @@ export class NodeWorkers {
       }
     }
     const added = { id: host.id, workers: host.workers, mailLimits };
-    this.router.hostAdded({ ...added, counters }, ports.get(MAIN_THREAD) ?? []);
+    this.router.hostAdded({ ...added, counters: counters.buffer }, ports.get(MAIN_THREAD) ?? []);
     for (const other of others) {
       if (other === MAIN_THREAD) continue;
       const links = ports.get(other) ?? [];
@@ -506,6 +510,94 @@ export class NodeWorkers {
         }),
       ),
     );
+  }
+
+  /**
+   * Removes host `hostId` of worker threads while the node runs: no spawn goes there from now
+   * on; its threads stop, their processes ending as on a host removed from the main thread
+   * (CANCELED "terminated"; what followed them hears it); then every other thread forgets the
+   * host (see WorkerRouter.hostRemoved). Resolves with the bound its PIDs were below (a host
+   * of the same ID numbers its PIDs past it).
+   */
+  async removeHost(hostId: string): Promise<number> {
+    const host = this.planned.hosts.find(({ id }) => id === hostId);
+    const counters = this.counters.get(hostId);
+    if (host === undefined || counters === undefined || this.stopping) return 0;
+    this.workerHostIds.delete(hostId);
+    const threads = Array.from({ length: host.workers }, (_, w) => workerThread(hostId, w));
+    counters.retire();
+    await Promise.all(
+      threads.map((thread) => {
+        const worker = this.running.get(thread);
+        // Not running: lost, its replacement skipped (see `replace`).
+        this.running.delete(thread);
+        this.activities.delete(thread);
+        this.watchdog.unwatch(thread);
+        if (worker === undefined || this.exited.has(worker)) return undefined;
+        return stopped(worker, () => this.post(worker, { t: 'stop' }));
+      }),
+    );
+    const below = counters.pidsBelow();
+    this.counters.delete(hostId);
+    this.memory.delete(hostId);
+    const { plan } = this.planned;
+    const { [hostId]: _, ...mailLimits } = plan.mailLimits ?? {};
+    this.planned = {
+      ...this.planned,
+      plan: {
+        ...plan,
+        workerHosts: plan.workerHosts.filter(({ id }) => id !== hostId),
+        mailLimits,
+      },
+      hosts: this.planned.hosts.filter(({ id }) => id !== hostId),
+    };
+    if (this.boot) this.boot = { ...this.boot, counters: this.sharedCounters() };
+    const error = new LuactError('CANCELED', `terminated: host ${hostId} was removed`, {
+      retryable: false,
+      details: { host: hostId },
+    });
+    for (const thread of threads) this.services?.threadLost(thread);
+    this.router.hostRemoved(hostId, below, error);
+    for (const worker of this.running.values())
+      this.post(worker, { t: 'host-removed', host: hostId, below, error: error.toData() });
+    return below;
+  }
+
+  /**
+   * Process host `hostId` was added on the main thread while the node runs: mail and spawns
+   * from the workers' processes go there.
+   */
+  hostOnMain(hostId: string, limits: HostLimits): void {
+    const mailLimits = mailLimitsOf(limits);
+    const { plan } = this.planned;
+    this.planned = {
+      ...this.planned,
+      plan: {
+        ...plan,
+        mainHosts: [...plan.mainHosts.filter((id) => id !== hostId), hostId],
+        mailLimits: { ...plan.mailLimits, [hostId]: mailLimits },
+      },
+    };
+    for (const worker of this.running.values())
+      this.post(worker, { t: 'host-on-main', host: hostId, mailLimits });
+  }
+
+  /**
+   * Runs `change` (a host's change while the node runs) after the ones before it; the node is
+   * not quiet until it is done. A change that fails is said in the log.
+   */
+  inTurn(hostId: string, change: () => Promise<void>): void {
+    this.changingHosts++;
+    this.hostChanges = this.hostChanges
+      .then(change)
+      .catch((error: unknown) =>
+        this.log(
+          'error',
+          `host ${hostId} could not be changed: ${LuactError.from(error).message}`,
+          MAIN_THREAD,
+        ),
+      )
+      .finally(() => this.changingHosts--);
   }
 
   /** The shared counters of every worker host, as a worker boots with them. */
@@ -555,7 +647,8 @@ export class NodeWorkers {
     await worker.terminate();
     // Its heap is gone with it: so is what it leased of the host's max_memory.
     this.memory.get(host.id)?.release(w);
-    if (this.stopping) return;
+    // (A host removed meanwhile is not replaced.)
+    if (this.stopping || !this.workerHostIds.has(host.id)) return;
     const thread = workerThread(host.id, w);
     const counters = this.counters.get(host.id) as WorkerCounters;
     const down: ThreadDown = {
@@ -630,6 +723,7 @@ export class NodeWorkers {
     for (const stop of this.unfollow.splice(0)) stop();
     this.watchdog.stop();
     await this.replacing;
+    await this.hostChanges;
     this.router.flush();
     const live = [...this.running.values()].filter((worker) => !this.exited.has(worker));
     await Promise.all(
@@ -645,36 +739,25 @@ const REPLACED =
   'what followed its processes ends with "worker down", and a new thread takes its place';
 
 /**
- * Why `changes` cannot be applied while the node runs, when they change or remove a host that
- * runs (or would run) on worker threads, or add one to a node that runs no worker threads:
- * those threads start with the node for now. `runsOnWorkers`: whether a host does now;
- * `wouldRunOnWorkers`: whether it would in the changed registry; `canAdd`: whether the node
- * runs worker threads it can link new ones to.
+ * Why `changes` cannot be applied while a node without worker threads runs: they add a host
+ * that would run on worker threads (`wouldRunOnWorkers`), or change one to: the node's
+ * threads and their links start with it. (A node that runs worker threads adds, changes and
+ * removes such hosts while it runs.)
  */
 export function workerHostChanges(
   changes: readonly EntryChange[],
-  hosts: {
-    readonly runsOnWorkers: (hostId: string) => boolean;
-    readonly wouldRunOnWorkers: (hostId: string) => boolean;
-    readonly canAdd: boolean;
-  },
+  wouldRunOnWorkers: (hostId: string) => boolean,
 ): Diagnostic[] {
   const problems: Diagnostic[] = [];
   for (const change of changes) {
-    const entry = change.type === 'deleted' ? change.previous : change.entry;
-    if (entry.kind !== 'process.host') continue;
-    const asks = change.type !== 'deleted' && hosts.wouldRunOnWorkers(entry.id);
-    if (!asks && !hosts.runsOnWorkers(entry.id)) continue;
-    if (change.type === 'created' && hosts.canAdd) continue;
+    if (change.type === 'deleted' || change.entry.kind !== 'process.host') continue;
+    if (!wouldRunOnWorkers(change.entry.id)) continue;
     problems.push({
       severity: 'error',
       code: 'invalid-value',
-      entry: entry.id,
+      entry: change.entry.id,
       field: 'host.workers',
-      message:
-        change.type === 'created'
-          ? 'a process host on worker threads (workers > 1) can be added while the node runs only to a node that runs worker threads already: restart the node to apply it'
-          : `a process host on worker threads (workers > 1) cannot be ${change.type === 'deleted' ? 'removed' : 'changed'} while the node runs yet: restart the node to apply it`,
+      message: `a process host on worker threads (workers > 1) cannot be ${change.type === 'created' ? 'added' : 'changed to'} while a node that runs no worker threads runs: restart the node to apply it`,
     });
   }
   return problems;

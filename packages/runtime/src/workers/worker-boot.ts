@@ -71,6 +71,18 @@ export type ToWorker =
       readonly host: AddedHostData;
       readonly ports: readonly { readonly thread: string; readonly port: MessagePort }[];
     }
+  /**
+   * A process host of worker threads was removed while the node runs (its threads stopped; its
+   * PIDs were below `below`): what followed its processes here ends with `error`.
+   */
+  | {
+      readonly t: 'host-removed';
+      readonly host: string;
+      readonly below: number;
+      readonly error: ErrorData;
+    }
+  /** A process host runs on the main thread (added there while the node runs). */
+  | { readonly t: 'host-on-main'; readonly host: string; readonly mailLimits: MailLimits }
   /** What processes the worker runs (`luact ps`), or only process `pid`. */
   | { readonly t: 'list'; readonly id: number; readonly pid?: Pid };
 

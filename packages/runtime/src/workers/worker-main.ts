@@ -34,7 +34,15 @@ try {
       return;
     }
     if (message.t === 'host-added') {
-      worker.hostAdded(message.host, message.ports);
+      worker.router.hostAdded(message.host, message.ports);
+      return;
+    }
+    if (message.t === 'host-removed') {
+      worker.router.hostRemoved(message.host, message.below, LuactError.fromData(message.error));
+      return;
+    }
+    if (message.t === 'host-on-main') {
+      worker.router.hostOnMain(message.host, message.mailLimits);
       return;
     }
     if (message.t === 'list') {

@@ -9,7 +9,7 @@ import type { NameCopy } from './name-copy.js';
 import type { ThreadActivity } from './thread-activity.js';
 import type { ThreadDown } from './thread-down.js';
 import { MAIN_THREAD, workerThread } from './thread-plan.js';
-import type { AddedHostData, RegistryCopy, WorkerBoot } from './worker-boot.js';
+import type { RegistryCopy, WorkerBoot } from './worker-boot.js';
 import { ClusterNamesViaMain, TransportViaMain } from './worker-cluster.js';
 import { WorkerCounters } from './worker-counters.js';
 import { workerModules } from './worker-modules.js';
@@ -32,8 +32,6 @@ export interface WorkerThread {
   publishLoad(): void;
   /** Another worker is gone (see WorkerRouter.threadDown); `port` links to its successor. */
   threadDown(down: ThreadDown, port: MessagePort): void;
-  /** A host was added on worker threads while the node runs (see WorkerRouter.hostAdded). */
-  hostAdded(host: AddedHostData, ports: readonly { thread: string; port: MessagePort }[]): void;
   close(): void;
 }
 
@@ -134,16 +132,6 @@ export function startWorkerThread(
     threadDown: (down, port) => {
       router.threadDown(down, port)?.unref();
     },
-    hostAdded: ({ id, workers, counters, mailLimits }, ports) =>
-      router.hostAdded(
-        {
-          id,
-          workers,
-          counters: new WorkerCounters(counters, workers),
-          ...(mailLimits ? { mailLimits } : {}),
-        },
-        ports,
-      ),
     close: () => {
       system.close();
       router.close();

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Node } from '@luact/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './luact-cli.js';
 
 /**
  * A process host with `workers: 2` added while the node runs (Node.applyChanges), against real
@@ -20,6 +22,13 @@ ${hostFields}
     kind: process.lua
     source: |
       return { main = function(x) return { value = x * 2, pid = process.pid() } end }
+
+  - name: sleeper
+    kind: process.lua
+    modules: [time]
+    source: |
+      local time = require("time")
+      return { main = function() time.sleep("300ms") end }
 
   - name: idle
     kind: process.lua
@@ -147,7 +156,8 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     expect(node.workers?.threadCount).toBe(2);
     const added = node.applyChanges([ADDED]);
     expect(added).toMatchObject({ ok: true });
-    await until('the added host runs on 2 more threads', () => node.workers?.threadCount === 4);
+    await node.workers?.hostChangesApplied();
+    expect(node.workers?.threadCount).toBe(4);
 
     // From the main thread: spawns alternate between its two workers.
     const direct = await Promise.all(
@@ -223,7 +233,8 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
       expect(spawn).toBe('NotFound');
       expect(send).toBe('NotFound');
     }
-    await until('its threads are gone', () => node.workers?.threadCount === 2);
+    await node.workers?.hostChangesApplied();
+    expect(node.workers?.threadCount).toBe(2);
     expect((await node.processes()).filter((p) => p.pid.startsWith('{app:w2|'))).toEqual([]);
     // From main, as onto any host that is not there.
     await expect(node.run('app:double', [1], { host: 'app:w2' })).rejects.toMatchObject({
@@ -238,7 +249,8 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     expect(node.workers?.threadCount).toBe(2);
     const before = numberOf((await run(node, 'app:double', [1], 'app:w2')).pid, 'app:w2');
     expect(node.applyChanges([HOST('w2', 2)])).toMatchObject({ ok: true });
-    await until('app:w2 on 2 threads', () => node.workers?.threadCount === 4);
+    await node.workers?.hostChangesApplied();
+    expect(node.workers?.threadCount).toBe(4);
     const on = await Promise.all([1, 2, 3, 4].map((x) => run(node, 'app:double', [x], 'app:w2')));
     const numbers = on.map((d) => numberOf(d.pid, 'app:w2'));
     expect(new Set(numbers.map((n) => n % 2))).toEqual(new Set([0, 1]));
@@ -248,8 +260,9 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     });
 
     expect(node.applyChanges([HOST('w2')])).toMatchObject({ ok: true });
-    await until('app:w2 on the main thread again', () => node.workers?.threadCount === 2);
-    await until('app:w2 runs on main', () => node.system.hostIds().includes('app:w2'));
+    await node.workers?.hostChangesApplied();
+    expect(node.workers?.threadCount).toBe(2);
+    expect(node.system.hostIds()).toContain('app:w2');
     const back = await run(node, 'app:double', [5], 'app:w2');
     expect(numberOf(back.pid, 'app:w2')).toBeGreaterThan(Math.max(...numbers));
     // A process of another workers host reaches it on main.
@@ -263,11 +276,69 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     async () => {
       const node = await startApp('    host:\n      workers: 2');
       expect(node.applyChanges([HOST('w2', 3)])).toMatchObject({ ok: true });
-      await until('app:w2 on 3 threads', () => node.workers?.threadCount === 3);
+      await node.workers?.hostChangesApplied();
+      expect(node.workers?.threadCount).toBe(3);
       const on = await Promise.all(
         [1, 2, 3, 4, 5, 6].map((x) => run(node, 'app:double', [x], 'app:w2')),
       );
       expect(new Set(on.map((d) => numberOf(d.pid, 'app:w2') % 3))).toEqual(new Set([0, 1, 2]));
     },
   );
+
+  it('leaves Node.onIdle working: silent while a process of a changed host sleeps, heard once nothing is left', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'luact-runtime-hosts-idle-'));
+    try {
+      await writeFile(path.join(dir, 'app.yaml'), APP('    host:\n      workers: 2'));
+      const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--input-type=module', '-e', IDLE_PROGRAM, dir],
+          { cwd: REPO_ROOT, timeout: 30_000 },
+          (error, out) =>
+            resolve({
+              code: typeof error?.code === 'number' ? error.code : error ? -1 : 0,
+              stdout: out,
+            }),
+        );
+      });
+      expect(stdout.trim().split('\n')).toEqual([
+        JSON.stringify({ added: true, changed: true }),
+        JSON.stringify({ threads: 4 }),
+        JSON.stringify({ ok: true, value: 'slept' }),
+        'idle',
+        'stopped',
+      ]);
+      expect(code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
+
+/**
+ * Adds a workers host and changes app:w2 (removed and started again) while the node runs, then
+ * runs a sleeper on each; once the node is idle it stops (else the program never ends).
+ */
+const IDLE_PROGRAM = `
+import { Node } from '@luact/runtime';
+const node = await Node.start({ dir: process.argv[1], env: {}, workers: 1, print: () => {} });
+let ran = false;
+let heard = false;
+node.onIdle(async () => {
+  if (!ran || heard) return;
+  heard = true;
+  console.log('idle');
+  await node.stop();
+  console.log('stopped');
+});
+const added = node.applyChanges([${JSON.stringify(ADDED)}]).ok;
+const changed = node.applyChanges([
+  { op: 'update', definition: { namespace: 'app', name: 'w2', kind: 'process.host', fields: { host: { workers: 2, max_processes: 50 } } } },
+]).ok;
+console.log(JSON.stringify({ added, changed }));
+await node.workers.hostChangesApplied();
+console.log(JSON.stringify({ threads: node.workers.threadCount }));
+const runs = await Promise.all(['app:added', 'app:w2'].map((host) => node.run('app:sleeper', [], { host })));
+ran = true;
+console.log(JSON.stringify(runs.find((outcome) => !outcome.ok) ?? { ok: true, value: 'slept' }));
+`;

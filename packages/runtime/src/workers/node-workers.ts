@@ -83,6 +83,8 @@ export class NodeWorkers {
   private readonly activities = new Map<string, ThreadActivity>();
   /** The main thread's: the frames it sent to and received from the workers. */
   private readonly activity = ThreadActivity.create();
+  /** The frames main posted to each worker outside the links (see `post`, `forgetThread`). */
+  private readonly posted = new WeakMap<Worker, number>();
   /** Lost workers whose replacement has not started yet (or failed to). */
   private replacements = 0;
   /** Whether the worker threads keep this Node.js process running (see holdProcess). */
@@ -367,6 +369,7 @@ export class NodeWorkers {
   /** Tells a worker something outside the links (it counts as a frame: see ThreadActivity). */
   private post(worker: Worker, message: ToWorker, transfer?: readonly MessagePort[]): void {
     this.activity.sent();
+    this.posted.set(worker, (this.posted.get(worker) ?? 0) + 1);
     worker.postMessage(message, transfer);
   }
 
@@ -498,9 +501,12 @@ export class NodeWorkers {
       fresh.map((thread, w) =>
         this.launch(host, w, ports.get(thread) ?? [], true).catch((error: unknown) => {
           counters.markDown(w);
-          void this.running.get(thread)?.terminate();
-          this.running.delete(thread);
-          this.activities.delete(thread);
+          const worker = this.running.get(thread);
+          this.forgetThread(thread);
+          if (worker) {
+            void worker.terminate();
+            this.forgetPosts(worker);
+          }
           const message = LuactError.from(error).message;
           this.log(
             'error',
@@ -529,12 +535,14 @@ export class NodeWorkers {
     await Promise.all(
       threads.map((thread) => {
         const worker = this.running.get(thread);
+        // (Its end is no loss now: see `lose`.)
+        this.forgetThread(thread);
         // Not running: lost, its replacement skipped (see `replace`).
-        this.running.delete(thread);
-        this.activities.delete(thread);
-        this.watchdog.unwatch(thread);
-        if (worker === undefined || this.exited.has(worker)) return undefined;
-        return stopped(worker, () => this.post(worker, { t: 'stop' }));
+        if (worker === undefined) return undefined;
+        if (this.exited.has(worker)) return this.forgetPosts(worker);
+        return stopped(worker, () => this.post(worker, { t: 'stop' })).then(() =>
+          this.forgetPosts(worker),
+        );
       }),
     );
     const below = counters.pidsBelow();
@@ -600,6 +608,27 @@ export class NodeWorkers {
       .finally(() => this.changingHosts--);
   }
 
+  /** `thread` is no longer run, watched, or counted in the node's activity. */
+  private forgetThread(thread: string): void {
+    this.running.delete(thread);
+    this.activities.delete(thread);
+    this.watchdog.unwatch(thread);
+  }
+
+  /**
+   * `worker` is gone: the frames main posted to it leave main's count (taken or not, they no
+   * longer wait for anyone: its own counts left with it).
+   */
+  private forgetPosts(worker: Worker): void {
+    this.activity.forget(this.posted.get(worker) ?? 0, 0);
+    this.posted.delete(worker);
+  }
+
+  /** Resolves once every host change asked for so far is applied (see inTurn). */
+  hostChangesApplied(): Promise<void> {
+    return this.hostChanges;
+  }
+
   /** The shared counters of every worker host, as a worker boots with them. */
   private sharedCounters(): WorkerBoot['counters'] {
     return [...this.counters].map(([host, counter]) => ({
@@ -617,10 +646,9 @@ export class NodeWorkers {
   private lose(host: WorkerHost, w: number, worker: Worker, why: string): void {
     const thread = workerThread(host.id, w);
     if (this.stopping || this.running.get(thread) !== worker) return;
-    this.running.delete(thread);
-    this.activities.delete(thread);
+    this.forgetThread(thread);
+    this.forgetPosts(worker);
     this.replacements++;
-    this.watchdog.unwatch(thread);
     this.counters.get(host.id)?.markDown(w);
     // What main forwarded to it or ran for it ends now (a replacement starts with none).
     this.services?.threadLost(thread);

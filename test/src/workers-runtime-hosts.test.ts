@@ -181,6 +181,29 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     }
   });
 
+  it('runs an added host that sets no workers on as many threads as LUACT_WORKERS (NodeOptions.workers) says', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'luact-runtime-hosts-'));
+    await writeFile(path.join(dir, 'app.yaml'), APP(''));
+    const node = await Node.start({ dir, env: {}, print: () => {}, workers: 2 });
+    stopApp = async () => {
+      await node.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    // The main host and app:w2 (no `workers`) run on 2 threads each.
+    expect(node.workers?.threadCount).toBe(4);
+    const { workers: _, ...plain } = ADDED.definition.fields.host;
+    const added = node.applyChanges([
+      { ...ADDED, definition: { ...ADDED.definition, fields: { host: plain } } },
+    ]);
+    expect(added).toMatchObject({ ok: true });
+    await node.workers?.hostChangesApplied();
+    expect(node.workers?.threadCount).toBe(6);
+    const on = await Promise.all(
+      [1, 2, 3, 4].map((x) => run(node, 'app:double', [x], 'app:added')),
+    );
+    expect(new Set(on.map((d) => numberOf(d.pid, 'app:added') % 2))).toEqual(new Set([0, 1]));
+  });
+
   it('is still refused on a node that runs no worker threads (restart it)', async () => {
     const node = await startApp('');
     expect(node.workers).toBeUndefined();

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { entryId } from '@luact/core';
+import type { Change } from '@luact/registry';
 import { Node } from '@luact/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './luact-cli.js';
@@ -133,7 +135,7 @@ async function run(node: Node, entry: string, args: readonly unknown[], host: st
   return outcome.value as Record<string, unknown>;
 }
 
-const HOST = (name: string, workers?: number) => ({
+const HOST = (name: string, workers?: number): Change => ({
   op: 'update',
   definition: {
     namespace: 'app',
@@ -235,7 +237,9 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
         onW2 = (await node.processes()).filter((p) => p.pid.startsWith('{app:w2|')).length;
       },
     );
-    expect(node.applyChanges([{ op: 'delete', id: 'app:w2' }])).toMatchObject({ ok: true });
+    expect(node.applyChanges([{ op: 'delete', id: entryId('app', 'w2') }])).toMatchObject({
+      ok: true,
+    });
     const outcomes = await Promise.all(watching);
     for (const outcome of outcomes) {
       if (!outcome.ok) throw outcome.error;
@@ -343,6 +347,8 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
  * runs a sleeper on each; once the node is idle it stops (else the program never ends).
  */
 const IDLE_PROGRAM = `
+import { entryId } from '@luact/core';
+import type { Change } from '@luact/registry';
 import { Node } from '@luact/runtime';
 const node = await Node.start({ dir: process.argv[1], env: {}, workers: 1, print: () => {} });
 let ran = false;

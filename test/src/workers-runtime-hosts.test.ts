@@ -347,8 +347,6 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
  * runs a sleeper on each; once the node is idle it stops (else the program never ends).
  */
 const IDLE_PROGRAM = `
-import { entryId } from '@luact/core';
-import type { Change } from '@luact/registry';
 import { Node } from '@luact/runtime';
 const node = await Node.start({ dir: process.argv[1], env: {}, workers: 1, print: () => {} });
 let ran = false;

@@ -997,7 +997,7 @@ export class Node {
           ? workers?.workerHostOf(id, event.snapshot, this.env)
           : undefined;
       if (workers && (next || workers.runs(id))) {
-        workers.inTurn(id, () => this.moveHost(workers, change, next, event.snapshot));
+        workers.inTurn(id, () => this.moveHost(workers, change, next));
         continue;
       }
       if (change.type !== 'created' && isProcessHost(change.previous)) {
@@ -1020,7 +1020,6 @@ export class Node {
     workers: NodeWorkers,
     change: EntryChange,
     next: WorkerHost | undefined,
-    snapshot: RegistrySnapshot,
   ): Promise<void> {
     const id = change.type === 'deleted' ? change.previous.id : change.entry.id;
     let pidsBelow = 0;
@@ -1028,7 +1027,7 @@ export class Node {
     else if (change.type !== 'created' && isProcessHost(change.previous))
       this.system.removeHost(id);
     const mainPids = this.system.numberPidsPast(pidsBelow);
-    if (next) await workers.addHost(next, snapshot, mainPids);
+    if (next) await workers.addHost(next, mainPids);
     else if (change.type !== 'deleted' && isProcessHost(change.entry)) {
       const limits = this.startHost(change.entry);
       if (limits) workers.hostOnMain(id, limits);

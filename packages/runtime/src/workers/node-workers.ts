@@ -442,13 +442,15 @@ export class NodeWorkers {
   }
 
   /**
-   * Adds `host` (not running yet) while the node runs, `snapshot` being the registry that has
-   * it: from now on every thread routes its PIDs and spawns to its threads (main at once, the
-   * other workers with their links to them, told before the new threads start); its threads
-   * link to every thread as at start and boot with the node's names and functions. Resolves
-   * once they are ready; one that does not boot is said in the log and takes no spawns.
+   * Adds `host` (not running yet) while the node runs, its PIDs numbered past `pidsAfter` (its
+   * ID's earlier ones). From now on every thread routes its PIDs and spawns to its threads
+   * (main at once, the other workers with their links to them, told before the new threads
+   * start); its threads link to every thread as at start and boot with the node's names and
+   * functions, and with the registry as the node has it then (registryChanged has seen the
+   * change that added it). Resolves once they are ready; one that does not boot is said in
+   * the log and takes no spawns.
    */
-  async addHost(host: WorkerHost, snapshot: RegistrySnapshot, pidsAfter = 0): Promise<void> {
+  async addHost(host: WorkerHost, pidsAfter = 0): Promise<void> {
     if (this.stopping || this.workerHostIds.has(host.id)) return;
     const counters = WorkerCounters.create(host.workers, pidsAfter);
     this.counters.set(host.id, counters);
@@ -466,12 +468,7 @@ export class NodeWorkers {
       },
       hosts: [...this.planned.hosts, host],
     };
-    if (this.boot)
-      this.boot = {
-        ...this.boot,
-        registry: registryCopy(snapshot.version, snapshot.entries()),
-        counters: this.sharedCounters(),
-      };
+    if (this.boot) this.boot = { ...this.boot, counters: this.sharedCounters() };
     const fresh = Array.from({ length: host.workers }, (_, w) => workerThread(host.id, w));
     const ports = new Map<string, Ports>([...others, ...fresh].map((thread) => [thread, []]));
     // One channel per pair with a new thread in it: to every other thread, and to each other.

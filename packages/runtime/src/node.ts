@@ -69,12 +69,14 @@ import { announceRegistryChanges } from './registry-events.js';
 import { registryOf } from './registry-module/module.js';
 import { processConsole, type TerminalConsole } from './terminal/console.js';
 import { MainThreadServices } from './workers/main-services.js';
+import { NodeWorkers } from './workers/node-workers.js';
 import {
-  NodeWorkers,
+  planWorkers,
   type WorkerHost,
   workerHostChanges,
+  workerHostOf,
   workersByDefault,
-} from './workers/node-workers.js';
+} from './workers/worker-plan.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
@@ -359,7 +361,7 @@ export class Node {
       await connections.close();
       throw error;
     }
-    const threads = NodeWorkers.plan(
+    const threads = planWorkers(
       registry.snapshot,
       env,
       workersByDefault(options.workers, !options.clock),
@@ -917,7 +919,7 @@ export class Node {
       ? []
       : workerHostChanges(
           planned.value.changes,
-          (id) => NodeWorkers.workerHostOf(id, planned.value.snapshot, this.env) !== undefined,
+          (id) => workerHostOf(id, planned.value.snapshot, this.env) !== undefined,
         );
     if (onWorkers.length > 0) return err(onWorkers);
     const changed = new Set(

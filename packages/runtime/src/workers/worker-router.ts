@@ -163,8 +163,8 @@ export class WorkerRouter implements ThreadRouter {
 
   /**
    * Host `host.id` was added while the node runs, on worker threads: its PIDs and spawns go to
-   * them from now on, on `ports` (this thread's links to them). Its threads start after every
-   * running thread was told, so nothing they send comes before this.
+   * them from now on, on `ports` (this thread's links to them; what its threads sent before
+   * this waited in them).
    */
   hostAdded(host: AddedHostData, ports: readonly { thread: string; port: MessagePort }[]): void {
     const { id, workers, counters, mailLimits } = host;
@@ -180,11 +180,10 @@ export class WorkerRouter implements ThreadRouter {
 
   /**
    * Host `hostId` of worker threads (its PIDs numbered below `below`) was removed while the
-   * node runs, its threads stopped
-   * (what they sent before, the EXITs of its processes among it, came first). Its links close;
-   * what still followed its processes from here ends with `error`, as for a process of a host
-   * removed on this thread; its PIDs answer NOT_FOUND and spawns onto it fail as onto any
-   * unknown host (unless it runs on main now: see hostOnMain).
+   * node runs, and its threads have stopped. Its links close; what still followed its
+   * processes from here (an EXIT they sent that was not taken yet) ends with `error`, as for a
+   * process of a host removed on this thread; its PIDs answer NOT_FOUND and spawns onto it
+   * fail as onto any unknown host (unless it runs on main now: see hostOnMain).
    */
   hostRemoved(hostId: string, below: number, error: LuactError): void {
     const threads = this.threadKeys.get(hostId);

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { entryId } from '@luact/core';
 import { Node, type RunOutcome } from '@luact/runtime';
 import { type NatsServerHandle, startNatsServer, startTcpProxy } from '@luact/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -362,6 +363,56 @@ describe('a cluster node whose host runs on worker threads', () => {
     );
     expect(back).toEqual({ in_order: true, last: n });
     expect(a.system.list().length).toBe(received);
+  }, 120_000);
+
+  it('reaches a workers host added while the node runs from another node, both ways, and tells that node when it is removed', async () => {
+    const { a, b } = await twoNodes(['add-a', 'add-b']);
+    const added = a.applyChanges([
+      {
+        op: 'create',
+        definition: {
+          namespace: 'app',
+          name: 'wx',
+          kind: 'process.host',
+          fields: { host: { workers: 2 } },
+        },
+      },
+    ]);
+    expect(added).toMatchObject({ ok: true });
+    await a.workers?.hostChangesApplied();
+    expect(a.workers?.threadCount).toBe(4);
+    const onWx = /^\{add-a~\d+@app:wx\|\d+\}$/;
+    const n = 200;
+    const receiver = await a.spawn('app:receiver', [n], 'app:wx');
+    expect(receiver).toMatch(onWx);
+    expect(valueOfRun(await b.run('app:sender', [receiver, n], { timeoutMs: 60_000 }))).toEqual({
+      in_order: true,
+      last: n,
+    });
+    const onB = await b.spawn('app:receiver', [n], 'app:plain');
+    expect(
+      valueOfRun(await a.run('app:sender', [onB, n], { host: 'app:wx', timeoutMs: 60_000 })),
+    ).toEqual({ in_order: true, last: n });
+    // b monitors and links to a process of the added host; the host is removed.
+    const waiter = await a.spawn('app:waiter', [], 'app:wx');
+    const watching = b.run('app:watcher', [waiter, 'nothing', true], { timeoutMs: 60_000 });
+    // (The watcher sends "nothing" after its monitor and link: once it is in the mailbox, both are set.)
+    for (let tries = 0; ; tries++) {
+      const view = await a.processInfo(waiter);
+      if (view !== undefined && view.links > 0 && view.mailbox > 0) break;
+      if (tries > 1_500) throw new Error('the link from b never reached the waiter on a');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(a.applyChanges([{ op: 'delete', id: entryId('app', 'wx') }])).toMatchObject({
+      ok: true,
+    });
+    const seen = valueOfRun(await watching);
+    expect(seen).toEqual({
+      EXIT: { from: true, error: expect.stringContaining('terminated') },
+      LINK_DOWN: { from: true, error: expect.stringContaining('terminated') },
+    });
+    await a.workers?.hostChangesApplied();
+    expect(a.workers?.threadCount).toBe(2);
   }, 120_000);
 
   it('lets a worker’s process spawn linked onto another node, and tells it when that node stops', async () => {

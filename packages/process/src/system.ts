@@ -453,6 +453,16 @@ export class ProcessSystem {
     return [...this.hosts.keys()];
   }
 
+  /**
+   * The PIDs this system numbers from now on are past `id` (a host of worker threads moved
+   * here: its PIDs are not handed out again); returns a number every PID numbered so far is
+   * below.
+   */
+  numberPidsPast(id: number): number {
+    this.nextId = Math.max(this.nextId, id);
+    return this.nextId;
+  }
+
   /** Routes spawns, messages and signals for `{id|…}` PIDs to `host` (a workflow host). */
   addExternalHost(id: string, host: ExternalHost): void {
     if (this.hosts.has(id) || this.externals.has(id))

@@ -23,6 +23,7 @@ import {
   envVariablesOf,
   FUNCTION_HOST,
   type HostFunctionEntry,
+  type HostLimits,
   type NameScope,
   type NodeIdentity,
   type Pid,
@@ -37,6 +38,7 @@ import {
   didYouMeanEntry,
   diffDefinitions,
   type Entry,
+  type EntryChange,
   type Environment,
   entryCallProblems,
   hasErrors,
@@ -67,7 +69,14 @@ import { announceRegistryChanges } from './registry-events.js';
 import { registryOf } from './registry-module/module.js';
 import { processConsole, type TerminalConsole } from './terminal/console.js';
 import { MainThreadServices } from './workers/main-services.js';
-import { NodeWorkers, workerHostChanges, workersByDefault } from './workers/node-workers.js';
+import { NodeWorkers } from './workers/node-workers.js';
+import {
+  planWorkers,
+  type WorkerHost,
+  workerHostChanges,
+  workerHostOf,
+  workersByDefault,
+} from './workers/worker-plan.js';
 import { NodeWorkflows } from './workflows.js';
 
 /** The kinds of entry `Node.run` (and `luact run --exec`) runs. */
@@ -352,7 +361,7 @@ export class Node {
       await connections.close();
       throw error;
     }
-    const threads = NodeWorkers.plan(
+    const threads = planWorkers(
       registry.snapshot,
       env,
       workersByDefault(options.workers, !options.clock),
@@ -905,11 +914,13 @@ export class Node {
       version: this.registry.history.latest + 1,
     });
     if (!planned.ok) return planned;
-    const onWorkers = workerHostChanges(
-      planned.value.changes,
-      (id) => this.workers?.runs(id) === true,
-      this.env,
-    );
+    // A node without worker threads cannot start some while it runs (its default is 1).
+    const onWorkers = this.workers
+      ? []
+      : workerHostChanges(
+          planned.value.changes,
+          (id) => workerHostOf(id, planned.value.snapshot, this.env) !== undefined,
+        );
     if (onWorkers.length > 0) return err(onWorkers);
     const changed = new Set(
       planned.value.changes.flatMap((c) => (c.type === 'deleted' ? [] : [c.entry.id])),
@@ -970,19 +981,58 @@ export class Node {
     return this.cluster && { identity: this.cluster.identity, view: this.cluster.view };
   }
 
-  private startHost(entry: Entry): void {
-    if (!isProcessHost(entry) || this.workers?.runs(entry.id)) return;
+  /** Starts host `entry` on the main thread; its limits (undefined: it runs elsewhere). */
+  private startHost(entry: Entry): HostLimits | undefined {
+    if (!isProcessHost(entry) || this.workers?.runs(entry.id)) return undefined;
     const config = activateEntry(entry, this.env);
     if (!config.ok) throw new ApplicationError(config.error);
     this.system.addHost(entry.id, config.value.host);
+    return config.value.host;
   }
 
   private applyHostChanges(event: RegistryEvent): void {
     for (const change of event.changes) {
+      const id = change.type === 'deleted' ? change.previous.id : change.entry.id;
+      const workers = this.workers;
+      const next =
+        change.type !== 'deleted' && isProcessHost(change.entry)
+          ? workers?.workerHostOf(id, event.snapshot, this.env)
+          : undefined;
+      if (workers && (next || workers.runs(id))) {
+        workers.inTurn(id, () => this.moveHost(workers, change, next));
+        continue;
+      }
       if (change.type !== 'created' && isProcessHost(change.previous)) {
         this.system.removeHost(change.previous.id);
       }
-      if (change.type !== 'deleted' && isProcessHost(change.entry)) this.startHost(change.entry);
+      if (change.type !== 'deleted' && isProcessHost(change.entry)) {
+        const limits = this.startHost(change.entry);
+        if (limits) workers?.hostOnMain(id, limits);
+      }
+    }
+  }
+
+  /**
+   * A host that runs, or is to run, on worker threads changed while the node runs: as on the
+   * main thread, the host as it was is removed (its processes end) and the new one started
+   * (`next`: on worker threads; else on the main thread, if it is still a process host). The
+   * new one numbers its PIDs past the old one's.
+   */
+  private async moveHost(
+    workers: NodeWorkers,
+    change: EntryChange,
+    next: WorkerHost | undefined,
+  ): Promise<void> {
+    const id = change.type === 'deleted' ? change.previous.id : change.entry.id;
+    let pidsBelow = 0;
+    if (workers.runs(id)) pidsBelow = await workers.removeHost(id);
+    else if (change.type !== 'created' && isProcessHost(change.previous))
+      this.system.removeHost(id);
+    const mainPids = this.system.numberPidsPast(pidsBelow);
+    if (next) await workers.addHost(next, mainPids);
+    else if (change.type !== 'deleted' && isProcessHost(change.entry)) {
+      const limits = this.startHost(change.entry);
+      if (limits) workers.hostOnMain(id, limits);
     }
   }
 }

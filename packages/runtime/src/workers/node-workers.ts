@@ -1,52 +1,23 @@
-import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import { HostMemoryPool, type LogRecord } from '@luact/lua';
-import {
-  FUNCTION_HOST,
-  type HostLimits,
-  INBOX_HOST,
-  type NodeIdentity,
-  type Pid,
-} from '@luact/process';
-import {
-  activateEntry,
-  type Diagnostic,
-  type EntryChange,
-  type Environment,
-  type RegistrySnapshot,
-} from '@luact/registry';
+import type { HostLimits, NodeIdentity, Pid } from '@luact/process';
+import type { Environment, RegistrySnapshot } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
-import { DEFAULT_LIMITS } from '../limits.js';
 import { ClusterRelay, type NodeCluster } from './cluster-relay.js';
-import type { MailLimits } from './mail-room.js';
 import type { MainThreadServices } from './main-services.js';
 import type { NameAuthority } from './name-authority.js';
 import { nodeIsQuiet, ThreadActivity } from './thread-activity.js';
 import { isClusterCall } from './thread-calls.js';
 import type { ThreadDown } from './thread-down.js';
-import { MAIN_THREAD, type ThreadPlan, threadsOf, workerThread } from './thread-plan.js';
+import { MAIN_THREAD, threadsOf, workerThread } from './thread-plan.js';
 import type { ThreadRecord } from './thread-records.js';
 import { stuckAfterMs, Watchdog } from './watchdog.js';
 import { type FromWorker, registryCopy, type ToWorker, type WorkerBoot } from './worker-boot.js';
 import { WorkerCounters } from './worker-counters.js';
+import { mailLimitsOf, type WorkerHost, type WorkerPlan, workerHostOf } from './worker-plan.js';
 import { WorkerPulse } from './worker-pulse.js';
 import { WorkerRouter } from './worker-router.js';
-
-/** A process host that runs on worker threads. */
-export interface WorkerHost {
-  readonly id: string;
-  readonly workers: number;
-  readonly limits: HostLimits;
-}
-
-/** The threads a node's registry asks for, and what it said about them. */
-export interface WorkerPlan {
-  readonly plan: ThreadPlan;
-  readonly hosts: readonly WorkerHost[];
-  /** A `workers` above the machine's cores is run with as many threads as there are cores. */
-  readonly warnings: readonly Diagnostic[];
-}
 
 /** How long `processes` waits for a worker's list. */
 const LIST_WAIT_MS = 1_000;
@@ -81,13 +52,15 @@ export class NodeWorkers {
   private readonly activities = new Map<string, ThreadActivity>();
   /** The main thread's: the frames it sent to and received from the workers. */
   private readonly activity = ThreadActivity.create();
+  /** The frames main posted to each worker outside the links (see `post`, `forgetThread`). */
+  private readonly posted = new WeakMap<Worker, number>();
   /** Lost workers whose replacement has not started yet (or failed to). */
   private replacements = 0;
   /** Whether the worker threads keep this Node.js process running (see holdProcess). */
   private holding = true;
   /** `luact ps` asked of a worker, by request. */
   private readonly lists = new Map<number, (processes: readonly ProcessView[]) => void>();
-  private readonly workerHostIds: ReadonlySet<string>;
+  private readonly workerHostIds: Set<string>;
   private readonly watchdog = new Watchdog();
   /** What a worker boots with (a replacement: the registry as it is then). */
   private boot: NodeBoot | undefined;
@@ -95,56 +68,13 @@ export class NodeWorkers {
   private readonly relay: ClusterRelay | undefined;
   /** Stops telling the workers of the cluster's changes (names, views). */
   private readonly unfollow: (() => void)[] = [];
+  /** Host changes while the node runs, applied one after the other (see inTurn). */
+  private hostChanges: Promise<void> = Promise.resolve();
+  /** Host changes queued or being applied. */
+  private changingHosts = 0;
   /** Lost workers are replaced one after the other (each gets links to the threads running). */
   private replacing: Promise<void> = Promise.resolve();
   private nextList = 1;
-
-  /**
-   * The worker hosts of `snapshot`, their thread counts (at most the machine's cores).
-   * `defaultWorkers` (see workersByDefault) is the count of the node's main host and of every
-   * process.host whose entry sets no `workers`.
-   */
-  static plan(snapshot: RegistrySnapshot, env: Environment, defaultWorkers = 1): WorkerPlan {
-    const cores = availableParallelism();
-    const hosts: WorkerHost[] = [];
-    const warnings: Diagnostic[] = [];
-    const mainHosts = [FUNCTION_HOST, INBOX_HOST];
-    const mailLimits: Record<string, MailLimits> = {
-      [MAIN_HOST_ID]: mailLimitsOf(DEFAULT_LIMITS),
-      [FUNCTION_HOST]: mailLimitsOf(DEFAULT_LIMITS),
-    };
-    const ownWorkers = Math.min(defaultWorkers, cores);
-    if (ownWorkers > 1)
-      hosts.push({ id: MAIN_HOST_ID, workers: ownWorkers, limits: DEFAULT_LIMITS });
-    else mainHosts.push(MAIN_HOST_ID);
-    for (const entry of snapshot.ofKind('terminal.host')) mainHosts.push(entry.id);
-    for (const entry of snapshot.ofKind('process.host')) {
-      const config = activateEntry(entry, env);
-      const written = (entry.fields.host as { workers?: unknown } | undefined)?.workers;
-      const asked = !config.ok
-        ? 1
-        : written === undefined
-          ? defaultWorkers
-          : config.value.host.workers;
-      const workers = Math.min(asked, cores);
-      if (config.ok) mailLimits[entry.id] = mailLimitsOf(config.value.host);
-      if (workers < asked) {
-        warnings.push({
-          severity: 'warning',
-          code: 'invalid-value',
-          entry: entry.id,
-          field: 'host.workers',
-          message: `workers: ${asked} is more than this machine's ${cores} cores: the host runs on ${cores} worker threads`,
-        });
-      }
-      if (config.ok && workers > 1) {
-        const { workers: _, ...limits } = config.value.host;
-        hosts.push({ id: entry.id, workers, limits });
-      } else mainHosts.push(entry.id);
-    }
-    const workerHosts = hosts.map(({ id, workers }) => ({ id, workers }));
-    return { plan: { workerHosts, mainHosts, mailLimits }, hosts, warnings };
-  }
 
   private stopping = false;
   private services: MainThreadServices | undefined;
@@ -154,7 +84,8 @@ export class NodeWorkers {
   private readonly exited = new WeakSet<Worker>();
 
   constructor(
-    private readonly planned: WorkerPlan,
+    /** The plan of the node's start, and the hosts added on worker threads since. */
+    private planned: WorkerPlan,
     private readonly side: {
       readonly print: (text: string) => void;
       readonly log?: (record: LogRecord) => void;
@@ -224,16 +155,11 @@ export class NodeWorkers {
 
   /** Starts every worker thread and resolves once all are ready (their engines booted). */
   async start(snapshot: RegistrySnapshot, env: Environment, workflowHosts: readonly string[]) {
-    const counters = [...this.counters].map(([host, counter]) => ({
-      host,
-      buffer: counter.buffer,
-      workers: counter.workers,
-    }));
     this.boot = {
       registry: registryCopy(snapshot.version, snapshot.entries()),
       env: { ...env },
       workflowHosts,
-      counters,
+      counters: this.sharedCounters(),
     };
     // Every worker's copy of the cluster names starts from here, and follows its changes.
     const cluster = this.cluster;
@@ -264,7 +190,7 @@ export class NodeWorkers {
    * Starts worker `w` of `host` on its ends of the links (`ports`); resolves once it is ready,
    * watched from then on: by its watchdog, and for its end (see `lose`).
    */
-  private launch(host: WorkerHost, w: number, ports: Ports, replacing = false): Promise<void> {
+  private launch(host: WorkerHost, w: number, ports: Ports, late = false): Promise<void> {
     const thread = workerThread(host.id, w);
     const pulse = WorkerPulse.create();
     const activity = ThreadActivity.create();
@@ -279,8 +205,9 @@ export class NodeWorkers {
       pulse: pulse.buffer,
       activity: activity.buffer,
       testHooks: this.testHooks,
-      // A replacement starts with the node's names as they are (later changes come on its link).
-      ...(replacing ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
+      // A thread started after the node (a replacement, a host added) starts with the node's
+      // names as they are (later changes come on its link).
+      ...(late ? { names: (this.router.names as NameAuthority).threadJoined(thread) } : {}),
       ...(this.cluster
         ? {
             cluster: {
@@ -310,7 +237,7 @@ export class NodeWorkers {
     if (!this.holding) worker.unref();
     return ready(worker, thread).then(() => {
       if (this.running.get(thread) !== worker) return;
-      if (replacing && this.functionIds.length > 0)
+      if (late && this.functionIds.length > 0)
         this.router.linkTo(thread)?.post({ t: 'functions', ids: [...this.functionIds] });
       worker.on('error', (error) => this.lose(host, w, worker, `it failed: ${error.message}`));
       worker.on('exit', (code) => this.lose(host, w, worker, `it exited with code ${code}`));
@@ -364,6 +291,7 @@ export class NodeWorkers {
   /** Tells a worker something outside the links (it counts as a frame: see ThreadActivity). */
   private post(worker: Worker, message: ToWorker, transfer?: readonly MessagePort[]): void {
     this.activity.sent();
+    this.posted.set(worker, (this.posted.get(worker) ?? 0) + 1);
     worker.postMessage(message, transfer);
   }
 
@@ -389,7 +317,7 @@ export class NodeWorkers {
    */
   quiet(): boolean {
     if (this.stopping) return true;
-    if (this.replacements > 0) return false;
+    if (this.replacements > 0 || this.changingHosts > 0) return false;
     const threads = [...this.activities.values()];
     const first = threads.map((activity) => activity.read());
     const second = threads.map((activity) => activity.read());
@@ -414,6 +342,212 @@ export class NodeWorkers {
   }
 
   /**
+   * The host `hostId` as it would run on worker threads in `snapshot` (as at start: its
+   * `workers`, else the node's default), or undefined when it would run on the main thread.
+   */
+  workerHostOf(
+    hostId: string,
+    snapshot: RegistrySnapshot,
+    env: Environment,
+  ): WorkerHost | undefined {
+    return workerHostOf(hostId, snapshot, env, this.planned.defaultWorkers);
+  }
+
+  /**
+   * Adds `host` (not running yet) while the node runs, its PIDs numbered past `pidsAfter` (its
+   * ID's earlier ones). From now on every thread routes its PIDs and spawns to its threads
+   * (main at once, the other workers with their links to them, told before the new threads
+   * start); its threads link to every thread as at start and boot with the node's names and
+   * functions, and with the registry as the node has it then (registryChanged has seen the
+   * change that added it). Resolves once they are ready; one that does not boot is said in
+   * the log and takes no spawns.
+   */
+  async addHost(host: WorkerHost, pidsAfter = 0): Promise<void> {
+    if (this.stopping || this.workerHostIds.has(host.id)) return;
+    const counters = WorkerCounters.create(host.workers, pidsAfter);
+    this.counters.set(host.id, counters);
+    this.memory.set(host.id, HostMemoryPool.create(host.limits.max_memory, host.workers));
+    this.workerHostIds.add(host.id);
+    const others = threadsOf(this.planned.plan);
+    const mailLimits = mailLimitsOf(host.limits);
+    const { plan } = this.planned;
+    this.planned = {
+      ...this.planned,
+      plan: {
+        workerHosts: [...plan.workerHosts, { id: host.id, workers: host.workers }],
+        mainHosts: plan.mainHosts.filter((id) => id !== host.id),
+        mailLimits: { ...plan.mailLimits, [host.id]: mailLimits },
+      },
+      hosts: [...this.planned.hosts, host],
+    };
+    if (this.boot) this.boot = { ...this.boot, counters: this.sharedCounters() };
+    const fresh = Array.from({ length: host.workers }, (_, w) => workerThread(host.id, w));
+    const ports = new Map<string, Ports>([...others, ...fresh].map((thread) => [thread, []]));
+    // One channel per pair with a new thread in it: to every other thread, and to each other.
+    for (const [i, thread] of fresh.entries()) {
+      for (const other of [...others, ...fresh.slice(i + 1)]) {
+        const { port1, port2 } = new MessageChannel();
+        ports.get(thread)?.push({ thread: other, port: port1 });
+        ports.get(other)?.push({ thread, port: port2 });
+      }
+    }
+    const added = { id: host.id, workers: host.workers, mailLimits };
+    this.router.hostAdded({ ...added, counters: counters.buffer }, ports.get(MAIN_THREAD) ?? []);
+    for (const other of others) {
+      if (other === MAIN_THREAD) continue;
+      const links = ports.get(other) ?? [];
+      const peer = this.running.get(other);
+      // A thread being replaced links to the new ones as it starts (see `replace`).
+      if (peer === undefined) for (const { port } of links) port.close();
+      else
+        this.post(
+          peer,
+          { t: 'host-added', host: { ...added, counters: counters.buffer }, ports: links },
+          links.map(({ port }) => port),
+        );
+    }
+    await Promise.all(
+      fresh.map((thread, w) =>
+        this.launch(host, w, ports.get(thread) ?? [], true).catch((error: unknown) => {
+          counters.markDown(w);
+          const worker = this.running.get(thread);
+          this.forgetThread(thread);
+          if (worker) {
+            void worker.terminate();
+            this.forgetPosts(worker);
+          }
+          const message = LuactError.from(error).message;
+          this.log(
+            'error',
+            `worker thread ${thread} of host ${host.id} could not start: ${message}`,
+            thread,
+          );
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Removes host `hostId` of worker threads while the node runs: no spawn goes there from now
+   * on; its threads stop, their processes ending as on a host removed from the main thread
+   * (CANCELED "terminated"; what followed them hears it); then every other thread forgets the
+   * host (see WorkerRouter.hostRemoved). Resolves with the bound its PIDs were below (a host
+   * of the same ID numbers its PIDs past it).
+   */
+  async removeHost(hostId: string): Promise<number> {
+    const host = this.planned.hosts.find(({ id }) => id === hostId);
+    const counters = this.counters.get(hostId);
+    if (host === undefined || counters === undefined || this.stopping) return 0;
+    this.workerHostIds.delete(hostId);
+    const threads = Array.from({ length: host.workers }, (_, w) => workerThread(hostId, w));
+    counters.retire();
+    await Promise.all(
+      threads.map((thread) => {
+        const worker = this.running.get(thread);
+        // (Its end is no loss now: see `lose`.)
+        this.forgetThread(thread);
+        // Not running: lost, its replacement skipped (see `replace`).
+        if (worker === undefined) return undefined;
+        if (this.exited.has(worker)) return this.forgetPosts(worker);
+        return stopped(worker, () => this.post(worker, { t: 'stop' })).then(() =>
+          this.forgetPosts(worker),
+        );
+      }),
+    );
+    const below = counters.pidsBelow();
+    this.counters.delete(hostId);
+    this.memory.delete(hostId);
+    const { plan } = this.planned;
+    const { [hostId]: _, ...mailLimits } = plan.mailLimits ?? {};
+    this.planned = {
+      ...this.planned,
+      plan: {
+        ...plan,
+        workerHosts: plan.workerHosts.filter(({ id }) => id !== hostId),
+        mailLimits,
+      },
+      hosts: this.planned.hosts.filter(({ id }) => id !== hostId),
+    };
+    if (this.boot) this.boot = { ...this.boot, counters: this.sharedCounters() };
+    const error = new LuactError('CANCELED', `terminated: host ${hostId} was removed`, {
+      retryable: false,
+      details: { host: hostId },
+    });
+    for (const thread of threads) this.services?.threadLost(thread);
+    this.router.hostRemoved(hostId, below, error);
+    for (const worker of this.running.values())
+      this.post(worker, { t: 'host-removed', host: hostId, below, error: error.toData() });
+    return below;
+  }
+
+  /**
+   * Process host `hostId` was added on the main thread while the node runs: mail and spawns
+   * from the workers' processes go there.
+   */
+  hostOnMain(hostId: string, limits: HostLimits): void {
+    const mailLimits = mailLimitsOf(limits);
+    const { plan } = this.planned;
+    this.planned = {
+      ...this.planned,
+      plan: {
+        ...plan,
+        mainHosts: [...plan.mainHosts.filter((id) => id !== hostId), hostId],
+        mailLimits: { ...plan.mailLimits, [hostId]: mailLimits },
+      },
+    };
+    for (const worker of this.running.values())
+      this.post(worker, { t: 'host-on-main', host: hostId, mailLimits });
+  }
+
+  /**
+   * Runs `change` (a host's change while the node runs) after the ones before it; the node is
+   * not quiet until it is done. A change that fails is said in the log.
+   */
+  inTurn(hostId: string, change: () => Promise<void>): void {
+    this.changingHosts++;
+    this.hostChanges = this.hostChanges
+      .then(change)
+      .catch((error: unknown) =>
+        this.log(
+          'error',
+          `host ${hostId} could not be changed: ${LuactError.from(error).message}`,
+          MAIN_THREAD,
+        ),
+      )
+      .finally(() => this.changingHosts--);
+  }
+
+  /** `thread` is no longer run, watched, or counted in the node's activity. */
+  private forgetThread(thread: string): void {
+    this.running.delete(thread);
+    this.activities.delete(thread);
+    this.watchdog.unwatch(thread);
+  }
+
+  /**
+   * `worker` is gone: the frames main posted to it leave main's count (taken or not, they no
+   * longer wait for anyone: its own counts left with it).
+   */
+  private forgetPosts(worker: Worker): void {
+    this.activity.forget(this.posted.get(worker) ?? 0, 0);
+    this.posted.delete(worker);
+  }
+
+  /** Resolves once every host change asked for so far is applied (see inTurn). */
+  hostChangesApplied(): Promise<void> {
+    return this.hostChanges;
+  }
+
+  /** The shared counters of every worker host, as a worker boots with them. */
+  private sharedCounters(): WorkerBoot['counters'] {
+    return [...this.counters].map(([host, counter]) => ({
+      host,
+      buffer: counter.buffer,
+      workers: counter.workers,
+    }));
+  }
+
+  /**
    * Worker `w` of `host` failed, ended, or stopped answering, while the node runs (said in the
    * node's log, never thrown at it). No spawn goes there from now on; then, one loss after the
    * other (see `replace`), it is terminated, and replaced.
@@ -421,10 +555,9 @@ export class NodeWorkers {
   private lose(host: WorkerHost, w: number, worker: Worker, why: string): void {
     const thread = workerThread(host.id, w);
     if (this.stopping || this.running.get(thread) !== worker) return;
-    this.running.delete(thread);
-    this.activities.delete(thread);
+    this.forgetThread(thread);
+    this.forgetPosts(worker);
     this.replacements++;
-    this.watchdog.unwatch(thread);
     this.counters.get(host.id)?.markDown(w);
     // What main forwarded to it or ran for it ends now (a replacement starts with none).
     this.services?.threadLost(thread);
@@ -451,7 +584,8 @@ export class NodeWorkers {
     await worker.terminate();
     // Its heap is gone with it: so is what it leased of the host's max_memory.
     this.memory.get(host.id)?.release(w);
-    if (this.stopping) return;
+    // (A host removed meanwhile is not replaced.)
+    if (this.stopping || !this.workerHostIds.has(host.id)) return;
     const thread = workerThread(host.id, w);
     const counters = this.counters.get(host.id) as WorkerCounters;
     const down: ThreadDown = {
@@ -526,6 +660,7 @@ export class NodeWorkers {
     for (const stop of this.unfollow.splice(0)) stop();
     this.watchdog.stop();
     await this.replacing;
+    await this.hostChanges;
     this.router.flush();
     const live = [...this.running.values()].filter((worker) => !this.exited.has(worker));
     await Promise.all(
@@ -539,57 +674,6 @@ export class NodeWorkers {
 /** What the log says after a lost worker thread. */
 const REPLACED =
   'what followed its processes ends with "worker down", and a new thread takes its place';
-
-/**
- * Why `changes` cannot be applied while the node runs, when they add, change or remove a host
- * that runs (or would run) on worker threads: its threads start with the node for now.
- */
-export function workerHostChanges(
-  changes: readonly EntryChange[],
-  runsOnWorkers: (hostId: string) => boolean,
-  env: Environment,
-): Diagnostic[] {
-  const problems: Diagnostic[] = [];
-  for (const change of changes) {
-    const entry = change.type === 'deleted' ? change.previous : change.entry;
-    if (entry.kind !== 'process.host') continue;
-    const config = change.type === 'deleted' ? undefined : activateEntry(entry, env);
-    const asks = config?.ok === true && config.value.host.workers > 1;
-    if (!asks && !runsOnWorkers(entry.id)) continue;
-    problems.push({
-      severity: 'error',
-      code: 'invalid-value',
-      entry: entry.id,
-      field: 'host.workers',
-      message: `a process host on worker threads (workers > 1) cannot be ${change.type === 'created' ? 'added' : change.type === 'deleted' ? 'removed' : 'changed'} while the node runs yet: restart the node to apply it`,
-    });
-  }
-  return problems;
-}
-
-function mailLimitsOf(limits: HostLimits): MailLimits {
-  const { max_mailbox, max_mailbox_bytes, max_message_size } = limits;
-  return { max_mailbox, max_mailbox_bytes, max_message_size };
-}
-
-/**
- * How many worker threads a node gives its main host and every process.host whose entry sets no
- * `workers`: `LUACT_WORKERS` of this Node.js process (1 when unset), the switch that runs the
- * acceptance suites on worker threads. A node with an injected clock keeps 1 (the clock cannot
- * cross threads).
- */
-export function workersByDefault(asked: number | undefined, canRunWorkers: boolean): number {
-  if (!canRunWorkers) return 1;
-  const count = asked ?? Number(process.env.LUACT_WORKERS ?? 1);
-  if (!Number.isInteger(count) || count < 1)
-    throw new LuactError('INVALID', `LUACT_WORKERS must be a whole number ≥ 1, not ${count}`, {
-      retryable: false,
-    });
-  return count;
-}
-
-/** The ID of the node's main host (MAIN_HOST of node.ts, kept here to avoid a cycle). */
-const MAIN_HOST_ID = 'luact:main';
 
 /**
  * The worker's entry as JavaScript: when the runtime itself runs from its TypeScript sources

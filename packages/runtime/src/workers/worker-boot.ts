@@ -3,6 +3,7 @@ import type { ErrorData } from '@luact/core';
 import type { HostLimits, NodeIdentity, Pid } from '@luact/process';
 import type { Entry } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
+import type { MailLimits } from './mail-room.js';
 import type { ThreadDown } from './thread-down.js';
 import type { ThreadPlan } from './thread-plan.js';
 
@@ -61,8 +62,38 @@ export type ToWorker =
   | { readonly t: 'stop' }
   /** A worker is gone; `port` is this worker's link to the thread that takes its place. */
   | { readonly t: 'thread-down'; readonly down: ThreadDown; readonly port: MessagePort }
+  /**
+   * A process host was added on worker threads while the node runs; `ports` are this worker's
+   * links to its threads.
+   */
+  | {
+      readonly t: 'host-added';
+      readonly host: AddedHostData;
+      readonly ports: readonly { readonly thread: string; readonly port: MessagePort }[];
+    }
+  /**
+   * A process host of worker threads was removed while the node runs (its threads stopped; its
+   * PIDs were below `below`): what followed its processes here ends with `error`.
+   */
+  | {
+      readonly t: 'host-removed';
+      readonly host: string;
+      readonly below: number;
+      readonly error: ErrorData;
+    }
+  /** A process host runs on the main thread (added there while the node runs). */
+  | { readonly t: 'host-on-main'; readonly host: string; readonly mailLimits: MailLimits }
   /** What processes the worker runs (`luact ps`), or only process `pid`. */
   | { readonly t: 'list'; readonly id: number; readonly pid?: Pid };
+
+/** A host added on worker threads while the node runs, as plain data (see AddedHost). */
+export interface AddedHostData {
+  readonly id: string;
+  readonly workers: number;
+  /** Its shared counters (see WorkerCounters). */
+  readonly counters: SharedArrayBuffer;
+  readonly mailLimits?: MailLimits;
+}
 
 /** What a worker tells the main thread outside the links. */
 export type FromWorker =

@@ -11,6 +11,8 @@ export class WorkerCounters {
   private readonly loads: Int32Array;
   /** How many processes each worker runs, exactly (max_processes is the whole host's). */
   private readonly live: Int32Array;
+  /** 1 once the host is removed (see retire). */
+  private readonly removed: Int32Array;
   /** Where the next tie between equally loaded workers starts (this thread's own). */
   private cursor = 0;
 
@@ -21,12 +23,33 @@ export class WorkerCounters {
     this.ids = new Int32Array(buffer, 0, workers);
     this.loads = new Int32Array(buffer, workers * 4, workers);
     this.live = new Int32Array(buffer, workers * 8, workers);
+    this.removed = new Int32Array(buffer, workers * 12, 1);
   }
 
-  static create(workers: number): WorkerCounters {
-    const counters = new WorkerCounters(new SharedArrayBuffer(workers * 12), workers);
-    counters.ids.fill(1);
+  /** New counters; the host's PIDs are numbered past `after` (its ID's earlier PIDs). */
+  static create(workers: number, after = 0): WorkerCounters {
+    const counters = new WorkerCounters(new SharedArrayBuffer(workers * 12 + 4), workers);
+    counters.ids.fill(Math.floor(after / workers) + 1);
     return counters;
+  }
+
+  /** The host is being removed: no spawn goes to any of its workers again, on any thread. */
+  retire(): void {
+    Atomics.store(this.removed, 0, 1);
+    for (let w = 0; w < this.workers; w++) this.markDown(w);
+  }
+
+  /** Whether the host was removed (see retire). */
+  get retired(): boolean {
+    return Atomics.load(this.removed, 0) === 1;
+  }
+
+  /** Every PID the host's workers handed out is below this. */
+  pidsBelow(): number {
+    let below = 0;
+    for (let w = 0; w < this.workers; w++)
+      below = Math.max(below, Atomics.load(this.ids, w) * this.workers);
+    return below;
   }
 
   /** The number of worker `w`'s next process. */

@@ -33,6 +33,18 @@ try {
       worker.threadDown(message.down, message.port);
       return;
     }
+    if (message.t === 'host-added') {
+      worker.router.hostAdded(message.host, message.ports);
+      return;
+    }
+    if (message.t === 'host-removed') {
+      worker.router.hostRemoved(message.host, message.below, LuactError.fromData(message.error));
+      return;
+    }
+    if (message.t === 'host-on-main') {
+      worker.router.hostOnMain(message.host, message.mailLimits);
+      return;
+    }
     if (message.t === 'list') {
       const { id, pid } = message;
       const one = pid === undefined ? undefined : worker.system.process(pid);

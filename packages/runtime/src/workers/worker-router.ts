@@ -34,7 +34,8 @@ import {
   workerThread,
 } from './thread-plan.js';
 import { signalOf, signalRecord, type ThreadRecord } from './thread-records.js';
-import type { WorkerCounters } from './worker-counters.js';
+import type { AddedHostData } from './worker-boot.js';
+import { WorkerCounters } from './worker-counters.js';
 
 /**
  * Records a thread's process system does not take: what a worker's processes print and log,
@@ -102,11 +103,13 @@ export class WorkerRouter implements ThreadRouter {
   private readonly asking = new PendingAnswers<void>();
   /** Per thread, the processes here it asked about in the batch being handled (see MailRoom). */
   private readonly mailed = new Map<string, Set<Pid>>();
-  private readonly mailLimits: ReadonlyMap<string, MailLimits>;
+  private readonly mailLimits: Map<string, MailLimits>;
   private readonly links = new Map<string, ThreadLink>();
-  /** Each worker host's thread keys, by worker. */
+  /** Each worker host's thread keys, by worker (a host added while the node runs too). */
   private readonly threadKeys = new Map<string, readonly string[]>();
-  private readonly mainHosts: ReadonlySet<string>;
+  /** The shared counters of each worker host. */
+  private readonly counters: Map<string, WorkerCounters>;
+  private readonly mainHosts: Set<string>;
   /** The host this thread is a worker of (undefined on the main thread). */
   private readonly ownHost: string | undefined;
   private readonly spawning = new PendingAnswers<Pid>();
@@ -130,6 +133,7 @@ export class WorkerRouter implements ThreadRouter {
       this.threadKeys.set(id, keys);
       if (keys.includes(options.self)) this.ownHost = id;
     }
+    this.counters = new Map(options.counters);
     this.mainHosts = new Set(options.plan.mainHosts);
     this.mailLimits = new Map(Object.entries(options.plan.mailLimits ?? {}));
     const threadOf = (pid: Pid) => this.threadOf(pid);
@@ -157,6 +161,58 @@ export class WorkerRouter implements ThreadRouter {
     return link;
   }
 
+  /**
+   * Host `host.id` was added while the node runs, on worker threads: its PIDs and spawns go to
+   * them from now on, on `ports` (this thread's links to them; what its threads sent before
+   * this waited in them).
+   */
+  hostAdded(host: AddedHostData, ports: readonly { thread: string; port: MessagePort }[]): void {
+    const { id, workers, counters, mailLimits } = host;
+    this.threadKeys.set(
+      id,
+      Array.from({ length: workers }, (_, w) => workerThread(id, w)),
+    );
+    this.counters.set(id, new WorkerCounters(counters, workers));
+    this.mainHosts.delete(id);
+    if (mailLimits !== undefined) this.mailLimits.set(id, mailLimits);
+    for (const { thread, port } of ports) this.connect(thread, port).unref();
+  }
+
+  /**
+   * Host `hostId` of worker threads (its PIDs numbered below `below`) was removed while the
+   * node runs, and its threads have stopped. Its links close; what still followed its
+   * processes from here (an EXIT they sent that was not taken yet) ends with `error`, as for a
+   * process of a host removed on this thread; its PIDs answer NOT_FOUND and spawns onto it
+   * fail as onto any unknown host (unless it runs on main now: see hostOnMain).
+   */
+  hostRemoved(hostId: string, below: number, error: LuactError): void {
+    const threads = this.threadKeys.get(hostId);
+    if (threads === undefined) return;
+    const node = this.options.node;
+    // Its PIDs were all below `below`: the host added again under its ID numbers past it.
+    const onIt = (pid: Pid) => {
+      if (node !== undefined && nodeOf(pid) !== node) return false;
+      const parts = pidHostAndId(pid);
+      return parts !== undefined && parts.host === hostId && parts.id < below;
+    };
+    for (const thread of threads) {
+      if (thread === this.options.self) continue;
+      this.links.get(thread)?.close();
+      this.links.delete(thread);
+      this.rooms.delete(thread);
+      this.forget(thread, onIt, error);
+    }
+    this.threadKeys.delete(hostId);
+    this.counters.delete(hostId);
+    this.mailLimits.delete(hostId);
+  }
+
+  /** Process host `hostId` runs on the main thread (added there while the node runs). */
+  hostOnMain(hostId: string, mailLimits: MailLimits): void {
+    this.mainHosts.add(hostId);
+    this.mailLimits.set(hostId, mailLimits);
+  }
+
   /** The link to `thread` (for records that are not mail: prints and logs). */
   linkTo(thread: string): ThreadLink | undefined {
     return this.links.get(thread);
@@ -169,6 +225,8 @@ export class WorkerRouter implements ThreadRouter {
     if (parts === undefined) return undefined;
     const keys = this.threadKeys.get(parts.host);
     if (keys !== undefined) {
+      // A host being removed: its PIDs are no process's any more (mail to them is NOT_FOUND).
+      if (this.counters.get(parts.host)?.retired) return undefined;
       const thread = keys[parts.id % keys.length];
       return thread === this.options.self ? undefined : thread;
     }
@@ -180,7 +238,10 @@ export class WorkerRouter implements ThreadRouter {
     if (keys !== undefined) {
       // A process's child on its own host stays with it: their mail stays in one engine.
       if (spawner !== undefined && hostId === this.ownHost) return undefined;
-      const w = (this.options.counters.get(hostId) as WorkerCounters).leastLoaded();
+      const counters = this.counters.get(hostId) as WorkerCounters;
+      // Its threads are stopping: spawns fail as onto any host that is not there.
+      if (counters.retired) throw new LuactError('NOT_FOUND', `host ${hostId} was removed`);
+      const w = counters.leastLoaded();
       if (w === undefined)
         throw new LuactError(
           'UNAVAILABLE',
@@ -314,15 +375,15 @@ export class WorkerRouter implements ThreadRouter {
 
   /**
    * `thread` is gone: the spawns it was asked for fail (nothing will answer them), and on the
-   * main thread the names its processes held are free (they ended with it).
+   * main thread the names its processes (`ranThere`) held are free (they ended with it).
    */
-  threadLost(thread: string): void {
+  private threadLost(thread: string, ranThere: (pid: Pid) => boolean): void {
     const gone = new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`);
     for (const pending of [this.calls, this.spawning, this.asking]) pending.fail(thread, gone);
     for (const [id, asked] of this.parents) if (asked.thread === thread) this.parents.delete(id);
     if (this.names instanceof NameAuthority) {
       this.names.threadLost(thread);
-      this.names.dropNamesWhere((pid) => this.threadOf(pid) === thread);
+      this.names.dropNamesWhere(ranThere);
     }
   }
 
@@ -337,19 +398,25 @@ export class WorkerRouter implements ThreadRouter {
     const { thread } = down;
     this.links.get(thread)?.close();
     this.links.delete(thread);
-    this.threadLost(thread);
-    const receiver = this.receiver;
-    if (receiver !== undefined) {
-      const error = workerDownError(down);
-      receiver.placeDown(thread, ranOn(down), error);
-      this.cluster?.lost(ranOn(down), error);
-      const outcome = { ok: false, error } as const;
-      // A child not started yet is a spawn that just failed: its parent learns from that.
-      for (const { parent, channel, child } of this.awaited.lost(thread))
-        if (child !== undefined)
-          receiver.signal({ kind: 'result', to: parent, from: child, channel, outcome });
-    }
+    this.forget(thread, ranOn(down), workerDownError(down));
     return port === undefined ? undefined : this.connect(thread, port);
+  }
+
+  /**
+   * `thread` is gone, its link closed: the spawns asked of it fail (threadLost); what this
+   * thread's processes and inboxes followed of its processes (`onIt`) ends with `error`.
+   */
+  private forget(thread: string, onIt: (pid: Pid) => boolean, error: LuactError): void {
+    this.threadLost(thread, onIt);
+    const receiver = this.receiver;
+    if (receiver === undefined) return;
+    receiver.placeDown(thread, onIt, error);
+    this.cluster?.lost(onIt, error);
+    const outcome = { ok: false, error } as const;
+    // A child not started yet is a spawn that just failed: its parent learns from that.
+    for (const { parent, channel, child } of this.awaited.lost(thread))
+      if (child !== undefined)
+        receiver.signal({ kind: 'result', to: parent, from: child, channel, outcome });
   }
 
   /** Sends what is waiting on every link now (before the thread blocks or ends). */

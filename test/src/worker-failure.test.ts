@@ -5,6 +5,7 @@ import type { ExitOutcome } from '@luact/process';
 import { type Node as LuactNode, Node } from '@luact/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { luact } from './luact-cli.js';
+import { PONGER_ENTRY } from './worker-entries.js';
 
 /**
  * A worker thread of a `workers: 2` host that stops answering (frozen on purpose by the test
@@ -102,16 +103,7 @@ entries:
         process.listen("never"):receive()
       end }
 
-  - name: ponger
-    kind: process.lua
-    source: |
-      return { main = function(n)
-        local pings = process.inbox()
-        for _ = 1, n do
-          local msg = pings:receive()
-          process.send(msg:from(), "pong", msg:payload():data())
-        end
-      end }
+${PONGER_ENTRY}
   # Waits to be told how many pings to send and to which ponger (none: it is not needed).
   - name: pinger
     kind: process.lua

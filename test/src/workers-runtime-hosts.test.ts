@@ -7,6 +7,7 @@ import type { Change } from '@luact/registry';
 import { Node } from '@luact/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './luact-cli.js';
+import { PONGER_ENTRY } from './worker-entries.js';
 
 /**
  * A process host with `workers: 2` added while the node runs (Node.applyChanges), against real
@@ -57,18 +58,7 @@ ${hostFields}
                  spawn = child or err:kind(), send = sent or unsent:kind() }
       end }
 
-  # Answers n pings with pongs, to whoever pings.
-  - name: ponger
-    kind: process.lua
-    source: |
-      return { main = function(n)
-        local pings = process.inbox()
-        for _ = 1, n do
-          local msg = pings:receive()
-          process.send(msg:from(), "pong", msg:payload():data())
-        end
-      end }
-
+${PONGER_ENTRY}
   # Spawns a ponger on \`host\` and pings it n times, one at a time: the pongs must come in order.
   - name: pinger
     kind: process.lua

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ManualClock } from '@luact/lua';
 import { Node } from '@luact/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PONGER_ENTRY } from './worker-entries.js';
 
 /**
  * `workers: 2` on a process host, against real threads: the host's processes run on two worker
@@ -30,18 +31,7 @@ entries:
     source: |
       return { main = function() process.listen("stop"):receive() end }
 
-  # Answers n pings with pongs, to whoever pings.
-  - name: ponger
-    kind: process.lua
-    source: |
-      return { main = function(n)
-        local pings = process.inbox()
-        for _ = 1, n do
-          local msg = pings:receive()
-          process.send(msg:from(), "pong", msg:payload():data())
-        end
-      end }
-
+${PONGER_ENTRY}
   # Pings a ponger n times, one at a time: on its own worker when given none.
   - name: pinger
     kind: process.lua

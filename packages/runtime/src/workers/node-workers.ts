@@ -45,7 +45,7 @@ export class NodeWorkers {
   /** Each host's max_memory, shared by its workers' heaps. */
   private readonly memory = new Map<string, HostMemoryPool>();
   /** Each worker's ends of its links, until it is started with them. */
-  private readonly pendingPorts = new Map<string, Ports>();
+  private readonly pendingPorts: Map<string, Ports>;
   /** The thread of each worker, from its start (or its replacement's) until it is lost. */
   private readonly running = new Map<string, Worker>();
   /** What each running worker says of its activity, by thread. */
@@ -60,7 +60,7 @@ export class NodeWorkers {
   private holding = true;
   /** `luact ps` asked of a worker, by request. */
   private readonly lists = new Map<number, (processes: readonly ProcessView[]) => void>();
-  private readonly workerHostIds: Set<string>;
+  private readonly workerHostIds = new Set<string>();
   private readonly watchdog = new Watchdog();
   /** What a worker boots with (a replacement: the registry as it is then). */
   private boot: NodeBoot | undefined;
@@ -95,11 +95,7 @@ export class NodeWorkers {
     /** The node's cluster, on a cluster node: its workers reach it through this thread. */
     private readonly cluster?: NodeCluster,
   ) {
-    for (const { id, workers, limits } of planned.hosts) {
-      this.counters.set(id, WorkerCounters.create(workers));
-      this.memory.set(id, HostMemoryPool.create(limits.max_memory, workers));
-    }
-    this.workerHostIds = new Set(planned.hosts.map((host) => host.id));
+    for (const host of planned.hosts) this.own(host);
     this.router = new WorkerRouter({
       self: MAIN_THREAD,
       plan: planned.plan,
@@ -115,21 +111,24 @@ export class NodeWorkers {
       this.relay = new ClusterRelay(cluster);
       this.router.joinCluster(this.relay);
     }
-    const threads = threadsOf(planned.plan);
-    for (const thread of threads) this.pendingPorts.set(thread, []);
-    for (let a = 0; a < threads.length; a++) {
-      for (let b = a + 1; b < threads.length; b++) {
-        const { port1, port2 } = new MessageChannel();
-        const [from, to] = [threads[a] as string, threads[b] as string];
-        this.pendingPorts.get(from)?.push({ thread: to, port: port1 });
-        this.pendingPorts.get(to)?.push({ thread: from, port: port2 });
-      }
-    }
+    this.pendingPorts = linked([], threadsOf(planned.plan));
     for (const { thread, port } of this.pendingPorts.get(MAIN_THREAD) ?? []) {
       // The worker threads keep the node's process alive while they run, not its idle links.
       this.router.connect(thread, port).unref();
     }
     this.pendingPorts.delete(MAIN_THREAD);
+  }
+
+  /**
+   * Host `host` runs on this node's worker threads from now on: its shared counters (PIDs
+   * numbered past `pidsAfter`) and its max_memory pool.
+   */
+  private own(host: WorkerHost, pidsAfter = 0): WorkerCounters {
+    const counters = WorkerCounters.create(host.workers, pidsAfter);
+    this.counters.set(host.id, counters);
+    this.memory.set(host.id, HostMemoryPool.create(host.limits.max_memory, host.workers));
+    this.workerHostIds.add(host.id);
+    return counters;
   }
 
   /** Answers the workers' calls of what main keeps with `services`. */
@@ -364,10 +363,7 @@ export class NodeWorkers {
    */
   async addHost(host: WorkerHost, pidsAfter = 0): Promise<void> {
     if (this.stopping || this.workerHostIds.has(host.id)) return;
-    const counters = WorkerCounters.create(host.workers, pidsAfter);
-    this.counters.set(host.id, counters);
-    this.memory.set(host.id, HostMemoryPool.create(host.limits.max_memory, host.workers));
-    this.workerHostIds.add(host.id);
+    const counters = this.own(host, pidsAfter);
     const others = threadsOf(this.planned.plan);
     const mailLimits = mailLimitsOf(host.limits);
     const { plan } = this.planned;
@@ -382,15 +378,7 @@ export class NodeWorkers {
     };
     if (this.boot) this.boot = { ...this.boot, counters: this.sharedCounters() };
     const fresh = Array.from({ length: host.workers }, (_, w) => workerThread(host.id, w));
-    const ports = new Map<string, Ports>([...others, ...fresh].map((thread) => [thread, []]));
-    // One channel per pair with a new thread in it: to every other thread, and to each other.
-    for (const [i, thread] of fresh.entries()) {
-      for (const other of [...others, ...fresh.slice(i + 1)]) {
-        const { port1, port2 } = new MessageChannel();
-        ports.get(thread)?.push({ thread: other, port: port1 });
-        ports.get(other)?.push({ thread, port: port2 });
-      }
-    }
+    const ports = linked(others, fresh);
     const added = { id: host.id, workers: host.workers, mailLimits };
     this.router.hostAdded({ ...added, counters: counters.buffer }, ports.get(MAIN_THREAD) ?? []);
     for (const other of others) {
@@ -679,6 +667,23 @@ const REPLACED =
  * The worker's entry as JavaScript: when the runtime itself runs from its TypeScript sources
  * (the test runner), the built file beside them; threads cannot load TypeScript.
  */
+/**
+ * The ends of one new channel for every pair of threads with a thread of `fresh` in it (to
+ * each thread of `existing`, and to each other), by thread: how threads are linked at the
+ * node's start (no existing ones) and when a host is added.
+ */
+function linked(existing: readonly string[], fresh: readonly string[]): Map<string, Ports> {
+  const ports = new Map<string, Ports>([...existing, ...fresh].map((thread) => [thread, []]));
+  for (const [i, thread] of fresh.entries()) {
+    for (const other of [...existing, ...fresh.slice(i + 1)]) {
+      const { port1, port2 } = new MessageChannel();
+      ports.get(thread)?.push({ thread: other, port: port1 });
+      ports.get(other)?.push({ thread, port: port2 });
+    }
+  }
+  return ports;
+}
+
 function workerScript(): URL {
   const here = import.meta.url;
   return here.endsWith('.ts')

@@ -111,13 +111,32 @@ export const workflows: Benchmark = {
               durability,
             },
           );
-          if (host !== 'bench:always') {
-            figures.push({
+          const load = await throughput(node, host);
+          figures.push(
+            {
               figure: `3-step workflows, ${THROUGHPUT_WORKFLOWS} at once (${host})`,
-              median: await throughput(node, host),
+              median: load.perSecond,
               unit: 'workflows/s',
               baseline: `1 / ${baselineName}`,
               baselineMedian: 1000 / baseline,
+              durability,
+            },
+            {
+              figure: `CPU per workflow, ${THROUGHPUT_WORKFLOWS} at once (${host})`,
+              median: load.cpuMs,
+              unit: 'ms',
+              baseline: baselineName,
+              baselineMedian: baseline,
+              durability,
+            },
+          );
+          if (load.syncs !== undefined) {
+            figures.push({
+              figure: `fsync calls per workflow, ${THROUGHPUT_WORKFLOWS} at once (${host})`,
+              median: load.syncs,
+              unit: 'syncs',
+              baseline: 'one per log frame (unbatched)',
+              baselineMedian: load.frames,
               durability,
             });
           }
@@ -166,13 +185,40 @@ async function runThreeSteps(node: Node, hostId: string, x: number): Promise<voi
   if (!outcome.ok) throw new Error('the 3-step workflow failed');
 }
 
+interface Load {
+  readonly perSecond: number;
+  /** CPU time of the whole process per workflow. */
+  readonly cpuMs: number;
+  /** fdatasync/fsync calls per workflow, for a journal that counts them. */
+  readonly syncs: number | undefined;
+  /** Log frames written per workflow (the syncs an unbatched fsync=always would make). */
+  readonly frames: number;
+}
+
 /** Completed 3-step workflows per second with all of them started at once. */
-async function throughput(node: Node, hostId: string): Promise<number> {
+async function throughput(node: Node, hostId: string): Promise<Load> {
+  const journal = node.workflows.host(hostId)?.journal as
+    | { syncs?: number; frames?: number }
+    | undefined;
+  const syncsBefore = journal?.syncs;
+  const framesBefore = journal?.frames ?? 0;
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: THROUGHPUT_WORKFLOWS }, (_, i) => runThreeSteps(node, hostId, i)),
   );
-  return THROUGHPUT_WORKFLOWS / (Number(process.hrtime.bigint() - start) / 1e9);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  const syncsAfter = journal?.syncs;
+  return {
+    perSecond: THROUGHPUT_WORKFLOWS / seconds,
+    cpuMs: (used.user + used.system) / 1000 / THROUGHPUT_WORKFLOWS,
+    syncs:
+      syncsBefore === undefined || syncsAfter === undefined
+        ? undefined
+        : (syncsAfter - syncsBefore) / THROUGHPUT_WORKFLOWS,
+    frames: ((journal?.frames ?? 0) - framesBefore) / THROUGHPUT_WORKFLOWS,
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describeJournalConformance } from '@luact/testkit';
 import { FileJournal } from './file-journal.js';
 import type { FsyncPolicy } from './sync-policy.js';
-import { flipByte, frameOffsets } from './testing/journal-files.js';
+import { damageFirstFrame } from './testing/journal-files.js';
 
 for (const fsync of ['always', 'batch', 'never'] satisfies FsyncPolicy[]) {
   describeJournalConformance(`FileJournal fsync=${fsync}`, async () => {
@@ -13,26 +13,21 @@ for (const fsync of ['always', 'batch', 'never'] satisfies FsyncPolicy[]) {
     return {
       journal: await open(),
       reopen: open,
-      damage: async (id) => {
-        const [first] = await frameOffsets(dir, id);
-        await flipByte(dir, id, (first ?? 0) + 8);
-      },
+      damage: (id) => damageFirstFrame(dir, id),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   });
 }
 
-// Many more streams than descriptors: callers wait in line for one, and every append lands.
-describeJournalConformance('FileJournal with 4 descriptors', async () => {
+// Segments of a few kilobytes: streams spread over many segments, and reads and a reopen
+// gather them back.
+describeJournalConformance('FileJournal with 4 KiB log segments', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'luact-journal-'));
-  const open = () => FileJournal.open({ dir, fsync: 'never', maxOpenFiles: 4 });
+  const open = () => FileJournal.open({ dir, fsync: 'always', segmentBytes: 4096 });
   return {
     journal: await open(),
     reopen: open,
-    damage: async (id) => {
-      const [first] = await frameOffsets(dir, id);
-      await flipByte(dir, id, (first ?? 0) + 8);
-    },
+    damage: (id) => damageFirstFrame(dir, id),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });

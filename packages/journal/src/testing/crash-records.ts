@@ -1,7 +1,7 @@
 import type { JournalRecord } from '../journal.js';
 
-/** The streams the crash writer appends to, concurrently. */
-export const CRASH_STREAMS = ['crash/a', 'crash/b', 'crash/c'] as const;
+/** The streams the crash writer appends to, concurrently: their appends share log writes. */
+export const CRASH_STREAMS = Array.from({ length: 8 }, (_, index) => `crash/${index}`);
 
 /**
  * Record `n` of stream `id`, the same in the writer and the checker. Sizes vary up to 6 KB, so

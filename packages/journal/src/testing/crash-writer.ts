@@ -8,7 +8,8 @@ import type { FsyncPolicy } from '../sync-policy.js';
 import { CRASH_STREAMS, crashRecord } from './crash-records.js';
 
 const [dir, fsync] = process.argv.slice(2) as [string, FsyncPolicy];
-const journal = await FileJournal.open({ dir, fsync });
+// Small segments: a kill also lands around the start of a new one.
+const journal = await FileJournal.open({ dir, fsync, segmentBytes: 128 * 1024 });
 
 async function appendForever(id: string): Promise<never> {
   let length = (await journal.read(id)).length;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FileJournal } from './file-journal.js';
 import type { JournalRecord } from './journal.js';
 import type { FsyncPolicy } from './sync-policy.js';
-import { CRASH_STREAMS, crashRecord } from './testing/crash-records.js';
+import { crashRecord } from './testing/crash-records.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WRITER = path.join(here, 'testing', 'crash-writer.ts');
@@ -21,34 +21,41 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('keeps every acknowledged append intact when the writer is SIGKILLed mid-append', async () => {
+it('keeps every acknowledged append and close intact when the writer is SIGKILLed', async () => {
   const random = seededRandom(Date.now());
   const acknowledged = new Map<string, number>();
+  const closed = new Set<string>();
   for (const [round, fsync] of KILLS.entries()) {
-    const delayMs = 20 + Math.floor(random() * 250);
+    const delayMs = 20 + Math.floor(random() * 400);
     const acks = await runAndKill(fsync, delayMs);
-    for (const [id, length] of acks)
+    for (const [id, length] of acks.appended)
       acknowledged.set(id, Math.max(length, acknowledged.get(id) ?? 0));
+    for (const id of acks.closed) closed.add(id);
 
     const journal = await FileJournal.open({ dir, fsync: 'never' });
     try {
-      for (const id of CRASH_STREAMS) {
+      const context = `round ${round} (fsync=${fsync}, killed after ${delayMs} ms)`;
+      const streams = new Map((await journal.list()).map((stream) => [stream.id, stream]));
+      for (const [id, length] of acknowledged)
+        expect(streams.get(id)?.length ?? 0, `${context}, ${id}`).toBeGreaterThanOrEqual(length);
+      for (const id of closed)
+        expect(streams.get(id)?.closed, `${context}, ${id} closed`).toBe(true);
+      for (const id of streams.keys()) {
         const records = await journal.read(id);
-        const context = `round ${round} (fsync=${fsync}, killed after ${delayMs} ms), ${id}`;
-        expect(records.length, context).toBeGreaterThanOrEqual(acknowledged.get(id) ?? 0);
         const damaged = records.findIndex((record, n) => !sameRecord(record, crashRecord(id, n)));
-        expect(damaged, `${context}: first record not as written`).toBe(-1);
+        expect(damaged, `${context}, ${id}: first record not as written`).toBe(-1);
       }
     } finally {
       await journal.shutdown();
     }
   }
   expect([...acknowledged.values()].some((length) => length > 0)).toBe(true);
+  expect(closed.size).toBeGreaterThan(0);
 
-  // After the last crash the streams take appends again, after their intact records.
+  // After the last crash the open streams take appends again, after their intact records.
   const journal = await FileJournal.open({ dir, fsync: 'always' });
   try {
-    for (const id of CRASH_STREAMS) {
+    for (const id of await journal.open()) {
       const length = (await journal.read(id)).length;
       await journal.append(id, length, [crashRecord(id, length)]);
       expect(await journal.read(id)).toHaveLength(length + 1);
@@ -58,14 +65,21 @@ it('keeps every acknowledged append intact when the writer is SIGKILLed mid-appe
   }
 }, 300_000); // five child processes started and killed: slow on a loaded machine
 
+interface Acks {
+  /** The longest length acknowledged per stream. */
+  readonly appended: Map<string, number>;
+  /** Streams whose close was acknowledged. */
+  readonly closed: Set<string>;
+}
+
 /** Runs the crash writer until `delayMs` after it is ready, SIGKILLs it, returns its acks. */
-function runAndKill(fsync: FsyncPolicy, delayMs: number): Promise<Map<string, number>> {
+function runAndKill(fsync: FsyncPolicy, delayMs: number): Promise<Acks> {
   const child = spawn(
     process.execPath,
     ['--conditions=luact-source', '--import', 'tsx', WRITER, dir, fsync],
     { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const acks = new Map<string, number>();
+  const acks: Acks = { appended: new Map(), closed: new Set() };
   let stdout = '';
   let stderr = '';
   return new Promise((resolve, reject) => {
@@ -83,7 +97,8 @@ function runAndKill(fsync: FsyncPolicy, delayMs: number): Promise<Map<string, nu
       for (const line of lines) {
         if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), delayMs);
         const [word, id, length] = line.split(' ');
-        if (word === 'ack' && id) acks.set(id, Number(length));
+        if (word === 'ack' && id) acks.appended.set(id, Number(length));
+        if (word === 'closed' && id) acks.closed.add(id);
       }
     });
     child.once('exit', (_code, signal) => {

@@ -272,7 +272,7 @@ describe('journals of the format before the log', () => {
         { id: 'orders/3' },
       ]),
     );
-    expect((await readdir(dir)).sort()).toEqual(['log']);
+    expect((await readdir(dir)).sort()).toEqual(['archive', 'log']);
     // And they stay there.
     const again = await reopen();
     expect(await again.list()).toEqual(
@@ -295,7 +295,7 @@ describe('journals of the format before the log', () => {
     expect(error.kind).toBe('INTERNAL');
     expect(error.message).toContain(`${file}: corrupt journal frame at byte`);
     expect(await reopened.read('fine')).toEqual(records(1));
-    expect((await readdir(dir)).sort()).toEqual(['broken.jnl', 'log']);
+    expect((await readdir(dir)).sort()).toEqual(['archive', 'broken.jnl', 'log']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { checkId, closedError } from './errors.js';
@@ -7,6 +7,7 @@ import { corruptJournal } from './file-format.js';
 import type { ClosedStream, Journal, JournalRecord, StreamInfo } from './journal.js';
 import { KeyedLock } from './keyed-lock.js';
 import { importLegacyStreams } from './legacy-import.js';
+import { LogCompactor } from './log-compactor.js';
 import { recoverLog } from './log-recovery.js';
 import { LogWriter } from './log-writer.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
@@ -27,9 +28,12 @@ export interface FileJournalOptions {
   readonly segmentBytes?: number;
 }
 
-/** Where the log's segments live, under the journal's directory. */
+/** Where the log's segments and the archives of compacted closed streams live. */
 const LOG_DIR = 'log';
+const ARCHIVE_DIR = 'archive';
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Full segments left out of compaction: their streams are the likeliest to be running. */
+const KEEP_SEGMENTS = 1;
 
 /**
  * The single-node journal (docs/concepts/journals.md): every stream's appends, closes and
@@ -43,7 +47,6 @@ export class FileJournal implements Journal {
   readonly kind = 'file';
   readonly durability: string;
 
-  private readonly lock = new KeyedLock();
   private stopped: Promise<void> | undefined;
 
   static async open(options: FileJournalOptions): Promise<FileJournal> {
@@ -54,12 +57,15 @@ export class FileJournal implements Journal {
     const durability = describeDurability(options.fsync, syncIntervalMs); // checks the policy
     const dir = path.resolve(options.dir);
     const logDir = path.join(dir, LOG_DIR);
+    const archiveDir = path.join(dir, ARCHIVE_DIR);
     try {
       await mkdir(logDir, { recursive: true });
+      await removeUnfinished(archiveDir);
     } catch (error) {
       throw fileError(dir, 'open the directory of', error);
     }
-    const recovered = await recoverLog(logDir);
+    const recovered = await recoverLog(logDir, archiveDir);
+    let compactor: LogCompactor | undefined;
     const writer = await LogWriter.open({
       logDir,
       fsync: options.fsync,
@@ -67,25 +73,69 @@ export class FileJournal implements Journal {
       segmentBytes,
       resume: recovered.resume,
       next: recovered.next,
+      onRollOver: (full) => compactor?.segmentFull(full),
     });
-    const segments = new SegmentFiles(logDir);
-    await importLegacyStreams(dir, recovered.index, writer, segments);
-    return new FileJournal(dir, durability, writer, recovered.index, segments);
+    const files = new SegmentFiles(logDir, archiveDir, recovered.archives);
+    await importLegacyStreams(dir, recovered.index, writer, files);
+    const lock = new KeyedLock();
+    compactor = new LogCompactor({
+      index: recovered.index,
+      writer,
+      files,
+      lock,
+      archiveDir,
+      segments: recovered.segments.filter((segment) => segment !== writer.activeSegment),
+      tombstones: recovered.tombstones,
+      keepSegments: KEEP_SEGMENTS,
+    });
+    compactor.schedule(); // what a previous run left to compact
+    return new FileJournal(dir, durability, {
+      writer,
+      index: recovered.index,
+      files,
+      lock,
+      compactor,
+    });
   }
+
+  private readonly writer: LogWriter;
+  private readonly index: StreamIndex;
+  private readonly segments: SegmentFiles;
+  private readonly lock: KeyedLock;
+  private readonly compactor: LogCompactor;
 
   private constructor(
     private readonly dir: string,
     durability: string,
-    private readonly writer: LogWriter,
-    private readonly index: StreamIndex,
-    private readonly segments: SegmentFiles,
+    parts: {
+      writer: LogWriter;
+      index: StreamIndex;
+      files: SegmentFiles;
+      lock: KeyedLock;
+      compactor: LogCompactor;
+    },
   ) {
     this.durability = durability;
+    this.writer = parts.writer;
+    this.index = parts.index;
+    this.segments = parts.files;
+    this.lock = parts.lock;
+    this.compactor = parts.compactor;
   }
 
   /** fdatasync and fsync calls this journal made: benchmarks count syncs per workflow. */
   get syncs(): number {
-    return this.writer.syncs;
+    return this.writer.syncs + this.compactor.syncs;
+  }
+
+  /**
+   * Compacts every full log segment now (the journal does it by itself, in the background, for
+   * all but the newest full one): closed streams move to an archive, open ones forward into
+   * the active segment. Resolves with how many segments were deleted.
+   */
+  compact(): Promise<number> {
+    this.checkRunning();
+    return this.compactor.serially(() => this.compactor.compactOld(0));
   }
 
   /** Appends, closes and removals written to the log. */
@@ -100,7 +150,8 @@ export class FileJournal implements Journal {
     if (encoded.length === 0) return;
     return this.lock.run(id, async () => {
       const stream = this.index.get(id);
-      if (stream?.damage) throw stream.damage; // appending after damage would bury it
+      const damage = stream?.damage ?? stream?.gap;
+      if (damage) throw damage; // appending after damage would bury it
       if (stream?.closed) throw closedError(id);
       const done = await countStoredAlready(id, expected, stream?.length ?? 0, encoded, async () =>
         this.encodedRecords(id, stream).slice(expected),
@@ -180,15 +231,22 @@ export class FileJournal implements Journal {
   async remove(id: string): Promise<void> {
     this.checkRunning();
     checkId(id);
-    return this.lock.run(id, async () => {
-      if (!this.index.get(id)) return;
-      await this.writer.submit(removeFrame(id));
-      this.index.remove(id);
-    });
+    // Not while a compaction runs: an archive it is writing could bring the stream back.
+    return this.compactor.serially(() =>
+      this.lock.run(id, async () => {
+        const stream = this.index.get(id);
+        if (!stream) return;
+        const placement = await this.writer.submit(removeFrame(id));
+        const archived = stream.chunks.some((chunk) => this.segments.isArchive(chunk.segment));
+        if (archived) this.compactor.removedFromArchive(placement.segment, id);
+        this.index.remove(id);
+      }),
+    );
   }
 
   shutdown(): Promise<void> {
     this.stopped ??= (async () => {
+      await this.compactor.idle();
       await this.lock.idle();
       try {
         await this.writer.flush();
@@ -203,7 +261,8 @@ export class FileJournal implements Journal {
   /** The stream's records as stored, each checked against its frame's checksums. */
   private encodedRecords(id: string, stream: StreamState | undefined): Buffer[] {
     if (!stream) return [];
-    if (stream.damage) throw stream.damage;
+    const damage = stream.damage ?? stream.gap;
+    if (damage) throw damage;
     const records: Buffer[] = [];
     for (const chunk of stream.chunks) {
       try {
@@ -225,6 +284,13 @@ export class FileJournal implements Journal {
   private checkRunning(): void {
     if (this.stopped) throw shutDownError(this.dir);
   }
+}
+
+/** Archives a crash interrupted before they were complete: nothing points at them. */
+async function removeUnfinished(archiveDir: string): Promise<void> {
+  await mkdir(archiveDir, { recursive: true });
+  const leftovers = (await readdir(archiveDir)).filter((name) => name.endsWith('.tmp'));
+  await Promise.all(leftovers.map((name) => rm(path.join(archiveDir, name), { force: true })));
 }
 
 /** The chunk holding the stream's record at `position`. */

@@ -1,5 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isMissing } from './fd-io.js';
 import { fileError } from './file-errors.js';
 import { corruptJournal } from './file-format.js';
 import { segmentFileName, segmentNumberOf } from './log-writer.js';
@@ -8,11 +9,14 @@ import { StreamIndex } from './stream-index.js';
 import {
   type FrameAt,
   frameAt,
+  isBefore,
+  type LogPosition,
   nextFrameAfter,
   Operation,
   recordCount,
   SEGMENT_HEADER_BYTES,
   segmentHeaderProblem,
+  watermarkOf,
 } from './wal-format.js';
 
 /** The log as found at open: its streams, and where writing goes on. */
@@ -20,52 +24,84 @@ export interface RecoveredLog {
   readonly index: StreamIndex;
   /** The last segment and the end of its intact frames (a torn tail lies beyond). */
   readonly resume: { readonly segment: number; readonly end: number } | undefined;
-  /** The number a new segment takes. */
+  /** The number a new log file (segment or archive) takes. */
   readonly next: number;
-  /** Every segment there is, oldest first. */
+  /** The log's segments, oldest first. */
   readonly segments: readonly number[];
+  /** The archives, oldest first. */
+  readonly archives: readonly number[];
+  /** Per log segment: archived streams whose REMOVE frame it holds. */
+  readonly tombstones: Map<number, Set<string>>;
+}
+
+/** What applying files builds up, besides the index. */
+interface Recovery {
+  readonly index: StreamIndex;
+  /** Archived streams, and the log position up to which their archive holds them. */
+  readonly archivedAt: Map<string, LogPosition>;
+  readonly tombstones: Map<number, Set<string>>;
 }
 
 /**
- * Reads every segment of the log in order and applies its frames to a fresh index. In the last
- * segment, a bad spot that only the write in progress at a crash can have left (no later write
- * follows it) is a torn tail: it and what follows are left out, and the writer cuts them off. Anywhere else a bad frame is damage: when its
- * header is sound, its stream is damaged; otherwise every stream open at that point may have
- * lost records, and all of them are.
+ * Reads the archives (closed streams that compaction moved out of the log), then every log
+ * segment in order, and applies their frames to a fresh index. A log frame older than the
+ * archive of its stream is skipped: the archive holds it already.
+ *
+ * In the last segment, a bad spot that only the write in progress at a crash can have left (no
+ * later write follows it) is a torn tail: it and what follows are left out, and the writer cuts
+ * them off. Anywhere else a bad frame is damage: when its header is sound, its stream is
+ * damaged; otherwise every stream open at that point may have lost records, and all of them are.
  */
-export async function recoverLog(logDir: string): Promise<RecoveredLog> {
-  const segments = await listSegments(logDir);
-  const index = new StreamIndex();
+export async function recoverLog(logDir: string, archiveDir: string): Promise<RecoveredLog> {
+  const [segments, archives] = await Promise.all([listLogFiles(logDir), listLogFiles(archiveDir)]);
+  const recovery: Recovery = {
+    index: new StreamIndex(),
+    archivedAt: new Map(),
+    tombstones: new Map(),
+  };
+  for (const archive of archives) {
+    const file = path.join(archiveDir, segmentFileName(archive));
+    applyFile(await readLogFile(file), archive, file, 'archive', recovery);
+  }
   let resume: RecoveredLog['resume'];
+  let liveSegments = segments;
   for (const [position, segment] of segments.entries()) {
     const file = path.join(logDir, segmentFileName(segment));
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (error) {
-      throw fileError(file, 'read', error);
-    }
+    const bytes = await readLogFile(file);
     const last = position === segments.length - 1;
     if (last && bytes.length < SEGMENT_HEADER_BYTES) {
       // A crash while the segment was being created: it never held a frame.
       await rm(file, { force: true });
-      return { index, resume: undefined, next: segment, segments: segments.slice(0, -1) };
+      liveSegments = segments.slice(0, -1);
+      break;
     }
-    const end = applySegment(bytes, segment, file, last, index);
+    const end = applyFile(bytes, segment, file, last ? 'last segment' : 'segment', recovery);
     if (last) resume = { segment, end };
   }
-  const newest = segments[segments.length - 1];
-  return { index, resume, next: newest === undefined ? 1 : newest + 1, segments };
+  return {
+    index: recovery.index,
+    resume,
+    next: Math.max(0, ...segments, ...archives) + 1,
+    segments: liveSegments,
+    archives,
+    tombstones: recovery.tombstones,
+  };
 }
 
-/** Applies one segment's frames; returns where its intact frames end. */
-function applySegment(
+type FileRole = 'archive' | 'segment' | 'last segment';
+
+/** Applies one file's frames; returns where its intact frames end. */
+function applyFile(
   bytes: Buffer,
   segment: number,
   file: string,
-  last: boolean,
-  index: StreamIndex,
+  role: FileRole,
+  recovery: Recovery,
 ): number {
+  const { index } = recovery;
+  // An archive is written whole and synced before it counts: its payloads are checked when
+  // read, not at every start (an archive holds every closed stream's records).
+  const checkPayloads = role !== 'archive';
   let offset = SEGMENT_HEADER_BYTES;
   const headerProblem = segmentHeaderProblem(bytes, segment);
   if (headerProblem !== undefined) {
@@ -75,14 +111,18 @@ function applySegment(
     offset = next.offset;
   }
   while (offset < bytes.length) {
-    const frame = frameAt(bytes, offset);
+    const frame = frameAt(
+      bytes,
+      offset,
+      checkPayloads || bytes.readUInt8(offset + 8) === Operation.close,
+    );
     if (frame && !frame.damaged) {
-      applyFrame(frame, bytes, segment, file, index);
+      applyFrame(frame, bytes, segment, file, role, recovery);
       offset += frame.size;
       continue;
     }
     const following = nextFrameAfter(bytes, frame ? offset + frame.size - 1 : offset);
-    if (last && !laterWriteFrom(bytes, following, offset)) return offset; // torn tail
+    if (role === 'last segment' && !laterWriteFrom(bytes, following, offset)) return offset; // torn tail
     const why = frame ? 'checksum mismatch' : 'frame header checksum mismatch';
     const damage = corruptJournal(file, offset, why);
     if (frame) index.damaged(frame.id, damage);
@@ -112,41 +152,64 @@ function applyFrame(
   bytes: Buffer,
   segment: number,
   file: string,
-  index: StreamIndex,
+  role: FileRole,
+  { index, archivedAt, tombstones }: Recovery,
 ): void {
+  const { id, operation } = frame;
   const payload = bytes.subarray(frame.offset + frame.payloadAt, frame.offset + frame.size);
-  switch (frame.operation) {
+  if (role !== 'archive') {
+    const archived = archivedAt.get(id);
+    if (archived !== undefined) {
+      if (isBefore({ segment, offset: frame.offset }, archived)) return; // in the archive already
+      if (operation === Operation.remove) {
+        archivedAt.delete(id);
+        const removed = tombstones.get(segment) ?? new Set<string>();
+        tombstones.set(segment, removed.add(id));
+      }
+    }
+  }
+  const chunk = () => ({
+    segment,
+    offset: frame.offset,
+    size: frame.size,
+    first: frame.first,
+    count: recordCount(payload, operation),
+  });
+  switch (operation) {
     case Operation.append:
-      index.append(
-        frame.id,
-        {
-          segment,
-          offset: frame.offset,
-          size: frame.size,
-          first: frame.first,
-          count: recordCount(payload),
-        },
-        (why) => corruptJournal(file, frame.offset, why),
-      );
+      index.append(id, chunk(), (why) => corruptJournal(file, frame.offset, why));
+      return;
+    case Operation.snapshot:
+      index.snapshot(id, chunk());
+      if (role === 'archive') archivedAt.set(id, watermarkOf(payload));
       return;
     case Operation.close: {
-      let summary: ReturnType<typeof decodeRecord> | undefined;
-      if (payload.length > 0) summary = decodeRecord(payload);
-      index.close(frame.id, summary?.ok ? summary.value : undefined);
+      const summary = payload.length > 0 ? decodeRecord(payload) : undefined;
+      index.close(id, summary?.ok ? summary.value : undefined);
       return;
     }
     case Operation.remove:
-      index.remove(frame.id);
+      index.remove(id);
+      if (role === 'archive') archivedAt.delete(id);
       return;
   }
 }
 
-async function listSegments(logDir: string): Promise<number[]> {
+async function readLogFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw fileError(file, 'read', error);
+  }
+}
+
+async function listLogFiles(directory: string): Promise<number[]> {
   let names: string[];
   try {
-    names = await readdir(logDir);
+    names = await readdir(directory);
   } catch (error) {
-    throw fileError(logDir, 'list', error);
+    if (isMissing(error)) return [];
+    throw fileError(directory, 'list', error);
   }
   return names
     .map(segmentNumberOf)

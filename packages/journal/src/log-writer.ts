@@ -4,7 +4,12 @@ import { LuactError } from '@luact/core';
 import { closeFile, openFile, syncData, syncDirectory, truncateFile, writeAllAt } from './fd-io.js';
 import { fileError } from './file-errors.js';
 import type { FsyncPolicy } from './sync-policy.js';
-import { encodeSegmentHeader, type PendingFrame, placeFrame } from './wal-format.js';
+import {
+  encodeSegmentHeader,
+  type LogPosition,
+  type PendingFrame,
+  placeFrame,
+} from './wal-format.js';
 
 /** Where a frame landed. */
 export interface Placement {
@@ -14,7 +19,8 @@ export interface Placement {
 }
 
 interface Waiting {
-  readonly frame: PendingFrame;
+  /** Undefined for a barrier: it resolves once everything submitted before it is written. */
+  readonly frame: PendingFrame | undefined;
   readonly resolve: (placement: Placement) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -36,10 +42,12 @@ export interface LogWriterOptions {
   readonly syncIntervalMs: number;
   /** A segment that reaches this size is followed by a new one. */
   readonly segmentBytes: number;
-  /** The segment to continue and where its intact frames end; none: start segment `next`. */
+  /** The segment to continue and where its intact frames end; none: start a new one. */
   readonly resume: { readonly segment: number; readonly end: number } | undefined;
-  /** The number of the first new segment (past every existing one). */
+  /** The first number a new log file (segment or archive) may take: past every existing one. */
   readonly next: number;
+  /** Segment `full` is full and the next one started: compaction may look at it. */
+  readonly onRollOver?: (full: number) => void;
 }
 
 /** The name of segment `number` of the log. */
@@ -76,20 +84,25 @@ export class LogWriter {
   /** Frames written: what unbatched syncing would sync one by one. */
   frames = 0;
 
+  private nextNumber: number;
+
   static async open(options: LogWriterOptions): Promise<LogWriter> {
+    const fresh = options.resume === undefined;
     const active = options.resume
       ? await openSegment(options.logDir, options.resume.segment, options.resume.end)
       : await createSegment(options.logDir, options.next);
-    const writer = new LogWriter(options, active);
-    if (!options.resume) await writer.syncNewSegment(active);
+    const writer = new LogWriter(options, active, fresh ? options.next + 1 : options.next);
+    if (fresh) await writer.syncNewSegment(active);
     return writer;
   }
 
   private constructor(
     private readonly options: LogWriterOptions,
     active: ActiveSegment,
+    nextNumber: number,
   ) {
     this.active = active;
+    this.nextNumber = nextNumber;
     if (options.fsync === 'batch') {
       this.timer = setInterval(() => void this.syncAll().catch(() => {}), options.syncIntervalMs);
       this.timer.unref(); // a journal alone does not keep the process alive
@@ -99,6 +112,16 @@ export class LogWriter {
   /** The segment being written. */
   get activeSegment(): number {
     return this.active.number;
+  }
+
+  /** Where the next write goes: every frame written so far lies before it. */
+  position(): LogPosition {
+    return { segment: this.active.number, offset: this.active.end };
+  }
+
+  /** A number for a new log file: segments and archives share one sequence. */
+  reserveNumber(): number {
+    return this.nextNumber++;
   }
 
   /** Resolves with where `frame` landed once it is as durable as the policy says. */
@@ -112,7 +135,13 @@ export class LogWriter {
 
   /** Makes everything written so far durable, whatever the policy. */
   async flush(): Promise<void> {
-    while (this.writing || this.waiting.length > 0) await this.idle();
+    // Not until the log is idle (under load it may never be): until what came before is written.
+    if (this.writing || this.waiting.length > 0) {
+      await new Promise<Placement>((resolve, reject) => {
+        this.waiting.push({ frame: undefined, resolve, reject });
+        this.kick();
+      });
+    }
     await this.syncAll();
     if (this.broken) throw this.broken;
   }
@@ -138,13 +167,6 @@ export class LogWriter {
     });
   }
 
-  private idleWaiters: (() => void)[] = [];
-
-  private idle(): Promise<void> {
-    if (!this.writing && this.waiting.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
   private async run(): Promise<void> {
     if (this.writing) return;
     this.writing = true;
@@ -156,9 +178,6 @@ export class LogWriter {
       }
     } finally {
       this.writing = false;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
     }
   }
 
@@ -176,19 +195,18 @@ export class LogWriter {
     const segment = this.active;
     const start = segment.end;
     let total = 0;
-    for (const item of batch) total += item.frame.bytes.length;
+    for (const item of batch) total += item.frame?.bytes.length ?? 0;
     const bytes = Buffer.allocUnsafe(total);
     const placements: Placement[] = [];
     let at = 0;
     for (const item of batch) {
-      placeFrame(item.frame, start);
-      bytes.set(item.frame.bytes, at);
-      placements.push({
-        segment: segment.number,
-        offset: start + at,
-        size: item.frame.bytes.length,
-      });
-      at += item.frame.bytes.length;
+      const size = item.frame?.bytes.length ?? 0;
+      if (item.frame) {
+        placeFrame(item.frame, start);
+        bytes.set(item.frame.bytes, at);
+      }
+      placements.push({ segment: segment.number, offset: start + at, size });
+      at += size;
     }
     try {
       writeAllAt(segment.fd, bytes, start);
@@ -204,9 +222,9 @@ export class LogWriter {
       return;
     }
     segment.end = start + total;
-    segment.dirty = true;
-    this.frames += batch.length;
-    if (this.options.fsync === 'always') {
+    segment.dirty ||= total > 0;
+    for (const item of batch) if (item.frame) this.frames++;
+    if (this.options.fsync === 'always' && segment.dirty) {
       try {
         await this.syncSegment(segment);
       } catch (error) {
@@ -222,9 +240,10 @@ export class LogWriter {
     const full = this.active;
     if (this.options.fsync === 'always') await closeFile(full.fd);
     else this.unsynced.push(full);
-    const next = await createSegment(this.options.logDir, full.number + 1);
+    const next = await createSegment(this.options.logDir, this.reserveNumber());
     this.active = next;
     await this.syncNewSegment(next);
+    this.options.onRollOver?.(full.number);
   }
 
   /** A new segment's header and name are durable before frames that depend on them resolve. */

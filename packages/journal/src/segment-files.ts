@@ -7,17 +7,43 @@ import type { Chunk } from './stream-index.js';
 import { frameAt, recordsIn } from './wal-format.js';
 
 /**
- * Reads frames out of the log's segments. A segment's descriptor stays open once used: a log
- * has few segments, and a read of a stream touches each of its frames. Reads are small and
+ * Reads frames out of the log's segments and archives. A file's descriptor stays open once
+ * used: there are few of them, and a read of a stream touches each of its frames. Reads are small and
  * served from the page cache, so they are synchronous (see fd-io.ts).
  */
+/** Descriptors kept open at most: archives pile up, one per compaction. */
+const MAX_OPEN = 64;
+
 export class SegmentFiles {
   private readonly open = new Map<number, number>();
+  private readonly archives: Set<number>;
 
-  constructor(private readonly logDir: string) {}
+  constructor(
+    private readonly logDir: string,
+    private readonly archiveDir: string,
+    archives: Iterable<number>,
+  ) {
+    this.archives = new Set(archives);
+  }
 
+  /** The file of log segment or archive `segment` (they share one sequence of numbers). */
   path(segment: number): string {
-    return path.join(this.logDir, segmentFileName(segment));
+    const directory = this.archives.has(segment) ? this.archiveDir : this.logDir;
+    return path.join(directory, segmentFileName(segment));
+  }
+
+  /** Where archive `segment` goes. */
+  pathOfArchive(segment: number): string {
+    return path.join(this.archiveDir, segmentFileName(segment));
+  }
+
+  isArchive(segment: number): boolean {
+    return this.archives.has(segment);
+  }
+
+  /** File `segment` is an archive now. */
+  addArchive(segment: number): void {
+    this.archives.add(segment);
   }
 
   /** The encoded records `chunk` holds for stream `id`, checked against both checksums. */
@@ -34,7 +60,7 @@ export class SegmentFiles {
     if (!frame || frame.id !== id)
       throw corruptJournal(file, chunk.offset, 'frame header checksum mismatch');
     if (frame.damaged) throw corruptJournal(file, chunk.offset, 'checksum mismatch');
-    const records = recordsIn(bytes.subarray(frame.payloadAt), file, chunk.offset);
+    const records = recordsIn(bytes.subarray(frame.payloadAt), frame.operation, file, chunk.offset);
     return records.length > chunk.count ? records.slice(0, chunk.count) : records;
   }
 
@@ -50,12 +76,19 @@ export class SegmentFiles {
     for (const segment of [...this.open.keys()]) this.forget(segment);
   }
 
+  /** The file's descriptor, kept open (most recently used last, at most MAX_OPEN of them). */
   private fd(segment: number): number {
     let fd = this.open.get(segment);
-    if (fd === undefined) {
+    if (fd !== undefined) {
+      this.open.delete(segment);
+    } else {
       fd = fs.openSync(this.path(segment), 'r');
-      this.open.set(segment, fd);
+      if (this.open.size >= MAX_OPEN) {
+        const [oldest] = this.open.keys();
+        if (oldest !== undefined) this.forget(oldest);
+      }
     }
+    this.open.set(segment, fd);
     return fd;
   }
 }

@@ -1,10 +1,11 @@
 import type { LuactError } from '@luact/core';
 import type { JournalRecord } from './journal.js';
 
-/** Records of one stream held by one APPEND frame of the log. */
+/** Records of one stream held by one APPEND or SNAPSHOT frame of a log file. */
 export interface Chunk {
+  /** The number of the log segment or archive holding the frame. */
   readonly segment: number;
-  /** Where the frame starts in its segment. */
+  /** Where the frame starts in its file. */
   readonly offset: number;
   /** The frame's size in bytes. */
   readonly size: number;
@@ -20,20 +21,28 @@ export interface StreamState {
   closed: boolean;
   summary: JournalRecord | undefined;
   /** In stream order, back to back. */
-  readonly chunks: Chunk[];
+  chunks: Chunk[];
   /** Set once the stream is known to be damaged: reading and appending fail with it. */
   damage: LuactError | undefined;
+  /**
+   * Frames are missing before the stream's next one: damage, unless a later snapshot of the
+   * whole stream follows (reading the log, frames of a compacted segment are gone, and the
+   * snapshot that replaced them comes after the stream's later frames).
+   */
+  gap: LuactError | undefined;
 }
 
 /**
- * The streams of a file journal and where their records lie in the log: built by reading the
- * log at open, kept current by every append, close and remove. One rule applies frames, live
- * and on recovery alike: an APPEND at the stream's end extends it; one at an earlier position
+ * The streams of a file journal and where their records lie: built by reading the log at open,
+ * kept current by every append, close, remove and compaction. One rule applies frames, live and
+ * on recovery alike: an APPEND at the stream's end extends it; one at an earlier position
  * replaces the records from there (the writer repeated an append whose first write failed and
- * then went on differently); one past the end means frames are missing: damage.
+ * then went on differently); one past the end leaves a gap; a SNAPSHOT replaces the stream.
+ * It also knows which streams have records in each file, for compaction.
  */
 export class StreamIndex {
   private readonly streams = new Map<string, StreamState>();
+  private readonly members = new Map<number, Set<string>>();
 
   get(id: string): StreamState | undefined {
     return this.streams.get(id);
@@ -43,20 +52,21 @@ export class StreamIndex {
     return this.streams.entries();
   }
 
+  /** Streams that had records in file `segment` (some may have moved on since). */
+  membersOf(segment: number): ReadonlySet<string> {
+    return this.members.get(segment) ?? new Set();
+  }
+
   /** Applies an APPEND frame; `damage` makes the error for a frame that cannot follow. */
   append(id: string, chunk: Chunk, damage: (why: string) => LuactError): void {
-    let stream = this.streams.get(id);
-    if (!stream) {
-      stream = { length: 0, closed: false, summary: undefined, chunks: [], damage: undefined };
-      this.streams.set(id, stream);
-    }
-    if (stream.damage) return;
+    const stream = this.streams.get(id) ?? this.create(id);
+    if (stream.damage || stream.gap) return;
     if (stream.closed) {
       stream.damage = damage('records appended to the stream after it was closed');
       return;
     }
     if (chunk.first > stream.length) {
-      stream.damage = damage(
+      stream.gap = damage(
         `records ${stream.length} to ${chunk.first - 1} of the stream are missing`,
       );
       return;
@@ -64,6 +74,18 @@ export class StreamIndex {
     if (chunk.first < stream.length) cutAt(stream, chunk.first);
     stream.chunks.push(chunk);
     stream.length = chunk.first + chunk.count;
+    this.join(chunk.segment, id);
+  }
+
+  /** Applies a SNAPSHOT frame: `chunk` holds the whole stream now. */
+  snapshot(id: string, chunk: Chunk): void {
+    const stream = this.streams.get(id) ?? this.create(id);
+    if (stream.damage) return;
+    this.leaveAll(id, stream);
+    stream.chunks = [chunk];
+    stream.length = chunk.count;
+    stream.gap = undefined;
+    this.join(chunk.segment, id);
   }
 
   /** Applies a CLOSE frame: the first close of a stream with records counts. */
@@ -75,6 +97,9 @@ export class StreamIndex {
   }
 
   remove(id: string): void {
+    const stream = this.streams.get(id);
+    if (!stream) return;
+    this.leaveAll(id, stream);
     this.streams.delete(id);
   }
 
@@ -92,8 +117,43 @@ export class StreamIndex {
 
   /** A stream known only from damage (a legacy file that could not be read). */
   addDamaged(id: string, length: number, damage: LuactError): void {
-    this.streams.set(id, { length, closed: false, summary: undefined, chunks: [], damage });
+    this.streams.set(id, { ...emptyStream(), length, damage });
   }
+
+  /** Forgets which streams had records in file `segment` (it is gone). */
+  dropFile(segment: number): void {
+    this.members.delete(segment);
+  }
+
+  private create(id: string): StreamState {
+    const stream = emptyStream();
+    this.streams.set(id, stream);
+    return stream;
+  }
+
+  private join(segment: number, id: string): void {
+    let ids = this.members.get(segment);
+    if (!ids) {
+      ids = new Set();
+      this.members.set(segment, ids);
+    }
+    ids.add(id);
+  }
+
+  private leaveAll(id: string, stream: StreamState): void {
+    for (const chunk of stream.chunks) this.members.get(chunk.segment)?.delete(id);
+  }
+}
+
+function emptyStream(): StreamState {
+  return {
+    length: 0,
+    closed: false,
+    summary: undefined,
+    chunks: [],
+    damage: undefined,
+    gap: undefined,
+  };
 }
 
 /** Drops the stream's records from position `position` on. */

@@ -8,9 +8,11 @@ import { corruptJournal } from './file-format.js';
  *   segment header: "LUACTWAL" | u8 version | u8 0 | u16 0 | u32 segment number | u32 CRC-32
  *   frame header:   u32 payload length | u32 payload CRC-32 | u8 operation | u8 0 |
  *                   u16 ID length | u32 first | u32 batch start | ID (UTF-8) | u32 CRC-32
- *   payload:        APPEND: u32 count, then per record u32 length | msgpack record
- *                   CLOSE:  the msgpack summary, or nothing
- *                   REMOVE: nothing
+ *   payload:        APPEND:   u32 count, then per record u32 length | msgpack record
+ *                   CLOSE:    the msgpack summary, or nothing
+ *                   REMOVE:   nothing
+ *                   SNAPSHOT: u32 segment | u32 offset (a position in the log), then the
+ *                             records as in APPEND: the whole stream, replacing what came before
  *
  * The frame header has its own checksum, so a frame whose payload is damaged still names its
  * stream (that stream is damaged, the others are not), and a scan can step over it. `first` is
@@ -26,7 +28,7 @@ const FRAME_FIXED = 20;
 /** The most bytes a frame header takes: a 512-byte ID. */
 const MAX_ID_BYTES = 512;
 
-export const Operation = { append: 1, close: 2, remove: 3 } as const;
+export const Operation = { append: 1, close: 2, remove: 3, snapshot: 4 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
 export function encodeSegmentHeader(segment: number): Buffer {
@@ -75,8 +77,13 @@ export function appendFrame(
   let payloadLength = 4;
   for (const record of records) payloadLength += 4 + record.length;
   const { frame, payloadAt } = allocateFrame(Operation.append, id, first, payloadLength);
-  const bytes = frame.bytes;
-  let at = payloadAt;
+  writeRecords(frame.bytes, payloadAt, records);
+  sealPayload(frame.bytes, payloadAt);
+  return frame;
+}
+
+function writeRecords(bytes: Buffer, start: number, records: readonly Uint8Array[]): void {
+  let at = start;
   bytes.writeUInt32LE(records.length, at);
   at += 4;
   for (const record of records) {
@@ -84,8 +91,43 @@ export function appendFrame(
     bytes.set(record, at + 4);
     at += 4 + record.length;
   }
+}
+
+/** A place in the log: frames before it are older than a snapshot that names it. */
+export interface LogPosition {
+  readonly segment: number;
+  readonly offset: number;
+}
+
+export function isBefore(a: LogPosition, b: LogPosition): boolean {
+  return a.segment < b.segment || (a.segment === b.segment && a.offset < b.offset);
+}
+
+/**
+ * The whole of a stream in one frame: compaction copies an open stream's records forward this
+ * way, and archives a closed one (then `watermark` says which log frames it already holds).
+ */
+export function snapshotFrame(
+  id: string,
+  watermark: LogPosition,
+  records: readonly Uint8Array[],
+): PendingFrame {
+  let payloadLength = SNAPSHOT_PREFIX + 4;
+  for (const record of records) payloadLength += 4 + record.length;
+  const { frame, payloadAt } = allocateFrame(Operation.snapshot, id, 0, payloadLength);
+  const bytes = frame.bytes;
+  bytes.writeUInt32LE(watermark.segment, payloadAt);
+  bytes.writeUInt32LE(watermark.offset, payloadAt + 4);
+  writeRecords(bytes, payloadAt + SNAPSHOT_PREFIX, records);
   sealPayload(bytes, payloadAt);
   return frame;
+}
+
+const SNAPSHOT_PREFIX = 8;
+
+/** The log position a SNAPSHOT frame's payload names. */
+export function watermarkOf(payload: Buffer): LogPosition {
+  return { segment: payload.readUInt32LE(0), offset: payload.readUInt32LE(4) };
 }
 
 export function closeFrame(id: string, summary: Uint8Array | undefined): PendingFrame {
@@ -148,11 +190,11 @@ export interface FrameAt {
  * The frame at `offset` of `bytes` when its header is sound and the whole frame lies within
  * `bytes`; undefined otherwise (torn, damaged, or not a frame start at all).
  */
-export function frameAt(bytes: Buffer, offset: number): FrameAt | undefined {
+export function frameAt(bytes: Buffer, offset: number, checkPayload = true): FrameAt | undefined {
   if (bytes.length - offset < FRAME_FIXED + 4) return undefined;
   const operation = bytes.readUInt8(offset + 8);
   const idLength = bytes.readUInt16LE(offset + 10);
-  if (operation < Operation.append || operation > Operation.remove) return undefined;
+  if (operation < Operation.append || operation > Operation.snapshot) return undefined;
   if (bytes.readUInt8(offset + 9) !== 0 || idLength === 0 || idLength > MAX_ID_BYTES)
     return undefined;
   const headerEnd = offset + FRAME_FIXED + idLength;
@@ -170,7 +212,7 @@ export function frameAt(bytes: Buffer, offset: number): FrameAt | undefined {
     first: bytes.readUInt32LE(offset + 12),
     batchStart: bytes.readUInt32LE(offset + 16),
     payloadAt,
-    damaged: crc32(payload) !== bytes.readUInt32LE(offset + 4),
+    damaged: checkPayload && crc32(payload) !== bytes.readUInt32LE(offset + 4),
   };
 }
 
@@ -183,24 +225,36 @@ export function nextFrameAfter(bytes: Buffer, from: number): FrameAt | undefined
   return undefined;
 }
 
-/** The encoded records of an APPEND frame's payload (which must be sound). */
-export function recordsIn(payload: Buffer, file: string, offset: number): Buffer[] {
-  if (payload.length < 4) throw corruptJournal(file, offset, 'append frame without a record count');
-  const count = payload.readUInt32LE(0);
+/** Where the records of an APPEND or SNAPSHOT frame's payload start. */
+function recordsStart(operation: Operation): number {
+  return operation === Operation.snapshot ? SNAPSHOT_PREFIX : 0;
+}
+
+/** The encoded records of an APPEND or SNAPSHOT frame's payload (which must be sound). */
+export function recordsIn(
+  payload: Buffer,
+  operation: Operation,
+  file: string,
+  offset: number,
+): Buffer[] {
+  const start = recordsStart(operation);
+  if (payload.length < start + 4)
+    throw corruptJournal(file, offset, 'frame without a record count');
+  const count = payload.readUInt32LE(start);
   const records: Buffer[] = [];
-  let at = 4;
+  let at = start + 4;
   for (let index = 0; index < count; index++) {
-    if (at + 4 > payload.length) throw corruptJournal(file, offset, 'append frame cut short');
+    if (at + 4 > payload.length) throw corruptJournal(file, offset, 'frame cut short');
     const length = payload.readUInt32LE(at);
-    if (at + 4 + length > payload.length)
-      throw corruptJournal(file, offset, 'append frame cut short');
+    if (at + 4 + length > payload.length) throw corruptJournal(file, offset, 'frame cut short');
     records.push(payload.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }
   return records;
 }
 
-/** How many records an APPEND frame's payload holds (the payload must be sound). */
-export function recordCount(payload: Buffer): number {
-  return payload.length < 4 ? 0 : payload.readUInt32LE(0);
+/** How many records an APPEND or SNAPSHOT frame's payload holds (the payload must be sound). */
+export function recordCount(payload: Buffer, operation: Operation): number {
+  const start = recordsStart(operation);
+  return payload.length < start + 4 ? 0 : payload.readUInt32LE(start);
 }

@@ -1,7 +1,15 @@
 import type { JournalRecord } from '../journal.js';
 
-/** The streams the crash writer appends to, concurrently: their appends share log writes. */
-export const CRASH_STREAMS = Array.from({ length: 8 }, (_, index) => `crash/${index}`);
+/** The crash writer appends to this many streams at once: their appends share log writes. */
+export const CRASH_LANES = 8;
+
+/** A lane's stream is closed once it holds this many records, and the lane starts another. */
+export const CRASH_STREAM_LENGTH = 12;
+
+/** The stream of `lane`'s `generation`th run. */
+export function crashStream(lane: number, generation: number): string {
+  return `crash/${lane}/${generation}`;
+}
 
 /**
  * Record `n` of stream `id`, the same in the writer and the checker. Sizes vary up to 6 KB, so

@@ -1,19 +1,43 @@
 /**
- * A child process for the crash test: appends to CRASH_STREAMS as fast as it can and prints
- * `ack <stream> <length>` once an append resolved, until it is killed.
+ * A child process for the crash test: in CRASH_LANES lanes at once, appends to a stream as fast
+ * as it can, closes it at CRASH_STREAM_LENGTH records and starts the lane's next one, until it
+ * is killed. Prints `ack <stream> <length>` once an append resolved and `closed <stream>` once
+ * a close did. Segments are small, so kills also land around new segments and compactions.
  * Usage: node --import tsx crash-writer.ts <dir> <fsync>
  */
 import { FileJournal } from '../file-journal.js';
 import type { FsyncPolicy } from '../sync-policy.js';
-import { CRASH_STREAMS, crashRecord } from './crash-records.js';
+import { CRASH_LANES, CRASH_STREAM_LENGTH, crashRecord, crashStream } from './crash-records.js';
 
 const [dir, fsync] = process.argv.slice(2) as [string, FsyncPolicy];
-// Small segments: a kill also lands around the start of a new one.
 const journal = await FileJournal.open({ dir, fsync, segmentBytes: 128 * 1024 });
+const streams = await journal.list();
 
-async function appendForever(id: string): Promise<never> {
-  let length = (await journal.read(id)).length;
+/** Where lane `lane` goes on: its newest stream, or the next one when that is closed. */
+function resumeLane(lane: number): { generation: number; length: number } {
+  let newest = { generation: 0, length: 0, closed: false };
+  for (const stream of streams) {
+    const [, laneText, generationText] = stream.id.split('/');
+    const generation = Number(generationText);
+    if (Number(laneText) === lane && generation >= newest.generation)
+      newest = { generation, length: stream.length, closed: stream.closed };
+  }
+  return newest.closed
+    ? { generation: newest.generation + 1, length: 0 }
+    : { generation: newest.generation, length: newest.length };
+}
+
+async function runLane(lane: number): Promise<never> {
+  let { generation, length } = resumeLane(lane);
   for (let call = 0; ; call++) {
+    const id = crashStream(lane, generation);
+    if (length >= CRASH_STREAM_LENGTH) {
+      await journal.close(id, { lane, generation });
+      process.stdout.write(`closed ${id}\n`);
+      generation++;
+      length = 0;
+      continue;
+    }
     const count = 1 + (call % 3);
     const records = Array.from({ length: count }, (_, index) => crashRecord(id, length + index));
     await journal.append(id, length, records);
@@ -22,6 +46,6 @@ async function appendForever(id: string): Promise<never> {
   }
 }
 
-const writers = CRASH_STREAMS.map((id) => appendForever(id));
+const lanes = Array.from({ length: CRASH_LANES }, (_, lane) => runLane(lane));
 process.stdout.write('ready\n');
-await Promise.all(writers);
+await Promise.all(lanes);

@@ -1,0 +1,195 @@
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileJournal } from './file-journal.js';
+import type { FsyncPolicy } from './sync-policy.js';
+import { logFrames, segmentFiles } from './testing/journal-files.js';
+
+/** Small segments, so a few appends fill several. */
+const SEGMENT_BYTES = 2048;
+
+let dir: string;
+let journal: FileJournal;
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'luact-journal-compaction-'));
+  journal = await open();
+});
+
+afterEach(async () => {
+  await journal.shutdown();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function open(fsync: FsyncPolicy = 'never'): Promise<FileJournal> {
+  return FileJournal.open({ dir, fsync, segmentBytes: SEGMENT_BYTES });
+}
+
+async function reopen(): Promise<FileJournal> {
+  await journal.shutdown();
+  journal = await open();
+  return journal;
+}
+
+function records(count: number, from = 0) {
+  return Array.from({ length: count }, (_, index) => ({ n: from + index, text: 'y'.repeat(100) }));
+}
+
+/** Appends `count` records to `id` one append at a time. */
+async function fill(id: string, count: number, from = 0): Promise<void> {
+  for (let n = from; n < from + count; n++) await journal.append(id, n, records(1, n));
+}
+
+async function archives(): Promise<string[]> {
+  return (await readdir(path.join(dir, 'archive'))).sort();
+}
+
+describe('compaction', () => {
+  it('moves closed streams out of the log into an archive and deletes their segments', async () => {
+    for (const id of ['a', 'b', 'c']) {
+      await fill(id, 10);
+      await journal.close(id, { status: 'completed', id });
+    }
+    // All full segments go when asked (the journal also compacts by itself as segments fill,
+    // all but the newest full one): the active segment is left.
+    await journal.compact();
+    expect(await segmentFiles(dir)).toHaveLength(1);
+    expect((await archives()).length).toBeGreaterThan(0);
+    expect((await archives()).length).toBeGreaterThan(0);
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      for (const id of ['a', 'b', 'c']) expect(await reader.read(id)).toEqual(records(10));
+      expect(await reader.open()).toEqual([]);
+      expect(await reader.listClosed()).toEqual(
+        expect.arrayContaining(
+          ['a', 'b', 'c'].map((id) => ({ id, summary: { status: 'completed', id } })),
+        ),
+      );
+      expect(await reader.list()).toHaveLength(3);
+    }
+  });
+
+  it('copies open streams forward whole, and they go on taking appends', async () => {
+    await fill('running', 3);
+    for (let n = 0; n < 12; n++) {
+      await journal.append(`done-${n}`, 0, records(1));
+      await journal.close(`done-${n}`);
+    }
+    await fill('running', 2, 3); // its records now lie in an old and a newer segment
+    expect(await journal.compact()).toBeGreaterThan(0);
+    await journal.append('running', 5, records(1, 5));
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      expect(await reader.read('running')).toEqual(records(6));
+      expect(await reader.open()).toEqual(['running']);
+      expect((await reader.listClosed()).length).toBe(12);
+    }
+    await journal.append('running', 6, records(1, 6));
+    expect(await journal.read('running')).toHaveLength(7);
+  });
+
+  it('leaves a segment whose open streams would cost more to copy than deleting it frees', async () => {
+    await fill('big', 40); // many segments, all of them the one open stream
+    const before = await segmentFiles(dir);
+    expect(await journal.compact()).toBe(0);
+    expect(await segmentFiles(dir)).toEqual(before);
+    expect(await journal.read('big')).toEqual(records(40));
+  });
+
+  it('keeps a removed archived stream removed, also once the removal itself is compacted', async () => {
+    await fill('gone', 20);
+    await journal.close('gone');
+    await fill('kept', 20);
+    await journal.close('kept');
+    await journal.compact();
+    expect(await logFrames(dir, 'gone')).toEqual([]); // archived
+    await journal.remove('gone');
+    expect(await (await reopen()).read('gone')).toEqual([]);
+    // Fill segments so the one holding the removal is compacted too: the archive keeps it.
+    for (let n = 0; n < 30; n++) {
+      await journal.append(`later-${n}`, 0, records(1));
+      await journal.close(`later-${n}`);
+    }
+    await journal.compact();
+    expect(await logFrames(dir, 'gone')).toEqual([]); // the REMOVE frame left the log
+    const reopened = await reopen();
+    expect(await reopened.read('gone')).toEqual([]);
+    expect((await reopened.list()).map((stream) => stream.id)).not.toContain('gone');
+    expect(await reopened.read('kept')).toEqual(records(20));
+  });
+
+  it('reuses the ID of a removed archived stream for a new stream', async () => {
+    await fill('again', 20);
+    await journal.close('again', { round: 1 });
+    await fill('other', 20);
+    await journal.close('other');
+    await journal.compact();
+    expect(await logFrames(dir, 'again')).toEqual([]); // archived
+    await journal.remove('again');
+    await journal.append('again', 0, records(2, 100));
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      expect(await reader.read('again')).toEqual(records(2, 100));
+      expect(await reader.open()).toEqual(['again']);
+    }
+  });
+
+  it('loses nothing when a crash came after an archive was written and before the segments went', async () => {
+    for (const id of ['x', 'y']) {
+      await fill(id, 8);
+      await journal.close(id, { id });
+    }
+    await fill('open', 2);
+    const before = await segmentFiles(dir);
+    for (const file of before) await copyFile(file, `${file}.saved`);
+    expect(await journal.compact()).toBeGreaterThan(0);
+    await journal.shutdown();
+    // The deletions did not reach the disk: the old segments are back beside the archive.
+    for (const file of before) await copyFile(`${file}.saved`, file);
+    for (const file of before) await rm(`${file}.saved`);
+    journal = await open();
+    expect(await journal.read('x')).toEqual(records(8));
+    expect(await journal.read('y')).toEqual(records(8));
+    expect(await journal.read('open')).toEqual(records(2));
+    expect(await journal.listClosed()).toEqual(
+      expect.arrayContaining([
+        { id: 'x', summary: { id: 'x' } },
+        { id: 'y', summary: { id: 'y' } },
+      ]),
+    );
+    expect(await journal.open()).toEqual(['open']);
+  });
+
+  it('forgets an archive a crash left unfinished', async () => {
+    await fill('a', 3);
+    await journal.shutdown();
+    await writeFile(path.join(dir, 'archive', '0000000099.wal.tmp'), 'partial');
+    journal = await open();
+    expect(await archives()).toEqual([]);
+    expect(await journal.read('a')).toEqual(records(3));
+  });
+
+  it('keeps the log short by itself while streams open and close (fsync=always)', async () => {
+    await journal.shutdown();
+    journal = await open('always');
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, n) => {
+          const id = `run-${round}-${n}`;
+          await journal.append(id, 0, records(2));
+          await journal.append(id, 2, records(1, 2));
+          await journal.close(id, { n });
+        }),
+      );
+    }
+    // Compaction runs in the background as segments fill: wait for it to catch up.
+    const deadline = Date.now() + 20_000;
+    while ((await segmentFiles(dir)).length > 3 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await segmentFiles(dir)).length).toBeLessThanOrEqual(3);
+    const reopened = await reopen();
+    expect((await reopened.listClosed()).length).toBe(200);
+    expect(await reopened.read('run-7-13')).toEqual(records(3));
+  });
+});

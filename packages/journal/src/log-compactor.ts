@@ -1,0 +1,227 @@
+import fs from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { closeFile, openFile, syncData, syncDirectory, writeAllAt } from './fd-io.js';
+import { fileError } from './file-errors.js';
+import type { KeyedLock } from './keyed-lock.js';
+import type { LogWriter } from './log-writer.js';
+import { encodeRecord } from './record-codec.js';
+import type { SegmentFiles } from './segment-files.js';
+import type { StreamIndex, StreamState } from './stream-index.js';
+import {
+  closeFrame,
+  encodeSegmentHeader,
+  type LogPosition,
+  type PendingFrame,
+  placeFrame,
+  removeFrame,
+  SEGMENT_HEADER_BYTES,
+  snapshotFrame,
+} from './wal-format.js';
+
+export interface CompactorOptions {
+  readonly index: StreamIndex;
+  readonly writer: LogWriter;
+  readonly files: SegmentFiles;
+  /** The journal's per-stream lock: a stream copied forward takes no appends meanwhile. */
+  readonly lock: KeyedLock;
+  readonly archiveDir: string;
+  /** Full log segments, oldest first (the active one is not among them). */
+  readonly segments: readonly number[];
+  /** Per log segment: archived streams whose REMOVE frame it holds. */
+  readonly tombstones: Map<number, Set<string>>;
+  /** The newest full segments left alone: their streams are likely still running. */
+  readonly keepSegments: number;
+}
+
+/** A snapshot frame that names no log position: a stream copied forward within the log. */
+const IN_LOG: LogPosition = { segment: 0, offset: 0 };
+const CREATING_SUFFIX = '.tmp';
+
+/**
+ * Keeps the log short: a full segment past the newest few is emptied and deleted once that
+ * pays (see `compact`). Its closed
+ * streams go, whole, to a new archive file (written, synced and renamed into place before
+ * anything points at it), with the log position the archive covers, so frames of theirs still
+ * in newer segments are skipped on recovery. Its open streams are copied forward whole into the
+ * active segment (a SNAPSHOT frame replaces what came before). Removals of archived streams
+ * that the segment held go to the archive as well. Only then, once all of it is durable, is
+ * the segment deleted: a crash before that finds both, and the newer copy wins.
+ *
+ * Compactions and removals run one at a time (`serially`): a stream removed while it was being
+ * archived could otherwise be brought back by the archive.
+ */
+export class LogCompactor {
+  private readonly full: number[];
+  private queue: Promise<void> = Promise.resolve();
+  private pending = false;
+
+  constructor(private readonly options: CompactorOptions) {
+    this.full = [...options.segments];
+  }
+
+  /** fdatasync and fsync calls made for archives. */
+  syncs = 0;
+
+  /** Segment `segment` is full: compact what is now old enough, in the background. */
+  segmentFull(segment: number): void {
+    this.full.push(segment);
+    this.schedule();
+  }
+
+  /** Compacts, in the background, what is old enough (also what a previous run left). */
+  schedule(): void {
+    if (this.pending || this.full.length <= this.options.keepSegments) return;
+    this.pending = true;
+    void this.serially(async () => {
+      this.pending = false;
+      await this.compactOld();
+    }).catch(() => {
+      // Left for the next time a segment fills: a failed compaction loses nothing, the
+      // segment stays until one succeeds (a full disk fails appends loudly meanwhile).
+    });
+  }
+
+  /** Archived stream `id` was removed by a frame in log segment `segment`. */
+  removedFromArchive(segment: number, id: string): void {
+    let removed = this.options.tombstones.get(segment);
+    if (!removed) {
+      removed = new Set();
+      this.options.tombstones.set(segment, removed);
+    }
+    removed.add(id);
+  }
+
+  /** Runs `work` when no compaction or other such work runs. */
+  serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
+  /** Resolves once queued work is done. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Compacts every full segment but the newest `keep`; returns how many it deleted. */
+  async compactOld(keep = this.options.keepSegments): Promise<number> {
+    let deleted = 0;
+    const kept: number[] = [];
+    while (this.full.length > keep) {
+      const segment = this.full.shift() as number;
+      if (await this.compact(segment)) deleted++;
+      else kept.push(segment);
+    }
+    this.full.unshift(...kept);
+    return deleted;
+  }
+
+  /**
+   * Empties segment `segment` and deletes it. Not yet (false) while copying its open streams
+   * forward would write more than half of what deleting it frees (they are copied whole, and
+   * the log must shrink), nor while it holds a damaged stream (the segment is the evidence).
+   */
+  private async compact(segment: number): Promise<boolean> {
+    const { index, writer, files, lock } = this.options;
+    const closed: string[] = [];
+    const open: string[] = [];
+    let openBytes = 0;
+    for (const id of index.membersOf(segment)) {
+      const stream = index.get(id);
+      if (!stream || !stream.chunks.some((chunk) => chunk.segment === segment)) continue;
+      if (stream.damage || stream.gap) return false;
+      if (stream.closed) closed.push(id);
+      else {
+        open.push(id);
+        for (const chunk of stream.chunks) openBytes += chunk.size;
+      }
+    }
+    if (openBytes > fs.statSync(files.path(segment)).size / 2) return false;
+    const removed = this.options.tombstones.get(segment) ?? new Set<string>();
+    if (closed.length > 0 || removed.size > 0) await this.archive(closed, removed);
+    // All at once: the copies share the log's writes and syncs.
+    await Promise.all(
+      open.map((id) =>
+        lock.run(id, async () => {
+          const stream = index.get(id);
+          if (!stream?.chunks.some((chunk) => chunk.segment === segment)) return;
+          if (stream.damage) return;
+          const records = this.recordsOf(id, stream);
+          const placement = await writer.submit(snapshotFrame(id, IN_LOG, records));
+          index.snapshot(id, { ...placement, first: 0, count: records.length });
+        }),
+      ),
+    );
+    // What was copied is durable (whatever the fsync policy) before its old copy goes.
+    await writer.flush();
+    files.forget(segment);
+    index.dropFile(segment);
+    this.options.tombstones.delete(segment);
+    try {
+      await rm(files.path(segment), { force: true });
+    } catch (error) {
+      throw fileError(files.path(segment), 'delete', error);
+    }
+    return true;
+  }
+
+  /** Writes closed streams `ids` and removals `removed` to a new archive, synced and in place. */
+  private async archive(ids: readonly string[], removed: ReadonlySet<string>): Promise<void> {
+    const { index, writer, files, archiveDir } = this.options;
+    const number = writer.reserveNumber();
+    const watermark = writer.position();
+    const file = files.pathOfArchive(number);
+    const creating = `${file}${CREATING_SUFFIX}`;
+    const placed: { id: string; offset: number; size: number; count: number }[] = [];
+    try {
+      await fs.promises.mkdir(archiveDir, { recursive: true });
+      const fd = await openFile(creating, 'w+');
+      try {
+        let end = 0;
+        const write = (frame: PendingFrame) => {
+          placeFrame(frame, SEGMENT_HEADER_BYTES);
+          writeAllAt(fd, frame.bytes, end);
+          end += frame.bytes.length;
+        };
+        const header = encodeSegmentHeader(number);
+        writeAllAt(fd, header, 0);
+        end = header.length;
+        for (const id of ids) {
+          const stream = index.get(id) as StreamState;
+          const records = this.recordsOf(id, stream);
+          const snapshot = snapshotFrame(id, watermark, records);
+          placed.push({ id, offset: end, size: snapshot.bytes.length, count: records.length });
+          write(snapshot);
+          const summary = stream.summary === undefined ? undefined : encodeRecord(stream.summary);
+          write(closeFrame(id, summary));
+        }
+        for (const id of removed) write(removeFrame(id));
+        this.syncs++;
+        await syncData(fd);
+      } finally {
+        await closeFile(fd);
+      }
+      fs.renameSync(creating, file);
+      this.syncs++;
+      await syncDirectory(archiveDir);
+    } catch (error) {
+      await rm(creating, { force: true });
+      throw fileError(file, 'write', error);
+    }
+    files.addArchive(number);
+    for (const { id, offset, size, count } of placed) {
+      index.snapshot(id, { segment: number, offset, size, first: 0, count });
+    }
+  }
+
+  private recordsOf(id: string, stream: StreamState): Buffer[] {
+    const records: Buffer[] = [];
+    for (const chunk of stream.chunks) {
+      for (const record of this.options.files.records(id, chunk)) records.push(record);
+    }
+    return records;
+  }
+}

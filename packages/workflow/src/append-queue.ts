@@ -38,8 +38,15 @@ export class AppendQueue {
 
   /** Queues `record`; `done` runs once it is durable. */
   push(record: JournalRecord, done?: () => void): void {
+    this.pushAll([done ? { record, done } : { record }]);
+  }
+
+  /** Queues `records` in order, to go out in the same append (unless one is in flight). */
+  pushAll(
+    records: readonly { readonly record: JournalRecord; readonly done?: () => void }[],
+  ): void {
     if (this.failed) return;
-    this.queue.push({ record, done: done ?? (() => {}) });
+    for (const { record, done } of records) this.queue.push({ record, done: done ?? (() => {}) });
     if (!this.writing) void this.flush();
   }
 

@@ -1,5 +1,5 @@
 import { LuactError, retryDelay } from '@luact/core';
-import type { Journal } from '@luact/journal';
+import type { Journal, JournalRecord } from '@luact/journal';
 import type { LogRecord } from '@luact/lua';
 import { messageBytes } from '@luact/process';
 import { AppendQueue } from './append-queue.js';
@@ -189,15 +189,86 @@ export class RunDriver implements RunListener {
 
   private journalEvent(event: EventRecord): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push(event as never, () => {
+      if (this.mayDeliverBeforeJournaled(event)) {
+        // Handed to the code now, journaled with the task it leads to: one append, not two.
+        // What the code logs meanwhile is held until then.
+        const held: (() => void)[] = [];
+        const journaled = () => {
+          for (const say of held) say();
+          resolve();
+        };
+        this.unjournaled = { event, held, resolve: journaled, reject };
         this.deliverable.push(event);
         this.pump();
-        resolve();
-      });
-      void this.queue.drained().then(() => {
-        if (this.queue.failed) reject(this.queue.failed);
-      });
+        return;
+      }
+      // The journal keeps events in the order the code sees them: one handed over before
+      // it was journaled goes first.
+      this.journalWithEvent([
+        {
+          record: event as never,
+          done: () => {
+            this.deliverable.push(event);
+            this.pump();
+            resolve();
+          },
+        },
+      ]);
+      this.rejectIfQueueFails(reject);
     });
+  }
+
+  private rejectIfQueueFails(reject: (error: Error) => void): void {
+    void this.queue.drained().then(() => {
+      if (this.queue.failed) reject(this.queue.failed);
+    });
+  }
+
+  /**
+   * Whether `event` may reach the code before it is durable. Nothing the code does with it
+   * leaves the run before the event is journaled (commands are carried out only once the task
+   * that issued them is durable, and the task is appended with the event), so a crash in
+   * between loses only the event, which its source produces again on recovery (an activity
+   * runs again, a timer fires again, a child's end is looked up again). Not for an event whose
+   * sender is told it was accepted (a message, a cancel request), nor while another event is
+   * ahead of it. What the code logs while it handles the event is held until the event is
+   * journaled, so the outside never hears of what a crash then undid.
+   */
+  private mayDeliverBeforeJournaled(event: EventRecord): boolean {
+    return (
+      event.t !== 'signal' &&
+      event.t !== 'cancel' &&
+      this.status === 'running' &&
+      !this.endedWith &&
+      !this.run.running &&
+      this.unjournaled === undefined &&
+      this.deliverable.length === 0
+    );
+  }
+
+  /** The event the code has or is handling that is not journaled yet (see journalEvent). */
+  private unjournaled:
+    | {
+        readonly event: EventRecord;
+        /** What the code said while handling it, out once it is journaled. */
+        readonly held: (() => void)[];
+        readonly resolve: () => void;
+        readonly reject: (error: Error) => void;
+      }
+    | undefined;
+
+  /** Queues the unjournaled event (if any) ahead of `records`, all in one append. */
+  private journalWithEvent(
+    records: readonly { readonly record: JournalRecord; readonly done?: () => void }[],
+  ): void {
+    const pending = this.unjournaled;
+    this.unjournaled = undefined;
+    if (!pending) {
+      this.queue.pushAll(records);
+      return;
+    }
+    this.queue.pushAll([{ record: pending.event as never, done: pending.resolve }, ...records]);
+    this.rejectIfQueueFails(pending.reject);
   }
 
   /** Ends the run at once (its code is not asked). */
@@ -210,12 +281,18 @@ export class RunDriver implements RunListener {
     this.run.terminate(reason, from);
   }
 
-  /** `onExit` runs once the run has ended (continued runs hand their watchers on). */
+  /**
+   * `onExit` runs once the run has ended and its end is durable (continued runs hand their
+   * watchers on).
+   */
   watch(onExit: (outcome: Outcome) => void): void {
     const terminal = this.endedWith;
-    if (terminal && terminal.t !== 'continued') onExit(outcomeOf(terminal));
+    if (terminal && this.announced && terminal.t !== 'continued') onExit(outcomeOf(terminal));
     else this.exitListeners.push(onExit);
   }
+
+  /** The end is journaled and the stream closed: watchers are told at once. */
+  private announced = false;
 
   /** Watchers waiting for this run, for the run that continues it. */
   takeWatchers(): ((outcome: Outcome) => void)[] {
@@ -224,6 +301,14 @@ export class RunDriver implements RunListener {
 
   /** Stops everything in flight without ending the run (the host shuts down). */
   stop(): void {
+    // An event not journaled yet is dropped: its source produces it again on recovery.
+    this.unjournaled?.reject(
+      new LuactError(
+        'UNAVAILABLE',
+        `workflow ${this.stream} stopped before the event was journaled`,
+      ),
+    );
+    this.unjournaled = undefined;
     for (const activity of this.activities.values())
       activity.cancel('the workflow host is stopping');
     this.activities.clear();
@@ -271,6 +356,7 @@ export class RunDriver implements RunListener {
       this.waitingBytes -= bytes;
     }
     const event = this.delivered++;
+    this.run.outputTo(next === this.unjournaled?.event ? this.unjournaled.held : undefined);
     this.run.handle(next, this.history?.task(event)?.task.commands);
   }
 
@@ -297,7 +383,9 @@ export class RunDriver implements RunListener {
   private replayed(event: number, commands: readonly Command[]): boolean {
     const recorded = this.history?.task(event);
     if (!recorded) {
-      this.queue.push(this.taskRecord(event, commands) as never, () => this.execute(commands));
+      this.journalWithEvent([
+        { record: this.taskRecord(event, commands) as never, done: () => this.execute(commands) },
+      ]);
       return true;
     }
     const difference = firstDifference(recorded.task.commands, commands);
@@ -628,21 +716,35 @@ export class RunDriver implements RunListener {
     const terminal = terminalRecord(end, at);
     this.endedWith = terminal;
     this.status = terminal.t;
-    if (commands.length > 0 && event !== undefined && !this.history?.task(event))
-      this.queue.push(this.taskRecord(event, commands) as never, () => this.execute(commands));
+    const task =
+      commands.length > 0 && event !== undefined && !this.history?.task(event)
+        ? [
+            {
+              record: this.taskRecord(event, commands) as never,
+              done: () => this.execute(commands),
+            },
+          ]
+        : [];
     for (const activity of this.activities.values()) activity.cancel('the workflow ended');
     this.activities.clear();
     for (const timer of this.timers.values()) timer.stop?.();
     this.timers.clear();
-    this.queue.push(terminal as never, () => {
-      void this.env.journal.close(this.stream, runSummary(this.started, terminal)).then(
-        () => this.announceEnd(end, terminal),
-        (error: unknown) => this.journalFailed(LuactError.from(error)),
-      );
-    });
+    this.journalWithEvent([
+      ...task,
+      {
+        record: terminal as never,
+        done: () => {
+          void this.env.journal.close(this.stream, runSummary(this.started, terminal)).then(
+            () => this.announceEnd(end, terminal),
+            (error: unknown) => this.journalFailed(LuactError.from(error)),
+          );
+        },
+      },
+    ]);
   }
 
   private announceEnd(end: RunEnd, terminal: TerminalRecord): void {
+    this.announced = true;
     this.env.ended(this, end, terminal);
     if (terminal.t === 'continued') return;
     const outcome = outcomeOf(terminal);
@@ -659,6 +761,8 @@ export class RunDriver implements RunListener {
   }
 
   private blockWith(problem: LuactError): void {
+    // An event the code was handling stays journaled: it happened, whatever the code did.
+    this.journalWithEvent([]);
     this.problem = problem;
     this.status = 'blocked';
     this.run.abandon();

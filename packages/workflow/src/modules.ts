@@ -193,12 +193,13 @@ function loggerFunctions(env: WorkflowModuleEnvironment): Record<string, HostFun
       // A replay repeats what was logged the first time: say it once.
       if (run.replaying || !env.log) return 0;
       const encoded = vm.stack.bytes(L, 3);
-      env.log({
+      const record: LogRecord = {
         level: (vm.stack.text(L, 1) ?? 'info') as LogLevel,
         message: boundedOutput(vm.stack.text(L, 2) ?? ''),
         fields: encoded ? (decodeValue(encoded) as Record<string, unknown>) : {},
         labels: run.labels(),
-      });
+      };
+      run.output(() => env.log?.(record));
       return 0;
     },
   };

@@ -140,6 +140,23 @@ export class WorkflowRun implements FedSink {
     return this.expected !== undefined;
   }
 
+  /**
+   * Where what the code says to the outside (its log lines) goes while it handles the current
+   * event: out at once, or held until the event is journaled (the driver hands it an event
+   * before it is durable, and a crash then must not leave a line about what never happened).
+   */
+  outputTo(held: (() => void)[] | undefined): void {
+    this.heldOutput = held;
+  }
+
+  /** Emits `say` now, or when the current event is journaled. */
+  output(say: () => void): void {
+    if (this.heldOutput) this.heldOutput.push(say);
+    else say();
+  }
+
+  private heldOutput: (() => void)[] | undefined;
+
   /** True between an event's delivery and the moment the code is idle again. */
   get running(): boolean {
     return this.busy;

@@ -263,17 +263,13 @@ export class FileJournal implements Journal {
     if (!stream) return [];
     const damage = stream.damage ?? stream.gap;
     if (damage) throw damage;
-    const records: Buffer[] = [];
-    for (const chunk of stream.chunks) {
-      try {
-        for (const record of this.segments.records(id, chunk)) records.push(record);
-      } catch (error) {
-        throw error instanceof LuactError && error.kind === 'INTERNAL'
-          ? this.damaged(id, error)
-          : error;
-      }
+    try {
+      return this.segments.records(id, stream.chunks);
+    } catch (error) {
+      throw error instanceof LuactError && error.kind === 'INTERNAL'
+        ? this.damaged(id, error)
+        : error;
     }
-    return records;
   }
 
   private damaged(id: string, damage: LuactError): LuactError {

@@ -218,10 +218,6 @@ export class LogCompactor {
   }
 
   private recordsOf(id: string, stream: StreamState): Buffer[] {
-    const records: Buffer[] = [];
-    for (const chunk of stream.chunks) {
-      for (const record of this.options.files.records(id, chunk)) records.push(record);
-    }
-    return records;
+    return this.options.files.records(id, stream.chunks);
   }
 }

@@ -234,19 +234,19 @@ function recordsStart(operation: Operation): number {
 export function recordsIn(
   payload: Buffer,
   operation: Operation,
-  file: string,
+  file: () => string,
   offset: number,
 ): Buffer[] {
   const start = recordsStart(operation);
   if (payload.length < start + 4)
-    throw corruptJournal(file, offset, 'frame without a record count');
+    throw corruptJournal(file(), offset, 'frame without a record count');
   const count = payload.readUInt32LE(start);
   const records: Buffer[] = [];
   let at = start + 4;
   for (let index = 0; index < count; index++) {
-    if (at + 4 > payload.length) throw corruptJournal(file, offset, 'frame cut short');
+    if (at + 4 > payload.length) throw corruptJournal(file(), offset, 'frame cut short');
     const length = payload.readUInt32LE(at);
-    if (at + 4 + length > payload.length) throw corruptJournal(file, offset, 'frame cut short');
+    if (at + 4 + length > payload.length) throw corruptJournal(file(), offset, 'frame cut short');
     records.push(payload.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }

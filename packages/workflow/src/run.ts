@@ -102,8 +102,13 @@ export class WorkflowRun implements FedSink {
   private termination: { reason: string; from?: string } | undefined;
   /** Stopped without an end of its own (non-determinism, shutdown): nothing is reported. */
   private abandoned = false;
-  /** Ends a task that runs longer than the host's task_timeout without waiting. */
+  /**
+   * Ends a task that runs longer than the host's task_timeout without waiting. One timer
+   * watches task after task (a timer per task would cost more than a replayed task itself):
+   * when it fires it looks at the task running then, and sets itself again for that task.
+   */
   private taskTimer: ReturnType<typeof setTimeout> | undefined;
+  private taskStartedAt = 0;
   trapLinks = false;
 
   constructor(
@@ -176,8 +181,8 @@ export class WorkflowRun implements FedSink {
     this.commands = [];
     this.expected = expected;
     this.busy = true;
-    this.taskTimer = setTimeout(() => this.overran(), this.taskTimeoutMs);
-    this.taskTimer.unref();
+    this.taskStartedAt = performance.now();
+    this.taskTimer ??= this.watchTask(this.taskTimeoutMs);
     this.apply(event);
     const group = this.group;
     if (this.busy && group && !group.ended && group.active === 0) this.finishTask();
@@ -437,6 +442,7 @@ export class WorkflowRun implements FedSink {
   abandon(): void {
     this.abandoned = true;
     this.idle();
+    this.stopWatching();
     if (this.group && !this.group.ended)
       this.vm.killGroup(this.group, encodeError(new LuactError('CANCELED', 'abandoned')));
   }
@@ -453,6 +459,7 @@ export class WorkflowRun implements FedSink {
   onGroupExit(group: FiberGroup, outcome: GroupOutcome): void {
     if (group !== this.group || this.abandoned) return;
     this.idle();
+    this.stopWatching();
     if (!outcome.ok && outcome.killed && !this.termination) {
       // The VM stopped the code (it overran max_slice where it could not be preempted).
       this.abandoned = true;
@@ -489,13 +496,28 @@ export class WorkflowRun implements FedSink {
 
   private idle(): void {
     this.busy = false;
+  }
+
+  /** The run has ended: its timer must not keep it in memory. */
+  private stopWatching(): void {
     clearTimeout(this.taskTimer);
     this.taskTimer = undefined;
   }
 
+  private watchTask(ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => {
+      this.taskTimer = undefined;
+      if (!this.busy || this.abandoned) return;
+      const left = this.taskStartedAt + this.taskTimeoutMs - performance.now();
+      if (left > 0) this.taskTimer = this.watchTask(left);
+      else this.overran();
+    }, ms);
+    timer.unref();
+    return timer;
+  }
+
   /** A task ran its whole budget without every fiber waiting: the run cannot go on. */
   private overran(): void {
-    if (!this.busy || this.abandoned) return;
     const fiber = this.group?.preempted;
     const site = fiber ? this.vm.callSite(fiber.thread) : undefined;
     const where = site ? ` at ${site.file}:${site.line}` : '';

@@ -351,10 +351,8 @@ end
 
 --- A channel fed by JS: `adapt(a, b, c)` turns one delivery into the value the channel yields.
 local function new_fed_channel(kind, adapt, ...)
-  local ch = setmetatable({ head = 1, tail = 0, fed_id = host.fed_channel(kind, ...), adapt = adapt },
+  return setmetatable({ head = 1, tail = 0, fed_id = host.fed_channel(kind, ...), adapt = adapt },
     CHANNEL_MT)
-  rt.FED[ch.fed_id] = ch
-  return ch
 end
 
 rt.new_fed_channel = new_fed_channel

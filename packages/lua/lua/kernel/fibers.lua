@@ -22,9 +22,6 @@ local table_pack, table_unpack = table.pack, table.unpack
 local BLOCK, PREEMPT = host.BLOCK, host.PREEMPT
 local current_fiber, take_preempt = host.fiber, host.take_preempt
 
--- Channels fed by JS, by id. Weak: a channel nobody holds is dropped; its late deliveries too.
-local FED = setmetatable({}, { __mode = 'v' })
-rt.FED = FED
 rt.TERMINATED = host.TERMINATED
 
 -- Whether the running thread is a fiber itself, not a coroutine inside one.

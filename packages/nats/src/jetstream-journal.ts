@@ -15,7 +15,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decodeEntry } from './journal-entries.js';
+import { decodeRecords } from './journal-entries.js';
 import { ensureLayout } from './journal-layout.js';
 import { closedJournals, journalIds, listJournals } from './journal-listing.js';
 import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
@@ -166,7 +166,7 @@ export class JetStreamJournal implements Journal {
     checkId(id);
     return this.lock.run(id, async () => {
       const { chain } = await this.writer.load(id);
-      return chain.records.map((entry) => decodeEntry(id, entry));
+      return decodeRecords(id, chain);
     });
   }
 

@@ -1,3 +1,4 @@
+import { LuactError } from '@luact/core';
 import { closedError, countStoredAlready, lengthConflict } from '@luact/journal';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
@@ -88,7 +89,7 @@ export class JournalWriter {
         storedRecords(id, (await this.load(id)).chain, expected),
       );
       if (done === encoded.length) return;
-      const entries = recordEntries(encoded.slice(done), this.payloadLimit());
+      const entries = this.entriesFor(id, encoded.slice(done), expected + done);
       const outcome = await this.publishEntries(id, state, epoch, entries);
       if (outcome === 'stored') return;
       // The journal is not what this writer thought: look again and let the rules decide.
@@ -185,7 +186,7 @@ export class JournalWriter {
       lost: undefined,
     };
     this.states.set(id, state);
-    const entries = recordEntries(encoded, this.payloadLimit());
+    const entries = this.entriesFor(id, encoded, 0);
     let outcome: 'stored' | 'stale';
     let marked: boolean;
     try {
@@ -243,9 +244,23 @@ export class JournalWriter {
     return 'stored';
   }
 
-  /** The largest entry payload the server takes now (it tells each connection its limit). */
-  private payloadLimit(): number {
-    return (this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
+  /**
+   * The entries storing `encoded`, the records of journal `id` from position `first` on, each
+   * fitting the largest message the server takes now (it tells each connection its limit). A
+   * record too large for any message is refused before anything of its append is stored.
+   */
+  private entriesFor(id: string, encoded: readonly Uint8Array[], first: number): OutgoingEntry[] {
+    const limit = (this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
+    const position = encoded.findIndex((record) => record.byteLength > limit);
+    if (position >= 0) {
+      const bytes = encoded[position]?.byteLength;
+      throw new LuactError(
+        'INVALID',
+        `journal ${id}: record ${first + position} is ${bytes} bytes encoded, more than a journal entry can hold on this server (${limit} bytes: its max_payload less ${HEADER_ROOM} for headers); refused before publishing any of this append`,
+        { retryable: false, details: { stream: id, record: first + position, bytes, limit } },
+      );
+    }
+    return recordEntries(encoded, limit);
   }
 
   private async markClosed(id: string, summary: Uint8Array): Promise<void> {

@@ -2,7 +2,7 @@ import { encodeRecord, type JournalRecord } from '@luact/journal';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JetStreamJournal } from './jetstream-journal.js';
 import { packRecords } from './packed-records.js';
 import { JournalStreamAccess } from './testing/journal-stream.js';
@@ -247,9 +247,34 @@ describe('round trips', () => {
     expect(await sent(() => writer.append('wf', 0, numbered(0, 50)))).toBe(2);
     expect(await sent(() => writer.append('wf', 50, numbered(50, 100)))).toBe(1);
     expect(await sent(() => writer.append('wf', 100, [{ n: 100 }]))).toBe(1);
-    // The close entry, then the close marker (kept apart: see the README).
-    expect(await sent(() => writer.close('wf'))).toBe(2);
-    expect(await writer.read('wf')).toEqual(numbered(0, 101));
+    // The close entry; once it is stored, the close marker (which close does not wait for).
+    const closing = async () => {
+      await writer.close('wf');
+      await writer.shutdown();
+    };
+    expect(await sent(closing)).toBe(2);
+    const reader = await journal(undefined, own);
+    expect(await reader.read('wf')).toEqual(numbered(0, 101));
+    expect(await reader.list()).toEqual([{ id: 'wf', length: 101, closed: true }]);
+  });
+
+  it('a close resolves once its entry is stored; its listings wait for the marker, others see it land', async () => {
+    const { journal } = await freshStream();
+    const [writer, other] = [await journal(), await journal()];
+    for (const id of ['a', 'b', 'c']) await writer.append(id, 0, [{ id }]);
+    await Promise.all(['a', 'b'].map((id) => writer.close(id, { id })));
+    // Closed for every writer at once: the close entry decides.
+    await expect(other.append('a', 1, [{ late: true }])).rejects.toMatchObject(conflict);
+    expect(await writer.open()).toEqual(['c']);
+    const closed = await writer.listClosed();
+    expect(closed.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: 'a', summary: { id: 'a' } },
+      { id: 'b', summary: { id: 'b' } },
+    ]);
+    await vi.waitFor(async () => expect(await other.open()).toEqual(['c']), { timeout: 5_000 });
+    // Closing again, from anywhere, keeps the first summary.
+    await other.close('a', { again: true });
+    expect(await other.listClosed()).toContainEqual({ id: 'a', summary: { id: 'a' } });
   });
 
   it('a first append to an ID whose removal was cut short is refused and leaves nothing', async () => {

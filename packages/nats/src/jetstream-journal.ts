@@ -198,17 +198,17 @@ export class JetStreamJournal implements Journal {
 
   /** Every journal with its chain's length: reads the entries' headers (not their payloads). */
   async list(): Promise<StreamInfo[]> {
-    this.checkRunning();
+    await this.beforeListing();
     return listJournals(this.reader);
   }
 
   async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
-    this.checkRunning();
+    await this.beforeListing();
     return journalIds(this.reader);
   }
 
   async listClosed(): Promise<ClosedStream[]> {
-    this.checkRunning();
+    await this.beforeListing();
     return closedJournals(this.reader);
   }
 
@@ -220,6 +220,7 @@ export class JetStreamJournal implements Journal {
   async readPartition(partition: number): Promise<PartitionJournal[]> {
     this.checkRunning();
     this.epochs.check(partition);
+    await this.beforeListing();
     return readPartition(this.reader, this.writer, partition);
   }
 
@@ -232,6 +233,7 @@ export class JetStreamJournal implements Journal {
   async takeOver(partition: number): Promise<PartitionJournal[]> {
     this.checkRunning();
     this.epochs.check(partition);
+    await this.beforeListing();
     const epoch = this.epochs.ofPartition(partition, `take over partition ${partition}`);
     return takeOverPartition(this.reader, this.writer, this.lock, partition, epoch);
   }
@@ -242,10 +244,19 @@ export class JetStreamJournal implements Journal {
     return this.lock.run(id, () => this.writer.remove(id));
   }
 
-  /** Waits for operations under way; the connection stays open (it is the caller's). */
+  /**
+   * Waits for operations under way and the close markers they sent; the connection stays open
+   * (it is the caller's).
+   */
   shutdown(): Promise<void> {
-    this.stopped ??= this.lock.idle();
+    this.stopped ??= this.lock.idle().then(() => this.writer.markersIdle());
     return this.stopped;
+  }
+
+  /** Listings tell closed journals by their markers: the ones this journal sent come first. */
+  private async beforeListing(): Promise<void> {
+    this.checkRunning();
+    await this.writer.settleMarkers();
   }
 
   private checkRunning(): void {

@@ -2,6 +2,7 @@ import { LuactError } from '@luact/core';
 import { closedError, countStoredAlready, lengthConflict } from '@luact/journal';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { CloseMarkers } from './close-markers.js';
 import {
   entryHeaders,
   type OutgoingEntry,
@@ -53,6 +54,7 @@ export class JournalWriter {
   private readonly states = new Map<string, JournalState>();
   /** The last entry this writer wrote to each journal: is it still on the winning chain? */
   private readonly written = new Map<string, number>();
+  private readonly markers = new CloseMarkers((id, summary) => this.publishMarker(id, summary));
 
   constructor(
     private readonly connection: NatsConnection,
@@ -130,18 +132,29 @@ export class JournalWriter {
     }
   }
 
-  /** Appends the close entry carrying `summary` (encoded, or empty), then the close marker. */
+  /**
+   * Appends the close entry carrying `summary` (encoded, or empty), then sends the close marker
+   * (close-markers.ts: the close is decided once the entry is stored). A close cut short
+   * before (an entry without its marker) is finished here, waiting for the marker.
+   */
   async close(id: string, epoch: number, summary: Uint8Array): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const state = await this.state(id);
       if (state.phase === 'closed') return;
-      if (state.phase === 'closing') return this.markClosed(id, state.summary);
+      if (state.phase === 'closing') {
+        this.forget(id);
+        return this.publishMarker(id, state.summary);
+      }
       if (state.length === 0) return;
       checkWriter(id, state, epoch);
       const close: OutgoingEntry = { kind: 'close', payload: summary, count: 0 };
       const outcome = await this.publishEntries(id, state, epoch, [close]);
-      // The marker carries the summary: listing closed journals reads markers, not records.
-      if (outcome === 'stored') return this.markClosed(id, summary);
+      if (outcome === 'stored') {
+        this.forget(id); // a closed journal takes no appends: nothing to remember
+        // The marker carries the summary: listing closed journals reads markers, not records.
+        this.markers.send(id, summary);
+        return;
+      }
       this.states.delete(id);
       if (attempt === MAX_ATTEMPTS) throw keptChanging(id, 'close it');
     }
@@ -151,6 +164,8 @@ export class JournalWriter {
   async remove(id: string, what: 'all' | 'entries' = 'all'): Promise<void> {
     const { stream, subjects } = this.reader;
     this.forget(id);
+    // A marker still on its way must not land after the purge (a removal cut short).
+    await this.markers.drop(id);
     try {
       // Entries first: cut short between the two, a removed journal stays gone (its marker
       // then only refuses appends to the ID until it is removed again), never reappears open.
@@ -263,8 +278,17 @@ export class JournalWriter {
     return recordEntries(encoded, limit);
   }
 
-  private async markClosed(id: string, summary: Uint8Array): Promise<void> {
-    this.forget(id); // a closed journal takes no appends: nothing to remember
+  /** Waits for the close markers this writer sent (see CloseMarkers.settle). */
+  settleMarkers(): Promise<void> {
+    return this.markers.settle();
+  }
+
+  /** Waits for the close markers on their way (at shutdown: a failed one is not sent again). */
+  markersIdle(): Promise<void> {
+    return this.markers.idle();
+  }
+
+  private async publishMarker(id: string, summary: Uint8Array): Promise<void> {
     const marker = this.reader.subjects.closeMarker(id);
     try {
       await this.publisher.publish(marker, summary, headers(), `${marker}:${summary.length}`, 0);

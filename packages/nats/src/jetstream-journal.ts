@@ -38,14 +38,16 @@ export type { FenceResult, JetStreamJournalOptions, PartitionJournal };
 /**
  * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals,
  * partitioned by journal ID, one subject per journal, one message per entry. Entries are
- * records, fences (a new owner's mark: writers of older epochs are ignored after it) and the
+ * records (an append's records packed in one entry, split only where a message would not hold
+ * them), fences (a new owner's mark: writers of older epochs are ignored after it) and the
  * close entry; each names its epoch and the entry it follows, and every read applies the fork
  * rule (journal-chain.ts), so forks the server let through — two writers at once on a 2.9.10
  * R3 stream, a paused old owner — resolve the same way for every reader. Each entry is
  * published expecting the subject's last sequence, with a message ID naming its place and
  * epoch: a stale writer is refused, a repeated publish is dropped, and two writers of one
  * epoch cannot both take one place. Closing appends a close entry, then a marker on
- * `<subject>.closed`: `open()` and `ids()` come from the stream's per-subject counts.
+ * `<subject>.closed` (close-markers.ts): `open()` and `ids()` come from the stream's
+ * per-subject counts.
  *
  * This class is the `Journal` face: it checks arguments, serialises the operations on each
  * journal and stops at shutdown; reading (journal-reader.ts), writing (journal-writer.ts),

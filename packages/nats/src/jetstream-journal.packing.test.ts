@@ -338,6 +338,12 @@ describe('appends too large for one message', () => {
     expect(await access.messages('huge')).toHaveLength(1);
     await writer.append('huge', 1, large(1, 8));
     expect(await writer.read('huge')).toEqual([{ n: 0 }, ...large(1, 8)]);
+    // The same for the first append of a journal: no stream is created.
+    await expect(writer.append('new', 0, records.slice(-1))).rejects.toMatchObject({
+      kind: 'INVALID',
+      details: { stream: 'new', record: 0 },
+    });
+    expect((await writer.list()).map((found) => found.id)).toEqual(['huge']);
   });
 
   describe('cut short between their publishes (the writer died)', () => {

@@ -192,6 +192,7 @@ export class JournalWriter {
     epoch: number,
     encoded: readonly Uint8Array[],
   ): Promise<'stored' | 'stale'> {
+    const entries = this.entriesFor(id, encoded, 0);
     const state: OpenState = {
       phase: 'open',
       length: 0,
@@ -201,7 +202,6 @@ export class JournalWriter {
       lost: undefined,
     };
     this.states.set(id, state);
-    const entries = this.entriesFor(id, encoded, 0);
     let outcome: 'stored' | 'stale';
     let marked: boolean;
     try {

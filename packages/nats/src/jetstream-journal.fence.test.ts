@@ -55,7 +55,9 @@ describe('the fork rule on a real server', () => {
   it('makes independent journals read the same records from a forged fork', async () => {
     const { access, journal } = await freshStream();
     const writer = await journal(() => 1);
-    await writer.append('wf', 0, [{ n: 0 }, { n: 1 }]);
+    // One append per record: one message each, so a fork can follow record 0.
+    await writer.append('wf', 0, [{ n: 0 }]);
+    await writer.append('wf', 1, [{ n: 1 }]);
     const [first] = await access.messages('wf');
     const at = first?.seq ?? 0;
     // Bypassing the journal: a writer of the same epoch forks after record 0 (stored later,
@@ -81,7 +83,9 @@ describe('the fork rule on a real server', () => {
   it('tells a writer whose record lost a fork CONFLICT, without touching the winning chain', async () => {
     const { access, journal } = await freshStream();
     const writer = await journal(() => 1);
-    await writer.append('wf', 0, [{ n: 0 }, { n: 1 }]);
+    // One append per record: one message each, so a fork can follow record 0.
+    await writer.append('wf', 0, [{ n: 0 }]);
+    await writer.append('wf', 1, [{ n: 1 }]);
     const [first] = await access.messages('wf');
     await access.forge('wf', {
       epoch: 2,
@@ -194,7 +198,7 @@ describe('reading and taking over a partition', () => {
     const { access, journal } = await freshStream(1);
     const writer = await journal();
     await writer.append('healthy', 0, [{ n: 0 }]);
-    await writer.append('damaged', 0, [{ n: 0 }, { n: 1 }, { n: 2 }]);
+    for (const n of [0, 1, 2]) await writer.append('damaged', n, [{ n }]);
     const [, middle] = await access.messages('damaged');
     await access.deleteMessage(middle?.seq ?? 0);
     const found = await writer.readPartition(0);

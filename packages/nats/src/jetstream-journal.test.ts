@@ -31,9 +31,13 @@ describeJournalConformance('JetStreamJournal', async () => {
   return {
     journal: await JetStreamJournal.open(options),
     reopen: () => JetStreamJournal.open(options),
+    // An entry missing from the chain: a record forged after the journal's last entry, then
+    // that entry deleted (an append is one message, so there may be no middle one to delete).
     damage: async (id) => {
-      const [, middle] = await access.messages(id);
-      if (middle) await access.deleteMessage(middle.seq);
+      const last = (await access.messages(id)).at(-1);
+      if (last === undefined) return;
+      await access.forge(id, { epoch: 0, prev: last.seq, payload: encodeRecord({ n: 'after' }) });
+      await access.deleteMessage(last.seq);
     },
     cleanup: () => access.deleteStream(),
   };
@@ -93,26 +97,39 @@ describe('JetStreamJournal', () => {
     });
   });
 
-  it('keeps one message per record, each naming its epoch, the entry it follows and its place', async () => {
+  it('keeps one message per append, each naming its epoch, the entry it follows and its place', async () => {
     const { first, access } = await journalPair();
-    await first.append('wf', 0, [{ n: 0 }, { n: 1 }]);
+    await first.append('wf', 0, [{ n: 0 }, { n: 1 }, { n: 2 }]);
+    await first.append('wf', 3, [{ n: 3 }]);
     const messages = await access.messages('wf');
-    const [one, two] = messages;
+    const [packed, single] = messages;
     const token = access.entriesSubject('wf').split('.').pop();
+    expect(messages).toHaveLength(2);
     expect(messages.map((message) => message.header.get('Luact-Epoch'))).toEqual(['0', '0']);
     expect(messages.map((message) => message.header.get('Luact-Entry'))).toEqual([
-      'record',
+      'records',
       'record',
     ]);
+    expect(messages.map((message) => message.header.get('Luact-Records'))).toEqual(['3', '']);
     expect(messages.map((message) => message.header.get('Luact-Prev'))).toEqual([
       '0',
-      String(one?.seq),
+      String(packed?.seq),
     ]);
     expect(messages.map((message) => message.header.get('Nats-Msg-Id'))).toEqual([
       `${token}:0:0`,
-      `${token}:${one?.seq}:0`,
+      `${token}:${packed?.seq}:0`,
     ]);
-    expect([...(two?.data ?? [])]).toEqual([...encodeRecord({ n: 1 })]);
+    // Packed: a u32 count, then a u32 length and the msgpack bytes of each record.
+    const frame = (record: Uint8Array) => [0, 0, 0, record.byteLength, ...record];
+    expect([...(packed?.data ?? [])]).toEqual([
+      0,
+      0,
+      0,
+      3,
+      ...[0, 1, 2].flatMap((n) => frame(encodeRecord({ n }))),
+    ]);
+    // A single record stays a plain record entry, as every luact wrote them.
+    expect([...(single?.data ?? [])]).toEqual([...encodeRecord({ n: 3 })]);
   });
 
   it('says how durable an append is', async () => {

@@ -15,7 +15,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decodeEntry } from './journal-entries.js';
+import { decodeRecords } from './journal-entries.js';
 import { ensureLayout } from './journal-layout.js';
 import { closedJournals, journalIds, listJournals } from './journal-listing.js';
 import { type JetStreamJournalOptions, resolveOptions } from './journal-options.js';
@@ -38,14 +38,16 @@ export type { FenceResult, JetStreamJournalOptions, PartitionJournal };
 /**
  * The journal of a cluster (docs/concepts/journals.md): one JetStream stream of journals,
  * partitioned by journal ID, one subject per journal, one message per entry. Entries are
- * records, fences (a new owner's mark: writers of older epochs are ignored after it) and the
+ * records (an append's records packed in one entry, split only where a message would not hold
+ * them), fences (a new owner's mark: writers of older epochs are ignored after it) and the
  * close entry; each names its epoch and the entry it follows, and every read applies the fork
  * rule (journal-chain.ts), so forks the server let through — two writers at once on a 2.9.10
  * R3 stream, a paused old owner — resolve the same way for every reader. Each entry is
  * published expecting the subject's last sequence, with a message ID naming its place and
  * epoch: a stale writer is refused, a repeated publish is dropped, and two writers of one
  * epoch cannot both take one place. Closing appends a close entry, then a marker on
- * `<subject>.closed`: `open()` and `ids()` come from the stream's per-subject counts.
+ * `<subject>.closed` (close-markers.ts): `open()` and `ids()` come from the stream's
+ * per-subject counts.
  *
  * This class is the `Journal` face: it checks arguments, serialises the operations on each
  * journal and stops at shutdown; reading (journal-reader.ts), writing (journal-writer.ts),
@@ -166,7 +168,7 @@ export class JetStreamJournal implements Journal {
     checkId(id);
     return this.lock.run(id, async () => {
       const { chain } = await this.writer.load(id);
-      return chain.records.map((entry) => decodeEntry(id, entry));
+      return decodeRecords(id, chain);
     });
   }
 
@@ -198,17 +200,17 @@ export class JetStreamJournal implements Journal {
 
   /** Every journal with its chain's length: reads the entries' headers (not their payloads). */
   async list(): Promise<StreamInfo[]> {
-    this.checkRunning();
+    await this.beforeListing();
     return listJournals(this.reader);
   }
 
   async ids(): Promise<Omit<StreamInfo, 'length'>[]> {
-    this.checkRunning();
+    await this.beforeListing();
     return journalIds(this.reader);
   }
 
   async listClosed(): Promise<ClosedStream[]> {
-    this.checkRunning();
+    await this.beforeListing();
     return closedJournals(this.reader);
   }
 
@@ -220,6 +222,7 @@ export class JetStreamJournal implements Journal {
   async readPartition(partition: number): Promise<PartitionJournal[]> {
     this.checkRunning();
     this.epochs.check(partition);
+    await this.beforeListing();
     return readPartition(this.reader, this.writer, partition);
   }
 
@@ -232,6 +235,7 @@ export class JetStreamJournal implements Journal {
   async takeOver(partition: number): Promise<PartitionJournal[]> {
     this.checkRunning();
     this.epochs.check(partition);
+    await this.beforeListing();
     const epoch = this.epochs.ofPartition(partition, `take over partition ${partition}`);
     return takeOverPartition(this.reader, this.writer, this.lock, partition, epoch);
   }
@@ -242,10 +246,19 @@ export class JetStreamJournal implements Journal {
     return this.lock.run(id, () => this.writer.remove(id));
   }
 
-  /** Waits for operations under way; the connection stays open (it is the caller's). */
+  /**
+   * Waits for operations under way and the close markers they sent; the connection stays open
+   * (it is the caller's).
+   */
   shutdown(): Promise<void> {
-    this.stopped ??= this.lock.idle();
+    this.stopped ??= this.lock.idle().then(() => this.writer.markersIdle());
     return this.stopped;
+  }
+
+  /** Listings tell closed journals by their markers: the ones this journal sent come first. */
+  private async beforeListing(): Promise<void> {
+    this.checkRunning();
+    await this.writer.settleMarkers();
   }
 
   private checkRunning(): void {

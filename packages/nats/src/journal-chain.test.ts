@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { type ChainEntry, type EntryKind, resolveChain } from './journal-chain.js';
 
-function entry(seq: number, prev: number, epoch = 1, kind: EntryKind = 'record'): ChainEntry {
-  return { seq, prev, epoch, kind };
+function entry(
+  seq: number,
+  prev: number,
+  epoch = 1,
+  kind: EntryKind = 'record',
+  count = kind === 'record' ? 1 : 0,
+): ChainEntry {
+  return { seq, prev, epoch, kind, count };
 }
 
 /** The winning chain's sequences, from the entries given in every order tried. */
@@ -19,7 +25,8 @@ describe('the journal fork rule', () => {
   it('reads an empty subject as an empty chain', () => {
     expect(resolveChain([])).toEqual({
       entries: [],
-      records: [],
+      recordEntries: [],
+      length: 0,
       tip: 0,
       fencedAt: -1,
       close: undefined,
@@ -29,7 +36,7 @@ describe('the journal fork rule', () => {
 
   it('follows a chain without forks, whatever other subjects put between its sequences', () => {
     const chain = resolveChain([entry(3, 0), entry(7, 3), entry(8, 7), entry(20, 8)]);
-    expect(chain.records.map((record) => record.seq)).toEqual([3, 7, 8, 20]);
+    expect(chain.recordEntries.map((record) => record.seq)).toEqual([3, 7, 8, 20]);
     expect(chain.tip).toBe(20);
     expect(chain.broken).toBeUndefined();
   });
@@ -57,7 +64,7 @@ describe('the journal fork rule', () => {
     const winning = [entry(1, 0), entry(2, 1), entry(8, 2, 2), entry(9, 8, 2)];
     const chain = resolveChain([...losing, ...winning]);
     expect(winningSeqs([...losing, ...winning])).toEqual([1, 2, 8, 9]);
-    expect(chain.records).toHaveLength(4);
+    expect(chain.recordEntries).toHaveLength(4);
   });
 
   it('ignores a zombie writing after a fence, and lets the new owner continue', () => {
@@ -71,14 +78,14 @@ describe('the journal fork rule', () => {
     ];
     const chain = resolveChain(entries);
     expect(winningSeqs(entries)).toEqual([1, 2, 3, 6]);
-    expect(chain.records.map((record) => record.seq)).toEqual([1, 2, 6]);
+    expect(chain.recordEntries.map((record) => record.seq)).toEqual([1, 2, 6]);
     expect(chain.fencedAt).toBe(2);
   });
 
   it('lets a fence win over a zombie record racing it for the same place', () => {
     const entries = [entry(1, 0, 1), entry(2, 1, 1), entry(3, 1, 2, 'fence'), entry(4, 3, 2)];
     expect(winningSeqs(entries)).toEqual([1, 3, 4]);
-    expect(resolveChain(entries).records.map((record) => record.seq)).toEqual([1, 4]);
+    expect(resolveChain(entries).recordEntries.map((record) => record.seq)).toEqual([1, 4]);
   });
 
   it('ignores a fence of an older epoch after a newer one', () => {
@@ -106,14 +113,14 @@ describe('the journal fork rule', () => {
       entry(4, 3, 2),
     ]);
     expect(overruled.close).toBeUndefined();
-    expect(overruled.records.map((record) => record.seq)).toEqual([1, 4]);
+    expect(overruled.recordEntries.map((record) => record.seq)).toEqual([1, 4]);
   });
 
   it('reports the first entry whose predecessor is missing', () => {
     // Record 2 was deleted: 3 names it.
     const chain = resolveChain([entry(1, 0), entry(3, 2), entry(4, 3)]);
     expect(chain.broken?.seq).toBe(3);
-    expect(chain.records.map((record) => record.seq)).toEqual([1]);
+    expect(chain.recordEntries.map((record) => record.seq)).toEqual([1]);
     // The first records expired.
     expect(resolveChain([entry(5, 4), entry(6, 5)]).broken?.seq).toBe(5);
     // A predecessor cannot come after its follower.
@@ -122,6 +129,19 @@ describe('the journal fork rule', () => {
 
   it('carries the caller’s own fields through', () => {
     const chain = resolveChain([{ ...entry(1, 0), payload: 'a' }]);
-    expect(chain.records[0]?.payload).toBe('a');
+    expect(chain.recordEntries[0]?.payload).toBe('a');
+  });
+
+  it('counts the records packed entries hold, across old one-record entries', () => {
+    const chain = resolveChain([
+      entry(1, 0), // one record per message, as every journal was written before packing
+      entry(2, 1, 1, 'records', 3),
+      entry(3, 2, 2, 'fence'),
+      entry(4, 3, 1, 'records', 5), // below the fence: ignored, with its records
+      entry(5, 3, 2, 'records', 2),
+      entry(6, 5, 2),
+    ]);
+    expect(chain.recordEntries.map((holder) => holder.seq)).toEqual([1, 2, 5, 6]);
+    expect(chain.length).toBe(1 + 3 + 2 + 1);
   });
 });

@@ -11,8 +11,11 @@
  * read in or on who reads them, so every reader resolves the same chain.
  */
 
-/** What a journal message is: a user record, an owner's fence, or the closing entry. */
-export type EntryKind = 'record' | 'fence' | 'close';
+/**
+ * What a journal message is: one user record, several (an append packed into one message), an
+ * owner's fence, or the closing entry.
+ */
+export type EntryKind = 'record' | 'records' | 'fence' | 'close';
 
 /** The chain-relevant facts of one message on a journal's subject. */
 export interface ChainEntry {
@@ -23,13 +26,17 @@ export interface ChainEntry {
   /** The stream sequence of the entry it follows; 0 for a first entry. */
   readonly prev: number;
   readonly kind: EntryKind;
+  /** The records it holds: 1 for `record`, at least 1 for `records`, 0 for a fence or close. */
+  readonly count: number;
 }
 
 export interface Chain<E extends ChainEntry> {
   /** The winning entries, first to last. */
   readonly entries: readonly E[];
-  /** The records among them: record n is at position n. */
-  readonly records: readonly E[];
+  /** The winning entries that hold records, first to last. */
+  readonly recordEntries: readonly E[];
+  /** The records those entries hold: the journal's length. */
+  readonly length: number;
   /** The last entry's sequence (0 for an empty chain): the `prev` of the next entry. */
   readonly tip: number;
   /** The highest fence epoch in the chain, -1 without a fence: entries below it are ignored. */
@@ -58,7 +65,8 @@ export function resolveChain<E extends ChainEntry>(entries: readonly E[]): Chain
   }
 
   const chain: E[] = [];
-  const records: E[] = [];
+  const recordEntries: E[] = [];
+  let length = 0;
   let tip = 0;
   let fencedAt = -1;
   let close: E | undefined;
@@ -67,11 +75,23 @@ export function resolveChain<E extends ChainEntry>(entries: readonly E[]): Chain
     if (next === undefined) break;
     chain.push(next);
     tip = next.seq;
-    if (next.kind === 'record') records.push(next);
-    else if (next.kind === 'fence') fencedAt = next.epoch;
-    else close = next;
+    switch (next.kind) {
+      case 'record':
+      case 'records':
+        recordEntries.push(next);
+        length += next.count;
+        break;
+      case 'fence':
+        fencedAt = next.epoch;
+        break;
+      case 'close':
+        close = next;
+        break;
+      default:
+        next.kind satisfies never;
+    }
   }
-  return { entries: chain, records, tip, fencedAt, close, broken };
+  return { entries: chain, recordEntries, length, tip, fencedAt, close, broken };
 }
 
 /** Among entries following the same one (in sequence order): highest epoch, then lowest sequence. */

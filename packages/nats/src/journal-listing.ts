@@ -18,7 +18,7 @@ export async function listJournals(reader: JournalReader): Promise<StreamInfo[]>
   for (const [id, found] of reader.groupEntries(messages)) {
     // A damaged journal is listed with the records before the damage (reading it says why).
     const chain = resolveChain(found.flatMap((message) => tryEntry(id, message)));
-    journals.push({ id, length: chain.records.length, closed: closed.has(id) });
+    journals.push({ id, length: chain.length, closed: closed.has(id) });
   }
   return journals;
 }

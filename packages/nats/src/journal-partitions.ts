@@ -1,6 +1,6 @@
 import { LuactError } from '@luact/core';
 import type { JournalRecord, KeyedLock } from '@luact/journal';
-import { decodeEntry } from './journal-entries.js';
+import { decodeRecords } from './journal-entries.js';
 import type { DamagedJournal, JournalReader } from './journal-reader.js';
 import type { Snapshot } from './journal-state.js';
 import type { JournalWriter } from './journal-writer.js';
@@ -107,5 +107,5 @@ export async function takeOverPartition(
 
 /** A journal as `readPartition` hands it out. */
 function published({ id, chain, closed }: Snapshot): PartitionJournal {
-  return { id, records: chain.records.map((entry) => decodeEntry(id, entry)), closed };
+  return { id, records: decodeRecords(id, chain), closed };
 }

@@ -2,7 +2,7 @@ import { LuactError } from '@luact/core';
 import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Chain, resolveChain } from './journal-chain.js';
-import { damaged, decodeEntry, type Entry, entryOf } from './journal-entries.js';
+import { damaged, decodeRecords, type Entry, entryOf } from './journal-entries.js';
 import type { Snapshot } from './journal-state.js';
 import { LeaderGets } from './leader-gets.js';
 import { natsFailure } from './nats-errors.js';
@@ -65,6 +65,11 @@ export class JournalReader {
     };
   }
 
+  /** Whether journal `id`'s close marker is there (a closed journal, or a removal cut short). */
+  async hasCloseMarker(id: string): Promise<boolean> {
+    return (await this.lastMessage(id, this.subjects.closeMarker(id))) !== null;
+  }
+
   /**
    * Every journal of a partition: its entries up to the last one there when the read began
    * (per the stream's subject counts), and whether its close marker is there.
@@ -97,7 +102,7 @@ export class JournalReader {
         found.map((message) => entryOf(id, message)),
       );
       // Decoded here so a record that does not decode marks its journal damaged.
-      for (const entry of chain.records) decodeEntry(id, entry);
+      decodeRecords(id, chain);
       const lastSeq = Math.max(0, ...found.map((message) => message.seq));
       return { id, chain, closed, lastSeq };
     } catch (error) {

@@ -45,7 +45,7 @@ export function stateOf(snapshot: Snapshot, written: number | undefined): Journa
   const onChain = written === undefined || chain.entries.some((entry) => entry.seq === written);
   return {
     phase: 'open',
-    length: chain.records.length,
+    length: chain.length,
     tip: chain.tip,
     lastSeq,
     fencedAt: chain.fencedAt,

@@ -1,8 +1,14 @@
+import { LuactError } from '@luact/core';
 import { closedError, countStoredAlready, lengthConflict } from '@luact/journal';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import type { EntryKind } from './journal-chain.js';
-import { entryHeaders } from './journal-entries.js';
+import { CloseMarkers } from './close-markers.js';
+import {
+  entryHeaders,
+  type OutgoingEntry,
+  recordEntries,
+  storedRecords,
+} from './journal-entries.js';
 import type { EntryPublisher } from './journal-publish.js';
 import type { JournalReader } from './journal-reader.js';
 import {
@@ -18,9 +24,10 @@ import { isWrongLastSequence, natsFailure } from './nats-errors.js';
 /**
  * The fenced write path: appends, fences and closes at an epoch, each entry following the
  * chain's tip and expecting the subject's last sequence, looked at again (a few times) when
- * the journal changed under the writer. Keeps this writer's view of every journal it writes:
- * its state from the last read and its own acknowledgements, and the last entry it wrote (is
- * it still on the winning chain?). Callers hold the journal's lock.
+ * the journal changed under the writer. An append is one entry (its records packed), or a few
+ * when one would not fit in a NATS message. Keeps this writer's view of every journal it
+ * writes: its state from the last read and its own acknowledgements, and the last entry it
+ * wrote (is it still on the winning chain?). Callers hold the journal's lock.
  */
 
 /** What `fence` did. */
@@ -35,11 +42,19 @@ export type FenceResult =
 /** Writes that find the journal changed under them look again this often before giving up. */
 const MAX_ATTEMPTS = 3;
 export const NOTHING = new Uint8Array(0);
+/**
+ * Room left in a NATS message for an entry's headers: the chain facts, the message ID (up to
+ * ~700 bytes for the longest journal ID) and the expectation, with margin.
+ */
+const HEADER_ROOM = 2_048;
+/** The server's largest message when it has not said (the nats-server default). */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export class JournalWriter {
   private readonly states = new Map<string, JournalState>();
   /** The last entry this writer wrote to each journal: is it still on the winning chain? */
   private readonly written = new Map<string, number>();
+  private readonly markers = new CloseMarkers((id, summary) => this.publishMarker(id, summary));
 
   constructor(
     private readonly connection: NatsConnection,
@@ -64,15 +79,20 @@ export class JournalWriter {
     expected: number,
     encoded: readonly Uint8Array[],
   ): Promise<void> {
+    if (expected === 0 && encoded.length > 0 && !this.states.has(id)) {
+      if ((await this.appendToNew(id, epoch, encoded)) === 'stored') return;
+      this.states.delete(id);
+    }
     for (let attempt = 1; ; attempt++) {
       const state = await this.state(id);
       if (state.phase !== 'open') throw closedError(id);
       checkWriter(id, state, epoch);
       const done = await countStoredAlready(id, expected, state.length, encoded, async () =>
-        (await this.load(id)).chain.records.slice(expected).map((entry) => entry.data),
+        storedRecords(id, (await this.load(id)).chain, expected),
       );
       if (done === encoded.length) return;
-      const outcome = await this.publishEntries(id, state, epoch, 'record', encoded.slice(done));
+      const entries = this.entriesFor(id, encoded.slice(done), expected + done);
+      const outcome = await this.publishEntries(id, state, epoch, entries);
       if (outcome === 'stored') return;
       // The journal is not what this writer thought: look again and let the rules decide.
       this.states.delete(id);
@@ -102,7 +122,8 @@ export class JournalWriter {
       if (state.fencedAt === epoch) {
         return { result: { outcome: 'fenced', length: state.length }, reloaded };
       }
-      const outcome = await this.publishEntries(id, state, epoch, 'fence', [NOTHING]);
+      const fence: OutgoingEntry = { kind: 'fence', payload: NOTHING, count: 0 };
+      const outcome = await this.publishEntries(id, state, epoch, [fence]);
       if (outcome === 'stored') {
         return { result: { outcome: 'fenced', length: state.length }, reloaded };
       }
@@ -111,57 +132,114 @@ export class JournalWriter {
     }
   }
 
-  /** Appends the close entry carrying `summary` (encoded, or empty), then the close marker. */
+  /**
+   * Appends the close entry carrying `summary` (encoded, or empty), then sends the close marker
+   * (close-markers.ts: the close is decided once the entry is stored). A close cut short
+   * before (an entry without its marker) is finished here, waiting for the marker.
+   */
   async close(id: string, epoch: number, summary: Uint8Array): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const state = await this.state(id);
       if (state.phase === 'closed') return;
-      if (state.phase === 'closing') return this.markClosed(id, state.summary);
+      if (state.phase === 'closing') {
+        this.forget(id);
+        return this.publishMarker(id, state.summary);
+      }
       if (state.length === 0) return;
       checkWriter(id, state, epoch);
-      const outcome = await this.publishEntries(id, state, epoch, 'close', [summary]);
-      // The marker carries the summary: listing closed journals reads markers, not records.
-      if (outcome === 'stored') return this.markClosed(id, summary);
+      const close: OutgoingEntry = { kind: 'close', payload: summary, count: 0 };
+      const outcome = await this.publishEntries(id, state, epoch, [close]);
+      if (outcome === 'stored') {
+        this.forget(id); // a closed journal takes no appends: nothing to remember
+        // The marker carries the summary: listing closed journals reads markers, not records.
+        this.markers.send(id, summary);
+        return;
+      }
       this.states.delete(id);
       if (attempt === MAX_ATTEMPTS) throw keptChanging(id, 'close it');
     }
   }
 
-  async remove(id: string): Promise<void> {
+  /** Removes journal `id`: its entries, then (unless only `entries`) its close marker. */
+  async remove(id: string, what: 'all' | 'entries' = 'all'): Promise<void> {
     const { stream, subjects } = this.reader;
     this.forget(id);
+    // A marker still on its way must not land after the purge (a removal cut short).
+    await this.markers.drop(id);
     try {
       // Entries first: cut short between the two, a removed journal stays gone (its marker
       // then only refuses appends to the ID until it is removed again), never reappears open.
       await this.jsm.streams.purge(stream, { filter: subjects.entries(id) });
-      await this.jsm.streams.purge(stream, { filter: subjects.closeMarker(id) });
+      if (what === 'all')
+        await this.jsm.streams.purge(stream, { filter: subjects.closeMarker(id) });
     } catch (error) {
       throw natsFailure(this.connection, `remove journal ${id}`, error);
     }
   }
 
   /**
-   * Publishes `payloads` as entries of `kind` one after the other, each following the one
-   * before: each must name the sequence the server gave the previous one, so they cannot be
-   * pipelined. `stale`: the subject changed under this writer (or another writer of this epoch
-   * took the place); the caller looks again.
+   * The first append to a journal this writer does not know, expecting it empty: published at
+   * once as the journal's first entry (expected subject sequence 0) rather than after a look
+   * at the subject, which costs a round trip per new journal. Safe: if the subject holds
+   * anything, the server refuses the publish (or answers a duplicate for this very entry), and
+   * the caller looks and applies the rules as for any stale write. What a publish cannot check
+   * is the close marker, on its own subject: it is looked up alongside. A marker without
+   * entries is what a removal cut short leaves; such an ID refuses appends, so an entry stored
+   * there is taken back.
+   */
+  private async appendToNew(
+    id: string,
+    epoch: number,
+    encoded: readonly Uint8Array[],
+  ): Promise<'stored' | 'stale'> {
+    const entries = this.entriesFor(id, encoded, 0);
+    const state: OpenState = {
+      phase: 'open',
+      length: 0,
+      tip: 0,
+      lastSeq: 0,
+      fencedAt: -1,
+      lost: undefined,
+    };
+    this.states.set(id, state);
+    let outcome: 'stored' | 'stale';
+    let marked: boolean;
+    try {
+      [outcome, marked] = await Promise.all([
+        this.publishEntries(id, state, epoch, entries),
+        this.reader.hasCloseMarker(id),
+      ]);
+    } catch (error) {
+      this.states.delete(id); // the marker is unknown: the next call looks at everything
+      throw error;
+    }
+    if (!marked) return outcome;
+    if (outcome === 'stored') await this.remove(id, 'entries');
+    this.forget(id);
+    throw closedError(id);
+  }
+
+  /**
+   * Publishes `entries` one after the other, each following the one before: each must name the
+   * sequence the server gave the previous one, so they cannot be pipelined. `stale`: the
+   * subject changed under this writer (or another writer of this epoch took the place); the
+   * caller looks again.
    */
   private async publishEntries(
     id: string,
     state: OpenState,
     epoch: number,
-    kind: EntryKind,
-    payloads: readonly Uint8Array[],
+    entries: readonly OutgoingEntry[],
   ): Promise<'stored' | 'stale'> {
     const { subjects } = this.reader;
     const subject = subjects.entries(id);
-    for (const payload of payloads) {
-      const sent = entryHeaders(epoch, state.tip, kind);
+    for (const entry of entries) {
+      const sent = entryHeaders(epoch, state.tip, entry);
       let seq: number | undefined;
       try {
         seq = await this.publisher.publish(
           subject,
-          payload,
+          entry.payload,
           sent,
           subjects.slotId(id, state.tip, epoch),
           state.lastSeq,
@@ -169,23 +247,48 @@ export class JournalWriter {
       } catch (error) {
         this.states.delete(id); // the outcome is unknown: find out on the next call
         if (isWrongLastSequence(error)) return 'stale';
-        throw this.publisher.failure(
-          `${kind === 'record' ? 'append to' : kind} journal ${id}`,
-          error,
-        );
+        throw this.publisher.failure(`${ACTIONS[entry.kind]} journal ${id}`, error);
       }
       if (seq === undefined) return 'stale';
       state.tip = seq;
       state.lastSeq = seq;
-      if (kind === 'record') state.length += 1;
-      if (kind === 'fence') state.fencedAt = epoch;
+      state.length += entry.count;
+      if (entry.kind === 'fence') state.fencedAt = epoch;
       this.written.set(id, seq);
     }
     return 'stored';
   }
 
-  private async markClosed(id: string, summary: Uint8Array): Promise<void> {
-    this.forget(id); // a closed journal takes no appends: nothing to remember
+  /**
+   * The entries storing `encoded`, the records of journal `id` from position `first` on, each
+   * fitting the largest message the server takes now (it tells each connection its limit). A
+   * record too large for any message is refused before anything of its append is stored.
+   */
+  private entriesFor(id: string, encoded: readonly Uint8Array[], first: number): OutgoingEntry[] {
+    const limit = (this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
+    const position = encoded.findIndex((record) => record.byteLength > limit);
+    if (position >= 0) {
+      const bytes = encoded[position]?.byteLength;
+      throw new LuactError(
+        'INVALID',
+        `journal ${id}: record ${first + position} is ${bytes} bytes encoded, more than a journal entry can hold on this server (${limit} bytes: its max_payload less ${HEADER_ROOM} for headers); refused before publishing any of this append`,
+        { retryable: false, details: { stream: id, record: first + position, bytes, limit } },
+      );
+    }
+    return recordEntries(encoded, limit);
+  }
+
+  /** Waits for the close markers this writer sent (see CloseMarkers.settle). */
+  settleMarkers(): Promise<void> {
+    return this.markers.settle();
+  }
+
+  /** Waits for the close markers on their way (at shutdown: a failed one is not sent again). */
+  markersIdle(): Promise<void> {
+    return this.markers.idle();
+  }
+
+  private async publishMarker(id: string, summary: Uint8Array): Promise<void> {
     const marker = this.reader.subjects.closeMarker(id);
     try {
       await this.publisher.publish(marker, summary, headers(), `${marker}:${summary.length}`, 0);
@@ -217,3 +320,11 @@ export class JournalWriter {
     this.written.delete(id);
   }
 }
+
+/** What a failed publish of each kind of entry was doing, for its error. */
+const ACTIONS: Readonly<Record<OutgoingEntry['kind'], string>> = {
+  record: 'append to',
+  records: 'append to',
+  fence: 'fence',
+  close: 'close',
+};

@@ -10,6 +10,10 @@ export interface ForgedEntry {
   readonly prev: number;
   readonly kind?: EntryKind;
   readonly payload?: Uint8Array;
+  /** The `Luact-Records` header, for a `records` entry. */
+  readonly count?: number;
+  /** A message ID, as the journal would give it (none: never a duplicate). */
+  readonly msgID?: string;
 }
 
 /** Test access to the JetStream stream behind a JetStreamJournal, as an operator would have. */
@@ -27,6 +31,15 @@ export class JournalStreamAccess {
 
   entriesSubject(id: string): string {
     return this.subjects.entries(id);
+  }
+
+  /** The message ID the journal gives the entry of `epoch` that follows sequence `prev`. */
+  slotId(id: string, prev: number, epoch: number): string {
+    return this.subjects.slotId(id, prev, epoch);
+  }
+
+  closeMarkerSubject(id: string): string {
+    return this.subjects.closeMarker(id);
   }
 
   /** The entry messages of journal `id`, oldest first (one request per stream message). */
@@ -48,10 +61,11 @@ export class JournalStreamAccess {
     entryHeaders.set('Luact-Epoch', String(entry.epoch));
     entryHeaders.set('Luact-Prev', String(entry.prev));
     entryHeaders.set('Luact-Entry', entry.kind ?? 'record');
+    if (entry.count !== undefined) entryHeaders.set('Luact-Records', String(entry.count));
     const ack = await jetstream(this.connection).publish(
       this.subjects.entries(id),
       entry.payload ?? new Uint8Array(0),
-      { headers: entryHeaders },
+      { headers: entryHeaders, ...(entry.msgID === undefined ? {} : { msgID: entry.msgID }) },
     );
     return ack.seq;
   }

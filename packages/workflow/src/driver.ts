@@ -291,8 +291,11 @@ export class RunDriver implements RunListener {
     else this.exitListeners.push(onExit);
   }
 
-  /** The end is journaled and the stream closed: watchers are told at once. */
+  /** The end is journaled: watchers are told at once. */
   private announced = false;
+
+  /** Settles once the ended run's stream is closed (or closing it failed). */
+  closed: Promise<void> = Promise.resolve();
 
   /** Watchers waiting for this run, for the run that continues it. */
   takeWatchers(): ((outcome: Outcome) => void)[] {
@@ -734,10 +737,20 @@ export class RunDriver implements RunListener {
       {
         record: terminal as never,
         done: () => {
-          void this.env.journal.close(this.stream, runSummary(this.started, terminal)).then(
-            () => this.announceEnd(end, terminal),
-            (error: unknown) => this.journalFailed(LuactError.from(error)),
-          );
+          // The durable terminal record decides the end: watchers hear of it now. Closing the
+          // stream (no more appends, listed as ended) follows; a run found ended but not
+          // closed at the next start is closed then.
+          this.closed = this.env.journal
+            .close(this.stream, runSummary(this.started, terminal))
+            .catch((error: unknown) =>
+              this.env.log({
+                level: 'warn',
+                message: 'workflow journal not closed (it is closed at the next start)',
+                fields: { error: LuactError.from(error).message },
+                labels: this.run.labels(),
+              }),
+            );
+          this.announceEnd(end, terminal);
         },
       },
     ]);

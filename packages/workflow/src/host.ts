@@ -782,7 +782,9 @@ export class WorkflowHost implements ExternalHost {
 
   /** Waits until every run has nothing left to journal (tests, shutdown). */
   async settled(): Promise<void> {
-    await Promise.all([...this.drivers.values()].map((driver) => driver.queue.drained()));
+    await Promise.all(
+      [...this.drivers.values()].flatMap((driver) => [driver.queue.drained(), driver.closed]),
+    );
   }
 
   // ── Lifecycle ───────────────────────────────────────────────────────────────────────────

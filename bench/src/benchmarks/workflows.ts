@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FileJournal } from '@luact/journal';
 import { encodeValues } from '@luact/lua';
 import { Node } from '@luact/runtime';
@@ -15,7 +17,8 @@ const LATENCY_RUNS = 300;
 const WARMUP = 200;
 const THROUGHPUT_WORKFLOWS = 2_000;
 const REPLAY_ACTIVITIES = 5_000;
-const RECOVERED_WORKFLOWS = 1_000;
+const RECOVERED_WORKFLOWS = 10_000;
+const WRITER = fileURLToPath(new URL('./recovery-writer.ts', import.meta.url));
 
 /** Hosts of each journal the benchmark compares, and the 3-step workflow they run. */
 const APP = `namespace: bench
@@ -285,27 +288,13 @@ async function replaySpeed(dir: string, env: Record<string, string>, node: Node)
   };
 }
 
-/** Time for a node to resume 1,000 workflows waiting for a message, after it stopped. */
+/**
+ * Time for a node to resume 10,000 workflows waiting for a message after the node that ran
+ * them was killed with SIGKILL (in a child process), against reading their journals.
+ */
 async function recoveryTime(dir: string, env: Record<string, string>): Promise<Figure> {
   const stateDir = path.join(dir, 'recovery-state');
-  const first = await Node.start({ dir, env, print: () => {}, stateDir });
-  const host = first.workflows.host('bench:batch');
-  if (!host) throw new Error('no host');
-  await Promise.all(
-    Array.from({ length: RECOVERED_WORKFLOWS }, (_, i) =>
-      host.start({
-        workflow: `waiting-${i}`,
-        entry: 'bench:waiter',
-        args: encodeValues([i]),
-        context: {},
-        messages: [],
-        conflict: 'use_existing',
-      }),
-    ),
-  );
-  await until(() => first.workflows.list().every((w) => w.status === 'running'));
-  await host.settled();
-  await first.stop();
+  await killedWhileRunning(dir, stateDir, RECOVERED_WORKFLOWS, env);
 
   const journalDir = path.join(stateDir, 'journal', 'bench_batch');
   const readStart = process.hrtime.bigint();
@@ -323,7 +312,7 @@ async function recoveryTime(dir: string, env: Record<string, string>): Promise<F
         RECOVERED_WORKFLOWS,
     );
     return {
-      figure: `recovery of ${RECOVERED_WORKFLOWS} in-flight workflows after a stop`,
+      figure: `recovery of ${RECOVERED_WORKFLOWS} in-flight workflows after SIGKILL`,
       median: Number(process.hrtime.bigint() - start) / 1e6,
       unit: 'ms',
       baseline: 'reading their journals',
@@ -333,6 +322,30 @@ async function recoveryTime(dir: string, env: Record<string, string>): Promise<F
   } finally {
     await second.stop();
   }
+}
+
+/** Runs recovery-writer.ts in a child process until its workflows wait, then SIGKILLs it. */
+function killedWhileRunning(
+  dir: string,
+  stateDir: string,
+  count: number,
+  env: Record<string, string>,
+): Promise<void> {
+  const child = spawn(process.execPath, [...process.execArgv, WRITER, dir, stateDir, `${count}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready\n')) child.kill('SIGKILL');
+    });
+    child.once('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve();
+      else reject(new Error(`the recovery writer exited by itself (${code})`));
+    });
+  });
 }
 
 /** Median ms of appending one ~200-byte record to a file: written, and written + fdatasync. */

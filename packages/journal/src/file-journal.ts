@@ -12,7 +12,7 @@ import { recoverLog } from './log-recovery.js';
 import { LogWriter } from './log-writer.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 import { countStoredAlready } from './repeat.js';
-import { SegmentFiles } from './segment-files.js';
+import type { SegmentFiles } from './segment-files.js';
 import type { StreamIndex, StreamState } from './stream-index.js';
 import { DEFAULT_SYNC_INTERVAL_MS, describeDurability, type FsyncPolicy } from './sync-policy.js';
 import { appendFrame, closeFrame, removeFrame } from './wal-format.js';
@@ -75,8 +75,8 @@ export class FileJournal implements Journal {
       next: recovered.next,
       onRollOver: (full) => compactor?.segmentFull(full),
     });
-    const files = new SegmentFiles(logDir, archiveDir, recovered.archives);
-    await importLegacyStreams(dir, recovered.index, writer, files);
+    const files = recovered.files;
+    await importLegacyStreams(dir, recovered.index, writer);
     const lock = new KeyedLock();
     compactor = new LogCompactor({
       index: recovered.index,
@@ -160,9 +160,7 @@ export class FileJournal implements Journal {
       const first = expected + done;
       const appended = done === 0 ? encoded : encoded.slice(done);
       const placement = await this.writer.submit(appendFrame(id, first, appended));
-      this.index.append(id, { ...placement, first, count: appended.length }, (why) =>
-        corruptJournal(this.segments.path(placement.segment), placement.offset, why),
-      );
+      this.index.append(id, { ...placement, first, count: appended.length });
     });
   }
 
@@ -192,7 +190,7 @@ export class FileJournal implements Journal {
       if (!stream || stream.closed || stream.length === 0) return;
       const encoded = summary === undefined ? undefined : encodeRecord(summary);
       await this.writer.submit(closeFrame(id, encoded));
-      this.index.close(id, summary);
+      this.index.close(id, encoded);
     });
   }
 
@@ -223,7 +221,9 @@ export class FileJournal implements Journal {
     const closed: ClosedStream[] = [];
     for (const [id, stream] of this.index.entries()) {
       if (!stream.closed) continue;
-      closed.push(stream.summary === undefined ? { id } : { id, summary: stream.summary });
+      const summary = stream.summary && decodeRecord(stream.summary);
+      // A summary that does not decode is left out: it only helps listing.
+      closed.push(summary?.ok ? { id, summary: summary.value } : { id });
     }
     return closed;
   }

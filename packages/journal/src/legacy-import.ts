@@ -8,7 +8,6 @@ import { isJournalFileName } from './file-names.js';
 import type { JournalRecord } from './journal.js';
 import type { LogWriter } from './log-writer.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
-import type { SegmentFiles } from './segment-files.js';
 import type { StreamIndex } from './stream-index.js';
 import { appendFrame, closeFrame } from './wal-format.js';
 
@@ -38,7 +37,6 @@ export async function importLegacyStreams(
   dir: string,
   index: StreamIndex,
   writer: LogWriter,
-  segments: SegmentFiles,
 ): Promise<void> {
   const closedDir = path.join(dir, LEGACY_CLOSED_DIR);
   const [open, closed] = await Promise.all([
@@ -60,20 +58,13 @@ export async function importLegacyStreams(
       writes.push(
         writer
           .submit(appendFrame(id, 0, records))
-          .then((placement) =>
-            index.append(id, { ...placement, first: 0, count: records.length }, (why) =>
-              corruptJournal(segments.path(placement.segment), placement.offset, why),
-            ),
-          ),
+          .then((placement) => index.append(id, { ...placement, first: 0, count: records.length })),
       );
     }
     if (stream.closed && !known?.closed && records.length > 0) {
-      const summary = summaries.get(id);
-      writes.push(
-        writer
-          .submit(closeFrame(id, summary && encodeRecord(summary)))
-          .then(() => index.close(id, summary)),
-      );
+      const known = summaries.get(id);
+      const summary = known && encodeRecord(known);
+      writes.push(writer.submit(closeFrame(id, summary)).then(() => index.close(id, summary)));
     }
     imported.push(stream.file);
   }

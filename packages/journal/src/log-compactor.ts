@@ -4,7 +4,6 @@ import { closeFile, openFile, syncData, syncDirectory, writeAllAt } from './fd-i
 import { fileError } from './file-errors.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LogWriter } from './log-writer.js';
-import { encodeRecord } from './record-codec.js';
 import type { SegmentFiles } from './segment-files.js';
 import type { StreamIndex, StreamState } from './stream-index.js';
 import {
@@ -195,8 +194,7 @@ export class LogCompactor {
           const snapshot = snapshotFrame(id, watermark, records);
           placed.push({ id, offset: end, size: snapshot.bytes.length, count: records.length });
           write(snapshot);
-          const summary = stream.summary === undefined ? undefined : encodeRecord(stream.summary);
-          write(closeFrame(id, summary));
+          write(closeFrame(id, stream.summary));
         }
         for (const id of removed) write(removeFrame(id));
         this.syncs++;

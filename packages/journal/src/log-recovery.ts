@@ -4,8 +4,8 @@ import { isMissing } from './fd-io.js';
 import { fileError } from './file-errors.js';
 import { corruptJournal } from './file-format.js';
 import { segmentFileName, segmentNumberOf } from './log-writer.js';
-import { decodeRecord } from './record-codec.js';
-import { StreamIndex } from './stream-index.js';
+import { SegmentFiles } from './segment-files.js';
+import { type Chunk, StreamIndex } from './stream-index.js';
 import {
   type FrameAt,
   frameAt,
@@ -22,6 +22,8 @@ import {
 /** The log as found at open: its streams, and where writing goes on. */
 export interface RecoveredLog {
   readonly index: StreamIndex;
+  /** Reads the log's and the archives' frames. */
+  readonly files: SegmentFiles;
   /** The last segment and the end of its intact frames (a torn tail lies beyond). */
   readonly resume: { readonly segment: number; readonly end: number } | undefined;
   /** The number a new log file (segment or archive) takes. */
@@ -54,8 +56,9 @@ interface Recovery {
  */
 export async function recoverLog(logDir: string, archiveDir: string): Promise<RecoveredLog> {
   const [segments, archives] = await Promise.all([listLogFiles(logDir), listLogFiles(archiveDir)]);
+  const files = new SegmentFiles(logDir, archiveDir, archives);
   const recovery: Recovery = {
-    index: new StreamIndex(),
+    index: new StreamIndex((segment) => files.path(segment)),
     archivedAt: new Map(),
     tombstones: new Map(),
   };
@@ -80,6 +83,7 @@ export async function recoverLog(logDir: string, archiveDir: string): Promise<Re
   }
   return {
     index: recovery.index,
+    files,
     resume,
     next: Math.max(0, ...segments, ...archives) + 1,
     segments: liveSegments,
@@ -99,9 +103,9 @@ function applyFile(
   recovery: Recovery,
 ): number {
   const { index } = recovery;
-  // An archive is written whole and synced before it counts: its payloads are checked when
-  // read, not at every start (an archive holds every closed stream's records).
-  const checkPayloads = role !== 'archive';
+  // Payloads are checked when read, not at every start (the archives hold every closed
+  // stream's records). Only the last segment's are checked here: a crash tears its tail.
+  const checkPayloads = role === 'last segment';
   let offset = SEGMENT_HEADER_BYTES;
   const headerProblem = segmentHeaderProblem(bytes, segment);
   if (headerProblem !== undefined) {
@@ -117,7 +121,7 @@ function applyFile(
       checkPayloads || bytes.readUInt8(offset + 8) === Operation.close,
     );
     if (frame && !frame.damaged) {
-      applyFrame(frame, bytes, segment, file, role, recovery);
+      applyFrame(frame, bytes, segment, role, recovery);
       offset += frame.size;
       continue;
     }
@@ -151,12 +155,11 @@ function applyFrame(
   frame: FrameAt,
   bytes: Buffer,
   segment: number,
-  file: string,
   role: FileRole,
   { index, archivedAt, tombstones }: Recovery,
 ): void {
   const { id, operation } = frame;
-  const payload = bytes.subarray(frame.offset + frame.payloadAt, frame.offset + frame.size);
+  const payloadAt = frame.offset + frame.payloadAt;
   if (role !== 'archive') {
     const archived = archivedAt.get(id);
     if (archived !== undefined) {
@@ -168,24 +171,26 @@ function applyFrame(
       }
     }
   }
-  const chunk = () => ({
-    segment,
-    offset: frame.offset,
-    size: frame.size,
-    first: frame.first,
-    count: recordCount(payload, operation),
-  });
   switch (operation) {
-    case Operation.append:
-      index.append(id, chunk(), (why) => corruptJournal(file, frame.offset, why));
+    case Operation.append: {
+      // The record count leads the payload (a payload too short to hold one fails its read).
+      const count = frame.size - frame.payloadAt >= 4 ? bytes.readUInt32LE(payloadAt) : 0;
+      index.append(id, chunkOf(frame, segment, count));
       return;
-    case Operation.snapshot:
-      index.snapshot(id, chunk());
+    }
+    case Operation.snapshot: {
+      const payload = bytes.subarray(payloadAt, frame.offset + frame.size);
+      index.snapshot(id, chunkOf(frame, segment, recordCount(payload, operation)));
       if (role === 'archive') archivedAt.set(id, watermarkOf(payload));
       return;
+    }
     case Operation.close: {
-      const summary = payload.length > 0 ? decodeRecord(payload) : undefined;
-      index.close(id, summary?.ok ? summary.value : undefined);
+      // Copied: the index must not keep the whole file's buffer alive.
+      const end = frame.offset + frame.size;
+      index.close(
+        id,
+        end > payloadAt ? Uint8Array.prototype.slice.call(bytes, payloadAt, end) : undefined,
+      );
       return;
     }
     case Operation.remove:
@@ -193,6 +198,10 @@ function applyFrame(
       if (role === 'archive') archivedAt.delete(id);
       return;
   }
+}
+
+function chunkOf(frame: FrameAt, segment: number, count: number): Chunk {
+  return { segment, offset: frame.offset, size: frame.size, first: frame.first, count };
 }
 
 async function readLogFile(file: string): Promise<Buffer> {

@@ -1,5 +1,5 @@
 import type { LuactError } from '@luact/core';
-import type { JournalRecord } from './journal.js';
+import { corruptJournal } from './file-format.js';
 
 /** Records of one stream held by one APPEND or SNAPSHOT frame of a log file. */
 export interface Chunk {
@@ -19,7 +19,8 @@ export interface Chunk {
 export interface StreamState {
   length: number;
   closed: boolean;
-  summary: JournalRecord | undefined;
+  /** The summary it was closed with, encoded: decoded only when closed streams are listed. */
+  summary: Uint8Array | undefined;
   /** In stream order, back to back. */
   chunks: Chunk[];
   /** Set once the stream is known to be damaged: reading and appending fail with it. */
@@ -44,6 +45,9 @@ export class StreamIndex {
   private readonly streams = new Map<string, StreamState>();
   private readonly members = new Map<number, Set<string>>();
 
+  /** `fileOf` names the file of a segment or archive number, for damage reports. */
+  constructor(private readonly fileOf: (segment: number) => string) {}
+
   get(id: string): StreamState | undefined {
     return this.streams.get(id);
   }
@@ -57,18 +61,17 @@ export class StreamIndex {
     return this.members.get(segment) ?? new Set();
   }
 
-  /** Applies an APPEND frame; `damage` makes the error for a frame that cannot follow. */
-  append(id: string, chunk: Chunk, damage: (why: string) => LuactError): void {
+  /** Applies an APPEND frame. */
+  append(id: string, chunk: Chunk): void {
     const stream = this.streams.get(id) ?? this.create(id);
     if (stream.damage || stream.gap) return;
     if (stream.closed) {
-      stream.damage = damage('records appended to the stream after it was closed');
+      stream.damage = this.damageAt(chunk, 'records appended to the stream after it was closed');
       return;
     }
     if (chunk.first > stream.length) {
-      stream.gap = damage(
-        `records ${stream.length} to ${chunk.first - 1} of the stream are missing`,
-      );
+      const missing = `records ${stream.length} to ${chunk.first - 1} of the stream are missing`;
+      stream.gap = this.damageAt(chunk, missing);
       return;
     }
     if (chunk.first < stream.length) cutAt(stream, chunk.first);
@@ -89,7 +92,7 @@ export class StreamIndex {
   }
 
   /** Applies a CLOSE frame: the first close of a stream with records counts. */
-  close(id: string, summary: JournalRecord | undefined): void {
+  close(id: string, summary: Uint8Array | undefined): void {
     const stream = this.streams.get(id);
     if (!stream || stream.closed || stream.length === 0) return;
     stream.closed = true;
@@ -123,6 +126,10 @@ export class StreamIndex {
   /** Forgets which streams had records in file `segment` (it is gone). */
   dropFile(segment: number): void {
     this.members.delete(segment);
+  }
+
+  private damageAt(chunk: Chunk, why: string): LuactError {
+    return corruptJournal(this.fileOf(chunk.segment), chunk.offset, why);
   }
 
   private create(id: string): StreamState {

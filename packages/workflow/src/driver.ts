@@ -707,8 +707,14 @@ export class RunDriver implements RunListener {
   private waitsOnlyForTimers(): boolean {
     if (!this.env.timeSkip || this.status !== 'running' || this.endedWith) return false;
     if (this.activities.size > 0 || this.awaited.size > 0 || this.executing.size > 0) return false;
-    // An event on its way to the journal comes first: it may change what the run waits for.
-    return !this.queue.busy && this.timers.size > 0;
+    // An event on its way to the journal, or one the code handles before it is journaled,
+    // comes first: it may change what the run waits for.
+    return (
+      !this.queue.busy &&
+      this.unjournaled === undefined &&
+      !this.run.running &&
+      this.timers.size > 0
+    );
   }
 
   // ── Ending ──────────────────────────────────────────────────────────────────────────────

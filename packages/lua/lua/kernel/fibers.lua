@@ -35,9 +35,9 @@ local function block(wait, fed)
   while not wait.done do
     if fed ~= nil then
       if fed._feed ~= nil then
-        fed:_feed()
+        local awaiting = fed:_feed_or_await()
         if wait.done then return end
-        fed:_await()
+        if not awaiting then fed:_await() end
       else
         for i = 1, #fed do
           fed[i]:_feed()

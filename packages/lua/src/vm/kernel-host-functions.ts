@@ -1,6 +1,6 @@
 import { ERROR_KINDS, LUA_KIND_NAMES, retryableByDefault } from '@luact/core';
 import { LUA_REGISTRYINDEX, type LuaState } from '../wasm/lua-api.js';
-import type { DeliveryField } from './fiber.js';
+import type { DeliveryField, FedQueue, Fiber } from './fiber.js';
 import type { HostFunction } from './host-function.js';
 import type { LuaVm } from './lua-vm.js';
 
@@ -74,12 +74,28 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     /** await_feed(channel): wake the running fiber when JS queues something for `channel`. */
     await_feed(L, vm) {
       const fiber = running(vm, 'await_feed');
-      const queue = fiber.group.queue(vm.api._lua_tonumberx(L, 1, 0));
-      queue.addWaiter(fiber);
-      // A literal of one: an empty array that grows by push reserves room for 17.
-      if (fiber.awaiting === undefined) fiber.awaiting = [queue];
-      else fiber.awaiting.push(queue);
+      awaitQueue(fiber, fiber.group.queue(vm.api._lua_tonumberx(L, 1, 0)));
       return 0;
+    },
+
+    /**
+     * pull_or_await(channel) → true, a, b, c as `pull` does; or, with nothing queued, nothing,
+     * and the running fiber is woken when JS queues something: one call where a receive about
+     * to block would make two.
+     */
+    pull_or_await(L, vm) {
+      const fiber = running(vm, 'pull_or_await');
+      const queue = fiber.group.queue(vm.api._lua_tonumberx(L, 1, 0));
+      const delivery = queue.shift();
+      if (delivery === undefined) {
+        awaitQueue(fiber, queue);
+        return 0;
+      }
+      vm.api._lua_pushboolean(L, 1);
+      pushField(L, vm, delivery.a);
+      pushField(L, vm, delivery.b);
+      pushField(L, vm, delivery.c);
+      return 4;
     },
 
     /** Whether the calling thread is the running fiber itself (not a coroutine inside it). */
@@ -191,4 +207,12 @@ function pushField(L: LuaState, vm: LuaVm, field: DeliveryField): void {
   else if (typeof field === 'bigint') api._lua_pushinteger(L, field);
   else if (Number.isInteger(field)) api._lua_pushinteger(L, BigInt(field));
   else api._lua_pushnumber(L, field);
+}
+
+/** Wakes `fiber` when JS queues something for `queue`. */
+function awaitQueue(fiber: Fiber, queue: FedQueue): void {
+  queue.addWaiter(fiber);
+  // A literal of one: an empty array that grows by push reserves room for 17.
+  if (fiber.awaiting === undefined) fiber.awaiting = [queue];
+  else fiber.awaiting.push(queue);
 }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runUntilKilled, seededRandom } from '@luact/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FileJournal } from './file-journal.js';
 import type { JournalRecord } from './journal.js';
@@ -73,40 +73,20 @@ interface Acks {
 }
 
 /** Runs the crash writer until `delayMs` after it is ready, SIGKILLs it, returns its acks. */
-function runAndKill(fsync: FsyncPolicy, delayMs: number): Promise<Acks> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=luact-source', '--import', 'tsx', WRITER, dir, fsync],
-    { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function runAndKill(fsync: FsyncPolicy, delayMs: number): Promise<Acks> {
   const acks: Acks = { appended: new Map(), closed: new Set() };
-  let stdout = '';
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`crash writer never got ready within 60 s:\n${stderr}`));
-    }, 60_000);
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const lines = stdout.split('\n');
-      stdout = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), delayMs);
-        const [word, id, length] = line.split(' ');
-        if (word === 'ack' && id) acks.appended.set(id, Number(length));
-        if (word === 'closed' && id) acks.closed.add(id);
-      }
-    });
-    child.once('exit', (_code, signal) => {
-      clearTimeout(deadline);
-      if (signal === 'SIGKILL') resolve(acks);
-      else reject(new Error(`crash writer exited by itself (${signal ?? _code}):\n${stderr}`));
-    });
+  await runUntilKilled({
+    args: ['--conditions=luact-source', '--import', 'tsx', WRITER, dir, fsync],
+    cwd: here,
+    killAfterMs: delayMs,
+    name: 'crash writer',
+    onLine: (line) => {
+      const [word, id, length] = line.split(' ');
+      if (word === 'ack' && id) acks.appended.set(id, Number(length));
+      if (word === 'closed' && id) acks.closed.add(id);
+    },
   });
+  return acks;
 }
 
 function sameRecord(read: JournalRecord, written: JournalRecord): boolean {
@@ -115,16 +95,4 @@ function sameRecord(read: JournalRecord, written: JournalRecord): boolean {
     read.n === written.n &&
     Buffer.from(read.bytes as Uint8Array).equals(written.bytes as Uint8Array)
   );
-}
-
-/** mulberry32: a small seeded generator, so a failing run names its kill points. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }

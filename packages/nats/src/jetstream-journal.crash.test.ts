@@ -1,7 +1,11 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import {
+  type NatsServerHandle,
+  runUntilKilled,
+  seededRandom,
+  startNatsServer,
+} from '@luact/testkit';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { JetStreamJournal } from './jetstream-journal.js';
@@ -80,50 +84,26 @@ it('keeps acknowledged appends when the writer is SIGKILLed between the entries 
 }, 300_000); // child processes started and killed: slow on a loaded machine
 
 /** Runs the writer until `delayMs` after it is ready, SIGKILLs it, returns its last acks. */
-function runAndKill(delayMs: number): Promise<Map<string, number>> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=luact-source', '--import', 'tsx', WRITER, server.url, STREAM, PREFIX, ...IDS],
-    { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function runAndKill(delayMs: number): Promise<Map<string, number>> {
   const acks = new Map<string, number>();
-  let stdout = '';
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`split-append writer never got ready within 60 s:\n${stderr}`));
-    }, 60_000);
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const lines = stdout.split('\n');
-      stdout = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), delayMs);
-        const [word, id, length] = line.split(' ');
-        if (word === 'ack' && id) acks.set(id, Number(length));
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(deadline);
-      if (signal === 'SIGKILL') resolve(acks);
-      else
-        reject(new Error(`split-append writer exited by itself (${signal ?? code}):\n${stderr}`));
-    });
+  await runUntilKilled({
+    args: [
+      '--conditions=luact-source',
+      '--import',
+      'tsx',
+      WRITER,
+      server.url,
+      STREAM,
+      PREFIX,
+      ...IDS,
+    ],
+    cwd: here,
+    killAfterMs: delayMs,
+    name: 'split-append writer',
+    onLine: (line) => {
+      const [word, id, length] = line.split(' ');
+      if (word === 'ack' && id) acks.set(id, Number(length));
+    },
   });
-}
-
-/** mulberry32: a small seeded generator. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return acks;
 }

@@ -1,3 +1,4 @@
+export { type CrashChildOptions, runUntilKilled, seededRandom } from './crash-child.js';
 export { NatsServerError, type NatsServerErrorKind } from './errors.js';
 export { freePort, freePorts } from './free-port.js';
 export {

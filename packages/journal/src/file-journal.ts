@@ -66,6 +66,8 @@ export class FileJournal implements Journal {
     }
     const recovered = await recoverLog(logDir, archiveDir);
     let compactor: LogCompactor | undefined;
+    // Segments filled before the compactor exists (importing an old journal): its first work.
+    const filledEarly: number[] = [];
     const writer = await LogWriter.open({
       logDir,
       fsync: options.fsync,
@@ -73,7 +75,7 @@ export class FileJournal implements Journal {
       segmentBytes,
       resume: recovered.resume,
       next: recovered.next,
-      onRollOver: (full) => compactor?.segmentFull(full),
+      onRollOver: (full) => (compactor ? compactor.segmentFull(full) : filledEarly.push(full)),
     });
     const files = recovered.files;
     await importLegacyStreams(dir, recovered.index, writer);
@@ -84,7 +86,10 @@ export class FileJournal implements Journal {
       files,
       lock,
       archiveDir,
-      segments: recovered.segments.filter((segment) => segment !== writer.activeSegment),
+      segments: [
+        ...recovered.segments.filter((segment) => segment !== writer.activeSegment),
+        ...filledEarly,
+      ],
       tombstones: recovered.tombstones,
       keepSegments: KEEP_SEGMENTS,
     });

@@ -130,7 +130,7 @@ export class LogCompactor {
     let openBytes = 0;
     for (const id of index.membersOf(segment)) {
       const stream = index.get(id);
-      if (!stream || !stream.chunks.some((chunk) => chunk.segment === segment)) continue;
+      if (!stream || !hasRecordsIn(stream, segment)) continue;
       if (stream.damage || stream.gap) return false;
       if (stream.closed) closed.push(id);
       else {
@@ -146,8 +146,7 @@ export class LogCompactor {
       open.map((id) =>
         lock.run(id, async () => {
           const stream = index.get(id);
-          if (!stream?.chunks.some((chunk) => chunk.segment === segment)) return;
-          if (stream.damage) return;
+          if (!stream || stream.damage || !hasRecordsIn(stream, segment)) return;
           const records = this.recordsOf(id, stream);
           const placement = await writer.submit(snapshotFrame(id, IN_LOG, records));
           index.snapshot(id, { ...placement, first: 0, count: records.length });
@@ -218,4 +217,8 @@ export class LogCompactor {
   private recordsOf(id: string, stream: StreamState): Buffer[] {
     return this.options.files.records(id, stream.chunks);
   }
+}
+
+function hasRecordsIn(stream: StreamState, segment: number): boolean {
+  return stream.chunks.some((chunk) => chunk.segment === segment);
 }

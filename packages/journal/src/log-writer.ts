@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { closeFile, openFile, syncData, syncDirectory, truncateFile, writeAllAt } from './fd-io.js';
@@ -238,10 +239,11 @@ export class LogWriter {
   /** Starts the next segment; the full one is synced first (`always`) or later (the others). */
   private async rollOver(): Promise<void> {
     const full = this.active;
-    if (this.options.fsync === 'always') await closeFile(full.fd);
-    else this.unsynced.push(full);
+    // The new segment first: if it cannot be made (a full disk), the log goes on as it was.
     const next = await createSegment(this.options.logDir, this.reserveNumber());
     this.active = next;
+    if (this.options.fsync === 'always') await closeFile(full.fd);
+    else this.unsynced.push(full);
     await this.syncNewSegment(next);
     this.options.onRollOver?.(full.number);
   }
@@ -300,14 +302,21 @@ export class LogWriter {
   }
 }
 
+/**
+ * A new segment with its header; none at all when that fails (a half-made segment before
+ * later ones would read as damage to every open stream).
+ */
 async function createSegment(logDir: string, number: number): Promise<ActiveSegment> {
   const file = path.join(logDir, segmentFileName(number));
+  let fd: number | undefined;
   try {
-    const fd = await openFile(file, 'w+');
+    fd = await openFile(file, 'w+');
     const header = encodeSegmentHeader(number);
     writeAllAt(fd, header, 0);
     return { number, path: file, fd, end: header.length, dirty: true };
   } catch (error) {
+    if (fd !== undefined) await closeFile(fd).catch(() => {});
+    await rm(file, { force: true }).catch(() => {});
     throw fileError(file, 'create', error);
   }
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileJournal } from './file-journal.js';
 import type { FsyncPolicy } from './sync-policy.js';
-import { logFrames, segmentFiles } from './testing/journal-files.js';
+import { flipByte, logFrames, segmentFiles, truncateTo } from './testing/journal-files.js';
+import { SEGMENT_HEADER_BYTES } from './wal-format.js';
 
 /** Small segments, so a few appends fill several. */
 const SEGMENT_BYTES = 2048;
@@ -191,5 +192,57 @@ describe('compaction', () => {
     const reopened = await reopen();
     expect((await reopened.listClosed()).length).toBe(200);
     expect(await reopened.read('run-7-13')).toEqual(records(3));
+  });
+
+  describe('the index beside each archive', () => {
+    /** Archives three closed streams and returns the archive files and their indexes. */
+    async function archived(): Promise<{ archives: string[]; indexes: string[] }> {
+      for (const id of ['a', 'b', 'c']) {
+        await fill(id, 10);
+        await journal.close(id, { id });
+      }
+      await journal.compact();
+      const names = await archives();
+      const inArchive = (suffix: string) =>
+        names
+          .filter((name) => name.endsWith(suffix))
+          .map((name) => path.join(dir, 'archive', name));
+      return { archives: inArchive('.wal'), indexes: inArchive('.idx') };
+    }
+
+    async function expectAllThere(reader: FileJournal): Promise<void> {
+      for (const id of ['a', 'b', 'c']) expect(await reader.read(id)).toEqual(records(10));
+      expect(await reader.listClosed()).toEqual(
+        expect.arrayContaining(['a', 'b', 'c'].map((id) => ({ id, summary: { id } }))),
+      );
+      expect(await reader.open()).toEqual([]);
+    }
+
+    it('is written for every archive and read at open instead of the archive', async () => {
+      const { archives: files, indexes } = await archived();
+      expect(indexes.map((file) => file.replace(/\.idx$/, '.wal')).sort()).toEqual(files.sort());
+      // Only the index is read at open: with the archives' records gone, the streams are still
+      // listed, and reading one fails as the damage it is.
+      for (const file of files) await truncateTo(file, SEGMENT_HEADER_BYTES);
+      const reopened = await reopen();
+      expect((await reopened.listClosed()).map((stream) => stream.id).sort()).toEqual([
+        'a',
+        'b',
+        'c',
+      ]);
+      expect(await reopened.list()).toEqual(
+        expect.arrayContaining([{ id: 'a', length: 10, closed: true }]),
+      );
+      await expect(reopened.read('a')).rejects.toMatchObject({ kind: 'INTERNAL' });
+    });
+
+    it('is not needed: without it, or damaged, the archive itself is read', async () => {
+      const { indexes } = await archived();
+      const [first, ...others] = indexes;
+      if (!first) throw new Error('no index');
+      await flipByte(first, SEGMENT_HEADER_BYTES + 3);
+      for (const file of others) await rm(file);
+      await expectAllThere(await reopen());
+    });
   });
 });

@@ -4,9 +4,11 @@ import { closeFile, openFile, syncData, syncDirectory, writeAllAt } from './fd-i
 import { fileError } from './file-errors.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LogWriter } from './log-writer.js';
-import type { SegmentFiles } from './segment-files.js';
+import { archiveIndexPath, type SegmentFiles } from './segment-files.js';
 import type { StreamIndex, StreamState } from './stream-index.js';
 import {
+  type ArchivedEntry,
+  archivedFrame,
   closeFrame,
   encodeSegmentHeader,
   type LogPosition,
@@ -166,51 +168,76 @@ export class LogCompactor {
     return true;
   }
 
-  /** Writes closed streams `ids` and removals `removed` to a new archive, synced and in place. */
+  /**
+   * Writes closed streams `ids` and removals `removed` to a new archive, and beside it the
+   * archive's index (where each stream lies, its summary and the log position covered): what a
+   * journal opening later reads instead of the archive. Both are written whole and synced, then
+   * renamed into place, the archive first: an archive without its index is read whole.
+   */
   private async archive(ids: readonly string[], removed: ReadonlySet<string>): Promise<void> {
     const { index, writer, files, archiveDir } = this.options;
     const number = writer.reserveNumber();
     const watermark = writer.position();
     const file = files.pathOfArchive(number);
-    const creating = `${file}${CREATING_SUFFIX}`;
-    const placed: { id: string; offset: number; size: number; count: number }[] = [];
+    const indexFile = archiveIndexPath(file);
+    const frames: PendingFrame[] = [];
+    const entries: ArchivedEntry[] = [];
+    let offset = SEGMENT_HEADER_BYTES;
+    for (const id of ids) {
+      const stream = index.get(id) as StreamState;
+      const records = this.recordsOf(id, stream);
+      const snapshot = snapshotFrame(id, watermark, records);
+      const close = closeFrame(id, stream.summary);
+      entries.push({
+        id,
+        offset,
+        size: snapshot.bytes.length,
+        count: records.length,
+        watermark,
+        summary: stream.summary,
+      });
+      frames.push(snapshot, close);
+      offset += snapshot.bytes.length + close.bytes.length;
+    }
+    const tombstones = [...removed].map(removeFrame);
     try {
       await fs.promises.mkdir(archiveDir, { recursive: true });
-      const fd = await openFile(creating, 'w+');
-      try {
-        let end = 0;
-        const write = (frame: PendingFrame) => {
-          placeFrame(frame, SEGMENT_HEADER_BYTES);
-          writeAllAt(fd, frame.bytes, end);
-          end += frame.bytes.length;
-        };
-        const header = encodeSegmentHeader(number);
-        writeAllAt(fd, header, 0);
-        end = header.length;
-        for (const id of ids) {
-          const stream = index.get(id) as StreamState;
-          const records = this.recordsOf(id, stream);
-          const snapshot = snapshotFrame(id, watermark, records);
-          placed.push({ id, offset: end, size: snapshot.bytes.length, count: records.length });
-          write(snapshot);
-          write(closeFrame(id, stream.summary));
-        }
-        for (const id of removed) write(removeFrame(id));
-        this.syncs++;
-        await syncData(fd);
-      } finally {
-        await closeFile(fd);
-      }
-      fs.renameSync(creating, file);
+      await this.writeWhole(`${file}${CREATING_SUFFIX}`, number, [...frames, ...tombstones]);
+      await this.writeWhole(`${indexFile}${CREATING_SUFFIX}`, number, [
+        ...entries.map(archivedFrame),
+        ...[...removed].map(removeFrame),
+      ]);
+      fs.renameSync(`${file}${CREATING_SUFFIX}`, file);
+      fs.renameSync(`${indexFile}${CREATING_SUFFIX}`, indexFile);
       this.syncs++;
       await syncDirectory(archiveDir);
     } catch (error) {
-      await rm(creating, { force: true });
+      await rm(`${file}${CREATING_SUFFIX}`, { force: true });
+      await rm(`${indexFile}${CREATING_SUFFIX}`, { force: true });
       throw fileError(file, 'write', error);
     }
     files.addArchive(number);
-    for (const { id, offset, size, count } of placed) {
-      index.snapshot(id, { segment: number, offset, size, first: 0, count });
+    for (const { id, offset: at, size, count } of entries) {
+      index.snapshot(id, { segment: number, offset: at, size, first: 0, count });
+    }
+  }
+
+  /** A file of the log's format, `frames` after the header of file `number`, synced. */
+  private async writeWhole(path: string, number: number, frames: PendingFrame[]): Promise<void> {
+    const fd = await openFile(path, 'w+');
+    try {
+      const header = encodeSegmentHeader(number);
+      writeAllAt(fd, header, 0);
+      let end = header.length;
+      for (const frame of frames) {
+        placeFrame(frame, SEGMENT_HEADER_BYTES);
+        writeAllAt(fd, frame.bytes, end);
+        end += frame.bytes.length;
+      }
+      this.syncs++;
+      await syncData(fd);
+    } finally {
+      await closeFile(fd);
     }
   }
 

@@ -4,9 +4,10 @@ import { isMissing } from './fd-io.js';
 import { fileError } from './file-errors.js';
 import { corruptJournal } from './file-format.js';
 import { segmentFileName, segmentNumberOf } from './log-writer.js';
-import { SegmentFiles } from './segment-files.js';
+import { archiveIndexPath, SegmentFiles } from './segment-files.js';
 import { type Chunk, StreamIndex } from './stream-index.js';
 import {
+  archivedEntryOf,
   type FrameAt,
   frameAt,
   isBefore,
@@ -64,6 +65,7 @@ export async function recoverLog(logDir: string, archiveDir: string): Promise<Re
   };
   for (const archive of archives) {
     const file = path.join(archiveDir, segmentFileName(archive));
+    if (await applyArchiveIndex(archiveIndexPath(file), archive, recovery)) continue;
     applyFile(await readLogFile(file), archive, file, 'archive', recovery);
   }
   let resume: RecoveredLog['resume'];
@@ -135,6 +137,50 @@ function applyFile(
     offset = following.offset;
   }
   return offset;
+}
+
+/**
+ * Applies an archive's index instead of the archive (a small file where the archive holds every
+ * record); false when there is no sound index, and the archive itself must be read. An index
+ * is all or nothing: it is written whole and synced before it is renamed into place.
+ */
+async function applyArchiveIndex(
+  file: string,
+  archive: number,
+  { index, archivedAt }: Recovery,
+): Promise<boolean> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    return false;
+  }
+  if (segmentHeaderProblem(bytes, archive) !== undefined) return false;
+  const operations: (() => void)[] = [];
+  for (let offset = SEGMENT_HEADER_BYTES; offset < bytes.length; ) {
+    const frame = frameAt(bytes, offset);
+    if (!frame || frame.damaged) return false;
+    const payload = bytes.subarray(offset + frame.payloadAt, offset + frame.size);
+    const { id } = frame;
+    if (frame.operation === Operation.archived) {
+      const entry = archivedEntryOf(id, payload);
+      if (!entry) return false;
+      operations.push(() => {
+        const { offset: at, size, count } = entry;
+        index.snapshot(id, { segment: archive, offset: at, size, first: 0, count });
+        index.close(id, entry.summary);
+        archivedAt.set(id, entry.watermark);
+      });
+    } else if (frame.operation === Operation.remove) {
+      operations.push(() => {
+        index.remove(id);
+        archivedAt.delete(id);
+      });
+    } else return false;
+    offset += frame.size;
+  }
+  for (const operation of operations) operation();
+  return true;
 }
 
 /**

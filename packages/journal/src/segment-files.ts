@@ -11,6 +11,11 @@ import { frameAt, recordsIn } from './wal-format.js';
  * used: there are few of them, and a read of a stream touches each of its frames. Reads are small and
  * served from the page cache, so they are synchronous (see fd-io.ts).
  */
+/** The index beside archive file `archive` (see LogCompactor.archive). */
+export function archiveIndexPath(archive: string): string {
+  return archive.replace(/\.wal$/, '.idx');
+}
+
 /** Descriptors kept open at most: archives pile up, one per compaction. */
 const MAX_OPEN = 64;
 

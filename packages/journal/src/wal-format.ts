@@ -13,6 +13,9 @@ import { corruptJournal } from './file-format.js';
  *                   REMOVE:   nothing
  *                   SNAPSHOT: u32 segment | u32 offset (a position in the log), then the
  *                             records as in APPEND: the whole stream, replacing what came before
+ *                   ARCHIVED: (in an archive's index file) u32 offset | u32 size | u32 count
+ *                             of its SNAPSHOT frame in the archive, u32 segment | u32 offset of
+ *                             the log position it covers, then the msgpack summary, or nothing
  *
  * The frame header has its own checksum, so a frame whose payload is damaged still names its
  * stream (that stream is damaged, the others are not), and a scan can step over it. `first` is
@@ -28,7 +31,7 @@ const FRAME_FIXED = 20;
 /** The most bytes a frame header takes: a 512-byte ID. */
 const MAX_ID_BYTES = 512;
 
-export const Operation = { append: 1, close: 2, remove: 3, snapshot: 4 } as const;
+export const Operation = { append: 1, close: 2, remove: 3, snapshot: 4, archived: 5 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
 export function encodeSegmentHeader(segment: number): Buffer {
@@ -130,6 +133,53 @@ export function watermarkOf(payload: Buffer): LogPosition {
   return { segment: payload.readUInt32LE(0), offset: payload.readUInt32LE(4) };
 }
 
+/** Where an archived stream's SNAPSHOT frame lies in its archive, for the archive's index. */
+export interface ArchivedEntry {
+  readonly id: string;
+  readonly offset: number;
+  readonly size: number;
+  readonly count: number;
+  readonly watermark: LogPosition;
+  readonly summary: Uint8Array | undefined;
+}
+
+const ARCHIVED_FIXED = 20;
+
+export function archivedFrame(entry: ArchivedEntry): PendingFrame {
+  const summaryLength = entry.summary?.length ?? 0;
+  const { frame, payloadAt } = allocateFrame(
+    Operation.archived,
+    entry.id,
+    0,
+    ARCHIVED_FIXED + summaryLength,
+  );
+  const bytes = frame.bytes;
+  bytes.writeUInt32LE(entry.offset, payloadAt);
+  bytes.writeUInt32LE(entry.size, payloadAt + 4);
+  bytes.writeUInt32LE(entry.count, payloadAt + 8);
+  bytes.writeUInt32LE(entry.watermark.segment, payloadAt + 12);
+  bytes.writeUInt32LE(entry.watermark.offset, payloadAt + 16);
+  if (entry.summary) bytes.set(entry.summary, payloadAt + ARCHIVED_FIXED);
+  sealPayload(bytes, payloadAt);
+  return frame;
+}
+
+/** The entry an ARCHIVED frame's (sound) payload holds; undefined when it is too short. */
+export function archivedEntryOf(id: string, payload: Buffer): ArchivedEntry | undefined {
+  if (payload.length < ARCHIVED_FIXED) return undefined;
+  return {
+    id,
+    offset: payload.readUInt32LE(0),
+    size: payload.readUInt32LE(4),
+    count: payload.readUInt32LE(8),
+    watermark: { segment: payload.readUInt32LE(12), offset: payload.readUInt32LE(16) },
+    summary:
+      payload.length > ARCHIVED_FIXED
+        ? Uint8Array.prototype.slice.call(payload, ARCHIVED_FIXED)
+        : undefined,
+  };
+}
+
 export function closeFrame(id: string, summary: Uint8Array | undefined): PendingFrame {
   const { frame, payloadAt } = allocateFrame(Operation.close, id, 0, summary?.length ?? 0);
   if (summary) frame.bytes.set(summary, payloadAt);
@@ -194,7 +244,7 @@ export function frameAt(bytes: Buffer, offset: number, checkPayload = true): Fra
   if (bytes.length - offset < FRAME_FIXED + 4) return undefined;
   const operation = bytes.readUInt8(offset + 8);
   const idLength = bytes.readUInt16LE(offset + 10);
-  if (operation < Operation.append || operation > Operation.snapshot) return undefined;
+  if (operation < Operation.append || operation > Operation.archived) return undefined;
   if (bytes.readUInt8(offset + 9) !== 0 || idLength === 0 || idLength > MAX_ID_BYTES)
     return undefined;
   const headerEnd = offset + FRAME_FIXED + idLength;

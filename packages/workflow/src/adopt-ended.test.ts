@@ -1,5 +1,5 @@
 import { LuactError } from '@luact/core';
-import { MemoryJournal } from '@luact/journal';
+import { type JournalRecord, MemoryJournal } from '@luact/journal';
 import type { ExitOutcome } from '@luact/process';
 import { afterEach, expect, it } from 'vitest';
 import { type Node, node, workflow } from './testing/harness.js';
@@ -51,4 +51,43 @@ it('tells the watchers of a run whose end is journaled, even when closing its st
     .poll(async () => (await journal.list()).find((stream) => stream.id === 'w~1')?.closed)
     .toBe(true);
   expect(outcomes).toHaveLength(1);
+});
+
+it('does not take over a run it drives whose end is still on its way to the journal', async () => {
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let waiting = false;
+  // A journal that holds back the append carrying the run's end (and the result before it).
+  const journal = new (class extends MemoryJournal {
+    override async append(id: string, expected: number, records: readonly JournalRecord[]) {
+      if (records.some((record) => record.t === 'completed')) {
+        waiting = true;
+        await gate;
+      }
+      return super.append(id, expected, records);
+    }
+  })();
+  let calls = 0;
+  const n = await node(
+    {
+      'app:flow': workflow(
+        `local funcs = require("funcs")
+         return { main = function() return funcs.call("step", 1) end }`,
+        ['funcs'],
+      ),
+    },
+    { journal, functions: { 'app:step': async (_call, x) => ++calls + Number(x) } },
+  );
+  nodes.push(n);
+  const pid = await n.start('app:flow', [], { workflow: 'w' });
+  await expect.poll(() => waiting).toBe(true);
+  // The partition is taken over again meanwhile: the journal does not hold the result yet.
+  const records = await journal.read('w~1');
+  expect(records.map((record) => record.t)).toEqual(['started', 'task']);
+  await n.host.adopt([{ id: 'w~1', records, closed: false }]);
+  open();
+  expect(await n.result(pid)).toEqual({ ok: true, value: 2 });
+  expect(calls).toBe(1); // the activity ran once
 });

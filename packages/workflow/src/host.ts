@@ -261,7 +261,9 @@ export class WorkflowHost implements ExternalHost {
     let unreadable = 0;
     for (const [workflow, journal] of latest) {
       const driven = this.drivers.get(workflow);
-      if (driven && !driven.terminal) continue; // driven here already
+      // Driven here already, or ended with the end (and the results before it, which the code
+      // may have seen before they were journaled) still on its way to the journal.
+      if (driven && !driven.endDurable) continue;
       try {
         if ('damaged' in journal) throw journal.damaged;
         if (journal.closed) {

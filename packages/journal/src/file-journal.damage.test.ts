@@ -182,6 +182,21 @@ describe('damage (a bad frame that more writes follow)', () => {
     expect(await reopened.read('good')).toEqual(records(6));
   });
 
+  it('opens a log whose earlier segment ends in a few stray bytes, reporting them as damage', async () => {
+    await reopen({ segmentBytes: 256 });
+    for (let n = 0; n < 4; n++) await journal.append('wf', n, records(1, n));
+    const [first] = await segmentFiles(dir);
+    expect((await segmentFiles(dir)).length).toBeGreaterThan(1);
+    if (!first) throw new Error('no segment');
+    await journal.shutdown();
+    const end = await fileSize(first);
+    await appendFile(first, Buffer.from([1, 2, 3, 4, 5]));
+    const reopened = await reopen({ segmentBytes: 256 });
+    expect((await failure(reopened.read('wf'))).message).toBe(
+      `${first}: corrupt journal frame at byte ${end}: frame header checksum mismatch`,
+    );
+  });
+
   it('damages every stream open at a frame whose header is unreadable, not the ones closed or begun after', async () => {
     await journal.append('open', 0, records(1));
     await journal.append('finished', 0, records(1));

@@ -106,8 +106,8 @@ function applyFile(
 ): number {
   const { index } = recovery;
   // Payloads are checked when read, not at every start (the archives hold every closed
-  // stream's records). Only the last segment's are checked here: a crash tears its tail.
-  const checkPayloads = role === 'last segment';
+  // stream's records). Only the last segment's are checked here (a crash tears its tail),
+  // and every close's: its summary is kept as it is, not read again.
   let offset = SEGMENT_HEADER_BYTES;
   const headerProblem = segmentHeaderProblem(bytes, segment);
   if (headerProblem !== undefined) {
@@ -117,11 +117,10 @@ function applyFile(
     offset = next.offset;
   }
   while (offset < bytes.length) {
-    const frame = frameAt(
-      bytes,
-      offset,
-      checkPayloads || bytes.readUInt8(offset + 8) === Operation.close,
-    );
+    const checkPayload =
+      role === 'last segment' ||
+      (offset + 8 < bytes.length && bytes.readUInt8(offset + 8) === Operation.close);
+    const frame = frameAt(bytes, offset, checkPayload);
     if (frame && !frame.damaged) {
       applyFrame(frame, bytes, segment, role, recovery);
       offset += frame.size;
@@ -218,18 +217,14 @@ function applyFrame(
     }
   }
   switch (operation) {
-    case Operation.append: {
-      // The record count leads the payload (a payload too short to hold one fails its read).
-      const count = frame.size - frame.payloadAt >= 4 ? bytes.readUInt32LE(payloadAt) : 0;
-      index.append(id, chunkOf(frame, segment, count));
+    case Operation.append:
+      index.append(id, chunkOf(frame, segment, recordCount(bytes, frame)));
       return;
-    }
-    case Operation.snapshot: {
-      const payload = bytes.subarray(payloadAt, frame.offset + frame.size);
-      index.snapshot(id, chunkOf(frame, segment, recordCount(payload, operation)));
-      if (role === 'archive') archivedAt.set(id, watermarkOf(payload));
+    case Operation.snapshot:
+      index.snapshot(id, chunkOf(frame, segment, recordCount(bytes, frame)));
+      if (role === 'archive')
+        archivedAt.set(id, watermarkOf(bytes.subarray(payloadAt, frame.offset + frame.size)));
       return;
-    }
     case Operation.close: {
       // Copied: the index must not keep the whole file's buffer alive.
       const end = frame.offset + frame.size;

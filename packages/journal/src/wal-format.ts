@@ -77,12 +77,17 @@ export function appendFrame(
   first: number,
   records: readonly Uint8Array[],
 ): PendingFrame {
-  let payloadLength = 4;
-  for (const record of records) payloadLength += 4 + record.length;
-  const { frame, payloadAt } = allocateFrame(Operation.append, id, first, payloadLength);
+  const { frame, payloadAt } = allocateFrame(Operation.append, id, first, recordsBytes(records));
   writeRecords(frame.bytes, payloadAt, records);
   sealPayload(frame.bytes, payloadAt);
   return frame;
+}
+
+/** The bytes `writeRecords` takes for `records`: a count, then each with its length. */
+function recordsBytes(records: readonly Uint8Array[]): number {
+  let total = 4;
+  for (const record of records) total += 4 + record.length;
+  return total;
 }
 
 function writeRecords(bytes: Buffer, start: number, records: readonly Uint8Array[]): void {
@@ -115,8 +120,7 @@ export function snapshotFrame(
   watermark: LogPosition,
   records: readonly Uint8Array[],
 ): PendingFrame {
-  let payloadLength = SNAPSHOT_PREFIX + 4;
-  for (const record of records) payloadLength += 4 + record.length;
+  const payloadLength = SNAPSHOT_PREFIX + recordsBytes(records);
   const { frame, payloadAt } = allocateFrame(Operation.snapshot, id, 0, payloadLength);
   const bytes = frame.bytes;
   bytes.writeUInt32LE(watermark.segment, payloadAt);
@@ -253,7 +257,6 @@ export function frameAt(bytes: Buffer, offset: number, checkPayload = true): Fra
   const payloadAt = headerEnd + 4 - offset;
   const size = payloadAt + bytes.readUInt32LE(offset);
   if (offset + size > bytes.length) return undefined;
-  const payload = bytes.subarray(offset + payloadAt, offset + size);
   return {
     offset,
     size,
@@ -262,7 +265,9 @@ export function frameAt(bytes: Buffer, offset: number, checkPayload = true): Fra
     first: bytes.readUInt32LE(offset + 12),
     batchStart: bytes.readUInt32LE(offset + 16),
     payloadAt,
-    damaged: checkPayload && crc32(payload) !== bytes.readUInt32LE(offset + 4),
+    damaged:
+      checkPayload &&
+      crc32(bytes.subarray(offset + payloadAt, offset + size)) !== bytes.readUInt32LE(offset + 4),
   };
 }
 
@@ -303,8 +308,11 @@ export function recordsIn(
   return records;
 }
 
-/** How many records an APPEND or SNAPSHOT frame's payload holds (the payload must be sound). */
-export function recordCount(payload: Buffer, operation: Operation): number {
-  const start = recordsStart(operation);
-  return payload.length < start + 4 ? 0 : payload.readUInt32LE(start);
+/**
+ * How many records the APPEND or SNAPSHOT frame `frame` of `bytes` says it holds (0 for a
+ * payload too short to say: reading the frame then fails).
+ */
+export function recordCount(bytes: Buffer, frame: FrameAt): number {
+  const at = frame.offset + frame.payloadAt + recordsStart(frame.operation);
+  return at + 4 > frame.offset + frame.size ? 0 : bytes.readUInt32LE(at);
 }

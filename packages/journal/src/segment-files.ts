@@ -6,11 +6,6 @@ import { segmentFileName } from './log-writer.js';
 import type { Chunk } from './stream-index.js';
 import { frameAt, recordsIn } from './wal-format.js';
 
-/**
- * Reads frames out of the log's segments and archives. A file's descriptor stays open once
- * used: there are few of them, and a read of a stream touches each of its frames. Reads are small and
- * served from the page cache, so they are synchronous (see fd-io.ts).
- */
 /** The index beside archive file `archive` (see LogCompactor.archive). */
 export function archiveIndexPath(archive: string): string {
   return archive.replace(/\.wal$/, '.idx');
@@ -27,6 +22,11 @@ function nearby(a: Chunk, b: Chunk): boolean {
   return a.segment === b.segment && gap >= 0 && gap <= NEARBY_BYTES;
 }
 
+/**
+ * Reads frames out of the log's segments and archives. A file's descriptor stays open once
+ * used (at most MAX_OPEN), and a read of a stream touches each of its frames. Reads are small
+ * and served from the page cache, so they are synchronous (see fd-io.ts).
+ */
 export class SegmentFiles {
   private readonly open = new Map<number, number>();
   private readonly archives: Set<number>;
@@ -41,8 +41,8 @@ export class SegmentFiles {
 
   /** The file of log segment or archive `segment` (they share one sequence of numbers). */
   path(segment: number): string {
-    const directory = this.archives.has(segment) ? this.archiveDir : this.logDir;
-    return path.join(directory, segmentFileName(segment));
+    if (this.archives.has(segment)) return this.pathOfArchive(segment);
+    return path.join(this.logDir, segmentFileName(segment));
   }
 
   /** Where archive `segment` goes. */

@@ -236,15 +236,20 @@ function Channel:_buffered()
   return buffered(self)
 end
 
---- For a fed channel with a receiver waiting: hands it the oldest value JS has queued, if any.
-function Channel:_feed()
-  local q = self.recvq
-  if q == nil then return end
+--- Whether fed channel `ch` has a receiver waiting (receivers that gave up are dropped first).
+local function has_live_receiver(ch)
+  local q = ch.recvq
+  if q == nil then return false end
   while q.head <= q.tail and not live(q[q.head]) do
     q[q.head] = nil
     q.head = q.head + 1
   end
-  if q.head > q.tail then return end
+  return q.head <= q.tail
+end
+
+--- For a fed channel with a receiver waiting: hands it the oldest value JS has queued, if any.
+function Channel:_feed()
+  if not has_live_receiver(self) then return end
   local got, value = pull_fed(self)
   if got then complete(pop_receiver(self), value, true) end
 end
@@ -252,17 +257,11 @@ end
 --- `_feed`, and with nothing taken, `_await`: one host call for both on a plain fed channel.
 --- True when the fiber is to be woken (nothing came), false when a receiver got a value.
 function Channel:_feed_or_await()
-  local q = self.recvq
-  if MAILS[self] ~= nil or q == nil then
+  if MAILS[self] ~= nil then
     self:_feed()
-    self:_await()
-    return true
+    return true -- JS wakes a mail channel's receivers by itself (see _await)
   end
-  while q.head <= q.tail and not live(q[q.head]) do
-    q[q.head] = nil
-    q.head = q.head + 1
-  end
-  if q.head > q.tail then
+  if not has_live_receiver(self) then
     self:_await()
     return true
   end

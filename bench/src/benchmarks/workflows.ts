@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { FileJournal } from '@luact/journal';
 import { encodeValues } from '@luact/lua';
 import { Node } from '@luact/runtime';
-import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { type NatsServerHandle, runUntilKilled, startNatsServer } from '@luact/testkit';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Benchmark, Figure } from '../harness.js';
@@ -331,20 +330,13 @@ function killedWhileRunning(
   count: number,
   env: Record<string, string>,
 ): Promise<void> {
-  const child = spawn(process.execPath, [...process.execArgv, WRITER, dir, stateDir, `${count}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return runUntilKilled({
+    args: [...process.execArgv, WRITER, dir, stateDir, `${count}`],
+    cwd: process.cwd(),
+    killAfterMs: 0,
+    name: 'the recovery writer',
     env: { ...process.env, ...env },
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ready\n')) child.kill('SIGKILL');
-    });
-    child.once('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve();
-      else reject(new Error(`the recovery writer exited by itself (${code})`));
-    });
+    readyWithinMs: 300_000,
   });
 }
 

@@ -9,26 +9,32 @@ export interface CrashChildOptions {
   /** Named in errors. */
   readonly name: string;
   /** Each line the child prints to stdout, as it comes. */
-  readonly onLine: (line: string) => void;
+  readonly onLine?: (line: string) => void;
+  /** The child's environment (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long the child may take to print `ready`. Default 60 s. */
+  readonly readyWithinMs?: number;
 }
 
 /**
  * Runs a Node.js child (a crash test's writer) until `killAfterMs` after it prints `ready`,
- * then SIGKILLs it; resolves once it is dead. Rejects when the child is not ready within 60 s
- * or exits by itself, with what it printed to stderr.
+ * then SIGKILLs it; resolves once it is dead. Rejects when the child is not ready in time
+ * (`readyWithinMs`) or exits by itself, with what it printed to stderr.
  */
 export function runUntilKilled(options: CrashChildOptions): Promise<void> {
+  const readyWithinMs = options.readyWithinMs ?? 60_000;
   const child = spawn(process.execPath, [...options.args], {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: options.env } : {}),
   });
   let stdout = '';
   let stderr = '';
   return new Promise((resolve, reject) => {
     const deadline = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${options.name} never got ready within 60 s:\n${stderr}`));
-    }, 60_000);
+      reject(new Error(`${options.name} never got ready within ${readyWithinMs} ms:\n${stderr}`));
+    }, readyWithinMs);
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
@@ -38,7 +44,7 @@ export function runUntilKilled(options: CrashChildOptions): Promise<void> {
       stdout = lines.pop() ?? '';
       for (const line of lines) {
         if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
-        options.onLine(line);
+        options.onLine?.(line);
       }
     });
     child.once('exit', (code, signal) => {

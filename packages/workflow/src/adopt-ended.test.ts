@@ -91,3 +91,44 @@ it('does not take over a run it drives whose end is still on its way to the jour
   expect(await n.result(pid)).toEqual({ ok: true, value: 2 });
   expect(calls).toBe(1); // the activity ran once
 });
+
+it('does not take over a run it drives from records read before its end was journaled', async () => {
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let waiting = false;
+  const journal = new (class extends MemoryJournal {
+    override async append(id: string, expected: number, records: readonly JournalRecord[]) {
+      if (records.some((record) => record.t === 'completed')) {
+        waiting = true;
+        await gate;
+      }
+      return super.append(id, expected, records);
+    }
+  })();
+  let calls = 0;
+  const n = await node(
+    {
+      'app:flow': workflow(
+        `local funcs = require("funcs")
+         return { main = function() return funcs.call("step", 1) end }`,
+        ['funcs'],
+      ),
+    },
+    { journal, functions: { 'app:step': async (_call, x) => ++calls + Number(x) } },
+  );
+  nodes.push(n);
+  const pid = await n.start('app:flow', [], { workflow: 'w' });
+  await expect.poll(() => waiting).toBe(true);
+  // The takeover reads the partition now, and adopts what it read once the end is durable
+  // (a fenced node taking its partitions back: the read and the adoption are apart in time).
+  const stale = await journal.read('w~1');
+  expect(stale.map((record) => record.t)).toEqual(['started', 'task']);
+  open();
+  expect(await n.result(pid)).toEqual({ ok: true, value: 2 });
+  await n.host.adopt([{ id: 'w~1', records: stale, closed: false }]);
+  await n.host.settled();
+  expect(calls).toBe(1); // the activity ran once
+  expect(n.host.list().find((summary) => summary.workflow === 'w')?.status).toBe('completed');
+});

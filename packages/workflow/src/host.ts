@@ -261,9 +261,23 @@ export class WorkflowHost implements ExternalHost {
     let unreadable = 0;
     for (const [workflow, journal] of latest) {
       const driven = this.drivers.get(workflow);
-      // Driven here already, or ended with the end (and the results before it, which the code
-      // may have seen before they were journaled) still on its way to the journal.
-      if (driven && !driven.endDurable) continue;
+      if (driven) {
+        // Driven here already. Its records may be older than what it knows (read before its
+        // latest append landed, which may carry results its code saw before they were
+        // journaled): resuming from them would run a finished activity again. An ended run
+        // whose stream is still open (closing it was refused) is closed now.
+        if (driven.endDurable && driven.terminal && !('damaged' in journal) && !journal.closed)
+          await this.closeEnded(journal.id, driven.started, driven.terminal).catch(
+            (error: unknown) =>
+              this.options.log?.({
+                level: 'warn',
+                message: 'workflow journal not closed (it is closed at the next start)',
+                fields: { workflow, stream: journal.id, error: LuactError.from(error).message },
+                labels: { host: this.id },
+              }),
+          );
+        continue;
+      }
       try {
         if ('damaged' in journal) throw journal.damaged;
         if (journal.closed) {
@@ -325,20 +339,24 @@ export class WorkflowHost implements ExternalHost {
     if (history.terminal) {
       // Ended, but the stream was not closed before the crash (or before this node, fenced
       // for a moment, was refused the close and let the run go).
-      const { workflow } = history.started;
-      this.finished.set(workflow, { started: history.started, terminal: history.terminal });
-      await this.options.journal.close(stream, runSummary(history.started, history.terminal));
-      if (history.terminal.t !== 'continued') {
-        // Watchers of the run let go learn its end now: nothing else would tell them.
-        const outcome = outcomeOf(history.terminal);
-        for (const watcher of this.letGo.get(workflow) ?? []) watcher(outcome);
-        this.letGo.delete(workflow);
-      }
+      await this.closeEnded(stream, history.started, history.terminal);
       return false;
     }
     this.unreadable.delete(history.started.workflow);
     this.resume(history);
     return true;
+  }
+
+  /** Closes the stream of a run that ended; watchers of it, if it was let go, learn its end. */
+  private async closeEnded(stream: string, started: StartedRecord, terminal: TerminalRecord) {
+    const { workflow } = started;
+    this.finished.set(workflow, { started, terminal });
+    await this.options.journal.close(stream, runSummary(started, terminal));
+    if (terminal.t === 'continued') return;
+    // Watchers of the run let go learn its end now: nothing else would tell them.
+    const outcome = outcomeOf(terminal);
+    for (const watcher of this.letGo.get(workflow) ?? []) watcher(outcome);
+    this.letGo.delete(workflow);
   }
 
   private noteUnreadable(workflow: string, stream: string, problem: LuactError): void {

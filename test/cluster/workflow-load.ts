@@ -70,6 +70,25 @@ export function starterOutcome(result: ExecResult): StarterOutcome {
   };
 }
 
+/**
+ * For a failure message: what the nodes logged about `pids` (jobs that did not finish), and
+ * their warnings and errors, so a chaos failure in CI can be read without rerunning it.
+ */
+function whatNodesSaidOf(pids: readonly string[], clis: readonly RunningCli[]): string {
+  if (pids.length === 0) return '';
+  // A workflow PID is {host|workflow}: its workflow ID is what the nodes' lines name.
+  const names = pids.map((pid) => /\|([^}]*)\}$/.exec(pid)?.[1] ?? pid);
+  const lines: string[] = [];
+  for (const cli of clis) {
+    for (const line of cli.stderr().split('\n')) {
+      const notable = line.includes('"level":"warn"') || line.includes('"level":"error"');
+      if (notable || names.some((name) => line.includes(name)))
+        lines.push(`${cli.child.pid}: ${line}`);
+    }
+  }
+  return `unfinished ${names.join(', ')}; the nodes said:\n${lines.slice(-200).join('\n')}`;
+}
+
 /** One run of `wf:work` as a node logged it. */
 interface ActivityRun {
   readonly key: string;
@@ -90,7 +109,7 @@ export async function checkedLoad(
   const { code, result } = await starter.result();
   expect(code, starter.cli.stderr()).toBe(0);
   const outcome = starterOutcome(result);
-  expect(outcome.unfinished).toEqual([]);
+  expect(outcome.unfinished, whatNodesSaidOf(outcome.unfinished ?? [], clis)).toEqual([]);
   expect(outcome.wrong).toEqual([]);
   expect(outcome.finished).toBe(jobs);
   expect(Object.keys(outcome.runs)).toHaveLength(jobs);

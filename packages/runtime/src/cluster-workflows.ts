@@ -4,6 +4,7 @@ import {
   DEFAULT_PUBLISH_BUDGET_MS,
   type JetStreamJournal,
   type Membership,
+  type PartitionOwner,
   partitionOf,
   type View,
   WorkflowChannel,
@@ -71,7 +72,11 @@ interface Watch {
   readonly workflow: string;
   readonly pid: string;
   readonly onExit: (outcome: ExitOutcome) => void;
-  /** The owner (`node~incarnation`) it is registered with; undefined while (re)registering. */
+  /**
+   * The ownership (`node~incarnation@epoch`) it is registered with; undefined while
+   * (re)registering. The epoch counts: an owner that let the partition go and took it back
+   * (or took it again after a view it skipped) drives new runs that know nothing of it.
+   */
   registeredWith: string | undefined;
   registering: boolean;
 }
@@ -343,10 +348,7 @@ export class ClusterWorkflows {
     );
   }
 
-  private ownerOf(
-    host: string,
-    workflow: string,
-  ): { node: string; incarnation: number } | undefined {
+  private ownerOf(host: string, workflow: string): PartitionOwner | undefined {
     return this.options.membership.view.owners[host]?.[this.partitionOf(workflow)];
   }
 
@@ -533,15 +535,13 @@ export class ClusterWorkflows {
   }
 
   private ownerName(watch: Watch): string | undefined {
-    const owner = this.ownerOf(watch.host, watch.workflow);
-    return owner && `${owner.node}~${owner.incarnation}`;
+    return ownership(this.ownerOf(watch.host, watch.workflow));
   }
 
   /** Registers again every watch whose workflow has a new owner in `view`. */
   private followWatches(view: View): void {
     for (const [key, watch] of this.watches) {
-      const owner = view.owners[watch.host]?.[this.partitionOf(watch.workflow)];
-      const now = owner && `${owner.node}~${owner.incarnation}`;
+      const now = ownership(view.owners[watch.host]?.[this.partitionOf(watch.workflow)]);
       if (watch.registering || now === undefined || now === watch.registeredWith) continue;
       void this.register(key, watch).catch((error: unknown) => {
         const failure = LuactError.from(error);
@@ -674,4 +674,9 @@ async function inBatches<T>(
 ): Promise<void> {
   for (let at = 0; at < items.length; at += size)
     await Promise.all(items.slice(at, at + size).map(work));
+}
+
+/** Who owns a partition, since which view: a watch registered with another is registered again. */
+function ownership(owner: PartitionOwner | undefined): string | undefined {
+  return owner && `${owner.node}~${owner.incarnation}@${owner.epoch}`;
 }

@@ -15,6 +15,10 @@ class Channels implements FedSink {
     this.queues.set(channel, queue);
   }
 
+  deliverLast(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void {
+    this.deliver(channel, a, b, c);
+  }
+
   pendingIn(channel: number): number {
     return this.queues.get(channel)?.length ?? 0;
   }

@@ -4,6 +4,8 @@ import type { Envelope } from './transport.js';
 /** Where a mailbox puts things: fed channels of the process's current fiber group. */
 export interface FedSink {
   deliver(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void;
+  /** `deliver`, for the one value `channel` gets (a call's result): its queue goes once taken. */
+  deliverLast(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void;
   pendingIn(channel: number): number;
   /** Forgets a channel, returning what was queued for it (as message envelopes). */
   release(channel: number): readonly { a: DeliveryField; b: DeliveryField; c: DeliveryField }[];
@@ -164,7 +166,7 @@ export class Mailbox {
   deliverResult(channel: number, status: string, value: Uint8Array): void {
     if (this.more?.awaiting?.delete(channel) !== true) return;
     this.queue(channel, value.length, true);
-    this.sink.deliver(channel, status, value, undefined);
+    this.sink.deliverLast(channel, status, value, undefined);
   }
 
   openInbox(channel: number): void {

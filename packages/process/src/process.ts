@@ -132,6 +132,10 @@ export class Process implements GroupOwner, FedSink {
     if (this.group) this.vm.deliver(this.group, channel, a, b, c);
   }
 
+  deliverLast(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void {
+    if (this.group) this.vm.deliverLast(this.group, channel, a, b, c);
+  }
+
   pendingIn(channel: number): number {
     return this.group?.pendingIn(channel) ?? 0;
   }

@@ -252,6 +252,37 @@ describe('names, exec, functions and context', () => {
     });
   });
 
+  it('keeps no queue per call, sleep or exec a process made once their results are taken', async () => {
+    const t = await with_({
+      'app:double': {
+        kind: 'function.lua',
+        source: 'return { main = function(x) return x * 2 end }',
+      },
+      'app:child': lua('return { main = function(x) return x end }'),
+      'app:main': lua(
+        `local funcs, time = require("funcs"), require("time")
+      return { main = function(n)
+        local sum = 0
+        for i = 1, n do
+          sum = sum + funcs.call("app:double", i)
+          local future = funcs.async("app:double", i)
+          sum = sum + future:channel():receive():data()
+          time.sleep("1ms")
+        end
+        for i = 1, 5 do sum = sum + process.exec("app:child", "app:processes", i) end
+        print("done " .. sum)
+        return process.listen("stop"):receive()
+      end }`,
+        ['funcs', 'time'],
+      ),
+    });
+    const pid = t.spawn('app:main', 200);
+    const group = () => t.system.process(pid)?.group;
+    await expect.poll(() => t.printed, { timeout: 20_000 }).toContain('done 80415');
+    // Its events (exec) and the topic it listens to: nothing for 400 calls, 200 sleeps, 5 execs.
+    expect(group()?.fedQueueCount).toBeLessThanOrEqual(2);
+  });
+
   it('exec returns the child value or its error', async () => {
     const t = await with_({
       'app:double': lua(

@@ -249,8 +249,10 @@ export class WorkflowRun implements FedSink {
       this.timersByChannel.delete(timer.channel);
     }
     // Like a ticker in a process: a tick nobody received yet is not joined by another.
-    if (this.group.pendingIn(timer.channel) === 0)
-      this.vm.deliver(this.group, timer.channel, nanos(this.nowMs));
+    if (this.group.pendingIn(timer.channel) > 0) return;
+    if (timer.every === undefined)
+      this.vm.deliverLast(this.group, timer.channel, nanos(this.nowMs));
+    else this.vm.deliver(this.group, timer.channel, nanos(this.nowMs));
   }
 
   private childEnded(seq: number, outcome: Outcome, at: number): void {
@@ -289,9 +291,9 @@ export class WorkflowRun implements FedSink {
 
   private deliverOutcome(channel: number, outcome: Outcome): void {
     if (!this.group) return;
-    if (outcome.ok) this.vm.deliver(this.group, channel, 'ok', outcome.value);
+    if (outcome.ok) this.vm.deliverLast(this.group, channel, 'ok', outcome.value);
     else
-      this.vm.deliver(
+      this.vm.deliverLast(
         this.group,
         channel,
         'error',
@@ -484,6 +486,10 @@ export class WorkflowRun implements FedSink {
 
   deliver(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void {
     if (this.group) this.vm.deliver(this.group, channel, a, b, c);
+  }
+
+  deliverLast(channel: number, a: DeliveryField, b: DeliveryField, c: DeliveryField): void {
+    if (this.group) this.vm.deliverLast(this.group, channel, a, b, c);
   }
 
   pendingIn(channel: number): number {

@@ -68,7 +68,9 @@ export function timeModule(): LuaModuleSpec {
             if (repeatMs > 0) arm(repeatMs);
             else map.delete(channel);
             // A tick not yet received is not joined by another: late ticks are dropped.
-            if (group.pendingIn(channel) === 0) vm.deliver(group, channel, vm.clock.now());
+            if (group.pendingIn(channel) > 0) return;
+            if (repeatMs > 0) vm.deliver(group, channel, vm.clock.now());
+            else vm.deliverLast(group, channel, vm.clock.now());
           }),
         );
       };

@@ -27,4 +27,19 @@ describe('the fed channels of a fiber group', () => {
     expect(group.releaseChannel(9)).toEqual([]);
     expect(group.releaseChannel(11).map((d) => d.a)).toEqual(['events']);
   });
+
+  it('forget a queue once its last delivery is taken, and keep the others', () => {
+    const group = new FiberGroup(1, owner);
+    group.queue(3).push(delivery(3, 'message'));
+    const result = group.queue(4);
+    result.push(delivery(4, 'call result'));
+    result.last = true;
+    expect(group.fedQueueCount).toBe(2);
+    expect(group.take(4)?.a).toBe('call result');
+    expect(group.take(3)?.a).toBe('message');
+    // The inbox stays (more may come); the call's queue went with its one result.
+    expect(group.fedQueueCount).toBe(1);
+    expect(group.take(4)).toBeUndefined();
+    expect(group.fedQueueCount).toBe(1);
+  });
 });

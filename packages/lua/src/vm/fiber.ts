@@ -73,6 +73,12 @@ export class FedQueue {
   private head = 0;
   /** Fibers to wake when a delivery is queued here (usually none or one). */
   waiters: Fiber[] | undefined;
+  /**
+   * Its channel gets nothing after what it holds (a call's result, a one-shot timer's tick):
+   * the queue is forgotten once that is taken, or a process making calls would keep a queue
+   * per call for as long as it lives.
+   */
+  last = false;
 
   constructor(readonly channel: number) {}
 
@@ -277,6 +283,22 @@ export class FiberGroup {
   private existingQueue(channel: number): FedQueue | undefined {
     const first = this.firstFed;
     return first?.channel === channel ? first : this.more?.fed?.get(channel);
+  }
+
+  /**
+   * The oldest delivery queued for `channel`, taken off its queue; a queue whose last delivery
+   * this was is forgotten.
+   */
+  take(channel: number): Delivery | undefined {
+    const queue = this.existingQueue(channel);
+    const delivery = queue?.shift();
+    if (queue?.last === true && queue.length === 0) this.releaseChannel(channel);
+    return delivery;
+  }
+
+  /** How many fed channels have a queue here (made on first delivery or wait). */
+  get fedQueueCount(): number {
+    return (this.firstFed === undefined ? 0 : 1) + (this.more?.fed?.size ?? 0);
   }
 
   /** Queued deliveries of `channel` (0 when it has none or does not exist). */

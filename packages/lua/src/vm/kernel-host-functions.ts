@@ -25,7 +25,7 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     /** pull(channel) → true, a, b, c: the oldest delivery queued for a fed channel, or nothing. */
     pull(L, vm) {
       const channel = vm.api._lua_tonumberx(L, 1, 0);
-      const delivery = running(vm, 'pull').group.queue(channel).shift();
+      const delivery = running(vm, 'pull').group.take(channel);
       if (delivery === undefined) return 0;
       vm.api._lua_pushboolean(L, 1);
       pushField(L, vm, delivery.a);
@@ -85,10 +85,10 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
      */
     pull_or_await(L, vm) {
       const fiber = running(vm, 'pull_or_await');
-      const queue = fiber.group.queue(vm.api._lua_tonumberx(L, 1, 0));
-      const delivery = queue.shift();
+      const channel = vm.api._lua_tonumberx(L, 1, 0);
+      const delivery = fiber.group.take(channel);
       if (delivery === undefined) {
-        awaitQueue(fiber, queue);
+        awaitQueue(fiber, fiber.group.queue(channel));
         return 0;
       }
       vm.api._lua_pushboolean(L, 1);

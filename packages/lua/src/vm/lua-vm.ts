@@ -264,9 +264,35 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     b?: DeliveryField,
     c?: DeliveryField,
   ): void {
+    this.queueDelivery(group, channel, false, a, b, c);
+  }
+
+  /**
+   * `deliver`, for the last value `channel` gets (a call's result, a one-shot timer's tick):
+   * its queue is forgotten once the value is taken.
+   */
+  deliverLast(
+    group: FiberGroup,
+    channel: number,
+    a?: DeliveryField,
+    b?: DeliveryField,
+    c?: DeliveryField,
+  ): void {
+    this.queueDelivery(group, channel, true, a, b, c);
+  }
+
+  private queueDelivery(
+    group: FiberGroup,
+    channel: number,
+    last: boolean,
+    a: DeliveryField | undefined,
+    b: DeliveryField | undefined,
+    c: DeliveryField | undefined,
+  ): void {
     if (group.ended) return;
     const queue = group.queue(channel);
     queue.push({ channel, a, b, c });
+    if (last) queue.last = true;
     // A mail channel must know before its next direct send that mail waits here (the order
     // rule in kernel/channel.lua, "Mail channels"), and its receivers wait without asking to
     // be woken from here (Channel:_await): wake the group's blocked fibers to look.

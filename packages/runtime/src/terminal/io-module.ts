@@ -95,8 +95,8 @@ export function ioModule(options: IoModuleOptions): LuaModuleSpec {
       const cancel = stdin.read(request, (result) => {
         answered = true;
         if (waiting) reads.delete(waiting);
-        if (result.ok) vm.deliver(group, channel, true, result.data);
-        else vm.deliver(group, channel, false, result.error.kind, result.error.message);
+        if (result.ok) vm.deliverLast(group, channel, true, result.data);
+        else vm.deliverLast(group, channel, false, result.error.kind, result.error.message);
       });
       // Data already there answers at once; only a read still waiting is withdrawn at the end.
       if (!answered) {

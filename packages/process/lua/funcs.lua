@@ -4,6 +4,7 @@ local host, rt = ...
 
 local setmetatable, type, select, pcall, tostring, error = setmetatable, type, select, pcall, tostring, error
 local codec, make_error, new_fed_channel = rt.codec, rt.make_error, rt.new_fed_channel
+local await_fed, is_payload = rt.await_fed, rt.is_payload
 
 local NO_VALUES = '\x90'
 
@@ -76,25 +77,29 @@ end
 function Executor:with_context(values) return with(self, 'context', values) end
 function Executor:with_options(options) return with(self, 'options', options) end
 
---- A future for a call of `entry`, or nil and the error when the call cannot start.
-function Executor:async(entry, ...)
-  if type(entry) ~= 'string' then return nil, make_error('INVALID', 'funcs: entry must be an entry ID string', false) end
+--- A call of `entry` as the host takes it: its arguments and its spec (nil for a plain call,
+--- the common case), encoded; or false and the error.
+local function request(executor, entry, ...)
+  if type(entry) ~= 'string' then return false, make_error('INVALID', 'funcs: entry must be an entry ID string', false) end
   -- LIMITS: see process.lua.
   if #entry > LIMITS.reference then
-    return nil, make_error('INVALID', 'funcs: entry of ' .. #entry .. ' bytes exceeds the limit of ' .. LIMITS.reference .. ' bytes', false)
+    return false, make_error('INVALID', 'funcs: entry of ' .. #entry .. ' bytes exceeds the limit of ' .. LIMITS.reference .. ' bytes', false)
   end
   local n = select('#', ...)
   local ok, args = true, NO_VALUES
   if n == 1 then args = codec.encode_one((...)) end
   if n > 0 and args == nil or n > 1 then ok, args = pcall(codec.encode_values, n, ...) end
-  if not ok then return nil, make_error('INVALID', tostring(args), false) end
-  -- A plain call (the common case) carries no spec at all.
-  local spec
-  if self.context ~= nil or self.options ~= nil then
-    local spec_ok, encoded = pcall(codec.encode, { context = self.context, options = self.options })
-    if not spec_ok then return nil, make_error('INVALID', 'funcs: ' .. tostring(encoded), false) end
-    spec = encoded
-  end
+  if not ok then return false, make_error('INVALID', tostring(args), false) end
+  if executor.context == nil and executor.options == nil then return args, nil end
+  local spec_ok, spec = pcall(codec.encode, { context = executor.context, options = executor.options })
+  if not spec_ok then return false, make_error('INVALID', 'funcs: ' .. tostring(spec), false) end
+  return args, spec
+end
+
+--- A future for a call of `entry`, or nil and the error when the call cannot start.
+function Executor:async(entry, ...)
+  local args, spec = request(self, entry, ...)
+  if args == false then return nil, spec end
   local future = setmetatable({}, FUTURE_MT)
   local ch = new_fed_channel('call', function(status, bytes)
     if future._canceled then return future._outcome.error end
@@ -114,10 +119,19 @@ function Executor:async(entry, ...)
   return future
 end
 
+--- Calls `entry` and waits: its value, or nil and its error. No future is made: the result is
+--- taken from the channel the host made for it as soon as it is there.
 function Executor:call(entry, ...)
-  local future, err = self:async(entry, ...)
-  if future == nil then return nil, err end
-  return await(future)
+  local args, spec = request(self, entry, ...)
+  if args == false then return nil, spec end
+  local call, channel, message = host.call(entry, spec, args)
+  if call == false then return nil, make_error(channel, message) end
+  local status, bytes = await_fed(channel)
+  local value = codec.decode(bytes)
+  if status ~= 'ok' then return nil, value end
+  -- What a future's payload:data() gives: a payload the function returned is read.
+  if is_payload(value) then return (value:data()) end
+  return value
 end
 
 local DEFAULT = setmetatable({}, EXECUTOR_MT)

@@ -54,6 +54,8 @@ export interface LuaCall {
   readonly options?: Readonly<Record<string, unknown>>;
   /** The fed channel that gets the call's outcome. */
   readonly channel: number;
+  /** The caller waits for the outcome at once (`funcs.call`), not through a future. */
+  readonly waits: boolean;
 }
 
 /**

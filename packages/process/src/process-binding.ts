@@ -180,22 +180,32 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
   };
 
   const funcs: Record<string, HostFunction> = {
+    /**
+     * call(entry, spec, args, channel) → the call; or, without a channel (a plain call that
+     * waits for its result at once), the call and the channel made for its result.
+     */
     call(L, vm) {
       const actor = api.actorOf(vm);
-      return attempt(L, vm, api, actor, () => {
+      const given = vm.stack.isNumber(L, 4);
+      const channel = given ? vm.stack.integer(L, 4) : vm.allocateFedChannel();
+      const pushed = attempt(L, vm, api, actor, () => {
         const spec = specOf(L, vm, 2);
         return api.call(
           actor,
           {
             entry: requiredText(L, vm, 1, 'the function entry'),
             args: luaBytes(L, vm, 3),
-            channel: vm.stack.integer(L, 4),
+            channel,
+            waits: !given,
             ...(spec.context !== undefined ? { context: spec.context } : {}),
             ...(spec.options !== undefined ? { options: spec.options } : {}),
           },
           siteOf(L, vm),
         );
       });
+      if (given || pushed !== 1) return pushed;
+      vm.stack.pushInteger(L, channel);
+      return 2;
     },
     cancel_call(L, vm) {
       const actor = api.actorOf(vm);

@@ -374,6 +374,16 @@ export class RunDriver implements RunListener {
     this.pump();
   }
 
+  resultComesNext(_run: WorkflowRun, seq: number): boolean {
+    const next = this.deliverable[0];
+    return (
+      this.status === 'replaying' &&
+      this.unjournaled === undefined &&
+      next?.t === 'activity' &&
+      next.seq === seq
+    );
+  }
+
   ended(_run: WorkflowRun, event: number, commands: readonly Command[], end: RunEnd): void {
     const recorded = end.kind === 'terminated' ? undefined : this.history?.task(event);
     const difference = recorded && firstDifference(recorded.task.commands, commands);

@@ -240,3 +240,56 @@ it('replays journaled activity errors with their kind, retryable flag and detail
   });
   expect(calls).toEqual(['charge', 'wait']);
 });
+
+it('replays a long chain of calls (results, errors, a sleep, a coroutine waiting aside) to the same values without running a call again', async () => {
+  const journal = new MemoryJournal();
+  let runs = 0;
+  let stopAfter = 60;
+  const step = async (_call: unknown, i: unknown) => {
+    runs++;
+    if (--stopAfter < 0) return never();
+    if (Number(i) % 7 === 0) throw new LuactError('INVALID', `no ${String(i)}`);
+    return Number(i) * 2;
+  };
+  const entries = {
+    'app:flow': workflow(
+      `local funcs, time = require("funcs"), require("time")
+       return { main = function()
+         local aside, seen = channel.new(), {}
+         coroutine.spawn(function() seen[#seen + 1] = aside:receive() end)
+         local sum, failures = 0, {}
+         for i = 1, 80 do
+           local value, err = funcs.call("step", i)
+           if value then sum = sum + value else failures[#failures + 1] = err:message() end
+           if i == 30 then time.sleep("1ms") end
+           if i == 40 then aside:send(sum) end
+         end
+         return { sum = sum, failures = table.concat(failures, ","), seen = seen[1] }
+       end }`,
+      ['funcs', 'time'],
+    ),
+  };
+  const first = await start(entries, { journal, functions: { 'app:step': step } });
+  const pid = await first.start('app:flow', [], { workflow: 'chain' });
+  await until(() => stopAfter < 0, 'sixty calls ran');
+  await first.stop();
+  expect(runs).toBe(61);
+  stopAfter = Number.POSITIVE_INFINITY;
+
+  const second = await start(entries, { journal, functions: { 'app:step': step } });
+  const result = await second.result(pid);
+  // The 60 journaled calls are not run again: the one in flight and the 19 after it are.
+  expect(runs).toBe(61 + 20);
+  const reference = await (
+    await start(entries, {
+      functions: {
+        'app:step': async (_call: unknown, i: unknown) => {
+          if (Number(i) % 7 === 0) throw new LuactError('INVALID', `no ${String(i)}`);
+          return Number(i) * 2;
+        },
+      },
+    })
+  ).run('app:flow', [], { workflow: 'chain' });
+  expect(reference.ok).toBe(true);
+  expect(result).toEqual(reference);
+});

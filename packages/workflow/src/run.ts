@@ -36,6 +36,11 @@ export type RunEnd =
 export interface RunListener {
   /** Every fiber blocked after event number `event`; these are the commands issued since. */
   taskDone(run: WorkflowRun, event: number, commands: readonly Command[]): void;
+  /**
+   * Whether the next event the run gets is the recorded result of activity `seq`, handed
+   * over as soon as the current task is done (a replay; see WorkflowRun.awaitsActivity).
+   */
+  resultComesNext(run: WorkflowRun, seq: number): boolean;
   /** The code ended while handling event `event`, after issuing `commands`. */
   ended(run: WorkflowRun, event: number, commands: readonly Command[], end: RunEnd): void;
   /**
@@ -89,6 +94,8 @@ export class WorkflowRun implements FedSink {
   private commands: Command[] = [];
   /** During replay: the commands the journal says this task issued. */
   private expected: readonly Command[] | undefined;
+  /** During replay: every command of this task so far is the recorded one (see issue). */
+  private asRecorded = false;
   private nextSeq = 1;
   /** Workflow time of the current event, Unix ms. */
   private nowMs: number;
@@ -180,6 +187,7 @@ export class WorkflowRun implements FedSink {
     this.nowMs = Math.max(this.nowMs, event.at);
     this.commands = [];
     this.expected = expected;
+    this.asRecorded = expected !== undefined;
     this.busy = true;
     this.taskStartedAt = performance.now();
     this.taskTimer ??= this.watchTask(this.taskTimeoutMs);
@@ -316,10 +324,10 @@ export class WorkflowRun implements FedSink {
     // Replaying what the journal holds, the recorded call site is the same: looking it up
     // again (a walk of the Lua stack) is only worth it for new commands and divergent ones.
     const recorded = this.expected?.[this.commands.length];
-    const site =
-      recorded !== undefined && recorded.seq === seq && sameCommand(recorded, command)
-        ? recorded.site
-        : callSite();
+    const asRecorded =
+      recorded !== undefined && recorded.seq === seq && sameCommand(recorded, command);
+    if (!asRecorded) this.asRecorded = false;
+    const site = asRecorded ? recorded.site : callSite();
     this.commands.push(site ? { ...command, site } : command);
     return seq;
   }
@@ -352,6 +360,26 @@ export class WorkflowRun implements FedSink {
     const seq = this.issue(request, site);
     this.activities.set(seq, channel);
     return seq;
+  }
+
+  /**
+   * The code waits at once for activity `seq` it has just called (`funcs.call`). Replaying a
+   * task that issued what the journal recorded, this call last, with no other fiber running
+   * and the result of this call the journal's next event, the task is done here and that
+   * result handed over now: the fiber takes it without blocking, and the whole replay of a
+   * run of such calls is one resume of its code instead of one per call.
+   */
+  awaitsActivity(seq: number): void {
+    const expected = this.expected;
+    if (
+      !this.asRecorded ||
+      expected === undefined ||
+      this.commands.length !== expected.length ||
+      this.group?.active !== 1 ||
+      !this.listener.resultComesNext(this, seq)
+    )
+      return;
+    this.finishTask();
   }
 
   /** True when the activity had not ended yet. */

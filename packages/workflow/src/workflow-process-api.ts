@@ -189,6 +189,7 @@ export class WorkflowProcessApi implements ProcessApi<WorkflowRun> {
       call.channel,
       site,
     );
+    if (call.waits) run.awaitsActivity(seq);
     return String(seq);
   }
 

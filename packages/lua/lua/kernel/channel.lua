@@ -376,6 +376,16 @@ end
 
 rt.new_fed_channel = new_fed_channel
 
+--- Waits for the one delivery JS makes to fed channel `id` (a plain call's result) and returns
+--- its values: no channel object, no waiter record, one host call when it is there already.
+function rt.await_fed(id)
+  while true do
+    local got, a, b, c = pull_or_await(id)
+    if got then return a, b, c end
+    co_yield(BLOCK)
+  end
+end
+
 -- Mail channels --------------------------------------------------------------------------------
 --
 -- A process's inbox and listened topics on a process host: fed channels that processes of this

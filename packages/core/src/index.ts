@@ -33,3 +33,4 @@ export {
 } from './id-rule.js';
 export { err, ok, type Result } from './result.js';
 export { milliseconds, type RetryPolicy, readRetryPolicy, retryDelay } from './retry-policy.js';
+export { RingQueue } from './ring-queue.js';

@@ -1,4 +1,4 @@
-import { LuactError, retryDelay } from '@luact/core';
+import { LuactError, RingQueue, retryDelay } from '@luact/core';
 import type { Journal, JournalRecord } from '@luact/journal';
 import type { LogRecord } from '@luact/lua';
 import { messageBytes } from '@luact/process';
@@ -83,7 +83,7 @@ export class RunDriver implements RunListener {
   /** Why the run is blocked (non-determinism, a failed append). */
   problem: LuactError | undefined;
   private history: History | undefined;
-  private readonly deliverable: EventRecord[] = [];
+  private readonly deliverable = new RingQueue<EventRecord>();
   /** Messages received live and not yet handed to the code, with their sizes. */
   private readonly waiting = new Map<EventRecord, number>();
   private waitingBytes = 0;
@@ -141,7 +141,7 @@ export class RunDriver implements RunListener {
   /** A run recovered from its journal: its events are replayed, then it goes on live. */
   resume(run: WorkflowRun): void {
     this.run = run;
-    this.deliverable.push(...(this.history?.events ?? []));
+    this.deliverable.pushAll(this.history?.events ?? []);
     this.pump();
   }
 
@@ -375,7 +375,7 @@ export class RunDriver implements RunListener {
   }
 
   resultComesNext(_run: WorkflowRun, seq: number): boolean {
-    const next = this.deliverable[0];
+    const next = this.deliverable.peek();
     return (
       this.status === 'replaying' &&
       this.unjournaled === undefined &&

@@ -316,19 +316,26 @@ export class WorkflowRun implements FedSink {
     return this.nowMs;
   }
 
+  /**
+   * Numbers `request` (a fresh object: the run keeps it as the command, numbered in place)
+   * and records it as one of the current task's commands.
+   */
   issue(request: CommandRequest, callSite: CallSite): number {
     if (!this.busy)
       throw new Error(`workflow ${this.workflowId} issued a command while not handling an event`);
     const seq = this.nextSeq++;
-    const command = { ...request, seq } as Command;
     // Replaying what the journal holds, the recorded call site is the same: looking it up
     // again (a walk of the Lua stack) is only worth it for new commands and divergent ones.
     const recorded = this.expected?.[this.commands.length];
     const asRecorded =
-      recorded !== undefined && recorded.seq === seq && sameCommand(recorded, command);
+      recorded !== undefined && recorded.seq === seq && sameCommand(recorded, request as Command);
     if (!asRecorded) this.asRecorded = false;
     const site = asRecorded ? recorded.site : callSite();
-    this.commands.push(site ? { ...command, site } : command);
+    // Numbered in place: copying it (a spread) was the costliest step of a replayed call.
+    const command = request as { seq?: number; site?: Command['site'] };
+    command.seq = seq;
+    if (site) command.site = site;
+    this.commands.push(request as Command);
     return seq;
   }
 
@@ -598,11 +605,15 @@ function approximateSize(value: unknown): number {
   if (typeof value === 'string') return value.length + 1;
   if (value instanceof Uint8Array) return value.length + 2;
   if (value instanceof LuactError) return value.kind.length + value.message.length + 4;
-  if (Array.isArray(value))
-    return value.reduce((sum: number, item) => sum + approximateSize(item), 1);
-  if (value !== null && typeof value === 'object') {
+  if (Array.isArray(value)) {
     let size = 1;
-    for (const [key, field] of Object.entries(value)) size += key.length + approximateSize(field);
+    for (const item of value) size += approximateSize(item);
+    return size;
+  }
+  if (value !== null && typeof value === 'object') {
+    // for…in over a record's own keys: Object.entries would make an array per object.
+    let size = 1;
+    for (const key in value) size += key.length + approximateSize((value as never)[key]);
     return size;
   }
   return 9; // a number, a boolean or nil

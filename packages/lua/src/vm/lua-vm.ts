@@ -1,4 +1,4 @@
-import { LuactError } from '@luact/core';
+import { LuactError, RingQueue } from '@luact/core';
 import { decodeValue, encodeValue } from '../codec/wire.js';
 import { stripTypeAnnotations, type TypeAnnotationError } from '../dialect/strip-types.js';
 import {
@@ -23,7 +23,6 @@ import { HostStack } from './host-stack.js';
 import { BLOCK, Kernel } from './kernel.js';
 import { type EngineMemory, LuaHeap, type MemoryRefusal } from './lua-heap.js';
 import { type PreemptedVm, Preemption } from './preemption.js';
-import { RunQueue } from './run-queue.js';
 
 /** What one process may use of the VM before it is preempted, stopped or refused memory. */
 export interface LuaVmLimits {
@@ -113,7 +112,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   current: Fiber | undefined;
   private readonly preemption: Preemption;
   private readonly fibers = new FiberTable();
-  private readonly ready = new RunQueue();
+  private readonly ready = new RingQueue<Fiber>();
   private readonly resultCount: Pointer;
   private readonly debugRecord: Pointer;
   private readonly panicPointer: Pointer;

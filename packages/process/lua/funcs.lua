@@ -52,14 +52,6 @@ function Future:cancel()
   return canceled
 end
 
---- Waits for the call to end: its value, or nil and its error.
-local function await(future)
-  if future._outcome == nil then future._channel:receive() end
-  local payload, err = future:result()
-  if payload == nil then return nil, err end
-  return (payload:data())
-end
-
 local Executor = {}
 local EXECUTOR_MT = { __index = Executor, __name = 'executor', __metatable = false }
 
@@ -124,9 +116,9 @@ end
 function Executor:call(entry, ...)
   local args, spec = request(self, entry, ...)
   if args == false then return nil, spec end
-  local call, channel, message = host.call(entry, spec, args)
-  if call == false then return nil, make_error(channel, message) end
-  local status, bytes = await_fed(channel)
+  local call, channel, status, bytes = host.call(entry, spec, args)
+  if call == false then return nil, make_error(channel, status) end
+  if status == nil then status, bytes = await_fed(channel) end
   local value = codec.decode(bytes)
   if status ~= 'ok' then return nil, value end
   -- What a future's payload:data() gives: a payload the function returned is read.

@@ -182,7 +182,8 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
   const funcs: Record<string, HostFunction> = {
     /**
      * call(entry, spec, args, channel) → the call; or, without a channel (a plain call that
-     * waits for its result at once), the call and the channel made for its result.
+     * waits for its result at once), the call and the channel made for its result, and the
+     * result (status, bytes) when it is there already (a replayed workflow's call).
      */
     call(L, vm) {
       const actor = api.actorOf(vm);
@@ -205,7 +206,11 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
       });
       if (given || pushed !== 1) return pushed;
       vm.stack.pushInteger(L, channel);
-      return 2;
+      const ready = vm.current?.group.take(channel);
+      if (ready === undefined) return 2;
+      vm.stack.pushString(L, String(ready.a));
+      vm.stack.pushBytes(L, ready.b instanceof Uint8Array ? ready.b : new Uint8Array());
+      return 4;
     },
     cancel_call(L, vm) {
       const actor = api.actorOf(vm);

@@ -293,3 +293,34 @@ it('replays a long chain of calls (results, errors, a sleep, a coroutine waiting
   expect(reference.ok).toBe(true);
   expect(result).toEqual(reference);
 });
+
+it('blocks a run whose code changed deep in a chain of replayed calls, at the call that changed', async () => {
+  const journal = new MemoryJournal();
+  const source = (changedAt: number) =>
+    `local funcs = require("funcs")
+return { main = function()
+  for i = 1, 50 do
+    if i == ${changedAt} then funcs.call("other", i) else funcs.call("step", i) end
+  end
+  return funcs.call("wait")
+end }`;
+  const functions = {
+    'app:step': async (_call: unknown, i: unknown) => Number(i),
+    'app:other': async (_call: unknown, i: unknown) => Number(i),
+    'app:wait': never,
+  };
+  const first = await start({ 'app:flow': workflow(source(0), ['funcs']) }, { journal, functions });
+  await first.start('app:flow', [], { workflow: 'deep' });
+  await until(async () => (await journal.read('deep~1')).length >= 102, 'the run waits');
+  await first.stop();
+
+  const second = await start(
+    { 'app:flow': workflow(source(40), ['funcs']) },
+    { journal, functions },
+  );
+  await until(() => second.host.list()[0]?.status === 'blocked', 'the run is blocked');
+  const problem = second.host.list()[0]?.problem ?? '';
+  expect(problem).toContain('a call of app:step');
+  expect(problem).toContain('a call of app:other');
+  expect(problem).toContain('command 1 after event 39');
+});

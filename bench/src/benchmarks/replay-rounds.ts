@@ -2,20 +2,20 @@
  * The replay rounds of the workflows benchmark (workflows.ts), in a process of their own as a
  * restarted node is (in the benchmark's process, the heap the earlier figures left behind
  * slowed every round down by half): boots a node of the application in `dir` on an empty state
- * three times, then on the state holding the run `replayed` `rounds` times, each time until
- * that run is live again. Prints {"bootMs": [...], "replayMs": [...]} (boot included).
- * Usage: node <flags> replay-rounds.ts <dir> <rounds>, with the application's environment
- * variables (BENCH_NATS_URL) in its own environment.
+ * three times, then on `stateDir`, which holds the run `replayed`, `rounds` times, each time
+ * until that run is live again. Prints {"bootMs": [...], "replayMs": [...]} (boot included).
+ * Usage: node <flags> replay-rounds.ts <dir> <state dir> <rounds>, with the application's
+ * environment variables (BENCH_NATS_URL) in its own environment.
  */
 import path from 'node:path';
 import { Node } from '@luact/runtime';
 
-const [dir, roundsText] = process.argv.slice(2) as [string, string];
+const [dir, stateDir, roundsText] = process.argv.slice(2) as [string, string, string];
 const env = { BENCH_NATS_URL: process.env.BENCH_NATS_URL ?? '' };
 
-async function bootUntil(stateDir: string | undefined, live: (node: Node) => boolean) {
+async function bootUntil(state: string, live: (node: Node) => boolean) {
   const start = process.hrtime.bigint();
-  const node = await Node.start({ dir, env, print: () => {}, ...(stateDir ? { stateDir } : {}) });
+  const node = await Node.start({ dir, env, print: () => {}, stateDir: state });
   try {
     while (!live(node)) await new Promise((resolve) => setImmediate(resolve));
     return Number(process.hrtime.bigint() - start) / 1e6;
@@ -31,7 +31,7 @@ const replayMs: number[] = [];
 for (let round = 0; round < Number(roundsText); round++) {
   replayMs.push(
     await bootUntil(
-      undefined,
+      stateDir,
       (node) => node.workflows.list().find((w) => w.workflow === 'replayed')?.status === 'running',
     ),
   );

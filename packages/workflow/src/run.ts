@@ -332,10 +332,10 @@ export class WorkflowRun implements FedSink {
     if (!asRecorded) this.asRecorded = false;
     const site = asRecorded ? recorded.site : callSite();
     // Numbered in place: copying it (a spread) was the costliest step of a replayed call.
-    const command = request as { seq?: number; site?: Command['site'] };
+    const command = request as Command & { seq: number; site?: Command['site'] };
     command.seq = seq;
     if (site) command.site = site;
-    this.commands.push(request as Command);
+    this.commands.push(command);
     return seq;
   }
 

@@ -1,5 +1,6 @@
 import { LuactError } from '@luact/core';
 import { MemoryJournal } from '@luact/journal';
+import { encodeValue, encodeValues } from '@luact/lua';
 import { afterEach, expect, it } from 'vitest';
 import { fn, type Node, node, until, workflow } from './testing/harness.js';
 
@@ -324,3 +325,53 @@ end }`;
   expect(problem).toContain('a call of app:other');
   expect(problem).toContain('command 1 after event 39');
 });
+
+it('resumes a run of more events than a function call may take arguments (130,001 records)', async () => {
+  const journal = new MemoryJournal();
+  const entries = {
+    'app:flow': workflow(
+      `local funcs = require("funcs")
+       return { main = function(n)
+         local sum = 0
+         for i = 1, n do sum = sum + funcs.call("step", i) end
+         return sum + funcs.call("step", -n)
+       end }`,
+      ['funcs'],
+    ),
+  };
+  // The last call of a run (-n) waits forever: the run is live by then.
+  const waiting = new Set<number>();
+  const functions = {
+    'app:step': async (_call: unknown, i: unknown) => {
+      if (Number(i) >= 0) return Number(i);
+      waiting.add(Number(i));
+      return never();
+    },
+  };
+  // A short run gives the records' shapes; the long one is written from them.
+  const first = await start(entries, { journal, functions });
+  await first.start('app:flow', [2], { workflow: 'short' });
+  await until(() => waiting.has(-2), 'the short run waits');
+  await first.stop();
+  const [started, task, result] = (await journal.read('short~1')) as Record<string, unknown>[];
+  const count = 65_000;
+  const records: Record<string, unknown>[] = [
+    { ...started, workflow: 'long', args: encodeValues([count]) },
+  ];
+  const command = (task?.commands as Record<string, unknown>[])[0];
+  for (let i = 1; i <= count; i++) {
+    records.push({
+      ...task,
+      event: i - 1,
+      commands: [{ ...command, args: encodeValue(i), seq: i }],
+      executed: i - 1,
+    });
+    records.push({ ...result, seq: i, outcome: { ok: true, value: encodeValue(i) } });
+  }
+  await journal.append('long~1', 0, records as never);
+
+  const second = await start(entries, { journal, functions });
+  await until(() => waiting.has(-count), 'the long run replays and calls again', 60_000);
+  expect(second.host.list().find((w) => w.workflow === 'long')?.status).toBe('running');
+  expect(await journal.read('long~1')).toHaveLength(2 * count + 2);
+}, 90_000);

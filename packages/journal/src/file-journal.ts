@@ -13,7 +13,7 @@ import { LogWriter } from './log-writer.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 import { countStoredAlready } from './repeat.js';
 import type { SegmentFiles } from './segment-files.js';
-import type { StreamIndex, StreamState } from './stream-index.js';
+import { chunkAt, type StreamIndex, type StreamState } from './stream-index.js';
 import { DEFAULT_SYNC_INTERVAL_MS, describeDurability, type FsyncPolicy } from './sync-policy.js';
 import { appendFrame, closeFrame, removeFrame } from './wal-format.js';
 
@@ -165,7 +165,7 @@ export class FileJournal implements Journal {
       const first = expected + done;
       const appended = done === 0 ? encoded : encoded.slice(done);
       const placement = await this.writer.submit(appendFrame(id, first, appended));
-      this.index.append(id, { ...placement, first, count: appended.length });
+      this.index.append(id, chunkAt(placement, first, appended.length));
     });
   }
 

@@ -8,7 +8,7 @@ import { isJournalFileName } from './file-names.js';
 import type { JournalRecord } from './journal.js';
 import type { LogWriter } from './log-writer.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
-import type { StreamIndex } from './stream-index.js';
+import { chunkAt, type StreamIndex } from './stream-index.js';
 import { appendFrame, closeFrame } from './wal-format.js';
 
 /** Where journals before the log kept closed streams, and the summaries they were closed with. */
@@ -58,7 +58,7 @@ export async function importLegacyStreams(
       writes.push(
         writer
           .submit(appendFrame(id, 0, records))
-          .then((placement) => index.append(id, { ...placement, first: 0, count: records.length })),
+          .then((placement) => index.append(id, chunkAt(placement, 0, records.length))),
       );
     }
     if (stream.closed && !known?.closed && records.length > 0) {

@@ -5,7 +5,7 @@ import { fileError } from './file-errors.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LogWriter } from './log-writer.js';
 import { archiveIndexPath, type SegmentFiles } from './segment-files.js';
-import type { StreamIndex, StreamState } from './stream-index.js';
+import { chunkAt, type StreamIndex, type StreamState } from './stream-index.js';
 import {
   type ArchivedEntry,
   archivedFrame,
@@ -151,7 +151,7 @@ export class LogCompactor {
           if (!stream || stream.damage || !hasRecordsIn(stream, segment)) return;
           const records = this.recordsOf(id, stream);
           const placement = await writer.submit(snapshotFrame(id, IN_LOG, records));
-          index.snapshot(id, { ...placement, first: 0, count: records.length });
+          index.snapshot(id, chunkAt(placement, 0, records.length));
         }),
       ),
     );

@@ -15,6 +15,25 @@ export interface Chunk {
   count: number;
 }
 
+/**
+ * The chunk of a frame written at `placement` holding `count` records from `first` on. Built
+ * field by field: a chunk spread from the placement got a hidden class of its own in V8 (four
+ * maps and descriptor arrays per workflow, ~180 B each, kept as long as the stream is known).
+ */
+export function chunkAt(
+  placement: { readonly segment: number; readonly offset: number; readonly size: number },
+  first: number,
+  count: number,
+): Chunk {
+  return {
+    segment: placement.segment,
+    offset: placement.offset,
+    size: placement.size,
+    first,
+    count,
+  };
+}
+
 /** What the file journal knows of a stream without reading its records. */
 export interface StreamState {
   length: number;

@@ -41,7 +41,13 @@ import type {
 } from './records.js';
 import type { RunEnd } from './run.js';
 import { WorkflowRun, workflowPid } from './run.js';
-import { closedStatus, type ListedStatus, readRunSummary, runSummary } from './run-summary.js';
+import {
+  closedStatus,
+  type ListedStatus,
+  type RunSummary,
+  readRunSummary,
+  runSummary,
+} from './run-summary.js';
 import { workflowSpawnOptions } from './spawn-options.js';
 
 export interface WorkflowHostOptions {
@@ -137,11 +143,13 @@ export class WorkflowHost implements ExternalHost {
   private readonly drivers = new Map<string, RunDriver>();
   /** The latest run number of every workflow the journal holds. */
   private readonly runs = new Map<string, number>();
-  /** How recent runs ended, for late watchers. */
-  private readonly finished = new Map<
-    string,
-    { readonly started: StartedRecord; readonly terminal: TerminalRecord }
-  >();
+  /**
+   * The latest run of each workflow that ended here, once its end is durable: its driver is
+   * gone then (a driver per finished run kept ~6 KB each for as long as the node ran).
+   */
+  private readonly finished = new Map<string, EndedRun>();
+  /** Closes of the streams of runs that ended, under way (awaited by `settled`). */
+  private readonly closing = new Set<Promise<void>>();
   /**
    * Watchers of runs let go while this node still owns them (it was fenced): they watch the
    * run again when it is resumed here, and are dropped if the workflow moves away.
@@ -260,22 +268,14 @@ export class WorkflowHost implements ExternalHost {
     let resumed = 0;
     let unreadable = 0;
     for (const [workflow, journal] of latest) {
-      const driven = this.drivers.get(workflow);
-      if (driven) {
-        // Driven here already. Its records may be older than what it knows (read before its
-        // latest append landed, which may carry results its code saw before they were
-        // journaled): resuming from them would run a finished activity again. An ended run
-        // whose stream is still open (closing it was refused) is closed now.
-        if (driven.endDurable && driven.terminal && !('damaged' in journal) && !journal.closed)
-          await this.closeEnded(journal.id, driven.started, driven.terminal).catch(
-            (error: unknown) =>
-              this.options.log?.({
-                level: 'warn',
-                message: 'workflow journal not closed (it is closed at the next start)',
-                fields: { workflow, stream: journal.id, error: LuactError.from(error).message },
-                labels: { host: this.id },
-              }),
-          );
+      // Driven here, or ended here: the records may be older than what this host knows (read
+      // before its latest append landed, which may carry results the code saw before they
+      // were journaled), and resuming from them would run a finished activity again. An ended
+      // run whose stream is still open (closing it was refused) is closed now.
+      if (this.drivers.has(workflow)) continue;
+      const ended = this.finished.get(workflow);
+      if (ended !== undefined && ended.run === parseStream(journal.id).run) {
+        if (!('damaged' in journal) && !journal.closed) this.closeStream(journal.id, ended.summary);
         continue;
       }
       try {
@@ -323,14 +323,15 @@ export class WorkflowHost implements ExternalHost {
     return stopped;
   }
 
-  /** Whether this host drives `workflow` now (a run here, running, blocked or just ended). */
+  /** Whether this host drives `workflow` now (its latest run is here: running, blocked or ended). */
   drives(workflow: string): boolean {
-    return this.drivers.has(workflow);
+    return this.drivers.has(workflow) || this.finished.has(workflow);
   }
 
-  /** Whether this host drives the workflow whose run journal `stream` is (see `drives`). */
+  /** Whether this host drives the run whose journal `stream` is (see `drives`). */
   drivesJournal(stream: string): boolean {
-    return this.drives(parseStream(stream).workflow);
+    const { workflow, run } = parseStream(stream);
+    return this.drivers.has(workflow) || this.finished.get(workflow)?.run === run;
   }
 
   /** Resumes the run `stream` from its records; false when it had ended (it is closed now). */
@@ -339,7 +340,16 @@ export class WorkflowHost implements ExternalHost {
     if (history.terminal) {
       // Ended, but the stream was not closed before the crash (or before this node, fenced
       // for a moment, was refused the close and let the run go).
-      await this.closeEnded(stream, history.started, history.terminal);
+      const { started, terminal } = history;
+      const ended = endedRun(started, terminal);
+      this.finished.set(started.workflow, ended);
+      await this.options.journal.close(stream, ended.summary);
+      if (terminal.t !== 'continued') {
+        // Watchers of the run let go learn its end now: nothing else would tell them.
+        const outcome = outcomeOf(terminal);
+        for (const watcher of this.letGo.get(started.workflow) ?? []) watcher(outcome);
+        this.letGo.delete(started.workflow);
+      }
       return false;
     }
     this.unreadable.delete(history.started.workflow);
@@ -347,16 +357,21 @@ export class WorkflowHost implements ExternalHost {
     return true;
   }
 
-  /** Closes the stream of a run that ended; watchers of it, if it was let go, learn its end. */
-  private async closeEnded(stream: string, started: StartedRecord, terminal: TerminalRecord) {
-    const { workflow } = started;
-    this.finished.set(workflow, { started, terminal });
-    await this.options.journal.close(stream, runSummary(started, terminal));
-    if (terminal.t === 'continued') return;
-    // Watchers of the run let go learn its end now: nothing else would tell them.
-    const outcome = outcomeOf(terminal);
-    for (const watcher of this.letGo.get(workflow) ?? []) watcher(outcome);
-    this.letGo.delete(workflow);
+  /**
+   * Closes the stream of a run that ended (in the background: `settled` waits for it); a
+   * close that fails is logged, and made again at the next start.
+   */
+  private closeStream(stream: string, summary: RunSummary): void {
+    const closing = this.options.journal.close(stream, summary).catch((error: unknown) =>
+      this.options.log?.({
+        level: 'warn',
+        message: 'workflow journal not closed (it is closed at the next start)',
+        fields: { stream, error: LuactError.from(error).message },
+        labels: { host: this.id },
+      }),
+    );
+    this.closing.add(closing);
+    void closing.then(() => this.closing.delete(closing));
   }
 
   private noteUnreadable(workflow: string, stream: string, problem: LuactError): void {
@@ -412,8 +427,9 @@ export class WorkflowHost implements ExternalHost {
       checkStartupMessages(request.messages, request.entry, this.vmHost);
     if (tooLarge) throw tooLarge;
     const current = this.drivers.get(workflow);
-    // The same request again (its answer was lost): the run it started.
-    if (request.key !== undefined && current?.started.key === request.key)
+    // The same request again (its answer was lost): the run it started, running or ended.
+    const latestKey = current ? current.started.key : this.finished.get(workflow)?.key;
+    if (request.key !== undefined && latestKey === request.key)
       return workflowPid(this.id, workflow);
     if (current && !current.terminal) {
       if (request.conflict === 'fail') {
@@ -543,9 +559,13 @@ export class WorkflowHost implements ExternalHost {
     return randomUUID();
   }
 
+  /** A run's end is durable: its driver goes (a run that continues as new has a new one). */
   private runEnded(driver: RunDriver, end: RunEnd, terminal: TerminalRecord): void {
     const { workflow } = driver.started;
-    this.finished.set(workflow, { started: driver.started, terminal });
+    this.finished.set(workflow, endedRun(driver.started, terminal));
+    if (this.drivers.get(workflow) === driver) this.drivers.delete(workflow);
+    this.closing.add(driver.closed);
+    void driver.closed.then(() => this.closing.delete(driver.closed));
     if (end.kind !== 'continued' || this.stopped) return;
     const previous = driver.started;
     void this.begin(
@@ -649,7 +669,7 @@ export class WorkflowHost implements ExternalHost {
       waiting.push(onExit);
       return;
     }
-    const ended = this.finished.get(workflow)?.terminal ?? (await this.lastTerminal(workflow));
+    const ended = await this.lastTerminal(workflow);
     if (!ended) throw notFound(pid);
     onExit(outcomeOf(ended));
   }
@@ -677,13 +697,14 @@ export class WorkflowHost implements ExternalHost {
   private live(pid: string): RunDriver {
     const workflow = this.workflowOf(pid);
     const driver = this.drivers.get(workflow);
-    if (!driver) throw notFound(pid);
-    if (driver.terminal) {
-      throw new LuactError('NOT_FOUND', `workflow ${workflow} has ended (${driver.terminal.t})`, {
+    const ended = driver ? driver.terminal?.t : this.finished.get(workflow)?.ended;
+    if (ended !== undefined) {
+      throw new LuactError('NOT_FOUND', `workflow ${workflow} has ended (${ended})`, {
         retryable: false,
         details: { workflow },
       });
     }
+    if (!driver) throw notFound(pid);
     return driver;
   }
 
@@ -701,6 +722,14 @@ export class WorkflowHost implements ExternalHost {
   }
 
   // ── Inspection ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs this host holds a driver for: running, blocked, or ended with the end not yet
+   * durable. A run whose end is durable is let go (what `list` shows of it stays).
+   */
+  get runsInMemory(): number {
+    return this.drivers.size;
+  }
 
   /** Whether the journal holds a workflow of this ID (running, ended or unreadable). */
   knows(workflow: string): boolean {
@@ -722,17 +751,9 @@ export class WorkflowHost implements ExternalHost {
         ...(driver.problem ? { problem: driver.problem.message } : {}),
       });
     }
-    for (const [workflow, { started, terminal }] of this.finished) {
+    for (const [workflow, { run, summary }] of this.finished) {
       if (this.drivers.has(workflow)) continue;
-      summaries.push({
-        workflow,
-        pid: workflowPid(this.id, workflow),
-        run: started.run,
-        entry: started.entry,
-        status: closedStatus(terminal),
-        startedAt: started.at,
-        endedAt: terminal.at,
-      });
+      summaries.push({ workflow, pid: workflowPid(this.id, workflow), run, ...summary });
     }
     for (const [workflow, problem] of this.unreadable) {
       summaries.push({
@@ -802,9 +823,10 @@ export class WorkflowHost implements ExternalHost {
 
   /** Waits until every run has nothing left to journal (tests, shutdown). */
   async settled(): Promise<void> {
-    await Promise.all(
-      [...this.drivers.values()].flatMap((driver) => [driver.queue.drained(), driver.closed]),
-    );
+    await Promise.all([
+      ...[...this.drivers.values()].flatMap((driver) => [driver.queue.drained(), driver.closed]),
+      ...this.closing,
+    ]);
   }
 
   // ── Lifecycle ───────────────────────────────────────────────────────────────────────────
@@ -847,6 +869,25 @@ function parseStream(stream: string): { workflow: string; run: number } {
 }
 
 /** A workflow this host does not know (`details.known` false: not one that has ended). */
+/** What a host keeps of a run that ended (see `WorkflowHost.finished`). */
+interface EndedRun {
+  readonly run: number;
+  /** The idempotency key it was started with: a repeated start answers it. */
+  readonly key: string | undefined;
+  /** How it ended (the terminal record's kind). */
+  readonly ended: TerminalRecord['t'];
+  readonly summary: RunSummary;
+}
+
+function endedRun(started: StartedRecord, terminal: TerminalRecord): EndedRun {
+  return {
+    run: started.run,
+    key: started.key,
+    ended: terminal.t,
+    summary: runSummary(started, terminal),
+  };
+}
+
 function notFound(pid: string): LuactError {
   return new LuactError('NOT_FOUND', `no workflow ${pid}`, {
     retryable: false,

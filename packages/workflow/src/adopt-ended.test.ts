@@ -53,23 +53,26 @@ it('tells the watchers of a run whose end is journaled, even when closing its st
   expect(outcomes).toHaveLength(1);
 });
 
-it('does not take over a run it drives whose end is still on its way to the journal', async () => {
+/**
+ * A node running `app:flow` (one call of `app:step`) over a journal that holds back the append
+ * carrying the run's end (and the result before it) until `open` is called; `waiting` says
+ * that append came, `calls` counts the activity's runs.
+ */
+async function endHeldBack() {
   let open = () => {};
   const gate = new Promise<void>((resolve) => {
     open = resolve;
   });
-  let waiting = false;
-  // A journal that holds back the append carrying the run's end (and the result before it).
+  const held = { waiting: false, calls: 0 };
   const journal = new (class extends MemoryJournal {
     override async append(id: string, expected: number, records: readonly JournalRecord[]) {
       if (records.some((record) => record.t === 'completed')) {
-        waiting = true;
+        held.waiting = true;
         await gate;
       }
       return super.append(id, expected, records);
     }
   })();
-  let calls = 0;
   const n = await node(
     {
       'app:flow': workflow(
@@ -78,49 +81,27 @@ it('does not take over a run it drives whose end is still on its way to the jour
         ['funcs'],
       ),
     },
-    { journal, functions: { 'app:step': async (_call, x) => ++calls + Number(x) } },
+    { journal, functions: { 'app:step': async (_call, x) => ++held.calls + Number(x) } },
   );
   nodes.push(n);
   const pid = await n.start('app:flow', [], { workflow: 'w' });
-  await expect.poll(() => waiting).toBe(true);
+  await expect.poll(() => held.waiting).toBe(true);
+  return { n, journal, pid, held, open };
+}
+
+it('does not take over a run it drives whose end is still on its way to the journal', async () => {
+  const { n, journal, pid, held, open } = await endHeldBack();
   // The partition is taken over again meanwhile: the journal does not hold the result yet.
   const records = await journal.read('w~1');
   expect(records.map((record) => record.t)).toEqual(['started', 'task']);
   await n.host.adopt([{ id: 'w~1', records, closed: false }]);
   open();
   expect(await n.result(pid)).toEqual({ ok: true, value: 2 });
-  expect(calls).toBe(1); // the activity ran once
+  expect(held.calls).toBe(1); // the activity ran once
 });
 
 it('does not take over a run it drives from records read before its end was journaled', async () => {
-  let open = () => {};
-  const gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  let waiting = false;
-  const journal = new (class extends MemoryJournal {
-    override async append(id: string, expected: number, records: readonly JournalRecord[]) {
-      if (records.some((record) => record.t === 'completed')) {
-        waiting = true;
-        await gate;
-      }
-      return super.append(id, expected, records);
-    }
-  })();
-  let calls = 0;
-  const n = await node(
-    {
-      'app:flow': workflow(
-        `local funcs = require("funcs")
-         return { main = function() return funcs.call("step", 1) end }`,
-        ['funcs'],
-      ),
-    },
-    { journal, functions: { 'app:step': async (_call, x) => ++calls + Number(x) } },
-  );
-  nodes.push(n);
-  const pid = await n.start('app:flow', [], { workflow: 'w' });
-  await expect.poll(() => waiting).toBe(true);
+  const { n, journal, pid, held, open } = await endHeldBack();
   // The takeover reads the partition now, and adopts what it read once the end is durable
   // (a fenced node taking its partitions back: the read and the adoption are apart in time).
   const stale = await journal.read('w~1');
@@ -129,6 +110,6 @@ it('does not take over a run it drives from records read before its end was jour
   expect(await n.result(pid)).toEqual({ ok: true, value: 2 });
   await n.host.adopt([{ id: 'w~1', records: stale, closed: false }]);
   await n.host.settled();
-  expect(calls).toBe(1); // the activity ran once
+  expect(held.calls).toBe(1); // the activity ran once
   expect(n.host.list().find((summary) => summary.workflow === 'w')?.status).toBe('completed');
 });

@@ -294,11 +294,6 @@ export class RunDriver implements RunListener {
   /** The end is journaled: watchers are told at once. */
   private announced = false;
 
-  /** The run has ended and its terminal record is durable: nothing of it is on its way. */
-  get endDurable(): boolean {
-    return this.announced;
-  }
-
   /** Settles once the ended run's stream is closed (or closing it failed). */
   closed: Promise<void> = Promise.resolve();
 

@@ -868,7 +868,6 @@ function parseStream(stream: string): { workflow: string; run: number } {
   return { workflow: stream.slice(0, at), run: Number(stream.slice(at + 1)) };
 }
 
-/** A workflow this host does not know (`details.known` false: not one that has ended). */
 /** What a host keeps of a run that ended (see `WorkflowHost.finished`). */
 interface EndedRun {
   readonly run: number;
@@ -888,6 +887,7 @@ function endedRun(started: StartedRecord, terminal: TerminalRecord): EndedRun {
   };
 }
 
+/** A workflow this host does not know (`details.known` false: not one that has ended). */
 function notFound(pid: string): LuactError {
   return new LuactError('NOT_FOUND', `no workflow ${pid}`, {
     retryable: false,

@@ -124,15 +124,17 @@ local function future_is_complete_result_and_error()
 end
 
 local function future_channel_yields_when_the_call_ends()
-  local slow, fast = funcs.async("sleeps", 300, "slow"), funcs.async("sleeps", 10, "fast")
+  -- Far apart: on a loaded machine the caller may first run once both have ended, and select
+  -- then takes the first case that is ready.
+  local slow, fast = funcs.async("sleeps", 1500, "slow"), funcs.async("sleeps", 10, "fast")
   t.ok(slow:channel() == slow:response(), "response() and channel() are the same channel")
-  local ready = channel.select({ slow:channel():case_receive(), fast:channel():case_receive(), time.after("2s"):case_receive() })
+  local ready = channel.select({ slow:channel():case_receive(), fast:channel():case_receive(), time.after("5s"):case_receive() })
   t.ok(ready.channel == fast:channel(), "the faster call's channel is ready first")
   t.ok(ready.ok, "ok of the channel receive")
   t.eq(ready.value:data(), "fast", "the channel yields the call's payload")
   t.eq(fast:is_complete(), true, "is_complete after its channel yielded")
   t.eq(fast:result():data(), "fast", "result after its channel yielded")
-  t.receive(slow:response(), "the slow call's response channel")
+  t.receive(slow:response(), "the slow call's response channel", "5s")
   t.eq(slow:result():data(), "slow", "result of the slow call")
 end
 

@@ -422,9 +422,12 @@ describe('a cluster node whose host runs on worker threads', () => {
       timeoutMs: 60_000,
     });
     await until('the child on b', () => b.system.list().some((p) => p.entry === 'app:waiter'));
-    // The child's PID has reached the linker once b's table of links holds it.
-    await until('the link in place on b', () =>
-      b.system.list().find((p) => p.entry === 'app:waiter' && p.links.size > 0),
+    // The child's PID has reached the linker once b's table of links holds it; the linker
+    // monitors it next (under load, b could stop before that monitor arrived: NOT_FOUND).
+    await until('the link and the monitor in place on b', () =>
+      b.system
+        .list()
+        .find((p) => p.entry === 'app:waiter' && p.links.size > 0 && p.monitors.size > 0),
     );
     await b.stop();
     const seen = valueOfRun(await linker);

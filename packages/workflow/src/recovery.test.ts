@@ -354,11 +354,12 @@ it('resumes a run of more events than a function call may take arguments (130,00
   await until(() => waiting.has(-2), 'the short run waits');
   await first.stop();
   const [started, task, result] = (await journal.read('short~1')) as Record<string, unknown>[];
+  if (!task) throw new Error('the short run has no task record');
   const count = 65_000;
   const records: Record<string, unknown>[] = [
     { ...started, workflow: 'long', args: encodeValues([count]) },
   ];
-  const command = (task?.commands as Record<string, unknown>[])[0];
+  const command = (task.commands as Record<string, unknown>[])[0];
   for (let i = 1; i <= count; i++) {
     records.push({
       ...task,

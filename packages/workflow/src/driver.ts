@@ -14,7 +14,6 @@ import type {
   TerminalRecord,
 } from './records.js';
 import type { RunEnd, RunListener, WorkflowRun } from './run.js';
-import { runSummary } from './run-summary.js';
 
 /** Where a run stands, as `luact workflow list` shows it. */
 export type RunStatus =
@@ -43,7 +42,7 @@ export interface DriverEnvironment {
   skipTo(ms: number): void;
   readonly effects: CommandEffects;
   log(record: LogRecord): void;
-  /** The run ended (its terminal record is durable and its stream closed). */
+  /** The run ended: its terminal record is durable (the host closes its stream). */
   ended(driver: RunDriver, end: RunEnd, terminal: TerminalRecord): void;
   /**
    * The journal refused an append with CONFLICT: another owner writes this run now (its
@@ -293,9 +292,6 @@ export class RunDriver implements RunListener {
 
   /** The end is journaled: watchers are told at once. */
   private announced = false;
-
-  /** Settles once the ended run's stream is closed (or closing it failed). */
-  closed: Promise<void> = Promise.resolve();
 
   /** Watchers waiting for this run, for the run that continues it. */
   takeWatchers(): ((outcome: Outcome) => void)[] {
@@ -752,22 +748,9 @@ export class RunDriver implements RunListener {
       ...task,
       {
         record: terminal as never,
-        done: () => {
-          // The durable terminal record decides the end: watchers hear of it now. Closing the
-          // stream (no more appends, listed as ended) follows; a run found ended but not
-          // closed at the next start is closed then.
-          this.closed = this.env.journal
-            .close(this.stream, runSummary(this.started, terminal))
-            .catch((error: unknown) =>
-              this.env.log({
-                level: 'warn',
-                message: 'workflow journal not closed (it is closed at the next start)',
-                fields: { error: LuactError.from(error).message },
-                labels: this.run.labels(),
-              }),
-            );
-          this.announceEnd(end, terminal);
-        },
+        // The durable terminal record decides the end: watchers hear of it now. Closing the
+        // stream (no more appends, listed as ended) follows, by the host.
+        done: () => this.announceEnd(end, terminal),
       },
     ]);
   }

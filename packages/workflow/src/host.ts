@@ -148,7 +148,7 @@ export class WorkflowHost implements ExternalHost {
    * gone then (a driver per finished run kept ~6 KB each for as long as the node ran).
    */
   private readonly finished = new Map<string, EndedRun>();
-  /** Closes of the streams of runs that ended, under way (awaited by `settled`). */
+  /** Closes of the streams of runs that ended, under way (see closeStream). */
   private readonly closing = new Set<Promise<void>>();
   /**
    * Watchers of runs let go while this node still owns them (it was fenced): they watch the
@@ -559,13 +559,16 @@ export class WorkflowHost implements ExternalHost {
     return randomUUID();
   }
 
-  /** A run's end is durable: its driver goes (a run that continues as new has a new one). */
+  /**
+   * A run's end is durable: its stream is closed and its driver goes (a run that continues
+   * as new has a new one).
+   */
   private runEnded(driver: RunDriver, end: RunEnd, terminal: TerminalRecord): void {
     const { workflow } = driver.started;
-    this.finished.set(workflow, endedRun(driver.started, terminal));
+    const ended = endedRun(driver.started, terminal);
+    this.finished.set(workflow, ended);
+    this.closeStream(driver.stream, ended.summary);
     if (this.drivers.get(workflow) === driver) this.drivers.delete(workflow);
-    this.closing.add(driver.closed);
-    void driver.closed.then(() => this.closing.delete(driver.closed));
     if (end.kind !== 'continued' || this.stopped) return;
     const previous = driver.started;
     void this.begin(
@@ -824,7 +827,7 @@ export class WorkflowHost implements ExternalHost {
   /** Waits until every run has nothing left to journal (tests, shutdown). */
   async settled(): Promise<void> {
     await Promise.all([
-      ...[...this.drivers.values()].flatMap((driver) => [driver.queue.drained(), driver.closed]),
+      ...[...this.drivers.values()].map((driver) => driver.queue.drained()),
       ...this.closing,
     ]);
   }

@@ -392,9 +392,7 @@ export class RunDriver implements RunListener {
   private replayed(event: number, commands: readonly Command[]): boolean {
     const recorded = this.history?.task(event);
     if (!recorded) {
-      this.journalWithEvent([
-        { record: this.taskRecord(event, commands) as never, done: () => this.execute(commands) },
-      ]);
+      this.journalWithEvent([this.newTask(event, commands)]);
       return true;
     }
     const difference = firstDifference(recorded.task.commands, commands);
@@ -733,12 +731,7 @@ export class RunDriver implements RunListener {
     this.status = terminal.t;
     const task =
       commands.length > 0 && event !== undefined && !this.history?.task(event)
-        ? [
-            {
-              record: this.taskRecord(event, commands) as never,
-              done: () => this.execute(commands),
-            },
-          ]
+        ? [this.newTask(event, commands)]
         : [];
     for (const activity of this.activities.values()) activity.cancel('the workflow ended');
     this.activities.clear();
@@ -803,6 +796,14 @@ export class RunDriver implements RunListener {
       fields: { error: this.problem.message },
       labels: this.run?.labels() ?? { stream: this.stream },
     });
+  }
+
+  /** The task record of new commands, to append; they are carried out once it is durable. */
+  private newTask(event: number, commands: readonly Command[]) {
+    return {
+      record: this.taskRecord(event, commands) as unknown as JournalRecord,
+      done: () => this.execute(commands),
+    };
   }
 
   private taskRecord(event: number, commands: readonly Command[]): TaskRecord {

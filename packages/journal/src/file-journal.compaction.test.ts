@@ -194,6 +194,108 @@ describe('compaction', () => {
     expect(await reopened.read('run-7-13')).toEqual(records(3));
   });
 
+  describe('archives whose streams were all removed (a retention)', () => {
+    /** Closes `ids` with 20 records each (more than a segment holds) and compacts them. */
+    async function archive(ids: readonly string[]): Promise<void> {
+      for (const id of ids) {
+        await fill(id, 20);
+        await journal.close(id, { id });
+      }
+      await journal.compact();
+    }
+
+    /**
+     * Closes `ids` with two records each, all in one segment, and archives them together: a
+     * closed padding stream fills the segment (it is archived too, maybe with them).
+     */
+    async function archiveTogether(ids: readonly string[], pad: string): Promise<void> {
+      for (const id of ids) await journal.append(id, 0, records(2));
+      for (const id of ids) await journal.close(id, { id });
+      await archive([pad]);
+    }
+
+    let passing = 0;
+    /** Moves the log on past every archive: streams that come and go fill new segments. */
+    async function turnOver(): Promise<void> {
+      for (let round = 0; round < 2; round++) {
+        for (let n = 0; n < 30; n++) {
+          const id = `passing-${passing++}`;
+          await journal.append(id, 0, records(1));
+          await journal.remove(id);
+        }
+        await journal.compact();
+      }
+    }
+
+    it('are deleted once their last stream is removed and the log has moved past them', async () => {
+      await archive(['a', 'b']);
+      expect(await archives()).not.toEqual([]);
+      await journal.remove('a');
+      await journal.remove('b');
+      expect(await journal.list()).toEqual([]);
+      // The segment the archive was written from holds frames of b still: not yet.
+      expect(await logFrames(dir, 'b')).not.toEqual([]);
+      expect(await archives()).not.toEqual([]);
+      await turnOver();
+      expect(await archives()).toEqual([]);
+      const reopened = await reopen();
+      expect(await reopened.list()).toEqual([]);
+      expect(await reopened.read('b')).toEqual([]);
+    });
+
+    it('stay while one of their streams is left', async () => {
+      await archiveTogether(['gone', 'kept'], 'pad');
+      await journal.remove('gone');
+      await journal.remove('pad');
+      await turnOver();
+      expect(await archives()).not.toEqual([]);
+      expect(await (await reopen()).read('kept')).toEqual(records(2));
+      expect(await journal.read('gone')).toEqual([]);
+      await journal.remove('kept');
+      await turnOver();
+      expect(await archives()).toEqual([]);
+      expect(await (await reopen()).list()).toEqual([]);
+    });
+
+    it('outlive a newer archive that holds a removal of theirs', async () => {
+      await archiveTogether(['old-gone', 'old-kept'], 'pad');
+      await journal.remove('pad');
+      const older = await archives();
+      await journal.remove('old-gone');
+      // The segment holding that removal is compacted: the removal goes to a newer archive.
+      await archive(['new']);
+      expect(await logFrames(dir, 'old-gone')).toEqual([]);
+      await turnOver();
+      await journal.remove('new'); // an archive keeps the removal of old-gone: it stays
+      expect(await archives()).toEqual(expect.arrayContaining(older));
+      expect((await archives()).filter((name) => !older.includes(name))).not.toEqual([]);
+      expect(await (await reopen()).read('old-gone')).toEqual([]);
+      expect(await journal.read('old-kept')).toEqual(records(2));
+
+      await journal.remove('old-kept'); // now all can go
+      await turnOver();
+      expect(await archives()).toEqual([]);
+      expect(await (await reopen()).list()).toEqual([]);
+    });
+
+    it('left by a crash in their deletion are deleted at open', async () => {
+      await archive(['a']);
+      await turnOver();
+      const [archiveFile] = (await archives()).filter((name) => name.endsWith('.wal'));
+      if (!archiveFile) throw new Error('no archive');
+      const file = path.join(dir, 'archive', archiveFile);
+      await copyFile(file, `${dir}/saved.wal`);
+      await journal.remove('a');
+      expect(await archives()).toEqual([]);
+      await journal.shutdown();
+      // The crash came between the deletion of the archive's index and of the archive.
+      await copyFile(`${dir}/saved.wal`, file);
+      journal = await open();
+      expect(await journal.read('a')).toEqual([]);
+      await expect.poll(() => archives()).toEqual([]);
+    });
+  });
+
   describe('the index beside each archive', () => {
     /** Archives three closed streams and returns the archive files and their indexes. */
     async function archived(): Promise<{ archives: string[]; indexes: string[] }> {

@@ -25,12 +25,19 @@ it('keeps every acknowledged append and close intact when the writer is SIGKILLe
   const random = seededRandom(Date.now());
   const acknowledged = new Map<string, number>();
   const closed = new Set<string>();
+  const removed = new Set<string>();
   for (const [round, fsync] of KILLS.entries()) {
     const delayMs = 20 + Math.floor(random() * 400);
     const acks = await runAndKill(fsync, delayMs);
     for (const [id, length] of acks.appended)
       acknowledged.set(id, Math.max(length, acknowledged.get(id) ?? 0));
     for (const id of acks.closed) closed.add(id);
+    // A removal under way when the writer was killed may have happened or not.
+    for (const id of acks.removing) {
+      acknowledged.delete(id);
+      closed.delete(id);
+    }
+    for (const id of acks.removed) removed.add(id);
 
     const journal = await FileJournal.open({ dir, fsync: 'never' });
     try {
@@ -40,6 +47,8 @@ it('keeps every acknowledged append and close intact when the writer is SIGKILLe
         expect(streams.get(id)?.length ?? 0, `${context}, ${id}`).toBeGreaterThanOrEqual(length);
       for (const id of closed)
         expect(streams.get(id)?.closed, `${context}, ${id} closed`).toBe(true);
+      for (const id of removed)
+        expect(streams.get(id), `${context}, ${id} removed`).toBeUndefined();
       for (const id of streams.keys()) {
         const records = await journal.read(id);
         const damaged = records.findIndex((record, n) => !sameRecord(record, crashRecord(id, n)));
@@ -51,6 +60,7 @@ it('keeps every acknowledged append and close intact when the writer is SIGKILLe
   }
   expect([...acknowledged.values()].some((length) => length > 0)).toBe(true);
   expect(closed.size).toBeGreaterThan(0);
+  expect(removed.size).toBeGreaterThan(0);
 
   // After the last crash the open streams take appends again, after their intact records.
   const journal = await FileJournal.open({ dir, fsync: 'always' });
@@ -70,11 +80,20 @@ interface Acks {
   readonly appended: Map<string, number>;
   /** Streams whose close was acknowledged. */
   readonly closed: Set<string>;
+  /** Streams whose removal was asked for. */
+  readonly removing: Set<string>;
+  /** Streams whose removal was acknowledged. */
+  readonly removed: Set<string>;
 }
 
 /** Runs the crash writer until `delayMs` after it is ready, SIGKILLs it, returns its acks. */
 async function runAndKill(fsync: FsyncPolicy, delayMs: number): Promise<Acks> {
-  const acks: Acks = { appended: new Map(), closed: new Set() };
+  const acks: Acks = {
+    appended: new Map(),
+    closed: new Set(),
+    removing: new Set(),
+    removed: new Set(),
+  };
   await runUntilKilled({
     args: ['--conditions=luact-source', '--import', 'tsx', WRITER, dir, fsync],
     cwd: here,
@@ -84,6 +103,8 @@ async function runAndKill(fsync: FsyncPolicy, delayMs: number): Promise<Acks> {
       const [word, id, length] = line.split(' ');
       if (word === 'ack' && id) acks.appended.set(id, Number(length));
       if (word === 'closed' && id) acks.closed.add(id);
+      if (word === 'removing' && id) acks.removing.add(id);
+      if (word === 'removed' && id) acks.removed.add(id);
     },
   });
   return acks;

@@ -91,9 +91,11 @@ export class FileJournal implements Journal {
         ...filledEarly,
       ],
       tombstones: recovered.tombstones,
+      removesFrom: recovered.removesFrom,
       keepSegments: KEEP_SEGMENTS,
     });
     compactor.schedule(); // what a previous run left to compact
+    dropEmptyArchives(compactor); // emptied before a crash, or while older segments were left
     return new FileJournal(dir, durability, {
       writer,
       index: recovered.index,
@@ -242,9 +244,11 @@ export class FileJournal implements Journal {
         const stream = this.index.get(id);
         if (!stream) return;
         const placement = await this.writer.submit(removeFrame(id));
-        const archived = stream.chunks.some((chunk) => this.segments.isArchive(chunk.segment));
-        if (archived) this.compactor.removedFromArchive(placement.segment, id);
+        const archive = stream.chunks.find((chunk) => this.segments.isArchive(chunk.segment));
+        if (archive) this.compactor.removedFromArchive(placement.segment, id, archive.segment);
         this.index.remove(id);
+        // Its archive may hold nothing else now: the disk space comes back.
+        if (archive) await this.compactor.dropEmptyArchives();
       }),
     );
   }
@@ -285,6 +289,11 @@ export class FileJournal implements Journal {
   private checkRunning(): void {
     if (this.stopped) throw shutDownError(this.dir);
   }
+}
+
+/** Deletes the archives nothing needs any more (LogCompactor.dropEmptyArchives), in turn. */
+function dropEmptyArchives(compactor: LogCompactor): void {
+  void compactor.serially(() => compactor.dropEmptyArchives());
 }
 
 /** Archives a crash interrupted before they were complete: nothing points at them. */

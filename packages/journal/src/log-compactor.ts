@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { closeFile, openFile, syncData, syncDirectory, writeAllAt } from './fd-io.js';
 import { fileError } from './file-errors.js';
 import type { KeyedLock } from './keyed-lock.js';
+import type { Tombstones } from './log-recovery.js';
 import type { LogWriter } from './log-writer.js';
 import { archiveIndexPath, type SegmentFiles } from './segment-files.js';
 import { chunkAt, type StreamIndex, type StreamState } from './stream-index.js';
@@ -28,8 +29,10 @@ export interface CompactorOptions {
   readonly archiveDir: string;
   /** Full log segments, oldest first (the active one is not among them). */
   readonly segments: readonly number[];
-  /** Per log segment: archived streams whose REMOVE frame it holds. */
-  readonly tombstones: Map<number, Set<string>>;
+  /** Per log segment: archived streams whose REMOVE frame it holds, with their archives. */
+  readonly tombstones: Tombstones;
+  /** Per archive: the (older) archives whose streams it holds removals of. */
+  readonly removesFrom: Map<number, Set<number>>;
   /** The newest full segments left alone: their streams are likely still running. */
   readonly keepSegments: number;
 }
@@ -82,14 +85,14 @@ export class LogCompactor {
     });
   }
 
-  /** Archived stream `id` was removed by a frame in log segment `segment`. */
-  removedFromArchive(segment: number, id: string): void {
+  /** Stream `id` of archive `archive` was removed by a frame in log segment `segment`. */
+  removedFromArchive(segment: number, id: string, archive: number): void {
     let removed = this.options.tombstones.get(segment);
     if (!removed) {
-      removed = new Set();
+      removed = new Map();
       this.options.tombstones.set(segment, removed);
     }
-    removed.add(id);
+    removed.set(id, archive);
   }
 
   /** Runs `work` when no compaction or other such work runs. */
@@ -117,6 +120,49 @@ export class LogCompactor {
       else kept.push(segment);
     }
     this.full.unshift(...kept);
+    if (deleted > 0) await this.dropEmptyArchives(); // the log's oldest segment may be gone
+    return deleted;
+  }
+
+  /**
+   * Deletes the archives nothing needs any more (a retention removes runs, and disk space must
+   * come back too), oldest first, so a deletion can free a newer archive. An archive is needed
+   * while
+   * - a stream it holds is not removed;
+   * - it holds a removal of a stream in an older archive that is still there (without it, that
+   *   stream would come back at the next open);
+   * - a log segment older than it is left: frames its streams had there before it was written
+   *   are skipped on recovery only because it says it holds them. (A segment is not compacted
+   *   while copying its open streams costs too much, so one may outlive newer ones.)
+   * The index goes before the archive (an archive without one is read whole), and the
+   * directory is synced after each: a newer archive's deletion never lasts without an older
+   * one's. Resolves with how many were deleted; one that cannot be deleted stays until the
+   * next removal or compaction tries again.
+   */
+  async dropEmptyArchives(): Promise<number> {
+    const { index, files, writer, archiveDir, removesFrom } = this.options;
+    const oldestSegment = this.full[0] ?? writer.activeSegment;
+    let deleted = 0;
+    for (const archive of files.archiveNumbers()) {
+      if (archive > oldestSegment) break;
+      if (holdsRecords(index, archive)) continue;
+      if ([...(removesFrom.get(archive) ?? [])].some((older) => files.isArchive(older))) continue;
+      const file = files.pathOfArchive(archive);
+      try {
+        files.forget(archive);
+        await rm(archiveIndexPath(file), { force: true });
+        await rm(file, { force: true });
+        files.dropArchive(archive);
+        this.syncs++;
+        await syncDirectory(archiveDir);
+      } catch {
+        // It stays (an archive without its index is read whole): tried again next time.
+        break;
+      }
+      index.dropFile(archive);
+      removesFrom.delete(archive);
+      deleted++;
+    }
     return deleted;
   }
 
@@ -141,7 +187,12 @@ export class LogCompactor {
       }
     }
     if (openBytes > fs.statSync(files.path(segment)).size / 2) return false;
-    const removed = this.options.tombstones.get(segment) ?? new Set<string>();
+    // Removals of streams whose archive is gone already are needed no more.
+    const removed = new Map(
+      [...(this.options.tombstones.get(segment) ?? [])].filter(([, archive]) =>
+        files.isArchive(archive),
+      ),
+    );
     if (closed.length > 0 || removed.size > 0) await this.archive(closed, removed);
     // All at once: the copies share the log's writes and syncs.
     await Promise.all(
@@ -174,7 +225,10 @@ export class LogCompactor {
    * journal opening later reads instead of the archive. Both are written whole and synced, then
    * renamed into place, the archive first: an archive without its index is read whole.
    */
-  private async archive(ids: readonly string[], removed: ReadonlySet<string>): Promise<void> {
+  private async archive(
+    ids: readonly string[],
+    removed: ReadonlyMap<string, number>,
+  ): Promise<void> {
     const { index, writer, files, archiveDir } = this.options;
     const number = writer.reserveNumber();
     const watermark = writer.position();
@@ -199,13 +253,13 @@ export class LogCompactor {
       frames.push(snapshot, close);
       offset += snapshot.bytes.length + close.bytes.length;
     }
-    const tombstones = [...removed].map(removeFrame);
+    const tombstones = [...removed.keys()].map(removeFrame);
     try {
       await fs.promises.mkdir(archiveDir, { recursive: true });
       await this.writeWhole(`${file}${CREATING_SUFFIX}`, number, [...frames, ...tombstones]);
       await this.writeWhole(`${indexFile}${CREATING_SUFFIX}`, number, [
         ...entries.map(archivedFrame),
-        ...[...removed].map(removeFrame),
+        ...[...removed.keys()].map(removeFrame),
       ]);
       fs.renameSync(`${file}${CREATING_SUFFIX}`, file);
       fs.renameSync(`${indexFile}${CREATING_SUFFIX}`, indexFile);
@@ -217,6 +271,7 @@ export class LogCompactor {
       throw fileError(file, 'write', error);
     }
     files.addArchive(number);
+    if (removed.size > 0) this.options.removesFrom.set(number, new Set(removed.values()));
     for (const { id, offset: at, size, count } of entries) {
       index.snapshot(id, { segment: number, offset: at, size, first: 0, count });
     }
@@ -248,4 +303,13 @@ export class LogCompactor {
 
 function hasRecordsIn(stream: StreamState, segment: number): boolean {
   return stream.chunks.some((chunk) => chunk.segment === segment);
+}
+
+/** Whether a stream the journal knows has records in file `segment`. */
+function holdsRecords(index: StreamIndex, segment: number): boolean {
+  for (const id of index.membersOf(segment)) {
+    const stream = index.get(id);
+    if (stream && hasRecordsIn(stream, segment)) return true;
+  }
+  return false;
 }

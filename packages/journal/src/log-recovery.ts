@@ -33,16 +33,22 @@ export interface RecoveredLog {
   readonly segments: readonly number[];
   /** The archives, oldest first. */
   readonly archives: readonly number[];
-  /** Per log segment: archived streams whose REMOVE frame it holds. */
-  readonly tombstones: Map<number, Set<string>>;
+  /** Per log segment: archived streams whose REMOVE frame it holds, with their archives. */
+  readonly tombstones: Tombstones;
+  /** Per archive: the (older) archives whose streams it holds removals of. */
+  readonly removesFrom: Map<number, Set<number>>;
 }
+
+/** Per log segment: the archived streams it holds a REMOVE frame of, and their archive. */
+export type Tombstones = Map<number, Map<string, number>>;
 
 /** What applying files builds up, besides the index. */
 interface Recovery {
   readonly index: StreamIndex;
   /** Archived streams, and the log position up to which their archive holds them. */
   readonly archivedAt: Map<string, LogPosition>;
-  readonly tombstones: Map<number, Set<string>>;
+  readonly tombstones: Tombstones;
+  readonly removesFrom: Map<number, Set<number>>;
 }
 
 /**
@@ -62,6 +68,7 @@ export async function recoverLog(logDir: string, archiveDir: string): Promise<Re
     index: new StreamIndex((segment) => files.path(segment)),
     archivedAt: new Map(),
     tombstones: new Map(),
+    removesFrom: new Map(),
   };
   for (const archive of archives) {
     const file = path.join(archiveDir, segmentFileName(archive));
@@ -91,6 +98,7 @@ export async function recoverLog(logDir: string, archiveDir: string): Promise<Re
     segments: liveSegments,
     archives,
     tombstones: recovery.tombstones,
+    removesFrom: recovery.removesFrom,
   };
 }
 
@@ -146,8 +154,9 @@ function applyFile(
 async function applyArchiveIndex(
   file: string,
   archive: number,
-  { index, archivedAt }: Recovery,
+  recovery: Recovery,
 ): Promise<boolean> {
+  const { index, archivedAt } = recovery;
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -171,10 +180,7 @@ async function applyArchiveIndex(
         archivedAt.set(id, entry.watermark);
       });
     } else if (frame.operation === Operation.remove) {
-      operations.push(() => {
-        index.remove(id);
-        archivedAt.delete(id);
-      });
+      operations.push(() => removedByArchive(archive, id, recovery));
     } else return false;
     offset += frame.size;
   }
@@ -201,8 +207,9 @@ function applyFrame(
   bytes: Buffer,
   segment: number,
   role: FileRole,
-  { index, archivedAt, tombstones }: Recovery,
+  recovery: Recovery,
 ): void {
+  const { index, archivedAt, tombstones } = recovery;
   const { id, operation } = frame;
   const payloadAt = frame.offset + frame.payloadAt;
   if (role !== 'archive') {
@@ -211,8 +218,9 @@ function applyFrame(
       if (isBefore({ segment, offset: frame.offset }, archived)) return; // in the archive already
       if (operation === Operation.remove) {
         archivedAt.delete(id);
-        const removed = tombstones.get(segment) ?? new Set<string>();
-        tombstones.set(segment, removed.add(id));
+        const archive = index.get(id)?.chunks[0]?.segment;
+        const removed = tombstones.get(segment) ?? new Map<string, number>();
+        if (archive !== undefined) tombstones.set(segment, removed.set(id, archive));
       }
     }
   }
@@ -235,10 +243,24 @@ function applyFrame(
       return;
     }
     case Operation.remove:
-      index.remove(id);
-      if (role === 'archive') archivedAt.delete(id);
+      if (role === 'archive') removedByArchive(segment, id, recovery);
+      else index.remove(id);
       return;
   }
+}
+
+/**
+ * A REMOVE frame in archive `archive`: the stream goes, and the archive holding it (an older
+ * one) is noted, since `archive` must outlive it (see LogCompactor.dropEmptyArchives).
+ */
+function removedByArchive(archive: number, id: string, recovery: Recovery): void {
+  const holder = recovery.index.get(id)?.chunks[0]?.segment;
+  if (holder !== undefined && recovery.archivedAt.has(id)) {
+    const older = recovery.removesFrom.get(archive) ?? new Set<number>();
+    recovery.removesFrom.set(archive, older.add(holder));
+  }
+  recovery.index.remove(id);
+  recovery.archivedAt.delete(id);
 }
 
 function chunkOf(frame: FrameAt, segment: number, count: number): Chunk {

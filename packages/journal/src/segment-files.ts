@@ -59,6 +59,17 @@ export class SegmentFiles {
     this.archives.add(segment);
   }
 
+  /** The archives, oldest first. */
+  archiveNumbers(): number[] {
+    return [...this.archives].sort((a, b) => a - b);
+  }
+
+  /** Archive `segment` is deleted. */
+  dropArchive(segment: number): void {
+    this.forget(segment);
+    this.archives.delete(segment);
+  }
+
   /**
    * The encoded records `chunks` (a stream's, in order) hold for stream `id`, each frame checked
    * against both checksums. Frames close together in one file are read with one read: a

@@ -138,6 +138,50 @@ describe('listing workflow runs', () => {
   });
 });
 
+describe('a workflow host with a journal retention', () => {
+  it('removes runs that ended longer ago from its journal and its listing, also after a restart', async () => {
+    const written = await writeApp({
+      'app.yaml': APP.replace(
+        'kind: workflow.host',
+        'kind: workflow.host\n    journal: { retention: 1s, fsync: never }',
+      ),
+    });
+    cleanups.push(written.remove);
+    const first = await startNode(written.dir);
+    await first.workflows.start('app:done', [1], { id: 'd1' });
+    await first.workflows.start('app:waiter', [], { id: 'open' });
+    await until(async () => ended(first, 'd1'), 'd1 ended');
+    // Swept within a second or two of the retention (sweeps come every second here).
+    await until(
+      async () => (await first.workflows.listRuns(everything)).runs.length === 1,
+      'd1 removed',
+    );
+    const journal = first.workflows.host('app:flows')?.journal as Journal;
+    expect((await journal.ids()).map((stream) => stream.id)).toEqual(['open~1']);
+    await first.stop();
+
+    const second = await startNode(written.dir);
+    expect((await second.workflows.listRuns(everything)).runs.map((run) => run.workflow)).toEqual([
+      'open',
+    ]);
+    // Its ID is free again: a new start is run 1.
+    await second.workflows.start('app:done', [2], { id: 'd1' });
+    await until(async () => ended(second, 'd1'), 'd1 ended again');
+    const again = (await second.workflows.listRuns(everything)).runs.find(
+      (run) => run.workflow === 'd1',
+    );
+    expect(again).toMatchObject({ run: 1, status: 'completed' });
+    // The running one stays however old it is.
+    await until(
+      async () => (await second.workflows.listRuns(everything)).runs.length === 1,
+      'd1 removed again',
+    );
+    expect((await second.workflows.listRuns(everything)).runs).toMatchObject([
+      { workflow: 'open', status: expect.stringMatching(/^(running|replaying)$/) },
+    ]);
+  });
+});
+
 describe('selecting runs', () => {
   const run = (workflow: string, startedAt: number | undefined, status = 'completed') =>
     ({

@@ -107,6 +107,9 @@ export class NodeWorkflows {
         api: options.api,
         limits: config.value.host,
         taskTimeoutMs: config.value.task_timeout,
+        ...(config.value.journal.retention !== undefined
+          ? { retentionMs: config.value.journal.retention }
+          : {}),
         journal,
         snapshot: options.snapshot,
         env: options.env,

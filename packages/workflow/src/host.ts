@@ -39,6 +39,7 @@ import type {
   StartupMessage,
   TerminalRecord,
 } from './records.js';
+import { expiredRuns, sweepInterval } from './retention.js';
 import type { RunEnd } from './run.js';
 import { WorkflowRun, workflowPid } from './run.js';
 import {
@@ -75,6 +76,11 @@ export interface WorkflowHostOptions {
   readonly hosts: (id: string) => WorkflowStarter | undefined;
   /** How long a run's code may compute between two waits (default: the schema's, 10 s). */
   readonly taskTimeoutMs?: number;
+  /**
+   * How long the journal of a run that ended is kept (ms, workflow time); older ones are
+   * removed (`removeExpired`), every `sweepInterval` of it. Unset: kept for ever.
+   */
+  readonly retentionMs?: number;
 }
 
 /** One run of a workflow as `luact workflow list` shows it. */
@@ -163,6 +169,8 @@ export class WorkflowHost implements ExternalHost {
   private skewMs = 0;
   /** Activity options by function entry, valid as long as that entry object is current. */
   private readonly defaults = new WeakMap<object, ActivityOptions>();
+  /** The next sweep for expired runs (see `removeExpired`): its timer, or the sweep under way. */
+  private sweep: { readonly cancel: () => void } | { readonly running: Promise<void> } | undefined;
   private stopped = false;
 
   constructor(private readonly options: WorkflowHostOptions) {
@@ -194,6 +202,7 @@ export class WorkflowHost implements ExternalHost {
       ended: (driver, end, terminal) => this.runEnded(driver, end, terminal),
       lost: (driver, error) => this.runLost(driver, error),
     };
+    this.scheduleSweep();
   }
 
   get id(): string {
@@ -832,12 +841,89 @@ export class WorkflowHost implements ExternalHost {
     ]);
   }
 
+  // ── Retention ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Removes the journals of runs that ended more than the retention ago (`retentionMs`), of
+   * the workflows this host drives, oldest first, and forgets a workflow once its latest run
+   * is gone: starting it again begins at run 1, and a keyed start repeated after that starts
+   * a new run. Resolves with how many runs were removed. A removal that fails is logged and
+   * ends the sweep of that workflow; the next sweep takes it up again.
+   */
+  async removeExpired(): Promise<number> {
+    const retention = this.options.retentionMs;
+    if (retention === undefined || this.stopped) return 0;
+    const drives = (workflow: string) => this.runs.has(workflow);
+    const expired = expiredRuns(
+      await this.options.journal.listClosed(),
+      this.now() - retention,
+      drives,
+    );
+    let removed = 0;
+    for (const [workflow, runs] of expired) {
+      for (const run of runs) {
+        // Checked again before each removal: the workflow may have moved to another node.
+        if (this.stopped || !drives(workflow)) break;
+        const stream = streamOf(workflow, run);
+        try {
+          await this.options.journal.remove(stream);
+        } catch (error) {
+          this.options.log?.({
+            level: 'warn',
+            message: 'expired workflow journal not removed (the next sweep tries again)',
+            fields: { stream, error: LuactError.from(error).message },
+            labels: { host: this.id },
+          });
+          break;
+        }
+        removed++;
+        this.readSummaries.delete(stream);
+        // Not if a new run began meanwhile: it took the next number already.
+        if (this.runs.get(workflow) === run && !this.drivers.has(workflow)) {
+          this.runs.delete(workflow);
+          this.finished.delete(workflow);
+        }
+      }
+    }
+    return removed;
+  }
+
+  private scheduleSweep(): void {
+    const retention = this.options.retentionMs;
+    if (retention === undefined || this.stopped) return;
+    const cancel = this.options.clock.schedule(sweepInterval(retention), () => {
+      const running = this.removeExpired()
+        .then(
+          (removed) =>
+            removed > 0 &&
+            this.options.log?.({
+              level: 'info',
+              message: 'expired workflow journals removed',
+              fields: { removed },
+              labels: { host: this.id },
+            }),
+          (error: unknown) =>
+            this.options.log?.({
+              level: 'warn',
+              message: 'expired workflow journals not swept (the next sweep tries again)',
+              fields: { error: LuactError.from(error).message },
+              labels: { host: this.id },
+            }),
+        )
+        .then(() => this.scheduleSweep());
+      this.sweep = { running };
+    });
+    this.sweep = { cancel };
+  }
+
   // ── Lifecycle ───────────────────────────────────────────────────────────────────────────
 
   /** Stops every run where it is (they resume from their journals next time) and closes. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.sweep && 'cancel' in this.sweep) this.sweep.cancel();
+    else await this.sweep?.running;
     for (const driver of this.drivers.values()) driver.stop();
     await this.settled();
     await this.options.journal.shutdown();

@@ -109,6 +109,11 @@ const journal = object({
   fsync: withDefault(oneOf(['always', 'batch', 'never']), 'batch'),
   replicas: withDefault(integer({ min: 1, max: 5 }), 1),
   max_age: optional(duration()),
+  /**
+   * How long a finished run's journal is kept after it ended; the host removes older ones.
+   * Default: kept for ever.
+   */
+  retention: optional(duration()),
 });
 
 export type JournalConfig = Infer<typeof journal>;

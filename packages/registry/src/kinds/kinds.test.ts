@@ -237,6 +237,28 @@ describe('kind schemas', () => {
     });
   });
 
+  it("reads a workflow host's journal retention as milliseconds, none by default", () => {
+    expect(
+      config({ name: 'w', kind: 'workflow.host', fields: { journal: { retention: '30d' } } }),
+    ).toMatchObject({ journal: { retention: 30 * 24 * 3_600_000 } });
+    expect(
+      (config({ name: 'w', kind: 'workflow.host', fields: {} }) as { journal: object }).journal,
+    ).not.toHaveProperty('retention');
+    expect(
+      loadErrors({
+        name: 'w',
+        kind: 'workflow.host',
+        fields: { journal: { retention: 'a week' } },
+      }),
+    ).toEqual([
+      {
+        code: 'invalid-value',
+        field: 'journal.retention',
+        message: '"a week" is not a duration (e.g. "250ms", "5s", "1h30m")',
+      },
+    ]);
+  });
+
   it('turns supervisor children into process or supervisor starts', () => {
     const supervisor = config({
       name: 'sup',

@@ -82,6 +82,8 @@ export async function node(
     taskTimeoutMs?: number;
     /** The workflow host's VM limits, over the defaults. */
     limits?: Partial<typeof LIMITS>;
+    /** The workflow host's journal retention (ms). */
+    retentionMs?: number;
   } = {},
 ): Promise<Node> {
   api ??= loadLuaApi();
@@ -112,6 +114,7 @@ export async function node(
     api: await api,
     limits: { ...LIMITS, ...options.limits },
     ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
+    ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
     journal,
     snapshot: () => snapshot,
     env: {},

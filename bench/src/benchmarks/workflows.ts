@@ -24,6 +24,8 @@ const REPLAY_ROUNDS = 5;
 const RECOVERED_WORKFLOWS = 10_000;
 const WRITER = fileURLToPath(new URL('./recovery-writer.ts', import.meta.url));
 const REPLAY_ROUNDS_CHILD = fileURLToPath(new URL('./replay-rounds.ts', import.meta.url));
+const FINISHED_MEMORY_CHILD = fileURLToPath(new URL('./finished-memory.ts', import.meta.url));
+const MEMORY_WORKFLOWS = 10_000;
 
 /** Hosts of each journal the benchmark compares, and the 3-step workflow they run. */
 const APP = `namespace: bench
@@ -154,6 +156,7 @@ export const workflows: Benchmark = {
       }
       figures.push(...(await replaySpeed(dir, env)));
       figures.push(await recoveryTime(dir, env));
+      figures.push(await finishedMemory());
       return figures;
     } finally {
       await nats.stop();
@@ -291,6 +294,35 @@ async function replaySpeed(dir: string, env: Record<string, string>): Promise<Fi
       ...common,
     },
   ];
+}
+
+/**
+ * Heap a node keeps per finished workflow once its journal.retention removed it, against a host
+ * that keeps them (in a process of its own: see finished-memory.ts).
+ */
+async function finishedMemory(): Promise<Figure> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'luact-bench-memory-'));
+  try {
+    const { stdout } = await run(
+      process.execPath,
+      [...process.execArgv, FINISHED_MEMORY_CHILD, dir, `${MEMORY_WORKFLOWS}`],
+      { maxBuffer: 1 << 20 },
+    );
+    const { keptBytes, expiredBytes } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
+      keptBytes: number;
+      expiredBytes: number;
+    };
+    return {
+      figure: `heap kept per finished 3-step workflow after journal.retention (1 s) removed it, ${MEMORY_WORKFLOWS} workflows`,
+      median: expiredBytes,
+      unit: 'B',
+      baseline: 'a host without retention (keeps every finished run)',
+      baselineMedian: keptBytes,
+      durability: 'file, fsync=never',
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -192,6 +192,30 @@ ${WAITER}`;
     ]);
   });
 
+  it('remove runs past their retention from the stream', async () => {
+    const dir = await app(
+      JETSTREAM_APP.replace('journal: { replicas: 1 }', 'journal: { replicas: 1, retention: 1s }'),
+    );
+    const node = await start(dir, { TEST_NATS_URL: nats.url });
+    const host = node.workflows.host('app:flows');
+    if (!host) throw new Error('no host');
+    const begin = (workflow: string) =>
+      host.start({
+        workflow,
+        entry: 'app:waiter',
+        args: new Uint8Array([0x91, 0xa3, 0x62, 0x6f, 0x62]),
+        context: {},
+        messages: [],
+        conflict: 'use_existing',
+      });
+    await begin('expires');
+    await begin('stays');
+    await node.workflows.signal('expires', 'decision', ['done']);
+    await until(async () => (await host.journal.ids()).length === 1, 20_000);
+    expect(await host.journal.ids()).toEqual([{ id: 'stays~1', closed: false }]);
+    expect(host.knows('expires')).toBe(false);
+  });
+
   it('says which NATS servers it cannot reach when the server is down', async () => {
     const dir = await app(JETSTREAM_APP);
     const error = await Node.start({ dir, env: { TEST_NATS_URL: 'nats://127.0.0.1:1' } }).catch(

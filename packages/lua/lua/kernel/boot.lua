@@ -30,9 +30,15 @@ local function outcome(entry, value, ...)
     entry.id .. ' returned a value that cannot leave it: ' .. message, false)))
 end
 
---- The body of a process's main fiber: runs the entry's chunk in a fresh environment, calls
---- `method` (or the function the chunk returned) with the decoded arguments, and returns (true, encoded value) or (false, encoded
---- error) — a second return value that is a string or an error means the process failed.
+--- For TypeScript, once a process's main function returned `value` and `second` (the rest
+--- does not count): (true, encoded value) or (false, encoded error), as `outcome` says.
+rt.outcome = outcome
+
+--- The body of a process's main fiber: runs the entry's chunk in a fresh environment and
+--- calls `method` (or the function the chunk returned) with the decoded arguments, as a tail
+--- call: no frame of boot's stays under the process's code while it runs and waits (an idle
+--- process holds a call record and stack slots less). TypeScript turns what it returns into
+--- the process's outcome (rt.outcome).
 function rt.boot(group, entry, method, args)
   rt.fiber_starts()
   local env = setmetatable({}, entry.env_mt)
@@ -51,8 +57,8 @@ function rt.boot(group, entry, method, args)
       ' instead of a function or a table of functions', false), 0)
   end
   -- No arguments is the common case: skip the decoder.
-  if args == NO_ARGS then return outcome(entry, fn()) end
-  return outcome(entry, fn(select(2, codec.decode_values(args))))
+  if args == NO_ARGS then return fn() end
+  return fn(select(2, codec.decode_values(args)))
 end
 
 --- For TypeScript: what a failed fiber raised, as encoded ErrorData. An error object travels

@@ -4,7 +4,7 @@ import { FiberTable } from './fiber-table.js';
 
 const group = new FiberGroup(1, { onGroupExit: () => {} });
 const fiberIn = (table: FiberTable) => {
-  const fiber = new Fiber(table.reserve(), 0, 0, group, false, 0);
+  const fiber = new Fiber(table.reserve(), 0, 0, group, undefined, 0);
   table.add(fiber);
   return fiber;
 };

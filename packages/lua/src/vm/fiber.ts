@@ -21,7 +21,8 @@ export class Fiber {
     /** Registry reference that keeps the thread alive. */
     readonly ref: number,
     readonly group: FiberGroup,
-    readonly main: boolean,
+    /** A process's main fiber: the registry key of its entry (see LuaVm.finish); else none. */
+    readonly entry: bigint | undefined,
     args: number,
   ) {
     this.pendingArgs = args;

@@ -23,6 +23,7 @@ const PREEMPT = 2;
 /** Kernel functions TypeScript calls, kept as registry references. */
 const KERNEL_FUNCTIONS = [
   'boot',
+  'outcome',
   'run_fiber',
   'describe_error',
   'prepare_entry',

@@ -15,7 +15,14 @@ import {
 import { WasmMemory } from '../wasm/memory.js';
 import { type Clock, systemClock } from './clock.js';
 import { type EngineLoop, SLICE_MS, type SliceRunner } from './engine-loop.js';
-import { type Delivery, type DeliveryField, Fiber, FiberGroup, type GroupOwner } from './fiber.js';
+import {
+  type Delivery,
+  type DeliveryField,
+  Fiber,
+  FiberGroup,
+  type GroupOutcome,
+  type GroupOwner,
+} from './fiber.js';
 import { FiberTable } from './fiber-table.js';
 import type { LuaModuleSpec } from './host-function.js';
 import type { SharedHostMemory } from './host-memory-lease.js';
@@ -250,7 +257,14 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
     this.memory.pushString(thread.state, method);
     this.memory.pushBytes(thread.state, args);
-    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, true, 4);
+    const fiber = new Fiber(
+      this.fibers.reserve(),
+      thread.state,
+      thread.ref,
+      group,
+      entry.registryKey,
+      4,
+    );
     this.addFiber(fiber);
     return group;
   }
@@ -471,7 +485,14 @@ export class LuaVm implements PreemptedVm, SliceRunner {
 
   /** Starts a fiber in `group` whose thread holds `nargs` values (function and arguments). */
   spawnFiber(group: FiberGroup, thread: { state: LuaState; ref: number }, nargs: number): Fiber {
-    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, false, nargs);
+    const fiber = new Fiber(
+      this.fibers.reserve(),
+      thread.state,
+      thread.ref,
+      group,
+      undefined,
+      nargs,
+    );
     this.addFiber(fiber);
     return fiber;
   }
@@ -635,7 +656,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
 
   private finish(fiber: Fiber, count: number): void {
     const { api } = this;
-    if (!fiber.main) {
+    if (fiber.entry === undefined) {
       api._lua_settop(fiber.thread, 0);
       this.dropFiber(fiber, true);
       const group = fiber.group;
@@ -643,18 +664,41 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       return;
     }
     const group = fiber.group;
-    // rt.boot returns (true, value) or (false, error), both encoded.
-    const ok = count >= 2 && api._lua_toboolean(fiber.thread, -count) !== 0;
-    const payload = count >= 2 ? this.memory.readBytes(fiber.thread, -count + 1) : undefined;
-    api._lua_settop(fiber.thread, 0);
+    const outcome = this.outcomeOf(fiber, count);
     this.endGroup(group, fiber);
-    if (ok && payload) group.owner.onGroupExit(group, { ok: true, value: payload });
-    else
-      group.owner.onGroupExit(group, {
-        ok: false,
-        error: payload ?? new Uint8Array(),
-        killed: false,
-      });
+    group.owner.onGroupExit(group, outcome);
+  }
+
+  /**
+   * What the main function of `fiber` returned, its `count` values on the thread's stack
+   * (taken off it), as the group's outcome: rt.outcome encodes the first value, or the error a
+   * second one that is a string or an error stands for.
+   */
+  private outcomeOf(fiber: Fiber, count: number): GroupOutcome {
+    const { api, L } = this;
+    const thread = fiber.thread;
+    // Only the first two values count: the rest is not moved (there may be many).
+    if (count > 2) api._lua_settop(thread, -(count - 2) - 1);
+    const moved = Math.min(count, 2);
+    try {
+      this.kernel.call(
+        'outcome',
+        () => {
+          api._lua_rawgeti(L, LUA_REGISTRYINDEX, fiber.entry as bigint);
+          api._lua_xmove(thread, L, moved);
+          return 1 + moved;
+        },
+        2,
+      );
+    } catch (error) {
+      api._lua_settop(thread, 0);
+      const problem = `the outcome of the main function could not be encoded: ${LuactError.from(error).message}`;
+      return { ok: false, error: encodeError(new LuactError('INTERNAL', problem)), killed: false };
+    }
+    const ok = api._lua_toboolean(L, -2) !== 0;
+    const payload = this.memory.readBytes(L, -1) ?? new Uint8Array();
+    api._lua_settop(L, -3);
+    return ok ? { ok: true, value: payload } : { ok: false, error: payload, killed: false };
   }
 
   /** A fiber raised: the whole group fails with the error, described with its Lua traceback. */

@@ -256,3 +256,48 @@ describe('the count hook of our Lua build', () => {
     expect(lines).toEqual([3, 3]);
   });
 });
+
+describe('the stacks of suspended coroutines in our Lua build', () => {
+  /**
+   * Lua heap per coroutine (bytes, after full collections) of 1,000 coroutines suspended in a
+   * yield a few locals deep, each after calling `depth` calls deep first.
+   */
+  function suspendedCost(state: Bare, depth: number): number {
+    return Number(
+      run(
+        state,
+        `local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end
+         collectgarbage() collectgarbage()
+         local before, keep = collectgarbage('count'), {}
+         for i = 1, 1000 do
+           local co = coroutine.create(function()
+             deep(${depth})
+             local a, b, c = 1, 2, 3
+             coroutine.yield()
+             return a + b + c
+           end)
+           assert(coroutine.resume(co))
+           keep[i] = co
+         end
+         collectgarbage() collectgarbage()
+         local cost = (collectgarbage('count') - before) * 1024 / 1000
+         for i = 1, 1000 do assert(select(2, coroutine.resume(keep[i])) == 6) end
+         return cost`,
+      ),
+    );
+  }
+
+  it('keep only the stack their frames use, however deep they called before', async () => {
+    // Stock Lua keeps twice what a suspended coroutine uses (our build before: 1,574 B at
+    // depth 1,000 against 836 B); what is left above the shallow one's is CallInfo records
+    // the collector frees a part of each cycle.
+    const state = await bare();
+    const shallow = suspendedCost(state, 0);
+    const deep = suspendedCost(state, 1_000);
+    expect(shallow).toBeGreaterThan(0);
+    expect(deep - shallow).toBeLessThan(400);
+    // The yield needs no free slots above its arguments: the 30 slots a thread starts with
+    // hold these frames, and nothing grew (a bare suspended coroutine: thread, stack, closure).
+    expect(shallow).toBeLessThan(760);
+  });
+});

@@ -49,11 +49,22 @@ local function live(waiter)
   return sel == nil or not sel.done
 end
 
---- The oldest live waiter of waiter queue `q` (nil: none), taken off it. An emptied queue
---- starts again at slot 1: with ever higher slots, each new waiter would be a new key of the
---- table's hash part, and the table rehashed every few blocks.
-local function pop_waiter(q)
+-- The waiters of a channel, one list for receivers (field 'recvq') and one for senders
+-- ('sendq'): none (nil); one waiter, held as it is (a waiter has a `fiber`: most channels never
+-- have two, and an idle process waits on its inbox alone, where a queue table would cost it
+-- ~100 bytes); or a queue {head = h, tail = t, [h..t] = waiter}, oldest first. An emptied
+-- queue stays, and starts again at slot 1: with ever higher slots, each new waiter would be a
+-- new key of the table's hash part, and the table rehashed every few blocks.
+
+--- The oldest live waiter of list `field` of `ch` (nil: none), taken off it.
+local function pop_waiter(ch, field)
+  local q = ch[field]
   if q == nil then return nil end
+  if q.fiber ~= nil then
+    ch[field] = nil
+    if live(q) then return q end
+    return nil
+  end
   local head, tail = q.head, q.tail
   while head <= tail do
     local w = q[head]
@@ -72,26 +83,24 @@ local function pop_waiter(q)
   return nil
 end
 
---- Waiter queue `field` ('recvq' or 'sendq') of `ch`, made on first use.
-local function waiters(ch, field)
+--- Adds waiter `w` to list `field` of `ch`.
+local function push_waiter(ch, field, w)
   local q = ch[field]
   if q == nil then
-    q = { head = 1, tail = 0 }
-    ch[field] = q
+    ch[field] = w
+  elseif q.fiber ~= nil then
+    ch[field] = { head = 1, tail = 2, q, w }
+  else
+    local tail = q.tail + 1
+    q.tail = tail
+    q[tail] = w
   end
-  return q
 end
 
-local function push_waiter(q, w)
-  local tail = q.tail + 1
-  q.tail = tail
-  q[tail] = w
-end
-
-local function pop_receiver(ch) return pop_waiter(ch.recvq) end
-local function pop_sender(ch) return pop_waiter(ch.sendq) end
-local function push_receiver(ch, w) push_waiter(waiters(ch, 'recvq'), w) end
-local function push_sender(ch, w) push_waiter(waiters(ch, 'sendq'), w) end
+local function pop_receiver(ch) return pop_waiter(ch, 'recvq') end
+local function pop_sender(ch) return pop_waiter(ch, 'sendq') end
+local function push_receiver(ch, w) push_waiter(ch, 'recvq', w) end
+local function push_sender(ch, w) push_waiter(ch, 'sendq', w) end
 
 --- Hands `value` to a waiter and wakes its fiber. For a select, the whole selection completes.
 local function complete(w, value, ok)
@@ -240,6 +249,11 @@ end
 local function has_live_receiver(ch)
   local q = ch.recvq
   if q == nil then return false end
+  if q.fiber ~= nil then
+    if live(q) then return true end
+    ch.recvq = nil
+    return false
+  end
   while q.head <= q.tail and not live(q[q.head]) do
     q[q.head] = nil
     q.head = q.head + 1
@@ -292,18 +306,24 @@ end
 
 -- Select -------------------------------------------------------------------------------------
 
-local function sweep(ch, sel)
-  local function compact(q)
-    if q == nil then return nil end
-    local kept = { head = 1, tail = 0 }
-    for i = q.head, q.tail do
-      local w = q[i]
-      if w ~= nil and w.sel ~= sel then push_waiter(kept, w) end
-    end
-    return kept
+--- Drops the waiters of select `sel` from the waiter lists of `ch`.
+local function sweep_list(ch, field, sel)
+  local q = ch[field]
+  if q == nil then return end
+  if q.fiber ~= nil then
+    if q.sel == sel then ch[field] = nil end
+    return
   end
-  ch.recvq = compact(ch.recvq)
-  ch.sendq = compact(ch.sendq)
+  ch[field] = nil
+  for i = q.head, q.tail do
+    local w = q[i]
+    if w ~= nil and w.sel ~= sel then push_waiter(ch, field, w) end
+  end
+end
+
+local function sweep(ch, sel)
+  sweep_list(ch, 'recvq', sel)
+  sweep_list(ch, 'sendq', sel)
 end
 
 local function select(cases)
@@ -522,8 +542,8 @@ function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
   local count, held = box[1], box[2] + (size < 0 and -size or size)
   if count >= messages or held > bytes then return false end
   local waiting = ch.recvq
-  if waiting ~= nil and waiting.head <= waiting.tail then
-    local receiver = pop_waiter(waiting)
+  if waiting ~= nil and (waiting.fiber ~= nil or waiting.head <= waiting.tail) then
+    local receiver = pop_waiter(ch, 'recvq')
     if receiver ~= nil then
       complete(receiver, received(mail[M_KIND], topic, from, payload, size < 0), true)
       return true

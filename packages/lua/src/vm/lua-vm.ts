@@ -635,6 +635,9 @@ export class LuaVm implements PreemptedVm, SliceRunner {
         fiber.state = 'blocked';
         group.active--;
         if (!group.ready) {
+          // Blocked for the first time: many a process waits from now on, and its start-up
+          // (the chunk, the first calls) grew its stack past what waiting needs.
+          api._luact_shrinkstack(thread);
           group.ready = true;
           group.owner.onGroupReady?.(group);
         }

@@ -300,4 +300,27 @@ describe('the stacks of suspended coroutines in our Lua build', () => {
     // hold these frames, and nothing grew (a bare suspended coroutine: thread, stack, closure).
     expect(shallow).toBeLessThan(760);
   });
+
+  it('shrink at once when the scheduler asks (luact_shrinkstack), and resume as before', async () => {
+    const state = await bare();
+    const { api, memory, L } = state;
+    const thread = api._lua_newthread(L);
+    // Grows its stack 200 calls deep, then waits at the top.
+    const source = `local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end
+      local depth = deep(200)
+      local got = coroutine.yield()
+      return depth + got`;
+    expect(memory.loadChunk(thread, source, '=deep')).toBe(LuaStatus.ok);
+    const results = api._malloc(4);
+    expect(api._lua_resume(thread, L, 0, results)).toBe(LuaStatus.yield);
+    const heapKiB = () => Number(run(state, "return collectgarbage('count')"));
+    const before = heapKiB();
+    api._luact_shrinkstack(thread);
+    // 200 frames took several KiB of stack; waiting takes a few slots.
+    expect(before - heapKiB()).toBeGreaterThan(4);
+    api._lua_pushinteger(thread, 1n);
+    expect(api._lua_resume(thread, L, 1, results)).toBe(LuaStatus.ok);
+    expect(memory.toString(thread, -1)).toBe('201');
+    api._free(results);
+  });
 });

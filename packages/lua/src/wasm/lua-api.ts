@@ -79,6 +79,8 @@ export interface LuaApi {
    * to the Lua function of frame `ar` (from lua_getstack).
    */
   _luact_preemptat(L: LuaState, ar: Pointer): void;
+  /** Shrinks suspended coroutine `L`'s stack to what its frames use (our build). */
+  _luact_shrinkstack(L: LuaState): void;
 
   _lua_gettop(L: LuaState): number;
   _lua_settop(L: LuaState, index: number): void;

@@ -4890,6 +4890,11 @@ var _lua_getinfo = Module["_lua_getinfo"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_shrinkstack = Module["_luact_shrinkstack"] = function() {
+  return (_luact_shrinkstack = Module["_luact_shrinkstack"] = Module["asm"]["luact_shrinkstack"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_resume = Module["_lua_resume"] = function() {
   return (_lua_resume = Module["_lua_resume"] = Module["asm"]["lua_resume"]).apply(null, arguments);
 };

@@ -41,7 +41,8 @@ rt.outcome = outcome
 --- the process's outcome (rt.outcome).
 function rt.boot(group, entry, method, args)
   rt.fiber_starts()
-  local env = setmetatable({}, entry.env_mt)
+  -- Made with its one field's slot (a table made empty grows one for `_G`: a resize per spawn).
+  local env = setmetatable({ _G = false }, entry.env_mt)
   env._G = env
   local module = entry.chunk(env)
   -- A chunk that returns one function is that function, whatever `method` says (Wippy's

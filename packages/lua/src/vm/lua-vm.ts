@@ -31,6 +31,9 @@ import { BLOCK, Kernel } from './kernel.js';
 import { type EngineMemory, LuaHeap, type MemoryRefusal } from './lua-heap.js';
 import { type PreemptedVm, Preemption } from './preemption.js';
 
+/** msgpack of nil: the value of a process that returned nothing. */
+const NIL_VALUE = Uint8Array.of(0xc0);
+
 /** What one process may use of the VM before it is preempted, stopped or refused memory. */
 export interface LuaVmLimits {
   /** Lua instructions a fiber runs before it is preempted. */
@@ -680,6 +683,11 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   private outcomeOf(fiber: Fiber, count: number): GroupOutcome {
     const { api, L } = this;
     const thread = fiber.thread;
+    // Most processes end returning nothing (or nil alone): that is msgpack's nil, no Lua call.
+    if (count === 0 || (count === 1 && api._lua_type(thread, -1) === LuaType.nil)) {
+      api._lua_settop(thread, 0);
+      return { ok: true, value: NIL_VALUE };
+    }
     // Only the first two values count: the rest is not moved (there may be many).
     if (count > 2) api._lua_settop(thread, -(count - 2) - 1);
     const moved = Math.min(count, 2);

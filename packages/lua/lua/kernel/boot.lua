@@ -14,7 +14,7 @@ local SCALAR = { number = true, string = true, boolean = true }
 --- (true, encoded first value), or (false, encoded error) when a second value is a string
 --- or an error: the process failed by return value. A value that cannot be sent (a function,
 --- a coroutine) fails the process with an INVALID error saying so.
-local function outcome(entry, value, ...)
+local function outcome(entry_id, value, ...)
   if select('#', ...) > 0 then
     local second = ...
     if type(second) == 'string' or is_error(second) then
@@ -27,11 +27,12 @@ local function outcome(entry, value, ...)
   if ok then return true, encoded end
   local message = tostring(encoded):gsub('^[^:]*:%d+: ', '')
   return false, codec.encode(error_data(rt.make_error('INVALID',
-    entry.id .. ' returned a value that cannot leave it: ' .. message, false)))
+    entry_id .. ' returned a value that cannot leave it: ' .. message, false)))
 end
 
---- For TypeScript, once a process's main function returned `value` and `second` (the rest
---- does not count): (true, encoded value) or (false, encoded error), as `outcome` says.
+--- For TypeScript, once the main function of a process of entry `entry_id` returned `value`
+--- and `second` (the rest does not count): (true, encoded value) or (false, encoded error), as
+--- `outcome` says.
 rt.outcome = outcome
 
 --- The body of a process's main fiber: runs the entry's chunk in a fresh environment and

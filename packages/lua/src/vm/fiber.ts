@@ -21,8 +21,8 @@ export class Fiber {
     /** Registry reference that keeps the thread alive. */
     readonly ref: number,
     readonly group: FiberGroup,
-    /** A process's main fiber: the registry key of its entry (see LuaVm.finish); else none. */
-    readonly entry: bigint | undefined,
+    /** A process's main fiber: the ID of its entry (see LuaVm.finish); else none. */
+    readonly entry: string | undefined,
     args: number,
   ) {
     this.pendingArgs = args;

@@ -57,6 +57,31 @@ describe('LuaVm processes', () => {
     });
   });
 
+  it('names the entry of a process that returns what cannot leave it, also once its code was replaced', async () => {
+    expect(await run('return { main = function() return function() end end }')).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'INVALID',
+        message: expect.stringMatching(/^test:entry\d+ returned a value that cannot leave it/),
+      },
+    });
+    // Still running when its prepared entry is released (new code came): it ends with its own
+    // ID in the message, not with whatever the released reference holds by then.
+    const entry = h.prepare(
+      'return { main = function() local n = 0 for i = 1, 3000000 do n = n + i end return function() end end }',
+    );
+    const old = h.start(entry, encodeValues([]));
+    h.vm.releaseEntry(entry);
+    h.prepare('return { main = function() return 1 end }'); // takes the released reference
+    expect(await h.wait(old)).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'INVALID',
+        message: expect.stringContaining(`${entry.id} returned a value that cannot leave it`),
+      },
+    });
+  });
+
   it('reports a syntax error with file and line when the entry is prepared', () => {
     expect(() => h.prepare('return { main = function() return 1 + end }')).toThrow(
       /Lua syntax error: test\/entry1\.lua:1: unexpected symbol near 'end'/,

@@ -260,14 +260,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
     this.memory.pushString(thread.state, method);
     this.memory.pushBytes(thread.state, args);
-    const fiber = new Fiber(
-      this.fibers.reserve(),
-      thread.state,
-      thread.ref,
-      group,
-      entry.registryKey,
-      4,
-    );
+    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, entry.id, 4);
     this.addFiber(fiber);
     return group;
   }
@@ -695,7 +688,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       this.kernel.call(
         'outcome',
         () => {
-          api._lua_rawgeti(L, LUA_REGISTRYINDEX, fiber.entry as bigint);
+          // The entry's ID, not its prepared table: that may be released (new code) by now.
+          this.memory.pushString(L, fiber.entry as string);
           api._lua_xmove(thread, L, moved);
           return 1 + moved;
         },

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import type { Benchmark, Figure } from '../harness.js';
 import { median } from '../harness.js';
+import { THREE_STEP_ENTRIES } from './three-steps.js';
 
 /** Workflows in flight when a node is killed, and how many kills (fresh nodes each). */
 const FAILOVER_WORKFLOWS = 1_000;
@@ -122,20 +123,7 @@ entries:
           last_exit_ms = last_exit_ms, failed = failed }
       end }
 
-  - name: step
-    kind: function.lua
-    source: "return { main = function(x) return x end }"
-  - name: three_steps
-    kind: workflow.lua
-    modules: [funcs]
-    source: |
-      local funcs = require("funcs")
-      return { main = function(x)
-        local a = funcs.call("bench:step", x)
-        local b = funcs.call("bench:step", a + 1)
-        return funcs.call("bench:step", b + 1)
-      end }
-  # Starts \`count\` three_steps and waits for their ends; tells \`parent\` how many failed.
+${THREE_STEP_ENTRIES}  # Starts \`count\` three_steps and waits for their ends; tells \`parent\` how many failed.
   - name: starter
     kind: process.lua
     source: |

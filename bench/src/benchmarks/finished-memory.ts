@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeValues } from '@luact/lua';
 import { Node } from '@luact/runtime';
+import { THREE_STEP_ENTRIES } from './three-steps.js';
 
 const [dir, countText] = process.argv.slice(2) as [string, string];
 const count = Number(countText);
@@ -24,20 +25,7 @@ entries:
   - name: expiring
     kind: workflow.host
     journal: { fsync: never, retention: 1s }
-  - name: step
-    kind: function.lua
-    source: "return { main = function(x) return x end }"
-  - name: three_steps
-    kind: workflow.lua
-    modules: [funcs]
-    source: |
-      local funcs = require("funcs")
-      return { main = function(x)
-        local a = funcs.call("bench:step", x)
-        local b = funcs.call("bench:step", a + 1)
-        return funcs.call("bench:step", b + 1)
-      end }
-`,
+${THREE_STEP_ENTRIES}`,
 );
 
 const gc = (globalThis as { gc?: () => void }).gc;

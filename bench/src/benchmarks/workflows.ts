@@ -13,6 +13,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Benchmark, Figure } from '../harness.js';
 import { median } from '../harness.js';
+import { THREE_STEP_ENTRIES } from './three-steps.js';
 
 const run = promisify(execFile);
 
@@ -39,20 +40,7 @@ entries:
   - name: always
     kind: workflow.host
     journal: { fsync: always }
-  - name: step
-    kind: function.lua
-    source: "return { main = function(x) return x end }"
-  - name: three_steps
-    kind: workflow.lua
-    modules: [funcs]
-    source: |
-      local funcs = require("funcs")
-      return { main = function(x)
-        local a = funcs.call("bench:step", x)
-        local b = funcs.call("bench:step", a + 1)
-        return funcs.call("bench:step", b + 1)
-      end }
-  - name: many_steps
+${THREE_STEP_ENTRIES}  - name: many_steps
     kind: workflow.lua
     modules: [funcs]
     source: |

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { queryControl } from '@luact/runtime';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { luact, REPO_ROOT, startedByTests } from '../src/luact-cli.js';
+import { logRecords, luact, REPO_ROOT, startedByTests } from '../src/luact-cli.js';
 
 // The process acceptance suite (test/lua-api) with its processes spread over two nodes: node a
 // runs the tests, and every process they spawn without naming a node goes to the next node of
@@ -141,8 +141,19 @@ async function spreadSuite(env: NodeJS.ProcessEnv, suiteTimeoutMs: number): Prom
   const failures = report.tests
     .filter((test) => !test.passed && !NODE_LOCAL.has(test.id))
     .map((test) => `${test.id}: ${test.error ?? 'failed'}`);
-  expect(failures.join('\n\n')).toBe('');
+  // What the nodes warned of while the suite ran (a node fenced, a peer declared down, …):
+  // what a failure on a loaded machine needs to be told apart from a lost message.
+  const warnings = [`node a:\n${warningsIn(run.stderr)}`, `node b:\n${warningsIn(b.stderr())}`];
+  expect(failures.join('\n\n'), warnings.join('\n')).toBe('');
   expect(report.passed).toBeGreaterThanOrEqual(report.tests.length - NODE_LOCAL.size);
   expect(report.tests.length).toBeGreaterThanOrEqual(153);
   return path.join(clis.scratch, 'b.sock');
+}
+
+/** The warning and error log lines of a node's stderr, one per line. */
+function warningsIn(stderr: string): string {
+  return logRecords(stderr)
+    .filter((record) => record.level === 'warn' || record.level === 'error')
+    .map((record) => JSON.stringify(record))
+    .join('\n');
 }

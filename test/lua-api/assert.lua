@@ -215,7 +215,10 @@ end
 
 -- Channels and time -------------------------------------------------------------------------
 
-local DEFAULT_WAIT = "2s"
+-- How long a receive waits by default. Only a failing test waits it out, and on a loaded machine
+-- (the suite spread over two nodes on worker threads, beside the rest of the test suite) a
+-- message or an EXIT across nodes took over 2 s, the earlier default, now and then.
+local DEFAULT_WAIT = "10s"
 
 --- value, ok of the next receive on `ch`; fails when nothing arrives within `timeout`.
 function t.receive(ch, what, timeout)

@@ -36,9 +36,10 @@ end
 
 local function events_version_2(parent, expected)
   local events = process.events()
-  local ready = channel.select({ events:case_receive(), time.after("1s"):case_receive() })
+  -- Long enough for an EXIT that a loaded machine delivered only after the upgrade.
+  local ready = channel.select({ events:case_receive(), time.after("10s"):case_receive() })
   if ready.channel ~= events then
-    process.send(parent, "events v2", { expected = expected, received = "nothing within 1s" })
+    process.send(parent, "events v2", { expected = expected, received = "nothing within 10s" })
   else
     process.send(parent, "events v2", { expected = expected, received = ready.value.kind, from = ready.value.from })
   end
@@ -115,7 +116,7 @@ end
 local function upgrade_keeps_events_not_yet_received()
   local reports = process.listen("events v2")
   t.check("spawn", process.spawn("events_version_1", HOST, process.pid()))
-  local report = t.receive(reports, "version 2's report")
+  local report = t.receive(reports, "version 2's report", "15s")
   t.eq(report.received, "EXIT", "what version 2 received of the EXIT version 1 left unread")
   t.eq(report.from, report.expected, "the EXIT version 2 received is the one version 1 left unread")
 end

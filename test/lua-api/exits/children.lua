@@ -29,13 +29,23 @@ local function links_to_a_failing_child()
   return "not reached"
 end
 
---- Monitors `target` and forwards its EXIT event to `parent`.
+--- Monitors `target`, tells it so, and forwards its EXIT event to `parent`. The message to
+--- `target` comes after the monitor (one sender's operations on a process arrive in order), so
+--- once `target` has it, the monitor is in place, also on another thread or node.
 local function watches(parent, target)
   local events = process.events()
   process.monitor(target)
-  process.send(parent, "watching", target)
+  process.send(target, "monitored", process.pid())
   local event = events:receive()
   process.send(parent, "watched", { kind = event.kind, from = event.from, value = event.result.value })
+end
+
+--- Tells `parent` once a watcher's monitor is in place ("monitored"), then returns the
+--- payload of the first message in its inbox.
+local function waits_until_watched(parent)
+  process.listen("monitored"):receive()
+  process.send(parent, "watching", process.pid())
+  return process.inbox():receive():payload():data()
 end
 
 --- Links to a child that links to a failing grandchild, then waits forever.
@@ -70,6 +80,7 @@ return {
   waits = waits,
   links_to_a_failing_child = links_to_a_failing_child,
   watches = watches,
+  waits_until_watched = waits_until_watched,
   links_to_a_chain = links_to_a_chain,
   cancellable = cancellable,
   forever = forever,

@@ -32,7 +32,7 @@ end
 local function every_monitor_sees_exit()
   local events = process.events()
   local watching, watched = process.listen("watching"), process.listen("watched")
-  local child = t.check("spawn", process.spawn_monitored("waits", HOST))
+  local child = t.check("spawn", process.spawn_monitored("waits_until_watched", HOST, process.pid()))
   t.check("spawn a second monitor", process.spawn("watches", HOST, process.pid(), child))
   t.receive(watching, "the second monitor is watching")
   process.send(child, "stop", "seen by both")

@@ -247,8 +247,10 @@ export class FileJournal implements Journal {
         const archive = stream.chunks.find((chunk) => this.segments.isArchive(chunk.segment));
         if (archive) this.compactor.removedFromArchive(placement.segment, id, archive.segment);
         this.index.remove(id);
-        // Its archive may hold nothing else now: the disk space comes back.
-        if (archive) await this.compactor.dropEmptyArchives();
+        // Its archive may hold nothing else now: the disk space comes back. (The pass looks at
+        // every archive: not for each of the many removals of a retention's sweep.)
+        if (archive && this.compactor.emptied(archive.segment))
+          await this.compactor.dropEmptyArchives();
       }),
     );
   }

@@ -306,7 +306,7 @@ end
 
 -- Select -------------------------------------------------------------------------------------
 
---- Drops the waiters of select `sel` from the waiter lists of `ch`.
+--- Drops the waiters of select `sel` from list `field` of `ch`.
 local function sweep_list(ch, field, sel)
   local q = ch[field]
   if q == nil then return end

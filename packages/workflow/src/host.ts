@@ -42,6 +42,7 @@ import type {
 import { expiredRuns, sweepInterval } from './retention.js';
 import type { RunEnd } from './run.js';
 import { WorkflowRun, workflowPid } from './run.js';
+import { parseStream, runOfStream, streamOf } from './run-stream.js';
 import {
   closedStatus,
   type ListedStatus,
@@ -789,8 +790,9 @@ export class WorkflowHost implements ExternalHost {
   async listRuns(): Promise<WorkflowSummary[]> {
     const byStream = new Map<string, WorkflowSummary>();
     for (const closed of await this.options.journal.listClosed()) {
-      const { workflow, run } = parseStream(closed.id);
-      if (!Number.isSafeInteger(run) || run < 1 || idProblem(workflow, WORKFLOW_ID_RULE)) continue;
+      const listed = runOfStream(closed.id);
+      if (listed === undefined) continue;
+      const { workflow, run } = listed;
       const summary = readRunSummary(closed.summary);
       byStream.set(
         closed.id,
@@ -946,15 +948,6 @@ export class WorkflowHost implements ExternalHost {
 export function workflowPidParts(pid: string): { host: string; workflow: string } | undefined {
   const parts = parsePid(pid);
   return parts && { host: parts.host, workflow: pid.slice(pid.indexOf('|') + 1, -1) };
-}
-
-export function streamOf(workflow: string, run: number): string {
-  return `${workflow}~${run}`;
-}
-
-function parseStream(stream: string): { workflow: string; run: number } {
-  const at = stream.lastIndexOf('~');
-  return { workflow: stream.slice(0, at), run: Number(stream.slice(at + 1)) };
 }
 
 /** What a host keeps of a run that ended (see `WorkflowHost.finished`). */

@@ -6,7 +6,6 @@ export {
   type CancelsOnce,
   type StartRequest,
   startRequestOf,
-  streamOf,
   WorkflowHost,
   type WorkflowHostOptions,
   type WorkflowStarter,
@@ -16,6 +15,7 @@ export {
 export { checkWorkflowId, WORKFLOW_MODULES, workflowModules } from './modules.js';
 export type * from './records.js';
 export { workflowPid } from './run.js';
+export { streamOf } from './run-stream.js';
 export {
   type ClosedStatus,
   closedStatus,

@@ -1,5 +1,5 @@
-import { idProblem, WORKFLOW_ID_RULE } from '@luact/core';
 import type { ClosedStream } from '@luact/journal';
+import { runOfStream } from './run-stream.js';
 import { readRunSummary } from './run-summary.js';
 
 /** Sweeps for expired runs come at a tenth of the retention, between these bounds. */
@@ -31,11 +31,9 @@ export function expiredRuns(
 ): Map<string, number[]> {
   const byWorkflow = new Map<string, { run: number; expired: boolean }[]>();
   for (const stream of closed) {
-    const at = stream.id.lastIndexOf('~');
-    const workflow = stream.id.slice(0, at);
-    const run = Number(stream.id.slice(at + 1));
-    if (at < 1 || !Number.isSafeInteger(run) || run < 1) continue;
-    if (idProblem(workflow, WORKFLOW_ID_RULE) || !owns(workflow)) continue;
+    const listed = runOfStream(stream.id);
+    if (listed === undefined || !owns(listed.workflow)) continue;
+    const { workflow, run } = listed;
     const summary = readRunSummary(stream.summary);
     const expired = summary !== undefined && summary.endedAt <= cutoff;
     const runs = byWorkflow.get(workflow);

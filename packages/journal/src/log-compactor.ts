@@ -124,6 +124,11 @@ export class LogCompactor {
     return deleted;
   }
 
+  /** Whether no stream the journal knows has records in archive `archive` any more. */
+  emptied(archive: number): boolean {
+    return !holdsRecords(this.options.index, archive);
+  }
+
   /**
    * Deletes the archives nothing needs any more (a retention removes runs, and disk space must
    * come back too), oldest first, so a deletion can free a newer archive. An archive is needed
@@ -139,11 +144,6 @@ export class LogCompactor {
    * one's. Resolves with how many were deleted; one that cannot be deleted stays until the
    * next removal or compaction tries again.
    */
-  /** Whether no stream the journal knows has records in archive `archive` any more. */
-  emptied(archive: number): boolean {
-    return !holdsRecords(this.options.index, archive);
-  }
-
   async dropEmptyArchives(): Promise<number> {
     const { index, files, writer, archiveDir, removesFrom } = this.options;
     const oldestSegment = this.full[0] ?? writer.activeSegment;

@@ -491,15 +491,24 @@ describe('a process host with workers: 2', () => {
     };
     expect(children).toHaveLength(8);
     for (const child of children) expect(workerOf(child)).toBe(workerOf(me));
+    // Told to stop, the children end; then whatever else runs on the host is left as it is.
+    const running = async () => (await node.processes()).filter((p) => p.host === 'app:w2');
+    await expect
+      .poll(async () => (await running()).filter((p) => children.includes(p.pid)).length, {
+        timeout: 15_000,
+      })
+      .toBe(0);
     const pids = await Promise.all(
       Array.from({ length: 100 }, () => node.spawn('app:idle', [], 'app:w2')),
     );
-    const onFirst = pids.filter((pid) => workerOf(pid) === 0).length;
-    const onSecond = pids.filter((pid) => workerOf(pid) === 1).length;
     expect(new Set(pids).size).toBe(100);
-    expect(onFirst + onSecond).toBe(100);
-    expect(onFirst).toBeGreaterThanOrEqual(40);
-    expect(onSecond).toBeGreaterThanOrEqual(40);
+    expect(pids.filter((pid) => workerOf(pid) === 0).length).toBeGreaterThan(0);
+    expect(pids.filter((pid) => workerOf(pid) === 1).length).toBeGreaterThan(0);
+    // Each spawn went where fewer ran, counting those still on their way: the two are even.
+    const after = await running();
+    const onFirst = after.filter((p) => workerOf(p.pid) === 0).length;
+    const onSecond = after.filter((p) => workerOf(p.pid) === 1).length;
+    expect(Math.abs(onFirst - onSecond), `${onFirst} and ${onSecond}`).toBeLessThanOrEqual(1);
     await Promise.all(pids.map((pid) => node.send(pid, 'stop', true)));
   });
 

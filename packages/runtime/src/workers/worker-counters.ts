@@ -1,16 +1,17 @@
 /**
  * The numbers a host's worker threads share, in memory the main thread owns (so they outlive
  * any one worker): per worker the next `k` of its PIDs `k·N + w` (a PID is never handed out
- * twice) and how many processes it runs (where a spawn from elsewhere goes).
+ * twice), how many processes it runs and how many spawns are on their way to it (together
+ * its load, which decides where a spawn from elsewhere goes), and whether it is gone.
  */
-/** The load of a worker that is gone. */
-const DOWN = 0x7fffffff;
-
 export class WorkerCounters {
   private readonly ids: Int32Array;
-  private readonly loads: Int32Array;
+  /** Spawns sent to each worker that it has not taken yet (see sent and taken). */
+  private readonly pending: Int32Array;
   /** How many processes each worker runs, exactly (max_processes is the whole host's). */
   private readonly live: Int32Array;
+  /** 1 for a worker that is gone (see markDown), until a new thread takes its place. */
+  private readonly down: Int32Array;
   /** 1 once the host is removed (see retire). */
   private readonly removed: Int32Array;
   /** Where the next tie between equally loaded workers starts (this thread's own). */
@@ -21,14 +22,15 @@ export class WorkerCounters {
     readonly workers: number,
   ) {
     this.ids = new Int32Array(buffer, 0, workers);
-    this.loads = new Int32Array(buffer, workers * 4, workers);
+    this.pending = new Int32Array(buffer, workers * 4, workers);
     this.live = new Int32Array(buffer, workers * 8, workers);
-    this.removed = new Int32Array(buffer, workers * 12, 1);
+    this.down = new Int32Array(buffer, workers * 12, workers);
+    this.removed = new Int32Array(buffer, workers * 16, 1);
   }
 
   /** New counters; the host's PIDs are numbered past `after` (its ID's earlier PIDs). */
   static create(workers: number, after = 0): WorkerCounters {
-    const counters = new WorkerCounters(new SharedArrayBuffer(workers * 12 + 4), workers);
+    const counters = new WorkerCounters(new SharedArrayBuffer(workers * 16 + 4), workers);
     counters.ids.fill(Math.floor(after / workers) + 1);
     return counters;
   }
@@ -71,14 +73,17 @@ export class WorkerCounters {
 
   /** Worker `w` is gone: no spawn goes there until a new thread takes its place (markUp). */
   markDown(w: number): void {
-    Atomics.store(this.loads, w, DOWN);
+    Atomics.store(this.down, w, 1);
     // Its processes are gone with it.
     Atomics.store(this.live, w, 0);
   }
 
-  /** A new thread took worker `w`'s place: it runs no process yet. */
+  /** A new thread took worker `w`'s place: it runs no process yet, and nothing is on its way. */
   markUp(w: number): void {
-    Atomics.store(this.loads, w, 0);
+    // The spawns sent to the lost thread failed with it; one picked as it was lost may have
+    // been counted after markDown: none is the new thread's.
+    Atomics.store(this.pending, w, 0);
+    Atomics.store(this.down, w, 0);
   }
 
   /**
@@ -90,26 +95,35 @@ export class WorkerCounters {
   }
 
   /**
-   * The worker with the fewest processes (ties taken in turn), counted as one more until it
-   * says how many it runs; undefined when every worker is down.
+   * The worker with the least load (processes plus spawns on their way; ties taken in turn),
+   * counted as one spawn more until it takes it (see taken); undefined when every worker is
+   * down.
    */
   leastLoaded(): number | undefined {
-    let best = this.cursor;
-    let fewest = Atomics.load(this.loads, best);
-    for (let step = 1; step < this.workers; step++) {
+    let best: number | undefined;
+    let least = Number.POSITIVE_INFINITY;
+    for (let step = 0; step < this.workers; step++) {
       const w = (this.cursor + step) % this.workers;
-      const load = Atomics.load(this.loads, w);
-      if (load < fewest) [best, fewest] = [w, load];
+      if (Atomics.load(this.down, w) === 1) continue;
+      const load = Atomics.load(this.live, w) + Atomics.load(this.pending, w);
+      if (load < least) [best, least] = [w, load];
     }
-    if (fewest === DOWN) return undefined;
+    if (best === undefined) return undefined;
     this.cursor = (best + 1) % this.workers;
-    Atomics.add(this.loads, best, 1);
+    Atomics.add(this.pending, best, 1);
     return best;
   }
 
-  /** Worker `w` runs `count` processes. */
-  setLoad(w: number, count: number): void {
-    // A worker marked down stays down (its last report may come after).
-    if (Atomics.load(this.loads, w) !== DOWN) Atomics.store(this.loads, w, count);
+  /**
+   * Worker `w` took a spawn sent to it (before it starts the process or refuses it): it is no
+   * longer on its way. Never below none (markUp may have cleared it meanwhile).
+   */
+  taken(w: number): void {
+    let pending = Atomics.load(this.pending, w);
+    while (pending > 0) {
+      const seen = Atomics.compareExchange(this.pending, w, pending, pending - 1);
+      if (seen === pending) return;
+      pending = seen;
+    }
   }
 }

@@ -10,9 +10,6 @@ import { ThreadActivity } from './thread-activity.js';
 import type { FromWorker, ToWorker, WorkerBoot } from './worker-boot.js';
 import { startWorkerThread } from './worker-thread.js';
 
-/** How often a worker publishes how many processes it runs (placement reads it). */
-const LOAD_EVERY_MS = 20;
-
 const port = parentPort;
 if (port === null) throw new Error('worker-main runs in a worker thread');
 const tell = (message: FromWorker) => port.postMessage(message);
@@ -24,8 +21,6 @@ try {
   // lets go, so that its loop ends again — and says so — once it has nothing left to do.
   const activity = new ThreadActivity(boot.activity, () => port.unref());
   const worker = startWorkerThread(api, boot, activity);
-  const publishing = setInterval(worker.publishLoad, LOAD_EVERY_MS);
-  publishing.unref();
   let stopping = false;
   port.on('message', (message: ToWorker) => {
     activity.received();
@@ -53,7 +48,6 @@ try {
       return;
     }
     stopping = true;
-    clearInterval(publishing);
     worker.close();
     tell({ t: 'stopped' });
     port.close();

@@ -68,15 +68,23 @@ describe('where a spawn runs', () => {
     expect(placed).toEqual(['app:x#0', 'app:x#1', 'app:x#2', 'app:x#0', 'app:x#1', 'app:x#2']);
   });
 
-  it('sends a spawn to the worker that runs the fewest processes', () => {
+  it('sends a spawn to the worker that runs the fewest processes, counting those on their way', () => {
     const { router: main, counters } = router(MAIN_THREAD);
     const x = counters.get('app:x') as WorkerCounters;
-    x.setLoad(0, 5);
-    x.setLoad(1, 1);
-    x.setLoad(2, 3);
-    expect(main.threadForSpawn('app:x' as never, undefined)).toBe('app:x#1');
-    expect(main.threadForSpawn('app:x' as never, undefined)).toBe('app:x#1');
-    expect(main.threadForSpawn('app:x' as never, undefined)).toBe('app:x#2');
+    x.addLive(0, 5);
+    x.addLive(1, 1);
+    x.addLive(2, 3);
+    const next = () => main.threadForSpawn('app:x' as never, undefined);
+    expect([next(), next()]).toEqual(['app:x#1', 'app:x#1']);
+    // Worker 1 runs one and has two on their way: as loaded as worker 2.
+    expect(next()).toBe('app:x#2');
+    // Worker 2 took its spawn and started it; worker 1 has not taken its two yet.
+    x.taken(2);
+    x.addLive(2, 1);
+    expect([next(), next(), next()]).toEqual(['app:x#1', 'app:x#2', 'app:x#1']);
+    // What a worker took is counted once, by its processes, and never below none.
+    for (let i = 0; i < 10; i++) x.taken(1);
+    expect(next()).toBe('app:x#1');
   });
 });
 
@@ -84,17 +92,19 @@ describe('a worker that is gone', () => {
   it('gets no spawn any more, and when all are gone a spawn says so', () => {
     const { router: main, counters } = router(MAIN_THREAD);
     const w = counters.get('app:w') as WorkerCounters;
+    w.addLive(1, 3);
     w.markDown(0);
-    w.setLoad(0, 0); // a late report of the dead worker changes nothing
     for (let i = 0; i < 4; i++)
       expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#1');
     w.markDown(1);
     expect(() => main.threadForSpawn('app:w' as never, undefined)).toThrow(
       'no worker thread of host app:w can take a spawn now',
     );
-    // A new thread took worker 0's place: spawns go there again.
+    // A new thread took worker 0's place: spawns go there again, none counted as on its way.
     w.markUp(0);
     expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#0');
+    w.markUp(1);
+    expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#1');
   });
 });
 

@@ -110,8 +110,8 @@ export class WorkerRouter implements ThreadRouter {
   /** The shared counters of each worker host. */
   private readonly counters: Map<string, WorkerCounters>;
   private readonly mainHosts: Set<string>;
-  /** The host this thread is a worker of (undefined on the main thread). */
-  private readonly ownHost: string | undefined;
+  /** The host this thread is a worker of, and which of its workers (undefined on main). */
+  private readonly own: { readonly host: string; readonly w: number } | undefined;
   private readonly spawning = new PendingAnswers<Pid>();
   /** Outcomes this thread's processes and inboxes wait for from children on other threads. */
   private readonly awaited = new AwaitedResults();
@@ -131,7 +131,8 @@ export class WorkerRouter implements ThreadRouter {
     for (const { id, workers } of options.plan.workerHosts) {
       const keys = Array.from({ length: workers }, (_, w) => workerThread(id, w));
       this.threadKeys.set(id, keys);
-      if (keys.includes(options.self)) this.ownHost = id;
+      const w = keys.indexOf(options.self);
+      if (w !== -1) this.own = { host: id, w };
     }
     this.counters = new Map(options.counters);
     this.mainHosts = new Set(options.plan.mainHosts);
@@ -230,14 +231,14 @@ export class WorkerRouter implements ThreadRouter {
       const thread = keys[parts.id % keys.length];
       return thread === this.options.self ? undefined : thread;
     }
-    return this.ownHost !== undefined && this.mainHosts.has(parts.host) ? MAIN_THREAD : undefined;
+    return this.own !== undefined && this.mainHosts.has(parts.host) ? MAIN_THREAD : undefined;
   }
 
   threadForSpawn(hostId: EntryId, spawner: Process | undefined): string | undefined {
     const keys = this.threadKeys.get(hostId);
     if (keys !== undefined) {
       // A process's child on its own host stays with it: their mail stays in one engine.
-      if (spawner !== undefined && hostId === this.ownHost) return undefined;
+      if (spawner !== undefined && hostId === this.own?.host) return undefined;
       const counters = this.counters.get(hostId) as WorkerCounters;
       // Its threads are stopping: spawns fail as onto any host that is not there.
       if (counters.retired) throw new LuactError('NOT_FOUND', `host ${hostId} was removed`);
@@ -249,7 +250,7 @@ export class WorkerRouter implements ThreadRouter {
         );
       return keys[w];
     }
-    return this.ownHost !== undefined && this.mainHosts.has(hostId) ? MAIN_THREAD : undefined;
+    return this.own !== undefined && this.mainHosts.has(hostId) ? MAIN_THREAD : undefined;
   }
 
   send(thread: string, envelope: Envelope): Promise<void> | undefined {
@@ -607,6 +608,8 @@ export class WorkerRouter implements ThreadRouter {
   ): void {
     const failed = (error: unknown) =>
       link.post({ t: 'spawn-failed', id, error: LuactError.from(error).toData() });
+    // No longer on its way here: from now on this thread's count of its processes has it.
+    if (request.host === this.own?.host) this.counters.get(request.host)?.taken(this.own.w);
     let spawned: Pid | Promise<Pid>;
     try {
       spawned = receiver.spawn(request);

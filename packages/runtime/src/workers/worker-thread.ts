@@ -28,8 +28,6 @@ import {
 export interface WorkerThread {
   readonly system: ProcessSystem;
   readonly router: WorkerRouter;
-  /** Tells the other threads how many processes this worker runs (where spawns go). */
-  publishLoad(): void;
   /** Another worker is gone (see WorkerRouter.threadDown); `port` links to its successor. */
   threadDown(down: ThreadDown, port: MessagePort): void;
   close(): void;
@@ -119,7 +117,7 @@ export function startWorkerThread(
   for (const id of boot.workflowHosts) system.addExternalHost(id, workflows.host(id));
   const pool = new HostMemoryPool(boot.memory);
   pool.join(boot.w);
-  const host = system.addHost(boot.host, boot.limits, {
+  system.addHost(boot.host, boot.limits, {
     onSlice: pulse,
     sharedMemory: { pool, member: boot.w },
   });
@@ -128,7 +126,6 @@ export function startWorkerThread(
   return {
     system,
     router,
-    publishLoad: () => own.setLoad(boot.w, host.processCount),
     threadDown: (down, port) => {
       router.threadDown(down, port)?.unref();
     },

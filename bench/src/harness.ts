@@ -45,6 +45,34 @@ export async function compareMs(
   return { subject: median(subjectSamples), baseline: median(baselineSamples) };
 }
 
+/** One measurement: a figure it computes itself (a rate, µs per operation). */
+export type Sampler = () => Promise<number>;
+
+/**
+ * Runs each of `samplers` once untimed, then `rounds` rounds in which each runs once in turn;
+ * returns each one's samples. For figures a sampler measures itself (a rate, µs per operation):
+ * taken in the same rounds, a figure and its baselines share the machine's conditions.
+ */
+export async function alternateSamples<const S extends readonly Sampler[]>(
+  samplers: S,
+  rounds: number,
+): Promise<{ -readonly [K in keyof S]: number[] }> {
+  for (const sample of samplers) await sample();
+  const samples = samplers.map((): number[] => []);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, sample] of samplers.entries()) samples[i]?.push(await sample());
+  return samples as { -readonly [K in keyof S]: number[] };
+}
+
+/** The median of each sampler's samples (see alternateSamples). */
+export async function alternateMedians<const S extends readonly Sampler[]>(
+  samplers: S,
+  rounds: number,
+): Promise<{ -readonly [K in keyof S]: number }> {
+  const samples: readonly number[][] = await alternateSamples(samplers, rounds);
+  return samples.map(median) as { -readonly [K in keyof S]: number };
+}
+
 async function timeMs(work: () => unknown): Promise<number> {
   const start = process.hrtime.bigint();
   await work();

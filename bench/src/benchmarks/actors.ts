@@ -1,5 +1,5 @@
 import type { Node } from '@luact/runtime';
-import { type Benchmark, type Figure, median } from '../harness.js';
+import { alternateMedians, type Benchmark, type Figure, median } from '../harness.js';
 import {
   bareCoroutineSpawnMicros,
   bareLuaCallMicros,
@@ -107,7 +107,9 @@ const MESSAGES_WINDOW_1 = 20_000;
 const FAN_OUT = 10_000;
 const FAN_OUT_ROUNDS = 4;
 const CALLS = 2_000;
+/** Alternating rounds of each figure with its baselines (fewer for spawns: 100k each). */
 const ROUNDS = 5;
+const SPAWN_ROUNDS = 3;
 
 /**
  * Spawn cost, idle memory, local ping-pong, fan-out and function calls (issues 3 and 12), with
@@ -121,22 +123,45 @@ export const actors: Benchmark = {
     const idle = await idleMemory('luact', IDLE, MEMORY_ROUNDS);
     const { node, close } = await benchNode(APP);
     try {
-      const bareCall = await bareLuaCallMicros(ROUNDS, 100_000);
-      const spawn = await perSpawnMicros(node);
-      const bareSpawn = await bareCoroutineSpawnMicros(ROUNDS, SPAWNS);
-      const pingPong = await pingPongRate(node, MAIN, MESSAGES, WINDOW);
-      const pingPongOneEngine = await pingPongRate(node, PROCESSES, MESSAGES, WINDOW);
-      const pingPongWindow1 = await pingPongRate(node, PROCESSES, MESSAGES_WINDOW_1, 1);
-      const fanOut = await fanOutRate(node);
-      const channelRate = median(
-        await Promise.all([0, 0, 0].map(() => messageChannelRate(MESSAGES, WINDOW))),
+      // Each figure in the same rounds as its baselines, turn about (see alternateMedians).
+      const [spawn, bareSpawn] = await alternateMedians(
+        [() => spawnMicros(node), () => bareCoroutineSpawnMicros(1, SPAWNS)],
+        SPAWN_ROUNDS,
       );
-      const call = await callMicros(node);
-      const toyRate = await toySchedulerRate(MESSAGES, WINDOW);
-      const semanticsRate = await messageSemanticsRate(MESSAGES, WINDOW);
-      const toyRateWindow1 = await toySchedulerRate(MESSAGES_WINDOW_1, 1);
-      const toyFanOut = await toyFanOutRate(FAN_OUT);
-      const resumeYield = await resumeYieldMicros(ROUNDS, 100_000);
+      const [pingPong, channelRate] = await alternateMedians(
+        [
+          () => pingPongRate(node, MAIN, MESSAGES, WINDOW),
+          () => messageChannelRate(MESSAGES, WINDOW),
+        ],
+        ROUNDS,
+      );
+      const [pingPongOneEngine, toyRate, semanticsRate] = await alternateMedians(
+        [
+          () => pingPongRate(node, PROCESSES, MESSAGES, WINDOW),
+          () => toySchedulerRate(MESSAGES, WINDOW),
+          () => messageSemanticsRate(MESSAGES, WINDOW),
+        ],
+        ROUNDS,
+      );
+      const [pingPongWindow1, toyRateWindow1] = await alternateMedians(
+        [
+          () => pingPongRate(node, PROCESSES, MESSAGES_WINDOW_1, 1),
+          () => toySchedulerRate(MESSAGES_WINDOW_1, 1),
+        ],
+        ROUNDS,
+      );
+      const [fanOut, toyFanOut] = await alternateMedians(
+        [() => fanOutRate(node), () => toyFanOutRate(FAN_OUT)],
+        ROUNDS,
+      );
+      const [call, resumeYield, bareCall] = await alternateMedians(
+        [
+          () => callMicros(node),
+          () => resumeYieldMicros(1, 100_000),
+          () => bareLuaCallMicros(1, 100_000),
+        ],
+        ROUNDS,
+      );
       const figures: Figure[] = [
         {
           figure: `spawn + run to end, ${SPAWNS / 1000}k processes`,
@@ -243,20 +268,15 @@ async function waitUntil(predicate: () => boolean): Promise<void> {
 const MAIN = 'luact:main';
 const PROCESSES = 'bench:processes';
 
-/** Median over rounds of: a Lua process spawns 100k that return at once; µs per process until all ended. */
-async function perSpawnMicros(node: Node): Promise<number> {
+/** A Lua process spawns 100k that return at once: µs per process until all ended. */
+async function spawnMicros(node: Node): Promise<number> {
   const host = node.system.host(PROCESSES);
   if (!host) throw new Error('no host');
-  const samples: number[] = [];
-  // Fewer rounds than the other figures: each spawns 100k.
-  for (let round = 0; round <= 3; round++) {
-    const start = process.hrtime.bigint();
-    const outcome = await node.run('bench:spawner', [SPAWNS]);
-    if (!outcome.ok) throw outcome.error;
-    await waitUntil(() => host.processCount === 0);
-    if (round > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e3 / SPAWNS);
-  }
-  return median(samples);
+  const start = process.hrtime.bigint();
+  const outcome = await node.run('bench:spawner', [SPAWNS]);
+  if (!outcome.ok) throw outcome.error;
+  await waitUntil(() => host.processCount === 0);
+  return Number(process.hrtime.bigint() - start) / 1e3 / SPAWNS;
 }
 
 /**
@@ -270,15 +290,10 @@ async function pingPongRate(
   messages: number,
   window: number,
 ): Promise<number> {
-  const samples: number[] = [];
-  for (let round = 0; round <= 3; round++) {
-    const start = process.hrtime.bigint();
-    const outcome = await node.run('bench:ping', [messages, window], { host });
-    if (!outcome.ok) throw outcome.error;
-    if (round > 0)
-      samples.push((outcome.value as number) / (Number(process.hrtime.bigint() - start) / 1e9));
-  }
-  return median(samples);
+  const start = process.hrtime.bigint();
+  const outcome = await node.run('bench:ping', [messages, window], { host });
+  if (!outcome.ok) throw outcome.error;
+  return (outcome.value as number) / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
 /**
@@ -294,13 +309,10 @@ async function fanOutRate(node: Node): Promise<number> {
   return median(took.slice(1).map((ns) => FAN_OUT / (ns / 1e9)));
 }
 
+/** µs per funcs.call of a process that makes CALLS of them. */
 async function callMicros(node: Node): Promise<number> {
-  const samples: number[] = [];
-  for (let round = 0; round <= ROUNDS; round++) {
-    const start = process.hrtime.bigint();
-    const outcome = await node.run('bench:caller', [CALLS]);
-    if (!outcome.ok) throw outcome.error;
-    if (round > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e3 / CALLS);
-  }
-  return median(samples);
+  const start = process.hrtime.bigint();
+  const outcome = await node.run('bench:caller', [CALLS]);
+  if (!outcome.ok) throw outcome.error;
+  return Number(process.hrtime.bigint() - start) / 1e3 / CALLS;
 }

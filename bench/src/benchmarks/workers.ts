@@ -1,6 +1,6 @@
 import { LuactError } from '@luact/core';
 import type { Node } from '@luact/runtime';
-import { type Benchmark, type Figure, median } from '../harness.js';
+import { alternateSamples, type Benchmark, type Figure, median } from '../harness.js';
 import { benchNode } from './lua-app.js';
 import { threadTransportRate } from './thread-transport.js';
 
@@ -218,22 +218,18 @@ async function rate(
   return messages / seconds;
 }
 
-/** One untimed run of each, then ROUNDS alternating rounds; the medians. */
+/** One untimed run of each, then ROUNDS alternating rounds (each round's ratio printed); the medians. */
 async function alternate(
   subject: () => Promise<number>,
   baseline: () => Promise<number>,
-): Promise<{ subject: number; baseline: number; ratios: number[] }> {
-  await baseline();
-  await subject();
-  const subjects: number[] = [];
-  const baselines: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    subjects.push(await subject());
-    baselines.push(await baseline());
-  }
-  const ratios = subjects.map((s, i) => s / (baselines[i] as number));
-  process.stderr.write(
-    `  rounds: ${subjects.map((s, i) => `${(s / 1000).toFixed(0)}k/${((baselines[i] as number) / 1000).toFixed(0)}k`).join(' ')}; ratio median ${median(ratios).toFixed(2)}\n`,
+): Promise<{ subject: number; baseline: number }> {
+  const [subjects, baselines] = await alternateSamples([subject, baseline], ROUNDS);
+  const rounds = subjects.map(
+    (s, i) => `${(s / 1000).toFixed(0)}k/${((baselines[i] ?? 0) / 1000).toFixed(0)}k`,
   );
-  return { subject: median(subjects), baseline: median(baselines), ratios };
+  const ratios = subjects.map((s, i) => s / (baselines[i] ?? Number.NaN));
+  process.stderr.write(
+    `  rounds: ${rounds.join(' ')}; ratio median ${median(ratios).toFixed(2)}\n`,
+  );
+  return { subject: median(subjects), baseline: median(baselines) };
 }

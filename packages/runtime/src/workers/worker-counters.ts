@@ -95,9 +95,8 @@ export class WorkerCounters {
   }
 
   /**
-   * The worker with the least load (processes plus spawns on their way; ties taken in turn),
-   * counted as one spawn more until it takes it (see taken); undefined when every worker is
-   * down.
+   * The worker with the least load (processes plus spawns on their way; ties taken in turn);
+   * undefined when every worker is down. The spawn counts once it is sent (see sent).
    */
   leastLoaded(): number | undefined {
     let best: number | undefined;
@@ -108,10 +107,17 @@ export class WorkerCounters {
       const load = Atomics.load(this.live, w) + Atomics.load(this.pending, w);
       if (load < least) [best, least] = [w, load];
     }
-    if (best === undefined) return undefined;
-    this.cursor = (best + 1) % this.workers;
-    Atomics.add(this.pending, best, 1);
+    if (best !== undefined) this.cursor = (best + 1) % this.workers;
     return best;
+  }
+
+  /**
+   * A spawn was sent to worker `w`: it counts in its load until the worker takes it (see
+   * taken). Counted at the send, not at the pick, so that a spawn that fails before it is
+   * sent (an unknown entry) leaves nothing behind.
+   */
+  sent(w: number): void {
+    Atomics.add(this.pending, w, 1);
   }
 
   /**

@@ -74,7 +74,12 @@ describe('where a spawn runs', () => {
     x.addLive(0, 5);
     x.addLive(1, 1);
     x.addLive(2, 3);
-    const next = () => main.threadForSpawn('app:x' as never, undefined);
+    // Picked and sent, as WorkerRouter.spawn sends it.
+    const next = () => {
+      const thread = main.threadForSpawn('app:x' as never, undefined) as string;
+      x.sent(Number(thread.slice(-1)));
+      return thread;
+    };
     expect([next(), next()]).toEqual(['app:x#1', 'app:x#1']);
     // Worker 1 runs one and has two on their way: as loaded as worker 2.
     expect(next()).toBe('app:x#2');
@@ -85,6 +90,13 @@ describe('where a spawn runs', () => {
     // What a worker took is counted once, by its processes, and never below none.
     for (let i = 0; i < 10; i++) x.taken(1);
     expect(next()).toBe('app:x#1');
+  });
+
+  it('counts no load for a spawn picked but never sent (it failed first)', () => {
+    const { router: main, counters } = router(MAIN_THREAD);
+    (counters.get('app:w') as WorkerCounters).addLive(1, 1);
+    const picks = Array.from({ length: 4 }, () => main.threadForSpawn('app:w' as never, undefined));
+    expect(picks).toEqual(['app:w#0', 'app:w#0', 'app:w#0', 'app:w#0']);
   });
 });
 

@@ -311,6 +311,9 @@ export class WorkerRouter implements ThreadRouter {
       if (parent !== undefined && this.cluster !== undefined)
         this.parents.set(id, { thread, parent });
       link.post({ t: 'spawn', id, request });
+      // On its way to a worker of its host: the worker counts it as taken (see spawnFor).
+      const w = this.threadKeys.get(request.host)?.indexOf(thread) ?? -1;
+      if (w !== -1) this.counters.get(request.host)?.sent(w);
     });
     // The child's mailbox holds its startup messages: mail to it is admitted from there.
     const messages = request.messages ?? [];

@@ -257,10 +257,10 @@ export class WorkerRouter implements ThreadRouter {
     const link = this.link(thread);
     const { to, topic, payload } = envelope;
     // At most the message's weight (messageBytes): a UTF-16 unit is at most 3 bytes of UTF-8.
-    if (this.fits(thread, link, to, payload.length + topic.length * 3)) {
-      link.post({ t: 'mail', envelope });
+    if (
+      this.postIfFits(thread, link, to, payload.length + topic.length * 3, { t: 'mail', envelope })
+    )
       return undefined;
-    }
     return this.ask(thread, link, (id) => ({ t: 'mail-ask', id, envelope }));
   }
 
@@ -271,26 +271,36 @@ export class WorkerRouter implements ThreadRouter {
   signal(thread: string, signal: Signal): Promise<void> | undefined {
     const link = this.link(thread);
     this.cluster?.inbound(signal);
-    // A cancel request counts like a message in its receiver's mailbox.
-    if (
-      signal.kind !== 'cancel' ||
-      this.fits(thread, link, signal.to, eventDetails(signal).length + EVENT_KIND.cancel.length)
-    ) {
+    if (signal.kind !== 'cancel') {
       link.post(signalRecord(signal));
       return undefined;
     }
+    // A cancel request counts like a message in its receiver's mailbox.
+    const size = eventDetails(signal).length + EVENT_KIND.cancel.length;
+    if (this.postIfFits(thread, link, signal.to, size, signalRecord(signal))) return undefined;
     return this.ask(thread, link, (id) => ({ t: 'cancel-ask', id, signal }));
   }
 
   /**
-   * Whether mail of at most `size` bytes to `to` surely fits its mailbox, as this thread counts
-   * it (see MailRoom): then it is counted as sent with the link's next batch.
+   * Posts `record`, mail of at most `size` bytes to `to`, if it surely fits its mailbox as this
+   * thread counts it (see MailRoom): counted as sent in the batch it goes in. False: it is left
+   * to the receiver's verdict.
    */
-  private fits(thread: string, link: ThreadLink, to: Pid, size: number): boolean {
+  private postIfFits(
+    thread: string,
+    link: ThreadLink,
+    to: Pid,
+    size: number,
+    record: ThreadRecord,
+  ): boolean {
+    // The batch the record goes in is the next one: nothing is posted between here and it.
     const admission = (this.rooms.get(thread) as MailRoom).admit(to, size, link.batch);
-    if (admission === TAKE_AND_ASK) link.post({ t: 'room-ask', pid: to });
     // A receiver not heard of is left to it, unless its host has no mailbox limits (an inbox).
-    return admission !== LEAVE || this.limitsOf(to) === undefined;
+    if (admission === LEAVE && this.limitsOf(to) !== undefined) return false;
+    link.post(record);
+    // Asked after the record, whichever batch the question goes in: the answer counts it.
+    if (admission === TAKE_AND_ASK) link.post({ t: 'room-ask', pid: to });
+    return true;
   }
 
   /** Mail left to its receiver's verdict: settles with it. */

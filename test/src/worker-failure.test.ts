@@ -144,6 +144,37 @@ ${PONGER_ENTRY}
                  retryable = err and err:retryable() }
       end }
 
+  - name: flows
+    kind: workflow.host
+  # A workflow that returns its name once it is told to.
+  - name: held
+    kind: workflow.lua
+    meta: { host: app:flows }
+    source: |
+      return { main = function(name)
+        process.inbox():receive()
+        return name
+      end }
+  # Monitors a workflow; then fails its worker when told to (role "doomed"), or says how the
+  # workflow ended.
+  - name: flow_watcher
+    kind: process.lua
+    modules: [luact_test]
+    source: |
+      local hooks = require("luact_test")
+      return { main = function(flow, role)
+        local events = process.events()
+        process.monitor(flow)
+        print("flow watcher " .. process.pid() .. " armed")
+        if role == "doomed" then
+          process.listen("fail"):receive()
+          hooks.fail_worker("throw")
+          process.listen("never"):receive()
+        end
+        local e = events:receive()
+        print("flow watcher " .. process.pid() .. " saw " .. e.kind .. " " .. e.from .. " " .. tostring(e.result.value))
+      end }
+
   - name: on_main
     kind: process.lua
     modules: [luact_test]
@@ -201,9 +232,8 @@ function pidAfter(lines: string[], prefix: string, after = 0): string | undefine
 /**
  * 20 pings from a process of one worker thread of app:w2 to a ponger on the other, each
  * answered in turn; resolves with the pinger's end. Spawns from the main thread go to the
- * thread with the fewest processes by the counts each thread publishes every 20 ms, which may
- * lag behind processes that just ended: pingers are spawned until one lands on the other
- * thread (those that do not are told to end).
+ * thread with the fewest processes: pingers are spawned until one lands on the other thread
+ * (those that do not are told to end).
  */
 async function pingAcross(node: LuactNode): Promise<ExitOutcome> {
   const ponger = await node.spawn('app:ponger', [20], 'app:w2');
@@ -251,8 +281,7 @@ describe('a worker thread that stops answering', () => {
     if (guard === undefined) throw new Error('10 spawns from the main thread all on one worker');
     await node.send(guard, 'fill', 60);
     await until('the guard filled', () => pidAfter(printed, 'guard filled '));
-    // Loads are published every 20 ms: the next spawns from elsewhere go to the frozen worker.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The next spawns from elsewhere go to the frozen worker, which runs fewer processes.
     const run = node.run('app:sleeper', ['run'], { host: 'app:w2', timeoutMs: 30_000 });
     const exec = node.run('app:execer', [], { timeoutMs: 30_000 });
     const ran = await until('the run sleeper', () => pidAfter(printed, 'sleeper run up '));
@@ -433,6 +462,47 @@ describe('a function called by a process of a lost worker', () => {
         message: `the caller ended: worker down: app:w2#${workerOf(caller)} (it exited with code 3)`,
       },
     });
+  }, 60_000);
+});
+
+describe('the workflows a lost worker’s processes watched', () => {
+  it('end without a word to the thread that took its place, whose own watches are told their own ends', async () => {
+    const { node, printed, logged } = await startNode();
+    const armed = (pid: string) =>
+      until(`${pid} armed`, () => printed.find((line) => line === `flow watcher ${pid} armed`));
+    const saw = (pid: string) =>
+      until(`what ${pid} saw`, () =>
+        printed.find((line) => line.startsWith(`flow watcher ${pid} saw `)),
+      );
+    /** A flow watcher of `flow` on worker `w` of app:w2 (spawned until one lands there). */
+    const watcherOn = async (w: number, flow: string) => {
+      for (let tries = 0; tries < 20; tries++) {
+        const pid = await node.spawn('app:flow_watcher', [flow, 'watch'], 'app:w2');
+        if (workerOf(pid) === w) return pid;
+      }
+      throw new Error('20 spawns from the main thread all on one worker');
+    };
+    const one = await node.spawn('app:held', ['one'], 'app:flows');
+    const doomed = await node.spawn('app:flow_watcher', [one, 'doomed'], 'app:w2');
+    await armed(doomed);
+    const lost = workerOf(doomed);
+    await node.send(doomed, 'fail', true);
+    await until('the replacement', () =>
+      logged.find((line) => line.startsWith(`worker thread app:w2#${lost} was replaced`)),
+    );
+    // A watcher of two on the new thread (its first watch, numbered as the lost thread's first
+    // was), then one of workflow one on the other thread.
+    const two = await node.spawn('app:held', ['two'], 'app:flows');
+    const watcher = await watcherOn(lost, two);
+    await armed(watcher);
+    const other = await watcherOn(1 - lost, one);
+    await armed(other);
+    // One ends first: once the other thread heard of it, the new thread was told what it will
+    // be told of it (main tells both in the same turn, and each link keeps its order).
+    await node.send(one, 'finish', true);
+    expect(await saw(other)).toBe(`flow watcher ${other} saw EXIT ${one} one`);
+    await node.send(two, 'finish', true);
+    expect(await saw(watcher)).toBe(`flow watcher ${watcher} saw EXIT ${two} two`);
   }, 60_000);
 });
 

@@ -41,10 +41,19 @@ export class MainThreadServices {
   private readonly attempts = new Map<string, Map<number, Invocation>>();
   /** The forwarding subscriptions of each worker thread, by its subscription number. */
   private readonly forwards = new Map<string, Map<number, () => void>>();
+  /**
+   * How many times each worker thread was lost: what main does for a thread (a workflow's end
+   * it watches) is for the thread of that time, not for the one that took its place.
+   */
+  private readonly losses = new Map<string, number>();
+  /** Threads lost whose successor is not linked yet: what still comes from them is stale. */
+  private readonly gone = new Set<string>();
 
   constructor(private readonly options: MainServicesOptions) {}
 
   answer(from: string, call: ServiceCall): unknown {
+    // A call the lost thread made before it went: nobody waits for its answer.
+    if (this.gone.has(from)) return new LuactError('UNAVAILABLE', `worker thread ${from} is gone`);
     const { env, events, services } = this.options;
     switch (call.s) {
       case 'env.get':
@@ -91,16 +100,20 @@ export class MainThreadServices {
         return this.workflows(call.host)
           .signal(call.signal)
           .then(() => true);
-      case 'workflow.watch':
+      case 'workflow.watch': {
+        // The watch numbers are the thread's own: its successor numbers its watches anew.
+        const losses = this.losses.get(from);
         return this.workflows(call.host)
-          .watch(call.pid as Pid, (outcome) =>
+          .watch(call.pid as Pid, (outcome) => {
+            if (this.losses.get(from) !== losses) return;
             this.options.post(from, {
               t: 'workflow-ended',
               watch: call.watch,
               outcome: wireOutcome(outcome),
-            }),
-          )
+            });
+          })
           .then(() => true);
+      }
       case 'funcs.invoke': {
         const invocation = this.options.invoke({
           entry: call.entry as EntryId,
@@ -131,13 +144,24 @@ export class MainThreadServices {
     return host;
   }
 
-  /** `thread` is gone: nothing is forwarded to it any more, its function calls here end. */
+  /**
+   * `thread` is gone: nothing is forwarded to it any more, its function calls here end, the
+   * ends of the workflows it watched are not told to its successor, and what still comes from
+   * it is refused until that successor is linked (threadLinked).
+   */
   threadLost(thread: string): void {
+    this.losses.set(thread, (this.losses.get(thread) ?? 0) + 1);
+    this.gone.add(thread);
     for (const unsubscribe of this.forwards.get(thread)?.values() ?? []) unsubscribe();
     this.forwards.delete(thread);
     for (const invocation of this.attempts.get(thread)?.values() ?? [])
       invocation.cancel(`worker thread ${thread} is gone`);
     this.attempts.delete(thread);
+  }
+
+  /** A new thread took lost `thread`'s place, linked to main: what comes from it is its own. */
+  threadLinked(thread: string): void {
+    this.gone.delete(thread);
   }
 
   /** `thread`'s part of `map`. */

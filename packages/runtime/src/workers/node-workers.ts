@@ -381,6 +381,8 @@ export class NodeWorkers {
     const ports = linked(others, fresh);
     const added = { id: host.id, workers: host.workers, mailLimits };
     this.router.hostAdded({ ...added, counters: counters.buffer }, ports.get(MAIN_THREAD) ?? []);
+    // (Threads of a host of this ID removed before are new threads now.)
+    for (const thread of fresh) this.services?.threadLinked(thread);
     for (const other of others) {
       if (other === MAIN_THREAD) continue;
       const links = ports.get(other) ?? [];
@@ -591,8 +593,10 @@ export class NodeWorkers {
       const { port1, port2 } = new MessageChannel();
       ports.push({ thread: other, port: port2 });
       const peer = this.running.get(other);
-      if (other === MAIN_THREAD) this.router.threadDown(down, port1)?.unref();
-      else if (peer !== undefined)
+      if (other === MAIN_THREAD) {
+        this.router.threadDown(down, port1)?.unref();
+        this.services?.threadLinked(thread);
+      } else if (peer !== undefined)
         this.post(peer, { t: 'thread-down', down, port: port1 }, [port1]);
       // A thread lost too: what the new one sends there is dropped (as mail to a lost thread
       // is) until that one is replaced, which links its successor to the new one.

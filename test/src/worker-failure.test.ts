@@ -465,6 +465,43 @@ describe('a function called by a process of a lost worker', () => {
   }, 60_000);
 });
 
+describe('a worker thread whose replacement does not boot', () => {
+  afterEach(() => {
+    delete process.env.LUACT_TEST_FAIL_BOOT;
+  });
+
+  it('is given up: names and spawns wait for it no more, and the host runs on its other worker', async () => {
+    const { node, printed, logged } = await startNode();
+    const sleeper = await node.spawn('app:sleeper', ['doomed'], 'app:w2');
+    await until('the sleeper', () => pidAfter(printed, 'sleeper doomed up '));
+    const lost = workerOf(sleeper);
+    const thread = `app:w2#${lost}`;
+    // The thread that takes its place reads this as it boots (the test hook of worker-main).
+    process.env.LUACT_TEST_FAIL_BOOT = thread;
+    await node.send(sleeper, 'freeze', 'throw');
+    await until('the failed replacement', () =>
+      logged.find((line) => line.startsWith(`worker thread ${thread} could not be replaced`)),
+    );
+    // Names: a change waits for every thread's copy to take it, and none is left waiting for.
+    const survivor = await node.spawn('app:idle', [], 'app:w2');
+    expect(workerOf(survivor)).toBe(1 - lost);
+    const registered = Promise.resolve(node.system.registerName('survivor', survivor));
+    const later = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 10_000));
+    expect(await Promise.race([registered.then(() => 'registered'), later])).toBe('registered');
+    expect(node.system.lookupName('survivor')).toBe(survivor);
+    // Spawns go to the other worker only, and run there.
+    for (let i = 0; i < 4; i++) {
+      const pid = await node.spawn('app:double', [i], 'app:w2');
+      expect(workerOf(pid)).toBe(1 - lost);
+    }
+    expect(await node.run('app:double', [21], { host: 'app:w2' })).toMatchObject({
+      ok: true,
+      value: { value: 42 },
+    });
+    await node.send(survivor, 'stop', true);
+  }, 60_000);
+});
+
 describe('the workflows a lost worker’s processes watched', () => {
   it('end without a word to the thread that took its place, whose own watches are told their own ends', async () => {
     const { node, printed, logged } = await startNode();

@@ -217,14 +217,20 @@ export class NodeWorkers {
           }
         : {}),
     };
-    const worker = new Worker(workerScript(), {
-      // None of this process's Node.js options: the thread loads the built packages, with
-      // no loader or export condition a test runner set (and process-wide flags such as
-      // --expose-gc are refused per thread).
-      execArgv: [],
-      workerData: boot,
-      transferList: ports.map(({ port }) => port),
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(workerScript(), {
+        // None of this process's Node.js options: the thread loads the built packages, with
+        // no loader or export condition a test runner set (and process-wide flags such as
+        // --expose-gc are refused per thread).
+        execArgv: [],
+        workerData: boot,
+        transferList: ports.map(({ port }) => port),
+      });
+    } catch (error) {
+      // (No thread to start, as one that does not boot: see the callers.)
+      return Promise.reject(error);
+    }
     this.running.set(thread, worker);
     this.activities.set(thread, activity);
     worker.once('exit', () => this.exited.add(worker));
@@ -399,14 +405,8 @@ export class NodeWorkers {
     await Promise.all(
       fresh.map((thread, w) =>
         this.launch(host, w, ports.get(thread) ?? [], true).catch((error: unknown) => {
-          counters.markDown(w);
-          const worker = this.running.get(thread);
-          this.forgetThread(thread);
-          if (worker) {
-            void worker.terminate();
-            this.forgetPosts(worker);
-          }
           const message = LuactError.from(error).message;
+          this.abandon(host, w, this.downOf(host, w, `it could not start: ${message}`));
           this.log(
             'error',
             `worker thread ${thread} of host ${host.id} could not start: ${message}`,
@@ -508,6 +508,38 @@ export class NodeWorkers {
   }
 
   /** `thread` is no longer run, watched, or counted in the node's activity. */
+  /** What the node's threads are told of worker `w` of `host` when it is gone, and `why`. */
+  private downOf(host: WorkerHost, w: number, why: string): ThreadDown {
+    return {
+      thread: workerThread(host.id, w),
+      host: host.id,
+      w,
+      workers: host.workers,
+      fence: (this.counters.get(host.id) as WorkerCounters).fence(w),
+      why,
+      ...(this.cluster ? { node: this.cluster.identity.node } : {}),
+    };
+  }
+
+  /**
+   * Worker `w` of `host` did not start (a replacement, or a thread of a host added): it is
+   * ended, takes no spawns, gives back its share of the host's memory, and main forgets it as
+   * a lost thread (its names, spawns and calls wait for it no more; what main posted to it
+   * leaves main's count). The host runs on its other workers.
+   */
+  private abandon(host: WorkerHost, w: number, down: ThreadDown): void {
+    const { thread } = down;
+    this.counters.get(host.id)?.markDown(w);
+    const worker = this.running.get(thread);
+    this.forgetThread(thread);
+    if (worker) {
+      this.forgetPosts(worker);
+      void worker.terminate().then(() => this.memory.get(host.id)?.release(w));
+    }
+    this.router.threadDown(down);
+    this.services?.threadLost(thread);
+  }
+
   private forgetThread(thread: string): void {
     this.running.delete(thread);
     this.activities.delete(thread);
@@ -553,7 +585,15 @@ export class NodeWorkers {
     this.services?.threadLost(thread);
     const lostAt = performance.now();
     this.replacing = this.replacing.then(() =>
-      this.replace(host, w, worker, why, lostAt).finally(() => this.replacements--),
+      this.replace(host, w, worker, why, lostAt)
+        .catch((error: unknown) =>
+          this.log(
+            'error',
+            `worker thread ${workerThread(host.id, w)} could not be replaced: ${LuactError.from(error).message}`,
+            workerThread(host.id, w),
+          ),
+        )
+        .finally(() => this.replacements--),
     );
   }
 
@@ -578,15 +618,7 @@ export class NodeWorkers {
     if (this.stopping || !this.workerHostIds.has(host.id)) return;
     const thread = workerThread(host.id, w);
     const counters = this.counters.get(host.id) as WorkerCounters;
-    const down: ThreadDown = {
-      thread,
-      host: host.id,
-      w,
-      workers: host.workers,
-      fence: counters.fence(w),
-      why,
-      ...(this.cluster ? { node: this.cluster.identity.node } : {}),
-    };
+    const down = this.downOf(host, w, why);
     const ports: Ports = [];
     for (const other of threadsOf(this.planned.plan)) {
       if (other === thread) continue;
@@ -611,14 +643,8 @@ export class NodeWorkers {
       },
       (error: unknown) => {
         if (this.stopping) return;
-        // (A thread that did not boot in time is ended, not left behind.)
-        void this.running
-          .get(thread)
-          ?.terminate()
-          .then(() => this.memory.get(host.id)?.release(w));
-        this.running.delete(thread);
-        this.activities.delete(thread);
         const message = LuactError.from(error).message;
+        this.abandon(host, w, this.downOf(host, w, `it could not be replaced: ${message}`));
         this.log(
           'error',
           `worker thread ${thread} could not be replaced: ${message}; host ${host.id} runs on its other workers`,

@@ -7,6 +7,7 @@ import { LuactError } from '@luact/core';
 import { loadLuaApi } from '@luact/lua';
 import { processView } from '../control/views.js';
 import { ThreadActivity } from './thread-activity.js';
+import { workerThread } from './thread-plan.js';
 import type { FromWorker, ToWorker, WorkerBoot } from './worker-boot.js';
 import { startWorkerThread } from './worker-thread.js';
 
@@ -17,6 +18,9 @@ const tell = (message: FromWorker) => port.postMessage(message);
 try {
   const api = await loadLuaApi();
   const boot = workerData as WorkerBoot;
+  // A test hook: the thread LUACT_TEST_FAIL_BOOT names does not boot (as one out of memory).
+  if (boot.testHooks && process.env.LUACT_TEST_FAIL_BOOT === workerThread(boot.host, boot.w))
+    throw new Error('luact test hook: this worker thread fails to boot');
   // Idle, the thread holds its loop open by this port (else the thread would end); woken, it
   // lets go, so that its loop ends again — and says so — once it has nothing left to do.
   const activity = new ThreadActivity(boot.activity, () => port.unref());

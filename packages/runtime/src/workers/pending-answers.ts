@@ -31,12 +31,15 @@ export class PendingAnswers<T> {
     return waiting;
   }
 
-  /** The requests to `thread` (every request when undefined) fail with `error`. */
-  fail(thread: string | undefined, error: LuactError): void {
+  /** The requests to `thread` (every request when undefined) fail with `error`; how many. */
+  fail(thread: string | undefined, error: LuactError): number {
+    let failed = 0;
     for (const [id, waiting] of this.waiting) {
       if (thread !== undefined && waiting.thread !== thread) continue;
       this.waiting.delete(id);
       waiting.reject(error);
+      failed++;
     }
+    return failed;
   }
 }

@@ -1,5 +1,7 @@
-import type { Pid } from '@luact/process';
+import { MessageChannel } from 'node:worker_threads';
+import { NameRegistry, type Pid } from '@luact/process';
 import { describe, expect, it } from 'vitest';
+import type { NameAuthority } from './name-authority.js';
 import { MAIN_THREAD, type ThreadPlan } from './thread-plan.js';
 import { WorkerCounters } from './worker-counters.js';
 import { WorkerRouter } from './worker-router.js';
@@ -117,6 +119,37 @@ describe('a worker that is gone', () => {
     expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#0');
     w.markUp(1);
     expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#1');
+  });
+});
+
+describe('a spawn sent to a worker that is lost before it answers', () => {
+  it('fails, and no longer counts in that worker’s load', async () => {
+    const { router: main } = router(MAIN_THREAD);
+    // Main's names (a loss frees the names the lost thread's processes held).
+    (main.names as NameAuthority).attach({
+      copy: new NameRegistry(),
+      take: () => undefined,
+      holds: () => false,
+      lost: () => {},
+    });
+    const down = { thread: 'app:w#0', host: 'app:w', w: 0, workers: 2, fence: 1, why: 'lost' };
+    // A link to worker 0 whose far end never answers.
+    const { port1, port2 } = new MessageChannel();
+    main.threadDown(down, port1)?.unref();
+    const spawned = main.spawn('app:w#0', {
+      entry: 'app:idle',
+      host: 'app:w',
+      args: new Uint8Array(),
+    });
+    const failed = spawned.catch((error: Error) => error.message);
+    // On its way there: worker 1 is the less loaded.
+    expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#1');
+    main.threadDown(down);
+    expect(await failed).toBe('worker thread app:w#0 is gone');
+    // Even again: taken in turn.
+    const picks = [0, 1].map(() => main.threadForSpawn('app:w' as never, undefined));
+    expect(picks).toEqual(['app:w#0', 'app:w#1']);
+    port2.close();
   });
 });
 

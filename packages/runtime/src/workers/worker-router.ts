@@ -393,12 +393,30 @@ export class WorkerRouter implements ThreadRouter {
    */
   private threadLost(thread: string, ranThere: (pid: Pid) => boolean): void {
     const gone = new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`);
-    for (const pending of [this.calls, this.spawning, this.asking]) pending.fail(thread, gone);
+    this.calls.fail(thread, gone);
+    this.asking.fail(thread, gone);
+    const spawns = this.spawning.fail(thread, gone);
+    // Never answered: no longer on their way there (a thread that takes its place starts with
+    // none counted, and none is counted below none: see WorkerCounters).
+    const worker = this.workerOfThread(thread);
+    for (let i = 0; worker !== undefined && i < spawns; i++) worker.counters.taken(worker.w);
     for (const [id, asked] of this.parents) if (asked.thread === thread) this.parents.delete(id);
     if (this.names instanceof NameAuthority) {
       this.names.threadLost(thread);
       this.names.dropNamesWhere(ranThere);
     }
+  }
+
+  /** The counters of worker thread `thread`'s host, and its number there (undefined: main). */
+  private workerOfThread(
+    thread: string,
+  ): { readonly counters: WorkerCounters; readonly w: number } | undefined {
+    for (const [host, keys] of this.threadKeys) {
+      const w = keys.indexOf(thread);
+      const counters = this.counters.get(host);
+      if (w !== -1 && counters !== undefined) return { counters, w };
+    }
+    return undefined;
   }
 
   /**

@@ -66,6 +66,39 @@ describe('bad input and limits', () => {
     ]);
   });
 
+  it('refuses a spawn that another thread of the host took the last room from meanwhile', async () => {
+    // The host's count on all its threads: two run elsewhere, and one more starts there between
+    // this thread's check and its count.
+    let elsewhere = 2;
+    let here = 0;
+    let racing = true;
+    const wide = {
+      count: () => elsewhere + here,
+      add: (change: number) => {
+        if (racing && change > 0) {
+          elsewhere++;
+          racing = false;
+        }
+        here += change;
+      },
+    };
+    h = await harness(
+      {
+        'app:processes': { kind: 'process.host', host: { max_processes: 3 } },
+        'app:idle': lua('return { main = function() process.inbox():receive() end }'),
+      },
+      { hostWideCount: (id) => (id === 'app:processes' ? wide : undefined) },
+    );
+    expect(() => h?.spawn('app:idle')).toThrow(
+      'host app:processes is full: it runs its limit of 3 processes',
+    );
+    expect(wide.count()).toBe(3);
+    // Room again once one elsewhere ended.
+    elsewhere--;
+    expect(h.spawn('app:idle')).toMatch(/^\{app:processes\|\d+\}$/);
+    expect(wide.count()).toBe(3);
+  });
+
   it('reports a spawn of a missing entry, of the wrong kind, and on a missing host', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host' },

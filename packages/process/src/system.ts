@@ -599,12 +599,8 @@ export class ProcessSystem {
         { retryable: false },
       );
     }
-    if ((host.wide?.count() ?? host.processCount) >= host.limits.max_processes) {
-      throw new LuactError(
-        'RATE_LIMITED',
-        `host ${hostId} is full: it runs its limit of ${host.limits.max_processes} processes`,
-      );
-    }
+    if ((host.wide?.count() ?? host.processCount) >= host.limits.max_processes)
+      throw hostFull(hostId, host.limits.max_processes);
     const trapLinks = request.options === undefined ? false : spawnOptions(request.options);
     const tooLarge =
       checkArguments(request.args, entryId, host) ??
@@ -613,9 +609,19 @@ export class ProcessSystem {
     if (tooLarge) throw tooLarge;
     const prepared = host.prepare(entry);
     const pid = this.newPid(hostId, id);
+    // Counted, then checked again: the host's other threads count at the same time as this
+    // one, and none may take it past the limit (under such a race both may be refused).
+    host.wide?.add(1);
+    if (host.wide !== undefined && host.wide.count() > host.limits.max_processes) {
+      host.wide.add(-1);
+      throw hostFull(hostId, host.limits.max_processes);
+    }
     if (request.name !== undefined) {
       const taken = this.processNames.registerSpawned(request.name, pid);
-      if (taken) throw taken;
+      if (taken) {
+        host.wide?.add(-1);
+        throw taken;
+      }
     }
     const process = new Process(
       pid,
@@ -655,7 +661,6 @@ export class ProcessSystem {
       this.linksAndMonitors.followedFromAfar(process, request.remoteParent, call);
     }
     host.processCount++;
-    host.wide?.add(1);
     this.processes.add(process);
     const method = (entry.fields.method as string | undefined) ?? 'main';
     process.attach(host.vm.startGroup(process, prepared, method, request.args));
@@ -1245,6 +1250,13 @@ function isThreadOfThisNode(node: string, functionThread: string | undefined): b
 }
 
 /** What the node's threads do not carry yet (a host with workers > 1: see ThreadRouter). */
+function hostFull(hostId: string, max: number): LuactError {
+  return new LuactError(
+    'RATE_LIMITED',
+    `host ${hostId} is full: it runs its limit of ${max} processes`,
+  );
+}
+
 function notOnThisThread(what: string): LuactError {
   return new LuactError('UNAVAILABLE', `not supported yet: ${what} (a host with workers > 1)`, {
     retryable: false,

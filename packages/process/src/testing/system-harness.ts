@@ -16,7 +16,7 @@ import type { EventBus } from '../event-bus/bus.js';
 import { processModules } from '../modules.js';
 import type { ClusterNames } from '../names.js';
 import type { Pid } from '../pid.js';
-import { ProcessSystem } from '../system.js';
+import { ProcessSystem, type ProcessSystemOptions } from '../system.js';
 import type { ExitOutcome, Transport } from '../transport.js';
 
 let api: Promise<LuaApi> | undefined;
@@ -65,6 +65,7 @@ export async function harness(
     transport?: Transport;
     names?: ClusterNames;
     events?: EventBus;
+    hostWideCount?: ProcessSystemOptions['hostWideCount'];
   } = {},
 ): Promise<Harness> {
   api ??= loadLuaApi();
@@ -78,6 +79,7 @@ export async function harness(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.names ? { names: options.names } : {}),
+    ...(options.hostWideCount ? { hostWideCount: options.hostWideCount } : {}),
     modules: (s) =>
       processModules(s, {
         log: (record) => logs.push(record),

@@ -1160,6 +1160,7 @@ export class ProcessSystem {
     process.host.processCount--;
     process.host.wide?.add(-1);
     this.processes.delete(process);
+    this.threads?.processEnded?.(process.pid);
     const relations = process.existingRelations;
     this.processNames.released(process, relations?.names ?? NO_NAMES);
     if (relations === undefined) return;

@@ -62,6 +62,8 @@ export interface ThreadRouter {
   ): Attempt;
   /** Called once by the process system with what to do with traffic from the other threads. */
   attach(receiver: ThreadReceiver): void;
+  /** Process `pid` of this thread ended (what it awaited from other threads it awaits no more). */
+  processEnded?(pid: Pid): void;
   /** The node's process names, which every thread shares. */
   readonly names: ThreadNames;
 }

@@ -50,7 +50,14 @@ export class ClusterRelay implements ThreadsInCluster {
   /** Workers' processes that hold cluster names: released here when their thread is lost. */
   private readonly nameHolders = new Set<Pid>();
 
-  constructor(private readonly cluster: NodeCluster) {
+  /**
+   * `resultRelayed`: called with each outcome a worker's child sends its parent on another
+   * node (see WorkerRouter.resultRelayed).
+   */
+  constructor(
+    private readonly cluster: NodeCluster,
+    private readonly resultRelayed: (parent: Pid, channel: number) => void = () => {},
+  ) {
     this.followers = new RemoteFollowers(cluster.identity.node);
   }
 
@@ -63,6 +70,7 @@ export class ClusterRelay implements ThreadsInCluster {
       case 'cluster.signal': {
         const signal = signalOf(call.signal);
         this.followers.outbound(signal);
+        if (signal.kind === 'result') this.resultRelayed(signal.to, signal.channel);
         return accepted(transport.signalRemote(call.node, signal));
       }
       case 'cluster.spawn': {

@@ -108,7 +108,9 @@ export class NodeWorkers {
       ...(cluster ? { node: cluster.identity.node } : {}),
     });
     if (cluster) {
-      this.relay = new ClusterRelay(cluster);
+      this.relay = new ClusterRelay(cluster, (parent, channel) =>
+        this.router.resultRelayed(parent, channel),
+      );
       this.router.joinCluster(this.relay);
     }
     this.pendingPorts = linked([], threadsOf(planned.plan));

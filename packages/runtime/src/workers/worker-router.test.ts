@@ -2,6 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { NameRegistry, type Pid } from '@luact/process';
 import { describe, expect, it } from 'vitest';
 import type { NameAuthority } from './name-authority.js';
+import { ThreadLink } from './thread-link.js';
 import { MAIN_THREAD, type ThreadPlan } from './thread-plan.js';
 import { WorkerCounters } from './worker-counters.js';
 import { WorkerRouter } from './worker-router.js';
@@ -150,6 +151,43 @@ describe('a spawn sent to a worker that is lost before it answers', () => {
     const picks = [0, 1].map(() => main.threadForSpawn('app:w' as never, undefined));
     expect(picks).toEqual(['app:w#0', 'app:w#1']);
     port2.close();
+  });
+});
+
+describe('the outcome a parent awaits from a child on another thread', () => {
+  it('is not made up for a parent that ended when the child’s thread is lost', async () => {
+    const { router: main } = router(MAIN_THREAD);
+    (main.names as NameAuthority).attach({
+      copy: new NameRegistry(),
+      take: () => undefined,
+      holds: () => false,
+      lost: () => {},
+    });
+    const signals: unknown[] = [];
+    main.attach({ placeDown: () => {}, signal: (s: unknown) => signals.push(s) } as never);
+    const down = { thread: 'app:w#0', host: 'app:w', w: 0, workers: 2, fence: 9, why: 'lost' };
+    // The child's thread: answers each spawn with a child.
+    const { port1, port2 } = new MessageChannel();
+    main.threadDown(down, port1)?.unref();
+    const far = new ThreadLink(port2);
+    far.listen((record) => {
+      if (record.t === 'spawn') far.post({ t: 'spawned', id: record.id, pid: pid('{app:w|4}') });
+    });
+    const request = (parent: string) => ({
+      entry: 'app:idle',
+      host: 'app:w',
+      args: new Uint8Array(),
+      parent: { pid: pid(parent), monitor: false, link: false, resultChannel: 3 },
+    });
+    await main.spawn('app:w#0', request('{luact:main|1}'));
+    await main.spawn('app:w#0', request('{luact:main|2}'));
+    main.processEnded(pid('{luact:main|1}'));
+    main.threadDown(down);
+    // Only the parent still there hears that its child's outcome will not come.
+    expect(signals).toEqual([
+      expect.objectContaining({ kind: 'result', to: '{luact:main|2}', channel: 3 }),
+    ]);
+    far.close();
   });
 });
 

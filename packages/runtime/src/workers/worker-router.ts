@@ -387,6 +387,18 @@ export class WorkerRouter implements ThreadRouter {
     this.receiver = receiver;
   }
 
+  processEnded(pid: Pid): void {
+    this.awaited.parentEnded(pid);
+  }
+
+  /**
+   * The outcome for `parent`'s channel `channel` left for another node (a cluster node's main
+   * thread relays its workers' signals there): it is no longer awaited here.
+   */
+  resultRelayed(parent: Pid, channel: number): void {
+    this.awaited.settled(parent, channel);
+  }
+
   /**
    * `thread` is gone: the spawns it was asked for fail (nothing will answer them), and on the
    * main thread the names its processes (`ranThere`) held are free (they ended with it).

@@ -173,6 +173,18 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     }
   });
 
+  it('takes Node.run and Node.spawn at once after the change that adds it: they wait for it', async () => {
+    const node = await startApp('    host:\n      workers: 2');
+    expect(node.applyChanges([ADDED])).toMatchObject({ ok: true });
+    const [ran, spawned] = await Promise.all([
+      node.run('app:double', [5], { host: 'app:added' }),
+      node.spawn('app:idle', [], 'app:added'),
+    ]);
+    expect(ran).toMatchObject({ ok: true, value: { value: 10 } });
+    expect(spawned).toMatch(/^\{app:added\|\d+\}$/);
+    await node.send(spawned, 'stop', true);
+  });
+
   it('runs an added host that sets no workers on as many threads as LUACT_WORKERS (NodeOptions.workers) says', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'luact-runtime-hosts-'));
     await writeFile(path.join(dir, 'app.yaml'), APP(''));

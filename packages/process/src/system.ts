@@ -570,8 +570,12 @@ export class ProcessSystem {
     const host = this.hosts.get(hostId);
     if (!host) {
       const entry = this.snapshot().get(hostId);
+      // A host a registry change adds or moves between threads, not applied here yet.
       if (this.threads !== undefined && entry?.kind === 'process.host')
-        throw notOnThisThread(`${hostId} runs on worker threads, and this spawn cannot reach them`);
+        throw new LuactError(
+          'UNAVAILABLE',
+          `process host ${hostId} is not running on this thread yet: a registry change that starts or moves it is being applied (try again)`,
+        );
       throw new LuactError(
         'NOT_FOUND',
         entry

@@ -504,13 +504,15 @@ export class Node {
    * Starts `entry` on a host (default: the node's main host), given by its ID or in `options`
    * with a name: a process (its name registered before it runs), or on a workflow host a
    * workflow (the name is its workflow ID). Resolves with the PID once it is started: at once
-   * for a process, once the start is journaled for a workflow.
+   * for a process, once the start is journaled for a workflow. A host a registry change adds
+   * or changes is spawned on once the change is applied.
    */
   async spawn(
     entry: string,
     args: readonly unknown[] = [],
     options: string | SpawnOptions = {},
   ): Promise<Pid> {
+    await this.workers?.hostChangesApplied();
     const {
       host = MAIN_HOST,
       name,
@@ -530,13 +532,14 @@ export class Node {
   /**
    * Runs a process.lua entry to its end (on the main host), or calls a function.lua entry,
    * and returns its value or error. A run ended early (see RunOptions) has its process killed
-   * with the reason, which is then its error.
+   * with the reason, which is then its error. As `spawn`, it waits for a host change under way.
    */
   async run(
     entryId: string,
     args: readonly unknown[] = [],
     options: RunOptions = {},
   ): Promise<RunOutcome> {
+    await this.workers?.hostChangesApplied();
     const refused = this.whyNotRunnable(entryId);
     if (refused) throw refused;
     const entry = this.registry.snapshot.get(entryId) as Entry;

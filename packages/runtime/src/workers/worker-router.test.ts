@@ -25,6 +25,18 @@ function router(self: string) {
 
 const pid = (text: string) => text as Pid;
 
+/** Main's router with its names attached (a thread's loss frees the names its processes held). */
+function mainWithNames(): WorkerRouter {
+  const { router: main } = router(MAIN_THREAD);
+  (main.names as NameAuthority).attach({
+    copy: new NameRegistry(),
+    take: () => undefined,
+    holds: () => false,
+    lost: () => {},
+  });
+  return main;
+}
+
 describe('which thread a PID belongs to', () => {
   it('is the worker its number names, from any thread, and the main thread’s own from a worker', () => {
     const main = router(MAIN_THREAD).router;
@@ -125,14 +137,7 @@ describe('a worker that is gone', () => {
 
 describe('a spawn sent to a worker that is lost before it answers', () => {
   it('fails, and no longer counts in that worker’s load', async () => {
-    const { router: main } = router(MAIN_THREAD);
-    // Main's names (a loss frees the names the lost thread's processes held).
-    (main.names as NameAuthority).attach({
-      copy: new NameRegistry(),
-      take: () => undefined,
-      holds: () => false,
-      lost: () => {},
-    });
+    const main = mainWithNames();
     const down = { thread: 'app:w#0', host: 'app:w', w: 0, workers: 2, fence: 1, why: 'lost' };
     // A link to worker 0 whose far end never answers.
     const { port1, port2 } = new MessageChannel();
@@ -156,13 +161,7 @@ describe('a spawn sent to a worker that is lost before it answers', () => {
 
 describe('the outcome a parent awaits from a child on another thread', () => {
   it('is not made up for a parent that ended when the child’s thread is lost', async () => {
-    const { router: main } = router(MAIN_THREAD);
-    (main.names as NameAuthority).attach({
-      copy: new NameRegistry(),
-      take: () => undefined,
-      holds: () => false,
-      lost: () => {},
-    });
+    const main = mainWithNames();
     const signals: unknown[] = [];
     main.attach({ placeDown: () => {}, signal: (s: unknown) => signals.push(s) } as never);
     const down = { thread: 'app:w#0', host: 'app:w', w: 0, workers: 2, fence: 9, why: 'lost' };

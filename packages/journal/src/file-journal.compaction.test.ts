@@ -90,6 +90,26 @@ describe('compaction', () => {
     expect(await journal.read('running')).toHaveLength(7);
   });
 
+  it('keeps a stream closed that closes while the compaction of its segment runs', async () => {
+    await fill('running', 3);
+    for (let n = 0; n < 12; n++) {
+      await journal.append(`done-${n}`, 0, records(1));
+      await journal.close(`done-${n}`);
+    }
+    // Closed while the compaction archives the closed streams, before it copies 'running'
+    // forward. Its summary is larger than a segment: the copy lands in the next segment.
+    const compacting = journal.compact();
+    await journal.close('running', { status: 'completed', padding: 'z'.repeat(SEGMENT_BYTES) });
+    expect(await compacting).toBeGreaterThan(0);
+    // The segment that holds the CLOSE frame is compacted too, the copy's is not.
+    await journal.compact();
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      expect(await reader.open()).toEqual([]);
+      expect(await reader.read('running')).toEqual(records(3));
+    }
+  });
+
   it('leaves a segment whose open streams would cost more to copy than deleting it frees', async () => {
     await fill('big', 40); // many segments, all of them the one open stream
     const before = await segmentFiles(dir);

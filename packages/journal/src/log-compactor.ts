@@ -206,7 +206,12 @@ export class LogCompactor {
           const stream = index.get(id);
           if (!stream || stream.damage || !hasRecordsIn(stream, segment)) return;
           const records = this.recordsOf(id, stream);
-          const placement = await writer.submit(snapshotFrame(id, IN_LOG, records));
+          // Closed while the segment was archived: its CLOSE frame lies before the copy, maybe
+          // in a segment compacted before the copy's, so the copy carries it on (same batch).
+          const [placement] = await Promise.all([
+            writer.submit(snapshotFrame(id, IN_LOG, records)),
+            stream.closed && writer.submit(closeFrame(id, stream.summary)),
+          ]);
           index.snapshot(id, chunkAt(placement, 0, records.length));
         }),
       ),

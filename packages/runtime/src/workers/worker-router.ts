@@ -651,14 +651,16 @@ export class WorkerRouter implements ThreadRouter {
   ): void {
     const failed = (error: unknown) =>
       link.post({ t: 'spawn-failed', id, error: LuactError.from(error).toData() });
-    // No longer on its way here: from now on this thread's count of its processes has it.
-    if (request.host === this.own?.host) this.counters.get(request.host)?.taken(this.own.w);
     let spawned: Pid | Promise<Pid>;
     try {
       spawned = receiver.spawn(request);
     } catch (error) {
       failed(error);
       return;
+    } finally {
+      // No longer on its way here: this thread's count of its processes has it now (counted
+      // first, so that the worker never looks one lighter than it is in between).
+      if (request.host === this.own?.host) this.counters.get(request.host)?.taken(this.own.w);
     }
     if (typeof spawned === 'string') link.post({ t: 'spawned', id, pid: spawned });
     else spawned.then((pid) => link.post({ t: 'spawned', id, pid }), failed);

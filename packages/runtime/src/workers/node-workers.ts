@@ -509,7 +509,6 @@ export class NodeWorkers {
       .finally(() => this.changingHosts--);
   }
 
-  /** `thread` is no longer run, watched, or counted in the node's activity. */
   /** What the node's threads are told of worker `w` of `host` when it is gone, and `why`. */
   private downOf(host: WorkerHost, w: number, why: string): ThreadDown {
     return {
@@ -542,6 +541,7 @@ export class NodeWorkers {
     this.services?.threadLost(thread);
   }
 
+  /** `thread` is no longer run, watched, or counted in the node's activity. */
   private forgetThread(thread: string): void {
     this.running.delete(thread);
     this.activities.delete(thread);

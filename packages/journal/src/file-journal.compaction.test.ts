@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -366,5 +366,143 @@ describe('compaction', () => {
       for (const file of others) await rm(file);
       await expectAllThere(await reopen());
     });
+  });
+});
+
+let padding = 0;
+
+/** Closed (or removed) one-record streams until the log has `segments` segment files. */
+async function padUntil(segments: number, removing = false): Promise<void> {
+  while ((await segmentFiles(dir)).length < segments) {
+    const id = `pad-${padding++}`;
+    await journal.append(id, 0, records(1));
+    if (removing) await journal.remove(id);
+    else await journal.close(id);
+  }
+}
+
+/** What `reader` holds of stream `id`: undefined when it holds none. */
+async function stateOf(reader: FileJournal, id: string) {
+  return (await reader.list()).find((stream) => stream.id === id);
+}
+
+describe('a segment compaction leaves (an open stream costs too much to copy)', () => {
+  // 'big' is open and fills segment 1: segment 1 stays. Whatever became of a stream whose
+  // records it holds, said in a newer segment, must survive a reopen.
+
+  it('keeps a stream closed whose CLOSE lies in a newer segment', async () => {
+    await fill('big', 10);
+    await journal.append('x', 0, records(1));
+    await padUntil(2);
+    await journal.close('x', { done: true });
+    await padUntil(3);
+    await journal.compact();
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      expect(await reader.open()).toEqual(['big']);
+    }
+  });
+
+  it('keeps a stream removed whose REMOVE lies in a newer segment', async () => {
+    await fill('big', 10);
+    await journal.append('x', 0, records(1));
+    await journal.close('x');
+    await padUntil(2);
+    await journal.remove('x');
+    await padUntil(3);
+    await journal.compact();
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      expect(await stateOf(reader, 'x')).toBeUndefined();
+    }
+  });
+
+  it('keeps a stream with records in it and in newer segments removed once it was archived', async () => {
+    await fill('big', 10);
+    await journal.append('x', 0, records(1));
+    await padUntil(2);
+    await journal.append('x', 1, records(1, 1));
+    await journal.close('x');
+    await padUntil(3);
+    await journal.compact();
+    await journal.remove('x');
+    await padUntil((await segmentFiles(dir)).length + 1);
+    await journal.compact();
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      expect(await stateOf(reader, 'x')).toBeUndefined();
+    }
+  });
+
+  it('keeps it, and the archives it needs, after a compaction failed (a full disk)', async () => {
+    await fill('big', 10);
+    await journal.append('x', 0, records(1));
+    await padUntil(2);
+    await journal.append('x', 1, records(1, 1));
+    await journal.close('x');
+    await padUntil(3, true);
+    await journal.compact();
+    await padUntil((await segmentFiles(dir)).length + 1);
+    const before = await readdir(path.join(dir, 'archive')).catch(() => []);
+    // The next archive cannot be written.
+    const names = [...(await readdir(path.join(dir, 'log'))), ...before];
+    const next = Math.max(...names.map((name) => Number.parseInt(name, 10))) + 1;
+    await symlink(
+      '/dev/full',
+      path.join(dir, 'archive', `${String(next).padStart(10, '0')}.wal.tmp`),
+    );
+    await journal.compact().catch(() => 0);
+    await journal.remove('x');
+    expect((await segmentFiles(dir))[0]).toMatch(/0000000001\.wal$/);
+    expect(await readdir(path.join(dir, 'archive'))).toEqual(expect.arrayContaining(before));
+    expect(await stateOf(await reopen(), 'x')).toBeUndefined();
+  });
+});
+
+describe('an ID used again after its stream was removed', () => {
+  it('keeps the new stream when it is archived together with the removal of the old one', async () => {
+    await fill('again', 20);
+    await journal.close('again', { round: 1 });
+    await fill('other', 20);
+    await journal.close('other');
+    await journal.compact();
+    await journal.remove('again');
+    await journal.append('again', 0, records(2, 100));
+    await journal.close('again', { round: 2 });
+    await padUntil((await segmentFiles(dir)).length + 1);
+    await journal.compact();
+    for (const reopening of [false, true]) {
+      const reader = reopening ? await reopen() : journal;
+      expect(await reader.read('again')).toEqual(records(2, 100));
+      expect(await reader.listClosed()).toContainEqual({ id: 'again', summary: { round: 2 } });
+    }
+  });
+});
+
+describe('shutdown', () => {
+  it('leaves nothing running: no compaction writes to the directory once it resolved', async () => {
+    await journal.shutdown();
+    journal = await open('always');
+    for (let n = 0; (await segmentFiles(dir)).length < 3; n++) {
+      await journal.append(`done-${n}`, 0, records(1));
+      await journal.close(`done-${n}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100)); // its own compaction is done
+    // Appends in flight at shutdown: the first fills the segment, the second rolls it over,
+    // which asks for a compaction after shutdown looked at the compactor.
+    const appended = Promise.allSettled([
+      journal.append('a', 0, [{ n: 0, text: 'y'.repeat(SEGMENT_BYTES) }]),
+      journal.append('b', 0, records(1)),
+    ]);
+    await journal.shutdown();
+    await appended;
+    const listing = async () =>
+      [
+        ...(await readdir(path.join(dir, 'log'))),
+        ...(await readdir(path.join(dir, 'archive')).catch(() => [])),
+      ].sort();
+    const atShutdown = await listing();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await listing()).toEqual(atShutdown);
   });
 });

@@ -257,6 +257,8 @@ export class FileJournal implements Journal {
 
   shutdown(): Promise<void> {
     this.stopped ??= (async () => {
+      // No compaction starts once appends in flight fill a segment: it would run on after.
+      this.compactor.stop();
       await this.compactor.idle();
       await this.lock.idle();
       try {

@@ -58,6 +58,7 @@ export class LogCompactor {
   private readonly full: number[];
   private queue: Promise<void> = Promise.resolve();
   private pending = false;
+  private stopped = false;
 
   constructor(private readonly options: CompactorOptions) {
     this.full = [...options.segments];
@@ -74,7 +75,7 @@ export class LogCompactor {
 
   /** Compacts, in the background, what is old enough (also what a previous run left). */
   schedule(): void {
-    if (this.pending || this.full.length <= this.options.keepSegments) return;
+    if (this.stopped || this.pending || this.full.length <= this.options.keepSegments) return;
     this.pending = true;
     void this.serially(async () => {
       this.pending = false;
@@ -110,16 +111,22 @@ export class LogCompactor {
     return this.queue;
   }
 
+  /** The journal shuts down: no compaction starts from now on (a full segment waits). */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Compacts every full segment but the newest `keep`; returns how many it deleted. */
   async compactOld(keep = this.options.keepSegments): Promise<number> {
     let deleted = 0;
-    const kept: number[] = [];
+    // Oldest first, and never past a segment that stays: a CLOSE or REMOVE in a newer segment
+    // may be all that says what became of a stream whose records the older one holds, and
+    // recovery reads the segments in order. (A failed compaction leaves its segment too.)
     while (this.full.length > keep) {
-      const segment = this.full.shift() as number;
-      if (await this.compact(segment)) deleted++;
-      else kept.push(segment);
+      if (!(await this.compact(this.full[0] as number))) break;
+      this.full.shift();
+      deleted++;
     }
-    this.full.unshift(...kept);
     if (deleted > 0) await this.dropEmptyArchives(); // the log's oldest segment may be gone
     return deleted;
   }
@@ -244,9 +251,12 @@ export class LogCompactor {
     const watermark = writer.position();
     const file = files.pathOfArchive(number);
     const indexFile = archiveIndexPath(file);
+    // Removals first: one may remove an earlier stream of an ID this archive holds again.
+    const tombstones = [...removed.keys()].map(removeFrame);
     const frames: PendingFrame[] = [];
     const entries: ArchivedEntry[] = [];
     let offset = SEGMENT_HEADER_BYTES;
+    for (const tombstone of tombstones) offset += tombstone.bytes.length;
     for (const id of ids) {
       const stream = index.get(id) as StreamState;
       const records = this.recordsOf(id, stream);
@@ -263,13 +273,12 @@ export class LogCompactor {
       frames.push(snapshot, close);
       offset += snapshot.bytes.length + close.bytes.length;
     }
-    const tombstones = [...removed.keys()].map(removeFrame);
     try {
       await fs.promises.mkdir(archiveDir, { recursive: true });
-      await this.writeWhole(`${file}${CREATING_SUFFIX}`, number, [...frames, ...tombstones]);
+      await this.writeWhole(`${file}${CREATING_SUFFIX}`, number, [...tombstones, ...frames]);
       await this.writeWhole(`${indexFile}${CREATING_SUFFIX}`, number, [
-        ...entries.map(archivedFrame),
         ...[...removed.keys()].map(removeFrame),
+        ...entries.map(archivedFrame),
       ]);
       fs.renameSync(`${file}${CREATING_SUFFIX}`, file);
       fs.renameSync(`${indexFile}${CREATING_SUFFIX}`, indexFile);

@@ -417,14 +417,19 @@ describe('a segment compaction leaves (an open stream costs too much to copy)', 
     }
   });
 
-  it('keeps a stream with records in it and in newer segments removed once it was archived', async () => {
+  /** Closed stream 'x' with a record in segment 1 (which stays) and one in segment 2. */
+  async function xAcrossTwoSegments(padsRemoved = false): Promise<void> {
     await fill('big', 10);
     await journal.append('x', 0, records(1));
     await padUntil(2);
     await journal.append('x', 1, records(1, 1));
     await journal.close('x');
-    await padUntil(3);
+    await padUntil(3, padsRemoved);
     await journal.compact();
+  }
+
+  it('keeps a stream with records in it and in newer segments removed once it was archived', async () => {
+    await xAcrossTwoSegments();
     await journal.remove('x');
     await padUntil((await segmentFiles(dir)).length + 1);
     await journal.compact();
@@ -435,13 +440,7 @@ describe('a segment compaction leaves (an open stream costs too much to copy)', 
   });
 
   it('keeps it, and the archives it needs, after a compaction failed (a full disk)', async () => {
-    await fill('big', 10);
-    await journal.append('x', 0, records(1));
-    await padUntil(2);
-    await journal.append('x', 1, records(1, 1));
-    await journal.close('x');
-    await padUntil(3, true);
-    await journal.compact();
+    await xAcrossTwoSegments(true);
     await padUntil((await segmentFiles(dir)).length + 1);
     const before = await readdir(path.join(dir, 'archive')).catch(() => []);
     // The next archive cannot be written.

@@ -33,3 +33,20 @@ it('posts a long turn in batches that grow from a small first one, in order, and
   expect(arrivedAt).toEqual([16, 48, 100, 116, 120]);
   expect(texts).toEqual(Array.from({ length: 120 }, (_, i) => String(i)));
 });
+
+it('hands over at once, when asked, what the other thread posted and this one has not taken', () => {
+  const { port1: sender, port2: receiver } = new MessageChannel();
+  const near = new ThreadLink(sender);
+  const far = new ThreadLink(receiver);
+  const texts: string[] = [];
+  far.listen((record) => {
+    if (record.t === 'print') texts.push(record.text);
+  });
+  for (let i = 0; i < 20; i++) near.post({ t: 'print', text: String(i) });
+  near.flush();
+  // Without a turn of the event loop: the batches are taken now, in order.
+  far.drain();
+  expect(texts).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+  far.close();
+  near.close();
+});

@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads';
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { SliceObserver } from '@luact/lua';
 import type { ThreadActivity } from './thread-activity.js';
 import { decodeBatch, encodeBatch } from './thread-frames.js';
@@ -43,6 +43,8 @@ export class ThreadLink {
   private posted = 0;
   private received = 0;
   private closed = false;
+  /** What takes each batch the other thread posts (see listen). */
+  private take: ((batch: ArrayBuffer) => void) | undefined;
 
   /** `activity`: the thread's own, which counts the batches of all its links (see nodeIsQuiet). */
   constructor(
@@ -98,7 +100,7 @@ export class ThreadLink {
     done?: (batch: number) => void,
     pulse?: SliceObserver,
   ): void {
-    this.port.on('message', (batch: ArrayBuffer) => {
+    this.take = (batch: ArrayBuffer) => {
       this.activity?.received();
       const number = ++this.received;
       pulse?.begin();
@@ -108,7 +110,20 @@ export class ThreadLink {
         pulse?.end();
       }
       done?.(number);
-    });
+    };
+    this.port.on('message', this.take);
+  }
+
+  /**
+   * Takes at once the batches the other thread posted that this one has not taken yet: that
+   * thread is gone, and what it said before it went still counts (its end may reach this
+   * thread before its last batch does: they come by different ports).
+   */
+  drain(): void {
+    const take = this.take;
+    if (take === undefined || this.closed) return;
+    for (let left = receiveMessageOnPort(this.port); left; left = receiveMessageOnPort(this.port))
+      take(left.message as ArrayBuffer);
   }
 
   /** Lets the thread's event loop end while the link is idle (it still takes what comes). */

@@ -432,15 +432,18 @@ export class WorkerRouter implements ThreadRouter {
   }
 
   /**
-   * Worker thread `down.thread` is gone. Its link is closed first (nothing it sent is taken
-   * after this); the spawns asked of it fail (threadLost); then what this thread's processes
-   * and inboxes followed there — monitors, links, watches, results awaited from children —
-   * ends with "worker down", and its PIDs answer NOT_FOUND from now on. `port`: the link to
-   * the thread that takes its place (it is taken as soon as that one starts).
+   * Worker thread `down.thread` is gone. What it sent before it went is taken first (its last
+   * batches may come after its end), then its link is closed (nothing is taken after); the
+   * spawns asked of it fail (threadLost); then what this thread's processes and inboxes
+   * followed there — monitors, links, watches, results awaited from children — ends with
+   * "worker down", and its PIDs answer NOT_FOUND from now on. `port`: the link to the thread
+   * that takes its place (it is taken as soon as that one starts).
    */
   threadDown(down: ThreadDown, port?: MessagePort): ThreadLink | undefined {
     const { thread } = down;
-    this.links.get(thread)?.close();
+    const link = this.links.get(thread);
+    link?.drain();
+    link?.close();
     this.links.delete(thread);
     this.forget(thread, ranOn(down), workerDownError(down));
     return port === undefined ? undefined : this.connect(thread, port);

@@ -321,9 +321,9 @@ export class WorkerRouter implements ThreadRouter {
       if (parent !== undefined && this.cluster !== undefined)
         this.parents.set(id, { thread, parent });
       link.post({ t: 'spawn', id, request });
-      // On its way to a worker of its host: the worker counts it as taken (see spawnFor).
-      const w = this.threadKeys.get(request.host)?.indexOf(thread) ?? -1;
-      if (w !== -1) this.counters.get(request.host)?.sent(w);
+      // On its way to a worker: that worker counts it as taken (see spawnFor).
+      const worker = this.workerOfThread(thread);
+      worker?.counters.sent(worker.w);
     });
     // The child's mailbox holds its startup messages: mail to it is admitted from there.
     const messages = request.messages ?? [];
@@ -663,7 +663,7 @@ export class WorkerRouter implements ThreadRouter {
     } finally {
       // No longer on its way here: this thread's count of its processes has it now (counted
       // first, so that the worker never looks one lighter than it is in between).
-      if (request.host === this.own?.host) this.counters.get(request.host)?.taken(this.own.w);
+      if (this.own !== undefined) this.counters.get(this.own.host)?.taken(this.own.w);
     }
     if (typeof spawned === 'string') link.post({ t: 'spawned', id, pid: spawned });
     else spawned.then((pid) => link.post({ t: 'spawned', id, pid }), failed);

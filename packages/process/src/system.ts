@@ -1254,7 +1254,7 @@ function isThreadOfThisNode(node: string, functionThread: string | undefined): b
   return node === functionThread || node.includes('#');
 }
 
-/** What the node's threads do not carry yet (a host with workers > 1: see ThreadRouter). */
+/** A spawn onto host `hostId`, which runs its limit of `max` processes. */
 function hostFull(hostId: string, max: number): LuactError {
   return new LuactError(
     'RATE_LIMITED',
@@ -1262,6 +1262,7 @@ function hostFull(hostId: string, max: number): LuactError {
   );
 }
 
+/** What the node's threads do not carry yet (a host with workers > 1: see ThreadRouter). */
 function notOnThisThread(what: string): LuactError {
   return new LuactError('UNAVAILABLE', `not supported yet: ${what} (a host with workers > 1)`, {
     retryable: false,

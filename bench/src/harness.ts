@@ -30,34 +30,28 @@ export interface Rounds {
 export async function compareMs(
   subject: () => unknown,
   baseline: () => unknown,
-  { warmup, rounds }: Rounds,
+  rounds: Rounds,
 ): Promise<{ subject: number; baseline: number }> {
-  for (let i = 0; i < warmup; i++) {
-    await baseline();
-    await subject();
-  }
-  const subjectSamples: number[] = [];
-  const baselineSamples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    baselineSamples.push(await timeMs(baseline));
-    subjectSamples.push(await timeMs(subject));
-  }
-  return { subject: median(subjectSamples), baseline: median(baselineSamples) };
+  const [baselineMs, subjectMs] = await alternateMedians(
+    [() => timeMs(baseline), () => timeMs(subject)],
+    rounds,
+  );
+  return { subject: subjectMs, baseline: baselineMs };
 }
 
 /** One measurement: a figure it computes itself (a rate, µs per operation). */
 export type Sampler = () => Promise<number>;
 
 /**
- * Runs each of `samplers` once untimed, then `rounds` rounds in which each runs once in turn;
- * returns each one's samples. For figures a sampler measures itself (a rate, µs per operation):
- * taken in the same rounds, a figure and its baselines share the machine's conditions.
+ * Runs each of `samplers` `warmup` times, its samples left out, then `rounds` rounds in which
+ * each runs once in turn; returns each one's samples. Taken in the same rounds, a figure and
+ * its baselines share the machine's conditions.
  */
 export async function alternateSamples<const S extends readonly Sampler[]>(
   samplers: S,
-  rounds: number,
+  { warmup, rounds }: Rounds,
 ): Promise<{ -readonly [K in keyof S]: number[] }> {
-  for (const sample of samplers) await sample();
+  for (let round = 0; round < warmup; round++) for (const sample of samplers) await sample();
   const samples = samplers.map((): number[] => []);
   for (let round = 0; round < rounds; round++)
     for (const [i, sample] of samplers.entries()) samples[i]?.push(await sample());
@@ -67,7 +61,7 @@ export async function alternateSamples<const S extends readonly Sampler[]>(
 /** The median of each sampler's samples (see alternateSamples). */
 export async function alternateMedians<const S extends readonly Sampler[]>(
   samplers: S,
-  rounds: number,
+  rounds: Rounds,
 ): Promise<{ -readonly [K in keyof S]: number }> {
   const samples: readonly number[][] = await alternateSamples(samplers, rounds);
   return samples.map(median) as { -readonly [K in keyof S]: number };

@@ -1,5 +1,5 @@
 import type { Node } from '@luact/runtime';
-import { alternateMedians, type Benchmark, type Figure, median } from '../harness.js';
+import { alternateMedians, type Benchmark, type Figure, median, type Rounds } from '../harness.js';
 import {
   bareCoroutineSpawnMicros,
   bareLuaCallMicros,
@@ -108,8 +108,8 @@ const FAN_OUT = 10_000;
 const FAN_OUT_ROUNDS = 4;
 const CALLS = 2_000;
 /** Alternating rounds of each figure with its baselines (fewer for spawns: 100k each). */
-const ROUNDS = 5;
-const SPAWN_ROUNDS = 3;
+const ROUNDS: Rounds = { warmup: 1, rounds: 5 };
+const SPAWN_ROUNDS: Rounds = { warmup: 1, rounds: 3 };
 
 /**
  * Spawn cost, idle memory, local ping-pong, fan-out and function calls (issues 3 and 12), with

@@ -223,7 +223,10 @@ async function alternate(
   subject: () => Promise<number>,
   baseline: () => Promise<number>,
 ): Promise<{ subject: number; baseline: number }> {
-  const [subjects, baselines] = await alternateSamples([subject, baseline], ROUNDS);
+  const [subjects, baselines] = await alternateSamples([subject, baseline], {
+    warmup: 1,
+    rounds: ROUNDS,
+  });
   const rounds = subjects.map(
     (s, i) => `${(s / 1000).toFixed(0)}k/${((baselines[i] ?? 0) / 1000).toFixed(0)}k`,
   );

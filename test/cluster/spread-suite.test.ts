@@ -55,6 +55,12 @@ const NODE_LOCAL = new Map([
   ['lua_api.processes:registered_name_is_released_when_its_owner_ends', 'releases arrive later'],
 ]);
 
+/**
+ * Neither node is to be declared down here, only to run the suite: with the default 4 s, a
+ * node whose threads a loaded machine starves for that long was fenced and expelled mid-suite.
+ */
+const PATIENT_LIVENESS = ['--down-after', '30s'];
+
 interface LuaTestReport {
   readonly passed: number;
   readonly failed: number;
@@ -106,6 +112,7 @@ async function spreadSuite(env: NodeJS.ProcessEnv, suiteTimeoutMs: number): Prom
       'b',
       '--placement',
       'spread',
+      ...PATIENT_LIVENESS,
       '--control',
       path.join(clis.scratch, 'b.sock'),
       '--state-dir',
@@ -116,7 +123,18 @@ async function spreadSuite(env: NodeJS.ProcessEnv, suiteTimeoutMs: number): Prom
   await b.waitForLog({ msg: 'joined the cluster', node: 'b' }, 60_000);
 
   const tests = luact(
-    ['test', SUITE, '--nats', server.url, '--node', 'a', '--placement', 'spread', '--json'],
+    [
+      'test',
+      SUITE,
+      '--nats',
+      server.url,
+      '--node',
+      'a',
+      '--placement',
+      'spread',
+      ...PATIENT_LIVENESS,
+      '--json',
+    ],
     env,
     undefined,
     suiteTimeoutMs,

@@ -6,10 +6,10 @@ import {
   DEFAULT_NODE_NAME,
   DEFAULT_WORKFLOW_LIST_LIMIT,
   type NodeNatsOption,
-  type PlacementRule,
 } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { applicationDir, DEFAULT_APP_DIR } from './app-dir.js';
+import { type ClusterFlags, clusterSettings, withClusterOptions } from './cluster-options.js';
 import { cluster } from './commands/cluster.js';
 import { type ClusterAskTarget, clusterPs, clusterServices } from './commands/cluster-ask.js';
 import { clusterListWorkflows, clusterShowWorkflow } from './commands/cluster-workflows.js';
@@ -85,44 +85,40 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
         ),
     );
 
-  program
-    .command('run')
-    .description(
-      'boot an application and run it until SIGINT/SIGTERM, or run one entry with --exec',
-    )
-    .argument('[dir]', APP_DIR_HELP)
-    .argument('[args...]', 'arguments for --exec (JSON values, or text)')
-    .option(...DIR_OPTION)
-    .option(
-      '--exec <entry>',
-      'run one process.lua, function.lua or workflow.lua entry, print its result as JSON and exit 0 or 1',
-    )
-    .option(
-      '--timeout <duration>',
-      'with --exec: end the entry after this long, e.g. 30s or 2h (0: no limit; default: 5m, none on a terminal host)',
-      duration,
-    )
-    .option('--json', 'with --exec: print the result as JSON also on a terminal')
-    .option(
-      '--host <host>',
-      "with --exec: the host a process.lua entry runs on (default: the application's only terminal.host, whose processes own the console)",
-    )
-    .option(
-      '--keep-workflow',
-      'with --exec: a workflow ended by --timeout or a signal stays unfinished (it resumes on the next run) instead of terminated',
-    )
-    .option('--watch', 'reload the registry when its files change (new spawns get the new code)')
-    .option(...NATS_OPTION)
-    .option(
-      '--node <name>',
-      `name of this node (default: ${DEFAULT_NODE_NAME}); with --nats it joins the cluster under this name (give each node its own), also with --exec when given`,
-    )
-    .option(
-      '--replicas <n>',
-      'with --nats: replicas of the cluster streams (1, or 3 on a NATS cluster; default 1)',
-      replicaCount,
-    )
-    .option(...PLACEMENT_OPTION)
+  withClusterOptions(
+    program
+      .command('run')
+      .description(
+        'boot an application and run it until SIGINT/SIGTERM, or run one entry with --exec',
+      )
+      .argument('[dir]', APP_DIR_HELP)
+      .argument('[args...]', 'arguments for --exec (JSON values, or text)')
+      .option(...DIR_OPTION)
+      .option(
+        '--exec <entry>',
+        'run one process.lua, function.lua or workflow.lua entry, print its result as JSON and exit 0 or 1',
+      )
+      .option(
+        '--timeout <duration>',
+        'with --exec: end the entry after this long, e.g. 30s or 2h (0: no limit; default: 5m, none on a terminal host)',
+        duration,
+      )
+      .option('--json', 'with --exec: print the result as JSON also on a terminal')
+      .option(
+        '--host <host>',
+        "with --exec: the host a process.lua entry runs on (default: the application's only terminal.host, whose processes own the console)",
+      )
+      .option(
+        '--keep-workflow',
+        'with --exec: a workflow ended by --timeout or a signal stays unfinished (it resumes on the next run) instead of terminated',
+      )
+      .option('--watch', 'reload the registry when its files change (new spawns get the new code)')
+      .option(...NATS_OPTION)
+      .option(
+        '--node <name>',
+        `name of this node (default: ${DEFAULT_NODE_NAME}); with --nats it joins the cluster under this name (give each node its own), also with --exec when given`,
+      ),
+  )
     .option(
       '--control <socket>',
       'serve ps/services on this Unix socket (default: derived from dir and node)',
@@ -134,22 +130,21 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
       async (
         dir: string | undefined,
         args: string[],
-        options: DirOption & {
-          exec?: string;
-          timeout?: number;
-          json?: boolean;
-          host?: string;
-          keepWorkflow?: boolean;
-          watch?: boolean;
-          nats?: NodeNatsOption;
-          node?: string;
-          replicas?: number;
-          placement?: PlacementRule;
-          control?: string;
-          stateDir?: string;
-          timeSkip?: boolean;
-          verbose?: boolean;
-        },
+        options: DirOption &
+          ClusterFlags & {
+            exec?: string;
+            timeout?: number;
+            json?: boolean;
+            host?: string;
+            keepWorkflow?: boolean;
+            watch?: boolean;
+            nats?: NodeNatsOption;
+            node?: string;
+            control?: string;
+            stateDir?: string;
+            timeSkip?: boolean;
+            verbose?: boolean;
+          },
       ) => {
         // With --exec, a first argument that is not a directory is an argument of the entry.
         const [given, entryArgs] =
@@ -172,15 +167,15 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
               verbose: options.verbose === true,
               node: options.node ?? DEFAULT_NODE_NAME,
               // A node that serves joins the cluster; one that runs one entry only when named.
-              joinCluster:
+              cluster:
                 options.nats !== undefined &&
-                (options.exec === undefined || options.node !== undefined),
+                (options.exec === undefined || options.node !== undefined)
+                  ? clusterSettings(options.node ?? DEFAULT_NODE_NAME, options)
+                  : undefined,
               control: options.control,
               stateDir: options.stateDir,
               timeSkip: options.timeSkip === true,
               nats: options.nats,
-              replicas: options.replicas,
-              placement: options.placement,
             },
             io,
             { signals: io.signals ?? processSignals(), onIdle: io.onIdle },
@@ -189,46 +184,50 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
       },
     );
 
-  program
-    .command('test')
-    .description(
-      'run every entry whose meta.type is test; prints one line per test and "N passed, N failed"',
-    )
-    .argument('[dir]', APP_DIR_HELP)
-    .option(...DIR_OPTION)
-    .option('--filter <text>', 'only tests whose entry ID contains this text')
-    .option('--json', 'print the results as JSON')
-    .option('--parallel <n>', 'tests running at the same time', positiveInteger, 8)
-    .option(
-      '--timeout <ms>',
-      'time limit of one test (meta.timeout overrides)',
-      positiveInteger,
-      30_000,
-    )
-    .option('--time-skip', 'workflow timers fire as soon as a run waits for nothing else')
-    .option(
-      '--state-dir <dir>',
-      'keep workflow journals here (default: a fresh temporary directory)',
-    )
-    .option(...NATS_OPTION)
-    .option('--node <name>', 'with --nats: run the tests as a node of the cluster under this name')
-    .option(...PLACEMENT_OPTION)
+  withClusterOptions(
+    program
+      .command('test')
+      .description(
+        'run every entry whose meta.type is test; prints one line per test and "N passed, N failed"',
+      )
+      .argument('[dir]', APP_DIR_HELP)
+      .option(...DIR_OPTION)
+      .option('--filter <text>', 'only tests whose entry ID contains this text')
+      .option('--json', 'print the results as JSON')
+      .option('--parallel <n>', 'tests running at the same time', positiveInteger, 8)
+      .option(
+        '--timeout <ms>',
+        'time limit of one test (meta.timeout overrides)',
+        positiveInteger,
+        30_000,
+      )
+      .option('--time-skip', 'workflow timers fire as soon as a run waits for nothing else')
+      .option(
+        '--state-dir <dir>',
+        'keep workflow journals here (default: a fresh temporary directory)',
+      )
+      .option(...NATS_OPTION)
+      .option(
+        '--node <name>',
+        'with --nats: run the tests as a node of the cluster under this name',
+      ),
+  )
     .option('--verbose', 'also print debug log records')
     .action(
       async (
         dir: string | undefined,
-        options: DirOption & {
-          node?: string;
-          placement?: PlacementRule;
-          filter?: string;
-          json?: boolean;
-          parallel: number;
-          timeout: number;
-          timeSkip?: boolean;
-          stateDir?: string;
-          nats?: NodeNatsOption;
-          verbose?: boolean;
-        },
+        options: DirOption &
+          ClusterFlags & {
+            node?: string;
+            filter?: string;
+            json?: boolean;
+            parallel: number;
+            timeout: number;
+            timeSkip?: boolean;
+            stateDir?: string;
+            nats?: NodeNatsOption;
+            verbose?: boolean;
+          },
       ) =>
         finish(
           await test(
@@ -242,12 +241,7 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
               stateDir: options.stateDir,
               nats: options.nats,
               ...(options.nats !== undefined && options.node !== undefined
-                ? {
-                    cluster: {
-                      name: options.node,
-                      ...(options.placement ? { placement: options.placement } : {}),
-                    },
-                  }
+                ? { cluster: clusterSettings(options.node, options) }
                 : {}),
               verbose: options.verbose === true,
             },
@@ -510,26 +504,6 @@ const NATS_OPTION = [
   'connect the node to NATS: server URLs separated by commas, or the ID of a nats.connection entry (its auth and TLS are used); workflow hosts without a journal or connection of their own then journal to JetStream',
   natsOption,
 ] as const;
-
-/** `--placement` of the commands that join a cluster. */
-const PLACEMENT_OPTION = [
-  '--placement <rule>',
-  'with --nats and --node: where a spawn that names no node runs: local (here, the default) or spread (each to the next node of the cluster)',
-  placementRule,
-] as const;
-
-function placementRule(value: string): PlacementRule {
-  if (value === 'local' || value === 'spread') return value;
-  throw new InvalidArgumentError('placement is local or spread');
-}
-
-/** `--replicas`: 1 to 5 replicas of a JetStream stream. */
-function replicaCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 5)
-    throw new InvalidArgumentError('replicas is a whole number from 1 to 5 (3 on a NATS cluster)');
-  return n;
-}
 
 /** A mistake in how a command was called, found after Commander parsed it. */
 class UsageError extends Error {}

@@ -40,6 +40,13 @@ entries:
     kind: process.lua
     source: |
       return { main = function(n) return n * 2 end }
+  - name: sender
+    kind: process.lua
+    source: |
+      return { main = function(to)
+        local sent, err = process.send(to, "stop")
+        return { sent = sent, error = err and err:message() }
+      end }
 `;
 
 const LIVENESS = { heartbeatMs: 250, downAfterMs: 2_000, fenceAfterMs: 1_200 };
@@ -132,4 +139,27 @@ it('a spawn on a node cut off before it answers fails once that node is declared
 
   proxy.resume();
   await until('d to learn it was expelled', () => halted);
+});
+
+it('gives up a send NATS does not store after the node’s send timeout, not the default 15 s', {
+  timeout: 120_000,
+}, async () => {
+  const proxy: TcpProxyHandle = await startTcpProxy({ targetPort: cluster.server().port });
+  cluster.onCleanup(() => proxy.close());
+  const e = await cluster.startNode('e');
+  const f = await cluster.startNode('f', { servers: proxy.url, cluster: { sendTimeoutMs: 1_000 } });
+  await until(
+    'both nodes in one view',
+    () => Object.keys(f.clusterView?.view.members ?? {}).length === 2,
+  );
+  const waiter = await e.spawn('app:waiter', [], 'app:processes');
+
+  proxy.pause();
+  const sender = await f.spawn('app:sender', [waiter], 'app:processes');
+  const outcome = await f.system.waitForExit(sender);
+  if (!outcome.ok) throw outcome.error;
+  expect(decodeValue(outcome.value)).toEqual({
+    error: expect.stringMatching(/^mail to node "e" was not stored by JetStream within 1\.\d s/),
+  });
+  proxy.resume();
 });

@@ -154,6 +154,11 @@ export interface ClusterSettings {
     readonly downAfterMs?: number;
     readonly fenceAfterMs?: number;
   };
+  /**
+   * How long a send to another node may wait for JetStream to store it before it fails
+   * UNAVAILABLE (ms; default 15,000, at most 60,000). Longer rides out slower leader elections.
+   */
+  readonly sendTimeoutMs?: number;
 }
 
 /** How `Node.run` may end a run before the entry does. */
@@ -1084,6 +1089,7 @@ function joinCluster(
     queues: registry.snapshot.ofKind('workflow.host').map((entry) => entry.id),
     ...(settings.replicas !== undefined ? { replicas: settings.replicas } : {}),
     ...(settings.liveness ? { liveness: settings.liveness } : {}),
+    ...(settings.sendTimeoutMs !== undefined ? { sendTimeoutMs: settings.sendTimeoutMs } : {}),
     ...(log
       ? {
           log: (record: ClusterLogRecord) => log({ ...record, labels: { cluster: settings.name } }),

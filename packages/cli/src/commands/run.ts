@@ -2,11 +2,11 @@ import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { displayPath, formatDiagnostic } from '@luact/registry';
 import {
+  type ClusterSettings,
   DEFAULT_NODE_NAME,
   defaultControlSocket,
   type Node,
   type NodeNatsOption,
-  type PlacementRule,
   type TerminalConsole,
 } from '@luact/runtime';
 import { type CliIO, ExitCode } from '../io.js';
@@ -38,12 +38,8 @@ export interface RunOptions {
   readonly timeSkip: boolean;
   /** `--nats`: the node's cluster connection (without --exec, the node joins the cluster). */
   readonly nats?: NodeNatsOption | undefined;
-  /** `--replicas`: of the cluster's streams. */
-  readonly replicas?: number | undefined;
-  /** Joins the cluster of `nats` as `node`. */
-  readonly joinCluster?: boolean;
-  /** `--placement`: where spawns that name no node run. */
-  readonly placement?: PlacementRule | undefined;
+  /** Joins the cluster of `nats` as this (named `node`). */
+  readonly cluster?: ClusterSettings | undefined;
 }
 
 /**
@@ -83,15 +79,7 @@ async function runOnce(
       nats: options.nats,
       console: cliConsole(io, options.args),
       quietLogs: () => consoleRun,
-      ...(options.joinCluster
-        ? {
-            cluster: {
-              name: options.node,
-              ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
-              ...(options.placement !== undefined ? { placement: options.placement } : {}),
-            },
-          }
-        : {}),
+      ...(options.cluster ? { cluster: options.cluster } : {}),
     },
     io,
   );

@@ -33,6 +33,8 @@ export interface JoinClusterOptions {
   readonly prefix?: string;
   /** Liveness settings (heartbeatMs, downAfterMs, fenceAfterMs), for tests and tuning. */
   readonly liveness?: Pick<MembershipOptions, 'heartbeatMs' | 'downAfterMs' | 'fenceAfterMs'>;
+  /** How long a send to another node may wait to be stored (MailTransportOptions.sendTimeoutMs). */
+  readonly sendTimeoutMs?: number;
   readonly log?: (record: ClusterLogRecord) => void;
 }
 
@@ -80,6 +82,7 @@ export class ClusterNode {
         subjectPrefix: `${prefix}.mail`,
         blobBucket: `${prefix}_mail`,
         replicas,
+        ...(options.sendTimeoutMs !== undefined ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
         log: (record: MailLogRecord) => log(record),
       });
       const control = new ControlChannel(connection, `${prefix}.ctl`);

@@ -58,6 +58,27 @@ ${hostFields}
                  spawn = child or err:kind(), send = sent or unsent:kind() }
       end }
 
+  # Spawns app:double on \`host\` again and again (a few ms apart) until a spawn that failed is
+  # followed by \`after\` that succeed, or \`tries\` are used up; reports how each failure failed.
+  - name: respawner
+    kind: process.lua
+    modules: [time]
+    source: |
+      local time = require("time")
+      return { main = function(host, after, tries)
+        local failures, streak = {}, 0
+        for _ = 1, tries do
+          local child, err = process.spawn("app:double", host, 1)
+          if child then streak = streak + 1 else
+            streak = 0
+            failures[#failures + 1] = { kind = err:kind(), retryable = err:retryable(), message = err:message() }
+          end
+          if #failures > 0 and streak >= after then break end
+          time.sleep("2ms")
+        end
+        return { failures = failures, streak = streak }
+      end }
+
 ${PONGER_ENTRY}
   # Spawns a ponger on \`host\` and pings it n times, one at a time: the pongs must come in order.
   - name: pinger
@@ -269,6 +290,44 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     await expect(node.run('app:double', [1], { host: 'app:w2' })).rejects.toMatchObject({
       kind: 'NOT_FOUND',
     });
+  });
+
+  it('answers spawns onto a workers host that a change restarts with a retryable UNAVAILABLE, not NOT_FOUND', async () => {
+    const node = await startApp(
+      `    host:\n      workers: 2\n  - name: keep\n    kind: process.host\n    host:\n      workers: 2`,
+    );
+    await until('4 worker threads', () => node.workers?.threadCount === 4);
+    // From another workers host's thread and from the main thread.
+    const respawning = ['app:keep', 'luact:main'].map((host) =>
+      node.run('app:respawner', ['app:w2', 20, 5_000], { timeoutMs: 60_000, host }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const changed: Change = {
+      op: 'update',
+      definition: {
+        namespace: 'app',
+        name: 'w2',
+        kind: 'process.host',
+        fields: { host: { workers: 2, max_processes: 5_000 } },
+      },
+    };
+    expect(node.applyChanges([changed])).toMatchObject({ ok: true });
+    for (const outcome of await Promise.all(respawning)) {
+      if (!outcome.ok) throw outcome.error;
+      const { failures, streak } = outcome.value as {
+        failures: { kind: string; retryable: boolean; message: string }[];
+        streak: number;
+      };
+      // The host was away for a while, then took spawns again.
+      expect(failures.length).toBeGreaterThan(0);
+      expect(streak).toBe(20);
+      for (const failure of failures)
+        expect(failure).toMatchObject({
+          kind: 'Unavailable',
+          retryable: true,
+          message: expect.stringContaining('app:w2 is being restarted by a registry change'),
+        });
+    }
   });
 
   it('moves a host from the main thread onto 2 worker threads and back, its PIDs never handed out twice', async () => {

@@ -1032,15 +1032,23 @@ export class Node {
     next: WorkerHost | undefined,
   ): Promise<void> {
     const id = change.type === 'deleted' ? change.previous.id : change.entry.id;
-    let pidsBelow = 0;
-    if (workers.runs(id)) pidsBelow = await workers.removeHost(id);
-    else if (change.type !== 'created' && isProcessHost(change.previous))
-      this.system.removeHost(id);
-    const mainPids = this.system.numberPidsPast(pidsBelow);
-    if (next) await workers.addHost(next, mainPids);
-    else if (change.type !== 'deleted' && isProcessHost(change.entry)) {
-      const limits = this.startHost(change.entry);
-      if (limits) workers.hostOnMain(id, limits);
+    // A host that was there and stays a process host is away for a moment, not gone.
+    const restarts =
+      change.type === 'updated' && isProcessHost(change.previous) && isProcessHost(change.entry);
+    if (restarts) workers.restarting(id, false);
+    try {
+      let pidsBelow = 0;
+      if (workers.runs(id)) pidsBelow = await workers.removeHost(id, restarts);
+      else if (change.type !== 'created' && isProcessHost(change.previous))
+        this.system.removeHost(id);
+      const mainPids = this.system.numberPidsPast(pidsBelow);
+      if (next) await workers.addHost(next, mainPids);
+      else if (change.type !== 'deleted' && isProcessHost(change.entry)) {
+        const limits = this.startHost(change.entry);
+        if (limits) workers.hostOnMain(id, limits);
+      }
+    } finally {
+      if (restarts) workers.restarting(id, true);
     }
   }
 }

@@ -424,15 +424,16 @@ export class NodeWorkers {
    * on; its threads stop, their processes ending as on a host removed from the main thread
    * (CANCELED "terminated"; what followed them hears it); then every other thread forgets the
    * host (see WorkerRouter.hostRemoved). Resolves with the bound its PIDs were below (a host
-   * of the same ID numbers its PIDs past it).
+   * of the same ID numbers its PIDs past it). `restarts`: a registry change starts it again
+   * (see restarting).
    */
-  async removeHost(hostId: string): Promise<number> {
+  async removeHost(hostId: string, restarts = false): Promise<number> {
     const host = this.planned.hosts.find(({ id }) => id === hostId);
     const counters = this.counters.get(hostId);
     if (host === undefined || counters === undefined || this.stopping) return 0;
     this.workerHostIds.delete(hostId);
     const threads = Array.from({ length: host.workers }, (_, w) => workerThread(hostId, w));
-    counters.retire();
+    counters.retire(restarts);
     await Promise.all(
       threads.map((thread) => {
         const worker = this.running.get(thread);
@@ -470,6 +471,17 @@ export class NodeWorkers {
     for (const worker of this.running.values())
       this.post(worker, { t: 'host-removed', host: hostId, below, error: error.toData() });
     return below;
+  }
+
+  /**
+   * A registry change restarts host `hostId` (wherever it ran and runs next), or (`done`) is
+   * done with it: meanwhile every thread answers spawns onto it with a retryable UNAVAILABLE.
+   */
+  restarting(hostId: string, done: boolean): void {
+    if (done) this.router.restartDone(hostId);
+    else this.router.restartBegins(hostId);
+    for (const worker of this.running.values())
+      this.post(worker, { t: 'host-restarting', host: hostId, done });
   }
 
   /**

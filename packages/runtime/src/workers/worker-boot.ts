@@ -81,6 +81,8 @@ export type ToWorker =
       readonly below: number;
       readonly error: ErrorData;
     }
+  /** A registry change restarts `host`, or is done with it (WorkerRouter.restartBegins). */
+  | { readonly t: 'host-restarting'; readonly host: string; readonly done: boolean }
   /** A process host runs on the main thread (added there while the node runs). */
   | { readonly t: 'host-on-main'; readonly host: string; readonly mailLimits: MailLimits }
   /** What processes the worker runs (`luact ps`), or only process `pid`. */

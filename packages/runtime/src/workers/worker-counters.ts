@@ -12,7 +12,7 @@ export class WorkerCounters {
   private readonly live: Int32Array;
   /** 1 for a worker that is gone (see markDown), until a new thread takes its place. */
   private readonly down: Int32Array;
-  /** 1 once the host is removed (see retire). */
+  /** 1 once the host is removed, 2 once it is being restarted (see retire). */
   private readonly removed: Int32Array;
   /** Where the next tie between equally loaded workers starts (this thread's own). */
   private cursor = 0;
@@ -35,15 +35,23 @@ export class WorkerCounters {
     return counters;
   }
 
-  /** The host is being removed: no spawn goes to any of its workers again, on any thread. */
-  retire(): void {
-    Atomics.store(this.removed, 0, 1);
+  /**
+   * The host is being removed (`restarting`: to be started again, by a registry change): no
+   * spawn goes to any of its workers again, on any thread.
+   */
+  retire(restarting: boolean): void {
+    Atomics.store(this.removed, 0, restarting ? 2 : 1);
     for (let w = 0; w < this.workers; w++) this.markDown(w);
   }
 
   /** Whether the host was removed (see retire). */
   get retired(): boolean {
-    return Atomics.load(this.removed, 0) === 1;
+    return Atomics.load(this.removed, 0) !== 0;
+  }
+
+  /** Whether the host was removed to be started again (see retire). */
+  get restarting(): boolean {
+    return Atomics.load(this.removed, 0) === 2;
   }
 
   /** Every PID the host's workers handed out is below this. */

@@ -40,6 +40,11 @@ try {
       worker.router.hostRemoved(message.host, message.below, LuactError.fromData(message.error));
       return;
     }
+    if (message.t === 'host-restarting') {
+      if (message.done) worker.router.restartDone(message.host);
+      else worker.router.restartBegins(message.host);
+      return;
+    }
     if (message.t === 'host-on-main') {
       worker.router.hostOnMain(message.host, message.mailLimits);
       return;

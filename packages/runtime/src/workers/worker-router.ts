@@ -110,6 +110,8 @@ export class WorkerRouter implements ThreadRouter {
   /** The shared counters of each worker host. */
   private readonly counters: Map<string, WorkerCounters>;
   private readonly mainHosts: Set<string>;
+  /** Worker hosts a registry change removed to start them again, until it is done. */
+  private readonly restarting = new Set<string>();
   /** The host this thread is a worker of, and which of its workers (undefined on main). */
   private readonly own: { readonly host: string; readonly w: number } | undefined;
   private readonly spawning = new PendingAnswers<Pid>();
@@ -208,6 +210,20 @@ export class WorkerRouter implements ThreadRouter {
     this.mailLimits.delete(hostId);
   }
 
+  /**
+   * A registry change restarts host `hostId` (removes it, wherever it runs, and starts it
+   * again): until restartDone, spawns onto it fail as onto a host that is away for a moment,
+   * not as onto one that is not there.
+   */
+  restartBegins(hostId: string): void {
+    this.restarting.add(hostId);
+  }
+
+  /** The registry change that restarts host `hostId` is done, or failed (see restartBegins). */
+  restartDone(hostId: string): void {
+    this.restarting.delete(hostId);
+  }
+
   /** Process host `hostId` runs on the main thread (added there while the node runs). */
   hostOnMain(hostId: string, mailLimits: MailLimits): void {
     this.mainHosts.add(hostId);
@@ -235,12 +251,15 @@ export class WorkerRouter implements ThreadRouter {
   }
 
   threadForSpawn(hostId: EntryId, spawner: Process | undefined): string | undefined {
+    if (this.restarting.has(hostId)) throw restarting(hostId);
     const keys = this.threadKeys.get(hostId);
     if (keys !== undefined) {
       // A process's child on its own host stays with it: their mail stays in one engine.
       if (spawner !== undefined && hostId === this.own?.host) return undefined;
       const counters = this.counters.get(hostId) as WorkerCounters;
-      // Its threads are stopping: spawns fail as onto any host that is not there.
+      // Its threads are stopping: spawns fail as onto any host that is not there, or one
+      // that is away for a moment.
+      if (counters.restarting) throw restarting(hostId);
       if (counters.retired) throw new LuactError('NOT_FOUND', `host ${hostId} was removed`);
       const w = counters.leastLoaded();
       if (w === undefined)
@@ -668,4 +687,13 @@ export class WorkerRouter implements ThreadRouter {
     if (typeof spawned === 'string') link.post({ t: 'spawned', id, pid: spawned });
     else spawned.then((pid) => link.post({ t: 'spawned', id, pid }), failed);
   }
+}
+
+/** A spawn onto a worker host while a registry change restarts it. */
+function restarting(hostId: string): LuactError {
+  return new LuactError(
+    'UNAVAILABLE',
+    `host ${hostId} is being restarted by a registry change: try again in a moment`,
+    { retryable: true, details: { host: hostId } },
+  );
 }

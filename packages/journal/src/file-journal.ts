@@ -86,6 +86,7 @@ export class FileJournal implements Journal {
       files,
       lock,
       archiveDir,
+      logDir,
       segments: [
         ...recovered.segments.filter((segment) => segment !== writer.activeSegment),
         ...filledEarly,

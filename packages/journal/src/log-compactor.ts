@@ -27,6 +27,8 @@ export interface CompactorOptions {
   /** The journal's per-stream lock: a stream copied forward takes no appends meanwhile. */
   readonly lock: KeyedLock;
   readonly archiveDir: string;
+  /** The log's directory (its segments' deletions are synced there). */
+  readonly logDir: string;
   /** Full log segments, oldest first (the active one is not among them). */
   readonly segments: readonly number[];
   /** Per log segment: archived streams whose REMOVE frame it holds, with their archives. */
@@ -122,10 +124,20 @@ export class LogCompactor {
     // Oldest first, and never past a segment that stays: a CLOSE or REMOVE in a newer segment
     // may be all that says what became of a stream whose records the older one holds, and
     // recovery reads the segments in order. (A failed compaction leaves its segment too.)
-    while (this.full.length > keep) {
-      if (!(await this.compact(this.full[0] as number))) break;
-      this.full.shift();
-      deleted++;
+    try {
+      while (this.full.length > keep) {
+        if (!(await this.compact(this.full[0] as number))) break;
+        this.full.shift();
+        deleted++;
+      }
+    } finally {
+      // The deletions last before anything counts on them (also when a later segment failed):
+      // an archive a segment outlived may go next, and that segment back after a power loss
+      // would bring back what the archive said it held.
+      if (deleted > 0) {
+        this.syncs++;
+        await syncDirectory(this.options.logDir);
+      }
     }
     if (deleted > 0) await this.dropEmptyArchives(); // the log's oldest segment may be gone
     return deleted;

@@ -37,6 +37,19 @@ export function withClusterOptions(command: Command): Command {
     );
 }
 
+/** The flags of `ClusterFlags` given, as typed (e.g. `--down-after`). */
+export function givenClusterFlags(flags: ClusterFlags): string[] {
+  const names: Record<keyof ClusterFlags, string> = {
+    replicas: '--replicas',
+    placement: '--placement',
+    downAfter: '--down-after',
+    sendTimeout: '--send-timeout',
+  };
+  return (Object.keys(names) as (keyof ClusterFlags)[])
+    .filter((key) => flags[key] !== undefined)
+    .map((key) => names[key]);
+}
+
 /** What the node joins the cluster as, named `name`, with what `flags` set. */
 export function clusterSettings(name: string, flags: ClusterFlags): ClusterSettings {
   return {

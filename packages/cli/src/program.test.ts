@@ -144,6 +144,37 @@ describe('the luact command line', () => {
     );
   });
 
+  it('refuses cluster flags on a command that joins no cluster, naming them and what is missing', async () => {
+    for (const [argv, message] of [
+      [
+        ['run', '--down-after', '10s'],
+        '--down-after applies only to a node that joins a cluster: give --nats',
+      ],
+      [
+        [
+          'run',
+          '--exec',
+          'app:x',
+          '--nats',
+          'nats://127.0.0.1:1',
+          '--send-timeout',
+          '30s',
+          '--placement',
+          'spread',
+        ],
+        '--placement and --send-timeout apply only to a node that joins a cluster: give --nats and --node',
+      ],
+      [
+        ['test', '--node', 'a', '--replicas', '3', '--placement', 'spread', '--down-after', '9s'],
+        '--replicas, --placement and --down-after apply only to a node that joins a cluster: give --nats and --node',
+      ],
+    ] as const) {
+      const io = capture(root);
+      expect(await runCli([...argv], io), argv.join(' ')).toBe(2);
+      expect(io.err()).toContain(message);
+    }
+  });
+
   it('says which node the workflow commands cannot reach', async () => {
     // A socket directory of this test's own, so nodes other tests run are not listed.
     const sockets = await mkdtemp(path.join(tmpdir(), 'luact-sockets-'));

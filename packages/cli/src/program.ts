@@ -9,7 +9,12 @@ import {
 } from '@luact/runtime';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { applicationDir, DEFAULT_APP_DIR } from './app-dir.js';
-import { type ClusterFlags, clusterSettings, withClusterOptions } from './cluster-options.js';
+import {
+  type ClusterFlags,
+  clusterSettings,
+  givenClusterFlags,
+  withClusterOptions,
+} from './cluster-options.js';
 import { cluster } from './commands/cluster.js';
 import { type ClusterAskTarget, clusterPs, clusterServices } from './commands/cluster-ask.js';
 import { clusterListWorkflows, clusterShowWorkflow } from './commands/cluster-workflows.js';
@@ -146,6 +151,14 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
             verbose?: boolean;
           },
       ) => {
+        // A node that serves joins the cluster; one that runs one entry only when named.
+        const joins =
+          options.nats !== undefined && (options.exec === undefined || options.node !== undefined);
+        if (!joins)
+          refuseClusterFlags(
+            options,
+            options.exec === undefined ? 'give --nats' : 'give --nats and --node',
+          );
         // With --exec, a first argument that is not a directory is an argument of the entry.
         const [given, entryArgs] =
           options.exec !== undefined &&
@@ -166,12 +179,9 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
               watch: options.watch === true,
               verbose: options.verbose === true,
               node: options.node ?? DEFAULT_NODE_NAME,
-              // A node that serves joins the cluster; one that runs one entry only when named.
-              cluster:
-                options.nats !== undefined &&
-                (options.exec === undefined || options.node !== undefined)
-                  ? clusterSettings(options.node ?? DEFAULT_NODE_NAME, options)
-                  : undefined,
+              cluster: joins
+                ? clusterSettings(options.node ?? DEFAULT_NODE_NAME, options)
+                : undefined,
               control: options.control,
               stateDir: options.stateDir,
               timeSkip: options.timeSkip === true,
@@ -228,7 +238,10 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
             nats?: NodeNatsOption;
             verbose?: boolean;
           },
-      ) =>
+      ) => {
+        // The node the tests run as, when they run as a node of a cluster.
+        const member = options.nats !== undefined ? options.node : undefined;
+        if (member === undefined) refuseClusterFlags(options, 'give --nats and --node');
         finish(
           await test(
             applicationDir(oneDir(dir, options), io.cwd, 'test'),
@@ -240,14 +253,13 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
               timeSkip: options.timeSkip === true,
               stateDir: options.stateDir,
               nats: options.nats,
-              ...(options.nats !== undefined && options.node !== undefined
-                ? { cluster: clusterSettings(options.node, options) }
-                : {}),
+              ...(member !== undefined ? { cluster: clusterSettings(member, options) } : {}),
               verbose: options.verbose === true,
             },
             io,
           ),
-        ),
+        );
+      },
     );
 
   /**
@@ -507,6 +519,17 @@ const NATS_OPTION = [
 
 /** A mistake in how a command was called, found after Commander parsed it. */
 class UsageError extends Error {}
+
+/** Cluster flags on a command that joins no cluster would do nothing: say so, and `how`. */
+function refuseClusterFlags(flags: ClusterFlags, how: string): void {
+  const given = givenClusterFlags(flags);
+  if (given.length === 0) return;
+  const [last, ...rest] = given.reverse();
+  const names = rest.length === 0 ? last : `${rest.reverse().join(', ')} and ${last}`;
+  throw new UsageError(
+    `${names} ${given.length === 1 ? 'applies' : 'apply'} only to a node that joins a cluster: ${how}`,
+  );
+}
 
 const APP_DIR_HELP = 'application directory (default: ., which must hold its *.yaml files)';
 

@@ -17,6 +17,8 @@ type DiskOp =
   | { readonly op: 'sync'; readonly dir: string };
 
 const ops = vi.hoisted(() => [] as DiskOp[]);
+/** How many of the next syncs of a directory named `log` fail (a failing disk). */
+const failing = vi.hoisted(() => ({ logSyncs: 0 }));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:fs/promises')>();
@@ -34,6 +36,10 @@ vi.mock('./fd-io.js', async (importOriginal) => {
   return {
     ...original,
     syncDirectory: (dir: string) => {
+      if (dir.endsWith('/log') && failing.logSyncs > 0) {
+        failing.logSyncs--;
+        return Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+      }
       ops.push({ op: 'sync', dir });
       return original.syncDirectory(dir);
     },
@@ -48,6 +54,7 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'luact-journal-power-'));
   journal = await FileJournal.open({ dir, fsync: 'always', segmentBytes: SEGMENT_BYTES });
   ops.length = 0;
+  failing.logSyncs = 0;
 });
 
 afterEach(async () => {
@@ -96,5 +103,33 @@ it('makes a compacted segment’s deletion last before the deletion of an archiv
   expect(archiveDeletions.length).toBeGreaterThan(0);
   // An archive goes only after every segment deleted before it is gone for good: one that
   // came back after a power loss would bring back what the archive said it held.
+  for (const at of archiveDeletions) expect(undoneAt(at, logDir)).toEqual([]);
+});
+
+it('syncs the deletions a failed directory sync left before a later removal deletes an archive', async () => {
+  const logDir = path.join(dir, 'log');
+  const archiveDir = path.join(dir, 'archive');
+  for (const id of ['a', 'b']) {
+    for (let n = 0; n < 20; n++) await journal.append(id, n, records(1));
+    await journal.close(id);
+  }
+  for (let n = 0; n < 30; n++) {
+    await journal.append(`later-${n}`, 0, records(1));
+    await journal.close(`later-${n}`);
+  }
+  // The compaction deletes segments, then cannot make that last: it fails, naming the log.
+  failing.logSyncs = 1;
+  await expect(journal.compact()).rejects.toMatchObject({
+    message: expect.stringContaining(`${logDir}: could not sync`),
+  });
+  // Removing every stream empties the archives, which go: after the deletions are synced.
+  for (const id of ['a', 'b', ...Array.from({ length: 30 }, (_, n) => `later-${n}`)])
+    await journal.remove(id);
+  const archiveDeletions = ops.flatMap((step, at) =>
+    step.op === 'rm' && path.dirname(step.file) === archiveDir && step.file.endsWith('.wal')
+      ? [at]
+      : [],
+  );
+  expect(archiveDeletions.length).toBeGreaterThan(0);
   for (const at of archiveDeletions) expect(undoneAt(at, logDir)).toEqual([]);
 });

@@ -61,6 +61,8 @@ export class LogCompactor {
   private queue: Promise<void> = Promise.resolve();
   private pending = false;
   private stopped = false;
+  /** Segments were deleted since the log directory was last synced (see dropEmptyArchives). */
+  private unsyncedDeletions = false;
 
   constructor(private readonly options: CompactorOptions) {
     this.full = [...options.segments];
@@ -124,20 +126,10 @@ export class LogCompactor {
     // Oldest first, and never past a segment that stays: a CLOSE or REMOVE in a newer segment
     // may be all that says what became of a stream whose records the older one holds, and
     // recovery reads the segments in order. (A failed compaction leaves its segment too.)
-    try {
-      while (this.full.length > keep) {
-        if (!(await this.compact(this.full[0] as number))) break;
-        this.full.shift();
-        deleted++;
-      }
-    } finally {
-      // The deletions last before anything counts on them (also when a later segment failed):
-      // an archive a segment outlived may go next, and that segment back after a power loss
-      // would bring back what the archive said it held.
-      if (deleted > 0) {
-        this.syncs++;
-        await syncDirectory(this.options.logDir);
-      }
+    while (this.full.length > keep) {
+      if (!(await this.compact(this.full[0] as number))) break;
+      this.full.shift();
+      deleted++;
     }
     if (deleted > 0) await this.dropEmptyArchives(); // the log's oldest segment may be gone
     return deleted;
@@ -160,11 +152,22 @@ export class LogCompactor {
    *   while copying its open streams costs too much, so one may outlive newer ones.)
    * The index goes before the archive (an archive without one is read whole), and the
    * directory is synced after each: a newer archive's deletion never lasts without an older
-   * one's. Resolves with how many were deleted; one that cannot be deleted stays until the
-   * next removal or compaction tries again.
+   * one's. Segments deleted before are made to last first (their directory synced): one back
+   * after a power loss would bring back what an archive that outlived it said it held.
+   * Resolves with how many were deleted; one that cannot be deleted stays until the next
+   * removal or compaction tries again.
    */
   async dropEmptyArchives(): Promise<number> {
-    const { index, files, writer, archiveDir, removesFrom } = this.options;
+    const { index, files, writer, archiveDir, logDir, removesFrom } = this.options;
+    if (this.unsyncedDeletions) {
+      this.syncs++;
+      try {
+        await syncDirectory(logDir);
+      } catch (error) {
+        throw fileError(logDir, 'sync', error);
+      }
+      this.unsyncedDeletions = false;
+    }
     const oldestSegment = this.full[0] ?? writer.activeSegment;
     let deleted = 0;
     for (const archive of files.archiveNumbers()) {
@@ -245,6 +248,7 @@ export class LogCompactor {
     } catch (error) {
       throw fileError(files.path(segment), 'delete', error);
     }
+    this.unsyncedDeletions = true;
     return true;
   }
 

@@ -203,6 +203,7 @@ export class NodeWorkers {
       memory: (this.memory.get(host.id) as HostMemoryPool).buffer,
       plan: this.planned.plan,
       ports,
+      restarting: this.router.restartingHosts(),
       pulse: pulse.buffer,
       activity: activity.buffer,
       testHooks: this.testHooks,
@@ -628,8 +629,9 @@ export class NodeWorkers {
     await worker.terminate();
     // Its heap is gone with it: so is what it leased of the host's max_memory.
     this.memory.get(host.id)?.release(w);
-    // (A host removed meanwhile is not replaced.)
-    if (this.stopping || !this.workerHostIds.has(host.id)) return;
+    // (A host removed meanwhile is not replaced, nor is one of its ID added since: that one
+    // runs threads of its own.)
+    if (this.stopping || !this.planned.hosts.includes(host)) return;
     const thread = workerThread(host.id, w);
     const counters = this.counters.get(host.id) as WorkerCounters;
     const down = this.downOf(host, w, why);

@@ -33,6 +33,8 @@ export interface WorkerBoot {
    * NameAuthority.threadJoined. None for the workers that start with the node.
    */
   readonly names?: readonly (readonly [string, string])[];
+  /** Hosts a registry change is restarting as the worker starts (WorkerRouter.restartBegins). */
+  readonly restarting: readonly string[];
   /** Where the worker says whether it is busy, and since when (see WorkerPulse). */
   readonly pulse: SharedArrayBuffer;
   /** Where the worker says whether it could still do anything (see ThreadActivity). */

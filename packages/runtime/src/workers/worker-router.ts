@@ -224,6 +224,11 @@ export class WorkerRouter implements ThreadRouter {
     this.restarting.delete(hostId);
   }
 
+  /** The hosts being restarted now (see restartBegins): a thread starting meanwhile is told. */
+  restartingHosts(): string[] {
+    return [...this.restarting];
+  }
+
   /** Process host `hostId` runs on the main thread (added there while the node runs). */
   hostOnMain(hostId: string, mailLimits: MailLimits): void {
     this.mainHosts.add(hostId);
@@ -426,10 +431,14 @@ export class WorkerRouter implements ThreadRouter {
     const gone = new LuactError('UNAVAILABLE', `worker thread ${thread} is gone`);
     this.calls.fail(thread, gone);
     this.asking.fail(thread, gone);
-    const spawns = this.spawning.fail(thread, gone);
+    const worker = this.workerOfThread(thread);
+    // A spawn asked of a thread its host's restart stopped fails as one asked after the stop.
+    const spawns = this.spawning.fail(
+      thread,
+      worker?.counters.restarting ? restarting(worker.host) : gone,
+    );
     // Never answered: no longer on their way there (a thread that takes its place starts with
     // none counted, and none is counted below none: see WorkerCounters).
-    const worker = this.workerOfThread(thread);
     for (let i = 0; worker !== undefined && i < spawns; i++) worker.counters.taken(worker.w);
     for (const [id, asked] of this.parents) if (asked.thread === thread) this.parents.delete(id);
     if (this.names instanceof NameAuthority) {
@@ -441,11 +450,11 @@ export class WorkerRouter implements ThreadRouter {
   /** The counters of worker thread `thread`'s host, and its number there (undefined: main). */
   private workerOfThread(
     thread: string,
-  ): { readonly counters: WorkerCounters; readonly w: number } | undefined {
+  ): { readonly host: string; readonly counters: WorkerCounters; readonly w: number } | undefined {
     for (const [host, keys] of this.threadKeys) {
       const w = keys.indexOf(thread);
       const counters = this.counters.get(host);
-      if (w !== -1 && counters !== undefined) return { counters, w };
+      if (w !== -1 && counters !== undefined) return { host, counters, w };
     }
     return undefined;
   }

@@ -76,6 +76,7 @@ export function startWorkerThread(
     ...(boot.cluster ? { node: boot.cluster.identity.node } : {}),
   });
   for (const { thread, port } of boot.ports) router.connect(thread, port).unref();
+  for (const hostId of boot.restarting) router.restartBegins(hostId);
   const toMain = router.linkTo(MAIN_THREAD);
   if (toMain === undefined)
     throw new LuactError('INTERNAL', `${self} has no link to the main thread`);

@@ -17,22 +17,22 @@ export function withClusterOptions(command: Command): Command {
   return command
     .option(
       '--replicas <n>',
-      'with --nats: replicas of the cluster streams (1, or 3 on a NATS cluster; default 1)',
+      'when the node joins a cluster: replicas of the cluster streams (1, or 3 on a NATS cluster; default 1)',
       replicaCount,
     )
     .option(
       '--placement <rule>',
-      'with --nats and --node: where a spawn that names no node runs: local (here, the default) or spread (each to the next node of the cluster)',
+      'when the node joins a cluster: where a spawn that names no node runs: local (here, the default) or spread (each to the next node of the cluster)',
       placementRule,
     )
     .option(
       '--down-after <duration>',
-      `with --nats and --node: a node that has not beaten for this long is declared down (default 4s, from ${formatSeconds(MIN_DOWN_AFTER_MS)} to ${formatSeconds(MAX_DOWN_AFTER_MS)}); it beats every quarter of that, and pauses itself after 5/8 of it without an acknowledged beat`,
+      `when the node joins a cluster: a node that has not beaten for this long is declared down (default 4s, from ${formatSeconds(MIN_DOWN_AFTER_MS)} to ${formatSeconds(MAX_DOWN_AFTER_MS)}); it beats every quarter of that, and pauses itself after 5/8 of it without an acknowledged beat`,
       downAfter,
     )
     .option(
       '--send-timeout <duration>',
-      `with --nats and --node: how long a send to another node waits for JetStream to store it before it fails UNAVAILABLE (default 15s, at most ${formatSeconds(MAX_SEND_TIMEOUT_MS)}); longer rides out slower leader elections`,
+      `when the node joins a cluster: how long a send to another node waits for JetStream to store it before it fails UNAVAILABLE (default 15s, at most ${formatSeconds(MAX_SEND_TIMEOUT_MS)}); longer rides out slower leader elections`,
       sendTimeout,
     );
 }

@@ -162,11 +162,11 @@ describe('the luact command line', () => {
           '--placement',
           'spread',
         ],
-        '--placement and --send-timeout apply only to a node that joins a cluster: give --nats and --node',
+        '--placement and --send-timeout apply only to a node that joins a cluster: give --node',
       ],
       [
         ['test', '--node', 'a', '--replicas', '3', '--placement', 'spread', '--down-after', '9s'],
-        '--replicas, --placement and --down-after apply only to a node that joins a cluster: give --nats and --node',
+        '--replicas, --placement and --down-after apply only to a node that joins a cluster: give --nats',
       ],
     ] as const) {
       const io = capture(root);

@@ -154,11 +154,7 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
         // A node that serves joins the cluster; one that runs one entry only when named.
         const joins =
           options.nats !== undefined && (options.exec === undefined || options.node !== undefined);
-        if (!joins)
-          refuseClusterFlags(
-            options,
-            options.exec === undefined ? 'give --nats' : 'give --nats and --node',
-          );
+        if (!joins) refuseClusterFlags(options, missingToJoin(options, options.exec !== undefined));
         // With --exec, a first argument that is not a directory is an argument of the entry.
         const [given, entryArgs] =
           options.exec !== undefined &&
@@ -241,7 +237,7 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
       ) => {
         // The node the tests run as, when they run as a node of a cluster.
         const member = options.nats !== undefined ? options.node : undefined;
-        if (member === undefined) refuseClusterFlags(options, 'give --nats and --node');
+        if (member === undefined) refuseClusterFlags(options, missingToJoin(options, true));
         finish(
           await test(
             applicationDir(oneDir(dir, options), io.cwd, 'test'),
@@ -519,6 +515,18 @@ const NATS_OPTION = [
 
 /** A mistake in how a command was called, found after Commander parsed it. */
 class UsageError extends Error {}
+
+/**
+ * What a run or test lacks to join a cluster: `--nats`, and `--node` where it is `named` only
+ * (a run of one entry, a test run).
+ */
+function missingToJoin(options: { nats?: unknown; node?: string }, named: boolean): string {
+  const missing = [
+    ...(options.nats === undefined ? ['--nats'] : []),
+    ...(named && options.node === undefined ? ['--node'] : []),
+  ];
+  return `give ${missing.join(' and ')}`;
+}
 
 /** Cluster flags on a command that joins no cluster would do nothing: say so, and `how`. */
 function refuseClusterFlags(flags: ClusterFlags, how: string): void {

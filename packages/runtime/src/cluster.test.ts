@@ -158,8 +158,10 @@ it('gives up a send NATS does not store after the node’s send timeout, not the
   const sender = await f.spawn('app:sender', [waiter], 'app:processes');
   const outcome = await f.system.waitForExit(sender);
   if (!outcome.ok) throw outcome.error;
-  expect(decodeValue(outcome.value)).toEqual({
-    error: expect.stringMatching(/^mail to node "e" was not stored by JetStream within 1\.\d s/),
-  });
+  const { error } = decodeValue(outcome.value) as { error: string };
+  const waited = /^mail to node "e" was not stored by JetStream within (\d+\.\d) s/.exec(error);
+  // Its own bound, not the default 15 s (a loaded machine may take a while to notice it).
+  expect(Number(waited?.[1])).toBeGreaterThanOrEqual(1);
+  expect(Number(waited?.[1])).toBeLessThan(10);
   proxy.resume();
 });

@@ -3,6 +3,7 @@ import type { MembershipLog } from './membership-options.js';
 import {
   type CommittedView,
   hasMember,
+  type MemberLiveness,
   proposeView,
   type View,
   type ViewEdits,
@@ -22,6 +23,8 @@ export interface MemberViewsParams {
   readonly incarnation: number;
   /** The workflow queues this node serves. */
   readonly queues: readonly string[];
+  /** Its liveness timing: the same as every other member's, or it cannot join. */
+  readonly liveness: MemberLiveness;
   readonly settings: ViewSettings;
   /** Where the member reports what it does (its node and incarnation added). */
   readonly log: MembershipLog;
@@ -39,14 +42,14 @@ export class MemberViews {
    * or before), false when another commit won the race. Refuses a cluster it cannot join.
    */
   async joinOnce(): Promise<boolean> {
-    const { views, node, incarnation, queues, log } = this.#params;
+    const { views, node, incarnation, queues, liveness, log } = this.#params;
     const latest = await views.latest();
     if (latest !== undefined) {
       this.#checkJoinable(latest);
       if (hasMember(latest.view, node, incarnation)) return true;
     }
     const proposal = this.propose(latest?.view, {
-      join: { node, member: { incarnation, queues } },
+      join: { node, member: { incarnation, queues, liveness } },
     }) as View;
     const result = await this.commit(proposal, latest);
     if (result.committed)
@@ -77,14 +80,35 @@ export class MemberViews {
     return views.commit(proposal, after, `${node}.${incarnation}.v${proposal.version}`);
   }
 
-  /** A view this node can join: same partition count, and no newer incarnation of it. */
+  /**
+   * A view this node can join: same partition count, the same liveness timing as every other
+   * member (one that beats slower than the others wait would be declared down again and again,
+   * one that waits less would declare them down), and no newer incarnation of it.
+   */
   #checkJoinable({ view }: CommittedView): void {
-    const { node, incarnation, settings } = this.#params;
+    const { node, incarnation, settings, liveness } = this.#params;
     if (view.partitions !== settings.partitions) {
       throw new LuactError(
         'INVALID',
         `Membership.join: partitions is ${settings.partitions}, but the cluster's view ${view.version} has ${view.partitions} partitions per queue (fixed when the cluster began)`,
         { details: { option: 'partitions', cluster: view.partitions } },
+      );
+    }
+    for (const [other, member] of Object.entries(view.members)) {
+      const theirs = member.liveness;
+      if (other === node || theirs === undefined) continue;
+      if (
+        theirs.heartbeatMs === liveness.heartbeatMs &&
+        theirs.downAfterMs === liveness.downAfterMs
+      )
+        continue;
+      throw new LuactError(
+        'INVALID',
+        `node ${node} cannot join: its cluster's member ${other} beats every ${theirs.heartbeatMs} ms and declares a node down after ${theirs.downAfterMs} ms without a beat, this node ${liveness.heartbeatMs} and ${liveness.downAfterMs} ms; every node of a cluster must run with the same (luact run --down-after)`,
+        {
+          retryable: false,
+          details: { option: 'downAfterMs', member: other, cluster: theirs, node: liveness },
+        },
       );
     }
     const previous = view.members[node];

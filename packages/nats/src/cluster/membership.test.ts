@@ -142,6 +142,26 @@ describe('joining and leaving', () => {
       message: expect.stringContaining('partitions is 32, but the cluster'),
     });
   }, 60_000);
+
+  it('refuses to join a cluster whose members run with another liveness timing, naming both', async () => {
+    const prefix = freshPrefix();
+    const a = await join('a', prefix);
+    expect(a.member.view.members.a?.liveness).toEqual({
+      heartbeatMs: TEST_TIMINGS.heartbeatMs,
+      downAfterMs: TEST_TIMINGS.downAfterMs,
+    });
+    const slower = { heartbeatMs: 500, downAfterMs: 4_000, fenceAfterMs: 2_500 };
+    await expect(join('b', prefix, slower)).rejects.toMatchObject({
+      kind: 'INVALID',
+      retryable: false,
+      message: expect.stringContaining(
+        "node b cannot join: its cluster's member a beats every 250 ms and declares a node down after 2000 ms without a beat, this node 500 and 4000 ms",
+      ),
+    });
+    // With the same timing it joins, and a fence of its own is its own business.
+    await join('b', prefix, { fenceAfterMs: 1_000 });
+    await expect.poll(() => memberNames(a.member.view), { timeout: 30_000 }).toEqual(['a', 'b']);
+  }, 60_000);
 });
 
 describe('liveness', () => {

@@ -106,6 +106,7 @@ export class Membership {
       node: this.node,
       incarnation,
       queues: settings.queues,
+      liveness: { heartbeatMs: settings.heartbeatMs, downAfterMs: settings.downAfterMs },
       settings: {
         partitions: settings.partitions,
         minMembers: settings.minMembers,

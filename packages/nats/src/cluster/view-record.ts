@@ -27,9 +27,31 @@ export function decodeView(bytes: Uint8Array, where: string): View {
   const members: Record<string, ViewMember> = {};
   for (const [node, value] of Object.entries(object(record.members, where, 'members'))) {
     const member = object(value, where, `members.${node}`);
+    const liveness =
+      member.liveness === undefined
+        ? undefined
+        : object(member.liveness, where, `members.${node}.liveness`);
     members[node] = {
       incarnation: count(member.incarnation, where, `members.${node}.incarnation`, 1),
       queues: strings(member.queues, where, `members.${node}.queues`),
+      ...(liveness
+        ? {
+            liveness: {
+              heartbeatMs: count(
+                liveness.heartbeatMs,
+                where,
+                `members.${node}.liveness.heartbeatMs`,
+                1,
+              ),
+              downAfterMs: count(
+                liveness.downAfterMs,
+                where,
+                `members.${node}.liveness.downAfterMs`,
+                1,
+              ),
+            },
+          }
+        : {}),
     };
   }
   const owners: Record<string, PartitionOwner[]> = {};

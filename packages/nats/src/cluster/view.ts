@@ -5,10 +5,21 @@
  */
 import { nextOwners, type PartitionOwner } from './placement.js';
 
-/** One member: a node name at one incarnation (one boot), and the workflow queues it serves. */
+/**
+ * One member: a node name at one incarnation (one boot), the workflow queues it serves, and
+ * the liveness timing it runs with (every member must run with the same: see MemberViews;
+ * absent in views written before members recorded it).
+ */
 export interface ViewMember {
   readonly incarnation: number;
   readonly queues: readonly string[];
+  readonly liveness?: MemberLiveness;
+}
+
+/** How often a member beats, and how long the cluster waits for a beat before it is down. */
+export interface MemberLiveness {
+  readonly heartbeatMs: number;
+  readonly downAfterMs: number;
 }
 
 /** Why a member entered or left the view. */
@@ -81,7 +92,11 @@ export function proposeView(
       if (previous !== undefined) {
         changes.push({ kind: 'down', node, incarnation: previous.incarnation });
       }
-      members[node] = { incarnation: member.incarnation, queues: [...member.queues].sort() };
+      members[node] = {
+        incarnation: member.incarnation,
+        queues: [...member.queues].sort(),
+        ...(member.liveness ? { liveness: member.liveness } : {}),
+      };
       changes.push({ kind: 'joined', node, incarnation: member.incarnation });
     }
   }

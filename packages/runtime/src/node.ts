@@ -1035,7 +1035,7 @@ export class Node {
     // A host that was there and stays a process host is away for a moment, not gone.
     const restarts =
       change.type === 'updated' && isProcessHost(change.previous) && isProcessHost(change.entry);
-    if (restarts) workers.restarting(id, false);
+    if (restarts) workers.restartBegins(id);
     try {
       let pidsBelow = 0;
       if (workers.runs(id)) pidsBelow = await workers.removeHost(id, restarts);
@@ -1048,7 +1048,7 @@ export class Node {
         if (limits) workers.hostOnMain(id, limits);
       }
     } finally {
-      if (restarts) workers.restarting(id, true);
+      if (restarts) workers.restartDone(id);
     }
   }
 }

@@ -426,7 +426,7 @@ export class NodeWorkers {
    * (CANCELED "terminated"; what followed them hears it); then every other thread forgets the
    * host (see WorkerRouter.hostRemoved). Resolves with the bound its PIDs were below (a host
    * of the same ID numbers its PIDs past it). `restarts`: a registry change starts it again
-   * (see restarting).
+   * (see restartBegins).
    */
   async removeHost(hostId: string, restarts = false): Promise<number> {
     const host = this.planned.hosts.find(({ id }) => id === hostId);
@@ -475,14 +475,20 @@ export class NodeWorkers {
   }
 
   /**
-   * A registry change restarts host `hostId` (wherever it ran and runs next), or (`done`) is
-   * done with it: meanwhile every thread answers spawns onto it with a retryable UNAVAILABLE.
+   * A registry change restarts host `hostId` (wherever it ran and runs next): until
+   * restartDone, every thread answers spawns onto it with a retryable UNAVAILABLE.
    */
-  restarting(hostId: string, done: boolean): void {
-    if (done) this.router.restartDone(hostId);
-    else this.router.restartBegins(hostId);
+  restartBegins(hostId: string): void {
+    this.router.restartBegins(hostId);
     for (const worker of this.running.values())
-      this.post(worker, { t: 'host-restarting', host: hostId, done });
+      this.post(worker, { t: 'host-restarting', host: hostId, done: false });
+  }
+
+  /** The registry change that restarts host `hostId` is done, or failed (see restartBegins). */
+  restartDone(hostId: string): void {
+    this.router.restartDone(hostId);
+    for (const worker of this.running.values())
+      this.post(worker, { t: 'host-restarting', host: hostId, done: true });
   }
 
   /**

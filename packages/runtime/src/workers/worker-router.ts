@@ -256,7 +256,7 @@ export class WorkerRouter implements ThreadRouter {
   }
 
   threadForSpawn(hostId: EntryId, spawner: Process | undefined): string | undefined {
-    if (this.restarting.has(hostId)) throw restarting(hostId);
+    if (this.restarting.has(hostId)) throw restartingError(hostId);
     const keys = this.threadKeys.get(hostId);
     if (keys !== undefined) {
       // A process's child on its own host stays with it: their mail stays in one engine.
@@ -264,7 +264,7 @@ export class WorkerRouter implements ThreadRouter {
       const counters = this.counters.get(hostId) as WorkerCounters;
       // Its threads are stopping: spawns fail as onto any host that is not there, or one
       // that is away for a moment.
-      if (counters.restarting) throw restarting(hostId);
+      if (counters.restarting) throw restartingError(hostId);
       if (counters.retired) throw new LuactError('NOT_FOUND', `host ${hostId} was removed`);
       const w = counters.leastLoaded();
       if (w === undefined)
@@ -435,7 +435,7 @@ export class WorkerRouter implements ThreadRouter {
     // A spawn asked of a thread its host's restart stopped fails as one asked after the stop.
     const spawns = this.spawning.fail(
       thread,
-      worker?.counters.restarting ? restarting(worker.host) : gone,
+      worker?.counters.restarting ? restartingError(worker.host) : gone,
     );
     // Never answered: no longer on their way there (a thread that takes its place starts with
     // none counted, and none is counted below none: see WorkerCounters).
@@ -699,7 +699,7 @@ export class WorkerRouter implements ThreadRouter {
 }
 
 /** A spawn onto a worker host while a registry change restarts it. */
-function restarting(hostId: string): LuactError {
+function restartingError(hostId: string): LuactError {
   return new LuactError(
     'UNAVAILABLE',
     `host ${hostId} is being restarted by a registry change: try again in a moment`,

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_PARTITIONS, partitionOf } from '@luact/nats';
 import { type NatsClusterHandle, startNatsCluster } from '@luact/testkit';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { logRecords, type RunningCli } from '../src/luact-cli.js';
@@ -76,17 +77,23 @@ export function starterOutcome(result: ExecResult): StarterOutcome {
  */
 function whatNodesSaidOf(pids: readonly string[], clis: readonly RunningCli[]): string {
   if (pids.length === 0) return '';
-  // A workflow PID is {host|workflow}: its workflow ID is what the nodes' lines name.
+  // A workflow PID is {host|workflow}: its workflow ID is what the nodes' lines name, and
+  // its partition what their lines of ownership name (taken over, moved away, not yet).
   const names = pids.map((pid) => /\|([^}]*)\}$/.exec(pid)?.[1] ?? pid);
-  const lines: string[] = [];
+  const partitions = names.map((name) => partitionOf(name, DEFAULT_PARTITIONS));
+  const ofPartition = new RegExp(`"partition":(${partitions.join('|')})[,}]`);
+  // Every line about them (few), then the last of the others' warnings and errors.
+  const about: string[] = [];
+  const notable: string[] = [];
   for (const cli of clis) {
     for (const line of cli.stderr().split('\n')) {
-      const notable = line.includes('"level":"warn"') || line.includes('"level":"error"');
-      if (notable || names.some((name) => line.includes(name)))
-        lines.push(`${cli.child.pid}: ${line}`);
+      if (ofPartition.test(line) || names.some((name) => line.includes(name)))
+        about.push(`${cli.child.pid}: ${line}`);
+      else if (line.includes('"level":"warn"') || line.includes('"level":"error"'))
+        notable.push(`${cli.child.pid}: ${line}`);
     }
   }
-  return `unfinished ${names.join(', ')}; the nodes said:\n${lines.slice(-200).join('\n')}`;
+  return `unfinished ${names.join(', ')} (partitions ${partitions.join(', ')}); the nodes said of them:\n${about.join('\n')}\nand warned:\n${notable.slice(-100).join('\n')}`;
 }
 
 /** One run of `wf:work` as a node logged it. */

@@ -1,5 +1,6 @@
 import { encodeRecord } from '@luact/journal';
 import { type NatsServerHandle, startNatsServer } from '@luact/testkit';
+import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamJournal } from './jetstream-journal.js';
@@ -138,6 +139,41 @@ describe('the fork rule on a real server', () => {
     expect(await owner.open()).toEqual(['wf']);
     await owner.close('wf', { by: 'new' });
     expect(await zombie.listClosed()).toEqual([{ id: 'wf', summary: { by: 'new' } }]);
+  });
+
+  it('keeps a journal open whose close marker a zombie sent for a close that lost the fork', async () => {
+    const { access, journal } = await freshStream();
+    const zombie = await journal(() => 1);
+    const owner = await journal(() => 2);
+    await zombie.append('wf', 0, [{ by: 'old', n: 0 }]);
+    expect(await owner.fence('wf')).toEqual({ outcome: 'fenced', length: 1 });
+    // The 2.9.10 R3 race: the zombie's close stored after the fence (so it loses the fork),
+    // and the zombie, told it was stored, sends the close marker that goes with it.
+    const fence = (await access.messages('wf')).at(-1);
+    await access.forge('wf', { epoch: 1, prev: fence?.seq ?? 0, kind: 'close' });
+    await jetstream(connection).publish(
+      access.closeMarkerSubject('wf'),
+      encodeRecord({ by: 'old' }),
+    );
+
+    // The winning chain does not close: the journal is open, its new owner writes it.
+    for (const reader of [owner, await journal()]) {
+      expect(await reader.readPartition(reader.partitionOf('wf'))).toEqual([
+        { id: 'wf', records: [{ by: 'old', n: 0 }], closed: false },
+      ]);
+    }
+    await owner.append('wf', 1, [{ by: 'new', n: 1 }]);
+    expect(await owner.list()).toEqual([{ id: 'wf', length: 2, closed: false }]);
+    expect(await (await journal(() => 3)).takeOver(owner.partitionOf('wf'))).toEqual([
+      {
+        id: 'wf',
+        records: [
+          { by: 'old', n: 0 },
+          { by: 'new', n: 1 },
+        ],
+        closed: false,
+      },
+    ]);
   });
 
   it('fences once per epoch, and never a journal without records or a closed one', async () => {

@@ -3,6 +3,7 @@ import { decodeRecord } from '@luact/journal';
 import { resolveChain } from './journal-chain.js';
 import { tryEntry } from './journal-entries.js';
 import type { JournalReader } from './journal-reader.js';
+import { closedByMarker } from './journal-state.js';
 
 /**
  * Which journals a stream holds, and which are closed: from the stream's per-subject counts of
@@ -18,7 +19,11 @@ export async function listJournals(reader: JournalReader): Promise<StreamInfo[]>
   for (const [id, found] of reader.groupEntries(messages)) {
     // A damaged journal is listed with the records before the damage (reading it says why).
     const chain = resolveChain(found.flatMap((message) => tryEntry(id, message)));
-    journals.push({ id, length: chain.length, closed: closed.has(id) });
+    journals.push({
+      id,
+      length: chain.length,
+      closed: closed.has(id) && closedByMarker(chain, found.length),
+    });
   }
   return journals;
 }

@@ -3,7 +3,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from '@nats-
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Chain, resolveChain } from './journal-chain.js';
 import { damaged, decodeRecords, type Entry, entryOf } from './journal-entries.js';
-import type { Snapshot } from './journal-state.js';
+import { closedByMarker, type Snapshot } from './journal-state.js';
 import { LeaderGets } from './leader-gets.js';
 import { natsFailure } from './nats-errors.js';
 import { readMatching } from './subject-reader.js';
@@ -54,13 +54,14 @@ export class JournalReader {
         this.gets.subject(subject, (message) => message.seq >= last.seq),
       );
     }
+    const chain = winningChain(
+      id,
+      messages.map((message) => entryOf(id, message)),
+    );
     return {
       id,
-      chain: winningChain(
-        id,
-        messages.map((message) => entryOf(id, message)),
-      ),
-      closed: marker !== null,
+      chain,
+      closed: marker !== null && closedByMarker(chain, messages.length),
       lastSeq: last?.seq ?? 0,
     };
   }
@@ -104,7 +105,7 @@ export class JournalReader {
       // Decoded here so a record that does not decode marks its journal damaged.
       decodeRecords(id, chain);
       const lastSeq = Math.max(0, ...found.map((message) => message.seq));
-      return { id, chain, closed, lastSeq };
+      return { id, chain, closed: closed && closedByMarker(chain, found.length), lastSeq };
     } catch (error) {
       if (!(error instanceof LuactError)) throw error;
       return { id, damaged: error };

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseDuration } from '@luact/core';
 import {
+  type ClusterSettings,
   DEFAULT_NODE_NAME,
   DEFAULT_WORKFLOW_LIST_LIMIT,
   type NodeNatsOption,
@@ -152,9 +153,7 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
           },
       ) => {
         // A node that serves joins the cluster; one that runs one entry only when named.
-        const joins =
-          options.nats !== undefined && (options.exec === undefined || options.node !== undefined);
-        if (!joins) refuseClusterFlags(options, missingToJoin(options, options.exec !== undefined));
+        const cluster = clusterToJoin(options, options.exec !== undefined);
         // With --exec, a first argument that is not a directory is an argument of the entry.
         const [given, entryArgs] =
           options.exec !== undefined &&
@@ -175,9 +174,7 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
               watch: options.watch === true,
               verbose: options.verbose === true,
               node: options.node ?? DEFAULT_NODE_NAME,
-              cluster: joins
-                ? clusterSettings(options.node ?? DEFAULT_NODE_NAME, options)
-                : undefined,
+              cluster,
               control: options.control,
               stateDir: options.stateDir,
               timeSkip: options.timeSkip === true,
@@ -235,9 +232,8 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
             verbose?: boolean;
           },
       ) => {
-        // The node the tests run as, when they run as a node of a cluster.
-        const member = options.nats !== undefined ? options.node : undefined;
-        if (member === undefined) refuseClusterFlags(options, missingToJoin(options, true));
+        // The tests run as a node of the cluster only when it is named.
+        const cluster = clusterToJoin(options, true);
         finish(
           await test(
             applicationDir(oneDir(dir, options), io.cwd, 'test'),
@@ -249,7 +245,7 @@ function buildProgram(io: CliIO, finish: (code: number) => void): Command {
               timeSkip: options.timeSkip === true,
               stateDir: options.stateDir,
               nats: options.nats,
-              ...(member !== undefined ? { cluster: clusterSettings(member, options) } : {}),
+              ...(cluster ? { cluster } : {}),
               verbose: options.verbose === true,
             },
             io,
@@ -517,25 +513,26 @@ const NATS_OPTION = [
 class UsageError extends Error {}
 
 /**
- * What a run or test lacks to join a cluster: `--nats`, and `--node` where it is `named` only
- * (a run of one entry, a test run).
+ * The cluster a run or test joins: with `--nats`, as `--node` (which it must be given when
+ * `named`, else it defaults). Cluster flags on one that joins none would do nothing: they are
+ * a usage error naming them and what is missing.
  */
-function missingToJoin(options: { nats?: unknown; node?: string }, named: boolean): string {
+function clusterToJoin(
+  options: ClusterFlags & { readonly nats?: unknown; readonly node?: string },
+  named: boolean,
+): ClusterSettings | undefined {
+  if (options.nats !== undefined && (!named || options.node !== undefined))
+    return clusterSettings(options.node ?? DEFAULT_NODE_NAME, options);
+  const given = givenClusterFlags(options);
+  if (given.length === 0) return undefined;
   const missing = [
     ...(options.nats === undefined ? ['--nats'] : []),
     ...(named && options.node === undefined ? ['--node'] : []),
   ];
-  return `give ${missing.join(' and ')}`;
-}
-
-/** Cluster flags on a command that joins no cluster would do nothing: say so, and `how`. */
-function refuseClusterFlags(flags: ClusterFlags, how: string): void {
-  const given = givenClusterFlags(flags);
-  if (given.length === 0) return;
-  const [last, ...rest] = given.reverse();
-  const names = rest.length === 0 ? last : `${rest.reverse().join(', ')} and ${last}`;
+  const flags =
+    given.length === 1 ? given[0] : `${given.slice(0, -1).join(', ')} and ${given.at(-1)}`;
   throw new UsageError(
-    `${names} ${given.length === 1 ? 'applies' : 'apply'} only to a node that joins a cluster: ${how}`,
+    `${flags} ${given.length === 1 ? 'applies' : 'apply'} only to a node that joins a cluster: give ${missing.join(' and ')}`,
   );
 }
 

@@ -14,6 +14,15 @@ export function workerThread(host: string, w: number): string {
   return `${host}#${w}`;
 }
 
+/** The host and number of worker thread `thread` (see workerThread); undefined for main. */
+export function workerOf(
+  thread: string,
+): { readonly host: string; readonly w: number } | undefined {
+  const hash = thread.lastIndexOf('#');
+  if (hash < 0) return undefined;
+  return { host: thread.slice(0, hash), w: Number(thread.slice(hash + 1)) };
+}
+
 /** Plain data (it crosses to every worker as is). */
 export interface ThreadPlan {
   /** Each host that runs on worker threads, with how many. */

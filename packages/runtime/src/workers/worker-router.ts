@@ -31,6 +31,7 @@ import {
   pidHostAndId,
   type ThreadPlan,
   threadsOf,
+  workerOf,
   workerThread,
 } from './thread-plan.js';
 import { signalOf, signalRecord, type ThreadRecord } from './thread-records.js';
@@ -451,12 +452,11 @@ export class WorkerRouter implements ThreadRouter {
   private workerOfThread(
     thread: string,
   ): { readonly host: string; readonly counters: WorkerCounters; readonly w: number } | undefined {
-    for (const [host, keys] of this.threadKeys) {
-      const w = keys.indexOf(thread);
-      const counters = this.counters.get(host);
-      if (w !== -1 && counters !== undefined) return { host, counters, w };
-    }
-    return undefined;
+    const worker = workerOf(thread);
+    const counters = worker && this.counters.get(worker.host);
+    if (worker === undefined || counters === undefined || !(worker.w < counters.workers))
+      return undefined;
+    return { ...worker, counters };
   }
 
   /**

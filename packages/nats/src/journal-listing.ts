@@ -3,7 +3,7 @@ import { decodeRecord } from '@luact/journal';
 import { resolveChain } from './journal-chain.js';
 import { tryEntry } from './journal-entries.js';
 import type { JournalReader } from './journal-reader.js';
-import { closedByMarker } from './journal-state.js';
+import { isClosed } from './journal-state.js';
 
 /**
  * Which journals a stream holds, and which are closed: from the stream's per-subject counts of
@@ -22,7 +22,7 @@ export async function listJournals(reader: JournalReader): Promise<StreamInfo[]>
     journals.push({
       id,
       length: chain.length,
-      closed: closed.has(id) && closedByMarker(chain, found.length),
+      closed: isClosed(closed.has(id), chain, found.length),
     });
   }
   return journals;

@@ -3,7 +3,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from '@nats-
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Chain, resolveChain } from './journal-chain.js';
 import { damaged, decodeRecords, type Entry, entryOf } from './journal-entries.js';
-import { closedByMarker, type Snapshot } from './journal-state.js';
+import { isClosed, type Snapshot } from './journal-state.js';
 import { LeaderGets } from './leader-gets.js';
 import { natsFailure } from './nats-errors.js';
 import { readMatching } from './subject-reader.js';
@@ -61,7 +61,7 @@ export class JournalReader {
     return {
       id,
       chain,
-      closed: marker !== null && closedByMarker(chain, messages.length),
+      closed: isClosed(marker !== null, chain, messages.length),
       lastSeq: last?.seq ?? 0,
     };
   }
@@ -96,7 +96,7 @@ export class JournalReader {
   }
 
   /** Journal `id` folded from its entries `found`, or why it is damaged. */
-  private snapshotOf(id: string, found: StoredMsg[], closed: boolean): Snapshot | DamagedJournal {
+  private snapshotOf(id: string, found: StoredMsg[], marked: boolean): Snapshot | DamagedJournal {
     try {
       const chain = winningChain(
         id,
@@ -105,7 +105,7 @@ export class JournalReader {
       // Decoded here so a record that does not decode marks its journal damaged.
       decodeRecords(id, chain);
       const lastSeq = Math.max(0, ...found.map((message) => message.seq));
-      return { id, chain, closed: closed && closedByMarker(chain, found.length), lastSeq };
+      return { id, chain, closed: isClosed(marked, chain, found.length), lastSeq };
     } catch (error) {
       if (!(error instanceof LuactError)) throw error;
       return { id, damaged: error };

@@ -13,14 +13,14 @@ export interface Snapshot {
 }
 
 /**
- * Whether a journal whose close marker is there is closed, given its winning chain and how
- * many entries its subject holds: when the chain ends with a close, or no entry is left (a
- * removal cut short). A marker beside a chain that does not close was sent by a writer whose
- * close lost the fork (nats-server #4320: a zombie's close and the new owner's fence both
- * stored): its journal is open, and its new owner writes it.
+ * Whether a journal is closed, given whether its close marker is there, its winning chain and
+ * how many entries its subject holds: marked, and the chain ends with a close or no entry is
+ * left (a removal cut short). A marker beside a chain that does not close was sent by a writer
+ * whose close lost the fork (nats-server #4320: a zombie's close and the new owner's fence
+ * both stored): its journal is open, and its new owner writes it.
  */
-export function closedByMarker(chain: Chain<Entry>, entries: number): boolean {
-  return entries === 0 || chain.close !== undefined;
+export function isClosed(marked: boolean, chain: Chain<Entry>, entries: number): boolean {
+  return marked && (entries === 0 || chain.close !== undefined);
 }
 
 /** A journal writer's view of one journal, from its last read and its own acknowledgements. */

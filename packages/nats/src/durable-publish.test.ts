@@ -7,7 +7,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AckInbox } from './cluster/mail-ack-inbox.js';
+import { AckInbox } from './ack-inbox.js';
 import { type PublishAttempt, publishDurably } from './durable-publish.js';
 import { isWrongLastSequence } from './nats-errors.js';
 import { natsServerAndConnection } from './testing/nats-server.js';

@@ -10,7 +10,7 @@ let connection: NatsConnection;
 let journals = 0;
 
 beforeAll(async () => {
-  server = await startNatsServer();
+  server = await startNatsServer({ monitoring: true });
   connection = await connect({ servers: server.url });
 });
 
@@ -61,6 +61,40 @@ describe('JetStreamJournal', () => {
     });
     return { first, second, access };
   }
+
+  it('closes the subscription its appends are acknowledged on at shutdown', async () => {
+    const subscriptions = async (client: NatsConnection): Promise<string[]> => {
+      await client.flush();
+      const cid = client.info?.client_id;
+      const response = await fetch(`${server.monitorUrl}/connz?subs=1&cid=${cid}`);
+      const body = (await response.json()) as {
+        connections: { subscriptions_list?: string[] }[];
+      };
+      return body.connections[0]?.subscriptions_list ?? [];
+    };
+    const own = await connect({ servers: server.url });
+    try {
+      const options = { ...freshOptions(), connection: own };
+      const access = new JournalStreamAccess(connection, options.stream, options.subjectPrefix);
+      cleanups.push(() => access.deleteStream());
+      const journal = await JetStreamJournal.open(options);
+      await journal.append('wf', 0, [{ n: 0 }]);
+      await journal.append('wf', 1, [{ n: 1 }]);
+      const running = await subscriptions(own);
+      await journal.shutdown();
+      const after = await subscriptions(own);
+      // The client's own request inbox stays; the journal's acknowledgement inbox goes.
+      expect(after.every((subject) => running.includes(subject))).toBe(true);
+      expect(running.filter((subject) => !after.includes(subject))).toEqual([
+        expect.stringMatching(/^_INBOX\.[A-Z0-9]+\.\*$/),
+      ]);
+      expect(await journal.read('wf').catch((error: unknown) => error)).toMatchObject({
+        kind: 'UNAVAILABLE',
+      });
+    } finally {
+      await own.close();
+    }
+  });
 
   it('refuses a second writer that appends after the first with CONFLICT', async () => {
     const { first, second } = await journalPair();

@@ -15,6 +15,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { AckInbox } from './ack-inbox.js';
 import { decodeRecords } from './journal-entries.js';
 import { ensureLayout } from './journal-layout.js';
 import { closedJournals, journalIds, listJournals } from './journal-listing.js';
@@ -102,6 +103,8 @@ export class JetStreamJournal implements Journal {
 
   private readonly reader: JournalReader;
   private readonly writer: JournalWriter;
+  /** Where this journal's publishes are acknowledged (one subscription, closed at shutdown). */
+  private readonly acks: AckInbox;
   private readonly epochs: PartitionEpochs;
   private readonly stream: string;
   private readonly subjects: JournalSubjects;
@@ -129,9 +132,10 @@ export class JetStreamJournal implements Journal {
       setup.subjects,
       requestTimeoutMs,
     );
+    this.acks = new AckInbox(connection);
     const publisher = new EntryPublisher(
       connection,
-      js,
+      this.acks,
       this.reader,
       requestTimeoutMs,
       setup.publishBudgetMs,
@@ -251,7 +255,10 @@ export class JetStreamJournal implements Journal {
    * (it is the caller's).
    */
   shutdown(): Promise<void> {
-    this.stopped ??= this.lock.idle().then(() => this.writer.markersIdle());
+    this.stopped ??= this.lock
+      .idle()
+      .then(() => this.writer.markersIdle())
+      .finally(() => this.acks.close());
     return this.stopped;
   }
 

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LuactError } from '@luact/core';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
-import { publishDurably } from './durable-publish.js';
+import { type PublishAttempt, publishDurably } from './durable-publish.js';
 import { sameMessage } from './journal-entries.js';
 import type { JournalReader } from './journal-reader.js';
 import { natsFailure } from './nats-errors.js';
@@ -15,7 +14,8 @@ import { natsFailure } from './nats-errors.js';
 export class EntryPublisher {
   constructor(
     private readonly connection: NatsConnection,
-    private readonly js: JetStreamClient,
+    /** Makes each attempt: the journal's AckInbox, no request object per publish. */
+    private readonly attempts: PublishAttempt,
     private readonly reader: JournalReader,
     private readonly requestTimeoutMs: number,
     private readonly publishBudgetMs: number,
@@ -42,13 +42,13 @@ export class EntryPublisher {
       budgetMs,
       attemptTimeoutMs: Math.min(this.requestTimeoutMs, budgetMs),
     };
-    const ack = await publishDurably(this.js, subject, payload, { ...options, msgID });
+    const ack = await publishDurably(this.attempts, subject, payload, { ...options, msgID });
     if (!ack.duplicate) return ack.seq;
     const holder = await this.reader.messageAt(ack.seq);
     if (holder?.subject === subject) {
       return sameMessage(holder, payload, messageHeaders) ? ack.seq : undefined;
     }
-    const again = await publishDurably(this.js, subject, payload, {
+    const again = await publishDurably(this.attempts, subject, payload, {
       ...options,
       msgID: `${msgID}:${randomUUID()}`,
     });

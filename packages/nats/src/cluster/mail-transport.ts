@@ -10,10 +10,10 @@ import type {
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type ObjectStore, Objm, StorageType } from '@nats-io/obj';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import { AckInbox } from '../ack-inbox.js';
 import { DEFAULT_PUBLISH_BUDGET_MS } from '../durable-publish.js';
 import { natsFailure } from '../nats-errors.js';
 import { untilReachable } from '../streams.js';
-import { AckInbox } from './mail-ack-inbox.js';
 import type { MailLog } from './mail-log.js';
 import { MailPublisher, type Outgoing } from './mail-publisher.js';
 import { MailReceiver } from './mail-receiver.js';

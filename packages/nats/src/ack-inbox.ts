@@ -8,7 +8,7 @@ import {
   type Subscription,
   TimeoutError,
 } from '@nats-io/transport-node';
-import type { PublishAttempt, PublishAttemptOptions } from '../durable-publish.js';
+import type { PublishAttempt, PublishAttemptOptions } from './durable-publish.js';
 
 interface Waiter {
   readonly subject: string;
@@ -22,10 +22,10 @@ const decoder = new TextDecoder();
 /**
  * JetStream publishes whose acknowledgements come back on one subscription of the connection:
  * `<inbox>.<n>` per publish, matched here, with one timer for the earliest deadline. The
- * client's own `js.publish` builds a request object, a timer and an Error per publish; mail
- * publishes on every cross-node send. Attempts fail as the client's would (TimeoutError,
- * NoRespondersError, JetStreamApiError, ClosedConnectionError), so publishDurably treats
- * them alike.
+ * client's own `js.publish` builds a request object, a timer and an Error per publish, and
+ * the mail (every cross-node send) and the journal (every append) publish on hot paths.
+ * Attempts fail as the client's would (TimeoutError, NoRespondersError, JetStreamApiError,
+ * ClosedConnectionError), so publishDurably treats them alike.
  */
 export class AckInbox implements PublishAttempt {
   private readonly prefix: string;

@@ -7,8 +7,8 @@ import {
   TimeoutError,
 } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { natsServerAndConnection } from '../testing/nats-server.js';
-import { AckInbox } from './mail-ack-inbox.js';
+import { AckInbox } from './ack-inbox.js';
+import { natsServerAndConnection } from './testing/nats-server.js';
 
 // How AckInbox answers publishDurably is tested with the client side by side in
 // durable-publish.test.ts; these are its own cases: deadlines, no responders, closing.

@@ -7,20 +7,20 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AckInbox } from './ack-inbox.js';
 import { type PublishAttempt, publishDurably } from './durable-publish.js';
 import { isWrongLastSequence } from './nats-errors.js';
+import { ReplyInbox } from './reply-inbox.js';
 import { natsServerAndConnection } from './testing/nats-server.js';
 
 const nats = natsServerAndConnection();
 let js: JetStreamClient;
 let jsm: JetStreamManager;
-let inbox: AckInbox;
+let inbox: ReplyInbox;
 
 beforeAll(async () => {
   js = jetstream(nats.connection);
   jsm = await jetstreamManager(nats.connection);
-  inbox = new AckInbox(nats.connection);
+  inbox = new ReplyInbox(nats.connection);
 });
 
 afterAll(() => {
@@ -43,11 +43,11 @@ async function messageCount(): Promise<number> {
   return (await jsm.streams.info(stream)).state.messages;
 }
 
-// The mail publishes through its AckInbox, everything else through the client: both must
+// The mail and the journal publish through a ReplyInbox, everything else through the client: both must
 // behave alike under publishDurably.
 describe.each([
   ['the JetStream client', () => js, (c: NatsConnection): PublishAttempt => jetstream(c)],
-  ['an AckInbox', () => inbox, (c: NatsConnection): PublishAttempt => new AckInbox(c)],
+  ['a ReplyInbox', () => inbox, (c: NatsConnection): PublishAttempt => new ReplyInbox(c)],
 ] as const)('through %s', (_, attempt, attemptOn) => {
   it('stores a message once however often it is published with the same ID', async () => {
     const first = await publishDurably(attempt(), `dp${n}.a`, 'one', { msgID: 'm-1' });

@@ -44,7 +44,7 @@ export interface PublishAttemptOptions {
 
 /**
  * Makes one publish attempt and resolves with JetStream's acknowledgement: the JetStream
- * client (`js.publish`), or anything that fails the way it does (AckInbox).
+ * client (`js.publish`), or anything that fails the way it does (ReplyInbox).
  */
 export interface PublishAttempt {
   publish(

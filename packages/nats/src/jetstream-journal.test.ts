@@ -96,6 +96,18 @@ describe('JetStreamJournal', () => {
     }
   });
 
+  it('names the journal when the look for its close marker is refused (its stream is gone)', async () => {
+    const options = { ...freshOptions(), publishBudgetMs: 1_000 };
+    const access = new JournalStreamAccess(connection, options.stream, options.subjectPrefix);
+    const journal = await JetStreamJournal.open(options);
+    cleanups.push(() => journal.shutdown());
+    await access.deleteStream();
+    await expect(journal.append('orphan', 0, [{ n: 0 }])).rejects.toMatchObject({
+      kind: 'INTERNAL',
+      message: expect.stringMatching(/look up journal orphan failed: .*JetStream error 10059/),
+    });
+  });
+
   it('refuses a second writer that appends after the first with CONFLICT', async () => {
     const { first, second } = await journalPair();
     await first.append('wf', 0, [{ n: 0 }]);

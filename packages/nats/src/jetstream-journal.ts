@@ -15,7 +15,6 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckInbox } from './ack-inbox.js';
 import { decodeRecords } from './journal-entries.js';
 import { ensureLayout } from './journal-layout.js';
 import { closedJournals, journalIds, listJournals } from './journal-listing.js';
@@ -31,6 +30,7 @@ import { JournalReader } from './journal-reader.js';
 import { ensureJournalStream } from './journal-stream.js';
 import { type FenceResult, JournalWriter, NOTHING } from './journal-writer.js';
 import { natsFailure } from './nats-errors.js';
+import { ReplyInbox } from './reply-inbox.js';
 import { untilReachable } from './streams.js';
 import { JournalSubjects } from './subjects.js';
 
@@ -103,8 +103,11 @@ export class JetStreamJournal implements Journal {
 
   private readonly reader: JournalReader;
   private readonly writer: JournalWriter;
-  /** Where this journal's publishes are acknowledged (one subscription, closed at shutdown). */
-  private readonly acks: AckInbox;
+  /**
+   * Where this journal's publishes are acknowledged and its hot lookups answered (one
+   * subscription, closed at shutdown).
+   */
+  private readonly inbox: ReplyInbox;
   private readonly epochs: PartitionEpochs;
   private readonly stream: string;
   private readonly subjects: JournalSubjects;
@@ -124,18 +127,19 @@ export class JetStreamJournal implements Journal {
     this.stream = setup.stream;
     this.subjects = setup.subjects;
     this.epochs = new PartitionEpochs(setup.stream, setup.subjects, setup.epochOf);
+    this.inbox = new ReplyInbox(connection);
     this.reader = new JournalReader(
       connection,
       js,
       jsm,
+      this.inbox,
       setup.stream,
       setup.subjects,
       requestTimeoutMs,
     );
-    this.acks = new AckInbox(connection);
     const publisher = new EntryPublisher(
       connection,
-      this.acks,
+      this.inbox,
       this.reader,
       requestTimeoutMs,
       setup.publishBudgetMs,
@@ -258,7 +262,7 @@ export class JetStreamJournal implements Journal {
     this.stopped ??= this.lock
       .idle()
       .then(() => this.writer.markersIdle())
-      .finally(() => this.acks.close());
+      .finally(() => this.inbox.close());
     return this.stopped;
   }
 

@@ -14,7 +14,7 @@ import { natsFailure } from './nats-errors.js';
 export class EntryPublisher {
   constructor(
     private readonly connection: NatsConnection,
-    /** Makes each attempt: the journal's AckInbox, no request object per publish. */
+    /** Makes each attempt: the journal's ReplyInbox, no request object per publish. */
     private readonly attempts: PublishAttempt,
     private readonly reader: JournalReader,
     private readonly requestTimeoutMs: number,

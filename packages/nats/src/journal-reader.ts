@@ -1,11 +1,20 @@
 import { LuactError } from '@luact/core';
-import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  JetStreamError,
+  type JetStreamManager,
+  type JsMsg,
+  type StoredMsg,
+} from '@nats-io/jetstream';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { type Chain, resolveChain } from './journal-chain.js';
 import { damaged, decodeRecords, type Entry, entryOf } from './journal-entries.js';
 import { isClosed, type Snapshot } from './journal-state.js';
 import { LeaderGets } from './leader-gets.js';
 import { natsFailure } from './nats-errors.js';
+import type { ReplyInbox } from './reply-inbox.js';
 import { readMatching } from './subject-reader.js';
 import type { JournalSubjects } from './subjects.js';
 
@@ -29,16 +38,21 @@ export interface DamagedJournal {
 
 export class JournalReader {
   private readonly gets: LeaderGets;
+  /** Where the stream leader answers a message get. */
+  private readonly messageGet: string;
 
   constructor(
     private readonly connection: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    /** Asks for a close marker on each new journal (see `hasCloseMarker`). */
+    private readonly inbox: ReplyInbox,
     readonly stream: string,
     readonly subjects: JournalSubjects,
     private readonly requestTimeoutMs: number,
   ) {
     this.gets = new LeaderGets(jsm, stream);
+    this.messageGet = `${jsm.getOptions().apiPrefix}.STREAM.MSG.GET.${stream}`;
   }
 
   /** Journal `id` as it is now: its close marker and its entries (read only if there are any). */
@@ -68,7 +82,11 @@ export class JournalReader {
 
   /** Whether journal `id`'s close marker is there (a closed journal, or a removal cut short). */
   async hasCloseMarker(id: string): Promise<boolean> {
-    return (await this.lastMessage(id, this.subjects.closeMarker(id))) !== null;
+    // Asked for every new journal: on the inbox, without the client's objects per request.
+    const request = JSON.stringify({ last_by_subj: this.subjects.closeMarker(id) });
+    return this.ask(`look up journal ${id}`, async () =>
+      holdsMessage(await this.inbox.request(this.messageGet, request, this.requestTimeoutMs)),
+    );
   }
 
   /**
@@ -160,6 +178,23 @@ export class JournalReader {
       throw natsFailure(this.connection, action, error);
     }
   }
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Whether a stream's answer to a message get holds a message: false for "no message found";
+ * any other error is raised as the client raises it.
+ */
+function holdsMessage(answer: Msg): boolean {
+  const body = JSON.parse(decoder.decode(answer.data)) as {
+    error?: ConstructorParameters<typeof JetStreamApiError>[0];
+    message?: unknown;
+  };
+  if (body.error?.err_code === JetStreamApiCodes.NoMessageFound) return false;
+  if (body.error !== undefined) throw new JetStreamApiError(body.error);
+  if (body.message === undefined) throw new JetStreamError('invalid message get response');
+  return true;
 }
 
 /** The winning chain of `entries`; a gap in it (a deleted or expired entry) is damage. */

@@ -12,7 +12,7 @@ export type Outgoing =
   | { readonly kind: 'signal'; readonly signal: Signal };
 
 export interface MailPublisherSettings {
-  /** Makes each publish attempt (the transport's AckInbox). */
+  /** Makes each publish attempt (the transport's ReplyInbox). */
   readonly js: PublishAttempt;
   readonly blobs: ObjectStore;
   readonly self: NodeIncarnation;

@@ -10,9 +10,9 @@ import type {
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type ObjectStore, Objm, StorageType } from '@nats-io/obj';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
-import { AckInbox } from '../ack-inbox.js';
 import { DEFAULT_PUBLISH_BUDGET_MS } from '../durable-publish.js';
 import { natsFailure } from '../nats-errors.js';
+import { ReplyInbox } from '../reply-inbox.js';
 import { untilReachable } from '../streams.js';
 import type { MailLog } from './mail-log.js';
 import { MailPublisher, type Outgoing } from './mail-publisher.js';
@@ -114,7 +114,7 @@ export class MailTransport implements MailChannel {
     } catch (error) {
       throw natsFailure(connection, `set up mail of node ${node} (stream ${stream})`, error);
     }
-    const acks = new AckInbox(connection);
+    const acks = new ReplyInbox(connection);
     const publisher = new MailPublisher({
       js: acks,
       blobs,
@@ -137,7 +137,7 @@ export class MailTransport implements MailChannel {
     node: string,
     incarnation: number,
     publisher: MailPublisher,
-    private readonly acks: AckInbox,
+    private readonly acks: ReplyInbox,
     private readonly receiverFor: (receiver: MailRecipient) => MailReceiver,
   ) {
     this.identity = { node, incarnation };

@@ -3,6 +3,7 @@ import {
   ClosedConnectionError,
   createInbox,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
   type Subscription,
@@ -13,21 +14,22 @@ import type { PublishAttempt, PublishAttemptOptions } from './durable-publish.js
 interface Waiter {
   readonly subject: string;
   readonly due: number;
-  readonly resolve: (ack: PubAck) => void;
+  readonly resolve: (answer: Msg) => void;
   readonly reject: (error: Error) => void;
 }
 
 const decoder = new TextDecoder();
 
 /**
- * JetStream publishes whose acknowledgements come back on one subscription of the connection:
- * `<inbox>.<n>` per publish, matched here, with one timer for the earliest deadline. The
- * client's own `js.publish` builds a request object, a timer and an Error per publish, and
- * the mail (every cross-node send) and the journal (every append) publish on hot paths.
- * Attempts fail as the client's would (TimeoutError, NoRespondersError, JetStreamApiError,
- * ClosedConnectionError), so publishDurably treats them alike.
+ * Requests whose answers come back on one subscription of the connection: `<inbox>.<n>` per
+ * request, matched here, with one timer for the earliest deadline. The client's own requests
+ * (`js.publish`, a stream's message get) build a request object, a timer and an Error each,
+ * and the mail (every cross-node send) and the journal (every append, and a look for a close
+ * marker per new journal) ask on hot paths. Requests fail as the client's would
+ * (TimeoutError, NoRespondersError, ClosedConnectionError), and publishes as `js.publish`
+ * does (JetStreamApiError too), so publishDurably treats them alike.
  */
-export class AckInbox implements PublishAttempt {
+export class ReplyInbox implements PublishAttempt {
   private readonly prefix: string;
   private readonly subscription: Subscription;
   private readonly waiting = new Map<number, Waiter>();
@@ -44,7 +46,7 @@ export class AckInbox implements PublishAttempt {
         if (error === null) this.answer(msg);
       },
     });
-    // Publishes waiting when the connection ends would otherwise wait out their deadline.
+    // Requests waiting when the connection ends would otherwise wait out their deadline.
     void connection.closed().then(() => this.close());
   }
 
@@ -61,13 +63,29 @@ export class AckInbox implements PublishAttempt {
       headers.set('Nats-Expected-Last-Sequence', `${expect.lastSequence}`);
     if (expect?.lastSubjectSequence !== undefined)
       headers.set('Nats-Expected-Last-Subject-Sequence', `${expect.lastSubjectSequence}`);
+    return this.request(subject, payload, timeout, headers).then(readAck);
+  }
+
+  /**
+   * Sends `payload` to `subject` and resolves with the answer: TimeoutError after
+   * `timeoutMs`, NoRespondersError when nothing listens there.
+   */
+  request(
+    subject: string,
+    payload: Uint8Array | string | undefined,
+    timeoutMs: number,
+    headers?: MsgHdrs,
+  ): Promise<Msg> {
     if (this.closed) return Promise.reject(new ClosedConnectionError());
     const id = this.nextId++;
-    return new Promise<PubAck>((resolve, reject) => {
-      const due = Date.now() + timeout;
+    return new Promise<Msg>((resolve, reject) => {
+      const due = Date.now() + timeoutMs;
       this.waiting.set(id, { subject, due, resolve, reject });
       try {
-        this.connection.publish(subject, payload, { reply: `${this.prefix}${id}`, headers });
+        this.connection.publish(subject, payload, {
+          reply: `${this.prefix}${id}`,
+          ...(headers === undefined ? {} : { headers }),
+        });
       } catch (error) {
         this.waiting.delete(id);
         reject(error instanceof Error ? error : new Error(String(error)));
@@ -95,10 +113,11 @@ export class AckInbox implements PublishAttempt {
     const waiter = this.waiting.get(id);
     if (waiter === undefined) return; // timed out before its answer came
     this.waiting.delete(id);
-    try {
-      waiter.resolve(readAck(waiter.subject, msg));
-    } catch (error) {
-      waiter.reject(error as Error);
+    // Nothing listens on the subject (no stream, or no leader yet): the server answers 503.
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
+      waiter.reject(new NoRespondersError(waiter.subject));
+    } else {
+      waiter.resolve(msg);
     }
   }
 
@@ -126,9 +145,7 @@ export class AckInbox implements PublishAttempt {
 }
 
 /** The acknowledgement in a JetStream answer, or the error the client would have raised. */
-function readAck(subject: string, msg: Msg): PubAck {
-  // No stream (or no leader yet) listens on the subject: the server answers 503 itself.
-  if (msg.data.length === 0 && msg.headers?.code === 503) throw new NoRespondersError(subject);
+function readAck(msg: Msg): PubAck {
   const answer = JSON.parse(decoder.decode(msg.data)) as Partial<PubAck> & {
     error?: ConstructorParameters<typeof JetStreamApiError>[0];
   };

@@ -7,19 +7,20 @@ import {
   TimeoutError,
 } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { AckInbox } from './ack-inbox.js';
+import { ReplyInbox } from './reply-inbox.js';
 import { natsServerAndConnection } from './testing/nats-server.js';
 
-// How AckInbox answers publishDurably is tested with the client side by side in
-// durable-publish.test.ts; these are its own cases: deadlines, no responders, closing.
+// How ReplyInbox answers publishDurably is tested with the client side by side in
+// durable-publish.test.ts; these are its own cases: plain requests, deadlines, no responders,
+// closing.
 
 const nats = natsServerAndConnection();
-let inbox: AckInbox;
+let inbox: ReplyInbox;
 
 beforeAll(async () => {
   const jsm = await jetstreamManager(nats.connection);
   await jsm.streams.add({ name: 'ACKS', subjects: ['acks.>'] });
-  inbox = new AckInbox(nats.connection);
+  inbox = new ReplyInbox(nats.connection);
 });
 
 afterAll(() => {
@@ -35,6 +36,41 @@ it('matches each of many publishes in flight with its own acknowledgement', asyn
   expect(new Set(acks.map((ack) => ack.seq)).size).toBe(200);
   const again = await inbox.publish('acks.many', '7', attempt('m7'));
   expect(again).toMatchObject({ stream: 'ACKS', seq: acks[7]?.seq, duplicate: true });
+}, 30_000);
+
+it('answers each plain request with its own answer, headers as sent', async () => {
+  const echo = nats.connection.subscribe('echo.>', {
+    callback: (_error, msg) =>
+      msg.respond(`${msg.subject}:${msg.string()}:${msg.headers?.get('X') ?? ''}`),
+  });
+  await nats.connection.flush();
+  try {
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => {
+        const sent = headers();
+        sent.set('X', `h${i}`);
+        return inbox.request(`echo.${i % 3}`, `${i}`, 30_000, i % 2 === 0 ? sent : undefined);
+      }),
+    );
+    expect(answers.map((answer) => answer.string())).toEqual(
+      Array.from({ length: 50 }, (_, i) => `echo.${i % 3}:${i}:${i % 2 === 0 ? `h${i}` : ''}`),
+    );
+  } finally {
+    echo.unsubscribe();
+  }
+}, 30_000);
+
+it('fails a plain request nothing listens to with NoRespondersError, one nobody answers with TimeoutError', async () => {
+  await expect(inbox.request('nobody.there', 'x', 30_000)).rejects.toBeInstanceOf(
+    NoRespondersError,
+  );
+  const quiet = nats.connection.subscribe('quiet.z');
+  await nats.connection.flush();
+  try {
+    await expect(inbox.request('quiet.z', 'x', 200)).rejects.toBeInstanceOf(TimeoutError);
+  } finally {
+    quiet.unsubscribe();
+  }
 }, 30_000);
 
 it('fails an attempt nobody answers with TimeoutError at its own deadline, the shorter first', async () => {
@@ -67,7 +103,7 @@ it('fails an attempt on a subject nothing listens to with NoRespondersError', as
 
 it('fails the attempts still waiting with ClosedConnectionError when its connection closes', async () => {
   const own = await connect({ servers: nats.server.url });
-  const ownInbox = new AckInbox(own);
+  const ownInbox = new ReplyInbox(own);
   const quiet = nats.connection.subscribe('quiet.y');
   await nats.connection.flush();
   try {

@@ -26,6 +26,17 @@ ${hostFields}
     source: |
       return { main = function(x) return { value = x * 2, pid = process.pid() } end }
 
+  - name: ts_caller
+    kind: process.lua
+    modules: [funcs]
+    source: |
+      local funcs = require("funcs")
+      return { main = function(x)
+        local value, err = funcs.call("app:from_typescript", x)
+        if err then error(err) end
+        return { value = value, pid = process.pid() }
+      end }
+
   - name: sleeper
     kind: process.lua
     modules: [time]
@@ -204,6 +215,21 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     expect(ran).toMatchObject({ ok: true, value: { value: 10 } });
     expect(spawned).toMatch(/^\{app:added\|\d+\}$/);
     await node.send(spawned, 'stop', true);
+  });
+
+  it('lets its processes call the TypeScript functions registered before it was added', async () => {
+    const node = await startApp('    host:\n      workers: 2');
+    node.registerFunction('app:from_typescript', (_call, x) => ({ doubled: Number(x) * 2 }));
+    expect(node.applyChanges([ADDED])).toMatchObject({ ok: true });
+    await node.workers?.hostChangesApplied();
+    // Both threads of the added host (spawns from the main thread alternate between them).
+    const results = await Promise.all(
+      [3, 4].map((x) => run(node, 'app:ts_caller', [x], 'app:added')),
+    );
+    expect(results.map((result) => result.value)).toEqual([{ doubled: 6 }, { doubled: 8 }]);
+    expect(new Set(results.map((result) => numberOf(result.pid, 'app:added') % 2))).toEqual(
+      new Set([0, 1]),
+    );
   });
 
   it('runs an added host that sets no workers on as many threads as LUACT_WORKERS (NodeOptions.workers) says', async () => {

@@ -26,7 +26,7 @@ const LIST_WAIT_MS = 1_000;
 const BOOT_TIMEOUT_MS = 30_000;
 
 /** What a worker thread boots with besides its host, its index and its links. */
-type NodeBoot = Pick<WorkerBoot, 'registry' | 'env' | 'workflowHosts' | 'counters'>;
+type NodeBoot = Pick<WorkerBoot, 'registry' | 'env' | 'workflowHosts' | 'counters' | 'functions'>;
 
 /** The ports of a worker's links to the other threads, by thread. */
 type Ports = { thread: string; port: MessagePort }[];
@@ -161,6 +161,7 @@ export class NodeWorkers {
       env: { ...env },
       workflowHosts,
       counters: this.sharedCounters(),
+      functions: [...this.functionIds],
     };
     // Every worker's copy of the cluster names starts from here, and follows its changes.
     const cluster = this.cluster;
@@ -245,8 +246,6 @@ export class NodeWorkers {
     if (!this.holding) worker.unref();
     return ready(worker, thread).then(() => {
       if (this.running.get(thread) !== worker) return;
-      if (late && this.functionIds.length > 0)
-        this.router.linkTo(thread)?.post({ t: 'functions', ids: [...this.functionIds] });
       worker.on('error', (error) => this.lose(host, w, worker, `it failed: ${error.message}`));
       worker.on('exit', (code) => this.lose(host, w, worker, `it exited with code ${code}`));
       const bound = stuckAfterMs(host.limits.max_slice);
@@ -335,6 +334,8 @@ export class NodeWorkers {
   /** A TypeScript function was registered on main: every worker's calls of it go there. */
   functionRegistered(id: string): void {
     this.functionIds.push(id);
+    // A thread started later boots with it (before any spawn reaches it, from any thread).
+    if (this.boot) this.boot = { ...this.boot, functions: [...this.functionIds] };
     for (const thread of this.running.keys())
       this.router.linkTo(thread)?.post({ t: 'functions', ids: [id] });
   }

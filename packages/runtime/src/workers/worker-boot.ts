@@ -26,6 +26,11 @@ export interface WorkerBoot {
   readonly ports: readonly { readonly thread: string; readonly port: MessagePort }[];
   readonly registry: RegistryCopy;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The TypeScript functions registered on main when the worker starts: its processes call
+   * them there (later ones come on its link).
+   */
+  readonly functions: readonly string[];
   /** The workflow hosts of the node: a worker's processes do not reach them yet. */
   readonly workflowHosts: readonly string[];
   /**

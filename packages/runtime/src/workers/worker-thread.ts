@@ -66,8 +66,7 @@ export function startWorkerThread(
       if (record.t === 'registry') snapshot = snapshotOf(record.registry);
       else if (record.t === 'event') events?.deliver(record.sub, record.event);
       else if (record.t === 'workflow-ended') workflows?.ended(record.watch, record.outcome);
-      else if (record.t === 'functions')
-        for (const id of record.ids) system.registerFunction(id, functionOnMain(router, id));
+      else if (record.t === 'functions') for (const id of record.ids) callOnMain(id);
       else if (record.t === 'node-down')
         system.nodeDown({ node: record.node, incarnation: record.incarnation });
       else if (record.t === 'cluster-name') clusterNames?.changed(record.name, record.pid);
@@ -116,6 +115,11 @@ export function startWorkerThread(
         : undefined,
   });
   for (const id of boot.workflowHosts) system.addExternalHost(id, workflows.host(id));
+  /** A TypeScript function registered on main: this thread's processes call it there. */
+  function callOnMain(id: string): void {
+    system.registerFunction(id, functionOnMain(router, id));
+  }
+  for (const id of boot.functions) callOnMain(id);
   const pool = new HostMemoryPool(boot.memory);
   pool.join(boot.w);
   system.addHost(boot.host, boot.limits, {

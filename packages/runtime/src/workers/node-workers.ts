@@ -78,7 +78,7 @@ export class NodeWorkers {
 
   private stopping = false;
   private services: MainThreadServices | undefined;
-  /** The TypeScript functions registered on main (a replacement thread is told them too). */
+  /** The TypeScript functions registered on main (a thread started later boots with them). */
   private readonly functionIds: string[] = [];
   /** Threads that have ended (a stop does not wait for them). */
   private readonly exited = new WeakSet<Worker>();

@@ -95,7 +95,7 @@ export class ReplyInbox implements PublishAttempt {
     });
   }
 
-  /** Ends the subscription; publishes still waiting fail with ClosedConnectionError. */
+  /** Ends the subscription; requests still waiting fail with ClosedConnectionError. */
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -83,7 +83,7 @@ describe('JetStreamJournal', () => {
       const running = await subscriptions(own);
       await journal.shutdown();
       const after = await subscriptions(own);
-      // The client's own request inbox stays; the journal's acknowledgement inbox goes.
+      // The client's own request inbox stays; the journal's reply inbox goes.
       expect(after.every((subject) => running.includes(subject))).toBe(true);
       expect(running.filter((subject) => !after.includes(subject))).toEqual([
         expect.stringMatching(/^_INBOX\.[A-Z0-9]+\.\*$/),

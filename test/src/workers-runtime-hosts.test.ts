@@ -37,6 +37,18 @@ ${hostFields}
         return { value = value, pid = process.pid() }
       end }
 
+  # Spawns app:ts_caller onto \`host\`, monitored, and reports how it ended.
+  - name: ts_relay
+    kind: process.lua
+    source: |
+      return { main = function(host, x)
+        local events = process.events()
+        local child, err = process.spawn_monitored("app:ts_caller", host, x)
+        if not child then return { spawn = err:message() } end
+        local e = events:receive()
+        return { value = e.result.value, error = e.result.error and e.result.error:message() }
+      end }
+
   - name: sleeper
     kind: process.lua
     modules: [time]
@@ -221,7 +233,10 @@ describe.skipIf(availableParallelism() < 2)('a workers host added while the node
     const node = await startApp('    host:\n      workers: 2');
     node.registerFunction('app:from_typescript', (_call, x) => ({ doubled: Number(x) * 2 }));
     expect(node.applyChanges([ADDED])).toMatchObject({ ok: true });
-    await node.workers?.hostChangesApplied();
+    // Also from another worker thread, as the added host starts (its spawn comes on that
+    // thread's link to the new thread, not on main's).
+    const relayed = await run(node, 'app:ts_relay', ['app:added', 5], 'app:w2');
+    expect(relayed).toMatchObject({ value: { value: { doubled: 10 } } });
     // Both threads of the added host (spawns from the main thread alternate between them).
     const results = await Promise.all(
       [3, 4].map((x) => run(node, 'app:ts_caller', [x], 'app:added')),

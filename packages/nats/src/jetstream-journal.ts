@@ -255,14 +255,16 @@ export class JetStreamJournal implements Journal {
   }
 
   /**
-   * Waits for operations under way and the close markers they sent; the connection stays open
-   * (it is the caller's).
+   * Waits for the operations under way on a journal (each holds its lock) and the close
+   * markers they sent, then closes the journal's reply inbox: what still waits on it (a
+   * takeover's partition read, a marker sent again by a listing) fails UNAVAILABLE, "shut
+   * down". The connection stays open (it is the caller's).
    */
   shutdown(): Promise<void> {
     this.stopped ??= this.lock
       .idle()
       .then(() => this.writer.markersIdle())
-      .finally(() => this.inbox.close());
+      .finally(() => this.inbox.close(this.shutDown()));
     return this.stopped;
   }
 
@@ -273,11 +275,13 @@ export class JetStreamJournal implements Journal {
   }
 
   private checkRunning(): void {
-    if (this.stopped) {
-      throw new LuactError('UNAVAILABLE', `the JetStream journal ${this.stream} is shut down`, {
-        retryable: false,
-        details: { stream: this.stream },
-      });
-    }
+    if (this.stopped) throw this.shutDown();
+  }
+
+  private shutDown(): LuactError {
+    return new LuactError('UNAVAILABLE', `the JetStream journal ${this.stream} is shut down`, {
+      retryable: false,
+      details: { stream: this.stream },
+    });
   }
 }

@@ -55,9 +55,12 @@ export class EntryPublisher {
     return again.seq;
   }
 
-  /** A failed publish: one out of budget keeps its account of the wait, under the journal's words. */
+  /**
+   * A failed publish: one that may succeed later (out of budget, cut off) keeps its account of
+   * the wait, under the journal's words; anything else as natsFailure tells it.
+   */
   failure(action: string, error: unknown): LuactError {
-    if (error instanceof LuactError && error.kind === 'UNAVAILABLE') {
+    if (error instanceof LuactError && error.kind === 'UNAVAILABLE' && error.retryable) {
       const server = this.connection.getServer();
       return new LuactError('UNAVAILABLE', `NATS ${server}: ${action} failed: ${error.message}`, {
         retryable: true,

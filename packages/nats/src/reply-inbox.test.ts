@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import {
   ClosedConnectionError,
   connect,
+  DrainingConnectionError,
   headers,
   NoRespondersError,
   TimeoutError,
@@ -117,4 +118,33 @@ it('fails the attempts still waiting with ClosedConnectionError when its connect
   } finally {
     quiet.unsubscribe();
   }
+}, 30_000);
+
+it('fails the requests waiting when closed with a reason, and every later one, with that reason', async () => {
+  const own = await connect({ servers: nats.server.url });
+  const ownInbox = new ReplyInbox(own);
+  const quiet = nats.connection.subscribe('quiet.w');
+  await nats.connection.flush();
+  try {
+    const waiting = ownInbox.request('quiet.w', 'x', 30_000).catch((error) => error);
+    await own.flush();
+    const reason = new Error('shut down');
+    ownInbox.close(reason);
+    expect(await waiting).toBe(reason);
+    await expect(ownInbox.request('acks.x', 'x', 30_000)).rejects.toBe(reason);
+    expect(own.isClosed()).toBe(false); // the connection is the caller's
+  } finally {
+    quiet.unsubscribe();
+    await own.close();
+  }
+}, 30_000);
+
+it('refuses requests once its connection drains, as the client does', async () => {
+  const own = await connect({ servers: nats.server.url });
+  const ownInbox = new ReplyInbox(own);
+  const draining = own.drain();
+  await expect(ownInbox.request('acks.x', 'x', 1_000)).rejects.toBeInstanceOf(
+    DrainingConnectionError,
+  );
+  await draining;
 }, 30_000);

@@ -2,6 +2,7 @@ import { JetStreamApiError, JetStreamError, type PubAck } from '@nats-io/jetstre
 import {
   ClosedConnectionError,
   createInbox,
+  DrainingConnectionError,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
@@ -21,13 +22,14 @@ interface Waiter {
 const decoder = new TextDecoder();
 
 /**
- * Requests whose answers come back on one subscription of the connection: `<inbox>.<n>` per
- * request, matched here, with one timer for the earliest deadline. The client's own requests
- * (`js.publish`, a stream's message get) build a request object, a timer and an Error each,
- * and the mail (every cross-node send) and the journal (every append, and a look for a close
- * marker per new journal) ask on hot paths. Requests fail as the client's would
- * (TimeoutError, NoRespondersError, ClosedConnectionError), and publishes as `js.publish`
- * does (JetStreamApiError too), so publishDurably treats them alike.
+ * Requests whose answers come back on one subscription of the connection: `_INBOX.<id>.<n>`
+ * per request, matched here, with one timer for the earliest deadline. The client's own
+ * requests (`js.publish`, a stream's message get) build a request object, a timer and an Error
+ * each, and the mail (every cross-node send) and the journal (every append, and a look for a
+ * close marker per new journal) ask on hot paths. A request fails with TimeoutError (no answer
+ * in time), NoRespondersError (nothing listens on the subject), DrainingConnectionError or
+ * ClosedConnectionError, which publishDurably's `classify` and `isUnreachable` read as they
+ * read the client's; a publish also with JetStreamApiError, as `js.publish`'s does.
  */
 export class ReplyInbox implements PublishAttempt {
   private readonly prefix: string;
@@ -37,13 +39,16 @@ export class ReplyInbox implements PublishAttempt {
   private timer: NodeJS.Timeout | undefined;
   /** When `timer` fires (ms since the epoch). */
   private timerDue = Number.POSITIVE_INFINITY;
-  private closed = false;
+  /** Why the inbox takes no more requests (see `close`). */
+  private closedWith: Error | undefined;
 
   constructor(private readonly connection: NatsConnection) {
     this.prefix = `${createInbox()}.`;
     this.subscription = connection.subscribe(`${this.prefix}*`, {
       callback: (error, msg) => {
         if (error === null) this.answer(msg);
+        // Refused (no permission to subscribe there) or ended: no answer can come any more.
+        else this.close(error);
       },
     });
     // Requests waiting when the connection ends would otherwise wait out their deadline.
@@ -76,7 +81,9 @@ export class ReplyInbox implements PublishAttempt {
     timeoutMs: number,
     headers?: MsgHdrs,
   ): Promise<Msg> {
-    if (this.closed) return Promise.reject(new ClosedConnectionError());
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    // The client refuses requests once a drain starts; its answers would be dropped here.
+    if (this.connection.isDraining()) return Promise.reject(new DrainingConnectionError());
     const id = this.nextId++;
     return new Promise<Msg>((resolve, reject) => {
       const due = Date.now() + timeoutMs;
@@ -95,17 +102,21 @@ export class ReplyInbox implements PublishAttempt {
     });
   }
 
-  /** Ends the subscription; requests still waiting fail with ClosedConnectionError. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  /**
+   * Ends the subscription: the requests still waiting, and any made later, fail with `reason`
+   * (ClosedConnectionError unless told otherwise).
+   */
+  close(reason: Error = new ClosedConnectionError()): void {
+    if (this.closedWith) return;
+    this.closedWith = reason;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerDue = Number.POSITIVE_INFINITY;
-    if (!this.connection.isClosed()) this.subscription.unsubscribe();
+    if (!this.connection.isClosed() && !this.subscription.isClosed())
+      this.subscription.unsubscribe();
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
-    for (const waiter of waiting) waiter.reject(new ClosedConnectionError());
+    for (const waiter of waiting) waiter.reject(reason);
   }
 
   private answer(msg: Msg): void {

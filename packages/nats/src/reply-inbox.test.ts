@@ -1,3 +1,4 @@
+import { startNatsServer } from '@luact/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
   ClosedConnectionError,
@@ -5,6 +6,7 @@ import {
   DrainingConnectionError,
   headers,
   NoRespondersError,
+  PermissionViolationError,
   TimeoutError,
 } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -147,4 +149,24 @@ it('refuses requests once its connection drains, as the client does', async () =
     DrainingConnectionError,
   );
   await draining;
+}, 30_000);
+
+it('fails its requests with the error of a subscription the server refuses', async () => {
+  const server = await startNatsServer({
+    jetstream: false,
+    users: [{ user: 'u', password: 'p', denySubscribe: ['_INBOX.>'] }],
+  });
+  const own = await connect({ servers: server.url, user: 'u', pass: 'p' });
+  try {
+    const ownInbox = new ReplyInbox(own);
+    // Asked before the refusal arrives: no answer could reach it, so it fails with it.
+    const early = ownInbox.request('any.subject', 'x', 5_000).catch((error) => error);
+    expect(await early).toBeInstanceOf(PermissionViolationError);
+    await expect(ownInbox.request('any.subject', 'x', 5_000)).rejects.toBeInstanceOf(
+      PermissionViolationError,
+    );
+  } finally {
+    await own.close();
+    await server.stop();
+  }
 }, 30_000);

@@ -14,6 +14,7 @@ export {
   type NatsClusterOptions,
   startNatsCluster,
 } from './nats-cluster.js';
+export type { NatsUser } from './nats-config.js';
 export { type NatsServerOptions, startNatsServer } from './nats-server.js';
 export { isProcessRunning } from './process-state.js';
 export type { NatsServerHandle } from './server-handle.js';

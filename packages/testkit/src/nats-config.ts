@@ -9,12 +9,22 @@ export interface NatsConfig {
   /** JetStream store directory; omitted: JetStream off. */
   readonly storeDir?: string;
   readonly maxPayload?: number;
+  /** Client accounts; with any, every client must log in as one of them. */
+  readonly users?: readonly NatsUser[];
   readonly cluster?: {
     readonly name: string;
     readonly port: number;
     /** Route ports of every member, this one included (the server skips itself). */
     readonly routePorts: readonly number[];
   };
+}
+
+/** A client account of the server. */
+export interface NatsUser {
+  readonly user: string;
+  readonly password: string;
+  /** Subjects (wildcards allowed) it may not subscribe to. */
+  readonly denySubscribe?: readonly string[];
 }
 
 /** Renders a nats-server config file; strings are JSON-quoted, which the format accepts. */
@@ -28,6 +38,15 @@ export function renderNatsConfig(config: NatsConfig): string {
   if (config.httpPort !== undefined) lines.push(`http: ${q(`${config.host}:${config.httpPort}`)}`);
   if (config.maxPayload !== undefined) lines.push(`max_payload: ${config.maxPayload}`);
   if (config.storeDir !== undefined) lines.push(`jetstream { store_dir: ${q(config.storeDir)} }`);
+  if (config.users !== undefined && config.users.length > 0) {
+    const user = ({ user, password, denySubscribe }: NatsUser) => {
+      const deny = denySubscribe?.length
+        ? `, permissions: { subscribe: { deny: [${denySubscribe.map(q).join(', ')}] } }`
+        : '';
+      return `    { user: ${q(user)}, password: ${q(password)}${deny} }`;
+    };
+    lines.push('authorization {', '  users = [', ...config.users.map(user), '  ]', '}');
+  }
   const { cluster } = config;
   if (cluster !== undefined) {
     const routes = cluster.routePorts.map((port) => q(`nats-route://${config.host}:${port}`));

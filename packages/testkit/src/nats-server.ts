@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { findNatsServerBinary } from './nats-binary.js';
-import { type NatsConfig, renderNatsConfig } from './nats-config.js';
+import { type NatsConfig, type NatsUser, renderNatsConfig } from './nats-config.js';
 import { launchServer, type NatsServerHandle } from './server-handle.js';
 
 export interface NatsServerOptions {
@@ -12,6 +12,8 @@ export interface NatsServerOptions {
   readonly maxPayload?: number;
   /** HTTP monitoring on a free port, see `monitorUrl` (default false). */
   readonly monitoring?: boolean;
+  /** Client accounts; with any, every client must log in as one of them (default none). */
+  readonly users?: readonly NatsUser[];
   /** Extra nats-server arguments, given last so they override the defaults. */
   readonly args?: readonly string[];
   /** Server name (default: the name of its temp directory). */
@@ -43,6 +45,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       port: -1,
       ...(options.monitoring === true && { httpPort: -1 }),
       ...(options.maxPayload !== undefined && { maxPayload: options.maxPayload }),
+      ...(options.users !== undefined && { users: options.users }),
     },
     args: options.args ?? [],
     readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,

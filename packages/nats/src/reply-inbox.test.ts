@@ -43,8 +43,9 @@ it('matches each of many publishes in flight with its own acknowledgement', asyn
 
 it('answers each plain request with its own answer, headers as sent', async () => {
   const echo = nats.connection.subscribe('echo.>', {
-    callback: (_error, msg) =>
-      msg.respond(`${msg.subject}:${msg.string()}:${msg.headers?.get('X') ?? ''}`),
+    callback: (_error, msg) => {
+      msg.respond(`${msg.subject}:${msg.string()}:${msg.headers?.get('X') ?? ''}`);
+    },
   });
   await nats.connection.flush();
   try {

@@ -275,4 +275,20 @@ describe('reading and taking over a partition', () => {
     const other = ids.find((id) => old.partitionOf(id) === 1) as string;
     await old.append(other, 1, [{ n: 1 }]);
   }, 60_000);
+
+  it('fails a takeover still under way when its journal shuts down with "shut down", not as a lost connection', async () => {
+    const { journal } = await freshStream();
+    const old = await journal(() => 1);
+    await old.append('wf', 0, [{ n: 0 }]);
+    const owner = await journal(() => 2);
+    // The takeover reads the partition first (a round trip at least); the shutdown that
+    // follows finds nothing locked and closes the journal's inbox before the fences go out.
+    const takingOver = owner.takeOver(owner.partitionOf('wf')).catch((error: unknown) => error);
+    await owner.shutdown();
+    expect(await takingOver).toMatchObject({
+      kind: 'UNAVAILABLE',
+      retryable: false,
+      message: expect.stringContaining('is shut down'),
+    });
+  });
 });

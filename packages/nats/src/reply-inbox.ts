@@ -29,7 +29,9 @@ const decoder = new TextDecoder();
  * close marker per new journal) ask on hot paths. A request fails with TimeoutError (no answer
  * in time), NoRespondersError (nothing listens on the subject), DrainingConnectionError or
  * ClosedConnectionError, which publishDurably's `classify` and `isUnreachable` read as they
- * read the client's; a publish also with JetStreamApiError, as `js.publish`'s does.
+ * read the client's; a publish also with JetStreamApiError, as `js.publish`'s does. Once the
+ * server refuses the subscription, or the inbox is closed with a reason, every request fails
+ * with that.
  */
 export class ReplyInbox implements PublishAttempt {
   private readonly prefix: string;

@@ -866,6 +866,10 @@ export class WorkflowHost implements ExternalHost {
       for (const run of runs) {
         // Checked again before each removal: the workflow may have moved to another node.
         if (this.stopped || !drives(workflow)) break;
+        // Never a run this host still drives, whatever the listing says of it: on JetStream,
+        // a close marker that a zombie sent for a close that lost a fork marks a run closed
+        // that its new owner, this host, runs on (its journal is open).
+        if (this.drivers.get(workflow)?.started.run === run) continue;
         const stream = streamOf(workflow, run);
         try {
           await this.options.journal.remove(stream);

@@ -122,6 +122,31 @@ describe('journal retention', () => {
     expect(await n.host.removeExpired()).toBe(0);
   });
 
+  it('never removes a run it still drives, even one a listing reports closed long ago', async () => {
+    // As a JetStream journal lists a run whose zombie owner's close lost a fork: its marker
+    // says closed, its journal is open, and this host runs it on.
+    const journal = new (class extends MemoryJournal {
+      override async listClosed() {
+        const closed = await super.listClosed();
+        return [
+          ...closed,
+          {
+            id: 'live~1',
+            summary: { entry: 'app:waiter', status: 'failed', startedAt: 0, endedAt: 0 },
+          },
+        ];
+      }
+    })();
+    const { n, clock, streams } = await nodeKeepingAMinute(journal);
+    const pid = await n.start('app:waiter', [false], { workflow: 'live' });
+    await n.host.settled();
+    clock.advance(2 * MINUTE);
+    expect(await n.host.removeExpired()).toBe(0);
+    expect(await streams()).toEqual(['live~1']);
+    await n.host.send({ to: pid, from: undefined, topic: 'go', payload: encodeValues(['on']) });
+    expect(await n.result(pid)).toEqual({ ok: true, value: 'on' });
+  });
+
   it('logs a removal that fails, and the next sweep removes the run', async () => {
     let failures = 1;
     const journal = new (class extends MemoryJournal {

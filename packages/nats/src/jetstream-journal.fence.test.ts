@@ -176,6 +176,38 @@ describe('the fork rule on a real server', () => {
     ]);
   });
 
+  it.each([
+    ['its own message ID', true],
+    ['no message ID', false],
+  ])(
+    'replaces the close marker a zombie sent (with %s) by the winning close’s when the owner closes',
+    async (_, zombieMsgId) => {
+      const { access, journal } = await freshStream();
+      const zombie = await journal(() => 1);
+      const owner = await journal(() => 2);
+      await zombie.append('wf', 0, [{ n: 0 }]);
+      expect(await owner.fence('wf')).toEqual({ outcome: 'fenced', length: 1 });
+      // As above: the zombie's close lost the fork, and its marker, sent as a writer sends one
+      // (message ID `<subject>:<length>`) or not, says how the zombie thought the run ended.
+      const fence = (await access.messages('wf')).at(-1);
+      await access.forge('wf', { epoch: 1, prev: fence?.seq ?? 0, kind: 'close' });
+      const subject = access.closeMarkerSubject('wf');
+      const stale = encodeRecord({ status: 'failed' });
+      await jetstream(connection).publish(
+        subject,
+        stale,
+        zombieMsgId ? { msgID: `${subject}:${stale.length}` } : {},
+      );
+      expect(await owner.listClosed()).toEqual([{ id: 'wf', summary: { status: 'failed' } }]);
+
+      await owner.append('wf', 1, [{ n: 1 }]);
+      await owner.close('wf', { status: 'passed' }); // as long encoded as the zombie's
+      for (const reader of [owner, await journal()]) {
+        expect(await reader.listClosed()).toEqual([{ id: 'wf', summary: { status: 'passed' } }]);
+      }
+    },
+  );
+
   it('fences once per epoch, and never a journal without records or a closed one', async () => {
     const { journal } = await freshStream();
     const owner = await journal(() => 3);

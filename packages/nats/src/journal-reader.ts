@@ -58,10 +58,7 @@ export class JournalReader {
   /** Journal `id` as it is now: its close marker and its entries (read only if there are any). */
   async journal(id: string): Promise<Snapshot> {
     const subject = this.subjects.entries(id);
-    const [last, marker] = await Promise.all([
-      this.lastMessage(id, subject),
-      this.lastMessage(id, this.subjects.closeMarker(id)),
-    ]);
+    const [last, marker] = await Promise.all([this.lastMessage(id, subject), this.closeMarker(id)]);
     let messages: StoredMsg[] = [];
     if (last) {
       messages = await this.ask(`read journal ${id}`, () =>
@@ -78,6 +75,11 @@ export class JournalReader {
       closed: isClosed(marker !== null, chain, messages.length),
       lastSeq: last?.seq ?? 0,
     };
+  }
+
+  /** Journal `id`'s close marker (its summary and sequence), or null when there is none. */
+  closeMarker(id: string): Promise<StoredMsg | null> {
+    return this.lastMessage(id, this.subjects.closeMarker(id));
   }
 
   /** Whether journal `id`'s close marker is there (a closed journal, or a removal cut short). */

@@ -290,10 +290,39 @@ export class JournalWriter {
 
   private async publishMarker(id: string, summary: Uint8Array): Promise<void> {
     const marker = this.reader.subjects.closeMarker(id);
+    let stored: number | undefined;
     try {
-      await this.publisher.publish(marker, summary, headers(), `${marker}:${summary.length}`, 0);
+      stored = await this.publisher.publish(
+        marker,
+        summary,
+        headers(),
+        `${marker}:${summary.length}`,
+        0,
+      );
     } catch (error) {
-      // A marker already there is an earlier close whose answer was lost.
+      if (!isWrongLastSequence(error)) throw this.publisher.failure(`close journal ${id}`, error);
+    }
+    if (stored === undefined) await this.correctMarker(id, marker);
+  }
+
+  /**
+   * A marker is there already. Mostly an earlier attempt of this close whose answer was lost.
+   * But a zombie whose close lost a fork sends its marker too (see isClosed), with the summary
+   * of its own ending: the winning close's summary replaces it, so that listings and the
+   * retention sweep read how the run really ended. Whoever gets here (a zombie too) writes
+   * the winner's summary, never its own.
+   */
+  private async correctMarker(id: string, marker: string): Promise<void> {
+    try {
+      const [found, { chain }] = await Promise.all([
+        this.reader.closeMarker(id),
+        this.reader.journal(id),
+      ]);
+      const winner = chain.close?.data;
+      if (found === null || winner === undefined || sameBytes(found.data, winner)) return;
+      await this.publisher.publish(marker, winner, headers(), `${marker}:${found.seq}`, found.seq);
+    } catch (error) {
+      // Replaced meanwhile by another writer doing the same.
       if (!isWrongLastSequence(error)) throw this.publisher.failure(`close journal ${id}`, error);
     }
   }
@@ -328,3 +357,7 @@ const ACTIONS: Readonly<Record<OutgoingEntry['kind'], string>> = {
   fence: 'fence',
   close: 'close',
 };
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}

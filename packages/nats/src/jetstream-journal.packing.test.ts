@@ -277,24 +277,36 @@ describe('round trips', () => {
     expect(await other.listClosed()).toContainEqual({ id: 'a', summary: { id: 'a' } });
   });
 
-  it('a first append to an ID whose removal was cut short is refused and leaves nothing', async () => {
+  it('a first append to an ID whose removal was cut short finishes that removal and stands', async () => {
     const { access, journal } = await freshStream();
     const writer = await journal();
     await writer.append('gone', 0, [{ n: 0 }]);
-    await writer.close('gone');
-    // A removal cut short after purging the entries: only the close marker is left.
+    await writer.close('gone', { old: true });
+    // A removal cut short after purging the entries: only the close marker is left. Nothing
+    // lists such an ID (no entries), so no later removal would ever take the marker away.
     const jsm = await jetstreamManager(connection);
     await jsm.streams.purge(access.stream, { filter: access.entriesSubject('gone') });
+    expect(await writer.ids()).toEqual([]);
 
     const fresh = await journal();
-    await expect(fresh.append('gone', 0, [{ n: 'again' }])).rejects.toMatchObject(conflict);
-    expect(await access.messages('gone')).toEqual([]);
-    expect(await fresh.read('gone')).toEqual([]);
-    expect(await fresh.list()).toEqual([]);
-    // Removed again, the ID takes appends.
-    await fresh.remove('gone');
     await fresh.append('gone', 0, [{ n: 'again' }]);
     expect(await writer.read('gone')).toEqual([{ n: 'again' }]);
+    expect(await fresh.list()).toEqual([{ id: 'gone', length: 1, closed: false }]);
+    expect(await fresh.listClosed()).toEqual([]);
+    await fresh.append('gone', 1, [{ n: 'on' }]);
+    await fresh.close('gone', { new: true });
+    expect(await fresh.listClosed()).toEqual([{ id: 'gone', summary: { new: true } }]);
+  });
+
+  it('a first append to a closed journal is refused and leaves it as it was', async () => {
+    const { access, journal } = await freshStream();
+    const writer = await journal();
+    await writer.append('done', 0, [{ n: 0 }]);
+    await writer.close('done');
+    const fresh = await journal();
+    await expect(fresh.append('done', 0, [{ n: 'again' }])).rejects.toMatchObject(conflict);
+    expect(await fresh.read('done')).toEqual([{ n: 0 }]);
+    expect((await access.messages('done')).length).toBe(2); // the record and the close
   });
 });
 

@@ -160,18 +160,17 @@ export class JournalWriter {
     }
   }
 
-  /** Removes journal `id`: its entries, then (unless only `entries`) its close marker. */
-  async remove(id: string, what: 'all' | 'entries' = 'all'): Promise<void> {
+  /** Removes journal `id`: its entries, then its close marker. */
+  async remove(id: string): Promise<void> {
     const { stream, subjects } = this.reader;
     this.forget(id);
     // A marker still on its way must not land after the purge (a removal cut short).
     await this.markers.drop(id);
     try {
-      // Entries first: cut short between the two, a removed journal stays gone (its marker
-      // then only refuses appends to the ID until it is removed again), never reappears open.
+      // Entries first: cut short between the two, a removed journal stays gone, never
+      // reappears open (the marker left is purged by the ID's next first append: appendToNew).
       await this.jsm.streams.purge(stream, { filter: subjects.entries(id) });
-      if (what === 'all')
-        await this.jsm.streams.purge(stream, { filter: subjects.closeMarker(id) });
+      await this.jsm.streams.purge(stream, { filter: subjects.closeMarker(id) });
     } catch (error) {
       throw natsFailure(this.connection, `remove journal ${id}`, error);
     }
@@ -184,8 +183,8 @@ export class JournalWriter {
    * anything, the server refuses the publish (or answers a duplicate for this very entry), and
    * the caller looks and applies the rules as for any stale write. What a publish cannot check
    * is the close marker, on its own subject: it is looked up alongside. A marker without
-   * entries is what a removal cut short leaves; such an ID refuses appends, so an entry stored
-   * there is taken back.
+   * entries is what a removal cut short leaves: the removal is finished (the marker purged),
+   * and the append stands.
    */
   private async appendToNew(
     id: string,
@@ -214,9 +213,24 @@ export class JournalWriter {
       throw error;
     }
     if (!marked) return outcome;
-    if (outcome === 'stored') await this.remove(id, 'entries');
-    this.forget(id);
-    throw closedError(id);
+    if (outcome === 'stale') {
+      this.forget(id); // entries and a marker: a closed journal
+      throw closedError(id);
+    }
+    // No entry before this one, and a marker: what a removal cut short leaves (its entries
+    // purged, not its marker). That removal is finished now, and the new journal stands: an ID
+    // is taken again after its removal (a workflow host numbers runs from 1 again once its
+    // retention removed them all), and nothing else would ever remove such a marker.
+    await this.markers.drop(id);
+    try {
+      await this.jsm.streams.purge(this.reader.stream, {
+        filter: this.reader.subjects.closeMarker(id),
+      });
+    } catch (error) {
+      this.states.delete(id); // the next call looks at everything, and purges again
+      throw natsFailure(this.connection, `finish removing journal ${id}`, error);
+    }
+    return outcome;
   }
 
   /**

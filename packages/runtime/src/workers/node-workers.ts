@@ -302,6 +302,11 @@ export class NodeWorkers {
     worker.postMessage(message, transfer);
   }
 
+  /** Posts `message` to every worker thread running (or booting), on its control channel. */
+  private postToEvery(message: ToWorker): void {
+    for (const worker of this.running.values()) this.post(worker, message);
+  }
+
   /**
    * Whether the worker threads keep this Node.js process running while the node runs (they do
    * by default). Let go, the process's event loop ends — and its `beforeExit` says so — when the
@@ -336,8 +341,7 @@ export class NodeWorkers {
     this.functionIds.push(id);
     // A thread started later boots with it (before any spawn reaches it, from any thread).
     if (this.boot) this.boot = { ...this.boot, functions: [...this.functionIds] };
-    for (const thread of this.running.keys())
-      this.router.linkTo(thread)?.post({ t: 'functions', ids: [id] });
+    this.tellWorkers({ t: 'functions', ids: [id] });
   }
 
   /** The registry changed: every worker gets the new version, in order with its mail. */
@@ -470,8 +474,7 @@ export class NodeWorkers {
     });
     for (const thread of threads) this.services?.threadLost(thread);
     this.router.hostRemoved(hostId, below, error);
-    for (const worker of this.running.values())
-      this.post(worker, { t: 'host-removed', host: hostId, below, error: error.toData() });
+    this.postToEvery({ t: 'host-removed', host: hostId, below, error: error.toData() });
     return below;
   }
 
@@ -481,15 +484,13 @@ export class NodeWorkers {
    */
   restartBegins(hostId: string): void {
     this.router.restartBegins(hostId);
-    for (const worker of this.running.values())
-      this.post(worker, { t: 'host-restarting', host: hostId, done: false });
+    this.postToEvery({ t: 'host-restarting', host: hostId, done: false });
   }
 
   /** The registry change that restarts host `hostId` is done, or failed (see restartBegins). */
   restartDone(hostId: string): void {
     this.router.restartDone(hostId);
-    for (const worker of this.running.values())
-      this.post(worker, { t: 'host-restarting', host: hostId, done: true });
+    this.postToEvery({ t: 'host-restarting', host: hostId, done: true });
   }
 
   /**
@@ -507,8 +508,7 @@ export class NodeWorkers {
         mailLimits: { ...plan.mailLimits, [hostId]: mailLimits },
       },
     };
-    for (const worker of this.running.values())
-      this.post(worker, { t: 'host-on-main', host: hostId, mailLimits });
+    this.postToEvery({ t: 'host-on-main', host: hostId, mailLimits });
   }
 
   /**

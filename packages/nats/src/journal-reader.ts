@@ -57,8 +57,16 @@ export class JournalReader {
 
   /** Journal `id` as it is now: its close marker and its entries (read only if there are any). */
   async journal(id: string): Promise<Snapshot> {
+    return (await this.journalAndMarker(id)).snapshot;
+  }
+
+  /** Journal `id` as `journal` reads it, and the close marker that read found (or null). */
+  async journalAndMarker(id: string): Promise<{ snapshot: Snapshot; marker: StoredMsg | null }> {
     const subject = this.subjects.entries(id);
-    const [last, marker] = await Promise.all([this.lastMessage(id, subject), this.closeMarker(id)]);
+    const [last, marker] = await Promise.all([
+      this.lastMessage(id, subject),
+      this.lastMessage(id, this.subjects.closeMarker(id)),
+    ]);
     let messages: StoredMsg[] = [];
     if (last) {
       messages = await this.ask(`read journal ${id}`, () =>
@@ -69,17 +77,8 @@ export class JournalReader {
       id,
       messages.map((message) => entryOf(id, message)),
     );
-    return {
-      id,
-      chain,
-      closed: isClosed(marker !== null, chain, messages.length),
-      lastSeq: last?.seq ?? 0,
-    };
-  }
-
-  /** Journal `id`'s close marker (its summary and sequence), or null when there is none. */
-  closeMarker(id: string): Promise<StoredMsg | null> {
-    return this.lastMessage(id, this.subjects.closeMarker(id));
+    const closed = isClosed(marker !== null, chain, messages.length);
+    return { snapshot: { id, chain, closed, lastSeq: last?.seq ?? 0 }, marker };
   }
 
   /** Whether journal `id`'s close marker is there (a closed journal, or a removal cut short). */

@@ -164,13 +164,11 @@ export class JournalWriter {
   async remove(id: string): Promise<void> {
     const { stream, subjects } = this.reader;
     this.forget(id);
-    // A marker still on its way must not land after the purge (a removal cut short).
-    await this.markers.drop(id);
     try {
       // Entries first: cut short between the two, a removed journal stays gone, never
       // reappears open (the marker left is purged by the ID's next first append: appendToNew).
       await this.jsm.streams.purge(stream, { filter: subjects.entries(id) });
-      await this.jsm.streams.purge(stream, { filter: subjects.closeMarker(id) });
+      await this.purgeMarker(id);
     } catch (error) {
       throw natsFailure(this.connection, `remove journal ${id}`, error);
     }
@@ -221,11 +219,8 @@ export class JournalWriter {
     // purged, not its marker). That removal is finished now, and the new journal stands: an ID
     // is taken again after its removal (a workflow host numbers runs from 1 again once its
     // retention removed them all), and nothing else would ever remove such a marker.
-    await this.markers.drop(id);
     try {
-      await this.jsm.streams.purge(this.reader.stream, {
-        filter: this.reader.subjects.closeMarker(id),
-      });
+      await this.purgeMarker(id);
     } catch (error) {
       this.states.delete(id); // the next call looks at everything, and purges again
       throw natsFailure(this.connection, `finish removing journal ${id}`, error);
@@ -302,6 +297,13 @@ export class JournalWriter {
     return this.markers.idle();
   }
 
+  /** Purges journal `id`'s close marker, once one still on its way has landed (or failed). */
+  private async purgeMarker(id: string): Promise<void> {
+    await this.markers.drop(id);
+    const { stream, subjects } = this.reader;
+    await this.jsm.streams.purge(stream, { filter: subjects.closeMarker(id) });
+  }
+
   private async publishMarker(id: string, summary: Uint8Array): Promise<void> {
     const marker = this.reader.subjects.closeMarker(id);
     let stored: number | undefined;
@@ -328,11 +330,8 @@ export class JournalWriter {
    */
   private async correctMarker(id: string, marker: string): Promise<void> {
     try {
-      const [found, { chain }] = await Promise.all([
-        this.reader.closeMarker(id),
-        this.reader.journal(id),
-      ]);
-      const winner = chain.close?.data;
+      const { snapshot, marker: found } = await this.reader.journalAndMarker(id);
+      const winner = snapshot.chain.close?.data;
       if (found === null || winner === undefined || sameBytes(found.data, winner)) return;
       await this.publisher.publish(marker, winner, headers(), `${marker}:${found.seq}`, found.seq);
     } catch (error) {

@@ -45,6 +45,24 @@ describe('bad input and limits', () => {
     expect((await h.run('app:main')).value).toEqual([true, 'RateLimited', 5, 5, true]);
   });
 
+  it("charges a child's thread to the child, not to the process that spawned it", async () => {
+    // Each idle child keeps a thread of some 300 bytes: 5,000 of them are past the spawner's
+    // 1 MiB, had they been charged to it (they were, when made during its host call, and the
+    // refusal panicked the engine).
+    h = await harness({
+      'app:processes': {
+        kind: 'process.host',
+        host: { max_process_memory: 1024 * 1024, max_processes: 6000 },
+      },
+      'app:idle': lua('return { main = function() process.inbox():receive() end }'),
+      'app:main': lua(`return { main = function()
+        for i = 1, 5000 do assert(process.spawn("idle", "app:processes")) end
+        return true
+      end }`),
+    });
+    expect(await h.run('app:main')).toEqual({ ok: true, value: true });
+  });
+
   it('refuses a spawn beyond the host process limit', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host', host: { max_processes: 3 } },

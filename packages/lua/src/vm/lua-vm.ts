@@ -251,15 +251,24 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     method: string,
     args: Uint8Array,
   ): FiberGroup {
-    const { api } = this;
+    const { api, heap } = this;
     const group = new FiberGroup(this.nextGroupId++, owner);
-    group.memorySlot = this.heap.openSlot();
+    group.memorySlot = heap.openSlot();
+    // What the child is given is the child's, and never refused: a spawner calls this from its
+    // host call, where its own slot would be charged for every child's thread, and a refusal
+    // (outside any protected call) would panic the engine.
+    const spawner = heap.owner;
+    const refusable = heap.refusable;
+    heap.owner = group.memorySlot;
+    heap.refusable = false;
     const thread = this.newThread();
     api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, this.kernelKey('boot'));
     api._lua_pushnumber(thread.state, group.id);
     api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
     this.memory.pushString(thread.state, method);
     this.memory.pushBytes(thread.state, args);
+    heap.owner = spawner;
+    heap.refusable = refusable;
     const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, entry.id, 4);
     this.addFiber(fiber);
     return group;

@@ -25,6 +25,24 @@ describe('WasmMemory', () => {
     expect(texts.map((_, i) => memory.toString(L, i + 1))).toEqual(texts);
   });
 
+  it('pushes short texts with and without characters beyond ASCII, and reads them back', async () => {
+    const { memory, L } = await bare();
+    // Short texts are written byte by byte until a character that is not ASCII.
+    const texts = ['processes', 'héllo', 'abc✓', '😀', `${'x'.repeat(39)}é`, 'x'.repeat(40)];
+    for (const text of texts) memory.pushString(L, text);
+    expect(texts.map((_, i) => memory.toString(L, i + 1))).toEqual(texts);
+  });
+
+  it('reads a short string anew when other bytes are where a text was read before', async () => {
+    const { api, memory, L } = await bare();
+    memory.pushString(L, 'topic-a');
+    expect(memory.toString(L, 1)).toBe('topic-a');
+    // Another string made where a collected one was: the same address, other bytes.
+    const pointer = api._lua_tolstring(L, 1, 0);
+    api.HEAPU8.set(new TextEncoder().encode('topic-b'), pointer);
+    expect(memory.toString(L, 1)).toBe('topic-b');
+  });
+
   it('reads the bytes of strings, one-byte ones included, each with its own value', async () => {
     const { memory, L } = await bare();
     const values = [[0x90], [0xc0], [0x90], [], [1, 2, 3], [0]].map((b) => Uint8Array.from(b));

@@ -341,6 +341,28 @@ void luact_heap_collected(Heap *heap) {
   heap->host_collect_at = heap->used + (heap->host_max - heap->used) / 2;
 }
 
+/*
+ * From here until luact_heap_restore_charge, allocations are the state's and never refused:
+ * the growth of a table every process shares (ltable.c, luaH_resize). `saved` keeps the owner
+ * and whether it may be refused. 0, and nothing changed, when the state's allocator is not
+ * luact's (a state made by luaL_newstate).
+ */
+int luact_heap_charge_state(void *allocator, void *ud, int32_t *saved) {
+  if (allocator != (void *)&allocate) return 0;
+  Heap *heap = (Heap *)ud;
+  saved[0] = heap->owner;
+  saved[1] = heap->refusable;
+  heap->owner = NO_OWNER;
+  heap->refusable = 0;
+  return 1;
+}
+
+void luact_heap_restore_charge(void *ud, const int32_t *saved) {
+  Heap *heap = (Heap *)ud;
+  heap->owner = saved[0];
+  heap->refusable = saved[1];
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -124,6 +124,7 @@ end
 -- counted in its process's box), and how one is taken. A record is a list, the smallest table
 -- (every idle process has one or more): these are its slots.
 local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
+rt.share(MAILS)
 local M_CHANNEL, M_KIND, M_BOX, M_INFLOW = 1, 2, 3, 4
 
 local function try_receive(ch)
@@ -432,6 +433,10 @@ local MAIL_BOXES = {} -- by group id
 rt.MAIL_BOXES = MAIL_BOXES
 -- Processes of this engine that receive mail here, by PID: their state (see rt.mail_register).
 local LOCAL_MAIL, PID_OF_GROUP = {}, {}
+rt.share(MAIL)
+rt.share(MAIL_BOXES)
+rt.share(LOCAL_MAIL)
+rt.share(PID_OF_GROUP)
 rt.LOCAL_MAIL = LOCAL_MAIL
 
 --- The box of group `group`, made on first use.

@@ -35,6 +35,7 @@ end
 -- error object → { kind, message, retryable, details, stack, context }; weak keys: an entry
 -- goes when its error does.
 local FIELDS = setmetatable({}, { __mode = 'k' })
+rt.share(FIELDS)
 
 local Error = {}
 local ERROR_MT -- set below: its __concat needs the functions in between

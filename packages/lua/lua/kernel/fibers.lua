@@ -24,6 +24,12 @@ local current_fiber, take_preempt = host.fiber, host.take_preempt
 
 rt.TERMINATED = host.TERMINATED
 
+-- Tables of the kernel that every process of the engine fills (by fiber, group, channel,
+-- message) grow at the host's charge: `share` marks them. Grown by whichever process's store
+-- happened to need room, they would be charged to it, and a process near its memory limit
+-- would fail (and make the next, and the next, collect everything first) for all the others.
+rt.share = host.share
+
 -- Whether the running thread is a fiber itself, not a coroutine inside one.
 local at_fiber_top = host.at_fiber_top
 
@@ -56,6 +62,8 @@ rt.block = block
 -- not cached: it may be resumed by another fiber of its process. (A fiber's own thread is
 -- never resumed from Lua: see `resume`.)
 local FIBER_OF, GROUP_OF = setmetatable({}, { __mode = 'k' }), setmetatable({}, { __mode = 'k' })
+rt.share(FIBER_OF)
+rt.share(GROUP_OF)
 
 --- The id of the running fiber (the one the scheduler resumed, even inside user coroutines)
 --- and of its group.
@@ -148,6 +156,7 @@ rt.coroutine = {
 -- thread can run another process's fiber after its own returned (the VM reuses threads), so a
 -- fiber's start forgets what the thread held.
 local THREAD_LOCAL = setmetatable({}, { __mode = 'k' })
+rt.share(THREAD_LOCAL)
 rt.THREAD_LOCAL = THREAD_LOCAL
 
 local function fiber_starts()

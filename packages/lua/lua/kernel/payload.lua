@@ -105,6 +105,7 @@ local CODECS = {
 local Payload = {}
 -- Which tables are payloads: weak, so a payload no longer used is collected.
 local PAYLOADS = setmetatable({}, { __mode = 'k' })
+rt.share(PAYLOADS)
 local PAYLOAD_MT = {
   __index = Payload,
   __name = 'payload',

@@ -19,6 +19,7 @@ local load, tostring = load, tostring
 
 local TERMINATED = host.TERMINATED
 local PROTECTED = setmetatable({}, { __mode = 'k' })
+rt.share(PROTECTED)
 
 --- A read-only view of `source` (iteration with pairs works, writes raise).
 local function readonly(source, name)
@@ -103,6 +104,7 @@ local native_random, new_generator = math.random, builtins.new_generator
 -- Until a process of the host seeds one, every process uses the shared generator.
 local any_seeded = false
 local GROUP_STATE = {}
+rt.share(GROUP_STATE)
 
 function math_lib.random(m, n)
   if any_seeded then

@@ -1,5 +1,5 @@
 import { ERROR_KINDS, LUA_KIND_NAMES, retryableByDefault } from '@luact/core';
-import { LUA_REGISTRYINDEX, type LuaState } from '../wasm/lua-api.js';
+import { LUA_REGISTRYINDEX, type LuaState, LuaType } from '../wasm/lua-api.js';
 import type { DeliveryField, FedQueue, Fiber } from './fiber.js';
 import type { HostFunction } from './host-function.js';
 import type { LuaVm } from './lua-vm.js';
@@ -14,6 +14,16 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       vm.api._lua_pushnumber(L, fiber.group.id);
       vm.api._lua_pushboolean(L, fiber.thread === L ? 1 : 0);
       return 3;
+    },
+
+    /**
+     * share(table): the table is every process's (the kernel's own, keyed by fiber, group or
+     * message): what it takes is the host's, not the process whose store made it grow.
+     */
+    share(L, vm) {
+      if (vm.api._lua_type(L, 1) !== LuaType.table) throw new Error('share expects a table');
+      vm.api._luact_sharetable(L, 1);
+      return 0;
     },
 
     wake(L, vm) {

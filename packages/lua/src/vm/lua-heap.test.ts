@@ -77,6 +77,20 @@ describe('the Lua heap', () => {
     expect(vm.vm.memoryOf(neighbour)).toBeGreaterThanOrEqual(6 * MIB);
   });
 
+  it("grows the kernel's own tables at the host's charge, whichever process needs the room", async () => {
+    // Every fiber has an entry in tables of the kernel: past 16,384 of them, the next start
+    // doubles those tables (~1.1 MiB). Charged to the process that starts then, it failed on
+    // its 1 MiB, and so did each start after it, each collecting the whole heap first.
+    const vm = await harness({ limits: { processMemoryBytes: MIB } });
+    const idle = vm.prepare('return { main = function() channel.new():receive() end }');
+    const started = [];
+    for (let i = 0; i < 17_000; i++) started.push(vm.start(idle, encodeValues([])));
+    await settled(vm);
+    expect(started.filter((group) => vm.exitOf(group) !== undefined)).toEqual([]);
+    expect(await vm.run('return { main = function() return 1 end }')).toEqual({ ok: true, value: 1 });
+    expect(Math.max(...started.map((group) => vm.vm.memoryOf(group)))).toBeLessThan(64 * 1024);
+  });
+
   it('fails a process that grows past max_process_memory in small steps', async () => {
     const vm = await harness({ limits: { processMemoryBytes: 16 * MIB } });
     const exit = await vm.wait(start(vm, GROWER), 20_000);

@@ -81,6 +81,8 @@ export interface LuaApi {
   _luact_preemptat(L: LuaState, ar: Pointer): void;
   /** Shrinks suspended coroutine `L`'s stack to what its frames use (our build). */
   _luact_shrinkstack(L: LuaState): void;
+  /** Marks the table at `index` as every process's: it grows at the state's charge (luact.patch). */
+  _luact_sharetable(L: LuaState, index: number): void;
 
   _lua_gettop(L: LuaState): number;
   _lua_settop(L: LuaState, index: number): void;

@@ -5050,6 +5050,11 @@ var _lua_rawgeti = Module["_lua_rawgeti"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_sharetable = Module["_luact_sharetable"] = function() {
+  return (_luact_sharetable = Module["_luact_sharetable"] = Module["asm"]["luact_sharetable"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_createtable = Module["_lua_createtable"] = function() {
   return (_lua_createtable = Module["_lua_createtable"] = Module["asm"]["lua_createtable"]).apply(null, arguments);
 };

@@ -12,6 +12,8 @@
 --                                 subject byte scanned by a repetition, %b or a back reference)
 --   options.error(message, level) raises an error; level as for Lua's error(), counted from the
 --                                 function that calls options.error (default: error)
+--   options.share(table)          marks a table every thread of the state fills (the engines
+--                                 by thread) as the state's (default: none)
 -- and returning the module table M with M.find(s, pattern, init, plain), M.match(s, pattern, init),
 -- M.gmatch(s, pattern, init) and M.gsub(s, pattern, repl, n).
 --
@@ -964,6 +966,7 @@ end
 -- goes with the call that uses it (or was left busy by an error raised inside the matcher,
 -- out of memory or a hook's).
 local engines = setmetatable({}, { __mode = "k" })
+if options.share then options.share(engines) end
 local function engine_of_thread()
   local thread = running()
   local engine = engines[thread]

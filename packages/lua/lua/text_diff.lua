@@ -2,7 +2,8 @@
 --
 -- Loaded as a chunk called with one argument, a table of dependencies: `host` (the text
 -- module's host functions), `unpack`/`pack` (the value codec) and the argument helpers of
--- modules/text.lua (`invalid`, `text_arg`, `self_of`, `check_options` and the option checks).
+-- modules/text.lua (`invalid`, `text_arg`, `self_of`, `check_options` and the option checks), and
+-- `share` (rt.share: its table of objects is every process's).
 local deps = ...
 local type, setmetatable, ipairs = type, setmetatable, ipairs
 local gsub, concat = string.gsub, table.concat
@@ -26,6 +27,7 @@ local OPERATION_NAME = { [-1] = 'delete', [0] = 'equal', [1] = 'insert' }
 local OPERATIONS = { delete = true, equal = true, insert = true }
 
 local differs = setmetatable({}, { __mode = 'k' }) -- object → { options = packed options }
+deps.share(differs)
 local Differ = {}
 local DIFFER_MT = { __index = Differ, __name = 'text.Differ', __metatable = 'text.Differ' }
 

@@ -2,7 +2,8 @@
 --
 -- Loaded as a chunk called with one argument, a table of dependencies: `host` (the text
 -- module's host functions), `unpack`/`pack` (the value codec) and the argument helpers of
--- modules/text.lua (`invalid`, `text_arg`, `self_of`, `check_options` and the option checks).
+-- modules/text.lua (`invalid`, `text_arg`, `self_of`, `check_options` and the option checks), and
+-- `share` (rt.share: its table of objects is every process's).
 local deps = ...
 local type, setmetatable, ipairs, tostring = type, setmetatable, ipairs, tostring
 local sub = string.sub
@@ -14,6 +15,7 @@ local re_compile, re_match, re_find, re_replace, re_split =
   host.re_compile, host.re_match, host.re_find, host.re_replace, host.re_split
 
 local regexps = setmetatable({}, { __mode = 'k' }) -- object → { pattern, groups, names }
+deps.share(regexps)
 local Regexp = {}
 local REGEXP_MT = { __index = Regexp, __name = 'text.Regexp', __metatable = 'text.Regexp' }
 

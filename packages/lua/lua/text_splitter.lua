@@ -2,7 +2,8 @@
 --
 -- Loaded as a chunk called with one argument, a table of dependencies: `host` (the text
 -- module's host functions), `unpack`/`pack` (the value codec) and the argument helpers of
--- modules/text.lua (`invalid`, `text_arg`, `self_of`, `check_options` and the option checks).
+-- modules/text.lua (`invalid`, `text_arg`, `self_of`, `check_options` and the option checks), and
+-- `share` (rt.share: its table of objects is every process's).
 local deps = ...
 local type, setmetatable, ipairs, pairs = type, setmetatable, ipairs, pairs
 local host, pack, unpack = deps.host, deps.pack, deps.unpack
@@ -29,6 +30,7 @@ for _, spec in ipairs({ RECURSIVE_OPTIONS, MARKDOWN_OPTIONS }) do
 end
 
 local splitters = setmetatable({}, { __mode = 'k' }) -- object → { kind, options = packed }
+deps.share(splitters)
 local Splitter = {}
 local SPLITTER_MT = { __index = Splitter, __name = 'text.Splitter', __metatable = 'text.Splitter' }
 

@@ -60,7 +60,7 @@ local MAX_PATTERN_STEPS = 100000000
 
 local builtins = rt.libs.builtins()({
   TERMINATED = TERMINATED,
-  patterns = rt.libs.patterns({ max_steps = MAX_PATTERN_STEPS, error = error }),
+  patterns = rt.libs.patterns({ max_steps = MAX_PATTERN_STEPS, error = error, share = rt.share }),
   sort = rt.libs.sort({ error = error }).sort,
   max_string = MAX_STRING,
   max_chunk = MAX_CHUNK,

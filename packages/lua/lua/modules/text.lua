@@ -82,6 +82,8 @@ local deps = {
   host = host, pack = pack, unpack = unpack, invalid = invalid, text_arg = text_arg,
   self_of = self_of, check_options = check_options, number_in = number_in,
   integer_from = integer_from, boolean = boolean, string_list = string_list,
+  -- Their tables of objects are every process's: see rt.share.
+  share = rt.share,
 }
 return {
   regexp = rt.libs.text_regexp(deps),

@@ -124,7 +124,60 @@ local function close_wakes_blocked_receivers_and_senders()
   t.contains(r[2], "closed", "its error")
 end
 
+local function a_buffer_never_found_empty_keeps_its_order()
+  -- Each receive leaves values behind and each send adds one: the buffer's values go round
+  -- its ring (and move to a larger one while it fills) in the order they were sent.
+  for size = 1, 9 do
+    local ch, sent, got = channel.new(size), 0, {}
+    for _ = 1, size do
+      sent = sent + 1
+      ch:send(sent)
+    end
+    for _ = 1, 50 do
+      got[#got + 1] = ch:receive()
+      sent = sent + 1
+      ch:send(sent)
+    end
+    while #got < sent do got[#got + 1] = ch:receive() end
+    for i = 1, sent do
+      if got[i] ~= i then t.eq(got, "1.." .. sent, "values of a buffer of " .. size) end
+    end
+  end
+  -- A full buffer with a sender blocked on it: a receive takes the oldest value and the
+  -- sender's goes last.
+  local ch, log = channel.new(3), {}
+  coroutine.spawn(function()
+    for i = 1, 20 do ch:send(i) end
+  end)
+  for _ = 1, 20 do
+    time.sleep("1ms")
+    log[#log + 1] = ch:receive()
+  end
+  t.eq(log, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20 }, "order")
+end
+
+local function an_inbox_never_found_empty_keeps_its_order()
+  -- Mail the process sends itself, received one at a time while more comes: its queue goes
+  -- round a ring, and what TypeScript holds for it (the first sends, before its inbox) joins
+  -- it in order.
+  local me, inbox = process.pid(), nil
+  for i = 1, 40 do process.send(me, "n", i) end
+  inbox = process.inbox()
+  local got, sent = {}, 40
+  for _ = 1, 300 do
+    got[#got + 1] = inbox:receive():payload():data()
+    sent = sent + 1
+    process.send(me, "n", sent)
+  end
+  while #got < sent do got[#got + 1] = inbox:receive():payload():data() end
+  for i = 1, sent do
+    if got[i] ~= i then t.eq(got, "1.." .. sent, "messages received in order") end
+  end
+end
+
 return {
+  a_buffer_never_found_empty_keeps_its_order = a_buffer_never_found_empty_keeps_its_order,
+  an_inbox_never_found_empty_keeps_its_order = an_inbox_never_found_empty_keeps_its_order,
   unbuffered_send_waits_for_a_receiver = unbuffered_send_waits_for_a_receiver,
   unbuffered_receive_waits_for_a_sender = unbuffered_receive_waits_for_a_sender,
   buffered_channel_holds_size_values_without_blocking = buffered_channel_holds_size_values_without_blocking,

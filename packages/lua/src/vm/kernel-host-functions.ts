@@ -45,20 +45,23 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
     },
 
     /**
-     * pull_mail(channel, buffer, slot) → count, bytes, more: moves up to a batch of messages
-     * queued for mail channel `channel`, oldest first, to the end of its Lua queue `buffer`
-     * (four slots each from `slot`: see kernel/channel.lua, "Mail channels"); `bytes` is what
-     * they count for there, `more` whether more are queued. One call for many messages: a
-     * process that fell behind takes what JS holds for it a batch at a time, and once JS holds
-     * none, mail from its own engine comes to it directly again.
+     * pull_mail(channel, buffer, slot, room, budget) → count, bytes, more: moves up to `room`
+     * messages queued for mail channel `channel`, oldest first, to the end of its Lua queue
+     * `buffer` (four slots each from `slot`: see kernel/channel.lua, "Mail channels"), taking
+     * no more once they count for `budget` bytes; `bytes` is what they count for there, `more`
+     * whether more are queued. One call for many messages: a process that fell behind takes
+     * what JS holds for it a batch at a time, and once JS holds none, mail from its own engine
+     * comes to it directly again.
      */
     pull_mail(L, vm) {
       const { api } = vm;
       const queue = running(vm, 'pull_mail').group.queue(api._lua_tonumberx(L, 1, 0));
       let slot = api._lua_tonumberx(L, 3, 0);
+      const room = api._lua_tonumberx(L, 4, 0);
+      const budget = api._lua_tonumberx(L, 5, 0);
       let count = 0;
       let bytes = 0;
-      for (; count < MAIL_BATCH && bytes < MAIL_BATCH_BYTES; count++) {
+      for (; count < room && bytes < budget; count++) {
         const delivery = queue.shift();
         if (delivery === undefined) break;
         const { a: topic, b: from, c: payload } = delivery;
@@ -195,13 +198,6 @@ function running(vm: LuaVm, what: string) {
   if (fiber === undefined) throw new Error(`${what} is only available inside a process`);
   return fiber;
 }
-
-/**
- * What a mail channel's pull_mail moves at most: messages, and bytes past which it takes no
- * more (the process's memory limit counts what it holds; big messages come one at a time).
- */
-const MAIL_BATCH = 256;
-const MAIL_BATCH_BYTES = 64 * 1024;
 
 /** What a delivery's text or bytes count for in a mail channel's box (see pull_mail). */
 function fieldLength(field: DeliveryField): number {

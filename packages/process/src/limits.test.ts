@@ -63,6 +63,25 @@ describe('bad input and limits', () => {
     expect(await h.run('app:main')).toEqual({ ok: true, value: true });
   });
 
+  it('gives back the room a burst of mail took, once the process has received it all', async () => {
+    // 30,000 messages a process sends itself grow its inbox's queue to room for 32,768 (2 MiB).
+    // Once it took them all, that room is let go: 3 MiB more (6 MiB while string.rep builds
+    // them) fit in its 8 MiB.
+    h = await harness({
+      'app:processes': {
+        kind: 'process.host',
+        host: { max_process_memory: 8 * 1024 * 1024, max_mailbox: 40_000 },
+      },
+      'app:main': lua(`return { main = function()
+        local me, inbox = process.pid(), process.inbox()
+        for i = 1, 30000 do assert(process.send(me, "n", i)) end
+        for i = 1, 30000 do assert(inbox:receive():payload():data() == i) end
+        return #string.rep("x", 3 * 1024 * 1024)
+      end }`),
+    });
+    expect(await h.run('app:main')).toEqual({ ok: true, value: 3 * 1024 * 1024 });
+  });
+
   it('refuses a spawn beyond the host process limit', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host', host: { max_processes: 3 } },

@@ -70,11 +70,15 @@ local function buffer_of(ch, width)
   return buf
 end
 
---- The oldest entry has been taken: an emptied buffer counts from 1 again.
+--- The oldest entry has been taken: an emptied buffer counts from 1 again, and one that a burst
+--- made large is let go (a table never gives back what it grew to: a process that once took
+--- a burst of mail would hold room for all of it as long as it lives).
+local LARGE_RING = 1024
 local function taken(ch)
   local head = ch.head
   if head == ch.tail then
     ch.head, ch.tail = 1, 0
+    if ch.mask >= LARGE_RING then ch.buf, ch.mask = nil, nil end
   else
     ch.head = head + 1
   end

@@ -87,7 +87,10 @@ describe('the Lua heap', () => {
     for (let i = 0; i < 17_000; i++) started.push(vm.start(idle, encodeValues([])));
     await settled(vm);
     expect(started.filter((group) => vm.exitOf(group) !== undefined)).toEqual([]);
-    expect(await vm.run('return { main = function() return 1 end }')).toEqual({ ok: true, value: 1 });
+    expect(await vm.run('return { main = function() return 1 end }')).toEqual({
+      ok: true,
+      value: 1,
+    });
     expect(Math.max(...started.map((group) => vm.vm.memoryOf(group)))).toBeLessThan(64 * 1024);
   });
 

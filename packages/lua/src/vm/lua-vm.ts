@@ -262,14 +262,23 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     const refusable = heap.refusable;
     heap.owner = group.memorySlot;
     heap.refusable = false;
-    const thread = this.newThread();
-    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, this.kernelKey('boot'));
-    api._lua_pushnumber(thread.state, group.id);
-    api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
-    this.memory.pushString(thread.state, method);
-    this.memory.pushBytes(thread.state, args);
-    heap.owner = spawner;
-    heap.refusable = refusable;
+    let thread: { state: LuaState; ref: number };
+    try {
+      thread = this.newThread();
+      api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, this.kernelKey('boot'));
+      api._lua_pushnumber(thread.state, group.id);
+      api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
+      this.memory.pushString(thread.state, method);
+      this.memory.pushBytes(thread.state, args);
+    } catch (error) {
+      // The engine's memory could not grow (a panic): no process is left charged to a slot
+      // that nothing owns.
+      heap.closeSlot(group.memorySlot);
+      throw error;
+    } finally {
+      heap.owner = spawner;
+      heap.refusable = refusable;
+    }
     const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, entry.id, 4);
     this.addFiber(fiber);
     return group;
@@ -401,6 +410,15 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       });
     }
     return drained;
+  }
+
+  /**
+   * Pushes a new table with room for `slots` array slots, charged to the host and never
+   * refused: the room a sender's mail makes in another process's queue is neither the
+   * sender's to pay for nor a reason to fail its send.
+   */
+  pushHostTable(L: LuaState, slots: number): void {
+    this.asHost(() => this.api._lua_createtable(L, slots, 0));
   }
 
   /**

@@ -82,6 +82,67 @@ describe('bad input and limits', () => {
     expect(await h.run('app:main')).toEqual({ ok: true, value: 3 * 1024 * 1024 });
   });
 
+  it("makes room for a burst of mail at the host's charge, not the sender's", async () => {
+    // 9,000 messages waiting for one receiver take a queue with room for 16,384 (1 MiB): made
+    // by the sender's sends, it was charged to the sender, whose send then failed on its 1 MiB.
+    h = await harness({
+      'app:processes': {
+        kind: 'process.host',
+        host: { max_process_memory: 1024 * 1024, max_mailbox: 20_000 },
+      },
+      'app:receiver': lua(`return { main = function(parent)
+        local inbox, go = process.inbox(), process.listen("go")
+        process.send(parent, "ready")
+        go:receive()
+        local in_order = 0
+        for i = 1, 9000 do
+          if inbox:receive():payload():data() == i then in_order = in_order + 1 end
+        end
+        process.send(parent, "got", in_order)
+      end }`),
+      'app:main': lua(`return { main = function()
+        local ready, got = process.listen("ready"), process.listen("got")
+        local receiver = process.spawn("receiver", "app:processes", process.pid())
+        ready:receive()
+        for i = 1, 9000 do assert(process.send(receiver, "n", i)) end
+        process.send(receiver, "go")
+        return got:receive()
+      end }`),
+    });
+    expect(await h.run('app:main')).toEqual({ ok: true, value: 9000 });
+  });
+
+  it('loses no message when the receiver has no room to take it over from the host', async () => {
+    // The receiver holds most of its 4 MiB; its host holds 600 KB messages for it (sent from
+    // another host). Taking the first over is refused: its receive fails, and once it let go
+    // of what it held, it receives every message, the first one first.
+    h = await harness({
+      'app:processes': { kind: 'process.host' },
+      'app:tight': { kind: 'process.host', host: { max_process_memory: 4 * 1024 * 1024 } },
+      'app:receiver': lua(`return { main = function(parent)
+        local inbox, go = process.inbox(), process.listen("go")
+        local held = {}
+        for i = 1, 55 do held[i] = string.rep("x", 65536) .. i end
+        process.send(parent, "ready")
+        go:receive()
+        local ok, err = pcall(inbox.receive, inbox)
+        held = nil
+        local firsts = {}
+        for i = 1, 3 do firsts[i] = inbox:receive():payload():data():sub(1, 2) end
+        process.send(parent, "result", { ok, tostring(err):match("not enough memory") ~= nil, firsts })
+      end }`),
+      'app:main': lua(`return { main = function()
+        local ready, result = process.listen("ready"), process.listen("result")
+        local receiver = process.spawn("receiver", "app:tight", process.pid())
+        ready:receive()
+        for i = 1, 3 do assert(process.send(receiver, "n", i .. ":" .. string.rep("y", 600000))) end
+        assert(process.send(receiver, "go"))
+        return result:receive()
+      end }`),
+    });
+    expect(await h.run('app:main')).toEqual({ ok: true, value: [false, true, ['1:', '2:', '3:']] });
+  });
+
   it('refuses a spawn beyond the host process limit', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host', host: { max_processes: 3 } },

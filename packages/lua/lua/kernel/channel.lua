@@ -39,19 +39,20 @@ end
 -- ever climbed would leave the table's array part for its hash part in a queue its receiver
 -- never finds empty (a ping-pong with 100 messages in flight reached slot 800,000 of one in
 -- 200,000 messages), and every take and put would be a hash lookup and a new key.
-local create_table = host.create_table
+local create_table, host_table = host.create_table, host.host_table
 local FIRST_ROOM = 1
 
 --- Makes room for `room` more entries after `tail`, without wrapping: the entries move to a
 --- larger ring, from its first slot, when they must (then `head` is 1 and `tail` their count:
---- read them after). Returns the buffer.
-local function room_for(ch, width, room)
+--- read them after). Returns the buffer. A ring grown by another process's send (`for_other`)
+--- is the host's: see LuaVm.pushHostTable.
+local function room_for(ch, width, room, for_other)
   local buf, count = ch.buf, ch.tail - ch.head + 1
   local capacity = buf ~= nil and ch.mask + 1 or 0
   if buf ~= nil and ch.tail + room <= capacity then return buf end
   local grown = capacity > 0 and capacity or FIRST_ROOM
   while grown < count + room do grown = grown * 2 end
-  local moved = create_table(grown * width, 0)
+  local moved = for_other and host_table(grown * width) or create_table(grown * width, 0)
   if count > 0 then
     local mask, head = ch.mask, ch.head
     for i = 0, count - 1 do
@@ -615,7 +616,7 @@ function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
     end
   end
   local buf = ch.buf
-  if buf == nil or ch.tail - ch.head >= ch.mask then buf = room_for(ch, 4, 1) end
+  if buf == nil or ch.tail - ch.head >= ch.mask then buf = room_for(ch, 4, 1, true) end
   local tail = ch.tail
   local at = (tail & ch.mask) * 4
   ch.tail = tail + 1

@@ -107,6 +107,13 @@ export class FedQueue {
     return delivery;
   }
 
+  /** Puts `deliveries`, taken from the front just now, back in front, in their order. */
+  putBack(deliveries: readonly Delivery[]): void {
+    if (deliveries.length === 0) return;
+    this.items = [...deliveries, ...(this.items?.slice(this.head) ?? [])];
+    this.head = 0;
+  }
+
   /** Everything still queued, oldest first (to re-route it when the channel goes away). */
   drain(): Delivery[] {
     const rest = this.items?.slice(this.head) ?? [];

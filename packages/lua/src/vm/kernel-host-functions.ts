@@ -1,6 +1,6 @@
 import { ERROR_KINDS, LUA_KIND_NAMES, retryableByDefault } from '@luact/core';
 import { LUA_REGISTRYINDEX, type LuaState, LuaType } from '../wasm/lua-api.js';
-import type { DeliveryField, FedQueue, Fiber } from './fiber.js';
+import type { Delivery, DeliveryField, FedQueue, Fiber } from './fiber.js';
 import type { HostFunction } from './host-function.js';
 import type { LuaVm } from './lua-vm.js';
 
@@ -61,21 +61,30 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       const budget = api._lua_tonumberx(L, 5, 0);
       let count = 0;
       let bytes = 0;
-      for (; count < room && bytes < budget; count++) {
-        const delivery = queue.shift();
-        if (delivery === undefined) break;
-        const { a: topic, b: from, c: payload } = delivery;
-        const size = fieldLength(topic) + fieldLength(payload);
-        bytes += size;
-        pushField(L, vm, payload);
-        api._lua_rawseti(L, 2, BigInt(slot));
-        api._lua_pushnumber(L, -size);
-        api._lua_rawseti(L, 2, BigInt(slot + 1));
-        pushField(L, vm, from);
-        api._lua_rawseti(L, 2, BigInt(slot + 2));
-        pushField(L, vm, topic);
-        api._lua_rawseti(L, 2, BigInt(slot + 3));
-        slot += 4;
+      const taken: Delivery[] = [];
+      try {
+        for (; count < room && bytes < budget; count++) {
+          const delivery = queue.shift();
+          if (delivery === undefined) break;
+          taken.push(delivery);
+          const { a: topic, b: from, c: payload } = delivery;
+          const size = fieldLength(topic) + fieldLength(payload);
+          bytes += size;
+          pushField(L, vm, payload);
+          api._lua_rawseti(L, 2, BigInt(slot));
+          api._lua_pushnumber(L, -size);
+          api._lua_rawseti(L, 2, BigInt(slot + 1));
+          pushField(L, vm, from);
+          api._lua_rawseti(L, 2, BigInt(slot + 2));
+          pushField(L, vm, topic);
+          api._lua_rawseti(L, 2, BigInt(slot + 3));
+          slot += 4;
+        }
+      } catch (error) {
+        // A push the process's memory refused unwinds past the Lua queue's count, which then
+        // never learns what was written: what this pull took goes back, in order, for the next.
+        queue.putBack(taken);
+        throw error;
       }
       // Integers: the Lua queue's indices are computed from the count.
       api._lua_pushinteger(L, BigInt(count));
@@ -168,6 +177,12 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       vm.memory.pushString(L, LUA_KIND_NAMES[kind]);
       vm.api._lua_pushboolean(L, retryableByDefault(kind) ? 1 : 0);
       return 3;
+    },
+
+    /** host_table(nseq) → a new empty table with room for that much, the host's (see LuaVm.pushHostTable). */
+    host_table(L, vm) {
+      vm.pushHostTable(L, vm.api._lua_tonumberx(L, 1, 0));
+      return 1;
     },
 
     /** create_table(nseq, nrec) → a new empty table with room for that much (table.create). */

@@ -64,11 +64,13 @@ local function room_for(ch, width, room, for_other)
   return moved
 end
 
---- The buffer with room for one more entry (wrapping around when it has).
-local function buffer_of(ch, width)
+--- Puts `v` after the last value of channel `ch`'s buffer (one slot each; mail has its own).
+local function put(ch, v)
   local buf = ch.buf
-  if buf == nil or ch.tail - ch.head >= ch.mask then return room_for(ch, width, 1) end
-  return buf
+  if buf == nil or ch.tail - ch.head >= ch.mask then buf = room_for(ch, 1, 1) end
+  local tail = ch.tail
+  buf[(tail & ch.mask) + 1] = v
+  ch.tail = tail + 1
 end
 
 --- The oldest entry has been taken: an emptied buffer counts from 1 again, and one that a burst
@@ -182,10 +184,7 @@ local function try_receive(ch)
     taken(ch)
     local sender = pop_sender(ch)
     if sender ~= nil then
-      local buf = buffer_of(ch, 1)
-      local tail = ch.tail
-      buf[(tail & ch.mask) + 1] = sender.value
-      ch.tail = tail + 1
+      put(ch, sender.value)
       complete(sender, nil, true)
     end
     if v == NIL then v = nil end
@@ -212,10 +211,7 @@ local function try_send(ch, v)
   end
   local size = ch.size
   if size == nil or buffered(ch) < size then
-    local buf = buffer_of(ch, 1)
-    local tail = ch.tail
-    buf[(tail & ch.mask) + 1] = v == nil and NIL or v
-    ch.tail = tail + 1
+    put(ch, v == nil and NIL or v)
     return true
   end
   return false
@@ -350,10 +346,7 @@ function Channel:_poll()
   local got, a, b, c = pull(self.fed_id)
   if not got then return false end
   local v = self.adapt(a, b, c)
-  local buf = buffer_of(self, 1)
-  local tail = self.tail
-  buf[(tail & self.mask) + 1] = v == nil and NIL or v
-  self.tail = tail + 1
+  put(self, v == nil and NIL or v)
   return true
 end
 

@@ -47,6 +47,30 @@ function run({ api, memory, L }: Bare, source: string): string {
   return status === LuaStatus.ok ? result : `error: ${result}`;
 }
 
+describe('numbers as text in our Lua build', () => {
+  it('writes integers as Lua 5.4 does, without snprintf, and floats as before', async () => {
+    const lua = await bare();
+    // Integers, from the edges of their range, through concatenation and tostring; floats
+    // (still through snprintf) keep their ".0" and exponents.
+    const integers = ['0', '7', '-1', '10', '-10', '4096', '9007199254740993', '-123456789012'];
+    expect(run(lua, `return ${integers.map((n) => `tostring(${n})`).join(" .. ' ' .. ")}`)).toBe(
+      integers.join(' '),
+    );
+    expect(run(lua, "return math.maxinteger .. ' ' .. math.mininteger .. ' ' .. (1 << 62)")).toBe(
+      '9223372036854775807 -9223372036854775808 4611686018427387904',
+    );
+    expect(run(lua, "return 'item ' .. 42 .. ' ' .. (-7 // 2) .. ' ' .. #('x'):rep(1000)")).toBe(
+      'item 42 -4 1000',
+    );
+    expect(run(lua, "return 1.0 .. ' ' .. -0.0 .. ' ' .. 2^63 .. ' ' .. 0.1 .. ' ' .. 1e100")).toBe(
+      '1.0 -0.0 9.2233720368548e+18 0.1 1e+100',
+    );
+    expect(run(lua, 'return string.format("%d %5d", -42, 7) .. " " .. math.tointeger(3.0)')).toBe(
+      '-42     7 3',
+    );
+  });
+});
+
 describe('coroutines in our Lua build', () => {
   const cases: Record<string, [string, string]> = {
     'a plain call': [

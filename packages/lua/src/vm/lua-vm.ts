@@ -271,8 +271,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       this.memory.pushString(thread.state, method);
       this.memory.pushBytes(thread.state, args);
     } catch (error) {
-      // The engine's memory could not grow (a panic): no process is left charged to a slot
-      // that nothing owns.
+      // The engine's memory could not grow (a panic): the child's slot goes, and the spawner
+      // gets its own charge back (below), not left charging a slot that nothing owns.
       heap.closeSlot(group.memorySlot);
       throw error;
     } finally {

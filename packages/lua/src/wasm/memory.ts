@@ -104,7 +104,12 @@ export class WasmMemory {
     if (length > SHORT_STRING) return this.decodeUtf8(pointer, length);
     const slot = (pointer >>> 3) & (RECENT_TEXTS - 1);
     const recent = this.recentTexts[slot];
-    if (recent !== undefined && recent.pointer === pointer && this.holds(pointer, recent.bytes))
+    if (
+      recent !== undefined &&
+      recent.pointer === pointer &&
+      recent.bytes.length === length &&
+      this.holds(pointer, recent.bytes)
+    )
       return recent.text;
     const text = this.decodeUtf8(pointer, length);
     const bytes = this.api.HEAPU8.slice(pointer, pointer + length);
@@ -112,12 +117,10 @@ export class WasmMemory {
     return text;
   }
 
-  /** Whether the string just read (its length in lengthSlot) at `pointer` is `bytes`. */
+  /** Whether the heap holds `bytes` from `pointer` on. */
   private holds(pointer: Pointer, bytes: Uint8Array): boolean {
-    const length = bytes.length;
-    if (this.api.HEAP32[this.lengthSlot >> 2] !== length) return false;
     const heap = this.api.HEAPU8;
-    for (let i = 0; i < length; i++) if (heap[pointer + i] !== bytes[i]) return false;
+    for (let i = 0; i < bytes.length; i++) if (heap[pointer + i] !== bytes[i]) return false;
     return true;
   }
 

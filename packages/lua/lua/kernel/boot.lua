@@ -36,10 +36,10 @@ end
 rt.outcome = outcome
 
 --- The body of a process's main fiber: runs the entry's chunk in a fresh environment and
---- calls `method` (or the function the chunk returned) with the decoded arguments, as a tail
---- call: no frame of boot's stays under the process's code while it runs and waits (an idle
---- process holds a call record and stack slots less). TypeScript turns what it returns into
---- the process's outcome (rt.outcome).
+--- calls `method` (nil: 'main'; or the function the chunk returned) with the arguments `args`
+--- encodes (nil: none), as a tail call: no frame of boot's stays under the process's code
+--- while it runs and waits (an idle process holds a call record and stack slots less).
+--- TypeScript turns what it returns into the process's outcome (rt.outcome).
 function rt.boot(group, entry, method, args)
   rt.fiber_starts()
   -- Made with its one field's slot (a table made empty grows one for `_G`: a resize per spawn).
@@ -50,16 +50,16 @@ function rt.boot(group, entry, method, args)
   -- workflows and activities end with `return main`).
   local fn = module
   if type(module) == 'table' then
-    fn = module[method]
+    fn = module[method or 'main']
     if type(fn) ~= 'function' then
-      error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' has no function "' .. method .. '"', false), 0)
+      error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' has no function "' .. (method or 'main') .. '"', false), 0)
     end
   elseif type(module) ~= 'function' then
     error(rt.make_error('INVALID', 'entry ' .. entry.id .. ' returned ' .. type(module) ..
       ' instead of a function or a table of functions', false), 0)
   end
   -- No arguments is the common case: skip the decoder.
-  if args == NO_ARGS then return fn() end
+  if args == nil or args == NO_ARGS then return fn() end
   return fn(select(2, codec.decode_values(args)))
 end
 

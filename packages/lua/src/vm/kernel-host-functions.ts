@@ -1,4 +1,4 @@
-import { ERROR_KINDS, LUA_KIND_NAMES, retryableByDefault } from '@luact/core';
+import { ERROR_KINDS, LUA_KIND_NAMES, LuactError, retryableByDefault } from '@luact/core';
 import { LUA_REGISTRYINDEX, type LuaState, LuaType } from '../wasm/lua-api.js';
 import type { Delivery, DeliveryField, FedQueue, Fiber } from './fiber.js';
 import type { HostFunction } from './host-function.js';
@@ -137,6 +137,16 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       const { api } = vm;
       const values = api._lua_gettop(L);
       const thread = vm.newThread(L);
+      // run_fiber, the function and its arguments: lua_xmove does not check for room, and a
+      // thread's stack starts at 40 slots.
+      if (api._lua_checkstack(thread.state, values + 1) === 0) {
+        vm.releaseThread(thread);
+        throw new LuactError(
+          'INVALID',
+          `coroutine.spawn: ${values - 1} arguments do not fit on a fiber's stack`,
+          { retryable: false },
+        );
+      }
       api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, vm.kernelKey('run_fiber'));
       api._lua_xmove(L, thread.state, values);
       const fiber = vm.spawnFiber(parent.group, thread, values);

@@ -149,6 +149,35 @@ describe('fibers, channels and coroutines', () => {
     expect(exit).toEqual({ ok: true, value: 55 });
   });
 
+  it('hands a coroutine.spawn fiber all of its arguments, however many, and nothing of the engine breaks', async () => {
+    // More values than a thread's stack starts with (40 slots): they once went past its end.
+    for (const count of [40, 300, 5000]) {
+      const exit = await run(
+        `return { main = function(n)
+          local args = {}
+          for i = 1, n do args[i] = i end
+          local got = channel.new(1)
+          coroutine.spawn(function(...) got:send({ select('#', ...), (select(n, ...)) }) end,
+            table.unpack(args))
+          return got:receive()
+        end }`,
+        count,
+      );
+      expect(exit).toEqual({ ok: true, value: [count, count] });
+      // Another process after it, on the same engine, allocating: its memory is intact.
+      expect(
+        await run(
+          `return { main = function(s)
+          local t = {}
+          for i = 1, 2000 do t[i] = { i, s .. i } end
+          return t[1999][2]
+        end }`,
+          'k',
+        ),
+      ).toEqual({ ok: true, value: 'k1999' });
+    }
+  });
+
   it('runs a worker pool over channels and closes it', async () => {
     const exit = await run(`
       return { main = function()

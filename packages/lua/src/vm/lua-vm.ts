@@ -566,6 +566,11 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     return { state, ref };
   }
 
+  /** Lets go of a thread `newThread` gave that no fiber runs on. */
+  releaseThread(thread: { state: LuaState; ref: number }): void {
+    this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, thread.ref);
+  }
+
   /** Runs ready fibers until none is left (tests and shutdown; normally slices run by themselves). */
   drain(): void {
     while (this.ready.length > 0) this.runSlice();

@@ -99,7 +99,7 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
         return pushFailure(L, vm, LuactError.from(error));
       }
       // An actor that terminated itself stops here, not at its next instruction hook.
-      if (api.ended(actor)) return vm.stack.raise(L);
+      if (api.ended(actor)) return vm.raiseTerminated(L);
       return answer(L, vm, api, actor, result);
     },
     cancel(L, vm) {

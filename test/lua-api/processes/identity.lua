@@ -20,6 +20,17 @@ local function terminates_itself()
   return "not reached"
 end
 
+-- A termination is not an error a pcall or a coroutine hands back: nothing after it runs.
+local function terminates_itself_inside_pcall(parent)
+  pcall(process.terminate, process.pid())
+  process.send(parent, "ran on", "after pcall")
+end
+
+local function terminates_itself_inside_a_coroutine(parent)
+  coroutine.resume(coroutine.create(function() process.terminate(process.pid()) end))
+  process.send(parent, "ran on", "after coroutine.resume")
+end
+
 local function reports_options()
   return process.get_options()
 end
@@ -73,6 +84,16 @@ local function a_process_can_terminate_itself()
   t.eq(t.is_error(err, nil, "exec error"):message(), "terminated", "exec error message")
 end
 
+local function a_process_that_terminates_itself_inside_pcall_or_a_coroutine_ends_there()
+  local ran_on = process.listen("ran on")
+  for _, entry in ipairs({ "terminates_itself_inside_pcall", "terminates_itself_inside_a_coroutine" }) do
+    local value, err = process.exec(entry, HOST, process.pid())
+    t.is_nil(value, entry .. ": exec value")
+    t.eq(t.is_error(err, nil, entry .. ": exec error"):message(), "terminated", entry .. ": exec error message")
+  end
+  t.silent(ran_on, "200ms", "a message sent after the termination")
+end
+
 local function entry_method_selects_the_function_to_run()
   t.eq(process.exec("two_functions_default", HOST), "main", "without method: main runs")
   t.eq(process.exec("two_functions_second", HOST), "second", "with method: second, second runs")
@@ -114,6 +135,9 @@ return {
   echo_args = echo_args,
   reports_options = reports_options,
   terminates_itself = terminates_itself,
+  terminates_itself_inside_pcall = terminates_itself_inside_pcall,
+  terminates_itself_inside_a_coroutine = terminates_itself_inside_a_coroutine,
+  a_process_that_terminates_itself_inside_pcall_or_a_coroutine_ends_there = a_process_that_terminates_itself_inside_pcall_or_a_coroutine_ends_there,
   process_pid_and_id = process_pid_and_id,
   spawn_passes_arguments_to_the_method = spawn_passes_arguments_to_the_method,
   spawn_of_an_unknown_entry_or_host_returns_an_error = spawn_of_an_unknown_entry_or_host_returns_an_error,

@@ -22,7 +22,8 @@ local table_pack, table_unpack = table.pack, table.unpack
 local BLOCK, PREEMPT = host.BLOCK, host.PREEMPT
 local current_fiber, take_preempt = host.fiber, host.take_preempt
 
-rt.TERMINATED = host.TERMINATED
+local TERMINATED = host.TERMINATED
+rt.TERMINATED = TERMINATED
 
 -- Tables of the kernel that every process of the engine fills (by fiber, group, channel,
 -- message) grow at the host's charge: `share` marks them. Grown by whichever process's store
@@ -93,6 +94,10 @@ local function pass_through(co, result)
       break
     end
   end
+  -- The process was terminated (or stopped) while the coroutine ran: it ends, as through a
+  -- pcall. Handed back as an error, it would let the caller run on, in a coroutine of its own
+  -- with an instruction count of its own, for as long as it liked.
+  if not result[1] and result[2] == TERMINATED then error(TERMINATED, 0) end
   return table_unpack(result, 1, result.n)
 end
 
@@ -106,7 +111,10 @@ end
 
 local function close(co)
   if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
-  return co_close(co)
+  -- A __close handler it ran may have been stopped by the termination (see pass_through).
+  local ok, err = co_close(co)
+  if not ok and err == TERMINATED then error(TERMINATED, 0) end
+  return ok, err
 end
 
 local function wrap(fn)

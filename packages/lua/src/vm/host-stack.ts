@@ -81,9 +81,4 @@ export class HostStack {
   pushBytes(L: LuaState, bytes: Uint8Array): void {
     this.memory.pushBytes(L, bytes);
   }
-
-  /** Raises the value on top of the stack as a Lua error (never returns to the caller). */
-  raise(L: LuaState): number {
-    return this.api._lua_error(L);
-  }
 }

@@ -566,6 +566,15 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     return { state, ref };
   }
 
+  /**
+   * Ends the running process's code from a host function it called, once that call ended the
+   * process (it terminated itself): raises TERMINATED, which no pcall, xpcall or
+   * coroutine.resume hands back, and again at each later instruction of `L`.
+   */
+  raiseTerminated(L: LuaState): number {
+    return this.preemption.raiseTerminated(L);
+  }
+
   /** Lets go of a thread `newThread` gave that no fiber runs on. */
   releaseThread(thread: { state: LuaState; ref: number }): void {
     this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, thread.ref);

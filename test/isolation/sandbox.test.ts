@@ -59,6 +59,14 @@ describe('the sandbox: no process can change what another sees (issue 8, items 1
     });
   });
 
+  it("runs nothing a receiver writes into its channel's fields in a process that sends to it", async () => {
+    expect(await exec('iso:mail_trap')).toEqual({
+      received: [1, 2, 3],
+      sends: [true, true, true],
+      trap_runs: 0,
+    });
+  });
+
   it('gives a process that seeds math.random a generator of its own, which no other can steer', async () => {
     expect(await exec('iso:random')).toEqual({
       same_as_reference: true,

@@ -143,6 +143,39 @@ describe('bad input and limits', () => {
     expect(await h.run('app:main')).toEqual({ ok: true, value: [false, true, ['1:', '2:', '3:']] });
   });
 
+  it('leaves a message to decode to its waiting receiver, which pays for it, and loses nothing when the sender could not', async () => {
+    // 50,000 references to one empty table: 50 KB encoded, over 3 MB decoded. The receiver
+    // waits on a listened topic (its value decoded). The sender's direct send decoded it, on
+    // the sender's memory, after taking the receiver off its wait: the send raised, the
+    // receiver waited for ever, and what came after piled up behind it.
+    h = await harness({
+      'app:processes': { kind: 'process.host', host: { max_process_memory: 8 * 1024 * 1024 } },
+      'app:receiver': lua(`return { main = function(parent)
+        local big = process.listen("big")
+        process.send(parent, "ready")
+        local first, second = big:receive(), big:receive()
+        process.send(parent, "got", { #first, #second })
+      end }`),
+      'app:main': lua(`return { main = function()
+        local ready, got = process.listen("ready"), process.listen("got")
+        local receiver = process.spawn("receiver", "app:processes", process.pid())
+        ready:receive()
+        local held = {}
+        for i = 1, 60 do held[i] = string.rep("b", 100000) .. i end
+        local empty, many = {}, {}
+        for i = 1, 50000 do many[i] = empty end
+        local ok, sent = pcall(process.send, receiver, "big", many)
+        many, held = nil, nil
+        assert(process.send(receiver, "big", { 1, 2, 3 }))
+        return { ok and sent, (got:receive()) }
+      end }`),
+    });
+    expect(await h.run('app:main')).toEqual({
+      ok: true,
+      value: [true, [50_000, 3]],
+    });
+  });
+
   it('refuses a spawn beyond the host process limit', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host', host: { max_processes: 3 } },

@@ -172,12 +172,16 @@ end
 -- (every idle process has one or more): these are its slots.
 local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
 rt.share(MAILS)
-local M_CHANNEL, M_KIND, M_BOX, M_INFLOW = 1, 2, 3, 4
+local M_CHANNEL, M_KIND, M_BOX, M_INFLOW, M_ID = 1, 2, 3, 4, 5
 
 local function try_receive(ch)
+  local mail = MAILS[ch]
+  if mail ~= nil then
+    if mail.tail >= mail.head then return take_mail(mail), true, true end
+    if mail.closed then return nil, false, true end
+    return nil, nil, false
+  end
   if ch.tail >= ch.head then
-    local mail = MAILS[ch]
-    if mail ~= nil then return take_mail(ch, mail), true, true end
     local buf, at = ch.buf, ((ch.head - 1) & ch.mask) + 1
     local v = buf[at]
     buf[at] = nil
@@ -229,8 +233,8 @@ local function pull_fed(ch)
     if got then return true, ch.adapt(a, b, c) end
     return false
   end
-  if mail[M_INFLOW] and ch.tail < ch.head then pull_mail(ch, mail) end
-  if ch.tail >= ch.head then return true, take_mail(ch, mail) end
+  if mail[M_INFLOW] and mail.tail < mail.head then pull_mail(mail) end
+  if mail.tail >= mail.head then return true, take_mail(mail) end
   return false
 end
 
@@ -250,8 +254,8 @@ local receive_mail
 function Channel:receive()
   local mail = MAILS[self]
   if mail ~= nil then
-    if self.tail >= self.head then return take_mail(self, mail), true end
-    return receive_mail(self, mail)
+    if mail.tail >= mail.head then return take_mail(mail), true end
+    return receive_mail(mail)
   end
   local v, ok, ready = try_receive(self)
   if ready then return v, ok end
@@ -266,10 +270,13 @@ end
 function Channel:close()
   if self.closed then return end
   self.closed = true
-  local r = pop_receiver(self)
+  -- A mail channel's receivers wait in its record (see "Mail channels").
+  local q = MAILS[self] or self
+  q.closed = true
+  local r = pop_receiver(q)
   while r ~= nil do
     complete(r, nil, false)
-    r = pop_receiver(self)
+    r = pop_receiver(q)
   end
   local s = pop_sender(self)
   while s ~= nil do
@@ -289,7 +296,7 @@ end
 
 --- Number of buffered values (not part of the Lua API contract; used by tests and modules).
 function Channel:_buffered()
-  return buffered(self)
+  return buffered(MAILS[self] or self)
 end
 
 --- Whether fed channel `ch` has a receiver waiting (receivers that gave up are dropped first).
@@ -310,9 +317,10 @@ end
 
 --- For a fed channel with a receiver waiting: hands it the oldest value JS has queued, if any.
 function Channel:_feed()
-  if not has_live_receiver(self) then return end
+  local q = MAILS[self] or self
+  if not has_live_receiver(q) then return end
   local got, value = pull_fed(self)
-  if got then complete(pop_receiver(self), value, true) end
+  if got then complete(pop_receiver(q), value, true) end
 end
 
 --- `_feed`, and with nothing taken, `_await`: one host call for both on a plain fed channel.
@@ -415,14 +423,14 @@ local function select(cases)
       w.value = case.value == nil and NIL or case.value
       push_sender(case.channel, w)
     else
-      push_receiver(case.channel, w)
+      push_receiver(MAILS[case.channel] or case.channel, w)
     end
   end
   block(sel, fed)
   local fired = sel.fired
   for i = 1, n do
     local ch = cases[i].channel
-    if cases[i] ~= fired.case then sweep(ch, sel) end
+    if cases[i] ~= fired.case then sweep(MAILS[ch] or ch, sel) end
   end
   local case = fired.case
   if case.send then
@@ -494,12 +502,17 @@ local function mail_box(group)
   return box
 end
 
---- A mail channel of group `group`, of mail kind `kind`. (Its fields are the fewest a channel
---- can have, four with its waiting receivers: every idle process has one.)
+--- A mail channel of group `group`, of mail kind `kind`. The channel the process holds has
+--- its id alone; its queue (ring fields `buf`, `mask`, `head`, `tail`), its waiting receivers
+--- (`recvq`) and whether it is closed are its record's, which only the kernel reaches. Other
+--- processes' sends write there: in a table the receiver could write to, they would run what
+--- the receiver put there (a metatable) as the sender, and size the host's ring by what it
+--- wrote. (The fewest fields: every idle process has one.)
 function rt.new_mail_channel(group, kind)
-  local ch = setmetatable({ head = 1, tail = 0, fed_id = host.mail_channel() }, CHANNEL_MT)
-  local mail = { ch, kind, mail_box(group), false }
-  MAILS[ch], MAIL[ch.fed_id] = mail, mail
+  local id = host.mail_channel()
+  local ch = setmetatable({ fed_id = id }, CHANNEL_MT)
+  local mail = { ch, kind, mail_box(group), false, id, head = 1, tail = 0 }
+  MAILS[ch], MAIL[id] = mail, mail
   return ch
 end
 
@@ -514,14 +527,14 @@ local function received(kind, topic, from, payload, encoded)
   return payload
 end
 
---- Takes the oldest entry of mail channel `ch`'s Lua queue (there is one), uncounts it and
---- returns what a receive returns (as `received`, inline: a receive's hot path).
-take_mail = function(ch, mail)
-  local buf = ch.buf
-  local at = ((ch.head - 1) & ch.mask) * 4
+--- Takes the oldest entry of the Lua queue of mail channel record `mail` (there is one),
+--- uncounts it and returns what a receive returns (as `received`, inline: a receive's hot path).
+take_mail = function(mail)
+  local buf = mail.buf
+  local at = ((mail.head - 1) & mail.mask) * 4
   local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
-  taken(ch)
+  taken(mail)
   local box, kind = mail[M_BOX], mail[M_KIND]
   local mt = kind.mt
   if size < 0 then
@@ -539,19 +552,19 @@ end
 local PULL_MESSAGES, PULL_BYTES = 256, 64 * 1024
 local math_min = math.min
 
---- JS holds mail for mail channel `ch`: moves it (up to a batch) to the end of the Lua queue,
---- which is older (so the order holds), and counts it there.
-pull_mail = function(ch, mail)
+--- JS holds mail for mail channel record `mail`: moves it (up to a batch) to the end of the Lua
+--- queue, which is older (so the order holds), and counts it there.
+pull_mail = function(mail)
   local box, messages, held, more = mail[M_BOX], 0, 0, true
   while more and messages < PULL_MESSAGES and held < PULL_BYTES do
     -- JS writes entries one after the other from the slot after the last, as many as fit
     -- before the ring's end; a full ring grows (doubling) for the next ones.
-    local buf = room_for(ch, 4, 1)
-    local tail = ch.tail
-    local room = math_min(ch.mask + 1 - tail, PULL_MESSAGES - messages)
+    local buf = room_for(mail, 4, 1)
+    local tail = mail.tail
+    local room = math_min(mail.mask + 1 - tail, PULL_MESSAGES - messages)
     local count, bytes
-    count, bytes, more = host.pull_mail(ch.fed_id, buf, tail * 4 + 1, room, PULL_BYTES - held)
-    ch.tail = tail + count
+    count, bytes, more = host.pull_mail(mail[M_ID], buf, tail * 4 + 1, room, PULL_BYTES - held)
+    mail.tail = tail + count
     box[1], box[2] = box[1] + count, box[2] + bytes
     messages, held = messages + count, held + bytes
     if count < room then break end
@@ -559,33 +572,41 @@ pull_mail = function(ch, mail)
   if not more then mail[M_INFLOW] = false end
 end
 
---- Hands what the Lua queue of mail channel `ch` holds to its waiting receivers, oldest
---- first (after a pull, several fibers of the process may be waiting on it).
-local function hand_out(ch, mail)
-  while ch.tail >= ch.head do
-    local receiver = pop_receiver(ch)
+--- Hands what the Lua queue of mail channel record `mail` holds to its waiting receivers,
+--- oldest first (after a pull, several fibers of the process may be waiting on it).
+local function hand_out(mail)
+  while mail.tail >= mail.head do
+    local receiver = pop_receiver(mail)
     if receiver == nil then return end
-    complete(receiver, take_mail(ch, mail), true)
+    complete(receiver, take_mail(mail), true)
   end
 end
 
---- Channel:receive on mail channel `ch`: its Lua queue, else what JS holds, else wait. (No
---- process blocks sending to a mail channel, and JS wakes the process's blocked fibers when
---- it starts holding mail for the channel: a waiting receiver looks then.)
-receive_mail = function(ch, mail)
-  if mail[M_INFLOW] and ch.tail < ch.head then pull_mail(ch, mail) end
-  if ch.tail >= ch.head then return take_mail(ch, mail), true end
-  if ch.closed then return nil, false end
+--- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
+--- else wait. (No process blocks sending to a mail channel, and JS wakes the process's blocked
+--- fibers when it starts holding mail for the channel: a waiting receiver looks then; so does
+--- one that a direct send left a message to take, see rt.mail_send.)
+receive_mail = function(mail)
+  if mail[M_INFLOW] and mail.tail < mail.head then pull_mail(mail) end
+  if mail.tail >= mail.head then return take_mail(mail), true end
+  if mail.closed then return nil, false end
   local w = { fiber = current_fiber(), done = false }
-  push_receiver(ch, w)
+  push_receiver(mail, w)
   repeat
     co_yield(BLOCK)
     if not w.done then
-      if mail[M_INFLOW] then pull_mail(ch, mail) end
-      hand_out(ch, mail)
+      if mail[M_INFLOW] then pull_mail(mail) end
+      hand_out(mail)
     end
   until w.done
   return w.value, w.ok
+end
+
+--- The fiber of the oldest receiver waiting on list `q` (a `recvq`), if any, without taking it.
+local function first_waiting(q)
+  if q.fiber ~= nil then return q.fiber end
+  local w = q[q.head]
+  return w ~= nil and w.fiber or nil
 end
 
 --- Sends `payload` to mail channel `ch` directly: to its waiting receiver, else to the end of
@@ -593,26 +614,37 @@ end
 --- payload is an encoding (else it is one number, string or boolean, handed over as it is);
 --- `from` the sender's PID. False when it must go through the host instead: the channel is
 --- closed, JS holds mail for it that must be received first, or what the receiver holds
---- directly would pass `messages` messages or `bytes` bytes.
+--- directly would pass `messages` messages or `bytes` bytes. Runs in the sender: it reads and
+--- writes the channel's record only (see rt.new_mail_channel), never what the receiver holds.
 function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
   local mail = MAILS[ch]
-  if mail[M_INFLOW] or ch.closed then return false end
+  if mail[M_INFLOW] or mail.closed then return false end
   local box = mail[M_BOX]
   local count, held = box[1], box[2] + (size < 0 and -size or size)
   if count >= messages or held > bytes then return false end
-  local waiting = ch.recvq
+  local waiting = mail.recvq
   if waiting ~= nil and (waiting.fiber ~= nil or waiting.head <= waiting.tail) then
-    local receiver = pop_waiter(ch, 'recvq')
-    if receiver ~= nil then
-      complete(receiver, received(mail[M_KIND], topic, from, payload, size < 0), true)
-      return true
+    local kind = mail[M_KIND]
+    -- A message object, or a value handed over as it is, costs the sender little: made first,
+    -- so that a failure to make it takes no receiver off its wait. A payload to decode is the
+    -- receiver's to decode (and pay for): it is queued below, and its receiver woken to take it.
+    if kind.mt ~= nil or size >= 0 then
+      local value = received(kind, topic, from, payload, size < 0)
+      local receiver = pop_waiter(mail, 'recvq')
+      if receiver ~= nil then
+        complete(receiver, value, true)
+        return true
+      end
+    else
+      local fiber = first_waiting(waiting)
+      if fiber ~= nil then wake(fiber) end
     end
   end
-  local buf = ch.buf
-  if buf == nil or ch.tail - ch.head >= ch.mask then buf = room_for(ch, 4, 1, true) end
-  local tail = ch.tail
-  local at = (tail & ch.mask) * 4
-  ch.tail = tail + 1
+  local buf = mail.buf
+  if buf == nil or mail.tail - mail.head >= mail.mask then buf = room_for(mail, 4, 1, true) end
+  local tail = mail.tail
+  local at = (tail & mail.mask) * 4
+  mail.tail = tail + 1
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = payload, size, from, topic
   box[1], box[2] = count + 1, held
   return true
@@ -622,11 +654,10 @@ end
 --- {topic, from or false, payload, ...}; nothing when the channel is gone or that is empty.
 function rt.mail_drain(id)
   local mail = MAIL[id]
-  local ch = mail and mail[M_CHANNEL]
-  if ch == nil or ch.tail < ch.head then return nil end
+  if mail == nil or mail.tail < mail.head then return nil end
   local parts, n, bytes, encode = {}, 0, 0, mail[M_KIND].encode
-  local buf, mask = ch.buf, ch.mask
-  for i = ch.head, ch.tail do
+  local buf, mask = mail.buf, mail.mask
+  for i = mail.head, mail.tail do
     local at = ((i - 1) & mask) * 4
     local payload, size = buf[at + 1], buf[at + 2]
     if size < 0 then
@@ -638,7 +669,7 @@ function rt.mail_drain(id)
     n, bytes = n + 3, bytes + size
   end
   -- What JS takes back it counts itself from now on.
-  ch.buf, ch.mask, ch.head, ch.tail = nil, nil, 1, 0
+  mail.buf, mail.mask, mail.head, mail.tail = nil, nil, 1, 0
   local box = mail[M_BOX]
   box[1], box[2] = box[1] - n // 3, box[2] - bytes
   return rt.codec.encode(parts)

@@ -11,6 +11,17 @@ local NO_ARGS, NIL = '\x90', '\xc0'
 -- Values that always encode: no pcall (a setjmp through JavaScript in this build) for them.
 local SCALAR = { number = true, string = true, boolean = true }
 
+--- ErrorData `data`, encoded. Details that cannot leave the process (a function among them)
+--- are replaced by `kept` and a note saying so: the error's kind and message always arrive.
+local function encode_error(data, kept)
+  local ok, encoded = pcall(codec.encode, data)
+  if ok then return encoded end
+  kept.unsent = 'the error\'s details cannot leave the process: ' ..
+    (tostring(encoded):gsub('^[^:]*:%d+: ', ''))
+  data.details = kept
+  return codec.encode(data)
+end
+
 --- (true, encoded first value), or (false, encoded error) when a second value is a string
 --- or an error: the process failed by return value. A value that cannot be sent (a function,
 --- a coroutine) fails the process with an INVALID error saying so.
@@ -18,7 +29,7 @@ local function outcome(entry_id, value, ...)
   if select('#', ...) > 0 then
     local second = ...
     if type(second) == 'string' or is_error(second) then
-      return false, codec.encode(error_data(error_from_value(second)))
+      return false, encode_error(error_data(error_from_value(second)), { entry = entry_id })
     end
   end
   if value == nil then return true, NIL end
@@ -70,7 +81,7 @@ end
 function rt.describe_error(value, thread, entry)
   local e = error_from_value(value)
   local data = error_data(e)
-  if is_error(value) then return codec.encode(data) end
+  if is_error(value) then return encode_error(data, { entry = entry }) end
   local details = { entry = entry }
   -- Read raw: a __pairs of the user's would run here, outside every process.
   if data.details ~= nil then for k, v in next, data.details do details[k] = v end end
@@ -80,8 +91,5 @@ function rt.describe_error(value, thread, entry)
   end
   details.traceback = traceback(thread, nil, 0)
   data.details = details
-  local ok, encoded = pcall(codec.encode, data)
-  if ok then return encoded end
-  data.details = { traceback = details.traceback }
-  return codec.encode(data)
+  return encode_error(data, { entry = entry, traceback = details.traceback })
 end

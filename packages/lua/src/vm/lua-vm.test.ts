@@ -41,6 +41,18 @@ describe('LuaVm processes', () => {
     expect(String(exit.error?.details?.traceback)).toContain('stack traceback');
   });
 
+  it('keeps the kind and message of an error whose details cannot leave the process, and says so', async () => {
+    const error = 'errors.new{ kind = errors.CONFLICT, message = "mine", details = { f = print } }';
+    for (const how of [`error(${error})`, `return nil, ${error}`]) {
+      const exit = await run(`return { main = function() ${how} end }`);
+      expect(exit).toMatchObject({ ok: false, error: { kind: 'CONFLICT', message: 'mine' } });
+      expect(exit.error?.details).toMatchObject({
+        entry: expect.stringMatching(/^test:entry/),
+        unsent: expect.stringContaining("cannot encode a function (at key 'details.f')"),
+      });
+    }
+  });
+
   it('fails a process that returns a second value that is a string or an error', async () => {
     expect(await run('return { main = function() return nil, "boom" end }')).toMatchObject({
       ok: false,

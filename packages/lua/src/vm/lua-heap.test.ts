@@ -59,6 +59,26 @@ describe('the Lua heap', () => {
     expect(vm.vm.memoryOf(quick)).toBe(0);
   });
 
+  it('keeps nothing of what a deep recursion grew once its fiber has returned', async () => {
+    const vm = await harness();
+    const before = vm.vm.heapBytes();
+    // Five threads (the process's and four fibers') grow their stacks and call records to
+    // over 1 MiB each; their functions return, and the threads are kept for later fibers.
+    const deep = start(
+      vm,
+      `local function rec(n) if n == 0 then return 0 end return 1 + rec(n - 1) end
+      return { main = function()
+        local done = channel.new(4)
+        for i = 1, 4 do coroutine.spawn(function() done:send(rec(20000)) end) end
+        local sum = rec(20000)
+        for i = 1, 4 do sum = sum + done:receive() end
+        return sum
+      end }`,
+    );
+    expect(await vm.wait(deep)).toEqual({ ok: true, value: 100_000 });
+    expect(vm.vm.heapBytes() - before).toBeLessThan(MIB);
+  });
+
   it("fails a process that allocates past max_process_memory, in one go, and spares its neighbour's", async () => {
     const vm = await harness({ limits: { processMemoryBytes: 16 * MIB } });
     const neighbour = start(vm, HOLDER(6));

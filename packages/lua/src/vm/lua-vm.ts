@@ -139,7 +139,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   private readonly kernel: Kernel;
   /**
    * Threads of fibers that returned, as (state, registry reference) pairs. A thread whose
-   * function returned holds nothing (empty stack, no call, no open upvalue) and starts a new
+   * function returned holds nothing (empty stack, no call, no open upvalue; the large stack
+   * and call records a deep recursion grew given back, luact_trimthread) and starts a new
    * function like a new thread does: reusing it saves making, referencing and collecting a
    * Lua thread (a stack of about 1 KB) per spawn. A fiber that failed or was killed leaves
    * its thread mid-call: that one is released.
@@ -853,9 +854,11 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     fiber.state = 'done';
     this.fibers.delete(fiber);
     fiber.group.removeFiber(fiber);
-    if (returned && this.spareThreads.length < 2 * SPARE_THREADS)
+    if (returned && this.spareThreads.length < 2 * SPARE_THREADS) {
+      // What a deep recursion grew it to is not the next fiber's to hold.
+      this.api._luact_trimthread(fiber.thread);
       this.spareThreads.push(fiber.thread, fiber.ref);
-    else this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
+    } else this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
   }
 
   /** Registry key of a kernel function (`boot`, `run_fiber`, …), for lua_rawgeti. */

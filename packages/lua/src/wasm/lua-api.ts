@@ -81,6 +81,8 @@ export interface LuaApi {
   _luact_preemptat(L: LuaState, ar: Pointer): void;
   /** Shrinks suspended coroutine `L`'s stack to what its frames use (our build). */
   _luact_shrinkstack(L: LuaState): void;
+  /** Gives back the large stack and call records of finished coroutine `L` (our build). */
+  _luact_trimthread(L: LuaState): void;
   /** Marks the table at `index` as every process's: it grows at the state's charge (luact.patch). */
   _luact_sharetable(L: LuaState, index: number): void;
 

@@ -4895,6 +4895,11 @@ var _luact_shrinkstack = Module["_luact_shrinkstack"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_trimthread = Module["_luact_trimthread"] = function() {
+  return (_luact_trimthread = Module["_luact_trimthread"] = Module["asm"]["luact_trimthread"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_resume = Module["_lua_resume"] = function() {
   return (_lua_resume = Module["_lua_resume"] = Module["asm"]["lua_resume"]).apply(null, arguments);
 };

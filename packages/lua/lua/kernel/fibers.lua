@@ -139,9 +139,11 @@ local function isyieldable()
   return not at_fiber_top() and co_isyieldable()
 end
 
+local running_fiber = host.running_fiber
+
 local function running()
   local co, main = co_running()
-  return co, main or at_fiber_top()
+  return co, main or running_fiber()
 end
 
 rt.coroutine = {

@@ -14,6 +14,11 @@ export class Fiber {
   pendingArgs: number;
   /** Fed queues this fiber waits on: a delivery to any of them wakes it. */
   awaiting: FedQueue[] | undefined;
+  /**
+   * Its process's code holds its thread (coroutine.running() in it): the thread is never run
+   * again for another fiber, whose state that code could then look at.
+   */
+  threadHeld = false;
 
   constructor(
     readonly id: number,

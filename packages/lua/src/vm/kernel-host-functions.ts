@@ -126,6 +126,15 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 1;
     },
 
+    /** coroutine.running() in a fiber: whether it runs in the fiber itself, whose thread its code then holds. */
+    running_fiber(L, vm) {
+      const fiber = vm.current;
+      const top = fiber !== undefined && fiber.thread === L;
+      if (top) fiber.threadHeld = true;
+      vm.api._lua_pushboolean(L, top ? 1 : 0);
+      return 1;
+    },
+
     take_preempt(L, vm) {
       vm.api._lua_pushboolean(L, vm.takePreempt() ? 1 : 0);
       return 1;

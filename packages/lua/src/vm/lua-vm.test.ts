@@ -190,6 +190,20 @@ describe('fibers, channels and coroutines', () => {
     }
   });
 
+  it('never runs another fiber on a thread that code holds (coroutine.running)', async () => {
+    const exit = await run(`
+      return { main = function()
+        local threads = channel.new(1)
+        coroutine.spawn(function() threads:send(coroutine.running()) end)
+        local first = threads:receive()
+        -- That fiber has returned; the next one runs on a thread of its own.
+        coroutine.spawn(function() threads:send(coroutine.running()); channel.new():receive() end)
+        local second = threads:receive()
+        return { rawequal(first, second), coroutine.status(first) }
+      end }`);
+    expect(exit).toEqual({ ok: true, value: [false, 'dead'] });
+  });
+
   it('runs a worker pool over channels and closes it', async () => {
     const exit = await run(`
       return { main = function()

@@ -854,7 +854,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     fiber.state = 'done';
     this.fibers.delete(fiber);
     fiber.group.removeFiber(fiber);
-    if (returned && this.spareThreads.length < 2 * SPARE_THREADS) {
+    if (returned && !fiber.threadHeld && this.spareThreads.length < 2 * SPARE_THREADS) {
       // What a deep recursion grew it to is not the next fiber's to hold.
       this.api._luact_trimthread(fiber.thread);
       this.spareThreads.push(fiber.thread, fiber.ref);

@@ -176,6 +176,39 @@ describe('bad input and limits', () => {
     });
   });
 
+  it('wakes a receiver waiting, in a select or a receive, for a value left to it to decode', async () => {
+    h = await harness({
+      'app:processes': { kind: 'process.host' },
+      'app:receiver': lua(
+        `local time = require("time")
+        return { main = function(parent)
+          local x = process.listen("x")
+          process.send(parent, "ready")
+          local got = {}
+          for i = 1, 3 do
+            local r = channel.select({ x:case_receive(), time.after("5s"):case_receive() })
+            got[i] = r.channel == x and r.value.n or "timeout"
+          end
+          got[4] = x:receive().n
+          process.send(parent, "got", got)
+        end }`,
+        ['time'],
+      ),
+      'app:main': lua(
+        `local time = require("time")
+        return { main = function()
+          local ready, got = process.listen("ready"), process.listen("got")
+          local receiver = process.spawn("receiver", "app:processes", process.pid())
+          ready:receive()
+          for i = 1, 4 do time.sleep("20ms"); assert(process.send(receiver, "x", { n = i })) end
+          return (got:receive())
+        end }`,
+        ['time'],
+      ),
+    });
+    expect(await h.run('app:main')).toEqual({ ok: true, value: [1, 2, 3, 4] });
+  });
+
   it('refuses a spawn beyond the host process limit', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host', host: { max_processes: 3 } },

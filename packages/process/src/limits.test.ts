@@ -209,6 +209,33 @@ describe('bad input and limits', () => {
     expect(await h.run('app:main')).toEqual({ ok: true, value: [1, 2, 3, 4] });
   });
 
+  it("keeps a sender's order when a table it sent to a waiting receiver is followed by numbers", async () => {
+    // A table to a listened topic is decoded by its receiver: numbers after it must not pass it.
+    h = await harness({
+      'app:processes': { kind: 'process.host' },
+      'app:receiver': lua(`return { main = function(parent)
+        local t = process.listen("t")
+        process.send(parent, "ready")
+        local got = {}
+        for i = 1, 3 do
+          local v = t:receive()
+          got[i] = type(v) == "table" and v[1] or v
+        end
+        process.send(parent, "got", got)
+      end }`),
+      'app:main': lua(`return { main = function()
+        local ready, got = process.listen("ready"), process.listen("got")
+        local receiver = process.spawn("receiver", "app:processes", process.pid())
+        ready:receive()
+        process.send(receiver, "t", { 1 })
+        process.send(receiver, "t", 2)
+        process.send(receiver, "t", 3)
+        return (got:receive())
+      end }`),
+    });
+    expect(await h.run('app:main')).toEqual({ ok: true, value: [1, 2, 3] });
+  });
+
   it('refuses a spawn beyond the host process limit', async () => {
     h = await harness({
       'app:processes': { kind: 'process.host', host: { max_processes: 3 } },

@@ -20,6 +20,17 @@ local co_yield, BLOCK = coroutine.yield, host.BLOCK
 
 local NIL = setmetatable({}, { __name = 'nil in channel' })
 
+-- A payload a direct send hands to a waiting receiver still encoded, {decode, bytes}: it is
+-- decoded by the receiver, on its memory, as its receive returns (see rt.mail_send).
+local UNDECODED = { __name = 'undecoded payload' }
+
+--- What a waiter was handed, as its receive returns it.
+local function handed(v)
+  if v == NIL then return nil end
+  if type(v) == 'table' and raw_getmetatable(v) == UNDECODED then return v[1](v[2]) end
+  return v
+end
+
 -- Methods and metatable apart: with `Channel.__index = Channel`, `ch.__index` would hand out
 -- the method table every process of the host shares.
 local Channel = {}
@@ -437,9 +448,7 @@ local function select(cases)
     if fired.ok == false then error('send on a closed channel', 2) end
     return { channel = case.channel, value = case.value, ok = true }
   end
-  local v = fired.value
-  if v == NIL then v = nil end
-  return { channel = case.channel, value = v, ok = fired.ok }
+  return { channel = case.channel, value = handed(fired.value), ok = fired.ok }
 end
 
 --- A channel fed by JS: `adapt(a, b, c)` turns one delivery into the value the channel yields.
@@ -516,35 +525,25 @@ function rt.new_mail_channel(group, kind)
   return ch
 end
 
---- What a receive of a message of kind `kind` returns.
-local function received(kind, topic, from, payload, encoded)
-  local mt = kind.mt
-  if mt ~= nil then
-    if encoded then return setmetatable({ topic, from, payload }, mt) end
-    return setmetatable({ topic, from, nil, payload }, mt)
-  end
-  if encoded then return kind.first(payload) end
-  return payload
-end
-
 --- Takes the oldest entry of the Lua queue of mail channel record `mail` (there is one),
---- uncounts it and returns what a receive returns (as `received`, inline: a receive's hot path).
+--- uncounts it and returns what a receive returns (inline: a receive's hot path).
 take_mail = function(mail)
   local buf = mail.buf
   local at = ((mail.head - 1) & mail.mask) * 4
   local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
+  -- Made before the entry is taken: one that cannot be made (no memory) stays queued.
+  local mt, value = mail[M_KIND].mt, payload
+  if mt ~= nil then
+    value = size < 0 and setmetatable({ topic, from, payload }, mt)
+      or setmetatable({ topic, from, nil, payload }, mt)
+  elseif size < 0 then
+    value = mail[M_KIND].first(payload)
+  end
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
   taken(mail)
-  local box, kind = mail[M_BOX], mail[M_KIND]
-  local mt = kind.mt
-  if size < 0 then
-    box[1], box[2] = box[1] - 1, box[2] + size
-    if mt ~= nil then return setmetatable({ topic, from, payload }, mt) end
-    return kind.first(payload)
-  end
-  box[1], box[2] = box[1] - 1, box[2] - size
-  if mt ~= nil then return setmetatable({ topic, from, nil, payload }, mt) end
-  return payload
+  local box = mail[M_BOX]
+  box[1], box[2] = box[1] - 1, box[2] - (size < 0 and -size or size)
+  return value
 end
 
 -- What one pull takes at most: messages, and bytes past which it takes no more (the process's
@@ -575,10 +574,9 @@ end
 --- Hands what the Lua queue of mail channel record `mail` holds to its waiting receivers,
 --- oldest first (after a pull, several fibers of the process may be waiting on it).
 local function hand_out(mail)
-  while mail.tail >= mail.head do
-    local receiver = pop_receiver(mail)
-    if receiver == nil then return end
-    complete(receiver, take_mail(mail), true)
+  while mail.tail >= mail.head and has_live_receiver(mail) do
+    local value = take_mail(mail)
+    complete(pop_receiver(mail), value, true)
   end
 end
 
@@ -599,14 +597,7 @@ receive_mail = function(mail)
       hand_out(mail)
     end
   until w.done
-  return w.value, w.ok
-end
-
---- The fiber of the oldest receiver waiting on list `q` (a `recvq`), if any, without taking it.
-local function first_waiting(q)
-  if q.fiber ~= nil then return q.fiber end
-  local w = q[q.head]
-  return w ~= nil and w.fiber or nil
+  return handed(w.value), w.ok
 end
 
 --- Sends `payload` to mail channel `ch` directly: to its waiting receiver, else to the end of
@@ -622,22 +613,24 @@ function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
   local box = mail[M_BOX]
   local count, held = box[1], box[2] + (size < 0 and -size or size)
   if count >= messages or held > bytes then return false end
+  -- To a waiting receiver when nothing older is queued (an older entry goes first). What it is
+  -- handed is made first, so that a failure to make it takes no receiver off its wait: a
+  -- message object, a value as it is, or a payload to decode, which the receiver decodes (and
+  -- pays for) as its receive returns.
   local waiting = mail.recvq
-  if waiting ~= nil and (waiting.fiber ~= nil or waiting.head <= waiting.tail) then
+  if waiting ~= nil and mail.tail < mail.head and (waiting.fiber ~= nil or waiting.head <= waiting.tail) then
     local kind = mail[M_KIND]
-    -- A message object, or a value handed over as it is, costs the sender little: made first,
-    -- so that a failure to make it takes no receiver off its wait. A payload to decode is the
-    -- receiver's to decode (and pay for): it is queued below, and its receiver woken to take it.
-    if kind.mt ~= nil or size >= 0 then
-      local value = received(kind, topic, from, payload, size < 0)
-      local receiver = pop_waiter(mail, 'recvq')
-      if receiver ~= nil then
-        complete(receiver, value, true)
-        return true
-      end
-    else
-      local fiber = first_waiting(waiting)
-      if fiber ~= nil then wake(fiber) end
+    local mt, value = kind.mt, payload
+    if mt ~= nil then
+      value = size < 0 and setmetatable({ topic, from, payload }, mt)
+        or setmetatable({ topic, from, nil, payload }, mt)
+    elseif size < 0 then
+      value = setmetatable({ kind.first, payload }, UNDECODED)
+    end
+    local receiver = pop_waiter(mail, 'recvq')
+    if receiver ~= nil then
+      complete(receiver, value, true)
+      return true
     end
   end
   local buf = mail.buf

@@ -31,6 +31,17 @@ local function terminates_itself_inside_a_coroutine(parent)
   process.send(parent, "ran on", "after coroutine.resume")
 end
 
+local function terminates_itself_inside_a_coroutine_under_a_close_handler(parent)
+  pcall(function()
+    local guard <close> = setmetatable({}, { __close = function()
+      process.send(parent, "ran on", "in a __close handler")
+      error("not terminated", 0)
+    end })
+    coroutine.resume(coroutine.create(function() process.terminate(process.pid()) end))
+  end)
+  process.send(parent, "ran on", "after the pcall")
+end
+
 local function reports_options()
   return process.get_options()
 end
@@ -86,7 +97,11 @@ end
 
 local function a_process_that_terminates_itself_inside_pcall_or_a_coroutine_ends_there()
   local ran_on = process.listen("ran on")
-  for _, entry in ipairs({ "terminates_itself_inside_pcall", "terminates_itself_inside_a_coroutine" }) do
+  for _, entry in ipairs({
+    "terminates_itself_inside_pcall",
+    "terminates_itself_inside_a_coroutine",
+    "terminates_itself_inside_a_coroutine_under_a_close_handler",
+  }) do
     local value, err = process.exec(entry, HOST, process.pid())
     t.is_nil(value, entry .. ": exec value")
     t.eq(t.is_error(err, nil, entry .. ": exec error"):message(), "terminated", entry .. ": exec error message")
@@ -137,6 +152,7 @@ return {
   terminates_itself = terminates_itself,
   terminates_itself_inside_pcall = terminates_itself_inside_pcall,
   terminates_itself_inside_a_coroutine = terminates_itself_inside_a_coroutine,
+  terminates_itself_inside_a_coroutine_under_a_close_handler = terminates_itself_inside_a_coroutine_under_a_close_handler,
   a_process_that_terminates_itself_inside_pcall_or_a_coroutine_ends_there = a_process_that_terminates_itself_inside_pcall_or_a_coroutine_ends_there,
   process_pid_and_id = process_pid_and_id,
   spawn_passes_arguments_to_the_method = spawn_passes_arguments_to_the_method,

@@ -22,7 +22,7 @@ local table_pack, table_unpack = table.pack, table.unpack
 local BLOCK, PREEMPT = host.BLOCK, host.PREEMPT
 local current_fiber, take_preempt = host.fiber, host.take_preempt
 
-local TERMINATED = host.TERMINATED
+local TERMINATED, raise_terminated = host.TERMINATED, host.raise_terminated
 rt.TERMINATED = TERMINATED
 
 -- Tables of the kernel that every process of the engine fills (by fiber, group, channel,
@@ -96,8 +96,9 @@ local function pass_through(co, result)
   end
   -- The process was terminated (or stopped) while the coroutine ran: it ends, as through a
   -- pcall. Handed back as an error, it would let the caller run on, in a coroutine of its own
-  -- with an instruction count of its own, for as long as it liked.
-  if not result[1] and result[2] == TERMINATED then error(TERMINATED, 0) end
+  -- with an instruction count of its own, for as long as it liked; raised again here, its
+  -- __close handlers and the code it unwinds to are stopped at their first instruction too.
+  if not result[1] and result[2] == TERMINATED then raise_terminated() end
   return table_unpack(result, 1, result.n)
 end
 
@@ -113,7 +114,7 @@ local function close(co)
   if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
   -- A __close handler it ran may have been stopped by the termination (see pass_through).
   local ok, err = co_close(co)
-  if not ok and err == TERMINATED then error(TERMINATED, 0) end
+  if not ok and err == TERMINATED then raise_terminated() end
   return ok, err
 end
 

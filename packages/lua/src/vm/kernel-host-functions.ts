@@ -135,6 +135,11 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 1;
     },
 
+    /** Raises TERMINATED in the calling thread, and again at each of its next instructions. */
+    raise_terminated(L, vm) {
+      return vm.raiseTerminated(L);
+    },
+
     take_preempt(L, vm) {
       vm.api._lua_pushboolean(L, vm.takePreempt() ? 1 : 0);
       return 1;

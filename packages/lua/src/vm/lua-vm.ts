@@ -405,8 +405,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
         api._lua_settop(L, -2);
       });
     } catch {
-      // The process broke its own channel (its buffer is within its reach): that mail is lost
-      // to it, and to nobody else.
+      // Not expected: the queue is the kernel's, out of the process's reach, and what it holds
+      // encodes. Should the engine fail here, that mail is lost to this process, nobody else.
       return [];
     }
     if (encoded === undefined) return [];

@@ -127,7 +127,7 @@ async function accountingCost(): Promise<Figure> {
     hostLimit: 1 << 30,
     processLimit: 1 << 30,
     engine: new EngineMemory(1 << 30),
-    onLargeAllocation: () => {},
+    onLargeAllocation: () => false,
     onPressure: () => {},
   });
   const { subject, baseline } = await compareMs(

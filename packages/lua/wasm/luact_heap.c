@@ -54,7 +54,12 @@ typedef enum HeapLimit { LIMIT_NONE, LIMIT_PROCESS, LIMIT_HOST, LIMIT_ENGINE } H
 typedef enum HeapEvent {
   /* The state or a process grew by half its headroom: collect at the next safe point. */
   HEAP_PRESSURE = 1,
-  /* A block of LARGE_ALLOCATION bytes or more was allocated: it took time to fill. */
+  /*
+   * A block of LARGE_ALLOCATION bytes or more is about to be allocated: the running process
+   * has worked without Lua instructions (a built-in over a large value) and may have run too
+   * long. A nonzero answer refuses the allocation, where refusals are allowed: the process is
+   * being stopped, and this ends the built-in it is in.
+   */
   HEAP_LARGE_ALLOCATION = 2,
   /* A pooled heap needs `lease_short` bytes past its lease: TypeScript raises host_limit if the
      pool has the room, else writes what the host holds into host_held. */
@@ -96,7 +101,7 @@ struct Heap {
   int32_t slot_capacity;
   int32_t *free_slots;
   int32_t free_count;
-  void (*notify)(Heap *heap, int32_t event);
+  int32_t (*notify)(Heap *heap, int32_t event);
   /* Whether host_limit is a lease from a pool other threads' heaps share (set by TypeScript). */
   int32_t pooled;
   /* The host's max_memory: the limit named in refusals, from which collections are paced. */
@@ -224,6 +229,8 @@ static void *allocate(void *ud, void *pointer, size_t old_size, size_t new_size)
   double delta = fresh ? (double)new_size : (double)new_size - (double)old_size;
   int32_t slot = fresh ? heap->owner : owner_of(heap, old);
   if (delta > 0 && heap->refusable && refuses(heap, slot, delta)) return NULL;
+  if (delta >= LARGE_ALLOCATION && heap->notify(heap, HEAP_LARGE_ALLOCATION) && heap->refusable)
+    return NULL;
   Header *block = new_size <= SIZE_MAX - sizeof(Header)
                       ? (Header *)realloc(old, new_size + sizeof(Header))
                       : NULL;
@@ -238,7 +245,6 @@ static void *allocate(void *ud, void *pointer, size_t old_size, size_t new_size)
     block->generation = heap->slots[slot].generation;
   }
   charge(heap, slot, delta);
-  if (delta >= LARGE_ALLOCATION) heap->notify(heap, HEAP_LARGE_ALLOCATION);
   return block + 1;
 }
 
@@ -252,7 +258,7 @@ void *luact_heap_allocator(void) {
  * is a function-table entry called with the heap and a HeapEvent. NULL without memory.
  */
 Heap *luact_heap_new(Engine *engine, double host_limit, double process_limit,
-                     void (*notify)(Heap *, int32_t)) {
+                     int32_t (*notify)(Heap *, int32_t)) {
   Heap *heap = (Heap *)calloc(1, sizeof(Heap));
   Slot *slots = (Slot *)calloc(FIRST_SLOTS, sizeof(Slot));
   int32_t *free_slots = (int32_t *)malloc(FIRST_SLOTS * sizeof(int32_t));

@@ -120,7 +120,7 @@ async function member(pool: HostMemoryPool, index: number): Promise<Bare> {
     // The other member runs on this thread: it cannot answer while this one waits.
     shared: { pool, member: index, askWaitMs: 0 },
     onPressure: () => {},
-    onLargeAllocation: () => {},
+    onLargeAllocation: () => false,
   });
   const L = api._lua_newstate(heap.allocator, heap.record);
   api._luaL_openlibs(L);
@@ -187,7 +187,7 @@ describe('two heaps leasing from one pool', () => {
       processLimit: 64 * MIB,
       engine: new EngineMemory(1024 * MIB),
       onPressure: () => {},
-      onLargeAllocation: () => {},
+      onLargeAllocation: () => false,
     });
     expect(heap.leased).toBeUndefined();
     heap.dispose();

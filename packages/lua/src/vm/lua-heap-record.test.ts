@@ -38,7 +38,10 @@ async function bare(
     processLimit: options.processLimit ?? 64 * MIB,
     engine: options.engine ?? new EngineMemory(1024 * MIB),
     onPressure: () => events.pressure++,
-    onLargeAllocation: () => events.large++,
+    onLargeAllocation: () => {
+      events.large++;
+      return false;
+    },
   });
   const L = api._lua_newstate(heap.allocator, heap.record);
   const state = { api, heap, L, events, luaClosed: false, disposed: false };
@@ -225,6 +228,6 @@ function heapOptions() {
     hostLimit: 16 * MIB,
     processLimit: 16 * MIB,
     onPressure: () => {},
-    onLargeAllocation: () => {},
+    onLargeAllocation: () => false,
   };
 }

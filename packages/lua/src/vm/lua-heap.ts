@@ -83,8 +83,11 @@ export interface LuaHeapOptions {
   /** Bytes one process may hold. */
   readonly processLimit: number;
   readonly engine: EngineMemory;
-  /** A block of 64 KiB or more was allocated (the scheduler checks the time slice). */
-  readonly onLargeAllocation: () => void;
+  /**
+   * A block of 64 KiB or more is about to be allocated (the scheduler checks the time slice):
+   * true refuses it, where a refusal is allowed (the running process is being stopped).
+   */
+  readonly onLargeAllocation: () => boolean;
   /**
    * The heap, or a process in it, has grown by half its headroom since the last collection:
    * garbage should be collected at the next instruction (see `collected`), before the limit
@@ -175,11 +178,11 @@ export class LuaHeap {
     const { onPressure, onLargeAllocation } = options;
     const engine = options.engine.recordIn(api);
     this.notify = api.addFunction((_heap, event) => {
+      if (event === LARGE_ALLOCATION) return onLargeAllocation() ? 1 : 0;
       if (event === PRESSURE) onPressure();
-      else if (event === LARGE_ALLOCATION) onLargeAllocation();
       else if (event === LEASE_SHORT) this.leaseShort();
-      return undefined;
-    }, 'vii');
+      return 0;
+    }, 'iii');
     this.record = api._luact_heap_new(engine, options.hostLimit, options.processLimit, this.notify);
     if (this.record === 0) {
       api.removeFunction(this.notify);

@@ -170,9 +170,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       processLimit: limits.processMemoryBytes,
       engine: options.engine ?? api.engineMemory,
       ...(options.sharedMemory ? { shared: options.sharedMemory } : {}),
-      onLargeAllocation: () => {
-        if (this.current !== undefined) this.preemption.checkSlice(this.current.thread);
-      },
+      onLargeAllocation: () =>
+        this.current !== undefined && this.preemption.checkSlice(this.current.thread),
       onPressure: () => {
         if (this.current !== undefined) this.preemption.hookSoon(this.current.thread);
       },

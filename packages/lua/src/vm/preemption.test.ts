@@ -103,6 +103,37 @@ describe('a process that cannot be preempted', () => {
     });
   }
 
+  it('is stopped past max_slice in one long call of a built-in, at its next large allocation', async () => {
+    // table.concat of 8M pieces runs in C for ~100 ms or more, without an instruction: its
+    // buffer's growths (allocations of 64 KiB or more) are where the time is looked at.
+    const vm = await harness({
+      limits: {
+        maxSliceMs: 20,
+        memoryBytes: 1024 * 1024 * 1024,
+        processMemoryBytes: 512 * 1024 * 1024,
+      },
+    });
+    const busy = start(
+      vm,
+      `return { main = function()
+        local pieces = {}
+        for i = 1, 8000000 do pieces[i] = "xyz" end
+        return #table.concat(pieces)
+      end }`,
+    );
+    const exit = await vm.wait(busy, 30_000);
+    expect(exit).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'TIMEOUT',
+        message: expect.stringMatching(
+          /^stopped after running \d+ ms where it could not be preempted at test\/entry\d+\.lua:4 /,
+        ),
+      },
+    });
+    expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+  });
+
   it('does not count time the node did not run Lua (paused, or in one long host call)', async () => {
     // A stand-in for a pause: a host call that holds the thread for three max_slices.
     const stall = {

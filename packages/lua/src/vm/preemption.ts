@@ -108,11 +108,21 @@ export class Preemption {
   }
 
   /**
-   * Work was done without instructions (a large block filled): if the slice is over, the
-   * fiber `L` is preempted at its next instruction instead of after the hook interval.
+   * Work was done without instructions (a large block is about to be filled, by a built-in
+   * over a large value): if the slice is over, the fiber `L` is preempted at its next
+   * instruction instead of after the hook interval. Past `maxSliceMs`, where no instruction
+   * may come for a long time yet (one call of a built-in), its process is stopped: true, and
+   * the allocation is refused, which ends the built-in.
    */
-  checkSlice(L: LuaState): void {
-    if (this.ranSoFar() >= this.limits.timeSliceMs) this.hookSoon(L);
+  checkSlice(L: LuaState): boolean {
+    const ran = this.ranSoFar();
+    if (ran < this.limits.timeSliceMs) return false;
+    this.hookSoon(L);
+    const fiber = this.vm.current;
+    if (ran < this.limits.maxSliceMs || fiber === undefined || fiber.group.doom !== undefined)
+      return fiber?.group.doom !== undefined;
+    this.vm.doom(fiber.group, this.stuck(L, ran));
+    return true;
   }
 
   /**

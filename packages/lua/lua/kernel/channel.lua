@@ -516,7 +516,7 @@ end
 --- (`recvq`) and whether it is closed are its record's, which only the kernel reaches. Other
 --- processes' sends write there: in a table the receiver could write to, they would run what
 --- the receiver put there (a metatable) as the sender, and size the host's ring by what it
---- wrote. (The fewest fields: every idle process has one.)
+--- wrote. (Few fields: every idle process has one.)
 function rt.new_mail_channel(group, kind)
   local id = host.mail_channel()
   local ch = setmetatable({ fed_id = id }, CHANNEL_MT)

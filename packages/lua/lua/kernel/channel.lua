@@ -177,14 +177,20 @@ end
 
 -- Non-blocking attempts ------------------------------------------------------------------
 
---- value, ok, ready: `ready` is false when a receive would have to wait.
--- Below: the kernel's record of each mail channel (a channel's buffer then holds messages,
--- counted in its process's box), and how one is taken. A record is a list, the smallest table
--- (every idle process has one or more): these are its slots.
+-- Below: the kernel's record of each mail channel (its buffer holds messages, counted in its
+-- process's box), and how one is taken. A record is a list (every idle process has one or
+-- more: these are its slots) with the queue's fields (see rt.new_mail_channel).
 local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
 rt.share(MAILS)
-local M_CHANNEL, M_KIND, M_BOX, M_INFLOW, M_ID = 1, 2, 3, 4, 5
+local M_KIND, M_BOX, M_INFLOW, M_ID = 1, 2, 3, 4
 
+--- Where channel `ch`'s queue and waiting receivers are: a mail channel's record, else the
+--- channel itself.
+local function queue_of(ch)
+  return MAILS[ch] or ch
+end
+
+--- value, ok, ready: `ready` is false when a receive would have to wait.
 local function try_receive(ch)
   local mail = MAILS[ch]
   if mail ~= nil then
@@ -282,7 +288,7 @@ function Channel:close()
   if self.closed then return end
   self.closed = true
   -- A mail channel's receivers wait in its record (see "Mail channels").
-  local q = MAILS[self] or self
+  local q = queue_of(self)
   q.closed = true
   local r = pop_receiver(q)
   while r ~= nil do
@@ -307,7 +313,7 @@ end
 
 --- Number of buffered values (not part of the Lua API contract; used by tests and modules).
 function Channel:_buffered()
-  return buffered(MAILS[self] or self)
+  return buffered(queue_of(self))
 end
 
 --- Whether fed channel `ch` has a receiver waiting (receivers that gave up are dropped first).
@@ -328,7 +334,7 @@ end
 
 --- For a fed channel with a receiver waiting: hands it the oldest value JS has queued, if any.
 function Channel:_feed()
-  local q = MAILS[self] or self
+  local q = queue_of(self)
   if not has_live_receiver(q) then return end
   local got, value = pull_fed(self)
   if got then complete(pop_receiver(q), value, true) end
@@ -434,14 +440,14 @@ local function select(cases)
       w.value = case.value == nil and NIL or case.value
       push_sender(case.channel, w)
     else
-      push_receiver(MAILS[case.channel] or case.channel, w)
+      push_receiver(queue_of(case.channel), w)
     end
   end
   block(sel, fed)
   local fired = sel.fired
   for i = 1, n do
     local ch = cases[i].channel
-    if cases[i] ~= fired.case then sweep(MAILS[ch] or ch, sel) end
+    if cases[i] ~= fired.case then sweep(queue_of(ch), sel) end
   end
   local case = fired.case
   if case.send then
@@ -520,7 +526,7 @@ end
 function rt.new_mail_channel(group, kind)
   local id = host.mail_channel()
   local ch = setmetatable({ fed_id = id }, CHANNEL_MT)
-  local mail = { ch, kind, mail_box(group), false, id, head = 1, tail = 0 }
+  local mail = { kind, mail_box(group), false, id, head = 1, tail = 0 }
   MAILS[ch], MAIL[id] = mail, mail
   return ch
 end

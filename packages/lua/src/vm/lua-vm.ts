@@ -373,7 +373,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   /**
-   * Sets `inflow` of mail channel `channel`: slot 4 of its record (kernel/channel.lua,
+   * Sets `inflow` of mail channel `channel`: slot 3 of its record (kernel/channel.lua,
    * M_INFLOW), which exists, so nothing is allocated.
    */
   private markInflow(channel: number): void {
@@ -381,7 +381,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.kernelKey('MAIL'));
     if (api._lua_rawgeti(L, -1, BigInt(channel)) === LuaType.table) {
       api._lua_pushboolean(L, 1);
-      api._lua_rawseti(L, -2, 4n);
+      api._lua_rawseti(L, -2, 3n);
     }
     api._lua_settop(L, -3);
   }

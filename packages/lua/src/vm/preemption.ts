@@ -119,8 +119,9 @@ export class Preemption {
     if (ran < this.limits.timeSliceMs) return false;
     this.hookSoon(L);
     const fiber = this.vm.current;
-    if (ran < this.limits.maxSliceMs || fiber === undefined || fiber.group.doom !== undefined)
-      return fiber?.group.doom !== undefined;
+    if (fiber === undefined) return false;
+    if (fiber.group.doom !== undefined) return true;
+    if (ran < this.limits.maxSliceMs) return false;
     this.vm.doom(fiber.group, this.stuck(L, ran));
     return true;
   }

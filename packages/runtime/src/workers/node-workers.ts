@@ -555,7 +555,10 @@ export class NodeWorkers {
     this.forgetThread(thread);
     if (worker) {
       this.forgetPosts(worker);
-      void worker.terminate().then(() => this.memory.get(host.id)?.release(w));
+      void worker.terminate().then(() => {
+        this.counters.get(host.id)?.terminated(w);
+        this.memory.get(host.id)?.release(w);
+      });
     }
     this.router.threadDown(down);
     this.services?.threadLost(thread);
@@ -634,6 +637,7 @@ export class NodeWorkers {
     lostAt: number,
   ): Promise<void> {
     await worker.terminate();
+    this.counters.get(host.id)?.terminated(w);
     // Its heap is gone with it: so is what it leased of the host's max_memory.
     this.memory.get(host.id)?.release(w);
     // (A host removed meanwhile is not replaced, nor is one of its ID added since: that one

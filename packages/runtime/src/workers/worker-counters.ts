@@ -67,10 +67,14 @@ export class WorkerCounters {
     return Atomics.add(this.ids, w, 1) * this.workers + w;
   }
 
-  /** The processes the host runs on all of its workers. */
+  /**
+   * The processes the host runs on all of its workers. A worker that is gone counts none: its
+   * processes are gone with it, whatever its thread, slow to stop, still counts as it ends them.
+   */
   liveCount(): number {
     let count = 0;
-    for (let w = 0; w < this.workers; w++) count += Atomics.load(this.live, w);
+    for (let w = 0; w < this.workers; w++)
+      if (Atomics.load(this.down, w) === 0) count += Atomics.load(this.live, w);
     return count;
   }
 
@@ -82,7 +86,15 @@ export class WorkerCounters {
   /** Worker `w` is gone: no spawn goes there until a new thread takes its place (markUp). */
   markDown(w: number): void {
     Atomics.store(this.down, w, 1);
-    // Its processes are gone with it.
+  }
+
+  /**
+   * Worker `w`'s lost thread is terminated: it counts no more processes, and the thread that
+   * takes its place counts from none. (Cleared at markDown instead, the lost thread, still
+   * running until terminated, would take the count below none as it ended its processes, and
+   * its successor would start there.)
+   */
+  terminated(w: number): void {
     Atomics.store(this.live, w, 0);
   }
 

@@ -127,11 +127,33 @@ describe('a worker that is gone', () => {
     expect(() => main.threadForSpawn('app:w' as never, undefined)).toThrow(
       'no worker thread of host app:w can take a spawn now',
     );
-    // A new thread took worker 0's place: spawns go there again, none counted as on its way.
+    // A new thread took worker 0's place (the lost one terminated first): spawns go there
+    // again, none counted as on its way.
+    w.terminated(0);
     w.markUp(0);
     expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#0');
+    w.terminated(1);
     w.markUp(1);
     expect(main.threadForSpawn('app:w' as never, undefined)).toBe('app:w#1');
+  });
+});
+
+describe('the processes a host runs', () => {
+  it('leave its count when their worker is lost, however its thread counts until it is terminated', () => {
+    const w = WorkerCounters.create(2);
+    w.addLive(0, 3);
+    w.addLive(1, 2);
+    expect(w.liveCount()).toBe(5);
+    w.markDown(0);
+    expect(w.liveCount()).toBe(2);
+    // The lost thread, slow to stop, ends its three processes (and a fourth it had started).
+    w.addLive(0, -4);
+    expect(w.liveCount()).toBe(2);
+    // Terminated, then replaced: the new thread counts from none.
+    w.terminated(0);
+    w.markUp(0);
+    w.addLive(0, 1);
+    expect(w.liveCount()).toBe(3);
   });
 });
 

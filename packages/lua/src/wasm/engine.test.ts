@@ -71,6 +71,32 @@ describe('numbers as text in our Lua build', () => {
   });
 });
 
+describe('type() in our Lua build', () => {
+  it('names every type as Lua 5.4 does, as the same interned strings, and wants a value', async () => {
+    const lua = await bare();
+    const values =
+      "nil, true, 1, 1.5, 'x', {}, print, function() end, coroutine.create(print), io.stdout";
+    expect(
+      run(
+        lua,
+        `local t = table.pack(${values}) local out = {}
+      for i = 1, t.n do out[i] = type(t[i]) end return table.concat(out, ' ')`,
+      ),
+    ).toBe('nil boolean number number string table function function thread userdata');
+    // Equal to (and usable as a key alike) the names made by Lua code.
+    expect(
+      run(
+        lua,
+        "local k = {} k[type('')] = 1 return tostring(k['str' .. ('ing'):lower()] == 1 and type(k) == 'table')",
+      ),
+    ).toBe('true');
+    expect(run(lua, 'return type()')).toBe(
+      "error: test:1: bad argument #1 to 'type' (value expected)",
+    );
+    expect(run(lua, 'return select("#", type(nil, 1))')).toBe('1');
+  });
+});
+
 describe('coroutines in our Lua build', () => {
   const cases: Record<string, [string, string]> = {
     'a plain call': [

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LuactError } from '@luact/core';
 import { Node } from '@luact/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /**
  * What the node keeps on its main thread (env storages, the event bus, the services), used by
@@ -102,6 +102,21 @@ entries:
         local _, unknown = funcs.call("app:nobody_has_this")
         return { ts = ts, failed = failed:message(), doubled = doubled,
                  unknown = unknown:kind(), pid = process.pid() }
+      end }
+  # Calls a TypeScript function that never answers by itself: with a time limit, then canceled.
+  - name: impatient_caller
+    kind: process.lua
+    modules: [funcs, time]
+    source: |
+      local funcs = require("funcs")
+      local time = require("time")
+      return { main = function()
+        local _, late = funcs.new():with_options({ timeout = 50 }):call("app:slow_typescript")
+        local f = funcs.async("app:slow_typescript")
+        time.sleep("20ms")
+        local canceled = f:cancel()
+        return { late = late:kind(), message = late:message(), canceled = canceled,
+                 after_cancel = f:channel():receive():kind() }
       end }
   - name: doubles
     kind: process.lua
@@ -230,6 +245,8 @@ entries:
 
 let dir: string;
 let node: Node;
+/** How each call of app:slow_typescript on main was stopped (kind: message). */
+const slowCallsStopped: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'luact-workers-main-'));
@@ -243,6 +260,19 @@ beforeAll(async () => {
   node.registerFunction('app:failing_typescript', () => {
     throw new Error('it failed on main');
   });
+  node.registerFunction(
+    'app:slow_typescript',
+    (call) =>
+      new Promise((resolve) => {
+        const late = setTimeout(() => resolve('late'), 10_000);
+        call.signal.addEventListener('abort', () => {
+          clearTimeout(late);
+          const { kind, message } = LuactError.from(call.signal.reason);
+          slowCallsStopped.push(`${kind}: ${message}`);
+          resolve('after the end');
+        });
+      }),
+  );
   await node.startServices();
 });
 
@@ -339,6 +369,23 @@ describe('function calls from a process on a worker thread', () => {
     expect(got.failed).toContain('it failed on main');
     expect(got.doubled).toMatchObject({ value: 42, pid: expect.stringMatching(/^\{app:solo\|/) });
     expect(got.unknown).toBe('NotFound');
+  });
+
+  it('time out and cancel a TypeScript function’s call, which main stops too', async () => {
+    const got = await run('app:impatient_caller', [], 'app:w2');
+    expect(got).toEqual({
+      late: 'Timeout',
+      message: 'call of app:slow_typescript timed out after 50 ms',
+      canceled: true,
+      after_cancel: 'Canceled',
+    });
+    // Main hears of both as a cancel from the worker, the first one saying why.
+    await vi.waitFor(() =>
+      expect(slowCallsStopped).toEqual([
+        'CANCELED: call of app:slow_typescript timed out after 50 ms',
+        'CANCELED: call canceled',
+      ]),
+    );
   });
 
   it('run a process function of a worker host called from the main thread there', async () => {

@@ -1,7 +1,12 @@
 import { type EntryId, LuactError, type RetryPolicy, splitEntryId } from '@luact/core';
-import { type Clock, decodeValue, decodeValues, encodeValue } from '@luact/lua';
+import type { Clock } from '@luact/lua';
 import { callRoom, checkArguments, checkContext } from './admission.js';
 import type { ProcessHost } from './host.js';
+import {
+  type HostFunctionEntry,
+  type HostFunctionRun,
+  runHostFunction,
+} from './host-function-run.js';
 import { deliverOutcome } from './outcome.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
@@ -9,15 +14,8 @@ import { RemoteCalls } from './remote-calls.js';
 import { type Attempt, type AttemptRequest, RetriedCalls } from './retried-calls.js';
 import type { Delivery, ExitOutcome, RemoteSpawnRequest, Signal } from './transport.js';
 
-/** A TypeScript function callable from Lua with funcs.call, like a function.lua entry. */
-export type HostFunctionEntry = (call: HostCall, ...args: unknown[]) => unknown;
-
-export interface HostCall {
-  /** The calling process, if the call came from Lua. */
-  readonly caller: Pid | undefined;
-  /** The caller's context values. */
-  readonly context: Readonly<Record<string, unknown>>;
-}
+/** The handles of calls of TypeScript functions (see FunctionCalls.cancel). */
+const HOST_CALL_PREFIX = 'host-call:';
 
 /** A `funcs.call` of a process: entry as written, relative to the caller's namespace. */
 export interface FunctionCallRequest {
@@ -100,6 +98,12 @@ export class FunctionCalls {
   private readonly hostFunctions = new Map<string, HostFunctionEntry>();
   private readonly remote: RemoteCalls;
   private readonly retried: RetriedCalls;
+  /** Running calls of TypeScript functions by handle, with their callers (see cancel). */
+  private readonly hostCalls = new Map<
+    string,
+    { readonly caller: Process; readonly run: HostFunctionRun }
+  >();
+  private nextHostCall = 1;
 
   constructor(private readonly host: FunctionCallHost) {
     this.retried = new RetriedCalls({
@@ -209,7 +213,28 @@ export class FunctionCalls {
 
   invoke(request: FunctionInvocation): Invocation {
     const hostFunction = this.hostFunctions.get(request.entry);
-    if (hostFunction) return invokeHostFunction(hostFunction, request);
+    if (hostFunction) {
+      const { timeoutMs } = request;
+      const run = runHostFunction(hostFunction, {
+        entry: request.entry,
+        args: request.args,
+        context: request.context,
+        caller: request.callerPid,
+        ...(timeoutMs !== undefined
+          ? {
+              timeout: {
+                clock: this.host.clock,
+                ms: timeoutMs,
+                message: `${request.entry} timed out after ${timeoutMs} ms`,
+              },
+            }
+          : {}),
+      });
+      return {
+        outcome: run.outcome,
+        cancel: (reason) => run.stop(new LuactError('CANCELED', reason, { retryable: false })),
+      };
+    }
     const pid = this.host.spawnFunction(request);
     const callee = this.host.process(pid) as Process;
     const outcome = this.host.waitForExit(pid);
@@ -233,6 +258,12 @@ export class FunctionCalls {
   cancel(id: string, caller: Process): boolean {
     if (RemoteCalls.owns(id)) return this.remote.cancel(id, caller);
     if (RetriedCalls.owns(id)) return this.retried.cancel(id, caller);
+    if (id.startsWith(HOST_CALL_PREFIX)) {
+      const call = this.hostCalls.get(id);
+      if (call?.caller !== caller) return false;
+      call.run.stop(new LuactError('CANCELED', 'call canceled', { retryable: false }));
+      return true;
+    }
     // A call's callee is the process whose outcome the caller waits for (a function.lua on the
     // function host, or a process function on its default host).
     const callee = this.host.process(id as Pid);
@@ -241,70 +272,40 @@ export class FunctionCalls {
     return true;
   }
 
+  /**
+   * Calls TypeScript function `fn` for `request`'s caller: like a function.lua's call, it can
+   * time out and be canceled, and ends with its caller. Returns its handle.
+   */
   private callHostFunction(
     entryId: string,
     fn: HostFunctionEntry,
     request: FunctionCallRequest,
   ): string {
-    const args = decodeValues(request.args);
-    Promise.resolve()
-      .then(() => fn({ caller: request.caller.pid, context: decoded(request.context) }, ...args))
-      .then(
-        (value) =>
-          deliverOutcome(
-            request.caller,
-            request.channel,
-            { ok: true, value: encodeValue(value) },
-            entryId,
-          ),
-        (error: unknown) =>
-          deliverOutcome(
-            request.caller,
-            request.channel,
-            { ok: false, error: LuactError.from(error) },
-            entryId,
-          ),
-      );
-    return `host:${entryId}`;
+    const handle = `${HOST_CALL_PREFIX}${this.nextHostCall++}`;
+    const { caller, channel, timeoutMs } = request;
+    const run = runHostFunction(fn, {
+      entry: entryId,
+      args: request.args,
+      context: request.context,
+      caller: caller.pid,
+      ...(timeoutMs !== undefined
+        ? {
+            timeout: {
+              clock: this.host.clock,
+              ms: timeoutMs,
+              message: `call of ${entryId} timed out after ${timeoutMs} ms`,
+            },
+          }
+        : {}),
+    });
+    const endWithCaller = () => run.stop(new LuactError('CANCELED', 'the caller ended'));
+    caller.exitListeners.add(endWithCaller);
+    this.hostCalls.set(handle, { caller, run });
+    void run.outcome.then((outcome) => {
+      this.hostCalls.delete(handle);
+      caller.exitListeners.delete(endWithCaller);
+      deliverOutcome(caller, channel, outcome, entryId);
+    });
+    return handle;
   }
-}
-
-function invokeHostFunction(
-  fn: HostFunctionEntry,
-  request: {
-    readonly args: Uint8Array;
-    readonly context: ReadonlyMap<string, Uint8Array>;
-    readonly callerPid?: Pid;
-  },
-): Invocation {
-  let settle: ((outcome: ExitOutcome) => void) | undefined;
-  const outcome = new Promise<ExitOutcome>((resolve) => {
-    settle = resolve;
-  });
-  const finish = (result: ExitOutcome) => {
-    settle?.(result);
-    settle = undefined;
-  };
-  Promise.resolve()
-    .then(() =>
-      fn(
-        { caller: request.callerPid, context: decoded(request.context) },
-        ...decodeValues(request.args),
-      ),
-    )
-    .then(
-      (value) => finish({ ok: true, value: encodeValue(value) }),
-      (error: unknown) => finish({ ok: false, error: LuactError.from(error) }),
-    );
-  return {
-    outcome,
-    cancel: (reason) =>
-      finish({ ok: false, error: new LuactError('CANCELED', reason, { retryable: false }) }),
-  };
-}
-
-function decoded(context: ReadonlyMap<string, Uint8Array>): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const [key, value] of context) values[key] = decodeValue(value);
-  return values;
 }

@@ -12,13 +12,7 @@ export { compilePattern, type EventPattern } from './event-bus/pattern.js';
 export { EVENT_KIND, eventDetails } from './events.js';
 export { errorFromBytes, exitOutcome } from './exit.js';
 export type { ExternalHost, ExternalSpawnRequest } from './external-host.js';
-export type {
-  FunctionCallRequest,
-  FunctionInvocation,
-  HostCall,
-  HostFunctionEntry,
-  Invocation,
-} from './function-calls.js';
+export type { FunctionCallRequest, FunctionInvocation, Invocation } from './function-calls.js';
 export {
   checkRequires,
   type HostLimits,
@@ -29,6 +23,7 @@ export {
   type RequireProblem,
 } from './host.js';
 export { fallible, luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
+export type { HostCall, HostFunctionEntry } from './host-function-run.js';
 export type { Inbox } from './inboxes.js';
 export { answerLater, awaitLaterPrelude, type Later, settleLater } from './later.js';
 export { LocalTransport } from './local-transport.js';

@@ -1,5 +1,6 @@
+import { LuactError } from '@luact/core';
 import { decodeValue, decodeValues, encodeValues } from '@luact/lua';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Pid } from './pid.js';
 import { type Harness, harness, lua } from './testing/system-harness.js';
 
@@ -360,6 +361,96 @@ describe('names, exec, functions and context', () => {
     });
     t.system.registerFunction('app:hash', (call, input) => `${call.context.user}:${String(input)}`);
     expect(await t.run('app:main')).toEqual({ ok: true, value: ['ada', 'grace:x'] });
+  });
+
+  it('gives a TypeScript function’s unencodable value to its caller as INVALID; the node goes on', async () => {
+    const t = await with_({
+      'app:main': lua(
+        `local funcs = require("funcs")
+      return { main = function()
+        local v, err = funcs.call("app:leaky")
+        return { v == nil, err:kind(), err:message(), funcs.call("app:fine") }
+      end }`,
+        ['funcs'],
+      ),
+    });
+    t.system.registerFunction('app:leaky', () => () => 'a function');
+    t.system.registerFunction('app:fine', () => 'fine');
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: [
+        true,
+        'Invalid',
+        'app:leaky returned a value that cannot leave it: msgpack: cannot encode a function',
+        'fine',
+      ],
+    });
+  });
+
+  it('times out and cancels a TypeScript function’s call, and aborts its signal', async () => {
+    const t = await with_({
+      'app:main': lua(
+        `local funcs = require("funcs")
+      local time = require("time")
+      return { main = function()
+        local v, err = funcs.new():with_options({ timeout = 30 }):call("app:slow")
+        local f = funcs.async("app:slow")
+        time.sleep("10ms")
+        local canceled = f:cancel()
+        local cancel_err = f:channel():receive()
+        return { v == nil, err:kind(), err:message(), canceled, cancel_err:kind() }
+      end }`,
+        ['funcs', 'time'],
+      ),
+    });
+    const aborted: string[] = [];
+    t.system.registerFunction(
+      'app:slow',
+      (call) =>
+        new Promise((resolve) => {
+          const late = setTimeout(() => resolve('late'), 5_000);
+          call.signal.addEventListener('abort', () => {
+            clearTimeout(late);
+            aborted.push(LuactError.from(call.signal.reason).kind);
+            resolve('after the end');
+          });
+        }),
+    );
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: [true, 'Timeout', 'call of app:slow timed out after 30 ms', true, 'Canceled'],
+    });
+    expect(aborted).toEqual(['TIMEOUT', 'CANCELED']);
+  });
+
+  it('ends a TypeScript function’s call with its caller: the signal is aborted', async () => {
+    const t = await with_({
+      'app:main': lua(
+        `local funcs = require("funcs")
+      local time = require("time")
+      return { main = function()
+        funcs.async("app:slow")
+        time.sleep("20ms")
+        error("the caller fails")
+      end }`,
+        ['funcs', 'time'],
+      ),
+    });
+    let reason: unknown;
+    const called = new Promise<void>((resolve) =>
+      t.system.registerFunction('app:slow', (call) => {
+        resolve();
+        return new Promise((done) =>
+          call.signal.addEventListener('abort', () => {
+            reason = call.signal.reason;
+            done(undefined);
+          }),
+        );
+      }),
+    );
+    expect((await t.run('app:main')).ok).toBe(false);
+    await called;
+    await vi.waitFor(() => expect(LuactError.from(reason).message).toBe('the caller ended'));
   });
 
   it('times out a function call', async () => {

@@ -40,10 +40,10 @@ import {
   type FunctionCallRequest,
   FunctionCalls,
   type FunctionInvocation,
-  type HostFunctionEntry,
   type Invocation,
 } from './function-calls.js';
 import { type HostLimits, type HostWideCount, isLuaEntry, ProcessHost } from './host.js';
+import type { HostFunctionEntry } from './host-function-run.js';
 import { type Inbox, Inboxes } from './inboxes.js';
 import { LinksAndMonitors } from './links-and-monitors.js';
 import { LiveProcesses } from './live-processes.js';

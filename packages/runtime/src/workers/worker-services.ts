@@ -3,7 +3,7 @@
  * thread's processes use them: each call asks main through the thread link (thread-calls.ts)
  * and Lua waits for the answer. The modules' own bindings run on top (one binding per module).
  */
-import type { LuactError } from '@luact/core';
+import { type EntryId, LuactError } from '@luact/core';
 import { decodeValue, encodeValue } from '@luact/lua';
 import type {
   BusEvent,
@@ -92,19 +92,26 @@ export class WorkerEvents implements EventHub {
 
 /**
  * A TypeScript function registered on main, as a worker's processes call it: the call runs
- * there (with the caller's PID and context) and its value or error comes back.
+ * there (with the caller's PID and context) and its value or error comes back. A call that
+ * ends here first (its time limit, a cancel, its caller's end: the signal) is canceled there.
  */
 export function functionOnMain(router: WorkerRouter, entry: string): HostFunctionEntry {
-  return async (call, ...args) => {
-    const value = await router.call(MAIN_THREAD, {
-      s: 'funcs.invoke',
-      entry,
-      args: encodeValue(args),
-      context: Object.entries(call.context).map(([key, v]) => [key, encodeValue(v)] as const),
-      caller: call.caller,
+  return (call, ...args) =>
+    new Promise((resolve, reject) => {
+      const attempt = router.invoke(MAIN_THREAD, {
+        entry: entry as EntryId,
+        args: encodeValue(args),
+        context: new Map(Object.entries(call.context).map(([key, v]) => [key, encodeValue(v)])),
+        caller: call.caller as Pid,
+      });
+      const cancel = () => attempt.stop(LuactError.from(call.signal.reason));
+      call.signal.addEventListener('abort', cancel, { once: true });
+      attempt.onEnd((outcome) => {
+        call.signal.removeEventListener('abort', cancel);
+        if (outcome.ok) resolve(decodeValue(outcome.value));
+        else reject(outcome.error);
+      });
     });
-    return decodeValue(value as Uint8Array);
-  };
 }
 
 /**

@@ -67,6 +67,10 @@ describe('the sandbox: no process can change what another sees (issue 8, items 1
     });
   });
 
+  it('runs no __eq of a value it compares with a table of its own (a sentinel, a metatable), which would be handed that table', async () => {
+    expect(await exec('iso:equality')).toEqual({ eq_calls: 0, buffered: true, unbuffered: true });
+  });
+
   it('gives a process that seeds math.random a generator of its own, which no other can steer', async () => {
     expect(await exec('iso:random')).toEqual({
       same_as_reference: true,

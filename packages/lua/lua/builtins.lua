@@ -19,6 +19,8 @@
 -- and returning { string = {...}, table = {...}, tostring, new_generator, pcall, xpcall,
 -- read_chunk, chunk_name }.
 
+-- What user code raises is compared with TERMINATED raw: `==` would run a `__eq` it planted.
+local rawequal = rawequal
 local type, error, tostring, tonumber, pcall, xpcall, select, rawget =
   type, error, tostring, tonumber, pcall, xpcall, select, rawget
 local format = string.format
@@ -413,7 +415,7 @@ return function(deps)
 
   -- A termination unwinds through user pcalls instead of being caught by them.
   local function guard(ok, ...)
-    if not ok and (...) == TERMINATED then error(TERMINATED, 0) end
+    if not ok and rawequal((...), TERMINATED) then error(TERMINATED, 0) end
     return ok, ...
   end
 
@@ -423,7 +425,7 @@ return function(deps)
 
   local function protected_xcall(f, handler, ...)
     return guard(xpcall(f, function(e)
-      if e == TERMINATED then return e end
+      if rawequal(e, TERMINATED) then return e end
       return handler(e)
     end, ...))
   end
@@ -437,7 +439,7 @@ return function(deps)
     while true do
       local ok, piece = pcall(reader)
       if not ok then
-        if piece == TERMINATED then error(TERMINATED, 0) end
+        if rawequal(piece, TERMINATED) then error(TERMINATED, 0) end
         return nil, piece
       end
       if piece == nil or piece == '' then break end

@@ -46,6 +46,9 @@
 -- M.MAX_DEPTH nesting limit for encode and decode (1000)
 
 local deps = ...
+-- Values are compared with the module's own tables (null, the metatables) raw: `==` would run
+-- a `__eq` the value's metatable planted, handing it a table every process shares.
+local rawequal = rawequal
 if type(deps) ~= "table" or type(deps.new_error) ~= "function"
   or type(deps.array_mt) ~= "table" then
   error("json.lua: expected deps with new_error (function) and array_mt (table)", 2)
@@ -202,7 +205,7 @@ local function encode_table(t, out, stack, depth)
   end
   stack[t] = true
   if count == 0 then
-    out[#out + 1] = raw_getmetatable(t) == OBJECT_MT and "{}" or "[]"
+    out[#out + 1] = rawequal(raw_getmetatable(t), OBJECT_MT) and "{}" or "[]"
   elseif is_array then
     out[#out + 1] = "["
     for i = 1, count do
@@ -241,7 +244,7 @@ end
 
 encode_value = function(v, out, stack, depth)
   local tv = type(v)
-  if v == nil or v == null then
+  if v == nil or rawequal(v, null) then
     out[#out + 1] = "null"
   elseif tv == "boolean" then
     out[#out + 1] = v and "true" or "false"
@@ -576,14 +579,14 @@ end
 -- The JSON type of v: "null", "boolean", "number", "string", "array", "object", "empty" (an
 -- unmarked empty table, which is both an array and an object), or nil for a non-JSON value.
 local function json_type(v)
-  if v == nil or v == null then return "null" end
+  if v == nil or rawequal(v, null) then return "null" end
   local tv = type(v)
   if tv == "boolean" or tv == "string" or tv == "number" then return tv end
   if tv ~= "table" then return nil end
   if next(v) == nil then
     local mt = raw_getmetatable(v)
-    if mt == array_mt then return "array" end
-    if mt == OBJECT_MT then return "object" end
+    if rawequal(mt, array_mt) then return "array" end
+    if rawequal(mt, OBJECT_MT) then return "object" end
     return "empty"
   end
   return sequence_length(v) and "array" or "object"

@@ -56,6 +56,8 @@ local native_find = string.find
 local concat, unpack = table.concat, table.unpack
 local tointeger, math_type = math.tointeger, math.type
 local type, tonumber, getmetatable, setmetatable = type, tonumber, getmetatable, setmetatable
+-- A raised value is compared with FAILED raw: `==` would run a `__eq` it planted.
+local rawequal = rawequal
 local rawget, rawset = rawget, rawset
 local running = coroutine.running
 
@@ -819,7 +821,7 @@ local function new_engine()
       end
       closed_top = 0
       local e = match(si, 1, 0, 1)
-      if e == FAILED then raise_free(message or too_costly(name), 2) end
+      if rawequal(e, FAILED) then raise_free(message or too_costly(name), 2) end
       if e then
         local n, err = captures(not find and si or nil, e)
         if not n then raise_free(err, 2) end
@@ -845,7 +847,7 @@ local function new_engine()
       if not si then break end
       closed_top = 0
       local e = match(si, 1, 0, 1)
-      if e == FAILED then raise_free(message or too_costly(name), 2) end
+      if rawequal(e, FAILED) then raise_free(message or too_costly(name), 2) end
       if e and e ~= lastmatch then
         local n, err = captures(si, e)
         if not n then raise_free(err, 2) end
@@ -897,7 +899,7 @@ local function new_engine()
       end
       closed_top = 0
       local e = match(src, 1, 0, 1)
-      if e == FAILED then raise_free(message or too_costly(name), 2) end
+      if rawequal(e, FAILED) then raise_free(message or too_costly(name), 2) end
       if e and e ~= lastmatch then
         count = count + 1
         local value = true

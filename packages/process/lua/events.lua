@@ -38,7 +38,7 @@ local function subscribe(system, kind)
     return nil, make_error('INVALID', 'events.subscribe: the kind pattern must be a string or nil', false)
   end
   local ch = new_fed_channel('events', as_event)
-  local id, err_kind, message = host.subscribe(system, kind, ch.fed_id)
+  local id, err_kind, message = host.subscribe(system, kind, rt.fed_id_of(ch))
   if id == false then
     ch:close()
     return nil, make_error(err_kind, message)

@@ -105,7 +105,7 @@ function Executor:async(entry, ...)
     return value
   end)
   future._channel = ch
-  local call, kind, message = host.call(entry, spec, args, ch.fed_id)
+  local call, kind, message = host.call(entry, spec, args, rt.fed_id_of(ch))
   if call == false then return nil, make_error(kind, message) end
   future._call = call
   return future

@@ -285,7 +285,7 @@ function process.inbox()
   if st.inbox == nil then
     local ch = mail_channel(st, group, MESSAGES) or new_fed_channel('inbox', as_message)
     st.inbox = ch
-    host.inbox(ch.fed_id)
+    host.inbox(rt.fed_id_of(ch))
   end
   return st.inbox
 end
@@ -294,7 +294,7 @@ function process.events()
   local st = state()
   if st.events == nil then
     st.events = new_fed_channel('events', as_event)
-    host.events(st.events.fed_id)
+    host.events(rt.fed_id_of(st.events))
   end
   return st.events
 end
@@ -315,7 +315,7 @@ function process.listen(topic, options)
     st.listens = listens
   end
   listens[topic] = ch
-  host.listen(topic, ch.fed_id)
+  host.listen(topic, rt.fed_id_of(ch))
   return ch
 end
 
@@ -527,7 +527,7 @@ end
 --- Runs the entry as a child and waits for it to end: its value, or nil and its error.
 function Spawner:exec(entry, target, ...)
   local ch = new_fed_channel('exec', as_outcome)
-  local pid, err = spawn(self, 0, ch.fed_id, entry, target, ...)
+  local pid, err = spawn(self, 0, rt.fed_id_of(ch), entry, target, ...)
   if pid == nil then return nil, err end
   local outcome = ch:receive()
   return outcome.value, outcome.error

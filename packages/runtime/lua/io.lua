@@ -34,7 +34,7 @@ end
 
 local function read(count)
   local ch = new_fed_channel('io', delivered)
-  local ok, kind, message = start_read(ch.fed_id, count)
+  local ok, kind, message = start_read(rt.fed_id_of(ch), count)
   if ok == false then return nil, make_error(kind, message, false) end
   local value = ch:receive()
   if is_error(value) then return nil, value end

@@ -2,6 +2,10 @@
 -- change sets applied as a whole. Reads answer at once; apply and apply_version wait until the
 -- node has applied (or refused) the change.
 local host, rt = ...
+-- Every comparison of a value user code made with one of the module's own tables is raw: `==`
+-- would run a `__eq` the value's metatable planted, handing it that table (which every process
+-- of the host shares).
+local rawequal = rawequal
 
 local codec, make_error, block = rt.codec, rt.make_error, rt.block
 local setmetatable, raw_getmetatable, type, error, tostring, ipairs, pairs, math_type, find, sub =
@@ -63,7 +67,7 @@ function Version.__eq(a, b) return a._id == b._id end
 
 --- The version number a Version object or an integer stands for.
 local function version_number(value, what)
-  if raw_getmetatable(value) == Version then return value._id end
+  if rawequal(raw_getmetatable(value), Version) then return value._id end
   if math_type(value) == 'integer' then return value end
   error(what .. ' expects a registry version (a Version or an integer)', 3)
 end

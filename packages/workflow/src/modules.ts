@@ -154,13 +154,22 @@ function timeFunctions(): Record<string, HostFunction> {
       vm.stack.pushInteger(L, BigInt(Math.floor(runOf(vm).now)) * 1_000_000n);
       return 1;
     },
-    /** timer_start(channel, delay_ns, repeat_ns): a durable timer. */
+    /** timer_start(channel, delay_ns, repeat_ns) → true: a durable timer. */
     timer_start(L, vm) {
       const delayMs = vm.stack.integer(L, 2) / 1e6;
       const everyMs = vm.stack.integer(L, 3) / 1e6;
       runOf(vm).startTimer(vm.stack.integer(L, 1), delayMs, everyMs > 0 ? everyMs : undefined, () =>
         vm.callSite(L),
       );
+      vm.stack.pushBoolean(L, true);
+      return 1;
+    },
+    /**
+     * timer_drop(channel): nothing. A durable timer whose channel was collected fires in its
+     * time all the same: when a collection happens is not journaled, and a replay must start
+     * and stop the same timers.
+     */
+    timer_drop() {
       return 0;
     },
     timer_stop(L, vm) {

@@ -13,6 +13,10 @@
 local host, rt = ...
 
 local setmetatable, error, type = setmetatable, error, type
+-- A value user code made is compared with the kernel's tables raw: `==` would run a `__eq` its
+-- metatable planted, handing it a table that every process of the host shares (NIL, a
+-- metatable), whose changes would then run in the others.
+local rawequal, rawget, rawlen = rawequal, rawget, rawlen
 local raw_getmetatable = debug.getmetatable
 local block, wake, current_fiber, pull, await_feed = rt.block, host.wake, rt.fiber, host.pull, host.await_feed
 local pull_or_await = host.pull_or_await
@@ -26,8 +30,8 @@ local UNDECODED = { __name = 'undecoded payload' }
 
 --- What a waiter was handed, as its receive returns it.
 local function handed(v)
-  if v == NIL then return nil end
-  if type(v) == 'table' and raw_getmetatable(v) == UNDECODED then return v[1](v[2]) end
+  if rawequal(v, NIL) then return nil end
+  if type(v) == 'table' and rawequal(raw_getmetatable(v), UNDECODED) then return v[1](v[2]) end
   return v
 end
 
@@ -184,6 +188,20 @@ local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
 rt.share(MAILS)
 local M_KIND, M_BOX, M_INFLOW, M_ID = 1, 2, 3, 4
 
+-- The id JS knows each fed channel by, kept where user code cannot write it: a channel's own
+-- fields are its process's to write, and an id written there would have JS keep queues and
+-- timers for channels that do not exist, at nobody's charge. A mail channel's is in its record.
+local FED_IDS = setmetatable({}, { __mode = 'k' })
+rt.share(FED_IDS)
+
+--- The id of fed channel `ch` (nil: a plain channel).
+local function fed_id_of(ch)
+  local mail = MAILS[ch]
+  if mail ~= nil then return mail[M_ID] end
+  return FED_IDS[ch]
+end
+rt.fed_id_of = fed_id_of
+
 --- Where channel `ch`'s queue and waiting receivers are: a mail channel's record, else the
 --- channel itself.
 local function queue_of(ch)
@@ -208,14 +226,14 @@ local function try_receive(ch)
       put(ch, sender.value)
       complete(sender, nil, true)
     end
-    if v == NIL then v = nil end
+    if rawequal(v, NIL) then v = nil end
     return v, true, true
   end
   local sender = pop_sender(ch)
   if sender ~= nil then
     local v = sender.value
     complete(sender, nil, true)
-    if v == NIL then v = nil end
+    if rawequal(v, NIL) then v = nil end
     return v, true, true
   end
   if ch.closed then return nil, false, true end
@@ -246,7 +264,7 @@ local pull_mail
 local function pull_fed(ch)
   local mail = MAILS[ch]
   if mail == nil then
-    local got, a, b, c = pull(ch.fed_id)
+    local got, a, b, c = pull(FED_IDS[ch])
     if got then return true, ch.adapt(a, b, c) end
     return false
   end
@@ -279,8 +297,8 @@ function Channel:receive()
   -- A fed channel is pulled by `block` (with the request to be woken, in one host call).
   local w = { fiber = current_fiber(), done = false }
   push_receiver(self, w)
-  block(w, self.fed_id ~= nil and self or nil)
-  if w.value == NIL then return nil, w.ok end
+  block(w, FED_IDS[self] ~= nil and self or nil)
+  if rawequal(w.value, NIL) then return nil, w.ok end
   return w.value, w.ok
 end
 
@@ -351,7 +369,7 @@ function Channel:_feed_or_await()
     self:_await()
     return true
   end
-  local got, a, b, c = pull_or_await(self.fed_id)
+  local got, a, b, c = pull_or_await(FED_IDS[self])
   if not got then return true end
   complete(pop_receiver(self), self.adapt(a, b, c), true)
   return false
@@ -361,14 +379,14 @@ end
 --- mail channel needs no such request: JS wakes its process's blocked fibers when its queue
 --- for the channel stops being empty, which is the only time a blocked receiver can gain.)
 function Channel:_await()
-  if MAILS[self] == nil then await_feed(self.fed_id) end
+  if MAILS[self] == nil then await_feed(FED_IDS[self]) end
 end
 
 --- Without waiting: moves one value JS has queued into the channel's buffer, if there is one
 --- and the buffer is empty (a future's is_complete() looks this way without taking the value).
 function Channel:_poll()
   if buffered(self) > 0 then return true end
-  local got, a, b, c = pull(self.fed_id)
+  local got, a, b, c = pull(FED_IDS[self])
   if not got then return false end
   local v = self.adapt(a, b, c)
   put(self, v == nil and NIL or v)
@@ -377,7 +395,10 @@ end
 
 -- Select -------------------------------------------------------------------------------------
 
---- Drops the waiters of select `sel` from list `field` of `ch`.
+--- Select `sel` is done: its waiters in list `field` of `ch` are stale (skipped when reached).
+--- A queue is rebuilt without its stale waiters once they may be half of it: rebuilt at every
+--- select's end, a queue that many selects wait on (a `quit` channel every fiber has a case
+--- for) cost each select its whole length, quadratic in the waiters.
 local function sweep_list(ch, field, sel)
   local q = ch[field]
   if q == nil then return end
@@ -385,10 +406,15 @@ local function sweep_list(ch, field, sel)
     if q.sel == sel then ch[field] = nil end
     return
   end
+  local stale = (q.stale or 0) + 1
+  if stale * 2 <= q.tail - q.head + 1 then
+    q.stale = stale
+    return
+  end
   ch[field] = nil
   for i = q.head, q.tail do
     local w = q[i]
-    if w ~= nil and w.sel ~= sel then push_waiter(ch, field, w) end
+    if w ~= nil and live(w) then push_waiter(ch, field, w) end
   end
 end
 
@@ -399,68 +425,74 @@ end
 
 local function select(cases)
   if type(cases) ~= 'table' then error('channel.select expects a table of cases', 2) end
-  local n = #cases
-  local fed
+  -- Each case is read once, raw, before anything is tried or queued: a case's metamethods, or
+  -- fields that change between reads, could otherwise pass the check with one channel and
+  -- queue another, or raise halfway and leave waiters behind that take values nobody gets.
+  -- (`picked` holds channel, send and value of case i at slots 3i - 2 to 3i.)
+  local n = rawlen(cases)
+  local picked, fed = {}, nil
   for i = 1, n do
-    local case = cases[i]
-    if type(case) ~= 'table' or raw_getmetatable(case.channel) ~= CHANNEL_MT then
+    local case = rawget(cases, i)
+    local ch = type(case) == 'table' and rawget(case, 'channel') or nil
+    if not rawequal(raw_getmetatable(ch), CHANNEL_MT) then
       error('channel.select: case ' .. i .. ' is not a channel case', 2)
     end
-    local ch = case.channel
-    if ch.fed_id ~= nil then
+    local at = 3 * i
+    picked[at - 2], picked[at - 1], picked[at] = ch, rawget(case, 'send'), rawget(case, 'value')
+    if fed_id_of(ch) ~= nil then
       fed = fed or {}
       fed[#fed + 1] = ch
     end
   end
   for i = 1, n do
-    local case = cases[i]
-    if case.send then
-      if try_send(case.channel, case.value) then
-        return { channel = case.channel, value = case.value, ok = true }
-      end
+    local at = 3 * i
+    local ch, send, value = picked[at - 2], picked[at - 1], picked[at]
+    if send then
+      if try_send(ch, value) then return { channel = ch, value = value, ok = true } end
     else
-      local ch = case.channel
       local v, ok, ready = try_receive(ch)
       if ready then return { channel = ch, value = v, ok = ok } end
-      if ch.fed_id ~= nil then
-        local got, value = pull_fed(ch)
-        if got then return { channel = ch, value = value, ok = true } end
+      if FED_IDS[ch] ~= nil then
+        local got, got_value = pull_fed(ch)
+        if got then return { channel = ch, value = got_value, ok = true } end
       end
     end
   end
-  if cases.default then return { default = true, ok = true } end
+  if rawget(cases, 'default') then return { default = true, ok = true } end
   if n == 0 then error('channel.select with no cases and no default would block forever', 2) end
 
   local sel = { done = false }
   local fiber = current_fiber()
   for i = 1, n do
-    local case = cases[i]
-    local w = { fiber = fiber, sel = sel, case = case, done = false }
-    if case.send then
-      w.value = case.value == nil and NIL or case.value
-      push_sender(case.channel, w)
+    local at = 3 * i
+    local ch, value = picked[at - 2], picked[at]
+    local w = { fiber = fiber, sel = sel, case = i, done = false }
+    if picked[at - 1] then
+      w.value = value == nil and NIL or value
+      push_sender(ch, w)
     else
-      push_receiver(queue_of(case.channel), w)
+      push_receiver(queue_of(ch), w)
     end
   end
   block(sel, fed)
-  local fired = sel.fired
+  local fired = sel.fired.case
   for i = 1, n do
-    local ch = cases[i].channel
-    if cases[i] ~= fired.case then sweep(queue_of(ch), sel) end
+    if i ~= fired then sweep(queue_of(picked[3 * i - 2]), sel) end
   end
-  local case = fired.case
-  if case.send then
-    if fired.ok == false then error('send on a closed channel', 2) end
-    return { channel = case.channel, value = case.value, ok = true }
+  local at = 3 * fired
+  local ch = picked[at - 2]
+  if picked[at - 1] then
+    if sel.fired.ok == false then error('send on a closed channel', 2) end
+    return { channel = ch, value = picked[at], ok = true }
   end
-  return { channel = case.channel, value = handed(fired.value), ok = fired.ok }
+  return { channel = ch, value = handed(sel.fired.value), ok = sel.fired.ok }
 end
 
 --- A channel fed by JS: `adapt(a, b, c)` turns one delivery into the value the channel yields.
 local function new_fed_channel(kind, adapt, ...)
-  return setmetatable({ head = 1, tail = 0, fed_id = host.fed_channel(kind, ...), adapt = adapt },
-    CHANNEL_MT)
+  local ch = setmetatable({ head = 1, tail = 0, adapt = adapt }, CHANNEL_MT)
+  FED_IDS[ch] = host.fed_channel(kind, ...)
+  return ch
 end
 
 rt.new_fed_channel = new_fed_channel
@@ -517,15 +549,16 @@ local function mail_box(group)
   return box
 end
 
---- A mail channel of group `group`, of mail kind `kind`. The channel the process holds has
---- its id alone; its queue (ring fields `buf`, `mask`, `head`, `tail`), its waiting receivers
---- (`recvq`) and whether it is closed are its record's, which only the kernel reaches. Other
+--- A mail channel of group `group`, of mail kind `kind`. The channel the process holds is an
+--- empty table; its id, its queue (ring fields `buf`, `mask`, `head`, `tail`), its waiting
+--- receivers (`recvq`) and whether it is closed are its record's, which only the kernel
+--- reaches. Other
 --- processes' sends write there: in a table the receiver could write to, they would run what
 --- the receiver put there (a metatable) as the sender, and size the host's ring by what it
 --- wrote. (Few fields: every idle process has one.)
 function rt.new_mail_channel(group, kind)
   local id = host.mail_channel()
-  local ch = setmetatable({ fed_id = id }, CHANNEL_MT)
+  local ch = setmetatable({}, CHANNEL_MT)
   local mail = { kind, mail_box(group), false, id, head = 1, tail = 0 }
   MAILS[ch], MAIL[id] = mail, mail
   return ch

@@ -9,6 +9,8 @@
 -- ('NotFound'). The mapping happens here only: err:kind() and the errors.* constants give the
 -- Lua name, and every kind read from Lua is accepted in either spelling.
 local host, rt = ...
+-- Metatables are compared raw: `==` would run a `__eq` planted on a value's metatable.
+local rawequal = rawequal
 
 local setmetatable, type, tostring, tonumber, error, rawget, next =
   setmetatable, type, tostring, tonumber, error, rawget, next
@@ -49,7 +51,7 @@ local function text(e)
 end
 
 local function is_error(value)
-  return raw_getmetatable(value) == ERROR_MT
+  return rawequal(raw_getmetatable(value), ERROR_MT)
 end
 
 --- One side of a concatenation with an error: errors as their text; strings and numbers as Lua

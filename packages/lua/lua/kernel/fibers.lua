@@ -17,6 +17,9 @@ local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, corou
 local co_status, co_running, co_isyieldable = coroutine.status, coroutine.running, coroutine.isyieldable
 local co_close = coroutine.close
 local error, type = error, type
+-- What user code yields or raises is compared with the kernel's sentinels raw: `==` would run a
+-- `__eq` its metatable planted, handing it the sentinel.
+local rawequal = rawequal
 local table_pack, table_unpack = table.pack, table.unpack
 
 local BLOCK, PREEMPT = host.BLOCK, host.PREEMPT
@@ -81,12 +84,26 @@ rt.fiber = fiber
 
 -- Wrapped coroutine library for user code -------------------------------------------------
 
+-- Coroutines a fiber waits in (a block or a preemption passing through them to the
+-- scheduler): suspended, but not for another fiber of the process to resume or close. Resumed
+-- by another, it would run on a stack the waiting fiber still counts as its own; closed, its
+-- waiter would stay queued and take a value nobody receives.
+local WAITED_IN = setmetatable({}, { __mode = 'k' })
+rt.share(WAITED_IN)
+
+--- co_resume(co, ...) once the fiber waiting in `co` is back: `co` is anyone's again.
+local function resume_waited(co, ...)
+  WAITED_IN[co] = nil
+  return table_pack(co_resume(co, ...))
+end
+
 local function pass_through(co, result)
   -- result = table.pack(co_resume(...)) of a coroutine that yielded
   while result[1] and co_status(co) == 'suspended' do
     local first = result[2]
-    if first == BLOCK or first == PREEMPT then
-      result = table_pack(co_resume(co, co_yield(first)))
+    if rawequal(first, BLOCK) or rawequal(first, PREEMPT) then
+      WAITED_IN[co] = true
+      result = resume_waited(co, co_yield(first))
     elseif result.n == 1 and take_preempt() then
       co_yield(PREEMPT)
       result = table_pack(co_resume(co))
@@ -98,23 +115,26 @@ local function pass_through(co, result)
   -- pcall. Handed back as an error, it would let the caller run on, in a coroutine of its own
   -- with an instruction count of its own, for as long as it liked; raised again here, its
   -- __close handlers and the code it unwinds to are stopped at their first instruction too.
-  if not result[1] and result[2] == TERMINATED then raise_terminated() end
+  if not result[1] and rawequal(result[2], TERMINATED) then raise_terminated() end
   return table_unpack(result, 1, result.n)
 end
 
 -- A fiber's own thread (coroutine.running() in it) is the scheduler's to resume and end.
 local NOT_YOURS = 'cannot resume or close a fiber (coroutine.spawn and the process run it)'
+local WAITED = 'cannot resume or close a coroutine that another fiber is waiting in'
 
 local function resume(co, ...)
   if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
+  if WAITED_IN[co] then return false, WAITED end
   return pass_through(co, table_pack(co_resume(co, ...)))
 end
 
 local function close(co)
   if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
+  if WAITED_IN[co] then return false, WAITED end
   -- A __close handler it ran may have been stopped by the termination (see pass_through).
   local ok, err = co_close(co)
-  if not ok and err == TERMINATED then raise_terminated() end
+  if not ok and rawequal(err, TERMINATED) then raise_terminated() end
   return ok, err
 end
 

@@ -8,6 +8,9 @@
 local host, rt = ...
 
 local type, error, tostring, select, setmetatable = type, error, tostring, select, setmetatable
+-- Metatables are compared raw: `==` would run a `__eq` planted on a value's metatable, handing
+-- it the module's metatable, which every process of the host shares.
+local rawequal = rawequal
 local tointeger, floor, mathtype = math.tointeger, math.floor, math.type
 local get_uv, set_uv, set_mt, raw_getmetatable = debug.getuservalue, debug.setuservalue,
   debug.setmetatable, debug.getmetatable
@@ -17,8 +20,9 @@ local parse_layout = rt.libs.layout_parse({ calendar = calendar, layout = layout
 local duration = rt.libs.duration({
   new_error = function(kind, message) return rt.make_error(kind, message, false) end,
 })
-local new_fed_channel = rt.new_fed_channel
-local now_ns, timer_start, timer_stop = host.now, host.timer_start, host.timer_stop
+local new_fed_channel, fed_id_of = rt.new_fed_channel, rt.fed_id_of
+local now_ns, timer_start, timer_stop, timer_drop = host.now, host.timer_start, host.timer_stop,
+  host.timer_drop
 local new_userdata, zone_exists, zone_at, local_zone = rt.new_userdata, host.zone_exists,
   host.zone_at, host.local_zone
 
@@ -99,7 +103,7 @@ end
 
 --- Nanoseconds of a duration given as integer/float nanoseconds, text or a Duration.
 local function to_ns(value, level)
-  if raw_getmetatable(value) == DURATION_MT then return (get_uv(value, 1)) end
+  if rawequal(raw_getmetatable(value), DURATION_MT) then return (get_uv(value, 1)) end
   local vt = type(value)
   if vt ~= 'number' and vt ~= 'string' then
     error('expected a duration (nanoseconds, a string like "1s", or a Duration), got ' .. vt, level + 1)
@@ -120,7 +124,7 @@ function Duration:string() return duration.format(get_uv(self, 1)) end
 
 --- A Duration from text ("1h30m"), nanoseconds or a Duration; nil, err when text does not parse.
 function time.parse_duration(value)
-  if raw_getmetatable(value) == DURATION_MT then return value end
+  if rawequal(raw_getmetatable(value), DURATION_MT) then return value end
   local vt = type(value)
   if vt ~= 'string' and vt ~= 'number' then
     error('time.parse_duration expects a string, a number of nanoseconds or a Duration, got '
@@ -165,7 +169,7 @@ local function offset_at(loc, sec)
 end
 
 local function check_location(loc, what, level)
-  if raw_getmetatable(loc) ~= LOCATION_MT then
+  if not rawequal(raw_getmetatable(loc), LOCATION_MT) then
     error(what .. ' must be a Location (time.utc, time.localtz, time.load_location(...)), got '
       .. type(loc), level + 1)
   end
@@ -238,7 +242,7 @@ end, function(payload)
 end)
 
 local function check_time(t, level)
-  if raw_getmetatable(t) ~= TIME_MT then
+  if not rawequal(raw_getmetatable(t), TIME_MT) then
     error('expected a Time, got ' .. type(t), level + 1)
   end
   return t
@@ -447,20 +451,89 @@ end
 
 local function tick(ns) return new_time(0, ns, UTC) end
 
+-- A timer whose channel nobody holds any more is stopped, and the tick it queued dropped: the
+-- deadline of a `select` that a message won (`time.after` in a receive loop) would otherwise
+-- stay armed until it fired, then keep its tick until the process ended. Each such channel
+-- has a guard (GUARDS: alive while the channel is) whose finalizer adds its id to its
+-- process's list of dropped timers; the process stops those before it arms its next timer.
+-- (The finalizer may run inside any process: it only appends to that list.)
+local GUARDS = setmetatable({}, { __mode = 'k' })
+rt.share(GUARDS)
+local GUARD_MT = {
+  __gc = function(guard)
+    local state = guard[1]
+    local dropped = state.dropped_timers
+    if dropped == nil then
+      dropped = {}
+      state.dropped_timers = dropped
+    end
+    dropped[#dropped + 1] = guard[2]
+  end,
+}
+
+--- Stops the running process's timers whose channels were collected.
+local function stop_dropped(state)
+  local dropped = state.dropped_timers
+  if dropped == nil then return end
+  state.dropped_timers = nil
+  for i = 1, #dropped do timer_drop(dropped[i]) end
+end
+
+--- Starts the timer of fed channel `ch` (ticking after `ns`, then every `repeat_ns`), guarded
+--- as above; nil and a RATE_LIMITED error when the process has the most timers it may have
+--- armed, even after a collection stopped those nobody holds.
+local function arm(ch, ns, repeat_ns)
+  local _, group = rt.fiber()
+  local state = rt.group_state(group)
+  stop_dropped(state)
+  local id = fed_id_of(ch)
+  local armed, limit = timer_start(id, ns, repeat_ns)
+  if armed == nil then
+    collectgarbage('collect')
+    stop_dropped(state)
+    armed, limit = timer_start(id, ns, repeat_ns)
+    if armed == nil then
+      return nil, rt.make_error('RATE_LIMITED', 'this process has ' .. limit ..
+        ' timers armed, the most one process may have (stop some, or let them fire)', false)
+    end
+  end
+  GUARDS[ch] = setmetatable({ state, id }, GUARD_MT)
+  return ch
+end
+
 --- A channel that receives the time once, `d` from now.
 function time.after(d)
   local ns = to_ns(d, 2)
-  local ch = new_fed_channel('timer', tick)
-  timer_start(ch.fed_id, ns, 0)
+  local ch, err = arm(new_fed_channel('timer', tick), ns, 0)
+  if ch == nil then error(err, 2) end
   return ch
 end
 
 function time.sleep(d)
   local ns = to_ns(d, 2)
   if ns <= 0 then return end
-  local ch = new_fed_channel('timer', tick)
-  timer_start(ch.fed_id, ns, 0)
+  local ch, err = arm(new_fed_channel('timer', tick), ns, 0)
+  if ch == nil then error(err, 2) end
   ch:receive()
+end
+
+-- The channel id of each timer and ticker, where user code cannot write it: a `_channel` field
+-- the process rewrote would aim stop and reset at another of its channels (its inbox).
+local CLOCK_IDS = setmetatable({}, { __mode = 'k' })
+rt.share(CLOCK_IDS)
+
+--- The channel id of timer or ticker `self`, for method `method`.
+local function clock_id(self, method)
+  local id = CLOCK_IDS[self]
+  if id == nil then error(method .. ' expects a ' .. method:match('^%a+') .. ' (call it with a colon)', 3) end
+  return id
+end
+
+--- A timer or ticker object of metatable `mt` whose channel `ch` JS feeds.
+local function clock_of(ch, mt)
+  local clock = setmetatable({ _channel = ch }, mt)
+  CLOCK_IDS[clock] = fed_id_of(ch)
+  return clock
 end
 
 -- Methods and metatables apart: `obj.__index` must not hand out a table every process shares.
@@ -470,12 +543,14 @@ local TIMER_MT = { __index = Timer, __name = 'timer', __metatable = false }
 function Timer:channel() return self._channel end
 Timer.response = Timer.channel
 --- Stops the timer; true if it had not fired yet.
-function Timer:stop() return timer_stop(self._channel.fed_id) end
+function Timer:stop() return timer_stop(clock_id(self, 'timer:stop')) end
 --- Starts the timer again to fire `d` from now; true if it had not fired yet.
 function Timer:reset(d)
   local ns = to_ns(d, 2)
-  local pending = timer_stop(self._channel.fed_id)
-  timer_start(self._channel.fed_id, ns, 0)
+  local id = clock_id(self, 'timer:reset')
+  local pending = timer_stop(id)
+  -- Room for it: it was just stopped.
+  timer_start(id, ns, 0)
   return pending
 end
 
@@ -483,9 +558,9 @@ end
 function time.timer(d)
   local ns = to_ns(d, 2)
   if ns <= 0 then return invalid('time: timer needs a positive duration, got ' .. duration.format(ns)) end
-  local ch = new_fed_channel('timer', tick)
-  timer_start(ch.fed_id, ns, 0)
-  return setmetatable({ _channel = ch }, TIMER_MT)
+  local ch, err = arm(new_fed_channel('timer', tick), ns, 0)
+  if ch == nil then return nil, err end
+  return clock_of(ch, TIMER_MT)
 end
 
 local Ticker = {}
@@ -494,16 +569,16 @@ local TICKER_MT = { __index = Ticker, __name = 'ticker', __metatable = false }
 function Ticker:channel() return self._channel end
 Ticker.response = Ticker.channel
 --- Stops the ticker; true if it was still running.
-function Ticker:stop() return timer_stop(self._channel.fed_id) end
+function Ticker:stop() return timer_stop(clock_id(self, 'ticker:stop')) end
 
 --- Ticks every `d`; like Go, a slow reader misses ticks instead of queueing them (the timer
 --- queues a tick only when the previous one was received). nil, INVALID when `d` is not positive.
 function time.ticker(d)
   local ns = to_ns(d, 2)
   if ns <= 0 then return invalid('time: ticker needs a positive duration, got ' .. duration.format(ns)) end
-  local ch = new_fed_channel('ticker', tick)
-  timer_start(ch.fed_id, ns, ns)
-  return setmetatable({ _channel = ch }, TICKER_MT)
+  local ch, err = arm(new_fed_channel('ticker', tick), ns, ns)
+  if ch == nil then return nil, err end
+  return clock_of(ch, TICKER_MT)
 end
 
 return time

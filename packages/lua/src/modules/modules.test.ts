@@ -161,11 +161,13 @@ describe('time', () => {
          return { main = function()
            local timers = {}
            for i = 1, 10000 do timers[i] = time.timer("1h") end
-           local ok, err = pcall(time.timer, "1h")
+           local none, err = time.timer("1h")
+           local raised, after_err = pcall(time.after, "1h")
            timers[1]:stop()
-           local again = pcall(time.timer, "1h")
+           local again = time.timer("1h") ~= nil
            for _, t in ipairs(timers) do t:stop() end
-           return { ok = ok, err = tostring(err), again = again }
+           return { none = none == nil, kind = err:kind(), err = err:message(),
+                    raised = raised, after_kind = after_err:kind(), again = again }
          end }`,
         ['time'],
       ),
@@ -174,13 +176,39 @@ describe('time', () => {
     expect(exit).toEqual({
       ok: true,
       value: {
-        ok: false,
+        none: true,
+        kind: 'RateLimited',
         err: expect.stringContaining(
           'this process has 10000 timers armed, the most one process may have',
         ),
+        raised: false,
+        after_kind: 'RateLimited',
         again: true,
       },
     });
+  });
+
+  it('stops the timers of channels nobody holds: a deadline per receive in a loop never adds up', async () => {
+    const vm = await harness();
+    const exit = await vm.wait(
+      start(
+        vm,
+        `local time = require("time")
+         return { main = function()
+           local ch = channel.new(1)
+           local got = 0
+           for i = 1, 30000 do
+             ch:send(i)
+             local r = channel.select({ ch:case_receive(), time.after("1h"):case_receive() })
+             if r.channel == ch then got = got + 1 end
+           end
+           return got
+         end }`,
+        ['time'],
+      ),
+      60_000,
+    );
+    expect(exit).toEqual({ ok: true, value: 30000 });
   });
 });
 

@@ -1,4 +1,3 @@
-import { LuactError } from '@luact/core';
 import type { Fiber, FiberGroup } from '../vm/fiber.js';
 import type { HostFunction, LuaModuleSpec } from '../vm/host-function.js';
 import { luaSource } from '../vm/kernel-files.js';
@@ -46,7 +45,10 @@ export function timeModule(): LuaModuleSpec {
       return 1;
     },
 
-    /** timer_start(channel, delay_ns, repeat_ns): ticks `channel` after delay, then every repeat. */
+    /**
+     * timer_start(channel, delay_ns, repeat_ns) → true: ticks `channel` after delay, then every
+     * repeat; or nothing and the limit, when the process has that many timers armed.
+     */
     timer_start(L, vm) {
       const group = running(vm).group;
       const channel = vm.api._lua_tonumberx(L, 1, 0);
@@ -55,11 +57,9 @@ export function timeModule(): LuaModuleSpec {
       stop(group, channel);
       const map = timersOf(group);
       if (map.size >= MAX_TIMERS_PER_PROCESS) {
-        throw new LuactError(
-          'RATE_LIMITED',
-          `this process has ${map.size} timers armed, the most one process may have (stop some, or let them fire)`,
-          { retryable: false },
-        );
+        vm.api._lua_pushnil(L);
+        vm.api._lua_pushinteger(L, BigInt(MAX_TIMERS_PER_PROCESS));
+        return 2;
       }
       const arm = (ms: number) => {
         map.set(
@@ -75,13 +75,23 @@ export function timeModule(): LuaModuleSpec {
         );
       };
       arm(delayMs);
-      return 0;
+      vm.api._lua_pushboolean(L, 1);
+      return 1;
     },
 
     timer_stop(L, vm) {
       const stopped = stop(running(vm).group, vm.api._lua_tonumberx(L, 1, 0));
       vm.api._lua_pushboolean(L, stopped ? 1 : 0);
       return 1;
+    },
+
+    /** timer_drop(channel): no process holds `channel` any more: its timer stops, its tick goes. */
+    timer_drop(L, vm) {
+      const { group } = running(vm);
+      const channel = vm.api._lua_tonumberx(L, 1, 0);
+      stop(group, channel);
+      group.releaseChannel(channel);
+      return 0;
     },
   };
 

@@ -257,6 +257,58 @@ describe('fibers, channels and coroutines', () => {
     expect(exit).toEqual({ ok: true, value: [true, 'start+late', true, 42, 'dead', 6] });
   });
 
+  it('lets no other fiber resume or close a coroutine a fiber is waiting in, and loses no value', async () => {
+    const exit = await run(`
+      return { main = function()
+        local ch, done, started = channel.new(), channel.new(1), channel.new(1)
+        local co = coroutine.create(function() return ch:receive() end)
+        coroutine.spawn(function()
+          started:send(true)
+          done:send({ coroutine.resume(co) })
+        end)
+        started:receive()
+        -- The spawned fiber now waits in co, which looks suspended.
+        local status = coroutine.status(co)
+        local resumed = { coroutine.resume(co) }
+        local closed = { coroutine.close(co) }
+        ch:send("kept")
+        local first = done:receive()
+        return { status, resumed, closed, first, coroutine.status(co) }
+      end }`);
+    const refused = 'cannot resume or close a coroutine that another fiber is waiting in';
+    expect(exit).toEqual({
+      ok: true,
+      value: ['suspended', [false, refused], [false, refused], [true, 'kept', true], 'dead'],
+    });
+  });
+
+  it('keeps a select waiting on a channel many selects share (and swept) working', async () => {
+    const exit = await run(`
+      return { main = function()
+        local quit, ready, results = channel.new(), channel.new(200), channel.new(200)
+        for f = 1, 200 do
+          local own = channel.new()
+          coroutine.spawn(function()
+            local rounds = 0
+            while true do
+              local r = channel.select({ own:case_receive(), quit:case_receive() })
+              if r.channel == quit then results:send(rounds) return end
+              rounds = rounds + 1
+              if rounds == 5 then ready:send(true) end
+            end
+          end)
+          coroutine.spawn(function() for i = 1, 5 do own:send(i) end end)
+        end
+        -- Every fiber took its five values, each select leaving a stale waiter on quit.
+        for f = 1, 200 do ready:receive() end
+        quit:close()
+        local total, seen = 0, 0
+        for f = 1, 200 do total = total + results:receive() seen = seen + 1 end
+        return { seen, total }
+      end }`);
+    expect(exit).toEqual({ ok: true, value: [200, 1000] });
+  });
+
   it('refuses a top-level coroutine.yield like plain Lua does', async () => {
     expect(await run('return { main = function() coroutine.yield(1) end }')).toMatchObject({
       ok: false,

@@ -10,7 +10,7 @@ export { type EnvBackend, envVariablesOf } from './env/env-module.js';
 export { type BusEvent, EventBus, type EventHub, type EventSink } from './event-bus/bus.js';
 export { compilePattern, type EventPattern } from './event-bus/pattern.js';
 export { EVENT_KIND, eventDetails } from './events.js';
-export { errorFromBytes, exitOutcome } from './exit.js';
+export { errorFromBytes, exitOutcome, linkFailure } from './exit.js';
 export type { ExternalHost, ExternalSpawnRequest } from './external-host.js';
 export type { FunctionCallRequest, FunctionInvocation, Invocation } from './function-calls.js';
 export {

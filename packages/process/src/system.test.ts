@@ -224,6 +224,71 @@ describe('exits, links and monitors', () => {
   });
 });
 
+describe('ends that cause ends', () => {
+  it('ends a chain of 2,000 nested function calls whose root timed out, one after the other', async () => {
+    const t = await with_({
+      'app:nested': {
+        kind: 'function.lua',
+        source: `local funcs = require("funcs")
+          return { main = function(n)
+            if n == 0 then channel.new():receive() end
+            return funcs.call("nested", n - 1)
+          end }`,
+        modules: ['funcs'],
+      },
+      'app:main': lua(
+        `local funcs = require("funcs")
+        return { main = function(depth)
+          local _, err = funcs.new():with_options({ timeout = 1500 }):call("nested", depth)
+          return err:kind()
+        end }`,
+        ['funcs'],
+      ),
+    });
+    expect(await t.run('app:main', 2000)).toEqual({ ok: true, value: 'Timeout' });
+    await vi.waitFor(() => expect(t.system.host('luact:functions')?.processCount).toBe(0));
+  });
+
+  it('passes a failure over 300 links, naming the process that failed first and its error', async () => {
+    const t = await with_({
+      'app:link': lua(
+        `return { main = function(n, top)
+          if n == 0 then
+            process.send(top, "leaf", true)
+            process.inbox():receive()
+            error("the leaf fails")
+          end
+          process.spawn_linked("link", "app:processes", n - 1, top)
+          process.inbox():receive()
+        end }`,
+      ),
+      'app:main': lua(
+        `return { main = function(n)
+          local first = process.spawn_monitored("link", "app:processes", n, process.pid())
+          local leaf = process.listen("leaf", { message = true }):receive():from()
+          process.send(leaf, "go", true)
+          local err = process.events():receive().result.error
+          local d = err:details()
+          return { err:kind(), err:message(), d.linked ~= first and d.linked ~= nil,
+                   d.origin == leaf, d.cause.message }
+        end }`,
+      ),
+    });
+    const run = await t.run('app:main', 300);
+    expect(run).toMatchObject({
+      ok: true,
+      value: [
+        'Unavailable',
+        expect.stringMatching(/^linked process failed: \{[^}]+\}, after \{[^}]+\}: .*the leaf fails$/),
+        true,
+        true,
+        expect.stringContaining('the leaf fails'),
+      ],
+    });
+    await vi.waitFor(() => expect(t.system.host('app:processes')?.processCount).toBe(0));
+  });
+});
+
 describe('names, exec, functions and context', () => {
   it('releases a registered name when its process ends; a taken name is ALREADY_EXISTS', async () => {
     const t = await with_({

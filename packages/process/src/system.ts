@@ -34,7 +34,7 @@ import {
 import { forget, notAlive } from './delivery.js';
 import { EndedElsewhere } from './ended-elsewhere.js';
 import { EVENT_KIND, eventDetails } from './events.js';
-import { exitOutcome } from './exit.js';
+import { exitOutcome, linkFailure } from './exit.js';
 import type { ExternalHost } from './external-host.js';
 import {
   type FunctionCallRequest,
@@ -1034,16 +1034,9 @@ export class ProcessSystem {
       case 'link-down':
         process.links.delete(signal.from);
         if (!process.trapLinks) {
-          const cause = signal.outcome.ok ? undefined : signal.outcome.error;
           this.kill(
             process,
-            new LuactError(
-              'UNAVAILABLE',
-              `linked process failed: ${signal.from}${cause ? `: ${cause.message}` : ''}`,
-              {
-                details: { linked: signal.from, ...(cause ? { cause: cause.toData() } : {}) },
-              },
-            ),
+            linkFailure(signal.from, signal.outcome.ok ? undefined : signal.outcome.error),
           );
           return;
         }
@@ -1085,9 +1078,28 @@ export class ProcessSystem {
   /** Ends a process at once with `error` (terminate, link cascade, timeouts). */
   kill(process: Process, error: LuactError): void {
     if (process.exited || !process.group) return;
-    process.upgrade = undefined;
-    process.host.vm.killGroup(process.group, encodeError(error));
+    this.kills.push({ process, error });
+    // A kill that an end causes (a linked process, a function call ending with its caller) is
+    // made by the loop below, after the end that caused it: made inside it, a chain of
+    // thousands of such ends took as many nested calls, and overflowed the stack.
+    if (this.killing) return;
+    this.killing = true;
+    try {
+      for (let next = this.kills.shift(); next !== undefined; next = this.kills.shift()) {
+        const { process: target } = next;
+        if (target.exited || !target.group) continue;
+        target.upgrade = undefined;
+        target.host.vm.killGroup(target.group, encodeError(next.error));
+      }
+    } finally {
+      this.killing = false;
+      this.kills.length = 0;
+    }
   }
+
+  /** Kills asked for while one is made (see kill), in the order asked. */
+  private readonly kills: { readonly process: Process; readonly error: LuactError }[] = [];
+  private killing = false;
 
   // ── Links and monitors (see LinksAndMonitors) ─────────────────────────────────────────
 

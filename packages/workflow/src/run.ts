@@ -17,6 +17,7 @@ import {
   eventDetails,
   type FedSink,
   type Follow,
+  linkFailure,
   Mailbox,
   type Pid,
 } from '@luact/process';
@@ -273,12 +274,10 @@ export class WorkflowRun implements FedSink {
       if (this.trapLinks) {
         this.deliverExit('link-down', child.pid, outcome, at);
       } else if (this.group) {
-        const error = new LuactError(
-          'UNAVAILABLE',
-          `linked process failed: ${child.pid}: ${outcome.error.message}`,
-          { details: { linked: child.pid, cause: outcome.error } },
+        this.vm.killGroup(
+          this.group,
+          encodeError(linkFailure(child.pid, LuactError.fromData(outcome.error))),
         );
-        this.vm.killGroup(this.group, encodeError(error));
       }
     }
   }

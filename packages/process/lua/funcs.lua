@@ -55,19 +55,21 @@ end
 local Executor = {}
 local EXECUTOR_MT = { __index = Executor, __name = 'executor', __metatable = false }
 
-local function with(executor, key, value)
-  if type(value) ~= 'table' then error(key .. ' expects a table', 3) end
+-- What each executor carries ({context, options}), kept by the kernel: an executor is an
+-- immutable value, and fields written into it are not read.
+local SPECS = setmetatable({}, { __mode = 'k' })
+rt.share(SPECS)
+
+local function with(executor, key, value, what)
+  local spec = SPECS[executor] or {}
   local copy = setmetatable({}, EXECUTOR_MT)
-  for k, v in pairs(executor) do copy[k] = v end
-  local merged = {}
-  if executor[key] ~= nil then for k, v in pairs(executor[key]) do merged[k] = v end end
-  for k, v in pairs(value) do merged[k] = v end
-  copy[key] = merged
+  SPECS[copy] = { context = spec.context, options = spec.options }
+  SPECS[copy][key] = rt.merged_fields(spec[key], value, what, 3)
   return copy
 end
 
-function Executor:with_context(values) return with(self, 'context', values) end
-function Executor:with_options(options) return with(self, 'options', options) end
+function Executor:with_context(values) return with(self, 'context', values, 'with_context') end
+function Executor:with_options(options) return with(self, 'options', options, 'with_options') end
 
 --- A call of `entry` as the host takes it: its arguments and its spec (nil for a plain call,
 --- the common case), encoded; or false and the error.
@@ -82,8 +84,9 @@ local function request(executor, entry, ...)
   if n == 1 then args = codec.encode_one((...)) end
   if n > 0 and args == nil or n > 1 then ok, args = pcall(codec.encode_values, n, ...) end
   if not ok then return false, make_error('INVALID', tostring(args), false) end
-  if executor.context == nil and executor.options == nil then return args, nil end
-  local spec_ok, spec = pcall(codec.encode, { context = executor.context, options = executor.options })
+  local fields = SPECS[executor]
+  if fields == nil then return args, nil end
+  local spec_ok, spec = pcall(codec.encode, fields)
   if not spec_ok then return false, make_error('INVALID', 'funcs: ' .. tostring(spec), false) end
   return args, spec
 end

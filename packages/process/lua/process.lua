@@ -451,23 +451,29 @@ end
 local Spawner = {}
 local SPAWNER_MT = { __index = Spawner, __name = 'spawner', __metatable = false }
 
+-- What each spawner carries (context, options, name, name_scope, messages), kept by the kernel:
+-- fields written into a spawner are not read (they could hand a spawn reserved topics, or
+-- payloads that are not encodings).
+local SPECS = setmetatable({}, { __mode = 'k' })
+rt.share(SPECS)
+
+local function spec_of(spawner) return SPECS[spawner] or {} end
+
 local function with(spawner, key, value)
   local copy = setmetatable({}, SPAWNER_MT)
-  for k, v in pairs(spawner) do copy[k] = v end
-  copy[key] = value
+  local spec = {}
+  for k, v in next, spec_of(spawner) do spec[k] = v end
+  spec[key] = value
+  SPECS[copy] = spec
   return copy
 end
 
-local function merged(base, extra, what)
-  if type(extra) ~= 'table' then error(what .. ' expects a table', 3) end
-  local out = {}
-  if base ~= nil then for k, v in pairs(base) do out[k] = v end end
-  for k, v in pairs(extra) do out[k] = v end
-  return out
+function Spawner:with_context(values)
+  return with(self, 'context', rt.merged_fields(spec_of(self).context, values, 'with_context', 2))
 end
-
-function Spawner:with_context(values) return with(self, 'context', merged(self.context, values, 'with_context')) end
-function Spawner:with_options(options) return with(self, 'options', merged(self.options, options, 'with_options')) end
+function Spawner:with_options(options)
+  return with(self, 'options', rt.merged_fields(spec_of(self).options, options, 'with_options', 2))
+end
 
 function Spawner:with_name(name, scope)
   if type(name) ~= 'string' or name == '' then error('with_name expects a non-empty string', 2) end
@@ -483,7 +489,8 @@ function Spawner:with_message(topic, ...)
   local payload, err = encode_payload(...)
   if payload == nil then error(err, 2) end
   local messages = {}
-  if self.messages ~= nil then for i, m in ipairs(self.messages) do messages[i] = m end end
+  local held = spec_of(self).messages
+  if held ~= nil then for i = 1, #held do messages[i] = held[i] end end
   messages[#messages + 1] = { topic, payload }
   return with(self, 'messages', messages)
 end
@@ -500,11 +507,9 @@ local function spawn(self, flags, exec_channel, entry, target, ...)
   if args == nil then return nil, err end
   -- A plain spawn (the common case) carries no spec at all.
   local spec
-  if next(self) ~= nil then
-    local ok, encoded = pcall(codec.encode, {
-      context = self.context, options = self.options, name = self.name, messages = self.messages,
-      name_scope = self.name_scope,
-    })
+  local fields = SPECS[self]
+  if fields ~= nil then
+    local ok, encoded = pcall(codec.encode, fields)
     if not ok then return nil, make_error('INVALID', 'spawn: ' .. tostring(encoded), false) end
     spec = encoded
   end

@@ -106,7 +106,6 @@ function encodedValue(entry: string, value: unknown): ExitOutcome {
 }
 
 function decoded(context: ReadonlyMap<string, Uint8Array>): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const [key, value] of context) values[key] = decodeValue(value);
-  return values;
+  // Own fields whatever their names: an assignment of "__proto__" would set the prototype.
+  return Object.fromEntries(Array.from(context, ([key, value]) => [key, decodeValue(value)]));
 }

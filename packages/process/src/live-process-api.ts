@@ -204,9 +204,10 @@ export class LiveProcessApi implements ProcessApi<Process> {
   }
 
   contextValues(process: Process): Record<string, unknown> {
-    const values: Record<string, unknown> = {};
-    for (const [key, value] of process.context) values[key] = decodeValue(value);
-    return values;
+    // Own fields whatever their names: an assignment of "__proto__" would set the prototype.
+    return Object.fromEntries(
+      Array.from(process.context, ([key, value]) => [key, decodeValue(value)]),
+    );
   }
 
   defer(process: Process, work: Promise<string | true>): number {
@@ -229,7 +230,6 @@ function answered(delivery: Delivery): Answer {
 
 function encodedContext(values: Readonly<Record<string, unknown>>): Map<string, Uint8Array> {
   const context = new Map<string, Uint8Array>();
-  if (values instanceof Map) return context;
   for (const [key, value] of Object.entries(values)) context.set(key, encodeValue(value));
   return context;
 }

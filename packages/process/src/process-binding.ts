@@ -268,7 +268,50 @@ interface LuaSpec {
 const NO_SPEC: LuaSpec = {};
 
 function specOf(L: LuaState, vm: LuaVm, index: number): LuaSpec {
-  return vm.stack.isString(L, index) ? (decodeValue(luaBytes(L, vm, index)) as LuaSpec) : NO_SPEC;
+  return vm.stack.isString(L, index) ? checkedSpec(decodeValue(luaBytes(L, vm, index))) : NO_SPEC;
+}
+
+/**
+ * A spec as the kernel encodes one (process.lua's spawners, funcs.lua's executors), checked
+ * where it enters the runtime: fields by string keys (a table with other keys decodes as a Map,
+ * which a lookup by name would take for no fields at all), startup messages of an unreserved
+ * topic and an encoded payload.
+ */
+function checkedSpec(spec: unknown): LuaSpec {
+  if (!isFields(spec)) throw invalidSpec('its fields are not a table of named fields');
+  for (const field of ['context', 'options'] as const)
+    if (spec[field] !== undefined && !isFields(spec[field]))
+      throw invalidSpec(`its ${field} is not a table of named fields (keys must be strings)`);
+  const { messages } = spec;
+  if (messages !== undefined) {
+    if (!Array.isArray(messages)) throw invalidSpec('its startup messages are not a list');
+    for (const message of messages) {
+      const [topic, payload] = Array.isArray(message) ? message : [];
+      if (
+        typeof topic !== 'string' ||
+        !(typeof payload === 'string' || payload instanceof Uint8Array)
+      )
+        throw invalidSpec('a startup message is not a topic and an encoded payload');
+      if (topic.startsWith('@'))
+        throw invalidSpec(`startup message topic "${topic}" is reserved (topics starting with @)`);
+    }
+  }
+  return spec as LuaSpec;
+}
+
+/** A plain table of string keys, as msgpack decodes one. */
+function isFields(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Map) &&
+    !(value instanceof Uint8Array)
+  );
+}
+
+function invalidSpec(problem: string): LuactError {
+  return new LuactError('INVALID', `spawn or call: ${problem}`, { retryable: false });
 }
 
 /** The spawn flags' follow, by flags: one object each, not one per spawn. */

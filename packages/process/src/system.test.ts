@@ -279,7 +279,9 @@ describe('ends that cause ends', () => {
       ok: true,
       value: [
         'Unavailable',
-        expect.stringMatching(/^linked process failed: \{[^}]+\}, after \{[^}]+\}: .*the leaf fails$/),
+        expect.stringMatching(
+          /^linked process failed: \{[^}]+\}, after \{[^}]+\}: .*the leaf fails$/,
+        ),
         true,
         true,
         expect.stringContaining('the leaf fails'),
@@ -516,6 +518,48 @@ describe('names, exec, functions and context', () => {
     expect((await t.run('app:main')).ok).toBe(false);
     await called;
     await vi.waitFor(() => expect(LuactError.from(reason).message).toBe('the caller ended'));
+  });
+
+  it('refuses context and options keys that are not strings, and reads nothing written into a spawner', async () => {
+    const t = await with_({
+      'app:child': lua(
+        `local ctx = require("ctx")
+        return { main = function()
+          local all = ctx.all()
+          local got = process.inbox():receive()
+          return { tenant = ctx.get("tenant"), proto = all["__proto__"], topic = got:topic() }
+        end }`,
+        ['ctx'],
+      ),
+      'app:main': lua(
+        `local funcs = require("funcs")
+        return { main = function()
+          local out = {}
+          out.context = select(2, pcall(process.with_context, { tenant = "acme", [1] = "x" }))
+          out.options = select(2, pcall(process.with_options, { trap_links = true, [2] = true }))
+          out.executor = select(2, pcall(funcs.new().with_context, funcs.new(), { [true] = 1 }))
+          local s = process.with_context({ tenant = "acme", __proto__ = "kept" })
+          s.context = { tenant = "forged" }
+          rawset(s, "messages", { { "@exit", "forged" } })
+          rawset(s, "name", "forged-name")
+          s = s:with_message("plain", 1)
+          out.child = s:exec("child", "app:processes")
+          return out
+        end }`,
+        ['funcs'],
+      ),
+    });
+    const keys = (what: string, key: string) =>
+      expect.stringContaining(`${what}: keys must be strings, got ${key}`);
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: {
+        context: keys('with_context', 'number key 1'),
+        options: keys('with_options', 'number key 2'),
+        executor: keys('with_context', 'boolean key true'),
+        child: { tenant: 'acme', proto: 'kept', topic: 'plain' },
+      },
+    });
   });
 
   it('times out a function call', async () => {

@@ -29,6 +29,22 @@ codec = rt.libs.msgpack()({
 })
 rt.codec = codec
 
+--- For fields of a call or a spawn (`with_context`, `with_options`) that `what` merges into
+--- one table: a copy of `base` (or none) with `extra`'s fields over it; raises, naming the key,
+--- for a key that is not a string (TypeScript would get a map, not fields) at `level`.
+function rt.merged_fields(base, extra, what, level)
+  if type(extra) ~= 'table' then error(what .. ' expects a table', level + 1) end
+  local out = {}
+  if base ~= nil then for k, v in next, base do out[k] = v end end
+  for k, v in next, extra do
+    if type(k) ~= 'string' then
+      error(what .. ': keys must be strings, got ' .. type(k) .. ' key ' .. tostring(k), level + 1)
+    end
+    out[k] = v
+  end
+  return out
+end
+
 --- Values whose metatable is `mt` cross processes as msgpack ext `ext_type`: encode(value) gives
 --- the payload string, decode(payload) the value again (a module's userdata, e.g. time's Time).
 function rt.add_codec_ext(mt, ext_type, encode, decode)

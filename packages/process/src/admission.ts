@@ -60,7 +60,9 @@ export function mailboxRoom(
  * Whether `caller` may start another function call: not while the calls it awaits and the
  * messages, events and results it holds not yet received reach `max_mailbox`, or what it holds
  * reaches `max_mailbox_bytes` — results of calls are mail (a future never asked keeps its
- * result), so a process cannot pile them up without end.
+ * result), so a process cannot pile them up without end; nor while the calls running for the
+ * process that started its chain of calls (its callRoot, or itself) reach that process's
+ * `max_mailbox`.
  */
 export function callRoom(caller: Process, entry: string): LuactError | undefined {
   const { limits, id } = caller.host;
@@ -77,6 +79,15 @@ export function callRoom(caller: Process, entry: string): LuactError | undefined
     return new LuactError(
       'RATE_LIMITED',
       `cannot call ${entry}: ${caller.pid} holds ${bytes} bytes not yet received, the limit of host ${id} (max_mailbox_bytes)`,
+    );
+  }
+  // The calls a chain of calls makes count against the process that started it: each level
+  // a new caller, a function that calls itself would otherwise fill the node's function host.
+  const root = caller.callRoot ?? caller;
+  if (root.nestedCalls >= root.host.limits.max_mailbox) {
+    return new LuactError(
+      'RATE_LIMITED',
+      `cannot call ${entry}: the calls ${root.pid} made, and the calls those made, number ${root.nestedCalls}, the limit of host ${root.host.id} (max_mailbox)`,
     );
   }
   return undefined;

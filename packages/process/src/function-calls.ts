@@ -189,6 +189,11 @@ export class FunctionCalls {
       channel: request.channel,
     });
     const callee = this.host.process(pid) as Process;
+    // Counted against the process that started the chain of calls (see callRoom).
+    const root = request.caller.callRoot ?? request.caller;
+    callee.callRoot = root;
+    root.nestedCalls++;
+    callee.exitListeners.add(() => root.nestedCalls--);
     // The call ends with its caller: a function is part of the work of the process that called it.
     const endWithCaller = () =>
       this.host.kill(callee, new LuactError('CANCELED', 'the caller ended'));

@@ -14,7 +14,7 @@ import type {
   ProcessApi,
   Settled,
 } from './process-api.js';
-import type { ProcessSystem, SpawnRequest } from './system.js';
+import { FUNCTION_HOST, type ProcessSystem, type SpawnRequest } from './system.js';
 import type { Delivery } from './transport.js';
 import { shorten } from './value-limits.js';
 
@@ -152,6 +152,14 @@ export class LiveProcessApi implements ProcessApi<Process> {
   }
 
   upgrade(process: Process, requested: string | undefined, args: Uint8Array): Answer {
+    // A call ends when its function returns: it cannot go on as a process (of the host every
+    // process's calls share).
+    if (process.host.id === FUNCTION_HOST)
+      return new LuactError(
+        'INVALID',
+        `process.upgrade: ${process.entry} runs as a function call, which cannot become a process`,
+        { retryable: false },
+      );
     const namespace = splitEntryId(process.entry).namespace;
     let id = process.entry;
     if (requested !== undefined) {

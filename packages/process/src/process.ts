@@ -76,6 +76,27 @@ export class Process implements GroupOwner, FedSink {
     if (upgrade !== undefined || this.more !== undefined) this.extra.upgrade = upgrade;
   }
 
+  /**
+   * A function call's process: the process whose call started its chain of calls (a call it
+   * makes counts against that process's room for calls, see callRoom).
+   */
+  get callRoot(): Process | undefined {
+    return this.more?.callRoot;
+  }
+
+  set callRoot(root: Process | undefined) {
+    if (root !== undefined || this.more !== undefined) this.extra.callRoot = root;
+  }
+
+  /** Its function calls that run, and the calls those made, however deep (see callRoot). */
+  get nestedCalls(): number {
+    return this.more?.nestedCalls ?? 0;
+  }
+
+  set nestedCalls(count: number) {
+    this.extra.nestedCalls = count;
+  }
+
   get mailbox(): Mailbox {
     this.box ??= new Mailbox(this);
     return this.box;
@@ -206,6 +227,10 @@ class ProcessMore {
   readyListeners: (() => void)[] | undefined;
   /** Origins of the workflow messages it took (see `tookAlready`); created on the first. */
   takenOrigins: BoundedSet<string> | undefined;
+  /** See Process.callRoot. */
+  callRoot: Process | undefined;
+  /** See Process.nestedCalls. */
+  nestedCalls = 0;
 }
 
 /** Who a process is connected to, and who waits for its end. */

@@ -562,6 +562,62 @@ describe('names, exec, functions and context', () => {
     });
   });
 
+  it('counts the calls a chain of calls makes against the process that started it', async () => {
+    const t = await with_({
+      'app:small': { kind: 'process.host', host: { max_mailbox: 50 } },
+      'app:endless': {
+        kind: 'function.lua',
+        source: `local funcs = require("funcs")
+          return { main = function(n) return funcs.call("endless", n + 1) end }`,
+        modules: ['funcs'],
+      },
+      'app:main': lua(
+        `local funcs = require("funcs")
+        return { main = function()
+          local _, err = funcs.call("endless", 1)
+          return { err:kind(), err:message() }
+        end }`,
+        ['funcs'],
+      ),
+    });
+    const outcome = await t.system.waitForExit(
+      t.system.spawn({ entry: 'app:main', host: 'app:small', args: encodeValues([]) }),
+    );
+    expect(outcome.ok && decodeValue(outcome.value)).toEqual([
+      'RateLimited',
+      expect.stringMatching(
+        /^cannot call app:endless: the calls \{app:small\|\d+\} made, and the calls those made, number 50, the limit of host app:small \(max_mailbox\)/,
+      ),
+    ]);
+    await vi.waitFor(() => expect(t.system.host('luact:functions')?.processCount).toBe(0));
+  });
+
+  it('places no process on the function host, and a function call cannot upgrade', async () => {
+    const t = await with_({
+      'app:idle': lua('return { main = function() process.inbox():receive() end }'),
+      'app:upgrader': {
+        kind: 'function.lua',
+        source: `return { main = function() return process.upgrade("app:idle") end }`,
+      },
+      'app:main': lua(
+        `local funcs = require("funcs")
+        return { main = function()
+          local _, spawn_err = process.spawn("idle", "luact:functions")
+          local _, upgrade_err = funcs.call("upgrader")
+          return { spawn_err:message(), upgrade_err:message() }
+        end }`,
+        ['funcs'],
+      ),
+    });
+    expect(await t.run('app:main')).toEqual({
+      ok: true,
+      value: [
+        'cannot spawn idle on luact:functions: that host runs function calls only (spawn on a process.host)',
+        'process.upgrade: app:upgrader runs as a function call, which cannot become a process',
+      ],
+    });
+  });
+
   it('times out a function call', async () => {
     const t = await with_({
       'app:forever': {

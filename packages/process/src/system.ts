@@ -584,9 +584,17 @@ export class ProcessSystem {
         { retryable: false },
       );
     }
+    const kinds = request.kinds ?? PROCESS_KINDS;
+    // The node's function host runs function calls, for every process of the node: none can
+    // place a process of its own there.
+    if (hostId === FUNCTION_HOST && kinds[0] !== 'function.lua')
+      throw new LuactError(
+        'INVALID',
+        `cannot spawn ${request.entry} on ${FUNCTION_HOST}: that host runs function calls only (spawn on a process.host)`,
+        { retryable: false },
+      );
     const entryId = this.resolveCached(request.entry, namespace, 'entry');
     const entry = this.snapshot().get(entryId);
-    const kinds = request.kinds ?? PROCESS_KINDS;
     if (!entry) {
       if (this.calls.isHostFunction(entryId))
         throw notOnThisThread(`TypeScript function ${entryId} is called from its own thread only`);

@@ -249,7 +249,7 @@ describe('deliveries that are not sends', () => {
       true,
       'Invalid',
       expect.stringMatching(
-        /^\{app:processes\|\d+\} ended with a value of 1000\d bytes, above host app:processes's limit of 4096 bytes \(max_message_size\)$/,
+        /^app:big \(\{app:processes\|\d+\}\) ended with a value of 1000\d bytes, above host app:processes's limit of 4096 bytes \(max_message_size\)$/,
       ),
       true,
       'Invalid',

@@ -1190,7 +1190,7 @@ export class ProcessSystem {
     if (relations === undefined) return;
     this.linksAndMonitors.ended(process, relations, outcome);
     for (const waiter of relations.outcomeWaiters)
-      deliverOutcome(waiter.process, waiter.channel, outcome, process.pid);
+      deliverOutcome(waiter.process, waiter.channel, outcome, `${process.entry} (${process.pid})`);
     const listeners = [...relations.exitListeners];
     relations.exitListeners.clear();
     for (const listener of listeners) listener(outcome);

@@ -125,6 +125,11 @@ local function from_value(value)
     if type(details) ~= 'table' then details = nil end
     return make(rawget(value, 'kind'), rawget(value, 'message'), retryable, details, nil)
   end
+  -- Any other table travels in the details: "table: 0x…" alone would lose what it said.
+  if type(value) == 'table' then
+    return make('UNKNOWN', 'a table was raised, not an error: its fields are in details.value',
+      nil, { value = value }, nil)
+  end
   return make('UNKNOWN', raw_text(value), nil, nil, nil)
 end
 

@@ -41,6 +41,17 @@ describe('LuaVm processes', () => {
     expect(String(exit.error?.details?.traceback)).toContain('stack traceback');
   });
 
+  it('keeps what a raised table says, in the details', async () => {
+    const exit = await run(
+      'return { main = function() error({ code = 42, reason = "quota" }) end }',
+    );
+    expect(exit.ok).toBe(false);
+    expect(exit.error?.message).toBe(
+      'a table was raised, not an error: its fields are in details.value',
+    );
+    expect(exit.error?.details).toMatchObject({ value: { code: 42, reason: 'quota' } });
+  });
+
   it('keeps the kind and message of an error whose details cannot leave the process, and says so', async () => {
     const error = 'errors.new{ kind = errors.CONFLICT, message = "mine", details = { f = print } }';
     for (const how of [`error(${error})`, `return nil, ${error}`]) {

@@ -480,9 +480,10 @@ local function stop_dropped(state)
 end
 
 --- Starts the timer of fed channel `ch` (ticking after `ns`, then every `repeat_ns`), guarded
---- as above; nil and a RATE_LIMITED error when the process has the most timers it may have
---- armed, even after a collection stopped those nobody holds.
-local function arm(ch, ns, repeat_ns)
+--- as above unless `unguarded` (a sleep takes its tick before it returns); nil and a
+--- RATE_LIMITED error when the process has the most timers it may have armed, even after a
+--- collection stopped those nobody holds.
+local function arm(ch, ns, repeat_ns, unguarded)
   local _, group = rt.fiber()
   local state = rt.group_state(group)
   stop_dropped(state)
@@ -497,7 +498,7 @@ local function arm(ch, ns, repeat_ns)
         ' timers armed, the most one process may have (stop some, or let them fire)', false)
     end
   end
-  GUARDS[ch] = setmetatable({ state, id }, GUARD_MT)
+  if not unguarded then GUARDS[ch] = setmetatable({ state, id }, GUARD_MT) end
   return ch
 end
 
@@ -512,7 +513,7 @@ end
 function time.sleep(d)
   local ns = to_ns(d, 2)
   if ns <= 0 then return end
-  local ch, err = arm(new_fed_channel('timer', tick), ns, 0)
+  local ch, err = arm(new_fed_channel('timer', tick), ns, 0, true)
   if ch == nil then error(err, 2) end
   ch:receive()
 end

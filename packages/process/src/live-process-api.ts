@@ -164,13 +164,16 @@ export class LiveProcessApi implements ProcessApi<Process> {
     let id = process.entry;
     if (requested !== undefined) {
       const resolved = resolveReference(requested, namespace);
-      if (!resolved.ok) return new LuactError('INVALID', resolved.error, { retryable: false });
+      if (!resolved.ok)
+        return new LuactError('INVALID', `process.upgrade: ${resolved.error}`, {
+          retryable: false,
+        });
       id = resolved.value;
     }
     if (this.system.snapshot().get(id)?.kind !== 'process.lua') {
       return new LuactError(
         'NOT_FOUND',
-        `cannot upgrade to ${id}: no process.lua entry with that ID`,
+        `process.upgrade: cannot upgrade to ${id}: no process.lua entry with that ID`,
         {
           retryable: false,
         },

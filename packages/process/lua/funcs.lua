@@ -108,8 +108,8 @@ function Executor:async(entry, ...)
     return value
   end)
   future._channel = ch
-  local call, kind, message = host.call(entry, spec, args, rt.fed_id_of(ch))
-  if call == false then return nil, make_error(kind, message) end
+  local call, kind, message, retryable = host.call(entry, spec, args, rt.fed_id_of(ch))
+  if call == false then return nil, make_error(kind, message, retryable) end
   future._call = call
   return future
 end
@@ -120,7 +120,8 @@ function Executor:call(entry, ...)
   local args, spec = request(self, entry, ...)
   if args == false then return nil, spec end
   local call, channel, status, bytes = host.call(entry, spec, args)
-  if call == false then return nil, make_error(channel, status) end
+  -- A refusal: false, kind, message, retryable.
+  if call == false then return nil, make_error(channel, status, bytes) end
   if status == nil then status, bytes = await_fed(channel) end
   local value = codec.decode(bytes)
   if status ~= 'ok' then return nil, value end

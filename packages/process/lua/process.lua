@@ -36,9 +36,9 @@ local function settled(first, kind, message)
   return wait.value, wait.kind, wait.message
 end
 
-local function result(value, kind, message)
-  value, kind, message = settled(value, kind, message)
-  if value == false then return nil, make_error(kind, message) end
+local function result(value, kind, message, retryable)
+  if math_type(value) == 'integer' then value, kind, message = settled(value) end
+  if value == false then return nil, make_error(kind, message, retryable) end
   return value
 end
 

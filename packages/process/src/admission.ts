@@ -88,6 +88,8 @@ export function callRoom(caller: Process, entry: string): LuactError | undefined
     return new LuactError(
       'RATE_LIMITED',
       `cannot call ${entry}: the calls ${root.pid} made, and the calls those made, number ${root.nestedCalls}, the limit of host ${root.host.id} (max_mailbox)`,
+      // Retried, a chain that reached it (a function calling itself) would only grow again.
+      { retryable: false },
     );
   }
   return undefined;

@@ -110,6 +110,7 @@ export class FunctionCalls {
       clock: host.clock,
       spawnAttempt: (attempt) => {
         const callee = host.process(host.spawnFunction(attempt)) as Process;
+        chained(attempt.caller, callee);
         return {
           onEnd: (listener) => callee.exitListeners.add(listener),
           stop: (error) => host.kill(callee, error),
@@ -189,11 +190,7 @@ export class FunctionCalls {
       channel: request.channel,
     });
     const callee = this.host.process(pid) as Process;
-    // Counted against the process that started the chain of calls (see callRoom).
-    const root = request.caller.callRoot ?? request.caller;
-    callee.callRoot = root;
-    root.nestedCalls++;
-    callee.exitListeners.add(() => root.nestedCalls--);
+    chained(request.caller, callee);
     // The call ends with its caller: a function is part of the work of the process that called it.
     const endWithCaller = () =>
       this.host.kill(callee, new LuactError('CANCELED', 'the caller ended'));
@@ -313,4 +310,15 @@ export class FunctionCalls {
     });
     return handle;
   }
+}
+
+/**
+ * `callee` runs a call of `caller`'s: it counts against the process that started the chain of
+ * calls (see callRoom) while it runs, and the calls it makes count there too.
+ */
+function chained(caller: Process, callee: Process): void {
+  const root = caller.callRoot ?? caller;
+  callee.callRoot = root;
+  root.nestedCalls++;
+  callee.exitListeners.add(() => root.nestedCalls--);
 }

@@ -24,12 +24,16 @@ export function luaBytes(L: LuaState, vm: LuaVm, index: number): Uint8Array {
   return vm.stack.bytes(L, index) ?? new Uint8Array();
 }
 
-/** Answers `false, kind, message`: the call failed with `error`. */
+/**
+ * Answers `false, kind, message, retryable`: the call failed with `error` (Lua code that reads
+ * three values makes the error with its kind's default retryable flag).
+ */
 export function pushFailure(L: LuaState, vm: LuaVm, error: LuactError): number {
   vm.stack.pushBoolean(L, false);
   vm.stack.pushString(L, error.kind);
   vm.stack.pushString(L, error.message);
-  return 3;
+  vm.stack.pushBoolean(L, error.retryable);
+  return 4;
 }
 
 /**

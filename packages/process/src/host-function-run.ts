@@ -1,4 +1,4 @@
-import { LuactError } from '@luact/core';
+import { errorKindFromName, LuactError } from '@luact/core';
 import { type Clock, decodeValue, decodeValues, encodeValue } from '@luact/lua';
 import type { Pid } from './pid.js';
 import type { ExitOutcome } from './transport.js';
@@ -82,9 +82,21 @@ export function runHostFunction(
     )
     .then(
       (value) => finish(encodedValue(request.entry, value)),
-      (error: unknown) => finish({ ok: false, error: LuactError.from(error) }),
+      (error: unknown) => finish({ ok: false, error: thrownError(error) }),
     );
   return { outcome, stop };
+}
+
+/**
+ * What a TypeScript function threw, as the caller's error: a LuactError as it is; an object
+ * with a string `message` (and a `kind` either way it is written) as the error it describes.
+ */
+function thrownError(thrown: unknown): LuactError {
+  if (thrown instanceof LuactError || thrown instanceof Error) return LuactError.from(thrown);
+  const described = thrown as { kind?: unknown; message?: unknown } | null;
+  if (typeof described?.message === 'string')
+    return new LuactError(errorKindFromName(described.kind) ?? 'INTERNAL', described.message);
+  return LuactError.from(thrown);
 }
 
 function encodedValue(entry: string, value: unknown): ExitOutcome {

@@ -249,6 +249,32 @@ describe('ends that cause ends', () => {
     await vi.waitFor(() => expect(t.system.host('luact:functions')?.processCount).toBe(0));
   });
 
+  it('makes every kill an end causes, even when a listener of that end throws', async () => {
+    const t = await with_({
+      'app:idle': lua('return { main = function() process.inbox():receive() end }'),
+      'app:linker': lua(
+        `return { main = function()
+          process.spawn_linked("idle", "app:processes")
+          process.spawn_linked("idle", "app:processes")
+          process.inbox():receive()
+        end }`,
+      ),
+    });
+    const linker = t.spawn('app:linker');
+    const host = t.system.host('app:processes');
+    await vi.waitFor(() => expect(host?.processCount).toBe(3));
+    const inbox = t.system.openInbox(() => {});
+    inbox.watch(linker, () => {
+      throw new Error('a listener bug');
+    });
+    const process = t.system.process(linker);
+    expect(() => t.system.kill(process as never, new LuactError('TERMINATED', 'stop'))).toThrow(
+      'a listener bug',
+    );
+    // Its two linked children were killed all the same.
+    expect(host?.processCount).toBe(0);
+  });
+
   it('passes a failure over 300 links, naming the process that failed first and its error', async () => {
     const t = await with_({
       'app:link': lua(
@@ -430,19 +456,24 @@ describe('names, exec, functions and context', () => {
     expect(await t.run('app:main')).toEqual({ ok: true, value: ['ada', 'grace:x'] });
   });
 
-  it('gives a TypeScript function’s unencodable value to its caller as INVALID; the node goes on', async () => {
+  it('gives a TypeScript function’s unencodable value to its caller as INVALID, and a thrown error object as the error it describes', async () => {
     const t = await with_({
       'app:main': lua(
         `local funcs = require("funcs")
       return { main = function()
         local v, err = funcs.call("app:leaky")
-        return { v == nil, err:kind(), err:message(), funcs.call("app:fine") }
+        local _, refused = funcs.call("app:refusing")
+        return { v == nil, err:kind(), err:message(), funcs.call("app:fine"),
+                 refused:kind() .. ": " .. refused:message() }
       end }`,
         ['funcs'],
       ),
     });
     t.system.registerFunction('app:leaky', () => () => 'a function');
     t.system.registerFunction('app:fine', () => 'fine');
+    t.system.registerFunction('app:refusing', () => {
+      throw { kind: 'NOT_FOUND', message: 'no such account' };
+    });
     expect(await t.run('app:main')).toEqual({
       ok: true,
       value: [
@@ -450,6 +481,7 @@ describe('names, exec, functions and context', () => {
         'Invalid',
         'app:leaky returned a value that cannot leave it: msgpack: cannot encode a function',
         'fine',
+        'NotFound: no such account',
       ],
     });
   });
@@ -562,35 +594,42 @@ describe('names, exec, functions and context', () => {
     });
   });
 
-  it('counts the calls a chain of calls makes against the process that started it', async () => {
-    const t = await with_({
-      'app:small': { kind: 'process.host', host: { max_mailbox: 50 } },
-      'app:endless': {
-        kind: 'function.lua',
-        source: `local funcs = require("funcs")
+  it.each([
+    ['', {}],
+    [', each with a retry policy', { meta: { options: { retry: { max_attempts: 3 } } } }],
+  ])(
+    'counts the calls a chain of calls makes against the process that started it%s',
+    async (_, meta) => {
+      const t = await with_({
+        'app:small': { kind: 'process.host', host: { max_mailbox: 50 } },
+        'app:endless': {
+          kind: 'function.lua',
+          source: `local funcs = require("funcs")
           return { main = function(n) return funcs.call("endless", n + 1) end }`,
-        modules: ['funcs'],
-      },
-      'app:main': lua(
-        `local funcs = require("funcs")
+          modules: ['funcs'],
+          ...meta,
+        },
+        'app:main': lua(
+          `local funcs = require("funcs")
         return { main = function()
           local _, err = funcs.call("endless", 1)
           return { err:kind(), err:message() }
         end }`,
-        ['funcs'],
-      ),
-    });
-    const outcome = await t.system.waitForExit(
-      t.system.spawn({ entry: 'app:main', host: 'app:small', args: encodeValues([]) }),
-    );
-    expect(outcome.ok && decodeValue(outcome.value)).toEqual([
-      'RateLimited',
-      expect.stringMatching(
-        /^cannot call app:endless: the calls \{app:small\|\d+\} made, and the calls those made, number 50, the limit of host app:small \(max_mailbox\)/,
-      ),
-    ]);
-    await vi.waitFor(() => expect(t.system.host('luact:functions')?.processCount).toBe(0));
-  });
+          ['funcs'],
+        ),
+      });
+      const outcome = await t.system.waitForExit(
+        t.system.spawn({ entry: 'app:main', host: 'app:small', args: encodeValues([]) }),
+      );
+      expect(outcome.ok && decodeValue(outcome.value)).toEqual([
+        'RateLimited',
+        expect.stringMatching(
+          /^cannot call app:endless: the calls \{app:small\|\d+\} made, and the calls those made, number 50, the limit of host app:small \(max_mailbox\)/,
+        ),
+      ]);
+      await vi.waitFor(() => expect(t.system.host('luact:functions')?.processCount).toBe(0));
+    },
+  );
 
   it('places no process on the function host, and a function call cannot upgrade', async () => {
     const t = await with_({

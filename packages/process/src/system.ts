@@ -1083,7 +1083,10 @@ export class ProcessSystem {
     return this.threads !== undefined && this.threads.threadOf(pid) !== undefined;
   }
 
-  /** Ends a process at once with `error` (terminate, link cascade, timeouts). */
+  /**
+   * Ends a process with `error` (terminate, link cascade, timeouts): at once, or, when asked
+   * while a kill is being made (by the end that kill causes), before the outer kill returns.
+   */
   kill(process: Process, error: LuactError): void {
     if (process.exited || !process.group) return;
     this.kills.push({ process, error });
@@ -1092,17 +1095,21 @@ export class ProcessSystem {
     // thousands of such ends took as many nested calls, and overflowed the stack.
     if (this.killing) return;
     this.killing = true;
-    try {
-      for (let next = this.kills.shift(); next !== undefined; next = this.kills.shift()) {
-        const { process: target } = next;
-        if (target.exited || !target.group) continue;
-        target.upgrade = undefined;
+    // Every kill asked for is made, whatever one of them throws (an exit listener's bug): the
+    // first such error is thrown once the others are made.
+    let thrown: { readonly error: unknown } | undefined;
+    for (let next = this.kills.shift(); next !== undefined; next = this.kills.shift()) {
+      const { process: target } = next;
+      if (target.exited || !target.group) continue;
+      target.upgrade = undefined;
+      try {
         target.host.vm.killGroup(target.group, encodeError(next.error));
+      } catch (error) {
+        thrown ??= { error };
       }
-    } finally {
-      this.killing = false;
-      this.kills.length = 0;
     }
+    this.killing = false;
+    if (thrown !== undefined) throw thrown.error;
   }
 
   /** Kills asked for while one is made (see kill), in the order asked. */

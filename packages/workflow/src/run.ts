@@ -108,6 +108,8 @@ export class WorkflowRun implements FedSink {
   private readonly monitored = new Map<number, string>();
   private continueAs: { entry: string; args: Bytes } | undefined;
   private termination: { reason: string; from?: string } | undefined;
+  /** A linked child failed and the run, not trapping links, fails with it (see childEnded). */
+  private linkFailed = false;
   /** Stopped without an end of its own (non-determinism, shutdown): nothing is reported. */
   private abandoned = false;
   /**
@@ -274,6 +276,8 @@ export class WorkflowRun implements FedSink {
       if (this.trapLinks) {
         this.deliverExit('link-down', child.pid, outcome, at);
       } else if (this.group) {
+        // A failure of the run (the journaled end of its child), not a stall of its code.
+        this.linkFailed = true;
         this.vm.killGroup(
           this.group,
           encodeError(linkFailure(child.pid, LuactError.fromData(outcome.error))),
@@ -496,7 +500,7 @@ export class WorkflowRun implements FedSink {
     if (group !== this.group || this.abandoned) return;
     this.idle();
     this.stopWatching();
-    if (!outcome.ok && outcome.killed && !this.termination) {
+    if (!outcome.ok && outcome.killed && !this.termination && !this.linkFailed) {
       // The VM stopped the code (it overran max_slice where it could not be preempted).
       this.abandoned = true;
       this.listener.stalled(this, errorFromBytes(outcome.error));

@@ -16,5 +16,11 @@ return { main = function()
   local plain_exit = process.events():receive()
   t.eq({ plain_exit.kind, plain_exit.from, plain_exit.result.value }, { process.event.EXIT, plain, 6 },
     "EXIT of a child started with plain spawn, on a task queue")
+  -- A workflow linked to a child that fails fails with it (it does not trap links).
+  local linked = process.spawn_monitored("wf.patterns:linked_parent", "wf:flows")
+  local linked_exit = process.events():receive()
+  t.eq(linked_exit.from, linked, "EXIT of the parent of a failed linked child")
+  t.eq(linked_exit.result.error:kind(), errors.UNAVAILABLE, "it failed with its child")
+  t.contains(linked_exit.result.error:message(), "negative input -1", "naming the child's error")
   return true
 end }

@@ -452,7 +452,7 @@ local function select(cases)
     else
       local v, ok, ready = try_receive(ch)
       if ready then return { channel = ch, value = v, ok = ok } end
-      if FED_IDS[ch] ~= nil then
+      if fed_id_of(ch) ~= nil then
         local got, got_value = pull_fed(ch)
         if got then return { channel = ch, value = got_value, ok = true } end
       end

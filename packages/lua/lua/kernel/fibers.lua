@@ -105,8 +105,9 @@ local function pass_through(co, result)
       WAITED_IN[co] = true
       result = resume_waited(co, co_yield(first))
     elseif result.n == 1 and take_preempt() then
+      WAITED_IN[co] = true
       co_yield(PREEMPT)
-      result = table_pack(co_resume(co))
+      result = resume_waited(co)
     else
       break
     end

@@ -479,15 +479,13 @@ local function stop_dropped(state)
   for i = 1, #dropped do timer_drop(dropped[i]) end
 end
 
---- Starts the timer of fed channel `ch` (ticking after `ns`, then every `repeat_ns`), guarded
---- as above unless `unguarded` (a sleep takes its tick before it returns); nil and a
---- RATE_LIMITED error when the process has the most timers it may have armed, even after a
---- collection stopped those nobody holds.
-local function arm(ch, ns, repeat_ns, unguarded)
+--- Starts the timer of channel `id` (ticking after `ns`, then every `repeat_ns`): true; or nil
+--- and a RATE_LIMITED error when the process has the most timers it may have armed, even
+--- after a collection stopped those nobody holds.
+local function start_timer(id, ns, repeat_ns)
   local _, group = rt.fiber()
   local state = rt.group_state(group)
   stop_dropped(state)
-  local id = fed_id_of(ch)
   local armed, limit = timer_start(id, ns, repeat_ns)
   if armed == nil then
     collectgarbage('collect')
@@ -498,6 +496,15 @@ local function arm(ch, ns, repeat_ns, unguarded)
         ' timers armed, the most one process may have (stop some, or let them fire)', false)
     end
   end
+  return state
+end
+
+--- Starts the timer of fed channel `ch` (as start_timer), guarded as above unless `unguarded`
+--- (a sleep takes its tick before it returns): `ch`, or nil and the error.
+local function arm(ch, ns, repeat_ns, unguarded)
+  local id = fed_id_of(ch)
+  local state, err = start_timer(id, ns, repeat_ns)
+  if state == nil then return nil, err end
   if not unguarded then GUARDS[ch] = setmetatable({ state, id }, GUARD_MT) end
   return ch
 end
@@ -550,8 +557,8 @@ function Timer:reset(d)
   local ns = to_ns(d, 2)
   local id = clock_id(self, 'timer:reset')
   local pending = timer_stop(id)
-  -- Room for it: it was just stopped.
-  timer_start(id, ns, 0)
+  local started, err = start_timer(id, ns, 0)
+  if started == nil then error(err, 2) end
   return pending
 end
 

@@ -164,10 +164,14 @@ describe('time', () => {
            local none, err = time.timer("1h")
            local raised, after_err = pcall(time.after, "1h")
            timers[1]:stop()
-           local again = time.timer("1h") ~= nil
+           local kept = time.timer("1h")
+           local again = kept ~= nil
+           local reset, reset_err = pcall(timers[1].reset, timers[1], "1h")
+           kept:stop()
            for _, t in ipairs(timers) do t:stop() end
            return { none = none == nil, kind = err:kind(), err = err:message(),
-                    raised = raised, after_kind = after_err:kind(), again = again }
+                    raised = raised, after_kind = after_err:kind(), again = again,
+                    reset = reset, reset_kind = reset_err:kind() }
          end }`,
         ['time'],
       ),
@@ -184,6 +188,8 @@ describe('time', () => {
         raised: false,
         after_kind: 'RateLimited',
         again: true,
+        reset: false,
+        reset_kind: 'RateLimited',
       },
     });
   });

@@ -293,6 +293,31 @@ describe('fibers, channels and coroutines', () => {
     });
   });
 
+  it('lets no other fiber resume a coroutine whose fiber was preempted inside it', async () => {
+    const exit = await run(`
+      return { main = function()
+        local done = channel.new(1)
+        local co = coroutine.create(function()
+          local x = 0
+          for i = 1, 3000000 do x = x + 1 end
+          return x
+        end)
+        coroutine.spawn(function()
+          -- Runs when the main fiber is preempted inside co, which then looks suspended.
+          done:send({ coroutine.status(co), coroutine.resume(co) })
+        end)
+        local mine = { coroutine.resume(co) }
+        return { mine, (done:receive()) }
+      end }`);
+    expect(exit).toEqual({
+      ok: true,
+      value: [
+        [true, 3000000],
+        ['suspended', false, 'cannot resume or close a coroutine that another fiber is waiting in'],
+      ],
+    });
+  });
+
   it('keeps a select waiting on a channel many selects share (and swept) working', async () => {
     const exit = await run(`
       return { main = function()

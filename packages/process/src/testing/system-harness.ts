@@ -25,12 +25,21 @@ export const LIMITS = DEFAULT_HOST_LIMITS;
 
 export type EntrySpec = { kind: string } & Record<string, unknown>;
 
-/** A snapshot of the given entries (`"ns:name": {kind, ...fields}`); throws on any error. */
+/**
+ * A snapshot of the given entries (`"ns:name": {kind, meta?, ...fields}`); throws on any
+ * error.
+ */
 export function snapshotOf(entries: Record<string, EntrySpec>): RegistrySnapshot {
   const definitions: EntryDefinition[] = Object.entries(entries).map(
-    ([id, { kind, ...fields }]) => {
+    ([id, { kind, meta, ...fields }]) => {
       const [namespace = '', name = ''] = id.split(':');
-      return { namespace, name, kind, fields };
+      return {
+        namespace,
+        name,
+        kind,
+        fields,
+        ...(meta !== undefined ? { meta: meta as Record<string, unknown> } : {}),
+      };
     },
   );
   const planned = planChanges(

@@ -268,7 +268,7 @@ describe('ends that cause ends', () => {
       throw new Error('a listener bug');
     });
     const process = t.system.process(linker);
-    expect(() => t.system.kill(process as never, new LuactError('TERMINATED', 'stop'))).toThrow(
+    expect(() => t.system.kill(process as never, new LuactError('CANCELED', 'stop'))).toThrow(
       'a listener bug',
     );
     // Its two linked children were killed all the same.

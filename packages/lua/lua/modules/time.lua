@@ -479,9 +479,9 @@ local function stop_dropped(state)
   for i = 1, #dropped do timer_drop(dropped[i]) end
 end
 
---- Starts the timer of channel `id` (ticking after `ns`, then every `repeat_ns`): true; or nil
---- and a RATE_LIMITED error when the process has the most timers it may have armed, even
---- after a collection stopped those nobody holds.
+--- Starts the timer of channel `id` (ticking after `ns`, then every `repeat_ns`): the running
+--- process's kernel state (its guards' list); or nil and a RATE_LIMITED error when the process
+--- has the most timers it may have armed, even after a collection stopped those nobody holds.
 local function start_timer(id, ns, repeat_ns)
   local _, group = rt.fiber()
   local state = rt.group_state(group)

@@ -459,7 +459,12 @@ local function select(cases)
     end
   end
   if rawget(cases, 'default') then return { default = true, ok = true } end
-  if n == 0 then error('channel.select with no cases and no default would block forever', 2) end
+  if n == 0 then
+    if rawget(cases, 'channel') ~= nil then
+      error('channel.select expects a list of cases, got one case: write channel.select({ case })', 2)
+    end
+    error('channel.select with no cases and no default would block forever', 2)
+  end
 
   local sel = { done = false }
   local fiber = current_fiber()

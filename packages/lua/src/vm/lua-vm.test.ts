@@ -245,9 +245,22 @@ describe('fibers, channels and coroutines', () => {
         a:send("from a"); b:send("from b")
         local r1 = channel.select{ b:case_receive(), a:case_receive() }
         local r2 = channel.select{ b:case_receive(), a:case_receive() }
-        return { r0.default, r1.value, r1.channel == b, r2.value, r2.channel == a }
+        local _, one_case = pcall(channel.select, a:case_receive())
+        return { r0.default, r1.value, r1.channel == b, r2.value, r2.channel == a, one_case }
       end }`);
-    expect(exit).toEqual({ ok: true, value: [true, 'from b', true, 'from a', true] });
+    expect(exit).toEqual({
+      ok: true,
+      value: [
+        true,
+        'from b',
+        true,
+        'from a',
+        true,
+        expect.stringContaining(
+          'channel.select expects a list of cases, got one case: write channel.select({ case })',
+        ),
+      ],
+    });
   });
 
   it('blocks inside a user coroutine and passes the scheduler through it', async () => {

@@ -651,7 +651,7 @@ describe('names, exec, functions and context', () => {
     expect(await t.run('app:main')).toEqual({
       ok: true,
       value: [
-        'cannot spawn idle on luact:functions: that host runs function calls only (spawn on a process.host)',
+        'cannot spawn idle on luact:functions: that host runs function.lua calls only (spawn it, or name as its meta.default_host, a process.host)',
         'process.upgrade: app:upgrader runs as a function call, which cannot become a process',
       ],
     });

@@ -590,7 +590,7 @@ export class ProcessSystem {
     if (hostId === FUNCTION_HOST && kinds[0] !== 'function.lua')
       throw new LuactError(
         'INVALID',
-        `cannot spawn ${request.entry} on ${FUNCTION_HOST}: that host runs function calls only (spawn on a process.host)`,
+        `cannot spawn ${request.entry} on ${FUNCTION_HOST}: that host runs function.lua calls only (spawn it, or name as its meta.default_host, a process.host)`,
         { retryable: false },
       );
     const entryId = this.resolveCached(request.entry, namespace, 'entry');

@@ -45,8 +45,10 @@ const REFUSED: Record<string, RegExp> = {
   catastrophic_pattern:
     /string\.find: pattern too costly for a subject of 30000 bytes \(more than 100000000 steps\)/,
   // The raised object's __tostring and __index loop: it is described without running them.
-  error_object_with_looping_tostring: /^table: 0x[0-9a-f]+$/,
-  error_object_with_looping_index: /^table: 0x[0-9a-f]+$/,
+  error_object_with_looping_tostring:
+    /^a table was raised, not an error: its fields are in details\.value$/,
+  error_object_with_looping_index:
+    /^a table was raised, not an error: its fields are in details\.value$/,
 };
 
 let outcomes: Record<string, AttackOutcome>;

@@ -24,14 +24,21 @@ export function luaBytes(L: LuaState, vm: LuaVm, index: number): Uint8Array {
   return vm.stack.bytes(L, index) ?? new Uint8Array();
 }
 
-/**
- * Answers `false, kind, message, retryable`: the call failed with `error` (Lua code that reads
- * three values makes the error with its kind's default retryable flag).
- */
+/** Answers `false, kind, message`: the call failed with `error`. */
 export function pushFailure(L: LuaState, vm: LuaVm, error: LuactError): number {
   vm.stack.pushBoolean(L, false);
   vm.stack.pushString(L, error.kind);
   vm.stack.pushString(L, error.message);
+  return 3;
+}
+
+/**
+ * Answers `false, kind, message, retryable`: a request of the process binding was refused
+ * (process.lua and funcs.lua make the error with its retryable flag; other modules' answers
+ * use a fourth value of their own, see pushFailure).
+ */
+export function pushRefusal(L: LuaState, vm: LuaVm, error: LuactError): number {
+  pushFailure(L, vm, error);
   vm.stack.pushBoolean(L, error.retryable);
   return 4;
 }

@@ -1,6 +1,6 @@
 import { LuactError } from '@luact/core';
 import { decodeValue, encodeValue, type HostFunction, type LuaState, type LuaVm } from '@luact/lua';
-import { luaBytes, luaText, pushFailure, requiredText } from './host-call.js';
+import { luaBytes, luaText, pushFailure, pushRefusal, requiredText } from './host-call.js';
 import { type NameScope, parseNameScope } from './names.js';
 import type { Answer, CallSite, LuaSpawn, ProcessApi, StartupMessage } from './process-api.js';
 
@@ -371,7 +371,7 @@ function answer<Actor>(
 ): number {
   if (result === true) vm.stack.pushBoolean(L, true);
   else if (typeof result === 'string') vm.stack.pushString(L, result);
-  else if (result instanceof LuactError) return pushFailure(L, vm, result);
+  else if (result instanceof LuactError) return pushRefusal(L, vm, result);
   else vm.stack.pushInteger(L, api.defer(actor, result));
   return 1;
 }
@@ -387,7 +387,7 @@ function attempt<Actor>(
   try {
     result = operation();
   } catch (error) {
-    return pushFailure(L, vm, LuactError.from(error));
+    return pushRefusal(L, vm, LuactError.from(error));
   }
   return answer(L, vm, api, actor, result);
 }

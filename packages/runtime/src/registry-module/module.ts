@@ -8,7 +8,7 @@ import {
   type LuaState,
   type LuaVm,
 } from '@luact/lua';
-import { answerLater, type Later, Process, type ProcessSystem, pushFailure } from '@luact/process';
+import { answerLater, type Later, Process, type ProcessSystem } from '@luact/process';
 import {
   type ChangeSet,
   type Diagnostic,
@@ -177,8 +177,11 @@ export function registryModule(system: ProcessSystem, backend: RegistryBackend):
   };
 }
 
+/** Answers `false, kind, message[, details]` (registry.lua makes the error, with its details). */
 function pushError(L: LuaState, vm: LuaVm, error: LuactError): number {
-  pushFailure(L, vm, error);
+  vm.stack.pushBoolean(L, false);
+  vm.stack.pushString(L, error.kind);
+  vm.stack.pushString(L, error.message);
   if (error.details === undefined) return 3;
   vm.stack.pushBytes(L, encodeValue(error.details));
   return 4;

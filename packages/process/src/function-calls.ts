@@ -5,6 +5,7 @@ import type { ProcessHost } from './host.js';
 import {
   type HostFunctionEntry,
   type HostFunctionRun,
+  type HostFunctionRunRequest,
   runHostFunction,
 } from './host-function-run.js';
 import { deliverOutcome } from './outcome.js';
@@ -222,15 +223,7 @@ export class FunctionCalls {
         args: request.args,
         context: request.context,
         caller: request.callerPid,
-        ...(timeoutMs !== undefined
-          ? {
-              timeout: {
-                clock: this.host.clock,
-                ms: timeoutMs,
-                message: `${request.entry} timed out after ${timeoutMs} ms`,
-              },
-            }
-          : {}),
+        ...this.timeoutOf(timeoutMs, `${request.entry} timed out after ${timeoutMs} ms`),
       });
       return {
         outcome: run.outcome,
@@ -274,6 +267,14 @@ export class FunctionCalls {
     return true;
   }
 
+  /** A run's time limit, when its call has one (`message`: its TIMEOUT error's). */
+  private timeoutOf(
+    ms: number | undefined,
+    message: string,
+  ): Pick<HostFunctionRunRequest, 'timeout'> {
+    return ms === undefined ? {} : { timeout: { clock: this.host.clock, ms, message } };
+  }
+
   /**
    * Calls TypeScript function `fn` for `request`'s caller: like a function.lua's call, it can
    * time out and be canceled, and ends with its caller. Returns its handle.
@@ -290,15 +291,7 @@ export class FunctionCalls {
       args: request.args,
       context: request.context,
       caller: caller.pid,
-      ...(timeoutMs !== undefined
-        ? {
-            timeout: {
-              clock: this.host.clock,
-              ms: timeoutMs,
-              message: `call of ${entryId} timed out after ${timeoutMs} ms`,
-            },
-          }
-        : {}),
+      ...this.timeoutOf(timeoutMs, `call of ${entryId} timed out after ${timeoutMs} ms`),
     });
     const endWithCaller = () => run.stop(new LuactError('CANCELED', 'the caller ended'));
     caller.exitListeners.add(endWithCaller);

@@ -1098,16 +1098,18 @@ export class ProcessSystem {
     // Every kill asked for is made, whatever one of them throws (an exit listener's bug): the
     // first such error is thrown once the others are made.
     let thrown: { readonly error: unknown } | undefined;
-    for (let next = this.kills.shift(); next !== undefined; next = this.kills.shift()) {
-      const { process: target } = next;
+    // By index, not shift: a cascade of thousands of kills would copy the queue at each.
+    for (let i = 0; i < this.kills.length; i++) {
+      const { process: target, error } = this.kills[i] as (typeof this.kills)[number];
       if (target.exited || !target.group) continue;
       target.upgrade = undefined;
       try {
-        target.host.vm.killGroup(target.group, encodeError(next.error));
-      } catch (error) {
-        thrown ??= { error };
+        target.host.vm.killGroup(target.group, encodeError(error));
+      } catch (thrownByKill) {
+        thrown ??= { error: thrownByKill };
       }
     }
+    this.kills.length = 0;
     this.killing = false;
     if (thrown !== undefined) throw thrown.error;
   }

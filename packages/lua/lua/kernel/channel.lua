@@ -557,10 +557,9 @@ end
 --- A mail channel of group `group`, of mail kind `kind`. The channel the process holds is an
 --- empty table; its id, its queue (ring fields `buf`, `mask`, `head`, `tail`), its waiting
 --- receivers (`recvq`) and whether it is closed are its record's, which only the kernel
---- reaches. Other
---- processes' sends write there: in a table the receiver could write to, they would run what
---- the receiver put there (a metatable) as the sender, and size the host's ring by what it
---- wrote. (Few fields: every idle process has one.)
+--- reaches. Other processes' sends write there: in a table the receiver could write to, they
+--- would run what the receiver put there (a metatable) as the sender, and size the host's ring
+--- by what it wrote. (Few fields: every idle process has one.)
 function rt.new_mail_channel(group, kind)
   local id = host.mail_channel()
   local ch = setmetatable({}, CHANNEL_MT)

@@ -500,6 +500,11 @@ export class LuaVm implements PreemptedVm, SliceRunner {
    * back to the pool, as a single VM collects before it refuses an allocation.
    */
   private answerForRoom(): void {
+    this.collectGarbage();
+  }
+
+  /** A full collection of the heap, between slices (no-op inside one, or once closed). */
+  collectGarbage(): void {
     if (this.closed || this.inSlice) return;
     const { api, L } = this;
     api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.collectgarbage);

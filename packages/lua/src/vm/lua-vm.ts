@@ -553,8 +553,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   /**
-   * A thread with the preemption hook, kept alive by a registry reference: a spare one (see
-   * `spareThreads`) or a new one.
+   * A thread with the preemption hook (inherited from `from`), kept alive by a registry
+   * reference: a spare one (see `spareThreads`) or a new one.
    */
   newThread(from: LuaState = this.L): { state: LuaState; ref: number } {
     const { api } = this;
@@ -562,12 +562,10 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     if (spare.length > 0) {
       const ref = spare.pop() as number;
       const state = spare.pop() as LuaState;
-      this.preemption.attach(state);
       return { state, ref };
     }
     const state = api._lua_newthread(from);
     const ref = api._luaL_ref(from, LUA_REGISTRYINDEX);
-    this.preemption.attach(state);
     return { state, ref };
   }
 
@@ -680,8 +678,15 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     this.current = fiber;
     heap.owner = group.memorySlot;
     heap.refusable = true;
-    this.preemption.startSlice();
-    const status = api._lua_resume(thread, this.L, nargs, this.resultCount);
+    // At once when garbage waits for a collection that was asked for outside any slice.
+    const hookCount = this.preemption.startSlice();
+    const status = api._luact_resume(
+      thread,
+      this.L,
+      nargs,
+      this.resultCount,
+      heap.pressure ? 1 : hookCount,
+    );
     heap.refusable = false;
     heap.owner = 0;
     this.current = undefined;

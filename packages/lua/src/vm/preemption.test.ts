@@ -73,6 +73,60 @@ describe('preemption by reductions', () => {
   }
 });
 
+describe('what one slice runs', () => {
+  /**
+   * Two fibers of one process, which share its variables: `worker` counts up in a loop of
+   * `perTurn` instructions; `watcher` runs between two of its slices and notes how far it
+   * got in each. Ends once `worker` counted to `turns`; returns the counts of its slices.
+   */
+  const slices = (work: string, _turns: number) => `return { main = function()
+    local n, done = 0, false
+    coroutine.spawn(function()
+      ${work}
+      done = true
+    end)
+    local seen, last = {}, 0
+    while not done do
+      if n ~= last then seen[#seen + 1] = n - last; last = n end
+    end
+    table.sort(seen)
+    return seen[#seen // 2 + 1] .. " " .. seen[#seen]
+  end }`;
+
+  it('runs about `reductions` instructions of a fast loop, counted afresh each slice', async () => {
+    const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
+    // Five counted instructions a turn (get, add, its metamethod slot, set, loop).
+    const outcome = await vm.wait(start(vm, slices('for _ = 1, 400000 do n = n + 1 end', 400000)));
+    expect(outcome.ok).toBe(true);
+    const [median, most] = String(outcome.value).split(' ').map(Number) as [number, number];
+    expect(median).toBeGreaterThan(1_500);
+    expect(median).toBeLessThanOrEqual(2_000);
+    expect(most).toBeLessThanOrEqual(2_000);
+  });
+
+  it('looks at the clock often enough once fast code turns slow', async () => {
+    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
+    // A long fast start lets the hook look rarely; then each turn raises and catches an
+    // error (microseconds a turn): the slice must end close to its 2 ms all the same.
+    const outcome = await vm.wait(
+      start(
+        vm,
+        slices(
+          `local x = 0 for i = 1, 3000000 do x = x + i end
+           for _ = 1, 100000 do pcall(error, "x") n = n + 1 end`,
+          100000,
+        ),
+      ),
+    );
+    expect(outcome.ok).toBe(true);
+    // Some 400 turns a slice here (one look of the hook: 4,000 instructions). Had the hook
+    // gone on doubling the instructions between its looks while the code ran fast, the slice
+    // where it turned slow would run up to ten times that.
+    const most = Number(String(outcome.value).split(' ')[1]);
+    expect(most).toBeLessThan(1_500);
+  });
+});
+
 describe('a process that cannot be preempted', () => {
   const STUCK = {
     'a __lt called by table.sort without a comparator':

@@ -15,14 +15,24 @@ import type { Fiber, FiberGroup } from './fiber.js';
 export const TERMINATED = 3;
 
 /**
- * Instructions between two calls of the hook (fewer when `reductions` is smaller): each call
- * reads the clock, so a fiber whose instructions are slow (errors caught by pcall, big string
- * operations) is preempted close to its time slice all the same. Our Lua build counts them
- * where code can repeat (a backward jump: the loop's length; a call: 1; a return: the
- * instructions since its function began) and calls the hook at the instruction after the one
- * that ran the count out, so the count, and `reductions`, approximate instructions run.
+ * Instructions a slice runs before the hook first looks (fewer when `reductions` is smaller).
+ * Each look reads the clock, so a fiber whose instructions are slow (errors caught by pcall,
+ * big string operations) is preempted close to its time slice all the same. Our Lua build
+ * counts instructions where code can repeat (a backward jump: the loop's length; a call: 1; a
+ * return: the instructions since its function began) and calls the hook at the instruction
+ * after the one that ran the count out, so the count, and `reductions`, approximate
+ * instructions run.
  */
-const HOOK_INTERVAL = 1000;
+const FIRST_COUNT = 1000;
+
+/**
+ * The most instructions between two looks. Code that ran fast may turn slow: this bounds how
+ * far past its time slice it runs before the hook sees it.
+ */
+const MAX_COUNT = 4 * FIRST_COUNT;
+
+/** The fewest instructions between two looks of a slice whose instructions are slow. */
+const MIN_COUNT = 100;
 
 /** Instructions until the hook looks again after landing where it may not preempt. */
 const RETRY_COUNT = 101;
@@ -72,12 +82,13 @@ export class Preemption {
   readonly hook: Pointer;
   /** The interrupted fiber yielded for preemption (and not for a blocking operation). */
   pending = false;
-  private readonly interval: number;
-  private readonly ticksPerSlice: number;
+  private readonly firstCount: number;
   private startedAt = 0;
   /** When the running slice last read the clock (see ranSoFar). */
   private lookedAt = 0;
-  private ticks = 0;
+  /** Instructions the running slice ran up to the hook's last look, and its count since. */
+  private counted = 0;
+  private armed = 0;
   private readonly frame: Pointer;
   /** Depth of kernel calls made from TypeScript outside any fiber, and when the outer began. */
   private kernelDepth = 0;
@@ -89,22 +100,56 @@ export class Preemption {
     private readonly limits: PreemptionLimits,
     private readonly vm: PreemptedVm,
   ) {
-    this.interval = Math.min(limits.reductions, HOOK_INTERVAL);
-    this.ticksPerSlice = Math.max(1, Math.round(limits.reductions / this.interval));
+    this.firstCount = Math.min(limits.reductions, FIRST_COUNT);
     this.hook = api.addFunction((L) => this.onHook(L), 'vii');
     this.frame = api._malloc(LUA_DEBUG_SIZE);
   }
 
-  /** Hooks a new thread (threads that Lua code creates inherit the hook of their creator). */
+  /**
+   * Hooks the main thread. Every thread is made from it or from a thread made from it, and
+   * inherits the hook: a slice sets only its count (`startSlice`).
+   */
   attach(L: LuaState): void {
-    this.api._lua_sethook(L, this.hook, LUA_MASKCOUNT, this.interval);
+    this.arm(L, this.firstCount);
   }
 
-  /** A fiber is about to be resumed: its slice starts now. */
-  startSlice(): void {
+  /**
+   * A fiber is about to be resumed: its slice starts now. Returns the instruction count its
+   * hook starts the slice with (`luact_resume`): what earlier slices ran is not charged to it,
+   * so a fiber that blocks within the count (most do, in a few hundred instructions) is never
+   * interrupted to read the clock.
+   */
+  startSlice(): number {
     this.startedAt = performance.now();
     this.lookedAt = this.startedAt;
-    this.ticks = 0;
+    this.counted = 0;
+    this.armed = this.firstCount;
+    return this.armed;
+  }
+
+  /** The hook of `L` runs after `count` more instructions. */
+  private arm(L: LuaState, count: number): void {
+    this.armed = count;
+    this.api._lua_sethook(L, this.hook, LUA_MASKCOUNT, count);
+  }
+
+  /**
+   * The count until the next look of a slice that ran `counted` instructions in `ran` ms and
+   * goes on: double the last, up to MAX_COUNT, so code that runs fast is interrupted a few
+   * times a slice and not every thousand instructions (each look is a call out of the engine:
+   * ~10% of a ping-pong's time when it looked every thousand); no more than its reductions
+   * leave; and no more than the instructions that, at the pace so far, would take half the
+   * time left, so slow instructions are looked at more often as the slice's end nears.
+   */
+  private nextCount(ran: number): number {
+    const { reductions, timeSliceMs } = this.limits;
+    // From the first count at least: a look the allocator asked for (`hookSoon`) came after one.
+    let count = Math.min(Math.max(this.armed * 2, this.firstCount), MAX_COUNT, reductions - this.counted);
+    if (ran > 0) {
+      const inTime = Math.floor(((this.counted / ran) * (timeSliceMs - ran)) / 2);
+      if (inTime < count) count = Math.max(MIN_COUNT, inTime);
+    }
+    return count;
   }
 
   /**
@@ -143,7 +188,7 @@ export class Preemption {
 
   /** Calls the hook at `L`'s next instruction. */
   hookSoon(L: LuaState): void {
-    this.api._lua_sethook(L, this.hook, LUA_MASKCOUNT, 1);
+    this.arm(L, 1);
   }
 
   /** Runs `call` as kernel code from TypeScript (bounded by `maxSliceMs` like a fiber). */
@@ -159,7 +204,7 @@ export class Preemption {
   /** Raises TERMINATED in `L`, and again at each of its next instructions. */
   raiseTerminated(L: LuaState): number {
     const { api } = this;
-    api._lua_sethook(L, this.hook, LUA_MASKCOUNT, 1);
+    this.arm(L, 1);
     api._lua_pushlightuserdata(L, TERMINATED);
     return api._lua_error(L);
   }
@@ -176,11 +221,18 @@ export class Preemption {
     if (group.ended || group.doom !== undefined) return this.raiseTerminated(L);
     this.vm.collectIfPressed(L);
     const ran = this.ranSoFar();
-    if (++this.ticks < this.ticksPerSlice && ran < this.limits.timeSliceMs) return 0;
+    this.counted += this.armed;
+    if (this.counted < this.limits.reductions && ran < this.limits.timeSliceMs) {
+      const next = this.nextCount(ran);
+      if (next !== this.armed) this.arm(L, next);
+      return 0;
+    }
     const { api } = this;
     const caller = this.callerOfLibraries(L);
     if (caller === Code.User && api._lua_isyieldable(L) !== 0) {
-      api._lua_sethook(L, this.hook, LUA_MASKCOUNT, this.interval);
+      // For a coroutine inside the fiber (it keeps its count); the fiber's own thread gets
+      // a fresh one when resumed.
+      this.arm(L, this.firstCount);
       this.pending = true;
       return api._lua_yieldk(L, 0, 0, 0);
     }
@@ -191,7 +243,7 @@ export class Preemption {
     // Kernel code (channels, scheduler glue) is never interrupted halfway, and code called
     // from C cannot yield. Look again soon, with a short prime count: a loop whose length
     // divides the count would otherwise be caught at the same spot every time.
-    api._lua_sethook(L, this.hook, LUA_MASKCOUNT, RETRY_COUNT);
+    this.arm(L, RETRY_COUNT);
     return 0;
   }
 

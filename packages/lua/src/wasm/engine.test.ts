@@ -271,6 +271,67 @@ describe('the count hook of our Lua build', () => {
     expect(yields).toBeGreaterThan(50);
   });
 
+  it('starts the count afresh at each luact_resume, where lua_resume carries it on', async () => {
+    const { api, memory, L } = await bare();
+    let calls = 0;
+    const hook = api.addFunction(() => {
+      calls++;
+      return undefined;
+    }, 'vii');
+    const results = api._malloc(4);
+    // Ten stretches of some 600 counted instructions, with a yield between two.
+    const source = `for _ = 1, 10 do
+        local x = 0 for i = 1, 300 do x = x + i end
+        coroutine.yield()
+      end`;
+    const stretches = (resume: (thread: LuaState) => number): number => {
+      calls = 0;
+      const thread = api._lua_newthread(L);
+      api._lua_sethook(thread, hook, LUA_MASKCOUNT, 1000);
+      memory.loadChunk(thread, source, '=test');
+      let status = LuaStatus.yield;
+      while (status === LuaStatus.yield) status = resume(thread);
+      expect(status).toBe(LuaStatus.ok);
+      api._lua_settop(L, 0);
+      return calls;
+    };
+    // Some 6,000 instructions in all: the hook every 1,000 of them, across the yields.
+    expect(stretches((thread) => api._lua_resume(thread, L, 0, results))).toBeGreaterThan(3);
+    // Each slice counts from 1,000 again, and none runs that many.
+    expect(stretches((thread) => api._luact_resume(thread, L, 0, results, 1000))).toBe(0);
+    api._free(results);
+    api.removeFunction(hook);
+  });
+
+  it('resumes a thread its hook yielded with luact_resume as lua_resume does', async () => {
+    const { api, memory, L } = await bare();
+    let calls = 0;
+    const hook = api.addFunction((state) => {
+      calls++;
+      return api._lua_yieldk(state, 0, 0, 0);
+    }, 'vii');
+    const results = api._malloc(4);
+    const yields = (resume: (thread: LuaState) => number): number => {
+      calls = 0;
+      const thread = api._lua_newthread(L);
+      api._lua_sethook(thread, hook, LUA_MASKCOUNT, 1000);
+      memory.loadChunk(thread, 'local x = 0 for i = 1, 5000 do x = x + i end return x .. ""', '=t');
+      let status = LuaStatus.yield;
+      while (status === LuaStatus.yield) status = resume(thread);
+      expect(status).toBe(LuaStatus.ok);
+      expect(memory.toString(thread, -1)).toBe('12502500');
+      api._lua_settop(L, 0);
+      return calls;
+    };
+    const carried = yields((thread) => api._lua_resume(thread, L, 0, results));
+    const fresh = yields((thread) => api._luact_resume(thread, L, 0, results, 1000));
+    api._free(results);
+    api.removeFunction(hook);
+    // Some 15,000 instructions (three a turn): a yield every 1,000, none skipped, none twice.
+    expect(carried).toBeGreaterThanOrEqual(14);
+    expect(fresh).toBe(carried);
+  });
+
   it('runs the hook once Lua returns to the frame luact_preemptat names, and only then', async () => {
     const bareState = await bare();
     const { api, memory, L } = bareState;

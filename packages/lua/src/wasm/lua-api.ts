@@ -58,6 +58,14 @@ export interface LuaApi {
 
   _lua_newthread(L: LuaState): LuaState;
   _lua_resume(L: LuaState, from: LuaState, nargs: number, nresults: Pointer): number;
+  /** `lua_resume`, with the count hook's count started afresh at `count` (our build). */
+  _luact_resume(
+    L: LuaState,
+    from: LuaState,
+    nargs: number,
+    nresults: Pointer,
+    count: number,
+  ): number;
   _lua_status(L: LuaState): number;
   _lua_isyieldable(L: LuaState): number;
   _lua_yieldk(L: LuaState, nresults: number, ctx: number, k: Pointer): number;

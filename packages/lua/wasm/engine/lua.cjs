@@ -4905,6 +4905,11 @@ var _lua_resume = Module["_lua_resume"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_resume = Module["_luact_resume"] = function() {
+  return (_luact_resume = Module["_luact_resume"] = Module["asm"]["luact_resume"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_isyieldable = Module["_lua_isyieldable"] = function() {
   return (_lua_isyieldable = Module["_lua_isyieldable"] = Module["asm"]["lua_isyieldable"]).apply(null, arguments);
 };

@@ -144,10 +144,14 @@ export class Preemption {
   private nextCount(ran: number): number {
     const { reductions, timeSliceMs } = this.limits;
     // From the first count at least: a look the allocator asked for (`hookSoon`) came after one.
-    let count = Math.min(Math.max(this.armed * 2, this.firstCount), MAX_COUNT, reductions - this.counted);
+    let count = Math.min(
+      Math.max(this.armed * 2, this.firstCount),
+      MAX_COUNT,
+      reductions - this.counted,
+    );
     if (ran > 0) {
       const inTime = Math.floor(((this.counted / ran) * (timeSliceMs - ran)) / 2);
-      if (inTime < count) count = Math.max(MIN_COUNT, inTime);
+      if (inTime < count) count = Math.max(inTime, Math.min(MIN_COUNT, count));
     }
     return count;
   }

@@ -543,16 +543,22 @@ for _, name in ipairs({ 'spawn', 'spawn_monitored', 'spawn_linked', 'spawn_linke
   process[name] = function(...) return EMPTY[name](EMPTY, ...) end
 end
 
--- A spawn with no spawner values (the commonest): the same checks and host call as spawn's,
--- past its layers (spawns are hot: those cost about 7% of one, measured).
-local host_spawn = host.spawn
+-- A spawn with no spawner values (the commonest): the same checks as spawn's, past its layers,
+-- and a host call that reads only the entry, the host and the arguments (nil: none). Spawns
+-- are hot: the layers cost about 7% of one, the five values the plain call leaves out 2-3%.
+local spawn_plain = host.spawn_plain
 function process.spawn(entry, target, ...)
   if type(entry) ~= 'string' or type(target) ~= 'string' or #entry > REFERENCE or #target > REFERENCE then
     return spawn(EMPTY, 0, nil, entry, target, ...)
   end
-  local args, err = encode_payload(...)
-  if args == nil then return nil, err end
-  local pid, kind, message = host_spawn(entry, target, 0, nil, args, nil)
+  local pid, kind, message
+  if select('#', ...) == 0 then
+    pid, kind, message = spawn_plain(entry, target)
+  else
+    local args, err = encode_payload(...)
+    if args == nil then return nil, err end
+    pid, kind, message = spawn_plain(entry, target, args)
+  end
   if type(pid) == 'string' then return pid end
   return result(pid, kind, message)
 end

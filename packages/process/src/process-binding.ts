@@ -17,7 +17,8 @@ export interface ProcessBinding {
 }
 
 const NO_MESSAGES: readonly StartupMessage[] = [];
-const NO_ARGS = new Uint8Array();
+/** No arguments: msgpack's empty array, as the kernel encodes none. */
+const NO_ARGS = Uint8Array.of(0x90);
 
 /** The spawn flags as process.lua numbers them. */
 const SPAWN_MONITOR = 1;
@@ -28,6 +29,19 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
   // while the host function that set it runs (an operation that goes on later reads it first).
   const here = new CallSiteReader();
   const siteOf = (L: LuaState, vm: LuaVm): CallSite => here.at(L, vm);
+  /** A spawn host function, its request read by `read`. */
+  const spawnBy =
+    (read: (L: LuaState, vm: LuaVm) => LuaSpawn): HostFunction =>
+    (L, vm) => {
+      const actor = api.actorOf(vm);
+      let result: Answer<string>;
+      try {
+        result = api.spawn(actor, read(L, vm), siteOf(L, vm));
+      } catch (error) {
+        return pushFailure(L, vm, LuactError.from(error));
+      }
+      return answer(L, vm, api, actor, result);
+    };
   const withDestination =
     (operation: (actor: Actor, to: string, site: CallSite) => Answer): HostFunction =>
     (L, vm) => {
@@ -80,16 +94,8 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
       return 1;
     },
     // Hot too: no closure per spawn.
-    spawn(L, vm) {
-      const actor = api.actorOf(vm);
-      let result: Answer<string>;
-      try {
-        result = api.spawn(actor, spawnOf(L, vm), siteOf(L, vm));
-      } catch (error) {
-        return pushFailure(L, vm, LuactError.from(error));
-      }
-      return answer(L, vm, api, actor, result);
-    },
+    spawn: spawnBy(spawnOf),
+    spawn_plain: spawnBy(plainSpawnOf),
     terminate(L, vm) {
       const actor = api.actorOf(vm);
       let result: Answer;
@@ -346,6 +352,19 @@ function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
     ...(vm.stack.isNumber(L, 6) ? { resultChannel: vm.stack.integer(L, 6) } : {}),
   };
 }
+
+/** The spawn with no spawner values: `host.spawn_plain(entry, host[, args])`, as process.spawn
+ * calls it once it checked that the entry and host are strings; no arguments: none. */
+function plainSpawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
+  const entry = vm.stack.checkedText(L, 1);
+  const host = vm.stack.checkedText(L, 2);
+  if (entry === undefined || host === undefined)
+    throw new LuactError('INVALID', 'spawn: the entry and the host must be strings');
+  const args = vm.stack.readBytes(L, 3) ?? NO_ARGS;
+  return { entry, host, args, follow: PLAIN_FOLLOW, messages: NO_MESSAGES };
+}
+
+const PLAIN_FOLLOW = FOLLOWS[0] as LuaSpawn['follow'];
 
 function scopeOf(text: string): NameScope {
   const scope = parseNameScope(text);

@@ -34,6 +34,9 @@ import { type PreemptedVm, Preemption } from './preemption.js';
 /** msgpack of nil: the value of a process that returned nothing. */
 const NIL_VALUE = Uint8Array.of(0xc0);
 
+/** The outcome of a main function that returned nothing or nil (most do): one for all. */
+const NIL_OUTCOME: GroupOutcome = { ok: true, value: NIL_VALUE };
+
 /** What one process may use of the VM before it is preempted, stopped or refused memory. */
 export interface LuaVmLimits {
   /** Lua instructions a fiber runs before it is preempted. */
@@ -271,17 +274,20 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     heap.owner = group.memorySlot;
     heap.refusable = false;
     let thread: { state: LuaState; ref: number };
+    // boot(group, entry, method, args): the last two are left out (nil) for the usual method
+    // and no arguments, two strings fewer made and two values fewer pushed per spawn.
+    const withArgs = !isNoValues(args);
+    const withMethod = withArgs || method !== DEFAULT_METHOD;
     try {
       thread = this.newThread();
       api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, this.kernelKey('boot'));
       api._lua_pushnumber(thread.state, group.id);
       api._lua_rawgeti(thread.state, LUA_REGISTRYINDEX, entry.registryKey);
-      // nil for the usual method and for no arguments (boot's defaults): two strings fewer
-      // made per spawn.
-      if (method === DEFAULT_METHOD) api._lua_pushnil(thread.state);
-      else this.memory.pushString(thread.state, method);
-      if (isNoValues(args)) api._lua_pushnil(thread.state);
-      else this.memory.pushBytes(thread.state, args);
+      if (withMethod) {
+        if (method === DEFAULT_METHOD) api._lua_pushnil(thread.state);
+        else this.memory.pushString(thread.state, method);
+      }
+      if (withArgs) this.memory.pushBytes(thread.state, args);
     } catch (error) {
       // The engine's memory could not grow (a panic): the child's slot goes, and the spawner
       // gets its own charge back (below), not left charging a slot that nothing owns.
@@ -291,7 +297,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       heap.owner = spawner;
       heap.refusable = refusable;
     }
-    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, entry.id, 4);
+    const nargs = withArgs ? 4 : withMethod ? 3 : 2;
+    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, entry.id, nargs);
     this.addFiber(fiber);
     return group;
   }
@@ -755,9 +762,10 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     const { api, L } = this;
     const thread = fiber.thread;
     // Most processes end returning nothing (or nil alone): that is msgpack's nil, no Lua call.
-    if (count === 0 || (count === 1 && api._lua_type(thread, -1) === LuaType.nil)) {
+    if (count === 0) return NIL_OUTCOME;
+    if (count === 1 && api._lua_type(thread, -1) === LuaType.nil) {
       api._lua_settop(thread, 0);
-      return { ok: true, value: NIL_VALUE };
+      return NIL_OUTCOME;
     }
     // Only the first two values count: the rest is not moved (there may be many).
     if (count > 2) api._lua_settop(thread, -(count - 2) - 1);

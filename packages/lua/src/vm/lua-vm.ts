@@ -298,7 +298,14 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       heap.refusable = refusable;
     }
     const nargs = withArgs ? 4 : withMethod ? 3 : 2;
-    const fiber = new Fiber(this.fibers.reserve(), thread.state, thread.ref, group, entry.id, nargs);
+    const fiber = new Fiber(
+      this.fibers.reserve(),
+      thread.state,
+      thread.ref,
+      group,
+      entry.id,
+      nargs,
+    );
     this.addFiber(fiber);
     return group;
   }

@@ -289,7 +289,7 @@ describe('the count hook of our Lua build', () => {
       const thread = api._lua_newthread(L);
       api._lua_sethook(thread, hook, LUA_MASKCOUNT, 1000);
       memory.loadChunk(thread, source, '=test');
-      let status = LuaStatus.yield;
+      let status: number = LuaStatus.yield;
       while (status === LuaStatus.yield) status = resume(thread);
       expect(status).toBe(LuaStatus.ok);
       api._lua_settop(L, 0);
@@ -316,7 +316,7 @@ describe('the count hook of our Lua build', () => {
       const thread = api._lua_newthread(L);
       api._lua_sethook(thread, hook, LUA_MASKCOUNT, 1000);
       memory.loadChunk(thread, 'local x = 0 for i = 1, 5000 do x = x + i end return x .. ""', '=t');
-      let status = LuaStatus.yield;
+      let status: number = LuaStatus.yield;
       while (status === LuaStatus.yield) status = resume(thread);
       expect(status).toBe(LuaStatus.ok);
       expect(memory.toString(thread, -1)).toBe('12502500');

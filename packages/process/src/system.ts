@@ -67,6 +67,7 @@ import {
 import { Process } from './process.js';
 import { noHolder, ProcessNames, unknownName } from './process-names.js';
 import { localSpawnFor, RemoteSpawns } from './remote-spawns.js';
+import { ResolvedReferences } from './resolved-references.js';
 import type { Attempt } from './retried-calls.js';
 import { PLAIN_CALL_RETRY } from './retried-calls.js';
 import { SpawnRouting, spawnNamespace } from './spawn-routing.js';
@@ -219,11 +220,11 @@ export class ProcessSystem {
   private readonly exitHandler = (process: Process, outcome: GroupOutcome) =>
     this.onProcessExit(process, outcome);
   /**
-   * Resolved host and entry references by namespace and text: spawns repeat the same few (and
-   * a process's entry ID is then one string all its siblings share).
+   * Resolved host and entry references: spawns repeat the same few (and a process's entry ID
+   * is then one string all its siblings share).
    */
-  private readonly resolvedHosts = new Map<string, Map<string, EntryId>>();
-  private readonly resolvedEntries = new Map<string, Map<string, EntryId>>();
+  private readonly resolvedHosts = new ResolvedReferences();
+  private readonly resolvedEntries = new ResolvedReferences();
 
   constructor(readonly options: ProcessSystemOptions) {
     this.clock = options.clock ?? systemClock();
@@ -690,12 +691,7 @@ export class ProcessSystem {
     what: 'host' | 'entry',
   ): EntryId {
     const resolved = what === 'host' ? this.resolvedHosts : this.resolvedEntries;
-    let inNamespace = resolved.get(namespace ?? '');
-    if (inNamespace === undefined) {
-      inNamespace = new Map();
-      resolved.set(namespace ?? '', inNamespace);
-    }
-    let id = inNamespace.get(reference);
+    let id = resolved.get(reference, namespace);
     if (id === undefined) {
       id = resolve(reference, namespace, what);
       if (what === 'host' && !this.hosts.has(id) && !this.externals.has(id))
@@ -706,7 +702,7 @@ export class ProcessSystem {
         what === 'host'
           ? this.hosts.has(id) || this.externals.has(id)
           : this.snapshot().get(id) !== undefined;
-      if (known) inNamespace.set(reference, id);
+      if (known) resolved.set(reference, namespace, id);
     }
     return id;
   }

@@ -277,11 +277,11 @@ describe('spawn and call values', () => {
     });
     expect((await h.run('app:main')).value).toBe(true);
     // The caches of resolved references keep hosts and entries that exist, not every text tried.
-    type Cache = Map<string, Map<string, string>>;
+    type Cache = { readonly size: number };
     const system = h.system as unknown as { resolvedHosts: Cache; resolvedEntries: Cache };
     for (const cache of [system.resolvedHosts, system.resolvedEntries]) {
-      const remembered = [...cache.values()].reduce((sum, inner) => sum + inner.size, 0);
-      expect(remembered).toBeLessThan(10);
+      expect(cache.size).toBeGreaterThan(0);
+      expect(cache.size).toBeLessThan(10);
     }
   });
 });

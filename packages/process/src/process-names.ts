@@ -252,12 +252,14 @@ export class ProcessNames {
   }
 
   /** `process` ended: its names go, here at once and in the cluster's table soon after. */
-  released(process: Process, localNames: Iterable<string>): void {
+  released(process: Process, localNames: ReadonlySet<string> | undefined): void {
     this.cluster?.ownerExited(process.pid);
     if (this.shared !== undefined) {
-      this.shared.released(process.pid, localNames);
+      this.shared.released(process.pid, localNames ?? NO_NAMES);
       return;
     }
+    // Most processes end with none: no iterator made for nothing (this runs at every end).
+    if (localNames === undefined || localNames.size === 0) return;
     for (const name of localNames) this.local.unregister(name, process.pid);
   }
 
@@ -278,6 +280,10 @@ export class ProcessNames {
 
 /** How long after a node starts mail to a local name of it waits for the name at most. */
 export const NAME_STARTUP_WAIT_MS = 30_000;
+
+/** The local names of a process that held none. */
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /** How long a spawn on another node waits for this node to hear of its child's cluster name. */
 const NAME_HEARD_WAIT_MS = 5_000;
 /** How often a waiting mail or spawn looks for its name again. */

@@ -179,7 +179,6 @@ export const FUNCTION_HOST = 'luact:functions';
 export const INBOX_HOST = 'luact:inbox';
 
 const NO_CONTEXT: ReadonlyMap<string, Uint8Array> = new Map();
-const NO_NAMES: readonly string[] = [];
 const PROCESS_KINDS: readonly string[] = ['process.lua'];
 
 const TERMINATED = () => new LuactError('CANCELED', 'terminated', { retryable: false });
@@ -1191,7 +1190,7 @@ export class ProcessSystem {
     this.processes.delete(process);
     this.threads?.processEnded?.(process.pid);
     const relations = process.existingRelations;
-    this.processNames.released(process, relations?.names ?? NO_NAMES);
+    this.processNames.released(process, relations?.names);
     if (relations === undefined) return;
     this.linksAndMonitors.ended(process, relations, outcome);
     for (const waiter of relations.outcomeWaiters)

@@ -599,7 +599,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
 
   /** Runs ready fibers until none is left (tests and shutdown; normally slices run by themselves). */
   drain(): void {
-    while (this.ready.length > 0) this.runSlice();
+    while (this.ready.length > 0) this.runSlice(performance.now());
   }
 
   get readyCount(): number {
@@ -650,14 +650,20 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   /** The engine loop's turn for this VM (see EngineLoop). */
-  runQueuedSlice(deadline: number): void {
+  runQueuedSlice(deadline: number, now: number): void {
     this.sliceScheduled = false;
     if (this.closed) return;
-    this.runSlice(deadline);
+    this.runSlice(now, deadline);
     if (this.ready.length > 0) this.schedule();
   }
 
-  private runSlice(deadline = performance.now() + SLICE_MS): void {
+  /**
+   * Resumes ready fibers until none is left or `deadline` has passed. The clock is read after
+   * a fiber was preempted and every 32 resumes, not at each: most fibers run a few hundred
+   * instructions and block. A fiber's slice is timed from the latest reading (`now`, then
+   * these): it may look older than it is, and end a little early, never late.
+   */
+  private runSlice(now: number, deadline = now + SLICE_MS): void {
     this.inSlice = true;
     this.options.onSlice?.begin();
     let resumed = 0;
@@ -671,9 +677,12 @@ export class LuaVm implements PreemptedVm, SliceRunner {
           this.ready.push(fiber);
           continue;
         }
-        const preempted = this.resume(fiber);
+        const preempted = this.resume(fiber, now);
         // A preempted fiber used up its time slice: look at the clock now, not 32 resumes on.
-        if ((preempted || (++resumed & 31) === 0) && performance.now() > deadline) break;
+        if (preempted || (++resumed & 31) === 0) {
+          now = performance.now();
+          if (now > deadline) break;
+        }
       }
     } finally {
       this.inSlice = false;
@@ -682,7 +691,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   /** Runs `fiber` until it blocks, ends or is preempted; returns whether it was preempted. */
-  private resume(fiber: Fiber): boolean {
+  private resume(fiber: Fiber, now: number): boolean {
     const { api, heap } = this;
     const thread = fiber.thread;
     const group = fiber.group;
@@ -693,7 +702,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     heap.owner = group.memorySlot;
     heap.refusable = true;
     // At once when garbage waits for a collection that was asked for outside any slice.
-    const hookCount = this.preemption.startSlice();
+    const hookCount = this.preemption.startSlice(now);
     const status = api._luact_resume(
       thread,
       this.L,

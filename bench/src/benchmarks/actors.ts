@@ -107,9 +107,13 @@ const MESSAGES_WINDOW_1 = 20_000;
 const FAN_OUT = 10_000;
 const FAN_OUT_ROUNDS = 4;
 const CALLS = 2_000;
-/** Alternating rounds of each figure with its baselines (fewer for spawns: 100k each). */
+/**
+ * Alternating rounds of each figure with its baselines. A round of 100k spawns takes a third of
+ * a second, and the second round still runs some 10% slower than the later ones (the JIT and
+ * the heaps settling): two warm-ups, and more rounds than the rest for a steady median.
+ */
 const ROUNDS: Rounds = { warmup: 1, rounds: 5 };
-const SPAWN_ROUNDS: Rounds = { warmup: 1, rounds: 3 };
+const SPAWN_ROUNDS: Rounds = { warmup: 2, rounds: 7 };
 
 /**
  * Spawn cost, idle memory, local ping-pong, fan-out and function calls (issues 3 and 12), with

@@ -3,6 +3,7 @@ import { decodeValue, encodeValue, type HostFunction, type LuaState, type LuaVm 
 import { luaBytes, luaText, pushFailure, pushRefusal, requiredText } from './host-call.js';
 import { type NameScope, parseNameScope } from './names.js';
 import type { Answer, CallSite, LuaSpawn, ProcessApi, StartupMessage } from './process-api.js';
+import { exceedsBytes, VALUE_LIMITS } from './value-limits.js';
 
 /**
  * The one Lua binding of `process`, `funcs` and `ctx`: it reads what Lua passed, asks the
@@ -29,14 +30,22 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
   // while the host function that set it runs (an operation that goes on later reads it first).
   const here = new CallSiteReader();
   const siteOf = (L: LuaState, vm: LuaVm): CallSite => here.at(L, vm);
-  /** A spawn host function, its request read by `read`. */
+  /**
+   * A spawn host function, its request read by `read`; `true` alone when `read` found none (see
+   * plainSpawnOf).
+   */
   const spawnBy =
-    (read: (L: LuaState, vm: LuaVm) => LuaSpawn): HostFunction =>
+    (read: (L: LuaState, vm: LuaVm) => LuaSpawn | undefined): HostFunction =>
     (L, vm) => {
+      const request = read(L, vm);
+      if (request === undefined) {
+        vm.stack.pushBoolean(L, true);
+        return 1;
+      }
       const actor = api.actorOf(vm);
       let result: Answer<string>;
       try {
-        result = api.spawn(actor, read(L, vm), siteOf(L, vm));
+        result = api.spawn(actor, request, siteOf(L, vm));
       } catch (error) {
         return pushFailure(L, vm, LuactError.from(error));
       }
@@ -353,13 +362,17 @@ function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
   };
 }
 
-/** The spawn with no spawner values: `host.spawn_plain(entry, host[, args])`, as process.spawn
- * calls it once it checked that the entry and host are strings; no arguments: none. */
-function plainSpawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
-  const entry = vm.stack.checkedText(L, 1);
-  const host = vm.stack.checkedText(L, 2);
-  if (entry === undefined || host === undefined)
-    throw new LuactError('INVALID', 'spawn: the entry and the host must be strings');
+/**
+ * The spawn with no spawner values, `host.spawn_plain(entry, host[, args])` (no arguments:
+ * none). Undefined when the entry or the host is not a string of a reference's size: then
+ * process.spawn takes the path that checks everything, and says what is wrong.
+ */
+function plainSpawnOf(L: LuaState, vm: LuaVm): LuaSpawn | undefined {
+  const entry = vm.stack.text(L, 1);
+  const host = vm.stack.text(L, 2);
+  if (entry === undefined || host === undefined) return undefined;
+  if (exceedsBytes(entry, VALUE_LIMITS.referenceBytes)) return undefined;
+  if (exceedsBytes(host, VALUE_LIMITS.referenceBytes)) return undefined;
   const args = vm.stack.readBytes(L, 3) ?? NO_ARGS;
   return { entry, host, args, follow: PLAIN_FOLLOW, messages: NO_MESSAGES };
 }

@@ -176,6 +176,29 @@ describe('destinations, reasons and references', () => {
       'Invalid: funcs: entry of 3145728 bytes exceeds the limit of 2048 bytes',
     ]);
   });
+
+  it('refuses an entry or a host that is not a string, with or without arguments', async () => {
+    const result = await run(`return { main = function()
+      local out = {}
+      local calls = {
+        function() return process.spawn(42, "app:processes") end,
+        function() return process.spawn("idle", nil) end,
+        function() return process.spawn({}, "app:processes", 1) end,
+        function() return process.spawn("idle", true, "x") end,
+      }
+      for i, call in ipairs(calls) do
+        local pid, err = call()
+        out[i] = tostring(pid) .. " " .. err:kind() .. ": " .. err:message()
+      end
+      return out
+    end }`);
+    expect(result.value).toEqual([
+      'nil Invalid: spawn: entry must be an entry ID string',
+      'nil Invalid: spawn: host must be an entry ID string',
+      'nil Invalid: spawn: entry must be an entry ID string',
+      'nil Invalid: spawn: host must be an entry ID string',
+    ]);
+  });
 });
 
 describe('spawn and call values', () => {

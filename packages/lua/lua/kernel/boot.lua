@@ -3,6 +3,7 @@ local host, rt = ...
 
 local setmetatable, type, select, error, tostring, pcall = setmetatable, type, select, error, tostring, pcall
 local codec, is_error, error_from_value, error_data = rt.codec, rt.is_error, rt.error_from_value, rt.error_data
+local fiber_starts = rt.fiber_starts
 local traceback = debug.traceback
 
 -- msgpack of an empty argument array, and of nil.
@@ -52,7 +53,7 @@ rt.outcome = outcome
 --- while it runs and waits (an idle process holds a call record and stack slots less).
 --- TypeScript turns what it returns into the process's outcome (rt.outcome).
 function rt.boot(group, entry, method, args)
-  rt.fiber_starts()
+  fiber_starts()
   -- Made with its one field's slot (a table made empty grows one for `_G`: a resize per spawn).
   local env = setmetatable({ _G = false }, entry.env_mt)
   env._G = env

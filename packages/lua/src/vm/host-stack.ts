@@ -26,14 +26,6 @@ export class HostStack {
     return this.isString(L, index) ? this.memory.toString(L, index) : undefined;
   }
 
-  /**
-   * `text`, for a value kernel code passed and checked is a string: one call into the engine
-   * fewer. (A number there would be turned into a string on the stack.)
-   */
-  checkedText(L: LuaState, index: number): string | undefined {
-    return this.memory.toString(L, index);
-  }
-
   /** A copy of the bytes of the string at `index`, or undefined when it is not a string. */
   bytes(L: LuaState, index: number): Uint8Array | undefined {
     return this.memory.toBytes(L, index);

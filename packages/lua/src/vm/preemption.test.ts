@@ -89,6 +89,7 @@ describe('what one slice runs', () => {
     while not done do
       if n ~= last then seen[#seen + 1] = n - last; last = n end
     end
+    if n ~= last then seen[#seen + 1] = n - last end
     table.sort(seen)
     return seen[#seen // 2 + 1] .. " " .. seen[#seen]
   end }`;
@@ -102,6 +103,26 @@ describe('what one slice runs', () => {
     expect(median).toBeGreaterThan(1_500);
     expect(median).toBeLessThanOrEqual(2_000);
     expect(most).toBeLessThanOrEqual(2_000);
+  });
+
+  it('charges a look the allocator asked for early as a full one', async () => {
+    // A collection is due every few dozen turns (each makes 10 kB of garbage, of a 1 MiB
+    // process): each makes the hook look at once. Were such a look charged only for the
+    // instruction it came after, the loop would run until its time slice (a minute), not its
+    // reductions.
+    const vm = await harness({
+      limits: { reductions: 10_000, timeSliceMs: 60_000, processMemoryBytes: 1024 * 1024 },
+    });
+    const outcome = await vm.wait(
+      start(
+        vm,
+        slices('for _ = 1, 20000 do local s = string.rep("x", 10000) n = n + 1 end', 20000),
+      ),
+    );
+    expect(outcome.ok).toBe(true);
+    const most = Number(String(outcome.value).split(' ')[1]);
+    // Some 8 instructions a turn: 1,250 turns in 10,000.
+    expect(most).toBeLessThanOrEqual(1_250);
   });
 
   it('looks at the clock often enough once fast code turns slow', async () => {

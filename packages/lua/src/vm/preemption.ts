@@ -86,9 +86,16 @@ export class Preemption {
   private startedAt = 0;
   /** When the running slice last read the clock (see ranSoFar). */
   private lookedAt = 0;
-  /** Instructions the running slice ran up to the hook's last look, and its count since. */
+  /** Instructions the running slice ran up to the hook's last look. */
   private counted = 0;
+  /**
+   * The count the running thread's hook is set to, and what the hook's next look charges the
+   * slice: the same, but for a look asked for early (`hookSoon`), which charges the count it
+   * cut short, as if it had run out (so no fiber can stretch its slice by making the hook
+   * look early, say by allocating till a collection is due).
+   */
   private armed = 0;
+  private charge = 0;
   private readonly frame: Pointer;
   /** Depth of kernel calls made from TypeScript outside any fiber, and when the outer began. */
   private kernelDepth = 0;
@@ -126,7 +133,8 @@ export class Preemption {
     this.lookedAt = this.startedAt;
     this.counted = 0;
     this.armed = this.firstCount;
-    return this.armed;
+    this.charge = this.firstCount;
+    return this.firstCount;
   }
 
   /** The hook of `L` runs after `count` more instructions. */
@@ -145,9 +153,8 @@ export class Preemption {
    */
   private nextCount(ran: number): number {
     const { reductions, timeSliceMs } = this.limits;
-    // From the first count at least: a look the allocator asked for (`hookSoon`) came after one.
     let count = Math.min(
-      Math.max(this.armed * 2, this.firstCount),
+      Math.max(this.charge * 2, this.firstCount),
       MAX_COUNT,
       reductions - this.counted,
     );
@@ -227,10 +234,11 @@ export class Preemption {
     if (group.ended || group.doom !== undefined) return this.raiseTerminated(L);
     this.vm.collectIfPressed(L);
     const ran = this.ranSoFar();
-    this.counted += this.armed;
+    this.counted += this.charge;
     if (this.counted < this.limits.reductions && ran < this.limits.timeSliceMs) {
       const next = this.nextCount(ran);
       if (next !== this.armed) this.arm(L, next);
+      this.charge = next;
       return 0;
     }
     const { api } = this;

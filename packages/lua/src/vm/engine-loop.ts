@@ -1,10 +1,7 @@
 /** A VM as the engine loop runs it. */
 export interface SliceRunner {
-  /**
-   * Runs ready fibers until none is left or `deadline` (performance.now()) has passed; `now`
-   * is the clock as the loop last read it.
-   */
-  runQueuedSlice(deadline: number, now: number): void;
+  /** Runs ready fibers until none is left or `deadline` (performance.now()) has passed. */
+  runQueuedSlice(deadline: number): void;
 }
 
 /** How long the loop runs slices before the Node event loop gets a turn. */
@@ -32,13 +29,11 @@ export class EngineLoop {
 
   private readonly run = (): void => {
     this.scheduled = false;
-    let now = performance.now();
-    const deadline = now + SLICE_MS;
+    const deadline = performance.now() + SLICE_MS;
     let vm = this.waiting.shift();
     while (vm !== undefined) {
-      vm.runQueuedSlice(deadline, now);
-      now = performance.now();
-      if (now > deadline) break;
+      vm.runQueuedSlice(deadline);
+      if (performance.now() > deadline) break;
       vm = this.waiting.shift();
     }
     if (this.waiting.length > 0 && !this.scheduled) {

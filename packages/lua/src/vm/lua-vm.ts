@@ -599,7 +599,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
 
   /** Runs ready fibers until none is left (tests and shutdown; normally slices run by themselves). */
   drain(): void {
-    while (this.ready.length > 0) this.runSlice(performance.now());
+    while (this.ready.length > 0) this.runSlice();
   }
 
   get readyCount(): number {
@@ -650,20 +650,14 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   /** The engine loop's turn for this VM (see EngineLoop). */
-  runQueuedSlice(deadline: number, now: number): void {
+  runQueuedSlice(deadline: number): void {
     this.sliceScheduled = false;
     if (this.closed) return;
-    this.runSlice(now, deadline);
+    this.runSlice(deadline);
     if (this.ready.length > 0) this.schedule();
   }
 
-  /**
-   * Resumes ready fibers until none is left or `deadline` has passed. The clock is read after
-   * a fiber was preempted and every 32 resumes, not at each: most fibers run a few hundred
-   * instructions and block. A fiber's slice is timed from the latest reading (`now`, then
-   * these): it may look older than it is, and end a little early, never late.
-   */
-  private runSlice(now: number, deadline = now + SLICE_MS): void {
+  private runSlice(deadline = performance.now() + SLICE_MS): void {
     this.inSlice = true;
     this.options.onSlice?.begin();
     let resumed = 0;
@@ -677,12 +671,9 @@ export class LuaVm implements PreemptedVm, SliceRunner {
           this.ready.push(fiber);
           continue;
         }
-        const preempted = this.resume(fiber, now);
+        const preempted = this.resume(fiber);
         // A preempted fiber used up its time slice: look at the clock now, not 32 resumes on.
-        if (preempted || (++resumed & 31) === 0) {
-          now = performance.now();
-          if (now > deadline) break;
-        }
+        if ((preempted || (++resumed & 31) === 0) && performance.now() > deadline) break;
       }
     } finally {
       this.inSlice = false;
@@ -691,7 +682,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   /** Runs `fiber` until it blocks, ends or is preempted; returns whether it was preempted. */
-  private resume(fiber: Fiber, now: number): boolean {
+  private resume(fiber: Fiber): boolean {
     const { api, heap } = this;
     const thread = fiber.thread;
     const group = fiber.group;
@@ -702,7 +693,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     heap.owner = group.memorySlot;
     heap.refusable = true;
     // At once when garbage waits for a collection that was asked for outside any slice.
-    const hookCount = this.preemption.startSlice(now);
+    const hookCount = this.preemption.startSlice();
     const status = api._luact_resume(
       thread,
       this.L,

@@ -15,6 +15,20 @@ async function harness(options: Parameters<typeof VmHarness.create>[0] = {}): Pr
   return h;
 }
 
+/** A host call that holds the thread for the milliseconds it is given (a pause's stand-in). */
+const STALL = {
+  name: 'stall',
+  scope: 'module' as const,
+  source: 'local host = ... ; return { hold = host.hold }',
+  functions: {
+    hold(L: number, vm: LuaVm) {
+      const until = performance.now() + vm.api._lua_tonumberx(L, 1, 0);
+      while (performance.now() < until) {}
+      return 0;
+    },
+  },
+};
+
 function start(vm: VmHarness, source: string) {
   return vm.start(vm.prepare(source), encodeValues([]));
 }
@@ -210,20 +224,7 @@ describe('a process that cannot be preempted', () => {
   });
 
   it('does not count time the node did not run Lua (paused, or in one long host call)', async () => {
-    // A stand-in for a pause: a host call that holds the thread for three max_slices.
-    const stall = {
-      name: 'stall',
-      scope: 'module' as const,
-      source: 'local host = ... ; return { hold = host.hold }',
-      functions: {
-        hold(L: number, vm: LuaVm) {
-          const until = performance.now() + vm.api._lua_tonumberx(L, 1, 0);
-          while (performance.now() < until) {}
-          return 0;
-        },
-      },
-    };
-    const vm = await harness({ limits: { maxSliceMs: 100 }, modules: [stall] });
+    const vm = await harness({ limits: { maxSliceMs: 100 }, modules: [STALL] });
     const entry = vm.prepare(
       `local stall = require("stall")
       local function index() stall.hold(300) local n = 0 for i = 1, 100000 do n = n + i end return "x" end
@@ -236,6 +237,38 @@ describe('a process that cannot be preempted', () => {
       ok: true,
       value: 'x',
     });
+  });
+
+  it('does not charge a process for the time of the one that ran before it', async () => {
+    const vm = await harness({ limits: { maxSliceMs: 200 }, modules: [STALL] });
+    // A neighbour that holds the thread in a host call for 170 ms, then blocks, in turns; and
+    // a process that spends 50 ms in a metamethod it cannot be preempted in. Its turns come
+    // after the neighbour's: charged for those, it would pass max_slice and be stopped.
+    const neighbour = vm.prepare(
+      `local stall = require("stall")
+      return { main = function()
+        local a, b = channel.new(), channel.new()
+        coroutine.spawn(function() for _ = 1, 6 do a:receive() stall.hold(170) b:send(1) end end)
+        for _ = 1, 6 do stall.hold(170) a:send(1) b:receive() end
+      end }`,
+      { modules: ['stall'] },
+    );
+    const victim = start(
+      vm,
+      `return { main = function()
+        local function index()
+          local t, x = os.clock(), 0
+          while os.clock() - t < 0.05 do for i = 1, 1000 do x = x + i end end
+          return "x"
+        end
+        local mt = { __index = index, __len = function() return 1 end }
+        for _ = 1, 6 do table.concat(setmetatable({}, mt)) for _ = 1, 1000 do end end
+        return "done"
+      end }`,
+    );
+    const other = vm.start(neighbour, encodeValues([]));
+    expect(await vm.wait(victim, 20_000)).toEqual({ ok: true, value: 'done' });
+    expect(await vm.wait(other, 20_000)).toMatchObject({ ok: true });
   });
 
   const PREEMPTIBLE = {

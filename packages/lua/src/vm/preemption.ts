@@ -121,15 +121,13 @@ export class Preemption {
   }
 
   /**
-   * A fiber is about to be resumed: its slice starts, timed from `now` (the scheduler's latest
-   * reading of the clock, or the hook's if later). Returns the instruction count its
+   * A fiber is about to be resumed: its slice starts now. Returns the instruction count its
    * hook starts the slice with (`luact_resume`): what earlier slices ran is not charged to it,
    * so a fiber that blocks within the count (most do, in a few hundred instructions) is never
    * interrupted to read the clock.
    */
-  startSlice(now: number): number {
-    // The hook of the slice before may have read the clock since `now` was.
-    this.startedAt = Math.max(now, this.lookedAt);
+  startSlice(): number {
+    this.startedAt = performance.now();
     this.lookedAt = this.startedAt;
     this.counted = 0;
     this.armed = this.firstCount;

@@ -3,7 +3,7 @@ import { decodeValue, encodeValue, type HostFunction, type LuaState, type LuaVm 
 import { luaBytes, luaText, pushFailure, pushRefusal, requiredText } from './host-call.js';
 import { type NameScope, parseNameScope } from './names.js';
 import type { Answer, CallSite, LuaSpawn, ProcessApi, StartupMessage } from './process-api.js';
-import { exceedsBytes, VALUE_LIMITS } from './value-limits.js';
+import { VALUE_LIMITS } from './value-limits.js';
 
 /**
  * The one Lua binding of `process`, `funcs` and `ctx`: it reads what Lua passed, asks the
@@ -368,11 +368,9 @@ function spawnOf(L: LuaState, vm: LuaVm): LuaSpawn {
  * process.spawn takes the path that checks everything, and says what is wrong.
  */
 function plainSpawnOf(L: LuaState, vm: LuaVm): LuaSpawn | undefined {
-  const entry = vm.stack.text(L, 1);
-  const host = vm.stack.text(L, 2);
+  const entry = vm.stack.text(L, 1, VALUE_LIMITS.referenceBytes);
+  const host = vm.stack.text(L, 2, VALUE_LIMITS.referenceBytes);
   if (entry === undefined || host === undefined) return undefined;
-  if (exceedsBytes(entry, VALUE_LIMITS.referenceBytes)) return undefined;
-  if (exceedsBytes(host, VALUE_LIMITS.referenceBytes)) return undefined;
   const args = vm.stack.readBytes(L, 3) ?? NO_ARGS;
   return { entry, host, args, follow: PLAIN_FOLLOW, messages: NO_MESSAGES };
 }

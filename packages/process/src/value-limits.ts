@@ -26,7 +26,7 @@ export const VALUE_LIMITS = {
 } as const;
 
 /** Whether `text` takes more than `limit` bytes of UTF-8. */
-export function exceedsBytes(text: string, limit: number): boolean {
+function exceedsBytes(text: string, limit: number): boolean {
   // A UTF-16 unit is at most 3 bytes of UTF-8: short strings need no counting.
   return text.length * 3 > limit && Buffer.byteLength(text, 'utf8') > limit;
 }

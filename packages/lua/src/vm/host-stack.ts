@@ -21,9 +21,12 @@ export class HostStack {
     return this.api._lua_type(L, index) === LuaType.number;
   }
 
-  /** The string at `index` (UTF-8 decoded), or undefined when the value is not a string. */
-  text(L: LuaState, index: number): string | undefined {
-    return this.isString(L, index) ? this.memory.toString(L, index) : undefined;
+  /**
+   * The string at `index` (UTF-8 decoded), or undefined when the value is not a string or is
+   * longer than `maxBytes` (not decoded then).
+   */
+  text(L: LuaState, index: number, maxBytes?: number): string | undefined {
+    return this.isString(L, index) ? this.memory.toString(L, index, maxBytes) : undefined;
   }
 
   /** A copy of the bytes of the string at `index`, or undefined when it is not a string. */

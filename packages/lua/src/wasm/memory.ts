@@ -92,15 +92,18 @@ export class WasmMemory {
   }
 
   /**
-   * The string at `index` decoded as UTF-8, or undefined when the value is not a string/number.
+   * The string at `index` decoded as UTF-8, or undefined when the value is not a string/number
+   * or takes more than `maxBytes`.
    * A short Lua string is interned: the same text read again (a peer's PID, a topic, an entry
    * ID) is found among the texts read lately by where its bytes are, and taken once its bytes
    * are seen to be the same (another string may have been made there since).
    */
-  toString(L: LuaState, index: number): string | undefined {
+  toString(L: LuaState, index: number, maxBytes = Number.POSITIVE_INFINITY): string | undefined {
     const pointer = this.api._lua_tolstring(L, index, this.lengthSlot);
     if (pointer === 0) return undefined;
     const length = this.api.HEAP32[this.lengthSlot >> 2] ?? 0;
+    // Undecoded past maxBytes: a caller that refuses it need not pay for megabytes of text.
+    if (length > maxBytes) return undefined;
     if (length > SHORT_STRING) return this.decodeUtf8(pointer, length);
     const slot = (pointer >>> 3) & (RECENT_TEXTS - 1);
     const recent = this.recentTexts[slot];

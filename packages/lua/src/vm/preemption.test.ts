@@ -154,7 +154,7 @@ describe('what one slice runs', () => {
       ),
     );
     expect(outcome.ok).toBe(true);
-    // Some 400 turns a slice here (one look of the hook: 4,000 instructions). Had the hook
+    // Some 200-400 turns a slice here (a look of the hook: 2,000 instructions). Had the hook
     // gone on doubling the instructions between its looks while the code ran fast, the slice
     // where it turned slow would run up to ten times that.
     const most = Number(String(outcome.value).split(' ')[1]);

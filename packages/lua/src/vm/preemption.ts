@@ -29,7 +29,7 @@ const FIRST_COUNT = 1000;
  * The most instructions between two looks. Code that ran fast may turn slow: this bounds how
  * far past its time slice it runs before the hook sees it.
  */
-const MAX_COUNT = 4 * FIRST_COUNT;
+const MAX_COUNT = 2 * FIRST_COUNT;
 
 /** The fewest instructions between two looks of a slice whose instructions are slow. */
 const MIN_COUNT = 100;

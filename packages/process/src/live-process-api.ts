@@ -11,6 +11,7 @@ import type {
   DirectMailLimits,
   LuaCall,
   LuaSpawn,
+  NumberedText,
   ProcessApi,
   Settled,
 } from './process-api.js';
@@ -87,6 +88,10 @@ export class LiveProcessApi implements ProcessApi<Process> {
     return pid.catch((error: unknown) => {
       throw withCallSite(error, () => place);
     });
+  }
+
+  pidParts(pid: string): NumberedText | undefined {
+    return this.system.lastPidParts(pid);
   }
 
   cancel(process: Process, to: string, reason: string | undefined): Answer {

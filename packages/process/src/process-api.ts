@@ -74,6 +74,13 @@ export interface DirectMailLimits {
   readonly messageSize: number;
 }
 
+/** A text as a prefix, a number and a suffix (a PID: see ProcessSystem.lastPidParts). */
+export interface NumberedText {
+  readonly prefix: string;
+  readonly number: number;
+  readonly suffix: string;
+}
+
 export interface ProcessApi<Actor> {
   /** The actor running on `vm` now; throws when the running code is not one. */
   actorOf(vm: LuaVm): Actor;
@@ -92,6 +99,8 @@ export interface ProcessApi<Actor> {
   send(actor: Actor, to: string, topic: string, payload: Uint8Array, site: CallSite): Answer;
   /** Answers the child's PID. */
   spawn(actor: Actor, spawn: LuaSpawn, site: CallSite): Answer<string>;
+  /** A PID `spawn` answered, as parts cheaper to write into Lua than its text (if it can). */
+  pidParts?(pid: string): NumberedText | undefined;
   cancel(actor: Actor, to: string, reason: string | undefined, site: CallSite): Answer;
   terminate(actor: Actor, to: string, site: CallSite): Answer;
   /** Whether the actor has ended (it terminated itself): Lua stops at once. */

@@ -49,7 +49,10 @@ export function processBinding<Actor>(api: ProcessApi<Actor>): ProcessBinding {
       } catch (error) {
         return pushFailure(L, vm, LuactError.from(error));
       }
-      return answer(L, vm, api, actor, result);
+      const parts = typeof result === 'string' ? api.pidParts?.(result) : undefined;
+      if (parts === undefined) return answer(L, vm, api, actor, result);
+      vm.stack.pushNumbered(L, parts.prefix, parts.number, parts.suffix);
+      return 1;
     };
   const withDestination =
     (operation: (actor: Actor, to: string, site: CallSite) => Answer): HostFunction =>

@@ -65,6 +65,7 @@ import {
   parsePid,
 } from './pid.js';
 import { Process } from './process.js';
+import type { NumberedText } from './process-api.js';
 import { noHolder, ProcessNames, unknownName } from './process-names.js';
 import { localSpawnFor, RemoteSpawns } from './remote-spawns.js';
 import { ResolvedReferences } from './resolved-references.js';
@@ -404,10 +405,31 @@ export class ProcessSystem {
       prefix = sample.slice(0, sample.lastIndexOf('|') + 1);
       this.pidPrefixes.set(host, prefix);
     }
-    return `${prefix}${id}}` as Pid;
+    const pid = `${prefix}${id}}` as Pid;
+    const last = this.lastPid;
+    last.text = pid;
+    last.prefix = prefix;
+    last.number = id;
+    return pid;
   }
 
   private readonly pidPrefixes = new Map<string, string>();
+  /** The PID newPid made last, and its parts (one record, rewritten). */
+  private readonly lastPid: { text: string; prefix: string; number: number; suffix: string } = {
+    text: '',
+    prefix: '',
+    number: 0,
+    suffix: '}',
+  };
+
+  /**
+   * `pid` as its prefix, number and suffix, when it is the PID made last (a spawn's answer,
+   * read back at once): written into Lua from those, its text is not read character by
+   * character.
+   */
+  lastPidParts(pid: string): NumberedText | undefined {
+    return pid === this.lastPid.text ? this.lastPid : undefined;
+  }
 
   /** The node and incarnation this node's PIDs carry. */
   private identityParts(): Pick<PidParts, 'node' | 'incarnation'> {

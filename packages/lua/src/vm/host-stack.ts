@@ -29,6 +29,11 @@ export class HostStack {
     return this.isString(L, index) ? this.memory.toString(L, index, maxBytes) : undefined;
   }
 
+  /** Pushes `prefix`, the decimal digits of `n` and `suffix` as one string (see WasmMemory). */
+  pushNumbered(L: LuaState, prefix: string, n: number, suffix: string): void {
+    this.memory.pushNumbered(L, prefix, n, suffix);
+  }
+
   /** A copy of the bytes of the string at `index`, or undefined when it is not a string. */
   bytes(L: LuaState, index: number): Uint8Array | undefined {
     return this.memory.toBytes(L, index);

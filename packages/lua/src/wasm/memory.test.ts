@@ -33,6 +33,24 @@ describe('WasmMemory', () => {
     expect(texts.map((_, i) => memory.toString(L, i + 1))).toEqual(texts);
   });
 
+  it('pushes a prefix, the digits of a number and a suffix as the one string they make', async () => {
+    const { api, memory, L } = await bare();
+    const cases: [string, number, string][] = [
+      ['{app:processes|', 0, '}'],
+      ['{app:processes|', 7, '}'],
+      ['{app:processes|', 10, '}'],
+      ['{node~3@app:hôte|', 9_007_199_254_740_991, '}'],
+      ['', 1_234_567_890, ''],
+    ];
+    for (const [prefix, n, suffix] of cases) memory.pushNumbered(L, prefix, n, suffix);
+    expect(cases.map((_, i) => memory.toString(L, i + 1))).toEqual(
+      cases.map(([prefix, n, suffix]) => `${prefix}${n}${suffix}`),
+    );
+    // The same strings as pushString makes: interned, equal to Lua.
+    memory.pushString(L, '{app:processes|10}');
+    expect(api._lua_rawequal(L, 3, 6)).toBe(1);
+  });
+
   it('reads a short string anew when other bytes are where a text was read before', async () => {
     const { api, memory, L } = await bare();
     memory.pushString(L, 'topic-a');

@@ -7,6 +7,9 @@ const SHORT_STRING = 40;
 /** Texts WasmMemory.toString keeps (a power of two). */
 const RECENT_TEXTS = 256;
 
+/** Texts `pushNumbered` keeps the UTF-8 of at most. */
+const MAX_AFFIXES = 64;
+
 /** A text read lately, and the bytes it was decoded from. */
 interface RecentText {
   readonly pointer: Pointer;
@@ -84,6 +87,44 @@ export class WasmMemory {
     }
     return length;
   }
+
+  /**
+   * Pushes `prefix`, the decimal digits of the integer `n` (0 or more), then `suffix`: written
+   * into the engine without that text made in JavaScript first. (A PID is made afresh for each
+   * process; `pushString` flattened and copied it a character at a time, ~2% of a spawn.)
+   */
+  pushNumbered(L: LuaState, prefix: string, n: number, suffix: string): void {
+    const head = this.utf8Of(prefix);
+    const tail = this.utf8Of(suffix);
+    let digits = 1;
+    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    this.reserve(head.length + digits + tail.length);
+    const heap = this.api.HEAPU8;
+    let at = this.scratch;
+    for (let i = 0; i < head.length; i++) heap[at++] = head[i] as number;
+    let rest = n;
+    for (let i = at + digits - 1; i >= at; i--) {
+      heap[i] = 48 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    at += digits;
+    for (let i = 0; i < tail.length; i++) heap[at++] = tail[i] as number;
+    this.api._lua_pushlstring(L, this.scratch, at - this.scratch);
+  }
+
+  /** The UTF-8 of a text `pushNumbered` writes around numbers (a host's PID prefix, "}"). */
+  private utf8Of(text: string): Uint8Array {
+    let bytes = this.affixes.get(text);
+    if (bytes === undefined) {
+      // A few per host: a map that would grow past that is some caller's mistake, not kept.
+      if (this.affixes.size >= MAX_AFFIXES) this.affixes.clear();
+      bytes = Buffer.from(text, 'utf8');
+      this.affixes.set(text, bytes);
+    }
+    return bytes;
+  }
+
+  private readonly affixes = new Map<string, Uint8Array>();
 
   pushBytes(L: LuaState, bytes: Uint8Array): void {
     this.reserve(bytes.length);

@@ -693,14 +693,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     heap.owner = group.memorySlot;
     heap.refusable = true;
     // At once when garbage waits for a collection that was asked for outside any slice.
-    const hookCount = this.preemption.startSlice();
-    const status = api._luact_resume(
-      thread,
-      this.L,
-      nargs,
-      this.resultCount,
-      heap.pressure ? 1 : hookCount,
-    );
+    const hookCount = this.preemption.startSlice(heap.pressure);
+    const status = api._luact_resume(thread, this.L, nargs, this.resultCount, hookCount);
     heap.refusable = false;
     heap.owner = 0;
     this.current = undefined;

@@ -117,7 +117,7 @@ describe('what one slice runs', () => {
     expect(median).toBeGreaterThan(1_500);
     expect(median).toBeLessThanOrEqual(2_000);
     expect(most).toBeLessThanOrEqual(2_000);
-  });
+  }, 30_000);
 
   it('charges a look the allocator asked for early as a full one', async () => {
     // A collection is due every few dozen turns (each makes 10 kB of garbage, of a 1 MiB
@@ -128,16 +128,13 @@ describe('what one slice runs', () => {
       limits: { reductions: 10_000, timeSliceMs: 60_000, processMemoryBytes: 1024 * 1024 },
     });
     const outcome = await vm.wait(
-      start(
-        vm,
-        slices('for _ = 1, 20000 do local s = string.rep("x", 10000) n = n + 1 end', 20000),
-      ),
+      start(vm, slices('for _ = 1, 5000 do local s = string.rep("x", 10000) n = n + 1 end', 5000)),
     );
     expect(outcome.ok).toBe(true);
     const most = Number(String(outcome.value).split(' ')[1]);
     // Some 8 instructions a turn: 1,250 turns in 10,000.
     expect(most).toBeLessThanOrEqual(1_250);
-  });
+  }, 30_000);
 
   it('looks at the clock often enough once fast code turns slow', async () => {
     const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
@@ -148,8 +145,8 @@ describe('what one slice runs', () => {
         vm,
         slices(
           `local x = 0 for i = 1, 3000000 do x = x + i end
-           for _ = 1, 100000 do pcall(error, "x") n = n + 1 end`,
-          100000,
+           for _ = 1, 20000 do pcall(error, "x") n = n + 1 end`,
+          20000,
         ),
       ),
     );
@@ -159,7 +156,7 @@ describe('what one slice runs', () => {
     // where it turned slow would run up to ten times that.
     const most = Number(String(outcome.value).split(' ')[1]);
     expect(most).toBeLessThan(1_500);
-  });
+  }, 30_000);
 });
 
 describe('a process that cannot be preempted', () => {

@@ -124,15 +124,16 @@ export class Preemption {
    * A fiber is about to be resumed: its slice starts now. Returns the instruction count its
    * hook starts the slice with (`luact_resume`): what earlier slices ran is not charged to it,
    * so a fiber that blocks within the count (most do, in a few hundred instructions) is never
-   * interrupted to read the clock.
+   * interrupted to read the clock. `lookAtOnce`: 1, for the hook to collect the garbage that
+   * waits (a look charged as a whole first count, as `hookSoon`'s are).
    */
-  startSlice(): number {
+  startSlice(lookAtOnce: boolean): number {
     this.startedAt = performance.now();
     this.lookedAt = this.startedAt;
     this.counted = 0;
-    this.armed = this.firstCount;
+    this.armed = lookAtOnce ? 1 : this.firstCount;
     this.charge = this.firstCount;
-    return this.firstCount;
+    return this.armed;
   }
 
   /** The hook of `L` runs after `count` more instructions. */

@@ -136,6 +136,24 @@ describe('what one slice runs', () => {
     expect(most).toBeLessThanOrEqual(1_250);
   }, 30_000);
 
+  it('charges a function that ends in a tail call for all it ran', async () => {
+    const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
+    // 20,000 instructions of straight-line code, then a tail call: no loop, no return to
+    // charge them at, but the tail call's.
+    const body = `local x = 0 ${'x = x + 1 '.repeat(5_000)}return math.abs(x)`;
+    const outcome = await vm.wait(
+      start(
+        vm,
+        slices(`local function f() ${body} end for _ = 1, 300 do f() n = n + 1 end`, 300),
+      ),
+    );
+    expect(outcome.ok).toBe(true);
+    // Each call runs past the look the hook set (a look charges the slice what it was set
+    // to), so a slice holds a few calls; charged 1 for the tail call, it held all 300.
+    const most = Number(String(outcome.value).split(' ')[1]);
+    expect(most).toBeLessThan(20);
+  }, 30_000);
+
   it('looks at the clock often enough once fast code turns slow', async () => {
     const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
     // A long fast start lets the hook look rarely; then each turn raises and catches an

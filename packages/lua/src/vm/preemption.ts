@@ -19,7 +19,7 @@ export const TERMINATED = 3;
  * Each look reads the clock, so a fiber whose instructions are slow (errors caught by pcall,
  * big string operations) is preempted close to its time slice all the same. Our Lua build
  * counts instructions where code can repeat (a backward jump: the loop's length; a call: 1; a
- * return: the instructions since its function began) and calls the hook at the instruction
+ * return or a tail call: the instructions since its function began) and calls the hook at the instruction
  * after the one that ran the count out, so the count, and `reductions`, approximate
  * instructions run.
  */

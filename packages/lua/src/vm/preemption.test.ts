@@ -142,10 +142,7 @@ describe('what one slice runs', () => {
     // charge them at, but the tail call's.
     const body = `local x = 0 ${'x = x + 1 '.repeat(5_000)}return math.abs(x)`;
     const outcome = await vm.wait(
-      start(
-        vm,
-        slices(`local function f() ${body} end for _ = 1, 300 do f() n = n + 1 end`, 300),
-      ),
+      start(vm, slices(`local function f() ${body} end for _ = 1, 300 do f() n = n + 1 end`, 300)),
     );
     expect(outcome.ok).toBe(true);
     // Each call runs past the look the hook set (a look charges the slice what it was set

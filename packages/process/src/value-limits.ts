@@ -25,16 +25,12 @@ export const VALUE_LIMITS = {
   outputCharacters: 65_536,
 } as const;
 
-/** Whether `text` takes more than `limit` bytes of UTF-8. */
-function exceedsBytes(text: string, limit: number): boolean {
-  // A UTF-16 unit is at most 3 bytes of UTF-8: short strings need no counting.
-  return text.length * 3 > limit && Buffer.byteLength(text, 'utf8') > limit;
-}
-
 /** INVALID "<what> of N bytes exceeds the limit of M bytes" when `text` is longer than `limit`. */
 export function checkSize(what: string, text: string, limit: number): LuactError | undefined {
-  if (!exceedsBytes(text, limit)) return undefined;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: short strings need no counting.
+  if (text.length * 3 <= limit) return undefined;
   const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= limit) return undefined;
   return new LuactError(
     'INVALID',
     `${what} of ${bytes} bytes exceeds the limit of ${limit} bytes`,

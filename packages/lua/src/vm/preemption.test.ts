@@ -89,11 +89,18 @@ describe('preemption by reductions', () => {
 
 describe('what one slice runs', () => {
   /**
-   * Two fibers of one process, which share its variables: `worker` counts up in a loop of
-   * `perTurn` instructions; `watcher` runs between two of its slices and notes how far it
-   * got in each. Ends once `worker` counted to `turns`; returns the counts of its slices.
+   * Runs `work` in one fiber of a process, which counts its turns in `n`, and a watcher in
+   * another (fibers of one process share its variables): the watcher runs between two of the
+   * worker's slices and notes how many turns each ran. The median and the most of those.
    */
-  const slices = (work: string, _turns: number) => `return { main = function()
+  async function turnsPerSlice(vm: VmHarness, work: string) {
+    const outcome = await vm.wait(start(vm, watched(work)));
+    expect(outcome.ok).toBe(true);
+    const [median, most] = String(outcome.value).split(' ').map(Number) as [number, number];
+    return { median, most };
+  }
+
+  const watched = (work: string) => `return { main = function()
     local n, done = 0, false
     coroutine.spawn(function()
       ${work}
@@ -111,9 +118,7 @@ describe('what one slice runs', () => {
   it('runs about `reductions` instructions of a fast loop, counted afresh each slice', async () => {
     const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
     // Five counted instructions a turn (get, add, its metamethod slot, set, loop).
-    const outcome = await vm.wait(start(vm, slices('for _ = 1, 400000 do n = n + 1 end', 400000)));
-    expect(outcome.ok).toBe(true);
-    const [median, most] = String(outcome.value).split(' ').map(Number) as [number, number];
+    const { median, most } = await turnsPerSlice(vm, 'for _ = 1, 400000 do n = n + 1 end');
     expect(median).toBeGreaterThan(1_500);
     expect(median).toBeLessThanOrEqual(2_000);
     expect(most).toBeLessThanOrEqual(2_000);
@@ -127,11 +132,10 @@ describe('what one slice runs', () => {
     const vm = await harness({
       limits: { reductions: 10_000, timeSliceMs: 60_000, processMemoryBytes: 1024 * 1024 },
     });
-    const outcome = await vm.wait(
-      start(vm, slices('for _ = 1, 5000 do local s = string.rep("x", 10000) n = n + 1 end', 5000)),
+    const { most } = await turnsPerSlice(
+      vm,
+      'for _ = 1, 5000 do local s = string.rep("x", 10000) n = n + 1 end',
     );
-    expect(outcome.ok).toBe(true);
-    const most = Number(String(outcome.value).split(' ')[1]);
     // Some 8 instructions a turn: 1,250 turns in 10,000.
     expect(most).toBeLessThanOrEqual(1_250);
   }, 30_000);
@@ -141,13 +145,12 @@ describe('what one slice runs', () => {
     // 20,000 instructions of straight-line code, then a tail call: no loop, no return to
     // charge them at, but the tail call's.
     const body = `local x = 0 ${'x = x + 1 '.repeat(5_000)}return math.abs(x)`;
-    const outcome = await vm.wait(
-      start(vm, slices(`local function f() ${body} end for _ = 1, 300 do f() n = n + 1 end`, 300)),
+    const { most } = await turnsPerSlice(
+      vm,
+      `local function f() ${body} end for _ = 1, 300 do f() n = n + 1 end`,
     );
-    expect(outcome.ok).toBe(true);
     // Each call runs past the look the hook set (a look charges the slice what it was set
     // to), so a slice holds a few calls; charged 1 for the tail call, it held all 300.
-    const most = Number(String(outcome.value).split(' ')[1]);
     expect(most).toBeLessThan(20);
   }, 30_000);
 
@@ -155,21 +158,14 @@ describe('what one slice runs', () => {
     const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
     // A long fast start lets the hook look rarely; then each turn raises and catches an
     // error (microseconds a turn): the slice must end close to its 2 ms all the same.
-    const outcome = await vm.wait(
-      start(
-        vm,
-        slices(
-          `local x = 0 for i = 1, 3000000 do x = x + i end
-           for _ = 1, 20000 do pcall(error, "x") n = n + 1 end`,
-          20000,
-        ),
-      ),
+    const { most } = await turnsPerSlice(
+      vm,
+      `local x = 0 for i = 1, 3000000 do x = x + i end
+       for _ = 1, 20000 do pcall(error, "x") n = n + 1 end`,
     );
-    expect(outcome.ok).toBe(true);
     // Some 200-400 turns a slice here (a look of the hook: 2,000 instructions). Had the hook
     // gone on doubling the instructions between its looks while the code ran fast, the slice
     // where it turned slow would run up to ten times that.
-    const most = Number(String(outcome.value).split(' ')[1]);
     expect(most).toBeLessThan(1_500);
   }, 30_000);
 });

@@ -7,6 +7,7 @@ import {
   type LuaApi,
   type LuaState,
   LuaStatus,
+  type Pointer,
 } from './lua-api.js';
 import { WasmMemory } from './memory.js';
 
@@ -45,6 +46,26 @@ function run({ api, memory, L }: Bare, source: string): string {
   const result = memory.toString(L, -1) ?? '?';
   api._lua_settop(L, 0);
   return status === LuaStatus.ok ? result : `error: ${result}`;
+}
+
+/**
+ * Runs `source` on a new thread of `lua` whose count hook is `hook`, every `count`
+ * instructions, resuming it with `resume` until it ends; the thread, its results on it.
+ */
+function runHooked(
+  { api, memory, L }: Bare,
+  hook: Pointer,
+  count: number,
+  source: string,
+  resume: (thread: LuaState) => number,
+): LuaState {
+  const thread = api._lua_newthread(L);
+  api._lua_sethook(thread, hook, LUA_MASKCOUNT, count);
+  memory.loadChunk(thread, source, '=test');
+  let status: number = LuaStatus.yield;
+  while (status === LuaStatus.yield) status = resume(thread);
+  expect(status).toBe(LuaStatus.ok);
+  return thread;
 }
 
 describe('numbers as text in our Lua build', () => {
@@ -224,16 +245,19 @@ describe('coroutines in our Lua build', () => {
 
 describe('the count hook of our Lua build', () => {
   it('yields from the hook in every kind of loop and resumes each exactly where it was', async () => {
-    const { api, memory, L } = await bare();
+    const lua = await bare();
+    const { api, memory, L } = lua;
     let calls = 0;
     const hook = api.addFunction((state) => {
       calls++;
       return api._lua_yieldk(state, 0, 0, 0);
     }, 'vii');
-    const thread = api._lua_newthread(L);
-    api._lua_sethook(thread, hook, LUA_MASKCOUNT, 100);
-    memory.loadChunk(
-      thread,
+    const results = api._malloc(4);
+    let yields = 0;
+    const thread = runHooked(
+      lua,
+      hook,
+      100,
       `local sum = 0
        for i = 1, 1000 do sum = sum + i end
        local i = 0 while i < 1000 do i = i + 1 sum = sum + 1 end
@@ -251,18 +275,14 @@ describe('the count hook of our Lua build', () => {
        local lazy = setmetatable({}, { __index = function(_, k) return count() + k end })
        sum = sum + lazy[1] + count()
        return sum + i`,
-      '=test',
+      (resumed) => {
+        const status = api._lua_resume(resumed, L, 0, results);
+        if (status === LuaStatus.yield) yields++;
+        return status;
+      },
     );
-    const results = api._malloc(4);
-    let yields = 0;
-    let status = api._lua_resume(thread, L, 0, results);
-    while (status === LuaStatus.yield) {
-      yields++;
-      status = api._lua_resume(thread, L, 0, results);
-    }
     api._free(results);
     api.removeFunction(hook);
-    expect(status).toBe(LuaStatus.ok);
     expect(memory.toString(thread, -1)).toBe(
       String(500500 + 1000 + 6 + 150 + 5000 + 1000 + 2000 + 2001 + 2000),
     );
@@ -272,7 +292,8 @@ describe('the count hook of our Lua build', () => {
   });
 
   it('starts the count afresh at each luact_resume, where lua_resume carries it on', async () => {
-    const { api, memory, L } = await bare();
+    const lua = await bare();
+    const { api, L } = lua;
     let calls = 0;
     const hook = api.addFunction(() => {
       calls++;
@@ -286,12 +307,7 @@ describe('the count hook of our Lua build', () => {
       end`;
     const stretches = (resume: (thread: LuaState) => number): number => {
       calls = 0;
-      const thread = api._lua_newthread(L);
-      api._lua_sethook(thread, hook, LUA_MASKCOUNT, 1000);
-      memory.loadChunk(thread, source, '=test');
-      let status: number = LuaStatus.yield;
-      while (status === LuaStatus.yield) status = resume(thread);
-      expect(status).toBe(LuaStatus.ok);
+      runHooked(lua, hook, 1000, source, resume);
       api._lua_settop(L, 0);
       return calls;
     };
@@ -304,7 +320,8 @@ describe('the count hook of our Lua build', () => {
   });
 
   it('resumes a thread its hook yielded with luact_resume as lua_resume does', async () => {
-    const { api, memory, L } = await bare();
+    const lua = await bare();
+    const { api, memory, L } = lua;
     let calls = 0;
     const hook = api.addFunction((state) => {
       calls++;
@@ -313,12 +330,8 @@ describe('the count hook of our Lua build', () => {
     const results = api._malloc(4);
     const yields = (resume: (thread: LuaState) => number): number => {
       calls = 0;
-      const thread = api._lua_newthread(L);
-      api._lua_sethook(thread, hook, LUA_MASKCOUNT, 1000);
-      memory.loadChunk(thread, 'local x = 0 for i = 1, 5000 do x = x + i end return x .. ""', '=t');
-      let status: number = LuaStatus.yield;
-      while (status === LuaStatus.yield) status = resume(thread);
-      expect(status).toBe(LuaStatus.ok);
+      const source = 'local x = 0 for i = 1, 5000 do x = x + i end return x .. ""';
+      const thread = runHooked(lua, hook, 1000, source, resume);
       expect(memory.toString(thread, -1)).toBe('12502500');
       api._lua_settop(L, 0);
       return calls;

@@ -173,10 +173,9 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       processLimit: limits.processMemoryBytes,
       engine: options.engine ?? api.engineMemory,
       ...(options.sharedMemory ? { shared: options.sharedMemory } : {}),
-      onLargeAllocation: () =>
-        this.current !== undefined && this.preemption.checkSlice(this.current.thread),
+      onLargeAllocation: () => this.current !== undefined && this.preemption.checkSlice(),
       onPressure: () => {
-        if (this.current !== undefined) this.preemption.hookSoon(this.current.thread);
+        if (this.current !== undefined) this.preemption.hookSoon();
       },
     });
     this.L = api._lua_newstate(this.heap.allocator, this.heap.record);

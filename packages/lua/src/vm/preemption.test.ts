@@ -154,6 +154,61 @@ describe('what one slice runs', () => {
     expect(most).toBeLessThan(20);
   }, 30_000);
 
+  it('charges a function that raises for all it ran', async () => {
+    const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
+    // As above, but the frame ends by raising: no return charges it, and the error unwinds it.
+    const body = `local x = 0 ${'x = x + 1 '.repeat(5_000)}error(x)`;
+    const { most } = await turnsPerSlice(
+      vm,
+      `local function f() ${body} end for _ = 1, 300 do pcall(f) n = n + 1 end`,
+    );
+    expect(most).toBeLessThan(20);
+  }, 30_000);
+
+  // Each coroutine below runs fewer instructions than a look of the hook is set to: counting
+  // for itself, from a whole count of its own, none would ever be looked at.
+  const SPREAD = {
+    'work spread over fresh coroutines':
+      'for _ = 1, 2000 do coroutine.wrap(function() for _ = 1, 50 do n = n + 1 end end)() end',
+    'a tree of coroutines, each resumed by its parent': `local function tree(depth)
+        for _ = 1, 20 do n = n + 1 end
+        if depth > 0 then for _ = 1, 3 do coroutine.wrap(tree)(depth - 1) end end
+      end
+      tree(7)`,
+    'the __close handlers of coroutines closed from Lua': `local mt = { __close = function()
+        for _ = 1, 50 do n = n + 1 end
+      end }
+      for _ = 1, 2000 do
+        local co = coroutine.create(function()
+          local _ <close> = setmetatable({}, mt)
+          coroutine.yield()
+        end)
+        coroutine.resume(co)
+        coroutine.close(co)
+      end`,
+  };
+
+  for (const [what, work] of Object.entries(SPREAD)) {
+    it(`counts ${what} against the slice of the fiber`, async () => {
+      const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
+      // At least five counted instructions a turn, and more for starting each coroutine.
+      const { most } = await turnsPerSlice(vm, work);
+      expect(most).toBeLessThanOrEqual(2_000);
+    }, 30_000);
+  }
+
+  it('looks at once when a coroutine of the fiber allocates a large block past its slice', async () => {
+    // A time slice of 0: every large block the allocator is asked for is past it, and must
+    // make the hook look at the next instruction of the thread that asked, the coroutine;
+    // arming the fiber's own thread, the look waits for the coroutine's count to run out.
+    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
+    const { most } = await turnsPerSlice(
+      vm,
+      'coroutine.wrap(function() for _ = 1, 200 do local _ = string.rep("x", 1 << 17) n = n + 1 end end)()',
+    );
+    expect(most).toBeLessThanOrEqual(2);
+  }, 30_000);
+
   it('looks at the clock often enough once fast code turns slow', async () => {
     const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
     // A long fast start lets the hook look rarely; then each turn raises and catches an
@@ -197,6 +252,58 @@ describe('a process that cannot be preempted', () => {
         ),
       });
       expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+    });
+  }
+
+  it('is stopped past max_slice in a tree of short coroutines that a __index resumes', async () => {
+    // Each coroutine runs a few instructions and resumes three more, twelve deep (half a
+    // million coroutines a tree), and the __index makes trees for ever; none of it can yield
+    // to the scheduler (the __index is called from C).
+    const vm = await harness({ limits: { maxSliceMs: 100 } });
+    const stuck = start(
+      vm,
+      `local function tree(depth)
+        if depth > 0 then for _ = 1, 3 do coroutine.wrap(tree)(depth - 1) end end
+      end
+      return { main = function()
+        local function index() while true do tree(12) end end
+        return table.concat(setmetatable({}, { __index = index, __len = function() return 1 end }))
+      end }`,
+    );
+    const exit = await vm.wait(stuck, 10_000);
+    expect(exit).toMatchObject({
+      ok: false,
+      error: { kind: 'TIMEOUT', message: expect.stringMatching(/^stopped after running \d+ ms/) },
+    });
+    expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+  });
+
+  // Code that runs inside a metamethod called from C cannot yield to the scheduler, nor can
+  // a coroutine resumed there: preempting it would fail it with "attempt to yield across a
+  // C-call boundary". It runs on, and is stopped only past max_slice.
+  const IN_METAMETHOD = {
+    'a coroutine that runs long':
+      'return coroutine.wrap(function() local x = 0 for i = 1, 20000 do x = x + i end return x end)()',
+    'a generator that yields its values':
+      'local x = 0 for i in coroutine.wrap(function() for i = 1, 20000 do coroutine.yield(i) end end) do x = x + i end return x',
+  };
+
+  for (const [what, code] of Object.entries(IN_METAMETHOD)) {
+    it(`runs ${what} in a __index called from C to its end`, async () => {
+      // A max_slice it cannot reach, loaded as the machine may be: the hook tries to preempt
+      // it every 10,000 instructions.
+      const vm = await harness({ limits: { reductions: 10_000, maxSliceMs: 60_000 } });
+      const outcome = await vm.wait(
+        start(
+          vm,
+          `local function index() ${code} end
+          return { main = function()
+            return table.concat(setmetatable({}, { __index = index, __len = function() return 1 end }))
+          end }`,
+        ),
+        20_000,
+      );
+      expect(outcome).toEqual({ ok: true, value: '200010000' });
     });
   }
 

@@ -171,10 +171,10 @@ export class Preemption {
    * may come for a long time yet (one call of a built-in), its process is stopped: true, and
    * the allocation is refused, which ends the built-in.
    */
-  checkSlice(L: LuaState): boolean {
+  checkSlice(): boolean {
     const ran = this.ranSoFar();
     if (ran < this.limits.timeSliceMs) return false;
-    this.hookSoon(L);
+    const L = this.hookSoon();
     const fiber = this.vm.current;
     if (fiber === undefined) return false;
     if (fiber.group.doom !== undefined) return true;
@@ -198,9 +198,14 @@ export class Preemption {
     return now - this.startedAt;
   }
 
-  /** Calls the hook at `L`'s next instruction. */
-  hookSoon(L: LuaState): void {
+  /**
+   * Calls the hook at the next instruction of the thread that runs (a coroutine of the
+   * running fiber's, maybe: the count is the one it runs on); returns that thread.
+   */
+  hookSoon(): LuaState {
+    const L = this.api._luact_running(this.vm.L);
     this.arm(L, 1);
+    return L;
   }
 
   /** Runs `call` as kernel code from TypeScript (bounded by `maxSliceMs` like a fiber). */
@@ -242,10 +247,10 @@ export class Preemption {
     }
     const { api } = this;
     const caller = this.callerOfLibraries(L);
-    if (caller === Code.User && api._lua_isyieldable(L) !== 0) {
-      // For a coroutine inside the fiber (it keeps its count); the fiber's own thread gets
-      // a fresh one when resumed.
-      this.arm(L, this.firstCount);
+    // In a coroutine, the yield must reach the scheduler through every coroutine that
+    // resumed it: one resumed inside a metamethod could yield only to its resumer, which
+    // could not pass the yield on.
+    if (caller === Code.User && api._luact_canyield(L) !== 0) {
       this.pending = true;
       return api._lua_yieldk(L, 0, 0, 0);
     }

@@ -345,6 +345,88 @@ describe('the count hook of our Lua build', () => {
     expect(fresh).toBe(carried);
   });
 
+  /** Hook calls in a run of `source` that `luact_resume` resumes with a count of 1,000. */
+  async function hookCalls(source: string): Promise<number> {
+    const lua = await bare();
+    const { api, L } = lua;
+    let calls = 0;
+    const hook = api.addFunction(() => {
+      calls++;
+      return undefined;
+    }, 'vii');
+    const results = api._malloc(4);
+    runHooked(lua, hook, 1000, source, (thread) => api._luact_resume(thread, L, 0, results, 1000));
+    api._free(results);
+    api.removeFunction(hook);
+    return calls;
+  }
+
+  it('runs a coroutine that Lua resumes or closes on the count of the thread that does', async () => {
+    // Some 30,000 instructions in 100 coroutines, none of which runs 1,000 of its own, and as
+    // many in the __close handlers coroutine.close runs.
+    const calls = await hookCalls(
+      `local mt = { __close = function() local x = 0 for i = 1, 100 do x = x + i end end }
+       for _ = 1, 100 do
+         coroutine.wrap(function() local x = 0 for i = 1, 100 do x = x + i end end)()
+         local co = coroutine.create(function() local _ <close> = setmetatable({}, mt) coroutine.yield() end)
+         coroutine.resume(co)
+         coroutine.close(co)
+       end`,
+    );
+    expect(calls).toBeGreaterThanOrEqual(40);
+  });
+
+  it('charges the instructions of the frames an error unwinds', async () => {
+    // 100 functions of 300 straight-line instructions, each ending in an error: only the
+    // loop around them is charged otherwise (some 600 instructions).
+    const calls = await hookCalls(
+      `local function f() local x = 0 ${'x = x + 1 '.repeat(100)}error(x) end
+       for _ = 1, 100 do pcall(f) end`,
+    );
+    expect(calls).toBeGreaterThanOrEqual(20);
+  });
+
+  it('says whether a yield would reach the scheduler, and which thread runs', async () => {
+    const lua = await bare();
+    const { api, memory, L } = lua;
+    // probe(): "yieldable/can yield to the scheduler/is the running thread", as 0s and 1s.
+    const probe = api.addFunction((state) => {
+      const running = api._luact_running(L) === state ? 1 : 0;
+      memory.pushString(
+        state,
+        `${api._lua_isyieldable(state)}${api._luact_canyield(state)}${running}`,
+      );
+      return 1;
+    }, 'ii');
+    api._lua_pushcclosure(L, probe, 0);
+    api._lua_setglobal(L, memory.cString('probe'));
+    const results = api._malloc(4);
+    const thread = runHooked(
+      lua,
+      0,
+      0,
+      `local seen = {}
+       local function note() seen[#seen + 1] = probe() end
+       local function inC(f)  -- f called from C: a __index of table.concat
+         table.concat(setmetatable({}, { __index = function() f() return '' end, __len = function() return 1 end }))
+       end
+       local function nested(f) return function() coroutine.wrap(f)() end end
+       note()
+       coroutine.wrap(note)()
+       coroutine.wrap(nested(note))()
+       inC(note)
+       inC(coroutine.wrap(note))
+       inC(coroutine.wrap(nested(note)))
+       coroutine.wrap(function() inC(coroutine.wrap(note)) end)()
+       note()
+       return table.concat(seen, ' ')`,
+      (resumed) => api._luact_resume(resumed, L, 0, results, 1000),
+    );
+    api._free(results);
+    api.removeFunction(probe);
+    expect(memory.toString(thread, -1)).toBe('111 111 111 001 101 101 101 111');
+  });
+
   it('runs the hook once Lua returns to the frame luact_preemptat names, and only then', async () => {
     const bareState = await bare();
     const { api, memory, L } = bareState;

@@ -68,6 +68,13 @@ export interface LuaApi {
   ): number;
   _lua_status(L: LuaState): number;
   _lua_isyieldable(L: LuaState): number;
+  /**
+   * Whether a yield of the running thread `L` reaches the scheduler: `L` can yield, and so
+   * can each coroutine that resumed it, from where it did (our build).
+   */
+  _luact_canyield(L: LuaState): number;
+  /** The thread running Lua code: the innermost one resumed (our build). */
+  _luact_running(L: LuaState): LuaState;
   _lua_yieldk(L: LuaState, nresults: number, ctx: number, k: Pointer): number;
   _lua_pcallk(
     L: LuaState,

@@ -4910,6 +4910,16 @@ var _luact_resume = Module["_luact_resume"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_canyield = Module["_luact_canyield"] = function() {
+  return (_luact_canyield = Module["_luact_canyield"] = Module["asm"]["luact_canyield"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_running = Module["_luact_running"] = function() {
+  return (_luact_running = Module["_luact_running"] = Module["asm"]["luact_running"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_isyieldable = Module["_lua_isyieldable"] = function() {
   return (_lua_isyieldable = Module["_lua_isyieldable"] = Module["asm"]["lua_isyieldable"]).apply(null, arguments);
 };

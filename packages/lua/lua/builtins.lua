@@ -101,13 +101,17 @@ return function(deps)
   -- Patterns --------------------------------------------------------------------------------
 
   -- The C matcher backtracks: its worst case over a subject of n bytes grows like n to the
-  -- power of the number of variable-length items that more pattern follows (times n start
-  -- positions when the pattern is not anchored). Up to this many steps it runs natively (a
-  -- few milliseconds at worst); above, the pure-Lua matcher does the work as instructions
-  -- the scheduler can preempt, with a step budget of its own.
+  -- power of the number of variable-length items that more pattern follows, doubles with
+  -- each optional one (`?`) that more pattern follows, and grows with the longest set, which
+  -- it scans at each byte it matches (times n start positions when the pattern is not
+  -- anchored). Up to this many steps it runs natively (a few milliseconds at worst); above,
+  -- the pure-Lua matcher does the work as instructions the scheduler can preempt, with a step
+  -- budget of its own. (The engine also counts the native matcher's steps, and stops a
+  -- process that spends max_slice in one call.)
   local NATIVE_STEPS = 4e6
-  -- Pattern shapes by pattern text: {degree, anchored, items}. Strings are never collected
-  -- out of a weak table, so the cache is emptied when it holds MAX_SHAPES of them.
+  -- Pattern shapes by pattern text: {degree, anchored, items, optional, widest set}. Strings
+  -- are never collected out of a weak table, so the cache is emptied when it holds MAX_SHAPES
+  -- of them.
   local SHAPES, shapes, MAX_SHAPES = {}, 0, 1024
 
   local function skip_class(p, i)
@@ -127,7 +131,7 @@ return function(deps)
   local function shape(p)
     local known = SHAPES[p]
     if known then return known end
-    local n, i, degree, items = #p, 1, 0, 0
+    local n, i, degree, items, optional, widest = #p, 1, 0, 0, 0, 1
     local anchored = byte(p, 1) == 94
     if anchored then i = 2 end
     while i <= n do
@@ -148,6 +152,7 @@ return function(deps)
         end
       elseif c == 91 then
         after = skip_class(p, i)
+        if after - i > widest then widest = after - i end
       else
         after = i + 1
       end
@@ -158,28 +163,38 @@ return function(deps)
           if after < n then degree = degree + 1 end
           i = after + 1
         elseif q == 63 then -- ?
+          if after < n then optional = optional + 1 end
           i = after + 1
         else
           i = after
         end
       end
     end
-    known = { degree, anchored, items }
+    known = { degree, anchored, items, optional, widest }
     if shapes >= MAX_SHAPES then SHAPES, shapes = {}, 0 end
     SHAPES[p], shapes = known, shapes + 1
     return known
   end
 
-  -- Short subjects (the common case) go straight to the native functions.
-  local SHORT = 64
+  -- Short subjects searched with short patterns (the common case) go straight to the native
+  -- functions: no such pair can cost much (at most two items that backtrack). A short
+  -- subject is no bound by itself: ('.-'):rep(6) .. 'b' over 63 bytes takes seconds.
+  local SHORT, SHORT_PATTERN = 64, 6
 
   --- Whether the native matcher is bounded enough for `p` over `length` bytes of subject.
   local function native_fits(p, length, plain)
-    if length < SHORT then return true end
     if plain then return length * #p <= NATIVE_STEPS end
     local s = shape(p)
-    local steps = (s[2] and 1 or length) * (s[3] + 1) * (length + 0.0) ^ s[1]
+    local steps = (s[2] and 1 or length) * (s[3] + 1) * (length + 0.0) ^ s[1] * 2.0 ^ s[4] * s[5]
     return steps <= NATIVE_STEPS
+  end
+
+  --- Whether `string.<fn>(s, p, …)` may run natively over `length` bytes of subject (values
+  --- that are not strings: the native functions say what is wrong with them).
+  local function native_ok(s, p, length, plain)
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil then return true end
+    if length < SHORT and #p <= SHORT_PATTERN then return true end
+    return native_fits(p, length, plain)
   end
 
   local function subject_length(s, init)
@@ -193,8 +208,7 @@ return function(deps)
 
   local function find(s, p, init, plain)
     if type(s) == 'userdata' then s = text_of(s) or s end
-    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
-      or native_fits(p, subject_length(s, init), plain) then
+    if native_ok(s, p, type(s) == 'string' and subject_length(s, init), plain) then
       return native_find(s, p, init, plain)
     end
     return patterns.find(s, p, init, plain)
@@ -202,8 +216,7 @@ return function(deps)
 
   local function match(s, p, init)
     if type(s) == 'userdata' then s = text_of(s) or s end
-    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
-      or native_fits(p, subject_length(s, init), false) then
+    if native_ok(s, p, type(s) == 'string' and subject_length(s, init), false) then
       return native_match(s, p, init)
     end
     return patterns.match(s, p, init)
@@ -211,8 +224,7 @@ return function(deps)
 
   local function gmatch(s, p, init)
     if type(s) == 'userdata' then s = text_of(s) or s end
-    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil
-      or native_fits(p, subject_length(s, init), false) then
+    if native_ok(s, p, type(s) == 'string' and subject_length(s, init), false) then
       return native_gmatch(s, p, init)
     end
     return patterns.gmatch(s, p, init)
@@ -224,7 +236,8 @@ return function(deps)
 
   local function gsub(s, p, repl, n)
     if type(s) == 'userdata' then s = text_of(s) or s end
-    if type(s) ~= 'string' or #s < SHORT or type(p) ~= 'string' or patterns == nil then
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
+      or (#s < SHORT and #p <= SHORT_PATTERN) then
       return native_gsub(s, p, repl, n)
     end
     local tr = type(repl)

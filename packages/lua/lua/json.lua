@@ -366,11 +366,29 @@ local function read_hex4(s, pos)
   return tonumber(hex, 16)
 end
 
+-- What ends a run of plain characters in a string.
+local STRING_SPECIAL = '[\0-\31"\\]'
+-- The native find runs no Lua instruction: over a long string value it would hold the thread
+-- where no scheduler can preempt it (a second for 64 MiB), so a long run is searched a window
+-- at a time, the copy of each window a check of the time.
+local SCAN_WINDOW = 1 << 16
+
+--- The position of the first special character of s at or after i, or nil.
+local function find_special(s, i)
+  local last = #s - SCAN_WINDOW
+  while i <= last do
+    local j = find(sub(s, i, i + SCAN_WINDOW - 1), STRING_SPECIAL)
+    if j then return i + j - 1 end
+    i = i + SCAN_WINDOW
+  end
+  return find(s, STRING_SPECIAL, i)
+end
+
 local function decode_string(s, pos)
   local parts, n = {}, 0
   local i = pos + 1
   while true do
-    local j = find(s, '[\0-\31"\\]', i)
+    local j = find_special(s, i)
     if not j then
       fail(format("json: unterminated string starting at position %d", pos))
     end

@@ -24,7 +24,7 @@ exports=(
   luaL_newstate lua_newstate luaL_openlibs lua_close luaL_loadbufferx luaL_ref luaL_unref
   luaL_traceback lua_atpanic
   lua_newthread lua_resume luact_resume lua_status lua_isyieldable luact_canyield luact_running
-  lua_yieldk lua_pcallk lua_callk lua_error
+  lua_yieldk lua_pcallk lua_callk lua_error luact_onwork
   lua_sethook lua_getinfo lua_getstack luact_preemptat luact_shrinkstack luact_trimthread
   luact_sharetable
   lua_gettop lua_settop lua_pushvalue lua_rotate lua_xmove lua_checkstack lua_absindex

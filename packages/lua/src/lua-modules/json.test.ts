@@ -359,6 +359,27 @@ describe('json.decode', () => {
     expect(await withText('"a\\u0000b"', 'return json.decode(TEXT) == "a\\0b"')).toBe(true);
   });
 
+  it('reads strings longer than the window it searches them in, escapes on every side of its edges', async () => {
+    // A window is 65,536 bytes: escapes just before, at and after the edges of the first
+    // ones, and a string that ends unterminated a few windows on.
+    expect(
+      await run(`
+        local W = 1 << 16
+        local pieces, expected = {}, {}
+        for _, at in ipairs({ W - 2, W - 1, W, W + 1, 2 * W, 3 * W + 5 }) do
+          local before = at - #table.concat(expected)
+          pieces[#pieces + 1] = string.rep("a", before) .. "\\\\n"
+          expected[#expected + 1] = string.rep("a", before) .. "\\n"
+        end
+        local text = '"' .. table.concat(pieces) .. string.rep("b", 3 * W) .. '"'
+        local decoded = json.decode(text)
+        local ok = decoded == table.concat(expected) .. string.rep("b", 3 * W)
+        local _, err = json.decode('"' .. string.rep("c", 3 * W + 7))
+        return tostring(ok) .. " " .. err.message
+      `),
+    ).toBe('true json: unterminated string starting at position 1');
+  });
+
   it('accepts whitespace around every token', async () => {
     expect(
       await withText(

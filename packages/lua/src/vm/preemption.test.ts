@@ -15,15 +15,29 @@ async function harness(options: Parameters<typeof VmHarness.create>[0] = {}): Pr
   return h;
 }
 
-/** A host call that holds the thread for the milliseconds it is given (a pause's stand-in). */
+/** The CPU time of this test's process, in milliseconds. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Host calls that hold the thread for the milliseconds they are given: `hold` busy (that much
+ * CPU time, however loaded the machine), `sleep` asleep, as a node stopped or paused in a
+ * debugger would be (no thread of it runs).
+ */
 const STALL = {
   name: 'stall',
   scope: 'module' as const,
-  source: 'local host = ... ; return { hold = host.hold }',
+  source: 'local host = ... ; return { hold = host.hold, sleep = host.sleep }',
   functions: {
     hold(L: number, vm: LuaVm) {
-      const until = performance.now() + vm.api._lua_tonumberx(L, 1, 0);
-      while (performance.now() < until) {}
+      const until = cpuMs() + vm.api._lua_tonumberx(L, 1, 0);
+      while (cpuMs() < until) {}
+      return 0;
+    },
+    sleep(L: number, vm: LuaVm) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, vm.api._lua_tonumberx(L, 1, 0));
       return 0;
     },
   },
@@ -209,6 +223,38 @@ describe('what one slice runs', () => {
     expect(most).toBeLessThanOrEqual(2);
   }, 30_000);
 
+  // Built-ins that scan or compare a megabyte without a Lua instruction, and without
+  // allocating for it: each call counts as work enough for the time to be looked at after it.
+  const SLOW_CALLS = {
+    'utf8.len': 'utf8.len(s)',
+    'utf8.offset': 'utf8.offset(s, #s)',
+    'string comparison': 'local _ = s < t',
+    'equality of long strings': 'local _ = s == u',
+    tonumber: 'tonumber(z)',
+    'tonumber with a base': 'tonumber(z, 36)',
+    'a number argument given as a string': 'math.abs(z)',
+    'string.packsize': 'string.packsize(f)',
+    'a metatable chain walked from C': 'table.unpack(chain, 1, 100)',
+  };
+
+  for (const [what, call] of Object.entries(SLOW_CALLS)) {
+    it(`looks at the time after each call of ${what} over a megabyte`, async () => {
+      // A time slice of 0: every look preempts. Without looks between calls, the hook would
+      // look only after a thousand instructions: hundreds of calls.
+      const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
+      const { most } = await turnsPerSlice(
+        vm,
+        `local s = string.rep("x", 1 << 20)
+        local t, u = s:sub(1, -2) .. "y", s:sub(1, -2) .. "x"
+        local z, f = string.rep("0", 1 << 20) .. "1", string.rep(" ", 1 << 20) .. "i"
+        local chain = { "x" }
+        for _ = 1, 1999 do chain = setmetatable({}, { __index = chain }) end
+        for _ = 1, 300 do ${call} n = n + 1 end`,
+      );
+      expect(most).toBeLessThanOrEqual(2);
+    }, 30_000);
+  }
+
   it('looks at the clock often enough once fast code turns slow', async () => {
     const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });
     // A long fast start lets the hook look rarely; then each turn raises and catches an
@@ -307,6 +353,28 @@ describe('a process that cannot be preempted', () => {
     });
   }
 
+  it('is stopped past max_slice in one call of a built-in that walks a metatable chain', async () => {
+    // 200,000 elements, each read through a chain of 2,000 tables: seconds in C, with no
+    // instruction and no allocation (the stack has grown for them before).
+    const vm = await harness({ limits: { maxSliceMs: 100 } });
+    const stuck = start(
+      vm,
+      `return { main = function()
+        local chain, plain = {}, {}
+        for _ = 1, 1999 do chain = setmetatable({}, { __index = chain }) end
+        for i = 1, 200100 do plain[i] = i end
+        local function count(...) return select("#", ...) end
+        count(table.unpack(plain))
+        return count(table.unpack(chain, 1, 200000))
+      end }`,
+    );
+    expect(await vm.wait(stuck, 20_000)).toMatchObject({
+      ok: false,
+      error: { kind: 'TIMEOUT', message: expect.stringMatching(/^stopped after running \d+ ms/) },
+    });
+    expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+  });
+
   it('is stopped past max_slice in one long call of a built-in, at its next large allocation', async () => {
     // table.concat of 8M pieces runs in C for ~100 ms or more, without an instruction: its
     // buffer's growths (allocations of 64 KiB or more) are where the time is looked at.
@@ -338,19 +406,28 @@ describe('a process that cannot be preempted', () => {
     expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
   });
 
-  it('does not count time the node did not run Lua (paused, or in one long host call)', async () => {
+  /** Runs `call` (of the stall module) in a __index called from C, then 100,000 turns. */
+  async function stalledInMetamethod(call: string) {
     const vm = await harness({ limits: { maxSliceMs: 100 }, modules: [STALL] });
     const entry = vm.prepare(
       `local stall = require("stall")
-      local function index() stall.hold(300) local n = 0 for i = 1, 100000 do n = n + i end return "x" end
+      local function index() ${call} local n = 0 for i = 1, 100000 do n = n + i end return "x" end
       return { main = function()
         return table.concat(setmetatable({}, { __index = index, __len = function() return 1 end }))
       end }`,
       { modules: ['stall'] },
     );
-    expect(await vm.wait(vm.start(entry, encodeValues([])), 10_000)).toEqual({
-      ok: true,
-      value: 'x',
+    return vm.wait(vm.start(entry, encodeValues([])), 10_000);
+  }
+
+  it('does not count time in which the node ran nothing (it was paused)', async () => {
+    expect(await stalledInMetamethod('stall.sleep(300)')).toEqual({ ok: true, value: 'x' });
+  });
+
+  it('counts a call into the runtime that held the thread, as the code that made it', async () => {
+    expect(await stalledInMetamethod('stall.hold(300)')).toMatchObject({
+      ok: false,
+      error: { kind: 'TIMEOUT', message: expect.stringMatching(/^stopped after running \d+ ms/) },
     });
   });
 
@@ -393,6 +470,13 @@ describe('a process that cannot be preempted', () => {
     'a __tostring called by print': 'print(setmetatable({}, { __tostring = spin }))',
     'a sort comparator': 'table.sort({ 3, 1, 2 }, spin)',
     'a gsub function over a long subject': 'string.gsub(string.rep("a", 10000), "a", spin)',
+    // Patterns whose native matching would take seconds over a subject of 63 bytes.
+    'a pattern that backtracks, over a short subject':
+      'string.find(string.rep("a", 63), string.rep(".-", 6) .. "b")',
+    'a pattern of optional items, over a short subject':
+      'string.match(string.rep("a", 63), string.rep("a?", 24) .. string.rep("a", 24) .. "b")',
+    'a pattern with a long set, over a short subject':
+      'string.find(string.rep("a", 63), "[" .. string.rep("b", 1 << 22) .. "]")',
   };
 
   for (const [what, code] of Object.entries(PREEMPTIBLE)) {

@@ -37,6 +37,12 @@ const MIN_COUNT = 100;
 /** Instructions until the hook looks again after landing where it may not preempt. */
 const RETRY_COUNT = 101;
 
+/**
+ * How old the reading of the node's CPU time may be when the clock is read (see `ranSoFar`):
+ * reading it costs some 2 µs, so it is read at most this often.
+ */
+const CPU_READ_EVERY_MS = 1;
+
 /** Frames the hook looks through for the code that called a library (deeper: not preempted). */
 const MAX_FRAMES = 64;
 
@@ -65,8 +71,11 @@ export interface PreemptedVm {
   readonly current: Fiber | undefined;
   /** Ends `group` with `error` as soon as its running fiber is out of lua_resume. */
   doom(group: FiberGroup, error: LuactError): void;
-  /** Collects garbage now if the heap asked for it (the hook is a safe point to). */
-  collectIfPressed(L: LuaState): void;
+  /**
+   * Collects garbage now if the heap asked for it (the hook is a safe point to); returns the
+   * milliseconds that took (0: it did not collect).
+   */
+  collectIfPressed(L: LuaState): number;
 }
 
 /**
@@ -80,12 +89,17 @@ export interface PreemptedVm {
  */
 export class Preemption {
   readonly hook: Pointer;
+  /** Called by C code that works long without Lua instructions (`luact_onwork`). */
+  private readonly workCheck: Pointer;
   /** The interrupted fiber yielded for preemption (and not for a blocking operation). */
   pending = false;
   private readonly firstCount: number;
   private startedAt = 0;
   /** When the running slice last read the clock (see ranSoFar). */
   private lookedAt = 0;
+  /** The node's CPU time (ms, all its threads) when the clock read `cpuReadAt` (ms). */
+  private cpuTime = 0;
+  private cpuReadAt = Number.NEGATIVE_INFINITY;
   /** Instructions the running slice ran up to the hook's last look. */
   private counted = 0;
   /**
@@ -109,15 +123,18 @@ export class Preemption {
   ) {
     this.firstCount = Math.min(limits.reductions, FIRST_COUNT);
     this.hook = api.addFunction((L) => this.onHook(L), 'vii');
+    this.workCheck = api.addFunction((L) => this.onWork(L), 'ii');
     this.frame = api._malloc(LUA_DEBUG_SIZE);
   }
 
   /**
    * Hooks the main thread. Every thread is made from it or from a thread made from it, and
-   * inherits the hook: a slice sets only its count (`startSlice`).
+   * inherits the hook: a slice sets only its count (`startSlice`). And has the engine report
+   * C work that runs no instruction (`onWork`).
    */
   attach(L: LuaState): void {
     this.arm(L, this.firstCount);
+    this.api._luact_onwork(L, this.workCheck);
   }
 
   /**
@@ -130,6 +147,7 @@ export class Preemption {
   startSlice(lookAtOnce: boolean): number {
     this.startedAt = performance.now();
     this.lookedAt = this.startedAt;
+    if (this.startedAt - this.cpuReadAt >= CPU_READ_EVERY_MS) this.readCpu(this.startedAt);
     this.counted = 0;
     this.armed = lookAtOnce ? 1 : this.firstCount;
     this.charge = this.firstCount;
@@ -185,17 +203,38 @@ export class Preemption {
 
   /**
    * How long the running fiber's slice has run. The clock is read often while Lua runs (every
-   * hook interval, every large allocation); a gap longer than `maxSliceMs` between two reads
-   * is time Lua did not run: the node was paused (a stopped process, a suspended machine) or
-   * stuck in one host call. It is not counted, so that a node paused in the middle of a slice
-   * does not stop the process that was running when it comes back.
+   * hook interval, every large allocation), and a gap longer than `maxSliceMs` between two
+   * reads may be a pause of the node (a stopped process, a debugger): the part of it in which
+   * no thread of the node ran is not counted, so that a node paused in the middle of a slice
+   * does not stop the process that was running when it comes back. The rest is the fiber's,
+   * whatever it ran: slow built-ins, or a call into the runtime that held the thread.
    */
   private ranSoFar(): number {
     const now = performance.now();
     const gap = now - this.lookedAt;
-    if (gap > this.limits.maxSliceMs) this.startedAt += gap;
+    if (gap > this.limits.maxSliceMs) {
+      this.startedAt += Math.min(gap, this.notRunningSince(now));
+    } else if (now - this.cpuReadAt >= CPU_READ_EVERY_MS) {
+      this.readCpu(now);
+    }
     this.lookedAt = now;
     return now - this.startedAt;
+  }
+
+  /**
+   * The time since the last reading of the CPU time (at most `CPU_READ_EVERY_MS` before the
+   * last reading of the clock) in which the node's threads ran nothing.
+   */
+  private notRunningSince(now: number): number {
+    const { cpuTime, cpuReadAt } = this;
+    this.readCpu(now);
+    return Math.max(0, now - cpuReadAt - (this.cpuTime - cpuTime));
+  }
+
+  private readCpu(now: number): void {
+    const { user, system } = process.cpuUsage();
+    this.cpuTime = (user + system) / 1000;
+    this.cpuReadAt = now;
   }
 
   /**
@@ -228,6 +267,7 @@ export class Preemption {
 
   dispose(): void {
     this.api.removeFunction(this.hook);
+    this.api.removeFunction(this.workCheck);
     this.api._free(this.frame);
   }
 
@@ -236,7 +276,8 @@ export class Preemption {
     if (fiber === undefined || L === this.vm.L) return this.onKernelHook(L);
     const group = fiber.group;
     if (group.ended || group.doom !== undefined) return this.raiseTerminated(L);
-    this.vm.collectIfPressed(L);
+    // A collection is the runtime's work for all the host's processes: not the fiber's.
+    this.startedAt += this.vm.collectIfPressed(L);
     const ran = this.ranSoFar();
     this.counted += this.charge;
     if (this.counted < this.limits.reductions && ran < this.limits.timeSliceMs) {
@@ -263,6 +304,17 @@ export class Preemption {
     // divides the count would otherwise be caught at the same spot every time.
     this.arm(L, RETRY_COUNT);
     return 0;
+  }
+
+  /**
+   * C code in thread `L` did a count of work without Lua instructions (a metatable chain
+   * walked for each element of a table, a string scanned): as after a large allocation, the
+   * hook looks at the next instruction once the slice is over, and a process being stopped
+   * is stopped here, which ends the work.
+   */
+  private onWork(L: LuaState): number {
+    if (this.vm.current === undefined || !this.checkSlice()) return 0;
+    return this.raiseTerminated(L);
   }
 
   /** Kernel code run from TypeScript: it must never run long, whatever it was given. */

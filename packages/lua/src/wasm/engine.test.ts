@@ -463,6 +463,75 @@ describe('the count hook of our Lua build', () => {
   });
 });
 
+describe('C work without instructions in our Lua build', () => {
+  // Each runs some 16 MiB of work in C with no Lua instruction and no allocation for it.
+  const WORK = {
+    'the pattern matcher backtracking':
+      'string.find(string.rep("a", 40), string.rep(".-", 4) .. "b")',
+    'a long set in a pattern': 'string.find("a", "[" .. string.rep("b", 1 << 24) .. "]")',
+    'a metatable chain walked from C': `local t = { "x" }
+      for _ = 1, 1999 do t = setmetatable({}, { __index = t }) end
+      table.unpack(t, 1, 20)`,
+    'a __call chain': `local f = function() end
+      for _ = 1, 1999 do f = setmetatable({}, { __call = f }) end
+      for _ = 1, 20 do f() end`,
+    'utf8.len': 'utf8.len(S)',
+    'utf8.offset': 'utf8.offset(S, #S)',
+    'the codes iterator skipping bytes': 'utf8.codes("a")(string.rep("\\x80", 1 << 24), 0)',
+    'string comparison': 'local _ = S < S .. "x"',
+    'equality of long strings': 'local _ = S == S:sub(1, -2) .. "x"',
+    tonumber: 'tonumber(Z)',
+    'tonumber with a base': 'tonumber(Z, 16)',
+    'a number read by a library': 'math.abs(Z)',
+    'string.pack formats':
+      'string.packsize(F) string.pack(F, 1) string.unpack(F, string.pack("i", 1))',
+    'string.upper': 'string.upper(S)',
+  };
+
+  for (const [what, code] of Object.entries(WORK)) {
+    it(`reports the work of ${what}`, async () => {
+      const lua = await bare();
+      const { api, L } = lua;
+      let checks = 0;
+      const check = api.addFunction(() => {
+        checks++;
+        return 0;
+      }, 'ii');
+      const prepared = run(
+        lua,
+        `S = string.rep("x", 1 << 24)
+         Z = string.rep("0", 1 << 24) .. "1"
+         F = string.rep(" ", 1 << 24) .. "i"
+         return "ready"`,
+      );
+      expect(prepared).toBe('ready');
+      api._luact_onwork(L, check);
+      const result = run(lua, `${code} return "ran"`);
+      api._luact_onwork(L, 0);
+      api.removeFunction(check);
+      expect(result).toBe('ran');
+      expect(checks).toBeGreaterThanOrEqual(1);
+    });
+  }
+
+  it('raises, where the check raises, and so ends the work', async () => {
+    const lua = await bare();
+    const { api, memory, L } = lua;
+    let checks = 0;
+    const check = api.addFunction((state) => {
+      checks++;
+      memory.pushString(state, 'stopped');
+      return api._lua_error(state);
+    }, 'ii');
+    api._luact_onwork(L, check);
+    const result = run(lua, 'return utf8.len(string.rep("x", 1 << 24))');
+    api._luact_onwork(L, 0);
+    api.removeFunction(check);
+    expect(result).toBe('error: stopped');
+    expect(checks).toBe(1);
+  });
+});
+
 describe('the stacks of suspended coroutines in our Lua build', () => {
   /**
    * Lua heap per coroutine (bytes, after full collections) of 1,000 coroutines suspended in a

@@ -75,6 +75,12 @@ export interface LuaApi {
   _luact_canyield(L: LuaState): number;
   /** The thread running Lua code: the innermost one resumed (our build). */
   _luact_running(L: LuaState): LuaState;
+  /**
+   * Sets the function (a function-table entry, `(L) => number`) called with the running
+   * thread after every 16,384 units of work C code did without Lua instructions (our build).
+   * It may raise an error in that thread.
+   */
+  _luact_onwork(L: LuaState, check: Pointer): void;
   _lua_yieldk(L: LuaState, nresults: number, ctx: number, k: Pointer): number;
   _lua_pcallk(
     L: LuaState,

@@ -4860,6 +4860,11 @@ var _lua_newthread = Module["_lua_newthread"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_onwork = Module["_luact_onwork"] = function() {
+  return (_luact_onwork = Module["_luact_onwork"] = Module["asm"]["luact_onwork"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_newstate = Module["_lua_newstate"] = function() {
   return (_lua_newstate = Module["_lua_newstate"] = Module["asm"]["lua_newstate"]).apply(null, arguments);
 };

@@ -22,7 +22,8 @@ local MAX_ITERATIONS = 10000000
 local ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 local AES_KEY_SIZES = { [16] = true, [24] = true, [32] = true }
 local SEALED_OVERHEAD = 12 + 16 -- nonce and tag around the ciphertext
-local PBKDF2_DIGESTS = { sha256 = true, sha512 = true }
+-- The digests pbkdf2 takes, by the bytes of a block of the key each makes.
+local PBKDF2_DIGESTS = { sha256 = 32, sha512 = 64 }
 local JWT_ALGORITHMS = {
   HS256 = true, HS384 = true, HS512 = true, RS256 = true, RS384 = true, RS512 = true,
 }
@@ -202,6 +203,13 @@ function crypto.pbkdf2(password, salt, iterations, length, digest)
   digest = digest == nil and 'sha256' or digest
   if not PBKDF2_DIGESTS[digest] then
     return invalid('pbkdf2', 'unsupported hash "' .. tostring(digest) .. '" (sha256 or sha512)')
+  end
+  -- The derivation runs on the node's thread, where nothing preempts it: each block of the key
+  -- costs `iterations` hashes, and together they are bounded as one block's iterations are.
+  local blocks = (n + PBKDF2_DIGESTS[digest] - 1) // PBKDF2_DIGESTS[digest]
+  if rounds * blocks > MAX_ITERATIONS then
+    return invalid('pbkdf2', 'iterations × blocks of ' .. PBKDF2_DIGESTS[digest] .. ' bytes of the key '
+      .. '(' .. rounds .. ' × ' .. blocks .. ') must be at most ' .. MAX_ITERATIONS)
   end
   return host.pbkdf2(password, salt, rounds, n, digest)
 end

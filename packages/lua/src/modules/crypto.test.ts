@@ -241,7 +241,9 @@ describe('crypto.pbkdf2', () => {
       return { err_of(crypto.pbkdf2("", "salt", 1, 32)), err_of(crypto.pbkdf2("pw", "", 1, 32)),
                err_of(crypto.pbkdf2("pw", "salt", 0, 32)), err_of(crypto.pbkdf2("pw", "salt", 1, 0)),
                err_of(crypto.pbkdf2("pw", "salt", 10000001, 32)),
-               err_of(crypto.pbkdf2("pw", "salt", 1, 32, "md5")) }`);
+               err_of(crypto.pbkdf2("pw", "salt", 1, 32, "md5")),
+               err_of(crypto.pbkdf2("pw", "salt", 5000001, 64)),
+               err_of(crypto.pbkdf2("pw", "salt", 1000, 1048576, "sha512")) }`);
     expect(exit).toEqual({
       ok: true,
       value: [
@@ -255,6 +257,16 @@ describe('crypto.pbkdf2', () => {
           'crypto.pbkdf2: iterations must be between 1 and 10000000, got 10000001',
         ],
         ['Invalid', false, 'crypto.pbkdf2: unsupported hash "md5" (sha256 or sha512)'],
+        [
+          'Invalid',
+          false,
+          'crypto.pbkdf2: iterations × blocks of 32 bytes of the key (5000001 × 2) must be at most 10000000',
+        ],
+        [
+          'Invalid',
+          false,
+          'crypto.pbkdf2: iterations × blocks of 64 bytes of the key (1000 × 16384) must be at most 10000000',
+        ],
       ],
     });
   });

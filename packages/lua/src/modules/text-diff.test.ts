@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { moduleSnippets } from '../testing/vm-harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { moduleSnippets, VmHarness } from '../testing/vm-harness.js';
 
 /** Runs `body` (Lua, with `text` and a default differ `d` in scope) as a process's main. */
 const run = moduleSnippets(
@@ -170,4 +170,36 @@ describe('text.diff.new', () => {
       ],
     });
   });
+});
+
+describe('the time a diff takes in a process', () => {
+  let h: VmHarness | undefined;
+  afterEach(() => {
+    h?.close();
+    h = undefined;
+  });
+
+  it('is at most half the max_slice of its host, whatever diff_timeout asks for', async () => {
+    // Two random texts of 20,000 letters: an exact diff takes seconds. Asked for with no
+    // limit, inside a __index called from C (where nothing preempts the process), it would
+    // keep the process past its max_slice of 400 ms, and the process would be stopped.
+    h = await VmHarness.create({ limits: { maxSliceMs: 400 } });
+    const exit = await h.run(
+      `local text = require("text")
+      local function random_text(n)
+        local t = {}
+        for i = 1, n do t[i] = string.char(97 + math.random(0, 25)) end
+        return table.concat(t)
+      end
+      return { main = function()
+        local a, b = random_text(20000), random_text(20000)
+        local d = assert(text.diff.new({ diff_timeout = 0 }))
+        local function index() return tostring(#d:compare(a, b) > 0) end
+        return table.concat(setmetatable({}, { __index = index, __len = function() return 1 end }))
+      end }`,
+      [],
+      { modules: ['text'] },
+    );
+    expect(exit).toEqual({ ok: true, value: 'true' });
+  }, 30_000);
 });

@@ -23,6 +23,9 @@ export interface TextModuleOptions {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** diff-match-patch's own default time limit of a diff, in seconds. */
+const DEFAULT_DIFF_TIMEOUT = 1;
+
 /** The UTF-8 text of a pattern argument; patterns that are not UTF-8 are refused, as Go does. */
 function patternArgument(L: LuaState, vm: LuaVm): string {
   try {
@@ -55,7 +58,13 @@ export function textModule(options: TextModuleOptions = {}): LuaModuleSpec {
   const regexps = new RegexpCache();
   const diffOptions = (L: LuaState, vm: LuaVm, index: number): DiffOptions => {
     const given = tableArgument<DiffOptions>(L, vm, index);
-    return options.deterministic ? { ...given, diffTimeout: 0 } : given;
+    if (options.deterministic) return { ...given, diffTimeout: 0 };
+    // A diff runs in one go on the node's thread, where nothing preempts it: it settles for a
+    // coarser one after half the time the host lets a process run unpreempted, whatever the
+    // process asked for (0, no limit, included).
+    const limit = vm.options.limits.maxSliceMs / 2000;
+    const asked = given.diffTimeout ?? DEFAULT_DIFF_TIMEOUT;
+    return { ...given, diffTimeout: asked > 0 ? Math.min(asked, limit) : limit };
   };
   return {
     name: 'text',

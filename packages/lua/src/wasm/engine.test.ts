@@ -486,6 +486,7 @@ describe('C work without instructions in our Lua build', () => {
     'string.pack formats':
       'string.packsize(F) string.pack(F, 1) string.unpack(F, string.pack("i", 1))',
     'string.upper': 'string.upper(S)',
+    'compiling a long chain of or': 'load("return a" .. string.rep(" or a", 20000))',
   };
 
   for (const [what, code] of Object.entries(WORK)) {

@@ -68,6 +68,34 @@ function runHooked(
   return thread;
 }
 
+/** Resumes a thread as the scheduler does, each slice with a count of 1,000. */
+function freshSlices({ api, L }: Bare): (thread: LuaState, results: Pointer) => number {
+  return (thread, results) => api._luact_resume(thread, L, 0, results, 1000);
+}
+
+/**
+ * How often a count hook that does nothing else is called in a run of `source` (on a new
+ * thread of `lua`, every 1,000 instructions) that `resume` resumes until it ends.
+ */
+function countHookCalls(
+  lua: Bare,
+  source: string,
+  resume: (thread: LuaState, results: Pointer) => number,
+): number {
+  const { api, L } = lua;
+  let calls = 0;
+  const hook = api.addFunction(() => {
+    calls++;
+    return undefined;
+  }, 'vii');
+  const results = api._malloc(4);
+  runHooked(lua, hook, 1000, source, (thread) => resume(thread, results));
+  api._lua_settop(L, 0);
+  api._free(results);
+  api.removeFunction(hook);
+  return calls;
+}
+
 describe('numbers as text in our Lua build', () => {
   it('writes integers as Lua 5.4 does, without snprintf, and floats as before', async () => {
     const lua = await bare();
@@ -294,29 +322,17 @@ describe('the count hook of our Lua build', () => {
   it('starts the count afresh at each luact_resume, where lua_resume carries it on', async () => {
     const lua = await bare();
     const { api, L } = lua;
-    let calls = 0;
-    const hook = api.addFunction(() => {
-      calls++;
-      return undefined;
-    }, 'vii');
-    const results = api._malloc(4);
     // Ten stretches of some 600 counted instructions, with a yield between two.
     const source = `for _ = 1, 10 do
         local x = 0 for i = 1, 300 do x = x + i end
         coroutine.yield()
       end`;
-    const stretches = (resume: (thread: LuaState) => number): number => {
-      calls = 0;
-      runHooked(lua, hook, 1000, source, resume);
-      api._lua_settop(L, 0);
-      return calls;
-    };
     // Some 6,000 instructions in all: the hook every 1,000 of them, across the yields.
-    expect(stretches((thread) => api._lua_resume(thread, L, 0, results))).toBeGreaterThan(3);
+    expect(
+      countHookCalls(lua, source, (thread, results) => api._lua_resume(thread, L, 0, results)),
+    ).toBeGreaterThan(3);
     // Each slice counts from 1,000 again, and none runs that many.
-    expect(stretches((thread) => api._luact_resume(thread, L, 0, results, 1000))).toBe(0);
-    api._free(results);
-    api.removeFunction(hook);
+    expect(countHookCalls(lua, source, freshSlices(lua))).toBe(0);
   });
 
   it('resumes a thread its hook yielded with luact_resume as lua_resume does', async () => {
@@ -345,26 +361,12 @@ describe('the count hook of our Lua build', () => {
     expect(fresh).toBe(carried);
   });
 
-  /** Hook calls in a run of `source` that `luact_resume` resumes with a count of 1,000. */
-  async function hookCalls(source: string): Promise<number> {
-    const lua = await bare();
-    const { api, L } = lua;
-    let calls = 0;
-    const hook = api.addFunction(() => {
-      calls++;
-      return undefined;
-    }, 'vii');
-    const results = api._malloc(4);
-    runHooked(lua, hook, 1000, source, (thread) => api._luact_resume(thread, L, 0, results, 1000));
-    api._free(results);
-    api.removeFunction(hook);
-    return calls;
-  }
-
   it('runs a coroutine that Lua resumes or closes on the count of the thread that does', async () => {
+    const lua = await bare();
     // Some 30,000 instructions in 100 coroutines, none of which runs 1,000 of its own, and as
     // many in the __close handlers coroutine.close runs.
-    const calls = await hookCalls(
+    const calls = countHookCalls(
+      lua,
       `local mt = { __close = function() local x = 0 for i = 1, 100 do x = x + i end end }
        for _ = 1, 100 do
          coroutine.wrap(function() local x = 0 for i = 1, 100 do x = x + i end end)()
@@ -372,16 +374,20 @@ describe('the count hook of our Lua build', () => {
          coroutine.resume(co)
          coroutine.close(co)
        end`,
+      freshSlices(lua),
     );
     expect(calls).toBeGreaterThanOrEqual(40);
   });
 
   it('charges the instructions of the frames an error unwinds', async () => {
+    const lua = await bare();
     // 100 functions of 300 straight-line instructions, each ending in an error: only the
     // loop around them is charged otherwise (some 600 instructions).
-    const calls = await hookCalls(
+    const calls = countHookCalls(
+      lua,
       `local function f() local x = 0 ${'x = x + 1 '.repeat(100)}error(x) end
        for _ = 1, 100 do pcall(f) end`,
+      freshSlices(lua),
     );
     expect(calls).toBeGreaterThanOrEqual(20);
   });

@@ -2,15 +2,24 @@ import type { LuaApi, LuaState } from '../wasm/lua-api.js';
 import { LuaType } from '../wasm/lua-api.js';
 import type { WasmMemory } from '../wasm/memory.js';
 
+/** A string argument of this many bytes or more is a large one (see `onLargeRead`). */
+const LARGE_ARGUMENT = 64 * 1024;
+
 /**
  * A host function's arguments and results, typed: how bindings outside this package read and
  * answer Lua without the raw C API. Stateless, so it allocates nothing per call (the send path
  * goes through it).
  */
 export class HostStack {
+  /**
+   * @param onLargeRead called when a string of 64 KiB or more is read: a host function
+   *   working on one (a hash, a decoder) runs no Lua instruction, however long it takes, so a
+   *   loop of such calls is looked at here, as a large allocation is.
+   */
   constructor(
     private readonly api: LuaApi,
     private readonly memory: WasmMemory,
+    private readonly onLargeRead: () => void = () => {},
   ) {}
 
   isString(L: LuaState, index: number): boolean {
@@ -26,7 +35,10 @@ export class HostStack {
    * longer than `maxBytes` (not decoded then).
    */
   text(L: LuaState, index: number, maxBytes?: number): string | undefined {
-    return this.isString(L, index) ? this.memory.toString(L, index, maxBytes) : undefined;
+    if (!this.isString(L, index)) return undefined;
+    const text = this.memory.toString(L, index, maxBytes);
+    if (text !== undefined && text.length >= LARGE_ARGUMENT) this.onLargeRead();
+    return text;
   }
 
   /** Pushes `prefix`, the decimal digits of `n` and `suffix` as one string (see WasmMemory). */
@@ -36,12 +48,17 @@ export class HostStack {
 
   /** A copy of the bytes of the string at `index`, or undefined when it is not a string. */
   bytes(L: LuaState, index: number): Uint8Array | undefined {
-    return this.memory.toBytes(L, index);
+    return this.large(this.memory.toBytes(L, index));
   }
 
   /** The bytes of the string at `index` for a reader that never writes to them (see WasmMemory.readBytes). */
   readBytes(L: LuaState, index: number): Uint8Array | undefined {
-    return this.memory.readBytes(L, index);
+    return this.large(this.memory.readBytes(L, index));
+  }
+
+  private large(bytes: Uint8Array | undefined): Uint8Array | undefined {
+    if (bytes !== undefined && bytes.length >= LARGE_ARGUMENT) this.onLargeRead();
+    return bytes;
   }
 
   /** The number at `index` (0 when it is not one). */

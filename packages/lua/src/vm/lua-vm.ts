@@ -163,7 +163,11 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   ) {
     const { limits } = options;
     this.memory = new WasmMemory(api);
-    this.stack = new HostStack(api, this.memory);
+    // A host call over a large string runs no instruction: the time is looked at as after a
+    // large allocation (the answer matters to the hook, not to the read).
+    this.stack = new HostStack(api, this.memory, () => {
+      if (this.current !== undefined) this.preemption.checkSlice();
+    });
     this.clock = options.clock ?? systemClock();
     this.loop = api.engineLoop;
     this.resultCount = api._malloc(4);

@@ -43,8 +43,8 @@ const STALL = {
   },
 };
 
-function start(vm: VmHarness, source: string) {
-  return vm.start(vm.prepare(source), encodeValues([]));
+function start(vm: VmHarness, source: string, modules: string[] = []) {
+  return vm.start(vm.prepare(source, { modules }), encodeValues([]));
 }
 
 const QUICK = 'return { main = function() return "done" end }';
@@ -107,8 +107,8 @@ describe('what one slice runs', () => {
    * another (fibers of one process share its variables): the watcher runs between two of the
    * worker's slices and notes how many turns each ran. The median and the most of those.
    */
-  async function turnsPerSlice(vm: VmHarness, work: string) {
-    const outcome = await vm.wait(start(vm, watched(work)));
+  async function turnsPerSlice(vm: VmHarness, work: string, modules: string[] = []) {
+    const outcome = await vm.wait(start(vm, watched(work), modules));
     expect(outcome.ok).toBe(true);
     const [median, most] = String(outcome.value).split(' ').map(Number) as [number, number];
     return { median, most };
@@ -240,7 +240,7 @@ describe('what one slice runs', () => {
   for (const [what, call] of Object.entries(SLOW_CALLS)) {
     it(`looks at the time after each call of ${what} over a megabyte`, async () => {
       // A time slice of 0: every look preempts. Without looks between calls, the hook would
-      // look only after a thousand instructions: hundreds of calls.
+      // look only after a thousand instructions: all hundred calls in one slice.
       const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
       const { most } = await turnsPerSlice(
         vm,
@@ -249,11 +249,24 @@ describe('what one slice runs', () => {
         local z, f = string.rep("0", 1 << 20) .. "1", string.rep(" ", 1 << 20) .. "i"
         local chain = { "x" }
         for _ = 1, 1999 do chain = setmetatable({}, { __index = chain }) end
-        for _ = 1, 300 do ${call} n = n + 1 end`,
+        for _ = 1, 100 do ${call} n = n + 1 end`,
       );
       expect(most).toBeLessThanOrEqual(2);
     }, 30_000);
   }
+
+  it('looks at the time after each host call over a large string', async () => {
+    // A hash of 256 KiB runs in TypeScript: no instruction, no allocation in Lua.
+    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
+    const { most } = await turnsPerSlice(
+      vm,
+      `local hash = require("hash")
+      local s = string.rep("x", 1 << 18)
+      for _ = 1, 100 do hash.fnv64(s) n = n + 1 end`,
+      ['hash'],
+    );
+    expect(most).toBeLessThanOrEqual(2);
+  }, 30_000);
 
   it('looks at the clock often enough once fast code turns slow', async () => {
     const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 2 } });

@@ -27,7 +27,7 @@ local format = string.format
 local math_type, tointeger, maxinteger = math.type, math.tointeger, math.maxinteger
 local native_rep, native_find, native_match, native_gmatch, native_gsub =
   string.rep, string.find, string.match, string.gmatch, string.gsub
-local byte, sub = string.byte, string.sub
+local byte, sub, char = string.byte, string.sub, string.char
 local native_sort, native_move, native_insert, native_remove, concat =
   table.sort, table.move, table.insert, table.remove, table.concat
 local raw_getmetatable = debug.getmetatable
@@ -101,18 +101,21 @@ return function(deps)
   -- Patterns --------------------------------------------------------------------------------
 
   -- The C matcher backtracks: its worst case over a subject of n bytes grows like n to the
-  -- power of the number of variable-length items that more pattern follows, doubles with
-  -- each optional one (`?`) that more pattern follows, and grows with the longest set, which
-  -- it scans at each byte it matches (times n start positions when the pattern is not
-  -- anchored). Up to this many steps it runs natively (a few milliseconds at worst); above,
-  -- the pure-Lua matcher does the work as instructions the scheduler can preempt, with a step
-  -- budget of its own. (The engine also counts the native matcher's steps, and stops a
-  -- process that spends max_slice in one call.)
+  -- power of the number of variable-length items followed by an item that can match what
+  -- they match (the matcher tries the rest at each length of them), doubles with each such
+  -- optional one (`?`), and grows with the longest set, which it scans at each byte it matches
+  -- (times n start positions when the pattern is not anchored). `%d+-` or `[^,]*,` costs the
+  -- length of the run, once. Up to this many steps it runs natively (a few milliseconds at
+  -- worst); above, the pure-Lua matcher does the work as instructions the scheduler can
+  -- preempt, with a step budget of its own. (The engine also counts the native matcher's
+  -- steps, and stops a process that spends max_slice in one call.)
   local NATIVE_STEPS = 4e6
   -- Pattern shapes by pattern text: {degree, anchored, items, optional, widest set}. Strings
   -- are never collected out of a weak table, so the cache is emptied when it holds MAX_SHAPES
   -- of them.
   local SHAPES, shapes, MAX_SHAPES = {}, 0, 1024
+  -- Longer patterns are not analysed item by item: every variable item counts.
+  local MAX_ANALYSED = 256
 
   local function skip_class(p, i)
     -- i at '[': returns the index after the matching ']'
@@ -128,12 +131,35 @@ return function(deps)
     return i + 1
   end
 
+  -- Whether some byte matches both single-character items (pattern texts: "%d", "[^,]", ".",
+  -- "%-"), asked of the native matcher byte by byte, once a pair (a malformed item: yes).
+  local OVERLAPS, overlaps_known = {}, 0
+  local function overlap(a, b)
+    local key = a .. '\0' .. b
+    local known = OVERLAPS[key]
+    if known ~= nil then return known end
+    local ok, found = pcall(function()
+      for c = 0, 255 do
+        local one = char(c)
+        if native_find(one, '^' .. a) and native_find(one, '^' .. b) then return true end
+      end
+      return false
+    end)
+    found = not ok or found
+    if overlaps_known >= MAX_SHAPES then OVERLAPS, overlaps_known = {}, 0 end
+    OVERLAPS[key], overlaps_known = found, overlaps_known + 1
+    return found
+  end
+
   local function shape(p)
     local known = SHAPES[p]
     if known then return known end
     local n, i, degree, items, optional, widest = #p, 1, 0, 0, 0, 1
     local anchored = byte(p, 1) == 94
     if anchored then i = 2 end
+    -- The items in order, as pattern texts (false: one that may match anything, of any
+    -- length), and the quantifier of each: 1 variable, 2 optional.
+    local list, quantity = {}, {}
     while i <= n do
       local c = byte(p, i)
       local after
@@ -143,31 +169,46 @@ return function(deps)
         local d = byte(p, i + 1)
         if d == 98 then -- %bxy scans the subject
           degree, i = degree + 1, i + 4
-        elseif d == 102 then -- %f[set]
-          i = skip_class(p, i + 2)
+          list[#list + 1] = false
+        elseif d == 102 then -- %f[set], scanned at each byte it is tried at
+          local e = skip_class(p, i + 2)
+          if e - i > widest then widest = e - i end
+          i = e
         elseif d and d >= 49 and d <= 57 then -- back reference
           degree, i = degree + 1, i + 2
+          list[#list + 1] = false
         else
           after = i + 2
         end
       elseif c == 91 then
         after = skip_class(p, i)
         if after - i > widest then widest = after - i end
+      elseif c == 36 and i == n then -- '$' anchors the end
+        i = i + 1
       else
         after = i + 1
       end
       if after then
         items = items + 1
+        local text = sub(p, i, after - 1)
+        -- A literal character other than a letter or digit, escaped: '$', '-' and the like.
+        if after == i + 1 and c ~= 46 and not native_find(text, '^%w') then text = '%' .. text end
+        list[#list + 1] = text
         local q = byte(p, after)
         if q == 42 or q == 43 or q == 45 then -- * + -
-          if after < n then degree = degree + 1 end
-          i = after + 1
+          quantity[#list], i = 1, after + 1
         elseif q == 63 then -- ?
-          if after < n then optional = optional + 1 end
-          i = after + 1
+          quantity[#list], i = 2, after + 1
         else
           i = after
         end
+      end
+    end
+    for k = 1, #list do
+      local q, next_item = quantity[k], list[k + 1]
+      if q and next_item ~= nil
+        and (not next_item or n > MAX_ANALYSED or overlap(list[k], next_item)) then
+        if q == 1 then degree = degree + 1 else optional = optional + 1 end
       end
     end
     known = { degree, anchored, items, optional, widest }

@@ -369,13 +369,18 @@ end
 -- What ends a run of plain characters in a string.
 local STRING_SPECIAL = '[\0-\31"\\]'
 -- The native find runs no Lua instruction: over a long string value it would hold the thread
--- where no scheduler can preempt it (a second for 64 MiB), so a long run is searched a window
--- at a time, the copy of each window a check of the time.
+-- where no scheduler can preempt it (a second for 64 MiB). The string's run of plain
+-- characters ends at the next quote at the latest, which a plain find reaches at memchr's
+-- speed: when that (or the document's end) is near, one search does; when it is far, or
+-- there is none, the search goes a window at a time, the copy of each a check of the time.
 local SCAN_WINDOW = 1 << 16
 
 --- The position of the first special character of s at or after i, or nil.
 local function find_special(s, i)
-  local last = #s - SCAN_WINDOW
+  if #s - i < SCAN_WINDOW then return find(s, STRING_SPECIAL, i) end
+  local quote = find(s, '"', i, true)
+  if quote and quote - i < SCAN_WINDOW then return find(s, STRING_SPECIAL, i) end
+  local last = (quote or #s) - SCAN_WINDOW
   while i <= last do
     local j = find(sub(s, i, i + SCAN_WINDOW - 1), STRING_SPECIAL)
     if j then return i + j - 1 end

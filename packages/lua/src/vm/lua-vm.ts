@@ -502,15 +502,13 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     api._lua_callk(L, 1, 0, 0, 0);
   }
 
-  collectIfPressed(L: LuaState): number {
-    if (!this.heap.pressure) return 0;
+  collectIfPressed(L: LuaState): void {
+    if (!this.heap.pressure) return;
     const { api } = this;
-    const started = performance.now();
     api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.collectgarbage);
     this.memory.pushString(L, 'collect');
     api._lua_callk(L, 1, 0, 0, 0);
     this.heap.collected();
-    return performance.now() - started;
   }
 
   /**

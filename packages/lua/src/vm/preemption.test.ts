@@ -388,6 +388,61 @@ describe('a process that cannot be preempted', () => {
     expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
   });
 
+  it('never stops kernel code on the main thread, however much it works past max_slice', async () => {
+    // A host call of a process past its max_slice prepares an entry (as a spawn of an entry
+    // not yet prepared does): compiling 2,000 `or`s is work the engine counts (two million
+    // steps, in blocks too small to be looked at as large allocations), on the main thread.
+    // Stopped there, the entry would fail to compile; the process is stopped after.
+    let prepared: string | undefined;
+    const PREPARE = {
+      name: 'prepare',
+      scope: 'module' as const,
+      source: 'local host = ... ; return { entry = host.entry, hold = host.hold }',
+      functions: {
+        hold: STALL.functions.hold,
+        entry(_L: number, vm: LuaVm) {
+          try {
+            vm.prepareEntry({
+              id: 'test:big',
+              fingerprint: 'big',
+              source: `return { main = function(a) return a${' or a'.repeat(2_000)} end }`,
+              file: 'big.lua',
+              firstLine: 1,
+              modules: [],
+              imports: {},
+            });
+            prepared = 'ok';
+          } catch (error) {
+            prepared = String(error);
+          }
+          return 0;
+        },
+      },
+    };
+    const vm = await harness({ limits: { maxSliceMs: 100 }, modules: [PREPARE] });
+    const exit = await vm.wait(
+      start(
+        vm,
+        `local prepare = require("prepare")
+        return { main = function()
+          local function index()
+            prepare.hold(150)
+            prepare.entry()
+            for _ = 1, 100000 do end
+            return "x"
+          end
+          return table.concat(setmetatable({}, { __index = index, __len = function() return 1 end }))
+        end }`,
+        ['prepare'],
+      ),
+      20_000,
+    );
+    expect(prepared).toBe('ok');
+    expect(exit).toMatchObject({ ok: false, error: { kind: 'TIMEOUT' } });
+    expect(vm.vm.api._lua_gettop(vm.vm.L)).toBe(0);
+    expect(await vm.wait(start(vm, QUICK))).toEqual({ ok: true, value: 'done' });
+  }, 30_000);
+
   it('is stopped past max_slice in one long call of a built-in, at its next large allocation', async () => {
     // table.concat of 8M pieces runs in C for ~100 ms or more, without an instruction: its
     // buffer's growths (allocations of 64 KiB or more) are where the time is looked at.
@@ -490,6 +545,8 @@ describe('a process that cannot be preempted', () => {
       'string.match(string.rep("a", 63), string.rep("a?", 24) .. string.rep("a", 24) .. "b")',
     'a pattern with a long set, over a short subject':
       'string.find(string.rep("a", 63), "[" .. string.rep("b", 1 << 22) .. "]")',
+    'a pattern with a long frontier set, over a short subject':
+      'string.find(string.rep("a", 63), "%f[" .. string.rep("b", 1 << 22) .. "]a")',
   };
 
   for (const [what, code] of Object.entries(PREEMPTIBLE)) {

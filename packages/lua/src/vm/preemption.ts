@@ -72,10 +72,11 @@ export interface PreemptedVm {
   /** Ends `group` with `error` as soon as its running fiber is out of lua_resume. */
   doom(group: FiberGroup, error: LuactError): void;
   /**
-   * Collects garbage now if the heap asked for it (the hook is a safe point to); returns the
-   * milliseconds that took (0: it did not collect).
+   * Collects garbage now if the heap asked for it (the hook is a safe point to). Its time is
+   * the fiber's: credited, it let a fiber that cannot yield, and that kept the heap pressed,
+   * run seconds past max_slice.
    */
-  collectIfPressed(L: LuaState): number;
+  collectIfPressed(L: LuaState): void;
 }
 
 /**
@@ -276,8 +277,7 @@ export class Preemption {
     if (fiber === undefined || L === this.vm.L) return this.onKernelHook(L);
     const group = fiber.group;
     if (group.ended || group.doom !== undefined) return this.raiseTerminated(L);
-    // A collection is the runtime's work for all the host's processes: not the fiber's.
-    this.startedAt += this.vm.collectIfPressed(L);
+    this.vm.collectIfPressed(L);
     const ran = this.ranSoFar();
     this.counted += this.charge;
     if (this.counted < this.limits.reductions && ran < this.limits.timeSliceMs) {
@@ -313,7 +313,9 @@ export class Preemption {
    * is stopped here, which ends the work.
    */
   private onWork(L: LuaState): number {
-    if (this.vm.current === undefined || !this.checkSlice()) return 0;
+    // Kernel code on the main thread (run from TypeScript: preparing an entry, delivering
+    // mail) is the runtime's, and is never stopped halfway: the fiber is, when it next runs.
+    if (L === this.vm.L || this.vm.current === undefined || !this.checkSlice()) return 0;
     return this.raiseTerminated(L);
   }
 

@@ -493,6 +493,14 @@ describe('C work without instructions in our Lua build', () => {
       'string.packsize(F) string.pack(F, 1) string.unpack(F, string.pack("i", 1))',
     'string.upper': 'string.upper(S)',
     'compiling a long chain of or': 'load("return a" .. string.rep(" or a", 20000))',
+    'a plain find': 'string.find(S, "y", 1, true)',
+    'string.unpack of a long zero-terminated string': 'pcall(string.unpack, "z", S)',
+    'table.insert and table.remove at the front': `local t = {}
+      for i = 1, 20000 do t[i] = i end
+      table.insert(t, 1, 0) table.remove(t, 1)`,
+    'table.unpack and table.concat of plain tables': `local t = {}
+      for i = 1, 20000 do t[i] = "x" end
+      table.unpack(t) table.concat(t)`,
   };
 
   for (const [what, code] of Object.entries(WORK)) {

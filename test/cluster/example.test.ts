@@ -124,7 +124,8 @@ it('runs the README section: three NATS servers, two nodes, a ping-pong, and nod
         await nodeB.waitFor('joined the cluster', 60_000);
       } else if (exec === 'examples.cluster:ping') {
         const run = await luact(args, process.env, dir);
-        expect(run.code, run.stderr).toBe(0);
+        // What the run printed says why it failed (its outcome is on stdout).
+        expect(run.code, `${run.stderr}\nstdout: ${run.stdout}`).toBe(0);
         expect(JSON.parse(run.stdout)).toEqual({
           ok: true,
           value: {

@@ -168,6 +168,23 @@ describe('what one slice runs', () => {
     expect(most).toBeLessThan(20);
   }, 30_000);
 
+  it('charges a coroutine closed while suspended for all it ran', async () => {
+    const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
+    // As above, but the frame yields, and the coroutine is closed: no return charges it.
+    const body = `local x = 0 ${'x = x + 1 '.repeat(5_000)}coroutine.yield()`;
+    const { most } = await turnsPerSlice(
+      vm,
+      `local function f() ${body} end
+      for _ = 1, 300 do
+        local co = coroutine.create(f)
+        coroutine.resume(co)
+        coroutine.close(co)
+        n = n + 1
+      end`,
+    );
+    expect(most).toBeLessThan(20);
+  }, 30_000);
+
   it('charges a function that raises for all it ran', async () => {
     const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
     // As above, but the frame ends by raising: no return charges it, and the error unwinds it.

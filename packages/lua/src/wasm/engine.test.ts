@@ -392,6 +392,24 @@ describe('the count hook of our Lua build', () => {
     expect(calls).toBeGreaterThanOrEqual(20);
   });
 
+  it('charges the frames of a suspended coroutine when Lua closes it', async () => {
+    const lua = await bare();
+    // 100 coroutines, each 300 straight-line instructions and a yield, then closed: only the
+    // loop around them is charged otherwise (some 1,000 instructions). A charge that runs the
+    // count out drops what is left of it, so fewer than 30.
+    const calls = countHookCalls(
+      lua,
+      `local function f() local x = 0 ${'x = x + 1 '.repeat(100)}coroutine.yield() end
+       for _ = 1, 100 do
+         local co = coroutine.create(f)
+         coroutine.resume(co)
+         coroutine.close(co)
+       end`,
+      freshSlices(lua),
+    );
+    expect(calls).toBeGreaterThanOrEqual(10);
+  });
+
   it('says whether a yield would reach the scheduler, and which thread runs', async () => {
     const lua = await bare();
     const { api, memory, L } = lua;

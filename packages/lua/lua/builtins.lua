@@ -230,14 +230,6 @@ return function(deps)
     return steps <= NATIVE_STEPS
   end
 
-  --- Whether `string.<fn>(s, p, …)` may run natively over `length` bytes of subject (values
-  --- that are not strings: the native functions say what is wrong with them).
-  local function native_ok(s, p, length, plain)
-    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil then return true end
-    if length < SHORT and #p <= SHORT_PATTERN then return true end
-    return native_fits(p, length, plain)
-  end
-
   local function subject_length(s, init)
     local n = #s
     if init == nil then return n end
@@ -247,9 +239,18 @@ return function(deps)
     return n - init + 1
   end
 
+  --- Whether `string.<fn>(s, p, init, …)` may run natively (values that are not strings: the
+  --- native functions say what is wrong with them).
+  local function native_ok(s, p, init, plain)
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil then return true end
+    local length = subject_length(s, init)
+    if length < SHORT and #p <= SHORT_PATTERN then return true end
+    return native_fits(p, length, plain)
+  end
+
   local function find(s, p, init, plain)
     if type(s) == 'userdata' then s = text_of(s) or s end
-    if native_ok(s, p, type(s) == 'string' and subject_length(s, init), plain) then
+    if native_ok(s, p, init, plain) then
       return native_find(s, p, init, plain)
     end
     return patterns.find(s, p, init, plain)
@@ -257,7 +258,7 @@ return function(deps)
 
   local function match(s, p, init)
     if type(s) == 'userdata' then s = text_of(s) or s end
-    if native_ok(s, p, type(s) == 'string' and subject_length(s, init), false) then
+    if native_ok(s, p, init, false) then
       return native_match(s, p, init)
     end
     return patterns.match(s, p, init)
@@ -265,7 +266,7 @@ return function(deps)
 
   local function gmatch(s, p, init)
     if type(s) == 'userdata' then s = text_of(s) or s end
-    if native_ok(s, p, type(s) == 'string' and subject_length(s, init), false) then
+    if native_ok(s, p, init, false) then
       return native_gmatch(s, p, init)
     end
     return patterns.gmatch(s, p, init)

@@ -377,10 +377,9 @@ local SCAN_WINDOW = 1 << 16
 
 --- The position of the first special character of s at or after i, or nil.
 local function find_special(s, i)
+  -- A short document needs no search for the quote: its end is near.
   if #s - i < SCAN_WINDOW then return find(s, STRING_SPECIAL, i) end
-  local quote = find(s, '"', i, true)
-  if quote and quote - i < SCAN_WINDOW then return find(s, STRING_SPECIAL, i) end
-  local last = (quote or #s) - SCAN_WINDOW
+  local last = (find(s, '"', i, true) or #s) - SCAN_WINDOW
   while i <= last do
     local j = find(sub(s, i, i + SCAN_WINDOW - 1), STRING_SPECIAL)
     if j then return i + j - 1 end

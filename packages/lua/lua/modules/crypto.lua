@@ -206,9 +206,10 @@ function crypto.pbkdf2(password, salt, iterations, length, digest)
   end
   -- The derivation runs on the node's thread, where nothing preempts it: each block of the key
   -- costs `iterations` hashes, and together they are bounded as one block's iterations are.
-  local blocks = (n + PBKDF2_DIGESTS[digest] - 1) // PBKDF2_DIGESTS[digest]
+  local block = PBKDF2_DIGESTS[digest]
+  local blocks = (n + block - 1) // block
   if rounds * blocks > MAX_ITERATIONS then
-    return invalid('pbkdf2', 'iterations × blocks of ' .. PBKDF2_DIGESTS[digest] .. ' bytes of the key '
+    return invalid('pbkdf2', 'iterations × blocks of ' .. block .. ' bytes of the key '
       .. '(' .. rounds .. ' × ' .. blocks .. ') must be at most ' .. MAX_ITERATIONS)
   end
   return host.pbkdf2(password, salt, rounds, n, digest)

@@ -19,9 +19,9 @@ export const TERMINATED = 3;
  * Each look reads the clock, so a fiber whose instructions are slow (errors caught by pcall,
  * big string operations) is preempted close to its time slice all the same. Our Lua build
  * counts instructions where code can repeat (a backward jump: the loop's length; a call: 1; a
- * return or a tail call: the instructions since its function began) and calls the hook at the instruction
- * after the one that ran the count out, so the count, and `reductions`, approximate
- * instructions run.
+ * return, a tail call or an error that unwinds a frame: the instructions since its function
+ * began) and calls the hook at the instruction after the one that ran the count out, so the
+ * count, and `reductions`, approximate instructions run.
  */
 const FIRST_COUNT = 1000;
 
@@ -148,7 +148,7 @@ export class Preemption {
   startSlice(lookAtOnce: boolean): number {
     this.startedAt = performance.now();
     this.lookedAt = this.startedAt;
-    if (this.startedAt - this.cpuReadAt >= CPU_READ_EVERY_MS) this.readCpu(this.startedAt);
+    this.keepCpuFresh(this.startedAt);
     this.counted = 0;
     this.armed = lookAtOnce ? 1 : this.firstCount;
     this.charge = this.firstCount;
@@ -213,11 +213,8 @@ export class Preemption {
   private ranSoFar(): number {
     const now = performance.now();
     const gap = now - this.lookedAt;
-    if (gap > this.limits.maxSliceMs) {
-      this.startedAt += Math.min(gap, this.notRunningSince(now));
-    } else if (now - this.cpuReadAt >= CPU_READ_EVERY_MS) {
-      this.readCpu(now);
-    }
+    if (gap > this.limits.maxSliceMs) this.startedAt += Math.min(gap, this.notRunningSince(now));
+    else this.keepCpuFresh(now);
     this.lookedAt = now;
     return now - this.startedAt;
   }
@@ -230,6 +227,11 @@ export class Preemption {
     const { cpuTime, cpuReadAt } = this;
     this.readCpu(now);
     return Math.max(0, now - cpuReadAt - (this.cpuTime - cpuTime));
+  }
+
+  /** Reads the CPU time if its last reading is `CPU_READ_EVERY_MS` older than `now`. */
+  private keepCpuFresh(now: number): void {
+    if (now - this.cpuReadAt >= CPU_READ_EVERY_MS) this.readCpu(now);
   }
 
   private readCpu(now: number): void {

@@ -129,6 +129,15 @@ describe('what one slice runs', () => {
     return seen[#seen // 2 + 1] .. " " .. seen[#seen]
   end }`;
 
+  /**
+   * The most turns a slice of `work` ran with a time slice of 0 (every look of the hook
+   * preempts) and reductions that never run out: how often the time is looked at.
+   */
+  async function mostTurnsWhenEveryLookPreempts(work: string, modules: string[] = []) {
+    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
+    return (await turnsPerSlice(vm, work, modules)).most;
+  }
+
   it('runs about `reductions` instructions of a fast loop, counted afresh each slice', async () => {
     const vm = await harness({ limits: { reductions: 10_000, timeSliceMs: 60_000 } });
     // Five counted instructions a turn (get, add, its metamethod slot, set, loop).
@@ -232,9 +241,7 @@ describe('what one slice runs', () => {
     // A time slice of 0: every large block the allocator is asked for is past it, and must
     // make the hook look at the next instruction of the thread that asked, the coroutine;
     // arming the fiber's own thread, the look waits for the coroutine's count to run out.
-    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
-    const { most } = await turnsPerSlice(
-      vm,
+    const most = await mostTurnsWhenEveryLookPreempts(
       'coroutine.wrap(function() for _ = 1, 200 do local _ = string.rep("x", 1 << 17) n = n + 1 end end)()',
     );
     expect(most).toBeLessThanOrEqual(2);
@@ -258,9 +265,7 @@ describe('what one slice runs', () => {
     it(`looks at the time after each call of ${what} over a megabyte`, async () => {
       // A time slice of 0: every look preempts. Without looks between calls, the hook would
       // look only after a thousand instructions: all hundred calls in one slice.
-      const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
-      const { most } = await turnsPerSlice(
-        vm,
+      const most = await mostTurnsWhenEveryLookPreempts(
         `local s = string.rep("x", 1 << 20)
         local t, u = s:sub(1, -2) .. "y", s:sub(1, -2) .. "x"
         local z, f = string.rep("0", 1 << 20) .. "1", string.rep(" ", 1 << 20) .. "i"
@@ -274,9 +279,7 @@ describe('what one slice runs', () => {
 
   it('looks at the time after each host call over a large string', async () => {
     // A hash of 256 KiB runs in TypeScript: no instruction, no allocation in Lua.
-    const vm = await harness({ limits: { reductions: 1_000_000_000, timeSliceMs: 0 } });
-    const { most } = await turnsPerSlice(
-      vm,
+    const most = await mostTurnsWhenEveryLookPreempts(
       `local hash = require("hash")
       local s = string.rep("x", 1 << 18)
       for _ = 1, 100 do hash.fnv64(s) n = n + 1 end`,

@@ -96,6 +96,12 @@ function countHookCalls(
   return calls;
 }
 
+/** `countHookCalls` of `source` in a new bare state, resumed as the scheduler does. */
+async function hookCallsInSlices(source: string): Promise<number> {
+  const lua = await bare();
+  return countHookCalls(lua, source, freshSlices(lua));
+}
+
 describe('numbers as text in our Lua build', () => {
   it('writes integers as Lua 5.4 does, without snprintf, and floats as before', async () => {
     const lua = await bare();
@@ -362,11 +368,9 @@ describe('the count hook of our Lua build', () => {
   });
 
   it('runs a coroutine that Lua resumes or closes on the count of the thread that does', async () => {
-    const lua = await bare();
     // Some 30,000 instructions in 100 coroutines, none of which runs 1,000 of its own, and as
     // many in the __close handlers coroutine.close runs.
-    const calls = countHookCalls(
-      lua,
+    const calls = await hookCallsInSlices(
       `local mt = { __close = function() local x = 0 for i = 1, 100 do x = x + i end end }
        for _ = 1, 100 do
          coroutine.wrap(function() local x = 0 for i = 1, 100 do x = x + i end end)()
@@ -374,38 +378,31 @@ describe('the count hook of our Lua build', () => {
          coroutine.resume(co)
          coroutine.close(co)
        end`,
-      freshSlices(lua),
     );
     expect(calls).toBeGreaterThanOrEqual(40);
   });
 
   it('charges the instructions of the frames an error unwinds', async () => {
-    const lua = await bare();
     // 100 functions of 300 straight-line instructions, each ending in an error: only the
     // loop around them is charged otherwise (some 600 instructions).
-    const calls = countHookCalls(
-      lua,
+    const calls = await hookCallsInSlices(
       `local function f() local x = 0 ${'x = x + 1 '.repeat(100)}error(x) end
        for _ = 1, 100 do pcall(f) end`,
-      freshSlices(lua),
     );
     expect(calls).toBeGreaterThanOrEqual(20);
   });
 
   it('charges the frames of a suspended coroutine when Lua closes it', async () => {
-    const lua = await bare();
     // 100 coroutines, each 300 straight-line instructions and a yield, then closed: only the
     // loop around them is charged otherwise (some 1,000 instructions). A charge that runs the
     // count out drops what is left of it, so fewer than 30.
-    const calls = countHookCalls(
-      lua,
+    const calls = await hookCallsInSlices(
       `local function f() local x = 0 ${'x = x + 1 '.repeat(100)}coroutine.yield() end
        for _ = 1, 100 do
          local co = coroutine.create(f)
          coroutine.resume(co)
          coroutine.close(co)
        end`,
-      freshSlices(lua),
     );
     expect(calls).toBeGreaterThanOrEqual(10);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineLoop, SLICE_MS, type SliceRunner } from './engine-loop.js';
+import { EngineLoop, type SliceRunner } from './engine-loop.js';
 
 /** A VM stand-in: records its turns and does `work` in each. */
 function runner(name: string, turns: string[], work: () => void = () => {}): SliceRunner {
@@ -13,9 +13,14 @@ function runner(name: string, turns: string[], work: () => void = () => {}): Sli
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A turn long enough that a loaded machine descheduling the test cannot end it early. */
+const LONG_TURN_MS = 60_000;
+/** A turn the test can use up on purpose. */
+const SHORT_TURN_MS = 20;
+
 describe('the engine loop', () => {
   it('runs a VM woken by another in the same event-loop turn', async () => {
-    const loop = new EngineLoop();
+    const loop = new EngineLoop(LONG_TURN_MS);
     const turns: string[] = [];
     const b = runner('b', turns);
     const a = runner('a', turns, () => loop.request(b));
@@ -25,7 +30,7 @@ describe('the engine loop', () => {
   });
 
   it('leaves what is left past the time of a turn to the next turn, oldest request first', async () => {
-    const loop = new EngineLoop();
+    const loop = new EngineLoop(SHORT_TURN_MS);
     const turns: string[] = [];
     const b = runner('b', turns);
     let first = true;
@@ -33,7 +38,7 @@ describe('the engine loop', () => {
       if (!first) return;
       first = false;
       loop.request(b);
-      const until = performance.now() + SLICE_MS + 2;
+      const until = performance.now() + SHORT_TURN_MS + 2;
       while (performance.now() < until) {} // uses up the turn
       loop.request(a); // still has work
     });

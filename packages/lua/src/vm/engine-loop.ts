@@ -19,6 +19,9 @@ export class EngineLoop {
   private readonly waiting: SliceRunner[] = [];
   private scheduled = false;
 
+  /** `turnMs`: how long one turn runs slices (tests lengthen it: a descheduled turn ends early). */
+  constructor(private readonly turnMs = SLICE_MS) {}
+
   /** `vm` has ready fibers (it asks once until its slice has run). */
   request(vm: SliceRunner): void {
     this.waiting.push(vm);
@@ -29,7 +32,7 @@ export class EngineLoop {
 
   private readonly run = (): void => {
     this.scheduled = false;
-    const deadline = performance.now() + SLICE_MS;
+    const deadline = performance.now() + this.turnMs;
     let vm = this.waiting.shift();
     while (vm !== undefined) {
       vm.runQueuedSlice(deadline);

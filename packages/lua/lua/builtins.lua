@@ -239,16 +239,34 @@ return function(deps)
     return n - init + 1
   end
 
+  -- The short patterns seen (strings of at most SHORT_PATTERN bytes), as keys: a call with one
+  -- of them on a short string goes native after one lookup and one type check, written out in
+  -- each function below (each check, and each call, is a call out of the interpreter's loop:
+  -- with three type checks and two calls, string.find on a short string took 3.6× its native
+  -- time; now 2.1×). Emptied when it holds MAX_SHAPES of them, as SHAPES is.
+  local SHORT_PATTERNS, short_patterns = {}, 0
+
+  --- Pattern `p` (a string) is looked at: a short one is remembered (see SHORT_PATTERNS).
+  local function seen(p)
+    if #p > SHORT_PATTERN or patterns == nil then return end
+    if short_patterns >= MAX_SHAPES then SHORT_PATTERNS, short_patterns = {}, 0 end
+    SHORT_PATTERNS[p], short_patterns = true, short_patterns + 1
+  end
+
   --- Whether `string.<fn>(s, p, init, …)` may run natively (values that are not strings: the
   --- native functions say what is wrong with them).
   local function native_ok(s, p, init, plain)
     if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil then return true end
+    seen(p)
     local length = subject_length(s, init)
     if length < SHORT and #p <= SHORT_PATTERN then return true end
     return native_fits(p, length, plain)
   end
 
   local function find(s, p, init, plain)
+    if SHORT_PATTERNS[p] ~= nil and type(s) == 'string' and #s < SHORT then
+      return native_find(s, p, init, plain)
+    end
     if type(s) == 'userdata' then s = text_of(s) or s end
     if native_ok(s, p, init, plain) then
       return native_find(s, p, init, plain)
@@ -257,6 +275,9 @@ return function(deps)
   end
 
   local function match(s, p, init)
+    if SHORT_PATTERNS[p] ~= nil and type(s) == 'string' and #s < SHORT then
+      return native_match(s, p, init)
+    end
     if type(s) == 'userdata' then s = text_of(s) or s end
     if native_ok(s, p, init, false) then
       return native_match(s, p, init)
@@ -265,6 +286,9 @@ return function(deps)
   end
 
   local function gmatch(s, p, init)
+    if SHORT_PATTERNS[p] ~= nil and type(s) == 'string' and #s < SHORT then
+      return native_gmatch(s, p, init)
+    end
     if type(s) == 'userdata' then s = text_of(s) or s end
     if native_ok(s, p, init, false) then
       return native_gmatch(s, p, init)
@@ -277,11 +301,15 @@ return function(deps)
   local NATIVE_CALLBACK_SUBJECT = 4096
 
   local function gsub(s, p, repl, n)
-    if type(s) == 'userdata' then s = text_of(s) or s end
-    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil
-      or (#s < SHORT and #p <= SHORT_PATTERN) then
+    if SHORT_PATTERNS[p] ~= nil and type(s) == 'string' and #s < SHORT then
       return native_gsub(s, p, repl, n)
     end
+    if type(s) == 'userdata' then s = text_of(s) or s end
+    if type(s) ~= 'string' or type(p) ~= 'string' or patterns == nil then
+      return native_gsub(s, p, repl, n)
+    end
+    seen(p)
+    if #s < SHORT and #p <= SHORT_PATTERN then return native_gsub(s, p, repl, n) end
     local tr = type(repl)
     if (tr == 'string' or tr == 'number' or #s <= NATIVE_CALLBACK_SUBJECT)
       and native_fits(p, #s, false) then

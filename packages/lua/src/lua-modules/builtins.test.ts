@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PlainEngine, plainEngine } from '../testing/plain-engine.js';
 
@@ -182,5 +183,55 @@ describe('a generator of random numbers of its own', () => {
     expect(await run('return select(2, pcall(B.new_generator(1), 0))')).toMatch(
       /bad argument #1 to 'random' \(interval is empty\)/,
     );
+  });
+});
+
+describe('pattern functions with the pure-Lua matcher to route to', () => {
+  it('give the native results for short patterns, the first time and once remembered', async () => {
+    const patternsSource = await readFile(
+      new URL('../../lua/patterns.lua', import.meta.url),
+      'utf8',
+    );
+    const routed = await plainEngine(
+      'builtins',
+      `P = load(PATTERNS, '=patterns.lua')({})
+       B = load(SOURCE)()({ TERMINATED = {}, patterns = P, max_string = 1 << 24, max_chunk = 1 << 16 })`,
+      { PATTERNS: patternsSource },
+    );
+    try {
+      const mismatches = await routed.run(`
+        local bad = {}
+        local function same(what, a, b)
+          if a.n ~= b.n then bad[#bad + 1] = what; return end
+          for i = 1, a.n do if a[i] ~= b[i] then bad[#bad + 1] = what; return end end
+        end
+        local subjects = { 'a.b.c', 'key=value', '', ('x'):rep(63), ('x'):rep(64) }
+        local inits = { nil, 1, 3, -2, -100, 100 }
+        for _ = 1, 2 do -- the second round takes the path of remembered patterns
+          for _, s in ipairs(subjects) do
+            for _, p in ipairs({ '.', '%.', '(%w+)', 'x', '^x', 'x$', '' }) do
+              for k = 1, 6 do
+                local init = inits[k]
+                for _, plain in ipairs({ false, true }) do
+                  local what = ('find %q %q %s %s'):format(s, p, tostring(init), tostring(plain))
+                  same(what, table.pack(B.string.find(s, p, init, plain)), table.pack(string.find(s, p, init, plain)))
+                end
+                same('match ' .. p, table.pack(B.string.match(s, p, init)), table.pack(string.match(s, p, init)))
+              end
+              for _, n in ipairs({ nil, 1 }) do
+                same('gsub ' .. p, table.pack(B.string.gsub(s, p, '<%0>', n)), table.pack(string.gsub(s, p, '<%0>', n)))
+              end
+              local got, want = {}, {}
+              for a in B.string.gmatch(s, p) do got[#got + 1] = a end
+              for a in string.gmatch(s, p) do want[#want + 1] = a end
+              same('gmatch ' .. p, table.pack(table.unpack(got)), table.pack(table.unpack(want)))
+            end
+          end
+        end
+        return table.concat(bad, '; ')`);
+      expect(mismatches).toBe('');
+    } finally {
+      routed.close();
+    }
   });
 });

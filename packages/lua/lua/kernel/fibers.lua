@@ -34,9 +34,6 @@ rt.TERMINATED = TERMINATED
 -- would fail (and make the next, and the next, collect everything first) for all the others.
 rt.share = host.share
 
--- Whether the running thread is a fiber itself, not a coroutine inside one.
-local at_fiber_top = host.at_fiber_top
-
 --- Suspends the current fiber until `wait.done` is true. `fed` is the fed channel, or the list
 --- of fed channels, whose deliveries can satisfy the wait: what JS queued for them is tried
 --- first, and the scheduler is asked to wake this fiber when JS queues more for any of them.
@@ -124,10 +121,20 @@ end
 local NOT_YOURS = 'cannot resume or close a fiber (coroutine.spawn and the process run it)'
 local WAITED = 'cannot resume or close a coroutine that another fiber is waiting in'
 
+--- What co_resume(co, ...) gave, handed on: at once when the coroutine yielded or returned a
+--- value of its own (BLOCK and PREEMPT are light userdata: `==` compares them raw, as no
+--- `__eq` runs between values of different types), else through pass_through, which packs
+--- them (a table a resume: a generator's step took 10× the engine's).
+local function resumed(co, ...)
+  local ok, first = ...
+  if ok and first ~= nil and first ~= BLOCK and first ~= PREEMPT then return ... end
+  return pass_through(co, table_pack(...))
+end
+
 local function resume(co, ...)
   if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
   if WAITED_IN[co] then return false, WAITED end
-  return pass_through(co, table_pack(co_resume(co, ...)))
+  return resumed(co, co_resume(co, ...))
 end
 
 local function close(co)
@@ -139,17 +146,21 @@ local function close(co)
   return ok, err
 end
 
+--- A wrapped coroutine's results: its values, or its error raised again.
+local function unwrapped(ok, ...)
+  if not ok then error((...), 0) end
+  return ...
+end
+
 local function wrap(fn)
   local co = co_create(fn)
-  return function(...)
-    local results = table_pack(resume(co, ...))
-    if not results[1] then
-      local err = results[2]
-      if type(err) == 'string' then error(err, 0) end
-      error(err, 0)
-    end
-    return table_unpack(results, 2, results.n)
-  end
+  return function(...) return unwrapped(resume(co, ...)) end
+end
+
+--- Whether the running thread is a fiber itself, not a coroutine inside one: every fiber's
+--- thread has an entry in FIBER_OF from its start (see fiber_starts), and no coroutine has.
+local function at_fiber_top()
+  return FIBER_OF[co_running()] ~= nil
 end
 
 local function yield(...)

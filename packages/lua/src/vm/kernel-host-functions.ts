@@ -120,12 +120,6 @@ export function kernelHostFunctions(): Record<string, HostFunction> {
       return 4;
     },
 
-    /** Whether the calling thread is the running fiber itself (not a coroutine inside it). */
-    at_fiber_top(L, vm) {
-      vm.api._lua_pushboolean(L, vm.current?.thread === L ? 1 : 0);
-      return 1;
-    },
-
     /** coroutine.running() in a fiber: whether it runs in the fiber itself, whose thread its code then holds. */
     running_fiber(L, vm) {
       const fiber = vm.current;

@@ -24,14 +24,9 @@ local co_yield, BLOCK = coroutine.yield, host.BLOCK
 
 local NIL = setmetatable({}, { __name = 'nil in channel' })
 
--- A payload a direct send hands to a waiting receiver still encoded, {decode, bytes}: it is
--- decoded by the receiver, on its memory, as its receive returns (see rt.mail_send).
-local UNDECODED = { __name = 'undecoded payload' }
-
 --- What a waiter was handed, as its receive returns it.
 local function handed(v)
   if rawequal(v, NIL) then return nil end
-  if type(v) == 'table' and rawequal(raw_getmetatable(v), UNDECODED) then return v[1](v[2]) end
   return v
 end
 
@@ -106,7 +101,10 @@ end
 
 -- Queues -----------------------------------------------------------------------------------
 
+-- A waiter is live until it is handed a value or its fiber stops waiting (`done`), or its
+-- select fires (`sel.done`): others are stale, skipped where they are queued.
 local function live(waiter)
+  if waiter.done then return false end
   local sel = waiter.sel
   return sel == nil or not sel.done
 end
@@ -479,7 +477,14 @@ local function select(cases)
       push_receiver(queue_of(ch), w)
     end
   end
-  block(sel, fed)
+  -- A delivery the wait takes may fail (no memory to make it): the selection is over then, or
+  -- its waiters, left queued, would take values nobody receives.
+  local waited, err = pcall(block, sel, fed)
+  if not waited and not sel.done then
+    sel.done = true
+    for i = 1, n do sweep(queue_of(picked[3 * i - 2]), sel) end
+    error(err, 0)
+  end
   local fired = sel.fired.case
   for i = 1, n do
     if i ~= fired then sweep(queue_of(picked[3 * i - 2]), sel) end
@@ -623,16 +628,9 @@ local function hand_out(mail)
   end
 end
 
---- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
---- else wait. (No process blocks sending to a mail channel, and JS wakes the process's blocked
---- fibers when it starts holding mail for the channel: a waiting receiver looks then; so does
---- one that a direct send left a message to take, see rt.mail_send.)
-receive_mail = function(mail)
-  if mail[M_INFLOW] and mail.tail < mail.head then pull_mail(mail) end
-  if mail.tail >= mail.head then return take_mail(mail), true end
-  if mail.closed then return nil, false end
-  local w = { fiber = current_fiber(), done = false }
-  push_receiver(mail, w)
+--- Waits until waiter `w` of mail channel record `mail` is handed a value: each time the fiber
+--- is woken, it takes what JS holds and hands the Lua queue out, oldest first.
+local function await_mail(mail, w)
   repeat
     co_yield(BLOCK)
     if not w.done then
@@ -640,49 +638,60 @@ receive_mail = function(mail)
       hand_out(mail)
     end
   until w.done
-  return handed(w.value), w.ok
 end
 
---- Sends `payload` to mail channel `ch` directly: to its waiting receiver, else to the end of
---- its Lua queue. `size` is what the host's mailbox limits count it for, negative when the
---- payload is an encoding (else it is one number, string or boolean, handed over as it is);
---- `from` the sender's PID. False when it must go through the host instead: the channel is
---- closed, JS holds mail for it that must be received first, or what the receiver holds
---- directly would pass `messages` messages or `bytes` bytes. Runs in the sender: it reads and
---- writes the channel's record only (see rt.new_mail_channel), never what the receiver holds.
+--- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
+--- else wait. (No process blocks sending to a mail channel, and JS wakes the process's blocked
+--- fibers when it starts holding mail for the channel: a waiting receiver looks then; so does
+--- one that a direct send woke, see rt.mail_send.)
+receive_mail = function(mail)
+  if mail[M_INFLOW] and mail.tail < mail.head then pull_mail(mail) end
+  if mail.tail >= mail.head then return take_mail(mail), true end
+  if mail.closed then return nil, false end
+  local w = { fiber = current_fiber(), done = false }
+  push_receiver(mail, w)
+  -- Taking what came may fail (no memory to make it; it stays queued): unless this waiter was
+  -- handed a value first, it waits no more (`done`), or it would take the next message, which
+  -- nobody receives.
+  local waited, err = pcall(await_mail, mail, w)
+  if not waited and not w.done then
+    w.done = true
+    error(err, 0)
+  end
+  return w.value, w.ok
+end
+
+--- Sends `payload` to mail channel `ch` directly, to the end of its Lua queue, and wakes its
+--- oldest waiting receiver when the queue was empty. `size` is what the host's mailbox limits
+--- count it for, negative when the payload is an encoding (else it is one number, string or
+--- boolean, handed over as it is); `from` the sender's PID. False when it must go through the
+--- host instead: the channel is closed, JS holds mail for it that must be received first, or
+--- what the receiver holds directly would pass `messages` messages or `bytes` bytes. Runs in
+--- the sender: it reads and writes the channel's record only (see rt.new_mail_channel), never
+--- what the receiver holds. The receiver makes what its receive returns (a message, a decoded
+--- payload) itself, on its own memory, before the entry leaves the queue: made here and handed
+--- to a waiter, it would be the sender's, and a failure to decode it would lose the message.
 function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
   local mail = MAILS[ch]
   if mail[M_INFLOW] or mail.closed then return false end
   local box = mail[M_BOX]
   local count, held = box[1], box[2] + (size < 0 and -size or size)
   if count >= messages or held > bytes then return false end
-  -- To a waiting receiver when nothing older is queued (an older entry goes first). What it is
-  -- handed is made first, so that a failure to make it takes no receiver off its wait: a
-  -- message object, a value as it is, or a payload to decode, which the receiver decodes (and
-  -- pays for) as its receive returns.
-  local waiting = mail.recvq
-  if waiting ~= nil and mail.tail < mail.head and (waiting.fiber ~= nil or waiting.head <= waiting.tail) then
-    local kind = mail[M_KIND]
-    local mt, value = kind.mt, payload
-    if mt ~= nil then
-      value = size < 0 and setmetatable({ topic, from, payload }, mt)
-        or setmetatable({ topic, from, nil, payload }, mt)
-    elseif size < 0 then
-      value = setmetatable({ kind.first, payload }, UNDECODED)
-    end
-    local receiver = pop_waiter(mail, 'recvq')
-    if receiver ~= nil then
-      complete(receiver, value, true)
-      return true
-    end
+  local buf, head, tail = mail.buf, mail.head, mail.tail
+  if buf == nil or tail - head >= mail.mask then
+    buf = room_for(mail, 4, 1, true)
+    head, tail = mail.head, mail.tail
   end
-  local buf = mail.buf
-  if buf == nil or mail.tail - mail.head >= mail.mask then buf = room_for(mail, 4, 1, true) end
-  local tail = mail.tail
   local at = (tail & mail.mask) * 4
   mail.tail = tail + 1
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = payload, size, from, topic
   box[1], box[2] = count + 1, held
+  -- Receivers wait only while the queue is empty: the one woken for its first entry hands the
+  -- queue out to every receiver waiting then (hand_out), so later entries wake nobody.
+  if tail < head and mail.recvq ~= nil and has_live_receiver(mail) then
+    local q = mail.recvq
+    wake((q.fiber ~= nil and q or q[q.head]).fiber)
+  end
   return true
 end
 

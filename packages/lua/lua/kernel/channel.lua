@@ -620,24 +620,25 @@ pull_mail = function(mail)
 end
 
 --- Hands what the Lua queue of mail channel record `mail` holds to its waiting receivers,
---- oldest first (after a pull, several fibers of the process may be waiting on it).
-local function hand_out(mail)
+--- oldest first (after a pull, several fibers of the process may be waiting on it). Waiter
+--- `own` is the running fiber's: it is not woken.
+local function hand_out(mail, own)
   while mail.tail >= mail.head and has_live_receiver(mail) do
     local value = take_mail(mail)
-    complete(pop_receiver(mail), value, true)
+    local receiver = pop_receiver(mail)
+    if receiver == own then
+      own.value, own.ok, own.done = value, true, true
+    else
+      complete(receiver, value, true)
+    end
   end
 end
 
---- Waits until waiter `w` of mail channel record `mail` is handed a value: each time the fiber
---- is woken, it takes what JS holds and hands the Lua queue out, oldest first.
-local function await_mail(mail, w)
-  repeat
-    co_yield(BLOCK)
-    if not w.done then
-      if mail[M_INFLOW] then pull_mail(mail) end
-      hand_out(mail)
-    end
-  until w.done
+--- Woken while waiter `w` waits on mail channel record `mail`: takes what JS holds for it and
+--- hands the Lua queue out.
+local function take_waiting(mail, w)
+  if mail[M_INFLOW] then pull_mail(mail) end
+  hand_out(mail, w)
 end
 
 --- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
@@ -650,14 +651,27 @@ receive_mail = function(mail)
   if mail.closed then return nil, false end
   local w = { fiber = current_fiber(), done = false }
   push_receiver(mail, w)
-  -- Taking what came may fail (no memory to make it; it stays queued): unless this waiter was
-  -- handed a value first, it waits no more (`done`), or it would take the next message, which
-  -- nobody receives.
-  local waited, err = pcall(await_mail, mail, w)
-  if not waited and not w.done then
-    w.done = true
-    error(err, 0)
-  end
+  -- Taking what came may fail (no memory to make it; it stays queued): the waiter must not be
+  -- left queued then, or it would take the next message, which nobody receives.
+  repeat
+    co_yield(BLOCK)
+    if not w.done then
+      if mail.recvq == w then
+        -- The only receiver waiting (the common case) stops waiting before it takes.
+        w.done, mail.recvq = true, nil
+        if mail[M_INFLOW] and mail.tail < mail.head then pull_mail(mail) end
+        if mail.tail >= mail.head then return take_mail(mail), true end
+        if mail.closed then return nil, false end
+        w.done, mail.recvq = false, w -- a wake with nothing for it: it waits again
+      else
+        local took, err = pcall(take_waiting, mail, w)
+        if not took and not w.done then
+          w.done = true
+          error(err, 0)
+        end
+      end
+    end
+  until w.done
   return w.value, w.ok
 end
 

@@ -477,14 +477,7 @@ local function select(cases)
       push_receiver(queue_of(ch), w)
     end
   end
-  -- A delivery the wait takes may fail (no memory to make it): the selection is over then, or
-  -- its waiters, left queued, would take values nobody receives.
-  local waited, err = pcall(block, sel, fed)
-  if not waited and not sel.done then
-    sel.done = true
-    for i = 1, n do sweep(queue_of(picked[3 * i - 2]), sel) end
-    error(err, 0)
-  end
+  block(sel, fed)
   local fired = sel.fired.case
   for i = 1, n do
     if i ~= fired then sweep(queue_of(picked[3 * i - 2]), sel) end

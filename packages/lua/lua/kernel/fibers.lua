@@ -34,6 +34,21 @@ rt.TERMINATED = TERMINATED
 -- would fail (and make the next, and the next, collect everything first) for all the others.
 rt.share = host.share
 
+--- One look at what JS queued for `fed` (see block).
+local function feed(wait, fed)
+  if fed._feed ~= nil then
+    local awaiting = fed:_feed_or_await()
+    if wait.done then return end
+    if not awaiting then fed:_await() end
+  else
+    for i = 1, #fed do
+      fed[i]:_feed()
+      if wait.done then return end
+    end
+    for i = 1, #fed do fed[i]:_await() end
+  end
+end
+
 --- Suspends the current fiber until `wait.done` is true. `fed` is the fed channel, or the list
 --- of fed channels, whose deliveries can satisfy the wait: what JS queued for them is tried
 --- first, and the scheduler is asked to wake this fiber when JS queues more for any of them.
@@ -41,17 +56,17 @@ rt.share = host.share
 local function block(wait, fed)
   while not wait.done do
     if fed ~= nil then
-      if fed._feed ~= nil then
-        local awaiting = fed:_feed_or_await()
+      -- Taking a delivery may fail (no memory to make what it becomes; it stays queued): the
+      -- wait ends then, unless it was met first, so that the waiters it queued are skipped,
+      -- not handed what nobody receives. (Only the look is protected: a yield inside a pcall
+      -- costs a C++ exception, microseconds.)
+      local looked, err = pcall(feed, wait, fed)
+      if not looked then
         if wait.done then return end
-        if not awaiting then fed:_await() end
-      else
-        for i = 1, #fed do
-          fed[i]:_feed()
-          if wait.done then return end
-        end
-        for i = 1, #fed do fed[i]:_await() end
+        wait.done = true
+        error(err, 0)
       end
+      if wait.done then return end
     end
     co_yield(BLOCK)
   end

@@ -248,6 +248,32 @@ static void *allocate(void *ud, void *pointer, size_t old_size, size_t new_size)
   return block + 1;
 }
 
+/*
+ * Block `pointer` (`size` bytes, as Lua allocated it) is charged from now on to the running
+ * process (`to_running`) or to the state, not to the slot that allocated it: what a process
+ * made for another (a message's encoding) is moved to whoever holds it. 1, with the refusal
+ * recorded and nothing moved, when the running process may not hold it and refusals are
+ * allowed; 0 otherwise, and when the state's allocator is not luact's.
+ */
+int luact_heap_recharge(void *allocator, void *ud, void *pointer, size_t size, int to_running) {
+  if (allocator != (void *)&allocate) return 0;
+  Heap *heap = (Heap *)ud;
+  Header *block = (Header *)pointer - 1;
+  int32_t from = owner_of(heap, block);
+  int32_t to = to_running ? heap->owner : NO_OWNER;
+  if (from == to) return 0;
+  double delta = (double)size;
+  double held = heap->slots[to].bytes;
+  if (to != NO_OWNER && heap->refusable && held + delta > heap->process_limit)
+    return refuse(heap, to, LIMIT_PROCESS, delta, held, heap->process_limit);
+  /* What the state and the engine hold does not change: the slots' shares do. */
+  heap->slots[from].bytes -= delta;
+  heap->slots[to].bytes = held + delta;
+  block->slot = (uint32_t)to;
+  block->generation = heap->slots[to].generation;
+  return 0;
+}
+
 /* The lua_Alloc to give lua_newstate, with the state's Heap as its `ud`. */
 void *luact_heap_allocator(void) {
   return (void *)&allocate;

@@ -179,10 +179,12 @@ function process.id() return host.entry_id() end
 -- receiver holds is well inside the host's mailbox limits (half of them); past that, and for
 -- every other destination, TypeScript routes the message, checks it and says why it refuses.
 -- The channel keeps mail from one sender in the order it was sent, whichever way it came.
--- One number, string or boolean travels as it is (Lua never changes those in place); anything
--- else as its encoding, decoded by the receiver: it never sees what the sender changes later.
+-- One number, boolean or short string travels as it is (Lua never changes those in place);
+-- anything else as its encoding, decoded by the receiver: it never sees what the sender changes
+-- later. An encoding is charged to the host while it is queued, to the receiver once taken.
 
 local LOCAL_MAIL, mail_send, new_mail_channel = rt.LOCAL_MAIL, rt.mail_send, rt.new_mail_channel
+local SHORT_STRING = rt.SHORT_STRING
 local co_running = coroutine.running
 
 -- {messages, bytes, message size} a direct send stays within; false on a host whose mail goes
@@ -247,7 +249,9 @@ function process.send(dest, topic, ...)
         if t == 'number' then
           size = 10
         elseif t == 'string' then
-          size = #payload + 6
+          -- A long string is encoded, a copy: handed over as it is, the sender and the receiver
+          -- would share it, and one of them hold it uncharged (see rt.SHORT_STRING).
+          if #payload <= SHORT_STRING then size = #payload + 6 end
         elseif t == 'boolean' then
           size = 2
         end

@@ -6,16 +6,19 @@ local time = require("time")
 
 local TIGHT_HOST = "lua_api.messages:tight_host" -- max_process_memory 4 MiB
 local ROOMY_HOST = "lua_api:processes"
-local BIG = 900 * 1024
+local BIG = 600 * 1024
+-- Past what fill_memory leaves: a message it cannot even hold.
+local BIGGER = 960 * 1024
 
 -- Child processes ----------------------------------------------------------------------------
 
---- Fills its memory with small strings until it is refused, then frees some 600 KiB: less than
---- a message of BIG bytes needs.
+--- Fills its memory with strings of 64 KiB until it is refused, then frees 12 of them (768 KiB,
+--- and less than 128 KiB was left): room to wait and receive, not to take a message of BIG
+--- bytes (its encoding and what it decodes to).
 local function fill_memory()
   local hog = {}
-  pcall(function() for i = 1, 100000 do hog[i] = string.rep(tostring(i), 1000) end end)
-  for i = #hog, math.max(1, #hog - 100), -1 do hog[i] = nil end
+  pcall(function() for i = 1, 1000 do hog[i] = string.rep(string.char(65 + i % 26), 64 * 1024) end end)
+  for i = #hog, math.max(1, #hog - 11), -1 do hog[i] = nil end
   collectgarbage()
   return hog
 end
@@ -38,10 +41,13 @@ local function waits_short_of_memory(parent)
   local hog = fill_memory()
   process.send(parent, "ready", true)
   local first = receive_short_of_memory(big)
+  local queued = big:_buffered()
   hog = nil
   collectgarbage()
   local sel = channel.select({ big:case_receive(), time.after("2s"):case_receive() })
-  process.send(parent, "report", { first = first, second = sel.channel == big and #sel.value[1] or "nothing" })
+  process.send(parent, "report", {
+    first = first, queued = queued, second = sel.channel == big and #sel.value[1] or "nothing",
+  })
 end
 
 --- Spawns waits_short_of_memory on this host, and sends it a table of BIG bytes directly once
@@ -116,6 +122,7 @@ local function a_message_too_big_for_its_waiting_receiver_stays_for_the_next_rec
   t.check("spawn", process.spawn("sends_to_a_receiver_short_of_memory", TIGHT_HOST, process.pid()))
   local report = t.receive(reports, "the report", "15s")
   t.contains(report.first, "not enough memory", "the receive that could not make the message")
+  t.eq(report.queued, 1, "the message, still queued after the failed receive")
   t.eq(report.second, BIG, "the next receive gets it")
 end
 
@@ -126,10 +133,10 @@ local function failed_receive_then_direct_mail(how)
   t.receive(ready, "ready")
   time.sleep("50ms") -- it waits by now
   -- From this host, not the child's: the child's host holds it until the child takes it.
-  t.check("send", process.send(child, "big", string.rep("q", BIG)))
+  t.check("send", process.send(child, "big", string.rep("q", BIGGER)))
   local report = t.receive(reports, "the report", "15s")
   t.contains(report.first, "not enough memory", "the receive that could not take the message")
-  t.eq(report.big, BIG, "the message, taken once there was room")
+  t.eq(report.big, BIGGER, "the message, taken once there was room")
   t.eq(report.got, { "m1", "m2" }, "the mail sent directly after")
 end
 

@@ -50,6 +50,13 @@ end
 -- never finds empty (a ping-pong with 100 messages in flight reached slot 800,000 of one in
 -- 200,000 messages), and every take and put would be a hash lookup and a new key.
 local create_table, host_table = host.create_table, host.host_table
+-- A long string (an encoding) made by one process and held by another is charged to the holder:
+-- a message's encoding is the host's while it is queued, its receiver's once taken.
+local charge_to_running, charge_to_host = host.charge_to_running, host.charge_to_host
+-- Strings up to this long are interned, shared by all who use them: they stay charged to
+-- whoever made them (luact_chargestring leaves them).
+local SHORT_STRING = 40
+rt.SHORT_STRING = SHORT_STRING
 local FIRST_ROOM = 1
 
 --- Makes room for `room` more entries after `tail`, without wrapping: the entries move to a
@@ -572,7 +579,8 @@ take_mail = function(mail)
   local buf = mail.buf
   local at = ((mail.head - 1) & mail.mask) * 4
   local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
-  -- Made before the entry is taken: one that cannot be made (no memory) stays queued.
+  -- Charged and made before the entry is taken: one the receiver has no room for stays queued.
+  if size < 0 and #payload > SHORT_STRING then charge_to_running(payload) end
   local mt, value = mail[M_KIND].mt, payload
   if mt ~= nil then
     value = size < 0 and setmetatable({ topic, from, payload }, mt)
@@ -693,6 +701,7 @@ function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
   mail.tail = tail + 1
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = payload, size, from, topic
   box[1], box[2] = count + 1, held
+  if size < 0 and #payload > SHORT_STRING then charge_to_host(payload) end
   -- Receivers wait only while the queue is empty: the one woken for its first entry hands the
   -- queue out to every receiver waiting then (hand_out), so later entries wake nobody.
   if tail < head and mail.recvq ~= nil and has_live_receiver(mail) then

@@ -17,6 +17,15 @@ import { type Preemption, TERMINATED } from './preemption.js';
 import { typePatternFunctions } from './type-patterns.js';
 
 /** Sentinels yielded or raised between Lua and the scheduler (light userdata values). */
+/**
+ * The kernel's functions that are the engine's (luact_kernelfunction): a string made by one
+ * process and kept by another is charged to the holder (kernel/channel.lua, "Mail channels").
+ */
+const KERNEL_C_FUNCTIONS = [
+  ['charge_to_running', 0],
+  ['charge_to_host', 1],
+] as const;
+
 export const BLOCK = 1;
 const PREEMPT = 2;
 
@@ -177,7 +186,7 @@ export class Kernel {
     withSentinels: boolean,
   ): number {
     const { api, L } = this;
-    api._lua_createtable(L, 0, Object.keys(functions).length + 3);
+    api._lua_createtable(L, 0, Object.keys(functions).length + 3 + KERNEL_C_FUNCTIONS.length);
     for (const [name, fn] of Object.entries(functions)) {
       const pointer = api.addFunction((state) => this.callHost(fn, state), 'ii');
       this.functionPointers.push(pointer);
@@ -185,6 +194,11 @@ export class Kernel {
       api._lua_setfield(L, -2, this.memory.cString(name));
     }
     if (withSentinels) {
+      // The engine's own: no call out of it.
+      for (const [name, which] of KERNEL_C_FUNCTIONS) {
+        api._lua_pushcclosure(L, api._luact_kernelfunction(which), 0);
+        api._lua_setfield(L, -2, this.memory.cString(name));
+      }
       for (const [name, value] of [
         ['BLOCK', BLOCK],
         ['PREEMPT', PREEMPT],

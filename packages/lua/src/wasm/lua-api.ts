@@ -106,6 +106,8 @@ export interface LuaApi {
   _luact_trimthread(L: LuaState): void;
   /** Marks the table at `index` as every process's: it grows at the state's charge (luact.patch). */
   _luact_sharetable(L: LuaState, index: number): void;
+  /** A C function of the engine's for the kernel (KernelFunction), to push with lua_pushcclosure. */
+  _luact_kernelfunction(which: number): Pointer;
 
   _lua_gettop(L: LuaState): number;
   _lua_settop(L: LuaState, index: number): void;

@@ -4810,11 +4810,6 @@ var ___wasm_call_ctors = Module["___wasm_call_ctors"] = function() {
 };
 
 /** @type {function(...*):?} */
-var _luact_heap_allocator = Module["_luact_heap_allocator"] = function() {
-  return (_luact_heap_allocator = Module["_luact_heap_allocator"] = Module["asm"]["luact_heap_allocator"]).apply(null, arguments);
-};
-
-/** @type {function(...*):?} */
 var _free = Module["_free"] = function() {
   return (_free = Module["_free"] = Module["asm"]["free"]).apply(null, arguments);
 };
@@ -4822,6 +4817,11 @@ var _free = Module["_free"] = function() {
 /** @type {function(...*):?} */
 var _realloc = Module["_realloc"] = function() {
   return (_realloc = Module["_realloc"] = Module["asm"]["realloc"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_heap_allocator = Module["_luact_heap_allocator"] = function() {
+  return (_luact_heap_allocator = Module["_luact_heap_allocator"] = Module["asm"]["luact_heap_allocator"]).apply(null, arguments);
 };
 
 /** @type {function(...*):?} */
@@ -5077,6 +5077,11 @@ var _lua_rawgeti = Module["_lua_rawgeti"] = function() {
 /** @type {function(...*):?} */
 var _luact_sharetable = Module["_luact_sharetable"] = function() {
   return (_luact_sharetable = Module["_luact_sharetable"] = Module["asm"]["luact_sharetable"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _luact_kernelfunction = Module["_luact_kernelfunction"] = function() {
+  return (_luact_kernelfunction = Module["_luact_kernelfunction"] = Module["asm"]["luact_kernelfunction"]).apply(null, arguments);
 };
 
 /** @type {function(...*):?} */

@@ -1,0 +1,110 @@
+-- Whose memory mail between processes of one host counts against (docs/isolation.md): what is
+-- queued for a receiver is the host's, what a receiver takes is its own, never its sender's.
+local t = require("t")
+local time = require("time")
+
+local TIGHT_HOST = "lua_api.messages:tight_host" -- max_process_memory 4 MiB
+local PIECE = 40 * 1024
+
+-- Child processes ----------------------------------------------------------------------------
+
+--- Opens its inbox and never receives.
+local function never_receives()
+  process.inbox()
+  process.listen("never"):receive()
+end
+
+--- Receives and keeps every message until "done", then reports how many it kept.
+local function keeps_everything(parent)
+  local inbox = process.inbox()
+  local kept = {}
+  while true do
+    local msg = inbox:receive()
+    if msg:topic() == "done" then break end
+    kept[#kept + 1] = msg
+  end
+  process.send(parent, "kept", #kept)
+end
+
+--- Sends `count` tables of PIECE bytes each to `to`, keeping nothing, then "done"; reports how
+--- far it got, and why it stopped if it did.
+local function sends_pieces(parent, to, count)
+  local piece = string.rep("x", PIECE)
+  for i = 1, count do
+    local ok, err = process.send(to, "n", { i = i, piece = piece })
+    if not ok then
+      process.send(parent, "sent", { sent = i - 1, error = err:kind() })
+      return
+    end
+    if i % 16 == 0 then collectgarbage() end
+  end
+  process.send(to, "done")
+  process.send(parent, "sent", { sent = count })
+end
+
+--- Sends `to` a fresh string of 900 KiB, then ends.
+local function gives_a_long_string(to, i)
+  process.send(to, "gift", string.rep(string.char(64 + i), 900 * 1024))
+end
+
+--- Takes six strings of 900 KiB, each from a process of its own host that then ends, and keeps
+--- them all (5.3 MiB, past its 4 MiB); reports what it held if it could.
+local function keeps_long_strings(parent)
+  local inbox = process.inbox()
+  local kept = {}
+  for i = 1, 6 do
+    process.spawn("gives_a_long_string", TIGHT_HOST, process.pid(), i)
+    kept[i] = inbox:receive():payload():data()
+  end
+  process.send(parent, "kept", #kept)
+end
+
+-- Tests ----------------------------------------------------------------------------------------
+
+--- Spawns `receiver` on the tight host, then a sender of `count` pieces to it there; returns
+--- the sender's report and how the receiver ended (nil: it did not).
+local function pieces_to(receiver, count)
+  local sent, events = process.listen("sent"), process.events()
+  local to = t.check("spawn " .. receiver, process.spawn_monitored(receiver, TIGHT_HOST, process.pid()))
+  t.check("spawn the sender", process.spawn("sends_pieces", TIGHT_HOST, process.pid(), to, count))
+  local report = t.receive(sent, "the sender's report", "20s")
+  local sel = channel.select({ events:case_receive(), time.after("200ms"):case_receive() })
+  return report, sel.channel == events and sel.value or nil
+end
+
+local function mail_queued_for_a_receiver_is_not_charged_to_its_sender()
+  -- 150 × 40 KiB (6 MiB) queued for a process that never receives, from a sender that may hold
+  -- 4 MiB and keeps none of it.
+  local report, ended = pieces_to("never_receives", 150)
+  t.eq(report, { sent = 150 }, "every send")
+  t.eq(ended, nil, "the receiver runs on")
+end
+
+local function mail_a_receiver_keeps_is_charged_to_the_receiver()
+  local report, ended = pieces_to("keeps_everything", 150)
+  t.ok(ended ~= nil, "the receiver ended")
+  t.eq(ended.result.error:kind(), errors.RATE_LIMITED, "out of memory: " .. tostring(ended.result.error))
+  t.contains(ended.result.error:message(), "out of memory: this process holds", "its own limit")
+  -- The sender was never refused for memory: it sent until the receiver was gone.
+  t.ok(report.sent >= 50 and report.sent < 150, "sent until the receiver ended: " .. t.show(report))
+  t.eq(report.error, errors.NOT_FOUND, "then the receiver was gone")
+end
+
+local function long_strings_a_receiver_keeps_are_charged_to_it()
+  local kept, events = process.listen("kept"), process.events()
+  t.check("spawn", process.spawn_monitored("keeps_long_strings", TIGHT_HOST, process.pid()))
+  local sel = channel.select({ kept:case_receive(), events:case_receive(), time.after("10s"):case_receive() })
+  t.ok(sel.channel == events, "it ended before it kept them all: " .. t.show(sel.value))
+  t.contains(sel.value.result.error:message(), "out of memory: this process holds", "its own limit")
+end
+
+return {
+  never_receives = never_receives,
+  keeps_everything = keeps_everything,
+  sends_pieces = sends_pieces,
+  gives_a_long_string = gives_a_long_string,
+  keeps_long_strings = keeps_long_strings,
+  mail_queued_for_a_receiver_is_not_charged_to_its_sender = mail_queued_for_a_receiver_is_not_charged_to_its_sender,
+  mail_a_receiver_keeps_is_charged_to_the_receiver = mail_a_receiver_keeps_is_charged_to_the_receiver,
+  long_strings_a_receiver_keeps_are_charged_to_it = long_strings_a_receiver_keeps_are_charged_to_it,
+}

@@ -94,7 +94,78 @@ describe("a heap's lease of the pool", () => {
     expect(lease.grow(0, 1 * MIB)).toMatchObject({ ok: false });
     expect(asks).toHaveBeenCalledTimes(1);
   });
+
+  it('after an ask that every member answered without room, refuses without asking for a while', () => {
+    const clock = fakeClock();
+    const pool = HostMemoryPool.create(8 * MIB, 2);
+    pool.take(1, 8 * MIB, 8 * MIB);
+    const lease = new HostMemoryLease({ pool, member: 0 });
+    // Every member answers, after a collection of 30 ms (a large heap), and frees nothing.
+    const asks = vi.spyOn(pool, 'askForRoom').mockImplementation(() => {
+      clock.now += 30;
+      return true;
+    });
+    try {
+      expect(lease.grow(0, 1 * MIB)).toEqual({ ok: false, held: 8 * MIB });
+      expect(asks).toHaveBeenCalledTimes(1);
+      // Lua's retry after its emergency collection, then the other allocations of a burst:
+      // refused at once, not after another 30 ms each.
+      clock.now += 1;
+      expect(lease.grow(0, 1 * MIB)).toMatchObject({ ok: false });
+      clock.now += 100;
+      expect(lease.grow(0, 1 * MIB)).toMatchObject({ ok: false });
+      expect(asks).toHaveBeenCalledTimes(1);
+      // Four times as long as the ask took, and the others are asked again.
+      clock.now += 20;
+      expect(lease.grow(0, 1 * MIB)).toMatchObject({ ok: false });
+      expect(asks).toHaveBeenCalledTimes(2);
+    } finally {
+      asks.mockRestore();
+      clock.restore();
+    }
+  });
+
+  it('waits for the others at most askWaitMs in all in one slice', () => {
+    const clock = fakeClock();
+    const pool = HostMemoryPool.create(64 * MIB, 2);
+    pool.take(1, 64 * MIB, 64 * MIB);
+    const lease = new HostMemoryLease({ pool, member: 0, askWaitMs: 200 });
+    // Every answer takes 150 ms (or all the asker waits) and frees a chunk.
+    const asks = vi.spyOn(pool, 'askForRoom').mockImplementation((_member, waitMs) => {
+      clock.now += Math.min(150, waitMs);
+      pool.giveBack(1, 1 * MIB);
+      return waitMs >= 150;
+    });
+    try {
+      lease.startSlice();
+      expect(lease.waited).toBe(false);
+      expect(lease.grow(0, 100)).toEqual({ ok: true, lease: 1 * MIB });
+      expect(asks).toHaveBeenLastCalledWith(0, 200);
+      // The next ask may wait only what is left of the slice's 200 ms.
+      expect(lease.grow(1 * MIB, 100)).toEqual({ ok: true, lease: 2 * MIB });
+      expect(asks).toHaveBeenLastCalledWith(0, 50);
+      // Nothing is left: refused without asking, however long ago the last ask was.
+      clock.now += 1000;
+      expect(lease.grow(2 * MIB, 100)).toMatchObject({ ok: false });
+      expect(asks).toHaveBeenCalledTimes(2);
+      // A new slice may wait again.
+      lease.startSlice();
+      expect(lease.grow(2 * MIB, 100)).toEqual({ ok: true, lease: 3 * MIB });
+      expect(asks).toHaveBeenCalledTimes(3);
+      expect(lease.waited).toBe(true);
+    } finally {
+      asks.mockRestore();
+      clock.restore();
+    }
+  });
 });
+
+/** performance.now() made to return `now`, moved by the test. */
+function fakeClock(): { now: number; restore(): void } {
+  const clock = { now: 1_000, restore: () => spy.mockRestore() };
+  const spy = vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
+  return clock;
+}
 
 interface Bare {
   readonly api: LuaApi;

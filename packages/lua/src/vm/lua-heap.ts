@@ -275,6 +275,22 @@ export class LuaHeap {
     if (this.lease !== undefined) this.setFloat(HEAP.hostLimit, this.lease.surplus(this.used));
   }
 
+  /**
+   * A scheduler slice starts: an allocation that finds the host's pool used up may wait for
+   * the other threads again (a while at most in each slice: see HostMemoryLease).
+   */
+  startSlice(): void {
+    this.lease?.startSlice();
+  }
+
+  /**
+   * Whether an allocation of this slice waited for the host's other threads (it found their
+   * pool used up): the scheduler looks at the clock after it. Always false on one thread.
+   */
+  get waitedOnPool(): boolean {
+    return this.lease?.waited === true;
+  }
+
   /** Bytes leased of the host's pool (undefined when the host runs on one thread). */
   get leased(): number | undefined {
     return this.lease?.bytes;

@@ -661,8 +661,10 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   private runSlice(deadline = performance.now() + SLICE_MS): void {
+    const { heap } = this;
     this.inSlice = true;
     this.options.onSlice?.begin();
+    heap.startSlice();
     let resumed = 0;
     try {
       while (this.ready.length > 0) {
@@ -675,8 +677,14 @@ export class LuaVm implements PreemptedVm, SliceRunner {
           continue;
         }
         const preempted = this.resume(fiber);
-        // A preempted fiber used up its time slice: look at the clock now, not 32 resumes on.
-        if ((preempted || (++resumed & 31) === 0) && performance.now() > deadline) break;
+        // A preempted fiber used up its time slice, and one whose allocation waited for the
+        // host's other threads (it ends with the refusal, not preempted) may have taken long:
+        // look at the clock now, not 32 resumes on, so waits do not pile up in one slice.
+        if (
+          (preempted || (++resumed & 31) === 0 || heap.waitedOnPool) &&
+          performance.now() > deadline
+        )
+          break;
       }
     } finally {
       this.inSlice = false;

@@ -73,8 +73,11 @@ entries:
       end
       local events = process.events()
       local held = process.listen("held")
-      local function outcome(pid)
+      -- How process pid ends once sent topic and order: monitored first, or it may have ended
+      -- by the time the monitor is asked for.
+      local function outcome(pid, topic, order)
         process.monitor(pid)
+        process.send(pid, topic, order)
         local event = events:receive()
         local err = event.result.error
         if err == nil then return { value = event.result.value } end
@@ -84,14 +87,8 @@ entries:
         process.send(pid, "become", { "hold", mib, keep, process.pid() })
         return held:receive()
       end
-      local function take(pid, mib)
-        process.send(pid, "become", { "take", mib })
-        return outcome(pid)
-      end
-      local function stop(pid)
-        process.send(pid, "stop", true)
-        return outcome(pid)
-      end
+      local function take(pid, mib) return outcome(pid, "become", { "take", mib }) end
+      local function stop(pid) return outcome(pid, "stop", true) end
       local function lost(mib)
         local a, b = two_workers()
         process.monitor(a)

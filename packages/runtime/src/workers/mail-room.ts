@@ -2,14 +2,20 @@
  * Mailbox limits for mail to another thread, decided at the sender without asking per message
  * (see WorkerRouter.send): this thread counts what it sent to each process of one other thread
  * and that thread has not taken in yet (in flight, by the link's batch), and what that thread
- * last said the process's mailbox holds (it says so when asked: once this thread's count passes
- * half a limit, and after a message it left to the receiver). Their sum is at least what the
- * mailbox holds as far as this thread's mail goes, so a message within the limits by that sum
- * surely fits: it is taken at once. Any other (near the
- * limits, or to a process this thread never sent to or spawned) is left to the receiver: sent as
- * a request it answers with its own verdict, so one sender gets exactly the answers it would get
- * on one thread. Senders on several threads racing for a mailbox's last room may each be told
- * `true`, and the receiver then drops what no longer fits (and tells the sender's thread).
+ * last said the process's mailbox holds. Their sum is at least what the mailbox holds as far as
+ * this thread's mail goes, so a message within the limits by that sum surely fits — as long as
+ * nothing else filled the mailbox since that thread said. So what it said counts only until
+ * this thread takes another batch, from any thread: a process here may learn from it that the
+ * mailbox filled (its receiver, or a sender of a third thread, filled it and said so). The
+ * receiver's thread says what the mailboxes hold that this thread mailed lately in every batch
+ * it posts here (computed as the batch goes, see WorkerRouter.report), and at once when asked
+ * (once this thread's count passes half a limit). A message within the limits by a count said
+ * in the last batch this thread took is taken at once. Any other (near the limits, to a process
+ * this thread never sent to or spawned, or not said since another batch came) is left to the
+ * receiver: sent as a request it answers with its own verdict, so one sender gets exactly the
+ * answers it would get on one thread. Senders on several threads racing for a mailbox's last
+ * room (mail that fills it while a message is on its way) may each be told `true`, and the
+ * receiver then drops what no longer fits (and tells the sender's thread).
  */
 
 /** The limits of a host's mailboxes (its HostLimits fields for them). */
@@ -30,6 +36,11 @@ interface Room {
   readonly limits: MailLimits;
   /** What the receiver's thread last said the mailbox holds. */
   held: number;
+  /**
+   * How many batches this thread had taken (from any thread) when it heard so: it counts while
+   * no other batch came.
+   */
+  heard: number;
   heldBytes: number;
   /** Sent and not in `held` yet: per batch, [batch, messages, bytes] triples, oldest first. */
   readonly flights: number[];
@@ -49,12 +60,12 @@ export class MailRoom {
   /**
    * Whether a message of at most `size` bytes to `pid` surely fits its mailbox (TAKE: it is
    * counted as sent in batch `batch` of the link; TAKE_AND_ASK: and the receiver's thread is to
-   * be asked what the mailbox holds), or is left to the receiver (LEAVE: near a limit, or a
-   * receiver this thread has not heard of).
+   * be asked what the mailbox holds), or is left to the receiver (LEAVE: near a limit, a
+   * receiver this thread has not heard of, or not in the last batch it took, its `heard`th).
    */
-  admit(pid: string, size: number, batch: number): Admission {
+  admit(pid: string, size: number, batch: number, heard: number): Admission {
     const room = this.rooms.get(pid);
-    if (room === undefined) return LEAVE;
+    if (room === undefined || room.heard !== heard) return LEAVE;
     const { limits } = room;
     if (size > limits.max_message_size) return LEAVE;
     const count = room.held + room.inFlight + 1;
@@ -76,11 +87,17 @@ export class MailRoom {
 
   /**
    * The receiver's thread handled the link's batches up to `batch`, after which `pid`'s (a
-   * process of a host with `limits`)
-   * mailbox held `held` messages of `heldBytes` bytes (or this thread spawned `pid` there
-   * with that much startup mail); `held` -1: it has ended.
+   * process of a host with `limits`) mailbox held `held` messages of `heldBytes` bytes; `held`
+   * -1: it has ended. It said so in the `heard`th batch this thread took.
    */
-  holds(pid: string, limits: MailLimits, batch: number, held: number, heldBytes: number): void {
+  holds(
+    pid: string,
+    limits: MailLimits,
+    batch: number,
+    held: number,
+    heldBytes: number,
+    heard: number,
+  ): void {
     if (held < 0) {
       this.rooms.delete(pid);
       return;
@@ -92,6 +109,7 @@ export class MailRoom {
         limits,
         held: 0,
         heldBytes: 0,
+        heard,
         flights: [],
         inFlight: 0,
         inFlightBytes: 0,
@@ -101,6 +119,7 @@ export class MailRoom {
     }
     room.held = held;
     room.heldBytes = heldBytes;
+    room.heard = heard;
     room.asked = false;
     const { flights } = room;
     let taken = 0;
@@ -110,6 +129,15 @@ export class MailRoom {
       taken += 3;
     }
     if (taken > 0) flights.splice(0, taken);
+  }
+
+  /**
+   * This thread spawned `pid` there, with `held` startup messages of `heldBytes` bytes, and
+   * heard so in the `heard`th batch it took: counted from there, unless that batch said what
+   * it holds.
+   */
+  spawned(pid: string, limits: MailLimits, held: number, heldBytes: number, heard: number): void {
+    if (!this.rooms.has(pid)) this.holds(pid, limits, 0, held, heldBytes, heard);
   }
 
   /** Forgets the receivers with nothing in flight (all, when every one has something). */

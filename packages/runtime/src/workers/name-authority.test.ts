@@ -8,6 +8,8 @@ const pid = (text: string) => text as Pid;
 const ON_W0 = pid('{app:w|2}');
 const ON_W1 = pid('{app:w|3}');
 const ON_MAIN = pid('{luact:main|1}');
+/** A process of the thread that took w0's place. */
+const ON_W0_NEW = pid('{app:w|4}');
 
 /** An authority over two workers whose posts are kept, and the main thread's live processes. */
 function authority() {
@@ -149,5 +151,36 @@ describe('the main thread’s authority over names', () => {
     answer('app:w#1');
     await settled();
     expect(done).toBe(true);
+  });
+
+  it('answers no claim of a lost worker to the thread that took its place, and gives its process no name', async () => {
+    const { names, copy, answers, answer } = authority();
+    void names.register('z', ON_MAIN);
+    await settled();
+    answer('app:w#0');
+    answer('app:w#1');
+    await settled();
+    // "z" is dropped; w1's copy has not said it has that yet, so "z" stays in turn.
+    void names.unregister('z');
+    await settled();
+    answer('app:w#0');
+    // w0's process claims "z": it waits its turn.
+    names.receive('app:w#0', { t: 'name-claim', id: 1, name: 'z', pid: ON_W0, taken: true });
+    await settled();
+    // w0 is lost; a new thread takes its place and asks under its own numbers, from 1 again.
+    names.threadLost('app:w#0');
+    names.dropNamesWhere((p) => p === ON_W0);
+    names.threadJoined('app:w#0');
+    names.receive('app:w#0', { t: 'name-claim', id: 1, name: 'z', pid: ON_W0_NEW, taken: true });
+    for (let i = 0; i < 4; i++) {
+      await settled();
+      answer('app:w#0');
+      answer('app:w#1');
+    }
+    await settled();
+    // The lost thread's process got no name, and its claim's answer went nowhere: the new
+    // thread's claim 1 is answered once, with its own verdict.
+    expect(copy.lookup('z')).toBe(ON_W0_NEW);
+    expect(answers).toEqual([{ thread: 'app:w#0', id: 1 }]);
   });
 });

@@ -5,6 +5,9 @@
  * other) and settles once every worker's copy has it. A name whose holder runs on a worker is
  * only refused to another after that worker said its holder is alive and holds it: a holder's
  * end is told on the same link, before the answer, so a name its holder left is never refused.
+ * A worker thread that is lost is answered nothing more (a thread that takes its place has a
+ * link of the same name, and asks under numbers of its own), and a name its claims would still
+ * give one of its processes is not given: they ended with it.
  */
 import { type ErrorData, LuactError } from '@luact/core';
 import { type NamesHere, nameTaken, type Pid, type ThreadNames, unknownName } from '@luact/process';
@@ -26,6 +29,10 @@ export class NameAuthority implements ThreadNames {
     { readonly thread: string; resolve(error: LuactError | undefined): void }
   >();
   private next = 1;
+  /** Per worker thread, how many times it was lost: a claim is answered to the one that asked. */
+  private readonly losses = new Map<string, number>();
+  /** Whether a PID is one a lost worker thread ran (see dropNamesWhere). */
+  private readonly ended: ((pid: Pid) => boolean)[] = [];
 
   constructor(
     workerThreads: readonly string[],
@@ -62,6 +69,8 @@ export class NameAuthority implements ThreadNames {
    * that died: its processes ended with it).
    */
   dropNamesWhere(gone: (pid: Pid) => boolean): void {
+    // A claim still in turn for one of them must not give it a name after this (see claim).
+    this.ended.push(gone);
     for (const [name, pid] of [...this.attached().copy.entries()])
       if (gone(pid)) this.released(pid, [name]);
   }
@@ -69,6 +78,7 @@ export class NameAuthority implements ThreadNames {
   /** `thread` is gone: nothing it was asked will be answered, and its copy is not kept. */
   threadLost(thread: string): void {
     this.copies.delete(thread);
+    this.losses.set(thread, (this.losses.get(thread) ?? 0) + 1);
     for (const [ack, waiting] of this.acks) {
       waiting.waiting.delete(thread);
       if (waiting.waiting.size === 0) {
@@ -94,10 +104,13 @@ export class NameAuthority implements ThreadNames {
 
   /** A record about names from worker thread `from`. */
   receive(from: string, record: NameRecord): void {
+    // Answered to the thread that asked: not to one that took its place since (it was lost).
+    const losses = this.losses.get(from);
     const answer = (id: number, work: Promise<void>) =>
       work.then(
-        () => this.post(from, { t: 'name-answer', id }),
-        (error: unknown) => this.post(from, { t: 'name-answer', id, error: dataOf(error) }),
+        () => this.answer(from, losses, { t: 'name-answer', id }),
+        (error: unknown) =>
+          this.answer(from, losses, { t: 'name-answer', id, error: dataOf(error) }),
       );
     switch (record.t) {
       case 'name-claim': {
@@ -137,6 +150,11 @@ export class NameAuthority implements ThreadNames {
     }
   }
 
+  /** Posts `record` to `thread`, unless it was lost since it had been lost `losses` times. */
+  private answer(thread: string, losses: number | undefined, record: NameRecord): void {
+    if (this.losses.get(thread) === losses) this.post(thread, record);
+  }
+
   /**
    * Gives `name` to `pid`, unless a live process holds it. `taken`: the asking thread's process
    * `pid` took it there already (or is a child about to start); else its thread is asked.
@@ -153,6 +171,8 @@ export class NameAuthority implements ThreadNames {
       const refused = await this.ask(name, pid, true);
       if (refused) throw refused;
     }
+    // Its worker thread was lost while the claim waited its turn: its names went with it.
+    if (this.ended.some((gone) => gone(pid))) throw new LuactError('NOT_FOUND', `${pid} ended`);
     table.register(name, pid);
     await this.change({ t: 'name-set', name, pid }, true);
   }

@@ -43,13 +43,24 @@ export class ThreadLink {
   private posted = 0;
   private received = 0;
   private closed = false;
+  /** A report is to go soon, with nothing else to post (see reportSoon). */
+  private reportDue = false;
+  /**
+   * Makes a record that goes first in each batch, computed as the batch goes (what this
+   * thread's mailboxes hold: see WorkerRouter.report); undefined when there is nothing to say.
+   */
+  report: (() => ThreadRecord | undefined) | undefined;
   /** What takes each batch the other thread posts (see listen). */
   private take: ((batch: ArrayBuffer) => void) | undefined;
 
-  /** `activity`: the thread's own, which counts the batches of all its links (see nodeIsQuiet). */
+  /**
+   * `activity`: the thread's own, which counts the batches of all its links (see nodeIsQuiet);
+   * `taken`: counts the batches this thread's links took, as each begins (see MailRoom).
+   */
   constructor(
     private readonly port: MessagePort,
     private readonly activity?: ThreadActivity,
+    private readonly taken?: { batches: number },
   ) {}
 
   post(record: ThreadRecord): void {
@@ -76,12 +87,30 @@ export class ThreadLink {
     }
   }
 
+  /** Posts a batch with the report (see `report`) at the end of this turn, if nothing else goes. */
+  reportSoon(): void {
+    this.reportDue = true;
+    if (!this.microtask && !this.immediate) {
+      this.immediate = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
+  /** The number of the last batch taken from the other thread (0: none yet). */
+  get heard(): number {
+    return this.received;
+  }
+
   /** The number of the batch a record posted now goes in (the first is 1). */
   get batch(): number {
     return this.posted + 1;
   }
 
   flush(): void {
+    if (this.outbox.length === 0 && !this.reportDue) return;
+    this.reportDue = false;
+    const report = this.closed ? undefined : this.report?.();
+    if (report !== undefined) this.outbox.unshift(report);
     if (this.outbox.length === 0) return;
     const batch = encodeBatch(this.outbox);
     this.outbox = [];
@@ -103,6 +132,7 @@ export class ThreadLink {
     this.take = (batch: ArrayBuffer) => {
       this.activity?.received();
       const number = ++this.received;
+      if (this.taken) this.taken.batches++;
       pulse?.begin();
       try {
         for (const record of decodeBatch(batch)) receive(record);

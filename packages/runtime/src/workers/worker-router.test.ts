@@ -1,4 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
+import { LuactError } from '@luact/core';
 import { NameRegistry, type Pid } from '@luact/process';
 import { describe, expect, it } from 'vitest';
 import type { NameAuthority } from './name-authority.js';
@@ -225,5 +226,95 @@ describe('the numbers of a worker host', () => {
     const fence = again.fence(2);
     expect(Math.max(5, 8, 11, 14)).toBeLessThan(fence * 3);
     expect(again.nextId(2)).toBe(fence * 3 + 2);
+  });
+});
+
+describe('mail to a mailbox on another thread that others filled', () => {
+  const LIMITS = { max_mailbox: 5, max_mailbox_bytes: 1000, max_message_size: 100 };
+  const plan: ThreadPlan = { ...PLAN, mailLimits: { 'app:w': LIMITS } };
+  const turn = () => new Promise((resolve) => setTimeout(resolve, 5));
+  const mail = (to: string, topic: string) => ({
+    to: pid(to),
+    from: undefined,
+    topic,
+    payload: new Uint8Array(1),
+  });
+
+  /** Main and worker 0 of app:w, linked; the worker runs processes with mailboxes of `held`. */
+  function pair() {
+    const counters = new Map([
+      ['app:w', WorkerCounters.create(2)],
+      ['app:x', WorkerCounters.create(3)],
+    ]);
+    const main = new WorkerRouter({ self: MAIN_THREAD, plan, counters });
+    const worker = new WorkerRouter({ self: 'app:w#0', plan, counters });
+    const held = new Map<Pid, number>();
+    const dropped: string[] = [];
+    worker.attach({
+      spawn: () => {
+        held.set(pid('{app:w|2}'), 0);
+        return pid('{app:w|2}');
+      },
+      deliver: (envelope: { to: Pid; topic: string }) => {
+        const count = held.get(envelope.to) ?? 0;
+        if (count >= LIMITS.max_mailbox) {
+          dropped.push(envelope.topic);
+          return new LuactError('RATE_LIMITED', 'full');
+        }
+        held.set(envelope.to, count + 1);
+        return undefined;
+      },
+      held: (p: Pid) => {
+        const length = held.get(p);
+        return length === undefined ? undefined : { length, bytes: length };
+      },
+    } as never);
+    main.attach({ deliver: () => undefined, held: () => undefined } as never);
+    const { port1, port2 } = new MessageChannel();
+    main.connect('app:w#0', port1).unref();
+    worker.connect(MAIN_THREAD, port2).unref();
+    return { main, worker, held, dropped, close: () => [port1, port2].map((p) => p.close()) };
+  }
+
+  it('is left to the receiver once the receiver’s thread posted after it filled, and taken at once while it has room', async () => {
+    const { main, worker, held, dropped, close } = pair();
+    const child = await main.spawn('app:w#0', {
+      entry: 'app:r',
+      host: 'app:w',
+      args: new Uint8Array(),
+    });
+    // The child fills its own mailbox, then tells a process on main (its thread posts to main).
+    held.set(child, 5);
+    worker.send(MAIN_THREAD, mail('{luact:inbox|1}', 'full'));
+    await turn();
+    // Its mailbox is full: the send waits for the receiver's verdict, and is refused.
+    const sent = main.send('app:w#0', mail(child, 'late'));
+    expect(sent).toBeInstanceOf(Promise);
+    await expect(sent).rejects.toThrow('full');
+    expect(dropped).toEqual(['late']);
+    // It read its mail and said so (its thread posts): mail is taken at once again.
+    held.set(child, 0);
+    worker.send(MAIN_THREAD, mail('{luact:inbox|1}', 'empty'));
+    await turn();
+    expect([1, 2, 3].map(() => main.send('app:w#0', mail(child, 'x')))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    await turn();
+    expect(held.get(child)).toBe(3);
+    // Ping-pong far below the limit: the child reads each message and answers; every ping is
+    // taken at once (what its mailbox holds comes with each answer), none waits for a verdict.
+    held.set(child, 0);
+    const pings: unknown[] = [];
+    for (let i = 0; i < 20; i++) {
+      pings.push(main.send('app:w#0', mail(child, 'ping')));
+      await turn();
+      held.set(child, 0);
+      worker.send(MAIN_THREAD, mail('{luact:inbox|1}', 'pong'));
+      await turn();
+    }
+    expect(pings.filter((sent) => sent !== undefined)).toEqual([]);
+    close();
   });
 });

@@ -100,10 +100,10 @@ export class WorkerRouter implements ThreadRouter {
   private receiver: ThreadReceiver | undefined;
   /** Per thread, the room of its processes' mailboxes as this thread counts it. */
   private readonly rooms = new Map<string, MailRoom>();
+  /** The batches this thread's links took, from any thread (see MailRoom). */
+  private readonly taken = { batches: 0 };
   /** Mail left to its receiver's verdict. */
   private readonly asking = new PendingAnswers<void>();
-  /** Per thread, the processes here it asked about in the batch being handled (see MailRoom). */
-  private readonly mailed = new Map<string, Set<Pid>>();
   private readonly mailLimits: Map<string, MailLimits>;
   private readonly links = new Map<string, ThreadLink>();
   /** Each worker host's thread keys, by worker (a host added while the node runs too). */
@@ -154,12 +154,14 @@ export class WorkerRouter implements ThreadRouter {
 
   /** Carries records to and from `thread` on `port`. */
   connect(thread: string, port: MessagePort): ThreadLink {
-    const link = new ThreadLink(port, this.options.activity);
+    const link = new ThreadLink(port, this.options.activity, this.taken);
+    const watch: Watch = { recent: new Map(), handled: 0, asked: false };
     link.listen(
-      (record) => this.receive(thread, link, record),
-      (batch) => this.batchDone(thread, link, batch),
+      (record) => this.receive(thread, link, record, watch),
+      (batch) => this.batchDone(link, watch, batch),
       this.options.pulse,
     );
+    link.report = () => this.report(watch);
     this.links.set(thread, link);
     this.rooms.set(thread, new MailRoom());
     return link;
@@ -319,7 +321,12 @@ export class WorkerRouter implements ThreadRouter {
     record: ThreadRecord,
   ): boolean {
     // The batch the record goes in is the next one: nothing is posted between here and it.
-    const admission = (this.rooms.get(thread) as MailRoom).admit(to, size, link.batch);
+    const admission = (this.rooms.get(thread) as MailRoom).admit(
+      to,
+      size,
+      link.batch,
+      this.taken.batches,
+    );
     // A receiver not heard of is left to it, unless its host has no mailbox limits (an inbox).
     if (admission === LEAVE && this.limitsOf(to) !== undefined) return false;
     link.post(record);
@@ -355,8 +362,10 @@ export class WorkerRouter implements ThreadRouter {
     let bytes = 0;
     for (const { topic, payload } of messages) bytes += messageBytes(topic, payload);
     return spawned.then((pid) => {
+      // Heard of in the batch that said it started (this runs before the next one is taken).
       const limits = this.limitsOf(pid);
-      if (limits) this.rooms.get(thread)?.holds(pid, limits, 0, messages.length, bytes);
+      if (limits)
+        this.rooms.get(thread)?.spawned(pid, limits, messages.length, bytes, this.taken.batches);
       return pid;
     });
   }
@@ -514,16 +523,18 @@ export class WorkerRouter implements ThreadRouter {
     return link;
   }
 
-  private receive(from: string, link: ThreadLink, record: ThreadRecord): void {
+  private receive(from: string, link: ThreadLink, record: ThreadRecord, watch: Watch): void {
     const receiver = this.receiver;
     if (receiver === undefined) return;
     switch (record.t) {
       case 'mail':
         // A refusal goes back to the sender as a `refused` signal (the process system's rule).
         void receiver.deliver(record.envelope);
+        watch.recent.set(record.envelope.to, link.heard);
         return;
       case 'room-ask':
-        this.mailedFrom(from).add(record.pid);
+        watch.recent.set(record.pid, link.heard);
+        watch.asked = true;
         return;
       case 'mail-ask': {
         const { id, envelope } = record;
@@ -534,7 +545,8 @@ export class WorkerRouter implements ThreadRouter {
             ...(refused instanceof LuactError ? { error: refused.toData() } : {}),
           }),
         );
-        this.mailedFrom(from).add(envelope.to);
+        watch.recent.set(envelope.to, link.heard);
+        watch.asked = true;
         return;
       }
       case 'cancel-ask': {
@@ -544,7 +556,8 @@ export class WorkerRouter implements ThreadRouter {
           id: record.id,
           ...(refused ? { error: refused.toData() } : {}),
         });
-        this.mailedFrom(from).add(record.signal.to);
+        watch.recent.set(record.signal.to, link.heard);
+        watch.asked = true;
         return;
       }
       case 'cluster-name-for': {
@@ -573,18 +586,27 @@ export class WorkerRouter implements ThreadRouter {
           const pid = rooms[i] as Pid;
           const limits = this.limitsOf(pid);
           if (limits)
-            room?.holds(pid, limits, batch, rooms[i + 1] as number, rooms[i + 2] as number);
+            room?.holds(
+              pid,
+              limits,
+              batch,
+              rooms[i + 1] as number,
+              rooms[i + 2] as number,
+              this.taken.batches,
+            );
         }
         return;
       }
       case 'signal': {
         const signal = signalOf(record.signal);
         if (signal.kind === 'result') this.awaited.settled(signal.to, signal.channel);
+        // A cancel request the sender's thread counted in the mailbox (see signal).
+        else if (signal.kind === 'cancel') watch.recent.set(signal.to, link.heard);
         receiver.signal(signal);
         return;
       }
       case 'spawn':
-        this.spawnFor(link, record.id, record.request, receiver);
+        this.spawnFor(link, record.id, record.request, receiver, watch);
         return;
       case 'spawned': {
         // Followed from now on, before the child's first word on this link (its end may be next).
@@ -651,26 +673,43 @@ export class WorkerRouter implements ThreadRouter {
     return parts && this.mailLimits.get(parts.host);
   }
 
-  private mailedFrom(thread: string): Set<Pid> {
-    let mailed = this.mailed.get(thread);
-    if (mailed === undefined) {
-      mailed = new Set();
-      this.mailed.set(thread, mailed);
-    }
-    return mailed;
+  /**
+   * The other thread handled batch `batch` from this one: what it asked about (it came near a
+   * limit, or left mail to the receiver) is said at once, if nothing else goes to it soon.
+   */
+  private batchDone(link: ThreadLink, watch: Watch, batch: number): void {
+    watch.handled = batch;
+    if (!watch.asked) return;
+    watch.asked = false;
+    link.reportSoon();
   }
 
-  /** Tells `thread` what the mailboxes it asked about in its batch hold now (see MailRoom). */
-  private batchDone(thread: string, link: ThreadLink, batch: number): void {
-    const mailed = this.mailed.get(thread);
-    if (mailed === undefined || mailed.size === 0) return;
+  /**
+   * What the mailboxes of the processes here that the other thread mailed lately hold, as a
+   * batch to it goes (the first record of every batch: see MailRoom): how much of its mail is
+   * still in flight, and that nothing else filled them since it heard last. Computed as the
+   * batch goes, so that whatever a process here says in it (that it filled its own mailbox) is
+   * counted there. Processes it has not mailed in the last RECENT batches it posted here (and,
+   * past MOST processes, those it mailed first) are not said any more: its next message to them
+   * waits for the receiver's verdict, and makes them said again.
+   */
+  private report(watch: Watch): ThreadRecord | undefined {
+    const { recent, handled } = watch;
+    const receiver = this.receiver;
+    if (recent.size === 0 || receiver === undefined) return undefined;
+    const oldest = handled - RECENT;
+    let over = recent.size - MOST;
     const rooms: (string | number)[] = [];
-    for (const pid of mailed) {
-      const held = this.receiver?.held(pid);
+    for (const [pid, last] of recent) {
+      if (over-- > 0 || last < oldest) {
+        recent.delete(pid);
+        continue;
+      }
+      const held = receiver.held(pid);
+      if (held === undefined) recent.delete(pid);
       rooms.push(pid, held ? held.length : -1, held ? held.bytes : 0);
     }
-    mailed.clear();
-    link.postSoon({ t: 'room', batch, rooms });
+    return rooms.length === 0 ? undefined : { t: 'room', batch: handled, rooms };
   }
 
   /** A spawn another thread asked for; answered on the same link, before the child's mail. */
@@ -679,6 +718,7 @@ export class WorkerRouter implements ThreadRouter {
     id: number,
     request: RemoteSpawnRequest,
     receiver: ThreadReceiver,
+    watch: Watch,
   ): void {
     const failed = (error: unknown) =>
       link.post({ t: 'spawn-failed', id, error: LuactError.from(error).toData() });
@@ -693,10 +733,32 @@ export class WorkerRouter implements ThreadRouter {
       // first, so that the worker never looks one lighter than it is in between).
       if (this.own !== undefined) this.counters.get(this.own.host)?.taken(this.own.w);
     }
-    if (typeof spawned === 'string') link.post({ t: 'spawned', id, pid: spawned });
-    else spawned.then((pid) => link.post({ t: 'spawned', id, pid }), failed);
+    // Its mailbox is said with the batch that says it started (the spawner counts from there).
+    const started = (pid: Pid) => {
+      watch.recent.set(pid, link.heard);
+      link.post({ t: 'spawned', id, pid });
+    };
+    if (typeof spawned === 'string') started(spawned);
+    else spawned.then(started, failed);
   }
 }
+
+/**
+ * What a thread keeps of the mail another thread sends it (see WorkerRouter.report): the
+ * processes here it mailed, with the number of the last of its batches that did.
+ */
+interface Watch {
+  readonly recent: Map<Pid, number>;
+  /** The last of its batches this thread handled. */
+  handled: number;
+  /** It asked what a mailbox holds in the batch being handled (room-ask, or mail left here). */
+  asked: boolean;
+}
+
+/** Its batches after which a process it stopped mailing is no longer said (see report). */
+const RECENT = 64;
+/** The most processes said in one report (those it first mailed first go). */
+const MOST = 256;
 
 /** A spawn onto a worker host while a registry change restarts it. */
 function restartingError(hostId: string): LuactError {

@@ -374,7 +374,6 @@ export class ClusterWorkflows {
     const partition = this.partitionOf(workflow);
     let delay = 25;
     let last: LuactError | undefined;
-    let swept = false;
     for (let attempt = 1; ; attempt++) {
       try {
         if (this.stopped)
@@ -394,13 +393,6 @@ export class ClusterWorkflows {
       } catch (error) {
         last = LuactError.from(error);
         if (!waitsForOwner(last) || Date.now() >= deadline) break;
-        // Refused by a journal of a partition this node drives: one the previous owner wrote
-        // after the takeover read it. Read the partition again now rather than later.
-        if (last.kind === 'CONFLICT' && !swept && this.serves(host, partition)) {
-          swept = true;
-          const epoch = this.shares.get(host)?.driving.get(partition);
-          if (epoch !== undefined) await this.sweepNow(host, partition, epoch);
-        }
       }
       const pause = Math.min(delay, Math.max(0, deadline - Date.now()));
       await new Promise((resolve) => setTimeout(resolve, pause));
@@ -453,10 +445,11 @@ export class ClusterWorkflows {
   }
 
   /**
-   * Runs `operation` for a workflow of `partition`, which this node drives. A workflow it does
-   * not know may be one the previous owner started while the partition moved, its journal
-   * written after the takeover read the partition: the partition is read again (adopting it)
-   * and the operation tried once more before its NOT_FOUND stands.
+   * Runs `operation` for a workflow of `partition`, which this node drives, whichever node asked
+   * for it. A workflow it does not know, or a journal that refuses its write (CONFLICT), may be
+   * one the previous owner started or wrote while the partition moved, after the takeover read
+   * the partition: the partition is read again (adopting it) and the operation tried once more
+   * before its error stands.
    */
   private async asOwner<T>(
     host: string,
@@ -469,7 +462,7 @@ export class ClusterWorkflows {
       const failure = LuactError.from(error);
       const epoch = this.shares.get(host)?.driving.get(partition);
       const unknown = failure.kind === 'NOT_FOUND' && failure.details?.known === false;
-      if (!unknown || epoch === undefined) throw failure;
+      if ((!unknown && failure.kind !== 'CONFLICT') || epoch === undefined) throw failure;
       await this.sweepNow(host, partition, epoch);
       return operation();
     }

@@ -85,9 +85,10 @@ local function mail_a_receiver_keeps_is_charged_to_the_receiver()
   t.ok(ended ~= nil, "the receiver ended")
   t.eq(ended.result.error:kind(), errors.RATE_LIMITED, "out of memory: " .. tostring(ended.result.error))
   t.contains(ended.result.error:message(), "out of memory: this process holds", "its own limit")
-  -- The sender was never refused for memory: it sent until the receiver was gone.
-  t.ok(report.sent >= 50 and report.sent < 150, "sent until the receiver ended: " .. t.show(report))
-  t.eq(report.error, errors.NOT_FOUND, "then the receiver was gone")
+  -- The sender was never refused for memory: it sent until the receiver was gone (or, the
+  -- receiver on another node, it sent everything: mail there is stored, then dropped).
+  t.ok(report.sent >= 50, "sent past what one process may hold: " .. t.show(report))
+  if report.error ~= nil then t.eq(report.error, errors.NOT_FOUND, "then the receiver was gone") end
 end
 
 local function long_strings_a_receiver_keeps_are_charged_to_it()

@@ -4,14 +4,15 @@
  * and that thread has not taken in yet (in flight, by the link's batch), and what that thread
  * last said the process's mailbox holds. Their sum is at least what the mailbox holds as far as
  * this thread's mail goes, so a message within the limits by that sum surely fits — as long as
- * nothing else filled the mailbox since that thread said. So what it said counts only until
- * this thread takes another batch, from any thread: a process here may learn from it that the
- * mailbox filled (its receiver, or a sender of a third thread, filled it and said so). The
- * receiver's thread says what the mailboxes hold that this thread mailed lately in every batch
- * it posts here (computed as the batch goes, see WorkerRouter.report), and at once when asked
- * (once this thread's count passes half a limit). A message within the limits by a count said
- * in the last batch this thread took is taken at once. Any other (near the limits, to a process
- * this thread never sent to or spawned, or not said since another batch came) is left to the
+ * nothing else filled the mailbox since that thread said. The receiver's thread says, in each
+ * batch it posts here, what changed in the mailboxes this thread mailed lately (computed as the
+ * batch goes, see WorkerRouter.report), and what one holds at once when asked (once this
+ * thread's count passes half a limit): a batch of its that says nothing of a mailbox says it is
+ * as it was. A batch from a third thread may bring news of it (a sender there filled it and
+ * said so), so what the receiver's thread said counts only while this thread takes no batch
+ * from another (`heard`: the count of those when it heard). A message within the limits by a
+ * count that still counts is taken at once. Any other (near the limits, to a process this
+ * thread never sent to or spawned, or heard of before another thread's batch) is left to the
  * receiver: sent as a request it answers with its own verdict, so one sender gets exactly the
  * answers it would get on one thread. Senders on several threads racing for a mailbox's last
  * room (mail that fills it while a message is on its way) may each be told `true`, and the
@@ -37,8 +38,8 @@ interface Room {
   /** What the receiver's thread last said the mailbox holds. */
   held: number;
   /**
-   * How many batches this thread had taken (from any thread) when it heard so: it counts while
-   * no other batch came.
+   * How many batches this thread had taken from threads other than the receiver's when it
+   * heard so: it counts while that stays the same.
    */
   heard: number;
   heldBytes: number;
@@ -61,7 +62,8 @@ export class MailRoom {
    * Whether a message of at most `size` bytes to `pid` surely fits its mailbox (TAKE: it is
    * counted as sent in batch `batch` of the link; TAKE_AND_ASK: and the receiver's thread is to
    * be asked what the mailbox holds), or is left to the receiver (LEAVE: near a limit, a
-   * receiver this thread has not heard of, or not in the last batch it took, its `heard`th).
+   * receiver this thread has not heard of, or heard of before its `heard`th batch from a
+   * thread other than the receiver's).
    */
   admit(pid: string, size: number, batch: number, heard: number): Admission {
     const room = this.rooms.get(pid);
@@ -88,7 +90,8 @@ export class MailRoom {
   /**
    * The receiver's thread handled the link's batches up to `batch`, after which `pid`'s (a
    * process of a host with `limits`) mailbox held `held` messages of `heldBytes` bytes; `held`
-   * -1: it has ended. It said so in the `heard`th batch this thread took.
+   * -1: it has ended (or is no longer said). Heard when this thread had taken `heard` batches
+   * from other threads.
    */
   holds(
     pid: string,
@@ -133,8 +136,8 @@ export class MailRoom {
 
   /**
    * This thread spawned `pid` there, with `held` startup messages of `heldBytes` bytes, and
-   * heard so in the `heard`th batch it took: counted from there, unless that batch said what
-   * it holds.
+   * heard so when it had taken `heard` batches from other threads: counted from there, unless
+   * the receiver's thread said what it holds.
    */
   spawned(pid: string, limits: MailLimits, held: number, heldBytes: number, heard: number): void {
     if (!this.rooms.has(pid)) this.holds(pid, limits, 0, held, heldBytes, heard);

@@ -155,7 +155,7 @@ export class WorkerRouter implements ThreadRouter {
   /** Carries records to and from `thread` on `port`. */
   connect(thread: string, port: MessagePort): ThreadLink {
     const link = new ThreadLink(port, this.options.activity, this.taken);
-    const watch: Watch = { recent: new Map(), handled: 0, asked: false };
+    const watch: Watch = { recent: new Map(), said: new Map(), handled: 0, asked: false };
     link.listen(
       (record) => this.receive(thread, link, record, watch),
       (batch) => this.batchDone(link, watch, batch),
@@ -325,7 +325,7 @@ export class WorkerRouter implements ThreadRouter {
       to,
       size,
       link.batch,
-      this.taken.batches,
+      this.foreignTo(link),
     );
     // A receiver not heard of is left to it, unless its host has no mailbox limits (an inbox).
     if (admission === LEAVE && this.limitsOf(to) !== undefined) return false;
@@ -365,7 +365,7 @@ export class WorkerRouter implements ThreadRouter {
       // Heard of in the batch that said it started (this runs before the next one is taken).
       const limits = this.limitsOf(pid);
       if (limits)
-        this.rooms.get(thread)?.spawned(pid, limits, messages.length, bytes, this.taken.batches);
+        this.rooms.get(thread)?.spawned(pid, limits, messages.length, bytes, this.foreignTo(link));
       return pid;
     });
   }
@@ -534,6 +534,7 @@ export class WorkerRouter implements ThreadRouter {
         return;
       case 'room-ask':
         watch.recent.set(record.pid, link.heard);
+        watch.said.delete(record.pid);
         watch.asked = true;
         return;
       case 'mail-ask': {
@@ -546,6 +547,7 @@ export class WorkerRouter implements ThreadRouter {
           }),
         );
         watch.recent.set(envelope.to, link.heard);
+        watch.said.delete(envelope.to);
         watch.asked = true;
         return;
       }
@@ -557,6 +559,7 @@ export class WorkerRouter implements ThreadRouter {
           ...(refused ? { error: refused.toData() } : {}),
         });
         watch.recent.set(record.signal.to, link.heard);
+        watch.said.delete(record.signal.to);
         watch.asked = true;
         return;
       }
@@ -592,7 +595,7 @@ export class WorkerRouter implements ThreadRouter {
               batch,
               rooms[i + 1] as number,
               rooms[i + 2] as number,
-              this.taken.batches,
+              this.foreignTo(link),
             );
         }
         return;
@@ -685,31 +688,46 @@ export class WorkerRouter implements ThreadRouter {
   }
 
   /**
-   * What the mailboxes of the processes here that the other thread mailed lately hold, as a
-   * batch to it goes (the first record of every batch: see MailRoom): how much of its mail is
-   * still in flight, and that nothing else filled them since it heard last. Computed as the
-   * batch goes, so that whatever a process here says in it (that it filled its own mailbox) is
-   * counted there. Processes it has not mailed in the last RECENT batches it posted here (and,
-   * past MOST processes, those it mailed first) are not said any more: its next message to them
-   * waits for the receiver's verdict, and makes them said again.
+   * What changed in the mailboxes of the processes here that the other thread mailed lately,
+   * as a batch to it goes (the first record of the batch: see MailRoom): a mailbox that holds
+   * other than it last said (so that what a process here says in the batch, that it filled its
+   * own mailbox, is counted there), or one it asked about (it came near a limit, or left mail
+   * to the receiver: its count of what is in flight starts again from the batch said). A batch
+   * that says nothing of a mailbox says it holds what it said last. Processes it has not mailed
+   * in the last RECENT batches it posted here (and, past MOST processes, those it mailed first)
+   * are said as ended: it forgets them, and its next message to one waits for the receiver's
+   * verdict, which makes it said again.
    */
   private report(watch: Watch): ThreadRecord | undefined {
-    const { recent, handled } = watch;
+    const { recent, said, handled } = watch;
     const receiver = this.receiver;
     if (recent.size === 0 || receiver === undefined) return undefined;
     const oldest = handled - RECENT;
     let over = recent.size - MOST;
     const rooms: (string | number)[] = [];
     for (const [pid, last] of recent) {
-      if (over-- > 0 || last < oldest) {
+      const held = over-- > 0 || last < oldest ? undefined : receiver.held(pid);
+      if (held === undefined) {
         recent.delete(pid);
+        said.delete(pid);
+        rooms.push(pid, -1, 0);
         continue;
       }
-      const held = receiver.held(pid);
-      if (held === undefined) recent.delete(pid);
-      rooms.push(pid, held ? held.length : -1, held ? held.bytes : 0);
+      const before = said.get(pid);
+      if (before !== undefined && before[0] === held.length && before[1] === held.bytes) continue;
+      said.set(pid, [held.length, held.bytes]);
+      rooms.push(pid, held.length, held.bytes);
     }
     return rooms.length === 0 ? undefined : { t: 'room', batch: handled, rooms };
+  }
+
+  /**
+   * The batches this thread took from threads other than `link`'s: what that thread said of its
+   * mailboxes counts while this stays the same (see MailRoom). Its own batches say whatever
+   * changed (see report); another thread's may bring news of them (a sender there filled one).
+   */
+  private foreignTo(link: ThreadLink): number {
+    return this.taken.batches - link.heard;
   }
 
   /** A spawn another thread asked for; answered on the same link, before the child's mail. */
@@ -749,6 +767,8 @@ export class WorkerRouter implements ThreadRouter {
  */
 interface Watch {
   readonly recent: Map<Pid, number>;
+  /** What the last report said each of them held: messages and bytes. */
+  readonly said: Map<Pid, [number, number]>;
   /** The last of its batches this thread handled. */
   handled: number;
   /** It asked what a mailbox holds in the batch being handled (room-ask, or mail left here). */

@@ -678,8 +678,8 @@ end
 
 --- Sends `payload` to mail channel `ch` directly, to the end of its Lua queue, and wakes its
 --- oldest waiting receiver when the queue was empty. `size` is what the host's mailbox limits
---- count it for, negative when the payload is an encoding (else it is one number, string or
---- boolean, handed over as it is); `from` the sender's PID. False when it must go through the
+--- count it for, negative when the payload is an encoding (else it is one number, boolean or
+--- short string, handed over as it is); `from` the sender's PID. False when it must go through the
 --- host instead: the channel is closed, JS holds mail for it that must be received first, or
 --- what the receiver holds directly would pass `messages` messages or `bytes` bytes. Runs in
 --- the sender: it reads and writes the channel's record only (see rt.new_mail_channel), never

@@ -123,7 +123,9 @@ it('runs the README section: three NATS servers, two nodes, a ping-pong, and nod
         nodeB = background(process.execPath, [BIN, ...args]);
         await nodeB.waitFor('joined the cluster', 60_000);
       } else if (exec === 'examples.cluster:ping') {
-        const run = await luact(args, process.env, dir);
+        // Its own time limit below the test's: a run that hangs says where it waits (once it
+        // hung 30 s, was killed by the test's limit, and said nothing).
+        const run = await luact([...args, '--timeout', '40s'], process.env, dir, 60_000);
         // What the run printed says why it failed (its outcome is on stdout).
         expect(run.code, `${run.stderr}\nstdout: ${run.stdout}`).toBe(0);
         expect(JSON.parse(run.stdout)).toEqual({

@@ -48,8 +48,11 @@ local function state()
 end
 
 local NO_VALUES = '\x90'
+-- What a pcall hands back when an allocation found no room (Lua's own message).
+local NO_MEMORY = 'not enough memory'
 
---- The payload values of a send, encoded; a value that cannot be sent is an INVALID error.
+--- The payload values of a send, encoded; a value that cannot be sent is an INVALID error, and
+--- no room to encode it a RATE_LIMITED one (the sender's memory limit, as for any allocation).
 local encode_one = codec.encode_one
 
 local function encode_payload(...)
@@ -61,8 +64,11 @@ local function encode_payload(...)
     if fast ~= nil then return fast end
   end
   local ok, encoded = pcall(codec.encode_values, n, ...)
-  if not ok then return nil, make_error('INVALID', tostring(encoded), false) end
-  return encoded
+  if ok then return encoded end
+  if encoded == NO_MEMORY then
+    return nil, make_error('RATE_LIMITED', 'out of memory: this process has no room to encode the message', true)
+  end
+  return nil, make_error('INVALID', tostring(encoded), false)
 end
 
 local function first_value(bytes)

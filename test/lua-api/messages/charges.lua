@@ -59,6 +59,19 @@ local function keeps_long_strings(parent)
   process.send(parent, "kept", #kept)
 end
 
+--- Makes a table of 600 KiB, fills the rest of its memory with strings of 64 KiB until it is
+--- refused, then sends the table to itself: there is no room to encode it. Reports the answer.
+local function sends_without_room_to_encode(parent)
+  local big = { string.rep("y", 600 * 1024) }
+  local hog = {}
+  pcall(function() for i = 1, 1000 do hog[i] = string.rep(string.char(65 + i % 26), 64 * 1024) end end)
+  collectgarbage()
+  local ok, err = process.send(process.pid(), "big", big)
+  hog = nil
+  process.send(parent, "answer", { ok = ok, kind = err and err:kind(), retryable = err and err:retryable(),
+    message = err and err:message() })
+end
+
 -- Tests ----------------------------------------------------------------------------------------
 
 --- Spawns `receiver` on the tight host, then a sender of `count` pieces to it there; returns
@@ -99,7 +112,17 @@ local function long_strings_a_receiver_keeps_are_charged_to_it()
   t.contains(sel.value.result.error:message(), "out of memory: this process holds", "its own limit")
 end
 
+local function a_message_its_sender_has_no_room_to_encode_is_rate_limited()
+  local answers = process.listen("answer")
+  t.check("spawn", process.spawn("sends_without_room_to_encode", TIGHT_HOST, process.pid()))
+  local answer = t.receive(answers, "the answer", "10s")
+  t.eq({ answer.ok, answer.kind, answer.retryable }, { nil, errors.RATE_LIMITED, true }, t.show(answer))
+  t.contains(answer.message, "no room to encode", "what the error says")
+end
+
 return {
+  sends_without_room_to_encode = sends_without_room_to_encode,
+  a_message_its_sender_has_no_room_to_encode_is_rate_limited = a_message_its_sender_has_no_room_to_encode_is_rate_limited,
   never_receives = never_receives,
   keeps_everything = keeps_everything,
   sends_pieces = sends_pieces,

@@ -27,7 +27,7 @@ export class ThreadLink {
   private outbox: ThreadRecord[] = [];
   /** Records that make this turn's next post (see FIRST_BATCH). */
   private batchSize = FIRST_BATCH;
-  /** A flush is queued: as a microtask (post), or at the end of this turn (postSoon). */
+  /** A flush is queued: as a microtask (post), or at the end of this turn (reportSoon). */
   private microtask = false;
   private immediate = false;
   private readonly flushNow = () => {
@@ -75,19 +75,10 @@ export class ThreadLink {
   }
 
   /**
-   * Posts a record nothing waits for (a report): it goes with the next batch posted this turn
-   * (a reply its own post would wake the other thread for again), at the latest at the end of
-   * this turn of the event loop.
+   * Posts the report (see `report`), which nothing waits for: with the next batch posted this
+   * turn (a reply its own post would wake the other thread for again), at the latest at the end
+   * of this turn of the event loop.
    */
-  postSoon(record: ThreadRecord): void {
-    this.outbox.push(record);
-    if (!this.microtask && !this.immediate) {
-      this.immediate = true;
-      setImmediate(this.flushSoon);
-    }
-  }
-
-  /** Posts a batch with the report (see `report`) at the end of this turn, if nothing else goes. */
   reportSoon(): void {
     this.reportDue = true;
     if (!this.microtask && !this.immediate) {

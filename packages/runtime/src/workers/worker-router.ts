@@ -533,9 +533,7 @@ export class WorkerRouter implements ThreadRouter {
         watch.recent.set(record.envelope.to, link.heard);
         return;
       case 'room-ask':
-        watch.recent.set(record.pid, link.heard);
-        watch.said.delete(record.pid);
-        watch.asked = true;
+        askedAbout(watch, record.pid, link.heard);
         return;
       case 'mail-ask': {
         const { id, envelope } = record;
@@ -546,9 +544,7 @@ export class WorkerRouter implements ThreadRouter {
             ...(refused instanceof LuactError ? { error: refused.toData() } : {}),
           }),
         );
-        watch.recent.set(envelope.to, link.heard);
-        watch.said.delete(envelope.to);
-        watch.asked = true;
+        askedAbout(watch, envelope.to, link.heard);
         return;
       }
       case 'cancel-ask': {
@@ -558,9 +554,7 @@ export class WorkerRouter implements ThreadRouter {
           id: record.id,
           ...(refused ? { error: refused.toData() } : {}),
         });
-        watch.recent.set(record.signal.to, link.heard);
-        watch.said.delete(record.signal.to);
-        watch.asked = true;
+        askedAbout(watch, record.signal.to, link.heard);
         return;
       }
       case 'cluster-name-for': {
@@ -773,6 +767,16 @@ interface Watch {
   handled: number;
   /** It asked what a mailbox holds in the batch being handled (room-ask, or mail left here). */
   asked: boolean;
+}
+
+/**
+ * The other thread asked what `pid`'s mailbox holds (room-ask), or left a message or a cancel
+ * to its verdict, in its batch `heard`: the next report says the mailbox, changed or not.
+ */
+function askedAbout(watch: Watch, pid: Pid, heard: number): void {
+  watch.recent.set(pid, heard);
+  watch.said.delete(pid);
+  watch.asked = true;
 }
 
 /** Its batches after which a process it stopped mailing is no longer said (see report). */

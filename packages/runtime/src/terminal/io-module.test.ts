@@ -176,14 +176,17 @@ end }`,
 
   it('gives the command-line arguments as strings, and each read to the process that asked first', async () => {
     const term = testConsole(['--flag', '42']);
+    // Each reader says it asks right before it reads (its read is made in the same slice), and
+    // the second is spawned only then: "first" is the order of asking, not of spawning.
     const node = await start(
       entry(
         'reader',
         `
 local io = require("io")
 return { main = function(parent, name)
+  process.send(parent, "asking", name)
   local line = io.readline()
-  process.send(parent, "line", name .. "=" .. line)
+  process.send(parent, "line", { name = name, line = line })
 end }`,
       ) +
         entry(
@@ -192,20 +195,25 @@ end }`,
 local io = require("io")
 return { main = function()
   local me = process.pid()
-  process.spawn("app:reader", "app:terminal", me, "one")
-  process.spawn("app:reader", "app:terminal", me, "two")
   local inbox = process.inbox()
-  local a = inbox:receive():payload():data()
-  local b = inbox:receive():payload():data()
-  return { io.args(), a, b }
+  local lines, asked = {}, 0
+  local function take()
+    local message = inbox:receive()
+    if message:topic() == "asking" then asked = asked + 1
+    else local got = message:payload():data(); lines[got.name] = got.line end
+  end
+  process.spawn("app:reader", "app:terminal", me, "one")
+  while asked < 1 do take() end
+  process.spawn("app:reader", "app:terminal", me, "two")
+  while asked < 2 or lines.one == nil or lines.two == nil do take() end
+  return { io.args(), lines.one, lines.two }
 end }`,
         ),
       term.console,
     );
     const run = node.run('app:cli', [], { host: 'app:terminal' });
-    await waitFor(() => false, 50);
     term.stdin.write('x\ny\n');
-    expect(await run).toEqual({ ok: true, value: [['--flag', '42'], 'one=x', 'two=y'] });
+    expect(await run).toEqual({ ok: true, value: [['--flag', '42'], 'x', 'y'] });
   });
 
   it('gives every argument of a long command line (more than a host call may push unasked)', async () => {

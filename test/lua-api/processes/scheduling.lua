@@ -24,6 +24,23 @@ local function spins_inside_pcall()
   end
 end
 
+--- Echoes each message to `parent` from inside an xpcall inside a pcall: its receive and its
+--- sleep block inside both, and an error after them is the xpcall's.
+local function receives_inside_pcall(parent)
+  local inbox = process.inbox()
+  while true do
+    pcall(function()
+      local ok, got = xpcall(function()
+        local n = inbox:receive():payload():data()
+        time.sleep(time.MILLISECOND)
+        if n == "fail" then error("failed after a receive", 0) end
+        return n
+      end, function(m) return "handled: " .. m end)
+      process.send(parent, "echo", { ok = ok, got = got })
+    end)
+  end
+end
+
 --- Sleeps `ms` and returns how long the sleep took, in milliseconds.
 local function sleeps(ms)
   local t0 = time.now()
@@ -58,7 +75,23 @@ local function spinning_process_does_not_stop_a_sleeper_waking_on_time_and_can_b
   t.eq(ended, { [spinner] = true, [nested] = true, [guarded] = true }, "all three spinners ended")
 end
 
+local function process_blocked_inside_pcall_receives_catches_and_can_be_terminated()
+  local events = process.events()
+  local inbox = process.inbox()
+  local child = t.check("spawn the receiver", process.spawn_monitored("receives_inside_pcall", HOST, process.pid()))
+  for _, n in ipairs({ 1, "fail", 2 }) do process.send(child, "n", n) end
+  t.eq(t.message(inbox, "echo", "echo of 1"), { ok = true, got = 1 }, "1 received inside the pcalls")
+  t.eq(t.message(inbox, "echo", "echo of fail"), { ok = false, got = "handled: failed after a receive" },
+    "the error after the receive, caught by the xpcall")
+  t.eq(t.message(inbox, "echo", "echo of 2"), { ok = true, got = 2 }, "2 received after the error")
+  t.eq(process.terminate(child), true, "terminate the receiver blocked inside the pcalls")
+  local exit = t.event(events, process.event.EXIT, child, "the receiver's EXIT")
+  t.eq(exit.result.error:message(), "terminated", "the pcalls did not catch the termination")
+end
+
 return {
+  receives_inside_pcall = receives_inside_pcall,
+  process_blocked_inside_pcall_receives_catches_and_can_be_terminated = process_blocked_inside_pcall_receives_catches_and_can_be_terminated,
   spins = spins,
   spins_in_a_coroutine = spins_in_a_coroutine,
   spins_inside_pcall = spins_inside_pcall,

@@ -178,6 +178,80 @@ describe('coroutines in our Lua build', () => {
        return co() .. ' ' .. co()`,
       'in false:boom',
     ],
+    'pcalls inside pcalls, then errors caught by the inner and by the outer': [
+      `local co = coroutine.wrap(function()
+         local okOuter, eOuter = pcall(function()
+           local okInner, eInner = pcall(function() coroutine.yield('a') error('inner', 0) end)
+           coroutine.yield(tostring(okInner) .. eInner)
+           error('outer', 0)
+         end)
+         return tostring(okOuter) .. eOuter
+       end)
+       return co() .. ' ' .. co() .. ' ' .. co()`,
+      'a falseinner falseouter',
+    ],
+    'pcall, then values returned through it': [
+      `local co = coroutine.wrap(function()
+         local ok, a, b = pcall(function(x) local y = coroutine.yield(x) return y, y * 2 end, 1)
+         return tostring(ok) .. a .. b
+       end)
+       return co() .. ' ' .. co(21)`,
+      '1 true2142',
+    ],
+    'xpcall, then an error its handler sees': [
+      `local co = coroutine.wrap(function()
+         local ok, e = xpcall(function() coroutine.yield('in') error('boom', 0) end,
+           function(m) return 'handled ' .. m end)
+         return tostring(ok) .. ':' .. e
+       end)
+       return co() .. ' ' .. co()`,
+      'in false:handled boom',
+    ],
+    'a pcall in a tail call (return pcall(f))': [
+      `local function guarded(f) return pcall(f) end
+       local co = coroutine.wrap(function()
+         local ok, v = guarded(function() return coroutine.yield('t') .. '!' end)
+         return tostring(ok) .. v
+       end)
+       return co() .. ' ' .. co('r')`,
+      't truer!',
+    ],
+    'pcall(coroutine.yield, ...)': [
+      `local co = coroutine.wrap(function()
+         local ok, v = pcall(coroutine.yield, 'direct')
+         return tostring(ok) .. v
+       end)
+       return co() .. ' ' .. co('back')`,
+      'direct trueback',
+    ],
+    'a pcall a metamethod calls, inside a pcall': [
+      `local callable = setmetatable({}, { __call = function(_, k) return coroutine.yield(k) end })
+       local t = setmetatable({}, { __index = function(_, k) return select(2, pcall(callable, k)) end })
+       local co = coroutine.wrap(function()
+         local ok, v = pcall(function() return t.key .. '+' end)
+         return tostring(ok) .. v
+       end)
+       return co() .. ' ' .. co('V')`,
+      'key trueV+',
+    ],
+    'pcall itself as a metamethod, inside a pcall': [
+      `local t = setmetatable({}, {
+         __index = pcall, -- t.key calls pcall(t, 'key'), which calls t('key')
+         __call = function(_, k) return coroutine.yield(k) end,
+       })
+       local co = coroutine.wrap(function()
+         local ok, v = pcall(function()
+           -- The first yield throws, so the outer pcall's body then runs under 'unroll':
+           -- the second must throw too, not return through the metamethod's C call.
+           local first = t.first
+           local second = t.second
+           return tostring(first) .. tostring(second)
+         end)
+         return tostring(ok) .. v
+       end)
+       return co() .. ' ' .. co('A') .. ' ' .. co('B')`,
+      'first second truetruetrue',
+    ],
     'a metamethod (__index, __lt, __concat)': [
       `local mt = { __index = function(_, k) return coroutine.yield(k) end,
                     __lt = function() return coroutine.yield('lt') end,
@@ -302,7 +376,8 @@ describe('the count hook of our Lua build', () => {
        local function tail(n, acc) if n == 0 then return acc end return tail(n - 1, acc + 1) end
        sum = sum + tail(5000, 0)
        ::again:: i = i + 1 if i < 1000 then goto again end
-       -- Below a C call the hook's yield throws; above, it returns: both resume alike.
+       -- Below a metamethod the hook's yield throws; elsewhere, below a pcall too, it
+       -- returns: all resume alike.
        local function count() local n = 0 for _ = 1, 2000 do n = n + 1 end return n end
        local ok, counted = pcall(count)
        sum = sum + counted

@@ -147,10 +147,25 @@ end
 
 -- Tests -------------------------------------------------------------------------------------
 
+--- The report of `entry`, spawned on the small host; a child that fails first fails the test
+--- with its error (not with a wait for a report that never comes).
 local function report_of(entry, ...)
-  local reports = process.listen("report")
-  t.check("spawn " .. entry, process.spawn(entry, HOST, process.pid(), ...))
-  return t.receive(reports, entry .. "'s report", "5s")
+  local reports, events = process.listen("report"), process.events()
+  local child = t.check("spawn " .. entry, process.spawn_monitored(entry, HOST, process.pid(), ...))
+  local ready = channel.select({
+    reports:case_receive(),
+    events:case_receive(),
+    time.after("15s"):case_receive(),
+  })
+  if ready.channel == reports then return ready.value end
+  if ready.channel == events then
+    local event = ready.value
+    if event.kind == process.event.EXIT and event.from == child and event.result.error then
+      t.fail(entry .. "'s report", "it failed first: " .. tostring(event.result.error))
+    end
+    return t.receive(reports, entry .. "'s report", "15s")
+  end
+  t.fail(entry .. "'s report", "nothing arrived within 15s")
 end
 
 local function mail_within_one_host_keeps_its_order_and_the_mailbox_limit()

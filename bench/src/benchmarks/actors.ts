@@ -37,11 +37,24 @@ entries:
           process.send(msg:from(), "pong", msg:payload():data())
         end
       end }
+  - name: guarded_pong
+    kind: process.lua
+    source: |
+      -- pong with each receive and reply inside a pcall: a process that keeps a failing
+      -- message from ending it blocks inside the pcall at every receive.
+      local function serve(inbox)
+        local msg = inbox:receive()
+        process.send(msg:from(), "pong", msg:payload():data())
+      end
+      return { main = function()
+        local inbox = process.inbox()
+        while true do pcall(serve, inbox) end
+      end }
   - name: ping
     kind: process.lua
     source: |
-      return { main = function(messages, window)
-        local peer = process.spawn_linked("pong", "processes")
+      return { main = function(messages, window, ponger)
+        local peer = process.spawn_linked(ponger or "pong", "processes")
         local pongs = process.listen("pong")
         local rounds = messages // 2
         local sent, received = 0, 0
@@ -154,6 +167,13 @@ export const actors: Benchmark = {
         ],
         ROUNDS,
       );
+      const [pingPongGuarded, pingPongUnguarded] = await alternateMedians(
+        [
+          () => pingPongRate(node, PROCESSES, MESSAGES_WINDOW_1, 1, 'guarded_pong'),
+          () => pingPongRate(node, PROCESSES, MESSAGES_WINDOW_1, 1),
+        ],
+        ROUNDS,
+      );
       const [fanOut, toyFanOut] = await alternateMedians(
         [() => fanOutRate(node), () => toyFanOutRate(FAN_OUT)],
         ROUNDS,
@@ -233,6 +253,14 @@ export const actors: Benchmark = {
           durability: 'n/a (no journal)',
         },
         {
+          figure: 'local ping-pong in one engine, window 1, the ponger receiving inside pcall',
+          median: pingPongGuarded / 1000,
+          unit: 'k msgs/s',
+          baseline: 'the same without the pcall',
+          baselineMedian: pingPongUnguarded / 1000,
+          durability: 'n/a (no journal)',
+        },
+        {
           figure: `fan-out 1 → ${FAN_OUT / 1000}k in one engine, each replies`,
           median: fanOut / 1000,
           unit: 'k replies/s',
@@ -284,8 +312,8 @@ async function spawnMicros(node: Node): Promise<number> {
 }
 
 /**
- * Messages per second of a windowed ping-pong: ping runs on `host`, its ponger on
- * bench:processes; so on the node's main host that is two engines, on bench:processes one (the
+ * Messages per second of a windowed ping-pong: ping runs on `host`, its ponger (entry
+ * `ponger`) on bench:processes; so on the node's main host that is two engines, on bench:processes one (the
  * case in-engine message passing speeds up).
  */
 async function pingPongRate(
@@ -293,9 +321,10 @@ async function pingPongRate(
   host: string,
   messages: number,
   window: number,
+  ponger = 'pong',
 ): Promise<number> {
   const start = process.hrtime.bigint();
-  const outcome = await node.run('bench:ping', [messages, window], { host });
+  const outcome = await node.run('bench:ping', [messages, window, ponger], { host });
   if (!outcome.ok) throw outcome.error;
   return (outcome.value as number) / (Number(process.hrtime.bigint() - start) / 1e9);
 }

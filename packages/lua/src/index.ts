@@ -50,6 +50,7 @@ export {
   LuaVm,
   type LuaVmLimits,
   type LuaVmOptions,
+  type MailHeld,
   type PreparedEntry,
   type SliceObserver,
 } from './vm/lua-vm.js';

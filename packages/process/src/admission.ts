@@ -18,7 +18,7 @@ export interface MailboxHolder {
   readonly pid: string;
   readonly host: { readonly id: string; readonly limits: HostLimits };
   /** What it holds not yet received: items and bytes. */
-  readonly mailbox: { readonly length: number; readonly bytes: number };
+  readonly mailbox: { held(): { readonly length: number; readonly bytes: number } };
 }
 
 /**
@@ -39,14 +39,13 @@ export function mailboxRoom(
       { retryable: false },
     );
   }
-  const count = process.mailbox.length;
+  const { length: count, bytes } = process.mailbox.held();
   if (count >= limits.max_mailbox) {
     return new LuactError(
       'RATE_LIMITED',
       `mailbox of ${process.pid} is full: it holds ${count} messages not yet received, the limit of host ${id} (max_mailbox)`,
     );
   }
-  const bytes = process.mailbox.bytes;
   if (bytes + size > limits.max_mailbox_bytes) {
     return new LuactError(
       'RATE_LIMITED',
@@ -67,14 +66,13 @@ export function mailboxRoom(
 export function callRoom(caller: Process, entry: string): LuactError | undefined {
   const { limits, id } = caller.host;
   const awaited = caller.mailbox.awaitingResults;
-  const held = caller.mailbox.length;
+  const { length: held, bytes } = caller.mailbox.held();
   if (awaited + held >= limits.max_mailbox) {
     return new LuactError(
       'RATE_LIMITED',
       `cannot call ${entry}: ${caller.pid} awaits ${awaited} results and holds ${held} messages, events and results not yet received, the limit of host ${id} (max_mailbox)`,
     );
   }
-  const bytes = caller.mailbox.bytes;
   if (bytes >= limits.max_mailbox_bytes) {
     return new LuactError(
       'RATE_LIMITED',

@@ -10,10 +10,10 @@ export interface FedSink {
   /** Forgets a channel, returning what was queued for it (as message envelopes). */
   release(channel: number): readonly { a: DeliveryField; b: DeliveryField; c: DeliveryField }[];
   /**
-   * Messages (0) or bytes (1) queued in the engine by processes of the same host, which send
-   * to an inbox or listened topic without a host call (a process host's mail channels).
+   * Messages and bytes queued in the engine by processes of the same host, which send to an
+   * inbox or listened topic without a host call (a process host's mail channels).
    */
-  heldMail?(which: 0 | 1): number;
+  heldMail?(): { readonly messages: number; readonly bytes: number } | undefined;
 }
 
 interface QueuedEvent {
@@ -25,6 +25,12 @@ interface QueuedEvent {
 /** What a message weighs in its receiver's mailbox: its payload and its topic. */
 export function messageBytes(topic: string, payload: Uint8Array): number {
   return payload.length + Buffer.byteLength(topic, 'utf8');
+}
+
+/** What a mailbox holds not yet received: items, and their bytes (see Mailbox.held). */
+export interface MailboxHeld {
+  readonly length: number;
+  readonly bytes: number;
 }
 
 /** What an event weighs in its receiver's mailbox: its details and its kind. */
@@ -91,28 +97,36 @@ export class Mailbox {
     return this.more;
   }
 
-  /** Messages and events not yet received: retained here, or queued on the process's channels. */
-  get length(): number {
+  /**
+   * What it holds not yet received: messages, events and results of calls, retained here or
+   * queued on the process's channels (`length`), and their bytes (payloads and topics, event
+   * details, result values). Both in one look: the host's limits check both.
+   */
+  held(): MailboxHeld {
     const more = this.more;
-    let count =
-      (more?.retained?.length ?? 0) +
-      (more?.retainedEvents?.length ?? 0) +
-      (this.sink.heldMail?.(0) ?? 0);
-    if (this.queued)
-      for (const channel of this.queued.keys()) count += this.sink.pendingIn(channel);
-    return count;
-  }
-
-  /** Bytes (payloads and topics, event details, result values) of what `length` counts. */
-  get bytes(): number {
-    let bytes = (this.more?.retainedBytes ?? 0) + (this.sink.heldMail?.(1) ?? 0);
-    if (this.queued === undefined) return bytes;
+    const mail = this.sink.heldMail?.();
+    let length =
+      (more?.retained?.length ?? 0) + (more?.retainedEvents?.length ?? 0) + (mail?.messages ?? 0);
+    let bytes = (more?.retainedBytes ?? 0) + (mail?.bytes ?? 0);
+    if (this.queued === undefined) return { length, bytes };
     for (const [channel, queued] of this.queued) {
-      queued.settle(this.sink.pendingIn(channel));
+      const pending = this.sink.pendingIn(channel);
+      length += pending;
+      queued.settle(pending);
       if (queued.once && queued.empty) this.queued.delete(channel);
       else bytes += queued.bytes;
     }
-    return bytes;
+    return { length, bytes };
+  }
+
+  /** The items of held(). */
+  get length(): number {
+    return this.held().length;
+  }
+
+  /** The bytes of held(). */
+  get bytes(): number {
+    return this.held().bytes;
   }
 
   deliver(envelope: Envelope): void {

@@ -6,6 +6,7 @@ import type {
   GroupOutcome,
   GroupOwner,
   LuaVm,
+  MailHeld,
 } from '@luact/lua';
 import { BoundedSet } from './bounded-set.js';
 import type { ProcessHost } from './host.js';
@@ -165,8 +166,8 @@ export class Process implements GroupOwner, FedSink {
     return this.group ? this.vm.releaseChannel(this.group, channel) : [];
   }
 
-  heldMail(which: 0 | 1): number {
-    return this.group ? this.vm.heldMail(this.group, which) : 0;
+  heldMail(): MailHeld | undefined {
+    return this.group && this.vm.heldMail(this.group);
   }
 
   keepsMailAtEnd(group: FiberGroup): boolean {

@@ -362,8 +362,7 @@ export class ProcessSystem {
     this.threads?.attach({
       ...receiver,
       held: (pid) => {
-        const mailbox = this.processOf(pid)?.mailbox;
-        return mailbox && { length: mailbox.length, bytes: mailbox.bytes };
+        return this.processOf(pid)?.mailbox.held();
       },
       placeDown: (place, onIt, error) => this.placeDown(place, onIt, error),
       cancel: (signal) => {

@@ -633,8 +633,8 @@ export class WorkflowHost implements ExternalHost {
    * limits over what the run holds not yet received (journaled, not yet handed to its code).
    */
   private admission(pid: string, topic: string, payload: Bytes) {
-    return (mailbox: { length: number; bytes: number }) =>
-      messageRoom({ pid, host: this.vmHost, mailbox }, topic, payload);
+    return (held: { length: number; bytes: number }) =>
+      messageRoom({ pid, host: this.vmHost, mailbox: { held: () => held } }, topic, payload);
   }
 
   async signal(signal: Extract<Signal, { kind: 'cancel' | 'terminate' }>): Promise<void> {

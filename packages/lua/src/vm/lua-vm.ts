@@ -37,6 +37,14 @@ const NIL_VALUE = Uint8Array.of(0xc0);
 /** The outcome of a main function that returned nothing or nil (most do): one for all. */
 const NIL_OUTCOME: GroupOutcome = { ok: true, value: NIL_VALUE };
 
+/** What a process's mail channels hold in the engine: messages, and their bytes. */
+export interface MailHeld {
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+const NO_MAIL: MailHeld = { messages: 0, bytes: 0 };
+
 /** What one process may use of the VM before it is preempted, stopped or refused memory. */
 export interface LuaVmLimits {
   /** Lua instructions a fiber runs before it is preempted. */
@@ -363,16 +371,20 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     for (const fiber of [...waiters]) this.wake(fiber);
   }
 
-  /** Messages (0) or bytes (1) the mail channels of `group` hold (see rt.mail_push). */
-  heldMail(group: FiberGroup, which: 0 | 1): number {
-    if (!group.hasMailChannels || group.ended) return 0;
+  /**
+   * The messages and bytes the mail channels of `group` hold (its box: see kernel/channel.lua,
+   * "Mail channels"), read together: a mailbox's limits check both.
+   */
+  heldMail(group: FiberGroup): MailHeld {
+    if (!group.hasMailChannels || group.ended) return NO_MAIL;
     const { api, L } = this;
     api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.kernelKey('MAIL_BOXES'));
-    let held = 0;
+    let held = NO_MAIL;
     if (api._lua_rawgeti(L, -1, BigInt(group.id)) === LuaType.table) {
-      api._lua_rawgeti(L, -1, which === 0 ? 1n : 2n);
-      held = api._lua_tonumberx(L, -1, 0);
-      api._lua_settop(L, -2);
+      api._lua_rawgeti(L, -1, 1n);
+      api._lua_rawgeti(L, -2, 2n);
+      held = { messages: api._lua_tonumberx(L, -2, 0), bytes: api._lua_tonumberx(L, -1, 0) };
+      api._lua_settop(L, -3);
     }
     api._lua_settop(L, -3);
     return held;

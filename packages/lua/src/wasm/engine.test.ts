@@ -216,6 +216,18 @@ describe('coroutines in our Lua build', () => {
        return co() .. ' ' .. co('r')`,
       't truer!',
     ],
+    'deep inside a pcall (a thousand Lua frames above it), then an error': [
+      `local function deep(n)
+         if n == 0 then return coroutine.yield('bottom') end
+         return (deep(n - 1)) .. '.'
+       end
+       local co = coroutine.wrap(function()
+         local ok, v = pcall(function() local s = deep(1000) error(#s, 0) end)
+         return tostring(ok) .. v
+       end)
+       return co() .. ' ' .. co('x')`,
+      'bottom false1001',
+    ],
     'pcall(coroutine.yield, ...)': [
       `local co = coroutine.wrap(function()
          local ok, v = pcall(coroutine.yield, 'direct')

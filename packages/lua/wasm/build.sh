@@ -26,7 +26,7 @@ exports=(
   lua_newthread lua_resume luact_resume lua_status lua_isyieldable luact_canyield luact_running
   lua_yieldk lua_pcallk lua_callk lua_error luact_onwork
   lua_sethook lua_getinfo lua_getstack luact_preemptat luact_shrinkstack luact_trimthread
-  luact_sharetable luact_kernelfunction
+  luact_sharetable luact_kernelfunction luact_boxcounts
   lua_gettop lua_settop lua_pushvalue lua_rotate lua_xmove lua_checkstack lua_absindex
   lua_type lua_toboolean lua_tointegerx lua_tonumberx lua_tolstring lua_touserdata lua_tothread
   lua_rawequal lua_isinteger

@@ -144,6 +144,10 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   private readonly ready = new RingQueue<Fiber>();
   private readonly resultCount: Pointer;
   private readonly debugRecord: Pointer;
+  /** Where the engine writes a mail box's two counts (see heldMail). */
+  private readonly boxCounts: Pointer;
+  /** The registry reference of the kernel's MAIL_BOXES, once asked. */
+  private mailBoxesRef: number | undefined;
   private readonly panicPointer: Pointer;
   /** Registry key of the native collectgarbage. */
   private readonly collectgarbage: bigint;
@@ -180,6 +184,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     this.loop = api.engineLoop;
     this.resultCount = api._malloc(4);
     this.debugRecord = api._malloc(LUA_DEBUG_SIZE);
+    this.boxCounts = api._malloc(16);
     this.heap = new LuaHeap(api, {
       hostLimit: limits.memoryBytes,
       processLimit: limits.processMemoryBytes,
@@ -377,17 +382,14 @@ export class LuaVm implements PreemptedVm, SliceRunner {
    */
   heldMail(group: FiberGroup): MailHeld {
     if (!group.hasMailChannels || group.ended) return NO_MAIL;
-    const { api, L } = this;
-    api._lua_rawgeti(L, LUA_REGISTRYINDEX, this.kernelKey('MAIL_BOXES'));
-    let held = NO_MAIL;
-    if (api._lua_rawgeti(L, -1, BigInt(group.id)) === LuaType.table) {
-      api._lua_rawgeti(L, -1, 1n);
-      api._lua_rawgeti(L, -2, 2n);
-      held = { messages: api._lua_tonumberx(L, -2, 0), bytes: api._lua_tonumberx(L, -1, 0) };
-      api._lua_settop(L, -3);
-    }
-    api._lua_settop(L, -3);
-    return held;
+    const { api, boxCounts } = this;
+    this.mailBoxesRef ??= Number(this.kernelKey('MAIL_BOXES'));
+    if (api._luact_boxcounts(this.L, this.mailBoxesRef, group.id, boxCounts) === 0) return NO_MAIL;
+    const counts = api.HEAPF64;
+    return {
+      messages: counts[boxCounts >> 3] as number,
+      bytes: counts[(boxCounts >> 3) + 1] as number,
+    };
   }
 
   /**
@@ -643,6 +645,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     this.kernel.dispose();
     this.api._free(this.resultCount);
     this.api._free(this.debugRecord);
+    this.api._free(this.boxCounts);
   }
 
   private addFiber(fiber: Fiber): void {

@@ -4,6 +4,7 @@ import {
   LUA_DEBUG_CURRENTLINE_OFFSET,
   LUA_DEBUG_SIZE,
   LUA_MASKCOUNT,
+  LUA_REGISTRYINDEX,
   type LuaApi,
   type LuaState,
   LuaStatus,
@@ -707,5 +708,30 @@ describe('the stacks of suspended coroutines in our Lua build', () => {
     expect(api._lua_resume(thread, L, 1, results)).toBe(LuaStatus.ok);
     expect(memory.toString(thread, -1)).toBe('201');
     api._free(results);
+  });
+});
+
+describe('mail boxes read from TypeScript in our Lua build', () => {
+  it('reads the two counts of registry[ref][key] in one call (luact_boxcounts), 0 for none', async () => {
+    const state = await bare();
+    const { api, L } = state;
+    expect(
+      run(
+        state,
+        'BOXES = { [7] = { 3, 1500 }, [2 ^ 40] = { 1, 2.5 }, [9] = "not a box" } return 1',
+      ),
+    ).toBe('1');
+    api._lua_getglobal(L, state.memory.cString('BOXES'));
+    const ref = api._luaL_ref(L, LUA_REGISTRYINDEX);
+    const out = api._malloc(16);
+    const counts = () => [api.HEAPF64[out >> 3], api.HEAPF64[(out >> 3) + 1]];
+    expect(api._luact_boxcounts(L, ref, 7, out)).toBe(1);
+    expect(counts()).toEqual([3, 1500]);
+    expect(api._luact_boxcounts(L, ref, 2 ** 40, out)).toBe(1);
+    expect(counts()).toEqual([1, 2.5]);
+    expect(api._luact_boxcounts(L, ref, 8, out)).toBe(0);
+    expect(api._luact_boxcounts(L, ref, 9, out)).toBe(0);
+    expect(api._luact_boxcounts(L, ref + 1000, 7, out)).toBe(0);
+    api._free(out);
   });
 });

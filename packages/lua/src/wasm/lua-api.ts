@@ -108,6 +108,11 @@ export interface LuaApi {
   _luact_sharetable(L: LuaState, index: number): void;
   /** A C function of the engine's for the kernel (KernelFunction), to push with lua_pushcclosure. */
   _luact_kernelfunction(which: number): Pointer;
+  /**
+   * Counts [1] and [2] of the table registry[ref][key] (a mail box) into the two doubles at
+   * `out`; 0 when there is no such table (our build). `key` is an integer.
+   */
+  _luact_boxcounts(L: LuaState, ref: number, key: number, out: Pointer): number;
 
   _lua_gettop(L: LuaState): number;
   _lua_settop(L: LuaState, index: number): void;

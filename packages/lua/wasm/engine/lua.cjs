@@ -5085,6 +5085,11 @@ var _luact_kernelfunction = Module["_luact_kernelfunction"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _luact_boxcounts = Module["_luact_boxcounts"] = function() {
+  return (_luact_boxcounts = Module["_luact_boxcounts"] = Module["asm"]["luact_boxcounts"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var _lua_createtable = Module["_lua_createtable"] = function() {
   return (_lua_createtable = Module["_lua_createtable"] = Module["asm"]["lua_createtable"]).apply(null, arguments);
 };

@@ -229,6 +229,45 @@ describe('coroutines in our Lua build', () => {
        return co() .. ' ' .. co('x')`,
       'bottom false1001',
     ],
+    'a tail-called xpcall whose body yields no value or one, then returns or fails': [
+      `local function run(body)
+         local co = coroutine.wrap(function() return xpcall(body, function(m) return 'h:' .. m end) end)
+         local n = select('#', co())
+         local ok, v = co()
+         return n .. ':' .. tostring(ok) .. ':' .. tostring(v)
+       end
+       return run(function() coroutine.yield() return 'x' end) .. ' '
+         .. run(function() coroutine.yield(1) error('e', 0) end)`,
+      '0:true:x 1:false:h:e',
+    ],
+    'a __close that yields while a pcall recovers from an error': [
+      `local co = coroutine.wrap(function()
+         local ok, e = pcall(function()
+           local x <close> = setmetatable({}, { __close = function() coroutine.yield('in close') end })
+           error('boom', 0)
+         end)
+         return tostring(ok) .. ' ' .. tostring(e)
+       end)
+       local a = co() local b = co() return a .. ' | ' .. b`,
+      'in close | false boom',
+    ],
+    'two __close that yield while an xpcall recovers from an error': [
+      `local log = {}
+       local function closer(name)
+         return setmetatable({}, { __close = function() log[#log + 1] = coroutine.yield(name) end })
+       end
+       local co = coroutine.wrap(function()
+         local ok, e = xpcall(function()
+           local a <close> = closer('a')
+           local b <close> = closer('b')
+           error('boom', 0)
+         end, function(m) return 'h:' .. m end)
+         return tostring(ok) .. ' ' .. e
+       end)
+       local r = co() .. co(1) .. ' ' .. co(2)
+       return r .. ' ' .. table.concat(log, ',')`,
+      'ba false h:boom 1,2',
+    ],
     'pcall(coroutine.yield, ...)': [
       `local co = coroutine.wrap(function()
          local ok, v = pcall(coroutine.yield, 'direct')
@@ -411,6 +450,36 @@ describe('the count hook of our Lua build', () => {
     // Each hook call yielded once; the loops above run some 35,000 instructions.
     expect(yields).toBe(calls);
     expect(yields).toBeGreaterThan(50);
+  });
+
+  it('preempts a __close that runs while a pcall recovers from an error, and the pcall still fails', async () => {
+    const lua = await bare();
+    const { api, memory, L } = lua;
+    const hook = api.addFunction((state) => api._lua_yieldk(state, 0, 0, 0), 'vii');
+    const results = api._malloc(4);
+    let yields = 0;
+    const thread = runHooked(
+      lua,
+      hook,
+      1000,
+      `local closed = 0
+       local ok, e = pcall(function()
+         local x <close> = setmetatable({}, { __close = function()
+           for i = 1, 10000 do closed = closed + 1 end
+         end })
+         error('boom', 0)
+       end)
+       return tostring(ok) .. ' ' .. tostring(e) .. ' ' .. closed`,
+      (resumed) => {
+        const status = api._lua_resume(resumed, L, 0, results);
+        if (status === LuaStatus.yield) yields++;
+        return status;
+      },
+    );
+    api._free(results);
+    api.removeFunction(hook);
+    expect(memory.toString(thread, -1)).toBe('false boom 10000');
+    expect(yields).toBeGreaterThan(5);
   });
 
   it('starts the count afresh at each luact_resume, where lua_resume carries it on', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LEAVE, MailRoom, TAKE, TAKE_AND_ASK } from './mail-room.js';
+import { LEAVE, MailRoom, slackOf, TAKE, TAKE_AND_ASK } from './mail-room.js';
 
 const LIMITS = { max_mailbox: 5, max_mailbox_bytes: 100, max_message_size: 40 };
 
@@ -80,5 +80,23 @@ describe('the room a thread counts in another thread’s mailboxes', () => {
     // A spawn's count never overrides what the receiver's thread said.
     room.spawned('p', LIMITS, 0, 0, 5);
     expect(room.admit('p', 1, 2, 5)).toBe(LEAVE);
+  });
+});
+
+describe('the slack of a mailbox', () => {
+  it('is a sixteenth of a limit from 256 messages and 64 KiB, and none below', () => {
+    const of = (max_mailbox: number, max_mailbox_bytes: number) =>
+      slackOf({ max_mailbox, max_mailbox_bytes, max_message_size: 1 });
+    expect(of(255, 65_535)).toEqual({ messages: 0, bytes: 0 });
+    expect(of(256, 65_536)).toEqual({ messages: 16, bytes: 4096 });
+    expect(of(10_000, 67_108_864)).toEqual({ messages: 625, bytes: 4_194_304 });
+  });
+
+  it('is counted as held: past the limit less the slack, mail is left to the receiver', () => {
+    const room = new MailRoom();
+    const limits = { max_mailbox: 1600, max_mailbox_bytes: 1 << 30, max_message_size: 100 };
+    room.holds('p', limits, 0, 1499, 0, 1);
+    expect(room.admit('p', 1, 1, 1) !== LEAVE).toBe(true); // 1,499 + 100 (slack) + 1 = 1,600
+    expect(room.admit('p', 1, 1, 1) !== LEAVE).toBe(false);
   });
 });

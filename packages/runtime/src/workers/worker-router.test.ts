@@ -2,6 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
 import { NameRegistry, type Pid } from '@luact/process';
 import { describe, expect, it } from 'vitest';
+import type { MailLimits } from './mail-room.js';
 import type { NameAuthority } from './name-authority.js';
 import { ThreadLink } from './thread-link.js';
 import { MAIN_THREAD, type ThreadPlan } from './thread-plan.js';
@@ -241,13 +242,14 @@ describe('mail to a mailbox on another thread that others filled', () => {
   });
 
   /** Main and worker 0 of app:w, linked; the worker runs processes with mailboxes of `held`. */
-  function pair() {
+  function pair(limits: MailLimits = LIMITS) {
     const counters = new Map([
       ['app:w', WorkerCounters.create(2)],
       ['app:x', WorkerCounters.create(3)],
     ]);
-    const main = new WorkerRouter({ self: MAIN_THREAD, plan, counters });
-    const worker = new WorkerRouter({ self: 'app:w#0', plan, counters });
+    const planned: ThreadPlan = { ...plan, mailLimits: { 'app:w': limits } };
+    const main = new WorkerRouter({ self: MAIN_THREAD, plan: planned, counters });
+    const worker = new WorkerRouter({ self: 'app:w#0', plan: planned, counters });
     const held = new Map<Pid, number>();
     const dropped: string[] = [];
     worker.attach({
@@ -257,7 +259,7 @@ describe('mail to a mailbox on another thread that others filled', () => {
       },
       deliver: (envelope: { to: Pid; topic: string }) => {
         const count = held.get(envelope.to) ?? 0;
-        if (count >= LIMITS.max_mailbox) {
+        if (count >= limits.max_mailbox) {
           dropped.push(envelope.topic);
           return new LuactError('RATE_LIMITED', 'full');
         }
@@ -315,6 +317,43 @@ describe('mail to a mailbox on another thread that others filled', () => {
       await turn();
     }
     expect(pings.filter((sent) => sent !== undefined)).toEqual([]);
+    close();
+  });
+
+  it('is said again once it moves past a sixteenth of a large limit, which the sender counts as held', async () => {
+    // max_mailbox 1,600: the slack is 100 messages.
+    const large = { max_mailbox: 1600, max_mailbox_bytes: 1 << 20, max_message_size: 100 };
+    const { main, worker, held, close } = pair(large);
+    const child = await main.spawn('app:w#0', {
+      entry: 'app:r',
+      host: 'app:w',
+      args: new Uint8Array(),
+    });
+    const post = async (count: number) => {
+      held.set(child, count);
+      worker.send(MAIN_THREAD, mail('{luact:inbox|1}', 'news'));
+      await turn();
+    };
+    const verdicts: Promise<unknown>[] = [];
+    const sendOne = () => {
+      const sent = main.send('app:w#0', mail(child, 'x'));
+      if (sent instanceof Promise) verdicts.push(sent.catch(() => undefined));
+      return sent instanceof Promise ? 'left' : 'taken';
+    };
+    // 1,500 is said (it moved 1,500 from 0); with the slack that leaves 99 unsaid room, so the
+    // sender leaves the next message to the receiver (an exact count would take it).
+    await post(1500);
+    expect(sendOne()).toBe('left');
+    await Promise.all(verdicts);
+    // The receiver read 80: within the slack of what it said (1,501 after that message), so
+    // unsaid, and the sender still leaves it (an exact count would take it).
+    await post(1421);
+    expect(sendOne()).toBe('left');
+    await Promise.all(verdicts);
+    // 111 below what it said: said again, and mail is taken at once.
+    await post(1391);
+    expect(sendOne()).toBe('taken');
+    await turn();
     close();
   });
 });

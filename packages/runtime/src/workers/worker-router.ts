@@ -18,7 +18,7 @@ import {
   type ThreadRouter,
 } from '@luact/process';
 import { AwaitedResults } from './awaited-results.js';
-import { LEAVE, type MailLimits, MailRoom, TAKE_AND_ASK } from './mail-room.js';
+import { LEAVE, type MailLimits, MailRoom, slackOf, TAKE_AND_ASK } from './mail-room.js';
 import { NameAuthority } from './name-authority.js';
 import { NameCopy } from './name-copy.js';
 import { PendingAnswers } from './pending-answers.js';
@@ -683,11 +683,12 @@ export class WorkerRouter implements ThreadRouter {
 
   /**
    * What changed in the mailboxes of the processes here that the other thread mailed lately,
-   * as a batch to it goes (the first record of the batch: see MailRoom): a mailbox that holds
-   * other than it last said (so that what a process here says in the batch, that it filled its
-   * own mailbox, is counted there), or one it asked about (it came near a limit, or left mail
-   * to the receiver: its count of what is in flight starts again from the batch said). A batch
-   * that says nothing of a mailbox says it holds what it said last. Processes it has not mailed
+   * as a batch to it goes (the first record of the batch: see MailRoom): a mailbox that moved
+   * past its slack (slackOf) from what it last said (so that what a process here says in the
+   * batch, that it filled its own mailbox, is counted there), or one it asked about (it came
+   * near a limit, or left mail to the receiver: its count of what is in flight starts again
+   * from the batch said). A batch that says nothing of a mailbox says it holds what it said
+   * last, give or take its slack. Processes it has not mailed
    * in the last RECENT batches it posted here (and, past MOST processes, those it mailed first)
    * are said as ended: it forgets them, and its next message to one waits for the receiver's
    * verdict, which makes it said again.
@@ -708,8 +709,19 @@ export class WorkerRouter implements ThreadRouter {
         continue;
       }
       const before = said.get(pid);
-      if (before !== undefined && before[0] === held.length && before[1] === held.bytes) continue;
-      said.set(pid, [held.length, held.bytes]);
+      if (before === undefined) {
+        const limits = this.limitsOf(pid);
+        const slack = limits ? slackOf(limits) : NO_SLACK;
+        said.set(pid, [held.length, held.bytes, slack.messages, slack.bytes]);
+      } else if (
+        Math.abs(held.length - before[0]) <= before[2] &&
+        Math.abs(held.bytes - before[1]) <= before[3]
+      ) {
+        continue;
+      } else {
+        before[0] = held.length;
+        before[1] = held.bytes;
+      }
       rooms.push(pid, held.length, held.bytes);
     }
     return rooms.length === 0 ? undefined : { t: 'room', batch: handled, rooms };
@@ -759,10 +771,16 @@ export class WorkerRouter implements ThreadRouter {
  * What a thread keeps of the mail another thread sends it (see WorkerRouter.report): the
  * processes here it mailed, with the number of the last of its batches that did.
  */
+/** The slack of a mailbox of no process host (an inbox's): none, every change is said. */
+const NO_SLACK = { messages: 0, bytes: 0 };
+
 interface Watch {
   readonly recent: Map<Pid, number>;
-  /** What the last report said each of them held: messages and bytes. */
-  readonly said: Map<Pid, [number, number]>;
+  /**
+   * What the last report said each of them held, messages and bytes, and how far each may
+   * move before it is said again (see slackOf).
+   */
+  readonly said: Map<Pid, [messages: number, bytes: number, slack: number, slackBytes: number]>;
   /** The last of its batches this thread handled. */
   handled: number;
   /** It asked what a mailbox holds in the batch being handled (room-ask, or mail left here). */

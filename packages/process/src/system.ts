@@ -361,9 +361,7 @@ export class ProcessSystem {
     });
     this.threads?.attach({
       ...receiver,
-      held: (pid) => {
-        return this.processOf(pid)?.mailbox.held();
-      },
+      held: (pid) => this.processOf(pid)?.mailbox.held(),
       placeDown: (place, onIt, error) => this.placeDown(place, onIt, error),
       cancel: (signal) => {
         const refused = this.signal(signal);

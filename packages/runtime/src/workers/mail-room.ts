@@ -8,7 +8,8 @@
  * batch it posts here, what changed in the mailboxes this thread mailed lately (computed as the
  * batch goes, see WorkerRouter.report), and what one holds at once when asked (once this
  * thread's count passes half a limit): a batch of its that says nothing of a mailbox says it is
- * within its slack (see slackOf) of what it said last, and this thread counts that slack on top. A batch from a third thread may bring news of it (a sender there filled it and
+ * within its slack (see slackOf) of what it said last, and this thread counts that slack on
+ * top. A batch from a third thread may bring news of it (a sender there filled it and
  * said so), so what the receiver's thread said counts only while this thread takes no batch
  * from another (`heard`: the count of those when it heard). A message within the limits by a
  * count that still counts is taken at once. Any other (near the limits, to a process this
@@ -28,11 +29,11 @@ export interface MailLimits {
 
 /**
  * How far a mailbox may move from what its thread last said before that thread says it again:
- * a sixteenth of each limit, from 256 messages and 64 KiB (a smaller limit is counted
- * exactly: it has no sixteenth to spare). A mailbox that comes and goes by a
- * window of messages is then said once, not in every batch its thread posts (at window 100
- * across two workers that cost 0.87× the throughput); the sender counts the slack as held, so
- * only the last sixteenth of a limit is left to the receiver that an exact count would take.
+ * a sixteenth of each limit, from 256 messages and 64 KiB (a smaller limit is counted exactly:
+ * it has no sixteenth to spare). A mailbox that comes and goes by a window of messages is then
+ * said once, not in every batch its thread posts (at window 100 across two workers that cost
+ * 0.87× the throughput). The sender counts the slack as held: mail within a sixteenth or two of
+ * a limit (the mailbox may also have emptied by one unsaid) is left to the receiver's verdict.
  */
 export function slackOf(limits: MailLimits): { readonly messages: number; readonly bytes: number } {
   const { max_mailbox: messages, max_mailbox_bytes: bytes } = limits;

@@ -688,10 +688,10 @@ export class WorkerRouter implements ThreadRouter {
    * batch, that it filled its own mailbox, is counted there), or one it asked about (it came
    * near a limit, or left mail to the receiver: its count of what is in flight starts again
    * from the batch said). A batch that says nothing of a mailbox says it holds what it said
-   * last, give or take its slack. Processes it has not mailed
-   * in the last RECENT batches it posted here (and, past MOST processes, those it mailed first)
-   * are said as ended: it forgets them, and its next message to one waits for the receiver's
-   * verdict, which makes it said again.
+   * last, give or take its slack. Processes it has not mailed in the last RECENT batches it
+   * posted here (and, past MOST processes, those it mailed first) are said as ended: it forgets
+   * them, and its next message to one waits for the receiver's verdict, which makes it said
+   * again.
    */
   private report(watch: Watch): ThreadRecord | undefined {
     const { recent, said, handled } = watch;
@@ -767,13 +767,13 @@ export class WorkerRouter implements ThreadRouter {
   }
 }
 
+/** The slack of a mailbox of no process host (an inbox's): none, every change is said. */
+const NO_SLACK = { messages: 0, bytes: 0 };
+
 /**
  * What a thread keeps of the mail another thread sends it (see WorkerRouter.report): the
  * processes here it mailed, with the number of the last of its batches that did.
  */
-/** The slack of a mailbox of no process host (an inbox's): none, every change is said. */
-const NO_SLACK = { messages: 0, bytes: 0 };
-
 interface Watch {
   readonly recent: Map<Pid, number>;
   /**

@@ -69,6 +69,34 @@ function runHooked(
   return thread;
 }
 
+/**
+ * Runs `source` on a new thread whose count hook yields every `count` instructions, resuming
+ * it with lua_resume until it ends: the thread (its results on it), and the hook's calls and
+ * the yields lua_resume returned.
+ */
+function runYieldingHook(
+  lua: Bare,
+  count: number,
+  source: string,
+): { thread: LuaState; calls: number; yields: number } {
+  const { api, L } = lua;
+  let calls = 0;
+  let yields = 0;
+  const hook = api.addFunction((state) => {
+    calls++;
+    return api._lua_yieldk(state, 0, 0, 0);
+  }, 'vii');
+  const results = api._malloc(4);
+  const thread = runHooked(lua, hook, count, source, (resumed) => {
+    const status = api._lua_resume(resumed, L, 0, results);
+    if (status === LuaStatus.yield) yields++;
+    return status;
+  });
+  api._free(results);
+  api.removeFunction(hook);
+  return { thread, calls, yields };
+}
+
 /** Resumes a thread as the scheduler does, each slice with a count of 1,000. */
 function freshSlices({ api, L }: Bare): (thread: LuaState, results: Pointer) => number {
   return (thread, results) => api._luact_resume(thread, L, 0, results, 1000);
@@ -406,17 +434,8 @@ describe('coroutines in our Lua build', () => {
 describe('the count hook of our Lua build', () => {
   it('yields from the hook in every kind of loop and resumes each exactly where it was', async () => {
     const lua = await bare();
-    const { api, memory, L } = lua;
-    let calls = 0;
-    const hook = api.addFunction((state) => {
-      calls++;
-      return api._lua_yieldk(state, 0, 0, 0);
-    }, 'vii');
-    const results = api._malloc(4);
-    let yields = 0;
-    const thread = runHooked(
+    const { thread, calls, yields } = runYieldingHook(
       lua,
-      hook,
       100,
       `local sum = 0
        for i = 1, 1000 do sum = sum + i end
@@ -436,15 +455,8 @@ describe('the count hook of our Lua build', () => {
        local lazy = setmetatable({}, { __index = function(_, k) return count() + k end })
        sum = sum + lazy[1] + count()
        return sum + i`,
-      (resumed) => {
-        const status = api._lua_resume(resumed, L, 0, results);
-        if (status === LuaStatus.yield) yields++;
-        return status;
-      },
     );
-    api._free(results);
-    api.removeFunction(hook);
-    expect(memory.toString(thread, -1)).toBe(
+    expect(lua.memory.toString(thread, -1)).toBe(
       String(500500 + 1000 + 6 + 150 + 5000 + 1000 + 2000 + 2001 + 2000),
     );
     // Each hook call yielded once; the loops above run some 35,000 instructions.
@@ -454,13 +466,8 @@ describe('the count hook of our Lua build', () => {
 
   it('preempts a __close that runs while a pcall recovers from an error, and the pcall still fails', async () => {
     const lua = await bare();
-    const { api, memory, L } = lua;
-    const hook = api.addFunction((state) => api._lua_yieldk(state, 0, 0, 0), 'vii');
-    const results = api._malloc(4);
-    let yields = 0;
-    const thread = runHooked(
+    const { thread, yields } = runYieldingHook(
       lua,
-      hook,
       1000,
       `local closed = 0
        local ok, e = pcall(function()
@@ -470,15 +477,8 @@ describe('the count hook of our Lua build', () => {
          error('boom', 0)
        end)
        return tostring(ok) .. ' ' .. tostring(e) .. ' ' .. closed`,
-      (resumed) => {
-        const status = api._lua_resume(resumed, L, 0, results);
-        if (status === LuaStatus.yield) yields++;
-        return status;
-      },
     );
-    api._free(results);
-    api.removeFunction(hook);
-    expect(memory.toString(thread, -1)).toBe('false boom 10000');
+    expect(lua.memory.toString(thread, -1)).toBe('false boom 10000');
     expect(yields).toBeGreaterThan(5);
   });
 

@@ -119,16 +119,6 @@ export class Mailbox {
     return { length, bytes };
   }
 
-  /** The items of held(). */
-  get length(): number {
-    return this.held().length;
-  }
-
-  /** The bytes of held(). */
-  get bytes(): number {
-    return this.held().bytes;
-  }
-
   deliver(envelope: Envelope): void {
     const channel = this.more?.listens?.get(envelope.topic) ?? this.inbox;
     const size = messageBytes(envelope.topic, envelope.payload);

@@ -179,10 +179,10 @@ export class RunDriver implements RunListener {
 
   /** Messages accepted for the run that its code has not received: on their way, or queued. */
   private get unreceived(): { length: number; bytes: number } {
-    const mailbox = this.run.mailbox;
+    const held = this.run.mailbox.held();
     return {
-      length: this.waiting.size + mailbox.length,
-      bytes: this.waitingBytes + mailbox.bytes,
+      length: this.waiting.size + held.length,
+      bytes: this.waitingBytes + held.bytes,
     };
   }
 

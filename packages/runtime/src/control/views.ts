@@ -87,13 +87,14 @@ export function serviceView(status: ServiceStatus, nowMs: number): ServiceView {
 
 export function processView(process: Process): ProcessView {
   const relations = process.existingRelations;
+  const held = process.mailbox.held();
   return {
     pid: process.pid,
     entry: process.entry,
     host: process.host.id,
     names: relations ? [...relations.names] : [],
-    mailbox: process.mailbox.length,
-    mailbox_bytes: process.mailbox.bytes,
+    mailbox: held.length,
+    mailbox_bytes: held.bytes,
     links: relations?.links.size ?? 0,
     monitors: relations?.monitoring.size ?? 0,
   };

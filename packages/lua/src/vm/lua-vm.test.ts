@@ -459,6 +459,30 @@ describe('LuaVm threads', () => {
     // The spinner, on a thread a returned fiber left, is preempted like any other.
     expect(h.exitOf(spinner)).toBeUndefined();
   });
+
+  it('keeps the threads of a burst of 3,000 processes for the next, and a small host fewer', async () => {
+    /** Starts `count` processes at once (each on a thread of its own), lets them all return. */
+    async function burst(harness: VmHarness, count: number): Promise<void> {
+      const entry = harness.prepare('return { main = function() end }');
+      const groups = Array.from({ length: count }, () => harness.start(entry, encodeValues([])));
+      for (const group of groups) expect((await harness.wait(group)).ok).toBe(true);
+    }
+    await burst(h, 3000);
+    expect(h.vm.spareThreadCount).toBe(3000);
+    await burst(h, 3000);
+    expect(h.vm.spareThreadCount).toBe(3000);
+    await burst(h, 5000);
+    expect(h.vm.spareThreadCount).toBe(4096);
+
+    // One spare per 64 KiB of max_memory: 32 for a host of 2 MiB.
+    const small = await VmHarness.create({ limits: { memoryBytes: 2 * 1024 * 1024 } });
+    try {
+      await burst(small, 100);
+      expect(small.vm.spareThreadCount).toBe(32);
+    } finally {
+      small.close();
+    }
+  });
 });
 
 describe('LuaVm for workflows', () => {

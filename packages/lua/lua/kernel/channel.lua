@@ -576,8 +576,8 @@ end
 --- Takes the oldest entry of the Lua queue of mail channel record `mail` (there is one),
 --- uncounts it and returns what a receive returns (inline: a receive's hot path).
 take_mail = function(mail)
-  local buf = mail.buf
-  local at = ((mail.head - 1) & mail.mask) * 4
+  local buf, head = mail.buf, mail.head
+  local at = ((head - 1) & mail.mask) * 4
   local payload, size, from, topic = buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4]
   -- Charged and made before the entry is taken: one the receiver has no room for stays queued.
   if size < 0 and #payload > SHORT_STRING then charge_to_running(payload) end
@@ -589,7 +589,13 @@ take_mail = function(mail)
     value = mail[M_KIND].first(payload)
   end
   buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = nil, nil, nil, nil
-  taken(mail)
+  -- As `taken` does, inline (a call more per receive cost a ping-pong 4–6%).
+  if head == mail.tail then
+    mail.head, mail.tail = 1, 0
+    if mail.mask >= LARGE_RING then mail.buf, mail.mask = nil, nil end
+  else
+    mail.head = head + 1
+  end
   local box = mail[M_BOX]
   box[1], box[2] = box[1] - 1, box[2] - (size < 0 and -size or size)
   return value

@@ -181,40 +181,34 @@ function process.id() return host.entry_id() end
 -- Mail between processes of this host ----------------------------------------------------------
 --
 -- On a process host, a process's inbox and topics are mail channels (kernel/channel.lua): a
--- process of the same engine sends to them directly, without a host call, while what the
--- receiver holds is well inside the host's mailbox limits (half of them); past that, and for
--- every other destination, TypeScript routes the message, checks it and says why it refuses.
--- The channel keeps mail from one sender in the order it was sent, whichever way it came.
--- One number, boolean or short string travels as it is (Lua never changes those in place);
--- anything else as its encoding, decoded by the receiver: it never sees what the sender changes
--- later. An encoding is charged to the host while it is queued, to the receiver once taken.
+-- process of the same engine sends to them directly, without a host call (process.send is the
+-- kernel's, rt.new_send, which says how), while what the receiver holds is well inside the
+-- host's mailbox limits; past that, and for every other destination, TypeScript routes the
+-- message, checks it and says why it refuses. The channel keeps mail from one sender in the
+-- order it was sent, whichever way it came.
 
-local LOCAL_MAIL, mail_send, new_mail_channel = rt.LOCAL_MAIL, rt.mail_send, rt.new_mail_channel
-local SHORT_STRING = rt.SHORT_STRING
-local co_running = coroutine.running
+local new_mail_channel = rt.new_mail_channel
 
--- {messages, bytes, message size} a direct send stays within; false on a host whose mail goes
--- through TypeScript only (a workflow host: its runs journal what they receive).
-local mail_limits
+-- {messages, bytes, message size} a direct send stays within, filled on the first mail channel;
+-- `mail_channels` is false on a host whose mail goes through TypeScript only (a workflow host:
+-- its runs journal what they receive).
+local mail_limits, mail_channels = {}, nil
 
 --- A mail channel for the running process (registering it for direct mail on its first), or
 --- nil on a host without them.
 local function mail_channel(st, group, kind)
-  if mail_limits == nil then
+  if mail_channels == nil then
     local messages, bytes, size = host.mail_limits()
-    mail_limits = messages ~= nil and { messages, bytes, size } or false
+    mail_channels = messages ~= nil
+    mail_limits[1], mail_limits[2], mail_limits[3] = messages, bytes, size
   end
-  if not mail_limits then return nil end
+  if not mail_channels then return nil end
   -- Its first mail channel registers it: on this host its inbox and listens hold only those.
   if st.inbox == nil and st.listens == nil then rt.mail_register(host.pid(), group, st) end
   return new_mail_channel(group, kind)
 end
 
--- The PID of the process running each thread (a fiber or a coroutine of one), asked once
--- (process.send reads it inline: a send's hot path).
-local PID_OF = rt.THREAD_LOCAL
-
-local host_send, REFERENCE, TOPIC = host.send, LIMITS.reference, LIMITS.topic
+local host_send, REFERENCE = host.send, LIMITS.reference
 
 local function send_through_host(dest, topic, payload)
   local ok, kind, message = host_send(dest, topic, payload)
@@ -224,71 +218,12 @@ local function send_through_host(dest, topic, payload)
   return ok
 end
 
--- Topics that passed the checks of process.send, so that a send to a process of this engine
--- (a PID in LOCAL_MAIL is a valid destination) checks nothing again. Emptied when it passes
--- CHECKED_TOPICS_MAX: a process that sends to ever new topics keeps it small.
-local CHECKED_TOPICS, checked_topics, CHECKED_TOPICS_MAX = {}, 0, 256
-
-function process.send(dest, topic, ...)
-  local receiver = LOCAL_MAIL[dest]
-  if receiver == nil or not CHECKED_TOPICS[topic] then
-    -- Inline checks of the common case; the helpers say what is wrong.
-    if type(dest) ~= 'string' or #dest > REFERENCE then return nil, check_destination('process.send', dest) end
-    if type(topic) ~= 'string' or #topic > TOPIC or sbyte(topic, 1) == 64 then
-      return nil, check_topic('process.send', topic)
-    end
-    if receiver ~= nil then
-      if checked_topics >= CHECKED_TOPICS_MAX then CHECKED_TOPICS, checked_topics = {}, 0 end
-      CHECKED_TOPICS[topic], checked_topics = true, checked_topics + 1
-    end
-  end
-  if receiver ~= nil then
-    local listens = receiver.listens
-    local ch = listens ~= nil and listens[topic] or receiver.inbox
-    if ch ~= nil then
-      -- Mail to a process of this engine, on its mail channel `ch` (inline: a send's hot path).
-      local payload, size
-      if select('#', ...) == 1 then
-        payload = (...)
-        -- What a value handed over as it is counts for: at most what its encoding would take.
-        local t = type(payload)
-        if t == 'number' then
-          size = 10
-        elseif t == 'string' then
-          -- A long string is encoded, a copy: handed over as it is, the sender and the receiver
-          -- would share it, and one of them hold it uncharged (see rt.SHORT_STRING).
-          if #payload <= SHORT_STRING then size = #payload + 6 end
-        elseif t == 'boolean' then
-          size = 2
-        end
-      end
-      local encoded = size == nil
-      if encoded then
-        local err
-        payload, err = encode_payload(...)
-        if payload == nil then return nil, err end
-        size = #payload
-      end
-      size = size + #topic
-      local limits = mail_limits
-      if size <= limits[3] then
-        local thread = co_running()
-        local from = PID_OF[thread]
-        if from == nil then
-          from = host.pid()
-          PID_OF[thread] = from
-        end
-        if mail_send(ch, topic, from, payload, encoded and -size or size, limits[1], limits[2]) then
-          return true
-        end
-      end
-      return send_through_host(dest, topic, encoded and payload or encode_one(payload))
-    end
-  end
-  local payload, err = encode_payload(...)
-  if payload == nil then return nil, err end
-  return send_through_host(dest, topic, payload)
+--- The error of a destination or topic that process.send cannot take; nil when both are fine.
+local function check_send(dest, topic)
+  return check_destination('process.send', dest) or check_topic('process.send', topic)
 end
+
+process.send = rt.new_send(check_send, encode_payload, send_through_host, host.pid, mail_limits)
 
 function process.inbox()
   local st, group = state()

@@ -13,6 +13,8 @@
 local host, rt = ...
 
 local setmetatable, error, type = setmetatable, error, type
+-- The global select: `select` below is the channels'.
+local select_n = select
 -- A value user code made is compared with the kernel's tables raw: `==` would run a `__eq` its
 -- metatable planted, handing it a table that every process of the host shares (NIL, a
 -- metatable), whose changes would then run in the others.
@@ -191,7 +193,7 @@ end
 -- more: these are its slots) with the queue's fields (see rt.new_mail_channel).
 local MAILS, take_mail = setmetatable({}, { __mode = 'k' }), nil
 rt.share(MAILS)
-local M_KIND, M_BOX, M_INFLOW, M_ID = 1, 2, 3, 4
+local M_KIND <const>, M_BOX <const>, M_INFLOW <const>, M_ID <const> = 1, 2, 3, 4
 
 -- The id JS knows each fed channel by, kept where user code cannot write it: a channel's own
 -- fields are its process's to write, and an id written there would have JS keep queues and
@@ -520,7 +522,7 @@ end
 -- Mail channels --------------------------------------------------------------------------------
 --
 -- A process's inbox and listened topics on a process host: fed channels that processes of this
--- engine also send to directly, without a host call, into a Lua queue (rt.mail_send). One
+-- engine also send to directly, without a host call, into a Lua queue (rt.new_send). One
 -- rule keeps each sender's order: a direct send is made only while JS holds nothing for the
 -- channel (`inflow` false; JS sets it when its queue for the channel stops being empty, a pull
 -- that leaves it empty clears it), so everything in the Lua queue is older than everything JS
@@ -651,7 +653,7 @@ end
 --- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
 --- else wait. (No process blocks sending to a mail channel, and JS wakes the process's blocked
 --- fibers when it starts holding mail for the channel: a waiting receiver looks then; so does
---- one that a direct send woke, see rt.mail_send.)
+--- one that a direct send woke, see rt.new_send.)
 receive_mail = function(mail)
   if mail[M_INFLOW] and mail.tail < mail.head then pull_mail(mail) end
   if mail.tail >= mail.head then return take_mail(mail), true end
@@ -682,39 +684,114 @@ receive_mail = function(mail)
   return w.value, w.ok
 end
 
---- Sends `payload` to mail channel `ch` directly, to the end of its Lua queue, and wakes its
---- oldest waiting receiver when the queue was empty. `size` is what the host's mailbox limits
---- count it for, negative when the payload is an encoding (else it is one number, boolean or
---- short string, handed over as it is); `from` the sender's PID. False when it must go through the
---- host instead: the channel is closed, JS holds mail for it that must be received first, or
---- what the receiver holds directly would pass `messages` messages or `bytes` bytes. Runs in
---- the sender: it reads and writes the channel's record only (see rt.new_mail_channel), never
---- what the receiver holds. The receiver makes what its receive returns (a message, a decoded
---- payload) itself, on its own memory, before the entry leaves the queue: made here and handed
---- to a waiter, it would be the sender's, and a failure to decode it would lose the message.
-function rt.mail_send(ch, topic, from, payload, size, messages, bytes)
-  local mail = MAILS[ch]
-  if mail[M_INFLOW] or mail.closed then return false end
-  local box = mail[M_BOX]
-  local count, held = box[1], box[2] + (size < 0 and -size or size)
-  if count >= messages or held > bytes then return false end
-  local buf, head, tail = mail.buf, mail.head, mail.tail
-  if buf == nil or tail - head >= mail.mask then
-    buf = room_for(mail, 4, 1, true)
-    head, tail = mail.head, mail.tail
+-- Topics that passed a send's checks, so that a send to a process of this engine (a PID in
+-- LOCAL_MAIL is a valid destination) checks nothing again. Emptied when it passes
+-- CHECKED_TOPICS_MAX: a process that sends to ever new topics keeps it small.
+-- (Shared: every process of the engine fills it.)
+local function checked_topics_table()
+  local topics = {}
+  rt.share(topics)
+  return topics
+end
+local CHECKED_TOPICS, checked_topics, CHECKED_TOPICS_MAX = checked_topics_table(), 0, 256
+-- The PID of the process running each thread (a fiber or a coroutine of one), asked once.
+local PID_OF = rt.THREAD_LOCAL
+local co_running = coroutine.running
+
+--- process.send (docs/lua-api/process.md), made for the process module, which gives what is
+--- its own: `check(dest, topic)`, the error of a destination or topic no send may take (nil:
+--- none); `encode(...)`, a payload's encoding (nil and the error when it has none);
+--- `through_host(dest, topic, encoding)`, a send through TypeScript, which routes it anywhere
+--- and says why it refuses; `own_pid()`, the running process's PID; and `limits`, the host's
+--- {messages, bytes, message size} a direct send stays within (filled before any process
+--- registers for direct mail).
+---
+--- Mail to a process of this engine goes straight to the end of its mail channel's Lua queue,
+--- in this one function (a send's hot path: a call more per message cost a ping-pong 5%), and
+--- wakes its oldest waiting receiver when the queue was empty. It goes through TypeScript
+--- instead while JS holds mail for the channel (received first: see "Mail channels"), once
+--- the channel is closed, and past the receiver's limits. One number, boolean or short string
+--- travels as it is (Lua never changes those in place); anything else as its encoding,
+--- decoded by the receiver: it never sees what the sender changes later. The sender reads and
+--- writes the channel's record only (see rt.new_mail_channel), never what the receiver holds;
+--- the receiver makes what its receive returns (a message, a decoded payload) itself, on its
+--- own memory (made here, it would be the sender's, and a failure to decode it would lose the
+--- message). An encoding is charged to the host while it is queued, to the receiver once taken.
+function rt.new_send(check, encode, through_host, own_pid, limits)
+  return function(dest, topic, ...)
+    local receiver = LOCAL_MAIL[dest]
+    if receiver == nil or not CHECKED_TOPICS[topic] then
+      local err = check(dest, topic)
+      if err ~= nil then return nil, err end
+      if receiver ~= nil then
+        if checked_topics >= CHECKED_TOPICS_MAX then CHECKED_TOPICS, checked_topics = checked_topics_table(), 0 end
+        CHECKED_TOPICS[topic], checked_topics = true, checked_topics + 1
+      end
+    end
+    if receiver ~= nil then
+      local listens = receiver.listens
+      local ch = listens ~= nil and listens[topic] or receiver.inbox
+      if ch ~= nil then
+        local payload, size
+        if select_n('#', ...) == 1 then
+          payload = (...)
+          -- What a value handed over as it is counts for: at most what its encoding would take.
+          local t = type(payload)
+          if t == 'number' then
+            size = 10
+          elseif t == 'string' then
+            -- A long string is encoded, a copy: handed over as it is, the sender and the
+            -- receiver would share it, and one of them hold it uncharged (see SHORT_STRING).
+            if #payload <= SHORT_STRING then size = #payload + 6 end
+          elseif t == 'boolean' then
+            size = 2
+          end
+        end
+        local encoded = size == nil
+        if encoded then
+          local err
+          payload, err = encode(...)
+          if payload == nil then return nil, err end
+          size = #payload
+        end
+        size = size + #topic
+        local mail = MAILS[ch]
+        local box = mail[M_BOX]
+        local count, held = box[1], box[2] + size
+        if size <= limits[3] and count < limits[1] and held <= limits[2]
+          and not mail[M_INFLOW] and not mail.closed then
+          local thread = co_running()
+          local from = PID_OF[thread]
+          if from == nil then
+            from = own_pid()
+            PID_OF[thread] = from
+          end
+          local buf, head, tail = mail.buf, mail.head, mail.tail
+          if buf == nil or tail - head >= mail.mask then
+            buf = room_for(mail, 4, 1, true)
+            head, tail = mail.head, mail.tail
+          end
+          local at = (tail & mail.mask) * 4
+          mail.tail = tail + 1
+          buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = payload, encoded and -size or size, from, topic
+          box[1], box[2] = count + 1, held
+          if encoded and #payload > SHORT_STRING then charge_to_host(payload) end
+          -- Receivers wait only while the queue is empty: the one woken for its first entry
+          -- hands the queue out to every receiver waiting then (hand_out), so later entries
+          -- wake nobody.
+          if tail < head and mail.recvq ~= nil and has_live_receiver(mail) then
+            local q = mail.recvq
+            wake((q.fiber ~= nil and q or q[q.head]).fiber)
+          end
+          return true
+        end
+        return through_host(dest, topic, encoded and payload or encode(payload))
+      end
+    end
+    local payload, err = encode(...)
+    if payload == nil then return nil, err end
+    return through_host(dest, topic, payload)
   end
-  local at = (tail & mail.mask) * 4
-  mail.tail = tail + 1
-  buf[at + 1], buf[at + 2], buf[at + 3], buf[at + 4] = payload, size, from, topic
-  box[1], box[2] = count + 1, held
-  if size < 0 and #payload > SHORT_STRING then charge_to_host(payload) end
-  -- Receivers wait only while the queue is empty: the one woken for its first entry hands the
-  -- queue out to every receiver waiting then (hand_out), so later entries wake nobody.
-  if tail < head and mail.recvq ~= nil and has_live_receiver(mail) then
-    local q = mail.recvq
-    wake((q.fiber ~= nil and q or q[q.head]).fiber)
-  end
-  return true
 end
 
 --- Takes everything in mail channel `id`'s Lua queue, oldest first, as the msgpack list

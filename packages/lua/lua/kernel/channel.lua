@@ -357,12 +357,40 @@ local function has_live_receiver(ch)
   return q.head <= q.tail
 end
 
---- For a fed channel with a receiver waiting: hands it the oldest value JS has queued, if any.
+--- The oldest live receiver waiting on `ch` (a channel, or a mail channel's record), left
+--- queued; nil when none waits.
+local function oldest_receiver(ch)
+  if not has_live_receiver(ch) then return nil end
+  local q = ch.recvq
+  return q.fiber ~= nil and q or q[q.head]
+end
+
+-- What JS queued for a process (mail, events) leaves its queue only for a fiber that runs, and
+-- only for that fiber: taken for another fiber's waiter, a value would be lost if the process
+-- restarted its code (upgrade) before that fiber ran, since the new code gets the queues, not
+-- the old code's waiters. A fiber that finds another fiber's receiver waiting longer wakes it
+-- instead, and one that took a value wakes the receiver waiting next, which takes its own: no
+-- receiver is left waiting while what it could take is queued.
+
+--- Wakes the oldest receiver waiting on `ch` (a channel, or a mail channel's record), if any.
+local function wake_oldest(ch)
+  local r = oldest_receiver(ch)
+  if r ~= nil then wake(r.fiber) end
+end
+
+--- For a fed channel with a receiver of the running fiber waiting longest: hands it the oldest
+--- value JS has queued, if any (see above).
 function Channel:_feed()
   local q = queue_of(self)
-  if not has_live_receiver(q) then return end
+  local oldest = oldest_receiver(q)
+  if oldest == nil then return end
+  if oldest.fiber ~= current_fiber() then return wake(oldest.fiber) end
   local got, value = pull_fed(self)
-  if got then complete(pop_receiver(q), value, true) end
+  if not got then return end
+  complete(pop_receiver(q), value, true)
+  -- A mail channel with its queue emptied has nothing for the next; JS may hold more for a
+  -- plain fed channel.
+  if q == self or q.tail >= q.head then wake_oldest(q) end
 end
 
 --- `_feed`, and with nothing taken, `_await`: one host call for both on a plain fed channel.
@@ -372,13 +400,16 @@ function Channel:_feed_or_await()
     self:_feed()
     return true -- JS wakes a mail channel's receivers by itself (see _await)
   end
-  if not has_live_receiver(self) then
+  local oldest = oldest_receiver(self)
+  if oldest == nil or oldest.fiber ~= current_fiber() then
+    if oldest ~= nil then wake(oldest.fiber) end
     self:_await()
     return true
   end
   local got, a, b, c = pull_or_await(FED_IDS[self])
   if not got then return true end
   complete(pop_receiver(self), self.adapt(a, b, c), true)
+  wake_oldest(self)
   return false
 end
 
@@ -628,26 +659,17 @@ pull_mail = function(mail)
   if not more then mail[M_INFLOW] = false end
 end
 
---- Hands what the Lua queue of mail channel record `mail` holds to its waiting receivers,
---- oldest first (after a pull, several fibers of the process may be waiting on it). Waiter
---- `own` is the running fiber's: it is not woken.
-local function hand_out(mail, own)
-  while mail.tail >= mail.head and has_live_receiver(mail) do
-    local value = take_mail(mail)
-    local receiver = pop_receiver(mail)
-    if receiver == own then
-      own.value, own.ok, own.done = value, true, true
-    else
-      complete(receiver, value, true)
-    end
-  end
-end
-
---- Woken while waiter `w` waits on mail channel record `mail`: takes what JS holds for it and
---- hands the Lua queue out.
+--- Woken while waiter `w` waits on mail channel record `mail`: takes what JS holds for the
+--- channel, then the oldest entry when `w` has waited longest (see `wake_oldest`).
 local function take_waiting(mail, w)
   if mail[M_INFLOW] then pull_mail(mail) end
-  hand_out(mail, w)
+  if mail.tail < mail.head then return end
+  local oldest = oldest_receiver(mail)
+  if oldest ~= w then return wake(oldest.fiber) end
+  local value = take_mail(mail)
+  pop_receiver(mail)
+  w.value, w.ok, w.done = value, true, true
+  if mail.tail >= mail.head then wake_oldest(mail) end
 end
 
 --- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
@@ -777,8 +799,8 @@ function rt.new_send(check, encode, through_host, own_pid, limits)
           box[1], box[2] = count + 1, held
           if encoded and #payload > SHORT_STRING then charge_to_host(payload) end
           -- Receivers wait only while the queue is empty: the one woken for its first entry
-          -- hands the queue out to every receiver waiting then (hand_out), so later entries
-          -- wake nobody.
+          -- wakes the next while entries are left (see `wake_oldest`), so later entries wake
+          -- nobody. (Inline: a window-1 ping-pong wakes a receiver at every message.)
           if tail < head and mail.recvq ~= nil and has_live_receiver(mail) then
             local q = mail.recvq
             wake((q.fiber ~= nil and q or q[q.head]).fiber)

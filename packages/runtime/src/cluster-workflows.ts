@@ -12,6 +12,7 @@ import {
 import type { Envelope, ExitOutcome, Inbox, NodeIdentity, ProcessSystem } from '@luact/process';
 import type { StartRequest, WorkflowHost } from '@luact/workflow';
 import { ClusterWorkflowHost } from './cluster-workflow-host.js';
+import { mailUntilStored } from './mail-until-stored.js';
 
 /** How long an operation on a workflow waits for an owner that takes it (a move, a failover). */
 export const DEFAULT_OWNER_WAIT_MS = 30_000;
@@ -27,6 +28,12 @@ const RETRY_TAKEOVER_MS = 1_000;
 const LATE_WRITES_MS = DEFAULT_PUBLISH_BUDGET_MS + 5_000;
 /** The topic of a workflow's end, mailed by its owner to a watching node's inbox. */
 const EXIT_TOPIC = 'luact.workflow.exit';
+/**
+ * A workflow's end that JetStream did not store is mailed again after this long, for up to
+ * EXIT_MAIL_FOR_MS (each send waits up to the publish budget itself).
+ */
+const EXIT_MAIL_RETRY_MS = 1_000;
+const EXIT_MAIL_FOR_MS = 5 * 60_000;
 
 export interface ClusterWorkflowsOptions {
   readonly identity: NodeIdentity;
@@ -565,24 +572,38 @@ export class ClusterWorkflows {
     watch.onExit(outcome);
   }
 
-  /** The owner tells a watching node that the workflow ended: by mail, to its inbox. */
+  /**
+   * The owner tells a watching node that the workflow ended: by mail, to its inbox, again while
+   * the mail is not stored (JetStream electing a stream's leader may take longer than one send
+   * waits): told nothing, the caller waiting there would wait for ever. A notice that arrives
+   * twice is taken once (`exited`).
+   */
   private mailExit(inbox: string, pid: string, key: number, outcome: ExitOutcome): void {
     const data = outcome.ok ? outcome : { ok: false, error: outcome.error.toData() };
-    const delivery = this.options.system.send({
-      to: inbox as never,
-      from: pid as never,
-      topic: EXIT_TOPIC,
-      payload: WorkflowChannel.encode({ key, outcome: data }),
-    });
-    if (delivery instanceof LuactError)
-      this.log('warn', 'workflow end not mailed', { workflow: pid, error: delivery.message });
-    else if (delivery instanceof Promise)
-      delivery.catch((error: unknown) =>
-        this.log('warn', 'workflow end not mailed', {
-          workflow: pid,
-          error: LuactError.from(error).message,
+    const payload = WorkflowChannel.encode({ key, outcome: data });
+    mailUntilStored(
+      () =>
+        this.options.system.send({
+          to: inbox as never,
+          from: pid as never,
+          topic: EXIT_TOPIC,
+          payload,
         }),
-      );
+      {
+        retryMs: EXIT_MAIL_RETRY_MS,
+        forMs: EXIT_MAIL_FOR_MS,
+        stopped: () => this.stopped,
+        failed: (error, final) =>
+          this.log(
+            'warn',
+            final ? 'workflow end not mailed' : 'workflow end not mailed yet, mailing it again',
+            {
+              workflow: pid,
+              error: error.message,
+            },
+          ),
+      },
+    );
   }
 
   private exitArrived(envelope: Envelope): void {

@@ -70,6 +70,43 @@ end
 
 local function ends_for_a_monitor() end
 
+--- The older fiber waits in a select on the inbox and another case (`how`: a channel that is
+--- sent to, or closed; or its events, which get a CANCEL), a second fiber in a receive. One
+--- message comes, and the select's other case fires too: the select ends that other way, and
+--- the receiver must be woken for the message all the same.
+local function select_ends_another_way(parent, how)
+  local inbox, me, other = process.inbox(), process.pid(), channel.new()
+  coroutine.spawn(function()
+    if how == "events" then
+      channel.select({ process.events():case_receive(), inbox:case_receive() })
+    else
+      channel.select({ inbox:case_receive(), other:case_receive() })
+    end
+  end)
+  time.sleep("5ms")
+  coroutine.spawn(function()
+    process.send(parent, "got", { fiber = "receiver", data = inbox:receive():payload():data() })
+  end)
+  time.sleep("5ms")
+  if how == "events" then process.cancel(me, "an event for the select") end
+  process.send(me, "m", 1)
+  if how == "sent to" then other:send("x") elseif how == "closed" then other:close() end
+  time.sleep("10s") -- lives until the test has its report
+end
+
+--- Two fibers wait in the inbox (the older in a select), and mail too large to come directly
+--- arrives: each must get one, though the first to run pulls only one from TypeScript.
+local function two_receivers_of_large_mail(parent)
+  local inbox = process.inbox()
+  coroutine.spawn(function()
+    local ready = channel.select({ inbox:case_receive(), time.after("10s"):case_receive() })
+    process.send(parent, "got", { fiber = "older", data = ready.channel == inbox and #ready.value:payload():data() })
+  end)
+  time.sleep("5ms")
+  process.send(parent, "waiting", true)
+  process.send(parent, "got", { fiber = "main", data = #inbox:receive():payload():data() })
+end
+
 -- Tests -------------------------------------------------------------------------------------
 
 local function two_fibers_waiting_in_one_inbox_get_one_message_each()
@@ -109,7 +146,37 @@ local function two_fibers_waiting_for_events_get_one_each()
     "one EXIT each, of the two children")
 end
 
+local function a_receiver_behind_a_select_that_ended_another_way_gets_the_message()
+  local reports = process.listen("got")
+  for _, how in ipairs({ "sent to", "closed", "events" }) do
+    local child = t.check("spawn", process.spawn("select_ends_another_way", HOST, process.pid(), how))
+    local report = t.receive(reports, "the receiver's report, the select's other case " .. how, "5s")
+    t.eq(report, { fiber = "receiver", data = 1 }, "what the receiver got, the select's other case " .. how)
+    process.terminate(child)
+  end
+end
+
+local function two_receivers_each_get_one_of_two_large_messages()
+  local reports, waiting = process.listen("got"), process.listen("waiting")
+  for round = 1, 3 do
+    local child = t.check("spawn", process.spawn("two_receivers_of_large_mail", HOST, process.pid()))
+    t.receive(waiting, "round " .. round .. ": both fibers waiting")
+    time.sleep("20ms")
+    for _, fill in ipairs({ "a", "b" }) do t.check("send", process.send(child, "m", string.rep(fill, 70000))) end
+    local got = {}
+    for i = 1, 2 do
+      local report = t.receive(reports, "round " .. round .. ": report " .. i, "5s")
+      got[report.fiber] = report.data
+    end
+    t.eq(got, { older = 70000, main = 70000 }, "round " .. round .. ": what each fiber received")
+  end
+end
+
 return {
+  select_ends_another_way = select_ends_another_way,
+  two_receivers_of_large_mail = two_receivers_of_large_mail,
+  a_receiver_behind_a_select_that_ended_another_way_gets_the_message = a_receiver_behind_a_select_that_ended_another_way_gets_the_message,
+  two_receivers_each_get_one_of_two_large_messages = two_receivers_each_get_one_of_two_large_messages,
   shares_its_events = shares_its_events,
   ends_for_a_monitor = ends_for_a_monitor,
   two_fibers_waiting_for_events_get_one_each = two_fibers_waiting_for_events_get_one_each,

@@ -369,13 +369,22 @@ end
 -- only for that fiber: taken for another fiber's waiter, a value would be lost if the process
 -- restarted its code (upgrade) before that fiber ran, since the new code gets the queues, not
 -- the old code's waiters. A fiber that finds another fiber's receiver waiting longer wakes it
--- instead, and one that took a value wakes the receiver waiting next, which takes its own: no
--- receiver is left waiting while what it could take is queued.
+-- instead. A wake is passed on (`pass_on`) by the fiber that got it: once it took a value, and
+-- when its select ended another way. So no receiver is left waiting while what it could take
+-- is queued: a send to a queue that holds mail, or JS queuing behind what it holds, wakes nobody.
 
 --- Wakes the oldest receiver waiting on `ch` (a channel, or a mail channel's record), if any.
 local function wake_oldest(ch)
   local r = oldest_receiver(ch)
   if r ~= nil then wake(r.fiber) end
+end
+
+--- The running fiber is done with fed channel `ch`, whose receivers wait in `q` (the channel,
+--- or a mail channel's record): the receiver waiting next is woken if something may be left
+--- for it: mail in the Lua queue or held by JS (`inflow`), or anything on a plain fed channel
+--- (what JS holds for one is not known here; a receiver woken for nothing waits again).
+local function pass_on(ch, q)
+  if q == ch or q.tail >= q.head or q[M_INFLOW] then wake_oldest(q) end
 end
 
 --- For a fed channel with a receiver of the running fiber waiting longest: hands it the oldest
@@ -388,9 +397,7 @@ function Channel:_feed()
   local got, value = pull_fed(self)
   if not got then return end
   complete(pop_receiver(q), value, true)
-  -- A mail channel with its queue emptied has nothing for the next; JS may hold more for a
-  -- plain fed channel.
-  if q == self or q.tail >= q.head then wake_oldest(q) end
+  pass_on(self, q)
 end
 
 --- `_feed`, and with nothing taken, `_await`: one host call for both on a plain fed channel.
@@ -409,7 +416,7 @@ function Channel:_feed_or_await()
   local got, a, b, c = pull_or_await(FED_IDS[self])
   if not got then return true end
   complete(pop_receiver(self), self.adapt(a, b, c), true)
-  wake_oldest(self)
+  pass_on(self, self)
   return false
 end
 
@@ -520,7 +527,13 @@ local function select(cases)
   block(sel, fed)
   local fired = sel.fired.case
   for i = 1, n do
-    if i ~= fired then sweep(queue_of(picked[3 * i - 2]), sel) end
+    if i ~= fired then
+      local ch = picked[3 * i - 2]
+      local q = queue_of(ch)
+      sweep(q, sel)
+      -- A wake for this case, which the select did not take, is the next receiver's.
+      if not picked[3 * i - 1] and fed_id_of(ch) ~= nil then pass_on(ch, q) end
+    end
   end
   local at = 3 * fired
   local ch = picked[at - 2]
@@ -669,7 +682,7 @@ local function take_waiting(mail, w)
   local value = take_mail(mail)
   pop_receiver(mail)
   w.value, w.ok, w.done = value, true, true
-  if mail.tail >= mail.head then wake_oldest(mail) end
+  pass_on(nil, mail)
 end
 
 --- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
@@ -698,6 +711,7 @@ receive_mail = function(mail)
         local took, err = pcall(take_waiting, mail, w)
         if not took and not w.done then
           w.done = true
+          pass_on(nil, mail) -- what it had no room for may be the next receiver's
           error(err, 0)
         end
       end

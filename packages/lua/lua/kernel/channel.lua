@@ -57,8 +57,7 @@ local create_table, host_table = host.create_table, host.host_table
 local charge_to_running, charge_to_host = host.charge_to_running, host.charge_to_host
 -- Strings up to this long are interned, shared by all who use them: they stay charged to
 -- whoever made them (luact_chargestring leaves them).
-local SHORT_STRING = 40
-rt.SHORT_STRING = SHORT_STRING
+local SHORT_STRING <const> = 40
 local FIRST_ROOM = 1
 
 --- Makes room for `room` more entries after `tail`, without wrapping: the entries move to a
@@ -97,7 +96,7 @@ end
 --- what it grew to: a process that once took a burst of mail would hold room for all of it as
 --- long as it lives). Smaller rings are kept: a process that takes 10,000 replies a round
 --- would grow one anew each round (fan-out 1 → 10k ran 0.78× with rings of 1,024 let go).
-local LARGE_RING = 32767
+local LARGE_RING <const> = 32767
 local function taken(ch)
   local head = ch.head
   if head == ch.tail then

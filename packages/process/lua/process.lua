@@ -183,9 +183,9 @@ function process.id() return host.entry_id() end
 -- On a process host, a process's inbox and topics are mail channels (kernel/channel.lua): a
 -- process of the same engine sends to them directly, without a host call (process.send is the
 -- kernel's, rt.new_send, which says how), while what the receiver holds is well inside the
--- host's mailbox limits (half of them); past that, and for every other destination, TypeScript routes the
--- message, checks it and says why it refuses. The channel keeps mail from one sender in the
--- order it was sent, whichever way it came.
+-- host's mailbox limits (half of them); past that, and for every other destination,
+-- TypeScript routes the message, checks it and says why it refuses. The channel keeps mail
+-- from one sender in the order it was sent, whichever way it came.
 
 local new_mail_channel = rt.new_mail_channel
 

@@ -378,12 +378,13 @@ local function wake_oldest(ch)
   if r ~= nil then wake(r.fiber) end
 end
 
---- The running fiber is done with fed channel `ch`, whose receivers wait in `q` (the channel,
---- or a mail channel's record): the receiver waiting next is woken if something may be left
---- for it: mail in the Lua queue or held by JS (`inflow`), or anything on a plain fed channel
---- (what JS holds for one is not known here; a receiver woken for nothing waits again).
-local function pass_on(ch, q)
-  if q == ch or q.tail >= q.head or q[M_INFLOW] then wake_oldest(q) end
+--- The running fiber is done with a fed channel whose receivers wait in `q` (a mail channel's
+--- record, or `plain_fed`: the channel itself): the receiver waiting next is woken if
+--- something may be left for it: mail in the Lua queue or held by JS (`inflow`), or anything
+--- on a plain fed channel (what JS holds for one is not known here; a receiver woken for
+--- nothing waits again).
+local function pass_on(q, plain_fed)
+  if plain_fed or q.tail >= q.head or q[M_INFLOW] then wake_oldest(q) end
 end
 
 --- For a fed channel with a receiver of the running fiber waiting longest: hands it the oldest
@@ -396,7 +397,7 @@ function Channel:_feed()
   local got, value = pull_fed(self)
   if not got then return end
   complete(pop_receiver(q), value, true)
-  pass_on(self, q)
+  pass_on(q, q == self)
 end
 
 --- `_feed`, and with nothing taken, `_await`: one host call for both on a plain fed channel.
@@ -415,7 +416,7 @@ function Channel:_feed_or_await()
   local got, a, b, c = pull_or_await(FED_IDS[self])
   if not got then return true end
   complete(pop_receiver(self), self.adapt(a, b, c), true)
-  pass_on(self, self)
+  pass_on(self, true)
   return false
 end
 
@@ -531,7 +532,7 @@ local function select(cases)
       local q = queue_of(ch)
       sweep(q, sel)
       -- A wake for this case, which the select did not take, is the next receiver's.
-      if not picked[3 * i - 1] and fed_id_of(ch) ~= nil then pass_on(ch, q) end
+      if not picked[3 * i - 1] and fed_id_of(ch) ~= nil then pass_on(q, q == ch) end
     end
   end
   local at = 3 * fired
@@ -681,7 +682,7 @@ local function take_waiting(mail, w)
   local value = take_mail(mail)
   pop_receiver(mail)
   w.value, w.ok, w.done = value, true, true
-  pass_on(nil, mail)
+  pass_on(mail, false)
 end
 
 --- Channel:receive on the mail channel of record `mail`: its Lua queue, else what JS holds,
@@ -710,7 +711,7 @@ receive_mail = function(mail)
         local took, err = pcall(take_waiting, mail, w)
         if not took and not w.done then
           w.done = true
-          pass_on(nil, mail) -- what it had no room for may be the next receiver's
+          pass_on(mail, false) -- what it had no room for may be the next receiver's
           error(err, 0)
         end
       end

@@ -759,24 +759,77 @@ describe('the stacks of suspended coroutines in our Lua build', () => {
   it('shrink at once when the scheduler asks (luact_shrinkstack), and resume as before', async () => {
     const state = await bare();
     const { api, memory, L } = state;
-    const thread = api._lua_newthread(L);
-    // Grows its stack 200 calls deep, then waits at the top.
-    const source = `local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end
-      local depth = deep(200)
-      local got = coroutine.yield()
-      return depth + got`;
-    expect(memory.loadChunk(thread, source, '=deep')).toBe(LuaStatus.ok);
+    // The same wait, once after growing its stack and call records 200 calls deep, once not.
+    const waiter = (depth: number) => {
+      const thread = api._lua_newthread(L);
+      const source = `local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end
+        local depth = deep(${depth})
+        local got = coroutine.yield()
+        return depth + got`;
+      expect(memory.loadChunk(thread, source, '=deep')).toBe(LuaStatus.ok);
+      return thread;
+    };
+    // No collection in between (it shrinks stacks too); each reading adds the same garbage.
+    run(state, "collectgarbage() collectgarbage('stop')");
+    let last = Number(run(state, "return collectgarbage('count') * 1024"));
+    const grown = () => {
+      const now = Number(run(state, "return collectgarbage('count') * 1024"));
+      const delta = now - last;
+      last = now;
+      return delta;
+    };
+    const reading = grown();
     const results = api._malloc(4);
-    expect(api._lua_resume(thread, L, 0, results)).toBe(LuaStatus.yield);
-    const heapKiB = () => Number(run(state, "return collectgarbage('count')"));
-    const before = heapKiB();
-    api._luact_shrinkstack(thread);
-    // 200 frames took several KiB of stack; waiting takes a few slots.
-    expect(before - heapKiB()).toBeGreaterThan(4);
-    api._lua_pushinteger(thread, 1n);
-    expect(api._lua_resume(thread, L, 1, results)).toBe(LuaStatus.ok);
-    expect(memory.toString(thread, -1)).toBe('201');
+    const shallow = waiter(0);
+    const deep = waiter(200);
+    grown();
+    expect(api._lua_resume(shallow, L, 0, results)).toBe(LuaStatus.yield);
+    api._luact_shrinkstack(shallow);
+    const shallowCost = grown() - reading;
+    expect(api._lua_resume(deep, L, 0, results)).toBe(LuaStatus.yield);
+    const deepCost = grown() - reading;
+    api._luact_shrinkstack(deep);
+    const shrunk = grown() - reading;
+    // 200 frames took several KiB of stack and call records; waiting holds what a wait that
+    // never went deep does: every call record it does not use is freed (200 × 36 bytes).
+    expect(shrunk).toBeLessThan(-4096);
+    expect(Math.abs(deepCost + shrunk - shallowCost)).toBeLessThan(64);
+    run(state, "collectgarbage('restart')");
+    api._lua_pushinteger(deep, 1n);
+    expect(api._lua_resume(deep, L, 1, results)).toBe(LuaStatus.ok);
+    expect(memory.toString(deep, -1)).toBe('201');
     api._free(results);
+  });
+});
+
+describe("a fiber's ids, written into its thread, in our Lua build", () => {
+  it('reads them from the thread (fiber_ids): nothing for zeros or what is no thread', async () => {
+    const state = await bare();
+    const { api, memory, L } = state;
+    const setIds = (thread: number, fiber: number, group: number) => {
+      // LUA_EXTRASPACE (luaconf.h): two numbers in front of the thread.
+      api.HEAPF64[(thread - 16) >> 3] = fiber;
+      api.HEAPF64[((thread - 16) >> 3) + 1] = group;
+    };
+    setIds(L, 0, 0);
+    api._lua_pushcclosure(L, api._luact_kernelfunction(2), 0);
+    api._lua_setglobal(L, memory.cString('fiber_ids'));
+    const made = run(
+      state,
+      'CO = coroutine.create(function() while true do coroutine.yield(fiber_ids()) end end) return 1',
+    );
+    expect(made).toBe('1');
+    api._lua_getglobal(L, memory.cString('CO'));
+    const thread = api._lua_tothread(L, -1);
+    api._lua_settop(L, 0);
+    const ids = `local function show(...) return select('#', ...) .. ':' .. table.concat({...}, ',') end
+      return show(fiber_ids(CO)) .. ' ' .. show(fiber_ids()) .. ' ' .. show(fiber_ids({}))
+        .. ' ' .. show(select(2, coroutine.resume(CO)))`;
+    // A thread Lua made copies the main thread's zeros: no fiber runs on it.
+    expect(run(state, ids)).toBe('0: 0: 0: 0:');
+    setIds(thread, 2 ** 40 + 3, 17);
+    // Read from the thread given, else the running one (inside CO: CO's own).
+    expect(run(state, ids)).toBe(`2:${2 ** 40 + 3},17 0: 0: 2:${2 ** 40 + 3},17`);
   });
 });
 

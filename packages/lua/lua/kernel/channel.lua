@@ -570,10 +570,10 @@ end
 -- rule keeps each sender's order: a direct send is made only while JS holds nothing for the
 -- channel (`inflow` false; JS sets it when its queue for the channel stops being empty, a pull
 -- that leaves it empty clears it), so everything in the Lua queue is older than everything JS
--- holds, and a receive takes the Lua queue first (a pull appends to it). A process's box
--- {count, bytes} counts what its Lua queues hold, for the host's mailbox limits; JS reads it
--- (MAIL_BOXES[group]) and takes a queue back (rt.mail_drain) when a topic is unlistened or the
--- process restarts its code. A mail kind says what a receive returns: with `mt`, a message
+-- holds, and a receive takes the Lua queue first (a pull appends to it). A process's box, slots
+-- 1 and 2 of its group state (count, bytes), counts what its Lua queues hold, for the host's
+-- mailbox limits; JS reads it and takes a queue back (rt.mail_drain) when a topic is
+-- unlistened or the process restarts its code. A mail kind says what a receive returns: with `mt`, a message
 -- {topic, from, bytes, value} of that metatable; else the payload's first value (`first(bytes)`
 -- decodes it). `encode` turns a value sent as it is into the encoding JS takes back. The record of a channel (its kind, box and
 -- `inflow`) is the kernel's: user code holds the channel, never the record, so it cannot
@@ -585,25 +585,13 @@ end
 
 local MAIL = setmetatable({}, { __mode = 'v' }) -- records by channel id, as FED
 rt.MAIL = MAIL
-local MAIL_BOXES = {} -- by group id
-rt.MAIL_BOXES = MAIL_BOXES
 -- Processes of this engine that receive mail here, by PID: their state (see rt.mail_register).
 local LOCAL_MAIL, PID_OF_GROUP = {}, {}
 rt.share(MAIL)
-rt.share(MAIL_BOXES)
 rt.share(LOCAL_MAIL)
 rt.share(PID_OF_GROUP)
 rt.LOCAL_MAIL = LOCAL_MAIL
-
---- The box of group `group`, made on first use.
-local function mail_box(group)
-  local box = MAIL_BOXES[group]
-  if box == nil then
-    box = { 0, 0 }
-    MAIL_BOXES[group] = box
-  end
-  return box
-end
+local group_state = rt.group_state
 
 --- A mail channel of group `group`, of mail kind `kind`. The channel the process holds is an
 --- empty table; its id, its queue (ring fields `buf`, `mask`, `head`, `tail`), its waiting
@@ -614,7 +602,7 @@ end
 function rt.new_mail_channel(group, kind)
   local id = host.mail_channel()
   local ch = setmetatable({}, CHANNEL_MT)
-  local mail = { kind, mail_box(group), false, id, head = 1, tail = 0 }
+  local mail = { kind, group_state(group), false, id, head = 1, tail = 0 }
   MAILS[ch], MAIL[id] = mail, mail
   return ch
 end
@@ -864,7 +852,6 @@ end
 
 --- Group `group` ended: its mail goes nowhere any more (sends fall back to TypeScript).
 function rt.mail_forget(group)
-  MAIL_BOXES[group] = nil
   local pid = PID_OF_GROUP[group]
   if pid ~= nil then
     PID_OF_GROUP[group] = nil

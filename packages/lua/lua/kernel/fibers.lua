@@ -88,6 +88,30 @@ local function fiber()
 end
 rt.fiber = fiber
 
+-- Per-process state of the kernel and modules (library instances, channels, a seeded random
+-- generator), by group id; dropped when the group ends. Slots 1 and 2 are the process's mail
+-- box, the messages and bytes its mail channels' queues hold (channel.lua), which TypeScript
+-- reads (GROUP_STATE[group], luact_boxcounts).
+local GROUP_STATE = {}
+rt.share(GROUP_STATE)
+rt.GROUP_STATE = GROUP_STATE
+
+function rt.group_state(group)
+  local state = GROUP_STATE[group]
+  if state == nil then
+    state = { 0, 0 }
+    GROUP_STATE[group] = state
+    -- Only groups with state need dropping when they end.
+    host.group_has_state()
+  end
+  return state
+end
+
+function rt.drop_group(group)
+  GROUP_STATE[group] = nil
+  rt.mail_forget(group)
+end
+
 -- Wrapped coroutine library for user code -------------------------------------------------
 
 -- Coroutines a fiber waits in (a block or a preemption passing through them to the

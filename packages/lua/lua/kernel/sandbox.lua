@@ -103,8 +103,7 @@ local math_lib = copy(math, {
 local native_random, new_generator = math.random, builtins.new_generator
 -- Until a process of the host seeds one, every process uses the shared generator.
 local any_seeded = false
-local GROUP_STATE = {}
-rt.share(GROUP_STATE)
+local GROUP_STATE = rt.GROUP_STATE
 
 function math_lib.random(m, n)
   if any_seeded then
@@ -201,25 +200,6 @@ function rt.add_module(name, module)
 end
 function rt.has_module(name) return MODULES[name] ~= nil end
 function rt.builtin_module(name) return MODULES[name] end
-
--- Per-process state of the kernel and modules (library instances, channels, a seeded random
--- generator; GROUP_STATE, made above), by group id; dropped when the group ends.
-
-function rt.group_state(group)
-  local state = GROUP_STATE[group]
-  if state == nil then
-    state = {}
-    GROUP_STATE[group] = state
-    -- Only groups with state need dropping when they end.
-    host.group_has_state()
-  end
-  return state
-end
-
-function rt.drop_group(group)
-  GROUP_STATE[group] = nil
-  rt.mail_forget(group)
-end
 
 local read_chunk, chunk_name = builtins.read_chunk, builtins.chunk_name
 

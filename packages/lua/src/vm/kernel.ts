@@ -39,9 +39,10 @@ const KERNEL_FUNCTIONS = [
   'prepare_entry',
   'drop_group',
   'mail_drain',
-  // Not functions: the mail channels by id and their boxes by group id, which TypeScript reads.
+  // Not functions: the mail channels by id, and the processes' states by group id (their mail
+  // boxes in slots 1 and 2), which TypeScript reads.
   'MAIL',
-  'MAIL_BOXES',
+  'GROUP_STATE',
 ];
 
 /**

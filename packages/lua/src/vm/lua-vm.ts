@@ -160,8 +160,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   private readonly debugRecord: Pointer;
   /** Where the engine writes a mail box's two counts (see heldMail). */
   private readonly boxCounts: Pointer;
-  /** The registry reference of the kernel's MAIL_BOXES, once asked. */
-  private mailBoxesRef: number | undefined;
+  /** The registry reference of the kernel's GROUP_STATE (mail boxes), once asked. */
+  private groupStatesRef: number | undefined;
   private readonly panicPointer: Pointer;
   /** Registry key of the native collectgarbage. */
   private readonly collectgarbage: bigint;
@@ -405,8 +405,9 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   heldMail(group: FiberGroup): MailHeld {
     if (!group.hasMailChannels || group.ended) return NO_MAIL;
     const { api, boxCounts } = this;
-    this.mailBoxesRef ??= Number(this.kernelKey('MAIL_BOXES'));
-    if (api._luact_boxcounts(this.L, this.mailBoxesRef, group.id, boxCounts) === 0) return NO_MAIL;
+    this.groupStatesRef ??= Number(this.kernelKey('GROUP_STATE'));
+    if (api._luact_boxcounts(this.L, this.groupStatesRef, group.id, boxCounts) === 0)
+      return NO_MAIL;
     const counts = api.HEAPF64;
     return {
       messages: counts[boxCounts >> 3] as number,

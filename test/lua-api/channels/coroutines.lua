@@ -160,6 +160,28 @@ local function a_fiber_is_not_resumed_or_closed_from_lua()
   t.eq(coroutine.status(main), "running", "and running again after it")
 end
 
+local function resume_close_or_wrap_of_a_wrong_value_names_the_caller()
+  for _, what in ipairs({ "resume", "close" }) do
+    for _, value in ipairs({ false, 42, "co", {} }) do
+      local ok, err = pcall(function()
+        local result = coroutine[what](value)
+        return result
+      end)
+      t.eq(ok, false, "coroutine." .. what .. " of a " .. type(value))
+      t.contains(err, "bad argument #1 to '" .. what .. "' (coroutine expected)", "its error")
+      -- Where the caller called it, as Lua's own coroutine library says, not in the kernel.
+      t.contains(err, "coroutines.lua:", "its place")
+    end
+  end
+  local ok, err = pcall(function()
+    local generator = coroutine.wrap(42)
+    return generator
+  end)
+  t.eq(ok, false, "coroutine.wrap of a number")
+  t.contains(err, "bad argument #1 to 'wrap' (function expected)", "its error")
+  t.contains(err, "coroutines.lua:", "its place")
+end
+
 return {
   a_fiber_is_not_resumed_or_closed_from_lua = a_fiber_is_not_resumed_or_closed_from_lua,
   worker_pool_of_spawned_coroutines_over_channels = worker_pool_of_spawned_coroutines_over_channels,
@@ -167,4 +189,5 @@ return {
   user_coroutines_create_resume_yield_status_and_wrap = user_coroutines_create_resume_yield_status_and_wrap,
   user_coroutines_work_across_blocking_calls = user_coroutines_work_across_blocking_calls,
   top_level_coroutine_yield_is_refused = top_level_coroutine_yield_is_refused,
+  resume_close_or_wrap_of_a_wrong_value_names_the_caller = resume_close_or_wrap_of_a_wrong_value_names_the_caller,
 }

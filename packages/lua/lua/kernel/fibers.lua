@@ -164,13 +164,21 @@ local function resumed(co, ...)
   return pass_through(co, table_pack(...))
 end
 
+--- Lua's own error for what is no coroutine, at the caller's line (co_resume and co_close would
+--- name themselves, in the kernel).
+local function expect_coroutine(co, what)
+  if type(co) ~= 'thread' then error("bad argument #1 to '" .. what .. "' (coroutine expected)", 3) end
+end
+
 local function resume(co, ...)
+  expect_coroutine(co, 'resume')
   if fiber_ids(co) ~= nil then return false, NOT_YOURS end
   if WAITED_IN[co] then return false, WAITED end
   return resumed(co, co_resume(co, ...))
 end
 
 local function close(co)
+  expect_coroutine(co, 'close')
   if fiber_ids(co) ~= nil then return false, NOT_YOURS end
   if WAITED_IN[co] then return false, WAITED end
   -- A __close handler it ran may have been stopped by the termination (see pass_through).
@@ -186,6 +194,7 @@ local function unwrapped(ok, ...)
 end
 
 local function wrap(fn)
+  if type(fn) ~= 'function' then error("bad argument #1 to 'wrap' (function expected)", 2) end
   local co = co_create(fn)
   return function(...) return unwrapped(resume(co, ...)) end
 end

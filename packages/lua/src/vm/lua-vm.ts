@@ -311,7 +311,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     const refusable = heap.refusable;
     heap.owner = group.memorySlot;
     heap.refusable = false;
-    let thread: { state: LuaState; ref: number };
+    let thread: { state: LuaState; ref: number } | undefined;
     // boot(group, entry, method, args): the last two are left out (nil) for the usual method
     // and no arguments, two strings fewer made and two values fewer pushed per spawn.
     const withArgs = !isNoValues(args);
@@ -327,8 +327,9 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       }
       if (withArgs) this.memory.pushBytes(thread.state, args);
     } catch (error) {
-      // The engine's memory could not grow (a panic): the child's slot goes, and the spawner
-      // gets its own charge back (below), not left charging a slot that nothing owns.
+      // The engine's memory could not grow (a panic): the child's slot and thread go, and the
+      // spawner gets its own charge back (below), not left charging a slot that nothing owns.
+      if (thread !== undefined) this.releaseThread(thread);
       heap.closeSlot(group.memorySlot);
       throw error;
     } finally {

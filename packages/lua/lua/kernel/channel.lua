@@ -573,11 +573,12 @@ end
 -- holds, and a receive takes the Lua queue first (a pull appends to it). A process's box, slots
 -- 1 and 2 of its group state (count, bytes), counts what its Lua queues hold, for the host's
 -- mailbox limits; JS reads it and takes a queue back (rt.mail_drain) when a topic is
--- unlistened or the process restarts its code. A mail kind says what a receive returns: with `mt`, a message
--- {topic, from, bytes, value} of that metatable; else the payload's first value (`first(bytes)`
--- decodes it). `encode` turns a value sent as it is into the encoding JS takes back. The record of a channel (its kind, box and
--- `inflow`) is the kernel's: user code holds the channel, never the record, so it cannot
--- change its limits or the kind every process shares.
+-- unlistened or the process restarts its code. A mail kind says what a receive returns: with
+-- `mt`, a message {topic, from, bytes, value} of that metatable; else the payload's first
+-- value (`first(bytes)` decodes it). `encode` turns a value sent as it is into the encoding JS
+-- takes back. The record of a channel (its kind, box and `inflow`) is the kernel's: user code
+-- holds the channel, never the record, so it cannot change its limits or the kind every
+-- process shares.
 --
 -- No table is made per queued message: entry i of the Lua queue takes slots 4i-3 to 4i of the
 -- channel's buffer: the payload (a value handed over as it is, or its encoding), its size

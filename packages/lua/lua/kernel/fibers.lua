@@ -167,7 +167,9 @@ end
 --- Lua's own error for what is no coroutine, at the caller's line (co_resume and co_close would
 --- name themselves, in the kernel).
 local function expect_coroutine(co, what)
-  if type(co) ~= 'thread' then error("bad argument #1 to '" .. what .. "' (coroutine expected)", 3) end
+  if type(co) ~= 'thread' then
+    error("bad argument #1 to '" .. what .. "' (coroutine expected)", 3)
+  end
 end
 
 local function resume(co, ...)

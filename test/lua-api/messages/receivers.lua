@@ -10,9 +10,11 @@ local HOST = "lua_api:processes"
 
 --- Starts a fiber that waits in the inbox (with a receive, or a select when `older` is
 --- "select") and runs `then_(first message)`; waits in the inbox itself after it, then sends
---- itself two messages from a third fiber, and reports what the main fiber received.
+--- itself two messages from a third fiber, and reports what the main fiber received. The main
+--- fiber returns (which ends the process, and every fiber of it) only once the older fiber is
+--- done: preempted before it reported, it would never report.
 local function two_receivers(parent, older, then_)
-  local inbox, me = process.inbox(), process.pid()
+  local inbox, me, older_done = process.inbox(), process.pid(), channel.new(1)
   coroutine.spawn(function()
     local msg
     if older == "select" then
@@ -21,6 +23,7 @@ local function two_receivers(parent, older, then_)
       msg = inbox:receive()
     end
     then_(msg:payload():data())
+    older_done:send(true)
   end)
   time.sleep("5ms") -- the spawned fiber waits first
   coroutine.spawn(function()
@@ -29,6 +32,7 @@ local function two_receivers(parent, older, then_)
   end)
   local msg = inbox:receive()
   process.send(parent, "got", { fiber = "main", data = msg:payload():data() })
+  older_done:receive()
 end
 
 --- Both fibers report what they received.
@@ -53,19 +57,26 @@ local function receives_after_the_upgrade(parent, first)
   process.send(parent, "got", { fiber = "upgraded", data = { first, second } })
 end
 
---- Two fibers wait for events: each reports whose EXIT it received.
+--- Two fibers wait for events: each reports whose EXIT it received. The main fiber returns
+--- (ending the process) once the others are done: a child on another node may end, and its
+--- EXIT arrive, before the spawn that started it has returned in the spawning fiber.
 local function shares_its_events(parent)
-  local events = process.events()
+  local events, others_done = process.events(), channel.new(2)
   local function report(fiber) process.send(parent, "got", { fiber = fiber, data = events:receive().from }) end
-  coroutine.spawn(report, "older")
+  coroutine.spawn(function()
+    report("older")
+    others_done:send(true)
+  end)
   time.sleep("5ms") -- the spawned fiber waits first
   coroutine.spawn(function()
     process.send(parent, "children", {
       process.spawn_monitored("ends_for_a_monitor", HOST),
       process.spawn_monitored("ends_for_a_monitor", HOST),
     })
+    others_done:send(true)
   end)
   report("main")
+  for _ = 1, 2 do others_done:receive() end
 end
 
 local function ends_for_a_monitor() end
@@ -95,16 +106,19 @@ local function select_ends_another_way(parent, how)
 end
 
 --- Two fibers wait in the inbox (the older in a select), and mail too large to come directly
---- arrives: each must get one, though the first to run pulls only one from TypeScript.
+--- arrives: each must get one, though the first to run pulls only one from TypeScript. The
+--- main fiber returns (ending the process) once the older has reported.
 local function two_receivers_of_large_mail(parent)
-  local inbox = process.inbox()
+  local inbox, older_done = process.inbox(), channel.new(1)
   coroutine.spawn(function()
     local ready = channel.select({ inbox:case_receive(), time.after("10s"):case_receive() })
     process.send(parent, "got", { fiber = "older", data = ready.channel == inbox and #ready.value:payload():data() })
+    older_done:send(true)
   end)
   time.sleep("5ms")
   process.send(parent, "waiting", true)
   process.send(parent, "got", { fiber = "main", data = #inbox:receive():payload():data() })
+  older_done:receive()
 end
 
 -- Tests -------------------------------------------------------------------------------------

@@ -73,23 +73,17 @@ local function block(wait, fed)
 end
 rt.block = block
 
--- The fiber and group ids of threads that are a fiber themselves, asked of JS once per fiber
--- (a blocking receive needs them each time); false until then. A coroutine inside a fiber is
--- not cached: it may be resumed by another fiber of its process. (A fiber's own thread is
--- never resumed from Lua: see `resume`.)
-local FIBER_OF, GROUP_OF = setmetatable({}, { __mode = 'k' }), setmetatable({}, { __mode = 'k' })
-rt.share(FIBER_OF)
-rt.share(GROUP_OF)
+-- The ids of the fiber running on a thread and of its group (its process), which TypeScript
+-- writes into the thread when it gives it to a fiber: nothing for a coroutine (inside a fiber,
+-- which fiber runs it is asked of JS: another fiber of its process may resume it).
+local fiber_ids = host.fiber_ids
 
 --- The id of the running fiber (the one the scheduler resumed, even inside user coroutines)
 --- and of its group.
 local function fiber()
-  local thread = co_running()
-  local id = FIBER_OF[thread]
-  if id then return id, GROUP_OF[thread] end
-  local group, top
-  id, group, top = current_fiber()
-  if top then FIBER_OF[thread], GROUP_OF[thread] = id, group end
+  local id, group = fiber_ids()
+  if id ~= nil then return id, group end
+  id, group = current_fiber()
   return id, group
 end
 rt.fiber = fiber
@@ -180,14 +174,14 @@ end
 
 local function resume(co, ...)
   expect_coroutine(co, 'resume')
-  if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
+  if fiber_ids(co) ~= nil then return false, NOT_YOURS end
   if WAITED_IN[co] then return false, WAITED end
   return resumed(co, co_resume(co, ...))
 end
 
 local function close(co)
   expect_coroutine(co, 'close')
-  if FIBER_OF[co] ~= nil then return false, NOT_YOURS end
+  if fiber_ids(co) ~= nil then return false, NOT_YOURS end
   if WAITED_IN[co] then return false, WAITED end
   -- A __close handler it ran may have been stopped by the termination (see pass_through).
   local ok, err = co_close(co)
@@ -207,10 +201,9 @@ local function wrap(fn)
   return function(...) return unwrapped(resume(co, ...)) end
 end
 
---- Whether the running thread is a fiber itself, not a coroutine inside one: every fiber's
---- thread has an entry in FIBER_OF from its start (see fiber_starts), and no coroutine has.
+--- Whether the running thread is a fiber itself, not a coroutine inside one.
 local function at_fiber_top()
-  return FIBER_OF[co_running()] ~= nil
+  return fiber_ids() ~= nil
 end
 
 local function yield(...)
@@ -253,8 +246,7 @@ rt.share(THREAD_LOCAL)
 rt.THREAD_LOCAL = THREAD_LOCAL
 
 local function fiber_starts()
-  local thread = co_running()
-  THREAD_LOCAL[thread], FIBER_OF[thread], GROUP_OF[thread] = nil, false, nil
+  THREAD_LOCAL[co_running()] = nil
 end
 rt.fiber_starts = fiber_starts
 

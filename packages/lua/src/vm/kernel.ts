@@ -24,6 +24,7 @@ import { typePatternFunctions } from './type-patterns.js';
 const KERNEL_C_FUNCTIONS = [
   ['charge_to_running', 0],
   ['charge_to_host', 1],
+  ['fiber_ids', 2],
 ] as const;
 
 export const BLOCK = 1;

@@ -118,6 +118,9 @@ function isNoValues(args: Uint8Array): boolean {
   return args.length === 1 && args[0] === 0x90;
 }
 
+/** Bytes in front of each Lua thread that hold its fiber's ids (LUA_EXTRASPACE, luaconf.h). */
+const THREAD_EXTRA_SPACE = 16;
+
 /**
  * Spare threads a VM keeps at most (see LuaVm.spareThreads): enough for a burst of spawns. A
  * process spawning in a loop on another host makes some 3,000 children in its time slice,
@@ -213,6 +216,8 @@ export class LuaVm implements PreemptedVm, SliceRunner {
       },
     });
     this.L = api._lua_newstate(this.heap.allocator, this.heap.record);
+    // Copied into every thread Lua makes: no fiber runs on any of them until told.
+    this.markThread(this.L, 0, 0);
     // Reached only by an error outside any protected call: a bug, reported as one.
     this.panicPointer = api.addFunction((L) => {
       throw new Error(`Lua panic in ${options.name}: ${this.memory.toString(L, -1) ?? '?'}`);
@@ -673,6 +678,7 @@ export class LuaVm implements PreemptedVm, SliceRunner {
   }
 
   private addFiber(fiber: Fiber): void {
+    this.markThread(fiber.thread, fiber.id, fiber.group.id);
     this.fibers.add(fiber);
     fiber.group.addFiber(fiber);
     fiber.group.active++;
@@ -925,8 +931,21 @@ export class LuaVm implements PreemptedVm, SliceRunner {
     if (returned && !fiber.threadHeld && this.spareThreads.length < 2 * this.spareThreadsMax) {
       // What a deep recursion grew it to is not the next fiber's to hold.
       this.api._luact_trimthread(fiber.thread);
+      this.markThread(fiber.thread, 0, 0);
       this.spareThreads.push(fiber.thread, fiber.ref);
     } else this.api._luaL_unref(this.L, LUA_REGISTRYINDEX, fiber.ref);
+  }
+
+  /**
+   * Writes into `thread` the ids of the fiber that runs on it and of its group (zeros: none),
+   * where the kernel's fiber_ids reads them without a call out of the engine (luaconf.h's
+   * LUA_EXTRASPACE: two numbers in front of the thread).
+   */
+  private markThread(thread: LuaState, fiberId: number, groupId: number): void {
+    const at = (thread - THREAD_EXTRA_SPACE) >> 3;
+    const numbers = this.api.HEAPF64;
+    numbers[at] = fiberId;
+    numbers[at + 1] = groupId;
   }
 
   /** Registry key of a kernel function (`boot`, `run_fiber`, …), for lua_rawgeti. */

@@ -802,6 +802,37 @@ describe('the stacks of suspended coroutines in our Lua build', () => {
   });
 });
 
+describe("a fiber's ids, written into its thread, in our Lua build", () => {
+  it('reads them from the thread (fiber_ids): nothing for zeros or what is no thread', async () => {
+    const state = await bare();
+    const { api, memory, L } = state;
+    const setIds = (thread: number, fiber: number, group: number) => {
+      // LUA_EXTRASPACE (luaconf.h): two numbers in front of the thread.
+      api.HEAPF64[(thread - 16) >> 3] = fiber;
+      api.HEAPF64[((thread - 16) >> 3) + 1] = group;
+    };
+    setIds(L, 0, 0);
+    api._lua_pushcclosure(L, api._luact_kernelfunction(2), 0);
+    api._lua_setglobal(L, memory.cString('fiber_ids'));
+    const made = run(
+      state,
+      'CO = coroutine.create(function() while true do coroutine.yield(fiber_ids()) end end) return 1',
+    );
+    expect(made).toBe('1');
+    api._lua_getglobal(L, memory.cString('CO'));
+    const thread = api._lua_tothread(L, -1);
+    api._lua_settop(L, 0);
+    const ids = `local function show(...) return select('#', ...) .. ':' .. table.concat({...}, ',') end
+      return show(fiber_ids(CO)) .. ' ' .. show(fiber_ids()) .. ' ' .. show(fiber_ids({}))
+        .. ' ' .. show(select(2, coroutine.resume(CO)))`;
+    // A thread Lua made copies the main thread's zeros: no fiber runs on it.
+    expect(run(state, ids)).toBe('0: 0: 0: 0:');
+    setIds(thread, 2 ** 40 + 3, 17);
+    // Read from the thread given, else the running one (inside CO: CO's own).
+    expect(run(state, ids)).toBe(`2:${2 ** 40 + 3},17 0: 0: 2:${2 ** 40 + 3},17`);
+  });
+});
+
 describe('mail boxes read from TypeScript in our Lua build', () => {
   it('reads the two counts of registry[ref][key] in one call (luact_boxcounts), 0 for none', async () => {
     const state = await bare();

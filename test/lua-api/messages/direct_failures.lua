@@ -80,7 +80,8 @@ local function fails_a_receive_then_takes_direct_mail(parent, how)
   process.spawn("sends_two", TIGHT_HOST, process.pid())
   local got = {}
   for i = 1, 2 do
-    local sel = channel.select({ inbox:case_receive(), time.after("2s"):case_receive() })
+    -- Spread over two nodes (test/cluster), sends_two may run on the other node.
+    local sel = channel.select({ inbox:case_receive(), time.after("5s"):case_receive() })
     got[i] = sel.channel == inbox and sel.value:payload():data() or "nothing"
   end
   process.send(parent, "report", { first = first, big = big, got = got })

@@ -140,7 +140,7 @@ local function a_message_another_fiber_was_woken_for_survives_an_upgrade()
   local reports = process.listen("got")
   for _, older in ipairs({ "receive", "select" }) do
     t.check("spawn", process.spawn("upgrades_with_a_receiver_woken", HOST, process.pid(), older))
-    local report = t.receive(reports, "the new code's report, the older fiber in a " .. older, "5s")
+    local report = t.receive(reports, "the new code's report, the older fiber in a " .. older, "10s")
     t.eq(report, { fiber = "upgraded", data = { 1, 2 } },
       "the new code receives the message the main fiber was woken for (older fiber in a " .. older .. ")")
   end

@@ -49,7 +49,7 @@ export interface Invocation {
 export interface FunctionCallHost {
   readonly clock: Pick<Clock, 'schedule'>;
   /** This node's name (undefined standalone). */
-  readonly node: string | undefined;
+  node(): string | undefined;
   readonly functionHostId: string;
   /** The function host of this thread (none on a worker thread: its limits are main's). */
   functionHost(): ProcessHost | undefined;
@@ -163,7 +163,7 @@ export class FunctionCalls {
           kinds: place.kinds,
         });
       }
-    } else if (request.node !== undefined && request.node !== this.host.node) {
+    } else if (request.node !== undefined && request.node !== this.host.node()) {
       return this.remote.start({
         ...request,
         node: request.node,

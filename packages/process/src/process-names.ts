@@ -10,7 +10,7 @@ import { checkName, VALUE_LIMITS } from './value-limits.js';
 /** What names need of the process system. */
 export interface NamesHost {
   /** This node's name (undefined standalone). */
-  readonly node: string | undefined;
+  node(): string | undefined;
   /** The live process `pid` of this node. */
   process(pid: Pid): Process | undefined;
   /** Whether `pid`, a process of another node, is known to have ended. */
@@ -74,7 +74,7 @@ export class ProcessNames {
       // Its thread keeps what its processes hold (and releases it at their end).
       if (cluster !== undefined && this.host.onOtherThread(pid))
         return checkName(name) ?? this.host.registerOnItsThread(name, pid);
-      if (node === undefined || node === this.host.node) return notAlive(pid);
+      if (node === undefined || node === this.host.node()) return notAlive(pid);
       return new LuactError(
         'INVALID',
         `${pid} runs on node ${node}: a name is registered on the node of its process`,
@@ -271,7 +271,7 @@ export class ProcessNames {
     const pid = this.cluster?.lookup(name);
     if (pid === undefined) return undefined;
     const node = nodeOf(pid);
-    const here = (node === undefined || node === this.host.node) && !this.host.onOtherThread(pid);
+    const here = (node === undefined || node === this.host.node()) && !this.host.onOtherThread(pid);
     return (here ? this.host.process(pid) !== undefined : !this.host.endedElsewhere(pid))
       ? pid
       : undefined;

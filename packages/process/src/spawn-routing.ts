@@ -17,7 +17,7 @@ import type { Placement, SpawnRequest } from './system.js';
 /** What routing spawns needs of the process system. */
 export interface SpawnRoutingHost {
   /** This node's name (undefined standalone). */
-  readonly node: string | undefined;
+  node(): string | undefined;
   readonly placement: Placement | undefined;
   readonly names: Pick<
     ProcessNames,
@@ -68,7 +68,7 @@ export class SpawnRouting {
     const external = this.host.externalHost(hostId);
     const node =
       spawnNode(request.options) ?? (external ? undefined : this.placed(request, hostId));
-    if (node !== undefined && node !== this.host.node)
+    if (node !== undefined && node !== this.host.node())
       return this.host.remote.spawn(node, request, namespace, hostId);
     // On this node: on the thread that runs the host, when it is another.
     const threads = this.host.threads;

@@ -230,14 +230,11 @@ export class ProcessSystem {
     this.clock = options.clock ?? systemClock();
     this.ids = options.ids;
     this.threads = options.threads;
-    const system = this;
     const resolveEntry = (reference: string, namespace: string | undefined) =>
       resolve(reference, namespace, 'entry');
     this.calls = new FunctionCalls({
       clock: this.clock,
-      get node() {
-        return system.node;
-      },
+      node: () => this.node,
       functionHostId: FUNCTION_HOST,
       functionHost: () => this.hosts.get(FUNCTION_HOST),
       resolveEntry,
@@ -299,9 +296,7 @@ export class ProcessSystem {
     });
     this.processNames = new ProcessNames(
       {
-        get node() {
-          return system.node;
-        },
+        node: () => this.node,
         process: (pid) => this.processOf(pid),
         endedElsewhere: (pid) => this.endedElsewhere.has(pid),
         onOtherThread: (pid) => this.threads?.threadOf(pid) !== undefined,
@@ -318,9 +313,7 @@ export class ProcessSystem {
     );
     this.transport = options.transport ?? new LocalTransport();
     this.spawning = new SpawnRouting({
-      get node() {
-        return system.node;
-      },
+      node: () => this.node,
       placement: options.placement,
       names: this.processNames,
       remote: new RemoteSpawns({

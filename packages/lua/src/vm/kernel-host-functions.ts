@@ -7,13 +7,15 @@ import type { LuaVm } from './lua-vm.js';
 /** The functions the kernel's Lua files call (the `host` table they receive). */
 export function kernelHostFunctions(): Record<string, HostFunction> {
   return {
-    /** fiber() → fiber id, group id, whether the caller's thread is the fiber's own. */
+    /**
+     * fiber() → the ids of the running fiber and of its group, asked from a coroutine inside
+     * it (a fiber's own thread holds them: see LuaVm.markThread).
+     */
     fiber(L, vm) {
       const fiber = running(vm, 'fiber');
       vm.api._lua_pushnumber(L, fiber.id);
       vm.api._lua_pushnumber(L, fiber.group.id);
-      vm.api._lua_pushboolean(L, fiber.thread === L ? 1 : 0);
-      return 3;
+      return 2;
     },
 
     /**

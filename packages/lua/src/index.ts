@@ -22,7 +22,14 @@ export { hashModule } from './modules/hash.js';
 export { textModule } from './modules/text.js';
 export { timeValueFunctions } from './modules/time-zones.js';
 export { yamlModule } from './modules/yaml.js';
-export { type Clock, ManualClock, systemClock } from './vm/clock.js';
+export {
+  type Clock,
+  ManualClock,
+  type SystemClock,
+  systemClock,
+  type WallAnchor,
+  wallAnchor,
+} from './vm/clock.js';
 export {
   type Delivery,
   type DeliveryField,

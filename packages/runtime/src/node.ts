@@ -7,6 +7,7 @@ import {
   type LogRecord,
   type LuaApi,
   loadLuaApi,
+  type SystemClock,
   systemClock,
 } from '@luact/lua';
 import {
@@ -264,6 +265,7 @@ export class Node {
     private startWarnings: readonly Diagnostic[],
     api: LuaApi,
     options: NodeOptions,
+    clock: Clock,
     private readonly connections: NatsConnections,
     private readonly cluster: ClusterNode | undefined,
     workers: NodeWorkers | undefined,
@@ -274,7 +276,7 @@ export class Node {
       api,
       snapshot: () => registry.snapshot,
       env,
-      ...(options.clock ? { clock: options.clock } : {}),
+      clock,
       ...(cluster
         ? { transport: cluster.transport, names: cluster.names }
         : options.transport
@@ -338,6 +340,9 @@ export class Node {
     if (!loaded.snapshot) throw new ApplicationError(loaded.diagnostics);
     const registry = new Registry(loaded.snapshot);
     const api = options.api ?? (await loadLuaApi());
+    // The node's own clock (none injected) is the wall clock its worker threads count from too.
+    const wallClock = options.clock ? undefined : systemClock();
+    const clock: Clock = options.clock ?? (wallClock as SystemClock);
     // An unknown entry ID in a call warns: the call may sit in a branch that never runs.
     const warnings = sortDiagnostics([
       ...loaded.diagnostics,
@@ -390,7 +395,7 @@ export class Node {
           identity: cluster.identity,
           transport: cluster.transport,
           names: cluster.names,
-          now: systemClock().now,
+          now: () => clock.now(),
           ...(options.cluster?.placement === 'spread'
             ? {
                 spread: {
@@ -409,6 +414,7 @@ export class Node {
       sortDiagnostics([...warnings, ...threads.warnings]),
       api,
       options,
+      clock,
       connections,
       cluster,
       workers,
@@ -444,6 +450,8 @@ export class Node {
         registry.snapshot,
         env,
         registry.snapshot.ofKind('workflow.host').map((entry) => entry.id),
+        // A node with worker threads has no injected clock (workersRefused).
+        (wallClock as SystemClock).anchor,
       );
       node.workflows = await NodeWorkflows.start({
         snapshot: () => registry.snapshot,

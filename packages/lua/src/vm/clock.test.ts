@@ -1,8 +1,25 @@
 import { readFile } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from './clock.js';
+import { ManualClock, systemClock, wallAnchor } from './clock.js';
 
 describe('systemClock', () => {
+  it('counts wall time from the anchor it is given: two clocks of one anchor read alike', () => {
+    const anchor = wallAnchor();
+    const hourAhead = { ...anchor, unixNs: anchor.unixNs + 3_600_000_000_000n };
+    const [a, b, ahead] = [systemClock(anchor), systemClock(anchor), systemClock(hourAhead)];
+    const first = a.now();
+    const second = b.now();
+    const third = ahead.now();
+    // Read one after the other: each later by what the monotonic clock ran in between.
+    expect(second).toBeGreaterThanOrEqual(first);
+    expect(second - first).toBeLessThan(50_000_000n);
+    expect(third - second).toBeGreaterThanOrEqual(3_600_000_000_000n);
+    expect(third - second).toBeLessThan(3_600_050_000_000n);
+    expect(a.anchor).toBe(anchor);
+    // Its own anchor is taken now: wall time.
+    expect(Math.abs(Number(systemClock().now() / 1_000_000n) - Date.now())).toBeLessThan(50);
+  });
+
   it('runs a zero delay on the next turn of the loop, without the 1 ms floor of setTimeout', async () => {
     const clock = systemClock();
     const order: string[] = [];

@@ -9,12 +9,35 @@ export interface Clock {
 /** setTimeout takes at most 2^31-1 ms (~24.8 days); longer delays are chained. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/**
+ * Where a system clock counts wall time from: a Unix time and the monotonic clock's reading
+ * taken with it. The monotonic clock is one for every thread of the process, the wall clock
+ * is not: it is adjusted as it runs (a machine's clock is slewed or stepped), so two threads
+ * that each took their own anchor read times apart by what it was adjusted in between (a
+ * process on a worker thread stamped an EXIT 5 ms after its monitor, on the main thread, had
+ * received it). A node takes one and gives it to its worker threads.
+ */
+export interface WallAnchor {
+  readonly unixNs: bigint;
+  readonly monotonicNs: bigint;
+}
+
+/** An anchor taken now. */
+export function wallAnchor(): WallAnchor {
+  return { unixNs: BigInt(Date.now()) * 1_000_000n, monotonicNs: process.hrtime.bigint() };
+}
+
+/** A clock of wall time, and the anchor it counts from (for other threads' clocks). */
+export interface SystemClock extends Clock {
+  readonly anchor: WallAnchor;
+}
+
 /** Wall-clock time with the resolution of the monotonic clock, and Node timers. */
-export function systemClock(): Clock {
-  const originNs = BigInt(Date.now()) * 1_000_000n;
-  const originHr = process.hrtime.bigint();
+export function systemClock(anchor: WallAnchor = wallAnchor()): SystemClock {
+  const { unixNs, monotonicNs } = anchor;
   return {
-    now: () => originNs + (process.hrtime.bigint() - originHr),
+    anchor,
+    now: () => unixNs + (process.hrtime.bigint() - monotonicNs),
     schedule(delayMs, fire) {
       // setTimeout(0) waits at least a millisecond; "now" should not.
       if (!(delayMs > 0)) {

@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
-import { HostMemoryPool, type LogRecord } from '@luact/lua';
+import { HostMemoryPool, type LogRecord, type WallAnchor } from '@luact/lua';
 import type { HostLimits, NodeIdentity, Pid } from '@luact/process';
 import type { Environment, RegistrySnapshot } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
@@ -26,7 +26,10 @@ const LIST_WAIT_MS = 1_000;
 const BOOT_TIMEOUT_MS = 30_000;
 
 /** What a worker thread boots with besides its host, its index and its links. */
-type NodeBoot = Pick<WorkerBoot, 'registry' | 'env' | 'workflowHosts' | 'counters' | 'functions'>;
+type NodeBoot = Pick<
+  WorkerBoot,
+  'registry' | 'env' | 'clock' | 'workflowHosts' | 'counters' | 'functions'
+>;
 
 /** The ports of a worker's links to the other threads, by thread. */
 type Ports = { thread: string; port: MessagePort }[];
@@ -154,11 +157,20 @@ export class NodeWorkers {
     return this.running.size;
   }
 
-  /** Starts every worker thread and resolves once all are ready (their engines booted). */
-  async start(snapshot: RegistrySnapshot, env: Environment, workflowHosts: readonly string[]) {
+  /**
+   * Starts every worker thread and resolves once all are ready (their engines booted); their
+   * clocks count from the node's (`clock`).
+   */
+  async start(
+    snapshot: RegistrySnapshot,
+    env: Environment,
+    workflowHosts: readonly string[],
+    clock: WallAnchor,
+  ) {
     this.boot = {
       registry: registryCopy(snapshot.version, snapshot.entries()),
       env: { ...env },
+      clock,
       workflowHosts,
       counters: this.sharedCounters(),
       functions: [...this.functionIds],

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@luact/core';
+import type { WallAnchor } from '@luact/lua';
 import type { HostLimits, NodeIdentity, Pid } from '@luact/process';
 import type { Entry } from '@luact/registry';
 import type { ProcessView } from '../control/views.js';
@@ -26,6 +27,8 @@ export interface WorkerBoot {
   readonly ports: readonly { readonly thread: string; readonly port: MessagePort }[];
   readonly registry: RegistryCopy;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The node's wall clock, which the thread reads too: times stamped on any thread compare. */
+  readonly clock: WallAnchor;
   /**
    * The TypeScript functions registered on main when the worker starts: its processes call
    * them there (later ones come on its link).

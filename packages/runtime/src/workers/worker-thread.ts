@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { LuactError } from '@luact/core';
-import { HostMemoryPool, type LogRecord, type LuaApi } from '@luact/lua';
+import { HostMemoryPool, type LogRecord, type LuaApi, systemClock } from '@luact/lua';
 import { type Pid, ProcessSystem } from '@luact/process';
 import { RegistrySnapshot } from '@luact/registry';
 import { DEFAULT_LIMITS } from '../limits.js';
@@ -103,6 +103,7 @@ export function startWorkerThread(
       : {}),
     snapshot: () => snapshot,
     env: boot.env,
+    clock: systemClock(boot.clock),
     modules: (system) => workerModules(system, log, onMain, boot.testHooks),
     print: (text) => toMain.post({ t: 'print', text }),
     functionLimits: DEFAULT_LIMITS,

@@ -7,7 +7,6 @@ import {
   type LogRecord,
   type LuaApi,
   loadLuaApi,
-  type SystemClock,
   systemClock,
 } from '@luact/lua';
 import {
@@ -341,8 +340,8 @@ export class Node {
     const registry = new Registry(loaded.snapshot);
     const api = options.api ?? (await loadLuaApi());
     // The node's own clock (none injected) is the wall clock its worker threads count from too.
-    const wallClock = options.clock ? undefined : systemClock();
-    const clock: Clock = options.clock ?? (wallClock as SystemClock);
+    const wallClock = systemClock();
+    const clock = options.clock ?? wallClock;
     // An unknown entry ID in a call warns: the call may sit in a branch that never runs.
     const warnings = sortDiagnostics([
       ...loaded.diagnostics,
@@ -451,7 +450,7 @@ export class Node {
         env,
         registry.snapshot.ofKind('workflow.host').map((entry) => entry.id),
         // A node with worker threads has no injected clock (workersRefused).
-        (wallClock as SystemClock).anchor,
+        wallClock.anchor,
       );
       node.workflows = await NodeWorkflows.start({
         snapshot: () => registry.snapshot,
